@@ -1,0 +1,32 @@
+"""What the edges hand to the core: raw rule dumps with where they came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Formats a dump can be in; parse.detect_format() tells them apart from the content.
+FORMATS = ("iptables-save", "iptables-list", "nft-json", "nft-text", "ipvsadm")
+
+
+@dataclass(frozen=True, slots=True)
+class RuleDump:
+    text: str
+    source: str  # what errors and evidence cite: a path, or "pod/kube-proxy-x: iptables-save -c"
+    format: str | None = None  # one of FORMATS; None = detect from the content
+    kind: str = "file"  # "file" | "pod" | "local" | "example"
+
+
+@dataclass(slots=True)
+class Collection:
+    """Everything the edges gathered for one node: the dumps and the facts around them."""
+
+    dumps: list[RuleDump]
+    node: str | None = None
+    pod: str | None = None  # the kube-proxy pod the rules were read in
+    proxy_mode: str | None = None  # from kube-proxy's config; None: detect from the dumps
+    proxy_mode_source: str | None = None  # where proxy_mode came from ("ConfigMap kube-system/kube-proxy")
+    writer_version: str | None = None  # `iptables --version` where kube-proxy runs, e.g. "iptables v1.8.9 (nf_tables)"
+    reader_version: str | None = None  # `iptables --version` of the tool that printed the dump, if different
+    backend: str | None = None  # "nf_tables" | "legacy": which backend holds kube-proxy's rules
+    other_backend_rules: bool = False  # the other backend also holds KUBE-* rules (mixed backends)
+    notes: list[str] = field(default_factory=list)  # facts the edge learnt that belong in the report

@@ -1,0 +1,86 @@
+"""Where a packet goes, per service port: the result of correlation, for every proxy mode.
+
+iptables, nftables and IPVS correlators all produce these objects, so diagnosis and
+rendering do not care which mode the node runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kubectl_svcpath.snapshot import ServicePort
+
+ENTRY_KINDS = ("clusterIP", "nodePort", "loadBalancer", "externalIP")
+
+
+@dataclass(slots=True)
+class Evidence:
+    """A rule (or map element, or virtual server line) that proves a hop."""
+
+    source: str
+    line_no: int | None
+    text: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.source}:{self.line_no}" if self.line_no else self.source
+
+
+@dataclass(slots=True)
+class EndpointHop:
+    ip: str
+    port: int | None
+    chain: str | None  # KUBE-SEP-…, endpoint-…; None in IPVS mode
+    probability: float | None  # effective share of new connections reaching this endpoint
+    packets: int | None = None  # counters of the DNAT rule (new connections)
+    bytes: int | None = None
+    weight: int | None = None  # IPVS real-server weight
+    ready: bool | None = None  # from the EndpointSlice; None: not in any slice / unknown
+    serving: bool | None = None
+    terminating: bool | None = None
+    node: str | None = None
+    in_slices: bool | None = None  # None in dump-only mode
+    affinity: bool = False  # a ClientIP affinity ("recent"/set) rule points here too
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class EntryPath:
+    """One way in (cluster IP, node port, LB ingress, external IP) and where it leads."""
+
+    entry: str  # one of ENTRY_KINDS
+    address: str | None  # the destination IP matched, None for node ports (any local address)
+    port: int | None  # the destination port matched (nodePort for node ports)
+    chains: list[str]  # ordered: dispatch chain … service chain (KUBE-SERVICES → KUBE-SVC-…)
+    packets: int | None = None  # entry rule counters (None: no counters in the input)
+    bytes: int | None = None
+    verdict: str = "forward"  # "forward" | "reject" (no endpoints) | "drop" (no local endpoints) | "missing"
+    policy_chain: str | None = None  # the chain that picks endpoints (KUBE-SVC-/KUBE-SVL-)
+    endpoints: list[EndpointHop] = field(default_factory=list)
+    source_ranges: list[str] = field(default_factory=list)  # loadBalancerSourceRanges in KUBE-FW
+    evidence: list[Evidence] = field(default_factory=list)
+    shown_port: bool = True  # False: the entry rule, as printed, carries no port match
+
+
+@dataclass(slots=True)
+class PortPath:
+    port: ServicePort
+    paths: list[EntryPath] = field(default_factory=list)
+    service_chain: str | None = None  # KUBE-SVC-… (or service-…) derived from the name hash
+    local_chain: str | None = None  # KUBE-SVL-… (or local-…)
+    affinity_timeout: int | None = None  # seconds, when ClientIP affinity rules are present
+    missing_endpoints: list[EndpointHop] = field(default_factory=list)  # in slices, no rule
+
+
+@dataclass(slots=True)
+class Finding:
+    code: str  # stable, kebab-case
+    severity: str  # "error" | "warning" | "info"
+    message: str  # one line, plain words
+    port: str | None = None  # the service port it concerns, if any
+    evidence: list[str] = field(default_factory=list)
+    action: str | None = None  # what to do
+    detail: list[str] = field(default_factory=list)  # longer explanation, for text output
+
+
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}

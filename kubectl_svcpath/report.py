@@ -1,0 +1,137 @@
+"""The finished analysis of one Service on one node, and the one schema json and yaml share.
+
+The dict produced by ``Report.to_dict`` is a documented contract (docs/json-contract.md):
+add fields freely, never rename or remove one without bumping ``apiVersion``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubectl_svcpath.path import EndpointHop, EntryPath, Finding, PortPath, SEVERITY_ORDER
+from kubectl_svcpath.snapshot import ServiceSnapshot
+
+API_VERSION = "svcpath.kubectl.io/v1alpha1"
+
+
+@dataclass(slots=True)
+class SourceInfo:
+    source: str
+    format: str
+    kind: str = "file"
+    reader: str | None = None  # "iptables-nft-save v1.8.7" as the dump header says
+    has_counters: bool = False
+
+
+@dataclass(slots=True)
+class Report:
+    service: ServiceSnapshot
+    mode: str  # "iptables" | "nftables" | "ipvs"
+    ports: list[PortPath]
+    findings: list[Finding] = field(default_factory=list)
+    node: str | None = None
+    pod: str | None = None
+    backend: str | None = None
+    sources: list[SourceInfo] = field(default_factory=list)
+    counters: bool = False  # the rules carried packet/byte counters
+    notes: list[str] = field(default_factory=list)  # what the input lacks and what that costs
+
+    @property
+    def worst_severity(self) -> str | None:
+        if not self.findings:
+            return None
+        return min((f.severity for f in self.findings), key=lambda s: SEVERITY_ORDER.get(s, 9))
+
+    def to_dict(self) -> dict[str, Any]:
+        svc = self.service
+        return {
+            "apiVersion": API_VERSION,
+            "kind": "ServicePath",
+            "service": {
+                "namespace": svc.namespace,
+                "name": svc.name,
+                "type": svc.type,
+                "clusterIPs": list(svc.cluster_ips),
+                "externalIPs": list(svc.external_ips),
+                "loadBalancerIPs": list(svc.load_balancer_ips),
+                "externalTrafficPolicy": svc.external_traffic_policy,
+                "internalTrafficPolicy": svc.internal_traffic_policy,
+                "sessionAffinity": svc.session_affinity,
+                "fromAPI": svc.from_api,
+            },
+            "node": self.node,
+            "kubeProxyPod": self.pod,
+            "proxyMode": self.mode,
+            "backend": self.backend,
+            "counters": self.counters,
+            "sources": [
+                {"source": s.source, "format": s.format, "kind": s.kind, "reader": s.reader, "counters": s.has_counters}
+                for s in self.sources
+            ],
+            "ports": [port_to_dict(p) for p in self.ports],
+            "findings": [finding_to_dict(f) for f in self.findings],
+            "notes": list(self.notes),
+        }
+
+
+def port_to_dict(p: PortPath) -> dict[str, Any]:
+    return {
+        "name": p.port.name,
+        "protocol": p.port.protocol,
+        "port": p.port.port,
+        "targetPort": p.port.target_port,
+        "nodePort": p.port.node_port,
+        "serviceChain": p.service_chain,
+        "localChain": p.local_chain,
+        "affinityTimeoutSeconds": p.affinity_timeout,
+        "paths": [path_to_dict(e) for e in p.paths],
+        "missingEndpoints": [endpoint_to_dict(e) for e in p.missing_endpoints],
+    }
+
+
+def path_to_dict(e: EntryPath) -> dict[str, Any]:
+    return {
+        "entry": e.entry,
+        "address": e.address,
+        "port": e.port,
+        "chains": list(e.chains),
+        "packets": e.packets,
+        "bytes": e.bytes,
+        "verdict": e.verdict,
+        "policyChain": e.policy_chain,
+        "portShown": e.shown_port,
+        "sourceRanges": list(e.source_ranges),
+        "endpoints": [endpoint_to_dict(ep) for ep in e.endpoints],
+        "evidence": [ev.ref for ev in e.evidence],
+    }
+
+
+def endpoint_to_dict(ep: EndpointHop) -> dict[str, Any]:
+    return {
+        "ip": ep.ip,
+        "port": ep.port,
+        "chain": ep.chain,
+        "probability": None if ep.probability is None else round(ep.probability, 6),
+        "packets": ep.packets,
+        "bytes": ep.bytes,
+        "weight": ep.weight,
+        "ready": ep.ready,
+        "serving": ep.serving,
+        "terminating": ep.terminating,
+        "node": ep.node,
+        "inSlices": ep.in_slices,
+        "affinity": ep.affinity,
+    }
+
+
+def finding_to_dict(f: Finding) -> dict[str, Any]:
+    return {
+        "code": f.code,
+        "severity": f.severity,
+        "port": f.port,
+        "message": f.message,
+        "evidence": list(f.evidence),
+        "action": f.action,
+        "detail": list(f.detail),
+    }

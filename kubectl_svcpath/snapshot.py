@@ -1,0 +1,64 @@
+"""What the API server says about a Service: plain frozen data, no client types.
+
+Built from API JSON by ``manifest.py`` (live and ``--manifest``) or rebuilt from a rule
+dump by ``infer.py`` (dump-only mode).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class ServicePort:
+    name: str  # "" for an unnamed port
+    protocol: str  # "TCP" | "UDP" | "SCTP"
+    port: int
+    target_port: int | str | None = None  # a number, a named container port, or unknown
+    node_port: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One address of an EndpointSlice, for one port of the Service."""
+
+    ip: str
+    port: int | None  # the EndpointSlice port for this service port; None if the slice lacks it
+    ready: bool | None = True  # None: unknown (dump-only mode)
+    serving: bool | None = True
+    terminating: bool | None = False
+    node: str | None = None
+    zone: str | None = None
+    pod: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSnapshot:
+    namespace: str
+    name: str
+    type: str = "ClusterIP"
+    cluster_ips: tuple[str, ...] = ()
+    ports: tuple[ServicePort, ...] = ()
+    external_ips: tuple[str, ...] = ()
+    load_balancer_ips: tuple[str, ...] = ()
+    load_balancer_source_ranges: tuple[str, ...] = ()
+    external_traffic_policy: str = "Cluster"
+    internal_traffic_policy: str = "Cluster"
+    session_affinity: str = "None"
+    affinity_timeout: int | None = None
+    health_check_node_port: int | None = None
+    # endpoints per service port name (the EndpointSlice port with the same name)
+    endpoints: dict[str, tuple[Endpoint, ...]] = field(default_factory=dict)
+    has_slices: bool = True  # False: no EndpointSlice at all (or unknown in dump-only mode)
+    from_api: bool = True  # False: rebuilt from the dump, nothing was cross-checked
+
+    @property
+    def ref(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def headless(self) -> bool:
+        return self.cluster_ips in ((), ("None",))
+
+    def port_endpoints(self, port: ServicePort) -> tuple[Endpoint, ...]:
+        return self.endpoints.get(port.name, ())
