@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 # Formats a dump can be in; parse.detect_format() tells them apart from the content.
-FORMATS = ("iptables-save", "iptables-list", "nft-json", "nft-text", "ipvsadm")
+FORMATS = ("iptables-save", "iptables-list", "nft-json", "nft-text", "ipvsadm", "conntrack")
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,6 +15,10 @@ class RuleDump:
     source: str  # what errors and evidence cite: a path, or "pod/kube-proxy-x: iptables-save -c"
     format: str | None = None  # one of FORMATS; None = detect from the content
     kind: str = "file"  # "file" | "pod" | "local" | "example"
+    # what the reading command said besides the dump (kind "local"/"pod"): iptables-nft-save prints
+    # "# Warning: iptables-legacy tables present…" and "Parsing nftables rule failed" here, not in the text
+    stderr: str = ""
+    returncode: int | None = None  # the command's exit status; None for files
 
 
 @dataclass(slots=True)
@@ -21,6 +26,8 @@ class Collection:
     """Everything the edges gathered for one node: the dumps and the facts around them."""
 
     dumps: list[RuleDump]
+    # rules read structurally (python-iptables on a legacy backend): rules.RuleSet objects, no text to parse
+    rulesets: list[Any] = field(default_factory=list)
     node: str | None = None
     pod: str | None = None  # the kube-proxy pod the rules were read in
     proxy_mode: str | None = None  # from kube-proxy's config; None: detect from the dumps
@@ -29,4 +36,7 @@ class Collection:
     reader_version: str | None = None  # `iptables --version` of the tool that printed the dump, if different
     backend: str | None = None  # "nf_tables" | "legacy": which backend holds kube-proxy's rules
     other_backend_rules: bool = False  # the other backend also holds KUBE-* rules (mixed backends)
+    # how the backend was chosen and what each backend holds, one fact per line (collect/local.py),
+    # e.g. "KUBE-IPTABLES-HINT in iptables-nft (ip mangle)", "iptables-legacy nat: KUBE-SERVICES, 2 rules"
+    backend_evidence: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # facts the edge learnt that belong in the report

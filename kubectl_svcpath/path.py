@@ -42,6 +42,7 @@ class EndpointHop:
     in_slices: bool | None = None  # None in dump-only mode
     affinity: bool = False  # a ClientIP affinity ("recent"/set) rule points here too
     evidence: list[Evidence] = field(default_factory=list)
+    connections: int | None = None  # conntrack flows / IPVS Conns to this endpoint (nftables, IPVS modes)
 
 
 @dataclass(slots=True)
@@ -60,6 +61,7 @@ class EntryPath:
     source_ranges: list[str] = field(default_factory=list)  # loadBalancerSourceRanges in KUBE-FW
     evidence: list[Evidence] = field(default_factory=list)
     shown_port: bool = True  # False: the entry rule, as printed, carries no port match
+    connections: int | None = None  # conntrack flows / IPVS Conns through this entry (nftables, IPVS modes)
 
 
 @dataclass(slots=True)

@@ -1,0 +1,251 @@
+"""The one orchestrator: edges (files, node, cluster) -> pipeline -> report(s) -> exit code."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from dataclasses import dataclass, field, replace
+from typing import Any, TextIO
+
+from kubectl_svcpath import pipeline
+from kubectl_svcpath.collect import files
+from kubectl_svcpath.dump import Collection
+from kubectl_svcpath.errors import ExitCode, SvcpathError, UsageError
+from kubectl_svcpath.manifest import load_objects, snapshot_from_objects
+from kubectl_svcpath.options import Options, split_service, validate
+from kubectl_svcpath.path import Finding
+from kubectl_svcpath.render import render_document, render_report
+from kubectl_svcpath.render.text import Style, safe, use_color
+from kubectl_svcpath.report import API_VERSION, Report
+from kubectl_svcpath.snapshot import ServiceSnapshot
+
+
+@dataclass(slots=True)
+class Env:
+    """The terminal the output goes to; tests build their own."""
+
+    stdout: TextIO
+    stderr: TextIO
+    isatty: bool = False
+    err_isatty: bool = False
+    width: int | None = None
+    no_color: bool = False
+
+    @classmethod
+    def from_process(cls) -> Env:
+        tty = sys.stdout.isatty()
+        return cls(sys.stdout, sys.stderr, tty, sys.stderr.isatty(),
+                   shutil.get_terminal_size((120, 24)).columns if tty else None, "NO_COLOR" in os.environ)
+
+
+@dataclass(slots=True)
+class Outcome:
+    reports: list[Report] = field(default_factory=list)
+    extra_findings: list[Finding] = field(default_factory=list)  # across nodes (node-drift)
+    node_errors: list[tuple[str, SvcpathError]] = field(default_factory=list)
+    audit: bool = False
+
+
+def run(opts: Options, env: Env) -> int:
+    validate(opts)
+    if opts.print_rbac:
+        from kubectl_svcpath.rbac import rbac_yaml
+
+        env.stdout.write(rbac_yaml())
+        return ExitCode.OK
+    outcome = gather_and_analyse(opts, env)
+    style = Style(use_color(opts.color, env.isatty, env.no_color))
+    env.stdout.write(render_outcome(outcome, opts.output, style, env.width))
+    for node, err in outcome.node_errors:
+        env.stderr.write(f"error: node {safe(node)}: {safe(err.message)}\n")
+    findings = [f for r in outcome.reports for f in r.findings] + outcome.extra_findings
+    if outcome.node_errors and not outcome.reports:
+        return outcome.node_errors[0][1].exit_code
+    if any(f.severity == "error" for f in findings):
+        return ExitCode.PROBLEMS_FOUND
+    if outcome.node_errors:
+        return ExitCode.COLLECT_FAILED
+    return ExitCode.OK
+
+
+def gather_and_analyse(opts: Options, env: Env) -> Outcome:
+    if opts.rules_files or opts.example:
+        return _offline(opts)
+    if opts.local:
+        return _local(opts)
+    return _live(opts, env)
+
+
+# --- offline: files someone collected -------------------------------------------
+
+def _offline(opts: Options) -> Outcome:
+    if opts.example:
+        dumps = files.example_dumps()
+        text, source = files.example_manifest()
+        objects: list[dict[str, Any]] | None = load_objects(text, source)
+        service = opts.service or "default/hello-service"
+    else:
+        dumps = [files.read_dump(p) for p in opts.rules_files]
+        objects = _manifest_objects(opts.manifests)
+        service = opts.service
+    collection = Collection(dumps=dumps, proxy_mode=opts.proxy_mode, node=opts.node)
+    parsed = pipeline.parse_collection(collection, opts.lenient)
+    if opts.all_services:
+        snapshots = _all_snapshots(objects, parsed, opts.namespace)
+        reports = [pipeline.analyse(s, parsed, collection) for s in snapshots]
+        return Outcome(reports=reports, audit=True)
+    assert service is not None
+    snapshot = _snapshot(service, opts, objects, parsed)
+    return Outcome(reports=[pipeline.analyse(_focus(snapshot, opts.port), parsed, collection)])
+
+
+def _manifest_objects(paths: list[str]) -> list[dict[str, Any]] | None:
+    if not paths:
+        return None
+    objects: list[dict[str, Any]] = []
+    for p in paths:
+        objects.extend(load_objects(files.read_text(p, "manifest"), p))
+    return objects
+
+
+def _snapshot(service: str, opts: Options, objects: list[dict[str, Any]] | None, parsed: pipeline.Parsed) -> ServiceSnapshot:
+    ns, name = split_service(service, opts.namespace)
+    if objects is not None:
+        return snapshot_from_objects(objects, ns, name)
+    candidates = [s for s in pipeline.infer_services(parsed) if s.name == name and (ns is None or s.namespace == ns)]
+    if not candidates:
+        from kubectl_svcpath.errors import NotFound
+
+        where = f' in namespace "{ns}"' if ns else ""
+        raise NotFound(f'service "{name}"{where} not found in the rules',
+                       hint="list what the dump holds with --all; kube-proxy writes no rules for headless or ExternalName Services")
+    if len(candidates) > 1:
+        raise UsageError(f'service "{name}" exists in several namespaces in the dump ({", ".join(s.namespace for s in candidates)}): name one with -n or NAMESPACE/NAME')
+    return candidates[0]
+
+
+def _all_snapshots(objects: list[dict[str, Any]] | None, parsed: pipeline.Parsed, namespace: str | None) -> list[ServiceSnapshot]:
+    if objects is None:
+        snaps = pipeline.infer_services(parsed)
+    else:
+        from kubectl_svcpath.manifest import services_in
+
+        snaps = [snapshot_from_objects(objects, ns, name) for ns, name in services_in(objects)]
+    return [s for s in snaps if namespace is None or s.namespace == namespace]
+
+
+def _focus(snapshot: ServiceSnapshot, port: str | None) -> ServiceSnapshot:
+    """--port NAME|NUMBER: keep that port only."""
+    if port is None:
+        return snapshot
+    keep = tuple(p for p in snapshot.ports if p.name == port or str(p.port) == port or (p.node_port and str(p.node_port) == port))
+    if not keep:
+        have = ", ".join(f"{p.name or '(unnamed)'}={p.port}" for p in snapshot.ports) or "none"
+        raise UsageError(f'service {snapshot.ref} has no port "{port}" (ports: {have})')
+    return replace(snapshot, ports=keep)
+
+
+# --- on the node itself ---------------------------------------------------------
+
+def _local(opts: Options) -> Outcome:
+    from kubectl_svcpath.collect.local import collect_local
+    from kubectl_svcpath.correlate.iptables import expected_chains
+
+    assert opts.service is not None
+    objects = _manifest_objects(opts.manifests)
+    if objects is None:
+        from kubectl_svcpath import live
+
+        ns, objects = live.fetch_service_objects(_live_request(opts))
+        service_ns, name = split_service(opts.service, ns)
+    else:
+        service_ns, name = split_service(opts.service, opts.namespace)
+    snapshot = _focus(snapshot_from_objects(objects, service_ns, name), opts.port)
+    families = tuple(sorted({6 if ":" in ip else 4 for ip in snapshot.cluster_ips} or {4}))
+    collection = collect_local(expected_chains(snapshot), families)
+    if opts.proxy_mode:
+        collection.proxy_mode = opts.proxy_mode
+    if opts.node:
+        collection.node = opts.node
+    parsed = pipeline.parse_collection(collection, opts.lenient)
+    return Outcome(reports=[pipeline.analyse(snapshot, parsed, collection)])
+
+
+# --- a live cluster ---------------------------------------------------------------
+
+def _live_request(opts: Options, env: Env | None = None) -> Any:
+    from kubectl_svcpath import live
+    from kubectl_svcpath.options import parse_timeout
+
+    progress = None
+    if env is not None and env.err_isatty:
+        def progress(msg: str) -> None:
+            env.stderr.write(f"\r\x1b[K{safe(msg)}")
+            env.stderr.flush()
+    return live.LiveRequest(service=opts.service or "", namespace=opts.namespace, kubeconfig=opts.kubeconfig,
+                            context=opts.context, request_timeout=parse_timeout(opts.request_timeout) if isinstance(opts.request_timeout, str) else opts.request_timeout,
+                            node=opts.node, all_nodes=opts.all_nodes, progress=progress)
+
+
+def _live(opts: Options, env: Env) -> Outcome:
+    from kubectl_svcpath import live
+
+    gathered = live.gather(_live_request(opts, env))
+    if env.err_isatty:
+        env.stderr.write("\r\x1b[K")
+    _, name = split_service(opts.service or "", gathered.namespace)
+    snapshot = _focus(snapshot_from_objects(gathered.objects, gathered.namespace, name), opts.port)
+    outcome = Outcome()
+    for node in gathered.nodes:
+        if node.error is not None or node.collection is None:
+            outcome.node_errors.append((node.node, node.error or SvcpathError("no rules collected")))
+            continue
+        if opts.proxy_mode:
+            node.collection.proxy_mode = opts.proxy_mode
+        try:
+            parsed = pipeline.parse_collection(node.collection, opts.lenient)
+            outcome.reports.append(pipeline.analyse(snapshot, parsed, node.collection))
+        except SvcpathError as e:
+            outcome.node_errors.append((node.node, e))
+    if opts.all_nodes and len(outcome.reports) > 1:
+        from kubectl_svcpath.drift import node_drift
+
+        outcome.extra_findings.extend(node_drift(outcome.reports))
+    if len(gathered.nodes) == 1 and outcome.node_errors and not outcome.reports:
+        raise outcome.node_errors[0][1]
+    return outcome
+
+
+# --- output -----------------------------------------------------------------------
+
+def render_outcome(outcome: Outcome, fmt: str, style: Style, width: int | None) -> str:
+    if len(outcome.reports) == 1 and not outcome.audit and not outcome.extra_findings and not outcome.node_errors:
+        return render_report(outcome.reports[0], fmt, style, width)
+    if fmt in ("json", "yaml"):
+        doc = {
+            "apiVersion": API_VERSION,
+            "kind": "ServicePathList",
+            "items": [r.to_dict() for r in outcome.reports],
+            "findings": [_finding_dict(f) for f in outcome.extra_findings],
+            "errors": [{"node": n, "message": e.message, "exitCode": int(e.exit_code)} for n, e in outcome.node_errors],
+        }
+        return render_document(doc, fmt)
+    if outcome.audit:
+        from kubectl_svcpath.render.audit import render_audit
+
+        return render_audit(outcome.reports, style, wide=fmt == "wide")
+    from kubectl_svcpath.render.common import findings_lines
+
+    parts = []
+    for r in outcome.reports:
+        parts.append(f"=== node {safe(r.node or '?')} ===\n" + render_report(r, fmt, style, width))
+    if outcome.extra_findings:
+        parts.append("Across nodes:\n" + "\n".join(findings_lines(outcome.extra_findings, style)) + "\n")
+    return "\n".join(parts)
+
+
+def _finding_dict(f: Finding) -> dict[str, Any]:
+    from kubectl_svcpath.report import finding_to_dict
+
+    return finding_to_dict(f)

@@ -1,0 +1,164 @@
+"""Findings that only nftables mode has. Pure.
+
+The generic checks (diagnose.py) already read every mode's PortPaths for no-endpoints,
+no-local-endpoints, stale-endpoint, endpoint-not-programmed, target-port-mismatch and a port
+with no entry at all; this module adds what needs kube-proxy's nftables objects:
+
+- ``no-endpoint-map-but-ready``: the port sits in no-endpoint-services/-nodeports (reject)
+  while its EndpointSlices have usable endpoints: kube-proxy has not synced.
+- ``service-not-programmed`` for one way in only (a cluster IP mapped, a node port not), and
+  for a map element that leads to another service port's chain.
+- ``no-counters-nftables`` (info): kube-proxy writes no counters in this mode.
+"""
+
+from __future__ import annotations
+
+from kubectl_svcpath import kubeproxy
+from kubectl_svcpath.correlate.nftables import parse_chain_name, usable_endpoints
+from kubectl_svcpath.nftrules import NftRuleset
+from kubectl_svcpath.path import EntryPath, Finding, PortPath
+from kubectl_svcpath.snapshot import ServiceSnapshot
+
+
+def _label(pp: PortPath) -> str:
+    p = pp.port
+    return f"{p.name or '(unnamed)'} {p.port}/{p.protocol}"
+
+
+def _refs(path: EntryPath) -> list[str]:
+    return [f"{ev.ref}  {ev.text}" for ev in path.evidence]
+
+
+def _where(path: EntryPath) -> str:
+    if path.entry == "nodePort":
+        return f"node port {path.port}"
+    return f"{path.entry} {path.address}:{path.port}"
+
+
+def check_nftables(snapshot: ServiceSnapshot, paths: list[PortPath], nft: NftRuleset) -> list[Finding]:
+    out: list[Finding] = []
+    for pp in paths:
+        out.extend(_check_no_endpoint_map(snapshot, pp))
+        out.extend(_check_partial(snapshot, pp, nft))
+        out.extend(_check_foreign_chain(snapshot, pp))
+    out.extend(_check_counters(paths, nft))
+    return out
+
+
+def _check_no_endpoint_map(snapshot: ServiceSnapshot, pp: PortPath) -> list[Finding]:
+    if not snapshot.from_api:
+        return []
+    usable = usable_endpoints(snapshot.port_endpoints(pp.port))
+    if not usable:
+        return []
+    rejects = [p for p in pp.paths if p.verdict == "reject"]
+    if not rejects:
+        return []
+    where = ", ".join(_where(p) for p in rejects)
+    return [Finding(
+        "no-endpoint-map-but-ready", "error",
+        f"port {_label(pp)}: kube-proxy's table rejects {where} as having no endpoints, "
+        f"but the EndpointSlices list {len(usable)} usable endpoint(s)",
+        port=pp.port.name,
+        evidence=[r for p in rejects for r in _refs(p)],
+        detail=["The port is an element of no-endpoint-services / no-endpoint-nodeports (goto reject-chain): "
+                "kube-proxy on this node wrote its rules before the endpoints became ready and has not synced since.",
+                "Ready endpoints: " + ", ".join(f"{e.ip}:{e.port}" for e in usable[:5])],
+        action="check kube-proxy on this node (kubectl -n kube-system logs <kube-proxy pod>) for sync errors; "
+               "restarting the kube-proxy pod rewrites the table",
+    )]
+
+
+def _expected_entries(snapshot: ServiceSnapshot, pp: PortPath, nft: NftRuleset) -> list[tuple[str, str | None]]:
+    out: list[tuple[str, str | None]] = []
+    families = {t.family for t in nft.kube_proxy_tables()}
+
+    def have_family(ip: str) -> bool:
+        return ("ip6" if kubeproxy.ip_family(ip) == 6 else "ip") in families
+
+    if not snapshot.headless:
+        out += [("clusterIP", ip) for ip in snapshot.cluster_ips if have_family(ip)]
+    out += [("externalIP", ip) for ip in snapshot.external_ips if have_family(ip)]
+    out += [("loadBalancer", ip) for ip in snapshot.load_balancer_ips if have_family(ip)]
+    if pp.port.node_port and families:
+        out.append(("nodePort", None))
+    return out
+
+
+def _check_partial(snapshot: ServiceSnapshot, pp: PortPath, nft: NftRuleset) -> list[Finding]:
+    """One way in is programmed, another is not (the port as a whole is the generic check's)."""
+    if not pp.paths:
+        return []
+    found = {(p.entry, p.address) for p in pp.paths if p.verdict != "missing"}
+    out: list[Finding] = []
+    for entry, address in _expected_entries(snapshot, pp, nft):
+        if (entry, address) in found:
+            continue
+        if entry == "nodePort":
+            what = f"node port {pp.port.node_port}/{pp.port.protocol}"
+            where = "service-nodeports or no-endpoint-nodeports"
+        else:
+            what = f"{entry} {address}:{pp.port.port}/{pp.port.protocol}"
+            where = "service-ips or no-endpoint-services"
+        out.append(Finding(
+            "service-not-programmed", "error",
+            f"port {_label(pp)}: {what} is in neither {where}: traffic to it is not handled by kube-proxy on this node",
+            port=pp.port.name,
+            detail=["Other ways in to this port are programmed, so kube-proxy is running; it has not synced this "
+                    "change of the Service (or the address belongs to another IP family than the table listed)."],
+            action="check kube-proxy's logs on this node; list the ip6 table too if the address is IPv6",
+        ))
+    for p in pp.paths:
+        if p.verdict == "missing":
+            out.append(Finding(
+                "service-not-programmed", "error",
+                f"port {_label(pp)}: {_where(p)} leads to {p.chains[-1] if p.chains else 'a chain'}, which the dump does not hold "
+                f"or which picks no endpoint",
+                port=pp.port.name, evidence=_refs(p),
+                action="pass the complete table (nft -j list table ip kube-proxy); if it is complete, kube-proxy's sync failed half-way",
+            ))
+    return out
+
+
+def _check_foreign_chain(snapshot: ServiceSnapshot, pp: PortPath) -> list[Finding]:
+    """A map element for this port's address leads to another service port's chains."""
+    if not snapshot.from_api:
+        return []
+    me = (snapshot.namespace, snapshot.name, pp.port.protocol.lower(), pp.port.name)
+    out: list[Finding] = []
+    for p in pp.paths:
+        for chain in p.chains:
+            parsed = parse_chain_name(chain)
+            if parsed is None or parsed[0] not in ("service", "local", "external"):
+                continue
+            if parsed[1:] != me:
+                out.append(Finding(
+                    "service-not-programmed", "error",
+                    f"port {_label(pp)}: {_where(p)} leads to {chain}, which belongs to service port "
+                    f"{parsed[1]}/{parsed[2]}:{parsed[4] or '(unnamed)'} ({parsed[3]})",
+                    port=pp.port.name, evidence=_refs(p),
+                    detail=["The address was reused (a Service deleted and re-created, or a port renamed) and kube-proxy "
+                            "on this node still holds the old mapping."],
+                    action="check kube-proxy's logs on this node; restarting the kube-proxy pod rewrites the table",
+                ))
+                break
+    return out
+
+
+def _check_counters(paths: list[PortPath], nft: NftRuleset) -> list[Finding]:
+    if nft.has_counters and any(t.written_by_iptables_nft is False for t in nft.kube_proxy_tables()):
+        return []  # someone added counters to kube-proxy's table: the report shows them
+    with_conntrack = any(p.connections is not None for pp in paths for p in pp.paths)
+    if with_conntrack:
+        msg = "kube-proxy's nftables rules carry no counters: the counts shown are connections conntrack tracks now"
+        action = None
+    else:
+        msg = "kube-proxy's nftables rules carry no counters: no per-hop traffic can be shown"
+        action = ("to count connections per endpoint, list conntrack on the node and pass it as a dump: "
+                  "conntrack -L -p tcp > conntrack.txt (read-only)")
+    return [Finding(
+        "no-counters-nftables", "info", msg,
+        detail=["kube-proxy adds no `counter` statements in nftables mode. conntrack shows the flows open now: "
+                "original destination = the service address, reply source = the endpoint the packet was DNAT'ed to."],
+        action=action,
+    )]

@@ -1,0 +1,312 @@
+"""iptables mode: follow each service port through kube-proxy's chains, by name.
+
+The chain names come from the hash of the service port name (kubeproxy.service_chains),
+so the rules are tied to the port even when comments are missing (large-cluster mode) or
+the printed rule lost its port match (an older iptables reading newer rules).
+"""
+
+from __future__ import annotations
+
+from kubectl_svcpath import kubeproxy
+from kubectl_svcpath.path import EndpointHop, EntryPath, Evidence, PortPath
+from kubectl_svcpath.rules import Rule, RuleSet
+from kubectl_svcpath.snapshot import Endpoint, ServicePort, ServiceSnapshot
+
+_NOOP_TARGETS = {"KUBE-MARK-MASQ", "KUBE-MARK-DROP", "RETURN", None}
+
+
+def correlate_iptables(snapshot: ServiceSnapshot, rules: RuleSet) -> list[PortPath]:
+    return [_correlate_port(snapshot, port, rules) for port in snapshot.ports]
+
+
+def spn_candidates(snapshot: ServiceSnapshot, port: ServicePort) -> list[str]:
+    """Service port names to hash; unnamed ports also in the pre-1.19 ``ns/name:`` form."""
+    names = [kubeproxy.service_port_name(snapshot.namespace, snapshot.name, port.name)]
+    if not port.name:
+        names.append(kubeproxy.service_port_name(snapshot.namespace, snapshot.name, "", legacy_colon=True))
+    return names
+
+
+def expected_chains(snapshot: ServiceSnapshot) -> set[str]:
+    """Every per-service chain name the Service's ports may use (for targeted local reads)."""
+    out: set[str] = set()
+    for port in snapshot.ports:
+        for spn in spn_candidates(snapshot, port):
+            out.update(kubeproxy.service_chains(spn, port.protocol).values())
+    return out
+
+
+def _evidence(rule: Rule) -> Evidence:
+    return Evidence(rule.source, rule.line_no or None, rule.raw)
+
+
+def _pick_spn(snapshot: ServiceSnapshot, port: ServicePort, rules: RuleSet) -> tuple[str, dict[str, str]]:
+    cands = spn_candidates(snapshot, port)
+    nat = rules.table("nat")
+    for spn in cands:
+        chains = kubeproxy.service_chains(spn, port.protocol)
+        if nat and any(c in nat.chains for c in chains.values()):
+            return spn, chains
+    return cands[0], kubeproxy.service_chains(cands[0], port.protocol)
+
+
+def _correlate_port(snapshot: ServiceSnapshot, port: ServicePort, rules: RuleSet) -> PortPath:
+    spn, chains = _pick_spn(snapshot, port, rules)
+    pp = PortPath(port=port)
+    nat = rules.table("nat")
+    if nat:
+        pp.service_chain = chains["svc"] if chains["svc"] in nat.chains else None
+        pp.local_chain = chains["svl"] if chains["svl"] in nat.chains else None
+    own = set(chains.values())
+    for rule in rules.rules_of("nat", "KUBE-SERVICES"):
+        if rule.target in own:
+            pp.paths.append(_follow(snapshot, port, spn, rules, rule, ["KUBE-SERVICES"], _entry_kind(snapshot, rule, chains)))
+    for rule in rules.rules_of("nat", "KUBE-NODEPORTS"):
+        if rule.target in own:
+            pp.paths.append(_follow(snapshot, port, spn, rules, rule, ["KUBE-NODEPORTS"], "nodePort"))
+    pp.paths.extend(_filter_verdicts(snapshot, port, spn, rules, pp.paths))
+    _attach_slices(snapshot, port, spn, pp)
+    for path in pp.paths:
+        for ep in path.endpoints:
+            if ep.affinity and pp.affinity_timeout is None:
+                pp.affinity_timeout = _affinity_timeout(rules, path.policy_chain)
+    return pp
+
+
+def _entry_kind(snapshot: ServiceSnapshot, rule: Rule, chains: dict[str, str]) -> str:
+    dest = _bare(rule.dest_addr)
+    if dest in snapshot.cluster_ips:
+        return "clusterIP"
+    if dest in snapshot.load_balancer_ips:
+        return "loadBalancer"
+    if dest in snapshot.external_ips:
+        return "externalIP"
+    comment = rule.comment or ""
+    if comment.endswith("loadbalancer IP") or rule.target == chains["fw"]:
+        return "loadBalancer"
+    if comment.endswith("external IP"):
+        return "externalIP"
+    if rule.target in (chains["svc"], chains["svl"]):
+        return "clusterIP"
+    return "externalIP"
+
+
+def _bare(addr: str | None) -> str | None:
+    if addr is None or addr.startswith("!"):
+        return None
+    for suffix in ("/32", "/128"):
+        if addr.endswith(suffix):
+            return addr[: -len(suffix)]
+    return addr
+
+
+def _port_of(rule: Rule) -> int | None:
+    if rule.dport and rule.dport.isdigit():
+        return int(rule.dport)
+    return None
+
+
+def _follow(snapshot: ServiceSnapshot, port: ServicePort, spn: str, rules: RuleSet, entry: Rule,
+            chains: list[str], kind: str) -> EntryPath:
+    path = EntryPath(
+        entry=kind,
+        address=_bare(entry.dest_addr) if kind != "nodePort" else None,
+        port=_port_of(entry) or (port.node_port if kind == "nodePort" else port.port),
+        chains=list(chains),
+        packets=entry.packets,
+        bytes=entry.bytes,
+        evidence=[_evidence(entry)],
+        shown_port=entry.dport is not None,
+    )
+    seen: set[str] = set()
+    current = entry.target
+    # walk FW -> EXT -> SVC/SVL (or the pre-1.24 XLB), at most a few hops, never in circles
+    while current and current not in seen:
+        seen.add(current)
+        path.chains.append(current)
+        body = rules.rules_of("nat", current)
+        if current.startswith("KUBE-FW-"):
+            path.source_ranges = [r.source_addr for r in body if r.source_addr and r.target and r.target.startswith("KUBE-")]
+            current = _next_hop(body)
+        elif current.startswith("KUBE-EXT-"):
+            current = _next_hop(body)
+            if current is None:
+                path.verdict = "drop"  # eTP=Local without local endpoints: filter DROPs it
+        else:  # KUBE-SVC-/KUBE-SVL-/KUBE-XLB-: pick an endpoint
+            path.policy_chain = current
+            path.endpoints = _endpoints(rules, current, body)
+            if not body:
+                path.verdict = "missing"
+            break
+    return path
+
+
+def _next_hop(body: list[Rule]) -> str | None:
+    """The chain an external packet ends in: the last unconditional jump to a service chain.
+
+    eTP=Local EXT chains first short-circuit pod and local traffic to KUBE-SVC (conditional
+    rules), then send the rest to KUBE-SVL; the last rule without a match is what a client
+    from outside gets.
+    """
+    candidates = [r for r in body if r.target and r.target.startswith(("KUBE-SVC-", "KUBE-SVL-", "KUBE-EXT-", "KUBE-XLB-"))]
+    unconditional = [r for r in candidates if _unconditional(r)]
+    pick = unconditional[-1] if unconditional else None
+    if pick is None and candidates and all(r.source_addr for r in candidates):
+        pick = candidates[0]  # KUBE-FW: "-s RANGE -j KUBE-EXT": the allowed way on
+    return pick.target if pick else None
+
+
+def _unconditional(rule: Rule) -> bool:
+    return not (rule.source_addr or rule.dest_addr or rule.in_iface or rule.out_iface
+                or any(m not in ("comment",) for m in rule.matches))
+
+
+def _endpoints(rules: RuleSet, chain: str, body: list[Rule]) -> list[EndpointHop]:
+    """Endpoint hops with their effective share of new connections.
+
+    kube-proxy writes n rules with --probability 1/(n-i) and a last unconditional one; the
+    share of rule i is its probability times what the rules before it left over.
+    """
+    hops: dict[str, EndpointHop] = {}
+    order: list[str] = []
+    remaining = 1.0
+    for rule in body:
+        target = rule.target
+        if target in _NOOP_TARGETS or not target or not target.startswith("KUBE-SEP-"):
+            continue
+        if "--rcheck" in rule.options or "--update" in rule.options:  # ClientIP affinity: returning clients only
+            hop = hops.get(target) or _sep_hop(rules, target)
+            hop.affinity = True
+            if target not in hops:
+                hops[target] = hop
+                hop.probability = 0.0
+                order.append(target)
+            continue
+        share = remaining * rule.probability if rule.probability is not None else remaining
+        remaining -= share
+        hop = hops.get(target)
+        if hop is None:
+            hop = hops[target] = _sep_hop(rules, target)
+            hop.probability = 0.0
+            order.append(target)
+        hop.probability = (hop.probability or 0.0) + share
+        hop.evidence.insert(0, _evidence(rule))
+    return [hops[t] for t in order]
+
+
+def _sep_hop(rules: RuleSet, chain: str) -> EndpointHop:
+    body = rules.rules_of("nat", chain)
+    dnat = next((r for r in body if r.target == "DNAT"), None)
+    ip, port = _split_hostport(dnat.to_destination if dnat else None)
+    hop = EndpointHop(ip=ip or "?", port=port, chain=chain,
+                      probability=None, packets=dnat.packets if dnat else None, bytes=dnat.bytes if dnat else None)
+    if dnat:
+        hop.evidence.append(_evidence(dnat))
+        hop.affinity = hop.affinity or "--set" in dnat.options
+    return hop
+
+
+def _split_hostport(value: str | None) -> tuple[str | None, int | None]:
+    if not value:
+        return None, None
+    if value.startswith("["):  # [fd00::1]:80
+        host, _, rest = value[1:].partition("]")
+        return host, int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else None
+    host, sep, port = value.rpartition(":")
+    if not sep or ":" in host:
+        return value, None
+    return host, int(port) if port.isdigit() else None
+
+
+def _affinity_timeout(rules: RuleSet, chain: str | None) -> int | None:
+    for rule in rules.rules_of("nat", chain or ""):
+        seconds = rule.options.get("--seconds")
+        if seconds and seconds[0].isdigit():
+            return int(seconds[0])
+    return None
+
+
+def _filter_verdicts(snapshot: ServiceSnapshot, port: ServicePort, spn: str, rules: RuleSet,
+                     found: list[EntryPath]) -> list[EntryPath]:
+    """REJECT ("has no endpoints") and DROP ("has no local endpoints") rules in the filter table.
+
+    With no usable endpoints kube-proxy writes no nat rules for the port at all; the filter
+    table is then the only place that says what happens to the packet.
+    """
+    out: list[EntryPath] = []
+    proto = port.protocol.lower()
+    have = {(p.entry, p.address) for p in found if p.verdict == "forward"}
+    for chain in ("KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES"):
+        for rule in rules.rules_of("filter", chain):
+            if rule.target not in ("REJECT", "DROP"):
+                continue
+            comment = rule.comment or ""
+            mine = comment.startswith(spn + " has no") if comment else False
+            dest = _bare(rule.dest_addr)
+            rport = _port_of(rule)
+            if not mine:
+                # no comment (or a lying one): match on address, protocol and port
+                addr_ok = dest is not None and dest in (snapshot.cluster_ips + snapshot.external_ips + snapshot.load_balancer_ips)
+                mine = addr_ok and rport == port.port and (rule.protocol or "") == proto
+                if not mine and dest is None and "addrtype" in rule.matches:
+                    mine = rport is not None and rport == port.node_port and (rule.protocol or "") == proto
+            if not mine:
+                continue
+            if dest is None:
+                kind = "nodePort"
+            elif dest in snapshot.load_balancer_ips:
+                kind = "loadBalancer"
+            elif dest in snapshot.external_ips:
+                kind = "externalIP"
+            elif dest in snapshot.cluster_ips or chain == "KUBE-SERVICES":
+                kind = "clusterIP"
+            else:
+                kind = "externalIP"
+            verdict = "reject" if rule.target == "REJECT" else "drop"
+            if (kind, dest) in have:
+                continue  # nat already forwards it; a DROP for the local-only case is diagnosed elsewhere
+            out.append(EntryPath(entry=kind, address=dest, port=rport, chains=["filter", chain], packets=rule.packets,
+                                 bytes=rule.bytes, verdict=verdict, evidence=[_evidence(rule)], shown_port=rport is not None))
+    return out
+
+
+def _attach_slices(snapshot: ServiceSnapshot, port: ServicePort, spn: str, pp: PortPath) -> None:
+    """Set readiness from the EndpointSlices and list ready endpoints no rule sends traffic to."""
+    eps = snapshot.port_endpoints(port)
+    by_addr: dict[tuple[str, int | None], Endpoint] = {(e.ip, e.port): e for e in eps}
+    by_chain = {kubeproxy.endpoint_chain(spn, port.protocol, e.ip, e.port): e for e in eps if e.port is not None}
+    seen: set[tuple[str, int | None]] = set()
+    for path in pp.paths:
+        for hop in path.endpoints:
+            ep = by_chain.get(hop.chain or "") or by_addr.get((hop.ip, hop.port)) or _by_ip(eps, hop.ip)
+            if ep is not None:
+                hop.ready, hop.serving, hop.terminating, hop.node = ep.ready, ep.serving, ep.terminating, ep.node
+                hop.in_slices = True
+                seen.add((ep.ip, ep.port))
+            else:
+                hop.in_slices = None if not snapshot.from_api else False
+    if not snapshot.from_api:
+        return
+    programmed = any(p.policy_chain for p in pp.paths)
+    if not programmed:
+        return
+    expected = usable_endpoints(eps)
+    cluster_wide = any(p.policy_chain and p.policy_chain.startswith("KUBE-SVC-") for p in pp.paths)
+    for ep in expected:
+        if (ep.ip, ep.port) not in seen and cluster_wide:
+            pp.missing_endpoints.append(EndpointHop(ip=ep.ip, port=ep.port, chain=kubeproxy.endpoint_chain(spn, port.protocol, ep.ip, ep.port or 0),
+                                                    probability=None, ready=ep.ready, serving=ep.serving,
+                                                    terminating=ep.terminating, node=ep.node, in_slices=True))
+
+
+def _by_ip(eps: tuple[Endpoint, ...], ip: str) -> Endpoint | None:
+    matches = [e for e in eps if e.ip == ip]
+    return matches[0] if len(matches) == 1 else None
+
+
+def usable_endpoints(eps: tuple[Endpoint, ...]) -> list[Endpoint]:
+    """The endpoints kube-proxy programs: ready ones; if none, serving terminating ones (KEP-1669)."""
+    ready = [e for e in eps if e.ready]
+    if ready:
+        return ready
+    return [e for e in eps if e.serving and e.terminating]

@@ -1,0 +1,612 @@
+"""nftables mode: follow each service port through kube-proxy's maps and chains, by name.
+
+A packet meets ``services`` (from the nat base chains, whatever they are called in this
+kube-proxy version), is looked up in the ``service-ips`` / ``service-nodeports`` verdict maps,
+goes to ``external-…`` (external traffic) and ``service-…`` / ``local-…`` (endpoint choice by
+``numgen random mod N vmap``), then to ``endpoint-…`` and its ``dnat``. Ports without usable
+endpoints are instead in ``no-endpoint-services`` / ``no-endpoint-nodeports`` (reject-chain:
+no endpoints; drop: Local policy and none on this node). Chain names are recomputed from the
+Service (kubeproxy.nft_service_chains) so comments are never trusted; the maps carry none anyway.
+
+kube-proxy adds no counters in this mode. ``add_conntrack_counts`` fills the hop counters
+from a ``conntrack -L`` listing instead, when one is given.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from kubectl_svcpath import kubeproxy
+from kubectl_svcpath.nftrules import NftElement, NftRule, NftRuleset, NftTable, Verdict, match_of
+from kubectl_svcpath.path import EndpointHop, EntryPath, Evidence, PortPath
+from kubectl_svcpath.snapshot import Endpoint, ServicePort, ServiceSnapshot
+
+SERVICE_IPS = "service-ips"
+SERVICE_NODEPORTS = "service-nodeports"
+NO_ENDPOINT_SERVICES = "no-endpoint-services"
+NO_ENDPOINT_NODEPORTS = "no-endpoint-nodeports"
+FIREWALL_IPS = "firewall-ips"
+MASQ_CHAIN = "mark-for-masquerade"
+
+# service-B8-ns/svc/proto/port, endpoint-B8-ns/svc/proto/port__ip/port
+_CHAIN_NAME = re.compile(r"^(service|local|external|firewall|endpoint|affinity)-([A-Z2-7]{8})-(.+)$")
+
+
+# --- shared with the IPVS correlator -------------------------------------------------------
+
+
+def usable_endpoints(eps: tuple[Endpoint, ...]) -> list[Endpoint]:
+    """What kube-proxy programs: ready endpoints; if none, serving terminating ones (KEP-1669)."""
+    ready = [e for e in eps if e.ready]
+    return ready or [e for e in eps if e.serving and e.terminating]
+
+
+def attach_slices(snapshot: ServiceSnapshot, port: ServicePort, pp: PortPath, missing_from: set[str],
+                  chain_for: Callable[[Endpoint], str | None] | None = None) -> None:
+    """Copy readiness from the EndpointSlices onto every hop; list usable endpoints no rule reaches.
+
+    ``missing_from``: the policy chains (or virtual servers) that should hold every usable
+    endpoint (Cluster policy); endpoints are only "not programmed" when one of them was read.
+    """
+    eps = snapshot.port_endpoints(port)
+    by_addr = {(e.ip, e.port): e for e in eps}
+    by_ip: dict[str, list[Endpoint]] = {}
+    for e in eps:
+        by_ip.setdefault(_norm_ip(e.ip), []).append(e)
+    seen: set[tuple[str, int | None]] = set()
+    for path in pp.paths:
+        for hop in path.endpoints:
+            ep = by_addr.get((hop.ip, hop.port))
+            if ep is None:
+                same_ip = by_ip.get(_norm_ip(hop.ip), [])
+                ep = same_ip[0] if len(same_ip) == 1 else None
+            if ep is not None:
+                hop.ready, hop.serving, hop.terminating, hop.node = ep.ready, ep.serving, ep.terminating, ep.node
+                hop.in_slices = True if snapshot.from_api else None
+                seen.add((ep.ip, ep.port))
+            else:
+                hop.in_slices = False if snapshot.from_api else None
+    if not snapshot.from_api or not missing_from:
+        return
+    if not any(p.policy_chain in missing_from for p in pp.paths):
+        return
+    for ep in usable_endpoints(eps):
+        if (ep.ip, ep.port) not in seen:
+            pp.missing_endpoints.append(EndpointHop(
+                ip=ep.ip, port=ep.port, chain=chain_for(ep) if chain_for else None, probability=None,
+                ready=ep.ready, serving=ep.serving, terminating=ep.terminating, node=ep.node, in_slices=True))
+
+
+def _norm_ip(ip: str) -> str:
+    try:
+        return ipaddress.ip_address(ip).compressed
+    except ValueError:
+        return ip
+
+
+def _family_table(nft: NftRuleset, ip: str) -> NftTable | None:
+    family = "ip6" if kubeproxy.ip_family(ip) == 6 else "ip"
+    return nft.table(family, "kube-proxy")
+
+
+def _ev(obj: NftElement | NftRule, prefix: str = "") -> Evidence:
+    loc = obj.loc
+    text = prefix + (obj.raw or "")
+    if loc is None:
+        return Evidence("nft", None, text)
+    if loc.line_no:
+        return Evidence(loc.source, loc.line_no, text)
+    return Evidence(f"{loc.source}#{loc.pointer}" if loc.pointer else loc.source, None, text)
+
+
+# --- correlation -----------------------------------------------------------------------------
+
+
+def correlate_nftables(snapshot: ServiceSnapshot, nft: NftRuleset) -> list[PortPath]:
+    return [_correlate_port(snapshot, port, nft) for port in snapshot.ports]
+
+
+def _correlate_port(snapshot: ServiceSnapshot, port: ServicePort, nft: NftRuleset) -> PortPath:
+    names = kubeproxy.nft_service_chains(snapshot.namespace, snapshot.name, port.protocol, port.name)
+    proto = port.protocol.lower()
+    pp = PortPath(port=port)
+    tables = nft.kube_proxy_tables()
+    if any(names["svc"] in t.chains for t in tables):
+        pp.service_chain = names["svc"]
+    if any(names["svl"] in t.chains for t in tables):
+        pp.local_chain = names["svl"]
+    if not snapshot.headless:
+        for ip in snapshot.cluster_ips:
+            _add_ip_entry(pp, nft, "clusterIP", ip, proto, port.port, snapshot, names)
+    for ip in snapshot.external_ips:
+        _add_ip_entry(pp, nft, "externalIP", ip, proto, port.port, snapshot, names)
+    for ip in snapshot.load_balancer_ips:
+        _add_ip_entry(pp, nft, "loadBalancer", ip, proto, port.port, snapshot, names)
+    if port.node_port:
+        for table in tables:
+            _add_nodeport_entry(pp, table, proto, port.node_port, snapshot, names)
+    affinity_chains = [p.policy_chain for p in pp.paths if any(h.affinity for h in p.endpoints)]
+    for table in tables:
+        for chain in affinity_chains:
+            timeout = _affinity_timeout(table, chain)
+            if timeout is not None:
+                pp.affinity_timeout = timeout
+                break
+
+    def chain_for(ep: Endpoint) -> str:
+        return "endpoint-" + kubeproxy.nft_endpoint_base(snapshot.namespace, snapshot.name, port.protocol, port.name,
+                                                         ep.ip, ep.port if ep.port is not None else 0)
+
+    attach_slices(snapshot, port, pp, {names["svc"]}, chain_for)
+    return pp
+
+
+def _add_ip_entry(pp: PortPath, nft: NftRuleset, kind: str, ip: str, proto: str, port: int,
+                  snapshot: ServiceSnapshot, names: dict[str, str]) -> None:
+    table = _family_table(nft, ip)
+    if table is None:
+        return
+    path = EntryPath(entry=kind, address=ip, port=port, chains=[])
+    if kind == "loadBalancer":
+        fw_map = table.set(FIREWALL_IPS)
+        fw = fw_map.lookup(ip, proto, port) if fw_map else None
+        if fw is not None and isinstance(fw.value, Verdict) and fw.value.target:
+            path.chains += ["firewall-check", FIREWALL_IPS, fw.value.target]
+            path.evidence.append(_ev(fw, f"{FIREWALL_IPS}: "))
+            path.source_ranges = _source_ranges(table, fw.value.target, path)
+    svc_map = table.set(SERVICE_IPS)
+    element = svc_map.lookup(ip, proto, port) if svc_map else None
+    no_ep = _no_endpoint_verdict(table, NO_ENDPOINT_SERVICES, (ip, proto, port))
+    if element is not None and isinstance(element.value, Verdict) and element.value.target:
+        path.chains += ["services", SERVICE_IPS]
+        path.evidence.append(_ev(element, f"{SERVICE_IPS}: "))
+        _follow(path, table, element.value.target, snapshot, names)
+        if not path.endpoints and no_ep is not None:  # eTP=Local, none here: the filter map drops the rest
+            _apply_no_endpoint(path, table, NO_ENDPOINT_SERVICES, no_ep, "service-endpoints-check")
+        pp.paths.append(path)
+    elif no_ep is not None:
+        _apply_no_endpoint(path, table, NO_ENDPOINT_SERVICES, no_ep, "service-endpoints-check")
+        pp.paths.append(path)
+    elif path.chains:  # only the firewall map knows it
+        path.verdict = "missing"
+        pp.paths.append(path)
+
+
+def _add_nodeport_entry(pp: PortPath, table: NftTable, proto: str, node_port: int, snapshot: ServiceSnapshot,
+                        names: dict[str, str]) -> None:
+    path = EntryPath(entry="nodePort", address=None, port=node_port, chains=[])
+    np_map = table.set(SERVICE_NODEPORTS)
+    element = np_map.lookup(proto, node_port) if np_map else None
+    no_ep = _no_endpoint_verdict(table, NO_ENDPOINT_NODEPORTS, (proto, node_port))
+    if element is not None and isinstance(element.value, Verdict) and element.value.target:
+        path.chains += ["services", SERVICE_NODEPORTS]
+        path.evidence.append(_ev(element, f"{SERVICE_NODEPORTS}: "))
+        _follow(path, table, element.value.target, snapshot, names)
+        if not path.endpoints and no_ep is not None:
+            _apply_no_endpoint(path, table, NO_ENDPOINT_NODEPORTS, no_ep, "nodeport-endpoints-check")
+        pp.paths.append(path)
+    elif no_ep is not None:
+        _apply_no_endpoint(path, table, NO_ENDPOINT_NODEPORTS, no_ep, "nodeport-endpoints-check")
+        pp.paths.append(path)
+
+
+def _no_endpoint_verdict(table: NftTable, map_name: str, key: tuple) -> NftElement | None:
+    m = table.set(map_name)
+    return m.lookup(*key) if m else None
+
+
+def _apply_no_endpoint(path: EntryPath, table: NftTable, map_name: str, element: NftElement, check_chain: str) -> None:
+    verdict = element.value if isinstance(element.value, Verdict) else None
+    path.chains += [check_chain, map_name]
+    path.evidence.append(_ev(element, f"{map_name}: "))
+    if verdict is not None and verdict.kind == "goto" and verdict.target:
+        path.chains.append(verdict.target)
+        body = table.chain(verdict.target)
+        rejects = body is not None and any("reject" in e for r in body.rules for e in r.exprs)
+        path.verdict = "reject" if rejects or verdict.target == "reject-chain" else "drop"
+    elif verdict is not None and verdict.kind == "drop":
+        path.verdict = "drop"
+    else:
+        path.verdict = "reject" if verdict and verdict.kind == "reject" else "drop"
+
+
+def _source_ranges(table: NftTable, fw_chain: str, path: EntryPath) -> list[str]:
+    """``ip saddr != { CIDR, … } drop``: the allowed sources."""
+    chain = table.chain(fw_chain)
+    out: list[str] = []
+    for rule in chain.rules if chain else []:
+        for m in rule.matches():
+            if m.left in ("ip saddr", "ip6 saddr") and m.op == "!=":
+                out.extend(str(x) for x in (m.right if isinstance(m.right, list) else [m.right]))
+                path.evidence.append(_ev(rule))
+    return out
+
+
+def _follow(path: EntryPath, table: NftTable, target: str, snapshot: ServiceSnapshot, names: dict[str, str]) -> None:
+    seen: set[str] = set()
+    current: str | None = target
+    while current and current not in seen:
+        seen.add(current)
+        path.chains.append(current)
+        chain = table.chain(current)
+        if chain is None:
+            path.verdict = "missing"  # the map points at a chain the dump lacks
+            return
+        if current.startswith("external-"):
+            nxt = _next_hop(chain.rules)
+            if nxt is None:
+                path.verdict = "drop"  # eTP=Local, no local endpoint: only pod/local traffic is short-circuited
+                return
+            path.evidence.append(_ev(nxt[1]))
+            current = nxt[0]
+            continue
+        path.policy_chain = current
+        path.endpoints = _endpoints(table, chain.rules)
+        if not path.endpoints:
+            path.verdict = "missing"
+        return
+
+
+def _unconditional(rule: NftRule) -> bool:
+    return not rule.matches() and not any("vmap" in e for e in rule.exprs)
+
+
+def _next_hop(rules: list[NftRule]) -> tuple[str, NftRule] | None:
+    """Where external traffic from outside goes: the last unconditional goto to a policy chain.
+
+    eTP=Local external chains first short-circuit pod and node traffic to ``service-…``
+    (conditional rules), then send the rest to ``local-…``; that last rule is what a client
+    outside the cluster gets.
+    """
+    pick = None
+    for rule in rules:
+        v = rule.verdict
+        if v and v.kind in ("goto", "jump") and v.target and v.target != MASQ_CHAIN and _unconditional(rule):
+            pick = (v.target, rule)
+    return pick
+
+
+@dataclass(slots=True)
+class _Dispatch:
+    """A policy chain's endpoint choice: numgen keys per endpoint chain, and affinity shortcuts."""
+
+    mod: int = 0
+    keys: Counter = field(default_factory=Counter)
+    order: list[str] = field(default_factory=list)
+    affinity: dict[str, NftRule] = field(default_factory=dict)
+    rule: NftRule | None = None
+
+
+def dispatch_of(rules: list[NftRule]) -> _Dispatch:
+    d = _Dispatch()
+    for rule in rules:
+        for expr in rule.exprs:
+            vmap = expr.get("vmap")
+            if isinstance(vmap, dict) and isinstance(vmap.get("key"), dict) and "numgen" in vmap["key"]:
+                d.mod = int(vmap["key"]["numgen"].get("mod") or 0)
+                d.rule = rule
+                data = vmap.get("data")
+                items = data.get("set", []) if isinstance(data, dict) else []
+                for key, verdict in items:
+                    target = None
+                    if isinstance(verdict, dict):
+                        body = verdict.get("goto") or verdict.get("jump")
+                        target = body.get("target") if isinstance(body, dict) else None
+                    if not target:
+                        continue
+                    d.keys[target] += _key_count(key, d.mod)
+                    if target not in d.order:
+                        d.order.append(target)
+        v = rule.verdict
+        if v and v.kind in ("goto", "jump") and v.target and v.target.startswith("endpoint-"):
+            if any(m.left in ("ip saddr", "ip6 saddr") and isinstance(m.right, str) and m.right.startswith("@")
+                   for m in rule.matches()):
+                d.affinity[v.target] = rule
+            elif _unconditional(rule):  # a single-endpoint chain written as a plain goto
+                d.keys[v.target] += d.mod or 1
+                d.mod = d.mod or 1
+                d.order.append(v.target)
+                d.rule = rule
+    return d
+
+
+def _key_count(key: object, mod: int) -> int:
+    """How many numgen values a vmap key covers: 1, or a range "lo-hi"."""
+    if isinstance(key, int):
+        return 1
+    if isinstance(key, dict) and "range" in key:
+        lo, hi = key["range"]
+        return max(0, int(hi) - int(lo) + 1)
+    return 1
+
+
+def _endpoints(table: NftTable, rules: list[NftRule]) -> list[EndpointHop]:
+    d = dispatch_of(rules)
+    hops: list[EndpointHop] = []
+    targets = list(d.order) + [t for t in d.affinity if t not in d.order]
+    for target in targets:
+        hop = _endpoint_hop(table, target)
+        hop.probability = (d.keys[target] / d.mod) if d.mod else 0.0
+        if d.rule is not None and target in d.keys:
+            hop.evidence.insert(0, _ev(d.rule))
+        if target in d.affinity:
+            hop.affinity = True
+            hop.evidence.insert(0, _ev(d.affinity[target]))
+        hops.append(hop)
+    return hops
+
+
+def _endpoint_hop(table: NftTable, chain_name: str) -> EndpointHop:
+    chain = table.chain(chain_name)
+    ip = port = None
+    dnat_rule = None
+    for rule in chain.rules if chain else []:
+        dnat = rule.find("dnat")
+        if isinstance(dnat, dict):
+            ip, port = dnat.get("addr"), dnat.get("port")
+            dnat_rule = rule
+    if ip is None:  # chain missing or without dnat: fall back to the name, "…__10.0.0.1/80"
+        ip, port = _endpoint_from_name(chain_name)
+    hop = EndpointHop(ip=str(ip) if ip is not None else "?", port=int(port) if port is not None else None,
+                      chain=chain_name, probability=None)
+    if dnat_rule is not None:
+        hop.evidence.append(_ev(dnat_rule))
+    if chain is not None:
+        hop.affinity = any("set" in e and isinstance(e["set"], dict) and e["set"].get("op") in ("update", "add")
+                           for r in chain.rules for e in r.exprs)
+    return hop
+
+
+def _endpoint_from_name(name: str) -> tuple[str | None, int | None]:
+    _, sep, tail = name.rpartition("__")
+    if not sep:
+        return None, None
+    ip, _, port = tail.rpartition("/")
+    if ip.count(".") > 3:  # IPv6 with ":" written as "."
+        ip = ip.replace(".", ":")
+    return ip or None, int(port) if port.isdigit() else None
+
+
+def _affinity_timeout(table: NftTable, policy_chain: str | None) -> int | None:
+    chain = table.chain(policy_chain or "")
+    for rule in chain.rules if chain else []:
+        for m in rule.matches():
+            if isinstance(m.right, str) and m.right.startswith("@affinity-"):
+                s = table.set(m.right)
+                if s is not None and s.timeout is not None:
+                    return s.timeout
+    return None
+
+
+# --- dump-only mode: rebuild the Services the table describes -----------------------------------
+
+
+def parse_chain_name(name: str) -> tuple[str, str, str, str, str] | None:
+    """``service-ULMVA6XW-ns1/svc1/tcp/p80`` -> ("service", ns, svc, proto, port name)."""
+    m = _CHAIN_NAME.match(name)
+    if not m:
+        return None
+    kind, _, rest = m.groups()
+    rest = rest.split("__", 1)[0]
+    parts = rest.split("/")
+    if len(parts) != 4:
+        return None
+    ns, svc, proto, port_name = parts
+    return kind, ns, svc, proto, port_name
+
+
+def parse_spn_comment(comment: str | None) -> tuple[str, str, str] | None:
+    """``ns2/svc2:p80`` (or ``ns/svc`` for an unnamed port) -> (ns, svc, port name)."""
+    if not comment or "/" not in comment:
+        return None
+    ns, _, rest = comment.partition("/")
+    svc, _, port_name = rest.partition(":")
+    return ns, svc, port_name
+
+
+@dataclass(slots=True)
+class _PortFacts:
+    protocol: str
+    port: int | None = None
+    node_port: int | None = None
+    cluster_ips: list[str] = field(default_factory=list)
+    external_ips: list[str] = field(default_factory=list)
+    lb_ips: list[str] = field(default_factory=list)
+    source_ranges: list[str] = field(default_factory=list)
+    endpoints: dict[tuple[str, int | None], None] = field(default_factory=dict)
+    itp_local: bool = False
+    etp_local: bool = False
+    affinity_timeout: int | None = None
+
+
+def infer_services_nftables(nft: NftRuleset) -> list[ServiceSnapshot]:
+    """The Services kube-proxy's table describes, with ``from_api=False`` (nothing cross-checked).
+
+    Limits: an external IP and a load-balancer IP look the same in ``service-ips``; an address
+    is called a load-balancer IP only when ``firewall-ips`` (loadBalancerSourceRanges) names it.
+    """
+    facts: dict[tuple[str, str], dict[tuple[str, str], _PortFacts]] = {}
+
+    def port_facts(ns: str, svc: str, proto: str, port_name: str) -> _PortFacts:
+        ports = facts.setdefault((ns, svc), {})
+        return ports.setdefault((port_name, proto.lower()), _PortFacts(protocol=proto.lower()))
+
+    for table in nft.kube_proxy_tables():
+        cluster_ip_set = table.set("cluster-ips")
+        cluster_ips = {e.key[0] for e in cluster_ip_set.elements} if cluster_ip_set else set()
+        fw_map = table.set(FIREWALL_IPS)
+        fw_keys = {e.key for e in fw_map.elements} if fw_map else set()
+        svc_map = table.set(SERVICE_IPS)
+        for element in svc_map.elements if svc_map else []:
+            if not isinstance(element.value, Verdict) or not element.value.target or len(element.key) != 3:
+                continue
+            parsed = parse_chain_name(element.value.target)
+            if parsed is None:
+                continue
+            kind, ns, svc, proto, port_name = parsed
+            ip, _, port = element.key
+            f = port_facts(ns, svc, proto, port_name)
+            f.port = port if isinstance(port, int) else f.port
+            if kind in ("service", "local"):
+                _add_unique(f.cluster_ips, ip)
+                f.itp_local = f.itp_local or kind == "local"
+                _collect_policy(table, element.value.target, f)
+            elif kind in ("external", "firewall"):
+                _add_unique(f.lb_ips if element.key in fw_keys else f.external_ips, ip)
+                _collect_external(table, element.value.target, f)
+        np_map = table.set(SERVICE_NODEPORTS)
+        for element in np_map.elements if np_map else []:
+            if not isinstance(element.value, Verdict) or not element.value.target or len(element.key) != 2:
+                continue
+            parsed = parse_chain_name(element.value.target)
+            if parsed is None:
+                continue
+            _, ns, svc, proto, port_name = parsed
+            f = port_facts(ns, svc, proto, port_name)
+            f.node_port = element.key[1]
+            _collect_external(table, element.value.target, f)
+        for map_name in (NO_ENDPOINT_SERVICES, NO_ENDPOINT_NODEPORTS):
+            m = table.set(map_name)
+            for element in m.elements if m else []:
+                ident = parse_spn_comment(element.comment)
+                if ident is None:
+                    continue
+                ns, svc, port_name = ident
+                if map_name == NO_ENDPOINT_NODEPORTS and len(element.key) == 2:
+                    f = port_facts(ns, svc, str(element.key[0]), port_name)
+                    f.node_port = f.node_port or element.key[1]
+                    continue
+                if len(element.key) != 3:
+                    continue
+                ip, proto, port = element.key
+                f = port_facts(ns, svc, str(proto), port_name)
+                f.port = f.port or port
+                if ip in cluster_ips:
+                    _add_unique(f.cluster_ips, ip)
+                    if isinstance(element.value, Verdict) and element.value.kind == "drop":
+                        f.itp_local = True
+                elif (ip, proto, port) in fw_keys or ip in f.lb_ips:
+                    _add_unique(f.lb_ips, ip)
+                else:
+                    _add_unique(f.external_ips, ip)
+                if isinstance(element.value, Verdict) and element.value.kind == "drop" and ip not in cluster_ips:
+                    f.etp_local = True
+        for element in fw_map.elements if fw_map else []:
+            if isinstance(element.value, Verdict) and element.value.target:
+                parsed = parse_chain_name(element.value.target)
+                if parsed is None or len(element.key) != 3:
+                    continue
+                _, ns, svc, proto, port_name = parsed
+                f = port_facts(ns, svc, proto, port_name)
+                _add_unique(f.lb_ips, element.key[0])
+                if element.key[0] in f.external_ips:
+                    f.external_ips.remove(element.key[0])
+                scratch = EntryPath(entry="loadBalancer", address=None, port=None, chains=[])
+                for cidr in _source_ranges(table, element.value.target, scratch):
+                    _add_unique(f.source_ranges, cidr)
+
+    out: list[ServiceSnapshot] = []
+    for (ns, svc), ports in sorted(facts.items()):
+        sports: list[ServicePort] = []
+        endpoints: dict[str, tuple[Endpoint, ...]] = {}
+        cluster_ips: list[str] = []
+        external_ips: list[str] = []
+        lb_ips: list[str] = []
+        ranges: list[str] = []
+        itp = etp = False
+        timeout = None
+        for (port_name, proto), f in sorted(ports.items(), key=lambda kv: (kv[1].port or 0, kv[0])):
+            eps = tuple(Endpoint(ip=ip, port=p, ready=None, serving=None, terminating=None) for ip, p in f.endpoints)
+            target_ports = {p for _, p in f.endpoints}
+            sports.append(ServicePort(name=port_name, protocol=proto.upper(), port=f.port or 0,
+                                      target_port=target_ports.pop() if len(target_ports) == 1 else None,
+                                      node_port=f.node_port))
+            endpoints[port_name] = eps
+            for src, dst in ((f.cluster_ips, cluster_ips), (f.external_ips, external_ips), (f.lb_ips, lb_ips),
+                             (f.source_ranges, ranges)):
+                for x in src:
+                    _add_unique(dst, x)
+            itp, etp = itp or f.itp_local, etp or f.etp_local
+            timeout = timeout or f.affinity_timeout
+        stype = "LoadBalancer" if lb_ips else ("NodePort" if any(p.node_port for p in sports) else "ClusterIP")
+        out.append(ServiceSnapshot(
+            namespace=ns, name=svc, type=stype, cluster_ips=tuple(cluster_ips), ports=tuple(sports),
+            external_ips=tuple(external_ips), load_balancer_ips=tuple(lb_ips), load_balancer_source_ranges=tuple(ranges),
+            external_traffic_policy="Local" if etp else "Cluster", internal_traffic_policy="Local" if itp else "Cluster",
+            session_affinity="ClientIP" if timeout else "None", affinity_timeout=timeout,
+            endpoints=endpoints, has_slices=False, from_api=False,
+        ))
+    return out
+
+
+def _add_unique(items: list, value: object) -> None:
+    if value not in items:
+        items.append(value)
+
+
+def _collect_policy(table: NftTable, chain_name: str, f: _PortFacts) -> None:
+    chain = table.chain(chain_name)
+    if chain is None:
+        return
+    for hop in _endpoints(table, chain.rules):
+        f.endpoints.setdefault((hop.ip, hop.port), None)
+    t = _affinity_timeout(table, chain_name)
+    if t is not None:
+        f.affinity_timeout = t
+
+
+def _collect_external(table: NftTable, chain_name: str, f: _PortFacts) -> None:
+    chain = table.chain(chain_name)
+    if chain is None:
+        return
+    for rule in chain.rules:
+        v = rule.verdict
+        if v and v.target and v.target != MASQ_CHAIN:
+            parsed = parse_chain_name(v.target)
+            if parsed and parsed[0] in ("service", "local"):
+                _collect_policy(table, v.target, f)
+            if parsed and parsed[0] == "local" or any(m.left.startswith("fib saddr") for m in rule.matches()):
+                f.etp_local = True
+
+
+# --- conntrack: connection counts instead of rule counters ----------------------------------------
+
+
+def add_conntrack_counts(paths: list[PortPath], table: object) -> None:
+    """Fill hop counters from a ``conntrack -L`` listing (parse.conntrack.ConntrackTable).
+
+    For each entry path: ``connections`` = tracked flows whose original destination is the
+    entry's address:port (any local address for node ports) and protocol; for each endpoint
+    hop: flows whose reply comes from the endpoint ip:port. ``packets``/``bytes`` = the sum of
+    both directions of those flows when conntrack accounting was on (``packets=`` fields
+    present; sysctl net.netfilter.nf_conntrack_acct=1), else left None. These are flows
+    tracked now, not a total since the rules were written.
+    """
+    from kubectl_svcpath.parse.conntrack import ConntrackTable
+
+    assert isinstance(table, ConntrackTable)
+    for pp in paths:
+        proto = pp.port.protocol.lower()
+        for path in pp.paths:
+            if path.verdict != "forward":
+                continue
+            if path.entry == "nodePort":
+                entries = table.to_port(proto, path.port)
+            else:
+                entries = table.to_address(proto, path.address, path.port)
+            path.connections = len(entries)
+            path.packets, path.bytes = _sum_counters(entries)
+            for hop in path.endpoints:
+                mine = [e for e in entries if e.reply_src == hop.ip and e.reply_sport == hop.port]
+                hop.connections = len(mine)
+                hop.packets, hop.bytes = _sum_counters(mine)
+
+
+def _sum_counters(entries: list) -> tuple[int | None, int | None]:
+    if not entries or any(e.packets is None for e in entries):
+        return None, None
+    return sum(e.packets for e in entries), sum(e.bytes or 0 for e in entries)

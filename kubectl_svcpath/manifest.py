@@ -1,0 +1,131 @@
+"""API objects (as `kubectl get … -o json|yaml` prints them) -> ServiceSnapshot. Pure.
+
+Live mode hands the same raw JSON here, so offline ``--manifest`` and live runs share one
+converter.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from kubectl_svcpath.errors import BadDump, NotFound, Unsupported
+from kubectl_svcpath.snapshot import Endpoint, ServicePort, ServiceSnapshot
+
+
+def load_objects(text: str, source: str) -> list[dict[str, Any]]:
+    """Objects from JSON or (multi-document) YAML; a v1 List is flattened."""
+    docs: list[Any]
+    stripped = text.lstrip()
+    try:
+        if stripped.startswith(("{", "[")):
+            docs = [json.loads(text)]
+        else:
+            import yaml  # only offline manifests need it
+
+            docs = list(yaml.safe_load_all(text))
+    except Exception as e:  # json and yaml raise many kinds; all mean "not a manifest"
+        raise BadDump(source, f"not a JSON or YAML manifest ({type(e).__name__}: {str(e).splitlines()[0][:120]})",
+                      hint="pass what `kubectl get service,endpointslices -o yaml` prints") from None
+    objects: list[dict[str, Any]] = []
+    for doc in docs:
+        if doc is None:
+            continue
+        if isinstance(doc, list):
+            objects.extend(d for d in doc if isinstance(d, dict))
+        elif isinstance(doc, dict) and isinstance(doc.get("items"), list):
+            objects.extend(d for d in doc["items"] if isinstance(d, dict))
+        elif isinstance(doc, dict):
+            objects.append(doc)
+    if not any(o.get("kind") == "Service" for o in objects):
+        raise BadDump(source, "no Service object in the manifest",
+                      hint="pass what `kubectl get service,endpointslices -o yaml` prints")
+    return objects
+
+
+def services_in(objects: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [(_meta(o).get("namespace") or "default", _meta(o).get("name") or "") for o in objects if o.get("kind") == "Service"]
+
+
+def snapshot_from_objects(objects: list[dict[str, Any]], namespace: str | None, name: str) -> ServiceSnapshot:
+    """The Service ``namespace/name`` (any namespace when None) and its EndpointSlices."""
+    svc = None
+    for o in objects:
+        if o.get("kind") == "Service" and _meta(o).get("name") == name and (
+            namespace is None or (_meta(o).get("namespace") or "default") == namespace
+        ):
+            svc = o
+            break
+    if svc is None:
+        where = f' in namespace "{namespace}"' if namespace else ""
+        raise NotFound(f'service "{name}" not found{where}',
+                       hint="check the name and the namespace (-n); `kubectl get svc -A | grep NAME` finds it")
+    ns = _meta(svc).get("namespace") or "default"
+    slices = [
+        o for o in objects
+        if o.get("kind") == "EndpointSlice"
+        and (_meta(o).get("namespace") or "default") == ns
+        and (_meta(o).get("labels") or {}).get("kubernetes.io/service-name") == name
+    ]
+    return convert_service(svc, slices)
+
+
+def convert_service(svc: dict[str, Any], slices: list[dict[str, Any]]) -> ServiceSnapshot:
+    meta, spec = _meta(svc), svc.get("spec") or {}
+    status = svc.get("status") or {}
+    stype = spec.get("type") or "ClusterIP"
+    if stype == "ExternalName":
+        raise Unsupported(f'service "{meta.get("name")}" is of type ExternalName: kube-proxy writes no rules for it (DNS CNAME only)')
+    ports = tuple(
+        ServicePort(
+            name=p.get("name") or "",
+            protocol=(p.get("protocol") or "TCP").upper(),
+            port=int(p.get("port") or 0),
+            target_port=p.get("targetPort", p.get("port")),
+            node_port=p.get("nodePort"),
+        )
+        for p in spec.get("ports") or []
+    )
+    cluster_ips = tuple(spec.get("clusterIPs") or ([spec["clusterIP"]] if spec.get("clusterIP") else []))
+    lb_ips = tuple(i.get("ip") for i in ((status.get("loadBalancer") or {}).get("ingress") or []) if i.get("ip"))
+    affinity_cfg = ((spec.get("sessionAffinityConfig") or {}).get("clientIP") or {}).get("timeoutSeconds")
+    endpoints: dict[str, list[Endpoint]] = {p.name: [] for p in ports}
+    for sl in slices:
+        slice_ports = {(sp.get("name") or ""): sp.get("port") for sp in sl.get("ports") or []}
+        for ep in sl.get("endpoints") or []:
+            cond = ep.get("conditions") or {}
+            ready = cond.get("ready")
+            ready = True if ready is None else bool(ready)  # nil means ready (API doc)
+            serving = cond.get("serving")
+            serving = ready if serving is None else bool(serving)
+            terminating = bool(cond.get("terminating") or False)
+            ref = ep.get("targetRef") or {}
+            for addr in ep.get("addresses") or []:
+                for pname in endpoints:
+                    endpoints[pname].append(Endpoint(
+                        ip=addr, port=slice_ports.get(pname), ready=ready, serving=serving, terminating=terminating,
+                        node=ep.get("nodeName"), zone=ep.get("zone"), pod=ref.get("name"),
+                    ))
+    return ServiceSnapshot(
+        namespace=meta.get("namespace") or "default",
+        name=meta.get("name") or "",
+        type=stype,
+        cluster_ips=cluster_ips,
+        ports=ports,
+        external_ips=tuple(spec.get("externalIPs") or ()),
+        load_balancer_ips=lb_ips,
+        load_balancer_source_ranges=tuple(spec.get("loadBalancerSourceRanges") or ()),
+        external_traffic_policy=spec.get("externalTrafficPolicy") or "Cluster",
+        internal_traffic_policy=spec.get("internalTrafficPolicy") or "Cluster",
+        session_affinity=spec.get("sessionAffinity") or "None",
+        affinity_timeout=affinity_cfg,
+        health_check_node_port=spec.get("healthCheckNodePort"),
+        endpoints={k: tuple(v) for k, v in endpoints.items()},
+        has_slices=bool(slices),
+        from_api=True,
+    )
+
+
+def _meta(o: dict[str, Any]) -> dict[str, Any]:
+    m = o.get("metadata")
+    return m if isinstance(m, dict) else {}

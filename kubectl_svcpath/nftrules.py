@@ -1,0 +1,508 @@
+"""The nftables rule model: NftRuleset > NftTable > chains, sets and maps, with provenance.
+
+Both readers build it: ``parse/nft_json.py`` from ``nft -j list …`` and ``parse/nft_text.py``
+from ``nft list …`` or the ``add table/chain/rule/element`` transaction text. A rule keeps its
+statements as libnftables JSON expressions (schema v1, the ``expr`` list of a ``rule`` object);
+the text reader writes the same shapes, so everything after parsing reads one form.
+
+It holds kube-proxy's own table (``table ip kube-proxy``, nftables mode) and iptables-nft's
+kernel view (``table ip nat`` with ``xt`` blobs, counters and native ``tcp dport`` matches):
+``rule_summary`` reads the facts the iptables-version-skew check needs from the latter.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Any, Iterator, NamedTuple
+
+FAMILIES = ("ip", "ip6", "inet", "arp", "bridge", "netdev")
+PROTO_NUMBERS = {1: "icmp", 6: "tcp", 17: "udp", 58: "ipv6-icmp", 132: "sctp"}
+VERDICTS = ("accept", "drop", "continue", "return", "jump", "goto", "queue")
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    kind: str  # "goto" | "jump" | "drop" | "accept" | "return" | "continue" | "queue"
+    target: str | None = None  # chain name for goto/jump
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.target}" if self.target else self.kind
+
+
+@dataclass(slots=True)
+class Loc:
+    """Where an object came from: a text line, or a JSON pointer into ``nft -j`` output."""
+
+    source: str
+    line_no: int | None = None
+    pointer: str | None = None  # "/nftables/7/map/elem/3"
+
+    @property
+    def ref(self) -> str:
+        if self.line_no:
+            return f"{self.source}:{self.line_no}"
+        if self.pointer:
+            return f"{self.source}#{self.pointer}"
+        return self.source
+
+
+@dataclass(slots=True)
+class NftElement:
+    key: tuple[Any, ...]  # normalised: addresses as compressed strings, l4 protocols as names, ports as ints
+    value: Verdict | Any | None = None  # maps only: a Verdict for verdict maps
+    comment: str | None = None
+    timeout: int | None = None  # seconds
+    expires: int | None = None  # seconds
+    loc: Loc | None = None
+    raw: str = ""  # as printed (text form) or rendered from JSON
+
+
+@dataclass(slots=True)
+class NftSet:
+    """A named set or map (``kind`` tells which)."""
+
+    name: str
+    kind: str = "set"  # "set" | "map"
+    type: tuple[str, ...] = ()  # ("ipv4_addr", "inet_proto", "inet_service")
+    map_type: str | None = None  # "verdict" for verdict maps
+    flags: tuple[str, ...] = ()
+    timeout: int | None = None  # seconds (affinity sets)
+    size: int | None = None
+    comment: str | None = None
+    elements: list[NftElement] = field(default_factory=list)
+    loc: Loc | None = None
+    handle: int | None = None
+    _index: dict[tuple[Any, ...], NftElement] | None = field(default=None, repr=False)
+
+    def add(self, element: NftElement) -> None:
+        self.elements.append(element)
+        if self._index is not None:
+            self._index.setdefault(element.key, element)
+
+    def lookup(self, *key: Any) -> NftElement | None:
+        """The element with this key (values normalised as the parser does)."""
+        if self._index is None:
+            self._index = {}
+            for element in self.elements:
+                self._index.setdefault(element.key, element)
+        return self._index.get(tuple(normalize_key_part(k) for k in key))
+
+    def remove(self, key: tuple[Any, ...]) -> None:
+        self.elements = [e for e in self.elements if e.key != key]
+        self._index = None
+
+
+@dataclass(slots=True)
+class NftRule:
+    family: str
+    table: str
+    chain: str
+    position: int  # 1-based, in the order the kernel evaluates the chain
+    exprs: list[dict[str, Any]]  # libnftables JSON statements
+    comment: str | None = None
+    handle: int | None = None
+    loc: Loc | None = None
+    raw: str = ""  # the statement text as read (text form) or rendered from JSON
+
+    @property
+    def counter(self) -> tuple[int, int] | None:
+        for e in self.exprs:
+            c = e.get("counter")
+            if isinstance(c, dict) and "packets" in c:
+                return int(c["packets"]), int(c.get("bytes", 0))
+        return None
+
+    @property
+    def verdict(self) -> Verdict | None:
+        """The rule's final plain verdict (jump/goto/drop/…), None for vmaps and NAT statements."""
+        for e in reversed(self.exprs):
+            v = verdict_of(e)
+            if v is not None:
+                return v
+        return None
+
+    def matches(self) -> list[Match]:
+        return [m for m in (match_of(e) for e in self.exprs) if m is not None]
+
+    def find(self, key: str) -> dict[str, Any] | None:
+        """The first statement of a kind: ``rule.find("dnat")`` -> ``{"addr": …, "port": …}``."""
+        for e in self.exprs:
+            if key in e:
+                return e[key]
+        return None
+
+
+@dataclass(slots=True)
+class NftChain:
+    name: str
+    type: str | None = None  # "nat" | "filter" for base chains
+    hook: str | None = None
+    prio: int | str | None = None  # an int, or a name nft printed ("dstnat - 10")
+    policy: str | None = None
+    comment: str | None = None
+    handle: int | None = None
+    rules: list[NftRule] = field(default_factory=list)
+    declared: bool = True  # False: only seen in rules (a transaction without "add chain")
+    loc: Loc | None = None
+
+    @property
+    def is_base(self) -> bool:
+        return self.hook is not None
+
+
+@dataclass(slots=True)
+class NftTable:
+    family: str
+    name: str
+    comment: str | None = None
+    handle: int | None = None
+    chains: dict[str, NftChain] = field(default_factory=dict)
+    sets: dict[str, NftSet] = field(default_factory=dict)  # sets and maps share one namespace in nft
+    loc: Loc | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.family} {self.name}"
+
+    def chain(self, name: str) -> NftChain | None:
+        return self.chains.get(name)
+
+    def ensure_chain(self, name: str) -> NftChain:
+        chain = self.chains.get(name)
+        if chain is None:
+            chain = self.chains[name] = NftChain(name, declared=False)
+        return chain
+
+    def set(self, name: str) -> NftSet | None:
+        return self.sets.get(name.lstrip("@"))
+
+    def rules(self) -> Iterator[NftRule]:
+        for chain in self.chains.values():
+            yield from chain.rules
+
+    @property
+    def written_by_iptables_nft(self) -> bool:
+        """iptables-nft's tables carry ``xt`` compat expressions (and upper-case chain names)."""
+        for rule in self.rules():
+            if any("xt" in e for e in rule.exprs):
+                return True
+        return False
+
+
+@dataclass(slots=True)
+class NftDumpInfo:
+    source: str
+    form: str  # "nft-json" | "nft-text" | "nft-transaction"
+    nft_version: str | None = None  # from the JSON metainfo
+    json_schema_version: int | None = None
+    has_counters: bool = False
+    notices: list[str] = field(default_factory=list)  # "# Warning: table ip nat is managed by iptables-nft …"
+
+
+@dataclass(slots=True)
+class NftRuleset:
+    tables: dict[tuple[str, str], NftTable] = field(default_factory=dict)
+    dumps: list[NftDumpInfo] = field(default_factory=list)
+
+    def table(self, family: str, name: str) -> NftTable | None:
+        return self.tables.get((family, name))
+
+    def ensure_table(self, family: str, name: str) -> NftTable:
+        table = self.tables.get((family, name))
+        if table is None:
+            table = self.tables[(family, name)] = NftTable(family, name)
+        return table
+
+    def kube_proxy_tables(self) -> list[NftTable]:
+        """kube-proxy's nftables-mode tables (``ip``/``ip6 kube-proxy``), IPv4 first."""
+        return [t for key in (("ip", "kube-proxy"), ("ip6", "kube-proxy")) if (t := self.tables.get(key))]
+
+    @property
+    def has_counters(self) -> bool:
+        return any(d.has_counters for d in self.dumps)
+
+    def merge(self, other: NftRuleset) -> None:
+        """Add another dump's tables (ip and ip6 listed into two files); the first copy of a table wins."""
+        for key, table in other.tables.items():
+            self.tables.setdefault(key, table)
+        self.dumps.extend(other.dumps)
+
+
+# --- reading expressions -----------------------------------------------------------
+
+
+class Match(NamedTuple):
+    """One ``match`` statement, flattened: ``ip daddr != 10.0.0.0/8`` -> ("ip daddr", "!=", "10.0.0.0/8")."""
+
+    left: str  # "ip daddr", "tcp dport", "meta l4proto", "meta mark", "ct state", "fib saddr type", …
+    op: str  # "==", "!=", "in", "<", …
+    right: Any  # str / int / "a/len" / "lo-hi" / "@set" / list for anonymous sets
+    mask: int | None = None  # "meta mark & 0x4000 == …"
+
+
+def verdict_of(expr: dict[str, Any]) -> Verdict | None:
+    for kind in VERDICTS:
+        if kind in expr:
+            body = expr[kind]
+            target = body.get("target") if isinstance(body, dict) else None
+            return Verdict(kind, target)
+    return None
+
+
+def selector_name(left: Any) -> str | None:
+    """``{"payload": {"protocol": "ip", "field": "daddr"}}`` -> "ip daddr"; None for what is not a selector."""
+    if not isinstance(left, dict):
+        return None
+    if "payload" in left:
+        p = left["payload"]
+        if "protocol" in p:
+            return f"{p['protocol']} {p['field']}"
+        return f"payload {p.get('base')} {p.get('offset')} {p.get('len')}"
+    if "meta" in left:
+        return f"meta {left['meta']['key']}"
+    if "ct" in left:
+        ct = left["ct"]
+        return f"ct {ct.get('dir', '') + ' ' if ct.get('dir') else ''}{ct['key']}"
+    if "fib" in left:
+        fib = left["fib"]
+        flags = fib.get("flags", [])
+        flags = [flags] if isinstance(flags, str) else flags
+        return f"fib {' . '.join(flags)} {fib.get('result')}"
+    if "numgen" in left:
+        ng = left["numgen"]
+        offset = f" offset {ng['offset']}" if ng.get("offset") else ""
+        return f"numgen {ng.get('mode')} mod {ng.get('mod')}{offset}"
+    if "concat" in left:
+        parts = [selector_name(x) or str(x) for x in left["concat"]]
+        return " . ".join(parts)
+    return None
+
+
+def value_text(value: Any) -> Any:
+    """A JSON right-hand value as nft prints it: prefixes as "a/len", ranges as "lo-hi", sets as lists."""
+    if isinstance(value, dict):
+        if "prefix" in value:
+            return f"{value['prefix']['addr']}/{value['prefix']['len']}"
+        if "range" in value:
+            lo, hi = value["range"]
+            return f"{lo}-{hi}"
+        if "set" in value:
+            items = value["set"]
+            return [value_text(x) for x in (items if isinstance(items, list) else [items])]
+        if "concat" in value:
+            return " . ".join(str(value_text(x)) for x in value["concat"])
+        for op in ("|", "^", "&"):
+            if op in value and isinstance(value[op], list) and len(value[op]) == 2:
+                a, b = value[op]
+                a = selector_name(a) or value_text(a)
+                b = f"{b:#010x}" if isinstance(b, int) else value_text(b)
+                return f"{a} {op} {b}"
+    return value
+
+
+def match_of(expr: dict[str, Any]) -> Match | None:
+    m = expr.get("match")
+    if not isinstance(m, dict):
+        return None
+    left = m.get("left")
+    mask = None
+    if isinstance(left, dict) and "&" in left and isinstance(left["&"], list) and len(left["&"]) == 2:
+        left, mask_value = left["&"]
+        mask = mask_value if isinstance(mask_value, int) else None
+    name = selector_name(left)
+    if name is None:
+        return None
+    return Match(name, m.get("op", "=="), value_text(m.get("right")), mask)
+
+
+def normalize_key_part(part: Any) -> Any:
+    """One part of a set/map key as lookups compare it."""
+    if isinstance(part, bool):
+        return part
+    if isinstance(part, int):
+        return part
+    if isinstance(part, str):
+        s = part.strip()
+        if s.isdigit():
+            return int(s)
+        if ":" in s or s.count(".") == 3:
+            try:
+                return ipaddress.ip_address(s).compressed
+            except ValueError:
+                pass
+        return s.lower() if s.isalpha() else s
+    if isinstance(part, dict):
+        return value_text(part)
+    return part
+
+
+def normalize_key(parts: Any, types: tuple[str, ...] = ()) -> tuple[Any, ...]:
+    parts = list(parts) if isinstance(parts, (list, tuple)) else [parts]
+    out = []
+    for i, part in enumerate(parts):
+        p = normalize_key_part(part)
+        if i < len(types) and types[i] == "inet_proto" and isinstance(p, int):
+            p = PROTO_NUMBERS.get(p, p)
+        out.append(p)
+    return tuple(out)
+
+
+# --- the summary iptables-version-skew reads ------------------------------------------
+
+
+class RuleSummary(NamedTuple):
+    position: int
+    jump: str | None  # jump/goto target chain
+    protocol: str | None  # "tcp" from "meta l4proto tcp" / "ip protocol tcp"
+    dport: int | str | None  # 39090, or "30000-32767" / "{80,443}" as printed
+    daddr: str | None  # "10.101.173.15", "10.0.0.0/8"; "!"-prefixed when negated
+    mark: str | None  # mark match in iptables words: "0x4000/0x4000", "!0x4000/0x4000"
+    packets: int | None  # the rule's counter, None without one
+    bytes: int | None
+    goto: bool = False  # the jump is a goto
+    xt: tuple[str, ...] = ()  # opaque iptables-nft compat parts: ("match comment", "target DNAT")
+    handle: int | None = None
+    ref: str | None = None  # where it was read: "file:line" or "file.json#/nftables/30"
+
+
+def _mark_text(m: Match) -> str:
+    value = m.right if isinstance(m.right, int) else _to_int(m.right)
+    neg = "!" if m.op == "!=" else ""
+    if value is None:
+        return f"{neg}{m.right}"
+    if m.mask is not None:
+        return f"{neg}{value:#x}/{m.mask:#x}"
+    return f"{neg}{value:#x}"
+
+
+def _to_int(v: Any) -> int | None:
+    if isinstance(v, int):
+        return v
+    if isinstance(v, str):
+        try:
+            return int(v, 0)
+        except ValueError:
+            return None
+    return None
+
+
+def _dport_value(right: Any) -> int | str:
+    if isinstance(right, int):
+        return right
+    if isinstance(right, list):
+        return "{" + ",".join(str(x) for x in right) + "}"
+    s = str(right)
+    return int(s) if s.isdigit() else s
+
+
+def rule_summary(rule: NftRule) -> RuleSummary:
+    """Position, jump target, protocol, port, destination, mark and counter of one rule."""
+    protocol = dport = daddr = mark = None
+    for m in rule.matches():
+        if m.left in ("meta l4proto", "ip protocol", "ip6 nexthdr") and m.op in ("==", "in"):
+            right = m.right
+            protocol = PROTO_NUMBERS.get(right, right) if isinstance(right, int) else str(right)
+        elif m.left in ("tcp dport", "udp dport", "sctp dport", "th dport"):
+            dport = _dport_value(m.right)
+            if m.op == "!=":
+                dport = f"!{dport}"
+            if protocol is None and m.left != "th dport":
+                protocol = m.left.split()[0]
+        elif m.left in ("ip daddr", "ip6 daddr") and not (isinstance(m.right, str) and m.right.startswith("@")):
+            text = m.right if not isinstance(m.right, list) else "{" + ",".join(map(str, m.right)) + "}"
+            daddr = f"!{text}" if m.op == "!=" else str(text)
+        elif m.left == "meta mark":
+            mark = _mark_text(m)
+    jump = None
+    goto = False
+    v = rule.verdict
+    if v is not None and v.kind in ("jump", "goto"):
+        jump, goto = v.target, v.kind == "goto"
+    xt = tuple(f"{e['xt'].get('type', 'match')} {e['xt'].get('name')}" for e in rule.exprs if "xt" in e)
+    counter = rule.counter
+    return RuleSummary(
+        position=rule.position,
+        jump=jump,
+        protocol=protocol,
+        dport=dport,
+        daddr=daddr,
+        mark=mark,
+        packets=counter[0] if counter else None,
+        bytes=counter[1] if counter else None,
+        goto=goto,
+        xt=xt,
+        handle=rule.handle,
+        ref=rule.loc.ref if rule.loc else None,
+    )
+
+
+# --- rendering (evidence text for JSON input, where there is no printed line) -----------
+
+
+def render_value(value: Any) -> str:
+    v = value_text(value) if isinstance(value, dict) else value
+    if isinstance(v, list):
+        return "{ " + ", ".join(str(x) for x in v) + " }"
+    return str(v)
+
+
+def render_element(element: NftElement) -> str:
+    key = " . ".join(str(k) for k in element.key)
+    if element.comment:
+        key += f' comment "{element.comment}"'
+    if element.value is not None:
+        return f"{key} : {element.value}"
+    return key
+
+
+def render_expr(expr: dict[str, Any]) -> str:
+    """One JSON statement in nft's words (close to ``nft list``), for evidence and messages."""
+    m = match_of(expr)
+    if m is not None:
+        if m.mask is not None:
+            right = f"{m.right:#010x}" if isinstance(m.right, int) else render_value(m.right)
+            return f"{m.left} & {m.mask:#010x} {m.op} {right}"
+        op = "" if m.op in ("==", "in") else f"{m.op} "
+        return f"{m.left} {op}{render_value(m.right)}"
+    v = verdict_of(expr)
+    if v is not None:
+        return str(v)
+    kind, body = next(iter(expr.items()))
+    if kind == "counter" and isinstance(body, dict):
+        return f"counter packets {body.get('packets', 0)} bytes {body.get('bytes', 0)}"
+    if kind in ("dnat", "snat") and isinstance(body, dict):
+        addr = body.get("addr")
+        port = body.get("port")
+        dest = addr if port is None else (f"[{addr}]:{port}" if addr and ":" in str(addr) else f"{addr}:{port}")
+        return f"{kind} to {dest}"
+    if kind == "vmap" and isinstance(body, dict):
+        key = selector_name(body.get("key")) or str(body.get("key"))
+        data = body.get("data")
+        if isinstance(data, str):
+            return f"{key} vmap {data}"
+        items = data.get("set", []) if isinstance(data, dict) else []
+        inner = ", ".join(f"{render_value(k)} : {verdict_of(v) or v}" for k, v in items)
+        return f"{key} vmap {{ {inner} }}"
+    if kind == "set" and isinstance(body, dict):
+        return f"{body.get('op')} {body.get('set')} {{ {selector_name(body.get('elem')) or body.get('elem')} }}"
+    if kind == "masquerade":
+        flags = body.get("flags") if isinstance(body, dict) else None
+        flags = " ".join(flags) if isinstance(flags, list) else (flags or "")
+        return f"masquerade {flags}".strip()
+    if kind == "reject":
+        return "reject"
+    if kind == "mangle" and isinstance(body, dict):
+        return f"{selector_name(body.get('key'))} set {render_value(body.get('value'))}"
+    if kind == "xt" and isinstance(body, dict):
+        return f"xt {body.get('type')} {body.get('name')}"
+    if kind == "unknown":
+        return str(body)
+    return f"{kind} {body}" if body is not None else kind
+
+
+def render_rule(rule: NftRule) -> str:
+    text = " ".join(render_expr(e) for e in rule.exprs)
+    if rule.comment:
+        text += f' comment "{rule.comment}"'
+    return text

@@ -1,0 +1,91 @@
+"""What the user asked for, as plain data; validated without I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kubectl_svcpath.errors import UsageError
+
+OUTPUTS = ("table", "wide", "tree", "json", "yaml")
+COLORS = ("auto", "always", "never")
+_SERVICE_KINDS = ("svc", "service", "services")
+
+
+@dataclass(slots=True)
+class Options:
+    service: str | None = None
+    namespace: str | None = None
+    kubeconfig: str | None = None
+    context: str | None = None
+    request_timeout: float | None = None
+    node: str | None = None
+    all_nodes: bool = False
+    local: bool = False
+    rules_files: list[str] = field(default_factory=list)
+    manifests: list[str] = field(default_factory=list)
+    example: bool = False
+    all_services: bool = False
+    port: str | None = None
+    output: str = "table"
+    color: str = "auto"
+    lenient: bool = False
+    proxy_mode: str | None = None
+    print_rbac: bool = False
+    debug: bool = False
+
+
+def split_service(arg: str, namespace: str | None) -> tuple[str | None, str]:
+    """``name``, ``svc/name`` or ``ns/name`` -> (namespace, name); ``-n`` must agree with ``ns/``."""
+    parts = arg.split("/")
+    if len(parts) == 1:
+        name, ns = parts[0], namespace
+    elif len(parts) == 2 and parts[0].lower() in _SERVICE_KINDS:
+        name, ns = parts[1], namespace
+    elif len(parts) == 2:
+        ns, name = parts
+        if namespace and namespace != ns:
+            raise UsageError(f'the service "{arg}" names namespace "{ns}" but -n says "{namespace}"')
+    else:
+        raise UsageError(f'cannot read service "{arg}": use NAME, svc/NAME or NAMESPACE/NAME')
+    if not name:
+        raise UsageError(f'cannot read service "{arg}": the name is empty')
+    return ns, name
+
+
+def parse_timeout(value: str | None) -> float | None:
+    """kubectl's --request-timeout: "0" = none, a bare number = seconds, or 1s / 2m / 3h / 500ms."""
+    if value is None or value.strip() in ("", "0"):
+        return None
+    v = value.strip()
+    units = (("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0))
+    for suffix, factor in units:
+        if v.endswith(suffix) and v[: -len(suffix)].replace(".", "", 1).isdigit():
+            return float(v[: -len(suffix)]) * factor
+    if v.replace(".", "", 1).isdigit():
+        return float(v)
+    raise UsageError(f'invalid --request-timeout "{value}": use a duration such as 5s, 1m or 0 for none')
+
+
+def validate(opts: Options) -> None:
+    if opts.print_rbac:
+        return
+    if opts.output not in OUTPUTS:
+        raise UsageError(f'unknown output format "{opts.output}"; use one of: {", ".join(OUTPUTS)}')
+    if opts.color not in COLORS:
+        raise UsageError(f'unknown --color "{opts.color}"; use one of: {", ".join(COLORS)}')
+    sources = sum(bool(x) for x in (opts.rules_files, opts.local, opts.example))
+    if sources > 1:
+        raise UsageError("choose one source of rules: --rules-file, --local or --example")
+    if opts.all_nodes and (opts.rules_files or opts.local or opts.example):
+        raise UsageError("--all-nodes reads the rules of every node in the cluster; it does not go with --rules-file, --local or --example")
+    if opts.all_nodes and opts.node:
+        raise UsageError("use either --node NAME or --all-nodes")
+    if opts.all_services and not (opts.rules_files or opts.example):
+        raise UsageError("--all audits a rule dump: use it with --rules-file FILE")
+    if opts.all_services and opts.service:
+        raise UsageError("--all lists every Service in the dump; do not name one")
+    if not opts.service and not opts.all_services and not opts.example:
+        raise UsageError("name a Service (kubectl svcpath NAME), or use --all with --rules-file, or --example",
+                         hint="see 'kubectl svcpath --help' for examples")
+    if opts.manifests and not (opts.rules_files or opts.local or opts.example):
+        raise UsageError("--manifest replaces the API server for offline use; add --rules-file FILE or --local")

@@ -1,0 +1,163 @@
+"""Read ``nft -j list table|ruleset`` output (libnftables JSON, schema v1) into an NftRuleset.
+
+Objects keep a JSON pointer into the document (``file.json#/nftables/7``) so evidence can
+name the exact object. Commands wrapped as ``{"add": {...}}`` (the JSON transaction form)
+are read like listed objects.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from kubectl_svcpath.errors import BadDump
+from kubectl_svcpath.nftrules import (
+    Loc,
+    NftChain,
+    NftDumpInfo,
+    NftElement,
+    NftRule,
+    NftRuleset,
+    NftSet,
+    Verdict,
+    normalize_key,
+    render_element,
+    render_rule,
+    verdict_of,
+)
+
+_COMMANDS = ("add", "create", "insert", "replace")
+
+
+def looks_like_nft_json(text: str) -> bool:
+    """True for ``nft -j`` output: a JSON object whose first key is "nftables"."""
+    head = text.lstrip()[:200]
+    return head.startswith("{") and '"nftables"' in head.split(":", 1)[0]
+
+
+def parse_nft_json(text: str, source: str) -> NftRuleset:
+    try:
+        doc = json.loads(text)
+    except ValueError as e:
+        line = getattr(e, "lineno", None)
+        raise BadDump(source, f"not valid JSON ({getattr(e, 'msg', e)})", line,
+                      hint="pass the complete output of `nft -j list table ip kube-proxy`") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("nftables"), list):
+        raise BadDump(source, 'JSON without a top-level "nftables" list: not `nft -j` output')
+    info = NftDumpInfo(source=source, form="nft-json")
+    ruleset = NftRuleset(dumps=[info])
+    positions: dict[tuple[str, str, str], int] = {}
+    for i, item in enumerate(doc["nftables"]):
+        pointer = f"/nftables/{i}"
+        if not isinstance(item, dict) or len(item) != 1:
+            raise BadDump(source, f"item {i} of the nftables list is not a one-key object")
+        (kind, body), = item.items()
+        if kind in _COMMANDS and isinstance(body, dict) and len(body) == 1:
+            (kind, body), = body.items()
+            pointer += f"/{next(iter(item))}"
+        if not isinstance(body, dict):
+            raise BadDump(source, f"item {i} ({kind}) is not an object")
+        loc = Loc(source, pointer=f"{pointer}/{kind}")
+        if kind == "metainfo":
+            info.nft_version = body.get("version")
+            info.json_schema_version = body.get("json_schema_version")
+        elif kind == "table":
+            table = ruleset.ensure_table(_req(body, "family", source, i), _req(body, "name", source, i))
+            table.handle = body.get("handle")
+            table.comment = body.get("comment")
+            table.loc = loc
+        elif kind == "chain":
+            table = ruleset.ensure_table(_req(body, "family", source, i), _req(body, "table", source, i))
+            name = _req(body, "name", source, i)
+            chain = table.chains.get(name)
+            if chain is None:
+                chain = table.chains[name] = NftChain(name)
+            chain.declared = True
+            chain.handle = body.get("handle")
+            chain.type = body.get("type")
+            chain.hook = body.get("hook")
+            chain.prio = body.get("prio")
+            chain.policy = body.get("policy")
+            chain.comment = body.get("comment")
+            chain.loc = loc
+        elif kind in ("set", "map"):
+            table = ruleset.ensure_table(_req(body, "family", source, i), _req(body, "table", source, i))
+            table.sets[_req(body, "name", source, i)] = _read_set(kind, body, loc, source)
+        elif kind == "element":
+            # {"element": {"family", "table", "name", "elem": [...]}} (transaction form)
+            table = ruleset.ensure_table(_req(body, "family", source, i), _req(body, "table", source, i))
+            target = table.sets.get(_req(body, "name", source, i))
+            if target is None:
+                raise BadDump(source, f"element for undeclared set/map {body['name']!r} (item {i})")
+            for j, raw in enumerate(_as_list(body.get("elem"))):
+                target.add(_read_element(raw, target, Loc(source, pointer=f"{loc.pointer}/elem/{j}")))
+        elif kind == "rule":
+            family = _req(body, "family", source, i)
+            tname = _req(body, "table", source, i)
+            cname = _req(body, "chain", source, i)
+            exprs = body.get("expr", [])
+            if not isinstance(exprs, list) or not all(isinstance(e, dict) for e in exprs):
+                raise BadDump(source, f"rule in chain {cname!r} has a malformed expr list (item {i})")
+            table = ruleset.ensure_table(family, tname)
+            chain = table.ensure_chain(cname)
+            key = (family, tname, cname)
+            positions[key] = positions.get(key, 0) + 1
+            rule = NftRule(family, tname, cname, positions[key], exprs, comment=body.get("comment"),
+                           handle=body.get("handle"), loc=loc)
+            rule.raw = render_rule(rule)
+            if rule.counter is not None:
+                info.has_counters = True
+            chain.rules.append(rule)
+        # other objects (flowtable, counter, quota, ct helper, limit, secmark) do not route packets
+    return ruleset
+
+
+def _req(body: dict[str, Any], key: str, source: str, i: int) -> Any:
+    value = body.get(key)
+    if value is None:
+        raise BadDump(source, f"item {i} lacks {key!r}")
+    return value
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _read_set(kind: str, body: dict[str, Any], loc: Loc, source: str) -> NftSet:
+    types = body.get("type")
+    types = tuple(types) if isinstance(types, list) else ((types,) if types else ())
+    flags = body.get("flags") or ()
+    flags = (flags,) if isinstance(flags, str) else tuple(flags)
+    s = NftSet(
+        name=body["name"],
+        kind=kind,
+        type=types,
+        map_type=body.get("map") if kind == "map" else None,
+        flags=flags,
+        timeout=body.get("timeout"),
+        size=body.get("size"),
+        comment=body.get("comment"),
+        loc=loc,
+        handle=body.get("handle"),
+    )
+    for j, raw in enumerate(_as_list(body.get("elem"))):
+        s.add(_read_element(raw, s, Loc(source, pointer=f"{loc.pointer}/elem/{j}")))
+    return s
+
+
+def _read_element(raw: Any, owner: NftSet, loc: Loc) -> NftElement:
+    value: Verdict | Any | None = None
+    if owner.kind == "map" and isinstance(raw, list) and len(raw) == 2:
+        raw, data = raw
+        value = verdict_of(data) if isinstance(data, dict) and verdict_of(data) else data
+    comment = timeout = expires = None
+    if isinstance(raw, dict) and "elem" in raw:
+        e = raw["elem"]
+        comment, timeout, expires = e.get("comment"), e.get("timeout"), e.get("expires")
+        raw = e.get("val")
+    parts = raw["concat"] if isinstance(raw, dict) and "concat" in raw else raw
+    element = NftElement(normalize_key(parts, owner.type), value, comment, timeout, expires, loc)
+    element.raw = render_element(element)
+    return element

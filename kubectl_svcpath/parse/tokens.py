@@ -1,0 +1,43 @@
+"""Split one iptables-save rule line into words, as iptables itself quotes them.
+
+iptables-save (xtables_save_string) wraps a value in double quotes when it holds spaces or
+quotes, and escapes only ``"`` and ``\\`` inside. shlex would also interpret single quotes and
+other backslashes, which a comment may contain: do not use it.
+"""
+
+from __future__ import annotations
+
+import re
+
+# a word is a run of unquoted characters and quoted parts: --comment "a b" or foo"bar baz"
+_WORD = re.compile(r'(?:"(?:[^"\\]|\\.)*"|[^\s"]+)+')
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
+_ESCAPE = re.compile(r"\\(.)")
+
+
+class TokenError(ValueError):
+    pass
+
+
+def split_words(line: str) -> list[str]:
+    """Words of ``line`` with quotes removed and ``\\"``/``\\\\`` unescaped."""
+    words: list[str] = []
+    pos = 0
+    n = len(line)
+    while pos < n:
+        while pos < n and line[pos].isspace():
+            pos += 1
+        if pos >= n:
+            break
+        m = _WORD.match(line, pos)
+        if m is None:  # a quote that never closes
+            raise TokenError("unterminated quoted string")
+        words.append(_unquote(m.group(0)))
+        pos = m.end()
+    return words
+
+
+def _unquote(word: str) -> str:
+    if '"' not in word:
+        return word
+    return _QUOTED.sub(lambda m: _ESCAPE.sub(r"\1", m.group(1)), word)

@@ -1,0 +1,26 @@
+"""Renderers get a finished Report and return text; they never fetch anything."""
+
+from __future__ import annotations
+
+from kubectl_svcpath.render.text import Style
+from kubectl_svcpath.report import Report
+
+FORMATS = ("table", "wide", "tree", "json", "yaml")
+
+
+def render_report(report: Report, fmt: str, style: Style, width: int | None = None) -> str:
+    if fmt in ("json", "yaml"):
+        return render_document(report.to_dict(), fmt)
+    if fmt == "tree":
+        from kubectl_svcpath.render.tree import render_tree
+
+        return render_tree(report, style)
+    from kubectl_svcpath.render.table import render_table
+
+    return render_table(report, style, wide=fmt == "wide", width=width)
+
+
+def render_document(doc: object, fmt: str) -> str:
+    from kubectl_svcpath.render.structured import render_json, render_yaml
+
+    return render_json(doc) if fmt == "json" else render_yaml(doc)

@@ -1,0 +1,35 @@
+"""``--all``: one line per Service found in a dump, with its health."""
+
+from __future__ import annotations
+
+from tabulate import tabulate
+
+from kubectl_svcpath.path import SEVERITY_ORDER
+from kubectl_svcpath.render.text import Style, safe
+from kubectl_svcpath.report import Report
+
+
+def health(report: Report) -> str:
+    worst = [f for f in report.findings if f.severity in ("error", "warning")]
+    if not worst:
+        return "ok"
+    worst.sort(key=lambda f: SEVERITY_ORDER[f.severity])
+    codes = sorted({f.code for f in worst}, key=lambda c: next(SEVERITY_ORDER[f.severity] for f in worst if f.code == c))
+    return f"{worst[0].severity}: " + ",".join(codes)
+
+
+def render_audit(reports: list[Report], style: Style, wide: bool = False) -> str:
+    headers = ["NAMESPACE", "NAME", "TYPE", "CLUSTER-IP", "PORTS", "ENDPOINTS", "PKTS", "HEALTH"]
+    rows = []
+    for r in reports:
+        svc = r.service
+        ports = ",".join(f"{p.port.port or '?'}{'/' + p.port.protocol if p.port.protocol != 'TCP' else ''}"
+                         + (f":{p.port.node_port}" if p.port.node_port else "") for p in r.ports)
+        endpoints = {(h.ip, h.port) for p in r.ports for path in p.paths for h in path.endpoints}
+        pkts = [path.packets for p in r.ports for path in p.paths if path.packets is not None]
+        h = health(r)
+        if style.color and h != "ok":
+            h = style.paint(h, "red" if h.startswith("error") else "yellow")
+        rows.append([safe(svc.namespace), safe(svc.name), safe(svc.type), safe(",".join(svc.cluster_ips) or "-"), safe(ports),
+                     str(len(endpoints)), str(sum(pkts)) if pkts else "-", h])
+    return tabulate(rows, headers=headers, tablefmt="plain", disable_numparse=True) + "\n"

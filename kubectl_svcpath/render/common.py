@@ -1,0 +1,73 @@
+"""Pieces the text renderers share: the report header, the findings block, endpoint states."""
+
+from __future__ import annotations
+
+from kubectl_svcpath.path import EndpointHop, EntryPath, Finding
+from kubectl_svcpath.render.text import Style, safe
+from kubectl_svcpath.report import Report
+
+
+def endpoint_state(hop: EndpointHop) -> str:
+    if hop.in_slices is False:
+        return "STALE"
+    if hop.in_slices is None and hop.ready is None:
+        return "?"
+    if hop.terminating:
+        return "serving,terminating" if hop.serving else "terminating"
+    if hop.ready:
+        return "ready"
+    return "not-ready"
+
+
+def destination(path: EntryPath) -> str:
+    port = path.port if path.port else "?"
+    if path.entry == "nodePort":
+        return f"*:{port}"
+    addr = path.address or "?"
+    return f"[{addr}]:{port}" if ":" in addr else f"{addr}:{port}"
+
+
+def header_lines(report: Report) -> list[str]:
+    svc = report.service
+    ips = ",".join(svc.cluster_ips) or "-"
+    mode = report.mode + (f" ({report.backend})" if report.backend else "")
+    lines = [
+        f"Service:  {safe(svc.ref)}  type {safe(svc.type)}  cluster IP {safe(ips)}"
+        + (f"  external IPs {safe(','.join(svc.external_ips))}" if svc.external_ips else "")
+        + (f"  LB {safe(','.join(svc.load_balancer_ips))}" if svc.load_balancer_ips else ""),
+    ]
+    where = f"node {safe(report.node)}" if report.node else "node unknown (offline)"
+    if report.pod:
+        where += f", read in pod {safe(report.pod)}"
+    lines.append(f"Rules:    {mode} mode, {where}")
+    for s in report.sources:
+        extra = ", ".join(x for x in (s.reader and safe(s.reader), "counters" if s.has_counters else "no counters") if x)
+        lines.append(f"          {safe(s.source)} [{safe(s.format)}; {extra}]")
+    policy = []
+    if svc.external_traffic_policy != "Cluster":
+        policy.append(f"externalTrafficPolicy {safe(svc.external_traffic_policy)}")
+    if svc.internal_traffic_policy != "Cluster":
+        policy.append(f"internalTrafficPolicy {safe(svc.internal_traffic_policy)}")
+    if svc.session_affinity != "None":
+        policy.append(f"sessionAffinity {safe(svc.session_affinity)}")
+    if policy:
+        lines.append("Policy:   " + ", ".join(policy))
+    return lines
+
+
+def findings_lines(findings: list[Finding], style: Style, verbose: bool = True) -> list[str]:
+    if not findings:
+        return ["Findings: none"]
+    lines = ["Findings:"]
+    for f in findings:
+        lines.append(f"  {style.severity(f.severity)}  {safe(f.code)}: {safe(f.message)}")
+        if verbose:
+            lines.extend(f"      {safe(d)}" for d in f.detail)
+            lines.extend(f"      evidence: {safe(e)}" for e in f.evidence)
+        if f.action:
+            lines.append(f"      -> {safe(f.action)}")
+    return lines
+
+
+def notes_lines(report: Report) -> list[str]:
+    return [f"Note:     {safe(n)}" for n in report.notes]

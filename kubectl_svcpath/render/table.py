@@ -1,0 +1,104 @@
+"""``-o table`` and ``-o wide``: one row per entry path and endpoint, kubectl-style columns."""
+
+from __future__ import annotations
+
+from tabulate import tabulate
+
+from kubectl_svcpath.path import EndpointHop, EntryPath, PortPath
+from kubectl_svcpath.render.common import destination, endpoint_state, findings_lines, header_lines, notes_lines
+from kubectl_svcpath.render.text import Style, human_bytes, human_count, safe, share
+from kubectl_svcpath.report import Report
+
+# (header, wide-only, drop order when the terminal is too narrow: higher goes first)
+_COLUMNS = [
+    ("PORT", False, 0), ("ENTRY", False, 0), ("DESTINATION", False, 0), ("PKTS", False, 2),
+    ("BYTES", True, 0), ("CHAINS", True, 0), ("SERVICE-CHAIN", False, 3), ("ENDPOINT-CHAIN", True, 0),
+    ("ENDPOINT", False, 0), ("SHARE", False, 1), ("EP-PKTS", False, 2), ("EP-BYTES", True, 0),
+    ("NODE", True, 0), ("STATE", False, 0),
+]
+
+
+def port_label(pp: PortPath) -> str:
+    p = pp.port
+    name = p.name or "(unnamed)"
+    return f"{name} {p.port or '?'}/{p.protocol}"
+
+
+def _rows(report: Report) -> list[dict[str, str]]:
+    rows: list[dict[str, str]] = []
+    for pp in report.ports:
+        label = port_label(pp)
+        if not pp.paths:
+            rows.append({"PORT": label, "ENTRY": "-", "DESTINATION": "-", "ENDPOINT": "NO RULES", "STATE": "not programmed"})
+        for path in pp.paths:
+            base = _path_cells(label, path)
+            label = ""  # the port name only on its first row, like kubectl's grouped output
+            if path.verdict in ("reject", "drop"):
+                what = "REJECT (no endpoints)" if path.verdict == "reject" else "DROP (no local endpoints)"
+                rows.append({**base, "ENDPOINT": what, "STATE": path.verdict})
+                continue
+            if not path.endpoints:
+                rows.append({**base, "ENDPOINT": "-" if path.verdict == "forward" else path.verdict.upper(), "STATE": "no endpoints"})
+                continue
+            for i, hop in enumerate(path.endpoints):
+                cells = base if i == 0 else {k: "" for k in base}
+                rows.append({**cells, **_endpoint_cells(hop)})
+        for hop in pp.missing_endpoints:
+            rows.append({"PORT": label, "ENTRY": "", "DESTINATION": "", **_endpoint_cells(hop), "STATE": "MISSING (no rule)"})
+            label = ""
+    return rows
+
+
+def _path_cells(label: str, path: EntryPath) -> dict[str, str]:
+    return {
+        "PORT": label,
+        "ENTRY": path.entry,
+        "DESTINATION": destination(path) + ("" if path.shown_port else " (port not shown)"),
+        "PKTS": human_count(path.packets),
+        "BYTES": human_bytes(path.bytes),
+        "CHAINS": " > ".join(path.chains),
+        "SERVICE-CHAIN": path.policy_chain or "-",
+    }
+
+
+def _endpoint_cells(hop: EndpointHop) -> dict[str, str]:
+    ep = f"{hop.ip}:{hop.port if hop.port is not None else '?'}"
+    if hop.weight is not None:
+        ep += f" w{hop.weight}"
+    return {
+        "ENDPOINT-CHAIN": hop.chain or "-",
+        "ENDPOINT": ep + (" (affinity)" if hop.affinity else ""),
+        "SHARE": share(hop.probability),
+        "EP-PKTS": human_count(hop.packets),
+        "EP-BYTES": human_bytes(hop.bytes),
+        "NODE": hop.node or "-",
+        "STATE": endpoint_state(hop),
+    }
+
+
+def render_table(report: Report, style: Style, wide: bool = False, width: int | None = None) -> str:
+    columns = [c for c in _COLUMNS if wide or not c[1]]
+    rows = _rows(report)
+    table = _fit(columns, rows, width if not wide else None, style)
+    parts = header_lines(report) + notes_lines(report) + ["", table, ""] + findings_lines(report.findings, style)
+    return "\n".join(parts) + "\n"
+
+
+def _fit(columns: list[tuple[str, bool, int]], rows: list[dict[str, str]], width: int | None, style: Style) -> str:
+    """Drop the least useful columns until the table fits the terminal (``-o wide`` shows all)."""
+    cols = list(columns)
+    while True:
+        text = _tabulate(cols, rows, style)
+        droppable = [c for c in cols if c[2] > 0]
+        if width is None or max((len(line) for line in text.splitlines()), default=0) <= width or not droppable:
+            return text
+        cols.remove(max(droppable, key=lambda c: c[2]))
+
+
+def _tabulate(cols: list[tuple[str, bool, int]], rows: list[dict[str, str]], style: Style) -> str:
+    names = [c[0] for c in cols]
+    body = [[safe(r.get(n, "")) for n in names] for r in rows]
+    text = tabulate(body, headers=names, tablefmt="plain", disable_numparse=True)
+    if style.color:
+        text = text.replace("STALE", style.paint("STALE", "red")).replace("MISSING (no rule)", style.paint("MISSING (no rule)", "red"))
+    return text

@@ -1,0 +1,84 @@
+"""``-o tree``: each port's paths as a terminal tree, in the style of kubectl-tree."""
+
+from __future__ import annotations
+
+from kubectl_svcpath.path import EndpointHop, EntryPath, PortPath
+from kubectl_svcpath.render.common import destination, endpoint_state, findings_lines, notes_lines
+from kubectl_svcpath.render.text import Style, human_bytes, human_count, safe, share
+from kubectl_svcpath.report import Report
+
+Node = tuple[str, list["Node"]]
+
+
+def tree_lines(node: Node, prefix: str = "", last: bool = True, root: bool = True) -> list[str]:
+    """Draw ``(label, children)`` with ├─ └─ │ connectors."""
+    label, children = node
+    lines = [label] if root else [prefix + ("└─ " if last else "├─ ") + label]
+    child_prefix = "" if root else prefix + ("   " if last else "│  ")
+    for i, child in enumerate(children):
+        lines.extend(tree_lines(child, child_prefix, i == len(children) - 1, False))
+    return lines
+
+
+def _counters(packets: int | None, nbytes: int | None) -> str:
+    if packets is None:
+        return ""
+    return f"  [{human_count(packets)} pkts, {human_bytes(nbytes)}]"
+
+
+def _endpoint_node(hop: EndpointHop, style: Style) -> Node:
+    state = endpoint_state(hop)
+    if state in ("STALE",):
+        state = style.paint(state, "red")
+    via = f"{safe(hop.chain)} -> " if hop.chain else ""
+    weight = f" weight {hop.weight}" if hop.weight is not None else ""
+    aff = " (+affinity)" if hop.affinity else ""
+    node = f" on {safe(hop.node)}" if hop.node else ""
+    label = f"{share(hop.probability)}  {via}{safe(hop.ip)}:{hop.port if hop.port is not None else '?'}{weight}{aff}{_counters(hop.packets, hop.bytes)}  {state}{node}"
+    return (label, [])
+
+
+def _path_node(path: EntryPath, style: Style) -> Node:
+    hidden = "" if path.shown_port else " (port not shown in the listing)"
+    label = f"{path.entry} {safe(destination(path))}{hidden}{_counters(path.packets, path.bytes)}"
+    if path.evidence:
+        label += f"  ({safe(path.evidence[0].ref)})"
+    chain_label = " > ".join(safe(c) for c in path.chains)
+    if path.source_ranges:
+        chain_label += f"  allowed sources: {safe(', '.join(path.source_ranges))}"
+    if path.verdict == "reject":
+        children: list[Node] = [(style.paint("REJECT", "red") + ": the port has no endpoints", [])]
+    elif path.verdict == "drop":
+        children = [(style.paint("DROP", "red") + ": no local endpoints on this node", [])]
+    elif not path.endpoints:
+        children = [("no endpoint chain", [])]
+    else:
+        children = [_endpoint_node(h, style) for h in path.endpoints]
+    return (label, [(chain_label, children)])
+
+
+def _port_node(pp: PortPath, style: Style) -> Node:
+    p = pp.port
+    label = f"{safe(p.name) or '(unnamed)'} {p.port or '?'}/{p.protocol}"
+    if p.target_port is not None:
+        label += f" -> {safe(p.target_port)}"
+    if p.node_port:
+        label += f" (nodePort {p.node_port})"
+    if pp.affinity_timeout:
+        label += f"  ClientIP affinity {pp.affinity_timeout}s"
+    children = [_path_node(path, style) for path in pp.paths]
+    if not pp.paths:
+        children.append((style.paint("no rules for this port on this node", "red"), []))
+    for hop in pp.missing_endpoints:
+        children.append((style.paint("MISSING", "red") + f"  {safe(hop.ip)}:{hop.port} is ready in the EndpointSlice but has no rule", []))
+    return (label, children)
+
+
+def render_tree(report: Report, style: Style) -> str:
+    svc = report.service
+    mode = report.mode + (f"/{report.backend}" if report.backend else "")
+    where = f"node {safe(report.node)}" if report.node else "offline"
+    root = f"{safe(svc.ref)} ({safe(svc.type)}, {safe(','.join(svc.cluster_ips) or '-')}) — {mode}, {where}"
+    lines = tree_lines((root, [_port_node(pp, style) for pp in report.ports]))
+    out = lines + notes_lines(report) + [""] + findings_lines(report.findings, style)
+    return "\n".join(out) + "\n"

@@ -1,0 +1,1 @@
+"""The netfilter lab (network namespaces, real rules, real traffic) and its helpers; see netns.py."""
