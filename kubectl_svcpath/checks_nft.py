@@ -146,8 +146,8 @@ def _check_foreign_chain(snapshot: ServiceSnapshot, pp: PortPath) -> list[Findin
 
 
 def _check_counters(paths: list[PortPath], nft: NftRuleset) -> list[Finding]:
-    if nft.has_counters and any(t.written_by_iptables_nft is False for t in nft.kube_proxy_tables()):
-        return []  # someone added counters to kube-proxy's table: the report shows them
+    if _table_has_counters(nft):
+        return []  # someone added counters to kube-proxy's table
     with_conntrack = any(p.connections is not None for pp in paths for p in pp.paths)
     if with_conntrack:
         msg = "kube-proxy's nftables rules carry no counters: the counts shown are connections conntrack tracks now"
@@ -162,3 +162,29 @@ def _check_counters(paths: list[PortPath], nft: NftRuleset) -> list[Finding]:
                 "original destination = the service address, reply source = the endpoint the packet was DNAT'ed to."],
         action=action,
     )]
+
+
+def _table_has_counters(nft: NftRuleset) -> bool:
+    return any(r.counter is not None for t in nft.kube_proxy_tables() for r in t.rules())
+
+
+def notes_nftables(nft: NftRuleset, conntrack: object | None = None,
+                   snapshot: ServiceSnapshot | None = None) -> list[str]:
+    """Report.notes for nftables mode: what the input lacks and what that costs."""
+    notes: list[str] = []
+    if not _table_has_counters(nft):
+        if conntrack is None:
+            notes.append("nftables mode: kube-proxy adds no counters, so hops show no traffic; "
+                         "pass a `conntrack -L` listing from the node to count connections per endpoint")
+        else:
+            notes.append("nftables mode: kube-proxy adds no counters; connection counts come from the conntrack "
+                         "listing (flows tracked now; packets/bytes only with nf_conntrack_acct=1)")
+    if snapshot is not None:
+        families = {t.family for t in nft.kube_proxy_tables()}
+        addrs = list(snapshot.cluster_ips) + list(snapshot.external_ips) + list(snapshot.load_balancer_ips)
+        for family, version in (("ip", 4), ("ip6", 6)):
+            missing = [a for a in addrs if a != "None" and kubeproxy.ip_family(a) == version and family not in families]
+            if missing:
+                notes.append(f"no table {family} kube-proxy in the input: {', '.join(missing)} cannot be followed "
+                             f"(nft -j list table {family} kube-proxy)")
+    return notes

@@ -37,6 +37,7 @@ SERVICES = "services"
 NODES = "nodes"
 NAMESPACES = "namespaces"
 CONTEXTS = "contexts"
+PORTS = "ports"  # of the Service named on the command line
 
 
 class Flag:
@@ -70,6 +71,11 @@ OUTPUT_CHOICES = (
     ("json", "the report as JSON"),
     ("yaml", "the report as YAML"),
 )
+PROXY_MODE_CHOICES = (
+    ("iptables", "kube-proxy --proxy-mode=iptables"),
+    ("nftables", "kube-proxy --proxy-mode=nftables"),
+    ("ipvs", "kube-proxy --proxy-mode=ipvs"),
+)
 COLOR_CHOICES = (
     ("auto", "colour when stdout is a terminal and NO_COLOR is unset"),
     ("always", "always colour"),
@@ -78,19 +84,34 @@ COLOR_CHOICES = (
 
 FLAGS: tuple[Flag, ...] = (
     Flag("--namespace", "namespace of the Service", short="-n", takes_value=True, complete=NAMESPACES),
-    Flag("--node", "node whose rules to read", takes_value=True, complete=NODES),
     Flag("--output", "output format", short="-o", takes_value=True, choices=OUTPUT_CHOICES),
-    Flag("--color", "colour the output", takes_value=True, choices=COLOR_CHOICES),
+    Flag("--port", "show one service port only", takes_value=True, complete=PORTS),
+    Flag("--node", "node whose rules to read", takes_value=True, complete=NODES),
+    Flag("--all-nodes", "read every node's rules and compare them"),
+    Flag("--local", "read this machine's own netfilter tables"),
+    Flag("--rules-file", "rule dump to read instead of a node", short="-f", takes_value=True,
+         complete=FILES, repeatable=True),
+    Flag("--manifest", "Service/EndpointSlices YAML or JSON instead of the API", takes_value=True,
+         complete=FILES, repeatable=True),
+    Flag("--all", "with --rules-file: every Service in the dump"),
+    Flag("--example", "run on the bundled hello-service example"),
+    Flag("--lenient", "skip dump lines that cannot be read"),
+    Flag("--proxy-mode", "kube-proxy mode (default: detected)", takes_value=True, choices=PROXY_MODE_CHOICES),
     Flag("--kubeconfig", "path to the kubeconfig file", takes_value=True, complete=FILES),
     Flag("--context", "kubeconfig context to use", takes_value=True, complete=CONTEXTS),
-    Flag("--request-timeout", "API request timeout (0, 1s, 2m, 3h)", takes_value=True),
-    Flag("--rules-file", "read the rules from a dump file (offline)", takes_value=True, complete=FILES),
-    Flag("--manifest", "read Service and EndpointSlices from a YAML/JSON file (offline)", takes_value=True, complete=FILES),
-    Flag("--example", "run on the bundled hello-service example (offline)"),
-    Flag("--print-rbac", "print the RBAC rules the plugin needs"),
+    Flag("--request-timeout", "timeout per API request (1s, 2m; 0 = none)", takes_value=True),
+    Flag("--color", "colour the output", takes_value=True, choices=COLOR_CHOICES),
+    Flag("--print-rbac", "print the RBAC this plugin needs"),
+    Flag("--debug", "print the traceback of an internal error"),
     Flag("--version", "print the version"),
     Flag("--help", "show the help", short="-h"),
 )
+
+
+# With these the plugin reads no Service from the cluster, so SERVICE is not completed from it.
+OFFLINE_FLAGS = frozenset({"--example", "--rules-file", "--manifest", "--all", "--print-rbac", "--version", "--help"})
+# svc/NAME, service/NAME: the resource spelled out, not a namespace
+SERVICE_RESOURCE_NAMES = frozenset({"svc", "service", "services"})
 
 # Flags whose values kubectl itself understands: passed on to the `kubectl get` we run, so the
 # names come from the same cluster, user and namespace the plugin would use.
@@ -182,11 +203,25 @@ def complete(
             return _complete_value(flag, value, name + "=", parsed, lister)
         return _complete_flags(to_complete, parsed, flags), DIRECTIVE_NO_FILE_COMP
 
-    # A positional: the Service name (one only, and none in the offline modes).
-    offline = {"--example", "--rules-file", "--manifest", "--print-rbac", "--version", "--help"}
-    if parsed.positionals or parsed.seen & offline:
+    # The one positional: the Service, as NAME, NAMESPACE/NAME or svc/NAME (none in offline modes).
+    if parsed.positionals or parsed.seen & OFFLINE_FLAGS:
         return [], DIRECTIVE_NO_FILE_COMP
-    return _filter(lister.list(SERVICES, parsed), to_complete), DIRECTIVE_NO_FILE_COMP
+    head, slash, _ = to_complete.partition("/")
+    if not slash:
+        return _filter(lister.list(SERVICES, parsed), to_complete), DIRECTIVE_NO_FILE_COMP
+    namespace = None if head in SERVICE_RESOURCE_NAMES else head
+    found = [f"{head}/{c}" for c in lister.list(SERVICES, parsed, namespace=namespace)]
+    return _filter(found, to_complete), DIRECTIVE_NO_FILE_COMP
+
+
+def service_ref(parsed: Parsed) -> tuple[str | None, str | None]:
+    """(namespace, name) of the Service on the command line, as the CLI reads SERVICE."""
+    if not parsed.positionals:
+        return None, None
+    head, slash, tail = parsed.positionals[0].partition("/")
+    if not slash:
+        return None, head
+    return (None if head in SERVICE_RESOURCE_NAMES else head), tail
 
 
 def _after_double_dash(words: list[str]) -> bool:
@@ -216,6 +251,9 @@ def _complete_value(
         return [], DIRECTIVE_DEFAULT
     elif flag.complete in (NODES, NAMESPACES, CONTEXTS):
         found = lister.list(flag.complete, parsed)
+    elif flag.complete == PORTS:
+        namespace, name = service_ref(parsed)
+        found = lister.list(PORTS, parsed, namespace=namespace, name=name) if name else []
     else:
         return [], DIRECTIVE_NO_FILE_COMP
     return [emit_prefix + c for c in _filter(found, prefix)], DIRECTIVE_NO_FILE_COMP
@@ -242,20 +280,25 @@ class Lister:
         NAMESPACES: ["get", "namespaces", "-o",
                      'jsonpath={range .items[*]}{.metadata.name}{"\\n"}{end}'],
         CONTEXTS: ["config", "get-contexts", "-o", "name"],
+        # one Service's ports: the name if it has one (what --port accepts), else the number
+        PORTS: ["get", "service", "{name}", "-o",
+                'jsonpath={range .spec.ports[*]}{.name}{"\\t"}{.port}/{.protocol}{"\\n"}{end}'],
     }
 
     def __init__(self, kubectl: str | None = None) -> None:
         self.kubectl = kubectl
 
-    def command(self, kind: str, parsed: Parsed) -> list[str] | None:
+    def command(self, kind: str, parsed: Parsed, namespace: str | None = None, name: str | None = None) -> list[str] | None:
         import shutil
 
         kubectl = self.kubectl or shutil.which("kubectl")
         if kubectl is None:
             return None
-        argv = [kubectl, *self.QUERIES[kind]]
+        argv = [kubectl, *(a.replace("{name}", name or "") for a in self.QUERIES[kind])]
         for long in KUBECTL_PASSTHROUGH:
             value = parsed.values.get(long)
+            if long == "--namespace" and namespace:
+                value = namespace  # NAMESPACE/NAME wins over -n, as in the CLI
             if not value:
                 continue
             if long == "--namespace" and kind in (NODES, NAMESPACES, CONTEXTS):
@@ -267,8 +310,8 @@ class Lister:
             argv.append(f"--request-timeout={REQUEST_TIMEOUT}")
         return argv
 
-    def list(self, kind: str, parsed: Parsed) -> list[str]:
-        argv = self.command(kind, parsed)
+    def list(self, kind: str, parsed: Parsed, namespace: str | None = None, name: str | None = None) -> list[str]:
+        argv = self.command(kind, parsed, namespace, name)
         if argv is None:
             return []
         import subprocess
@@ -291,13 +334,14 @@ class Lister:
             return []
         out = []
         for line in proc.stdout.decode(errors="replace").splitlines():
-            name, _, desc = line.partition("\t")
-            name = name.strip()
-            if not name or not name.isprintable():
+            value, _, desc = line.partition("\t")
+            value, desc = value.strip(), _printable(desc).strip()
+            if kind == PORTS and not value:
+                value, desc = desc.split("/", 1)[0], desc  # an unnamed port: its number
+            if not value or not value.isprintable() or " " in value:
                 continue
-            desc = _printable(desc).strip()
-            out.append(f"{name}\t{desc}" if desc else name)
-        return sorted(out)
+            out.append(f"{value}\t{desc}" if desc else value)
+        return out if kind == PORTS else sorted(out)
 
 
 def _debug(message: str) -> None:

@@ -87,5 +87,7 @@ def validate(opts: Options) -> None:
     if not opts.service and not opts.all_services and not opts.example:
         raise UsageError("name a Service (kubectl svcpath NAME), or use --all with --rules-file, or --example",
                          hint="see 'kubectl svcpath --help' for examples")
+    if opts.service:
+        split_service(opts.service, opts.namespace)
     if opts.manifests and not (opts.rules_files or opts.local or opts.example):
         raise UsageError("--manifest replaces the API server for offline use; add --rules-file FILE or --local")

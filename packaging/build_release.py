@@ -62,7 +62,22 @@ def archive_name(ver: str, os_: str, arch: str) -> str:
     return f"{PLUGIN}_v{ver}_{os_}_{arch}.tar.gz"
 
 
-def run_pyinstaller(work: Path, mode: str) -> Path:
+def ctypes_libraries() -> list[Path]:
+    """Shared objects loaded with ctypes, which PyInstaller cannot see.
+
+    python-iptables (the --local reader on legacy-iptables nodes) loads its libxtwrapper from
+    sys.path; in the frozen app that is _internal/. libxtables and libip4tc are the host's, on
+    purpose: they must match the host's iptables extensions.
+    """
+    import sysconfig
+
+    found: list[Path] = []
+    for key in ("platlib", "purelib"):
+        found += sorted(Path(sysconfig.get_paths()[key]).glob("libxtwrapper*.so"))
+    return list(dict.fromkeys(found))
+
+
+def run_pyinstaller(work: Path, mode: str, strip: bool = True) -> Path:
     """Freeze packaging/entry.py; return the dist folder (onedir) or the binary (onefile)."""
     try:
         import PyInstaller  # noqa: F401
@@ -70,10 +85,21 @@ def run_pyinstaller(work: Path, mode: str) -> Path:
         raise SystemExit("error: PyInstaller is not installed in this Python\n"
                          "hint: make release-deps   (pip install -e '.[release]')") from None
     dist = work / "dist"
+    # PyInstaller's import analysis does not follow the editable install's import hook, and the
+    # repository root cannot go on its path (ROOT/packaging would shadow the 'packaging' library):
+    # give it a folder that holds only our package.
+    src = work / "src"
+    src.mkdir(parents=True, exist_ok=True)
+    link = src / "kubectl_svcpath"
+    if not link.is_symlink() or link.resolve() != (ROOT / "kubectl_svcpath").resolve():
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(ROOT / "kubectl_svcpath", target_is_directory=True)
     argv = [
         sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
         f"--{mode}", "--name", PLUGIN,
         "--distpath", str(dist), "--workpath", str(work / "build"), "--specpath", str(work),
+        "--paths", str(src),
         "--collect-data", "kubectl_svcpath",
         # the archive ships its own licence texts; dist-info is not needed at run time
     ]
@@ -83,6 +109,10 @@ def run_pyinstaller(work: Path, mode: str) -> Path:
         argv += ["--collect-submodules", mod]
     for mod in EXCLUDES:
         argv += ["--exclude-module", mod]
+    for lib in ctypes_libraries():
+        argv += ["--add-binary", f"{lib}{os.pathsep}."]
+    if strip:
+        argv.append("--strip")
     argv.append(str(HERE / "entry.py"))
     # cwd=work: PyInstaller must not pick up ROOT/packaging as the 'packaging' library
     subprocess.run(argv, check=True, cwd=work)
@@ -223,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--manifest", type=Path, default=ROOT / "krew-manifest.yaml")
     ap.add_argument("--no-manifest", action="store_true", help="do not touch the manifest")
     ap.add_argument("--mode", choices=("onedir", "onefile"), default="onedir")
+    ap.add_argument("--no-strip", action="store_true", help="keep debug symbols in the shared libraries")
     args = ap.parse_args(argv)
 
     ver = version()
@@ -230,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    frozen = run_pyinstaller(work, args.mode)
+    frozen = run_pyinstaller(work, args.mode, strip=not args.no_strip)
     staging = work / "staging"
     stage(frozen, staging, args.mode)
     name = archive_name(ver, os_, arch)

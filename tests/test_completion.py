@@ -52,10 +52,10 @@ API_RESOURCES = {
 }
 
 
-def _service(ns: str, name: str, type_: str, ip: str) -> dict:
+def _service(ns: str, name: str, type_: str, ip: str, ports: list[dict] | None = None) -> dict:
     return {"apiVersion": "v1", "kind": "Service",
             "metadata": {"name": name, "namespace": ns},
-            "spec": {"type": type_, "clusterIP": ip, "ports": [{"port": 80}]}}
+            "spec": {"type": type_, "clusterIP": ip, "ports": ports or [{"port": 80, "protocol": "TCP"}]}}
 
 
 class FakeApi:
@@ -63,7 +63,9 @@ class FakeApi:
 
     def __init__(self) -> None:
         self.services = {
-            "default": [_service("default", "hello-service", "NodePort", "10.101.173.15"),
+            "default": [_service("default", "hello-service", "NodePort", "10.101.173.15",
+                                 [{"name": "port-v1", "port": 39090, "protocol": "TCP"},
+                                  {"name": "port-v2", "port": 49191, "protocol": "TCP"}]),
                         _service("default", "kubernetes", "ClusterIP", "10.96.0.1")],
             "team-b": [_service("team-b", "web", "ClusterIP", "10.96.7.7"),
                        _service("team-b", "worker", "ClusterIP", "10.96.7.8"),
@@ -121,6 +123,10 @@ class FakeApi:
         if len(parts) == 5 and parts[:3] == ["api", "v1", "namespaces"] and parts[4] == "services":
             items = self.services.get(parts[3], [])
             return 200, {"kind": "ServiceList", "apiVersion": "v1", "items": items}
+        if len(parts) == 6 and parts[:3] == ["api", "v1", "namespaces"] and parts[4] == "services":
+            for svc in self.services.get(parts[3], []):
+                if svc["metadata"]["name"] == parts[5]:
+                    return 200, svc
         return 404, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 404, "reason": "NotFound"}
 
     def __enter__(self) -> FakeApi:
@@ -199,7 +205,7 @@ def test_dash_lists_every_flag_with_a_description(env: dict[str, str]) -> None:
 
 def test_flag_prefix_narrows_and_used_flags_are_hidden(env: dict[str, str]) -> None:
     candidates, _ = kubectl_complete(env, "--co")
-    assert names(candidates) == ["--color", "--context"]
+    assert sorted(names(candidates)) == ["--color", "--context"]
     candidates, _ = kubectl_complete(env, "--color", "never", "--co")
     assert names(candidates) == ["--context"]
 
@@ -285,6 +291,34 @@ def test_node_names_after_node(api: FakeApi, env: dict[str, str]) -> None:
     assert any(urllib.parse.urlsplit(r).path == "/api/v1/nodes" for r in api.requests)
 
 
+@pytest.mark.parametrize("prefix", ["default/", "default/h"])
+def test_namespace_slash_name(api: FakeApi, env: dict[str, str], prefix: str) -> None:
+    # SERVICE may be NAMESPACE/NAME: the namespace part picks where to list
+    candidates, directive = kubectl_complete(env, prefix)
+    assert names(candidates) == ["default/hello-service"] + (["default/kubernetes"] if prefix == "default/" else [])
+    assert directive == ":4"
+
+
+def test_svc_slash_name_uses_the_current_namespace(api: FakeApi, env: dict[str, str]) -> None:
+    candidates, _ = kubectl_complete(env, "svc/wo")
+    assert names(candidates) == ["svc/wonky", "svc/worker"]
+
+
+def test_port_names_of_the_service_on_the_line(api: FakeApi, env: dict[str, str]) -> None:
+    candidates, directive = kubectl_complete(env, "default/hello-service", "--port", "")
+    assert candidates == ["port-v1\t39090/TCP", "port-v2\t49191/TCP"]
+    assert directive == ":4"
+    candidates, _ = kubectl_complete(env, "-n", "team-b", "web", "--port", "")
+    assert candidates == ["80\t80/TCP"]  # an unnamed port: its number
+    # no Service yet: nothing to ask
+    assert kubectl_complete(env, "--port", "") == ([], ":4")
+
+
+def test_proxy_mode_values(env: dict[str, str]) -> None:
+    candidates, _ = kubectl_complete(env, "--proxy-mode", "")
+    assert names(candidates) == ["iptables", "nftables", "ipvs"]
+
+
 def test_namespace_and_context_values(api: FakeApi, env: dict[str, str]) -> None:
     candidates, _ = kubectl_complete(env, "-n", "")
     assert names(candidates) == ["default", "team-b"]
@@ -325,8 +359,8 @@ def test_helper_imports_neither_typer_nor_kubernetes(env: dict[str, str]) -> Non
 # --- the flag table matches the CLI --------------------------------------------------------------
 
 
-def cli_options() -> dict[str, tuple[set[str], bool]]:
-    """The typer app's options: primary long name -> (all spellings, takes a value)."""
+def cli_options() -> dict[str, tuple[set[str], bool, bool]]:
+    """The typer app's options: primary long name -> (all spellings, takes a value, repeatable)."""
     import typer.main
 
     from kubectl_svcpath import cli
@@ -338,14 +372,13 @@ def cli_options() -> dict[str, tuple[set[str], bool]]:
         if not opts:
             continue  # the SERVICE argument
         long = next((o for o in opts if o.startswith("--")), opts[0])
-        out[long] = (set(opts), not getattr(param, "is_flag", False))
+        out[long] = (set(opts), not getattr(param, "is_flag", False), bool(getattr(param, "multiple", False)))
     return out
 
 
 def test_completion_knows_every_cli_option() -> None:
-    pytest.importorskip("kubectl_svcpath.cli")
     options = cli_options()
-    table = {f.long: ({f.long, *([f.short] if f.short else [])}, f.takes_value) for f in completion.FLAGS}
-    # --help is added by typer itself
-    options.setdefault("--help", ({"--help", "-h"}, False))
+    table = {f.long: ({f.long, *([f.short] if f.short else [])}, f.takes_value, f.repeatable) for f in completion.FLAGS}
+    # -h/--help is added by typer itself
+    options.setdefault("--help", ({"--help", "-h"}, False, False))
     assert table == options

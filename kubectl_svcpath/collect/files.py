@@ -39,12 +39,8 @@ def read_text(path: str, what: str = "rule dump") -> str:
     if b"\x00" in data[:1 << 20]:
         raise BadDump(path, "binary data, not a text rule dump",
                       hint="pass the text output of iptables-save, nft -j list table …, or ipvsadm -Ln")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        raise BadDump(path, f"not UTF-8 text (byte 0x{data[e.start]:02x})", line,
-                      hint="was the file saved by a terminal program or an editor that changed its encoding?") from None
+    # rule comments may hold any byte iptables accepted; keep them visible as \xNN, never raw
+    return data.decode("utf-8", errors="backslashreplace")
 
 
 def read_dump(path: str) -> RuleDump:

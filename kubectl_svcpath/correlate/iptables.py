@@ -110,7 +110,7 @@ def _follow(snapshot: ServiceSnapshot, port: ServicePort, spn: str, rules: RuleS
             chains: list[str], kind: str) -> EntryPath:
     path = EntryPath(
         entry=kind,
-        address=_bare(entry.dest_addr) if kind != "nodePort" else None,
+        address=_bare(entry.dest_addr),  # node ports: None (any local address) or 127.0.0.0/8
         port=_port_of(entry) or (port.node_port if kind == "nodePort" else port.port),
         chains=list(chains),
         packets=entry.packets,
@@ -235,7 +235,7 @@ def _filter_verdicts(snapshot: ServiceSnapshot, port: ServicePort, spn: str, rul
     """
     out: list[EntryPath] = []
     proto = port.protocol.lower()
-    have = {(p.entry, p.address) for p in found if p.verdict == "forward"}
+    have = {(p.entry, p.address): p for p in found}
     for chain in ("KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES"):
         for rule in rules.rules_of("filter", chain):
             if rule.target not in ("REJECT", "DROP"):
@@ -263,8 +263,14 @@ def _filter_verdicts(snapshot: ServiceSnapshot, port: ServicePort, spn: str, rul
             else:
                 kind = "externalIP"
             verdict = "reject" if rule.target == "REJECT" else "drop"
-            if (kind, dest) in have:
-                continue  # nat already forwards it; a DROP for the local-only case is diagnosed elsewhere
+            existing = have.get((kind, dest))
+            if existing is not None:
+                # the nat path already ends here (eTP=Local, no local endpoint): the filter rule is its proof
+                if existing.verdict == verdict:
+                    existing.evidence.append(_evidence(rule))
+                    if existing.packets is not None and rule.packets is not None:
+                        existing.packets, existing.bytes = rule.packets, rule.bytes
+                continue
             out.append(EntryPath(entry=kind, address=dest, port=rport, chains=["filter", chain], packets=rule.packets,
                                  bytes=rule.bytes, verdict=verdict, evidence=[_evidence(rule)], shown_port=rport is not None))
     return out

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 
 from kubectl_svcpath.errors import BadDump
+from kubectl_svcpath.parse.tokens import split_lines
+from kubectl_svcpath.parse.tokens import split_lines
 from kubectl_svcpath.rules import DumpInfo, Rule, RuleSet
 
 _CHAIN = re.compile(r"^Chain (\S+) \((?:policy (\S+)(?: (\S+) packets, (\S+) bytes)?|(\d+) references?)\)")
@@ -31,7 +33,7 @@ def parse_iptables_list(text: str, source: str, lenient: bool = False, table: st
     verbose = False
     exact = True
     counted = 0
-    for line_no, line in enumerate(text.splitlines(), 1):
+    for line_no, line in enumerate(split_lines(text), 1):
         if not line.strip():
             continue
         m = _CHAIN.match(line)

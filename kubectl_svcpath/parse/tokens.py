@@ -41,3 +41,15 @@ def _unquote(word: str) -> str:
     if '"' not in word:
         return word
     return _QUOTED.sub(lambda m: _ESCAPE.sub(r"\1", m.group(1)), word)
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines on "\n" only (a trailing "\r" of a Windows paste dropped).
+
+    str.splitlines() also breaks on \r, \x1c-\x1e, \x85 and U+2028, which a rule comment
+    may contain: the rule would be cut in two and its tail read as another line.
+    """
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]

@@ -21,8 +21,8 @@ def endpoint_state(hop: EndpointHop) -> str:
 
 def destination(path: EntryPath) -> str:
     port = path.port if path.port else "?"
-    if path.entry == "nodePort":
-        return f"*:{port}"
+    if path.entry == "nodePort" and not path.address:
+        return f"*:{port}"  # any local address
     addr = path.address or "?"
     return f"[{addr}]:{port}" if ":" in addr else f"{addr}:{port}"
 

@@ -1,0 +1,119 @@
+"""Findings that only IPVS mode has. Pure.
+
+The generic checks (diagnose.py) cover no-endpoints, stale-endpoint, endpoint-not-programmed,
+target-port-mismatch and a port with no virtual server at all; this module adds:
+
+- ``ipvs-deprecated`` (info): the IPVS proxier is deprecated (Kubernetes v1.35).
+- ``ipvs-weight-zero``: real servers with weight 0 (graceful termination: no new connections);
+  an error when every real server of a virtual server has weight 0.
+- ``service-not-programmed`` for one way in only (a node port or an external IP without its
+  virtual server while the cluster IP has one).
+"""
+
+from __future__ import annotations
+
+from kubectl_svcpath.ipvsmodel import IpvsTable
+from kubectl_svcpath.path import EntryPath, Finding, PortPath
+from kubectl_svcpath.rules import RuleSet
+from kubectl_svcpath.snapshot import ServiceSnapshot
+
+
+def _label(pp: PortPath) -> str:
+    p = pp.port
+    return f"{p.name or '(unnamed)'} {p.port}/{p.protocol}"
+
+
+def _where(path: EntryPath) -> str:
+    if path.entry == "nodePort":
+        return f"node port {path.address}:{path.port}"
+    return f"{path.entry} {path.address}:{path.port}"
+
+
+def check_ipvs(snapshot: ServiceSnapshot, paths: list[PortPath], ipvs: IpvsTable) -> list[Finding]:
+    out: list[Finding] = [Finding(
+        "ipvs-deprecated", "info",
+        "kube-proxy runs in IPVS mode, which is deprecated since Kubernetes v1.35",
+        detail=["Upstream plans to put IPVS mode behind a feature gate (KEP-5495) and make nftables the default mode."],
+        action="plan a move to --proxy-mode=nftables (or iptables)",
+    )]
+    for pp in paths:
+        out.extend(_check_weights(snapshot, pp))
+        out.extend(_check_partial(snapshot, pp, ipvs))
+    return out
+
+
+def _check_weights(snapshot: ServiceSnapshot, pp: PortPath) -> list[Finding]:
+    out: list[Finding] = []
+    for path in pp.paths:
+        zero = [h for h in path.endpoints if h.weight == 0]
+        if not zero:
+            continue
+        evidence = [f"{ev.ref}  {ev.text}" for h in zero for ev in h.evidence[:1]]
+        names = ", ".join(f"{h.ip}:{h.port}" for h in zero)
+        if len(zero) == len(path.endpoints):
+            out.append(Finding(
+                "ipvs-weight-zero", "error",
+                f"port {_label(pp)}: every real server of {path.policy_chain} has weight 0: new connections to "
+                f"{_where(path)} find no destination",
+                port=pp.port.name, evidence=evidence,
+                detail=[f"Weight 0 ({names}) is kube-proxy's graceful termination: the endpoints are terminating "
+                        "and only their open connections are served until they drain."],
+                action="check why no ready pod replaced them: kubectl get pods -l <selector> -o wide",
+            ))
+            continue
+        gone = [h for h in zero if h.in_slices is False]
+        detail = [f"Weight 0 is kube-proxy's graceful termination: {names} get(s) no new connections; "
+                  "open ones drain, then kube-proxy removes the real server."]
+        if gone:
+            detail.append("No EndpointSlice lists " + ", ".join(f"{h.ip}:{h.port}" for h in gone)
+                          + " any more: it stays until its connections close (--ipvs-tcp-timeout etc.).")
+        out.append(Finding(
+            "ipvs-weight-zero", "info",
+            f"port {_label(pp)}: {len(zero)} real server(s) of {path.policy_chain} have weight 0 (terminating)",
+            port=pp.port.name, evidence=evidence, detail=detail,
+        ))
+    return out
+
+
+def _check_partial(snapshot: ServiceSnapshot, pp: PortPath, ipvs: IpvsTable) -> list[Finding]:
+    if not pp.paths:
+        return []  # the generic service-not-programmed finding covers a port with no virtual server
+    proto = pp.port.protocol.upper()
+    out: list[Finding] = []
+    ways: list[tuple[str, str]] = []
+    if not snapshot.headless:
+        ways += [("clusterIP", ip) for ip in snapshot.cluster_ips]
+    ways += [("externalIP", ip) for ip in snapshot.external_ips]
+    ways += [("loadBalancer", ip) for ip in snapshot.load_balancer_ips]
+    for kind, ip in ways:
+        if ipvs.lookup(proto, ip, pp.port.port) is None:
+            out.append(Finding(
+                "service-not-programmed", "error",
+                f"port {_label(pp)}: no IPVS virtual server for {kind} {ip}:{pp.port.port}/{proto}",
+                port=pp.port.name,
+                detail=["Other ways in to this port have virtual servers, so kube-proxy runs; it has not synced this change."],
+                action="check kube-proxy's logs on this node",
+            ))
+    if pp.port.node_port and not ipvs.on_port(proto, pp.port.node_port):
+        out.append(Finding(
+            "service-not-programmed", "error",
+            f"port {_label(pp)}: no IPVS virtual server for node port {pp.port.node_port}/{proto} on any address",
+            port=pp.port.name,
+            detail=["kube-proxy creates one virtual server per node address for each node port."],
+            action="check kube-proxy's logs on this node (and --nodeport-addresses)",
+        ))
+    return out
+
+
+def notes_ipvs(ipvs: IpvsTable, rules: RuleSet | None = None) -> list[str]:
+    """Report.notes for IPVS mode."""
+    notes = ["IPVS mode is deprecated since Kubernetes v1.35; counters are ipvsadm --stats totals since each virtual/real server was created"]
+    if not ipvs.has_stats:
+        notes.append("no ipvsadm --stats listing: hops show no traffic (ipvsadm -Ln --stats --exact)")
+    elif any(not d.exact for d in ipvs.dumps if "stats" in d.forms):
+        notes.append("ipvsadm --stats without --exact: large counters are rounded down (K/M/G/T)")
+    if not ipvs.has_weights:
+        notes.append("no ipvsadm -Ln listing: weights, scheduler and persistence are unknown (ipvsadm -Ln)")
+    if rules is None:
+        notes.append("no iptables-save dump: the iptables half of IPVS mode (KUBE-SERVICES, ipset matches, masquerade) is not shown")
+    return notes

@@ -1,0 +1,190 @@
+"""IPVS mode: each service port's virtual servers (VIP:port) and their real servers.
+
+IPVS knows no Service names, so a port is matched by protocol, address and port: the
+cluster IPs, external IPs and load-balancer IPs at ``port``, and every address with a
+virtual server at ``nodePort`` (kube-proxy adds one per node address). Real servers become
+endpoint hops with their weight; a hop's share is its weight over the sum of weights (exact
+for ``rr``/``wrr`` over time, an approximation for connection-based schedulers). Weight 0 is
+graceful termination: no new connections, existing ones drain.
+
+The iptables side (``KUBE-SERVICES`` with ``-m set --match-set KUBE-CLUSTER-IP``,
+``KUBE-NODE-PORT``, masquerade) is read from an iptables-save dump when one is given, and
+named in ``EntryPath.chains`` before the virtual server.
+
+Counters (``ipvsadm -Ln --stats``): ``connections`` = Conns, ``packets`` = InPkts + OutPkts,
+``bytes`` = InBytes + OutBytes, cumulative since the virtual server / real server was created.
+"""
+
+from __future__ import annotations
+
+from kubectl_svcpath.correlate.nftables import attach_slices
+from kubectl_svcpath.ipvsmodel import IpvsTable, RealServer, VirtualServer
+from kubectl_svcpath.path import EndpointHop, EntryPath, Evidence, PortPath
+from kubectl_svcpath.rules import Rule, RuleSet
+from kubectl_svcpath.snapshot import Endpoint, ServicePort, ServiceSnapshot
+
+# ipset per kind of way in (pkg/proxy/ipvs/ipset.go); IPv6 sets may carry a "KUBE-6-" prefix
+_IPSETS = {
+    "clusterIP": ("KUBE-CLUSTER-IP",),
+    "externalIP": ("KUBE-EXTERNAL-IP", "KUBE-EXTERNAL-IP-LOCAL"),
+    "loadBalancer": ("KUBE-LOAD-BALANCER", "KUBE-LOAD-BALANCER-LOCAL", "KUBE-LOAD-BALANCER-FW"),
+}
+
+
+def correlate_ipvs(snapshot: ServiceSnapshot, ipvs: IpvsTable, rules: RuleSet | None) -> list[PortPath]:
+    return [_correlate_port(snapshot, port, ipvs, rules) for port in snapshot.ports]
+
+
+def _correlate_port(snapshot: ServiceSnapshot, port: ServicePort, ipvs: IpvsTable, rules: RuleSet | None) -> PortPath:
+    pp = PortPath(port=port)
+    proto = port.protocol.upper()
+    cluster_labels: set[str] = set()
+    ways: list[tuple[str, str]] = []
+    if not snapshot.headless:
+        ways += [("clusterIP", ip) for ip in snapshot.cluster_ips]
+    ways += [("externalIP", ip) for ip in snapshot.external_ips]
+    ways += [("loadBalancer", ip) for ip in snapshot.load_balancer_ips]
+    for kind, ip in ways:
+        vs = ipvs.lookup(proto, ip, port.port)
+        if vs is None:
+            continue
+        path = _entry(kind, vs, snapshot, rules)
+        pp.paths.append(path)
+        if kind == "clusterIP" and snapshot.internal_traffic_policy != "Local":
+            cluster_labels.add(vs.label)
+    if port.node_port:
+        for vs in ipvs.on_port(proto, port.node_port):
+            pp.paths.append(_entry("nodePort", vs, snapshot, rules))
+    for path in pp.paths:
+        if path.endpoints and any(h.affinity for h in path.endpoints):
+            vs_timeout = _persistence(ipvs, path)
+            if vs_timeout is not None:
+                pp.affinity_timeout = vs_timeout
+                break
+    attach_slices(snapshot, port, pp, cluster_labels)
+    return pp
+
+
+def _persistence(ipvs: IpvsTable, path: EntryPath) -> int | None:
+    for vs in ipvs.virtual_servers.values():
+        if vs.label == path.policy_chain:
+            return vs.persistent
+    return None
+
+
+def _entry(kind: str, vs: VirtualServer, snapshot: ServiceSnapshot, rules: RuleSet | None) -> EntryPath:
+    path = EntryPath(entry=kind, address=vs.address, port=vs.port, chains=[], policy_chain=vs.label)
+    path.chains += _iptables_chains(kind, rules, path)
+    path.chains.append(f"IPVS {vs.label}")
+    path.evidence.append(Evidence(vs.source, vs.line_no or None, vs.raw))
+    if vs.stats is not None:
+        path.connections = vs.stats.conns
+        path.packets = vs.stats.inpkts + vs.stats.outpkts
+        path.bytes = vs.stats.inbytes + vs.stats.outbytes
+    total = sum(rs.weight or 0 for rs in vs.real_servers if rs.weight is not None)
+    for rs in vs.real_servers:
+        path.endpoints.append(_hop(vs, rs, total))
+    if not vs.real_servers:
+        # IPVS finds no destination: it answers ICMP port unreachable (ip_vs_leave); kube-proxy leaves
+        # the virtual server empty when a port has no endpoints, or none local with policy Local
+        local = (kind == "clusterIP" and snapshot.internal_traffic_policy == "Local") or (
+            kind != "clusterIP" and snapshot.external_traffic_policy == "Local")
+        path.verdict = "drop" if local else "reject"
+    return path
+
+
+def _hop(vs: VirtualServer, rs: RealServer, total_weight: int) -> EndpointHop:
+    if rs.weight is None:
+        share = None  # a --stats listing alone carries no weights
+    else:
+        share = (rs.weight / total_weight) if total_weight else 0.0
+    hop = EndpointHop(ip=rs.address, port=rs.port, chain=None, probability=share, weight=rs.weight,
+                      affinity=vs.persistent is not None)
+    if rs.stats is not None:
+        hop.connections = rs.stats.conns
+        hop.packets = rs.stats.inpkts + rs.stats.outpkts
+        hop.bytes = rs.stats.inbytes + rs.stats.outbytes
+    hop.evidence.append(Evidence(rs.source, rs.line_no or None, rs.raw))
+    return hop
+
+
+def _iptables_chains(kind: str, rules: RuleSet | None, path: EntryPath) -> list[str]:
+    """The iptables hops before IPVS, as far as the dump shows them."""
+    if rules is None:
+        return []
+    out: list[str] = []
+    services = rules.rules_of("nat", "KUBE-SERVICES")
+    if kind == "nodePort":
+        jump = next((r for r in services if r.target == "KUBE-NODE-PORT"), None)
+        if jump is not None:
+            out += ["KUBE-SERVICES", "KUBE-NODE-PORT"]
+            path.evidence.append(_rule_ev(jump))
+            for r in rules.rules_of("nat", "KUBE-NODE-PORT"):
+                sets = _match_sets(r)
+                if sets and any(s.startswith(("KUBE-NODE-PORT-", "KUBE-6-NODE-PORT-")) for s in sets):
+                    out.append("ipset " + sets[0])
+                    path.evidence.append(_rule_ev(r))
+                    break
+        return out
+    wanted = _IPSETS.get(kind, ())
+    for r in services:
+        sets = _match_sets(r)
+        if any(s in wanted or s.replace("KUBE-6-", "KUBE-", 1) in wanted for s in sets):
+            if not out:
+                out.append("KUBE-SERVICES")
+            label = "ipset " + sets[0]
+            if label not in out:
+                out.append(label)
+            path.evidence.append(_rule_ev(r))
+    return out
+
+
+def _match_sets(rule: Rule) -> list[str]:
+    values = rule.options.get("--match-set", [])
+    return [v for v in values if v.startswith("KUBE-")]
+
+
+def _rule_ev(rule: Rule) -> Evidence:
+    return Evidence(rule.source, rule.line_no or None, rule.raw)
+
+
+# --- dump-only mode ---------------------------------------------------------------------------
+
+
+def infer_services_ipvs(ipvs: IpvsTable, rules: RuleSet | None) -> list[ServiceSnapshot]:
+    """One pseudo-Service per virtual IP (IPVS holds no names), ``from_api=False``.
+
+    The namespace is ``ipvs`` and the name the address; ports are named ``tcp-53``/``udp-53``
+    so both protocols of one port stay apart. Node ports cannot be told from service ports
+    without the API: they show as ports of the node's own addresses.
+    """
+    by_addr: dict[str, list[VirtualServer]] = {}
+    for vs in ipvs.virtual_servers.values():
+        if vs.fwmark is not None:
+            continue
+        by_addr.setdefault(vs.address, []).append(vs)
+    out: list[ServiceSnapshot] = []
+    for address, servers in sorted(by_addr.items(), key=lambda kv: _addr_key(kv[0])):
+        ports: list[ServicePort] = []
+        endpoints: dict[str, tuple[Endpoint, ...]] = {}
+        timeout = None
+        for vs in sorted(servers, key=lambda v: (v.port, v.protocol)):
+            name = f"{vs.protocol.lower()}-{vs.port}"
+            targets = {rs.port for rs in vs.real_servers}
+            ports.append(ServicePort(name=name, protocol=vs.protocol, port=vs.port,
+                                     target_port=targets.pop() if len(targets) == 1 else None))
+            endpoints[name] = tuple(
+                Endpoint(ip=rs.address, port=rs.port, ready=None, serving=None,
+                         terminating=True if rs.weight == 0 else None)
+                for rs in vs.real_servers)
+            timeout = timeout or vs.persistent
+        out.append(ServiceSnapshot(
+            namespace="ipvs", name=address, type="ClusterIP", cluster_ips=(address,), ports=tuple(ports),
+            session_affinity="ClientIP" if timeout else "None", affinity_timeout=timeout,
+            endpoints=endpoints, has_slices=False, from_api=False,
+        ))
+    return out
+
+
+def _addr_key(address: str) -> tuple[int, str]:
+    return (6 if ":" in address else 4, address)

@@ -1,0 +1,159 @@
+"""The IPVS model: virtual servers (VIP:port) with their real servers, weights and counters.
+
+Built by ``parse/ipvsadm.py`` from ``ipvsadm -Ln`` (scheduler, persistence, weights),
+``ipvsadm -Ln --stats [--exact]`` (Conns/InPkts/OutPkts/InBytes/OutBytes), ``--rate`` and
+``ipvsadm -Sn``; several listings of the same node merge into one table. IPVS knows no
+Service names: correlation goes by protocol, address and port.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class IpvsStats:
+    conns: int
+    inpkts: int
+    outpkts: int
+    inbytes: int
+    outbytes: int
+    exact: bool = True  # False: ipvsadm rounded big numbers (K/M/G/T) because --exact was not given
+
+
+@dataclass(slots=True)
+class IpvsRate:
+    cps: int
+    inpps: int
+    outpps: int
+    inbps: int
+    outbps: int
+
+
+@dataclass(slots=True)
+class RealServer:
+    address: str
+    port: int
+    forward: str | None = None  # "Masq" | "Route" | "Tunnel" | "Local"
+    weight: int | None = None
+    active_conns: int | None = None
+    inactive_conns: int | None = None
+    persistent_conns: int | None = None
+    stats: IpvsStats | None = None
+    rate: IpvsRate | None = None
+    source: str = ""
+    line_no: int = 0
+    raw: str = ""
+
+    @property
+    def ref(self) -> str:
+        return f"{self.source}:{self.line_no}" if self.line_no else self.source
+
+
+@dataclass(slots=True)
+class VirtualServer:
+    protocol: str  # "TCP" | "UDP" | "SCTP" | "FWM"
+    address: str  # VIP ("" for a firewall-mark service)
+    port: int  # 0 for a firewall-mark service
+    fwmark: int | None = None
+    scheduler: str | None = None
+    persistent: int | None = None  # seconds (ClientIP affinity)
+    netmask: str | None = None
+    flags: list[str] = field(default_factory=list)
+    real_servers: list[RealServer] = field(default_factory=list)
+    stats: IpvsStats | None = None
+    rate: IpvsRate | None = None
+    source: str = ""
+    line_no: int = 0
+    raw: str = ""
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return (self.protocol, self.address, self.port)
+
+    @property
+    def label(self) -> str:
+        if self.fwmark is not None:
+            return f"FWM {self.fwmark}"
+        host = f"[{self.address}]" if ":" in self.address else self.address
+        return f"{self.protocol} {host}:{self.port}"
+
+    @property
+    def ref(self) -> str:
+        return f"{self.source}:{self.line_no}" if self.line_no else self.source
+
+    def real_server(self, address: str, port: int) -> RealServer:
+        """The real server ip:port, added when a listing names it first."""
+        for rs in self.real_servers:
+            if rs.address == address and rs.port == port:
+                return rs
+        rs = RealServer(address, port)
+        self.real_servers.append(rs)
+        return rs
+
+
+@dataclass(slots=True)
+class IpvsDumpInfo:
+    source: str
+    forms: list[str] = field(default_factory=list)  # "list" | "stats" | "rate" | "persistent-conn" | "thresholds" | "rules"
+    version: str | None = None  # "1.2.1" from "IP Virtual Server version 1.2.1 (size=4096)"
+    exact: bool = True
+    notices: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class IpvsTable:
+    virtual_servers: dict[tuple[str, str, int], VirtualServer] = field(default_factory=dict)
+    dumps: list[IpvsDumpInfo] = field(default_factory=list)
+
+    def lookup(self, protocol: str, address: str, port: int) -> VirtualServer | None:
+        return self.virtual_servers.get((protocol.upper(), normalize_ip(address), port))
+
+    def on_port(self, protocol: str, port: int) -> list[VirtualServer]:
+        """Every virtual server for this protocol and port, on any address (node ports)."""
+        proto = protocol.upper()
+        return [vs for vs in self.virtual_servers.values() if vs.protocol == proto and vs.port == port]
+
+    def ensure(self, protocol: str, address: str, port: int) -> VirtualServer:
+        key = (protocol.upper(), normalize_ip(address), port)
+        vs = self.virtual_servers.get(key)
+        if vs is None:
+            vs = self.virtual_servers[key] = VirtualServer(key[0], key[1], port)
+        return vs
+
+    @property
+    def has_stats(self) -> bool:
+        return any(vs.stats is not None for vs in self.virtual_servers.values())
+
+    @property
+    def has_weights(self) -> bool:
+        return any(rs.weight is not None for vs in self.virtual_servers.values() for rs in vs.real_servers)
+
+    def merge(self, other: IpvsTable) -> None:
+        """Add another listing of the same node (-Ln and -Ln --stats given as two files)."""
+        for key, vs in other.virtual_servers.items():
+            mine = self.virtual_servers.get(key)
+            if mine is None:
+                self.virtual_servers[key] = vs
+                continue
+            for attr in ("fwmark", "scheduler", "persistent", "netmask", "stats", "rate"):
+                if getattr(mine, attr) is None:
+                    setattr(mine, attr, getattr(vs, attr))
+            if not mine.line_no:
+                mine.source, mine.line_no, mine.raw = vs.source, vs.line_no, vs.raw
+            for rs in vs.real_servers:
+                target = mine.real_server(rs.address, rs.port)
+                for attr in ("forward", "weight", "active_conns", "inactive_conns", "persistent_conns", "stats", "rate"):
+                    if getattr(target, attr) is None:
+                        setattr(target, attr, getattr(rs, attr))
+                if not target.line_no:
+                    target.source, target.line_no, target.raw = rs.source, rs.line_no, rs.raw
+        self.dumps.extend(other.dumps)
+
+
+def normalize_ip(address: str) -> str:
+    try:
+        return ipaddress.ip_address(address.strip("[]")).compressed
+    except ValueError:
+        return address
