@@ -24,29 +24,29 @@ read-only commands (iptables-save, nft list, ipvsadm -Ln) in kube-proxy pods.
 
 Rules come from one of three places:
 
+\b
   live (default)   the node's kube-proxy pod, through the API server (pods/exec)
-
   --local          this machine's own netfilter tables (run it on the node, as root)
-
   --rules-file F   files someone collected: iptables-save [-c], '-A' lines, grep output,
                    iptables -L -n -v, nft [-j] list table, ipvsadm -Ln [--stats]
 """
 
-EPILOG = """Examples:
-
-  kubectl svcpath hello-service                      # live: the node of a ready endpoint
-
-  kubectl svcpath shop/web --node worker-2 -o tree   # one node, as a tree
-
-  kubectl svcpath web --all-nodes                    # every node; flags nodes that disagree
-
-  sudo kubectl svcpath web --local                   # on the node, reading its own tables
-
-  kubectl svcpath web --rules-file nat.txt --manifest svc.yaml   # offline, with API objects
-
-  kubectl svcpath --rules-file iptables-save.txt --all           # every Service in a dump
-
-  kubectl svcpath --example                          # the bundled hello-service story
+EPILOG = """\b
+Examples:
+  # live: rules of the node of a ready endpoint, read in its kube-proxy pod
+  kubectl svcpath hello-service
+  # one node, as a tree
+  kubectl svcpath shop/web --node worker-2 -o tree
+  # every node; flags nodes whose rules disagree
+  kubectl svcpath web --all-nodes
+  # on the node itself, reading its own tables (API for the Service, or --manifest)
+  sudo kubectl svcpath web --local
+  # offline: a dump someone sent you, with the API objects
+  kubectl svcpath web --rules-file nat.txt --manifest svc.yaml
+  # every Service in a dump, one line each
+  kubectl svcpath --rules-file iptables-save.txt --all
+  # the bundled hello-service story (no cluster needed)
+  kubectl svcpath --example
 
 Exit codes: 0 ok, 1 internal error, 2 usage, 3 error-level findings, 4 not found,
 5 forbidden (RBAC), 6 API unreachable or timed out, 7 collecting rules failed,
@@ -65,23 +65,23 @@ def _version(value: bool) -> None:
 
 @app.command(help=HELP, epilog=EPILOG)
 def svcpath(
-    service: Annotated[Optional[str], typer.Argument(metavar="[SERVICE]", help="NAME, svc/NAME or NAMESPACE/NAME", show_default=False)] = None,
-    namespace: Annotated[Optional[str], typer.Option("-n", "--namespace", help="Namespace of the Service (default: the kubeconfig context's)", show_default=False)] = None,
-    output: Annotated[str, typer.Option("-o", "--output", help="table | wide | tree | json | yaml")] = "table",
-    port: Annotated[Optional[str], typer.Option("--port", help="Show one service port only (name or number)", show_default=False)] = None,
-    node: Annotated[Optional[str], typer.Option("--node", help="Node whose rules to read (default: the node of a ready endpoint)", show_default=False)] = None,
+    service: Annotated[Optional[str], typer.Argument(metavar="SERVICE", help="NAME, svc/NAME or NAMESPACE/NAME", show_default=False)] = None,
+    namespace: Annotated[Optional[str], typer.Option("-n", "--namespace", metavar="NAMESPACE", help="Namespace of the Service (default: the kubeconfig context's)", show_default=False)] = None,
+    output: Annotated[str, typer.Option("-o", "--output", metavar="FORMAT", help="table | wide | tree | json | yaml")] = "table",
+    port: Annotated[Optional[str], typer.Option("--port", metavar="PORT", help="Show one service port only (name or number)", show_default=False)] = None,
+    node: Annotated[Optional[str], typer.Option("--node", metavar="NODE", help="Node whose rules to read (default: the node of a ready endpoint)", show_default=False)] = None,
     all_nodes: Annotated[bool, typer.Option("--all-nodes", help="Read every node's rules and report where they disagree")] = False,
     local: Annotated[bool, typer.Option("--local", help="Read this machine's own netfilter tables (run on the node, as root)")] = False,
-    rules_file: Annotated[Optional[list[str]], typer.Option("--rules-file", "-f", help="Rule dump to read instead of a node (repeatable; - for stdin)", show_default=False)] = None,
-    manifest: Annotated[Optional[list[str]], typer.Option("--manifest", help="kubectl get service,endpointslices -o yaml|json output, instead of the API (repeatable)", show_default=False)] = None,
+    rules_file: Annotated[Optional[list[str]], typer.Option("--rules-file", "-f", metavar="FILE", help="Rule dump to read instead of a node (repeatable; - for stdin)", show_default=False)] = None,
+    manifest: Annotated[Optional[list[str]], typer.Option("--manifest", metavar="FILE", help="kubectl get service,endpointslices -o yaml|json output, instead of the API (repeatable)", show_default=False)] = None,
     all_services: Annotated[bool, typer.Option("--all", help="With --rules-file: one line of health for every Service in the dump")] = False,
     example: Annotated[bool, typer.Option("--example", help="Run on the bundled hello-service example (no cluster needed)")] = False,
     lenient: Annotated[bool, typer.Option("--lenient", help="Skip dump lines that cannot be read (with a note) instead of failing")] = False,
-    proxy_mode: Annotated[Optional[str], typer.Option("--proxy-mode", help="iptables | nftables | ipvs (default: detected)", show_default=False)] = None,
-    kubeconfig: Annotated[Optional[str], typer.Option("--kubeconfig", help="Path to the kubeconfig file (default: $KUBECONFIG, ~/.kube/config)", show_default=False)] = None,
-    context: Annotated[Optional[str], typer.Option("--context", help="The kubeconfig context to use", show_default=False)] = None,
-    request_timeout: Annotated[Optional[str], typer.Option("--request-timeout", help="Timeout for each API request and exec (1s, 2m; 0 = none) [default: 30s]", show_default=False)] = None,
-    color: Annotated[str, typer.Option("--color", help="auto | always | never (auto honours NO_COLOR)")] = "auto",
+    proxy_mode: Annotated[Optional[str], typer.Option("--proxy-mode", metavar="MODE", help="iptables | nftables | ipvs (default: detected)", show_default=False)] = None,
+    kubeconfig: Annotated[Optional[str], typer.Option("--kubeconfig", metavar="PATH", help="Path to the kubeconfig file (default: $KUBECONFIG, ~/.kube/config)", show_default=False)] = None,
+    context: Annotated[Optional[str], typer.Option("--context", metavar="CONTEXT", help="The kubeconfig context to use", show_default=False)] = None,
+    request_timeout: Annotated[Optional[str], typer.Option("--request-timeout", metavar="DURATION", help="Timeout for each API request and exec (1s, 2m; 0 = none) [default: 30s]", show_default=False)] = None,
+    color: Annotated[str, typer.Option("--color", metavar="WHEN", help="auto | always | never (auto honours NO_COLOR)")] = "auto",
     print_rbac: Annotated[bool, typer.Option("--print-rbac", help="Print the minimal RBAC this plugin needs, and exit")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="On an internal error, print the traceback")] = False,
     version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit")] = None,

@@ -512,7 +512,8 @@ def _prefixes(ctx: _Context) -> list[Finding]:
                 if flag == "-s" and rule.chain.startswith("KUBE-SEP-") and rule.target == "KUBE-MARK-MASQ":
                     continue  # hairpin rule: a pod IP ending in .0 is a real /32
                 real = _kernel_prefix(ctx, rule, flag)
-                found.append((rule, f"{flag} {addr}", real))
+                shown = ("! " if addr.startswith("!") else "") + f"{flag} {addr.lstrip('!')}"
+                found.append((rule, shown, real))
     if not found:
         return []
     proven = [(r, shown, real) for r, shown, real in found if real and not real.endswith("/32")]
@@ -586,11 +587,12 @@ def _incompatible(a: Analysis) -> list[Finding]:
             seen.add(f"failed {source}")
             reader = _source_reader(a, source)
             exit_text = f" (exit {rc})" if rc else ""
+            said = [n for s, n, _ in notices if s == source and (_PARSE_FAILED.search(n) or n.startswith("Error"))]
             out.append(Finding(
                 "table-incompatible", "warning",
                 f"{_plain(reader) if reader else 'iptables'} stopped at a rule it cannot parse{exit_text}: the listing in {source} ends early",
-                evidence=[f"{source}  {line}"],
-                detail=[f"iptables printed: {line}",
+                evidence=[f"{source}  {n}" for n in said],
+                detail=[f"iptables printed: {' / '.join(said)}",
                         "The reading iptables is older than the one that wrote the rule, or the rule was added with nft; "
                         "iptables 1.8.9 and later refuse to print what they cannot read (older ones silently drop it).",
                         "Rules after that point, and the rest of that table, are missing from this listing."],

@@ -1,0 +1,212 @@
+"""nft readers: `nft -j list`, `nft list` and the `add …` transaction text give the same model.
+
+Inputs are the real dumps in shared/ (kube-proxy's table as kube-proxy's own test writes it, as
+nft 1.0.6 prints it back in both forms, a real k3s node) and iptables-nft's `table ip nat` of
+the hello-service example, which the version-skew check reads through ``rule_summary``.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kubectl_svcpath.errors import BadDump, ExitCode
+from kubectl_svcpath.nftrules import NftRuleset, Verdict, rule_summary
+from kubectl_svcpath.parse.conntrack import looks_like_conntrack
+from kubectl_svcpath.parse.ipvsadm import looks_like_ipvsadm
+from kubectl_svcpath.parse.nft_json import looks_like_nft_json, parse_nft_json
+from kubectl_svcpath.parse.nft_text import looks_like_nft_text, parse_nft_text
+from tests.conftest import DUMPS, EXAMPLE, require_shared
+
+UPSTREAM = "upstream-nftables-proxier-test-TestOverallNFTablesRules.txt"
+DERIVED_TEXT = "derived-netns-nft-list-table-ip-kube-proxy-from-upstream-TestOverallNFTablesRules.txt"
+DERIVED_JSON = "derived-netns-nft-json-list-table-ip-kube-proxy-from-upstream-TestOverallNFTablesRules.json"
+K3S = "repo-k3s-nft-list-table-ip-kube-proxy.txt"
+
+
+def _load(name: str) -> NftRuleset:
+    require_shared()
+    text = (DUMPS / name).read_text()
+    return parse_nft_json(text, name) if name.endswith(".json") else parse_nft_text(text, name)
+
+
+def _semantic(nft: NftRuleset) -> dict:
+    """What routes packets, independent of how it was printed."""
+    out = {}
+    for key, t in nft.tables.items():
+        chains = {}
+        for c in t.chains.values():
+            rules = []
+            for r in c.rules:
+                exprs = [e if "reject" not in e else {"reject": None} for e in r.exprs]  # nft -j adds the default type
+                rules.append((r.position, json.dumps(exprs, sort_keys=True), r.comment))
+            chains[c.name] = (c.type, c.hook, c.prio, c.policy, rules)
+        sets = {s.name: (s.kind, s.type, s.map_type, s.timeout,
+                         sorted((e.key, str(e.value), e.comment) for e in s.elements)) for s in t.sets.values()}
+        out[key] = (chains, sets)
+    return out
+
+
+# --- the three printings of kube-proxy's table agree ------------------------------------
+
+
+def test_json_text_and_transaction_forms_agree():
+    j, t, u = (_semantic(_load(n)) for n in (DERIVED_JSON, DERIVED_TEXT, UPSTREAM))
+    assert j == t
+    assert j == u
+    assert set(j) == {("ip", "kube-proxy")}
+
+
+def test_upstream_table_facts():
+    table = _load(UPSTREAM).table("ip", "kube-proxy")
+    assert table.comment == "rules for kube-proxy"
+    svc_ips = table.set("service-ips")
+    assert (svc_ips.kind, svc_ips.type, svc_ips.map_type) == ("map", ("ipv4_addr", "inet_proto", "inet_service"), "verdict")
+    assert svc_ips.lookup("172.30.0.41", "tcp", 80).value == Verdict("goto", "service-ULMVA6XW-ns1/svc1/tcp/p80")
+    assert svc_ips.lookup("172.30.0.41", "TCP", "80") is not None  # lookups normalise case and numbers
+    no_ep = table.set("no-endpoint-services").lookup("172.30.0.46", "tcp", 80)
+    assert (no_ep.value, no_ep.comment) == (Verdict("goto", "reject-chain"), "ns6/svc6:p80")
+    assert table.set("no-endpoint-nodeports").lookup("tcp", 3001).value == Verdict("drop")
+    affinity = table.set("affinity-GTK6MW7G-ns5/svc5/tcp/p80__10.180.0.3/80")
+    assert (affinity.timeout, "timeout" in affinity.flags) == (10800, True)
+    assert table.chains["filter-prerouting-pre-dnat"].prio == -110  # the newer base-chain names
+    svc4 = table.chains["service-LAUZTJTB-ns4/svc4/tcp/p80"].rules
+    assert svc4[1].exprs[0]["vmap"]["key"]["numgen"]["mod"] == 2
+    dnat = table.chains["endpoint-UNZV3OEC-ns4/svc4/tcp/p80__10.180.0.4/80"].rules[-1].find("dnat")
+    assert dnat == {"addr": "10.180.0.4", "port": 80}
+    rule = table.chains["service-ULMVA6XW-ns1/svc1/tcp/p80"].rules[0]
+    assert (rule.loc.source, rule.loc.line_no) == (UPSTREAM, 57)
+    assert rule.raw.startswith("ip daddr 172.30.0.41 ip saddr != 10.0.0.0/8 jump mark-for-masquerade")
+
+
+def test_json_objects_keep_a_pointer():
+    table = _load(DERIVED_JSON).table("ip", "kube-proxy")
+    element = table.set("service-ips").lookup("172.30.0.41", "tcp", 80)
+    assert element.loc.ref == f"{DERIVED_JSON}#/nftables/7/map/elem/4"
+    assert element.raw == "172.30.0.41 . tcp . 80 : goto service-ULMVA6XW-ns1/svc1/tcp/p80"
+
+
+def test_k3s_table_with_older_base_chains_and_eight_space_indent():
+    table = _load(K3S).table("ip", "kube-proxy")
+    assert {"filter-prerouting", "filter-output-post-dnat"} <= set(table.chains)
+    assert table.chains["filter-prerouting"].prio == -110  # "dstnat - 10"
+    assert table.chains["nat-postrouting"].prio == 100  # "srcnat"
+    assert len(table.set("service-ips").elements) == 9
+    assert table.set("no-endpoint-nodeports").elements == []
+    vmap = table.chains["service-P6J77WGM-riset/hellopod-np-svc/tcp/"].rules[1].exprs[0]["vmap"]
+    assert vmap["key"]["numgen"]["mod"] == 9 and len(vmap["data"]["set"]) == 9
+    masq = table.chains["service-FY5PMXPG-kube-system/kube-dns/udp/dns"].rules[0]
+    assert [m.left for m in masq.matches()] == ["ip daddr", "udp dport", "ip saddr"]
+
+
+# --- iptables-nft's `table ip nat`: what the version-skew check reads ---------------------------
+
+
+@pytest.mark.parametrize("name", ["nft-list-table-ip-nat.json", "nft-list-table-ip-nat.txt"])
+def test_rule_summary_of_iptables_nft_nat_table(name):
+    text = (EXAMPLE / name).read_text()
+    nft = parse_nft_json(text, name) if name.endswith(".json") else parse_nft_text(text, name)
+    nat = nft.table("ip", "nat")
+    services = [rule_summary(r) for r in nat.chains["KUBE-SERVICES"].rules]
+    assert [(s.position, s.jump, s.protocol, s.dport, s.daddr, s.packets, s.bytes) for s in services] == [
+        (1, "KUBE-SVC-R4PDB35TUPNR4CEW", "tcp", 39090, "10.101.173.15", 2, 120),
+        (2, "KUBE-SVC-P73F5K5MMQHXGZV7", "tcp", 49191, "10.101.173.15", 1, 60),
+        (3, "KUBE-NODEPORTS", None, None, None, 0, 0),
+    ]
+    nodeports = [rule_summary(r) for r in nat.chains["KUBE-NODEPORTS"].rules]
+    assert [(s.dport, s.jump) for s in nodeports] == [(30725, "KUBE-EXT-R4PDB35TUPNR4CEW"), (31576, "KUBE-EXT-P73F5K5MMQHXGZV7")]
+    post = rule_summary(nat.chains["KUBE-POSTROUTING"].rules[0])
+    assert (post.mark, post.jump, post.packets) == ("!0x4000/0x4000", None, 3)
+    sep = rule_summary(nat.chains["KUBE-SEP-AA54JU3D4RO26WUA"].rules[1])
+    assert (sep.protocol, sep.dport, sep.packets, sep.bytes) == ("tcp", None, 2, 120)
+    assert nft.has_counters
+    if name.endswith(".json"):  # JSON keeps iptables-nft's compat blobs opaque, and says so
+        assert sep.xt == ("match comment", "match tcp", "target DNAT")
+        assert nat.written_by_iptables_nft
+        assert services[0].ref == f"{name}#/nftables/33/rule"
+    else:  # the text form translates the DNAT target
+        assert nat.chains["KUBE-SEP-AA54JU3D4RO26WUA"].rules[1].find("dnat") == {"addr": "192.168.189.15", "port": 9090}
+
+
+# --- detection predicates ---------------------------------------------------------------------------
+
+
+def test_detection_predicates_tell_the_forms_apart():
+    require_shared()
+    texts = {name: (DUMPS / name).read_text() for name in (UPSTREAM, DERIVED_TEXT, DERIVED_JSON, K3S,
+                                                            "upstream-ipvs-readme-ipvsadm-ln.txt",
+                                                            "upstream-iptables-proxier-test-TestOverallIPTablesRules.txt",
+                                                            "derived-netns-iptables-nft-save-from-upstream-TestOverallIPTablesRules.txt")}
+    nat_text = (EXAMPLE / "nft-list-table-ip-nat.txt").read_text()
+    assert looks_like_nft_text(texts[UPSTREAM]) and looks_like_nft_text(texts[DERIVED_TEXT])
+    assert looks_like_nft_text(texts[K3S]) and looks_like_nft_text(nat_text)
+    assert looks_like_nft_json(texts[DERIVED_JSON]) and not looks_like_nft_text(texts[DERIVED_JSON])
+    assert looks_like_ipvsadm(texts["upstream-ipvs-readme-ipvsadm-ln.txt"])
+    for name in ("upstream-iptables-proxier-test-TestOverallIPTablesRules.txt",
+                 "derived-netns-iptables-nft-save-from-upstream-TestOverallIPTablesRules.txt"):
+        assert not looks_like_nft_text(texts[name]) and not looks_like_ipvsadm(texts[name])
+        assert not looks_like_conntrack(texts[name])
+    assert not looks_like_ipvsadm(texts[K3S]) and not looks_like_conntrack(texts[K3S])
+    assert not looks_like_nft_json(texts[K3S])
+
+
+# --- bad input is an error with a line, never half an answer ------------------------------------------
+
+
+@pytest.mark.parametrize("text,line,reason", [
+    ("table ip kube-proxy {\n\tchain services {\n\t\tjump foo\n", 3, "not closed"),
+    ("table ip kube-proxy {\n\tmap m {\n\t\ttype ipv4_addr : verdict\n\t\telements = { 1.2.3.4 : goto x\n", None, "end of input"),
+    ('table ip t {\n\tchain c {\n\t\tjump x comment "open\n\t}\n}\n', 3, "unterminated"),
+    ("add element ip kube-proxy service-ips { 1.2.3.4 . tcp . 80 : goto x }\n", 1, "undeclared"),
+    ("hello world\n", 1, "unexpected"),
+    ("table ip t {\n\twidget w\n}\n", 2, "unexpected"),
+])
+def test_bad_nft_text(text, line, reason):
+    with pytest.raises(BadDump) as e:
+        parse_nft_text(text, "dump.txt")
+    assert reason in e.value.reason
+    assert e.value.exit_code == ExitCode.BAD_DUMP
+    if line:
+        assert e.value.line_no == line
+
+
+@pytest.mark.parametrize("text,reason", [
+    ('{"nftables": [{"table": {"family": "ip"', "not valid JSON"),
+    ('{"foo": []}', '"nftables"'),
+    ('{"nftables": [{"rule": {"family": "ip", "table": "t", "expr": []}}]}', "lacks 'chain'"),
+    ('{"nftables": [{"rule": {"family": "ip", "table": "t", "chain": "c", "expr": {"x": 1}}}]}', "malformed expr"),
+    ('{"nftables": [42]}', "not a one-key object"),
+])
+def test_bad_nft_json(text, reason):
+    with pytest.raises(BadDump) as e:
+        parse_nft_json(text, "dump.json")
+    assert reason in e.value.reason
+
+
+def test_unknown_statements_are_kept_not_rejected():
+    nft = parse_nft_text('table inet t {\n\tchain c {\n\t\tip daddr 10.0.0.1 limit rate 10/second counter packets 5 bytes 300 accept\n\t}\n}\n', "x")
+    rule = nft.table("inet", "t").chains["c"].rules[0]
+    assert rule.verdict == Verdict("accept")
+    assert rule.counter == (5, 300)
+    assert {"unknown": "limit rate 10/second"} in rule.exprs
+    assert rule_summary(rule).daddr == "10.0.0.1"
+
+
+def test_transaction_flush_delete_and_insert():
+    text = "\n".join([
+        "add table ip kube-proxy",
+        "add chain ip kube-proxy c",
+        "add rule ip kube-proxy c jump a",
+        "insert rule ip kube-proxy c jump first",
+        "add map ip kube-proxy m { type inet_proto . inet_service : verdict ; }",
+        "add element ip kube-proxy m { tcp . 1 : drop, tcp . 2 : goto x }",
+        "delete element ip kube-proxy m { tcp . 1 }",
+        "add chain ip kube-proxy gone",
+        "delete chain ip kube-proxy gone",
+        "",
+    ])
+    table = parse_nft_text(text, "tx").table("ip", "kube-proxy")
+    assert [(r.position, r.verdict.target) for r in table.chains["c"].rules] == [(1, "first"), (2, "a")]
+    assert [e.key for e in table.set("m").elements] == [("tcp", 2)]
+    assert "gone" not in table.chains
