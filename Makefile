@@ -46,3 +46,31 @@ bench: venv  ## benchmarks (figures go in README.md)
 
 clean:  ## remove the virtualenv and build output
 	rm -rf $(VENV) build dist *.egg-info
+
+# --- packaging (issue 6): krew archive, wheel/sdist, manifest check; see docs/install.md ---------
+KREW_ROOT_LOCAL ?= build/krew
+.PHONY: release-deps dist krew-archive check-manifest krew-local bench-startup
+
+$(VENV)/.release-installed: $(VENV)/.installed pyproject.toml
+	$(PIP) install -q -e '.[release]'
+	touch $@
+
+release-deps: $(VENV)/.release-installed  ## PyInstaller and build, for the release artefacts
+
+# the packaging tests build the krew archive with PyInstaller
+test: release-deps
+
+dist: release-deps  ## wheel + sdist into dist/ (what pip install / pipx install get)
+	$(PY) -m build --outdir dist .
+
+krew-archive: release-deps  ## dist/kubectl-svcpath_v<ver>_<os>_<arch>.tar.gz (PyInstaller onedir) + sha256 into krew-manifest.yaml
+	$(PY) packaging/build_release.py
+
+check-manifest: venv  ## krew-manifest.yaml passes krew's rules (and installs, if the archive is in dist/)
+	$(PY) packaging/check_krew_manifest.py krew-manifest.yaml $$(for a in dist/kubectl-svcpath_v*.tar.gz; do [ -f "$$a" ] && printf -- '--archive %s ' "$$a"; done)
+
+krew-local: krew-archive  ## install the archive like `kubectl krew install --archive` into $(KREW_ROOT_LOCAL)
+	$(PY) packaging/krew_install.py krew-manifest.yaml dist/kubectl-svcpath_v$$($(PY) -c 'import kubectl_svcpath as k; print(k.__version__)')_$$(uname -s | tr A-Z a-z)_$$(uname -m | sed 's/x86_64/amd64/;s/aarch64/arm64/').tar.gz $(KREW_ROOT_LOCAL)
+
+bench-startup: venv  ## start-up times of --help, --example, completion and the krew archive
+	$(PY) bench/bench_startup.py

@@ -93,7 +93,11 @@ def _offline(opts: Options) -> Outcome:
     parsed = pipeline.parse_collection(collection, opts.lenient)
     if opts.all_services:
         snapshots = _all_snapshots(objects, parsed, opts.namespace)
-        reports = [pipeline.analyse(s, parsed, collection) for s in snapshots]
+        reports = []
+        for s in snapshots:
+            reports.append(pipeline.analyse(s, parsed, collection))
+            if parsed.rules is not None:
+                parsed.rules.release()  # a big dump's rules are re-read per Service, not all held at once
         return Outcome(reports=reports, audit=True)
     assert service is not None
     snapshot = _snapshot(service, opts, objects, parsed)
@@ -113,7 +117,7 @@ def _snapshot(service: str, opts: Options, objects: list[dict[str, Any]] | None,
     ns, name = split_service(service, opts.namespace)
     if objects is not None:
         return snapshot_from_objects(objects, ns, name)
-    candidates = [s for s in pipeline.infer_services(parsed) if s.name == name and (ns is None or s.namespace == ns)]
+    candidates = [s for s in pipeline.infer_services(parsed, (ns, name)) if s.name == name and (ns is None or s.namespace == ns)]
     if not candidates:
         from kubectl_svcpath.errors import NotFound
 

@@ -115,7 +115,7 @@ SERVICE_RESOURCE_NAMES = frozenset({"svc", "service", "services"})
 
 # Flags whose values kubectl itself understands: passed on to the `kubectl get` we run, so the
 # names come from the same cluster, user and namespace the plugin would use.
-KUBECTL_PASSTHROUGH = ("--kubeconfig", "--context", "--cluster", "--user", "--namespace")
+KUBECTL_PASSTHROUGH = ("--kubeconfig", "--context", "--namespace")
 
 
 def _flag_index(flags: tuple[Flag, ...]) -> dict[str, Flag]:

@@ -31,8 +31,18 @@ class _Draft:
     local: bool = False
 
 
-def infer_services_iptables(rules: RuleSet) -> list[ServiceSnapshot]:
+def infer_services_iptables(rules: RuleSet, only: tuple[str | None, str] | None = None) -> list[ServiceSnapshot]:
+    """Every Service the rules describe; ``only=(namespace or None, name)`` reads just that one's rules."""
     drafts: dict[tuple[str, str], _Draft] = {}
+    if only is None:
+        def chain_rules(table: str, chain: str) -> list[Rule]:
+            return rules.rules_of(table, chain)
+    else:
+        ns, name = only
+        key = f"{ns}/{name}" if ns else f"/{name}"
+
+        def chain_rules(table: str, chain: str) -> list[Rule]:
+            return rules.rules_mentioning(table, chain, (key,))
 
     def draft_for(spn: str) -> tuple[_Draft, str] | None:
         m = _SPN.match(spn)
@@ -44,7 +54,7 @@ def infer_services_iptables(rules: RuleSet) -> list[ServiceSnapshot]:
             d = drafts[key] = _Draft(*key)
         return d, m.group("port") or ""
 
-    for rule in rules.rules_of("nat", "KUBE-SERVICES"):
+    for rule in chain_rules("nat", "KUBE-SERVICES"):
         m = _ENTRY_COMMENT.match(rule.comment or "")
         if not m or not rule.target or not _hash_matches(m.group("spn"), rule):
             continue
@@ -63,7 +73,7 @@ def infer_services_iptables(rules: RuleSet) -> list[ServiceSnapshot]:
         if rule.target.startswith("KUBE-SVL-"):
             d.local = True
         entry.setdefault("chain", rule.target)
-    for rule in rules.rules_of("nat", "KUBE-NODEPORTS"):
+    for rule in chain_rules("nat", "KUBE-NODEPORTS"):
         comment = rule.comment or ""
         if not _SPN.match(comment) or not rule.target or not _hash_matches(comment, rule):
             continue
@@ -77,7 +87,7 @@ def infer_services_iptables(rules: RuleSet) -> list[ServiceSnapshot]:
         entry["viaNodePorts"] = True  # even when the printed rule lost its --dport
         entry.setdefault("chain", rule.target)
     for chain in ("KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES"):
-        for rule in rules.rules_of("filter", chain):
+        for rule in chain_rules("filter", chain):
             m = _NOENDPOINT_COMMENT.match(rule.comment or "")
             if not m:
                 continue
@@ -95,6 +105,8 @@ def infer_services_iptables(rules: RuleSet) -> list[ServiceSnapshot]:
                     d.cluster_ips.append(addr)
                 if entry.get("port") is None:
                     entry["port"] = _port_of(rule)
+    if only is not None:
+        drafts = {k: d for k, d in drafts.items() if k[1] == only[1] and (only[0] is None or k[0] == only[0])}
     return [_finish(d, rules) for _, d in sorted(drafts.items())]
 
 

@@ -55,7 +55,13 @@ class NftElement:
     timeout: int | None = None  # seconds
     expires: int | None = None  # seconds
     loc: Loc | None = None
-    raw: str = ""  # as printed (text form) or rendered from JSON
+    text: str | None = None  # as printed (text form); None: render when asked
+
+    @property
+    def raw(self) -> str:
+        if self.text is None:
+            self.text = render_element(self)
+        return self.text
 
 
 @dataclass(slots=True)
@@ -103,7 +109,14 @@ class NftRule:
     comment: str | None = None
     handle: int | None = None
     loc: Loc | None = None
-    raw: str = ""  # the statement text as read (text form) or rendered from JSON
+    text: str | None = None  # the statements as read (text form); None: render from exprs when asked
+
+    @property
+    def raw(self) -> str:
+        """The rule in nft's words: as read, or rendered from JSON (lazily: big tables have 100k rules)."""
+        if self.text is None:
+            self.text = render_rule(self)
+        return self.text
 
     @property
     def counter(self) -> tuple[int, int] | None:
@@ -326,7 +339,7 @@ def normalize_key_part(part: Any) -> Any:
         s = part.strip()
         if s.isdigit():
             return int(s)
-        if ":" in s or s.count(".") == 3:
+        if ":" in s:  # IPv6: one spelling per address (nft prints IPv4 canonically already)
             try:
                 return ipaddress.ip_address(s).compressed
             except ValueError:

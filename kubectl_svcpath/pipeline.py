@@ -133,8 +133,8 @@ def correlate(snapshot: ServiceSnapshot, parsed: Parsed) -> list[PortPath]:
     return correlate_iptables(snapshot, parsed.rules or RuleSet())
 
 
-def infer_services(parsed: Parsed) -> list[ServiceSnapshot]:
-    """Dump-only mode: the Services the rules themselves describe."""
+def infer_services(parsed: Parsed, only: tuple[str | None, str] | None = None) -> list[ServiceSnapshot]:
+    """Dump-only mode: the Services the rules themselves describe (or just ``only=(ns, name)``)."""
     if parsed.mode == "nftables":
         from kubectl_svcpath.correlate.nftables import infer_services_nftables
 
@@ -145,7 +145,7 @@ def infer_services(parsed: Parsed) -> list[ServiceSnapshot]:
         return infer_services_ipvs(parsed.ipvs, parsed.rules)
     from kubectl_svcpath.infer import infer_services_iptables
 
-    return infer_services_iptables(parsed.rules or RuleSet())
+    return infer_services_iptables(parsed.rules or RuleSet(), only)
 
 
 def analyse(snapshot: ServiceSnapshot, parsed: Parsed, collection: Collection) -> Report:

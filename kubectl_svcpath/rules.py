@@ -6,7 +6,10 @@ Parsers (``parse/``) build it from ``iptables-save`` text, ``-A`` lines pasted a
 
 from __future__ import annotations
 
+import re
+from collections.abc import MutableSequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 
 @dataclass(slots=True)
@@ -46,14 +49,97 @@ class Rule:
         return name in self.options
 
 
+class RuleSource(Protocol):
+    """Reads rule ``i`` of a chain on demand (a parser keeps the text and the offsets)."""
+
+    def rule_text(self, offset: int) -> str: ...
+
+    def make_rule(self, chain: Chain, index: int, offset: int, line_no: int) -> Rule | None: ...
+
+
+_TARGET = re.compile(r" -[jg] (\S+)")
+
+
 @dataclass(slots=True)
 class Chain:
+    """A chain and its rules.
+
+    A big dump (10,000 Services: ~300,000 rules) is parsed lazily: the parser records where
+    each rule's line is, and a rule is tokenised only when something reads it. Analysing one
+    Service then costs the few chains it walks, not the whole table.
+    """
+
     name: str
     policy: str | None = None  # ACCEPT/DROP for built-in chains, None for user chains
     packets: int | None = None  # policy counters (built-in chains)
     bytes: int | None = None
-    rules: list[Rule] = field(default_factory=list)
     declared: bool = True  # False: only seen in "-A" lines (a paste without the header)
+    _rules: list[Rule] | None = None
+    _source: RuleSource | None = None
+    _offsets: MutableSequence[int] = field(default_factory=list)  # where each pending rule's line starts
+    _line_nos: list[int] = field(default_factory=list)  # empty: the source finds them when a rule is read
+    _target_index: dict[str, list[int]] | None = None
+
+    @property
+    def rules(self) -> list[Rule]:
+        if self._rules is None:
+            self._rules = self._materialize(range(len(self._offsets)))
+        return self._rules
+
+    @rules.setter
+    def rules(self, value: list[Rule]) -> None:
+        self._rules = value
+
+    def __len__(self) -> int:
+        return len(self._rules) if self._rules is not None else len(self._offsets)
+
+    def add_pending(self, source: RuleSource, offset: int, line_no: int) -> None:
+        self._source = source
+        self._offsets.append(offset)
+        self._line_nos.append(line_no)
+
+    def add_pending_many(self, source: RuleSource, offsets: MutableSequence[int]) -> None:
+        """Rules found by a whole-text scan: offsets only, line numbers looked up when read."""
+        self._source = source
+        self._offsets = offsets
+        self._line_nos = []
+
+    def _materialize(self, indexes: range | list[int]) -> list[Rule]:
+        if self._source is None:
+            return []
+        out = []
+        for i in indexes:
+            rule = self._source.make_rule(self, i, self._offsets[i], self._line_nos[i] if self._line_nos else 0)
+            if rule is not None:
+                out.append(rule)
+        return out
+
+    def rules_targeting(self, targets: set[str]) -> list[Rule]:
+        """The rules that jump to one of ``targets``, tokenising only those (an index of targets is kept)."""
+        if self._rules is not None or self._source is None:
+            return [r for r in self.rules if r.target in targets]
+        if self._target_index is None:
+            index: dict[str, list[int]] = {}
+            for i, off in enumerate(self._offsets):
+                m = _TARGET.search(self._source.rule_text(off))
+                if m:
+                    index.setdefault(m.group(1), []).append(i)
+            self._target_index = index
+        wanted = sorted(i for t in targets for i in self._target_index.get(t, ()))
+        return self._materialize(wanted)
+
+    def rules_mentioning(self, words: tuple[str, ...]) -> list[Rule]:
+        """The rules whose text holds one of ``words`` (a cheap filter before tokenising)."""
+        if self._rules is not None or self._source is None:
+            return [r for r in self.rules if any(w in r.raw for w in words)]
+        src = self._source
+        wanted = [i for i, off in enumerate(self._offsets) if any(w in src.rule_text(off) for w in words)]
+        return self._materialize(wanted)
+
+    def release(self) -> None:
+        """Forget tokenised rules of a lazily parsed chain (an --all audit walks every chain once)."""
+        if self._source is not None and self._offsets:
+            self._rules = None
 
 
 @dataclass(slots=True)
@@ -110,6 +196,19 @@ class RuleSet:
         c = self.chain(table, chain)
         return c.rules if c else []
 
+    def rules_targeting(self, table: str, chain: str, targets: set[str]) -> list[Rule]:
+        c = self.chain(table, chain)
+        return c.rules_targeting(targets) if c else []
+
+    def rules_mentioning(self, table: str, chain: str, words: tuple[str, ...]) -> list[Rule]:
+        c = self.chain(table, chain)
+        return c.rules_mentioning(words) if c else []
+
+    def release(self) -> None:
+        for t in self.tables.values():
+            for c in t.chains.values():
+                c.release()
+
     @property
     def has_counters(self) -> bool:
         return any(d.has_counters for d in self.dumps)
@@ -120,9 +219,9 @@ class RuleSet:
             mine = self.ensure_table(name)
             for cname, chain in table.chains.items():
                 existing = mine.chains.get(cname)
-                if existing is None or (not existing.rules and chain.rules):
+                if existing is None or (not len(existing) and len(chain)):
                     mine.chains[cname] = chain
-                elif chain.rules and existing.rules is not chain.rules:
+                elif len(chain):
                     # the same chain in two inputs: keep the first, it is the one the user named first
                     continue
         self.dumps.extend(other.dumps)

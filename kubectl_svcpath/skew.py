@@ -225,9 +225,14 @@ def _rule_of(rules: RuleSet, path: EntryPath) -> Rule | None:
     """The iptables rule an entry path starts with (its first evidence line)."""
     if not path.evidence or not path.chains:
         return None
-    table, chain = ("filter", path.chains[1]) if path.chains[0] == "filter" and len(path.chains) > 1 else ("nat", path.chains[0])
     ev = path.evidence[0]
-    for rule in rules.rules_of(table, chain):
+    if path.chains[0] == "filter" and len(path.chains) > 1:
+        candidates = rules.rules_mentioning("filter", path.chains[1], (ev.text,))
+    elif len(path.chains) > 1:  # only the rules jumping to the next chain: the dispatch chain may be huge
+        candidates = rules.rules_targeting("nat", path.chains[0], {path.chains[1]})
+    else:
+        candidates = rules.rules_of("nat", path.chains[0])
+    for rule in candidates:
         if rule.raw == ev.text and rule.source == ev.source:
             return rule
     return None
@@ -433,24 +438,26 @@ def _counter_proofs(ctx: _Context, mine: list[Rule]) -> list[str]:
     seen: set[tuple[int, int]] = set()
     for rule in mine:
         body = ctx.rules.rules_of(rule.table, rule.chain)
-        for i, r1 in enumerate(body):
-            for r2 in body[i + 1:]:
-                if rule is not r1 and rule is not r2:
-                    continue
-                if not r2.packets or r1.packets is None or (r1.position, r2.position) in seen:
-                    continue
-                if r1.dport or not r1.target or not r1.target.startswith(_SERVICE_CHAINS):
-                    continue
-                if not conditions(r1) <= conditions(r2):
-                    continue
-                if not always_terminates(ctx.rules, r1.table, r1.target, r1.protocol):
-                    continue
-                seen.add((r1.position, r2.position))
-                proto = r1.protocol or "all"
-                dest = f" to {_bare(r1.dest_addr)}" if _bare(r1.dest_addr) else ""
-                proofs.append(f"counters {r1.packets} / {r2.packets} could not occur if the rules were as printed "
-                              f"({r1.chain} rule {r1.position} would take every {proto} connection{dest} and always DNATs, "
-                              f"yet rule {r2.position} counted {r2.packets})")
+        k = next((i for i, r in enumerate(body) if r.position == rule.position), None)
+        if k is None:
+            continue
+        # pairs that include this Service's rule: (it, a later rule) and (an earlier rule, it)
+        pairs = [(body[k], r2) for r2 in body[k + 1:]] + [(r1, body[k]) for r1 in body[:k]]
+        for r1, r2 in pairs:
+            if not r2.packets or r1.packets is None or (r1.position, r2.position) in seen:
+                continue
+            if r1.dport or not r1.target or not r1.target.startswith(_SERVICE_CHAINS):
+                continue
+            if not conditions(r1) <= conditions(r2):
+                continue
+            if not always_terminates(ctx.rules, r1.table, r1.target, r1.protocol):
+                continue
+            seen.add((r1.position, r2.position))
+            proto = r1.protocol or "all"
+            dest = f" to {_bare(r1.dest_addr)}" if _bare(r1.dest_addr) else ""
+            proofs.append(f"counters {r1.packets} / {r2.packets} could not occur if the rules were as printed "
+                          f"({r1.chain} rule {r1.position} would take every {proto} connection{dest} and always DNATs, "
+                          f"yet rule {r2.position} counted {r2.packets})")
     return proofs
 
 
@@ -504,16 +511,15 @@ def _hidden_marks(ctx: _Context) -> list[Finding]:
 def _prefixes(ctx: _Context) -> list[Finding]:
     """S5: /8 /16 /24 prefixes written by iptables >= 1.8.7, shown as /32 by 1.8.4-1.8.6."""
     found: list[tuple[Rule, str, str | None]] = []
-    for table in ctx.rules.tables.values():
-        for rule in table.rules():
-            for flag, addr in (("-s", rule.source_addr), ("-d", rule.dest_addr)):
-                if not addr or not _NETWORK_AS_HOST.match(addr) or not _nft_rules(ctx, rule):
-                    continue
-                if flag == "-s" and rule.chain.startswith("KUBE-SEP-") and rule.target == "KUBE-MARK-MASQ":
-                    continue  # hairpin rule: a pod IP ending in .0 is a real /32
-                real = _kernel_prefix(ctx, rule, flag)
-                shown = ("! " if addr.startswith("!") else "") + f"{flag} {addr.lstrip('!')}"
-                found.append((rule, shown, real))
+    for rule in _service_rules(ctx):
+        for flag, addr in (("-s", rule.source_addr), ("-d", rule.dest_addr)):
+            if not addr or not _NETWORK_AS_HOST.match(addr) or not _nft_rules(ctx, rule):
+                continue
+            if flag == "-s" and rule.chain.startswith("KUBE-SEP-") and rule.target == "KUBE-MARK-MASQ":
+                continue  # hairpin rule: a pod IP ending in .0 is a real /32
+            real = _kernel_prefix(ctx, rule, flag)
+            shown = ("! " if addr.startswith("!") else "") + f"{flag} {addr.lstrip('!')}"
+            found.append((rule, shown, real))
     if not found:
         return []
     proven = [(r, shown, real) for r, shown, real in found if real and not real.endswith("/32")]
@@ -534,6 +540,37 @@ def _prefixes(ctx: _Context) -> list[Finding]:
                   "narrow the rules to one address for real.")
     return [Finding("prefix-shown-as-host", "warning", message, evidence=[_evidence(r) for r, _, _ in shown_list[:10]],
                     detail=detail, action=_see_action(ctx, shown_list[0][0].chain))]
+
+
+def _service_rules(ctx: _Context) -> list[Rule]:
+    """The rules this Service's packets meet: its own chains and the node-wide chains on the way.
+
+    Not the whole table: on a 10,000-Service node that would read every rule for every answer.
+    """
+    chains: dict[tuple[str, str], None] = {}
+    for pp in ctx.a.paths:
+        for path in pp.paths:
+            table = "filter" if path.chains[:1] == ["filter"] else "nat"
+            for chain in path.chains:
+                if chain not in ("filter", "KUBE-SERVICES", "KUBE-NODEPORTS") or table == "filter":
+                    chains[(table, chain)] = None
+            for hop in path.endpoints:
+                if hop.chain:
+                    chains[("nat", hop.chain)] = None
+    for key in (("nat", "KUBE-POSTROUTING"), ("nat", "KUBE-MARK-MASQ"), ("filter", "KUBE-FIREWALL"), ("filter", "KUBE-FORWARD")):
+        chains[key] = None
+    out: list[Rule] = []
+    for table, chain in chains:
+        if table == "filter" and chain == "filter":
+            continue
+        out.extend(ctx.rules.rules_of(table, chain))
+    # the entry rules themselves live in the big dispatch chains: take only those
+    for pp in ctx.a.paths:
+        for path in pp.paths:
+            rule = _rule_of(ctx.rules, path)
+            if rule is not None:
+                out.append(rule)
+    return out
 
 
 def _kernel_prefix(ctx: _Context, rule: Rule, flag: str) -> str | None:

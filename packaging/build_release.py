@@ -164,6 +164,27 @@ def third_party_licenses() -> str:
     return "".join(parts)
 
 
+def system_library_notices(internal: Path) -> str:
+    """Copyright files of the shared libraries PyInstaller copied from the build host (Debian: dpkg)."""
+    if not internal.is_dir() or shutil.which("dpkg") is None:
+        return ""
+    packages: dict[str, list[str]] = {}
+    for lib in sorted(internal.glob("lib*.so*")):
+        if lib.name.startswith("libpython"):
+            continue  # the interpreter's own licence is already in the list
+        for candidate in (f"/usr/lib/x86_64-linux-gnu/{lib.name}", f"/lib/x86_64-linux-gnu/{lib.name}", f"/usr/lib/{lib.name}"):
+            proc = subprocess.run(["dpkg", "-S", candidate], capture_output=True, text=True, check=False)
+            if proc.returncode == 0:
+                packages.setdefault(proc.stdout.split(":", 1)[0], []).append(lib.name)
+                break
+    parts = []
+    for pkg, libs in sorted(packages.items()):
+        copyright_file = Path("/usr/share/doc") / pkg / "copyright"
+        text = copyright_file.read_text(encoding="utf-8", errors="replace") if copyright_file.exists() else "(no copyright file)\n"
+        parts.append(f"\n{'=' * 78}\n{pkg} (Debian package; {', '.join(libs)})\n{'=' * 78}\n{text}")
+    return "".join(parts)
+
+
 def stage(frozen: Path, staging: Path, mode: str) -> None:
     if staging.exists():
         shutil.rmtree(staging)
@@ -174,7 +195,8 @@ def stage(frozen: Path, staging: Path, mode: str) -> None:
     else:
         shutil.copy2(frozen, staging / PLUGIN)
     shutil.copy2(ROOT / "LICENSE", staging / "LICENSE")
-    (staging / "THIRD-PARTY-LICENSES.txt").write_text(third_party_licenses(), encoding="utf-8")
+    notices = third_party_licenses() + system_library_notices(staging / "_internal")
+    (staging / "THIRD-PARTY-LICENSES.txt").write_text(notices, encoding="utf-8")
 
 
 def write_archive(staging: Path, out: Path) -> None:

@@ -230,9 +230,12 @@ def main(argv: list[str] | None = None) -> int:
         import krew_install
 
         for archive in args.archive:
+            # like validate-krew-manifest's KREW_OS/KREW_ARCH: install as the archive's platform
+            m = re.search(r"_([a-z]+)_([a-z0-9]+)\.(?:tar\.gz|zip)$", archive.name)
+            os_, arch = (m.group(1), m.group(2)) if m else (None, None)
             with tempfile.TemporaryDirectory(prefix="krew-check-") as root:
                 try:
-                    result = krew_install.install(args.manifest, archive, Path(root))
+                    result = krew_install.install(args.manifest, archive, Path(root), os_, arch)
                 except krew_install.InstallError as exc:
                     errors.append(f"{archive.name}: {exc}")
                     continue

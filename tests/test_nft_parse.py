@@ -210,3 +210,18 @@ def test_transaction_flush_delete_and_insert():
     assert [(r.position, r.verdict.target) for r in table.chains["c"].rules] == [(1, "first"), (2, "a")]
     assert [e.key for e in table.set("m").elements] == [("tcp", 2)]
     assert "gone" not in table.chains
+
+
+@pytest.mark.parametrize("statement,expected", [
+    ("meta l4proto udp ip daddr 10.96.0.10 udp dport 53 counter packets 7 bytes 420 jump KUBE-SVC-X",
+     ("udp", 53, "10.96.0.10", None, "KUBE-SVC-X", False, 7)),
+    ("ip daddr != 10.0.0.0/8 tcp dport 30000-32767 goto KUBE-NODEPORTS", ("tcp", "30000-32767", "!10.0.0.0/8", None, "KUBE-NODEPORTS", True, None)),
+    ("tcp dport { 80, 443 } accept", ("tcp", "{80,443}", None, None, None, False, None)),
+    ("meta mark 0x00004000 counter packets 1 bytes 60 accept", (None, None, None, "0x4000", None, False, 1)),
+    ("ip protocol tcp th dport != 22 drop", ("tcp", "!22", None, None, None, False, None)),
+])
+def test_rule_summary_variants(statement, expected):
+    nft = parse_nft_text(f"table ip nat {{\n\tchain C {{\n\t\t{statement}\n\t}}\n}}\n", "x")
+    s = rule_summary(nft.table("ip", "nat").chains["C"].rules[0])
+    assert (s.protocol, s.dport, s.daddr, s.mark, s.jump, s.goto, s.packets) == expected
+    assert s.position == 1 and s.ref == "x:3"

@@ -21,26 +21,28 @@ def read_text(path: str, what: str = "rule dump") -> str:
     try:
         if path == "-":
             data = sys.stdin.buffer.read(MAX_DUMP_BYTES + 1)
+            if len(data) > MAX_DUMP_BYTES:
+                raise BadDump(path, f"{what} is over the {MAX_DUMP_BYTES // (1024 * 1024)} MiB limit")
+            text = data.decode("utf-8", errors="backslashreplace")
         else:
             size = os.path.getsize(path)
             if size > MAX_DUMP_BYTES:
                 raise BadDump(path, f"{what} is {size // (1024 * 1024)} MiB, over the {MAX_DUMP_BYTES // (1024 * 1024)} MiB limit",
                               hint="cut it to the tables you need (iptables-save -c -t nat; -t filter)")
-            with open(path, "rb") as f:
-                data = f.read()
+            # decoded in chunks (no second copy of a 100 MB dump in memory); newline="" keeps a
+            # comment's \r as it is; bytes that are not UTF-8 stay visible as \xNN, never raw
+            with open(path, encoding="utf-8", errors="backslashreplace", newline="") as f:
+                text = f.read()
     except FileNotFoundError:
         raise NotFound(f"{what} {path!r} not found", hint="check the path") from None
     except IsADirectoryError:
         raise BadDump(path, "is a directory, not a file") from None
     except PermissionError:
         raise BadDump(path, "permission denied") from None
-    if len(data) > MAX_DUMP_BYTES:
-        raise BadDump(path, f"{what} is over the {MAX_DUMP_BYTES // (1024 * 1024)} MiB limit")
-    if b"\x00" in data[:1 << 20]:
+    if "\x00" in text[: 1 << 20]:
         raise BadDump(path, "binary data, not a text rule dump",
                       hint="pass the text output of iptables-save, nft -j list table …, or ipvsadm -Ln")
-    # rule comments may hold any byte iptables accepted; keep them visible as \xNN, never raw
-    return data.decode("utf-8", errors="backslashreplace")
+    return text
 
 
 def read_dump(path: str) -> RuleDump:

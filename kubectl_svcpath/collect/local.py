@@ -19,6 +19,7 @@ import json
 import os
 import re
 import subprocess
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from kubectl_svcpath.collect import iptc_reader
@@ -32,6 +33,7 @@ _SAVE = {4: "iptables-nft-save", 6: "ip6tables-nft-save"}
 _VERSION = {"nf_tables": "iptables-nft", "legacy": "iptables-legacy"}
 _PERMISSION = re.compile(r"permission denied|operation not permitted|you must be root", re.I)
 # kube-proxy's own nat chains (kubelet's KUBE-MARK-*/KUBE-POSTROUTING do not say kube-proxy ran here)
+_LEGACY_KUBE_CHAINS = ("KUBE-SERVICES", "KUBE-NODEPORTS")
 _KUBE_PROXY_CHAIN = re.compile(r"^KUBE-(SERVICES|NODEPORTS|SVC-|SVL-|SEP-|EXT-|FW-|XLB-)")
 
 
@@ -163,36 +165,30 @@ def _save_sections(text: str) -> dict[str, set[str]]:
     return out
 
 
-def probe_legacy() -> LegacySide:
+def probe_legacy(want: Iterable[str] = ()) -> LegacySide:
+    """What iptables-legacy holds: only tables /proc lists are read (asking for another would create it).
+
+    ``want``: chain names the read that may follow will need, located in the same scan.
+    """
     side = LegacySide()
-    for family in (4, 6):
-        side.tables[family] = iptc_reader.legacy_table_names(family)
-    if not any(side.tables.values()):
-        return side  # nothing to open: python-iptables is not even imported
-    iptc = iptc_reader.import_iptc()
     for family, label in ((4, "iptables-legacy"), (6, "ip6tables-legacy")):
-        existing = side.tables[family]
-        mangle = iptc_reader.open_table(iptc, "mangle", family, existing)
-        side.hints += [f"{h} in {label} (mangle)" for h in HINT_CHAINS if iptc_reader.has_chain(mangle, h)]
-        nat = iptc_reader.open_table(iptc, "nat", family, existing)
-        for chain in ("KUBE-SERVICES", "KUBE-NODEPORTS"):
-            if iptc_reader.has_chain(nat, chain):
-                side.kube_rules[f"{label} nat {chain}"] = _count_rules(nat, chain)
+        existing = side.tables[family] = iptc_reader.legacy_table_names(family)
+        mangle = iptc_reader.kernel_table("mangle", family, existing)
+        if mangle is not None:
+            mangle.locate(HINT_CHAINS)
+            side.hints += [f"{h} in {label} (mangle)" for h in HINT_CHAINS if mangle.has_chain(h)]
+        nat = iptc_reader.kernel_table("nat", family, existing)
+        if nat is not None:
+            nat.locate([*_LEGACY_KUBE_CHAINS, *iptc_reader.NAT_CHAINS, *want])
+            for chain in _LEGACY_KUBE_CHAINS:
+                if nat.has_chain(chain):
+                    side.kube_rules[f"{label} nat {chain}"] = nat.count_rules(chain)
     return side
 
 
-def _count_rules(table: object, chain: str) -> int:
-    n = 0
-    entry = table.first_rule(chain)  # type: ignore[attr-defined]
-    while entry:
-        n += 1
-        entry = table.next_rule(entry)  # type: ignore[attr-defined]
-    return n
-
-
-def probe() -> Probe:
+def probe(want: Iterable[str] = ()) -> Probe:
     nft = probe_nft()
-    legacy = probe_legacy()
+    legacy = probe_legacy(want)
     kube_proxy = [f"{fam} kube-proxy" for fam in ("ip", "ip6") if (fam, "kube-proxy") in nft.tables]
     return Probe(nft, legacy, kube_proxy)
 
@@ -217,7 +213,7 @@ def collect_local(service_chains: set[str], families: tuple[int, ...] = (4,)) ->
     correlate.iptables.expected_chains); the legacy reader adds the fixed chains and follows jumps to
     KUBE-SEP-. ``families``: 4 and/or 6.
     """
-    p = probe()
+    p = probe(service_chains)
     backend, evidence = choose_backend(p)
     evidence += [f"iptables-nft {k}: {n} kube-proxy chains" for k, n in sorted(p.nft.kube_chains.items()) if n]
     evidence += [f"{k}: {n} rules" for k, n in sorted(p.legacy.kube_rules.items())]

@@ -58,12 +58,10 @@ def _correlate_port(snapshot: ServiceSnapshot, port: ServicePort, rules: RuleSet
         pp.service_chain = chains["svc"] if chains["svc"] in nat.chains else None
         pp.local_chain = chains["svl"] if chains["svl"] in nat.chains else None
     own = set(chains.values())
-    for rule in rules.rules_of("nat", "KUBE-SERVICES"):
-        if rule.target in own:
-            pp.paths.append(_follow(snapshot, port, spn, rules, rule, ["KUBE-SERVICES"], _entry_kind(snapshot, rule, chains)))
-    for rule in rules.rules_of("nat", "KUBE-NODEPORTS"):
-        if rule.target in own:
-            pp.paths.append(_follow(snapshot, port, spn, rules, rule, ["KUBE-NODEPORTS"], "nodePort"))
+    for rule in rules.rules_targeting("nat", "KUBE-SERVICES", own):
+        pp.paths.append(_follow(snapshot, port, spn, rules, rule, ["KUBE-SERVICES"], _entry_kind(snapshot, rule, chains)))
+    for rule in rules.rules_targeting("nat", "KUBE-NODEPORTS", own):
+        pp.paths.append(_follow(snapshot, port, spn, rules, rule, ["KUBE-NODEPORTS"], "nodePort"))
     pp.paths.extend(_filter_verdicts(snapshot, port, spn, rules, pp.paths))
     _attach_slices(snapshot, port, spn, pp)
     for path in pp.paths:
@@ -236,8 +234,11 @@ def _filter_verdicts(snapshot: ServiceSnapshot, port: ServicePort, spn: str, rul
     out: list[EntryPath] = []
     proto = port.protocol.lower()
     have = {(p.entry, p.address): p for p in found}
+    # only rules that name the port or one of the Service's addresses can be about it
+    words = (spn + " has no", *snapshot.cluster_ips, *snapshot.external_ips, *snapshot.load_balancer_ips,
+             *((f"--dport {port.node_port}",) if port.node_port else ()))
     for chain in ("KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES"):
-        for rule in rules.rules_of("filter", chain):
+        for rule in rules.rules_mentioning("filter", chain, words):
             if rule.target not in ("REJECT", "DROP"):
                 continue
             comment = rule.comment or ""

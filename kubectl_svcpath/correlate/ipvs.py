@@ -94,10 +94,10 @@ def _entry(kind: str, vs: VirtualServer, snapshot: ServiceSnapshot, rules: RuleS
 
 
 def _hop(vs: VirtualServer, rs: RealServer, total_weight: int) -> EndpointHop:
-    if rs.weight is None:
-        share = None  # a --stats listing alone carries no weights
+    if rs.weight is None or not total_weight:
+        share = None  # a --stats listing alone carries no weights; all weights 0: no new connection goes anywhere
     else:
-        share = (rs.weight / total_weight) if total_weight else 0.0
+        share = rs.weight / total_weight
     hop = EndpointHop(ip=rs.address, port=rs.port, chain=None, probability=share, weight=rs.weight,
                       affinity=vs.persistent is not None)
     if rs.stats is not None:

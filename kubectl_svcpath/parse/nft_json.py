@@ -21,8 +21,6 @@ from kubectl_svcpath.nftrules import (
     NftSet,
     Verdict,
     normalize_key,
-    render_element,
-    render_rule,
     verdict_of,
 )
 
@@ -104,8 +102,7 @@ def parse_nft_json(text: str, source: str) -> NftRuleset:
             positions[key] = positions.get(key, 0) + 1
             rule = NftRule(family, tname, cname, positions[key], exprs, comment=body.get("comment"),
                            handle=body.get("handle"), loc=loc)
-            rule.raw = render_rule(rule)
-            if rule.counter is not None:
+            if not info.has_counters and any("counter" in e for e in exprs):
                 info.has_counters = True
             chain.rules.append(rule)
         # other objects (flowtable, counter, quota, ct helper, limit, secmark) do not route packets
@@ -158,6 +155,4 @@ def _read_element(raw: Any, owner: NftSet, loc: Loc) -> NftElement:
         comment, timeout, expires = e.get("comment"), e.get("timeout"), e.get("expires")
         raw = e.get("val")
     parts = raw["concat"] if isinstance(raw, dict) and "concat" in raw else raw
-    element = NftElement(normalize_key(parts, owner.type), value, comment, timeout, expires, loc)
-    element.raw = render_element(element)
-    return element
+    return NftElement(normalize_key(parts, owner.type), value, comment, timeout, expires, loc)

@@ -31,9 +31,6 @@ from kubectl_svcpath.nftrules import (
     normalize_key,
 )
 
-_TOKEN = re.compile(
-    r'(?P<nl>\n)|(?P<ws>[ \t\r\f\v]+)|(?P<comment>#[^\n]*)|(?P<str>"(?:[^"\\\n]|\\.)*")|(?P<punct>[{};,])|(?P<word>[^\s{};,"#]+)'
-)
 NL, STR, PUNCT, WORD = "nl", "str", "punct", "word"
 
 _COMMANDS = ("add", "create", "insert", "replace", "flush", "delete", "destroy")
@@ -75,28 +72,30 @@ def parse_nft_text(text: str, source: str) -> NftRuleset:
     return parser.ruleset
 
 
+_FAST_TOKEN = re.compile(r'\n|#[^\n]*|"(?:[^"\\\n]|\\.)*"|"|[{};,]|[^\s{};,"#]+')
+_UNESCAPE = re.compile(r"\\(.)")
+
+
 def _tokenize(text: str, source: str) -> list[tuple[str, str, int]]:
     out: list[tuple[str, str, int]] = []
+    append = out.append
     line = 1
-    pos = 0
-    n = len(text)
-    match = _TOKEN.match
-    while pos < n:
-        m = match(text, pos)
-        if m is None:  # only an unterminated quote gets here
-            raise BadDump(source, "unterminated quoted string", line)
-        kind = m.lastgroup
-        value = m.group()
-        if kind == "nl":
-            out.append((NL, "\n", line))
+    for value in _FAST_TOKEN.findall(text):
+        c = value[0]
+        if c == "\n":
+            append((NL, "\n", line))
             line += 1
-        elif kind == "str":
-            out.append((STR, re.sub(r"\\(.)", r"\1", value[1:-1]), line))
-        elif kind == "punct":
-            out.append((PUNCT, value, line))
-        elif kind == "word":
-            out.append((WORD, value, line))
-        pos = m.end()
+        elif c == "#":
+            continue
+        elif c == '"':
+            if len(value) == 1:  # a quote that never closes on its line
+                raise BadDump(source, "unterminated quoted string", line)
+            body = value[1:-1]
+            append((STR, _UNESCAPE.sub(r"\1", body) if "\\" in body else body, line))
+        elif c in "{};," and len(value) == 1:
+            append((PUNCT, value, line))
+        else:
+            append((WORD, value, line))
     return out
 
 
@@ -558,7 +557,7 @@ class _Parser:
         exprs, comment = parse_statements(stmt)
         raw = " ".join(_show(t) for t in stmt)
         rule = NftRule(table.family, table.name, chain.name, 0, exprs, comment=comment,
-                       loc=Loc(self.source, line), raw=raw)
+                       loc=Loc(self.source, line), text=raw)
         if first:
             chain.rules.insert(0, rule)
         else:

@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""Benchmark of the offline core (issue 2): one Service and the --all audit on a big dump.
+
+Generates kube-proxy iptables-mode rules for N Services x M endpoints (default 10,000 x 10),
+loads them into a throw-away network namespace with iptables-legacy-restore, and times
+``iptables-save -c -t nat`` there (the reference: what a node needs just to print the rules).
+Then it times the installed plugin (a child process, as users run it) analysing one Service of
+that dump and auditing all of them, with peak memory (ru_maxrss of the child).
+
+Targets (README): one Service <= the dump's time; peak memory < 2x dump size + 60 MB.
+Run as root: `make bench` or `python bench/bench_core.py [--services N --endpoints M]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.lab.kpgen import generate_cluster  # noqa: E402
+from tests.lab.netns import Lab, unavailable_reason  # noqa: E402
+
+PLUGIN = [str(Path(sys.executable).parent / "kubectl-svcpath")]
+
+
+def timed(argv: list[str], repeat: int = 3, **kw) -> tuple[float, int, subprocess.CompletedProcess]:
+    """Best wall time of `repeat` runs, and the child's peak RSS (KiB) of the last run."""
+    best = float("inf")
+    result = None
+    for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        t0 = time.perf_counter()
+        result = subprocess.run(argv, capture_output=True, **kw)
+        best = min(best, time.perf_counter() - t0)
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # max over children so far
+    return best, max(rss, before), result  # type: ignore[return-value]
+
+
+def peak_rss(argv: list[str]) -> int:
+    """Peak RSS in KiB of one run of argv, measured in a fresh child (/usr/bin/time is not needed)."""
+    code = ("import resource,subprocess,sys;subprocess.run(sys.argv[1:],capture_output=True);"
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, check=True).stdout
+    return int(out.strip())
+
+
+def main() -> int:
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # still delete the lab namespace when killed
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--services", type=int, default=10_000)
+    ap.add_argument("--endpoints", type=int, default=10)
+    args = ap.parse_args()
+    reason = unavailable_reason()
+    if reason:
+        print(f"bench_core: {reason}", file=sys.stderr)
+        return 2
+    t0 = time.perf_counter()
+    restore = generate_cluster(args.services, args.endpoints)
+    gen_s = time.perf_counter() - t0
+    with Lab() as lab, tempfile.TemporaryDirectory() as tmp:
+        node = lab.add_node("bench")
+        t0 = time.perf_counter()
+        lab.load_iptables(node, restore, backend="legacy")
+        load_s = time.perf_counter() - t0
+        save_argv = ["ip", "netns", "exec", node.ns, "iptables-legacy-save", "-c", "-t", "nat"]
+        save_s, _, saved = timed(save_argv)
+        dump = Path(tmp) / "nat.txt"
+        dump.write_bytes(saved.stdout)
+        size_mb = len(saved.stdout) / 1e6
+        rules = saved.stdout.count(b"\n-A ") + saved.stdout.count(b"] -A ")
+        one = [*PLUGIN, f"bench/svc-{args.services * 42 // 100:05d}", "--rules-file", str(dump), "-o", "json"]
+        one_s, _, res = timed(one)
+        assert res.returncode == 0, res.stderr
+        assert json.loads(res.stdout)["ports"][0]["paths"][0]["endpoints"], "no endpoints found"
+        one_rss = peak_rss(one) / 1024
+        audit = [*PLUGIN, "--rules-file", str(dump), "--all", "-o", "json"]
+        audit_s, _, res = timed(audit, repeat=1)
+        assert res.returncode == 0, res.stderr[:500]
+        assert len(json.loads(res.stdout)["items"]) == args.services
+        audit_rss = peak_rss(audit) / 1024
+        helps = [timed([*PLUGIN, "--help"], repeat=5)[0]]
+    print(f"dump: {args.services} Services x {args.endpoints} endpoints, {rules} nat rules, {size_mb:.1f} MB "
+          f"(generated in {gen_s:.1f} s, iptables-legacy-restore {load_s:.1f} s)")
+    print(f"iptables-legacy-save -c -t nat (reference)  {save_s:6.2f} s")
+    print(f"kubectl-svcpath one Service (dump-only)     {one_s:6.2f} s   peak RSS {one_rss:6.0f} MB  "
+          f"(target <= {save_s:.2f} s; memory < {2 * size_mb + 60:.0f} MB)")
+    print(f"kubectl-svcpath --all audit                 {audit_s:6.2f} s   peak RSS {audit_rss:6.0f} MB")
+    print(f"kubectl-svcpath --help                      {min(helps):6.2f} s   (target < 0.3 s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,258 @@
+"""A node's rules, read in its kube-proxy pod: find the pod, learn the proxy mode, run the listings.
+
+Pure helpers (``mode_from_config``, ``mode_from_command``, ``commands_for``, ``check_output``)
+decide; ``find_pods``, ``cluster_mode`` and ``collect`` do the I/O through kube/.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubectl_svcpath.dump import Collection, RuleDump
+from kubectl_svcpath.errors import BadDump, CollectFailed, NotFound, SvcpathError, Unsupported
+from kubectl_svcpath.kube import exec as kexec
+from kubectl_svcpath.kube import reads
+from kubectl_svcpath.kube.client import Kube, one_line
+
+NAMESPACE = "kube-system"
+LABEL_SELECTORS = ("k8s-app=kube-proxy", "component=kube-proxy")  # kubeadm/kind/EKS DaemonSets; GKE static pods
+CONFIGMAP = "kube-proxy"
+CONFIG_KEY = "config.conf"
+MODES = ("iptables", "nftables", "ipvs")
+
+NO_POD_HINT = ("kube-proxy may not run as a pod here: a kube-proxy-free CNI (Cilium, …) replaces it, k3s/RKE2 embed "
+               "it in their own process, or its DaemonSet uses other labels. On the node run "
+               "`kubectl svcpath SERVICE --local`, or save `iptables-save -c` there and pass it with --rules-file")
+
+
+@dataclass(slots=True)
+class ProxyPod:
+    name: str
+    namespace: str
+    node: str
+    container: str | None
+    phase: str
+    deleting: bool
+    command: list[str] = field(default_factory=list)  # the container's command + args
+
+    @property
+    def ref(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(slots=True)
+class ModeInfo:
+    mode: str | None  # None: let the core tell from the rules
+    source: str | None
+    notes: list[str] = field(default_factory=list)
+
+
+# --- pure ------------------------------------------------------------------------------
+
+def pod_from_json(obj: dict[str, Any]) -> ProxyPod:
+    meta, spec, status = obj.get("metadata") or {}, obj.get("spec") or {}, obj.get("status") or {}
+    containers = spec.get("containers") or []
+    chosen = next((c for c in containers if c.get("name") == "kube-proxy"), containers[0] if containers else {})
+    return ProxyPod(
+        name=meta.get("name") or "", namespace=meta.get("namespace") or NAMESPACE, node=spec.get("nodeName") or "",
+        container=chosen.get("name"), phase=status.get("phase") or "Unknown",
+        deleting=bool(meta.get("deletionTimestamp")),
+        command=[str(a) for a in (chosen.get("command") or []) + (chosen.get("args") or [])],
+    )
+
+
+def best_pod(pods: list[ProxyPod], node: str) -> ProxyPod:
+    """The Running, not-deleting kube-proxy pod of the node; errors say why there is none."""
+    if not pods:
+        raise NotFound(f'no kube-proxy pod on node "{node}" (namespace {NAMESPACE}, labels '
+                       f'{" or ".join(LABEL_SELECTORS)})', hint=NO_POD_HINT)
+    ranked = sorted(pods, key=lambda p: (p.phase != "Running", p.deleting, p.name))
+    pod = ranked[0]
+    if pod.phase != "Running":
+        raise CollectFailed(f"kube-proxy pod {pod.ref} on node {node} is {pod.phase}: cannot exec into it",
+                            hint=f"see why: kubectl describe pod -n {pod.namespace} {pod.name}")
+    return pod
+
+
+def normalise_mode(value: str, source: str) -> str:
+    """kube-proxy's mode string -> one of MODES; "" means iptables on Linux."""
+    mode = value.strip().strip("'\"").lower()
+    if mode == "":
+        return "iptables"
+    if mode not in MODES:
+        raise Unsupported(f'kube-proxy runs in proxy mode "{one_line(value, 40)}" ({source}): kubectl-svcpath reads '
+                          f'{", ".join(MODES)} only',
+                          hint="kernelspace is Windows' mode and userspace was removed in v1.26; for other "
+                               "dataplanes read their own tools")
+    return mode
+
+
+def mode_from_config(text: str) -> str | None:
+    """The ``mode`` of a KubeProxyConfiguration (YAML); None when the key is absent."""
+    try:
+        import yaml
+
+        doc = yaml.safe_load(text)
+    except Exception:  # noqa: BLE001 - a broken config is no answer; fall back to a plain match
+        m = re.search(r"^mode:[ \t]*(.*?)[ \t]*$", text, re.M)
+        return m.group(1).strip("'\"") if m else None
+    if isinstance(doc, dict) and "mode" in doc:
+        return "" if doc["mode"] is None else str(doc["mode"])
+    return None
+
+
+def mode_from_command(argv: list[str]) -> str | None:
+    """``--proxy-mode=X`` or ``--proxy-mode X`` in the container's command/args."""
+    for i, arg in enumerate(argv):
+        if arg.startswith("--proxy-mode="):
+            return arg.split("=", 1)[1]
+        if arg == "--proxy-mode" and i + 1 < len(argv):
+            return argv[i + 1]
+    return None
+
+
+def uses_config_file(argv: list[str]) -> bool:
+    return any(a == "--config" or a.startswith("--config=") for a in argv)
+
+
+def commands_for(mode: str | None, families: tuple[int, ...]) -> list[tuple[list[str], bool]]:
+    """The listings to run for a proxy mode: (argv, required). Optional ones may fail quietly."""
+    v4, v6 = 4 in families, 6 in families
+    saves = ([["iptables-save", "-c"]] if v4 else []) + ([["ip6tables-save", "-c"]] if v6 else [])
+    version = ["iptables", "--version"] if v4 or not v6 else ["ip6tables", "--version"]
+    if mode == "iptables":
+        return [(version, False)] + [(s, True) for s in saves]
+    if mode == "nftables":
+        return ([(["nft", "-j", "list", "table", "ip", "kube-proxy"], True)] if v4 else []) + \
+               ([(["nft", "-j", "list", "table", "ip6", "kube-proxy"], True)] if v6 else [])
+    if mode == "ipvs":
+        return [(["ipvsadm", "-Ln", "--stats", "--exact"], True), (version, False)] + [(s, True) for s in saves]
+    # unknown: what iptables mode needs, plus kube-proxy's nftables table if there is one
+    nft = ([(["nft", "-j", "list", "table", "ip", "kube-proxy"], False)] if v4 else []) + \
+          ([(["nft", "-j", "list", "table", "ip6", "kube-proxy"], False)] if v6 else [])
+    return [(version, False)] + [(s, True) for s in saves] + nft
+
+
+def dump_format(argv: list[str]) -> str | None:
+    if argv[0].endswith("tables-save"):
+        return "iptables-save"
+    if argv[0] == "nft":
+        return "nft-json"
+    if argv[0] == "ipvsadm":
+        return "ipvsadm"
+    return None
+
+
+def check_output(argv: list[str], text: str, source: str) -> None:
+    """A listing that stops early is an error, never half an answer."""
+    fmt = dump_format(argv)
+    if fmt == "iptables-save" and text.strip():
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+        if lines and lines[-1] != "COMMIT":
+            raise BadDump(source, "the output ends before COMMIT: it was truncated",
+                          hint="run it again; if the node is slow or its tables are large, raise --request-timeout")
+    elif fmt == "nft-json":
+        try:
+            json.loads(text)
+        except ValueError:
+            raise BadDump(source, "the JSON output is cut off or not JSON: it was truncated",
+                          hint="run it again; if the node is slow or its tables are large, raise --request-timeout") from None
+
+
+def backend_of(version_text: str) -> str | None:
+    """``iptables v1.8.9 (nf_tables)`` -> "nf_tables"; ``(legacy)`` -> "legacy"."""
+    m = re.search(r"\((nf_tables|legacy)\)", version_text)
+    return m.group(1) if m else None
+
+
+# --- I/O --------------------------------------------------------------------------------
+
+def find_pods(kube: Kube, node: str | None = None) -> dict[str, list[ProxyPod]]:
+    """kube-proxy pods by node name (one node with a field selector, or all of them)."""
+    field = f"spec.nodeName={node}" if node else None
+    found: dict[str, ProxyPod] = {}
+    for selector in LABEL_SELECTORS:
+        for obj in reads.list_pods(kube, NAMESPACE, selector, field):
+            pod = pod_from_json(obj)
+            found.setdefault(pod.name, pod)
+        if node and found:
+            break
+    by_node: dict[str, list[ProxyPod]] = {}
+    for pod in found.values():
+        by_node.setdefault(pod.node, []).append(pod)
+    return by_node
+
+
+def read_config_mode(kube: Kube) -> tuple[str | None, list[str]]:
+    """The ``mode:`` of ConfigMap kube-system/kube-proxy (None: no ConfigMap or no key), and notes."""
+    try:
+        cm = reads.get_configmap(kube, NAMESPACE, CONFIGMAP)
+    except NotFound:
+        return None, []
+    except SvcpathError as e:
+        if e.exit_code == 5:  # forbidden: fall back to the pod's flags
+            return None, [f"could not read ConfigMap {NAMESPACE}/{CONFIGMAP} ({e.message}); proxy mode taken from elsewhere"]
+        raise
+    text = (cm.get("data") or {}).get(CONFIG_KEY)
+    if text is None:
+        return None, []
+    return mode_from_config(text), []
+
+
+def decide_mode(config_mode: str | None, pod: ProxyPod, notes: list[str]) -> ModeInfo:
+    """ConfigMap first (when the pod reads a config file or sets no flag), then --proxy-mode, else None."""
+    flag = mode_from_command(pod.command)
+    cm_source = f"ConfigMap {NAMESPACE}/{CONFIGMAP} ({CONFIG_KEY})"
+    if config_mode is not None and (flag is None or uses_config_file(pod.command)):
+        return ModeInfo(normalise_mode(config_mode, cm_source), cm_source, list(notes))
+    if flag is not None:
+        source = f"pod {pod.ref} flag --proxy-mode"
+        return ModeInfo(normalise_mode(flag, source), source, list(notes))
+    return ModeInfo(None, None, list(notes) + ["proxy mode not configured explicitly: detected from the rules"])
+
+
+def collect(kube: Kube, pod: ProxyPod, mode: ModeInfo, families: tuple[int, ...]) -> Collection:
+    """Run the mode's listings in the pod; a required one failing fails the node."""
+    coll = Collection(dumps=[], node=pod.node, pod=pod.ref, proxy_mode=mode.mode, proxy_mode_source=mode.source,
+                      notes=list(mode.notes))
+    for argv, required in commands_for(mode.mode, families):
+        cmd = " ".join(argv)
+        source = f"node {pod.node} pod {pod.ref}: {cmd}"
+        try:
+            res = kexec.run(kube, pod.name, pod.namespace, pod.container, argv)
+        except CollectFailed:
+            if required:
+                raise
+            continue
+        if res.returncode != 0:
+            if not required:
+                continue
+            first = one_line(res.stderr) or one_line(res.stdout) or "no output"
+            raise CollectFailed(f"`{cmd}` failed in pod {pod.ref} on node {pod.node} (exit {res.returncode}): {first}",
+                                hint=_failure_hint(argv, res.returncode, first, pod))
+        if argv[1] == "--version":
+            coll.writer_version = one_line(res.stdout) or None
+            coll.backend = backend_of(res.stdout)
+            continue
+        check_output(argv, res.stdout, source)
+        if res.stderr.strip():
+            coll.notes.append(f"{source}: stderr: {one_line(res.stderr)}")
+        coll.dumps.append(RuleDump(text=res.stdout, source=source, format=dump_format(argv), kind="pod"))
+    return coll
+
+
+def _failure_hint(argv: list[str], rc: int, first: str, pod: ProxyPod) -> str:
+    low = first.lower()
+    if argv[0] == "nft" and ("no such file" in low or "does not exist" in low):
+        return "kube-proxy's nftables table is missing: is kube-proxy on this node in nftables mode? Try --proxy-mode iptables"
+    if argv[0] == "ipvsadm" and ("ip_vs" in low or "protocol not available" in low):
+        return "the node's kernel has no IPVS (ip_vs): is kube-proxy on this node really in IPVS mode? Try --proxy-mode iptables"
+    if rc in (126, 127):  # a shell or wrapper could not find or run it
+        return (f"the kube-proxy image may lack `{argv[0]}`: run `{' '.join(argv)}` on the node and pass it with "
+                "--rules-file, or run `kubectl svcpath SERVICE --local` there")
+    if "permission" in low or "not permitted" in low:
+        return "the kube-proxy container lacks the privileges to list the tables; run on the node with --local"
+    return f"see the pod: kubectl logs -n {pod.namespace} {pod.name}"

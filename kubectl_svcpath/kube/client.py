@@ -1,0 +1,276 @@
+"""The API connection: kubeconfig, context, namespace, ApiClient, and the one error translator.
+
+kubectl's rules, as far as they matter here: ``--kubeconfig`` wins; else ``$KUBECONFIG`` (a
+``:``-separated list, merged); else ``~/.kube/config``; with none of them present inside a pod,
+the in-cluster service account. The namespace is ``-n``, else the context's, else ``default``.
+The client reads ``$KUBECONFIG`` once at import time, so the path is always passed explicitly.
+
+``translate()`` is the only place that turns client, urllib3, websocket and kubeconfig
+exceptions into the plugin's errors (``kubectl_svcpath.errors``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubectl_svcpath import __version__
+from kubectl_svcpath.errors import ApiUnreachable, Forbidden, NotFound, SvcpathError
+
+USER_AGENT = f"kubectl-svcpath/{__version__}"
+_SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def one_line(text: str, limit: int = 200) -> str:
+    """First non-empty line, control characters removed, shortened: safe to print on a terminal."""
+    for line in str(text).splitlines():
+        line = _CONTROL.sub("", line).strip()
+        if line:
+            return line if len(line) <= limit else line[: limit - 1] + "…"
+    return ""
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """What a request was doing, for error messages and RBAC hints."""
+
+    verb: str  # get | list | create (pods/exec)
+    resource: str  # services, endpointslices, pods, nodes, configmaps, pods/exec
+    name: str | None = None
+    namespace: str | None = None
+    group: str = ""  # API group, "" = core
+
+    def describe(self, verb: bool = False) -> str:
+        """'service "web" in namespace "shop"'; with verb: 'get service "web" in namespace "shop"'."""
+        what = self.resource.rstrip("s") if self.name else self.resource
+        if self.resource == "pods/exec":
+            what = "exec into pod"
+        target = f'{what} "{self.name}"' if self.name else what
+        where = f' in namespace "{self.namespace}"' if self.namespace else ""
+        if verb and self.resource != "pods/exec":
+            target = f"{self.verb} {target}"
+        return f"{target}{where}"
+
+    def can_i(self) -> str:
+        ns = f" -n {self.namespace}" if self.namespace else ""
+        res = f"{self.resource}.{self.group}" if self.group else self.resource
+        return f"kubectl auth can-i {self.verb} {res}{ns}"
+
+
+@dataclass(slots=True)
+class Kube:
+    """A loaded kubeconfig: the client configuration and the defaults it implies."""
+
+    configuration: Any  # kubernetes.client.Configuration
+    namespace: str  # the context's namespace, or "default"
+    context: str | None
+    server: str
+    timeout: float | None  # seconds per request; None = no timeout
+    _api: Any = field(default=None, repr=False)
+
+    @property
+    def api(self) -> Any:
+        """The ApiClient for GET/LIST (one per run; exec gets its own, see new_api_client)."""
+        if self._api is None:
+            self._api = self.new_api_client()
+        return self._api
+
+    def new_api_client(self) -> Any:
+        from kubernetes import client
+
+        api = client.ApiClient(self.configuration)
+        api.user_agent = USER_AGENT
+        return api
+
+    def close(self) -> None:
+        if self._api is not None:
+            try:
+                self._api.close()
+            except Exception:  # closing is best effort  # noqa: BLE001
+                pass
+            self._api = None
+
+
+def kubeconfig_path(flag: str | None) -> str:
+    """The kubeconfig path list kubectl would use (not yet checked for existence)."""
+    if flag:
+        return os.path.expanduser(flag)
+    env = os.environ.get("KUBECONFIG", "")
+    if env.strip(os.pathsep):
+        return env
+    return os.path.expanduser("~/.kube/config")
+
+
+def _any_exists(paths: str) -> bool:
+    return any(p and os.path.exists(os.path.expanduser(p)) for p in paths.split(os.pathsep))
+
+
+def connect(kubeconfig: str | None = None, context: str | None = None, timeout: float | None = None) -> Kube:
+    """Load the kubeconfig like kubectl does; raises ApiUnreachable (exit 6) when it cannot be used."""
+    from kubernetes import client, config
+    from kubernetes.config.config_exception import ConfigException
+
+    path = kubeconfig_path(kubeconfig)
+    cfg = client.Configuration()
+    cfg.retries = False  # one try: urllib3's default 3 retries quadruple every timeout
+    try:
+        if not kubeconfig and not _any_exists(path) and os.environ.get("KUBERNETES_SERVICE_HOST"):
+            config.load_incluster_config(client_configuration=cfg)
+            namespace = _incluster_namespace()
+            ctx_name = None
+        else:
+            if kubeconfig and not os.path.exists(path):
+                raise ApiUnreachable(f"kubeconfig {path} does not exist", hint="check --kubeconfig")
+            if not _any_exists(path):
+                raise ApiUnreachable(f"no kubeconfig found (looked at {path})",
+                                     hint="pass --kubeconfig FILE, set KUBECONFIG, or run on a machine where kubectl works")
+            config.load_kube_config(config_file=path, context=context, client_configuration=cfg, persist_config=False)
+            contexts, active = config.list_kube_config_contexts(config_file=path)
+            ctx_name = context or (active or {}).get("name")
+            ctx = next((c for c in contexts or [] if c.get("name") == ctx_name), None) or {}
+            namespace = (ctx.get("context") or {}).get("namespace") or "default"
+    except SvcpathError:
+        raise
+    except ConfigException as e:
+        raise translate(e, None, kubeconfig=path, context=context) from None
+    except (OSError, ValueError, TypeError, KeyError) as e:  # unreadable or malformed file
+        raise translate(e, None, kubeconfig=path, context=context) from None
+    return Kube(configuration=cfg, namespace=namespace, context=ctx_name, server=cfg.host, timeout=timeout or None)
+
+
+def _incluster_namespace() -> str:
+    try:
+        with open(os.path.join(_SA_DIR, "namespace")) as f:
+            return f.read().strip() or "default"
+    except OSError:
+        return "default"
+
+
+# --- the one translator ------------------------------------------------------------
+
+_HANDSHAKE = re.compile(r"Handshake status (\d{3})")
+
+
+def _status_message(body: Any) -> str:
+    """The ``message`` of a Kubernetes Status body, or the body's first line."""
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    if not body:
+        return ""
+    text = str(body)
+    if "-+-+-" in text:  # websocket handshake failures: "reason -+-+- headers -+-+- body"
+        text = text.rsplit("-+-+-", 1)[-1].strip()
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return one_line(text)
+    if isinstance(data, dict):
+        return one_line(str(data.get("message") or data.get("reason") or ""))
+    return one_line(text)
+
+
+def _is_timeout(exc: BaseException, text: str) -> bool:
+    names = {type(e).__name__ for e in _chain(exc)}
+    return bool(names & {"ReadTimeoutError", "ConnectTimeoutError", "TimeoutError", "timeout",
+                         "WebSocketTimeoutException", "TimeoutExpired"}) or "timed out" in text.lower()
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    e: BaseException | None = exc
+    while e is not None and e not in seen:
+        seen.append(e)
+        e = getattr(e, "reason", None) if isinstance(getattr(e, "reason", None), BaseException) else (e.__cause__ or e.__context__)
+    return seen
+
+
+def translate(exc: BaseException, call: Call | None, *, server: str | None = None, timeout: float | None = None,
+              kubeconfig: str | None = None, context: str | None = None) -> SvcpathError:
+    """Client/urllib3/websocket/kubeconfig exception -> the plugin's error, with a one-line hint."""
+    if isinstance(exc, SvcpathError):
+        return exc
+    name = type(exc).__name__
+    text = str(exc)
+    doing = call.describe() if call else "talk to the API server"
+    acting = call.describe(verb=True) if call else doing
+    where = f" at {server}" if server else ""
+
+    if name == "ConfigException":
+        msg = one_line(text)
+        m = re.search(r"Expected object with name (\S+) in .*contexts list", text)
+        if m:
+            return ApiUnreachable(f'context "{context or m.group(1)}" not found in kubeconfig {kubeconfig}',
+                                  hint="list contexts with: kubectl config get-contexts")
+        return ApiUnreachable(f"cannot use kubeconfig {kubeconfig}: {msg}",
+                              hint="check the file with: kubectl config view --minify")
+    if call is None and isinstance(exc, (OSError, ValueError, TypeError, KeyError)):
+        return ApiUnreachable(f"cannot read kubeconfig {kubeconfig}: {one_line(text)}",
+                              hint="check the file with: kubectl config view --minify")
+
+    status = getattr(exc, "status", None)
+    if any(c.__name__ == "ApiException" for c in type(exc).__mro__):  # the client's HTTP errors
+        reason = str(getattr(exc, "reason", "") or "")
+        body = getattr(exc, "body", None)
+        if status == 0:  # raised by the client itself: websocket handshake, TLS, socket errors
+            m = _HANDSHAKE.search(reason)
+            if m:
+                status = int(m.group(1))
+                body = reason
+            elif "SSLError" in reason or "CERTIFICATE" in reason.upper():
+                return ApiUnreachable(f"TLS error talking to the API server{where}: {one_line(reason.splitlines()[-1])}",
+                                      hint="check the kubeconfig's certificate-authority and server address")
+            elif _is_timeout(exc, reason):
+                return _timed_out(acting, timeout, where)
+            else:
+                return ApiUnreachable(f"cannot {acting}{where}: {one_line(reason)}",
+                                      hint="is the API server reachable? try: kubectl cluster-info")
+        detail = _status_message(body) or one_line(reason)
+        if status == 401:
+            return Forbidden(f"unauthorized{where}: the credentials in the kubeconfig were rejected ({detail})",
+                             hint="log in again or refresh the token; check with: kubectl get --raw /version")
+        if status == 403:
+            hint = (call.can_i() if call else "kubectl auth can-i --list") + "; `kubectl svcpath --print-rbac` prints the minimal Role"
+            if call and call.resource == "pods/exec":
+                hint = ("exec needs `create` on pods/exec in kube-system: " + call.can_i()
+                        + "; `kubectl svcpath --print-rbac` prints the minimal Role")
+            return Forbidden(f"forbidden: cannot {call.verb if call else 'access'} {doing}: {detail}", hint=hint)
+        if status == 404:
+            return NotFound(f"{doing} not found" if call else f"not found: {detail}",
+                            hint=_not_found_hint(call))
+        if status in (408, 504) or (status == 500 and "timeout" in detail.lower()):
+            return _timed_out(acting, timeout, where)
+        return ApiUnreachable(f"the API server answered {status} to {doing}: {detail}",
+                              hint="retry; if it persists, check the API server's health: kubectl get --raw /readyz")
+
+    if _is_timeout(exc, text):
+        return _timed_out(acting, timeout, where)
+    # urllib3 MaxRetryError / NewConnectionError / ProtocolError, socket errors, websocket errors
+    inner = _chain(exc)[-1]
+    msg = one_line(str(getattr(inner, "strerror", None) or inner)) or name
+    refused = "refused" in text.lower() or isinstance(inner, ConnectionRefusedError)
+    if refused:
+        msg = "connection refused"
+    return ApiUnreachable(f"cannot reach the API server{where}: {msg}",
+                          hint="check the server address and your network; try: kubectl cluster-info")
+
+
+def _timed_out(doing: str, timeout: float | None, where: str) -> ApiUnreachable:
+    after = f" after {timeout:g}s" if timeout else ""
+    return ApiUnreachable(f"request timed out{after}: {doing}{where}",
+                          hint="the API server or the node is slow: raise --request-timeout (e.g. 2m) and retry")
+
+
+def _not_found_hint(call: Call | None) -> str | None:
+    if call is None:
+        return None
+    if call.resource == "services":
+        return f"check the name and the namespace (-n): kubectl get services -n {call.namespace}"
+    if call.resource == "namespaces":
+        return "list namespaces with: kubectl get namespaces"
+    if call.resource in ("pods", "pods/exec"):
+        return "the pod may have been replaced; run the command again"
+    return None

@@ -1,0 +1,206 @@
+"""Run a read-only command in a pod (pods/exec), from a fixed allow-list, with no shell.
+
+``is_allowed(argv)`` is pure and is checked before any request is made: the plugin can only
+ever run the listings below. The exec reads stdout, stderr and the exit status separately
+(the client's simple form mixes the streams, hides the exit code and silently truncates on a
+timeout: shared/docs/ecosystem-notes.md §2.4), uses its own ApiClient (``stream()`` patches the
+client it is given, so concurrent execs must not share one) and stops at the request timeout.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from kubectl_svcpath.errors import ApiUnreachable, CollectFailed, ExitCode, SvcpathError
+from kubectl_svcpath.kube.client import Call, Kube, one_line, translate
+
+# Exact argv vectors that may be run.
+ALLOWED: frozenset[tuple[str, ...]] = frozenset({
+    ("iptables-save", "-c"),
+    ("iptables-save", "-c", "-t", "nat"),
+    ("iptables-save", "-c", "-t", "filter"),
+    ("ip6tables-save", "-c"),
+    ("ip6tables-save", "-c", "-t", "nat"),
+    ("ip6tables-save", "-c", "-t", "filter"),
+    ("iptables", "--version"),
+    ("ip6tables", "--version"),
+    ("nft", "-j", "list", "table", "ip", "kube-proxy"),
+    ("nft", "-j", "list", "table", "ip6", "kube-proxy"),
+    ("nft", "-j", "list", "table", "ip", "nat"),
+    ("nft", "-j", "list", "table", "ip6", "nat"),
+    ("ipvsadm", "-Ln", "--stats", "--exact"),
+    ("ipvsadm", "-Ln"),
+})
+
+# conntrack: only the listing (-L), filtered by these options with plain values
+_CONNTRACK_FILTERS = {
+    "-p": r"tcp|udp|sctp", "--proto": r"tcp|udp|sctp",
+    "-f": r"ipv4|ipv6", "--family": r"ipv4|ipv6",
+    "-s": r"[0-9a-fA-F.:]+", "--orig-src": r"[0-9a-fA-F.:]+",
+    "-d": r"[0-9a-fA-F.:]+", "--orig-dst": r"[0-9a-fA-F.:]+",
+    "-r": r"[0-9a-fA-F.:]+", "--reply-src": r"[0-9a-fA-F.:]+",
+    "-q": r"[0-9a-fA-F.:]+", "--reply-dst": r"[0-9a-fA-F.:]+",
+    "--orig-port-src": r"\d{1,5}", "--orig-port-dst": r"\d{1,5}",
+    "--reply-port-src": r"\d{1,5}", "--reply-port-dst": r"\d{1,5}",
+    "-o": r"extended|id|ktimestamp",
+}
+
+
+class NotAllowed(SvcpathError):
+    """A command outside the allow-list was about to be run: a bug in the plugin, never sent."""
+
+    exit_code = ExitCode.INTERNAL
+
+
+def is_allowed(argv: list[str] | tuple[str, ...]) -> bool:
+    """True only for the read-only listings above (and ``conntrack -L`` with plain filters)."""
+    argv = tuple(argv)
+    if argv in ALLOWED:
+        return True
+    if len(argv) >= 2 and argv[0] == "conntrack" and argv[1] in ("-L", "--dump"):
+        rest = argv[2:]
+        if len(rest) % 2:
+            return False
+        for opt, value in zip(rest[::2], rest[1::2]):
+            pattern = _CONNTRACK_FILTERS.get(opt)
+            if pattern is None or not re.fullmatch(pattern, value):
+                return False
+        return True
+    return False
+
+
+@dataclass(slots=True)
+class ExecResult:
+    argv: list[str]
+    stdout: str
+    stderr: str
+    returncode: int
+    seconds: float
+
+    @property
+    def command(self) -> str:
+        return " ".join(self.argv)
+
+
+def exec_status(raw: str) -> tuple[int | None, str]:
+    """(exit code, message) from the status channel; (None, msg) for a failure without an exit code."""
+    raw = raw.strip()
+    if not raw:
+        return None, ""
+    try:
+        status = json.loads(raw)
+    except ValueError:
+        return None, one_line(raw)
+    if not isinstance(status, dict):
+        return None, one_line(raw)
+    if status.get("status") == "Success":
+        return 0, ""
+    message = one_line(str(status.get("message") or status.get("reason") or ""), limit=2000)
+    if status.get("reason") == "NonZeroExitCode":
+        for cause in (status.get("details") or {}).get("causes") or []:
+            if isinstance(cause, dict) and cause.get("reason") == "ExitCode":
+                try:
+                    return int(cause.get("message")), message
+                except (TypeError, ValueError):
+                    break
+    return None, message
+
+
+def run(kube: Kube, pod: str, namespace: str, container: str | None, argv: list[str]) -> ExecResult:
+    """Exec argv in the pod; returns whatever the command printed and its exit code.
+
+    Raises Forbidden (RBAC), NotFound (pod gone), ApiUnreachable (connection, timeout) and
+    CollectFailed (the runtime could not start the command, or the stream broke off).
+    """
+    if not is_allowed(argv):
+        raise NotAllowed(f"refusing to run `{' '.join(argv)}` in pod {namespace}/{pod}: not a read-only listing")
+    from kubernetes import client
+    from kubernetes.stream import stream
+    from kubernetes.stream.ws_client import ERROR_CHANNEL, STDERR_CHANNEL, STDOUT_CHANNEL
+
+    call = Call("create", "pods/exec", pod, namespace)
+    cmd = " ".join(argv)
+    api = kube.new_api_client()  # never shared: stream() swaps this client's call_api while it runs
+    start = time.monotonic()
+    ws = None
+    try:
+        kwargs: dict[str, Any] = {"command": list(argv), "stderr": True, "stdin": False, "stdout": True, "tty": False,
+                                  "_preload_content": False, "binary": True}
+        if container:
+            kwargs["container"] = container
+        if kube.timeout:
+            kwargs["_request_timeout"] = kube.timeout
+        ws = _with_socket_timeout(kube.timeout, lambda: stream(client.CoreV1Api(api).connect_get_namespaced_pod_exec,
+                                                                pod, namespace, **kwargs))
+        lost = False
+        try:
+            if kube.timeout:
+                ws.run_forever(timeout=max(kube.timeout - (time.monotonic() - start), 0.001))
+            else:
+                ws.run_forever()
+        except Exception:  # noqa: BLE001 - the connection broke off without a close frame
+            lost = True
+        if ws.is_open() and not lost:
+            raise ApiUnreachable(f"`{cmd}` in pod {namespace}/{pod} did not finish within {kube.timeout:g}s",
+                                 hint="the node may be slow or the tables very large: raise --request-timeout (e.g. 2m)")
+        out = _channel(ws, STDOUT_CHANNEL)
+        err = _channel(ws, STDERR_CHANNEL)
+        code, message = exec_status(_channel(ws, ERROR_CHANNEL))
+    except SvcpathError:
+        raise
+    except Exception as e:  # noqa: BLE001 - client/websocket errors are translated in one place
+        raise translate(e, call, server=kube.server, timeout=kube.timeout) from None
+    finally:
+        if ws is not None:
+            try:
+                ws.close()
+            except Exception:  # noqa: BLE001
+                pass
+        try:
+            api.close()
+        except Exception:  # noqa: BLE001
+            pass
+    if code is None:
+        missing = re.search(r'exec: "([^"]+)": executable file not found in \$PATH', message)
+        if missing:
+            message = f'"{missing.group(1)}" is not in the container (executable file not found in $PATH)'
+        message = one_line(message, limit=300)
+        if message:
+            # the runtime refused to start it (binary missing: "executable file not found in $PATH")
+            raise CollectFailed(f"cannot run `{cmd}` in pod {namespace}/{pod}: {message}", hint=_missing_hint(argv, message))
+        raise CollectFailed(f"`{cmd}` in pod {namespace}/{pod}: the exec stream ended without an exit status "
+                            "(connection lost; the output may be truncated)",
+                            hint="run it again; if it keeps failing, check the API server and kubelet logs")
+    return ExecResult(list(argv), out, err, code, time.monotonic() - start)
+
+
+def _channel(ws: Any, channel: int) -> str:
+    data = ws.read_channel(channel)
+    if isinstance(data, bytes):
+        return data.decode("utf-8", "replace")
+    return data or ""
+
+
+def _missing_hint(argv: list[str], message: str) -> str:
+    if "not found" in message or "no such file" in message.lower():
+        return (f"the kube-proxy image has no `{argv[0]}`: run `{' '.join(argv)}` on the node and pass the output "
+                "with --rules-file, or run `kubectl svcpath SERVICE --local` on the node")
+    return "check the kube-proxy pod: kubectl describe pod -n kube-system POD"
+
+
+def _with_socket_timeout(timeout: float | None, fn: Any) -> Any:
+    """The client opens the websocket without a timeout; bound the handshake by the request timeout.
+
+    websocket-client only takes a process-wide default, so it is set around the connect; every
+    exec in this process sets the same value.
+    """
+    if not timeout:
+        return fn()
+    import websocket
+
+    websocket.setdefaulttimeout(timeout)
+    return fn()

@@ -1,0 +1,55 @@
+"""The minimal RBAC the plugin needs (``--print-rbac``): exactly the reads kube/reads.py makes
+and the exec kube/exec.py makes, nothing more.
+
+pods/exec gets both verbs: the client execs over a WebSocket, an HTTP GET that API servers
+before v1.35 authorise as ``get``; from v1.35 (KEP-4006, AuthorizePodWebsocketUpgradeCreatePermission)
+they also require ``create`` (kubernetes/kubernetes#134577). Without ``get`` older clusters answer 403.
+"""
+
+from __future__ import annotations
+
+RBAC_YAML = """\
+# Minimal RBAC for kubectl-svcpath (kubectl svcpath --print-rbac).
+# Bind it to the user or group that runs the plugin, e.g.:
+#   kubectl create clusterrolebinding kubectl-svcpath --clusterrole=kubectl-svcpath --user=USER
+#   kubectl create rolebinding kubectl-svcpath -n kube-system --role=kubectl-svcpath --user=USER
+# Everything is read-only except pods/exec, which only ever runs fixed listings
+# (iptables-save -c, iptables --version, nft -j list table ... kube-proxy, ipvsadm -Ln) in kube-proxy pods.
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: kubectl-svcpath
+rules:
+- apiGroups: [""]
+  resources: ["services"]
+  verbs: ["get"]
+- apiGroups: ["discovery.k8s.io"]
+  resources: ["endpointslices"]
+  verbs: ["list"]
+- apiGroups: [""]
+  resources: ["nodes"]
+  verbs: ["list"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: kubectl-svcpath
+  namespace: kube-system
+rules:
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["list"]
+- apiGroups: [""]
+  resources: ["configmaps"]
+  resourceNames: ["kube-proxy"]
+  verbs: ["get"]
+- apiGroups: [""]
+  resources: ["pods/exec"]
+  # create: v1.35+ API servers and SPDY; get: the WebSocket upgrade on older API servers
+  verbs: ["create", "get"]
+"""
+
+
+def rbac_yaml() -> str:
+    """The ClusterRole + kube-system Role, as YAML ready for ``kubectl apply -f -``."""
+    return RBAC_YAML

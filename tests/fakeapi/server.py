@@ -1,0 +1,585 @@
+"""A strict fake kube-apiserver for the live tests: stdlib HTTPS, real pods/exec over WebSocket.
+
+Serves exactly what kubectl-svcpath (and real ``kubectl get``/``exec``) read, nothing else:
+
+    GET /version /api /apis /api/v1 /apis/discovery.k8s.io/v1            discovery (kubectl needs it)
+    GET /api/v1/namespaces/NS/services/NAME                              a Service
+    GET /apis/discovery.k8s.io/v1/namespaces/NS/endpointslices?labelSelector=…
+    GET /api/v1/nodes
+    GET /api/v1/namespaces/NS/pods?labelSelector=…&fieldSelector=spec.nodeName=…
+    GET /api/v1/namespaces/NS/pods/NAME,  GET /api/v1/namespaces/NS/configmaps/NAME
+    GET /api/v1/namespaces/NS/pods/NAME/exec?command=…  (WebSocket, v5.channel.k8s.io / v4.channel.k8s.io)
+
+The exec runs the real argv, no shell, in the network namespace of the pod's node
+(``ip netns exec NODE-NS argv``), with the node's iptables backend substituted for ``iptables*``
+the way the kube-proxy image's iptables wrapper does. Anything else - another path, a verb other
+than GET, a watch - answers a Kubernetes ``Status`` 404/405 *and* is recorded in ``violations``
+(the fixture fails the test). Every request is recorded in ``requests``.
+
+Faults (``cluster.faults``): 403 on exec, a missing binary, a non-zero exit, truncated output
+("cut": half the output then success; "drop": half the output then the connection dies),
+slow answers (``delay``/``exec_delay`` seconds), 401 for a wrong token. "API unreachable" is a
+kubeconfig pointing at a closed port (``closed_port()``).
+
+    cluster = FakeCluster()
+    cluster.add_node("cp01", netns=node.ns, backend="nft")      # + a kube-proxy pod on it
+    cluster.add_objects(kpgen.api_objects(spec, node_of={...}))
+    with FakeApiServer(cluster, cert) as api:
+        api.write_kubeconfig(path)
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import http.server
+import json
+import re
+import shutil
+import socket
+import ssl
+import subprocess
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")  # server preference
+CHUNK = 32 * 1024
+K8S_VERSION = {"major": "1", "minor": "32", "gitVersion": "v1.32.0-fake", "gitCommit": "0" * 40,
+               "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.23",
+               "compiler": "gc", "platform": "linux/amd64"}
+
+
+# --- certificates -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Cert:
+    cert: Path
+    key: Path
+
+    @property
+    def ca_data(self) -> str:
+        return base64.b64encode(self.cert.read_bytes()).decode()
+
+
+def make_cert(directory: Path) -> Cert:
+    """A throw-away self-signed certificate for 127.0.0.1 (openssl CLI; the venv has no cryptography)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    cert, key = directory / "apiserver.crt", directory / "apiserver.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-days", "2", "-subj", "/CN=fake-apiserver", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True, timeout=60)
+    return Cert(cert, key)
+
+
+def closed_port() -> int:
+    """A local port nobody listens on (for "API unreachable")."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --- state ----------------------------------------------------------------------------------
+
+@dataclass
+class Faults:
+    exec_forbidden: bool = False
+    missing_binaries: set[str] = field(default_factory=set)  # argv[0] the "image" lacks
+    exec_exit: dict[str, tuple[int, str]] = field(default_factory=dict)  # argv[0] -> (exit code, stderr)
+    truncate: str | None = None  # "cut" | "drop"
+    delay: float = 0.0  # seconds before answering any REST request
+    exec_delay: float = 0.0  # seconds before running an exec'd command
+    forbidden_paths: list[str] = field(default_factory=list)  # regexes of REST paths answered 403
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    status: int = 0
+    argv: list[str] | None = None  # exec only
+    exec_rc: int | None = None
+    user_agent: str = ""
+    subprotocol: str | None = None
+
+
+@dataclass
+class NodeInfo:
+    name: str
+    netns: str | None
+    backend: str = "nft"  # which iptables-* the pod's "iptables" wrapper runs
+
+
+class FakeCluster:
+    """The objects the fake API server serves and the lab namespaces its execs run in."""
+
+    def __init__(self, token: str = "svcpath-test-token") -> None:
+        self.token = token
+        self.objects: dict[tuple[str, str, str], dict[str, Any]] = {}  # (kind, ns, name); ns "" for nodes
+        self.nodes: dict[str, NodeInfo] = {}
+        self.faults = Faults()
+        self.protocols: tuple[str, ...] = PROTOCOLS  # channel protocols served, in preference order
+        self.requests: list[Recorded] = []
+        self.violations: list[str] = []
+        self.lock = threading.Lock()
+
+    def add(self, obj: dict[str, Any]) -> None:
+        meta = obj.get("metadata") or {}
+        kind = obj["kind"]
+        ns = "" if kind == "Node" else (meta.get("namespace") or "default")
+        self.objects[(kind, ns, meta["name"])] = json.loads(json.dumps(obj))
+
+    def add_objects(self, objs: list[dict[str, Any]]) -> None:
+        for o in objs:
+            self.add(o)
+
+    def remove(self, kind: str, namespace: str, name: str) -> None:
+        self.objects.pop((kind, namespace, name), None)
+
+    def add_node(self, name: str, netns: str | None, backend: str = "nft", kube_proxy: bool = True,
+                 label: str = "k8s-app=kube-proxy", command: list[str] | None = None, phase: str = "Running",
+                 pod_name: str | None = None) -> None:
+        """A Node object, where its execs run, and (by default) its kube-proxy pod."""
+        self.nodes[name] = NodeInfo(name, netns, backend)
+        self.add({"apiVersion": "v1", "kind": "Node",
+                  "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}},
+                  "status": {"conditions": [{"type": "Ready", "status": "True"}]}})
+        if kube_proxy:
+            self.add_kube_proxy_pod(name, pod_name or f"kube-proxy-{hashlib.sha1(name.encode()).hexdigest()[:5]}",
+                                    label, command, phase)
+
+    def add_kube_proxy_pod(self, node: str, name: str, label: str = "k8s-app=kube-proxy",
+                           command: list[str] | None = None, phase: str = "Running") -> None:
+        key, value = label.split("=", 1)
+        self.add({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": "kube-system", "labels": {key: value}},
+            "spec": {"nodeName": node, "containers": [{
+                "name": "kube-proxy", "image": "registry.k8s.io/kube-proxy:v1.32.0",
+                "command": command if command is not None else
+                ["/usr/local/bin/kube-proxy", "--config=/var/lib/kube-proxy/config.conf", "--hostname-override=$(NODE_NAME)"],
+            }]},
+            "status": {"phase": phase, "podIP": "172.18.0.1"},
+        })
+
+    def set_proxy_config(self, mode: str | None) -> None:
+        """ConfigMap kube-system/kube-proxy with ``mode: <mode>`` (None: no ConfigMap at all)."""
+        if mode is None:
+            self.remove("ConfigMap", "kube-system", "kube-proxy")
+            return
+        conf = ("apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\n"
+                "clusterCIDR: 10.244.0.0/16\niptables:\n  masqueradeBit: 14\n  syncPeriod: 30s\n"
+                f"mode: {json.dumps(mode)}\n")
+        self.add({"apiVersion": "v1", "kind": "ConfigMap",
+                  "metadata": {"name": "kube-proxy", "namespace": "kube-system"},
+                  "data": {"config.conf": conf, "kubeconfig.conf": "apiVersion: v1\nkind: Config\n"}})
+
+    def record(self, rec: Recorded) -> None:
+        with self.lock:
+            self.requests.append(rec)
+
+    def violation(self, text: str) -> None:
+        with self.lock:
+            self.violations.append(text)
+
+    # what tests assert on
+    def execs(self) -> list[list[str]]:
+        return [r.argv for r in self.requests if r.argv is not None]
+
+    def methods(self) -> set[str]:
+        return {r.method for r in self.requests}
+
+
+# --- selectors ---------------------------------------------------------------------------------
+
+def _labels_match(selector: str, labels: dict[str, str]) -> bool:
+    for term in filter(None, (t.strip() for t in selector.split(","))):
+        if "!=" in term:
+            k, v = term.split("!=", 1)
+            if labels.get(k.strip()) == v.strip():
+                return False
+        elif "=" in term:
+            k, v = re.split(r"==?", term, maxsplit=1)
+            if labels.get(k.strip()) != v.strip():
+                return False
+        elif labels.get(term) is None:  # existence
+            return False
+    return True
+
+
+_FIELDS = {"spec.nodeName": lambda o: (o.get("spec") or {}).get("nodeName"),
+           "metadata.name": lambda o: (o.get("metadata") or {}).get("name"),
+           "metadata.namespace": lambda o: (o.get("metadata") or {}).get("namespace"),
+           "status.phase": lambda o: (o.get("status") or {}).get("phase")}
+
+
+def _fields_match(selector: str, obj: dict[str, Any]) -> bool:
+    for term in filter(None, (t.strip() for t in selector.split(","))):
+        neg = "!=" in term
+        k, v = re.split(r"!=|==?", term, maxsplit=1)
+        actual = _FIELDS[k.strip()](obj)
+        if (actual == v.strip()) == neg:
+            return False
+    return True
+
+
+def _status(code: int, reason: str, message: str) -> dict[str, Any]:
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message,
+            "reason": reason, "code": code}
+
+
+# --- discovery -----------------------------------------------------------------------------------
+
+def _resource(name: str, kind: str, namespaced: bool, verbs: list[str], short: tuple[str, ...] = ()) -> dict[str, Any]:
+    r: dict[str, Any] = {"name": name, "singularName": "" if "/" in name else kind.lower(), "namespaced": namespaced,
+                         "kind": kind, "verbs": verbs}
+    if short:
+        r["shortNames"] = list(short)
+    return r
+
+
+def _discovery(path: str, port: int) -> dict[str, Any] | None:
+    if path == "/version":
+        return K8S_VERSION
+    if path == "/api":
+        return {"kind": "APIVersions", "versions": ["v1"],
+                "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": f"127.0.0.1:{port}"}]}
+    if path == "/apis":
+        return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [{
+            "name": "discovery.k8s.io", "versions": [{"groupVersion": "discovery.k8s.io/v1", "version": "v1"}],
+            "preferredVersion": {"groupVersion": "discovery.k8s.io/v1", "version": "v1"}}]}
+    if path == "/api/v1":
+        return {"kind": "APIResourceList", "groupVersion": "v1", "resources": [
+            _resource("services", "Service", True, ["get", "list"], ("svc",)),
+            _resource("pods", "Pod", True, ["get", "list"], ("po",)),
+            _resource("pods/exec", "PodExecOptions", True, ["create", "get"]),
+            _resource("nodes", "Node", False, ["get", "list"], ("no",)),
+            _resource("configmaps", "ConfigMap", True, ["get"], ("cm",)),
+        ]}
+    if path == "/apis/discovery.k8s.io/v1":
+        return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "discovery.k8s.io/v1",
+                "resources": [_resource("endpointslices", "EndpointSlice", True, ["get", "list"])]}
+    return None
+
+
+# --- the server --------------------------------------------------------------------------------------
+
+_ROUTES = [
+    ("service", re.compile(r"^/api/v1/namespaces/([^/]+)/services/([^/]+)$")),
+    ("endpointslices", re.compile(r"^/apis/discovery\.k8s\.io/v1/namespaces/([^/]+)/endpointslices$")),
+    ("nodes", re.compile(r"^/api/v1/nodes$")),
+    ("pods", re.compile(r"^/api/v1/namespaces/([^/]+)/pods$")),
+    ("pod", re.compile(r"^/api/v1/namespaces/([^/]+)/pods/([^/]+)$")),
+    ("configmap", re.compile(r"^/api/v1/namespaces/([^/]+)/configmaps/([^/]+)$")),
+    ("exec", re.compile(r"^/api/v1/namespaces/([^/]+)/pods/([^/]+)/exec$")),
+]
+_LIST_PARAMS = {"labelSelector", "fieldSelector", "limit", "continue", "resourceVersion", "timeoutSeconds"}
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: "_Server"
+
+    def log_message(self, *args: Any) -> None:  # quiet
+        pass
+
+    # every verb other than GET is a violation of the read-only promise
+    def _refuse(self) -> None:
+        path = urllib.parse.urlsplit(self.path).path
+        rec = Recorded(self.command, path, {}, 405, user_agent=self.headers.get("User-Agent", ""))
+        self.server.cluster.record(rec)
+        self.server.cluster.violation(f"{self.command} {path}")
+        self._drain_body()
+        self._json(405, _status(405, "MethodNotAllowed", f"the fake API server is read-only: {self.command} not allowed"))
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _refuse  # noqa: N815
+
+    def _drain_body(self) -> None:
+        n = int(self.headers.get("Content-Length") or 0)
+        if n:
+            self.rfile.read(n)
+
+    def _json(self, code: int, obj: Any) -> None:
+        body = json.dumps(obj).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:  # noqa: N802
+        cluster = self.server.cluster
+        split = urllib.parse.urlsplit(self.path)
+        path = split.path.rstrip("/") or "/"
+        query = urllib.parse.parse_qs(split.query, keep_blank_values=True)
+        rec = Recorded("GET", path, query, user_agent=self.headers.get("User-Agent", ""))
+        cluster.record(rec)
+
+        if self.headers.get("Authorization") != f"Bearer {cluster.token}":
+            rec.status = 401
+            return self._json(401, _status(401, "Unauthorized", "Unauthorized"))
+        if "watch" in query and query["watch"][0] not in ("", "0", "false"):
+            cluster.violation(f"watch {path}")
+            rec.status = 405
+            return self._json(405, _status(405, "MethodNotAllowed", "watch is not served"))
+
+        disc = _discovery(path, self.server.server_address[1])
+        if disc is not None:
+            rec.status = 200
+            return self._json(200, disc)
+
+        for name, rx in _ROUTES:
+            m = rx.match(path)
+            if m:
+                break
+        else:
+            cluster.violation(f"GET {path} (not a route)")
+            rec.status = 404
+            return self._json(404, _status(404, "NotFound", "the server could not find the requested resource"))
+
+        if name == "exec":
+            return self._exec(rec, *m.groups())
+        if cluster.faults.delay:
+            time.sleep(cluster.faults.delay)
+        for rx in cluster.faults.forbidden_paths:
+            if re.search(rx, path):
+                rec.status = 403
+                return self._json(403, _status(403, "Forbidden", f'forbidden: User "test" cannot get resource at {path}'))
+        code, obj = self._rest(name, m.groups(), query)
+        rec.status = code
+        self._json(code, obj)
+
+    def _rest(self, route: str, groups: tuple[str, ...], query: dict[str, list[str]]) -> tuple[int, Any]:
+        cluster = self.server.cluster
+        extra = set(query) - _LIST_PARAMS
+        if extra:
+            cluster.violation(f"unexpected query parameters {sorted(extra)}")
+        labels = (query.get("labelSelector") or [""])[0]
+        fields = (query.get("fieldSelector") or [""])[0]
+        for term in filter(None, fields.split(",")):
+            if re.split(r"!=|==?", term, maxsplit=1)[0].strip() not in _FIELDS:
+                cluster.violation(f"unsupported field selector {term}")
+                return 400, _status(400, "BadRequest", f'field label not supported: {term}')
+
+        def lst(kind: str, ns: str | None, api_version: str) -> dict[str, Any]:
+            items = []
+            for (k, ons, _), obj in sorted(cluster.objects.items()):
+                if k != kind or (ns is not None and ons != ns):
+                    continue
+                if labels and not _labels_match(labels, (obj.get("metadata") or {}).get("labels") or {}):
+                    continue
+                if fields and not _fields_match(fields, obj):
+                    continue
+                item = json.loads(json.dumps(obj))
+                item.pop("kind", None)  # a real LIST omits kind/apiVersion on items
+                item.pop("apiVersion", None)
+                items.append(item)
+            return {"kind": f"{kind}List", "apiVersion": api_version, "metadata": {"resourceVersion": "1"},
+                    "items": items}
+
+        def get(kind: str, ns: str, name: str, resource: str) -> tuple[int, Any]:
+            obj = cluster.objects.get((kind, ns, name))
+            if obj is None:
+                return 404, _status(404, "NotFound", f'{resource} "{name}" not found')
+            return 200, obj
+
+        if route == "service":
+            return get("Service", groups[0], groups[1], "services")
+        if route == "configmap":
+            return get("ConfigMap", groups[0], groups[1], "configmaps")
+        if route == "pod":
+            return get("Pod", groups[0], groups[1], "pods")
+        if route == "endpointslices":
+            return 200, lst("EndpointSlice", groups[0], "discovery.k8s.io/v1")
+        if route == "pods":
+            return 200, lst("Pod", groups[0], "v1")
+        if route == "nodes":
+            return 200, lst("Node", None, "v1")
+        raise AssertionError(route)
+
+    # --- pods/exec over WebSocket -------------------------------------------------------------
+
+    def _exec(self, rec: Recorded, ns: str, pod_name: str) -> None:
+        cluster = self.server.cluster
+        argv = self._exec_query(rec)
+        rec.argv = argv
+        if self.headers.get("Upgrade", "").lower() != "websocket":
+            cluster.violation(f"exec without a websocket upgrade: {argv}")
+            rec.status = 400
+            return self._json(400, _status(400, "BadRequest", "Upgrade request required"))
+        if cluster.faults.exec_forbidden:
+            rec.status = 403
+            return self._json(403, _status(403, "Forbidden",
+                                           f'pods "{pod_name}" is forbidden: User "test" cannot create resource "pods/exec" '
+                                           f'in API group "" in the namespace "{ns}"'))
+        pod = cluster.objects.get(("Pod", ns, pod_name))
+        if pod is None:
+            rec.status = 404
+            return self._json(404, _status(404, "NotFound", f'pods "{pod_name}" not found'))
+        containers = [c["name"] for c in pod["spec"]["containers"]]
+        container = (rec.query.get("container") or [containers[0]])[0]
+        if container not in containers:
+            rec.status = 400
+            return self._json(400, _status(400, "BadRequest", f"container {container} is not valid for pod {pod_name}"))
+        offered = [p.strip() for p in self.headers.get("Sec-WebSocket-Protocol", "").split(",") if p.strip()]
+        proto = next((p for p in cluster.protocols if p in offered), None)
+        if proto is None:
+            cluster.violation(f"exec offered no supported protocol: {offered}")
+            rec.status = 400
+            return self._json(400, _status(400, "BadRequest", "no supported channel protocol offered"))
+        key = self.headers.get("Sec-WebSocket-Key", "")
+        accept = base64.b64encode(hashlib.sha1((key + WS_GUID).encode()).digest()).decode()
+        self.wfile.write((f"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                          f"Sec-WebSocket-Accept: {accept}\r\nSec-WebSocket-Protocol: {proto}\r\n\r\n").encode())
+        self.wfile.flush()
+        rec.status = 101
+        rec.subprotocol = proto
+        self.close_connection = True
+        try:
+            self._run_and_stream(rec, pod, argv)
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
+            pass  # the client went away (timeout tests)
+
+    def _exec_query(self, rec: Recorded) -> list[str]:
+        q = rec.query
+        allowed = {"command", "container", "stdout", "stderr", "stdin", "tty"}
+        extra = set(q) - allowed
+        if extra:
+            self.server.cluster.violation(f"unexpected exec parameters {sorted(extra)}")
+        if (q.get("tty") or ["false"])[0].lower() in ("true", "1") or (q.get("stdin") or ["false"])[0].lower() in ("true", "1"):
+            self.server.cluster.violation(f"interactive exec requested: {q}")
+        return list(q.get("command") or [])
+
+    def _send(self, payload: bytes, opcode: int = 0x2) -> None:
+        n = len(payload)
+        if n < 126:
+            head = bytes([0x80 | opcode, n])
+        elif n < 1 << 16:
+            head = bytes([0x80 | opcode, 126]) + n.to_bytes(2, "big")
+        else:
+            head = bytes([0x80 | opcode, 127]) + n.to_bytes(8, "big")
+        self.wfile.write(head + payload)
+
+    def _run_and_stream(self, rec: Recorded, pod: dict[str, Any], argv: list[str]) -> None:
+        cluster = self.server.cluster
+        faults = cluster.faults
+        if faults.exec_delay:
+            time.sleep(faults.exec_delay)
+        node = cluster.nodes.get(pod["spec"]["nodeName"])
+        binary = argv[0] if argv else ""
+        real = binary
+        if node is not None and re.match(r"^ip6?tables(-save|-restore)?$", binary):
+            real = binary.replace("tables", f"tables-{node.backend}", 1)
+        status: dict[str, Any]
+        out, err, rc = b"", b"", None
+        if binary in faults.exec_exit:  # the command ran and failed
+            rc, text = faults.exec_exit[binary]
+            err = text.encode()
+            status = {}
+        elif not argv or binary in faults.missing_binaries or shutil.which(real) is None or node is None or not node.netns:
+            msg = (f'Internal error occurred: error executing command in container: failed to exec in container: '
+                   f'failed to start exec: OCI runtime exec failed: exec failed: unable to start container process: '
+                   f'exec: "{binary}": executable file not found in $PATH: unknown')
+            status = {"metadata": {}, "status": "Failure", "message": msg, "reason": "InternalError",
+                      "details": {"causes": [{"message": msg}]}, "code": 500}
+        else:
+            proc = subprocess.run(["ip", "netns", "exec", node.netns, real, *argv[1:]], capture_output=True,
+                                  timeout=300, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"})
+            out, err, rc = proc.stdout, proc.stderr, proc.returncode
+        if rc is not None:
+            if rc == 0:
+                status = {"metadata": {}, "status": "Success"}
+            else:
+                status = {"metadata": {}, "status": "Failure",
+                          "message": f"command terminated with non-zero exit code: error executing command {argv}, exit code {rc}",
+                          "reason": "NonZeroExitCode", "details": {"causes": [{"reason": "ExitCode", "message": str(rc)}]}}
+        rec.exec_rc = rc
+        if faults.truncate:
+            out = out[: len(out) // 2]
+        for i in range(0, len(out), CHUNK):
+            self._send(b"\x01" + out[i:i + CHUNK])
+        if faults.truncate == "drop":
+            self.connection.close()  # no status, no close frame: the stream just dies
+            return
+        if err:
+            self._send(b"\x02" + err)
+        self._send(b"\x03" + json.dumps(status).encode())
+        self._send((1000).to_bytes(2, "big"), opcode=0x8)
+        self.connection.settimeout(0.5)
+        try:
+            self.rfile.read(2)  # the client's close frame, if it sends one
+        except (OSError, ssl.SSLError):
+            pass
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    cluster: FakeCluster
+
+    def handle_error(self, request: Any, client_address: Any) -> None:  # clients that time out break pipes
+        pass
+
+
+class FakeApiServer:
+    """Runs a FakeCluster on https://127.0.0.1:<random port> in a thread; a context manager."""
+
+    def __init__(self, cluster: FakeCluster, cert: Cert | None) -> None:
+        self.cluster = cluster
+        self.cert = cert
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.cluster = cluster
+        if cert is not None:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(str(cert.cert), str(cert.key))
+            self._server.socket = ctx.wrap_socket(self._server.socket, server_side=True,
+                                                  do_handshake_on_connect=False)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="fake-apiserver")
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.cert else 'http'}://127.0.0.1:{self.port}"
+
+    def start(self) -> "FakeApiServer":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> "FakeApiServer":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def write_kubeconfig(self, path: Path, server: str | None = None, token: str | None = None,
+                         namespace: str | None = None) -> Path:
+        """Contexts: "lab" (namespace from the argument, if any, current) and "lab-team" (namespace team)."""
+        return write_kubeconfig(path, server or self.url, self.cert, token or self.cluster.token, namespace)
+
+
+def write_kubeconfig(path: Path, server: str, cert: Cert | None, token: str, namespace: str | None = None) -> Path:
+    cluster: dict[str, Any] = {"server": server}
+    if cert is not None:
+        cluster["certificate-authority-data"] = cert.ca_data
+    lab_ctx: dict[str, Any] = {"cluster": "lab", "user": "lab-user"}
+    if namespace:
+        lab_ctx["namespace"] = namespace
+    cfg = {
+        "apiVersion": "v1", "kind": "Config", "preferences": {},
+        "clusters": [{"name": "lab", "cluster": cluster}],
+        "users": [{"name": "lab-user", "user": {"token": token}}],
+        "contexts": [{"name": "lab", "context": lab_ctx},
+                     {"name": "lab-team", "context": {"cluster": "lab", "user": "lab-user", "namespace": "team"}}],
+        "current-context": "lab",
+    }
+    path.write_text(json.dumps(cfg, indent=1))  # JSON is YAML: kubectl and the client read it
+    return path

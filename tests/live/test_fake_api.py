@@ -1,0 +1,80 @@
+"""The fake API server is faithful (real kubectl works against it) and strict (it flags writes)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import ssl
+import urllib.error
+import urllib.request
+
+import pytest
+
+from tests.fakeapi.server import FakeApiServer, FakeCluster
+from tests.lab import kpgen
+from tests.live.conftest import Scenario, hello_scenario
+
+pytestmark = pytest.mark.api
+
+
+def _open(server: FakeApiServer, path: str, method: str = "GET", token: str | None = None):
+    ctx = ssl.create_default_context(cafile=str(server.cert.cert))
+    req = urllib.request.Request(server.url + path, method=method, data=b"{}" if method != "GET" else None,
+                                 headers={"Authorization": f"Bearer {token or server.cluster.token}"})
+    try:
+        with urllib.request.urlopen(req, context=ctx, timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def test_writes_watches_and_unknown_paths_are_refused_and_recorded(cert):
+    cluster = FakeCluster()
+    cluster.add_objects(kpgen.api_objects(kpgen.hello_service()))
+    with FakeApiServer(cluster, cert) as server:
+        assert _open(server, "/api/v1/namespaces/default/services/hello-service")[0] == 200
+        code, body = _open(server, "/api/v1/namespaces/default/services/hello-service", method="DELETE")
+        assert (code, body["kind"], body["code"]) == (405, "Status", 405)
+        assert _open(server, "/api/v1/namespaces/default/services", method="POST")[0] == 405
+        assert _open(server, "/api/v1/secrets")[0] == 404
+        assert _open(server, "/api/v1/nodes?watch=true")[0] == 405
+        assert _open(server, "/api/v1/namespaces/default/services/nope")[0] == 404  # a real answer, no violation
+        assert _open(server, "/api/v1/nodes", token="wrong")[0] == 401
+    assert cluster.violations == ["DELETE /api/v1/namespaces/default/services/hello-service",
+                                  "POST /api/v1/namespaces/default/services", "GET /api/v1/secrets (not a route)",
+                                  "watch /api/v1/nodes"]
+    assert [r.method for r in cluster.requests] == ["GET", "DELETE", "POST", "GET", "GET", "GET", "GET"]
+
+
+def test_list_items_come_without_kind_and_selectors_filter(cert):
+    cluster = FakeCluster()
+    cluster.add_objects(kpgen.api_objects(kpgen.hello_service()))
+    cluster.add_objects(kpgen.api_objects(kpgen.ServiceSpec("default", "other", "10.96.0.2", [kpgen.PortSpec("", 80, 80)])))
+    with FakeApiServer(cluster, cert) as server:
+        code, body = _open(server, "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices"
+                                   "?labelSelector=kubernetes.io%2Fservice-name%3Dhello-service")
+    assert code == 200 and body["kind"] == "EndpointSliceList"
+    assert [i["metadata"]["name"] for i in body["items"]] == ["hello-service-abcde"]
+    assert "kind" not in body["items"][0]
+
+
+@pytest.mark.lab
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+def test_real_kubectl_reads_and_execs_against_it(scenario: Scenario):
+    import subprocess
+
+    hello_scenario(scenario)
+    kc = str(scenario.kubeconfig())
+    pod = next(name for kind, _, name in scenario.cluster.objects if kind == "Pod")
+    got = subprocess.run(["kubectl", "--kubeconfig", kc, "get", "svc", "hello-service", "-o", "json"],
+                         capture_output=True, text=True, timeout=60)
+    assert got.returncode == 0, got.stderr
+    assert json.loads(got.stdout)["spec"]["clusterIP"] == "10.101.173.15"
+    ex = subprocess.run(["kubectl", "--kubeconfig", kc, "-n", "kube-system", "exec", pod, "--",
+                         "iptables-save", "-c", "-t", "nat"], capture_output=True, text=True, timeout=60)
+    assert ex.returncode == 0, ex.stderr
+    assert "-A KUBE-SVC-R4PDB35TUPNR4CEW" in ex.stdout and ex.stdout.rstrip().endswith(tuple("0123456789"))
+    scenario.cluster.faults.exec_exit = {"iptables-save": (3, "boom\n")}
+    bad = subprocess.run(["kubectl", "--kubeconfig", kc, "-n", "kube-system", "exec", pod, "--", "iptables-save", "-c"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 3 and "boom" in bad.stderr

@@ -1,0 +1,238 @@
+"""Every way a live run can fail: one `error:` line (plus at most a hint), the documented exit code,
+no traceback, no hang past --request-timeout, and nothing but reads on the wire.
+
+Most cases need no root: the fake API server answers before any command would run. The ones
+that need real output (truncation, real tool errors) use the netns lab.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from kubectl_svcpath.errors import ExitCode
+from tests.conftest import run_cli, svcpath
+from tests.fakeapi.server import FakeApiServer, closed_port, write_kubeconfig
+from tests.lab import kpgen
+from tests.live.conftest import Scenario, hello_scenario
+
+pytestmark = pytest.mark.api
+
+
+def no_lab_hello(api: FakeApiServer, nodes: tuple[str, ...] = ("cp01",), **node_kw) -> None:
+    """hello-service on nodes that have no namespace: enough for every failure before a command runs."""
+    spec = kpgen.hello_service()
+    for n in nodes:
+        api.cluster.add_node(n, netns=None, **node_kw)
+    api.cluster.add_objects(kpgen.api_objects(spec, node_of={"192.168.189.15": nodes[0]}))
+    api.cluster.set_proxy_config("")
+
+
+def one_error(err: str) -> str:
+    """The error line; asserts the stderr shape users see."""
+    lines = err.strip("\n").splitlines()
+    assert "Traceback" not in err
+    assert lines and lines[0].startswith("error: "), err
+    assert len(lines) <= 2 and all(ln.startswith("hint: ") for ln in lines[1:]), err
+    assert not any(ch < " " for ln in lines for ch in ln), repr(err)  # no control characters reach the terminal
+    return lines[0]
+
+
+def hint_of(err: str) -> str:
+    lines = err.strip("\n").splitlines()
+    return lines[1] if len(lines) > 1 else ""
+
+
+def only_reads(api: FakeApiServer) -> None:
+    assert {r.method for r in api.cluster.requests} <= {"GET"}
+    assert not api.cluster.violations
+
+
+def test_service_not_found(api: FakeApiServer, tmp_path):
+    no_lab_hello(api)
+    code, out, err = svcpath("nope", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")))
+    assert code == ExitCode.NOT_FOUND == 4
+    assert one_error(err) == 'error: service "nope" in namespace "default" not found'
+    assert "kubectl get services -n default" in hint_of(err)
+    assert out == "" and api.cluster.execs() == []
+    only_reads(api)
+
+
+def test_rbac_forbidden_exec_says_which_permission(api: FakeApiServer, tmp_path):
+    no_lab_hello(api)
+    api.cluster.faults.exec_forbidden = True
+    code, out, err = svcpath("hello-service", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")))
+    assert code == ExitCode.FORBIDDEN == 5
+    assert 'cannot create resource "pods/exec"' in one_error(err)
+    assert "kubectl auth can-i create pods/exec -n kube-system" in hint_of(err)
+    assert "--print-rbac" in hint_of(err)
+    only_reads(api)
+
+
+def test_rejected_credentials(api: FakeApiServer, tmp_path):
+    no_lab_hello(api)
+    code, _, err = svcpath("hello-service", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc", token="wrong")))
+    assert code == ExitCode.FORBIDDEN
+    assert "unauthorized" in one_error(err)
+
+
+def test_exec_binary_missing_in_the_kube_proxy_image(api: FakeApiServer, tmp_path):
+    no_lab_hello(api)
+    api.cluster.faults.missing_binaries = {"iptables", "iptables-save"}
+    code, _, err = svcpath("hello-service", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")))
+    assert code == ExitCode.COLLECT_FAILED == 7
+    line = one_error(err)
+    assert "cannot run `iptables-save -c` in pod kube-system/kube-proxy-" in line
+    assert line.endswith('"iptables-save" is not in the container (executable file not found in $PATH)')
+    assert "--rules-file" in hint_of(err) and "--local" in hint_of(err)
+    only_reads(api)
+
+
+def test_exec_non_zero_exit_reports_the_first_stderr_line_sanitised(api: FakeApiServer, tmp_path):
+    no_lab_hello(api)
+    api.cluster.faults.exec_exit = {"iptables-save": (4, "\x1b[31miptables-save v1.8.9 (nf_tables): Could not fetch "
+                                                         "rule set generation id: Permission denied\x07\nsecond line\n")}
+    code, _, err = svcpath("hello-service", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")))
+    assert code == ExitCode.COLLECT_FAILED
+    line = one_error(err)
+    assert "`iptables-save -c` failed in pod kube-system/kube-proxy-" in line and "(exit 4)" in line
+    assert line.endswith("[31miptables-save v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied")
+    assert "second line" not in err
+    assert "privileges" in hint_of(err)
+
+
+def test_no_kube_proxy_pod_explains_why_and_what_to_do(api: FakeApiServer, tmp_path):
+    no_lab_hello(api, kube_proxy=False)
+    code, _, err = svcpath("hello-service", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")))
+    assert code == ExitCode.NOT_FOUND
+    assert 'no kube-proxy pod on node "cp01"' in one_error(err)
+    hint = hint_of(err)
+    assert "Cilium" in hint and "k3s" in hint and "--local" in hint and "--rules-file" in hint
+    # both label conventions were tried, on that node only
+    pod_lists = [r.query for r in api.cluster.requests if r.path.endswith("/pods")]
+    assert [q["labelSelector"] for q in pod_lists] == [["k8s-app=kube-proxy"], ["component=kube-proxy"]]
+    assert all(q["fieldSelector"] == ["spec.nodeName=cp01"] for q in pod_lists)
+
+
+def test_gke_style_static_pod_is_found_by_its_component_label(api: FakeApiServer, tmp_path):
+    no_lab_hello(api, label="component=kube-proxy", pod_name="kube-proxy-cp01")
+    api.cluster.faults.missing_binaries = {"iptables-save"}  # stop right after the pod was found
+    code, _, err = svcpath("hello-service", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")))
+    assert code == ExitCode.COLLECT_FAILED
+    assert "pod kube-system/kube-proxy-cp01" in one_error(err)
+
+
+def test_unknown_node_and_unknown_proxy_mode(api: FakeApiServer, tmp_path):
+    no_lab_hello(api)
+    kc = str(api.write_kubeconfig(tmp_path / "kc"))
+    code, _, err = svcpath("hello-service", "--node", "nope", "--kubeconfig", kc)
+    assert code == ExitCode.NOT_FOUND and one_error(err) == 'error: node "nope" not found'
+
+    api.cluster.set_proxy_config("kernelspace")
+    code, _, err = svcpath("hello-service", "--kubeconfig", kc)
+    assert code == ExitCode.UNSUPPORTED == 9
+    assert 'proxy mode "kernelspace"' in one_error(err)
+    assert api.cluster.execs() == []
+
+
+def test_no_obvious_node_asks_for_one(api: FakeApiServer, tmp_path):
+    spec = kpgen.ServiceSpec("default", "idle", "10.96.0.9", [kpgen.PortSpec("http", 80, 8080)])
+    for n in ("cp01", "cp02"):
+        api.cluster.add_node(n, netns=None)
+    api.cluster.add_objects(kpgen.api_objects(spec))
+    code, _, err = svcpath("idle", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")))
+    assert code == ExitCode.USAGE
+    assert "nodes: cp01, cp02" in one_error(err)
+    assert "--node NAME" in hint_of(err) and "--all-nodes" in hint_of(err)
+
+
+def test_external_name_service_is_refused_before_any_exec(api: FakeApiServer, tmp_path):
+    no_lab_hello(api)
+    svc = kpgen.api_objects(kpgen.hello_service())[0]
+    svc["metadata"]["name"] = "ext"
+    svc["spec"] = {"type": "ExternalName", "externalName": "example.org"}
+    api.cluster.add(svc)
+    code, _, err = svcpath("ext", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")))
+    assert code == ExitCode.UNSUPPORTED and "ExternalName" in one_error(err)
+    assert api.cluster.execs() == []
+
+
+def test_missing_context_is_a_kubeconfig_error(api: FakeApiServer, tmp_path):
+    code, _, err = svcpath("hello-service", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")),
+                           "--context", "nope")
+    assert code == ExitCode.API_UNREACHABLE
+    assert 'context "nope" not found in kubeconfig' in one_error(err)
+    assert "kubectl config get-contexts" in hint_of(err)
+    assert api.cluster.requests == []
+
+
+# --- as users run it: the installed console script, bounded in time ---------------------------
+
+def test_api_unreachable(cert, tmp_path):
+    kc = write_kubeconfig(tmp_path / "kc", f"https://127.0.0.1:{closed_port()}", cert, "t")
+    r = run_cli("hello-service", "--kubeconfig", str(kc), "--request-timeout", "5s", timeout=60)
+    assert r.returncode == ExitCode.API_UNREACHABLE == 6
+    assert one_error(r.stderr).endswith("connection refused")
+    assert "kubectl cluster-info" in hint_of(r.stderr)
+    assert r.stdout == ""
+
+
+def test_slow_api_server_times_out_at_the_request_timeout(api: FakeApiServer, tmp_path):
+    no_lab_hello(api)
+    api.cluster.faults.delay = 60  # far longer than the subprocess may run
+    r = run_cli("hello-service", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")),
+                "--request-timeout", "1s", timeout=40)
+    assert r.returncode == ExitCode.API_UNREACHABLE
+    assert one_error(r.stderr).startswith('error: request timed out after 1s: get service "hello-service"')
+    assert "--request-timeout" in hint_of(r.stderr)
+
+
+def test_slow_exec_times_out_at_the_request_timeout(api: FakeApiServer, tmp_path):
+    no_lab_hello(api)
+    api.cluster.faults.exec_delay = 60
+    r = run_cli("hello-service", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")),
+                "--request-timeout", "2s", timeout=40)
+    assert r.returncode == ExitCode.API_UNREACHABLE
+    assert "did not finish within 2s" in one_error(r.stderr)
+
+
+# --- with real rules in the lab ----------------------------------------------------------------
+
+@pytest.mark.lab
+@pytest.mark.parametrize("mode,code,words", [("cut", ExitCode.BAD_DUMP, "truncated"),
+                                             ("drop", ExitCode.COLLECT_FAILED, "without an exit status")])
+def test_truncated_exec_output_is_an_error_not_half_an_answer(scenario: Scenario, mode, code, words):
+    hello_scenario(scenario)
+    scenario.cluster.faults.truncate = mode
+    got, out, err = svcpath("hello-service", "--kubeconfig", str(scenario.kubeconfig()))
+    assert got == code
+    assert words in one_error(err)
+    assert out == ""
+
+
+@pytest.mark.lab
+def test_v4_channel_protocol_servers_work_too(scenario: Scenario):
+    node = hello_scenario(scenario)
+    scenario.cluster.protocols = ("v4.channel.k8s.io",)
+    scenario.lab.connect(node, "10.101.173.15", 39090, n=1)
+    code, out, err = svcpath("hello-service", "-o", "json", "--kubeconfig", str(scenario.kubeconfig()))
+    assert code == 0, err
+    assert {r.subprotocol for r in scenario.cluster.requests if r.argv} == {"v4.channel.k8s.io"}
+
+
+@pytest.mark.lab
+@pytest.mark.parametrize("mode,argv,words", [
+    ("nftables", ["nft", "-j", "list", "table", "ip", "kube-proxy"], "nftables table is missing"),
+    ("ipvs", ["ipvsadm", "-Ln", "--stats", "--exact"], "no IPVS (ip_vs)"),
+])
+def test_mode_from_the_pod_flags_picks_the_listings(scenario: Scenario, mode, argv, words):
+    """No ConfigMap: the container's --proxy-mode decides; the node has no such rules, so the listing fails."""
+    scenario.node("cp01", kpgen.generate([kpgen.hello_service()], kpgen.HELLO_CONFIG),
+                  command=["kube-proxy", f"--proxy-mode={mode}", "--v=2"])
+    scenario.cluster.add_objects(kpgen.api_objects(kpgen.hello_service(), node_of={"192.168.189.15": "cp01"}))
+    scenario.snapshot_rules()
+    code, _, err = svcpath("hello-service", "--kubeconfig", str(scenario.kubeconfig()))
+    assert code == ExitCode.COLLECT_FAILED
+    assert f"`{' '.join(argv)}` failed in pod" in one_error(err)
+    assert words in hint_of(err)
+    assert scenario.cluster.execs()[0] == argv
+    scenario.assert_read_only()

@@ -1,0 +1,155 @@
+"""IPVS mode end to end (the CLI, -o json): virtual servers matched to Service ports by address.
+
+Dumps: the upstream README listing (shared/dumps) and tests/fixtures/ipvs (see its README: the
+lab kernel has no IPVS, so the listings were rendered with ipvsadm's own formats).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import DUMPS, EXAMPLE, ROOT, require_shared, svcpath
+
+FIX = ROOT / "tests/fixtures/ipvs"
+README_DUMP = "upstream-ipvs-readme-ipvsadm-ln.txt"
+HELLO_MANIFEST = str(EXAMPLE / "manifest.yaml")
+
+
+def run(service: str, files: list[str], manifest: str | None = None) -> tuple[int, dict[str, Any]]:
+    args = [service]
+    for f in files:
+        args += ["--rules-file", f]
+    if manifest:
+        args += ["--manifest", manifest]
+    code, out, err = svcpath(*args, "-o", "json")
+    assert out, f"exit {code}: {err}"
+    return code, json.loads(out)
+
+
+def combined(tmp_path: Path, *names: str) -> str:
+    """-Ln and -Ln --stats as a user pastes them: one file."""
+    f = tmp_path / "ipvsadm.txt"
+    f.write_text("".join((FIX / n).read_text() for n in names))
+    return str(f)
+
+
+def paths(doc: dict[str, Any], port: str) -> list[dict[str, Any]]:
+    return next(p for p in doc["ports"] if p["name"] == port)["paths"]
+
+
+def codes(doc: dict[str, Any]) -> set[str]:
+    return {f["code"] for f in doc["findings"]}
+
+
+@pytest.mark.parametrize("manifest", [None, str(ROOT / "tests/fixtures/ipvs/readme-services.yaml")], ids=["dump-only", "manifest"])
+def test_upstream_readme(manifest):
+    require_shared()
+    dump = str(DUMPS / README_DUMP)
+    service = "ipvs/10.0.0.1" if manifest is None else "default/kubernetes"
+    code, doc = run(service, [dump], manifest)
+    assert code == 0 and doc["proxyMode"] == "ipvs"
+    port = "tcp-443" if manifest is None else "https"
+    (p,) = paths(doc, port)
+    assert (p["entry"], p["address"], p["port"], p["verdict"], p["policyChain"]) == ("clusterIP", "10.0.0.1", 443, "forward", "TCP 10.0.0.1:443")
+    assert p["chains"] == ["IPVS TCP 10.0.0.1:443"]
+    (ep,) = p["endpoints"]
+    assert (ep["ip"], ep["port"], ep["weight"], ep["probability"], ep["affinity"], ep["chain"]) == ("192.168.0.1", 6443, 1, 1.0, True, None)
+    assert doc["ports"][0]["affinityTimeoutSeconds"] == 10800
+    assert {"ipvs-deprecated"} <= codes(doc)
+    if manifest:
+        assert ep["inSlices"] is True
+        code, doc = run("kube-system/kube-dns", [dump], manifest)
+        assert code == 0
+        for port, label in (("dns", "UDP 10.0.0.10:53"), ("dns-tcp", "TCP 10.0.0.10:53")):
+            (p,) = paths(doc, port)
+            assert p["policyChain"] == label and [(e["ip"], e["port"]) for e in p["endpoints"]] == [("172.17.0.2", 53)]
+
+
+def test_hello_service_with_stats_and_iptables_side(tmp_path):
+    ipvs = combined(tmp_path, "hello-ipvsadm-Ln.txt", "hello-ipvsadm-Ln-stats-exact.txt")
+    code, doc = run("default/hello-service", [ipvs, str(FIX / "hello-iptables-save.txt")], HELLO_MANIFEST)
+    assert code == 0, doc["findings"]
+    v1 = {p["entry"]: p for p in paths(doc, "port-v1")}
+    assert v1["clusterIP"]["chains"] == ["KUBE-SERVICES", "ipset KUBE-CLUSTER-IP", "IPVS TCP 10.101.173.15:39090"]
+    assert (v1["clusterIP"]["packets"], v1["clusterIP"]["bytes"]) == (22, 2030)  # InPkts+OutPkts, InBytes+OutBytes
+    (ep,) = v1["clusterIP"]["endpoints"]
+    assert (ep["ip"], ep["port"], ep["weight"], ep["packets"], ep["ready"], ep["node"]) == ("192.168.189.15", 9090, 1, 22, True, "cp01")
+    assert v1["nodePort"]["chains"] == ["KUBE-SERVICES", "KUBE-NODE-PORT", "ipset KUBE-NODE-PORT-TCP", "IPVS TCP 172.18.0.2:30725"]
+    assert (v1["nodePort"]["address"], v1["nodePort"]["port"], v1["nodePort"]["packets"]) == ("172.18.0.2", 30725, 0)
+    v2 = {p["entry"]: p for p in paths(doc, "port-v2")}
+    assert v2["nodePort"]["endpoints"][0]["port"] == 9191 and v2["nodePort"]["packets"] == 11
+    assert doc["counters"] is True
+    assert codes(doc) == {"ipvs-deprecated"}
+
+
+def test_hello_service_without_stats_has_no_counters():
+    code, doc = run("default/hello-service", [str(FIX / "hello-ipvsadm-Ln.txt")], HELLO_MANIFEST)
+    assert code == 0
+    p = next(p for p in paths(doc, "port-v1") if p["entry"] == "clusterIP")
+    assert (p["packets"], p["endpoints"][0]["packets"], p["endpoints"][0]["weight"]) == (None, None, 1)
+
+
+@pytest.mark.parametrize("stats", ["dns-ipvsadm-Ln-stats-exact.txt", "dns-ipvsadm-Ln-stats.txt"])
+def test_terminating_endpoint_has_weight_zero(tmp_path, stats):
+    ipvs = combined(tmp_path, "dns-ipvsadm-Ln.txt", stats)
+    code, doc = run("kube-system/kube-dns", [ipvs], str(FIX / "dns-services.yaml"))
+    assert code == 0, doc["findings"]
+    (p,) = paths(doc, "dns")
+    eps = {e["ip"]: e for e in p["endpoints"]}
+    assert (eps["10.244.1.5"]["weight"], eps["10.244.1.5"]["probability"]) == (1, 1.0)
+    t = eps["10.244.2.9"]
+    assert (t["weight"], t["probability"], t["terminating"], t["ready"], t["inSlices"]) == (0, 0.0, True, False, True)
+    found = [f for f in doc["findings"] if f["code"] == "ipvs-weight-zero"]
+    assert {f["port"] for f in found} == {"dns", "dns-tcp", "metrics"} and all(f["severity"] == "info" for f in found)
+    assert not {"stale-endpoint", "endpoint-not-programmed"} & codes(doc)
+    if stats.endswith("exact.txt"):
+        assert p["bytes"] == 123456789012 + 234567890123
+    else:  # rounded by ipvsadm: the report carries what was printed
+        assert p["bytes"] == 123_000_000_000 + 234_000_000_000
+
+
+def test_all_weights_zero_is_an_error(tmp_path):
+    text = (FIX / "dns-ipvsadm-Ln.txt").read_text().replace("Masq    1 ", "Masq    0 ")
+    f = tmp_path / "ipvs.txt"
+    f.write_text(text)
+    code, doc = run("kube-system/kube-dns", [str(f)], str(FIX / "dns-services.yaml"))
+    assert code == 3
+    errors = [x for x in doc["findings"] if x["code"] == "ipvs-weight-zero" and x["severity"] == "error"]
+    assert {x["port"] for x in errors} == {"dns", "dns-tcp", "metrics"}
+
+
+def test_stale_and_missing_real_servers(tmp_path):
+    """A real server no slice lists, and a ready endpoint with no real server."""
+    text = (FIX / "dns-ipvsadm-Ln.txt").read_text().replace("10.244.1.5:53 ", "10.244.7.7:53 ")
+    f = tmp_path / "ipvs.txt"
+    f.write_text(text)
+    code, doc = run("kube-system/kube-dns", [str(f)], str(FIX / "dns-services.yaml"))
+    assert code == 3
+    stale = [x for x in doc["findings"] if x["code"] == "stale-endpoint"]
+    missing = [x for x in doc["findings"] if x["code"] == "endpoint-not-programmed"]
+    assert {x["port"] for x in stale} == {"dns", "dns-tcp"} and all("10.244.7.7:53" in x["message"] for x in stale)
+    assert {x["port"] for x in missing} == {"dns", "dns-tcp"} and all("10.244.1.5:53" in x["message"] for x in missing)
+
+
+def test_missing_virtual_servers(tmp_path):
+    lines = (FIX / "hello-ipvsadm-Ln.txt").read_text().splitlines(keepends=True)
+    # drop the node port 31576 virtual server and its real server
+    i = next(i for i, line in enumerate(lines) if line.startswith("TCP  172.18.0.2:31576"))
+    f = tmp_path / "ipvs.txt"
+    f.write_text("".join(lines[:i] + lines[i + 2:]))
+    code, doc = run("default/hello-service", [str(f)], HELLO_MANIFEST)
+    assert code == 3
+    msgs = [x["message"] for x in doc["findings"] if x["code"] == "service-not-programmed"]
+    assert msgs == ["port port-v2 49191/TCP: no IPVS virtual server for node port 31576/TCP on any address"]
+
+
+def test_dump_only_pseudo_services():
+    require_shared()
+    code, out, _ = svcpath("--rules-file", str(DUMPS / README_DUMP), "--all", "-o", "json")
+    doc = json.loads(out)
+    items = doc["items"] if isinstance(doc, dict) and "items" in doc else doc
+    assert sorted(f"{i['service']['namespace']}/{i['service']['name']}" for i in items) == ["ipvs/10.0.0.1", "ipvs/10.0.0.10"]

@@ -1,0 +1,114 @@
+"""ipvsadm listings -> IpvsTable: -Ln, --stats [--exact], --rate, -Sn, several merged.
+
+Inputs: the upstream README listing (shared/dumps) and tests/fixtures/ipvs (rendered with
+ipvsadm.c's printf formats: this lab kernel has no IPVS, see tests/fixtures/ipvs/README.md).
+"""
+
+from __future__ import annotations
+
+
+import pytest
+
+from kubectl_svcpath.errors import BadDump
+from kubectl_svcpath.parse.ipvsadm import looks_like_ipvsadm, parse_ipvsadm
+from kubectl_svcpath.parse.nft_text import looks_like_nft_text
+from tests.conftest import DUMPS, ROOT, require_shared
+
+FIX = ROOT / "tests/fixtures/ipvs"
+
+
+def _read(name: str) -> str:
+    return (FIX / name).read_text()
+
+
+def test_upstream_readme_listing():
+    require_shared()
+    name = "upstream-ipvs-readme-ipvsadm-ln.txt"
+    table = parse_ipvsadm((DUMPS / name).read_text(), name)
+    assert table.dumps[0].version == "1.2.1" and table.dumps[0].forms == ["list"]
+    assert sorted(table.virtual_servers) == [("TCP", "10.0.0.1", 443), ("TCP", "10.0.0.10", 53), ("UDP", "10.0.0.10", 53)]
+    api = table.lookup("tcp", "10.0.0.1", 443)
+    assert (api.scheduler, api.persistent, api.label, api.line_no) == ("rr", 10800, "TCP 10.0.0.1:443", 4)
+    (rs,) = api.real_servers
+    assert (rs.address, rs.port, rs.forward, rs.weight, rs.active_conns, rs.inactive_conns) == ("192.168.0.1", 6443, "Masq", 1, 1, 0)
+    assert rs.ref == f"{name}:5"
+    assert table.lookup("UDP", "10.0.0.10", 53).persistent is None
+    assert not table.has_stats and table.has_weights
+
+
+def test_stats_exact_and_rounded():
+    exact = parse_ipvsadm(_read("dns-ipvsadm-Ln-stats-exact.txt"), "exact")
+    rounded = parse_ipvsadm(_read("dns-ipvsadm-Ln-stats.txt"), "rounded")
+    udp_e, udp_r = exact.lookup("UDP", "10.96.0.10", 53), rounded.lookup("UDP", "10.96.0.10", 53)
+    assert (udp_e.stats.conns, udp_e.stats.inbytes, udp_e.stats.outbytes) == (734211, 123456789012, 234567890123)
+    assert udp_e.stats.exact and exact.dumps[0].exact
+    assert (udp_r.stats.inbytes, udp_r.stats.outbytes, udp_r.stats.exact) == (123_000_000_000, 234_000_000_000, False)
+    assert not rounded.dumps[0].exact
+    rs = {r.address: r for r in udp_r.real_servers}
+    assert (rs["10.244.1.5"].stats.inbytes, rs["10.244.2.9"].stats.outbytes) == (86_148_000_000, 70_882_000_000)
+    assert rs["10.244.1.5"].weight is None  # --stats carries no weights
+
+
+def test_list_stats_rate_and_rules_merge_into_one_table():
+    parts = ["hello-ipvsadm-Ln.txt", "hello-ipvsadm-Ln-stats-exact.txt", "hello-ipvsadm-Ln-rate.txt"]
+    combined = parse_ipvsadm("".join(_read(p) for p in parts), "all.txt")  # pasted into one file
+    table = parse_ipvsadm(_read(parts[0]), parts[0])
+    for p in parts[1:]:
+        table.merge(parse_ipvsadm(_read(p), p))
+    for t in (combined, table):
+        vs = t.lookup("TCP", "10.101.173.15", 39090)
+        (rs,) = vs.real_servers
+        assert (vs.scheduler, vs.stats.conns, vs.stats.inpkts, vs.rate.inbps) == ("rr", 2, 12, 62)
+        assert (rs.weight, rs.forward, rs.stats.outbytes, rs.rate.outpps) == (1, "Masq", 1240, 1)
+        assert rs.line_no and "Masq" in rs.raw  # evidence points at the -Ln line, which has the weight
+        assert len(t.on_port("tcp", 31576)) == 1
+    assert combined.dumps[0].forms == ["list", "stats", "rate"]
+    rules = parse_ipvsadm(_read("hello-ipvsadm-Sn.txt"), "Sn")
+    assert rules.dumps[0].forms == ["rules"]
+    vs = rules.lookup("TCP", "172.18.0.2", 30725)
+    assert (vs.scheduler, [(r.address, r.port, r.weight, r.forward) for r in vs.real_servers]) == (
+        "rr", [("192.168.189.15", 9090, 1, "Masq")])
+
+
+def test_ipv6_firewall_mark_and_flags():
+    text = "\n".join([
+        "IP Virtual Server version 1.2.1 (size=4096)",
+        "Prot LocalAddress:Port Scheduler Flags",
+        "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn",
+        "TCP  [fd00:10:96::a]:53 rr persistent 300 mask 128",
+        "  -> [fd00:10:244:1::5]:53        Masq    1      0          0",
+        "FWM  7 wrr",
+        "  -> 10.0.0.7:80                  Route   3      0          0",
+        "SCTP  10.0.0.9:3868 sh ops",
+        "",
+    ])
+    t = parse_ipvsadm(text, "x")
+    v6 = t.lookup("TCP", "fd00:10:96:0::a", 53)
+    assert (v6.persistent, v6.netmask, v6.label) == (300, "128", "TCP [fd00:10:96::a]:53")
+    assert v6.real_servers[0].address == "fd00:10:244:1::5"
+    fwm = t.virtual_servers[("FWM", "", 7)]
+    assert (fwm.fwmark, fwm.scheduler, fwm.real_servers[0].forward) == (7, "wrr", "Route")
+    assert t.lookup("SCTP", "10.0.0.9", 3868).flags == ["ops"]
+
+
+@pytest.mark.parametrize("text,reason,line", [
+    ("IP Virtual Server version 1.2.1 (size=4096)\n  -> 10.0.0.1:80  Masq 1 0 0\n", "before any virtual server", 2),
+    ("Prot LocalAddress:Port Scheduler Flags\nTCP  kubernetes.default:https rr\n", "service name", 2),
+    ("Prot LocalAddress:Port Scheduler Flags\nTCP  10.0.0.1:443 rr\n  -> 10.0.0.2:6443 Masq one 0 0\n", "not a number", 3),
+    ("Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes\nTCP  10.0.0.1:443  1 2 3\n", "expected 5 counters", 2),
+    ("Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes\nTCP  10.0.0.1:443  1 2 3 4 5x\n", "not a counter", 2),
+    ("IP Virtual Server version 1.2.1 (size=4096)\nhello\n", "not an ipvsadm line", 2),
+])
+def test_bad_ipvsadm(text, reason, line):
+    with pytest.raises(BadDump) as e:
+        parse_ipvsadm(text, "ipvs.txt")
+    assert reason in e.value.reason and e.value.line_no == line
+
+
+def test_detection():
+    for name in ("hello-ipvsadm-Ln.txt", "hello-ipvsadm-Ln-stats-exact.txt", "hello-ipvsadm-Sn.txt", "dns-ipvsadm-Ln-stats.txt"):
+        assert looks_like_ipvsadm(_read(name)) and not looks_like_nft_text(_read(name))
+    assert not looks_like_ipvsadm(_read("hello-iptables-save.txt"))
+    assert not looks_like_ipvsadm("-A KUBE-SERVICES -j KUBE-NODEPORTS\n")
+    assert looks_like_ipvsadm("Prot LocalAddress:Port Scheduler Flags\n")  # an empty table is still a listing
+    assert parse_ipvsadm("Prot LocalAddress:Port Scheduler Flags\n", "empty").virtual_servers == {}

@@ -1,0 +1,139 @@
+"""The krew release as krew users get it, run through the real kubectl.
+
+The archive built by tests/test_packaging.py's ``release`` fixture (once per session) is
+installed the way ``kubectl krew install --manifest svcpath.yaml --archive A`` lays it out
+($KREW_ROOT/store/svcpath/v<version>/..., $KREW_ROOT/bin/kubectl-svcpath -> the binary; see
+packaging/krew_install.py), $KREW_ROOT/bin goes on PATH next to a folder holding only kubectl (no
+Python anywhere on PATH), and kubectl discovers and runs the plugin. Its answers must be the
+same as the source tree's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import kubectl_svcpath
+from tests.conftest import run_cli
+from tests.test_packaging import Release, clean_env, load, release, run  # noqa: F401 (fixture)
+
+krew_install = load("krew_install")
+
+
+@dataclass(frozen=True)
+class KrewHome:
+    root: Path
+    bin: Path
+    env: dict[str, str]
+    installed: object
+
+
+@pytest.fixture(scope="module")
+def krew(release: Release, tmp_path_factory: pytest.TempPathFactory) -> KrewHome:  # noqa: F811
+    tmp = tmp_path_factory.mktemp("krew")
+    root = tmp / "krew-root"
+    installed = krew_install.install(release.manifest, release.archive, root)
+    home = tmp / "home"
+    home.mkdir()
+    return KrewHome(root, root / "bin", clean_env(root / "bin", home=home), installed)
+
+
+def kubectl(krew: KrewHome, *args: str) -> tuple[int, str, str]:
+    proc = run(["kubectl", *args], krew.env, cwd=krew.root)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def test_krew_layout(krew: KrewHome) -> None:
+    version = f"v{kubectl_svcpath.__version__}"
+    link = krew.bin / "kubectl-svcpath"
+    assert link.is_symlink()
+    assert Path(os.readlink(link)) == krew.root / "store" / "svcpath" / version / "kubectl-svcpath"
+    store = krew.root / "store" / "svcpath" / version
+    assert sorted(p.name for p in store.iterdir()) == ["LICENSE", "THIRD-PARTY-LICENSES.txt", "_internal", "kubectl-svcpath"]
+
+
+def test_plugin_list_shows_it(krew: KrewHome) -> None:
+    code, out, err = kubectl(krew, "plugin", "list")
+    assert code == 0, err
+    assert str(krew.bin / "kubectl-svcpath") in out
+    assert "warning" not in (out + err).lower()
+
+
+def test_help_through_kubectl(krew: KrewHome) -> None:
+    code, out, err = kubectl(krew, "svcpath", "--help")
+    assert code == 0, err
+    assert out.startswith("Usage: kubectl svcpath ")  # not the binary's path
+    assert "--namespace" in out and "--example" in out
+    assert out == run_cli("--help", env={"NO_COLOR": "1", "COLUMNS": "200"}).stdout
+
+
+def test_version_through_kubectl(krew: KrewHome) -> None:
+    code, out, _ = kubectl(krew, "svcpath", "--version")
+    assert code == 0
+    assert out.strip() == f"kubectl-svcpath {kubectl_svcpath.__version__}"
+
+
+@pytest.mark.parametrize("fmt", ["table", "json"])
+def test_bundled_example_through_kubectl(krew: KrewHome, fmt: str) -> None:
+    """The frozen binary tells the hello-service story exactly as the source does."""
+    code, out, err = kubectl(krew, "svcpath", "--example", "-o", fmt)
+    source = run_cli("--example", "-o", fmt, env={"NO_COLOR": "1", "COLUMNS": "200"})
+    assert (code, out) == (source.returncode, source.stdout), err
+    assert "hello-service" in out
+    assert "KUBE-SVC-R4PDB35TUPNR4CEW" in out  # port-v1's chain, found by kube-proxy's naming
+    if fmt == "json":
+        json.loads(out)
+
+
+def test_usage_error_exit_code_through_kubectl(krew: KrewHome) -> None:
+    code, out, err = kubectl(krew, "svcpath", "--example", "-o", "xml")
+    assert code == 2, (out, err)
+    assert err.startswith("error: ")
+    assert "Traceback" not in err
+
+
+def test_global_flags_are_forwarded(krew: KrewHome, tmp_path: Path) -> None:
+    # kubectl passes --kubeconfig/--context/-n untouched: the plugin itself must read them
+    kubeconfig = tmp_path / "kc"
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n")
+    code, out, err = kubectl(krew, "svcpath", "--kubeconfig", str(kubeconfig), "--context", "nope", "-n", "x", "web")
+    assert code not in (0, 1), (code, out, err)  # a clean error with its own exit code, not a crash
+    assert err.startswith("error: ") and "Traceback" not in err
+
+
+def test_completion_via_the_symlink_from_the_caveats(krew: KrewHome) -> None:
+    """caveats: ln -s kubectl-svcpath $KREW_ROOT/bin/kubectl_complete-svcpath; one binary, two names."""
+    helper = krew.bin / "kubectl_complete-svcpath"
+    if not helper.is_symlink():
+        helper.symlink_to("kubectl-svcpath")
+    code, out, err = kubectl(krew, "__complete", "svcpath", "-o", "")
+    assert code == 0, err
+    assert out.splitlines() == ["table\tone row per hop (default)", "wide\ttable with more columns",
+                                "tree\tthe packet's path as a tree", "json\tthe report as JSON",
+                                "yaml\tthe report as YAML", ":4"]
+    assert f"About to call: {helper}" in err
+    code, out, _ = kubectl(krew, "__complete", "svcpath", "--col")
+    assert out.splitlines() == ["--color\tcolour the output", ":4"]
+
+
+def test_no_python_needed(krew: KrewHome) -> None:
+    # PATH has only $KREW_ROOT/bin and kubectl; no PYTHON* variables: the binary brings its runtime
+    assert not any(Path(d, "python3").exists() for d in krew.env["PATH"].split(os.pathsep))
+    assert not any(k.startswith("PYTHON") for k in krew.env)
+    code, _, err = kubectl(krew, "svcpath", "--version")
+    assert code == 0, err
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="krew_install's host platform check is for Linux here")
+def test_krew_refuses_a_tampered_archive(release: Release, tmp_path: Path) -> None:  # noqa: F811
+    tampered = tmp_path / release.archive.name
+    data = bytearray(release.archive.read_bytes())
+    data[-10] ^= 0xFF
+    tampered.write_bytes(bytes(data))
+    with pytest.raises(krew_install.InstallError, match="checksum does not match"):
+        krew_install.install(release.manifest, tampered, tmp_path / "root")
