@@ -393,7 +393,8 @@ def _hidden_ports(ctx: _Context) -> list[Finding]:
         detail.append("Printed without their port (kube-proxy writes the Service's port there):")
         for pp, path, rule in hidden:
             expected = pp.port.node_port if path.entry == "nodePort" else pp.port.port
-            detail.append(f"  {_short(rule)}  expected {rule.protocol} dport {expected}")
+            detail.append(f"  {_short(rule)}  expected {rule.protocol} dport {expected}" if expected
+                          else f"  {_short(rule)}  (its {rule.protocol} port is unknown without the Service: add --manifest)")
     proof_words = []
     if kernel_lines:
         proof_words.append("nft shows the port matches")

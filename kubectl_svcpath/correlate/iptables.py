@@ -279,6 +279,8 @@ def _filter_verdicts(snapshot: ServiceSnapshot, port: ServicePort, spn: str, rul
 
 def _attach_slices(snapshot: ServiceSnapshot, port: ServicePort, spn: str, pp: PortPath) -> None:
     """Set readiness from the EndpointSlices and list ready endpoints no rule sends traffic to."""
+    if not snapshot.from_api:
+        return  # dump-only: the endpoints came from these very rules; nothing to set them against
     eps = snapshot.port_endpoints(port)
     by_addr: dict[tuple[str, int | None], Endpoint] = {(e.ip, e.port): e for e in eps}
     by_chain = {kubeproxy.endpoint_chain(spn, port.protocol, e.ip, e.port): e for e in eps if e.port is not None}
@@ -291,9 +293,7 @@ def _attach_slices(snapshot: ServiceSnapshot, port: ServicePort, spn: str, pp: P
                 hop.in_slices = True
                 seen.add((ep.ip, ep.port))
             else:
-                hop.in_slices = None if not snapshot.from_api else False
-    if not snapshot.from_api:
-        return
+                hop.in_slices = False
     programmed = any(p.policy_chain for p in pp.paths)
     if not programmed:
         return

@@ -11,7 +11,7 @@ def endpoint_state(hop: EndpointHop) -> str:
     if hop.in_slices is False:
         return "STALE"
     if hop.in_slices is None and hop.ready is None:
-        return "?"
+        return "unknown"  # dump-only: no EndpointSlices to judge it against
     if hop.terminating:
         return "serving,terminating" if hop.serving else "terminating"
     if hop.ready:
