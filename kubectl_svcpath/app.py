@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import sys
 from dataclasses import dataclass, field, replace
 from typing import Any, TextIO
@@ -170,8 +171,8 @@ def _local(opts: Options) -> Outcome:
     collection = collect_local(expected_chains(snapshot), families)
     if opts.proxy_mode:
         collection.proxy_mode = opts.proxy_mode
-    if opts.node:
-        collection.node = opts.node
+    # on the node itself: the node is this machine, unless the user names it
+    collection.node = opts.node or collection.node or socket.gethostname()
     parsed = pipeline.parse_collection(collection, opts.lenient)
     return Outcome(reports=[pipeline.analyse(snapshot, parsed, collection)])
 

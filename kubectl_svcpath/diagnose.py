@@ -77,6 +77,8 @@ def check_service_not_programmed(a: Analysis) -> list[Finding]:
     out: list[Finding] = []
     if a.snapshot.headless:
         return [Finding("headless-service", "info", "the Service is headless (clusterIP: None): kube-proxy writes no rules for it; clients reach pods through DNS")]
+    if _unreadable_table(a):
+        return out  # the reader could not list the table: table-incompatible explains it
     for pp in a.paths:
         if pp.paths:
             continue
@@ -89,6 +91,13 @@ def check_service_not_programmed(a: Analysis) -> list[Finding]:
                            detail=["kube-proxy on this node has not written rules for this port: it may be down, not synced yet, or in another proxy mode."],
                            action="check kube-proxy on this node: kubectl -n kube-system logs <kube-proxy pod>; is the dump from the right node and complete (nat table)?"))
     return out
+
+
+def _unreadable_table(a: Analysis) -> bool:
+    if a.rules is None:
+        return False
+    return any("incompatible" in n or "failed" in n.lower() for d in a.rules.dumps for n in d.notices) or any(
+        d.returncode not in (0, None) for d in a.collection.dumps)
 
 
 def _expected(a: Analysis, pp: PortPath) -> str:
@@ -204,14 +213,18 @@ def mode_checks(a: Analysis) -> list[Finding]:
         from kubectl_svcpath import skew
 
         out.extend(skew.check_skew(a))
-    elif a.mode == "nftables":
-        from kubectl_svcpath import checks_nft
+    else:
+        from kubectl_svcpath import skew
 
-        out.extend(checks_nft.check_nftables(a.snapshot, a.paths, a.nft[0]) if a.nft else [])
-    elif a.mode == "ipvs":
-        from kubectl_svcpath import checks_ipvs
+        out.extend(skew.check_backends(a))  # stale iptables rules of either backend still apply
+        if a.mode == "nftables":
+            from kubectl_svcpath import checks_nft
 
-        out.extend(checks_ipvs.check_ipvs(a.snapshot, a.paths, a.ipvs) if a.ipvs is not None else [])
+            out.extend(checks_nft.check_nftables(a.snapshot, a.paths, a.nft[0]) if a.nft else [])
+        elif a.mode == "ipvs":
+            from kubectl_svcpath import checks_ipvs
+
+            out.extend(checks_ipvs.check_ipvs(a.snapshot, a.paths, a.ipvs) if a.ipvs is not None else [])
     return out
 
 

@@ -43,10 +43,13 @@ def parse_collection(collection: Collection, lenient: bool = False) -> Parsed:
     for dump in collection.dumps:
         fmt = dump_format(dump)
         if fmt in ("iptables-save", "iptables-list"):
+            # iptables-nft-save exits 3 after "Parsing nftables rule failed" and leaves the table
+            # without COMMIT: read what it printed, and let the skew check explain the failure
+            failed_read = dump.returncode not in (0, None)
             if fmt == "iptables-save":
                 from kubectl_svcpath.parse.iptables_save import parse_iptables_save
 
-                rs = parse_iptables_save(dump.text, dump.source, lenient)
+                rs = parse_iptables_save(dump.text, dump.source, lenient or failed_read)
             else:
                 from kubectl_svcpath.parse.iptables_list import parse_iptables_list
 
@@ -69,8 +72,12 @@ def parse_collection(collection: Collection, lenient: bool = False) -> Parsed:
         elif fmt == "ipvsadm":
             from kubectl_svcpath.parse.ipvsadm import parse_ipvsadm
 
-            parsed.ipvs = parse_ipvsadm(dump.text, dump.source)
-            parsed.sources.append(SourceInfo(dump.source, fmt, dump.kind, None, True))
+            table = parse_ipvsadm(dump.text, dump.source)
+            if parsed.ipvs is None:
+                parsed.ipvs = table
+            else:
+                parsed.ipvs.merge(table)  # -Ln and --stats given as two files
+            parsed.sources.append(SourceInfo(dump.source, fmt, dump.kind, None, table.has_stats))
         elif fmt == "conntrack":
             from kubectl_svcpath.parse.conntrack import parse_conntrack
 
@@ -138,7 +145,7 @@ def infer_services(parsed: Parsed, only: tuple[str | None, str] | None = None) -
     if parsed.mode == "nftables":
         from kubectl_svcpath.correlate.nftables import infer_services_nftables
 
-        return infer_services_nftables(parsed.nft)
+        return infer_services_nftables(parsed.nft, only)
     if parsed.mode == "ipvs":
         from kubectl_svcpath.correlate.ipvs import infer_services_ipvs
 
@@ -150,13 +157,17 @@ def infer_services(parsed: Parsed, only: tuple[str | None, str] | None = None) -
 
 def analyse(snapshot: ServiceSnapshot, parsed: Parsed, collection: Collection) -> Report:
     paths = correlate(snapshot, parsed)
+    if parsed.mode == "nftables" and parsed.conntrack is not None:
+        from kubectl_svcpath.correlate.nftables import add_conntrack_counts
+
+        add_conntrack_counts(paths, parsed.conntrack)  # kube-proxy's nft rules carry no counters
     analysis = Analysis(snapshot=snapshot, collection=collection, mode=parsed.mode, paths=paths, rules=parsed.rules,
                         nft=[parsed.nft] if parsed.nft is not None else [], ipvs=parsed.ipvs)
     findings = diagnose(analysis)
     return Report(
         service=snapshot, mode=parsed.mode, ports=paths, findings=findings, node=collection.node, pod=collection.pod,
         backend=collection.backend or _backend(parsed), sources=list(parsed.sources),
-        counters=_has_counters(parsed), notes=input_notes(parsed, collection),
+        counters=_has_counters(parsed), notes=input_notes(parsed, collection, snapshot),
     )
 
 
@@ -172,13 +183,21 @@ def _has_counters(parsed: Parsed) -> bool:
     if parsed.mode == "iptables":
         return parsed.rules is not None and parsed.rules.has_counters
     if parsed.mode == "ipvs":
-        return parsed.ipvs is not None
+        return parsed.ipvs is not None and bool(parsed.ipvs.has_stats)
     return parsed.conntrack is not None
 
 
-def input_notes(parsed: Parsed, collection: Collection) -> list[str]:
+def input_notes(parsed: Parsed, collection: Collection, snapshot: ServiceSnapshot | None = None) -> list[str]:
     """What the input lacked, and what that costs the answer."""
     notes: list[str] = list(collection.notes)
+    if parsed.mode == "nftables":
+        from kubectl_svcpath.checks_nft import notes_nftables
+
+        notes.extend(notes_nftables(parsed.nft, parsed.conntrack, snapshot))
+    elif parsed.mode == "ipvs":
+        from kubectl_svcpath.checks_ipvs import notes_ipvs
+
+        notes.extend(notes_ipvs(parsed.ipvs, parsed.rules))
     rules = parsed.rules
     if parsed.mode == "iptables" and rules is not None:
         forms = {d.form for d in rules.dumps}

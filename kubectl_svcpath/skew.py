@@ -279,7 +279,7 @@ def check_skew(analysis: Analysis) -> list[Finding]:
         out += _hidden_marks(ctx)
         out += _prefixes(ctx)
     out += _incompatible(analysis)
-    out += _backends(analysis)
+    out += check_backends(analysis)
     return out
 
 
@@ -652,8 +652,8 @@ def _source_reader(a: Analysis, source: str) -> IptVersion | None:
     return None
 
 
-def _backends(a: Analysis) -> list[Finding]:
-    """S9: rules in both iptables backends, or legacy tables beside nf_tables."""
+def check_backends(a: Analysis) -> list[Finding]:
+    """S9: rules in both iptables backends, or legacy tables beside nf_tables (any proxy mode: pure Collection facts)."""
     c = a.collection
     backend = c.backend or _dump_backend(a)
     if c.other_backend_rules:

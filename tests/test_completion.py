@@ -263,6 +263,14 @@ def test_service_names_in_the_namespace_given_with_n(api: FakeApi, env: dict[str
     assert names(candidates) == ["hello-service", "kubernetes"]
 
 
+def test_attached_short_values_and_double_dash(api: FakeApi, env: dict[str, str]) -> None:
+    # -ndefault is -n default; -ojson takes its value with it, so "" is still the SERVICE slot
+    candidates, _ = kubectl_complete(env, "-ojson", "-ndefault", "")
+    assert names(candidates) == ["hello-service", "kubernetes"]
+    # after "--" everything is positional: "-x" is not a flag to complete
+    assert kubectl_complete(env, "--", "-") == ([], ":4")
+
+
 def test_context_flag_is_honoured(api: FakeApi, env: dict[str, str]) -> None:
     # context "plain" has no namespace: kubectl falls back to "default"
     candidates, _ = kubectl_complete(env, "--context", "plain", "")

@@ -137,3 +137,28 @@ def test_krew_refuses_a_tampered_archive(release: Release, tmp_path: Path) -> No
     tampered.write_bytes(bytes(data))
     with pytest.raises(krew_install.InstallError, match="checksum does not match"):
         krew_install.install(release.manifest, tampered, tmp_path / "root")
+
+
+@pytest.mark.lab
+def test_frozen_binary_reads_legacy_rules_on_the_node(krew: KrewHome) -> None:
+    """--local on a legacy-iptables node goes through python-iptables and its bundled C helper
+    (libxtwrapper) with the node's libxtables: real rules, real traffic, the frozen binary."""
+    from tests.lab.netns import Lab, skip_or_fail, sweep_stale, unavailable_reason
+
+    reason = unavailable_reason()
+    if reason:
+        skip_or_fail(reason)
+    sweep_stale()
+    example = Path(kubectl_svcpath.__file__).parent / "examples" / "hello-service"
+    with Lab() as lab:
+        node = lab.add_node("node")
+        lab.add_pod(node, "hello-0", "192.168.189.15", ports=[9090, 9191])
+        lab.load_iptables(node, (example / "kube-proxy-restore-input.txt").read_text(), backend="legacy")
+        assert lab.connect(node, "10.101.173.15", 39090, n=2) == ["hello-0 192.168.189.15:9090"] * 2
+        args = ["hello-service", "--local", "--manifest", str(example / "manifest.yaml")]
+        frozen = lab.run(node, [str(krew.bin / "kubectl-svcpath"), *args], check=False)
+        source = lab.run(node, [sys.executable, "-m", "kubectl_svcpath", *args], check=False)
+    assert (frozen.returncode, frozen.stdout) == (source.returncode, source.stdout), frozen.stderr
+    assert "python-iptables (legacy)" in frozen.stdout
+    row = next(line for line in frozen.stdout.splitlines() if line.startswith("port-v1 39090/TCP"))
+    assert row.split()[4] == "2", row  # PKTS of the cluster-IP entry: the two connections

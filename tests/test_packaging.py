@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -108,28 +109,42 @@ def test_manifest_platforms_are_the_ones_we_build() -> None:
         assert platform["uri"].endswith(f"_{os_}_{arch}.tar.gz")
 
 
-def test_caveats_state_the_rbac_and_the_runtime() -> None:
+def test_caveats_state_the_runtime_and_completion() -> None:
     caveats = check.load_manifest(MANIFEST)["spec"]["caveats"]
-    for needed in ("get services", "list endpointslices", "list nodes", "list pods", "get configmaps",
-                   "create pods/exec", "kube-system", "--print-rbac", "kubectl_complete-svcpath"):
-        assert needed in caveats, needed
     assert "No Python is needed" in caveats
+    assert "--print-rbac" in caveats
+    assert 'ln -s kubectl-svcpath "${KREW_ROOT:-$HOME/.krew}/bin/kubectl_complete-svcpath"' in caveats
+
+
+def _grants(text: str, verb: str, resource: str) -> bool:
+    # "get services", and "create/get pods/exec" for both verbs; "pods" must not match "pods/exec"
+    pattern = rf"(?<![\w/])(?:\w+/)*{re.escape(verb)}(?:/\w+)*\s+{re.escape(resource)}(?![\w/])"
+    return re.search(pattern, text) is not None
 
 
 def test_caveats_match_print_rbac() -> None:
-    """Every verb/resource the plugin says it needs (--print-rbac) is named in the caveats."""
+    """Every verb on every resource that --print-rbac grants is in the caveats, in the right scope."""
     from tests.conftest import run_cli
 
     proc = run_cli("--print-rbac")
     assert proc.returncode == 0, proc.stderr
-    caveats = " ".join(check.load_manifest(MANIFEST)["spec"]["caveats"].split())
+    caveats = check.load_manifest(MANIFEST)["spec"]["caveats"]
+    cluster_part = caveats[caveats.index("cluster-wide:"):caveats.index("in kube-system:")]
+    namespaced_part = caveats[caveats.index("in kube-system:"):caveats.index("pods/exec in kube-system is")]
+    seen = 0
     for doc in yaml.safe_load_all(proc.stdout):
         if not doc or doc.get("kind") not in ("Role", "ClusterRole"):
             continue
+        if doc["kind"] == "Role":
+            assert doc["metadata"]["namespace"] == "kube-system"
+        part = cluster_part if doc["kind"] == "ClusterRole" else namespaced_part
         for rule in doc.get("rules", []):
-            for resource in rule.get("resources", []):
-                for verb in rule.get("verbs", []):
-                    assert f"{verb} {resource}" in caveats or (resource in caveats and verb in caveats), (verb, resource)
+            for resource in rule["resources"]:
+                for verb in rule["verbs"]:
+                    assert _grants(part, verb, resource), f"caveats do not say '{verb} {resource}' under {doc['kind']}"
+                    assert not _grants(cluster_part if part is namespaced_part else namespaced_part, verb, resource)
+                    seen += 1
+    assert seen >= 7  # services, endpointslices, nodes, pods, configmaps, pods/exec x2
 
 
 # --- the checker fires on each broken rule --------------------------------------------------------

@@ -2,11 +2,11 @@
 
 Which backend holds them is decided the way kube-proxy's iptables-wrapper decides (kubelet's
 KUBE-IPTABLES-HINT / KUBE-KUBELET-CANARY chains in the mangle table), with probes that create
-no state (iptables-version-skew.md §8): ``/proc/net/ip_tables_names`` and python-iptables on
-tables listed there for legacy; ``nft -j list …`` and plain ``iptables-nft-save -c`` (never
-``-t``, ``-L``, ``-S``) for nf_tables.
+no state (iptables-version-skew.md §8): ``/proc/net/ip_tables_names``, and the kernel's copy of
+only the tables listed there, for legacy; ``nft -j list …`` and plain ``iptables-nft-save -c``
+(never ``-t``, ``-L``, ``-S``) for nf_tables.
 
-- legacy: python-iptables reads only the chains the Service needs (collect/iptc_reader.py);
+- legacy: only the chains the Service needs, decoded by python-iptables (collect/iptc_reader.py);
 - nf_tables: ``iptables-nft-save -c`` as text, plus the kernel's own view of the same tables,
   ``nft -j list table ip nat`` / ``ip filter``, which shows port and mark matches an older
   iptables cannot print (skew.py compares the two);
@@ -194,16 +194,23 @@ def probe(want: Iterable[str] = ()) -> Probe:
 
 
 def choose_backend(p: Probe) -> tuple[str | None, list[str]]:
-    """iptables-wrapper's order: nft hint, legacy hint, then whichever holds kube-proxy's chains."""
-    if p.nft.hints:
-        return "nf_tables", [f"backend nf_tables: {p.nft.hints[0]}"]
-    if p.legacy.hints:
-        return "legacy", [f"backend legacy: {p.legacy.hints[0]}"]
-    if p.legacy_holds and not p.nft_holds:
-        return "legacy", ["backend legacy: no KUBE-IPTABLES-HINT chain anywhere; only iptables-legacy holds KUBE-SERVICES"]
-    if p.nft_holds:
-        return "nf_tables", ["backend nf_tables: no KUBE-IPTABLES-HINT chain anywhere; iptables-nft holds kube-proxy's chains"]
-    return None, []
+    """iptables-wrapper's order (nft hint, legacy hint, then the backend holding rules), checked against the rules.
+
+    A hint in a backend without any kube-proxy chain loses to the backend that has them: kubelet
+    and kube-proxy may disagree, and the rules are what the kernel runs. None: no kube-proxy rules.
+    """
+    holds = {"nf_tables": p.nft_holds, "legacy": p.legacy_holds}
+    hints = {"nf_tables": p.nft.hints, "legacy": p.legacy.hints}
+    if not any(holds.values()):
+        return None, []
+    for backend in ("nf_tables", "legacy"):
+        if hints[backend] and holds[backend]:
+            return backend, [f"backend {backend}: {hints[backend][0]}"]
+    chosen = "nf_tables" if holds["nf_tables"] else "legacy"
+    hinted = next((h[0] for h in hints.values() if h), None)
+    why = (f"kube-proxy's chains are there, although {hinted}" if hinted
+           else "no KUBE-IPTABLES-HINT chain anywhere; kube-proxy's chains are there")
+    return chosen, [f"backend {chosen}: {why}"]
 
 
 def collect_local(service_chains: set[str], families: tuple[int, ...] = (4,)) -> Collection:
@@ -256,6 +263,8 @@ def collect_local(service_chains: set[str], families: tuple[int, ...] = (4,)) ->
 def _read_nft_backend(collection: Collection, p: Probe, families: tuple[int, ...]) -> None:
     for family in families:
         save = p.nft.saves.get(family) or run([_SAVE[family], "-c"])  # never -t: it has side effects on some versions
+        if save is not None and family == 6 and not save.stdout.strip() and save.returncode == 0:
+            continue  # no IPv6 tables at all: nothing to read, nothing to parse
         if save is None:
             raise CollectFailed(f"{_SAVE[family]} is not installed, but kube-proxy's rules are in nf_tables",
                                 hint="install iptables (it provides iptables-nft-save), or read the rules in the kube-proxy pod")

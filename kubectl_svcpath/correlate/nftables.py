@@ -164,7 +164,7 @@ def _add_ip_entry(pp: PortPath, nft: NftRuleset, kind: str, ip: str, proto: str,
     if element is not None and isinstance(element.value, Verdict) and element.value.target:
         path.chains += ["services", SERVICE_IPS]
         path.evidence.append(_ev(element, f"{SERVICE_IPS}: "))
-        _follow(path, table, element.value.target, snapshot, names)
+        _follow(path, table, element.value.target)
         if not path.endpoints and no_ep is not None:  # eTP=Local, none here: the filter map drops the rest
             _apply_no_endpoint(path, table, NO_ENDPOINT_SERVICES, no_ep, "service-endpoints-check")
         pp.paths.append(path)
@@ -185,7 +185,7 @@ def _add_nodeport_entry(pp: PortPath, table: NftTable, proto: str, node_port: in
     if element is not None and isinstance(element.value, Verdict) and element.value.target:
         path.chains += ["services", SERVICE_NODEPORTS]
         path.evidence.append(_ev(element, f"{SERVICE_NODEPORTS}: "))
-        _follow(path, table, element.value.target, snapshot, names)
+        _follow(path, table, element.value.target)
         if not path.endpoints and no_ep is not None:
             _apply_no_endpoint(path, table, NO_ENDPOINT_NODEPORTS, no_ep, "nodeport-endpoints-check")
         pp.paths.append(path)
@@ -226,7 +226,7 @@ def _source_ranges(table: NftTable, fw_chain: str, path: EntryPath) -> list[str]
     return out
 
 
-def _follow(path: EntryPath, table: NftTable, target: str, snapshot: ServiceSnapshot, names: dict[str, str]) -> None:
+def _follow(path: EntryPath, table: NftTable, target: str) -> None:
     seen: set[str] = set()
     current: str | None = target
     while current and current not in seen:
@@ -423,7 +423,7 @@ class _PortFacts:
     affinity_timeout: int | None = None
 
 
-def infer_services_nftables(nft: NftRuleset, only: tuple[str, str] | None = None) -> list[ServiceSnapshot]:
+def infer_services_nftables(nft: NftRuleset, only: tuple[str | None, str] | None = None) -> list[ServiceSnapshot]:
     """The Services kube-proxy's table describes, with ``from_api=False`` (nothing cross-checked).
 
     ``only=(namespace, name)`` rebuilds just that Service (a 10,000-Service table: ~20x faster).
@@ -433,7 +433,7 @@ def infer_services_nftables(nft: NftRuleset, only: tuple[str, str] | None = None
     facts: dict[tuple[str, str], dict[tuple[str, str], _PortFacts]] = {}
 
     def skip(ns: str, svc: str) -> bool:
-        return only is not None and (ns, svc) != only
+        return only is not None and (svc != only[1] or (only[0] is not None and ns != only[0]))
 
     def port_facts(ns: str, svc: str, proto: str, port_name: str) -> _PortFacts:
         ports = facts.setdefault((ns, svc), {})

@@ -112,7 +112,6 @@ def _any_exists(paths: str) -> bool:
 def connect(kubeconfig: str | None = None, context: str | None = None, timeout: float | None = None) -> Kube:
     """Load the kubeconfig like kubectl does; raises ApiUnreachable (exit 6) when it cannot be used."""
     from kubernetes import client, config
-    from kubernetes.config.config_exception import ConfigException
 
     path = kubeconfig_path(kubeconfig)
     cfg = client.Configuration()
@@ -135,10 +134,17 @@ def connect(kubeconfig: str | None = None, context: str | None = None, timeout: 
             namespace = (ctx.get("context") or {}).get("namespace") or "default"
     except SvcpathError:
         raise
-    except ConfigException as e:
+    except Exception as e:  # noqa: BLE001 - ConfigException, YAML errors, unreadable files: all "bad kubeconfig"
         raise translate(e, None, kubeconfig=path, context=context) from None
-    except (OSError, ValueError, TypeError, KeyError) as e:  # unreadable or malformed file
-        raise translate(e, None, kubeconfig=path, context=context) from None
+    if not cfg.verify_ssl:  # insecure-skip-tls-verify: kubectl stays quiet, so does the plugin
+        import warnings
+
+        import urllib3
+
+        warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
+    if not re.match(r"^https?://[^/]", cfg.host or ""):
+        raise ApiUnreachable(f'kubeconfig {path}: context "{ctx_name}" has no usable server address ({cfg.host or "none"})',
+                             hint="check the cluster's server: kubectl config view --minify")
     return Kube(configuration=cfg, namespace=namespace, context=ctx_name, server=cfg.host, timeout=timeout or None)
 
 
@@ -180,11 +186,13 @@ def _is_timeout(exc: BaseException, text: str) -> bool:
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
+    """The exception and the ones it wraps (urllib3 keeps the cause in ``.reason``)."""
     seen: list[BaseException] = []
     e: BaseException | None = exc
     while e is not None and e not in seen:
         seen.append(e)
-        e = getattr(e, "reason", None) if isinstance(getattr(e, "reason", None), BaseException) else (e.__cause__ or e.__context__)
+        reason = getattr(e, "reason", None)
+        e = reason if isinstance(reason, BaseException) else (e.__cause__ or e.__context__)
     return seen
 
 
@@ -207,7 +215,7 @@ def translate(exc: BaseException, call: Call | None, *, server: str | None = Non
                                   hint="list contexts with: kubectl config get-contexts")
         return ApiUnreachable(f"cannot use kubeconfig {kubeconfig}: {msg}",
                               hint="check the file with: kubectl config view --minify")
-    if call is None and isinstance(exc, (OSError, ValueError, TypeError, KeyError)):
+    if call is None:  # loading the kubeconfig: unreadable, not YAML, malformed
         return ApiUnreachable(f"cannot read kubeconfig {kubeconfig}: {one_line(text)}",
                               hint="check the file with: kubectl config view --minify")
 

@@ -136,20 +136,32 @@ def run(kube: Kube, pod: str, namespace: str, container: str | None, argv: list[
             kwargs["_request_timeout"] = kube.timeout
         ws = _with_socket_timeout(kube.timeout, lambda: stream(client.CoreV1Api(api).connect_get_namespaced_pod_exec,
                                                                 pod, namespace, **kwargs))
-        lost = False
+        out_parts: list[bytes] = []
+        err_parts: list[bytes] = []
+
+        def drain() -> None:  # move what arrived out of the client's buffer: it grows by concatenation
+            out_parts.append(_channel(ws, STDOUT_CHANNEL))
+            err_parts.append(_channel(ws, STDERR_CHANNEL))
+
+        deadline = start + kube.timeout if kube.timeout else None
+        timed_out = False
         try:
-            if kube.timeout:
-                ws.run_forever(timeout=max(kube.timeout - (time.monotonic() - start), 0.001))
-            else:
-                ws.run_forever()
-        except Exception:  # noqa: BLE001 - the connection broke off without a close frame
-            lost = True
-        if ws.is_open() and not lost:
+            while ws.is_open():
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    timed_out = True
+                    break
+                ws.update(timeout=remaining)
+                drain()
+        except Exception:  # noqa: BLE001 - the connection broke off without a close frame: no status below
+            pass
+        drain()
+        if timed_out:
             raise ApiUnreachable(f"`{cmd}` in pod {namespace}/{pod} did not finish within {kube.timeout:g}s",
                                  hint="the node may be slow or the tables very large: raise --request-timeout (e.g. 2m)")
-        out = _channel(ws, STDOUT_CHANNEL)
-        err = _channel(ws, STDERR_CHANNEL)
-        code, message = exec_status(_channel(ws, ERROR_CHANNEL))
+        out = b"".join(out_parts).decode("utf-8", "replace")
+        err = b"".join(err_parts).decode("utf-8", "replace")
+        code, message = exec_status(_channel(ws, ERROR_CHANNEL).decode("utf-8", "replace"))
     except SvcpathError:
         raise
     except Exception as e:  # noqa: BLE001 - client/websocket errors are translated in one place
@@ -178,11 +190,11 @@ def run(kube: Kube, pod: str, namespace: str, container: str | None, argv: list[
     return ExecResult(list(argv), out, err, code, time.monotonic() - start)
 
 
-def _channel(ws: Any, channel: int) -> str:
+def _channel(ws: Any, channel: int) -> bytes:
     data = ws.read_channel(channel)
-    if isinstance(data, bytes):
-        return data.decode("utf-8", "replace")
-    return data or ""
+    if isinstance(data, str):
+        return data.encode()
+    return data or b""
 
 
 def _missing_hint(argv: list[str], message: str) -> str:

@@ -21,6 +21,7 @@ from kubectl_svcpath.nftrules import (
     NftSet,
     Verdict,
     normalize_key,
+    paused_gc,
     verdict_of,
 )
 
@@ -34,6 +35,11 @@ def looks_like_nft_json(text: str) -> bool:
 
 
 def parse_nft_json(text: str, source: str) -> NftRuleset:
+    with paused_gc():
+        return _parse(text, source)
+
+
+def _parse(text: str, source: str) -> NftRuleset:
     try:
         doc = json.loads(text)
     except ValueError as e:
@@ -44,19 +50,36 @@ def parse_nft_json(text: str, source: str) -> NftRuleset:
         raise BadDump(source, 'JSON without a top-level "nftables" list: not `nft -j` output')
     info = NftDumpInfo(source=source, form="nft-json")
     ruleset = NftRuleset(dumps=[info])
-    positions: dict[tuple[str, str, str], int] = {}
+    last_key: tuple[str, str, str] | None = None
+    chain: NftChain | None = None
     for i, item in enumerate(doc["nftables"]):
-        pointer = f"/nftables/{i}"
         if not isinstance(item, dict) or len(item) != 1:
             raise BadDump(source, f"item {i} of the nftables list is not a one-key object")
         (kind, body), = item.items()
+        wrapper = None
         if kind in _COMMANDS and isinstance(body, dict) and len(body) == 1:
+            wrapper = kind
             (kind, body), = body.items()
-            pointer += f"/{next(iter(item))}"
         if not isinstance(body, dict):
             raise BadDump(source, f"item {i} ({kind}) is not an object")
-        loc = Loc(source, pointer=f"{pointer}/{kind}")
-        if kind == "metainfo":
+        loc = Loc(source, path=(i, wrapper, kind) if wrapper else (i, kind))
+        if kind == "rule":  # the bulk of a big table: kept lean
+            try:
+                key = (body["family"], body["table"], body["chain"])
+            except KeyError as e:
+                raise BadDump(source, f"item {i} lacks {e.args[0]!r}") from None
+            exprs = body.get("expr", [])
+            if not isinstance(exprs, list) or not all(isinstance(e, dict) for e in exprs):
+                raise BadDump(source, f"rule in chain {key[2]!r} has a malformed expr list (item {i})")
+            if key != last_key:
+                chain = ruleset.ensure_table(key[0], key[1]).ensure_chain(key[2])
+                last_key = key
+            rules = chain.rules
+            rules.append(NftRule(key[0], key[1], key[2], len(rules) + 1, exprs, body.get("comment"),
+                                 body.get("handle"), loc))
+            if not info.has_counters and any("counter" in e for e in exprs):
+                info.has_counters = True
+        elif kind == "metainfo":
             info.nft_version = body.get("version")
             info.json_schema_version = body.get("json_schema_version")
         elif kind == "table":
@@ -67,17 +90,17 @@ def parse_nft_json(text: str, source: str) -> NftRuleset:
         elif kind == "chain":
             table = ruleset.ensure_table(_req(body, "family", source, i), _req(body, "table", source, i))
             name = _req(body, "name", source, i)
-            chain = table.chains.get(name)
-            if chain is None:
-                chain = table.chains[name] = NftChain(name)
-            chain.declared = True
-            chain.handle = body.get("handle")
-            chain.type = body.get("type")
-            chain.hook = body.get("hook")
-            chain.prio = body.get("prio")
-            chain.policy = body.get("policy")
-            chain.comment = body.get("comment")
-            chain.loc = loc
+            declared = table.chains.get(name)
+            if declared is None:
+                declared = table.chains[name] = NftChain(name)
+            declared.declared = True
+            declared.handle = body.get("handle")
+            declared.type = body.get("type")
+            declared.hook = body.get("hook")
+            declared.prio = body.get("prio")
+            declared.policy = body.get("policy")
+            declared.comment = body.get("comment")
+            declared.loc = loc
         elif kind in ("set", "map"):
             table = ruleset.ensure_table(_req(body, "family", source, i), _req(body, "table", source, i))
             table.sets[_req(body, "name", source, i)] = _read_set(kind, body, loc, source)
@@ -88,23 +111,7 @@ def parse_nft_json(text: str, source: str) -> NftRuleset:
             if target is None:
                 raise BadDump(source, f"element for undeclared set/map {body['name']!r} (item {i})")
             for j, raw in enumerate(_as_list(body.get("elem"))):
-                target.add(_read_element(raw, target, Loc(source, pointer=f"{loc.pointer}/elem/{j}")))
-        elif kind == "rule":
-            family = _req(body, "family", source, i)
-            tname = _req(body, "table", source, i)
-            cname = _req(body, "chain", source, i)
-            exprs = body.get("expr", [])
-            if not isinstance(exprs, list) or not all(isinstance(e, dict) for e in exprs):
-                raise BadDump(source, f"rule in chain {cname!r} has a malformed expr list (item {i})")
-            table = ruleset.ensure_table(family, tname)
-            chain = table.ensure_chain(cname)
-            key = (family, tname, cname)
-            positions[key] = positions.get(key, 0) + 1
-            rule = NftRule(family, tname, cname, positions[key], exprs, comment=body.get("comment"),
-                           handle=body.get("handle"), loc=loc)
-            if not info.has_counters and any("counter" in e for e in exprs):
-                info.has_counters = True
-            chain.rules.append(rule)
+                target.add(_read_element(raw, target, Loc(source, path=(*loc.path, "elem", j))))
         # other objects (flowtable, counter, quota, ct helper, limit, secmark) do not route packets
     return ruleset
 
@@ -140,7 +147,7 @@ def _read_set(kind: str, body: dict[str, Any], loc: Loc, source: str) -> NftSet:
         handle=body.get("handle"),
     )
     for j, raw in enumerate(_as_list(body.get("elem"))):
-        s.add(_read_element(raw, s, Loc(source, pointer=f"{loc.pointer}/elem/{j}")))
+        s.add(_read_element(raw, s, Loc(source, path=(*loc.path, "elem", j))))
     return s
 
 

@@ -29,6 +29,7 @@ from kubectl_svcpath.nftrules import (
     NftTable,
     Verdict,
     normalize_key,
+    paused_gc,
 )
 
 NL, STR, PUNCT, WORD = "nl", "str", "punct", "word"
@@ -63,9 +64,11 @@ def looks_like_nft_text(text: str) -> bool:
 def parse_nft_text(text: str, source: str) -> NftRuleset:
     if "\x00" in text:
         raise BadDump(source, "binary data, not nft text")
-    tokens = _tokenize(text, source)
-    parser = _Parser(tokens, source)
-    parser.parse()
+    with paused_gc():
+        tokens = _tokenize(text, source)
+        parser = _Parser(tokens, source)
+        parser.parse()
+        del tokens
     info = parser.info
     info.form = "nft-transaction" if parser.saw_command and not parser.saw_block else "nft-text"
     info.notices = [line.strip() for line in text.splitlines() if line.lstrip().startswith("# Warning")]

@@ -561,14 +561,17 @@ class FakeApiServer:
         self.stop()
 
     def write_kubeconfig(self, path: Path, server: str | None = None, token: str | None = None,
-                         namespace: str | None = None) -> Path:
+                         namespace: str | None = None, insecure: bool = False) -> Path:
         """Contexts: "lab" (namespace from the argument, if any, current) and "lab-team" (namespace team)."""
-        return write_kubeconfig(path, server or self.url, self.cert, token or self.cluster.token, namespace)
+        return write_kubeconfig(path, server or self.url, self.cert, token or self.cluster.token, namespace, insecure)
 
 
-def write_kubeconfig(path: Path, server: str, cert: Cert | None, token: str, namespace: str | None = None) -> Path:
+def write_kubeconfig(path: Path, server: str, cert: Cert | None, token: str, namespace: str | None = None,
+                     insecure: bool = False) -> Path:
     cluster: dict[str, Any] = {"server": server}
-    if cert is not None:
+    if insecure:
+        cluster["insecure-skip-tls-verify"] = True
+    elif cert is not None:
         cluster["certificate-authority-data"] = cert.ca_data
     lab_ctx: dict[str, Any] = {"cluster": "lab", "user": "lab-user"}
     if namespace:

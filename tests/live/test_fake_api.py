@@ -12,6 +12,7 @@ import pytest
 
 from tests.fakeapi.server import FakeApiServer, FakeCluster
 from tests.lab import kpgen
+from tests.lab.netns import skip_or_fail
 from tests.live.conftest import Scenario, hello_scenario
 
 pytestmark = pytest.mark.api
@@ -59,10 +60,11 @@ def test_list_items_come_without_kind_and_selectors_filter(cert):
 
 
 @pytest.mark.lab
-@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
 def test_real_kubectl_reads_and_execs_against_it(scenario: Scenario):
     import subprocess
 
+    if shutil.which("kubectl") is None:
+        skip_or_fail("kubectl is not installed (make system-deps)")
     hello_scenario(scenario)
     kc = str(scenario.kubeconfig())
     pod = next(name for kind, _, name in scenario.cluster.objects if kind == "Pod")

@@ -167,6 +167,13 @@ def test_missing_context_is_a_kubeconfig_error(api: FakeApiServer, tmp_path):
 
 # --- as users run it: the installed console script, bounded in time ---------------------------
 
+def test_insecure_kubeconfig_adds_no_warnings(api: FakeApiServer, tmp_path):
+    no_lab_hello(api)
+    r = run_cli("nope", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc", insecure=True)), timeout=60)
+    assert r.returncode == ExitCode.NOT_FOUND
+    assert one_error(r.stderr) == 'error: service "nope" in namespace "default" not found'
+
+
 def test_api_unreachable(cert, tmp_path):
     kc = write_kubeconfig(tmp_path / "kc", f"https://127.0.0.1:{closed_port()}", cert, "t")
     r = run_cli("hello-service", "--kubeconfig", str(kc), "--request-timeout", "5s", timeout=60)
@@ -236,3 +243,32 @@ def test_mode_from_the_pod_flags_picks_the_listings(scenario: Scenario, mode, ar
     assert words in hint_of(err)
     assert scenario.cluster.execs()[0] == argv
     scenario.assert_read_only()
+
+
+@pytest.mark.parametrize("content,words", [
+    ("a: [b\n", "cannot read kubeconfig"),
+    ("\x00\x01binary", "cannot read kubeconfig"),
+    ("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n", "Expected key current-context"),
+    ("apiVersion: v1\nclusters:\n- name: c\n  cluster: {}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\n"
+     "current-context: x\nusers:\n- name: u\n  user: {}\n", 'context "x" has no usable server address'),
+    (None, "does not exist"),
+])
+def test_unusable_kubeconfig_is_one_clear_error(tmp_path, content, words):
+    kc = tmp_path / "kubeconfig"
+    if content is not None:
+        kc.write_text(content)
+    code, out, err = svcpath("web", "--kubeconfig", str(kc))
+    assert code == ExitCode.API_UNREACHABLE
+    assert words in one_error(err) and str(kc) in err
+    assert out == ""
+
+
+def test_fetch_service_objects_for_local_mode_reads_only_the_service_and_slices(api: FakeApiServer, tmp_path):
+    from kubectl_svcpath import live
+
+    no_lab_hello(api)
+    req = live.LiveRequest("svc/hello-service", None, str(api.write_kubeconfig(tmp_path / "kc")), None, 10.0, None, False)
+    ns, objects = live.fetch_service_objects(req)
+    assert ns == "default" and [o["kind"] for o in objects] == ["Service", "EndpointSlice"]
+    assert [r.path for r in api.cluster.requests] == ["/api/v1/namespaces/default/services/hello-service",
+                                                      "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices"]

@@ -121,3 +121,39 @@ def test_kubeconfig_env_is_honoured_like_kubectl(scenario: Scenario, tmp_path, m
     code, out, err = svcpath("hello-service", "-o", "json")
     assert code == 0, err
     assert json.loads(out)["node"] == "cp01"
+
+
+@pytest.mark.lab
+@pytest.mark.api
+def test_a_large_dump_arrives_whole_over_many_frames(scenario: Scenario):
+    specs = [kpgen.hello_service()] + kpgen.cluster_services(400, 10)
+    node = scenario.node("cp01", kpgen.generate(specs, kpgen.HELLO_CONFIG))
+    scenario.cluster.add_objects(kpgen.api_objects(kpgen.hello_service(), node_of={POD: "cp01"}))
+
+    got = live.gather(_request(scenario.kubeconfig()))
+
+    text = got.nodes[0].collection.dumps[0].text
+    assert len(text) > 1_000_000  # > 30 WebSocket frames of 32 KiB
+    strip = lambda t: [ln for ln in t.splitlines() if not ln.startswith("#")]  # noqa: E731
+    assert strip(text) == strip(scenario.lab.save(node))
+
+
+@pytest.mark.lab
+@pytest.mark.api
+def test_ipv6_service_reads_ip6tables(scenario: Scenario):
+    spec = kpgen.ServiceSpec("default", "web6", "fd00:10:96::5", [kpgen.PortSpec("http", 80, 8080)],
+                             endpoints=["fd00:10:244::7"])
+    node = scenario.node("cp01")
+    scenario.lab.load_iptables(node, kpgen.generate([spec], kpgen.ProxyConfig(cluster_cidr="fd00:10:244::/56")),
+                               backend="nft", ipv6=True)
+    scenario.cluster.add_objects(kpgen.api_objects(spec, node_of={"fd00:10:244::7": "cp01"}))
+    scenario.snapshot_rules()
+
+    got = live.gather(_request(scenario.kubeconfig(), service="web6"))
+
+    (dump,) = got.nodes[0].collection.dumps
+    assert dump.source.endswith(": ip6tables-save -c")
+    assert "--to-destination [fd00:10:244::7]:8080" in dump.text
+    assert ("ip6tables", "--version") in map(tuple, scenario.cluster.execs())
+    scenario.assert_read_only({("ip6tables", "--version"), ("ip6tables-save", "-c"),
+                               ("nft", "-j", "list", "table", "ip6", "kube-proxy")})
