@@ -126,6 +126,14 @@ def part_two(lab: Lab, cert, tmp: Path, n_nodes: int, services: int, endpoints: 
         rows.append((f"`--node w00` (1 of {n_nodes} nodes, {services + 1:,} Services each)", f"{one:.2f} s"))
         rows.append((f"`--all-nodes` ({n_nodes} nodes, {execs} execs, <= 8 at a time)",
                      f"{every:.2f} s = {every / one:.1f}x one node (sequential would be ~{n_nodes}x)"))
+        req = live.LiveRequest("hello-service", None, kc, None, 120.0, None, True)
+        times = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            got = live.gather(req)
+            times.append(time.perf_counter() - t0)
+        assert all(n.error is None for n in got.nodes)
+        rows.append((f"of which: collecting ({n_nodes} nodes, `live.gather()` in a warm process)", f"{min(times):.2f} s"))
     check_reads(cluster)
     return rows
 

@@ -7,7 +7,8 @@ Parsers (``parse/``) build it from ``iptables-save`` text, ``-A`` lines pasted a
 from __future__ import annotations
 
 import re
-from collections.abc import MutableSequence
+from bisect import bisect_left
+from collections.abc import Iterator, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -54,6 +55,10 @@ class RuleSource(Protocol):
 
     def rule_text(self, offset: int) -> str: ...
 
+    def line_offsets(self, start: int, end: int) -> list[int]: ...
+
+    def lines_containing(self, word: str, start: int, end: int) -> list[int]: ...
+
     def make_rule(self, chain: Chain, index: int, offset: int, line_no: int) -> Rule | None: ...
 
 
@@ -76,14 +81,15 @@ class Chain:
     declared: bool = True  # False: only seen in "-A" lines (a paste without the header)
     _rules: list[Rule] | None = None
     _source: RuleSource | None = None
-    _offsets: MutableSequence[int] = field(default_factory=list)  # where each pending rule's line starts
-    _line_nos: list[int] = field(default_factory=list)  # empty: the source finds them when a rule is read
+    _spans: list[tuple[int, int]] | None = None  # text ranges holding the chain's rule lines (whole-text scan)
+    _offsets: Sequence[int] = ()  # where each pending rule's line starts
+    _line_nos: Sequence[int] = ()  # empty: the source finds them when a rule is read
     _target_index: dict[str, list[int]] | None = None
 
     @property
     def rules(self) -> list[Rule]:
         if self._rules is None:
-            self._rules = self._materialize(range(len(self._offsets)))
+            self._rules = self._materialize(range(len(self._pending_offsets())))
         return self._rules
 
     @rules.setter
@@ -91,18 +97,29 @@ class Chain:
         self._rules = value
 
     def __len__(self) -> int:
-        return len(self._rules) if self._rules is not None else len(self._offsets)
+        return len(self._rules) if self._rules is not None else len(self._pending_offsets())
+
+    def __bool__(self) -> bool:  # a chain is there even when it has no rules
+        return True
+
+    def _pending_offsets(self) -> Sequence[int]:
+        if self._spans and self._source is not None and not self._offsets:
+            # the line offsets of a chain found by the whole-text scan, worked out when first read
+            self._offsets = [o for start, end in self._spans for o in self._source.line_offsets(start, end)]
+        return self._offsets
+
+    def add_span(self, source: RuleSource, start: int, end: int) -> None:
+        self._source = source
+        if self._spans is None:
+            self._spans = []
+        self._spans.append((start, end))
 
     def add_pending(self, source: RuleSource, offset: int, line_no: int) -> None:
         self._source = source
+        if not isinstance(self._offsets, list):
+            self._offsets, self._line_nos = list(self._offsets), list(self._line_nos)
         self._offsets.append(offset)
-        self._line_nos.append(line_no)
-
-    def add_pending_many(self, source: RuleSource, offsets: MutableSequence[int]) -> None:
-        """Rules found by a whole-text scan: offsets only, line numbers looked up when read."""
-        self._source = source
-        self._offsets = offsets
-        self._line_nos = []
+        self._line_nos.append(line_no)  # type: ignore[attr-defined]
 
     def _materialize(self, indexes: range | list[int]) -> list[Rule]:
         if self._source is None:
@@ -120,7 +137,7 @@ class Chain:
             return [r for r in self.rules if r.target in targets]
         if self._target_index is None:
             index: dict[str, list[int]] = {}
-            for i, off in enumerate(self._offsets):
+            for i, off in enumerate(self._pending_offsets()):
                 m = _TARGET.search(self._source.rule_text(off))
                 if m:
                     index.setdefault(m.group(1), []).append(i)
@@ -133,19 +150,25 @@ class Chain:
         if self._rules is not None or self._source is None:
             return [r for r in self.rules if any(w in r.raw for w in words)]
         src = self._source
-        wanted = [i for i, off in enumerate(self._offsets) if any(w in src.rule_text(off) for w in words)]
+        spans = self._spans
+        offsets = self._pending_offsets()
+        if spans:  # search the chain's text, then map the hits back to rule positions
+            hits = {o for start, end in spans for w in words for o in src.lines_containing(w, start, end)}
+            wanted = sorted(bisect_left(offsets, o) for o in hits)
+        else:
+            wanted = [i for i, off in enumerate(offsets) if any(w in src.rule_text(off) for w in words)]
         return self._materialize(wanted)
 
     def release(self) -> None:
         """Forget tokenised rules of a lazily parsed chain (an --all audit walks every chain once)."""
-        if self._source is not None and self._offsets:
+        if self._source is not None and (self._offsets or self._spans):
             self._rules = None
 
 
 @dataclass(slots=True)
 class Table:
     name: str
-    chains: dict[str, Chain] = field(default_factory=dict)
+    chains: MutableMapping[str, Chain] = field(default_factory=dict)
 
     def chain(self, name: str) -> Chain | None:
         return self.chains.get(name)
@@ -158,6 +181,82 @@ class Table:
 
     def rules(self) -> list[Rule]:
         return [rule for chain in self.chains.values() for rule in chain.rules]
+
+
+class LazyChains(MutableMapping[str, Chain]):
+    """Chains by name, built when first looked up.
+
+    A 10,000-Service node has ~110,000 chains; one Service's analysis looks at a few dozen.
+    The whole-text scan records each chain's text ranges here and a Chain object is made
+    only when someone asks for it (iteration makes them all).
+    """
+
+    __slots__ = ("_made", "_pending", "_source", "_zero")
+
+    def __init__(self, source: RuleSource, declared_counters: bool = False) -> None:
+        self._made: dict[str, Chain] = {}
+        self._pending: dict[str, list[tuple[int, int]] | None] = {}  # None: declared, no rules
+        self._source = source
+        # iptables-save declares user chains as ":NAME - [0:0]": they have no counters of their own
+        self._zero = 0 if declared_counters else None
+
+    def add_span(self, name: str, start: int, end: int) -> None:
+        chain = self._made.get(name)
+        if chain is not None:
+            chain.add_span(self._source, start, end)
+            return
+        spans = self._pending.get(name)
+        if spans is None:
+            self._pending[name] = [(start, end)]
+        else:
+            spans.append((start, end))
+
+    def declare_all(self, names: set[str]) -> None:
+        for name in names.difference(self._made).difference(self._pending):
+            self._pending[name] = None
+
+    def _make(self, name: str) -> Chain | None:
+        if name not in self._pending:
+            return None
+        spans = self._pending.pop(name)
+        chain = Chain(name) if spans is None else Chain(name, _source=self._source, _spans=spans)
+        chain.packets = chain.bytes = self._zero
+        self._made[name] = chain
+        return chain
+
+    def __getitem__(self, name: str) -> Chain:
+        chain = self.get(name)
+        if chain is None:
+            raise KeyError(name)
+        return chain
+
+    def get(self, name: str, default: Chain | None = None) -> Chain | None:  # type: ignore[override]
+        chain = self._made.get(name)
+        if chain is None:
+            chain = self._make(name)
+        return default if chain is None else chain
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._made or name in self._pending
+
+    def __setitem__(self, name: str, chain: Chain) -> None:
+        self._pending.pop(name, None)
+        self._made[name] = chain
+
+    def __delitem__(self, name: str) -> None:
+        if self._pending.pop(name, 0) == 0:
+            del self._made[name]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from list(self._made)
+        yield from list(self._pending)
+
+    def __len__(self) -> int:
+        return len(self._made) + len(self._pending)
+
+    def made(self) -> list[Chain]:
+        """The chains built so far (what an audit needs to release)."""
+        return list(self._made.values())
 
 
 @dataclass(slots=True)
@@ -206,7 +305,8 @@ class RuleSet:
 
     def release(self) -> None:
         for t in self.tables.values():
-            for c in t.chains.values():
+            chains = t.chains.made() if isinstance(t.chains, LazyChains) else t.chains.values()
+            for c in chains:
                 c.release()
 
     @property

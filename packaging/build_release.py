@@ -41,15 +41,6 @@ PLUGIN = "kubectl-svcpath"
 # Fixed timestamp for archive entries unless SOURCE_DATE_EPOCH says otherwise (reproducible builds).
 DEFAULT_EPOCH = 315532800  # 1980-01-01, the earliest a zip can hold too
 
-# Modules PyInstaller cannot see or that must not ship.
-HIDDEN_IMPORTS = ["kubectl_svcpath.cli", "kubectl_svcpath.completion"]
-COLLECT_SUBMODULES = [
-    "kubectl_svcpath",  # lazily imported edges (kube/, collect/)
-    "rich._unicode_data",  # rich loads its width tables with importlib.import_module
-]
-EXCLUDES = ["tkinter", "_tkinter", "pytest", "_pytest", "PyInstaller", "pip", "setuptools", "shiv", "IPython"]
-
-
 def version() -> str:
     text = (ROOT / "kubectl_svcpath" / "__init__.py").read_text(encoding="utf-8")
     m = re.search(r'^__version__\s*=\s*["\']([^"\']+)["\']', text, re.M)
@@ -60,21 +51,6 @@ def version() -> str:
 
 def archive_name(ver: str, os_: str, arch: str) -> str:
     return f"{PLUGIN}_v{ver}_{os_}_{arch}.tar.gz"
-
-
-def ctypes_libraries() -> list[Path]:
-    """Shared objects loaded with ctypes, which PyInstaller cannot see.
-
-    python-iptables (the --local reader on legacy-iptables nodes) loads its libxtwrapper from
-    sys.path; in the frozen app that is _internal/. libxtables and libip4tc are the host's, on
-    purpose: they must match the host's iptables extensions.
-    """
-    import sysconfig
-
-    found: list[Path] = []
-    for key in ("platlib", "purelib"):
-        found += sorted(Path(sysconfig.get_paths()[key]).glob("libxtwrapper*.so"))
-    return list(dict.fromkeys(found))
 
 
 def run_pyinstaller(work: Path, mode: str, strip: bool = True) -> Path:
@@ -95,25 +71,14 @@ def run_pyinstaller(work: Path, mode: str, strip: bool = True) -> Path:
         if link.is_symlink() or link.exists():
             link.unlink()
         link.symlink_to(ROOT / "kubectl_svcpath", target_is_directory=True)
-    argv = [
-        sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
-        f"--{mode}", "--name", PLUGIN,
-        "--distpath", str(dist), "--workpath", str(work / "build"), "--specpath", str(work),
-        "--paths", str(src),
-        "--collect-data", "kubectl_svcpath",
-        # the archive ships its own licence texts; dist-info is not needed at run time
-    ]
-    for mod in HIDDEN_IMPORTS:
-        argv += ["--hidden-import", mod]
-    for mod in COLLECT_SUBMODULES:
-        argv += ["--collect-submodules", mod]
-    for mod in EXCLUDES:
-        argv += ["--exclude-module", mod]
-    for lib in ctypes_libraries():
-        argv += ["--add-binary", f"{lib}{os.pathsep}."]
-    if strip:
-        argv.append("--strip")
-    argv.append(str(HERE / "entry.py"))
+    # what to bundle, and why, is in the spec file
+    argv = [sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
+            "--distpath", str(dist), "--workpath", str(work / "build"),
+            str(HERE / "kubectl-svcpath.spec"), "--", "--src", str(src)]
+    if mode == "onefile":
+        argv.append("--onefile")
+    if not strip:
+        argv.append("--no-strip")
     # cwd=work: PyInstaller must not pick up ROOT/packaging as the 'packaging' library
     subprocess.run(argv, check=True, cwd=work)
     return dist / PLUGIN

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubectl_svcpath.dump import Collection, RuleDump
-from kubectl_svcpath.errors import BadDump, CollectFailed, NotFound, SvcpathError, Unsupported
+from kubectl_svcpath.errors import BadDump, CollectFailed, Forbidden, NotFound, Unsupported
 from kubectl_svcpath.kube import exec as kexec
 from kubectl_svcpath.kube import reads
 from kubectl_svcpath.kube.client import Kube, one_line
@@ -192,10 +192,8 @@ def read_config_mode(kube: Kube) -> tuple[str | None, list[str]]:
         cm = reads.get_configmap(kube, NAMESPACE, CONFIGMAP)
     except NotFound:
         return None, []
-    except SvcpathError as e:
-        if e.exit_code == 5:  # forbidden: fall back to the pod's flags
-            return None, [f"could not read ConfigMap {NAMESPACE}/{CONFIGMAP} ({e.message}); proxy mode taken from elsewhere"]
-        raise
+    except Forbidden as e:  # fall back to the pod's flags
+        return None, [f"could not read ConfigMap {NAMESPACE}/{CONFIGMAP} ({e.message}); proxy mode taken from elsewhere"]
     text = (cm.get("data") or {}).get(CONFIG_KEY)
     if text is None:
         return None, []

@@ -20,7 +20,6 @@ which kube-proxy ensures separately; a lab namespace needs them for traffic to r
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, field
 
 import base64

@@ -83,7 +83,7 @@ def test_gather_hands_the_core_raw_objects_and_the_pod_dump(scenario: Scenario):
     assert dump.kind == "pod" and dump.format == "iptables-save"
     assert dump.source == f"node cp01 pod {coll.pod}: iptables-save -c"
     assert dump.text.rstrip().splitlines()[-1].startswith("# Completed")
-    assert f"[2:120] -A KUBE-SEP-AA54JU3D4RO26WUA -p tcp" in dump.text
+    assert "[2:120] -A KUBE-SEP-AA54JU3D4RO26WUA -p tcp" in dump.text
     assert "*filter" in dump.text  # all tables: the REJECT rules live in filter
     assert seen and all("\n" not in m for m in seen)
     scenario.assert_read_only(HELLO_EXECS)
