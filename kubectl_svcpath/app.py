@@ -59,7 +59,10 @@ def run(opts: Options, env: Env) -> int:
     style = Style(use_color(opts.color, env.isatty, env.no_color))
     env.stdout.write(render_outcome(outcome, opts.output, style, env.width))
     for node, err in outcome.node_errors:
-        env.stderr.write(f"error: node {safe(node)}: {safe(err.message)}\n")
+        prefix = "" if err.message.startswith(f"node {node}") else f"node {node}: "
+        env.stderr.write(f"error: {safe(prefix + err.message)}\n")
+        if err.hint:
+            env.stderr.write(f"hint: {safe(err.hint)}\n")
     findings = [f for r in outcome.reports for f in r.findings] + outcome.extra_findings
     if outcome.node_errors and not outcome.reports:
         return outcome.node_errors[0][1].exit_code
@@ -96,13 +99,23 @@ def _offline(opts: Options) -> Outcome:
         snapshots = _all_snapshots(objects, parsed, opts.namespace)
         reports = []
         for s in snapshots:
-            reports.append(pipeline.analyse(s, parsed, collection))
-            if parsed.rules is not None:
-                parsed.rules.release()  # a big dump's rules are re-read per Service, not all held at once
+            report = pipeline.analyse(s, parsed, collection)
+            reports.append(report)
+            if parsed.rules is not None:  # a big dump's per-Service chains are not all held at once
+                parsed.rules.release(_own_chains(report))
         return Outcome(reports=reports, audit=True)
     assert service is not None
     snapshot = _snapshot(service, opts, objects, parsed)
     return Outcome(reports=[pipeline.analyse(_focus(snapshot, opts.port), parsed, collection)])
+
+
+def _own_chains(report: Report) -> set[str]:
+    names: set[str] = set()
+    for pp in report.ports:
+        for path in pp.paths:
+            names.update(c for c in path.chains if c.startswith("KUBE-") and c not in ("KUBE-SERVICES", "KUBE-NODEPORTS"))
+            names.update(h.chain for h in path.endpoints if h.chain)
+    return names
 
 
 def _manifest_objects(paths: list[str]) -> list[dict[str, Any]] | None:

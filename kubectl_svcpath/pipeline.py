@@ -49,7 +49,16 @@ def parse_collection(collection: Collection, lenient: bool = False) -> Parsed:
             if fmt == "iptables-save":
                 from kubectl_svcpath.parse.iptables_save import parse_iptables_save
 
-                rs = parse_iptables_save(dump.text, dump.source, lenient or failed_read)
+                # a pasted file is checked whole; a tool's output on a node is read as needed
+                check_all = None if dump.kind in ("file", "example") else False
+                try:
+                    rs = parse_iptables_save(dump.text, dump.source, lenient or failed_read, check_all)
+                except BadDump as e:
+                    if dump.kind in ("pod", "local") and e.reason == "no iptables rules found":
+                        raise BadDump(dump.source, e.reason,
+                                      hint="kube-proxy may not be in iptables mode (try --proxy-mode nftables|ipvs), or its rules "
+                                           "are in the other iptables backend (iptables-legacy vs iptables-nft)") from None
+                    raise
             else:
                 from kubectl_svcpath.parse.iptables_list import parse_iptables_list
 

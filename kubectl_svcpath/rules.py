@@ -254,10 +254,6 @@ class LazyChains(MutableMapping[str, Chain]):
     def __len__(self) -> int:
         return len(self._made) + len(self._pending)
 
-    def made(self) -> list[Chain]:
-        """The chains built so far (what an audit needs to release)."""
-        return list(self._made.values())
-
 
 @dataclass(slots=True)
 class DumpInfo:
@@ -303,11 +299,13 @@ class RuleSet:
         c = self.chain(table, chain)
         return c.rules_mentioning(words) if c else []
 
-    def release(self) -> None:
+    def release(self, chains: set[str]) -> None:
+        """Forget the tokenised rules of these chains (an audit reads each Service's chains once)."""
         for t in self.tables.values():
-            chains = t.chains.made() if isinstance(t.chains, LazyChains) else t.chains.values()
-            for c in chains:
-                c.release()
+            for name in chains:
+                c = t.chains.get(name) if name in t.chains else None
+                if c is not None:
+                    c.release()
 
     @property
     def has_counters(self) -> bool:
