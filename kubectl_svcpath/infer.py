@@ -11,8 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from kubectl_svcpath import kubeproxy
-from kubectl_svcpath.correlate.iptables import _bare, _port_of, _split_hostport
-from kubectl_svcpath.rules import Rule, RuleSet
+from kubectl_svcpath.rules import Rule, RuleSet, bare_address, split_hostport
 from kubectl_svcpath.snapshot import Endpoint, ServicePort, ServiceSnapshot
 
 _ENTRY_COMMENT = re.compile(r"^(?P<spn>[^\s/]+/[^\s:]+(?::[^\s]*)?) (?P<kind>cluster IP|external IP|loadbalancer IP)$")
@@ -63,10 +62,10 @@ def infer_services_iptables(rules: RuleSet, only: tuple[str | None, str] | None 
             continue
         d, pname = got
         proto = (rule.protocol or "tcp").lstrip("!").upper()
-        entry = d.ports.setdefault((pname, proto), {"port": _port_of(rule)})
+        entry = d.ports.setdefault((pname, proto), {"port": rule.dport_number})
         if entry.get("port") is None:
-            entry["port"] = _port_of(rule)
-        addr = _bare(rule.dest_addr)
+            entry["port"] = rule.dport_number
+        addr = bare_address(rule.dest_addr)
         bucket = {"cluster IP": d.cluster_ips, "external IP": d.external_ips, "loadbalancer IP": d.lb_ips}[m.group("kind")]
         if addr and addr not in bucket:
             bucket.append(addr)
@@ -83,7 +82,7 @@ def infer_services_iptables(rules: RuleSet, only: tuple[str | None, str] | None 
         d, pname = got
         proto = (rule.protocol or "tcp").lstrip("!").upper()
         entry = d.ports.setdefault((pname, proto), {"port": None})
-        entry["nodePort"] = _port_of(rule)
+        entry["nodePort"] = rule.dport_number
         entry["viaNodePorts"] = True  # even when the printed rule lost its --dport
         entry.setdefault("chain", rule.target)
     for chain in ("KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES"):
@@ -97,14 +96,14 @@ def infer_services_iptables(rules: RuleSet, only: tuple[str | None, str] | None 
             d, pname = got
             proto = (rule.protocol or "tcp").lstrip("!").upper()
             entry = d.ports.setdefault((pname, proto), {"port": None})
-            addr = _bare(rule.dest_addr)
+            addr = bare_address(rule.dest_addr)
             if addr is None:
-                entry["nodePort"] = _port_of(rule)
+                entry["nodePort"] = rule.dport_number
             else:
                 if chain == "KUBE-SERVICES" and addr not in d.cluster_ips:
                     d.cluster_ips.append(addr)
                 if entry.get("port") is None:
-                    entry["port"] = _port_of(rule)
+                    entry["port"] = rule.dport_number
     if only is not None:
         drafts = {k: d for k, d in drafts.items() if k[1] == only[1] and (only[0] is None or k[0] == only[0])}
     return [_finish(d, rules) for _, d in sorted(drafts.items())]
@@ -153,7 +152,7 @@ def _dnat_targets(rules: RuleSet, chains: list[str]) -> list[tuple[str, int | No
             if rule.target and rule.target.startswith("KUBE-SEP-"):
                 for r in rules.rules_of("nat", rule.target):
                     if r.target == "DNAT":
-                        ip, port = _split_hostport(r.to_destination)
+                        ip, port = split_hostport(r.to_destination)
                         if ip and (ip, port) not in out:
                             out.append((ip, port))
     return out

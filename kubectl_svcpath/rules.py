@@ -49,6 +49,34 @@ class Rule:
     def has_option(self, name: str) -> bool:
         return name in self.options
 
+    @property
+    def dport_number(self) -> int | None:
+        """The destination port matched, when it is one number (not a range, not negated)."""
+        return int(self.dport) if self.dport and self.dport.isdigit() else None
+
+
+def bare_address(addr: str | None) -> str | None:
+    """``10.0.0.1/32`` -> ``10.0.0.1`` (iptables-save adds /32 and /128); None for a negated match."""
+    if addr is None or addr.startswith("!"):
+        return None
+    for suffix in ("/32", "/128"):
+        if addr.endswith(suffix):
+            return addr[: -len(suffix)]
+    return addr
+
+
+def split_hostport(value: str | None) -> tuple[str | None, int | None]:
+    """A DNAT target ``10.0.0.1:80`` or ``[fd00::1]:80`` -> (host, port)."""
+    if not value:
+        return None, None
+    if value.startswith("["):
+        host, _, rest = value[1:].partition("]")
+        return host, int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else None
+    host, sep, port = value.rpartition(":")
+    if not sep or ":" in host:
+        return value, None
+    return host, int(port) if port.isdigit() else None
+
 
 class RuleSource(Protocol):
     """Reads rule ``i`` of a chain on demand (a parser keeps the text and the offsets)."""

@@ -23,7 +23,7 @@ from typing import Any
 
 from kubectl_svcpath.analysis import Analysis
 from kubectl_svcpath.path import EntryPath, Finding, PortPath
-from kubectl_svcpath.rules import DumpInfo, Rule, RuleSet
+from kubectl_svcpath.rules import DumpInfo, Rule, RuleSet, bare_address
 
 NATIVE_MATCHES = (1, 8, 8)  # first iptables-nft writing ports and marks as native expressions
 CLASS_PREFIXES = (1, 8, 7)  # first iptables-nft writing (and reading) /8 /16 /24 as short payloads
@@ -168,9 +168,9 @@ class Kernel:
                 cands = [(r, s) for r, s in summaries if s.jump == chain_target]
             else:
                 cands = [(r, s) for r, s in summaries if s.jump is None]
-            dest = _bare(rule.dest_addr)
+            dest = bare_address(rule.dest_addr)
             if len(cands) > 1 and dest:
-                narrowed = [(r, s) for r, s in cands if _bare(str(s.daddr)) == dest]
+                narrowed = [(r, s) for r, s in cands if bare_address(str(s.daddr) if s.daddr is not None else None) == dest]
                 cands = narrowed or cands
             if len(cands) > 1:
                 same = [(r, s) for r, s in cands if r.position == rule.position]
@@ -182,15 +182,6 @@ class Kernel:
 
 
 # --- helpers on iptables rules -----------------------------------------------------------
-
-
-def _bare(addr: str | None) -> str | None:
-    if not addr or addr.startswith("!") or addr == "None":
-        return None
-    for suffix in ("/32", "/128"):
-        if addr.endswith(suffix):
-            return addr[: -len(suffix)]
-    return addr
 
 
 def conditions(rule: Rule, ignore_protocol: str | None = None) -> frozenset[tuple[str, str]]:
@@ -424,7 +415,7 @@ def _port_match_missing(ctx: _Context, missing: list[tuple[PortPath, EntryPath, 
     return Finding(
         "port-match-missing", "error",
         f"{len(missing)} entry rule(s) of this Service match no port, in the kernel too: every {first.protocol} "
-        f"connection to {_bare(first.dest_addr) or 'the node'} goes to the first of them",
+        f"connection to {bare_address(first.dest_addr) or 'the node'} goes to the first of them",
         evidence=[_evidence(r) for _, _, r, _ in missing],
         detail=["nft shows no port match on these rules: they were probably written back by an iptables that "
                 "could not display the port (iptables-save | iptables-restore with iptables 1.8.7 or older).", *lines],
@@ -455,7 +446,7 @@ def _counter_proofs(ctx: _Context, mine: list[Rule]) -> list[str]:
                 continue
             seen.add((r1.position, r2.position))
             proto = r1.protocol or "all"
-            dest = f" to {_bare(r1.dest_addr)}" if _bare(r1.dest_addr) else ""
+            dest = f" to {bare_address(r1.dest_addr)}" if bare_address(r1.dest_addr) else ""
             proofs.append(f"counters {r1.packets} / {r2.packets} could not occur if the rules were as printed "
                           f"({r1.chain} rule {r1.position} would take every {proto} connection{dest} and always DNATs, "
                           f"yet rule {r2.position} counted {r2.packets})")

@@ -2,12 +2,13 @@
 """Build the krew release archive for this machine's OS/arch and fill in krew-manifest.yaml.
 
 The archive is a PyInstaller *onedir* build (a small executable + ``_internal/`` with the Python
-runtime and every dependency), so krew users need no Python. Why onedir: it starts fastest of
-the self-contained options (onefile unpacks ~30 MB to /tmp on every run; a shiv zipapp needs a
-matching python3 and its 13 C extensions pin it to one CPython minor and platform anyway); the
-figures are in docs/install.md and come from bench/bench_startup.py.
+runtime and every dependency), so krew users need no Python. Why onedir: it starts fastest of the
+self-contained options (onefile unpacks ~25 MB of libraries into /tmp on every run; a shiv
+zipapp needs a matching python3, and its C extensions pin it to one CPython minor and platform
+anyway); the figures are in docs/install.md and come from bench/bench_startup.py --compare.
 
-Steps: PyInstaller (from this venv: what is installed is what ships) -> stage the executable,
+Steps: PyInstaller with packaging/kubectl-svcpath.spec (from this venv: what is installed is what
+ships; the spec says what is bundled and why) -> stage the executable,
 ``_internal/``, LICENSE and THIRD-PARTY-LICENSES.txt -> a reproducible .tar.gz (sorted entries,
 fixed mtimes and owners, no symlinks: krew's tar extractor accepts only files and directories)
 -> ``<archive>.sha256`` -> version, uri and sha256 of the matching platform in the manifest.

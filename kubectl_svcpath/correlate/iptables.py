@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from kubectl_svcpath import kubeproxy
 from kubectl_svcpath.path import EndpointHop, EntryPath, Evidence, PortPath
-from kubectl_svcpath.rules import Rule, RuleSet
+from kubectl_svcpath.rules import Rule, RuleSet, bare_address, split_hostport
 from kubectl_svcpath.snapshot import Endpoint, ServicePort, ServiceSnapshot
 
 _NOOP_TARGETS = {"KUBE-MARK-MASQ", "KUBE-MARK-DROP", "RETURN", None}
@@ -72,7 +72,7 @@ def _correlate_port(snapshot: ServiceSnapshot, port: ServicePort, rules: RuleSet
 
 
 def _entry_kind(snapshot: ServiceSnapshot, rule: Rule, chains: dict[str, str]) -> str:
-    dest = _bare(rule.dest_addr)
+    dest = bare_address(rule.dest_addr)
     if dest in snapshot.cluster_ips:
         return "clusterIP"
     if dest in snapshot.load_balancer_ips:
@@ -89,27 +89,12 @@ def _entry_kind(snapshot: ServiceSnapshot, rule: Rule, chains: dict[str, str]) -
     return "externalIP"
 
 
-def _bare(addr: str | None) -> str | None:
-    if addr is None or addr.startswith("!"):
-        return None
-    for suffix in ("/32", "/128"):
-        if addr.endswith(suffix):
-            return addr[: -len(suffix)]
-    return addr
-
-
-def _port_of(rule: Rule) -> int | None:
-    if rule.dport and rule.dport.isdigit():
-        return int(rule.dport)
-    return None
-
-
 def _follow(snapshot: ServiceSnapshot, port: ServicePort, spn: str, rules: RuleSet, entry: Rule,
             chains: list[str], kind: str) -> EntryPath:
     path = EntryPath(
         entry=kind,
-        address=_bare(entry.dest_addr),  # node ports: None (any local address) or 127.0.0.0/8
-        port=_port_of(entry) or (port.node_port if kind == "nodePort" else port.port),
+        address=bare_address(entry.dest_addr),  # node ports: None (any local address) or 127.0.0.0/8
+        port=entry.dport_number or (port.node_port if kind == "nodePort" else port.port),
         chains=list(chains),
         packets=entry.packets,
         bytes=entry.bytes,
@@ -195,25 +180,13 @@ def _endpoints(rules: RuleSet, chain: str, body: list[Rule]) -> list[EndpointHop
 def _sep_hop(rules: RuleSet, chain: str) -> EndpointHop:
     body = rules.rules_of("nat", chain)
     dnat = next((r for r in body if r.target == "DNAT"), None)
-    ip, port = _split_hostport(dnat.to_destination if dnat else None)
+    ip, port = split_hostport(dnat.to_destination if dnat else None)
     hop = EndpointHop(ip=ip or "?", port=port, chain=chain,
                       probability=None, packets=dnat.packets if dnat else None, bytes=dnat.bytes if dnat else None)
     if dnat:
         hop.evidence.append(_evidence(dnat))
         hop.affinity = hop.affinity or "--set" in dnat.options
     return hop
-
-
-def _split_hostport(value: str | None) -> tuple[str | None, int | None]:
-    if not value:
-        return None, None
-    if value.startswith("["):  # [fd00::1]:80
-        host, _, rest = value[1:].partition("]")
-        return host, int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else None
-    host, sep, port = value.rpartition(":")
-    if not sep or ":" in host:
-        return value, None
-    return host, int(port) if port.isdigit() else None
 
 
 def _affinity_timeout(rules: RuleSet, chain: str | None) -> int | None:
@@ -243,8 +216,8 @@ def _filter_verdicts(snapshot: ServiceSnapshot, port: ServicePort, spn: str, rul
                 continue
             comment = rule.comment or ""
             mine = comment.startswith(spn + " has no") if comment else False
-            dest = _bare(rule.dest_addr)
-            rport = _port_of(rule)
+            dest = bare_address(rule.dest_addr)
+            rport = rule.dport_number
             if not mine:
                 # no comment (or a lying one): match on address, protocol and port
                 addr_ok = dest is not None and dest in (snapshot.cluster_ips + snapshot.external_ips + snapshot.load_balancer_ips)
