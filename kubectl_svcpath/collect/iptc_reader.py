@@ -40,6 +40,7 @@ from typing import Any
 
 from kubectl_svcpath.errors import CollectFailed
 from kubectl_svcpath.kubeproxy import SERVICE_CHAIN_PREFIXES
+from kubectl_svcpath.parse.iptables_save import option_values
 from kubectl_svcpath.parse.tokens import TokenError, split_words
 from kubectl_svcpath.rules import Chain, DumpInfo, Rule, RuleSet
 
@@ -559,21 +560,11 @@ def _options(saved: str, into: dict[str, list[str]]) -> None:
             negate, i = True, i + 1
             continue
         if w.startswith("-"):
-            values: list[str] = []
-            j = i + 1
-            while j < n and not _is_option(words[j]):
-                values.append(words[j])
-                j += 1
-            if negate:
-                values = ["!" + values[0], *values[1:]] if values else ["!"]
-            into[w] = values
-            negate, i = False, j
+            into[w], i = option_values(words, i, negate)
+            negate = False
             continue
         i += 1  # a stray value: keep going, the raw line still shows it
 
-
-def _is_option(word: str) -> bool:
-    return word == "!" or (word.startswith("-") and len(word) > 1 and not word[1].isdigit())
 
 
 def _derive(rule: Rule) -> None:

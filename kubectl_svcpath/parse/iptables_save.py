@@ -435,16 +435,8 @@ def _fill(rule: Rule, words: list[str]) -> None:
             i += 2
             continue
         if w.startswith("-"):
-            values: list[str] = []
-            j = i + 1
-            while j < n and not _is_option(words[j]):
-                values.append(words[j])
-                j += 1
-            if negate:
-                values = ["!" + values[0], *values[1:]] if values else ["!"]
-            current[w] = values
+            current[w], i = option_values(words, i, negate)
             negate = False
-            i = j
             continue
         raise ValueError(f"unexpected word {_preview(w)!r}")
     opts = rule.options
@@ -459,6 +451,21 @@ def _fill(rule: Rule, words: list[str]) -> None:
             rule.probability = float(opts["--probability"][0])
         except ValueError:
             raise ValueError(f"bad probability {_preview(opts['--probability'][0])!r}") from None
+
+
+def option_values(words: list[str], i: int, negate: bool) -> tuple[list[str], int]:
+    """The values of the option at ``words[i]`` (up to the next option) and the index after them.
+
+    A negation ("! --mark 0x4000/0x4000") is kept as a "!" prefix on the first value.
+    """
+    values: list[str] = []
+    j = i + 1
+    while j < len(words) and not _is_option(words[j]):
+        values.append(words[j])
+        j += 1
+    if negate:
+        values = ["!" + values[0], *values[1:]] if values else ["!"]
+    return values, j
 
 
 def _is_option(word: str) -> bool:
