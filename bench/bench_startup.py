@@ -111,9 +111,9 @@ def build_variant(kind: str, work: Path) -> Path:
 def importtime(args: list[str], env: dict[str, str], top: int) -> list[tuple[str, float]]:
     """Seconds spent importing each package, biggest first.
 
-    A package's figure is the cumulative time of every import that enters it from outside (so
-    typer's includes the pydantic and rich it pulls in, and pydantic's own row counts only the
-    imports of pydantic that happened elsewhere); kubectl_svcpath's row is its modules' own time.
+    A package's figure is the cumulative time of every import that enters it from outside, so
+    rows overlap: typer's includes the pydantic it pulls in, which also has its own row.
+    kubectl_svcpath's row is its modules' own time only.
     """
     proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "kubectl_svcpath", *args],
                           env=env, capture_output=True, text=True, check=False)
@@ -211,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"| {label} | {download / 1e6:.1f} MB | {disk / 1e6:.1f} MB |")
         if not args.no_importtime:
             for what in (["--help"], ["--example"]):
-                print(f"\nWhat `python -X importtime -m kubectl_svcpath {' '.join(what)}` spends (top-level imports, cumulative):\n")
+                print(f"\nWhat `python -X importtime -m kubectl_svcpath {' '.join(what)}` spends per package "
+                      "(cumulative, rows overlap: typer includes the pydantic it imports):\n")
                 print("| package | seconds |\n|---|---|")
                 for name, secs in importtime(what, venv_env, 12):
                     print(f"| {name} | {secs:.3f} |")

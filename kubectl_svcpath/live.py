@@ -31,6 +31,10 @@ class LiveRequest:
     node: str | None
     all_nodes: bool
     progress: Callable[[str], None] | None = None  # called with one-line progress messages
+    # called with each node's Collection as soon as it is read, in that node's worker thread, so
+    # that work such as parsing overlaps the other nodes' collection; a SvcpathError it raises
+    # fails that node like a collection error. Its result is NodeResult.prepared.
+    prepare: Callable[[Collection], Any] | None = None
 
 
 @dataclass
@@ -38,6 +42,7 @@ class NodeResult:
     node: str
     collection: Collection | None
     error: SvcpathError | None
+    prepared: Any = None  # what LiveRequest.prepare returned for the collection
 
 
 @dataclass
@@ -132,7 +137,8 @@ def gather(req: LiveRequest) -> LiveGathered:
         def one(node: str) -> NodeResult:
             pod = kpp.best_pod(pods.get(node, []), node)
             mode = kpp.decide_mode(config_mode, pod, notes)
-            return NodeResult(node, kpp.collect(kube, pod, mode, families), None)
+            coll = kpp.collect(kube, pod, mode, families)
+            return NodeResult(node, coll, None, req.prepare(coll) if req.prepare is not None else None)
 
         if not req.all_nodes:
             node = node_names[0]

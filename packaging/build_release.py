@@ -80,8 +80,11 @@ def run_pyinstaller(work: Path, mode: str, strip: bool = True) -> Path:
         argv.append("--onefile")
     if not strip:
         argv.append("--no-strip")
-    # cwd=work: PyInstaller must not pick up ROOT/packaging as the 'packaging' library
-    subprocess.run(argv, check=True, cwd=work)
+    # cwd=work: PyInstaller must not pick up ROOT/packaging as the 'packaging' library.
+    # A fixed hash seed keeps set/frozenset constants in the bundled bytecode in one order, so
+    # the same sources give the same bytes (PyInstaller's advice for reproducible builds).
+    env = {**os.environ, "PYTHONHASHSEED": "0", "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", str(DEFAULT_EPOCH))}
+    subprocess.run(argv, check=True, cwd=work, env=env)
     return dist / PLUGIN
 
 

@@ -200,3 +200,21 @@ def test_audit_lists_every_service(dump: str) -> None:
     code, table, _ = svcpath("--rules-file", str(DUMPS / dump), "--all", "--color", "never")
     assert table.splitlines()[0].split()[:3] == ["NAMESPACE", "NAME", "TYPE"]
     assert len(table.splitlines()) == len(expected) + 1
+
+
+def test_table_fits_the_terminal_and_says_what_it_left_out() -> None:
+    """A terminal of 80 columns: the table drops the least useful columns, keeps the counters."""
+    from kubectl_svcpath.app import Env, run
+    from kubectl_svcpath.options import Options
+    import io
+
+    out = io.StringIO()
+    env = Env(out, io.StringIO(), isatty=True, width=80, no_color=True)
+    run(Options(example=True, color="never"), env)
+    text = out.getvalue()
+    table = text[text.index("PORT "):text.index("Findings:")]
+    assert all(len(line) <= 80 for line in table.splitlines()), table
+    header = table.splitlines()[0].split()
+    assert {"PORT", "DESTINATION", "PKTS", "ENDPOINT", "STATE"} <= set(header)
+    assert "left out to fit the terminal: -o wide" in text
+    assert all(len(line) <= 80 for line in text[text.index("Findings:"):].splitlines() if " " in line.strip())

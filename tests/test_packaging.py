@@ -297,6 +297,20 @@ def test_archive_holds_only_what_krew_can_unpack(release: Release) -> None:
         assert bundled in notices
 
 
+def test_caveats_state_the_glibc_the_archive_needs(release: Release, tmp_path: Path) -> None:
+    """The newest GLIBC_x.y symbol version any bundled ELF file asks for is the one the caveats name."""
+    with tarfile.open(release.archive) as tar:
+        tar.extractall(tmp_path, filter="data") if hasattr(tarfile, "data_filter") else tar.extractall(tmp_path)
+    needed = set()
+    for path in tmp_path.rglob("*"):
+        if path.is_file() and path.read_bytes()[:4] == b"\x7fELF":
+            needed |= {tuple(map(int, v)) for v in re.findall(rb"GLIBC_(\d+)\.(\d+)", path.read_bytes())}
+    newest = "%d.%d" % max(needed)
+    caveats = check.load_manifest(MANIFEST)["spec"]["caveats"]
+    assert f"glibc {newest}+" in caveats, f"the archive needs glibc {newest}"
+    assert f"glibc {newest} or newer" in (ROOT / "docs" / "install.md").read_text().replace("**", "")
+
+
 def test_archive_bundles_the_example_and_the_ctypes_helper(release: Release) -> None:
     with tarfile.open(release.archive) as tar:
         names = tar.getnames()

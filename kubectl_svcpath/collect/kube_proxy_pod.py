@@ -150,8 +150,8 @@ def check_output(argv: list[str], text: str, source: str) -> None:
     """A listing that stops early is an error, never half an answer."""
     fmt = dump_format(argv)
     if fmt == "iptables-save" and text.strip():
-        lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-        if lines and lines[-1] != "COMMIT":
+        last = _last_rule_line(text)
+        if last is not None and last != "COMMIT":
             raise BadDump(source, "the output ends before COMMIT: it was truncated",
                           hint="run it again; if the node is slow or its tables are large, raise --request-timeout")
     elif fmt == "nft-json":
@@ -160,6 +160,19 @@ def check_output(argv: list[str], text: str, source: str) -> None:
         except ValueError:
             raise BadDump(source, "the JSON output is cut off or not JSON: it was truncated",
                           hint="run it again; if the node is slow or its tables are large, raise --request-timeout") from None
+
+
+def _last_rule_line(text: str) -> str | None:
+    """The last line that is neither blank nor a comment, stripped; read from the end (dumps are MBs)."""
+    end = len(text)
+    while end > 0:
+        start = text.rfind("\n", 0, end) + 1
+        for line in reversed(text[start:end].splitlines()):  # as text.splitlines() would cut it
+            line = line.strip()
+            if line and not line.startswith("#"):
+                return line
+        end = start - 1
+    return None
 
 
 def backend_of(version_text: str) -> str | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,13 +72,15 @@ class Kube:
     server: str
     timeout: float | None  # seconds per request; None = no timeout
     _api: Any = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def api(self) -> Any:
-        """The ApiClient for GET/LIST (one per run; exec gets its own, see new_api_client)."""
-        if self._api is None:
-            self._api = self.new_api_client()
-        return self._api
+        """The run's ApiClient, shared by the reads and (kubernetes >= 37) the concurrent execs."""
+        with self._lock:
+            if self._api is None:
+                self._api = self.new_api_client()
+            return self._api
 
     def new_api_client(self) -> Any:
         from kubernetes import client

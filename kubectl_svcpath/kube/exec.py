@@ -3,8 +3,8 @@
 ``is_allowed(argv)`` is pure and is checked before any request is made: the plugin can only
 ever run the listings below. The exec reads stdout, stderr and the exit status separately
 (the client's simple form mixes the streams, hides the exit code and silently truncates on a
-timeout: shared/docs/ecosystem-notes.md §2.4), uses its own ApiClient (``stream()`` patches the
-client it is given, so concurrent execs must not share one) and stops at the request timeout.
+timeout: shared/docs/ecosystem-notes.md §2.4) over the client's WebSocket (transport.open_exec)
+and stops at the request timeout.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubectl_svcpath.errors import ApiUnreachable, CollectFailed, ExitCode, SvcpathError
+from kubectl_svcpath.kube import transport
 from kubectl_svcpath.kube.client import Call, Kube, one_line, translate
 
 # Exact argv vectors that may be run.
@@ -118,24 +119,21 @@ def run(kube: Kube, pod: str, namespace: str, container: str | None, argv: list[
     """
     if not is_allowed(argv):
         raise NotAllowed(f"refusing to run `{' '.join(argv)}` in pod {namespace}/{pod}: not a read-only listing")
-    from kubernetes import client
-    from kubernetes.stream import stream
     from kubernetes.stream.ws_client import ERROR_CHANNEL, STDERR_CHANNEL, STDOUT_CHANNEL
 
     call = Call("create", "pods/exec", pod, namespace)
     cmd = " ".join(argv)
-    api = kube.new_api_client()  # never shared: stream() swaps this client's call_api while it runs
+    # the shared client, except with kubernetes <= 36, where the exec replaces its client's request()
+    own = None if transport.is_modern(kube.api) else kube.new_api_client()
     start = time.monotonic()
     ws = None
     try:
-        kwargs: dict[str, Any] = {"command": list(argv), "stderr": True, "stdin": False, "stdout": True, "tty": False,
-                                  "_preload_content": False, "binary": True}
+        query: list[tuple[str, Any]] = [("command", list(argv))]  # connect_get_namespaced_pod_exec's order
         if container:
-            kwargs["container"] = container
-        if kube.timeout:
-            kwargs["_request_timeout"] = kube.timeout
-        ws = _with_socket_timeout(kube.timeout, lambda: stream(client.CoreV1Api(api).connect_get_namespaced_pod_exec,
-                                                                pod, namespace, **kwargs))
+            query.append(("container", container))
+        query += [("stderr", True), ("stdin", False), ("stdout", True), ("tty", False)]
+        ws = _with_socket_timeout(kube.timeout, lambda: transport.open_exec(own or kube.api, pod, namespace, query,
+                                                                            kube.timeout))
         out_parts: list[bytes] = []
         err_parts: list[bytes] = []
 
@@ -172,10 +170,11 @@ def run(kube: Kube, pod: str, namespace: str, container: str | None, argv: list[
                 ws.close()
             except Exception:  # noqa: BLE001
                 pass
-        try:
-            api.close()
-        except Exception:  # noqa: BLE001
-            pass
+        if own is not None:
+            try:
+                own.close()
+            except Exception:  # noqa: BLE001
+                pass
     if code is None:
         missing = re.search(r'exec: "([^"]+)": executable file not found in \$PATH', message)
         if missing:

@@ -1,6 +1,6 @@
 """Every API read the plugin makes: GET and LIST only, answers as raw JSON dicts.
 
-Raw JSON (``_preload_content=False``), not client models, so live objects go through the same
+Raw JSON, not client models (transport.py says why and how), so live objects go through the same
 converter as ``--manifest`` files (``manifest.snapshot_from_objects``). LIST items carry no
 ``kind``/``apiVersion`` on the wire; they are added here the way ``kubectl get -o json`` does.
 """
@@ -8,19 +8,20 @@ converter as ``--manifest`` files (``manifest.snapshot_from_objects``). LIST ite
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from typing import Any
 
 from kubectl_svcpath.errors import ApiUnreachable
+from kubectl_svcpath.kube import transport
 from kubectl_svcpath.kube.client import Call, Kube, one_line, translate
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 KUBE_SYSTEM = "kube-system"
 
 
-def _raw(kube: Kube, call: Call, method: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
+def _raw(kube: Kube, call: Call, path: str, path_params: dict[str, str],
+         query: list[tuple[str, str]] | None = None) -> dict[str, Any]:
     try:
-        resp = method(*args, _preload_content=False, _request_timeout=kube.timeout, **kwargs)
-        data = resp.data
+        data = transport.get(kube.api, path, path_params, query or [], kube.timeout)
     except Exception as e:  # noqa: BLE001 - every client/urllib3 error is translated in one place
         raise translate(e, call, server=kube.server, timeout=kube.timeout) from None
     try:
@@ -41,44 +42,38 @@ def _items(obj: dict[str, Any], kind: str, api_version: str) -> list[dict[str, A
     return items
 
 
-def _core(kube: Kube) -> Any:
-    from kubernetes import client
-
-    return client.CoreV1Api(kube.api)
-
-
 def get_service(kube: Kube, namespace: str, name: str) -> dict[str, Any]:
-    obj = _raw(kube, Call("get", "services", name, namespace), _core(kube).read_namespaced_service, name, namespace)
+    obj = _raw(kube, Call("get", "services", name, namespace), "/api/v1/namespaces/{namespace}/services/{name}",
+               {"namespace": namespace, "name": name})
     obj.setdefault("kind", "Service")
     obj.setdefault("apiVersion", "v1")
     return obj
 
 
 def list_endpoint_slices(kube: Kube, namespace: str, service: str) -> list[dict[str, Any]]:
-    from kubernetes import client
-
-    api = client.DiscoveryV1Api(kube.api)
     obj = _raw(kube, Call("list", "endpointslices", None, namespace, "discovery.k8s.io"),
-               api.list_namespaced_endpoint_slice, namespace, label_selector=f"{SERVICE_NAME_LABEL}={service}")
+               "/apis/discovery.k8s.io/v1/namespaces/{namespace}/endpointslices", {"namespace": namespace},
+               [("labelSelector", f"{SERVICE_NAME_LABEL}={service}")])
     items = _items(obj, "EndpointSlice", "discovery.k8s.io/v1")
     return sorted(items, key=lambda o: (o.get("metadata") or {}).get("name") or "")
 
 
 def list_nodes(kube: Kube) -> list[dict[str, Any]]:
-    obj = _raw(kube, Call("list", "nodes"), _core(kube).list_node)
+    obj = _raw(kube, Call("list", "nodes"), "/api/v1/nodes", {})
     return _items(obj, "Node", "v1")
 
 
 def list_pods(kube: Kube, namespace: str, label_selector: str, field_selector: str | None = None) -> list[dict[str, Any]]:
-    kwargs: dict[str, Any] = {"label_selector": label_selector}
-    if field_selector:
-        kwargs["field_selector"] = field_selector
-    obj = _raw(kube, Call("list", "pods", None, namespace), _core(kube).list_namespaced_pod, namespace, **kwargs)
+    query = [("fieldSelector", field_selector)] if field_selector else []  # the generated method's order
+    query.append(("labelSelector", label_selector))
+    obj = _raw(kube, Call("list", "pods", None, namespace), "/api/v1/namespaces/{namespace}/pods",
+               {"namespace": namespace}, query)
     return _items(obj, "Pod", "v1")
 
 
 def get_configmap(kube: Kube, namespace: str, name: str) -> dict[str, Any]:
-    obj = _raw(kube, Call("get", "configmaps", name, namespace), _core(kube).read_namespaced_config_map, name, namespace)
+    obj = _raw(kube, Call("get", "configmaps", name, namespace), "/api/v1/namespaces/{namespace}/configmaps/{name}",
+               {"namespace": namespace, "name": name})
     obj.setdefault("kind", "ConfigMap")
     obj.setdefault("apiVersion", "v1")
     return obj

@@ -14,7 +14,7 @@ def render_report(report: Report, fmt: str, style: Style, width: int | None = No
     if fmt == "tree":
         from kubectl_svcpath.render.tree import render_tree
 
-        return render_tree(report, style)
+        return render_tree(report, style, width)
     from kubectl_svcpath.render.table import render_table
 
     return render_table(report, style, wide=fmt == "wide", width=width)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import tabulate as _tabulate_module
 from tabulate import tabulate
+
+_tabulate_module.MIN_PADDING = 0  # kubectl-like: columns as wide as their widest cell, two spaces apart
 
 from kubectl_svcpath.path import SEVERITY_ORDER
 from kubectl_svcpath.render.text import Style, safe

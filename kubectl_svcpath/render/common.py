@@ -71,3 +71,20 @@ def findings_lines(findings: list[Finding], style: Style, verbose: bool = True) 
 
 def notes_lines(report: Report) -> list[str]:
     return [f"Note:     {safe(n)}" for n in report.notes]
+
+
+def wrap_lines(lines: list[str], width: int | None) -> list[str]:
+    """Fold prose lines to the terminal width, continuing under their own indent (+4)."""
+    if not width:
+        return lines
+    import textwrap
+
+    out: list[str] = []
+    for line in lines:
+        if len(line) <= width:
+            out.append(line)
+            continue
+        indent = " " * (len(line) - len(line.lstrip(" ")))
+        out.extend(textwrap.wrap(line, width=max(width, 40), subsequent_indent=indent + "    ",
+                                 break_long_words=False, break_on_hyphens=False) or [line])
+    return out

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import tabulate as _tabulate_module
 from tabulate import tabulate
 
+_tabulate_module.MIN_PADDING = 0  # kubectl-like: columns as wide as their widest cell, two spaces apart
+
 from kubectl_svcpath.path import EndpointHop, EntryPath, PortPath
-from kubectl_svcpath.render.common import destination, endpoint_state, findings_lines, header_lines, notes_lines
+from kubectl_svcpath.render.common import destination, endpoint_state, findings_lines, header_lines, notes_lines, wrap_lines
 from kubectl_svcpath.render.text import Style, human_bytes, human_count, safe, share
 from kubectl_svcpath.report import Report
 
 # (header, wide-only, drop order when the terminal is too narrow: higher goes first)
 _COLUMNS = [
-    ("PORT", False, 0), ("ENTRY", False, 0), ("DESTINATION", False, 0), ("PKTS", False, 2),
-    ("BYTES", True, 0), ("CHAINS", True, 0), ("SERVICE-CHAIN", False, 3), ("ENDPOINT-CHAIN", True, 0),
-    ("ENDPOINT", False, 0), ("SHARE", False, 1), ("EP-PKTS", False, 2), ("EP-BYTES", True, 0),
-    ("NODE", True, 0), ("STATE", False, 0),
+    ("PORT", False, 0), ("ENTRY", False, 4), ("DESTINATION", False, 0), ("PKTS", False, 2),
+    ("BYTES", True, 0), ("CHAINS", True, 0), ("SERVICE-CHAIN", False, 6), ("ENDPOINT-CHAIN", True, 0),
+    ("ENDPOINT", False, 0), ("SHARE", False, 3), ("EP-PKTS", False, 5), ("EP-BYTES", True, 0),
+    ("NODE", True, 0), ("STATE", False, 1),
 ]
 
 
@@ -53,7 +56,7 @@ def _path_cells(label: str, path: EntryPath) -> dict[str, str]:
     return {
         "PORT": label,
         "ENTRY": path.entry,
-        "DESTINATION": destination(path) + ("" if path.shown_port else " (port not shown)"),
+        "DESTINATION": destination(path) + ("" if path.shown_port else "*"),
         "PKTS": human_count(path.packets),
         "BYTES": human_bytes(path.bytes),
         "CHAINS": " > ".join(path.chains),
@@ -79,20 +82,30 @@ def _endpoint_cells(hop: EndpointHop) -> dict[str, str]:
 def render_table(report: Report, style: Style, wide: bool = False, width: int | None = None) -> str:
     columns = [c for c in _COLUMNS if wide or not c[1]]
     rows = _rows(report)
-    table = _fit(columns, rows, width if not wide else None, style)
-    parts = header_lines(report) + notes_lines(report) + ["", table, ""] + findings_lines(report.findings, style)
+    table, hidden = _fit(columns, rows, width if not wide else None, style)
+    below = []
+    if any(not path.shown_port for pp in report.ports for path in pp.paths):
+        below.append("* the rule as listed shows no port match (see the findings)")
+    if hidden:
+        below.append(f"({', '.join(hidden)} left out to fit the terminal: -o wide shows every column)")
+    parts = (wrap_lines(header_lines(report) + notes_lines(report), width) + ["", table, *wrap_lines(below, width), ""]
+             + wrap_lines(findings_lines(report.findings, style), width))
     return "\n".join(parts) + "\n"
 
 
-def _fit(columns: list[tuple[str, bool, int]], rows: list[dict[str, str]], width: int | None, style: Style) -> str:
+def _fit(columns: list[tuple[str, bool, int]], rows: list[dict[str, str]], width: int | None,
+         style: Style) -> tuple[str, list[str]]:
     """Drop the least useful columns until the table fits the terminal (``-o wide`` shows all)."""
     cols = list(columns)
+    hidden: list[str] = []
     while True:
         text = _tabulate(cols, rows, style)
         droppable = [c for c in cols if c[2] > 0]
         if width is None or max((len(line) for line in text.splitlines()), default=0) <= width or not droppable:
-            return text
-        cols.remove(max(droppable, key=lambda c: c[2]))
+            return text, hidden
+        drop = max(droppable, key=lambda c: c[2])
+        cols.remove(drop)
+        hidden.append(drop[0])
 
 
 def _tabulate(cols: list[tuple[str, bool, int]], rows: list[dict[str, str]], style: Style) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kubectl_svcpath.path import EndpointHop, EntryPath, PortPath
-from kubectl_svcpath.render.common import destination, endpoint_state, findings_lines, notes_lines
+from kubectl_svcpath.render.common import destination, endpoint_state, findings_lines, notes_lines, wrap_lines
 from kubectl_svcpath.render.text import Style, human_bytes, human_count, safe, share
 from kubectl_svcpath.report import Report
 
@@ -74,11 +74,11 @@ def _port_node(pp: PortPath, style: Style) -> Node:
     return (label, children)
 
 
-def render_tree(report: Report, style: Style) -> str:
+def render_tree(report: Report, style: Style, width: int | None = None) -> str:
     svc = report.service
     mode = report.mode + (f"/{report.backend}" if report.backend else "")
     where = f"node {safe(report.node)}" if report.node else "offline"
     root = f"{safe(svc.ref)} ({safe(svc.type)}, {safe(','.join(svc.cluster_ips) or '-')}) — {mode}, {where}"
     lines = tree_lines((root, [_port_node(pp, style) for pp in report.ports]))
-    out = lines + notes_lines(report) + [""] + findings_lines(report.findings, style)
+    out = lines + wrap_lines(notes_lines(report) + [""] + findings_lines(report.findings, style), width)
     return "\n".join(out) + "\n"

@@ -16,10 +16,15 @@ the way the kube-proxy image's iptables wrapper does. Anything else - another pa
 than GET, a watch - answers a Kubernetes ``Status`` 404/405 *and* is recorded in ``violations``
 (the fixture fails the test). Every request is recorded in ``requests``.
 
-Faults (``cluster.faults``): 403 on exec, a missing binary, a non-zero exit, truncated output
-("cut": half the output then success; "drop": half the output then the connection dies),
-slow answers (``delay``/``exec_delay`` seconds), 401 for a wrong token. "API unreachable" is a
-kubeconfig pointing at a closed port (``closed_port()``).
+Faults (``cluster.faults``): 403 on exec, another status for the exec upgrade (``exec_reject``:
+401, 404...), a missing binary, a non-zero exit, truncated output ("cut": half the output then
+success; "drop": half the output then the connection dies), slow answers (``delay``/``exec_delay``
+seconds), 401 for a wrong token. "API unreachable" is a kubeconfig pointing at a closed port
+(``closed_port()``).
+
+Credentials: the bearer token ``cluster.token``, or - with ``FakeApiServer(..., client_ca=cert)``
+- a TLS client certificate signed by that CA whose CN is ``cluster.cert_user`` (``make_cert(...,
+client=True)`` makes one that is its own CA).
 
     cluster = FakeCluster()
     cluster.add_node("cp01", netns=node.ns, backend="nft")      # + a kube-proxy pod on it
@@ -66,12 +71,18 @@ class Cert:
         return base64.b64encode(self.cert.read_bytes()).decode()
 
 
-def make_cert(directory: Path) -> Cert:
-    """A throw-away self-signed certificate for 127.0.0.1 (openssl CLI; the venv has no cryptography)."""
+def make_cert(directory: Path, client: str | None = None) -> Cert:
+    """A throw-away self-signed certificate (openssl CLI; the venv has no cryptography).
+
+    For the server at 127.0.0.1, or with ``client="NAME"`` a client certificate with CN=NAME
+    (trusted by passing it as the server's ``client_ca``).
+    """
     directory.mkdir(parents=True, exist_ok=True)
-    cert, key = directory / "apiserver.crt", directory / "apiserver.key"
+    stem = f"client-{client}" if client else "apiserver"
+    cert, key = directory / f"{stem}.crt", directory / f"{stem}.key"
+    ext = ["-addext", "extendedKeyUsage=clientAuth"] if client else ["-addext", "subjectAltName=IP:127.0.0.1"]
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                    "-nodes", "-days", "2", "-subj", "/CN=fake-apiserver", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-nodes", "-days", "2", "-subj", f"/CN={client or 'fake-apiserver'}", *ext,
                     "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True, timeout=60)
     return Cert(cert, key)
 
@@ -88,6 +99,7 @@ def closed_port() -> int:
 @dataclass
 class Faults:
     exec_forbidden: bool = False
+    exec_reject: int | None = None  # answer the exec upgrade with this status (401, 403, 404...)
     missing_binaries: set[str] = field(default_factory=set)  # argv[0] the "image" lacks
     exec_exit: dict[str, tuple[int, str]] = field(default_factory=dict)  # argv[0] -> (exit code, stderr)
     truncate: str | None = None  # "cut" | "drop"
@@ -106,6 +118,7 @@ class Recorded:
     exec_rc: int | None = None
     user_agent: str = ""
     subprotocol: str | None = None
+    credential: str | None = None  # how the request authenticated: "token", "cert:<CN>", None (rejected)
 
 
 @dataclass
@@ -118,8 +131,9 @@ class NodeInfo:
 class FakeCluster:
     """The objects the fake API server serves and the lab namespaces its execs run in."""
 
-    def __init__(self, token: str = "svcpath-test-token") -> None:
+    def __init__(self, token: str = "svcpath-test-token", cert_user: str = "svcpath-cert-user") -> None:
         self.token = token
+        self.cert_user = cert_user  # the CN a client certificate must carry (servers with a client_ca)
         self.objects: dict[tuple[str, str, str], dict[str, Any]] = {}  # (kind, ns, name); ns "" for nodes
         self.nodes: dict[str, NodeInfo] = {}
         self.faults = Faults()
@@ -283,6 +297,9 @@ _LIST_PARAMS = {"labelSelector", "fieldSelector", "limit", "continue", "resource
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # TCP_NODELAY, as a real API server (Go) sets it: headers and body go out as two writes, and
+    # with Nagle on the body would wait ~40 ms for the client's delayed ACK on every request
+    disable_nagle_algorithm = True
     server: "_Server"
 
     def log_message(self, *args: Any) -> None:  # quiet
@@ -320,7 +337,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         rec = Recorded("GET", path, query, user_agent=self.headers.get("User-Agent", ""))
         cluster.record(rec)
 
-        if self.headers.get("Authorization") != f"Bearer {cluster.token}":
+        rec.credential = self._credential()
+        if rec.credential is None:
             rec.status = 401
             return self._json(401, _status(401, "Unauthorized", "Unauthorized"))
         if "watch" in query and query["watch"][0] not in ("", "0", "false"):
@@ -353,6 +371,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         code, obj = self._rest(name, m.groups(), query)
         rec.status = code
         self._json(code, obj)
+
+    def _credential(self) -> str | None:
+        """A bearer token wins; else a verified client certificate with the expected CN."""
+        cluster = self.server.cluster
+        if self.headers.get("Authorization") == f"Bearer {cluster.token}":
+            return "token"
+        peer = self.connection.getpeercert() if isinstance(self.connection, ssl.SSLSocket) else None
+        cn = next((v for rdn in (peer or {}).get("subject", ()) for k, v in rdn if k == "commonName"), None)
+        if cn is not None and cn == cluster.cert_user:
+            return f"cert:{cn}"
+        return None
 
     def _rest(self, route: str, groups: tuple[str, ...], query: dict[str, list[str]]) -> tuple[int, Any]:
         cluster = self.server.cluster
@@ -412,7 +441,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             cluster.violation(f"exec without a websocket upgrade: {argv}")
             rec.status = 400
             return self._json(400, _status(400, "BadRequest", "Upgrade request required"))
-        if cluster.faults.exec_forbidden:
+        reject = cluster.faults.exec_reject
+        if reject is not None and reject != 403:
+            rec.status = reject
+            reason = {401: "Unauthorized", 404: "NotFound"}.get(reject, "InternalError")
+            message = f'pods "{pod_name}" not found' if reject == 404 else reason
+            return self._json(reject, _status(reject, reason, message))
+        if cluster.faults.exec_forbidden or reject == 403:
             rec.status = 403
             return self._json(403, _status(403, "Forbidden",
                                            f'pods "{pod_name}" is forbidden: User "test" cannot create resource "pods/exec" '
@@ -529,7 +564,7 @@ class _Server(http.server.ThreadingHTTPServer):
 class FakeApiServer:
     """Runs a FakeCluster on https://127.0.0.1:<random port> in a thread; a context manager."""
 
-    def __init__(self, cluster: FakeCluster, cert: Cert | None) -> None:
+    def __init__(self, cluster: FakeCluster, cert: Cert | None, client_ca: Cert | None = None) -> None:
         self.cluster = cluster
         self.cert = cert
         self._server = _Server(("127.0.0.1", 0), _Handler)
@@ -537,6 +572,9 @@ class FakeApiServer:
         if cert is not None:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.load_cert_chain(str(cert.cert), str(cert.key))
+            if client_ca is not None:  # ask for a client certificate; a token still works without one
+                ctx.verify_mode = ssl.CERT_OPTIONAL
+                ctx.load_verify_locations(str(client_ca.cert))
             self._server.socket = ctx.wrap_socket(self._server.socket, server_side=True,
                                                   do_handshake_on_connect=False)
         self.port = self._server.server_address[1]
@@ -561,13 +599,17 @@ class FakeApiServer:
         self.stop()
 
     def write_kubeconfig(self, path: Path, server: str | None = None, token: str | None = None,
-                         namespace: str | None = None, insecure: bool = False) -> Path:
-        """Contexts: "lab" (namespace from the argument, if any, current) and "lab-team" (namespace team)."""
-        return write_kubeconfig(path, server or self.url, self.cert, token or self.cluster.token, namespace, insecure)
+                         namespace: str | None = None, insecure: bool = False,
+                         user: dict[str, Any] | None = None) -> Path:
+        """Contexts: "lab" (namespace from the argument, if any, current) and "lab-team" (namespace team).
+
+        ``user`` replaces the token credentials (client certificate, exec plugin...)."""
+        return write_kubeconfig(path, server or self.url, self.cert, token or self.cluster.token, namespace, insecure,
+                                user)
 
 
 def write_kubeconfig(path: Path, server: str, cert: Cert | None, token: str, namespace: str | None = None,
-                     insecure: bool = False) -> Path:
+                     insecure: bool = False, user: dict[str, Any] | None = None) -> Path:
     cluster: dict[str, Any] = {"server": server}
     if insecure:
         cluster["insecure-skip-tls-verify"] = True
@@ -579,7 +621,7 @@ def write_kubeconfig(path: Path, server: str, cert: Cert | None, token: str, nam
     cfg = {
         "apiVersion": "v1", "kind": "Config", "preferences": {},
         "clusters": [{"name": "lab", "cluster": cluster}],
-        "users": [{"name": "lab-user", "user": {"token": token}}],
+        "users": [{"name": "lab-user", "user": user if user is not None else {"token": token}}],
         "contexts": [{"name": "lab", "context": lab_ctx},
                      {"name": "lab-team", "context": {"cluster": "lab", "user": "lab-user", "namespace": "team"}}],
         "current-context": "lab",

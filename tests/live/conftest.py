@@ -1,8 +1,9 @@
 """Fixtures for the live-cluster tests: netns lab nodes behind a strict fake kube-apiserver.
 
 - ``lab``: a fresh tests.lab.netns.Lab (skips without root; under CI=true that is a failure);
-- ``api``: a FakeCluster served over HTTPS; at teardown the test fails if anything but
-  discovery, GET/LIST and allow-listed execs reached it (``violations``);
+- ``api``: a FakeCluster served over HTTPS (a token or the ``client_cert`` authenticates); at
+  teardown the test fails if anything but discovery, GET/LIST and allow-listed execs reached it
+  (``violations``);
 - ``scenario``: the two together, with helpers to add nodes, Services and kubeconfigs.
 """
 
@@ -34,6 +35,12 @@ def cert(tmp_path_factory: pytest.TempPathFactory) -> Cert:
     return make_cert(tmp_path_factory.mktemp("fakeapi-cert"))
 
 
+@pytest.fixture(scope="session")
+def client_cert(tmp_path_factory: pytest.TempPathFactory) -> Cert:
+    """A client certificate for FakeCluster.cert_user; the ``api`` server trusts it (tokens work too)."""
+    return make_cert(tmp_path_factory.mktemp("fakeapi-client-cert"), client=FakeCluster().cert_user)
+
+
 @pytest.fixture
 def lab():
     reason = _lab_reason()
@@ -47,9 +54,9 @@ def lab():
 
 
 @pytest.fixture
-def api(cert: Cert):
+def api(cert: Cert, client_cert: Cert):
     cluster = FakeCluster()
-    server = FakeApiServer(cluster, cert).start()
+    server = FakeApiServer(cluster, cert, client_ca=client_cert).start()
     try:
         yield server
     finally:

@@ -68,6 +68,23 @@ def test_rbac_forbidden_exec_says_which_permission(api: FakeApiServer, tmp_path)
     only_reads(api)
 
 
+@pytest.mark.parametrize("status,code,error,hint", [
+    (401, ExitCode.FORBIDDEN, "error: unauthorized at https://127.0.0.1:", "log in again or refresh the token"),
+    (404, ExitCode.NOT_FOUND, 'error: exec into pod "kube-proxy-', "the pod may have been replaced"),
+])
+def test_exec_upgrade_refused(api: FakeApiServer, tmp_path, status, code, error, hint):
+    """The API server refuses the WebSocket upgrade itself (the reads went through)."""
+    no_lab_hello(api)
+    api.cluster.faults.exec_reject = status
+    got, out, err = svcpath("hello-service", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")))
+    assert got == code
+    assert one_error(err).startswith(error)
+    assert hint in hint_of(err)
+    assert out == ""
+    assert [r.status for r in api.cluster.requests if r.argv is not None] == [status]
+    only_reads(api)
+
+
 def test_rejected_credentials(api: FakeApiServer, tmp_path):
     no_lab_hello(api)
     code, _, err = svcpath("hello-service", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc", token="wrong")))
