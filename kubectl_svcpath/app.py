@@ -194,7 +194,6 @@ def _local(opts: Options) -> Outcome:
 
 def _live_request(opts: Options, env: Env | None = None) -> Any:
     from kubectl_svcpath import live
-    from kubectl_svcpath.options import parse_timeout
 
     progress = None
     if env is not None and env.err_isatty:
@@ -202,7 +201,7 @@ def _live_request(opts: Options, env: Env | None = None) -> Any:
             env.stderr.write(f"\r\x1b[K{safe(msg)}")
             env.stderr.flush()
     return live.LiveRequest(service=opts.service or "", namespace=opts.namespace, kubeconfig=opts.kubeconfig,
-                            context=opts.context, request_timeout=parse_timeout(opts.request_timeout) if isinstance(opts.request_timeout, str) else opts.request_timeout,
+                            context=opts.context, request_timeout=opts.request_timeout,
                             node=opts.node, all_nodes=opts.all_nodes, progress=progress)
 
 
