@@ -5,24 +5,32 @@
    the reference is what an operator types by hand, ``kubectl exec <kube-proxy pod> -- iptables-save
    -c -t nat`` (real kubectl, same server, same WebSocket exec); against it the installed plugin,
    ``kubectl-svcpath hello-service -o json`` (a child process, as users run it), and - to show where
-   the time goes - ``live.gather()`` in a warm process (no interpreter start, no imports).
+   the time goes - ``kubectl exec`` of the plugin's own listing (all tables), ``live.gather()`` in
+   a warm process (no interpreter start, no imports), and the interpreter start plus the
+   ``kubernetes`` modules the plugin loads, beside what the generated ``CoreV1Api`` and
+   ``DiscoveryV1Api`` would add (the plugin does not load them: kubectl_svcpath/kube/transport.py).
 2. ``--all-nodes`` on K lab nodes (default 20) against ``--node`` on one of them: the execs run
    concurrently (at most 8 at a time), so K nodes should cost far less than K single runs.
 
-Every run is checked for success and the fake server's request log for reads only. Figures are
-wall-clock best-of-R on this machine; the lab shares the CPUs with the API server and the tools.
-Run as root: ``python bench/bench_live.py [--services N --endpoints M --nodes K --repeat R]``.
+Commands compared with each other run in turns (A B C A B C ...), so that load from other jobs on
+the machine hits them alike; each figure is the best of R runs, with the median beside it. Every
+run is checked for success and the fake server's request log for reads only. The lab shares the
+CPUs with the API server and the tools it runs. Run as root:
+``python bench/bench_live.py [--services N --endpoints M --nodes K --repeat R]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,15 +46,45 @@ PLUGIN = str(Path(sys.executable).parent / "kubectl-svcpath")
 CIP, POD_IP = "10.101.173.15", "192.168.189.15"
 
 
-def best(argv: list[str], repeat: int) -> tuple[float, subprocess.CompletedProcess]:
-    times, result = [], None
+@dataclass
+class Timing:
+    best: float
+    median: float
+    result: subprocess.CompletedProcess
+
+    def __str__(self) -> str:
+        return f"{self.best:.2f} s (median {self.median:.2f})"
+
+
+def race(commands: dict[str, list[str]], repeat: int) -> dict[str, Timing]:
+    """Each command ``repeat`` times, in turns; a failing run stops the benchmark."""
+    times: dict[str, list[float]] = {k: [] for k in commands}
+    last: dict[str, subprocess.CompletedProcess] = {}
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=600)
-        times.append(time.perf_counter() - t0)
-        if result.returncode not in (0, 3):
-            raise SystemExit(f"{' '.join(argv)} failed ({result.returncode}): {result.stderr.strip()[:300]}")
-    return min(times), result  # type: ignore[return-value]
+        for key, argv in commands.items():
+            t0 = time.perf_counter()
+            result = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+            times[key].append(time.perf_counter() - t0)
+            if result.returncode not in (0, 3):
+                raise SystemExit(f"{' '.join(argv)} failed ({result.returncode}): {result.stderr.strip()[:300]}")
+            last[key] = result
+    return {k: Timing(min(v), statistics.median(v), last[k]) for k, v in times.items()}
+
+
+# what the plugin imports of the client, and what the generated API classes would add
+CLIENT_IMPORTS = "import kubernetes.config, kubernetes.client.api_client, kubernetes.stream.ws_client"
+GENERATED_IMPORTS = CLIENT_IMPORTS + "; from kubernetes import client; client.CoreV1Api; client.DiscoveryV1Api"
+GENERATED = ("kubernetes.client.api.", "kubernetes.client.models.")
+
+
+def generated_modules_loaded(args: list[str], tmp: Path) -> int:
+    """How many generated API/model modules a plugin run (the console script's entry point) imports."""
+    out = tmp / "modules.txt"
+    child = (f"import atexit, sys\n"
+             f"atexit.register(lambda: open({str(out)!r}, 'w').write('\\n'.join(sorted(sys.modules))))\n"
+             f"from kubectl_svcpath.cli import main\nmain({args!r})\n")
+    subprocess.run([sys.executable, "-c", child], capture_output=True, timeout=600)
+    return sum(m.startswith(GENERATED) for m in out.read_text().split())
 
 
 def rules_for(background: int, endpoints: int) -> str:
@@ -78,15 +116,24 @@ def part_one(lab: Lab, cert, tmp: Path, services: int, endpoints: int, repeat: i
         save_all = lab.save(node)
         rows.append(("rules on the node", f"{services + 1:,} Services, {save_all.count(chr(10) + '[')+0:,} rules, "
                                           f"`iptables-save -c` {len(save_all) / 1e6:.1f} MB (loaded in {load_s:.1f} s)"))
+        commands = {"plugin": [PLUGIN, "hello-service", "-o", "json", "--kubeconfig", kc]}
         if shutil.which("kubectl"):
-            t, r = best(["kubectl", "--kubeconfig", kc, "-n", "kube-system", "exec", pod, "--",
-                         "iptables-save", "-c", "-t", "nat"], repeat)
-            rows.append(("`kubectl exec <kube-proxy pod> -- iptables-save -c -t nat`",
-                         f"{t:.2f} s ({len(r.stdout) / 1e6:.1f} MB)"))
-        t, r = best([PLUGIN, "hello-service", "-o", "json", "--kubeconfig", kc], repeat)
-        doc = json.loads(r.stdout)
+            kexec = ["kubectl", "--kubeconfig", kc, "-n", "kube-system", "exec", pod, "--"]
+            commands = {"nat": kexec + ["iptables-save", "-c", "-t", "nat"], **commands,
+                        "all": kexec + ["iptables-save", "-c"]}
+        t = race(commands, repeat)
+        doc = json.loads(t["plugin"].result.stdout)
         packets = [p["packets"] for port in doc["ports"] for p in port["paths"] if p["entry"] == "clusterIP"]
-        rows.append(("`kubectl svcpath hello-service -o json` (child process)", f"{t:.2f} s (clusterIP packets {packets})"))
+        plugin = f"{t['plugin']} (clusterIP packets {packets})"
+        if "nat" in t:
+            ref = t["nat"]
+            rows.append(("`kubectl exec <kube-proxy pod> -- iptables-save -c -t nat` (reference)",
+                         f"{ref} ({len(ref.result.stdout) / 1e6:.1f} MB)"))
+            plugin += f" = {t['plugin'].best / ref.best:.1f}x the reference (median {t['plugin'].median / ref.median:.1f}x)"
+        rows.append(("`kubectl svcpath hello-service -o json` (child process)", plugin))
+        if "all" in t:
+            rows.append(("of which: `kubectl exec` of the plugin's listing, `iptables-save -c` (all tables)",
+                         f"{t['all']} ({len(t['all'].result.stdout) / 1e6:.1f} MB)"))
         req = live.LiveRequest("hello-service", None, kc, None, 120.0, None, False)
         live.gather(req)  # warm the imports
         times = []
@@ -94,11 +141,15 @@ def part_one(lab: Lab, cert, tmp: Path, services: int, endpoints: int, repeat: i
             t0 = time.perf_counter()
             live.gather(req)
             times.append(time.perf_counter() - t0)
-        rows.append(("`live.gather()` in a warm process (API reads + 2 execs)", f"{min(times):.2f} s"))
-        t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "from kubernetes import client; from kubernetes.stream import stream; "
-                        "client.CoreV1Api; client.DiscoveryV1Api"], check=True)
-        rows.append(("of which: python start + `import kubernetes` (client, stream)", f"{time.perf_counter() - t0:.2f} s"))
+        rows.append(("of which: `live.gather()` in a warm process (4 API reads + 2 execs)",
+                     f"{min(times):.2f} s (median {statistics.median(times):.2f})"))
+        imports = race({"client": [sys.executable, "-c", CLIENT_IMPORTS],
+                        "generated": [sys.executable, "-c", GENERATED_IMPORTS]}, repeat)
+        rows.append(("of which: python start + the `kubernetes` modules the plugin loads (config, ApiClient, ws_client)",
+                     str(imports["client"])))
+        rows.append(("not loaded: the same + the generated `CoreV1Api`, `DiscoveryV1Api` (pydantic models)",
+                     f"{imports['generated']} ({generated_modules_loaded(commands['plugin'][1:], tmp)} generated "
+                     f"API/model modules imported by a plugin run)"))
     check_reads(cluster)
     return rows
 
@@ -117,15 +168,17 @@ def part_two(lab: Lab, cert, tmp: Path, n_nodes: int, services: int, endpoints: 
     rows = []
     with FakeApiServer(cluster, cert) as api:
         kc = str(api.write_kubeconfig(tmp / "kc2"))
-        one, _ = best([PLUGIN, "hello-service", "-o", "json", "--node", "w00", "--kubeconfig", kc], repeat)
+        base = [PLUGIN, "hello-service", "-o", "json", "--kubeconfig", kc]
         before = len(cluster.execs())
-        every, r = best([PLUGIN, "hello-service", "-o", "json", "--all-nodes", "--kubeconfig", kc], repeat)
-        execs = (len(cluster.execs()) - before) // repeat
-        doc = json.loads(r.stdout)
+        t = race({"one": base + ["--node", "w00"], "all": base + ["--all-nodes"]}, repeat)
+        execs = (len(cluster.execs()) - before) // repeat - 2
+        doc = json.loads(t["all"].result.stdout)
         assert len(doc["items"]) == n_nodes and not doc["errors"], doc["errors"]
-        rows.append((f"`--node w00` (1 of {n_nodes} nodes, {services + 1:,} Services each)", f"{one:.2f} s"))
+        one, every = t["one"], t["all"]
+        rows.append((f"`--node w00` (1 of {n_nodes} nodes, {services + 1:,} Services each)", str(one)))
         rows.append((f"`--all-nodes` ({n_nodes} nodes, {execs} execs, <= 8 at a time)",
-                     f"{every:.2f} s = {every / one:.1f}x one node (sequential would be ~{n_nodes}x)"))
+                     f"{every} = {every.best / one.best:.1f}x one node (median {every.median / one.median:.1f}x; "
+                     f"sequential would be ~{n_nodes}x)"))
         req = live.LiveRequest("hello-service", None, kc, None, 120.0, None, True)
         times = []
         for _ in range(repeat):
@@ -133,7 +186,8 @@ def part_two(lab: Lab, cert, tmp: Path, n_nodes: int, services: int, endpoints: 
             got = live.gather(req)
             times.append(time.perf_counter() - t0)
         assert all(n.error is None for n in got.nodes)
-        rows.append((f"of which: collecting ({n_nodes} nodes, `live.gather()` in a warm process)", f"{min(times):.2f} s"))
+        rows.append((f"of which: collecting ({n_nodes} nodes, `live.gather()` in a warm process)",
+                     f"{min(times):.2f} s (median {statistics.median(times):.2f})"))
     check_reads(cluster)
     return rows
 
@@ -156,7 +210,8 @@ def main() -> None:
             rows = part_one(lab, cert, tmp, args.services, args.endpoints, args.repeat)
         with Lab() as lab:
             rows += part_two(lab, cert, tmp, args.nodes, args.node_services, args.endpoints, args.repeat)
-    print(f"\nLive path (fake API server over HTTPS + WebSocket exec, netns nodes), best of {args.repeat}:\n")
+    print(f"\nLive path (fake API server over HTTPS + WebSocket exec, netns nodes), best of {args.repeat} "
+          f"(load average {os.getloadavg()[0]:.1f} at the end):\n")
     print("| what | time |\n|---|---|")
     for what, value in rows:
         print(f"| {what} | {value} |")

@@ -208,7 +208,14 @@ def _live_request(opts: Options, env: Env | None = None) -> Any:
 def _live(opts: Options, env: Env) -> Outcome:
     from kubectl_svcpath import live
 
-    gathered = live.gather(_live_request(opts, env))
+    def prepare(coll: Collection) -> pipeline.Parsed:  # parse each node's rules while others are still read
+        if opts.proxy_mode:
+            coll.proxy_mode = opts.proxy_mode
+        return pipeline.parse_collection(coll, opts.lenient)
+
+    req = _live_request(opts, env)
+    req.prepare = prepare
+    gathered = live.gather(req)
     if env.err_isatty:
         env.stderr.write("\r\x1b[K")
     _, name = split_service(opts.service or "", gathered.namespace)
@@ -218,10 +225,8 @@ def _live(opts: Options, env: Env) -> Outcome:
         if node.error is not None or node.collection is None:
             outcome.node_errors.append((node.node, node.error or SvcpathError("no rules collected")))
             continue
-        if opts.proxy_mode:
-            node.collection.proxy_mode = opts.proxy_mode
         try:
-            parsed = pipeline.parse_collection(node.collection, opts.lenient)
+            parsed = node.prepared if node.prepared is not None else prepare(node.collection)
             outcome.reports.append(pipeline.analyse(snapshot, parsed, node.collection))
         except SvcpathError as e:
             outcome.node_errors.append((node.node, e))

@@ -119,6 +119,7 @@ def connect(kubeconfig: str | None = None, context: str | None = None, timeout: 
     path = kubeconfig_path(kubeconfig)
     cfg = client.Configuration()
     cfg.retries = False  # one try: urllib3's default 3 retries quadruple every timeout
+    cfg.host = ""  # not the default http://localhost: a context without a server is caught below
     try:
         if not kubeconfig and not _any_exists(path) and os.environ.get("KUBERNETES_SERVICE_HOST"):
             config.load_incluster_config(client_configuration=cfg)

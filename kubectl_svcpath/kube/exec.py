@@ -123,8 +123,6 @@ def run(kube: Kube, pod: str, namespace: str, container: str | None, argv: list[
 
     call = Call("create", "pods/exec", pod, namespace)
     cmd = " ".join(argv)
-    # the shared client, except with kubernetes <= 36, where the exec replaces its client's request()
-    own = None if transport.is_modern(kube.api) else kube.new_api_client()
     start = time.monotonic()
     ws = None
     try:
@@ -132,8 +130,7 @@ def run(kube: Kube, pod: str, namespace: str, container: str | None, argv: list[
         if container:
             query.append(("container", container))
         query += [("stderr", True), ("stdin", False), ("stdout", True), ("tty", False)]
-        ws = _with_socket_timeout(kube.timeout, lambda: transport.open_exec(own or kube.api, pod, namespace, query,
-                                                                            kube.timeout))
+        ws = _with_socket_timeout(kube.timeout, lambda: transport.open_exec(kube.api, pod, namespace, query, kube.timeout))
         out_parts: list[bytes] = []
         err_parts: list[bytes] = []
 
@@ -168,11 +165,6 @@ def run(kube: Kube, pod: str, namespace: str, container: str | None, argv: list[
         if ws is not None:
             try:
                 ws.close()
-            except Exception:  # noqa: BLE001
-                pass
-        if own is not None:
-            try:
-                own.close()
             except Exception:  # noqa: BLE001
                 pass
     if code is None:

@@ -12,15 +12,17 @@ The client has had two ApiClients, both supported (pyproject says kubernetes>=29
 
 - 37 and later: ``param_serialize()`` builds (method, url, headers, body, form); ``call_api()``
   sends it; a non-2xx answer is raised as the generated methods do for ``_preload_content=False``.
-- up to 36: ``call_api(resource_path, method, ...)`` builds and sends, raising on non-2xx;
-  ``stream()`` makes it send over the WebSocket by replacing the client's ``request`` with
-  ``websocket_call``: done here the same way, on a private client.
+- up to 36: ``call_api(resource_path, method, ...)`` builds and sends a GET, raising on non-2xx
+  (its timeout must be an int or a (connect, read) pair: 29 ignores a float). For exec, where
+  ``stream()`` swaps the client's ``request`` for ``websocket_call`` and lets ``call_api`` build
+  the request (30-36 then lose a refused upgrade's error, decoding its empty body), the same
+  steps are taken here: default headers, ``update_params_for_auth``, path, query.
 """
 
 from __future__ import annotations
 
-import functools
 from typing import Any
+from urllib.parse import quote
 
 AUTH_SETTINGS = ["BearerToken"]  # what every core/discovery operation declares
 EXEC_PATH = "/api/v1/namespaces/{namespace}/pods/{name}/exec"
@@ -51,7 +53,8 @@ def get(api: Any, path: str, path_params: dict[str, str], query: list[tuple[str,
             raise ApiException.from_response(http_resp=resp, body=None, data=None)
         return data
     resp = api.call_api(path, "GET", path_params, query, accept, auth_settings=AUTH_SETTINGS,
-                        _return_http_data_only=True, _preload_content=False, _request_timeout=timeout)
+                        _return_http_data_only=True, _preload_content=False,
+                        _request_timeout=(timeout, timeout) if timeout else None)
     return resp.data
 
 
@@ -61,7 +64,6 @@ def open_exec(api: Any, pod: str, namespace: str, query: list[tuple[str, Any]], 
     ``query`` is what ``connect_get_namespaced_pod_exec`` sends, in its order: command (one
     entry, a list, sent repeated), container, stderr, stdin, stdout, tty. A refused upgrade
     (401/403/404...) raises ``ApiException(status=0, reason="Handshake status 403 ...")``.
-    With kubernetes <= 36, ``api`` must be a client of this call alone (its ``request`` is replaced).
     """
     from kubernetes.stream import ws_client
 
@@ -76,11 +78,17 @@ def open_exec(api: Any, pod: str, namespace: str, query: list[tuple[str, Any]], 
             header_params=accept, auth_settings=AUTH_SETTINGS, collection_formats={"command": "multi"})
         ws = ws_client.websocket_call(api.configuration, "GET", url, headers=headers, _request_timeout=timeout,
                                       _preload_content=False, **ws_opts)
-    else:
-        api.request = functools.partial(ws_client.websocket_call, api.configuration, **ws_opts)
-        ws = api.call_api(EXEC_PATH, "GET", path_params, query, accept, auth_settings=AUTH_SETTINGS,
-                          _return_http_data_only=True, _preload_content=False, _request_timeout=timeout,
-                          collection_formats={"command": "multi"})
+    else:  # what the legacy ApiClient.__call_api does before handing the request to stream()'s websocket_call
+        config = api.configuration
+        headers = {**accept, **api.default_headers}
+        if api.cookie:
+            headers["Cookie"] = api.cookie
+        api.update_params_for_auth(headers, query, AUTH_SETTINGS)
+        path = EXEC_PATH
+        for key, value in path_params.items():
+            path = path.replace("{%s}" % key, quote(value, safe=config.safe_chars_for_path_param))
+        ws = ws_client.websocket_call(config, "GET", config.host + path, query_params=query, headers=headers,
+                                      _request_timeout=timeout, _preload_content=False, **ws_opts)
     if type(getattr(ws, "_channels", None)) is dict and not ws._channels:
         ws._channels = _ChannelBuffers()
     return ws
