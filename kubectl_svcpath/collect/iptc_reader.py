@@ -40,7 +40,7 @@ from typing import Any
 
 from kubectl_svcpath.errors import CollectFailed
 from kubectl_svcpath.kubeproxy import SERVICE_CHAIN_PREFIXES
-from kubectl_svcpath.parse.iptables_save import option_values
+from kubectl_svcpath.parse.iptables_save import derive_fields, option_values
 from kubectl_svcpath.parse.tokens import TokenError, split_words
 from kubectl_svcpath.rules import Chain, DumpInfo, Rule, RuleSet
 
@@ -483,7 +483,7 @@ class _Reader:
         except Exception as e:  # noqa: BLE001 - an extension this host lacks: keep what the entry itself says
             self.info.skipped.append(f"{chain} rule {position}: cannot decode ({e})")
             parts.append(f"… (undecodable: {e})")
-        _derive(rule)
+        derive_fields(rule, strict=False)
         rule.raw = " ".join(parts)
         return rule
 
@@ -564,20 +564,3 @@ def _options(saved: str, into: dict[str, list[str]]) -> None:
             negate = False
             continue
         i += 1  # a stray value: keep going, the raw line still shows it
-
-
-
-def _derive(rule: Rule) -> None:
-    opts = rule.options
-    if opts.get("--comment"):
-        rule.comment = opts["--comment"][0]
-    for key in ("--dport", "--dports", "--destination-port", "--destination-ports"):
-        if opts.get(key):
-            rule.dport = opts[key][0]
-            break
-    if opts.get("--probability"):
-        try:
-            rule.probability = float(opts["--probability"][0])
-        except ValueError:
-            pass
-

@@ -439,8 +439,13 @@ def _fill(rule: Rule, words: list[str]) -> None:
             negate = False
             continue
         raise ValueError(f"unexpected word {_preview(w)!r}")
+    derive_fields(rule)
+
+
+def derive_fields(rule: Rule, strict: bool = True) -> None:
+    """Comment, destination port and probability from the rule's options (every reader shares this)."""
     opts = rule.options
-    if "--comment" in opts and opts["--comment"]:
+    if opts.get("--comment"):
         rule.comment = opts["--comment"][0]
     for key in ("--dport", "--dports", "--destination-port", "--destination-ports"):
         if opts.get(key):
@@ -450,7 +455,8 @@ def _fill(rule: Rule, words: list[str]) -> None:
         try:
             rule.probability = float(opts["--probability"][0])
         except ValueError:
-            raise ValueError(f"bad probability {_preview(opts['--probability'][0])!r}") from None
+            if strict:
+                raise ValueError(f"bad probability {_preview(opts['--probability'][0])!r}") from None
 
 
 def option_values(words: list[str], i: int, negate: bool) -> tuple[list[str], int]:
