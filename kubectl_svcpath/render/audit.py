@@ -28,7 +28,7 @@ def render_audit(reports: list[Report], style: Style, wide: bool = False) -> str
         svc = r.service
         ports = ",".join(f"{p.port.port or '?'}{'/' + p.port.protocol if p.port.protocol != 'TCP' else ''}"
                          + (f":{p.port.node_port}" if p.port.node_port else "") for p in r.ports)
-        endpoints = {(h.ip, h.port) for p in r.ports for path in p.paths for h in path.endpoints}
+        endpoints = {h.ip for p in r.ports for path in p.paths for h in path.endpoints}  # pods, not pod:port pairs
         pkts = [path.packets for p in r.ports for path in p.paths if path.packets is not None]
         h = health(r)
         if style.color and h != "ok":
