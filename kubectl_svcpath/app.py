@@ -195,14 +195,15 @@ def _local(opts: Options) -> Outcome:
 def _live_request(opts: Options, env: Env | None = None) -> Any:
     from kubectl_svcpath import live
 
-    progress = None
-    if env is not None and env.err_isatty:
-        def progress(msg: str) -> None:
-            env.stderr.write(f"\r\x1b[K{safe(msg)}")
-            env.stderr.flush()
+    def progress(msg: str) -> None:  # one overwritten status line, only on a terminal
+        assert env is not None
+        env.stderr.write(f"\r\x1b[K{safe(msg)}")
+        env.stderr.flush()
+
+    on_tty = env is not None and env.err_isatty
     return live.LiveRequest(service=opts.service or "", namespace=opts.namespace, kubeconfig=opts.kubeconfig,
                             context=opts.context, request_timeout=opts.request_timeout,
-                            node=opts.node, all_nodes=opts.all_nodes, progress=progress)
+                            node=opts.node, all_nodes=opts.all_nodes, progress=progress if on_tty else None)
 
 
 def _live(opts: Options, env: Env) -> Outcome:

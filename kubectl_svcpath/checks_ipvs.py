@@ -80,12 +80,7 @@ def _check_partial(snapshot: ServiceSnapshot, pp: PortPath, ipvs: IpvsTable) -> 
         return []  # the generic service-not-programmed finding covers a port with no virtual server
     proto = pp.port.protocol.upper()
     out: list[Finding] = []
-    ways: list[tuple[str, str]] = []
-    if not snapshot.headless:
-        ways += [("clusterIP", ip) for ip in snapshot.cluster_ips]
-    ways += [("externalIP", ip) for ip in snapshot.external_ips]
-    ways += [("loadBalancer", ip) for ip in snapshot.load_balancer_ips]
-    for kind, ip in ways:
+    for kind, ip in snapshot.entry_addresses():
         if ipvs.lookup(proto, ip, pp.port.port) is None:
             out.append(Finding(
                 "service-not-programmed", "error",

@@ -76,10 +76,7 @@ def _expected_entries(snapshot: ServiceSnapshot, pp: PortPath, nft: NftRuleset) 
     def have_family(ip: str) -> bool:
         return ("ip6" if kubeproxy.ip_family(ip) == 6 else "ip") in families
 
-    if not snapshot.headless:
-        out += [("clusterIP", ip) for ip in snapshot.cluster_ips if have_family(ip)]
-    out += [("externalIP", ip) for ip in snapshot.external_ips if have_family(ip)]
-    out += [("loadBalancer", ip) for ip in snapshot.load_balancer_ips if have_family(ip)]
+    out += [(kind, ip) for kind, ip in snapshot.entry_addresses() if have_family(ip)]
     if pp.port.node_port and families:
         out.append(("nodePort", None))
     return out

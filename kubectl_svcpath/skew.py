@@ -652,7 +652,7 @@ def check_backends(a: Analysis) -> list[Finding]:
         mine = "iptables-nft" if backend == "nf_tables" else "iptables-legacy"
         return [Finding(
             "mixed-backends", "error",
-            f"kube-proxy rules exist in both iptables-nft and iptables-legacy: the kernel applies both",
+            "kube-proxy rules exist in both iptables-nft and iptables-legacy: the kernel applies both",
             evidence=list(c.backend_evidence),
             detail=[f"kube-proxy uses {backend} ({mine}); the rules shown are read from there.",
                     f"The KUBE-* rules in {other} are stale or foreign, and the kernel still runs them: both nat "

@@ -60,5 +60,12 @@ class ServiceSnapshot:
     def headless(self) -> bool:
         return self.cluster_ips in ((), ("None",))
 
+    def entry_addresses(self) -> list[tuple[str, str]]:
+        """(entry kind, address) for every address the Service is reached on: cluster, external, LB."""
+        ways = [] if self.headless else [("clusterIP", ip) for ip in self.cluster_ips]
+        ways += [("externalIP", ip) for ip in self.external_ips]
+        ways += [("loadBalancer", ip) for ip in self.load_balancer_ips]
+        return ways
+
     def port_endpoints(self, port: ServicePort) -> tuple[Endpoint, ...]:
         return self.endpoints.get(port.name, ())

@@ -39,12 +39,7 @@ def _correlate_port(snapshot: ServiceSnapshot, port: ServicePort, ipvs: IpvsTabl
     pp = PortPath(port=port)
     proto = port.protocol.upper()
     cluster_labels: set[str] = set()
-    ways: list[tuple[str, str]] = []
-    if not snapshot.headless:
-        ways += [("clusterIP", ip) for ip in snapshot.cluster_ips]
-    ways += [("externalIP", ip) for ip in snapshot.external_ips]
-    ways += [("loadBalancer", ip) for ip in snapshot.load_balancer_ips]
-    for kind, ip in ways:
+    for kind, ip in snapshot.entry_addresses():
         vs = ipvs.lookup(proto, ip, port.port)
         if vs is None:
             continue

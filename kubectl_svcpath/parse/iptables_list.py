@@ -11,7 +11,6 @@ import re
 
 from kubectl_svcpath.errors import BadDump
 from kubectl_svcpath.parse.tokens import split_lines
-from kubectl_svcpath.parse.tokens import split_lines
 from kubectl_svcpath.rules import DumpInfo, Rule, RuleSet
 
 _CHAIN = re.compile(r"^Chain (\S+) \((?:policy (\S+)(?: (\S+) packets, (\S+) bytes)?|(\d+) references?)\)")

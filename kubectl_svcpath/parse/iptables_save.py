@@ -13,7 +13,7 @@ from array import array
 from bisect import bisect_right
 
 from kubectl_svcpath.errors import BadDump
-from kubectl_svcpath.parse.tokens import TokenError, split_lines, split_words
+from kubectl_svcpath.parse.tokens import TokenError, split_words
 from kubectl_svcpath.rules import Chain, DumpInfo, LazyChains, Rule, RuleSet
 
 MAX_LINE = 64 * 1024
