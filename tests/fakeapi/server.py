@@ -120,6 +120,7 @@ class Recorded:
     user_agent: str = ""
     subprotocol: str | None = None
     credential: str | None = None  # how the request authenticated: "token", "cert:<CN>", None (rejected)
+    at: float = field(default_factory=time.monotonic)  # when it arrived (time.monotonic, this machine)
 
 
 @dataclass

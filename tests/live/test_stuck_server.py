@@ -3,8 +3,10 @@ REST and exec WebSocket, says who sent it (User-Agent ``kubectl-svcpath/<version
 
 The exec cases are the two the client gets wrong by itself: an upgrade that is never answered
 (``WebSocket().connect()`` ignores ``websocket.setdefaulttimeout``: it hung forever) and a stream
-that stalls after the upgrade (``close()`` waited 3 s for the server's close frame). Timings are
-the wall time of the installed console script, start-up included, as a user sees it.
+that stalls after the upgrade (``close()`` waited 3 s for the server's close frame). The plugin
+runs as users run it (the installed console script); the time measured is from the moment the
+stuck request reached the server to the moment the process had exited: the part the timeout
+governs (interpreter start-up on a loaded 2-core machine varies by a second on its own).
 """
 
 from __future__ import annotations
@@ -24,11 +26,11 @@ pytestmark = pytest.mark.api
 TIMEOUT = 2.0
 
 
-def _timed(api: FakeApiServer, tmp_path) -> tuple[float, object]:
+def _run(api: FakeApiServer, tmp_path) -> tuple[object, float]:
+    """(the finished run, when it ended)"""
     kc = api.write_kubeconfig(tmp_path / "kc")
-    start = time.monotonic()
     r = run_cli("hello-service", "--kubeconfig", str(kc), "--request-timeout", f"{TIMEOUT:g}s", timeout=20)
-    return time.monotonic() - start, r
+    return r, time.monotonic()
 
 
 @pytest.mark.parametrize("fault", ["exec_no_upgrade", "exec_stalled_after_upgrade", "rest_stalled"])
@@ -41,21 +43,22 @@ def test_a_stuck_server_ends_the_run_within_the_request_timeout_plus_one_second(
     else:
         api.cluster.faults.delay = 60
 
-    seconds, r = _timed(api, tmp_path)
+    r, ended = _run(api, tmp_path)
 
     assert r.returncode == ExitCode.API_UNREACHABLE, r.stderr
     line = one_error(r.stderr)
     assert f"{TIMEOUT:g}s" in line, line
     assert "--request-timeout" in r.stderr
     assert r.stdout == ""
-    assert seconds < TIMEOUT + 1, f"{fault}: ended after {seconds:.2f}s with --request-timeout {TIMEOUT:g}s"
-    if fault != "rest_stalled":
-        assert [r.argv for r in api.cluster.requests if r.argv][:1] == [["iptables", "--version"]]
+    stuck = api.cluster.requests[-1]  # the run stops at the first request that does not end
+    assert (stuck.argv is not None) == fault.startswith("exec"), stuck
+    seconds = ended - stuck.at
+    assert TIMEOUT - 0.1 < seconds < TIMEOUT + 1, f"{fault}: ended {seconds:.2f}s after the stuck request, --request-timeout {TIMEOUT:g}s"
 
 
 def test_the_exec_websocket_carries_the_user_agent(api: FakeApiServer, tmp_path):
     no_lab_hello(api)  # no node namespace: the exec is answered "binary not found", after the upgrade
-    _, r = _timed(api, tmp_path)
+    r, _ = _run(api, tmp_path)
     assert r.returncode == ExitCode.COLLECT_FAILED, r.stderr
     execs = [rec for rec in api.cluster.requests if rec.argv is not None]
     assert execs and {rec.status for rec in execs} == {101}
