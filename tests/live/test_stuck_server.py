@@ -6,7 +6,10 @@ The exec cases are the two the client gets wrong by itself: an upgrade that is n
 that stalls after the upgrade (``close()`` waited 3 s for the server's close frame). The plugin
 runs as users run it (the installed console script); the time measured is from the moment the
 stuck request reached the server to the moment the process had exited: the part the timeout
-governs (interpreter start-up on a loaded 2-core machine varies by a second on its own).
+governs (interpreter start-up on a loaded 2-core machine varies by a second on its own). A run
+over the bound is tried once more before the test fails: a machine shared by parallel test runs
+can stall one exit by a second, while the bugs these tests guard against (a hang, a 3 s close)
+miss the bound on every run.
 """
 
 from __future__ import annotations
@@ -43,16 +46,20 @@ def test_a_stuck_server_ends_the_run_within_the_request_timeout_plus_one_second(
     else:
         api.cluster.faults.delay = 60
 
-    r, ended = _run(api, tmp_path)
+    for _ in range(2):
+        api.cluster.requests.clear()
+        r, ended = _run(api, tmp_path)
+        stuck = api.cluster.requests[-1]  # the run stops at the first request that does not end
+        seconds = ended - stuck.at
+        if seconds < TIMEOUT + 1:
+            break
 
     assert r.returncode == ExitCode.API_UNREACHABLE, r.stderr
     line = one_error(r.stderr)
     assert f"{TIMEOUT:g}s" in line, line
     assert "--request-timeout" in r.stderr
     assert r.stdout == ""
-    stuck = api.cluster.requests[-1]  # the run stops at the first request that does not end
     assert (stuck.argv is not None) == fault.startswith("exec"), stuck
-    seconds = ended - stuck.at
     assert TIMEOUT - 0.1 < seconds < TIMEOUT + 1, f"{fault}: ended {seconds:.2f}s after the stuck request, --request-timeout {TIMEOUT:g}s"
 
 
