@@ -53,3 +53,36 @@ class State:
         self.dnat_done = True
         self.branch.dnat = (ip, port if port is not None else self.dport)
         self.branch.dnat_step = step
+
+
+def finish(st: State, kind: str, step: Step | None, reason: str) -> None:
+    """The packet stopped at a rule: ``kind`` is drop / reject (either case) or anything else for "unknown"."""
+    b = st.branch
+    k = kind.lower()
+    if k == "drop":
+        b.verdict, b.verdict_step = "dropped", step
+        b.reason = reason or f"dropped by {step.where if step else 'a rule'}"
+    elif k == "reject":
+        b.verdict, b.verdict_step = "rejected", step
+        b.reason = reason or f"rejected by {step.where if step else 'a rule'}"
+    else:
+        b.verdict, b.verdict_step = "unknown", step
+        b.reason = reason or "the trace cannot follow this rule"
+
+
+def went_through(st: State) -> None:
+    """The packet passed every hook: delivered when a Service rule rewrote it, else not a Service address."""
+    b = st.branch
+    if b.dnat is not None:
+        b.verdict = "delivered"
+        b.reason = f"DNAT to {b.endpoint}"
+        if b.masquerade:
+            b.reason += ", source masqueraded to the node's address"
+    else:
+        b.verdict = "not-a-service"
+        b.reason = "no Service rule rewrote the destination: not a Service address (the packet goes on unchanged)"
+
+
+def ordered(branches: list[Branch]) -> list[Branch]:
+    """First-connection branches by share (largest first), then the conditional ones."""
+    return sorted(branches, key=lambda b: (not b.first_connection, -(b.share or 0.0)))

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubectl_svcpath.nftrules import NftChain, NftRule, NftRuleset, NftTable, Verdict, normalize_key_part, selector_name, value_text
+from kubectl_svcpath.modes.nftables.model import NftChain, NftRule, NftRuleset, NftTable, Verdict, normalize_key_part, selector_name, value_text
 from kubectl_svcpath.trace.match import in_prefix, port_in, protocol_name
 from kubectl_svcpath.trace.model import Branch, Choice, Node, Packet, Step, Trace
-from kubectl_svcpath.trace.state import MAX_BRANCHES, State
+from kubectl_svcpath.trace.state import MAX_BRANCHES, State, finish, ordered, went_through
 
 _PRIO_NAMES = {"raw": -300, "mangle": -150, "dstnat": -100, "filter": 0, "security": 50, "srcnat": 100}
 _NEUTRAL = ("counter", "comment", "log", "limit", "notrack")
@@ -75,12 +75,12 @@ class NftTracer:
                         if kind in ("return", "accept"):
                             if kind == "return" and (chain.policy or "accept") == "drop":
                                 pstep = s2.hit(Step(f"{table.family} {table.name} {chain.name}", "policy drop", table.ref, "policy drop"))
-                                _finish(s2, "drop", pstep, f"the policy of {chain.name} is drop")
+                                finish(s2, "drop", pstep, f"the policy of {chain.name} is drop")
                                 done.append(s2)
                             else:
                                 nxt.append(s2)
                         else:
-                            _finish(s2, kind, step, reason)
+                            finish(s2, kind, step, reason)
                             done.append(s2)
                 current = nxt
             going.extend(current)
@@ -427,17 +427,6 @@ def _mark_expr(value: Any, mark: int) -> int | None:
     return None
 
 
-def _finish(st: State, kind: str, step: Step | None, reason: str) -> None:
-    b = st.branch
-    if kind == "drop":
-        b.verdict, b.verdict_step = "dropped", step
-        b.reason = reason or f"dropped by {step.where if step else 'a rule'}"
-    elif kind == "reject":
-        b.verdict, b.verdict_step = "rejected", step
-        b.reason = reason or f"rejected by {step.where if step else 'a rule'}"
-    else:
-        b.verdict, b.verdict_step = "unknown", step
-        b.reason = reason or "the trace cannot follow this rule"
 
 
 def trace_nftables(nft: NftRuleset, packet: Packet, node: Node) -> Trace:
@@ -470,8 +459,6 @@ def trace_nftables(nft: NftRuleset, packet: Packet, node: Node) -> Trace:
     for s in leaving:
         if s.branch.masquerade is None:
             s.branch.masquerade = False
-    from kubectl_svcpath.trace.iptables import _delivered, _ordered
-
     for s in local + leaving:
-        _delivered(s)
-    return Trace(packet=packet, mode="nftables", branches=_ordered([s.branch for s in finished + local + leaving]), notes=tr.notes)
+        went_through(s)
+    return Trace(packet=packet, mode="nftables", branches=ordered([s.branch for s in finished + local + leaving]), notes=tr.notes)

@@ -24,10 +24,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kubectl_svcpath.rules import Rule, RuleSet, split_hostport
+from kubectl_svcpath.modes.iptables.model import Rule, RuleSet, split_hostport
 from kubectl_svcpath.trace.match import apply_negation, in_prefix, mark_value_mask, negatable, port_in, protocol_name
 from kubectl_svcpath.trace.model import Branch, Choice, Node, Packet, Step, Trace
-from kubectl_svcpath.trace.state import MAX_BRANCHES, State
+from kubectl_svcpath.trace.state import MAX_BRANCHES, State, finish, ordered, went_through
 
 # kube-proxy's jumps from the built-in chains (pkg/proxy/iptables/proxier.go iptablesJumpChains),
 # in the order they end up in (each is prepended): used when the dump lacks the built-in chain
@@ -92,7 +92,7 @@ class IptablesTracer:
                 if kind in ("return", "ACCEPT"):
                     going.append(s2)
                 else:
-                    _finish(s2, kind, step, reason)
+                    finish(s2, kind, step, reason)
                     done.append(s2)
         return going, done
 
@@ -430,17 +430,6 @@ def _mark_target(mark: int, opts: dict[str, list[str]]) -> int | None:
     return None
 
 
-def _finish(st: State, kind: str, step: Step | None, reason: str) -> None:
-    b = st.branch
-    if kind == "DROP":
-        b.verdict, b.verdict_step = "dropped", step
-        b.reason = reason or f"dropped by {step.where if step else 'a rule'}"
-    elif kind == "REJECT":
-        b.verdict, b.verdict_step = "rejected", step
-        b.reason = reason or f"rejected by {step.where if step else 'a rule'}"
-    else:
-        b.verdict, b.verdict_step = "unknown", step
-        b.reason = reason or "the trace cannot follow this rule"
 
 
 def trace_iptables(rules: RuleSet, packet: Packet, node: Node, *, kernel: Any = None,
@@ -489,9 +478,9 @@ def trace_iptables(rules: RuleSet, packet: Packet, node: Node, *, kernel: Any = 
         if s.branch.masquerade is None:
             s.branch.masquerade = False
     for s in local + leaving:
-        _delivered(s)
+        went_through(s)
     branches = [s.branch for s in finished + local + leaving]
-    trace = Trace(packet=packet, mode=mode, branches=_ordered(branches), notes=tr.notes, kernel_view=tr.kernel_used)
+    trace = Trace(packet=packet, mode=mode, branches=ordered(branches), notes=tr.notes, kernel_view=tr.kernel_used)
     return trace
 
 
@@ -507,18 +496,5 @@ def _route(tr: IptablesTracer, states: list[State]) -> tuple[list[State], list[S
     return local, forward
 
 
-def _delivered(s: State) -> None:
-    b = s.branch
-    if b.dnat is not None:
-        b.verdict = "delivered"
-        b.reason = f"DNAT to {b.endpoint}"
-        if b.masquerade:
-            b.reason += ", source masqueraded to the node's address"
-    else:
-        b.verdict = "not-a-service"
-        b.reason = "no Service rule rewrote the destination: not a Service address (the packet goes on unchanged)"
 
 
-def _ordered(branches: list[Branch]) -> list[Branch]:
-    """First-connection branches by share (largest first), then the conditional ones."""
-    return sorted(branches, key=lambda b: (not b.first_connection, -(b.share or 0.0)))

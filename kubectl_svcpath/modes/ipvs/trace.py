@@ -16,10 +16,10 @@ Other sets stay "unknown".
 
 from __future__ import annotations
 
-from kubectl_svcpath.ipvsmodel import IpvsTable, VirtualServer, normalize_ip
-from kubectl_svcpath.rules import RuleSet
+from kubectl_svcpath.modes.ipvs.model import IpvsTable, VirtualServer, normalize_ip
+from kubectl_svcpath.modes.iptables.model import RuleSet
 from kubectl_svcpath.snapshot import ServiceSnapshot
-from kubectl_svcpath.trace.iptables import IPVS_FILTER_HOOKS, IptablesTracer, trace_iptables
+from kubectl_svcpath.modes.iptables.trace import IPVS_FILTER_HOOKS, IptablesTracer, trace_iptables
 from kubectl_svcpath.trace.model import Choice, Node, Packet, Step, Trace
 from kubectl_svcpath.trace.state import State
 
