@@ -16,7 +16,7 @@ from typing import Any, Callable
 from kubectl_svcpath.collect import kube_proxy_pod as kpp
 from kubectl_svcpath.dump import Collection
 from kubectl_svcpath.errors import NotFound, SvcpathError, UsageError
-from kubectl_svcpath.options import split_service
+from kubectl_svcpath.options import ConnectFlags, split_service
 
 MAX_PARALLEL = 8  # concurrent execs with --all-nodes: enough to hide latency, gentle on the API server
 
@@ -37,6 +37,8 @@ class LiveRequest:
     prepare: Callable[[Collection], Any] | None = None
     node_addresses: bool = False  # --trace: also read the chosen nodes' addresses from the Node objects
     pod: tuple[str | None, str] | None = None  # --trace pod/NAME: (namespace or None, name) whose IP to read
+    flags: ConnectFlags = field(default_factory=ConnectFlags)  # kubectl's --server, --token, --as...
+    log: Callable[[str], None] | None = None  # -v N: one line per API request
 
 
 @dataclass
@@ -59,7 +61,7 @@ class LiveGathered:
 def _connect(req: LiveRequest) -> Any:
     from kubectl_svcpath.kube.client import connect
 
-    return connect(req.kubeconfig, req.context, req.request_timeout or None)
+    return connect(req.kubeconfig, req.context, req.request_timeout or None, req.flags, req.log)
 
 
 def _say(req: LiveRequest, msg: str) -> None:
