@@ -200,10 +200,16 @@ def _live_request(opts: Options, env: Env | None = None) -> Any:
         env.stderr.write(f"\r\x1b[K{safe(msg)}")
         env.stderr.flush()
 
+    def log(line: str) -> None:  # -v N: request lines on stderr, on a line of their own
+        stream = env.stderr if env is not None else sys.stderr
+        stream.write(("\r\x1b[K" if on_tty else "") + safe(line) + "\n")
+        stream.flush()
+
     on_tty = env is not None and env.err_isatty
     return live.LiveRequest(service=opts.service or "", namespace=opts.namespace, kubeconfig=opts.kubeconfig,
                             context=opts.context, request_timeout=opts.request_timeout,
-                            node=opts.node, all_nodes=opts.all_nodes, progress=progress if on_tty else None)
+                            node=opts.node, all_nodes=opts.all_nodes, progress=progress if on_tty else None,
+                            flags=opts.connect, log=log)
 
 
 def _live(opts: Options, env: Env) -> Outcome:

@@ -16,7 +16,7 @@ from typing import Any, Callable
 from kubectl_svcpath.collect import kube_proxy_pod as kpp
 from kubectl_svcpath.dump import Collection
 from kubectl_svcpath.errors import NotFound, SvcpathError, UsageError
-from kubectl_svcpath.options import split_service
+from kubectl_svcpath.options import ConnectFlags, split_service
 
 MAX_PARALLEL = 8  # concurrent execs with --all-nodes: enough to hide latency, gentle on the API server
 
@@ -35,6 +35,8 @@ class LiveRequest:
     # that work such as parsing overlaps the other nodes' collection; a SvcpathError it raises
     # fails that node like a collection error. Its result is NodeResult.prepared.
     prepare: Callable[[Collection], Any] | None = None
+    flags: ConnectFlags = field(default_factory=ConnectFlags)  # kubectl's --server, --token, --as...
+    log: Callable[[str], None] | None = None  # -v N: one line per API request
 
 
 @dataclass
@@ -55,7 +57,7 @@ class LiveGathered:
 def _connect(req: LiveRequest) -> Any:
     from kubectl_svcpath.kube.client import connect
 
-    return connect(req.kubeconfig, req.context, req.request_timeout or None)
+    return connect(req.kubeconfig, req.context, req.request_timeout or None, req.flags, req.log)
 
 
 def _say(req: LiveRequest, msg: str) -> None:
