@@ -7,10 +7,9 @@ template and parameters, query, ``Accept``, auth settings ``["BearerToken"]``, t
 ``Configuration`` applies tokens, refreshes them and runs exec-credential plugins; client
 certificates sit in the configuration) and sent by ``ApiClient`` (GET/LIST), or opened as a
 WebSocket (pods/exec) the way ``kubernetes.stream.ws_client.create_websocket`` does, with two
-differences: the handshake is bounded by the request
-timeout (``WebSocket().connect()`` ignores ``websocket.setdefaulttimeout``: an upgrade that is
-never answered hung forever) and it carries the client's User-Agent (the client forwards only
-the authorization header, so audit logs could not attribute the execs).
+differences: the handshake is bounded by the request timeout (``WebSocket().connect()`` ignores
+``websocket.setdefaulttimeout``: an upgrade that is never answered hung forever) and it carries
+the User-Agent and the impersonation headers (the client forwards only the authorization header).
 
 The client has had two ApiClients, both supported (pyproject says kubernetes>=29):
 
@@ -26,7 +25,7 @@ The client has had two ApiClients, both supported (pyproject says kubernetes>=29
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, Sequence
 from urllib.parse import quote
 
 AUTH_SETTINGS = ["BearerToken"]  # what every core/discovery operation declares
@@ -39,8 +38,12 @@ def is_modern(api: Any) -> bool:
 
 
 def get(api: Any, path: str, path_params: dict[str, str], query: list[tuple[str, str]],
-        timeout: float | None) -> bytes:
+        timeout: float | None, extra_headers: Sequence[tuple[str, str]] = ()) -> bytes:
     """GET ``path`` (``{name}`` placeholders filled from path_params): the raw body.
+
+    ``extra_headers`` (impersonation) go out as they are, a repeated name as repeated header lines
+    (Impersonate-Group: the API server reads each line as one group; a joined value would be one
+    group named "a, b"). ``ApiClient.default_headers`` is a dict and cannot repeat a name.
 
     Raises what the generated ``read_*``/``list_*`` methods raise: ``ApiException`` (and its
     subclasses) for an HTTP error or a TLS failure, urllib3 errors for connection trouble.
@@ -50,20 +53,45 @@ def get(api: Any, path: str, path_params: dict[str, str], query: list[tuple[str,
         method, url, headers, body, form = api.param_serialize(
             method="GET", resource_path=path, path_params=path_params, query_params=query,
             header_params=accept, auth_settings=AUTH_SETTINGS)
-        resp = api.call_api(method, url, headers, body, form, _request_timeout=timeout)
+        resp = api.call_api(method, url, _with_headers(headers, extra_headers), body, form, _request_timeout=timeout)
         data = resp.read()
         if not 200 <= resp.status <= 299:
             from kubernetes.client.exceptions import ApiException
 
             raise ApiException.from_response(http_resp=resp, body=None, data=None)
         return data
+    legacy_timeout = (timeout, timeout) if timeout else None
+    if extra_headers:  # the legacy call_api folds headers into a dict: send it as call_api would, by hand
+        config = api.configuration
+        headers = _with_headers({**accept, **api.default_headers}, extra_headers)
+        api.update_params_for_auth(headers, query, AUTH_SETTINGS)
+        resp = api.request("GET", config.host + _fill(path, path_params, config), query_params=query, headers=headers,
+                           _preload_content=False, _request_timeout=legacy_timeout)
+        return resp.data
     resp = api.call_api(path, "GET", path_params, query, accept, auth_settings=AUTH_SETTINGS,
-                        _return_http_data_only=True, _preload_content=False,
-                        _request_timeout=(timeout, timeout) if timeout else None)
+                        _return_http_data_only=True, _preload_content=False, _request_timeout=legacy_timeout)
     return resp.data
 
 
-def open_exec(api: Any, pod: str, namespace: str, query: list[tuple[str, Any]], timeout: float | None) -> Any:
+def _with_headers(headers: Any, extra: Sequence[tuple[str, str]]) -> Any:
+    if not extra:
+        return headers
+    from urllib3 import HTTPHeaderDict
+
+    merged = HTTPHeaderDict(headers)
+    for name, value in extra:
+        merged.add(name, value)
+    return merged
+
+
+def _fill(path: str, path_params: dict[str, str], config: Any) -> str:
+    for key, value in path_params.items():
+        path = path.replace("{%s}" % key, quote(value, safe=config.safe_chars_for_path_param))
+    return path
+
+
+def open_exec(api: Any, pod: str, namespace: str, query: list[tuple[str, Any]], timeout: float | None,
+              extra_headers: Sequence[tuple[str, str]] = ()) -> Any:
     """Open pods/exec as a WebSocket; a ``WSClient`` (binary channels, nothing captured twice).
 
     ``query`` is what ``connect_get_namespaced_pod_exec`` sends, in its order: command (one
@@ -85,13 +113,10 @@ def open_exec(api: Any, pod: str, namespace: str, query: list[tuple[str, Any]], 
         if api.cookie:
             headers["Cookie"] = api.cookie
         api.update_params_for_auth(headers, query, AUTH_SETTINGS)
-        path = EXEC_PATH
-        for key, value in path_params.items():
-            path = path.replace("{%s}" % key, quote(value, safe=config.safe_chars_for_path_param))
-        url = config.host + path
+        url = config.host + _fill(EXEC_PATH, path_params, config)
     try:
         sock = _connect(api.configuration, ws_client.get_websocket_url(url, query or None), headers,
-                        user_agent=getattr(api, "user_agent", None), timeout=timeout)
+                        [*_user_agent(api), *extra_headers], timeout=timeout)
     except Exception as e:  # noqa: BLE001 - raised as websocket_call raises it: translate() reads the reason
         from kubernetes.client.exceptions import ApiException
 
@@ -99,9 +124,19 @@ def open_exec(api: Any, pod: str, namespace: str, query: list[tuple[str, Any]], 
     return _exec_client_class()(sock)
 
 
-def _connect(configuration: Any, url: str, headers: dict[str, str], user_agent: str | None,
+def _user_agent(api: Any) -> list[tuple[str, str]]:
+    agent = getattr(api, "user_agent", None)
+    return [("User-Agent", agent)] if agent else []
+
+
+def _connect(configuration: Any, url: str, headers: dict[str, str], extra_headers: Sequence[tuple[str, str]],
              timeout: float | None) -> Any:
-    """``ws_client.create_websocket`` plus a User-Agent and a socket timeout for connect and handshake."""
+    """``ws_client.create_websocket`` with a socket timeout for connect and handshake, and more headers.
+
+    The client's version forwards only Authorization and Sec-WebSocket-Protocol: here the
+    User-Agent and the impersonation headers (--as/--as-group/--as-uid, without which an exec
+    would silently run as the real user) go on the upgrade request too.
+    """
     import ssl
 
     import certifi
@@ -114,8 +149,7 @@ def _connect(configuration: Any, url: str, headers: dict[str, str], user_agent: 
         header.append(f"authorization: {lower['authorization']}")
     channels = [getattr(ws_client, "V5_CHANNEL_PROTOCOL", None), getattr(ws_client, "V4_CHANNEL_PROTOCOL", "v4.channel.k8s.io")]
     header.append("sec-websocket-protocol: " + (lower.get("sec-websocket-protocol") or ",".join(filter(None, channels))))
-    if user_agent:
-        header.append(f"User-Agent: {user_agent}")
+    header += [f"{name}: {value}" for name, value in extra_headers]
     if url.startswith("wss://") and configuration.verify_ssl:
         ssl_opts: dict[str, Any] = {"cert_reqs": ssl.CERT_REQUIRED,
                                     "ca_certs": configuration.ssl_ca_cert or certifi.where()}
