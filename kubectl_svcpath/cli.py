@@ -47,6 +47,10 @@ Examples:
   kubectl svcpath --rules-file iptables-save.txt --all
   # the bundled hello-service story (no cluster needed)
   kubectl svcpath --example
+  # follow one connection from the node itself to port-v2 of the example, rule by rule
+  kubectl svcpath --example --trace node --to 10.101.173.15:49191
+  # a client outside the cluster hitting a NodePort on the node 192.168.0.2
+  kubectl svcpath web --trace 203.0.113.9 --to 192.168.0.2:31576 --node-ip 192.168.0.2
 
 Exit codes: 0 ok, 1 internal error, 2 usage, 3 error-level findings, 4 not found,
 5 forbidden (RBAC), 6 API unreachable or timed out, 7 collecting rules failed,
@@ -81,6 +85,10 @@ def svcpath(
     kubeconfig: Annotated[Optional[str], typer.Option("--kubeconfig", metavar="PATH", help="Path to the kubeconfig file (default: $KUBECONFIG, ~/.kube/config)", show_default=False)] = None,
     context: Annotated[Optional[str], typer.Option("--context", metavar="CONTEXT", help="The kubeconfig context to use", show_default=False)] = None,
     request_timeout: Annotated[Optional[str], typer.Option("--request-timeout", metavar="DURATION", help="Timeout for each API request and exec (1s, 2m; 0 = none) [default: 30s]", show_default=False)] = None,
+    trace: Annotated[Optional[str], typer.Option("--trace", metavar="FROM", help="Follow one new connection through the rules: FROM is an address, pod/NAME, NS/pod/NAME, node (the node's own traffic) or outside", show_default=False)] = None,
+    trace_to: Annotated[Optional[str], typer.Option("--to", metavar="ADDR:PORT", help="With --trace: the destination (default: every entry of the Service)", show_default=False)] = None,
+    trace_proto: Annotated[Optional[str], typer.Option("--proto", metavar="PROTO", help="With --trace: tcp | udp | sctp (default: the service port's)", show_default=False)] = None,
+    node_ip: Annotated[Optional[list[str]], typer.Option("--node-ip", metavar="IP", help="With --trace: an address of the node (repeatable; live: read from the Node)", show_default=False)] = None,
     color: Annotated[str, typer.Option("--color", metavar="WHEN", help="auto | always | never (auto honours NO_COLOR)")] = "auto",
     as_user: Annotated[Optional[str], typer.Option("--as", metavar="USER", help="Username to impersonate (kubectl --as)", show_default=False)] = None,
     as_group: Annotated[Optional[list[str]], typer.Option("--as-group", metavar="GROUP", help="Group to impersonate, repeatable (needs --as)", show_default=False)] = None,
@@ -113,6 +121,7 @@ def svcpath(
         node=node, all_nodes=all_nodes, local=local, rules_files=list(rules_file or []), manifests=list(manifest or []),
         example=example, all_services=all_services, port=port, output=output.lower(), color=color.lower(),
         lenient=lenient, proxy_mode=proxy_mode, print_rbac=print_rbac, debug=debug,
+        trace=trace, trace_to=trace_to, trace_proto=trace_proto, node_ips=list(node_ip or []),
     )
     raise SystemExit(run(opts, Env.from_process()))
 

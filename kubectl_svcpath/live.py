@@ -35,6 +35,8 @@ class LiveRequest:
     # that work such as parsing overlaps the other nodes' collection; a SvcpathError it raises
     # fails that node like a collection error. Its result is NodeResult.prepared.
     prepare: Callable[[Collection], Any] | None = None
+    node_addresses: bool = False  # --trace: also read the chosen nodes' addresses from the Node objects
+    pod: tuple[str | None, str] | None = None  # --trace pod/NAME: (namespace or None, name) whose IP to read
     flags: ConnectFlags = field(default_factory=ConnectFlags)  # kubectl's --server, --token, --as...
     log: Callable[[str], None] | None = None  # -v N: one line per API request
 
@@ -45,6 +47,7 @@ class NodeResult:
     collection: Collection | None
     error: SvcpathError | None
     prepared: Any = None  # what LiveRequest.prepare returned for the collection
+    addresses: list[str] = field(default_factory=list)  # the Node's InternalIP/ExternalIP (--trace)
 
 
 @dataclass
@@ -52,6 +55,7 @@ class LiveGathered:
     namespace: str
     objects: list[dict[str, Any]]  # raw API JSON: the Service, then its EndpointSlices
     nodes: list[NodeResult] = field(default_factory=list)
+    pod_ip: str | None = None  # --trace pod/NAME: the pod's IP from the API
 
 
 def _connect(req: LiveRequest) -> Any:
@@ -153,12 +157,38 @@ def gather(req: LiveRequest) -> LiveGathered:
         if not req.all_nodes:
             _say(req, f"reading kube-proxy's rules on node {node}")
             try:
-                return LiveGathered(ns, objects, [one(node)])
+                gathered = LiveGathered(ns, objects, [one(node)])
             except SvcpathError as e:
-                return LiveGathered(ns, objects, [NodeResult(node, None, e)])
-        return LiveGathered(ns, objects, _all_nodes(req, node_names, one))
+                gathered = LiveGathered(ns, objects, [NodeResult(node, None, e)])
+        else:
+            gathered = LiveGathered(ns, objects, _all_nodes(req, node_names, one))
+        _trace_facts(kube, req, ns, gathered)
+        return gathered
     finally:
         kube.close()
+
+
+def _trace_facts(kube: Any, req: LiveRequest, ns: str, gathered: LiveGathered) -> None:
+    """--trace: the nodes' own addresses and the source pod's IP (GETs only)."""
+    from kubectl_svcpath.kube import reads
+
+    if req.node_addresses:
+        wanted = {n.node for n in gathered.nodes}
+        for obj in reads.list_nodes(kube):
+            name = (obj.get("metadata") or {}).get("name")
+            if name in wanted:
+                addrs = [a.get("address") for a in (obj.get("status") or {}).get("addresses") or []
+                         if a.get("type") in ("InternalIP", "ExternalIP") and a.get("address")]
+                for n in gathered.nodes:
+                    if n.node == name:
+                        n.addresses = addrs
+    if req.pod is not None:
+        pod_ns, pod_name = req.pod
+        pod = reads.get_pod(kube, pod_ns or ns, pod_name)
+        status = pod.get("status") or {}
+        gathered.pod_ip = status.get("podIP") or None
+        if gathered.pod_ip is None:
+            raise NotFound(f"pod {pod_ns or ns}/{pod_name} has no IP yet", hint="give the source address instead: --trace 10.1.2.3")
 
 
 def _all_nodes(req: LiveRequest, node_names: list[str], one: Callable[[str], NodeResult]) -> list[NodeResult]:

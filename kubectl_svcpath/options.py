@@ -64,6 +64,10 @@ class Options:
     proxy_mode: str | None = None
     print_rbac: bool = False
     debug: bool = False
+    trace: str | None = None  # --trace FROM
+    trace_to: str | None = None
+    trace_proto: str | None = None
+    node_ips: list[str] = field(default_factory=list)
 
 
 def split_service(arg: str, namespace: str | None) -> tuple[str | None, str]:
@@ -132,5 +136,13 @@ def validate(opts: Options) -> None:
                          hint="see 'kubectl svcpath --help' for examples")
     if opts.service:
         split_service(opts.service, opts.namespace)
+    if opts.trace is None and (opts.trace_to or opts.trace_proto or opts.node_ips):
+        raise UsageError("--to, --proto and --node-ip go with --trace FROM")
+    if opts.trace is not None:
+        from kubectl_svcpath.trace import TraceSpec, check
+
+        if opts.all_services or opts.all_nodes:
+            raise UsageError("--trace follows one Service on one node: it does not go with --all or --all-nodes")
+        check(TraceSpec(opts.trace, opts.trace_to, opts.trace_proto, tuple(opts.node_ips)))
     if opts.manifests and not (opts.rules_files or opts.local or opts.example):
         raise UsageError("--manifest replaces the API server for offline use; add --rules-file FILE or --local")

@@ -75,6 +75,11 @@ def list_pods(kube: Kube, namespace: str, label_selector: str, field_selector: s
     return _items(obj, "Pod", "v1")
 
 
+def get_pod(kube: Kube, namespace: str, name: str) -> dict[str, Any]:
+    return _raw(kube, Call("get", "pods", name, namespace), "/api/v1/namespaces/{namespace}/pods/{name}",
+                {"namespace": namespace, "name": name})
+
+
 def get_configmap(kube: Kube, namespace: str, name: str) -> dict[str, Any]:
     obj = _raw(kube, Call("get", "configmaps", name, namespace), "/api/v1/namespaces/{namespace}/configmaps/{name}",
                {"namespace": namespace, "name": name})
