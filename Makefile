@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
 PIP     = $(VENV)/bin/pip
-APT_PACKAGES = iptables nftables iproute2 ipvsadm conntrack kmod ca-certificates openssl
+APT_PACKAGES = iptables nftables iproute2 ipvsadm conntrack kmod ca-certificates openssl tmux
 
 .DEFAULT_GOAL := help
 .PHONY: help setup system-deps venv demo test test-unit test-lab bench clean
@@ -13,7 +13,7 @@ help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
 
 system-deps:  ## Debian packages the lab tests use (iptables, nftables, iproute2, ipvsadm, kubectl)
-	@missing=""; for c in iptables-save:iptables nft:nftables ip:iproute2 ipvsadm:ipvsadm conntrack:conntrack modprobe:kmod openssl:openssl; do \
+	@missing=""; for c in iptables-save:iptables nft:nftables ip:iproute2 ipvsadm:ipvsadm conntrack:conntrack modprobe:kmod openssl:openssl tmux:tmux; do \
 	  command -v $${c%%:*} >/dev/null 2>&1 || missing="$$missing $${c##*:}"; done; \
 	command -v kubectl >/dev/null 2>&1 || missing="$$missing kubernetes-client"; \
 	if [ -n "$$missing" ]; then \

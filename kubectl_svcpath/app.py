@@ -63,7 +63,7 @@ def run(opts: Options, env: Env) -> int:
 
         env.stdout.write(render_traces(outcome.traces, opts.output, style, env.width))
         return ExitCode.OK
-    env.stdout.write(render_outcome(outcome, opts.output, style, env.width))
+    env.stdout.write(render_outcome(outcome, opts.output, style, env.width, opts.explain))
     for node, err in outcome.node_errors:
         prefix = "" if err.message.startswith(f"node {node}") else f"node {node}: "
         env.stderr.write(f"error: {safe(prefix + err.message)}\n")
@@ -284,9 +284,9 @@ def _live(opts: Options, env: Env) -> Outcome:
 
 # --- output -----------------------------------------------------------------------
 
-def render_outcome(outcome: Outcome, fmt: str, style: Style, width: int | None) -> str:
+def render_outcome(outcome: Outcome, fmt: str, style: Style, width: int | None, explain: bool = False) -> str:
     if len(outcome.reports) == 1 and not outcome.audit and not outcome.extra_findings and not outcome.node_errors:
-        return render_report(outcome.reports[0], fmt, style, width)
+        return render_report(outcome.reports[0], fmt, style, width, explain)
     if fmt in ("json", "yaml"):
         doc = {
             "apiVersion": API_VERSION,
@@ -304,7 +304,7 @@ def render_outcome(outcome: Outcome, fmt: str, style: Style, width: int | None) 
 
     parts = []
     for r in outcome.reports:
-        parts.append(f"=== node {safe(r.node or '?')} ===\n" + render_report(r, fmt, style, width))
+        parts.append(f"=== node {safe(r.node or '?')} ===\n" + render_report(r, fmt, style, width, explain))
     if outcome.extra_findings:
         parts.append("Across nodes:\n" + "\n".join(findings_lines(outcome.extra_findings, style)) + "\n")
     return "\n".join(parts)

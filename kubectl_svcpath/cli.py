@@ -72,6 +72,7 @@ def svcpath(
     service: Annotated[Optional[str], typer.Argument(metavar="SERVICE", help="NAME, svc/NAME or NAMESPACE/NAME", show_default=False)] = None,
     namespace: Annotated[Optional[str], typer.Option("-n", "--namespace", metavar="NAMESPACE", help="Namespace of the Service (default: the kubeconfig context's)", show_default=False)] = None,
     output: Annotated[str, typer.Option("-o", "--output", metavar="FORMAT", help="table | wide | tree | json | yaml")] = "table",
+    explain: Annotated[bool, typer.Option("--explain", help="Findings in full: evidence, explanations and fixes (-o wide implies it)")] = False,
     port: Annotated[Optional[str], typer.Option("--port", metavar="PORT", help="Show one service port only (name or number)", show_default=False)] = None,
     node: Annotated[Optional[str], typer.Option("--node", metavar="NODE", help="Node whose rules to read (default: the node of a ready endpoint)", show_default=False)] = None,
     all_nodes: Annotated[bool, typer.Option("--all-nodes", help="Read every node's rules and report where they disagree")] = False,
@@ -119,7 +120,7 @@ def svcpath(
         service=service, namespace=namespace, kubeconfig=kubeconfig, context=context, connect=connect,
         request_timeout=parse_timeout(request_timeout) if request_timeout is not None else 30.0,
         node=node, all_nodes=all_nodes, local=local, rules_files=list(rules_file or []), manifests=list(manifest or []),
-        example=example, all_services=all_services, port=port, output=output.lower(), color=color.lower(),
+        example=example, all_services=all_services, port=port, output=output.lower(), explain=explain, color=color.lower(),
         lenient=lenient, proxy_mode=proxy_mode, print_rbac=print_rbac, debug=debug,
         trace=trace, trace_to=trace_to, trace_proto=trace_proto, node_ips=list(node_ip or []),
     )

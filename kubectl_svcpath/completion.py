@@ -85,6 +85,7 @@ COLOR_CHOICES = (
 FLAGS: tuple[Flag, ...] = (
     Flag("--namespace", "namespace of the Service", short="-n", takes_value=True, complete=NAMESPACES),
     Flag("--output", "output format", short="-o", takes_value=True, choices=OUTPUT_CHOICES),
+    Flag("--explain", "findings with evidence, explanations and fixes"),
     Flag("--port", "show one service port only", takes_value=True, complete=PORTS),
     Flag("--node", "node whose rules to read", takes_value=True, complete=NODES),
     Flag("--all-nodes", "read every node's rules and compare them"),

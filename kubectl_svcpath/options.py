@@ -59,6 +59,7 @@ class Options:
     all_services: bool = False
     port: str | None = None
     output: str = "table"
+    explain: bool = False  # findings with their evidence, explanations and fixes (as -o wide)
     color: str = "auto"
     lenient: bool = False
     proxy_mode: str | None = None

@@ -83,6 +83,7 @@ class Finding:
     evidence: list[str] = field(default_factory=list)
     action: str | None = None  # what to do
     detail: list[str] = field(default_factory=list)  # longer explanation, for text output
+    why: str | None = None  # one line of why for the short text view (default: the first detail line)
 
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}

@@ -216,5 +216,5 @@ def test_table_fits_the_terminal_and_says_what_it_left_out() -> None:
     assert all(len(line) <= 80 for line in table.splitlines()), table
     header = table.splitlines()[0].split()
     assert {"PORT", "DESTINATION", "PKTS", "ENDPOINT", "STATE"} <= set(header)
-    assert "left out to fit the terminal: -o wide" in text
+    assert "(-o wide adds " in text
     assert all(len(line) <= 80 for line in text[text.index("Findings:"):].splitlines() if " " in line.strip())

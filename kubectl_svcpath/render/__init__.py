@@ -8,7 +8,7 @@ from kubectl_svcpath.report import Report
 FORMATS = ("table", "wide", "tree", "json", "yaml")
 
 
-def render_report(report: Report, fmt: str, style: Style, width: int | None = None) -> str:
+def render_report(report: Report, fmt: str, style: Style, width: int | None = None, explain: bool = False) -> str:
     if fmt in ("json", "yaml"):
         return render_document(report.to_dict(), fmt)
     if report.rules_not_read is not None:
@@ -18,10 +18,10 @@ def render_report(report: Report, fmt: str, style: Style, width: int | None = No
     if fmt == "tree":
         from kubectl_svcpath.render.tree import render_tree
 
-        return render_tree(report, style, width)
+        return render_tree(report, style, width, explain)
     from kubectl_svcpath.render.table import render_table
 
-    return render_table(report, style, wide=fmt == "wide", width=width)
+    return render_table(report, style, wide=fmt == "wide", width=width, explain=explain)
 
 
 def render_document(doc: object, fmt: str) -> str:

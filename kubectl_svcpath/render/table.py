@@ -8,7 +8,7 @@ from tabulate import tabulate
 _tabulate_module.MIN_PADDING = 0  # kubectl-like: columns as wide as their widest cell, two spaces apart
 
 from kubectl_svcpath.path import EndpointHop, EntryPath, PortPath
-from kubectl_svcpath.render.common import destination, endpoint_state, findings_lines, header_lines, notes_lines, wrap_lines
+from kubectl_svcpath.render.common import destination, endpoint_state, header_lines, notes_lines, wrap_lines
 from kubectl_svcpath.render.text import Style, human_bytes, human_count, safe, share
 from kubectl_svcpath.report import Report
 
@@ -79,7 +79,15 @@ def _endpoint_cells(hop: EndpointHop) -> dict[str, str]:
     }
 
 
-def render_table(report: Report, style: Style, wide: bool = False, width: int | None = None) -> str:
+def render_table(report: Report, style: Style, wide: bool = False, width: int | None = None, explain: bool = False) -> str:
+    """Verdict lines first, then the header, the path table and the findings.
+
+    By default the findings are a headline and one line of why each, and the header leaves out the
+    list of sources; --explain (or -o wide) prints them in full.
+    """
+    from kubectl_svcpath.render.verdict import EXPLAIN_HINT, explained_findings, short_findings, verdict_lines
+
+    full = wide or explain
     columns = [c for c in _COLUMNS if wide or not c[1]]
     rows = _rows(report)
     table, hidden = _fit(columns, rows, width if not wide else None, style)
@@ -87,9 +95,17 @@ def render_table(report: Report, style: Style, wide: bool = False, width: int | 
     if any(not path.shown_port for pp in report.ports for path in pp.paths):
         below.append("* the rule as listed shows no port match (see the findings)")
     if hidden:
-        below.append(f"({', '.join(hidden)} left out to fit the terminal: -o wide shows every column)")
-    parts = (wrap_lines(header_lines(report) + notes_lines(report), width) + ["", table, *wrap_lines(below, width), ""]
-             + wrap_lines(findings_lines(report.findings, style), width))
+        below.append(f"(-o wide adds {', '.join(hidden)})")
+    header = header_lines(report)
+    if not full:
+        header = [h for h in header if not h.startswith("          ")]  # the sources: one line each
+    findings = (wrap_lines(explained_findings(report.findings, style, report), width) if full
+                else short_findings(report.findings, style, report, width))  # already one row each
+    if not full and report.findings:
+        findings.append(EXPLAIN_HINT)
+    parts = (wrap_lines(verdict_lines(report, style), width) + [""]
+             + wrap_lines(header + notes_lines(report), width) + ["", table, *wrap_lines(below, width), ""]
+             + findings)
     return "\n".join(parts) + "\n"
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 from kubectl_svcpath.path import EndpointHop, EntryPath, PortPath
-from kubectl_svcpath.render.common import destination, endpoint_state, findings_lines, notes_lines, wrap_lines
+from kubectl_svcpath.render.common import destination, endpoint_state, notes_lines, wrap_lines
 from kubectl_svcpath.render.text import Style, human_bytes, human_count, safe, share
 from kubectl_svcpath.report import Report
 
@@ -74,11 +76,60 @@ def _port_node(pp: PortPath, style: Style) -> Node:
     return (label, children)
 
 
-def render_tree(report: Report, style: Style, width: int | None = None) -> str:
+def render_tree(report: Report, style: Style, width: int | None = None, explain: bool = False) -> str:
+    from kubectl_svcpath.render.verdict import EXPLAIN_HINT, explained_findings, short_findings, verdict_lines
+
     svc = report.service
     mode = report.mode + (f"/{report.backend}" if report.backend else "")
     where = f"node {safe(report.node)}" if report.node else "offline"
     root = f"{safe(svc.ref)} ({safe(svc.type)}, {safe(','.join(svc.cluster_ips) or '-')}) — {mode}, {where}"
-    lines = tree_lines((root, [_port_node(pp, style) for pp in report.ports]))
-    out = lines + wrap_lines(notes_lines(report) + [""] + findings_lines(report.findings, style), width)
+    lines = [folded for line in tree_lines((root, [_port_node(pp, style) for pp in report.ports]))
+             for folded in fold_tree_line(line, width)]
+    findings = (wrap_lines(explained_findings(report.findings, style, report), width) if explain
+                else short_findings(report.findings, style, report, width))  # already one row each
+    if not explain and report.findings:
+        findings.append(EXPLAIN_HINT)
+    out = (wrap_lines(verdict_lines(report, style), width) + [""] + lines
+           + wrap_lines(notes_lines(report) + [""], width) + findings)
     return "\n".join(out) + "\n"
+
+
+_BRANCH = re.compile(r"^(?:│  |   |├─ |└─ )*")
+
+
+def fold_tree_line(line: str, width: int | None) -> list[str]:
+    """Fold a long tree line between its fields (two spaces apart), never inside a value.
+
+    Continuation lines keep the tree's verticals and start 3 columns further in. A field longer
+    than the room left is broken at its own spaces; a single token (an address, a chain name) is
+    never cut, even when it overflows.
+    """
+    if not width or len(line) <= width:
+        return [line]
+    import textwrap
+
+    prefix = _BRANCH.match(line).group(0)  # type: ignore[union-attr]
+    cont = prefix.replace("├─ ", "│  ").replace("└─ ", "   ") + "   "
+    out: list[str] = []
+    current = prefix
+    for field in line[len(prefix):].split("  "):
+        if not field:
+            continue
+        sep = "" if current in (prefix, cont) else "  "
+        if len(current) + len(sep) + len(field) <= width:
+            current += sep + field
+            continue
+        if current not in (prefix, cont):
+            out.append(current)
+            current = cont
+        if len(current) + len(field) <= width:
+            current += field
+            continue
+        pieces = textwrap.wrap(field, width=max(width - len(cont), 20), break_long_words=False, break_on_hyphens=False)
+        for piece in pieces[:-1]:
+            out.append(current + piece)
+            current = cont
+        current += pieces[-1] if pieces else ""
+    if current not in (prefix, cont):
+        out.append(current)
+    return out

@@ -397,8 +397,10 @@ def _hidden_ports(ctx: _Context) -> list[Finding]:
         detail.append("See the kernel's own view to confirm: nft list chain ip nat KUBE-SERVICES (or the iptables-save of the kube-proxy pod).")
     detail.append("Traffic is routed correctly; only the listing is wrong.")
     detail.append(NO_RESTORE)
+    why = ("the iptables that listed them is older than kube-proxy's and cannot print them; " if versions else "") + \
+        "traffic is routed correctly, only the listing is wrong"
     out.append(Finding("hidden-port-match", "warning", message, evidence=evidence, detail=detail,
-                       action=_see_action(ctx, hidden[0][2].chain)))
+                       action=_see_action(ctx, hidden[0][2].chain), why=why))
     return out
 
 
@@ -496,8 +498,10 @@ def _hidden_marks(ctx: _Context) -> list[Finding]:
         detail.append("Evidence: " + proof + ".")
     detail.append("Masquerading works in the kernel; only the listing is wrong. Restoring this listing would make "
                   "the RETURN unconditional for real: service traffic would never be masqueraded.")
+    why = ("an iptables older than kube-proxy's cannot print the mark match; " if detail[0] != EXPLAIN else "") + \
+        "masquerading works in the kernel"
     return [Finding("hidden-mark-match", "warning", message, evidence=evidence, detail=detail,
-                    action=_see_action(ctx, first.chain))]
+                    action=_see_action(ctx, first.chain), why=why)]
 
 
 def _prefixes(ctx: _Context) -> list[Finding]:

@@ -1,0 +1,152 @@
+"""The first screen: one verdict line per service port, then findings as headline + one line of why.
+
+    port-v1 39090/TCP → 1 of 1 endpoints (ready), 2 pkts — OK; the node's iptables hides the port match (harmless)
+
+Evidence, explanations and fixes come with --explain (or -o wide), where an explanation shared by
+several findings (the iptables version skew behind both hidden-*-match findings) is printed once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from kubectl_svcpath.path import SEVERITY_ORDER, Finding, PortPath
+from kubectl_svcpath.render.common import endpoint_state
+from kubectl_svcpath.render.text import Style, safe
+from kubectl_svcpath.report import Report
+
+# findings about how the rules were *listed*, not where packets go: traffic is unaffected
+LISTING_ONLY = frozenset({"hidden-port-match", "hidden-mark-match", "prefix-shown-as-host", "dump-only"})
+EXPLAIN_HINT = "(--explain: evidence, explanations and fixes)"
+
+
+def port_title(pp: PortPath) -> str:
+    p = pp.port
+    return f"{safe(p.name) or '(unnamed)'} {p.port or '?'}/{p.protocol}"
+
+
+def sorted_findings(findings: list[Finding], report: Report | None = None) -> list[Finding]:
+    """By severity, then by the order of the Service's ports (findings about no one port last)."""
+    order = {pp.port.name: i for i, pp in enumerate(report.ports)} if report else {}
+    return sorted(findings, key=lambda f: (SEVERITY_ORDER.get(f.severity, 9),
+                                           order.get(f.port, len(order)) if f.port is not None else len(order) + 1))
+
+
+def _endpoints(report: Report, pp: PortPath) -> str:
+    if pp.paths and all(p.verdict == "reject" for p in pp.paths):
+        return "REJECT (no endpoints)"
+    if pp.paths and all(p.verdict == "drop" for p in pp.paths):
+        return "DROP (no local endpoint)"
+    hops = {}
+    for path in pp.paths:
+        for hop in path.endpoints:
+            hops.setdefault((hop.ip, hop.port), hop)
+    states = Counter(endpoint_state(h) for h in hops.values())
+    if report.service.from_api:
+        listed = {(e.ip, e.port) for e in report.service.port_endpoints(pp.port)}
+        total = len(listed | set(hops))
+        head = f"{len(hops)} of {total} endpoints"
+    else:
+        head = f"{len(hops)} endpoint{'' if len(hops) == 1 else 's'}"
+    if not hops:
+        return head
+    if set(states) == {"unknown"}:
+        return f"{head} (state not in the input)"
+    if len(states) == 1:
+        return f"{head} ({next(iter(states))})"
+    return f"{head} (" + ", ".join(f"{n} {s}" for s, n in sorted(states.items())) + ")"
+
+
+def _packets(pp: PortPath) -> str:
+    counts = [p.packets for p in pp.paths if p.packets is not None]
+    if not counts:
+        return "counters not in the input"
+    total = sum(counts)
+    return f"{total} pkt" + ("" if total == 1 else "s")
+
+
+def port_verdict(report: Report, pp: PortPath, style: Style) -> str:
+    """One line: where this port's traffic goes and whether that is healthy."""
+    mine = [f for f in report.findings if f.code not in LISTING_ONLY and f.port in (pp.port.name, None)
+            and f.severity in ("error", "warning")]
+    mine = sorted_findings(mine, report)
+    if not pp.paths:
+        where = "no rule for it in the input"
+    else:
+        where = f"{_endpoints(report, pp)}, {_packets(pp)}"
+    if mine and mine[0].severity == "error":
+        status = style.paint("FAIL", "red") + f": {safe(mine[0].code)}"
+    elif mine:
+        status = style.paint("WARN", "yellow") + f": {safe(mine[0].code)}"
+    elif not pp.paths:
+        status = "UNKNOWN"
+    elif not report.service.from_api:
+        status = "rules OK (not checked against the API)"
+    else:
+        status = style.paint("OK", "green")
+    remarks = []
+    if any(not path.shown_port for path in pp.paths) and any(f.code == "hidden-port-match" for f in report.findings):
+        remarks.append("the node's iptables hides the port match (harmless)")
+    return f"{port_title(pp)} → {where} — {status}" + "".join(f"; {r}" for r in remarks)
+
+
+def verdict_lines(report: Report, style: Style) -> list[str]:
+    return [port_verdict(report, pp, style) for pp in report.ports] or ["no service port to follow"]
+
+
+def _why(f: Finding) -> str | None:
+    if f.why:
+        return f.why
+    if f.detail:
+        return f.detail[0].strip()
+    return f.action
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def one_row(line: str, width: int | None) -> str:
+    """The line cut to the terminal width with an ellipsis (colour codes do not count)."""
+    visible = _ANSI.sub("", line)
+    if not width or len(visible) <= width:
+        return line
+    extra = len(line) - len(visible)  # colour codes sit before the cut (the severity label)
+    return line[: width - 1 + extra].rstrip() + "…"
+
+
+def short_findings(findings: list[Finding], style: Style, report: Report | None = None,
+                   width: int | None = None) -> list[str]:
+    """Each finding as a headline and one line of why, each cut to one terminal row."""
+    if not findings:
+        return ["Findings: none"]
+    lines = ["Findings:"]
+    for f in sorted_findings(findings, report):
+        lines.append(one_row(f"  {style.severity(f.severity)}  {safe(f.code)}: {safe(f.message)}", width))
+        why = _why(f)
+        if why:
+            lines.append(one_row(f"      {safe(why)}", width))
+    return lines
+
+
+def explained_findings(findings: list[Finding], style: Style, report: Report | None = None) -> list[str]:
+    """Every finding in full; a detail line already printed for an earlier finding is not repeated."""
+    if not findings:
+        return ["Findings: none"]
+    lines = ["Findings:"]
+    printed: dict[str, str] = {}  # detail line -> the finding it was printed under
+    for f in sorted_findings(findings, report):
+        lines.append(f"  {style.severity(f.severity)}  {safe(f.code)}: {safe(f.message)}")
+        shared_with: list[str] = []
+        for d in f.detail:
+            if d in printed and d.strip():
+                if printed[d] not in shared_with:  # said once, where the repeat would have started
+                    shared_with.append(printed[d])
+                    lines.append(f"      (the explanation under {safe(printed[d])} above applies here too)")
+                continue
+            printed.setdefault(d, f.code)
+            lines.append(f"      {safe(d)}")
+        lines.extend(f"      evidence: {safe(e)}" for e in f.evidence)
+        if f.action:
+            lines.append(f"      -> {safe(f.action)}")
+    return lines

@@ -1,0 +1,24 @@
+"""Issue 10 acceptance, live: a healthy run in an 80-column terminal (tmux) opens with the verdict
+and fits in 25 lines."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.live.conftest import Scenario, hello_scenario
+from tests.terminal import in_tmux
+
+
+@pytest.mark.lab
+@pytest.mark.api
+def test_healthy_live_run_fits_the_first_screen(scenario: Scenario):
+    node = hello_scenario(scenario)
+    scenario.lab.connect(node, "10.101.173.15", 39090, n=3)
+
+    lines = in_tmux(["hello-service", "--kubeconfig", str(scenario.kubeconfig())], 80)
+
+    assert lines[0].startswith("port-v1 39090/TCP → 1 of 1 endpoints (ready), 3 pkts — OK"), "\n".join(lines)
+    assert any(ln.startswith("port-v2 49191/TCP → 1 of 1 endpoints (ready), 0 pkts — OK") for ln in lines[1:3])
+    assert len(lines) <= 25 and all(len(ln) <= 80 for ln in lines), "\n".join(lines)
+    assert any(ln.startswith("Rules:    iptables (nf_tables) mode, node cp01") for ln in lines)
+    scenario.assert_read_only()

@@ -1,0 +1,89 @@
+"""Issue 10: the first screen answers the question, in a real terminal (tmux) at 80 and 200 columns.
+
+The verdict (one line per service port) is in the first 3 lines, the seed example fits in 25
+lines at 80 columns, findings are a headline and one line of why (the rest with --explain, where
+a shared explanation is printed once), -o tree never breaks inside a value, and findings are
+ordered by severity, then port.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from kubectl_svcpath.path import Finding
+from kubectl_svcpath.render.verdict import explained_findings, short_findings, sorted_findings
+from kubectl_svcpath.render.text import Style
+from tests.conftest import svcpath
+from tests.terminal import in_tmux
+
+VERDICT = re.compile(r"^port-v[12] \d+/TCP → 1 of 1 endpoints \(ready\), \d pkts? — OK")
+
+
+@pytest.mark.parametrize("columns", [80, 200])
+def test_seed_example_verdict_first_and_one_screen(columns: int):
+    lines = in_tmux(["--example"], columns)
+
+    assert VERDICT.match(lines[0]) and lines[0].startswith("port-v1 39090/TCP → 1 of 1 endpoints (ready), 2 pkts — OK")
+    assert any(VERDICT.match(ln) and ln.startswith("port-v2 49191/TCP") for ln in lines[1:3]), lines[:3]
+    assert len(lines) <= 25, "\n".join(lines)
+    text = "\n".join(lines)
+    assert "the node's iptables hides the port match (harmless)" in " ".join(text.split())  # wrapped or not
+    assert "WARNING  hidden-port-match:" in text and "WARNING  hidden-mark-match:" in text
+    assert "This dump was probably produced" not in text  # the long explanation waits for --explain
+    assert lines[-1] == "(--explain: evidence, explanations and fixes)"
+    if columns == 200:
+        assert lines[1].startswith("port-v2 49191/TCP → 1 of 1 endpoints (ready), 1 pkt — OK; the node's iptables hides")
+
+
+def test_explain_prints_the_shared_explanation_once():
+    code, out, _ = svcpath("--example", "--explain")
+    assert code == 0
+    assert out.count("This dump was probably produced by an iptables older") == 1
+    assert out.count('iptables 1.8.8 and later store "-m tcp --dport N"') == 1
+    assert "(the explanation under hidden-mark-match above applies here too)" in out
+    assert "evidence: example/hello-service/iptables-save-on-node-host.txt:34" in out
+    assert "-> see the real rules" in out
+
+
+def test_wide_implies_explain():
+    _, wide, _ = svcpath("--example", "-o", "wide")
+    assert "evidence: example/hello-service/iptables-save-on-node-host.txt:34" in wide
+    assert "(--explain:" not in wide
+
+
+def test_tree_at_80_columns_never_breaks_inside_a_value():
+    wide = in_tmux(["--example", "-o", "tree"], 200)
+    narrow = in_tmux(["--example", "-o", "tree"], 80)
+    def tree(lines: list[str]) -> list[str]:  # from the root line to the notes
+        start = next(i for i, ln in enumerate(lines) if ln.startswith("default/hello-service ("))
+        end = next(i for i, ln in enumerate(lines) if ln.startswith(("Note:", "Findings:")))
+        return lines[start:end]
+
+    assert all(len(ln) <= 80 for ln in narrow)
+    narrow_text = "\n".join(tree(narrow))
+    values = {tok for ln in tree(wide) for tok in re.findall(r"[\w./:\[\]*-]{6,}", ln)}
+    assert {"KUBE-SEP-AA54JU3D4RO26WUA", "192.168.189.15:9090", "10.101.173.15:39090"} <= values
+    for value in values:
+        assert value in narrow_text, f"{value} was broken across lines at 80 columns:\n{narrow_text}"
+    # continuation lines keep the tree's verticals: the 80-column tree has more rows, all still inside it
+    assert len(tree(narrow)) > len(tree(wide))
+
+
+def test_findings_by_severity_then_port():
+    f = [Finding("a", "info", "i"), Finding("b", "warning", "w on v2", port="v2"), Finding("c", "error", "e"),
+         Finding("d", "warning", "w on v1", port="v1"), Finding("e", "warning", "w node-wide")]
+
+    class R:  # the ports' order is what sorts findings by port
+        ports = [type("PP", (), {"port": type("P", (), {"name": n})()})() for n in ("v1", "v2")]
+
+    assert [x.code for x in sorted_findings(f, R())] == ["c", "d", "b", "e", "a"]  # type: ignore[arg-type]
+
+
+def test_short_findings_are_one_row_each_and_explained_ones_are_whole():
+    f = Finding("hidden-port-match", "warning", "x" * 200, detail=["why " * 40, "more"], evidence=["ev"], action="do")
+    short = short_findings([f], Style(False), None, width=80)
+    assert len(short) == 3 and all(len(ln) <= 80 for ln in short) and short[1].endswith("…")
+    full = explained_findings([f], Style(False))
+    assert "x" * 200 in full[1] and "      evidence: ev" in full and "      -> do" in full
