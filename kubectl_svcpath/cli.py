@@ -110,7 +110,8 @@ def _fail(message: str, hint: str | None, code: int) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: never lets a traceback reach the user (unless --debug)."""
-    from typer._click import exceptions as click_exc
+    # click's UsageError through typer's public API: typer < 0.26 uses click, later ones a vendored copy
+    usage_error = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
 
     args = sys.argv[1:] if argv is None else argv
     command = typer.main.get_command(app)
@@ -119,7 +120,7 @@ def main(argv: list[str] | None = None) -> None:
         code = code if isinstance(code, int) else 0
     except SystemExit as e:
         code = e.code if isinstance(e.code, int) else 0
-    except click_exc.UsageError as e:
+    except usage_error as e:
         code = _fail(e.format_message(), "see 'kubectl svcpath --help'", ExitCode.USAGE)
     except typer.Abort:
         code = _fail("interrupted", None, ExitCode.INTERRUPTED)

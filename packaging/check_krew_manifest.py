@@ -15,7 +15,7 @@ fetched here, so this re-implements its rules in Python:
 
 On top of krew's rules it checks what this project promises: the version equals
 ``kubectl_svcpath.__version__``, the texts stay within krew-index's length guidance
-(shortDescription <= 70 characters, description lines <= 80), and the uri is an https release
+(shortDescription <= 50 characters, description lines <= 80), and the uri is an https release
 asset for that version.
 
 Usage: check_krew_manifest.py [krew-manifest.yaml] [--name svcpath] [--archive FILE]
@@ -49,7 +49,7 @@ SUPPORTED_PLATFORMS = (
     ("darwin", "386"), ("darwin", "amd64"), ("darwin", "arm64"),
 )
 LICENSE_FILES = {"license", "license.txt", "license.md", "licenses", "licenses.txt", "licenses.md", "copying", "copying.txt"}
-SHORT_DESCRIPTION_MAX = 70
+SHORT_DESCRIPTION_MAX = 50  # krew: "explains what the plugin does in only a few words"
 DESCRIPTION_LINE_MAX = 80
 
 
