@@ -197,10 +197,19 @@ def fetch(target: str, files: dict[str, str], plat: Platform | None, minor: str 
     return {n: cache / n for n in files}
 
 
-# --- staging ---------------------------------------------------------------------------------------
+# --- staging (in memory: archive path -> bytes and executable bit) --------------------------------
 
 
-def unpack_wheel(wheel: Path, dest: Path) -> None:
+class Tree(dict):
+    """The archive's files: relative POSIX path -> (content, executable)."""
+
+    def add(self, rel: str, data: bytes, executable: bool = False) -> None:
+        if ".." in rel.split("/") or rel.startswith("/"):
+            raise SystemExit(f"error: {rel!r}: krew refuses archive entries containing '..' or starting with '/'")
+        self[rel] = (data, executable)
+
+
+def unpack_wheel(wheel: Path, tree: Tree, prefix: str) -> None:
     """What `pip install --target` lays out, without pip: purelib/platlib at the top, no scripts."""
     with zipfile.ZipFile(wheel) as zf:
         for info in zf.infolist():
@@ -214,24 +223,20 @@ def unpack_wheel(wheel: Path, dest: Path) -> None:
                 name = m.group(2)
             if name.endswith(".pyc") or name.startswith(PRUNED):
                 continue
-            target = dest / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(zf.read(info))
+            tree.add(f"{prefix}/{name}", zf.read(info), bool((info.external_attr >> 16) & 0o111))
 
 
-def project_files(dest: Path) -> None:
+def project_files(tree: Tree, prefix: str) -> None:
     """kubectl_svcpath from the checkout: the package and its data, no caches."""
     src = ROOT / "kubectl_svcpath"
     for path in sorted(src.rglob("*")):
         rel = path.relative_to(src)
         if path.is_dir() or "__pycache__" in rel.parts or path.suffix in (".pyc", ".pyo"):
             continue
-        target = dest / "kubectl_svcpath" / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, target)
+        tree.add(f"{prefix}/kubectl_svcpath/{rel.as_posix()}", path.read_bytes())
 
 
-def build_xtwrapper(sdist: Path, plat: Platform, dest: Path) -> None:
+def build_xtwrapper(sdist: Path, plat: Platform, tree: Tree, prefix: str) -> None:
     """python-iptables from its sdist: iptc/ (Python) + libxtwrapper.so compiled for plat's arch.
 
     libxtwrapper is plain C (setjmp/longjmp around libxtables' exit, uname): no Python headers,
@@ -247,52 +252,52 @@ def build_xtwrapper(sdist: Path, plat: Platform, dest: Path) -> None:
             top = tar.getnames()[0].split("/")[0]
             tar.extractall(tmp, filter="data") if hasattr(tarfile, "data_filter") else tar.extractall(tmp)
         src = Path(tmp) / top
-        shutil.copytree(src / "iptc", dest / "iptc", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        for path in sorted((src / "iptc").rglob("*.py")):
+            tree.add(f"{prefix}/{path.relative_to(src).as_posix()}", path.read_bytes())
         out = Path(tmp) / "libxtwrapper.so"
-        # relative source path + prefix maps: no build folder in the object; -O2 -s: small, no debug info
+        # relative source path, prefix map, no build-id: the bytes do not depend on the folder; -s: no debug info
         subprocess.run([cc, "-shared", "-fPIC", "-O2", "-s", "-U_FORTIFY_SOURCE", "-D_FORTIFY_SOURCE=0",
                         f"-ffile-prefix-map={src}=.", "-Wl,--build-id=none", "-o", str(out), "libxtwrapper/wrapper.c"],
                        cwd=src, check=True)
-        shutil.copyfile(out, dest / "libxtwrapper.so")
-        meta = email.parser.Parser().parsestr((src / "PKG-INFO").read_text(encoding="utf-8"))
-        info = dest / f"python_iptables-{meta['Version']}.dist-info"
-        info.mkdir()
-        (info / "METADATA").write_text((src / "PKG-INFO").read_text(encoding="utf-8"), encoding="utf-8")
+        tree.add(f"{prefix}/libxtwrapper.so", out.read_bytes(), executable=True)
+        pkg_info = (src / "PKG-INFO").read_bytes()
+        meta = email.parser.BytesParser().parsebytes(pkg_info)
+        info = f"{prefix}/python_iptables-{meta['Version']}.dist-info"
+        tree.add(f"{info}/METADATA", pkg_info)
         machine = "x86_64" if plat.arch == "amd64" else "aarch64"
-        (info / "WHEEL").write_text(f"Wheel-Version: 1.0\nGenerator: kubectl-svcpath packaging/build_krew.py\n"
-                                    f"Root-Is-Purelib: false\nTag: py3-none-manylinux_2_17_{machine}\n", encoding="utf-8")
+        tree.add(f"{info}/WHEEL", (f"Wheel-Version: 1.0\nGenerator: kubectl-svcpath packaging/build_krew.py\n"
+                                   f"Root-Is-Purelib: false\nTag: py3-none-manylinux_2_17_{machine}\n").encode())
         for lic in ("NOTICE", "LICENSE", "COPYING"):
             if (src / lic).is_file():
-                shutil.copyfile(src / lic, info / lic)
+                tree.add(f"{info}/{lic}", (src / lic).read_bytes())
 
 
-def third_party_licenses(lib: Path) -> str:
+def third_party_licenses(tree: Tree) -> str:
     """The licence texts of every distribution in lib/ (each once, from its .dist-info)."""
-    seen: dict[str, Path] = {}
-    for info in sorted(lib.glob("*/*.dist-info")):
-        seen.setdefault(norm(info.name.split("-")[0]), info)
+    infos: dict[str, str] = {}
+    for rel in sorted(tree):
+        m = re.match(r"lib/[^/]+/([^/]+\.dist-info)/METADATA$", rel)
+        if m:
+            infos.setdefault(norm(m.group(1).split("-")[0]), rel.rsplit("/", 1)[0])
     parts = ["Third-party software bundled in this archive, with its licence texts.\n"
              "(Python itself is the user's python3 and is not bundled.)\n"]
-    for key, info in sorted(seen.items()):
-        meta = email.parser.Parser().parsestr((info / "METADATA").read_text(encoding="utf-8", errors="replace"))
+    for _key, info in sorted(infos.items()):
+        meta = email.parser.BytesParser().parsebytes(tree[f"{info}/METADATA"][0])
         lic = meta.get("License-Expression") or meta.get("License") or ""
         if not lic or len(lic) > 100 or "\n" in lic:
             lic = next((c.split("::")[-1].strip() for c in meta.get_all("Classifier") or [] if c.startswith("License ::")), lic[:100])
         parts.append(f"\n{'=' * 78}\n{meta['Name']} {meta['Version']} ({lic})\n{'=' * 78}\n")
-        texts = sorted(p for p in info.rglob("*") if p.is_file() and re.search(r"LICEN[CS]E|COPYING|NOTICE|AUTHORS", p.name, re.I))
-        for path in texts:
-            parts.append(f"--- {path.relative_to(info)} ---\n{path.read_text(encoding='utf-8', errors='replace')}\n")
+        texts = [r for r in sorted(tree) if r.startswith(info + "/") and re.search(r"LICEN[CS]E|COPYING|NOTICE|AUTHORS", r.rsplit("/", 1)[1], re.I)]
+        for rel in texts:
+            parts.append(f"--- {rel[len(info) + 1:]} ---\n{tree[rel][0].decode('utf-8', errors='replace')}\n")
         if not texts:
             parts.append(f"(no licence file in the distribution; licence: {lic or meta.get('Home-page') or 'see its project page'})\n")
     return "".join(parts)
 
 
-def stage(key: str, lock_files: dict[str, dict[str, str]], cache: Path, staging: Path) -> None:
+def stage(key: str, lock_files: dict[str, dict[str, str]], cache: Path) -> Tree:
     plat = PLATFORMS[key]
-    if staging.exists():
-        shutil.rmtree(staging)
-    common = staging / "lib" / "common"
-    common.mkdir(parents=True)
+    tree = Tree()
     pure_done: set[str] = set()
     for minor in PYTHONS:
         target = f"{key}-{pytag(minor)}"
@@ -305,46 +310,42 @@ def stage(key: str, lock_files: dict[str, dict[str, str]], cache: Path, staging:
                 if other:  # lib/common is shared by every Python: one version of each pure distribution
                     raise SystemExit(f"error: {target} locks {name} but another Python locks {other}: pin one version in krew-requirements.in")
                 if name not in pure_done:
-                    unpack_wheel(path, common)
+                    unpack_wheel(path, tree, "lib/common")
                     pure_done.add(name)
             else:
-                unpack_wheel(path, staging / "lib" / pytag(minor))
+                unpack_wheel(path, tree, f"lib/{pytag(minor)}")
     if plat.os == "linux":
         for name, path in fetch("sdist", lock_files.get("sdist", {}), None, None, cache / "sdist").items():
             if wheel_name_version(name)[0] == "python-iptables":
-                build_xtwrapper(path, plat, common)
-    project_files(common)
-    shutil.copyfile(LAUNCHER, staging / PLUGIN)
-    (staging / PLUGIN).chmod(0o755)
-    shutil.copyfile(ROOT / "LICENSE", staging / "LICENSE")
-    (staging / "THIRD-PARTY-LICENSES.txt").write_text(third_party_licenses(staging / "lib"), encoding="utf-8")
+                build_xtwrapper(path, plat, tree, "lib/common")
+    project_files(tree, "lib/common")
+    tree.add(PLUGIN, LAUNCHER.read_bytes(), executable=True)
+    tree.add("LICENSE", (ROOT / "LICENSE").read_bytes())
+    tree.add("THIRD-PARTY-LICENSES.txt", third_party_licenses(tree).encode())
+    return tree
 
 
-def write_archive(staging: Path, out: Path) -> None:
-    """A .tar.gz that depends only on the files' contents and executable bits."""
+def write_archive(tree: Tree, out: Path) -> None:
+    """A .tar.gz that depends only on the files' contents and executable bits.
+
+    Sorted entries, every parent directory as its own entry, fixed mtime (SOURCE_DATE_EPOCH or
+    1980-01-01), owner 0/0 without names, modes 0755/0644, gzip without file name or time.
+    """
     epoch = int(os.environ.get("SOURCE_DATE_EPOCH", DEFAULT_EPOCH))
-    paths = sorted(staging.rglob("*"), key=lambda p: p.relative_to(staging).as_posix())
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for path in paths:
-            rel = path.relative_to(staging).as_posix()
-            if ".." in rel:
-                raise SystemExit(f"error: {rel!r}: krew refuses archive entries containing '..'")
-            if path.is_symlink():
-                raise SystemExit(f"error: {rel}: symlink in the staging folder (krew cannot unpack it)")
+    dirs = {"/".join(rel.split("/")[:i]) for rel in tree for i in range(1, rel.count("/") + 1)}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=epoch, compresslevel=9) as gz, \
+            tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for rel in sorted(dirs | set(tree)):
             info = tarfile.TarInfo(rel)
             info.mtime, info.uid, info.gid, info.uname, info.gname = epoch, 0, 0, "", ""
-            if path.is_dir():
+            if rel in dirs:
                 info.type, info.mode = tarfile.DIRTYPE, 0o755
                 tar.addfile(info)
             else:
-                info.size = path.stat().st_size
-                info.mode = 0o755 if os.access(path, os.X_OK) else 0o644
-                with path.open("rb") as fh:
-                    tar.addfile(info, fh)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=epoch, compresslevel=9) as gz:
-        gz.write(buf.getvalue())
+                data, executable = tree[rel]
+                info.size, info.mode = len(data), 0o755 if executable else 0o644
+                tar.addfile(info, io.BytesIO(data))
 
 
 def update_manifest(manifest: Path, ver: str, built: dict[str, tuple[str, str]]) -> None:
@@ -401,16 +402,15 @@ def build(args: argparse.Namespace) -> int:
     built: dict[str, tuple[str, str]] = {}
     for key in args.platform or list(PLATFORMS):
         started = time.monotonic()
-        staging = work / "staging" / key
-        stage(key, lock_files, work / "cache", staging)
+        tree = stage(key, lock_files, work / "cache")
         plat = PLATFORMS[key]
         name = archive_name(ver, plat.os, plat.arch)
         archive = args.dist.resolve() / name
-        write_archive(staging, archive)
+        write_archive(tree, archive)
         sha = sha256_file(archive)
         (archive.parent / (name + ".sha256")).write_text(f"{sha}  {name}\n", encoding="utf-8")
         built[key] = (name, sha)
-        unpacked = sum(p.stat().st_size for p in staging.rglob("*") if p.is_file()) / 1e6
+        unpacked = sum(len(data) for data, _ in tree.values()) / 1e6
         print(f"{name}: sha256 {sha}, {archive.stat().st_size / 1e6:.1f} MB archive, {unpacked:.1f} MB unpacked, "
               f"built in {time.monotonic() - started:.0f} s", file=sys.stderr)
         print(archive)
@@ -426,7 +426,7 @@ def main(argv: list[str] | None = None) -> int:
     b = sub.add_parser("build", help="build the archives")
     b.add_argument("--platform", action="append", choices=sorted(PLATFORMS), help="only this one (repeatable; default: all)")
     b.add_argument("--dist", type=Path, default=ROOT / "dist", help="where the archives go (default: dist/)")
-    b.add_argument("--work", type=Path, default=ROOT / "build" / "krew", help="download cache and staging (default: build/krew)")
+    b.add_argument("--work", type=Path, default=ROOT / "build" / "krew", help="download cache (default: build/krew)")
     b.add_argument("--manifest", type=Path, default=ROOT / "krew-manifest.yaml")
     b.add_argument("--no-manifest", action="store_true", help="do not touch the manifest")
     args = ap.parse_args(argv)
