@@ -62,7 +62,7 @@ class Report:
             },
             "node": self.node,
             "kubeProxyPod": self.pod,
-            "proxyMode": self.mode,
+            "proxyMode": str(self.mode),
             "backend": self.backend,
             "counters": self.counters,
             "sources": [
