@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from kubectl_svcpath.path import Finding, PortPath
     from kubectl_svcpath.report import SourceInfo
     from kubectl_svcpath.snapshot import ServicePort, ServiceSnapshot
+    from kubectl_svcpath.trace.model import Node, Packet, Trace
 
 
 class Mode(str, Enum):
@@ -70,6 +71,7 @@ class ProxyMode:
     has_counters: Callable[[Parsed], bool]
     notes: Callable[[Parsed, ServiceSnapshot | None], list[str]]  # what the input lacks, what it costs
     checks: Callable[[Analysis], list[Finding]]  # the mode's own findings (findings/ runs the generic ones)
+    trace: Callable[[Parsed, Packet, Node, ServiceSnapshot | None], Trace]  # one packet through the rules (--trace)
     # the chain a port's traffic should reach, for "service-not-programmed"; None: "its service chain"
     service_chain: Callable[[ServiceSnapshot, ServicePort], str] | None = None
     # raised when no mode matched and this mode's tables were given but are unusable (a BadDump)

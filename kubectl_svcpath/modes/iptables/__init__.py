@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from kubectl_svcpath.modes.iptables.model import RuleSet
     from kubectl_svcpath.path import Finding, PortPath
     from kubectl_svcpath.snapshot import ServicePort, ServiceSnapshot
+    from kubectl_svcpath.trace.model import Node, Packet, Trace
 
 
 def _add_rules(parsed: Parsed, rs: RuleSet) -> None:
@@ -127,6 +128,25 @@ def _checks(analysis: Analysis) -> list[Finding]:
     return check_skew(analysis)
 
 
+def _trace(parsed: Parsed, packet: Packet, node: Node, snapshot: ServiceSnapshot | None) -> Trace:
+    from kubectl_svcpath.modes.iptables.checks import Kernel, dump_reader, hides_native_matches
+    from kubectl_svcpath.modes.iptables.model import Rule
+    from kubectl_svcpath.modes.iptables.trace import trace_iptables
+
+    rules = _rules(parsed)
+    kernel = Kernel([parsed.nft]) if parsed.nft is not None else None
+    readers = {info.source: hides_native_matches(dump_reader(info)) for info in rules.dumps}
+
+    def hides(rule: Rule) -> bool | None:
+        return readers.get(rule.source)
+
+    trace = trace_iptables(rules, packet, node, kernel=kernel if kernel else None, hides=hides)
+    if trace.kernel_view:
+        trace.notes.insert(0, "the iptables listing hides some port or mark matches (iptables 1.8.7 or older reading "
+                              "1.8.8+ rules): the kernel's own view (nft list table ip nat) was used for those rules")
+    return trace
+
+
 def _service_chain(snapshot: ServiceSnapshot, port: ServicePort) -> str:
     from kubectl_svcpath import kubeproxy
     from kubectl_svcpath.modes.iptables.correlate import spn_candidates
@@ -144,5 +164,6 @@ MODE = ProxyMode(
     has_counters=lambda parsed: parsed.rules is not None and parsed.rules.has_counters,
     notes=_notes,
     checks=_checks,
+    trace=_trace,
     service_chain=_service_chain,
 )

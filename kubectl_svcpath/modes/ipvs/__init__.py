@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from kubectl_svcpath.modes.ipvs.model import IpvsTable
     from kubectl_svcpath.path import Finding, PortPath
     from kubectl_svcpath.snapshot import ServiceSnapshot
+    from kubectl_svcpath.trace.model import Node, Packet, Trace
 
 
 def _looks_like(head: str) -> bool:
@@ -66,6 +67,12 @@ def _checks(a: Analysis) -> list[Finding]:
     return check_ipvs(a.snapshot, a.paths, a.ipvs) if a.ipvs is not None else []
 
 
+def _trace(parsed: Parsed, packet: Packet, node: Node, snapshot: ServiceSnapshot | None) -> Trace:
+    from kubectl_svcpath.modes.ipvs.trace import trace_ipvs
+
+    return trace_ipvs(_ipvs(parsed), parsed.rules, packet, node, snapshot)
+
+
 MODE = ProxyMode(
     name=Mode.IPVS,
     forms=(InputForm("ipvsadm", _looks_like, _read),),
@@ -75,4 +82,5 @@ MODE = ProxyMode(
     has_counters=lambda parsed: parsed.ipvs is not None and bool(parsed.ipvs.has_stats),
     notes=_notes,
     checks=_checks,
+    trace=_trace,
 )

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from kubectl_svcpath.modes.nftables.model import NftRuleset
     from kubectl_svcpath.path import Finding, PortPath
     from kubectl_svcpath.snapshot import ServiceSnapshot
+    from kubectl_svcpath.trace.model import Node, Packet, Trace
 
 
 def _looks_like_json(head: str) -> bool:
@@ -94,6 +95,12 @@ def _checks(a: Analysis) -> list[Finding]:
     return check_nftables(a.snapshot, a.paths, a.nft[0]) if a.nft else []
 
 
+def _trace(parsed: Parsed, packet: Packet, node: Node, snapshot: ServiceSnapshot | None) -> Trace:
+    from kubectl_svcpath.modes.nftables.trace import trace_nftables
+
+    return trace_nftables(_nft(parsed), packet, node)
+
+
 MODE = ProxyMode(
     name=Mode.NFTABLES,
     forms=(InputForm("nft-json", _looks_like_json, _read_json, json=True),
@@ -104,5 +111,6 @@ MODE = ProxyMode(
     has_counters=lambda parsed: parsed.conntrack is not None,
     notes=_notes,
     checks=_checks,
+    trace=_trace,
     not_shown=_not_shown,
 )
