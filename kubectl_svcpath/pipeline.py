@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from kubectl_svcpath.analysis import Analysis
 from kubectl_svcpath.dump import Collection
-from kubectl_svcpath.errors import BadDump
+from kubectl_svcpath.errors import BadDump, SvcpathError
 from kubectl_svcpath.findings.generic import diagnose
 from kubectl_svcpath.modes import registry
 from kubectl_svcpath.modes.base import Mode, Parsed
 from kubectl_svcpath.parse import dump_format
 from kubectl_svcpath.path import PortPath
-from kubectl_svcpath.report import Report
+from kubectl_svcpath.report import Report, RulesNotRead
 from kubectl_svcpath.snapshot import ServiceSnapshot
 
 __all__ = ["Parsed", "analyse", "correlate", "detect_mode", "infer_services", "input_notes", "parse_collection"]
@@ -50,6 +50,12 @@ def correlate(snapshot: ServiceSnapshot, parsed: Parsed) -> list[PortPath]:
 def infer_services(parsed: Parsed, only: tuple[str | None, str] | None = None) -> list[ServiceSnapshot]:
     """Dump-only mode: the Services the rules themselves describe (or just ``only=(ns, name)``)."""
     return registry.mode(parsed.mode).infer(parsed, only)
+
+
+def api_only(snapshot: ServiceSnapshot, node: str | None, error: SvcpathError) -> Report:
+    """What the API shows when the node's rules could not be read: ports, addresses, EndpointSlices."""
+    return Report(service=snapshot, mode="", ports=[PortPath(port=p) for p in snapshot.ports], node=node,
+                  rules_not_read=RulesNotRead(error.message, error.hint, int(error.exit_code)))
 
 
 def analyse(snapshot: ServiceSnapshot, parsed: Parsed, collection: Collection) -> Report:
