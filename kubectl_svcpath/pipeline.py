@@ -6,17 +6,18 @@ gathered; everything from here on is the same code.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kubectl_svcpath.analysis import Analysis
 from kubectl_svcpath.findings.generic import diagnose
-from kubectl_svcpath.dump import Collection
+from kubectl_svcpath.dump import Collection, RuleDump
 from kubectl_svcpath.errors import BadDump, Unsupported
 from kubectl_svcpath.parse import dump_format
+from kubectl_svcpath.parse.excerpt import clean
 from kubectl_svcpath.path import PortPath
 from kubectl_svcpath.report import Report, SourceInfo
-from kubectl_svcpath.modes.iptables.model import RuleSet
+from kubectl_svcpath.modes.iptables.model import DumpInfo, RuleSet
 from kubectl_svcpath.snapshot import ServiceSnapshot
 
 MODES = ("iptables", "nftables", "ipvs")
@@ -32,6 +33,15 @@ class Parsed:
     conntrack: Any = None  # parse.conntrack result, when a conntrack listing was given
     sources: list[SourceInfo] = field(default_factory=list)
     mode: str = "iptables"
+    elisions: dict[str, list[int]] = field(default_factory=dict)  # source -> lines where the author cut
+
+
+def _cleaned(dump: RuleDump) -> tuple[RuleDump, list[int]]:
+    """The dump without a BOM and with its elision lines blanked (parse/excerpt.py)."""
+    c = clean(dump.text)
+    if not c.bom and not c.elisions:
+        return dump, []
+    return replace(dump, text=c.text), c.elisions
 
 
 def parse_collection(collection: Collection, lenient: bool = False) -> Parsed:
@@ -41,6 +51,9 @@ def parse_collection(collection: Collection, lenient: bool = False) -> Parsed:
         for info in rs.dumps:
             parsed.sources.append(SourceInfo(info.source, info.form, "local", info.reader, info.has_counters))
     for dump in collection.dumps:
+        dump, elisions = _cleaned(dump)
+        if elisions:
+            parsed.elisions[dump.source] = elisions
         fmt = dump_format(dump)
         if fmt in ("iptables-save", "iptables-list"):
             # iptables-nft-save exits 3 after "Parsing nftables rule failed" and leaves the table
@@ -52,7 +65,7 @@ def parse_collection(collection: Collection, lenient: bool = False) -> Parsed:
                 # a pasted file is checked whole; a tool's output on a node is read as needed
                 check_all = None if dump.kind in ("file", "example") else False
                 try:
-                    rs = parse_iptables_save(dump.text, dump.source, lenient or failed_read, check_all)
+                    rs = parse_iptables_save(dump.text, dump.source, lenient or failed_read, check_all, elisions)
                 except BadDump as e:
                     if dump.kind in ("pod", "local") and e.reason == "no iptables rules found":
                         raise BadDump(dump.source, e.reason,
@@ -62,7 +75,7 @@ def parse_collection(collection: Collection, lenient: bool = False) -> Parsed:
             else:
                 from kubectl_svcpath.modes.iptables.parse_list import parse_iptables_list
 
-                rs = parse_iptables_list(dump.text, dump.source, lenient)
+                rs = parse_iptables_list(dump.text, dump.source, lenient, elisions=elisions)
             _add_rules(parsed, rs)
             info = rs.dumps[0]
             reader = f"{info.reader} v{info.reader_version}" if info.reader else None
@@ -177,7 +190,13 @@ def analyse(snapshot: ServiceSnapshot, parsed: Parsed, collection: Collection) -
         service=snapshot, mode=parsed.mode, ports=paths, findings=findings, node=collection.node, pod=collection.pod,
         backend=collection.backend or _backend(parsed), sources=list(parsed.sources),
         counters=_has_counters(parsed), notes=input_notes(parsed, collection, snapshot),
+        excerpt=is_excerpt(parsed),
     )
+
+
+def is_excerpt(parsed: Parsed) -> bool:
+    """The input shows part of the rules: nothing may be called absent from it."""
+    return bool(parsed.elisions) or (parsed.mode == "iptables" and parsed.rules is not None and parsed.rules.excerpt)
 
 
 def _backend(parsed: Parsed) -> str | None:
@@ -207,19 +226,59 @@ def input_notes(parsed: Parsed, collection: Collection, snapshot: ServiceSnapsho
         from kubectl_svcpath.modes.ipvs.checks import notes_ipvs
 
         notes.extend(notes_ipvs(parsed.ipvs, parsed.rules))
+    for source, lines in parsed.elisions.items():
+        if parsed.mode != "iptables":
+            notes.append(f"{source} is an excerpt (cut at line{'s' if len(lines) > 1 else ''} {_lines(lines)}): "
+                         "what it does not show may exist, so nothing is said to be absent")
     rules = parsed.rules
     if parsed.mode == "iptables" and rules is not None:
+        from kubectl_svcpath.modes.iptables.era import era_note
+
         forms = {d.form for d in rules.dumps}
+        for info in rules.dumps:
+            notes.extend(excerpt_notes(info))
         if not rules.has_counters:
             notes.append("no packet counters in the input: hops show no traffic (use iptables-save -c, or -L -v -x)")
         if "rules-only" in forms:
             notes.append("no table headers (bare -A lines): tables were guessed from chain and target names")
-        if "iptables-list" in forms:
-            notes.append("iptables -L listing: table assumed to be nat; counters as printed (-x for exact numbers)")
+        if forms & {"iptables-list", "iptables-list-lines"}:
+            tables = sorted({t for d in rules.dumps for t in d.listed_tables})
+            notes.append(f"iptables -L listing: table {'assumed to be' if tables == ['nat'] else 'taken to be'} {' and '.join(tables) or 'nat'}; "
+                         "counters as printed (-x for exact numbers)")
         if rules.table("filter") is None:
             notes.append("no filter table: REJECT for services without endpoints and Local-policy DROPs cannot be seen (dump all tables: iptables-save -c)")
         if rules.table("nat") is None:
             notes.append("no nat table: no service path can be followed (dump it: iptables-save -c -t nat)")
+        era = era_note(rules)
+        if era:
+            notes.append(era)
         for info in rules.dumps:
             notes.extend(f"{info.source}: skipped {s}" for s in info.skipped[:20])
     return notes
+
+
+def _lines(lines: list[int]) -> str:
+    shown = ", ".join(map(str, lines[:8]))
+    return shown + (f" and {len(lines) - 8} more" if len(lines) > 8 else "")
+
+
+def excerpt_notes(info: DumpInfo) -> list[str]:
+    """What one iptables input is a part of, in the words an on-call engineer needs."""
+    out: list[str] = []
+    if info.elisions:
+        out.append(f"{info.source} is an excerpt (cut at line{'s' if len(info.elisions) > 1 else ''} {_lines(info.elisions)}): "
+                   "what it does not show may exist, so nothing is said to be absent")
+    elif info.grep:
+        out.append(f"{info.source} is grep output: only the lines that matched, so nothing is said to be absent")
+    elif info.form in ("rules-only", "iptables-list-lines"):
+        out.append(f"{info.source} holds rule lines without their tables or chain headers: a part of the rules, "
+                   "so nothing is said to be absent")
+    if info.annotations:
+        out.append(f"{info.source}: text after '#' on line{'s' if len(info.annotations) > 1 else ''} "
+                   f"{_lines(sorted(info.annotations))} is the author's note, not part of the rule (iptables prints no '#')")
+    if info.deleted:
+        shown = ", ".join(info.deleted[:6]) + (f" and {len(info.deleted) - 6} more" if len(info.deleted) > 6 else "")
+        out.append(f"{info.source} is an iptables-restore input (a partial sync): it deletes {shown} (-X), carries only "
+                   "the chains it rewrites, and says nothing about the others")
+    out.extend(f"{info.source}: {r}" for r in info.repairs[:10])
+    return out

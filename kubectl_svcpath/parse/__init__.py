@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from kubectl_svcpath.dump import RuleDump
 from kubectl_svcpath.errors import BadDump
+
+
+_COUNTED_RULE = re.compile(r"\[\d+:\d+\]\s+-[AI]\s")
 
 
 def detect_format(text: str, source: str) -> str:
@@ -19,11 +24,12 @@ def detect_format(text: str, source: str) -> str:
     from kubectl_svcpath.modes.nftables import parse_text as nft_text
     from kubectl_svcpath.parse import conntrack
 
-    head = text[:65536]
+    head = text[:65536].removeprefix("\ufeff")
     if "\x00" in head:
         raise BadDump(source, "binary data, not a text rule dump",
                       hint="pass the text output of iptables-save, nft -j list table …, or ipvsadm -Ln")
-    if head.lstrip().startswith(("{", "[")):
+    # "[102:8638] -A KUBE-SEP-…": iptables-save -c rule lines without their table header, not JSON
+    if head.lstrip().startswith(("{", "[")) and not _COUNTED_RULE.match(head.lstrip()):
         if nft_json.looks_like_nft_json(head):
             return "nft-json"
         raise BadDump(source, "JSON, but not `nft -j` output (it must start with {\"nftables\": …})",
