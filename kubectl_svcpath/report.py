@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubectl_svcpath.path import EndpointHop, EntryPath, Finding, PortPath, SEVERITY_ORDER
-from kubectl_svcpath.snapshot import ServiceSnapshot
+from kubectl_svcpath.snapshot import Endpoint, ServiceSnapshot
 
 API_VERSION = "svcpath.kubectl.io/v1alpha1"
 
@@ -22,6 +22,15 @@ class SourceInfo:
     kind: str = "file"
     reader: str | None = None  # "iptables-nft-save v1.8.7" as the dump header says
     has_counters: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RulesNotRead:
+    """Why the node's rules are missing from a report that shows only what the API holds."""
+
+    message: str
+    hint: str | None
+    exit_code: int  # the documented exit code of that failure (errors.ExitCode)
 
 
 @dataclass(slots=True)
@@ -36,6 +45,7 @@ class Report:
     sources: list[SourceInfo] = field(default_factory=list)
     counters: bool = False  # the rules carried packet/byte counters
     notes: list[str] = field(default_factory=list)  # what the input lacks and what that costs
+    rules_not_read: RulesNotRead | None = None  # set: an API-only report (exec forbidden, no kube-proxy pod...)
     excerpt: bool = False  # the input shows part of the rules (cut, grep, bare lines): nothing is claimed absent
 
     def not_in_input(self) -> list[str]:
@@ -54,6 +64,7 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         svc = self.service
+        unread = self.rules_not_read
         doc = {
             "apiVersion": API_VERSION,
             "kind": "ServicePath",
@@ -71,14 +82,17 @@ class Report:
             },
             "node": self.node,
             "kubeProxyPod": self.pod,
-            "proxyMode": self.mode,
+            "proxyMode": self.mode if unread is None else None,
             "backend": self.backend,
-            "counters": self.counters,
+            "counters": self.counters if unread is None else None,
+            "rulesRead": unread is None,
+            "rulesNotRead": None if unread is None else {"message": unread.message, "hint": unread.hint,
+                                                           "exitCode": unread.exit_code},
             "sources": [
                 {"source": s.source, "format": s.format, "kind": s.kind, "reader": s.reader, "counters": s.has_counters}
                 for s in self.sources
             ],
-            "ports": [port_to_dict(p) for p in self.ports],
+            "ports": [port_to_dict(p, svc, rules_read=unread is None) for p in self.ports],
             "findings": [finding_to_dict(f) for f in self.findings],
             "notes": list(self.notes),
         }
@@ -109,7 +123,8 @@ def service_unknowns(svc: ServiceSnapshot) -> list[str]:
     return out
 
 
-def port_to_dict(p: PortPath) -> dict[str, Any]:
+def port_to_dict(p: PortPath, service: ServiceSnapshot | None = None, rules_read: bool = True) -> dict[str, Any]:
+    """A service port; without the node's rules its rule fields are null (not read, not "none")."""
     doc = {
         "name": p.port.name,
         "protocol": p.port.protocol,
@@ -119,12 +134,20 @@ def port_to_dict(p: PortPath) -> dict[str, Any]:
         "serviceChain": p.service_chain,
         "localChain": p.local_chain,
         "affinityTimeoutSeconds": p.affinity_timeout,
-        "paths": [path_to_dict(e) for e in p.paths],
-        "missingEndpoints": [endpoint_to_dict(e) for e in p.missing_endpoints],
+        "paths": [path_to_dict(e) for e in p.paths] if rules_read else None,
+        "missingEndpoints": [endpoint_to_dict(e) for e in p.missing_endpoints] if rules_read else None,
+        # the EndpointSlices' view of this port; null when they were not in the input (dump only)
+        "sliceEndpoints": ([slice_endpoint_to_dict(e) for e in service.port_endpoints(p.port)]
+                           if service is not None and service.from_api else None),
     }
     if p.not_in_input:
         doc["notInInput"] = list(p.not_in_input)
     return doc
+
+
+def slice_endpoint_to_dict(ep: Endpoint) -> dict[str, Any]:
+    return {"ip": ep.ip, "port": ep.port, "ready": ep.ready, "serving": ep.serving, "terminating": ep.terminating,
+            "node": ep.node, "pod": ep.pod}
 
 
 def path_to_dict(e: EntryPath) -> dict[str, Any]:
