@@ -64,6 +64,16 @@ def _maybe_elided(text: str) -> bool:
     return _QUICK_START.match(text) is not None or _QUICK.search(text) is not None
 
 
+def line_list(lines: list[int]) -> str:
+    shown = ", ".join(map(str, lines[:8]))
+    return shown + (f" and {len(lines) - 8} more" if len(lines) > 8 else "")
+
+
+def excerpt_note(source: str, lines: list[int]) -> str:
+    return (f"{source} is an excerpt (cut at line{'s' if len(lines) > 1 else ''} {line_list(lines)}): "
+            "what it does not show may exist, so nothing is said to be absent")
+
+
 def is_elision_word(word: str) -> bool:
     """A cut inside a rule line: ``-A KUBE-SVC-X ... -j KUBE-SEP-Y``."""
     return word in ("...", "…", "....", ".....", "......", "[...]", "[snip]", "<snip>", "<truncated>", "[truncated]")
