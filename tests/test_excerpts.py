@@ -68,11 +68,12 @@ def test_seed_together_json() -> None:
 
 
 def test_seed_together_table() -> None:
-    code, out, err = svcpath("hello-service", "-f", RULE_LINES, "-f", L_GREP)
+    code, out, err = svcpath("hello-service", "-f", RULE_LINES, "-f", L_GREP, "--explain")
     assert code == 0, err
-    row1 = next(line for line in out.splitlines() if line.startswith("port-v1"))
+    # the table rows (the verdict lines above them start with the port too, with "→")
+    row1 = next(line for line in out.splitlines() if line.startswith("port-v1") and "→" not in line)
     assert re.search(rf"10\.101\.173\.15:\?\*\s+2\s+{V1}\s+192\.168\.189\.15:9090", row1), row1
-    row2 = next(line for line in out.splitlines() if line.startswith("port-v2"))
+    row2 = next(line for line in out.splitlines() if line.startswith("port-v2") and "→" not in line)
     assert re.search(rf"10\.101\.173\.15:\?\*\s+1\s+{V2}\s+192\.168\.189\.15:9191", row2), row2
     assert "hidden-port-match" in out and "is an excerpt (cut at lines 3, 6, 9)" in out
     assert "Unknown:  sessionAffinity: not in the input" in out

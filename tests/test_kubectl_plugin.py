@@ -187,10 +187,10 @@ def test_frozen_binary_reads_legacy_rules_on_the_node(krew: KrewHome) -> None:
         lab.add_pod(node, "hello-0", "192.168.189.15", ports=[9090, 9191])
         lab.load_iptables(node, (example / "kube-proxy-restore-input.txt").read_text(), backend="legacy")
         assert lab.connect(node, "10.101.173.15", 39090, n=2) == ["hello-0 192.168.189.15:9090"] * 2
-        args = ["hello-service", "--local", "--manifest", str(example / "manifest.yaml")]
+        args = ["hello-service", "--local", "--manifest", str(example / "manifest.yaml"), "--explain"]
         frozen = lab.run(node, [str(krew.bin / "kubectl-svcpath"), *args], check=False)
         source = lab.run(node, [sys.executable, "-m", "kubectl_svcpath", *args], check=False)
     assert (frozen.returncode, frozen.stdout) == (source.returncode, source.stdout), frozen.stderr
     assert "python-iptables (legacy)" in frozen.stdout
-    row = next(line for line in frozen.stdout.splitlines() if line.startswith("port-v1 39090/TCP"))
+    row = next(line for line in frozen.stdout.splitlines() if line.startswith("port-v1 39090/TCP") and "→" not in line)
     assert row.split()[4] == "2", row  # PKTS of the cluster-IP entry: the two connections
