@@ -386,9 +386,10 @@ class IptablesTracer:
         k = self.kernel.find(rule) if self.kernel else None
         if k is None:
             if hides:
-                unknown.append("this listing comes from an iptables that cannot print native port and mark matches "
-                               "(1.8.7 or older reading 1.8.8+ rules): the kernel may match more than shown "
-                               "(pass `nft -j list table ip nat` to read the kernel's view)")
+                unknown.append("the listing may hide a port or mark match of this rule")
+                self.note("this listing comes from an iptables that cannot print native port and mark matches (1.8.7 "
+                          "or older reading 1.8.8+ rules): where a rule may hide one, the trace follows both outcomes; "
+                          "pass the kernel's view too (nft -j list table ip nat) to decide them")
             return None
         summary = k.summary
         notes = []
@@ -470,6 +471,9 @@ def trace_iptables(rules: RuleSet, packet: Packet, node: Node, *, kernel: Any = 
                 "externalTrafficPolicy Local, loadBalancerSourceRanges) were not evaluated")
     if rules.table("nat") is None:
         tr.note("no nat table in the input: no Service rule could rewrite the destination")
+    if any(d.form in ("rules-only", "iptables-list") for d in rules.dumps):
+        tr.note("the input is a paste of rules, not a whole table dump: only the rules shown were evaluated "
+                "(a rule left out of the paste may match first)")
     states = [State.start(packet, node)]
     finished: list[State] = []
     if packet.origin == "node":
