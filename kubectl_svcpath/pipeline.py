@@ -111,6 +111,11 @@ def detect_mode(parsed: Parsed, collection: Collection) -> str:
         if declared not in MODES:
             raise Unsupported(f'kube-proxy proxy mode "{declared}" is not supported; supported: {", ".join(MODES)}',
                               hint="pass the rules yourself with --rules-file if the mode writes iptables or nftables rules")
+        if not _holds(parsed, declared):
+            source = collection.proxy_mode_source or "--proxy-mode"
+            where = parsed.sources[0].source if len(parsed.sources) == 1 else "the input"
+            raise BadDump(where, f'proxy mode "{declared}" ({source}) does not match the input: {_what_it_holds(parsed)}',
+                          hint="leave --proxy-mode out to use what the input shows, or pass the listing of that mode")
         return declared
     if parsed.nft is not None and parsed.nft.kube_proxy_tables():
         return "nftables"
@@ -126,6 +131,26 @@ def detect_mode(parsed: Parsed, collection: Collection) -> str:
                       "nftables listing without kube-proxy's table (table ip kube-proxy) or iptables rules to follow",
                       hint="for iptables mode pass iptables-save output too; for nftables mode: nft -j list table ip kube-proxy")
     raise BadDump("input", "no rules given")
+
+
+def _holds(parsed: Parsed, mode: str) -> bool:
+    """Whether the input has what ``mode`` is read from."""
+    if mode == "nftables":
+        return parsed.nft is not None and bool(parsed.nft.kube_proxy_tables())
+    if mode == "ipvs":
+        return parsed.ipvs is not None
+    return parsed.rules is not None
+
+
+_FORM_WORDS = {"nft-json": "nft -j output", "nft-text": "nft list output", "ipvsadm": "ipvsadm -Ln output",
+               "conntrack": "a conntrack listing", "iptables-list": "iptables -L output"}
+
+
+def _what_it_holds(parsed: Parsed) -> str:
+    forms = sorted({_FORM_WORDS.get(s.format, "iptables rules") for s in parsed.sources})
+    held = [m for m in MODES if _holds(parsed, m)]
+    mode = f" (proxy mode {' or '.join(held)})" if held else ""
+    return (" and ".join(forms) + mode) if forms else "no rules"
 
 
 def _looks_like_ipvs_rules(rules: RuleSet) -> bool:

@@ -257,10 +257,13 @@ def _attach_slices(snapshot: ServiceSnapshot, port: ServicePort, spn: str, pp: P
     eps = snapshot.port_endpoints(port)
     by_addr: dict[tuple[str, int | None], Endpoint] = {(e.ip, e.port): e for e in eps}
     by_chain = {kubeproxy.endpoint_chain(spn, port.protocol, e.ip, e.port): e for e in eps if e.port is not None}
+    by_ip: dict[str, list[Endpoint]] = {}
+    for e in eps:
+        by_ip.setdefault(e.ip, []).append(e)
     seen: set[tuple[str, int | None]] = set()
     for path in pp.paths:
         for hop in path.endpoints:
-            ep = by_chain.get(hop.chain or "") or by_addr.get((hop.ip, hop.port)) or _by_ip(eps, hop.ip)
+            ep = by_chain.get(hop.chain or "") or by_addr.get((hop.ip, hop.port)) or _only(by_ip.get(hop.ip or ""))
             if ep is not None:
                 hop.ready, hop.serving, hop.terminating, hop.node = ep.ready, ep.serving, ep.terminating, ep.node
                 hop.in_slices = True
@@ -279,9 +282,9 @@ def _attach_slices(snapshot: ServiceSnapshot, port: ServicePort, spn: str, pp: P
                                                     terminating=ep.terminating, node=ep.node, in_slices=True))
 
 
-def _by_ip(eps: tuple[Endpoint, ...], ip: str) -> Endpoint | None:
-    matches = [e for e in eps if e.ip == ip]
-    return matches[0] if len(matches) == 1 else None
+def _only(matches: list[Endpoint] | None) -> Endpoint | None:
+    """The endpoint with this address, when exactly one has it."""
+    return matches[0] if matches and len(matches) == 1 else None
 
 
 def usable_endpoints(eps: tuple[Endpoint, ...]) -> list[Endpoint]:
