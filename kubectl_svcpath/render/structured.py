@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from enum import Enum
 from typing import Any
 
 
@@ -53,7 +54,7 @@ def _scalar(v: Any) -> str:
         return str(v)
     if isinstance(v, float):
         return repr(v)
-    s = str(v)
+    s = v.value if isinstance(v, Enum) else str.__str__(v) if isinstance(v, str) else str(v)  # str Enums as json writes them
     if _PLAIN.fullmatch(s) and not _RESERVED.match(s):
         return s
     return '"' + _NEEDS_ESCAPE.sub(_escape, s) + '"'
