@@ -51,7 +51,7 @@ def node_drift(reports: list[Report]) -> list[Finding]:
         for pp in r.ports:
             ports.setdefault(_key(pp), {})[r.node] = pp  # type: ignore[index]
     findings = []
-    for key, by_node in ports.items():
+    for by_node in ports.values():
         if len(by_node) < 2:
             continue
         finding = _port_drift(by_node)

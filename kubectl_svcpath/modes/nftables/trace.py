@@ -20,7 +20,7 @@ from typing import Any
 
 from kubectl_svcpath.modes.nftables.model import NftChain, NftRule, NftRuleset, NftTable, Verdict, normalize_key_part, selector_name, value_text
 from kubectl_svcpath.trace.match import in_prefix, port_in, protocol_name
-from kubectl_svcpath.trace.model import Branch, Choice, Node, Packet, Step, Trace
+from kubectl_svcpath.trace.model import Choice, Node, Packet, Step, Trace
 from kubectl_svcpath.trace.state import MAX_BRANCHES, State, finish, ordered, went_through
 
 _PRIO_NAMES = {"raw": -300, "mangle": -150, "dstnat": -100, "filter": 0, "security": 50, "srcnat": 100}
@@ -251,7 +251,7 @@ class NftTracer:
                     table_of[k] = v
             out: list[tuple[State, Exit | None]] = []
             values = list(range(offset, offset + mod))
-            for n, value in enumerate(values):
+            for value in values:
                 s = st.fork(Choice("random", where, ref, f"{value} of {mod}", 1.0 / mod, f"numgen random mod {mod}: value {value}"))
                 verdict = table_of.get(value)
                 v = _to_verdict(verdict)
@@ -261,7 +261,7 @@ class NftTracer:
                     continue
                 out.extend(self._verdict(s, table, chain, rule, v, depth, text=f"{rule.raw}  [numgen {value} : {v}]"))
             return [(s, ("continue", None, "") if ex is None else ex) for s, ex in out]
-        parts = key.get("concat") if isinstance(key, dict) and "concat" in key else [key]
+        parts: list[Any] = key["concat"] if isinstance(key, dict) and "concat" in key else [key]
         values = []
         for part in parts:
             val = self._field(st, part)
@@ -334,8 +334,8 @@ class NftTracer:
         if name == "ct state":
             states = value_text(right)
             states = states if isinstance(states, list) else [states]
-            have = any(str(s) == "new" for s in states)
-            return have != negate
+            is_new = any(str(s) == "new" for s in states)
+            return is_new != negate
         if name in ("th dport", "tcp dport", "udp dport", "sctp dport"):
             if name != "th dport" and name.split()[0] != st.protocol:
                 return False
