@@ -192,4 +192,12 @@ def trace_service(parsed: Parsed, snapshot: ServiceSnapshot, spec: TraceSpec, no
     report = TraceReport(service=snapshot, node=node_name, mode=parsed.mode, notes=notes)
     for pk in pkts:
         report.traces.append(trace_packet(parsed, pk, node, snapshot))
+    forked_on_source = any(c.kind == "unknown" and "source address" in c.why
+                           for t in report.traces for b in t.branches for c in b.choices)
+    if forked_on_source and spec.source == "node" and not spec.node_ips:
+        report.notes.append("the node's own address is not known: rules that match the source address fork into both "
+                            "outcomes (give it with --node-ip)")
+    elif forked_on_source and spec.source == "outside":
+        report.notes.append("the client's address is not given: rules that match the source address fork into both "
+                            "outcomes (trace from the address itself: --trace 203.0.113.7)")
     return report

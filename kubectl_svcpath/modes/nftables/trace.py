@@ -182,6 +182,8 @@ class NftTracer:
             step = st.hit(self._step(table, chain, rule, "masquerade" if "masquerade" in e else "snat"))
             st.branch.masquerade = True
             st.branch.masquerade_step = step
+            if st.branch.masquerade_why is None:  # no mark on the way: the rule's own match is the reason (hairpin)
+                st.branch.masquerade_why = step
             return [(st, ("accept", step, ""))]
         if "mangle" in e:
             body = e["mangle"]
