@@ -13,7 +13,7 @@ from collections import Counter
 from kubectl_svcpath.path import EndpointHop, Finding, PortPath
 from kubectl_svcpath.report import Report
 
-Key = tuple[str, str, int]  # (port name, protocol, port)
+Key = tuple[str, str, int | None]  # (port name, protocol, port)
 
 
 def _key(pp: PortPath) -> Key:

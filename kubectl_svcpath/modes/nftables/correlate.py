@@ -97,7 +97,7 @@ def _correlate_port(snapshot: ServiceSnapshot, port: ServicePort, nft: NftRulese
     return pp
 
 
-def _add_ip_entry(pp: PortPath, nft: NftRuleset, kind: str, ip: str, proto: str, port: int,
+def _add_ip_entry(pp: PortPath, nft: NftRuleset, kind: str, ip: str, proto: str, port: int | None,
                   snapshot: ServiceSnapshot, names: dict[str, str]) -> None:
     table = _family_table(nft, ip)
     if table is None:
