@@ -63,8 +63,9 @@ def test_host_listing_alone_does_not_pretend_to_know_the_hidden_port():
     to_v1 = [b for b in t["branches"] if b["endpoint"] and b["endpoint"]["port"] == 9090]
     assert to_v1, "as printed, the port-v1 rule matches too: that branch must be shown"
     for b in to_v1:  # ...but never as a certainty
-        assert any(c["kind"] == "unknown" and "native port" in c["why"] for c in b["choices"])
+        assert any(c["kind"] == "unknown" and "may hide a port or mark match" in c["why"] for c in b["choices"])
         assert b["share"] is None
+    assert any("cannot print native port and mark matches" in n for n in t["notes"])
 
 
 @pytest.mark.parametrize("args,message", [
