@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from kubectl_svcpath.path import SEVERITY_ORDER, Finding, PortPath
+from kubectl_svcpath.path import SEVERITY_ORDER, EndpointHop, Finding, PortPath
 from kubectl_svcpath.render.common import endpoint_state
 from kubectl_svcpath.render.text import Style, safe
 from kubectl_svcpath.report import Report
@@ -38,7 +38,7 @@ def _endpoints(report: Report, pp: PortPath) -> str:
         return "REJECT (no endpoints)"
     if pp.paths and all(p.verdict == "drop" for p in pp.paths):
         return "DROP (no local endpoint)"
-    hops = {}
+    hops: dict[tuple[str, int | None], EndpointHop] = {}
     for path in pp.paths:
         for hop in path.endpoints:
             hops.setdefault((hop.ip, hop.port), hop)
