@@ -46,6 +46,7 @@ class Outcome:
     extra_findings: list[Finding] = field(default_factory=list)  # across nodes (node-drift)
     node_errors: list[tuple[str, SvcpathError]] = field(default_factory=list)
     audit: bool = False
+    audit_totals: dict[str, int] | None = None  # --all: counts over every Service audited
     traces: list[Any] = field(default_factory=list)  # trace.TraceReport, one per node (--trace)
 
 
@@ -119,7 +120,7 @@ def _offline(opts: Options) -> Outcome:
             reports.append(report)
             if parsed.rules is not None:  # a big dump's per-Service chains are not all held at once
                 parsed.rules.release(_own_chains(report))
-        return Outcome(reports=reports, audit=True)
+        return _audit_outcome(reports, opts.problems)
     assert service is not None
     snapshot = _snapshot(service, opts, objects, parsed)
     if opts.trace is not None:
@@ -134,6 +135,15 @@ def _trace(snapshot: ServiceSnapshot, parsed: pipeline.Parsed, opts: Options, no
 
     spec = TraceSpec(opts.trace or "", opts.trace_to, opts.trace_proto, tuple(opts.node_ips or node_ips or ()))
     return trace_service(parsed, snapshot, spec, node, pod_ip)
+
+
+def _audit_outcome(reports: list[Report], problems_only: bool) -> Outcome:
+    """--all: problems first (severity, then namespace/name); --problems keeps those only."""
+    from kubectl_svcpath.render.audit import audit_order, rank, totals
+
+    ordered = audit_order(reports)
+    shown = [r for r in ordered if rank(r) < 2] if problems_only else ordered
+    return Outcome(reports=shown, audit=True, audit_totals=totals(ordered))
 
 
 def _own_chains(report: Report) -> set[str]:
@@ -298,13 +308,15 @@ def render_outcome(outcome: Outcome, fmt: str, style: Style, width: int | None, 
             "kind": "ServicePathList",
             "items": [r.to_dict() for r in outcome.reports],
             "findings": [_finding_dict(f) for f in outcome.extra_findings],
+            **({"totals": outcome.audit_totals} if outcome.audit_totals is not None else {}),
             "errors": [{"node": n, "message": e.message, "exitCode": int(e.exit_code)} for n, e in outcome.node_errors],
         }
         return render_document(doc, fmt)
     if outcome.audit:
         from kubectl_svcpath.render.audit import render_audit
 
-        return render_audit(outcome.reports, style, wide=fmt == "wide")
+        return render_audit(outcome.reports, style, wide=fmt == "wide", width=width,
+                            all_totals=outcome.audit_totals)
     from kubectl_svcpath.render.common import findings_lines
 
     parts = []

@@ -80,6 +80,7 @@ def svcpath(
     rules_file: Annotated[Optional[list[str]], typer.Option("--rules-file", "-f", metavar="FILE", help="Rule dump to read instead of a node (repeatable; - for stdin)", show_default=False)] = None,
     manifest: Annotated[Optional[list[str]], typer.Option("--manifest", metavar="FILE", help="kubectl get service,endpointslices -o yaml|json output, instead of the API (repeatable)", show_default=False)] = None,
     all_services: Annotated[bool, typer.Option("--all", help="With --rules-file: one line of health for every Service in the dump")] = False,
+    problems: Annotated[bool, typer.Option("--problems", help="With --all: only the Services with errors or warnings")] = False,
     example: Annotated[bool, typer.Option("--example", help="Run on the bundled hello-service example (no cluster needed)")] = False,
     lenient: Annotated[bool, typer.Option("--lenient", help="Skip dump lines that cannot be read (with a note) instead of failing")] = False,
     proxy_mode: Annotated[Optional[str], typer.Option("--proxy-mode", metavar="MODE", help="iptables | nftables | ipvs (default: detected)", show_default=False)] = None,
@@ -120,7 +121,7 @@ def svcpath(
         service=service, namespace=namespace, kubeconfig=kubeconfig, context=context, connect=connect,
         request_timeout=parse_timeout(request_timeout) if request_timeout is not None else 30.0,
         node=node, all_nodes=all_nodes, local=local, rules_files=list(rules_file or []), manifests=list(manifest or []),
-        example=example, all_services=all_services, port=port, output=output.lower(), explain=explain, color=color.lower(),
+        example=example, all_services=all_services, problems=problems, port=port, output=output.lower(), explain=explain, color=color.lower(),
         lenient=lenient, proxy_mode=proxy_mode, print_rbac=print_rbac, debug=debug,
         trace=trace, trace_to=trace_to, trace_proto=trace_proto, node_ips=list(node_ip or []),
     )

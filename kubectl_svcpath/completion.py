@@ -95,6 +95,7 @@ FLAGS: tuple[Flag, ...] = (
     Flag("--manifest", "Service/EndpointSlices YAML or JSON instead of the API", takes_value=True,
          complete=FILES, repeatable=True),
     Flag("--all", "with --rules-file: every Service in the dump"),
+    Flag("--problems", "with --all: only Services with errors or warnings"),
     Flag("--example", "run on the bundled hello-service example"),
     Flag("--lenient", "skip dump lines that cannot be read"),
     Flag("--proxy-mode", "kube-proxy mode (default: detected)", takes_value=True, choices=PROXY_MODE_CHOICES),

@@ -57,6 +57,7 @@ class Options:
     manifests: list[str] = field(default_factory=list)
     example: bool = False
     all_services: bool = False
+    problems: bool = False  # with --all: only the Services with error or warning findings
     port: str | None = None
     output: str = "table"
     explain: bool = False  # findings with their evidence, explanations and fixes (as -o wide)
@@ -130,6 +131,8 @@ def validate(opts: Options) -> None:
         raise UsageError("use either --node NAME or --all-nodes")
     if opts.all_services and not (opts.rules_files or opts.example):
         raise UsageError("--all audits a rule dump: use it with --rules-file FILE")
+    if opts.problems and not opts.all_services:
+        raise UsageError("--problems filters the --all audit: add --all")
     if opts.all_services and opts.service:
         raise UsageError("--all lists every Service in the dump; do not name one")
     if not opts.service and not opts.all_services and not opts.example:

@@ -23,21 +23,81 @@ def health(report: Report) -> str:
     return f"{worst[0].severity}: " + ",".join(codes)
 
 
-def render_audit(reports: list[Report], style: Style, wide: bool = False) -> str:
-    headers = ["NAMESPACE", "NAME", "TYPE", "CLUSTER-IP", "PORTS", "ENDPOINTS", "PKTS", "HEALTH"]
+def rank(report: Report) -> int:
+    """0 error, 1 warning, 2 healthy (info findings do not make a Service a problem)."""
+    worst = [SEVERITY_ORDER[f.severity] for f in report.findings if f.severity in ("error", "warning")]
+    return min(worst) if worst else 2
+
+
+def audit_order(reports: list[Report]) -> list[Report]:
+    """Problems first: by severity, then namespace/name."""
+    return sorted(reports, key=lambda r: (rank(r), r.service.namespace or "", r.service.name))
+
+
+def totals(reports: list[Report]) -> dict[str, int]:
+    by = {0: "error", 1: "warning", 2: "ok"}
+    counts = {"services": len(reports), "ports": sum(len(r.ports) for r in reports),
+              "endpoints": sum(len(_endpoints(r)) for r in reports), "error": 0, "warning": 0, "ok": 0}
+    for r in reports:
+        counts[by[rank(r)]] += 1
+    return counts
+
+
+def totals_line(t: dict[str, int], shown: int | None = None) -> str:
+    head = f"{t['services']} Services, {t['ports']} ports, {t['endpoints']} endpoints: "
+    line = head + f"{t['error']} error, {t['warning']} warning, {t['ok']} ok"
+    if shown is not None and shown != t["services"]:
+        line += f" ({shown} shown: --problems)"
+    return line
+
+
+def _endpoints(r: Report) -> set[str]:
+    return {h.ip for p in r.ports for path in p.paths for h in path.endpoints}  # pods, not pod:port pairs
+
+
+# (header, drop order when the terminal is too narrow: higher goes first; 0 = kept)
+_COLUMNS = [("NAMESPACE", 0), ("NAME", 0), ("TYPE", 3), ("CLUSTER-IP", 2), ("PORTS", 1), ("ENDPOINTS", 0),
+            ("PKTS", 4), ("HEALTH", 0)]
+
+
+def render_audit(reports: list[Report], style: Style, wide: bool = False, width: int | None = None,
+                 all_totals: dict[str, int] | None = None) -> str:
+    """One row per Service, problems first, then a totals line; fits ``width`` unless ``wide``.
+
+    ``all_totals``: the totals of every Service audited, when ``reports`` is a selection (--problems).
+    """
     rows = []
     for r in reports:
         svc = r.service
         ports = ",".join(f"{p.port.port or '?'}{'/' + p.port.protocol if p.port.protocol != 'TCP' else ''}"
                          + (f":{p.port.node_port}" if p.port.node_port else "") for p in r.ports)
-        endpoints = {h.ip for p in r.ports for path in p.paths for h in path.endpoints}  # pods, not pod:port pairs
+        endpoints = _endpoints(r)
         pkts = [path.packets for p in r.ports for path in p.paths if path.packets is not None]
-        h = health(r)
-        if style.color and h != "ok":
-            h = style.paint(h, "red" if h.startswith("error") else "yellow")
         unknown_eps = any(path.verdict == "not-in-input" for p in r.ports for path in p.paths)
         ips = ",".join(svc.cluster_ips) or ("-" if svc.from_api else "?")
-        rows.append([safe(svc.namespace), safe(svc.name), safe(svc.type or "?"), safe(ips), safe(ports),
-                     f"{len(endpoints)}+?" if unknown_eps and endpoints else "?" if unknown_eps else str(len(endpoints)),
-                     str(sum(pkts)) if pkts else "-", h])
-    return tabulate(rows, headers=headers, tablefmt="plain", disable_numparse=True) + "\n"
+        rows.append({"NAMESPACE": safe(svc.namespace), "NAME": safe(svc.name), "TYPE": safe(svc.type or "?"),
+                     "CLUSTER-IP": safe(ips), "PORTS": safe(ports),
+                     "ENDPOINTS": f"{len(endpoints)}+?" if unknown_eps and endpoints else "?" if unknown_eps else str(len(endpoints)),
+                     "PKTS": str(sum(pkts)) if pkts else "-", "HEALTH": safe(health(r))})
+    cols = list(_COLUMNS)
+    hidden: list[str] = []
+    while True:
+        names = [c[0] for c in cols]
+        text = tabulate([[row[n] for n in names] for row in rows], headers=names, tablefmt="plain", disable_numparse=True)
+        too_wide = width is not None and not wide and max((len(x) for x in text.splitlines()), default=0) > width
+        droppable = [c for c in cols if c[1] > 0]
+        if not too_wide or not droppable:
+            break
+        drop = max(droppable, key=lambda c: c[1])
+        cols.remove(drop)
+        hidden.append(drop[0])
+    lines = text.splitlines()
+    if width is not None and not wide:  # still too wide: the HEALTH codes are cut, -o wide shows them whole
+        lines = [x if len(x) <= width else x[: width - 1] + "…" for x in lines]
+    if style.color:
+        lines = [x.replace("error: ", style.paint("error: ", "red"), 1).replace("warning: ", style.paint("warning: ", "yellow"), 1)
+                 for x in lines]
+    out = lines + [""] + [totals_line(all_totals or totals(reports), len(reports) if all_totals else None)]
+    if hidden:
+        out.append(f"(-o wide adds {', '.join(hidden)})")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,62 @@
+"""Issue 10, the audit (--all): problems first, --problems, a totals line, 80 columns, -o json|yaml|wide."""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+
+from tests.conftest import DUMPS, require_shared, svcpath
+from tests.terminal import in_tmux
+
+DUMP = "upstream-iptables-proxier-test-TestOverallIPTablesRules.txt"  # kube-proxy's own expectations
+TOTALS = "6 Services, 6 ports, 6 endpoints: 1 error, 1 warning, 4 ok"
+
+
+def _dump() -> str:
+    require_shared()
+    return str(DUMPS / DUMP)
+
+
+def _rows(out: str) -> list[list[str]]:
+    lines = out.splitlines()
+    return [ln.split() for ln in lines[1:lines.index("")]]
+
+
+def test_problem_services_come_first_then_namespace_and_name():
+    code, out, err = svcpath("--rules-file", _dump(), "--all")
+    assert code == 3, err  # an error-level finding: ns6/svc6 has no endpoints
+    rows = _rows(out)
+    assert [(r[0], r[1]) for r in rows] == [("ns6", "svc6"), ("ns2", "svc2"), ("ns1", "svc1"), ("ns3", "svc3"),
+                                            ("ns4", "svc4"), ("ns5", "svc5")]
+    assert rows[0][-2:] == ["error:", "no-endpoints"] and rows[1][-2:] == ["warning:", "no-local-endpoints"]
+    assert TOTALS in out.splitlines()
+
+
+def test_problems_keeps_only_services_with_findings_and_the_totals_of_all():
+    code, out, _ = svcpath("--rules-file", _dump(), "--all", "--problems")
+    assert code == 3
+    assert [(r[0], r[1]) for r in _rows(out)] == [("ns6", "svc6"), ("ns2", "svc2")]
+    assert f"{TOTALS} (2 shown: --problems)" in out
+
+
+def test_problems_needs_all():
+    code, _, err = svcpath("--rules-file", _dump(), "--problems")
+    assert code == 2 and "--all" in err
+
+
+def test_json_and_yaml_keep_the_order_and_carry_the_totals():
+    _, out, _ = svcpath("--rules-file", _dump(), "--all", "--problems", "-o", "json")
+    doc = json.loads(out)
+    assert [i["service"]["name"] for i in doc["items"]] == ["svc6", "svc2"]
+    assert doc["totals"] == {"services": 6, "ports": 6, "endpoints": 6, "error": 1, "warning": 1, "ok": 4}
+    _, out, _ = svcpath("--rules-file", _dump(), "--all", "-o", "yaml")
+    assert [i["service"]["name"] for i in yaml.safe_load(out)["items"]][:2] == ["svc6", "svc2"]
+
+
+def test_fits_80_columns_in_a_terminal_and_wide_shows_every_column():
+    lines = in_tmux(["--rules-file", _dump(), "--all"], 80)
+    assert all(len(ln) <= 80 for ln in lines) and lines[0].startswith("NAMESPACE")
+    assert TOTALS in lines
+    _, wide, _ = svcpath("--rules-file", _dump(), "--all", "-o", "wide")
+    assert wide.splitlines()[0].split() == ["NAMESPACE", "NAME", "TYPE", "CLUSTER-IP", "PORTS", "ENDPOINTS", "PKTS", "HEALTH"]
