@@ -102,7 +102,13 @@ class IptablesTracer:
         if t is None:
             return [(st, ("return", None, ""))]
         c = t.chain(chain)
-        if c is not None and len(c):
+        if c is not None:  # declared, even without rules: then kube-proxy's jump is really missing
+            hooked = [n for n in self.hooks.get((table, chain), ()) if t.chain(n) is not None]
+            jumps = {r.target for r in c.rules}
+            missing = [n for n in hooked if n not in jumps and n != "KUBE-FIREWALL"]
+            if missing and self.rules.chain_complete(table, chain):
+                self.note(f"{table} {chain} does not jump to {', '.join(missing)}: kube-proxy's rules there are not "
+                          f"reached from it (kube-proxy adds these jumps when it starts)")
             out = self._chain(st, table, chain, 0)
             results = []
             for s2, ex in out:
