@@ -47,6 +47,7 @@ class Outcome:
     node_errors: list[tuple[str, SvcpathError]] = field(default_factory=list)
     audit: bool = False
     audit_totals: dict[str, int] | None = None  # --all: counts over every Service audited
+    traffic: Any = None  # traffic.Traffic: --since, or one --watch interval
     traces: list[Any] = field(default_factory=list)  # trace.TraceReport, one per node (--trace)
 
 
@@ -57,14 +58,22 @@ def run(opts: Options, env: Env) -> int:
 
         env.stdout.write(rbac_yaml())
         return ExitCode.OK
-    outcome = gather_and_analyse(opts, env)
     style = Style(use_color(opts.color, env.isatty, env.no_color))
+    if opts.watch:
+        return _watch(opts, env, style)
+    outcome = gather_and_analyse(opts, env)
     if outcome.traces:  # a trace reports what the rules do; it is not a health check: exit 0
         from kubectl_svcpath.render.trace import render_traces
 
         env.stdout.write(_for_terminal(render_traces(outcome.traces, opts.output, style, env.width), opts.output, style))
         return ExitCode.OK
-    env.stdout.write(_for_terminal(render_outcome(outcome, opts.output, style, env.width, opts.explain), opts.output, style))
+    text = render_outcome(outcome, opts.output, style, env.width, opts.explain)
+    if outcome.traffic is not None:
+        from kubectl_svcpath.render.traffic import render_traffic, with_traffic
+
+        text = (with_traffic(outcome.reports[0], outcome.traffic, opts.output) if opts.output in ("json", "yaml")
+                else render_traffic(outcome.traffic, style, env.width) + "\n" + text)
+    env.stdout.write(_for_terminal(text, opts.output, style))
     for node, err in outcome.node_errors:
         prefix = "" if err.message.startswith(f"node {node}") else f"node {node}: "
         env.stderr.write(f"error: {safe(prefix + err.message)}\n")
@@ -83,6 +92,51 @@ def run(opts: Options, env: Env) -> int:
     if outcome.node_errors:
         return ExitCode.COLLECT_FAILED
     return ExitCode.OK
+
+
+def _watch(opts: Options, env: Env, style: Style) -> int:
+    """--watch: read the node's rules every --interval and print each interval's traffic, until Ctrl-C
+    or --samples N. The Service, its slices and the rules are read again each time (live or --local)."""
+    import time
+
+    from kubectl_svcpath.render.traffic import render_traffic, with_traffic
+    from kubectl_svcpath.traffic import compare
+
+    previous: Report | None = None
+    taken = 0
+    code = ExitCode.OK
+    try:
+        while True:
+            started = time.monotonic()
+            outcome = gather_and_analyse(opts, env)
+            report = outcome.reports[0]
+            if report.rules_not_read is not None:  # nothing to count: say why, once, and stop
+                env.stdout.write(_for_terminal(render_outcome(outcome, opts.output, style, env.width), opts.output, style))
+                why = report.rules_not_read
+                env.stderr.write(f"error: {safe(why.message)}\n" + (f"hint: {safe(why.hint)}\n" if why.hint else ""))
+                return why.exit_code
+            taken += 1
+            if previous is None:
+                if opts.output not in ("json", "yaml"):
+                    first = render_outcome(outcome, opts.output, style, env.width, opts.explain)
+                    env.stdout.write(_for_terminal(first, opts.output, style))
+                    env.stdout.write(f"\nwatching: sample 1 at {safe(report.sources[0].collected_at if report.sources else '?')}, "
+                                     f"the next in {opts.interval:g}s (Ctrl-C to stop)\n")
+            else:
+                traffic = compare(previous, report)
+                if opts.output in ("json", "yaml"):
+                    env.stdout.write(with_traffic(report, traffic, opts.output, compact=True))
+                else:
+                    env.stdout.write("\n" + _for_terminal(render_traffic(traffic, style, env.width), opts.output, style))
+                if any(f.severity == "error" for f in report.findings):
+                    code = ExitCode.PROBLEMS_FOUND
+            env.stdout.flush()
+            previous = report
+            if opts.samples is not None and taken >= opts.samples:
+                return code
+            time.sleep(max(0.0, opts.interval - (time.monotonic() - started)))
+    except KeyboardInterrupt:  # the way a watch ends
+        return code
 
 
 def _for_terminal(text: str, fmt: str, style: Style) -> str:
@@ -125,7 +179,14 @@ def _offline(opts: Options) -> Outcome:
     snapshot = _snapshot(service, opts, objects, parsed)
     if opts.trace is not None:
         return Outcome(traces=[_trace(_focus(snapshot, opts.port), parsed, opts, collection.node)])
-    return Outcome(reports=[pipeline.analyse(_focus(snapshot, opts.port), parsed, collection)])
+    report = pipeline.analyse(_focus(snapshot, opts.port), parsed, collection)
+    if opts.since:  # a second, earlier sample of the same node: the deltas between the two
+        from kubectl_svcpath.traffic import compare
+
+        earlier = Collection(dumps=[files.read_dump(p) for p in opts.since], proxy_mode=opts.proxy_mode, node=opts.node)
+        before = pipeline.analyse(_focus(snapshot, opts.port), pipeline.parse_collection(earlier, opts.lenient), earlier)
+        return Outcome(reports=[report], traffic=compare(before, report))
+    return Outcome(reports=[report])
 
 
 def _trace(snapshot: ServiceSnapshot, parsed: pipeline.Parsed, opts: Options, node: str | None,

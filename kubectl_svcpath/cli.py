@@ -80,6 +80,10 @@ def svcpath(
     rules_file: Annotated[Optional[list[str]], typer.Option("--rules-file", "-f", metavar="FILE", help="Rule dump to read instead of a node (repeatable; - for stdin)", show_default=False)] = None,
     manifest: Annotated[Optional[list[str]], typer.Option("--manifest", metavar="FILE", help="kubectl get service,endpointslices -o yaml|json output, instead of the API (repeatable)", show_default=False)] = None,
     all_services: Annotated[bool, typer.Option("--all", help="With --rules-file: one line of health for every Service in the dump")] = False,
+    since: Annotated[Optional[list[str]], typer.Option("--since", metavar="FILE", help="An earlier dump of the same node: show the traffic between it and --rules-file", show_default=False)] = None,
+    watch: Annotated[bool, typer.Option("--watch", "-w", help="Read the rules every --interval and show each hop's traffic in between, until Ctrl-C")] = False,
+    interval: Annotated[str, typer.Option("--interval", metavar="DURATION", help="Time between --watch samples (1s, 500ms)")] = "2s",
+    samples: Annotated[Optional[int], typer.Option("--samples", metavar="N", help="With --watch: stop after N samples", show_default=False)] = None,
     problems: Annotated[bool, typer.Option("--problems", help="With --all: only the Services with errors or warnings")] = False,
     example: Annotated[bool, typer.Option("--example", help="Run on the bundled hello-service example (no cluster needed)")] = False,
     lenient: Annotated[bool, typer.Option("--lenient", help="Skip dump lines that cannot be read (with a note) instead of failing")] = False,
@@ -121,11 +125,22 @@ def svcpath(
         service=service, namespace=namespace, kubeconfig=kubeconfig, context=context, connect=connect,
         request_timeout=parse_timeout(request_timeout) if request_timeout is not None else 30.0,
         node=node, all_nodes=all_nodes, local=local, rules_files=list(rules_file or []), manifests=list(manifest or []),
-        example=example, all_services=all_services, problems=problems, port=port, output=output.lower(), explain=explain, color=color.lower(),
+        example=example, all_services=all_services, problems=problems,
+        since=list(since or []), watch=watch, interval=_interval(interval), samples=samples, port=port, output=output.lower(), explain=explain, color=color.lower(),
         lenient=lenient, proxy_mode=proxy_mode, print_rbac=print_rbac, debug=debug,
         trace=trace, trace_to=trace_to, trace_proto=trace_proto, node_ips=list(node_ip or []),
     )
     raise SystemExit(run(opts, Env.from_process()))
+
+
+def _interval(value: str) -> float:
+    from kubectl_svcpath.errors import UsageError
+    from kubectl_svcpath.options import parse_timeout
+
+    try:
+        return parse_timeout(value) or 0.0
+    except UsageError:
+        raise UsageError(f'invalid --interval "{value}": use a duration such as 2s or 500ms') from None
 
 
 def _fail(message: str, hint: str | None, code: int) -> int:

@@ -41,3 +41,4 @@ class Collection:
     # e.g. "KUBE-IPTABLES-HINT in iptables-nft (ip mangle)", "iptables-legacy nat: KUBE-SERVICES, 2 rules"
     backend_evidence: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # facts the edge learnt that belong in the report
+    collected_at: str | None = None  # when the edge read the rules (ISO 8601, UTC); None for files

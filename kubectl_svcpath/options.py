@@ -57,6 +57,10 @@ class Options:
     manifests: list[str] = field(default_factory=list)
     example: bool = False
     all_services: bool = False
+    since: list[str] = field(default_factory=list)  # --since: an earlier dump of the same node (offline deltas)
+    watch: bool = False  # read the rules every interval and show the traffic in between
+    interval: float = 2.0  # seconds between --watch samples
+    samples: int | None = None  # --watch stops after this many samples
     problems: bool = False  # with --all: only the Services with error or warning findings
     port: str | None = None
     output: str = "table"
@@ -131,6 +135,17 @@ def validate(opts: Options) -> None:
         raise UsageError("use either --node NAME or --all-nodes")
     if opts.all_services and not (opts.rules_files or opts.example):
         raise UsageError("--all audits a rule dump: use it with --rules-file FILE")
+    if opts.since and not opts.rules_files:
+        raise UsageError("--since EARLIER compares two dumps of one node: add --rules-file LATER")
+    if opts.watch and (opts.rules_files or opts.example):
+        raise UsageError("--watch reads the rules again and again: use it live or with --local "
+                         "(for two files use --rules-file LATER --since EARLIER)")
+    if opts.watch and (opts.all_nodes or opts.all_services):
+        raise UsageError("--watch follows one Service on one node: leave out --all-nodes/--all")
+    if opts.samples is not None and (opts.samples < 2 or not opts.watch):
+        raise UsageError("--samples N needs --watch and N >= 2 (two samples make one interval)")
+    if opts.interval <= 0:
+        raise UsageError("--interval must be more than 0 (e.g. 2s)")
     if opts.problems and not opts.all_services:
         raise UsageError("--problems filters the --all audit: add --all")
     if opts.all_services and opts.service:

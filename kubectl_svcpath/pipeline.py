@@ -32,7 +32,17 @@ def parse_collection(collection: Collection, lenient: bool = False) -> Parsed:
             parsed.elisions[dump.source] = list(dump.elisions)
         registry.form(dump_format(dump)).read(parsed, dump, lenient)
     parsed.mode = detect_mode(parsed, collection)
+    _stamp_sources(parsed, collection)
     return parsed
+
+
+def _stamp_sources(parsed: Parsed, collection: Collection) -> None:
+    """collectedAt per source: when the edge read it, else a dump's own '# Generated … on' line."""
+    from kubectl_svcpath.traffic import dump_time
+
+    texts = {d.source: d.text for d in collection.dumps}
+    for s in parsed.sources:
+        s.collected_at = collection.collected_at or (dump_time(texts[s.source]) if s.source in texts else None)
 
 
 def detect_mode(parsed: Parsed, collection: Collection) -> Mode:

@@ -22,6 +22,7 @@ class SourceInfo:
     kind: str = "file"
     reader: str | None = None  # "iptables-nft-save v1.8.7" as the dump header says
     has_counters: bool = False
+    collected_at: str | None = None  # ISO time the rules were read; a file's own "# Generated … on" time, or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +90,8 @@ class Report:
             "rulesNotRead": None if unread is None else {"message": unread.message, "hint": unread.hint,
                                                            "exitCode": unread.exit_code},
             "sources": [
-                {"source": s.source, "format": s.format, "kind": s.kind, "reader": s.reader, "counters": s.has_counters}
+                {"source": s.source, "format": s.format, "kind": s.kind, "reader": s.reader, "counters": s.has_counters,
+                 "collectedAt": s.collected_at}
                 for s in self.sources
             ],
             "ports": [port_to_dict(p, svc, rules_read=unread is None) for p in self.ports],

@@ -199,7 +199,9 @@ def test_audit_lists_every_service(dump: str) -> None:
     assert names == expected
     code, table, _ = svcpath("--rules-file", str(DUMPS / dump), "--all", "--color", "never")
     assert table.splitlines()[0].split()[:3] == ["NAMESPACE", "NAME", "TYPE"]
-    assert len(table.splitlines()) == len(expected) + 1
+    rows = table.splitlines()
+    assert rows.index("") == len(expected) + 1  # a row per Service, then the totals below a blank line
+    assert rows[-1].startswith(f"{len(expected)} Services, ")
 
 
 def test_table_fits_the_terminal_and_says_what_it_left_out() -> None:

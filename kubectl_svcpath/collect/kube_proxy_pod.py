@@ -252,7 +252,14 @@ def collect(kube: Kube, pod: ProxyPod, mode: ModeInfo, families: tuple[int, ...]
         if res.stderr.strip():
             coll.notes.append(f"{source}: stderr: {one_line(res.stderr)}")
         coll.dumps.append(RuleDump(text=res.stdout, source=source, format=dump_format(argv), kind="pod"))
+    coll.collected_at = utc_now()
     return coll
+
+
+def utc_now() -> str:
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _failure_hint(argv: list[str], rc: int, first: str, pod: ProxyPod) -> str:

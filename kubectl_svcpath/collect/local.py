@@ -257,6 +257,9 @@ def collect_local(service_chains: set[str], families: tuple[int, ...] = (4,)) ->
     if backend is not None and collection.proxy_mode is None and _service_chain_present(collection, p, service_chains):
         collection.proxy_mode = "iptables"
     collection.reader_version = reader_version(backend, collection)
+    from kubectl_svcpath.collect.kube_proxy_pod import utc_now
+
+    collection.collected_at = utc_now()
     return collection
 
 

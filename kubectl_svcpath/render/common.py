@@ -41,6 +41,9 @@ def header_lines(report: Report) -> list[str]:
     where = f"node {safe(report.node)}" if report.node else "node unknown (offline)"
     if report.pod:
         where += f", read in pod {safe(report.pod)}"
+    times = sorted({s.collected_at for s in report.sources if s.collected_at})
+    if times:
+        where += f", collected {safe(times[-1])}" + (f" (earliest source {safe(times[0])})" if len(times) > 1 else "")
     lines.append(f"Rules:    {mode} mode, {where}")
     for s in report.sources:
         extra = ", ".join(x for x in (s.reader and safe(s.reader), "counters" if s.has_counters else "no counters") if x)
