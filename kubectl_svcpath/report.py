@@ -127,7 +127,7 @@ def service_unknowns(svc: ServiceSnapshot) -> list[str]:
 
 def port_to_dict(p: PortPath, service: ServiceSnapshot | None = None, rules_read: bool = True) -> dict[str, Any]:
     """A service port; without the node's rules its rule fields are null (not read, not "none")."""
-    doc = {
+    doc: dict[str, Any] = {
         "name": p.port.name,
         "protocol": p.port.protocol,
         "port": p.port.port,

@@ -160,7 +160,7 @@ def _tree(trace: Trace, style: Style, sources: list[str]) -> list[str]:
         conds = [_choice_text(c) for c in b.choices if c.kind != "random"]
         if conds:
             leaf += "  [if " + "; ".join(conds) + "]"
-        node.setdefault(leaf, {})  # type: ignore[union-attr]
+        node.setdefault(leaf, {})
         order.append(leaf)
 
     def build(label: str, children: dict[str, object]) -> TreeNode:

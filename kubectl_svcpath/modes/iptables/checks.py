@@ -374,7 +374,7 @@ def _hidden_ports(ctx: _Context) -> list[Finding]:
         message = f"{n} of this Service's entry {rules_word} printed without a port match; the counters prove the kernel has one"
     elif shadows:
         message = f"{n} of this Service's entry {rules_word} printed without a port match; the rules themselves show the kernel has one"
-    elif hides:
+    elif hides and reader is not None:
         message = f"{n} of this Service's entry {rules_word} printed without a port match: {_plain(reader)} probably cannot display it"
     else:
         message = f"{n} of this Service's entry {rules_word} printed without a port match (kube-proxy always writes one)"

@@ -271,11 +271,11 @@ def _endpoints(rules: RuleSet, chain: str, body: list[Rule]) -> list[EndpointHop
             continue
         share = remaining * rule.probability if rule.probability is not None else remaining
         remaining -= share
-        hop = hops.get(target)
-        if hop is None:
-            hop = hops[target] = _sep_hop(rules, target)
-            hop.probability = 0.0
+        if target not in hops:
+            hops[target] = _sep_hop(rules, target)
+            hops[target].probability = 0.0
             order.append(target)
+        hop = hops[target]
         hop.probability = (hop.probability or 0.0) + share
         hop.evidence.insert(0, _evidence(rule))
     return [hops[t] for t in order]

@@ -13,6 +13,7 @@ for an unknown: a Service whose NodePort rule was not pasted has type None, not 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kubectl_svcpath import kubeproxy
@@ -147,7 +148,7 @@ def _named(rule: Rule, chains: tuple[str | None, ...], endpoint: str | None = No
     return named, proto
 
 
-def _per_service_chains(rules: RuleSet, drafts: dict[tuple[str, str], _Draft], draft_for, only: tuple[str | None, str] | None) -> None:  # type: ignore[no-untyped-def]
+def _per_service_chains(rules: RuleSet, drafts: dict[tuple[str, str], _Draft], draft_for: Callable[[comments.Named], _Draft], only: tuple[str | None, str] | None) -> None:
     """Services seen only through their own chains (an excerpt without the entry rule).
 
     Every per-service chain not already tied to a found port is read; a rule in it whose
@@ -172,11 +173,11 @@ def _per_service_chains(rules: RuleSet, drafts: dict[tuple[str, str], _Draft], d
         body = rules.rules_of("nat", name) if only is None else rules.rules_mentioning("nat", name, (only[1],))
         dnat = next((r.to_destination for r in body if r.target == "DNAT"), None)
         for rule in body:
-            named, proto = _named(rule, (name, rule.target), dnat if name.startswith("KUBE-SEP-") else None)
-            if named is None or proto is None:
+            named, named_proto = _named(rule, (name, rule.target), dnat if name.startswith("KUBE-SEP-") else None)
+            if named is None or named_proto is None:
                 continue
             d = draft_for(named)
-            pf = d.port(named.port_name, proto)
+            pf = d.port(named.port_name, named_proto)
             pf.chains.add(name)
             if named.kind == "cluster IP" and rule.target == "KUBE-MARK-MASQ":
                 # since 1.21 the service chain's first rule: "-d CIP --dport P -j KUBE-MARK-MASQ"

@@ -153,8 +153,8 @@ def parse_iptables_list(text: str, source: str, lenient: bool = False, table: st
         if name not in info.listed_tables:
             info.listed_tables.append(name)
     if info.elisions or headerless:
-        for t in rules.tables.values():
-            for c in t.chains.values():
+        for tbl in rules.tables.values():
+            for c in tbl.chains.values():
                 if c.complete and (info.elisions or c.name == UNKNOWN_CHAIN):
                     c.complete = None if not info.elisions else False
     if headerless:

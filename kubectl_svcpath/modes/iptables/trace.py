@@ -120,9 +120,9 @@ class IptablesTracer:
             return [(st, ("return", None, ""))]
         self.note(f"{table} {chain} is not in the input: entered {', '.join(present)} the way kube-proxy hooks "
                   f"{'it' if len(present) == 1 else 'them'} from {chain}")
-        states = [(st, ("return", None, ""))]
+        states: list[tuple[State, Exit]] = [(st, ("return", None, ""))]
         for name in present:
-            nxt = []
+            nxt: list[tuple[State, Exit]] = []
             for s, ex in states:
                 if ex[0] != "return":
                     nxt.append((s, ex))
@@ -220,7 +220,7 @@ class IptablesTracer:
         if self.rules.chain(table, target) is not None:
             step = st.hit(self._step(rule, ("goto " if rule.goto else "jump ") + target, note))
             mark_before = st.mark
-            results = []
+            results: list[tuple[State, Exit]] = []
             for s2, ex in self._chain(st, table, target, depth + 1):
                 if s2.mark != mark_before and table == "nat" and chain != "KUBE-POSTROUTING":
                     why = s2.branch.masquerade_why
@@ -233,17 +233,17 @@ class IptablesTracer:
                     results.append((s2, ex))
             return results
         if target.startswith("KUBE-") or not target.isupper():
-            why = f"chain {table} {target} is not in the input"
+            missing = f"chain {table} {target} is not in the input"
             where = f"{rule.table} {rule.chain} #{rule.position}"
-            stop = st.fork(Choice("unknown", where, rule.ref, "stops here", None, why))
+            stop = st.fork(Choice("unknown", where, rule.ref, "stops here", None, missing))
             step = stop.hit(self._step(rule, f"-j {target}", note))
             if rule.goto:
-                return [(stop, ("unknown", step, why))]
+                return [(stop, ("unknown", step, missing))]
             # the chain may only mark and return (KUBE-MARK-MASQ does): follow that case too, said as such
-            on = st.fork(Choice("unknown", where, rule.ref, "returns", None, f"{why}: assumed to return without a verdict"))
+            on = st.fork(Choice("unknown", where, rule.ref, "returns", None, f"{missing}: assumed to return without a verdict"))
             on.hit(self._step(rule, f"-j {target} (not in the input; assumed to return)", note))
             on.mark_unknown = True
-            return [(stop, ("unknown", step, why)), (on, ("continue", None, ""))]
+            return [(stop, ("unknown", step, missing)), (on, ("continue", None, ""))]
         step = st.hit(self._step(rule, f"-j {target}", note))
         return [(st, ("unknown", step, f"target {target} is not one the trace follows"))]
 
@@ -432,9 +432,9 @@ _LIST_OPTION = {"xset": "--set-xmark", "set": "--set-mark", "or": "--or-mark", "
 
 def _mark_target(mark: int, opts: dict[str, list[str]], raw: str = "") -> int | None:
     if not any(k.endswith("-mark") or k == "--set-xmark" for k in opts):
-        m = _LIST_MARK.search(raw)  # iptables -L prints "MARK or 0x4000", "MARK xset 0x4000/0x4000"
-        if m:
-            opts = {_LIST_OPTION[m.group(1)]: [m.group(2)]}
+        listed = _LIST_MARK.search(raw)  # iptables -L prints "MARK or 0x4000", "MARK xset 0x4000/0x4000"
+        if listed:
+            opts = {_LIST_OPTION[listed.group(1)]: [listed.group(2)]}
 
     def num(key: str) -> tuple[int, int] | None:
         values = opts.get(key)
@@ -477,7 +477,8 @@ def trace_iptables(rules: RuleSet, packet: Packet, node: Node, *, kernel: Any = 
         finished += done
         states, done = tr.run_hook(states, "filter", "OUTPUT")
         finished += done
-        local, leaving = [], states
+        local: list[State] = []
+        leaving = states
         if between is not None:
             states, done = between(states, tr)
             finished += done
@@ -493,7 +494,7 @@ def trace_iptables(rules: RuleSet, packet: Packet, node: Node, *, kernel: Any = 
         if between is not None:
             local, done = between(local, tr)
             finished += done
-            back_local = []
+            back_local: list[State] = []
             for s in local:  # IPVS rewrote the destination: the packet leaves through POSTROUTING
                 (leaving if s.dnat_done and not node.is_local(s.dst) else back_local).append(s)
             local = back_local
@@ -519,7 +520,8 @@ def _entered_service(s: State) -> bool:
 
 
 def _route(tr: IptablesTracer, states: list[State]) -> tuple[list[State], list[State]]:
-    local, forward = [], []
+    local: list[State] = []
+    forward: list[State] = []
     for s in states:
         is_local = tr.node.is_local(s.dst)
         if is_local is None:
