@@ -31,7 +31,7 @@ def rank(report: Report) -> int:
 
 def audit_order(reports: list[Report]) -> list[Report]:
     """Problems first: by severity, then namespace/name."""
-    return sorted(reports, key=lambda r: (rank(r), r.service.namespace or "", r.service.name))
+    return sorted(reports, key=lambda r: (rank(r), r.service.namespace or "", r.service.name or ""))
 
 
 def totals(reports: list[Report]) -> dict[str, int]:
@@ -75,7 +75,10 @@ def render_audit(reports: list[Report], style: Style, wide: bool = False, width:
         pkts = [path.packets for p in r.ports for path in p.paths if path.packets is not None]
         unknown_eps = any(path.verdict == "not-in-input" for p in r.ports for path in p.paths)
         ips = ",".join(svc.cluster_ips) or ("-" if svc.from_api else "?")
-        rows.append({"NAMESPACE": safe(svc.namespace), "NAME": safe(svc.name), "TYPE": safe(svc.type or "?"),
+        name = svc.name or "?"
+        if not svc.name and r.ports:  # a Service only its chain names: say which chain
+            name += f" ({r.ports[0].service_chain or 'KUBE-SVC-' + str(r.ports[0].port.chain_hash)})"
+        rows.append({"NAMESPACE": safe(svc.namespace or "?"), "NAME": safe(name), "TYPE": safe(svc.type or "?"),
                      "CLUSTER-IP": safe(ips), "PORTS": safe(ports),
                      "ENDPOINTS": f"{len(endpoints)}+?" if unknown_eps and endpoints else "?" if unknown_eps else str(len(endpoints)),
                      "PKTS": str(sum(pkts)) if pkts else "-", "HEALTH": safe(health(r))})
