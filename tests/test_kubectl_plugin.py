@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -190,7 +191,8 @@ def test_frozen_binary_reads_legacy_rules_on_the_node(krew: KrewHome) -> None:
         args = ["hello-service", "--local", "--manifest", str(example / "manifest.yaml"), "--explain"]
         frozen = lab.run(node, [str(krew.bin / "kubectl-svcpath"), *args], check=False)
         source = lab.run(node, [sys.executable, "-m", "kubectl_svcpath", *args], check=False)
-    assert (frozen.returncode, frozen.stdout) == (source.returncode, source.stdout), frozen.stderr
+    stamp = re.compile(r", collected \S+")  # when each run read the rules: the two runs differ by their start-up
+    assert (frozen.returncode, stamp.sub("", frozen.stdout)) == (source.returncode, stamp.sub("", source.stdout)), frozen.stderr
     assert "python-iptables (legacy)" in frozen.stdout
     row = next(line for line in frozen.stdout.splitlines() if line.startswith("port-v1 39090/TCP") and "→" not in line)
     assert row.split()[4] == "2", row  # PKTS of the cluster-IP entry: the two connections

@@ -113,7 +113,7 @@ def render_table(report: Report, style: Style, wide: bool = False, width: int | 
                 else short_findings(report.findings, style, report, width))  # already one row each
     if not full and report.findings:
         findings.append(EXPLAIN_HINT)
-    parts = (wrap_lines(verdict_lines(report, style), width) + [""]
+    parts = (verdict_lines(report, style, width) + [""]
              + wrap_lines(header + notes_lines(report), width) + ["", table, *wrap_lines(below, width), ""]
              + findings)
     return "\n".join(parts) + "\n"

@@ -95,7 +95,7 @@ def render_tree(report: Report, style: Style, width: int | None = None, explain:
                 else short_findings(report.findings, style, report, width))  # already one row each
     if not explain and report.findings:
         findings.append(EXPLAIN_HINT)
-    out = (wrap_lines(verdict_lines(report, style), width) + [""] + lines
+    out = (verdict_lines(report, style, width) + [""] + lines
            + wrap_lines(notes_lines(report) + [""], width) + findings)
     return "\n".join(out) + "\n"
 

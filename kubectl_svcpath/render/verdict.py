@@ -66,7 +66,7 @@ def _packets(pp: PortPath) -> str:
     return f"{total} pkt" + ("" if total == 1 else "s")
 
 
-def port_verdict(report: Report, pp: PortPath, style: Style) -> str:
+def port_verdict(report: Report, pp: PortPath, style: Style, width: int | None = None) -> str:
     """One line: where this port's traffic goes and whether that is healthy."""
     mine = [f for f in report.findings if f.code not in LISTING_ONLY and f.port in (pp.port.name, None)
             and f.severity in ("error", "warning")]
@@ -85,14 +85,21 @@ def port_verdict(report: Report, pp: PortPath, style: Style) -> str:
         status = "rules OK (not checked against the API)"
     else:
         status = style.paint("OK", "green")
-    remarks = []
+    line = f"{port_title(pp)} → {where} — {status}"
     if any(not path.shown_port for path in pp.paths) and any(f.code == "hidden-port-match" for f in report.findings):
-        remarks.append("the node's iptables hides the port match (harmless)")
-    return f"{port_title(pp)} → {where} — {status}" + "".join(f"; {r}" for r in remarks)
+        full = f"{line}; the node's iptables hides the port match (harmless)"
+        short = f"{line}; listing hides port"  # a narrow terminal: one row, the finding says the rest
+        return short if width and len(_ANSI.sub("", full)) > width >= len(_ANSI.sub("", short)) else full
+    return line
 
 
-def verdict_lines(report: Report, style: Style) -> list[str]:
-    return [port_verdict(report, pp, style) for pp in report.ports] or ["no service port to follow"]
+def verdict_lines(report: Report, style: Style, width: int | None = None) -> list[str]:
+    """The verdict lines, folded to the width by what the terminal shows (colour codes do not count)."""
+    from kubectl_svcpath.render.common import wrap_lines
+
+    lines = [port_verdict(report, pp, style, width) for pp in report.ports] or ["no service port to follow"]
+    return [x for line in lines for x in ([line] if not width or len(_ANSI.sub("", line)) <= width
+                                           else wrap_lines([line], width))]
 
 
 def _why(f: Finding) -> str | None:
