@@ -31,7 +31,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 import krew_install  # noqa: E402
-from build_krew import PLATFORMS, archive_name, version  # noqa: E402
+from build_krew import archive_name, version  # noqa: E402
 
 SUITE = "bookworm"
 MIRROR = "http://deb.debian.org/debian"
@@ -131,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     if (proc.returncode, proc.stdout) != (source.returncode, source.stdout) or not proc.stdout:
         problems.append(f"--example under qemu: exit {proc.returncode}, stderr {proc.stderr[-2000:]!r}; "
                         f"the source tree gives exit {source.returncode}")
+    if again.stdout != proc.stdout:
+        problems.append("the second run under qemu printed something else than the first")
     if "aarch64" not in loaded.stdout:
         problems.append(f"pydantic_core did not load as aarch64: {loaded.stdout} {loaded.stderr[-500:]}")
     print(f"arm64 root ({SUITE}: {', '.join(PACKAGES)}) ready in {took_root:.0f} s; python3 {' '.join(machine)}; "
