@@ -67,7 +67,7 @@ def check_no_local_endpoints(a: Analysis) -> list[Finding]:
     for pp in a.paths:
         drops = [p for p in pp.paths if p.verdict == "drop"]
         if drops:
-            kinds = sorted({p.entry for p in drops})
+            kinds = sorted({p.entry or "(entry not in the input)" for p in drops})
             out.append(Finding("no-local-endpoints", "warning",
                                f"port {port_label(pp)}: traffic policy Local and no endpoint on this node: {', '.join(kinds)} traffic is dropped here",
                                port=pp.port.name, evidence=[ev.ref + "  " + ev.text for p in drops for ev in p.evidence],
@@ -128,10 +128,23 @@ def check_stale_endpoints(a: Analysis) -> list[Finding]:
     return out
 
 
+ONE_FINDING_EACH = 10  # past this many endpoints of a port, one finding counts them (10^5 would be 10^5 findings)
+
+
 def check_not_programmed_endpoints(a: Analysis) -> list[Finding]:
     out: list[Finding] = []
     for pp in a.paths:
-        for hop in pp.missing_endpoints:
+        missing = pp.missing_endpoints
+        if len(missing) > ONE_FINDING_EACH:
+            shown = ", ".join(_ep(h) for h in missing[:5])
+            out.append(Finding("endpoint-not-programmed", "error",
+                               f"port {port_label(pp)}: {len(missing)} ready endpoints have no rule on this node "
+                               f"({shown}, and {len(missing) - 5} more)",
+                               port=pp.port.name,
+                               detail=["The EndpointSlices list them as ready, but kube-proxy on this node does not send traffic to them: kube-proxy is not synced."],
+                               action="check kube-proxy's logs on this node for sync errors"))
+            continue
+        for hop in missing:
             out.append(Finding("endpoint-not-programmed", "error",
                                f"port {port_label(pp)}: ready endpoint {_ep(hop)}{' on node ' + hop.node if hop.node else ''} has no rule on this node (expected chain {hop.chain})",
                                port=pp.port.name,

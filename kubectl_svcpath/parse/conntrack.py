@@ -71,12 +71,14 @@ class ConntrackTable:
         """Flows whose original destination is ip:port (a service address)."""
         if self._by_dest is None:
             self._index()
+        assert self._by_dest is not None
         return list(self._by_dest.get((proto.lower(), _norm(ip or ""), port), []))
 
     def to_port(self, proto: str, port: int | None) -> list[ConntrackEntry]:
         """DNAT'ed flows to a port on any address (node ports)."""
         if self._by_port is None:
             self._index()
+        assert self._by_port is not None
         return [e for e in self._by_port.get((proto.lower(), port), []) if e.dnat]
 
 
@@ -113,8 +115,12 @@ def parse_conntrack(text: str, source: str) -> ConntrackTable:
             raise BadDump(source, "not a conntrack -L line", line_no,
                           hint="pass the output of `conntrack -L` (optionally -p tcp, -d CLUSTER-IP)")
         proto, _, timeout, rest = m.groups()
-        entry = _entry(proto, rest, line_no, s)
-        entry.timeout = int(timeout) if timeout else None
+        try:
+            entry = _entry(proto, rest, line_no, s)
+            entry.timeout = int(timeout) if timeout else None
+        except ValueError:  # mark=1e3, a number over 4,300 digits: not what conntrack prints
+            raise BadDump(source, f"unreadable number in {s[:80]!r}", line_no,
+                          hint="pass the output of `conntrack -L` as it printed it") from None
         if entry.packets is not None:
             table.has_accounting = True
         table.entries.append(entry)
