@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         proc = run("kubectl", "svcpath", "--example")
         took_example = time.monotonic() - started
         started = time.monotonic()
-        run("kubectl", "svcpath", "--example")  # the second start: the archive already unpacked
+        again = run("kubectl", "svcpath", "--example")  # the second start: bytecode cached
         took_again = time.monotonic() - started
         loaded = run("python3", "-c", "import sys; sys.path[0:0] = [sys.argv[1], sys.argv[2]]; import pydantic_core._pydantic_core as m; print(m.__file__)",
                      str(krew_root / "store" / "svcpath" / f"v{version()}" / "lib" / f"cp{machine[1].split('.')[0]}{machine[1].split('.')[1]}"),
