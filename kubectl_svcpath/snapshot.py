@@ -17,6 +17,11 @@ class ServicePort:
     target_port: int | str | None = None  # a number, a named container port, or unknown
     node_port: int | None = None
 
+    @property
+    def label(self) -> str:
+        """``http 80/TCP``: how every finding and view names a port; ``?`` when its number is not in the input."""
+        return f"{self.name or '(unnamed)'} {self.port or '?'}/{self.protocol}"
+
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
