@@ -102,7 +102,13 @@ class IptablesTracer:
         if t is None:
             return [(st, ("return", None, ""))]
         c = t.chain(chain)
-        if c is not None and len(c):
+        if c is not None:  # declared, even without rules: then kube-proxy's jump is really missing
+            hooked = [n for n in self.hooks.get((table, chain), ()) if t.chain(n) is not None]
+            jumps = {r.target for r in c.rules}
+            missing = [n for n in hooked if n not in jumps and n != "KUBE-FIREWALL"]
+            if missing and self.rules.chain_complete(table, chain):
+                self.note(f"{table} {chain} does not jump to {', '.join(missing)}: kube-proxy's rules there are not "
+                          f"reached from it (kube-proxy adds these jumps when it starts)")
             out = self._chain(st, table, chain, 0)
             results = []
             for s2, ex in out:
@@ -169,8 +175,18 @@ class IptablesTracer:
                     return out
                 break
             else:
-                out.append((s, ("return", None, "")))
+                out.extend(self._fall_off(s, table, chain))
         return out
+
+    def _fall_off(self, st: State, table: str, chain: str) -> list[tuple[State, Exit]]:
+        """The end of a chain. When the input does not hold all its rules, one not shown may still match."""
+        if self.rules.chain_complete(table, chain):
+            return [(st, ("return", None, ""))]
+        why = f"{table} {chain} is not whole in the input (a paste or an excerpt): a rule not shown may match here"
+        where = f"{table} {chain} (end)"
+        stop = st.fork(Choice("unknown", where, "", "a rule not shown decides", None, why))
+        on = st.fork(Choice("unknown", where, "", "no rule not shown matches", None, why))
+        return [(stop, ("unknown", None, why)), (on, ("return", None, ""))]
 
     def _step(self, rule: Rule, action: str, note: str | None = None) -> Step:
         return Step(f"{rule.table} {rule.chain} #{rule.position}", rule.raw, rule.ref, action, note, rule.packets)
@@ -261,6 +277,8 @@ class IptablesTracer:
                 return True
             return result
 
+        if rule.partial:
+            unknown.append("the paste cut words out of this rule: its matches are not all shown")
         if rule.protocol:
             neg, proto = negatable(rule.protocol)
             proto = protocol_name(proto) or ""
@@ -385,10 +403,17 @@ class IptablesTracer:
             return None
         k = self.kernel.find(rule) if self.kernel else None
         if k is None:
+            # kube-proxy always writes the port (and mark) match these rules lack: as printed they match more
+            # than the kernel does when an older iptables listed newer rules. Both outcomes, said once why.
+            unknown.append("the listing may hide a port or mark match of this rule")
             if hides:
-                unknown.append("this listing comes from an iptables that cannot print native port and mark matches "
-                               "(1.8.7 or older reading 1.8.8+ rules): the kernel may match more than shown "
-                               "(pass `nft -j list table ip nat` to read the kernel's view)")
+                self.note("this listing comes from an iptables that cannot print native port and mark matches (1.8.7 "
+                          "or older reading 1.8.8+ rules): where a rule may hide one, the trace follows both outcomes; "
+                          "pass the kernel's view too (nft -j list table ip nat) to decide them")
+            else:
+                self.note("some rules lack the port or mark match kube-proxy always writes (an older iptables than "
+                          "kube-proxy's hides them when listing): the trace follows both outcomes there; pass the "
+                          "kernel's view (nft -j list table ip nat) or iptables-save from the kube-proxy pod to decide them")
             return None
         summary = k.summary
         notes = []
@@ -470,6 +495,9 @@ def trace_iptables(rules: RuleSet, packet: Packet, node: Node, *, kernel: Any = 
                 "externalTrafficPolicy Local, loadBalancerSourceRanges) were not evaluated")
     if rules.table("nat") is None:
         tr.note("no nat table in the input: no Service rule could rewrite the destination")
+    if any(not t.complete for t in rules.tables.values()):
+        tr.note("the input is not a whole table dump (a paste, an excerpt or a listing): only the rules shown were "
+                "evaluated, and a rule left out may match first")
     states = [State.start(packet, node)]
     finished: list[State] = []
     if packet.origin == "node":
