@@ -37,9 +37,9 @@ _FORWARD = {"-m": "Masq", "--masquerading": "Masq", "-g": "Route", "--gatewaying
 
 def looks_like_ipvsadm(text: str) -> bool:
     """True for ipvsadm -L/-Ln (any of --stats/--rate) or -Sn output."""
-    for line in text.splitlines()[:20]:
+    for line in text.splitlines()[:40]:
         s = line.strip()
-        if not s:
+        if not s or s.startswith("#"):
             continue
         if _VERSION.match(s) or s.startswith("Prot LocalAddress:Port"):
             return True
@@ -80,7 +80,7 @@ def parse_ipvsadm(text: str, source: str) -> IpvsTable:
     current: VirtualServer | None = None
     for line_no, line in enumerate(text.splitlines(), 1):
         s = line.strip()
-        if not s:
+        if not s or s.startswith("#"):  # (prompts and commands pasted with it: see parse/excerpt.py)
             continue
         m = _VERSION.match(s)
         if m:
