@@ -73,7 +73,7 @@ print(json.dumps({{"seconds": time.perf_counter() - t0}}))
 PARSE = """
 import json, sys, time
 sys.path.insert(0, {root!r})
-from kubectl_svcpath.parse.iptables_save import parse_iptables_save
+from kubectl_svcpath.modes.iptables.parse_save import parse_iptables_save
 text = sys.stdin.read()
 t0 = time.perf_counter()
 rs = parse_iptables_save(text, "stdin")

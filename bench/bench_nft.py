@@ -89,8 +89,8 @@ def main() -> int:
             runs[label] = seconds
 
         # where the time goes, in this process
-        from kubectl_svcpath.correlate.nftables import correlate_nftables, infer_services_nftables
-        from kubectl_svcpath.parse.nft_json import parse_nft_json
+        from kubectl_svcpath.modes.nftables.correlate import correlate_nftables, infer_services_nftables
+        from kubectl_svcpath.modes.nftables.parse_json import parse_nft_json
 
         loads_s, _ = best_of(lambda: json.loads(listing), args.repeat)
         parse_s, nft = best_of(lambda: parse_nft_json(listing, "kube-proxy.json"), args.repeat)

@@ -7,7 +7,7 @@ from typing import Any
 
 from kubectl_svcpath.dump import Collection
 from kubectl_svcpath.path import PortPath
-from kubectl_svcpath.rules import RuleSet
+from kubectl_svcpath.modes.iptables.model import RuleSet
 from kubectl_svcpath.snapshot import ServiceSnapshot
 
 

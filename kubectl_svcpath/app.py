@@ -168,7 +168,7 @@ def _focus(snapshot: ServiceSnapshot, port: str | None) -> ServiceSnapshot:
 
 def _local(opts: Options) -> Outcome:
     from kubectl_svcpath.collect.local import collect_local
-    from kubectl_svcpath.correlate.iptables import expected_chains
+    from kubectl_svcpath.modes.iptables.correlate import expected_chains
 
     assert opts.service is not None
     objects = _manifest_objects(opts.manifests)
@@ -232,7 +232,7 @@ def _live(opts: Options, env: Env) -> Outcome:
         except SvcpathError as e:
             outcome.node_errors.append((node.node, e))
     if opts.all_nodes and len(outcome.reports) > 1:
-        from kubectl_svcpath.drift import node_drift
+        from kubectl_svcpath.findings.drift import node_drift
 
         outcome.extra_findings.extend(node_drift(outcome.reports))
     if len(gathered.nodes) == 1 and outcome.node_errors and not outcome.reports:

@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubectl_svcpath.analysis import Analysis
-from kubectl_svcpath.diagnose import diagnose
+from kubectl_svcpath.findings.generic import diagnose
 from kubectl_svcpath.dump import Collection
 from kubectl_svcpath.errors import BadDump, Unsupported
 from kubectl_svcpath.parse import dump_format
 from kubectl_svcpath.path import PortPath
 from kubectl_svcpath.report import Report, SourceInfo
-from kubectl_svcpath.rules import RuleSet
+from kubectl_svcpath.modes.iptables.model import RuleSet
 from kubectl_svcpath.snapshot import ServiceSnapshot
 
 MODES = ("iptables", "nftables", "ipvs")
@@ -47,7 +47,7 @@ def parse_collection(collection: Collection, lenient: bool = False) -> Parsed:
             # without COMMIT: read what it printed, and let the skew check explain the failure
             failed_read = dump.returncode not in (0, None)
             if fmt == "iptables-save":
-                from kubectl_svcpath.parse.iptables_save import parse_iptables_save
+                from kubectl_svcpath.modes.iptables.parse_save import parse_iptables_save
 
                 # a pasted file is checked whole; a tool's output on a node is read as needed
                 check_all = None if dump.kind in ("file", "example") else False
@@ -60,7 +60,7 @@ def parse_collection(collection: Collection, lenient: bool = False) -> Parsed:
                                            "are in the other iptables backend (iptables-legacy vs iptables-nft)") from None
                     raise
             else:
-                from kubectl_svcpath.parse.iptables_list import parse_iptables_list
+                from kubectl_svcpath.modes.iptables.parse_list import parse_iptables_list
 
                 rs = parse_iptables_list(dump.text, dump.source, lenient)
             _add_rules(parsed, rs)
@@ -69,9 +69,9 @@ def parse_collection(collection: Collection, lenient: bool = False) -> Parsed:
             parsed.sources.append(SourceInfo(dump.source, info.form, dump.kind, reader, info.has_counters))
         elif fmt in ("nft-json", "nft-text"):
             if fmt == "nft-json":
-                from kubectl_svcpath.parse.nft_json import parse_nft_json as parse_nft
+                from kubectl_svcpath.modes.nftables.parse_json import parse_nft_json as parse_nft
             else:
-                from kubectl_svcpath.parse.nft_text import parse_nft_text as parse_nft
+                from kubectl_svcpath.modes.nftables.parse_text import parse_nft_text as parse_nft
             nft = parse_nft(dump.text, dump.source)
             if parsed.nft is None:
                 parsed.nft = nft
@@ -79,7 +79,7 @@ def parse_collection(collection: Collection, lenient: bool = False) -> Parsed:
                 parsed.nft.merge(nft)
             parsed.sources.append(SourceInfo(dump.source, fmt, dump.kind, None, nft.has_counters))
         elif fmt == "ipvsadm":
-            from kubectl_svcpath.parse.ipvsadm import parse_ipvsadm
+            from kubectl_svcpath.modes.ipvs.parse import parse_ipvsadm
 
             table = parse_ipvsadm(dump.text, dump.source)
             if parsed.ipvs is None:
@@ -137,14 +137,14 @@ def _looks_like_ipvs_rules(rules: RuleSet) -> bool:
 
 def correlate(snapshot: ServiceSnapshot, parsed: Parsed) -> list[PortPath]:
     if parsed.mode == "nftables":
-        from kubectl_svcpath.correlate.nftables import correlate_nftables
+        from kubectl_svcpath.modes.nftables.correlate import correlate_nftables
 
         return correlate_nftables(snapshot, parsed.nft)
     if parsed.mode == "ipvs":
-        from kubectl_svcpath.correlate.ipvs import correlate_ipvs
+        from kubectl_svcpath.modes.ipvs.correlate import correlate_ipvs
 
         return correlate_ipvs(snapshot, parsed.ipvs, parsed.rules)
-    from kubectl_svcpath.correlate.iptables import correlate_iptables
+    from kubectl_svcpath.modes.iptables.correlate import correlate_iptables
 
     return correlate_iptables(snapshot, parsed.rules or RuleSet())
 
@@ -152,14 +152,14 @@ def correlate(snapshot: ServiceSnapshot, parsed: Parsed) -> list[PortPath]:
 def infer_services(parsed: Parsed, only: tuple[str | None, str] | None = None) -> list[ServiceSnapshot]:
     """Dump-only mode: the Services the rules themselves describe (or just ``only=(ns, name)``)."""
     if parsed.mode == "nftables":
-        from kubectl_svcpath.correlate.nftables import infer_services_nftables
+        from kubectl_svcpath.modes.nftables.correlate import infer_services_nftables
 
         return infer_services_nftables(parsed.nft, only)
     if parsed.mode == "ipvs":
-        from kubectl_svcpath.correlate.ipvs import infer_services_ipvs
+        from kubectl_svcpath.modes.ipvs.correlate import infer_services_ipvs
 
         return infer_services_ipvs(parsed.ipvs, parsed.rules)
-    from kubectl_svcpath.infer import infer_services_iptables
+    from kubectl_svcpath.modes.iptables.infer import infer_services_iptables
 
     return infer_services_iptables(parsed.rules or RuleSet(), only)
 
@@ -167,7 +167,7 @@ def infer_services(parsed: Parsed, only: tuple[str | None, str] | None = None) -
 def analyse(snapshot: ServiceSnapshot, parsed: Parsed, collection: Collection) -> Report:
     paths = correlate(snapshot, parsed)
     if parsed.mode == "nftables" and parsed.conntrack is not None:
-        from kubectl_svcpath.correlate.nftables import add_conntrack_counts
+        from kubectl_svcpath.modes.nftables.correlate import add_conntrack_counts
 
         add_conntrack_counts(paths, parsed.conntrack)  # kube-proxy's nft rules carry no counters
     analysis = Analysis(snapshot=snapshot, collection=collection, mode=parsed.mode, paths=paths, rules=parsed.rules,
@@ -200,11 +200,11 @@ def input_notes(parsed: Parsed, collection: Collection, snapshot: ServiceSnapsho
     """What the input lacked, and what that costs the answer."""
     notes: list[str] = list(collection.notes)
     if parsed.mode == "nftables":
-        from kubectl_svcpath.checks_nft import notes_nftables
+        from kubectl_svcpath.modes.nftables.checks import notes_nftables
 
         notes.extend(notes_nftables(parsed.nft, parsed.conntrack, snapshot))
     elif parsed.mode == "ipvs":
-        from kubectl_svcpath.checks_ipvs import notes_ipvs
+        from kubectl_svcpath.modes.ipvs.checks import notes_ipvs
 
         notes.extend(notes_ipvs(parsed.ipvs, parsed.rules))
     rules = parsed.rules

@@ -50,7 +50,7 @@ def test_hostile_comments_from_real_iptables(backend: str, tmp_path) -> None:
             for bad in ("\x1b", "\x07", "\x7f", "\r"):
                 assert bad not in out
         # the rules were read whole: the newline stayed inside its comment, not a line of its own
-        from kubectl_svcpath.parse.iptables_save import parse_iptables_save
+        from kubectl_svcpath.modes.iptables.parse_save import parse_iptables_save
 
         rules = parse_iptables_save(dump, "dump")
         comments = [r.comment for r in rules.rules_of("nat", "KUBE-SERVICES")]

@@ -12,11 +12,11 @@ from typing import Any
 
 import yaml
 
-from kubectl_svcpath.checks_nft import notes_nftables
-from kubectl_svcpath.correlate.nftables import add_conntrack_counts, correlate_nftables, infer_services_nftables
+from kubectl_svcpath.modes.nftables.checks import notes_nftables
+from kubectl_svcpath.modes.nftables.correlate import add_conntrack_counts, correlate_nftables, infer_services_nftables
 from kubectl_svcpath.manifest import load_objects, snapshot_from_objects
 from kubectl_svcpath.parse.conntrack import looks_like_conntrack, parse_conntrack
-from kubectl_svcpath.parse.nft_text import parse_nft_text
+from kubectl_svcpath.modes.nftables.parse_text import parse_nft_text
 from tests.conftest import DUMPS, ROOT, require_shared, svcpath
 
 UPSTREAM = "upstream-nftables-proxier-test-TestOverallNFTablesRules.txt"

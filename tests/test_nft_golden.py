@@ -216,9 +216,9 @@ def test_k3s_all_services_table():
 @pytest.mark.parametrize("dump", SIX_DUMPS + [K3S])
 def test_infer_one_service_equals_infer_all(dump):
     """``only=`` (what a single-Service run needs) rebuilds the same Service as the full pass."""
-    from kubectl_svcpath.correlate.nftables import infer_services_nftables
-    from kubectl_svcpath.parse.nft_json import parse_nft_json
-    from kubectl_svcpath.parse.nft_text import parse_nft_text
+    from kubectl_svcpath.modes.nftables.correlate import infer_services_nftables
+    from kubectl_svcpath.modes.nftables.parse_json import parse_nft_json
+    from kubectl_svcpath.modes.nftables.parse_text import parse_nft_text
 
     require_shared()
     text = (DUMPS / dump).read_text()

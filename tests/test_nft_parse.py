@@ -12,11 +12,11 @@ import json
 import pytest
 
 from kubectl_svcpath.errors import BadDump, ExitCode
-from kubectl_svcpath.nftrules import NftRuleset, Verdict, rule_summary
+from kubectl_svcpath.modes.nftables.model import NftRuleset, Verdict, rule_summary
 from kubectl_svcpath.parse.conntrack import looks_like_conntrack
-from kubectl_svcpath.parse.ipvsadm import looks_like_ipvsadm
-from kubectl_svcpath.parse.nft_json import looks_like_nft_json, parse_nft_json
-from kubectl_svcpath.parse.nft_text import looks_like_nft_text, parse_nft_text
+from kubectl_svcpath.modes.ipvs.parse import looks_like_ipvsadm
+from kubectl_svcpath.modes.nftables.parse_json import looks_like_nft_json, parse_nft_json
+from kubectl_svcpath.modes.nftables.parse_text import looks_like_nft_text, parse_nft_text
 from tests.conftest import DUMPS, EXAMPLE, require_shared
 
 UPSTREAM = "upstream-nftables-proxier-test-TestOverallNFTablesRules.txt"

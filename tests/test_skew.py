@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 
-from kubectl_svcpath import pipeline, skew
+from kubectl_svcpath import pipeline
+from kubectl_svcpath.modes.iptables import checks as skew
 from kubectl_svcpath.dump import Collection, RuleDump
 from kubectl_svcpath.manifest import load_objects, snapshot_from_objects
-from kubectl_svcpath.parse.iptables_save import parse_iptables_save
+from kubectl_svcpath.modes.iptables.parse_save import parse_iptables_save
 from kubectl_svcpath.report import Report
 from tests.conftest import EXAMPLE, svcpath
 

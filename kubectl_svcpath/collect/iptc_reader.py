@@ -40,9 +40,9 @@ from typing import Any
 
 from kubectl_svcpath.errors import CollectFailed
 from kubectl_svcpath.kubeproxy import SERVICE_CHAIN_PREFIXES
-from kubectl_svcpath.parse.iptables_save import derive_fields, option_values
+from kubectl_svcpath.modes.iptables.parse_save import derive_fields, option_values
 from kubectl_svcpath.parse.tokens import TokenError, split_words
-from kubectl_svcpath.rules import Chain, DumpInfo, Rule, RuleSet
+from kubectl_svcpath.modes.iptables.model import Chain, DumpInfo, Rule, RuleSet
 
 # Chains read whole whenever they exist: kube-proxy's fixed chains and the built-ins that jump into them.
 NAT_CHAINS = ("PREROUTING", "OUTPUT", "POSTROUTING", "KUBE-SERVICES", "KUBE-NODEPORTS",

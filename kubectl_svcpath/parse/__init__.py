@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from kubectl_svcpath.dump import RuleDump
 from kubectl_svcpath.errors import BadDump
-from kubectl_svcpath.parse import conntrack, ipvsadm, nft_json, nft_text
-from kubectl_svcpath.parse.iptables_list import looks_like_iptables_list
-from kubectl_svcpath.parse.iptables_save import looks_like_iptables_save
 
 
 def detect_format(text: str, source: str) -> str:
@@ -14,6 +11,14 @@ def detect_format(text: str, source: str) -> str:
 
     Only the start of the text is looked at: a 35 MB dump is parsed once, by its parser.
     """
+    # imported here: the modes' parsers import parse.tokens, which imports this package
+    from kubectl_svcpath.modes.iptables.parse_list import looks_like_iptables_list
+    from kubectl_svcpath.modes.iptables.parse_save import looks_like_iptables_save
+    from kubectl_svcpath.modes.ipvs import parse as ipvsadm
+    from kubectl_svcpath.modes.nftables import parse_json as nft_json
+    from kubectl_svcpath.modes.nftables import parse_text as nft_text
+    from kubectl_svcpath.parse import conntrack
+
     head = text[:65536]
     if "\x00" in head:
         raise BadDump(source, "binary data, not a text rule dump",

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from kubectl_svcpath.correlate.nftables import add_conntrack_counts, correlate_nftables
+from kubectl_svcpath.modes.nftables.correlate import add_conntrack_counts, correlate_nftables
 from kubectl_svcpath.manifest import load_objects, snapshot_from_objects
 from kubectl_svcpath.parse.conntrack import parse_conntrack
-from kubectl_svcpath.parse.nft_json import parse_nft_json
-from kubectl_svcpath.parse.nft_text import parse_nft_text
+from kubectl_svcpath.modes.nftables.parse_json import parse_nft_json
+from kubectl_svcpath.modes.nftables.parse_text import parse_nft_text
 from tests.conftest import EXAMPLE, svcpath
 from tests.lab.netns import Lab
 from tests.lab_modes.nftgen import NftPort, NftService, generate

@@ -12,7 +12,7 @@ import json
 import pytest
 
 from kubectl_svcpath import pipeline
-from kubectl_svcpath.drift import node_drift
+from kubectl_svcpath.findings.drift import node_drift
 from kubectl_svcpath.dump import Collection, RuleDump
 from kubectl_svcpath.manifest import snapshot_from_objects
 from kubectl_svcpath.report import Report

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from kubectl_svcpath import kubeproxy
-from kubectl_svcpath.parse.iptables_save import parse_iptables_save
+from kubectl_svcpath.modes.iptables.parse_save import parse_iptables_save
 from tests.conftest import EXAMPLE
 from tests.lab import kpgen
 from tests.lab.netns import Lab, Node

@@ -23,7 +23,7 @@ from typing import Any
 
 from kubectl_svcpath.analysis import Analysis
 from kubectl_svcpath.path import EntryPath, Finding, PortPath
-from kubectl_svcpath.rules import DumpInfo, Rule, RuleSet, bare_address
+from kubectl_svcpath.modes.iptables.model import DumpInfo, Rule, RuleSet, bare_address
 
 NATIVE_MATCHES = (1, 8, 8)  # first iptables-nft writing ports and marks as native expressions
 CLASS_PREFIXES = (1, 8, 7)  # first iptables-nft writing (and reading) /8 /16 /24 as short payloads
@@ -154,7 +154,7 @@ class Kernel:
 
     def find(self, rule: Rule) -> KernelRule | None:
         """The nft rule that is ``rule``: same table and chain, same jump target, same address, same place."""
-        from kubectl_svcpath.nftrules import rule_summary
+        from kubectl_svcpath.modes.nftables.model import rule_summary
 
         family = "ip6" if ":" in (rule.dest_addr or rule.source_addr or "") else "ip"
         for fam in (family, "ip6" if family == "ip" else "ip"):
@@ -571,7 +571,7 @@ def _kernel_prefix(ctx: _Context, rule: Rule, flag: str) -> str | None:
     k = ctx.kernel.find(rule)
     if k is None:
         return None
-    from kubectl_svcpath.nftrules import match_of
+    from kubectl_svcpath.modes.nftables.model import match_of
 
     want = ("ip saddr", "ip6 saddr") if flag == "-s" else ("ip daddr", "ip6 daddr")
     for expr in k.rule.exprs:

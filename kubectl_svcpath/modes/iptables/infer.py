@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from kubectl_svcpath import kubeproxy
-from kubectl_svcpath.rules import Rule, RuleSet, bare_address, split_hostport
+from kubectl_svcpath.modes.iptables.model import Rule, RuleSet, bare_address, split_hostport
 from kubectl_svcpath.snapshot import Endpoint, ServicePort, ServiceSnapshot
 
 _ENTRY_COMMENT = re.compile(r"^(?P<spn>[^\s/]+/[^\s:]+(?::[^\s]*)?) (?P<kind>cluster IP|external IP|loadbalancer IP)$")

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 
 from kubectl_svcpath.errors import BadDump
-from kubectl_svcpath.ipvsmodel import IpvsDumpInfo, IpvsRate, IpvsStats, IpvsTable, VirtualServer, normalize_ip
+from kubectl_svcpath.modes.ipvs.model import IpvsDumpInfo, IpvsRate, IpvsStats, IpvsTable, VirtualServer, normalize_ip
 
 _VERSION = re.compile(r"^IP Virtual Server version (\S+)")
 _PROTOS = ("TCP", "UDP", "SCTP")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from kubectl_svcpath import kubeproxy
 from kubectl_svcpath.path import EndpointHop, EntryPath, Evidence, PortPath
-from kubectl_svcpath.rules import Rule, RuleSet, bare_address, split_hostport
+from kubectl_svcpath.modes.iptables.model import Rule, RuleSet, bare_address, split_hostport
 from kubectl_svcpath.snapshot import Endpoint, ServicePort, ServiceSnapshot
 
 _NOOP_TARGETS = {"KUBE-MARK-MASQ", "KUBE-MARK-DROP", "RETURN", None}

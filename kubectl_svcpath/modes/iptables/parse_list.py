@@ -11,7 +11,7 @@ import re
 
 from kubectl_svcpath.errors import BadDump
 from kubectl_svcpath.parse.tokens import split_lines
-from kubectl_svcpath.rules import DumpInfo, Rule, RuleSet
+from kubectl_svcpath.modes.iptables.model import DumpInfo, Rule, RuleSet
 
 _CHAIN = re.compile(r"^Chain (\S+) \((?:policy (\S+)(?: (\S+) packets, (\S+) bytes)?|(\d+) references?)\)")
 _COMMENT = re.compile(r"/\* (.*) \*/")

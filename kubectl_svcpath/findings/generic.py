@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from kubectl_svcpath.analysis import Analysis
-from kubectl_svcpath.correlate.iptables import usable_endpoints
+from kubectl_svcpath.modes.iptables.correlate import usable_endpoints
 from kubectl_svcpath.path import SEVERITY_ORDER, EndpointHop, Finding, PortPath
 
 Check = Callable[[Analysis], list[Finding]]
@@ -101,7 +101,7 @@ def _unreadable_table(a: Analysis) -> bool:
 
 
 def _expected(a: Analysis, pp: PortPath) -> str:
-    from kubectl_svcpath.correlate.iptables import spn_candidates
+    from kubectl_svcpath.modes.iptables.correlate import spn_candidates
     from kubectl_svcpath import kubeproxy
 
     if a.mode == "iptables":
@@ -210,19 +210,19 @@ def mode_checks(a: Analysis) -> list[Finding]:
     """Checks that belong to one proxy mode or backend, from their own modules."""
     out: list[Finding] = []
     if a.mode == "iptables":
-        from kubectl_svcpath import skew
+        from kubectl_svcpath.modes.iptables import checks as skew
 
         out.extend(skew.check_skew(a))
     else:
-        from kubectl_svcpath import skew
+        from kubectl_svcpath.modes.iptables import checks as skew
 
         out.extend(skew.check_backends(a))  # stale iptables rules of either backend still apply
         if a.mode == "nftables":
-            from kubectl_svcpath import checks_nft
+            from kubectl_svcpath.modes.nftables import checks as checks_nft
 
             out.extend(checks_nft.check_nftables(a.snapshot, a.paths, a.nft[0]) if a.nft else [])
         elif a.mode == "ipvs":
-            from kubectl_svcpath import checks_ipvs
+            from kubectl_svcpath.modes.ipvs import checks as checks_ipvs
 
             out.extend(checks_ipvs.check_ipvs(a.snapshot, a.paths, a.ipvs) if a.ipvs is not None else [])
     return out

@@ -17,10 +17,10 @@ Counters (``ipvsadm -Ln --stats``): ``connections`` = Conns, ``packets`` = InPkt
 
 from __future__ import annotations
 
-from kubectl_svcpath.correlate.nftables import attach_slices
-from kubectl_svcpath.ipvsmodel import IpvsTable, RealServer, VirtualServer
+from kubectl_svcpath.modes.nftables.correlate import attach_slices
+from kubectl_svcpath.modes.ipvs.model import IpvsTable, RealServer, VirtualServer
 from kubectl_svcpath.path import EndpointHop, EntryPath, Evidence, PortPath
-from kubectl_svcpath.rules import Rule, RuleSet
+from kubectl_svcpath.modes.iptables.model import Rule, RuleSet
 from kubectl_svcpath.snapshot import Endpoint, ServicePort, ServiceSnapshot
 
 # ipset per kind of way in (pkg/proxy/ipvs/ipset.go); IPv6 sets may carry a "KUBE-6-" prefix

@@ -12,9 +12,9 @@ target-port-mismatch and a port with no virtual server at all; this module adds:
 
 from __future__ import annotations
 
-from kubectl_svcpath.ipvsmodel import IpvsTable
+from kubectl_svcpath.modes.ipvs.model import IpvsTable
 from kubectl_svcpath.path import EntryPath, Finding, PortPath
-from kubectl_svcpath.rules import RuleSet
+from kubectl_svcpath.modes.iptables.model import RuleSet
 from kubectl_svcpath.snapshot import ServiceSnapshot
 
 

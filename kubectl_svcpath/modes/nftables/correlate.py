@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kubectl_svcpath import kubeproxy
-from kubectl_svcpath.nftrules import NftElement, NftRule, NftRuleset, NftTable, Verdict
+from kubectl_svcpath.modes.nftables.model import NftElement, NftRule, NftRuleset, NftTable, Verdict
 from kubectl_svcpath.path import EndpointHop, EntryPath, Evidence, PortPath
 from kubectl_svcpath.snapshot import Endpoint, ServicePort, ServiceSnapshot
 

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from kubectl_svcpath.errors import BadDump
-from kubectl_svcpath.nftrules import (
+from kubectl_svcpath.modes.nftables.model import (
     Loc,
     NftChain,
     NftDumpInfo,

@@ -14,7 +14,7 @@ from bisect import bisect_right
 
 from kubectl_svcpath.errors import BadDump
 from kubectl_svcpath.parse.tokens import TokenError, split_words
-from kubectl_svcpath.rules import Chain, DumpInfo, LazyChains, Rule, RuleSet
+from kubectl_svcpath.modes.iptables.model import Chain, DumpInfo, LazyChains, Rule, RuleSet
 
 MAX_LINE = 64 * 1024
 # up to this size every rule is read at once (bad lines anywhere are errors); above it, rules

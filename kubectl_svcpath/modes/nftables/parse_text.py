@@ -17,7 +17,7 @@ import re
 from typing import Any
 
 from kubectl_svcpath.errors import BadDump
-from kubectl_svcpath.nftrules import (
+from kubectl_svcpath.modes.nftables.model import (
     FAMILIES,
     Loc,
     NftChain,

@@ -1,1 +1,0 @@
-"""Correlation: from a Service and a node's rules to the path of each service port."""

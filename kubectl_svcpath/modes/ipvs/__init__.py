@@ -1,0 +1,1 @@
+"""IPVS mode: ipvsadm parsing, correlation of virtual and real servers, checks."""

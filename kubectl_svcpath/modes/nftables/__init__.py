@@ -1,0 +1,1 @@
+"""nftables mode: nft JSON / text parsing, correlation through the service maps, checks."""
