@@ -20,3 +20,5 @@ class Analysis:
     rules: RuleSet | None = None  # iptables rules (iptables mode, or the iptables side of IPVS mode)
     nft: list[Any] = field(default_factory=list)  # nftrules.NftRuleset: kube-proxy's table, or iptables-nft's kernel view
     ipvs: Any = None  # ipvsmodel.IpvsTable
+    # what kube-proxy should program here, per IP family (expected.Expectation); empty in dump-only mode
+    expectations: dict[int, Any] = field(default_factory=dict)

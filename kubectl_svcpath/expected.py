@@ -510,7 +510,7 @@ def expected(service: dict[str, Any], slices: list[dict[str, Any]], node: NodeId
         if hc_port:
             local_ready = {e.ip for e in eps if e.node == node.name and e.ready} if node.name else None
             if local_ready is None:
-                ep.health_check = f"health check node port {hc_port}: unknown (the node's name is not known)"
+                pass  # the node's name is not known: nothing to say
             elif local_ready:
                 ep.health_check = f"health check node port {hc_port} answers 200 ({len(local_ready)} local ready endpoint(s))"
             else:

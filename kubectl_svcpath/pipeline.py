@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubectl_svcpath.analysis import Analysis
+from kubectl_svcpath.findings import expected as expected_findings
 from kubectl_svcpath.findings.generic import diagnose
 from kubectl_svcpath.dump import Collection
 from kubectl_svcpath.errors import BadDump, Unsupported
@@ -170,13 +171,18 @@ def analyse(snapshot: ServiceSnapshot, parsed: Parsed, collection: Collection) -
         from kubectl_svcpath.modes.nftables.correlate import add_conntrack_counts
 
         add_conntrack_counts(paths, parsed.conntrack)  # kube-proxy's nft rules carry no counters
+    # expected before observed: what kube-proxy should program on this node, set against the rules
+    exps, node_notes = expected_findings.build(snapshot, collection, paths)
+    expected_findings.apply(snapshot, paths, exps, parsed.mode)
     analysis = Analysis(snapshot=snapshot, collection=collection, mode=parsed.mode, paths=paths, rules=parsed.rules,
-                        nft=[parsed.nft] if parsed.nft is not None else [], ipvs=parsed.ipvs)
+                        nft=[parsed.nft] if parsed.nft is not None else [], ipvs=parsed.ipvs, expectations=exps)
     findings = diagnose(analysis)
     return Report(
         service=snapshot, mode=parsed.mode, ports=paths, findings=findings, node=collection.node, pod=collection.pod,
         backend=collection.backend or _backend(parsed), sources=list(parsed.sources),
-        counters=_has_counters(parsed), notes=input_notes(parsed, collection, snapshot),
+        counters=_has_counters(parsed),
+        notes=input_notes(parsed, collection, snapshot) + node_notes + expected_findings.notes(analysis),
+        expected=expected_findings.summary(analysis),
     )
 
 

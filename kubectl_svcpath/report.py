@@ -36,6 +36,7 @@ class Report:
     sources: list[SourceInfo] = field(default_factory=list)
     counters: bool = False  # the rules carried packet/byte counters
     notes: list[str] = field(default_factory=list)  # what the input lacks and what that costs
+    expected: dict[str, Any] | None = None  # findings.expected.summary: opt-out, node identity, skipped entries
 
     @property
     def worst_severity(self) -> str | None:
@@ -72,6 +73,7 @@ class Report:
             "ports": [port_to_dict(p) for p in self.ports],
             "findings": [finding_to_dict(f) for f in self.findings],
             "notes": list(self.notes),
+            "expected": self.expected,
         }
 
 
@@ -87,6 +89,24 @@ def port_to_dict(p: PortPath) -> dict[str, Any]:
         "affinityTimeoutSeconds": p.affinity_timeout,
         "paths": [path_to_dict(e) for e in p.paths],
         "missingEndpoints": [endpoint_to_dict(e) for e in p.missing_endpoints],
+        "leftOutEndpoints": [endpoint_to_dict(e) for e in p.left_out_endpoints],
+        "expected": expected_port_to_dict(p.expected),
+    }
+
+
+def expected_port_to_dict(ep: Any) -> dict[str, Any] | None:
+    """What kube-proxy should program for the port on this node (expected.ExpectedPort)."""
+    if ep is None:
+        return None
+    return {
+        "topology": ep.topology or None,
+        "topologyReason": ep.topology_reason or None,
+        "internalTraffic": ep.internal,
+        "externalTraffic": ep.external,
+        "terminatingFallback": ep.cluster_fallback or ep.local_fallback,
+        "healthCheck": ep.health_check,
+        "endpoints": [{"ip": e.ip, "port": e.port, "node": e.node, "zoneHints": sorted(e.zone_hints),
+                       "nodeHints": sorted(e.node_hints), **ep.verdicts[e.key].to_dict()} for e in ep.endpoints],
     }
 
 
@@ -124,6 +144,7 @@ def endpoint_to_dict(ep: EndpointHop) -> dict[str, Any]:
         "node": ep.node,
         "inSlices": ep.in_slices,
         "affinity": ep.affinity,
+        "expected": None if ep.expected is None else {"programmed": ep.expected.programmed, "reason": ep.expected.reason},
     }
 
 

@@ -133,8 +133,10 @@ def check_not_programmed_endpoints(a: Analysis) -> list[Finding]:
     out: list[Finding] = []
     for pp in a.paths:
         for hop in pp.missing_endpoints:
+            why = f" ({hop.expected.reason})" if hop.expected and hop.expected.reason not in ("ready", "") else ""
+            chain = f" (expected chain {hop.chain})" if hop.chain else ""
             out.append(Finding("endpoint-not-programmed", "error",
-                               f"port {port_label(pp)}: ready endpoint {_ep(hop)}{' on node ' + hop.node if hop.node else ''} has no rule on this node (expected chain {hop.chain})",
+                               f"port {port_label(pp)}: ready endpoint {_ep(hop)}{' on node ' + hop.node if hop.node else ''}{why} has no rule on this node{chain}",
                                port=pp.port.name,
                                detail=["The EndpointSlice lists it as ready, but kube-proxy on this node does not send traffic to it: kube-proxy is not synced."],
                                action="check kube-proxy's logs on this node for sync errors"))
@@ -229,10 +231,18 @@ def mode_checks(a: Analysis) -> list[Finding]:
 
 
 def diagnose(a: Analysis) -> list[Finding]:
+    from kubectl_svcpath.findings.expected import check_expected, opted_out
+
     findings: list[Finding] = []
-    for check in GENERIC_CHECKS:
-        findings.extend(check(a))
-    findings.extend(mode_checks(a))
+    if opted_out(a) is not None:
+        # kube-proxy writes nothing for it: no "not programmed" errors, only what the rules contradict
+        findings.extend(check_expected(a))
+        findings.extend(check_dump_only(a))
+    else:
+        for check in GENERIC_CHECKS:
+            findings.extend(check(a))
+        findings.extend(check_expected(a))
+        findings.extend(mode_checks(a))
     # one finding per code and message: modes may reuse generic codes
     unique: dict[tuple[str, str], Finding] = {}
     for f in findings:
