@@ -239,9 +239,9 @@ def diagnose(a: Analysis) -> list[Finding]:
         findings.extend(check_expected(a))
         findings.extend(check_dump_only(a))
     else:
+        findings.extend(check_expected(a))  # first: it takes the gaps it explains out of missing_endpoints
         for check in GENERIC_CHECKS:
             findings.extend(check(a))
-        findings.extend(check_expected(a))
         findings.extend(mode_checks(a))
     # one finding per code and message: modes may reuse generic codes
     unique: dict[tuple[str, str], Finding] = {}
