@@ -46,6 +46,7 @@ class Outcome:
     extra_findings: list[Finding] = field(default_factory=list)  # across nodes (node-drift)
     node_errors: list[tuple[str, SvcpathError]] = field(default_factory=list)
     audit: bool = False
+    traces: list[Any] = field(default_factory=list)  # trace.TraceReport, one per node (--trace)
 
 
 def run(opts: Options, env: Env) -> int:
@@ -57,6 +58,11 @@ def run(opts: Options, env: Env) -> int:
         return ExitCode.OK
     outcome = gather_and_analyse(opts, env)
     style = Style(use_color(opts.color, env.isatty, env.no_color))
+    if outcome.traces:  # a trace reports what the rules do; it is not a health check: exit 0
+        from kubectl_svcpath.render.trace import render_traces
+
+        env.stdout.write(render_traces(outcome.traces, opts.output, style, env.width))
+        return ExitCode.OK
     env.stdout.write(render_outcome(outcome, opts.output, style, env.width))
     for node, err in outcome.node_errors:
         prefix = "" if err.message.startswith(f"node {node}") else f"node {node}: "
@@ -107,6 +113,8 @@ def _offline(opts: Options) -> Outcome:
         return Outcome(reports=reports, audit=True)
     assert service is not None
     snapshot = _snapshot(service, opts, objects, parsed)
+    if opts.trace is not None:
+        return Outcome(traces=[_trace(_focus(snapshot, opts.port), parsed, opts, collection.node)])
     return Outcome(reports=[pipeline.analyse(_focus(snapshot, opts.port), parsed, collection)])
 
 
@@ -118,6 +126,15 @@ def _node_from_manifest(collection: Collection, objects: list[dict[str, Any]] | 
     if node is not None:
         collection.node_object, collection.node_object_source = node, "manifest"
         collection.node = collection.node or (node.get("metadata") or {}).get("name")
+
+
+def _trace(snapshot: ServiceSnapshot, parsed: pipeline.Parsed, opts: Options, node: str | None,
+           node_ips: list[str] | None = None, pod_ip: str | None = None) -> Any:
+    """--trace: follow the packet(s) instead of listing every path."""
+    from kubectl_svcpath.trace import TraceSpec, trace_service
+
+    spec = TraceSpec(opts.trace or "", opts.trace_to, opts.trace_proto, tuple(opts.node_ips or node_ips or ()))
+    return trace_service(parsed, snapshot, spec, node, pod_ip)
 
 
 def _own_chains(report: Report) -> set[str]:
@@ -199,6 +216,8 @@ def _local(opts: Options) -> Outcome:
     collection.node = opts.node or collection.node or socket.gethostname()
     _node_from_manifest(collection, objects)
     parsed = pipeline.parse_collection(collection, opts.lenient)
+    if opts.trace is not None:
+        return Outcome(traces=[_trace(snapshot, parsed, opts, collection.node)])
     return Outcome(reports=[pipeline.analyse(snapshot, parsed, collection)])
 
 
@@ -212,10 +231,16 @@ def _live_request(opts: Options, env: Env | None = None) -> Any:
         env.stderr.write(f"\r\x1b[K{safe(msg)}")
         env.stderr.flush()
 
+    def log(line: str) -> None:  # -v N: request lines on stderr, on a line of their own
+        stream = env.stderr if env is not None else sys.stderr
+        stream.write(("\r\x1b[K" if on_tty else "") + safe(line) + "\n")
+        stream.flush()
+
     on_tty = env is not None and env.err_isatty
     return live.LiveRequest(service=opts.service or "", namespace=opts.namespace, kubeconfig=opts.kubeconfig,
                             context=opts.context, request_timeout=opts.request_timeout,
-                            node=opts.node, all_nodes=opts.all_nodes, progress=progress if on_tty else None)
+                            node=opts.node, all_nodes=opts.all_nodes, progress=progress if on_tty else None,
+                            flags=opts.connect, log=log)
 
 
 def _live(opts: Options, env: Env) -> Outcome:
@@ -228,6 +253,11 @@ def _live(opts: Options, env: Env) -> Outcome:
 
     req = _live_request(opts, env)
     req.prepare = prepare
+    if opts.trace is not None:
+        from kubectl_svcpath.trace import TraceSpec
+
+        req.node_addresses = not opts.node_ips
+        req.pod = TraceSpec(opts.trace).pod
     gathered = live.gather(req)
     if env.err_isatty:
         env.stderr.write("\r\x1b[K")
@@ -240,6 +270,9 @@ def _live(opts: Options, env: Env) -> Outcome:
             continue
         try:
             parsed = node.prepared if node.prepared is not None else prepare(node.collection)
+            if opts.trace is not None:
+                outcome.traces.append(_trace(snapshot, parsed, opts, node.node, node.addresses, gathered.pod_ip))
+                continue
             outcome.reports.append(pipeline.analyse(snapshot, parsed, node.collection))
         except SvcpathError as e:
             outcome.node_errors.append((node.node, e))
@@ -247,7 +280,7 @@ def _live(opts: Options, env: Env) -> Outcome:
         from kubectl_svcpath.findings.drift import node_drift
 
         outcome.extra_findings.extend(node_drift(outcome.reports))
-    if len(gathered.nodes) == 1 and outcome.node_errors and not outcome.reports:
+    if len(gathered.nodes) == 1 and outcome.node_errors and not outcome.reports and not outcome.traces:
         raise outcome.node_errors[0][1]
     return outcome
 

@@ -47,6 +47,10 @@ Examples:
   kubectl svcpath --rules-file iptables-save.txt --all
   # the bundled hello-service story (no cluster needed)
   kubectl svcpath --example
+  # follow one connection from the node itself to port-v2 of the example, rule by rule
+  kubectl svcpath --example --trace node --to 10.101.173.15:49191
+  # a client outside the cluster hitting a NodePort on the node 192.168.0.2
+  kubectl svcpath web --trace 203.0.113.9 --to 192.168.0.2:31576 --node-ip 192.168.0.2
 
 Exit codes: 0 ok, 1 internal error, 2 usage, 3 error-level findings, 4 not found,
 5 forbidden (RBAC), 6 API unreachable or timed out, 7 collecting rules failed,
@@ -81,20 +85,43 @@ def svcpath(
     kubeconfig: Annotated[Optional[str], typer.Option("--kubeconfig", metavar="PATH", help="Path to the kubeconfig file (default: $KUBECONFIG, ~/.kube/config)", show_default=False)] = None,
     context: Annotated[Optional[str], typer.Option("--context", metavar="CONTEXT", help="The kubeconfig context to use", show_default=False)] = None,
     request_timeout: Annotated[Optional[str], typer.Option("--request-timeout", metavar="DURATION", help="Timeout for each API request and exec (1s, 2m; 0 = none) [default: 30s]", show_default=False)] = None,
+    trace: Annotated[Optional[str], typer.Option("--trace", metavar="FROM", help="Follow one new connection through the rules: FROM is an address, pod/NAME, NS/pod/NAME, node (the node's own traffic) or outside", show_default=False)] = None,
+    trace_to: Annotated[Optional[str], typer.Option("--to", metavar="ADDR:PORT", help="With --trace: the destination (default: every entry of the Service)", show_default=False)] = None,
+    trace_proto: Annotated[Optional[str], typer.Option("--proto", metavar="PROTO", help="With --trace: tcp | udp | sctp (default: the service port's)", show_default=False)] = None,
+    node_ip: Annotated[Optional[list[str]], typer.Option("--node-ip", metavar="IP", help="With --trace: an address of the node (repeatable; live: read from the Node)", show_default=False)] = None,
     color: Annotated[str, typer.Option("--color", metavar="WHEN", help="auto | always | never (auto honours NO_COLOR)")] = "auto",
+    as_user: Annotated[Optional[str], typer.Option("--as", metavar="USER", help="Username to impersonate (kubectl --as)", show_default=False)] = None,
+    as_group: Annotated[Optional[list[str]], typer.Option("--as-group", metavar="GROUP", help="Group to impersonate, repeatable (needs --as)", show_default=False)] = None,
+    as_uid: Annotated[Optional[str], typer.Option("--as-uid", metavar="UID", help="UID to impersonate (needs --as)", show_default=False)] = None,
+    server: Annotated[Optional[str], typer.Option("-s", "--server", metavar="URL", help="The API server's address, instead of the kubeconfig's", show_default=False)] = None,
+    token: Annotated[Optional[str], typer.Option("--token", metavar="TOKEN", help="Bearer token for the API server, instead of the kubeconfig user's", show_default=False)] = None,
+    user: Annotated[Optional[str], typer.Option("--user", metavar="NAME", help="The kubeconfig user to use, instead of the context's", show_default=False)] = None,
+    cluster: Annotated[Optional[str], typer.Option("--cluster", metavar="NAME", help="The kubeconfig cluster to use, instead of the context's", show_default=False)] = None,
+    certificate_authority: Annotated[Optional[str], typer.Option("--certificate-authority", metavar="PATH", help="CA certificate file to verify the API server with", show_default=False)] = None,
+    client_certificate: Annotated[Optional[str], typer.Option("--client-certificate", metavar="PATH", help="Client certificate file for TLS", show_default=False)] = None,
+    client_key: Annotated[Optional[str], typer.Option("--client-key", metavar="PATH", help="Client key file for TLS", show_default=False)] = None,
+    insecure_skip_tls_verify: Annotated[bool, typer.Option("--insecure-skip-tls-verify", help="Do not verify the API server's certificate (insecure)")] = False,
+    tls_server_name: Annotated[Optional[str], typer.Option("--tls-server-name", metavar="NAME", help="Server name to verify the API server's certificate against", show_default=False)] = None,
+    verbosity: Annotated[int, typer.Option("-v", "--v", metavar="N", help="Log level; above 0, every API request on stderr (method, URL, status, time)")] = 0,
     print_rbac: Annotated[bool, typer.Option("--print-rbac", help="Print the minimal RBAC this plugin needs, and exit")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="On an internal error, print the traceback")] = False,
     version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit")] = None,
 ) -> None:
     from kubectl_svcpath.app import Env, run
-    from kubectl_svcpath.options import Options, parse_timeout
+    from kubectl_svcpath.options import ConnectFlags, Options, parse_timeout
 
+    connect = ConnectFlags(
+        cluster=cluster, user=user, server=server, token=token, certificate_authority=certificate_authority,
+        client_certificate=client_certificate, client_key=client_key, insecure_skip_tls_verify=insecure_skip_tls_verify,
+        tls_server_name=tls_server_name, as_user=as_user, as_groups=tuple(as_group or ()), as_uid=as_uid,
+        verbosity=verbosity)
     opts = Options(
-        service=service, namespace=namespace, kubeconfig=kubeconfig, context=context,
+        service=service, namespace=namespace, kubeconfig=kubeconfig, context=context, connect=connect,
         request_timeout=parse_timeout(request_timeout) if request_timeout is not None else 30.0,
         node=node, all_nodes=all_nodes, local=local, rules_files=list(rules_file or []), manifests=list(manifest or []),
         example=example, all_services=all_services, port=port, output=output.lower(), color=color.lower(),
         lenient=lenient, proxy_mode=proxy_mode, print_rbac=print_rbac, debug=debug,
+        trace=trace, trace_to=trace_to, trace_proto=trace_proto, node_ips=list(node_ip or []),
     )
     raise SystemExit(run(opts, Env.from_process()))
 
@@ -108,17 +135,83 @@ def _fail(message: str, hint: str | None, code: int) -> int:
     return code
 
 
+# kubectl flags with no meaning here: say so rather than offer a look-alike (--selector -> --port?)
+KUBECTL_ONLY = {
+    "--selector": "svcpath reads one Service: name it (or use --all)",
+    "-l": "svcpath reads one Service: name it (or use --all)",
+    "--field-selector": "svcpath reads one Service: name it (or use --all)",
+    "--username": "basic auth is gone from Kubernetes: use --token or a kubeconfig user (--user)",
+    "--password": "basic auth is gone from Kubernetes: use --token or a kubeconfig user (--user)",
+    "--cache-dir": "svcpath keeps no discovery cache",
+    "--log-file": "-v N logs to stderr; redirect it: 2>FILE",
+    "--logtostderr": "-v N logs to stderr already",
+    "--match-server-version": "svcpath reads only stable APIs (v1, discovery.k8s.io/v1)",
+    "--show-labels": "use kubectl get to see labels",
+    "--sort-by": "findings are sorted by severity, then port",
+    "--no-headers": "use -o json or -o yaml for machine-readable output",
+}
+
+
+def _suggestions(typed: str, known: list[str]) -> list[str]:
+    """Options the user plausibly meant: one is a prefix of the other, or a letter or two off.
+
+    click's difflib cutoff (0.6) offered --all for --as: a different flag, dangerous to follow.
+    """
+    import difflib
+
+    typed_l = typed.lower()
+    out = []
+    for k in known:
+        if not k.startswith("--"):
+            continue
+        prefix = len(typed_l) >= 5 and (k.startswith(typed_l) or typed_l.startswith(k))
+        if prefix or difflib.SequenceMatcher(None, typed_l, k).ratio() >= 0.8:
+            out.append(k)
+    return sorted(out)
+
+
+def _no_such_option(name: str, known: list[str]) -> tuple[str, str]:
+    """(message, hint) for an unknown option."""
+    from kubectl_svcpath.render.text import safe
+
+    flag = name.split("=", 1)[0]
+    if flag in KUBECTL_ONLY:
+        return f"kubectl's {flag} is not a svcpath option", KUBECTL_ONLY[flag]
+    close = _suggestions(flag, known)
+    if close:
+        return f"no such option: {safe(flag)}", "did you mean " + " or ".join(close) + "?"
+    return f"no such option: {safe(flag)}", "see 'kubectl svcpath --help'"
+
+
+def _kubectl_style(args: list[str]) -> list[str]:
+    """kubectl's spellings click does not take: `-v=6` (a short option with '=')."""
+    out: list[str] = []
+    for a in args:
+        if a == "--":
+            out.extend(args[len(out):])
+            break
+        if a.startswith("-v="):
+            out += ["-v", a[3:]]
+        else:
+            out.append(a)
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: never lets a traceback reach the user (unless --debug)."""
     from typer._click import exceptions as click_exc
 
-    args = sys.argv[1:] if argv is None else argv
+    args = _kubectl_style(sys.argv[1:] if argv is None else argv)
     command = typer.main.get_command(app)
     try:
         code = command.main(args=args, prog_name="kubectl svcpath", standalone_mode=False)
         code = code if isinstance(code, int) else 0
     except SystemExit as e:
         code = e.code if isinstance(e.code, int) else 0
+    except click_exc.NoSuchOption as e:
+        known = [o for p in command.params for o in (*p.opts, *p.secondary_opts)]
+        message, hint = _no_such_option(e.option_name, known)
+        code = _fail(message, hint, ExitCode.USAGE)
     except click_exc.UsageError as e:
         code = _fail(e.format_message(), "see 'kubectl svcpath --help'", ExitCode.USAGE)
     except typer.Abort:

@@ -100,6 +100,25 @@ FLAGS: tuple[Flag, ...] = (
     Flag("--kubeconfig", "path to the kubeconfig file", takes_value=True, complete=FILES),
     Flag("--context", "kubeconfig context to use", takes_value=True, complete=CONTEXTS),
     Flag("--request-timeout", "timeout per API request (1s, 2m; 0 = none)", takes_value=True),
+    Flag("--trace", "follow one connection: an address, pod/NAME, node or outside", takes_value=True,
+         choices=(("node", "the node's own traffic (OUTPUT)"), ("outside", "a client outside the cluster"))),
+    Flag("--to", "with --trace: destination ADDR:PORT", takes_value=True),
+    Flag("--proto", "with --trace: protocol", takes_value=True,
+         choices=(("tcp", "TCP"), ("udp", "UDP"), ("sctp", "SCTP"))),
+    Flag("--node-ip", "with --trace: an address of the node", takes_value=True, repeatable=True),
+    Flag("--as", "username to impersonate", takes_value=True),
+    Flag("--as-group", "group to impersonate", takes_value=True, repeatable=True),
+    Flag("--as-uid", "UID to impersonate", takes_value=True),
+    Flag("--server", "API server address", short="-s", takes_value=True),
+    Flag("--token", "bearer token for the API server", takes_value=True),
+    Flag("--user", "kubeconfig user to use", takes_value=True),
+    Flag("--cluster", "kubeconfig cluster to use", takes_value=True),
+    Flag("--certificate-authority", "CA certificate file", takes_value=True, complete=FILES),
+    Flag("--client-certificate", "client certificate file", takes_value=True, complete=FILES),
+    Flag("--client-key", "client key file", takes_value=True, complete=FILES),
+    Flag("--insecure-skip-tls-verify", "do not verify the API server's certificate"),
+    Flag("--tls-server-name", "server name to verify the certificate against", takes_value=True),
+    Flag("--v", "log level; above 0 logs API requests", short="-v", takes_value=True),
     Flag("--color", "colour the output", takes_value=True, choices=COLOR_CHOICES),
     Flag("--print-rbac", "print the RBAC this plugin needs"),
     Flag("--debug", "print the traceback of an internal error"),
@@ -115,7 +134,9 @@ SERVICE_RESOURCE_NAMES = frozenset({"svc", "service", "services"})
 
 # Flags whose values kubectl itself understands: passed on to the `kubectl get` we run, so the
 # names come from the same cluster, user and namespace the plugin would use.
-KUBECTL_PASSTHROUGH = ("--kubeconfig", "--context", "--namespace")
+KUBECTL_PASSTHROUGH = ("--kubeconfig", "--context", "--namespace", "--cluster", "--user", "--server", "--token",
+                       "--as", "--as-uid", "--certificate-authority", "--client-certificate", "--client-key",
+                       "--tls-server-name")
 
 
 def _flag_index(flags: tuple[Flag, ...]) -> dict[str, Flag]:
@@ -307,6 +328,8 @@ class Lister:
                 continue
             argv.append(f"{long}={value}")
         if kind != CONTEXTS:
+            if "--insecure-skip-tls-verify" in parsed.seen:
+                argv.append("--insecure-skip-tls-verify")
             argv.append(f"--request-timeout={REQUEST_TIMEOUT}")
         return argv
 

@@ -16,7 +16,7 @@ from typing import Any, Callable
 from kubectl_svcpath.collect import kube_proxy_pod as kpp
 from kubectl_svcpath.dump import Collection
 from kubectl_svcpath.errors import NotFound, SvcpathError, UsageError
-from kubectl_svcpath.options import split_service
+from kubectl_svcpath.options import ConnectFlags, split_service
 
 MAX_PARALLEL = 8  # concurrent execs with --all-nodes: enough to hide latency, gentle on the API server
 
@@ -35,6 +35,10 @@ class LiveRequest:
     # that work such as parsing overlaps the other nodes' collection; a SvcpathError it raises
     # fails that node like a collection error. Its result is NodeResult.prepared.
     prepare: Callable[[Collection], Any] | None = None
+    node_addresses: bool = False  # --trace: also read the chosen nodes' addresses from the Node objects
+    pod: tuple[str | None, str] | None = None  # --trace pod/NAME: (namespace or None, name) whose IP to read
+    flags: ConnectFlags = field(default_factory=ConnectFlags)  # kubectl's --server, --token, --as...
+    log: Callable[[str], None] | None = None  # -v N: one line per API request
 
 
 @dataclass
@@ -43,6 +47,7 @@ class NodeResult:
     collection: Collection | None
     error: SvcpathError | None
     prepared: Any = None  # what LiveRequest.prepare returned for the collection
+    addresses: list[str] = field(default_factory=list)  # the Node's InternalIP/ExternalIP (--trace)
 
 
 @dataclass
@@ -50,12 +55,13 @@ class LiveGathered:
     namespace: str
     objects: list[dict[str, Any]]  # raw API JSON: the Service, then its EndpointSlices
     nodes: list[NodeResult] = field(default_factory=list)
+    pod_ip: str | None = None  # --trace pod/NAME: the pod's IP from the API
 
 
 def _connect(req: LiveRequest) -> Any:
     from kubectl_svcpath.kube.client import connect
 
-    return connect(req.kubeconfig, req.context, req.request_timeout or None)
+    return connect(req.kubeconfig, req.context, req.request_timeout or None, req.flags, req.log)
 
 
 def _say(req: LiveRequest, msg: str) -> None:
@@ -150,10 +156,36 @@ def gather(req: LiveRequest) -> LiveGathered:
         if not req.all_nodes:
             node = node_names[0]
             _say(req, f"reading kube-proxy's rules on node {node}")
-            return LiveGathered(ns, objects, [one(node)])
-        return LiveGathered(ns, objects, _all_nodes(req, node_names, one))
+            gathered = LiveGathered(ns, objects, [one(node)])
+        else:
+            gathered = LiveGathered(ns, objects, _all_nodes(req, node_names, one))
+        _trace_facts(kube, req, ns, gathered)
+        return gathered
     finally:
         kube.close()
+
+
+def _trace_facts(kube: Any, req: LiveRequest, ns: str, gathered: LiveGathered) -> None:
+    """--trace: the nodes' own addresses and the source pod's IP (GETs only)."""
+    from kubectl_svcpath.kube import reads
+
+    if req.node_addresses:
+        wanted = {n.node for n in gathered.nodes}
+        for obj in reads.list_nodes(kube):
+            name = (obj.get("metadata") or {}).get("name")
+            if name in wanted:
+                addrs = [a.get("address") for a in (obj.get("status") or {}).get("addresses") or []
+                         if a.get("type") in ("InternalIP", "ExternalIP") and a.get("address")]
+                for n in gathered.nodes:
+                    if n.node == name:
+                        n.addresses = addrs
+    if req.pod is not None:
+        pod_ns, pod_name = req.pod
+        pod = reads.get_pod(kube, pod_ns or ns, pod_name)
+        status = pod.get("status") or {}
+        gathered.pod_ip = status.get("podIP") or None
+        if gathered.pod_ip is None:
+            raise NotFound(f"pod {pod_ns or ns}/{pod_name} has no IP yet", hint="give the source address instead: --trace 10.1.2.3")
 
 
 def _all_nodes(req: LiveRequest, node_names: list[str], one: Callable[[str], NodeResult]) -> list[NodeResult]:

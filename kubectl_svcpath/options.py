@@ -11,12 +11,44 @@ COLORS = ("auto", "always", "never")
 _SERVICE_KINDS = ("svc", "service", "services")
 
 
+@dataclass(frozen=True, slots=True)
+class ConnectFlags:
+    """kubectl's connection flags besides --kubeconfig/--context; unset = the kubeconfig decides.
+
+    They override the kubeconfig the way kubectl's do (client-go clientcmd overrides): --cluster and
+    --user replace the context's entries, --server/--token/certificates replace fields in them.
+    """
+
+    cluster: str | None = None
+    user: str | None = None
+    server: str | None = None
+    token: str | None = None
+    certificate_authority: str | None = None
+    client_certificate: str | None = None
+    client_key: str | None = None
+    insecure_skip_tls_verify: bool = False
+    tls_server_name: str | None = None
+    as_user: str | None = None  # --as: Impersonate-User
+    as_groups: tuple[str, ...] = ()  # --as-group (repeatable): one Impersonate-Group header each
+    as_uid: str | None = None  # --as-uid: Impersonate-Uid
+    verbosity: int = 0  # -v N: N > 0 logs every request (method, URL, status, time) on stderr
+
+    def impersonation_headers(self) -> list[tuple[str, str]]:
+        """The headers kubectl sends for --as/--as-group/--as-uid (a header per group)."""
+        headers = [("Impersonate-User", self.as_user)] if self.as_user else []
+        headers += [("Impersonate-Group", g) for g in self.as_groups]
+        if self.as_uid:
+            headers.append(("Impersonate-Uid", self.as_uid))
+        return headers
+
+
 @dataclass(slots=True)
 class Options:
     service: str | None = None
     namespace: str | None = None
     kubeconfig: str | None = None
     context: str | None = None
+    connect: ConnectFlags = field(default_factory=ConnectFlags)
     request_timeout: float | None = None
     node: str | None = None
     all_nodes: bool = False
@@ -32,6 +64,10 @@ class Options:
     proxy_mode: str | None = None
     print_rbac: bool = False
     debug: bool = False
+    trace: str | None = None  # --trace FROM
+    trace_to: str | None = None
+    trace_proto: str | None = None
+    node_ips: list[str] = field(default_factory=list)
 
 
 def split_service(arg: str, namespace: str | None) -> tuple[str | None, str]:
@@ -69,6 +105,17 @@ def parse_timeout(value: str | None) -> float | None:
 def validate(opts: Options) -> None:
     if opts.print_rbac:
         return
+    c = opts.connect
+    if (c.as_groups or c.as_uid) and not c.as_user:
+        raise UsageError("--as-group and --as-uid need --as USER (kubectl: requesting uid or groups without impersonating a user)")
+    for flag, value in (("--as", c.as_user), ("--as-uid", c.as_uid), ("--token", c.token),
+                        *(("--as-group", g) for g in c.as_groups)):
+        if value is not None and any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+            raise UsageError(f"{flag} contains a control character: it would break the HTTP request")
+    if c.verbosity < 0:
+        raise UsageError(f"invalid -v {c.verbosity}: use a level from 0 (quiet) up; any level above 0 logs the API requests")
+    if c.insecure_skip_tls_verify and c.certificate_authority:
+        raise UsageError("--insecure-skip-tls-verify and --certificate-authority contradict each other: choose one")
     if opts.output not in OUTPUTS:
         raise UsageError(f'unknown output format "{opts.output}"; use one of: {", ".join(OUTPUTS)}')
     if opts.color not in COLORS:
@@ -89,5 +136,13 @@ def validate(opts: Options) -> None:
                          hint="see 'kubectl svcpath --help' for examples")
     if opts.service:
         split_service(opts.service, opts.namespace)
+    if opts.trace is None and (opts.trace_to or opts.trace_proto or opts.node_ips):
+        raise UsageError("--to, --proto and --node-ip go with --trace FROM")
+    if opts.trace is not None:
+        from kubectl_svcpath.trace import TraceSpec, check
+
+        if opts.all_services or opts.all_nodes:
+            raise UsageError("--trace follows one Service on one node: it does not go with --all or --all-nodes")
+        check(TraceSpec(opts.trace, opts.trace_to, opts.trace_proto, tuple(opts.node_ips)))
     if opts.manifests and not (opts.rules_files or opts.local or opts.example):
         raise UsageError("--manifest replaces the API server for offline use; add --rules-file FILE or --local")

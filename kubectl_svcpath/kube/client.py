@@ -16,10 +16,13 @@ import os
 import re
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from http import HTTPStatus
+from typing import Any, Callable
+from urllib.parse import quote, urlencode
 
 from kubectl_svcpath import __version__
 from kubectl_svcpath.errors import ApiUnreachable, Forbidden, NotFound, SvcpathError
+from kubectl_svcpath.options import ConnectFlags
 
 USER_AGENT = f"kubectl-svcpath/{__version__}"
 _SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -71,6 +74,8 @@ class Kube:
     context: str | None
     server: str
     timeout: float | None  # seconds per request; None = no timeout
+    headers: list[tuple[str, str]] = field(default_factory=list)  # sent with every request: --as/--as-group/--as-uid
+    log: Callable[[str], None] | None = None  # -v N: one line per request
     _api: Any = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -88,6 +93,21 @@ class Kube:
         api = client.ApiClient(self.configuration)
         api.user_agent = USER_AGENT
         return api
+
+    def log_request(self, method: str, path: str, path_params: dict[str, str], query: list[tuple[str, Any]],
+                    outcome: BaseException | int, started: float) -> None:
+        """-v N: `GET https://server/path?query 200 OK in 12 ms` on stderr; never a header value."""
+        if self.log is None:
+            return
+        import time
+
+        for key, value in path_params.items():
+            path = path.replace("{%s}" % key, quote(value, safe=""))
+        pairs = [(k, str(x).lower() if isinstance(x, bool) else str(x))
+                 for k, v in query for x in (v if isinstance(v, list) else [v])]
+        url = self.server + path + ("?" + urlencode(pairs) if pairs else "")
+        ms = (time.monotonic() - started) * 1000
+        self.log(f"{method} {one_line(url, 2000)} {request_status(outcome)} in {ms:.0f} ms")
 
     def close(self) -> None:
         if self._api is not None:
@@ -112,30 +132,37 @@ def _any_exists(paths: str) -> bool:
     return any(p and os.path.exists(os.path.expanduser(p)) for p in paths.split(os.pathsep))
 
 
-def connect(kubeconfig: str | None = None, context: str | None = None, timeout: float | None = None) -> Kube:
-    """Load the kubeconfig like kubectl does; raises ApiUnreachable (exit 6) when it cannot be used."""
-    from kubernetes import client, config
+def connect(kubeconfig: str | None = None, context: str | None = None, timeout: float | None = None,
+            flags: ConnectFlags | None = None, log: Callable[[str], None] | None = None) -> Kube:
+    """Load the kubeconfig like kubectl does, with kubectl's override flags; raises ApiUnreachable (exit 6).
 
+    ``log``: where ``-v N`` request lines go (method, URL, status, time; never a header value).
+    """
+    from kubernetes import client, config
+    from kubernetes.config.kube_config import KubeConfigLoader, KubeConfigMerger
+
+    flags = flags or ConnectFlags()
     path = kubeconfig_path(kubeconfig)
     cfg = client.Configuration()
     cfg.retries = False  # one try: urllib3's default 3 retries quadruple every timeout
     cfg.host = ""  # not the default http://localhost: a context without a server is caught below
     try:
-        if not kubeconfig and not _any_exists(path) and os.environ.get("KUBERNETES_SERVICE_HOST"):
+        if not kubeconfig and not _any_exists(path) and not flags.server and os.environ.get("KUBERNETES_SERVICE_HOST"):
             config.load_incluster_config(client_configuration=cfg)
+            _override_incluster(cfg, flags)
             namespace = _incluster_namespace()
             ctx_name = None
         else:
             if kubeconfig and not os.path.exists(path):
                 raise ApiUnreachable(f"kubeconfig {path} does not exist", hint="check --kubeconfig")
-            if not _any_exists(path):
+            if not _any_exists(path) and not flags.server:
                 raise ApiUnreachable(f"no kubeconfig found (looked at {path})",
-                                     hint="pass --kubeconfig FILE, set KUBECONFIG, or run on a machine where kubectl works")
-            config.load_kube_config(config_file=path, context=context, client_configuration=cfg, persist_config=False)
-            contexts, active = config.list_kube_config_contexts(config_file=path)
-            ctx_name = context or (active or {}).get("name")
-            ctx = next((c for c in contexts or [] if c.get("name") == ctx_name), None) or {}
-            namespace = (ctx.get("context") or {}).get("namespace") or "default"
+                                     hint="pass --kubeconfig FILE, set KUBECONFIG, --server URL, or run on a machine where kubectl works")
+            merged = KubeConfigMerger(path).config if _any_exists(path) else None
+            doc = merged if merged is not None else {}
+            ctx_name, namespace = _apply_flags(merged.value if merged is not None else doc, context, flags, path)
+            loader = KubeConfigLoader(config_dict=doc, active_context=ctx_name, config_base_path=None)
+            loader.load_and_set(cfg)
     except SvcpathError:
         raise
     except Exception as e:  # noqa: BLE001 - ConfigException, YAML errors, unreadable files: all "bad kubeconfig"
@@ -148,8 +175,112 @@ def connect(kubeconfig: str | None = None, context: str | None = None, timeout: 
         warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
     if not re.match(r"^https?://[^/]", cfg.host or ""):
         raise ApiUnreachable(f'kubeconfig {path}: context "{ctx_name}" has no usable server address ({cfg.host or "none"})',
-                             hint="check the cluster's server: kubectl config view --minify")
-    return Kube(configuration=cfg, namespace=namespace, context=ctx_name, server=cfg.host, timeout=timeout or None)
+                             hint="check the cluster's server: kubectl config view --minify, or pass --server URL")
+    return Kube(configuration=cfg, namespace=namespace, context=ctx_name, server=cfg.host, timeout=timeout or None,
+                headers=flags.impersonation_headers(), log=log if flags.verbosity > 0 else None)
+
+
+_FLAGS_ENTRY = "svcpath-flags"  # the name of a cluster/user/context made from flags alone
+
+
+def _entries(doc: dict[str, Any], kind: str) -> list[Any]:
+    if not isinstance(doc.get(kind), list):
+        doc[kind] = []
+    return doc[kind]
+
+
+def _entry(doc: dict[str, Any], kind: str, name: str | None) -> dict[str, Any] | None:
+    """The named item of clusters/users/contexts (merged kubeconfigs hold ConfigNode items)."""
+    for item in _entries(doc, kind):
+        value = getattr(item, "value", item)
+        if isinstance(value, dict) and value.get("name") == name:
+            return value
+    return None
+
+
+def _apply_flags(doc: dict[str, Any], context: str | None, flags: ConnectFlags, path: str) -> tuple[str, str]:
+    """Apply kubectl's override flags to the (merged) kubeconfig in memory; (context name, namespace).
+
+    As client-go's clientcmd does: --cluster/--user replace the context's choice; --server, --token,
+    the certificates and --tls-server-name replace fields; --certificate-authority drops the
+    inline CA data, --insecure-skip-tls-verify drops the CA, --token drops the other ways to get one.
+    File paths given as flags are relative to the working directory, as kubectl's are.
+    """
+    ctx_name = context or doc.get("current-context") or ""
+    ctx_entry = _entry(doc, "contexts", ctx_name)
+    if ctx_entry is None:
+        if context:
+            raise ApiUnreachable(f'context "{context}" not found in kubeconfig {path}',
+                                 hint="list contexts with: kubectl config get-contexts")
+        if not (flags.server or flags.cluster):
+            raise ApiUnreachable(f"kubeconfig {path} has no current context",
+                                 hint="choose one with --context NAME, or give --server URL")
+        ctx_name = _FLAGS_ENTRY
+        ctx_entry = {"name": ctx_name, "context": {}}
+        _entries(doc, "contexts").append(ctx_entry)
+    ctx = ctx_entry.get("context")
+    if not isinstance(ctx, dict):
+        ctx = ctx_entry["context"] = {}
+    if flags.cluster:
+        if _entry(doc, "clusters", flags.cluster) is None and not flags.server:
+            raise ApiUnreachable(f'cluster "{flags.cluster}" not found in kubeconfig {path}',
+                                 hint="list clusters with: kubectl config get-clusters")
+        ctx["cluster"] = flags.cluster
+    if flags.user:
+        if _entry(doc, "users", flags.user) is None:
+            raise ApiUnreachable(f'user "{flags.user}" not found in kubeconfig {path}',
+                                 hint="list users with: kubectl config get-users")
+        ctx["user"] = flags.user
+    ctx.setdefault("cluster", _FLAGS_ENTRY)
+    ctx.setdefault("user", _FLAGS_ENTRY)
+    for kind, key, name in (("clusters", "cluster", ctx["cluster"]), ("users", "user", ctx["user"])):
+        if _entry(doc, kind, name) is None:
+            _entries(doc, kind).append({"name": name, key: {}})
+        entry = _entry(doc, kind, name)
+        assert entry is not None
+        if not isinstance(entry.get(key), dict):
+            entry[key] = {}
+    cluster = _entry(doc, "clusters", ctx["cluster"])["cluster"]  # type: ignore[index]
+    user = _entry(doc, "users", ctx["user"])["user"]  # type: ignore[index]
+    if flags.server:
+        cluster["server"] = flags.server
+    if flags.certificate_authority:
+        cluster["certificate-authority"] = os.path.abspath(os.path.expanduser(flags.certificate_authority))
+        cluster.pop("certificate-authority-data", None)
+    if flags.insecure_skip_tls_verify:
+        cluster["insecure-skip-tls-verify"] = True
+        cluster.pop("certificate-authority", None)
+        cluster.pop("certificate-authority-data", None)
+    if flags.tls_server_name:
+        cluster["tls-server-name"] = flags.tls_server_name
+    if flags.token:
+        for key in ("tokenFile", "auth-provider", "exec", "username", "password"):
+            user.pop(key, None)
+        user["token"] = flags.token
+    for flag, key in ((flags.client_certificate, "client-certificate"), (flags.client_key, "client-key")):
+        if flag:
+            user[key] = os.path.abspath(os.path.expanduser(flag))
+            user.pop(f"{key}-data", None)
+    return ctx_name, ctx.get("namespace") or "default"
+
+
+def _override_incluster(cfg: Any, flags: ConnectFlags) -> None:
+    """Inside a pod (no kubeconfig): the same flags, applied to the service account's configuration."""
+    if flags.server:
+        cfg.host = flags.server.rstrip("/")
+    if flags.token:
+        cfg.api_key = {"BearerToken": f"Bearer {flags.token}"}
+        cfg.refresh_api_key_hook = None
+    if flags.certificate_authority:
+        cfg.ssl_ca_cert = os.path.abspath(os.path.expanduser(flags.certificate_authority))
+    if flags.insecure_skip_tls_verify:
+        cfg.verify_ssl = False
+    if flags.client_certificate:
+        cfg.cert_file = os.path.abspath(os.path.expanduser(flags.client_certificate))
+    if flags.client_key:
+        cfg.key_file = os.path.abspath(os.path.expanduser(flags.client_key))
+    if flags.tls_server_name:
+        cfg.tls_server_name = flags.tls_server_name
 
 
 def _incluster_namespace() -> str:
@@ -268,6 +399,21 @@ def translate(exc: BaseException, call: Call | None, *, server: str | None = Non
         msg = "connection refused"
     return ApiUnreachable(f"cannot reach the API server{where}: {msg}",
                           hint="check the server address and your network; try: kubectl cluster-info")
+
+
+def request_status(outcome: BaseException | int) -> str:
+    """An HTTP status as kubectl -v prints it ("200 OK"), or what kept the request from getting one."""
+    status = outcome if isinstance(outcome, int) else getattr(outcome, "status", None)
+    if status == 0 and not isinstance(outcome, int):  # the client's own errors: websocket handshake, TLS...
+        m = _HANDSHAKE.search(str(getattr(outcome, "reason", "")))
+        status = int(m.group(1)) if m else None
+    if isinstance(status, int) and status > 0:
+        try:
+            return f"{status} {HTTPStatus(status).phrase}"
+        except ValueError:
+            return str(status)
+    assert not isinstance(outcome, int)
+    return f"failed ({type(outcome).__name__})"
 
 
 def _timed_out(doing: str, timeout: float | None, where: str) -> ApiUnreachable:

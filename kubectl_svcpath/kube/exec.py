@@ -130,7 +130,13 @@ def run(kube: Kube, pod: str, namespace: str, container: str | None, argv: list[
         if container:
             query.append(("container", container))
         query += [("stderr", True), ("stdin", False), ("stdout", True), ("tty", False)]
-        ws = _with_socket_timeout(kube.timeout, lambda: transport.open_exec(kube.api, pod, namespace, query, kube.timeout))
+        try:
+            ws = _with_socket_timeout(kube.timeout, lambda: transport.open_exec(kube.api, pod, namespace, query,
+                                                                                kube.timeout, kube.headers))
+        except Exception as e:
+            kube.log_request("GET", transport.EXEC_PATH, {"namespace": namespace, "name": pod}, query, e, start)
+            raise
+        kube.log_request("GET", transport.EXEC_PATH, {"namespace": namespace, "name": pod}, query, 101, start)
         out_parts: list[bytes] = []
         err_parts: list[bytes] = []
 

@@ -8,6 +8,7 @@ converter as ``--manifest`` files (``manifest.snapshot_from_objects``). LIST ite
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from kubectl_svcpath.errors import ApiUnreachable
@@ -20,10 +21,13 @@ KUBE_SYSTEM = "kube-system"
 
 def _raw(kube: Kube, call: Call, path: str, path_params: dict[str, str],
          query: list[tuple[str, str]] | None = None) -> dict[str, Any]:
+    started = time.monotonic()
     try:
-        data = transport.get(kube.api, path, path_params, query or [], kube.timeout)
+        data = transport.get(kube.api, path, path_params, query or [], kube.timeout, kube.headers)
     except Exception as e:  # noqa: BLE001 - every client/urllib3 error is translated in one place
+        kube.log_request("GET", path, path_params, query or [], e, started)
         raise translate(e, call, server=kube.server, timeout=kube.timeout) from None
+    kube.log_request("GET", path, path_params, query or [], 200, started)
     try:
         obj = json.loads(data)
     except ValueError:
@@ -77,6 +81,11 @@ def list_pods(kube: Kube, namespace: str, label_selector: str, field_selector: s
     obj = _raw(kube, Call("list", "pods", None, namespace), "/api/v1/namespaces/{namespace}/pods",
                {"namespace": namespace}, query)
     return _items(obj, "Pod", "v1")
+
+
+def get_pod(kube: Kube, namespace: str, name: str) -> dict[str, Any]:
+    return _raw(kube, Call("get", "pods", name, namespace), "/api/v1/namespaces/{namespace}/pods/{name}",
+                {"namespace": namespace, "name": name})
 
 
 def get_configmap(kube: Kube, namespace: str, name: str) -> dict[str, Any]:

@@ -21,7 +21,8 @@ The client has had two ApiClients, both supported (pyproject says kubernetes>=29
 
 from __future__ import annotations
 
-from typing import Any
+import threading
+from typing import Any, Sequence
 from urllib.parse import quote
 
 AUTH_SETTINGS = ["BearerToken"]  # what every core/discovery operation declares
@@ -34,8 +35,12 @@ def is_modern(api: Any) -> bool:
 
 
 def get(api: Any, path: str, path_params: dict[str, str], query: list[tuple[str, str]],
-        timeout: float | None) -> bytes:
+        timeout: float | None, extra_headers: Sequence[tuple[str, str]] = ()) -> bytes:
     """GET ``path`` (``{name}`` placeholders filled from path_params): the raw body.
+
+    ``extra_headers`` (impersonation) go out as they are, a repeated name as repeated header lines
+    (Impersonate-Group: the API server reads each line as one group; a joined value would be one
+    group named "a, b"). ``ApiClient.default_headers`` is a dict and cannot repeat a name.
 
     Raises what the generated ``read_*``/``list_*`` methods raise: ``ApiException`` (and its
     subclasses) for an HTTP error or a TLS failure, urllib3 errors for connection trouble.
@@ -45,20 +50,45 @@ def get(api: Any, path: str, path_params: dict[str, str], query: list[tuple[str,
         method, url, headers, body, form = api.param_serialize(
             method="GET", resource_path=path, path_params=path_params, query_params=query,
             header_params=accept, auth_settings=AUTH_SETTINGS)
-        resp = api.call_api(method, url, headers, body, form, _request_timeout=timeout)
+        resp = api.call_api(method, url, _with_headers(headers, extra_headers), body, form, _request_timeout=timeout)
         data = resp.read()
         if not 200 <= resp.status <= 299:
             from kubernetes.client.exceptions import ApiException
 
             raise ApiException.from_response(http_resp=resp, body=None, data=None)
         return data
+    legacy_timeout = (timeout, timeout) if timeout else None
+    if extra_headers:  # the legacy call_api folds headers into a dict: send it as call_api would, by hand
+        config = api.configuration
+        headers = _with_headers({**accept, **api.default_headers}, extra_headers)
+        api.update_params_for_auth(headers, query, AUTH_SETTINGS)
+        resp = api.request("GET", config.host + _fill(path, path_params, config), query_params=query, headers=headers,
+                           _preload_content=False, _request_timeout=legacy_timeout)
+        return resp.data
     resp = api.call_api(path, "GET", path_params, query, accept, auth_settings=AUTH_SETTINGS,
-                        _return_http_data_only=True, _preload_content=False,
-                        _request_timeout=(timeout, timeout) if timeout else None)
+                        _return_http_data_only=True, _preload_content=False, _request_timeout=legacy_timeout)
     return resp.data
 
 
-def open_exec(api: Any, pod: str, namespace: str, query: list[tuple[str, Any]], timeout: float | None) -> Any:
+def _with_headers(headers: Any, extra: Sequence[tuple[str, str]]) -> Any:
+    if not extra:
+        return headers
+    from urllib3 import HTTPHeaderDict
+
+    merged = HTTPHeaderDict(headers)
+    for name, value in extra:
+        merged.add(name, value)
+    return merged
+
+
+def _fill(path: str, path_params: dict[str, str], config: Any) -> str:
+    for key, value in path_params.items():
+        path = path.replace("{%s}" % key, quote(value, safe=config.safe_chars_for_path_param))
+    return path
+
+
+def open_exec(api: Any, pod: str, namespace: str, query: list[tuple[str, Any]], timeout: float | None,
+              extra_headers: Sequence[tuple[str, str]] = ()) -> Any:
     """Open pods/exec as a WebSocket; the ``WSClient`` (binary channels, nothing captured twice).
 
     ``query`` is what ``connect_get_namespaced_pod_exec`` sends, in its order: command (one
@@ -76,22 +106,49 @@ def open_exec(api: Any, pod: str, namespace: str, query: list[tuple[str, Any]], 
         _, url, headers, _, _ = api.param_serialize(
             method="GET", resource_path=EXEC_PATH, path_params=path_params, query_params=query,
             header_params=accept, auth_settings=AUTH_SETTINGS, collection_formats={"command": "multi"})
-        ws = ws_client.websocket_call(api.configuration, "GET", url, headers=headers, _request_timeout=timeout,
-                                      _preload_content=False, **ws_opts)
+        ws = _websocket_call(ws_client, extra_headers, api.configuration, url, headers=headers,
+                             _request_timeout=timeout, _preload_content=False, **ws_opts)
     else:  # what the legacy ApiClient.__call_api does before handing the request to stream()'s websocket_call
         config = api.configuration
         headers = {**accept, **api.default_headers}
         if api.cookie:
             headers["Cookie"] = api.cookie
         api.update_params_for_auth(headers, query, AUTH_SETTINGS)
-        path = EXEC_PATH
-        for key, value in path_params.items():
-            path = path.replace("{%s}" % key, quote(value, safe=config.safe_chars_for_path_param))
-        ws = ws_client.websocket_call(config, "GET", config.host + path, query_params=query, headers=headers,
-                                      _request_timeout=timeout, _preload_content=False, **ws_opts)
+        ws = _websocket_call(ws_client, extra_headers, config, config.host + _fill(EXEC_PATH, path_params, config),
+                             query_params=query, headers=headers, _request_timeout=timeout, _preload_content=False,
+                             **ws_opts)
     if type(getattr(ws, "_channels", None)) is dict and not ws._channels:
         ws._channels = _ChannelBuffers()
     return ws
+
+
+_WS_SWAP = threading.Lock()
+
+
+def _websocket_call(ws_client: Any, extra_headers: Sequence[tuple[str, str]], config: Any, url: str, **kw: Any) -> Any:
+    """``websocket_call``, with ``extra_headers`` on the upgrade request.
+
+    The client's ``create_websocket`` forwards only Authorization and Sec-WebSocket-Protocol, so
+    an exec would silently run as the real user instead of the --as one. Its TLS, proxy and
+    protocol handling is kept by handing it, for this one handshake, a ``WebSocket`` whose
+    ``connect`` appends the headers; the lock keeps concurrent execs (--all-nodes) apart.
+    """
+    if not extra_headers:
+        return ws_client.websocket_call(config, "GET", url, **kw)
+    lines = [f"{name}: {value}" for name, value in extra_headers]
+    base = ws_client.WebSocket
+
+    class _WithHeaders(base):  # type: ignore[misc, valid-type]
+        def connect(self, url: str, **options: Any) -> Any:
+            options["header"] = [*(options.get("header") or []), *lines]
+            return super().connect(url, **options)
+
+    with _WS_SWAP:
+        ws_client.WebSocket = _WithHeaders
+        try:
+            return ws_client.websocket_call(config, "GET", url, **kw)
+        finally:
+            ws_client.WebSocket = base
 
 
 class _ChannelBuffers(dict):

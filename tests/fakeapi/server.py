@@ -71,16 +71,18 @@ class Cert:
         return base64.b64encode(self.cert.read_bytes()).decode()
 
 
-def make_cert(directory: Path, client: str | None = None) -> Cert:
+def make_cert(directory: Path, client: str | None = None, dns_name: str | None = None) -> Cert:
     """A throw-away self-signed certificate (openssl CLI; the venv has no cryptography).
 
-    For the server at 127.0.0.1, or with ``client="NAME"`` a client certificate with CN=NAME
+    For the server at 127.0.0.1; with ``dns_name`` for that DNS name only (so a client must ask
+    for it with --tls-server-name); or with ``client="NAME"`` a client certificate with CN=NAME
     (trusted by passing it as the server's ``client_ca``).
     """
     directory.mkdir(parents=True, exist_ok=True)
-    stem = f"client-{client}" if client else "apiserver"
+    stem = f"client-{client}" if client else (f"apiserver-{dns_name}" if dns_name else "apiserver")
     cert, key = directory / f"{stem}.crt", directory / f"{stem}.key"
-    ext = ["-addext", "extendedKeyUsage=clientAuth"] if client else ["-addext", "subjectAltName=IP:127.0.0.1"]
+    san = f"DNS:{dns_name}" if dns_name else "IP:127.0.0.1"
+    ext = ["-addext", "extendedKeyUsage=clientAuth"] if client else ["-addext", f"subjectAltName={san}"]
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
                     "-nodes", "-days", "2", "-subj", f"/CN={client or 'fake-apiserver'}", *ext,
                     "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True, timeout=60)
@@ -119,6 +121,9 @@ class Recorded:
     user_agent: str = ""
     subprotocol: str | None = None
     credential: str | None = None  # how the request authenticated: "token", "cert:<CN>", None (rejected)
+    # Impersonate-User / -Group (every header line) / -Uid as received; {} when none was sent
+    impersonate: dict[str, Any] = field(default_factory=dict)
+    sni: str | None = None  # the TLS server name the client asked for (None: no SNI, e.g. an IP address)
 
 
 @dataclass
@@ -339,9 +344,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         cluster.record(rec)
 
         rec.credential = self._credential()
+        rec.sni = getattr(self.connection, "svcpath_sni", None)
         if rec.credential is None:
             rec.status = 401
             return self._json(401, _status(401, "Unauthorized", "Unauthorized"))
+        rec.impersonate = {k: v for k, v in (("user", self.headers.get("Impersonate-User")),
+                                             ("groups", self.headers.get_all("Impersonate-Group") or []),
+                                             ("uid", self.headers.get("Impersonate-Uid"))) if v}
+        if set(rec.impersonate) - {"user"} and "user" not in rec.impersonate:  # what kube-apiserver refuses
+            rec.status = 400
+            return self._json(400, _status(400, "BadRequest", "requested groups or uid without impersonating a user"))
         if "watch" in query and query["watch"][0] not in ("", "0", "false"):
             cluster.violation(f"watch {path}")
             rec.status = 405
@@ -575,6 +587,11 @@ class FakeApiServer:
         if cert is not None:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.load_cert_chain(str(cert.cert), str(cert.key))
+
+            def remember_sni(sock: ssl.SSLSocket, name: str | None, _ctx: ssl.SSLContext) -> None:
+                sock.svcpath_sni = name  # type: ignore[attr-defined]
+
+            ctx.sni_callback = remember_sni
             if client_ca is not None:  # ask for a client certificate; a token still works without one
                 ctx.verify_mode = ssl.CERT_OPTIONAL
                 ctx.load_verify_locations(str(client_ca.cert))

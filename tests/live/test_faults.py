@@ -265,7 +265,7 @@ def test_mode_from_the_pod_flags_picks_the_listings(scenario: Scenario, mode, ar
 @pytest.mark.parametrize("content,words", [
     ("a: [b\n", "cannot read kubeconfig"),
     ("\x00\x01binary", "cannot read kubeconfig"),
-    ("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n", "Expected key current-context"),
+    ("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n", "has no current context"),
     ("apiVersion: v1\nclusters:\n- name: c\n  cluster: {}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\n"
      "current-context: x\nusers:\n- name: u\n  user: {}\n", 'context "x" has no usable server address'),
     (None, "does not exist"),

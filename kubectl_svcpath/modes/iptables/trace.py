@@ -1,0 +1,500 @@
+"""Follow one packet through iptables rules (iptables mode, and the iptables half of IPVS mode).
+
+Hook order as the kernel runs it for the first packet of a connection:
+``nat PREROUTING`` (or ``nat OUTPUT`` then ``filter OUTPUT`` for the node's own traffic),
+the routing decision (``filter INPUT`` for a local destination, else ``filter FORWARD``),
+then ``nat POSTROUTING`` for a packet that leaves. kube-proxy's own chains hang off those
+built-in chains; a dump of kube-proxy's rules alone (its iptables-restore input) has no
+built-in chains, so the trace then enters kube-proxy's chains the way kube-proxy hooks
+them, and says so.
+
+Matches follow the kernel's modules: addresses and prefixes (with ``!``), protocol, ports
+(tcp/udp/sctp, multiport), ``addrtype`` LOCAL, ``mark``, ``conntrack --ctstate``,
+``statistic --mode random`` (a fork with its probability), ``recent --rcheck/--update``
+(affinity: a fork "returning client" / "first connection"), ``comment`` and ``nfacct``
+(no effect). Anything else is an "unknown" fork, said as such.
+
+When the dump came from an iptables that hides native port and mark matches (1.8.7 and
+older reading 1.8.8+ rules), the kernel's own listing (``nft list table ip nat``), when given,
+supplies the hidden match; without it such a rule is an "unknown" fork.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from kubectl_svcpath.modes.iptables.model import Rule, RuleSet, split_hostport
+from kubectl_svcpath.trace.match import apply_negation, in_prefix, mark_value_mask, negatable, port_in, protocol_name
+from kubectl_svcpath.trace.model import Branch, Choice, Node, Packet, Step, Trace
+from kubectl_svcpath.trace.state import MAX_BRANCHES, State, finish, ordered, went_through
+
+# kube-proxy's jumps from the built-in chains (pkg/proxy/iptables/proxier.go iptablesJumpChains),
+# in the order they end up in (each is prepended): used when the dump lacks the built-in chain
+KUBE_PROXY_HOOKS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("nat", "PREROUTING"): ("KUBE-SERVICES",),
+    ("nat", "OUTPUT"): ("KUBE-SERVICES",),
+    ("nat", "POSTROUTING"): ("KUBE-POSTROUTING",),
+    ("filter", "INPUT"): ("KUBE-PROXY-FIREWALL", "KUBE-NODEPORTS", "KUBE-EXTERNAL-SERVICES", "KUBE-FIREWALL"),
+    ("filter", "FORWARD"): ("KUBE-PROXY-FIREWALL", "KUBE-FORWARD", "KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES"),
+    ("filter", "OUTPUT"): ("KUBE-PROXY-FIREWALL", "KUBE-SERVICES", "KUBE-FIREWALL"),
+}
+# IPVS mode hooks the same nat chains, and its own filter chains
+IPVS_FILTER_HOOKS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("filter", "INPUT"): ("KUBE-PROXY-FIREWALL", "KUBE-NODE-PORT", "KUBE-IPVS-FILTER", "KUBE-FIREWALL"),
+    ("filter", "FORWARD"): ("KUBE-PROXY-FIREWALL", "KUBE-FORWARD"),
+    ("filter", "OUTPUT"): ("KUBE-PROXY-FIREWALL", "KUBE-IPVS-OUT-FILTER", "KUBE-FIREWALL"),
+}
+
+_KNOWN_MODULES = {"comment", "tcp", "udp", "sctp", "multiport", "addrtype", "mark", "statistic", "recent",
+                  "conntrack", "state", "nfacct", "set", "icmp", "icmp6"}
+_NEUTRAL_OPTIONS = {"--comment", "--nfacct-name", "--name", "--mask", "--rsource", "--rdest", "--reap",
+                    "--seconds", "--set", "--mode", "--probability", "--hitcount"}
+_HANDLED_OPTIONS = {"--dport", "--dports", "--destination-port", "--destination-ports", "--sport", "--sports",
+                    "--source-port", "--source-ports", "--dst-type", "--src-type", "--mark", "--ctstate", "--state",
+                    "--rcheck", "--update", "--match-set", "--syn"}
+_NON_TERMINAL_TARGETS = {"LOG", "NFLOG", "TRACE", "ULOG", "AUDIT", "NFACCT"}
+_MAX_DEPTH = 40
+
+Exit = tuple[str, Step | None, str]  # (kind, step, reason): kind "return" | "ACCEPT" | "DROP" | "REJECT" | "unknown"
+SetLookup = Callable[[str, str, State], "bool | None"]
+
+
+class IptablesTracer:
+    def __init__(self, rules: RuleSet, node: Node, *, kernel: Any = None,
+                 hides: Callable[[Rule], bool | None] | None = None,
+                 filter_hooks: dict[tuple[str, str], tuple[str, ...]] | None = None,
+                 set_lookup: SetLookup | None = None) -> None:
+        self.rules = rules
+        self.node = node
+        self.kernel = kernel  # skew.Kernel: the kernel's view of iptables-nft tables, or None
+        self.hides = hides or (lambda rule: False)
+        self.hooks = dict(KUBE_PROXY_HOOKS)
+        self.hooks.update(filter_hooks or {})
+        self.set_lookup = set_lookup
+        self.notes: list[str] = []
+        self.kernel_used = False
+        self._noted: set[str] = set()
+
+    def note(self, text: str) -> None:
+        if text not in self._noted:
+            self._noted.add(text)
+            self.notes.append(text)
+
+    # --- hooks ---------------------------------------------------------------------------
+
+    def run_hook(self, states: list[State], table: str, chain: str) -> tuple[list[State], list[State]]:
+        """Run every state through one built-in chain; returns (states going on, states finished)."""
+        going: list[State] = []
+        done: list[State] = []
+        for st in states:
+            for s2, (kind, step, reason) in self._base(st, table, chain):
+                if kind in ("return", "ACCEPT"):
+                    going.append(s2)
+                else:
+                    finish(s2, kind, step, reason)
+                    done.append(s2)
+        return going, done
+
+    def _base(self, st: State, table: str, chain: str) -> list[tuple[State, Exit]]:
+        t = self.rules.table(table)
+        if t is None:
+            return [(st, ("return", None, ""))]
+        c = t.chain(chain)
+        if c is not None and len(c):
+            out = self._chain(st, table, chain, 0)
+            results = []
+            for s2, ex in out:
+                if ex[0] == "return":
+                    policy = (c.policy or "ACCEPT").upper()
+                    if policy in ("DROP", "REJECT"):
+                        step = Step(f"{table} {chain}", f":{chain} {policy}", c.name, f"policy {policy}")
+                        s2.hit(step)
+                        ex = (policy, step, f"the policy of {table} {chain} is {policy}")
+                results.append((s2, ex))
+            return results
+        # the built-in chain is not in the input: enter kube-proxy's chains as kube-proxy hooks them
+        present = [name for name in self.hooks.get((table, chain), ()) if t.chain(name) is not None]
+        if not present:
+            return [(st, ("return", None, ""))]
+        self.note(f"{table} {chain} is not in the input: entered {', '.join(present)} the way kube-proxy hooks "
+                  f"{'it' if len(present) == 1 else 'them'} from {chain}")
+        states = [(st, ("return", None, ""))]
+        for name in present:
+            nxt = []
+            for s, ex in states:
+                if ex[0] != "return":
+                    nxt.append((s, ex))
+                    continue
+                s.hit(Step(f"{table} {chain}", f"-A {chain} -j {name}", "(kube-proxy's hook, assumed)", f"jump {name}",
+                           note="built-in chain not in the input"))
+                nxt.extend(self._chain(s, table, name, 1))
+            states = nxt  # an ACCEPT in one of them ends the built-in chain, as in the kernel
+        return states
+
+    # --- chains --------------------------------------------------------------------------
+
+    def _chain(self, st: State, table: str, chain: str, depth: int, start: int = 0) -> list[tuple[State, Exit]]:
+        """Run ``chain`` from rule ``start``; every way out, with the state that takes it."""
+        if depth > _MAX_DEPTH:
+            return [(st, ("unknown", None, f"jumps nest deeper than {_MAX_DEPTH} chains (a loop?)"))]
+        c = self.rules.chain(table, chain)
+        if c is None:
+            return [(st, ("unknown", None, f"chain {table} {chain} is not in the input"))]
+        rules = c.rules
+        out: list[tuple[State, Exit]] = []
+        pending: list[tuple[State, int]] = [(st, start)]
+        while pending:
+            s, i = pending.pop()
+            while i < len(rules):
+                rule = rules[i]
+                alternatives = self._match(s, rule)
+                if len(alternatives) == 1 and not alternatives[0][0]:
+                    i += 1
+                    continue
+                forks = [(s if len(alternatives) == 1 else s.fork(choice), matched) for matched, choice in alternatives]
+                s = None  # type: ignore[assignment]
+                for s2, matched in forks:
+                    if not matched:
+                        pending.append((s2, i + 1))
+                        continue
+                    for s3, ex in self._apply(s2, table, chain, rule, depth):
+                        if ex[0] == "continue":
+                            pending.append((s3, i + 1))
+                        else:
+                            out.append((s3, ex))
+                if len(out) + len(pending) > MAX_BRANCHES:
+                    self.note(f"more than {MAX_BRANCHES} branches: the trace was cut short")
+                    return out
+                break
+            else:
+                out.append((s, ("return", None, "")))
+        return out
+
+    def _step(self, rule: Rule, action: str, note: str | None = None) -> Step:
+        return Step(f"{rule.table} {rule.chain} #{rule.position}", rule.raw, rule.ref, action, note, rule.packets)
+
+    def _apply(self, st: State, table: str, chain: str, rule: Rule, depth: int) -> list[tuple[State, Exit]]:
+        """What the rule's target does; "continue" means: go on with the next rule of this chain."""
+        target = rule.target
+        note = st.kernel_note
+        if target is None:
+            st.hit(self._step(rule, "no target (counts only)", note))
+            return [(st, ("continue", None, ""))]
+        if target in ("ACCEPT", "DROP", "REJECT"):
+            step = st.hit(self._step(rule, target, note))
+            return [(st, (target, step, ""))]
+        if target == "RETURN":
+            st.hit(self._step(rule, "RETURN", note))
+            return [(st, ("return", None, ""))]
+        if target == "DNAT":
+            dest = rule.to_destination
+            ip, port = split_hostport(dest)
+            if not ip or "-" in ip or (dest and "-" in dest.rpartition(":")[2]):
+                step = st.hit(self._step(rule, f"DNAT to {dest}", note))
+                return [(st, ("unknown", step, f"DNAT to a range ({dest}) is not followed"))]
+            step = st.hit(self._step(rule, f"DNAT to {dest}", note))
+            st.set_dnat(ip, port, step)
+            return [(st, ("ACCEPT", step, ""))]
+        if target in ("MASQUERADE", "SNAT"):
+            step = st.hit(self._step(rule, "MASQUERADE" if target == "MASQUERADE" else f"SNAT to {rule.target_options.get('--to-source', ['?'])[0]}", note))
+            st.branch.masquerade = True
+            st.branch.masquerade_step = step
+            return [(st, ("ACCEPT", step, ""))]
+        if target == "MARK":
+            new = _mark_target(st.mark, rule.target_options)
+            if new is None:
+                step = st.hit(self._step(rule, "MARK (options not understood)", note))
+                return [(st, ("unknown", step, "a MARK target with options the trace does not understand"))]
+            step = st.hit(self._step(rule, f"mark {st.mark:#x} -> {new:#x}", note))
+            if new != st.mark and st.branch.masquerade_why is None and table == "nat" and chain != "KUBE-POSTROUTING":
+                st.branch.masquerade_why = step
+            st.mark = new
+            return [(st, ("continue", None, ""))]
+        if target in _NON_TERMINAL_TARGETS:
+            st.hit(self._step(rule, target, note))
+            return [(st, ("continue", None, ""))]
+        if self.rules.chain(table, target) is not None:
+            step = st.hit(self._step(rule, ("goto " if rule.goto else "jump ") + target, note))
+            mark_before = st.mark
+            results = []
+            for s2, ex in self._chain(st, table, target, depth + 1):
+                if s2.mark != mark_before and table == "nat" and chain != "KUBE-POSTROUTING":
+                    why = s2.branch.masquerade_why
+                    if why is None or (why.action.startswith("mark") and why.where.startswith(f"nat {target} ")):
+                        s2.branch.masquerade_why = step  # the rule that sent it to KUBE-MARK-MASQ
+                if ex[0] == "return":
+                    # back from a jump: the next rule here; back from a goto: the caller's next rule
+                    results.append((s2, ("return", None, "") if rule.goto else ("continue", None, "")))
+                else:
+                    results.append((s2, ex))
+            return results
+        step = st.hit(self._step(rule, f"-j {target}", note))
+        if target.startswith("KUBE-") or not target.isupper():
+            return [(st, ("unknown", step, f"chain {table} {target} is not in the input"))]
+        return [(st, ("unknown", step, f"target {target} is not one the trace follows"))]
+
+    # --- matches -------------------------------------------------------------------------
+
+    def _match(self, st: State, rule: Rule) -> list[tuple[bool, Choice | None]]:
+        """[(matched, choice)]: one entry when the match is decided, two when it forks."""
+        st.kernel_note = None
+        unknown: list[str] = []
+        where = f"{rule.table} {rule.chain} #{rule.position}"
+
+        def decide(result: bool | None, why: str) -> bool:
+            if result is None:
+                unknown.append(why)
+                return True
+            return result
+
+        if rule.protocol:
+            neg, proto = negatable(rule.protocol)
+            proto = protocol_name(proto) or ""
+            if proto not in ("all", "0") and not decide(apply_negation(proto == st.protocol, neg), ""):
+                return [(False, None)]
+        if rule.source_addr:
+            neg, spec = negatable(rule.source_addr)
+            if not decide(apply_negation(in_prefix(st.src, spec), neg),
+                          f"the source address ({st.packet.src_label or 'not given'}) is not known: is it {'not ' if neg else ''}in {spec}?"):
+                return [(False, None)]
+        if rule.dest_addr:
+            neg, spec = negatable(rule.dest_addr)
+            if not decide(apply_negation(in_prefix(st.dst, spec), neg), f"destination {st.dst} vs {spec}"):
+                return [(False, None)]
+        for flag, iface in (("-i", rule.in_iface), ("-o", rule.out_iface)):
+            if iface:
+                res = self._iface(st, flag, iface)
+                if not decide(res, f"the {'input' if flag == '-i' else 'output'} interface is not known ({flag} {iface})"):
+                    return [(False, None)]
+        for module in rule.matches:
+            if module not in _KNOWN_MODULES:
+                unknown.append(f"-m {module} is not a match the trace understands")
+        kernel_extra = self._kernel_matches(st, rule, unknown)
+        if kernel_extra is False:
+            return [(False, None)]
+        opts = rule.options
+        for key, values in opts.items():
+            if key in _NEUTRAL_OPTIONS:
+                continue
+            if key not in _HANDLED_OPTIONS:
+                unknown.append(f"option {key} is not one the trace understands")
+                continue
+            value = " ".join(values)
+            if key in ("--dport", "--dports", "--destination-port", "--destination-ports"):
+                neg, spec = negatable(value)
+                if not decide(apply_negation(port_in(st.dport, spec), neg), f"port spec {value}"):
+                    return [(False, None)]
+            elif key in ("--sport", "--sports", "--source-port", "--source-ports"):
+                neg, spec = negatable(value)
+                decide(None, f"the source port is not known ({key} {value})")
+            elif key in ("--dst-type", "--src-type"):
+                neg, kind = negatable(value)
+                if "--limit-iface-in" in opts or "--limit-iface-out" in opts:
+                    unknown.append("addrtype --limit-iface-* is not followed")
+                    continue
+                if kind.upper() != "LOCAL":
+                    unknown.append(f"addrtype {key} {kind}: only LOCAL is followed")
+                    continue
+                addr = st.dst if key == "--dst-type" else None
+                local = self.node.is_local(addr) if key == "--dst-type" else st.src_local()
+                what = f"is {addr or st.packet.src_label or 'the source'} a local address of the node? (give --node-ip)"
+                if not decide(apply_negation(local, neg), what):
+                    return [(False, None)]
+            elif key == "--mark":
+                neg, spec = negatable(value)
+                vm = mark_value_mask(spec)
+                if vm is None:
+                    unknown.append(f"mark spec {value}")
+                    continue
+                if apply_negation((st.mark & vm[1]) == vm[0], neg) is False:
+                    return [(False, None)]
+            elif key in ("--ctstate", "--state"):
+                neg, spec = negatable(value)
+                states = {s.strip().upper() for s in spec.split(",")}
+                have = {"NEW"} | ({"DNAT"} if st.dnat_done else set())
+                known = {"NEW", "ESTABLISHED", "RELATED", "INVALID", "UNTRACKED", "DNAT", "SNAT"}
+                if not states <= known:
+                    unknown.append(f"conntrack state {spec}")
+                    continue
+                if apply_negation(bool(states & have), neg) is False:
+                    return [(False, None)]
+            elif key == "--syn":
+                if st.protocol != "tcp":
+                    return [(False, None)]
+            elif key == "--match-set":
+                neg, spec = negatable(value)
+                name, _, flags = spec.partition(" ")
+                res = self.set_lookup(name, flags, st) if self.set_lookup else None
+                if not decide(apply_negation(res, neg), f"ipset {name} ({flags}): its members are not in the input"):
+                    return [(False, None)]
+        # what cannot be decided from the packet alone: forks
+        if unknown:
+            why = "; ".join(w for w in unknown if w) or "a match the trace cannot decide"
+            return [(True, Choice("unknown", where, rule.ref, "matched", None, why)),
+                    (False, Choice("unknown", where, rule.ref, "not matched", None, why))]
+        if "--rcheck" in opts or "--update" in opts:
+            seconds = (opts.get("--seconds") or ["?"])[0]
+            name = (opts.get("--name") or ["?"])[0]
+            return [(True, Choice("affinity", where, rule.ref, "matched", None,
+                                  f"a returning client: it connected through {name} in the last {seconds} s")),
+                    (False, Choice("affinity", where, rule.ref, "not matched", 1.0,
+                                   f"a client with no connection through {name} in the last {seconds} s"))]
+        if "statistic" in rule.matches or "--probability" in opts:
+            mode = (opts.get("--mode") or ["random"])[0]
+            p = rule.probability
+            if mode != "random" or p is None:
+                return [(True, Choice("unknown", where, rule.ref, "matched", None, f"statistic --mode {mode}")),
+                        (False, Choice("unknown", where, rule.ref, "not matched", None, f"statistic --mode {mode}"))]
+            alts: list[tuple[bool, Choice | None]] = []
+            if p > 0:
+                alts.append((True, Choice("random", where, rule.ref, "matched", p, f"random: probability {p:.4g}")))
+            if p < 1:
+                alts.append((False, Choice("random", where, rule.ref, "not matched", 1 - p, f"random: probability {1 - p:.4g} of going on")))
+            return alts
+        return [(True, None)]
+
+    def _iface(self, st: State, flag: str, spec: str) -> bool | None:
+        neg, name = negatable(spec)
+        if flag == "-i" and st.packet.origin == "node":
+            return apply_negation(False, neg)  # locally generated: no input interface
+        if flag == "-i" and name == "lo" and st.packet.src is not None and not self.node.is_local(st.packet.src):
+            return apply_negation(False, neg)
+        return None
+
+    def _kernel_matches(self, st: State, rule: Rule, unknown: list[str]) -> bool | None:
+        """Matches the listing hides but the kernel applies. False: the kernel's match fails."""
+        hides = self.hides(rule)
+        if hides is False or not _may_hide(rule):
+            return None
+        k = self.kernel.find(rule) if self.kernel else None
+        if k is None:
+            if hides:
+                unknown.append("this listing comes from an iptables that cannot print native port and mark matches "
+                               "(1.8.7 or older reading 1.8.8+ rules): the kernel may match more than shown "
+                               "(pass `nft -j list table ip nat` to read the kernel's view)")
+            return None
+        summary = k.summary
+        notes = []
+        if rule.dport is None and summary.dport is not None:
+            spec = str(summary.dport).strip("{}")
+            neg, spec = negatable(spec)
+            notes.append(f"{summary.protocol or ''} dport {summary.dport}".strip())
+            if apply_negation(port_in(st.dport, spec), neg) is False:
+                st.kernel_note = None
+                return False
+        if "--mark" not in rule.options and summary.mark:
+            neg, spec = negatable(str(summary.mark))
+            vm = mark_value_mask(spec)
+            notes.append(f"mark {summary.mark}")
+            if vm is not None and apply_negation((st.mark & vm[1]) == vm[0], neg) is False:
+                return False
+        if notes:
+            self.kernel_used = True
+            st.kernel_note = f"kernel's view: {', '.join(notes)} ({k.ref})"
+        return None
+
+
+def _may_hide(rule: Rule) -> bool:
+    """A rule whose listing may lack a native port or mark match (shared/docs/iptables-version-skew.md)."""
+    chain = rule.chain
+    if rule.protocol in ("tcp", "udp") and rule.dport is None and "--dports" not in rule.options:
+        if chain in ("KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-EXTERNAL-SERVICES", "KUBE-PROXY-FIREWALL"):
+            return True
+        if chain.startswith(("KUBE-SVC-", "KUBE-SVL-")) and rule.target == "KUBE-MARK-MASQ":
+            return True
+    if "--mark" not in rule.options and rule.target in ("RETURN", "ACCEPT", "DROP") and not rule.matches[:0]:
+        if chain in ("KUBE-POSTROUTING", "KUBE-FORWARD", "KUBE-FIREWALL") and not (rule.source_addr or rule.dest_addr or rule.protocol) \
+                and "--ctstate" not in rule.options:
+            return True
+    return False
+
+
+def _mark_target(mark: int, opts: dict[str, list[str]]) -> int | None:
+    def num(key: str) -> tuple[int, int] | None:
+        values = opts.get(key)
+        return mark_value_mask(values[0]) if values else None
+
+    if (vm := num("--set-xmark")) is not None:
+        v, m = vm
+        return ((mark & ~m) ^ v) & 0xFFFFFFFF
+    if (vm := num("--set-mark")) is not None:
+        v, m = vm
+        return ((mark & ~m) | v) & 0xFFFFFFFF
+    if (vm := num("--or-mark")) is not None:
+        return mark | vm[0]
+    if (vm := num("--xor-mark")) is not None:
+        return mark ^ vm[0]
+    if (vm := num("--and-mark")) is not None:
+        return mark & vm[0]
+    return None
+
+
+
+
+def trace_iptables(rules: RuleSet, packet: Packet, node: Node, *, kernel: Any = None,
+                   hides: Callable[[Rule], bool | None] | None = None, mode: str = "iptables",
+                   filter_hooks: dict[tuple[str, str], tuple[str, ...]] | None = None,
+                   set_lookup: SetLookup | None = None,
+                   between: Callable[[list[State], IptablesTracer], tuple[list[State], list[State]]] | None = None) -> Trace:
+    """Every way ``packet`` can go through ``rules``. ``between`` runs after the routing decision
+    and the filter chains of the local path (IPVS picks its real server there)."""
+    tr = IptablesTracer(rules, node, kernel=kernel, hides=hides, filter_hooks=filter_hooks, set_lookup=set_lookup)
+    if rules.table("filter") is None:
+        tr.note("no filter table in the input: kube-proxy's REJECT and DROP rules (no endpoints, "
+                "externalTrafficPolicy Local, loadBalancerSourceRanges) were not evaluated")
+    if rules.table("nat") is None:
+        tr.note("no nat table in the input: no Service rule could rewrite the destination")
+    states = [State.start(packet, node)]
+    finished: list[State] = []
+    if packet.origin == "node":
+        states, done = tr.run_hook(states, "nat", "OUTPUT")
+        finished += done
+        states, done = tr.run_hook(states, "filter", "OUTPUT")
+        finished += done
+        local, leaving = [], states
+        if between is not None:
+            states, done = between(states, tr)
+            finished += done
+            leaving = states
+    else:
+        states, done = tr.run_hook(states, "nat", "PREROUTING")
+        finished += done
+        local, leaving = _route(tr, states)
+        leaving, done = tr.run_hook(leaving, "filter", "FORWARD")
+        finished += done
+        local, done = tr.run_hook(local, "filter", "INPUT")
+        finished += done
+        if between is not None:
+            local, done = between(local, tr)
+            finished += done
+            back_local = []
+            for s in local:  # IPVS rewrote the destination: the packet leaves through POSTROUTING
+                (leaving if s.dnat_done and not node.is_local(s.dst) else back_local).append(s)
+            local = back_local
+    leaving, done = tr.run_hook(leaving, "nat", "POSTROUTING")
+    finished += done
+    for s in leaving:
+        if s.branch.masquerade is None:
+            s.branch.masquerade = False
+    for s in local + leaving:
+        went_through(s)
+    branches = [s.branch for s in finished + local + leaving]
+    trace = Trace(packet=packet, mode=mode, branches=ordered(branches), notes=tr.notes, kernel_view=tr.kernel_used)
+    return trace
+
+
+def _route(tr: IptablesTracer, states: list[State]) -> tuple[list[State], list[State]]:
+    local, forward = [], []
+    for s in states:
+        is_local = tr.node.is_local(s.dst)
+        if is_local is None:
+            tr.note(f"the node's addresses are not known (give --node-ip): {s.dst} was taken as not local, "
+                    "so the packet was followed through FORWARD")
+            is_local = False
+        (local if is_local else forward).append(s)
+    return local, forward
+
+
+
+

@@ -1,0 +1,120 @@
+"""Follow one packet in IPVS mode: the iptables half (KUBE-SERVICES, masquerade marks), then
+the virtual server and one of its real servers, chosen by weight.
+
+kube-proxy binds every Service address to the dummy interface ``kube-ipvs0``, so the packet is
+local to the node; IPVS takes it at LOCAL_IN (after ``filter INPUT``) or LOCAL_OUT (the node's
+own traffic) and rewrites the destination to a real server. The share of a real server is its
+weight over the sum of weights: exact over time for ``rr``/``wrr``, an approximation for the
+connection-counting schedulers (said so). Weight 0 takes no new connection. A persistent
+virtual server (ClientIP affinity) sends a returning client to the real server it used before.
+
+The ipsets kube-proxy matches (KUBE-CLUSTER-IP, KUBE-EXTERNAL-IP, KUBE-LOAD-BALANCER,
+KUBE-NODE-PORT-*) are not in an iptables dump; for the Service being traced their members
+follow from its addresses and the virtual servers, and the trace says it read them that way.
+Other sets stay "unknown".
+"""
+
+from __future__ import annotations
+
+from kubectl_svcpath.modes.ipvs.model import IpvsTable, VirtualServer, normalize_ip
+from kubectl_svcpath.modes.iptables.model import RuleSet
+from kubectl_svcpath.snapshot import ServiceSnapshot
+from kubectl_svcpath.modes.iptables.trace import IPVS_FILTER_HOOKS, IptablesTracer, trace_iptables
+from kubectl_svcpath.trace.model import Choice, Node, Packet, Step, Trace
+from kubectl_svcpath.trace.state import State
+
+_WEIGHTED = ("rr", "wrr")
+
+
+def _lookup(ipvs: IpvsTable, st: State) -> VirtualServer | None:
+    return ipvs.lookup(st.protocol, st.dst, st.dport)
+
+
+def _ipvs_step(st: State, ipvs: IpvsTable, tr: IptablesTracer) -> tuple[list[State], list[State]]:
+    out: list[State] = []
+    for s in [st]:
+        vs = _lookup(ipvs, s)
+        if vs is None:
+            out.append(s)
+            continue
+        where = f"IPVS {vs.label}"
+        s.hit(Step(where, vs.raw, vs.ref, f"virtual server, scheduler {vs.scheduler or '?'}"))
+        servers = [rs for rs in vs.real_servers]
+        usable = [rs for rs in servers if (rs.weight or 0) > 0] if any(rs.weight is not None for rs in servers) else servers
+        if not usable:
+            s.branch.reason = f"virtual server {vs.label} has no real server with a weight above 0"
+            s.branch.verdict = "dropped"
+            s.branch.verdict_step = s.branch.steps[-1]
+            tr.note(f"IPVS {vs.label}: no usable real server; IPVS drops new connections to it")
+            out.append(s)
+            continue
+        total = sum(rs.weight or 0 for rs in usable)
+        approx = "" if (vs.scheduler or "rr") in _WEIGHTED else f" (approximate: scheduler {vs.scheduler} does not split by weight alone)"
+        for rs in usable:
+            factor = (rs.weight or 0) / total if total else 1.0 / len(usable)
+            pick = Choice("random", where, vs.ref, f"{rs.address}:{rs.port}", factor,
+                          f"IPVS weight {rs.weight if rs.weight is not None else '?'} of {total}{approx}")
+            if vs.persistent:
+                first = Choice("affinity", where, vs.ref, "not matched", 1.0,
+                               f"a client with no connection in the last {vs.persistent} s (persistence)")
+                again = Choice("affinity", where, vs.ref, "matched", None,
+                               f"a returning client that used {rs.address}:{rs.port} in the last {vs.persistent} s")
+                forks = [s.fork(first).fork(pick), s.fork(again)]
+            else:
+                forks = [s.fork(pick)]
+            for s2 in forks:
+                step = s2.hit(Step(where, rs.raw, rs.ref, f"real server {rs.address}:{rs.port} weight {rs.weight}"))
+                s2.set_dnat(normalize_ip(rs.address), rs.port, step)
+                out.append(s2)
+    done = [s for s in out if s.branch.verdict == "dropped"]
+    return [s for s in out if s.branch.verdict != "dropped"], done
+
+
+def trace_ipvs(ipvs: IpvsTable, rules: RuleSet | None, packet: Packet, node: Node,
+               snapshot: ServiceSnapshot | None = None) -> Trace:
+    def between(states: list[State], tr: IptablesTracer) -> tuple[list[State], list[State]]:
+        going, done = [], []
+        for st in states:
+            g, d = _ipvs_step(st, ipvs, tr)
+            going += g
+            done += d
+        return going, done
+
+    def set_lookup(name: str, flags: str, st: State) -> bool | None:
+        return _set_member(name, st, ipvs, snapshot)
+
+    # kube-proxy binds every Service address to kube-ipvs0: they are local to the node
+    addrs = {vs.address for vs in ipvs.virtual_servers.values() if vs.address}
+    local_node = Node(tuple(sorted(set(node.addresses) | addrs)), node.addresses_known)
+    trace = trace_iptables(rules or RuleSet(), packet, local_node, mode="ipvs", filter_hooks=IPVS_FILTER_HOOKS,
+                           set_lookup=set_lookup, between=between)
+    if rules is None:
+        trace.notes.insert(0, "no iptables-save dump: the iptables half of IPVS mode (masquerade marks, "
+                              "filter DROPs) was not evaluated")
+    if snapshot is not None:
+        trace.notes.append("ipset members (KUBE-CLUSTER-IP, KUBE-NODE-PORT-*, …) are not in the input: for this "
+                           "Service they were read from its addresses and the IPVS virtual servers")
+    return trace
+
+
+def _set_member(name: str, st: State, ipvs: IpvsTable, snapshot: ServiceSnapshot | None) -> bool | None:
+    if snapshot is None:
+        return None
+    base = name.replace("KUBE-6-", "KUBE-")
+    vs = ipvs.lookup(st.protocol, st.dst, st.dport)
+    if base == "KUBE-CLUSTER-IP":
+        return st.dst in snapshot.cluster_ips and vs is not None
+    if base in ("KUBE-EXTERNAL-IP", "KUBE-EXTERNAL-IP-LOCAL"):
+        local = snapshot.external_traffic_policy == "Local"
+        return st.dst in snapshot.external_ips and vs is not None and (base.endswith("LOCAL") == local)
+    if base in ("KUBE-LOAD-BALANCER", "KUBE-LOAD-BALANCER-LOCAL"):
+        local = snapshot.external_traffic_policy == "Local"
+        if base.endswith("LOCAL"):
+            return st.dst in snapshot.load_balancer_ips and local
+        return st.dst in snapshot.load_balancer_ips
+    if base.startswith("KUBE-NODE-PORT-") and not base.startswith("KUBE-NODE-PORT-LOCAL"):
+        proto = base.rsplit("-", 1)[-1].lower()
+        return proto == st.protocol and any(p.node_port == st.dport and p.protocol.lower() == proto for p in snapshot.ports)
+    if base == "KUBE-LOOP-BACK":
+        return None
+    return None

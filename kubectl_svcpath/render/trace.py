@@ -1,0 +1,161 @@
+"""``--trace``: one packet's way through the node's rules, as text (table, wide, tree).
+
+The branches of a trace share their first hops; ``tree`` draws that, the default lists
+each branch with its conditions, hops and evidence. Rule text comes from outside: safe().
+"""
+
+from __future__ import annotations
+
+from kubectl_svcpath.render.text import Style, safe, share
+from kubectl_svcpath.render.tree import Node as TreeNode, tree_lines
+from kubectl_svcpath.trace import TraceReport
+from kubectl_svcpath.trace.model import Branch, Choice, Step, Trace
+
+_VERDICT_COLOR = {"delivered": "green", "rejected": "red", "dropped": "red", "unknown": "yellow", "not-a-service": "yellow"}
+
+
+def render_traces(reports: list[TraceReport], fmt: str, style: Style, width: int | None = None) -> str:
+    """Every node's trace report: one document for json/yaml, text blocks otherwise."""
+    if fmt in ("json", "yaml"):
+        from kubectl_svcpath.render import render_document
+        from kubectl_svcpath.report import API_VERSION
+
+        doc = reports[0].to_dict() if len(reports) == 1 else {
+            "apiVersion": API_VERSION, "kind": "PacketTraceList", "items": [r.to_dict() for r in reports]}
+        return render_document(doc, fmt)
+    return "\n".join(render_trace_report(r, fmt, style, width) for r in reports)
+
+
+def render_trace_report(report: TraceReport, fmt: str, style: Style, width: int | None = None) -> str:
+    lines = [f"Service {safe(report.service.ref)}" + (f" on node {safe(report.node)}" if report.node else "")
+             + f"  ({report.mode} mode)"]
+    for note in report.notes:
+        lines.append(f"  note: {safe(note)}")
+    for trace in report.traces:
+        lines.append("")
+        lines.extend(_trace_lines(trace, fmt, style))
+    if not report.traces:
+        lines.append("nothing to trace")
+    return "\n".join(lines) + "\n"
+
+
+def _packet_line(trace: Trace) -> str:
+    p = trace.packet
+    entry = f" ({p.entry})" if p.entry else ""
+    src = p.src_label + (f" [{p.src}]" if p.src and p.src not in p.src_label else "")
+    host = f"[{p.dst}]" if ":" in p.dst else p.dst
+    hook = "OUTPUT" if p.origin == "node" else "PREROUTING"
+    return f"Packet {p.protocol} {safe(src)} -> {host}:{p.dport}{entry}, enters at {hook}"
+
+
+def verdict_line(trace: Trace) -> str:
+    """One sentence: what happens to a new connection, over every branch."""
+    branches = trace.branches
+    kinds = {b.verdict for b in branches}
+    if len(kinds) == 1:
+        kind = kinds.pop()
+        if kind == "delivered":
+            eps = sorted({b.endpoint or "?" for b in branches})
+            return f"delivered to {', '.join(eps)}"
+        if kind in ("rejected", "dropped"):
+            rules = sorted({b.verdict_step.where for b in branches if b.verdict_step})
+            return f"{kind} by {', '.join(rules) or 'a rule'}"
+        if kind == "not-a-service":
+            return "no Service rule matched: not a Service address on this node"
+        return "unknown: the trace met a rule it cannot decide (see the branches)"
+    parts = []
+    for kind in sorted(kinds):
+        n = sum(1 for b in branches if b.verdict == kind)
+        parts.append(f"{kind} in {n} branch{'es' if n > 1 else ''}")
+    return "depends: " + ", ".join(parts)
+
+
+def _trace_lines(trace: Trace, fmt: str, style: Style) -> list[str]:
+    verdict = verdict_line(trace)
+    kind = trace.summary
+    lines = [_packet_line(trace), f"Verdict: {style.paint(safe(verdict), _VERDICT_COLOR.get(kind, 'yellow'))}"]
+    for note in trace.notes:
+        lines.append(f"  note: {safe(note)}")
+    if fmt == "tree":
+        lines.extend(_tree(trace, style))
+        return lines
+    for i, b in enumerate(trace.branches, 1):
+        lines.extend(_branch_lines(i, b, style, wide=fmt == "wide"))
+    return lines
+
+
+def _branch_head(b: Branch) -> str:
+    out = b.verdict
+    if b.endpoint:
+        out += f" -> {b.endpoint}"
+    if b.share is not None:
+        out += f", {share(b.share)} of new connections"
+    elif not b.first_connection:
+        out += ", share not known (depends on the conditions below)"
+    if b.masquerade is True:
+        why = f" (mark set by {b.masquerade_why.where})" if b.masquerade_why else ""
+        out += f", source masqueraded{why}"
+    elif b.masquerade is False and b.verdict == "delivered":
+        out += ", source kept"
+    return out
+
+
+def _choice_text(c: Choice) -> str:
+    if c.kind == "random":
+        return f"{c.why} ({c.where})"
+    side = "yes" if c.taken == "matched" else ("no" if c.taken == "not matched" else c.taken)
+    label = "affinity" if c.kind == "affinity" else "unknown"
+    return f"{label}: {c.why} -> {side} ({c.where})"
+
+
+def _branch_lines(i: int, b: Branch, style: Style, wide: bool) -> list[str]:
+    lines = [f"  Branch {i}: {style.paint(safe(_branch_head(b)), _VERDICT_COLOR.get(b.verdict, 'yellow'))}"]
+    if b.verdict != "delivered" and b.reason:
+        lines.append(f"    why: {safe(b.reason)}")
+    for c in b.choices:
+        if c.kind == "random" and not wide:
+            continue
+        lines.append(f"    if {safe(_choice_text(c))}")
+    rows = [(s.where, s.action, s.ref, s.note, s.text) for s in b.steps]
+    w1 = max((len(r[0]) for r in rows), default=0)
+    w2 = max((len(r[1]) for r in rows), default=0)
+    for where, action, ref, note, text in rows:
+        line = f"    {safe(where).ljust(w1)}  {safe(action).ljust(w2)}  {safe(ref)}"
+        lines.append(line.rstrip())
+        if note:
+            lines.append(f"    {'':{w1}}  ^ {safe(note)}")
+        lines.append(f"    {'':{w1}}    {style.paint(safe(text), 'dim')}")
+    return lines
+
+
+def _tree(trace: Trace, style: Style) -> list[str]:
+    """The branches as one tree: hops they share are drawn once."""
+    root: dict[str, object] = {}
+    order: list[str] = []
+    for b in trace.branches:
+        node = root
+        for s in b.steps:
+            key = _step_label(s)
+            node = node.setdefault(key, {})  # type: ignore[assignment]
+        leaf = f"=> {_branch_head(b)}"
+        conds = [_choice_text(c) for c in b.choices if c.kind != "random"]
+        if conds:
+            leaf += "  [if " + "; ".join(conds) + "]"
+        node.setdefault(leaf, {})  # type: ignore[union-attr]
+        order.append(leaf)
+
+    def build(label: str, children: dict[str, object]) -> TreeNode:
+        return (safe(label), [build(k, v) for k, v in children.items()])  # type: ignore[arg-type]
+
+    top = [build(k, v) for k, v in root.items()]  # type: ignore[arg-type]
+    out: list[str] = []
+    for i, n in enumerate(top):
+        out.extend(tree_lines(n, "", i == len(top) - 1, root=True))
+    return ["  " + line for line in out]
+
+
+def _step_label(s: Step) -> str:
+    label = f"{s.where}: {s.action}  ({s.ref})"
+    if s.note:
+        label += f"  [{s.note}]"
+    return label

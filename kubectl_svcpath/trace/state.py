@@ -1,0 +1,88 @@
+"""The packet as it moves through the rules, one copy per branch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from kubectl_svcpath.trace.model import Branch, Choice, Node, Packet, Step
+
+MAX_BRANCHES = 4096  # a rule set that forks more than this is cut short with a note, not a hang
+
+
+@dataclass(slots=True)
+class State:
+    packet: Packet
+    node: Node
+    dst: str
+    dport: int
+    mark: int = 0
+    dnat_done: bool = False  # conntrack's DNAT status: the destination was rewritten
+    kernel_note: str | None = None  # the rule being applied had a match read from the kernel's view
+    branch: Branch = field(default_factory=Branch)
+
+    @classmethod
+    def start(cls, packet: Packet, node: Node) -> State:
+        return cls(packet=packet, node=node, dst=packet.dst, dport=packet.dport)
+
+    @property
+    def src(self) -> str | None:
+        return self.packet.src
+
+    @property
+    def protocol(self) -> str:
+        return self.packet.protocol
+
+    def src_local(self) -> bool | None:
+        if self.packet.origin == "node" and self.packet.src is None:
+            return True  # the node's own traffic leaves from one of its addresses
+        return self.node.is_local(self.src)
+
+    def fork(self, choice: Choice | None) -> State:
+        b = self.branch
+        branch = replace(b, steps=list(b.steps), choices=list(b.choices) + ([choice] if choice else []))
+        return replace(self, branch=branch)
+
+    def hit(self, step: Step) -> Step:
+        self.branch.steps.append(step)
+        return step
+
+    def set_dnat(self, ip: str, port: int | None, step: Step) -> None:
+        self.dst = ip
+        if port is not None:
+            self.dport = port
+        self.dnat_done = True
+        self.branch.dnat = (ip, port if port is not None else self.dport)
+        self.branch.dnat_step = step
+
+
+def finish(st: State, kind: str, step: Step | None, reason: str) -> None:
+    """The packet stopped at a rule: ``kind`` is drop / reject (either case) or anything else for "unknown"."""
+    b = st.branch
+    k = kind.lower()
+    if k == "drop":
+        b.verdict, b.verdict_step = "dropped", step
+        b.reason = reason or f"dropped by {step.where if step else 'a rule'}"
+    elif k == "reject":
+        b.verdict, b.verdict_step = "rejected", step
+        b.reason = reason or f"rejected by {step.where if step else 'a rule'}"
+    else:
+        b.verdict, b.verdict_step = "unknown", step
+        b.reason = reason or "the trace cannot follow this rule"
+
+
+def went_through(st: State) -> None:
+    """The packet passed every hook: delivered when a Service rule rewrote it, else not a Service address."""
+    b = st.branch
+    if b.dnat is not None:
+        b.verdict = "delivered"
+        b.reason = f"DNAT to {b.endpoint}"
+        if b.masquerade:
+            b.reason += ", source masqueraded to the node's address"
+    else:
+        b.verdict = "not-a-service"
+        b.reason = "no Service rule rewrote the destination: not a Service address (the packet goes on unchanged)"
+
+
+def ordered(branches: list[Branch]) -> list[Branch]:
+    """First-connection branches by share (largest first), then the conditional ones."""
+    return sorted(branches, key=lambda b: (not b.first_connection, -(b.share or 0.0)))
