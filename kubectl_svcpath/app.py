@@ -69,9 +69,14 @@ def run(opts: Options, env: Env) -> int:
         env.stderr.write(f"error: {safe(prefix + err.message)}\n")
         if err.hint:
             env.stderr.write(f"hint: {safe(err.hint)}\n")
+    unread = [r.rules_not_read for r in outcome.reports if r.rules_not_read is not None]
+    for why in unread:
+        env.stderr.write(f"error: {safe(why.message)}\n" + (f"hint: {safe(why.hint)}\n" if why.hint else ""))
     findings = [f for r in outcome.reports for f in r.findings] + outcome.extra_findings
     if outcome.node_errors and not outcome.reports:
         return outcome.node_errors[0][1].exit_code
+    if unread and len(unread) == len(outcome.reports):
+        return unread[0].exit_code
     if any(f.severity == "error" for f in findings):
         return ExitCode.PROBLEMS_FOUND
     if outcome.node_errors:
@@ -281,7 +286,11 @@ def _live(opts: Options, env: Env) -> Outcome:
 
         outcome.extra_findings.extend(node_drift(outcome.reports))
     if len(gathered.nodes) == 1 and outcome.node_errors and not outcome.reports and not outcome.traces:
-        raise outcome.node_errors[0][1]
+        if opts.trace is not None:
+            raise outcome.node_errors[0][1]
+        # the node's rules could not be read: still show what the API holds, marked "rules not read"
+        node, err = outcome.node_errors.pop()
+        outcome.reports.append(pipeline.api_only(snapshot, node, err))
     return outcome
 
 

@@ -113,8 +113,10 @@ def endpoint_nodes(slices: list[dict[str, Any]]) -> list[str]:
 def gather(req: LiveRequest) -> LiveGathered:
     """Read the Service, pick the node(s), collect each node's rules. Raises SvcpathError for whole-run failures.
 
-    With one node every failure is raised; with --all-nodes a node's failure is kept in its
-    NodeResult and the other nodes are still read.
+    Failures before the Service and its EndpointSlices are read are raised. After that, a node's
+    failure (no kube-proxy pod, exec forbidden or failing, its rules unreadable) is kept in its
+    NodeResult: with one node the caller still reports what the API shows; with --all-nodes the
+    other nodes are still read.
     """
     from kubectl_svcpath.kube import reads
     from kubectl_svcpath.manifest import convert_service
@@ -127,6 +129,7 @@ def gather(req: LiveRequest) -> LiveGathered:
         families = families_of(service)
 
         node_objects: dict[str, dict[str, Any]] = {}
+        node_ports: list[tuple[str, ...] | None] = []  # kube-proxy's nodePortAddresses, once read
         if req.all_nodes:
             _say(req, "listing nodes and kube-proxy pods")
             node_objects = {(n.get("metadata") or {}).get("name") or "": n for n in reads.list_nodes(kube)}
@@ -134,14 +137,19 @@ def gather(req: LiveRequest) -> LiveGathered:
             if not node_names:
                 raise NotFound("the cluster lists no nodes", hint="check with: kubectl get nodes")
             pods = kpp.find_pods(kube)
+            config_mode, notes = kpp.read_config_mode(kube, node_ports)
         else:
-            node_names = [_pick_node(kube, req, slices)]
-            pods = kpp.find_pods(kube, node_names[0])
-            if not pods.get(node_names[0]) and req.node:
+            node = _pick_node(kube, req, slices)
+            try:  # from here on a failure leaves the API's view intact: the report says the rules were not read
+                pods = kpp.find_pods(kube, node)
+            except SvcpathError as e:
+                return LiveGathered(ns, objects, [NodeResult(node, None, e)])
+            if not pods.get(node) and req.node:
                 _check_node_exists(kube, req.node)
-
-        node_ports: list[tuple[str, ...] | None] = []
-        config_mode, notes = kpp.read_config_mode(kube, node_ports)
+            try:
+                config_mode, notes = kpp.read_config_mode(kube, node_ports)
+            except SvcpathError as e:
+                return LiveGathered(ns, objects, [NodeResult(node, None, e)])
 
         def one(node: str) -> NodeResult:
             pod = kpp.best_pod(pods.get(node, []), node)
@@ -154,9 +162,11 @@ def gather(req: LiveRequest) -> LiveGathered:
             return NodeResult(node, coll, None, req.prepare(coll) if req.prepare is not None else None)
 
         if not req.all_nodes:
-            node = node_names[0]
             _say(req, f"reading kube-proxy's rules on node {node}")
-            gathered = LiveGathered(ns, objects, [one(node)])
+            try:
+                gathered = LiveGathered(ns, objects, [one(node)])
+            except SvcpathError as e:
+                gathered = LiveGathered(ns, objects, [NodeResult(node, None, e)])
         else:
             gathered = LiveGathered(ns, objects, _all_nodes(req, node_names, one))
         _trace_facts(kube, req, ns, gathered)

@@ -13,10 +13,10 @@ from kubectl_svcpath.analysis import Analysis
 from kubectl_svcpath.findings import expected as expected_findings
 from kubectl_svcpath.findings.generic import diagnose
 from kubectl_svcpath.dump import Collection
-from kubectl_svcpath.errors import BadDump, Unsupported
+from kubectl_svcpath.errors import BadDump, SvcpathError, Unsupported
 from kubectl_svcpath.parse import dump_format
 from kubectl_svcpath.path import PortPath
-from kubectl_svcpath.report import Report, SourceInfo
+from kubectl_svcpath.report import Report, RulesNotRead, SourceInfo
 from kubectl_svcpath.modes.iptables.model import RuleSet
 from kubectl_svcpath.snapshot import ServiceSnapshot
 
@@ -163,6 +163,12 @@ def infer_services(parsed: Parsed, only: tuple[str | None, str] | None = None) -
     from kubectl_svcpath.modes.iptables.infer import infer_services_iptables
 
     return infer_services_iptables(parsed.rules or RuleSet(), only)
+
+
+def api_only(snapshot: ServiceSnapshot, node: str | None, error: SvcpathError) -> Report:
+    """What the API shows when the node's rules could not be read: ports, addresses, EndpointSlices."""
+    return Report(service=snapshot, mode="", ports=[PortPath(port=p) for p in snapshot.ports], node=node,
+                  rules_not_read=RulesNotRead(error.message, error.hint, int(error.exit_code)))
 
 
 def analyse(snapshot: ServiceSnapshot, parsed: Parsed, collection: Collection) -> Report:

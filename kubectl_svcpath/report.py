@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubectl_svcpath.path import EndpointHop, EntryPath, Finding, PortPath, SEVERITY_ORDER
-from kubectl_svcpath.snapshot import ServiceSnapshot
+from kubectl_svcpath.snapshot import Endpoint, ServiceSnapshot
 
 API_VERSION = "svcpath.kubectl.io/v1alpha1"
 
@@ -22,6 +22,15 @@ class SourceInfo:
     kind: str = "file"
     reader: str | None = None  # "iptables-nft-save v1.8.7" as the dump header says
     has_counters: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RulesNotRead:
+    """Why the node's rules are missing from a report that shows only what the API holds."""
+
+    message: str
+    hint: str | None
+    exit_code: int  # the documented exit code of that failure (errors.ExitCode)
 
 
 @dataclass(slots=True)
@@ -37,6 +46,7 @@ class Report:
     counters: bool = False  # the rules carried packet/byte counters
     notes: list[str] = field(default_factory=list)  # what the input lacks and what that costs
     expected: dict[str, Any] | None = None  # findings.expected.summary: opt-out, node identity, skipped entries
+    rules_not_read: RulesNotRead | None = None  # set: an API-only report (exec forbidden, no kube-proxy pod...)
 
     @property
     def worst_severity(self) -> str | None:
@@ -46,6 +56,7 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         svc = self.service
+        unread = self.rules_not_read
         return {
             "apiVersion": API_VERSION,
             "kind": "ServicePath",
@@ -63,21 +74,25 @@ class Report:
             },
             "node": self.node,
             "kubeProxyPod": self.pod,
-            "proxyMode": self.mode,
+            "proxyMode": self.mode if unread is None else None,
             "backend": self.backend,
-            "counters": self.counters,
+            "counters": self.counters if unread is None else None,
+            "rulesRead": unread is None,
+            "rulesNotRead": None if unread is None else {"message": unread.message, "hint": unread.hint,
+                                                           "exitCode": unread.exit_code},
             "sources": [
                 {"source": s.source, "format": s.format, "kind": s.kind, "reader": s.reader, "counters": s.has_counters}
                 for s in self.sources
             ],
-            "ports": [port_to_dict(p) for p in self.ports],
+            "ports": [port_to_dict(p, svc, rules_read=unread is None) for p in self.ports],
             "findings": [finding_to_dict(f) for f in self.findings],
             "notes": list(self.notes),
             "expected": self.expected,
         }
 
 
-def port_to_dict(p: PortPath) -> dict[str, Any]:
+def port_to_dict(p: PortPath, service: ServiceSnapshot | None = None, rules_read: bool = True) -> dict[str, Any]:
+    """A service port; without the node's rules its rule fields are null (not read, not "none")."""
     return {
         "name": p.port.name,
         "protocol": p.port.protocol,
@@ -87,10 +102,13 @@ def port_to_dict(p: PortPath) -> dict[str, Any]:
         "serviceChain": p.service_chain,
         "localChain": p.local_chain,
         "affinityTimeoutSeconds": p.affinity_timeout,
-        "paths": [path_to_dict(e) for e in p.paths],
-        "missingEndpoints": [endpoint_to_dict(e) for e in p.missing_endpoints],
-        "leftOutEndpoints": [endpoint_to_dict(e) for e in p.left_out_endpoints],
+        "paths": [path_to_dict(e) for e in p.paths] if rules_read else None,
+        "missingEndpoints": [endpoint_to_dict(e) for e in p.missing_endpoints] if rules_read else None,
+        "leftOutEndpoints": [endpoint_to_dict(e) for e in p.left_out_endpoints] if rules_read else None,
         "expected": expected_port_to_dict(p.expected),
+        # the EndpointSlices' view of this port; null when they were not in the input (dump only)
+        "sliceEndpoints": ([slice_endpoint_to_dict(e) for e in service.port_endpoints(p.port)]
+                           if service is not None and service.from_api else None),
     }
 
 
@@ -108,6 +126,11 @@ def expected_port_to_dict(ep: Any) -> dict[str, Any] | None:
         "endpoints": [{"ip": e.ip, "port": e.port, "node": e.node, "zoneHints": sorted(e.zone_hints),
                        "nodeHints": sorted(e.node_hints), **ep.verdicts[e.key].to_dict()} for e in ep.endpoints],
     }
+
+
+def slice_endpoint_to_dict(ep: Endpoint) -> dict[str, Any]:
+    return {"ip": ep.ip, "port": ep.port, "ready": ep.ready, "serving": ep.serving, "terminating": ep.terminating,
+            "node": ep.node, "pod": ep.pod}
 
 
 def path_to_dict(e: EntryPath) -> dict[str, Any]:

@@ -131,8 +131,7 @@ def run(kube: Kube, pod: str, namespace: str, container: str | None, argv: list[
             query.append(("container", container))
         query += [("stderr", True), ("stdin", False), ("stdout", True), ("tty", False)]
         try:
-            ws = _with_socket_timeout(kube.timeout, lambda: transport.open_exec(kube.api, pod, namespace, query,
-                                                                                kube.timeout, kube.headers))
+            ws = transport.open_exec(kube.api, pod, namespace, query, kube.timeout, kube.headers)
         except Exception as e:
             kube.log_request("GET", transport.EXEC_PATH, {"namespace": namespace, "name": pod}, query, e, start)
             raise
@@ -152,10 +151,12 @@ def run(kube: Kube, pod: str, namespace: str, container: str | None, argv: list[
                 if remaining is not None and remaining <= 0:
                     timed_out = True
                     break
+                if remaining is not None:  # a frame that starts but never ends must not outlast the deadline
+                    ws.sock.settimeout(remaining)
                 ws.update(timeout=remaining)
                 drain()
         except Exception:  # noqa: BLE001 - the connection broke off without a close frame: no status below
-            pass
+            timed_out = deadline is not None and time.monotonic() >= deadline
         drain()
         if timed_out:
             raise ApiUnreachable(f"`{cmd}` in pod {namespace}/{pod} did not finish within {kube.timeout:g}s",
@@ -169,10 +170,7 @@ def run(kube: Kube, pod: str, namespace: str, container: str | None, argv: list[
         raise translate(e, call, server=kube.server, timeout=kube.timeout) from None
     finally:
         if ws is not None:
-            try:
-                ws.close()
-            except Exception:  # noqa: BLE001
-                pass
+            _close(ws, deadline=start + kube.timeout if kube.timeout else None)
     if code is None:
         missing = re.search(r'exec: "([^"]+)": executable file not found in \$PATH', message)
         if missing:
@@ -201,15 +199,14 @@ def _missing_hint(argv: list[str], message: str) -> str:
     return "check the kube-proxy pod: kubectl describe pod -n kube-system POD"
 
 
-def _with_socket_timeout(timeout: float | None, fn: Any) -> Any:
-    """The client opens the websocket without a timeout; bound the handshake by the request timeout.
+def _close(ws: Any, deadline: float | None) -> None:
+    """Close the stream; past the deadline without waiting for the server's close frame.
 
-    websocket-client only takes a process-wide default, so it is set around the connect; every
-    exec in this process sets the same value.
+    ``WebSocket.close()`` waits up to 3 s for the reply: a stalled server made a timed-out exec
+    end 3 s after ``--request-timeout``.
     """
-    if not timeout:
-        return fn()
-    import websocket
-
-    websocket.setdefaulttimeout(timeout)
-    return fn()
+    remaining = 1.0 if deadline is None else min(1.0, max(0.0, deadline - time.monotonic()))
+    try:
+        ws.close(timeout=remaining)  # sends our close frame, waits at most `remaining` for the reply
+    except Exception:  # noqa: BLE001 - closing is best effort
+        pass

@@ -5,8 +5,11 @@ model modules (~2 s at every start); the plugin needs none of them, since it rea
 execs over a WebSocket. So each request is built the way the generated method builds it (path
 template and parameters, query, ``Accept``, auth settings ``["BearerToken"]``, through which
 ``Configuration`` applies tokens, refreshes them and runs exec-credential plugins; client
-certificates sit in the configuration) and sent by ``ApiClient`` (GET/LIST) or by
-``kubernetes.stream.ws_client.websocket_call`` (pods/exec), exactly as ``stream()`` sends it.
+certificates sit in the configuration) and sent by ``ApiClient`` (GET/LIST), or opened as a
+WebSocket (pods/exec) the way ``kubernetes.stream.ws_client.create_websocket`` does, with two
+differences: the handshake is bounded by the request timeout (``WebSocket().connect()`` ignores
+``websocket.setdefaulttimeout``: an upgrade that is never answered hung forever) and it carries
+the User-Agent and the impersonation headers (the client forwards only the authorization header).
 
 The client has had two ApiClients, both supported (pyproject says kubernetes>=29):
 
@@ -21,7 +24,7 @@ The client has had two ApiClients, both supported (pyproject says kubernetes>=29
 
 from __future__ import annotations
 
-import threading
+import functools
 from typing import Any, Sequence
 from urllib.parse import quote
 
@@ -89,7 +92,7 @@ def _fill(path: str, path_params: dict[str, str], config: Any) -> str:
 
 def open_exec(api: Any, pod: str, namespace: str, query: list[tuple[str, Any]], timeout: float | None,
               extra_headers: Sequence[tuple[str, str]] = ()) -> Any:
-    """Open pods/exec as a WebSocket; the ``WSClient`` (binary channels, nothing captured twice).
+    """Open pods/exec as a WebSocket; a ``WSClient`` (binary channels, nothing captured twice).
 
     ``query`` is what ``connect_get_namespaced_pod_exec`` sends, in its order: command (one
     entry, a list, sent repeated), container, stderr, stdin, stdout, tty. A refused upgrade
@@ -99,56 +102,104 @@ def open_exec(api: Any, pod: str, namespace: str, query: list[tuple[str, Any]], 
 
     path_params = {"name": pod, "namespace": namespace}
     accept = {"Accept": api.select_header_accept(["*/*"])}
-    # binary: bytes per channel (no per-frame UTF-8 decoding; kubernetes 29 ignores it and decodes);
-    # capture_all=False: do not keep a second copy of stdout+stderr that is never read
-    ws_opts: dict[str, Any] = {"binary": True, "capture_all": False}
     if is_modern(api):
         _, url, headers, _, _ = api.param_serialize(
             method="GET", resource_path=EXEC_PATH, path_params=path_params, query_params=query,
             header_params=accept, auth_settings=AUTH_SETTINGS, collection_formats={"command": "multi"})
-        ws = _websocket_call(ws_client, extra_headers, api.configuration, url, headers=headers,
-                             _request_timeout=timeout, _preload_content=False, **ws_opts)
+        query = []
     else:  # what the legacy ApiClient.__call_api does before handing the request to stream()'s websocket_call
         config = api.configuration
         headers = {**accept, **api.default_headers}
         if api.cookie:
             headers["Cookie"] = api.cookie
         api.update_params_for_auth(headers, query, AUTH_SETTINGS)
-        ws = _websocket_call(ws_client, extra_headers, config, config.host + _fill(EXEC_PATH, path_params, config),
-                             query_params=query, headers=headers, _request_timeout=timeout, _preload_content=False,
-                             **ws_opts)
-    if type(getattr(ws, "_channels", None)) is dict and not ws._channels:
-        ws._channels = _ChannelBuffers()
-    return ws
+        url = config.host + _fill(EXEC_PATH, path_params, config)
+    try:
+        sock = _connect(api.configuration, ws_client.get_websocket_url(url, query or None), headers,
+                        [*_user_agent(api), *extra_headers], timeout=timeout)
+    except Exception as e:  # noqa: BLE001 - raised as websocket_call raises it: translate() reads the reason
+        from kubernetes.client.exceptions import ApiException
+
+        raise ApiException(status=0, reason=str(e)) from e
+    return _exec_client_class()(sock)
 
 
-_WS_SWAP = threading.Lock()
+def _user_agent(api: Any) -> list[tuple[str, str]]:
+    agent = getattr(api, "user_agent", None)
+    return [("User-Agent", agent)] if agent else []
 
 
-def _websocket_call(ws_client: Any, extra_headers: Sequence[tuple[str, str]], config: Any, url: str, **kw: Any) -> Any:
-    """``websocket_call``, with ``extra_headers`` on the upgrade request.
+def _connect(configuration: Any, url: str, headers: dict[str, str], extra_headers: Sequence[tuple[str, str]],
+             timeout: float | None) -> Any:
+    """``ws_client.create_websocket`` with a socket timeout for connect and handshake, and more headers.
 
-    The client's ``create_websocket`` forwards only Authorization and Sec-WebSocket-Protocol, so
-    an exec would silently run as the real user instead of the --as one. Its TLS, proxy and
-    protocol handling is kept by handing it, for this one handshake, a ``WebSocket`` whose
-    ``connect`` appends the headers; the lock keeps concurrent execs (--all-nodes) apart.
+    The client's version forwards only Authorization and Sec-WebSocket-Protocol: here the
+    User-Agent and the impersonation headers (--as/--as-group/--as-uid, without which an exec
+    would silently run as the real user) go on the upgrade request too.
     """
-    if not extra_headers:
-        return ws_client.websocket_call(config, "GET", url, **kw)
-    lines = [f"{name}: {value}" for name, value in extra_headers]
-    base = ws_client.WebSocket
+    import ssl
 
-    class _WithHeaders(base):  # type: ignore[misc, valid-type]
-        def connect(self, url: str, **options: Any) -> Any:
-            options["header"] = [*(options.get("header") or []), *lines]
-            return super().connect(url, **options)
+    import certifi
+    from kubernetes.stream import ws_client
+    from websocket import WebSocket
 
-    with _WS_SWAP:
-        ws_client.WebSocket = _WithHeaders
-        try:
-            return ws_client.websocket_call(config, "GET", url, **kw)
-        finally:
-            ws_client.WebSocket = base
+    lower = {k.lower(): v for k, v in (headers or {}).items()}
+    header = []
+    if "authorization" in lower:
+        header.append(f"authorization: {lower['authorization']}")
+    channels = [getattr(ws_client, "V5_CHANNEL_PROTOCOL", None), getattr(ws_client, "V4_CHANNEL_PROTOCOL", "v4.channel.k8s.io")]
+    header.append("sec-websocket-protocol: " + (lower.get("sec-websocket-protocol") or ",".join(filter(None, channels))))
+    header += [f"{name}: {value}" for name, value in extra_headers]
+    if url.startswith("wss://") and configuration.verify_ssl:
+        ssl_opts: dict[str, Any] = {"cert_reqs": ssl.CERT_REQUIRED,
+                                    "ca_certs": configuration.ssl_ca_cert or certifi.where()}
+        if configuration.assert_hostname is not None:
+            ssl_opts["check_hostname"] = configuration.assert_hostname
+    else:
+        ssl_opts = {"cert_reqs": ssl.CERT_NONE}
+    if configuration.cert_file:
+        ssl_opts["certfile"] = configuration.cert_file
+    if configuration.key_file:
+        ssl_opts["keyfile"] = configuration.key_file
+    if getattr(configuration, "tls_server_name", None):
+        ssl_opts["server_hostname"] = configuration.tls_server_name
+    connect_opt: dict[str, Any] = {"header": header, "timeout": timeout or None}
+    if configuration.proxy or configuration.proxy_headers:
+        connect_opt = ws_client.websocket_proxycare(connect_opt, configuration, url, headers)
+    sock = WebSocket(sslopt=ssl_opts, skip_utf8_validation=False)
+    try:
+        sock.connect(url, **connect_opt)
+    except BaseException:
+        sock.shutdown()
+        raise
+    return sock
+
+
+@functools.cache
+def _exec_client_class() -> Any:
+    from kubernetes.stream import ws_client
+
+    class ExecClient(ws_client.WSClient):
+        """A ``WSClient`` on a socket opened by ``_connect`` (its own ``__init__`` would open another)."""
+
+        def __init__(self, sock: Any) -> None:  # WSClient's fields, in its order
+            self._connected = False
+            self._channels = _ChannelBuffers()
+            self._closed_channels = set()
+            self.binary = True  # bytes per channel, no per-frame UTF-8 decoding (kubernetes 29 decodes anyway)
+            self.newline = b"\n"
+            self._all = _Discard()  # capture_all=False: no second copy of stdout+stderr that is never read
+            self.sock = sock
+            self.subprotocol = getattr(sock, "subprotocol", None)
+            self._connected = True
+            self._returncode = None
+
+    return ExecClient
+
+
+class _Discard:
+    def write(self, _data: Any) -> None:
+        pass
 
 
 class _ChannelBuffers(dict):

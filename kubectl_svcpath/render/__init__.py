@@ -11,6 +11,10 @@ FORMATS = ("table", "wide", "tree", "json", "yaml")
 def render_report(report: Report, fmt: str, style: Style, width: int | None = None) -> str:
     if fmt in ("json", "yaml"):
         return render_document(report.to_dict(), fmt)
+    if report.rules_not_read is not None:
+        from kubectl_svcpath.render.api_view import render_api_view
+
+        return render_api_view(report, style, width)
     if fmt == "tree":
         from kubectl_svcpath.render.tree import render_tree
 

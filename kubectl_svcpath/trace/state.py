@@ -17,6 +17,7 @@ class State:
     dport: int
     mark: int = 0
     dnat_done: bool = False  # conntrack's DNAT status: the destination was rewritten
+    mark_unknown: bool = False  # a chain that may set the mark was not in the input
     kernel_note: str | None = None  # the rule being applied had a match read from the kernel's view
     branch: Branch = field(default_factory=Branch)
 

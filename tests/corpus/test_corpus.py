@@ -22,7 +22,7 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
-from tests.conftest import run_cli
+from tests.conftest import SHARED, run_cli
 
 CORPUS = Path(__file__).resolve().parent
 FACTS = sorted(CORPUS.glob("*.facts.yaml"))
@@ -33,6 +33,11 @@ ABSENCE_CODES = {"no-endpoints", "no-local-endpoints", "service-not-programmed",
 ABSENCE_WORDS = re.compile(r"\bno endpoints\b|\bno local endpoints?\b|not programmed|\bheadless\b", re.I)
 # Statements a facts file may allow per Service because the paste shows them (e.g. a REJECT "has no endpoints").
 SHOWN_VOCABULARY = ABSENCE_CODES | {"sessionAffinity-None", "externalTrafficPolicy-Cluster"}
+
+
+def _paste_path(name: str) -> Path:
+    """A paste kept here, or `shared:PATH` for a verbatim paste the lead keeps in shared/ (the seed)."""
+    return SHARED / name.removeprefix("shared:") if name.startswith("shared:") else CORPUS / name
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -123,6 +128,9 @@ def _check_service(item: dict[str, Any], svc: dict[str, Any], where: str) -> Non
         assert any(p.get("packets") == entry["packets"] and p.get("bytes") == entry["bytes"] for p in paths), (
             f"{where}: {svc['name']}: {entry['entry']} entry counters {entry['packets']}/{entry['bytes']} not reported"
         )
+    codes = {f.get("code") for f in item.get("findings") or []}
+    for code in svc.get("findings") or []:
+        assert code in codes, f"{where}: {svc['name']}: finding {code} expected from the paste's evidence (got {sorted(codes)})"
     if "affinity_seconds" in svc:
         assert port.get("affinityTimeoutSeconds") == svc["affinity_seconds"], f"{where}: {svc['name']}: affinity timeout not reported"
         assert item["service"].get("sessionAffinity") == "ClientIP", f"{where}: {svc['name']}: affinity seen in the rules but sessionAffinity is {item['service'].get('sessionAffinity')!r}"
@@ -181,11 +189,11 @@ def _check_must_not(item: dict[str, Any], statement: str, where: str) -> None:
 def test_corpus_paste(facts: dict[str, Any]) -> None:
     pastes = facts["paste"] if isinstance(facts["paste"], list) else [facts["paste"]]
     for name in pastes:
-        assert (CORPUS / name).is_file(), f"{facts['_path'].name}: paste {name} missing"
+        assert _paste_path(name).is_file(), f"{facts['_path'].name}: paste {name} missing"
     for svc in facts.get("services") or []:
         unknown = set(svc.get("shown") or []) - SHOWN_VOCABULARY
         assert not unknown, f"{facts['_path'].name}: unknown 'shown' statements {unknown}"
-    args = [a for name in pastes for a in ("--rules-file", str(CORPUS / name))] + ["-o", "json"]
+    args = [a for name in pastes for a in ("--rules-file", str(_paste_path(name)))] + ["-o", "json"]
     if facts.get("lenient"):
         args.append("--lenient")
     if facts.get("proxy_mode_flag"):

@@ -19,8 +19,8 @@ than GET, a watch - answers a Kubernetes ``Status`` 404/405 *and* is recorded in
 Faults (``cluster.faults``): 403 on exec, another status for the exec upgrade (``exec_reject``:
 401, 404...), a missing binary, a non-zero exit, truncated output ("cut": half the output then
 success; "drop": half the output then the connection dies), slow answers (``delay``/``exec_delay``
-seconds), 401 for a wrong token. "API unreachable" is a kubeconfig pointing at a closed port
-(``closed_port()``).
+seconds), an exec upgrade never answered (``exec_no_upgrade``), 401 for a wrong token. "API
+unreachable" is a kubeconfig pointing at a closed port (``closed_port()``).
 
 Credentials: the bearer token ``cluster.token``, or - with ``FakeApiServer(..., client_ca=cert)``
 - a TLS client certificate signed by that CA whose CN is ``cluster.cert_user`` (``make_cert(...,
@@ -106,7 +106,8 @@ class Faults:
     exec_exit: dict[str, tuple[int, str]] = field(default_factory=dict)  # argv[0] -> (exit code, stderr)
     truncate: str | None = None  # "cut" | "drop"
     delay: float = 0.0  # seconds before answering any REST request
-    exec_delay: float = 0.0  # seconds before running an exec'd command
+    exec_delay: float = 0.0  # seconds before running an exec'd command (after the upgrade: a stalled stream)
+    exec_no_upgrade: bool = False  # read the exec request, never answer it (until the client goes away)
     forbidden_paths: list[str] = field(default_factory=list)  # regexes of REST paths answered 403
 
 
@@ -121,6 +122,7 @@ class Recorded:
     user_agent: str = ""
     subprotocol: str | None = None
     credential: str | None = None  # how the request authenticated: "token", "cert:<CN>", None (rejected)
+    at: float = field(default_factory=time.monotonic)  # when it arrived (time.monotonic, this machine)
     # Impersonate-User / -Group (every header line) / -Uid as received; {} when none was sent
     impersonate: dict[str, Any] = field(default_factory=dict)
     sni: str | None = None  # the TLS server name the client asked for (None: no SNI, e.g. an IP address)
@@ -456,6 +458,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             cluster.violation(f"exec without a websocket upgrade: {argv}")
             rec.status = 400
             return self._json(400, _status(400, "BadRequest", "Upgrade request required"))
+        if cluster.faults.exec_no_upgrade:
+            rec.status = 0
+            self.close_connection = True
+            self.connection.settimeout(60)
+            try:
+                while self.rfile.read(1):  # until the client gives up and closes
+                    pass
+            except (OSError, ssl.SSLError):
+                pass
+            return
         reject = cluster.faults.exec_reject
         if reject is not None and reject != 403:
             rec.status = reject

@@ -21,6 +21,7 @@ supplies the hidden match; without it such a rule is an "unknown" fork.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -202,7 +203,7 @@ class IptablesTracer:
             st.branch.masquerade_step = step
             return [(st, ("ACCEPT", step, ""))]
         if target == "MARK":
-            new = _mark_target(st.mark, rule.target_options)
+            new = _mark_target(st.mark, rule.target_options, rule.raw)
             if new is None:
                 step = st.hit(self._step(rule, "MARK (options not understood)", note))
                 return [(st, ("unknown", step, "a MARK target with options the trace does not understand"))]
@@ -229,9 +230,19 @@ class IptablesTracer:
                 else:
                     results.append((s2, ex))
             return results
-        step = st.hit(self._step(rule, f"-j {target}", note))
         if target.startswith("KUBE-") or not target.isupper():
-            return [(st, ("unknown", step, f"chain {table} {target} is not in the input"))]
+            why = f"chain {table} {target} is not in the input"
+            where = f"{rule.table} {rule.chain} #{rule.position}"
+            stop = st.fork(Choice("unknown", where, rule.ref, "stops here", None, why))
+            step = stop.hit(self._step(rule, f"-j {target}", note))
+            if rule.goto:
+                return [(stop, ("unknown", step, why))]
+            # the chain may only mark and return (KUBE-MARK-MASQ does): follow that case too, said as such
+            on = st.fork(Choice("unknown", where, rule.ref, "returns", None, f"{why}: assumed to return without a verdict"))
+            on.hit(self._step(rule, f"-j {target} (not in the input; assumed to return)", note))
+            on.mark_unknown = True
+            return [(stop, ("unknown", step, why)), (on, ("continue", None, ""))]
+        step = st.hit(self._step(rule, f"-j {target}", note))
         return [(st, ("unknown", step, f"target {target} is not one the trace follows"))]
 
     # --- matches -------------------------------------------------------------------------
@@ -306,6 +317,9 @@ class IptablesTracer:
                 vm = mark_value_mask(spec)
                 if vm is None:
                     unknown.append(f"mark spec {value}")
+                    continue
+                if st.mark_unknown:
+                    unknown.append("the packet's mark is not known (a chain that may set it is not in the input)")
                     continue
                 if apply_negation((st.mark & vm[1]) == vm[0], neg) is False:
                     return [(False, None)]
@@ -410,7 +424,16 @@ def _may_hide(rule: Rule) -> bool:
     return False
 
 
-def _mark_target(mark: int, opts: dict[str, list[str]]) -> int | None:
+_LIST_MARK = re.compile(r"\bMARK (x?set|or|xor|and) (0x[0-9a-fA-F]+(?:/0x[0-9a-fA-F]+)?)\s*$")
+_LIST_OPTION = {"xset": "--set-xmark", "set": "--set-mark", "or": "--or-mark", "xor": "--xor-mark", "and": "--and-mark"}
+
+
+def _mark_target(mark: int, opts: dict[str, list[str]], raw: str = "") -> int | None:
+    if not any(k.endswith("-mark") or k == "--set-xmark" for k in opts):
+        m = _LIST_MARK.search(raw)  # iptables -L prints "MARK or 0x4000", "MARK xset 0x4000/0x4000"
+        if m:
+            opts = {_LIST_OPTION[m.group(1)]: [m.group(2)]}
+
     def num(key: str) -> tuple[int, int] | None:
         values = opts.get(key)
         return mark_value_mask(values[0]) if values else None
@@ -479,9 +502,18 @@ def trace_iptables(rules: RuleSet, packet: Packet, node: Node, *, kernel: Any = 
             s.branch.masquerade = False
     for s in local + leaving:
         went_through(s)
+        if s.branch.dnat is None and rules.table("filter") is None and _entered_service(s):
+            s.branch.verdict = "unknown"
+            s.branch.reason = ("the Service's nat rules did not rewrite the destination; kube-proxy's filter rules "
+                               "then drop or reject such packets, and the filter table is not in the input")
     branches = [s.branch for s in finished + local + leaving]
     trace = Trace(packet=packet, mode=mode, branches=ordered(branches), notes=tr.notes, kernel_view=tr.kernel_used)
     return trace
+
+
+def _entered_service(s: State) -> bool:
+    return any(" KUBE-" in f" {st.where}" and any(p in st.where for p in ("KUBE-FW-", "KUBE-EXT-", "KUBE-SVC-", "KUBE-SVL-", "KUBE-XLB-"))
+               for st in s.branch.steps)
 
 
 def _route(tr: IptablesTracer, states: list[State]) -> tuple[list[State], list[State]]:

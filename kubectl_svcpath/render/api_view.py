@@ -1,0 +1,59 @@
+"""A report without the node's rules (exec forbidden, no kube-proxy pod, exec failing): what the API shows.
+
+Ports, the addresses they are reached on, node ports and the EndpointSlices' endpoints with their
+conditions, and the node that was chosen; the rules are marked "not read" with the reason and the
+hint. Nothing here says where packets go: that needs the rules.
+"""
+
+from __future__ import annotations
+
+import tabulate as _tabulate_module
+from tabulate import tabulate
+
+from kubectl_svcpath.render.common import header_lines, wrap_lines
+from kubectl_svcpath.render.text import Style, safe
+from kubectl_svcpath.report import Report
+from kubectl_svcpath.snapshot import Endpoint
+
+_tabulate_module.MIN_PADDING = 0
+
+
+def _cond(value: bool | None) -> str:
+    return "?" if value is None else ("yes" if value else "no")
+
+
+def _endpoint_cells(ep: Endpoint) -> list[str]:
+    port = ep.port if ep.port is not None else "?"
+    addr = f"[{ep.ip}]:{port}" if ":" in ep.ip else f"{ep.ip}:{port}"
+    return [safe(addr), _cond(ep.ready), _cond(ep.serving), _cond(ep.terminating), safe(ep.node or "-")]
+
+
+def render_api_view(report: Report, style: Style, width: int | None = None) -> str:
+    why = report.rules_not_read
+    assert why is not None
+    svc = report.service
+    head = header_lines(report)
+    lines = [head[0]]
+    where = f"on node {safe(report.node)}" if report.node else "(no node chosen)"
+    lines.append(f"Rules:    {style.paint('NOT READ', 'red')} {where}: {safe(why.message)}")
+    if why.hint:
+        lines.append(f"          hint: {safe(why.hint)}")
+    lines += [h for h in head[1:] if h.startswith("Policy:")]
+    rows = []
+    addresses = [ip for kind, ip in svc.entry_addresses()]
+    for p in svc.ports:
+        label = f"{safe(p.name) or '(unnamed)'} {p.port}/{p.protocol}"
+        dests = ", ".join(f"[{ip}]:{p.port}" if ":" in ip else f"{ip}:{p.port}" for ip in addresses) or "-"
+        first = [label, safe(dests), str(p.node_port) if p.node_port else "-"]
+        eps = svc.port_endpoints(p)
+        if not eps:
+            none = "none (no EndpointSlice)" if not svc.has_slices else "none in the EndpointSlices"
+            rows.append([*first, none, "", "", "", ""])
+            continue
+        for i, ep in enumerate(eps):
+            rows.append([*(first if i == 0 else ["", "", ""]), *_endpoint_cells(ep)])
+    table = tabulate(rows, headers=["PORT", "ADDRESSES", "NODE-PORT", "ENDPOINT", "READY", "SERVING", "TERMINATING", "NODE"],
+                     tablefmt="plain", disable_numparse=True)
+    below = [f"From the API only: kube-proxy's rules {where} were not read, so the paths, counters and "
+             "findings are not in this report."]
+    return "\n".join(wrap_lines(lines, width) + ["", table, ""] + wrap_lines(below, width)) + "\n"
