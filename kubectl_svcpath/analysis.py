@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubectl_svcpath.dump import Collection
 from kubectl_svcpath.path import PortPath
-from kubectl_svcpath.modes.iptables.model import RuleSet
 from kubectl_svcpath.snapshot import ServiceSnapshot
+
+if TYPE_CHECKING:
+    from kubectl_svcpath.modes.base import Mode
+    from kubectl_svcpath.modes.iptables.model import RuleSet
+    from kubectl_svcpath.modes.ipvs.model import IpvsTable
+    from kubectl_svcpath.modes.nftables.model import NftRuleset
 
 
 @dataclass(slots=True)
 class Analysis:
     snapshot: ServiceSnapshot
     collection: Collection
-    mode: str  # "iptables" | "nftables" | "ipvs"
+    mode: Mode
     paths: list[PortPath]
     rules: RuleSet | None = None  # iptables rules (iptables mode, or the iptables side of IPVS mode)
-    nft: list[Any] = field(default_factory=list)  # nftrules.NftRuleset: kube-proxy's table, or iptables-nft's kernel view
-    ipvs: Any = None  # ipvsmodel.IpvsTable
+    nft: list[NftRuleset] = field(default_factory=list)  # kube-proxy's table, or iptables-nft's kernel view
+    ipvs: IpvsTable | None = None
     # what kube-proxy should program here, per IP family (expected.Expectation); empty in dump-only mode
     expectations: dict[int, Any] = field(default_factory=dict)

@@ -15,6 +15,8 @@ RBAC_YAML = """\
 #   kubectl create rolebinding kubectl-svcpath -n kube-system --role=kubectl-svcpath --user=USER
 # Everything is read-only except pods/exec, which only ever runs fixed listings
 # (iptables-save -c, iptables --version, nft -j list table ... kube-proxy, ipvsadm -Ln) in kube-proxy pods.
+# --trace pod/NAME also reads that one pod (get pods in its namespace), which this role does not grant:
+# add it, or trace from the pod's address instead (--trace 10.244.1.5).
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata:

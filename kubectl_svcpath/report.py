@@ -74,7 +74,7 @@ class Report:
             },
             "node": self.node,
             "kubeProxyPod": self.pod,
-            "proxyMode": self.mode if unread is None else None,
+            "proxyMode": str(self.mode) if unread is None else None,
             "backend": self.backend,
             "counters": self.counters if unread is None else None,
             "rulesRead": unread is None,

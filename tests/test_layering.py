@@ -66,3 +66,62 @@ def test_readme_documents_every_exit_code() -> None:
     readme = (ROOT / "README.md").read_text()
     for code in ExitCode:
         assert f"| {int(code)} |" in readme, f"exit code {int(code)} ({code.name}) is not in README.md's table"
+
+
+# --- one package per proxy mode, one registry ---------------------------------------------------
+
+MODE_PACKAGES = sorted(p.name for p in (PKG / "modes").iterdir() if (p / "__init__.py").is_file())
+EDGE_MODULES = {"kubectl_svcpath." + m.removesuffix(".py") for m in EDGES} | {"kubectl_svcpath." + d for d in EDGE_DIRS}
+
+
+def _internal_imports(path: Path) -> set[str]:
+    """Dotted names of the package's own modules this file imports (``from a import b`` gives a.b too)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names if a.name.startswith("kubectl_svcpath"))
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0 and node.module.startswith("kubectl_svcpath"):
+            names.add(node.module)
+            names.update(f"{node.module}.{a.name}" for a in node.names)
+    return names
+
+
+@pytest.mark.parametrize("mode", MODE_PACKAGES)
+def test_modes_never_import_each_other(mode: str) -> None:
+    """A mode may use another mode's table model and rule evaluator (IPVS mode writes iptables rules
+    too), never its parsers, correlation, inference or checks."""
+    for path in sorted((PKG / "modes" / mode).rglob("*.py")):
+        for name in _internal_imports(path):
+            parts = name.split(".")
+            if parts[:2] == ["kubectl_svcpath", "modes"] and len(parts) > 2 and parts[2] in MODE_PACKAGES and parts[2] != mode:
+                assert parts[3:4] in (["model"], ["trace"]), f"{path.relative_to(ROOT)} imports {name}: modes never import each other"
+
+
+def test_every_mode_package_is_registered() -> None:
+    from kubectl_svcpath.modes import registry
+
+    assert sorted(m.name.value for m in registry.MODES) == MODE_PACKAGES
+    assert sorted(registry.MODE_NAMES) == MODE_PACKAGES
+    for m in registry.MODES:
+        assert all(f in registry.FORMS for f in m.forms), f"{m.name}: every input form of a mode is detected"
+
+
+def test_only_the_registry_compares_mode_names() -> None:
+    """The pipeline looks modes up; no module outside modes/ branches on a mode's name."""
+    names = set(MODE_PACKAGES)
+    for path in _modules():
+        if "modes" in path.relative_to(PKG).parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Compare):
+                for side in [node.left, *node.comparators]:
+                    consts = side.elts if isinstance(side, (ast.Tuple, ast.Set, ast.List)) else [side]
+                    hit = {c.value for c in consts if isinstance(c, ast.Constant)} & names
+                    assert not hit, f"{path.relative_to(ROOT)}:{node.lineno} compares with mode name {hit}: use modes/registry.py"
+
+
+@pytest.mark.parametrize("path", sorted((PKG / "findings").rglob("*.py")), ids=lambda p: str(p.relative_to(PKG)))
+def test_findings_never_import_edges(path: Path) -> None:
+    for name in _internal_imports(path):
+        bad = [e for e in EDGE_MODULES if name == e or name.startswith(e + ".")]
+        assert not bad, f"{path.relative_to(ROOT)} imports {name}: findings read the Analysis, never the edges"

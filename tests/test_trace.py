@@ -26,11 +26,12 @@ def test_seed_example_names_the_port_v2_rule_from_the_kernels_view():
     r = run_cli("--example", "--trace", "node", "--to", "10.101.173.15:49191")
     assert r.returncode == 0, r.stderr
     out = r.stdout
-    assert "Verdict: delivered to 192.168.189.15:9191" in out
+    assert "Verdict:  delivered to 192.168.189.15:9191" in out
     # the host's listing prints both KUBE-SERVICES rules without a port: rule 2 (port-v2) is named,
     # with the kernel's port match and where it was read
     assert "nat KUBE-SERVICES #2" in out and "jump KUBE-SVC-P73F5K5MMQHXGZV7" in out
-    assert "kernel's view: tcp dport 49191 (example/hello-service/nft-list-table-ip-nat.json#/nftables/" in out
+    assert "kernel's view: tcp dport 49191 ([2]#/nftables/" in out
+    assert "[2] example/hello-service/nft-list-table-ip-nat.json" in out
     assert "KUBE-SVC-R4PDB35TUPNR4CEW" not in out and "9090" not in out.replace("49191", "")
 
 

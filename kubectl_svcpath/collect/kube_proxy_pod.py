@@ -16,12 +16,13 @@ from kubectl_svcpath.errors import BadDump, CollectFailed, Forbidden, NotFound, 
 from kubectl_svcpath.kube import exec as kexec
 from kubectl_svcpath.kube import reads
 from kubectl_svcpath.kube.client import Kube, one_line
+from kubectl_svcpath.modes.base import Mode
+from kubectl_svcpath.modes.registry import MODE_NAMES as MODES
 
 NAMESPACE = "kube-system"
 LABEL_SELECTORS = ("k8s-app=kube-proxy", "component=kube-proxy")  # kubeadm/kind/EKS DaemonSets; GKE static pods
 CONFIGMAP = "kube-proxy"
 CONFIG_KEY = "config.conf"
-MODES = ("iptables", "nftables", "ipvs")
 
 NO_POD_HINT = ("kube-proxy may not run as a pod here: a kube-proxy-free CNI (Cilium, …) replaces it, k3s/RKE2 embed "
                "it in their own process, or its DaemonSet uses other labels. On the node run "
@@ -137,19 +138,18 @@ def uses_config_file(argv: list[str]) -> bool:
 def commands_for(mode: str | None, families: tuple[int, ...]) -> list[tuple[list[str], bool]]:
     """The listings to run for a proxy mode: (argv, required). Optional ones may fail quietly."""
     v4, v6 = 4 in families, 6 in families
-    saves = ([["iptables-save", "-c"]] if v4 else []) + ([["ip6tables-save", "-c"]] if v6 else [])
-    version = ["iptables", "--version"] if v4 or not v6 else ["ip6tables", "--version"]
-    if mode == "iptables":
-        return [(version, False)] + [(s, True) for s in saves]
-    if mode == "nftables":
-        return ([(["nft", "-j", "list", "table", "ip", "kube-proxy"], True)] if v4 else []) + \
-               ([(["nft", "-j", "list", "table", "ip6", "kube-proxy"], True)] if v6 else [])
-    if mode == "ipvs":
-        return [(["ipvsadm", "-Ln", "--stats", "--exact"], True), (version, False)] + [(s, True) for s in saves]
-    # unknown: what iptables mode needs, plus kube-proxy's nftables table if there is one
-    nft = ([(["nft", "-j", "list", "table", "ip", "kube-proxy"], False)] if v4 else []) + \
-          ([(["nft", "-j", "list", "table", "ip6", "kube-proxy"], False)] if v6 else [])
-    return [(version, False)] + [(s, True) for s in saves] + nft
+    saves = [(argv, True) for argv in ([["iptables-save", "-c"]] if v4 else []) + ([["ip6tables-save", "-c"]] if v6 else [])]
+    version = (["iptables", "--version"] if v4 or not v6 else ["ip6tables", "--version"], False)
+    nft = ([["nft", "-j", "list", "table", "ip", "kube-proxy"]] if v4 else []) + \
+          ([["nft", "-j", "list", "table", "ip6", "kube-proxy"]] if v6 else [])
+    if mode is None:  # unknown: what iptables mode needs, plus kube-proxy's nftables table if there is one
+        return [version, *saves] + [(argv, False) for argv in nft]
+    listings = {
+        Mode.IPTABLES: [version, *saves],
+        Mode.NFTABLES: [(argv, True) for argv in nft],
+        Mode.IPVS: [(["ipvsadm", "-Ln", "--stats", "--exact"], True), version, *saves],
+    }
+    return listings[Mode(mode)]
 
 
 def dump_format(argv: list[str]) -> str | None:

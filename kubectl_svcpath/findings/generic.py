@@ -1,8 +1,8 @@
 """Findings: what is wrong with a Service's path, in plain words, with the evidence.
 
 Each check reads the Analysis and returns Findings; the codes are stable (README lists
-them). Mode-specific checks live beside their modes (skew.py, checks_nft.py,
-checks_ipvs.py) and are run from here.
+them). Each mode's own checks live in its package (modes/<mode>/checks.py) and are run from
+here through the registry; findings/backends.py checks the iptables backends in every mode.
 """
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from kubectl_svcpath.analysis import Analysis
-from kubectl_svcpath.modes.iptables.correlate import usable_endpoints
+from kubectl_svcpath.findings.backends import check_backends
+from kubectl_svcpath.modes import registry
+from kubectl_svcpath.endpoints import usable_endpoints
 from kubectl_svcpath.path import SEVERITY_ORDER, EndpointHop, Finding, PortPath
 
 Check = Callable[[Analysis], list[Finding]]
@@ -101,12 +103,8 @@ def _unreadable_table(a: Analysis) -> bool:
 
 
 def _expected(a: Analysis, pp: PortPath) -> str:
-    from kubectl_svcpath.modes.iptables.correlate import spn_candidates
-    from kubectl_svcpath import kubeproxy
-
-    if a.mode == "iptables":
-        return kubeproxy.service_chains(spn_candidates(a.snapshot, pp.port)[0], pp.port.protocol)["svc"]
-    return "its service chain"
+    service_chain = registry.mode(a.mode).service_chain
+    return service_chain(a.snapshot, pp.port) if service_chain is not None else "its service chain"
 
 
 def check_stale_endpoints(a: Analysis) -> list[Finding]:
@@ -209,25 +207,8 @@ GENERIC_CHECKS: tuple[Check, ...] = (
 
 
 def mode_checks(a: Analysis) -> list[Finding]:
-    """Checks that belong to one proxy mode or backend, from their own modules."""
-    out: list[Finding] = []
-    if a.mode == "iptables":
-        from kubectl_svcpath.modes.iptables import checks as skew
-
-        out.extend(skew.check_skew(a))
-    else:
-        from kubectl_svcpath.modes.iptables import checks as skew
-
-        out.extend(skew.check_backends(a))  # stale iptables rules of either backend still apply
-        if a.mode == "nftables":
-            from kubectl_svcpath.modes.nftables import checks as checks_nft
-
-            out.extend(checks_nft.check_nftables(a.snapshot, a.paths, a.nft[0]) if a.nft else [])
-        elif a.mode == "ipvs":
-            from kubectl_svcpath.modes.ipvs import checks as checks_ipvs
-
-            out.extend(checks_ipvs.check_ipvs(a.snapshot, a.paths, a.ipvs) if a.ipvs is not None else [])
-    return out
+    """The checks of the node's proxy mode, and of the iptables backends (they apply in every mode)."""
+    return registry.mode(a.mode).checks(a) + check_backends(a)
 
 
 def diagnose(a: Analysis) -> list[Finding]:

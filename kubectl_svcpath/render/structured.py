@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from enum import Enum
 from typing import Any
 
 
@@ -14,4 +15,8 @@ def render_json(doc: Any) -> str:
 def render_yaml(doc: Any) -> str:
     import yaml
 
-    return str(yaml.safe_dump(doc, sort_keys=False, allow_unicode=False, default_flow_style=False))
+    class Dumper(yaml.SafeDumper):
+        """SafeDumper that writes str Enums (Mode, Severity) as their plain value, as json does."""
+
+    Dumper.add_multi_representer(str, lambda d, v: d.represent_str(v.value if isinstance(v, Enum) else str.__str__(v)))
+    return str(yaml.dump(doc, Dumper=Dumper, sort_keys=False, allow_unicode=False, default_flow_style=False))

@@ -6,6 +6,9 @@ each branch with its conditions, hops and evidence. Rule text comes from outside
 
 from __future__ import annotations
 
+from tabulate import tabulate
+
+from kubectl_svcpath.render.common import wrap_lines
 from kubectl_svcpath.render.text import Style, safe, share
 from kubectl_svcpath.render.tree import Node as TreeNode, tree_lines
 from kubectl_svcpath.trace import TraceReport
@@ -27,15 +30,15 @@ def render_traces(reports: list[TraceReport], fmt: str, style: Style, width: int
 
 
 def render_trace_report(report: TraceReport, fmt: str, style: Style, width: int | None = None) -> str:
-    lines = [f"Service {safe(report.service.ref)}" + (f" on node {safe(report.node)}" if report.node else "")
-             + f"  ({report.mode} mode)"]
-    for note in report.notes:
-        lines.append(f"  note: {safe(note)}")
+    head = f"Service {safe(report.service.ref)}" + (f" on node {safe(report.node)}" if report.node else "") + f", {report.mode} mode"
+    lines = wrap_lines([head] + [f"Note:     {safe(n)}" for n in report.notes], width)
     for trace in report.traces:
         lines.append("")
-        lines.extend(_trace_lines(trace, fmt, style))
+        lines.extend(_trace_lines(trace, fmt, style, width))
     if not report.traces:
         lines.append("nothing to trace")
+    if report.traces and fmt == "table":
+        lines += ["", *wrap_lines(["(-o wide adds each rule's text and the random choices; -o tree draws the branches as one tree)"], width)]
     return "\n".join(lines) + "\n"
 
 
@@ -45,7 +48,7 @@ def _packet_line(trace: Trace) -> str:
     src = p.src_label + (f" [{p.src}]" if p.src and p.src not in p.src_label else "")
     host = f"[{p.dst}]" if ":" in p.dst else p.dst
     hook = "OUTPUT" if p.origin == "node" else "PREROUTING"
-    return f"Packet {p.protocol} {safe(src)} -> {host}:{p.dport}{entry}, enters at {hook}"
+    return f"Packet:   {p.protocol} {safe(src)} -> {host}:{p.dport}{entry}, enters at {hook}"
 
 
 def verdict_line(trace: Trace) -> str:
@@ -70,18 +73,32 @@ def verdict_line(trace: Trace) -> str:
     return "depends: " + ", ".join(parts)
 
 
-def _trace_lines(trace: Trace, fmt: str, style: Style) -> list[str]:
-    verdict = verdict_line(trace)
+def _trace_lines(trace: Trace, fmt: str, style: Style, width: int | None) -> list[str]:
     kind = trace.summary
-    lines = [_packet_line(trace), f"Verdict: {style.paint(safe(verdict), _VERDICT_COLOR.get(kind, 'yellow'))}"]
-    for note in trace.notes:
-        lines.append(f"  note: {safe(note)}")
+    lines = [_packet_line(trace), f"Verdict:  {style.paint(safe(verdict_line(trace)), _VERDICT_COLOR.get(kind, 'yellow'))}"]
+    lines += [f"Note:     {safe(note)}" for note in trace.notes]
+    sources = trace_sources(trace)
+    lines += [f"{'Rules:' if i == 1 else '':10}[{i}] {safe(src)}" for i, src in enumerate(sources, 1)]
+    lines = wrap_lines(lines, width)
     if fmt == "tree":
-        lines.extend(_tree(trace, style))
-        return lines
+        return lines + _tree(trace, style, sources)
+    rows = [[str(i), b.verdict, b.endpoint or "-", share(b.share) if b.share is not None else "?", _masq_cell(b)]
+            for i, b in enumerate(trace.branches, 1)]
+    table = tabulate([[safe(c) for c in r] for r in rows], headers=["BRANCH", "VERDICT", "ENDPOINT", "SHARE", "MASQUERADE"],
+                     tablefmt="plain", disable_numparse=True)
+    lines += ["", *("  " + line for line in table.splitlines())]
     for i, b in enumerate(trace.branches, 1):
-        lines.extend(_branch_lines(i, b, style, wide=fmt == "wide"))
+        lines.append("")
+        lines.extend(_branch_lines(i, b, style, fmt == "wide", sources, width))
     return lines
+
+
+def _masq_cell(b: Branch) -> str:
+    if b.masquerade is None:
+        return "not evaluated" if b.verdict == "delivered" else "-"
+    if not b.masquerade:
+        return "no"
+    return f"yes ({b.masquerade_why.where})" if b.masquerade_why else "yes"
 
 
 def _branch_head(b: Branch) -> str:
@@ -108,34 +125,36 @@ def _choice_text(c: Choice) -> str:
     return f"{label}: {c.why} -> {side} ({c.where})"
 
 
-def _branch_lines(i: int, b: Branch, style: Style, wide: bool) -> list[str]:
-    lines = [f"  Branch {i}: {style.paint(safe(_branch_head(b)), _VERDICT_COLOR.get(b.verdict, 'yellow'))}"]
+def _branch_lines(i: int, b: Branch, style: Style, wide: bool, sources: list[str], width: int | None) -> list[str]:
+    lines = [f"Branch {i}: {style.paint(safe(_branch_head(b)), _VERDICT_COLOR.get(b.verdict, 'yellow'))}"]
+    lines = wrap_lines(lines, width)
     if b.verdict != "delivered" and b.reason:
-        lines.append(f"    why: {safe(b.reason)}")
+        lines.append(f"  why: {safe(b.reason)}")
     for c in b.choices:
         if c.kind == "random" and not wide:
             continue
-        lines.append(f"    if {safe(_choice_text(c))}")
-    rows = [(s.where, s.action, s.ref, s.note, s.text) for s in b.steps]
-    w1 = max((len(r[0]) for r in rows), default=0)
-    w2 = max((len(r[1]) for r in rows), default=0)
-    for where, action, ref, note, text in rows:
-        line = f"    {safe(where).ljust(w1)}  {safe(action).ljust(w2)}  {safe(ref)}"
-        lines.append(line.rstrip())
-        if note:
-            lines.append(f"    {'':{w1}}  ^ {safe(note)}")
-        lines.append(f"    {'':{w1}}    {style.paint(safe(text), 'dim')}")
+        lines.extend(wrap_lines([f"  if {safe(_choice_text(c))}"], width))
+    w1 = max((len(s.where) for s in b.steps), default=0)
+    w2 = max((len(s.action) for s in b.steps), default=0)
+    for s in b.steps:
+        assumed = s.ref.startswith("(")
+        ref = "(kube-proxy's jump, assumed)" if assumed else short_ref(s.ref, sources)
+        lines.append(f"  {safe(s.where).ljust(w1)}  {safe(s.action).ljust(w2)}  {safe(ref)}".rstrip())
+        if s.note and not assumed:
+            lines.append(f"  {'':{w1}}  ^ {safe(_short_note(s.note, sources))}")
+        if wide:
+            lines.append(f"  {'':{w1}}    {style.paint(safe(s.text), 'dim')}")
     return lines
 
 
-def _tree(trace: Trace, style: Style) -> list[str]:
+def _tree(trace: Trace, style: Style, sources: list[str]) -> list[str]:
     """The branches as one tree: hops they share are drawn once."""
     root: dict[str, object] = {}
     order: list[str] = []
     for b in trace.branches:
         node = root
         for s in b.steps:
-            key = _step_label(s)
+            key = _step_label(s, sources)
             node = node.setdefault(key, {})  # type: ignore[assignment]
         leaf = f"=> {_branch_head(b)}"
         conds = [_choice_text(c) for c in b.choices if c.kind != "random"]
@@ -154,8 +173,47 @@ def _tree(trace: Trace, style: Style) -> list[str]:
     return ["  " + line for line in out]
 
 
-def _step_label(s: Step) -> str:
-    label = f"{s.where}: {s.action}  ({s.ref})"
+def _step_label(s: Step, sources: list[str]) -> str:
+    if s.ref.startswith("("):
+        return f"{s.where}: {s.action}  (kube-proxy's jump, assumed)"
+    label = f"{s.where}: {s.action}  {short_ref(s.ref, sources)}"
     if s.note:
-        label += f"  [{s.note}]"
+        label += f"  [{_short_note(s.note, sources)}]"
     return label
+
+
+def _split_ref(ref: str) -> tuple[str, str]:
+    """``file:12`` -> (file, ":12"); ``file.json#/nftables/3`` -> (file.json, "#/nftables/3")."""
+    if "#/" in ref:
+        src, _, rest = ref.partition("#/")
+        return src, "#/" + rest
+    src, sep, line = ref.rpartition(":")
+    if sep and line.isdigit():
+        return src, ":" + line
+    return ref, ""
+
+
+def trace_sources(trace: Trace) -> list[str]:
+    """The files the trace's evidence comes from, numbered once so that each step cites [n]:line."""
+    seen: list[str] = []
+    refs = [s.ref for b in trace.branches for s in b.steps]
+    refs += [s.note.rsplit("(", 1)[-1].rstrip(")") for b in trace.branches for s in b.steps if s.note and s.note.startswith("kernel's view")]
+    for ref in refs:
+        if ref.startswith("("):
+            continue
+        src, _ = _split_ref(ref)
+        if src not in seen:
+            seen.append(src)
+    return seen
+
+
+def short_ref(ref: str, sources: list[str]) -> str:
+    src, rest = _split_ref(ref)
+    return f"[{sources.index(src) + 1}]{rest}" if src in sources else ref
+
+
+def _short_note(note: str, sources: list[str]) -> str:
+    if note.startswith("kernel's view") and note.endswith(")") and "(" in note:
+        head, _, ref = note[:-1].rpartition("(")
+        return f"{head}({short_ref(ref, sources)})"
+    return note

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubectl_svcpath.errors import UsageError
+from kubectl_svcpath.modes.base import Parsed
 from kubectl_svcpath.snapshot import ServiceSnapshot
 from kubectl_svcpath.trace.model import Node, Packet, Trace
 
@@ -177,39 +178,26 @@ def pod_ip_from_snapshot(snapshot: ServiceSnapshot, spec: TraceSpec) -> str | No
     return None
 
 
-def trace_packet(parsed: Any, packet: Packet, node: Node, snapshot: ServiceSnapshot | None = None) -> Trace:
-    """Follow ``packet`` with the evaluator of the node's proxy mode (``parsed``: pipeline.Parsed)."""
-    if parsed.mode == "nftables":
-        from kubectl_svcpath.modes.nftables.trace import trace_nftables
+def trace_packet(parsed: Parsed, packet: Packet, node: Node, snapshot: ServiceSnapshot | None = None) -> Trace:
+    """Follow ``packet`` with the evaluator of the node's proxy mode (modes/<mode>/trace.py)."""
+    from kubectl_svcpath.modes import registry
 
-        return trace_nftables(parsed.nft, packet, node)
-    if parsed.mode == "ipvs":
-        from kubectl_svcpath.modes.ipvs.trace import trace_ipvs
-
-        return trace_ipvs(parsed.ipvs, parsed.rules, packet, node, snapshot)
-    from kubectl_svcpath.modes.iptables.checks import Kernel, dump_reader, hides_native_matches
-    from kubectl_svcpath.modes.iptables.model import RuleSet
-    from kubectl_svcpath.modes.iptables.trace import trace_iptables
-
-    rules = parsed.rules or RuleSet()
-    kernel = Kernel([parsed.nft]) if parsed.nft is not None else None
-    readers = {info.source: hides_native_matches(dump_reader(info)) for info in rules.dumps}
-
-    def hides(rule: Any) -> bool | None:
-        return readers.get(rule.source)
-
-    trace = trace_iptables(rules, packet, node, kernel=kernel if kernel else None, hides=hides)
-    if trace.kernel_view:
-        trace.notes.insert(0, "the iptables listing hides some port or mark matches (iptables 1.8.7 or older reading "
-                              "1.8.8+ rules): the kernel's own view (nft list table ip nat) was used for those rules")
-    return trace
+    return registry.mode(parsed.mode).trace(parsed, packet, node, snapshot)
 
 
-def trace_service(parsed: Any, snapshot: ServiceSnapshot, spec: TraceSpec, node_name: str | None,
+def trace_service(parsed: Parsed, snapshot: ServiceSnapshot, spec: TraceSpec, node_name: str | None,
                   pod_ip: str | None = None) -> TraceReport:
     node = Node(tuple(ipaddress.ip_address(ip).compressed for ip in spec.node_ips), bool(spec.node_ips))
     pkts, notes = packets(snapshot, spec, pod_ip if pod_ip is not None else pod_ip_from_snapshot(snapshot, spec))
     report = TraceReport(service=snapshot, node=node_name, mode=parsed.mode, notes=notes)
     for pk in pkts:
         report.traces.append(trace_packet(parsed, pk, node, snapshot))
+    forked_on_source = any(c.kind == "unknown" and "source address" in c.why
+                           for t in report.traces for b in t.branches for c in b.choices)
+    if forked_on_source and spec.source == "node" and not spec.node_ips:
+        report.notes.append("the node's own address is not known: rules that match the source address fork into both "
+                            "outcomes (give it with --node-ip)")
+    elif forked_on_source and spec.source == "outside":
+        report.notes.append("the client's address is not given: rules that match the source address fork into both "
+                            "outcomes (trace from the address itself: --trace 203.0.113.7)")
     return report

@@ -147,3 +147,15 @@ def test_dropped_by_load_balancer_source_ranges(cluster):
     where = _verdict_rule_grew(before, counters(lab, node), t["branches"][0])
     assert where.startswith("filter KUBE-PROXY-FIREWALL")
     assert "src=10.244.1.5" not in conntrack(lab, node, 80)  # never DNATed to the endpoint
+
+
+def test_load_balancer_source_range_lets_its_clients_in(cluster):
+    lab, node, _, _, manifest, tmp = cluster
+    allowed = lab.add_pod(node, "office", "198.51.100.7")
+    before = counters(lab, node)
+    assert lab.connect(allowed, "192.0.2.50", 80) == ["web-0 10.244.1.5:8080"]
+    t = trace(lab, node, manifest, tmp, "lb", "198.51.100.7", "192.0.2.50:80")
+    assert t["verdict"] == "delivered"
+    b = t["branches"][0]
+    fw = next(s for s in b["steps"] if s["where"].startswith("nat KUBE-FW-"))
+    assert "198.51.100.0/24" in fw["rule"] and counters(lab, node)[fw["where"]] > before.get(fw["where"], 0)

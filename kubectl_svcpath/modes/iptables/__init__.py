@@ -1,1 +1,169 @@
-"""iptables mode (legacy and nft backends): iptables-save / iptables -L parsing, correlation by kube-proxy chain names, dump-only inference, backend checks."""
+"""iptables mode (legacy and nft backends): iptables-save / iptables -L parsing, correlation by
+kube-proxy's chain names, dump-only inference, version-skew checks. ``MODE`` describes it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kubectl_svcpath.errors import BadDump, Unsupported
+from kubectl_svcpath.modes.base import InputForm, Mode, Parsed, ProxyMode
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from kubectl_svcpath.analysis import Analysis
+    from kubectl_svcpath.dump import RuleDump
+    from kubectl_svcpath.modes.iptables.model import RuleSet
+    from kubectl_svcpath.path import Finding, PortPath
+    from kubectl_svcpath.snapshot import ServicePort, ServiceSnapshot
+    from kubectl_svcpath.trace.model import Node, Packet, Trace
+
+
+def _add_rules(parsed: Parsed, rs: RuleSet) -> None:
+    if parsed.rules is None:
+        parsed.rules = rs
+    else:
+        parsed.rules.merge(rs)
+
+
+def read_rulesets(parsed: Parsed, rulesets: Iterable[RuleSet]) -> None:
+    """Rules read structurally on this node (python-iptables): nothing to parse."""
+    from kubectl_svcpath.report import SourceInfo
+
+    for rs in rulesets:
+        _add_rules(parsed, rs)
+        for info in rs.dumps:
+            parsed.sources.append(SourceInfo(info.source, info.form, "local", info.reader, info.has_counters))
+
+
+def _looks_like_save(head: str) -> bool:
+    from kubectl_svcpath.modes.iptables.parse_save import looks_like_iptables_save
+
+    return looks_like_iptables_save(head)
+
+
+def _looks_like_list(head: str) -> bool:
+    from kubectl_svcpath.modes.iptables.parse_list import looks_like_iptables_list
+
+    return looks_like_iptables_list(head)
+
+
+def _read_save(parsed: Parsed, dump: RuleDump, lenient: bool) -> None:
+    from kubectl_svcpath.modes.iptables.parse_save import parse_iptables_save
+
+    # iptables-nft-save exits 3 after "Parsing nftables rule failed" and leaves the table
+    # without COMMIT: read what it printed, and let the skew check explain the failure
+    failed_read = dump.returncode not in (0, None)
+    # a pasted file is checked whole; a tool's output on a node is read as needed
+    check_all = None if dump.kind in ("file", "example") else False
+    try:
+        rs = parse_iptables_save(dump.text, dump.source, lenient or failed_read, check_all)
+    except BadDump as e:
+        if dump.kind in ("pod", "local") and e.reason == "no iptables rules found":
+            raise BadDump(dump.source, e.reason,
+                          hint="kube-proxy may not be in iptables mode (try --proxy-mode nftables|ipvs), or its rules "
+                               "are in the other iptables backend (iptables-legacy vs iptables-nft)") from None
+        raise
+    _add_dump(parsed, dump, rs)
+
+
+def _read_list(parsed: Parsed, dump: RuleDump, lenient: bool) -> None:
+    from kubectl_svcpath.modes.iptables.parse_list import parse_iptables_list
+
+    _add_dump(parsed, dump, parse_iptables_list(dump.text, dump.source, lenient))
+
+
+def _add_dump(parsed: Parsed, dump: RuleDump, rs: RuleSet) -> None:
+    from kubectl_svcpath.report import SourceInfo
+
+    _add_rules(parsed, rs)
+    info = rs.dumps[0]
+    reader = f"{info.reader} v{info.reader_version}" if info.reader else None
+    parsed.sources.append(SourceInfo(dump.source, info.form, dump.kind, reader, info.has_counters))
+
+
+def _shown_by(parsed: Parsed) -> bool:
+    if parsed.rules is None:
+        return False
+    if _looks_like_ipvs_rules(parsed.rules):
+        raise Unsupported("these iptables rules are kube-proxy's IPVS mode (ipset KUBE-CLUSTER-IP, no KUBE-SVC chains)",
+                          hint="also pass the output of `ipvsadm -Ln --stats --exact` with --rules-file")
+    return True
+
+
+def _looks_like_ipvs_rules(rules: RuleSet) -> bool:
+    nat = rules.table("nat")
+    if nat is None or any(name.startswith(("KUBE-SVC-", "KUBE-SEP-")) for name in nat.chains):
+        return False
+    return any("KUBE-CLUSTER-IP" in " ".join(r.options.get("--match-set", [])) for r in nat.rules())
+
+
+def _rules(parsed: Parsed) -> RuleSet:
+    from kubectl_svcpath.modes.iptables.model import RuleSet
+
+    return parsed.rules or RuleSet()
+
+
+def _correlate(snapshot: ServiceSnapshot, parsed: Parsed) -> list[PortPath]:
+    from kubectl_svcpath.modes.iptables.correlate import correlate_iptables
+
+    return correlate_iptables(snapshot, _rules(parsed))
+
+
+def _infer(parsed: Parsed, only: tuple[str | None, str] | None) -> list[ServiceSnapshot]:
+    from kubectl_svcpath.modes.iptables.infer import infer_services_iptables
+
+    return infer_services_iptables(_rules(parsed), only)
+
+
+def _notes(parsed: Parsed, snapshot: ServiceSnapshot | None) -> list[str]:
+    from kubectl_svcpath.modes.iptables.checks import notes_iptables
+
+    return notes_iptables(parsed.rules) if parsed.rules is not None else []
+
+
+def _checks(analysis: Analysis) -> list[Finding]:
+    from kubectl_svcpath.modes.iptables.checks import check_skew
+
+    return check_skew(analysis)
+
+
+def _trace(parsed: Parsed, packet: Packet, node: Node, snapshot: ServiceSnapshot | None) -> Trace:
+    from kubectl_svcpath.modes.iptables.checks import Kernel, dump_reader, hides_native_matches
+    from kubectl_svcpath.modes.iptables.model import Rule
+    from kubectl_svcpath.modes.iptables.trace import trace_iptables
+
+    rules = _rules(parsed)
+    kernel = Kernel([parsed.nft]) if parsed.nft is not None else None
+    readers = {info.source: hides_native_matches(dump_reader(info)) for info in rules.dumps}
+
+    def hides(rule: Rule) -> bool | None:
+        return readers.get(rule.source)
+
+    trace = trace_iptables(rules, packet, node, kernel=kernel if kernel else None, hides=hides)
+    if trace.kernel_view:
+        trace.notes.insert(0, "the iptables listing hides some port or mark matches (iptables 1.8.7 or older reading "
+                              "1.8.8+ rules): the kernel's own view (nft list table ip nat) was used for those rules")
+    return trace
+
+
+def _service_chain(snapshot: ServiceSnapshot, port: ServicePort) -> str:
+    from kubectl_svcpath import kubeproxy
+    from kubectl_svcpath.modes.iptables.correlate import spn_candidates
+
+    return kubeproxy.service_chains(spn_candidates(snapshot, port)[0], port.protocol)["svc"]
+
+
+MODE = ProxyMode(
+    name=Mode.IPTABLES,
+    forms=(InputForm("iptables-list", _looks_like_list, _read_list),
+           InputForm("iptables-save", _looks_like_save, _read_save)),
+    shown_by=_shown_by,
+    correlate=_correlate,
+    infer=_infer,
+    has_counters=lambda parsed: parsed.rules is not None and parsed.rules.has_counters,
+    notes=_notes,
+    checks=_checks,
+    trace=_trace,
+    service_chain=_service_chain,
+)

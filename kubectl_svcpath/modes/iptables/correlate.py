@@ -8,9 +8,10 @@ the printed rule lost its port match (an older iptables reading newer rules).
 from __future__ import annotations
 
 from kubectl_svcpath import kubeproxy
+from kubectl_svcpath.endpoints import attach_slices
 from kubectl_svcpath.path import EndpointHop, EntryPath, Evidence, PortPath
 from kubectl_svcpath.modes.iptables.model import Rule, RuleSet, bare_address, split_hostport
-from kubectl_svcpath.snapshot import Endpoint, ServicePort, ServiceSnapshot
+from kubectl_svcpath.snapshot import ServicePort, ServiceSnapshot
 
 _NOOP_TARGETS = {"KUBE-MARK-MASQ", "KUBE-MARK-DROP", "RETURN", None}
 
@@ -63,7 +64,9 @@ def _correlate_port(snapshot: ServiceSnapshot, port: ServicePort, rules: RuleSet
     for rule in rules.rules_targeting("nat", "KUBE-NODEPORTS", own):
         pp.paths.append(_follow(snapshot, port, spn, rules, rule, ["KUBE-NODEPORTS"], "nodePort"))
     pp.paths.extend(_filter_verdicts(snapshot, port, spn, rules, pp.paths))
-    _attach_slices(snapshot, port, spn, pp)
+    cluster_chains = {p.policy_chain for p in pp.paths if p.policy_chain and p.policy_chain.startswith("KUBE-SVC-")}
+    attach_slices(snapshot, port, pp, cluster_chains,
+                  lambda e: kubeproxy.endpoint_chain(spn, port.protocol, e.ip, e.port or 0))
     for path in pp.paths:
         for ep in path.endpoints:
             if ep.affinity and pp.affinity_timeout is None:
@@ -248,45 +251,3 @@ def _filter_verdicts(snapshot: ServiceSnapshot, port: ServicePort, spn: str, rul
             out.append(EntryPath(entry=kind, address=dest, port=rport, chains=["filter", chain], packets=rule.packets,
                                  bytes=rule.bytes, verdict=verdict, evidence=[_evidence(rule)], shown_port=rport is not None))
     return out
-
-
-def _attach_slices(snapshot: ServiceSnapshot, port: ServicePort, spn: str, pp: PortPath) -> None:
-    """Set readiness from the EndpointSlices and list ready endpoints no rule sends traffic to."""
-    if not snapshot.from_api:
-        return  # dump-only: the endpoints came from these very rules; nothing to set them against
-    eps = snapshot.port_endpoints(port)
-    by_addr: dict[tuple[str, int | None], Endpoint] = {(e.ip, e.port): e for e in eps}
-    by_chain = {kubeproxy.endpoint_chain(spn, port.protocol, e.ip, e.port): e for e in eps if e.port is not None}
-    seen: set[tuple[str, int | None]] = set()
-    for path in pp.paths:
-        for hop in path.endpoints:
-            ep = by_chain.get(hop.chain or "") or by_addr.get((hop.ip, hop.port)) or _by_ip(eps, hop.ip)
-            if ep is not None:
-                hop.ready, hop.serving, hop.terminating, hop.node = ep.ready, ep.serving, ep.terminating, ep.node
-                hop.in_slices = True
-                seen.add((ep.ip, ep.port))
-            else:
-                hop.in_slices = False
-    programmed = any(p.policy_chain for p in pp.paths)
-    if not programmed:
-        return
-    expected = usable_endpoints(eps)
-    cluster_wide = any(p.policy_chain and p.policy_chain.startswith("KUBE-SVC-") for p in pp.paths)
-    for ep in expected:
-        if (ep.ip, ep.port) not in seen and cluster_wide:
-            pp.missing_endpoints.append(EndpointHop(ip=ep.ip, port=ep.port, chain=kubeproxy.endpoint_chain(spn, port.protocol, ep.ip, ep.port or 0),
-                                                    probability=None, ready=ep.ready, serving=ep.serving,
-                                                    terminating=ep.terminating, node=ep.node, in_slices=True))
-
-
-def _by_ip(eps: tuple[Endpoint, ...], ip: str) -> Endpoint | None:
-    matches = [e for e in eps if e.ip == ip]
-    return matches[0] if len(matches) == 1 else None
-
-
-def usable_endpoints(eps: tuple[Endpoint, ...]) -> list[Endpoint]:
-    """The endpoints kube-proxy programs: ready ones; if none, serving terminating ones (KEP-1669)."""
-    ready = [e for e in eps if e.ready]
-    if ready:
-        return ready
-    return [e for e in eps if e.serving and e.terminating]

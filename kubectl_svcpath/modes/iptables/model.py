@@ -339,6 +339,11 @@ class RuleSet:
     def has_counters(self) -> bool:
         return any(d.has_counters for d in self.dumps)
 
+    @property
+    def backend(self) -> str | None:
+        """The first backend a dump names ("nf_tables" | "legacy"), None when none does."""
+        return next((d.backend for d in self.dumps if d.backend), None)
+
     def merge(self, other: RuleSet) -> None:
         """Add another dump's tables (e.g. nat and filter pasted as two files)."""
         for name, table in other.tables.items():

@@ -1,1 +1,86 @@
-"""IPVS mode: ipvsadm parsing, correlation of virtual and real servers, checks."""
+"""IPVS mode: ``ipvsadm -Ln [--stats]`` parsing, correlation of virtual and real servers (with
+the iptables rules kube-proxy also writes in this mode), dump-only inference, checks.
+``MODE`` describes it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kubectl_svcpath.errors import Unsupported
+from kubectl_svcpath.modes.base import InputForm, Mode, Parsed, ProxyMode
+
+if TYPE_CHECKING:
+    from kubectl_svcpath.analysis import Analysis
+    from kubectl_svcpath.dump import RuleDump
+    from kubectl_svcpath.modes.ipvs.model import IpvsTable
+    from kubectl_svcpath.path import Finding, PortPath
+    from kubectl_svcpath.snapshot import ServiceSnapshot
+    from kubectl_svcpath.trace.model import Node, Packet, Trace
+
+
+def _looks_like(head: str) -> bool:
+    from kubectl_svcpath.modes.ipvs.parse import looks_like_ipvsadm
+
+    return looks_like_ipvsadm(head)
+
+
+def _read(parsed: Parsed, dump: RuleDump, lenient: bool) -> None:
+    from kubectl_svcpath.modes.ipvs.parse import parse_ipvsadm
+    from kubectl_svcpath.report import SourceInfo
+
+    table = parse_ipvsadm(dump.text, dump.source)
+    if parsed.ipvs is None:
+        parsed.ipvs = table
+    else:
+        parsed.ipvs.merge(table)  # -Ln and --stats given as two files
+    parsed.sources.append(SourceInfo(dump.source, "ipvsadm", dump.kind, None, table.has_stats))
+
+
+def _ipvs(parsed: Parsed) -> IpvsTable:
+    if parsed.ipvs is None:
+        raise Unsupported("IPVS mode, but the input holds no ipvsadm listing",
+                          hint="pass `ipvsadm -Ln --stats --exact` output with --rules-file, or drop --proxy-mode")
+    return parsed.ipvs
+
+
+def _correlate(snapshot: ServiceSnapshot, parsed: Parsed) -> list[PortPath]:
+    from kubectl_svcpath.modes.ipvs.correlate import correlate_ipvs
+
+    return correlate_ipvs(snapshot, _ipvs(parsed), parsed.rules)
+
+
+def _infer(parsed: Parsed, only: tuple[str | None, str] | None) -> list[ServiceSnapshot]:
+    from kubectl_svcpath.modes.ipvs.correlate import infer_services_ipvs
+
+    return infer_services_ipvs(_ipvs(parsed), parsed.rules)
+
+
+def _notes(parsed: Parsed, snapshot: ServiceSnapshot | None) -> list[str]:
+    from kubectl_svcpath.modes.ipvs.checks import notes_ipvs
+
+    return notes_ipvs(_ipvs(parsed), parsed.rules)
+
+
+def _checks(a: Analysis) -> list[Finding]:
+    from kubectl_svcpath.modes.ipvs.checks import check_ipvs
+
+    return check_ipvs(a.snapshot, a.paths, a.ipvs) if a.ipvs is not None else []
+
+
+def _trace(parsed: Parsed, packet: Packet, node: Node, snapshot: ServiceSnapshot | None) -> Trace:
+    from kubectl_svcpath.modes.ipvs.trace import trace_ipvs
+
+    return trace_ipvs(_ipvs(parsed), parsed.rules, packet, node, snapshot)
+
+
+MODE = ProxyMode(
+    name=Mode.IPVS,
+    forms=(InputForm("ipvsadm", _looks_like, _read),),
+    shown_by=lambda parsed: parsed.ipvs is not None,
+    correlate=_correlate,
+    infer=_infer,
+    has_counters=lambda parsed: parsed.ipvs is not None and bool(parsed.ipvs.has_stats),
+    notes=_notes,
+    checks=_checks,
+    trace=_trace,
+)

@@ -17,7 +17,7 @@ Counters (``ipvsadm -Ln --stats``): ``connections`` = Conns, ``packets`` = InPkt
 
 from __future__ import annotations
 
-from kubectl_svcpath.modes.nftables.correlate import attach_slices
+from kubectl_svcpath.endpoints import attach_slices
 from kubectl_svcpath.modes.ipvs.model import IpvsTable, RealServer, VirtualServer
 from kubectl_svcpath.path import EndpointHop, EntryPath, Evidence, PortPath
 from kubectl_svcpath.modes.iptables.model import Rule, RuleSet

@@ -1,1 +1,116 @@
-"""nftables mode: nft JSON / text parsing, correlation through the service maps, checks."""
+"""nftables mode: ``nft -j`` / ``nft list`` parsing, correlation through kube-proxy's service
+maps, dump-only inference from chain names, checks. ``MODE`` describes it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kubectl_svcpath.errors import BadDump, Unsupported
+from kubectl_svcpath.modes.base import InputForm, Mode, Parsed, ProxyMode
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from kubectl_svcpath.analysis import Analysis
+    from kubectl_svcpath.dump import RuleDump
+    from kubectl_svcpath.modes.nftables.model import NftRuleset
+    from kubectl_svcpath.path import Finding, PortPath
+    from kubectl_svcpath.snapshot import ServiceSnapshot
+    from kubectl_svcpath.trace.model import Node, Packet, Trace
+
+
+def _looks_like_json(head: str) -> bool:
+    from kubectl_svcpath.modes.nftables.parse_json import looks_like_nft_json
+
+    return looks_like_nft_json(head)
+
+
+def _looks_like_text(head: str) -> bool:
+    from kubectl_svcpath.modes.nftables.parse_text import looks_like_nft_text
+
+    return looks_like_nft_text(head)
+
+
+def _read_json(parsed: Parsed, dump: RuleDump, lenient: bool) -> None:
+    from kubectl_svcpath.modes.nftables.parse_json import parse_nft_json
+
+    _add(parsed, dump, "nft-json", parse_nft_json)
+
+
+def _read_text(parsed: Parsed, dump: RuleDump, lenient: bool) -> None:
+    from kubectl_svcpath.modes.nftables.parse_text import parse_nft_text
+
+    _add(parsed, dump, "nft-text", parse_nft_text)
+
+
+def _add(parsed: Parsed, dump: RuleDump, fmt: str, parse: Callable[[str, str], NftRuleset]) -> None:
+    from kubectl_svcpath.report import SourceInfo
+
+    nft = parse(dump.text, dump.source)
+    if parsed.nft is None:
+        parsed.nft = nft
+    else:
+        parsed.nft.merge(nft)
+    parsed.sources.append(SourceInfo(dump.source, fmt, dump.kind, None, nft.has_counters))
+
+
+def _nft(parsed: Parsed) -> NftRuleset:
+    if parsed.nft is None:
+        raise Unsupported("nftables mode, but the input holds no nftables rules",
+                          hint="pass `nft -j list table ip kube-proxy` output with --rules-file, or drop --proxy-mode")
+    return parsed.nft
+
+
+def _not_shown(parsed: Parsed) -> None:
+    if parsed.nft is not None:
+        raise BadDump(parsed.sources[0].source if parsed.sources else "input",
+                      "nftables listing without kube-proxy's table (table ip kube-proxy) or iptables rules to follow",
+                      hint="for iptables mode pass iptables-save output too; for nftables mode: nft -j list table ip kube-proxy")
+
+
+def _correlate(snapshot: ServiceSnapshot, parsed: Parsed) -> list[PortPath]:
+    from kubectl_svcpath.modes.nftables.correlate import add_conntrack_counts, correlate_nftables
+
+    paths = correlate_nftables(snapshot, _nft(parsed))
+    if parsed.conntrack is not None:
+        add_conntrack_counts(paths, parsed.conntrack)  # kube-proxy's nft rules carry no counters
+    return paths
+
+
+def _infer(parsed: Parsed, only: tuple[str | None, str] | None) -> list[ServiceSnapshot]:
+    from kubectl_svcpath.modes.nftables.correlate import infer_services_nftables
+
+    return infer_services_nftables(_nft(parsed), only)
+
+
+def _notes(parsed: Parsed, snapshot: ServiceSnapshot | None) -> list[str]:
+    from kubectl_svcpath.modes.nftables.checks import notes_nftables
+
+    return notes_nftables(_nft(parsed), parsed.conntrack, snapshot)
+
+
+def _checks(a: Analysis) -> list[Finding]:
+    from kubectl_svcpath.modes.nftables.checks import check_nftables
+
+    return check_nftables(a.snapshot, a.paths, a.nft[0]) if a.nft else []
+
+
+def _trace(parsed: Parsed, packet: Packet, node: Node, snapshot: ServiceSnapshot | None) -> Trace:
+    from kubectl_svcpath.modes.nftables.trace import trace_nftables
+
+    return trace_nftables(_nft(parsed), packet, node)
+
+
+MODE = ProxyMode(
+    name=Mode.NFTABLES,
+    forms=(InputForm("nft-json", _looks_like_json, _read_json, json=True),
+           InputForm("nft-text", _looks_like_text, _read_text)),
+    shown_by=lambda parsed: parsed.nft is not None and bool(parsed.nft.kube_proxy_tables()),
+    correlate=_correlate,
+    infer=_infer,
+    has_counters=lambda parsed: parsed.conntrack is not None,
+    notes=_notes,
+    checks=_checks,
+    trace=_trace,
+    not_shown=_not_shown,
+)

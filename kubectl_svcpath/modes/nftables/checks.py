@@ -14,7 +14,8 @@ with no entry at all; this module adds what needs kube-proxy's nftables objects:
 from __future__ import annotations
 
 from kubectl_svcpath import kubeproxy
-from kubectl_svcpath.modes.nftables.correlate import parse_chain_name, usable_endpoints
+from kubectl_svcpath.endpoints import usable_endpoints
+from kubectl_svcpath.modes.nftables.correlate import parse_chain_name
 from kubectl_svcpath.modes.nftables.model import NftRuleset
 from kubectl_svcpath.path import EntryPath, Finding, PortPath
 from kubectl_svcpath.snapshot import ServiceSnapshot

@@ -14,13 +14,12 @@ from a ``conntrack -L`` listing instead, when one is given.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kubectl_svcpath import kubeproxy
+from kubectl_svcpath.endpoints import attach_slices
 from kubectl_svcpath.modes.nftables.model import NftElement, NftRule, NftRuleset, NftTable, Verdict
 from kubectl_svcpath.path import EndpointHop, EntryPath, Evidence, PortPath
 from kubectl_svcpath.snapshot import Endpoint, ServicePort, ServiceSnapshot
@@ -37,55 +36,6 @@ _CHAIN_NAME = re.compile(r"^(service|local|external|firewall|endpoint|affinity)-
 
 
 # --- shared with the IPVS correlator -------------------------------------------------------
-
-
-def usable_endpoints(eps: tuple[Endpoint, ...]) -> list[Endpoint]:
-    """What kube-proxy programs: ready endpoints; if none, serving terminating ones (KEP-1669)."""
-    ready = [e for e in eps if e.ready]
-    return ready or [e for e in eps if e.serving and e.terminating]
-
-
-def attach_slices(snapshot: ServiceSnapshot, port: ServicePort, pp: PortPath, missing_from: set[str],
-                  chain_for: Callable[[Endpoint], str | None] | None = None) -> None:
-    """Copy readiness from the EndpointSlices onto every hop; list usable endpoints no rule reaches.
-
-    ``missing_from``: the policy chains (or virtual servers) that should hold every usable
-    endpoint (Cluster policy); endpoints are only "not programmed" when one of them was read.
-    """
-    eps = snapshot.port_endpoints(port)
-    by_addr = {(e.ip, e.port): e for e in eps}
-    by_ip: dict[str, list[Endpoint]] = {}
-    for e in eps:
-        by_ip.setdefault(_norm_ip(e.ip), []).append(e)
-    seen: set[tuple[str, int | None]] = set()
-    for path in pp.paths:
-        for hop in path.endpoints:
-            ep = by_addr.get((hop.ip, hop.port))
-            if ep is None:
-                same_ip = by_ip.get(_norm_ip(hop.ip), [])
-                ep = same_ip[0] if len(same_ip) == 1 else None
-            if ep is not None:
-                hop.ready, hop.serving, hop.terminating, hop.node = ep.ready, ep.serving, ep.terminating, ep.node
-                hop.in_slices = True if snapshot.from_api else None
-                seen.add((ep.ip, ep.port))
-            else:
-                hop.in_slices = False if snapshot.from_api else None
-    if not snapshot.from_api or not missing_from:
-        return
-    if not any(p.policy_chain in missing_from for p in pp.paths):
-        return
-    for ep in usable_endpoints(eps):
-        if (ep.ip, ep.port) not in seen:
-            pp.missing_endpoints.append(EndpointHop(
-                ip=ep.ip, port=ep.port, chain=chain_for(ep) if chain_for else None, probability=None,
-                ready=ep.ready, serving=ep.serving, terminating=ep.terminating, node=ep.node, in_slices=True))
-
-
-def _norm_ip(ip: str) -> str:
-    try:
-        return ipaddress.ip_address(ip).compressed
-    except ValueError:
-        return ip
 
 
 def _family_table(nft: NftRuleset, ip: str) -> NftTable | None:

@@ -1,0 +1,78 @@
+"""What a proxy mode is to the pipeline: its input forms and its steps, as one ProxyMode.
+
+Each mode package (modes/iptables, modes/nftables, modes/ipvs) describes itself with one
+ProxyMode in its ``__init__``; modes/registry.py lists them, and the pipeline looks a mode up
+there instead of comparing mode names. The functions take the whole ``Parsed`` input because
+a mode may read more than its own tables (IPVS mode follows kube-proxy's iptables rules too).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kubectl_svcpath.analysis import Analysis
+    from kubectl_svcpath.dump import RuleDump
+    from kubectl_svcpath.modes.iptables.model import RuleSet
+    from kubectl_svcpath.modes.ipvs.model import IpvsTable
+    from kubectl_svcpath.modes.nftables.model import NftRuleset
+    from kubectl_svcpath.parse.conntrack import ConntrackTable
+    from kubectl_svcpath.path import Finding, PortPath
+    from kubectl_svcpath.report import SourceInfo
+    from kubectl_svcpath.snapshot import ServicePort, ServiceSnapshot
+    from kubectl_svcpath.trace.model import Node, Packet, Trace
+
+
+class Mode(str, Enum):
+    """kube-proxy's proxy modes this tool reads. A str, so ``Mode.IPTABLES == "iptables"``."""
+
+    IPTABLES = "iptables"
+    NFTABLES = "nftables"
+    IPVS = "ipvs"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(slots=True)
+class Parsed:
+    """Every dump of a Collection, parsed once (an --all audit reuses it per Service)."""
+
+    rules: RuleSet | None = None  # iptables rules (iptables mode, or the iptables side of IPVS mode)
+    nft: NftRuleset | None = None  # kube-proxy's nftables table, or iptables-nft's kernel view
+    ipvs: IpvsTable | None = None
+    conntrack: ConntrackTable | None = None  # a `conntrack -L` listing, when one was given
+    sources: list[SourceInfo] = field(default_factory=list)
+    mode: Mode = Mode.IPTABLES
+
+
+@dataclass(frozen=True, slots=True)
+class InputForm:
+    """One kind of text a user can hand us (dump.FORMATS), how to recognise it and read it."""
+
+    name: str
+    looks_like: Callable[[str], bool]  # sees only the first 64 KiB
+    read: Callable[[Parsed, RuleDump, bool], None]  # parse (lenient or not) and add to Parsed
+    json: bool = False  # a JSON document: other JSON is refused with its own message
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyMode:
+    """One proxy mode's parts. Functions are small adapters over the mode's own modules."""
+
+    name: Mode
+    forms: tuple[InputForm, ...]
+    shown_by: Callable[[Parsed], bool]  # the input holds this mode's rules (detection order: the registry's)
+    correlate: Callable[[ServiceSnapshot, Parsed], list[PortPath]]
+    infer: Callable[[Parsed, tuple[str | None, str] | None], list[ServiceSnapshot]]  # dump-only Services
+    has_counters: Callable[[Parsed], bool]
+    notes: Callable[[Parsed, ServiceSnapshot | None], list[str]]  # what the input lacks, what it costs
+    checks: Callable[[Analysis], list[Finding]]  # the mode's own findings (findings/ runs the generic ones)
+    trace: Callable[[Parsed, Packet, Node, ServiceSnapshot | None], Trace]  # one packet through the rules (--trace)
+    # the chain a port's traffic should reach, for "service-not-programmed"; None: "its service chain"
+    service_chain: Callable[[ServiceSnapshot, ServicePort], str] | None = None
+    # raised when no mode matched and this mode's tables were given but are unusable (a BadDump)
+    not_shown: Callable[[Parsed], None] | None = None
