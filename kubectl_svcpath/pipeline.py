@@ -63,7 +63,7 @@ def analyse(snapshot: ServiceSnapshot, parsed: Parsed, collection: Collection) -
     paths = correlate(snapshot, parsed)
     # expected before observed: what kube-proxy should program on this node, set against the rules
     exps, node_notes = expected_findings.build(snapshot, collection, paths)
-    expected_findings.apply(snapshot, paths, exps, parsed.mode)
+    expected_findings.apply(paths, exps)
     analysis = Analysis(snapshot=snapshot, collection=collection, mode=parsed.mode, paths=paths, rules=parsed.rules,
                         nft=[parsed.nft] if parsed.nft is not None else [], ipvs=parsed.ipvs, expectations=exps)
     findings = diagnose(analysis)

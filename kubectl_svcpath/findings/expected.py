@@ -12,7 +12,6 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import replace
 
-from kubectl_svcpath import kubeproxy
 from kubectl_svcpath.analysis import Analysis
 from kubectl_svcpath.dump import Collection
 from kubectl_svcpath.expected import (PREFER_SAME_NODE, PREFER_SAME_ZONE, Expectation, ExpectedPort, NodeIdentity,
@@ -119,7 +118,7 @@ def _mark(exp: ExpectedPort, path: EntryPath, hop: EndpointHop) -> None:
         hop.expected = Expected(False, verdict.reason)
 
 
-def apply(snapshot: ServiceSnapshot, paths: list[PortPath], exps: dict[int, Expectation], mode: str) -> None:
+def apply(paths: list[PortPath], exps: dict[int, Expectation]) -> None:
     """Mark hops, keep only owed missing endpoints, list the ones rightly left out."""
     if not exps:
         return
@@ -157,7 +156,7 @@ def apply(snapshot: ServiceSnapshot, paths: list[PortPath], exps: dict[int, Expe
         for (ip, port), (se, ep) in owed.items():
             # only Local-policy chains: the modes list Cluster-policy gaps themselves
             if ep.local is not None and se in ep.local and not (ep.cluster and se in ep.cluster):
-                kept.append(EndpointHop(ip=se.ip, port=se.port, chain=_chain(snapshot, pp, se, mode), probability=None,
+                kept.append(EndpointHop(ip=se.ip, port=se.port, chain=None, probability=None,
                                         ready=se.ready, serving=se.serving, terminating=se.terminating, node=se.node,
                                         in_slices=True, expected=Expected(True, ep.verdicts[se.key].reason)))
         pp.missing_endpoints = kept
@@ -171,15 +170,6 @@ def apply(snapshot: ServiceSnapshot, paths: list[PortPath], exps: dict[int, Expe
                     ip=se.ip, port=se.port, chain=None, probability=None, ready=se.ready, serving=se.serving,
                     terminating=se.terminating, node=se.node, in_slices=True,
                     expected=Expected(None if v.reason.startswith("unknown") else False, v.reason)))
-
-
-def _chain(snapshot: ServiceSnapshot, pp: PortPath, se: SliceEndpoint, mode: str) -> str | None:
-    if mode == "iptables":
-        spn = kubeproxy.service_port_name(snapshot.namespace, snapshot.name, pp.port.name)
-        return kubeproxy.endpoint_chain(spn, pp.port.protocol, se.ip, se.port)
-    if mode == "nftables":
-        return "endpoint-" + kubeproxy.nft_endpoint_base(snapshot.namespace, snapshot.name, pp.port.protocol, pp.port.name, se.ip, se.port)
-    return None
 
 
 # --- findings -------------------------------------------------------------------------------
