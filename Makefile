@@ -12,8 +12,8 @@ APT_PACKAGES = iptables nftables iproute2 ipvsadm conntrack kmod ca-certificates
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
 
-system-deps:  ## Debian packages the lab tests use (iptables, nftables, iproute2, ipvsadm, kubectl)
-	@missing=""; for c in iptables-save:iptables nft:nftables ip:iproute2 ipvsadm:ipvsadm conntrack:conntrack modprobe:kmod openssl:openssl; do \
+system-deps:  ## Debian packages the tests use (iptables, nftables, iproute2, ipvsadm, kubectl; gcc for python-iptables)
+	@missing=""; for c in iptables-save:iptables nft:nftables ip:iproute2 ipvsadm:ipvsadm conntrack:conntrack modprobe:kmod openssl:openssl gcc:gcc readelf:binutils; do \
 	  command -v $${c%%:*} >/dev/null 2>&1 || missing="$$missing $${c##*:}"; done; \
 	command -v kubectl >/dev/null 2>&1 || missing="$$missing kubernetes-client"; \
 	if [ -n "$$missing" ]; then \
@@ -25,7 +25,7 @@ system-deps:  ## Debian packages the lab tests use (iptables, nftables, iproute2
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e '.[test]'
+	$(PIP) install -q -e '.[test,local]'
 	touch $@
 
 venv: $(VENV)/.installed  ## the virtualenv with the plugin installed in editable mode
@@ -35,7 +35,7 @@ setup: system-deps venv  ## everything: Debian packages and the virtualenv
 demo: venv  ## run the plugin on the bundled hello-service example (no cluster needed)
 	$(VENV)/bin/kubectl-svcpath --example
 
-test: setup  ## all tests, including the root-only netfilter lab
+test: setup test-min  ## all tests, including the root-only netfilter lab, and the unit tests on the minimum versions
 	$(VENV)/bin/pytest -q -rs
 
 test-unit: venv  ## the tests that need neither root nor network namespaces
@@ -47,30 +47,62 @@ bench: venv  ## benchmarks (figures go in README.md)
 clean:  ## remove the virtualenv and build output
 	rm -rf $(VENV) build dist *.egg-info
 
-# --- packaging (issue 6): krew archive, wheel/sdist, manifest check; see docs/install.md ---------
-KREW_ROOT_LOCAL ?= build/krew
-.PHONY: release-deps dist krew-archive check-manifest krew-local bench-startup
+# --- lower bounds: the unit tests on the oldest declared versions (constraints/minimum.txt) ---------
+# On the oldest supported Python when the machine has it (pyenv's 3.10 here), else $(PYTHON).
+PYTHON_MIN ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.10*/bin/python3.10) $(shell command -v python3.10 2>/dev/null) $(PYTHON))
+VENV_MIN   ?= .venv-min
+.PHONY: venv-min test-min
 
-$(VENV)/.release-installed: $(VENV)/.installed pyproject.toml
-	$(PIP) install -q -e '.[release]'
+$(VENV_MIN)/.installed: pyproject.toml constraints/minimum.txt
+	rm -rf $(VENV_MIN)
+	$(PYTHON_MIN) -m venv $(VENV_MIN)
+	$(VENV_MIN)/bin/pip install -q --upgrade pip
+	$(VENV_MIN)/bin/pip install -q -c constraints/minimum.txt -e '.[test,local]'
 	touch $@
 
-release-deps: $(VENV)/.release-installed  ## PyInstaller and build, for the release artefacts
+venv-min: $(VENV_MIN)/.installed  ## a virtualenv with the oldest declared versions of every dependency
 
-# the packaging tests build the krew archive with PyInstaller
-test: release-deps
+test-min: venv-min  ## the unit tests on the minimum versions (the packaging tests run in the main venv only)
+	$(VENV_MIN)/bin/python -c 'import sys, typer, kubernetes, yaml, tabulate; print("minimum versions: Python", sys.version.split()[0], "typer", typer.__version__, "kubernetes", kubernetes.__version__, "PyYAML", yaml.__version__, "tabulate", tabulate.__version__)'
+	$(VENV_MIN)/bin/pytest -q -m "not lab" -p no:cacheprovider --ignore=tests/test_packaging.py --ignore=tests/test_kubectl_plugin.py
 
-dist: release-deps  ## wheel + sdist into dist/ (what pip install / pipx install get)
+# --- packaging (issue 12): krew archives for every platform, wheel/sdist, manifest check; see docs/install.md
+KREW_ROOT_LOCAL ?= build/krew-root
+QEMU_ROOT       ?= build/arm64-root
+.PHONY: krew-deps dist krew-lock krew-archive check-manifest krew-local krew-repro krew-qemu bench-startup
+
+krew-deps:  ## Debian packages the krew archives need to build and check (gcc for both Linux arches, readelf)
+	@missing=""; for c in gcc:gcc aarch64-linux-gnu-gcc:gcc-aarch64-linux-gnu readelf:binutils; do \
+	  command -v $${c%%:*} >/dev/null 2>&1 || missing="$$missing $${c##*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+# the packaging tests build the linux/amd64 and linux/arm64 archives
+test: krew-deps
+
+dist: venv  ## wheel + sdist into dist/ (what pip install / pipx install get)
 	$(PY) -m build --outdir dist .
 
-krew-archive: release-deps  ## dist/kubectl-svcpath_v<ver>_<os>_<arch>.tar.gz (PyInstaller onedir) + sha256 into krew-manifest.yaml
-	$(PY) packaging/build_release.py
+krew-lock: venv  ## re-resolve packaging/krew-requirements.in for every platform and Python into packaging/krew-lock.txt
+	$(PY) packaging/build_krew.py lock
 
-check-manifest: venv  ## krew-manifest.yaml passes krew's rules (and installs, if the archive is in dist/)
+krew-archive: venv krew-deps  ## dist/kubectl-svcpath_v<ver>_<os>_<arch>.tar.gz for linux+darwin amd64+arm64, sha256s into krew-manifest.yaml
+	$(PY) packaging/build_krew.py build
+
+check-manifest: venv krew-deps  ## krew-manifest.yaml passes krew's rules; every archive in dist/ installs and carries only its platform's wheels
 	$(PY) packaging/check_krew_manifest.py krew-manifest.yaml $$(for a in dist/kubectl-svcpath_v*.tar.gz; do [ -f "$$a" ] && printf -- '--archive %s ' "$$a"; done)
 
-krew-local: krew-archive  ## install the archive like `kubectl krew install --archive` into $(KREW_ROOT_LOCAL)
+krew-local: krew-archive  ## install this machine's archive like `kubectl krew install --archive` into $(KREW_ROOT_LOCAL)
 	$(PY) packaging/krew_install.py krew-manifest.yaml dist/kubectl-svcpath_v$$($(PY) -c 'import kubectl_svcpath as k; print(k.__version__)')_$$(uname -s | tr A-Z a-z)_$$(uname -m | sed 's/x86_64/amd64/;s/aarch64/arm64/').tar.gz $(KREW_ROOT_LOCAL)
+
+krew-repro: venv krew-deps  ## slow proof: every archive built twice, the second time from a fresh venv and empty work dir, same sha256
+	$(PY) packaging/repro.py
+
+krew-qemu: venv krew-deps  ## slow: the linux/arm64 archive runs --example through arm64 kubectl under qemu-user (debootstrap root)
+	$(PY) packaging/qemu_arm64.py --root $(QEMU_ROOT)
 
 bench-startup: venv  ## start-up times of --help, --example, completion and the krew archive
 	$(PY) bench/bench_startup.py

@@ -9,7 +9,7 @@ Measures (wall clock of the whole process, median and min of N runs after one wa
 - the completion helper: ``kubectl __complete svcpath -o ""`` and the helper alone;
 - the packaged artefact (the krew archive from ``make krew-archive``, unpacked into a krew-like
   $KREW_ROOT) running ``--help`` and ``--example`` through kubectl (target < 1 s);
-- with ``--compare``: the same for a PyInstaller onefile build and a shiv zipapp, with sizes;
+- with ``--compare``: the same for a zipapp variant of the archive (lib/common zipped: zipimport), with sizes;
 - ``python -X importtime``: the top-level imports that cost the most for ``--help`` and
   ``--example``.
 
@@ -36,6 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT / "packaging"))
+variant_archive: Path | None = None  # the krew archive the --compare variants are made from
 
 
 def timed(argv: list[str], env: dict[str, str], runs: int) -> tuple[float, float, float, int]:
@@ -87,14 +88,29 @@ def unpack_krew_like(archive: Path, root: Path) -> Path:
 
 
 def build_variant(kind: str, work: Path) -> Path:
-    """A onefile PyInstaller binary or a shiv zipapp, in a bin/ folder as kubectl-svcpath."""
+    """A variant of the krew archive, in a bin/ folder as kubectl-svcpath.
+
+    zipapp: the archive's lib/common (pure Python) as one zip file that Python imports from
+    (zipimport), with the compiled lib/cp3XY folders beside it, as a zipapp carrying per-platform
+    wheels would need them unpacked (C extensions cannot be imported from a zip).
+    """
     bin_dir = work / kind / "bin"
     bin_dir.mkdir(parents=True)
-    if kind == "onefile":
-        subprocess.run([sys.executable, str(ROOT / "packaging" / "build_release.py"), "--mode", "onefile",
-                        "--work", str(work / kind / "work"), "--dist", str(work / kind / "dist"), "--no-manifest"],
-                       check=True, stdout=subprocess.DEVNULL)
-        shutil.copy2(work / kind / "work" / "dist" / "kubectl-svcpath", bin_dir / "kubectl-svcpath")
+    if kind == "zipapp":
+        import zipapp
+
+        store = work / kind / "store"
+        with tarfile.open(variant_archive) as tar:
+            tar.extractall(store, filter="data")
+        src = store / "lib" / "common"
+        (src / "__main__.py").write_text(
+            "import os, sys\n"
+            "here = os.path.dirname(os.path.realpath(sys.argv[0]))\n"
+            "sys.path.insert(1, os.path.join(here, 'lib', 'cp%d%d' % sys.version_info[:2]))\n"
+            "from kubectl_svcpath.cli import main\nmain()\n")
+        zipapp.create_archive(src, store / "kubectl-svcpath", interpreter="/usr/bin/env python3")
+        shutil.rmtree(src)
+        (bin_dir / "kubectl-svcpath").symlink_to(store / "kubectl-svcpath")
     elif kind == "shiv":
         # the venv's site-packages minus the editable hook, plus our package as plain files
         site = Path(next(p for p in sys.path if p.endswith("site-packages")))
@@ -145,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--archive", type=Path, default=None, help="krew archive (default: newest dist/kubectl-svcpath_*.tar.gz)")
-    ap.add_argument("--compare", action="store_true", help="also build and time PyInstaller onefile and a shiv zipapp (~2 min)")
+    ap.add_argument("--compare", action="store_true", help="also time a zipapp variant of the krew archive")
     ap.add_argument("--no-importtime", action="store_true")
     args = ap.parse_args(argv)
 
@@ -180,21 +196,21 @@ def main(argv: list[str] | None = None) -> int:
         variants: list[tuple[str, Path]] = []
         if archive is not None and archive.exists():
             bin_dir = unpack_krew_like(archive, tmp / "krew")
-            variants.append(("onedir (krew archive)", bin_dir))
-            sizes.append(("PyInstaller onedir .tar.gz", archive.stat().st_size, dir_size(tmp / "krew" / "store")))
+            variants.append(("krew archive", bin_dir))
+            sizes.append(("krew archive .tar.gz", archive.stat().st_size, dir_size(tmp / "krew" / "store")))
         else:
             print("note: no krew archive (make krew-archive); skipping the packaged artefact", file=sys.stderr)
-        if args.compare:
-            for kind in ("onefile", "shiv"):
-                bin_dir = build_variant(kind, tmp / "variants")
-                variants.append((kind, bin_dir))
-                exe = bin_dir / "kubectl-svcpath"
-                sizes.append((f"{kind}", exe.stat().st_size, exe.stat().st_size))
+        if args.compare and archive is not None:
+            global variant_archive
+            variant_archive = archive
+            bin_dir = build_variant("zipapp", tmp / "variants")
+            variants.append(("zipapp variant", bin_dir))
+            sizes.append(("zipapp variant (.pyz + lib/cp3XY)", 0, dir_size(tmp / "variants" / "zipapp" / "store")))
         for label, bin_dir in variants:
             env = env_with(bin_dir, tmp / "home")
             add("--help", f"kubectl svcpath ({label})", [kubectl, "svcpath", "--help"], env, "< 0.3 s")
             add("--example", f"kubectl svcpath ({label})", [kubectl, "svcpath", "--example"], env, "< 1 s")
-            if label.startswith("onedir"):
+            if label.startswith("krew"):
                 link = bin_dir / "kubectl_complete-svcpath"
                 link.symlink_to("kubectl-svcpath")
                 add("completion", f'kubectl __complete svcpath -o "" ({label})', [kubectl, "__complete", "svcpath", "-o", ""], env)

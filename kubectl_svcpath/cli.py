@@ -199,7 +199,10 @@ def _kubectl_style(args: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: never lets a traceback reach the user (unless --debug)."""
-    from typer._click import exceptions as click_exc
+    # click's exceptions reached from typer's public API: typer < 0.26 uses click, later ones a
+    # vendored copy (typer._click) that older typers lack
+    usage_error = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+    click_exc = sys.modules[usage_error.__module__]
 
     args = _kubectl_style(sys.argv[1:] if argv is None else argv)
     command = typer.main.get_command(app)
@@ -212,7 +215,7 @@ def main(argv: list[str] | None = None) -> None:
         known = [o for p in command.params for o in (*p.opts, *p.secondary_opts)]
         message, hint = _no_such_option(e.option_name, known)
         code = _fail(message, hint, ExitCode.USAGE)
-    except click_exc.UsageError as e:
+    except usage_error as e:
         code = _fail(e.format_message(), "see 'kubectl svcpath --help'", ExitCode.USAGE)
     except typer.Abort:
         code = _fail("interrupted", None, ExitCode.INTERRUPTED)

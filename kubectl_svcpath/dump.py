@@ -19,6 +19,7 @@ class RuleDump:
     # "# Warning: iptables-legacy tables present…" and "Parsing nftables rule failed" here, not in the text
     stderr: str = ""
     returncode: int | None = None  # the command's exit status; None for files
+    elisions: tuple[int, ...] = ()  # lines where the author cut ("...", "[snip]"), blanked by parse/excerpt.py
 
 
 @dataclass(slots=True)

@@ -59,13 +59,15 @@ class Expected:
 class EntryPath:
     """One way in (cluster IP, node port, LB ingress, external IP) and where it leads."""
 
-    entry: str  # one of ENTRY_KINDS
+    entry: str | None  # one of ENTRY_KINDS; None: the entry rule is not in the input (the path starts at its chain)
     address: str | None  # the destination IP matched, None for node ports (any local address)
     port: int | None  # the destination port matched (nodePort for node ports)
     chains: list[str]  # ordered: dispatch chain … service chain (KUBE-SERVICES → KUBE-SVC-…)
     packets: int | None = None  # entry rule counters (None: no counters in the input)
     bytes: int | None = None
-    verdict: str = "forward"  # "forward" | "reject" (no endpoints) | "drop" (no local endpoints) | "missing"
+    # "forward" | "reject" (no endpoints) | "drop" (no local endpoints) | "missing" (the chain is empty or absent,
+    # proved by a whole table) | "not-in-input" (the path leads to a chain the input does not show)
+    verdict: str = "forward"
     policy_chain: str | None = None  # the chain that picks endpoints (KUBE-SVC-/KUBE-SVL-)
     endpoints: list[EndpointHop] = field(default_factory=list)
     source_ranges: list[str] = field(default_factory=list)  # loadBalancerSourceRanges in KUBE-FW
@@ -85,6 +87,11 @@ class PortPath:
     # endpoints of the slices that this node rightly leaves out (out of zone, not local, …), with why
     left_out_endpoints: list[EndpointHop] = field(default_factory=list)
     expected: Any = None  # expected.ExpectedPort: what kube-proxy should program for this port here
+    # facts about this port the input does not show, each "what: why" ("entry rule: KUBE-SERVICES is not in the input")
+    not_in_input: list[str] = field(default_factory=list)
+    # False: the input does not hold every rule that could send traffic to this port (an excerpt), so
+    # "no rule sends traffic to it" cannot be said
+    entries_complete: bool = True
 
 
 @dataclass(slots=True)

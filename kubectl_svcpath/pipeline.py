@@ -7,13 +7,16 @@ gathered; everything from here on is the same code.
 from __future__ import annotations
 
 from kubectl_svcpath.analysis import Analysis
+from dataclasses import replace
+
+from kubectl_svcpath.dump import Collection, RuleDump
 from kubectl_svcpath.findings import expected as expected_findings
-from kubectl_svcpath.dump import Collection
 from kubectl_svcpath.errors import BadDump, SvcpathError
 from kubectl_svcpath.findings.generic import diagnose
 from kubectl_svcpath.modes import registry
 from kubectl_svcpath.modes.base import Mode, Parsed
 from kubectl_svcpath.parse import dump_format
+from kubectl_svcpath.parse.excerpt import clean, excerpt_note
 from kubectl_svcpath.path import PortPath
 from kubectl_svcpath.report import Report, RulesNotRead
 from kubectl_svcpath.snapshot import ServiceSnapshot
@@ -25,6 +28,9 @@ def parse_collection(collection: Collection, lenient: bool = False) -> Parsed:
     parsed = Parsed()
     registry.read_structured(parsed, collection.rulesets)
     for dump in collection.dumps:
+        dump = cleaned(dump)
+        if dump.elisions:
+            parsed.elisions[dump.source] = list(dump.elisions)
         registry.form(dump_format(dump)).read(parsed, dump, lenient)
     parsed.mode = detect_mode(parsed, collection)
     return parsed
@@ -72,10 +78,23 @@ def analyse(snapshot: ServiceSnapshot, parsed: Parsed, collection: Collection) -
         backend=collection.backend or (parsed.rules.backend if parsed.rules is not None else None),
         sources=list(parsed.sources), counters=registry.mode(parsed.mode).has_counters(parsed),
         notes=input_notes(parsed, collection, snapshot) + node_notes + expected_findings.notes(analysis),
-        expected=expected_findings.summary(analysis),
+        excerpt=parsed.excerpt, expected=expected_findings.summary(analysis),
     )
+
+
+def cleaned(dump: RuleDump) -> RuleDump:
+    """The dump without a BOM, its elision lines blanked and their line numbers kept (parse/excerpt.py)."""
+    c = clean(dump.text)
+    if not c.bom and not c.elisions:
+        return dump
+    return replace(dump, text=c.text, elisions=tuple(c.elisions))
 
 
 def input_notes(parsed: Parsed, collection: Collection, snapshot: ServiceSnapshot | None = None) -> list[str]:
     """What the input lacked, and what that costs the answer."""
-    return list(collection.notes) + registry.mode(parsed.mode).notes(parsed, snapshot)
+    notes = list(collection.notes) + registry.mode(parsed.mode).notes(parsed, snapshot)
+    iptables_sources = {d.source for d in parsed.rules.dumps} if parsed.rules is not None else set()
+    for source, lines in parsed.elisions.items():
+        if source not in iptables_sources:  # (the iptables notes say it for their own inputs)
+            notes.append(excerpt_note(source, lines))
+    return notes

@@ -47,6 +47,15 @@ class Report:
     notes: list[str] = field(default_factory=list)  # what the input lacks and what that costs
     expected: dict[str, Any] | None = None  # findings.expected.summary: opt-out, node identity, skipped entries
     rules_not_read: RulesNotRead | None = None  # set: an API-only report (exec forbidden, no kube-proxy pod...)
+    excerpt: bool = False  # the input shows part of the rules (cut, grep, bare lines): nothing is claimed absent
+
+    def not_in_input(self) -> list[str]:
+        """Every fact the report leaves unknown because the input does not show it, as "what: not in the input"."""
+        out = [f"{field}: not in the input" for field in service_unknowns(self.service)]
+        for p in self.ports:
+            label = p.port.name or str(p.port.port or "?")
+            out.extend(f"{label}: {u}" for u in p.not_in_input)
+        return out
 
     @property
     def worst_severity(self) -> str | None:
@@ -57,14 +66,14 @@ class Report:
     def to_dict(self) -> dict[str, Any]:
         svc = self.service
         unread = self.rules_not_read
-        return {
+        doc = {
             "apiVersion": API_VERSION,
             "kind": "ServicePath",
             "service": {
                 "namespace": svc.namespace,
                 "name": svc.name,
                 "type": svc.type,
-                "clusterIPs": list(svc.cluster_ips),
+                "clusterIPs": None if "cluster IP" in service_unknowns(svc) else list(svc.cluster_ips),
                 "externalIPs": list(svc.external_ips),
                 "loadBalancerIPs": list(svc.load_balancer_ips),
                 "externalTrafficPolicy": svc.external_traffic_policy,
@@ -89,11 +98,36 @@ class Report:
             "notes": list(self.notes),
             "expected": self.expected,
         }
+        # like Kubernetes' own "omitempty": present only when the input is partial
+        if self.excerpt:
+            doc["excerpt"] = True
+        unknown = self.not_in_input()
+        if unknown:
+            doc["notInInput"] = unknown
+        return doc
+
+
+def service_unknowns(svc: ServiceSnapshot) -> list[str]:
+    """The Service's fields the rules did not show (dump-only mode); the API shows them all."""
+    if svc.from_api:
+        return []
+    out = []
+    if svc.type is None:
+        out.append("type")
+    if not svc.cluster_ips:
+        out.append("cluster IP")
+    if svc.external_traffic_policy is None and svc.type != "ClusterIP":
+        out.append("externalTrafficPolicy")
+    if svc.internal_traffic_policy is None:
+        out.append("internalTrafficPolicy")
+    if svc.session_affinity is None:
+        out.append("sessionAffinity")
+    return out
 
 
 def port_to_dict(p: PortPath, service: ServiceSnapshot | None = None, rules_read: bool = True) -> dict[str, Any]:
     """A service port; without the node's rules its rule fields are null (not read, not "none")."""
-    return {
+    doc = {
         "name": p.port.name,
         "protocol": p.port.protocol,
         "port": p.port.port,
@@ -110,6 +144,9 @@ def port_to_dict(p: PortPath, service: ServiceSnapshot | None = None, rules_read
         "sliceEndpoints": ([slice_endpoint_to_dict(e) for e in service.port_endpoints(p.port)]
                            if service is not None and service.from_api else None),
     }
+    if p.not_in_input:
+        doc["notInInput"] = list(p.not_in_input)
+    return doc
 
 
 def expected_port_to_dict(ep: Any) -> dict[str, Any] | None:

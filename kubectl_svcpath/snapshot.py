@@ -14,7 +14,7 @@ from typing import Any
 class ServicePort:
     name: str  # "" for an unnamed port
     protocol: str  # "TCP" | "UDP" | "SCTP"
-    port: int
+    port: int | None  # None: not in the input (dump-only mode, the entry rule was not pasted)
     target_port: int | str | None = None  # a number, a named container port, or unknown
     node_port: int | None = None
 
@@ -37,15 +37,15 @@ class Endpoint:
 class ServiceSnapshot:
     namespace: str
     name: str
-    type: str = "ClusterIP"
+    type: str | None = "ClusterIP"  # None here and below: the input does not show it (dump-only mode)
     cluster_ips: tuple[str, ...] = ()
     ports: tuple[ServicePort, ...] = ()
     external_ips: tuple[str, ...] = ()
     load_balancer_ips: tuple[str, ...] = ()
     load_balancer_source_ranges: tuple[str, ...] = ()
-    external_traffic_policy: str = "Cluster"
-    internal_traffic_policy: str = "Cluster"
-    session_affinity: str = "None"
+    external_traffic_policy: str | None = "Cluster"
+    internal_traffic_policy: str | None = "Cluster"
+    session_affinity: str | None = "None"
     affinity_timeout: int | None = None
     health_check_node_port: int | None = None
     # endpoints per service port name (the EndpointSlice port with the same name)
@@ -62,7 +62,8 @@ class ServiceSnapshot:
 
     @property
     def headless(self) -> bool:
-        return self.cluster_ips in ((), ("None",))
+        """Only the API can say so: a dump without the cluster IP just did not show it."""
+        return self.from_api and self.cluster_ips in ((), ("None",))
 
     def entry_addresses(self) -> list[tuple[str, str]]:
         """(entry kind, address) for every address the Service is reached on: cluster, external, LB."""

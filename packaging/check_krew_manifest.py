@@ -15,7 +15,7 @@ fetched here, so this re-implements its rules in Python:
 
 On top of krew's rules it checks what this project promises: the version equals
 ``kubectl_svcpath.__version__``, the texts stay within krew-index's length guidance
-(shortDescription <= 70 characters, description lines <= 80), and the uri is an https release
+(shortDescription <= 50 characters, description lines <= 80), and the uri is an https release
 asset for that version.
 
 Usage: check_krew_manifest.py [krew-manifest.yaml] [--name svcpath] [--archive FILE]
@@ -49,7 +49,7 @@ SUPPORTED_PLATFORMS = (
     ("darwin", "386"), ("darwin", "amd64"), ("darwin", "arm64"),
 )
 LICENSE_FILES = {"license", "license.txt", "license.md", "licenses", "licenses.txt", "licenses.md", "copying", "copying.txt"}
-SHORT_DESCRIPTION_MAX = 70
+SHORT_DESCRIPTION_MAX = 50  # krew: "explains what the plugin does in only a few words"
 DESCRIPTION_LINE_MAX = 80
 
 
@@ -223,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     errors = validate(doc, args.name, version)
+    facts: list[str] = []
     if not errors and args.archive:
         import tempfile
 
@@ -241,12 +242,23 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 if find_license(result.install_dir) is None:
                     errors.append(f"{archive.name}: LICENSE (or alike) file is not extracted from the archive as part of installation")
+            # beyond krew: the wheels' tags, the binaries' machine, the glibc floor (packaging/check_archive.py)
+            import check_archive
+
+            report = check_archive.check(archive, os_, arch)
+            errors += [f"{archive.name}: {e}" for e in report.errors]
+            if not report.errors:
+                facts.append(f"{archive.name}: {report.wheels} wheels, {report.shared_objects} shared objects"
+                             + (f", GLIBC <= {report.newest_glibc[0]}.{report.newest_glibc[1]}" if report.newest_glibc else "")
+                             + (f", macOS >= {report.macos_min}" if report.macos_min else ""))
     for error in errors:
         print(f"error: {args.manifest}: {error}", file=sys.stderr)
     if errors:
         return 1
     print(f"{args.manifest}: valid krew manifest for {args.name} v{version}"
           + (f" ({len(args.archive)} archive(s) installed)" if args.archive else ""))
+    for fact in facts:
+        print(f"  {fact}")
     return 0
 
 

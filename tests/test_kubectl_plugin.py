@@ -2,10 +2,11 @@
 
 The archive built by tests/test_packaging.py's ``release`` fixture (once per session) is
 installed the way ``kubectl krew install --manifest svcpath.yaml --archive A`` lays it out
-($KREW_ROOT/store/svcpath/v<version>/..., $KREW_ROOT/bin/kubectl-svcpath -> the binary; see
-packaging/krew_install.py), $KREW_ROOT/bin goes on PATH next to a folder holding only kubectl (no
-Python anywhere on PATH), and kubectl discovers and runs the plugin. Its answers must be the
-same as the source tree's.
+($KREW_ROOT/store/svcpath/v<version>/..., $KREW_ROOT/bin/kubectl-svcpath -> the launcher; see
+packaging/krew_install.py), $KREW_ROOT/bin goes on PATH next to a folder holding only kubectl and
+a folder holding only python3 (the base interpreter, whose own site-packages hold other versions
+of typer, click, PyYAML: the archive's must win), and kubectl discovers and runs the plugin. Its
+answers must be the same as the source tree's.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from tests.conftest import run_cli
 from tests.test_packaging import Release, clean_env, load, release, run  # noqa: F401 (fixture)
 
 krew_install = load("krew_install")
+# the interpreter under this venv (a venv's python would bring the venv's packages along)
+BASE_PYTHON = Path(getattr(sys, "_base_executable", sys.executable)).resolve()
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,10 @@ def krew(release: Release, tmp_path_factory: pytest.TempPathFactory) -> KrewHome
     installed = krew_install.install(release.manifest, release.archive, root)
     home = tmp / "home"
     home.mkdir()
-    return KrewHome(root, root / "bin", clean_env(root / "bin", home=home), installed)
+    python_dir = tmp / "python-only"
+    python_dir.mkdir()
+    (python_dir / "python3").symlink_to(BASE_PYTHON)
+    return KrewHome(root, root / "bin", clean_env(root / "bin", python_dir, home=home), installed)
 
 
 def kubectl(krew: KrewHome, *args: str) -> tuple[int, str, str]:
@@ -54,7 +60,7 @@ def test_krew_layout(krew: KrewHome) -> None:
     assert link.is_symlink()
     assert Path(os.readlink(link)) == krew.root / "store" / "svcpath" / version / "kubectl-svcpath"
     store = krew.root / "store" / "svcpath" / version
-    assert sorted(p.name for p in store.iterdir()) == ["LICENSE", "THIRD-PARTY-LICENSES.txt", "_internal", "kubectl-svcpath"]
+    assert sorted(p.name for p in store.iterdir()) == ["LICENSE", "THIRD-PARTY-LICENSES.txt", "kubectl-svcpath", "lib"]
 
 
 def test_plugin_list_shows_it(krew: KrewHome) -> None:
@@ -121,12 +127,38 @@ def test_completion_via_the_symlink_from_the_caveats(krew: KrewHome) -> None:
     assert out.splitlines() == ["--color\tcolour the output", ":4"]
 
 
-def test_no_python_needed(krew: KrewHome) -> None:
-    # PATH has only $KREW_ROOT/bin and kubectl; no PYTHON* variables: the binary brings its runtime
-    assert not any(Path(d, "python3").exists() for d in krew.env["PATH"].split(os.pathsep))
-    assert not any(k.startswith("PYTHON") for k in krew.env)
-    code, _, err = kubectl(krew, "svcpath", "--version")
+def test_runs_on_the_users_python3_with_the_bundled_packages(krew: KrewHome) -> None:
+    """The launcher puts the archive's lib/ first: the base interpreter's own packages do not leak in."""
+    code, out, err = kubectl(krew, "svcpath", "--version")
     assert code == 0, err
+    store = krew.root / "store" / "svcpath" / f"v{kubectl_svcpath.__version__}"
+    tag = "cp%d%d" % sys.version_info[:2]
+    # the launcher's own _paths(), then the imports the plugin makes
+    proc = run(["python3", "-c", "import sys; sys.argv = [sys.argv[1]]; ns = {'__name__': 'x', '__file__': sys.argv[0]}; "
+                "exec(open(sys.argv[0]).read(), ns); sys.path[0:0] = ns['_paths'](); "
+                "import typer, yaml, pydantic_core, kubectl_svcpath; print(typer.__file__, yaml.__file__, pydantic_core.__file__, kubectl_svcpath.__file__)",
+                str(store / "kubectl-svcpath")], krew.env, cwd=krew.root)
+    assert proc.returncode == 0, proc.stderr
+    files = proc.stdout.split()
+    assert [f.startswith(str(store / "lib")) for f in files] == [True] * 4, files
+    assert f"/lib/{tag}/pydantic_core/" in files[2]
+
+
+def test_too_old_python3_gets_one_clear_error(krew: KrewHome, tmp_path: Path) -> None:
+    minor = "3.9"  # macOS's own /usr/bin/python3 (Xcode command line tools)
+    found = next(iter(sorted(Path.home().glob(f".pyenv/versions/{minor}*/bin/python{minor}"))), None)
+    if found is None:
+        pytest.skip(f"no python{minor} on this machine (pyenv)")
+    old_dir = tmp_path / "old-python"
+    old_dir.mkdir()
+    (old_dir / "python3").symlink_to(found)
+    env = {**krew.env, "PATH": f"{krew.bin}:{old_dir}:" + krew.env["PATH"].split(":", 1)[1]}
+    proc = run(["kubectl", "svcpath", "--example"], env, cwd=tmp_path)
+    assert proc.returncode == 7, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert lines[0].startswith("error: kubectl-svcpath needs python3 3.10 or newer;") and lines[0].endswith(f"is {minor}")
+    assert lines[1].startswith("hint: install a newer python3") and "3.10, 3.11, 3.12, 3.13, 3.14" in lines[1]
+    assert "Traceback" not in proc.stderr
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="krew_install's host platform check is for Linux here")

@@ -221,3 +221,47 @@ def test_traced_endpoints_are_the_reachable_dnat_targets(generated, source):
             # masquerade exactly when the source is outside the cluster CIDR and a mark rule is there, or hairpin
             assert b.masquerade is (b.masquerade_why is not None)
         assert math.isclose(total, 1.0, abs_tol=1e-9)
+
+
+# --- IPVS mode: virtual server, real servers by weight, and the iptables half ------------------
+
+IPVS = Path(__file__).resolve().parent / "fixtures" / "ipvs"
+MANIFEST = EXAMPLE / "manifest.yaml"
+
+
+def _ipvs_trace(source: str, to: str, *files: str) -> dict:
+    args = [a for f in files for a in ("--rules-file", str(IPVS / f))]
+    r = run_cli("default/hello-service", *args, "--manifest", str(MANIFEST), "--trace", source, "--to", to,
+                "--node-ip", "172.18.0.2", "-o", "json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["proxyMode"] == "ipvs"
+    return doc["traces"][0]
+
+
+def test_ipvs_node_port_from_outside_is_masqueraded_by_the_node_port_set():
+    t = _ipvs_trace("203.0.113.9", "172.18.0.2:31576", "hello-iptables-save.txt", "hello-ipvsadm-Ln.txt")
+    (b,) = t["branches"]
+    assert b["verdict"] == "delivered" and b["endpoint"] == {"ip": "192.168.189.15", "port": 9191}
+    assert b["masquerade"] is True and b["masqueradeBecause"]["where"] == "nat KUBE-NODE-PORT #1"
+    assert [s["where"] for s in b["steps"] if s["where"].startswith("IPVS")] == ["IPVS TCP 172.18.0.2:31576"] * 2
+
+
+def test_ipvs_hairpin_and_pod_traffic():
+    pod = _ipvs_trace("192.168.1.5", "10.101.173.15:39090", "hello-iptables-save.txt", "hello-ipvsadm-Ln.txt")
+    assert [b["masquerade"] for b in pod["branches"]] == [False]  # inside the cluster CIDR, not its own endpoint
+    itself = _ipvs_trace("192.168.189.15", "10.101.173.15:39090", "hello-iptables-save.txt", "hello-ipvsadm-Ln.txt")
+    (b,) = itself["branches"]
+    assert b["masquerade"] is True and b["masqueradeBecause"]["where"] == "nat KUBE-POSTROUTING #1"  # KUBE-LOOP-BACK
+
+
+def test_ipvs_weights_share_new_connections_and_weight_zero_takes_none():
+    r = run_cli("kube-system/kube-dns", "--rules-file", str(IPVS / "dns-ipvsadm-Ln.txt"), "--manifest", str(IPVS / "dns-services.yaml"),
+                "--trace", "10.244.1.7", "-o", "json")
+    assert r.returncode == 0, r.stderr
+    for t in json.loads(r.stdout)["traces"]:
+        shares = {(b["endpoint"]["ip"], b["share"]) for b in t["branches"]}
+        assert "10.244.2.9" not in {ip for ip, _ in shares}  # terminating, weight 0
+        assert math.isclose(sum(s for _, s in shares), 1.0)
+        assert all(b["masquerade"] is None for b in t["branches"])  # no iptables dump: not evaluated
+        assert any("iptables half of IPVS mode" in n for n in t["notes"])

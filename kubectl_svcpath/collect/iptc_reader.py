@@ -118,6 +118,9 @@ def import_iptc() -> Any:
     try:
         import iptc  # noqa: PLC0415 (lazy on purpose)
     except ImportError as e:
+        if isinstance(e, ModuleNotFoundError) and e.name == "iptc":  # the optional `local` extra: one line
+            raise CollectFailed("--local on a legacy-iptables node needs python-iptables: "
+                                "pip install 'kubectl-svcpath[local]' (or drop --local to read the kube-proxy pod)") from None
         raise CollectFailed(f"python-iptables is not usable here: {e}",
                             hint="install python-iptables and the iptables libraries (Debian: iptables), "
                                  "or read the rules from the kube-proxy pod instead of --local") from None

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from kubectl_svcpath.analysis import Analysis
+from kubectl_svcpath.findings.knowledge import check_not_in_input
 from kubectl_svcpath.findings.backends import check_backends
 from kubectl_svcpath.modes import registry
 from kubectl_svcpath.endpoints import usable_endpoints
@@ -82,8 +83,8 @@ def check_service_not_programmed(a: Analysis) -> list[Finding]:
     if _unreadable_table(a):
         return out  # the reader could not list the table: table-incompatible explains it
     for pp in a.paths:
-        if pp.paths:
-            continue
+        if pp.paths or not pp.entries_complete:
+            continue  # an excerpt: a rule it does not show may send traffic there ("entry rule: not in the input")
         eps = a.snapshot.port_endpoints(pp.port)
         if a.snapshot.from_api and not usable_endpoints(eps):
             continue  # no-endpoints says it, and the filter rule may be absent from a nat-only dump
@@ -195,6 +196,7 @@ def check_probabilities(a: Analysis) -> list[Finding]:
 
 GENERIC_CHECKS: tuple[Check, ...] = (
     check_dump_only,
+    check_not_in_input,
     check_service_not_programmed,
     check_no_endpoints,
     check_no_local_endpoints,

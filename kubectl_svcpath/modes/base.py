@@ -47,6 +47,12 @@ class Parsed:
     conntrack: ConntrackTable | None = None  # a `conntrack -L` listing, when one was given
     sources: list[SourceInfo] = field(default_factory=list)
     mode: Mode = Mode.IPTABLES
+    elisions: dict[str, list[int]] = field(default_factory=dict)  # source -> lines where the author cut
+
+    @property
+    def excerpt(self) -> bool:
+        """The input shows part of the rules (cut, grep, bare lines): nothing may be called absent from it."""
+        return bool(self.elisions) or (self.rules is not None and self.rules.excerpt)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from kubectl_svcpath.dump import RuleDump
 from kubectl_svcpath.errors import BadDump
+
+
+_COUNTED_RULE = re.compile(r"\[\d+:\d+\]\s+-[AI]\s")
 
 
 def detect_format(text: str, source: str) -> str:
@@ -14,11 +19,12 @@ def detect_format(text: str, source: str) -> str:
     # imported here: the modes' parsers import parse.tokens, which imports this package
     from kubectl_svcpath.modes.registry import FORMS
 
-    head = text[:65536]
+    head = text[:65536].removeprefix("\ufeff")
     if "\x00" in head:
         raise BadDump(source, "binary data, not a text rule dump",
                       hint="pass the text output of iptables-save, nft -j list table …, or ipvsadm -Ln")
-    is_json = head.lstrip().startswith(("{", "["))
+    # "[102:8638] -A KUBE-SEP-…": iptables-save -c rule lines without their table header, not JSON
+    is_json = head.lstrip().startswith(("{", "[")) and not _COUNTED_RULE.match(head.lstrip())
     for form in FORMS:
         if form.json == is_json and form.looks_like(head):
             return form.name

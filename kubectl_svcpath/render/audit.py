@@ -15,6 +15,8 @@ from kubectl_svcpath.report import Report
 def health(report: Report) -> str:
     worst = [f for f in report.findings if f.severity in ("error", "warning")]
     if not worst:
+        if any(f.code == "chain-not-in-input" for f in report.findings):
+            return "?: chain not in the input"
         return "ok"
     worst.sort(key=lambda f: SEVERITY_ORDER[f.severity])
     codes = sorted({f.code for f in worst}, key=lambda c: next(SEVERITY_ORDER[f.severity] for f in worst if f.code == c))
@@ -33,6 +35,9 @@ def render_audit(reports: list[Report], style: Style, wide: bool = False) -> str
         h = health(r)
         if style.color and h != "ok":
             h = style.paint(h, "red" if h.startswith("error") else "yellow")
-        rows.append([safe(svc.namespace), safe(svc.name), safe(svc.type), safe(",".join(svc.cluster_ips) or "-"), safe(ports),
-                     str(len(endpoints)), str(sum(pkts)) if pkts else "-", h])
+        unknown_eps = any(path.verdict == "not-in-input" for p in r.ports for path in p.paths)
+        ips = ",".join(svc.cluster_ips) or ("-" if svc.from_api else "?")
+        rows.append([safe(svc.namespace), safe(svc.name), safe(svc.type or "?"), safe(ips), safe(ports),
+                     f"{len(endpoints)}+?" if unknown_eps and endpoints else "?" if unknown_eps else str(len(endpoints)),
+                     str(sum(pkts)) if pkts else "-", h])
     return tabulate(rows, headers=headers, tablefmt="plain", disable_numparse=True) + "\n"

@@ -34,6 +34,8 @@ def left_out_state(hop: EndpointHop) -> str:
 
 
 def destination(path: EntryPath) -> str:
+    if path.entry is None:
+        return "not in the input"
     port = path.port if path.port else "?"
     if path.entry == "nodePort" and not path.address:
         return f"*:{port}"  # any local address
@@ -43,10 +45,10 @@ def destination(path: EntryPath) -> str:
 
 def header_lines(report: Report) -> list[str]:
     svc = report.service
-    ips = ",".join(svc.cluster_ips) or "-"
+    ips = ",".join(svc.cluster_ips) or ("-" if svc.from_api else "?")
     mode = report.mode + (f" ({report.backend})" if report.backend else "")
     lines = [
-        f"Service:  {safe(svc.ref)}  type {safe(svc.type)}  cluster IP {safe(ips)}"
+        f"Service:  {safe(svc.ref)}  type {safe(svc.type or '?')}  cluster IP {safe(ips)}"
         + (f"  external IPs {safe(','.join(svc.external_ips))}" if svc.external_ips else "")
         + (f"  LB {safe(','.join(svc.load_balancer_ips))}" if svc.load_balancer_ips else ""),
     ]
@@ -57,12 +59,12 @@ def header_lines(report: Report) -> list[str]:
     for s in report.sources:
         extra = ", ".join(x for x in (s.reader and safe(s.reader), "counters" if s.has_counters else "no counters") if x)
         lines.append(f"          {safe(s.source)} [{safe(s.format)}; {extra}]")
-    policy = []
-    if svc.external_traffic_policy != "Cluster":
+    policy = []  # the values that differ from the API defaults; unknown ones are listed under "Unknown:"
+    if svc.external_traffic_policy not in ("Cluster", None):
         policy.append(f"externalTrafficPolicy {safe(svc.external_traffic_policy)}")
-    if svc.internal_traffic_policy != "Cluster":
+    if svc.internal_traffic_policy not in ("Cluster", None):
         policy.append(f"internalTrafficPolicy {safe(svc.internal_traffic_policy)}")
-    if svc.session_affinity != "None":
+    if svc.session_affinity not in ("None", None):
         policy.append(f"sessionAffinity {safe(svc.session_affinity)}")
     if policy:
         lines.append("Policy:   " + ", ".join(policy))
@@ -84,7 +86,8 @@ def findings_lines(findings: list[Finding], style: Style, verbose: bool = True) 
 
 
 def notes_lines(report: Report) -> list[str]:
-    return [f"Note:     {safe(n)}" for n in report.notes]
+    """The notes, then every fact the input does not show (unknown: not absent)."""
+    return [f"Note:     {safe(n)}" for n in report.notes] + [f"Unknown:  {safe(u)}" for u in report.not_in_input()]
 
 
 def wrap_lines(lines: list[str], width: int | None) -> list[str]:

@@ -41,6 +41,9 @@ def _rows(report: Report) -> list[dict[str, str]]:
                 what = "REJECT (no endpoints)" if path.verdict == "reject" else "DROP (no local endpoints)"
                 rows.append({**base, "ENDPOINT": what, "STATE": path.verdict})
                 continue
+            if path.verdict == "not-in-input":
+                rows.append({**base, "ENDPOINT": f"{path.chains[-1]}: not in the input", "STATE": "?"})
+                continue
             if not path.endpoints:
                 rows.append({**base, "ENDPOINT": "-" if path.verdict == "forward" else path.verdict.upper(), "STATE": "no endpoints"})
                 continue
@@ -61,7 +64,7 @@ def _rows(report: Report) -> list[dict[str, str]]:
 def _path_cells(label: str, path: EntryPath) -> dict[str, str]:
     return {
         "PORT": label,
-        "ENTRY": path.entry,
+        "ENTRY": path.entry or "?",
         "DESTINATION": destination(path) + ("" if path.shown_port else "*"),
         "PKTS": human_count(path.packets),
         "BYTES": human_bytes(path.bytes),
@@ -90,7 +93,7 @@ def render_table(report: Report, style: Style, wide: bool = False, width: int | 
     rows = _rows(report)
     table, hidden = _fit(columns, rows, width if not wide else None, style)
     below = []
-    if any(not path.shown_port for pp in report.ports for path in pp.paths):
+    if any(not path.shown_port and path.entry for pp in report.ports for path in pp.paths):
         below.append("* the rule as listed shows no port match (see the findings)")
     if hidden:
         below.append(f"({', '.join(hidden)} left out to fit the terminal: -o wide shows every column)")

@@ -40,7 +40,10 @@ def _endpoint_node(hop: EndpointHop, style: Style) -> Node:
 
 def _path_node(path: EntryPath, style: Style) -> Node:
     hidden = "" if path.shown_port else " (port not shown in the listing)"
-    label = f"{path.entry} {safe(destination(path))}{hidden}{_counters(path.packets, path.bytes)}"
+    if path.entry is None:
+        label = "entry rule: not in the input"
+    else:
+        label = f"{path.entry} {safe(destination(path))}{hidden}{_counters(path.packets, path.bytes)}"
     if path.evidence:
         label += f"  ({safe(path.evidence[0].ref)})"
     chain_label = " > ".join(safe(c) for c in path.chains)
@@ -50,6 +53,8 @@ def _path_node(path: EntryPath, style: Style) -> Node:
         children: list[Node] = [(style.paint("REJECT", "red") + ": the port has no endpoints", [])]
     elif path.verdict == "drop":
         children = [(style.paint("DROP", "red") + ": no local endpoints on this node", [])]
+    elif path.verdict == "not-in-input":
+        children = [(f"{safe(path.chains[-1])}: not in the input", [])]
     elif not path.endpoints:
         children = [("no endpoint chain", [])]
     else:
@@ -59,7 +64,7 @@ def _path_node(path: EntryPath, style: Style) -> Node:
 
 def _port_node(pp: PortPath, style: Style) -> Node:
     p = pp.port
-    label = f"{safe(p.name) or '(unnamed)'} {p.port or '?'}/{p.protocol}"
+    label = f"{safe(p.name) or '(unnamed)'} {p.port or '?'}/{safe(p.protocol)}"
     if p.target_port is not None:
         label += f" -> {safe(p.target_port)}"
     if p.node_port:
@@ -81,7 +86,8 @@ def render_tree(report: Report, style: Style, width: int | None = None) -> str:
     svc = report.service
     mode = report.mode + (f"/{report.backend}" if report.backend else "")
     where = f"node {safe(report.node)}" if report.node else "offline"
-    root = f"{safe(svc.ref)} ({safe(svc.type)}, {safe(','.join(svc.cluster_ips) or '-')}) — {mode}, {where}"
+    ips = ",".join(svc.cluster_ips) or ("-" if svc.from_api else "?")
+    root = f"{safe(svc.ref)} ({safe(svc.type or '?')}, {safe(ips)}) — {mode}, {where}"
     lines = tree_lines((root, [_port_node(pp, style) for pp in report.ports]))
     out = lines + wrap_lines(notes_lines(report) + [""] + findings_lines(report.findings, style), width)
     return "\n".join(out) + "\n"

@@ -157,10 +157,6 @@ class Trace:
     kernel_view: bool = False  # a rule's hidden match was read from the kernel's own listing (nft)
 
     @property
-    def verdicts(self) -> list[str]:
-        return sorted({b.verdict for b in self.branches})
-
-    @property
     def summary(self) -> str:
         """One word for the whole trace: the verdict when every branch agrees, else "depends"."""
         kinds = {b.verdict for b in self.branches}

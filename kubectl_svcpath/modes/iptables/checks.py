@@ -201,6 +201,10 @@ def always_terminates(rules: RuleSet, table: str, chain: str, protocol: str | No
     """Every ``protocol`` packet entering ``chain`` ends in a DNAT/REJECT/…: an unconditional way out exists."""
     if depth > 6:
         return False
+    if rules.chain(table, chain) is None and chain.startswith(("KUBE-SVC-", "KUBE-SVL-")):
+        # not in the input (an excerpt): kube-proxy writes a service chain only with endpoints,
+        # and ends it with an unconditional jump to the last one, which DNATs
+        return True
     for rule in rules.rules_of(table, chain):
         if conditions(rule, ignore_protocol=protocol):
             continue  # may or may not match: look further
@@ -353,6 +357,7 @@ def _hidden_ports(ctx: _Context) -> list[Finding]:
             kernel_lines.append(f"  {_short(rule)}  {proto} dport {k.summary.dport}")
             ports.append(f"{proto} dport {k.summary.dport}")
     proofs = _counter_proofs(ctx, [r for _, _, r in portless])
+    shadows = _shadow_proofs(ctx, [r for _, _, r in portless]) if not proofs else []
     out: list[Finding] = []
     if missing:
         out.append(_port_match_missing(ctx, missing))
@@ -366,6 +371,8 @@ def _hidden_ports(ctx: _Context) -> list[Finding]:
         message = f"iptables cannot display the port matches of {n} of this Service's {rules_word}; in the kernel they match {_join(ports)}"
     elif proofs:
         message = f"{n} of this Service's entry {rules_word} printed without a port match; the counters prove the kernel has one"
+    elif shadows:
+        message = f"{n} of this Service's entry {rules_word} printed without a port match; the rules themselves show the kernel has one"
     elif hides:
         message = f"{n} of this Service's entry {rules_word} printed without a port match: {_plain(reader)} probably cannot display it"
     else:
@@ -389,6 +396,8 @@ def _hidden_ports(ctx: _Context) -> list[Finding]:
         proof_words.append("nft shows the port matches")
     if proofs:
         proof_words.append(proofs[0])
+    if shadows:
+        proof_words.append(shadows[0])
     if proof_words:
         detail.append("Evidence: " + "; ".join(proof_words) + ".")
     if not kernel_lines:
@@ -448,6 +457,37 @@ def _counter_proofs(ctx: _Context, mine: list[Rule]) -> list[str]:
             proofs.append(f"counters {r1.packets} / {r2.packets} could not occur if the rules were as printed "
                           f"({r1.chain} rule {r1.position} would take every {proto} connection{dest} and always DNATs, "
                           f"yet rule {r2.position} counted {r2.packets})")
+    return proofs
+
+
+def _shadow_proofs(ctx: _Context, mine: list[Rule]) -> list[str]:
+    """Without counters: two entry rules alike but for their comments, jumping to different chains.
+
+    As printed, the first would take every connection the second matches, and always DNAT: the
+    second could never match. kube-proxy wrote both, one per service port, so each has a port
+    match the listing does not show.
+    """
+    proofs: list[str] = []
+    for rule in mine:
+        body = ctx.rules.rules_of(rule.table, rule.chain)
+        k = next((i for i, r in enumerate(body) if r is rule), None)
+        if k is None:
+            continue
+        for r1 in body[:k]:
+            if r1.target == rule.target or r1.dport or r1.partial or not (r1.target or "").startswith(_SERVICE_CHAINS):
+                continue
+            if conditions(r1) != conditions(rule) or not always_terminates(ctx.rules, r1.table, r1.target or "", r1.protocol):
+                continue
+            proto = r1.protocol or "all"
+            dest = f" to {bare_address(r1.dest_addr)}" if bare_address(r1.dest_addr) else ""
+            note = ""
+            info = _dump_of(ctx.rules, rule)
+            if info is not None and rule.line_no in info.annotations:
+                note = " (the paste's own note after the rules says the same)"
+            proofs.append(f"the entry rules to {r1.target} and {rule.target} are alike but for their comments "
+                          f"({proto}{dest}, no port), yet lead to different chains: as printed the first would take every "
+                          f"connection and the second could never match; kube-proxy wrote one per service port{note}")
+            return proofs
     return proofs
 
 
@@ -643,18 +683,50 @@ def _source_reader(a: Analysis, source: str) -> IptVersion | None:
 
 def notes_iptables(rules: RuleSet) -> list[str]:
     """Report.notes for iptables mode: what the input lacked, and what that costs the answer."""
+    from kubectl_svcpath.modes.iptables.era import era_note
+
     notes: list[str] = []
     forms = {d.form for d in rules.dumps}
+    for info in rules.dumps:
+        notes.extend(excerpt_notes(info))
     if not rules.has_counters:
         notes.append("no packet counters in the input: hops show no traffic (use iptables-save -c, or -L -v -x)")
     if "rules-only" in forms:
         notes.append("no table headers (bare -A lines): tables were guessed from chain and target names")
-    if "iptables-list" in forms:
-        notes.append("iptables -L listing: table assumed to be nat; counters as printed (-x for exact numbers)")
+    if forms & {"iptables-list", "iptables-list-lines"}:
+        tables = sorted({t for d in rules.dumps for t in d.listed_tables})
+        notes.append(f"iptables -L listing: table {'assumed to be' if tables == ['nat'] else 'taken to be'} "
+                     f"{' and '.join(tables) or 'nat'}; counters as printed (-x for exact numbers)")
     if rules.table("filter") is None:
         notes.append("no filter table: REJECT for services without endpoints and Local-policy DROPs cannot be seen (dump all tables: iptables-save -c)")
     if rules.table("nat") is None:
         notes.append("no nat table: no service path can be followed (dump it: iptables-save -c -t nat)")
+    era = era_note(rules)
+    if era:
+        notes.append(era)
     for info in rules.dumps:
         notes.extend(f"{info.source}: skipped {s}" for s in info.skipped[:20])
     return notes
+
+
+def excerpt_notes(info: DumpInfo) -> list[str]:
+    """What one iptables input is a part of, in the words an on-call engineer needs."""
+    from kubectl_svcpath.parse.excerpt import excerpt_note, line_list
+
+    out: list[str] = []
+    if info.elisions:
+        out.append(excerpt_note(info.source, info.elisions))
+    elif info.grep:
+        out.append(f"{info.source} is grep output: only the lines that matched, so nothing is said to be absent")
+    elif info.form in ("rules-only", "iptables-list-lines"):
+        out.append(f"{info.source} holds rule lines without their tables or chain headers: a part of the rules, "
+                   "so nothing is said to be absent")
+    if info.annotations:
+        out.append(f"{info.source}: text after '#' on line{'s' if len(info.annotations) > 1 else ''} "
+                   f"{line_list(sorted(info.annotations))} is the author's note, not part of the rule (iptables prints no '#')")
+    if info.deleted:
+        shown = ", ".join(info.deleted[:6]) + (f" and {len(info.deleted) - 6} more" if len(info.deleted) > 6 else "")
+        out.append(f"{info.source} is an iptables-restore input (a partial sync): it deletes {shown} (-X), carries only "
+                   "the chains it rewrites, and says nothing about the others")
+    out.extend(f"{info.source}: {r}" for r in info.repairs[:10])
+    return out

@@ -41,6 +41,14 @@ def _evidence(rule: Rule) -> Evidence:
     return Evidence(rule.source, rule.line_no or None, rule.raw)
 
 
+def _evidences(rule: Rule) -> list[Evidence]:
+    """The rule's line, and the same rule's line in another input (the -L line with its counters)."""
+    out = [_evidence(rule)]
+    if rule.twin is not None:
+        out.append(_evidence(rule.twin))
+    return out
+
+
 def _pick_spn(snapshot: ServiceSnapshot, port: ServicePort, rules: RuleSet) -> tuple[str, dict[str, str]]:
     cands = spn_candidates(snapshot, port)
     nat = rules.table("nat")
@@ -62,9 +70,29 @@ def _correlate_port(snapshot: ServiceSnapshot, port: ServicePort, rules: RuleSet
     for rule in rules.rules_targeting("nat", "KUBE-SERVICES", own):
         pp.paths.append(_follow(snapshot, port, spn, rules, rule, ["KUBE-SERVICES"], _entry_kind(snapshot, rule, chains)))
     for rule in rules.rules_targeting("nat", "KUBE-NODEPORTS", own):
+        if rule.target == "KUBE-MARK-MASQ":
+            continue
         pp.paths.append(_follow(snapshot, port, spn, rules, rule, ["KUBE-NODEPORTS"], "nodePort"))
     pp.paths.extend(_filter_verdicts(snapshot, port, spn, rules, pp.paths))
+    dispatch = [c for c in ("KUBE-SERVICES", "KUBE-NODEPORTS") if not rules.chain_complete("nat", c)]
+    if dispatch:
+        # an excerpt: a way in that is not shown may exist; and what is shown may start further on
+        pp.entries_complete = False
+        if not pp.paths:
+            pp.not_in_input.append(f"entry rule: not in the input ({' and '.join(dispatch)} {'is' if len(dispatch) == 1 else 'are'} not all in it)")
+            start = next((c for c in (chains["svc"], chains["svl"], chains["xlb"]) if nat is not None and c in nat.chains), None)
+            if start is not None:
+                pp.paths.append(_follow_chain(rules, start))
+    for path in pp.paths:
+        if path.verdict == "not-in-input":
+            what = path.chains[-1]
+            pp.not_in_input.append(f"{what}: not in the input (the rules jump to it; what it does is unknown)")
     cluster_chains = {p.policy_chain for p in pp.paths if p.policy_chain and p.policy_chain.startswith("KUBE-SVC-")}
+    partial = sorted({p.policy_chain for p in pp.paths if p.policy_chain and not rules.chain_complete("nat", p.policy_chain)})
+    if partial and snapshot.from_api:
+        # an endpoint the excerpt does not show may still have its rule: none is called missing
+        pp.not_in_input.append(f"endpoints not shown: {', '.join(partial)} is not all in the input")
+        cluster_chains = set()
     attach_slices(snapshot, port, pp, cluster_chains,
                   lambda e: kubeproxy.endpoint_chain(spn, port.protocol, e.ip, e.port or 0))
     for path in pp.paths:
@@ -101,30 +129,79 @@ def _follow(snapshot: ServiceSnapshot, port: ServicePort, spn: str, rules: RuleS
         chains=list(chains),
         packets=entry.packets,
         bytes=entry.bytes,
-        evidence=[_evidence(entry)],
-        shown_port=entry.dport is not None,
+        evidence=_evidences(entry),
+        shown_port=entry.dport is not None or entry.partial,
     )
+    _walk(rules, entry.target, path)
+    return path
+
+
+def _follow_chain(rules: RuleSet, chain: str) -> EntryPath:
+    """A path whose entry rule is not in the input: it starts at the service chain the input shows."""
+    path = EntryPath(entry=None, address=None, port=None, chains=["?"], shown_port=True)
+    _walk(rules, chain, path)
+    return path
+
+
+def _walk(rules: RuleSet, current: str | None, path: EntryPath) -> None:
+    """Walk FW -> EXT -> SVC/SVL (or the pre-1.24 XLB), at most a few hops, never in circles.
+
+    A chain the input does not show ends the walk with verdict "not-in-input"; "missing" and
+    "drop" are said only of chains the input shows whole.
+    """
     seen: set[str] = set()
-    current = entry.target
-    # walk FW -> EXT -> SVC/SVL (or the pre-1.24 XLB), at most a few hops, never in circles
     while current and current not in seen:
         seen.add(current)
         path.chains.append(current)
+        if rules.chain("nat", current) is None:
+            path.verdict = "missing" if rules.knows("nat", current) == "absent" else "not-in-input"
+            if current.startswith(("KUBE-SVC-", "KUBE-SVL-", "KUBE-XLB-")):
+                path.policy_chain = current
+            return
         body = rules.rules_of("nat", current)
+        whole = rules.chain_complete("nat", current)
         if current.startswith("KUBE-FW-"):
             path.source_ranges = [r.source_addr for r in body if r.source_addr and r.target and r.target.startswith("KUBE-")]
             current = _next_hop(body)
         elif current.startswith("KUBE-EXT-"):
             current = _next_hop(body)
             if current is None:
-                path.verdict = "drop"  # eTP=Local without local endpoints: filter DROPs it
+                # eTP=Local without local endpoints: filter DROPs it; said only when the chain is whole
+                path.verdict = "drop" if whole else "not-in-input"
         else:  # KUBE-SVC-/KUBE-SVL-/KUBE-XLB-: pick an endpoint
             path.policy_chain = current
             path.endpoints = _endpoints(rules, current, body)
-            if not body:
-                path.verdict = "missing"
-            break
-    return path
+            drop = next((r for r in body if r.target == "KUBE-MARK-DROP"), None)
+            if drop is not None and not path.endpoints:
+                path.verdict = "drop"  # before 1.24: KUBE-XLB "… has no local endpoints" -j KUBE-MARK-DROP
+                path.evidence.append(_evidence(drop))
+            elif not path.endpoints:
+                path.verdict = "missing" if whole else "not-in-input"
+            if not whole and not _whole_cascade(rules, body):
+                for hop in path.endpoints:
+                    hop.probability = None  # rules cut out before the ones shown may have taken a share
+            return
+
+
+def _whole_cascade(rules: RuleSet, body: list[Rule]) -> bool:
+    """The endpoint rules shown are a whole kube-proxy cascade, in an input nobody marked as cut.
+
+    kube-proxy writes n rules: --probability 1/n, 1/(n-1), …, 1/2, then one unconditional. Shown
+    like that, with no "..." in the paste, they are all the rules (a grep of one Service's lines).
+    """
+    cut = {d.source for d in rules.dumps if d.elisions}
+    steps = [r for r in body if (r.target or "").startswith("KUBE-SEP-") and "--rcheck" not in r.options]
+    if not steps or any(r.source in cut or r.partial for r in steps):
+        return False
+    n = len(steps)
+    for i, r in enumerate(steps):
+        want = None if i == n - 1 else 1 / (n - i)
+        if want is None:
+            if r.probability is not None:
+                return False
+        elif r.probability is None or abs(r.probability - want) > 1e-4:
+            return False
+    return True
 
 
 def _next_hop(body: list[Rule]) -> str | None:
@@ -134,7 +211,8 @@ def _next_hop(body: list[Rule]) -> str | None:
     rules), then send the rest to KUBE-SVL; the last rule without a match is what a client
     from outside gets.
     """
-    candidates = [r for r in body if r.target and r.target.startswith(("KUBE-SVC-", "KUBE-SVL-", "KUBE-EXT-", "KUBE-XLB-"))]
+    candidates = [r for r in body if r.target and r.target.startswith(("KUBE-SVC-", "KUBE-SVL-", "KUBE-EXT-", "KUBE-XLB-"))
+                  and r.target != "KUBE-MARK-DROP"]
     unconditional = [r for r in candidates if _unconditional(r)]
     pick = unconditional[-1] if unconditional else None
     if pick is None and candidates and all(r.source_addr for r in candidates):

@@ -1,39 +1,56 @@
 """Dump-only mode: rebuild Services from kube-proxy's iptables rules when no API objects are given.
 
-kube-proxy's comments name the service port ("ns/name:port cluster IP"); the chain it jumps
-to must hash from that name, which is checked, so a wrong comment cannot invent a Service.
-Endpoints come from the DNAT targets; their readiness is unknown.
+kube-proxy's comments name the service port (comments.py lists every form since ~1.10); the
+chain a rule jumps to, or the rule's own chain, must hash from that name, which is checked, so a
+wrong comment cannot invent a Service. A Service is found from any of its chains: the entry
+rules in KUBE-SERVICES / KUBE-NODEPORTS / the filter table, and also its KUBE-SVC/SVL/EXT/FW/
+XLB/SEP chains, which an excerpt may hold without the entry rule.
+
+Every field is one of three things: seen (a rule shows it), absent (the whole table is in the
+input and the rule that would show it is not), or not in the input (None). No default stands in
+for an unknown: a Service whose NodePort rule was not pasted has type None, not ClusterIP.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from kubectl_svcpath import kubeproxy
+from kubectl_svcpath.modes.iptables import comments
 from kubectl_svcpath.modes.iptables.model import Rule, RuleSet, bare_address, split_hostport
 from kubectl_svcpath.snapshot import Endpoint, ServicePort, ServiceSnapshot
 
-_ENTRY_COMMENT = re.compile(r"^(?P<spn>[^\s/]+/[^\s:]+(?::[^\s]*)?) (?P<kind>cluster IP|external IP|loadbalancer IP)$")
-_NOENDPOINT_COMMENT = re.compile(r"^(?P<spn>[^\s/]+/[^\s:]+(?::[^\s]*)?) has no (?:local )?endpoints$")
-_SPN = re.compile(r"^(?P<ns>[^/\s]+)/(?P<name>[^:\s]+)(?::(?P<port>\S*))?$")
+_PER_SERVICE = ("KUBE-SVC-", "KUBE-SVL-", "KUBE-EXT-", "KUBE-FW-", "KUBE-XLB-", "KUBE-SEP-")
+
+
+@dataclass
+class _Port:
+    port: int | None = None
+    node_port: int | None = None
+    via_node_ports: bool = False  # a KUBE-NODEPORTS rule (even one printed without its --dport)
+    chains: set[str] = field(default_factory=set)  # this port's chains the input shows
 
 
 @dataclass
 class _Draft:
     namespace: str
     name: str
+    legacy_colon: bool = False  # comments name an unnamed port "ns/name:" (kube-proxy before 1.19)
     cluster_ips: list[str] = field(default_factory=list)
     external_ips: list[str] = field(default_factory=list)
     lb_ips: list[str] = field(default_factory=list)
-    ports: dict[tuple[str, str], dict[str, object]] = field(default_factory=dict)  # (portname, proto) -> fields
-    local: bool = False
+    ports: dict[tuple[str, str], _Port] = field(default_factory=dict)  # (port name, PROTO) -> fields
+    itp: str | None = None  # internalTrafficPolicy seen: KUBE-SERVICES jumps to KUBE-SVL (Local) or KUBE-SVC
+    etp: str | None = None  # externalTrafficPolicy seen (KUBE-XLB / KUBE-EXT contents, NodePort straight to KUBE-SVC)
+
+    def port(self, pname: str, proto: str) -> _Port:
+        return self.ports.setdefault((pname, proto.upper()), _Port())
 
 
 def infer_services_iptables(rules: RuleSet, only: tuple[str | None, str] | None = None) -> list[ServiceSnapshot]:
     """Every Service the rules describe; ``only=(namespace or None, name)`` reads just that one's rules."""
     drafts: dict[tuple[str, str], _Draft] = {}
-    if only is None:
+    if only is None or rules.excerpt:  # an excerpt is small, and its comments may be wrapped
         def chain_rules(table: str, chain: str) -> list[Rule]:
             return rules.rules_of(table, chain)
     else:
@@ -43,106 +60,222 @@ def infer_services_iptables(rules: RuleSet, only: tuple[str | None, str] | None 
         def chain_rules(table: str, chain: str) -> list[Rule]:
             return rules.rules_mentioning(table, chain, (key,))
 
-    def draft_for(spn: str) -> tuple[_Draft, str] | None:
-        m = _SPN.match(spn)
-        if not m:
-            return None
-        key = (m.group("ns"), m.group("name"))
+    def draft_for(named: comments.Named) -> _Draft:
+        key = (named.namespace, named.name)
         d = drafts.get(key)
         if d is None:
             d = drafts[key] = _Draft(*key)
-        return d, m.group("port") or ""
+        d.legacy_colon = d.legacy_colon or named.legacy_colon
+        return d
 
     for rule in chain_rules("nat", "KUBE-SERVICES"):
-        m = _ENTRY_COMMENT.match(rule.comment or "")
-        if not m or not rule.target or not _hash_matches(m.group("spn"), rule):
+        named, proto = _named(rule, (rule.target,))
+        if named is None or proto is None or named.kind not in ("cluster IP", "external IP", "loadbalancer IP"):
             continue
-        got = draft_for(m.group("spn"))
-        if got is None:
-            continue
-        d, pname = got
-        proto = (rule.protocol or "tcp").lstrip("!").upper()
-        entry = d.ports.setdefault((pname, proto), {"port": rule.dport_number})
-        if entry.get("port") is None:
-            entry["port"] = rule.dport_number
+        d = draft_for(named)
+        pf = d.port(named.port_name, proto)
+        if pf.port is None:
+            pf.port = rule.dport_number
+        pf.chains.add(rule.target or "")
         addr = bare_address(rule.dest_addr)
-        bucket = {"cluster IP": d.cluster_ips, "external IP": d.external_ips, "loadbalancer IP": d.lb_ips}[m.group("kind")]
+        bucket = {"cluster IP": d.cluster_ips, "external IP": d.external_ips, "loadbalancer IP": d.lb_ips}[named.kind]
         if addr and addr not in bucket:
             bucket.append(addr)
-        if rule.target.startswith("KUBE-SVL-"):
-            d.local = True
-        entry.setdefault("chain", rule.target)
+        if named.kind == "cluster IP":
+            d.itp = "Local" if (rule.target or "").startswith("KUBE-SVL-") else d.itp or "Cluster"
+        elif (rule.target or "").startswith("KUBE-XLB-"):
+            d.etp = "Local"
     for rule in chain_rules("nat", "KUBE-NODEPORTS"):
-        comment = rule.comment or ""
-        if not _SPN.match(comment) or not rule.target or not _hash_matches(comment, rule):
+        named, proto = _named(rule, (rule.target,))
+        if named is None or proto is None or named.kind != "name" or not rule.target or rule.target == "KUBE-MARK-MASQ":
             continue
-        got = draft_for(comment)
-        if got is None:
-            continue
-        d, pname = got
-        proto = (rule.protocol or "tcp").lstrip("!").upper()
-        entry = d.ports.setdefault((pname, proto), {"port": None})
-        entry["nodePort"] = rule.dport_number
-        entry["viaNodePorts"] = True  # even when the printed rule lost its --dport
-        entry.setdefault("chain", rule.target)
+        d = draft_for(named)
+        pf = d.port(named.port_name, proto)
+        pf.node_port = pf.node_port or rule.dport_number
+        pf.via_node_ports = True  # even when the printed rule lost its --dport
+        pf.chains.add(rule.target)
+        if rule.target.startswith("KUBE-XLB-"):
+            d.etp = "Local"  # before 1.24: NodePort of an externalTrafficPolicy=Local Service
+        elif rule.target.startswith("KUBE-SVC-"):
+            d.etp = d.etp or "Cluster"  # before 1.24: NodePort straight to the service chain
     for chain in ("KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES"):
         for rule in chain_rules("filter", chain):
-            m = _NOENDPOINT_COMMENT.match(rule.comment or "")
-            if not m:
+            named = comments.read(rule.comment)
+            if named is None or named.kind not in ("no endpoints", "no local endpoints") or rule.target not in ("REJECT", "DROP"):
                 continue
-            got = draft_for(m.group("spn"))
-            if got is None:
-                continue
-            d, pname = got
-            proto = (rule.protocol or "tcp").lstrip("!").upper()
-            entry = d.ports.setdefault((pname, proto), {"port": None})
+            d = draft_for(named)
+            proto = (rule.protocol or "tcp").lstrip("!")
+            pf = d.port(named.port_name, proto)
             addr = bare_address(rule.dest_addr)
             if addr is None:
-                entry["nodePort"] = rule.dport_number
+                pf.node_port = pf.node_port or rule.dport_number
+                pf.via_node_ports = True
             else:
                 if chain == "KUBE-SERVICES" and addr not in d.cluster_ips:
                     d.cluster_ips.append(addr)
-                if entry.get("port") is None:
-                    entry["port"] = rule.dport_number
+                if pf.port is None:
+                    pf.port = rule.dport_number
+            if named.kind == "no local endpoints":
+                if chain == "KUBE-SERVICES":
+                    d.itp = "Local"
+                else:
+                    d.etp = "Local"
+    _per_service_chains(rules, drafts, draft_for, only)
     if only is not None:
         drafts = {k: d for k, d in drafts.items() if k[1] == only[1] and (only[0] is None or k[0] == only[0])}
     return [_finish(d, rules) for _, d in sorted(drafts.items())]
 
 
-def _hash_matches(spn: str, rule: Rule) -> bool:
-    """The jump target must be the chain kube-proxy derives from the comment's name."""
-    target = rule.target or ""
-    if not target.startswith(kubeproxy.SERVICE_CHAIN_PREFIXES):
-        return False
-    proto = (rule.protocol or "tcp").lstrip("!")
-    for p in (proto, "tcp", "udp", "sctp"):
-        if target in kubeproxy.service_chains(spn, p).values():
-            return True
-    return False
+def _named(rule: Rule, chains: tuple[str | None, ...], endpoint: str | None = None) -> tuple[comments.Named | None, str | None]:
+    """The service port a rule's comment names, with the protocol its chain names hash from.
+
+    A comment soft-wrapped when an ``-L`` listing was copied (``defau lt/…``) is read again
+    without the break when, and only when, the repaired name hashes to the chain.
+    """
+    named = comments.read(rule.comment)
+    proto = comments.verify(named, chains, rule.protocol, endpoint) if named is not None else None
+    if proto is None and rule.comment and " " in rule.comment:
+        fixed = comments.unwrap(rule.comment, chains, rule.protocol, endpoint)
+        if fixed is not None:
+            rule.comment = fixed
+            rule.options["--comment"] = [fixed]
+            named = comments.read(fixed)
+            proto = comments.verify(named, chains, rule.protocol, endpoint) if named is not None else None
+    return named, proto
+
+
+def _per_service_chains(rules: RuleSet, drafts: dict[tuple[str, str], _Draft], draft_for, only: tuple[str | None, str] | None) -> None:  # type: ignore[no-untyped-def]
+    """Services seen only through their own chains (an excerpt without the entry rule).
+
+    Every per-service chain not already tied to a found port is read; a rule in it whose
+    comment names a port that hashes to the chain (or to the chain it jumps to) ties it.
+    """
+    nat = rules.table("nat")
+    if nat is None:
+        return
+    known: set[str] = set()
+    for d in drafts.values():
+        for (pname, proto), pf in d.ports.items():
+            for spn in _spns(d, pname):
+                known.update(kubeproxy.service_chains(spn, proto).values())
+            known.update(pf.chains)
+    names = [n for n in nat.chains if n.startswith(_PER_SERVICE) and n not in known]
+    if not names:
+        return
+    sep_targets = {r.target for n in known if n in nat.chains for r in rules.rules_of("nat", n) if r.target}
+    for name in names:
+        if name in sep_targets:
+            continue  # an endpoint chain of a port already found
+        body = rules.rules_of("nat", name) if only is None else rules.rules_mentioning("nat", name, (only[1],))
+        dnat = next((r.to_destination for r in body if r.target == "DNAT"), None)
+        for rule in body:
+            named, proto = _named(rule, (name, rule.target), dnat if name.startswith("KUBE-SEP-") else None)
+            if named is None or proto is None:
+                continue
+            d = draft_for(named)
+            pf = d.port(named.port_name, proto)
+            pf.chains.add(name)
+            if named.kind == "cluster IP" and rule.target == "KUBE-MARK-MASQ":
+                # since 1.21 the service chain's first rule: "-d CIP --dport P -j KUBE-MARK-MASQ"
+                addr = bare_address(rule.dest_addr)
+                if addr and addr not in d.cluster_ips:
+                    d.cluster_ips.append(addr)
+                pf.port = pf.port or rule.dport_number
+            elif named.kind == "name" and name.startswith("KUBE-SVC-") and rule.target == "KUBE-MARK-MASQ" and rule.dport_number:
+                pf.node_port = pf.node_port or rule.dport_number  # 1.21-1.23: the node port's masquerade rule
+                pf.via_node_ports = True
+            if name.startswith("KUBE-XLB-") or named.kind in ("balancing", "lb local", "no local endpoints"):
+                d.etp = "Local"
+            elif named.kind == "external" and (rule.comment or "").startswith("masquerade traffic for"):
+                d.etp = d.etp or "Cluster"
+            elif named.kind == "external":
+                d.etp = "Local"
+            break
+
+
+def _spns(d: _Draft, pname: str) -> list[str]:
+    out = [kubeproxy.service_port_name(d.namespace, d.name, pname)]
+    if not pname:
+        out.append(kubeproxy.service_port_name(d.namespace, d.name, "", legacy_colon=True))
+    return out
 
 
 def _finish(d: _Draft, rules: RuleSet) -> ServiceSnapshot:
     ports: list[ServicePort] = []
     endpoints: dict[str, tuple[Endpoint, ...]] = {}
+    affinity: list[int | None] = []  # per port: its timeout, or None where the chain shows none
+    whole = True  # every service chain of the Service is in the input, complete
     for (pname, proto), f in sorted(d.ports.items()):
-        spn = kubeproxy.service_port_name(d.namespace, d.name, pname)
+        spn = _spns(d, pname)[-1 if d.legacy_colon else 0]
         chains = kubeproxy.service_chains(spn, proto)
-        eps = _dnat_targets(rules, [chains["svc"], chains["svl"], chains["xlb"]])
+        policy = [chains["svc"], chains["svl"], chains["xlb"]]
+        eps = _dnat_targets(rules, policy)
         target_ports = {p for _, p in eps}
         ports.append(ServicePort(
-            name=pname, protocol=proto, port=int(f["port"]) if f.get("port") is not None else 0,  # type: ignore[call-overload]
+            name=pname, protocol=proto, port=f.port,
             target_port=target_ports.pop() if len(target_ports) == 1 else None,
-            node_port=f.get("nodePort"),  # type: ignore[arg-type]
+            node_port=f.node_port,
         ))
         endpoints[pname] = tuple(Endpoint(ip=ip, port=p, ready=None, serving=None, terminating=None) for ip, p in eps)
-    has_node_ports = any(p.node_port for p in ports) or any(f.get("viaNodePorts") for f in d.ports.values())
-    stype = "LoadBalancer" if d.lb_ips else "NodePort" if has_node_ports else "ClusterIP"
+        seen = [c for c in policy if rules.chain("nat", c) is not None]
+        timeout = _affinity(rules, seen)
+        d.etp = d.etp or _external_policy(rules, chains)
+        affinity.append(timeout)
+        whole = whole and bool(seen) and all(rules.chain_complete("nat", c) for c in seen)
+    node_ports = any(p.node_port for p in ports) or any(f.via_node_ports for f in d.ports.values())
+    dispatch_whole = rules.chain_complete("nat", "KUBE-SERVICES") and rules.chain_complete("nat", "KUBE-NODEPORTS")
+    if not any(f.chains for f in d.ports.values()):
+        # no nat rules at all (no endpoints): a NodePort would only show as a filter REJECT
+        dispatch_whole = dispatch_whole and rules.chain_complete("filter", "KUBE-EXTERNAL-SERVICES")
+    stype: str | None
+    if d.lb_ips:
+        stype = "LoadBalancer"
+    elif node_ports:
+        stype = "NodePort"  # (or a LoadBalancer without an ingress address yet: the rules look the same)
+    elif d.cluster_ips and dispatch_whole:
+        stype = "ClusterIP"  # the whole nat table is here and holds no NodePort rule for it
+    else:
+        stype = None
+    etp = d.etp
+    if etp is None and stype == "ClusterIP":
+        etp = None  # no external traffic: the field does not apply
+    timeouts = [t for t in affinity if t]
+    if timeouts:
+        session: str | None = "ClientIP"
+    elif whole and d.ports:
+        session = "None"  # every service chain is whole and none has a "recent" rule
+    else:
+        session = None
     return ServiceSnapshot(
         namespace=d.namespace, name=d.name, type=stype, cluster_ips=tuple(d.cluster_ips), ports=tuple(ports),
         external_ips=tuple(d.external_ips), load_balancer_ips=tuple(d.lb_ips),
-        internal_traffic_policy="Local" if d.local else "Cluster",
+        external_traffic_policy=etp, internal_traffic_policy=d.itp,
+        session_affinity=session, affinity_timeout=timeouts[0] if timeouts else None,
         endpoints=endpoints, has_slices=False, from_api=False,
     )
+
+
+def _external_policy(rules: RuleSet, chains: dict[str, str]) -> str | None:
+    """externalTrafficPolicy as the port's external chain shows it (1.24+), or a KUBE-XLB chain (before)."""
+    if rules.chain("nat", chains["xlb"]) is not None:
+        return "Local"
+    for rule in rules.rules_of("nat", chains["ext"]):
+        comment = rule.comment or ""
+        if comment.startswith("masquerade traffic for "):
+            return "Cluster"
+        if comment.startswith(("pod traffic for ", "route LOCAL traffic for ")) or rule.target == chains["svl"]:
+            return "Local"
+    return None
+
+
+def _affinity(rules: RuleSet, chains: list[str]) -> int | None:
+    """ClientIP affinity seen: a "recent --rcheck" rule in the service chain (its --seconds), else None."""
+    for chain in chains:
+        for rule in rules.rules_of("nat", chain):
+            if "--rcheck" in rule.options or "--update" in rule.options:
+                seconds = rule.options.get("--seconds") or ["0"]
+                return int(seconds[0]) if seconds[0].isdigit() else 10800
+    return None
 
 
 def _dnat_targets(rules: RuleSet, chains: list[str]) -> list[tuple[str, int | None]]:

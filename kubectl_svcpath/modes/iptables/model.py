@@ -36,6 +36,9 @@ class Rule:
     target: str | None = None  # -j/-g target, None for a rule without a verdict
     goto: bool = False  # -g instead of -j
     target_options: dict[str, list[str]] = field(default_factory=dict)  # options after -j
+    partial: bool = False  # the author cut words out of this line ("..."): its matches are not all shown
+    numbered: bool = False  # position as the kernel numbers it (iptables -L --line-numbers), not as pasted
+    twin: Rule | None = None  # the same rule in another input (an -L line beside a pasted -A line)
 
     @property
     def to_destination(self) -> str | None:
@@ -107,6 +110,7 @@ class Chain:
     packets: int | None = None  # policy counters (built-in chains)
     bytes: int | None = None
     declared: bool = True  # False: only seen in "-A" lines (a paste without the header)
+    complete: bool | None = None  # True: all its rules are in the input; None: as its table says
     _rules: list[Rule] | None = None
     _source: RuleSource | None = None
     _spans: list[tuple[int, int]] | None = None  # text ranges holding the chain's rule lines (whole-text scan)
@@ -197,6 +201,9 @@ class Chain:
 class Table:
     name: str
     chains: MutableMapping[str, Chain] = field(default_factory=dict)
+    # the whole table is in the input (a "*table" header and its COMMIT, nothing cut out): only
+    # then may a chain or rule be called absent because it is not there
+    complete: bool = False
 
     def chain(self, name: str) -> Chain | None:
         return self.chains.get(name)
@@ -295,6 +302,17 @@ class DumpInfo:
     has_counters: bool = False
     notices: list[str] = field(default_factory=list)  # lines iptables printed: incompatible tables, warnings
     skipped: list[str] = field(default_factory=list)  # --lenient: lines skipped, with reasons
+    elisions: list[int] = field(default_factory=list)  # lines where the author cut ("...", "[snip]")
+    annotations: list[int] = field(default_factory=list)  # rule lines with the author's own "# ..." after them
+    grep: bool = False  # grep output ("12:-A …", "file:-A …"): only the lines that matched
+    deleted: list[str] = field(default_factory=list)  # "-X CHAIN" lines (a partial iptables-restore input)
+    repairs: list[str] = field(default_factory=list)  # what was read differently from the text, and why
+    listed_tables: list[str] = field(default_factory=list)  # iptables -L: the table(s) the listing was taken to be
+
+    @property
+    def excerpt(self) -> bool:
+        """The input shows part of the rules: absence of anything cannot be proved from it."""
+        return bool(self.elisions or self.grep or self.form in ("rules-only", "iptables-list-lines") or self.deleted)
 
 
 @dataclass(slots=True)
@@ -318,6 +336,25 @@ class RuleSet:
     def rules_of(self, table: str, chain: str) -> list[Rule]:
         c = self.chain(table, chain)
         return c.rules if c else []
+
+    def chain_complete(self, table: str, name: str) -> bool:
+        """All of the chain's rules are in the input (so a rule that is not there does not exist)."""
+        t = self.tables.get(table)
+        c = t.chains.get(name) if t is not None else None
+        if c is None or t is None:
+            return False
+        return c.complete if c.complete is not None else t.complete
+
+    def knows(self, table: str, name: str) -> str:
+        """``seen`` (the chain is in the input), ``absent`` (the whole table is, and it is not), or ``not-in-input``."""
+        t = self.tables.get(table)
+        if t is not None and name in t.chains:
+            return "seen"
+        return "absent" if t is not None and t.complete else "not-in-input"
+
+    @property
+    def excerpt(self) -> bool:
+        return any(d.excerpt for d in self.dumps)
 
     def rules_targeting(self, table: str, chain: str, targets: set[str]) -> list[Rule]:
         c = self.chain(table, chain)
@@ -345,14 +382,50 @@ class RuleSet:
         return next((d.backend for d in self.dumps if d.backend), None)
 
     def merge(self, other: RuleSet) -> None:
-        """Add another dump's tables (e.g. nat and filter pasted as two files)."""
+        """Add another dump's tables (e.g. nat and filter pasted as two files).
+
+        The same chain in two whole dumps: the first is kept (it is the one the user named
+        first). The same chain in two excerpts (rule lines and an ``-L | grep`` of the same
+        table): their rules are joined, a rule shown in both keeping what each adds (the
+        counters of one, the matches of the other).
+        """
         for name, table in other.tables.items():
             mine = self.ensure_table(name)
             for cname, chain in table.chains.items():
                 existing = mine.chains.get(cname)
                 if existing is None or (not len(existing) and len(chain)):
                     mine.chains[cname] = chain
-                elif len(chain):
-                    # the same chain in two inputs: keep the first, it is the one the user named first
-                    continue
+                elif len(chain) and not (self.chain_complete(name, cname) and other.chain_complete(name, cname)):
+                    join_rules(existing, chain)
+            mine.complete = mine.complete or table.complete
         self.dumps.extend(other.dumps)
+
+
+def same_rule(a: Rule, b: Rule) -> bool:
+    """Two listings of one rule: same verdict, same destination, and comments alike (a wrapped one too)."""
+    if a.target != b.target or bare_address(a.dest_addr) != bare_address(b.dest_addr):
+        return False
+    if a.source_addr and b.source_addr and bare_address(a.source_addr) != bare_address(b.source_addr):
+        return False
+    ca, cb = (a.comment or "").replace(" ", ""), (b.comment or "").replace(" ", "")
+    if ca and cb and ca != cb:
+        return False
+    if a.to_destination and b.to_destination and a.to_destination != b.to_destination:
+        return False
+    return True
+
+
+def join_rules(mine: Chain, other: Chain) -> None:
+    """Rules of ``other`` into ``mine``: a rule in both gets the counters and position it lacked."""
+    rules = list(mine.rules)
+    for rule in other.rules:
+        twin = next((r for r in rules if same_rule(r, rule)), None)
+        if twin is None:
+            rules.append(rule)
+            continue
+        if twin.packets is None and rule.packets is not None:
+            twin.packets, twin.bytes = rule.packets, rule.bytes
+        if rule.numbered and not twin.numbered:
+            twin.position, twin.numbered = rule.position, True
+        twin.twin = rule
+    mine.rules = rules

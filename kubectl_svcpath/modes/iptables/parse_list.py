@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 
+from kubectl_svcpath import kubeproxy
 from kubectl_svcpath.errors import BadDump
+from kubectl_svcpath.modes.iptables import comments
+from kubectl_svcpath.modes.iptables.model import Chain, DumpInfo, Rule, RuleSet, join_rules, split_hostport
 from kubectl_svcpath.parse.tokens import split_lines
-from kubectl_svcpath.modes.iptables.model import DumpInfo, Rule, RuleSet
 
 _CHAIN = re.compile(r"^Chain (\S+) \((?:policy (\S+)(?: (\S+) packets, (\S+) bytes)?|(\d+) references?)\)")
 _COMMENT = re.compile(r"/\* (.*) \*/")
@@ -20,59 +22,260 @@ _SUFFIX = {"K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 _PROTO_NUM = {"0": "all", "6": "tcp", "17": "udp", "132": "sctp", "1": "icmp", "58": "ipv6-icmp"}
 
 
+_PROTO_WORD = re.compile(r"^!?(?:all|tcp|udp|sctp|icmp|ipv6-icmp|icmpv6|esp|ah|gre|udplite|\d{1,3})$")
+_COUNT = re.compile(r"^\d+[KMGT]?$")
+# builtin chains of each table: which table a listing is of, when the user did not say
+_BUILTINS = {
+    "nat": {"PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"},
+    "filter": {"INPUT", "FORWARD", "OUTPUT"},
+    "mangle": {"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"},
+    "raw": {"PREROUTING", "OUTPUT"},
+}
+_FILTER_ONLY_CHAINS = {"KUBE-EXTERNAL-SERVICES", "KUBE-FORWARD", "KUBE-FIREWALL", "KUBE-PROXY-FIREWALL",
+                       "KUBE-NODE-PORT-FILTER", "KUBE-IPVS-FILTER", "KUBE-IPVS-OUT-FILTER", "KUBE-SOURCE-RANGES-FIREWALL"}
+_NAT_ONLY_TARGETS = {"DNAT", "SNAT", "MASQUERADE", "REDIRECT", "KUBE-MARK-MASQ", "KUBE-POSTROUTING", "KUBE-NODEPORTS"}
+_FILTER_TARGETS = {"REJECT", "DROP", "ACCEPT"}
+# a shell prompt or a command the user pasted with the listing: "# iptables -t filter -L -n -v"
+_COMMAND = re.compile(r"(?:^|\s)(?:sudo\s+)?(?:ip6?tables(?:-legacy|-nft)?)\b(?P<args>[^|]*)")
+UNKNOWN_CHAIN = "?"  # rules of an -L line pasted without its "Chain …" header and no way to tell the chain
+
+
 def looks_like_iptables_list(text: str) -> bool:
-    return bool(re.search(r"^Chain \S+ \((?:policy|\d+ references)", text[:65536], re.M))
+    head = text[:65536]
+    if re.search(r"^Chain \S+ \((?:policy|\d+ references)", head, re.M):
+        return True
+    # "iptables -L … | grep X": rule lines without their headers; none may look like iptables-save
+    seen = 0
+    for line in head.split("\n")[:400]:
+        s = line.strip()
+        if not s or s.startswith("#"):
+            continue
+        if s.startswith(("-A ", "-N ", "-P ", ":", "*")) or re.match(r"^(?:\S*:)?(?:\d+[:-])?(?:\[\d+:\d+\]\s+)?-A ", s):
+            return False
+        if _columns(s.split()) is not None:
+            seen += 1
+    return seen > 0
 
 
-def parse_iptables_list(text: str, source: str, lenient: bool = False, table: str = "nat") -> RuleSet:
+def parse_iptables_list(text: str, source: str, lenient: bool = False, table: str | None = None,
+                        elisions: list[int] | None = None) -> RuleSet:
+    """Parse a listing of one table (or a listing of each table, one after the other).
+
+    Which table: the ``-t`` of a pasted command line if there is one, else the builtin chains
+    and targets the listing shows (INPUT/FORWARD/OUTPUT and REJECT: filter; PREROUTING,
+    POSTROUTING and DNAT: nat). A chain whose name repeats starts the listing of another table.
+    Lines pasted without their ``Chain`` header (``iptables -L | grep``) are placed in the chain
+    kube-proxy writes such a rule to when the rule says it unambiguously (see ``_place``).
+    """
     rules = RuleSet()
-    info = DumpInfo(source=source, form="iptables-list")
-    tbl = rules.ensure_table(table)
-    chain = None
-    verbose = False
+    info = DumpInfo(source=source, form="iptables-list", elisions=list(elisions or []))
+    sections: list[_Section] = [_Section(table)]
+    chain: Chain | None = None
+    verbose: bool | None = None
+    numbered: bool | None = None
     exact = True
     counted = 0
+    headerless = 0
     for line_no, line in enumerate(split_lines(text), 1):
         if not line.strip():
             continue
-        m = _CHAIN.match(line)
+        stripped = line.strip()
+        m = _CHAIN.match(stripped)
         if m:
-            chain = tbl.ensure_chain(m.group(1))
+            sec = sections[-1]
+            name = m.group(1)
+            if name in sec.chains or (name in _ALL_BUILTINS and _new_table(sec)):
+                sec = _Section(None)
+                sections.append(sec)
+            chain = Chain(name)
             chain.declared = True
+            chain.complete = True  # a listing prints every rule of a chain under its header
             chain.policy = m.group(2)
             if m.group(3) is not None:
                 chain.packets, chain.bytes = _count(m.group(3)), _count(m.group(4))
+            sec.chains[name] = chain
             continue
-        words = line.split()
+        if stripped.startswith(("#", "$")):
+            cmd = _COMMAND.search(stripped)
+            if cmd:
+                t = re.search(r"(?:-t|--table)[ =]?(\w+)", cmd.group("args"))
+                sec = sections[-1]
+                if sec.chains:
+                    sec = _Section(None)
+                    sections.append(sec)
+                sec.command_table = t.group(1) if t else "filter"
+            elif "Warning" in stripped or "incompatible" in stripped:
+                info.notices.append(stripped)
+            continue
+        words = stripped.split()
         if words and words[0] in ("num", "pkts", "target"):
             verbose = "pkts" in words
+            numbered = words[0] == "num"
             continue
-        if chain is None:
-            if lenient:
-                info.skipped.append(f"line {line_no}: text before the first 'Chain' header")
-                continue
-            raise BadDump(source, "rule line before any 'Chain …' header", line_no)
         try:
-            rule = _rule(words, line, verbose)
+            rule = _rule(words, line, verbose if chain is not None else None)
         except ValueError as e:
             if lenient:
                 info.skipped.append(f"line {line_no}: {e}")
                 continue
             raise BadDump(source, str(e), line_no, hint="pass --lenient to skip lines that cannot be read") from None
-        rule.table, rule.chain, rule.source, rule.line_no = table, chain.name, source, line_no
-        rule.position = len(chain.rules) + 1
+        rule.source, rule.line_no = source, line_no
         if rule.packets is not None:
             counted += 1
-            exact = exact and not any(w[-1:] in _SUFFIX for w in words[:3])
+            exact = exact and not any(w[-1:] in _SUFFIX for w in words[:4])
+        if chain is None:
+            headerless += 1
+            sections[-1].loose.append(rule)
+            continue
+        rule.chain = chain.name
+        if rule.numbered or numbered:
+            rule.numbered = True
+        else:
+            rule.position = len(chain.rules) + 1
         chain.rules.append(rule)
-    if not tbl.chains:
-        raise BadDump(source, "no 'Chain …' sections found")
+    if not any(sec.chains or sec.loose for sec in sections):
+        raise BadDump(source, "no 'Chain …' sections or rule lines found")
+    for sec in sections:
+        name = sec.table()
+        tbl = rules.ensure_table(name)
+        for cname, c in sec.chains.items():
+            for r in c.rules:
+                r.table = name
+            if cname in tbl.chains:
+                join_rules(tbl.chains[cname], c)
+            else:
+                tbl.chains[cname] = c
+        for r in sec.loose:
+            _place(rules, r, sec.command_table, info)
+        # every chain of the table listed, each whole, nothing cut: only then is the table complete
+        tbl.complete = (not sec.loose and not info.elisions and not info.skipped and not headerless
+                        and _BUILTINS.get(name, set()) <= set(sec.chains) and _references_listed(sec))
+        if name not in info.listed_tables:
+            info.listed_tables.append(name)
+    if info.elisions or headerless:
+        for t in rules.tables.values():
+            for c in t.chains.values():
+                if c.complete and (info.elisions or c.name == UNKNOWN_CHAIN):
+                    c.complete = None if not info.elisions else False
+    if headerless:
+        info.form = "iptables-list-lines"
     info.has_counters = counted > 0
-    info.notices.append("listing: table assumed to be " + table)
     if counted and not exact:
         info.notices.append("counters rounded (K/M/G): list with -x for exact numbers")
     rules.dumps.append(info)
     return rules
+
+
+_ALL_BUILTINS = {"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"}
+
+
+class _Section:
+    """The chains of one table's listing."""
+
+    def __init__(self, command_table: str | None) -> None:
+        self.command_table = command_table
+        self.chains: dict[str, Chain] = {}
+        self.loose: list[Rule] = []
+        self.why = ""
+
+    def table(self) -> str:
+        if self.command_table:
+            self.why = "from the command line"
+            return self.command_table
+        names = set(self.chains)
+        targets = {r.target for c in self.chains.values() for r in c.rules} | {r.target for r in self.loose}
+        builtins = names & _ALL_BUILTINS
+        if ("PREROUTING" in builtins or "POSTROUTING" in builtins) and "FORWARD" not in builtins:
+            self.why = "it lists PREROUTING/POSTROUTING"
+            return "nat"
+        if "FORWARD" in builtins and not ({"PREROUTING", "POSTROUTING"} & builtins):
+            self.why = "it lists INPUT/FORWARD/OUTPUT"
+            return "filter"
+        if names & _FILTER_ONLY_CHAINS and not targets & _NAT_ONLY_TARGETS:
+            self.why = "its chains are filter-table chains"
+            return "filter"
+        if targets & _NAT_ONLY_TARGETS or any(t and t.startswith(("KUBE-SVC-", "KUBE-SEP-", "KUBE-EXT-", "KUBE-XLB-")) for t in targets):
+            self.why = "its rules DNAT, masquerade or jump to service chains"
+            return "nat"
+        if targets & _FILTER_TARGETS:
+            self.why = "its rules only REJECT, DROP or ACCEPT"
+            return "filter"
+        self.why = "nothing says otherwise"
+        return "nat"
+
+
+def _new_table(sec: _Section) -> bool:
+    """A builtin chain header after user chains: another table's listing begins."""
+    return any(n not in _ALL_BUILTINS for n in sec.chains)
+
+
+def _references_listed(sec: _Section) -> bool:
+    """Every chain a listed rule jumps to is listed too (else the listing was cut to some chains)."""
+    for c in sec.chains.values():
+        for r in c.rules:
+            if r.target and r.target.startswith("KUBE-") and r.target not in sec.chains:
+                return False
+    return True
+
+
+def _place(rules: RuleSet, rule: Rule, command_table: str | None, info: DumpInfo) -> None:
+    """Put a header-less ``-L`` line in the chain kube-proxy writes such a rule to, when the rule itself says.
+
+    The evidence is kube-proxy's own naming: a jump to KUBE-NODEPORTS or a ``SPN cluster IP``
+    jump to one of the port's chains is in KUBE-SERVICES; a ``SPN`` jump with a port to its chain
+    is in KUBE-NODEPORTS; a DNAT whose comment and target hash to a KUBE-SEP name is in that
+    chain; "has no endpoints" REJECTs are in the filter table. Anything else stays in the "?"
+    chain: it is shown, never followed.
+    """
+    target = rule.target or ""
+    comment = rule.comment or ""
+    named = comments.read(comment)
+    if named is None and comment:
+        fixed = comments.unwrap(comment, (target,), rule.protocol, rule.to_destination)
+        if fixed is not None:
+            info.repairs.append(f"line {rule.line_no}: comment \"{comment}\" read as \"{fixed}\" (wrapped when copied; "
+                                f"the chain name {target} is the hash of the repaired name)")
+            rule.comment = fixed
+            rule.options["--comment"] = [fixed]
+            named = comments.read(fixed)
+    table = command_table or ("filter" if target in _FILTER_TARGETS else "nat")
+    chain = UNKNOWN_CHAIN
+    if target in ("KUBE-NODEPORTS", "KUBE-NODE-PORT"):
+        chain = "KUBE-SERVICES"
+    elif named is not None:
+        hashed = comments.verify(named, (target,), rule.protocol)
+        if named.kind in ("cluster IP", "external IP", "loadbalancer IP") and hashed and target.startswith(("KUBE-SVC-", "KUBE-SVL-", "KUBE-EXT-", "KUBE-FW-", "KUBE-XLB-")):
+            if rule.source_addr and named.kind == "loadbalancer IP":
+                chain = kubeproxy.service_chains(named.spn, hashed)["fw"]
+            elif not (named.kind == "cluster IP" and target.startswith("KUBE-EXT-")):
+                chain = "KUBE-SERVICES"
+        elif named.kind == "name" and hashed and rule.dport and target.startswith(("KUBE-SVC-", "KUBE-EXT-", "KUBE-XLB-")):
+            chain = "KUBE-NODEPORTS"
+        elif named.kind == "name" and target == "DNAT":
+            sep = _sep_chain(named.spn, rule)
+            if sep:
+                chain = sep
+        elif named.kind == "balancing" and target.startswith("KUBE-SEP-"):
+            proto = comments.endpoint_chain_of(named.spn, target, rule.protocol, None)
+            chain = kubeproxy.service_chains(named.spn, proto or "tcp")["xlb"] if proto else UNKNOWN_CHAIN
+        elif named.kind in ("no endpoints", "no local endpoints") and target in ("REJECT", "DROP"):
+            table = "filter"
+            chain = "KUBE-SERVICES" if rule.dest_addr and "addrtype" not in rule.matches else "KUBE-EXTERNAL-SERVICES"
+    rule.table = table
+    rule.chain = chain
+    c = rules.ensure_table(table).ensure_chain(chain)
+    if not rule.numbered:
+        rule.position = len(c.rules) + 1
+    c.rules.append(rule)
+
+
+def _sep_chain(spn: str, rule: Rule) -> str | None:
+    host, port = split_hostport(rule.to_destination)
+    if not host or port is None:
+        return None
+    for p in comments.protocols(rule.protocol):
+        return kubeproxy.endpoint_chain(spn, p, host, port)
+    return None
 
 
 def _count(word: str) -> int:
@@ -81,39 +284,58 @@ def _count(word: str) -> int:
     return int(word)
 
 
-def _rule(words: list[str], line: str, verbose: bool) -> Rule:
-    rest = list(words)
-    packets = nbytes = None
-    # --line-numbers puts a rule number first; with -v two counters follow it
-    if verbose:
-        if len(rest) >= 3 and rest[0].isdigit() and _is_count(rest[1]) and _is_count(rest[2]) and _opt_index(rest[3:]) is not None:
-            rest = rest[1:]
-        if len(rest) < 2 or not (_is_count(rest[0]) and _is_count(rest[1])):
-            raise ValueError("expected packet and byte counters")
-        packets, nbytes = _count(rest[0]), _count(rest[1])
-        rest = rest[2:]
-    elif rest and rest[0].isdigit() and _opt_index(rest[1:]) is not None:
-        rest = rest[1:]
-    k = _opt_index(rest)
-    if k is None:
+def _columns(words: list[str]) -> tuple[int, bool] | None:
+    """(index of the 'opt' column, verbose) of an ``-L`` rule line, or None when it is not one."""
+    for k in range(1, min(len(words), 7)):
+        if words[k] in _OPT_TOKENS and _PROTO_WORD.match(words[k - 1]):
+            after = words[k + 1:]
+            prefix = words[:k - 1]
+            if len(prefix) > 4 or any(w.startswith("-") for w in prefix):
+                return None
+            verbose = len(after) >= 4 and (after[0] == "*" or after[1] == "*" or sum(1 for w in prefix if _COUNT.match(w)) >= 2)
+            if len(after) < (4 if verbose else 2):
+                return None
+            return k, verbose
+    return None
+
+
+def _rule(words: list[str], line: str, verbose: bool | None) -> Rule:
+    cols = _columns(words)
+    if cols is None:
         raise ValueError("not an iptables -L rule line")
-    target = rest[0] if k == 2 else None
-    proto = rest[k - 1]
-    after = rest[k + 1:]
+    k, shape_verbose = cols
+    verbose = shape_verbose if verbose is None else verbose
+    prefix = words[:k - 1]
+    packets = nbytes = None
+    number: int | None = None
+    counts = [w for w in prefix if _COUNT.match(w)]
+    # --line-numbers puts a rule number first; with -v two counters follow it; then the target (if any)
     if verbose:
-        if len(after) < 4:
-            raise ValueError("rule line is missing interface or address columns")
+        if len(counts) >= 3 and prefix[0].isdigit():
+            number, prefix = int(prefix[0]), prefix[1:]
+        if len(prefix) < 2 or not (_is_count(prefix[0]) and _is_count(prefix[1])):
+            raise ValueError("expected packet and byte counters")
+        packets, nbytes = _count(prefix[0]), _count(prefix[1])
+        prefix = prefix[2:]
+    elif prefix and prefix[0].isdigit():  # a target is never a number
+        number, prefix = int(prefix[0]), prefix[1:]
+    if len(prefix) > 1:
+        raise ValueError("not an iptables -L rule line")
+    target = prefix[0] if prefix else None
+    proto = words[k - 1]
+    after = words[k + 1:]
+    if verbose:
         in_if, out_if, src, dst, extra_words = after[0], after[1], after[2], after[3], after[4:]
     else:
-        if len(after) < 2:
-            raise ValueError("rule line is missing address columns")
         in_if = out_if = "*"
         src, dst, extra_words = after[0], after[1], after[2:]
-    rule = Rule(table="", chain="", position=0, source="", line_no=0, raw=line.rstrip(), packets=packets, bytes=nbytes)
+    rule = Rule(table="", chain="", position=number or 0, source="", line_no=0, raw=line.rstrip(), packets=packets, bytes=nbytes)
+    rule.numbered = number is not None
     rule.target = target
-    proto = _PROTO_NUM.get(proto.lstrip("!"), proto.lstrip("!")) if proto.lstrip("!") else proto
-    if proto not in ("all", "0"):
-        rule.protocol = ("!" if rest[k - 1].startswith("!") else "") + proto
+    bare = proto.lstrip("!")
+    bare = _PROTO_NUM.get(bare, bare)
+    if bare not in ("all", "0"):
+        rule.protocol = ("!" if proto.startswith("!") else "") + bare
     rule.source_addr = None if src in ("0.0.0.0/0", "::/0", "anywhere") else src
     rule.dest_addr = None if dst in ("0.0.0.0/0", "::/0", "anywhere") else dst
     rule.in_iface = None if in_if == "*" else in_if
@@ -156,6 +378,10 @@ def _extras(rule: Rule, extra: str) -> None:
     if m:
         rule.matches.append("addrtype")
         rule.options[f"--{m.group(1)}-type"] = [m.group(2)]
+    m = re.search(r"match-set (!\s*)?(\S+) (\S+)", extra)
+    if m:
+        rule.matches.append("set")
+        rule.options["--match-set"] = [("!" if m.group(1) else "") + m.group(2), m.group(3)]
     m = re.search(r"mark match (! )?(\S+)", extra)
     if m:
         rule.matches.append("mark")
@@ -164,11 +390,3 @@ def _extras(rule: Rule, extra: str) -> None:
 
 def _is_count(word: str) -> bool:
     return bool(re.fullmatch(r"\d+[KMGT]?", word))
-
-
-def _opt_index(words: list[str]) -> int | None:
-    """Index of the 'opt' column ('--'): 2 when a target is printed, 1 when the rule has none."""
-    for k in (2, 1):
-        if len(words) > k and words[k] in _OPT_TOKENS:
-            return k
-    return None

@@ -13,6 +13,7 @@ from array import array
 from bisect import bisect_right
 
 from kubectl_svcpath.errors import BadDump
+from kubectl_svcpath.parse.excerpt import is_elision_word
 from kubectl_svcpath.parse.tokens import TokenError, split_words
 from kubectl_svcpath.modes.iptables.model import Chain, DumpInfo, LazyChains, Rule, RuleSet
 
@@ -27,7 +28,11 @@ _COUNTERS = re.compile(r"^\[(\d+):(\d+)\]\s+")
 _GREP = re.compile(r"^(?:[^\s:\[]+:)?(?:\d+[:-])?(?=(?:\[\d+:\d+\]\s+)?-[AINP] )")
 _QUOTE_OR_ESCAPE = re.compile(r'\\.|"')
 # the head of a rule line: an optional grep prefix, optional [p:b] counters, the verb and the chain
-_RULE_HEAD = re.compile(r"^(?:[^\s:\[]+:)?(?:\d+[:-])?(?:\[(?P<pkts>\d+):\d+\]\s+)?-(?P<verb>[AINP])\s+(?P<chain>\S+)")
+_RULE_HEAD = re.compile(r"^(?P<grep>(?:[^\s:\[]+:)?(?:\d+[:-])?)(?:\[(?P<pkts>\d+):\d+\]\s+)?-(?P<verb>[AINPXF])\s+(?P<chain>\S+)")
+# grep's prefix on the other lines of a dump: "7::KUBE-SVC-… - [0:0]", "1:*nat", "dump.txt:52:COMMIT"
+_GREP_OTHER = re.compile(r"^(?:[^\s:\[]+:)?\d+[:-](?=:\S|\*\S|#|COMMIT\s*$)|^[^\s:\[#*]+:(?=:\S|\*\S|COMMIT\s*$)")
+# the author's own note after a rule: " # no destination port here" (outside quotes; iptables never prints it)
+_ANNOTATION = re.compile(r'\s#')
 _TARGET_WORD = re.compile(r" -[jg] (\S+)")
 # fast_scan(): the line kinds of a plain dump, and the first line that is none of them
 _ODD_LINE = re.compile(r"\n(?!#|\*\S|:\S|COMMIT\r?(?:\n|$)|(?:\[\d+:\d+\] )?-A \S|\r?(?:\n|$))")
@@ -63,7 +68,8 @@ def looks_like_iptables_save(text: str) -> bool:
     return bool(re.search(r"^(?:\S*:)?(?:\d+[:-])?(?:\[\d+:\d+\]\s+)?-A \S", head, re.M) or re.search(r"^\*(nat|filter|mangle|raw)\s*$", head, re.M))
 
 
-def parse_iptables_save(text: str, source: str, lenient: bool = False, check_all: bool | None = None) -> RuleSet:
+def parse_iptables_save(text: str, source: str, lenient: bool = False, check_all: bool | None = None,
+                        elisions: list[int] | None = None) -> RuleSet:
     """Parse ``text``; raise BadDump naming ``source`` and the line, unless ``lenient``.
 
     One pass checks the structure of every line (tables, COMMIT, chain declarations, which
@@ -72,10 +78,21 @@ def parse_iptables_save(text: str, source: str, lenient: bool = False, check_all
     default for pasted files up to EAGER_BYTES (a tool's own output is trusted to be well formed).
     """
     parser = _Parser(text, source, lenient)
+    parser.info.elisions = list(elisions or [])
     parser.check_all = len(text) <= EAGER_BYTES if check_all is None else check_all
     if not parser.fast_scan():
         parser.scan()
     return parser.finish()
+
+
+def cut_annotation(line: str) -> tuple[str, bool]:
+    """``line`` without an author's ``# …`` note after the rule (a ``#`` outside quotes)."""
+    if "#" not in line:
+        return line, False
+    for m in _ANNOTATION.finditer(line):
+        if not _open_quote(line[:m.start()]):
+            return line[:m.start()].rstrip(), True
+    return line, False
 
 
 def _open_quote(line: str) -> bool:
@@ -213,7 +230,7 @@ class _Parser:
             pos = end + 1
             if line.endswith("\r"):
                 line = line[:-1]
-            if _open_quote(line):
+            if _open_quote(line) and _open_quote(cut_annotation(line)[0]):
                 # iptables-save prints a comment's newline as is, splitting the rule over two
                 # lines: the rule goes on while a quote is open (a few lines at most)
                 extra = 0
@@ -235,6 +252,10 @@ class _Parser:
         stripped = line.strip()
         if not stripped:
             return
+        g = _GREP_OTHER.match(stripped)
+        if g is not None:
+            self.info.grep = True
+            stripped = stripped[g.end():]
         first = stripped[0]
         if first == "#":
             self._comment(stripped)
@@ -260,6 +281,8 @@ class _Parser:
             self.fail(line_no, f"not an iptables-save line: {_preview(stripped)}")
             return
         verb, chain_name = m.group("verb"), m.group("chain")
+        if m.group("grep"):
+            self.info.grep = True
         if m.group("pkts") is not None:
             self.counted = True
         if verb in ("A", "I"):
@@ -271,6 +294,10 @@ class _Parser:
                 table_name = self.table
             chain = self.rules.ensure_table(table_name).ensure_chain(chain_name)
             chain.add_pending(self, offset, line_no)
+        elif verb == "X":  # kube-proxy's restore input deletes the chains it no longer needs
+            self.info.deleted.append(chain_name)
+        elif verb == "F":  # a flush: the rules that follow are the whole chain
+            self.rules.ensure_table(self.table or _guess_table(chain_name, None)).ensure_chain(chain_name).declared = True
         elif verb == "N":
             self.rules.ensure_table(self.table or _guess_table(chain_name, None)).ensure_chain(chain_name).declared = True
         else:  # -P CHAIN POLICY
@@ -296,7 +323,9 @@ class _Parser:
             nxt = self._line_end(end + 1)
             raw += "\n" + self.text[end + 1:nxt].removesuffix("\r")
             end, extra = nxt, extra + 1
-        stripped = raw.strip()
+        stripped, annotated = cut_annotation(raw.strip())
+        if annotated and line_no not in self.info.annotations:
+            self.info.annotations.append(line_no)
         m = _GREP.match(stripped)
         body = stripped[m.end():] if m else stripped
         packets = nbytes = None
@@ -314,6 +343,9 @@ class _Parser:
             rest = rest[1:]
         rule = Rule(table="", chain=chain.name, position=index + 1, source=self.source, line_no=line_no, raw=stripped,
                     packets=packets, bytes=nbytes)
+        if any(is_elision_word(w) for w in rest):
+            rule.partial = True
+            rest = [w for w in rest if not is_elision_word(w)]
         try:
             _fill(rule, rest)
         except ValueError as e:
@@ -347,6 +379,11 @@ class _Parser:
 
     def _declare(self, line_no: int, line: str) -> None:
         m = _CHAIN_DECL.match(line)
+        if m and self.table is None and not self.saw_header_table:
+            # "iptables-save | grep NAME" keeps the declaration line without its table header
+            chain = self.rules.ensure_table(_guess_table(m.group(1), None)).ensure_chain(m.group(1))
+            chain.declared = True
+            return
         if not m or self.table is None:
             self.fail(line_no, f"chain declaration outside a table: {_preview(line)}" if m else f"bad chain declaration: {_preview(line)}")
             return
@@ -368,6 +405,19 @@ class _Parser:
                               hint="expected iptables-save output, '-A' rule lines, or 'iptables -t nat -L -n -v' output")
         if self.bare_rules and not self.saw_header_table:
             self.info.form = "rules-only"
+        if self.info.deleted:
+            self.info.form = "iptables-restore"
+        # a whole table is in the input only when it came with its header and COMMIT, nothing cut out
+        # and no line skipped; a restore input's declared chains are whole, the others are not in it
+        whole = (self.saw_header_table and not self.info.elisions and not self.info.grep and not self.info.skipped
+                 and not self.bare_rules and not self.info.deleted)
+        for table in self.rules.tables.values():
+            table.complete = whole
+        if self.info.deleted:
+            for table in self.rules.tables.values():
+                for chain in table.chains.values():
+                    if chain.declared:
+                        chain.complete = True
         self.info.has_counters = self.counted
         self.rules.dumps.append(self.info)
         if self.check_all:

@@ -27,7 +27,7 @@ from typing import Any
 
 from kubectl_svcpath.modes.iptables.model import Rule, RuleSet, split_hostport
 from kubectl_svcpath.trace.match import apply_negation, in_prefix, mark_value_mask, negatable, port_in, protocol_name
-from kubectl_svcpath.trace.model import Branch, Choice, Node, Packet, Step, Trace
+from kubectl_svcpath.trace.model import Choice, Node, Packet, Step, Trace
 from kubectl_svcpath.trace.state import MAX_BRANCHES, State, finish, ordered, went_through
 
 # kube-proxy's jumps from the built-in chains (pkg/proxy/iptables/proxier.go iptablesJumpChains),
@@ -201,6 +201,8 @@ class IptablesTracer:
             step = st.hit(self._step(rule, "MASQUERADE" if target == "MASQUERADE" else f"SNAT to {rule.target_options.get('--to-source', ['?'])[0]}", note))
             st.branch.masquerade = True
             st.branch.masquerade_step = step
+            if st.branch.masquerade_why is None:  # no mark on the way: the rule's own match is the reason (hairpin)
+                st.branch.masquerade_why = step
             return [(st, ("ACCEPT", step, ""))]
         if target == "MARK":
             new = _mark_target(st.mark, rule.target_options, rule.raw)
@@ -417,10 +419,10 @@ def _may_hide(rule: Rule) -> bool:
             return True
         if chain.startswith(("KUBE-SVC-", "KUBE-SVL-")) and rule.target == "KUBE-MARK-MASQ":
             return True
-    if "--mark" not in rule.options and rule.target in ("RETURN", "ACCEPT", "DROP") and not rule.matches[:0]:
-        if chain in ("KUBE-POSTROUTING", "KUBE-FORWARD", "KUBE-FIREWALL") and not (rule.source_addr or rule.dest_addr or rule.protocol) \
-                and "--ctstate" not in rule.options:
-            return True
+    if ("--mark" not in rule.options and rule.target in ("RETURN", "ACCEPT", "DROP")
+            and chain in ("KUBE-POSTROUTING", "KUBE-FORWARD", "KUBE-FIREWALL")
+            and not (rule.source_addr or rule.dest_addr or rule.protocol) and "--ctstate" not in rule.options):
+        return True  # a mark match that an old iptables left out (e.g. KUBE-POSTROUTING's "-j RETURN")
     return False
 
 

@@ -89,9 +89,12 @@ def trace_ipvs(ipvs: IpvsTable, rules: RuleSet | None, packet: Packet, node: Nod
     trace = trace_iptables(rules or RuleSet(), packet, local_node, mode="ipvs", filter_hooks=IPVS_FILTER_HOOKS,
                            set_lookup=set_lookup, between=between)
     if rules is None:
+        trace.notes[:] = [n for n in trace.notes if not n.startswith(("no filter table", "no nat table"))]
         trace.notes.insert(0, "no iptables-save dump: the iptables half of IPVS mode (masquerade marks, "
                               "filter DROPs) was not evaluated")
-    if snapshot is not None:
+        for b in trace.branches:
+            b.masquerade = None  # decided by the iptables rules that were not given
+    if snapshot is not None and rules is not None and rules.table("nat") is not None:
         trace.notes.append("ipset members (KUBE-CLUSTER-IP, KUBE-NODE-PORT-*, …) are not in the input: for this "
                            "Service they were read from its addresses and the IPVS virtual servers")
     return trace
@@ -115,6 +118,9 @@ def _set_member(name: str, st: State, ipvs: IpvsTable, snapshot: ServiceSnapshot
     if base.startswith("KUBE-NODE-PORT-") and not base.startswith("KUBE-NODE-PORT-LOCAL"):
         proto = base.rsplit("-", 1)[-1].lower()
         return proto == st.protocol and any(p.node_port == st.dport and p.protocol.lower() == proto for p in snapshot.ports)
-    if base == "KUBE-LOOP-BACK":
-        return None
+    if base == "KUBE-LOOP-BACK":  # endpoint ip,port,ip: a pod reaching itself through its Service (hairpin)
+        if st.src is None:
+            return None
+        return st.dst == st.src and any(rs.address == st.dst and rs.port == st.dport
+                                        for vs in ipvs.virtual_servers.values() for rs in vs.real_servers)
     return None

@@ -20,7 +20,7 @@ from typing import Any
 
 from kubectl_svcpath.modes.nftables.model import NftChain, NftRule, NftRuleset, NftTable, Verdict, normalize_key_part, selector_name, value_text
 from kubectl_svcpath.trace.match import in_prefix, port_in, protocol_name
-from kubectl_svcpath.trace.model import Branch, Choice, Node, Packet, Step, Trace
+from kubectl_svcpath.trace.model import Choice, Node, Packet, Step, Trace
 from kubectl_svcpath.trace.state import MAX_BRANCHES, State, finish, ordered, went_through
 
 _PRIO_NAMES = {"raw": -300, "mangle": -150, "dstnat": -100, "filter": 0, "security": 50, "srcnat": 100}
@@ -182,6 +182,8 @@ class NftTracer:
             step = st.hit(self._step(table, chain, rule, "masquerade" if "masquerade" in e else "snat"))
             st.branch.masquerade = True
             st.branch.masquerade_step = step
+            if st.branch.masquerade_why is None:  # no mark on the way: the rule's own match is the reason (hairpin)
+                st.branch.masquerade_why = step
             return [(st, ("accept", step, ""))]
         if "mangle" in e:
             body = e["mangle"]

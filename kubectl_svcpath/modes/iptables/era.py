@@ -1,0 +1,50 @@
+"""Which kube-proxy release wrote these rules, as far as its layout tells (shared/docs/kube-proxy-rules.md §6).
+
+Each marker gives a bound: KUBE-EXT/KUBE-SVL chains came in 1.24 (kubernetes#109060), KUBE-XLB
+chains went then; KUBE-PROXY-FIREWALL came in 1.25; masquerade rules moved out of KUBE-SERVICES
+into the service chains in 1.21 (#96959); an unnamed port's comment lost its trailing colon in
+1.19. The note says the range the markers agree on, and which markers, so that an engineer
+reading a 2019 paste knows why its chains look different.
+"""
+
+from __future__ import annotations
+
+from kubectl_svcpath.modes.iptables import comments
+from kubectl_svcpath.modes.iptables.model import RuleSet
+
+
+def era_note(rules: RuleSet) -> str | None:
+    low: list[tuple[int, str]] = []  # (minor version, why): written by 1.<minor> or later
+    high: list[tuple[int, str]] = []  # written by 1.<minor> or earlier
+    nat = rules.table("nat")
+    filt = rules.table("filter")
+    if nat is not None:
+        names = [n for n in nat.chains if n.startswith(("KUBE-EXT-", "KUBE-SVL-", "KUBE-XLB-"))]
+        if any(n.startswith(("KUBE-EXT-", "KUBE-SVL-")) for n in names):
+            low.append((24, "KUBE-EXT/KUBE-SVL chains"))
+        if any(n.startswith("KUBE-XLB-") for n in names):
+            high.append((23, "KUBE-XLB chains"))
+        masq = rules.rules_targeting("nat", "KUBE-SERVICES", {"KUBE-MARK-MASQ"})
+        if any((r.comment or "").endswith((" cluster IP", " external IP")) for r in masq):
+            high.append((20, "masquerade rules in KUBE-SERVICES"))
+        entries = rules.rules_mentioning("nat", "KUBE-SERVICES", (": cluster IP", ":\" cluster IP"))
+        if any((named := comments.read(r.comment)) is not None and named.legacy_colon for r in entries):
+            high.append((18, 'unnamed ports named "ns/name:"'))
+    if filt is not None and "KUBE-PROXY-FIREWALL" in filt.chains:
+        low.append((25, "KUBE-PROXY-FIREWALL"))
+    if not high:
+        return None  # today's layout needs no comment; an older one explains why chains look different
+    lo = max(low) if low else None
+    hi = min(high) if high else None
+    if lo and hi and lo[0] > hi[0]:
+        return (f"layout: mixed kube-proxy releases ({lo[1]}: 1.{lo[0]}+, {hi[1]}: 1.{hi[0]} or earlier); "
+                "stale chains of an older kube-proxy may be left over")
+    why = ", ".join(w for _, w in sorted(low + high, reverse=True))
+    if lo and hi:
+        span = f"1.{lo[0]} to 1.{hi[0]}" if lo[0] != hi[0] else f"1.{lo[0]}"
+    elif lo:
+        span = f"1.{lo[0]} or later"
+    else:
+        assert hi is not None
+        span = f"1.{hi[0]} or earlier"
+    return f"layout: kube-proxy {span} ({why})"

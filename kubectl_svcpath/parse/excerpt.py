@@ -1,0 +1,79 @@
+"""What people do to a dump before they paste it: cut it, mark the cuts, and save it with a BOM.
+
+Authors of issues and answers shorten rule listings and mark where they cut (``...``,
+``......``, ``…``, ``[snip]``, ``<truncated>``, ``-- more --``). Such a line is no rule:
+it is dropped here (its line number kept, so evidence still points at the right line), and
+the dump is recorded as an *excerpt*: whatever it does not show may exist, so nothing may be
+claimed absent from it. A UTF-8 byte-order mark, which Windows editors put at the start of a
+saved paste, is dropped too.
+
+Mode-agnostic: every text parser reads the cleaned text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+# a whole line that only marks a cut: dots (ASCII or the ellipsis character), bracketed or
+# angle-bracketed words authors use, and "... N more lines ..." style notes
+_ELISION = re.compile(
+    r"""^\s*(?:
+        (?:\.{3,}|…+)\s*(?:[\[(<]?[\w ,.'-]{0,60}[\])>]?\s*(?:\.{3,}|…+)?)?   # ...  ......  … 200 more lines …
+      | [\[(<]\s*(?:\.{3,}|…|snip(?:ped)?|truncated|cut|omitted|elided|trimmed|more|redacted)
+            [\w ,.'-]{0,60}[\])>]                                          # [snip] <truncated> (...) [...]
+      | (?:snip(?:ped)?|truncated|omitted)\s*[.…]*                           # snip  truncated...
+      | --(?:\s*(?:more|snip|cut)?\s*--)?                                  # -- more --, and grep's group separator "--"
+    )\s*$""",
+    re.X | re.I,
+)
+
+
+@dataclass(slots=True)
+class Cleaned:
+    text: str
+    elisions: list[int] = field(default_factory=list)  # 1-based line numbers of the cut marks
+    bom: bool = False
+
+
+def clean(text: str) -> Cleaned:
+    """``text`` without a leading BOM and with each elision line emptied (line numbers kept)."""
+    bom = text.startswith("\ufeff")
+    if bom:
+        text = text[1:]
+    if not _maybe_elided(text):
+        return Cleaned(text, [], bom)
+    lines = text.split("\n")
+    elisions: list[int] = []
+    for i, line in enumerate(lines):
+        if len(line) <= 120 and _ELISION.match(line):
+            elisions.append(i + 1)
+            lines[i] = ""
+    if not elisions:
+        return Cleaned(text, [], bom)
+    return Cleaned("\n".join(lines), elisions, bom)
+
+
+# a fast pre-check over the whole text (a literal newline first lets the engine skip ahead in C)
+_QUICK_BODY = r"[ \t]*(?:\.{3}|…|[\[(<][ \t]*(?:\.{3}|…|[sS]nip|[tT]runcated|[cC]ut|[oO]mitted|[eE]lided|[tT]rimmed|[mM]ore|[rR]edacted)|[sS]nip|[tT]runcated|[oO]mitted|--)"
+_QUICK = re.compile("\n" + _QUICK_BODY)
+_QUICK_START = re.compile(_QUICK_BODY)
+
+
+def _maybe_elided(text: str) -> bool:
+    return _QUICK_START.match(text) is not None or _QUICK.search(text) is not None
+
+
+def line_list(lines: list[int]) -> str:
+    shown = ", ".join(map(str, lines[:8]))
+    return shown + (f" and {len(lines) - 8} more" if len(lines) > 8 else "")
+
+
+def excerpt_note(source: str, lines: list[int]) -> str:
+    return (f"{source} is an excerpt (cut at line{'s' if len(lines) > 1 else ''} {line_list(lines)}): "
+            "what it does not show may exist, so nothing is said to be absent")
+
+
+def is_elision_word(word: str) -> bool:
+    """A cut inside a rule line: ``-A KUBE-SVC-X ... -j KUBE-SEP-Y``."""
+    return word in ("...", "…", "....", ".....", "......", "[...]", "[snip]", "<snip>", "<truncated>", "[truncated]")

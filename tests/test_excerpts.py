@@ -1,0 +1,185 @@
+"""Issue 9: say only what the input shows. Pasted excerpts read, and nothing absent is claimed from them.
+
+The seed paste (shared/examples/hello-service/pasted-*.txt, verbatim from the question this tool
+was born from) must give the seed's answer, each file alone and both together, in table and json.
+The other cases feed real tool output in the forms people paste it (grep, grep -n, -c lines
+without the table header, a BOM) and check what users see.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLE, SHARED, require_shared, svcpath
+
+SEED = SHARED / "examples" / "hello-service"
+RULE_LINES = str(SEED / "pasted-rule-lines.txt")
+L_GREP = str(SEED / "pasted-L-grep.txt")
+V1, V2 = "KUBE-SVC-R4PDB35TUPNR4CEW", "KUBE-SVC-P73F5K5MMQHXGZV7"
+SEP1, SEP2 = "KUBE-SEP-AA54JU3D4RO26WUA", "KUBE-SEP-GZ2FT6XOW5XY6PQC"
+ABSENCE = re.compile(r"no endpoints|no local endpoint|not programmed|headless|NO RULES|MISSING", re.I)
+
+
+def _json(*args: str) -> dict:
+    code, out, err = svcpath(*args, "-o", "json")
+    assert code in (0, 3), err
+    return json.loads(out)
+
+
+def _port(doc: dict, name: str) -> dict:
+    return next(p for p in doc["ports"] if p["name"] == name)
+
+
+def _entry(doc: dict, name: str) -> dict:
+    return next(p for p in _port(doc, name)["paths"] if p["entry"] == "clusterIP")
+
+
+# --- class 12: the seed paste ---------------------------------------------------------------------
+
+@pytest.fixture(autouse=True)
+def _shared() -> None:
+    require_shared()
+
+
+def test_seed_together_json() -> None:
+    """Both pasted files: each port's path, endpoint and entry counters, and the hidden port match proved."""
+    doc = _json("hello-service", "-f", RULE_LINES, "-f", L_GREP)
+    assert doc["service"]["namespace"] == "default" and doc["service"]["clusterIPs"] == ["10.101.173.15"]
+    v1, v2 = _entry(doc, "port-v1"), _entry(doc, "port-v2")
+    assert v1["chains"] == ["KUBE-SERVICES", V1] and (v1["packets"], v1["bytes"]) == (2, 120)
+    assert v2["chains"] == ["KUBE-SERVICES", V2] and (v2["packets"], v2["bytes"]) == (1, 60)
+    assert [(e["ip"], e["port"], e["chain"]) for e in v1["endpoints"]] == [("192.168.189.15", 9090, SEP1)]
+    assert [(e["ip"], e["port"], e["chain"]) for e in v2["endpoints"]] == [("192.168.189.15", 9191, SEP2)]
+    assert v1["portShown"] is False and v2["portShown"] is False
+    hidden = next(f for f in doc["findings"] if f["code"] == "hidden-port-match")
+    assert "counters prove" in hidden["message"]
+    assert any("counters 2 / 1" in d for d in hidden["detail"])
+    # evidence from both files: the rule line and the -L line with its counters
+    assert any(e.startswith(RULE_LINES + ":4") for e in v1["evidence"]) and any(e.startswith(L_GREP + ":1") for e in v1["evidence"])
+    # the service port numbers are in neither file: unknown, not 0
+    assert _port(doc, "port-v1")["port"] is None
+    assert doc["excerpt"] is True
+    assert doc["service"]["sessionAffinity"] is None and doc["service"]["type"] is None
+    assert "sessionAffinity: not in the input" in doc["notInInput"]
+
+
+def test_seed_together_table() -> None:
+    code, out, err = svcpath("hello-service", "-f", RULE_LINES, "-f", L_GREP)
+    assert code == 0, err
+    row1 = next(line for line in out.splitlines() if line.startswith("port-v1"))
+    assert re.search(rf"10\.101\.173\.15:\?\*\s+2\s+{V1}\s+192\.168\.189\.15:9090", row1), row1
+    row2 = next(line for line in out.splitlines() if line.startswith("port-v2"))
+    assert re.search(rf"10\.101\.173\.15:\?\*\s+1\s+{V2}\s+192\.168\.189\.15:9191", row2), row2
+    assert "hidden-port-match" in out and "is an excerpt (cut at lines 3, 6, 9)" in out
+    assert "Unknown:  sessionAffinity: not in the input" in out
+    assert "author's note" in out  # the "# Нет порта…" after two rules
+    assert not ABSENCE.search(out)
+
+
+def test_seed_rule_lines_alone() -> None:
+    """The rule lines: both paths to their endpoints and the hidden match, no counters; a refusal before."""
+    doc = _json("hello-service", "-f", RULE_LINES)
+    for name, svc, ip_port in (("port-v1", V1, ("192.168.189.15", 9090)), ("port-v2", V2, ("192.168.189.15", 9191))):
+        path = _entry(doc, name)
+        assert path["chains"] == ["KUBE-SERVICES", svc] and path["packets"] is None
+        assert [(e["ip"], e["port"]) for e in path["endpoints"]] == [ip_port]
+        assert path["endpoints"][0]["probability"] is None  # the cut lines may hold other endpoints
+    hidden = next(f for f in doc["findings"] if f["code"] == "hidden-port-match")
+    assert "alike but for their comments" in " ".join(hidden["detail"])
+    code, out, _ = svcpath("hello-service", "-f", RULE_LINES)
+    assert code == 0 and "port-v1 ?/TCP" in out and "192.168.189.15:9090" in out and not ABSENCE.search(out)
+
+
+def test_seed_L_grep_alone() -> None:
+    """The -L | grep lines: both entries, their chains and counters; the service chains are not in the input."""
+    doc = _json("hello-service", "-f", L_GREP)
+    for name, svc, counters in (("port-v1", V1, (2, 120)), ("port-v2", V2, (1, 60))):
+        path = _entry(doc, name)
+        assert path["chains"] == ["KUBE-SERVICES", svc]
+        assert (path["packets"], path["bytes"]) == counters
+        assert path["verdict"] == "not-in-input" and path["endpoints"] == []
+        assert f"{svc}: not in the input" in " ".join(_port(doc, name)["notInInput"])
+    assert any("read as \"default/hello-service:port-v1 cluster IP\"" in n for n in doc["notes"])
+    code, out, _ = svcpath("hello-service", "-f", L_GREP)
+    assert code == 0 and f"{V1}: not in the input" in out and not ABSENCE.search(out)
+    code, out, _ = svcpath("hello-service", "-f", L_GREP, "-o", "tree")
+    assert code == 0 and f"{V1}: not in the input" in out
+
+
+def test_seed_all_lists_the_service() -> None:
+    for files in ((RULE_LINES,), (L_GREP,), (RULE_LINES, L_GREP)):
+        code, out, err = svcpath("--all", *[a for f in files for a in ("-f", f)])
+        assert code == 0, err
+        assert re.search(r"^default\s+hello-service\s", out, re.M), out
+
+
+def test_seed_example_bundle_carries_the_paste() -> None:
+    for name in ("pasted-rule-lines.txt", "pasted-L-grep.txt"):
+        assert (EXAMPLE / name).read_bytes() == (SEED / name).read_bytes()
+
+
+# --- class 1: iptables-save -c lines without the table header -----------------------------------
+
+def test_counter_lines_without_header(tmp_path: Path) -> None:
+    """`iptables-save -c | grep …` output starts with "[102:8638] -A …": rule lines, not JSON."""
+    dump = (EXAMPLE / "iptables-save-in-kube-proxy-pod.txt").read_text()
+    lines = [line for line in dump.splitlines() if line.startswith("[") and ("hello-service" in line or "KUBE-SEP" in line)]
+    f = tmp_path / "c-lines.txt"
+    f.write_text("\n".join(lines) + "\n")
+    doc = _json("hello-service", "-f", str(f))
+    v1 = _entry(doc, "port-v1")
+    assert (v1["packets"], v1["bytes"]) == (2, 120) and v1["endpoints"][0]["ip"] == "192.168.189.15"
+    assert doc["sources"][0]["format"] == "rules-only"
+
+
+# --- class 7: grep -n output and a byte-order mark ----------------------------------------------
+
+def test_grep_n_and_bom(tmp_path: Path) -> None:
+    dump = (EXAMPLE / "iptables-save-in-kube-proxy-pod.txt").read_text()
+    numbered = [f"{i}:{line}" for i, line in enumerate(dump.splitlines(), 1) if "R4PDB35TUPNR4CEW" in line or "AA54JU3D4RO26WUA" in line]
+    assert any(re.match(r"\d+::KUBE-SVC-", line) for line in numbered)  # the chain lines grep -n prints
+    f = tmp_path / "grep-n.txt"
+    f.write_text("\n".join(numbered) + "\n")
+    doc = _json("hello-service", "-f", str(f))
+    assert _entry(doc, "port-v1")["endpoints"][0]["chain"] == SEP1
+    assert any("grep output" in n for n in doc["notes"])
+    bom = tmp_path / "bom.txt"
+    bom.write_bytes(b"\xef\xbb\xbf" + (EXAMPLE / "iptables-save-in-kube-proxy-pod.txt").read_bytes())
+    doc = _json("hello-service", "-f", str(bom))
+    assert _entry(doc, "port-v1")["packets"] == 2 and "excerpt" not in doc
+
+
+# --- class 5: elisions ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("mark", ["...", "....", "[snip]", "<truncated>", "… 40 more lines …"])
+def test_elisions_make_an_excerpt(tmp_path: Path, mark: str) -> None:
+    """A cut inside a whole dump: it reads, and the report claims nothing absent (no 'service-not-programmed')."""
+    lines = (EXAMPLE / "iptables-save-in-kube-proxy-pod.txt").read_text().splitlines()
+    cut = [line for line in lines if "port-v2" not in line and "P73F5K5MMQHXGZV7" not in line and "GZ2FT6XOW5XY6PQC" not in line]
+    cut.insert(len(cut) // 2, mark)
+    f = tmp_path / "cut.txt"
+    f.write_text("\n".join(cut) + "\n")
+    doc = _json("default/hello-service", "-f", str(f), "--manifest", str(EXAMPLE / "manifest.yaml"))
+    assert doc["excerpt"] is True
+    assert "service-not-programmed" not in {x["code"] for x in doc["findings"]}
+    assert any("entry rule: not in the input" in u for u in _port(doc, "port-v2")["notInInput"])
+    assert _entry(doc, "port-v1")["packets"] == 2
+    whole = _json("default/hello-service", "-f", str(EXAMPLE / "iptables-save-in-kube-proxy-pod.txt"),
+                  "--manifest", str(EXAMPLE / "manifest.yaml"))
+    assert "excerpt" not in whole and "notInInput" not in whole
+
+
+# --- class 4: a jump to a chain the input does not hold --------------------------------------------
+
+def test_jump_to_chain_not_in_input_is_not_no_endpoints() -> None:
+    code, out, _ = svcpath("--all", "-f", L_GREP)
+    assert code == 0
+    row = next(line for line in out.splitlines() if "hello-service" in line)
+    assert " ok" not in row and re.search(r"\s\?\s", row), row  # endpoints unknown, not 0 and ok
+    doc = _json("hello-service", "-f", L_GREP)
+    assert "chain-not-in-input" in {f["code"] for f in doc["findings"]}
+    assert not {"no-endpoints", "service-not-programmed", "headless-service"} & {f["code"] for f in doc["findings"]}
