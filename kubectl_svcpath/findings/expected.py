@@ -139,6 +139,8 @@ def apply(paths: list[PortPath], exps: dict[int, Expectation]) -> None:
             want = ep.expected_for(path.entry)
             if path.verdict != "forward" or want is None or not (path.policy_chain or path.endpoints):
                 continue
+            if path.policy_chain and any(path.policy_chain in n for n in pp.not_in_input):
+                continue  # an excerpt: the chain is not all in the input, so no gap can be told
             have = {(_norm(h.ip), h.port) for h in path.endpoints}
             for se in want:
                 if (_norm(se.ip), se.port) not in have and not se.ambiguous:
