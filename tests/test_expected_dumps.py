@@ -231,3 +231,67 @@ def test_table_shows_why_an_endpoint_is_left_out(tmp_path: Path) -> None:
     row = next(line for line in out.splitlines() if "10.180.0.9" in line)
     assert "left out: out of zone (hints for zone-b)" in row
     assert "ready; in zone zone-a (hints)" in next(line for line in out.splitlines() if "10.180.0.4:80" in line)
+
+
+# --- Local traffic policies with a local endpoint: no shared dump has a KUBE-SVL chain, so these
+# rules come from tests/lab/kpgen.py (kube-proxy's syncProxyRules, rule for rule; checked against
+# the upstream dumps by tests/live/test_kpgen.py).
+
+def _kpgen_run(tmp_path: Path, spec: Any, node_name: str, node_of: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    from tests.lab import kpgen
+
+    dump = tmp_path / "rules.txt"
+    dump.write_text(kpgen.to_save_format(kpgen.generate([spec])))
+    objs = kpgen.api_objects(spec, node_of=node_of) + [node("zone-a", node_name)]
+    manifest = tmp_path / "m.json"
+    manifest.write_text(json.dumps({"kind": "List", "items": objs}))
+    code, out, err = svcpath(f"{spec.namespace}/{spec.name}", "--rules-file", str(dump), "--manifest", str(manifest),
+                             "--node", node_name, "-o", "json")
+    assert out, err
+    return code, json.loads(out)
+
+
+@pytest.mark.parametrize("policy", ["internal", "external"])
+def test_local_policy_with_a_local_endpoint(tmp_path: Path, policy: str) -> None:
+    from tests.lab import kpgen
+
+    e1, e2 = "10.244.1.5", "10.244.2.6"
+    if policy == "internal":  # a ClusterIP Service: only the Local set is used
+        spec = kpgen.ServiceSpec("default", "web", "10.96.0.70", [kpgen.PortSpec("http", 80, 8080)],
+                                 endpoints=[e1, e2], local_endpoints={e1}, internal_traffic_policy="Local")
+    else:
+        spec = kpgen.ServiceSpec("default", "web", "10.96.0.70", [kpgen.PortSpec("http", 80, 8080, node_port=30070)],
+                                 endpoints=[e1, e2], local_endpoints={e1}, type="NodePort", external_traffic_policy="Local")
+    code, doc = _kpgen_run(tmp_path, spec, "cp01", {e1: "cp01", e2: "cp02"})
+    assert not codes(doc) & NO_FALSE and code == 0, doc["findings"]
+    port = doc["ports"][0]
+    local_entry = "clusterIP" if policy == "internal" else "nodePort"
+    local_path = next(p for p in port["paths"] if p["entry"] == local_entry)
+    assert local_path["policyChain"].startswith("KUBE-SVL-")
+    assert [(h["ip"], h["expected"]["programmed"]) for h in local_path["endpoints"]] == [(e1, True)]
+    key = "internalTraffic" if policy == "internal" else "externalTraffic"
+    assert port["expected"][key] == "local"
+    if policy == "external":  # the cluster IP still uses every endpoint; e2 is simply not local
+        cip = next(p for p in port["paths"] if p["entry"] == "clusterIP")
+        assert {h["ip"]: h["expected"]["reason"] for h in cip["endpoints"]} == {e1: "ready, local", e2: "ready, not local"}
+    else:
+        assert {e["ip"]: e["expected"]["reason"] for e in port["leftOutEndpoints"]} == {e2: "not local"}
+
+
+def test_local_policy_local_endpoint_missing_is_reported(tmp_path: Path) -> None:
+    """iTP Local, two local endpoints in the slices, the SVL chain holds one: the other is owed to this node."""
+    from tests.lab import kpgen
+
+    e1, e2, e3 = "10.244.1.5", "10.244.1.6", "10.244.2.6"
+    spec = kpgen.ServiceSpec("default", "web", "10.96.0.70", [kpgen.PortSpec("http", 80, 8080)],
+                             endpoints=[e1, e3], local_endpoints={e1}, internal_traffic_policy="Local")
+    api = kpgen.ServiceSpec(**{**spec.__dict__, "endpoints": [e1, e2, e3]})
+    k = kpgen
+    dump = tmp_path / "rules.txt"
+    dump.write_text(k.to_save_format(k.generate([spec])))
+    objs = k.api_objects(api, node_of={e1: "cp01", e2: "cp01", e3: "cp02"}) + [node("zone-a", "cp01")]
+    (tmp_path / "m.json").write_text(json.dumps({"kind": "List", "items": objs}))
+    code, out, err = svcpath("default/web", "--rules-file", str(dump), "--manifest", str(tmp_path / "m.json"), "--node", "cp01", "-o", "json")
+    doc = json.loads(out)
+    assert missing(doc) == {e2} and code == ExitCode.PROBLEMS_FOUND
+    assert "stale-endpoint" not in codes(doc) and e3 not in missing(doc)
