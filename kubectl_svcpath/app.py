@@ -17,7 +17,7 @@ from kubectl_svcpath.manifest import load_objects, snapshot_from_objects
 from kubectl_svcpath.options import Options, split_service, validate
 from kubectl_svcpath.path import Finding
 from kubectl_svcpath.render import render_document, render_report
-from kubectl_svcpath.render.text import Style, safe, use_color
+from kubectl_svcpath.render.text import Style, safe, terminal_safe, use_color
 from kubectl_svcpath.report import API_VERSION, Report
 from kubectl_svcpath.snapshot import ServiceSnapshot
 
@@ -61,9 +61,9 @@ def run(opts: Options, env: Env) -> int:
     if outcome.traces:  # a trace reports what the rules do; it is not a health check: exit 0
         from kubectl_svcpath.render.trace import render_traces
 
-        env.stdout.write(render_traces(outcome.traces, opts.output, style, env.width))
+        env.stdout.write(_for_terminal(render_traces(outcome.traces, opts.output, style, env.width), opts.output, style))
         return ExitCode.OK
-    env.stdout.write(render_outcome(outcome, opts.output, style, env.width))
+    env.stdout.write(_for_terminal(render_outcome(outcome, opts.output, style, env.width), opts.output, style))
     for node, err in outcome.node_errors:
         prefix = "" if err.message.startswith(f"node {node}") else f"node {node}: "
         env.stderr.write(f"error: {safe(prefix + err.message)}\n")
@@ -82,6 +82,11 @@ def run(opts: Options, env: Env) -> int:
     if outcome.node_errors:
         return ExitCode.COLLECT_FAILED
     return ExitCode.OK
+
+
+def _for_terminal(text: str, fmt: str, style: Style) -> str:
+    """Every terminal format leaves through terminal_safe(); json/yaml are escaped by their encoders."""
+    return text if fmt in ("json", "yaml") else terminal_safe(text, style.color)
 
 
 def gather_and_analyse(opts: Options, env: Env) -> Outcome:

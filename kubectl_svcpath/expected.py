@@ -139,6 +139,11 @@ class ExpectedPort:
     verdicts: dict[str, EndpointVerdict] = field(default_factory=dict)  # by SliceEndpoint.key
     notes: list[str] = field(default_factory=list)
 
+    def keys_for(self, entry: str) -> set[str] | None:
+        """``expected_for`` as a set of ``ip:port`` keys (large Services: one lookup per hop)."""
+        want = self.expected_for(entry)
+        return None if want is None else {e.key for e in want}
+
     def expected_for(self, entry: str) -> list[SliceEndpoint] | None:
         """The endpoint set a path of this entry kind should hold; None: unknown."""
         mode = self.internal if entry == "clusterIP" else self.external
@@ -414,14 +419,17 @@ def categorize(endpoints: list[SliceEndpoint], node: NodeIdentity, uses_cluster:
         if not out.local:
             out.local = [e for e in mine if e.serving and e.terminating]
             out.local_fallback = bool(out.local)
+    cluster_keys = None if out.cluster is None else {e.key for e in out.cluster}
+    local_keys = None if out.local is None else {e.key for e in out.local}
     for e in endpoints:
-        out.verdicts[e.key] = _verdict(e, out, node, uses_cluster, uses_local)
+        out.verdicts[e.key] = _verdict(e, out, node, uses_cluster, uses_local, cluster_keys, local_keys)
     return out
 
 
-def _verdict(e: SliceEndpoint, p: ExpectedPort, node: NodeIdentity, uses_cluster: bool, uses_local: bool) -> EndpointVerdict:
-    in_cluster = None if p.cluster is None else e in p.cluster
-    in_local = None if p.local is None else e in p.local
+def _verdict(e: SliceEndpoint, p: ExpectedPort, node: NodeIdentity, uses_cluster: bool, uses_local: bool,
+             cluster_keys: set[str] | None, local_keys: set[str] | None) -> EndpointVerdict:
+    in_cluster = None if cluster_keys is None else e.key in cluster_keys
+    in_local = None if local_keys is None else e.key in local_keys
     v = EndpointVerdict(ip=e.ip, port=e.port, programmed=bool(in_cluster or in_local), reason="", cluster=in_cluster,
                         local=in_local, node=e.node)
     if v.programmed:

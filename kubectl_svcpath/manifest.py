@@ -9,24 +9,46 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from kubectl_svcpath.apishape import check_object
 from kubectl_svcpath.errors import BadDump, NotFound, Unsupported
 from kubectl_svcpath.snapshot import Endpoint, ServicePort, ServiceSnapshot
 
 
+# `kubectl get service,endpointslices -o json` of a whole large cluster fits; YAML is read at about
+# 1 MB per CPU-second even by the C loader (JSON at 50), so its limit keeps a run under ~10 s
+MAX_MANIFEST_BYTES = {"JSON": 64 * 1024 * 1024, "YAML": 8 * 1024 * 1024}
+
+
 def load_objects(text: str, source: str) -> list[dict[str, Any]]:
-    """Objects from JSON or (multi-document) YAML; a v1 List is flattened."""
+    """Objects from JSON or (multi-document) YAML; a v1 List is flattened.
+
+    YAML aliases are refused (kubectl never writes them; a few lines of them expand to billions
+    of nodes: the "billion laughs"), the C loader is used where PyYAML has it, and every Service
+    and EndpointSlice is checked against the API's shapes (apishape.check_object).
+    """
     docs: list[Any]
-    stripped = text.lstrip()
+    is_json = text.lstrip().startswith(("{", "["))
+    form = "JSON" if is_json else "YAML"
+    if len(text) > MAX_MANIFEST_BYTES[form]:
+        raise BadDump(source, f"{form} manifest is over the {MAX_MANIFEST_BYTES[form] // (1024 * 1024)} MiB limit",
+                      hint="pass only the Service and its EndpointSlices (kubectl get service,endpointslices "
+                           "-l kubernetes.io/service-name=NAME ...), or -o json (64 MiB)")
     try:
-        if stripped.startswith(("{", "[")):
+        if is_json:
             docs = [json.loads(text)]
         else:
             import yaml  # only offline manifests need it
 
-            docs = list(yaml.safe_load_all(text))
+            docs = list(yaml.load_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))  # noqa: S506
+    except RecursionError:
+        raise BadDump(source, "manifest nested too deeply to be Kubernetes objects") from None
     except Exception as e:  # json and yaml raise many kinds; all mean "not a manifest"
-        raise BadDump(source, f"not a JSON or YAML manifest ({type(e).__name__}: {str(e).splitlines()[0][:120]})",
+        reason = str(e).splitlines()[0][:120] if str(e) else ""
+        if "integer string conversion" in reason:
+            reason = "a number with more than 4300 digits"
+        raise BadDump(source, f"not a JSON or YAML manifest ({type(e).__name__}: {reason})",
                       hint="pass what `kubectl get service,endpointslices -o yaml` prints") from None
+    _refuse_aliases(docs, source)
     objects: list[dict[str, Any]] = []
     for doc in docs:
         if doc is None:
@@ -37,6 +59,8 @@ def load_objects(text: str, source: str) -> list[dict[str, Any]]:
             objects.extend(d for d in doc["items"] if isinstance(d, dict))
         elif isinstance(doc, dict):
             objects.append(doc)
+    for o in objects:
+        check_object(o, source)
     if not any(o.get("kind") == "Service" for o in objects):
         raise BadDump(source, "no Service object in the manifest",
                       hint="pass what `kubectl get service,endpointslices -o yaml` prints")
@@ -49,6 +73,20 @@ def node_object(objects: list[dict[str, Any]] | None, node: str | None) -> dict[
     if node is not None:
         return next((o for o in nodes if _meta(o).get("name") == node), None)
     return nodes[0] if len(nodes) == 1 else None
+
+
+def _refuse_aliases(docs: list[Any], source: str) -> None:
+    """A YAML alias makes the loader share one list or mapping between places: find any (linear)."""
+    seen: set[int] = set()
+    stack = list(docs)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (dict, list)):
+            if id(node) in seen:
+                raise BadDump(source, "YAML aliases (&anchor / *alias) are not accepted in a manifest",
+                              hint="kubectl never writes them: pass what `kubectl get service,endpointslices -o yaml` prints")
+            seen.add(id(node))
+            stack.extend(node.values() if isinstance(node, dict) else node)
 
 
 def services_in(objects: list[dict[str, Any]]) -> list[tuple[str, str]]:

@@ -40,7 +40,13 @@ def detect_mode(parsed: Parsed, collection: Collection) -> Mode:
     """The mode kube-proxy declared (its ConfigMap, --proxy-mode), else the first the input shows."""
     declared = (collection.proxy_mode or "").strip().lower()
     if declared:
-        return registry.mode(declared).name
+        mode = registry.mode(declared)
+        if not mode.shown_by(parsed):
+            source = collection.proxy_mode_source or "--proxy-mode"
+            where = parsed.sources[0].source if len(parsed.sources) == 1 else "the input"
+            raise BadDump(where, f'proxy mode "{declared}" ({source}) does not match the input: {_what_it_holds(parsed)}',
+                          hint="leave --proxy-mode out to use what the input shows, or pass the listing of that mode")
+        return mode.name
     for m in registry.MODES:
         if m.shown_by(parsed):
             return m.name
@@ -48,6 +54,24 @@ def detect_mode(parsed: Parsed, collection: Collection) -> Mode:
         if m.not_shown is not None:
             m.not_shown(parsed)
     raise BadDump("input", "no rules given")
+
+
+_FORM_WORDS = {"nft-json": "nft -j output", "nft-text": "nft list output", "ipvsadm": "ipvsadm -Ln output",
+               "conntrack": "a conntrack listing", "iptables-list": "iptables -L output"}
+
+
+def _what_it_holds(parsed: Parsed) -> str:
+    """'ipvsadm -Ln output (proxy mode ipvs)': what the input is, for a --proxy-mode that does not match it."""
+    forms = sorted({_FORM_WORDS.get(s.format, "iptables rules") for s in parsed.sources})
+    held = []
+    for m in registry.MODES:
+        try:
+            if m.shown_by(parsed):
+                held.append(m.name.value)
+        except SvcpathError:  # iptables rules of IPVS mode: not enough for either
+            continue
+    mode = f" (proxy mode {' or '.join(held)})" if held else ""
+    return (" and ".join(forms) + mode) if forms else "no rules"
 
 
 def correlate(snapshot: ServiceSnapshot, parsed: Parsed) -> list[PortPath]:

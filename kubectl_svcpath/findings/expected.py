@@ -85,30 +85,39 @@ def build(snapshot: ServiceSnapshot, collection: Collection, paths: list[PortPat
     return out, notes
 
 
-def _slice_endpoint(exp: ExpectedPort, hop: EndpointHop) -> SliceEndpoint | None:
+def _index(exp: ExpectedPort) -> dict[object, SliceEndpoint | None]:
+    """(ip, port) -> endpoint, and ip -> the endpoint when that address has only one port."""
+    idx: dict[object, SliceEndpoint | None] = {}
+    for e in exp.endpoints:
+        ip = _norm(e.ip)
+        idx[(ip, e.port)] = e
+        idx[ip] = None if ip in idx else e
+    return idx
+
+
+def _slice_endpoint(idx: dict[object, SliceEndpoint | None], hop: EndpointHop) -> SliceEndpoint | None:
     ip = _norm(hop.ip)
-    same_ip = [e for e in exp.endpoints if _norm(e.ip) == ip]
-    exact = [e for e in same_ip if e.port == hop.port]
-    if exact:
-        return exact[0]
-    return same_ip[0] if len(same_ip) == 1 and hop.port is None else None
+    exact = idx.get((ip, hop.port))
+    if exact is not None:
+        return exact
+    return idx.get(ip) if hop.port is None else None
 
 
 def _path_family(path: EntryPath, default: int) -> int:
     return _family(path.address) or next((f for f in (_family(h.ip) for h in path.endpoints) if f), default)
 
 
-def _mark(exp: ExpectedPort, path: EntryPath, hop: EndpointHop) -> None:
-    se = _slice_endpoint(exp, hop)
+def _mark(exp: ExpectedPort, idx: dict[object, SliceEndpoint | None], want: set[str] | None, path: EntryPath,
+          hop: EndpointHop) -> None:
+    se = _slice_endpoint(idx, hop)
     if se is None:
         hop.expected = Expected(False, "in no EndpointSlice" if hop.in_slices is False
                                 else "not an endpoint kube-proxy reads for this port and IP family")
         return
     verdict = exp.verdicts[se.key]
-    want = exp.expected_for(path.entry)
     if want is None or se.ambiguous:
         hop.expected = Expected(None, verdict.reason if not verdict.programmed else "unknown: " + verdict.reason)
-    elif se in want:
+    elif se.key in want:
         hop.expected = Expected(True, verdict.reason)
     elif verdict.programmed:  # in the other policy's set only
         traffic = exp.internal if path.entry == "clusterIP" else exp.external
@@ -123,6 +132,7 @@ def apply(paths: list[PortPath], exps: dict[int, Expectation]) -> None:
     if not exps:
         return
     default = min(exps)
+    indexes: dict[int, dict[object, SliceEndpoint | None]] = {}
     for pp in paths:
         owed: dict[tuple[str, int], tuple[SliceEndpoint, ExpectedPort]] = {}
         for path in pp.paths:
@@ -131,8 +141,10 @@ def apply(paths: list[PortPath], exps: dict[int, Expectation]) -> None:
             if ep is None:
                 continue
             pp.expected = pp.expected or ep
+            idx = indexes.get(id(ep)) or indexes.setdefault(id(ep), _index(ep))
+            want_keys = ep.keys_for(path.entry)
             for hop in path.endpoints:
-                _mark(ep, path, hop)
+                _mark(ep, idx, want_keys, path, hop)
                 if hop.weight == 0 and hop.expected is not None and hop.expected.programmed is False:
                     # IPVS keeps a removed real server with weight 0 until its connections drain
                     hop.expected = Expected(None, f"{hop.expected.reason}; weight 0: IPVS drains it (graceful termination)")
@@ -157,7 +169,8 @@ def apply(paths: list[PortPath], exps: dict[int, Expectation]) -> None:
                 kept.append(hop)
         for (ip, port), (se, ep) in owed.items():
             # only Local-policy chains: the modes list Cluster-policy gaps themselves
-            if ep.local is not None and se in ep.local and not (ep.cluster and se in ep.cluster):
+            v = ep.verdicts[se.key]
+            if v.local is True and v.cluster is not True:
                 kept.append(EndpointHop(ip=se.ip, port=se.port, chain=None, probability=None,
                                         ready=se.ready, serving=se.serving, terminating=se.terminating, node=se.node,
                                         in_slices=True, expected=Expected(True, ep.verdicts[se.key].reason)))
@@ -262,7 +275,8 @@ def _hints_misapplied(a: Analysis, pp: PortPath, ep: ExpectedPort) -> list[Findi
     if zone is None or have != {_norm(e.ip) for e in ready if zone in e.zone_hints}:
         return []
     explained = [h for h in pp.missing_endpoints if (h.expected and h.expected.programmed)]
-    pp.missing_endpoints = [h for h in pp.missing_endpoints if h not in explained]
+    gone = {id(h) for h in explained}
+    pp.missing_endpoints = [h for h in pp.missing_endpoints if id(h) not in gone]
     return [Finding(
         "topology-hints-misapplied", "error",
         f"port {_label(pp)}: {a.collection.node or 'this node'} holds only the endpoints hinted for zone {zone}, "

@@ -128,10 +128,23 @@ def check_stale_endpoints(a: Analysis) -> list[Finding]:
     return out
 
 
+ONE_FINDING_EACH = 10  # past this many endpoints of a port, one finding counts them (10^5 would be 10^5 findings)
+
+
 def check_not_programmed_endpoints(a: Analysis) -> list[Finding]:
     out: list[Finding] = []
     for pp in a.paths:
-        for hop in pp.missing_endpoints:
+        missing = pp.missing_endpoints
+        if len(missing) > ONE_FINDING_EACH:
+            shown = ", ".join(_ep(h) for h in missing[:5])
+            out.append(Finding("endpoint-not-programmed", "error",
+                               f"port {port_label(pp)}: {len(missing)} ready endpoints have no rule on this node "
+                               f"({shown}, and {len(missing) - 5} more)",
+                               port=pp.port.name,
+                               detail=["The EndpointSlices list them as ready, but kube-proxy on this node does not send traffic to them: kube-proxy is not synced."],
+                               action="check kube-proxy's logs on this node for sync errors"))
+            continue
+        for hop in missing:
             why = f" ({hop.expected.reason})" if hop.expected and hop.expected.reason not in ("ready", "") else ""
             chain = f" (expected chain {hop.chain})" if hop.chain else ""
             out.append(Finding("endpoint-not-programmed", "error",

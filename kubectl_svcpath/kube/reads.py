@@ -11,6 +11,7 @@ import json
 import time
 from typing import Any
 
+from kubectl_svcpath.apishape import check_object
 from kubectl_svcpath.errors import ApiUnreachable
 from kubectl_svcpath.kube import transport
 from kubectl_svcpath.kube.client import Call, Kube, one_line, translate
@@ -51,6 +52,7 @@ def get_service(kube: Kube, namespace: str, name: str) -> dict[str, Any]:
                {"namespace": namespace, "name": name})
     obj.setdefault("kind", "Service")
     obj.setdefault("apiVersion", "v1")
+    check_object(obj, "the API server's answer")
     return obj
 
 
@@ -59,6 +61,8 @@ def list_endpoint_slices(kube: Kube, namespace: str, service: str) -> list[dict[
                "/apis/discovery.k8s.io/v1/namespaces/{namespace}/endpointslices", {"namespace": namespace},
                [("labelSelector", f"{SERVICE_NAME_LABEL}={service}")])
     items = _items(obj, "EndpointSlice", "discovery.k8s.io/v1")
+    for item in items:
+        check_object(item, "the API server's answer")
     return sorted(items, key=lambda o: (o.get("metadata") or {}).get("name") or "")
 
 

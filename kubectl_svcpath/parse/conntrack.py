@@ -113,8 +113,12 @@ def parse_conntrack(text: str, source: str) -> ConntrackTable:
             raise BadDump(source, "not a conntrack -L line", line_no,
                           hint="pass the output of `conntrack -L` (optionally -p tcp, -d CLUSTER-IP)")
         proto, _, timeout, rest = m.groups()
-        entry = _entry(proto, rest, line_no, s)
-        entry.timeout = int(timeout) if timeout else None
+        try:
+            entry = _entry(proto, rest, line_no, s)
+            entry.timeout = int(timeout) if timeout else None
+        except ValueError:  # mark=1e3, a number over 4,300 digits: not what conntrack prints
+            raise BadDump(source, f"unreadable number in {s[:80]!r}", line_no,
+                          hint="pass the output of `conntrack -L` as it printed it") from None
         if entry.packets is not None:
             table.has_accounting = True
         table.entries.append(entry)

@@ -53,3 +53,20 @@ def split_lines(text: str) -> list[str]:
     if lines and lines[-1] == "":
         lines.pop()
     return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+MAX_DIGITS = 20  # a 64-bit counter; Python refuses to convert over 4,300 digits at all
+
+
+def counter(word: str) -> int:
+    """A non-negative decimal count (packets, bytes, connections, weights).
+
+    Raises ValueError with a short reason for anything else, including numbers longer than a
+    64-bit counter (Python's own error for 4,300+ digits would tell the user to call
+    sys.set_int_max_str_digits()).
+    """
+    if not word.isdigit() or not word.isascii():
+        raise ValueError(f"not a count: {word[:40]!r}")
+    if len(word) > MAX_DIGITS:
+        raise ValueError(f"a {len(word)}-digit number where a count belongs")
+    return int(word)

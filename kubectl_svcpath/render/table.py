@@ -28,6 +28,9 @@ def port_label(pp: PortPath) -> str:
     return f"{name} {p.port or '?'}/{p.protocol}"
 
 
+MISSING_ROWS = 20  # ready endpoints without a rule shown one per row; the rest counted on one row
+
+
 def _rows(report: Report) -> list[dict[str, str]]:
     rows: list[dict[str, str]] = []
     for pp in report.ports:
@@ -50,14 +53,21 @@ def _rows(report: Report) -> list[dict[str, str]]:
             for i, hop in enumerate(path.endpoints):
                 cells = base if i == 0 else {k: "" for k in base}
                 rows.append({**cells, **_endpoint_cells(hop)})
-        for hop in pp.missing_endpoints:
+        for hop in pp.missing_endpoints[:MISSING_ROWS]:
             why = f": {hop.expected.reason}" if hop.expected and hop.expected.reason not in ("ready", "") else ""
             rows.append({"PORT": label, "ENTRY": "", "DESTINATION": "", **_endpoint_cells(hop), "STATE": "MISSING (no rule)" + why})
             label = ""
-        for hop in pp.left_out_endpoints:
+        for hop in pp.left_out_endpoints[:MISSING_ROWS]:
             rows.append({"PORT": label, "ENTRY": "", "DESTINATION": "", **_endpoint_cells(hop), "SHARE": "-",
                          "STATE": left_out_state(hop)})
             label = ""
+        more = len(pp.missing_endpoints) - MISSING_ROWS
+        if more > 0:  # a table for reading: -o json lists them all
+            rows.append({"PORT": "", "ENTRY": "", "DESTINATION": "", "ENDPOINT": f"... {more} more",
+                         "STATE": "MISSING (no rule)"})
+        more = len(pp.left_out_endpoints) - MISSING_ROWS
+        if more > 0:
+            rows.append({"PORT": "", "ENTRY": "", "DESTINATION": "", "ENDPOINT": f"... {more} more", "STATE": "left out"})
     return rows
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 # C0 controls (newline and tab included: a cell must stay on its line), DEL, C1 controls,
 # and the Unicode line/paragraph separators and bidi overrides that reorder what is shown
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def safe(text: object) -> str:
@@ -27,6 +27,27 @@ def _escape(m: re.Match[str]) -> str:
 
 
 _CODES = {"red": "31", "yellow": "33", "cyan": "36", "green": "32", "bold": "1", "dim": "2"}
+# the document-level pass: newline and tab lay the output out; with colour on, the SGR
+# sequences Style.paint writes (and nothing else that starts with ESC) pass as well
+_UNSAFE_DOC = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_OWN_SGR = re.compile("\x1b\\[(?:%s)m" % "|".join(sorted({*_CODES.values(), "0"})))
+
+
+def terminal_safe(text: str, color: bool) -> str:
+    """The whole output of a terminal format (table, wide, tree), made safe in one place.
+
+    Renderers escape each untrusted field with ``safe()``; this pass catches any field one of
+    them missed: no control character but newline and tab (and, with colour, our own SGR codes)
+    reaches the terminal.
+    """
+    if not color:
+        return _UNSAFE_DOC.sub(_escape, text)
+    parts = _OWN_SGR.split(text)
+    codes = _OWN_SGR.findall(text)
+    out = [_UNSAFE_DOC.sub(_escape, parts[0])]
+    for code, part in zip(codes, parts[1:]):
+        out += [code, _UNSAFE_DOC.sub(_escape, part)]
+    return "".join(out)
 
 
 @dataclass(frozen=True, slots=True)

@@ -97,21 +97,24 @@ def parse_ipvsadm(text: str, source: str) -> IpvsTable:
         if s.startswith("-> RemoteAddress:Port"):
             continue
         words = s.split()
-        if words[0] in ("-A", "-a"):
-            if "rules" not in info.forms:
-                info.forms.append("rules")
-            current = _rule_line(table, words, source, line_no, s, current)
-            continue
-        if words[0] in _PROTOS or words[0] == "FWM":
-            current = _service_line(table, words, form, source, line_no, s, info)
-            continue
-        if words[0] == "->":
-            if current is None:
-                raise BadDump(source, "real server line before any virtual server", line_no)
-            _real_server_line(current, words[1:], form, source, line_no, s, info)
-            continue
-        raise BadDump(source, f"not an ipvsadm line: {s[:80]!r}", line_no,
-                      hint="pass the output of `ipvsadm -Ln` and/or `ipvsadm -Ln --stats --exact`")
+        try:
+            if words[0] in ("-A", "-a"):
+                if "rules" not in info.forms:
+                    info.forms.append("rules")
+                current = _rule_line(table, words, source, line_no, s, current)
+                continue
+            if words[0] in _PROTOS or words[0] == "FWM":
+                current = _service_line(table, words, form, source, line_no, s, info)
+                continue
+            if words[0] == "->":
+                if current is None:
+                    raise BadDump(source, "real server line before any virtual server", line_no)
+                _real_server_line(current, words[1:], form, source, line_no, s, info)
+                continue
+            raise BadDump(source, f"not an ipvsadm line: {s[:80]!r}", line_no,
+                          hint="pass the output of `ipvsadm -Ln` and/or `ipvsadm -Ln --stats --exact`")
+        except ValueError:  # a number int() refuses: over 4,300 digits, or digits that are not 0-9
+            raise BadDump(source, f"unreadable number in {s[:80]!r}", line_no) from None
     if not info.forms and table.virtual_servers:
         info.forms.append("list")
     return table

@@ -46,6 +46,8 @@ def _parse(text: str, source: str) -> NftRuleset:
         line = getattr(e, "lineno", None)
         raise BadDump(source, f"not valid JSON ({getattr(e, 'msg', e)})", line,
                       hint="pass the complete output of `nft -j list table ip kube-proxy`") from None
+    except RecursionError:  # nft -j nests a few levels: this is not its output
+        raise BadDump(source, "JSON nested too deeply to be `nft -j` output") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("nftables"), list):
         raise BadDump(source, 'JSON without a top-level "nftables" list: not `nft -j` output')
     info = NftDumpInfo(source=source, form="nft-json")

@@ -67,7 +67,11 @@ def parse_nft_text(text: str, source: str) -> NftRuleset:
     with paused_gc():
         tokens = _tokenize(text, source)
         parser = _Parser(tokens, source)
-        parser.parse()
+        try:
+            parser.parse()
+        except ValueError:  # a number int() refuses (over 4,300 digits) outside a rule's statements
+            line = tokens[min(parser.i, len(tokens) - 1)][2] if tokens else None
+            raise BadDump(source, "a number that cannot be read (not nft output)", line) from None
         del tokens
     info = parser.info
     info.form = "nft-transaction" if parser.saw_command and not parser.saw_block else "nft-text"
@@ -660,7 +664,7 @@ def parse_statements(toks: list[tuple[str, str, int]]) -> tuple[list[dict[str, A
                 continue
             flush_unknown()
             exprs.append(expr)
-        except IndexError:  # a statement cut short: keep its words
+        except (IndexError, ValueError):  # a statement cut short, or a number that is not one (mod 1.5): keep its words
             c.i = start
             while not c.done():
                 unknown.append(c.next())

@@ -1,0 +1,127 @@
+"""The shapes of the API objects the plugin reads, checked once where they are read.
+
+A manifest someone sent (``--manifest``) or an object from the API server is plain JSON/YAML:
+``port: abc``, ``ports: 80``, ``labels: x`` or an address written as a list are all possible.
+``check_object()`` compares a Service or an EndpointSlice with the Kubernetes API's shapes for
+the fields the plugin reads (unknown fields are ignored, ``null`` is accepted for every optional
+field as the API server itself writes it) and raises one error naming the field:
+
+    manifest.yaml: Service "default/web": spec.ports[0].port must be a port number (1-65535), not the string "abc"
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kubectl_svcpath.errors import BadDump
+
+# shapes: a type (str, bool), INT, PORT, INT_OR_STRING (targetPort), STR_MAP (labels),
+# [shape] (a list of it), {key: shape} (an object; other keys are not looked at)
+INT = "integer"
+PORT = "port number (1-65535)"
+PORT_OR_ZERO = "port number (0-65535)"
+INT_OR_STRING = "port number or port name"
+STR_MAP = "map of strings"
+
+_META = {"name": str, "namespace": str, "labels": STR_MAP, "annotations": STR_MAP, "uid": str,
+         "resourceVersion": str}
+_SERVICE_PORT = {"name": str, "protocol": str, "port": PORT, "targetPort": INT_OR_STRING, "nodePort": PORT_OR_ZERO,
+                 "appProtocol": str}
+SERVICE = {
+    "kind": str, "apiVersion": str, "metadata": _META,
+    "spec": {"type": str, "clusterIP": str, "clusterIPs": [str], "externalIPs": [str], "ports": [_SERVICE_PORT],
+             "selector": STR_MAP, "loadBalancerIP": str, "loadBalancerSourceRanges": [str],
+             "externalTrafficPolicy": str, "internalTrafficPolicy": str, "sessionAffinity": str,
+             "sessionAffinityConfig": {"clientIP": {"timeoutSeconds": INT}}, "healthCheckNodePort": PORT_OR_ZERO,
+             "ipFamilies": [str], "ipFamilyPolicy": str, "externalName": str, "publishNotReadyAddresses": bool,
+             "trafficDistribution": str},
+    "status": {"loadBalancer": {"ingress": [{"ip": str, "hostname": str, "ipMode": str}]}},
+}
+ENDPOINT_SLICE = {
+    "kind": str, "apiVersion": str, "metadata": _META, "addressType": str,
+    "ports": [{"name": str, "protocol": str, "port": PORT_OR_ZERO, "appProtocol": str}],
+    "endpoints": [{"addresses": [str], "conditions": {"ready": bool, "serving": bool, "terminating": bool},
+                   "nodeName": str, "zone": str, "hostname": str,
+                   "targetRef": {"kind": str, "name": str, "namespace": str, "uid": str}}],
+}
+SHAPES = {"Service": SERVICE, "EndpointSlice": ENDPOINT_SLICE}
+
+
+def check_object(obj: Any, source: str) -> None:
+    """Raise BadDump naming the first field of a Service/EndpointSlice whose type is wrong."""
+    if not isinstance(obj, dict):
+        raise BadDump(source, f"an object in the manifest is {_what(obj)}, not a mapping")
+    kind = obj.get("kind")
+    shape = SHAPES.get(kind) if isinstance(kind, str) else None
+    if shape is None:  # other kinds are not read
+        return
+    problem = _check(obj, shape, "")
+    if problem:
+        path, expected, value = problem
+        meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+        name, ns = meta.get("name"), meta.get("namespace")
+        who = f'{obj["kind"]} "{ns}/{name}"' if isinstance(name, str) and isinstance(ns, str) else (
+            f'{obj["kind"]} "{name}"' if isinstance(name, str) else obj["kind"])
+        raise BadDump(source, f"{who}: {path} must be {_article(expected)}, not {_what(value)}",
+                      hint="pass the objects as `kubectl get service,endpointslices -o yaml` prints them")
+
+
+def _check(value: Any, shape: Any, path: str) -> tuple[str, str, Any] | None:
+    """(path, what was expected, the value found) of the first mismatch, or None."""
+    # iterative: a hostile document may be nested far deeper than the shapes are
+    stack: list[tuple[Any, Any, str]] = [(value, shape, path)]
+    while stack:
+        v, s, p = stack.pop()
+        if v is None:
+            continue
+        if isinstance(s, dict):
+            if not isinstance(v, dict):
+                return p or "the object", "an object", v
+            for key, sub in s.items():
+                if key in v:
+                    stack.append((v[key], sub, f"{p}.{key}" if p else key))
+        elif isinstance(s, list):
+            if not isinstance(v, list):
+                return p, "a list", v
+            stack.extend((item, s[0], f"{p}[{i}]") for i, item in reversed(list(enumerate(v))))
+        elif s is str or s is bool:
+            if type(v) is not s:
+                return p, "a string" if s is str else "true or false", v
+        elif s == STR_MAP:
+            if not isinstance(v, dict):
+                return p, s, v
+            for k, item in v.items():
+                if not isinstance(k, str) or not isinstance(item, str):
+                    return f"{p}.{k}" if isinstance(k, str) else p, "a string", item if isinstance(k, str) else k
+        elif s == INT:
+            if type(v) is not int:
+                return p, s, v
+        elif s in (PORT, PORT_OR_ZERO):
+            low = 1 if s == PORT else 0
+            if type(v) is not int or not low <= v <= 65535:
+                return p, s, v
+        elif s == INT_OR_STRING:
+            if not ((type(v) is int and 0 <= v <= 65535) or (type(v) is str and 0 < len(v) <= 63)):
+                return p, s, v
+    return None
+
+
+def _article(expected: str) -> str:
+    return expected if expected.startswith(("a ", "an ", "true")) else f"a {expected}"
+
+
+def _what(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, int):
+        digits = len(str(value)) if abs(value) < 10 ** 30 else "30+"
+        return f"the number {value}" if digits != "30+" and digits <= 12 else f"a {digits}-digit number"
+    if isinstance(value, float):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return f"the string {value[:40]!r}" + ("…" if len(value) > 40 else "")
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
