@@ -65,7 +65,7 @@ class NodeIdentity:
     def from_node_object(cls, node: dict[str, Any], source: str) -> NodeIdentity:
         meta = node.get("metadata") or {}
         labels = meta.get("labels") or {}
-        addrs = tuple(a.get("address") for a in ((node.get("status") or {}).get("addresses") or [])
+        addrs = tuple(str(a["address"]) for a in ((node.get("status") or {}).get("addresses") or [])
                       if isinstance(a, dict) and a.get("type") in ("InternalIP", "ExternalIP") and a.get("address"))
         return cls(name=meta.get("name"), zone=labels.get(ZONE_LABEL) or None, zone_source=source, addresses=addrs)
 
@@ -139,13 +139,15 @@ class ExpectedPort:
     verdicts: dict[str, EndpointVerdict] = field(default_factory=dict)  # by SliceEndpoint.key
     notes: list[str] = field(default_factory=list)
 
-    def keys_for(self, entry: str) -> set[str] | None:
+    def keys_for(self, entry: str | None) -> set[str] | None:
         """``expected_for`` as a set of ``ip:port`` keys (large Services: one lookup per hop)."""
         want = self.expected_for(entry)
         return None if want is None else {e.key for e in want}
 
-    def expected_for(self, entry: str) -> list[SliceEndpoint] | None:
-        """The endpoint set a path of this entry kind should hold; None: unknown."""
+    def expected_for(self, entry: str | None) -> list[SliceEndpoint] | None:
+        """The endpoint set a path of this entry kind should hold; None: unknown (or no entry rule in the input)."""
+        if entry is None:
+            return None
         mode = self.internal if entry == "clusterIP" else self.external
         if mode == "cluster":
             return self.cluster

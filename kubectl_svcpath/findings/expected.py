@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from kubectl_svcpath.analysis import Analysis
 from kubectl_svcpath.dump import Collection
-from kubectl_svcpath.expected import (PREFER_SAME_NODE, PREFER_SAME_ZONE, Expectation, ExpectedPort, NodeIdentity,
+from kubectl_svcpath.expected import (PREFER_SAME_ZONE, Expectation, ExpectedPort, NodeIdentity,
                                       ProxyConfig, SliceEndpoint, expected, infer_zone)
 from kubectl_svcpath.path import EndpointHop, EntryPath, Expected, Finding, PortPath
 from kubectl_svcpath.snapshot import ServiceSnapshot
@@ -167,7 +167,7 @@ def apply(paths: list[PortPath], exps: dict[int, Expectation]) -> None:
                 se, ep = owed.pop(key)
                 hop.expected = Expected(True, ep.verdicts[se.key].reason)
                 kept.append(hop)
-        for (ip, port), (se, ep) in owed.items():
+        for se, ep in owed.values():
             # only Local-policy chains: the modes list Cluster-policy gaps themselves
             v = ep.verdicts[se.key]
             if v.local is True and v.cluster is not True:
