@@ -18,7 +18,7 @@ from kubectl_svcpath.options import Options, split_service, validate
 from kubectl_svcpath.path import Finding
 from kubectl_svcpath.render import render_document, render_report
 from kubectl_svcpath.render.text import Style, safe, terminal_safe, use_color
-from kubectl_svcpath.report import API_VERSION, Report
+from kubectl_svcpath.report import Report, list_to_dict
 from kubectl_svcpath.snapshot import ServiceSnapshot
 
 
@@ -305,14 +305,8 @@ def render_outcome(outcome: Outcome, fmt: str, style: Style, width: int | None) 
     if len(outcome.reports) == 1 and not outcome.audit and not outcome.extra_findings and not outcome.node_errors:
         return render_report(outcome.reports[0], fmt, style, width)
     if fmt in ("json", "yaml"):
-        doc = {
-            "apiVersion": API_VERSION,
-            "kind": "ServicePathList",
-            "items": [r.to_dict() for r in outcome.reports],
-            "findings": [_finding_dict(f) for f in outcome.extra_findings],
-            "errors": [{"node": n, "message": e.message, "exitCode": int(e.exit_code)} for n, e in outcome.node_errors],
-        }
-        return render_document(doc, fmt)
+        errors = [(n, int(e.exit_code), e.message) for n, e in outcome.node_errors]
+        return render_document(list_to_dict(outcome.reports, outcome.extra_findings, errors), fmt)
     if outcome.audit:
         from kubectl_svcpath.render.audit import render_audit
 
@@ -326,8 +320,3 @@ def render_outcome(outcome: Outcome, fmt: str, style: Style, width: int | None) 
         parts.append("Across nodes:\n" + "\n".join(findings_lines(outcome.extra_findings, style)) + "\n")
     return "\n".join(parts)
 
-
-def _finding_dict(f: Finding) -> dict[str, Any]:
-    from kubectl_svcpath.report import finding_to_dict
-
-    return finding_to_dict(f)

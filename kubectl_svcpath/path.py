@@ -9,7 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubectl_svcpath.findings.model import SEVERITY_ORDER, Finding  # their home is findings/; imported here too
 from kubectl_svcpath.snapshot import ServicePort
+
+__all__ = ["ENTRY_KINDS", "SEVERITY_ORDER", "EndpointHop", "EntryPath", "Evidence", "Finding", "PortPath"]
 
 ENTRY_KINDS = ("clusterIP", "nodePort", "loadBalancer", "externalIP")
 
@@ -25,6 +28,11 @@ class Evidence:
     @property
     def ref(self) -> str:
         return f"{self.source}:{self.line_no}" if self.line_no else self.source
+
+    @property
+    def line(self) -> str:
+        """``file:12  -A KUBE-SERVICES …``: how a finding cites this evidence."""
+        return f"{self.ref}  {self.text}"
 
 
 @dataclass(slots=True)
@@ -92,17 +100,3 @@ class PortPath:
     # False: the input does not hold every rule that could send traffic to this port (an excerpt), so
     # "no rule sends traffic to it" cannot be said
     entries_complete: bool = True
-
-
-@dataclass(slots=True)
-class Finding:
-    code: str  # stable, kebab-case
-    severity: str  # "error" | "warning" | "info"
-    message: str  # one line, plain words
-    port: str | None = None  # the service port it concerns, if any
-    evidence: list[str] = field(default_factory=list)
-    action: str | None = None  # what to do
-    detail: list[str] = field(default_factory=list)  # longer explanation, for text output
-
-
-SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}

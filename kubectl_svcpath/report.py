@@ -127,6 +127,21 @@ def service_unknowns(svc: ServiceSnapshot) -> list[str]:
     return out
 
 
+def list_to_dict(reports: list[Report], findings: list[Finding], errors: list[tuple[str, int, str]]) -> dict[str, Any]:
+    """Several reports in one document (--all-nodes, --all): ``kind: ServicePathList``.
+
+    ``findings``: those across reports (node-drift); ``errors``: (node, exit code, message) of
+    nodes whose rules could not be read.
+    """
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "ServicePathList",
+        "items": [r.to_dict() for r in reports],
+        "findings": [finding_to_dict(f) for f in findings],
+        "errors": [{"node": n, "message": message, "exitCode": code} for n, code, message in errors],
+    }
+
+
 def port_to_dict(p: PortPath, service: ServiceSnapshot | None = None, rules_read: bool = True) -> dict[str, Any]:
     """A service port; without the node's rules its rule fields are null (not read, not "none")."""
     doc: dict[str, Any] = {

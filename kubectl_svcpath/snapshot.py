@@ -21,6 +21,11 @@ class ServicePort:
     # port in a way that hashes to them (comments dropped, cut or edited); correlation then follows it
     chain_hash: str | None = None
 
+    @property
+    def label(self) -> str:
+        """``http 80/TCP``: how every finding and view names a port; ``?`` when its number is not in the input."""
+        return f"{self.name or '(unnamed)'} {self.port or '?'}/{self.protocol}"
+
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:

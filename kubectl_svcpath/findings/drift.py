@@ -21,10 +21,6 @@ def _key(pp: PortPath) -> Key:
     return (pp.port.name, pp.port.protocol, pp.port.port)
 
 
-def _label(pp: PortPath) -> str:
-    return f"{pp.port.name or '(unnamed)'} {pp.port.port}/{pp.port.protocol}"
-
-
 def _ep(hop: EndpointHop) -> str:
     return f"{hop.ip}:{hop.port if hop.port is not None else '?'}"
 
@@ -105,7 +101,7 @@ def _port_drift(by_node: dict[str, PortPath]) -> Finding | None:
             parts.append("still sends to " + ", ".join(stale) + " (not in the EndpointSlices)")
             for e in stale:
                 hop = have[e]
-                evidence.extend(f"node {node}: {ev.ref}  {ev.text}" for ev in hop.evidence[:2])
+                evidence.extend(f"node {node}: {ev.line}" for ev in hop.evidence[:2])
                 if not hop.evidence and hop.chain:
                     evidence.append(f"node {node}: {hop.chain} -> {e}")
         if not parts and frozenset(have) != majority:
@@ -115,7 +111,7 @@ def _port_drift(by_node: dict[str, PortPath]) -> Finding | None:
     if not problems:
         return None
     nodes = sorted(problems)
-    message = (f"port {_label(any_pp)}: node{'s' if len(nodes) > 1 else ''} {', '.join(nodes)} "
+    message = (f"port {any_pp.port.label}: node{'s' if len(nodes) > 1 else ''} {', '.join(nodes)} "
                f"disagree{'' if len(nodes) > 1 else 's'} with the other nodes: "
                + "; ".join(f"{n} {' and '.join(problems[n])}" for n in nodes))
     detail = [f"{node}: " + (", ".join(sorted(sets[node])) or "no endpoint") for node in sorted(sets)]

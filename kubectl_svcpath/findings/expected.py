@@ -190,11 +190,6 @@ def apply(paths: list[PortPath], exps: dict[int, Expectation]) -> None:
 # --- findings -------------------------------------------------------------------------------
 
 
-def _label(pp: PortPath) -> str:
-    p = pp.port
-    return f"{p.name or '(unnamed)'} {p.port or '?'}/{p.protocol}"
-
-
 def _ep(hop: EndpointHop) -> str:
     return f"{hop.ip}:{hop.port if hop.port is not None else '?'}"
 
@@ -243,7 +238,7 @@ def check_expected(a: Analysis) -> list[Finding]:
             node = a.collection.node or "this node"
             out.append(Finding(
                 "topology-hints-ignored", "error",
-                f"port {_label(pp)}: {node} sends traffic to {', '.join(ignored)} although kube-proxy uses the "
+                f"port {pp.port.label}: {node} sends traffic to {', '.join(ignored)} although kube-proxy uses the "
                 f"topology hints here ({ep.topology_reason})",
                 port=pp.port.name,
                 evidence=[ev.ref + "  " + ev.text for h in list(ignored.values())[:3] for ev in h.evidence[:1]],
@@ -254,7 +249,7 @@ def check_expected(a: Analysis) -> list[Finding]:
         if unexpected:
             out.append(Finding(
                 "endpoint-not-expected", "error",
-                f"port {_label(pp)}: rules send traffic to {', '.join(unexpected)}, which kube-proxy would not program here",
+                f"port {pp.port.label}: rules send traffic to {', '.join(unexpected)}, which kube-proxy would not program here",
                 port=pp.port.name,
                 evidence=[ev.ref + "  " + ev.text for h in list(unexpected.values())[:3] for ev in h.evidence[:1]],
                 detail=[f"{k}: {h.expected.reason if h.expected else ''}" for k, h in unexpected.items()],
@@ -279,7 +274,7 @@ def _hints_misapplied(a: Analysis, pp: PortPath, ep: ExpectedPort) -> list[Findi
     pp.missing_endpoints = [h for h in pp.missing_endpoints if id(h) not in gone]
     return [Finding(
         "topology-hints-misapplied", "error",
-        f"port {_label(pp)}: {a.collection.node or 'this node'} holds only the endpoints hinted for zone {zone}, "
+        f"port {pp.port.label}: {a.collection.node or 'this node'} holds only the endpoints hinted for zone {zone}, "
         f"but kube-proxy ignores these hints here ({ep.topology_reason})",
         port=pp.port.name,
         detail=["Left out although kube-proxy should program them: " + ", ".join(_ep(h) for h in explained)],

@@ -7,7 +7,7 @@ from tabulate import tabulate
 
 _tabulate_module.MIN_PADDING = 0  # kubectl-like: columns as wide as their widest cell, two spaces apart
 
-from kubectl_svcpath.path import EndpointHop, EntryPath, PortPath
+from kubectl_svcpath.path import EndpointHop, EntryPath
 from kubectl_svcpath.render.common import (destination, endpoint_state, findings_lines, header_lines, left_out_state, notes_lines,
                                            wrap_lines)
 from kubectl_svcpath.render.text import Style, human_bytes, human_count, safe, share
@@ -22,19 +22,13 @@ _COLUMNS = [
 ]
 
 
-def port_label(pp: PortPath) -> str:
-    p = pp.port
-    name = p.name or "(unnamed)"
-    return f"{name} {p.port or '?'}/{p.protocol}"
-
-
 MISSING_ROWS = 20  # ready endpoints without a rule shown one per row; the rest counted on one row
 
 
 def _rows(report: Report) -> list[dict[str, str]]:
     rows: list[dict[str, str]] = []
     for pp in report.ports:
-        label = port_label(pp)
+        label = pp.port.label
         if not pp.paths:
             rows.append({"PORT": label, "ENTRY": "-", "DESTINATION": "-", "ENDPOINT": "NO RULES", "STATE": "not programmed"})
         for path in pp.paths:

@@ -64,7 +64,7 @@ def _path_node(path: EntryPath, style: Style) -> Node:
 
 def _port_node(pp: PortPath, style: Style) -> Node:
     p = pp.port
-    label = f"{safe(p.name) or '(unnamed)'} {p.port or '?'}/{safe(p.protocol)}"
+    label = safe(p.label)
     if p.target_port is not None:
         label += f" -> {safe(p.target_port)}"
     if p.node_port:
