@@ -238,7 +238,9 @@ def _unclaimed(rules: RuleSet, drafts: dict[tuple[str, str], _Draft]) -> None:
             inside = [r for p in _PER_SERVICE[:-1] for r in rules.rules_of("nat", f"{p}{h}")]
             named = next((n for r in inside if (n := comments.read(r.comment)) is not None and n.kind != "balancing"), None)
         key = (named.namespace, named.name) if named else ("", f"#{h}")
-        d = drafts.get(key) or drafts.setdefault(key, _Draft(*key))
+        if key not in drafts:
+            drafts[key] = _Draft(*key)
+        d = drafts[key]
         proto = next(((r.protocol or "").lstrip("!").upper() for r in entries if r.protocol), "TCP")
         pf = d.port(named.port_name if named else "", proto)
         pf.hash = h
