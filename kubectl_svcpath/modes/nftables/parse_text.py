@@ -633,36 +633,11 @@ def parse_statements(toks: list[tuple[str, str, int]]) -> tuple[list[dict[str, A
             if kind == STR:
                 unknown.append(f'"{c.next()}"')
                 continue
-            expr: dict[str, Any] | None = None
             if w == "comment" and c.kind(1) == STR:
                 c.next()
                 comment = c.next()
                 continue
-            if w in ("jump", "goto") and c.peek(1) is not None:
-                c.next()
-                expr = {w: {"target": c.next()}}
-            elif w in _VERDICT_WORDS:
-                c.next()
-                expr = {w: None}
-            elif w == "counter":
-                expr = _counter(c)
-            elif w == "reject":
-                expr = _reject(c)
-            elif w in ("dnat", "snat"):
-                expr = _nat(c)
-            elif w in ("masquerade", "redirect"):
-                expr = _masquerade(c)
-            elif w in ("update", "add", "delete") and (c.peek(1) or "").startswith("@"):
-                expr = _set_update(c)
-            elif w == "xt" and c.peek(1) in ("match", "target", "watcher"):
-                c.next()
-                xt_type = c.next()
-                expr = {"xt": {"type": xt_type, "name": c.next() if not c.done() else None}}
-            elif w == "notrack":
-                c.next()
-                expr = {"notrack": None}
-            elif _is_selector_start(c):
-                expr = _expression_statement(c)
+            expr = _one_statement(c, w)
             if expr is None:
                 c.i = start
                 unknown.append(c.next())
@@ -675,6 +650,32 @@ def parse_statements(toks: list[tuple[str, str, int]]) -> tuple[list[dict[str, A
                 unknown.append(c.next())
     flush_unknown()
     return exprs, comment
+
+
+def _one_statement(c: _Cursor, w: str | None) -> dict[str, Any] | None:
+    """The statement starting at the cursor as a libnftables JSON expression; None: not one this reader knows."""
+    if w in ("jump", "goto") and c.peek(1) is not None:
+        c.next()
+        return {w: {"target": c.next()}}
+    if w in _VERDICT_WORDS:
+        c.next()
+        return {w: None}
+    readers = {"counter": _counter, "reject": _reject, "dnat": _nat, "snat": _nat, "masquerade": _masquerade,
+               "redirect": _masquerade}
+    if w in readers:
+        return readers[w](c)
+    if w in ("update", "add", "delete") and (c.peek(1) or "").startswith("@"):
+        return _set_update(c)
+    if w == "xt" and c.peek(1) in ("match", "target", "watcher"):
+        c.next()
+        xt_type = c.next()
+        return {"xt": {"type": xt_type, "name": c.next() if not c.done() else None}}
+    if w == "notrack":
+        c.next()
+        return {"notrack": None}
+    if _is_selector_start(c):
+        return _expression_statement(c)
+    return None
 
 
 def _counter(c: _Cursor) -> dict[str, Any]:
