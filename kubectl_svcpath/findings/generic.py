@@ -137,7 +137,9 @@ def check_not_programmed_endpoints(a: Analysis) -> list[Finding]:
             continue
         for hop in missing:
             on_node = " on node " + hop.node if hop.node else ""
-            out.append(_not_programmed(pp, f"ready endpoint {_ep(hop)}{on_node} has no rule on this node (expected chain {hop.chain})",
+            why = f" ({hop.expected.reason})" if hop.expected and hop.expected.reason not in ("ready", "") else ""
+            chain = f" (expected chain {hop.chain})" if hop.chain else ""
+            out.append(_not_programmed(pp, f"ready endpoint {_ep(hop)}{on_node}{why} has no rule on this node{chain}",
                                        "The EndpointSlice lists it", "it"))
     return out
 
@@ -220,10 +222,18 @@ def mode_checks(a: Analysis) -> list[Finding]:
 
 
 def diagnose(a: Analysis) -> list[Finding]:
+    from kubectl_svcpath.findings.expected import check_expected, opted_out
+
     findings: list[Finding] = []
-    for check in GENERIC_CHECKS:
-        findings.extend(check(a))
-    findings.extend(mode_checks(a))
+    if opted_out(a) is not None:
+        # kube-proxy writes nothing for it: no "not programmed" errors, only what the rules contradict
+        findings.extend(check_expected(a))
+        findings.extend(check_dump_only(a))
+    else:
+        findings.extend(check_expected(a))  # first: it takes the gaps it explains out of missing_endpoints
+        for check in GENERIC_CHECKS:
+            findings.extend(check(a))
+        findings.extend(mode_checks(a))
     # one finding per code and message: modes may reuse generic codes
     unique: dict[tuple[str, str], Finding] = {}
     for f in findings:
