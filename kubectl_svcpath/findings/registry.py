@@ -27,7 +27,13 @@ _ALL = (
     Code("no-endpoints", (ERR,), "no ready (or serving-terminating) endpoint: new connections are rejected", "findings/generic.py"),
     Code("no-local-endpoints", (WARN,), "traffic policy Local and no endpoint on this node: dropped here", "findings/generic.py"),
     Code("stale-endpoint", (ERR,), "rules send traffic to an address no EndpointSlice lists", "findings/generic.py"),
-    Code("endpoint-not-programmed", (ERR,), "an endpoint kube-proxy should program on this node (hints, traffic policy, terminating fallback applied) has no rule", "findings/generic.py"),
+    Code("endpoint-not-programmed", (ERR,), "an endpoint kube-proxy should program on this node has no rule", "findings/generic.py"),
+    # expected before observed: what kube-proxy should program here (findings/expected.py)
+    Code("topology-hints-ignored", (ERR,), "the rules send traffic to endpoints hinted for another zone (or node) although kube-proxy would use the hints", "findings/expected.py"),
+    Code("topology-hints-misapplied", (ERR,), "the rules hold only one zone's hinted endpoints although kube-proxy ignores the hints on this node", "findings/expected.py"),
+    Code("endpoint-not-expected", (ERR,), "the rules send traffic to an endpoint kube-proxy would not program here", "findings/expected.py"),
+    Code("rules-for-ignored-service", (WARN,), "rules for a Service kube-proxy is told to ignore (service-proxy-name label, headless)", "findings/expected.py"),
+    Code("verdict-not-expected", (ERR,), "the rules drop or reject traffic kube-proxy would forward from this node", "findings/expected.py"),
     Code("service-not-programmed", (ERR,), "no entry rule (map element, virtual server) at all for a port", "findings/generic.py"),
     Code("target-port-mismatch", (ERR, WARN), "DNAT port differs from the EndpointSlice's port / the Service's targetPort", "findings/generic.py"),
     Code("terminating-fallback", (WARN,), "no ready endpoint; kube-proxy falls back to serving terminating ones", "findings/generic.py"),
@@ -35,12 +41,6 @@ _ALL = (
     Code("dump-only", (INFO,), "no API objects: readiness, stale and missing endpoints cannot be judged", "findings/generic.py"),
     Code("headless-service", (INFO,), "clusterIP None: kube-proxy writes no rules; clients use DNS", "findings/generic.py"),
     Code("chain-not-in-input", (INFO,), "a rule jumps to a chain the input does not hold: where it leads is unknown", "findings/knowledge.py"),
-    # expected programming: the rules set against what kube-proxy should program here (findings/expected.py)
-    Code("topology-hints-ignored", (ERR,), "rules send traffic to endpoints hinted for another zone/node although kube-proxy uses the hints here", "findings/expected.py"),
-    Code("topology-hints-misapplied", (ERR,), "rules hold one zone's hinted endpoints although kube-proxy ignores the hints on this node", "findings/expected.py"),
-    Code("endpoint-not-expected", (ERR,), "rules send traffic to an endpoint of the slices kube-proxy would not program here", "findings/expected.py"),
-    Code("verdict-not-expected", (ERR,), "rules drop or reject traffic kube-proxy would forward from this node", "findings/expected.py"),
-    Code("rules-for-ignored-service", (WARN,), "rules exist for a Service kube-proxy ignores (another proxy's, headless)", "findings/expected.py"),
     # iptables backends, any mode (findings/backends.py)
     Code("mixed-backends", (ERR,), "kube-proxy rules in both iptables backends; the kernel applies both", "findings/backends.py"),
     Code("legacy-tables-present", (INFO, WARN), "legacy tables beside nf_tables (info when --local saw they hold no kube-proxy rules)", "findings/backends.py"),
