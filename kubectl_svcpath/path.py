@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 
 from kubectl_svcpath.snapshot import ServicePort
 
-ENTRY_KINDS = ("clusterIP", "nodePort", "loadBalancer", "externalIP")
+# "virtualServer": an IPVS virtual server whose role (cluster IP, external or LB IP) the input does not say
+ENTRY_KINDS = ("clusterIP", "nodePort", "loadBalancer", "externalIP", "virtualServer")
 
 
 @dataclass(slots=True)

@@ -283,7 +283,7 @@ def _finish(d: _Draft, rules: RuleSet) -> ServiceSnapshot:
         ports.append(ServicePort(
             name=pname, protocol=proto, port=f.port,
             target_port=target_ports.pop() if len(target_ports) == 1 else None,
-            node_port=f.node_port, chain_hash=f.hash,
+            node_port=f.node_port, rules_key=f.hash,
         ))
         endpoints[pname] = tuple(Endpoint(ip=ip, port=p, ready=None, serving=None, terminating=None) for ip, p in eps)
         seen = [c for c in policy if rules.chain("nat", c) is not None]
