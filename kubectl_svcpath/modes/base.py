@@ -72,7 +72,7 @@ def unknown_from_excerpt(parsed: Parsed, found: list[ServiceSnapshot]) -> list[S
 
 @dataclass(frozen=True, slots=True)
 class InputForm:
-    """One kind of text a user can hand us (dump.FORMATS), how to recognise it and read it."""
+    """One kind of text a user can hand us (``RuleDump.format``), how to recognise it and read it."""
 
     name: str
     looks_like: Callable[[str], bool]  # sees only the first 64 KiB
