@@ -97,9 +97,11 @@ def _check_partial(snapshot: ServiceSnapshot, pp: PortPath, ipvs: IpvsTable) -> 
 
 def _unnamed(snapshot: ServiceSnapshot | None) -> list[str]:
     """A virtual server without the API: say what ipvsadm cannot, and the command that can."""
-    if snapshot is None or snapshot.name or not snapshot.ports or not snapshot.ports[0].rules_key:
+    if snapshot is None or snapshot.name or not snapshot.ports:
         return []
     port = snapshot.ports[0]
+    if not port.rules_key:
+        return []
     labels = port.rules_key.split("|")
     if port.node_port:
         return [f"IPVS names no Service: {', '.join(labels)} share one port and the same real servers, as kube-proxy "
