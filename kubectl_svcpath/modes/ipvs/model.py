@@ -67,6 +67,7 @@ class VirtualServer:
     source: str = ""
     line_no: int = 0
     raw: str = ""
+    _index: dict[tuple[str, int], RealServer] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def key(self) -> tuple[str, str, int]:
@@ -84,12 +85,15 @@ class VirtualServer:
         return f"{self.source}:{self.line_no}" if self.line_no else self.source
 
     def real_server(self, address: str, port: int) -> RealServer:
-        """The real server ip:port, added when a listing names it first."""
-        for rs in self.real_servers:
-            if rs.address == address and rs.port == port:
-                return rs
-        rs = RealServer(address, port)
-        self.real_servers.append(rs)
+        """The real server ip:port, added when a listing names it first (an index: 40k real servers)."""
+        index = self._index
+        if len(index) != len(self.real_servers):  # real_servers was built or changed without this method
+            index.clear()
+            index.update(((rs.address, rs.port), rs) for rs in self.real_servers)
+        rs = index.get((address, port))
+        if rs is None:
+            rs = index[(address, port)] = RealServer(address, port)
+            self.real_servers.append(rs)
         return rs
 
 
