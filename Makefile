@@ -7,7 +7,7 @@ PIP     = $(VENV)/bin/pip
 APT_PACKAGES = iptables nftables iproute2 ipvsadm conntrack kmod ca-certificates openssl
 
 .DEFAULT_GOAL := help
-.PHONY: help setup system-deps venv demo test test-unit test-lab bench clean fuzz
+.PHONY: help setup system-deps venv demo test test-unit test-lab lint typecheck bench clean fuzz
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -35,8 +35,14 @@ setup: system-deps venv  ## everything: Debian packages and the virtualenv
 demo: venv  ## run the plugin on the bundled hello-service example (no cluster needed)
 	$(VENV)/bin/kubectl-svcpath --example
 
-test: setup test-min  ## all tests, including the root-only netfilter lab, and the unit tests on the minimum versions
+test: setup lint typecheck test-min  ## lint, type check, all tests (with the root-only netfilter lab), unit tests on the minimum versions
 	$(VENV)/bin/pytest -q -rs
+
+lint: venv  ## ruff on the package, tests, bench and packaging (rules in pyproject.toml)
+	$(VENV)/bin/ruff check kubectl_svcpath tests bench packaging
+
+typecheck: venv  ## mypy on the package (settings in pyproject.toml)
+	$(VENV)/bin/mypy
 
 test-unit: venv  ## the tests that need neither root nor network namespaces
 	$(VENV)/bin/pytest -q -m "not lab"

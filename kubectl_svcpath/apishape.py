@@ -58,7 +58,8 @@ def check_object(obj: Any, source: str) -> None:
     problem = _check(obj, shape, "")
     if problem:
         path, expected, value = problem
-        meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+        metadata = obj.get("metadata")
+        meta = metadata if isinstance(metadata, dict) else {}
         name, ns = meta.get("name"), meta.get("namespace")
         who = f'{obj["kind"]} "{ns}/{name}"' if isinstance(name, str) and isinstance(ns, str) else (
             f'{obj["kind"]} "{name}"' if isinstance(name, str) else obj["kind"])
@@ -114,8 +115,10 @@ def _what(value: Any) -> str:
     if isinstance(value, bool):
         return f"the boolean {str(value).lower()}"
     if isinstance(value, int):
-        digits = len(str(value)) if abs(value) < 10 ** 30 else "30+"
-        return f"the number {value}" if digits != "30+" and digits <= 12 else f"a {digits}-digit number"
+        if abs(value) >= 10 ** 30:
+            return "a 30+-digit number"
+        digits = len(str(value))
+        return f"the number {value}" if digits <= 12 else f"a {digits}-digit number"
     if isinstance(value, float):
         return f"the number {value!r}"
     if isinstance(value, str):

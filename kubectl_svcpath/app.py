@@ -104,7 +104,7 @@ def _offline(opts: Options) -> Outcome:
         dumps = files.example_dumps()
         text, source = files.example_manifest()
         objects: list[dict[str, Any]] | None = load_objects(text, source)
-        service = opts.service or "default/hello-service"
+        service: str | None = opts.service or "default/hello-service"
     else:
         dumps = [files.read_dump(p) for p in opts.rules_files]
         objects = _manifest_objects(opts.manifests)
@@ -282,8 +282,8 @@ def _live(opts: Options, env: Env) -> Outcome:
         if opts.trace is not None:
             raise outcome.node_errors[0][1]
         # the node's rules could not be read: still show what the API holds, marked "rules not read"
-        node, err = outcome.node_errors.pop()
-        outcome.reports.append(pipeline.api_only(snapshot, node, err))
+        node_name, err = outcome.node_errors.pop()
+        outcome.reports.append(pipeline.api_only(snapshot, node_name, err))
     return outcome
 
 

@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: never lets a traceback reach the user (unless --debug)."""
     # click's exceptions reached from typer's public API: typer < 0.26 uses click, later ones a
     # vendored copy (typer._click) that older typers lack
-    usage_error = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+    usage_error: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
     click_exc = sys.modules[usage_error.__module__]
 
     args = _kubectl_style(sys.argv[1:] if argv is None else argv)
@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> None:
         message, hint = _no_such_option(e.option_name, known)
         code = _fail(message, hint, ExitCode.USAGE)
     except usage_error as e:
-        code = _fail(e.format_message(), "see 'kubectl svcpath --help'", ExitCode.USAGE)
+        code = _fail(e.format_message(), "see 'kubectl svcpath --help'", ExitCode.USAGE)  # type: ignore[attr-defined]
     except typer.Abort:
         code = _fail("interrupted", None, ExitCode.INTERRUPTED)
     except SvcpathError as e:

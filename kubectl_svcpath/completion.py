@@ -202,7 +202,7 @@ def parse_words(words: list[str], flags: tuple[Flag, ...] = FLAGS) -> Parsed:
 
 def complete(
     words: list[str],
-    lister: "Lister | None" = None,
+    lister: Lister | None = None,
     flags: tuple[Flag, ...] = FLAGS,
 ) -> tuple[list[str], int]:
     """Candidates and the cobra directive for ``words`` (the last one is being completed)."""
@@ -261,7 +261,7 @@ def _complete_flags(prefix: str, parsed: Parsed, flags: tuple[Flag, ...]) -> lis
 
 
 def _complete_value(
-    flag: Flag, prefix: str, emit_prefix: str, parsed: Parsed, lister: "Lister"
+    flag: Flag, prefix: str, emit_prefix: str, parsed: Parsed, lister: Lister
 ) -> tuple[list[str], int]:
     if flag.choices:
         found = [f"{value}\t{desc}" for value, desc in flag.choices]

@@ -52,7 +52,7 @@ class Report:
         """Every fact the report leaves unknown because the input does not show it, as "what: not in the input"."""
         out = [f"{field}: not in the input" for field in service_unknowns(self.service)]
         for p in self.ports:
-            label = p.port.name or str(p.port.port or "?")
+            label = p.port.name or f"(unnamed) {p.port.port or '?'}/{p.port.protocol}"
             out.extend(f"{label}: {u}" for u in p.not_in_input)
         return out
 
@@ -69,8 +69,8 @@ class Report:
             "apiVersion": API_VERSION,
             "kind": "ServicePath",
             "service": {
-                "namespace": svc.namespace,
-                "name": svc.name,
+                "namespace": svc.namespace or None,  # null: the input names no Service (dump-only)
+                "name": svc.name or None,
                 "type": svc.type,
                 "clusterIPs": None if "cluster IP" in service_unknowns(svc) else list(svc.cluster_ips),
                 "externalIPs": list(svc.external_ips),
@@ -110,6 +110,8 @@ def service_unknowns(svc: ServiceSnapshot) -> list[str]:
     if svc.from_api:
         return []
     out = []
+    if not svc.name:
+        out.append("Service name (the rules carry no comment that names it)")
     if svc.type is None:
         out.append("type")
     if not svc.cluster_ips:
@@ -125,7 +127,7 @@ def service_unknowns(svc: ServiceSnapshot) -> list[str]:
 
 def port_to_dict(p: PortPath, service: ServiceSnapshot | None = None, rules_read: bool = True) -> dict[str, Any]:
     """A service port; without the node's rules its rule fields are null (not read, not "none")."""
-    doc = {
+    doc: dict[str, Any] = {
         "name": p.port.name,
         "protocol": p.port.protocol,
         "port": p.port.port,

@@ -16,6 +16,9 @@ class ServicePort:
     port: int | None  # None: not in the input (dump-only mode, the entry rule was not pasted)
     target_port: int | str | None = None  # a number, a named container port, or unknown
     node_port: int | None = None
+    # dump-only: the hash in the port's chain names (KUBE-SVC-<hash>) when the input does not name the
+    # port in a way that hashes to them (comments dropped, cut or edited); correlation then follows it
+    chain_hash: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,8 @@ class ServiceSnapshot:
 
     @property
     def ref(self) -> str:
+        if not self.namespace and not self.name:
+            return "?/? (not named in the input)"
         return f"{self.namespace}/{self.name}"
 
     @property

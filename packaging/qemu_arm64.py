@@ -31,7 +31,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 import krew_install  # noqa: E402
-from build_krew import PLATFORMS, archive_name, version  # noqa: E402
+from build_krew import archive_name, version  # noqa: E402
 
 SUITE = "bookworm"
 MIRROR = "http://deb.debian.org/debian"
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         proc = run("kubectl", "svcpath", "--example")
         took_example = time.monotonic() - started
         started = time.monotonic()
-        again = run("kubectl", "svcpath", "--example")
+        run("kubectl", "svcpath", "--example")  # the second start: the archive already unpacked
         took_again = time.monotonic() - started
         loaded = run("python3", "-c", "import sys; sys.path[0:0] = [sys.argv[1], sys.argv[2]]; import pydantic_core._pydantic_core as m; print(m.__file__)",
                      str(krew_root / "store" / "svcpath" / f"v{version()}" / "lib" / f"cp{machine[1].split('.')[0]}{machine[1].split('.')[1]}"),

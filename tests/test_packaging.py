@@ -296,7 +296,7 @@ def test_built_manifest_and_archives_pass_the_checker_with_install(release: Rele
     proc = subprocess.run(argv, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     assert f"{len(release.archives)} archive(s) installed" in proc.stdout
-    for key, archive in release.archives.items():
+    for archive in release.archives.values():
         line = next(line for line in proc.stdout.splitlines() if archive.name in line)
         m = re.search(r"(\d+) wheels, (\d+) shared objects, GLIBC <= 2\.(\d+)$", line)
         assert m, line

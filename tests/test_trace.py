@@ -63,8 +63,9 @@ def test_host_listing_alone_does_not_pretend_to_know_the_hidden_port():
     to_v1 = [b for b in t["branches"] if b["endpoint"] and b["endpoint"]["port"] == 9090]
     assert to_v1, "as printed, the port-v1 rule matches too: that branch must be shown"
     for b in to_v1:  # ...but never as a certainty
-        assert any(c["kind"] == "unknown" and "native port" in c["why"] for c in b["choices"])
+        assert any(c["kind"] == "unknown" and "may hide a port or mark match" in c["why"] for c in b["choices"])
         assert b["share"] is None
+    assert any("cannot print native port and mark matches" in n for n in t["notes"])
 
 
 @pytest.mark.parametrize("args,message", [
@@ -135,7 +136,7 @@ def _verdicts(path: Path) -> dict[tuple[str, str, int], tuple[str, frozenset]]:
 
 def test_iptables_and_nftables_modes_agree_on_kube_proxys_own_test_services():
     """The same six Services, written by each mode's proxier: same verdicts, same endpoints."""
-    ipt = _verdicts(DUMPS / "derived-netns-iptables-nft-save-from-upstream-TestOverallIPTablesRules.txt")
+    ipt = _verdicts(DUMPS / "upstream-iptables-proxier-test-TestOverallIPTablesRules.txt")
     nft = _verdicts(DUMPS / "derived-netns-nft-list-table-ip-kube-proxy-from-upstream-TestOverallNFTablesRules.txt")
     common = set(ipt) & set(nft)
     assert len(common) >= 10
@@ -265,3 +266,17 @@ def test_ipvs_weights_share_new_connections_and_weight_zero_takes_none():
         assert math.isclose(sum(s for _, s in shares), 1.0)
         assert all(b["masquerade"] is None for b in t["branches"])  # no iptables dump: not evaluated
         assert any("iptables half of IPVS mode" in n for n in t["notes"])
+
+
+def test_a_declared_but_empty_prerouting_is_not_filled_in():
+    """A whole dump whose PREROUTING has no jump to KUBE-SERVICES (rules loaded without kube-proxy's
+    start-up jumps): the trace must not assume the jump, and says what is missing."""
+    path = DUMPS / "derived-netns-iptables-nft-save-from-upstream-TestOverallIPTablesRules.txt"
+    text = path.read_text()
+    assert ":PREROUTING ACCEPT" in text and "-A PREROUTING" not in text
+    t = trace_iptables(parse_iptables_save(text, "no-jump.txt"), Packet("10.0.0.2", "172.30.0.41", 80), Node((NODE_IP,), True))
+    assert t.summary == "not-a-service"
+    assert any(n.startswith("nat PREROUTING does not jump to KUBE-SERVICES") for n in t.notes)
+    upstream = (DUMPS / "upstream-iptables-proxier-test-TestOverallIPTablesRules.txt").read_text()  # no built-in chains
+    t = trace_iptables(parse_iptables_save(upstream, "up.txt"), Packet("10.0.0.2", "172.30.0.41", 80), Node((NODE_IP,), True))
+    assert t.summary == "delivered" and any("the way kube-proxy hooks it" in n for n in t.notes)

@@ -49,16 +49,12 @@ def read_dump(path: str) -> RuleDump:
     return RuleDump(text=read_text(path), source=path, kind="file")
 
 
-def example_dir() -> str:
-    return str(resources.files("kubectl_svcpath").joinpath("examples", EXAMPLE))
-
-
 def example_dumps() -> list[RuleDump]:
-    base = resources.files("kubectl_svcpath").joinpath("examples", EXAMPLE)
+    base = resources.files("kubectl_svcpath") / "examples" / EXAMPLE
     return [RuleDump(text=base.joinpath(name).read_text(encoding="utf-8"), source=f"example/{EXAMPLE}/{name}", kind="example")
             for name in EXAMPLE_RULES]
 
 
 def example_manifest() -> tuple[str, str]:
-    base = resources.files("kubectl_svcpath").joinpath("examples", EXAMPLE)
+    base = resources.files("kubectl_svcpath") / "examples" / EXAMPLE
     return base.joinpath(EXAMPLE_MANIFEST).read_text(encoding="utf-8"), f"example/{EXAMPLE}/{EXAMPLE_MANIFEST}"

@@ -280,7 +280,8 @@ class KernelTable:
         """
         bounds = self.builtin(name)
         if bounds is not None:
-            out, off = [], bounds[0]
+            out: list[tuple[int, int]] = []
+            off = bounds[0]
             while off < bounds[1]:
                 out.append((len(out) + 1, off))
                 off += self.next_offset(off)
@@ -416,7 +417,7 @@ class _EntryRule:
         self.nfproto = nfproto
         self.tables: list[Any] = []
 
-    def get_ip(self) -> Any:
+    def get_ip(self) -> Any:  # iptc's Match/Target read the entry's ip part through it (ip4tc.py)
         return self._ip
 
 

@@ -130,13 +130,13 @@ def probe_nft() -> NftSide:
                         if c.get("table") == "nat" and _KUBE_PROXY_CHAIN.match(c.get("name", "")))
         return side
     # no nft binary (or it failed): iptables-nft-save tells the same, from the whole dump
-    for family in (4, 6):
-        save = run([_SAVE[family], "-c"])
+    for version in (4, 6):
+        save = run([_SAVE[version], "-c"])
         if save is None or save.returncode != 0:
             continue
         side.available = True
-        side.saves[family] = save
-        fam = _NFT_FAMILY[family]
+        side.saves[version] = save
+        fam = _NFT_FAMILY[version]
         sections = _save_sections(save.stdout)
         side.hints += [f"{h} in iptables-nft ({fam} mangle)" for h in HINT_CHAINS if h in sections.get("mangle", set())]
         side.kube_chains[f"{fam} nat"] = sum(1 for c in sections.get("nat", set()) if _KUBE_PROXY_CHAIN.match(c))

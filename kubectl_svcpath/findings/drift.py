@@ -13,7 +13,7 @@ from collections import Counter
 from kubectl_svcpath.path import EndpointHop, Finding, PortPath
 from kubectl_svcpath.report import Report
 
-Key = tuple[str, str, int]  # (port name, protocol, port)
+Key = tuple[str, str, int | None]  # (port name, protocol, port)
 
 
 def _key(pp: PortPath) -> Key:
@@ -51,7 +51,7 @@ def node_drift(reports: list[Report]) -> list[Finding]:
         for pp in r.ports:
             ports.setdefault(_key(pp), {})[r.node] = pp  # type: ignore[index]
     findings = []
-    for key, by_node in ports.items():
+    for by_node in ports.values():
         if len(by_node) < 2:
             continue
         finding = _port_drift(by_node)

@@ -67,7 +67,7 @@ def check_no_local_endpoints(a: Analysis) -> list[Finding]:
     for pp in a.paths:
         drops = [p for p in pp.paths if p.verdict == "drop"]
         if drops:
-            kinds = sorted({p.entry for p in drops})
+            kinds = sorted({p.entry or "(entry not in the input)" for p in drops})
             out.append(Finding("no-local-endpoints", "warning",
                                f"port {port_label(pp)}: traffic policy Local and no endpoint on this node: {', '.join(kinds)} traffic is dropped here",
                                port=pp.port.name, evidence=[ev.ref + "  " + ev.text for p in drops for ev in p.evidence],

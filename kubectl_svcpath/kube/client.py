@@ -17,7 +17,8 @@ import re
 import threading
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 from urllib.parse import quote, urlencode
 
 from kubectl_svcpath import __version__

@@ -66,7 +66,7 @@ def is_allowed(argv: list[str] | tuple[str, ...]) -> bool:
         rest = argv[2:]
         if len(rest) % 2:
             return False
-        for opt, value in zip(rest[::2], rest[1::2]):
+        for opt, value in zip(rest[::2], rest[1::2], strict=True):
             pattern = _CONNTRACK_FILTERS.get(opt)
             if pattern is None or not re.fullmatch(pattern, value):
                 return False
@@ -105,7 +105,7 @@ def exec_status(raw: str) -> tuple[int | None, str]:
         for cause in (status.get("details") or {}).get("causes") or []:
             if isinstance(cause, dict) and cause.get("reason") == "ExitCode":
                 try:
-                    return int(cause.get("message")), message
+                    return int(str(cause.get("message"))), message
                 except (TypeError, ValueError):
                     break
     return None, message

@@ -17,7 +17,6 @@ from kubectl_svcpath.kube import transport
 from kubectl_svcpath.kube.client import Call, Kube, one_line, translate
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
-KUBE_SYSTEM = "kube-system"
 
 
 def _raw(kube: Kube, call: Call, path: str, path_params: dict[str, str],

@@ -25,7 +25,8 @@ The client has had two ApiClients, both supported (pyproject says kubernetes>=29
 from __future__ import annotations
 
 import functools
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 from urllib.parse import quote
 
 AUTH_SETTINGS = ["BearerToken"]  # what every core/discovery operation declares
@@ -188,7 +189,7 @@ def _exec_client_class() -> Any:
             self._closed_channels = set()
             self.binary = True  # bytes per channel, no per-frame UTF-8 decoding (kubernetes 29 decodes anyway)
             self.newline = b"\n"
-            self._all = _Discard()  # capture_all=False: no second copy of stdout+stderr that is never read
+            self._all = _Discard()  # type: ignore[assignment]  # capture_all=False: no second copy of stdout+stderr that is never read
             self.sock = sock
             self.subprotocol = getattr(sock, "subprotocol", None)
             self._connected = True

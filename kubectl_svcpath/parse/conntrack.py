@@ -71,12 +71,14 @@ class ConntrackTable:
         """Flows whose original destination is ip:port (a service address)."""
         if self._by_dest is None:
             self._index()
+        assert self._by_dest is not None
         return list(self._by_dest.get((proto.lower(), _norm(ip or ""), port), []))
 
     def to_port(self, proto: str, port: int | None) -> list[ConntrackEntry]:
         """DNAT'ed flows to a port on any address (node ports)."""
         if self._by_port is None:
             self._index()
+        assert self._by_port is not None
         return [e for e in self._by_port.get((proto.lower(), port), []) if e.dnat]
 
 

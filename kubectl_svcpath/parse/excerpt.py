@@ -29,11 +29,22 @@ _ELISION = re.compile(
 )
 
 
+# what else authors paste around the rules: the shell prompt and command that printed them
+# ("$ ipt KUBE-SERVICES", "[root@gv187 ~]# iptables -t nat -L", "root@kind-worker:/# iptables -S",
+# "controlplane $ kubectl exec …"), the bare command, and a line of their own prose ("From the
+# KUBE-NODEPORTS chain:"). Each becomes a "# " line: every parser reads those as comments, and
+# the iptables -L reader still takes the table from a "-t filter" in them.
+_PROMPT = re.compile(r"^\s*(?:\[[^\]\n]{0,80}\]|[\w.-]+@[\w.:~/-]*|[\w.-]+)?\s*[$#%]\s+\S")
+_COMMAND = re.compile(r"^\s*(?:sudo\s+)?(?:ip6?tables(?:-legacy|-nft)?(?:-save)?|nft|ipvsadm|kubectl|crictl|docker|conntrack)\s+-?\w")
+_PROSE = re.compile(r"^[A-Z][^:\t]{2,100}:\s*$")
+
+
 @dataclass(slots=True)
 class Cleaned:
     text: str
     elisions: list[int] = field(default_factory=list)  # 1-based line numbers of the cut marks
     bom: bool = False
+    commands: list[int] = field(default_factory=list)  # prompt, command and prose lines made "# " comments
 
 
 def clean(text: str) -> Cleaned:
@@ -41,17 +52,36 @@ def clean(text: str) -> Cleaned:
     bom = text.startswith("\ufeff")
     if bom:
         text = text[1:]
-    if not _maybe_elided(text):
+    elided = _maybe_elided(text)
+    if not elided and not _maybe_commands(text):
         return Cleaned(text, [], bom)
     lines = text.split("\n")
     elisions: list[int] = []
+    commands: list[int] = []
     for i, line in enumerate(lines):
-        if len(line) <= 120 and _ELISION.match(line):
+        if len(line) > 300:
+            continue
+        if elided and len(line) <= 120 and _ELISION.match(line):
             elisions.append(i + 1)
             lines[i] = ""
-    if not elisions:
+        elif not line.lstrip().startswith("#") and (_PROMPT.match(line) or _COMMAND.match(line) or _PROSE.match(line)):
+            commands.append(i + 1)
+            lines[i] = "# " + line.strip()
+    if not elisions and not commands:
         return Cleaned(text, [], bom)
-    return Cleaned("\n".join(lines), elisions, bom)
+    return Cleaned("\n".join(lines), elisions, bom, commands)
+
+
+def _maybe_commands(text: str) -> bool:
+    """Prompts and commands sit at the top of a paste or between its parts: look at the first lines and
+    at lines starting with a prompt or a command word anywhere (cheap for a 100 MB dump)."""
+    head = text[:4096].split("\n")[:40]
+    if any(not ln.lstrip().startswith("#") and (_PROMPT.match(ln) or _COMMAND.match(ln) or _PROSE.match(ln)) for ln in head):
+        return True
+    return _ANY_PROMPT.search(text) is not None
+
+
+_ANY_PROMPT = re.compile(r"\n[ \t]*(?:\$ |\[[^\]\n]{0,80}\][$#] |[\w.-]+@[\w.:~/-]*[$#] |(?:sudo )?(?:iptables|ip6tables|nft|ipvsadm|kubectl) )")
 
 
 # a fast pre-check over the whole text (a literal newline first lets the engine skip ahead in C)

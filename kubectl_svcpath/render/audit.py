@@ -37,7 +37,10 @@ def render_audit(reports: list[Report], style: Style, wide: bool = False) -> str
             h = style.paint(h, "red" if h.startswith("error") else "yellow")
         unknown_eps = any(path.verdict == "not-in-input" for p in r.ports for path in p.paths)
         ips = ",".join(svc.cluster_ips) or ("-" if svc.from_api else "?")
-        rows.append([safe(svc.namespace), safe(svc.name), safe(svc.type or "?"), safe(ips), safe(ports),
+        name = svc.name or "?"
+        if not svc.name and r.ports:
+            name += f" ({r.ports[0].service_chain or 'KUBE-SVC-' + str(r.ports[0].port.chain_hash)})"
+        rows.append([safe(svc.namespace or "?"), safe(name), safe(svc.type or "?"), safe(ips), safe(ports),
                      f"{len(endpoints)}+?" if unknown_eps and endpoints else "?" if unknown_eps else str(len(endpoints)),
                      str(sum(pkts)) if pkts else "-", h])
     return tabulate(rows, headers=headers, tablefmt="plain", disable_numparse=True) + "\n"

@@ -45,7 +45,7 @@ def terminal_safe(text: str, color: bool) -> str:
     parts = _OWN_SGR.split(text)
     codes = _OWN_SGR.findall(text)
     out = [_UNSAFE_DOC.sub(_escape, parts[0])]
-    for code, part in zip(codes, parts[1:]):
+    for code, part in zip(codes, parts[1:], strict=False):
         out += [code, _UNSAFE_DOC.sub(_escape, part)]
     return "".join(out)
 

@@ -82,15 +82,43 @@ def _trace_lines(trace: Trace, fmt: str, style: Style, width: int | None) -> lis
     lines = wrap_lines(lines, width)
     if fmt == "tree":
         return lines + _tree(trace, style, sources)
-    rows = [[str(i), b.verdict, b.endpoint or "-", share(b.share) if b.share is not None else "?", _masq_cell(b)]
-            for i, b in enumerate(trace.branches, 1)]
+    groups = _outcomes(trace.branches)
+    rows = []
+    for idx in groups:
+        b = trace.branches[idx[0]]
+        shares = [trace.branches[i].share for i in idx]
+        total = share(sum(shares)) if all(x is not None for x in shares) else "?"  # type: ignore[arg-type]
+        rows.append([_numbers(idx), b.verdict, b.endpoint or "-", total, _masq_cell(b)])
     table = tabulate([[safe(c) for c in r] for r in rows], headers=["BRANCH", "VERDICT", "ENDPOINT", "SHARE", "MASQUERADE"],
                      tablefmt="plain", disable_numparse=True)
     lines += ["", *("  " + line for line in table.splitlines())]
-    for i, b in enumerate(trace.branches, 1):
-        lines.append("")
-        lines.extend(_branch_lines(i, b, style, fmt == "wide", sources, width))
+    wide = fmt == "wide"
+    for idx in groups:
+        shown = idx if wide else idx[:1]
+        for i in shown:
+            lines.append("")
+            lines.extend(_branch_lines(i + 1, trace.branches[i], style, wide, sources, width))
+        if len(shown) < len(idx):
+            rest = idx[1:]
+            which = f"branch {_numbers(rest)} reaches" if len(rest) == 1 else f"branches {_numbers(rest)} reach"
+            lines.extend(wrap_lines([f"  ({which} the same outcome through other choices: -o wide lists them)"], width))
     return lines
+
+
+def _outcomes(branches: list[Branch]) -> list[list[int]]:
+    """Branch indexes grouped by what happens (verdict, endpoint, masquerade, deciding rule), first seen first."""
+    groups: dict[tuple[object, ...], list[int]] = {}
+    for i, b in enumerate(branches):
+        key = (b.verdict, b.endpoint, b.masquerade, b.verdict_step.where if b.verdict_step else None, b.reason if b.verdict == "unknown" else "")
+        groups.setdefault(key, []).append(i)
+    return list(groups.values())
+
+
+def _numbers(idx: list[int]) -> str:
+    nums = [i + 1 for i in idx]
+    if len(nums) > 2 and nums == list(range(nums[0], nums[-1] + 1)):
+        return f"{nums[0]}-{nums[-1]}"
+    return ",".join(map(str, nums))
 
 
 def _masq_cell(b: Branch) -> str:
@@ -110,7 +138,12 @@ def _branch_head(b: Branch) -> str:
     elif not b.first_connection:
         out += ", share not known (depends on the conditions below)"
     if b.masquerade is True:
-        why = f" (mark set by {b.masquerade_why.where})" if b.masquerade_why else ""
+        if b.masquerade_why is None:
+            why = ""
+        elif b.masquerade_why is b.masquerade_step:
+            why = f" by {b.masquerade_why.where}"
+        else:
+            why = f" (marked by {b.masquerade_why.where})"
         out += f", source masqueraded{why}"
     elif b.masquerade is False and b.verdict == "delivered":
         out += ", source kept"
@@ -160,7 +193,7 @@ def _tree(trace: Trace, style: Style, sources: list[str]) -> list[str]:
         conds = [_choice_text(c) for c in b.choices if c.kind != "random"]
         if conds:
             leaf += "  [if " + "; ".join(conds) + "]"
-        node.setdefault(leaf, {})  # type: ignore[union-attr]
+        node.setdefault(leaf, {})
         order.append(leaf)
 
     def build(label: str, children: dict[str, object]) -> TreeNode:

@@ -114,16 +114,20 @@ def packets(snapshot: ServiceSnapshot, spec: TraceSpec, pod_ip: str | None = Non
         proto = p.protocol.lower()
         if spec.protocol and spec.protocol.lower() != proto:
             continue
-        targets = [(kind, ip, p.port) for kind, ip in snapshot.entry_addresses()]
+        targets: list[tuple[str, str, int]] = []
+        if p.port is not None:
+            targets += [(kind, ip, p.port) for kind, ip in snapshot.entry_addresses()]
+        else:
+            notes.append(f"port {p.name or '(unnamed)'}/{p.protocol} not traced: its number is not in the input")
         if p.node_port:
             if spec.node_ips:
                 targets += [("nodePort", ip, p.node_port) for ip in spec.node_ips]
             else:
                 notes.append(f"node port {p.node_port}/{p.protocol} not traced: give the node's address with --node-ip")
-        for kind, ip, port in targets:
+        for kind, ip, dport in targets:
             if src is not None and (":" in src) != (":" in ip):
                 continue  # another address family than the source
-            out.append(Packet(_src_for_family(src, origin, spec.node_ips, ip), ip, port, proto, origin, label, kind))
+            out.append(Packet(_src_for_family(src, origin, spec.node_ips, ip), ip, dport, proto, origin, label, kind))
     if not out and not notes:
         notes.append("the Service has no address to send to (headless, or no port of this protocol)")
     return out, notes

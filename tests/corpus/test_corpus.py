@@ -17,7 +17,8 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 import pytest
 import yaml
@@ -251,3 +252,36 @@ def test_every_paste_has_facts() -> None:
         assert f.get("source"), f"{p.name}: no provenance"
         assert f.get("form"), f"{p.name}: no form"
         assert f.get("classes") is not None, f"{p.name}: no classes"
+
+
+@pytest.mark.parametrize("facts", [pytest.param(_load(p), id=p.name.removesuffix(".facts.yaml")) for p in FACTS])
+def test_facts_are_in_the_paste(facts: dict[str, Any]) -> None:
+    """A fact is only what the paste shows: every name, chain, address and counter in the facts is in its text."""
+    pastes = facts["paste"] if isinstance(facts["paste"], list) else [facts["paste"]]
+    text = "\n".join(_paste_path(n).read_text(encoding="utf-8", errors="replace") for n in pastes)
+    joined = re.sub(r"\s+", "", text)  # a comment soft-wrapped by the terminal ("defau lt/...") still names its Service
+    missing = []
+    for svc in facts.get("services") or []:
+        ns, name, port_name = _split_name(svc["name"])
+        if f"{ns}/{name}" not in text and f"{ns}/{name}" not in joined:
+            missing.append(svc["name"])
+        if port_name and port_name not in text:
+            missing.append(port_name)
+        for chain in svc.get("chains") or []:
+            missing += [chain] if chain not in text else []
+        for key in ("cluster_ip", "node_port", "port", "affinity_seconds"):
+            if key in svc and str(svc[key]) not in text:
+                missing.append(f"{key}={svc[key]}")
+        for ep in svc.get("endpoints") or []:
+            ip, _, port = ep.rpartition(":")
+            missing += [ep] if ip not in text or port not in text else []
+        for chain, counts in (svc.get("endpoint_counters") or {}).items():
+            missing += [f"{chain} {counts}"] if chain not in text or any(str(c) not in text for c in counts) else []
+        for entry in svc.get("entry_counters") or []:
+            missing += [str(entry)] if str(entry["packets"]) not in text or str(entry["bytes"]) not in text else []
+    for entry in facts.get("entries") or []:
+        ip, _, port = entry.split()[1].rpartition(":")
+        missing += [entry] if ip not in text or port not in text else []
+    for chain in facts.get("chains") or []:
+        missing += [chain] if chain not in text else []
+    assert not missing, f"{facts['_path'].name}: facts not found in the paste text: {missing}"

@@ -307,7 +307,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     # TCP_NODELAY, as a real API server (Go) sets it: headers and body go out as two writes, and
     # with Nagle on the body would wait ~40 ms for the client's delayed ACK on every request
     disable_nagle_algorithm = True
-    server: "_Server"
+    server: _Server
 
     def log_message(self, *args: Any) -> None:  # quiet
         pass
@@ -365,7 +365,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             rec.status = 200
             return self._json(200, disc)
 
-        for name, rx in _ROUTES:
+        for name, rx in _ROUTES:  # noqa: B007 - name is read after the loop
             m = rx.match(path)
             if m:
                 break
@@ -613,7 +613,7 @@ class FakeApiServer:
     def url(self) -> str:
         return f"{'https' if self.cert else 'http'}://127.0.0.1:{self.port}"
 
-    def start(self) -> "FakeApiServer":
+    def start(self) -> FakeApiServer:
         self._thread.start()
         return self
 
@@ -621,7 +621,7 @@ class FakeApiServer:
         self._server.shutdown()
         self._server.server_close()
 
-    def __enter__(self) -> "FakeApiServer":
+    def __enter__(self) -> FakeApiServer:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:

@@ -34,7 +34,7 @@ def attempt(ip: str, port: int, timeout: float, raw: bool) -> str:
         return body.decode(errors="replace").strip()
     except ConnectionRefusedError:
         return "refused"
-    except (socket.timeout, TimeoutError):
+    except TimeoutError:
         return "timeout"
     except OSError as e:
         if e.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):

@@ -66,7 +66,7 @@ BACKENDS = {
 }
 TOOLS = ("ip", "iptables-nft-restore", "iptables-legacy-restore", "nft")
 
-_live_labs: "weakref.WeakSet[Lab]" = weakref.WeakSet()
+_live_labs: weakref.WeakSet[Lab] = weakref.WeakSet()
 
 
 class LabError(RuntimeError):
@@ -143,7 +143,7 @@ class Pod:
     name: str
     ns: str
     ip: str
-    node: "Node"
+    node: Node
     ports: list[int] = field(default_factory=list)
     veth: str = ""  # node-side interface name
 
@@ -164,7 +164,7 @@ class Node:
 
 
 
-def _ns(target: "str | Node | Pod") -> str:
+def _ns(target: str | Node | Pod) -> str:
     return target if isinstance(target, str) else target.ns
 
 
@@ -182,7 +182,7 @@ class Lab:
 
     # --- life cycle ---------------------------------------------------------
 
-    def __enter__(self) -> "Lab":
+    def __enter__(self) -> Lab:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -273,7 +273,7 @@ class Lab:
 
     # --- rules ----------------------------------------------------------------
 
-    def load_iptables(self, target: "str | Node", text: str, backend: str = "nft", counters: bool = False,
+    def load_iptables(self, target: str | Node, text: str, backend: str = "nft", counters: bool = False,
                       noflush: bool = False, ipv6: bool = False) -> None:
         """iptables-restore the text in the namespace with the chosen backend ("nft" | "legacy")."""
         tools = BACKENDS[backend]
@@ -286,17 +286,17 @@ class Lab:
         if isinstance(target, Node):
             target.backend = backend
 
-    def load_nft(self, target: "str | Node", text: str) -> None:
+    def load_nft(self, target: str | Node, text: str) -> None:
         """nft -f - in the namespace (e.g. a kube-proxy nftables-mode table)."""
         self._sh(["ip", "netns", "exec", _ns(target), "nft", "-f", "-"], input=text)
 
-    def save(self, target: "str | Node", backend: str | None = None, table: str | None = None) -> str:
+    def save(self, target: str | Node, backend: str | None = None, table: str | None = None) -> str:
         """iptables-save -c [-t table] with the node's backend (or the given one)."""
         backend = backend or (target.backend if isinstance(target, Node) else None) or "nft"
         argv = [BACKENDS[backend]["save"], "-c"] + (["-t", table] if table else [])
         return self.run(target, argv).stdout
 
-    def fingerprint(self, target: "str | Node") -> str:
+    def fingerprint(self, target: str | Node) -> str:
         """Every ruleset in the namespace, counters and timestamps stripped: equal before and after = untouched.
 
         Reads legacy tables with iptables-legacy-save (which creates none) and nf_tables with
@@ -313,7 +313,7 @@ class Lab:
 
     # --- running things inside -------------------------------------------------
 
-    def run(self, target: "str | Node | Pod", argv: list[str], input: str | None = None, check: bool = True,
+    def run(self, target: str | Node | Pod, argv: list[str], input: str | None = None, check: bool = True,
             timeout: float = 60) -> subprocess.CompletedProcess:
         """Run argv (no shell) inside the namespace; raise LabError on failure when check."""
         r = subprocess.run(["ip", "netns", "exec", _ns(target), *argv], input=input, capture_output=True,
@@ -322,7 +322,7 @@ class Lab:
             raise LabError(f"{' '.join(argv)} in {_ns(target)} failed ({r.returncode}): {r.stderr.strip()}")
         return r
 
-    def connect(self, source: "str | Node | Pod", ip: str, port: int, n: int = 1, timeout: float = 3.0,
+    def connect(self, source: str | Node | Pod, ip: str, port: int, n: int = 1, timeout: float = 3.0,
                 raw: bool = False) -> list[str]:
         """n new TCP connections from the namespace to ip:port; one outcome each (see tests/lab/client.py)."""
         import json

@@ -119,7 +119,7 @@ def _infer(parsed: Parsed, only: tuple[str | None, str] | None) -> list[ServiceS
 def _notes(parsed: Parsed, snapshot: ServiceSnapshot | None) -> list[str]:
     from kubectl_svcpath.modes.iptables.checks import notes_iptables
 
-    return notes_iptables(parsed.rules) if parsed.rules is not None else []
+    return notes_iptables(parsed.rules, snapshot) if parsed.rules is not None else []
 
 
 def _checks(analysis: Analysis) -> list[Finding]:

@@ -24,6 +24,7 @@ from typing import Any
 from kubectl_svcpath.analysis import Analysis
 from kubectl_svcpath.path import EntryPath, Finding, PortPath
 from kubectl_svcpath.modes.iptables.model import DumpInfo, Rule, RuleSet, bare_address
+from kubectl_svcpath.snapshot import ServiceSnapshot
 
 NATIVE_MATCHES = (1, 8, 8)  # first iptables-nft writing ports and marks as native expressions
 CLASS_PREFIXES = (1, 8, 7)  # first iptables-nft writing (and reading) /8 /16 /24 as short payloads
@@ -373,7 +374,7 @@ def _hidden_ports(ctx: _Context) -> list[Finding]:
         message = f"{n} of this Service's entry {rules_word} printed without a port match; the counters prove the kernel has one"
     elif shadows:
         message = f"{n} of this Service's entry {rules_word} printed without a port match; the rules themselves show the kernel has one"
-    elif hides:
+    elif hides and reader is not None:
         message = f"{n} of this Service's entry {rules_word} printed without a port match: {_plain(reader)} probably cannot display it"
     else:
         message = f"{n} of this Service's entry {rules_word} printed without a port match (kube-proxy always writes one)"
@@ -681,11 +682,19 @@ def _source_reader(a: Analysis, source: str) -> IptVersion | None:
     return None
 
 
-def notes_iptables(rules: RuleSet) -> list[str]:
+def notes_iptables(rules: RuleSet, snapshot: ServiceSnapshot | None = None) -> list[str]:
     """Report.notes for iptables mode: what the input lacked, and what that costs the answer."""
     from kubectl_svcpath.modes.iptables.era import era_note
 
     notes: list[str] = []
+    for p in snapshot.ports if snapshot is not None else ():
+        if p.chain_hash and snapshot is not None and snapshot.name:
+            notes.append(f"the rules' comments name {snapshot.ref}{':' + p.name if p.name else ''}, but the chains they jump to "
+                         f"(KUBE-SVC-{p.chain_hash}) are not the ones kube-proxy derives from that name: the comment was edited "
+                         "(or cut) after the fact; the path follows the chains")
+        elif p.chain_hash:
+            notes.append(f"no comment names the Service of KUBE-SVC-{p.chain_hash} (kube-proxy drops comments in "
+                         "large-cluster mode, or they were cut): kubectl get svc -A -o wide | grep -w <its cluster IP> names it")
     forms = {d.form for d in rules.dumps}
     for info in rules.dumps:
         notes.extend(excerpt_notes(info))

@@ -50,6 +50,9 @@ def _evidences(rule: Rule) -> list[Evidence]:
 
 
 def _pick_spn(snapshot: ServiceSnapshot, port: ServicePort, rules: RuleSet) -> tuple[str, dict[str, str]]:
+    if port.chain_hash:  # dump-only, the input does not name this port: follow its chains' hash
+        h = port.chain_hash
+        return "", {"svc": f"KUBE-SVC-{h}", "svl": f"KUBE-SVL-{h}", "ext": f"KUBE-EXT-{h}", "fw": f"KUBE-FW-{h}", "xlb": f"KUBE-XLB-{h}"}
     cands = spn_candidates(snapshot, port)
     nat = rules.table("nat")
     for spn in cands:
@@ -83,6 +86,11 @@ def _correlate_port(snapshot: ServiceSnapshot, port: ServicePort, rules: RuleSet
             start = next((c for c in (chains["svc"], chains["svl"], chains["xlb"]) if nat is not None and c in nat.chains), None)
             if start is not None:
                 pp.paths.append(_follow_chain(rules, start))
+            else:
+                seps = [c for c in _endpoint_chains(snapshot, port, spn) if nat is not None and c in nat.chains]
+                if seps:
+                    pp.paths.append(_follow_endpoints(rules, seps))
+                    pp.not_in_input.append(f"service chain: not in the input (only the endpoint chains {', '.join(seps)} are)")
     for path in pp.paths:
         if path.verdict == "not-in-input":
             what = path.chains[-1]
@@ -140,6 +148,21 @@ def _follow_chain(rules: RuleSet, chain: str) -> EntryPath:
     """A path whose entry rule is not in the input: it starts at the service chain the input shows."""
     path = EntryPath(entry=None, address=None, port=None, chains=["?"], shown_port=True)
     _walk(rules, chain, path)
+    return path
+
+
+def _endpoint_chains(snapshot: ServiceSnapshot, port: ServicePort, spn: str) -> list[str]:
+    if not spn:
+        return []
+    return [kubeproxy.endpoint_chain(spn, port.protocol, e.ip, e.port) for e in snapshot.port_endpoints(port) if e.port is not None]
+
+
+def _follow_endpoints(rules: RuleSet, seps: list[str]) -> EntryPath:
+    """Only endpoint chains are in the input: the endpoints are seen, their shares are not."""
+    path = EntryPath(entry=None, address=None, port=None, chains=["?", "?"], shown_port=True)
+    for sep in seps:
+        hop = _sep_hop(rules, sep)
+        path.endpoints.append(hop)
     return path
 
 
@@ -248,11 +271,11 @@ def _endpoints(rules: RuleSet, chain: str, body: list[Rule]) -> list[EndpointHop
             continue
         share = remaining * rule.probability if rule.probability is not None else remaining
         remaining -= share
-        hop = hops.get(target)
-        if hop is None:
-            hop = hops[target] = _sep_hop(rules, target)
-            hop.probability = 0.0
+        if target not in hops:
+            hops[target] = _sep_hop(rules, target)
+            hops[target].probability = 0.0
             order.append(target)
+        hop = hops[target]
         hop.probability = (hop.probability or 0.0) + share
         hop.evidence.insert(0, _evidence(rule))
     return [hops[t] for t in order]
@@ -289,14 +312,14 @@ def _filter_verdicts(snapshot: ServiceSnapshot, port: ServicePort, spn: str, rul
     proto = port.protocol.lower()
     have = {(p.entry, p.address): p for p in found}
     # only rules that name the port or one of the Service's addresses can be about it
-    words = (spn + " has no", *snapshot.cluster_ips, *snapshot.external_ips, *snapshot.load_balancer_ips,
+    words = (*((spn + " has no",) if spn else ()), *snapshot.cluster_ips, *snapshot.external_ips, *snapshot.load_balancer_ips,
              *((f"--dport {port.node_port}",) if port.node_port else ()))
     for chain in ("KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES"):
         for rule in rules.rules_mentioning("filter", chain, words):
             if rule.target not in ("REJECT", "DROP"):
                 continue
             comment = rule.comment or ""
-            mine = comment.startswith(spn + " has no") if comment else False
+            mine = comment.startswith(spn + " has no") if comment and spn else False
             dest = bare_address(rule.dest_addr)
             rport = rule.dport_number
             if not mine:

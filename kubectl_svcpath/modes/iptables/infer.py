@@ -13,6 +13,7 @@ for an unknown: a Service whose NodePort rule was not pasted has type None, not 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kubectl_svcpath import kubeproxy
@@ -25,6 +26,7 @@ _PER_SERVICE = ("KUBE-SVC-", "KUBE-SVL-", "KUBE-EXT-", "KUBE-FW-", "KUBE-XLB-", 
 
 @dataclass
 class _Port:
+    hash: str | None = None  # the chains' hash, when the name the input gives does not hash to them
     port: int | None = None
     node_port: int | None = None
     via_node_ports: bool = False  # a KUBE-NODEPORTS rule (even one printed without its --dport)
@@ -121,6 +123,8 @@ def infer_services_iptables(rules: RuleSet, only: tuple[str | None, str] | None 
                 else:
                     d.etp = "Local"
     _per_service_chains(rules, drafts, draft_for, only)
+    if only is None or not any(k[1] == only[1] for k in drafts):
+        _unclaimed(rules, drafts)  # (for one Service: only when its name hashes to nothing in the input)
     if only is not None:
         drafts = {k: d for k, d in drafts.items() if k[1] == only[1] and (only[0] is None or k[0] == only[0])}
     return [_finish(d, rules) for _, d in sorted(drafts.items())]
@@ -144,7 +148,7 @@ def _named(rule: Rule, chains: tuple[str | None, ...], endpoint: str | None = No
     return named, proto
 
 
-def _per_service_chains(rules: RuleSet, drafts: dict[tuple[str, str], _Draft], draft_for, only: tuple[str | None, str] | None) -> None:  # type: ignore[no-untyped-def]
+def _per_service_chains(rules: RuleSet, drafts: dict[tuple[str, str], _Draft], draft_for: Callable[[comments.Named], _Draft], only: tuple[str | None, str] | None) -> None:
     """Services seen only through their own chains (an excerpt without the entry rule).
 
     Every per-service chain not already tied to a found port is read; a rule in it whose
@@ -169,11 +173,11 @@ def _per_service_chains(rules: RuleSet, drafts: dict[tuple[str, str], _Draft], d
         body = rules.rules_of("nat", name) if only is None else rules.rules_mentioning("nat", name, (only[1],))
         dnat = next((r.to_destination for r in body if r.target == "DNAT"), None)
         for rule in body:
-            named, proto = _named(rule, (name, rule.target), dnat if name.startswith("KUBE-SEP-") else None)
-            if named is None or proto is None:
+            named, named_proto = _named(rule, (name, rule.target), dnat if name.startswith("KUBE-SEP-") else None)
+            if named is None or named_proto is None:
                 continue
             d = draft_for(named)
-            pf = d.port(named.port_name, proto)
+            pf = d.port(named.port_name, named_proto)
             pf.chains.add(name)
             if named.kind == "cluster IP" and rule.target == "KUBE-MARK-MASQ":
                 # since 1.21 the service chain's first rule: "-d CIP --dport P -j KUBE-MARK-MASQ"
@@ -193,6 +197,67 @@ def _per_service_chains(rules: RuleSet, drafts: dict[tuple[str, str], _Draft], d
             break
 
 
+def _hash(chain: str) -> str | None:
+    for prefix in _PER_SERVICE[:-1]:
+        if chain.startswith(prefix):
+            return chain[len(prefix):]
+    return None
+
+
+def _unclaimed(rules: RuleSet, drafts: dict[tuple[str, str], _Draft]) -> None:
+    """Per-service chains no found port owns: list them as what they are, never drop them.
+
+    A jump whose comment names a port that does not hash to the chain (an author edited the name,
+    or cut the namespace) gives a Service under that name, marked as not matching its chains; a
+    chain with no comment at all (large-cluster mode drops them) gives a Service with no name.
+    Either way its port follows the chains' hash, and the notes say why.
+    """
+    nat = rules.table("nat")
+    if nat is None:
+        return
+    claimed: set[str] = set()
+    for d in drafts.values():
+        for (pname, proto), pf in d.ports.items():
+            if pf.hash:
+                claimed.update(f"{p}{pf.hash}" for p in _PER_SERVICE[:-1])
+            for spn in _spns(d, pname):
+                claimed.update(kubeproxy.service_chains(spn, proto).values())
+    groups: dict[str, list[Rule]] = {}
+    for dispatch in ("KUBE-SERVICES", "KUBE-NODEPORTS"):
+        for rule in rules.rules_of("nat", dispatch):
+            h = _hash(rule.target or "")
+            if h and rule.target not in claimed:
+                groups.setdefault(h, []).append(rule)
+    for name in list(nat.chains):
+        h = _hash(name)
+        if h and name not in claimed and h not in groups:
+            groups[h] = []
+    for h, entries in sorted(groups.items()):
+        named = next((n for r in entries if (n := comments.read(r.comment)) is not None and "/" in n.spn), None)
+        if named is None:  # a comment inside the port's own chains ("… has no local endpoints")
+            inside = [r for p in _PER_SERVICE[:-1] for r in rules.rules_of("nat", f"{p}{h}")]
+            named = next((n for r in inside if (n := comments.read(r.comment)) is not None and n.kind != "balancing"), None)
+        key = (named.namespace, named.name) if named else ("", f"#{h}")
+        d = drafts.get(key)
+        if d is None:
+            d = drafts[key] = _Draft(*key)
+        proto = next(((r.protocol or "").lstrip("!").upper() for r in entries if r.protocol), "TCP")
+        pf = d.port(named.port_name if named else "", proto)
+        pf.hash = h
+        for r in entries:
+            pf.chains.add(r.target or "")
+            addr = bare_address(r.dest_addr)
+            if r.chain == "KUBE-NODEPORTS":
+                pf.node_port = pf.node_port or r.dport_number
+                pf.via_node_ports = True
+            elif addr:
+                kind = comments.read(r.comment).kind if comments.read(r.comment) else "cluster IP"
+                bucket = {"external IP": d.external_ips, "loadbalancer IP": d.lb_ips}.get(kind, d.cluster_ips)
+                if addr not in bucket:
+                    bucket.append(addr)
+                pf.port = pf.port or r.dport_number
+
+
 def _spns(d: _Draft, pname: str) -> list[str]:
     out = [kubeproxy.service_port_name(d.namespace, d.name, pname)]
     if not pname:
@@ -208,13 +273,17 @@ def _finish(d: _Draft, rules: RuleSet) -> ServiceSnapshot:
     for (pname, proto), f in sorted(d.ports.items()):
         spn = _spns(d, pname)[-1 if d.legacy_colon else 0]
         chains = kubeproxy.service_chains(spn, proto)
+        if f.hash:
+            chains = {k: f"KUBE-{k.upper()}-{f.hash}" for k in ("svc", "svl", "ext", "fw", "xlb")}
         policy = [chains["svc"], chains["svl"], chains["xlb"]]
         eps = _dnat_targets(rules, policy)
+        if not eps:  # only the endpoint chains are in the input
+            eps = _dnat_of(rules, sorted(c for c in f.chains if c.startswith("KUBE-SEP-")))
         target_ports = {p for _, p in eps}
         ports.append(ServicePort(
             name=pname, protocol=proto, port=f.port,
             target_port=target_ports.pop() if len(target_ports) == 1 else None,
-            node_port=f.node_port,
+            node_port=f.node_port, chain_hash=f.hash,
         ))
         endpoints[pname] = tuple(Endpoint(ip=ip, port=p, ready=None, serving=None, terminating=None) for ip, p in eps)
         seen = [c for c in policy if rules.chain("nat", c) is not None]
@@ -247,7 +316,7 @@ def _finish(d: _Draft, rules: RuleSet) -> ServiceSnapshot:
     else:
         session = None
     return ServiceSnapshot(
-        namespace=d.namespace, name=d.name, type=stype, cluster_ips=tuple(d.cluster_ips), ports=tuple(ports),
+        namespace=d.namespace, name="" if d.name.startswith("#") else d.name, type=stype, cluster_ips=tuple(d.cluster_ips), ports=tuple(ports),
         external_ips=tuple(d.external_ips), load_balancer_ips=tuple(d.lb_ips),
         external_traffic_policy=etp, internal_traffic_policy=d.itp,
         session_affinity=session, affinity_timeout=timeouts[0] if timeouts else None,
@@ -279,15 +348,18 @@ def _affinity(rules: RuleSet, chains: list[str]) -> int | None:
 
 
 def _dnat_targets(rules: RuleSet, chains: list[str]) -> list[tuple[str, int | None]]:
+    seps = [r.target for chain in chains for r in rules.rules_of("nat", chain) if r.target and r.target.startswith("KUBE-SEP-")]
+    return _dnat_of(rules, seps)
+
+
+def _dnat_of(rules: RuleSet, seps: list[str]) -> list[tuple[str, int | None]]:
     out: list[tuple[str, int | None]] = []
     seen: set[tuple[str, int | None]] = set()  # a list's `in` made 40,000 endpoints take a minute
-    for chain in chains:
-        for rule in rules.rules_of("nat", chain):
-            if rule.target and rule.target.startswith("KUBE-SEP-"):
-                for r in rules.rules_of("nat", rule.target):
-                    if r.target == "DNAT":
-                        ip, port = split_hostport(r.to_destination)
-                        if ip and (ip, port) not in seen:
-                            seen.add((ip, port))
-                            out.append((ip, port))
+    for sep in seps:
+        for r in rules.rules_of("nat", sep):
+            if r.target == "DNAT":
+                ip, port = split_hostport(r.to_destination)
+                if ip and (ip, port) not in seen:
+                    seen.add((ip, port))
+                    out.append((ip, port))
     return out

@@ -158,8 +158,8 @@ def parse_iptables_list(text: str, source: str, lenient: bool = False, table: st
         if name not in info.listed_tables:
             info.listed_tables.append(name)
     if info.elisions or headerless:
-        for t in rules.tables.values():
-            for c in t.chains.values():
+        for tbl in rules.tables.values():
+            for c in tbl.chains.values():
                 if c.complete and (info.elisions or c.name == UNKNOWN_CHAIN):
                     c.complete = None if not info.elisions else False
     if headerless:
@@ -248,13 +248,14 @@ def _place(rules: RuleSet, rule: Rule, command_table: str | None, info: DumpInfo
     if target in ("KUBE-NODEPORTS", "KUBE-NODE-PORT"):
         chain = "KUBE-SERVICES"
     elif named is not None:
-        hashed = comments.verify(named, (target,), rule.protocol)
-        if named.kind in ("cluster IP", "external IP", "loadbalancer IP") and hashed and target.startswith(("KUBE-SVC-", "KUBE-SVL-", "KUBE-EXT-", "KUBE-FW-", "KUBE-XLB-")):
+        # the template places the rule; whether the name really hashes to the chain is infer.py's concern
+        per_service = target.startswith(("KUBE-SVC-", "KUBE-SVL-", "KUBE-EXT-", "KUBE-FW-", "KUBE-XLB-"))
+        if named.kind in ("cluster IP", "external IP", "loadbalancer IP") and per_service:
             if rule.source_addr and named.kind == "loadbalancer IP":
-                chain = kubeproxy.service_chains(named.spn, hashed)["fw"]
+                chain = "KUBE-FW-" + target.split("-", 2)[2]
             elif not (named.kind == "cluster IP" and target.startswith("KUBE-EXT-")):
                 chain = "KUBE-SERVICES"
-        elif named.kind == "name" and hashed and rule.dport and target.startswith(("KUBE-SVC-", "KUBE-EXT-", "KUBE-XLB-")):
+        elif named.kind == "name" and rule.dport and target.startswith(("KUBE-SVC-", "KUBE-EXT-", "KUBE-XLB-")):
             chain = "KUBE-NODEPORTS"
         elif named.kind == "name" and target == "DNAT":
             sep = _sep_chain(named.spn, rule)

@@ -102,7 +102,13 @@ class IptablesTracer:
         if t is None:
             return [(st, ("return", None, ""))]
         c = t.chain(chain)
-        if c is not None and len(c):
+        if c is not None:  # declared, even without rules: then kube-proxy's jump is really missing
+            hooked = [n for n in self.hooks.get((table, chain), ()) if t.chain(n) is not None]
+            jumps = {r.target for r in c.rules}
+            missing = [n for n in hooked if n not in jumps and n != "KUBE-FIREWALL"]
+            if missing and self.rules.chain_complete(table, chain):
+                self.note(f"{table} {chain} does not jump to {', '.join(missing)}: kube-proxy's rules there are not "
+                          f"reached from it (kube-proxy adds these jumps when it starts)")
             out = self._chain(st, table, chain, 0)
             results = []
             for s2, ex in out:
@@ -120,9 +126,9 @@ class IptablesTracer:
             return [(st, ("return", None, ""))]
         self.note(f"{table} {chain} is not in the input: entered {', '.join(present)} the way kube-proxy hooks "
                   f"{'it' if len(present) == 1 else 'them'} from {chain}")
-        states = [(st, ("return", None, ""))]
+        states: list[tuple[State, Exit]] = [(st, ("return", None, ""))]
         for name in present:
-            nxt = []
+            nxt: list[tuple[State, Exit]] = []
             for s, ex in states:
                 if ex[0] != "return":
                     nxt.append((s, ex))
@@ -169,8 +175,18 @@ class IptablesTracer:
                     return out
                 break
             else:
-                out.append((s, ("return", None, "")))
+                out.extend(self._fall_off(s, table, chain))
         return out
+
+    def _fall_off(self, st: State, table: str, chain: str) -> list[tuple[State, Exit]]:
+        """The end of a chain. When the input does not hold all its rules, one not shown may still match."""
+        if self.rules.chain_complete(table, chain):
+            return [(st, ("return", None, ""))]
+        why = f"{table} {chain} is not whole in the input (a paste or an excerpt): a rule not shown may match here"
+        where = f"{table} {chain} (end)"
+        stop = st.fork(Choice("unknown", where, "", "a rule not shown decides", None, why))
+        on = st.fork(Choice("unknown", where, "", "no rule not shown matches", None, why))
+        return [(stop, ("unknown", None, why)), (on, ("return", None, ""))]
 
     def _step(self, rule: Rule, action: str, note: str | None = None) -> Step:
         return Step(f"{rule.table} {rule.chain} #{rule.position}", rule.raw, rule.ref, action, note, rule.packets)
@@ -220,7 +236,7 @@ class IptablesTracer:
         if self.rules.chain(table, target) is not None:
             step = st.hit(self._step(rule, ("goto " if rule.goto else "jump ") + target, note))
             mark_before = st.mark
-            results = []
+            results: list[tuple[State, Exit]] = []
             for s2, ex in self._chain(st, table, target, depth + 1):
                 if s2.mark != mark_before and table == "nat" and chain != "KUBE-POSTROUTING":
                     why = s2.branch.masquerade_why
@@ -233,17 +249,17 @@ class IptablesTracer:
                     results.append((s2, ex))
             return results
         if target.startswith("KUBE-") or not target.isupper():
-            why = f"chain {table} {target} is not in the input"
+            missing = f"chain {table} {target} is not in the input"
             where = f"{rule.table} {rule.chain} #{rule.position}"
-            stop = st.fork(Choice("unknown", where, rule.ref, "stops here", None, why))
+            stop = st.fork(Choice("unknown", where, rule.ref, "stops here", None, missing))
             step = stop.hit(self._step(rule, f"-j {target}", note))
             if rule.goto:
-                return [(stop, ("unknown", step, why))]
+                return [(stop, ("unknown", step, missing))]
             # the chain may only mark and return (KUBE-MARK-MASQ does): follow that case too, said as such
-            on = st.fork(Choice("unknown", where, rule.ref, "returns", None, f"{why}: assumed to return without a verdict"))
+            on = st.fork(Choice("unknown", where, rule.ref, "returns", None, f"{missing}: assumed to return without a verdict"))
             on.hit(self._step(rule, f"-j {target} (not in the input; assumed to return)", note))
             on.mark_unknown = True
-            return [(stop, ("unknown", step, why)), (on, ("continue", None, ""))]
+            return [(stop, ("unknown", step, missing)), (on, ("continue", None, ""))]
         step = st.hit(self._step(rule, f"-j {target}", note))
         return [(st, ("unknown", step, f"target {target} is not one the trace follows"))]
 
@@ -261,6 +277,8 @@ class IptablesTracer:
                 return True
             return result
 
+        if rule.partial:
+            unknown.append("the paste cut words out of this rule: its matches are not all shown")
         if rule.protocol:
             neg, proto = negatable(rule.protocol)
             proto = protocol_name(proto) or ""
@@ -385,10 +403,17 @@ class IptablesTracer:
             return None
         k = self.kernel.find(rule) if self.kernel else None
         if k is None:
+            # kube-proxy always writes the port (and mark) match these rules lack: as printed they match more
+            # than the kernel does when an older iptables listed newer rules. Both outcomes, said once why.
+            unknown.append("the listing may hide a port or mark match of this rule")
             if hides:
-                unknown.append("this listing comes from an iptables that cannot print native port and mark matches "
-                               "(1.8.7 or older reading 1.8.8+ rules): the kernel may match more than shown "
-                               "(pass `nft -j list table ip nat` to read the kernel's view)")
+                self.note("this listing comes from an iptables that cannot print native port and mark matches (1.8.7 "
+                          "or older reading 1.8.8+ rules): where a rule may hide one, the trace follows both outcomes; "
+                          "pass the kernel's view too (nft -j list table ip nat) to decide them")
+            else:
+                self.note("some rules lack the port or mark match kube-proxy always writes (an older iptables than "
+                          "kube-proxy's hides them when listing): the trace follows both outcomes there; pass the "
+                          "kernel's view (nft -j list table ip nat) or iptables-save from the kube-proxy pod to decide them")
             return None
         summary = k.summary
         notes = []
@@ -432,9 +457,9 @@ _LIST_OPTION = {"xset": "--set-xmark", "set": "--set-mark", "or": "--or-mark", "
 
 def _mark_target(mark: int, opts: dict[str, list[str]], raw: str = "") -> int | None:
     if not any(k.endswith("-mark") or k == "--set-xmark" for k in opts):
-        m = _LIST_MARK.search(raw)  # iptables -L prints "MARK or 0x4000", "MARK xset 0x4000/0x4000"
-        if m:
-            opts = {_LIST_OPTION[m.group(1)]: [m.group(2)]}
+        listed = _LIST_MARK.search(raw)  # iptables -L prints "MARK or 0x4000", "MARK xset 0x4000/0x4000"
+        if listed:
+            opts = {_LIST_OPTION[listed.group(1)]: [listed.group(2)]}
 
     def num(key: str) -> tuple[int, int] | None:
         values = opts.get(key)
@@ -470,6 +495,9 @@ def trace_iptables(rules: RuleSet, packet: Packet, node: Node, *, kernel: Any = 
                 "externalTrafficPolicy Local, loadBalancerSourceRanges) were not evaluated")
     if rules.table("nat") is None:
         tr.note("no nat table in the input: no Service rule could rewrite the destination")
+    if any(not t.complete for t in rules.tables.values()):
+        tr.note("the input is not a whole table dump (a paste, an excerpt or a listing): only the rules shown were "
+                "evaluated, and a rule left out may match first")
     states = [State.start(packet, node)]
     finished: list[State] = []
     if packet.origin == "node":
@@ -477,7 +505,8 @@ def trace_iptables(rules: RuleSet, packet: Packet, node: Node, *, kernel: Any = 
         finished += done
         states, done = tr.run_hook(states, "filter", "OUTPUT")
         finished += done
-        local, leaving = [], states
+        local: list[State] = []
+        leaving = states
         if between is not None:
             states, done = between(states, tr)
             finished += done
@@ -493,7 +522,7 @@ def trace_iptables(rules: RuleSet, packet: Packet, node: Node, *, kernel: Any = 
         if between is not None:
             local, done = between(local, tr)
             finished += done
-            back_local = []
+            back_local: list[State] = []
             for s in local:  # IPVS rewrote the destination: the packet leaves through POSTROUTING
                 (leaving if s.dnat_done and not node.is_local(s.dst) else back_local).append(s)
             local = back_local
@@ -519,7 +548,8 @@ def _entered_service(s: State) -> bool:
 
 
 def _route(tr: IptablesTracer, states: list[State]) -> tuple[list[State], list[State]]:
-    local, forward = [], []
+    local: list[State] = []
+    forward: list[State] = []
     for s in states:
         is_local = tr.node.is_local(s.dst)
         if is_local is None:

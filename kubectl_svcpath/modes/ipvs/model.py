@@ -111,7 +111,9 @@ class IpvsTable:
     virtual_servers: dict[tuple[str, str, int], VirtualServer] = field(default_factory=dict)
     dumps: list[IpvsDumpInfo] = field(default_factory=list)
 
-    def lookup(self, protocol: str, address: str, port: int) -> VirtualServer | None:
+    def lookup(self, protocol: str, address: str, port: int | None) -> VirtualServer | None:
+        if port is None:  # the Service's port number was not in the input
+            return None
         return self.virtual_servers.get((protocol.upper(), normalize_ip(address), port))
 
     def on_port(self, protocol: str, port: int) -> list[VirtualServer]:

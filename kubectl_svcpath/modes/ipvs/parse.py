@@ -37,9 +37,9 @@ _FORWARD = {"-m": "Masq", "--masquerading": "Masq", "-g": "Route", "--gatewaying
 
 def looks_like_ipvsadm(text: str) -> bool:
     """True for ipvsadm -L/-Ln (any of --stats/--rate) or -Sn output."""
-    for line in text.splitlines()[:20]:
+    for line in text.splitlines()[:40]:
         s = line.strip()
-        if not s:
+        if not s or s.startswith("#"):
             continue
         if _VERSION.match(s) or s.startswith("Prot LocalAddress:Port"):
             return True
@@ -80,7 +80,7 @@ def parse_ipvsadm(text: str, source: str) -> IpvsTable:
     current: VirtualServer | None = None
     for line_no, line in enumerate(text.splitlines(), 1):
         s = line.strip()
-        if not s:
+        if not s or s.startswith("#"):  # (prompts and commands pasted with it: see parse/excerpt.py)
             continue
         m = _VERSION.match(s)
         if m:
@@ -171,7 +171,8 @@ def _stats(words: list[str], source: str, line_no: int, info: IpvsDumpInfo) -> I
     exact = all(e for _, e in values)
     if not exact:
         info.exact = False
-    return IpvsStats(*(v for v, _ in values), exact=exact)
+    conns, inpkts, outpkts, inbytes, outbytes = (v for v, _ in values)
+    return IpvsStats(conns, inpkts, outpkts, inbytes, outbytes, exact=exact)
 
 
 def _rate(words: list[str], source: str, line_no: int) -> IpvsRate:
@@ -239,7 +240,8 @@ def _rule_line(table: IpvsTable, words: list[str], source: str, line_no: int, ra
                 vs.flags.append(o)
                 i += 1
         return vs
-    address = port = None
+    rs_address: str | None = None
+    rs_port: int | None = None
     forward = None
     weight = None
     i = 0
@@ -247,7 +249,7 @@ def _rule_line(table: IpvsTable, words: list[str], source: str, line_no: int, ra
         o = opts[i]
         nxt = opts[i + 1] if i + 1 < len(opts) else None
         if o in ("-r", "--real-server") and nxt:
-            address, port = _split_addr(nxt, source, line_no)
+            rs_address, rs_port = _split_addr(nxt, source, line_no)
             i += 2
         elif o in ("-w", "--weight") and nxt and nxt.isdigit():
             weight = int(nxt)
@@ -257,9 +259,9 @@ def _rule_line(table: IpvsTable, words: list[str], source: str, line_no: int, ra
             i += 1
         else:
             i += 1
-    if address is None:
+    if rs_address is None:
         raise BadDump(source, "real server rule without -r", line_no)
-    rs = vs.real_server(address, port or 0)
+    rs = vs.real_server(rs_address, rs_port or 0)
     rs.forward, rs.weight = forward or rs.forward, weight if weight is not None else rs.weight
     rs.source, rs.line_no, rs.raw = source, line_no, raw
     return vs

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from kubectl_svcpath import kubeproxy
 from kubectl_svcpath.endpoints import attach_slices
@@ -101,7 +103,7 @@ def _correlate_port(snapshot: ServiceSnapshot, port: ServicePort, nft: NftRulese
     return pp
 
 
-def _add_ip_entry(pp: PortPath, nft: NftRuleset, kind: str, ip: str, proto: str, port: int,
+def _add_ip_entry(pp: PortPath, nft: NftRuleset, kind: str, ip: str, proto: str, port: int | None,
                   snapshot: ServiceSnapshot, names: dict[str, str]) -> None:
     table = _family_table(nft, ip)
     if table is None:
@@ -387,128 +389,128 @@ def infer_services_nftables(nft: NftRuleset, only: tuple[str | None, str] | None
     Limits: an external IP and a load-balancer IP look the same in ``service-ips``; an address
     is called a load-balancer IP only when ``firewall-ips`` (loadBalancerSourceRanges) names it.
     """
-    facts: dict[tuple[str, str], dict[tuple[str, str], _PortFacts]] = {}
+    facts = _Facts(only)
+    for table in nft.kube_proxy_tables():
+        facts.read_table(table)
+    return [_inferred_service(ns, svc, ports) for (ns, svc), ports in sorted(facts.services.items())]
 
-    def skip(ns: str, svc: str) -> bool:
-        return only is not None and (svc != only[1] or (only[0] is not None and ns != only[0]))
 
-    def port_facts(ns: str, svc: str, proto: str, port_name: str) -> _PortFacts:
-        ports = facts.setdefault((ns, svc), {})
+@dataclass(slots=True)
+class _Facts:
+    """What kube-proxy's maps say about each Service port, gathered map by map."""
+
+    only: tuple[str | None, str] | None
+    services: dict[tuple[str, str], dict[tuple[str, str], _PortFacts]] = field(default_factory=dict)
+
+    def skip(self, ns: str, svc: str) -> bool:
+        return self.only is not None and (svc != self.only[1] or (self.only[0] is not None and ns != self.only[0]))
+
+    def port(self, ns: str, svc: str, proto: str, port_name: str) -> _PortFacts:
+        ports = self.services.setdefault((ns, svc), {})
         return ports.setdefault((port_name, proto.lower()), _PortFacts(protocol=proto.lower()))
 
-    for table in nft.kube_proxy_tables():
+    def read_table(self, table: NftTable) -> None:
         cluster_ip_set = table.set("cluster-ips")
         cluster_ips = {e.key[0] for e in cluster_ip_set.elements} if cluster_ip_set else set()
         fw_map = table.set(FIREWALL_IPS)
         fw_keys = {e.key for e in fw_map.elements} if fw_map else set()
-        svc_map = table.set(SERVICE_IPS)
-        for element in svc_map.elements if svc_map else []:
-            if not isinstance(element.value, Verdict) or not element.value.target or len(element.key) != 3:
-                continue
-            parsed = parse_chain_name(element.value.target)
-            if parsed is None:
-                continue
-            kind, ns, svc, proto, port_name = parsed
-            if skip(ns, svc):
-                continue
+        for element, target, (kind, ns, svc, proto, port_name) in self._dispatch(table, SERVICE_IPS, 3):
             ip, _, port = element.key
-            f = port_facts(ns, svc, proto, port_name)
+            f = self.port(ns, svc, proto, port_name)
             f.port = port if isinstance(port, int) else f.port
             if kind in ("service", "local"):
                 _add_unique(f.cluster_ips, ip)
                 f.itp_local = f.itp_local or kind == "local"
-                _collect_policy(table, element.value.target, f)
+                _collect_policy(table, target, f)
             elif kind in ("external", "firewall"):
                 _add_unique(f.lb_ips if element.key in fw_keys else f.external_ips, ip)
-                _collect_external(table, element.value.target, f)
-        np_map = table.set(SERVICE_NODEPORTS)
-        for element in np_map.elements if np_map else []:
-            if not isinstance(element.value, Verdict) or not element.value.target or len(element.key) != 2:
+                _collect_external(table, target, f)
+        for element, target, (_, ns, svc, proto, port_name) in self._dispatch(table, SERVICE_NODEPORTS, 2):
+            f = self.port(ns, svc, proto, port_name)
+            f.node_port = element.key[1]
+            _collect_external(table, target, f)
+        for map_name in (NO_ENDPOINT_SERVICES, NO_ENDPOINT_NODEPORTS):
+            self._no_endpoints(table, map_name, cluster_ips, fw_keys)
+        for element, target, (_, ns, svc, proto, port_name) in self._dispatch(table, FIREWALL_IPS, 3):
+            f = self.port(ns, svc, proto, port_name)
+            _add_unique(f.lb_ips, element.key[0])
+            if element.key[0] in f.external_ips:
+                f.external_ips.remove(element.key[0])
+            scratch = EntryPath(entry="loadBalancer", address=None, port=None, chains=[])
+            for cidr in _source_ranges(table, target, scratch):
+                _add_unique(f.source_ranges, cidr)
+
+    def _dispatch(self, table: NftTable, map_name: str, key_len: int) -> Iterator[tuple[NftElement, str, tuple[str, str, str, str, str]]]:
+        """The elements of a verdict map that jump to a per-service chain of a Service we want."""
+        m = table.set(map_name)
+        for element in m.elements if m else []:
+            if not isinstance(element.value, Verdict) or not element.value.target or len(element.key) != key_len:
                 continue
             parsed = parse_chain_name(element.value.target)
-            if parsed is None:
+            if parsed is not None and not self.skip(parsed[1], parsed[2]):
+                yield element, element.value.target, parsed
+
+    def _no_endpoints(self, table: NftTable, map_name: str, cluster_ips: set[object], fw_keys: set[tuple]) -> None:
+        m = table.set(map_name)
+        for element in m.elements if m else []:
+            ident = parse_spn_comment(element.comment)
+            if ident is None or self.skip(ident[0], ident[1]):
                 continue
-            _, ns, svc, proto, port_name = parsed
-            if skip(ns, svc):
+            ns, svc, port_name = ident
+            if map_name == NO_ENDPOINT_NODEPORTS and len(element.key) == 2:
+                f = self.port(ns, svc, str(element.key[0]), port_name)
+                f.node_port = f.node_port or element.key[1]
                 continue
-            f = port_facts(ns, svc, proto, port_name)
-            f.node_port = element.key[1]
-            _collect_external(table, element.value.target, f)
-        for map_name in (NO_ENDPOINT_SERVICES, NO_ENDPOINT_NODEPORTS):
-            m = table.set(map_name)
-            for element in m.elements if m else []:
-                ident = parse_spn_comment(element.comment)
-                if ident is None or skip(ident[0], ident[1]):
-                    continue
-                ns, svc, port_name = ident
-                if map_name == NO_ENDPOINT_NODEPORTS and len(element.key) == 2:
-                    f = port_facts(ns, svc, str(element.key[0]), port_name)
-                    f.node_port = f.node_port or element.key[1]
-                    continue
-                if len(element.key) != 3:
-                    continue
-                ip, proto, port = element.key
-                f = port_facts(ns, svc, str(proto), port_name)
-                f.port = f.port or port
-                if ip in cluster_ips:
-                    _add_unique(f.cluster_ips, ip)
-                    if isinstance(element.value, Verdict) and element.value.kind == "drop":
-                        f.itp_local = True
-                elif (ip, proto, port) in fw_keys or ip in f.lb_ips:
-                    _add_unique(f.lb_ips, ip)
-                else:
-                    _add_unique(f.external_ips, ip)
-                if isinstance(element.value, Verdict) and element.value.kind == "drop" and ip not in cluster_ips:
-                    f.etp_local = True
-        for element in fw_map.elements if fw_map else []:
-            if isinstance(element.value, Verdict) and element.value.target:
-                parsed = parse_chain_name(element.value.target)
-                if parsed is None or len(element.key) != 3 or skip(parsed[1], parsed[2]):
-                    continue
-                _, ns, svc, proto, port_name = parsed
-                f = port_facts(ns, svc, proto, port_name)
-                _add_unique(f.lb_ips, element.key[0])
-                if element.key[0] in f.external_ips:
-                    f.external_ips.remove(element.key[0])
-                scratch = EntryPath(entry="loadBalancer", address=None, port=None, chains=[])
-                for cidr in _source_ranges(table, element.value.target, scratch):
-                    _add_unique(f.source_ranges, cidr)
-
-    out: list[ServiceSnapshot] = []
-    for (ns, svc), ports in sorted(facts.items()):
-        sports: list[ServicePort] = []
-        endpoints: dict[str, tuple[Endpoint, ...]] = {}
-        cluster_ips: list[str] = []
-        external_ips: list[str] = []
-        lb_ips: list[str] = []
-        ranges: list[str] = []
-        itp = etp = False
-        timeout = None
-        for (port_name, proto), f in sorted(ports.items(), key=lambda kv: (kv[1].port or 0, kv[0])):
-            eps = tuple(Endpoint(ip=ip, port=p, ready=None, serving=None, terminating=None) for ip, p in f.endpoints)
-            target_ports = {p for _, p in f.endpoints}
-            sports.append(ServicePort(name=port_name, protocol=proto.upper(), port=f.port or 0,
-                                      target_port=target_ports.pop() if len(target_ports) == 1 else None,
-                                      node_port=f.node_port))
-            endpoints[port_name] = eps
-            for src, dst in ((f.cluster_ips, cluster_ips), (f.external_ips, external_ips), (f.lb_ips, lb_ips),
-                             (f.source_ranges, ranges)):
-                for x in src:
-                    _add_unique(dst, x)
-            itp, etp = itp or f.itp_local, etp or f.etp_local
-            timeout = timeout or f.affinity_timeout
-        stype = "LoadBalancer" if lb_ips else ("NodePort" if any(p.node_port for p in sports) else "ClusterIP")
-        out.append(ServiceSnapshot(
-            namespace=ns, name=svc, type=stype, cluster_ips=tuple(cluster_ips), ports=tuple(sports),
-            external_ips=tuple(external_ips), load_balancer_ips=tuple(lb_ips), load_balancer_source_ranges=tuple(ranges),
-            external_traffic_policy="Local" if etp else "Cluster", internal_traffic_policy="Local" if itp else "Cluster",
-            session_affinity="ClientIP" if timeout else "None", affinity_timeout=timeout,
-            endpoints=endpoints, has_slices=False, from_api=False,
-        ))
-    return out
+            if len(element.key) != 3:
+                continue
+            ip, proto, port = element.key
+            f = self.port(ns, svc, str(proto), port_name)
+            f.port = f.port or port
+            drop = isinstance(element.value, Verdict) and element.value.kind == "drop"
+            if ip in cluster_ips:
+                _add_unique(f.cluster_ips, ip)
+                f.itp_local = f.itp_local or drop
+            elif (ip, proto, port) in fw_keys or ip in f.lb_ips:
+                _add_unique(f.lb_ips, ip)
+            else:
+                _add_unique(f.external_ips, ip)
+            if drop and ip not in cluster_ips:
+                f.etp_local = True
 
 
-def _add_unique(items: list, value: object) -> None:
+def _inferred_service(ns: str, svc: str, ports: dict[tuple[str, str], _PortFacts]) -> ServiceSnapshot:
+    sports: list[ServicePort] = []
+    endpoints: dict[str, tuple[Endpoint, ...]] = {}
+    cluster_ips: list[str] = []
+    external_ips: list[str] = []
+    lb_ips: list[str] = []
+    ranges: list[str] = []
+    itp = etp = False
+    timeout = None
+    for (port_name, proto), f in sorted(ports.items(), key=lambda kv: (kv[1].port or 0, kv[0])):
+        target_ports = {p for _, p in f.endpoints}
+        sports.append(ServicePort(name=port_name, protocol=proto.upper(), port=f.port or 0,
+                                  target_port=target_ports.pop() if len(target_ports) == 1 else None,
+                                  node_port=f.node_port))
+        endpoints[port_name] = tuple(Endpoint(ip=ip, port=p, ready=None, serving=None, terminating=None)
+                                     for ip, p in f.endpoints)
+        for src, dst in ((f.cluster_ips, cluster_ips), (f.external_ips, external_ips), (f.lb_ips, lb_ips),
+                         (f.source_ranges, ranges)):
+            for x in src:
+                _add_unique(dst, x)
+        itp, etp = itp or f.itp_local, etp or f.etp_local
+        timeout = timeout or f.affinity_timeout
+    stype = "LoadBalancer" if lb_ips else ("NodePort" if any(p.node_port for p in sports) else "ClusterIP")
+    return ServiceSnapshot(
+        namespace=ns, name=svc, type=stype, cluster_ips=tuple(cluster_ips), ports=tuple(sports),
+        external_ips=tuple(external_ips), load_balancer_ips=tuple(lb_ips), load_balancer_source_ranges=tuple(ranges),
+        external_traffic_policy="Local" if etp else "Cluster", internal_traffic_policy="Local" if itp else "Cluster",
+        session_affinity="ClientIP" if timeout else "None", affinity_timeout=timeout,
+        endpoints=endpoints, has_slices=False, from_api=False,
+    )
+
+
+def _add_unique(items: list[Any], value: object) -> None:
     if value not in items:
         items.append(value)
 

@@ -170,10 +170,6 @@ class NftChain:
     declared: bool = True  # False: only seen in rules (a transaction without "add chain")
     loc: Loc | None = None
 
-    @property
-    def is_base(self) -> bool:
-        return self.hook is not None
-
 
 @dataclass(slots=True)
 class NftTable:
@@ -391,7 +387,7 @@ def normalize_key(parts: Any, types: tuple[str, ...] = ()) -> tuple[Any, ...]:
 class RuleSummary(NamedTuple):
     position: int
     jump: str | None  # jump/goto target chain
-    protocol: str | None  # "tcp" from "meta l4proto tcp" / "ip protocol tcp"
+    protocol: str | int | None  # "tcp" from "meta l4proto tcp" / "ip protocol tcp"; an unnamed number as is
     dport: int | str | None  # 39090, or "30000-32767" / "{80,443}" as printed
     daddr: str | None  # "10.101.173.15", "10.0.0.0/8"; "!"-prefixed when negated
     mark: str | None  # mark match in iptables words: "0x4000/0x4000", "!0x4000/0x4000"

@@ -82,6 +82,7 @@ def _parse(text: str, source: str) -> NftRuleset:
             if key != last_key:
                 chain = ruleset.ensure_table(key[0], key[1]).ensure_chain(key[2])
                 last_key = key
+            assert chain is not None  # set with last_key just above
             rules = chain.rules
             rules.append(NftRule(key[0], key[1], key[2], len(rules) + 1, exprs, body.get("comment"),
                                  body.get("handle"), loc))
@@ -119,7 +120,7 @@ def _parse(text: str, source: str) -> NftRuleset:
             if target is None:
                 raise BadDump(source, f"element for undeclared set/map {body['name']!r} (item {i})")
             for j, raw in enumerate(_as_list(body.get("elem"))):
-                target.add(_read_element(raw, target, Loc(source, path=(*loc.path, "elem", j))))
+                target.add(_read_element(raw, target, Loc(source, path=(*_path(loc), "elem", j))))
         # other objects (flowtable, counter, quota, ct helper, limit, secmark) do not route packets
     return ruleset
 
@@ -131,6 +132,10 @@ def _req(body: dict[str, Any], key: str, source: str, i: int) -> Any:
     if not isinstance(value, str):
         raise BadDump(source, f"item {i}: {key!r} is not a string")
     return value
+
+
+def _path(loc: Loc) -> tuple[Any, ...]:
+    return loc.path if isinstance(loc.path, tuple) else ()
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -157,7 +162,7 @@ def _read_set(kind: str, body: dict[str, Any], loc: Loc, source: str) -> NftSet:
         handle=body.get("handle"),
     )
     for j, raw in enumerate(_as_list(body.get("elem"))):
-        s.add(_read_element(raw, s, Loc(source, path=(*loc.path, "elem", j))))
+        s.add(_read_element(raw, s, Loc(source, path=(*_path(loc), "elem", j))))
     return s
 
 

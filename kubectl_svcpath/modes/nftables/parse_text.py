@@ -519,10 +519,10 @@ class _Parser:
                 self._statement()
                 return
             if verb == "flush":
-                s = table.sets.get(name)
-                if s:
-                    s.elements.clear()
-                    s._index = None
+                flushed = table.sets.get(name)
+                if flushed:
+                    flushed.elements.clear()
+                    flushed._index = None
                 return
             s = self._declare_set(table, obj, name, line)
             tok = self._peek()
@@ -532,9 +532,10 @@ class _Parser:
         elif obj == "element":
             family, (tname, name) = self._family_and(2)
             table = self.ruleset.ensure_table(family, tname)
-            s = table.sets.get(name)
-            if s is None:
+            found = table.sets.get(name)
+            if found is None:
                 raise self._err(f"element for undeclared set/map {name!r}", line)
+            s = found
             self._expect("{")
             if verb in ("delete", "destroy"):
                 scratch = NftSet(name, kind=s.kind, type=s.type)

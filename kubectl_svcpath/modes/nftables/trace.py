@@ -253,7 +253,7 @@ class NftTracer:
                     table_of[k] = v
             out: list[tuple[State, Exit | None]] = []
             values = list(range(offset, offset + mod))
-            for n, value in enumerate(values):
+            for value in values:
                 s = st.fork(Choice("random", where, ref, f"{value} of {mod}", 1.0 / mod, f"numgen random mod {mod}: value {value}"))
                 verdict = table_of.get(value)
                 v = _to_verdict(verdict)
@@ -263,7 +263,7 @@ class NftTracer:
                     continue
                 out.extend(self._verdict(s, table, chain, rule, v, depth, text=f"{rule.raw}  [numgen {value} : {v}]"))
             return [(s, ("continue", None, "") if ex is None else ex) for s, ex in out]
-        parts = key.get("concat") if isinstance(key, dict) and "concat" in key else [key]
+        parts: list[Any] = key["concat"] if isinstance(key, dict) and "concat" in key else [key]
         values = []
         for part in parts:
             val = self._field(st, part)
@@ -336,8 +336,8 @@ class NftTracer:
         if name == "ct state":
             states = value_text(right)
             states = states if isinstance(states, list) else [states]
-            have = any(str(s) == "new" for s in states)
-            return have != negate
+            is_new = any(str(s) == "new" for s in states)
+            return is_new != negate
         if name in ("th dport", "tcp dport", "udp dport", "sctp dport"):
             if name != "th dport" and name.split()[0] != st.protocol:
                 return False
