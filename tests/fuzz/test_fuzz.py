@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import SHARED, require_shared
 from tests.fuzz.cases import Case, bases, make_case
-from tests.fuzz.runner import BAD, classify, run_cases, summary
+from tests.fuzz.runner import classify, run_cases, summary
 
 SEED, CASES = 0, 200
 
