@@ -18,7 +18,7 @@ from kubectl_svcpath.options import Options, split_service, validate
 from kubectl_svcpath.path import Finding
 from kubectl_svcpath.render import render_document, render_report
 from kubectl_svcpath.render.text import Style, safe, terminal_safe, use_color
-from kubectl_svcpath.report import API_VERSION, Report
+from kubectl_svcpath.report import Report, list_to_dict
 from kubectl_svcpath.snapshot import ServiceSnapshot
 
 
@@ -110,6 +110,7 @@ def _offline(opts: Options) -> Outcome:
         objects = _manifest_objects(opts.manifests)
         service = opts.service
     collection = Collection(dumps=dumps, proxy_mode=opts.proxy_mode, node=opts.node)
+    _node_from_manifest(collection, objects)
     parsed = pipeline.parse_collection(collection, opts.lenient)
     if opts.all_services:
         snapshots = _all_snapshots(objects, parsed, opts.namespace)
@@ -125,6 +126,16 @@ def _offline(opts: Options) -> Outcome:
     if opts.trace is not None:
         return Outcome(traces=[_trace(_focus(snapshot, opts.port), parsed, opts, collection.node)])
     return Outcome(reports=[pipeline.analyse(_focus(snapshot, opts.port), parsed, collection)])
+
+
+def _node_from_manifest(collection: Collection, objects: list[dict[str, Any]] | None) -> None:
+    """The Node of --manifest (the one named --node, or the only one): its zone label and name."""
+    from kubectl_svcpath.manifest import node_object
+
+    node = node_object(objects, collection.node)
+    if node is not None:
+        collection.node_object, collection.node_object_source = node, "manifest"
+        collection.node = collection.node or (node.get("metadata") or {}).get("name")
 
 
 def _trace(snapshot: ServiceSnapshot, parsed: pipeline.Parsed, opts: Options, node: str | None,
@@ -213,6 +224,7 @@ def _local(opts: Options) -> Outcome:
         collection.proxy_mode = opts.proxy_mode
     # on the node itself: the node is this machine, unless the user names it
     collection.node = opts.node or collection.node or socket.gethostname()
+    _node_from_manifest(collection, objects)
     parsed = pipeline.parse_collection(collection, opts.lenient)
     if opts.trace is not None:
         return Outcome(traces=[_trace(snapshot, parsed, opts, collection.node)])
@@ -293,14 +305,8 @@ def render_outcome(outcome: Outcome, fmt: str, style: Style, width: int | None) 
     if len(outcome.reports) == 1 and not outcome.audit and not outcome.extra_findings and not outcome.node_errors:
         return render_report(outcome.reports[0], fmt, style, width)
     if fmt in ("json", "yaml"):
-        doc = {
-            "apiVersion": API_VERSION,
-            "kind": "ServicePathList",
-            "items": [r.to_dict() for r in outcome.reports],
-            "findings": [_finding_dict(f) for f in outcome.extra_findings],
-            "errors": [{"node": n, "message": e.message, "exitCode": int(e.exit_code)} for n, e in outcome.node_errors],
-        }
-        return render_document(doc, fmt)
+        errors = [(n, int(e.exit_code), e.message) for n, e in outcome.node_errors]
+        return render_document(list_to_dict(outcome.reports, outcome.extra_findings, errors), fmt)
     if outcome.audit:
         from kubectl_svcpath.render.audit import render_audit
 
@@ -314,8 +320,3 @@ def render_outcome(outcome: Outcome, fmt: str, style: Style, width: int | None) 
         parts.append("Across nodes:\n" + "\n".join(findings_lines(outcome.extra_findings, style)) + "\n")
     return "\n".join(parts)
 
-
-def _finding_dict(f: Finding) -> dict[str, Any]:
-    from kubectl_svcpath.report import finding_to_dict
-
-    return finding_to_dict(f)

@@ -5,15 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-# Formats a dump can be in; parse.detect_format() tells them apart from the content.
-FORMATS = ("iptables-save", "iptables-list", "nft-json", "nft-text", "ipvsadm", "conntrack")
+# The formats a dump can be in are the input forms of modes/registry.py (FORMS); parse.detect_format()
+# tells them apart from the content.
 
 
 @dataclass(frozen=True, slots=True)
 class RuleDump:
     text: str
     source: str  # what errors and evidence cite: a path, or "pod/kube-proxy-x: iptables-save -c"
-    format: str | None = None  # one of FORMATS; None = detect from the content
+    format: str | None = None  # the name of one of registry.FORMS; None = detect from the content
     kind: str = "file"  # "file" | "pod" | "local" | "example"
     # what the reading command said besides the dump (kind "local"/"pod"): iptables-nft-save prints
     # "# Warning: iptables-legacy tables present…" and "Parsing nftables rule failed" here, not in the text
@@ -41,3 +41,8 @@ class Collection:
     # e.g. "KUBE-IPTABLES-HINT in iptables-nft (ip mangle)", "iptables-legacy nat: KUBE-SERVICES, 2 rules"
     backend_evidence: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # facts the edge learnt that belong in the report
+    # the Node object of the node read (live: GET node; offline: a Node in --manifest), as API JSON
+    node_object: dict[str, Any] | None = None
+    node_object_source: str | None = None  # "node" (read live) | "manifest"
+    # kube-proxy's nodePortAddresses from its configuration (None: not known)
+    node_port_addresses: tuple[str, ...] | None = None

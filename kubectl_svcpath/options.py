@@ -3,10 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 
 from kubectl_svcpath.errors import UsageError
 
-OUTPUTS = ("table", "wide", "tree", "json", "yaml")
+
+class OutputFormat(str, Enum):
+    """-o: the one list of output formats (render/ draws each; completion offers them)."""
+
+    TABLE = "table"
+    WIDE = "wide"
+    TREE = "tree"
+    JSON = "json"
+    YAML = "yaml"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+OUTPUTS = tuple(f.value for f in OutputFormat)
 COLORS = ("auto", "always", "never")
 _SERVICE_KINDS = ("svc", "service", "services")
 

@@ -125,3 +125,13 @@ def test_findings_never_import_edges(path: Path) -> None:
     for name in _internal_imports(path):
         bad = [e for e in EDGE_MODULES if name == e or name.startswith(e + ".")]
         assert not bad, f"{path.relative_to(ROOT)} imports {name}: findings read the Analysis, never the edges"
+
+
+def test_one_list_of_modes_and_output_formats() -> None:
+    """Completion spells out its choices (it must start fast); they match the one enum of each."""
+    from kubectl_svcpath import completion
+    from kubectl_svcpath.modes.base import Mode
+    from kubectl_svcpath.options import OUTPUTS, OutputFormat
+
+    assert [v for v, _ in completion.OUTPUT_CHOICES] == [f.value for f in OutputFormat] == list(OUTPUTS)
+    assert [v for v, _ in completion.PROXY_MODE_CHOICES] == [m.value for m in Mode]

@@ -19,11 +19,6 @@ from kubectl_svcpath.path import SEVERITY_ORDER, EndpointHop, Finding, PortPath
 Check = Callable[[Analysis], list[Finding]]
 
 
-def port_label(pp: PortPath) -> str:
-    p = pp.port
-    return f"{p.name or '(unnamed)'} {p.port or '?'}/{p.protocol}"
-
-
 def _ep(hop: EndpointHop) -> str:
     return f"{hop.ip}:{hop.port if hop.port is not None else '?'}"
 
@@ -44,7 +39,7 @@ def check_no_endpoints(a: Analysis) -> list[Finding]:
         eps = a.snapshot.port_endpoints(pp.port)
         if a.snapshot.from_api and not usable_endpoints(eps):
             not_ready = [e for e in eps if not e.ready]
-            msg = f"port {port_label(pp)} has no ready endpoints: new connections are rejected"
+            msg = f"port {pp.port.label} has no ready endpoints: new connections are rejected"
             detail = []
             if not a.snapshot.has_slices:
                 detail.append("There is no EndpointSlice for this Service (label kubernetes.io/service-name).")
@@ -53,11 +48,11 @@ def check_no_endpoints(a: Analysis) -> list[Finding]:
             else:
                 detail.append("The EndpointSlices list no addresses: does the Service's selector match any running pod?")
             out.append(Finding("no-endpoints", "error", msg, port=pp.port.name,
-                               evidence=[ev.ref + "  " + ev.text for p in rejects for ev in p.evidence],
+                               evidence=[ev.line for p in rejects for ev in p.evidence],
                                detail=detail, action="check the pods behind the selector: kubectl get pods -l <selector> -o wide; kubectl describe endpointslices -l kubernetes.io/service-name=" + a.snapshot.name))
         elif not a.snapshot.from_api and rejects and not any(p.endpoints for p in pp.paths):
-            out.append(Finding("no-endpoints", "error", f"port {port_label(pp)} has no endpoints: kube-proxy rejects its traffic",
-                               port=pp.port.name, evidence=[ev.ref + "  " + ev.text for p in rejects for ev in p.evidence],
+            out.append(Finding("no-endpoints", "error", f"port {pp.port.label} has no endpoints: kube-proxy rejects its traffic",
+                               port=pp.port.name, evidence=[ev.line for p in rejects for ev in p.evidence],
                                action="check the pods behind the Service's selector"))
     return out
 
@@ -69,8 +64,8 @@ def check_no_local_endpoints(a: Analysis) -> list[Finding]:
         if drops:
             kinds = sorted({p.entry or "(entry not in the input)" for p in drops})
             out.append(Finding("no-local-endpoints", "warning",
-                               f"port {port_label(pp)}: traffic policy Local and no endpoint on this node: {', '.join(kinds)} traffic is dropped here",
-                               port=pp.port.name, evidence=[ev.ref + "  " + ev.text for p in drops for ev in p.evidence],
+                               f"port {pp.port.label}: traffic policy Local and no endpoint on this node: {', '.join(kinds)} traffic is dropped here",
+                               port=pp.port.name, evidence=[ev.line for p in drops for ev in p.evidence],
                                detail=["With externalTrafficPolicy/internalTrafficPolicy: Local, kube-proxy only forwards to endpoints on the same node."],
                                action="expected for nodes without a pod of this Service (load balancers health-check them out); otherwise schedule a pod here or use policy Cluster"))
     return out
@@ -89,7 +84,7 @@ def check_service_not_programmed(a: Analysis) -> list[Finding]:
         if a.snapshot.from_api and not usable_endpoints(eps):
             continue  # no-endpoints says it, and the filter rule may be absent from a nat-only dump
         out.append(Finding("service-not-programmed", "error",
-                           f"port {port_label(pp)}: no rule on this node sends traffic to it (expected a jump to {pp.service_chain or _expected(a, pp)})",
+                           f"port {pp.port.label}: no rule on this node sends traffic to it (expected a jump to {pp.service_chain or _expected(a, pp)})",
                            port=pp.port.name,
                            detail=["kube-proxy on this node has not written rules for this port: it may be down, not synced yet, or in another proxy mode."],
                            action="check kube-proxy on this node: kubectl -n kube-system logs <kube-proxy pod>; is the dump from the right node and complete (nat table)?"))
@@ -121,8 +116,8 @@ def check_stale_endpoints(a: Analysis) -> list[Finding]:
         for key, hop in stale.items():
             share = f" and gets {hop.probability:.0%} of new connections" if hop.probability else ""
             out.append(Finding("stale-endpoint", "error",
-                               f"port {port_label(pp)}: rules still send traffic to {key}, which no EndpointSlice lists{share}",
-                               port=pp.port.name, evidence=[ev.ref + "  " + ev.text for ev in hop.evidence[:2]],
+                               f"port {pp.port.label}: rules still send traffic to {key}, which no EndpointSlice lists{share}",
+                               port=pp.port.name, evidence=[ev.line for ev in hop.evidence[:2]],
                                detail=["kube-proxy on this node has not applied a change of the Service's endpoints (a pod that is gone?)."],
                                action="check kube-proxy's logs on this node for sync errors; restarting the kube-proxy pod rewrites all rules"))
     return out
@@ -137,20 +132,22 @@ def check_not_programmed_endpoints(a: Analysis) -> list[Finding]:
         missing = pp.missing_endpoints
         if len(missing) > ONE_FINDING_EACH:
             shown = ", ".join(_ep(h) for h in missing[:5])
-            out.append(Finding("endpoint-not-programmed", "error",
-                               f"port {port_label(pp)}: {len(missing)} ready endpoints have no rule on this node "
-                               f"({shown}, and {len(missing) - 5} more)",
-                               port=pp.port.name,
-                               detail=["The EndpointSlices list them as ready, but kube-proxy on this node does not send traffic to them: kube-proxy is not synced."],
-                               action="check kube-proxy's logs on this node for sync errors"))
+            out.append(_not_programmed(pp, f"{len(missing)} ready endpoints have no rule on this node "
+                                           f"({shown}, and {len(missing) - 5} more)", "The EndpointSlices list them", "them"))
             continue
         for hop in missing:
-            out.append(Finding("endpoint-not-programmed", "error",
-                               f"port {port_label(pp)}: ready endpoint {_ep(hop)}{' on node ' + hop.node if hop.node else ''} has no rule on this node (expected chain {hop.chain})",
-                               port=pp.port.name,
-                               detail=["The EndpointSlice lists it as ready, but kube-proxy on this node does not send traffic to it: kube-proxy is not synced."],
-                               action="check kube-proxy's logs on this node for sync errors"))
+            on_node = " on node " + hop.node if hop.node else ""
+            why = f" ({hop.expected.reason})" if hop.expected and hop.expected.reason not in ("ready", "") else ""
+            chain = f" (expected chain {hop.chain})" if hop.chain else ""
+            out.append(_not_programmed(pp, f"ready endpoint {_ep(hop)}{on_node}{why} has no rule on this node{chain}",
+                                       "The EndpointSlice lists it", "it"))
     return out
+
+
+def _not_programmed(pp: PortPath, what: str, slices_say: str, them: str) -> Finding:
+    return Finding("endpoint-not-programmed", "error", f"port {pp.port.label}: {what}", port=pp.port.name,
+                   detail=[f"{slices_say} as ready, but kube-proxy on this node does not send traffic to {them}: kube-proxy is not synced."],
+                   action="check kube-proxy's logs on this node for sync errors")
 
 
 def check_target_ports(a: Analysis) -> list[Finding]:
@@ -167,14 +164,14 @@ def check_target_ports(a: Analysis) -> list[Finding]:
                     continue
                 reported.add(hop.ip)
                 out.append(Finding("target-port-mismatch", "error",
-                                   f"port {port_label(pp)}: rules DNAT to {hop.ip}:{hop.port} but the EndpointSlice says port {ep.port}",
-                                   port=pp.port.name, evidence=[ev.ref + "  " + ev.text for ev in hop.evidence[-1:]],
+                                   f"port {pp.port.label}: rules DNAT to {hop.ip}:{hop.port} but the EndpointSlice says port {ep.port}",
+                                   port=pp.port.name, evidence=[ev.line for ev in hop.evidence[-1:]],
                                    action="kube-proxy is not synced with the Service's targetPort change; check its logs"))
         tp = pp.port.target_port
         slice_ports = {e.port for e in a.snapshot.port_endpoints(pp.port) if e.port is not None}
         if isinstance(tp, int) and slice_ports and tp not in slice_ports:
             out.append(Finding("target-port-mismatch", "warning",
-                               f"port {port_label(pp)}: the Service's targetPort is {tp} but its EndpointSlices carry port {', '.join(map(str, sorted(slice_ports)))}",
+                               f"port {pp.port.label}: the Service's targetPort is {tp} but its EndpointSlices carry port {', '.join(map(str, sorted(slice_ports)))}",
                                port=pp.port.name, action="the EndpointSlice controller may be lagging; or a custom controller manages the slices"))
     return out
 
@@ -185,7 +182,7 @@ def check_terminating_fallback(a: Analysis) -> list[Finding]:
         eps = a.snapshot.port_endpoints(pp.port)
         if eps and not any(e.ready for e in eps) and any(e.serving and e.terminating for e in eps):
             out.append(Finding("terminating-fallback", "warning",
-                               f"port {port_label(pp)}: no endpoint is ready; kube-proxy falls back to {sum(1 for e in eps if e.serving and e.terminating)} serving but terminating endpoint(s)",
+                               f"port {pp.port.label}: no endpoint is ready; kube-proxy falls back to {sum(1 for e in eps if e.serving and e.terminating)} serving but terminating endpoint(s)",
                                port=pp.port.name, detail=["Traffic still flows, to pods that are shutting down. When they are gone, connections will be rejected."],
                                action="check why no new pod is ready (rollout stuck? readiness probe failing?)"))
     return out
@@ -198,7 +195,7 @@ def check_probabilities(a: Analysis) -> list[Finding]:
             shares = [h.probability for h in path.endpoints if h.probability is not None and not (h.affinity and h.probability == 0)]
             if path.endpoints and shares and abs(sum(shares) - 1.0) > 0.001:
                 out.append(Finding("probability-mismatch", "warning",
-                                   f"port {port_label(pp)}: endpoint shares in {path.policy_chain} add up to {sum(shares):.4f}, not 1",
+                                   f"port {pp.port.label}: endpoint shares in {path.policy_chain} add up to {sum(shares):.4f}, not 1",
                                    port=pp.port.name, detail=["Some new connections fall through the chain without a DNAT: they go to the cluster IP itself and fail."],
                                    action="kube-proxy normally ends the chain with an unconditional rule; the rules were changed by something else"))
                 break
@@ -225,10 +222,18 @@ def mode_checks(a: Analysis) -> list[Finding]:
 
 
 def diagnose(a: Analysis) -> list[Finding]:
+    from kubectl_svcpath.findings.expected import check_expected, opted_out
+
     findings: list[Finding] = []
-    for check in GENERIC_CHECKS:
-        findings.extend(check(a))
-    findings.extend(mode_checks(a))
+    if opted_out(a) is not None:
+        # kube-proxy writes nothing for it: no "not programmed" errors, only what the rules contradict
+        findings.extend(check_expected(a))
+        findings.extend(check_dump_only(a))
+    else:
+        findings.extend(check_expected(a))  # first: it takes the gaps it explains out of missing_endpoints
+        for check in GENERIC_CHECKS:
+            findings.extend(check(a))
+        findings.extend(mode_checks(a))
     # one finding per code and message: modes may reuse generic codes
     unique: dict[tuple[str, str], Finding] = {}
     for f in findings:

@@ -8,12 +8,7 @@ to be wrong, but the answer is partial, and the engineer needs to know which par
 from __future__ import annotations
 
 from kubectl_svcpath.analysis import Analysis
-from kubectl_svcpath.path import Finding, PortPath
-
-
-def _label(pp: PortPath) -> str:
-    p = pp.port
-    return f"{p.name or '(unnamed)'} {p.port or '?'}/{p.protocol}"
+from kubectl_svcpath.path import Finding
 
 
 def check_not_in_input(a: Analysis) -> list[Finding]:
@@ -26,8 +21,8 @@ def check_not_in_input(a: Analysis) -> list[Finding]:
             via = f"{path.entry} " if path.entry else ""
             out.append(Finding(
                 "chain-not-in-input", "info",
-                f"port {_label(pp)}: the {via}rule jumps to {chain}, which is not in the input: where its traffic goes is unknown",
-                port=pp.port.name, evidence=[ev.ref + "  " + ev.text for ev in path.evidence[:2]],
+                f"port {pp.port.label}: the {via}rule jumps to {chain}, which is not in the input: where its traffic goes is unknown",
+                port=pp.port.name, evidence=[ev.line for ev in path.evidence[:2]],
                 detail=["The input is a part of the rules (an excerpt, grep output, a partial restore input); the chain "
                         "may well exist on the node with endpoints. Nothing is said about them."],
                 action=f"get the chain: iptables-save -c -t nat | grep -- '{chain}' (on the node or in the kube-proxy pod), "

@@ -57,7 +57,7 @@ class Parsed:
 
 @dataclass(frozen=True, slots=True)
 class InputForm:
-    """One kind of text a user can hand us (dump.FORMATS), how to recognise it and read it."""
+    """One kind of text a user can hand us (``RuleDump.format``), how to recognise it and read it."""
 
     name: str
     looks_like: Callable[[str], bool]  # sees only the first 64 KiB

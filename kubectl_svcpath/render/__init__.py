@@ -5,8 +5,6 @@ from __future__ import annotations
 from kubectl_svcpath.render.text import Style
 from kubectl_svcpath.report import Report
 
-FORMATS = ("table", "wide", "tree", "json", "yaml")
-
 
 def render_report(report: Report, fmt: str, style: Style, width: int | None = None) -> str:
     if fmt in ("json", "yaml"):

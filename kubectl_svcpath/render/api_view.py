@@ -42,7 +42,7 @@ def render_api_view(report: Report, style: Style, width: int | None = None) -> s
     rows = []
     addresses = [ip for kind, ip in svc.entry_addresses()]
     for p in svc.ports:
-        label = f"{safe(p.name) or '(unnamed)'} {p.port}/{p.protocol}"
+        label = safe(p.label)
         dests = ", ".join(f"[{ip}]:{p.port}" if ":" in ip else f"{ip}:{p.port}" for ip in addresses) or "-"
         first = [label, safe(dests), str(p.node_port) if p.node_port else "-"]
         eps = svc.port_endpoints(p)

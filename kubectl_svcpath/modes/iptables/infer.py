@@ -238,9 +238,9 @@ def _unclaimed(rules: RuleSet, drafts: dict[tuple[str, str], _Draft]) -> None:
             inside = [r for p in _PER_SERVICE[:-1] for r in rules.rules_of("nat", f"{p}{h}")]
             named = next((n for r in inside if (n := comments.read(r.comment)) is not None and n.kind != "balancing"), None)
         key = (named.namespace, named.name) if named else ("", f"#{h}")
-        d = drafts.get(key)
-        if d is None:
-            d = drafts[key] = _Draft(*key)
+        if key not in drafts:
+            drafts[key] = _Draft(*key)
+        d = drafts[key]
         proto = next(((r.protocol or "").lstrip("!").upper() for r in entries if r.protocol), "TCP")
         pf = d.port(named.port_name if named else "", proto)
         pf.hash = h
@@ -251,7 +251,8 @@ def _unclaimed(rules: RuleSet, drafts: dict[tuple[str, str], _Draft]) -> None:
                 pf.node_port = pf.node_port or r.dport_number
                 pf.via_node_ports = True
             elif addr:
-                kind = comments.read(r.comment).kind if comments.read(r.comment) else "cluster IP"
+                said = comments.read(r.comment)
+                kind = said.kind if said else "cluster IP"
                 bucket = {"external IP": d.external_ips, "loadbalancer IP": d.lb_ips}.get(kind, d.cluster_ips)
                 if addr not in bucket:
                     bucket.append(addr)

@@ -18,11 +18,6 @@ from kubectl_svcpath.modes.iptables.model import RuleSet
 from kubectl_svcpath.snapshot import ServiceSnapshot
 
 
-def _label(pp: PortPath) -> str:
-    p = pp.port
-    return f"{p.name or '(unnamed)'} {p.port}/{p.protocol}"
-
-
 def _where(path: EntryPath) -> str:
     if path.entry == "nodePort":
         return f"node port {path.address}:{path.port}"
@@ -48,12 +43,12 @@ def _check_weights(snapshot: ServiceSnapshot, pp: PortPath) -> list[Finding]:
         zero = [h for h in path.endpoints if h.weight == 0]
         if not zero:
             continue
-        evidence = [f"{ev.ref}  {ev.text}" for h in zero for ev in h.evidence[:1]]
+        evidence = [ev.line for h in zero for ev in h.evidence[:1]]
         names = ", ".join(f"{h.ip}:{h.port}" for h in zero)
         if len(zero) == len(path.endpoints):
             out.append(Finding(
                 "ipvs-weight-zero", "error",
-                f"port {_label(pp)}: every real server of {path.policy_chain} has weight 0: new connections to "
+                f"port {pp.port.label}: every real server of {path.policy_chain} has weight 0: new connections to "
                 f"{_where(path)} find no destination",
                 port=pp.port.name, evidence=evidence,
                 detail=[f"Weight 0 ({names}) is kube-proxy's graceful termination: the endpoints are terminating "
@@ -69,7 +64,7 @@ def _check_weights(snapshot: ServiceSnapshot, pp: PortPath) -> list[Finding]:
                           + " any more: it stays until its connections close (--ipvs-tcp-timeout etc.).")
         out.append(Finding(
             "ipvs-weight-zero", "info",
-            f"port {_label(pp)}: {len(zero)} real server(s) of {path.policy_chain} have weight 0 (terminating)",
+            f"port {pp.port.label}: {len(zero)} real server(s) of {path.policy_chain} have weight 0 (terminating)",
             port=pp.port.name, evidence=evidence, detail=detail,
         ))
     return out
@@ -82,22 +77,19 @@ def _check_partial(snapshot: ServiceSnapshot, pp: PortPath, ipvs: IpvsTable) -> 
     out: list[Finding] = []
     for kind, ip in snapshot.entry_addresses():
         if ipvs.lookup(proto, ip, pp.port.port) is None:
-            out.append(Finding(
-                "service-not-programmed", "error",
-                f"port {_label(pp)}: no IPVS virtual server for {kind} {ip}:{pp.port.port}/{proto}",
-                port=pp.port.name,
-                detail=["Other ways in to this port have virtual servers, so kube-proxy runs; it has not synced this change."],
-                action="check kube-proxy's logs on this node",
-            ))
+            out.append(_no_virtual_server(pp, f"{kind} {ip}:{pp.port.port}/{proto}",
+                                          "Other ways in to this port have virtual servers, so kube-proxy runs; it has not synced this change.",
+                                          "check kube-proxy's logs on this node"))
     if pp.port.node_port and not ipvs.on_port(proto, pp.port.node_port):
-        out.append(Finding(
-            "service-not-programmed", "error",
-            f"port {_label(pp)}: no IPVS virtual server for node port {pp.port.node_port}/{proto} on any address",
-            port=pp.port.name,
-            detail=["kube-proxy creates one virtual server per node address for each node port."],
-            action="check kube-proxy's logs on this node (and --nodeport-addresses)",
-        ))
+        out.append(_no_virtual_server(pp, f"node port {pp.port.node_port}/{proto} on any address",
+                                      "kube-proxy creates one virtual server per node address for each node port.",
+                                      "check kube-proxy's logs on this node (and --nodeport-addresses)"))
     return out
+
+
+def _no_virtual_server(pp: PortPath, what: str, detail: str, action: str) -> Finding:
+    return Finding("service-not-programmed", "error", f"port {pp.port.label}: no IPVS virtual server for {what}",
+                   port=pp.port.name, detail=[detail], action=action)
 
 
 def notes_ipvs(ipvs: IpvsTable, rules: RuleSet | None = None) -> list[str]:

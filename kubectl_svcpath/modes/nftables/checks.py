@@ -21,13 +21,8 @@ from kubectl_svcpath.path import EntryPath, Finding, PortPath
 from kubectl_svcpath.snapshot import ServiceSnapshot
 
 
-def _label(pp: PortPath) -> str:
-    p = pp.port
-    return f"{p.name or '(unnamed)'} {p.port}/{p.protocol}"
-
-
 def _refs(path: EntryPath) -> list[str]:
-    return [f"{ev.ref}  {ev.text}" for ev in path.evidence]
+    return [ev.line for ev in path.evidence]
 
 
 def _where(path: EntryPath) -> str:
@@ -58,7 +53,7 @@ def _check_no_endpoint_map(snapshot: ServiceSnapshot, pp: PortPath) -> list[Find
     where = ", ".join(_where(p) for p in rejects)
     return [Finding(
         "no-endpoint-map-but-ready", "error",
-        f"port {_label(pp)}: kube-proxy's table rejects {where} as having no endpoints, "
+        f"port {pp.port.label}: kube-proxy's table rejects {where} as having no endpoints, "
         f"but the EndpointSlices list {len(usable)} usable endpoint(s)",
         port=pp.port.name,
         evidence=[r for p in rejects for r in _refs(p)],
@@ -100,7 +95,7 @@ def _check_partial(snapshot: ServiceSnapshot, pp: PortPath, nft: NftRuleset) -> 
             where = "service-ips or no-endpoint-services"
         out.append(Finding(
             "service-not-programmed", "error",
-            f"port {_label(pp)}: {what} is in neither {where}: traffic to it is not handled by kube-proxy on this node",
+            f"port {pp.port.label}: {what} is in neither {where}: traffic to it is not handled by kube-proxy on this node",
             port=pp.port.name,
             detail=["Other ways in to this port are programmed, so kube-proxy is running; it has not synced this "
                     "change of the Service (or the address belongs to another IP family than the table listed)."],
@@ -110,7 +105,7 @@ def _check_partial(snapshot: ServiceSnapshot, pp: PortPath, nft: NftRuleset) -> 
         if p.verdict == "missing":
             out.append(Finding(
                 "service-not-programmed", "error",
-                f"port {_label(pp)}: {_where(p)} leads to {p.chains[-1] if p.chains else 'a chain'}, which the dump does not hold "
+                f"port {pp.port.label}: {_where(p)} leads to {p.chains[-1] if p.chains else 'a chain'}, which the dump does not hold "
                 f"or which picks no endpoint",
                 port=pp.port.name, evidence=_refs(p),
                 action="pass the complete table (nft -j list table ip kube-proxy); if it is complete, kube-proxy's sync failed half-way",
@@ -132,7 +127,7 @@ def _check_foreign_chain(snapshot: ServiceSnapshot, pp: PortPath) -> list[Findin
             if parsed[1:] != me:
                 out.append(Finding(
                     "service-not-programmed", "error",
-                    f"port {_label(pp)}: {_where(p)} leads to {chain}, which belongs to service port "
+                    f"port {pp.port.label}: {_where(p)} leads to {chain}, which belongs to service port "
                     f"{parsed[1]}/{parsed[2]}:{parsed[4] or '(unnamed)'} ({parsed[3]})",
                     port=pp.port.name, evidence=_refs(p),
                     detail=["The address was reused (a Service deleted and re-created, or a port renamed) and kube-proxy "
