@@ -364,7 +364,7 @@ def _affinity(rules: RuleSet, chains: list[str]) -> int | None:
         for rule in rules.rules_of("nat", chain):
             if "--rcheck" in rule.options or "--update" in rule.options:
                 seconds = rule.options.get("--seconds") or ["0"]
-                return int(seconds[0]) if seconds[0].isdigit() else 10800
+                return int(seconds[0]) if seconds[0].isdigit() and len(seconds[0]) <= 9 else 10800
     return None
 
 
@@ -375,10 +375,12 @@ def _dnat_targets(rules: RuleSet, chains: list[str]) -> list[tuple[str, int | No
 
 def _dnat_of(rules: RuleSet, seps: list[str]) -> list[tuple[str, int | None]]:
     out: list[tuple[str, int | None]] = []
+    seen: set[tuple[str, int | None]] = set()  # a list's `in` made 40,000 endpoints take a minute
     for sep in seps:
         for r in rules.rules_of("nat", sep):
             if r.target == "DNAT":
                 ip, port = split_hostport(r.to_destination)
-                if ip and (ip, port) not in out:
+                if ip and (ip, port) not in seen:
+                    seen.add((ip, port))
                     out.append((ip, port))
     return out

@@ -721,12 +721,17 @@ def _nat(c: _Cursor) -> dict[str, Any]:
             body["addr"] = host
         if port is not None:
             body["port"] = port
+    _nat_flags(c, body)
+    return {kind: body}
+
+
+def _nat_flags(c: _Cursor, body: dict[str, Any]) -> None:
+    """``random``, ``fully-random``, ``persistent`` after a NAT statement: one string, or a list of them."""
     flags = []
     while c.peek() in ("random", "fully-random", "persistent"):
         flags.append(c.next())
     if flags:
         body["flags"] = flags if len(flags) > 1 else flags[0]
-    return {kind: body}
 
 
 def _masquerade(c: _Cursor) -> dict[str, Any]:
@@ -737,11 +742,7 @@ def _masquerade(c: _Cursor) -> dict[str, Any]:
         _, port = _split_hostport(c.next())
         if port is not None:
             body["port"] = port
-    flags = []
-    while c.peek() in ("random", "fully-random", "persistent"):
-        flags.append(c.next())
-    if flags:
-        body["flags"] = flags if len(flags) > 1 else flags[0]
+    _nat_flags(c, body)
     return {kind: body or None}
 
 
