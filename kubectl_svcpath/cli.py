@@ -78,7 +78,7 @@ def svcpath(
     all_nodes: Annotated[bool, typer.Option("--all-nodes", help="Read every node's rules and report where they disagree")] = False,
     local: Annotated[bool, typer.Option("--local", help="Read this machine's own netfilter tables (run on the node, as root)")] = False,
     rules_file: Annotated[Optional[list[str]], typer.Option("--rules-file", "-f", metavar="FILE", help="Rule dump to read instead of a node (repeatable; - for stdin)", show_default=False)] = None,
-    manifest: Annotated[Optional[list[str]], typer.Option("--manifest", metavar="FILE", help="kubectl get service,endpointslices -o yaml|json output, instead of the API (repeatable)", show_default=False)] = None,
+    manifest: Annotated[Optional[list[str]], typer.Option("--manifest", metavar="FILE", help="kubectl get service,endpointslices -o yaml|json output, instead of the API (repeatable; JSON up to 64 MiB, YAML up to 8 MiB, no YAML aliases)", show_default=False)] = None,
     all_services: Annotated[bool, typer.Option("--all", help="With --rules-file: one line of health for every Service in the dump")] = False,
     since: Annotated[Optional[list[str]], typer.Option("--since", metavar="FILE", help="An earlier dump of the same node: show the traffic between it and --rules-file", show_default=False)] = None,
     watch: Annotated[bool, typer.Option("--watch", "-w", help="Read the rules every --interval and show each hop's traffic in between, until Ctrl-C")] = False,

@@ -61,7 +61,7 @@ _COLUMNS = [("NAMESPACE", 0), ("NAME", 0), ("TYPE", 3), ("CLUSTER-IP", 2), ("POR
 
 
 def render_audit(reports: list[Report], style: Style, wide: bool = False, width: int | None = None,
-                 all_totals: dict[str, int] | None = None) -> str:
+                 all_totals: dict[str, int] | None = None, notes: list[str] | None = None) -> str:
     """One row per Service, problems first, then a totals line; fits ``width`` unless ``wide``.
 
     ``all_totals``: the totals of every Service audited, when ``reports`` is a selection (--problems).
@@ -77,7 +77,8 @@ def render_audit(reports: list[Report], style: Style, wide: bool = False, width:
         ips = ",".join(svc.cluster_ips) or ("-" if svc.from_api else "?")
         name = svc.name or "?"
         if not svc.name and r.ports:  # a Service only its chain names: say which chain
-            name += f" ({r.ports[0].service_chain or 'KUBE-SVC-' + str(r.ports[0].port.chain_hash)})"
+            key = str(r.ports[0].port.rules_key)
+            name += f" ({r.ports[0].service_chain or (key.split('|')[0] + ('…' if '|' in key else '') if ' ' in key else 'KUBE-SVC-' + key)})"
         rows.append({"NAMESPACE": safe(svc.namespace or "?"), "NAME": safe(name), "TYPE": safe(svc.type or "?"),
                      "CLUSTER-IP": safe(ips), "PORTS": safe(ports),
                      "ENDPOINTS": f"{len(endpoints)}+?" if unknown_eps and endpoints else "?" if unknown_eps else str(len(endpoints)),
@@ -100,7 +101,10 @@ def render_audit(reports: list[Report], style: Style, wide: bool = False, width:
     if style.color:
         lines = [x.replace("error: ", style.paint("error: ", "red"), 1).replace("warning: ", style.paint("warning: ", "yellow"), 1)
                  for x in lines]
+    if not rows:
+        lines = ["No Service in the input."]
     out = lines + [""] + [totals_line(all_totals or totals(reports), len(reports) if all_totals else None)]
     if hidden:
         out.append(f"(-o wide adds {', '.join(hidden)})")
+    out += [f"Note: {safe(n)}" for n in notes or []]
     return "\n".join(out) + "\n"
