@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Iterator, MutableMapping, Sequence
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
+
+_T = TypeVar("_T")
 
 
 @dataclass(slots=True)
@@ -319,6 +321,15 @@ class DumpInfo:
 class RuleSet:
     tables: dict[str, Table] = field(default_factory=dict)
     dumps: list[DumpInfo] = field(default_factory=list)
+    # facts about the whole input (its era, its indexes), worked out once and reused by every
+    # Service of an --all audit; merge() forgets them, since they hold for the tables they read
+    _once: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def once(self, key: str, compute: Callable[[RuleSet], _T]) -> _T:
+        """``compute(self)``, worked out on the first call for ``key`` and kept for the next ones."""
+        if key not in self._once:
+            self._once[key] = compute(self)
+        return self._once[key]  # type: ignore[no-any-return]
 
     def table(self, name: str) -> Table | None:
         return self.tables.get(name)
@@ -389,6 +400,7 @@ class RuleSet:
         table): their rules are joined, a rule shown in both keeping what each adds (the
         counters of one, the matches of the other).
         """
+        self._once.clear()
         for name, table in other.tables.items():
             mine = self.ensure_table(name)
             for cname, chain in table.chains.items():
