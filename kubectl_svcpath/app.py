@@ -6,6 +6,7 @@ import os
 import shutil
 import socket
 import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, TextIO
 
@@ -170,14 +171,15 @@ def _snapshot(service: str, opts: Options, objects: list[dict[str, Any]] | None,
     return candidates[0]
 
 
-def _all_snapshots(objects: list[dict[str, Any]] | None, parsed: pipeline.Parsed, namespace: str | None) -> list[ServiceSnapshot]:
+def _all_snapshots(objects: list[dict[str, Any]] | None, parsed: pipeline.Parsed, namespace: str | None) -> Iterator[ServiceSnapshot]:
+    """The Services of an audit, one at a time (dump-only: each read from the rules when reached)."""
     if objects is None:
-        snaps = pipeline.infer_services(parsed)
+        snaps: Iterable[ServiceSnapshot] = pipeline.each_service(parsed)
     else:
         from kubectl_svcpath.manifest import services_in
 
         snaps = [snapshot_from_objects(objects, ns, name) for ns, name in services_in(objects)]
-    return [s for s in snaps if namespace is None or s.namespace == namespace]
+    return (s for s in snaps if namespace is None or s.namespace == namespace)
 
 
 def _focus(snapshot: ServiceSnapshot, port: str | None) -> ServiceSnapshot:

@@ -169,15 +169,25 @@ class Chain:
         """The rules that jump to one of ``targets``, tokenising only those (an index of targets is kept)."""
         if self._rules is not None or self._source is None:
             return [r for r in self.rules if r.target in targets]
+        wanted = sorted(i for t in targets for i in self._targets().get(t, ()))
+        return self._materialize(wanted)
+
+    def targets(self) -> set[str]:
+        """Every chain or verdict the chain's rules jump to, read without tokenising its rules."""
+        if self._rules is not None or self._source is None:
+            return {r.target for r in self.rules if r.target}
+        return set(self._targets())
+
+    def _targets(self) -> dict[str, list[int]]:
         if self._target_index is None:
+            assert self._source is not None
             index: dict[str, list[int]] = {}
             for i, off in enumerate(self._pending_offsets()):
                 m = _TARGET.search(self._source.rule_text(off))
                 if m:
                     index.setdefault(m.group(1), []).append(i)
             self._target_index = index
-        wanted = sorted(i for t in targets for i in self._target_index.get(t, ()))
-        return self._materialize(wanted)
+        return self._target_index
 
     def rules_mentioning(self, words: tuple[str, ...]) -> list[Rule]:
         """The rules whose text holds one of ``words`` (a cheap filter before tokenising)."""
@@ -329,7 +339,7 @@ class RuleSet:
         """``compute(self)``, worked out on the first call for ``key`` and kept for the next ones."""
         if key not in self._once:
             self._once[key] = compute(self)
-        return self._once[key]  # type: ignore[no-any-return]
+        return self._once[key]
 
     def table(self, name: str) -> Table | None:
         return self.tables.get(name)
