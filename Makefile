@@ -108,6 +108,9 @@ krew-repro: venv krew-deps  ## slow proof: every archive built twice, the second
 	$(PY) packaging/repro.py
 
 krew-qemu: venv krew-deps  ## slow: the linux/arm64 archive runs --example through arm64 kubectl under qemu-user (debootstrap root)
+	@command -v qemu-aarch64-static >/dev/null && command -v debootstrap >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq qemu-user-static debootstrap >/dev/null; }
 	$(PY) packaging/qemu_arm64.py --root $(QEMU_ROOT)
 
 bench-startup: venv  ## start-up times of --help, --example, completion and the krew archive

@@ -36,7 +36,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT / "packaging"))
-variant_archive: Path | None = None  # the krew archive the --compare variants are made from
 
 
 def timed(argv: list[str], env: dict[str, str], runs: int) -> tuple[float, float, float, int]:
@@ -87,7 +86,7 @@ def unpack_krew_like(archive: Path, root: Path) -> Path:
     return bin_dir
 
 
-def build_variant(kind: str, work: Path) -> Path:
+def build_variant(kind: str, work: Path, archive: Path) -> Path:
     """A variant of the krew archive, in a bin/ folder as kubectl-svcpath.
 
     zipapp: the archive's lib/common (pure Python) as one zip file that Python imports from
@@ -100,7 +99,7 @@ def build_variant(kind: str, work: Path) -> Path:
         import zipapp
 
         store = work / kind / "store"
-        with tarfile.open(variant_archive) as tar:
+        with tarfile.open(archive) as tar:
             tar.extractall(store, filter="data")
         src = store / "lib" / "common"
         (src / "__main__.py").write_text(
@@ -201,9 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print("note: no krew archive (make krew-archive); skipping the packaged artefact", file=sys.stderr)
         if args.compare and archive is not None:
-            global variant_archive
-            variant_archive = archive
-            bin_dir = build_variant("zipapp", tmp / "variants")
+            bin_dir = build_variant("zipapp", tmp / "variants", archive)
             variants.append(("zipapp variant", bin_dir))
             sizes.append(("zipapp variant (.pyz + lib/cp3XY)", 0, dir_size(tmp / "variants" / "zipapp" / "store")))
         for label, bin_dir in variants:

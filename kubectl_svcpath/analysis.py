@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kubectl_svcpath.dump import Collection
 from kubectl_svcpath.path import PortPath
@@ -25,3 +25,5 @@ class Analysis:
     rules: RuleSet | None = None  # iptables rules (iptables mode, or the iptables side of IPVS mode)
     nft: list[NftRuleset] = field(default_factory=list)  # kube-proxy's table, or iptables-nft's kernel view
     ipvs: IpvsTable | None = None
+    # what kube-proxy should program here, per IP family (expected.Expectation); empty in dump-only mode
+    expectations: dict[int, Any] = field(default_factory=dict)

@@ -111,6 +111,7 @@ def _offline(opts: Options) -> Outcome:
         objects = _manifest_objects(opts.manifests)
         service = opts.service
     collection = Collection(dumps=dumps, proxy_mode=opts.proxy_mode, node=opts.node)
+    _node_from_manifest(collection, objects)
     parsed = pipeline.parse_collection(collection, opts.lenient)
     if opts.all_services:
         snapshots = _all_snapshots(objects, parsed, opts.namespace)
@@ -126,6 +127,16 @@ def _offline(opts: Options) -> Outcome:
     if opts.trace is not None:
         return Outcome(traces=[_trace(_focus(snapshot, opts.port), parsed, opts, collection.node)])
     return Outcome(reports=[pipeline.analyse(_focus(snapshot, opts.port), parsed, collection)])
+
+
+def _node_from_manifest(collection: Collection, objects: list[dict[str, Any]] | None) -> None:
+    """The Node of --manifest (the one named --node, or the only one): its zone label and name."""
+    from kubectl_svcpath.manifest import node_object
+
+    node = node_object(objects, collection.node)
+    if node is not None:
+        collection.node_object, collection.node_object_source = node, "manifest"
+        collection.node = collection.node or (node.get("metadata") or {}).get("name")
 
 
 def _trace(snapshot: ServiceSnapshot, parsed: pipeline.Parsed, opts: Options, node: str | None,
@@ -215,6 +226,7 @@ def _local(opts: Options) -> Outcome:
         collection.proxy_mode = opts.proxy_mode
     # on the node itself: the node is this machine, unless the user names it
     collection.node = opts.node or collection.node or socket.gethostname()
+    _node_from_manifest(collection, objects)
     parsed = pipeline.parse_collection(collection, opts.lenient)
     if opts.trace is not None:
         return Outcome(traces=[_trace(snapshot, parsed, opts, collection.node)])

@@ -41,3 +41,8 @@ class Collection:
     # e.g. "KUBE-IPTABLES-HINT in iptables-nft (ip mangle)", "iptables-legacy nat: KUBE-SERVICES, 2 rules"
     backend_evidence: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # facts the edge learnt that belong in the report
+    # the Node object of the node read (live: GET node; offline: a Node in --manifest), as API JSON
+    node_object: dict[str, Any] | None = None
+    node_object_source: str | None = None  # "node" (read live) | "manifest"
+    # kube-proxy's nodePortAddresses from its configuration (None: not known)
+    node_port_addresses: tuple[str, ...] | None = None

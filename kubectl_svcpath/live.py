@@ -129,13 +129,16 @@ def gather(req: LiveRequest) -> LiveGathered:
         convert_service(service, slices)  # ExternalName and the like fail here, before any exec
         families = families_of(service)
 
+        node_objects: dict[str, dict[str, Any]] = {}
+        node_ports: list[tuple[str, ...] | None] = []  # kube-proxy's nodePortAddresses, once read
         if req.all_nodes:
             _say(req, "listing nodes and kube-proxy pods")
-            node_names = sorted((n.get("metadata") or {}).get("name") or "" for n in reads.list_nodes(kube))
+            node_objects = {(n.get("metadata") or {}).get("name") or "": n for n in reads.list_nodes(kube)}
+            node_names = sorted(node_objects)
             if not node_names:
                 raise NotFound("the cluster lists no nodes", hint="check with: kubectl get nodes")
             pods = kpp.find_pods(kube)
-            config_mode, notes = kpp.read_config_mode(kube)
+            config_mode, notes = kpp.read_config_mode(kube, node_ports)
         else:
             node = _pick_node(kube, req, slices)
             try:  # from here on a failure leaves the API's view intact: the report says the rules were not read
@@ -145,7 +148,7 @@ def gather(req: LiveRequest) -> LiveGathered:
             if not pods.get(node) and req.node:
                 _check_node_exists(kube, req.node)
             try:
-                config_mode, notes = kpp.read_config_mode(kube)
+                config_mode, notes = kpp.read_config_mode(kube, node_ports)
             except SvcpathError as e:
                 return LiveGathered(ns, objects, [NodeResult(node, None, e)])
 
@@ -153,6 +156,10 @@ def gather(req: LiveRequest) -> LiveGathered:
             pod = kpp.best_pod(pods.get(node, []), node)
             mode = kpp.decide_mode(config_mode, pod, notes)
             coll = kpp.collect(kube, pod, mode, families)
+            coll.node_port_addresses = node_ports[0] if node_ports else None
+            obj = node_objects.get(node) if req.all_nodes else _read_node(kube, node, coll)
+            if obj is not None:
+                coll.node_object, coll.node_object_source = obj, "node"
             return NodeResult(node, coll, None, req.prepare(coll) if req.prepare is not None else None)
 
         if not req.all_nodes:
@@ -228,6 +235,18 @@ def _pick_node(kube: Any, req: LiveRequest, slices: list[dict[str, Any]]) -> str
     shown = ", ".join(names[:5]) + (", …" if len(names) > 5 else "")
     raise UsageError(f"the Service has no ready endpoint on a known node, so there is no obvious node to read "
                      f"(nodes: {shown})", hint="choose one with --node NAME, or read them all with --all-nodes")
+
+
+def _read_node(kube: Any, node: str, coll: Collection) -> dict[str, Any] | None:
+    """GET the node: its zone label decides which topology hints kube-proxy uses. Optional: a note if denied."""
+    from kubectl_svcpath.errors import Forbidden
+    from kubectl_svcpath.kube import reads
+
+    try:
+        return reads.get_node(kube, node)
+    except (NotFound, Forbidden) as e:
+        coll.notes.append(f"could not read Node {node} ({e.message}): its zone is inferred from the rules, if at all")
+        return None
 
 
 def _check_node_exists(kube: Any, node: str) -> None:

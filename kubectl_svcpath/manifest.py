@@ -67,6 +67,14 @@ def load_objects(text: str, source: str) -> list[dict[str, Any]]:
     return objects
 
 
+def node_object(objects: list[dict[str, Any]] | None, node: str | None) -> dict[str, Any] | None:
+    """The Node named ``node`` in a manifest, or its only Node when no node is named."""
+    nodes = [o for o in objects or [] if o.get("kind") == "Node"]
+    if node is not None:
+        return next((o for o in nodes if _meta(o).get("name") == node), None)
+    return nodes[0] if len(nodes) == 1 else None
+
+
 def _refuse_aliases(docs: list[Any], source: str) -> None:
     """A YAML alias makes the loader share one list or mapping between places: find any (linear)."""
     seen: set[int] = set()
@@ -125,7 +133,9 @@ def convert_service(svc: dict[str, Any], slices: list[dict[str, Any]]) -> Servic
         for p in spec.get("ports") or []
     )
     cluster_ips = tuple(spec.get("clusterIPs") or ([spec["clusterIP"]] if spec.get("clusterIP") else []))
-    lb_ips = tuple(i.get("ip") for i in ((status.get("loadBalancer") or {}).get("ingress") or []) if i.get("ip"))
+    # ipMode Proxy ingress IPs get no rules (serviceport.go): expected.py says so in a note
+    lb_ips = tuple(i.get("ip") for i in ((status.get("loadBalancer") or {}).get("ingress") or [])
+                   if i.get("ip") and i.get("ipMode") != "Proxy")
     affinity_cfg = ((spec.get("sessionAffinityConfig") or {}).get("clientIP") or {}).get("timeoutSeconds")
     endpoints: dict[str, list[Endpoint]] = {p.name: [] for p in ports}
     for sl in slices:
@@ -161,6 +171,7 @@ def convert_service(svc: dict[str, Any], slices: list[dict[str, Any]]) -> Servic
         endpoints={k: tuple(v) for k, v in endpoints.items()},
         has_slices=bool(slices),
         from_api=True,
+        api_objects=(svc, *slices),
     )
 
 

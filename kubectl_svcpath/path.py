@@ -7,6 +7,7 @@ rendering do not care which mode the node runs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from kubectl_svcpath.findings.model import SEVERITY_ORDER, Finding  # their home is findings/; imported here too
 from kubectl_svcpath.snapshot import ServicePort
@@ -51,6 +52,15 @@ class EndpointHop:
     affinity: bool = False  # a ClientIP affinity ("recent"/set) rule points here too
     evidence: list[Evidence] = field(default_factory=list)
     connections: int | None = None  # conntrack flows / IPVS Conns to this endpoint (nftables, IPVS modes)
+    expected: Expected | None = None  # should this node program it here, and why (None: no API objects)
+
+
+@dataclass(slots=True)
+class Expected:
+    """Whether kube-proxy should program an endpoint on this node for this way in (expected.py decides)."""
+
+    programmed: bool | None  # None: cannot be told (the node's zone or name is not known)
+    reason: str  # "ready", "out of zone (hints for zone-b)", "not local", "terminating: fallback …"
 
 
 @dataclass(slots=True)
@@ -82,6 +92,9 @@ class PortPath:
     local_chain: str | None = None  # KUBE-SVL-… (or local-…)
     affinity_timeout: int | None = None  # seconds, when ClientIP affinity rules are present
     missing_endpoints: list[EndpointHop] = field(default_factory=list)  # in slices, no rule
+    # endpoints of the slices that this node rightly leaves out (out of zone, not local, …), with why
+    left_out_endpoints: list[EndpointHop] = field(default_factory=list)
+    expected: Any = None  # expected.ExpectedPort: what kube-proxy should program for this port here
     # facts about this port the input does not show, each "what: why" ("entry rule: KUBE-SERVICES is not in the input")
     not_in_input: list[str] = field(default_factory=list)
     # False: the input does not hold every rule that could send traffic to this port (an excerpt), so

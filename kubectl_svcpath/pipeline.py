@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from kubectl_svcpath.dump import Collection, RuleDump
+from kubectl_svcpath.findings import expected as expected_findings
 from kubectl_svcpath.errors import BadDump, SvcpathError
 from kubectl_svcpath.findings.generic import diagnose
 from kubectl_svcpath.modes import registry
@@ -97,14 +98,18 @@ def api_only(snapshot: ServiceSnapshot, node: str | None, error: SvcpathError) -
 
 def analyse(snapshot: ServiceSnapshot, parsed: Parsed, collection: Collection) -> Report:
     paths = correlate(snapshot, parsed)
+    # expected before observed: what kube-proxy should program on this node, set against the rules
+    exps, node_notes = expected_findings.build(snapshot, collection, paths)
+    expected_findings.apply(paths, exps)
     analysis = Analysis(snapshot=snapshot, collection=collection, mode=parsed.mode, paths=paths, rules=parsed.rules,
-                        nft=[parsed.nft] if parsed.nft is not None else [], ipvs=parsed.ipvs)
+                        nft=[parsed.nft] if parsed.nft is not None else [], ipvs=parsed.ipvs, expectations=exps)
     findings = diagnose(analysis)
     return Report(
         service=snapshot, mode=parsed.mode, ports=paths, findings=findings, node=collection.node, pod=collection.pod,
         backend=collection.backend or (parsed.rules.backend if parsed.rules is not None else None),
         sources=list(parsed.sources), counters=registry.mode(parsed.mode).has_counters(parsed),
-        notes=input_notes(parsed, collection, snapshot), excerpt=parsed.excerpt,
+        notes=input_notes(parsed, collection, snapshot) + node_notes + expected_findings.notes(analysis),
+        excerpt=parsed.excerpt, expected=expected_findings.summary(analysis),
     )
 
 

@@ -30,7 +30,8 @@ rules:
   verbs: ["list"]
 - apiGroups: [""]
   resources: ["nodes"]
-  verbs: ["list"]
+  # get: the node read (its zone label decides which topology hints kube-proxy uses); list: --all-nodes
+  verbs: ["get", "list"]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: Role

@@ -45,6 +45,7 @@ class Report:
     sources: list[SourceInfo] = field(default_factory=list)
     counters: bool = False  # the rules carried packet/byte counters
     notes: list[str] = field(default_factory=list)  # what the input lacks and what that costs
+    expected: dict[str, Any] | None = None  # findings.expected.summary: opt-out, node identity, skipped entries
     rules_not_read: RulesNotRead | None = None  # set: an API-only report (exec forbidden, no kube-proxy pod...)
     excerpt: bool = False  # the input shows part of the rules (cut, grep, bare lines): nothing is claimed absent
 
@@ -95,6 +96,7 @@ class Report:
             "ports": [port_to_dict(p, svc, rules_read=unread is None) for p in self.ports],
             "findings": [finding_to_dict(f) for f in self.findings],
             "notes": list(self.notes),
+            "expected": self.expected,
         }
         # like Kubernetes' own "omitempty": present only when the input is partial
         if self.excerpt:
@@ -153,6 +155,8 @@ def port_to_dict(p: PortPath, service: ServiceSnapshot | None = None, rules_read
         "affinityTimeoutSeconds": p.affinity_timeout,
         "paths": [path_to_dict(e) for e in p.paths] if rules_read else None,
         "missingEndpoints": [endpoint_to_dict(e) for e in p.missing_endpoints] if rules_read else None,
+        "leftOutEndpoints": [endpoint_to_dict(e) for e in p.left_out_endpoints] if rules_read else None,
+        "expected": expected_port_to_dict(p.expected),
         # the EndpointSlices' view of this port; null when they were not in the input (dump only)
         "sliceEndpoints": ([slice_endpoint_to_dict(e) for e in service.port_endpoints(p.port)]
                            if service is not None and service.from_api else None),
@@ -160,6 +164,22 @@ def port_to_dict(p: PortPath, service: ServiceSnapshot | None = None, rules_read
     if p.not_in_input:
         doc["notInInput"] = list(p.not_in_input)
     return doc
+
+
+def expected_port_to_dict(ep: Any) -> dict[str, Any] | None:
+    """What kube-proxy should program for the port on this node (expected.ExpectedPort)."""
+    if ep is None:
+        return None
+    return {
+        "topology": ep.topology or None,
+        "topologyReason": ep.topology_reason or None,
+        "internalTraffic": ep.internal,
+        "externalTraffic": ep.external,
+        "terminatingFallback": ep.cluster_fallback or ep.local_fallback,
+        "healthCheck": ep.health_check,
+        "endpoints": [{"ip": e.ip, "port": e.port, "node": e.node, "zoneHints": sorted(e.zone_hints),
+                       "nodeHints": sorted(e.node_hints), **ep.verdicts[e.key].to_dict()} for e in ep.endpoints],
+    }
 
 
 def slice_endpoint_to_dict(ep: Endpoint) -> dict[str, Any]:
@@ -201,6 +221,7 @@ def endpoint_to_dict(ep: EndpointHop) -> dict[str, Any]:
         "node": ep.node,
         "inSlices": ep.in_slices,
         "affinity": ep.affinity,
+        "expected": None if ep.expected is None else {"programmed": ep.expected.programmed, "reason": ep.expected.reason},
     }
 
 

@@ -7,6 +7,7 @@ dump by ``infer.py`` (dump-only mode).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,9 @@ class ServiceSnapshot:
     endpoints: dict[str, tuple[Endpoint, ...]] = field(default_factory=dict)
     has_slices: bool = True  # False: no EndpointSlice at all (or unknown in dump-only mode)
     from_api: bool = True  # False: rebuilt from the dump, nothing was cross-checked
+    # the API objects as read (the Service, then its EndpointSlices): expected.py reads hints,
+    # labels, address types and ingress modes from them; empty in dump-only mode
+    api_objects: tuple[dict[str, Any], ...] = field(default=(), compare=False, repr=False)
 
     @property
     def ref(self) -> str:

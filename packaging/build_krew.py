@@ -58,19 +58,18 @@ class Platform:
     arch: str  # krew's arch label
     pip_platforms: tuple[str, ...]  # pip download --platform values (each expands to older compatible tags)
     cc: str | None  # compiler for libxtwrapper (Linux only)
-    elf_machine: str | None  # readelf's "Machine:" for the .so files
 
 
 PLATFORMS = {
     # manylinux_2_17 (= manylinux2014) and older only: the glibc floor of the Linux archives is 2.17
     "linux_amd64": Platform("linux", "amd64", ("manylinux_2_17_x86_64", "manylinux2014_x86_64", "manylinux_2_12_x86_64",
                                                "manylinux2010_x86_64", "manylinux_2_5_x86_64", "manylinux1_x86_64"),
-                            "cc", "Advanced Micro Devices X86-64"),
+                            "cc"),
     "linux_arm64": Platform("linux", "arm64", ("manylinux_2_17_aarch64", "manylinux2014_aarch64"),
-                            "aarch64-linux-gnu-gcc", "AArch64"),
+                            "aarch64-linux-gnu-gcc"),
     # macOS 10.15 / 11.0 and older tags (pip expands a macosx tag to every older version and to universal2)
-    "darwin_amd64": Platform("darwin", "amd64", ("macosx_10_15_x86_64",), None, None),
-    "darwin_arm64": Platform("darwin", "arm64", ("macosx_11_0_arm64",), None, None),
+    "darwin_amd64": Platform("darwin", "amd64", ("macosx_10_15_x86_64",), None),
+    "darwin_arm64": Platform("darwin", "arm64", ("macosx_11_0_arm64",), None),
 }
 # Required by the kubernetes client, never imported by kubectl-svcpath (it uses the synchronous
 # client only): left out of the archives. tests/test_kubectl_plugin.py runs the live path from one.

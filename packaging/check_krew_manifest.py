@@ -11,7 +11,9 @@ fetched here, so this re-implements its rules in Python:
 - every platform selects at least one <os,arch> krew supports, and no two platforms select the
   same one (isOverlappingPlatformSelectors);
 - with ``--archive``: the archive installs (packaging/krew_install.py mimics ``kubectl krew
-  install --manifest --archive``) and puts a LICENSE (or alike) file in the install directory.
+  install --manifest --archive``) and puts a LICENSE (or alike) file in the install directory;
+  beyond krew, packaging/check_archive.py checks what it carries (wheel tags of its platform,
+  ELF/Mach-O machine, glibc <= 2.17 on Linux).
 
 On top of krew's rules it checks what this project promises: the version equals
 ``kubectl_svcpath.__version__``, the texts stay within krew-index's length guidance

@@ -1,6 +1,11 @@
 #!/usr/bin/env python3
 """kubectl-svcpath, as installed by krew: runs on the user's python3 (3.10 or newer).
 
+When ``python3`` is older (RHEL 9, Amazon Linux 2023, Debian 11: 3.9; Ubuntu 20.04: 3.8) it
+re-runs itself with the newest ``python3.X`` on PATH that this archive has modules for
+(``dnf install python3.12`` puts one there without touching ``python3``). This file must stay
+valid Python 3.6 for that: no walrus, no ``X | Y`` at run time.
+
 krew links $KREW_ROOT/bin/kubectl-svcpath to this file in the unpacked archive, next to lib/:
 lib/common holds kubectl-svcpath and its pure-Python dependencies, lib/cp3XY the compiled ones
 for CPython 3.XY on this platform. They go first on sys.path, so packages installed elsewhere
@@ -16,20 +21,36 @@ import sys
 EXIT_ENVIRONMENT = 7  # the plugin's "cannot run/collect here" exit code (kubectl_svcpath.errors.ExitCode.COLLECT_FAILED)
 
 
-def _fail(message: str, hint: str) -> None:
+def _fail(message, hint):
     sys.stderr.write(f"error: {message}\nhint: {hint}\n")
     sys.exit(EXIT_ENVIRONMENT)
 
 
-def _paths() -> list[str]:
+def _reexec(found: list) -> None:
+    """Run this file again with the newest python3.X on PATH that lib/ has modules for, once."""
+    if os.environ.get("KUBECTL_SVCPATH_REEXEC"):
+        return
+    import shutil
+
+    for tag in sorted(found, key=lambda t: int(t[3:]), reverse=True):
+        python = shutil.which("python3.%s" % tag[3:])
+        if python:
+            os.environ["KUBECTL_SVCPATH_REEXEC"] = "1"
+            os.execv(python, [python, sys.argv[0], *sys.argv[1:]])
+
+
+def _paths() -> list:
     here = os.path.dirname(os.path.realpath(__file__))
     lib = os.path.join(here, "lib")
     found = sorted(d for d in os.listdir(lib) if d.startswith("cp3")) if os.path.isdir(lib) else []
     supported = ", ".join(f"3.{d[3:]}" for d in found) or "none"
     this = "%d.%d" % sys.version_info[:2]
+    if sys.version_info < (3, 10) or "cp%d%d" % sys.version_info[:2] not in found:
+        _reexec(found)
     if sys.version_info < (3, 10):
         _fail(f"kubectl-svcpath needs python3 3.10 or newer; {sys.executable} is {this}",
-              f"install a newer python3 and put it first on PATH (macOS: brew install python); this archive supports {supported}")
+              f"install python3.10 or newer (macOS: brew install python; RHEL 9/Amazon Linux 2023: dnf install python3.12); "
+              f"this archive supports {supported}")
     tag = "cp%d%d" % sys.version_info[:2]
     import sysconfig
 
@@ -43,7 +64,7 @@ def _paths() -> list[str]:
     return [os.path.join(lib, tag), os.path.join(lib, "common")]
 
 
-def run() -> None:
+def run():
     sys.path[0:1] = _paths()  # replaces the script's own folder ($KREW_ROOT/bin or the archive's)
     name = os.path.basename(sys.argv[0])
     if name.startswith("kubectl_complete-") or sys.argv[1:2] == ["__complete"]:

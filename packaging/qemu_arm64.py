@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         proc = run("kubectl", "svcpath", "--example")
         took_example = time.monotonic() - started
         started = time.monotonic()
-        run("kubectl", "svcpath", "--example")  # the second start: the archive already unpacked
+        again = run("kubectl", "svcpath", "--example")  # the second start: bytecode cached
         took_again = time.monotonic() - started
         loaded = run("python3", "-c", "import sys; sys.path[0:0] = [sys.argv[1], sys.argv[2]]; import pydantic_core._pydantic_core as m; print(m.__file__)",
                      str(krew_root / "store" / "svcpath" / f"v{version()}" / "lib" / f"cp{machine[1].split('.')[0]}{machine[1].split('.')[1]}"),
@@ -131,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     if (proc.returncode, proc.stdout) != (source.returncode, source.stdout) or not proc.stdout:
         problems.append(f"--example under qemu: exit {proc.returncode}, stderr {proc.stderr[-2000:]!r}; "
                         f"the source tree gives exit {source.returncode}")
+    if again.stdout != proc.stdout:
+        problems.append("the second run under qemu printed something else than the first")
     if "aarch64" not in loaded.stdout:
         problems.append(f"pydantic_core did not load as aarch64: {loaded.stdout} {loaded.stderr[-500:]}")
     print(f"arm64 root ({SUITE}: {', '.join(PACKAGES)}) ready in {took_root:.0f} s; python3 {' '.join(machine)}; "

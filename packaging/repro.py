@@ -46,17 +46,15 @@ def main(argv: list[str] | None = None) -> int:
         started = time.monotonic()
         first = build(sys.executable, platforms, work / "one", work / "one" / "dist")
         took_one = time.monotonic() - started
-        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(work / "fresh-venv")], check=True)
+        # a fresh venv: with pip when it has to download, with nothing at all when it reuses the cache
+        subprocess.run([sys.executable, "-m", "venv", *(["--without-pip"] if args.share_cache else []), str(work / "fresh-venv")],
+                       check=True)
         second_work = work / "two"
         if args.share_cache:
             second_work.mkdir(parents=True, exist_ok=True)
             (second_work / "cache").symlink_to(work / "one" / "cache")
         started = time.monotonic()
-        # the fresh venv has no pip: the second build runs pip from the base interpreter (python -m pip
-        # needs it) unless it reuses the cache; what matters is that it imports nothing of this venv
         python = str(work / "fresh-venv" / "bin" / "python")
-        if not args.share_cache:
-            subprocess.run([python, "-m", "ensurepip", "-q"], check=True)
         second = build(python, platforms, second_work, work / "two" / "dist")
         took_two = time.monotonic() - started
         same = True

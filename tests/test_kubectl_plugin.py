@@ -144,21 +144,29 @@ def test_runs_on_the_users_python3_with_the_bundled_packages(krew: KrewHome) -> 
     assert f"/lib/{tag}/pydantic_core/" in files[2]
 
 
-def test_too_old_python3_gets_one_clear_error(krew: KrewHome, tmp_path: Path) -> None:
-    minor = "3.9"  # macOS's own /usr/bin/python3 (Xcode command line tools)
+def test_too_old_python3_uses_a_newer_python3_x_or_says_what_to_install(krew: KrewHome, tmp_path: Path) -> None:
+    """python3 3.9 (RHEL 9, Amazon Linux 2023, Debian 11, Apple's): with a python3.1x on PATH the
+    launcher runs on that one; without, one clear error and exit 7."""
+    minor = "3.9"
     found = next(iter(sorted(Path.home().glob(f".pyenv/versions/{minor}*/bin/python{minor}"))), None)
     if found is None:
         pytest.skip(f"no python{minor} on this machine (pyenv)")
     old_dir = tmp_path / "old-python"
     old_dir.mkdir()
     (old_dir / "python3").symlink_to(found)
-    env = {**krew.env, "PATH": f"{krew.bin}:{old_dir}:" + krew.env["PATH"].split(":", 1)[1]}
+    kubectl_dir = krew.env["PATH"].split(":")[-1]
+    env = {**krew.env, "PATH": f"{krew.bin}:{old_dir}:{kubectl_dir}"}
     proc = run(["kubectl", "svcpath", "--example"], env, cwd=tmp_path)
     assert proc.returncode == 7, proc.stderr
     lines = proc.stderr.splitlines()
+    assert len(lines) == 2 and "Traceback" not in proc.stderr
     assert lines[0].startswith("error: kubectl-svcpath needs python3 3.10 or newer;") and lines[0].endswith(f"is {minor}")
-    assert lines[1].startswith("hint: install a newer python3") and "3.10, 3.11, 3.12, 3.13, 3.14" in lines[1]
-    assert "Traceback" not in proc.stderr
+    assert lines[1].startswith("hint: install python3.10 or newer") and "3.10, 3.11, 3.12, 3.13, 3.14" in lines[1]
+    # dnf install python3.12 and alike: a python3.X next to the old python3
+    (old_dir / f"python3.{sys.version_info[1]}").symlink_to(BASE_PYTHON)
+    proc = run(["kubectl", "svcpath", "--example", "-o", "json"], env, cwd=tmp_path)
+    source = run_cli("--example", "-o", "json", env={"NO_COLOR": "1", "COLUMNS": "200"})
+    assert (proc.returncode, proc.stdout) == (source.returncode, source.stdout), proc.stderr
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="krew_install's host platform check is for Linux here")

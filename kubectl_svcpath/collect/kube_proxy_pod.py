@@ -105,6 +105,22 @@ def mode_from_config(text: str) -> str | None:
     return None
 
 
+def node_port_addresses_from_config(text: str) -> tuple[str, ...] | None:
+    """``nodePortAddresses`` of a KubeProxyConfiguration: CIDRs or ["primary"]; () = every local address; None = unreadable."""
+    try:
+        import yaml
+
+        doc = yaml.safe_load(text)
+    except Exception:  # noqa: BLE001 - a broken config tells nothing
+        return None
+    if not isinstance(doc, dict):
+        return None
+    value = doc.get("nodePortAddresses")
+    if value is None:
+        return ()
+    return tuple(str(v) for v in value) if isinstance(value, list) else None
+
+
 def mode_from_command(argv: list[str]) -> str | None:
     """``--proxy-mode=X`` or ``--proxy-mode X`` in the container's command/args."""
     for i, arg in enumerate(argv):
@@ -199,8 +215,11 @@ def find_pods(kube: Kube, node: str | None = None) -> dict[str, list[ProxyPod]]:
     return by_node
 
 
-def read_config_mode(kube: Kube) -> tuple[str | None, list[str]]:
-    """The ``mode:`` of ConfigMap kube-system/kube-proxy (None: no ConfigMap or no key), and notes."""
+def read_config_mode(kube: Kube, node_ports: list[tuple[str, ...] | None] | None = None) -> tuple[str | None, list[str]]:
+    """The ``mode:`` of ConfigMap kube-system/kube-proxy (None: no ConfigMap or no key), and notes.
+
+    ``node_ports``, when given, receives the configuration's ``nodePortAddresses`` (None: unknown).
+    """
     try:
         cm = reads.get_configmap(kube, NAMESPACE, CONFIGMAP)
     except NotFound:
@@ -210,6 +229,8 @@ def read_config_mode(kube: Kube) -> tuple[str | None, list[str]]:
     text = (cm.get("data") or {}).get(CONFIG_KEY)
     if text is None:
         return None, []
+    if node_ports is not None:
+        node_ports.append(node_port_addresses_from_config(text))
     return mode_from_config(text), []
 
 

@@ -1,7 +1,8 @@
 """Across nodes: does every node's kube-proxy send a Service port to the same endpoints? Pure.
 
 Every node programs the same Cluster-policy endpoint set for a port (the ready endpoints of
-the EndpointSlices). A node that lacks an endpoint the others have, or still holds one the
+the EndpointSlices), except where topology hints give each zone or node its own set: nodes are
+then compared only with the nodes that should program the same set (kubectl_svcpath/expected.py). A node that lacks an endpoint the others have, or still holds one the
 slices no longer list, has a kube-proxy that stopped syncing: the finding ``node-drift`` names
 it. Local-policy chains (KUBE-SVL-/local-) legitimately differ per node and are left out.
 """
@@ -48,16 +49,35 @@ def node_drift(reports: list[Report]) -> list[Finding]:
             ports.setdefault(_key(pp), {})[r.node] = pp  # type: ignore[index]
     findings = []
     for by_node in ports.values():
-        if len(by_node) < 2:
-            continue
-        finding = _port_drift(by_node)
-        if finding is not None:
-            findings.append(finding)
+        # topology hints give each zone (or node) its own set by design: compare nodes that should agree
+        groups: dict[object, dict[str, PortPath]] = {}
+        for node, pp in by_node.items():
+            groups.setdefault(_expected_set(pp), {})[node] = pp
+        for group in groups.values():
+            if len(group) < 2:
+                continue
+            finding = _port_drift(group)
+            if finding is not None:
+                findings.append(finding)
     return findings
 
 
+def _expected_set(pp: PortPath) -> object:
+    """The Cluster-policy set kube-proxy should program on the node (findings/expected.py); None: not known."""
+    exp = pp.expected
+    if exp is None or exp.cluster is None or not exp.topology:
+        return None  # no topology hints in use: every node programs the same set
+    return frozenset(e.key for e in exp.cluster)
+
+
+def _unexpected(hop: EndpointHop) -> bool:
+    """In the slices but not owed to this node (out of zone, terminating…): its own report says so."""
+    return hop.in_slices is not False and hop.expected is not None and hop.expected.programmed is False
+
+
 def _port_drift(by_node: dict[str, PortPath]) -> Finding | None:
-    sets = {node: cluster_endpoints(pp) for node, pp in by_node.items()}
+    sets = {node: {e: h for e, h in cluster_endpoints(pp).items() if not _unexpected(h)} for node, pp in by_node.items()}
+    left_out = {node: {_ep(h) for h in pp.left_out_endpoints} for node, pp in by_node.items()}
     if len({frozenset(s) for s in sets.values()}) == 1:
         return None
     any_pp = next(iter(by_node.values()))
@@ -72,7 +92,7 @@ def _port_drift(by_node: dict[str, PortPath]) -> Finding | None:
     evidence: list[str] = []
     for node in sorted(sets):
         have = sets[node]
-        missing = sorted((union - set(have)) & in_slices)
+        missing = sorted((union - set(have)) & in_slices - left_out[node])
         stale = sorted(e for e, h in have.items() if h.in_slices is False and e not in stale_everywhere)
         parts = []
         if missing:

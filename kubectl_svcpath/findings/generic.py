@@ -140,8 +140,10 @@ def check_not_programmed_endpoints(a: Analysis) -> list[Finding]:
                                action="check kube-proxy's logs on this node for sync errors"))
             continue
         for hop in missing:
+            why = f" ({hop.expected.reason})" if hop.expected and hop.expected.reason not in ("ready", "") else ""
+            chain = f" (expected chain {hop.chain})" if hop.chain else ""
             out.append(Finding("endpoint-not-programmed", "error",
-                               f"port {pp.port.label}: ready endpoint {_ep(hop)}{' on node ' + hop.node if hop.node else ''} has no rule on this node (expected chain {hop.chain})",
+                               f"port {pp.port.label}: ready endpoint {_ep(hop)}{' on node ' + hop.node if hop.node else ''}{why} has no rule on this node{chain}",
                                port=pp.port.name,
                                detail=["The EndpointSlice lists it as ready, but kube-proxy on this node does not send traffic to it: kube-proxy is not synced."],
                                action="check kube-proxy's logs on this node for sync errors"))
@@ -220,10 +222,18 @@ def mode_checks(a: Analysis) -> list[Finding]:
 
 
 def diagnose(a: Analysis) -> list[Finding]:
+    from kubectl_svcpath.findings.expected import check_expected, opted_out
+
     findings: list[Finding] = []
-    for check in GENERIC_CHECKS:
-        findings.extend(check(a))
-    findings.extend(mode_checks(a))
+    if opted_out(a) is not None:
+        # kube-proxy writes nothing for it: no "not programmed" errors, only what the rules contradict
+        findings.extend(check_expected(a))
+        findings.extend(check_dump_only(a))
+    else:
+        findings.extend(check_expected(a))  # first: it takes the gaps it explains out of missing_endpoints
+        for check in GENERIC_CHECKS:
+            findings.extend(check(a))
+        findings.extend(mode_checks(a))
     # one finding per code and message: modes may reuse generic codes
     unique: dict[tuple[str, str], Finding] = {}
     for f in findings:

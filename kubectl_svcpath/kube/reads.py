@@ -70,6 +70,14 @@ def list_nodes(kube: Kube) -> list[dict[str, Any]]:
     return _items(obj, "Node", "v1")
 
 
+def get_node(kube: Kube, name: str) -> dict[str, Any]:
+    """The Node read: its topology.kubernetes.io/zone label and addresses (what kube-proxy sees of it)."""
+    obj = _raw(kube, Call("get", "nodes", name), "/api/v1/nodes/{name}", {"name": name})
+    obj.setdefault("kind", "Node")
+    obj.setdefault("apiVersion", "v1")
+    return obj
+
+
 def list_pods(kube: Kube, namespace: str, label_selector: str, field_selector: str | None = None) -> list[dict[str, Any]]:
     query = [("fieldSelector", field_selector)] if field_selector else []  # the generated method's order
     query.append(("labelSelector", label_selector))

@@ -8,15 +8,29 @@ from kubectl_svcpath.report import Report
 
 
 def endpoint_state(hop: EndpointHop) -> str:
+    """Slice conditions, then whether this node should program it (expected.py) when that adds something."""
     if hop.in_slices is False:
         return "STALE"
     if hop.in_slices is None and hop.ready is None:
         return "unknown"  # dump-only: no EndpointSlices to judge it against
     if hop.terminating:
-        return "serving,terminating" if hop.serving else "terminating"
-    if hop.ready:
-        return "ready"
-    return "not-ready"
+        state = "serving,terminating" if hop.serving else "terminating"
+    elif hop.ready:
+        state = "ready"
+    else:
+        state = "not-ready"
+    x = hop.expected
+    if x is None or (x.programmed and x.reason == "ready"):
+        return state
+    if x.programmed is False:
+        return f"{state}; NOT EXPECTED HERE: {x.reason}"
+    return f"{state}; {x.reason}"
+
+
+def left_out_state(hop: EndpointHop) -> str:
+    """An endpoint of the slices this node has no rule for, rightly (or unknown: why)."""
+    reason = hop.expected.reason if hop.expected else "?"
+    return f"left out: {reason}" if hop.expected and hop.expected.programmed is False else reason
 
 
 def destination(path: EntryPath) -> str:

@@ -8,7 +8,8 @@ from tabulate import tabulate
 _tabulate_module.MIN_PADDING = 0  # kubectl-like: columns as wide as their widest cell, two spaces apart
 
 from kubectl_svcpath.path import EndpointHop, EntryPath
-from kubectl_svcpath.render.common import destination, endpoint_state, findings_lines, header_lines, notes_lines, wrap_lines
+from kubectl_svcpath.render.common import (destination, endpoint_state, findings_lines, header_lines, left_out_state, notes_lines,
+                                           wrap_lines)
 from kubectl_svcpath.render.text import Style, human_bytes, human_count, safe, share
 from kubectl_svcpath.report import Report
 
@@ -47,12 +48,20 @@ def _rows(report: Report) -> list[dict[str, str]]:
                 cells = base if i == 0 else {k: "" for k in base}
                 rows.append({**cells, **_endpoint_cells(hop)})
         for hop in pp.missing_endpoints[:MISSING_ROWS]:
-            rows.append({"PORT": label, "ENTRY": "", "DESTINATION": "", **_endpoint_cells(hop), "STATE": "MISSING (no rule)"})
+            why = f": {hop.expected.reason}" if hop.expected and hop.expected.reason not in ("ready", "") else ""
+            rows.append({"PORT": label, "ENTRY": "", "DESTINATION": "", **_endpoint_cells(hop), "STATE": "MISSING (no rule)" + why})
+            label = ""
+        for hop in pp.left_out_endpoints[:MISSING_ROWS]:
+            rows.append({"PORT": label, "ENTRY": "", "DESTINATION": "", **_endpoint_cells(hop), "SHARE": "-",
+                         "STATE": left_out_state(hop)})
             label = ""
         more = len(pp.missing_endpoints) - MISSING_ROWS
         if more > 0:  # a table for reading: -o json lists them all
             rows.append({"PORT": "", "ENTRY": "", "DESTINATION": "", "ENDPOINT": f"... {more} more",
                          "STATE": "MISSING (no rule)"})
+        more = len(pp.left_out_endpoints) - MISSING_ROWS
+        if more > 0:
+            rows.append({"PORT": "", "ENTRY": "", "DESTINATION": "", "ENDPOINT": f"... {more} more", "STATE": "left out"})
     return rows
 
 

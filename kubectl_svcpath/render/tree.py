@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kubectl_svcpath.path import EndpointHop, EntryPath, PortPath
-from kubectl_svcpath.render.common import destination, endpoint_state, findings_lines, notes_lines, wrap_lines
+from kubectl_svcpath.render.common import destination, endpoint_state, findings_lines, left_out_state, notes_lines, wrap_lines
 from kubectl_svcpath.render.text import Style, human_bytes, human_count, safe, share
 from kubectl_svcpath.report import Report
 
@@ -75,7 +75,10 @@ def _port_node(pp: PortPath, style: Style) -> Node:
     if not pp.paths:
         children.append((style.paint("no rules for this port on this node", "red"), []))
     for hop in pp.missing_endpoints:
-        children.append((style.paint("MISSING", "red") + f"  {safe(hop.ip)}:{hop.port} is ready in the EndpointSlice but has no rule", []))
+        why = f" ({safe(hop.expected.reason)})" if hop.expected and hop.expected.reason not in ("ready", "") else ""
+        children.append((style.paint("MISSING", "red") + f"  {safe(hop.ip)}:{hop.port} is ready in the EndpointSlice{why} but has no rule", []))
+    for hop in pp.left_out_endpoints:
+        children.append((f"{safe(hop.ip)}:{hop.port}  {safe(left_out_state(hop))}", []))
     return (label, children)
 
 

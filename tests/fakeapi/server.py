@@ -5,7 +5,7 @@ Serves exactly what kubectl-svcpath (and real ``kubectl get``/``exec``) read, no
     GET /version /api /apis /api/v1 /apis/discovery.k8s.io/v1            discovery (kubectl needs it)
     GET /api/v1/namespaces/NS/services/NAME                              a Service
     GET /apis/discovery.k8s.io/v1/namespaces/NS/endpointslices?labelSelector=…
-    GET /api/v1/nodes
+    GET /api/v1/nodes,  GET /api/v1/nodes/NAME
     GET /api/v1/namespaces/NS/pods?labelSelector=…&fieldSelector=spec.nodeName=…
     GET /api/v1/namespaces/NS/pods/NAME,  GET /api/v1/namespaces/NS/configmaps/NAME
     GET /api/v1/namespaces/NS/pods/NAME/exec?command=…  (WebSocket, v5.channel.k8s.io / v4.channel.k8s.io)
@@ -294,6 +294,7 @@ _ROUTES = [
     ("service", re.compile(r"^/api/v1/namespaces/([^/]+)/services/([^/]+)$")),
     ("endpointslices", re.compile(r"^/apis/discovery\.k8s\.io/v1/namespaces/([^/]+)/endpointslices$")),
     ("nodes", re.compile(r"^/api/v1/nodes$")),
+    ("node", re.compile(r"^/api/v1/nodes/([^/]+)$")),
     ("pods", re.compile(r"^/api/v1/namespaces/([^/]+)/pods$")),
     ("pod", re.compile(r"^/api/v1/namespaces/([^/]+)/pods/([^/]+)$")),
     ("configmap", re.compile(r"^/api/v1/namespaces/([^/]+)/configmaps/([^/]+)$")),
@@ -443,6 +444,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return 200, lst("Pod", groups[0], "v1")
         if route == "nodes":
             return 200, lst("Node", None, "v1")
+        if route == "node":
+            return get("Node", "", groups[0], "nodes")
         raise AssertionError(route)
 
     # --- pods/exec over WebSocket -------------------------------------------------------------

@@ -71,6 +71,7 @@ def test_requests_are_what_the_generated_methods_send(scenario: Scenario):
         ("/api/v1/namespaces/kube-system/pods", {"fieldSelector": ["spec.nodeName=cp01"],
                                                  "labelSelector": ["k8s-app=kube-proxy"]}),
         ("/api/v1/namespaces/kube-system/configmaps/kube-proxy", {}),
+        ("/api/v1/nodes/cp01", {}),  # the node's zone label (topology hints)
     ]
     assert {r.user_agent for r in reads} == {f"kubectl-svcpath/{__version__}"}
     pod = reads[2] and next(name for kind, _, name in scenario.cluster.objects if kind == "Pod")
