@@ -118,7 +118,8 @@ class Chain:
     _spans: list[tuple[int, int]] | None = None  # text ranges holding the chain's rule lines (whole-text scan)
     _offsets: Sequence[int] = ()  # where each pending rule's line starts
     _line_nos: Sequence[int] = ()  # empty: the source finds them when a rule is read
-    _target_index: dict[str, list[int]] | None = None
+    _target_index: dict[str, list[int]] | None = None  # target -> positions, read from the rules' text
+    _read_index: tuple[list[Rule], int, dict[str, list[int]]] | None = None  # the same over tokenised rules
 
     @property
     def rules(self) -> list[Rule]:
@@ -168,7 +169,17 @@ class Chain:
     def rules_targeting(self, targets: set[str]) -> list[Rule]:
         """The rules that jump to one of ``targets``, tokenising only those (an index of targets is kept)."""
         if self._rules is not None or self._source is None:
-            return [r for r in self.rules if r.target in targets]
+            # a tokenised dispatch chain (KUBE-SERVICES: one rule per port) is asked once per Service
+            # of an audit: index it by target once instead of scanning it each time
+            rules = self.rules
+            if self._read_index is None or self._read_index[0] is not rules or self._read_index[1] != len(rules):
+                index: dict[str, list[int]] = {}
+                for i, r in enumerate(rules):
+                    if r.target:
+                        index.setdefault(r.target, []).append(i)
+                self._read_index = (rules, len(rules), index)
+            found = self._read_index[2]
+            return [rules[i] for i in sorted(i for t in targets for i in found.get(t, ()))]
         wanted = sorted(i for t in targets for i in self._targets().get(t, ()))
         return self._materialize(wanted)
 
