@@ -110,16 +110,6 @@ def build_variant(kind: str, work: Path, archive: Path) -> Path:
         zipapp.create_archive(src, store / "kubectl-svcpath", interpreter="/usr/bin/env python3")
         shutil.rmtree(src)
         (bin_dir / "kubectl-svcpath").symlink_to(store / "kubectl-svcpath")
-    elif kind == "shiv":
-        # the venv's site-packages minus the editable hook, plus our package as plain files
-        site = Path(next(p for p in sys.path if p.endswith("site-packages")))
-        tree = work / kind / "site"
-        shutil.copytree(site, tree, ignore=shutil.ignore_patterns(
-            "__editable__*", "pip", "pip-*", "setuptools*", "_pytest", "pytest*", "PyInstaller*", "shiv*", "*.pyc"))
-        shutil.copytree(ROOT / "kubectl_svcpath", tree / "kubectl_svcpath", ignore=shutil.ignore_patterns("*.pyc"))
-        subprocess.run([str(VENV_BIN / "shiv"), "--site-packages", str(tree), "-e", "kubectl_svcpath.cli:main",
-                        "-o", str(bin_dir / "kubectl-svcpath"), "-p", "/usr/bin/env python3", "--compile-pyc"],
-                       check=True, stdout=subprocess.DEVNULL)
     return bin_dir
 
 

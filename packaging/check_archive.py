@@ -140,14 +140,29 @@ def check_binaries(root: Path, os_: str, arch: str, report: Report) -> None:
                 report.errors.append(f"{rel}: Mach-O for cputypes {[hex(c) for c in cpus]}, none is {MACHO_CPU[arch][1]}")
 
 
+def extract_checked(archive: Path, root: Path) -> None:
+    """Unpack only what the checks read: the WHEEL files and the ELF / Mach-O files (one pass)."""
+    magics = {b"\x7fELF", *MACHO_MAGICS, *FAT_MAGICS}
+    with tarfile.open(archive, "r:gz") as tar:
+        for member in tar:
+            if not member.isfile() or ".." in member.name.split("/") or member.name.startswith("/"):
+                continue
+            fh = tar.extractfile(member)
+            assert fh is not None
+            head = fh.read(64)
+            if member.name.endswith(".dist-info/WHEEL") or head[:4] in magics:
+                target = root / member.name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(head + fh.read())
+
+
 def check(archive: Path, os_: str | None = None, arch: str | None = None) -> Report:
     if os_ is None or arch is None:
         os_, arch = platform_of(archive.name)
     report = Report()
     with tempfile.TemporaryDirectory(prefix="krew-archive-") as tmp:
-        with tarfile.open(archive) as tar:
-            tar.extractall(tmp, filter="data") if hasattr(tarfile, "data_filter") else tar.extractall(tmp)
         root = Path(tmp)
+        extract_checked(archive, root)
         if not (root / "lib").is_dir():
             report.errors.append("no lib/ folder")
             return report

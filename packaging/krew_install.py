@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import glob
-import hashlib
 import os
 import platform as platform_mod
 import posixpath
@@ -34,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from build_krew import sha256_file  # noqa: E402,F401 (stdlib only: build_krew runs in a bare venv)
 from check_krew_manifest import load_manifest, selector_matches  # noqa: E402
 
 
@@ -54,14 +54,6 @@ def host_os_arch() -> tuple[str, str]:
         platform_mod.machine(), platform_mod.machine()
     )
     return sys.platform.replace("win32", "windows"), arch
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _suspicious(name: str) -> None:

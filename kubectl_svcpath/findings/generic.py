@@ -132,22 +132,22 @@ def check_not_programmed_endpoints(a: Analysis) -> list[Finding]:
         missing = pp.missing_endpoints
         if len(missing) > ONE_FINDING_EACH:
             shown = ", ".join(_ep(h) for h in missing[:5])
-            out.append(Finding("endpoint-not-programmed", "error",
-                               f"port {pp.port.label}: {len(missing)} ready endpoints have no rule on this node "
-                               f"({shown}, and {len(missing) - 5} more)",
-                               port=pp.port.name,
-                               detail=["The EndpointSlices list them as ready, but kube-proxy on this node does not send traffic to them: kube-proxy is not synced."],
-                               action="check kube-proxy's logs on this node for sync errors"))
+            out.append(_not_programmed(pp, f"{len(missing)} ready endpoints have no rule on this node "
+                                           f"({shown}, and {len(missing) - 5} more)", "The EndpointSlices list them", "them"))
             continue
         for hop in missing:
+            on_node = " on node " + hop.node if hop.node else ""
             why = f" ({hop.expected.reason})" if hop.expected and hop.expected.reason not in ("ready", "") else ""
             chain = f" (expected chain {hop.chain})" if hop.chain else ""
-            out.append(Finding("endpoint-not-programmed", "error",
-                               f"port {pp.port.label}: ready endpoint {_ep(hop)}{' on node ' + hop.node if hop.node else ''}{why} has no rule on this node{chain}",
-                               port=pp.port.name,
-                               detail=["The EndpointSlice lists it as ready, but kube-proxy on this node does not send traffic to it: kube-proxy is not synced."],
-                               action="check kube-proxy's logs on this node for sync errors"))
+            out.append(_not_programmed(pp, f"ready endpoint {_ep(hop)}{on_node}{why} has no rule on this node{chain}",
+                                       "The EndpointSlice lists it", "it"))
     return out
+
+
+def _not_programmed(pp: PortPath, what: str, slices_say: str, them: str) -> Finding:
+    return Finding("endpoint-not-programmed", "error", f"port {pp.port.label}: {what}", port=pp.port.name,
+                   detail=[f"{slices_say} as ready, but kube-proxy on this node does not send traffic to {them}: kube-proxy is not synced."],
+                   action="check kube-proxy's logs on this node for sync errors")
 
 
 def check_target_ports(a: Analysis) -> list[Finding]:

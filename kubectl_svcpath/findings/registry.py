@@ -27,7 +27,12 @@ _ALL = (
     Code("no-endpoints", (ERR,), "no ready (or serving-terminating) endpoint: new connections are rejected", "findings/generic.py"),
     Code("no-local-endpoints", (WARN,), "traffic policy Local and no endpoint on this node: dropped here", "findings/generic.py"),
     Code("stale-endpoint", (ERR,), "rules send traffic to an address no EndpointSlice lists", "findings/generic.py"),
-    Code("endpoint-not-programmed", (ERR,), "a ready endpoint with no rule on this node", "findings/generic.py"),
+    Code("endpoint-not-programmed", (ERR,), "an endpoint kube-proxy should program on this node has no rule", "findings/generic.py"),
+    # expected before observed: what kube-proxy should program here (findings/expected.py)
+    Code("topology-hints-ignored", (ERR,), "the rules send traffic to endpoints hinted for another zone (or node) although kube-proxy would use the hints", "findings/expected.py"),
+    Code("topology-hints-misapplied", (ERR,), "the rules hold only one zone's hinted endpoints although kube-proxy ignores the hints on this node", "findings/expected.py"),
+    Code("endpoint-not-expected", (ERR,), "the rules send traffic to an endpoint kube-proxy would not program here", "findings/expected.py"),
+    Code("rules-for-ignored-service", (WARN,), "rules for a Service kube-proxy is told to ignore (service-proxy-name label, headless)", "findings/expected.py"),
     Code("service-not-programmed", (ERR,), "no entry rule (map element, virtual server) at all for a port", "findings/generic.py"),
     Code("target-port-mismatch", (ERR, WARN), "DNAT port differs from the EndpointSlice's port / the Service's targetPort", "findings/generic.py"),
     Code("terminating-fallback", (WARN,), "no ready endpoint; kube-proxy falls back to serving terminating ones", "findings/generic.py"),

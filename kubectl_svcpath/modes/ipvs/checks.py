@@ -77,22 +77,19 @@ def _check_partial(snapshot: ServiceSnapshot, pp: PortPath, ipvs: IpvsTable) -> 
     out: list[Finding] = []
     for kind, ip in snapshot.entry_addresses():
         if ipvs.lookup(proto, ip, pp.port.port) is None:
-            out.append(Finding(
-                "service-not-programmed", "error",
-                f"port {pp.port.label}: no IPVS virtual server for {kind} {ip}:{pp.port.port}/{proto}",
-                port=pp.port.name,
-                detail=["Other ways in to this port have virtual servers, so kube-proxy runs; it has not synced this change."],
-                action="check kube-proxy's logs on this node",
-            ))
+            out.append(_no_virtual_server(pp, f"{kind} {ip}:{pp.port.port}/{proto}",
+                                          "Other ways in to this port have virtual servers, so kube-proxy runs; it has not synced this change.",
+                                          "check kube-proxy's logs on this node"))
     if pp.port.node_port and not ipvs.on_port(proto, pp.port.node_port):
-        out.append(Finding(
-            "service-not-programmed", "error",
-            f"port {pp.port.label}: no IPVS virtual server for node port {pp.port.node_port}/{proto} on any address",
-            port=pp.port.name,
-            detail=["kube-proxy creates one virtual server per node address for each node port."],
-            action="check kube-proxy's logs on this node (and --nodeport-addresses)",
-        ))
+        out.append(_no_virtual_server(pp, f"node port {pp.port.node_port}/{proto} on any address",
+                                      "kube-proxy creates one virtual server per node address for each node port.",
+                                      "check kube-proxy's logs on this node (and --nodeport-addresses)"))
     return out
+
+
+def _no_virtual_server(pp: PortPath, what: str, detail: str, action: str) -> Finding:
+    return Finding("service-not-programmed", "error", f"port {pp.port.label}: no IPVS virtual server for {what}",
+                   port=pp.port.name, detail=[detail], action=action)
 
 
 def notes_ipvs(ipvs: IpvsTable, rules: RuleSet | None = None) -> list[str]:

@@ -31,15 +31,10 @@ class IpvsRate:
     outbps: int
 
 
-@dataclass(slots=True)
-class RealServer:
-    address: str
-    port: int
-    forward: str | None = None  # "Masq" | "Route" | "Tunnel" | "Local"
-    weight: int | None = None
-    active_conns: int | None = None
-    inactive_conns: int | None = None
-    persistent_conns: int | None = None
+@dataclass(slots=True, kw_only=True)
+class _Listed:
+    """What a virtual or real server line of ipvsadm carries besides its identity: counters, provenance."""
+
     stats: IpvsStats | None = None
     rate: IpvsRate | None = None
     source: str = ""
@@ -52,7 +47,18 @@ class RealServer:
 
 
 @dataclass(slots=True)
-class VirtualServer:
+class RealServer(_Listed):
+    address: str
+    port: int
+    forward: str | None = None  # "Masq" | "Route" | "Tunnel" | "Local"
+    weight: int | None = None
+    active_conns: int | None = None
+    inactive_conns: int | None = None
+    persistent_conns: int | None = None
+
+
+@dataclass(slots=True)
+class VirtualServer(_Listed):
     protocol: str  # "TCP" | "UDP" | "SCTP" | "FWM"
     address: str  # VIP ("" for a firewall-mark service)
     port: int  # 0 for a firewall-mark service
@@ -62,11 +68,6 @@ class VirtualServer:
     netmask: str | None = None
     flags: list[str] = field(default_factory=list)
     real_servers: list[RealServer] = field(default_factory=list)
-    stats: IpvsStats | None = None
-    rate: IpvsRate | None = None
-    source: str = ""
-    line_no: int = 0
-    raw: str = ""
 
     @property
     def key(self) -> tuple[str, str, int]:
@@ -78,10 +79,6 @@ class VirtualServer:
             return f"FWM {self.fwmark}"
         host = f"[{self.address}]" if ":" in self.address else self.address
         return f"{self.protocol} {host}:{self.port}"
-
-    @property
-    def ref(self) -> str:
-        return f"{self.source}:{self.line_no}" if self.line_no else self.source
 
     def real_server(self, address: str, port: int) -> RealServer:
         """The real server ip:port, added when a listing names it first."""

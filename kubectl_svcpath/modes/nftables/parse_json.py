@@ -40,6 +40,20 @@ def parse_nft_json(text: str, source: str) -> NftRuleset:
 
 
 def _parse(text: str, source: str) -> NftRuleset:
+    info = NftDumpInfo(source=source, form="nft-json")
+    ruleset = NftRuleset(dumps=[info])
+    rules = _Rules(ruleset, info, source)
+    for i, item in enumerate(_load(text, source)):
+        kind, body, loc = _unwrap(i, item, source)
+        if kind == "rule":  # the bulk of a big table: kept lean
+            rules.add(i, body, loc)
+        else:
+            _read_object(ruleset, info, kind, i, body, loc)
+    return ruleset
+
+
+def _load(text: str, source: str) -> list[Any]:
+    """The top-level ``nftables`` list, or BadDump saying why this is not ``nft -j`` output."""
     try:
         doc = json.loads(text)
     except ValueError as e:
@@ -50,73 +64,79 @@ def _parse(text: str, source: str) -> NftRuleset:
         raise BadDump(source, "JSON nested too deeply to be `nft -j` output") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("nftables"), list):
         raise BadDump(source, 'JSON without a top-level "nftables" list: not `nft -j` output')
-    info = NftDumpInfo(source=source, form="nft-json")
-    ruleset = NftRuleset(dumps=[info])
-    last_key: tuple[str, str, str] | None = None
-    chain: NftChain | None = None
-    for i, item in enumerate(doc["nftables"]):
-        if not isinstance(item, dict) or len(item) != 1:
-            raise BadDump(source, f"item {i} of the nftables list is not a one-key object")
-        (kind, body), = item.items()
-        wrapper = None
-        if kind in _COMMANDS and isinstance(body, dict) and len(body) == 1:
-            wrapper = kind
-            (kind, body), = body.items()
-        if not isinstance(body, dict):
-            raise BadDump(source, f"item {i} ({kind}) is not an object")
-        loc = Loc(source, path=(i, wrapper, kind) if wrapper else (i, kind))
-        if kind == "rule":  # the bulk of a big table: kept lean
-            try:
-                key = (body["family"], body["table"], body["chain"])
-            except KeyError as e:
-                raise BadDump(source, f"item {i} lacks {e.args[0]!r}") from None
-            exprs = body.get("expr", [])
-            if not isinstance(exprs, list) or not all(isinstance(e, dict) for e in exprs):
-                raise BadDump(source, f"rule in chain {key[2]!r} has a malformed expr list (item {i})")
-            if key != last_key:
-                chain = ruleset.ensure_table(key[0], key[1]).ensure_chain(key[2])
-                last_key = key
-            assert chain is not None  # set with last_key just above
-            rules = chain.rules
-            rules.append(NftRule(key[0], key[1], key[2], len(rules) + 1, exprs, body.get("comment"),
-                                 body.get("handle"), loc))
-            if not info.has_counters and any("counter" in e for e in exprs):
-                info.has_counters = True
-        elif kind == "metainfo":
-            info.nft_version = body.get("version")
-            info.json_schema_version = body.get("json_schema_version")
-        elif kind == "table":
-            table = ruleset.ensure_table(_req(body, "family", source, i), _req(body, "name", source, i))
-            table.handle = body.get("handle")
-            table.comment = body.get("comment")
-            table.loc = loc
-        elif kind == "chain":
-            table = ruleset.ensure_table(_req(body, "family", source, i), _req(body, "table", source, i))
-            name = _req(body, "name", source, i)
-            declared = table.chains.get(name)
-            if declared is None:
-                declared = table.chains[name] = NftChain(name)
-            declared.declared = True
-            declared.handle = body.get("handle")
-            declared.type = body.get("type")
-            declared.hook = body.get("hook")
-            declared.prio = body.get("prio")
-            declared.policy = body.get("policy")
-            declared.comment = body.get("comment")
-            declared.loc = loc
-        elif kind in ("set", "map"):
-            table = ruleset.ensure_table(_req(body, "family", source, i), _req(body, "table", source, i))
-            table.sets[_req(body, "name", source, i)] = _read_set(kind, body, loc, source)
-        elif kind == "element":
-            # {"element": {"family", "table", "name", "elem": [...]}} (transaction form)
-            table = ruleset.ensure_table(_req(body, "family", source, i), _req(body, "table", source, i))
-            target = table.sets.get(_req(body, "name", source, i))
-            if target is None:
-                raise BadDump(source, f"element for undeclared set/map {body['name']!r} (item {i})")
-            for j, raw in enumerate(_as_list(body.get("elem"))):
-                target.add(_read_element(raw, target, Loc(source, path=(*_path(loc), "elem", j))))
-        # other objects (flowtable, counter, quota, ct helper, limit, secmark) do not route packets
-    return ruleset
+    return doc["nftables"]
+
+
+def _unwrap(i: int, item: Any, source: str) -> tuple[str, dict[str, Any], Loc]:
+    """``{"rule": {...}}`` or, in transaction form, ``{"add": {"rule": {...}}}`` -> (kind, body, where)."""
+    if not isinstance(item, dict) or len(item) != 1:
+        raise BadDump(source, f"item {i} of the nftables list is not a one-key object")
+    (kind, body), = item.items()
+    wrapper = None
+    if kind in _COMMANDS and isinstance(body, dict) and len(body) == 1:
+        wrapper = kind
+        (kind, body), = body.items()
+    if not isinstance(body, dict):
+        raise BadDump(source, f"item {i} ({kind}) is not an object")
+    return kind, body, Loc(source, path=(i, wrapper, kind) if wrapper else (i, kind))
+
+
+class _Rules:
+    """Appends rules to their chains; consecutive rules of one chain look the chain up once."""
+
+    def __init__(self, ruleset: NftRuleset, info: NftDumpInfo, source: str) -> None:
+        self.ruleset, self.info, self.source = ruleset, info, source
+        self.last_key: tuple[str, str, str] | None = None
+        self.chain: NftChain | None = None
+
+    def add(self, i: int, body: dict[str, Any], loc: Loc) -> None:
+        try:
+            key = (body["family"], body["table"], body["chain"])
+        except KeyError as e:
+            raise BadDump(self.source, f"item {i} lacks {e.args[0]!r}") from None
+        exprs = body.get("expr", [])
+        if not isinstance(exprs, list) or not all(isinstance(e, dict) for e in exprs):
+            raise BadDump(self.source, f"rule in chain {key[2]!r} has a malformed expr list (item {i})")
+        if key != self.last_key or self.chain is None:
+            self.chain = self.ruleset.ensure_table(key[0], key[1]).ensure_chain(key[2])
+            self.last_key = key
+        rules = self.chain.rules
+        rules.append(NftRule(key[0], key[1], key[2], len(rules) + 1, exprs, body.get("comment"),
+                             body.get("handle"), loc))
+        if not self.info.has_counters and any("counter" in e for e in exprs):
+            self.info.has_counters = True
+
+
+def _read_object(ruleset: NftRuleset, info: NftDumpInfo, kind: str, i: int, body: dict[str, Any], loc: Loc) -> None:
+    """Everything but rules; other objects (flowtable, counter, quota, ct helper, limit, secmark) do not route packets."""
+    source = info.source
+    if kind == "metainfo":
+        info.nft_version = body.get("version")
+        info.json_schema_version = body.get("json_schema_version")
+    elif kind == "table":
+        table = ruleset.ensure_table(_req(body, "family", source, i), _req(body, "name", source, i))
+        table.handle, table.comment, table.loc = body.get("handle"), body.get("comment"), loc
+    elif kind == "chain":
+        table = ruleset.ensure_table(_req(body, "family", source, i), _req(body, "table", source, i))
+        name = _req(body, "name", source, i)
+        declared = table.chains.get(name)
+        if declared is None:
+            declared = table.chains[name] = NftChain(name)
+        declared.declared = True
+        declared.handle, declared.type, declared.hook = body.get("handle"), body.get("type"), body.get("hook")
+        declared.prio, declared.policy, declared.comment = body.get("prio"), body.get("policy"), body.get("comment")
+        declared.loc = loc
+    elif kind in ("set", "map"):
+        table = ruleset.ensure_table(_req(body, "family", source, i), _req(body, "table", source, i))
+        table.sets[_req(body, "name", source, i)] = _read_set(kind, body, loc, source)
+    elif kind == "element":
+        # {"element": {"family", "table", "name", "elem": [...]}} (transaction form)
+        table = ruleset.ensure_table(_req(body, "family", source, i), _req(body, "table", source, i))
+        target = table.sets.get(_req(body, "name", source, i))
+        if target is None:
+            raise BadDump(source, f"element for undeclared set/map {body['name']!r} (item {i})")
+        for j, raw in enumerate(_as_list(body.get("elem"))):
+            target.add(_read_element(raw, target, Loc(source, path=(*_path(loc), "elem", j))))
 
 
 def _req(body: dict[str, Any], key: str, source: str, i: int) -> Any:

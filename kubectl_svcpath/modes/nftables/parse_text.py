@@ -14,6 +14,7 @@ position, a verdict and a counter.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from kubectl_svcpath.errors import BadDump
@@ -327,15 +328,20 @@ class _Parser:
             s = table.sets[name] = NftSet(name, kind=kind, loc=Loc(self.source, line))
         return s
 
-    def _chain_body(self, table: NftTable, chain: NftChain) -> None:
+    def _body(self, what: str) -> Iterator[tuple[str, str, int]]:
+        """Each next token of a ``{ … }`` body, until its ``}``; an error when the input ends first."""
         while True:
             self._skip_separators()
             tok = self._peek()
             if tok is None:
-                raise self._err(f"chain {chain.name} is not closed (truncated dump?)")
+                raise self._err(f"{what} is not closed (truncated dump?)")
             if tok[0] == PUNCT and tok[1] == "}":
                 self.i += 1
                 return
+            yield tok
+
+    def _chain_body(self, table: NftTable, chain: NftChain) -> None:
+        for tok in self._body(f"chain {chain.name}"):
             line = tok[2]
             stmt = self._statement()
             if not stmt:
@@ -375,14 +381,7 @@ class _Parser:
             chain.policy = "accept"  # nft's default for a base chain
 
     def _set_body(self, s: NftSet) -> None:
-        while True:
-            self._skip_separators()
-            tok = self._peek()
-            if tok is None:
-                raise self._err(f"set {s.name} is not closed (truncated dump?)")
-            if tok[0] == PUNCT and tok[1] == "}":
-                self.i += 1
-                return
+        for _ in self._body(f"set {s.name}"):
             kind, word, line = self._next()
             if word == "type":
                 stmt = [t[1] for t in self._statement()]
@@ -476,89 +475,94 @@ class _Parser:
     # --- commands (transaction form) --------------------------------------------------
 
     def _command(self, verb: str, line: int) -> None:
-        kind, obj, _ = self._next()
-        if obj == "table":
-            family, (name,) = self._family_and(1)
-            table = self.ruleset.ensure_table(family, name)
-            table.loc = table.loc or Loc(self.source, line)
-            if verb in ("delete", "destroy"):
-                self.ruleset.tables.pop((family, name), None)
-                self._statement()
-                return
-            if verb == "flush":
-                for chain in table.chains.values():
-                    chain.rules.clear()
-                for s in table.sets.values():
-                    s.elements.clear()
-                    s._index = None
-                return
-            tok = self._peek()
-            if tok and tok[0] == PUNCT and tok[1] == "{":
-                self.i += 1
-                self._table_body(table)
-        elif obj == "chain":
-            family, (tname, name) = self._family_and(2)
-            table = self.ruleset.ensure_table(family, tname)
-            if verb in ("delete", "destroy"):
-                table.chains.pop(name, None)
-                self._statement()
-                return
-            if verb == "flush":
-                table.ensure_chain(name).rules.clear()
-                return
-            chain = self._declare_chain(table, name, line)
-            tok = self._peek()
-            if tok and tok[0] == PUNCT and tok[1] == "{":
-                self.i += 1
-                self._chain_body(table, chain)
-        elif obj in ("set", "map"):
-            family, (tname, name) = self._family_and(2)
-            table = self.ruleset.ensure_table(family, tname)
-            if verb in ("delete", "destroy"):
-                table.sets.pop(name, None)
-                self._statement()
-                return
-            if verb == "flush":
-                flushed = table.sets.get(name)
-                if flushed:
-                    flushed.elements.clear()
-                    flushed._index = None
-                return
-            s = self._declare_set(table, obj, name, line)
-            tok = self._peek()
-            if tok and tok[0] == PUNCT and tok[1] == "{":
-                self.i += 1
-                self._set_body(s)
-        elif obj == "element":
-            family, (tname, name) = self._family_and(2)
-            table = self.ruleset.ensure_table(family, tname)
-            found = table.sets.get(name)
-            if found is None:
-                raise self._err(f"element for undeclared set/map {name!r}", line)
-            s = found
-            self._expect("{")
-            if verb in ("delete", "destroy"):
-                scratch = NftSet(name, kind=s.kind, type=s.type)
-                self._elements(scratch)
-                for e in scratch.elements:
-                    s.remove(e.key)
-            else:
-                self._elements(s)
-        elif obj == "rule":
-            family, (tname, cname) = self._family_and(2)
-            table = self.ruleset.ensure_table(family, tname)
-            chain = table.ensure_chain(cname)
-            stmt = self._statement()
-            if verb in ("delete", "destroy"):
-                return
-            # "position N" / "index N" / "handle N" before the statements
-            while len(stmt) >= 2 and stmt[0][1] in ("position", "index", "handle"):
-                stmt = stmt[2:]
-            self._add_rule(table, chain, stmt, line, first=(verb == "insert"))
+        _, obj, _ = self._next()
+        handler = {"table": self._cmd_table, "chain": self._cmd_chain, "set": self._cmd_set, "map": self._cmd_set,
+                   "element": self._cmd_element, "rule": self._cmd_rule}.get(obj)
+        if handler is not None:
+            handler(verb, obj, line)
         elif obj == "ruleset" and verb == "flush":
             self.ruleset.tables.clear()
         else:
             self._statement()  # other objects (flowtable, counter, …) do not route packets
+
+    def _opens_block(self) -> bool:
+        """Consume a ``{`` if one comes next."""
+        tok = self._peek()
+        if tok and tok[0] == PUNCT and tok[1] == "{":
+            self.i += 1
+            return True
+        return False
+
+    def _cmd_table(self, verb: str, obj: str, line: int) -> None:
+        family, (name,) = self._family_and(1)
+        table = self.ruleset.ensure_table(family, name)
+        table.loc = table.loc or Loc(self.source, line)
+        if verb in ("delete", "destroy"):
+            self.ruleset.tables.pop((family, name), None)
+            self._statement()
+        elif verb == "flush":
+            for chain in table.chains.values():
+                chain.rules.clear()
+            for s in table.sets.values():
+                s.elements.clear()
+                s._index = None
+        elif self._opens_block():
+            self._table_body(table)
+
+    def _cmd_chain(self, verb: str, obj: str, line: int) -> None:
+        family, (tname, name) = self._family_and(2)
+        table = self.ruleset.ensure_table(family, tname)
+        if verb in ("delete", "destroy"):
+            table.chains.pop(name, None)
+            self._statement()
+        elif verb == "flush":
+            table.ensure_chain(name).rules.clear()
+        else:
+            chain = self._declare_chain(table, name, line)
+            if self._opens_block():
+                self._chain_body(table, chain)
+
+    def _cmd_set(self, verb: str, obj: str, line: int) -> None:
+        family, (tname, name) = self._family_and(2)
+        table = self.ruleset.ensure_table(family, tname)
+        if verb in ("delete", "destroy"):
+            table.sets.pop(name, None)
+            self._statement()
+        elif verb == "flush":
+            flushed = table.sets.get(name)
+            if flushed:
+                flushed.elements.clear()
+                flushed._index = None
+        else:
+            s = self._declare_set(table, obj, name, line)
+            if self._opens_block():
+                self._set_body(s)
+
+    def _cmd_element(self, verb: str, obj: str, line: int) -> None:
+        family, (tname, name) = self._family_and(2)
+        s = self.ruleset.ensure_table(family, tname).sets.get(name)
+        if s is None:
+            raise self._err(f"element for undeclared set/map {name!r}", line)
+        self._expect("{")
+        if verb in ("delete", "destroy"):
+            scratch = NftSet(name, kind=s.kind, type=s.type)
+            self._elements(scratch)
+            for e in scratch.elements:
+                s.remove(e.key)
+        else:
+            self._elements(s)
+
+    def _cmd_rule(self, verb: str, obj: str, line: int) -> None:
+        family, (tname, cname) = self._family_and(2)
+        table = self.ruleset.ensure_table(family, tname)
+        chain = table.ensure_chain(cname)
+        stmt = self._statement()
+        if verb in ("delete", "destroy"):
+            return
+        # "position N" / "index N" / "handle N" before the statements
+        while len(stmt) >= 2 and stmt[0][1] in ("position", "index", "handle"):
+            stmt = stmt[2:]
+        self._add_rule(table, chain, stmt, line, first=(verb == "insert"))
 
     def _add_rule(self, table: NftTable, chain: NftChain, stmt: list[tuple[str, str, int]], line: int,
                   first: bool = False) -> None:
@@ -629,36 +633,11 @@ def parse_statements(toks: list[tuple[str, str, int]]) -> tuple[list[dict[str, A
             if kind == STR:
                 unknown.append(f'"{c.next()}"')
                 continue
-            expr: dict[str, Any] | None = None
             if w == "comment" and c.kind(1) == STR:
                 c.next()
                 comment = c.next()
                 continue
-            if w in ("jump", "goto") and c.peek(1) is not None:
-                c.next()
-                expr = {w: {"target": c.next()}}
-            elif w in _VERDICT_WORDS:
-                c.next()
-                expr = {w: None}
-            elif w == "counter":
-                expr = _counter(c)
-            elif w == "reject":
-                expr = _reject(c)
-            elif w in ("dnat", "snat"):
-                expr = _nat(c)
-            elif w in ("masquerade", "redirect"):
-                expr = _masquerade(c)
-            elif w in ("update", "add", "delete") and (c.peek(1) or "").startswith("@"):
-                expr = _set_update(c)
-            elif w == "xt" and c.peek(1) in ("match", "target", "watcher"):
-                c.next()
-                xt_type = c.next()
-                expr = {"xt": {"type": xt_type, "name": c.next() if not c.done() else None}}
-            elif w == "notrack":
-                c.next()
-                expr = {"notrack": None}
-            elif _is_selector_start(c):
-                expr = _expression_statement(c)
+            expr = _one_statement(c, w)
             if expr is None:
                 c.i = start
                 unknown.append(c.next())
@@ -671,6 +650,32 @@ def parse_statements(toks: list[tuple[str, str, int]]) -> tuple[list[dict[str, A
                 unknown.append(c.next())
     flush_unknown()
     return exprs, comment
+
+
+def _one_statement(c: _Cursor, w: str | None) -> dict[str, Any] | None:
+    """The statement starting at the cursor as a libnftables JSON expression; None: not one this reader knows."""
+    if w in ("jump", "goto") and c.peek(1) is not None:
+        c.next()
+        return {w: {"target": c.next()}}
+    if w in _VERDICT_WORDS:
+        c.next()
+        return {w: None}
+    readers = {"counter": _counter, "reject": _reject, "dnat": _nat, "snat": _nat, "masquerade": _masquerade,
+               "redirect": _masquerade}
+    if w in readers:
+        return readers[w](c)
+    if w in ("update", "add", "delete") and (c.peek(1) or "").startswith("@"):
+        return _set_update(c)
+    if w == "xt" and c.peek(1) in ("match", "target", "watcher"):
+        c.next()
+        xt_type = c.next()
+        return {"xt": {"type": xt_type, "name": c.next() if not c.done() else None}}
+    if w == "notrack":
+        c.next()
+        return {"notrack": None}
+    if _is_selector_start(c):
+        return _expression_statement(c)
+    return None
 
 
 def _counter(c: _Cursor) -> dict[str, Any]:
