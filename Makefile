@@ -7,7 +7,7 @@ PIP     = $(VENV)/bin/pip
 APT_PACKAGES = iptables nftables iproute2 ipvsadm conntrack kmod ca-certificates openssl
 
 .DEFAULT_GOAL := help
-.PHONY: help setup system-deps venv demo test test-unit test-lab lint typecheck bench clean
+.PHONY: help setup system-deps venv demo test test-unit test-lab lint typecheck bench clean fuzz
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -47,6 +47,11 @@ typecheck: venv  ## mypy on the package (settings in pyproject.toml)
 test-unit: venv  ## the tests that need neither root nor network namespaces
 	$(VENV)/bin/pytest -q -m "not lab"
 
+SEED ?= 1
+CASES ?= 2000
+fuzz: venv  ## hostile input campaign: CASES cases from SEED (make fuzz SEED=2); failing inputs kept in build/fuzz-failures/
+	nice $(PY) -m tests.fuzz --seed $(SEED) --cases $(CASES)
+
 bench: venv  ## benchmarks (figures go in README.md)
 	$(PY) bench/run_all.py
 
@@ -70,7 +75,7 @@ venv-min: $(VENV_MIN)/.installed  ## a virtualenv with the oldest declared versi
 
 test-min: venv-min  ## the unit tests on the minimum versions (the packaging tests run in the main venv only)
 	$(VENV_MIN)/bin/python -c 'import sys, typer, kubernetes, yaml, tabulate; print("minimum versions: Python", sys.version.split()[0], "typer", typer.__version__, "kubernetes", kubernetes.__version__, "PyYAML", yaml.__version__, "tabulate", tabulate.__version__)'
-	$(VENV_MIN)/bin/pytest -q -m "not lab" -p no:cacheprovider --ignore=tests/test_packaging.py --ignore=tests/test_kubectl_plugin.py
+	$(VENV_MIN)/bin/pytest -q -m "not lab and not fuzz" -p no:cacheprovider --ignore=tests/test_packaging.py --ignore=tests/test_kubectl_plugin.py
 
 # --- packaging (issue 12): krew archives for every platform, wheel/sdist, manifest check; see docs/install.md
 KREW_ROOT_LOCAL ?= build/krew-root

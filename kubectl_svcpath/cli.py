@@ -77,7 +77,7 @@ def svcpath(
     all_nodes: Annotated[bool, typer.Option("--all-nodes", help="Read every node's rules and report where they disagree")] = False,
     local: Annotated[bool, typer.Option("--local", help="Read this machine's own netfilter tables (run on the node, as root)")] = False,
     rules_file: Annotated[Optional[list[str]], typer.Option("--rules-file", "-f", metavar="FILE", help="Rule dump to read instead of a node (repeatable; - for stdin)", show_default=False)] = None,
-    manifest: Annotated[Optional[list[str]], typer.Option("--manifest", metavar="FILE", help="kubectl get service,endpointslices -o yaml|json output, instead of the API (repeatable)", show_default=False)] = None,
+    manifest: Annotated[Optional[list[str]], typer.Option("--manifest", metavar="FILE", help="kubectl get service,endpointslices -o yaml|json output, instead of the API (repeatable; JSON up to 64 MiB, YAML up to 8 MiB, no YAML aliases)", show_default=False)] = None,
     all_services: Annotated[bool, typer.Option("--all", help="With --rules-file: one line of health for every Service in the dump")] = False,
     example: Annotated[bool, typer.Option("--example", help="Run on the bundled hello-service example (no cluster needed)")] = False,
     lenient: Annotated[bool, typer.Option("--lenient", help="Skip dump lines that cannot be read (with a note) instead of failing")] = False,

@@ -295,3 +295,16 @@ def test_local_policy_local_endpoint_missing_is_reported(tmp_path: Path) -> None
     doc = json.loads(out)
     assert missing(doc) == {e2} and code == ExitCode.PROBLEMS_FOUND
     assert "stale-endpoint" not in codes(doc) and e3 not in missing(doc)
+
+
+def test_etp_local_with_a_local_endpoint_but_rules_drop(tmp_path: Path) -> None:
+    """svc2's only endpoint is on this node: kube-proxy would forward external traffic to it, the rules DROP it."""
+    svc2 = service("ns2", "svc2", "172.30.0.42", type="LoadBalancer", externalIPs=["192.168.99.22"], externalTrafficPolicy="Local",
+                   healthCheckNodePort=30000)
+    svc2["spec"]["ports"][0]["nodePort"] = 3001
+    svc2["status"] = {"loadBalancer": {"ingress": [{"ip": "1.2.3.4"}]}}
+    sl = endpoint_slice("ns2", "svc2", endpoint("10.180.0.2", NODE))
+    code, doc, _ = run(tmp_path, IPT, "ns2/svc2", [svc2, sl, node("zone-a")], "--node", NODE)
+    f = next(f for f in doc["findings"] if f["code"] == "verdict-not-expected")
+    assert "DROP" in f["message"] and "nodePort" in f["message"] and "10.180.0.2:80" in f["message"] and code == ExitCode.PROBLEMS_FOUND
+    assert doc["ports"][0]["expected"]["externalTraffic"] == "local" and "answers 200" in doc["ports"][0]["expected"]["healthCheck"]

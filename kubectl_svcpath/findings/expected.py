@@ -255,7 +255,34 @@ def check_expected(a: Analysis) -> list[Finding]:
                 detail=[f"{k}: {h.expected.reason if h.expected else ''}" for k, h in unexpected.items()],
                 action="kube-proxy on this node has not applied the latest EndpointSlice change: check its logs for sync errors"))
         out.extend(_hints_misapplied(a, pp, ep))
+        out.extend(_verdict_not_expected(a, pp, ep))
     return out
+
+
+def _verdict_not_expected(a: Analysis, pp: PortPath, ep: ExpectedPort) -> list[Finding]:
+    """The rules drop or reject a kind of traffic that kube-proxy would forward from this node."""
+    wrong: list[tuple[EntryPath, str, list[SliceEndpoint]]] = []
+    for path in pp.paths:
+        if path.verdict not in ("drop", "reject") or path.entry is None:
+            continue
+        traffic = ep.internal if path.entry == "clusterIP" else ep.external
+        want = ep.expected_for(path.entry)
+        if traffic in ("cluster", "local") and want:
+            wrong.append((path, traffic, want))
+    if not wrong:
+        return []
+    kinds = sorted({p.entry or "?" for p, _, _ in wrong})
+    path, traffic, want = wrong[0]
+    shown = ", ".join(f"{e.key}" for e in want[:5]) + (f" and {len(want) - 5} more" if len(want) > 5 else "")
+    why = "this node's endpoints (Local traffic policy)" if traffic == "local" else "the usable endpoints"
+    return [Finding(
+        "verdict-not-expected", "error",
+        f"port {pp.port.label}: rules {path.verdict.upper()} {', '.join(kinds)} traffic on {_where(a)}, "
+        f"but kube-proxy would send it to {why}: {shown}",
+        port=pp.port.name, evidence=[ev.ref + "  " + ev.text for p, _, _ in wrong for ev in p.evidence[:1]],
+        detail=[f"{e.key}: {ep.verdicts[e.key].reason}" for e in want[:5]],
+        action="kube-proxy on this node has not applied the latest EndpointSlice change (or the Node's name differs "
+               "from kube-proxy's --hostname-override): check its logs")]
 
 
 def _hints_misapplied(a: Analysis, pp: PortPath, ep: ExpectedPort) -> list[Finding]:

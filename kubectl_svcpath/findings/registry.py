@@ -33,6 +33,7 @@ _ALL = (
     Code("topology-hints-misapplied", (ERR,), "the rules hold only one zone's hinted endpoints although kube-proxy ignores the hints on this node", "findings/expected.py"),
     Code("endpoint-not-expected", (ERR,), "the rules send traffic to an endpoint kube-proxy would not program here", "findings/expected.py"),
     Code("rules-for-ignored-service", (WARN,), "rules for a Service kube-proxy is told to ignore (service-proxy-name label, headless)", "findings/expected.py"),
+    Code("verdict-not-expected", (ERR,), "the rules drop or reject traffic kube-proxy would forward from this node", "findings/expected.py"),
     Code("service-not-programmed", (ERR,), "no entry rule (map element, virtual server) at all for a port", "findings/generic.py"),
     Code("target-port-mismatch", (ERR, WARN), "DNAT port differs from the EndpointSlice's port / the Service's targetPort", "findings/generic.py"),
     Code("terminating-fallback", (WARN,), "no ready endpoint; kube-proxy falls back to serving terminating ones", "findings/generic.py"),

@@ -7,9 +7,9 @@ that stalls after the upgrade (``close()`` waited 3 s for the server's close fra
 runs as users run it (the installed console script); the time measured is from the moment the
 stuck request reached the server to the moment the process had exited: the part the timeout
 governs (interpreter start-up on a loaded 2-core machine varies by a second on its own). A run
-over the bound is tried once more before the test fails: a machine shared by parallel test runs
-can stall one exit by a second, while the bugs these tests guard against (a hang, a 3 s close)
-miss the bound on every run.
+over the bound is tried up to twice more before the test fails: a machine shared by parallel
+test runs can stall one exit by a second, while the bugs these tests guard against (a hang, a
+3 s close) miss the bound on every run.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def test_a_stuck_server_ends_the_run_within_the_request_timeout_plus_one_second(
     else:
         api.cluster.faults.delay = 60
 
-    for _ in range(2):
+    for _ in range(3):
         api.cluster.requests.clear()
         r, ended = _run(api, tmp_path)
         stuck = api.cluster.requests[-1]  # the run stops at the first request that does not end

@@ -18,7 +18,7 @@ Pure: reads the Analysis only.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kubectl_svcpath.analysis import Analysis
@@ -328,6 +328,27 @@ def _see_action(ctx: _Context, what: str) -> str:
 
 
 def _hidden_ports(ctx: _Context) -> list[Finding]:
+    portless = _portless_entries(ctx)
+    if not portless:
+        return []
+    kernel = _kernel_ports(ctx, portless)
+    proofs = _counter_proofs(ctx, [r for _, _, r in portless])
+    shadows = _shadow_proofs(ctx, [r for _, _, r in portless]) if not proofs else []
+    out: list[Finding] = []
+    if kernel.missing:
+        out.append(_port_match_missing(ctx, kernel.missing))
+    hidden = [x for x in portless if not any(x[2] is m[2] for m in kernel.missing)]
+    if not hidden:
+        return out
+    reader = _reader_of(ctx, portless[0][2])
+    out.append(Finding("hidden-port-match", "warning", _hidden_message(len(hidden), reader, kernel.ports, proofs, shadows),
+                       evidence=kernel.evidence, detail=_hidden_detail(ctx, reader, hidden, kernel.lines, proofs, shadows),
+                       action=_see_action(ctx, hidden[0][2].chain)))
+    return out
+
+
+def _portless_entries(ctx: _Context) -> list[tuple[PortPath, EntryPath, Rule]]:
+    """Entry rules printed without the port match kube-proxy always writes, read from iptables-nft."""
     portless: list[tuple[PortPath, EntryPath, Rule]] = []
     for pp in ctx.a.paths:
         for path in pp.paths:
@@ -336,48 +357,54 @@ def _hidden_ports(ctx: _Context) -> list[Finding]:
             rule = _rule_of(ctx.rules, path)
             if rule is None or (rule.protocol or "").lstrip("!") not in PORTLESS_PROTOCOLS or rule.dport:
                 continue
-            if not _nft_rules(ctx, rule):
-                continue
-            portless.append((pp, path, rule))
-    if not portless:
-        return []
-    reader = _reader_of(ctx, portless[0][2])
-    kernel_lines, evidence, missing, ports = [], [], [], []
+            if _nft_rules(ctx, rule):
+                portless.append((pp, path, rule))
+    return portless
+
+
+@dataclass(slots=True)
+class _KernelPorts:
+    lines: list[str] = field(default_factory=list)  # "  <rule>  tcp dport 80" for the detail
+    evidence: list[str] = field(default_factory=list)
+    missing: list[tuple[PortPath, EntryPath, Rule, int | None]] = field(default_factory=list)  # no port in the kernel either
+    ports: list[str] = field(default_factory=list)  # "tcp dport 80"
+
+
+def _kernel_ports(ctx: _Context, portless: list[tuple[PortPath, EntryPath, Rule]]) -> _KernelPorts:
+    """What the kernel's own view (nft) says about each portless rule, when it was given."""
+    out = _KernelPorts()
     for pp, path, rule in portless:
         expected = pp.port.node_port if path.entry == "nodePort" else pp.port.port
-        evidence.append(_evidence(rule))
+        out.evidence.append(_evidence(rule))
         k = ctx.kernel.find(rule) if ctx.kernel else None
         if k is None:
             continue
-        evidence.append(f"{k.ref}  {k.rule.raw}")
+        out.evidence.append(f"{k.ref}  {k.rule.raw}")
         if k.summary.dport is None:
             if not any(x in ("match tcp", "match udp", "match multiport") for x in k.summary.xt):
-                missing.append((pp, path, rule, expected))  # (an xt tcp match keeps its port out of nft's JSON)
+                out.missing.append((pp, path, rule, expected))  # (an xt tcp match keeps its port out of nft's JSON)
         else:
             proto = k.summary.protocol or rule.protocol
-            kernel_lines.append(f"  {_short(rule)}  {proto} dport {k.summary.dport}")
-            ports.append(f"{proto} dport {k.summary.dport}")
-    proofs = _counter_proofs(ctx, [r for _, _, r in portless])
-    shadows = _shadow_proofs(ctx, [r for _, _, r in portless]) if not proofs else []
-    out: list[Finding] = []
-    if missing:
-        out.append(_port_match_missing(ctx, missing))
-    hidden = [x for x in portless if not any(x[2] is m[2] for m in missing)]
-    if not hidden:
-        return out
-    n = len(hidden)
+            out.lines.append(f"  {_short(rule)}  {proto} dport {k.summary.dport}")
+            out.ports.append(f"{proto} dport {k.summary.dport}")
+    return out
+
+
+def _hidden_message(n: int, reader: IptVersion | None, ports: list[str], proofs: list[str], shadows: list[str]) -> str:
     rules_word = "rule" if n == 1 else "rules"
-    hides = hides_native_matches(reader)
     if ports:
-        message = f"iptables cannot display the port matches of {n} of this Service's {rules_word}; in the kernel they match {_join(ports)}"
-    elif proofs:
-        message = f"{n} of this Service's entry {rules_word} printed without a port match; the counters prove the kernel has one"
-    elif shadows:
-        message = f"{n} of this Service's entry {rules_word} printed without a port match; the rules themselves show the kernel has one"
-    elif hides and reader is not None:
-        message = f"{n} of this Service's entry {rules_word} printed without a port match: {_plain(reader)} probably cannot display it"
-    else:
-        message = f"{n} of this Service's entry {rules_word} printed without a port match (kube-proxy always writes one)"
+        return f"iptables cannot display the port matches of {n} of this Service's {rules_word}; in the kernel they match {_join(ports)}"
+    if proofs:
+        return f"{n} of this Service's entry {rules_word} printed without a port match; the counters prove the kernel has one"
+    if shadows:
+        return f"{n} of this Service's entry {rules_word} printed without a port match; the rules themselves show the kernel has one"
+    if hides_native_matches(reader) and reader is not None:
+        return f"{n} of this Service's entry {rules_word} printed without a port match: {_plain(reader)} probably cannot display it"
+    return f"{n} of this Service's entry {rules_word} printed without a port match (kube-proxy always writes one)"
+
+
+def _hidden_detail(ctx: _Context, reader: IptVersion | None, hidden: list[tuple[PortPath, EntryPath, Rule]],
+                   kernel_lines: list[str], proofs: list[str], shadows: list[str]) -> list[str]:
     detail: list[str] = []
     versions = _versions_line(ctx, reader)
     if versions:
@@ -392,22 +419,14 @@ def _hidden_ports(ctx: _Context) -> list[Finding]:
             expected = pp.port.node_port if path.entry == "nodePort" else pp.port.port
             detail.append(f"  {_short(rule)}  expected {rule.protocol} dport {expected}" if expected
                           else f"  {_short(rule)}  (its {rule.protocol} port is unknown without the Service: add --manifest)")
-    proof_words = []
-    if kernel_lines:
-        proof_words.append("nft shows the port matches")
-    if proofs:
-        proof_words.append(proofs[0])
-    if shadows:
-        proof_words.append(shadows[0])
+    proof_words = (["nft shows the port matches"] if kernel_lines else []) + proofs[:1] + shadows[:1]
     if proof_words:
         detail.append("Evidence: " + "; ".join(proof_words) + ".")
     if not kernel_lines:
         detail.append("See the kernel's own view to confirm: nft list chain ip nat KUBE-SERVICES (or the iptables-save of the kube-proxy pod).")
     detail.append("Traffic is routed correctly; only the listing is wrong.")
     detail.append(NO_RESTORE)
-    out.append(Finding("hidden-port-match", "warning", message, evidence=evidence, detail=detail,
-                       action=_see_action(ctx, hidden[0][2].chain)))
-    return out
+    return detail
 
 
 def _join(items: list[str]) -> str:

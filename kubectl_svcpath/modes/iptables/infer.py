@@ -85,7 +85,24 @@ def _drafts(rules: RuleSet, only: tuple[str | None, str] | None) -> list[_Draft]
         d.legacy_colon = d.legacy_colon or named.legacy_colon
         return d
 
-    for rule in chain_rules("nat", "KUBE-SERVICES"):
+    _from_entry_rules(chain_rules("nat", "KUBE-SERVICES"), draft_for)
+    _from_node_ports(chain_rules("nat", "KUBE-NODEPORTS"), draft_for)
+    for chain in ("KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES"):
+        _from_filter_rules(chain, chain_rules("filter", chain), draft_for)
+    _per_service_chains(rules, drafts, draft_for, only)
+    if only is None or not any(k[1] == only[1] for k in drafts):
+        _unclaimed(rules, drafts)  # (for one Service: only when its name hashes to nothing in the input)
+    if only is not None:
+        drafts = {k: d for k, d in drafts.items() if k[1] == only[1] and (only[0] is None or k[0] == only[0])}
+    return [d for _, d in sorted(drafts.items())]
+
+
+DraftFor = Callable[[comments.Named], "_Draft"]
+
+
+def _from_entry_rules(entries: list[Rule], draft_for: DraftFor) -> None:
+    """KUBE-SERVICES: one rule per cluster IP, external IP and load-balancer IP of each port."""
+    for rule in entries:
         named, proto = _named(rule, (rule.target,))
         if named is None or proto is None or named.kind not in ("cluster IP", "external IP", "loadbalancer IP"):
             continue
@@ -102,7 +119,11 @@ def _drafts(rules: RuleSet, only: tuple[str | None, str] | None) -> list[_Draft]
             d.itp = "Local" if (rule.target or "").startswith("KUBE-SVL-") else d.itp or "Cluster"
         elif (rule.target or "").startswith("KUBE-XLB-"):
             d.etp = "Local"
-    for rule in chain_rules("nat", "KUBE-NODEPORTS"):
+
+
+def _from_node_ports(entries: list[Rule], draft_for: DraftFor) -> None:
+    """KUBE-NODEPORTS: node ports, and (before 1.24) the external traffic policy."""
+    for rule in entries:
         named, proto = _named(rule, (rule.target,))
         if named is None or proto is None or named.kind != "name" or not rule.target or rule.target == "KUBE-MARK-MASQ":
             continue
@@ -115,34 +136,31 @@ def _drafts(rules: RuleSet, only: tuple[str | None, str] | None) -> list[_Draft]
             d.etp = "Local"  # before 1.24: NodePort of an externalTrafficPolicy=Local Service
         elif rule.target.startswith("KUBE-SVC-"):
             d.etp = d.etp or "Cluster"  # before 1.24: NodePort straight to the service chain
-    for chain in ("KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES"):
-        for rule in chain_rules("filter", chain):
-            named = comments.read(rule.comment)
-            if named is None or named.kind not in ("no endpoints", "no local endpoints") or rule.target not in ("REJECT", "DROP"):
-                continue
-            d = draft_for(named)
-            proto = (rule.protocol or "tcp").lstrip("!")
-            pf = d.port(named.port_name, proto)
-            addr = bare_address(rule.dest_addr)
-            if addr is None:
-                pf.node_port = pf.node_port or rule.dport_number
-                pf.via_node_ports = True
+
+
+def _from_filter_rules(chain: str, entries: list[Rule], draft_for: DraftFor) -> None:
+    """The filter table's REJECT/DROP rules of ports without (local) endpoints."""
+    for rule in entries:
+        named = comments.read(rule.comment)
+        if named is None or named.kind not in ("no endpoints", "no local endpoints") or rule.target not in ("REJECT", "DROP"):
+            continue
+        d = draft_for(named)
+        proto = (rule.protocol or "tcp").lstrip("!")
+        pf = d.port(named.port_name, proto)
+        addr = bare_address(rule.dest_addr)
+        if addr is None:
+            pf.node_port = pf.node_port or rule.dport_number
+            pf.via_node_ports = True
+        else:
+            if chain == "KUBE-SERVICES" and addr not in d.cluster_ips:
+                d.cluster_ips.append(addr)
+            if pf.port is None:
+                pf.port = rule.dport_number
+        if named.kind == "no local endpoints":
+            if chain == "KUBE-SERVICES":
+                d.itp = "Local"
             else:
-                if chain == "KUBE-SERVICES" and addr not in d.cluster_ips:
-                    d.cluster_ips.append(addr)
-                if pf.port is None:
-                    pf.port = rule.dport_number
-            if named.kind == "no local endpoints":
-                if chain == "KUBE-SERVICES":
-                    d.itp = "Local"
-                else:
-                    d.etp = "Local"
-    _per_service_chains(rules, drafts, draft_for, only)
-    if only is None or not any(k[1] == only[1] for k in drafts):
-        _unclaimed(rules, drafts)  # (for one Service: only when its name hashes to nothing in the input)
-    if only is not None:
-        drafts = {k: d for k, d in drafts.items() if k[1] == only[1] and (only[0] is None or k[0] == only[0])}
-    return [d for _, d in sorted(drafts.items())]
+                d.etp = "Local"
 
 
 def _named(rule: Rule, chains: tuple[str | None, ...], endpoint: str | None = None) -> tuple[comments.Named | None, str | None]:
@@ -360,7 +378,7 @@ def _affinity(rules: RuleSet, chains: list[str]) -> int | None:
         for rule in rules.rules_of("nat", chain):
             if "--rcheck" in rule.options or "--update" in rule.options:
                 seconds = rule.options.get("--seconds") or ["0"]
-                return int(seconds[0]) if seconds[0].isdigit() else 10800
+                return int(seconds[0]) if seconds[0].isdigit() and len(seconds[0]) <= 9 else 10800
     return None
 
 
@@ -371,10 +389,12 @@ def _dnat_targets(rules: RuleSet, chains: list[str]) -> list[tuple[str, int | No
 
 def _dnat_of(rules: RuleSet, seps: list[str]) -> list[tuple[str, int | None]]:
     out: list[tuple[str, int | None]] = []
+    seen: set[tuple[str, int | None]] = set()  # a list's `in` made 40,000 endpoints take a minute
     for sep in seps:
         for r in rules.rules_of("nat", sep):
             if r.target == "DNAT":
                 ip, port = split_hostport(r.to_destination)
-                if ip and (ip, port) not in out:
+                if ip and (ip, port) not in seen:
+                    seen.add((ip, port))
                     out.append((ip, port))
     return out

@@ -76,11 +76,16 @@ def split_hostport(value: str | None) -> tuple[str | None, int | None]:
         return None, None
     if value.startswith("["):
         host, _, rest = value[1:].partition("]")
-        return host, int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else None
+        return host, _port(rest[1:]) if rest.startswith(":") else None
     host, sep, port = value.rpartition(":")
     if not sep or ":" in host:
         return value, None
-    return host, int(port) if port.isdigit() else None
+    return host, _port(port)
+
+
+def _port(text: str) -> int | None:
+    """A port number, or None (also for 5,000 digits: int() would refuse past 4,300)."""
+    return int(text) if text.isdigit() and text.isascii() and len(text) <= 5 else None
 
 
 class RuleSource(Protocol):

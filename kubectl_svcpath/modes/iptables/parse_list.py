@@ -7,13 +7,14 @@ This is what people paste most. It carries less than iptables-save: no table nam
 
 from __future__ import annotations
 
+import math
 import re
 
 from kubectl_svcpath import kubeproxy
 from kubectl_svcpath.errors import BadDump
 from kubectl_svcpath.modes.iptables import comments
 from kubectl_svcpath.modes.iptables.model import Chain, DumpInfo, Rule, RuleSet, join_rules, split_hostport
-from kubectl_svcpath.parse.tokens import split_lines
+from kubectl_svcpath.parse.tokens import counter, split_lines
 
 _CHAIN = re.compile(r"^Chain (\S+) \((?:policy (\S+)(?: (\S+) packets, (\S+) bytes)?|(\d+) references?)\)")
 _COMMENT = re.compile(r"/\* (.*) \*/")
@@ -92,7 +93,10 @@ def parse_iptables_list(text: str, source: str, lenient: bool = False, table: st
             chain.complete = True  # a listing prints every rule of a chain under its header
             chain.policy = m.group(2)
             if m.group(3) is not None:
-                chain.packets, chain.bytes = _count(m.group(3)), _count(m.group(4))
+                try:
+                    chain.packets, chain.bytes = _count(m.group(3)), _count(m.group(4))
+                except ValueError:
+                    raise BadDump(source, f"unreadable counters in {stripped[:80]!r}", line_no) from None
             sec.chains[name] = chain
             continue
         if stripped.startswith(("#", "$")):
@@ -114,7 +118,8 @@ def parse_iptables_list(text: str, source: str, lenient: bool = False, table: st
             continue
         try:
             rule = _rule(words, line, verbose if chain is not None else None)
-        except ValueError as e:
+        except (ValueError, IndexError) as e:  # IndexError: a line cut short
+            e = e if isinstance(e, ValueError) else ValueError("not an iptables -L rule line (cut short)")
             if lenient:
                 info.skipped.append(f"line {line_no}: {e}")
                 continue
@@ -280,9 +285,15 @@ def _sep_chain(spn: str, rule: Rule) -> str | None:
 
 
 def _count(word: str) -> int:
+    """A counter as -L prints it (``12``, ``3K``, ``1.2M``); ValueError for anything else."""
+    if len(word) > 21:
+        raise ValueError(f"not a counter: {word[:24]!r}…")
     if word[-1:] in _SUFFIX:
-        return int(float(word[:-1]) * _SUFFIX[word[-1]])
-    return int(word)
+        value = float(word[:-1])
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"not a counter: {word!r}")
+        return int(value * _SUFFIX[word[-1]])
+    return counter(word)
 
 
 def _columns(words: list[str]) -> tuple[int, bool] | None:

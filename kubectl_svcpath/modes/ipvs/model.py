@@ -68,6 +68,7 @@ class VirtualServer(_Listed):
     netmask: str | None = None
     flags: list[str] = field(default_factory=list)
     real_servers: list[RealServer] = field(default_factory=list)
+    _index: dict[tuple[str, int], RealServer] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def key(self) -> tuple[str, str, int]:
@@ -81,12 +82,15 @@ class VirtualServer(_Listed):
         return f"{self.protocol} {host}:{self.port}"
 
     def real_server(self, address: str, port: int) -> RealServer:
-        """The real server ip:port, added when a listing names it first."""
-        for rs in self.real_servers:
-            if rs.address == address and rs.port == port:
-                return rs
-        rs = RealServer(address, port)
-        self.real_servers.append(rs)
+        """The real server ip:port, added when a listing names it first (an index: 40k real servers)."""
+        index = self._index
+        if len(index) != len(self.real_servers):  # real_servers was built or changed without this method
+            index.clear()
+            index.update(((rs.address, rs.port), rs) for rs in self.real_servers)
+        rs = index.get((address, port))
+        if rs is None:
+            rs = index[(address, port)] = RealServer(address, port)
+            self.real_servers.append(rs)
         return rs
 
 

@@ -45,9 +45,15 @@ def _family_table(nft: NftRuleset, ip: str) -> NftTable | None:
     return nft.table(family, "kube-proxy")
 
 
+EVIDENCE_CHARS = 400  # a numgen map of 10,000 endpoints is one rule: each hop quotes its head, not all of it
+
+
 def _ev(obj: NftElement | NftRule, prefix: str = "") -> Evidence:
     loc = obj.loc
-    text = prefix + (obj.raw or "")
+    raw = obj.raw or ""
+    if len(raw) > EVIDENCE_CHARS:
+        raw = f"{raw[:EVIDENCE_CHARS]}… ({len(raw):,} characters)"
+    text = prefix + raw
     if loc is None:
         return Evidence("nft", None, text)
     if loc.line_no:
@@ -250,9 +256,9 @@ def dispatch_of(rules: list[NftRule]) -> _Dispatch:
                         target = body.get("target") if isinstance(body, dict) else None
                     if not target:
                         continue
-                    d.keys[target] += _key_count(key, d.mod)
-                    if target not in d.order:
+                    if target not in d.keys:  # first time: its place in the map (a dict lookup: 40k chains)
                         d.order.append(target)
+                    d.keys[target] += _key_count(key, d.mod)
         v = rule.verdict
         if v and v.kind in ("goto", "jump") and v.target and v.target.startswith("endpoint-"):
             if any(m.left in ("ip saddr", "ip6 saddr") and isinstance(m.right, str) and m.right.startswith("@")
@@ -279,7 +285,8 @@ def _key_count(key: object, mod: int) -> int:
 def _endpoints(table: NftTable, rules: list[NftRule]) -> list[EndpointHop]:
     d = dispatch_of(rules)
     hops: list[EndpointHop] = []
-    targets = list(d.order) + [t for t in d.affinity if t not in d.order]
+    in_order = set(d.order)
+    targets = list(d.order) + [t for t in d.affinity if t not in in_order]
     for target in targets:
         hop = _endpoint_hop(table, target)
         hop.probability = (d.keys[target] / d.mod) if d.mod else 0.0

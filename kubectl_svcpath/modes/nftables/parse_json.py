@@ -36,7 +36,13 @@ def looks_like_nft_json(text: str) -> bool:
 
 def parse_nft_json(text: str, source: str) -> NftRuleset:
     with paused_gc():
-        return _parse(text, source)
+        try:
+            return _parse(text, source)
+        except (TypeError, AttributeError, KeyError, IndexError, ValueError) as e:
+            # valid JSON whose objects do not have the shapes libnftables writes (a list where
+            # a name belongs, a string where an object does): not `nft -j` output
+            raise BadDump(source, f"JSON that is not shaped like `nft -j` output ({type(e).__name__}: {str(e)[:80]})",
+                          hint="pass the complete output of `nft -j list table ip kube-proxy`") from None
 
 
 def _parse(text: str, source: str) -> NftRuleset:
@@ -143,6 +149,8 @@ def _req(body: dict[str, Any], key: str, source: str, i: int) -> Any:
     value = body.get(key)
     if value is None:
         raise BadDump(source, f"item {i} lacks {key!r}")
+    if not isinstance(value, str):
+        raise BadDump(source, f"item {i}: {key!r} is not a string")
     return value
 
 
@@ -184,9 +192,11 @@ def _read_element(raw: Any, owner: NftSet, loc: Loc) -> NftElement:
         raw, data = raw
         value = verdict_of(data) if isinstance(data, dict) and verdict_of(data) else data
     comment = timeout = expires = None
-    if isinstance(raw, dict) and "elem" in raw:
+    if isinstance(raw, dict) and isinstance(raw.get("elem"), dict):
         e = raw["elem"]
         comment, timeout, expires = e.get("comment"), e.get("timeout"), e.get("expires")
         raw = e.get("val")
     parts = raw["concat"] if isinstance(raw, dict) and "concat" in raw else raw
-    return NftElement(normalize_key(parts, owner.type), value, comment, timeout, expires, loc)
+    key = normalize_key(parts, owner.type)
+    hash(key)  # an element key libnftables writes is a value or a tuple of values (TypeError: not nft -j)
+    return NftElement(key, value, comment, timeout, expires, loc)

@@ -476,7 +476,7 @@ class _Parser:
 
     def _command(self, verb: str, line: int) -> None:
         _, obj, _ = self._next()
-        handler = {"table": self._cmd_table, "chain": self._cmd_chain, "set": self._cmd_set, "map": self._cmd_set,
+        handler = {"table": self._cmd_table, "chain": self._cmd_member, "set": self._cmd_member, "map": self._cmd_member,
                    "element": self._cmd_element, "rule": self._cmd_rule}.get(obj)
         if handler is not None:
             handler(verb, obj, line)
@@ -509,30 +509,24 @@ class _Parser:
         elif self._opens_block():
             self._table_body(table)
 
-    def _cmd_chain(self, verb: str, obj: str, line: int) -> None:
+    def _cmd_member(self, verb: str, obj: str, line: int) -> None:
+        """``add|delete|flush chain`` / ``set`` / ``map`` FAMILY TABLE NAME [{ … }]."""
         family, (tname, name) = self._family_and(2)
         table = self.ruleset.ensure_table(family, tname)
         if verb in ("delete", "destroy"):
-            table.chains.pop(name, None)
+            (table.chains if obj == "chain" else table.sets).pop(name, None)
             self._statement()
-        elif verb == "flush":
+        elif verb == "flush" and obj == "chain":
             table.ensure_chain(name).rules.clear()
-        else:
-            chain = self._declare_chain(table, name, line)
-            if self._opens_block():
-                self._chain_body(table, chain)
-
-    def _cmd_set(self, verb: str, obj: str, line: int) -> None:
-        family, (tname, name) = self._family_and(2)
-        table = self.ruleset.ensure_table(family, tname)
-        if verb in ("delete", "destroy"):
-            table.sets.pop(name, None)
-            self._statement()
         elif verb == "flush":
             flushed = table.sets.get(name)
             if flushed:
                 flushed.elements.clear()
                 flushed._index = None
+        elif obj == "chain":
+            chain = self._declare_chain(table, name, line)
+            if self._opens_block():
+                self._chain_body(table, chain)
         else:
             s = self._declare_set(table, obj, name, line)
             if self._opens_block():
@@ -727,12 +721,17 @@ def _nat(c: _Cursor) -> dict[str, Any]:
             body["addr"] = host
         if port is not None:
             body["port"] = port
+    _nat_flags(c, body)
+    return {kind: body}
+
+
+def _nat_flags(c: _Cursor, body: dict[str, Any]) -> None:
+    """``random``, ``fully-random``, ``persistent`` after a NAT statement: one string, or a list of them."""
     flags = []
     while c.peek() in ("random", "fully-random", "persistent"):
         flags.append(c.next())
     if flags:
         body["flags"] = flags if len(flags) > 1 else flags[0]
-    return {kind: body}
 
 
 def _masquerade(c: _Cursor) -> dict[str, Any]:
@@ -743,11 +742,7 @@ def _masquerade(c: _Cursor) -> dict[str, Any]:
         _, port = _split_hostport(c.next())
         if port is not None:
             body["port"] = port
-    flags = []
-    while c.peek() in ("random", "fully-random", "persistent"):
-        flags.append(c.next())
-    if flags:
-        body["flags"] = flags if len(flags) > 1 else flags[0]
+    _nat_flags(c, body)
     return {kind: body or None}
 
 
