@@ -98,6 +98,15 @@ def api_only(snapshot: ServiceSnapshot, node: str | None, error: SvcpathError) -
 
 def analyse(snapshot: ServiceSnapshot, parsed: Parsed, collection: Collection) -> Report:
     paths = correlate(snapshot, parsed)
+    if parsed.excerpt:
+        for pp in paths:  # a way in the input does not show may exist (the iptables correlator says which)
+            if pp.entries_complete and not pp.paths:
+                pp.not_in_input.append("entry rule: not in the input (the input is an excerpt)")
+            pp.entries_complete = False
+            for path in pp.paths:
+                if path.verdict == "missing":  # a chain an excerpt does not show is not a missing chain
+                    path.verdict = "not-in-input"
+                    pp.not_in_input.append(f"{path.policy_chain or path.chains[-1]}: not in the input")
     # expected before observed: what kube-proxy should program on this node, set against the rules
     exps, node_notes = expected_findings.build(snapshot, collection, paths)
     expected_findings.apply(paths, exps)

@@ -228,9 +228,12 @@ def test_table_shows_why_an_endpoint_is_left_out(tmp_path: Path) -> None:
     manifest.write_text(json.dumps({"kind": "List", "items": [SVC4, SVC4_ZONES, node("zone-a")]}))
     code, out, err = svcpath("ns4/svc4", "--rules-file", str(DUMPS / IPT), "--manifest", str(manifest), "--node", NODE, "-o", "wide")
     assert code == 0 and err == ""
-    row = next(line for line in out.splitlines() if "10.180.0.9" in line)
-    assert "left out: out of zone (hints for zone-b)" in row
-    assert "ready; in zone zone-a (hints)" in next(line for line in out.splitlines() if "10.180.0.4:80" in line)
+    lines = out.splitlines()
+    below = lines.index("Not programmed on this node, and why:")
+    assert lines[below + 1].split() == ["p80", "80/TCP", "10.180.0.9:80", "left", "out:", "out", "of", "zone", "(hints", "for", "zone-b)"]
+    assert not any("10.180.0.9" in line for line in lines[:below])  # not a row of the table: no rule holds it
+    code, tree, err = svcpath("ns4/svc4", "--rules-file", str(DUMPS / IPT), "--manifest", str(manifest), "--node", NODE, "-o", "tree")
+    assert "10.180.0.4:80  ready; in zone zone-a (hints)" in tree and "10.180.0.9:80  left out: out of zone (hints for zone-b)" in tree
 
 
 # --- Local traffic policies with a local endpoint: no shared dump has a KUBE-SVL chain, so these

@@ -55,6 +55,21 @@ class Parsed:
         return bool(self.elisions) or (self.rules is not None and self.rules.excerpt)
 
 
+def unknown_from_excerpt(parsed: Parsed, found: list[ServiceSnapshot]) -> list[ServiceSnapshot]:
+    """Dump-only Services of a mode whose reader concludes from a rule it did not see (type ClusterIP:
+    no node port seen; policy Cluster, affinity None: no Local or affinity rule seen). From an excerpt
+    those conclusions are unknown, not defaults."""
+    if not parsed.excerpt:
+        return found
+    from dataclasses import replace
+
+    return [replace(s, type=None if s.type == "ClusterIP" else s.type,
+                    external_traffic_policy=None if s.external_traffic_policy == "Cluster" else s.external_traffic_policy,
+                    internal_traffic_policy=None if s.internal_traffic_policy == "Cluster" else s.internal_traffic_policy,
+                    session_affinity=None if s.session_affinity == "None" else s.session_affinity)
+            if not s.from_api else s for s in found]
+
+
 @dataclass(frozen=True, slots=True)
 class InputForm:
     """One kind of text a user can hand us (``RuleDump.format``), how to recognise it and read it."""

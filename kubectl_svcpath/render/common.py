@@ -7,8 +7,12 @@ from kubectl_svcpath.render.text import Style, safe
 from kubectl_svcpath.report import Report
 
 
-def endpoint_state(hop: EndpointHop) -> str:
-    """Slice conditions, then whether this node should program it (expected.py) when that adds something."""
+def endpoint_state(hop: EndpointHop, brief: bool = False) -> str:
+    """Slice conditions, then whether this node should program it (expected.py) when that adds something.
+
+    ``brief`` (table cells): only a hop this node should not program is marked; the reasons are in
+    the findings, the tree and -o json.
+    """
     if hop.in_slices is False:
         return "STALE"
     if hop.in_slices is None and hop.ready is None:
@@ -22,6 +26,8 @@ def endpoint_state(hop: EndpointHop) -> str:
     x = hop.expected
     if x is None or (x.programmed and x.reason == "ready"):
         return state
+    if brief:
+        return f"{state}; NOT EXPECTED" if x.programmed is False else state
     if x.programmed is False:
         return f"{state}; NOT EXPECTED HERE: {x.reason}"
     return f"{state}; {x.reason}"

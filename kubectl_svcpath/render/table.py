@@ -48,21 +48,25 @@ def _rows(report: Report) -> list[dict[str, str]]:
                 cells = base if i == 0 else {k: "" for k in base}
                 rows.append({**cells, **_endpoint_cells(hop)})
         for hop in pp.missing_endpoints[:MISSING_ROWS]:
-            why = f": {hop.expected.reason}" if hop.expected and hop.expected.reason not in ("ready", "") else ""
-            rows.append({"PORT": label, "ENTRY": "", "DESTINATION": "", **_endpoint_cells(hop), "STATE": "MISSING (no rule)" + why})
-            label = ""
-        for hop in pp.left_out_endpoints[:MISSING_ROWS]:
-            rows.append({"PORT": label, "ENTRY": "", "DESTINATION": "", **_endpoint_cells(hop), "SHARE": "-",
-                         "STATE": left_out_state(hop)})
+            rows.append({"PORT": label, "ENTRY": "", "DESTINATION": "", **_endpoint_cells(hop), "STATE": "MISSING (no rule)"})
             label = ""
         more = len(pp.missing_endpoints) - MISSING_ROWS
         if more > 0:  # a table for reading: -o json lists them all
             rows.append({"PORT": "", "ENTRY": "", "DESTINATION": "", "ENDPOINT": f"... {more} more",
                          "STATE": "MISSING (no rule)"})
+    return rows
+
+
+def left_out_lines(report: Report) -> list[str]:
+    """Endpoints of the slices this node has no rule for, and why: prose under the table (it folds)."""
+    lines: list[str] = []
+    for pp in report.ports:
+        for hop in pp.left_out_endpoints[:MISSING_ROWS]:
+            lines.append(f"  {safe(pp.port.label)}  {safe(hop.ip)}:{hop.port}  {safe(left_out_state(hop))}")
         more = len(pp.left_out_endpoints) - MISSING_ROWS
         if more > 0:
-            rows.append({"PORT": "", "ENTRY": "", "DESTINATION": "", "ENDPOINT": f"... {more} more", "STATE": "left out"})
-    return rows
+            lines.append(f"  {safe(pp.port.label)}  ... {more} more (-o json lists them all)")
+    return ["Not programmed on this node, and why:", *lines] if lines else []
 
 
 def _path_cells(label: str, path: EntryPath) -> dict[str, str]:
@@ -88,7 +92,7 @@ def _endpoint_cells(hop: EndpointHop) -> dict[str, str]:
         "EP-PKTS": human_count(hop.packets),
         "EP-BYTES": human_bytes(hop.bytes),
         "NODE": hop.node or "-",
-        "STATE": endpoint_state(hop),
+        "STATE": endpoint_state(hop, brief=True),
     }
 
 
@@ -101,7 +105,9 @@ def render_table(report: Report, style: Style, wide: bool = False, width: int | 
         below.append("* the rule as listed shows no port match (see the findings)")
     if hidden:
         below.append(f"({', '.join(hidden)} left out to fit the terminal: -o wide shows every column)")
+    left = left_out_lines(report)
     parts = (wrap_lines(header_lines(report) + notes_lines(report), width) + ["", table, *wrap_lines(below, width), ""]
+             + (wrap_lines(left, width) + [""] if left else [])
              + wrap_lines(findings_lines(report.findings, style), width))
     return "\n".join(parts) + "\n"
 

@@ -318,14 +318,16 @@ def _finish(d: _Draft, rules: RuleSet) -> ServiceSnapshot:
         ports.append(ServicePort(
             name=pname, protocol=proto, port=f.port,
             target_port=target_ports.pop() if len(target_ports) == 1 else None,
-            node_port=f.node_port, chain_hash=f.hash,
+            node_port=f.node_port, rules_key=f.hash,
         ))
         endpoints[pname] = tuple(Endpoint(ip=ip, port=p, ready=None, serving=None, terminating=None) for ip, p in eps)
         seen = [c for c in policy if rules.chain("nat", c) is not None]
         timeout = _affinity(rules, seen)
         d.etp = d.etp or _external_policy(rules, chains)
         affinity.append(timeout)
-        whole = whole and bool(seen) and all(rules.chain_complete("nat", c) for c in seen)
+        # affinity rules come with the endpoint rules: only a whole chain that has those proves "None"
+        jumps = any((r.target or "").startswith("KUBE-SEP-") for c in seen for r in rules.rules_of("nat", c))
+        whole = whole and jumps and all(rules.chain_complete("nat", c) for c in seen)
     node_ports = any(p.node_port for p in ports) or any(f.via_node_ports for f in d.ports.values())
     dispatch_whole = rules.chain_complete("nat", "KUBE-SERVICES") and rules.chain_complete("nat", "KUBE-NODEPORTS")
     if not any(f.chains for f in d.ports.values()):
