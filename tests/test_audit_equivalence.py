@@ -30,7 +30,9 @@ def test_audit_equals_one_service_at_a_time(dump: str) -> None:
     path = str(DUMPS / dump)
     audit = _reports(Options(rules_files=[path], all_services=True))
     named = [doc for doc in audit if doc["service"]["name"]]
-    assert named, f"the audit of {dump} found no named Service"
+    assert audit, f"the audit of {dump} listed no Service"
+    if not named:  # (an ipvsadm listing names no Service: there is no single-Service run to compare with)
+        pytest.skip(f"{dump} names no Service")
     for doc in named:
         ref = f'{doc["service"]["namespace"]}/{doc["service"]["name"]}'
         alone = _reports(Options(service=ref, rules_files=[path]))
