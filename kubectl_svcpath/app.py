@@ -7,6 +7,7 @@ import re
 import shutil
 import socket
 import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, TextIO
 
@@ -218,14 +219,15 @@ def audit_notes(parsed: pipeline.Parsed, collection: Collection) -> list[str]:
     return notes
 
 
-def _all_snapshots(objects: list[dict[str, Any]] | None, parsed: pipeline.Parsed, namespace: str | None) -> list[ServiceSnapshot]:
+def _all_snapshots(objects: list[dict[str, Any]] | None, parsed: pipeline.Parsed, namespace: str | None) -> Iterator[ServiceSnapshot]:
+    """The Services of an audit, one at a time (dump-only: each read from the rules when reached)."""
     if objects is None:
-        snaps = pipeline.infer_services(parsed)
+        snaps: Iterable[ServiceSnapshot] = pipeline.each_service(parsed)
     else:
         from kubectl_svcpath.manifest import services_in
 
         snaps = [snapshot_from_objects(objects, ns, name) for ns, name in services_in(objects)]
-    return [s for s in snaps if namespace is None or s.namespace == namespace]
+    return (s for s in snaps if namespace is None or s.namespace == namespace)
 
 
 def _focus(snapshot: ServiceSnapshot, port: str | None) -> ServiceSnapshot:

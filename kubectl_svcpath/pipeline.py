@@ -7,6 +7,7 @@ gathered; everything from here on is the same code.
 from __future__ import annotations
 
 from kubectl_svcpath.analysis import Analysis
+from collections.abc import Iterator
 from dataclasses import replace
 
 from kubectl_svcpath.dump import Collection, RuleDump
@@ -21,7 +22,7 @@ from kubectl_svcpath.path import PortPath
 from kubectl_svcpath.report import Report, RulesNotRead
 from kubectl_svcpath.snapshot import ServiceSnapshot
 
-__all__ = ["Parsed", "analyse", "correlate", "detect_mode", "infer_services", "input_notes", "parse_collection"]
+__all__ = ["Parsed", "analyse", "correlate", "detect_mode", "each_service", "infer_services", "input_notes", "parse_collection"]
 
 
 def parse_collection(collection: Collection, lenient: bool = False) -> Parsed:
@@ -81,6 +82,12 @@ def correlate(snapshot: ServiceSnapshot, parsed: Parsed) -> list[PortPath]:
 def infer_services(parsed: Parsed, only: tuple[str | None, str] | None = None) -> list[ServiceSnapshot]:
     """Dump-only mode: the Services the rules themselves describe (or just ``only=(ns, name)``)."""
     return registry.mode(parsed.mode).infer(parsed, only)
+
+
+def each_service(parsed: Parsed) -> Iterator[ServiceSnapshot]:
+    """Dump-only mode, for an audit: every Service the rules describe, one at a time."""
+    mode = registry.mode(parsed.mode)
+    return mode.infer_each(parsed) if mode.infer_each is not None else iter(mode.infer(parsed, None))
 
 
 def api_only(snapshot: ServiceSnapshot, node: str | None, error: SvcpathError) -> Report:

@@ -8,7 +8,7 @@ a mode may read more than its own tables (IPVS mode follows kube-proxy's iptable
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
@@ -95,5 +95,8 @@ class ProxyMode:
     trace: Callable[[Parsed, Packet, Node, ServiceSnapshot | None], Trace]  # one packet through the rules (--trace)
     # the chain a port's traffic should reach, for "service-not-programmed"; None: "its service chain"
     service_chain: Callable[[ServiceSnapshot, ServicePort], str] | None = None
+    # dump-only Services one at a time, each finished when reached (an --all audit of a big input
+    # then holds one Service's rules at a time); None: the audit takes ``infer``'s list
+    infer_each: Callable[[Parsed], Iterator[ServiceSnapshot]] | None = None
     # raised when no mode matched and this mode's tables were given but are unusable (a BadDump)
     not_shown: Callable[[Parsed], None] | None = None

@@ -729,7 +729,7 @@ def notes_iptables(rules: RuleSet, snapshot: ServiceSnapshot | None = None) -> l
         notes.append("no filter table: REJECT for services without endpoints and Local-policy DROPs cannot be seen (dump all tables: iptables-save -c)")
     if rules.table("nat") is None:
         notes.append("no nat table: no service path can be followed (dump it: iptables-save -c -t nat)")
-    era = era_note(rules)
+    era = rules.once("era", era_note)  # a property of the input: once per input, not per Service
     if era:
         notes.append(era)
     for info in rules.dumps:
