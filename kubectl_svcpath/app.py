@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, TextIO
 
@@ -46,6 +48,7 @@ class Outcome:
     extra_findings: list[Finding] = field(default_factory=list)  # across nodes (node-drift)
     node_errors: list[tuple[str, SvcpathError]] = field(default_factory=list)
     audit: bool = False
+    notes: list[str] = field(default_factory=list)  # --all: what the input lacks, for every Service listed
     traces: list[Any] = field(default_factory=list)  # trace.TraceReport, one per node (--trace)
 
 
@@ -120,7 +123,7 @@ def _offline(opts: Options) -> Outcome:
             reports.append(report)
             if parsed.rules is not None:  # a big dump's per-Service chains are not all held at once
                 parsed.rules.release(_own_chains(report))
-        return Outcome(reports=reports, audit=True)
+        return Outcome(reports=reports, audit=True, notes=audit_notes(parsed, collection))
     assert service is not None
     snapshot = _snapshot(service, opts, objects, parsed)
     if opts.trace is not None:
@@ -170,25 +173,61 @@ def _snapshot(service: str, opts: Options, objects: list[dict[str, Any]] | None,
     if objects is not None:
         return snapshot_from_objects(objects, ns, name)
     candidates = [s for s in pipeline.infer_services(parsed, (ns, name)) if s.name == name and (ns is None or s.namespace == ns)]
+    if not candidates and ns is None and re.fullmatch(r"[0-9a-fA-F.:\[\]]+", name):
+        # the input names no Service (IPVS, comments cut): ask for it by address or address:port
+        candidates = [s for s in pipeline.infer_services(parsed) if _holds_address(s, name)]
     if not candidates:
         from kubectl_svcpath.errors import NotFound
 
         where = f' in namespace "{ns}"' if ns else ""
-        raise NotFound(f'service "{name}"{where} not found in the rules',
-                       hint="list what the dump holds with --all; kube-proxy writes no rules for headless or ExternalName Services")
+        raise NotFound(f'service "{name}"{where} not found in the rules', hint=_not_found_hint(parsed))
+    if len(candidates) > 1 and not candidates[0].name:
+        keys = ", ".join(p.rules_key or "?" for s in candidates for p in s.ports)
+        raise UsageError(f'"{name}" matches several unnamed entries in the input ({keys}): name one by ADDRESS:PORT')
     if len(candidates) > 1:
         raise UsageError(f'service "{name}" exists in several namespaces in the dump ({", ".join(s.namespace for s in candidates)}): name one with -n or NAMESPACE/NAME')
     return candidates[0]
 
 
-def _all_snapshots(objects: list[dict[str, Any]] | None, parsed: pipeline.Parsed, namespace: str | None) -> list[ServiceSnapshot]:
+def _holds_address(s: ServiceSnapshot, wanted: str) -> bool:
+    keys = [k for p in s.ports if p.rules_key for k in p.rules_key.split("|")]
+    addrs = [k.split(" ", 1)[-1] for k in keys] + list(s.cluster_ips)
+    return any(a == wanted or a.rsplit(":", 1)[0].strip("[]") == wanted.strip("[]") for a in addrs)
+
+
+def _not_found_hint(parsed: pipeline.Parsed) -> str:
+    """Why a Service may be missing from this input, most likely first: say what the input lacks."""
+    rules = parsed.rules
+    if parsed.excerpt:
+        return ("the input is a part of the rules (an excerpt, grep output or bare lines) and does not name it; "
+                "list what it holds with --all, or pass the whole table (iptables-save -c)")
+    if rules is not None and rules.table("filter") is None:
+        return ("the input has no filter table, where a Service without endpoints has its only rules (REJECT): pass it "
+                "too (iptables-save -c -t filter); kube-proxy writes no rules at all for headless or ExternalName Services")
+    return "list what the dump holds with --all; kube-proxy writes no rules for headless or ExternalName Services"
+
+
+def audit_notes(parsed: pipeline.Parsed, collection: Collection) -> list[str]:
+    """--all: what the input lacks that changes which Services can be listed."""
+    notes: list[str] = []
+    rules = parsed.rules
+    if rules is not None and rules.table("nat") is not None and rules.table("filter") is None:
+        notes.append("no filter table in the input: a Service without endpoints has no nat rules, only a REJECT in the "
+                     "filter table, so it cannot be listed here (dump all tables: iptables-save -c)")
+    if parsed.excerpt:
+        notes.append("the input is a part of the rules: Services it does not show may exist")
+    return notes
+
+
+def _all_snapshots(objects: list[dict[str, Any]] | None, parsed: pipeline.Parsed, namespace: str | None) -> Iterator[ServiceSnapshot]:
+    """The Services of an audit, one at a time (dump-only: each read from the rules when reached)."""
     if objects is None:
-        snaps = pipeline.infer_services(parsed)
+        snaps: Iterable[ServiceSnapshot] = pipeline.each_service(parsed)
     else:
         from kubectl_svcpath.manifest import services_in
 
         snaps = [snapshot_from_objects(objects, ns, name) for ns, name in services_in(objects)]
-    return [s for s in snaps if namespace is None or s.namespace == namespace]
+    return (s for s in snaps if namespace is None or s.namespace == namespace)
 
 
 def _focus(snapshot: ServiceSnapshot, port: str | None) -> ServiceSnapshot:
@@ -306,11 +345,14 @@ def render_outcome(outcome: Outcome, fmt: str, style: Style, width: int | None) 
         return render_report(outcome.reports[0], fmt, style, width)
     if fmt in ("json", "yaml"):
         errors = [(n, int(e.exit_code), e.message) for n, e in outcome.node_errors]
-        return render_document(list_to_dict(outcome.reports, outcome.extra_findings, errors), fmt)
+        doc = list_to_dict(outcome.reports, outcome.extra_findings, errors)
+        if outcome.notes:  # --all: what the input lacks that changes which Services can be listed
+            doc["notes"] = list(outcome.notes)
+        return render_document(doc, fmt)
     if outcome.audit:
         from kubectl_svcpath.render.audit import render_audit
 
-        return render_audit(outcome.reports, style, wide=fmt == "wide")
+        return render_audit(outcome.reports, style, wide=fmt == "wide", notes=outcome.notes)
     from kubectl_svcpath.render.common import findings_lines
 
     parts = []

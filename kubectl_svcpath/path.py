@@ -14,7 +14,8 @@ from kubectl_svcpath.snapshot import ServicePort
 
 __all__ = ["ENTRY_KINDS", "SEVERITY_ORDER", "EndpointHop", "EntryPath", "Evidence", "Finding", "PortPath"]
 
-ENTRY_KINDS = ("clusterIP", "nodePort", "loadBalancer", "externalIP")
+# "virtualServer": an IPVS virtual server whose role (cluster IP, external or LB IP) the input does not say
+ENTRY_KINDS = ("clusterIP", "nodePort", "loadBalancer", "externalIP", "virtualServer")
 
 
 @dataclass(slots=True)

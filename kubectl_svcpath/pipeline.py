@@ -7,6 +7,7 @@ gathered; everything from here on is the same code.
 from __future__ import annotations
 
 from kubectl_svcpath.analysis import Analysis
+from collections.abc import Iterator
 from dataclasses import replace
 
 from kubectl_svcpath.dump import Collection, RuleDump
@@ -21,7 +22,7 @@ from kubectl_svcpath.path import PortPath
 from kubectl_svcpath.report import Report, RulesNotRead
 from kubectl_svcpath.snapshot import ServiceSnapshot
 
-__all__ = ["Parsed", "analyse", "correlate", "detect_mode", "infer_services", "input_notes", "parse_collection"]
+__all__ = ["Parsed", "analyse", "correlate", "detect_mode", "each_service", "infer_services", "input_notes", "parse_collection"]
 
 
 def parse_collection(collection: Collection, lenient: bool = False) -> Parsed:
@@ -83,6 +84,12 @@ def infer_services(parsed: Parsed, only: tuple[str | None, str] | None = None) -
     return registry.mode(parsed.mode).infer(parsed, only)
 
 
+def each_service(parsed: Parsed) -> Iterator[ServiceSnapshot]:
+    """Dump-only mode, for an audit: every Service the rules describe, one at a time."""
+    mode = registry.mode(parsed.mode)
+    return mode.infer_each(parsed) if mode.infer_each is not None else iter(mode.infer(parsed, None))
+
+
 def api_only(snapshot: ServiceSnapshot, node: str | None, error: SvcpathError) -> Report:
     """What the API shows when the node's rules could not be read: ports, addresses, EndpointSlices."""
     return Report(service=snapshot, mode="", ports=[PortPath(port=p) for p in snapshot.ports], node=node,
@@ -91,6 +98,15 @@ def api_only(snapshot: ServiceSnapshot, node: str | None, error: SvcpathError) -
 
 def analyse(snapshot: ServiceSnapshot, parsed: Parsed, collection: Collection) -> Report:
     paths = correlate(snapshot, parsed)
+    if parsed.excerpt:
+        for pp in paths:  # a way in the input does not show may exist (the iptables correlator says which)
+            if pp.entries_complete and not pp.paths:
+                pp.not_in_input.append("entry rule: not in the input (the input is an excerpt)")
+            pp.entries_complete = False
+            for path in pp.paths:
+                if path.verdict == "missing":  # a chain an excerpt does not show is not a missing chain
+                    path.verdict = "not-in-input"
+                    pp.not_in_input.append(f"{path.policy_chain or path.chains[-1]}: not in the input")
     # expected before observed: what kube-proxy should program on this node, set against the rules
     exps, node_notes = expected_findings.build(snapshot, collection, paths)
     expected_findings.apply(paths, exps)

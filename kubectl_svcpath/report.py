@@ -113,7 +113,7 @@ def service_unknowns(svc: ServiceSnapshot) -> list[str]:
         return []
     out = []
     if not svc.name:
-        out.append("Service name (the rules carry no comment that names it)")
+        out.append("Service name")
     if svc.type is None:
         out.append("type")
     if not svc.cluster_ips:

@@ -17,9 +17,10 @@ class ServicePort:
     port: int | None  # None: not in the input (dump-only mode, the entry rule was not pasted)
     target_port: int | str | None = None  # a number, a named container port, or unknown
     node_port: int | None = None
-    # dump-only: the hash in the port's chain names (KUBE-SVC-<hash>) when the input does not name the
-    # port in a way that hashes to them (comments dropped, cut or edited); correlation then follows it
-    chain_hash: str | None = None
+    # dump-only, when the input does not name the port in a way its rules derive from: how the rules
+    # themselves name it, for correlation to follow. iptables: the hash of its chains (KUBE-SVC-<hash>;
+    # comments dropped, cut or edited); IPVS: its virtual servers ("TCP 10.0.0.1:443", "|"-joined)
+    rules_key: str | None = None
 
     @property
     def label(self) -> str:

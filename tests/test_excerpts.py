@@ -183,3 +183,79 @@ def test_jump_to_chain_not_in_input_is_not_no_endpoints() -> None:
     doc = _json("hello-service", "-f", L_GREP)
     assert "chain-not-in-input" in {f["code"] for f in doc["findings"]}
     assert not {"no-endpoints", "service-not-programmed", "headless-service"} & {f["code"] for f in doc["findings"]}
+
+
+# --- class 3: layouts before 1.24 (KUBE-XLB, masquerade rules in KUBE-SERVICES), and the era note ----
+
+CORPUS = Path(__file__).resolve().parent / "corpus"
+
+
+def test_xlb_layout_keeps_the_node_port_and_says_the_era() -> None:
+    """katacoda paste (kube-proxy ~1.20): NodePort -> KUBE-XLB with "has no local endpoints": seen, not headless."""
+    doc = _json("default/test-svc", "-f", str(CORPUS / "katacoda-kind-grep-xlb-local.txt"))
+    svc = doc["service"]
+    assert (svc["type"], svc["clusterIPs"], svc["externalTrafficPolicy"]) == ("NodePort", ["10.96.115.88"], "Local")
+    node = next(p for p in _port(doc, "")["paths"] if p["entry"] == "nodePort")
+    assert node["chains"] == ["KUBE-NODEPORTS", "KUBE-XLB-QKNQQNIN727HO3XU"] and node["port"] == 32070
+    assert node["verdict"] == "drop" and any(e.endswith(":14") for e in node["evidence"])  # the XLB rule itself
+    assert [e["ip"] for e in _entry(doc, "")["endpoints"]] == ["10.244.1.3", "10.244.2.3"]
+    assert any(n.startswith("layout: kube-proxy 1.20 or earlier (KUBE-XLB chains, masquerade rules in KUBE-SERVICES)") for n in doc["notes"])
+    assert "headless-service" not in {f["code"] for f in doc["findings"]}
+
+
+# --- class 6: -L listings of the filter table, and of IPVS mode's nat table ----------------------------
+
+def test_filter_listing_is_read_as_filter() -> None:
+    """A listing of INPUT/FORWARD/OUTPUT with REJECTs is the filter table: its no-endpoints rule is seen."""
+    doc = _json("--all", "-f", str(CORPUS / "qifangsu-demo-nat-L-n-v.txt"), "-f", str(CORPUS / "qifangsu-demo-filter-L-n-v.txt"))
+    assert not any("no filter table" in n for i in doc["items"] for n in i["notes"])
+    assert any("taken to be filter and nat" in n or "taken to be nat and filter" in n for n in doc["items"][0]["notes"])
+
+
+def test_ipvs_mode_listing_is_recognised() -> None:
+    """`iptables -t nat -L` of an IPVS-mode node (match-set KUBE-CLUSTER-IP) says IPVS, like its iptables-save form."""
+    code, _, err = svcpath("--all", "-f", str(CORPUS / "tkng-ipvs-mode-nat-L-kube-services.txt"))
+    assert code == 9 and "IPVS mode" in err and "ipvsadm -Ln" in err
+
+
+# --- class 8: session affinity seen in the rules is the Service's ------------------------------------
+
+def test_affinity_from_rules_in_json() -> None:
+    require_shared()
+    doc = _json("ns5/svc5", "-f", str(SHARED / "dumps" / "upstream-iptables-proxier-test-TestOverallIPTablesRules.txt"))
+    assert doc["service"]["sessionAffinity"] == "ClientIP" and _port(doc, "p80")["affinityTimeoutSeconds"] == 10800
+    doc = _json("ns1/svc1", "-f", str(SHARED / "dumps" / "upstream-iptables-proxier-test-TestOverallIPTablesRules.txt"))
+    assert doc["service"]["sessionAffinity"] == "None"  # a whole table, no recent rule: shown, not defaulted
+
+
+# --- class 9: IPVS says what it knows and what it does not ------------------------------------------
+
+def test_ipvs_virtual_servers_are_not_services() -> None:
+    doc = _json("--all", "-f", str(CORPUS / "tkng-ipvsadm-ln-nodeports.txt"))
+    items = doc["items"]
+    assert all(i["service"]["namespace"] is None and i["service"]["name"] is None and i["service"]["type"] is None for i in items)
+    node = [i for i in items if i["ports"][0]["nodePort"] == 31730]
+    assert len(node) == 1  # one port on three node addresses: one node port, never three "cluster IPs"
+    assert sorted(p["address"] for p in node[0]["ports"][0]["paths"]) == ["10.244.2.1", "127.0.0.1", "192.168.224.4"]
+    assert all(p["entry"] == "nodePort" for p in node[0]["ports"][0]["paths"])
+    port80 = [i for i in items if i["ports"][0]["port"] == 80]
+    assert len(port80) == 2 and all(p["entry"] == "virtualServer" for i in port80 for p in i["ports"][0]["paths"])
+    assert any("kubectl get svc -A | grep -w 31730" in n for n in node[0]["notes"])
+
+
+# --- class 10: a partial iptables-restore input -------------------------------------------------------
+
+def test_partial_restore_input(tmp_path: Path) -> None:
+    """kube-proxy's restore input of a partial sync: only rewritten chains, "-X" for deleted ones."""
+    lines = (EXAMPLE / "kube-proxy-restore-input.txt").read_text().splitlines()
+    keep = [ln for ln in lines if not re.match(r"^(:|-A )(KUBE-SVC-P73F5K5MMQHXGZV7|KUBE-SEP-GZ2FT6XOW5XY6PQC)\b", ln)]
+    commit = keep.index("COMMIT")
+    keep[commit:commit] = ["-X KUBE-SVC-OLDOLDOLDOLDOLD01", "-X KUBE-SEP-OLDOLDOLDOLDOLD02"]
+    f = tmp_path / "restore.txt"
+    f.write_text("\n".join(keep) + "\n")
+    doc = _json("default/hello-service", "-f", str(f), "--manifest", str(EXAMPLE / "manifest.yaml"))
+    v2 = _entry(doc, "port-v2")
+    assert v2["verdict"] == "not-in-input" and v2["chains"] == ["KUBE-SERVICES", V2]
+    assert [e["ip"] for e in _entry(doc, "port-v1")["endpoints"]] == ["192.168.189.15"]
+    assert any("deletes KUBE-SVC-OLDOLDOLDOLDOLD01, KUBE-SEP-OLDOLDOLDOLDOLD02 (-X)" in n for n in doc["notes"])
+    assert not {"no-endpoints", "service-not-programmed", "endpoint-not-programmed"} & {x["code"] for x in doc["findings"]}

@@ -8,7 +8,7 @@ a mode may read more than its own tables (IPVS mode follows kube-proxy's iptable
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
@@ -55,6 +55,21 @@ class Parsed:
         return bool(self.elisions) or (self.rules is not None and self.rules.excerpt)
 
 
+def unknown_from_excerpt(parsed: Parsed, found: list[ServiceSnapshot]) -> list[ServiceSnapshot]:
+    """Dump-only Services of a mode whose reader concludes from a rule it did not see (type ClusterIP:
+    no node port seen; policy Cluster, affinity None: no Local or affinity rule seen). From an excerpt
+    those conclusions are unknown, not defaults."""
+    if not parsed.excerpt:
+        return found
+    from dataclasses import replace
+
+    return [replace(s, type=None if s.type == "ClusterIP" else s.type,
+                    external_traffic_policy=None if s.external_traffic_policy == "Cluster" else s.external_traffic_policy,
+                    internal_traffic_policy=None if s.internal_traffic_policy == "Cluster" else s.internal_traffic_policy,
+                    session_affinity=None if s.session_affinity == "None" else s.session_affinity)
+            if not s.from_api else s for s in found]
+
+
 @dataclass(frozen=True, slots=True)
 class InputForm:
     """One kind of text a user can hand us (``RuleDump.format``), how to recognise it and read it."""
@@ -80,5 +95,8 @@ class ProxyMode:
     trace: Callable[[Parsed, Packet, Node, ServiceSnapshot | None], Trace]  # one packet through the rules (--trace)
     # the chain a port's traffic should reach, for "service-not-programmed"; None: "its service chain"
     service_chain: Callable[[ServiceSnapshot, ServicePort], str] | None = None
+    # dump-only Services one at a time, each finished when reached (an --all audit of a big input
+    # then holds one Service's rules at a time); None: the audit takes ``infer``'s list
+    infer_each: Callable[[Parsed], Iterator[ServiceSnapshot]] | None = None
     # raised when no mode matched and this mode's tables were given but are unusable (a BadDump)
     not_shown: Callable[[Parsed], None] | None = None

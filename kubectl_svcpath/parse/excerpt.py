@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 # angle-bracketed words authors use, and "... N more lines ..." style notes
 _ELISION = re.compile(
     r"""^\s*(?:
-        (?:\.{3,}|…+)\s*(?:[\[(<]?[\w ,.'-]{0,60}[\])>]?\s*(?:\.{3,}|…+)?)?   # ...  ......  … 200 more lines …
+        (?:\.{3,}|…+)\s*(?:[\[(<]?[\w ,.'-]{0,60}[\])>]?\s*(?:\.{3,}|…+)?)?\s*[}\]]?   # ...  ......  … 200 more lines …  ... }
       | [\[(<]\s*(?:\.{3,}|…|snip(?:ped)?|truncated|cut|omitted|elided|trimmed|more|redacted)
             [\w ,.'-]{0,60}[\])>]                                          # [snip] <truncated> (...) [...]
       | (?:snip(?:ped)?|truncated|omitted)\s*[.…]*                           # snip  truncated...
@@ -63,7 +63,8 @@ def clean(text: str) -> Cleaned:
             continue
         if elided and len(line) <= 120 and _ELISION.match(line):
             elisions.append(i + 1)
-            lines[i] = ""
+            # "... }" (nft): the cut ends a block that must stay closed
+            lines[i] = "}" if line.rstrip().endswith(" }") else ""
         elif not line.lstrip().startswith("#") and (_PROMPT.match(line) or _COMMAND.match(line) or _PROSE.match(line)):
             commands.append(i + 1)
             lines[i] = "# " + line.strip()

@@ -23,7 +23,7 @@ def health(report: Report) -> str:
     return f"{worst[0].severity}: " + ",".join(codes)
 
 
-def render_audit(reports: list[Report], style: Style, wide: bool = False) -> str:
+def render_audit(reports: list[Report], style: Style, wide: bool = False, notes: list[str] | None = None) -> str:
     headers = ["NAMESPACE", "NAME", "TYPE", "CLUSTER-IP", "PORTS", "ENDPOINTS", "PKTS", "HEALTH"]
     rows = []
     for r in reports:
@@ -39,8 +39,12 @@ def render_audit(reports: list[Report], style: Style, wide: bool = False) -> str
         ips = ",".join(svc.cluster_ips) or ("-" if svc.from_api else "?")
         name = svc.name or "?"
         if not svc.name and r.ports:
-            name += f" ({r.ports[0].service_chain or 'KUBE-SVC-' + str(r.ports[0].port.chain_hash)})"
+            key = str(r.ports[0].port.rules_key)
+            name += f" ({r.ports[0].service_chain or (key.split('|')[0] + ('…' if '|' in key else '') if ' ' in key else 'KUBE-SVC-' + key)})"
         rows.append([safe(svc.namespace or "?"), safe(name), safe(svc.type or "?"), safe(ips), safe(ports),
                      f"{len(endpoints)}+?" if unknown_eps and endpoints else "?" if unknown_eps else str(len(endpoints)),
                      str(sum(pkts)) if pkts else "-", h])
-    return tabulate(rows, headers=headers, tablefmt="plain", disable_numparse=True) + "\n"
+    table = tabulate(rows, headers=headers, tablefmt="plain", disable_numparse=True) + "\n"
+    if not rows:
+        table = "No Service in the input.\n"
+    return table + "".join(f"Note: {safe(n)}\n" for n in notes or [])

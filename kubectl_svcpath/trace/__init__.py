@@ -115,11 +115,16 @@ def packets(snapshot: ServiceSnapshot, spec: TraceSpec, pod_ip: str | None = Non
         if spec.protocol and spec.protocol.lower() != proto:
             continue
         targets: list[tuple[str, str, int]] = []
-        if p.port is not None:
+        if p.rules_key and " " in p.rules_key:
+            # dump-only IPVS: the virtual servers themselves ("TCP 10.0.0.1:443"), their role not in the input
+            for vs in p.rules_key.split("|"):
+                host, _, vport = vs.split(" ", 1)[1].rpartition(":")
+                targets.append(("nodePort" if p.node_port else "virtualServer", host.strip("[]"), int(vport)))
+        elif p.port is not None:
             targets += [(kind, ip, p.port) for kind, ip in snapshot.entry_addresses()]
         else:
             notes.append(f"port {p.name or '(unnamed)'}/{p.protocol} not traced: its number is not in the input")
-        if p.node_port:
+        if p.node_port and not (p.rules_key and " " in p.rules_key):
             if spec.node_ips:
                 targets += [("nodePort", ip, p.node_port) for ip in spec.node_ips]
             else:

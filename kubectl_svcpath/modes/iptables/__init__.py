@@ -9,7 +9,7 @@ from kubectl_svcpath.errors import BadDump, Unsupported
 from kubectl_svcpath.modes.base import InputForm, Mode, Parsed, ProxyMode
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Iterator
 
     from kubectl_svcpath.analysis import Analysis
     from kubectl_svcpath.dump import RuleDump
@@ -116,6 +116,12 @@ def _infer(parsed: Parsed, only: tuple[str | None, str] | None) -> list[ServiceS
     return infer_services_iptables(_rules(parsed), only)
 
 
+def _each(parsed: Parsed) -> Iterator[ServiceSnapshot]:
+    from kubectl_svcpath.modes.iptables.infer import each_service_iptables
+
+    return each_service_iptables(_rules(parsed))
+
+
 def _notes(parsed: Parsed, snapshot: ServiceSnapshot | None) -> list[str]:
     from kubectl_svcpath.modes.iptables.checks import notes_iptables
 
@@ -161,6 +167,7 @@ MODE = ProxyMode(
     shown_by=_shown_by,
     correlate=_correlate,
     infer=_infer,
+    infer_each=_each,
     has_counters=lambda parsed: parsed.rules is not None and parsed.rules.has_counters,
     notes=_notes,
     checks=_checks,

@@ -707,12 +707,12 @@ def notes_iptables(rules: RuleSet, snapshot: ServiceSnapshot | None = None) -> l
 
     notes: list[str] = []
     for p in snapshot.ports if snapshot is not None else ():
-        if p.chain_hash and snapshot is not None and snapshot.name:
+        if p.rules_key and snapshot is not None and snapshot.name:
             notes.append(f"the rules' comments name {snapshot.ref}{':' + p.name if p.name else ''}, but the chains they jump to "
-                         f"(KUBE-SVC-{p.chain_hash}) are not the ones kube-proxy derives from that name: the comment was edited "
+                         f"(KUBE-SVC-{p.rules_key}) are not the ones kube-proxy derives from that name: the comment was edited "
                          "(or cut) after the fact; the path follows the chains")
-        elif p.chain_hash:
-            notes.append(f"no comment names the Service of KUBE-SVC-{p.chain_hash} (kube-proxy drops comments in "
+        elif p.rules_key:
+            notes.append(f"no comment names the Service of KUBE-SVC-{p.rules_key} (kube-proxy drops comments in "
                          "large-cluster mode, or they were cut): kubectl get svc -A -o wide | grep -w <its cluster IP> names it")
     forms = {d.form for d in rules.dumps}
     for info in rules.dumps:
@@ -729,7 +729,7 @@ def notes_iptables(rules: RuleSet, snapshot: ServiceSnapshot | None = None) -> l
         notes.append("no filter table: REJECT for services without endpoints and Local-policy DROPs cannot be seen (dump all tables: iptables-save -c)")
     if rules.table("nat") is None:
         notes.append("no nat table: no service path can be followed (dump it: iptables-save -c -t nat)")
-    era = era_note(rules)
+    era = rules.once("era", era_note)  # a property of the input: once per input, not per Service
     if era:
         notes.append(era)
     for info in rules.dumps:

@@ -50,8 +50,8 @@ def _evidences(rule: Rule) -> list[Evidence]:
 
 
 def _pick_spn(snapshot: ServiceSnapshot, port: ServicePort, rules: RuleSet) -> tuple[str, dict[str, str]]:
-    if port.chain_hash:  # dump-only, the input does not name this port: follow its chains' hash
-        h = port.chain_hash
+    if port.rules_key:  # dump-only, the input does not name this port: follow its chains' hash
+        h = port.rules_key
         return "", {"svc": f"KUBE-SVC-{h}", "svl": f"KUBE-SVL-{h}", "ext": f"KUBE-EXT-{h}", "fw": f"KUBE-FW-{h}", "xlb": f"KUBE-XLB-{h}"}
     cands = spn_candidates(snapshot, port)
     nat = rules.table("nat")

@@ -13,7 +13,7 @@ for an unknown: a Service whose NodePort rule was not pasted has type None, not 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from kubectl_svcpath import kubeproxy
@@ -51,6 +51,21 @@ class _Draft:
 
 def infer_services_iptables(rules: RuleSet, only: tuple[str | None, str] | None = None) -> list[ServiceSnapshot]:
     """Every Service the rules describe; ``only=(namespace or None, name)`` reads just that one's rules."""
+    return [_finish(d, rules) for d in _drafts(rules, only)]
+
+
+def each_service_iptables(rules: RuleSet) -> Iterator[ServiceSnapshot]:
+    """Every Service the rules describe, each finished (its endpoint chains read) only when asked for.
+
+    An --all audit analyses each one and forgets its chains before the next: a 10,000-Service
+    table is then never held tokenised all at once.
+    """
+    for d in _drafts(rules, None):
+        yield _finish(d, rules)
+
+
+def _drafts(rules: RuleSet, only: tuple[str | None, str] | None) -> list[_Draft]:
+    """The Services the entry rules and per-service chains name, in order; endpoints not read yet."""
     drafts: dict[tuple[str, str], _Draft] = {}
     if only is None or rules.excerpt:  # an excerpt is small, and its comments may be wrapped
         def chain_rules(table: str, chain: str) -> list[Rule]:
@@ -79,7 +94,7 @@ def infer_services_iptables(rules: RuleSet, only: tuple[str | None, str] | None 
         _unclaimed(rules, drafts)  # (for one Service: only when its name hashes to nothing in the input)
     if only is not None:
         drafts = {k: d for k, d in drafts.items() if k[1] == only[1] and (only[0] is None or k[0] == only[0])}
-    return [_finish(d, rules) for _, d in sorted(drafts.items())]
+    return [d for _, d in sorted(drafts.items())]
 
 
 DraftFor = Callable[[comments.Named], "_Draft"]
@@ -184,7 +199,8 @@ def _per_service_chains(rules: RuleSet, drafts: dict[tuple[str, str], _Draft], d
     names = [n for n in nat.chains if n.startswith(_PER_SERVICE) and n not in known]
     if not names:
         return
-    sep_targets = {r.target for n in known if n in nat.chains for r in rules.rules_of("nat", n) if r.target}
+    # (read from the jumps' text: tokenising every service chain here would hold the whole table at once)
+    sep_targets = {t for n in known if (c := nat.chains.get(n)) is not None for t in c.targets()}
     for name in names:
         if name in sep_targets:
             continue  # an endpoint chain of a port already found
@@ -302,14 +318,16 @@ def _finish(d: _Draft, rules: RuleSet) -> ServiceSnapshot:
         ports.append(ServicePort(
             name=pname, protocol=proto, port=f.port,
             target_port=target_ports.pop() if len(target_ports) == 1 else None,
-            node_port=f.node_port, chain_hash=f.hash,
+            node_port=f.node_port, rules_key=f.hash,
         ))
         endpoints[pname] = tuple(Endpoint(ip=ip, port=p, ready=None, serving=None, terminating=None) for ip, p in eps)
         seen = [c for c in policy if rules.chain("nat", c) is not None]
         timeout = _affinity(rules, seen)
         d.etp = d.etp or _external_policy(rules, chains)
         affinity.append(timeout)
-        whole = whole and bool(seen) and all(rules.chain_complete("nat", c) for c in seen)
+        # affinity rules come with the endpoint rules: only a whole chain that has those proves "None"
+        jumps = any((r.target or "").startswith("KUBE-SEP-") for c in seen for r in rules.rules_of("nat", c))
+        whole = whole and jumps and all(rules.chain_complete("nat", c) for c in seen)
     node_ports = any(p.node_port for p in ports) or any(f.via_node_ports for f in d.ports.values())
     dispatch_whole = rules.chain_complete("nat", "KUBE-SERVICES") and rules.chain_complete("nat", "KUBE-NODEPORTS")
     if not any(f.chains for f in d.ports.values()):

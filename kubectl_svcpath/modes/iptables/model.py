@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Iterator, MutableMapping, Sequence
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
+
+_T = TypeVar("_T")
 
 
 @dataclass(slots=True)
@@ -121,7 +123,8 @@ class Chain:
     _spans: list[tuple[int, int]] | None = None  # text ranges holding the chain's rule lines (whole-text scan)
     _offsets: Sequence[int] = ()  # where each pending rule's line starts
     _line_nos: Sequence[int] = ()  # empty: the source finds them when a rule is read
-    _target_index: dict[str, list[int]] | None = None
+    _target_index: dict[str, list[int]] | None = None  # target -> positions, read from the rules' text
+    _read_index: tuple[list[Rule], int, dict[str, list[int]]] | None = None  # the same over tokenised rules
 
     @property
     def rules(self) -> list[Rule]:
@@ -171,16 +174,36 @@ class Chain:
     def rules_targeting(self, targets: set[str]) -> list[Rule]:
         """The rules that jump to one of ``targets``, tokenising only those (an index of targets is kept)."""
         if self._rules is not None or self._source is None:
-            return [r for r in self.rules if r.target in targets]
+            # a tokenised dispatch chain (KUBE-SERVICES: one rule per port) is asked once per Service
+            # of an audit: index it by target once instead of scanning it each time
+            rules = self.rules
+            if self._read_index is None or self._read_index[0] is not rules or self._read_index[1] != len(rules):
+                index: dict[str, list[int]] = {}
+                for i, r in enumerate(rules):
+                    if r.target:
+                        index.setdefault(r.target, []).append(i)
+                self._read_index = (rules, len(rules), index)
+            found = self._read_index[2]
+            return [rules[i] for i in sorted(i for t in targets for i in found.get(t, ()))]
+        wanted = sorted(i for t in targets for i in self._targets().get(t, ()))
+        return self._materialize(wanted)
+
+    def targets(self) -> set[str]:
+        """Every chain or verdict the chain's rules jump to, read without tokenising its rules."""
+        if self._rules is not None or self._source is None:
+            return {r.target for r in self.rules if r.target}
+        return set(self._targets())
+
+    def _targets(self) -> dict[str, list[int]]:
         if self._target_index is None:
+            assert self._source is not None
             index: dict[str, list[int]] = {}
             for i, off in enumerate(self._pending_offsets()):
                 m = _TARGET.search(self._source.rule_text(off))
                 if m:
                     index.setdefault(m.group(1), []).append(i)
             self._target_index = index
-        wanted = sorted(i for t in targets for i in self._target_index.get(t, ()))
-        return self._materialize(wanted)
+        return self._target_index
 
     def rules_mentioning(self, words: tuple[str, ...]) -> list[Rule]:
         """The rules whose text holds one of ``words`` (a cheap filter before tokenising)."""
@@ -324,6 +347,15 @@ class DumpInfo:
 class RuleSet:
     tables: dict[str, Table] = field(default_factory=dict)
     dumps: list[DumpInfo] = field(default_factory=list)
+    # facts about the whole input (its era, its indexes), worked out once and reused by every
+    # Service of an --all audit; merge() forgets them, since they hold for the tables they read
+    _once: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def once(self, key: str, compute: Callable[[RuleSet], _T]) -> _T:
+        """``compute(self)``, worked out on the first call for ``key`` and kept for the next ones."""
+        if key not in self._once:
+            self._once[key] = compute(self)
+        return self._once[key]
 
     def table(self, name: str) -> Table | None:
         return self.tables.get(name)
@@ -394,6 +426,7 @@ class RuleSet:
         table): their rules are joined, a rule shown in both keeping what each adds (the
         counters of one, the matches of the other).
         """
+        self._once.clear()
         for name, table in other.tables.items():
             mine = self.ensure_table(name)
             for cname, chain in table.chains.items():

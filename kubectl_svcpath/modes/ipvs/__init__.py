@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kubectl_svcpath.errors import Unsupported
-from kubectl_svcpath.modes.base import InputForm, Mode, Parsed, ProxyMode
+from kubectl_svcpath.modes.base import InputForm, Mode, Parsed, ProxyMode, unknown_from_excerpt
 
 if TYPE_CHECKING:
     from kubectl_svcpath.analysis import Analysis
@@ -52,13 +52,13 @@ def _correlate(snapshot: ServiceSnapshot, parsed: Parsed) -> list[PortPath]:
 def _infer(parsed: Parsed, only: tuple[str | None, str] | None) -> list[ServiceSnapshot]:
     from kubectl_svcpath.modes.ipvs.correlate import infer_services_ipvs
 
-    return infer_services_ipvs(_ipvs(parsed), parsed.rules)
+    return unknown_from_excerpt(parsed, infer_services_ipvs(_ipvs(parsed), parsed.rules))
 
 
 def _notes(parsed: Parsed, snapshot: ServiceSnapshot | None) -> list[str]:
     from kubectl_svcpath.modes.ipvs.checks import notes_ipvs
 
-    return notes_ipvs(_ipvs(parsed), parsed.rules)
+    return notes_ipvs(_ipvs(parsed), parsed.rules, snapshot)
 
 
 def _checks(a: Analysis) -> list[Finding]:

@@ -92,9 +92,25 @@ def _no_virtual_server(pp: PortPath, what: str, detail: str, action: str) -> Fin
                    port=pp.port.name, detail=[detail], action=action)
 
 
-def notes_ipvs(ipvs: IpvsTable, rules: RuleSet | None = None) -> list[str]:
+def _unnamed(snapshot: ServiceSnapshot | None) -> list[str]:
+    """A virtual server without the API: say what ipvsadm cannot, and the command that can."""
+    if snapshot is None or snapshot.name or not snapshot.ports:
+        return []
+    port = snapshot.ports[0]
+    if not port.rules_key:
+        return []
+    labels = port.rules_key.split("|")
+    if port.node_port:
+        return [f"IPVS names no Service: {', '.join(labels)} share one port and the same real servers, as kube-proxy "
+                f"writes a node port on each node address; which Service: kubectl get svc -A | grep -w {port.node_port}"]
+    address = labels[0].split(" ", 1)[1].rsplit(":", 1)[0].strip("[]")
+    return [f"IPVS names no Service: {labels[0]} may be a cluster IP, an external or load-balancer IP or a node "
+            f"address; which Service: kubectl get svc -A -o wide | grep -w {address}"]
+
+
+def notes_ipvs(ipvs: IpvsTable, rules: RuleSet | None = None, snapshot: ServiceSnapshot | None = None) -> list[str]:
     """Report.notes for IPVS mode."""
-    notes = ["IPVS mode is deprecated since Kubernetes v1.35; counters are ipvsadm --stats totals since each virtual/real server was created"]
+    notes = _unnamed(snapshot) + ["IPVS mode is deprecated since Kubernetes v1.35; counters are ipvsadm --stats totals since each virtual/real server was created"]
     if not ipvs.has_stats:
         notes.append("no ipvsadm --stats listing: hops show no traffic (ipvsadm -Ln --stats --exact)")
     elif any(not d.exact for d in ipvs.dumps if "stats" in d.forms):

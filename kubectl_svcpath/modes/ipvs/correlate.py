@@ -37,6 +37,15 @@ def correlate_ipvs(snapshot: ServiceSnapshot, ipvs: IpvsTable, rules: RuleSet | 
 
 def _correlate_port(snapshot: ServiceSnapshot, port: ServicePort, ipvs: IpvsTable, rules: RuleSet | None) -> PortPath:
     pp = PortPath(port=port)
+    if port.rules_key:  # dump-only: the virtual servers themselves, kind unknown unless a node port
+        for label in port.rules_key.split("|"):
+            vs = next((v for v in ipvs.virtual_servers.values() if v.label == label), None)
+            if vs is not None:
+                path = _entry("nodePort" if port.node_port else "virtualServer", vs, snapshot, rules)
+                pp.paths.append(path)
+                if vs.persistent:
+                    pp.affinity_timeout = vs.persistent
+        return pp
     proto = port.protocol.upper()
     cluster_labels: set[str] = set()
     for kind, ip in snapshot.entry_addresses():
@@ -147,37 +156,42 @@ def _rule_ev(rule: Rule) -> Evidence:
 
 
 def infer_services_ipvs(ipvs: IpvsTable, rules: RuleSet | None) -> list[ServiceSnapshot]:
-    """One pseudo-Service per virtual IP (IPVS holds no names), ``from_api=False``.
+    """One unnamed pseudo-Service per virtual server (IPVS holds no names), ``from_api=False``.
 
-    The namespace is ``ipvs`` and the name the address; ports are named ``tcp-53``/``udp-53``
-    so both protocols of one port stay apart. Node ports cannot be told from service ports
-    without the API: they show as ports of the node's own addresses.
+    What is known is what ipvsadm shows: the virtual server, its scheduler and persistence, its
+    real servers and weights. What is not: the Service's name and namespace (null), its type, and
+    whether the address is a cluster IP, an external or load-balancer IP or a node address. One
+    exception is told by the layout: kube-proxy gives a NodePort one virtual server per node
+    address, so the same port with the same real servers on several addresses is a node port.
     """
-    by_addr: dict[str, list[VirtualServer]] = {}
+    groups: dict[tuple[str, int, tuple[tuple[str, int], ...]], list[VirtualServer]] = {}
     for vs in ipvs.virtual_servers.values():
         if vs.fwmark is not None:
             continue
-        by_addr.setdefault(vs.address, []).append(vs)
+        reals = tuple(sorted((rs.address, rs.port) for rs in vs.real_servers))
+        groups.setdefault((vs.protocol, vs.port, reals), []).append(vs)
     out: list[ServiceSnapshot] = []
-    for address, servers in sorted(by_addr.items(), key=lambda kv: _addr_key(kv[0])):
-        ports: list[ServicePort] = []
-        endpoints: dict[str, tuple[Endpoint, ...]] = {}
-        timeout = None
-        for vs in sorted(servers, key=lambda v: (v.port, v.protocol)):
-            name = f"{vs.protocol.lower()}-{vs.port}"
+    for (proto, port, _), servers in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], _addr_key(kv[1][0].address))):
+        servers.sort(key=lambda v: _addr_key(v.address))
+        # one port, one set of real servers, several addresses, in the node-port range (or on loopback)
+        node_port = len(servers) > 1 and bool(servers[0].real_servers) and (
+            30000 <= port <= 32767 or any(v.address in ("127.0.0.1", "::1") for v in servers))
+        groups_of = [[v] for v in servers] if not node_port else [servers]
+        for group in groups_of:
+            vs = group[0]
             targets = {rs.port for rs in vs.real_servers}
-            ports.append(ServicePort(name=name, protocol=vs.protocol, port=vs.port,
-                                     target_port=targets.pop() if len(targets) == 1 else None))
-            endpoints[name] = tuple(
-                Endpoint(ip=rs.address, port=rs.port, ready=None, serving=None,
-                         terminating=True if rs.weight == 0 else None)
-                for rs in vs.real_servers)
-            timeout = timeout or vs.persistent
-        out.append(ServiceSnapshot(
-            namespace="ipvs", name=address, type="ClusterIP", cluster_ips=(address,), ports=tuple(ports),
-            session_affinity="ClientIP" if timeout else "None", affinity_timeout=timeout,
-            endpoints=endpoints, has_slices=False, from_api=False,
-        ))
+            sport = ServicePort(name="", protocol=proto, port=None if node_port else port,
+                                target_port=targets.pop() if len(targets) == 1 else None,
+                                node_port=port if node_port else None,
+                                rules_key="|".join(v.label for v in group))
+            out.append(ServiceSnapshot(
+                namespace="", name="", type=None, cluster_ips=(), ports=(sport,),
+                external_traffic_policy=None, internal_traffic_policy=None,
+                session_affinity="ClientIP" if vs.persistent else "None", affinity_timeout=vs.persistent,
+                endpoints={"": tuple(Endpoint(ip=rs.address, port=rs.port, ready=None, serving=None,
+                                              terminating=True if rs.weight == 0 else None) for rs in vs.real_servers)},
+                has_slices=False, from_api=False,
+            ))
     return out
 
 

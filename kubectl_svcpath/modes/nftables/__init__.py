@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kubectl_svcpath.errors import BadDump, Unsupported
-from kubectl_svcpath.modes.base import InputForm, Mode, Parsed, ProxyMode
+from kubectl_svcpath.modes.base import InputForm, Mode, Parsed, ProxyMode, unknown_from_excerpt
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -80,7 +80,7 @@ def _correlate(snapshot: ServiceSnapshot, parsed: Parsed) -> list[PortPath]:
 def _infer(parsed: Parsed, only: tuple[str | None, str] | None) -> list[ServiceSnapshot]:
     from kubectl_svcpath.modes.nftables.correlate import infer_services_nftables
 
-    return infer_services_nftables(_nft(parsed), only)
+    return unknown_from_excerpt(parsed, infer_services_nftables(_nft(parsed), only))
 
 
 def _notes(parsed: Parsed, snapshot: ServiceSnapshot | None) -> list[str]:

@@ -50,8 +50,8 @@ _DURATION_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1, "ms": 0.001}
 def looks_like_nft_text(text: str) -> bool:
     """True for ``nft list`` output or an nft transaction (``add table|chain|rule|element …``)."""
     for line in text.splitlines()[:200]:
-        s = line.strip()
-        if not s or s.startswith("#"):
+        s = line.split("#", 1)[0].strip()  # `nft -a` ends lines with "# handle N"
+        if not s:
             continue
         words = s.split()
         if words[0] == "table" and len(words) >= 3 and words[-1] == "{":
