@@ -79,8 +79,13 @@ def parse_iptables_list(text: str, source: str, lenient: bool = False, table: st
     headerless = 0
     for line_no, line in enumerate(split_lines(text), 1):
         if not line.strip():
+            if chain is not None and chain.rules:
+                chain = None  # a blank line ends a chain's listing: what follows without a header is loose
             continue
         stripped = line.strip()
+        if stripped.startswith("Warning:") or "tables present" in stripped:  # iptables' own notice, printed last
+            info.notices.append(stripped)
+            continue
         m = _CHAIN.match(stripped)
         if m:
             sec = sections[-1]
