@@ -121,7 +121,9 @@ def convert_service(svc: dict[str, Any], slices: list[dict[str, Any]]) -> Servic
     status = svc.get("status") or {}
     stype = spec.get("type") or "ClusterIP"
     if stype == "ExternalName":
-        raise Unsupported(f'service "{meta.get("name")}" is of type ExternalName: kube-proxy writes no rules for it (DNS CNAME only)')
+        target = spec.get("externalName") or "its external name"
+        raise Unsupported(f'service "{meta.get("name")}" is of type ExternalName: kube-proxy writes no rules for it; '
+                          f'cluster DNS answers with a CNAME to {target}')
     ports = tuple(
         ServicePort(
             name=p.get("name") or "",

@@ -170,6 +170,7 @@ def test_external_name_service_is_refused_before_any_exec(api: FakeApiServer, tm
     api.cluster.add(svc)
     code, _, err = svcpath("ext", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")))
     assert code == ExitCode.UNSUPPORTED and "ExternalName" in one_error(err)
+    assert "CNAME to example.org" in one_error(err)  # says who answers for it instead
     assert api.cluster.execs() == []
 
 
