@@ -3,6 +3,7 @@ EndpointSlice facts (ready, serving, terminating, node) copied onto the hops the
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Callable
 
@@ -16,6 +17,7 @@ def usable_endpoints(eps: tuple[Endpoint, ...]) -> list[Endpoint]:
     return ready or [e for e in eps if e.serving and e.terminating]
 
 
+@functools.lru_cache(maxsize=1 << 18)  # a Service with 10^5 endpoints asks for each address several times
 def norm_ip(ip: str) -> str:
     """One spelling per address (IPv6 compressed); text that is no address is kept as it is."""
     try:

@@ -14,19 +14,13 @@ from dataclasses import replace
 
 from kubectl_svcpath.analysis import Analysis
 from kubectl_svcpath.dump import Collection
+from kubectl_svcpath.endpoints import norm_ip
 from kubectl_svcpath.expected import (PREFER_SAME_ZONE, Expectation, ExpectedPort, NodeIdentity,
                                       ProxyConfig, SliceEndpoint, expected, infer_zone)
 from kubectl_svcpath.path import EndpointHop, EntryPath, Expected, Finding, PortPath
 from kubectl_svcpath.snapshot import ServiceSnapshot
 
 TOPOLOGY_REASONS = ("out of zone", "hinted for other nodes")
-
-
-def _norm(ip: str) -> str:
-    try:
-        return ipaddress.ip_address(ip).compressed
-    except ValueError:
-        return ip
 
 
 def _family(ip: str | None) -> int | None:
@@ -53,7 +47,7 @@ def _observed(paths: list[PortPath], port_name: str, protocol: str, family: int)
             continue
         for path in pp.paths:
             if path.entry == "clusterIP" and path.verdict == "forward":
-                out |= {_norm(h.ip) for h in path.endpoints if _family(h.ip) == family}
+                out |= {norm_ip(h.ip) for h in path.endpoints if _family(h.ip) == family}
     return out
 
 
@@ -70,7 +64,7 @@ def build(snapshot: ServiceSnapshot, collection: Collection, paths: list[PortPat
         config = ProxyConfig(family=fam, node_port_addresses=collection.node_port_addresses)
         exp = expected(service, slices, node, config)
         if any(p.topology == "unknown" for p in exp.ports) and not node.zone_known:
-            zones = {infer_zone([e for e in p.endpoints], {_norm(i) for i in _observed(paths, p.name, p.protocol, fam)})
+            zones = {infer_zone([e for e in p.endpoints], {norm_ip(i) for i in _observed(paths, p.name, p.protocol, fam)})
                      for p in exp.ports if p.topology == "unknown"}
             zones.discard(None)
             if len(zones) == 1:
@@ -89,14 +83,14 @@ def _index(exp: ExpectedPort) -> dict[object, SliceEndpoint | None]:
     """(ip, port) -> endpoint, and ip -> the endpoint when that address has only one port."""
     idx: dict[object, SliceEndpoint | None] = {}
     for e in exp.endpoints:
-        ip = _norm(e.ip)
+        ip = norm_ip(e.ip)
         idx[(ip, e.port)] = e
         idx[ip] = None if ip in idx else e
     return idx
 
 
 def _slice_endpoint(idx: dict[object, SliceEndpoint | None], hop: EndpointHop) -> SliceEndpoint | None:
-    ip = _norm(hop.ip)
+    ip = norm_ip(hop.ip)
     exact = idx.get((ip, hop.port))
     if exact is not None:
         return exact
@@ -153,16 +147,16 @@ def apply(paths: list[PortPath], exps: dict[int, Expectation]) -> None:
                 continue
             if path.policy_chain and any(path.policy_chain in n for n in pp.not_in_input):
                 continue  # an excerpt: the chain is not all in the input, so no gap can be told
-            have = {(_norm(h.ip), h.port) for h in path.endpoints}
+            have = {(norm_ip(h.ip), h.port) for h in path.endpoints}
             for se in want:
-                if (_norm(se.ip), se.port) not in have and not se.ambiguous:
-                    owed.setdefault((_norm(se.ip), se.port), (se, ep))
+                if (norm_ip(se.ip), se.port) not in have and not se.ambiguous:
+                    owed.setdefault((norm_ip(se.ip), se.port), (se, ep))
         if pp.expected is None:
             exp = exps.get(default)
             pp.expected = exp.port(pp.port.name, pp.port.protocol) if exp else None
         kept: list[EndpointHop] = []
         for hop in pp.missing_endpoints:  # the mode's own list (it knows which chains it read whole)
-            key = (_norm(hop.ip), hop.port)
+            key = (norm_ip(hop.ip), hop.port)
             if key in owed:
                 se, ep = owed.pop(key)
                 hop.expected = Expected(True, ep.verdicts[se.key].reason)
@@ -176,10 +170,10 @@ def apply(paths: list[PortPath], exps: dict[int, Expectation]) -> None:
                                         in_slices=True, expected=Expected(True, ep.verdicts[se.key].reason)))
         pp.missing_endpoints = kept
         if pp.expected is not None:
-            shown = {(_norm(h.ip), h.port) for p in pp.paths for h in p.endpoints} | {(_norm(h.ip), h.port) for h in kept}
+            shown = {(norm_ip(h.ip), h.port) for p in pp.paths for h in p.endpoints} | {(norm_ip(h.ip), h.port) for h in kept}
             for se in pp.expected.endpoints:
                 v = pp.expected.verdicts[se.key]
-                if (_norm(se.ip), se.port) in shown or v.programmed:
+                if (norm_ip(se.ip), se.port) in shown or v.programmed:
                     continue
                 pp.left_out_endpoints.append(EndpointHop(
                     ip=se.ip, port=se.port, chain=None, probability=None, ready=se.ready, serving=se.serving,
@@ -292,9 +286,9 @@ def _hints_misapplied(a: Analysis, pp: PortPath, ep: ExpectedPort) -> list[Findi
     ready = [e for e in ep.endpoints if e.ready]
     if not ready or not all(e.zone_hints for e in ready):
         return []
-    have = {_norm(h.ip) for p in pp.paths if p.entry == "clusterIP" for h in p.endpoints}
+    have = {norm_ip(h.ip) for p in pp.paths if p.entry == "clusterIP" for h in p.endpoints}
     zone = infer_zone(ep.endpoints, have)
-    if zone is None or have != {_norm(e.ip) for e in ready if zone in e.zone_hints}:
+    if zone is None or have != {norm_ip(e.ip) for e in ready if zone in e.zone_hints}:
         return []
     explained = [h for h in pp.missing_endpoints if (h.expected and h.expected.programmed)]
     gone = {id(h) for h in explained}
