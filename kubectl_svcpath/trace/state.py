@@ -84,6 +84,15 @@ def went_through(st: State) -> None:
         b.reason = "no Service rule rewrote the destination: not a Service address (the packet goes on unchanged)"
 
 
+def close(local: list[State], leaving: list[State]) -> None:
+    """End of the hooks: a packet that left without a masquerade rule is not masqueraded; every survivor went through."""
+    for s in leaving:
+        if s.branch.masquerade is None:
+            s.branch.masquerade = False
+    for s in local + leaving:
+        went_through(s)
+
+
 def ordered(branches: list[Branch]) -> list[Branch]:
     """First-connection branches by share (largest first), then the conditional ones."""
     return sorted(branches, key=lambda b: (not b.first_connection, -(b.share or 0.0)))

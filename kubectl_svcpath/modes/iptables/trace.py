@@ -28,7 +28,7 @@ from typing import Any
 from kubectl_svcpath.modes.iptables.model import Rule, RuleSet, split_hostport
 from kubectl_svcpath.trace.match import apply_negation, in_prefix, mark_value_mask, negatable, port_in, protocol_name
 from kubectl_svcpath.trace.model import Choice, Node, Packet, Step, Trace
-from kubectl_svcpath.trace.state import MAX_BRANCHES, State, finish, ordered, went_through
+from kubectl_svcpath.trace.state import MAX_BRANCHES, State, close, finish, ordered
 
 # kube-proxy's jumps from the built-in chains (pkg/proxy/iptables/proxier.go iptablesJumpChains),
 # in the order they end up in (each is prepended): used when the dump lacks the built-in chain
@@ -528,11 +528,8 @@ def trace_iptables(rules: RuleSet, packet: Packet, node: Node, *, kernel: Any = 
             local = back_local
     leaving, done = tr.run_hook(leaving, "nat", "POSTROUTING")
     finished += done
-    for s in leaving:
-        if s.branch.masquerade is None:
-            s.branch.masquerade = False
+    close(local, leaving)
     for s in local + leaving:
-        went_through(s)
         if s.branch.dnat is None and rules.table("filter") is None and _entered_service(s):
             s.branch.verdict = "unknown"
             s.branch.reason = ("the Service's nat rules did not rewrite the destination; kube-proxy's filter rules "

@@ -21,7 +21,7 @@ from typing import Any
 from kubectl_svcpath.modes.nftables.model import NftChain, NftRule, NftRuleset, NftTable, Verdict, normalize_key_part, selector_name, value_text
 from kubectl_svcpath.trace.match import in_prefix, port_in, protocol_name
 from kubectl_svcpath.trace.model import Choice, Node, Packet, Step, Trace
-from kubectl_svcpath.trace.state import MAX_BRANCHES, State, finish, ordered, went_through
+from kubectl_svcpath.trace.state import MAX_BRANCHES, State, close, finish, ordered
 
 _PRIO_NAMES = {"raw": -300, "mangle": -150, "dstnat": -100, "filter": 0, "security": 50, "srcnat": 100}
 _NEUTRAL = ("counter", "comment", "log", "limit", "notrack")
@@ -458,9 +458,5 @@ def trace_nftables(nft: NftRuleset, packet: Packet, node: Node) -> Trace:
         finished += done
     leaving, done = tr.run_hook(leaving, "postrouting")
     finished += done
-    for s in leaving:
-        if s.branch.masquerade is None:
-            s.branch.masquerade = False
-    for s in local + leaving:
-        went_through(s)
+    close(local, leaving)
     return Trace(packet=packet, mode="nftables", branches=ordered([s.branch for s in finished + local + leaving]), notes=tr.notes)
