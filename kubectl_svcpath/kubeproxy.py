@@ -23,7 +23,9 @@ def service_port_name(namespace: str, name: str, port_name: str, legacy_colon: b
 
 
 def _hash16(text: str) -> str:
-    return base64.b32encode(hashlib.sha256(text.encode()).digest()).decode()[:16]
+    # base32 of the digest, first 16 characters: exactly the first 10 bytes (8 bits x 10 = 5 bits x 16),
+    # so only those are encoded (~3x faster; an audit hashes every port and endpoint of the table)
+    return base64.b32encode(hashlib.sha256(text.encode()).digest()[:10]).decode()
 
 
 def port_proto_hash(spn: str, protocol: str) -> str:

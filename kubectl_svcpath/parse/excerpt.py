@@ -105,6 +105,9 @@ def excerpt_note(source: str, lines: list[int]) -> str:
             "what it does not show may exist, so nothing is said to be absent")
 
 
+ELISION_WORDS = frozenset(("...", "…", "....", ".....", "......", "[...]", "[snip]", "<snip>", "<truncated>", "[truncated]"))
+
+
 def is_elision_word(word: str) -> bool:
     """A cut inside a rule line: ``-A KUBE-SVC-X ... -j KUBE-SEP-Y``."""
-    return word in ("...", "…", "....", ".....", "......", "[...]", "[snip]", "<snip>", "<truncated>", "[truncated]")
+    return word in ELISION_WORDS

@@ -21,6 +21,12 @@ class TokenError(ValueError):
 
 def split_words(line: str) -> list[str]:
     """Words of ``line`` with quotes removed and ``\\"``/``\\\\`` unescaped."""
+    if "\\" not in line and line.count('"') % 2 == 0:
+        # the common case (an --all audit reads ~300,000 rules): without escapes, an even number of
+        # quotes pair up left to right, so one findall() in C splits as the loop below does
+        if '"' not in line:
+            return line.split()
+        return [w.replace('"', "") if '"' in w else w for w in _WORD.findall(line)]
     words: list[str] = []
     pos = 0
     n = len(line)

@@ -196,7 +196,9 @@ def _per_service_chains(rules: RuleSet, drafts: dict[tuple[str, str], _Draft], d
             for spn in _spns(d, pname):
                 known.update(kubeproxy.service_chains(spn, proto).values())
             known.update(pf.chains)
-    names = [n for n in nat.chains if n.startswith(_PER_SERVICE) and n not in known]
+    # one Service: only the chains whose text names it can tie a port to it (found in one pass)
+    mentioned = rules.chains_mentioning("nat", only[1]) if only is not None else None
+    names = [n for n in nat.chains if n.startswith(_PER_SERVICE) and n not in known and (mentioned is None or n in mentioned)]
     if not names:
         return
     # (read from the jumps' text: tokenising every service chain here would hold the whole table at once)

@@ -99,6 +99,10 @@ class RuleSource(Protocol):
 
     def make_rule(self, chain: Chain, index: int, offset: int, line_no: int) -> Rule | None: ...
 
+    def chains_mentioning(self, word: str, start: int, end: int) -> set[str]: ...
+
+    def line_targets(self, start: int, end: int) -> list[tuple[int, str]]: ...
+
 
 _TARGET = re.compile(r" -[jg] (\S+)")
 
@@ -198,10 +202,16 @@ class Chain:
         if self._target_index is None:
             assert self._source is not None
             index: dict[str, list[int]] = {}
-            for i, off in enumerate(self._pending_offsets()):
-                m = _TARGET.search(self._source.rule_text(off))
-                if m:
-                    index.setdefault(m.group(1), []).append(i)
+            offsets = self._pending_offsets()
+            if self._spans:  # one regex over the chain's text (KUBE-SERVICES: a line per Service port)
+                for start, end in self._spans:
+                    for off, target in self._source.line_targets(start, end):
+                        index.setdefault(target, []).append(bisect_left(offsets, off))
+            else:
+                for i, off in enumerate(offsets):
+                    m = _TARGET.search(self._source.rule_text(off))
+                    if m:
+                        index.setdefault(m.group(1), []).append(i)
             self._target_index = index
         return self._target_index
 
@@ -254,12 +264,13 @@ class LazyChains(MutableMapping[str, Chain]):
     only when someone asks for it (iteration makes them all).
     """
 
-    __slots__ = ("_made", "_pending", "_source", "_zero")
+    __slots__ = ("_made", "_pending", "_section", "_source", "_zero")
 
-    def __init__(self, source: RuleSource, declared_counters: bool = False) -> None:
+    def __init__(self, source: RuleSource, declared_counters: bool = False, section: tuple[int, int] = (0, 0)) -> None:
         self._made: dict[str, Chain] = {}
         self._pending: dict[str, list[tuple[int, int]] | None] = {}  # None: declared, no rules
         self._source = source
+        self._section = section  # the table's text, "*table" to COMMIT
         # iptables-save declares user chains as ":NAME - [0:0]": they have no counters of their own
         self._zero = 0 if declared_counters else None
 
@@ -274,9 +285,27 @@ class LazyChains(MutableMapping[str, Chain]):
         else:
             spans.append((start, end))
 
+    def add_runs(self, runs: list[tuple[str, int, int]]) -> None:
+        """(chain, start, end) of each run of a chain's rule lines, in text order."""
+        if not self._made and not self._pending:
+            spans = {name: [(a, b)] for name, a, b in runs}
+            if len(spans) == len(runs):  # one run per chain, as iptables-save prints them
+                self._pending = spans  # type: ignore[assignment]
+                return
+            self._pending.clear()
+        for name, a, b in runs:
+            self.add_span(name, a, b)
+
     def declare_all(self, names: set[str]) -> None:
         for name in names.difference(self._made).difference(self._pending):
             self._pending[name] = None
+
+    def names_mentioning(self, word: str) -> set[str]:
+        """Chains with a rule line holding ``word``, found by searching the table's text (C speed),
+        plus every chain whose rules did not come from that text (a merge): a superset to filter."""
+        found = self._source.chains_mentioning(word, *self._section)
+        found.update(n for n, c in self._made.items() if c._source is not self._source or c._rules is not None)
+        return found
 
     def _make(self, name: str) -> Chain | None:
         if name not in self._pending:
@@ -400,6 +429,14 @@ class RuleSet:
     def rules_mentioning(self, table: str, chain: str, words: tuple[str, ...]) -> list[Rule]:
         c = self.chain(table, chain)
         return c.rules_mentioning(words) if c else []
+
+    def chains_mentioning(self, table: str, word: str) -> set[str] | None:
+        """Names of the chains that may have a rule holding ``word`` (a superset), or None when
+        the table was not read from one text (then every chain may)."""
+        t = self.tables.get(table)
+        if t is None:
+            return set()
+        return t.chains.names_mentioning(word) if isinstance(t.chains, LazyChains) else None
 
     def release(self, chains: set[str]) -> None:
         """Forget the tokenised rules of these chains (an audit reads each Service's chains once)."""

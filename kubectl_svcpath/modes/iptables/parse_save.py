@@ -8,12 +8,13 @@ DumpInfo says what it lacked, so the report can say what that costs.
 
 from __future__ import annotations
 
+import gc
 import re
 from array import array
 from bisect import bisect_right
 
 from kubectl_svcpath.errors import BadDump
-from kubectl_svcpath.parse.excerpt import is_elision_word
+from kubectl_svcpath.parse.excerpt import ELISION_WORDS, is_elision_word
 from kubectl_svcpath.parse.tokens import TokenError, counter, split_words
 from kubectl_svcpath.modes.iptables.model import Chain, DumpInfo, LazyChains, Rule, RuleSet
 
@@ -48,6 +49,8 @@ _ANY_COUNTED_RULE = re.compile(r"\n\[\d{1,20}:\d{1,20}\] -A ")
 # a run of rule lines of one chain: "-A NAME …" lines with the same NAME (a backreference)
 _RULE_RUN = re.compile(r"\n(\[\d{1,20}:\d{1,20}\] )?-A (\S+) [^\n]*(?:\n(?:\[\d{1,20}:\d{1,20}\] )?-A \2 [^\n]*)*")
 _NEWLINE = re.compile(r"\n")
+_LINE_TARGET = re.compile(r"^[^\n]*? -[jg] (\S+)", re.M)
+_CHAIN_OF_LINE = re.compile(r"(?:\[\d{1,20}:\d{1,20}\] )?-A (\S+) ")
 _CHAIN_DECL = re.compile(r"^:(\S+)\s+(\S+)(?:\s+\[(\d{1,20}):(\d{1,20})\])?\s*$")
 
 # tables a bare "-A" line most likely belongs to, when the paste has no "*table" header
@@ -125,6 +128,17 @@ class _Parser:
                       hint="pass --lenient to skip lines that cannot be read, or check that the file is complete")
 
     def fast_scan(self) -> bool:
+        """Whole-text regexes; see _fast_scan. The garbage collector is off meanwhile: the scan makes
+        ~100,000 small objects that hold no cycles, and each generation-0 collection would walk them."""
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._fast_scan()
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _fast_scan(self) -> bool:
         """Whole-text regexes for a plain iptables-save dump; False when anything is unusual.
 
         A 10,000-Service dump has ~430,000 lines: a Python loop over them costs seconds, the
@@ -162,13 +176,10 @@ class _Parser:
         self.counted = _ANY_COUNTED_RULE.search(text) is not None
         for name, start, end in sections:
             table = self.rules.ensure_table(name)
-            chains = table.chains = LazyChains(self, _DECL_COUNTERS.search(text, start - 1, end) is not None)
+            chains = table.chains = LazyChains(self, _DECL_COUNTERS.search(text, start - 1, end) is not None, (start, end))
             # iptables-save prints a chain's rules together: one match per run of lines of the
             # same chain; Chain objects and line offsets are made only for the chains read
-            add_span = chains.add_span
-            for m in _RULE_RUN.finditer(text, start - 1, end):
-                a, b = m.span()
-                add_span(m.group(2), a + 1, b)
+            chains.add_runs([(m.group(2), m.start() + 1, m.end()) for m in _RULE_RUN.finditer(text, start - 1, end)])
             chains.declare_all(set(_DECL_NAME.findall(text, start - 1, end)))
             for m in _POLICY_LINE.finditer(text, start - 1, end):  # built-in chains: policy and counters
                 chain = table.ensure_chain(m.group(1))
@@ -216,6 +227,19 @@ class _Parser:
                 break
             pos = text.find(word, nxt, end)
         return out
+
+    def chains_mentioning(self, word: str, start: int, end: int) -> set[str]:
+        """Chains of the rule lines in ``text[start:end]`` that hold ``word`` (one str.find pass)."""
+        out: set[str] = set()
+        for line in self.lines_containing(word, start, end):
+            m = _CHAIN_OF_LINE.match(self.text, line)
+            if m is not None:
+                out.add(m.group(1))
+        return out
+
+    def line_targets(self, start: int, end: int) -> list[tuple[int, str]]:
+        """(line offset, target) of each line in ``text[start:end]`` with a ``-j``/``-g``: its first one."""
+        return [(m.start(), m.group(1)) for m in _LINE_TARGET.finditer(self.text, start, end)]
 
     def scan(self) -> None:
         text = self.text
@@ -343,7 +367,7 @@ class _Parser:
             rest = rest[1:]
         rule = Rule(table="", chain=chain.name, position=index + 1, source=self.source, line_no=line_no, raw=stripped,
                     packets=packets, bytes=nbytes)
-        if any(is_elision_word(w) for w in rest):
+        if not ELISION_WORDS.isdisjoint(rest):
             rule.partial = True
             rest = [w for w in rest if not is_elision_word(w)]
         try:
