@@ -51,6 +51,8 @@ class Outcome:
     audit_totals: dict[str, int] | None = None  # --all: counts over every Service audited
     traffic: Any = None  # traffic.Traffic: --since, or one --watch interval
     notes: list[str] = field(default_factory=list)  # --all: what the input lacks, for every Service listed
+    audit_rows: list[Any] = field(default_factory=list)  # --all: each Service shown, as a table row or its json/yaml text
+    audit_error: bool = False  # --all: a Service audited has an error-level finding
     traces: list[Any] = field(default_factory=list)  # trace.TraceReport, one per node (--trace)
 
 
@@ -90,7 +92,7 @@ def run(opts: Options, env: Env) -> int:
         return outcome.node_errors[0][1].exit_code
     if unread and len(unread) == len(outcome.reports):
         return unread[0].exit_code
-    if any(f.severity == "error" for f in findings):
+    if outcome.audit_error or any(f.severity == "error" for f in findings):
         return ExitCode.PROBLEMS_FOUND
     if outcome.node_errors:
         return ExitCode.COLLECT_FAILED
@@ -171,14 +173,7 @@ def _offline(opts: Options) -> Outcome:
     _node_from_manifest(collection, objects)
     parsed = pipeline.parse_collection(collection, opts.lenient)
     if opts.all_services:
-        snapshots = _all_snapshots(objects, parsed, opts.namespace)
-        reports = []
-        for s in snapshots:
-            report = pipeline.analyse(s, parsed, collection)
-            reports.append(report)
-            if parsed.rules is not None:  # a big dump's per-Service chains are not all held at once
-                parsed.rules.release(_own_chains(report))
-        outcome = _audit_outcome(reports, opts.problems)
+        outcome = _audit(audit_reports(parsed, collection, objects, opts.namespace), opts.problems, opts.output)
         outcome.notes = audit_notes(parsed, collection)
         return outcome
     assert service is not None
@@ -214,13 +209,55 @@ def _trace(snapshot: ServiceSnapshot, parsed: pipeline.Parsed, opts: Options, no
     return trace_service(parsed, snapshot, spec, node, pod_ip)
 
 
-def _audit_outcome(reports: list[Report], problems_only: bool) -> Outcome:
-    """--all: problems first (severity, then namespace/name); --problems keeps those only."""
-    from kubectl_svcpath.render.audit import audit_order, rank, totals
+def audit_reports(parsed: pipeline.Parsed, collection: Collection, objects: list[dict[str, Any]] | None,
+                  namespace: str | None) -> Iterator[Report]:
+    """--all: each Service's report, one at a time, as the same analysis as asking for it alone."""
+    for s in _all_snapshots(objects, parsed, namespace):
+        report = pipeline.analyse(s, parsed, collection)
+        yield report
+        if parsed.rules is not None:  # a big dump's per-Service chains are not all held at once
+            parsed.rules.release(_own_chains(report))
 
-    ordered = audit_order(reports)
-    shown = [r for r in ordered if rank(r) < 2] if problems_only else ordered
-    return Outcome(reports=shown, audit=True, audit_totals=totals(ordered))
+
+def _audit(reports: Iterable[Report], problems_only: bool, fmt: str) -> Outcome:
+    """--all: problems first (severity, then namespace/name); --problems keeps those only.
+
+    Each report is turned into what the output needs of it (a table row, or its json/yaml text)
+    as soon as it is made, and dropped: 10,000 finished reports are never held at once.
+    """
+    import gc
+
+    from kubectl_svcpath.render.audit import new_totals
+
+    outcome = Outcome(audit=True, audit_totals=new_totals())
+    assert outcome.audit_totals is not None
+    keyed = []
+    # reports hold no reference cycles: they are freed as each Service is done, and the cycle
+    # collector's passes over the parsed table (~10% of an audit's time) find nothing
+    gc_was_on = gc.isenabled()
+    gc.disable()
+    try:
+        _audit_each(reports, problems_only, fmt, outcome, keyed)
+    finally:
+        if gc_was_on:
+            gc.enable()
+    keyed.sort(key=lambda k: k[0])  # stable: Services of the same rank and name keep the order they were found in
+    outcome.audit_rows = [row for _, row in keyed]
+    return outcome
+
+
+def _audit_each(reports: Iterable[Report], problems_only: bool, fmt: str, outcome: Outcome, keyed: list[Any]) -> None:
+    from kubectl_svcpath.render.audit import audit_row, count, order_key
+    from kubectl_svcpath.render.structured import render_item
+
+    assert outcome.audit_totals is not None
+    for r in reports:
+        count(outcome.audit_totals, r)
+        outcome.audit_error = outcome.audit_error or any(f.severity == "error" for f in r.findings)
+        key = order_key(r)
+        if problems_only and key[0] == 2:
+            continue
+        keyed.append((key, render_item(r.to_dict(), fmt) if fmt in ("json", "yaml") else audit_row(r)))
 
 
 def _own_chains(report: Report) -> set[str]:
@@ -423,12 +460,18 @@ def render_outcome(outcome: Outcome, fmt: str, style: Style, width: int | None, 
             doc["totals"] = outcome.audit_totals
         if outcome.notes:  # --all: what the input lacks that changes which Services can be listed
             doc["notes"] = list(outcome.notes)
+        if outcome.audit:  # the items were rendered as each Service was analysed
+            from kubectl_svcpath.render.structured import render_list
+
+            return render_list(doc, outcome.audit_rows, fmt)
         return render_document(doc, fmt)
     if outcome.audit:
-        from kubectl_svcpath.render.audit import render_audit
+        from kubectl_svcpath.render.audit import render_rows
 
-        return render_audit(outcome.reports, style, wide=fmt == "wide", width=width,
-                            all_totals=outcome.audit_totals, notes=outcome.notes)
+        assert outcome.audit_totals is not None
+        shown = len(outcome.audit_rows)
+        return render_rows(outcome.audit_rows, style, fmt == "wide", width, outcome.audit_totals,
+                           shown if shown != outcome.audit_totals["services"] else None, outcome.notes)
     from kubectl_svcpath.render.common import findings_lines
 
     parts = []

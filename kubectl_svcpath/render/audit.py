@@ -19,7 +19,7 @@ def health(report: Report) -> str:
             return "?: chain not in the input"
         return "ok"
     worst.sort(key=lambda f: SEVERITY_ORDER[f.severity])
-    codes = sorted({f.code for f in worst}, key=lambda c: next(SEVERITY_ORDER[f.severity] for f in worst if f.code == c))
+    codes = list(dict.fromkeys(f.code for f in worst))  # worst first, then in the findings' order (a set's order is random)
     return f"{worst[0].severity}: " + ",".join(codes)
 
 
@@ -31,16 +31,30 @@ def rank(report: Report) -> int:
 
 def audit_order(reports: list[Report]) -> list[Report]:
     """Problems first: by severity, then namespace/name."""
-    return sorted(reports, key=lambda r: (rank(r), r.service.namespace or "", r.service.name or ""))
+    return sorted(reports, key=order_key)
+
+
+def order_key(report: Report) -> tuple[int, str, str]:
+    return rank(report), report.service.namespace or "", report.service.name or ""
 
 
 def totals(reports: list[Report]) -> dict[str, int]:
-    by = {0: "error", 1: "warning", 2: "ok"}
-    counts = {"services": len(reports), "ports": sum(len(r.ports) for r in reports),
-              "endpoints": sum(len(_endpoints(r)) for r in reports), "error": 0, "warning": 0, "ok": 0}
+    counts = new_totals()
     for r in reports:
-        counts[by[rank(r)]] += 1
+        count(counts, r)
     return counts
+
+
+def new_totals() -> dict[str, int]:
+    return {"services": 0, "ports": 0, "endpoints": 0, "error": 0, "warning": 0, "ok": 0}
+
+
+def count(counts: dict[str, int], r: Report) -> None:
+    """Add one Service to the totals of an audit."""
+    counts["services"] += 1
+    counts["ports"] += len(r.ports)
+    counts["endpoints"] += len(_endpoints(r))
+    counts[("error", "warning", "ok")[rank(r)]] += 1
 
 
 def totals_line(t: dict[str, int], shown: int | None = None) -> str:
@@ -66,23 +80,32 @@ def render_audit(reports: list[Report], style: Style, wide: bool = False, width:
 
     ``all_totals``: the totals of every Service audited, when ``reports`` is a selection (--problems).
     """
-    rows = []
-    for r in reports:
-        svc = r.service
-        ports = ",".join(f"{p.port.port or '?'}{'/' + p.port.protocol if p.port.protocol != 'TCP' else ''}"
-                         + (f":{p.port.node_port}" if p.port.node_port else "") for p in r.ports)
-        endpoints = _endpoints(r)
-        pkts = [path.packets for p in r.ports for path in p.paths if path.packets is not None]
-        unknown_eps = any(path.verdict == "not-in-input" for p in r.ports for path in p.paths)
-        ips = ",".join(svc.cluster_ips) or ("-" if svc.from_api else "?")
-        name = svc.name or "?"
-        if not svc.name and r.ports:  # a Service only its chain names: say which chain
-            key = str(r.ports[0].port.rules_key)
-            name += f" ({r.ports[0].service_chain or (key.split('|')[0] + ('…' if '|' in key else '') if ' ' in key else 'KUBE-SVC-' + key)})"
-        rows.append({"NAMESPACE": safe(svc.namespace or "?"), "NAME": safe(name), "TYPE": safe(svc.type or "?"),
-                     "CLUSTER-IP": safe(ips), "PORTS": safe(ports),
-                     "ENDPOINTS": f"{len(endpoints)}+?" if unknown_eps and endpoints else "?" if unknown_eps else str(len(endpoints)),
-                     "PKTS": str(sum(pkts)) if pkts else "-", "HEALTH": safe(health(r))})
+    return render_rows([audit_row(r) for r in reports], style, wide, width, all_totals or totals(reports),
+                       len(reports) if all_totals else None, notes)
+
+
+def audit_row(r: Report) -> dict[str, str]:
+    """The cells of a Service's line, worked out when it is analysed: an audit keeps these, not the reports."""
+    svc = r.service
+    ports = ",".join(f"{p.port.port or '?'}{'/' + p.port.protocol if p.port.protocol != 'TCP' else ''}"
+                     + (f":{p.port.node_port}" if p.port.node_port else "") for p in r.ports)
+    endpoints = _endpoints(r)
+    pkts = [path.packets for p in r.ports for path in p.paths if path.packets is not None]
+    unknown_eps = any(path.verdict == "not-in-input" for p in r.ports for path in p.paths)
+    ips = ",".join(svc.cluster_ips) or ("-" if svc.from_api else "?")
+    name = svc.name or "?"
+    if not svc.name and r.ports:  # a Service only its chain names: say which chain
+        key = str(r.ports[0].port.rules_key)
+        name += f" ({r.ports[0].service_chain or (key.split('|')[0] + ('…' if '|' in key else '') if ' ' in key else 'KUBE-SVC-' + key)})"
+    return {"NAMESPACE": safe(svc.namespace or "?"), "NAME": safe(name), "TYPE": safe(svc.type or "?"),
+            "CLUSTER-IP": safe(ips), "PORTS": safe(ports),
+            "ENDPOINTS": f"{len(endpoints)}+?" if unknown_eps and endpoints else "?" if unknown_eps else str(len(endpoints)),
+            "PKTS": str(sum(pkts)) if pkts else "-", "HEALTH": safe(health(r))}
+
+
+def render_rows(rows: list[dict[str, str]], style: Style, wide: bool, width: int | None, all_totals: dict[str, int],
+                shown: int | None, notes: list[str] | None) -> str:
+    """The audit table from its rows (in order), the totals line (``shown``: how many of them --problems kept), notes."""
     cols = list(_COLUMNS)
     hidden: list[str] = []
     while True:
@@ -103,7 +126,7 @@ def render_audit(reports: list[Report], style: Style, wide: bool = False, width:
                  for x in lines]
     if not rows:
         lines = ["No Service in the input."]
-    out = lines + [""] + [totals_line(all_totals or totals(reports), len(reports) if all_totals else None)]
+    out = lines + [""] + [totals_line(all_totals, shown)]
     if hidden:
         out.append(f"(-o wide adds {', '.join(hidden)})")
     out += [f"Note: {safe(n)}" for n in notes or []]

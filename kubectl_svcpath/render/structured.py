@@ -21,6 +21,33 @@ def render_json(doc: Any) -> str:
     return json.dumps(finite(doc), indent=2, ensure_ascii=True, allow_nan=False) + "\n"
 
 
+_ITEMS = "svcpath-items-placeholder"
+
+
+def render_item(item: Any, fmt: str) -> str:
+    """One element of a document's ``items``, rendered as render_list() places it (an audit renders
+    each Service as it is analysed and keeps this text, not the report)."""
+    if fmt == "json":
+        text = json.dumps(finite(item), indent=2, ensure_ascii=True, allow_nan=False)
+        return "    " + text.replace("\n", "\n    ")
+    out: list[str] = []
+    _block([finite(item)], "", out)
+    return "\n".join(out)
+
+
+def render_list(doc: dict[str, Any], items: list[str], fmt: str) -> str:
+    """``doc`` with ``items`` (texts from render_item, in order) as its "items": the same text as
+    rendering the document whole, without building the items' dicts all at once."""
+    if not items:
+        return render_json({**doc, "items": []}) if fmt == "json" else render_yaml({**doc, "items": []})
+    whole = {**doc, "items": [_ITEMS]}
+    if fmt == "json":
+        text, marker, sep = render_json(whole), f'"items": [\n    "{_ITEMS}"\n  ]', ",\n"
+        return text.replace(marker, '"items": [\n' + sep.join(items) + "\n  ]", 1)
+    text, marker = render_yaml(whole), f"items:\n- {_ITEMS}\n"
+    return text.replace(marker, "items:\n" + "\n".join(items) + "\n", 1)
+
+
 def finite(doc: Any) -> Any:
     """``doc`` with NaN and infinities (from a manifest's ``.nan``, a dump's odd number) as null."""
     if isinstance(doc, float):

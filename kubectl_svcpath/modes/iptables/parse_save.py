@@ -101,6 +101,8 @@ def cut_annotation(line: str) -> tuple[str, bool]:
 def _open_quote(line: str) -> bool:
     if '"' not in line:
         return False
+    if "\\" not in line:
+        return line.count('"') % 2 == 1
     return sum(1 for t in _QUOTE_OR_ESCAPE.findall(line) if t == '"') % 2 == 1
 
 
@@ -117,6 +119,7 @@ class _Parser:
         self.bare_rules = 0
         self.counted = False
         self.check_all = False
+        self.plain = False  # fast_scan() read it: every line is one of iptables-save's own
         self._line_marks: list[tuple[int, int]] = [(0, 1)]  # (offset, line number) pairs seen so far
         self._line_starts: array[int] | None = None
 
@@ -187,6 +190,7 @@ class _Parser:
                 if m.group(3) is not None:
                     chain.packets, chain.bytes = int(m.group(3)), int(m.group(4))
         self.saw_header_table = True
+        self.plain = True
         return True
 
     def line_offsets(self, start: int, end: int) -> list[int]:
@@ -350,7 +354,7 @@ class _Parser:
         stripped, annotated = cut_annotation(raw.strip())
         if annotated and line_no not in self.info.annotations:
             self.info.annotations.append(line_no)
-        m = _GREP.match(stripped)
+        m = None if self.plain else _GREP.match(stripped)  # (a plain dump's lines were checked: no grep prefix)
         body = stripped[m.end():] if m else stripped
         packets = nbytes = None
         cm = _COUNTERS.match(body)
