@@ -231,7 +231,7 @@ def _audit(reports: Iterable[Report], problems_only: bool, fmt: str) -> Outcome:
 
     outcome = Outcome(audit=True, audit_totals=new_totals())
     assert outcome.audit_totals is not None
-    keyed = []
+    keyed: list[Any] = []
     # reports hold no reference cycles: they are freed as each Service is done, and the cycle
     # collector's passes over the parsed table (~10% of an audit's time) find nothing
     gc_was_on = gc.isenabled()
