@@ -430,7 +430,7 @@ def save_text(services: list[ServiceSpec], cfg: ProxyConfig | None = None, backe
     length and before ``-p``, matches in the order given, comments always quoted,
     ``--probability`` as the kernel's fixed point (``%.11f`` of round(p * 2^31) / 2^31),
     ``MARK --set-xmark``, ``recent`` and ``REJECT`` with their defaults spelled out. Checked
-    line for line against shared/dumps by tests/test_kpgen_save.py; ``backend`` sets the header
+    line for line against shared/dumps by tests/live/test_kpgen_save.py; ``backend`` sets the header
     ("nft": ``iptables-nft-save … (nf_tables)``).
     """
     restore = generate(services, cfg)
