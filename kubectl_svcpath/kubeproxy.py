@@ -22,10 +22,20 @@ def service_port_name(namespace: str, name: str, port_name: str, legacy_colon: b
     return f"{namespace}/{name}"
 
 
+_B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_B32_PAIRS = [a + b for a in _B32 for b in _B32]  # 10 bits -> 2 characters
+
+
 def _hash16(text: str) -> str:
-    # base32 of the digest, first 16 characters: exactly the first 10 bytes (8 bits x 10 = 5 bits x 16),
-    # so only those are encoded (~3x faster; an audit hashes every port and endpoint of the table)
-    return base64.b32encode(hashlib.sha256(text.encode()).digest()[:10]).decode()
+    """base32(sha256(text))[:16]: exactly the digest's first 80 bits, read 10 bits at a time.
+
+    (An audit hashes every port and endpoint of the table: this takes half the time of
+    base64.b32encode of those 10 bytes, which is written in Python.)
+    """
+    n = int.from_bytes(hashlib.sha256(text.encode()).digest()[:10], "big")
+    t = _B32_PAIRS
+    return (t[n >> 70] + t[(n >> 60) & 1023] + t[(n >> 50) & 1023] + t[(n >> 40) & 1023]
+            + t[(n >> 30) & 1023] + t[(n >> 20) & 1023] + t[(n >> 10) & 1023] + t[n & 1023])
 
 
 def port_proto_hash(spn: str, protocol: str) -> str:

@@ -569,11 +569,13 @@ def option_values(words: list[str], i: int, negate: bool) -> tuple[list[str], in
 
     A negation ("! --mark 0x4000/0x4000") is kept as a "!" prefix on the first value.
     """
-    values: list[str] = []
-    j = i + 1
-    while j < len(words) and not _is_option(words[j]):
-        values.append(words[j])
+    j, n = i + 1, len(words)
+    while j < n:
+        w = words[j]  # (_is_option, inlined: every option of every rule an audit reads comes here)
+        if w == "!" or (w[:1] == "-" and len(w) > 1 and not w[1].isdigit()):
+            break
         j += 1
+    values = words[i + 1:j]
     if negate:
         values = ["!" + values[0], *values[1:]] if values else ["!"]
     return values, j
