@@ -12,6 +12,7 @@ import json
 import math
 import re
 from enum import Enum
+from collections.abc import Callable, Iterable
 from typing import Any
 
 
@@ -25,7 +26,7 @@ _ITEMS = "svcpath-items-placeholder"
 
 
 def render_item(item: Any, fmt: str) -> str:
-    """One element of a document's ``items``, rendered as render_list() places it (an audit renders
+    """One element of a document's ``items``, rendered as write_list() places it (an audit renders
     each Service as it is analysed and keeps this text, not the report)."""
     if fmt == "json":
         text = json.dumps(finite(item), indent=2, ensure_ascii=True, allow_nan=False)
@@ -35,17 +36,24 @@ def render_item(item: Any, fmt: str) -> str:
     return "\n".join(out)
 
 
-def render_list(doc: dict[str, Any], items: list[str], fmt: str) -> str:
-    """``doc`` with ``items`` (texts from render_item, in order) as its "items": the same text as
-    rendering the document whole, without building the items' dicts all at once."""
-    if not items:
-        return render_json({**doc, "items": []}) if fmt == "json" else render_yaml({**doc, "items": []})
+def write_list(doc: dict[str, Any], items: Iterable[str], fmt: str, write: Callable[[str], Any]) -> None:
+    """``doc`` with ``items`` (texts from render_item, in order) as its "items", written piece by
+    piece: the same text as rendering the document whole, never held whole (an audit of 10,000
+    Services is ~90 MB of JSON)."""
     whole = {**doc, "items": [_ITEMS]}
     if fmt == "json":
-        text, marker, sep = render_json(whole), f'"items": [\n    "{_ITEMS}"\n  ]', ",\n"
-        return text.replace(marker, '"items": [\n' + sep.join(items) + "\n  ]", 1)
-    text, marker = render_yaml(whole), f"items:\n- {_ITEMS}\n"
-    return text.replace(marker, "items:\n" + "\n".join(items) + "\n", 1)
+        text, marker, sep, empty = render_json(whole), f'"items": [\n    "{_ITEMS}"\n  ]', ",\n", '"items": []'
+    else:
+        text, marker, sep, empty = render_yaml(whole), f"items:\n- {_ITEMS}\n", "\n", "items: []\n"
+    head, _, tail = text.partition(marker)
+    write(head)
+    first = True
+    for item in items:
+        write(("items:\n" if fmt != "json" else '"items": [\n') if first else sep)
+        write(item)
+        first = False
+    write(empty if first else ("\n" if fmt != "json" else "\n  ]"))
+    write(tail)
 
 
 def finite(doc: Any) -> Any:
