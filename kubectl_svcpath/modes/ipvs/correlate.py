@@ -31,8 +31,18 @@ _IPSETS = {
 }
 
 
-def correlate_ipvs(snapshot: ServiceSnapshot, ipvs: IpvsTable, rules: RuleSet | None) -> list[PortPath]:
-    return [_correlate_port(snapshot, port, ipvs, rules) for port in snapshot.ports]
+def correlate_ipvs(snapshot: ServiceSnapshot, ipvs: IpvsTable, rules: RuleSet | None, excerpt: bool = False) -> list[PortPath]:
+    """``excerpt``: the input shows part of a listing, so a virtual server shown without real servers
+    may have some below the cut (verdict "not-in-input", not "reject")."""
+    paths = [_correlate_port(snapshot, port, ipvs, rules) for port in snapshot.ports]
+    if excerpt:
+        for pp in paths:
+            for path in pp.paths:
+                if not path.endpoints and path.verdict in ("reject", "drop"):
+                    path.verdict = "not-in-input"
+                    path.unseen = "its real servers are"
+                    pp.not_in_input.append(f"real servers of {path.policy_chain}: not in the input (the listing is cut)")
+    return paths
 
 
 def _correlate_port(snapshot: ServiceSnapshot, port: ServicePort, ipvs: IpvsTable, rules: RuleSet | None) -> PortPath:
