@@ -101,7 +101,8 @@ def _unnamed(snapshot: ServiceSnapshot | None) -> list[str]:
         return []
     labels = port.rules_key.split("|")
     if port.node_port:
-        return [f"IPVS names no Service: {', '.join(labels)} share one port and the same real servers, as kube-proxy "
+        same = "and the same real servers" if any(snapshot.endpoints.values()) else "(loopback among them)"
+        return [f"IPVS names no Service: {', '.join(labels)} share one port {same}, as kube-proxy "
                 f"writes a node port on each node address; which Service: kubectl get svc -A | grep -w {port.node_port}"]
     address = labels[0].split(" ", 1)[1].rsplit(":", 1)[0].strip("[]")
     return [f"IPVS names no Service: {labels[0]} may be a cluster IP, an external or load-balancer IP or a node "

@@ -174,6 +174,7 @@ def parse_ipvsadm(text: str, source: str, lenient: bool = False) -> IpvsTable:
     skipped: list[tuple[int, int, str]] = []  # (first line, last line, the command that printed them)
     state = _State(source, lenient)
     unnamed = 1
+    last = ""
     for sec in _sections(text):
         listed = [(n, s) for n, s in sec.lines if _is_listing_line(s)]
         if not listed:
@@ -182,11 +183,13 @@ def parse_ipvsadm(text: str, source: str, lenient: bool = False) -> IpvsTable:
             continue
         key = sec.node
         if not key:
-            # the same kind of listing again without a node line: another node's (a loop over nodes or pods)
-            seen = nodes.get(f"#{unnamed}")
-            if seen is not None and _form_of(listed) in seen[0].dumps[0].forms:
+            # no node named: the listing goes with the one before it, unless it is the same kind of listing
+            # again (a loop over nodes or pods printing one after the other)
+            key = last or f"#{unnamed}"
+            if key in nodes and _form_of(listed) in nodes[key][0].dumps[0].forms:
                 unnamed += 1
-            key = f"#{unnamed}"
+                key = f"#{unnamed}"
+        last = key
         if key not in nodes:
             nodes[key] = (IpvsTable(dumps=[IpvsDumpInfo(source=source)]), sec.line_no or listed[0][0])
             state.current = None
@@ -282,17 +285,17 @@ def _difference(a: IpvsTable, b: IpvsTable) -> str:
         other = b.virtual_servers.get(key)
         if other is None:
             return f"{vs.label} is on {{a}}, not on {{b}}"
-        if (vs.scheduler, vs.persistent, vs.netmask) != (other.scheduler, other.persistent, other.netmask):
+        if vs.scheduler and other.scheduler and (vs.scheduler, vs.persistent, vs.netmask) != (other.scheduler, other.persistent, other.netmask):
             return f"{vs.label} is scheduled differently ({_sched(vs)} on {{a}}, {_sched(other)} on {{b}})"
         mine = {(rs.address, rs.port): rs.weight for rs in vs.real_servers}
         theirs = {(rs.address, rs.port): rs.weight for rs in other.real_servers}
-        if mine != theirs:
-            only = sorted(set(mine) ^ set(theirs))
-            if not only:
-                return f"{vs.label} has other real server weights on {{a}} than on {{b}}"
+        only = sorted(set(mine) ^ set(theirs))
+        if only:
             ip, port = only[0]
             on, off = ("{a}", "{b}") if (ip, port) in mine else ("{b}", "{a}")
             return f"{vs.label} -> {f'[{ip}]' if ':' in ip else ip}:{port} is on {on}, not on {off}"
+        if any(w is not None and theirs[k] is not None and w != theirs[k] for k, w in mine.items()):
+            return f"{vs.label} has other real server weights on {{a}} than on {{b}}"
     for key, vs in b.virtual_servers.items():
         if key not in a.virtual_servers:
             return f"{vs.label} is on {{b}}, not on {{a}}"
