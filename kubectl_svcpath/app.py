@@ -289,6 +289,7 @@ def audit_notes(parsed: pipeline.Parsed, collection: Collection) -> list[str]:
                      "filter table, so it cannot be listed here (dump all tables: iptables-save -c)")
     if parsed.excerpt:
         notes.append("the input is a part of the rules: Services it does not show may exist")
+    notes += parsed.reader_notes()
     return notes
 
 
