@@ -362,7 +362,8 @@ def _live_request(opts: Options, env: Env | None = None) -> Any:
     on_tty = env is not None and env.err_isatty
     return live.LiveRequest(service=opts.service or "", namespace=opts.namespace, kubeconfig=opts.kubeconfig,
                             context=opts.context, request_timeout=opts.request_timeout,
-                            node=opts.node, all_nodes=opts.all_nodes, progress=progress if on_tty else None,
+                            node=opts.node, all_nodes=opts.all_nodes, nodes=opts.nodes, sample=opts.sample,
+                            max_parallel=opts.max_parallel, progress=progress if on_tty else None,
                             flags=opts.connect, log=log)
 
 
@@ -390,7 +391,7 @@ def _live(opts: Options, env: Env) -> Outcome:
         outcome.reports += per_node[n].reports
         outcome.traces += per_node[n].traces
         outcome.node_errors += per_node[n].node_errors
-    if opts.all_nodes and len(outcome.reports) > 1:
+    if opts.many_nodes and len(outcome.reports) > 1:
         from kubectl_svcpath.findings.drift import node_drift
 
         outcome.extra_findings.extend(node_drift(outcome.reports))
