@@ -247,17 +247,18 @@ def decide_mode(config_mode: str | None, pod: ProxyPod, notes: list[str]) -> Mod
 
 
 def collect(kube: Kube, pod: ProxyPod, mode: ModeInfo, families: tuple[int, ...]) -> Collection:
-    """Run the mode's listings in the pod, all at once; a required one failing fails the node (the
-    first in the listing order, as if they had run one after the other)."""
+    """Run the mode's listings in the pod, one after the other (a refused or failing required one
+    stops there: the next would fail the same way); a required one failing fails the node."""
     coll = Collection(dumps=[], node=pod.node, pod=pod.ref, proxy_mode=mode.mode, proxy_mode_source=mode.source,
                       notes=list(mode.notes))
-    commands = commands_for(mode.mode, families)
-    for (argv, required), res in zip(commands, _run_all(kube, pod, [argv for argv, _ in commands]), strict=True):
+    for argv, required in commands_for(mode.mode, families):
         cmd = " ".join(argv)
         source = f"node {pod.node} pod {pod.ref}: {cmd}"
-        if isinstance(res, CollectFailed):
+        try:
+            res = kexec.run(kube, pod.name, pod.namespace, pod.container, argv)
+        except CollectFailed:
             if required:
-                raise res
+                raise
             continue
         if res.returncode != 0:
             if not required:
@@ -275,22 +276,6 @@ def collect(kube: Kube, pod: ProxyPod, mode: ModeInfo, families: tuple[int, ...]
         coll.dumps.append(RuleDump(text=res.stdout, source=source, format=dump_format(argv), kind="pod"))
     coll.collected_at = utc_now()
     return coll
-
-
-def _run_all(kube: Kube, pod: ProxyPod, argvs: list[list[str]]) -> list[kexec.ExecResult | CollectFailed]:
-    """Each listing through its own exec, concurrently (each is a round trip and a WebSocket handshake)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    def one(argv: list[str]) -> kexec.ExecResult | CollectFailed:
-        try:
-            return kexec.run(kube, pod.name, pod.namespace, pod.container, argv)
-        except CollectFailed as e:
-            return e
-
-    if len(argvs) <= 1:
-        return [one(a) for a in argvs]
-    with ThreadPoolExecutor(max_workers=len(argvs), thread_name_prefix="svcpath-exec") as pool:
-        return list(pool.map(one, argvs))
 
 
 def utc_now() -> str:
