@@ -289,6 +289,11 @@ def audit_notes(parsed: pipeline.Parsed, collection: Collection) -> list[str]:
                      "filter table, so it cannot be listed here (dump all tables: iptables-save -c)")
     if parsed.excerpt:
         notes.append("the input is a part of the rules: Services it does not show may exist")
+    for info in rules.dumps if rules is not None else ():
+        if info.deleted:  # a partial restore input: the Services of the chains it deletes are not listed
+            shown = ", ".join(info.deleted[:6]) + (f" and {len(info.deleted) - 6} more" if len(info.deleted) > 6 else "")
+            notes.append(f"{info.source} is an iptables-restore input: it deletes {shown} (-X), so their Services "
+                         "are gone from the node once it runs and are not listed")
     return notes
 
 
