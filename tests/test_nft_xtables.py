@@ -95,3 +95,23 @@ def test_userspace_mode_is_refused_in_one_line() -> None:
         assert len(lines) == 1 and lines[0].startswith("error: "), lines
         assert "userspace mode" in lines[0] and "removed in Kubernetes 1.26" in lines[0] and "not analysed" in lines[0]
         assert r.stdout == ""
+
+
+def test_chains_listed_one_by_one_read_together() -> None:
+    """Seven `nft list chain nat …` blocks of one node (a real post): the NodePort path with its counters."""
+    corpus = Path(__file__).parent / "corpus"
+    files = [corpus / f"aantonov-nft-list-chain-{k}.txt" for k in ("services", "nodeports", "ext", "mark-masq", "svc", "sep", "postrouting")]
+    r = run_cli(*[a for f in files for a in ("--rules-file", str(f))], "--all", "-o", "json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    (item,) = [i for i in doc["items"] if i["ports"][0]["serviceChain"] == "KUBE-SVC-EDNDUDH2C75GIR6O"]
+    paths = {p["entry"]: p for p in item["ports"][0]["paths"]}
+    node = paths["nodePort"]
+    assert (node["port"], node["packets"], node["bytes"]) == (31041, 680, 40800)
+    assert node["chains"] == ["KUBE-NODEPORTS", "KUBE-EXT-EDNDUDH2C75GIR6O", "KUBE-SVC-EDNDUDH2C75GIR6O"]
+    (hop,) = node["endpoints"]
+    assert (hop["ip"], hop["port"], hop["packets"], hop["bytes"]) == ("10.244.160.14", 443, 102725, 6163500)
+    assert paths["clusterIP"]["address"] == "10.103.236.98"
+    others = [i for i in doc["items"] if i is not item]
+    assert len(others) == 15 and all(p["verdict"] == "not-in-input" for i in others for port in i["ports"] for p in port["paths"])
+    assert any("the input is a part of the rules" in n for n in doc["notes"])

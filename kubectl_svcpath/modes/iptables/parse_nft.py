@@ -58,7 +58,9 @@ def rules_from_nft(nft: NftRuleset) -> RuleSet | None:
             chain.complete = True  # nft prints every rule of a chain it lists
             for nrule in nchain.rules:
                 rule = _rule(table.name, nrule)
-                opaque = opaque or rule.partial
+                if rule.partial:  # e.g. xt match "recent": the chain may hold an affinity rule nft cannot show
+                    opaque = True
+                    chain.complete = False
                 chain.rules.append(rule)
                 if rule.source not in infos:
                     infos[rule.source] = DumpInfo(source=rule.source, form="nft-text", backend="nf_tables")
@@ -68,11 +70,14 @@ def rules_from_nft(nft: NftRuleset) -> RuleSet | None:
         target.complete = (not opaque and any(c.hook for c in table.chains.values())
                            and "KUBE-SERVICES" in table.chains and all(d.form != "nft-chains" for d in nft.dumps))
     for info in infos.values():
-        info.repairs.append("read from nft's listing of the tables iptables-nft wrote (iptables mode, nf_tables backend): "
-                            "iptables-save -c shows the same rules in iptables' words")
-        if opaque:
-            info.repairs.append("some rules carry xtables matches nft cannot print (xt match \"statistic\"/\"recent\"): "
-                                "their probabilities and affinity timeouts are not in the input")
+        if info.form == "nft-text" and not all(t.complete for t in rules.tables.values()):
+            info.form = "nft-list-chain"  # chains listed one by one (nft list chain …): a part of their table
+    first = next(iter(infos.values()))  # said once, not once per file
+    first.repairs.append("read from nft's listing of the tables iptables-nft wrote (iptables mode, nf_tables backend): "
+                         "iptables-save -c shows the same rules in iptables' words")
+    if opaque:
+        first.repairs.append("some rules carry matches nft prints without their options (xt match \"statistic\", "
+                             "\"recent\", …): their probabilities and any session affinity are not in the input")
     rules.dumps.extend(infos.values())
     return rules
 
