@@ -13,6 +13,7 @@ from pathlib import Path
 from tests.conftest import SHARED, run_cli
 
 EXAMPLE = SHARED / "examples" / "hello-service"
+CORPUS = Path(__file__).resolve().parents[3] / "corpus"
 MANIFEST = str(EXAMPLE / "manifest.yaml")
 
 
@@ -87,7 +88,7 @@ def test_chain_blocks_without_their_table(tmp_path: Path) -> None:
 
 def test_userspace_mode_is_refused_in_one_line() -> None:
     """kube-proxy's userspace mode (KUBE-PORTALS-*): exit 9 and one line saying it is not analysed."""
-    paste = str(Path(__file__).parent / "corpus" / "website-debug-service-userspace-grep.txt")
+    paste = str(CORPUS / "website-debug-service-userspace-grep.txt")
     for args in (("--all",), ("default/hostnames",)):
         r = run_cli("--rules-file", paste, *args)
         assert r.returncode == 9, (args, r.stdout, r.stderr)
@@ -99,8 +100,7 @@ def test_userspace_mode_is_refused_in_one_line() -> None:
 
 def test_chains_listed_one_by_one_read_together() -> None:
     """Seven `nft list chain nat …` blocks of one node (a real post): the NodePort path with its counters."""
-    corpus = Path(__file__).parent / "corpus"
-    files = [corpus / f"aantonov-nft-list-chain-{k}.txt" for k in ("services", "nodeports", "ext", "mark-masq", "svc", "sep", "postrouting")]
+    files = [CORPUS / f"aantonov-nft-list-chain-{k}.txt" for k in ("services", "nodeports", "ext", "mark-masq", "svc", "sep", "postrouting")]
     r = run_cli(*[a for f in files for a in ("--rules-file", str(f))], "--all", "-o", "json")
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)

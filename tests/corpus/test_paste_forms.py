@@ -17,7 +17,7 @@ from typing import Any
 
 from tests.conftest import run_cli
 
-CORPUS = Path(__file__).parent / "corpus"
+CORPUS = Path(__file__).resolve().parent
 K3S = CORPUS / "k3s-blog-iptables-save-c-full.txt"
 AKS_GREP = CORPUS / "aks-blog-iptables-save-grep-recent.txt"
 AKS_LIST = CORPUS / "aks-blog-L-svc-chain-recent-check.txt"
