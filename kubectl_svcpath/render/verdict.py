@@ -49,8 +49,8 @@ def _endpoints(report: Report, pp: PortPath) -> str:
         head = f"{len(hops)} of {total} endpoints"
     else:
         head = f"{len(hops)} endpoint{'' if len(hops) == 1 else 's'}"
-    if not hops:
-        return head
+    if not hops:  # a chain the input does not hold is not a chain without endpoints
+        return "endpoints not in the input" if any(p.verdict == "not-in-input" for p in pp.paths) else head
     if set(states) == {"unknown"}:
         return f"{head} (state not in the input)"
     if len(states) == 1:
@@ -81,6 +81,8 @@ def port_verdict(report: Report, pp: PortPath, style: Style, width: int | None =
         status = style.paint("WARN", "yellow") + f": {safe(mine[0].code)}"
     elif not pp.paths:
         status = "UNKNOWN"
+    elif all(p.verdict == "not-in-input" for p in pp.paths):
+        status = "UNKNOWN (its chains are not in the input)"
     elif not report.service.from_api:
         status = "rules OK (not checked against the API)"
     else:

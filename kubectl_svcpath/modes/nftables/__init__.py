@@ -42,16 +42,18 @@ def _read_chains(parsed: Parsed, dump: RuleDump, lenient: bool) -> None:
     from kubectl_svcpath.modes.nftables.chain_blocks import wrap_chain_blocks
     from kubectl_svcpath.modes.nftables.parse_text import parse_nft_text
 
+    from dataclasses import replace
+
     wrapped = wrap_chain_blocks(dump.text)
 
     def parse(text: str, source: str) -> NftRuleset:
-        nft = parse_nft_text(wrapped.text, source)
+        nft = parse_nft_text(text, source)
         for info in nft.dumps:
             info.form = "nft-chains"
             info.notices.extend(wrapped.notices)
         return nft
 
-    _add(parsed, dump, "nft-chains", parse)
+    _add(parsed, replace(dump, text=wrapped.text), "nft-chains", parse)
 
 
 def _read_json(parsed: Parsed, dump: RuleDump, lenient: bool) -> None:
@@ -61,8 +63,13 @@ def _read_json(parsed: Parsed, dump: RuleDump, lenient: bool) -> None:
 
 
 def _read_text(parsed: Parsed, dump: RuleDump, lenient: bool) -> None:
+    from dataclasses import replace
+
+    from kubectl_svcpath.modes.nftables.chain_blocks import close_open_blocks
     from kubectl_svcpath.modes.nftables.parse_text import parse_nft_text
 
+    if dump.elisions:  # the author cut the listing: the blocks left open end where the paste ends
+        dump = replace(dump, text=close_open_blocks(dump.text))
     _add(parsed, dump, "nft-text", parse_nft_text)
 
 

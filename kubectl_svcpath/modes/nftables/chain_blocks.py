@@ -1,9 +1,11 @@
-"""``chain NAME { … }`` blocks pasted without the ``table … {`` line around them.
+"""nft listings as people cut them: chain blocks without their table, listings cut short.
 
 People copy the one chain they care about out of ``nft list table ip nat`` (or ``nft list
 ruleset``), sometimes the same chain from two nodes one after the other, with their own
 ``## notes`` in between. nft's own reader needs the table around a chain; this module puts one
 back (on the same lines, so every rule keeps its line number) and says which table it guessed.
+A listing the author cut short (``....`` and nothing after it) leaves its blocks open: they are
+closed after the last line.
 """
 
 from __future__ import annotations
@@ -69,6 +71,12 @@ def wrap_chain_blocks(text: str) -> Wrapped:
         shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
         notices.insert(0, f"chain blocks pasted without their table: {shown} read as table {table} (from their names and rules)")
     return Wrapped("\n".join(out), notices)
+
+
+def close_open_blocks(text: str) -> str:
+    """``text`` with a ``}`` after its last line for each block still open there (an excerpt cut short)."""
+    depth = sum(_braces(line) for line in text.split("\n"))
+    return text + "\n" + "}" * depth if depth > 0 else text
 
 
 def _braces(line: str) -> int:

@@ -115,3 +115,11 @@ def test_chains_listed_one_by_one_read_together() -> None:
     others = [i for i in doc["items"] if i is not item]
     assert len(others) == 15 and all(p["verdict"] == "not-in-input" for i in others for port in i["ports"] for p in port["paths"])
     assert any("the input is a part of the rules" in n for n in doc["notes"])
+
+
+def test_headline_of_a_chain_not_in_the_input_claims_no_endpoint_count() -> None:
+    """An entry rule whose service chain is not pasted: 'endpoints not in the input', not '0 endpoints … OK'."""
+    r = run_cli("--rules-file", str(CORPUS / "saifsust-nft-kube-services-two-nodes.txt"), "10.96.0.1")
+    assert r.returncode == 0, r.stderr
+    first = r.stdout.splitlines()[0]
+    assert "endpoints not in the input" in first and "UNKNOWN" in first and "0 endpoints" not in first
