@@ -294,6 +294,7 @@ def audit_notes(parsed: pipeline.Parsed, collection: Collection) -> list[str]:
             shown = ", ".join(info.deleted[:6]) + (f" and {len(info.deleted) - 6} more" if len(info.deleted) > 6 else "")
             notes.append(f"{info.source} is an iptables-restore input: it deletes {shown} (-X), so their Services "
                          "are gone from the node once it runs and are not listed")
+    notes += parsed.reader_notes()
     return notes
 
 

@@ -16,7 +16,7 @@ def health(report: Report) -> str:
     worst = [f for f in report.findings if f.severity in ("error", "warning")]
     if not worst:
         if any(f.code == "chain-not-in-input" for f in report.findings):
-            return "?: chain not in the input"
+            return "?: not in the input"
         return "ok"
     worst.sort(key=lambda f: SEVERITY_ORDER[f.severity])
     codes = sorted({f.code for f in worst}, key=lambda c: next(SEVERITY_ORDER[f.severity] for f in worst if f.code == c))

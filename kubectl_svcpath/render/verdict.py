@@ -42,6 +42,8 @@ def _endpoints(report: Report, pp: PortPath) -> str:
     for path in pp.paths:
         for hop in path.endpoints:
             hops.setdefault((hop.ip, hop.port), hop)
+    if not hops and any(p.verdict == "not-in-input" for p in pp.paths):
+        return "endpoints not in the input"  # not "0 endpoints": the chain or the real servers were cut out
     states = Counter(endpoint_state(h) for h in hops.values())
     if report.service.from_api:
         listed = {(e.ip, e.port) for e in report.service.port_endpoints(pp.port)}
@@ -49,8 +51,8 @@ def _endpoints(report: Report, pp: PortPath) -> str:
         head = f"{len(hops)} of {total} endpoints"
     else:
         head = f"{len(hops)} endpoint{'' if len(hops) == 1 else 's'}"
-    if not hops:  # a chain the input does not hold is not a chain without endpoints
-        return "endpoints not in the input" if any(p.verdict == "not-in-input" for p in pp.paths) else head
+    if not hops:
+        return head
     if set(states) == {"unknown"}:
         return f"{head} (state not in the input)"
     if len(states) == 1:
