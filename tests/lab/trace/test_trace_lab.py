@@ -19,7 +19,7 @@ import pytest
 from tests.conftest import run_cli
 from tests.lab import kpgen
 from tests.lab.netns import Lab
-from tests.lab.trace.topology import NODE_IP, web_node
+from tests.lab.trace.topology import NODE_IP, conntrack, web_node
 
 pytestmark = pytest.mark.lab
 
@@ -69,10 +69,6 @@ def counters(lab: Lab, node) -> dict[str, int]:
             seen[key] = seen.get(key, 0) + 1
             out[f"{table} {m.group(2)} #{seen[key]}"] = int(m.group(1))
     return out
-
-
-def conntrack(lab: Lab, node, dport: int) -> str:
-    return lab.run(node, ["conntrack", "-L", "-p", "tcp", "--orig-port-dst", str(dport)], check=False).stdout
 
 
 def _verdict_rule_grew(before: dict[str, int], after: dict[str, int], branch: dict) -> str:

@@ -17,7 +17,7 @@ import pytest
 from tests.conftest import run_cli
 from tests.lab.netns import Lab
 from tests.lab.nftgen import NftPort, NftService, generate
-from tests.lab.trace.topology import NODE_IP, web_node
+from tests.lab.trace.topology import NODE_IP, conntrack, web_node
 
 pytestmark = pytest.mark.lab
 
@@ -45,10 +45,6 @@ def trace(lab: Lab, node, tmp: Path, service: str, source: str, to: str) -> dict
     doc = json.loads(r.stdout)
     assert doc["proxyMode"] == "nftables"
     return doc["traces"][0]
-
-
-def conntrack(lab: Lab, node, dport: int) -> str:
-    return lab.run(node, ["conntrack", "-L", "-p", "tcp", "--orig-port-dst", str(dport)], check=False).stdout
 
 
 def test_delivered_via_cluster_ip_and_node_port(cluster):

@@ -1,4 +1,4 @@
-"""The node both --trace labs use: one endpoint pod and two clients, one inside the cluster and one outside."""
+"""The node both --trace labs use (one endpoint pod, a client inside the cluster and one outside) and its conntrack table."""
 
 from __future__ import annotations
 
@@ -15,3 +15,8 @@ def web_node(lab: Lab) -> tuple[Node, Pod, Pod]:
     client = lab.add_pod(node, "client", "10.244.1.9")
     outside = lab.add_pod(node, "outside", "203.0.113.9")
     return node, client, outside
+
+
+def conntrack(lab: Lab, node: Node, dport: int) -> str:
+    """The node's conntrack entries for TCP connections to dport (the kernel's DNAT and masquerade)."""
+    return lab.run(node, ["conntrack", "-L", "-p", "tcp", "--orig-port-dst", str(dport)], check=False).stdout
