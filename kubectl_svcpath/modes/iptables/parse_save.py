@@ -178,33 +178,38 @@ class _Parser:
             self._comment(m.group(0).strip())
         self.counted = _ANY_COUNTED_RULE.search(text) is not None
         for name, start, end in sections:
-            table = self.rules.ensure_table(name)
-            # iptables-save prints a chain's rules together: one match per run of lines of the
-            # same chain; Chain objects and line offsets are made only for the chains read
-            spans = {m.group(2): [(m.start() + 1, m.end())] for m in _RULE_RUN.finditer(text, start - 1, end)}
-            # and declares every chain before the first rule. When the runs tile the text from the
-            # first rule to COMMIT, no chain has two runs and no other line comes after the first
-            # rule: then the declarations' regexes read only the lines before it
-            first = _FIRST_RULE.search(text, start - 1, end)
-            head = first.start() if first is not None else end
-            tiled = sum(b - a + 1 for runs in spans.values() for a, b in runs) == end - head
-            chains = table.chains = LazyChains(self, False, (start, end))
-            if tiled:
-                chains.add_runs(spans)
-            else:  # (a hand-edited dump: a chain's rules in two places, a declaration among the rules)
-                head = end
-                for m in _RULE_RUN.finditer(text, start - 1, end):
-                    chains.add_span(m.group(2), m.start() + 1, m.end())
-            chains.set_declared_counters(_DECL_COUNTERS.search(text, start - 1, head) is not None)
-            chains.declare_all(set(_DECL_NAME.findall(text, start - 1, head)))
-            for m in _POLICY_LINE.finditer(text, start - 1, head):  # built-in chains: policy and counters
-                chain = table.ensure_chain(m.group(1))
-                chain.policy = m.group(2)
-                if m.group(3) is not None:
-                    chain.packets, chain.bytes = int(m.group(3)), int(m.group(4))
+            self._read_section(name, start, end)
         self.saw_header_table = True
         self.plain = True
         return True
+
+    def _read_section(self, name: str, start: int, end: int) -> None:
+        """One table's chains (``text[start:end]``, "*table" to COMMIT) for _fast_scan."""
+        text = self.text
+        table = self.rules.ensure_table(name)
+        # iptables-save prints a chain's rules together: one match per run of lines of the
+        # same chain; Chain objects and line offsets are made only for the chains read
+        spans = {m.group(2): [(m.start() + 1, m.end())] for m in _RULE_RUN.finditer(text, start - 1, end)}
+        # and declares every chain before the first rule. When the runs tile the text from the
+        # first rule to COMMIT, no chain has two runs and no other line comes after the first
+        # rule: then the declarations' regexes read only the lines before it
+        first = _FIRST_RULE.search(text, start - 1, end)
+        head = first.start() if first is not None else end
+        tiled = sum(b - a + 1 for runs in spans.values() for a, b in runs) == end - head
+        chains = table.chains = LazyChains(self, False, (start, end))
+        if tiled:
+            chains.add_runs(spans)
+        else:  # (a hand-edited dump: a chain's rules in two places, a declaration among the rules)
+            head = end
+            for m in _RULE_RUN.finditer(text, start - 1, end):
+                chains.add_span(m.group(2), m.start() + 1, m.end())
+        chains.set_declared_counters(_DECL_COUNTERS.search(text, start - 1, head) is not None)
+        chains.declare_all(set(_DECL_NAME.findall(text, start - 1, head)))
+        for m in _POLICY_LINE.finditer(text, start - 1, head):  # built-in chains: policy and counters
+            chain = table.ensure_chain(m.group(1))
+            chain.policy = m.group(2)
+            if m.group(3) is not None:
+                chain.packets, chain.bytes = int(m.group(3)), int(m.group(4))
 
     def line_offsets(self, start: int, end: int) -> list[int]:
         """Where each line of ``text[start:end]`` starts (a run of one chain's rules)."""
