@@ -56,8 +56,8 @@ def attach_slices(snapshot: ServiceSnapshot, port: ServicePort, pp: PortPath, mi
     """
     eps = snapshot.port_endpoints(port)
     chains = [chain_for(e) for e in eps] if chain_for else []  # one hash per endpoint, kept for the gaps
-    by_chain = dict(zip(chains, eps))
-    chain_of = {(e.ip, e.port): c for c, e in zip(chains, eps)}
+    by_chain = dict(zip(chains, eps, strict=False))  # no chain_for: empty
+    chain_of = {(e.ip, e.port): c for c, e in zip(chains, eps, strict=False)}
     by_addr = {(e.ip, e.port): e for e in eps}
     by_ip: dict[str, list[Endpoint]] = {}
     for e in eps:
