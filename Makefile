@@ -76,7 +76,7 @@ venv-min: $(VENV_MIN)/.installed  ## a virtualenv with the oldest declared versi
 
 test-min: venv-min  ## the unit tests on the minimum versions (the packaging tests run in the main venv only)
 	$(VENV_MIN)/bin/python -c 'import sys, typer, kubernetes, yaml, tabulate; print("minimum versions: Python", sys.version.split()[0], "typer", typer.__version__, "kubernetes", kubernetes.__version__, "PyYAML", yaml.__version__, "tabulate", tabulate.__version__)'
-	$(VENV_MIN)/bin/pytest -q -m "not lab and not fuzz" -p no:cacheprovider --ignore=tests/test_packaging.py --ignore=tests/test_kubectl_plugin.py
+	$(VENV_MIN)/bin/pytest -q -m "not lab and not fuzz and not packaging" -p no:cacheprovider
 
 # --- packaging (issue 12): krew archives for every platform, wheel/sdist, manifest check; see docs/install.md
 KREW_ROOT_LOCAL ?= build/krew-root

@@ -2,7 +2,7 @@
 """Benchmark of nftables mode (issue 5): one Service of a 10,000-Service kube-proxy table (JSON).
 
 Generates kube-proxy's nftables-mode table for N Services x M endpoints (default 10,000 x 3,
-every tenth a NodePort) with tests/lab_modes/nftgen.py, loads it into a throw-away network
+every tenth a NodePort) with tests/lab/nftgen.py, loads it into a throw-away network
 namespace with ``nft -f``, and times ``nft -j list table ip kube-proxy`` there: the reference,
 what a node needs just to print the table. Then it times the installed plugin (a child process,
 as users run it) analysing one Service of that JSON, and the core steps in this process.
@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.lab.netns import Lab, unavailable_reason  # noqa: E402
-from tests.lab_modes.nftgen import generate_cluster  # noqa: E402
+from tests.lab.nftgen import generate_cluster  # noqa: E402
 
 PLUGIN = [str(Path(sys.executable).parent / "kubectl-svcpath")]
 if not Path(PLUGIN[0]).exists():

@@ -6,13 +6,14 @@ The only module that imports typer. Nothing heavy is imported before the command
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Annotated, Optional
 
 import typer
 
 from kubectl_svcpath import __version__
-from kubectl_svcpath.errors import ExitCode, SvcpathError
+from kubectl_svcpath.errors import ExitCode, SvcpathError, UsageError
 
 HELP = """Where does a packet sent to this Service go, on this node, right now?
 
@@ -43,6 +44,8 @@ Examples:
   sudo kubectl svcpath web --local
   # offline: a dump someone sent you, with the API objects
   kubectl svcpath web --rules-file nat.txt --manifest svc.yaml
+  # traffic right now: each hop's new connections every 5 seconds, 3 samples
+  kubectl svcpath web --watch 5s --samples 3
   # every Service in a dump, one line each
   kubectl svcpath --rules-file iptables-save.txt --all
   # the bundled hello-service story (no cluster needed)
@@ -81,8 +84,8 @@ def svcpath(
     manifest: Annotated[Optional[list[str]], typer.Option("--manifest", metavar="FILE", help="kubectl get service,endpointslices -o yaml|json output, instead of the API (repeatable; JSON up to 64 MiB, YAML up to 8 MiB, no YAML aliases)", show_default=False)] = None,
     all_services: Annotated[bool, typer.Option("--all", help="With --rules-file: one line of health for every Service in the dump")] = False,
     since: Annotated[Optional[list[str]], typer.Option("--since", metavar="FILE", help="An earlier dump of the same node: show the traffic between it and --rules-file", show_default=False)] = None,
-    watch: Annotated[bool, typer.Option("--watch", "-w", help="Read the rules every --interval and show each hop's traffic in between, until Ctrl-C")] = False,
-    interval: Annotated[str, typer.Option("--interval", metavar="DURATION", help="Time between --watch samples (1s, 500ms)")] = "2s",
+    watch: Annotated[bool, typer.Option("--watch", "-w", help="--watch [INTERVAL]: read the rules every INTERVAL (default 2s; --watch 5s, --watch=500ms) and show each hop's traffic in between, until Ctrl-C (--watch web: web is the Service)")] = False,
+    interval: Annotated[str, typer.Option("--interval", metavar="DURATION", help="Same as the INTERVAL of --watch (1s, 500ms)")] = "2s",
     samples: Annotated[Optional[int], typer.Option("--samples", metavar="N", help="With --watch: stop after N samples", show_default=False)] = None,
     problems: Annotated[bool, typer.Option("--problems", help="With --all: only the Services with errors or warnings")] = False,
     example: Annotated[bool, typer.Option("--example", help="Run on the bundled hello-service example (no cluster needed)")] = False,
@@ -134,7 +137,6 @@ def svcpath(
 
 
 def _interval(value: str) -> float:
-    from kubectl_svcpath.errors import UsageError
     from kubectl_svcpath.options import parse_timeout
 
     try:
@@ -214,6 +216,42 @@ def _kubectl_style(args: list[str]) -> list[str]:
     return out
 
 
+_DURATION = re.compile(r"\d+(?:\.\d+)?(?:ms|s|m|h)?")  # what --interval takes; no Service name starts with a digit
+
+
+def _watch_interval(args: list[str]) -> list[str]:
+    """`--watch [INTERVAL]`: click has no option with an optional value, so `--watch 5s` and
+    `--watch=5s` become `--watch --interval 5s`. Only a word that is a duration is taken (a Service
+    name is a DNS label and starts with a letter): `--watch web` still names the Service web."""
+    out: list[str] = []
+    given: list[str] = []  # how the interval was given, to refuse two
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "--":
+            out.extend(args[i:])
+            break
+        nxt = args[i + 1] if i + 1 < len(args) else None
+        if a.startswith(("--watch=", "-w=")):
+            value = a.split("=", 1)[1]
+            if not _DURATION.fullmatch(value):
+                raise UsageError(f'invalid --watch "{value}": use a duration such as 2s or 500ms (or --watch alone: every 2s)')
+            out += ["--watch", "--interval", value]
+            given.append(f"--watch={value}")
+        elif a in ("--watch", "-w") and nxt is not None and _DURATION.fullmatch(nxt):
+            out += ["--watch", "--interval", nxt]
+            given.append(f"{a} {nxt}")
+            i += 1
+        else:
+            if a == "--interval" or a.startswith("--interval="):
+                given.append(a if "=" in a else f"{a} {nxt or ''}".strip())
+            out.append(a)
+        i += 1
+    if len(given) > 1 and any(g.startswith(("--watch", "-w")) for g in given):
+        raise UsageError(f"the --watch interval is given twice ({' and '.join(given)}): give it once")
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: never lets a traceback reach the user (unless --debug)."""
     # click's exceptions reached from typer's public API: typer < 0.26 uses click, later ones a
@@ -224,6 +262,7 @@ def main(argv: list[str] | None = None) -> None:
     args = _kubectl_style(sys.argv[1:] if argv is None else argv)
     command = typer.main.get_command(app)
     try:
+        args = _watch_interval(args)
         code = command.main(args=args, prog_name="kubectl svcpath", standalone_mode=False)
         code = code if isinstance(code, int) else 0
     except SystemExit as e:

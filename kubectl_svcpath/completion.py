@@ -12,7 +12,7 @@ certainly on PATH when kubectl calls us, it starts in ~0.1 s where importing the
 client takes over a second, and it resolves kubeconfig, contexts and auth plugins exactly as the
 user's kubectl does. Any failure just yields no candidates.
 
-The flag table below mirrors the typer CLI in ``cli.py``; tests/test_completion.py fails when the
+The flag table below mirrors the typer CLI in ``cli.py``; tests/unit/test_completion.py fails when the
 two drift apart.
 """
 

@@ -160,7 +160,7 @@ def validate(opts: Options) -> None:
     if opts.samples is not None and (opts.samples < 2 or not opts.watch):
         raise UsageError("--samples N needs --watch and N >= 2 (two samples make one interval)")
     if opts.interval <= 0:
-        raise UsageError("--interval must be more than 0 (e.g. 2s)")
+        raise UsageError("the --watch interval must be more than 0 (e.g. --watch 2s)")
     if opts.problems and not opts.all_services:
         raise UsageError("--problems filters the --all audit: add --all")
     if opts.all_services and opts.service:

@@ -72,7 +72,7 @@ PLATFORMS = {
     "darwin_arm64": Platform("darwin", "arm64", ("macosx_11_0_arm64",), None),
 }
 # Required by the kubernetes client, never imported by kubectl-svcpath (it uses the synchronous
-# client only): left out of the archives. tests/test_kubectl_plugin.py runs the live path from one.
+# client only): left out of the archives. tests/packaging/test_kubectl_plugin.py runs the live path from one.
 NOT_BUNDLED = {"aiohttp", "aiohttp-retry", "aiosignal", "aiohappyeyeballs", "frozenlist", "multidict", "yarl", "propcache", "attrs"}
 # kubernetes.aio (40 MB unpacked) is the asyncio client: it needs aiohttp, left out above.
 PRUNED = ("kubernetes/aio/",)

@@ -4,7 +4,7 @@
 The second build runs from a fresh virtualenv (python3 -m venv, nothing installed), in a new work
 folder with an empty download cache, so nothing of the first build (or of the developer's venv)
 can leak into it. ``make krew-repro`` runs it for every platform (slow: two full downloads);
-tests/test_packaging.py runs the same for linux/amd64 with a shared download cache.
+tests/packaging/test_packaging.py runs the same for linux/amd64 with a shared download cache.
 
 Usage: repro.py [--platform P ...] [--work DIR] [--share-cache]
 Exit 0 when every pair matches; prints one line per platform.

@@ -28,6 +28,25 @@ EXAMPLE = ROOT / "kubectl_svcpath" / "examples" / "hello-service"
 GOLDEN = ROOT / "tests" / "golden"
 
 
+# markers by folder (tests/<folder>/...) and by fixture; see the markers in pyproject.toml
+FOLDER_MARKERS = {"lab": ("lab",), "packaging": ("packaging",)}
+FIXTURE_MARKERS = {"api": "api", "scenario": "api"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    tests = ROOT / "tests"
+    for item in items:
+        path = Path(item.path)
+        folder = path.relative_to(tests).parts[0] if path.is_relative_to(tests) else ""
+        for name in FOLDER_MARKERS.get(folder, ()):
+            item.add_marker(name)
+        for fixture in getattr(item, "fixturenames", ()):
+            if fixture in FIXTURE_MARKERS:
+                item.add_marker(FIXTURE_MARKERS[fixture])
+        if item.get_closest_marker("lab"):
+            item.add_marker("root")
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-goldens", action="store_true", help="rewrite tests/golden/* from the current output")
 

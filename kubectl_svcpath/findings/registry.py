@@ -1,7 +1,7 @@
 """Every finding code the tool can report: its severities and its one-line meaning.
 
 The codes are a contract (scripts match on them): add freely, never rename. README.md's findings
-table lists the same codes and severities; tests/test_findings_registry.py checks both that
+table lists the same codes and severities; tests/unit/findings/test_findings_registry.py checks both that
 table and every ``Finding(...)`` in the package against this one.
 """
 

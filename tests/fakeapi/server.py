@@ -47,6 +47,7 @@ import subprocess
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -148,6 +149,9 @@ class FakeCluster:
         self.requests: list[Recorded] = []
         self.violations: list[str] = []
         self.lock = threading.Lock()
+        # a test's hook, called with the argv of each exec'd command just before it runs (in the
+        # server's thread): e.g. to send traffic or rewrite a chain between two --watch samples
+        self.before_exec: Callable[[list[str]], None] | None = None
 
     def add(self, obj: dict[str, Any]) -> None:
         meta = obj.get("metadata") or {}
@@ -532,6 +536,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         faults = cluster.faults
         if faults.exec_delay:
             time.sleep(faults.exec_delay)
+        if cluster.before_exec is not None:
+            cluster.before_exec(argv)
         node = cluster.nodes.get(pod["spec"]["nodeName"])
         binary = argv[0] if argv else ""
         real = binary

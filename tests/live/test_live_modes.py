@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import run_cli
 from tests.lab import kpgen
-from tests.lab_modes.nftgen import NftPort, NftService, generate
+from tests.lab.nftgen import NftPort, NftService, generate
 from tests.live.conftest import Scenario
 
 pytestmark = [pytest.mark.lab, pytest.mark.api]

@@ -226,7 +226,7 @@ def test_traced_endpoints_are_the_reachable_dnat_targets(generated, source):
 
 # --- IPVS mode: virtual server, real servers by weight, and the iptables half ------------------
 
-IPVS = Path(__file__).resolve().parent / "fixtures" / "ipvs"
+IPVS = Path(__file__).resolve().parents[2] / "fixtures" / "ipvs"
 MANIFEST = EXAMPLE / "manifest.yaml"
 
 

@@ -3,7 +3,7 @@
 The same four verdict kinds as the iptables lab (delivered via cluster IP and via NodePort from
 outside with masquerade, rejected for no endpoints, dropped for externalTrafficPolicy Local
 without a local endpoint, dropped by loadBalancerSourceRanges), with kube-proxy's nftables layout
-(tests/lab_modes/nftgen.py). kube-proxy's nft rules carry no counters: the kernel's side is the
+(tests/lab/nftgen.py). kube-proxy's nft rules carry no counters: the kernel's side is the
 reply, the refusal or the silence, and the conntrack entry.
 """
 
@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import run_cli
 from tests.lab.netns import Lab
-from tests.lab_modes.nftgen import NftPort, NftService, generate
+from tests.lab.nftgen import NftPort, NftService, generate
 
 pytestmark = pytest.mark.lab
 

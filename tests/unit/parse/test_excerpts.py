@@ -188,7 +188,7 @@ def test_jump_to_chain_not_in_input_is_not_no_endpoints() -> None:
 
 # --- class 3: layouts before 1.24 (KUBE-XLB, masquerade rules in KUBE-SERVICES), and the era note ----
 
-CORPUS = Path(__file__).resolve().parent / "corpus"
+CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 
 
 def test_xlb_layout_keeps_the_node_port_and_says_the_era() -> None:

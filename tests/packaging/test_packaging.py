@@ -6,7 +6,7 @@
 - The krew archives (packaging/build_krew.py) for linux/amd64 and linux/arm64 are built once per
   session from the pinned inputs (packaging/krew-lock.txt) and checked with
   packaging/check_archive.py (wheel tags, ELF machine, glibc <= 2.17); linux/amd64 is built a
-  second time from a fresh venv and must give the same sha256. tests/test_kubectl_plugin.py
+  second time from a fresh venv and must give the same sha256. tests/packaging/test_kubectl_plugin.py
   installs it krew-style and runs it through kubectl. `make krew-repro` is the full proof (all
   platforms, no shared downloads), `make krew-qemu` runs the arm64 one under qemu.
 - The wheel is installed into a fresh venv, and both console scripts are run through kubectl;
@@ -239,7 +239,7 @@ SLICE = ("linux_amd64", "linux_arm64")  # built in `make test`; all four: make k
 
 @dataclass(frozen=True)
 class Release:
-    archive: Path  # linux/amd64: what tests/test_kubectl_plugin.py installs and runs
+    archive: Path  # linux/amd64: what tests/packaging/test_kubectl_plugin.py installs and runs
     archives: dict[str, Path]  # every platform of SLICE
     manifest: Path  # a copy of krew-manifest.yaml named like krew-index's, with the real sha256s
     sha256: str

@@ -2,7 +2,7 @@
 
 The hello-service scenario (shared/examples/hello-service/README.md: cluster IP 10.101.173.15,
 ports 39090->9090 and 49191->9191, node ports 30725/31576, one pod 192.168.189.15) is written in
-kube-proxy's nftables layout by tests/lab_modes/nftgen.py, loaded with ``nft -f`` into a lab node,
+kube-proxy's nftables layout by tests/lab/nftgen.py, loaded with ``nft -f`` into a lab node,
 and exercised with real connections. Then the tool reads what nft and conntrack print back.
 """
 
@@ -21,8 +21,8 @@ from kubectl_svcpath.modes.nftables.parse_json import parse_nft_json
 from kubectl_svcpath.modes.nftables.parse_text import parse_nft_text
 from tests.conftest import EXAMPLE, svcpath
 from tests.lab.netns import Lab
-from tests.lab_modes.nftgen import NftPort, NftService, generate
-from tests.test_nft_parse import _semantic
+from tests.lab.nftgen import NftPort, NftService, generate
+from tests.unit.modes.nftables.test_nft_parse import _semantic
 
 pytestmark = pytest.mark.lab
 

@@ -1,6 +1,6 @@
 """The krew release as krew users get it, run through the real kubectl.
 
-The archive built by tests/test_packaging.py's ``release`` fixture (once per session) is
+The archive built by tests/packaging/test_packaging.py's ``release`` fixture (once per session) is
 installed the way ``kubectl krew install --manifest svcpath.yaml --archive A`` lays it out
 ($KREW_ROOT/store/svcpath/v<version>/..., $KREW_ROOT/bin/kubectl-svcpath -> the launcher; see
 packaging/krew_install.py), $KREW_ROOT/bin goes on PATH next to a folder holding only kubectl and
@@ -22,7 +22,7 @@ import pytest
 
 import kubectl_svcpath
 from tests.conftest import run_cli
-from tests.test_packaging import Release, clean_env, load, release, run  # noqa: F401 (fixture)
+from tests.packaging.test_packaging import Release, clean_env, load, release, run  # noqa: F401 (fixture)
 
 krew_install = load("krew_install")
 # the interpreter under this venv (a venv's python would bring the venv's packages along)
