@@ -35,6 +35,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import resource
 import shutil
 import signal
@@ -75,13 +76,14 @@ class Result:
     detail: str = ""
 
 
+# searched in C: a run can print tens of MB, and the parent classifies while the next runs wait
+_BAD_CHAR = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f" + "".join(chr(c) for c in sorted(BIDI)) + "]")
+
+
 def bad_char(text: str) -> str | None:
     """The first character that must not reach a terminal, as U+XXXX, or None."""
-    for ch in text:
-        o = ord(ch)
-        if (o < 0x20 and ch not in "\n\t") or 0x7F <= o <= 0x9F or o in BIDI:
-            return f"U+{o:04X}"
-    return None
+    m = _BAD_CHAR.search(text)
+    return f"U+{ord(m.group(0)):04X}" if m else None
 
 
 def _parses(output: str, text: str) -> str | None:
