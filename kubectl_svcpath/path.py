@@ -83,6 +83,9 @@ class EntryPath:
     evidence: list[Evidence] = field(default_factory=list)
     shown_port: bool = True  # False: the entry rule, as printed, carries no port match
     connections: int | None = None  # conntrack flows / IPVS Conns through this entry (nftables, IPVS modes)
+    # verdict "not-in-input" for another reason than a missing chain: what the input does not show
+    # ("its real servers (the listing is cut)" for an IPVS virtual server)
+    unseen: str | None = None
 
 
 @dataclass(slots=True)

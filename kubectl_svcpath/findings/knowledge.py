@@ -19,6 +19,14 @@ def check_not_in_input(a: Analysis) -> list[Finding]:
                 continue
             chain = path.chains[-1]
             via = f"{path.entry} " if path.entry else ""
+            if path.unseen:
+                out.append(Finding(
+                    "chain-not-in-input", "info",
+                    f"port {pp.port.label}: {chain} is in the input, {path.unseen} not: where its traffic goes is unknown",
+                    port=pp.port.name, evidence=[ev.line for ev in path.evidence[:2]],
+                    detail=["The input is a part of a listing; what it leaves out may well exist on the node. "
+                            "Nothing is said about it."]))
+                continue
             out.append(Finding(
                 "chain-not-in-input", "info",
                 f"port {pp.port.label}: the {via}rule jumps to {chain}, which is not in the input: where its traffic goes is unknown",

@@ -52,7 +52,12 @@ class Parsed:
     @property
     def excerpt(self) -> bool:
         """The input shows part of the rules (cut, grep, bare lines): nothing may be called absent from it."""
-        return bool(self.elisions) or (self.rules is not None and self.rules.excerpt)
+        return (bool(self.elisions) or (self.rules is not None and self.rules.excerpt)
+                or (self.ipvs is not None and self.ipvs.excerpt))
+
+    def reader_notes(self) -> list[str]:
+        """What the readers left out of the input or could not read (skipped lines, several nodes), for an audit."""
+        return [n for d in self.ipvs.dumps for n in d.notices] if self.ipvs is not None else []
 
 
 def unknown_from_excerpt(parsed: Parsed, found: list[ServiceSnapshot]) -> list[ServiceSnapshot]:

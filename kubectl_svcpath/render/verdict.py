@@ -42,6 +42,8 @@ def _endpoints(report: Report, pp: PortPath) -> str:
     for path in pp.paths:
         for hop in path.endpoints:
             hops.setdefault((hop.ip, hop.port), hop)
+    if not hops and pp.paths and all(p.verdict == "not-in-input" for p in pp.paths):
+        return "endpoints not in the input"  # not "0 endpoints": the chain or the real servers were cut out
     states = Counter(endpoint_state(h) for h in hops.values())
     if report.service.from_api:
         listed = {(e.ip, e.port) for e in report.service.port_endpoints(pp.port)}

@@ -225,6 +225,7 @@ def test_corpus_paste(facts: dict[str, Any]) -> None:
     for entry in facts.get("entries") or []:
         proto, addr = entry.split()
         ip, _, port = addr.rpartition(":")
+        ip = ip.strip("[]")  # "[::1]:31201": ipvsadm brackets an IPv6 address, the report does not
         hits = [p for p in _walk(doc) if isinstance(p, dict) and p.get("address") == ip and p.get("port") == int(port)]
         assert hits, f"{where}: {entry} (shown in the paste) is not reported"
 

@@ -159,3 +159,32 @@ def test_dump_only_pseudo_services():
     assert sorted(p["policyChain"] for i in items for port in i["ports"] for p in port["paths"]) == [
         "TCP 10.0.0.10:53", "TCP 10.0.0.1:443", "UDP 10.0.0.10:53"]
     assert all(any("IPVS names no Service" in n and "kubectl get svc -A" in n for n in i["notes"]) for i in items)
+
+
+def test_node_ports_on_one_node_address_stay_apart(tmp_path):
+    """Two node ports on the same node addresses are two Services; their virtual servers are node ports, not
+    cluster IPs; and a grep'd listing (no real server lines) claims no absence."""
+    listing = tmp_path / "ipvsadm.txt"
+    listing.write_text("\n".join([
+        "IP Virtual Server version 1.2.1 (size=4096)",
+        "Prot LocalAddress:Port Scheduler Flags",
+        "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn",
+        *(line for port, rs in ((30080, "10.244.1.6:80"), (31443, "10.244.2.9:8443")) for addr in ("192.168.9.101", "127.0.0.1")
+          for line in (f"TCP  {addr}:{port} rr", f"  -> {rs}                Masq    1      0          0")),
+        "",
+    ]))
+    code, out, _ = svcpath("--rules-file", str(listing), "--all", "-o", "json")
+    items = json.loads(out)["items"]
+    ports = sorted((p["nodePort"], sorted((x["entry"], x["address"]) for x in p["paths"])) for i in items for p in i["ports"])
+    assert ports == [(30080, [("nodePort", "127.0.0.1"), ("nodePort", "192.168.9.101")]),
+                     (31443, [("nodePort", "127.0.0.1"), ("nodePort", "192.168.9.101")])]
+    assert all(i["service"]["namespace"] is None and i["service"]["type"] is None for i in items)
+    notes = [n for i in items for n in i["notes"] if n.startswith("IPVS names no Service")]
+    assert sorted(n.rsplit(" ", 1)[1] for n in notes) == ["30080", "31443"]  # kubectl get svc -A | grep -w PORT
+    # the same virtual servers grep'd out of the listing: no real server shown, so none is said to be missing
+    grep = tmp_path / "grep.txt"
+    grep.write_text("$ ipvsadm -Ln | grep -E '30080|31443'\nTCP  192.168.9.101:30080 rr\nTCP  127.0.0.1:30080 rr\n")
+    code, out, _ = svcpath("--rules-file", str(grep), "--all", "-o", "json")
+    (item,) = json.loads(out)["items"]
+    assert code == 0 and [x["verdict"] for p in item["ports"] for x in p["paths"]] == ["not-in-input"] * 2
+    assert not {"no-endpoints", "service-not-programmed"} & {f["code"] for f in item["findings"]}

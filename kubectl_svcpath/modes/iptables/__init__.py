@@ -85,17 +85,30 @@ def _add_dump(parsed: Parsed, dump: RuleDump, rs: RuleSet) -> None:
 def _shown_by(parsed: Parsed) -> bool:
     if parsed.rules is None:
         return False
-    if _looks_like_ipvs_rules(parsed.rules):
-        raise Unsupported("these iptables rules are kube-proxy's IPVS mode (ipset KUBE-CLUSTER-IP, no KUBE-SVC chains)",
+    ipsets = _ipvs_sets(parsed.rules)
+    if ipsets:
+        raise Unsupported(f"these iptables rules are kube-proxy's IPVS mode (ipset {', '.join(ipsets[:3])}, no KUBE-SVC chains)",
                           hint="also pass the output of `ipvsadm -Ln --stats --exact` with --rules-file")
     return True
 
 
-def _looks_like_ipvs_rules(rules: RuleSet) -> bool:
+# the ipsets only kube-proxy's IPVS mode matches on (pkg/proxy/ipvs/ipset.go); IPv6 ones carry "KUBE-6-"
+_IPVS_SETS = ("KUBE-CLUSTER-IP", "KUBE-LOOP-BACK", "KUBE-EXTERNAL-IP", "KUBE-LOAD-BALANCER", "KUBE-NODE-PORT-",
+              "KUBE-HEALTH-CHECK-NODE-PORT")
+
+
+def _ipvs_sets(rules: RuleSet) -> list[str]:
+    """The IPVS-mode ipsets the nat rules match on, when the rules hold no iptables-mode service chain."""
     nat = rules.table("nat")
     if nat is None or any(name.startswith(("KUBE-SVC-", "KUBE-SEP-")) for name in nat.chains):
-        return False
-    return any("KUBE-CLUSTER-IP" in " ".join(r.options.get("--match-set", [])) for r in nat.rules())
+        return []
+    found: list[str] = []
+    for r in nat.rules():
+        for name in r.options.get("--match-set", [])[:1]:
+            name = name.lstrip("!").replace("KUBE-6-", "KUBE-", 1)
+            if name.startswith(_IPVS_SETS) and name not in found:
+                found.append(name)
+    return found
 
 
 def _rules(parsed: Parsed) -> RuleSet:

@@ -28,7 +28,7 @@ def _read(parsed: Parsed, dump: RuleDump, lenient: bool) -> None:
     from kubectl_svcpath.modes.ipvs.parse import parse_ipvsadm
     from kubectl_svcpath.report import SourceInfo
 
-    table = parse_ipvsadm(dump.text, dump.source)
+    table = parse_ipvsadm(dump.text, dump.source, lenient)
     if parsed.ipvs is None:
         parsed.ipvs = table
     else:
@@ -46,7 +46,7 @@ def _ipvs(parsed: Parsed) -> IpvsTable:
 def _correlate(snapshot: ServiceSnapshot, parsed: Parsed) -> list[PortPath]:
     from kubectl_svcpath.modes.ipvs.correlate import correlate_ipvs
 
-    return correlate_ipvs(snapshot, _ipvs(parsed), parsed.rules)
+    return correlate_ipvs(snapshot, _ipvs(parsed), parsed.rules, parsed.excerpt)
 
 
 def _infer(parsed: Parsed, only: tuple[str | None, str] | None) -> list[ServiceSnapshot]:

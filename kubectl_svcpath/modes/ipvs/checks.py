@@ -101,7 +101,8 @@ def _unnamed(snapshot: ServiceSnapshot | None) -> list[str]:
         return []
     labels = port.rules_key.split("|")
     if port.node_port:
-        return [f"IPVS names no Service: {', '.join(labels)} share one port and the same real servers, as kube-proxy "
+        same = "and the same real servers" if any(snapshot.endpoints.values()) else "(loopback among them)"
+        return [f"IPVS names no Service: {', '.join(labels)} share one port {same}, as kube-proxy "
                 f"writes a node port on each node address; which Service: kubectl get svc -A | grep -w {port.node_port}"]
     address = labels[0].split(" ", 1)[1].rsplit(":", 1)[0].strip("[]")
     return [f"IPVS names no Service: {labels[0]} may be a cluster IP, an external or load-balancer IP or a node "
@@ -110,12 +111,12 @@ def _unnamed(snapshot: ServiceSnapshot | None) -> list[str]:
 
 def notes_ipvs(ipvs: IpvsTable, rules: RuleSet | None = None, snapshot: ServiceSnapshot | None = None) -> list[str]:
     """Report.notes for IPVS mode."""
-    notes = _unnamed(snapshot) + ["IPVS mode is deprecated since Kubernetes v1.35; counters are ipvsadm --stats totals since each virtual/real server was created"]
+    notes = _unnamed(snapshot) + [n for d in ipvs.dumps for n in d.notices] + ["IPVS mode is deprecated since Kubernetes v1.35; counters are ipvsadm --stats totals since each virtual/real server was created"]
     if not ipvs.has_stats:
         notes.append("no ipvsadm --stats listing: hops show no traffic (ipvsadm -Ln --stats --exact)")
     elif any(not d.exact for d in ipvs.dumps if "stats" in d.forms):
         notes.append("ipvsadm --stats without --exact: large counters are rounded down (K/M/G/T)")
-    if not ipvs.has_weights:
+    if not ipvs.has_weights and not any(f in d.forms for d in ipvs.dumps for f in ("list", "rules", "persistent-conn")):
         notes.append("no ipvsadm -Ln listing: weights, scheduler and persistence are unknown (ipvsadm -Ln)")
     if rules is None:
         notes.append("no iptables-save dump: the iptables half of IPVS mode (KUBE-SERVICES, ipset matches, masquerade) is not shown")

@@ -31,8 +31,18 @@ _IPSETS = {
 }
 
 
-def correlate_ipvs(snapshot: ServiceSnapshot, ipvs: IpvsTable, rules: RuleSet | None) -> list[PortPath]:
-    return [_correlate_port(snapshot, port, ipvs, rules) for port in snapshot.ports]
+def correlate_ipvs(snapshot: ServiceSnapshot, ipvs: IpvsTable, rules: RuleSet | None, excerpt: bool = False) -> list[PortPath]:
+    """``excerpt``: the input shows part of a listing, so a virtual server shown without real servers
+    may have some below the cut (verdict "not-in-input", not "reject")."""
+    paths = [_correlate_port(snapshot, port, ipvs, rules) for port in snapshot.ports]
+    if excerpt:
+        for pp in paths:
+            for path in pp.paths:
+                if not path.endpoints and path.verdict in ("reject", "drop"):
+                    path.verdict = "not-in-input"
+                    path.unseen = "its real servers are"
+                    pp.not_in_input.append(f"real servers of {path.policy_chain}: not in the input (the listing is cut)")
+    return paths
 
 
 def _correlate_port(snapshot: ServiceSnapshot, port: ServicePort, ipvs: IpvsTable, rules: RuleSet | None) -> PortPath:
@@ -173,9 +183,10 @@ def infer_services_ipvs(ipvs: IpvsTable, rules: RuleSet | None) -> list[ServiceS
     out: list[ServiceSnapshot] = []
     for (proto, port, _), servers in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], _addr_key(kv[1][0].address))):
         servers.sort(key=lambda v: _addr_key(v.address))
-        # one port, one set of real servers, several addresses, in the node-port range (or on loopback)
-        node_port = len(servers) > 1 and bool(servers[0].real_servers) and (
-            30000 <= port <= 32767 or any(v.address in ("127.0.0.1", "::1") for v in servers))
+        # one port, one set of real servers, several addresses: in the node-port range, or on loopback (kube-proxy
+        # puts nothing but node ports there, also when the real servers are cut out of a paste or there are none)
+        node_port = len(servers) > 1 and (any(v.address in ("127.0.0.1", "::1") for v in servers) or (
+            bool(servers[0].real_servers) and 30000 <= port <= 32767))
         groups_of = [[v] for v in servers] if not node_port else [servers]
         for group in groups_of:
             vs = group[0]

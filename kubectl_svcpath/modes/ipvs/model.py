@@ -100,7 +100,9 @@ class IpvsDumpInfo:
     forms: list[str] = field(default_factory=list)  # "list" | "stats" | "rate" | "persistent-conn" | "thresholds" | "rules"
     version: str | None = None  # "1.2.1" from "IP Virtual Server version 1.2.1 (size=4096)"
     exact: bool = True
-    notices: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)  # what the reader left out or could not read, for Report.notes
+    excerpt: bool = False  # lines cut from a listing (no title lines): what they do not show may exist
+    nodes: list[str] = field(default_factory=list)  # several nodes' identical listings read as one
 
 
 @dataclass(slots=True)
@@ -124,6 +126,10 @@ class IpvsTable:
         if vs is None:
             vs = self.virtual_servers[key] = VirtualServer(key[0], key[1], port)
         return vs
+
+    @property
+    def excerpt(self) -> bool:
+        return any(d.excerpt for d in self.dumps)
 
     @property
     def has_stats(self) -> bool:

@@ -22,6 +22,7 @@ listings pasted into one file merge by virtual server.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
 from kubectl_svcpath.errors import BadDump
 from kubectl_svcpath.modes.ipvs.model import IpvsDumpInfo, IpvsRate, IpvsStats, IpvsTable, VirtualServer, normalize_ip
@@ -31,20 +32,53 @@ _PROTOS = ("TCP", "UDP", "SCTP")
 _SUFFIX = {"K": 1000, "M": 1000_000, "G": 1000_000_000, "T": 1000_000_000_000}
 _RULE_PROTO = {"-t": "TCP", "--tcp-service": "TCP", "-u": "UDP", "--udp-service": "UDP",
                "--sctp-service": "SCTP", "-f": "FWM", "--fwmark-service": "FWM"}
+# a token that is an ipvsadm address:port (IPv4, [IPv6], or a name when -n was not given)
+_ADDR = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[\w.-]+):\w+$")
+# the first words of other rule dumps: a paste that starts with one is not ipvsadm output
+_OTHER_DUMPS = re.compile(r"^(?:\*\w|:\S+ \S+ \[|\[\d+:\d+\]|Chain \S+ \(|table \w+ \S+ \{|COMMIT$|-[NP] )")
+_FLAG_FORMS = ("list", "persistent-conn", "thresholds")
 _FORWARD = {"-m": "Masq", "--masquerading": "Masq", "-g": "Route", "--gatewaying": "Route",
             "-i": "Tunnel", "--ipip": "Tunnel"}
 
 
+def _is_listing_line(s: str) -> bool:
+    """A line ipvsadm prints (title, column heads, a virtual or real server, an -Sn rule)."""
+    if _VERSION.match(s) or s.startswith(("Prot LocalAddress:Port", "-> RemoteAddress:Port")):
+        return True
+    words = s.split()
+    if len(words) < 2:
+        return False
+    if words[0] in _PROTOS:
+        return _ADDR.match(words[1]) is not None
+    if words[0] == "FWM":
+        return words[1].isdigit()
+    if words[0] == "->":
+        return _ADDR.match(words[1]) is not None
+    return words[0] in ("-A", "-a") and words[1] in _RULE_PROTO
+
+
 def looks_like_ipvsadm(text: str) -> bool:
-    """True for ipvsadm -L/-Ln (any of --stats/--rate) or -Sn output."""
-    for line in text.splitlines()[:40]:
-        s = line.strip()
+    """True for ipvsadm -L/-Ln (any of --stats/--rate), -Sn output, or lines cut from them.
+
+    Other commands' output may come first (``# kubectl describe svc``, ``# ip addr`` in a
+    blog's code block): they are skipped until an ipvsadm title, or a virtual server line with
+    its real server under it. A rule dump of another tool stops the search.
+    """
+    lines = [ln.strip() for ln in text.splitlines()[:400]]
+    for i, s in enumerate(lines):
         if not s or s.startswith("#"):
             continue
         if _VERSION.match(s) or s.startswith("Prot LocalAddress:Port"):
             return True
         words = s.split()
-        return len(words) >= 2 and words[0] in ("-A", "-a") and words[1] in _RULE_PROTO
+        if words[0] in ("-A", "-a") and len(words) >= 2:
+            return words[1] in _RULE_PROTO
+        if _is_listing_line(s) and words[0] != "->":
+            after = next((t for t in lines[i + 1:] if t and not t.startswith("#")), "")
+            # one header-less virtual server line is enough when nothing else follows it
+            return after.startswith("->") or _is_listing_line(after) or not after
+        if _OTHER_DUMPS.match(s):
+            return False
     return False
 
 
@@ -71,53 +105,267 @@ def _split_addr(text: str, source: str, line_no: int) -> tuple[str, int]:
     return normalize_ip(host), int(port)
 
 
-def parse_ipvsadm(text: str, source: str) -> IpvsTable:
-    if "\x00" in text:
-        raise BadDump(source, "binary data, not ipvsadm output")
-    info = IpvsDumpInfo(source=source)
-    table = IpvsTable(dumps=[info])
-    form = "list"
-    current: VirtualServer | None = None
+# "ssh $node ipvsadm -Ln" loops print a line naming the node before each listing:
+# ">>> 172.27.138.251" (a common for-loop echo), "=== node-1 ===", "==> node-1 <=="
+_NODE_MARK = re.compile(r"^(?:>{2,}|={2,}>?)\s*(?:node\s*[:=]?\s*)?([\w.:\[\]-]+?)\s*(?:={2,}|<{2,})?$", re.I)
+# a shell prompt left in the paste (parse/excerpt.py made most of them "# " lines): "[root@vm01 ~]# ",
+# "root@kind-worker:/# ", "u@node$ ", "$sudo ipvsadm …"
+_PROMPT = re.compile(r"^(?:\[?[\w.-]+@([\w.-]+)[^$#%\]\s]*(?: [^$#%\]\s]*)?\]?\s*[$#%]|[$%])\s*")
+_LISTING_COMMAND = re.compile(r"^(?:sudo\s+)?(?:\S*/)?ipvsadm\s+(-\S+)")
+
+
+@dataclass(slots=True)
+class _Section:
+    """The lines one command printed (a prompt or command line starts the next section)."""
+
+    line_no: int  # the command or node line that opened it (0: the top of the paste)
+    command: str  # "" when none was pasted
+    node: str  # "" when the paste does not say
+    lines: list[tuple[int, str]] = field(default_factory=list)
+
+
+def _command_line(s: str) -> tuple[str, str] | None:
+    """(command, host) for a prompt or command line, None for a listing line."""
+    body = s[1:].strip() if s.startswith("#") else s
+    m = _PROMPT.match(body)
+    if m:
+        return body[m.end():].strip(), m.group(1) or ""
+    if s.startswith("#"):
+        return body, ""
+    return (body, "") if _LISTING_COMMAND.match(body) else None
+
+
+def _sections(text: str) -> list[_Section]:
+    node = ""
+    sections = [_Section(0, "", "")]
     for line_no, line in enumerate(text.splitlines(), 1):
         s = line.strip()
-        if not s or s.startswith("#"):  # (prompts and commands pasted with it: see parse/excerpt.py)
+        if not s:
             continue
+        mark = _NODE_MARK.match(s)
+        if mark:
+            node = mark.group(1)
+            sections.append(_Section(line_no, "", node))
+            continue
+        cmd = _command_line(s)
+        if cmd is not None:
+            sections.append(_Section(line_no, cmd[0], cmd[1] or node))
+            continue
+        last = sections[-1]
+        if _VERSION.match(s) and any(_VERSION.match(t) for _, t in last.lines):  # a loop's next listing
+            sections.append(last := _Section(line_no, last.command, last.node))
+        last.lines.append((line_no, s))
+    return [sec for sec in sections if sec.lines or sec.command]
+
+
+def parse_ipvsadm(text: str, source: str, lenient: bool = False) -> IpvsTable:
+    """The virtual server table(s) of one paste.
+
+    What is not ipvsadm output is left out with a notice: another command's output under its
+    own prompt (``# kubectl describe svc …``, ``# ip addr``), lines before a listing's first
+    line. Inside a listing a line that is not ipvsadm's stops the read, unless ``lenient``.
+    Listings of several nodes (``>>> NODE`` lines, prompts of different hosts, or the same
+    listing printed again) are one table when every node holds the same virtual servers, real
+    servers and weights; when they differ, BadDump says which and how to split the paste.
+    """
+    if "\x00" in text:
+        raise BadDump(source, "binary data, not ipvsadm output")
+    nodes: dict[str, tuple[IpvsTable, int]] = {}  # node (or "#N": the Nth unnamed listing) -> its table, first line
+    skipped: list[tuple[int, int, str]] = []  # (first line, last line, the command that printed them)
+    state = _State(source, lenient)
+    unnamed = 1
+    last = ""
+    for sec in _sections(text):
+        listed = [(n, s) for n, s in sec.lines if _is_listing_line(s)]
+        if not listed:
+            if sec.lines:
+                skipped.append((sec.lines[0][0], sec.lines[-1][0], sec.command))
+            continue
+        key = sec.node
+        if not key:
+            # no node named: the listing goes with the one before it, unless it is the same kind of listing
+            # again (a loop over nodes or pods printing one after the other)
+            key = last or f"#{unnamed}"
+            if key in nodes and _form_of(listed) in nodes[key][0].dumps[0].forms:
+                unnamed += 1
+                key = f"#{unnamed}"
+        last = key
+        if key not in nodes:
+            nodes[key] = (IpvsTable(dumps=[IpvsDumpInfo(source=source)]), sec.line_no or listed[0][0])
+            state.current = None
+        table = nodes[key][0]
+        lead = [n for n, s in sec.lines if n < listed[0][0]]
+        if lead:  # "[sudo] password for …", "Every 2.0s: ipvsadm -Ln": not part of the table
+            skipped.append((lead[0], lead[-1], sec.command))
+        for line_no, s in sec.lines:
+            if line_no >= listed[0][0]:
+                state.line(table, line_no, s)
+    if not nodes:
+        raise BadDump(source, "no ipvsadm listing in the input",
+                      hint="pass the output of `ipvsadm -Ln` and/or `ipvsadm -Ln --stats --exact`")
+    table = _one_node(nodes, source)
+    info = table.dumps[0]
+    if skipped:
+        info.notices.append(_skipped_note(source, skipped))
+    info.notices.extend(state.notices)
+    if state.foreign:
+        info.notices.append(f"{source}: --lenient left out {len(state.foreign)} line(s) that are not ipvsadm's "
+                            f"(line{'s' if len(state.foreign) > 1 else ''} {_lines(state.foreign)})")
+    if state.headerless and not any(f in info.forms for f in ("list", "stats", "rate", "persistent-conn", "thresholds")):
+        info.excerpt = True
+        info.notices.append(f"{source}: ipvsadm lines without the listing's title lines (cut from a listing): "
+                            "the rest of the table may exist, so nothing is said to be absent")
+    if not info.forms and table.virtual_servers:
+        info.forms.append("list")
+    return table
+
+
+def _form_of(listed: list[tuple[int, str]]) -> str | None:
+    """The form a section's column heads announce (None: no heads in it)."""
+    head = next((s for _, s in listed if s.startswith("Prot LocalAddress:Port")), None)
+    return _head_form(head.split()) if head else None
+
+
+def _head_form(head: list[str]) -> str:
+    return ("stats" if "Conns" in head else "rate" if "CPS" in head else
+            "persistent-conn" if "PersistConn" in head else "thresholds" if "Uthreshold" in head else "list")
+
+
+def _skipped_note(source: str, skipped: list[tuple[int, int, str]]) -> str:
+    parts = []
+    for first, last, command in skipped[:6]:
+        where = f"line {first}" if first == last else f"lines {first}-{last}"
+        parts.append(f"{where} ({_short(command)} output)" if command else where)
+    more = f" and {len(skipped) - 6} more" if len(skipped) > 6 else ""
+    return f"{source}: not ipvsadm output, left out: {', '.join(parts)}{more}"
+
+
+def _lines(numbers: list[int]) -> str:
+    return ", ".join(map(str, numbers[:8])) + (f" and {len(numbers) - 8} more" if len(numbers) > 8 else "")
+
+
+def _short(command: str) -> str:
+    return f"`{command[:60]}{'…' if len(command) > 60 else ''}`"
+
+
+def _one_node(nodes: dict[str, tuple[IpvsTable, int]], source: str) -> IpvsTable:
+    """One node's table; several nodes' tables only when they are the same."""
+    tables = list(nodes.items())
+    first_name, (first, _) = tables[0]
+    if len(tables) == 1:
+        return first
+    for name, (other, _) in tables[1:]:
+        diff = _difference(first, other)
+        if diff:
+            a, b = _node_word(first_name), _node_word(name)
+            what = (f"{len(tables)} ipvsadm listings of the same kind (several nodes?)" if first_name.startswith("#")
+                    else f"{len(tables)} nodes' IPVS tables")
+            raise BadDump(source, f"{what} in one paste, and they differ: {diff.format(a=a, b=b)}", hint=_split_hint(nodes))
+    names = ", ".join(_node_word(n) for n, _ in tables)
+    first.dumps[0].nodes = [n for n, _ in tables]
+    what = f"{len(tables)} ipvsadm listings of the same kind" if first_name.startswith("#") else f"{len(tables)} nodes' listings"
+    first.dumps[0].notices.append(
+        f"{source} holds {what} ({names}) with the same virtual servers, real servers and "
+        f"weights: read as one; connection counts and counters are {_node_word(first_name)}'s")
+    return first
+
+
+def _node_word(name: str) -> str:
+    return f"listing {name[1:]}" if name.startswith("#") else f"node {name}"
+
+
+def _split_hint(nodes: dict[str, tuple[IpvsTable, int]]) -> str:
+    lines = ", ".join(str(first) for _, (_, first) in nodes.items())
+    return f"split it where each node's listing starts (lines {lines}) and pass one node's listing per run with --rules-file"
+
+
+def _difference(a: IpvsTable, b: IpvsTable) -> str:
+    """The first way two nodes' tables differ in what kube-proxy programs ("" when they do not)."""
+    for key, vs in a.virtual_servers.items():
+        other = b.virtual_servers.get(key)
+        if other is None:
+            return f"{vs.label} is on {{a}}, not on {{b}}"
+        if vs.scheduler and other.scheduler and (vs.scheduler, vs.persistent, vs.netmask) != (other.scheduler, other.persistent, other.netmask):
+            return f"{vs.label} is scheduled differently ({_sched(vs)} on {{a}}, {_sched(other)} on {{b}})"
+        mine = {(rs.address, rs.port): rs.weight for rs in vs.real_servers}
+        theirs = {(rs.address, rs.port): rs.weight for rs in other.real_servers}
+        only = sorted(set(mine) ^ set(theirs))
+        if only:
+            ip, port = only[0]
+            on, off = ("{a}", "{b}") if (ip, port) in mine else ("{b}", "{a}")
+            return f"{vs.label} -> {f'[{ip}]' if ':' in ip else ip}:{port} is on {on}, not on {off}"
+        if any(w is not None and theirs[k] is not None and w != theirs[k] for k, w in mine.items()):
+            return f"{vs.label} has other real server weights on {{a}} than on {{b}}"
+    for key, vs in b.virtual_servers.items():
+        if key not in a.virtual_servers:
+            return f"{vs.label} is on {{b}}, not on {{a}}"
+    return ""
+
+
+def _sched(vs: VirtualServer) -> str:
+    return " ".join(str(x) for x in (vs.scheduler or "?", f"persistent {vs.persistent}" if vs.persistent else "") if x)
+
+
+@dataclass(slots=True)
+class _State:
+    """Line-by-line reading of ipvsadm output: the column heads in force, the virtual server being filled."""
+
+    source: str
+    lenient: bool
+    form: str | None = None  # None until a "Prot LocalAddress:Port" line says which columns follow
+    current: VirtualServer | None = None
+    headerless: bool = False
+    notices: list[str] = field(default_factory=list)
+    foreign: list[int] = field(default_factory=list)
+
+    def line(self, table: IpvsTable, line_no: int, s: str) -> None:
+        info = table.dumps[0]
+        source = self.source
         m = _VERSION.match(s)
         if m:
             info.version = m.group(1)
-            continue
+            return
         if s.startswith("Prot LocalAddress:Port"):
-            head = s.split()
-            form = ("stats" if "Conns" in head else "rate" if "CPS" in head else
-                    "persistent-conn" if "PersistConn" in head else "thresholds" if "Uthreshold" in head else "list")
-            if form not in info.forms:
-                info.forms.append(form)
-            current = None
-            continue
+            self.form = _head_form(s.split())
+            if self.form not in info.forms:
+                info.forms.append(self.form)
+            self.current = None
+            return
         if s.startswith("-> RemoteAddress:Port"):
-            continue
+            return
         words = s.split()
         try:
             if words[0] in ("-A", "-a"):
                 if "rules" not in info.forms:
                     info.forms.append("rules")
-                current = _rule_line(table, words, source, line_no, s, current)
-                continue
-            if words[0] in _PROTOS or words[0] == "FWM":
-                current = _service_line(table, words, form, source, line_no, s, info)
-                continue
-            if words[0] == "->":
-                if current is None:
+                self.current = _rule_line(table, words, source, line_no, s, self.current)
+                return
+            if (words[0] in _PROTOS or words[0] == "FWM") and len(words) > 1:
+                form = self.form or self._guess(words[2:], line_no)
+                self.current = _service_line(table, words, form, source, line_no, s, info)
+                return
+            if words[0] == "->" and len(words) > 1:
+                if self.current is None:
                     raise BadDump(source, "real server line before any virtual server", line_no)
-                _real_server_line(current, words[1:], form, source, line_no, s, info)
-                continue
-            raise BadDump(source, f"not an ipvsadm line: {s[:80]!r}", line_no,
-                          hint="pass the output of `ipvsadm -Ln` and/or `ipvsadm -Ln --stats --exact`")
+                form = self.form or self._guess(words[2:], line_no)
+                _real_server_line(self.current, words[1:], form, source, line_no, s, info, self.notices)
+                return
         except ValueError:  # a number int() refuses: over 4,300 digits, or digits that are not 0-9
             raise BadDump(source, f"unreadable number in {s[:80]!r}", line_no) from None
-    if not info.forms and table.virtual_servers:
-        info.forms.append("list")
-    return table
+        if not self.lenient:
+            raise BadDump(source, f"not an ipvsadm line: {s[:80]!r}", line_no,
+                          hint="pass the output of `ipvsadm -Ln` and/or `ipvsadm -Ln --stats --exact` "
+                               "(--lenient leaves out lines that are not ipvsadm's, with a note)")
+        self.foreign.append(line_no)
+
+    def _guess(self, rest: list[str], line_no: int) -> str:
+        """Columns without their "Prot LocalAddress:Port" head: a scheduler or forward word says -Ln; numbers could
+        be --stats or --rate, which only the head tells apart."""
+        self.headerless = True
+        if not rest or not rest[0][:1].isdigit():
+            return "list"
+        raise BadDump(self.source, "counters without the listing's column heads: --stats or --rate cannot be told apart",
+                      line_no, hint="paste the 'Prot LocalAddress:Port …' line of the listing too")
 
 
 def _service_line(table: IpvsTable, words: list[str], form: str, source: str, line_no: int, raw: str,
@@ -138,9 +386,9 @@ def _service_line(table: IpvsTable, words: list[str], form: str, source: str, li
         address, port = _split_addr(rest[0], source, line_no)
         vs = table.ensure(proto, address, port)
         rest = rest[1:]
-    if not vs.line_no or form == "list":
+    if not vs.line_no or form in _FLAG_FORMS:
         vs.source, vs.line_no, vs.raw = source, line_no, raw
-    if form == "list":
+    if form in _FLAG_FORMS:  # ipvsadm prints the scheduler and flags in every listing but --stats/--rate
         if rest:
             vs.scheduler = rest[0]
         flags = rest[1:]
@@ -182,7 +430,7 @@ def _rate(words: list[str], source: str, line_no: int) -> IpvsRate:
 
 
 def _real_server_line(vs: VirtualServer, words: list[str], form: str, source: str, line_no: int, raw: str,
-                      info: IpvsDumpInfo) -> None:
+                      info: IpvsDumpInfo, notices: list[str]) -> None:
     if not words:
         raise BadDump(source, "real server line without an address", line_no)
     address, port = _split_addr(words[0], source, line_no)
@@ -192,10 +440,16 @@ def _real_server_line(vs: VirtualServer, words: list[str], form: str, source: st
     rest = words[1:]
     try:
         if form == "list":
-            if len(rest) < 4:
+            if len(rest) < 2:
                 raise BadDump(source, "real server line needs Forward Weight ActiveConn InActConn", line_no)
-            rs.forward = rest[0]
-            rs.weight, rs.active_conns, rs.inactive_conns = int(rest[1]), int(rest[2]), int(rest[3])
+            rs.forward, rs.weight = rest[0], int(rest[1])
+            if len(rest) >= 4:
+                rs.active_conns, rs.inactive_conns = int(rest[2]), int(rest[3])
+            else:  # a line cut short in the paste: forward and weight are there, the connection counts are not
+                rs.active_conns = int(rest[2]) if len(rest) == 3 else None
+                notices.append(f"{source} line {line_no}: the real server line ends before its "
+                               f"{'InActConn' if len(rest) == 3 else 'ActiveConn and InActConn'} column: "
+                               "read its forward method and weight")
         elif form == "stats":
             rs.stats = _stats(rest, source, line_no, info)
         elif form == "rate":

@@ -112,3 +112,67 @@ def test_detection():
     assert not looks_like_ipvsadm("-A KUBE-SERVICES -j KUBE-NODEPORTS\n")
     assert looks_like_ipvsadm("Prot LocalAddress:Port Scheduler Flags\n")  # an empty table is still a listing
     assert parse_ipvsadm("Prot LocalAddress:Port Scheduler Flags\n", "empty").virtual_servers == {}
+
+
+_LISTING = """IP Virtual Server version 1.2.1 (size=4096)
+Prot LocalAddress:Port Scheduler Flags
+  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn
+TCP  10.96.0.1:443 rr
+  -> 172.18.0.2:6443              Masq    1      0          0
+"""
+
+
+def test_other_commands_output_is_left_out_with_a_note():
+    text = "# kubectl describe svc web\nName:\t\tweb\nIP:\t\t10.96.0.1\n\n# ip addr\n7: kube-ipvs0: <BROADCAST,NOARP>\n\n# ipvsadm -ln\n" + _LISTING
+    assert looks_like_ipvsadm(text)
+    t = parse_ipvsadm(text, "mixed.txt")
+    assert t.lookup("TCP", "10.96.0.1", 443).real_servers[0].address == "172.18.0.2"
+    (note,) = t.dumps[0].notices
+    assert note == ("mixed.txt: not ipvsadm output, left out: lines 2-3 (`kubectl describe svc web` output), "
+                    "line 6 (`ip addr` output)")
+    assert not t.excerpt  # the listing itself is whole
+    # lines before a listing's first line (sudo's password prompt) are not part of it either
+    t = parse_ipvsadm("sudo ipvsadm -L -n\n[sudo] password for d:\n" + _LISTING, "sudo.txt")
+    assert t.dumps[0].notices == ["sudo.txt: not ipvsadm output, left out: line 2 (`sudo ipvsadm -L -n` output)"]
+    # inside a listing a stranger line stops the read, unless --lenient
+    with pytest.raises(BadDump) as e:
+        parse_ipvsadm(_LISTING + "hello\n", "x")
+    assert e.value.line_no == 6 and "--lenient" in (e.value.hint or "")
+    assert "--lenient left out 1 line(s) that are not ipvsadm's (line 6)" in parse_ipvsadm(_LISTING + "hello\n", "x", lenient=True).dumps[0].notices[0]
+
+
+def test_header_less_lines_are_an_excerpt():
+    text = "TCP  10.102.128.4:3080 rr\n  -> 10.244.0.235:8080            Masq    1      0          0\n  -> 10.244.1.237:8080            Masq    1      0\n"
+    assert looks_like_ipvsadm(text)
+    t = parse_ipvsadm(text, "cut.txt")
+    vs = t.lookup("TCP", "10.102.128.4", 3080)
+    assert vs.scheduler == "rr" and [(r.weight, r.active_conns, r.inactive_conns) for r in vs.real_servers] == [(1, 0, 0), (1, 0, None)]
+    assert t.excerpt
+    assert any("line 3: the real server line ends before its InActConn column" in n for n in t.dumps[0].notices)
+    # numbers without their column heads: --stats and --rate look alike, so the reader says so
+    with pytest.raises(BadDump) as e:
+        parse_ipvsadm("TCP  10.0.0.1:443   3 20 15 1200 3000\n", "n.txt")
+    assert "column heads" in e.value.reason
+
+
+def test_several_nodes_in_one_paste():
+    same = "".join(f">>> 172.27.138.{n}\n{_LISTING}" for n in (251, 239))
+    t = parse_ipvsadm(same, "nodes.txt")
+    assert t.dumps[0].nodes == ["172.27.138.251", "172.27.138.239"]
+    assert "2 nodes' listings (node 172.27.138.251, node 172.27.138.239) with the same virtual servers" in t.dumps[0].notices[0]
+    other = same + ">>> 172.27.137.229\n" + _LISTING.replace("172.18.0.2:6443", "172.18.0.3:6443")
+    with pytest.raises(BadDump) as e:
+        parse_ipvsadm(other, "nodes.txt")
+    assert e.value.reason == ("3 nodes' IPVS tables in one paste, and they differ: TCP 10.96.0.1:443 -> 172.18.0.2:6443 "
+                              "is on node 172.27.138.251, not on node 172.27.137.229")
+    assert e.value.hint.startswith("split it where each node's listing starts (lines 1, 7, 13)")
+    # prompts of two hosts, and a loop printing one listing after another without naming the node
+    hosts = "[root@node1 ~]# ipvsadm -Ln\n" + _LISTING + "[root@node2 ~]# ipvsadm -Ln\n" + _LISTING.replace(" rr", " wrr")
+    with pytest.raises(BadDump, match="rr on node node1, wrr on node node2"):
+        parse_ipvsadm(hosts, "h.txt")
+    loop = _LISTING + _LISTING + "UDP  10.96.0.10:53 rr\n"
+    with pytest.raises(BadDump, match=r"2 ipvsadm listings of the same kind \(several nodes\?\) in one paste, and they differ: "
+                                      "UDP 10.96.0.10:53 is on listing 2, not on listing 1"):
+        parse_ipvsadm(loop, "loop.txt")
+    # -Ln and --stats of one node pasted together are still one listing
+    assert parse_ipvsadm(_read("hello-ipvsadm-Ln.txt") + _read("hello-ipvsadm-Ln-stats-exact.txt"), "two").has_stats
