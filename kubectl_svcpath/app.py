@@ -138,9 +138,22 @@ def _watch(opts: Options, env: Env, style: Style) -> int:
             previous = report
             if opts.samples is not None and taken >= opts.samples:
                 return code
-            time.sleep(max(0.0, opts.interval - (time.monotonic() - started)))
+            # the next read INTERVAL after this one read the rules (not after it started: the first
+            # read also loads the client, and a slow read would eat into the interval)
+            time.sleep(max(0.0, opts.interval - (time.monotonic() - _read_monotonic(report, started))))
     except KeyboardInterrupt:  # the way a watch ends
         return code
+
+
+def _read_monotonic(report: Report, default: float) -> float:
+    """When the report's rules were read (its collectedAt, UTC), on the monotonic clock; else ``default``."""
+    import time
+    from datetime import datetime, timezone
+
+    from kubectl_svcpath.traffic import collected_at, seconds_between
+
+    ago = seconds_between(collected_at(report), datetime.now(timezone.utc).isoformat())
+    return default if ago is None or ago < 0 else time.monotonic() - ago
 
 
 def _for_terminal(text: str, fmt: str, style: Style) -> str:
@@ -175,7 +188,7 @@ def _offline(opts: Options) -> Outcome:
     parsed = pipeline.parse_collection(collection, opts.lenient)
     if opts.all_services:
         snapshots, notes = _all_snapshots(objects, parsed, opts.namespace)
-        return audit(snapshots, parsed, collection, opts.problems, notes)
+        return audit(snapshots, parsed, collection, opts.problems, notes, from_rules=objects is None)
     assert service is not None
     snapshot = _snapshot(service, opts, objects, parsed)
     if opts.trace is not None:
@@ -210,8 +223,9 @@ def _trace(snapshot: ServiceSnapshot, parsed: pipeline.Parsed, opts: Options, no
 
 
 def audit(snapshots: Iterable[ServiceSnapshot], parsed: pipeline.Parsed, collection: Collection,
-          problems_only: bool, notes: list[str] | None = None) -> Outcome:
-    """--all, offline and live alike: every Service against one node's rules, parsed once, in one pass."""
+          problems_only: bool, notes: list[str] | None = None, from_rules: bool = True) -> Outcome:
+    """--all, offline and live alike: every Service against one node's rules, parsed once, in one pass.
+    ``from_rules``: the Services were read from the rules themselves (no API objects, no manifest)."""
     reports = []
     for s in snapshots:
         report = pipeline.analyse(s, parsed, collection)
@@ -219,7 +233,7 @@ def audit(snapshots: Iterable[ServiceSnapshot], parsed: pipeline.Parsed, collect
         if parsed.rules is not None:  # a big dump's per-Service chains are not all held at once
             parsed.rules.release(_own_chains(report))
     outcome = _audit_outcome(reports, problems_only)
-    outcome.notes = list(notes or []) + audit_notes(parsed, collection)
+    outcome.notes = list(notes or []) + audit_notes(parsed, collection, listed_from_rules=from_rules)
     return outcome
 
 
@@ -242,7 +256,7 @@ def _live_audit(opts: Options, env: Env) -> Outcome:
         coll.proxy_mode = opts.proxy_mode
     parsed = pipeline.parse_collection(coll, opts.lenient)
     snapshots, notes = audit_snapshots(got.objects)
-    outcome = audit(snapshots, parsed, coll, opts.problems, notes)
+    outcome = audit(snapshots, parsed, coll, opts.problems, notes, from_rules=False)
     times = sorted(s.collected_at for s in parsed.sources if s.collected_at)
     outcome.scope = {"namespace": got.namespace, "node": got.node, "nodeChosenBy": got.chosen_by, "kubeProxyPod": coll.pod,
                      "proxyMode": str(parsed.mode), "backend": coll.backend or (parsed.rules.backend if parsed.rules else None),
@@ -316,15 +330,23 @@ def _not_found_hint(parsed: pipeline.Parsed) -> str:
     return "list what the dump holds with --all; kube-proxy writes no rules for headless or ExternalName Services"
 
 
-def audit_notes(parsed: pipeline.Parsed, collection: Collection) -> list[str]:
-    """--all: what the input lacks that changes which Services can be listed."""
+def audit_notes(parsed: pipeline.Parsed, collection: Collection, listed_from_rules: bool = True) -> list[str]:
+    """--all: what the input lacks that changes which Services can be listed (only when the rules list
+    them: with the API's or a manifest's Services, each report says what its own rules lack)."""
     notes: list[str] = []
     rules = parsed.rules
+    if not listed_from_rules:
+        return parsed.reader_notes()
     if rules is not None and rules.table("nat") is not None and rules.table("filter") is None:
         notes.append("no filter table in the input: a Service without endpoints has no nat rules, only a REJECT in the "
                      "filter table, so it cannot be listed here (dump all tables: iptables-save -c)")
     if parsed.excerpt:
         notes.append("the input is a part of the rules: Services it does not show may exist")
+    for info in rules.dumps if rules is not None else ():
+        if info.deleted:  # a partial restore input: the Services of the chains it deletes are not listed
+            shown = ", ".join(info.deleted[:6]) + (f" and {len(info.deleted) - 6} more" if len(info.deleted) > 6 else "")
+            notes.append(f"{info.source} is an iptables-restore input: it deletes {shown} (-X), so their Services "
+                         "are gone from the node once it runs and are not listed")
     notes += parsed.reader_notes()
     return notes
 
@@ -401,7 +423,8 @@ def _live_request(opts: Options, env: Env | None = None) -> Any:
     on_tty = env is not None and env.err_isatty
     return live.LiveRequest(service=opts.service or "", namespace=opts.namespace, kubeconfig=opts.kubeconfig,
                             context=opts.context, request_timeout=opts.request_timeout,
-                            node=opts.node, all_nodes=opts.all_nodes, progress=progress if on_tty else None,
+                            node=opts.node, all_nodes=opts.all_nodes, nodes=opts.nodes, sample=opts.sample,
+                            max_parallel=opts.max_parallel, progress=progress if on_tty else None,
                             flags=opts.connect, log=log)
 
 
@@ -429,7 +452,7 @@ def _live(opts: Options, env: Env) -> Outcome:
         outcome.reports += per_node[n].reports
         outcome.traces += per_node[n].traces
         outcome.node_errors += per_node[n].node_errors
-    if opts.all_nodes and len(outcome.reports) > 1:
+    if opts.many_nodes and len(outcome.reports) > 1:
         from kubectl_svcpath.findings.drift import node_drift
 
         outcome.extra_findings.extend(node_drift(outcome.reports))

@@ -81,6 +81,9 @@ def svcpath(
     port: Annotated[Optional[str], typer.Option("--port", metavar="PORT", help="Show one service port only (name or number)", show_default=False)] = None,
     node: Annotated[Optional[str], typer.Option("--node", metavar="NODE", help="Node whose rules to read (default: the node of a ready endpoint)", show_default=False)] = None,
     all_nodes: Annotated[bool, typer.Option("--all-nodes", help="Read every node's rules and report where they disagree")] = False,
+    nodes: Annotated[Optional[str], typer.Option("--nodes", metavar="SELECTOR|NAMES", help="Read these nodes, as --all-nodes does: a label selector (node-role.kubernetes.io/worker, zone=a) or names (n1,n2)", show_default=False)] = None,
+    sample: Annotated[Optional[int], typer.Option("--sample", metavar="N", help="Read N nodes, taken in turn from each zone (topology.kubernetes.io/zone), as --all-nodes does", show_default=False)] = None,
+    max_parallel: Annotated[int, typer.Option("--max-parallel", metavar="N", help="With --all-nodes, --nodes or --sample: nodes read at once")] = 8,
     local: Annotated[bool, typer.Option("--local", help="Read this machine's own netfilter tables (run on the node, as root)")] = False,
     rules_file: Annotated[Optional[list[str]], typer.Option("--rules-file", "-f", metavar="FILE", help="Rule dump to read instead of a node (repeatable; - for stdin)", show_default=False)] = None,
     manifest: Annotated[Optional[list[str]], typer.Option("--manifest", metavar="FILE", help="kubectl get service,endpointslices -o yaml|json output, instead of the API (repeatable; JSON up to 64 MiB, YAML up to 8 MiB, no YAML aliases)", show_default=False)] = None,
@@ -130,7 +133,7 @@ def svcpath(
     opts = Options(
         service=service, namespace=namespace, kubeconfig=kubeconfig, context=context, connect=connect,
         request_timeout=parse_timeout(request_timeout) if request_timeout is not None else 30.0,
-        node=node, all_nodes=all_nodes, local=local, rules_files=list(rules_file or []), manifests=list(manifest or []),
+        node=node, all_nodes=all_nodes, nodes=nodes, sample=sample, max_parallel=max_parallel, local=local, rules_files=list(rules_file or []), manifests=list(manifest or []),
         example=example, all_services=all_services, all_namespaces=all_namespaces, problems=problems,
         since=list(since or []), watch=watch, interval=_interval(interval), samples=samples, port=port, output=output.lower(), explain=explain, color=color.lower(),
         lenient=lenient, proxy_mode=proxy_mode, print_rbac=print_rbac, debug=debug,

@@ -109,6 +109,19 @@ class IpvsDumpInfo:
 class IpvsTable:
     virtual_servers: dict[tuple[str, str, int], VirtualServer] = field(default_factory=dict)
     dumps: list[IpvsDumpInfo] = field(default_factory=list)
+    # worked out when first asked after parsing (an --all audit asks once per Service); a merge forgets them
+    _labels: dict[str, VirtualServer] = field(default_factory=dict, repr=False)
+    _facts: dict[str, bool] = field(default_factory=dict, repr=False)
+    _ports: dict[tuple[str, int], list[VirtualServer]] = field(default_factory=dict, repr=False)
+    _ports_of: int = field(default=-1, repr=False)  # how many virtual servers _ports indexes
+
+    def by_label(self, label: str) -> VirtualServer | None:
+        """The virtual server printed as ``TCP 10.0.0.1:80`` (or ``FWM 7``); the first one of that label."""
+        if len(self._labels) != len(self.virtual_servers):
+            self._labels.clear()
+            for vs in self.virtual_servers.values():
+                self._labels.setdefault(vs.label, vs)
+        return self._labels.get(label)
 
     def lookup(self, protocol: str, address: str, port: int | None) -> VirtualServer | None:
         if port is None:  # the Service's port number was not in the input
@@ -116,9 +129,13 @@ class IpvsTable:
         return self.virtual_servers.get((protocol.upper(), normalize_ip(address), port))
 
     def on_port(self, protocol: str, port: int) -> list[VirtualServer]:
-        """Every virtual server for this protocol and port, on any address (node ports)."""
-        proto = protocol.upper()
-        return [vs for vs in self.virtual_servers.values() if vs.protocol == proto and vs.port == port]
+        """Every virtual server for this protocol and port, on any address (node ports), in listing order."""
+        if self._ports_of != len(self.virtual_servers):  # indexed once after parsing, not scanned per Service
+            self._ports.clear()
+            for vs in self.virtual_servers.values():
+                self._ports.setdefault((vs.protocol, vs.port), []).append(vs)
+            self._ports_of = len(self.virtual_servers)
+        return list(self._ports.get((protocol.upper(), port), ()))
 
     def ensure(self, protocol: str, address: str, port: int) -> VirtualServer:
         key = (protocol.upper(), normalize_ip(address), port)
@@ -133,11 +150,15 @@ class IpvsTable:
 
     @property
     def has_stats(self) -> bool:
-        return any(vs.stats is not None for vs in self.virtual_servers.values())
+        if "stats" not in self._facts:
+            self._facts["stats"] = any(vs.stats is not None for vs in self.virtual_servers.values())
+        return self._facts["stats"]
 
     @property
     def has_weights(self) -> bool:
-        return any(rs.weight is not None for vs in self.virtual_servers.values() for rs in vs.real_servers)
+        if "weights" not in self._facts:
+            self._facts["weights"] = any(rs.weight is not None for vs in self.virtual_servers.values() for rs in vs.real_servers)
+        return self._facts["weights"]
 
     def merge(self, other: IpvsTable) -> None:
         """Add another listing of the same node (-Ln and -Ln --stats given as two files)."""
@@ -159,6 +180,9 @@ class IpvsTable:
                 if not target.line_no:
                     target.source, target.line_no, target.raw = rs.source, rs.line_no, rs.raw
         self.dumps.extend(other.dumps)
+        self._labels.clear()
+        self._facts.clear()
+        self._ports_of = -1
 
 
 def normalize_ip(address: str) -> str:
