@@ -1,6 +1,6 @@
 """The nftables rule model: NftRuleset > NftTable > chains, sets and maps, with provenance.
 
-Both readers build it: ``parse/nft_json.py`` from ``nft -j list …`` and ``parse/nft_text.py``
+Both readers build it: ``parse_json.py`` from ``nft -j list …`` and ``parse_text.py``
 from ``nft list …`` or the ``add table/chain/rule/element`` transaction text. A rule keeps its
 statements as libnftables JSON expressions (schema v1, the ``expr`` list of a ``rule`` object);
 the text reader writes the same shapes, so everything after parsing reads one form.
@@ -109,6 +109,11 @@ class NftSet:
         self.elements = [e for e in self.elements if e.key != key]
         self._index = None
 
+    def clear(self) -> None:
+        """``flush set|map``: no elements left."""
+        self.elements.clear()
+        self._index = None
+
 
 @dataclass(slots=True)
 class NftRule:
@@ -192,6 +197,16 @@ class NftTable:
         chain = self.chains.get(name)
         if chain is None:
             chain = self.chains[name] = NftChain(name, declared=False)
+        return chain
+
+    def declare_chain(self, name: str, loc: Loc) -> NftChain:
+        """The chain a ``chain`` object or block declares (its rules may have come first); the first
+        declaration is where it is said to be."""
+        chain = self.chains.get(name)
+        if chain is None:
+            chain = self.chains[name] = NftChain(name)
+        chain.declared = True
+        chain.loc = chain.loc or loc
         return chain
 
     def set(self, name: str) -> NftSet | None:

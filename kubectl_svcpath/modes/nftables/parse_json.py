@@ -124,14 +124,9 @@ def _read_object(ruleset: NftRuleset, info: NftDumpInfo, kind: str, i: int, body
         table.handle, table.comment, table.loc = body.get("handle"), body.get("comment"), loc
     elif kind == "chain":
         table = ruleset.ensure_table(_req(body, "family", source, i), _req(body, "table", source, i))
-        name = _req(body, "name", source, i)
-        declared = table.chains.get(name)
-        if declared is None:
-            declared = table.chains[name] = NftChain(name)
-        declared.declared = True
+        declared = table.declare_chain(_req(body, "name", source, i), loc)
         declared.handle, declared.type, declared.hook = body.get("handle"), body.get("type"), body.get("hook")
         declared.prio, declared.policy, declared.comment = body.get("prio"), body.get("policy"), body.get("comment")
-        declared.loc = loc
     elif kind in ("set", "map"):
         table = ruleset.ensure_table(_req(body, "family", source, i), _req(body, "table", source, i))
         table.sets[_req(body, "name", source, i)] = _read_set(kind, body, loc, source)

@@ -1,0 +1,394 @@
+"""The structure of nft's text forms: tables, chains, sets and maps, their elements, and the
+transaction commands (``add|delete|flush table|chain|set|map|rule|element …``), read from tokens
+into an NftRuleset. A rule's statements go to ``text_statements``.
+
+A chain or set has one body reader whether it is listed (``table … { chain c { … } }``) or added
+by a command (``add chain ip t c { … }``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from kubectl_svcpath.errors import BadDump
+from kubectl_svcpath.modes.nftables.model import FAMILIES, Loc, NftChain, NftDumpInfo, NftElement, NftRule, NftRuleset, NftSet, NftTable, normalize_key
+from kubectl_svcpath.modes.nftables.text_statements import element_value, int_or_none, parse_statements, seconds
+from kubectl_svcpath.modes.nftables.text_tokens import NL, STR, WORD, Cursor, Token, shown
+
+COMMANDS = ("add", "create", "insert", "replace", "flush", "delete", "destroy")
+_PRIORITY_NAMES = {"raw": -300, "mangle": -150, "dstnat": -100, "filter": 0, "security": 50, "srcnat": 100, "out": 100}
+_INERT_OBJECTS = ("flowtable", "counter", "quota", "ct", "limit", "secmark", "synproxy")  # do not route packets
+_HINT = "pass the complete output of `nft list table ip kube-proxy` (or `nft -j list …`)"
+
+
+class StructureReader:
+    """Reads a whole token list into ``ruleset``; ``info`` records what the input showed."""
+
+    def __init__(self, tokens: list[Token], source: str) -> None:
+        self.c = Cursor(tokens)
+        self.source = source
+        self.info = NftDumpInfo(source=source, form="nft-text")
+        self.ruleset = NftRuleset(dumps=[self.info])
+        self.saw_command = False
+        self.saw_block = False
+
+    @property
+    def line(self) -> int:
+        """The line being read (the last one at the end)."""
+        toks = self.c.toks
+        if self.c.i < len(toks):
+            return toks[self.c.i].line
+        return toks[-1].line if toks else 1
+
+    def _err(self, reason: str, line: int | None = None) -> BadDump:
+        return BadDump(self.source, reason, line or self.line, hint=_HINT)
+
+    def _next(self) -> Token:
+        if self.c.done():
+            raise self._err("unexpected end of input (truncated dump?)")
+        return self.c.take()
+
+    def _expect(self, value: str) -> None:
+        tok = self._next()
+        if tok.value != value or tok.kind == STR:
+            raise self._err(f"expected {value!r}, found {tok.value!r}", tok.line)
+
+    def _name(self) -> str:
+        tok = self._next()
+        if tok.kind not in (WORD, STR):
+            raise self._err(f"expected a name, found {tok.value!r}", tok.line)
+        return tok.value
+
+    def _opens_block(self) -> bool:
+        """Consume a ``{`` if one comes next."""
+        tok = self.c.at()
+        if tok is not None and tok.is_punct("{"):
+            self.c.i += 1
+            return True
+        return False
+
+    def _family_and(self, count: int) -> tuple[str, list[str]]:
+        """``[family] name…``: the family defaults to ip, as in nft."""
+        tok = self.c.at()
+        family = "ip"
+        if tok and tok.kind == WORD and tok.value in FAMILIES:
+            # "ip" may also be a table name: only a family if enough names follow
+            i = self.c.i
+            ahead = [t for t in self.c.toks[i + 1:i + 1 + count] if t.kind in (WORD, STR)]
+            if len(ahead) == count:
+                family = self._next().value
+        return family, [self._name() for _ in range(count)]
+
+    def _body(self, what: str) -> Iterator[Token]:
+        """Each next token of a ``{ … }`` body, until its ``}``; an error when the input ends first."""
+        while True:
+            self.c.skip_separators()
+            tok = self.c.at()
+            if tok is None:
+                raise self._err(f"{what} is not closed (truncated dump?)")
+            if tok.is_punct("}"):
+                self.c.i += 1
+                return
+            yield tok
+
+    def _skip_block(self) -> None:
+        depth = 0
+        while True:
+            tok = self._next()
+            if tok.is_punct("{"):
+                depth += 1
+            elif tok.is_punct("}"):
+                depth -= 1
+                if depth <= 0:
+                    return
+
+    # --- top level and tables ----------------------------------------------------------
+
+    def read(self) -> None:
+        while True:
+            self.c.skip_separators()
+            tok = self.c.at()
+            if tok is None:
+                break
+            if tok.kind == WORD and tok.value == "table":
+                self.c.i += 1
+                self.saw_block = True
+                family, (name,) = self._family_and(1)
+                table = self._table(family, name, tok.line)
+                self._expect("{")
+                self._table_body(table)
+            elif tok.kind == WORD and tok.value in COMMANDS:
+                self.c.i += 1
+                self.saw_command = True
+                self._command(tok.value, tok.line)
+            else:
+                raise self._err(f"unexpected {tok.value!r}: not nft list output or an nft command", tok.line)
+
+    def _table(self, family: str, name: str, line: int) -> NftTable:
+        table = self.ruleset.ensure_table(family, name)
+        table.loc = table.loc or Loc(self.source, line)
+        return table
+
+    def _table_body(self, table: NftTable) -> None:
+        while True:
+            self.c.skip_separators()
+            tok = self._next()
+            word = tok.value
+            if tok.is_punct("}"):
+                return
+            if word == "comment":
+                table.comment = self._name()
+            elif word == "flags":
+                self.c.statement()
+            elif word in ("chain", "set", "map"):
+                self._member(table, word, self._name(), tok.line, block=True)
+            elif word in _INERT_OBJECTS:
+                self._skip_block()
+            else:
+                raise self._err(f"unexpected {word!r} in table {table.ref}", tok.line)
+
+    def _member(self, table: NftTable, obj: str, name: str, line: int, block: bool) -> None:
+        """A chain, set or map declared, then its ``{ … }`` body (required when listed, optional in a command)."""
+        if obj == "chain":
+            chain = table.declare_chain(name, Loc(self.source, line))
+            if self._block(block):
+                self._chain_body(table, chain)
+        else:
+            s = table.sets.get(name)
+            if s is None:
+                s = table.sets[name] = NftSet(name, kind=obj, loc=Loc(self.source, line))
+            if self._block(block):
+                self._set_body(s)
+
+    def _block(self, required: bool) -> bool:
+        if required:
+            self._expect("{")
+            return True
+        return self._opens_block()
+
+    # --- chains ------------------------------------------------------------------------
+
+    def _chain_body(self, table: NftTable, chain: NftChain) -> None:
+        for tok in self._body(f"chain {chain.name}"):
+            stmt = self.c.statement()
+            if not stmt:
+                continue
+            head = stmt[0].value
+            if head == "type" and stmt[0].kind == WORD:
+                _chain_spec(chain, [t.value for t in stmt])
+            elif head == "policy":
+                chain.policy = stmt[1].value.rstrip(";") if len(stmt) > 1 else None
+            elif head == "comment" and len(stmt) == 2 and stmt[1].kind == STR:
+                chain.comment = stmt[1].value
+            elif head not in ("devices", "device", "flags"):
+                self._add_rule(table, chain, stmt, tok.line)
+
+    def _add_rule(self, table: NftTable, chain: NftChain, stmt: list[Token], line: int, first: bool = False) -> None:
+        exprs, comment = parse_statements(stmt)
+        rule = NftRule(table.family, table.name, chain.name, 0, exprs, comment=comment,
+                       loc=Loc(self.source, line), text=shown(stmt))
+        if first:
+            chain.rules.insert(0, rule)
+        else:
+            chain.rules.append(rule)
+        for pos, r in enumerate(chain.rules, 1) if first else ((len(chain.rules), rule),):
+            r.position = pos
+        if rule.counter is not None:
+            self.info.has_counters = True
+
+    # --- sets and maps -----------------------------------------------------------------
+
+    def _set_body(self, s: NftSet) -> None:
+        for _ in self._body(f"set {s.name}"):
+            word = self._next().value
+            if word == "type":
+                words = [t.value for t in self.c.statement()]
+                if ":" in words:
+                    j = words.index(":")
+                    s.kind = "map"
+                    s.map_type = " ".join(words[j + 1:])
+                    words = words[:j]
+                s.type = tuple(w for w in words if w != ".")
+            elif word == "typeof":
+                s.type = (" ".join(t.value for t in self.c.statement()),)
+            elif word == "flags":
+                s.flags = tuple(t.value for t in self.c.statement() if t.value != ",")
+            elif word == "timeout":
+                s.timeout = seconds(self._name())
+            elif word == "size":
+                s.size = int_or_none(self._name())
+            elif word == "comment":
+                s.comment = self._name()
+            elif word == "elements":
+                self._expect("=")
+                self._expect("{")
+                self._elements(s)
+            else:  # gc-interval, policy, auto-merge, counter: nothing that routes packets
+                self.c.statement()
+
+    def _elements(self, s: NftSet) -> None:
+        """Element list after '{' up to the matching '}'."""
+        current: list[Token] = []
+        depth = 0
+        while True:
+            tok = self._next()
+            if tok.kind == NL:
+                continue
+            if tok.is_punct("{"):
+                depth += 1
+            elif tok.is_punct("}"):
+                if depth == 0:
+                    if current:
+                        s.add(self._element(s, current))
+                    return
+                depth -= 1
+            elif tok.is_punct(",") and depth == 0:
+                if current:
+                    s.add(self._element(s, current))
+                current = []
+                continue
+            current.append(tok)
+
+    def _element(self, s: NftSet, toks: list[Token]) -> NftElement:
+        key_parts: list[str] = []
+        comment = timeout = expires = None
+        value = None
+        j = 0
+        while j < len(toks):
+            kind, w = toks[j].kind, toks[j].value
+            has_arg = j + 1 < len(toks)
+            if kind == WORD and w == ":":
+                value = element_value([t.value for t in toks[j + 1:]])
+                break
+            if kind == WORD and w == "comment" and has_arg:
+                comment = toks[j + 1].value
+            elif kind == WORD and w == "timeout" and has_arg:
+                timeout = seconds(toks[j + 1].value)
+            elif kind == WORD and w == "expires" and has_arg:
+                expires = seconds(toks[j + 1].value)
+            elif kind == WORD and w == "counter":
+                j += 1
+                while j < len(toks) and toks[j].value in ("packets", "bytes"):
+                    j += 2
+                continue
+            else:
+                if w != ".":
+                    key_parts.append(w)
+                j += 1
+                continue
+            j += 2
+        if s.kind != "map" and value is not None:
+            s.kind = "map"
+        return NftElement(normalize_key(key_parts, s.type), value, comment, timeout, expires,
+                          Loc(self.source, toks[0].line), shown(toks))
+
+    # --- commands (transaction form) ---------------------------------------------------
+
+    def _command(self, verb: str, line: int) -> None:
+        obj = self._next().value
+        if obj == "table":
+            self._cmd_table(verb, line)
+        elif obj in ("chain", "set", "map"):
+            self._cmd_member(verb, obj, line)
+        elif obj == "element":
+            self._cmd_element(verb, line)
+        elif obj == "rule":
+            self._cmd_rule(verb, line)
+        elif obj == "ruleset" and verb == "flush":
+            self.ruleset.tables.clear()
+        else:
+            self.c.statement()  # other objects (flowtable, counter, …) do not route packets
+
+    def _cmd_table(self, verb: str, line: int) -> None:
+        family, (name,) = self._family_and(1)
+        table = self._table(family, name, line)
+        if verb in ("delete", "destroy"):
+            self.ruleset.tables.pop((family, name), None)
+            self.c.statement()
+        elif verb == "flush":
+            for chain in table.chains.values():
+                chain.rules.clear()
+            for s in table.sets.values():
+                s.clear()
+        elif self._opens_block():
+            self._table_body(table)
+
+    def _cmd_member(self, verb: str, obj: str, line: int) -> None:
+        """``add|delete|flush chain`` / ``set`` / ``map`` FAMILY TABLE NAME [{ … }]."""
+        family, (tname, name) = self._family_and(2)
+        table = self.ruleset.ensure_table(family, tname)
+        if verb in ("delete", "destroy"):
+            (table.chains if obj == "chain" else table.sets).pop(name, None)
+            self.c.statement()
+        elif verb == "flush" and obj == "chain":
+            table.ensure_chain(name).rules.clear()
+        elif verb == "flush":
+            flushed = table.sets.get(name)
+            if flushed:
+                flushed.clear()
+        else:
+            self._member(table, obj, name, line, block=False)
+
+    def _cmd_element(self, verb: str, line: int) -> None:
+        family, (tname, name) = self._family_and(2)
+        s = self.ruleset.ensure_table(family, tname).sets.get(name)
+        if s is None:
+            raise self._err(f"element for undeclared set/map {name!r}", line)
+        self._expect("{")
+        if verb in ("delete", "destroy"):
+            scratch = NftSet(name, kind=s.kind, type=s.type)
+            self._elements(scratch)
+            for e in scratch.elements:
+                s.remove(e.key)
+        else:
+            self._elements(s)
+
+    def _cmd_rule(self, verb: str, line: int) -> None:
+        family, (tname, cname) = self._family_and(2)
+        table = self.ruleset.ensure_table(family, tname)
+        chain = table.ensure_chain(cname)
+        stmt = self.c.statement()
+        if verb in ("delete", "destroy"):
+            return
+        # "position N" / "index N" / "handle N" before the statements
+        while len(stmt) >= 2 and stmt[0].value in ("position", "index", "handle"):
+            stmt = stmt[2:]
+        self._add_rule(table, chain, stmt, line, first=(verb == "insert"))
+
+
+def _chain_spec(chain: NftChain, words: list[str]) -> None:
+    """``type nat hook prerouting priority dstnat; policy accept;`` onto a base chain."""
+    for key in ("type", "hook"):
+        if key in words:
+            j = words.index(key)
+            if j + 1 < len(words):
+                setattr(chain, key, words[j + 1])
+    if "priority" in words:
+        j = words.index("priority")
+        rest = []
+        for w in words[j + 1:]:
+            if w in ("policy", "device", "devices"):
+                break
+            rest.append(w)
+        chain.prio = _priority(" ".join(rest))
+    if "policy" in words:
+        j = words.index("policy")
+        if j + 1 < len(words):
+            chain.policy = words[j + 1]
+    elif chain.hook and chain.policy is None:
+        chain.policy = "accept"  # nft's default for a base chain
+
+
+def _priority(text: str) -> int | str:
+    text = text.strip().rstrip(";").strip()
+    v = int_or_none(text.replace(" ", ""))
+    if v is not None:
+        return v
+    m = re.fullmatch(r"([a-z]+)\s*(?:([+-])\s*(\d+))?", text)
+    if m and m.group(1) in _PRIORITY_NAMES:
+        base = _PRIORITY_NAMES[m.group(1)]
+        if m.group(2):
+            base += int(m.group(3)) * (1 if m.group(2) == "+" else -1)
+        return base
+    return text
