@@ -367,49 +367,56 @@ def _live_request(opts: Options, env: Env | None = None) -> Any:
 
 
 def _live(opts: Options, env: Env) -> Outcome:
+    """Each node's rules are parsed and analysed as they arrive and then dropped: only the reports stay."""
     from kubectl_svcpath import live
 
-    def prepare(coll: Collection) -> pipeline.Parsed:  # parse each node's rules while others are still read
-        if opts.proxy_mode:
-            coll.proxy_mode = opts.proxy_mode
-        return pipeline.parse_collection(coll, opts.lenient)
-
     req = _live_request(opts, env)
-    req.prepare = prepare
     if opts.trace is not None:
         from kubectl_svcpath.trace import TraceSpec
 
         req.node_addresses = not opts.node_ips
         req.pod = TraceSpec(opts.trace).pod
-    gathered = live.gather(req)
+    per_node: dict[str, Outcome] = {}
+    with live.open_run(req) as run:
+        _, name = split_service(opts.service or "", run.namespace)
+        snapshot = _focus(snapshot_from_objects(run.objects, run.namespace, name), opts.port)
+        for node in run.results:
+            per_node[node.node] = _node_outcome(opts, snapshot, node, run.pod_ip)
+        nodes = run.nodes
     if env.err_isatty:
         env.stderr.write("\r\x1b[K")
-    _, name = split_service(opts.service or "", gathered.namespace)
-    snapshot = _focus(snapshot_from_objects(gathered.objects, gathered.namespace, name), opts.port)
     outcome = Outcome()
-    for node in gathered.nodes:
-        if node.error is not None or node.collection is None:
-            outcome.node_errors.append((node.node, node.error or SvcpathError("no rules collected")))
-            continue
-        try:
-            parsed = node.prepared if node.prepared is not None else prepare(node.collection)
-            if opts.trace is not None:
-                outcome.traces.append(_trace(snapshot, parsed, opts, node.node, node.addresses, gathered.pod_ip))
-                continue
-            outcome.reports.append(pipeline.analyse(snapshot, parsed, node.collection))
-        except SvcpathError as e:
-            outcome.node_errors.append((node.node, e))
+    for n in nodes:  # by node name, whatever order they arrived in
+        outcome.reports += per_node[n].reports
+        outcome.traces += per_node[n].traces
+        outcome.node_errors += per_node[n].node_errors
     if opts.all_nodes and len(outcome.reports) > 1:
         from kubectl_svcpath.findings.drift import node_drift
 
         outcome.extra_findings.extend(node_drift(outcome.reports))
-    if len(gathered.nodes) == 1 and outcome.node_errors and not outcome.reports and not outcome.traces:
+    if len(nodes) == 1 and outcome.node_errors and not outcome.reports and not outcome.traces:
         if opts.trace is not None:
             raise outcome.node_errors[0][1]
         # the node's rules could not be read: still show what the API holds, marked "rules not read"
         node_name, err = outcome.node_errors.pop()
         outcome.reports.append(pipeline.api_only(snapshot, node_name, err))
     return outcome
+
+
+def _node_outcome(opts: Options, snapshot: ServiceSnapshot, node: Any, pod_ip: str | None) -> Outcome:
+    """One node's report (or trace, or error) from its collected rules; the parsed rules are not kept."""
+    if node.error is not None or node.collection is None:
+        return Outcome(node_errors=[(node.node, node.error or SvcpathError("no rules collected"))])
+    coll = node.collection
+    if opts.proxy_mode:
+        coll.proxy_mode = opts.proxy_mode
+    try:
+        parsed = pipeline.parse_collection(coll, opts.lenient)
+        if opts.trace is not None:
+            return Outcome(traces=[_trace(snapshot, parsed, opts, node.node, node.addresses, pod_ip)])
+        return Outcome(reports=[pipeline.analyse(snapshot, parsed, coll)])
+    except SvcpathError as e:
+        return Outcome(node_errors=[(node.node, e)])
 
 
 # --- output -----------------------------------------------------------------------

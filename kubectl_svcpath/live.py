@@ -1,18 +1,22 @@
 """Live cluster edge: the Service and its EndpointSlices from the API, the rules from kube-proxy pods.
 
 Read-only by construction: GET/LIST through kube/reads.py and allow-listed listings through
-kube/exec.py. ``gather()`` is what the CLI calls; it returns raw API JSON (the lead's
-``manifest.snapshot_from_objects`` converts it, as for ``--manifest``) and one Collection per
-node. Which node, when none is named: the node of a ready endpoint (first by name), else the
-only node, else the user must say (``--node`` / ``--all-nodes``).
+kube/exec.py. ``open_run()`` is what the app calls: it reads the Service (raw API JSON; the
+caller's ``manifest.snapshot_from_objects`` converts it, as for ``--manifest``) and hands back
+``LiveRun.results``, each node's Collection as it arrives, so that the caller can parse it and
+keep only its report while the other nodes are still read. This module returns data and calls
+nothing above it. Which node, when none is named: the node of a ready endpoint (first by name),
+else the only node, else the user must say (``--node`` / ``--all-nodes``).
 """
 
 from __future__ import annotations
 
 import concurrent.futures as futures
+import itertools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from collections.abc import Callable
 
 from kubectl_svcpath.collect import kube_proxy_pod as kpp
 from kubectl_svcpath.dump import Collection
@@ -32,14 +36,11 @@ class LiveRequest:
     node: str | None
     all_nodes: bool
     progress: Callable[[str], None] | None = None  # called with one-line progress messages
-    # called with each node's Collection as soon as it is read, in that node's worker thread, so
-    # that work such as parsing overlaps the other nodes' collection; a SvcpathError it raises
-    # fails that node like a collection error. Its result is NodeResult.prepared.
-    prepare: Callable[[Collection], Any] | None = None
     node_addresses: bool = False  # --trace: also read the chosen nodes' addresses from the Node objects
     pod: tuple[str | None, str] | None = None  # --trace pod/NAME: (namespace or None, name) whose IP to read
     flags: ConnectFlags = field(default_factory=ConnectFlags)  # kubectl's --server, --token, --as...
     log: Callable[[str], None] | None = None  # -v N: one line per API request
+    max_parallel: int = MAX_PARALLEL  # nodes read at once; also bounds the collections held unparsed
 
 
 @dataclass
@@ -47,16 +48,39 @@ class NodeResult:
     node: str
     collection: Collection | None
     error: SvcpathError | None
-    prepared: Any = None  # what LiveRequest.prepare returned for the collection
     addresses: list[str] = field(default_factory=list)  # the Node's InternalIP/ExternalIP (--trace)
+
+
+@dataclass
+class LiveRun:
+    """One live read: the API objects at once, the nodes' rules as they arrive."""
+
+    namespace: str
+    objects: list[dict[str, Any]]  # raw API JSON: the Service, then its EndpointSlices
+    nodes: list[str]  # the nodes being read, by name
+    results: Iterator[NodeResult]  # one per node in the order they finish; iterate inside open_run()
+    pod_ip: str | None = None  # --trace pod/NAME: the pod's IP from the API
 
 
 @dataclass
 class LiveGathered:
     namespace: str
     objects: list[dict[str, Any]]  # raw API JSON: the Service, then its EndpointSlices
-    nodes: list[NodeResult] = field(default_factory=list)
+    nodes: list[NodeResult] = field(default_factory=list)  # by node name
     pod_ip: str | None = None  # --trace pod/NAME: the pod's IP from the API
+
+
+@dataclass
+class _Plan:
+    """What every node's read shares: its kube-proxy pods, the configured mode, the Node objects."""
+
+    nodes: list[str]
+    pods: dict[str, list[kpp.ProxyPod]] = field(default_factory=dict)
+    config_mode: str | None = None
+    notes: list[str] = field(default_factory=list)
+    node_ports: tuple[str, ...] | None = None  # kube-proxy's nodePortAddresses, when its config says
+    node_objects: dict[str, dict[str, Any]] | None = None  # --all-nodes: from the LIST; None: GET each
+    failed: SvcpathError | None = None  # one node: what stopped its read before any exec
 
 
 def _connect(req: LiveRequest) -> Any:
@@ -111,112 +135,162 @@ def endpoint_nodes(slices: list[dict[str, Any]]) -> list[str]:
     return sorted(nodes)
 
 
-def gather(req: LiveRequest) -> LiveGathered:
-    """Read the Service, pick the node(s), collect each node's rules. Raises SvcpathError for whole-run failures.
+@contextmanager
+def open_run(req: LiveRequest) -> Iterator[LiveRun]:
+    """Read the Service, pick the node(s); ``results`` then reads each node's rules. Raises SvcpathError
+    for whole-run failures.
 
     Failures before the Service and its EndpointSlices are read are raised. After that, a node's
     failure (no kube-proxy pod, exec forbidden or failing, its rules unreadable) is kept in its
     NodeResult: with one node the caller still reports what the API shows; with --all-nodes the
-    other nodes are still read.
+    other nodes are still read. At most ``req.max_parallel`` nodes are read at once, and a node
+    is started only while fewer than that are read and not yet taken from ``results``.
     """
-    from kubectl_svcpath.kube import reads
     from kubectl_svcpath.manifest import convert_service
 
     kube = _connect(req)
     try:
-        ns, name, objects = _service_objects(kube, req)
+        ns, _, objects = _service_objects(kube, req)
         service, slices = objects[0], objects[1:]
         convert_service(service, slices)  # ExternalName and the like fail here, before any exec
-        families = families_of(service)
-
-        node_objects: dict[str, dict[str, Any]] = {}
-        node_ports: list[tuple[str, ...] | None] = []  # kube-proxy's nodePortAddresses, once read
-        if req.all_nodes:
-            _say(req, "listing nodes and kube-proxy pods")
-            node_objects = {(n.get("metadata") or {}).get("name") or "": n for n in reads.list_nodes(kube)}
-            node_names = sorted(node_objects)
-            if not node_names:
-                raise NotFound("the cluster lists no nodes", hint="check with: kubectl get nodes")
-            pods = kpp.find_pods(kube)
-            config_mode, notes = kpp.read_config_mode(kube, node_ports)
-        else:
-            node = _pick_node(kube, req, slices)
-            try:  # from here on a failure leaves the API's view intact: the report says the rules were not read
-                pods = kpp.find_pods(kube, node)
-            except SvcpathError as e:
-                return LiveGathered(ns, objects, [NodeResult(node, None, e)])
-            if not pods.get(node) and req.node:
-                _check_node_exists(kube, req.node)
-            try:
-                config_mode, notes = kpp.read_config_mode(kube, node_ports)
-            except SvcpathError as e:
-                return LiveGathered(ns, objects, [NodeResult(node, None, e)])
-
-        def one(node: str) -> NodeResult:
-            pod = kpp.best_pod(pods.get(node, []), node)
-            mode = kpp.decide_mode(config_mode, pod, notes)
-            coll = kpp.collect(kube, pod, mode, families)
-            coll.node_port_addresses = node_ports[0] if node_ports else None
-            obj = node_objects.get(node) if req.all_nodes else _read_node(kube, node, coll)
-            if obj is not None:
-                coll.node_object, coll.node_object_source = obj, "node"
-            return NodeResult(node, coll, None, req.prepare(coll) if req.prepare is not None else None)
-
-        if not req.all_nodes:
-            _say(req, f"reading kube-proxy's rules on node {node}")
-            try:
-                gathered = LiveGathered(ns, objects, [one(node)])
-            except SvcpathError as e:
-                gathered = LiveGathered(ns, objects, [NodeResult(node, None, e)])
-        else:
-            gathered = LiveGathered(ns, objects, _all_nodes(req, node_names, one))
-        _trace_facts(kube, req, ns, gathered)
-        return gathered
+        plan = _plan_all(kube, req) if req.all_nodes else _plan_one(kube, req, slices)
+        addresses = _node_addresses(kube, plan) if req.node_addresses else {}
+        pod_ip = _pod_ip(kube, req.pod, ns) if req.pod is not None else None
+        results = _results(kube, req, plan, families_of(service), addresses)
+        yield LiveRun(ns, objects, plan.nodes, results, pod_ip)
     finally:
         kube.close()
 
 
-def _trace_facts(kube: Any, req: LiveRequest, ns: str, gathered: LiveGathered) -> None:
-    """--trace: the nodes' own addresses and the source pod's IP (GETs only)."""
+def gather(req: LiveRequest) -> LiveGathered:
+    """Every node's result at once, by node name (tests, benchmarks; the app takes ``open_run``)."""
+    with open_run(req) as run:
+        by_node = {r.node: r for r in run.results}
+        return LiveGathered(run.namespace, run.objects, [by_node[n] for n in run.nodes], run.pod_ip)
+
+
+def _plan_all(kube: Any, req: LiveRequest) -> _Plan:
     from kubectl_svcpath.kube import reads
 
-    if req.node_addresses:
-        wanted = {n.node for n in gathered.nodes}
-        for obj in reads.list_nodes(kube):
-            name = (obj.get("metadata") or {}).get("name")
-            if name in wanted:
-                addrs = [a.get("address") for a in (obj.get("status") or {}).get("addresses") or []
+    _say(req, "listing nodes and kube-proxy pods")
+    node_objects = {(n.get("metadata") or {}).get("name") or "": n for n in reads.list_nodes(kube)}
+    if not node_objects:
+        raise NotFound("the cluster lists no nodes", hint="check with: kubectl get nodes")
+    plan = _Plan(sorted(node_objects), kpp.find_pods(kube), node_objects=node_objects)
+    _read_config(kube, plan)
+    return plan
+
+
+def _plan_one(kube: Any, req: LiveRequest, slices: list[dict[str, Any]]) -> _Plan:
+    node = _pick_node(kube, req, slices)
+    plan = _Plan([node])
+    try:  # from here on a failure leaves the API's view intact: the report says the rules were not read
+        plan.pods = kpp.find_pods(kube, node)
+    except SvcpathError as e:
+        plan.failed = e
+        return plan
+    if not plan.pods.get(node) and req.node:
+        _check_node_exists(kube, req.node)
+    try:
+        _read_config(kube, plan)
+    except SvcpathError as e:
+        plan.failed = e
+    return plan
+
+
+def _read_config(kube: Any, plan: _Plan) -> None:
+    node_ports: list[tuple[str, ...] | None] = []  # kube-proxy's nodePortAddresses, once read
+    plan.config_mode, plan.notes = kpp.read_config_mode(kube, node_ports)
+    plan.node_ports = node_ports[0] if node_ports else None
+
+
+def _collect_node(kube: Any, plan: _Plan, families: tuple[int, ...], node: str) -> NodeResult:
+    pod = kpp.best_pod(plan.pods.get(node, []), node)
+    mode = kpp.decide_mode(plan.config_mode, pod, plan.notes)
+    coll = kpp.collect(kube, pod, mode, families)
+    coll.node_port_addresses = plan.node_ports
+    obj = plan.node_objects.get(node) if plan.node_objects is not None else _read_node(kube, node, coll)
+    if obj is not None:
+        coll.node_object, coll.node_object_source = obj, "node"
+    return NodeResult(node, coll, None)
+
+
+def _results(kube: Any, req: LiveRequest, plan: _Plan, families: tuple[int, ...],
+             addresses: dict[str, list[str]]) -> Iterator[NodeResult]:
+    def one(node: str) -> NodeResult:
+        try:
+            result = _collect_node(kube, plan, families, node)
+        except SvcpathError as e:
+            result = NodeResult(node, None, e)
+        except Exception as e:  # noqa: BLE001 - a bug on one node must not hide the others
+            if not req.all_nodes:
+                raise
+            result = NodeResult(node, None, SvcpathError(f"internal error ({type(e).__name__}: {e})"))
+        result.addresses = addresses.get(node, [])
+        return result
+
+    if plan.failed is not None:
+        yield NodeResult(plan.nodes[0], None, plan.failed)
+    elif not req.all_nodes:
+        _say(req, f"reading kube-proxy's rules on node {plan.nodes[0]}")
+        yield one(plan.nodes[0])
+    else:
+        yield from _in_parallel(req, plan.nodes, one)
+
+
+def _in_parallel(req: LiveRequest, nodes: list[str], one: Callable[[str], NodeResult]) -> Iterator[NodeResult]:
+    """``one(node)`` for every node, ``req.max_parallel`` at a time, each result as soon as it is ready.
+
+    The next node starts when one finishes, so no more than max_parallel + 1 collections are held
+    (those being read and the one the caller is working on); leaving early cancels the rest.
+    """
+    limit = max(1, min(req.max_parallel, len(nodes)))
+    waiting = iter(nodes)
+    done = 0
+    with futures.ThreadPoolExecutor(max_workers=limit) as pool:
+        running = {pool.submit(one, n) for n in _take(waiting, limit)}
+        try:
+            while running:
+                finished, running = futures.wait(running, return_when=futures.FIRST_COMPLETED)
+                for fut in finished:
+                    running |= {pool.submit(one, n) for n in _take(waiting, 1)}
+                    result = fut.result()
+                    done += 1
+                    _say(req, f"[{done}/{len(nodes)}] node {result.node}: {'ok' if result.error is None else 'failed'}")
+                    yield result
+        finally:
+            for fut in running:
+                fut.cancel()
+
+
+def _take(it: Iterator[str], n: int) -> list[str]:
+    return list(itertools.islice(it, n))
+
+
+def _node_addresses(kube: Any, plan: _Plan) -> dict[str, list[str]]:
+    """--trace: the nodes' own InternalIP/ExternalIP addresses (one LIST, or the one already made)."""
+    from kubectl_svcpath.kube import reads
+
+    objects = plan.node_objects.values() if plan.node_objects is not None else reads.list_nodes(kube)
+    wanted = set(plan.nodes)
+    out: dict[str, list[str]] = {}
+    for obj in objects:
+        name = (obj.get("metadata") or {}).get("name")
+        if name in wanted:
+            out[name] = [a.get("address") for a in (obj.get("status") or {}).get("addresses") or []
                          if a.get("type") in ("InternalIP", "ExternalIP") and a.get("address")]
-                for n in gathered.nodes:
-                    if n.node == name:
-                        n.addresses = addrs
-    if req.pod is not None:
-        pod_ns, pod_name = req.pod
-        pod = reads.get_pod(kube, pod_ns or ns, pod_name)
-        status = pod.get("status") or {}
-        gathered.pod_ip = status.get("podIP") or None
-        if gathered.pod_ip is None:
-            raise NotFound(f"pod {pod_ns or ns}/{pod_name} has no IP yet", hint="give the source address instead: --trace 10.1.2.3")
+    return out
 
 
-def _all_nodes(req: LiveRequest, node_names: list[str], one: Callable[[str], NodeResult]) -> list[NodeResult]:
-    results: dict[str, NodeResult] = {}
-    total = len(node_names)
-    with futures.ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, total)) as pool:
-        running = {pool.submit(one, n): n for n in node_names}
-        for fut in futures.as_completed(running):
-            node = running[fut]
-            try:
-                results[node] = fut.result()
-                state = "ok"
-            except SvcpathError as e:
-                results[node] = NodeResult(node, None, e)
-                state = "failed"
-            except Exception as e:  # noqa: BLE001 - a bug on one node must not hide the others
-                results[node] = NodeResult(node, None, SvcpathError(f"internal error ({type(e).__name__}: {e})"))
-                state = "failed"
-            _say(req, f"[{len(results)}/{total}] node {node}: {state}")
-    return [results[n] for n in node_names]
+def _pod_ip(kube: Any, ref: tuple[str | None, str], ns: str) -> str:
+    """--trace pod/NAME: the source pod's IP (GET)."""
+    from kubectl_svcpath.kube import reads
+
+    pod_ns, pod_name = ref
+    ip = ((reads.get_pod(kube, pod_ns or ns, pod_name).get("status") or {}).get("podIP")) or None
+    if ip is None:
+        raise NotFound(f"pod {pod_ns or ns}/{pod_name} has no IP yet", hint="give the source address instead: --trace 10.1.2.3")
+    return str(ip)
 
 
 def _pick_node(kube: Any, req: LiveRequest, slices: list[dict[str, Any]]) -> str:

@@ -207,6 +207,15 @@ def _apply_flags(doc: dict[str, Any], context: str | None, flags: ConnectFlags, 
     inline CA data, --insecure-skip-tls-verify drops the CA, --token drops the other ways to get one.
     File paths given as flags are relative to the working directory, as kubectl's are.
     """
+    ctx_name, ctx = _flagged_context(doc, context, flags, path)
+    _choose_cluster_and_user(doc, ctx, flags, path)
+    _override_cluster(_entry(doc, "clusters", ctx["cluster"])["cluster"], flags)  # type: ignore[index]
+    _override_user(_entry(doc, "users", ctx["user"])["user"], flags)  # type: ignore[index]
+    return ctx_name, ctx.get("namespace") or "default"
+
+
+def _flagged_context(doc: dict[str, Any], context: str | None, flags: ConnectFlags, path: str) -> tuple[str, dict[str, Any]]:
+    """The context --context names (or the current one); one made from the flags when there is none."""
     ctx_name = context or doc.get("current-context") or ""
     ctx_entry = _entry(doc, "contexts", ctx_name)
     if ctx_entry is None:
@@ -222,6 +231,11 @@ def _apply_flags(doc: dict[str, Any], context: str | None, flags: ConnectFlags, 
     ctx = ctx_entry.get("context")
     if not isinstance(ctx, dict):
         ctx = ctx_entry["context"] = {}
+    return ctx_name, ctx
+
+
+def _choose_cluster_and_user(doc: dict[str, Any], ctx: dict[str, Any], flags: ConnectFlags, path: str) -> None:
+    """--cluster/--user replace the context's choice; the chosen entries exist afterwards (empty if new)."""
     if flags.cluster:
         if _entry(doc, "clusters", flags.cluster) is None and not flags.server:
             raise ApiUnreachable(f'cluster "{flags.cluster}" not found in kubeconfig {path}',
@@ -241,8 +255,9 @@ def _apply_flags(doc: dict[str, Any], context: str | None, flags: ConnectFlags, 
         assert entry is not None
         if not isinstance(entry.get(key), dict):
             entry[key] = {}
-    cluster = _entry(doc, "clusters", ctx["cluster"])["cluster"]  # type: ignore[index]
-    user = _entry(doc, "users", ctx["user"])["user"]  # type: ignore[index]
+
+
+def _override_cluster(cluster: dict[str, Any], flags: ConnectFlags) -> None:
     if flags.server:
         cluster["server"] = flags.server
     if flags.certificate_authority:
@@ -254,6 +269,9 @@ def _apply_flags(doc: dict[str, Any], context: str | None, flags: ConnectFlags, 
         cluster.pop("certificate-authority-data", None)
     if flags.tls_server_name:
         cluster["tls-server-name"] = flags.tls_server_name
+
+
+def _override_user(user: dict[str, Any], flags: ConnectFlags) -> None:
     if flags.token:
         for key in ("tokenFile", "auth-provider", "exec", "username", "password"):
             user.pop(key, None)
@@ -262,7 +280,6 @@ def _apply_flags(doc: dict[str, Any], context: str | None, flags: ConnectFlags, 
         if flag:
             user[key] = os.path.abspath(os.path.expanduser(flag))
             user.pop(f"{key}-data", None)
-    return ctx_name, ctx.get("namespace") or "default"
 
 
 def _override_incluster(cfg: Any, flags: ConnectFlags) -> None:
@@ -337,64 +354,80 @@ def translate(exc: BaseException, call: Call | None, *, server: str | None = Non
     """Client/urllib3/websocket/kubeconfig exception -> the plugin's error, with a one-line hint."""
     if isinstance(exc, SvcpathError):
         return exc
-    name = type(exc).__name__
-    text = str(exc)
-    doing = call.describe() if call else "talk to the API server"
-    acting = call.describe(verb=True) if call else doing
+    if type(exc).__name__ == "ConfigException" or call is None:
+        return _kubeconfig_error(exc, kubeconfig, context)
     where = f" at {server}" if server else ""
+    if any(c.__name__ == "ApiException" for c in type(exc).__mro__):  # the client's HTTP errors
+        return _api_exception_error(exc, call, where, timeout)
+    return _transport_error(exc, call, where, timeout)
 
-    if name == "ConfigException":
-        msg = one_line(text)
+
+def _kubeconfig_error(exc: BaseException, kubeconfig: str | None, context: str | None) -> SvcpathError:
+    """Loading the kubeconfig failed: a missing context, or a file unreadable, not YAML, malformed."""
+    text = str(exc)
+    if type(exc).__name__ == "ConfigException":
         m = re.search(r"Expected object with name (\S+) in .*contexts list", text)
         if m:
             return ApiUnreachable(f'context "{context or m.group(1)}" not found in kubeconfig {kubeconfig}',
                                   hint="list contexts with: kubectl config get-contexts")
-        return ApiUnreachable(f"cannot use kubeconfig {kubeconfig}: {msg}",
+        return ApiUnreachable(f"cannot use kubeconfig {kubeconfig}: {one_line(text)}",
                               hint="check the file with: kubectl config view --minify")
-    if call is None:  # loading the kubeconfig: unreadable, not YAML, malformed
-        return ApiUnreachable(f"cannot read kubeconfig {kubeconfig}: {one_line(text)}",
-                              hint="check the file with: kubectl config view --minify")
+    return ApiUnreachable(f"cannot read kubeconfig {kubeconfig}: {one_line(text)}",
+                          hint="check the file with: kubectl config view --minify")
 
+
+def _api_exception_error(exc: BaseException, call: Call, where: str, timeout: float | None) -> SvcpathError:
+    """The client's ApiException: an HTTP status from the server, or status 0 for its own failures."""
     status = getattr(exc, "status", None)
-    if any(c.__name__ == "ApiException" for c in type(exc).__mro__):  # the client's HTTP errors
-        reason = str(getattr(exc, "reason", "") or "")
-        body = getattr(exc, "body", None)
-        if status == 0:  # raised by the client itself: websocket handshake, TLS, socket errors
-            m = _HANDSHAKE.search(reason)
-            if m:
-                status = int(m.group(1))
-                body = reason
-            elif "SSLError" in reason or "CERTIFICATE" in reason.upper():
-                return ApiUnreachable(f"TLS error talking to the API server{where}: {one_line(reason.splitlines()[-1])}",
-                                      hint="check the kubeconfig's certificate-authority and server address")
-            elif _is_timeout(exc, reason):
-                return _timed_out(acting, timeout, where)
-            else:
-                return ApiUnreachable(f"cannot {acting}{where}: {one_line(reason)}",
-                                      hint="is the API server reachable? try: kubectl cluster-info")
-        detail = _status_message(body) or one_line(reason)
-        if status == 401:
-            return Forbidden(f"unauthorized{where}: the credentials in the kubeconfig were rejected ({detail})",
-                             hint="log in again or refresh the token; check with: kubectl get --raw /version")
-        if status == 403:
-            hint = (call.can_i() if call else "kubectl auth can-i --list") + "; `kubectl svcpath --print-rbac` prints the minimal Role"
-            if call and call.resource == "pods/exec":
-                hint = ("exec needs `create` on pods/exec in kube-system: " + call.can_i()
-                        + "; `kubectl svcpath --print-rbac` prints the minimal Role")
-            return Forbidden(f"forbidden: cannot {call.verb if call else 'access'} {doing}: {detail}", hint=hint)
-        if status == 404:
-            return NotFound(f"{doing} not found" if call else f"not found: {detail}",
-                            hint=_not_found_hint(call))
-        if status in (408, 504) or (status == 500 and "timeout" in detail.lower()):
-            return _timed_out(acting, timeout, where)
-        return ApiUnreachable(f"the API server answered {status} to {doing}: {detail}",
-                              hint="retry; if it persists, check the API server's health: kubectl get --raw /readyz")
+    reason = str(getattr(exc, "reason", "") or "")
+    body = getattr(exc, "body", None)
+    acting = call.describe(verb=True)
+    if status == 0:  # raised by the client itself: websocket handshake, TLS, socket errors
+        m = _HANDSHAKE.search(reason)
+        if not m:
+            return _client_side_error(exc, reason, acting, where, timeout)
+        status = int(m.group(1))
+        body = reason
+    return _http_status_error(status, _status_message(body) or one_line(reason), call, where, timeout)
 
-    if _is_timeout(exc, text):
+
+def _client_side_error(exc: BaseException, reason: str, acting: str, where: str, timeout: float | None) -> SvcpathError:
+    if "SSLError" in reason or "CERTIFICATE" in reason.upper():
+        return ApiUnreachable(f"TLS error talking to the API server{where}: {one_line(reason.splitlines()[-1])}",
+                              hint="check the kubeconfig's certificate-authority and server address")
+    if _is_timeout(exc, reason):
         return _timed_out(acting, timeout, where)
-    # urllib3 MaxRetryError / NewConnectionError / ProtocolError, socket errors, websocket errors
+    return ApiUnreachable(f"cannot {acting}{where}: {one_line(reason)}",
+                          hint="is the API server reachable? try: kubectl cluster-info")
+
+
+def _http_status_error(status: Any, detail: str, call: Call, where: str, timeout: float | None) -> SvcpathError:
+    """What an HTTP status means for this call, and what to try."""
+    doing = call.describe()
+    if status == 401:
+        return Forbidden(f"unauthorized{where}: the credentials in the kubeconfig were rejected ({detail})",
+                         hint="log in again or refresh the token; check with: kubectl get --raw /version")
+    if status == 403:
+        hint = call.can_i() + "; `kubectl svcpath --print-rbac` prints the minimal Role"
+        if call.resource == "pods/exec":
+            hint = ("exec needs `create` on pods/exec in kube-system: " + call.can_i()
+                    + "; `kubectl svcpath --print-rbac` prints the minimal Role")
+        return Forbidden(f"forbidden: cannot {call.verb} {doing}: {detail}", hint=hint)
+    if status == 404:
+        return NotFound(f"{doing} not found", hint=_not_found_hint(call))
+    if status in (408, 504) or (status == 500 and "timeout" in detail.lower()):
+        return _timed_out(call.describe(verb=True), timeout, where)
+    return ApiUnreachable(f"the API server answered {status} to {doing}: {detail}",
+                          hint="retry; if it persists, check the API server's health: kubectl get --raw /readyz")
+
+
+def _transport_error(exc: BaseException, call: Call, where: str, timeout: float | None) -> SvcpathError:
+    """urllib3 MaxRetryError / NewConnectionError / ProtocolError, socket errors, websocket errors."""
+    text = str(exc)
+    if _is_timeout(exc, text):
+        return _timed_out(call.describe(verb=True), timeout, where)
     inner = _chain(exc)[-1]
-    msg = one_line(str(getattr(inner, "strerror", None) or inner)) or name
+    msg = one_line(str(getattr(inner, "strerror", None) or inner)) or type(exc).__name__
     refused = "refused" in text.lower() or isinstance(inner, ConnectionRefusedError)
     if refused:
         msg = "connection refused"

@@ -119,50 +119,19 @@ def run(kube: Kube, pod: str, namespace: str, container: str | None, argv: list[
     """
     if not is_allowed(argv):
         raise NotAllowed(f"refusing to run `{' '.join(argv)}` in pod {namespace}/{pod}: not a read-only listing")
-    from kubernetes.stream.ws_client import ERROR_CHANNEL, STDERR_CHANNEL, STDOUT_CHANNEL
+    from kubernetes.stream.ws_client import ERROR_CHANNEL
 
     call = Call("create", "pods/exec", pod, namespace)
     cmd = " ".join(argv)
     start = time.monotonic()
+    deadline = start + kube.timeout if kube.timeout else None
     ws = None
     try:
-        query: list[tuple[str, Any]] = [("command", list(argv))]  # connect_get_namespaced_pod_exec's order
-        if container:
-            query.append(("container", container))
-        query += [("stderr", True), ("stdin", False), ("stdout", True), ("tty", False)]
-        try:
-            ws = transport.open_exec(kube.api, pod, namespace, query, kube.timeout, kube.headers)
-        except Exception as e:
-            kube.log_request("GET", transport.EXEC_PATH, {"namespace": namespace, "name": pod}, query, e, start)
-            raise
-        kube.log_request("GET", transport.EXEC_PATH, {"namespace": namespace, "name": pod}, query, 101, start)
-        out_parts: list[bytes] = []
-        err_parts: list[bytes] = []
-
-        def drain() -> None:  # move what arrived out of the client's buffer: it grows by concatenation
-            out_parts.append(_channel(ws, STDOUT_CHANNEL))
-            err_parts.append(_channel(ws, STDERR_CHANNEL))
-
-        deadline = start + kube.timeout if kube.timeout else None
-        timed_out = False
-        try:
-            while ws.is_open():
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    timed_out = True
-                    break
-                if remaining is not None:  # a frame that starts but never ends must not outlast the deadline
-                    ws.sock.settimeout(remaining)
-                ws.update(timeout=remaining)
-                drain()
-        except Exception:  # noqa: BLE001 - the connection broke off without a close frame: no status below
-            timed_out = deadline is not None and time.monotonic() >= deadline
-        drain()
+        ws = _open(kube, pod, namespace, _exec_query(argv, container), start)
+        out, err, timed_out = _read_streams(ws, deadline)
         if timed_out:
             raise ApiUnreachable(f"`{cmd}` in pod {namespace}/{pod} did not finish within {kube.timeout:g}s",
                                  hint="the node may be slow or the tables very large: raise --request-timeout (e.g. 2m)")
-        out = b"".join(out_parts).decode("utf-8", "replace")
-        err = b"".join(err_parts).decode("utf-8", "replace")
         code, message = exec_status(_channel(ws, ERROR_CHANNEL).decode("utf-8", "replace"))
     except SvcpathError:
         raise
@@ -170,19 +139,71 @@ def run(kube: Kube, pod: str, namespace: str, container: str | None, argv: list[
         raise translate(e, call, server=kube.server, timeout=kube.timeout) from None
     finally:
         if ws is not None:
-            _close(ws, deadline=start + kube.timeout if kube.timeout else None)
+            _close(ws, deadline=deadline)
     if code is None:
-        missing = re.search(r'exec: "([^"]+)": executable file not found in \$PATH', message)
-        if missing:
-            message = f'"{missing.group(1)}" is not in the container (executable file not found in $PATH)'
-        message = one_line(message, limit=300)
-        if message:
-            # the runtime refused to start it (binary missing: "executable file not found in $PATH")
-            raise CollectFailed(f"cannot run `{cmd}` in pod {namespace}/{pod}: {message}", hint=_missing_hint(argv, message))
-        raise CollectFailed(f"`{cmd}` in pod {namespace}/{pod}: the exec stream ended without an exit status "
-                            "(connection lost; the output may be truncated)",
-                            hint="run it again; if it keeps failing, check the API server and kubelet logs")
+        raise _not_started(argv, pod, namespace, message)
     return ExecResult(list(argv), out, err, code, time.monotonic() - start)
+
+
+def _exec_query(argv: list[str], container: str | None) -> list[tuple[str, Any]]:
+    query: list[tuple[str, Any]] = [("command", list(argv))]  # connect_get_namespaced_pod_exec's order
+    if container:
+        query.append(("container", container))
+    return query + [("stderr", True), ("stdin", False), ("stdout", True), ("tty", False)]
+
+
+def _open(kube: Kube, pod: str, namespace: str, query: list[tuple[str, Any]], start: float) -> Any:
+    """The exec websocket, logged (with -v) as kubectl logs its upgrade request."""
+    try:
+        ws = transport.open_exec(kube.api, pod, namespace, query, kube.timeout, kube.headers)
+    except Exception as e:
+        kube.log_request("GET", transport.EXEC_PATH, {"namespace": namespace, "name": pod}, query, e, start)
+        raise
+    kube.log_request("GET", transport.EXEC_PATH, {"namespace": namespace, "name": pod}, query, 101, start)
+    return ws
+
+
+def _read_streams(ws: Any, deadline: float | None) -> tuple[str, str, bool]:
+    """stdout and stderr until the server closes the stream or the deadline passes; (out, err, timed out)."""
+    from kubernetes.stream.ws_client import STDERR_CHANNEL, STDOUT_CHANNEL
+
+    out_parts: list[bytes] = []
+    err_parts: list[bytes] = []
+
+    def drain() -> None:  # move what arrived out of the client's buffer: it grows by concatenation
+        out_parts.append(_channel(ws, STDOUT_CHANNEL))
+        err_parts.append(_channel(ws, STDERR_CHANNEL))
+
+    timed_out = False
+    try:
+        while ws.is_open():
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                timed_out = True
+                break
+            if remaining is not None:  # a frame that starts but never ends must not outlast the deadline
+                ws.sock.settimeout(remaining)
+            ws.update(timeout=remaining)
+            drain()
+    except Exception:  # noqa: BLE001 - the connection broke off without a close frame: no status below
+        timed_out = deadline is not None and time.monotonic() >= deadline
+    drain()
+    return b"".join(out_parts).decode("utf-8", "replace"), b"".join(err_parts).decode("utf-8", "replace"), timed_out
+
+
+def _not_started(argv: list[str], pod: str, namespace: str, message: str) -> CollectFailed:
+    """No exit status: the runtime refused to start the command (its message), or the stream broke off."""
+    cmd = " ".join(argv)
+    missing = re.search(r'exec: "([^"]+)": executable file not found in \$PATH', message)
+    if missing:
+        message = f'"{missing.group(1)}" is not in the container (executable file not found in $PATH)'
+    message = one_line(message, limit=300)
+    if message:
+        # the runtime refused to start it (binary missing: "executable file not found in $PATH")
+        return CollectFailed(f"cannot run `{cmd}` in pod {namespace}/{pod}: {message}", hint=_missing_hint(argv, message))
+    return CollectFailed(f"`{cmd}` in pod {namespace}/{pod}: the exec stream ended without an exit status "
+                         "(connection lost; the output may be truncated)",
+                         hint="run it again; if it keeps failing, check the API server and kubelet logs")
 
 
 def _channel(ws: Any, channel: int) -> bytes:

@@ -68,112 +68,142 @@ def parse_iptables_list(text: str, source: str, lenient: bool = False, table: st
     Lines pasted without their ``Chain`` header (``iptables -L | grep``) are placed in the chain
     kube-proxy writes such a rule to when the rule says it unambiguously (see ``_place``).
     """
-    rules = RuleSet()
     info = DumpInfo(source=source, form="iptables-list", elisions=list(elisions or []))
-    sections: list[_Section] = [_Section(table)]
-    chain: Chain | None = None
-    verbose: bool | None = None
-    numbered: bool | None = None
-    exact = True
-    counted = 0
-    headerless = 0
+    listing = _Listing(source, lenient, info, [_Section(table)])
     for line_no, line in enumerate(split_lines(text), 1):
-        if not line.strip():
-            if chain is not None and chain.rules:
-                chain = None  # a blank line ends a chain's listing: what follows without a header is loose
-            continue
+        listing.read_line(line, line_no)
+    if not any(sec.chains or sec.loose for sec in listing.sections):
+        raise BadDump(source, "no 'Chain …' sections or rule lines found")
+    rules = RuleSet()
+    for sec in listing.sections:
+        _add_section(rules, sec, info, listing.headerless)
+    if info.elisions or listing.headerless:
+        _mark_cut_chains(rules, info)
+    if listing.headerless:
+        info.form = "iptables-list-lines"
+    info.has_counters = listing.counted > 0
+    if listing.counted and not listing.exact:
+        info.notices.append("counters rounded (K/M/G): list with -x for exact numbers")
+    rules.dumps.append(info)
+    return rules
+
+
+class _Listing:
+    """Reading an -L listing line by line: the table sections, the chain being listed, the column layout."""
+
+    def __init__(self, source: str, lenient: bool, info: DumpInfo, sections: list[_Section]) -> None:
+        self.source, self.lenient, self.info, self.sections = source, lenient, info, sections
+        self.chain: Chain | None = None
+        self.verbose: bool | None = None  # from the column header (pkts bytes target ...)
+        self.numbered: bool | None = None
+        self.exact = True  # no counter rounded to K/M/G
+        self.counted = 0
+        self.headerless = 0
+
+    def read_line(self, line: str, line_no: int) -> None:
         stripped = line.strip()
+        if not stripped:
+            if self.chain is not None and self.chain.rules:
+                self.chain = None  # a blank line ends a chain's listing: what follows without a header is loose
+            return
         if stripped.startswith("Warning:") or "tables present" in stripped:  # iptables' own notice, printed last
-            info.notices.append(stripped)
-            continue
+            self.info.notices.append(stripped)
+            return
         m = _CHAIN.match(stripped)
         if m:
-            sec = sections[-1]
-            name = m.group(1)
-            if name in sec.chains or (name in _ALL_BUILTINS and _new_table(sec)):
+            self._chain_header(m, stripped, line_no)
+        elif stripped.startswith(("#", "$")):
+            self._command(stripped)
+        elif stripped.split()[0] in ("num", "pkts", "target"):
+            words = stripped.split()
+            self.verbose = "pkts" in words
+            self.numbered = words[0] == "num"
+        else:
+            self._rule_line(line, line_no)
+
+    def _chain_header(self, m: re.Match[str], stripped: str, line_no: int) -> None:
+        sec = self.sections[-1]
+        name = m.group(1)
+        if name in sec.chains or (name in _ALL_BUILTINS and _new_table(sec)):
+            sec = _Section(None)
+            self.sections.append(sec)
+        chain = self.chain = Chain(name)
+        chain.declared = True
+        chain.complete = True  # a listing prints every rule of a chain under its header
+        chain.policy = m.group(2)
+        if m.group(3) is not None:
+            try:
+                chain.packets, chain.bytes = _count(m.group(3)), _count(m.group(4))
+            except ValueError:
+                raise BadDump(self.source, f"unreadable counters in {stripped[:80]!r}", line_no) from None
+        sec.chains[name] = chain
+
+    def _command(self, stripped: str) -> None:
+        """A pasted prompt or command line: its -t starts another table's section."""
+        cmd = _COMMAND.search(stripped)
+        if cmd:
+            t = re.search(r"(?:-t|--table)[ =]?(\w+)", cmd.group("args"))
+            sec = self.sections[-1]
+            if sec.chains:
                 sec = _Section(None)
-                sections.append(sec)
-            chain = Chain(name)
-            chain.declared = True
-            chain.complete = True  # a listing prints every rule of a chain under its header
-            chain.policy = m.group(2)
-            if m.group(3) is not None:
-                try:
-                    chain.packets, chain.bytes = _count(m.group(3)), _count(m.group(4))
-                except ValueError:
-                    raise BadDump(source, f"unreadable counters in {stripped[:80]!r}", line_no) from None
-            sec.chains[name] = chain
-            continue
-        if stripped.startswith(("#", "$")):
-            cmd = _COMMAND.search(stripped)
-            if cmd:
-                t = re.search(r"(?:-t|--table)[ =]?(\w+)", cmd.group("args"))
-                sec = sections[-1]
-                if sec.chains:
-                    sec = _Section(None)
-                    sections.append(sec)
-                sec.command_table = t.group(1) if t else "filter"
-            elif "Warning" in stripped or "incompatible" in stripped:
-                info.notices.append(stripped)
-            continue
-        words = stripped.split()
-        if words and words[0] in ("num", "pkts", "target"):
-            verbose = "pkts" in words
-            numbered = words[0] == "num"
-            continue
+                self.sections.append(sec)
+            sec.command_table = t.group(1) if t else "filter"
+        elif "Warning" in stripped or "incompatible" in stripped:
+            self.info.notices.append(stripped)
+
+    def _rule_line(self, line: str, line_no: int) -> None:
+        words = line.strip().split()
         try:
-            rule = _rule(words, line, verbose if chain is not None else None)
+            rule = _rule(words, line, self.verbose if self.chain is not None else None)
         except (ValueError, IndexError) as e:  # IndexError: a line cut short
             e = e if isinstance(e, ValueError) else ValueError("not an iptables -L rule line (cut short)")
-            if lenient:
-                info.skipped.append(f"line {line_no}: {e}")
-                continue
-            raise BadDump(source, str(e), line_no, hint="pass --lenient to skip lines that cannot be read") from None
-        rule.source, rule.line_no = source, line_no
+            if self.lenient:
+                self.info.skipped.append(f"line {line_no}: {e}")
+                return
+            raise BadDump(self.source, str(e), line_no, hint="pass --lenient to skip lines that cannot be read") from None
+        rule.source, rule.line_no = self.source, line_no
         if rule.packets is not None:
-            counted += 1
-            exact = exact and not any(w[-1:] in _SUFFIX for w in words[:4])
+            self.counted += 1
+            self.exact = self.exact and not any(w[-1:] in _SUFFIX for w in words[:4])
+        chain = self.chain
         if chain is None:
-            headerless += 1
-            sections[-1].loose.append(rule)
-            continue
+            self.headerless += 1
+            self.sections[-1].loose.append(rule)
+            return
         rule.chain = chain.name
-        if rule.numbered or numbered:
+        if rule.numbered or self.numbered:
             rule.numbered = True
         else:
             rule.position = len(chain.rules) + 1
         chain.rules.append(rule)
-    if not any(sec.chains or sec.loose for sec in sections):
-        raise BadDump(source, "no 'Chain …' sections or rule lines found")
-    for sec in sections:
-        name = sec.table()
-        tbl = rules.ensure_table(name)
-        for cname, c in sec.chains.items():
-            for r in c.rules:
-                r.table = name
-            if cname in tbl.chains:
-                join_rules(tbl.chains[cname], c)
-            else:
-                tbl.chains[cname] = c
-        for r in sec.loose:
-            _place(rules, r, sec.command_table, info)
-        # every chain of the table listed, each whole, nothing cut: only then is the table complete
-        tbl.complete = (not sec.loose and not info.elisions and not info.skipped and not headerless
-                        and _BUILTINS.get(name, set()) <= set(sec.chains) and _references_listed(sec))
-        if name not in info.listed_tables:
-            info.listed_tables.append(name)
-    if info.elisions or headerless:
-        for tbl in rules.tables.values():
-            for c in tbl.chains.values():
-                if c.complete and (info.elisions or c.name == UNKNOWN_CHAIN):
-                    c.complete = None if not info.elisions else False
-    if headerless:
-        info.form = "iptables-list-lines"
-    info.has_counters = counted > 0
-    if counted and not exact:
-        info.notices.append("counters rounded (K/M/G): list with -x for exact numbers")
-    rules.dumps.append(info)
-    return rules
+
+
+def _add_section(rules: RuleSet, sec: _Section, info: DumpInfo, headerless: int) -> None:
+    """One table's listing into the rule set: its chains, its loose lines placed, whether it is complete."""
+    name = sec.table()
+    tbl = rules.ensure_table(name)
+    for cname, c in sec.chains.items():
+        for r in c.rules:
+            r.table = name
+        if cname in tbl.chains:
+            join_rules(tbl.chains[cname], c)
+        else:
+            tbl.chains[cname] = c
+    for r in sec.loose:
+        _place(rules, r, sec.command_table, info)
+    # every chain of the table listed, each whole, nothing cut: only then is the table complete
+    tbl.complete = (not sec.loose and not info.elisions and not info.skipped and not headerless
+                    and _BUILTINS.get(name, set()) <= set(sec.chains) and _references_listed(sec))
+    if name not in info.listed_tables:
+        info.listed_tables.append(name)
+
+
+def _mark_cut_chains(rules: RuleSet, info: DumpInfo) -> None:
+    """An excerpt (``...``) leaves no chain known whole; header-less lines leave the "?" chain unknown."""
+    for tbl in rules.tables.values():
+        for c in tbl.chains.values():
+            if c.complete and (info.elisions or c.name == UNKNOWN_CHAIN):
+                c.complete = None if not info.elisions else False
 
 
 _ALL_BUILTINS = {"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"}

@@ -205,188 +205,165 @@ class IptablesTracer:
             st.hit(self._step(rule, "RETURN", note))
             return [(st, ("return", None, ""))]
         if target == "DNAT":
-            dest = rule.to_destination
-            ip, port = split_hostport(dest)
-            if not ip or "-" in ip or (dest and "-" in dest.rpartition(":")[2]):
-                step = st.hit(self._step(rule, f"DNAT to {dest}", note))
-                return [(st, ("unknown", step, f"DNAT to a range ({dest}) is not followed"))]
-            step = st.hit(self._step(rule, f"DNAT to {dest}", note))
-            st.set_dnat(ip, port, step)
-            return [(st, ("ACCEPT", step, ""))]
+            return self._dnat(st, rule, note)
         if target in ("MASQUERADE", "SNAT"):
-            step = st.hit(self._step(rule, "MASQUERADE" if target == "MASQUERADE" else f"SNAT to {rule.target_options.get('--to-source', ['?'])[0]}", note))
-            st.branch.masquerade = True
-            st.branch.masquerade_step = step
-            if st.branch.masquerade_why is None:  # no mark on the way: the rule's own match is the reason (hairpin)
-                st.branch.masquerade_why = step
-            return [(st, ("ACCEPT", step, ""))]
+            return self._snat(st, rule, note)
         if target == "MARK":
-            new = _mark_target(st.mark, rule.target_options, rule.raw)
-            if new is None:
-                step = st.hit(self._step(rule, "MARK (options not understood)", note))
-                return [(st, ("unknown", step, "a MARK target with options the trace does not understand"))]
-            step = st.hit(self._step(rule, f"mark {st.mark:#x} -> {new:#x}", note))
-            if new != st.mark and st.branch.masquerade_why is None and table == "nat" and chain != "KUBE-POSTROUTING":
-                st.branch.masquerade_why = step
-            st.mark = new
-            return [(st, ("continue", None, ""))]
+            return self._set_mark(st, table, chain, rule, note)
         if target in _NON_TERMINAL_TARGETS:
             st.hit(self._step(rule, target, note))
             return [(st, ("continue", None, ""))]
         if self.rules.chain(table, target) is not None:
-            step = st.hit(self._step(rule, ("goto " if rule.goto else "jump ") + target, note))
-            mark_before = st.mark
-            results: list[tuple[State, Exit]] = []
-            for s2, ex in self._chain(st, table, target, depth + 1):
-                if s2.mark != mark_before and table == "nat" and chain != "KUBE-POSTROUTING":
-                    why = s2.branch.masquerade_why
-                    if why is None or (why.action.startswith("mark") and why.where.startswith(f"nat {target} ")):
-                        s2.branch.masquerade_why = step  # the rule that sent it to KUBE-MARK-MASQ
-                if ex[0] == "return":
-                    # back from a jump: the next rule here; back from a goto: the caller's next rule
-                    results.append((s2, ("return", None, "") if rule.goto else ("continue", None, "")))
-                else:
-                    results.append((s2, ex))
-            return results
+            return self._jump(st, table, chain, rule, depth, note)
         if target.startswith("KUBE-") or not target.isupper():
-            missing = f"chain {table} {target} is not in the input"
-            where = f"{rule.table} {rule.chain} #{rule.position}"
-            stop = st.fork(Choice("unknown", where, rule.ref, "stops here", None, missing))
-            step = stop.hit(self._step(rule, f"-j {target}", note))
-            if rule.goto:
-                return [(stop, ("unknown", step, missing))]
-            # the chain may only mark and return (KUBE-MARK-MASQ does): follow that case too, said as such
-            on = st.fork(Choice("unknown", where, rule.ref, "returns", None, f"{missing}: assumed to return without a verdict"))
-            on.hit(self._step(rule, f"-j {target} (not in the input; assumed to return)", note))
-            on.mark_unknown = True
-            return [(stop, ("unknown", step, missing)), (on, ("continue", None, ""))]
+            return self._jump_out_of_input(st, table, rule, note)
         step = st.hit(self._step(rule, f"-j {target}", note))
         return [(st, ("unknown", step, f"target {target} is not one the trace follows"))]
+
+    def _dnat(self, st: State, rule: Rule, note: str | None) -> list[tuple[State, Exit]]:
+        dest = rule.to_destination
+        ip, port = split_hostport(dest)
+        step = st.hit(self._step(rule, f"DNAT to {dest}", note))
+        if not ip or "-" in ip or (dest and "-" in dest.rpartition(":")[2]):
+            return [(st, ("unknown", step, f"DNAT to a range ({dest}) is not followed"))]
+        st.set_dnat(ip, port, step)
+        return [(st, ("ACCEPT", step, ""))]
+
+    def _snat(self, st: State, rule: Rule, note: str | None) -> list[tuple[State, Exit]]:
+        action = "MASQUERADE" if rule.target == "MASQUERADE" else f"SNAT to {rule.target_options.get('--to-source', ['?'])[0]}"
+        step = st.hit(self._step(rule, action, note))
+        st.branch.masquerade = True
+        st.branch.masquerade_step = step
+        if st.branch.masquerade_why is None:  # no mark on the way: the rule's own match is the reason (hairpin)
+            st.branch.masquerade_why = step
+        return [(st, ("ACCEPT", step, ""))]
+
+    def _set_mark(self, st: State, table: str, chain: str, rule: Rule, note: str | None) -> list[tuple[State, Exit]]:
+        new = _mark_target(st.mark, rule.target_options, rule.raw)
+        if new is None:
+            step = st.hit(self._step(rule, "MARK (options not understood)", note))
+            return [(st, ("unknown", step, "a MARK target with options the trace does not understand"))]
+        step = st.hit(self._step(rule, f"mark {st.mark:#x} -> {new:#x}", note))
+        if new != st.mark and st.branch.masquerade_why is None and table == "nat" and chain != "KUBE-POSTROUTING":
+            st.branch.masquerade_why = step
+        st.mark = new
+        return [(st, ("continue", None, ""))]
+
+    def _jump(self, st: State, table: str, chain: str, rule: Rule, depth: int, note: str | None) -> list[tuple[State, Exit]]:
+        """Into a chain of the input and back: a jump goes on here, a goto returns to the caller."""
+        target = rule.target or ""
+        step = st.hit(self._step(rule, ("goto " if rule.goto else "jump ") + target, note))
+        mark_before = st.mark
+        results: list[tuple[State, Exit]] = []
+        for s2, ex in self._chain(st, table, target, depth + 1):
+            if s2.mark != mark_before and table == "nat" and chain != "KUBE-POSTROUTING":
+                why = s2.branch.masquerade_why
+                if why is None or (why.action.startswith("mark") and why.where.startswith(f"nat {target} ")):
+                    s2.branch.masquerade_why = step  # the rule that sent it to KUBE-MARK-MASQ
+            if ex[0] == "return":
+                # back from a jump: the next rule here; back from a goto: the caller's next rule
+                results.append((s2, ("return", None, "") if rule.goto else ("continue", None, "")))
+            else:
+                results.append((s2, ex))
+        return results
+
+    def _jump_out_of_input(self, st: State, table: str, rule: Rule, note: str | None) -> list[tuple[State, Exit]]:
+        """A jump to a chain the input does not hold: it stops here, or (a jump) it may only return."""
+        target = rule.target
+        missing = f"chain {table} {target} is not in the input"
+        where = f"{rule.table} {rule.chain} #{rule.position}"
+        stop = st.fork(Choice("unknown", where, rule.ref, "stops here", None, missing))
+        step = stop.hit(self._step(rule, f"-j {target}", note))
+        if rule.goto:
+            return [(stop, ("unknown", step, missing))]
+        # the chain may only mark and return (KUBE-MARK-MASQ does): follow that case too, said as such
+        on = st.fork(Choice("unknown", where, rule.ref, "returns", None, f"{missing}: assumed to return without a verdict"))
+        on.hit(self._step(rule, f"-j {target} (not in the input; assumed to return)", note))
+        on.mark_unknown = True
+        return [(stop, ("unknown", step, missing)), (on, ("continue", None, ""))]
 
     # --- matches -------------------------------------------------------------------------
 
     def _match(self, st: State, rule: Rule) -> list[tuple[bool, Choice | None]]:
         """[(matched, choice)]: one entry when the match is decided, two when it forks."""
         st.kernel_note = None
-        unknown: list[str] = []
-        where = f"{rule.table} {rule.chain} #{rule.position}"
-
-        def decide(result: bool | None, why: str) -> bool:
-            if result is None:
-                unknown.append(why)
-                return True
-            return result
-
+        unknown: list[str] = []  # why the match cannot be decided (it forks)
         if rule.partial:
             unknown.append("the paste cut words out of this rule: its matches are not all shown")
-        if rule.protocol:
-            neg, proto = negatable(rule.protocol)
-            proto = protocol_name(proto) or ""
-            if proto not in ("all", "0") and not decide(apply_negation(proto == st.protocol, neg), ""):
-                return [(False, None)]
-        if rule.source_addr:
-            neg, spec = negatable(rule.source_addr)
-            if not decide(apply_negation(in_prefix(st.src, spec), neg),
-                          f"the source address ({st.packet.src_label or 'not given'}) is not known: is it {'not ' if neg else ''}in {spec}?"):
-                return [(False, None)]
-        if rule.dest_addr:
-            neg, spec = negatable(rule.dest_addr)
-            if not decide(apply_negation(in_prefix(st.dst, spec), neg), f"destination {st.dst} vs {spec}"):
-                return [(False, None)]
-        for flag, iface in (("-i", rule.in_iface), ("-o", rule.out_iface)):
-            if iface:
-                res = self._iface(st, flag, iface)
-                if not decide(res, f"the {'input' if flag == '-i' else 'output'} interface is not known ({flag} {iface})"):
-                    return [(False, None)]
+        if not self._header_matches(st, rule, unknown):
+            return [(False, None)]
         for module in rule.matches:
             if module not in _KNOWN_MODULES:
                 unknown.append(f"-m {module} is not a match the trace understands")
-        kernel_extra = self._kernel_matches(st, rule, unknown)
-        if kernel_extra is False:
+        if self._kernel_matches(st, rule, unknown) is False:
             return [(False, None)]
-        opts = rule.options
-        for key, values in opts.items():
+        for key, values in rule.options.items():
             if key in _NEUTRAL_OPTIONS:
                 continue
             if key not in _HANDLED_OPTIONS:
                 unknown.append(f"option {key} is not one the trace understands")
                 continue
-            value = " ".join(values)
-            if key in ("--dport", "--dports", "--destination-port", "--destination-ports"):
-                neg, spec = negatable(value)
-                if not decide(apply_negation(port_in(st.dport, spec), neg), f"port spec {value}"):
-                    return [(False, None)]
-            elif key in ("--sport", "--sports", "--source-port", "--source-ports"):
-                neg, spec = negatable(value)
-                decide(None, f"the source port is not known ({key} {value})")
-            elif key in ("--dst-type", "--src-type"):
-                neg, kind = negatable(value)
-                if "--limit-iface-in" in opts or "--limit-iface-out" in opts:
-                    unknown.append("addrtype --limit-iface-* is not followed")
-                    continue
-                if kind.upper() != "LOCAL":
-                    unknown.append(f"addrtype {key} {kind}: only LOCAL is followed")
-                    continue
-                addr = st.dst if key == "--dst-type" else None
-                local = self.node.is_local(addr) if key == "--dst-type" else st.src_local()
-                what = f"is {addr or st.packet.src_label or 'the source'} a local address of the node? (give --node-ip)"
-                if not decide(apply_negation(local, neg), what):
-                    return [(False, None)]
-            elif key == "--mark":
-                neg, spec = negatable(value)
-                vm = mark_value_mask(spec)
-                if vm is None:
-                    unknown.append(f"mark spec {value}")
-                    continue
-                if st.mark_unknown:
-                    unknown.append("the packet's mark is not known (a chain that may set it is not in the input)")
-                    continue
-                if apply_negation((st.mark & vm[1]) == vm[0], neg) is False:
-                    return [(False, None)]
-            elif key in ("--ctstate", "--state"):
-                neg, spec = negatable(value)
-                states = {s.strip().upper() for s in spec.split(",")}
-                have = {"NEW"} | ({"DNAT"} if st.dnat_done else set())
-                known = {"NEW", "ESTABLISHED", "RELATED", "INVALID", "UNTRACKED", "DNAT", "SNAT"}
-                if not states <= known:
-                    unknown.append(f"conntrack state {spec}")
-                    continue
-                if apply_negation(bool(states & have), neg) is False:
-                    return [(False, None)]
-            elif key == "--syn":
-                if st.protocol != "tcp":
-                    return [(False, None)]
-            elif key == "--match-set":
-                neg, spec = negatable(value)
-                name, _, flags = spec.partition(" ")
-                res = self.set_lookup(name, flags, st) if self.set_lookup else None
-                if not decide(apply_negation(res, neg), f"ipset {name} ({flags}): its members are not in the input"):
-                    return [(False, None)]
-        # what cannot be decided from the packet alone: forks
-        if unknown:
-            why = "; ".join(w for w in unknown if w) or "a match the trace cannot decide"
-            return [(True, Choice("unknown", where, rule.ref, "matched", None, why)),
-                    (False, Choice("unknown", where, rule.ref, "not matched", None, why))]
-        if "--rcheck" in opts or "--update" in opts:
-            seconds = (opts.get("--seconds") or ["?"])[0]
-            name = (opts.get("--name") or ["?"])[0]
-            return [(True, Choice("affinity", where, rule.ref, "matched", None,
-                                  f"a returning client: it connected through {name} in the last {seconds} s")),
-                    (False, Choice("affinity", where, rule.ref, "not matched", 1.0,
-                                   f"a client with no connection through {name} in the last {seconds} s"))]
-        if "statistic" in rule.matches or "--probability" in opts:
-            mode = (opts.get("--mode") or ["random"])[0]
-            p = rule.probability
-            if mode != "random" or p is None:
-                return [(True, Choice("unknown", where, rule.ref, "matched", None, f"statistic --mode {mode}")),
-                        (False, Choice("unknown", where, rule.ref, "not matched", None, f"statistic --mode {mode}"))]
-            alts: list[tuple[bool, Choice | None]] = []
-            if p > 0:
-                alts.append((True, Choice("random", where, rule.ref, "matched", p, f"random: probability {p:.4g}")))
-            if p < 1:
-                alts.append((False, Choice("random", where, rule.ref, "not matched", 1 - p, f"random: probability {1 - p:.4g} of going on")))
-            return alts
-        return [(True, None)]
+            if not self._option_matches(st, key, " ".join(values), rule.options, unknown):
+                return [(False, None)]
+        return _outcomes(rule, unknown)
+
+    def _header_matches(self, st: State, rule: Rule, unknown: list[str]) -> bool:
+        """-p, -s, -d, -i, -o: False when one surely fails; an undecidable one is noted in ``unknown``."""
+        if rule.protocol:
+            neg, proto = negatable(rule.protocol)
+            proto = protocol_name(proto) or ""
+            if proto not in ("all", "0") and not _decide(unknown, apply_negation(proto == st.protocol, neg), ""):
+                return False
+        if rule.source_addr:
+            neg, spec = negatable(rule.source_addr)
+            if not _decide(unknown, apply_negation(in_prefix(st.src, spec), neg),
+                           f"the source address ({st.packet.src_label or 'not given'}) is not known: is it {'not ' if neg else ''}in {spec}?"):
+                return False
+        if rule.dest_addr:
+            neg, spec = negatable(rule.dest_addr)
+            if not _decide(unknown, apply_negation(in_prefix(st.dst, spec), neg), f"destination {st.dst} vs {spec}"):
+                return False
+        for flag, iface in (("-i", rule.in_iface), ("-o", rule.out_iface)):
+            if iface:
+                res = self._iface(st, flag, iface)
+                if not _decide(unknown, res, f"the {'input' if flag == '-i' else 'output'} interface is not known ({flag} {iface})"):
+                    return False
+        return True
+
+    def _option_matches(self, st: State, key: str, value: str, opts: dict[str, list[str]], unknown: list[str]) -> bool:
+        """One match option: False when it surely fails; an undecidable one is noted in ``unknown``."""
+        if key in ("--dport", "--dports", "--destination-port", "--destination-ports"):
+            neg, spec = negatable(value)
+            return _decide(unknown, apply_negation(port_in(st.dport, spec), neg), f"port spec {value}")
+        if key in ("--sport", "--sports", "--source-port", "--source-ports"):
+            return _decide(unknown, None, f"the source port is not known ({key} {value})")
+        if key in ("--dst-type", "--src-type"):
+            return self._addrtype_matches(st, key, value, opts, unknown)
+        if key == "--mark":
+            return _mark_matches(st, value, unknown)
+        if key in ("--ctstate", "--state"):
+            return _ctstate_matches(st, value, unknown)
+        if key == "--syn":
+            return st.protocol == "tcp"
+        if key == "--match-set":
+            neg, spec = negatable(value)
+            name, _, flags = spec.partition(" ")
+            res = self.set_lookup(name, flags, st) if self.set_lookup else None
+            return _decide(unknown, apply_negation(res, neg), f"ipset {name} ({flags}): its members are not in the input")
+        return True
+
+    def _addrtype_matches(self, st: State, key: str, value: str, opts: dict[str, list[str]], unknown: list[str]) -> bool:
+        neg, kind = negatable(value)
+        if "--limit-iface-in" in opts or "--limit-iface-out" in opts:
+            unknown.append("addrtype --limit-iface-* is not followed")
+            return True
+        if kind.upper() != "LOCAL":
+            unknown.append(f"addrtype {key} {kind}: only LOCAL is followed")
+            return True
+        addr = st.dst if key == "--dst-type" else None
+        local = self.node.is_local(addr) if key == "--dst-type" else st.src_local()
+        what = f"is {addr or st.packet.src_label or 'the source'} a local address of the node? (give --node-ip)"
+        return _decide(unknown, apply_negation(local, neg), what)
 
     def _iface(self, st: State, flag: str, spec: str) -> bool | None:
         neg, name = negatable(spec)
@@ -557,5 +534,66 @@ def _route(tr: IptablesTracer, states: list[State]) -> tuple[list[State], list[S
     return local, forward
 
 
+def _decide(unknown: list[str], result: bool | None, why: str) -> bool:
+    """A decided match as it is; an undecidable one counts as matched, its reason kept for the fork."""
+    if result is None:
+        unknown.append(why)
+        return True
+    return result
 
 
+def _mark_matches(st: State, value: str, unknown: list[str]) -> bool:
+    neg, spec = negatable(value)
+    vm = mark_value_mask(spec)
+    if vm is None:
+        unknown.append(f"mark spec {value}")
+        return True
+    if st.mark_unknown:
+        unknown.append("the packet's mark is not known (a chain that may set it is not in the input)")
+        return True
+    return apply_negation((st.mark & vm[1]) == vm[0], neg) is not False
+
+
+def _ctstate_matches(st: State, value: str, unknown: list[str]) -> bool:
+    neg, spec = negatable(value)
+    states = {s.strip().upper() for s in spec.split(",")}
+    have = {"NEW"} | ({"DNAT"} if st.dnat_done else set())
+    known = {"NEW", "ESTABLISHED", "RELATED", "INVALID", "UNTRACKED", "DNAT", "SNAT"}
+    if not states <= known:
+        unknown.append(f"conntrack state {spec}")
+        return True
+    return apply_negation(bool(states & have), neg) is not False
+
+
+def _outcomes(rule: Rule, unknown: list[str]) -> list[tuple[bool, Choice | None]]:
+    """The rule's header and options passed: matched, or a fork (undecidable, affinity, random)."""
+    where = f"{rule.table} {rule.chain} #{rule.position}"
+    opts = rule.options
+    if unknown:
+        why = "; ".join(w for w in unknown if w) or "a match the trace cannot decide"
+        return [(True, Choice("unknown", where, rule.ref, "matched", None, why)),
+                (False, Choice("unknown", where, rule.ref, "not matched", None, why))]
+    if "--rcheck" in opts or "--update" in opts:
+        seconds = (opts.get("--seconds") or ["?"])[0]
+        name = (opts.get("--name") or ["?"])[0]
+        return [(True, Choice("affinity", where, rule.ref, "matched", None,
+                              f"a returning client: it connected through {name} in the last {seconds} s")),
+                (False, Choice("affinity", where, rule.ref, "not matched", 1.0,
+                               f"a client with no connection through {name} in the last {seconds} s"))]
+    if "statistic" in rule.matches or "--probability" in opts:
+        return _statistic_outcomes(rule, where)
+    return [(True, None)]
+
+
+def _statistic_outcomes(rule: Rule, where: str) -> list[tuple[bool, Choice | None]]:
+    mode = (rule.options.get("--mode") or ["random"])[0]
+    p = rule.probability
+    if mode != "random" or p is None:
+        return [(True, Choice("unknown", where, rule.ref, "matched", None, f"statistic --mode {mode}")),
+                (False, Choice("unknown", where, rule.ref, "not matched", None, f"statistic --mode {mode}"))]
+    alts: list[tuple[bool, Choice | None]] = []
+    if p > 0:
+        alts.append((True, Choice("random", where, rule.ref, "matched", p, f"random: probability {p:.4g}")))
+    if p < 1:
+        alts.append((False, Choice("random", where, rule.ref, "not matched", 1 - p, f"random: probability {1 - p:.4g} of going on")))
+    return alts

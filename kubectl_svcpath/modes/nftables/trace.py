@@ -146,19 +146,7 @@ class NftTracer:
         where = f"{table.family} {table.name} {chain.name} #{rule.position}"
         ref = rule.loc.ref if rule.loc else table.ref
         if "match" in e:
-            res = self._match(st, table, e["match"])
-            if res is True:
-                return [(st, None)]
-            if res is False:
-                return [(st, ("continue", None, ""))]
-            kind, why = res
-            if kind == "affinity":
-                a = st.fork(Choice("affinity", where, ref, "matched", None, why[0]))
-                b = st.fork(Choice("affinity", where, ref, "not matched", 1.0, why[1]))
-            else:
-                a = st.fork(Choice("unknown", where, ref, "matched", None, why))
-                b = st.fork(Choice("unknown", where, ref, "not matched", None, why))
-            return [(a, None), (b, ("continue", None, ""))]
+            return self._match_statement(st, table, e["match"], where, ref)
         for key in ("jump", "goto", "accept", "drop", "return", "continue"):
             if key in e:
                 body = e[key]
@@ -170,14 +158,7 @@ class NftTracer:
         if "vmap" in e:
             return self._vmap(st, table, chain, rule, e["vmap"], depth, where, ref)
         if "dnat" in e:
-            body = e["dnat"] or {}
-            addr, port = body.get("addr"), body.get("port")
-            if not isinstance(addr, str) or (port is not None and not isinstance(port, int)):
-                step = st.hit(self._step(table, chain, rule, "dnat (not followed)"))
-                return [(st, ("unknown", step, "a dnat the trace cannot follow (map or range)"))]
-            step = st.hit(self._step(table, chain, rule, f"dnat to {addr}" + (f":{port}" if port is not None else "")))
-            st.set_dnat(addr, port, step)
-            return [(st, ("accept", step, ""))]
+            return self._dnat(st, table, chain, rule, e["dnat"] or {})
         if "masquerade" in e or "snat" in e:
             step = st.hit(self._step(table, chain, rule, "masquerade" if "masquerade" in e else "snat"))
             st.branch.masquerade = True
@@ -186,23 +167,51 @@ class NftTracer:
                 st.branch.masquerade_why = step
             return [(st, ("accept", step, ""))]
         if "mangle" in e:
-            body = e["mangle"]
-            if selector_name(body.get("key")) == "meta mark":
-                new = _mark_expr(body.get("value"), st.mark)
-                if new is not None:
-                    step = st.hit(self._step(table, chain, rule, f"mark {st.mark:#x} -> {new:#x}"))
-                    if new != st.mark and st.branch.masquerade_why is None and chain.hook != "postrouting" and chain.name != "masquerading":
-                        st.branch.masquerade_why = step
-                    st.mark = new
-                    return [(st, None)]
-            step = st.hit(self._step(table, chain, rule, "mangle (not followed)"))
-            return [(st, ("unknown", step, "a mangle statement the trace does not follow"))]
+            return self._mangle(st, table, chain, rule, e["mangle"])
         if "set" in e:  # update @affinity-… { ip saddr }: records the client for the next connection
             return [(st, None)]
         if any(k in e for k in _NEUTRAL):
             return [(st, None)]
         step = st.hit(self._step(table, chain, rule, "not followed"))
         return [(st, ("unknown", step, f"statement {next(iter(e), '?')} is not one the trace follows"))]
+
+    def _match_statement(self, st: State, table: NftTable, match: Any, where: str, ref: str) -> list[tuple[State, Exit | None]]:
+        """Go on (matched), next rule (not matched), or both as a fork (undecidable, affinity)."""
+        res = self._match(st, table, match)
+        if res is True:
+            return [(st, None)]
+        if res is False:
+            return [(st, ("continue", None, ""))]
+        kind, why = res
+        if kind == "affinity":
+            a = st.fork(Choice("affinity", where, ref, "matched", None, why[0]))
+            b = st.fork(Choice("affinity", where, ref, "not matched", 1.0, why[1]))
+        else:
+            a = st.fork(Choice("unknown", where, ref, "matched", None, why))
+            b = st.fork(Choice("unknown", where, ref, "not matched", None, why))
+        return [(a, None), (b, ("continue", None, ""))]
+
+    def _dnat(self, st: State, table: NftTable, chain: NftChain, rule: NftRule, body: dict[str, Any]) -> list[tuple[State, Exit | None]]:
+        addr, port = body.get("addr"), body.get("port")
+        if not isinstance(addr, str) or (port is not None and not isinstance(port, int)):
+            step = st.hit(self._step(table, chain, rule, "dnat (not followed)"))
+            return [(st, ("unknown", step, "a dnat the trace cannot follow (map or range)"))]
+        step = st.hit(self._step(table, chain, rule, f"dnat to {addr}" + (f":{port}" if port is not None else "")))
+        st.set_dnat(addr, port, step)
+        return [(st, ("accept", step, ""))]
+
+    def _mangle(self, st: State, table: NftTable, chain: NftChain, rule: NftRule, body: dict[str, Any]) -> list[tuple[State, Exit | None]]:
+        """``meta mark set …`` is followed (the masquerade mark); any other mangle is not."""
+        if selector_name(body.get("key")) == "meta mark":
+            new = _mark_expr(body.get("value"), st.mark)
+            if new is not None:
+                step = st.hit(self._step(table, chain, rule, f"mark {st.mark:#x} -> {new:#x}"))
+                if new != st.mark and st.branch.masquerade_why is None and chain.hook != "postrouting" and chain.name != "masquerading":
+                    st.branch.masquerade_why = step
+                st.mark = new
+                return [(st, None)]
+        step = st.hit(self._step(table, chain, rule, "mangle (not followed)"))
+        return [(st, ("unknown", step, "a mangle statement the trace does not follow"))]
 
     def _verdict(self, st: State, table: NftTable, chain: NftChain, rule: NftRule | None, v: Verdict, depth: int,
                  text: str | None = None, ref: str | None = None) -> list[tuple[State, Exit | None]]:
@@ -240,29 +249,7 @@ class NftTracer:
         key = body.get("key")
         data = body.get("data")
         if isinstance(key, dict) and "numgen" in key:
-            ng = key["numgen"]
-            mod, offset = int(ng.get("mod", 0) or 0), int(ng.get("offset", 0) or 0)
-            items = data.get("set", []) if isinstance(data, dict) else []
-            if ng.get("mode") != "random" or mod <= 0 or not isinstance(items, list):
-                step = st.hit(self._step(table, chain, rule, "numgen (not followed)"))
-                return [(st, ("unknown", step, "a numgen the trace does not follow"))]
-            table_of = {}
-            for item in items:
-                k, v = item if isinstance(item, list) and len(item) == 2 else (None, None)
-                if isinstance(k, int):
-                    table_of[k] = v
-            out: list[tuple[State, Exit | None]] = []
-            values = list(range(offset, offset + mod))
-            for value in values:
-                s = st.fork(Choice("random", where, ref, f"{value} of {mod}", 1.0 / mod, f"numgen random mod {mod}: value {value}"))
-                verdict = table_of.get(value)
-                v = _to_verdict(verdict)
-                if v is None:
-                    s.hit(self._step(table, chain, rule, f"numgen {value}: no element, next rule"))
-                    out.append((s, ("continue", None, "")))
-                    continue
-                out.extend(self._verdict(s, table, chain, rule, v, depth, text=f"{rule.raw}  [numgen {value} : {v}]"))
-            return [(s, ("continue", None, "") if ex is None else ex) for s, ex in out]
+            return self._numgen_vmap(st, table, chain, rule, key["numgen"], data, depth, where, ref)
         parts: list[Any] = key["concat"] if isinstance(key, dict) and "concat" in key else [key]
         values = []
         for part in parts:
@@ -271,32 +258,57 @@ class NftTracer:
                 step = st.hit(self._step(table, chain, rule, "vmap key not known"))
                 return [(st, ("unknown", step, f"the vmap key {selector_name(part) or part} cannot be read for this packet"))]
             values.append(val)
-        element = None
         if isinstance(data, str) and data.startswith("@"):
-            m = table.set(data)
-            if m is None:
-                step = st.hit(self._step(table, chain, rule, f"map {data} not in the input"))
-                return [(st, ("unknown", step, f"map {data} is not in the input"))]
-            element = m.lookup(*values)
-            if element is None:
-                return [(st, None)]  # no element: the vmap gives no verdict, the rule goes on
-            v = element.value if isinstance(element.value, Verdict) else None
-            eref = element.loc.ref if element.loc else ref
-            text = f"{rule.raw}  [{data} element: {element.raw}]"
-        else:
-            items = data.get("set", []) if isinstance(data, dict) else []
-            v = None
-            for item in items:
-                if isinstance(item, list) and len(item) == 2 and tuple(normalize_key_part(x) for x in _flat(item[0])) == tuple(values):
-                    v = _to_verdict(item[1])
-                    break
-            if v is None:
-                return [(st, None)]
-            eref, text = ref, rule.raw
+            return self._named_vmap(st, table, chain, rule, data, values, depth, ref)
+        v = _anonymous_vmap_verdict(data, values)
         if v is None:
+            return [(st, None)]  # no element: the vmap gives no verdict, the rule goes on
+        return self._vmap_verdict(st, table, chain, rule, v, depth, rule.raw, ref)
+
+    def _numgen_vmap(self, st: State, table: NftTable, chain: NftChain, rule: NftRule, ng: dict[str, Any], data: Any,
+                     depth: int, where: str, ref: str) -> list[tuple[State, Exit | None]]:
+        """``numgen random mod N vmap { 0 : goto …, … }``: one branch per value, each with probability 1/N."""
+        mod, offset = int(ng.get("mod", 0) or 0), int(ng.get("offset", 0) or 0)
+        items = data.get("set", []) if isinstance(data, dict) else []
+        if ng.get("mode") != "random" or mod <= 0 or not isinstance(items, list):
+            step = st.hit(self._step(table, chain, rule, "numgen (not followed)"))
+            return [(st, ("unknown", step, "a numgen the trace does not follow"))]
+        table_of = {}
+        for item in items:
+            k, v = item if isinstance(item, list) and len(item) == 2 else (None, None)
+            if isinstance(k, int):
+                table_of[k] = v
+        out: list[tuple[State, Exit | None]] = []
+        for value in range(offset, offset + mod):
+            s = st.fork(Choice("random", where, ref, f"{value} of {mod}", 1.0 / mod, f"numgen random mod {mod}: value {value}"))
+            verdict = _to_verdict(table_of.get(value))
+            if verdict is None:
+                s.hit(self._step(table, chain, rule, f"numgen {value}: no element, next rule"))
+                out.append((s, ("continue", None, "")))
+                continue
+            out.extend(self._verdict(s, table, chain, rule, verdict, depth, text=f"{rule.raw}  [numgen {value} : {verdict}]"))
+        return [(s, ("continue", None, "") if ex is None else ex) for s, ex in out]
+
+    def _named_vmap(self, st: State, table: NftTable, chain: NftChain, rule: NftRule, name: str, values: list[Any],
+                    depth: int, ref: str) -> list[tuple[State, Exit | None]]:
+        """A lookup in a map of the table (``vmap @service-ips``)."""
+        m = table.set(name)
+        if m is None:
+            step = st.hit(self._step(table, chain, rule, f"map {name} not in the input"))
+            return [(st, ("unknown", step, f"map {name} is not in the input"))]
+        element = m.lookup(*values)
+        if element is None:
+            return [(st, None)]  # no element: the vmap gives no verdict, the rule goes on
+        if not isinstance(element.value, Verdict):
             step = st.hit(self._step(table, chain, rule, "vmap element without a verdict"))
             return [(st, ("unknown", step, "a map element whose value is not a verdict"))]
-        res = self._verdict(st, table, chain, rule, v, depth, text=text, ref=eref)
+        eref = element.loc.ref if element.loc else ref
+        return self._vmap_verdict(st, table, chain, rule, element.value, depth, f"{rule.raw}  [{name} element: {element.raw}]", eref)
+
+    def _vmap_verdict(self, st: State, table: NftTable, chain: NftChain, rule: NftRule, v: Verdict, depth: int,
+                      text: str, ref: str) -> list[tuple[State, Exit | None]]:
+        """The element's verdict; a jump that returns ends this rule (a vmap is its last statement)."""
+        res = self._verdict(st, table, chain, rule, v, depth, text=text, ref=ref)
         return [(s, ("continue", None, "") if ex is None else ex) for s, ex in res]
 
     # --- matches -----------------------------------------------------------------------
@@ -460,3 +472,12 @@ def trace_nftables(nft: NftRuleset, packet: Packet, node: Node) -> Trace:
     finished += done
     close(local, leaving)
     return Trace(packet=packet, mode="nftables", branches=ordered([s.branch for s in finished + local + leaving]), notes=tr.notes)
+
+
+def _anonymous_vmap_verdict(data: Any, values: list[Any]) -> Verdict | None:
+    """The verdict of the inline map's element for these key values, None when none matches."""
+    items = data.get("set", []) if isinstance(data, dict) else []
+    for item in items:
+        if isinstance(item, list) and len(item) == 2 and tuple(normalize_key_part(x) for x in _flat(item[0])) == tuple(values):
+            return _to_verdict(item[1])
+    return None
