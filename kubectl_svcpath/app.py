@@ -51,6 +51,7 @@ class Outcome:
     audit_totals: dict[str, int] | None = None  # --all: counts over every Service audited
     traffic: Any = None  # traffic.Traffic: --since, or one --watch interval
     notes: list[str] = field(default_factory=list)  # --all: what the input lacks, for every Service listed
+    scope: dict[str, Any] | None = None  # live --all: which namespace(s), which node's rules and why that node
     traces: list[Any] = field(default_factory=list)  # trace.TraceReport, one per node (--trace)
 
 
@@ -152,6 +153,8 @@ def gather_and_analyse(opts: Options, env: Env) -> Outcome:
         return _offline(opts)
     if opts.local:
         return _local(opts)
+    if opts.all_services:
+        return _live_audit(opts, env)
     return _live(opts, env)
 
 
@@ -171,16 +174,8 @@ def _offline(opts: Options) -> Outcome:
     _node_from_manifest(collection, objects)
     parsed = pipeline.parse_collection(collection, opts.lenient)
     if opts.all_services:
-        snapshots = _all_snapshots(objects, parsed, opts.namespace)
-        reports = []
-        for s in snapshots:
-            report = pipeline.analyse(s, parsed, collection)
-            reports.append(report)
-            if parsed.rules is not None:  # a big dump's per-Service chains are not all held at once
-                parsed.rules.release(_own_chains(report))
-        outcome = _audit_outcome(reports, opts.problems)
-        outcome.notes = audit_notes(parsed, collection)
-        return outcome
+        snapshots, notes = _all_snapshots(objects, parsed, opts.namespace)
+        return audit(snapshots, parsed, collection, opts.problems, notes)
     assert service is not None
     snapshot = _snapshot(service, opts, objects, parsed)
     if opts.trace is not None:
@@ -212,6 +207,47 @@ def _trace(snapshot: ServiceSnapshot, parsed: pipeline.Parsed, opts: Options, no
 
     spec = TraceSpec(opts.trace or "", opts.trace_to, opts.trace_proto, tuple(opts.node_ips or node_ips or ()))
     return trace_service(parsed, snapshot, spec, node, pod_ip)
+
+
+def audit(snapshots: Iterable[ServiceSnapshot], parsed: pipeline.Parsed, collection: Collection,
+          problems_only: bool, notes: list[str] | None = None) -> Outcome:
+    """--all, offline and live alike: every Service against one node's rules, parsed once, in one pass."""
+    reports = []
+    for s in snapshots:
+        report = pipeline.analyse(s, parsed, collection)
+        reports.append(report)
+        if parsed.rules is not None:  # a big dump's per-Service chains are not all held at once
+            parsed.rules.release(_own_chains(report))
+    outcome = _audit_outcome(reports, problems_only)
+    outcome.notes = list(notes or []) + audit_notes(parsed, collection)
+    return outcome
+
+
+def _live_audit(opts: Options, env: Env) -> Outcome:
+    """--all live: the Services and EndpointSlices of the namespace (or all, -A) and ONE node's rules,
+    read once and audited in the same pass as a dump."""
+    from kubectl_svcpath import live
+    from kubectl_svcpath.manifest import audit_snapshots
+
+    got = live.audit(_live_request(opts, env), opts.all_namespaces)
+    if env.err_isatty:
+        env.stderr.write("\r\x1b[K")
+    coll, err = got.result.collection, got.result.error
+    if err is not None or coll is None:  # no rules, nothing to audit: the reason, as for one Service
+        err = err or SvcpathError("no rules collected")
+        if not err.message.startswith(f"node {got.node}"):
+            err.message = f"node {got.node}: {err.message}"
+        raise err
+    if opts.proxy_mode:
+        coll.proxy_mode = opts.proxy_mode
+    parsed = pipeline.parse_collection(coll, opts.lenient)
+    snapshots, notes = audit_snapshots(got.objects)
+    outcome = audit(snapshots, parsed, coll, opts.problems, notes)
+    times = sorted(s.collected_at for s in parsed.sources if s.collected_at)
+    outcome.scope = {"namespace": got.namespace, "node": got.node, "nodeChosenBy": got.chosen_by, "kubeProxyPod": coll.pod,
+                     "proxyMode": str(parsed.mode), "backend": coll.backend or (parsed.rules.backend if parsed.rules else None),
+                     "collectedAt": times[-1] if times else None}
+    return outcome
 
 
 def _audit_outcome(reports: list[Report], problems_only: bool) -> Outcome:
@@ -293,15 +329,18 @@ def audit_notes(parsed: pipeline.Parsed, collection: Collection) -> list[str]:
     return notes
 
 
-def _all_snapshots(objects: list[dict[str, Any]] | None, parsed: pipeline.Parsed, namespace: str | None) -> Iterator[ServiceSnapshot]:
-    """The Services of an audit, one at a time (dump-only: each read from the rules when reached)."""
+def _all_snapshots(objects: list[dict[str, Any]] | None, parsed: pipeline.Parsed,
+                   namespace: str | None) -> tuple[Iterator[ServiceSnapshot], list[str]]:
+    """The Services of an audit, one at a time (dump-only: each read from the rules when reached),
+    and notes on the Services left out (ExternalName)."""
     if objects is None:
         snaps: Iterable[ServiceSnapshot] = pipeline.each_service(parsed)
+        notes: list[str] = []
     else:
-        from kubectl_svcpath.manifest import services_in
+        from kubectl_svcpath.manifest import audit_snapshots
 
-        snaps = [snapshot_from_objects(objects, ns, name) for ns, name in services_in(objects)]
-    return (s for s in snaps if namespace is None or s.namespace == namespace)
+        snaps, notes = audit_snapshots(objects)
+    return (s for s in snaps if namespace is None or s.namespace == namespace), notes
 
 
 def _focus(snapshot: ServiceSnapshot, port: str | None) -> ServiceSnapshot:
@@ -431,12 +470,14 @@ def render_outcome(outcome: Outcome, fmt: str, style: Style, width: int | None, 
             doc["totals"] = outcome.audit_totals
         if outcome.notes:  # --all: what the input lacks that changes which Services can be listed
             doc["notes"] = list(outcome.notes)
+        if outcome.scope is not None:  # live --all: the namespace(s) and the node read
+            doc["scope"] = dict(outcome.scope)
         return render_document(doc, fmt)
     if outcome.audit:
         from kubectl_svcpath.render.audit import render_audit
 
         return render_audit(outcome.reports, style, wide=fmt == "wide", width=width,
-                            all_totals=outcome.audit_totals, notes=outcome.notes)
+                            all_totals=outcome.audit_totals, notes=outcome.notes, scope=outcome.scope)
     from kubectl_svcpath.render.common import findings_lines
 
     parts = []

@@ -46,6 +46,8 @@ Examples:
   kubectl svcpath web --rules-file nat.txt --manifest svc.yaml
   # traffic right now: each hop's new connections every 5 seconds, 3 samples
   kubectl svcpath web --watch 5s --samples 3
+  # audit: every Service of the cluster against one node's rules, problems first
+  kubectl svcpath --all -A --problems
   # every Service in a dump, one line each
   kubectl svcpath --rules-file iptables-save.txt --all
   # the bundled hello-service story (no cluster needed)
@@ -82,7 +84,8 @@ def svcpath(
     local: Annotated[bool, typer.Option("--local", help="Read this machine's own netfilter tables (run on the node, as root)")] = False,
     rules_file: Annotated[Optional[list[str]], typer.Option("--rules-file", "-f", metavar="FILE", help="Rule dump to read instead of a node (repeatable; - for stdin)", show_default=False)] = None,
     manifest: Annotated[Optional[list[str]], typer.Option("--manifest", metavar="FILE", help="kubectl get service,endpointslices -o yaml|json output, instead of the API (repeatable; JSON up to 64 MiB, YAML up to 8 MiB, no YAML aliases)", show_default=False)] = None,
-    all_services: Annotated[bool, typer.Option("--all", help="With --rules-file: one line of health for every Service in the dump")] = False,
+    all_services: Annotated[bool, typer.Option("--all", help="Audit: one line of health per Service, problems first. Live: the Services of the namespace (-n, -A for all) against one node's rules; offline: every Service in the dump")] = False,
+    all_namespaces: Annotated[bool, typer.Option("-A", "--all-namespaces", help="With --all: every namespace")] = False,
     since: Annotated[Optional[list[str]], typer.Option("--since", metavar="FILE", help="An earlier dump of the same node: show the traffic between it and --rules-file", show_default=False)] = None,
     watch: Annotated[bool, typer.Option("--watch", "-w", help="--watch [INTERVAL]: read the rules every INTERVAL (default 2s; --watch 5s, --watch=500ms) and show each hop's traffic in between, until Ctrl-C (--watch web: web is the Service)")] = False,
     interval: Annotated[str, typer.Option("--interval", metavar="DURATION", help="Same as the INTERVAL of --watch (1s, 500ms)")] = "2s",
@@ -128,7 +131,7 @@ def svcpath(
         service=service, namespace=namespace, kubeconfig=kubeconfig, context=context, connect=connect,
         request_timeout=parse_timeout(request_timeout) if request_timeout is not None else 30.0,
         node=node, all_nodes=all_nodes, local=local, rules_files=list(rules_file or []), manifests=list(manifest or []),
-        example=example, all_services=all_services, problems=problems,
+        example=example, all_services=all_services, all_namespaces=all_namespaces, problems=problems,
         since=list(since or []), watch=watch, interval=_interval(interval), samples=samples, port=port, output=output.lower(), explain=explain, color=color.lower(),
         lenient=lenient, proxy_mode=proxy_mode, print_rbac=print_rbac, debug=debug,
         trace=trace, trace_to=trace_to, trace_proto=trace_proto, node_ips=list(node_ip or []),

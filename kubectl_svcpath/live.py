@@ -15,7 +15,7 @@ import concurrent.futures as futures
 import itertools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kubectl_svcpath.collect import kube_proxy_pod as kpp
@@ -329,3 +329,59 @@ def _check_node_exists(kube: Any, node: str) -> None:
     names = {(n.get("metadata") or {}).get("name") for n in reads.list_nodes(kube)}
     if node not in names:
         raise NotFound(f'node "{node}" not found', hint="list the nodes with: kubectl get nodes")
+
+
+# --- the audit (--all): every Service of a namespace, or of the cluster, against one node's rules ----
+
+@dataclass
+class LiveAudit:
+    namespace: str | None  # None: every namespace (-A)
+    objects: list[dict[str, Any]]  # raw API JSON: the Services, then the EndpointSlices
+    node: str
+    chosen_by: str  # why this node: what the header says
+    result: NodeResult  # the node's rules, read once (or why they could not be)
+
+
+def audit(req: LiveRequest, all_namespaces: bool) -> LiveAudit:
+    """LIST the Services and EndpointSlices of the namespace (or all) and read ONE node's rules once.
+
+    The node: --node, else the first node by name with a ready endpoint of any of these Services
+    (the rule for one Service), else the cluster's only node. Failures of the LISTs are raised; a
+    failure to read the node's rules is kept in ``result`` (the caller says what and why).
+    """
+    from kubectl_svcpath.kube import reads
+
+    kube = _connect(req)
+    try:
+        ns = None if all_namespaces else (req.namespace or kube.namespace)
+        _say(req, f"listing services and endpointslices {'in all namespaces' if ns is None else f'in namespace {ns}'}")
+        services = reads.list_services(kube, ns)
+        if not services:  # as kubectl get says "No resources found": nothing to audit, no node to read
+            raise NotFound(f'no Service in namespace "{ns}"' if ns else "no Service in the cluster",
+                           hint="list them with: kubectl get services -A")
+        slices = reads.list_all_endpoint_slices(kube, ns)
+        node, chosen_by = _audit_node(kube, req, slices)
+        plan = _plan_one(kube, replace(req, node=node), slices)
+        families = tuple(sorted({f for svc in services for f in families_of(svc)} or {4}))
+        result = next(_results(kube, req, plan, families, {}))
+        return LiveAudit(ns, [*services, *slices], node, chosen_by, result)
+    finally:
+        kube.close()
+
+
+def _audit_node(kube: Any, req: LiveRequest, slices: list[dict[str, Any]]) -> tuple[str, str]:
+    from kubectl_svcpath.kube import reads
+
+    if req.node:
+        return req.node, "chosen with --node"
+    nodes = endpoint_nodes(slices)
+    if nodes:
+        return nodes[0], "the first node by name with a ready endpoint (--node NAME for another)"
+    names = sorted((n.get("metadata") or {}).get("name") or "" for n in reads.list_nodes(kube))
+    if len(names) == 1:
+        return names[0], "the cluster's only node"
+    if not names:
+        raise NotFound("the cluster lists no nodes", hint="check with: kubectl get nodes")
+    shown = ", ".join(names[:5]) + (", …" if len(names) > 5 else "")
+    raise UsageError(f"no Service here has a ready endpoint on a known node, so there is no obvious node to read (nodes: {shown})",
+                     hint="choose one with --node NAME")

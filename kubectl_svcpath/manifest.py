@@ -89,8 +89,34 @@ def _refuse_aliases(docs: list[Any], source: str) -> None:
             stack.extend(node.values() if isinstance(node, dict) else node)
 
 
-def services_in(objects: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    return [(_meta(o).get("namespace") or "default", _meta(o).get("name") or "") for o in objects if o.get("kind") == "Service"]
+def audit_snapshots(objects: list[dict[str, Any]], namespace: str | None = None) -> tuple[list[ServiceSnapshot], list[str]]:
+    """--all: every Service of the objects (in ``namespace``, when given) with its own EndpointSlices,
+    the slices grouped in one pass; and a note for the ExternalName Services left out (no rules to audit)."""
+    slices: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for o in objects:
+        if o.get("kind") == "EndpointSlice":
+            owner = (_meta(o).get("labels") or {}).get("kubernetes.io/service-name")
+            if owner:
+                slices.setdefault((_meta(o).get("namespace") or "default", owner), []).append(o)
+    snapshots: list[ServiceSnapshot] = []
+    external: list[str] = []
+    for o in objects:
+        if o.get("kind") != "Service":
+            continue
+        ns, name = _meta(o).get("namespace") or "default", _meta(o).get("name") or ""
+        if namespace is not None and ns != namespace:
+            continue
+        if (o.get("spec") or {}).get("type") == "ExternalName":
+            external.append(f"{ns}/{name}")
+            continue
+        own = sorted(slices.get((ns, name), []), key=lambda sl: _meta(sl).get("name") or "")
+        snapshots.append(convert_service(o, own))
+    notes = []
+    if external:
+        shown = ", ".join(sorted(external)[:5]) + (", …" if len(external) > 5 else "")
+        notes.append(f"{len(external)} ExternalName Service(s) left out ({shown}): kube-proxy writes no rules for them; "
+                     "cluster DNS answers with a CNAME")
+    return snapshots, notes
 
 
 def snapshot_from_objects(objects: list[dict[str, Any]], namespace: str | None, name: str) -> ServiceSnapshot:

@@ -72,6 +72,7 @@ class Options:
     manifests: list[str] = field(default_factory=list)
     example: bool = False
     all_services: bool = False
+    all_namespaces: bool = False  # -A: with --all, every namespace (kubectl's -A)
     since: list[str] = field(default_factory=list)  # --since: an earlier dump of the same node (offline deltas)
     watch: bool = False  # read the rules every interval and show the traffic in between
     interval: float = 2.0  # seconds between --watch samples
@@ -148,8 +149,15 @@ def validate(opts: Options) -> None:
         raise UsageError("--all-nodes reads the rules of every node in the cluster; it does not go with --rules-file, --local or --example")
     if opts.all_nodes and opts.node:
         raise UsageError("use either --node NAME or --all-nodes")
-    if opts.all_services and not (opts.rules_files or opts.example):
-        raise UsageError("--all audits a rule dump: use it with --rules-file FILE")
+    if opts.all_namespaces and not opts.all_services:
+        raise UsageError("-A (--all-namespaces) goes with --all: kubectl svcpath --all -A")
+    if opts.all_namespaces and opts.namespace:
+        raise UsageError("use either -n NAMESPACE or -A (--all-namespaces)")
+    if opts.all_services and opts.local:
+        raise UsageError("--all reads one node's rules through the API or from a dump, not --local",
+                         hint="on the node: iptables-save -c > rules.txt; kubectl svcpath --all --rules-file rules.txt")
+    if opts.all_services and opts.all_nodes:
+        raise UsageError("--all audits every Service against one node's rules: choose the node with --node, not --all-nodes")
     if opts.since and not opts.rules_files:
         raise UsageError("--since EARLIER compares two dumps of one node: add --rules-file LATER")
     if opts.watch and (opts.rules_files or opts.example):

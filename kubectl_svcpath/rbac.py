@@ -24,7 +24,8 @@ metadata:
 rules:
 - apiGroups: [""]
   resources: ["services"]
-  verbs: ["get"]
+  # get: one Service; list: the audit (--all, in a namespace or with -A in all of them)
+  verbs: ["get", "list"]
 - apiGroups: ["discovery.k8s.io"]
   resources: ["endpointslices"]
   verbs: ["list"]

@@ -65,6 +65,33 @@ def list_endpoint_slices(kube: Kube, namespace: str, service: str) -> list[dict[
     return sorted(items, key=lambda o: (o.get("metadata") or {}).get("name") or "")
 
 
+def list_services(kube: Kube, namespace: str | None) -> list[dict[str, Any]]:
+    """--all: every Service of the namespace, or of the cluster (None: -A)."""
+    if namespace is None:
+        obj = _raw(kube, Call("list", "services"), "/api/v1/services", {})
+    else:
+        obj = _raw(kube, Call("list", "services", None, namespace), "/api/v1/namespaces/{namespace}/services",
+                   {"namespace": namespace})
+    items = _items(obj, "Service", "v1")
+    for item in items:
+        check_object(item, "the API server's answer")
+    return items
+
+
+def list_all_endpoint_slices(kube: Kube, namespace: str | None) -> list[dict[str, Any]]:
+    """--all: every EndpointSlice of the namespace, or of the cluster (None: -A); the caller groups them."""
+    group = "discovery.k8s.io"
+    if namespace is None:
+        obj = _raw(kube, Call("list", "endpointslices", None, None, group), "/apis/discovery.k8s.io/v1/endpointslices", {})
+    else:
+        obj = _raw(kube, Call("list", "endpointslices", None, namespace, group),
+                   "/apis/discovery.k8s.io/v1/namespaces/{namespace}/endpointslices", {"namespace": namespace})
+    items = _items(obj, "EndpointSlice", "discovery.k8s.io/v1")
+    for item in items:
+        check_object(item, "the API server's answer")
+    return items
+
+
 def list_nodes(kube: Kube) -> list[dict[str, Any]]:
     obj = _raw(kube, Call("list", "nodes"), "/api/v1/nodes", {})
     return _items(obj, "Node", "v1")

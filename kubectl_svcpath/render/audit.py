@@ -1,6 +1,8 @@
-"""``--all``: one line per Service found in a dump, with its health."""
+"""``--all``: one line per Service (of a dump, or live of a namespace or the cluster), with its health."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import tabulate as _tabulate_module
 from tabulate import tabulate
@@ -8,6 +10,7 @@ from tabulate import tabulate
 _tabulate_module.MIN_PADDING = 0  # kubectl-like: columns as wide as their widest cell, two spaces apart
 
 from kubectl_svcpath.path import SEVERITY_ORDER
+from kubectl_svcpath.render.common import wrap_lines
 from kubectl_svcpath.render.text import Style, safe
 from kubectl_svcpath.report import Report
 
@@ -60,11 +63,25 @@ _COLUMNS = [("NAMESPACE", 0), ("NAME", 0), ("TYPE", 3), ("CLUSTER-IP", 2), ("POR
             ("PKTS", 4), ("HEALTH", 0)]
 
 
+def scope_lines(scope: dict[str, Any]) -> list[str]:
+    """Live --all: what was read - the namespace(s), the one node whose rules every Service is set against, and why that node."""
+    where = f"namespace {safe(scope['namespace'])}" if scope.get("namespace") else "all namespaces"
+    mode = safe(scope.get("proxyMode") or "?") + (f" ({safe(scope['backend'])})" if scope.get("backend") else "")
+    rules = f"Rules:    {mode} mode, node {safe(scope['node'])}"
+    if scope.get("kubeProxyPod"):
+        rules += f", read in pod {safe(scope['kubeProxyPod'])}"
+    if scope.get("collectedAt"):
+        rules += f", collected {safe(scope['collectedAt'])}"
+    return [f"Audit:    {where}, against the rules of node {safe(scope['node'])}: {safe(scope.get('nodeChosenBy') or '')}", rules]
+
+
 def render_audit(reports: list[Report], style: Style, wide: bool = False, width: int | None = None,
-                 all_totals: dict[str, int] | None = None, notes: list[str] | None = None) -> str:
+                 all_totals: dict[str, int] | None = None, notes: list[str] | None = None,
+                 scope: dict[str, Any] | None = None) -> str:
     """One row per Service, problems first, then a totals line; fits ``width`` unless ``wide``.
 
     ``all_totals``: the totals of every Service audited, when ``reports`` is a selection (--problems).
+    ``scope``: live, the namespace(s) and the node read, as two header lines.
     """
     rows = []
     for r in reports:
@@ -102,8 +119,10 @@ def render_audit(reports: list[Report], style: Style, wide: bool = False, width:
         lines = [x.replace("error: ", style.paint("error: ", "red"), 1).replace("warning: ", style.paint("warning: ", "yellow"), 1)
                  for x in lines]
     if not rows:
-        lines = ["No Service in the input."]
-    out = lines + [""] + [totals_line(all_totals or totals(reports), len(reports) if all_totals else None)]
+        lines = [f"No Service in namespace {safe(scope['namespace'])}." if scope and scope.get("namespace")
+                 else "No Service in the cluster." if scope else "No Service in the input."]
+    head = wrap_lines(scope_lines(scope), None if wide else width) + [""] if scope else []
+    out = head + lines + [""] + [totals_line(all_totals or totals(reports), len(reports) if all_totals else None)]
     if hidden:
         out.append(f"(-o wide adds {', '.join(hidden)})")
     out += [f"Note: {safe(n)}" for n in notes or []]

@@ -5,6 +5,8 @@ Serves exactly what kubectl-svcpath (and real ``kubectl get``/``exec``) read, no
     GET /version /api /apis /api/v1 /apis/discovery.k8s.io/v1            discovery (kubectl needs it)
     GET /api/v1/namespaces/NS/services/NAME                              a Service
     GET /apis/discovery.k8s.io/v1/namespaces/NS/endpointslices?labelSelector=…
+    GET /api/v1/namespaces/NS/services, /api/v1/services                 LIST (the --all audit)
+    GET /apis/discovery.k8s.io/v1/namespaces/NS/endpointslices, /apis/discovery.k8s.io/v1/endpointslices
     GET /api/v1/nodes,  GET /api/v1/nodes/NAME
     GET /api/v1/namespaces/NS/pods?labelSelector=…&fieldSelector=spec.nodeName=…
     GET /api/v1/namespaces/NS/pods/NAME,  GET /api/v1/namespaces/NS/configmaps/NAME
@@ -296,7 +298,10 @@ def _discovery(path: str, port: int) -> dict[str, Any] | None:
 
 _ROUTES = [
     ("service", re.compile(r"^/api/v1/namespaces/([^/]+)/services/([^/]+)$")),
+    ("services", re.compile(r"^/api/v1/namespaces/([^/]+)/services$")),
+    ("all-services", re.compile(r"^/api/v1/services$")),
     ("endpointslices", re.compile(r"^/apis/discovery\.k8s\.io/v1/namespaces/([^/]+)/endpointslices$")),
+    ("all-endpointslices", re.compile(r"^/apis/discovery\.k8s\.io/v1/endpointslices$")),
     ("nodes", re.compile(r"^/api/v1/nodes$")),
     ("node", re.compile(r"^/api/v1/nodes/([^/]+)$")),
     ("pods", re.compile(r"^/api/v1/namespaces/([^/]+)/pods$")),
@@ -442,8 +447,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return get("ConfigMap", groups[0], groups[1], "configmaps")
         if route == "pod":
             return get("Pod", groups[0], groups[1], "pods")
+        if route == "services":
+            return 200, lst("Service", groups[0], "v1")
+        if route == "all-services":
+            return 200, lst("Service", None, "v1")
         if route == "endpointslices":
             return 200, lst("EndpointSlice", groups[0], "discovery.k8s.io/v1")
+        if route == "all-endpointslices":
+            return 200, lst("EndpointSlice", None, "discovery.k8s.io/v1")
         if route == "pods":
             return 200, lst("Pod", groups[0], "v1")
         if route == "nodes":

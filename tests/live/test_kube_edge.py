@@ -196,7 +196,7 @@ def test_rbac_is_a_cluster_role_and_a_kube_system_role_with_only_reads_and_exec(
     docs = list(yaml.safe_load_all(rbac_yaml()))
     assert [(d["kind"], d["metadata"].get("namespace")) for d in docs] == [("ClusterRole", None), ("Role", "kube-system")]
     verbs = {(r["resources"][0], v) for _, _, r in _rules() for v in r["verbs"]}
-    assert verbs == {("services", "get"), ("endpointslices", "list"), ("nodes", "get"), ("nodes", "list"), ("pods", "list"),
+    assert verbs == {("services", "get"), ("services", "list"), ("endpointslices", "list"), ("nodes", "get"), ("nodes", "list"), ("pods", "list"),
                      ("configmaps", "get"), ("pods/exec", "create"), ("pods/exec", "get")}
     code, out, err = svcpath("--print-rbac")
     assert code == 0 and out == rbac_yaml()
@@ -209,6 +209,8 @@ def test_every_request_of_a_run_is_covered_by_the_printed_rbac(scenario: Scenari
     kc = str(scenario.kubeconfig())
     assert svcpath("hello-service", "--kubeconfig", kc)[0] == 0
     assert svcpath("hello-service", "--all-nodes", "--kubeconfig", kc)[0] == 0
+    assert svcpath("--all", "--kubeconfig", kc)[0] == 0
+    assert svcpath("--all", "-A", "--kubeconfig", kc)[0] == 0
     paths = set()
     for r in scenario.cluster.requests:
         parts = r.path.strip("/").split("/")
@@ -221,5 +223,5 @@ def test_every_request_of_a_run_is_covered_by_the_printed_rbac(scenario: Scenari
         verb = ("create" if resource == "pods/exec" else "get") if name else "list"
         assert _allowed(verb, group, resource, ns, name), f"{verb} {resource} {ns}/{name} not granted"
         paths.add((verb, resource))
-    assert paths == {("get", "services"), ("list", "endpointslices"), ("list", "pods"), ("get", "configmaps"),
+    assert paths == {("get", "services"), ("list", "services"), ("list", "endpointslices"), ("list", "pods"), ("get", "configmaps"),
                      ("create", "pods/exec"), ("list", "nodes"), ("get", "nodes")}

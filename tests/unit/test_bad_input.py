@@ -119,7 +119,7 @@ def test_missing_file_and_missing_service() -> None:
     ["--bogus"],
     ["web", "--rules-file", "a", "--local"],
     [],
-    ["--all"],
+    ["--all", "web"],  # (--all alone is the live audit of the context's namespace)
     ["a/b/c", "--rules-file", "x"],
     ["web", "--request-timeout", "soon"],
     ["web", "--all-nodes", "--node", "n1"],

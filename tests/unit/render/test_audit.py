@@ -60,3 +60,19 @@ def test_fits_80_columns_in_a_terminal_and_wide_shows_every_column():
     assert TOTALS in lines
     _, wide, _ = svcpath("--rules-file", _dump(), "--all", "-o", "wide")
     assert wide.splitlines()[0].split() == ["NAMESPACE", "NAME", "TYPE", "CLUSTER-IP", "PORTS", "ENDPOINTS", "PKTS", "HEALTH"]
+
+
+def test_an_externalname_service_in_the_manifest_is_left_out_with_a_note_not_a_failed_audit(tmp_path):
+    """kubectl get svc,endpointslices -A -o yaml of a real cluster holds ExternalName Services: the audit
+    lists the others and says which were left out, instead of stopping at the first one."""
+    from tests.conftest import EXAMPLE
+
+    ext = tmp_path / "ext.yaml"
+    ext.write_text("apiVersion: v1\nkind: Service\nmetadata: {name: docs, namespace: default}\n"
+                   "spec: {type: ExternalName, externalName: docs.example.com}\n")
+    code, out, err = svcpath("--rules-file", str(EXAMPLE / "iptables-save-in-kube-proxy-pod.txt"),
+                             "--manifest", str(EXAMPLE / "manifest.yaml"), "--manifest", str(ext), "--all")
+    assert code == 0, err
+    assert [(r[0], r[1]) for r in _rows(out)] == [("default", "hello-service")]
+    assert ("Note: 1 ExternalName Service(s) left out (default/docs): kube-proxy writes no rules for them; "
+            "cluster DNS answers with a CNAME") in out.splitlines()
