@@ -10,6 +10,8 @@ from kubectl_svcpath.errors import Unsupported
 from kubectl_svcpath.modes.base import InputForm, Mode, Parsed, ProxyMode, unknown_from_excerpt
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from kubectl_svcpath.analysis import Analysis
     from kubectl_svcpath.dump import RuleDump
     from kubectl_svcpath.modes.ipvs.model import IpvsTable
@@ -55,6 +57,13 @@ def _infer(parsed: Parsed, only: tuple[str | None, str] | None) -> list[ServiceS
     return unknown_from_excerpt(parsed, infer_services_ipvs(_ipvs(parsed), parsed.rules))
 
 
+def _each(parsed: Parsed) -> Iterator[ServiceSnapshot]:
+    from kubectl_svcpath.modes.ipvs.correlate import each_service_ipvs
+
+    for snapshot in each_service_ipvs(_ipvs(parsed)):
+        yield from unknown_from_excerpt(parsed, [snapshot])
+
+
 def _notes(parsed: Parsed, snapshot: ServiceSnapshot | None) -> list[str]:
     from kubectl_svcpath.modes.ipvs.checks import notes_ipvs
 
@@ -79,6 +88,7 @@ MODE = ProxyMode(
     shown_by=lambda parsed: parsed.ipvs is not None,
     correlate=_correlate,
     infer=_infer,
+    infer_each=_each,
     has_counters=lambda parsed: parsed.ipvs is not None and bool(parsed.ipvs.has_stats),
     notes=_notes,
     checks=_checks,

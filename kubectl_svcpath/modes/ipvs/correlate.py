@@ -17,6 +17,8 @@ Counters (``ipvsadm -Ln --stats``): ``connections`` = Conns, ``packets`` = InPkt
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from kubectl_svcpath.endpoints import attach_slices
 from kubectl_svcpath.modes.ipvs.model import IpvsTable, RealServer, VirtualServer
 from kubectl_svcpath.path import EndpointHop, EntryPath, Evidence, PortPath
@@ -49,7 +51,7 @@ def _correlate_port(snapshot: ServiceSnapshot, port: ServicePort, ipvs: IpvsTabl
     pp = PortPath(port=port)
     if port.rules_key:  # dump-only: the virtual servers themselves, kind unknown unless a node port
         for label in port.rules_key.split("|"):
-            vs = next((v for v in ipvs.virtual_servers.values() if v.label == label), None)
+            vs = ipvs.by_label(label)
             if vs is not None:
                 path = _entry("nodePort" if port.node_port else "virtualServer", vs, snapshot, rules)
                 pp.paths.append(path)
@@ -80,10 +82,8 @@ def _correlate_port(snapshot: ServiceSnapshot, port: ServicePort, ipvs: IpvsTabl
 
 
 def _persistence(ipvs: IpvsTable, path: EntryPath) -> int | None:
-    for vs in ipvs.virtual_servers.values():
-        if vs.label == path.policy_chain:
-            return vs.persistent
-    return None
+    vs = ipvs.by_label(path.policy_chain or "")
+    return vs.persistent if vs is not None else None
 
 
 def _entry(kind: str, vs: VirtualServer, snapshot: ServiceSnapshot, rules: RuleSet | None) -> EntryPath:
@@ -166,6 +166,10 @@ def _rule_ev(rule: Rule) -> Evidence:
 
 
 def infer_services_ipvs(ipvs: IpvsTable, rules: RuleSet | None) -> list[ServiceSnapshot]:
+    return list(each_service_ipvs(ipvs))
+
+
+def each_service_ipvs(ipvs: IpvsTable) -> Iterator[ServiceSnapshot]:
     """One unnamed pseudo-Service per virtual server (IPVS holds no names), ``from_api=False``.
 
     What is known is what ipvsadm shows: the virtual server, its scheduler and persistence, its
@@ -180,7 +184,6 @@ def infer_services_ipvs(ipvs: IpvsTable, rules: RuleSet | None) -> list[ServiceS
             continue
         reals = tuple(sorted((rs.address, rs.port) for rs in vs.real_servers))
         groups.setdefault((vs.protocol, vs.port, reals), []).append(vs)
-    out: list[ServiceSnapshot] = []
     for (proto, port, _), servers in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], _addr_key(kv[1][0].address))):
         servers.sort(key=lambda v: _addr_key(v.address))
         # one port, one set of real servers, several addresses: in the node-port range, or on loopback (kube-proxy
@@ -195,15 +198,14 @@ def infer_services_ipvs(ipvs: IpvsTable, rules: RuleSet | None) -> list[ServiceS
                                 target_port=targets.pop() if len(targets) == 1 else None,
                                 node_port=port if node_port else None,
                                 rules_key="|".join(v.label for v in group))
-            out.append(ServiceSnapshot(
+            yield ServiceSnapshot(
                 namespace="", name="", type=None, cluster_ips=(), ports=(sport,),
                 external_traffic_policy=None, internal_traffic_policy=None,
                 session_affinity="ClientIP" if vs.persistent else "None", affinity_timeout=vs.persistent,
                 endpoints={"": tuple(Endpoint(ip=rs.address, port=rs.port, ready=None, serving=None,
                                               terminating=True if rs.weight == 0 else None) for rs in vs.real_servers)},
                 has_slices=False, from_api=False,
-            ))
-    return out
+            )
 
 
 def _addr_key(address: str) -> tuple[int, str]:

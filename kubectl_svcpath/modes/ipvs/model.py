@@ -109,6 +109,17 @@ class IpvsDumpInfo:
 class IpvsTable:
     virtual_servers: dict[tuple[str, str, int], VirtualServer] = field(default_factory=dict)
     dumps: list[IpvsDumpInfo] = field(default_factory=list)
+    # worked out when first asked after parsing (an --all audit asks once per Service); a merge forgets them
+    _labels: dict[str, VirtualServer] = field(default_factory=dict, repr=False)
+    _facts: dict[str, bool] = field(default_factory=dict, repr=False)
+
+    def by_label(self, label: str) -> VirtualServer | None:
+        """The virtual server printed as ``TCP 10.0.0.1:80`` (or ``FWM 7``); the first one of that label."""
+        if len(self._labels) != len(self.virtual_servers):
+            self._labels.clear()
+            for vs in self.virtual_servers.values():
+                self._labels.setdefault(vs.label, vs)
+        return self._labels.get(label)
 
     def lookup(self, protocol: str, address: str, port: int | None) -> VirtualServer | None:
         if port is None:  # the Service's port number was not in the input
@@ -133,11 +144,15 @@ class IpvsTable:
 
     @property
     def has_stats(self) -> bool:
-        return any(vs.stats is not None for vs in self.virtual_servers.values())
+        if "stats" not in self._facts:
+            self._facts["stats"] = any(vs.stats is not None for vs in self.virtual_servers.values())
+        return self._facts["stats"]
 
     @property
     def has_weights(self) -> bool:
-        return any(rs.weight is not None for vs in self.virtual_servers.values() for rs in vs.real_servers)
+        if "weights" not in self._facts:
+            self._facts["weights"] = any(rs.weight is not None for vs in self.virtual_servers.values() for rs in vs.real_servers)
+        return self._facts["weights"]
 
     def merge(self, other: IpvsTable) -> None:
         """Add another listing of the same node (-Ln and -Ln --stats given as two files)."""
@@ -159,6 +174,8 @@ class IpvsTable:
                 if not target.line_no:
                     target.source, target.line_no, target.raw = rs.source, rs.line_no, rs.raw
         self.dumps.extend(other.dumps)
+        self._labels.clear()
+        self._facts.clear()
 
 
 def normalize_ip(address: str) -> str:

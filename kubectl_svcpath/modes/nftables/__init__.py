@@ -9,7 +9,7 @@ from kubectl_svcpath.errors import BadDump, Unsupported
 from kubectl_svcpath.modes.base import InputForm, Mode, Parsed, ProxyMode, unknown_from_excerpt
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from kubectl_svcpath.analysis import Analysis
     from kubectl_svcpath.dump import RuleDump
@@ -83,6 +83,13 @@ def _infer(parsed: Parsed, only: tuple[str | None, str] | None) -> list[ServiceS
     return unknown_from_excerpt(parsed, infer_services_nftables(_nft(parsed), only))
 
 
+def _each(parsed: Parsed) -> Iterator[ServiceSnapshot]:
+    from kubectl_svcpath.modes.nftables.correlate import each_service_nftables
+
+    for snapshot in each_service_nftables(_nft(parsed)):
+        yield from unknown_from_excerpt(parsed, [snapshot])
+
+
 def _notes(parsed: Parsed, snapshot: ServiceSnapshot | None) -> list[str]:
     from kubectl_svcpath.modes.nftables.checks import notes_nftables
 
@@ -108,6 +115,7 @@ MODE = ProxyMode(
     shown_by=lambda parsed: parsed.nft is not None and bool(parsed.nft.kube_proxy_tables()),
     correlate=_correlate,
     infer=_infer,
+    infer_each=_each,
     has_counters=lambda parsed: parsed.conntrack is not None,
     notes=_notes,
     checks=_checks,

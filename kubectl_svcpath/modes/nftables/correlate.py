@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -380,6 +380,13 @@ class _PortFacts:
     itp_local: bool = False
     etp_local: bool = False
     affinity_timeout: int | None = None
+    # the per-service chains the maps lead to, read (in map order) when the Service is reached
+    chains: list[tuple[Callable[[NftTable, str, _PortFacts], None], NftTable, str]] = field(default_factory=list)
+
+    def read_chains(self) -> None:
+        for collect, table, chain in self.chains:
+            collect(table, chain, self)
+        self.chains.clear()
 
 
 def infer_services_nftables(nft: NftRuleset, only: tuple[str | None, str] | None = None) -> list[ServiceSnapshot]:
@@ -389,10 +396,17 @@ def infer_services_nftables(nft: NftRuleset, only: tuple[str | None, str] | None
     Limits: an external IP and a load-balancer IP look the same in ``service-ips``; an address
     is called a load-balancer IP only when ``firewall-ips`` (loadBalancerSourceRanges) names it.
     """
+    return list(each_service_nftables(nft, only))
+
+
+def each_service_nftables(nft: NftRuleset, only: tuple[str | None, str] | None = None) -> Iterator[ServiceSnapshot]:
+    """The same Services one at a time, by name: one pass over the maps for all of them, then each
+    Service's chains read when it is reached (an --all audit holds one Service's facts at a time)."""
     facts = _Facts(only)
     for table in nft.kube_proxy_tables():
         facts.read_table(table)
-    return [_inferred_service(ns, svc, ports) for (ns, svc), ports in sorted(facts.services.items())]
+    for key in sorted(facts.services):
+        yield _inferred_service(*key, facts.services.pop(key))
 
 
 @dataclass(slots=True)
@@ -421,14 +435,14 @@ class _Facts:
             if kind in ("service", "local"):
                 _add_unique(f.cluster_ips, ip)
                 f.itp_local = f.itp_local or kind == "local"
-                _collect_policy(table, target, f)
+                f.chains.append((_collect_policy, table, target))
             elif kind in ("external", "firewall"):
                 _add_unique(f.lb_ips if element.key in fw_keys else f.external_ips, ip)
-                _collect_external(table, target, f)
+                f.chains.append((_collect_external, table, target))
         for element, target, (_, ns, svc, proto, port_name) in self._dispatch(table, SERVICE_NODEPORTS, 2):
             f = self.port(ns, svc, proto, port_name)
             f.node_port = element.key[1]
-            _collect_external(table, target, f)
+            f.chains.append((_collect_external, table, target))
         for map_name in (NO_ENDPOINT_SERVICES, NO_ENDPOINT_NODEPORTS):
             self._no_endpoints(table, map_name, cluster_ips, fw_keys)
         for element, target, (_, ns, svc, proto, port_name) in self._dispatch(table, FIREWALL_IPS, 3):
@@ -487,6 +501,8 @@ def _inferred_service(ns: str, svc: str, ports: dict[tuple[str, str], _PortFacts
     ranges: list[str] = []
     itp = etp = False
     timeout = None
+    for f in ports.values():
+        f.read_chains()
     for (port_name, proto), f in sorted(ports.items(), key=lambda kv: (kv[1].port or 0, kv[0])):
         target_ports = {p for _, p in f.endpoints}
         sports.append(ServicePort(name=port_name, protocol=proto.upper(), port=f.port or 0,

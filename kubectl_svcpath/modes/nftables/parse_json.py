@@ -35,7 +35,7 @@ def looks_like_nft_json(text: str) -> bool:
 
 
 def parse_nft_json(text: str, source: str) -> NftRuleset:
-    with paused_gc():
+    with paused_gc(len(text)):
         try:
             return _parse(text, source)
         except (TypeError, AttributeError, KeyError, IndexError, ValueError) as e:

@@ -36,7 +36,7 @@ def looks_like_nft_text(text: str) -> bool:
 def parse_nft_text(text: str, source: str) -> NftRuleset:
     if "\x00" in text:
         raise BadDump(source, "binary data, not nft text")
-    with paused_gc():
+    with paused_gc(len(text)):
         reader = StructureReader(tokenize(text, source), source)
         try:
             reader.read()

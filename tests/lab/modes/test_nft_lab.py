@@ -121,3 +121,17 @@ def test_conntrack_counts_match_the_traffic(lab: Lab) -> None:
     add_conntrack_counts([v1], ct)
     cip = next(p for p in v1.paths if p.entry == "clusterIP")
     assert (cip.connections, cip.endpoints[0].connections) == (2, 2)
+
+
+def test_audit_equals_one_service_at_a_time_on_the_kernels_listing(lab: Lab, tmp_path: Path) -> None:
+    """--all over what nft prints back (JSON and text) of a generated table of varied Services gives each
+    Service the answer of its single-Service run (issue 11; the unit test does it on the generated text)."""
+    from tests.unit.render.test_audit_equivalence import assert_audit_equals_single, varied_services
+
+    node = lab.add_node("cp01")
+    services = varied_services(24)
+    lab.load_nft(node, generate(services, node_ips=[node.ip]))
+    for form, argv in (("json", ["nft", "-j", "list", "table", "ip", "kube-proxy"]), ("text", ["nft", "list", "table", "ip", "kube-proxy"])):
+        dump = tmp_path / f"kube-proxy.{form}"
+        dump.write_text(lab.run(node, argv).stdout)
+        assert assert_audit_equals_single(str(dump)) == len(services), form
