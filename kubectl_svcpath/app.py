@@ -138,9 +138,22 @@ def _watch(opts: Options, env: Env, style: Style) -> int:
             previous = report
             if opts.samples is not None and taken >= opts.samples:
                 return code
-            time.sleep(max(0.0, opts.interval - (time.monotonic() - started)))
+            # the next read INTERVAL after this one read the rules (not after it started: the first
+            # read also loads the client, and a slow read would eat into the interval)
+            time.sleep(max(0.0, opts.interval - (time.monotonic() - _read_monotonic(report, started))))
     except KeyboardInterrupt:  # the way a watch ends
         return code
+
+
+def _read_monotonic(report: Report, default: float) -> float:
+    """When the report's rules were read (its collectedAt, UTC), on the monotonic clock; else ``default``."""
+    import time
+    from datetime import datetime, timezone
+
+    from kubectl_svcpath.traffic import collected_at, seconds_between
+
+    ago = seconds_between(collected_at(report), datetime.now(timezone.utc).isoformat())
+    return default if ago is None or ago < 0 else time.monotonic() - ago
 
 
 def _for_terminal(text: str, fmt: str, style: Style) -> str:

@@ -24,9 +24,10 @@ def _rate(t: Traffic, value: int | None, reset: bool) -> str:
     return "reset" if reset else ("-" if r is None else f"{r:.1f}")
 
 
-def render_traffic(t: Traffic, style: Style, width: int | None = None) -> str:
-    span = (f"{t.seconds:g}s" if t.seconds is not None else "interval unknown (the samples carry no time)")
-    head = f"Traffic {safe(t.before or '?')} → {safe(t.after or '?')} ({span}):"
+_HEADERS = ["PORT", "HOP", "PKTS", "PKTS/S", "BYTES", "SPLIT", "PROGRAMMED"]
+
+
+def _rows(t: Traffic) -> list[list[str]]:
     rows = []
     for p in t.ports:
         label = safe(p.port)
@@ -38,9 +39,27 @@ def render_traffic(t: Traffic, style: Style, width: int | None = None) -> str:
             rows.append([label, "→ " + safe(h.hop), _count(h.packets, h.reset), _rate(t, h.packets, h.reset),
                          "reset" if h.reset else human_bytes(h.bytes), share(h.observed), share(h.programmed)])
             label = ""
-    table = tabulate(rows, headers=["PORT", "HOP", "PKTS", "PKTS/S", "BYTES", "SPLIT", "PROGRAMMED"],
-                     tablefmt="plain", disable_numparse=True)
-    lines = wrap_lines([head], width) + [table]
+    return rows
+
+
+def _table(rows: list[list[str]], width: int | None) -> list[str]:
+    """One table; when it is wider than the terminal, each port heads its own rows instead of a PORT column."""
+    lines = tabulate(rows, headers=_HEADERS, tablefmt="plain", disable_numparse=True).splitlines()
+    if width is None or max(map(len, lines), default=0) <= width:
+        return lines
+    body = tabulate([r[1:] for r in rows], headers=_HEADERS[1:], tablefmt="plain", disable_numparse=True).splitlines()
+    out = ["  " + body[0]]
+    for row, line in zip(rows, body[1:], strict=True):
+        if row[0]:
+            out.append(row[0])
+        out.append("  " + line)
+    return out
+
+
+def render_traffic(t: Traffic, style: Style, width: int | None = None) -> str:
+    span = (f"{t.seconds:g}s" if t.seconds is not None else "interval unknown (the samples carry no time)")
+    head = f"Traffic {safe(t.before or '?')} → {safe(t.after or '?')} ({span}):"
+    lines = wrap_lines([head], width) + _table(_rows(t), width)
     if t.findings:
         lines += [""] + short_findings(t.findings, style, None, width)
     return "\n".join(lines) + "\n"

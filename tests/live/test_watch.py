@@ -205,6 +205,10 @@ def test_watch_local_counts_the_connections_sent_between_two_samples(lab, tmp_pa
     per_pod = Counter(a.split()[1].split(":")[0] for a in answered)
     assert sum(per_pod.values()) == 30
     rows = _traffic_rows("\n" + rest)
+    # the second read comes a whole interval after the first one read the rules (the first read also
+    # loaded the code: timed from its start, the interval came out shorter than asked)
+    span = re.search(r"^Traffic \S+ → \S+ \(([\d.]+)s\):$", rest, re.M)
+    assert span is not None and float(span.group(1)) >= 3.0, rest
     assert rows["clusterIP 10.96.7.7:80"][0] == "30"
     assert {hop: row[0] for hop, row in rows.items() if not hop.startswith("clusterIP")} == {
         f"{A}:8080": str(per_pod[A]), f"{B}:8080": str(per_pod[B])}

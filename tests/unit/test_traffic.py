@@ -53,6 +53,24 @@ def test_a_counter_that_went_backwards_is_a_reset_not_a_negative_number(tmp_path
     assert (hop["packets"], hop["bytes"], hop["reset"]) == (None, None, True)
 
 
+def test_the_traffic_table_fits_80_columns_in_a_terminal(tmp_path: Path):
+    """At 200 columns one table with a PORT column; at 80 each port heads its own rows instead, nothing wraps."""
+    from tests.terminal import in_tmux
+
+    before = _before(tmp_path, "[2:120] -A KUBE-SERVICES", "[1:60] -A KUBE-SERVICES")
+    args = ["default/hello-service", "--rules-file", str(AFTER), "--since", before, "--manifest", str(MANIFEST)]
+    wide = in_tmux(args, 200)
+    assert wide[1].split() == ["PORT", "HOP", "PKTS", "PKTS/S", "BYTES", "SPLIT", "PROGRAMMED"]
+    assert wide[2].split()[:5] == ["port-v1", "39090/TCP", "clusterIP", "10.101.173.15:39090", "1"]
+    lines = in_tmux(args, 80)
+    assert all(len(ln) <= 80 for ln in lines), "\n".join(lines)
+    assert lines[0] == "Traffic 2026-11-25T02:16:19 → 2026-11-25T02:16:29 (10s):"
+    assert lines[1].split() == ["HOP", "PKTS", "PKTS/S", "BYTES", "SPLIT", "PROGRAMMED"]
+    assert lines[2] == "port-v1 39090/TCP"
+    assert lines[3].split() == ["clusterIP", "10.101.173.15:39090", "1", "0.1", "60B"]
+    assert lines[5].split() == ["→", "192.168.189.15:9090", "0", "0.0", "0B", "-", "100%"]
+
+
 def test_since_needs_rules_file():
     code, _, err = svcpath("web", "--since", "x.txt")
     assert code == 2 and "--rules-file" in err

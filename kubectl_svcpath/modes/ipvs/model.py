@@ -112,6 +112,8 @@ class IpvsTable:
     # worked out when first asked after parsing (an --all audit asks once per Service); a merge forgets them
     _labels: dict[str, VirtualServer] = field(default_factory=dict, repr=False)
     _facts: dict[str, bool] = field(default_factory=dict, repr=False)
+    _ports: dict[tuple[str, int], list[VirtualServer]] = field(default_factory=dict, repr=False)
+    _ports_of: int = field(default=-1, repr=False)  # how many virtual servers _ports indexes
 
     def by_label(self, label: str) -> VirtualServer | None:
         """The virtual server printed as ``TCP 10.0.0.1:80`` (or ``FWM 7``); the first one of that label."""
@@ -127,9 +129,13 @@ class IpvsTable:
         return self.virtual_servers.get((protocol.upper(), normalize_ip(address), port))
 
     def on_port(self, protocol: str, port: int) -> list[VirtualServer]:
-        """Every virtual server for this protocol and port, on any address (node ports)."""
-        proto = protocol.upper()
-        return [vs for vs in self.virtual_servers.values() if vs.protocol == proto and vs.port == port]
+        """Every virtual server for this protocol and port, on any address (node ports), in listing order."""
+        if self._ports_of != len(self.virtual_servers):  # indexed once after parsing, not scanned per Service
+            self._ports.clear()
+            for vs in self.virtual_servers.values():
+                self._ports.setdefault((vs.protocol, vs.port), []).append(vs)
+            self._ports_of = len(self.virtual_servers)
+        return list(self._ports.get((protocol.upper(), port), ()))
 
     def ensure(self, protocol: str, address: str, port: int) -> VirtualServer:
         key = (protocol.upper(), normalize_ip(address), port)
@@ -176,6 +182,7 @@ class IpvsTable:
         self.dumps.extend(other.dumps)
         self._labels.clear()
         self._facts.clear()
+        self._ports_of = -1
 
 
 def normalize_ip(address: str) -> str:
