@@ -188,7 +188,7 @@ def _offline(opts: Options) -> Outcome:
     parsed = pipeline.parse_collection(collection, opts.lenient)
     if opts.all_services:
         snapshots, notes = _all_snapshots(objects, parsed, opts.namespace)
-        return audit(snapshots, parsed, collection, opts.problems, notes)
+        return audit(snapshots, parsed, collection, opts.problems, notes, from_rules=objects is None)
     assert service is not None
     snapshot = _snapshot(service, opts, objects, parsed)
     if opts.trace is not None:
@@ -223,8 +223,9 @@ def _trace(snapshot: ServiceSnapshot, parsed: pipeline.Parsed, opts: Options, no
 
 
 def audit(snapshots: Iterable[ServiceSnapshot], parsed: pipeline.Parsed, collection: Collection,
-          problems_only: bool, notes: list[str] | None = None) -> Outcome:
-    """--all, offline and live alike: every Service against one node's rules, parsed once, in one pass."""
+          problems_only: bool, notes: list[str] | None = None, from_rules: bool = True) -> Outcome:
+    """--all, offline and live alike: every Service against one node's rules, parsed once, in one pass.
+    ``from_rules``: the Services were read from the rules themselves (no API objects, no manifest)."""
     reports = []
     for s in snapshots:
         report = pipeline.analyse(s, parsed, collection)
@@ -232,7 +233,7 @@ def audit(snapshots: Iterable[ServiceSnapshot], parsed: pipeline.Parsed, collect
         if parsed.rules is not None:  # a big dump's per-Service chains are not all held at once
             parsed.rules.release(_own_chains(report))
     outcome = _audit_outcome(reports, problems_only)
-    outcome.notes = list(notes or []) + audit_notes(parsed, collection)
+    outcome.notes = list(notes or []) + audit_notes(parsed, collection, listed_from_rules=from_rules)
     return outcome
 
 
@@ -255,7 +256,7 @@ def _live_audit(opts: Options, env: Env) -> Outcome:
         coll.proxy_mode = opts.proxy_mode
     parsed = pipeline.parse_collection(coll, opts.lenient)
     snapshots, notes = audit_snapshots(got.objects)
-    outcome = audit(snapshots, parsed, coll, opts.problems, notes)
+    outcome = audit(snapshots, parsed, coll, opts.problems, notes, from_rules=False)
     times = sorted(s.collected_at for s in parsed.sources if s.collected_at)
     outcome.scope = {"namespace": got.namespace, "node": got.node, "nodeChosenBy": got.chosen_by, "kubeProxyPod": coll.pod,
                      "proxyMode": str(parsed.mode), "backend": coll.backend or (parsed.rules.backend if parsed.rules else None),
@@ -329,10 +330,13 @@ def _not_found_hint(parsed: pipeline.Parsed) -> str:
     return "list what the dump holds with --all; kube-proxy writes no rules for headless or ExternalName Services"
 
 
-def audit_notes(parsed: pipeline.Parsed, collection: Collection) -> list[str]:
-    """--all: what the input lacks that changes which Services can be listed."""
+def audit_notes(parsed: pipeline.Parsed, collection: Collection, listed_from_rules: bool = True) -> list[str]:
+    """--all: what the input lacks that changes which Services can be listed (only when the rules list
+    them: with the API's or a manifest's Services, each report says what its own rules lack)."""
     notes: list[str] = []
     rules = parsed.rules
+    if not listed_from_rules:
+        return parsed.reader_notes()
     if rules is not None and rules.table("nat") is not None and rules.table("filter") is None:
         notes.append("no filter table in the input: a Service without endpoints has no nat rules, only a REJECT in the "
                      "filter table, so it cannot be listed here (dump all tables: iptables-save -c)")
