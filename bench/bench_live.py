@@ -1,22 +1,29 @@
 #!/usr/bin/env python3
-"""Benchmark of the live-cluster path (issue 3), against the netns lab behind the fake API server.
+"""Benchmark of the live path (issue 11, items 4 and 5), against the netns lab behind the fake API server.
 
-1. One node holding hello-service plus N background Services x M endpoints (default 1,000 x 10):
-   the reference is what an operator types by hand, ``kubectl exec <kube-proxy pod> -- iptables-save
-   -c -t nat`` (real kubectl, same server, same WebSocket exec); against it the installed plugin,
-   ``kubectl-svcpath hello-service -o json`` (a child process, as users run it), and - to show where
-   the time goes - ``kubectl exec`` of the plugin's own listing (all tables), ``live.gather()`` in
-   a warm process (no interpreter start, no imports), and the interpreter start plus the
-   ``kubernetes`` modules the plugin loads, beside what the generated ``CoreV1Api`` and
-   ``DiscoveryV1Api`` would add (the plugin does not load them: kubectl_svcpath/kube/transport.py).
-2. ``--all-nodes`` on K lab nodes (default 20) against ``--node`` on one of them: the execs run
-   concurrently (at most 8 at a time), so K nodes should cost far less than K single runs.
+1. Start-up: a plugin run under ``python -X importtime``, module by module (cumulative import
+   time of the packages the run loads: the official client's config modules, typer, pydantic...).
+2. One Service on a node holding hello-service plus N background Services x 10 endpoints (1,000
+   and 10,000): the reference is what an operator types by hand, ``kubectl exec <kube-proxy pod>
+   -- iptables-save -c -t nat`` (real kubectl, same server, same WebSocket exec), against the
+   installed plugin, ``kubectl-svcpath hello-service -o json`` (a child process, as users run it);
+   both again with 20 ms added on the way to the API server. The figures: the plugin's own time
+   above the reference (target <= 0.5 s) and the ratio (target <= 1.5x at 10,000 Services).
+3. ``--all-nodes`` on K API nodes (default 100) whose execs run in a few lab namespaces (the
+   light lab: a Node names the namespace its exec runs in), against ``--node`` on one of them,
+   with the default ``--max-parallel`` and its peak memory; the per-node cost it implies for
+   1,000 and 5,000 nodes, and ``--sample 10`` beside it.
 
-Commands compared with each other run in turns (A B C A B C ...), so that load from other jobs on
-the machine hits them alike; each figure is the best of R runs, with the median beside it. Every
-run is checked for success and the fake server's request log for reads only. The lab shares the
-CPUs with the API server and the tools it runs. Run as root:
-``python bench/bench_live.py [--services N --endpoints M --nodes K --repeat R]``.
+The 20 ms: this kernel has no netem (CONFIG_NET_SCH_NETEM is not set: ``tc qdisc add ... netem``
+answers "Specified qdisc kind is unknown"), so a relay on 127.0.0.1 inside this process holds
+every chunk the client sends for 20 ms before passing it on (what ``netem delay 20ms`` on the
+client's side of a link does: +20 ms per round trip, no loss, no rate limit). The plugin and the
+reference both go through it.
+
+Commands compared with each other run in turns (A B A B ...), so that load from other jobs on the
+machine hits them alike; each figure is the best of R runs, with the median beside it. Every run
+is checked for success and the fake server's request log for reads only. Run as root:
+``python bench/bench_live.py [--sizes 1000,10000 --nodes 100 --repeat R]``.
 """
 
 from __future__ import annotations
@@ -24,11 +31,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import resource
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,60 +47,217 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kubectl_svcpath import live  # noqa: E402
 from kubectl_svcpath.kube.exec import is_allowed  # noqa: E402
 from tests.fakeapi.server import FakeApiServer, FakeCluster, make_cert  # noqa: E402
 from tests.lab import kpgen  # noqa: E402
 from tests.lab.netns import Lab, unavailable_reason  # noqa: E402
 
 PLUGIN = str(Path(sys.executable).parent / "kubectl-svcpath")
-CIP, POD_IP = "10.101.173.15", "192.168.189.15"
+POD_IP = "192.168.189.15"
+DELAY = 0.020
 
 
 @dataclass
 class Timing:
     best: float
     median: float
+    cpu: float  # the least CPU (user + sys) of a run: the command and the commands its execs ran
     result: subprocess.CompletedProcess
 
     def __str__(self) -> str:
-        return f"{self.best:.2f} s (median {self.median:.2f})"
+        return f"{self.best:.2f} s ({self.median:.2f}), CPU {self.cpu:.2f} s"
+
+
+def _children_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
 
 
 def race(commands: dict[str, list[str]], repeat: int) -> dict[str, Timing]:
-    """Each command ``repeat`` times, in turns; a failing run stops the benchmark."""
+    """Each command ``repeat`` times, in turns; a failing run stops the benchmark.
+
+    CPU is counted over this process's children: the command itself and what the fake API server
+    runs for its execs (``ip netns exec … iptables-save``), the same for the plugin and kubectl."""
     times: dict[str, list[float]] = {k: [] for k in commands}
+    cpus: dict[str, list[float]] = {k: [] for k in commands}
     last: dict[str, subprocess.CompletedProcess] = {}
     for _ in range(repeat):
         for key, argv in commands.items():
-            t0 = time.perf_counter()
-            result = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+            c0, t0 = _children_cpu(), time.perf_counter()
+            result = subprocess.run(argv, capture_output=True, text=True, timeout=900)
             times[key].append(time.perf_counter() - t0)
+            cpus[key].append(_children_cpu() - c0)
             if result.returncode not in (0, 3):
                 raise SystemExit(f"{' '.join(argv)} failed ({result.returncode}): {result.stderr.strip()[:300]}")
             last[key] = result
-    return {k: Timing(min(v), statistics.median(v), last[k]) for k, v in times.items()}
+    return {k: Timing(min(v), statistics.median(v), min(cpus[k]), last[k]) for k, v in times.items()}
 
 
-# what the plugin imports of the client, and what the generated API classes would add
-CLIENT_IMPORTS = "import kubernetes.config, kubernetes.client.api_client, kubernetes.stream.ws_client"
-GENERATED_IMPORTS = CLIENT_IMPORTS + "; from kubernetes import client; client.CoreV1Api; client.DiscoveryV1Api"
-GENERATED = ("kubernetes.client.api.", "kubernetes.client.models.")
+def peak_rss_mb(argv: list[str]) -> float:
+    """The child's peak resident memory (GNU time's %M)."""
+    r = subprocess.run(["/usr/bin/time", "-f", "%M", *argv], capture_output=True, text=True, timeout=900)
+    return int(r.stderr.strip().splitlines()[-1]) / 1024
 
 
-def generated_modules_loaded(args: list[str], tmp: Path) -> int:
-    """How many generated API/model modules a plugin run (the console script's entry point) imports."""
-    out = tmp / "modules.txt"
-    child = (f"import atexit, sys\n"
-             f"atexit.register(lambda: open({str(out)!r}, 'w').write('\\n'.join(sorted(sys.modules))))\n"
-             f"from kubectl_svcpath.cli import main\nmain({args!r})\n")
-    subprocess.run([sys.executable, "-c", child], capture_output=True, timeout=600)
-    return sum(m.startswith(GENERATED) for m in out.read_text().split())
+class DelayRelay:
+    """127.0.0.1:port -> target: what the client sends is passed on ``delay`` seconds later, in order."""
+
+    def __init__(self, target: tuple[str, int], delay: float) -> None:
+        self.target, self.delay = target, delay
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.closing = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.closing:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.target)
+            for s in (client, server):
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            threading.Thread(target=self._pump, args=(client, server, self.delay), daemon=True).start()
+            threading.Thread(target=self._pump, args=(server, client, 0.0), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket, delay: float) -> None:
+        import queue
+
+        chunks: queue.Queue[tuple[float, bytes]] = queue.Queue()
+
+        def send() -> None:
+            while True:
+                due, data = chunks.get()
+                time.sleep(max(0.0, due - time.monotonic()))
+                try:
+                    dst.sendall(data) if data else dst.shutdown(socket.SHUT_WR)
+                except OSError:
+                    return
+                if not data:
+                    return
+
+        threading.Thread(target=send, daemon=True).start()
+        while True:
+            try:
+                data = src.recv(65536)
+            except OSError:
+                data = b""
+            chunks.put((time.monotonic() + delay, data))
+            if not data:
+                return
+
+    def close(self) -> None:
+        self.closing = True
+        self.sock.close()
 
 
-def rules_for(background: int, endpoints: int) -> str:
-    specs = [kpgen.hello_service()] + kpgen.cluster_services(background, endpoints)
-    return kpgen.generate(specs, kpgen.HELLO_CONFIG)
+WATCHED = ("kubernetes", "kubernetes.client", "kubernetes.config", "kubernetes.config.kube_config",
+           "kubernetes.config.incluster_config", "requests_oauthlib", "kubernetes.client.api_client",
+           "kubernetes.stream", "pydantic", "urllib3", "yaml", "typer", "typer._adapters",
+           "kubectl_svcpath.cli", "kubectl_svcpath.app", "kubectl_svcpath.pipeline", "kubectl_svcpath.live")
+
+
+def startup_rows(kc: str) -> list[tuple[str, str]]:
+    """A plugin run under -X importtime: the imports in all, and the cumulative time of the modules
+    worth watching (each counts what it imported first; nested entries overlap their parents)."""
+    env = {**os.environ, "PYTHONPROFILEIMPORTTIME": "1"}
+    r = subprocess.run([PLUGIN, "hello-service", "-o", "json", "--kubeconfig", kc],
+                       capture_output=True, text=True, timeout=300, env=env)
+    total, cumulative = 0, {}
+    for line in r.stderr.splitlines():
+        m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|\s*(\S+)", line)
+        if m:
+            total += int(m.group(1))
+            cumulative.setdefault(m.group(3), int(m.group(2)))
+    rows = [("every import of a plugin run", f"{total / 1e6:.2f} s")]
+    rows += [(f"`{mod}`", f"{cumulative[mod] / 1e6:.3f} s") for mod in WATCHED if mod in cumulative]
+    loaded = [mod for mod in ("typer._adapters", "kubernetes.client.api.core_v1_api") if mod not in cumulative]
+    if loaded:
+        rows.append(("not imported", ", ".join(f"`{m}`" for m in loaded)))
+    return rows
+
+
+def one_service(lab: Lab, cert, tmp: Path, services: int, repeat: int, kubectl: bool,
+                startup: list[tuple[str, str]] | None = None) -> list[tuple[str, ...]]:
+    cluster = FakeCluster()
+    node = lab.add_node(f"n{services}")
+    t0 = time.perf_counter()
+    text = kpgen.generate([kpgen.hello_service()] + kpgen.cluster_services(services, 10), kpgen.HELLO_CONFIG)
+    lab.load_iptables(node, text, backend="legacy")
+    load_s = time.perf_counter() - t0
+    del text
+    cluster.add_node("cp01", node.ns, backend="legacy")
+    cluster.add_objects(kpgen.api_objects(kpgen.hello_service(), node_of={POD_IP: "cp01"}))
+    cluster.set_proxy_config("")
+    pod = next(name for kind, _, name in cluster.objects if kind == "Pod")
+    rows = []
+    with FakeApiServer(cluster, cert) as api:
+        relay = DelayRelay(("127.0.0.1", api.port), DELAY)
+        try:
+            for label, url in (("", api.url), (" +20 ms", f"https://127.0.0.1:{relay.port}")):
+                kc = str(api.write_kubeconfig(tmp / f"kc-{services}-{bool(label)}", server=url))
+                commands = {"plugin": [PLUGIN, "hello-service", "-o", "json", "--kubeconfig", kc]}
+                if kubectl:
+                    commands["ref"] = ["kubectl", "--kubeconfig", kc, "-n", "kube-system", "exec", pod, "--",
+                                       "iptables-save", "-c", "-t", "nat"]
+                t = race(commands, repeat)
+                if startup is not None and not label:
+                    startup.extend(startup_rows(kc))
+                assert json.loads(t["plugin"].result.stdout)["service"]["name"] == "hello-service"
+                size = f"{services + 1:,} Services{label}"
+                if "ref" in t:
+                    ref, plug = t["ref"], t["plugin"]
+                    mb = len(ref.result.stdout) / 1e6
+                    rows.append((size, f"{ref} ({mb:.1f} MB)", str(plug),
+                                 f"{plug.best - ref.best:+.2f} s, CPU {plug.cpu - ref.cpu:+.2f} s",
+                                 f"{plug.best / ref.best:.2f}x, CPU {plug.cpu / ref.cpu:.2f}x"))
+                else:
+                    rows.append((size, "(no kubectl)", str(t["plugin"]), "", ""))
+        finally:
+            relay.close()
+    check_reads(cluster)
+    print(f"  loaded {services + 1:,} Services in {load_s:.0f} s", file=sys.stderr)
+    return rows
+
+
+def many_nodes(lab: Lab, cert, tmp: Path, n_nodes: int, spaces: int, services: int, repeat: int) -> list[tuple[str, str]]:
+    cluster = FakeCluster()
+    text = kpgen.generate([kpgen.hello_service()] + kpgen.cluster_services(services, 10), kpgen.HELLO_CONFIG)
+    namespaces = []
+    for i in range(spaces):
+        node = lab.add_node(f"s{i}")
+        lab.load_iptables(node, text, backend="legacy")
+        namespaces.append(node.ns)
+    names = [f"w{i:03d}" for i in range(n_nodes)]
+    for i, name in enumerate(names):
+        cluster.add_node(name, namespaces[i % spaces], backend="legacy")
+        cluster.objects[("Node", "", name)]["metadata"]["labels"]["topology.kubernetes.io/zone"] = f"zone-{i % 3}"
+    cluster.add_objects(kpgen.api_objects(kpgen.hello_service(), node_of={POD_IP: names[0]}))
+    cluster.set_proxy_config("")
+    rows = []
+    with FakeApiServer(cluster, cert) as api:
+        kc = str(api.write_kubeconfig(tmp / "kc-many"))
+        base = [PLUGIN, "hello-service", "-o", "json", "--kubeconfig", kc]
+        t = race({"one": base + ["--node", names[0]], "all": base + ["--all-nodes"],
+                  "sample": base + ["--sample", "10"]}, repeat)
+        doc = json.loads(t["all"].result.stdout)
+        assert len(doc["items"]) == n_nodes and not doc["errors"], doc["errors"]
+        one, every = t["one"], t["all"]
+        per_node = (every.best - one.best) / (n_nodes - 1)
+        rss_one, rss_all = peak_rss_mb(base + ["--node", names[0]]), peak_rss_mb(base + ["--all-nodes"])
+        rows.append((f"`--node {names[0]}` (1 of {n_nodes} nodes, {services + 1:,} Services each)",
+                     f"{one}, peak {rss_one:.0f} MB"))
+        rows.append((f"`--all-nodes` ({n_nodes} nodes, 8 at a time)",
+                     f"{every} = {every.best / one.best:.1f}x one node (target <= 6x), peak {rss_all:.0f} MB"))
+        rows.append(("`--sample 10` (10 nodes across 3 zones)", str(t["sample"])))
+        rows.append(("per extra node (all - one) / (K - 1)", f"{per_node * 1000:.0f} ms"))
+        for n in (1000, 5000):
+            est = one.best + per_node * (n - 1)
+            rows.append((f"estimate: `--all-nodes` on {n:,} nodes at that cost", f"{est:.0f} s ({est / 60:.1f} min)"))
+    check_reads(cluster)
+    return rows
 
 
 def check_reads(cluster: FakeCluster) -> None:
@@ -98,123 +266,44 @@ def check_reads(cluster: FakeCluster) -> None:
         raise SystemExit(f"not read-only: {bad[:3]} {cluster.violations[:3]}")
 
 
-def part_one(lab: Lab, cert, tmp: Path, services: int, endpoints: int, repeat: int) -> list[tuple[str, str]]:
-    cluster = FakeCluster()
-    node = lab.add_node("cp01")
-    lab.add_pod(node, "products", POD_IP, ports=[9090, 9191])
-    t0 = time.perf_counter()
-    lab.load_iptables(node, rules_for(services, endpoints), backend="nft")
-    load_s = time.perf_counter() - t0
-    cluster.add_node("cp01", node.ns, backend="nft")
-    cluster.add_objects(kpgen.api_objects(kpgen.hello_service(), node_of={POD_IP: "cp01"}))
-    cluster.set_proxy_config("")
-    lab.connect(node, CIP, 39090, n=2)
-    pod = next(name for kind, _, name in cluster.objects if kind == "Pod")
-    rows = []
-    with FakeApiServer(cluster, cert) as api:
-        kc = str(api.write_kubeconfig(tmp / "kc1"))
-        save_all = lab.save(node)
-        rows.append(("rules on the node", f"{services + 1:,} Services, {save_all.count(chr(10) + '[')+0:,} rules, "
-                                          f"`iptables-save -c` {len(save_all) / 1e6:.1f} MB (loaded in {load_s:.1f} s)"))
-        commands = {"plugin": [PLUGIN, "hello-service", "-o", "json", "--kubeconfig", kc]}
-        if shutil.which("kubectl"):
-            kexec = ["kubectl", "--kubeconfig", kc, "-n", "kube-system", "exec", pod, "--"]
-            commands = {"nat": kexec + ["iptables-save", "-c", "-t", "nat"], **commands,
-                        "all": kexec + ["iptables-save", "-c"]}
-        t = race(commands, repeat)
-        doc = json.loads(t["plugin"].result.stdout)
-        packets = [p["packets"] for port in doc["ports"] for p in port["paths"] if p["entry"] == "clusterIP"]
-        plugin = f"{t['plugin']} (clusterIP packets {packets})"
-        if "nat" in t:
-            ref = t["nat"]
-            rows.append(("`kubectl exec <kube-proxy pod> -- iptables-save -c -t nat` (reference)",
-                         f"{ref} ({len(ref.result.stdout) / 1e6:.1f} MB)"))
-            plugin += f" = {t['plugin'].best / ref.best:.1f}x the reference (median {t['plugin'].median / ref.median:.1f}x)"
-        rows.append(("`kubectl svcpath hello-service -o json` (child process)", plugin))
-        if "all" in t:
-            rows.append(("of which: `kubectl exec` of the plugin's listing, `iptables-save -c` (all tables)",
-                         f"{t['all']} ({len(t['all'].result.stdout) / 1e6:.1f} MB)"))
-        req = live.LiveRequest("hello-service", None, kc, None, 120.0, None, False)
-        live.gather(req)  # warm the imports
-        times = []
-        for _ in range(repeat):
-            t0 = time.perf_counter()
-            live.gather(req)
-            times.append(time.perf_counter() - t0)
-        rows.append(("of which: `live.gather()` in a warm process (4 API reads + 2 execs)",
-                     f"{min(times):.2f} s (median {statistics.median(times):.2f})"))
-        imports = race({"client": [sys.executable, "-c", CLIENT_IMPORTS],
-                        "generated": [sys.executable, "-c", GENERATED_IMPORTS]}, repeat)
-        rows.append(("of which: python start + the `kubernetes` modules the plugin loads (config, ApiClient, ws_client)",
-                     str(imports["client"])))
-        rows.append(("not loaded: the same + the generated `CoreV1Api`, `DiscoveryV1Api` (pydantic models)",
-                     f"{imports['generated']} ({generated_modules_loaded(commands['plugin'][1:], tmp)} generated "
-                     f"API/model modules imported by a plugin run)"))
-    check_reads(cluster)
-    return rows
-
-
-def part_two(lab: Lab, cert, tmp: Path, n_nodes: int, services: int, endpoints: int,
-             repeat: int) -> list[tuple[str, str]]:
-    cluster = FakeCluster()
-    text = rules_for(services, endpoints)
-    for i in range(n_nodes):
-        name = f"w{i:02d}"
-        node = lab.add_node(name)
-        lab.load_iptables(node, text, backend="nft")
-        cluster.add_node(name, node.ns, backend="nft")
-    cluster.add_objects(kpgen.api_objects(kpgen.hello_service(), node_of={POD_IP: "w00"}))
-    cluster.set_proxy_config("")
-    rows = []
-    with FakeApiServer(cluster, cert) as api:
-        kc = str(api.write_kubeconfig(tmp / "kc2"))
-        base = [PLUGIN, "hello-service", "-o", "json", "--kubeconfig", kc]
-        before = len(cluster.execs())
-        t = race({"one": base + ["--node", "w00"], "all": base + ["--all-nodes"]}, repeat)
-        execs = (len(cluster.execs()) - before) // repeat - 2
-        doc = json.loads(t["all"].result.stdout)
-        assert len(doc["items"]) == n_nodes and not doc["errors"], doc["errors"]
-        one, every = t["one"], t["all"]
-        rows.append((f"`--node w00` (1 of {n_nodes} nodes, {services + 1:,} Services each)", str(one)))
-        rows.append((f"`--all-nodes` ({n_nodes} nodes, {execs} execs, <= 8 at a time)",
-                     f"{every} = {every.best / one.best:.1f}x one node (median {every.median / one.median:.1f}x; "
-                     f"sequential would be ~{n_nodes}x)"))
-        req = live.LiveRequest("hello-service", None, kc, None, 120.0, None, True)
-        times = []
-        for _ in range(repeat):
-            t0 = time.perf_counter()
-            got = live.gather(req)
-            times.append(time.perf_counter() - t0)
-        assert all(n.error is None for n in got.nodes)
-        rows.append((f"of which: collecting ({n_nodes} nodes, `live.gather()` in a warm process)",
-                     f"{min(times):.2f} s (median {statistics.median(times):.2f})"))
-    check_reads(cluster)
-    return rows
+def table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--services", type=int, default=1000, help="background Services on the node (part 1)")
-    ap.add_argument("--endpoints", type=int, default=10)
-    ap.add_argument("--nodes", type=int, default=20, help="lab nodes for --all-nodes (part 2)")
+    ap.add_argument("--sizes", default="1000,10000", help="background Services on the node (part 2), comma list")
+    ap.add_argument("--nodes", type=int, default=100, help="API nodes for --all-nodes (part 3)")
+    ap.add_argument("--spaces", type=int, default=4, help="lab namespaces those nodes' execs run in")
     ap.add_argument("--node-services", type=int, default=200, help="background Services on each of those nodes")
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     reason = unavailable_reason()
     if reason:
         raise SystemExit(f"bench_live: {reason}")
+    kubectl = shutil.which("kubectl") is not None
+    out = []
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         cert = make_cert(tmp)
+        rows: list[tuple[str, ...]] = []
+        start: list[tuple[str, str]] = []
+        for size in (int(s) for s in args.sizes.split(",")):
+            with Lab() as lab:
+                rows += one_service(lab, cert, tmp, size, args.repeat, kubectl, None if start else start)
+        out.append("One Service (plugin's own time = plugin - reference; target <= 0.5 s, <= 1.5x at 10,000):\n")
+        out.append(table(("rules on the node", "`kubectl exec … iptables-save -c -t nat`", "`kubectl svcpath hello-service -o json`",
+                          "plugin's own time", "ratio"), rows))
+        out.append("\nStart-up, module by module (`-X importtime` of a plugin run):\n")
+        out.append(table(("package", "import time"), start))
         with Lab() as lab:
-            rows = part_one(lab, cert, tmp, args.services, args.endpoints, args.repeat)
-        with Lab() as lab:
-            rows += part_two(lab, cert, tmp, args.nodes, args.node_services, args.endpoints, args.repeat)
+            many = many_nodes(lab, cert, tmp, args.nodes, args.spaces, args.node_services, args.repeat)
+        out.append(f"\nMany nodes ({args.nodes} API nodes, execs in {args.spaces} lab namespaces):\n")
+        out.append(table(("what", "time"), many))
     print(f"\nLive path (fake API server over HTTPS + WebSocket exec, netns nodes), best of {args.repeat} "
-          f"(load average {os.getloadavg()[0]:.1f} at the end):\n")
-    print("| what | time |\n|---|---|")
-    for what, value in rows:
-        print(f"| {what} | {value} |")
+          f"(medians in brackets; load average {os.getloadavg()[0]:.1f} at the end):\n")
+    print("\n".join(out))
 
 
 if __name__ == "__main__":

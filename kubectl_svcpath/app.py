@@ -342,6 +342,11 @@ def audit_notes(parsed: pipeline.Parsed, collection: Collection, listed_from_rul
                      "filter table, so it cannot be listed here (dump all tables: iptables-save -c)")
     if parsed.excerpt:
         notes.append("the input is a part of the rules: Services it does not show may exist")
+    for info in rules.dumps if rules is not None else ():
+        if info.deleted:  # a partial restore input: the Services of the chains it deletes are not listed
+            shown = ", ".join(info.deleted[:6]) + (f" and {len(info.deleted) - 6} more" if len(info.deleted) > 6 else "")
+            notes.append(f"{info.source} is an iptables-restore input: it deletes {shown} (-X), so their Services "
+                         "are gone from the node once it runs and are not listed")
     notes += parsed.reader_notes()
     return notes
 
@@ -418,7 +423,8 @@ def _live_request(opts: Options, env: Env | None = None) -> Any:
     on_tty = env is not None and env.err_isatty
     return live.LiveRequest(service=opts.service or "", namespace=opts.namespace, kubeconfig=opts.kubeconfig,
                             context=opts.context, request_timeout=opts.request_timeout,
-                            node=opts.node, all_nodes=opts.all_nodes, progress=progress if on_tty else None,
+                            node=opts.node, all_nodes=opts.all_nodes, nodes=opts.nodes, sample=opts.sample,
+                            max_parallel=opts.max_parallel, progress=progress if on_tty else None,
                             flags=opts.connect, log=log)
 
 
@@ -446,7 +452,7 @@ def _live(opts: Options, env: Env) -> Outcome:
         outcome.reports += per_node[n].reports
         outcome.traces += per_node[n].traces
         outcome.node_errors += per_node[n].node_errors
-    if opts.all_nodes and len(outcome.reports) > 1:
+    if opts.many_nodes and len(outcome.reports) > 1:
         from kubectl_svcpath.findings.drift import node_drift
 
         outcome.extra_findings.extend(node_drift(outcome.reports))

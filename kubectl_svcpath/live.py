@@ -41,6 +41,13 @@ class LiveRequest:
     flags: ConnectFlags = field(default_factory=ConnectFlags)  # kubectl's --server, --token, --as...
     log: Callable[[str], None] | None = None  # -v N: one line per API request
     max_parallel: int = MAX_PARALLEL  # nodes read at once; also bounds the collections held unparsed
+    nodes: str | None = None  # --nodes: a label selector or node names (a,b,c); implies several nodes
+    sample: int | None = None  # --sample N: N of the (selected) nodes, taken across zones
+
+    @property
+    def many(self) -> bool:
+        """Several nodes: --all-nodes, --nodes or --sample."""
+        return self.all_nodes or self.nodes is not None or self.sample is not None
 
 
 @dataclass
@@ -79,7 +86,8 @@ class _Plan:
     config_mode: str | None = None
     notes: list[str] = field(default_factory=list)
     node_ports: tuple[str, ...] | None = None  # kube-proxy's nodePortAddresses, when its config says
-    node_objects: dict[str, dict[str, Any]] | None = None  # --all-nodes: from the LIST; None: GET each
+    node_objects: dict[str, dict[str, Any]] | None = None  # several nodes: from the LIST; None: GET each
+    node_got: futures.Future[dict[str, Any] | SvcpathError] | None = None  # one node: its GET, started early
     failed: SvcpathError | None = None  # one node: what stopped its read before any exec
 
 
@@ -142,24 +150,47 @@ def open_run(req: LiveRequest) -> Iterator[LiveRun]:
 
     Failures before the Service and its EndpointSlices are read are raised. After that, a node's
     failure (no kube-proxy pod, exec forbidden or failing, its rules unreadable) is kept in its
-    NodeResult: with one node the caller still reports what the API shows; with --all-nodes the
+    NodeResult: with one node the caller still reports what the API shows; with several nodes the
     other nodes are still read. At most ``req.max_parallel`` nodes are read at once, and a node
     is started only while fewer than that are read and not yet taken from ``results``.
     """
+    kube = _connect(req)
+    pool = futures.ThreadPoolExecutor(max_workers=6, thread_name_prefix="svcpath-api")
+    try:
+        yield _start(kube, req, pool)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        kube.close()
+
+
+def _start(kube: Any, req: LiveRequest, pool: futures.ThreadPoolExecutor) -> LiveRun:
+    """The reads that do not depend on each other go out at once: the Service, its EndpointSlices,
+    kube-proxy's ConfigMap and, when --node names it, the node's kube-proxy pods and Node object;
+    the node's pods are listed as soon as the EndpointSlices say which node it is."""
+    from kubectl_svcpath.kube import reads
     from kubectl_svcpath.manifest import convert_service
 
-    kube = _connect(req)
-    try:
-        ns, _, objects = _service_objects(kube, req)
-        service, slices = objects[0], objects[1:]
-        convert_service(service, slices)  # ExternalName and the like fail here, before any exec
-        plan = _plan_all(kube, req) if req.all_nodes else _plan_one(kube, req, slices)
-        addresses = _node_addresses(kube, plan) if req.node_addresses else {}
-        pod_ip = _pod_ip(kube, req.pod, ns) if req.pod is not None else None
-        results = _results(kube, req, plan, families_of(service), addresses)
-        yield LiveRun(ns, objects, plan.nodes, results, pod_ip)
-    finally:
-        kube.close()
+    ns, name = split_service(req.service, req.namespace)
+    ns = ns or kube.namespace
+    _say(req, f"reading service {ns}/{name}")
+    service_f = pool.submit(reads.get_service, kube, ns, name)
+    slices_f = pool.submit(reads.list_endpoint_slices, kube, ns, name)
+    config_f = pool.submit(_read_config, kube)
+    named = req.node if not req.many else None
+    pods_f = pool.submit(kpp.find_pods, kube, named) if named else None
+    node_f = pool.submit(_get_node, kube, named) if named else None
+    service, slices = service_f.result(), slices_f.result()
+    convert_service(service, slices)  # ExternalName and the like fail here, before any exec
+    if req.many:
+        plan = _plan_many(kube, req, config_f)
+    else:
+        node = named or _pick_node(kube, req, slices)
+        plan = _plan_one(kube, req, node, pods_f or pool.submit(kpp.find_pods, kube, node), config_f)
+        plan.node_got = node_f or pool.submit(_get_node, kube, node)
+    addresses = _node_addresses(kube, plan) if req.node_addresses else {}
+    pod_ip = _pod_ip(kube, req.pod, ns) if req.pod is not None else None
+    results = _results(kube, req, plan, families_of(service), addresses)
+    return LiveRun(ns, [service, *slices], plan.nodes, results, pod_ip)
 
 
 def gather(req: LiveRequest) -> LiveGathered:
@@ -169,39 +200,62 @@ def gather(req: LiveRequest) -> LiveGathered:
         return LiveGathered(run.namespace, run.objects, [by_node[n] for n in run.nodes], run.pod_ip)
 
 
-def _plan_all(kube: Any, req: LiveRequest) -> _Plan:
-    from kubectl_svcpath.kube import reads
-
+def _plan_many(kube: Any, req: LiveRequest, config_f: futures.Future[_Config]) -> _Plan:
     _say(req, "listing nodes and kube-proxy pods")
-    node_objects = {(n.get("metadata") or {}).get("name") or "": n for n in reads.list_nodes(kube)}
-    if not node_objects:
-        raise NotFound("the cluster lists no nodes", hint="check with: kubectl get nodes")
+    node_objects = _chosen_nodes(kube, req)
     plan = _Plan(sorted(node_objects), kpp.find_pods(kube), node_objects=node_objects)
-    _read_config(kube, plan)
+    plan.config_mode, plan.notes, plan.node_ports = config_f.result()
     return plan
 
 
-def _plan_one(kube: Any, req: LiveRequest, slices: list[dict[str, Any]]) -> _Plan:
-    node = _pick_node(kube, req, slices)
+def _chosen_nodes(kube: Any, req: LiveRequest) -> dict[str, dict[str, Any]]:
+    """The Node objects to read: every node, those --nodes names or selects, --sample N of them."""
+    from kubectl_svcpath.kube import reads
+    from kubectl_svcpath.node_choice import name_of, parse_nodes_flag, sample_across_zones
+
+    selector, names = parse_nodes_flag(req.nodes) if req.nodes is not None else (None, None)
+    found = {name_of(n): n for n in reads.list_nodes(kube, selector)}
+    if names is not None:
+        missing = [n for n in names if n not in found]
+        if missing:
+            raise NotFound(f'node "{missing[0]}" not found' + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""),
+                           hint="list the nodes with: kubectl get nodes")
+        found = {n: found[n] for n in names}
+    if not found:
+        if selector is not None:
+            raise NotFound(f'no node matches the label selector "{selector}"',
+                           hint=f"check with: kubectl get nodes -l '{selector}'")
+        raise NotFound("the cluster lists no nodes", hint="check with: kubectl get nodes")
+    if req.sample is not None:
+        found = {n: found[n] for n in sample_across_zones(list(found.values()), req.sample)}
+    return found
+
+
+def _plan_one(kube: Any, req: LiveRequest, node: str, pods_f: futures.Future[dict[str, list[kpp.ProxyPod]]],
+              config_f: futures.Future[_Config]) -> _Plan:
     plan = _Plan([node])
     try:  # from here on a failure leaves the API's view intact: the report says the rules were not read
-        plan.pods = kpp.find_pods(kube, node)
+        plan.pods = pods_f.result()
     except SvcpathError as e:
         plan.failed = e
         return plan
     if not plan.pods.get(node) and req.node:
         _check_node_exists(kube, req.node)
     try:
-        _read_config(kube, plan)
+        plan.config_mode, plan.notes, plan.node_ports = config_f.result()
     except SvcpathError as e:
         plan.failed = e
     return plan
 
 
-def _read_config(kube: Any, plan: _Plan) -> None:
-    node_ports: list[tuple[str, ...] | None] = []  # kube-proxy's nodePortAddresses, once read
-    plan.config_mode, plan.notes = kpp.read_config_mode(kube, node_ports)
-    plan.node_ports = node_ports[0] if node_ports else None
+_Config = tuple[str | None, list[str], tuple[str, ...] | None]
+
+
+def _read_config(kube: Any) -> _Config:
+    """kube-proxy's configured mode, notes on reading it, and its nodePortAddresses (None: not known)."""
+    node_ports: list[tuple[str, ...] | None] = []
+    mode, notes = kpp.read_config_mode(kube, node_ports)
+    return mode, notes, node_ports[0] if node_ports else None
 
 
 def _collect_node(kube: Any, plan: _Plan, families: tuple[int, ...], node: str) -> NodeResult:
@@ -209,7 +263,11 @@ def _collect_node(kube: Any, plan: _Plan, families: tuple[int, ...], node: str) 
     mode = kpp.decide_mode(plan.config_mode, pod, plan.notes)
     coll = kpp.collect(kube, pod, mode, families)
     coll.node_port_addresses = plan.node_ports
-    obj = plan.node_objects.get(node) if plan.node_objects is not None else _read_node(kube, node, coll)
+    if plan.node_objects is not None:
+        obj = plan.node_objects.get(node)
+    else:
+        got = plan.node_got.result() if plan.node_got is not None else _get_node(kube, node)
+        obj = _node_or_note(node, got, coll)
     if obj is not None:
         coll.node_object, coll.node_object_source = obj, "node"
     return NodeResult(node, coll, None)
@@ -223,7 +281,7 @@ def _results(kube: Any, req: LiveRequest, plan: _Plan, families: tuple[int, ...]
         except SvcpathError as e:
             result = NodeResult(node, None, e)
         except Exception as e:  # noqa: BLE001 - a bug on one node must not hide the others
-            if not req.all_nodes:
+            if not req.many:
                 raise
             result = NodeResult(node, None, SvcpathError(f"internal error ({type(e).__name__}: {e})"))
         result.addresses = addresses.get(node, [])
@@ -231,7 +289,7 @@ def _results(kube: Any, req: LiveRequest, plan: _Plan, families: tuple[int, ...]
 
     if plan.failed is not None:
         yield NodeResult(plan.nodes[0], None, plan.failed)
-    elif not req.all_nodes:
+    elif not req.many:
         _say(req, f"reading kube-proxy's rules on node {plan.nodes[0]}")
         yield one(plan.nodes[0])
     else:
@@ -311,16 +369,23 @@ def _pick_node(kube: Any, req: LiveRequest, slices: list[dict[str, Any]]) -> str
                      f"(nodes: {shown})", hint="choose one with --node NAME, or read them all with --all-nodes")
 
 
-def _read_node(kube: Any, node: str, coll: Collection) -> dict[str, Any] | None:
-    """GET the node: its zone label decides which topology hints kube-proxy uses. Optional: a note if denied."""
+def _get_node(kube: Any, node: str) -> dict[str, Any] | SvcpathError:
+    """GET the node: its zone label decides which topology hints kube-proxy uses. Optional: a denied
+    or missing Node is handed back (the report notes it), other failures are raised."""
     from kubectl_svcpath.errors import Forbidden
     from kubectl_svcpath.kube import reads
 
     try:
         return reads.get_node(kube, node)
     except (NotFound, Forbidden) as e:
-        coll.notes.append(f"could not read Node {node} ({e.message}): its zone is inferred from the rules, if at all")
+        return e
+
+
+def _node_or_note(node: str, got: dict[str, Any] | SvcpathError, coll: Collection) -> dict[str, Any] | None:
+    if isinstance(got, SvcpathError):
+        coll.notes.append(f"could not read Node {node} ({got.message}): its zone is inferred from the rules, if at all")
         return None
+    return got
 
 
 def _check_node_exists(kube: Any, node: str) -> None:
@@ -361,9 +426,12 @@ def audit(req: LiveRequest, all_namespaces: bool) -> LiveAudit:
                            hint="list them with: kubectl get services -A")
         slices = reads.list_all_endpoint_slices(kube, ns)
         node, chosen_by = _audit_node(kube, req, slices)
-        plan = _plan_one(kube, replace(req, node=node), slices)
         families = tuple(sorted({f for svc in services for f in families_of(svc)} or {4}))
-        result = next(_results(kube, req, plan, families, {}))
+        with futures.ThreadPoolExecutor(max_workers=3, thread_name_prefix="svcpath-api") as pool:
+            plan = _plan_one(kube, replace(req, node=node), node, pool.submit(kpp.find_pods, kube, node),
+                             pool.submit(_read_config, kube))
+            plan.node_got = pool.submit(_get_node, kube, node)
+            result = next(_results(kube, req, plan, families, {}))
         return LiveAudit(ns, [*services, *slices], node, chosen_by, result)
     finally:
         kube.close()

@@ -67,6 +67,9 @@ class Options:
     request_timeout: float | None = None
     node: str | None = None
     all_nodes: bool = False
+    nodes: str | None = None  # --nodes: a label selector or node names (a,b,c)
+    sample: int | None = None  # --sample N: N nodes across zones
+    max_parallel: int = 8  # --max-parallel: nodes read at once
     local: bool = False
     rules_files: list[str] = field(default_factory=list)
     manifests: list[str] = field(default_factory=list)
@@ -90,6 +93,11 @@ class Options:
     trace_to: str | None = None
     trace_proto: str | None = None
     node_ips: list[str] = field(default_factory=list)
+
+    @property
+    def many_nodes(self) -> bool:
+        """--all-nodes, --nodes or --sample: several nodes read and compared."""
+        return self.all_nodes or self.nodes is not None or self.sample is not None
 
 
 def split_service(arg: str, namespace: str | None) -> tuple[str | None, str]:
@@ -124,10 +132,8 @@ def parse_timeout(value: str | None) -> float | None:
     raise UsageError(f'invalid --request-timeout "{value}": use a duration such as 5s, 1m or 0 for none')
 
 
-def validate(opts: Options) -> None:
-    if opts.print_rbac:
-        return
-    c = opts.connect
+def _validate_connect(c: ConnectFlags) -> None:
+    """kubectl's connection flags: impersonation needs --as, header values stay printable, no contradictions."""
     if (c.as_groups or c.as_uid) and not c.as_user:
         raise UsageError("--as-group and --as-uid need --as USER (kubectl: requesting uid or groups without impersonating a user)")
     for flag, value in (("--as", c.as_user), ("--as-uid", c.as_uid), ("--token", c.token),
@@ -138,6 +144,12 @@ def validate(opts: Options) -> None:
         raise UsageError(f"invalid -v {c.verbosity}: use a level from 0 (quiet) up; any level above 0 logs the API requests")
     if c.insecure_skip_tls_verify and c.certificate_authority:
         raise UsageError("--insecure-skip-tls-verify and --certificate-authority contradict each other: choose one")
+
+
+def validate(opts: Options) -> None:
+    if opts.print_rbac:
+        return
+    _validate_connect(opts.connect)
     if opts.output not in OUTPUTS:
         raise UsageError(f'unknown output format "{opts.output}"; use one of: {", ".join(OUTPUTS)}')
     if opts.color not in COLORS:
@@ -145,10 +157,7 @@ def validate(opts: Options) -> None:
     sources = sum(bool(x) for x in (opts.rules_files, opts.local, opts.example))
     if sources > 1:
         raise UsageError("choose one source of rules: --rules-file, --local or --example")
-    if opts.all_nodes and (opts.rules_files or opts.local or opts.example):
-        raise UsageError("--all-nodes reads the rules of every node in the cluster; it does not go with --rules-file, --local or --example")
-    if opts.all_nodes and opts.node:
-        raise UsageError("use either --node NAME or --all-nodes")
+    _validate_nodes(opts)
     if opts.all_namespaces and not opts.all_services:
         raise UsageError("-A (--all-namespaces) goes with --all: kubectl svcpath --all -A")
     if opts.all_namespaces and opts.namespace:
@@ -156,14 +165,14 @@ def validate(opts: Options) -> None:
     if opts.all_services and opts.local:
         raise UsageError("--all reads one node's rules through the API or from a dump, not --local",
                          hint="on the node: iptables-save -c > rules.txt; kubectl svcpath --all --rules-file rules.txt")
-    if opts.all_services and opts.all_nodes:
-        raise UsageError("--all audits every Service against one node's rules: choose the node with --node, not --all-nodes")
+    if opts.all_services and opts.many_nodes:
+        raise UsageError("--all audits every Service against one node's rules: choose the node with --node, not --all-nodes, --nodes or --sample")
     if opts.since and not opts.rules_files:
         raise UsageError("--since EARLIER compares two dumps of one node: add --rules-file LATER")
     if opts.watch and (opts.rules_files or opts.example):
         raise UsageError("--watch reads the rules again and again: use it live or with --local "
                          "(for two files use --rules-file LATER --since EARLIER)")
-    if opts.watch and (opts.all_nodes or opts.all_services):
+    if opts.watch and (opts.many_nodes or opts.all_services):
         raise UsageError("--watch follows one Service on one node: leave out --all-nodes/--all")
     if opts.samples is not None and (opts.samples < 2 or not opts.watch):
         raise UsageError("--samples N needs --watch and N >= 2 (two samples make one interval)")
@@ -183,8 +192,27 @@ def validate(opts: Options) -> None:
     if opts.trace is not None:
         from kubectl_svcpath.trace import TraceSpec, check
 
-        if opts.all_services or opts.all_nodes:
-            raise UsageError("--trace follows one Service on one node: it does not go with --all or --all-nodes")
+        if opts.all_services or opts.many_nodes:
+            raise UsageError("--trace follows one Service on one node: it does not go with --all, --all-nodes, --nodes or --sample")
         check(TraceSpec(opts.trace, opts.trace_to, opts.trace_proto, tuple(opts.node_ips)))
     if opts.manifests and not (opts.rules_files or opts.local or opts.example):
         raise UsageError("--manifest replaces the API server for offline use; add --rules-file FILE or --local")
+
+
+def _validate_nodes(opts: Options) -> None:
+    """--all-nodes, --nodes, --sample and --max-parallel: several nodes of a live cluster."""
+    which = "--all-nodes" if opts.all_nodes else "--nodes" if opts.nodes is not None else "--sample"
+    if opts.many_nodes and (opts.rules_files or opts.local or opts.example):
+        raise UsageError(f"{which} reads the rules of the cluster's nodes; it does not go with --rules-file, --local or --example")
+    if opts.many_nodes and opts.node:
+        raise UsageError(f"use either --node NAME or {which}")
+    if opts.all_nodes and opts.nodes is not None:
+        raise UsageError("use either --all-nodes or --nodes (a label selector or names)")
+    if opts.sample is not None and opts.sample < 1:
+        raise UsageError(f"invalid --sample {opts.sample}: give the number of nodes to read (1 or more)")
+    if opts.max_parallel < 1:
+        raise UsageError(f"invalid --max-parallel {opts.max_parallel}: give the number of nodes to read at once (1 or more)")
+    if opts.nodes is not None:
+        from kubectl_svcpath.node_choice import parse_nodes_flag
+
+        parse_nodes_flag(opts.nodes)

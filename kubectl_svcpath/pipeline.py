@@ -135,7 +135,7 @@ def analyse(snapshot: ServiceSnapshot, parsed: Parsed, collection: Collection) -
 def cleaned(dump: RuleDump) -> RuleDump:
     """The dump without a BOM, its elision lines blanked and their line numbers kept (parse/excerpt.py)."""
     c = clean(dump.text)
-    if not c.bom and not c.elisions and not c.commands:
+    if not c.bom and not c.elisions and not c.commands and not c.dedented:
         return dump
     return replace(dump, text=c.text, elisions=tuple(c.elisions))
 

@@ -247,7 +247,8 @@ def decide_mode(config_mode: str | None, pod: ProxyPod, notes: list[str]) -> Mod
 
 
 def collect(kube: Kube, pod: ProxyPod, mode: ModeInfo, families: tuple[int, ...]) -> Collection:
-    """Run the mode's listings in the pod; a required one failing fails the node."""
+    """Run the mode's listings in the pod, one after the other (a refused or failing required one
+    stops there: the next would fail the same way); a required one failing fails the node."""
     coll = Collection(dumps=[], node=pod.node, pod=pod.ref, proxy_mode=mode.mode, proxy_mode_source=mode.source,
                       notes=list(mode.notes))
     for argv, required in commands_for(mode.mode, families):

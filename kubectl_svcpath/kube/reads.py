@@ -92,8 +92,9 @@ def list_all_endpoint_slices(kube: Kube, namespace: str | None) -> list[dict[str
     return items
 
 
-def list_nodes(kube: Kube) -> list[dict[str, Any]]:
-    obj = _raw(kube, Call("list", "nodes"), "/api/v1/nodes", {})
+def list_nodes(kube: Kube, label_selector: str | None = None) -> list[dict[str, Any]]:
+    query = [("labelSelector", label_selector)] if label_selector else []
+    obj = _raw(kube, Call("list", "nodes"), "/api/v1/nodes", {}, query)
     return _items(obj, "Node", "v1")
 
 

@@ -5,7 +5,8 @@ Authors of issues and answers shorten rule listings and mark where they cut (``.
 it is dropped here (its line number kept, so evidence still points at the right line), and
 the dump is recorded as an *excerpt*: whatever it does not show may exist, so nothing may be
 claimed absent from it. A UTF-8 byte-order mark, which Windows editors put at the start of a
-saved paste, is dropped too.
+saved paste, is dropped too, and so is an indentation every line shares (a dump quoted inside
+code, a Markdown list or an e-mail: the text of kube-proxy's own test expectations is tab-indented).
 
 Mode-agnostic: every text parser reads the cleaned text.
 """
@@ -45,6 +46,7 @@ class Cleaned:
     elisions: list[int] = field(default_factory=list)  # 1-based line numbers of the cut marks
     bom: bool = False
     commands: list[int] = field(default_factory=list)  # prompt, command and prose lines made "# " comments
+    dedented: bool = False  # an indentation shared by every line was removed
 
 
 def clean(text: str) -> Cleaned:
@@ -52,9 +54,10 @@ def clean(text: str) -> Cleaned:
     bom = text.startswith("\ufeff")
     if bom:
         text = text[1:]
+    text, dedented = _dedent(text)
     elided = _maybe_elided(text)
     if not elided and not _maybe_commands(text):
-        return Cleaned(text, [], bom)
+        return Cleaned(text, [], bom, dedented=dedented)
     lines = text.split("\n")
     elisions: list[int] = []
     commands: list[int] = []
@@ -69,8 +72,35 @@ def clean(text: str) -> Cleaned:
             commands.append(i + 1)
             lines[i] = "# " + line.strip()
     if not elisions and not commands:
-        return Cleaned(text, [], bom)
-    return Cleaned("\n".join(lines), elisions, bom, commands)
+        return Cleaned(text, [], bom, dedented=dedented)
+    return Cleaned("\n".join(lines), elisions, bom, commands, dedented)
+
+
+def _dedent(text: str) -> tuple[str, bool]:
+    """``text`` without the run of spaces/tabs every non-blank line starts with (line numbers kept)."""
+    first = text.lstrip("\r\n")[:1]
+    if first not in (" ", "\t"):  # a whole dump starts with "#" or "*": not even split
+        return text, False
+    lines = text.split("\n")
+    prefix: str | None = None
+    for line in lines:
+        if not line.strip():
+            continue
+        lead = line[:len(line) - len(line.lstrip(" \t"))]
+        if prefix is None or not lead.startswith(prefix):
+            prefix = lead if prefix is None else _common(prefix, lead)
+        if not prefix:
+            return text, False
+    if not prefix:
+        return text, False
+    return "\n".join(line[len(prefix):] if line.startswith(prefix) else line.lstrip(" \t") for line in lines), True
+
+
+def _common(a: str, b: str) -> str:
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return a[:n]
 
 
 def _maybe_commands(text: str) -> bool:

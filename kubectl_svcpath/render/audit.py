@@ -55,7 +55,8 @@ def totals_line(t: dict[str, int], shown: int | None = None) -> str:
 
 
 def _endpoints(r: Report) -> set[str]:
-    return {h.ip for p in r.ports for path in p.paths for h in path.endpoints}  # pods, not pod:port pairs
+    """Pods, not pod:port pairs; an endpoint chain whose DNAT the input does not show counts once, by its chain."""
+    return {h.ip if h.ip not in (None, "?") else f"chain {h.chain}" for p in r.ports for path in p.paths for h in path.endpoints}
 
 
 # (header, drop order when the terminal is too narrow: higher goes first; 0 = kept)

@@ -42,7 +42,7 @@ def _endpoints(report: Report, pp: PortPath) -> str:
     for path in pp.paths:
         for hop in path.endpoints:
             hops.setdefault((hop.ip, hop.port), hop)
-    if not hops and pp.paths and all(p.verdict == "not-in-input" for p in pp.paths):
+    if not hops and any(p.verdict == "not-in-input" for p in pp.paths):
         return "endpoints not in the input"  # not "0 endpoints": the chain or the real servers were cut out
     states = Counter(endpoint_state(h) for h in hops.values())
     if report.service.from_api:
@@ -83,6 +83,8 @@ def port_verdict(report: Report, pp: PortPath, style: Style, width: int | None =
         status = style.paint("WARN", "yellow") + f": {safe(mine[0].code)}"
     elif not pp.paths:
         status = "UNKNOWN"
+    elif all(p.verdict == "not-in-input" for p in pp.paths):
+        status = "UNKNOWN (its chains are not in the input)"
     elif not report.service.from_api:
         status = "rules OK (not checked against the API)"
     else:

@@ -149,6 +149,10 @@ def _check_no_absence_claims(item: dict[str, Any], facts: dict[str, Any], where:
         ns, name, _ = _split_name(svc["name"])
         if f"{ns}/{name}" == svc_ident:
             shown |= set(svc.get("shown") or [])
+    service_chains = {p.get("serviceChain") for p in item.get("ports") or []}
+    for chain, statements in (facts.get("shown_by_chain") or {}).items():  # a Service no comment names
+        if chain in service_chains:
+            shown |= set(statements)
     for f in item.get("findings") or []:
         code = f.get("code")
         if code in ABSENCE_CODES and code not in shown:
@@ -191,8 +195,8 @@ def test_corpus_paste(facts: dict[str, Any]) -> None:
     pastes = facts["paste"] if isinstance(facts["paste"], list) else [facts["paste"]]
     for name in pastes:
         assert _paste_path(name).is_file(), f"{facts['_path'].name}: paste {name} missing"
-    for svc in facts.get("services") or []:
-        unknown = set(svc.get("shown") or []) - SHOWN_VOCABULARY
+    for shown in [svc.get("shown") or [] for svc in facts.get("services") or []] + list((facts.get("shown_by_chain") or {}).values()):
+        unknown = set(shown) - SHOWN_VOCABULARY
         assert not unknown, f"{facts['_path'].name}: unknown 'shown' statements {unknown}"
     args = [a for name in pastes for a in ("--rules-file", str(_paste_path(name)))] + ["-o", "json"]
     if facts.get("lenient"):

@@ -154,6 +154,8 @@ class FakeCluster:
         # a test's hook, called with the argv of each exec'd command just before it runs (in the
         # server's thread): e.g. to send traffic or rewrite a chain between two --watch samples
         self.before_exec: Callable[[list[str]], None] | None = None
+        # the same for each REST request (a GET or LIST), just before it is answered
+        self.before_rest: Callable[[Recorded], None] | None = None
 
     def add(self, obj: dict[str, Any]) -> None:
         meta = obj.get("metadata") or {}
@@ -392,6 +394,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if re.search(rx, path):
                 rec.status = 403
                 return self._json(403, _status(403, "Forbidden", f'forbidden: User "test" cannot get resource at {path}'))
+        if cluster.before_rest is not None:
+            cluster.before_rest(rec)
         code, obj = self._rest(name, m.groups(), query)
         rec.status = code
         self._json(code, obj)

@@ -83,13 +83,38 @@ def _add_dump(parsed: Parsed, dump: RuleDump, rs: RuleSet) -> None:
 
 
 def _shown_by(parsed: Parsed) -> bool:
+    if parsed.rules is None and parsed.nft is not None:
+        _rules_from_nft(parsed)
     if parsed.rules is None:
         return False
+    if _looks_like_userspace_rules(parsed.rules):
+        raise Unsupported("these iptables rules are kube-proxy's userspace mode (KUBE-PORTALS-CONTAINER/HOST redirect "
+                          "Service traffic to kube-proxy itself, which picks the endpoint): userspace mode was removed "
+                          "in Kubernetes 1.26 and is not analysed")
     ipsets = _ipvs_sets(parsed.rules)
     if ipsets:
         raise Unsupported(f"these iptables rules are kube-proxy's IPVS mode (ipset {', '.join(ipsets[:3])}, no KUBE-SVC chains)",
                           hint="also pass the output of `ipvsadm -Ln --stats --exact` with --rules-file")
     return True
+
+
+def _rules_from_nft(parsed: Parsed) -> None:
+    """No iptables listing, but nft's listing of the tables iptables-nft wrote: read those as the rules."""
+    from kubectl_svcpath.modes.iptables.parse_nft import rules_from_nft
+
+    assert parsed.nft is not None
+    parsed.rules = rules_from_nft(parsed.nft)
+
+
+_USERSPACE_CHAINS = ("KUBE-PORTALS-CONTAINER", "KUBE-PORTALS-HOST", "KUBE-NODEPORT-CONTAINER", "KUBE-NODEPORT-HOST")
+
+
+def _looks_like_userspace_rules(rules: RuleSet) -> bool:
+    """Userspace mode's portals and no chain of the iptables proxier: nothing here says where a packet ends."""
+    nat = rules.table("nat")
+    if nat is None or any(name.startswith(("KUBE-SVC-", "KUBE-SEP-")) for name in nat.chains):
+        return False
+    return any(name in nat.chains for name in _USERSPACE_CHAINS)
 
 
 # the ipsets only kube-proxy's IPVS mode matches on (pkg/proxy/ipvs/ipset.go); IPv6 ones carry "KUBE-6-"

@@ -753,6 +753,12 @@ def excerpt_notes(info: DumpInfo) -> list[str]:
     elif info.form in ("rules-only", "iptables-list-lines"):
         out.append(f"{info.source} holds rule lines without their tables or chain headers: a part of the rules, "
                    "so nothing is said to be absent")
+    elif info.form == "nft-chains":
+        out.append(f"{info.source} holds nft chain listings without their table: a part of the rules, "
+                   "so nothing is said to be absent")
+    elif info.form == "nft-list-chain":
+        out.append(f"{info.source} lists chains, not whole tables (nft list chain): a part of the rules, "
+                   "so nothing is said to be absent")
     if info.annotations:
         out.append(f"{info.source}: text after '#' on line{'s' if len(info.annotations) > 1 else ''} "
                    f"{line_list(sorted(info.annotations))} is the author's note, not part of the rule (iptables prints no '#')")

@@ -340,7 +340,7 @@ class DumpInfo:
     @property
     def excerpt(self) -> bool:
         """The input shows part of the rules: absence of anything cannot be proved from it."""
-        return bool(self.elisions or self.grep or self.form in ("rules-only", "iptables-list-lines") or self.deleted)
+        return bool(self.elisions or self.grep or self.form in ("rules-only", "iptables-list-lines", "nft-chains", "nft-list-chain") or self.deleted)
 
 
 @dataclass(slots=True)

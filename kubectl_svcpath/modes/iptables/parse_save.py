@@ -407,6 +407,12 @@ class _Parser:
             self.info.form = "rules-only"
         if self.info.deleted:
             self.info.form = "iptables-restore"
+            # "-X" deletes the chain once the restore has run: it is gone, not a chain without rules
+            for table in self.rules.tables.values():
+                for name in self.info.deleted:
+                    chain = table.chains.get(name)
+                    if chain is not None and not len(chain):
+                        del table.chains[name]
         # a whole table is in the input only when it came with its header and COMMIT, nothing cut out
         # and no line skipped; a restore input's declared chains are whole, the others are not in it
         whole = (self.saw_header_table and not self.info.elisions and not self.info.grep and not self.info.skipped

@@ -31,6 +31,31 @@ def _looks_like_text(head: str) -> bool:
     return looks_like_nft_text(head)
 
 
+def _looks_like_chains(head: str) -> bool:
+    from kubectl_svcpath.modes.nftables.chain_blocks import looks_like_chain_blocks
+
+    return looks_like_chain_blocks(head)
+
+
+def _read_chains(parsed: Parsed, dump: RuleDump, lenient: bool) -> None:
+    """Chain blocks cut out of an nft listing: read inside the table they most likely came from."""
+    from kubectl_svcpath.modes.nftables.chain_blocks import wrap_chain_blocks
+    from kubectl_svcpath.modes.nftables.parse_text import parse_nft_text
+
+    from dataclasses import replace
+
+    wrapped = wrap_chain_blocks(dump.text)
+
+    def parse(text: str, source: str) -> NftRuleset:
+        nft = parse_nft_text(text, source)
+        for info in nft.dumps:
+            info.form = "nft-chains"
+            info.notices.extend(wrapped.notices)
+        return nft
+
+    _add(parsed, replace(dump, text=wrapped.text), "nft-chains", parse)
+
+
 def _read_json(parsed: Parsed, dump: RuleDump, lenient: bool) -> None:
     from kubectl_svcpath.modes.nftables.parse_json import parse_nft_json
 
@@ -38,8 +63,13 @@ def _read_json(parsed: Parsed, dump: RuleDump, lenient: bool) -> None:
 
 
 def _read_text(parsed: Parsed, dump: RuleDump, lenient: bool) -> None:
+    from dataclasses import replace
+
+    from kubectl_svcpath.modes.nftables.chain_blocks import close_open_blocks
     from kubectl_svcpath.modes.nftables.parse_text import parse_nft_text
 
+    if dump.elisions:  # the author cut the listing: the blocks left open end where the paste ends
+        dump = replace(dump, text=close_open_blocks(dump.text))
     _add(parsed, dump, "nft-text", parse_nft_text)
 
 
@@ -111,7 +141,8 @@ def _trace(parsed: Parsed, packet: Packet, node: Node, snapshot: ServiceSnapshot
 MODE = ProxyMode(
     name=Mode.NFTABLES,
     forms=(InputForm("nft-json", _looks_like_json, _read_json, json=True),
-           InputForm("nft-text", _looks_like_text, _read_text)),
+           InputForm("nft-text", _looks_like_text, _read_text),
+           InputForm("nft-chains", _looks_like_chains, _read_chains)),
     shown_by=lambda parsed: parsed.nft is not None and bool(parsed.nft.kube_proxy_tables()),
     correlate=_correlate,
     infer=_infer,

@@ -268,9 +268,15 @@ class NftRuleset:
         return any(d.has_counters for d in self.dumps)
 
     def merge(self, other: NftRuleset) -> None:
-        """Add another dump's tables (ip and ip6 listed into two files); the first copy of a table wins."""
+        """Add another dump's tables (ip and ip6 listed into two files); the first copy of a table, chain or
+        set wins, and a chain or set only the other dump lists is added (``nft list chain`` one file per chain)."""
         for key, table in other.tables.items():
-            self.tables.setdefault(key, table)
+            mine = self.tables.setdefault(key, table)
+            if mine is not table:
+                for name, chain in table.chains.items():
+                    mine.chains.setdefault(name, chain)
+                for name, s in table.sets.items():
+                    mine.sets.setdefault(name, s)
         self.dumps.extend(other.dumps)
         self._once.clear()
 

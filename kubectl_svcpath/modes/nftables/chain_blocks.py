@@ -1,0 +1,116 @@
+"""nft listings as people cut them: chain blocks without their table, listings cut short.
+
+People copy the one chain they care about out of ``nft list table ip nat`` (or ``nft list
+ruleset``), sometimes the same chain from two nodes one after the other, with their own
+``## notes`` in between. nft's own reader needs the table around a chain; this module puts one
+back (on the same lines, so every rule keeps its line number) and says which table it guessed.
+A listing the author cut short (``....`` and nothing after it) leaves its blocks open: they are
+closed after the last line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+_CHAIN_LINE = re.compile(r"^\s*chain\s+(\S+)\s*\{")
+_STRING_OR_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*')
+# kube-proxy's nat chains (iptables mode, as iptables-nft wrote them) and what only a nat rule does
+_NAT_PREFIXES = ("KUBE-SVC-", "KUBE-SEP-", "KUBE-EXT-", "KUBE-XLB-", "KUBE-FW-", "KUBE-SVL-", "KUBE-MARK-",
+                 "KUBE-POSTROUTING", "KUBE-NODEPORTS", "PREROUTING", "POSTROUTING")
+_NAT_WORDS = re.compile(r"\b(?:dnat|snat|masquerade|redirect)\b|jump KUBE-(?:SVC|SEP|EXT|XLB|FW|MARK|NODEPORTS|SVL)")
+_FILTER_WORDS = re.compile(r"\b(?:reject|drop|accept)\b")
+
+
+def looks_like_chain_blocks(text: str) -> bool:
+    """True when the first line that is not blank or a ``#`` note opens an nft chain block."""
+    for line in text.splitlines()[:200]:
+        s = line.strip()
+        if not s or s.startswith("#"):
+            continue
+        return bool(_CHAIN_LINE.match(s))
+    return False
+
+
+@dataclass(slots=True)
+class Wrapped:
+    text: str  # the input with a table around each top-level chain block, line numbers unchanged
+    notices: list[str] = field(default_factory=list)  # what was guessed or left out, for the report
+
+
+def wrap_chain_blocks(text: str) -> Wrapped:
+    """Put ``table <family> <name> {`` before each top-level chain block and ``}`` after it."""
+    lines = text.split("\n")
+    out = list(lines)
+    notices: list[str] = []
+    first_seen: dict[str, int] = {}
+    guessed: dict[str, list[str]] = {}
+    depth = 0
+    i = 0
+    while i < len(lines):
+        m = _CHAIN_LINE.match(lines[i]) if depth == 0 else None
+        if m is None:
+            depth += _braces(lines[i])
+            i += 1
+            continue
+        end, body = _block(lines, i)
+        name = m.group(1)
+        if name in first_seen:  # the same chain again: another node's listing, or another run
+            for j in range(i, end + 1):
+                out[j] = ""
+            notices.append(f"chain {name} is listed again on line {i + 1} (another node, or another run): only the "
+                           f"listing on line {first_seen[name]} was read; pass each listing in its own file")
+        else:
+            first_seen[name] = i + 1
+            family, table = _table_of(name, body)
+            guessed.setdefault(f"{family} {table}", []).append(name)
+            out[i] = f"table {family} {table} {{ {lines[i]}"
+            out[end] = _close(lines[end])
+        i = end + 1
+    for table, names in guessed.items():
+        shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+        notices.insert(0, f"chain blocks pasted without their table: {shown} read as table {table} (from their names and rules)")
+    return Wrapped("\n".join(out), notices)
+
+
+def close_open_blocks(text: str) -> str:
+    """``text`` with a ``}`` after its last line for each block still open there (an excerpt cut short)."""
+    depth = sum(_braces(line) for line in text.split("\n"))
+    return text + "\n" + "}" * depth if depth > 0 else text
+
+
+def _braces(line: str) -> int:
+    bare = _STRING_OR_COMMENT.sub("", line)
+    return bare.count("{") - bare.count("}")
+
+
+def _block(lines: list[str], start: int) -> tuple[int, str]:
+    """The last line of the block opened on ``start`` (the input's last line when it never closes), and its text."""
+    depth = 0
+    for j in range(start, len(lines)):
+        depth += _braces(lines[j])
+        if depth <= 0:
+            return j, "\n".join(lines[start:j + 1])
+    return len(lines) - 1, "\n".join(lines[start:])
+
+
+def _close(line: str) -> str:
+    """``line`` with one more ``}``, before any ``#`` note on it."""
+    bare = _STRING_OR_COMMENT.sub(lambda m: "x" * len(m.group(0)) if m.group(0).startswith('"') else m.group(0), line)
+    hash_at = bare.find("#")
+    if hash_at < 0:
+        return line + " }"
+    return line[:hash_at] + " } " + line[hash_at:]
+
+
+def _table_of(name: str, body: str) -> tuple[str, str]:
+    """Which table a bare chain most likely sits in: kube-proxy's own (nftables mode) or iptables-nft's."""
+    if name.islower():  # kube-proxy's nftables mode names its chains in lower case ("services", "service-…")
+        return "ip", "kube-proxy"
+    family = "ip6" if re.search(r"\bip6\b", body) else "ip"
+    bare = _STRING_OR_COMMENT.sub("", body)
+    if name.startswith(_NAT_PREFIXES) or _NAT_WORDS.search(bare):
+        return family, "nat"
+    if _FILTER_WORDS.search(bare) or name in ("INPUT", "FORWARD"):
+        return family, "filter"
+    return family, "nat"

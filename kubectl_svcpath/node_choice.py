@@ -1,0 +1,51 @@
+"""Which nodes a multi-node read covers: --nodes (a label selector or names) and --sample N across zones.
+
+Pure: the edge (live.py) lists the Nodes and hands their API JSON here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kubectl_svcpath.errors import UsageError
+
+ZONE_LABEL = "topology.kubernetes.io/zone"
+_SELECTOR_CHARS = set("=!()/")  # node names (DNS subdomains) hold none of these; a label selector does
+
+
+def parse_nodes_flag(value: str) -> tuple[str | None, list[str] | None]:
+    """``--nodes``: (label selector, None) or (None, node names). ``a,b`` are names; ``role=worker``,
+    ``zone in (a,b)``, ``!spot`` or ``node-role.kubernetes.io/worker`` are selectors."""
+    text = value.strip()
+    if not text:
+        raise UsageError("--nodes is empty: give node names (a,b,c) or a label selector (role=worker)")
+    if _SELECTOR_CHARS & set(text) or " in " in text or " notin " in text:
+        return text, None
+    names = [n.strip() for n in text.split(",")]
+    if not all(names):
+        raise UsageError(f'--nodes "{value}" has an empty name: write names as a,b,c')
+    return None, list(dict.fromkeys(names))
+
+
+def name_of(node: dict[str, Any]) -> str:
+    return str((node.get("metadata") or {}).get("name") or "")
+
+
+def zone_of(node: dict[str, Any]) -> str:
+    return str(((node.get("metadata") or {}).get("labels") or {}).get(ZONE_LABEL) or "")
+
+
+def sample_across_zones(nodes: list[dict[str, Any]], n: int) -> list[str]:
+    """``n`` node names taken in turn from each zone (zones and names in order; no zone label = one
+    more zone), so that every zone is read before any zone is read twice. Deterministic: the same
+    cluster gives the same sample, so two runs compare."""
+    zones: dict[str, list[str]] = {}
+    for node in sorted(nodes, key=name_of):
+        zones.setdefault(zone_of(node), []).append(name_of(node))
+    queues = [zones[z] for z in sorted(zones)]
+    chosen: list[str] = []
+    depth = 0
+    while len(chosen) < n and any(depth < len(q) for q in queues):
+        chosen.extend(q[depth] for q in queues if depth < len(q) and len(chosen) < n)
+        depth += 1
+    return sorted(chosen)

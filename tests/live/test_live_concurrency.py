@@ -1,0 +1,57 @@
+"""The live start-up goes out at once: the reads that do not depend on each other are all in flight
+before the API server answers any of them.
+
+The fake API server holds each of those requests until all of them have arrived (a barrier): a
+client that waited for one answer before sending the next request would never complete it, and
+the test would see the barrier broken, not a slow run.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from tests.conftest import svcpath
+from tests.live.conftest import Scenario, hello_scenario
+
+
+class Together:
+    """Holds the first ``n`` requests until all ``n`` have arrived; later ones pass. Records who came."""
+
+    def __init__(self, n: int) -> None:
+        self.barrier = threading.Barrier(n, timeout=15)
+        self.lock = threading.Lock()
+        self.n, self.held, self.broken = n, [], False
+
+    def __call__(self, what: str) -> None:
+        with self.lock:
+            if len(self.held) >= self.n:
+                return
+            self.held.append(what)
+        try:
+            self.barrier.wait()
+        except threading.BrokenBarrierError:
+            self.broken = True
+
+
+@pytest.mark.lab
+@pytest.mark.api
+@pytest.mark.parametrize("named", [True, False])
+def test_service_slices_pods_and_config_are_read_at_once(scenario: Scenario, named: bool):
+    hello_scenario(scenario)
+    rest = Together(5 if named else 3)
+    scenario.cluster.before_rest = lambda rec: rest(rec.path)
+
+    code, out, err = svcpath("hello-service", "-o", "json", "--kubeconfig", str(scenario.kubeconfig()),
+                             *(["--node", "cp01"] if named else []))
+
+    assert code == 0, err
+    assert json.loads(out)["node"] == "cp01"
+    assert not rest.broken
+    first = {"/api/v1/namespaces/default/services/hello-service", "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices",
+             "/api/v1/namespaces/kube-system/configmaps/kube-proxy"}
+    if named:  # the node is known from the start: its pods and its Node object too
+        first |= {"/api/v1/namespaces/kube-system/pods", "/api/v1/nodes/cp01"}
+    assert set(rest.held) == first

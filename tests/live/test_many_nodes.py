@@ -1,0 +1,106 @@
+"""Many nodes, live: --all-nodes with any --max-parallel gives one report, --nodes and --sample read a
+subset, and a node's rules are read only when the caller is ready for them (memory stays bounded).
+
+Nine API nodes in three zones share three lab namespaces (the light lab: an exec runs in the
+namespace its node names), one of which programs a stale endpoint, so the report has a finding to agree on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from kubectl_svcpath import live
+from tests.conftest import svcpath
+from tests.lab import kpgen
+from tests.live.conftest import Scenario
+
+E1, E2, STALE = "10.244.1.5", "10.244.2.6", "10.244.3.9"
+WEB = kpgen.ServiceSpec("default", "web", "10.96.0.50", [kpgen.PortSpec("http", 80, 8080)], endpoints=[E1, E2])
+NODES = [f"w{i:02d}" for i in range(9)]
+ZONE = {n: f"zone-{'abc'[i % 3]}" for i, n in enumerate(NODES)}
+
+
+def _cluster(sc: Scenario) -> None:
+    """w00..w08 in zones a, b, c; the namespace of w02, w05, w08 (zone-c) programs a stale endpoint."""
+    spaces = [sc.lab.add_node(f"ns{i}") for i in range(3)]
+    for i, ns in enumerate(spaces):
+        spec = dataclasses.replace(WEB, endpoints=[E1, E2, STALE]) if i == 2 else WEB
+        sc.lab.load_iptables(ns, kpgen.generate([spec]), backend="nft")
+    for i, name in enumerate(NODES):
+        sc.cluster.add_node(name, spaces[i % 3].ns)
+        sc.cluster.objects[("Node", "", name)]["metadata"]["labels"]["topology.kubernetes.io/zone"] = ZONE[name]
+    sc.cluster.add_objects(kpgen.api_objects(WEB, node_of={E1: "w00", E2: "w01"}))
+    sc.cluster.set_proxy_config("")
+
+
+def _nodes_execed(sc: Scenario) -> set[str]:
+    pod_node = {name: obj["spec"]["nodeName"] for (kind, _, name), obj in sc.cluster.objects.items() if kind == "Pod"}
+    return {pod_node[r.path.split("/")[-2]] for r in sc.cluster.requests if r.argv is not None}
+
+
+def _doc(*args: str) -> dict:
+    code, out, err = svcpath("web", "-o", "json", *args)
+    assert code == 3, err  # the stale endpoint is an error finding
+    doc = json.loads(out)
+    for item in doc["items"]:  # when each node was read differs from run to run
+        for source in item["sources"]:
+            source.pop("collectedAt")
+    return doc
+
+
+@pytest.mark.lab
+@pytest.mark.api
+def test_all_nodes_one_at_a_time_and_eight_at_a_time_give_the_same_report(scenario: Scenario):
+    _cluster(scenario)
+    kc = str(scenario.kubeconfig())
+
+    one = _doc("--all-nodes", "--max-parallel", "1", "--kubeconfig", kc)
+    default = _doc("--all-nodes", "--kubeconfig", kc)
+
+    assert one == default
+    assert [item["node"] for item in one["items"]] == NODES and one["errors"] == []
+    (drift,) = [f for f in one["findings"] if f["code"] == "node-drift"]
+    assert all(n in drift["message"] for n in ("w02", "w05", "w08")) and "w00" not in drift["message"]
+    scenario.assert_read_only()
+
+
+@pytest.mark.lab
+@pytest.mark.api
+def test_nodes_by_name_or_selector_and_a_sample_across_zones_read_only_those(scenario: Scenario):
+    _cluster(scenario)
+    kc = str(scenario.kubeconfig())
+
+    named = _doc("--nodes", "w01,w05", "--kubeconfig", kc)
+    assert [item["node"] for item in named["items"]] == ["w01", "w05"]
+    assert _nodes_execed(scenario) == {"w01", "w05"}
+
+    zone_c = _doc("--nodes", "topology.kubernetes.io/zone=zone-c", "--kubeconfig", kc)
+    assert [item["node"] for item in zone_c["items"]] == ["w02", "w05", "w08"]
+    assert not [f for f in zone_c["findings"] if f["code"] == "node-drift"]  # they agree with each other
+
+    code, out, err = svcpath("web", "-o", "json", "--sample", "3", "--kubeconfig", kc)
+    assert sorted(ZONE[item["node"]] for item in json.loads(out)["items"]) == ["zone-a", "zone-b", "zone-c"]
+
+    code, out, err = svcpath("web", "--nodes", "w01,nosuch", "--kubeconfig", kc)
+    assert (code, out) == (4, "") and 'node "nosuch" not found' in err
+    scenario.assert_read_only()
+
+
+@pytest.mark.lab
+@pytest.mark.api
+def test_a_node_is_read_only_when_the_caller_takes_the_one_before(scenario: Scenario):
+    _cluster(scenario)
+    req = live.LiveRequest("web", None, str(scenario.kubeconfig()), None, 20.0, None, True, max_parallel=1)
+
+    with live.open_run(req) as run:
+        first = next(run.results)
+        read = _nodes_execed(scenario)  # the first node, and at most the one started when it was taken
+        assert first.node in read and len(read) <= 2
+        rest = list(run.results)
+
+    assert sorted([first.node] + [r.node for r in rest]) == NODES
+    assert all(r.error is None and r.collection is not None for r in [first, *rest])
+    assert _nodes_execed(scenario) == set(NODES)
