@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
 from kubectl_svcpath import __version__
 from kubectl_svcpath.errors import ExitCode, SvcpathError, UsageError
+
+if TYPE_CHECKING:
+    from kubectl_svcpath.options import Options
 
 HELP = """Where does a packet sent to this Service go, on this node, right now?
 
@@ -122,24 +125,37 @@ def svcpath(
     debug: Annotated[bool, typer.Option("--debug", help="On an internal error, print the traceback")] = False,
     version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit")] = None,
 ) -> None:
+    flags = dict(locals())  # every parameter is a flag: handed on by name (a new flag is its line above + its Options field)
     from kubectl_svcpath.app import Env, run
+
+    raise SystemExit(run(_options(flags), Env.from_process()))
+
+
+# the flags that make up ConnectFlags (kubectl's connection overrides), under the same names
+_CONNECT_FLAGS = ("cluster", "user", "server", "token", "certificate_authority", "client_certificate", "client_key",
+                  "insecure_skip_tls_verify", "tls_server_name", "as_user", "as_uid", "verbosity")
+
+
+def _options(flags: dict[str, Any]) -> Options:
+    """typer's flags -> Options: a flag named as its Options field passes as it is; the others are
+    grouped (ConnectFlags), parsed (durations), renamed (repeatable flags to lists) or lower-cased here."""
     from kubectl_svcpath.options import ConnectFlags, Options, parse_timeout
 
-    connect = ConnectFlags(
-        cluster=cluster, user=user, server=server, token=token, certificate_authority=certificate_authority,
-        client_certificate=client_certificate, client_key=client_key, insecure_skip_tls_verify=insecure_skip_tls_verify,
-        tls_server_name=tls_server_name, as_user=as_user, as_groups=tuple(as_group or ()), as_uid=as_uid,
-        verbosity=verbosity)
-    opts = Options(
-        service=service, namespace=namespace, kubeconfig=kubeconfig, context=context, connect=connect,
-        request_timeout=parse_timeout(request_timeout) if request_timeout is not None else 30.0,
-        node=node, all_nodes=all_nodes, nodes=nodes, sample=sample, max_parallel=max_parallel, local=local, rules_files=list(rules_file or []), manifests=list(manifest or []),
-        example=example, all_services=all_services, all_namespaces=all_namespaces, problems=problems,
-        since=list(since or []), watch=watch, interval=_interval(interval), samples=samples, port=port, output=output.lower(), explain=explain, color=color.lower(),
-        lenient=lenient, proxy_mode=proxy_mode, print_rbac=print_rbac, debug=debug,
-        trace=trace, trace_to=trace_to, trace_proto=trace_proto, node_ips=list(node_ip or []),
-    )
-    raise SystemExit(run(opts, Env.from_process()))
+    f = {k: v for k, v in flags.items() if k != "version"}  # --version: its eager callback has answered
+    connect = ConnectFlags(**{k: f.pop(k) for k in _CONNECT_FLAGS}, as_groups=tuple(f.pop("as_group") or ()))
+    request_timeout = f.pop("request_timeout")
+    shaped = {
+        "connect": connect,
+        "request_timeout": parse_timeout(request_timeout) if request_timeout is not None else 30.0,
+        "rules_files": list(f.pop("rules_file") or []),
+        "manifests": list(f.pop("manifest") or []),
+        "since": list(f.pop("since") or []),
+        "interval": _interval(f.pop("interval")),
+        "output": f.pop("output").lower(),
+        "color": f.pop("color").lower(),
+        "node_ips": list(f.pop("node_ip") or []),
+    }
+    return Options(**f, **shaped)
 
 
 def _interval(value: str) -> float:

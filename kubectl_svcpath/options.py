@@ -132,10 +132,8 @@ def parse_timeout(value: str | None) -> float | None:
     raise UsageError(f'invalid --request-timeout "{value}": use a duration such as 5s, 1m or 0 for none')
 
 
-def validate(opts: Options) -> None:
-    if opts.print_rbac:
-        return
-    c = opts.connect
+def _validate_connect(c: ConnectFlags) -> None:
+    """kubectl's connection flags: impersonation needs --as, header values stay printable, no contradictions."""
     if (c.as_groups or c.as_uid) and not c.as_user:
         raise UsageError("--as-group and --as-uid need --as USER (kubectl: requesting uid or groups without impersonating a user)")
     for flag, value in (("--as", c.as_user), ("--as-uid", c.as_uid), ("--token", c.token),
@@ -146,6 +144,12 @@ def validate(opts: Options) -> None:
         raise UsageError(f"invalid -v {c.verbosity}: use a level from 0 (quiet) up; any level above 0 logs the API requests")
     if c.insecure_skip_tls_verify and c.certificate_authority:
         raise UsageError("--insecure-skip-tls-verify and --certificate-authority contradict each other: choose one")
+
+
+def validate(opts: Options) -> None:
+    if opts.print_rbac:
+        return
+    _validate_connect(opts.connect)
     if opts.output not in OUTPUTS:
         raise UsageError(f'unknown output format "{opts.output}"; use one of: {", ".join(OUTPUTS)}')
     if opts.color not in COLORS:

@@ -135,3 +135,16 @@ def test_one_list_of_modes_and_output_formats() -> None:
 
     assert [v for v, _ in completion.OUTPUT_CHOICES] == [f.value for f in OutputFormat] == list(OUTPUTS)
     assert [v for v, _ in completion.PROXY_MODE_CHOICES] == [m.value for m in Mode]
+
+
+MAX_FUNCTION_LINES = 60
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(PKG)))
+def test_no_function_over_60_lines(path: Path) -> None:
+    """A function a reader can hold at once: longer ones are split into named steps (no allow-list)."""
+    long = [f"{node.name} (line {node.lineno}): {node.end_lineno - node.lineno + 1} lines"
+            for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno
+            and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES]
+    assert not long, f"{path.relative_to(ROOT)}: over {MAX_FUNCTION_LINES} lines: {long}; split into named steps"

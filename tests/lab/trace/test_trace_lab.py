@@ -19,10 +19,10 @@ import pytest
 from tests.conftest import run_cli
 from tests.lab import kpgen
 from tests.lab.netns import Lab
+from tests.lab.trace.topology import NODE_IP, conntrack, web_node
 
 pytestmark = pytest.mark.lab
 
-NODE_IP = "172.18.0.2"
 WEB = kpgen.ServiceSpec("default", "web", "10.96.0.10", [kpgen.PortSpec("http", 80, 8080, node_port=30080)],
                         endpoints=["10.244.1.5"], type="NodePort")
 EMPTY = kpgen.ServiceSpec("default", "empty", "10.96.0.11", [kpgen.PortSpec("http", 80, 8080)], endpoints=[])
@@ -36,10 +36,7 @@ LB = kpgen.ServiceSpec("default", "lb", "10.96.0.13", [kpgen.PortSpec("http", 80
 
 @pytest.fixture
 def cluster(lab: Lab, tmp_path: Path):
-    node = lab.add_node("cp01", NODE_IP)
-    lab.add_pod(node, "web-0", "10.244.1.5", ports=[8080])
-    client = lab.add_pod(node, "client", "10.244.1.9")
-    outside = lab.add_pod(node, "outside", "203.0.113.9")
+    node, client, outside = web_node(lab)
     lab.load_iptables(node, kpgen.generate([WEB, EMPTY, LOCAL, LB], kpgen.ProxyConfig(jumps=True)))
     objects = []
     for svc in (WEB, EMPTY, LOCAL, LB):
@@ -72,10 +69,6 @@ def counters(lab: Lab, node) -> dict[str, int]:
             seen[key] = seen.get(key, 0) + 1
             out[f"{table} {m.group(2)} #{seen[key]}"] = int(m.group(1))
     return out
-
-
-def conntrack(lab: Lab, node, dport: int) -> str:
-    return lab.run(node, ["conntrack", "-L", "-p", "tcp", "--orig-port-dst", str(dport)], check=False).stdout
 
 
 def _verdict_rule_grew(before: dict[str, int], after: dict[str, int], branch: dict) -> str:

@@ -17,10 +17,10 @@ import pytest
 from tests.conftest import run_cli
 from tests.lab.netns import Lab
 from tests.lab.nftgen import NftPort, NftService, generate
+from tests.lab.trace.topology import NODE_IP, conntrack, web_node
 
 pytestmark = pytest.mark.lab
 
-NODE_IP = "172.18.0.2"
 WEB = NftService("default", "web", "10.96.0.10", [NftPort("http", 80, 8080, node_port=30080)], endpoints=["10.244.1.5"])
 EMPTY = NftService("default", "empty", "10.96.0.11", [NftPort("http", 80, 8080)], endpoints=[])
 LOCAL = NftService("default", "local", "10.96.0.12", [NftPort("http", 80, 8080, node_port=30081)],
@@ -31,10 +31,7 @@ LB = NftService("default", "lb", "10.96.0.13", [NftPort("http", 80, 8080, node_p
 
 @pytest.fixture
 def cluster(lab: Lab, tmp_path: Path):
-    node = lab.add_node("cp01", NODE_IP)
-    lab.add_pod(node, "web-0", "10.244.1.5", ports=[8080])
-    client = lab.add_pod(node, "client", "10.244.1.9")
-    outside = lab.add_pod(node, "outside", "203.0.113.9")
+    node, client, outside = web_node(lab)
     lab.load_nft(node, generate([WEB, EMPTY, LOCAL, LB], node_ips=[NODE_IP], pod_cidr="10.0.0.0/8",
                                 service_cidr="10.96.0.0/16"))
     return lab, node, client, outside, tmp_path
@@ -48,10 +45,6 @@ def trace(lab: Lab, node, tmp: Path, service: str, source: str, to: str) -> dict
     doc = json.loads(r.stdout)
     assert doc["proxyMode"] == "nftables"
     return doc["traces"][0]
-
-
-def conntrack(lab: Lab, node, dport: int) -> str:
-    return lab.run(node, ["conntrack", "-L", "-p", "tcp", "--orig-port-dst", str(dport)], check=False).stdout
 
 
 def test_delivered_via_cluster_ip_and_node_port(cluster):
