@@ -49,8 +49,9 @@ test-unit: venv  ## the tests that need neither root nor network namespaces
 
 SEED ?= 1
 CASES ?= 2000
-fuzz: venv  ## hostile input campaign: CASES cases from SEED (make fuzz SEED=2); failing inputs kept in build/fuzz-failures/
-	nice $(PY) -m tests.fuzz --seed $(SEED) --cases $(CASES)
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+fuzz: venv  ## hostile input campaign: CASES cases from SEED on JOBS workers (make fuzz SEED=2 JOBS=1); failing inputs kept in build/fuzz-failures/
+	nice $(PY) -m tests.fuzz --seed $(SEED) --cases $(CASES) --jobs $(JOBS) --json build/fuzz-seed-$(SEED).json
 
 bench: venv  ## benchmarks (figures go in README.md)
 	$(PY) bench/run_all.py

@@ -27,6 +27,8 @@ import ipaddress
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from kubectl_svcpath.endpoints import ip_family
+
 ZONE_LABEL = "topology.kubernetes.io/zone"
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 PROXY_NAME_LABEL = "service.kubernetes.io/service-proxy-name"
@@ -97,10 +99,11 @@ class SliceEndpoint:
     slice: str = ""
     # listed in several slices with different conditions: kube-proxy keeps one copy, in map order
     ambiguous: bool = False
+    # ip:port ([ip]:port for IPv6), made once: the expectation looks endpoints up by it ~10 times each
+    key: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def key(self) -> str:
-        return f"[{self.ip}]:{self.port}" if ":" in self.ip else f"{self.ip}:{self.port}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", f"[{self.ip}]:{self.port}" if ":" in self.ip else f"{self.ip}:{self.port}")
 
 
 @dataclass(slots=True)
@@ -185,11 +188,7 @@ class Expectation:
 # --- the Service ----------------------------------------------------------------------------
 
 
-def _family(ip: str) -> int | None:
-    try:
-        return ipaddress.ip_address(ip.strip()).version
-    except ValueError:
-        return None
+_family = ip_family
 
 
 def opt_out(service: dict[str, Any]) -> tuple[str, str] | None:

@@ -25,6 +25,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "kubectl_svcpath" / "examples" / "hello-service"
 IPVS = ROOT / "tests" / "fixtures" / "ipvs"
+CORPUS = ROOT / "tests" / "corpus"
 FORMATS = ("table", "wide", "tree", "json", "yaml")
 TERMINAL_FORMATS = ("table", "wide", "tree")
 
@@ -67,7 +68,7 @@ class Case:
 class Base:
     form: str  # the rule dump's form ("manifest" for the manifest-first cases)
     rules: tuple[Path, ...]
-    services: tuple[str, ...]  # SERVICE arguments that name something in the rules
+    services: tuple[str, ...]  # SERVICE arguments that name something in the rules (none: --all only)
     manifest: Path | None = None
 
 
@@ -98,7 +99,21 @@ def bases(shared: Path) -> list[Base]:
         Base("manifest", (EXAMPLE / "iptables-save-on-node-host.txt",), ("hello-service",), ex_manifest),
         Base("manifest", (IPVS / "hello-ipvsadm-Ln-stats-exact.txt",), ("hello-service",), ex_manifest),
     ]
+    out += corpus_bases(shared)
     return [b for b in out if all(p.exists() for p in b.rules)]
+
+
+def corpus_bases(shared: Path) -> list[Base]:
+    """Every real paste of tests/corpus (iptables -L listings, grep output, bare -A lines, ipvsadm with
+    '>>>' node headers, nft excerpts, '...' cuts, prompts), read with the Services its facts name."""
+    out = []
+    for facts_file in sorted(CORPUS.glob("*.facts.yaml")):
+        facts = yaml.safe_load(facts_file.read_text(encoding="utf-8"))
+        pastes = facts["paste"] if isinstance(facts["paste"], list) else [facts["paste"]]
+        paths = tuple(shared / p.removeprefix("shared:") if p.startswith("shared:") else CORPUS / p for p in pastes)
+        services = tuple(dict.fromkeys(str(sv["name"]).split(":")[0] for sv in facts.get("services") or []))
+        out.append(Base(f"paste-{str(facts.get('form', '?')).split()[0]}", paths, services))
+    return out
 
 
 CONNTRACK = """\
@@ -198,9 +213,53 @@ def m_bytes(rng: random.Random, text: str) -> str:
     return "".join(chars)
 
 
+CUT_MARKS = ["...", "......", "…", "[snip]", "[...]", "<truncated>", "-- more --", "--", "... 200 more lines ...",
+             "(snipped)", "snip", "  ...  }", "[snip \x1b[2J]", "...\u202e", "[" + "snip " * 2000 + "]", "<" * 5000]
+
+
+def m_excerpt(rng: random.Random, text: str) -> str:
+    """What authors do to a paste: cut it and mark the cut, put their prompt and command above it."""
+    lines = text.splitlines(True)
+    for _ in range(rng.randint(1, 5)):
+        i = rng.randrange(len(lines) + 1)
+        j = min(len(lines), i + rng.choice([0, 0, 1, 5, 50]))
+        mark = rng.choice(CUT_MARKS + [
+            "$ iptables -t nat -L -n -v", "[root@node ~]# iptables-save -c", "root@kind-worker:/# nft -a list ruleset",
+            "controlplane $ ipvsadm -Ln", "From the KUBE-SERVICES chain:", "# " + rng.choice(HOSTILE), "$ " + rng.choice(HOSTILE)])
+        lines[i:j] = [mark + "\n"]
+    return "".join(lines)
+
+
+def m_nodes(rng: random.Random, text: str) -> str:
+    """Several nodes' listings in one paste, each under a '>>> node' header (pssh, ansible)."""
+    lines = text.splitlines(True)
+    cuts = sorted(rng.sample(range(len(lines) + 1), min(len(lines) + 1, rng.randint(1, 4))))
+    host = rng.choice(["172.27.138.251", "node-1", "", rng.choice(HOSTILE), "10.0.0." + rng.choice(NUMBERS)])
+    out: list[str] = []
+    prev = 0
+    for n, c in enumerate([*cuts, len(lines)]):
+        out += lines[prev:c]
+        if c < len(lines) or rng.random() < 0.2:
+            out.append(f">>> {host}{n if n else ''}\n" if rng.random() < 0.8 else rng.choice([">>>\n", ">>> \x1b[2J\n", "<<< x\n"]))
+        prev = c
+    return "".join(out)
+
+
+def m_handles(rng: random.Random, text: str) -> str:
+    """`nft -a`: '# handle N' after chains and rules (odd N, hostile text after the '#' too)."""
+    out = []
+    for ln in text.splitlines(True):
+        body = ln.rstrip("\n")
+        if body.strip() and rng.random() < 0.7:
+            n = rng.choice([str(rng.randint(1, 400)), str(rng.randint(1, 400)), rng.choice(NUMBERS)])
+            body += rng.choice([f" # handle {n}", f" # handle {n}", f"# handle {n}", f" # {rng.choice(HOSTILE)}", " #"])
+        out.append(body + ("\n" if ln.endswith("\n") else ""))
+    return "".join(out)
+
+
 TEXT_MUTATIONS: dict[str, Callable[[random.Random, str], str]] = {
     "hostile-token": m_hostile_token, "number": m_number, "truncate": m_truncate, "lines": m_lines,
-    "long-line": m_long_line, "bytes": m_bytes,
+    "long-line": m_long_line, "bytes": m_bytes, "excerpt": m_excerpt, "nodes": m_nodes, "handles": m_handles,
 }
 
 
@@ -437,7 +496,11 @@ def big_nft(n: int) -> str:
 
 def make_case(index: int, seed: int, all_bases: list[Base]) -> Case:
     rng = random.Random(f"{seed}:{index}")
-    base = all_bases[index % len(all_bases)]
+    # one case in three starts from a real paste of tests/corpus, the others from the dumps and the example
+    pastes = [b for b in all_bases if b.form.startswith("paste-")]
+    others = [b for b in all_bases if not b.form.startswith("paste-")] or pastes
+    k = index // 3
+    base = pastes[k % len(pastes)] if pastes and index % 3 == 2 else others[(2 * k + index % 3) % len(others)]
     output = rng.choice(FORMATS)
     files: dict[str, bytes] = {}
     args: list[str] = []
@@ -484,14 +547,28 @@ def make_case(index: int, seed: int, all_bases: list[Base]) -> Case:
         files["manifest.yaml"] = manifest_text.encode("utf-8", "surrogatepass")
         args += ["--manifest", FileArg("manifest.yaml")]
 
+    if rng.random() < 0.08 and base.form != "conntrack" and not mutation.startswith("many"):
+        # --since: an earlier dump of the same node (the base as it was, or mutated too)
+        earlier = _base_text(base)
+        if rng.random() < 0.5:
+            earlier = rng.choice(list(TEXT_MUTATIONS.values()))(rng, earlier)
+        files["since.txt"] = earlier.encode("utf-8", "surrogatepass")
+        args += ["--since", FileArg("since.txt")]
+        mutation += "+since"
+
     roll = rng.random()
-    if roll < 0.12:
+    if roll < 0.12 or not base.services:
         args.append("--all")
     else:
         svc = rng.choice(base.services)
-        if rng.random() < 0.05:
-            svc = rng.choice(HOSTILE[:12]) + svc
+        if rng.random() < 0.08:  # hostile text in the names typed on the command line
+            h = rng.choice(HOSTILE)
+            svc = rng.choice([h + svc, svc + h, h, f"{h}/{svc.split('/')[-1]}", f"svc/{h}"])
         args.append(svc)
+        if rng.random() < 0.04:
+            args += ["-n", rng.choice(HOSTILE + ["default", "kube-system", "a" * 300])]
+    if rng.random() < 0.1:
+        args += _trace_args(rng)
     if rng.random() < 0.15:
         args += ["--proxy-mode", rng.choice(["iptables", "nftables", "ipvs"])]
     if rng.random() < 0.1:
@@ -503,6 +580,22 @@ def make_case(index: int, seed: int, all_bases: list[Base]) -> Case:
         stdin = files.pop("rules0.txt")
         args[args.index(FileArg("rules0.txt"))] = "-"
     return Case(index, base.form, mutation, files, args, output, stdin)
+
+
+def _trace_args(rng: random.Random) -> list[str]:
+    """--trace and its companions, from the valid to the hostile."""
+    odd = [rng.choice(HOSTILE), rng.choice(NUMBERS)]
+    args = ["--trace", rng.choice(["node", "outside", "10.0.0.7", "192.168.189.15", "pod/x", "default/pod/web-0", "::1",
+                                   "fd00::7", "999.1.1.1", "10.0.0.0/8", "pod/", "a/b/c/d", *odd])]
+    if rng.random() < 0.6:
+        args += ["--to", rng.choice(["10.101.173.15:39090", "10.101.173.15:49191", "192.168.0.2:30725", "[fd00::1]:80",
+                                     "10.101.173.15", "10.101.173.15:99999", "10.101.173.15:-1", ":80", "x:y",
+                                     "10.101.173.15:" + rng.choice(NUMBERS), *odd])]
+    if rng.random() < 0.3:
+        args += ["--proto", rng.choice(["tcp", "udp", "sctp", "TCP", "icmp", *odd])]
+    if rng.random() < 0.3:
+        args += ["--node-ip", rng.choice(["192.168.0.2", "fd00::2", "300.1.1.1", *odd])]
+    return args
 
 
 def generate(seed: int, count: int, shared: Path) -> list[Case]:

@@ -15,7 +15,9 @@ limit:
 
 Classes (the first that applies):
 
-- ``hang``: over 10 CPU-seconds for an input under 10 MB (60 over it), or over 60 s of wall time;
+- ``hang``: over 10 CPU-seconds for an input under 10 MB (60 over it), or no CPU progress for
+  STALL_LIMIT seconds once past WALL_LIMIT (blocked, not busy: a run starved by a loaded machine
+  still gains CPU time, and the CPU limit decides it), or over WALL_CAP of wall time;
 - ``memory``: over the address-space limit (MemoryError, or killed at it);
 - ``crash``: exit code 1 (internal error), a traceback, or death by a signal;
 - ``injection``: on stderr, and on stdout for the terminal formats (table, wide, tree), a control
@@ -33,6 +35,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import resource
 import shutil
 import signal
@@ -50,7 +53,9 @@ BAD = ("unclear-error", "crash", "hang", "memory", "injection", "invalid-output"
 BIG_INPUT = 10 * 1024 * 1024
 CPU_LIMIT = 10  # seconds, inputs under BIG_INPUT
 CPU_LIMIT_BIG = 60
-WALL_LIMIT = 120.0  # a backstop: on a loaded machine the CPU limit is what measures a hang
+WALL_LIMIT = 120.0  # past this, a run must keep gaining CPU time: the CPU limit is what measures a hang
+STALL_LIMIT = 60.0  # seconds without CPU progress, past WALL_LIMIT: blocked
+WALL_CAP = 1800.0  # the last backstop, whatever the load
 MEM_LIMIT = 1536 * 1024 * 1024  # bytes of address space
 ERROR_CODES = {2, 4, 5, 6, 7, 8, 9, 130}
 BIDI = {0x061C, 0x200E, 0x200F, 0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069}
@@ -71,13 +76,14 @@ class Result:
     detail: str = ""
 
 
+# searched in C: a run can print tens of MB, and the parent classifies while the next runs wait
+_BAD_CHAR = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f" + "".join(chr(c) for c in sorted(BIDI)) + "]")
+
+
 def bad_char(text: str) -> str | None:
     """The first character that must not reach a terminal, as U+XXXX, or None."""
-    for ch in text:
-        o = ord(ch)
-        if (o < 0x20 and ch not in "\n\t") or 0x7F <= o <= 0x9F or o in BIDI:
-            return f"U+{o:04X}"
-    return None
+    m = _BAD_CHAR.search(text)
+    return f"U+{ord(m.group(0)):04X}" if m else None
 
 
 def _parses(output: str, text: str) -> str | None:
@@ -203,6 +209,7 @@ def run_cases(cases: Iterable[Case], jobs: int = 2, mode: str = "fork", workdir:
     base = Path(tempfile.mkdtemp(prefix="svcpath-fuzz-", dir=workdir))
     results: list[Result] = []
     running: dict[int, tuple[Case, Path, float]] = {}
+    progress_at: dict[int, tuple[int, float]] = {}  # pid -> (CPU ticks, when they last grew)
     todo = iter(cases)
     exhausted = False
     try:
@@ -230,16 +237,18 @@ def run_cases(cases: Iterable[Case], jobs: int = 2, mode: str = "fork", workdir:
             if pid == 0:
                 now = time.monotonic()
                 for p, (case, d, start) in list(running.items()):
-                    if now - start > WALL_LIMIT:
+                    if now - start > WALL_LIMIT and (now - start > WALL_CAP or _stalled(p, now, progress_at)):
                         os.kill(p, signal.SIGKILL)
                         _, status, usage = os.wait4(p, 0)
                         results.append(_finish(case, d, status, usage, now - start, True, keep))
                         del running[p]
+                        progress_at.pop(p, None)
                         if progress:
                             progress(results[-1])
                 time.sleep(0.005)
                 continue
             case, d, start = running.pop(pid)
+            progress_at.pop(pid, None)
             results.append(_finish(case, d, status, usage, time.monotonic() - start, False, keep))
             if progress:
                 progress(results[-1])
@@ -252,6 +261,20 @@ def run_cases(cases: Iterable[Case], jobs: int = 2, mode: str = "fork", workdir:
                 pass
         shutil.rmtree(base, ignore_errors=True)
     return sorted(results, key=lambda r: r.index)
+
+
+def _stalled(pid: int, now: float, progress_at: dict[int, tuple[int, float]]) -> bool:
+    """True once the child has gained no CPU time for STALL_LIMIT seconds (it waits, it does not work)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = int(fields[11]) + int(fields[12])  # utime + stime
+    except (OSError, IndexError, ValueError):
+        return False  # gone or unreadable: wait4 will tell
+    last = progress_at.get(pid)
+    if last is None or ticks > last[0]:
+        progress_at[pid] = (ticks, now)
+        return False
+    return now - last[1] > STALL_LIMIT
 
 
 def _finish(case: Case, d: Path, status: int, usage: resource.struct_rusage, wall: float, killed: bool,

@@ -142,6 +142,9 @@ def _sections(text: str) -> list[_Section]:
         s = line.strip()
         if not s:
             continue
+        if s.startswith(("->", "TCP ", "UDP ")):  # the bulk of a listing: neither a node line nor a prompt
+            sections[-1].lines.append((line_no, s))
+            continue
         mark = _NODE_MARK.match(s)
         if mark:
             node = mark.group(1)
@@ -176,8 +179,8 @@ def parse_ipvsadm(text: str, source: str, lenient: bool = False) -> IpvsTable:
     unnamed = 1
     last = ""
     for sec in _sections(text):
-        listed = [(n, s) for n, s in sec.lines if _is_listing_line(s)]
-        if not listed:
+        start = next((i for i, (_, s) in enumerate(sec.lines) if _is_listing_line(s)), None)
+        if start is None:
             if sec.lines:
                 skipped.append((sec.lines[0][0], sec.lines[-1][0], sec.command))
             continue
@@ -186,20 +189,18 @@ def parse_ipvsadm(text: str, source: str, lenient: bool = False) -> IpvsTable:
             # no node named: the listing goes with the one before it, unless it is the same kind of listing
             # again (a loop over nodes or pods printing one after the other)
             key = last or f"#{unnamed}"
-            if key in nodes and _form_of(listed) in nodes[key][0].dumps[0].forms:
+            if key in nodes and _form_of(sec.lines) in nodes[key][0].dumps[0].forms:
                 unnamed += 1
                 key = f"#{unnamed}"
         last = key
         if key not in nodes:
-            nodes[key] = (IpvsTable(dumps=[IpvsDumpInfo(source=source)]), sec.line_no or listed[0][0])
+            nodes[key] = (IpvsTable(dumps=[IpvsDumpInfo(source=source)]), sec.line_no or sec.lines[start][0])
             state.current = None
         table = nodes[key][0]
-        lead = [n for n, s in sec.lines if n < listed[0][0]]
-        if lead:  # "[sudo] password for …", "Every 2.0s: ipvsadm -Ln": not part of the table
-            skipped.append((lead[0], lead[-1], sec.command))
-        for line_no, s in sec.lines:
-            if line_no >= listed[0][0]:
-                state.line(table, line_no, s)
+        if start:  # "[sudo] password for …", "Every 2.0s: ipvsadm -Ln": not part of the table
+            skipped.append((sec.lines[0][0], sec.lines[start - 1][0], sec.command))
+        for line_no, s in sec.lines[start:]:
+            state.line(table, line_no, s)
     if not nodes:
         raise BadDump(source, "no ipvsadm listing in the input",
                       hint="pass the output of `ipvsadm -Ln` and/or `ipvsadm -Ln --stats --exact`")
@@ -220,9 +221,9 @@ def parse_ipvsadm(text: str, source: str, lenient: bool = False) -> IpvsTable:
     return table
 
 
-def _form_of(listed: list[tuple[int, str]]) -> str | None:
+def _form_of(lines: list[tuple[int, str]]) -> str | None:
     """The form a section's column heads announce (None: no heads in it)."""
-    head = next((s for _, s in listed if s.startswith("Prot LocalAddress:Port")), None)
+    head = next((s for _, s in lines if s.startswith("Prot LocalAddress:Port")), None)
     return _head_form(head.split()) if head else None
 
 
@@ -255,12 +256,11 @@ def _one_node(nodes: dict[str, tuple[IpvsTable, int]], source: str) -> IpvsTable
     if len(tables) == 1:
         return first
     for name, (other, _) in tables[1:]:
-        diff = _difference(first, other)
+        diff = _difference(first, other, _node_word(first_name), _node_word(name))
         if diff:
-            a, b = _node_word(first_name), _node_word(name)
             what = (f"{len(tables)} ipvsadm listings of the same kind (several nodes?)" if first_name.startswith("#")
                     else f"{len(tables)} nodes' IPVS tables")
-            raise BadDump(source, f"{what} in one paste, and they differ: {diff.format(a=a, b=b)}", hint=_split_hint(nodes))
+            raise BadDump(source, f"{what} in one paste, and they differ: {diff}", hint=_split_hint(nodes))
     names = ", ".join(_node_word(n) for n, _ in tables)
     first.dumps[0].nodes = [n for n, _ in tables]
     what = f"{len(tables)} ipvsadm listings of the same kind" if first_name.startswith("#") else f"{len(tables)} nodes' listings"
@@ -279,26 +279,26 @@ def _split_hint(nodes: dict[str, tuple[IpvsTable, int]]) -> str:
     return f"split it where each node's listing starts (lines {lines}) and pass one node's listing per run with --rules-file"
 
 
-def _difference(a: IpvsTable, b: IpvsTable) -> str:
+def _difference(a: IpvsTable, b: IpvsTable, name_a: str, name_b: str) -> str:
     """The first way two nodes' tables differ in what kube-proxy programs ("" when they do not)."""
     for key, vs in a.virtual_servers.items():
         other = b.virtual_servers.get(key)
         if other is None:
-            return f"{vs.label} is on {{a}}, not on {{b}}"
+            return f"{vs.label} is on {name_a}, not on {name_b}"
         if vs.scheduler and other.scheduler and (vs.scheduler, vs.persistent, vs.netmask) != (other.scheduler, other.persistent, other.netmask):
-            return f"{vs.label} is scheduled differently ({_sched(vs)} on {{a}}, {_sched(other)} on {{b}})"
+            return f"{vs.label} is scheduled differently ({_sched(vs)} on {name_a}, {_sched(other)} on {name_b})"
         mine = {(rs.address, rs.port): rs.weight for rs in vs.real_servers}
         theirs = {(rs.address, rs.port): rs.weight for rs in other.real_servers}
         only = sorted(set(mine) ^ set(theirs))
         if only:
             ip, port = only[0]
-            on, off = ("{a}", "{b}") if (ip, port) in mine else ("{b}", "{a}")
+            on, off = (name_a, name_b) if (ip, port) in mine else (name_b, name_a)
             return f"{vs.label} -> {f'[{ip}]' if ':' in ip else ip}:{port} is on {on}, not on {off}"
         if any(w is not None and theirs[k] is not None and w != theirs[k] for k, w in mine.items()):
-            return f"{vs.label} has other real server weights on {{a}} than on {{b}}"
+            return f"{vs.label} has other real server weights on {name_a} than on {name_b}"
     for key, vs in b.virtual_servers.items():
         if key not in a.virtual_servers:
-            return f"{vs.label} is on {{b}}, not on {{a}}"
+            return f"{vs.label} is on {name_b}, not on {name_a}"
     return ""
 
 
