@@ -179,8 +179,8 @@ def expected_port_to_dict(ep: Any) -> dict[str, Any] | None:
         "externalTraffic": ep.external,
         "terminatingFallback": ep.cluster_fallback or ep.local_fallback,
         "healthCheck": ep.health_check,
-        "endpoints": [{"ip": e.ip, "port": e.port, "node": e.node, "zoneHints": sorted(e.zone_hints),
-                       "nodeHints": sorted(e.node_hints), **ep.verdicts[e.key].to_dict()} for e in ep.endpoints],
+        "endpoints": [{"ip": e.ip, "port": e.port, "node": e.node, "zoneHints": sorted(e.zone_hints) if e.zone_hints else [],
+                       "nodeHints": sorted(e.node_hints) if e.node_hints else [], **ep.verdicts[e.key].to_dict()} for e in ep.endpoints],
     }
 
 

@@ -8,18 +8,89 @@ but a string are double-quoted with escapes, so the document loads back as it wa
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
+import secrets
 from enum import Enum
 from collections.abc import Callable, Iterable
 from typing import Any
 
 
 def render_json(doc: Any) -> str:
-    # ensure_ascii escapes DEL and C1 control bytes too, so hostile comments stay inert;
-    # allow_nan=False: NaN/Infinity are not JSON (finite() has already replaced them)
-    return json.dumps(finite(doc), indent=2, ensure_ascii=True, allow_nan=False) + "\n"
+    """``json.dumps(doc, indent=2, ensure_ascii=True, allow_nan=False)`` to the byte, a few times faster.
+
+    ensure_ascii escapes DEL and C1 control bytes too, so hostile comments stay inert. NaN and
+    infinities (a manifest's ``.nan``) become null: the first pass refuses them and the second
+    runs on finite(doc), so the common document is walked once.
+    """
+    try:
+        return _indented(doc) + "\n"
+    except ValueError:
+        return _indented(finite(doc)) + "\n"
+
+
+# The json module writes indented output with its pure-Python encoder (its C encoder writes one
+# separator for every level): 10 s for a Service with 10^5 endpoints. Here each container whose
+# items are all scalars (or empty containers) is one C encoder call with this level's separator;
+# a nested container is written first and put in the place of a marker string.
+_C_ENCODER = getattr(json.encoder, "c_make_encoder", None)
+_MARK = "\x00svcpath-" + secrets.token_hex(8) + "-"
+
+
+@functools.lru_cache(maxsize=64)
+def _flat_writer(inner: str) -> Callable[[Any, int], Any]:
+    if _C_ENCODER is None:  # a Python built without _json: the module's own encoder, same bytes
+        enc = json.JSONEncoder(ensure_ascii=True, allow_nan=False, check_circular=False, separators=("," + inner, ": "))
+        return lambda o, _level: enc.iterencode(o)
+    return _C_ENCODER(None, _unserializable, json.encoder.encode_basestring_ascii, None, ": ", "," + inner,
+                      False, False, False)
+
+
+def _flat_rows(o: list[Any]) -> bool:
+    """Non-empty mappings whose values are all scalars or empty (endpoint rows)."""
+    return (len(o) > 1 and all(type(r) is dict and r for r in o)
+            and not any(isinstance(v, (dict, list, tuple)) and v for r in o for v in r.values()))
+
+
+def _rows(o: list[dict[Any, Any]], nl: str, inner: str) -> str:
+    """The rows in one C encoder call at the rows' own separator, then the row brackets moved to
+    their lines: a raw newline never occurs inside a JSON string, so "}," + separator + "{" is
+    always the boundary between two rows."""
+    rin = inner + "  "
+    text = "".join(_flat_writer(rin)(o, 0))
+    body = text[2:-2].replace("}," + rin + "{", inner + "}," + inner + "{" + rin)
+    return "[" + inner + "{" + rin + body + inner + "}" + nl + "]"
+
+
+def _unserializable(o: Any) -> Any:
+    raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
+
+
+def _indented(o: Any, nl: str = "\n") -> str:
+    """``o`` as indented JSON whose closing bracket sits after ``nl`` (a newline and the indentation)."""
+    if not isinstance(o, (dict, list, tuple)) or not o:
+        return "".join(_flat_writer(nl)(o, 0))
+    inner = nl + "  "
+    if isinstance(o, list) and _flat_rows(o):
+        return _rows(o, nl, inner)
+    keys = o.keys() if isinstance(o, dict) else range(len(o))
+    nested = [k for k in keys if isinstance(o[k], (dict, list, tuple)) and o[k]]
+    if nested and len(nested) == len(o) and not isinstance(o, dict):  # a list of rows
+        return "[" + inner + ("," + inner).join(_indented(v, inner) for v in o) + nl + "]"
+    flat: Any = o
+    written = {}
+    if nested:
+        flat = dict(o) if isinstance(o, dict) else list(o)
+        for n, k in enumerate(nested):
+            mark = f"{_MARK}{n}\x00"
+            flat[k] = mark
+            written[json.encoder.encode_basestring_ascii(mark)] = _indented(o[k], inner)
+    text = "".join(_flat_writer(inner)(flat, 0))
+    for mark, sub in written.items():
+        text = text.replace(mark, sub, 1)
+    return text[0] + inner + text[1:-1] + nl + text[-1]
 
 
 _ITEMS = "svcpath-items-placeholder"
