@@ -49,7 +49,7 @@ def totals(reports: list[Report]) -> dict[str, int]:
 
 
 def new_totals() -> dict[str, int]:
-    return {"services": 0, "ports": 0, "endpoints": 0, "error": 0, "warning": 0, "ok": 0}
+    return {"services": 0, "ports": 0, "endpoints": 0, "error": 0, "warning": 0, "ok": 0, "unknown": 0}
 
 
 def count(counts: dict[str, int], r: Report) -> None:
@@ -57,12 +57,16 @@ def count(counts: dict[str, int], r: Report) -> None:
     counts["services"] += 1
     counts["ports"] += len(r.ports)
     counts["endpoints"] += len(_endpoints(r))
-    counts[("error", "warning", "ok")[rank(r)]] += 1
+    level = rank(r)
+    # no finding but a path the input does not show: "?", not "ok" (nothing proves it healthy)
+    counts["unknown" if level == 2 and health(r).startswith("?") else ("error", "warning", "ok")[level]] += 1
 
 
 def totals_line(t: dict[str, int], shown: int | None = None) -> str:
     head = f"{t['services']} Services, {t['ports']} ports, {t['endpoints']} endpoints: "
     line = head + f"{t['error']} error, {t['warning']} warning, {t['ok']} ok"
+    if t.get("unknown"):
+        line += f", {t['unknown']} not in the input"
     if shown is not None and shown != t["services"]:
         line += f" ({shown} shown: --problems)"
     return line

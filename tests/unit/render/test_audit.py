@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import yaml
 
@@ -49,7 +50,7 @@ def test_json_and_yaml_keep_the_order_and_carry_the_totals():
     _, out, _ = svcpath("--rules-file", _dump(), "--all", "--problems", "-o", "json")
     doc = json.loads(out)
     assert [i["service"]["name"] for i in doc["items"]] == ["svc6", "svc2"]
-    assert doc["totals"] == {"services": 6, "ports": 6, "endpoints": 6, "error": 1, "warning": 1, "ok": 4}
+    assert doc["totals"] == {"services": 6, "ports": 6, "endpoints": 6, "error": 1, "warning": 1, "ok": 4, "unknown": 0}
     _, out, _ = svcpath("--rules-file", _dump(), "--all", "-o", "yaml")
     assert [i["service"]["name"] for i in yaml.safe_load(out)["items"]][:2] == ["svc6", "svc2"]
 
@@ -79,3 +80,12 @@ def test_an_externalname_service_in_the_manifest_is_left_out_with_a_note_not_a_f
     # the manifest lists the Services: a Service without endpoints is listed although the dump has no
     # filter table, so the dump-only note "it cannot be listed here" would be false
     assert "cannot be listed here" not in out
+
+
+def test_a_service_whose_path_is_not_in_the_input_is_not_counted_ok():
+    # real paste (tests/corpus): `nft list chain ip nat KUBE-NODEPORTS` alone; every KUBE-SVC- chain is elsewhere
+    paste = str(Path(__file__).resolve().parents[2] / "corpus" / "aantonov-nft-list-chain-nodeports.txt")
+    code, out, _ = svcpath("--rules-file", paste, "--all")
+    assert "5 Services, 5 ports, 0 endpoints: 0 error, 0 warning, 0 ok, 5 not in the input" in out.splitlines()
+    _, js, _ = svcpath("--rules-file", paste, "--all", "-o", "json")
+    assert json.loads(js)["totals"] == {"services": 5, "ports": 5, "endpoints": 0, "error": 0, "warning": 0, "ok": 0, "unknown": 5}
