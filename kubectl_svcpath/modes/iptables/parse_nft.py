@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from kubectl_svcpath.modes.iptables.model import Chain, DumpInfo, Rule, RuleSet
-from kubectl_svcpath.modes.nftables.model import Match, NftRule, NftRuleset, NftTable
+from kubectl_svcpath.modes.nftables.model import Match, NftRule, NftRuleset, NftTable, to_int
 
 XTABLES_TABLES = ("nat", "filter", "mangle", "raw")
 _FAMILIES = ("ip", "ip6")
@@ -137,7 +137,7 @@ def _apply_match(rule: Rule, m: Match) -> None:
     elif m.left == "ct status":
         _match(rule, "conntrack", "--ctstatus", _neg(m) + ",".join(_words(right)).upper())
     elif m.left == "meta mark":
-        value = _int(right)
+        value = to_int(right)
         mark = f"{value:#x}/{m.mask:#x}" if value is not None and m.mask is not None else str(right)
         _match(rule, "mark", "--mark", _neg(m) + mark)
     elif m.left == "meta random" and m.op == "<" and m.mask == _RANDOM_RANGE - 1 and isinstance(right, int):
@@ -200,11 +200,11 @@ def _mark_target(rule: Rule, body: Any) -> None:
         op, operands = next(iter(value.items()))
         word = {"|": "--or-mark", "^": "--xor-mark", "&": "--and-mark"}.get(op)
         number = operands[1] if isinstance(operands, list) and len(operands) == 2 else None
-        if word and _int(number) is not None:
-            rule.target_options[word] = [f"{_int(number):#x}"]
+        if word and to_int(number) is not None:
+            rule.target_options[word] = [f"{to_int(number):#x}"]
             return
-    if _int(value) is not None:
-        rule.target_options["--set-mark"] = [f"{_int(value):#x}"]
+    if to_int(value) is not None:
+        rule.target_options["--set-mark"] = [f"{to_int(value):#x}"]
         return
     rule.partial = True
 
@@ -213,14 +213,3 @@ def _words(value: Any) -> list[str]:
     if isinstance(value, list):
         return [str(v) for v in value]
     return [str(value)]
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        try:
-            return int(value, 0)
-        except ValueError:
-            return None
-    return None

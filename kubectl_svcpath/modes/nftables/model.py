@@ -442,7 +442,7 @@ class RuleSummary(NamedTuple):
 
 
 def _mark_text(m: Match) -> str:
-    value = m.right if isinstance(m.right, int) else _to_int(m.right)
+    value = m.right if isinstance(m.right, int) else to_int(m.right)
     neg = "!" if m.op == "!=" else ""
     if value is None:
         return f"{neg}{m.right}"
@@ -451,8 +451,9 @@ def _mark_text(m: Match) -> str:
     return f"{neg}{value:#x}"
 
 
-def _to_int(v: Any) -> int | None:
-    if isinstance(v, int):
+def to_int(v: Any) -> int | None:
+    """An nft JSON number, or a number written as a string ("0x10", "80"); None otherwise (a bool is no number)."""
+    if isinstance(v, int) and not isinstance(v, bool):
         return v
     if isinstance(v, str):
         try:
