@@ -16,7 +16,7 @@ from kubectl_svcpath.errors import BadDump, SvcpathError
 from kubectl_svcpath.findings.generic import diagnose
 from kubectl_svcpath.modes import registry
 from kubectl_svcpath.modes.base import Mode, Parsed
-from kubectl_svcpath.parse import dump_format
+from kubectl_svcpath.parse import describe, dump_format
 from kubectl_svcpath.parse.excerpt import clean, excerpt_note
 from kubectl_svcpath.path import PortPath
 from kubectl_svcpath.report import Report, RulesNotRead
@@ -29,6 +29,7 @@ def parse_collection(collection: Collection, lenient: bool = False) -> Parsed:
     parsed = Parsed()
     registry.read_structured(parsed, collection.rulesets)
     for dump in collection.dumps:
+        dump = _described(parsed, dump)
         dump = cleaned(dump)
         if dump.elisions:
             parsed.elisions[dump.source] = list(dump.elisions)
@@ -91,13 +92,25 @@ def correlate(snapshot: ServiceSnapshot, parsed: Parsed) -> list[PortPath]:
 
 def infer_services(parsed: Parsed, only: tuple[str | None, str] | None = None) -> list[ServiceSnapshot]:
     """Dump-only mode: the Services the rules themselves describe (or just ``only=(ns, name)``)."""
+    if parsed.described:  # a pasted description may name what the rules do not: read them all
+        return describe.complete(registry.mode(parsed.mode).infer(parsed, None), parsed.described)
     return registry.mode(parsed.mode).infer(parsed, only)
 
 
 def each_service(parsed: Parsed) -> Iterator[ServiceSnapshot]:
     """Dump-only mode, for an audit: every Service the rules describe, one at a time."""
     mode = registry.mode(parsed.mode)
-    return mode.infer_each(parsed) if mode.infer_each is not None else iter(mode.infer(parsed, None))
+    found = mode.infer_each(parsed) if mode.infer_each is not None else iter(mode.infer(parsed, None))
+    return iter(describe.complete(found, parsed.described)) if parsed.described else found
+
+
+def _described(parsed: Parsed, dump: RuleDump) -> RuleDump:
+    """`kubectl describe service` output pasted with the rules: read aside, blanked for the rule readers."""
+    text, found = describe.split_described(dump.text, dump.source)
+    if not found:
+        return dump
+    parsed.described.extend(found)
+    return replace(dump, text=text)
 
 
 def api_only(snapshot: ServiceSnapshot, node: str | None, error: SvcpathError) -> Report:
@@ -142,7 +155,7 @@ def cleaned(dump: RuleDump) -> RuleDump:
 
 def input_notes(parsed: Parsed, collection: Collection, snapshot: ServiceSnapshot | None = None) -> list[str]:
     """What the input lacked, and what that costs the answer."""
-    notes = list(collection.notes) + registry.mode(parsed.mode).notes(parsed, snapshot)
+    notes = list(collection.notes) + describe.notes(parsed.described) + registry.mode(parsed.mode).notes(parsed, snapshot)
     iptables_sources = {d.source for d in parsed.rules.dumps} if parsed.rules is not None else set()
     for source, lines in parsed.elisions.items():
         if source not in iptables_sources:  # (the iptables notes say it for their own inputs)

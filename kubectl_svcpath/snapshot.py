@@ -61,6 +61,8 @@ class ServiceSnapshot:
     endpoints: dict[str, tuple[Endpoint, ...]] = field(default_factory=dict)
     has_slices: bool = True  # False: no EndpointSlice at all (or unknown in dump-only mode)
     from_api: bool = True  # False: rebuilt from the dump, nothing was cross-checked
+    # dump-only: facts a pasted `kubectl describe service` shows, as (field, "source:line") pairs
+    seen: tuple[tuple[str, str], ...] = ()
     # the API objects as read (the Service, then its EndpointSlices): expected.py reads hints,
     # labels, address types and ingress modes from them; empty in dump-only mode
     api_objects: tuple[dict[str, Any], ...] = field(default=(), compare=False, repr=False)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from kubectl_svcpath.modes.iptables.model import RuleSet
     from kubectl_svcpath.modes.ipvs.model import IpvsTable
     from kubectl_svcpath.modes.nftables.model import NftRuleset
+    from kubectl_svcpath.parse.describe import DescribedService
     from kubectl_svcpath.parse.conntrack import ConntrackTable
     from kubectl_svcpath.path import Finding, PortPath
     from kubectl_svcpath.report import SourceInfo
@@ -48,6 +49,7 @@ class Parsed:
     sources: list[SourceInfo] = field(default_factory=list)
     mode: Mode = Mode.IPTABLES
     elisions: dict[str, list[int]] = field(default_factory=dict)  # source -> lines where the author cut
+    described: list[DescribedService] = field(default_factory=list)  # `kubectl describe service` output in the input
 
     @property
     def excerpt(self) -> bool:
@@ -57,7 +59,9 @@ class Parsed:
 
     def reader_notes(self) -> list[str]:
         """What the readers left out of the input or could not read (skipped lines, several nodes), for an audit."""
-        return [n for d in self.ipvs.dumps for n in d.notices] if self.ipvs is not None else []
+        from kubectl_svcpath.parse.describe import notes
+
+        return notes(self.described) + ([n for d in self.ipvs.dumps for n in d.notices] if self.ipvs is not None else [])
 
 
 def unknown_from_excerpt(parsed: Parsed, found: list[ServiceSnapshot]) -> list[ServiceSnapshot]:
