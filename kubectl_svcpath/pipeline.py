@@ -22,7 +22,8 @@ from kubectl_svcpath.path import PortPath
 from kubectl_svcpath.report import Report, RulesNotRead
 from kubectl_svcpath.snapshot import ServiceSnapshot
 
-__all__ = ["Parsed", "analyse", "correlate", "detect_mode", "each_service", "infer_services", "input_notes", "parse_collection"]
+__all__ = ["Parsed", "analyse", "correlate", "detect_mode", "each_service", "infer_services", "input_notes", "parse_collection",
+           "split_nodes"]
 
 
 def parse_collection(collection: Collection, lenient: bool = False) -> Parsed:
@@ -37,6 +38,22 @@ def parse_collection(collection: Collection, lenient: bool = False) -> Parsed:
     parsed.mode = detect_mode(parsed, collection)
     _stamp_sources(parsed, collection)
     return parsed
+
+
+def split_nodes(collection: Collection) -> list[Collection]:
+    """One Collection per node when a pasted file holds several nodes' tables that differ (an
+    ``ipvsadm -Ln`` loop over nodes): each node's report then says what that node holds. The
+    Collection itself otherwise (one node, or a node the user named with --node)."""
+    if len(collection.dumps) != 1 or collection.node or collection.rulesets:
+        return [collection]
+    dump = collection.dumps[0]
+    form = registry.form(dump_format(cleaned(dump)))
+    parts = form.split(dump.text, dump.source) if form.split is not None else []
+    if len(parts) < 2:
+        return [collection]
+    return [replace(collection, dumps=[replace(dump, text=text)], node=node, notes=[
+        *collection.notes, f"{dump.source} holds {len(parts)} nodes' tables that differ: this report is {node}'s "
+        f"(its listing only; the others' lines are read in their own reports)"]) for node, text in parts]
 
 
 def _stamp_sources(parsed: Parsed, collection: Collection) -> None:

@@ -71,7 +71,7 @@ class ServiceSnapshot:
     def ref(self) -> str:
         if not self.namespace and not self.name:
             return "?/? (not named in the input)"
-        return f"{self.namespace}/{self.name}"
+        return f"{self.namespace or '?'}/{self.name}"  # "?/web": a description that shows no namespace
 
     @property
     def headless(self) -> bool:

@@ -87,6 +87,9 @@ class InputForm:
     looks_like: Callable[[str], bool]  # sees only the first 64 KiB
     read: Callable[[Parsed, RuleDump, bool], None]  # parse (lenient or not) and add to Parsed
     json: bool = False  # a JSON document: other JSON is refused with its own message
+    # (text, source) -> [(node, that node's text)] when one paste holds several nodes' tables that
+    # differ (each node then gets its own report); [] when it is one node's. None: the form has no nodes
+    split: Callable[[str, str], list[tuple[str, str]]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
