@@ -17,7 +17,7 @@ from kubectl_svcpath.findings.generic import diagnose
 from kubectl_svcpath.modes import registry
 from kubectl_svcpath.modes.base import Mode, Parsed
 from kubectl_svcpath.parse import describe, dump_format
-from kubectl_svcpath.parse.excerpt import clean, excerpt_note
+from kubectl_svcpath.parse.excerpt import clean, excerpt_note, left_out_note
 from kubectl_svcpath.path import PortPath
 from kubectl_svcpath.report import Report, RulesNotRead
 from kubectl_svcpath.snapshot import ServiceSnapshot
@@ -31,7 +31,7 @@ def parse_collection(collection: Collection, lenient: bool = False) -> Parsed:
     registry.read_structured(parsed, collection.rulesets)
     for dump in collection.dumps:
         dump = _described(parsed, dump)
-        dump = cleaned(dump)
+        dump = cleaned(dump, parsed.left_out)
         if dump.elisions:
             parsed.elisions[dump.source] = list(dump.elisions)
         registry.form(dump_format(dump)).read(parsed, dump, lenient)
@@ -162,17 +162,21 @@ def analyse(snapshot: ServiceSnapshot, parsed: Parsed, collection: Collection) -
     )
 
 
-def cleaned(dump: RuleDump) -> RuleDump:
-    """The dump without a BOM, its elision lines blanked and their line numbers kept (parse/excerpt.py)."""
+def cleaned(dump: RuleDump, notes: list[str] | None = None) -> RuleDump:
+    """The dump without a BOM, its elision lines and other commands' output blanked, their line numbers
+    kept (parse/excerpt.py); ``notes`` gets a note on the output left out."""
     c = clean(dump.text)
-    if not c.bom and not c.elisions and not c.commands and not c.dedented:
+    if not c.bom and not c.elisions and not c.commands and not c.dedented and not c.left_out:
         return dump
+    if c.left_out and notes is not None:
+        notes.append(left_out_note(dump.source, c.left_out))
     return replace(dump, text=c.text, elisions=tuple(c.elisions))
 
 
 def input_notes(parsed: Parsed, collection: Collection, snapshot: ServiceSnapshot | None = None) -> list[str]:
     """What the input lacked, and what that costs the answer."""
-    notes = list(collection.notes) + describe.notes(parsed.described) + registry.mode(parsed.mode).notes(parsed, snapshot)
+    notes = (list(collection.notes) + describe.notes(parsed.described) + parsed.left_out
+             + registry.mode(parsed.mode).notes(parsed, snapshot))
     iptables_sources = {d.source for d in parsed.rules.dumps} if parsed.rules is not None else set()
     for source, lines in parsed.elisions.items():
         if source not in iptables_sources:  # (the iptables notes say it for their own inputs)

@@ -50,6 +50,7 @@ class Parsed:
     mode: Mode = Mode.IPTABLES
     elisions: dict[str, list[int]] = field(default_factory=dict)  # source -> lines where the author cut
     described: list[DescribedService] = field(default_factory=list)  # `kubectl describe service` output in the input
+    left_out: list[str] = field(default_factory=list)  # other commands' output around the rules, left out (notes)
 
     @property
     def excerpt(self) -> bool:
@@ -61,7 +62,7 @@ class Parsed:
         """What the readers left out of the input or could not read (skipped lines, several nodes), for an audit."""
         from kubectl_svcpath.parse.describe import notes
 
-        return notes(self.described) + ([n for d in self.ipvs.dumps for n in d.notices] if self.ipvs is not None else [])
+        return notes(self.described) + self.left_out + ([n for d in self.ipvs.dumps for n in d.notices] if self.ipvs is not None else [])
 
 
 def unknown_from_excerpt(parsed: Parsed, found: list[ServiceSnapshot]) -> list[ServiceSnapshot]:

@@ -38,6 +38,16 @@ _ELISION = re.compile(
 _PROMPT = re.compile(r"^\s*(?:\[[^\]\n]{0,80}\]|[\w.-]+@[\w.:~/-]*|[\w.-]+)?\s*[$#%]\s+\S")
 _COMMAND = re.compile(r"^\s*(?:sudo\s+)?(?:ip6?tables(?:-legacy|-nft)?(?:-save)?|nft|ipvsadm|kubectl|crictl|docker|conntrack)\s+-?\w")
 _PROSE = re.compile(r"^[A-Z][^:\t]{2,100}:\s*$")
+# a command whose output is no rule listing ("$ kubectl logs …", "# ip addr", "$ kubectl get svc"): its
+# output, down to the next prompt, is left out with a note. Never a line naming a rule tool ("kubectl exec
+# kube-proxy-x -- iptables-save", "ssh node sudo iptables-save | grep -n …"), and not an alias ("$ ipt
+# KUBE-SERVICES" in tkng.io is iptables -t nat -nvL): only these well-known commands
+_OTHER_COMMAND = re.compile(
+    r"^(?:sudo\s+)?(?:kubectl\s+(?:-n\s+\S+\s+)?(?:logs|get|describe|apply|create|delete|edit|scale|rollout|top|version|"
+    r"cluster-info|config|explain)|ip\s+(?:-\w+\s+)*(?:a|addr|address|r|route|l|link|n|neigh|rule)|ss|netstat|curl|wget|"
+    r"ping|dig|nslookup|journalctl|systemctl|docker\s+(?:ps|logs|images|inspect)|crictl\s+(?:ps|pods|logs|inspect)|helm|"
+    r"tcpdump|uname|hostname|ls|sysctl|lsmod|route|arp)\b")
+_RULE_TOOL = re.compile(r"(?:^|[\s/|;])(?:ip6?tables(?:-legacy|-nft)?(?:-save)?|nft|ipvsadm|conntrack|ipset)(?=\s|$)")
 
 
 @dataclass(slots=True)
@@ -47,6 +57,8 @@ class Cleaned:
     bom: bool = False
     commands: list[int] = field(default_factory=list)  # prompt, command and prose lines made "# " comments
     dedented: bool = False  # an indentation shared by every line was removed
+    # another command's output under its own prompt, emptied: (first line, last line, the command)
+    left_out: list[tuple[int, int, str]] = field(default_factory=list)
 
 
 def clean(text: str) -> Cleaned:
@@ -61,19 +73,59 @@ def clean(text: str) -> Cleaned:
     lines = text.split("\n")
     elisions: list[int] = []
     commands: list[int] = []
+    left_out: list[tuple[int, int, str]] = []
+    other: str | None = None  # the command whose output is being left out
     for i, line in enumerate(lines):
         if len(line) > 300:
+            if other is not None:
+                _leave_out(left_out, lines, i, other)
             continue
         if elided and len(line) <= 120 and _ELISION.match(line):
             elisions.append(i + 1)
             # "... }" (nft): the cut ends a block that must stay closed
             lines[i] = "}" if line.rstrip().endswith(" }") else ""
-        elif not line.lstrip().startswith("#") and (_PROMPT.match(line) or _COMMAND.match(line) or _PROSE.match(line)):
-            commands.append(i + 1)
-            lines[i] = "# " + line.strip()
-    if not elisions and not commands:
+        elif _is_command(line):
+            other = _other_command(line)
+            if not line.lstrip().startswith("#"):
+                commands.append(i + 1)
+                lines[i] = "# " + line.strip()
+        elif other is not None and line.strip():
+            _leave_out(left_out, lines, i, other)
+    if not elisions and not commands and not left_out:
         return Cleaned(text, [], bom, dedented=dedented)
-    return Cleaned("\n".join(lines), elisions, bom, commands, dedented)
+    return Cleaned("\n".join(lines), elisions, bom, commands, dedented, left_out)
+
+
+def _is_command(line: str) -> bool:
+    """A prompt, command or prose line (one already made a "# " comment counts when it is a prompt)."""
+    if line.lstrip().startswith("#"):
+        return _other_command(line) is not None or _RULE_TOOL.search(line) is not None and _PROMPT.match(line) is not None
+    return bool(_PROMPT.match(line) or _COMMAND.match(line) or _PROSE.match(line))
+
+
+def _other_command(line: str) -> str | None:
+    """The command of a prompt line whose output is no rule listing, else None."""
+    body = line.strip()
+    m = _PROMPT.match(body)
+    command = body[m.end() - 1:].strip() if m else body
+    if _RULE_TOOL.search(command) or not _OTHER_COMMAND.match(command):
+        return None
+    return command
+
+
+def _leave_out(left_out: list[tuple[int, int, str]], lines: list[str], i: int, command: str) -> None:
+    lines[i] = ""
+    if left_out and left_out[-1][2] == command and left_out[-1][1] >= i - 1 - _blank_run(lines, i):
+        left_out[-1] = (left_out[-1][0], i + 1, command)
+    else:
+        left_out.append((i + 1, i + 1, command))
+
+
+def _blank_run(lines: list[str], i: int) -> int:
+    n = 0
+    while i - 1 - n >= 0 and not lines[i - 1 - n].strip():
+        n += 1
+    return n
 
 
 def _dedent(text: str) -> tuple[str, bool]:
@@ -128,6 +180,14 @@ def _maybe_elided(text: str) -> bool:
 def line_list(lines: list[int]) -> str:
     shown = ", ".join(map(str, lines[:8]))
     return shown + (f" and {len(lines) - 8} more" if len(lines) > 8 else "")
+
+
+def left_out_note(source: str, left_out: list[tuple[int, int, str]]) -> str:
+    """Other commands' output around the rules, emptied before reading: where, and which command printed it."""
+    parts = [f"{f'line {a}' if a == b else f'lines {a}-{b}'} (`{c[:60]}{'…' if len(c) > 60 else ''}` output)"
+             for a, b, c in left_out[:6]]
+    more = f" and {len(left_out) - 6} more" if len(left_out) > 6 else ""
+    return f"{source}: not rule output, left out: {', '.join(parts)}{more}"
 
 
 def excerpt_note(source: str, lines: list[int]) -> str:

@@ -260,3 +260,21 @@ def test_partial_restore_input(tmp_path: Path) -> None:
     assert [e["ip"] for e in _entry(doc, "port-v1")["endpoints"]] == ["192.168.189.15"]
     assert any("deletes KUBE-SVC-OLDOLDOLDOLDOLD01, KUBE-SEP-OLDOLDOLDOLDOLD02 (-X)" in n for n in doc["notes"])
     assert not {"no-endpoints", "service-not-programmed", "endpoint-not-programmed"} & {x["code"] for x in doc["findings"]}
+
+
+def test_other_commands_output_around_the_rules_is_left_out(tmp_path: Path) -> None:
+    """A `kubectl logs` / `kubectl get svc` run pasted above the rules is no rule: left out with a note, not
+    refused (tests/corpus/gke-gci-agent-iptables-save-grep-n.txt is the real paste). Output of a command that
+    names a rule tool, or of an alias (`$ ipt KUBE-SERVICES`), is read as rules."""
+    from kubectl_svcpath.parse.excerpt import clean
+
+    rules = ('-A KUBE-SERVICES -d 10.96.7.7/32 -p tcp -m comment --comment "shop/web:http cluster IP" -m tcp --dport 80 '
+             "-j KUBE-SVC-67NZLRHBNDSAWJRO\n")
+    paste = tmp_path / "p.txt"
+    paste.write_text("$ kubectl get svc -n shop\nNAME   TYPE        CLUSTER-IP   PORT(S)\nweb    ClusterIP   10.96.7.7    80/TCP\n\n"
+                     "$ kubectl exec -n kube-system kube-proxy-x -- iptables-save | grep shop/web\n" + rules, encoding="utf-8")
+    doc = _json("--all", "--rules-file", str(paste))
+    assert [(i["service"]["namespace"], i["service"]["name"]) for i in doc["items"]] == [("shop", "web")]
+    assert f"{paste}: not rule output, left out: lines 2-3 (`kubectl get svc -n shop` output)" in doc["notes"]
+    kept = clean("$ ipt KUBE-SERVICES\nChain KUBE-SERVICES (2 references)\n# kubectl logs x\n-A X -j Y\n")
+    assert kept.text.split("\n")[1] == "Chain KUBE-SERVICES (2 references)" and kept.left_out == [(4, 4, "kubectl logs x")]
