@@ -17,7 +17,7 @@ from kubectl_svcpath.findings.generic import diagnose
 from kubectl_svcpath.modes import registry
 from kubectl_svcpath.modes.base import Mode, Parsed
 from kubectl_svcpath.parse import describe, dump_format
-from kubectl_svcpath.parse.excerpt import clean, excerpt_note, left_out_note
+from kubectl_svcpath.parse.excerpt import clean, excerpt_note, json_excerpt, left_out_note
 from kubectl_svcpath.path import PortPath
 from kubectl_svcpath.report import Report, RulesNotRead
 from kubectl_svcpath.snapshot import ServiceSnapshot
@@ -170,6 +170,9 @@ def cleaned(dump: RuleDump, notes: list[str] | None = None) -> RuleDump:
         return dump
     if c.left_out and notes is not None:
         notes.append(left_out_note(dump.source, c.left_out))
+    fragments = json_excerpt(c.text, c.elisions)  # `nft -j | jq .` cut with "...": its objects, as one document
+    if fragments is not None:
+        return replace(dump, text=fragments, elisions=tuple(c.elisions))
     return replace(dump, text=c.text, elisions=tuple(c.elisions))
 
 

@@ -182,6 +182,73 @@ def line_list(lines: list[int]) -> str:
     return shown + (f" and {len(lines) - 8} more" if len(lines) > 8 else "")
 
 
+_NFT_KINDS = frozenset(("metainfo", "table", "chain", "rule", "set", "map", "element", "flowtable", "counter", "quota",
+                        "ct helper", "limit", "ct timeout", "ct expectation", "synproxy", "secmark"))
+
+
+def json_excerpt(text: str, elisions: list[int]) -> str | None:
+    """``nft -j … | jq .`` output cut with ``...`` (a KEP and blog posts paste it so): the JSON objects
+    between the cuts, each closed where the author cut it, as one ``{"nftables": [...]}`` document.
+    None when the text is no such excerpt (whole JSON, or not JSON at all)."""
+    lines = text.split("\n")
+    first = next((s for s in (ln.strip() for ln in lines) if s and not s.startswith("#")), "")
+    if not elisions or not first.startswith(("{", "[")) or '"nftables"' in text[:200]:
+        return None
+    cuts = set(elisions)
+    chunks: list[list[str]] = [[]]
+    for n, line in enumerate(lines, 1):
+        if n in cuts:
+            chunks.append([])
+        elif not line.lstrip().startswith("#"):
+            chunks[-1].append(line)
+    objects: list[object] = []
+    for chunk in chunks:
+        got = _json_values("\n".join(chunk))
+        if got is None:
+            return None
+        objects += got
+    items = [o for o in objects if isinstance(o, dict) and len(o) == 1 and next(iter(o)) in _NFT_KINDS]
+    if not items or len(items) != len(objects):
+        return None
+    import json
+
+    return json.dumps({"nftables": items})
+
+
+def _json_values(chunk: str) -> list[object] | None:
+    """The JSON values of one cut-out piece: separating commas dropped, brackets the cut left open closed."""
+    import json
+
+    body = chunk.strip().strip(",").strip()
+    if not body:
+        return []
+    stack: list[str] = []
+    in_string = escaped = False
+    for ch in body:
+        if in_string:
+            escaped, in_string = (False, in_string) if escaped else (ch == "\\", ch != '"')
+        elif ch == '"':
+            in_string = True
+        elif ch in "{[":
+            stack.append("}" if ch == "{" else "]")
+        elif ch in "}]":
+            if not stack or stack.pop() != ch:
+                return None  # cut inside an object opened above the cut: not repaired
+    if in_string:
+        return None
+    body = body.rstrip().rstrip(",") + "".join(reversed(stack))
+    decoder, values, i = json.JSONDecoder(), [], 0
+    while i < len(body):
+        try:
+            value, i = decoder.raw_decode(body, i)
+        except ValueError:
+            return None
+        values.append(value)
+        while i < len(body) and body[i] in " \t\r\n,":
+            i += 1
+    return values
+
+
 def left_out_note(source: str, left_out: list[tuple[int, int, str]]) -> str:
     """Other commands' output around the rules, emptied before reading: where, and which command printed it."""
     parts = [f"{f'line {a}' if a == b else f'lines {a}-{b}'} (`{c[:60]}{'…' if len(c) > 60 else ''}` output)"

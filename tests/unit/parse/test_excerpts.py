@@ -278,3 +278,19 @@ def test_other_commands_output_around_the_rules_is_left_out(tmp_path: Path) -> N
     assert f"{paste}: not rule output, left out: lines 2-3 (`kubectl get svc -n shop` output)" in doc["notes"]
     kept = clean("$ ipt KUBE-SERVICES\nChain KUBE-SERVICES (2 references)\n# kubectl logs x\n-A X -j Y\n")
     assert kept.text.split("\n")[1] == "Chain KUBE-SERVICES (2 references)" and kept.left_out == [(4, 4, "kubectl logs x")]
+
+
+def test_nft_json_cut_with_elisions_is_read_as_its_objects() -> None:
+    """`nft -j … | jq .` cut with "..." (tests/corpus/kep3866-nft-json-jq-rule-elided.txt is the real paste):
+    the objects between the cuts, each closed where it was cut, are one `nft -j` document."""
+    from kubectl_svcpath.parse.excerpt import clean, json_excerpt
+
+    cut = ('$ nft -j list table ip kube-proxy | jq .\n...\n    {\n      "chain": {"family": "ip", "table": "kube-proxy",'
+           ' "name": "services", "handle": 3}\n    },\n    {\n      "rule": {"family": "ip", "table": "kube-proxy",'
+           ' "chain": "services", "handle": 19, "expr": [{"jump": {"target": "x]{"}}]}\n...\n')
+    c = clean(cut)
+    doc = json.loads(json_excerpt(c.text, c.elisions) or "null")
+    assert [next(iter(o)) for o in doc["nftables"]] == ["chain", "rule"]
+    assert doc["nftables"][1]["rule"]["expr"][0]["jump"]["target"] == "x]{"
+    assert json_excerpt('{"nftables": []}', [2]) is None and json_excerpt("-A X -j Y\n...\n", [2]) is None
+    assert json_excerpt('...\n  }\n  {"rule": {}}\n', [1]) is None  # cut inside an object opened above the cut
