@@ -47,6 +47,9 @@ _OTHER_COMMAND = re.compile(
     r"cluster-info|config|explain)|ip\s+(?:-\w+\s+)*(?:a|addr|address|r|route|l|link|n|neigh|rule)|ss|netstat|curl|wget|"
     r"ping|dig|nslookup|journalctl|systemctl|docker\s+(?:ps|logs|images|inspect)|crictl\s+(?:ps|pods|logs|inspect)|helm|"
     r"tcpdump|uname|hostname|ls|sysctl|lsmod|route|arp)\b")
+# the first line of a rule listing of any form: never another command's output
+_RULE_START = re.compile(r"^\s*(?:\d+:)*(?:\[\d+:\d+\]\s*)?(?:-[ANIX]\s+\S|:\S+\s+\S+\s+\[|\*[a-z]+\s*$|COMMIT\s*$|Chain\s+\S+\s+\(|"
+                         r"table\s+\w+\s+\S+\s*\{|IP Virtual Server|Prot LocalAddress|(?:TCP|UDP|SCTP)\s+\S+:\d+)")
 _RULE_TOOL = re.compile(r"(?:^|[\s/|;])(?:ip6?tables(?:-legacy|-nft)?(?:-save)?|nft|ipvsadm|conntrack|ipset)(?=\s|$)")
 
 
@@ -90,7 +93,10 @@ def clean(text: str) -> Cleaned:
                 commands.append(i + 1)
                 lines[i] = "# " + line.strip()
         elif other is not None and line.strip():
-            _leave_out(left_out, lines, i, other)
+            if _RULE_START.match(line):  # rules pasted right after, without their own command line
+                other = None
+            else:
+                _leave_out(left_out, lines, i, other)
     if not elisions and not commands and not left_out:
         return Cleaned(text, [], bom, dedented=dedented)
     return Cleaned("\n".join(lines), elisions, bom, commands, dedented, left_out)

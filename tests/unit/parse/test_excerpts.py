@@ -294,3 +294,11 @@ def test_nft_json_cut_with_elisions_is_read_as_its_objects() -> None:
     assert doc["nftables"][1]["rule"]["expr"][0]["jump"]["target"] == "x]{"
     assert json_excerpt('{"nftables": []}', [2]) is None and json_excerpt("-A X -j Y\n...\n", [2]) is None
     assert json_excerpt('...\n  }\n  {"rule": {}}\n', [1]) is None  # cut inside an object opened above the cut
+
+
+def test_rules_right_after_another_commands_output_are_read() -> None:
+    from kubectl_svcpath.parse.excerpt import clean
+
+    c = clean("$ kubectl get svc web\nNAME  TYPE\nweb   ClusterIP\n-A KUBE-SERVICES -j KUBE-SVC-X\n-A KUBE-SVC-X -j KUBE-SEP-Y\n")
+    assert c.left_out == [(2, 3, "kubectl get svc web")]
+    assert c.text.split("\n")[3:5] == ["-A KUBE-SERVICES -j KUBE-SVC-X", "-A KUBE-SVC-X -j KUBE-SEP-Y"]
