@@ -276,7 +276,7 @@ def test_other_commands_output_around_the_rules_is_left_out(tmp_path: Path) -> N
     doc = _json("--all", "--rules-file", str(paste))
     assert [(i["service"]["namespace"], i["service"]["name"]) for i in doc["items"]] == [("shop", "web")]
     assert f"{paste}: not rule output, left out: lines 2-3 (`kubectl get svc -n shop` output)" in doc["notes"]
-    kept = clean("$ ipt KUBE-SERVICES\nChain KUBE-SERVICES (2 references)\n# kubectl logs x\n-A X -j Y\n")
+    kept = clean("$ ipt KUBE-SERVICES\nChain KUBE-SERVICES (2 references)\n# kubectl logs x\nI0203 20:11:28 proxier.go:356] sync\n")
     assert kept.text.split("\n")[1] == "Chain KUBE-SERVICES (2 references)" and kept.left_out == [(4, 4, "kubectl logs x")]
 
 
