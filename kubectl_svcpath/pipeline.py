@@ -7,7 +7,8 @@ gathered; everything from here on is the same code.
 from __future__ import annotations
 
 from kubectl_svcpath.analysis import Analysis
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 from dataclasses import replace
 
 from kubectl_svcpath.dump import Collection, RuleDump
@@ -22,8 +23,8 @@ from kubectl_svcpath.path import PortPath
 from kubectl_svcpath.report import Report, RulesNotRead
 from kubectl_svcpath.snapshot import ServiceSnapshot
 
-__all__ = ["Parsed", "analyse", "correlate", "detect_mode", "each_service", "infer_services", "input_notes", "parse_collection",
-           "split_nodes"]
+__all__ = ["Parsed", "analyse", "audit_lines", "correlate", "detect_mode", "each_service", "infer_services", "input_notes",
+           "parse_collection", "split_nodes"]
 
 
 def parse_collection(collection: Collection, lenient: bool = False) -> Parsed:
@@ -128,6 +129,14 @@ def _described(parsed: Parsed, dump: RuleDump) -> RuleDump:
         return dump
     parsed.described.extend(found)
     return replace(dump, text=text)
+
+
+def audit_lines(parsed: Parsed, one: Callable[[ServiceSnapshot], tuple[Report, Any]],
+                keep: Callable[[str], bool]) -> Iterator[Any] | None:
+    """Dump-only --all as a table, in one pass when the mode can (None: it cannot for this input).
+    ``one``: a Service's full analysis and its audit line; ``keep``: which namespaces to list."""
+    mode = registry.mode(parsed.mode)
+    return mode.audit_lines(parsed, one, keep) if mode.audit_lines is not None else None
 
 
 def api_only(snapshot: ServiceSnapshot, node: str | None, error: SvcpathError) -> Report:
