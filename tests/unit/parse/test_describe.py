@@ -125,3 +125,14 @@ def test_description_lines_are_blanked_and_cuts_kept() -> None:
     assert lines[0] == "# kubectl describe svc api" and lines[1] == "" and lines[2] == "..."
     assert lines[5] == "" and lines[13].startswith("IP Virtual Server")
     assert (d.first_line, d.last_line, [p.port for p in d.ports]) == (2, 11, [80, 443])
+
+
+def test_all_table_shows_what_the_description_gives(tmp_path: Path) -> None:
+    paste = tmp_path / "paste.txt"
+    paste.write_text(DESCRIBE + "\n" + RULES, encoding="utf-8")
+    code, out, err = svcpath("--all", "--rules-file", str(paste))
+    assert code == 0, err
+    assert out.splitlines()[1].split()[:4] == ["shop", "web", "NodePort", "10.96.7.7"]
+    paste.write_text(RULES, encoding="utf-8")
+    code, out, err = svcpath("--all", "--rules-file", str(paste))
+    assert out.splitlines()[1].split()[:4] == ["shop", "web", "?", "10.96.7.7"]
