@@ -532,8 +532,8 @@ def make_case(index: int, seed: int, all_bases: list[Base]) -> Case:
         rules[target] = fn(rng, rules[target])
         mutation = name
         if rng.random() < 0.15 and manifest_text:  # the manifest is hostile too
-            mutation += "+manifest-" + manifest_mutation(rng, manifest_text)[0]
-            manifest_text = manifest_mutation(random.Random(f"{seed}:{index}:m"), manifest_text)[1]
+            label, manifest_text = manifest_mutation(rng, manifest_text)  # one draw: the label names this text
+            mutation += "+manifest-" + label
 
     if base.form == "conntrack":
         files["rules0.json"] = base.rules[0].read_text(encoding="utf-8").encode()

@@ -116,8 +116,11 @@ def _infer(parsed: Parsed, only: tuple[str | None, str] | None) -> list[ServiceS
 def _each(parsed: Parsed) -> Iterator[ServiceSnapshot]:
     from kubectl_svcpath.modes.nftables.correlate import each_service_nftables
 
-    for snapshot in each_service_nftables(_nft(parsed)):
+    nft = _nft(parsed)
+    for snapshot in each_service_nftables(nft):
         yield from unknown_from_excerpt(parsed, [snapshot])
+        for table in nft.tables.values():  # that Service's report is done: its chains need not stay
+            table.release()
 
 
 def _notes(parsed: Parsed, snapshot: ServiceSnapshot | None) -> list[str]:

@@ -160,7 +160,7 @@ def _check_counters(paths: list[PortPath], nft: NftRuleset) -> list[Finding]:
 def _table_has_counters(nft: NftRuleset) -> bool:
     """Someone added counters to kube-proxy's table (a scan of every rule: once per input, not per Service)."""
     return nft.once("kube-proxy-counters",
-                    lambda n: any(r.counter is not None for t in n.kube_proxy_tables() for r in t.rules()))
+                    lambda n: any(t.has_counted_rules for t in n.kube_proxy_tables()))
 
 
 def notes_nftables(nft: NftRuleset, conntrack: object | None = None,

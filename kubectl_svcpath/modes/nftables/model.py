@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import gc
 import ipaddress
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, TypeVar
@@ -178,13 +178,80 @@ class NftChain:
     loc: Loc | None = None
 
 
+class LazyChains(MutableMapping[str, NftChain]):
+    """A table's chains by name, each read from the dump when first looked up.
+
+    A 10,000-Service table has ~41,000 chains and one Service's analysis reads a dozen: the reader
+    records where each chain's objects are (``where``, opaque to this class) and ``make`` builds
+    the chain from them when asked; iteration makes them all. ``release()`` forgets the chains
+    made so far (an --all audit, once a Service is done); they are made again if asked again.
+    """
+
+    __slots__ = ("_made", "_where", "_make", "hooked", "counted")
+
+    def __init__(self, make: Callable[[str, Any], NftChain]) -> None:
+        self._made: dict[str, NftChain] = {}
+        self._where: dict[str, Any] = {}  # insertion order = the order the dump first names each chain
+        self._make = make
+        self.hooked: list[str] = []  # base chains (a declaration with a hook), for what starts at the hooks
+        self.counted = False  # some rule carries a counter (found while indexing)
+
+    def any_counted(self) -> bool:
+        """Some rule carries a counter: found while indexing, or in a chain set directly (a merge)."""
+        return self.counted or any(r.counter is not None for n, c in self._made.items()
+                                   if self._where.get(n) is None for r in c.rules)
+
+    def index(self, name: str, where: Any) -> None:
+        self._where[name] = where
+
+    def where(self, name: str) -> Any:
+        return self._where.get(name)
+
+    def release(self) -> None:
+        """Forget the chains made from the dump (not those set directly: they could not be made again)."""
+        self._made = {n: c for n, c in self._made.items() if self._where.get(n) is None}
+
+    def __getitem__(self, name: str) -> NftChain:
+        chain = self._made.get(name)
+        if chain is None:
+            where = self._where.get(name)
+            if where is None:
+                raise KeyError(name)
+            chain = self._made[name] = self._make(name, where)
+        return chain
+
+    def get(self, name: str, default: NftChain | None = None) -> NftChain | None:  # type: ignore[override]
+        try:
+            return self[name]
+        except KeyError:
+            return default
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._made or name in self._where
+
+    def __setitem__(self, name: str, chain: NftChain) -> None:
+        if name not in self._where:
+            self._where[name] = None
+        self._made[name] = chain
+
+    def __delitem__(self, name: str) -> None:
+        del self._where[name]
+        self._made.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._where)
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+
 @dataclass(slots=True)
 class NftTable:
     family: str
     name: str
     comment: str | None = None
     handle: int | None = None
-    chains: dict[str, NftChain] = field(default_factory=dict)
+    chains: MutableMapping[str, NftChain] = field(default_factory=dict)
     sets: dict[str, NftSet] = field(default_factory=dict)  # sets and maps share one namespace in nft
     loc: Loc | None = None
 
@@ -217,6 +284,25 @@ class NftTable:
     def rules(self) -> Iterator[NftRule]:
         for chain in self.chains.values():
             yield from chain.rules
+
+    def base_chains(self) -> list[NftChain]:
+        """The chains with a hook (where packets enter), without reading every chain of a lazy table."""
+        chains = self.chains
+        if isinstance(chains, LazyChains):
+            return [chains[n] for n in chains.hooked if n in chains]
+        return [c for c in chains.values() if c.hook]
+
+    @property
+    def has_counted_rules(self) -> bool:
+        """Some rule carries a counter (kube-proxy writes none in nftables mode)."""
+        if isinstance(self.chains, LazyChains):
+            return self.chains.any_counted()
+        return any(r.counter is not None for r in self.rules())
+
+    def release(self) -> None:
+        """Forget the chains read from the dump so far (read again if asked again)."""
+        if isinstance(self.chains, LazyChains):
+            self.chains.release()
 
     @property
     def written_by_iptables_nft(self) -> bool:

@@ -8,10 +8,14 @@ are read like listed objects.
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 from kubectl_svcpath.errors import BadDump
 from kubectl_svcpath.modes.nftables.model import (
+    LazyChains,
     Loc,
     NftChain,
     NftDumpInfo,
@@ -37,7 +41,12 @@ def looks_like_nft_json(text: str) -> bool:
 def parse_nft_json(text: str, source: str) -> NftRuleset:
     with paused_gc(len(text)):
         try:
-            return _parse(text, source)
+            try:
+                return _parse_indexed(text, source)
+            except (_Irregular, BadDump, TypeError, AttributeError, KeyError, IndexError, ValueError, RecursionError):
+                # a layout the index does not take, or bad input: the whole document at once, which says
+                # exactly what is wrong (the first problem in document order, as json.loads finds it)
+                return _parse(text, source)
         except (TypeError, AttributeError, KeyError, IndexError, ValueError) as e:
             # valid JSON whose objects do not have the shapes libnftables writes (a list where
             # a name belongs, a string where an object does): not `nft -j` output
@@ -56,6 +65,142 @@ def _parse(text: str, source: str) -> NftRuleset:
         else:
             _read_object(ruleset, info, kind, i, body, loc)
     return ruleset
+
+
+# --- the index: every object decoded once, in document order, and dropped; chains kept as places ----
+
+class _Irregular(Exception):
+    """The document is not laid out as ``{"nftables": [ … ]}`` with nothing after the list."""
+
+
+_HEAD = re.compile(r'[ \t\n\r]*\{[ \t\n\r]*"nftables"[ \t\n\r]*:[ \t\n\r]*\[[ \t\n\r]*')
+_NEXT = re.compile(r'[ \t\n\r]*(?:(,)[ \t\n\r]*|\][ \t\n\r]*\}[ \t\n\r]*\Z)')
+
+
+def _items(text: str) -> Iterator[tuple[int, int, Any]]:
+    """(start, end, object) of each item of the top-level list; _Irregular or ValueError (not JSON)
+    as soon as the document is not ``{"nftables": [ … ]}``."""
+    m = _HEAD.match(text)
+    if m is None:
+        raise _Irregular
+    decode = json.JSONDecoder().raw_decode
+    pos = m.end()
+    if text.startswith("]", pos):
+        if not _NEXT.match(text, pos):
+            raise _Irregular
+        return
+    while True:
+        obj, end = decode(text, pos)
+        yield pos, end, obj
+        m = _NEXT.match(text, end)
+        if m is None:
+            raise _Irregular
+        if m.group(1) is None:
+            return
+        pos = m.end()
+
+
+def _parse_indexed(text: str, source: str) -> NftRuleset:
+    """The whole document checked object by object, as json.loads would, but only tables, sets and
+    maps kept: each chain is a place in ``text`` (its declaration, its runs of rules), read when
+    the analysis asks for it (``LazyChains``). A 35 MB table: ~30 MB held instead of ~300 MB."""
+    info = NftDumpInfo(source=source, form="nft-json")
+    ruleset = NftRuleset(dumps=[info])
+    index = _Index(ruleset, info, text, source)
+    for i, (start, end, item) in enumerate(_items(text)):
+        kind, body, loc = _unwrap(i, item, source)
+        if kind == "rule":
+            index.rule(i, start, end, body)
+        elif kind == "chain":
+            index.chain(i, start, end, body)
+        else:
+            _read_object(ruleset, info, kind, i, body, loc)
+            if kind == "table":
+                index.table(body["family"], body["name"])
+    return ruleset
+
+
+class _Index:
+    """Where each chain's objects are: ``LazyChains`` places, flat int lists of (rules, start, end,
+    item) groups (rules = 0 for a declaration, else how many rules the run holds)."""
+
+    def __init__(self, ruleset: NftRuleset, info: NftDumpInfo, text: str, source: str) -> None:
+        self.ruleset, self.info, self.text, self.source = ruleset, info, text, source
+        self.last_key: tuple[str, str, str] | None = None  # the chain of the last rule, and its place
+        self.last_place: list[int] = []
+
+    def table(self, family: str, name: str) -> LazyChains:
+        table = self.ruleset.ensure_table(family, name)
+        if not isinstance(table.chains, LazyChains):
+            chains = LazyChains(partial(_make_chain, self.text, self.source))
+            for cname, chain in table.chains.items():
+                chains[cname] = chain
+            table.chains = chains
+        return table.chains
+
+    def _place(self, family: str, table: str, name: str) -> list[int]:
+        chains = self.table(family, table)
+        place = chains.where(name)
+        if place is None:
+            place = []
+            chains.index(name, place)
+        return place
+
+    def chain(self, i: int, start: int, end: int, body: dict[str, Any]) -> None:
+        family, table = _req(body, "family", self.source, i), _req(body, "table", self.source, i)
+        name = _req(body, "name", self.source, i)
+        self._place(family, table, name).extend((0, start, end, i))
+        if body.get("hook") is not None:
+            hooked = self.table(family, table).hooked
+            if name not in hooked:
+                hooked.append(name)
+
+    def rule(self, i: int, start: int, end: int, body: dict[str, Any]) -> None:
+        try:
+            family, table, chain = body["family"], body["table"], body["chain"]
+        except KeyError as e:
+            raise BadDump(self.source, f"item {i} lacks {e.args[0]!r}") from None
+        exprs = body.get("expr", [])
+        if not isinstance(exprs, list) or not all(isinstance(e, dict) for e in exprs):
+            raise BadDump(self.source, f"rule in chain {chain!r} has a malformed expr list (item {i})")
+        key = (family, table, chain)
+        place = self.last_place
+        if self.last_key == key and place and place[-4] and place[-1] + place[-4] == i:
+            place[-4] += 1  # the next rule of the same run: one more, and the run ends here now
+            place[-2] = end
+        else:
+            place = self.last_place = self._place(family, table, chain)
+            place.extend((1, start, end, i))
+            self.last_key = key
+        if any("counter" in e for e in exprs):
+            self.info.has_counters = True
+            if any(isinstance(e.get("counter"), dict) and "packets" in e["counter"] for e in exprs):
+                self.table(family, table).counted = True
+
+
+def _make_chain(text: str, source: str, name: str, place: list[int]) -> NftChain:
+    """A chain from its place in the document (decoded again: each object is a few hundred bytes)."""
+    chain = NftChain(name, declared=False)
+    rules = chain.rules
+    for g in range(0, len(place), 4):
+        n, start, end, item = place[g:g + 4]
+        objs = json.loads(f"[{text[start:end]}]")
+        for j, obj in enumerate(objs):
+            kind, body, loc = _unwrap(item + j, obj, source)
+            if kind == "rule":
+                rules.append(NftRule(body["family"], body["table"], name, len(rules) + 1, body.get("expr", []),
+                                     body.get("comment"), body.get("handle"), loc))
+            else:
+                _declare(chain, body, loc)
+    return chain
+
+
+def _declare(chain: NftChain, body: dict[str, Any], loc: Loc | None) -> None:
+    """A ``chain`` object's facts (the first declaration is where the chain is said to be)."""
+    chain.declared = True
+    chain.loc = chain.loc or loc
+    chain.handle, chain.type, chain.hook = body.get("handle"), body.get("type"), body.get("hook")
+    chain.prio, chain.policy, chain.comment = body.get("prio"), body.get("policy"), body.get("comment")
 
 
 def _load(text: str, source: str) -> list[Any]:
@@ -124,9 +269,7 @@ def _read_object(ruleset: NftRuleset, info: NftDumpInfo, kind: str, i: int, body
         table.handle, table.comment, table.loc = body.get("handle"), body.get("comment"), loc
     elif kind == "chain":
         table = ruleset.ensure_table(_req(body, "family", source, i), _req(body, "table", source, i))
-        declared = table.declare_chain(_req(body, "name", source, i), loc)
-        declared.handle, declared.type, declared.hook = body.get("handle"), body.get("type"), body.get("hook")
-        declared.prio, declared.policy, declared.comment = body.get("prio"), body.get("policy"), body.get("comment")
+        _declare(table.declare_chain(_req(body, "name", source, i), loc), body, loc)
     elif kind in ("set", "map"):
         table = ruleset.ensure_table(_req(body, "family", source, i), _req(body, "table", source, i))
         table.sets[_req(body, "name", source, i)] = _read_set(kind, body, loc, source)

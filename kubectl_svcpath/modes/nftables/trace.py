@@ -61,7 +61,7 @@ class NftTracer:
 
     def base_chains(self, hook: str, family: int) -> list[tuple[NftTable, NftChain]]:
         fams = ("ip", "inet") if family == 4 else ("ip6", "inet")
-        found = [(t, c) for t in self.tables if t.family in fams for c in t.chains.values() if c.hook == hook]
+        found = [(t, c) for t in self.tables if t.family in fams for c in t.base_chains() if c.hook == hook]
         return sorted(found, key=lambda tc: priority(tc[1].prio))
 
     def run_hook(self, states: list[State], hook: str) -> tuple[list[State], list[State]]:

@@ -12,7 +12,7 @@ import json
 import pytest
 
 from kubectl_svcpath.errors import BadDump, ExitCode
-from kubectl_svcpath.modes.nftables.model import NftRuleset, Verdict, rule_summary
+from kubectl_svcpath.modes.nftables.model import LazyChains, NftRuleset, Verdict, rule_summary
 from kubectl_svcpath.parse.conntrack import looks_like_conntrack
 from kubectl_svcpath.modes.ipvs.parse import looks_like_ipvsadm
 from kubectl_svcpath.modes.nftables.parse_json import looks_like_nft_json, parse_nft_json
@@ -225,3 +225,77 @@ def test_rule_summary_variants(statement, expected):
     s = rule_summary(nft.table("ip", "nat").chains["C"].rules[0])
     assert (s.protocol, s.dport, s.daddr, s.mark, s.jump, s.goto, s.packets) == expected
     assert s.position == 1 and s.ref == "x:3"
+
+
+# --- big `nft -j` tables: indexed, each chain read when asked ------------------------------------
+
+
+def _text(name: str) -> str:
+    require_shared()
+    return (DUMPS / name).read_text()
+
+
+def _whole(text: str, source: str) -> NftRuleset:
+    from kubectl_svcpath.modes.nftables.parse_json import _parse  # the whole document at once
+
+    return _parse(text, source)
+
+
+def _interleaved() -> str:
+    """A JSON transaction (``nft -j -f``) that adds rules to two chains in turn, one before its chain."""
+    def rule(chain: str, target: str, counter: bool = False) -> dict:
+        expr = ([{"counter": {"packets": 3, "bytes": 180}}] if counter else []) + [{"jump": {"target": target}}]
+        return {"add": {"rule": {"family": "ip", "table": "t", "chain": chain, "expr": expr}}}
+    items = [{"metainfo": {"json_schema_version": 1}}, {"add": {"table": {"family": "ip", "name": "t"}}},
+             rule("b", "x1"),
+             {"add": {"chain": {"family": "ip", "table": "t", "name": "a", "type": "nat", "hook": "prerouting",
+                                "prio": -100, "policy": "accept"}}},
+             rule("a", "y1"), rule("a", "y2"), rule("b", "x2", counter=True), rule("a", "y3"),
+             {"add": {"chain": {"family": "ip", "table": "t", "name": "b"}}}]
+    return json.dumps({"nftables": items}, indent=1)
+
+
+@pytest.mark.parametrize("name", [DERIVED_JSON, "interleaved"])
+def test_indexed_json_reads_what_the_whole_document_reads(name):
+    text = _interleaved() if name == "interleaved" else _text(name)
+    indexed, whole = parse_nft_json(text, name), _whole(text, name)
+    assert _semantic(indexed) == _semantic(whole)
+    for key, table in whole.tables.items():
+        mine = indexed.tables[key]
+        assert isinstance(mine.chains, LazyChains)  # read through the index, not the whole document
+        assert list(mine.chains) == list(table.chains)  # the order the document names them
+        assert [c.name for c in mine.base_chains()] == [c.name for c in table.base_chains()]
+        assert mine.has_counted_rules == table.has_counted_rules
+        for cname, chain in table.chains.items():
+            got = mine.chains[cname]
+            assert (got.declared, got.loc, got.handle) == (chain.declared, chain.loc, chain.handle)
+            assert [(r.loc.ref, r.raw) for r in got.rules] == [(r.loc.ref, r.raw) for r in chain.rules]
+        mine.release()  # an audit drops a Service's chains once its report is done: read again alike
+        assert [r.raw for c in mine.chains.values() for r in c.rules] == [r.raw for r in table.rules()]
+
+
+def test_indexed_json_positions_across_interleaved_runs():
+    table = parse_nft_json(_interleaved(), "tx.json").table("ip", "t")
+    assert [(r.position, r.verdict.target, r.loc.ref) for r in table.chains["a"].rules] == [
+        (1, "y1", "tx.json#/nftables/4/add/rule"), (2, "y2", "tx.json#/nftables/5/add/rule"),
+        (3, "y3", "tx.json#/nftables/7/add/rule")]
+    b = table.chains["b"]
+    assert [(r.position, r.counter) for r in b.rules] == [(1, None), (2, (3, 180))]
+    assert b.declared and b.loc.ref == "tx.json#/nftables/8/add/chain"
+    assert table.chains["a"].hook == "prerouting" and table.has_counted_rules
+
+
+@pytest.mark.parametrize("cut", [0.3, 0.6, 0.999])
+def test_truncated_json_is_an_error_not_a_smaller_table(cut):
+    text = _text(DERIVED_JSON)
+    with pytest.raises(BadDump) as e:
+        parse_nft_json(text[:int(len(text) * cut)], "cut.json")
+    assert "not valid JSON" in e.value.reason and e.value.exit_code == ExitCode.BAD_DUMP
+
+
+def test_json_with_more_after_the_list_is_read_whole():
+    doc = json.loads(_text(DERIVED_JSON))
+    doc["extra"] = {"note": "added by a tool"}  # not nft's layout: the whole-document reader takes it
+    nft = parse_nft_json(json.dumps(doc), "x.json")
+    assert not isinstance(nft.table("ip", "kube-proxy").chains, LazyChains)
+    assert _semantic(nft) == _semantic(_load(DERIVED_JSON))
