@@ -212,6 +212,16 @@ class LazyChains(MutableMapping[str, NftChain]):
         return self.counted or any(r.counter is not None for n, c in self._made.items()
                                    if self._where.get(n) is None for r in c.rules)
 
+    def made(self, name: str) -> NftChain | None:
+        """The chain if it was made already (or set), without making it."""
+        return self._made.get(name)
+
+    def pin(self) -> None:
+        """Keep the chains made so far for good (a command changed them after they were read)."""
+        for name in self._made:
+            self._where[name] = None
+        self._set = self._set or bool(self._made)
+
     def index(self, name: str, where: Any) -> None:
         self._where[name] = where
 
