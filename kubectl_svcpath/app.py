@@ -194,7 +194,8 @@ def _offline(opts: Options) -> Outcome:
     parsed = pipeline.parse_collection(collection, opts.lenient)
     if opts.all_services:
         snapshots, notes = _all_snapshots(objects, parsed, opts.namespace)
-        return audit(snapshots, parsed, collection, opts.problems, notes, opts.output, from_rules=objects is None)
+        lines = audit_table_lines(parsed, collection, opts.namespace) if objects is None and opts.output not in ("json", "yaml") else None
+        return audit(snapshots, parsed, collection, opts.problems, notes, opts.output, from_rules=objects is None, lines=lines)
     assert service is not None
     snapshot = _snapshot(service, opts, objects, parsed)
     if opts.trace is not None:
@@ -229,10 +230,13 @@ def _trace(snapshot: ServiceSnapshot, parsed: pipeline.Parsed, opts: Options, no
 
 
 def audit(snapshots: Iterable[ServiceSnapshot], parsed: pipeline.Parsed, collection: Collection,
-          problems_only: bool, notes: list[str] | None = None, fmt: str = "table", from_rules: bool = True) -> Outcome:
+          problems_only: bool, notes: list[str] | None = None, fmt: str = "table", from_rules: bool = True,
+          lines: Iterable[Any] | None = None) -> Outcome:
     """--all, offline and live alike: every Service against one node's rules, parsed once, in one pass.
-    ``from_rules``: the Services were read from the rules themselves (no API objects, no manifest)."""
-    outcome = _audit(audit_reports(snapshots, parsed, collection), problems_only, fmt)
+    ``from_rules``: the Services were read from the rules themselves (no API objects, no manifest).
+    ``lines``: the table's lines as the mode worked them out in one pass (audit_table_lines), instead
+    of each Service's report."""
+    outcome = _audit(audit_reports(snapshots, parsed, collection) if lines is None else lines, problems_only, fmt)
     outcome.notes = list(notes or []) + audit_notes(parsed, collection, listed_from_rules=from_rules)
     return outcome
 
@@ -244,6 +248,20 @@ def audit_reports(snapshots: Iterable[ServiceSnapshot], parsed: pipeline.Parsed,
         yield report
         if parsed.rules is not None:  # a big dump's per-Service chains are not all held at once
             parsed.rules.release(_own_chains(report))
+
+
+def audit_table_lines(parsed: pipeline.Parsed, collection: Collection, namespace: str | None) -> Iterator[Any] | None:
+    """Dump-only --all as a table: the mode's one-pass lines (render.audit.AuditLine, the same rows as
+    each Service's report would give), or None when the mode has none for this input."""
+    from kubectl_svcpath.render.audit import audit_line
+
+    def one(snapshot: ServiceSnapshot) -> tuple[Report, Any]:
+        report = pipeline.analyse(snapshot, parsed, collection)
+        if parsed.rules is not None:
+            parsed.rules.release(_own_chains(report))
+        return report, audit_line(report)
+
+    return pipeline.audit_lines(parsed, one, lambda ns: namespace is None or ns == namespace)
 
 
 def _live_audit(opts: Options, env: Env) -> Outcome:
@@ -302,19 +320,21 @@ def _audit(reports: Iterable[Report], problems_only: bool, fmt: str) -> Outcome:
     return outcome
 
 
-def _audit_each(reports: Iterable[Report], problems_only: bool, fmt: str, outcome: Outcome, keyed: list[Any]) -> None:
-    from kubectl_svcpath.render.audit import audit_row, count, order_key
+def _audit_each(reports: Iterable[Any], problems_only: bool, fmt: str, outcome: Outcome, keyed: list[Any]) -> None:
+    """Each Report (or AuditLine, from a mode's one-pass table) into the totals and, unless --problems
+    leaves it out, into ``keyed`` as (order key, table row or json/yaml text)."""
+    from kubectl_svcpath.render.audit import AuditLine, add_line, audit_line
     from kubectl_svcpath.render.structured import render_item
 
     assert outcome.audit_totals is not None
     for r in reports:
-        count(outcome.audit_totals, r)
-        outcome.audit_error = outcome.audit_error or any(f.severity == "error" for f in r.findings)
-        key = order_key(r)
-        if problems_only and key[0] == 2:
+        line = r if isinstance(r, AuditLine) else audit_line(r)
+        add_line(outcome.audit_totals, line)
+        outcome.audit_error = outcome.audit_error or line.key[0] == 0  # rank 0: an error-level finding
+        if problems_only and line.key[0] == 2:
             continue
         # json/yaml: the item's text, compressed (~6x: 10,000 Services' items are ~90 MB as text)
-        keyed.append((key, zlib.compress(render_item(r.to_dict(), fmt).encode(), 1) if fmt in ("json", "yaml") else audit_row(r)))
+        keyed.append((line.key, zlib.compress(render_item(r.to_dict(), fmt).encode(), 1) if fmt in ("json", "yaml") else line.row))
 
 
 def _audit_document(outcome: Outcome) -> dict[str, Any]:

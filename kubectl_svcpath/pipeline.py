@@ -7,7 +7,8 @@ gathered; everything from here on is the same code.
 from __future__ import annotations
 
 from kubectl_svcpath.analysis import Analysis
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 from dataclasses import replace
 
 from kubectl_svcpath.dump import Collection, RuleDump
@@ -22,7 +23,7 @@ from kubectl_svcpath.path import PortPath
 from kubectl_svcpath.report import Report, RulesNotRead
 from kubectl_svcpath.snapshot import ServiceSnapshot
 
-__all__ = ["Parsed", "analyse", "correlate", "detect_mode", "each_service", "infer_services", "input_notes", "parse_collection"]
+__all__ = ["Parsed", "analyse", "audit_lines", "correlate", "detect_mode", "each_service", "infer_services", "input_notes", "parse_collection"]
 
 
 def parse_collection(collection: Collection, lenient: bool = False) -> Parsed:
@@ -98,6 +99,14 @@ def each_service(parsed: Parsed) -> Iterator[ServiceSnapshot]:
     """Dump-only mode, for an audit: every Service the rules describe, one at a time."""
     mode = registry.mode(parsed.mode)
     return mode.infer_each(parsed) if mode.infer_each is not None else iter(mode.infer(parsed, None))
+
+
+def audit_lines(parsed: Parsed, one: Callable[[ServiceSnapshot], tuple[Report, Any]],
+                keep: Callable[[str], bool]) -> Iterator[Any] | None:
+    """Dump-only --all as a table, in one pass when the mode can (None: it cannot for this input).
+    ``one``: a Service's full analysis and its audit line; ``keep``: which namespaces to list."""
+    mode = registry.mode(parsed.mode)
+    return mode.audit_lines(parsed, one, keep) if mode.audit_lines is not None else None
 
 
 def api_only(snapshot: ServiceSnapshot, node: str | None, error: SvcpathError) -> Report:

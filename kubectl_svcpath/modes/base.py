@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from kubectl_svcpath.analysis import Analysis
@@ -103,5 +103,8 @@ class ProxyMode:
     # dump-only Services one at a time, each finished when reached (an --all audit of a big input
     # then holds one Service's rules at a time); None: the audit takes ``infer``'s list
     infer_each: Callable[[Parsed], Iterator[ServiceSnapshot]] | None = None
+    # dump-only --all as a table in one pass: (parsed, one Service's (report, audit line), namespace
+    # filter) -> the audit lines, the same as each Service's report gives; None (or it returns None): per Service
+    audit_lines: Callable[[Parsed, Callable[[ServiceSnapshot], tuple[Any, Any]], Callable[[str], bool]], Iterator[Any] | None] | None = None
     # raised when no mode matched and this mode's tables were given but are unusable (a BadDump)
     not_shown: Callable[[Parsed], None] | None = None

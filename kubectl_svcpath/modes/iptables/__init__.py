@@ -3,13 +3,13 @@ kube-proxy's chain names, dump-only inference, version-skew checks. ``MODE`` des
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kubectl_svcpath.errors import BadDump, Unsupported
 from kubectl_svcpath.modes.base import InputForm, Mode, Parsed, ProxyMode
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
 
     from kubectl_svcpath.analysis import Analysis
     from kubectl_svcpath.dump import RuleDump
@@ -160,6 +160,14 @@ def _each(parsed: Parsed) -> Iterator[ServiceSnapshot]:
     return each_service_iptables(_rules(parsed))
 
 
+def _audit_lines(parsed: Parsed, one: Callable[[ServiceSnapshot], tuple[Any, Any]], keep: Callable[[str], bool]) -> Iterator[Any] | None:
+    from kubectl_svcpath.modes.iptables.audit import fast_audit
+
+    if parsed.nft is not None or parsed.ipvs is not None:
+        return None  # the kernel's view (or IPVS) gives findings per rule that a template cannot carry
+    return fast_audit(parsed.rules, one, parsed.excerpt, keep)
+
+
 def _notes(parsed: Parsed, snapshot: ServiceSnapshot | None) -> list[str]:
     from kubectl_svcpath.modes.iptables.checks import notes_iptables
 
@@ -206,6 +214,7 @@ MODE = ProxyMode(
     correlate=_correlate,
     infer=_infer,
     infer_each=_each,
+    audit_lines=_audit_lines,
     has_counters=lambda parsed: parsed.rules is not None and parsed.rules.has_counters,
     notes=_notes,
     checks=_checks,

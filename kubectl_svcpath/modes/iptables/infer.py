@@ -13,12 +13,13 @@ for an unknown: a Service whose NodePort rule was not pasted has type None, not 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from kubectl_svcpath import kubeproxy
 from kubectl_svcpath.modes.iptables import comments
-from kubectl_svcpath.modes.iptables.model import Rule, RuleSet, bare_address, split_hostport
+from kubectl_svcpath.modes.iptables.model import LazyChains, Rule, RuleSet, Table, bare_address, split_hostport
 from kubectl_svcpath.snapshot import Endpoint, ServicePort, ServiceSnapshot
 
 _PER_SERVICE = ("KUBE-SVC-", "KUBE-SVL-", "KUBE-EXT-", "KUBE-FW-", "KUBE-XLB-", "KUBE-SEP-")
@@ -202,7 +203,7 @@ def _per_service_chains(rules: RuleSet, drafts: dict[tuple[str, str], _Draft], d
     if not names:
         return
     # (read from the jumps' text: tokenising every service chain here would hold the whole table at once)
-    sep_targets = {t for n in known if (c := nat.chains.get(n)) is not None for t in c.targets()}
+    sep_targets = {t for n in known for t in _targets(nat, n)}
     for name in names:
         if name in sep_targets:
             continue  # an endpoint chain of a port already found
@@ -231,6 +232,19 @@ def _per_service_chains(rules: RuleSet, drafts: dict[tuple[str, str], _Draft], d
             elif named.kind == "external":
                 d.etp = "Local"
             break
+
+
+_LINE_TARGET = re.compile(r"^[^\n]*? -[jg] (\S+)", re.M)  # a rule line's verdict (Chain.targets() reads the same)
+
+
+def _targets(nat: Table, name: str) -> set[str]:
+    """What a chain's rules jump to; a big table's chain is read from its text, without making a Chain
+    (an audit asks this of every Service's chains: 50,000 Chain objects and their line offsets)."""
+    if isinstance(nat.chains, LazyChains) and nat.chains.pending(name):
+        text = nat.chains.text_of(name)
+        return set(_LINE_TARGET.findall(text)) if text else set()
+    c = nat.chains.get(name)
+    return c.targets() if c is not None else set()
 
 
 def _hash(chain: str) -> str | None:

@@ -103,6 +103,8 @@ class RuleSource(Protocol):
 
     def line_targets(self, start: int, end: int) -> list[tuple[int, str]]: ...
 
+    def span_text(self, start: int, end: int) -> str: ...
+
 
 _TARGET = re.compile(r" -[jg] (\S+)")
 
@@ -307,6 +309,26 @@ class LazyChains(MutableMapping[str, Chain]):
         found = self._source.chains_mentioning(word, *self._section)
         found.update(n for n, c in self._made.items() if c._source is not self._source or c._rules is not None)
         return found
+
+    def pending(self, name: str) -> bool:
+        """The chain is in the input and no Chain object was made for it yet."""
+        return name in self._pending
+
+    def text_of(self, name: str) -> str | None:
+        """The chain's rule lines as the input shows them, without making a Chain object (an audit
+        reads every chain once): None when the input has no such chain, "" when it has no rules."""
+        if name in self._pending:
+            spans = self._pending[name]
+        else:
+            chain = self._made.get(name)
+            if chain is None:
+                return None
+            if chain._source is not self._source or (chain._rules is not None and not chain._spans):
+                return "\n".join(r.raw for r in chain.rules)
+            spans = chain._spans
+        if not spans:
+            return ""
+        return "\n".join(self._source.span_text(a, b) for a, b in spans)
 
     def _make(self, name: str) -> Chain | None:
         if name not in self._pending:

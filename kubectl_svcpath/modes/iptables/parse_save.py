@@ -263,6 +263,9 @@ class _Parser:
         """(line offset, target) of each line in ``text[start:end]`` with a ``-j``/``-g``: its first one."""
         return [(m.start(), m.group(1)) for m in _LINE_TARGET.finditer(self.text, start, end)]
 
+    def span_text(self, start: int, end: int) -> str:
+        return self.text[start:end]
+
     def scan(self) -> None:
         text = self.text
         pos, line_no, n = 0, 0, len(text)

@@ -1,0 +1,310 @@
+"""``--all`` over one whole iptables-save dump, as a table: each Service's row without its full analysis.
+
+The full analysis of 10,000 Services reads every rule through the tokeniser and runs correlate,
+expected and diagnose 10,000 times. Most Services of a node are alike: the same rules but for
+their names, addresses, ports and counters. Here each Service's footprint - every line its
+analysis reads (its entry rules, its filter REJECT/DROP rules, its chains and endpoint chains,
+what the input says about each chain, and the draft the Services were listed from) - is turned
+into a template by taking those values out (addresses that checks treat specially, like
+127.0.0.0/8 or a ``.0`` host, stay in the template, and so do probabilities, comments and
+options). The first Service of each template gets the full analysis; every later one gets that
+row with its own values put back: the same template means the same rules up to a renaming of
+values the analysis only compares for equality, hence the same health, type, endpoint count and
+ports. Anything outside what a template can vouch for (a chain of another Service in the
+footprint, an entry rule without its port, an excerpt, a kernel view) gets the full analysis.
+tests/unit/modes/iptables/test_audit_onepass.py holds the rows to the full analysis'.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+from kubectl_svcpath import kubeproxy
+from kubectl_svcpath.modes.iptables import infer
+from kubectl_svcpath.modes.iptables.model import LazyChains, Rule, RuleSet, bare_address
+
+# the values a template leaves out: counters, ordinary IPv4 host addresses, port numbers, chain hashes
+_HOST = r"(?!127\.|0\.|255\.)(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})"  # not loopback, not 0.0.0.0/0
+# each alternative starts with a literal: the regex engine skips ahead to those characters in C
+_VALUE = re.compile(
+    r"\n\[(\d{1,20}):\d{1,20}\] "
+    r"| -([ds]) " + _HOST + r"(?![\w.])"
+    r"|--to-destination " + _HOST + r":(\d{1,5})(?![\w.:])"
+    r"|--dport (\d{1,5})(?![\w:,])"
+    r"|-(?:(?<=SVC-)|(?<=SVL-)|(?<=EXT-)|(?<=SEP-)|(?<=XLB-)|(?<=FW-))([A-Z2-7]{16})(?![\w-])"
+    r"|-> " + _HOST + r":(\d{1,5})(?![\w.:])")  # the endpoint a jump's comment names (kube-proxy 1.24+)
+# an endpoint chain as kube-proxy writes it (the bulk of a big table), read with one anchored match:
+# the hairpin masquerade rule, then the DNAT (with "recent --set" under ClientIP affinity)
+_IP = r"(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})"
+_SEP_BODY = re.compile(
+    r"(?:\[(\d{1,20}):\d{1,20}\] )?-A KUBE-SEP-([A-Z2-7]{16}) -s " + _IP + r"/32( -m comment --comment [^\n]*?)? -j KUBE-MARK-MASQ\n"
+    r"(?:\[(\d{1,20}):\d{1,20}\] )?-A KUBE-SEP-\2 -p (tcp|udp|sctp)( -m comment --comment [^\n]*?)? -m \6"
+    r"( -m recent --set --name KUBE-SEP-\2 --mask 255\.255\.255\.255 --rsource)? -j DNAT --to-destination " + _IP + r":(\d{1,5})")
+_SEP = re.compile(r" -[jg] KUBE-SEP-([A-Z2-7]{16})(?![\w-])")
+_PLAIN_NAME = re.compile(r"[a-z0-9][a-z0-9.-]*")
+_IPV4 = re.compile(r"(\d{1,3}(?:\.\d{1,3}){3})")
+_DIGITS = re.compile(r"(\d+)")
+_ROLES = ("SVC", "SVL", "EXT", "FW", "XLB")
+_NOT_FAST = object()  # a template whose rows are not derived: each of its Services is analysed in full
+
+
+@dataclass(slots=True)
+class _Footprint:
+    text: str  # every line the Service's analysis reads, and the draft it was listed from
+    filter_from: int  # where its filter-table lines start in ``text``, and end
+    filter_to: int
+    allowed: set[str]  # the chain hashes that may appear in it: its own and its endpoint chains'
+    seps: list[tuple[str | None, ...]]  # endpoint chains of kube-proxy's own shape, as _SEP_BODY read them
+
+
+@dataclass(slots=True)
+class _Values:
+    key: tuple[str, tuple[int, ...]]
+    counters: list[int]
+    ips: list[str]
+    ports: list[str]
+
+
+@dataclass(slots=True)
+class _Recipe:
+    """A template's row: the first Service's, with the cells that hold values rebuilt per Service."""
+
+    line: Any  # the first Service's audit line (render.audit.AuditLine)
+    cluster_ips: list[str | int]  # literal text, or the index of an address
+    ports: list[str | int]  # literal text, or the index of a port
+    pkts: list[int] | None  # counters summed into PKTS; None: "-"
+
+
+class FastAudit:
+    """Rows of a whole dump's Services: templates first seen get ``one`` (the full analysis)."""
+
+    def __init__(self, rules: RuleSet, one: Callable[[Any], tuple[Any, Any]]) -> None:
+        self.rules = rules
+        self.one = one  # snapshot -> (report, audit line)
+        self.memo: dict[tuple[str, tuple[int, ...]], Any] = {}
+        nat = rules.table("nat")
+        assert nat is not None and isinstance(nat.chains, LazyChains)
+        self.nat: LazyChains = nat.chains
+        self.filter = _filter_index(rules)
+
+    def lines(self, keep: Callable[[str], bool]) -> Iterator[Any]:
+        for d in infer._drafts(self.rules, None):
+            if keep(d.namespace):
+                yield self.line(d)
+
+    def line(self, d: Any) -> Any:
+        fp = self._footprint(d) if _PLAIN_NAME.fullmatch(d.namespace) and _PLAIN_NAME.fullmatch(d.name) else None
+        vals = _values(fp, f"{d.namespace}/{d.name}") if fp is not None else None
+        recipe = self.memo.get(vals.key) if vals is not None else _NOT_FAST
+        if isinstance(recipe, _Recipe) and vals is not None:
+            return _apply(recipe, vals, d)
+        report, line = self.one(infer._finish(d, self.rules))
+        if recipe is None and fp is not None and vals is not None:  # the first of its template
+            self.memo[vals.key] = _recipe(report, line, fp, vals, d)
+        return line
+
+    def _footprint(self, d: Any) -> _Footprint | None:
+        """The Service's lines, or None when they hold what a template cannot vouch for."""
+        head = [f"D {d.legacy_colon} {d.itp} {d.etp}", *(f" -d {a}" for a in d.cluster_ips),
+                "X", *(f" -d {a}" for a in d.external_ips), "L", *(f" -d {a}" for a in d.lb_ips)]
+        hashes: list[str] = []
+        for (pname, proto), f in sorted(d.ports.items()):
+            head.append(f"P {pname} {proto} {f.hash} --dport {f.port} --dport {f.node_port} {f.via_node_ports} "
+                        + " ".join(sorted(f.chains)))
+            if f.hash:
+                hashes.append(f.hash)
+            else:
+                hashes += [kubeproxy.port_proto_hash(spn, proto) for spn in infer._spns(d, pname)]
+        own = {f"KUBE-{role}-{h}" for h in hashes for role in _ROLES}
+        entries: list[Rule] = []
+        for dispatch in ("KUBE-SERVICES", "KUBE-NODEPORTS"):
+            entries += self.rules.rules_targeting("nat", dispatch, own)
+        if any(r.dport is None for r in entries):
+            return None  # a port match the listing hides: the checks then read the whole dispatch chain
+        parts = ["\n".join(head), "\nE\n", "\n".join(r.raw for r in entries)]
+        filter_from = sum(len(p) for p in parts)
+        parts.append("\nF\n" + "\n".join(r.raw for r in self._filter_rules(d, hashes)))
+        filter_to = filter_from + len(parts[-1])
+        seps: dict[str, None] = {}
+        for h in hashes:
+            for role in _ROLES:
+                name = f"KUBE-{role}-{h}"
+                body = self.nat.text_of(name)
+                parts.append(f"\nC {name} {'-' if body is None else ''}\n{body or ''}")
+                if body and role in ("SVC", "SVL", "XLB"):
+                    seps.update(dict.fromkeys(_SEP.findall(body)))
+        for f in d.ports.values():
+            seps.update((c[9:], None) for c in sorted(f.chains) if c.startswith("KUBE-SEP-"))
+        canonical: list[tuple[str | None, ...]] = []
+        for h in seps:
+            body = self.nat.text_of(f"KUBE-SEP-{h}")
+            m = _SEP_BODY.fullmatch(body) if body else None
+            if m is not None and m.group(2) == h:
+                canonical.append(m.groups())
+            else:
+                parts.append(f"\nC KUBE-SEP-{h} {'-' if body is None else ''}\n{body or ''}")
+        return _Footprint("".join(parts), filter_from, filter_to, set(hashes) | set(seps), canonical)
+
+    def _filter_rules(self, d: Any, hashes: list[str]) -> list[Rule]:
+        """The filter REJECT/DROP rules the correlator may take as the Service's (by comment, address, port)."""
+        by_comment, by_address = self.filter
+        if not by_comment and not by_address:
+            return []
+        found: dict[int, Rule] = {}
+        addresses = [*d.cluster_ips, *d.external_ips, *d.lb_ips]
+        for (pname, proto), f in d.ports.items():
+            for spn in infer._spns(d, pname):
+                for r in by_comment.get(spn, ()):
+                    found[id(r)] = r
+            for a in addresses:
+                for r in by_address.get((a, f.port, proto.lower()), ()):
+                    found[id(r)] = r
+            for r in by_address.get((None, f.node_port, proto.lower()), ()):
+                found[id(r)] = r
+        return sorted(found.values(), key=lambda r: (r.chain, r.position))
+
+
+def _filter_index(rules: RuleSet) -> tuple[dict[str, list[Rule]], dict[tuple[str | None, int | None, str], list[Rule]]]:
+    """The filter table's REJECT/DROP rules of KUBE-SERVICES and KUBE-EXTERNAL-SERVICES, by the
+    service port their comment names and by (address or None for a node port, port, protocol)."""
+    by_comment: dict[str, list[Rule]] = {}
+    by_address: dict[tuple[str | None, int | None, str], list[Rule]] = {}
+    for chain in ("KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES"):
+        for r in rules.rules_of("filter", chain):
+            if r.target not in ("REJECT", "DROP"):
+                continue
+            if r.comment and " has no" in r.comment:
+                by_comment.setdefault(r.comment.split(" has no")[0], []).append(r)
+            dest = bare_address(r.dest_addr)
+            if dest is not None or "addrtype" in r.matches:
+                by_address.setdefault((dest, r.dport_number, (r.protocol or "")), []).append(r)
+    return by_comment, by_address
+
+
+def _values(fp: _Footprint, ref: str) -> _Values | None:
+    """The footprint's template (its text without the values, and which value went where) and its values.
+
+    Addresses, ports and chain hashes are numbered in the order they first appear: two Services
+    share a template only when their values are equal in the same places (an address ending in
+    .0 is told apart: the prefix check reads it)."""
+    parts = _VALUE.split(fp.text.replace(ref, "\x01"))
+    counters: list[int] = []
+    ips: dict[str, int] = {}
+    ports: dict[str, int] = {}
+    hashes: dict[str, int] = {}
+    code: list[int] = []
+    for c, flag, ip, dnat, dnat_port, dport, h, arrow, arrow_port in zip(*(parts[i::10] for i in range(1, 10)), strict=True):
+        if c:
+            counters.append(int(c))
+            code.append(1)
+        elif h:
+            code.append(hashes.setdefault(h, len(hashes)) * 16 + 2)
+        elif dport:
+            code.append(ports.setdefault(dport, len(ports)) * 16 + 3)
+        elif dnat or arrow:
+            ip = dnat or arrow
+            code.append(ips.setdefault(ip, len(ips)) * 16 + (4 if dnat else 7) + (8 if ip.endswith(".0") else 0))
+            code.append(ports.setdefault(dnat_port or arrow_port, len(ports)) * 16 + 3)
+        else:
+            code.append(ips.setdefault(ip, len(ips)) * 16 + (5 if flag == "d" else 6) + (8 if ip.endswith(".0") else 0))
+    shapes = []
+    for p1, h, ip1, c1, p2, proto, c2, affinity, ip2, port in fp.seps:
+        shapes.append(f"{p1 is None}{c1 and c1.replace(ref, chr(1))}{p2 is None}{proto}{c2 and c2.replace(ref, chr(1))}{affinity}")
+        if p1 is not None:
+            counters.append(int(p1))
+        if p2 is not None:
+            counters.append(int(p2))
+        assert h is not None and ip1 is not None and ip2 is not None and port is not None  # (groups that always match)
+        code += (hashes.setdefault(h, len(hashes)) * 16 + 2,
+                 ips.setdefault(ip1, len(ips)) * 16 + (14 if ip1.endswith(".0") else 6),
+                 ips.setdefault(ip2, len(ips)) * 16 + (12 if ip2.endswith(".0") else 4),
+                 ports.setdefault(port, len(ports)) * 16 + 3)
+    if not fp.allowed.issuperset(hashes):
+        return None  # a chain of another Service: its rules are not in the footprint
+    return _Values(("\x00".join(parts[0::10]) + "\n".join(shapes), tuple(code)), counters, list(ips), list(ports))
+
+
+def _split(cell: str, pattern: re.Pattern[str], values: list[str]) -> list[str | int] | None:
+    """``cell`` as literal text and value indexes; None when it shows a value the template does not hold."""
+    out: list[str | int] = []
+    for i, part in enumerate(pattern.split(cell)):
+        if i % 2 == 0:
+            out.append(part)
+        elif part in values:
+            out.append(values.index(part))
+        else:
+            return None
+    return out
+
+
+def _recipe(report: Any, line: Any, fp: _Footprint, vals: _Values, d: Any) -> Any:
+    """How to make a row of this template from the first Service's full analysis, or _NOT_FAST."""
+    row = line.row
+    if row["NAMESPACE"] != d.namespace or row["NAME"] != d.name:
+        return _NOT_FAST
+    cluster_ips = _split(row["CLUSTER-IP"], _IPV4, vals.ips)
+    ports = _split(row["PORTS"], _DIGITS, vals.ports)
+    pkts = _pkts(report, fp, vals)
+    if cluster_ips is None or ports is None or pkts is _NOT_FAST:
+        return _NOT_FAST
+    return _Recipe(line, cluster_ips, ports, pkts)
+
+
+def _pkts(report: Any, fp: _Footprint, vals: _Values) -> Any:
+    """Which counters of the footprint PKTS sums (each path's own: its entry rule's, or the filter
+    rule's that proves where it ends), checked against the first Service's row."""
+    index: dict[str, int] = {}
+    for line in fp.text.split("\n"):
+        if line.startswith("["):
+            if line in index:
+                return _NOT_FAST  # the same line twice: which one a path counts cannot be told
+            index[line] = len(index)
+    filter_lines = set(fp.text[fp.filter_from:fp.filter_to].split("\n"))
+    used: list[int] = []
+    for pp in report.ports:
+        for path in pp.paths:
+            if path.packets is None:
+                continue
+            if not path.evidence:
+                return _NOT_FAST
+            ev = path.evidence[0]
+            if path.chains[:1] != ["filter"]:
+                ev = next((e for e in reversed(path.evidence) if e.text in filter_lines), ev)
+            if ev.text not in index:
+                return _NOT_FAST
+            used.append(index[ev.text])
+    shown = report_pkts(report)
+    if shown is None:
+        return None if not used else _NOT_FAST
+    if sum(vals.counters[i] for i in used) != shown:
+        return _NOT_FAST
+    return used
+
+
+def report_pkts(report: Any) -> int | None:
+    pkts = [path.packets for p in report.ports for path in p.paths if path.packets is not None]
+    return sum(pkts) if pkts else None
+
+
+def _apply(recipe: _Recipe, vals: _Values, d: Any) -> Any:
+    line = recipe.line
+    row = dict(line.row)
+    row["NAMESPACE"], row["NAME"] = d.namespace, d.name
+    row["CLUSTER-IP"] = "".join(p if isinstance(p, str) else vals.ips[p] for p in recipe.cluster_ips)
+    row["PORTS"] = "".join(p if isinstance(p, str) else vals.ports[p] for p in recipe.ports)
+    if recipe.pkts is not None:
+        row["PKTS"] = str(sum(vals.counters[i] for i in recipe.pkts))
+    return replace(line, key=(line.key[0], d.namespace, d.name), row=row)
+
+
+def fast_audit(rules: RuleSet | None, one: Callable[[Any], tuple[Any, Any]], excerpt: bool,
+               keep: Callable[[str], bool]) -> Iterator[Any] | None:
+    """The audit lines of every Service the rules list, or None when this input needs the full analysis each."""
+    if rules is None or excerpt or rules.excerpt:
+        return None
+    if not rules.tables or not all(isinstance(t.chains, LazyChains) for t in rules.tables.values()) or rules.table("nat") is None:
+        return None
+    return FastAudit(rules, one).lines(keep)
