@@ -159,8 +159,8 @@ def open_run(req: LiveRequest) -> Iterator[LiveRun]:
     try:
         yield _start(kube, req, pool)
     finally:
+        kube.close()  # first: an exec still read (the caller left early) gives up instead of holding the exit
         pool.shutdown(wait=False, cancel_futures=True)
-        kube.close()
 
 
 def _start(kube: Any, req: LiveRequest, pool: futures.ThreadPoolExecutor) -> LiveRun:
@@ -189,7 +189,7 @@ def _start(kube: Any, req: LiveRequest, pool: futures.ThreadPoolExecutor) -> Liv
         plan.node_got = node_f or pool.submit(_get_node, kube, node)
     addresses = _node_addresses(kube, plan) if req.node_addresses else {}
     pod_ip = _pod_ip(kube, req.pod, ns) if req.pod is not None else None
-    results = _results(kube, req, plan, families_of(service), addresses)
+    results = _results(kube, req, plan, families_of(service), addresses, pool)
     return LiveRun(ns, [service, *slices], plan.nodes, results, pod_ip)
 
 
@@ -274,7 +274,10 @@ def _collect_node(kube: Any, plan: _Plan, families: tuple[int, ...], node: str) 
 
 
 def _results(kube: Any, req: LiveRequest, plan: _Plan, families: tuple[int, ...],
-             addresses: dict[str, list[str]]) -> Iterator[NodeResult]:
+             addresses: dict[str, list[str]], pool: futures.ThreadPoolExecutor) -> Iterator[NodeResult]:
+    """The nodes' results as they come. One node: its read starts now, in ``pool``, so that the
+    exec is under way while the caller converts the API objects (and imports what parses them)."""
+
     def one(node: str) -> NodeResult:
         try:
             result = _collect_node(kube, plan, families, node)
@@ -288,12 +291,12 @@ def _results(kube: Any, req: LiveRequest, plan: _Plan, families: tuple[int, ...]
         return result
 
     if plan.failed is not None:
-        yield NodeResult(plan.nodes[0], None, plan.failed)
-    elif not req.many:
+        return iter([NodeResult(plan.nodes[0], None, plan.failed)])
+    if not req.many:
         _say(req, f"reading kube-proxy's rules on node {plan.nodes[0]}")
-        yield one(plan.nodes[0])
-    else:
-        yield from _in_parallel(req, plan.nodes, one)
+        started = pool.submit(one, plan.nodes[0])
+        return (f.result() for f in [started])
+    return _in_parallel(req, plan.nodes, one)
 
 
 def _in_parallel(req: LiveRequest, nodes: list[str], one: Callable[[str], NodeResult]) -> Iterator[NodeResult]:
@@ -417,24 +420,26 @@ def audit(req: LiveRequest, all_namespaces: bool) -> LiveAudit:
     from kubectl_svcpath.kube import reads
 
     kube = _connect(req)
+    pool = futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="svcpath-api")
     try:
         ns = None if all_namespaces else (req.namespace or kube.namespace)
         _say(req, f"listing services and endpointslices {'in all namespaces' if ns is None else f'in namespace {ns}'}")
+        slices_f = pool.submit(reads.list_all_endpoint_slices, kube, ns)  # beside the Services: pages of both at once
+        config_f = pool.submit(_read_config, kube)
         services = reads.list_services(kube, ns)
         if not services:  # as kubectl get says "No resources found": nothing to audit, no node to read
             raise NotFound(f'no Service in namespace "{ns}"' if ns else "no Service in the cluster",
                            hint="list them with: kubectl get services -A")
-        slices = reads.list_all_endpoint_slices(kube, ns)
+        slices = slices_f.result()
         node, chosen_by = _audit_node(kube, req, slices)
         families = tuple(sorted({f for svc in services for f in families_of(svc)} or {4}))
-        with futures.ThreadPoolExecutor(max_workers=3, thread_name_prefix="svcpath-api") as pool:
-            plan = _plan_one(kube, replace(req, node=node), node, pool.submit(kpp.find_pods, kube, node),
-                             pool.submit(_read_config, kube))
-            plan.node_got = pool.submit(_get_node, kube, node)
-            result = next(_results(kube, req, plan, families, {}))
+        plan = _plan_one(kube, replace(req, node=node), node, pool.submit(kpp.find_pods, kube, node), config_f)
+        plan.node_got = pool.submit(_get_node, kube, node)
+        result = next(_results(kube, req, plan, families, {}, pool))
         return LiveAudit(ns, [*services, *slices], node, chosen_by, result)
     finally:
         kube.close()
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _audit_node(kube: Any, req: LiveRequest, slices: list[dict[str, Any]]) -> tuple[str, str]:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from kubectl_svcpath.dump import Collection, RuleDump
-from kubectl_svcpath.errors import BadDump, CollectFailed, Forbidden, NotFound, Unsupported
+from kubectl_svcpath.errors import BadDump, CollectFailed, Forbidden, NotFound, SvcpathError, Unsupported
 from kubectl_svcpath.kube import exec as kexec
 from kubectl_svcpath.kube import reads
 from kubectl_svcpath.kube.client import Kube, one_line
@@ -247,19 +249,22 @@ def decide_mode(config_mode: str | None, pod: ProxyPod, notes: list[str]) -> Mod
 
 
 def collect(kube: Kube, pod: ProxyPod, mode: ModeInfo, families: tuple[int, ...]) -> Collection:
-    """Run the mode's listings in the pod, one after the other (a refused or failing required one
-    stops there: the next would fail the same way); a required one failing fails the node."""
+    """Run the mode's listings in the pod; a required one failing fails the node.
+
+    The first required listing goes out alone: a refused exec (RBAC, pod gone) is refused once,
+    not once per listing. As soon as its upgrade is accepted, the other listings run beside it
+    (one round trip to the API server instead of one per listing); their results are then taken
+    in ``commands_for`` order, with the same rules as one after the other.
+    """
     coll = Collection(dumps=[], node=pod.node, pod=pod.ref, proxy_mode=mode.mode, proxy_mode_source=mode.source,
                       notes=list(mode.notes))
-    for argv, required in commands_for(mode.mode, families):
+    for argv, required, res in _run_listings(kube, pod, commands_for(mode.mode, families)):
         cmd = " ".join(argv)
         source = f"node {pod.node} pod {pod.ref}: {cmd}"
-        try:
-            res = kexec.run(kube, pod.name, pod.namespace, pod.container, argv)
-        except CollectFailed:
-            if required:
-                raise
+        if isinstance(res, CollectFailed) and not required:
             continue
+        if isinstance(res, SvcpathError):
+            raise res
         if res.returncode != 0:
             if not required:
                 continue
@@ -276,6 +281,58 @@ def collect(kube: Kube, pod: ProxyPod, mode: ModeInfo, families: tuple[int, ...]
         coll.dumps.append(RuleDump(text=res.stdout, source=source, format=dump_format(argv), kind="pod"))
     coll.collected_at = utc_now()
     return coll
+
+
+_Listing = tuple[list[str], bool, "kexec.ExecResult | SvcpathError"]
+
+
+def _run_listings(kube: Kube, pod: ProxyPod, listings: list[tuple[list[str], bool]]) -> Iterator[_Listing]:
+    """(argv, required, result or error) in the order given; the first required listing opens the way.
+
+    Stops at the first error of a required listing (the caller raises it): the others still
+    running are told to stop and are not waited for beyond that.
+    """
+    import concurrent.futures as futures
+
+    probe = next((i for i, (_, required) in enumerate(listings) if required), None)
+    if probe is None or len(listings) == 1:
+        for argv, required in listings:
+            yield argv, required, _one_listing(kube, pod, argv, None)
+        return
+    stop = threading.Event()
+    try:
+        first: kexec.Running | SvcpathError = kexec.start(kube, pod.name, pod.namespace, pod.container, listings[probe][0])
+    except SvcpathError as e:
+        first = e
+    if isinstance(first, SvcpathError):  # refused: nothing else is tried
+        yield listings[probe][0], True, first
+        return
+    with futures.ThreadPoolExecutor(max_workers=len(listings) - 1, thread_name_prefix="svcpath-exec") as pool:
+        others = {i: pool.submit(_one_listing, kube, pod, argv, stop)
+                  for i, (argv, _) in enumerate(listings) if i != probe}
+        try:
+            probe_result = _finish(first)
+            for i, (argv, required) in enumerate(listings):
+                res = probe_result if i == probe else others[i].result()
+                yield argv, required, res
+                if required and isinstance(res, SvcpathError):
+                    return
+        finally:
+            stop.set()
+
+
+def _one_listing(kube: Kube, pod: ProxyPod, argv: list[str], stop: threading.Event | None) -> kexec.ExecResult | SvcpathError:
+    try:
+        return kexec.start(kube, pod.name, pod.namespace, pod.container, argv).finish(stop)
+    except SvcpathError as e:
+        return e
+
+
+def _finish(running: kexec.Running) -> kexec.ExecResult | SvcpathError:
+    try:
+        return running.finish()
+    except SvcpathError as e:
+        return e
 
 
 def utc_now() -> str:

@@ -79,6 +79,7 @@ class Kube:
     log: Callable[[str], None] | None = None  # -v N: one line per request
     _api: Any = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    closing: threading.Event = field(default_factory=threading.Event, repr=False)  # set by close(): execs still read give up
 
     @property
     def api(self) -> Any:
@@ -111,6 +112,7 @@ class Kube:
         self.log(f"{method} {one_line(url, 2000)} {request_status(outcome)} in {ms:.0f} ms")
 
     def close(self) -> None:
+        self.closing.set()
         if self._api is not None:
             try:
                 self._api.close()

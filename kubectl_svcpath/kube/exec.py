@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +51,9 @@ _CONNTRACK_FILTERS = {
     "--reply-port-src": r"\d{1,5}", "--reply-port-dst": r"\d{1,5}",
     "-o": r"extended|id|ktimestamp",
 }
+
+
+_STOP_CHECK = 0.25  # seconds: how often a read waiting for data checks whether it is still wanted
 
 
 class NotAllowed(SvcpathError):
@@ -117,32 +122,72 @@ def run(kube: Kube, pod: str, namespace: str, container: str | None, argv: list[
     Raises Forbidden (RBAC), NotFound (pod gone), ApiUnreachable (connection, timeout) and
     CollectFailed (the runtime could not start the command, or the stream broke off).
     """
+    return start(kube, pod, namespace, container, argv).finish()
+
+
+def start(kube: Kube, pod: str, namespace: str, container: str | None, argv: list[str]) -> Running:
+    """Open the exec (the WebSocket upgrade): a refused exec (RBAC, pod gone) raises here, before
+    anything else is tried; ``Running.finish()`` then reads the command's output."""
     if not is_allowed(argv):
         raise NotAllowed(f"refusing to run `{' '.join(argv)}` in pod {namespace}/{pod}: not a read-only listing")
-    from kubernetes.stream.ws_client import ERROR_CHANNEL
-
+    started = time.monotonic()
     call = Call("create", "pods/exec", pod, namespace)
-    cmd = " ".join(argv)
-    start = time.monotonic()
-    deadline = start + kube.timeout if kube.timeout else None
-    ws = None
     try:
-        ws = _open(kube, pod, namespace, _exec_query(argv, container), start)
-        out, err, timed_out = _read_streams(ws, deadline)
-        if timed_out:
-            raise ApiUnreachable(f"`{cmd}` in pod {namespace}/{pod} did not finish within {kube.timeout:g}s",
-                                 hint="the node may be slow or the tables very large: raise --request-timeout (e.g. 2m)")
-        code, message = exec_status(_channel(ws, ERROR_CHANNEL).decode("utf-8", "replace"))
+        ws = _open(kube, pod, namespace, _exec_query(argv, container), started)
     except SvcpathError:
         raise
     except Exception as e:  # noqa: BLE001 - client/websocket errors are translated in one place
         raise translate(e, call, server=kube.server, timeout=kube.timeout) from None
-    finally:
-        if ws is not None:
-            _close(ws, deadline=deadline)
-    if code is None:
-        raise _not_started(argv, pod, namespace, message)
-    return ExecResult(list(argv), out, err, code, time.monotonic() - start)
+    return Running(kube, pod, namespace, list(argv), ws, started)
+
+
+@dataclass(slots=True)
+class Running:
+    """An exec whose upgrade was accepted: the command runs in the pod."""
+
+    kube: Kube
+    pod: str
+    namespace: str
+    argv: list[str]
+    ws: Any
+    started: float
+
+    def finish(self, stop: threading.Event | None = None) -> ExecResult:
+        """Read stdout, stderr and the exit status until the stream ends or the request timeout.
+
+        Gives up within a quarter of a second when ``stop`` is set (another listing of the node
+        failed) or the connection is closed (the run ended early): nobody waits for the answer.
+        """
+        from kubernetes.stream.ws_client import ERROR_CHANNEL
+
+        kube, cmd = self.kube, " ".join(self.argv)
+        deadline = self.started + kube.timeout if kube.timeout else None
+
+        def stopped() -> bool:
+            return kube.closing.is_set() or (stop is not None and stop.is_set())
+
+        try:
+            out, err, timed_out = _read_streams(self.ws, deadline, stopped)
+            if stopped() and self.ws.is_open():  # given up, not ended
+                raise CollectFailed(f"`{cmd}` in pod {self.namespace}/{self.pod}: stopped before its end (no longer needed)")
+            if timed_out:
+                raise ApiUnreachable(f"`{cmd}` in pod {self.namespace}/{self.pod} did not finish within {kube.timeout:g}s",
+                                     hint="the node may be slow or the tables very large: raise --request-timeout (e.g. 2m)")
+            code, message = exec_status(_channel(self.ws, ERROR_CHANNEL).decode("utf-8", "replace"))
+        except SvcpathError:
+            raise
+        except Exception as e:  # noqa: BLE001 - client/websocket errors are translated in one place
+            call = Call("create", "pods/exec", self.pod, self.namespace)
+            raise translate(e, call, server=kube.server, timeout=kube.timeout) from None
+        finally:
+            _close(self.ws, deadline=deadline)
+        if code is None:
+            raise _not_started(self.argv, self.pod, self.namespace, message)
+        return ExecResult(self.argv, out, err, code, time.monotonic() - self.started)
+
+    def abandon(self) -> None:
+        """Close the stream unread (a listing started but no longer wanted)."""
+        _close(self.ws, deadline=time.monotonic())
 
 
 def _exec_query(argv: list[str], container: str | None) -> list[tuple[str, Any]]:
@@ -163,8 +208,9 @@ def _open(kube: Kube, pod: str, namespace: str, query: list[tuple[str, Any]], st
     return ws
 
 
-def _read_streams(ws: Any, deadline: float | None) -> tuple[str, str, bool]:
-    """stdout and stderr until the server closes the stream or the deadline passes; (out, err, timed out)."""
+def _read_streams(ws: Any, deadline: float | None, stopped: Callable[[], bool] = lambda: False) -> tuple[str, str, bool]:
+    """stdout and stderr until the server closes the stream, the deadline passes or ``stopped()``;
+    (out, err, timed out)."""
     from kubernetes.stream.ws_client import STDERR_CHANNEL, STDOUT_CHANNEL
 
     out_parts: list[bytes] = []
@@ -176,14 +222,14 @@ def _read_streams(ws: Any, deadline: float | None) -> tuple[str, str, bool]:
 
     timed_out = False
     try:
-        while ws.is_open():
+        while ws.is_open() and not stopped():
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
                 timed_out = True
                 break
             if remaining is not None:  # a frame that starts but never ends must not outlast the deadline
                 ws.sock.settimeout(remaining)
-            ws.update(timeout=remaining)
+            ws.update(timeout=_STOP_CHECK if remaining is None else min(_STOP_CHECK, remaining))
             drain()
     except Exception:  # noqa: BLE001 - the connection broke off without a close frame: no status below
         timed_out = deadline is not None and time.monotonic() >= deadline

@@ -19,6 +19,13 @@ from kubectl_svcpath.kube.client import Call, Kube, one_line, translate
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 
 
+CHUNK_SIZE = 500  # items per LIST page: kubectl's --chunk-size default
+
+
+class _Expired(Exception):
+    """410 Gone on a LIST page after the first: the continue token outlived the server's history."""
+
+
 def _raw(kube: Kube, call: Call, path: str, path_params: dict[str, str],
          query: list[tuple[str, str]] | None = None) -> dict[str, Any]:
     started = time.monotonic()
@@ -26,6 +33,8 @@ def _raw(kube: Kube, call: Call, path: str, path_params: dict[str, str],
         data = transport.get(kube.api, path, path_params, query or [], kube.timeout, kube.headers)
     except Exception as e:  # noqa: BLE001 - every client/urllib3 error is translated in one place
         kube.log_request("GET", path, path_params, query or [], e, started)
+        if getattr(e, "status", None) == 410 and any(k == "continue" for k, _ in query or []):
+            raise _Expired() from None
         raise translate(e, call, server=kube.server, timeout=kube.timeout) from None
     kube.log_request("GET", path, path_params, query or [], 200, started)
     try:
@@ -36,6 +45,30 @@ def _raw(kube: Kube, call: Call, path: str, path_params: dict[str, str],
     if not isinstance(obj, dict):
         raise ApiUnreachable(f"unexpected answer to {call.describe()}", hint="is this a Kubernetes API server?")
     return obj
+
+
+def _list(kube: Kube, call: Call, path: str, path_params: dict[str, str], kind: str, api_version: str,
+          query: list[tuple[str, str]] | None = None) -> list[dict[str, Any]]:
+    """Every item of a LIST, read in pages of CHUNK_SIZE as kubectl reads them (``limit``, then
+    ``continue`` with the token of the page before, until the server gives none). A token that
+    expired between two pages (410 Gone) is answered as client-go's pager answers it: the whole
+    list again, in one request."""
+    items: list[dict[str, Any]] = []
+    token, seen = None, set()
+    while True:
+        page = ([("continue", token)] if token else []) + list(query or []) + [("limit", str(CHUNK_SIZE))]
+        try:
+            obj = _raw(kube, call, path, path_params, page)  # the generated methods' order: continue, selectors, limit
+        except _Expired:
+            return _items(_raw(kube, call, path, path_params, query), kind, api_version)
+        items += _items(obj, kind, api_version)
+        token = (obj.get("metadata") or {}).get("continue") if isinstance(obj.get("metadata"), dict) else None
+        if not token:
+            return items
+        if token in seen:  # a server that hands out the same page again would never end the list
+            raise ApiUnreachable(f"the API server's pages of {call.describe()} do not advance (a continue token came twice)",
+                                 hint="retry; if it persists, check the API server (or the proxy in front of it)")
+        seen.add(token)
 
 
 def _items(obj: dict[str, Any], kind: str, api_version: str) -> list[dict[str, Any]]:
@@ -56,10 +89,9 @@ def get_service(kube: Kube, namespace: str, name: str) -> dict[str, Any]:
 
 
 def list_endpoint_slices(kube: Kube, namespace: str, service: str) -> list[dict[str, Any]]:
-    obj = _raw(kube, Call("list", "endpointslices", None, namespace, "discovery.k8s.io"),
-               "/apis/discovery.k8s.io/v1/namespaces/{namespace}/endpointslices", {"namespace": namespace},
-               [("labelSelector", f"{SERVICE_NAME_LABEL}={service}")])
-    items = _items(obj, "EndpointSlice", "discovery.k8s.io/v1")
+    items = _list(kube, Call("list", "endpointslices", None, namespace, "discovery.k8s.io"),
+                  "/apis/discovery.k8s.io/v1/namespaces/{namespace}/endpointslices", {"namespace": namespace},
+                  "EndpointSlice", "discovery.k8s.io/v1", [("labelSelector", f"{SERVICE_NAME_LABEL}={service}")])
     for item in items:
         check_object(item, "the API server's answer")
     return sorted(items, key=lambda o: (o.get("metadata") or {}).get("name") or "")
@@ -68,11 +100,10 @@ def list_endpoint_slices(kube: Kube, namespace: str, service: str) -> list[dict[
 def list_services(kube: Kube, namespace: str | None) -> list[dict[str, Any]]:
     """--all: every Service of the namespace, or of the cluster (None: -A)."""
     if namespace is None:
-        obj = _raw(kube, Call("list", "services"), "/api/v1/services", {})
+        items = _list(kube, Call("list", "services"), "/api/v1/services", {}, "Service", "v1")
     else:
-        obj = _raw(kube, Call("list", "services", None, namespace), "/api/v1/namespaces/{namespace}/services",
-                   {"namespace": namespace})
-    items = _items(obj, "Service", "v1")
+        items = _list(kube, Call("list", "services", None, namespace), "/api/v1/namespaces/{namespace}/services",
+                      {"namespace": namespace}, "Service", "v1")
     for item in items:
         check_object(item, "the API server's answer")
     return items
@@ -82,11 +113,12 @@ def list_all_endpoint_slices(kube: Kube, namespace: str | None) -> list[dict[str
     """--all: every EndpointSlice of the namespace, or of the cluster (None: -A); the caller groups them."""
     group = "discovery.k8s.io"
     if namespace is None:
-        obj = _raw(kube, Call("list", "endpointslices", None, None, group), "/apis/discovery.k8s.io/v1/endpointslices", {})
+        items = _list(kube, Call("list", "endpointslices", None, None, group), "/apis/discovery.k8s.io/v1/endpointslices", {},
+                      "EndpointSlice", "discovery.k8s.io/v1")
     else:
-        obj = _raw(kube, Call("list", "endpointslices", None, namespace, group),
-                   "/apis/discovery.k8s.io/v1/namespaces/{namespace}/endpointslices", {"namespace": namespace})
-    items = _items(obj, "EndpointSlice", "discovery.k8s.io/v1")
+        items = _list(kube, Call("list", "endpointslices", None, namespace, group),
+                      "/apis/discovery.k8s.io/v1/namespaces/{namespace}/endpointslices", {"namespace": namespace},
+                      "EndpointSlice", "discovery.k8s.io/v1")
     for item in items:
         check_object(item, "the API server's answer")
     return items
@@ -94,8 +126,7 @@ def list_all_endpoint_slices(kube: Kube, namespace: str | None) -> list[dict[str
 
 def list_nodes(kube: Kube, label_selector: str | None = None) -> list[dict[str, Any]]:
     query = [("labelSelector", label_selector)] if label_selector else []
-    obj = _raw(kube, Call("list", "nodes"), "/api/v1/nodes", {}, query)
-    return _items(obj, "Node", "v1")
+    return _list(kube, Call("list", "nodes"), "/api/v1/nodes", {}, "Node", "v1", query)
 
 
 def get_node(kube: Kube, name: str) -> dict[str, Any]:
@@ -109,9 +140,8 @@ def get_node(kube: Kube, name: str) -> dict[str, Any]:
 def list_pods(kube: Kube, namespace: str, label_selector: str, field_selector: str | None = None) -> list[dict[str, Any]]:
     query = [("fieldSelector", field_selector)] if field_selector else []  # the generated method's order
     query.append(("labelSelector", label_selector))
-    obj = _raw(kube, Call("list", "pods", None, namespace), "/api/v1/namespaces/{namespace}/pods",
-               {"namespace": namespace}, query)
-    return _items(obj, "Pod", "v1")
+    return _list(kube, Call("list", "pods", None, namespace), "/api/v1/namespaces/{namespace}/pods",
+                 {"namespace": namespace}, "Pod", "v1", query)
 
 
 def get_pod(kube: Kube, namespace: str, name: str) -> dict[str, Any]:

@@ -111,6 +111,7 @@ class Faults:
     delay: float = 0.0  # seconds before answering any REST request
     exec_delay: float = 0.0  # seconds before running an exec'd command (after the upgrade: a stalled stream)
     exec_no_upgrade: bool = False  # read the exec request, never answer it (until the client goes away)
+    expire_continue: int = 0  # answer this many LIST requests that carry a continue token 410 Expired
     forbidden_paths: list[str] = field(default_factory=list)  # regexes of REST paths answered 403
 
 
@@ -150,6 +151,8 @@ class FakeCluster:
         self.protocols: tuple[str, ...] = PROTOCOLS  # channel protocols served, in preference order
         self.requests: list[Recorded] = []
         self.violations: list[str] = []
+        # continue tokens handed out: token -> (path, labelSelector, fieldSelector, key of the last item sent)
+        self.continues: dict[str, tuple[str, str, str, tuple[str, str]]] = {}
         self.lock = threading.Lock()
         # a test's hook, called with the argv of each exec'd command just before it runs (in the
         # server's thread): e.g. to send traffic or rewrite a chain between two --watch samples
@@ -298,6 +301,12 @@ def _discovery(path: str, port: int) -> dict[str, Any] | None:
 
 # --- the server --------------------------------------------------------------------------------------
 
+class _Refused(Exception):
+    def __init__(self, code: int, status: dict[str, Any]) -> None:
+        super().__init__(code)
+        self.code, self.status = code, status
+
+
 _ROUTES = [
     ("service", re.compile(r"^/api/v1/namespaces/([^/]+)/services/([^/]+)$")),
     ("services", re.compile(r"^/api/v1/namespaces/([^/]+)/services$")),
@@ -423,21 +432,35 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 cluster.violation(f"unsupported field selector {term}")
                 return 400, _status(400, "BadRequest", f'field label not supported: {term}')
 
+        try:
+            limit, after = self._page(query)
+        except _Refused as refused:
+            return refused.code, refused.status
+
         def lst(kind: str, ns: str | None, api_version: str) -> dict[str, Any]:
             items = []
-            for (k, ons, _), obj in sorted(cluster.objects.items()):
+            more = False
+            for (k, ons, oname), obj in sorted(cluster.objects.items()):
                 if k != kind or (ns is not None and ons != ns):
+                    continue
+                if after is not None and (ons, oname) <= after:
                     continue
                 if labels and not _labels_match(labels, (obj.get("metadata") or {}).get("labels") or {}):
                     continue
                 if fields and not _fields_match(fields, obj):
                     continue
+                if limit is not None and len(items) == limit:
+                    more = True
+                    break
                 item = json.loads(json.dumps(obj))
                 item.pop("kind", None)  # a real LIST omits kind/apiVersion on items
                 item.pop("apiVersion", None)
                 items.append(item)
-            return {"kind": f"{kind}List", "apiVersion": api_version, "metadata": {"resourceVersion": "1"},
-                    "items": items}
+                last = (ons, oname)
+            meta: dict[str, Any] = {"resourceVersion": "1"}
+            if more:
+                meta["continue"] = self._continue_token(last, labels, fields)
+            return {"kind": f"{kind}List", "apiVersion": api_version, "metadata": meta, "items": items}
 
         def get(kind: str, ns: str, name: str, resource: str) -> tuple[int, Any]:
             obj = cluster.objects.get((kind, ns, name))
@@ -466,6 +489,38 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if route == "node":
             return get("Node", "", groups[0], "nodes")
         raise AssertionError(route)
+
+    def _page(self, query: dict[str, list[str]]) -> tuple[int | None, tuple[str, str] | None]:
+        """(limit, key after which to start) of a LIST; raises _Refused for a continue token the server
+        did not hand out for this very list (same path, same selectors), as strict as a real one."""
+        cluster = self.server.cluster
+        path = urllib.parse.urlsplit(self.path).path.rstrip("/")
+        raw_limit = (query.get("limit") or [""])[0]
+        limit = int(raw_limit) if raw_limit.isdigit() and int(raw_limit) > 0 else None
+        token = (query.get("continue") or [""])[0]
+        if not token:
+            return limit, None
+        if "resourceVersion" in query:
+            cluster.violation(f"continue with resourceVersion on {path}")
+            raise _Refused(400, _status(400, "BadRequest", "specifying resource version is not allowed when using continue"))
+        if cluster.faults.expire_continue > 0:
+            cluster.faults.expire_continue -= 1
+            raise _Refused(410, _status(410, "Expired", "The provided continue parameter is too old to display a consistent list result."))
+        labels, fields = (query.get("labelSelector") or [""])[0], (query.get("fieldSelector") or [""])[0]
+        issued = cluster.continues.get(token)
+        if issued is None or issued[:3] != (path, labels, fields):
+            cluster.violation(f"continue token {token[:20]}... not issued for {path}?labelSelector={labels}&fieldSelector={fields}")
+            raise _Refused(400, _status(400, "BadRequest", "continue key is not valid for this list"))
+        return limit, issued[3]
+
+    def _continue_token(self, last: tuple[str, str], labels: str, fields: str) -> str:
+        cluster = self.server.cluster
+        path = urllib.parse.urlsplit(self.path).path.rstrip("/")
+        with cluster.lock:
+            token = base64.urlsafe_b64encode(json.dumps({"v": "meta.k8s.io/v1", "rv": 1, "n": len(cluster.continues),
+                                                         "start": "/".join(last)}).encode()).decode()
+            cluster.continues[token] = (path, labels, fields, last)
+        return token
 
     # --- pods/exec over WebSocket -------------------------------------------------------------
 

@@ -68,9 +68,9 @@ def test_requests_are_what_the_generated_methods_send(scenario: Scenario):
     assert sorted((r.path, sorted(r.query.items())) for r in reads) == sorted((path, sorted(query.items())) for path, query in [
         ("/api/v1/namespaces/default/services/hello-service", {}),
         ("/apis/discovery.k8s.io/v1/namespaces/default/endpointslices",
-         {"labelSelector": ["kubernetes.io/service-name=hello-service"]}),
+         {"labelSelector": ["kubernetes.io/service-name=hello-service"], "limit": ["500"]}),  # LISTs in pages, as kubectl
         ("/api/v1/namespaces/kube-system/pods", {"fieldSelector": ["spec.nodeName=cp01"],
-                                                 "labelSelector": ["k8s-app=kube-proxy"]}),
+                                                 "labelSelector": ["k8s-app=kube-proxy"], "limit": ["500"]}),
         ("/api/v1/namespaces/kube-system/configmaps/kube-proxy", {}),
         ("/api/v1/nodes/cp01", {}),  # the node's zone label (topology hints)
     ])
@@ -82,7 +82,7 @@ def test_requests_are_what_the_generated_methods_send(scenario: Scenario):
     assert [{k: [v.lower() for v in vs] for k, vs in r.query.items()} for r in execs] == [
         {"command": [a.lower() for a in argv], "container": ["kube-proxy"], "stderr": ["true"], "stdin": ["false"],
          "stdout": ["true"], "tty": ["false"]}
-        for argv in (["iptables", "--version"], ["iptables-save", "-c"])]
+        for argv in (["iptables-save", "-c"], ["iptables", "--version"])]  # the required listing opens the way
 
 
 def test_a_live_run_loads_none_of_the_generated_api_and_model_modules(scenario: Scenario, tmp_path):

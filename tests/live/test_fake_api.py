@@ -80,3 +80,32 @@ def test_real_kubectl_reads_and_execs_against_it(scenario: Scenario):
     bad = subprocess.run(["kubectl", "--kubeconfig", kc, "-n", "kube-system", "exec", pod, "--", "iptables-save", "-c"],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 3 and "boom" in bad.stderr
+
+
+def test_lists_come_in_pages_and_continue_tokens_are_strict(cert):
+    """limit=N gives N items and a continue token; the token is good only for the list it came from."""
+    cluster = FakeCluster()
+    for i in range(5):
+        cluster.add_objects(kpgen.api_objects(kpgen.ServiceSpec("default", f"s{i}", f"10.96.0.{i + 2}", [kpgen.PortSpec("", 80, 80)])))
+    with FakeApiServer(cluster, cert) as server:
+        names, tokens = [], [""]
+        while tokens[-1] is not None:
+            query = "limit=2" + (f"&continue={tokens[-1]}" if tokens[-1] else "")
+            code, body = _open(server, f"/api/v1/namespaces/default/services?{query}")
+            assert code == 200 and len(body["items"]) <= 2
+            names += [i["metadata"]["name"] for i in body["items"]]
+            tokens.append(body["metadata"].get("continue"))
+        assert names == [f"s{i}" for i in range(5)] and len(tokens) == 4  # 3 pages: 2 + 2 + 1
+        first_token = tokens[1]
+        assert _open(server, "/api/v1/namespaces/default/services")[1]["metadata"].get("continue") is None  # no limit: all
+        assert not cluster.violations
+        # the same token on another list, with another selector, or with a resourceVersion: refused
+        assert _open(server, f"/api/v1/services?limit=2&continue={first_token}")[0] == 400
+        assert _open(server, f"/api/v1/namespaces/default/services?limit=2&labelSelector=a%3Db&continue={first_token}")[0] == 400
+        assert _open(server, f"/api/v1/namespaces/default/services?limit=2&resourceVersion=1&continue={first_token}")[0] == 400
+        assert _open(server, "/api/v1/namespaces/default/services?limit=2&continue=bm9wZQ")[0] == 400
+        assert len(cluster.violations) == 4
+        cluster.faults.expire_continue = 1
+        code, body = _open(server, f"/api/v1/namespaces/default/services?limit=2&continue={first_token}")
+        assert (code, body["reason"]) == (410, "Expired")
+        assert _open(server, f"/api/v1/namespaces/default/services?limit=2&continue={first_token}")[0] == 200  # once

@@ -55,3 +55,25 @@ def test_service_slices_pods_and_config_are_read_at_once(scenario: Scenario, nam
     if named:  # the node is known from the start: its pods and its Node object too
         first |= {"/api/v1/namespaces/kube-system/pods", "/api/v1/nodes/cp01"}
     assert set(rest.held) == first
+
+
+@pytest.mark.lab
+@pytest.mark.api
+@pytest.mark.parametrize("named", [True, False])
+def test_the_listings_start_as_soon_as_the_pod_is_known_and_run_together(scenario: Scenario, named: bool):
+    """The Node GET, `iptables-save -c` and `iptables --version` are all in flight at once: the exec does
+    not wait for the Node (nor for the caller to ask for the node's result), nor one listing for the other."""
+    hello_scenario(scenario)
+    together = Together(3)
+    scenario.cluster.before_rest = lambda rec: together(rec.path) if rec.path == "/api/v1/nodes/cp01" else None
+    scenario.cluster.before_exec = lambda argv: together(" ".join(argv))
+
+    code, out, err = svcpath("hello-service", "-o", "json", "--kubeconfig", str(scenario.kubeconfig()),
+                             *(["--node", "cp01"] if named else []))
+
+    assert code == 0, err
+    assert json.loads(out)["node"] == "cp01"
+    assert {tuple(r.argv): r.exec_rc for r in scenario.cluster.requests if r.argv} == {
+        ("iptables-save", "-c"): 0, ("iptables", "--version"): 0}
+    assert not together.broken
+    assert set(together.held) == {"/api/v1/nodes/cp01", "iptables-save -c", "iptables --version"}
