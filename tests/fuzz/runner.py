@@ -57,6 +57,7 @@ WALL_LIMIT = 120.0  # past this, a run must keep gaining CPU time: the CPU limit
 STALL_LIMIT = 60.0  # seconds without CPU progress, past WALL_LIMIT: blocked
 WALL_CAP = 1800.0  # the last backstop, whatever the load
 MEM_LIMIT = 1536 * 1024 * 1024  # bytes of address space
+BIG_OUTPUT = 8 * 1024 * 1024  # json/yaml outputs over this are parsed in a child process (see _parses)
 ERROR_CODES = {2, 4, 5, 6, 7, 8, 9, 130}
 BIDI = {0x061C, 0x200E, 0x200F, 0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069}
 
@@ -87,7 +88,30 @@ def bad_char(text: str) -> str | None:
 
 
 def _parses(output: str, text: str) -> str | None:
-    """None when the json/yaml output parses; else why not."""
+    """None when the json/yaml output parses; else why not.
+
+    A big document is parsed in a child process: parsed here, its millions of objects would leave
+    this process's heap at GBs once freed (a 200 MB -o json output: 2.8 GB), and every run forked
+    after it would inherit that heap, where the address-space limit no longer bites."""
+    if len(text) < BIG_OUTPUT:
+        return _parse_here(output, text)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        why = _parse_here(output, text) or ""
+        os.write(write, why.encode()[:4096])
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as f:
+        why = f.read().decode()
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        return f"the parser process ended with {os.waitstatus_to_exitcode(status)}"
+    return why or None
+
+
+def _parse_here(output: str, text: str) -> str | None:
     try:
         if output == "json":
             def no_constant(name: str) -> None:
