@@ -23,7 +23,8 @@ Classes (the first that applies):
 - ``injection``: on stderr, and on stdout for the terminal formats (table, wide, tree), a control
   character other than newline and tab (C0, DEL, C1) or a bidi control (U+061C, U+200E/F,
   U+202A-E, U+2066-9);
-- ``invalid-output``: ``-o json``/``-o yaml`` output that does not parse (NaN/Infinity are not JSON);
+- ``invalid-output``: ``-o json``/``-o yaml`` output that does not parse (NaN/Infinity are not JSON;
+  YAML over 8 MB is checked for its syntax only, loading it would take minutes);
 - ``unclear-error``: a documented error exit whose stderr is not one ``error:`` line (plus at most
   a ``hint:`` line);
 - ``clean-error``: a documented error exit (2, 4-9) with one ``error:`` line;
@@ -32,6 +33,7 @@ Classes (the first that applies):
 
 from __future__ import annotations
 
+import collections
 import io
 import json
 import os
@@ -122,7 +124,10 @@ def _parse_here(output: str, text: str) -> str | None:
             import yaml
 
             loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-            yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+            if len(text) < BIG_OUTPUT:
+                yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+            else:  # the syntax only: loading 128 MB of YAML takes minutes and GBs, its events ~10 s
+                collections.deque(yaml.parse(text, Loader=loader), maxlen=0)
     except Exception as e:  # noqa: BLE001
         return f"{type(e).__name__}: {str(e)[:120]}"
     return None
