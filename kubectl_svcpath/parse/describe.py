@@ -196,7 +196,8 @@ def complete(snapshots: Iterable[ServiceSnapshot], described: list[DescribedServ
         filled = _fill(s, described[k])
         if k in merged and not s.name:
             into = out[merged[k]]
-            out[merged[k]] = replace(into, ports=into.ports + filled.ports, endpoints={**into.endpoints, **filled.endpoints})
+            out[merged[k]] = replace(into, ports=into.ports + filled.ports, endpoints={**into.endpoints, **filled.endpoints},
+                                     seen=tuple(sorted({**dict(into.seen), **dict(filled.seen)}.items())))
             continue
         merged[k] = len(out)
         out.append(filled)

@@ -109,6 +109,7 @@ def test_ipvs_entries_a_description_matches_become_its_service(tmp_path: Path) -
     (item,) = doc["items"]
     assert (item["service"]["name"], item["service"]["namespace"], item["service"]["clusterIPs"]) == ("api", None, ["10.96.8.8"])
     assert [(p["name"], p["port"], p["paths"][0]["entry"]) for p in item["ports"]] == [("http", 80, "clusterIP"), ("https", 443, "clusterIP")]
+    assert {"port http", "port https", "name", "clusterIPs"} <= set(item["service"]["seen"])
     one = _json(tmp_path, TWO_PORTS + IPVS, "api")
     assert one["service"]["name"] == "api" and len(one["ports"]) == 2
 
