@@ -25,7 +25,7 @@ from kubectl_svcpath.snapshot import Endpoint, ServicePort, ServiceSnapshot
 _PER_SERVICE = ("KUBE-SVC-", "KUBE-SVL-", "KUBE-EXT-", "KUBE-FW-", "KUBE-XLB-", "KUBE-SEP-")
 
 
-@dataclass
+@dataclass(slots=True)
 class _Port:
     hash: str | None = None  # the chains' hash, when the name the input gives does not hash to them
     port: int | None = None
@@ -34,7 +34,7 @@ class _Port:
     chains: set[str] = field(default_factory=set)  # this port's chains the input shows
 
 
-@dataclass
+@dataclass(slots=True)
 class _Draft:
     namespace: str
     name: str
