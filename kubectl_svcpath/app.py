@@ -15,7 +15,7 @@ from typing import Any, TextIO
 from kubectl_svcpath import pipeline
 from kubectl_svcpath.collect import files
 from kubectl_svcpath.dump import Collection
-from kubectl_svcpath.errors import ExitCode, SvcpathError, UsageError
+from kubectl_svcpath.errors import ExitCode, NotFound, SvcpathError, UsageError
 from kubectl_svcpath.manifest import load_objects, snapshot_from_objects
 from kubectl_svcpath.options import Options, split_service, validate
 from kubectl_svcpath.path import Finding
@@ -191,6 +191,9 @@ def _offline(opts: Options) -> Outcome:
         service = opts.service
     collection = Collection(dumps=dumps, proxy_mode=opts.proxy_mode, node=opts.node)
     _node_from_manifest(collection, objects)
+    nodes = pipeline.split_nodes(collection)
+    if len(nodes) > 1 and not opts.since and opts.trace is None:
+        return _offline_nodes(opts, nodes, objects, service)
     parsed = pipeline.parse_collection(collection, opts.lenient)
     if opts.all_services:
         snapshots, notes = _all_snapshots(objects, parsed, opts.namespace)
@@ -208,6 +211,38 @@ def _offline(opts: Options) -> Outcome:
         before = pipeline.analyse(_focus(snapshot, opts.port), pipeline.parse_collection(earlier, opts.lenient), earlier)
         return Outcome(reports=[report], traffic=compare(before, report))
     return Outcome(reports=[report])
+
+
+def _offline_nodes(opts: Options, nodes: list[Collection], objects: list[dict[str, Any]] | None,
+                   service: str | None) -> Outcome:
+    """One paste of several nodes' tables that differ: each node's own report (or audit rows), as for --nodes live."""
+    parsed = [(c, pipeline.parse_collection(c, opts.lenient)) for c in nodes]
+    if opts.all_services:
+        reports = (r for c, p in parsed for r in audit_reports(_all_snapshots(objects, p, opts.namespace)[0], p, c))
+        outcome = _audit(reports, opts.problems, opts.output)
+        names = ", ".join(c.node or "?" for c in nodes)
+        outcome.notes = [f"{nodes[0].dumps[0].source} holds {len(nodes)} nodes' tables that differ ({names}): each node's "
+                         "Services are its own rows (NODE), and are counted once per node"]
+        outcome.notes += [n for c, p in parsed for n in audit_notes(p, c, listed_from_rules=objects is None) if n not in outcome.notes]
+        return outcome
+    assert service is not None
+    outcome = Outcome()
+    elsewhere: list[str] = []
+    for c, p in parsed:
+        try:
+            outcome.reports.append(pipeline.analyse(_focus(_snapshot(service, opts, objects, p), opts.port), p, c))
+        except NotFound as e:  # not in this node's listing: said in the other nodes' reports
+            elsewhere.append(f"node {c.node}: {e.message}")
+    if not outcome.reports:
+        raise NotFound(f'service "{service}" not found in the listing of any of the {len(parsed)} nodes',
+                       hint=_not_found_hint(parsed[0][1]))
+    for r in outcome.reports:
+        r.notes += elsewhere
+    if len(outcome.reports) > 1:
+        from kubectl_svcpath.findings.drift import node_drift
+
+        outcome.extra_findings.extend(node_drift(outcome.reports))
+    return outcome
 
 
 def _node_from_manifest(collection: Collection, objects: list[dict[str, Any]] | None) -> None:
@@ -254,6 +289,9 @@ def audit_table_lines(parsed: pipeline.Parsed, collection: Collection, namespace
     """Dump-only --all as a table: the mode's one-pass lines (render.audit.AuditLine, the same rows as
     each Service's report would give), or None when the mode has none for this input."""
     from kubectl_svcpath.render.audit import audit_line
+
+    if parsed.described:  # a pasted `kubectl describe service` completes the Services: each one analysed
+        return None
 
     def one(snapshot: ServiceSnapshot) -> tuple[Report, Any]:
         report = pipeline.analyse(snapshot, parsed, collection)
@@ -381,8 +419,6 @@ def _snapshot(service: str, opts: Options, objects: list[dict[str, Any]] | None,
         # the input names no Service (IPVS, comments cut): ask for it by address or address:port
         candidates = [s for s in pipeline.infer_services(parsed) if _holds_address(s, name)]
     if not candidates:
-        from kubectl_svcpath.errors import NotFound
-
         where = f' in namespace "{ns}"' if ns else ""
         raise NotFound(f'service "{name}"{where} not found in the rules', hint=_not_found_hint(parsed))
     if len(candidates) > 1 and not candidates[0].name:

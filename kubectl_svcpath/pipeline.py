@@ -17,26 +17,44 @@ from kubectl_svcpath.errors import BadDump, SvcpathError
 from kubectl_svcpath.findings.generic import diagnose
 from kubectl_svcpath.modes import registry
 from kubectl_svcpath.modes.base import Mode, Parsed
-from kubectl_svcpath.parse import dump_format
-from kubectl_svcpath.parse.excerpt import clean, excerpt_note
+from kubectl_svcpath.parse import describe, dump_format
+from kubectl_svcpath.parse.excerpt import clean, excerpt_note, json_excerpt, left_out_note
 from kubectl_svcpath.path import PortPath
 from kubectl_svcpath.report import Report, RulesNotRead
 from kubectl_svcpath.snapshot import ServiceSnapshot
 
-__all__ = ["Parsed", "analyse", "audit_lines", "correlate", "detect_mode", "each_service", "infer_services", "input_notes", "parse_collection"]
+__all__ = ["Parsed", "analyse", "audit_lines", "correlate", "detect_mode", "each_service", "infer_services", "input_notes",
+           "parse_collection", "split_nodes"]
 
 
 def parse_collection(collection: Collection, lenient: bool = False) -> Parsed:
     parsed = Parsed()
     registry.read_structured(parsed, collection.rulesets)
     for dump in collection.dumps:
-        dump = cleaned(dump)
+        dump = _described(parsed, dump)
+        dump = cleaned(dump, parsed.left_out)
         if dump.elisions:
             parsed.elisions[dump.source] = list(dump.elisions)
         registry.form(dump_format(dump)).read(parsed, dump, lenient)
     parsed.mode = detect_mode(parsed, collection)
     _stamp_sources(parsed, collection)
     return parsed
+
+
+def split_nodes(collection: Collection) -> list[Collection]:
+    """One Collection per node when a pasted file holds several nodes' tables that differ (an
+    ``ipvsadm -Ln`` loop over nodes): each node's report then says what that node holds. The
+    Collection itself otherwise (one node, or a node the user named with --node)."""
+    if len(collection.dumps) != 1 or collection.node or collection.rulesets:
+        return [collection]
+    dump = collection.dumps[0]
+    form = registry.form(dump_format(cleaned(dump)))
+    parts = form.split(dump.text, dump.source) if form.split is not None else []
+    if len(parts) < 2:
+        return [collection]
+    return [replace(collection, dumps=[replace(dump, text=text)], node=node, notes=[
+        *collection.notes, f"{dump.source} holds {len(parts)} nodes' tables that differ: this report is {node}'s "
+        f"(its listing only; the others' lines are read in their own reports)"]) for node, text in parts]
 
 
 def _stamp_sources(parsed: Parsed, collection: Collection) -> None:
@@ -92,13 +110,25 @@ def correlate(snapshot: ServiceSnapshot, parsed: Parsed) -> list[PortPath]:
 
 def infer_services(parsed: Parsed, only: tuple[str | None, str] | None = None) -> list[ServiceSnapshot]:
     """Dump-only mode: the Services the rules themselves describe (or just ``only=(ns, name)``)."""
+    if parsed.described:  # a pasted description may name what the rules do not: read them all
+        return describe.complete(registry.mode(parsed.mode).infer(parsed, None), parsed.described)
     return registry.mode(parsed.mode).infer(parsed, only)
 
 
 def each_service(parsed: Parsed) -> Iterator[ServiceSnapshot]:
     """Dump-only mode, for an audit: every Service the rules describe, one at a time."""
     mode = registry.mode(parsed.mode)
-    return mode.infer_each(parsed) if mode.infer_each is not None else iter(mode.infer(parsed, None))
+    found = mode.infer_each(parsed) if mode.infer_each is not None else iter(mode.infer(parsed, None))
+    return iter(describe.complete(found, parsed.described)) if parsed.described else found
+
+
+def _described(parsed: Parsed, dump: RuleDump) -> RuleDump:
+    """`kubectl describe service` output pasted with the rules: read aside, blanked for the rule readers."""
+    text, found = describe.split_described(dump.text, dump.source)
+    if not found:
+        return dump
+    parsed.described.extend(found)
+    return replace(dump, text=text)
 
 
 def audit_lines(parsed: Parsed, one: Callable[[ServiceSnapshot], tuple[Report, Any]],
@@ -141,17 +171,24 @@ def analyse(snapshot: ServiceSnapshot, parsed: Parsed, collection: Collection) -
     )
 
 
-def cleaned(dump: RuleDump) -> RuleDump:
-    """The dump without a BOM, its elision lines blanked and their line numbers kept (parse/excerpt.py)."""
+def cleaned(dump: RuleDump, notes: list[str] | None = None) -> RuleDump:
+    """The dump without a BOM, its elision lines and other commands' output blanked, their line numbers
+    kept (parse/excerpt.py); ``notes`` gets a note on the output left out."""
     c = clean(dump.text)
-    if not c.bom and not c.elisions and not c.commands and not c.dedented:
+    if not c.bom and not c.elisions and not c.commands and not c.dedented and not c.left_out:
         return dump
+    if c.left_out and notes is not None:
+        notes.append(left_out_note(dump.source, c.left_out))
+    fragments = json_excerpt(c.text, c.elisions)  # `nft -j | jq .` cut with "...": its objects, as one document
+    if fragments is not None:
+        return replace(dump, text=fragments, elisions=tuple(c.elisions))
     return replace(dump, text=c.text, elisions=tuple(c.elisions))
 
 
 def input_notes(parsed: Parsed, collection: Collection, snapshot: ServiceSnapshot | None = None) -> list[str]:
     """What the input lacked, and what that costs the answer."""
-    notes = list(collection.notes) + registry.mode(parsed.mode).notes(parsed, snapshot)
+    notes = (list(collection.notes) + describe.notes(parsed.described) + parsed.left_out
+             + registry.mode(parsed.mode).notes(parsed, snapshot))
     iptables_sources = {d.source for d in parsed.rules.dumps} if parsed.rules is not None else set()
     for source, lines in parsed.elisions.items():
         if source not in iptables_sources:  # (the iptables notes say it for their own inputs)

@@ -67,21 +67,24 @@ class Report:
     def to_dict(self) -> dict[str, Any]:
         svc = self.service
         unread = self.rules_not_read
+        service: dict[str, Any] = {
+            "namespace": svc.namespace or None,  # null: the input names no Service (dump-only)
+            "name": svc.name or None,
+            "type": svc.type,
+            "clusterIPs": None if "cluster IP" in service_unknowns(svc) else list(svc.cluster_ips),
+            "externalIPs": list(svc.external_ips),
+            "loadBalancerIPs": list(svc.load_balancer_ips),
+            "externalTrafficPolicy": svc.external_traffic_policy,
+            "internalTrafficPolicy": svc.internal_traffic_policy,
+            "sessionAffinity": svc.session_affinity,
+            "fromAPI": svc.from_api,
+        }
+        if svc.seen:  # facts a pasted `kubectl describe service` shows, each with its line
+            service["seen"] = dict(svc.seen)
         doc = {
             "apiVersion": API_VERSION,
             "kind": "ServicePath",
-            "service": {
-                "namespace": svc.namespace or None,  # null: the input names no Service (dump-only)
-                "name": svc.name or None,
-                "type": svc.type,
-                "clusterIPs": None if "cluster IP" in service_unknowns(svc) else list(svc.cluster_ips),
-                "externalIPs": list(svc.external_ips),
-                "loadBalancerIPs": list(svc.load_balancer_ips),
-                "externalTrafficPolicy": svc.external_traffic_policy,
-                "internalTrafficPolicy": svc.internal_traffic_policy,
-                "sessionAffinity": svc.session_affinity,
-                "fromAPI": svc.from_api,
-            },
+            "service": service,
             "node": self.node,
             "kubeProxyPod": self.pod,
             "proxyMode": str(self.mode) if unread is None else None,

@@ -61,6 +61,8 @@ class ServiceSnapshot:
     endpoints: dict[str, tuple[Endpoint, ...]] = field(default_factory=dict)
     has_slices: bool = True  # False: no EndpointSlice at all (or unknown in dump-only mode)
     from_api: bool = True  # False: rebuilt from the dump, nothing was cross-checked
+    # dump-only: facts a pasted `kubectl describe service` shows, as (field, "source:line") pairs
+    seen: tuple[tuple[str, str], ...] = ()
     # the API objects as read (the Service, then its EndpointSlices): expected.py reads hints,
     # labels, address types and ingress modes from them; empty in dump-only mode
     api_objects: tuple[dict[str, Any], ...] = field(default=(), compare=False, repr=False)
@@ -69,7 +71,7 @@ class ServiceSnapshot:
     def ref(self) -> str:
         if not self.namespace and not self.name:
             return "?/? (not named in the input)"
-        return f"{self.namespace}/{self.name}"
+        return f"{self.namespace or '?'}/{self.name}"  # "?/web": a description that shows no namespace
 
     @property
     def headless(self) -> bool:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from kubectl_svcpath.modes.iptables.model import RuleSet
     from kubectl_svcpath.modes.ipvs.model import IpvsTable
     from kubectl_svcpath.modes.nftables.model import NftRuleset
+    from kubectl_svcpath.parse.describe import DescribedService
     from kubectl_svcpath.parse.conntrack import ConntrackTable
     from kubectl_svcpath.path import Finding, PortPath
     from kubectl_svcpath.report import SourceInfo
@@ -48,6 +49,8 @@ class Parsed:
     sources: list[SourceInfo] = field(default_factory=list)
     mode: Mode = Mode.IPTABLES
     elisions: dict[str, list[int]] = field(default_factory=dict)  # source -> lines where the author cut
+    described: list[DescribedService] = field(default_factory=list)  # `kubectl describe service` output in the input
+    left_out: list[str] = field(default_factory=list)  # other commands' output around the rules, left out (notes)
 
     @property
     def excerpt(self) -> bool:
@@ -57,7 +60,9 @@ class Parsed:
 
     def reader_notes(self) -> list[str]:
         """What the readers left out of the input or could not read (skipped lines, several nodes), for an audit."""
-        return [n for d in self.ipvs.dumps for n in d.notices] if self.ipvs is not None else []
+        from kubectl_svcpath.parse.describe import notes
+
+        return notes(self.described) + self.left_out + ([n for d in self.ipvs.dumps for n in d.notices] if self.ipvs is not None else [])
 
 
 def unknown_from_excerpt(parsed: Parsed, found: list[ServiceSnapshot]) -> list[ServiceSnapshot]:
@@ -83,6 +88,9 @@ class InputForm:
     looks_like: Callable[[str], bool]  # sees only the first 64 KiB
     read: Callable[[Parsed, RuleDump, bool], None]  # parse (lenient or not) and add to Parsed
     json: bool = False  # a JSON document: other JSON is refused with its own message
+    # (text, source) -> [(node, that node's text)] when one paste holds several nodes' tables that
+    # differ (each node then gets its own report); [] when it is one node's. None: the form has no nodes
+    split: Callable[[str, str], list[tuple[str, str]]] | None = None
 
 
 @dataclass(frozen=True, slots=True)

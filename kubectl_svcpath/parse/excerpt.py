@@ -38,6 +38,19 @@ _ELISION = re.compile(
 _PROMPT = re.compile(r"^\s*(?:\[[^\]\n]{0,80}\]|[\w.-]+@[\w.:~/-]*|[\w.-]+)?\s*[$#%]\s+\S")
 _COMMAND = re.compile(r"^\s*(?:sudo\s+)?(?:ip6?tables(?:-legacy|-nft)?(?:-save)?|nft|ipvsadm|kubectl|crictl|docker|conntrack)\s+-?\w")
 _PROSE = re.compile(r"^[A-Z][^:\t]{2,100}:\s*$")
+# a command whose output is no rule listing ("$ kubectl logs …", "# ip addr", "$ kubectl get svc"): its
+# output, down to the next prompt, is left out with a note. Never a line naming a rule tool ("kubectl exec
+# kube-proxy-x -- iptables-save", "ssh node sudo iptables-save | grep -n …"), and not an alias ("$ ipt
+# KUBE-SERVICES" in tkng.io is iptables -t nat -nvL): only these well-known commands
+_OTHER_COMMAND = re.compile(
+    r"^(?:sudo\s+)?(?:kubectl\s+(?:-n\s+\S+\s+)?(?:logs|get|describe|apply|create|delete|edit|scale|rollout|top|version|"
+    r"cluster-info|config|explain)|ip\s+(?:-\w+\s+)*(?:a|addr|address|r|route|l|link|n|neigh|rule)|ss|netstat|curl|wget|"
+    r"ping|dig|nslookup|journalctl|systemctl|docker\s+(?:ps|logs|images|inspect)|crictl\s+(?:ps|pods|logs|inspect)|helm|"
+    r"tcpdump|uname|hostname|ls|sysctl|lsmod|route|arp)\b")
+# the first line of a rule listing of any form: never another command's output
+_RULE_START = re.compile(r"^\s*(?:\d+:)*(?:\[\d+:\d+\]\s*)?(?:-[ANIX]\s+\S|:\S+\s+\S+\s+\[|\*[a-z]+\s*$|COMMIT\s*$|Chain\s+\S+\s+\(|"
+                         r"table\s+\w+\s+\S+\s*\{|IP Virtual Server|Prot LocalAddress|(?:TCP|UDP|SCTP)\s+\S+:\d+)")
+_RULE_TOOL = re.compile(r"(?:^|[\s/|;])(?:ip6?tables(?:-legacy|-nft)?(?:-save)?|nft|ipvsadm|conntrack|ipset)(?=\s|$)")
 
 
 @dataclass(slots=True)
@@ -47,6 +60,8 @@ class Cleaned:
     bom: bool = False
     commands: list[int] = field(default_factory=list)  # prompt, command and prose lines made "# " comments
     dedented: bool = False  # an indentation shared by every line was removed
+    # another command's output under its own prompt, emptied: (first line, last line, the command)
+    left_out: list[tuple[int, int, str]] = field(default_factory=list)
 
 
 def clean(text: str) -> Cleaned:
@@ -61,19 +76,62 @@ def clean(text: str) -> Cleaned:
     lines = text.split("\n")
     elisions: list[int] = []
     commands: list[int] = []
+    left_out: list[tuple[int, int, str]] = []
+    other: str | None = None  # the command whose output is being left out
     for i, line in enumerate(lines):
         if len(line) > 300:
+            if other is not None:
+                _leave_out(left_out, lines, i, other)
             continue
         if elided and len(line) <= 120 and _ELISION.match(line):
             elisions.append(i + 1)
             # "... }" (nft): the cut ends a block that must stay closed
             lines[i] = "}" if line.rstrip().endswith(" }") else ""
-        elif not line.lstrip().startswith("#") and (_PROMPT.match(line) or _COMMAND.match(line) or _PROSE.match(line)):
-            commands.append(i + 1)
-            lines[i] = "# " + line.strip()
-    if not elisions and not commands:
+        elif _is_command(line):
+            other = _other_command(line)
+            if not line.lstrip().startswith("#"):
+                commands.append(i + 1)
+                lines[i] = "# " + line.strip()
+        elif other is not None and line.strip():
+            if _RULE_START.match(line):  # rules pasted right after, without their own command line
+                other = None
+            else:
+                _leave_out(left_out, lines, i, other)
+    if not elisions and not commands and not left_out:
         return Cleaned(text, [], bom, dedented=dedented)
-    return Cleaned("\n".join(lines), elisions, bom, commands, dedented)
+    return Cleaned("\n".join(lines), elisions, bom, commands, dedented, left_out)
+
+
+def _is_command(line: str) -> bool:
+    """A prompt, command or prose line (one already made a "# " comment counts when it is a prompt)."""
+    if line.lstrip().startswith("#"):
+        return _other_command(line) is not None or _RULE_TOOL.search(line) is not None and _PROMPT.match(line) is not None
+    return bool(_PROMPT.match(line) or _COMMAND.match(line) or _PROSE.match(line))
+
+
+def _other_command(line: str) -> str | None:
+    """The command of a prompt line whose output is no rule listing, else None."""
+    body = line.strip()
+    m = _PROMPT.match(body)
+    command = body[m.end() - 1:].strip() if m else body
+    if _RULE_TOOL.search(command) or not _OTHER_COMMAND.match(command):
+        return None
+    return command
+
+
+def _leave_out(left_out: list[tuple[int, int, str]], lines: list[str], i: int, command: str) -> None:
+    lines[i] = ""
+    if left_out and left_out[-1][2] == command and left_out[-1][1] >= i - 1 - _blank_run(lines, i):
+        left_out[-1] = (left_out[-1][0], i + 1, command)
+    else:
+        left_out.append((i + 1, i + 1, command))
+
+
+def _blank_run(lines: list[str], i: int) -> int:
+    n = 0
+    while i - 1 - n >= 0 and not lines[i - 1 - n].strip():
+        n += 1
+    return n
 
 
 def _dedent(text: str) -> tuple[str, bool]:
@@ -128,6 +186,81 @@ def _maybe_elided(text: str) -> bool:
 def line_list(lines: list[int]) -> str:
     shown = ", ".join(map(str, lines[:8]))
     return shown + (f" and {len(lines) - 8} more" if len(lines) > 8 else "")
+
+
+_NFT_KINDS = frozenset(("metainfo", "table", "chain", "rule", "set", "map", "element", "flowtable", "counter", "quota",
+                        "ct helper", "limit", "ct timeout", "ct expectation", "synproxy", "secmark"))
+
+
+def json_excerpt(text: str, elisions: list[int]) -> str | None:
+    """``nft -j … | jq .`` output cut with ``...`` (a KEP and blog posts paste it so): the JSON objects
+    between the cuts, each closed where the author cut it, as one ``{"nftables": [...]}`` document.
+    None when the text is no such excerpt (whole JSON, or not JSON at all)."""
+    lines = text.split("\n")
+    first = next((s for s in (ln.strip() for ln in lines) if s and not s.startswith("#")), "")
+    if not elisions or not first.startswith(("{", "[")) or '"nftables"' in text[:200]:
+        return None
+    cuts = set(elisions)
+    chunks: list[list[str]] = [[]]
+    for n, line in enumerate(lines, 1):
+        if n in cuts:
+            chunks.append([])
+        elif not line.lstrip().startswith("#"):
+            chunks[-1].append(line)
+    objects: list[object] = []
+    for chunk in chunks:
+        got = _json_values("\n".join(chunk))
+        if got is None:
+            return None
+        objects += got
+    items = [o for o in objects if isinstance(o, dict) and len(o) == 1 and next(iter(o)) in _NFT_KINDS]
+    if not items or len(items) != len(objects):
+        return None
+    import json
+
+    return json.dumps({"nftables": items})
+
+
+def _json_values(chunk: str) -> list[object] | None:
+    """The JSON values of one cut-out piece: separating commas dropped, brackets the cut left open closed."""
+    import json
+
+    body = chunk.strip().strip(",").strip()
+    if not body:
+        return []
+    stack: list[str] = []
+    in_string = escaped = False
+    for ch in body:
+        if in_string:
+            escaped, in_string = (False, in_string) if escaped else (ch == "\\", ch != '"')
+        elif ch == '"':
+            in_string = True
+        elif ch in "{[":
+            stack.append("}" if ch == "{" else "]")
+        elif ch in "}]":
+            if not stack or stack.pop() != ch:
+                return None  # cut inside an object opened above the cut: not repaired
+    if in_string:
+        return None
+    body = body.rstrip().rstrip(",") + "".join(reversed(stack))
+    decoder, values, i = json.JSONDecoder(), [], 0
+    while i < len(body):
+        try:
+            value, i = decoder.raw_decode(body, i)
+        except ValueError:
+            return None
+        values.append(value)
+        while i < len(body) and body[i] in " \t\r\n,":
+            i += 1
+    return values
+
+
+def left_out_note(source: str, left_out: list[tuple[int, int, str]]) -> str:
+    """Other commands' output around the rules, emptied before reading: where, and which command printed it."""
+    parts = [f"{f'line {a}' if a == b else f'lines {a}-{b}'} (`{c[:60]}{'…' if len(c) > 60 else ''}` output)"
+             for a, b, c in left_out[:6]]
+    more = f" and {len(left_out) - 6} more" if len(left_out) > 6 else ""
+    return f"{source}: not rule output, left out: {', '.join(parts)}{more}"
 
 
 def excerpt_note(source: str, lines: list[int]) -> str:

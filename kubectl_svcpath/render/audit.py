@@ -143,7 +143,7 @@ def audit_row(r: Report) -> dict[str, str]:
     return {"NAMESPACE": safe(svc.namespace or "?"), "NAME": safe(name), "TYPE": safe(svc.type or "?"),
             "CLUSTER-IP": safe(ips), "PORTS": safe(ports),
             "ENDPOINTS": f"{len(endpoints)}+?" if unknown_eps and endpoints else "?" if unknown_eps else str(len(endpoints)),
-            "PKTS": str(sum(pkts)) if pkts else "-", "HEALTH": safe(health(r))}
+            "PKTS": str(sum(pkts)) if pkts else "-", "HEALTH": safe(health(r)), "NODE": safe(r.node or "?")}
 
 
 def plain_table(cells: list[list[str]], headers: list[str]) -> str:
@@ -163,6 +163,8 @@ def render_rows(rows: list[dict[str, str]], style: Style, wide: bool, width: int
     """The audit table from its rows (in order), the totals line (``shown``: how many of them --problems kept),
     notes; ``scope`` (live): the namespace(s) and the node read, as two header lines."""
     cols = list(_COLUMNS)
+    if len({row.get("NODE") for row in rows}) > 1:  # one paste of several nodes' tables: whose row it is
+        cols.insert(0, ("NODE", 0))
     hidden: list[str] = []
     while True:
         names = [c[0] for c in cols]

@@ -94,9 +94,15 @@ def _item_for(doc: Any, ns: str, name: str) -> dict[str, Any] | None:
     items = doc.get("items", []) if doc.get("kind") == "ServicePathList" else [doc]
     for item in items:
         svc = item.get("service") or {}
-        if svc.get("namespace") == ns and svc.get("name") == name:
+        # "" in a facts name ("/web:http"): the paste does not show the namespace, so the report has none
+        if svc.get("namespace") == (ns or None) and svc.get("name") == name:
             return item
     return None
+
+
+def _ref(ns: str, name: str) -> str:
+    """How a user names the Service on the command line (NAME alone when the paste shows no namespace)."""
+    return f"{ns}/{name}" if ns else name
 
 
 def _check_service(item: dict[str, Any], svc: dict[str, Any], where: str) -> None:
@@ -132,6 +138,13 @@ def _check_service(item: dict[str, Any], svc: dict[str, Any], where: str) -> Non
     codes = {f.get("code") for f in item.get("findings") or []}
     for code in svc.get("findings") or []:
         assert code in codes, f"{where}: {svc['name']}: finding {code} expected from the paste's evidence (got {sorted(codes)})"
+    service = item.get("service") or {}
+    for key, fact in (("type", "type"), ("sessionAffinity", "session_affinity"), ("externalTrafficPolicy", "external_traffic_policy")):
+        if fact in svc:
+            assert service.get(key) == svc[fact], f"{where}: {svc['name']}: {key} {service.get(key)!r} != {svc[fact]!r}"
+    for key in svc.get("seen") or []:  # facts a pasted `kubectl describe service` shows: cited with their line
+        ref = (service.get("seen") or {}).get(key) or ""
+        assert re.search(r":\d+$", ref), f"{where}: {svc['name']}: {key} shown by the paste's description, not cited (seen: {service.get('seen')})"
     if "affinity_seconds" in svc:
         assert port.get("affinityTimeoutSeconds") == svc["affinity_seconds"], f"{where}: {svc['name']}: affinity timeout not reported"
         assert item["service"].get("sessionAffinity") == "ClientIP", f"{where}: {svc['name']}: affinity seen in the rules but sessionAffinity is {item['service'].get('sessionAffinity')!r}"
@@ -147,7 +160,7 @@ def _check_no_absence_claims(item: dict[str, Any], facts: dict[str, Any], where:
     shown: set[str] = set()
     for svc in facts.get("services") or []:
         ns, name, _ = _split_name(svc["name"])
-        if f"{ns}/{name}" == svc_ident:
+        if f"{ns or None}/{name}" == svc_ident:
             shown |= set(svc.get("shown") or [])
     service_chains = {p.get("serviceChain") for p in item.get("ports") or []}
     for chain, statements in (facts.get("shown_by_chain") or {}).items():  # a Service no comment names
@@ -216,10 +229,10 @@ def test_corpus_paste(facts: dict[str, Any]) -> None:
         assert chain in strings, f"{where}: chain {chain} (in the paste) is not in the --all report"
     assert doc.get("kind") == "ServicePathList", where
     # (b) every Service named by a kube-proxy chain or comment
-    wanted = {tuple(_split_name(s["name"])[:2]) for s in facts.get("services") or []}
+    wanted = {(ns or None, name) for ns, name, _ in (_split_name(s["name"]) for s in facts.get("services") or [])}
     listed = {((i.get("service") or {}).get("namespace"), (i.get("service") or {}).get("name")) for i in doc.get("items", [])}
     missing = wanted - listed
-    assert not missing, f"{where}: --all leaves out {sorted('/'.join(m) for m in missing)} (listed: {sorted(map(str, listed))})"
+    assert not missing, f"{where}: --all leaves out {sorted(map(str, missing))} (listed: {sorted(map(str, listed))})"
     for item in doc.get("items", []):
         _check_no_absence_claims(item, facts, where)
         _check_tables(item, facts, where)
@@ -239,7 +252,7 @@ def test_corpus_paste(facts: dict[str, Any]) -> None:
         item = _item_for(doc, ns, name)
         assert item is not None, f"{where}: {ns}/{name} not listed"
         _check_service(item, svc, where)
-        code1, one, where1 = _run(f"{ns}/{name}", *args)
+        code1, one, where1 = _run(_ref(ns, name), *args)
         assert code1 in REPORT_CODES and one is not None, f"{where1}: no report for a Service the paste shows"
         item1 = _item_for(one, ns, name)
         assert item1 is not None, f"{where1}: report is for another Service"
@@ -268,8 +281,12 @@ def test_facts_are_in_the_paste(facts: dict[str, Any]) -> None:
     missing = []
     for svc in facts.get("services") or []:
         ns, name, port_name = _split_name(svc["name"])
-        if f"{ns}/{name}" not in text and f"{ns}/{name}" not in joined:
+        shown_as = f"{ns}/{name}" if ns else name  # no namespace: the name alone (a description's "Name:")
+        if shown_as not in text and shown_as not in joined:
             missing.append(svc["name"])
+        for key in ("type", "session_affinity", "external_traffic_policy"):
+            if key in svc and str(svc[key]) not in text:
+                missing.append(f"{key}={svc[key]}")
         if port_name and port_name not in text:
             missing.append(port_name)
         for chain in svc.get("chains") or []:

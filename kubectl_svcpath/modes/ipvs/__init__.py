@@ -38,6 +38,12 @@ def _read(parsed: Parsed, dump: RuleDump, lenient: bool) -> None:
     parsed.sources.append(SourceInfo(dump.source, "ipvsadm", dump.kind, None, table.has_stats))
 
 
+def _split(text: str, source: str) -> list[tuple[str, str]]:
+    from kubectl_svcpath.modes.ipvs.parse import split_nodes
+
+    return split_nodes(text, source)
+
+
 def _ipvs(parsed: Parsed) -> IpvsTable:
     if parsed.ipvs is None:
         raise Unsupported("IPVS mode, but the input holds no ipvsadm listing",
@@ -84,7 +90,7 @@ def _trace(parsed: Parsed, packet: Packet, node: Node, snapshot: ServiceSnapshot
 
 MODE = ProxyMode(
     name=Mode.IPVS,
-    forms=(InputForm("ipvsadm", _looks_like, _read),),
+    forms=(InputForm("ipvsadm", _looks_like, _read, split=_split),),
     shown_by=lambda parsed: parsed.ipvs is not None,
     correlate=_correlate,
     infer=_infer,

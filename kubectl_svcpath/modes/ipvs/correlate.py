@@ -53,7 +53,9 @@ def _correlate_port(snapshot: ServiceSnapshot, port: ServicePort, ipvs: IpvsTabl
         for label in port.rules_key.split("|"):
             vs = ipvs.by_label(label)
             if vs is not None:
-                path = _entry("nodePort" if port.node_port else "virtualServer", vs, snapshot, rules)
+                # the kind is unknown unless the layout (node port) or a pasted description (cluster IP) tells it
+                kind = "nodePort" if port.node_port else "clusterIP" if vs.address in snapshot.cluster_ips else "virtualServer"
+                path = _entry(kind, vs, snapshot, rules)
                 pp.paths.append(path)
                 if vs.persistent:
                     pp.affinity_timeout = vs.persistent

@@ -169,11 +169,45 @@ def parse_ipvsadm(text: str, source: str, lenient: bool = False) -> IpvsTable:
     line. Inside a listing a line that is not ipvsadm's stops the read, unless ``lenient``.
     Listings of several nodes (``>>> NODE`` lines, prompts of different hosts, or the same
     listing printed again) are one table when every node holds the same virtual servers, real
-    servers and weights; when they differ, BadDump says which and how to split the paste.
+    servers and weights; when they differ, BadDump says which (``split_nodes`` cuts such a
+    paste into one text per node first, so that each node gets its own report).
     """
     if "\x00" in text:
         raise BadDump(source, "binary data, not ipvsadm output")
+    read = _read_nodes(text, source, lenient)
+    nodes, skipped, state = read.nodes, read.skipped, read.state
+    if not nodes:
+        raise BadDump(source, "no ipvsadm listing in the input",
+                      hint="pass the output of `ipvsadm -Ln` and/or `ipvsadm -Ln --stats --exact`")
+    table = _one_node(nodes, source)
+    info = table.dumps[0]
+    if skipped:
+        info.notices.append(_skipped_note(source, skipped))
+    info.notices.extend(state.notices)
+    if state.foreign:
+        info.notices.append(f"{source}: --lenient left out {len(state.foreign)} line(s) that are not ipvsadm's "
+                            f"(line{'s' if len(state.foreign) > 1 else ''} {_lines(state.foreign)})")
+    if state.headerless and not any(f in info.forms for f in ("list", "stats", "rate", "persistent-conn", "thresholds")):
+        info.excerpt = True
+        info.notices.append(f"{source}: ipvsadm lines without the listing's title lines (cut from a listing): "
+                            "the rest of the table may exist, so nothing is said to be absent")
+    if not info.forms and table.virtual_servers:
+        info.forms.append("list")
+    return table
+
+
+@dataclass(slots=True)
+class _Read:
+    nodes: dict[str, tuple[IpvsTable, int]]
+    owned: dict[str, set[int]]
+    skipped: list[tuple[int, int, str]]
+    state: _State
+
+
+def _read_nodes(text: str, source: str, lenient: bool) -> _Read:
+    """Each node's table (a paste may hold several), the lines each owns, and what was left out."""
     nodes: dict[str, tuple[IpvsTable, int]] = {}  # node (or "#N": the Nth unnamed listing) -> its table, first line
+    owned: dict[str, set[int]] = {}  # node -> the lines of its listings (and the lines that opened them)
     skipped: list[tuple[int, int, str]] = []  # (first line, last line, the command that printed them)
     state = _State(source, lenient)
     unnamed = 1
@@ -197,28 +231,34 @@ def parse_ipvsadm(text: str, source: str, lenient: bool = False) -> IpvsTable:
             nodes[key] = (IpvsTable(dumps=[IpvsDumpInfo(source=source)]), sec.line_no or sec.lines[start][0])
             state.current = None
         table = nodes[key][0]
+        owned.setdefault(key, set()).update([sec.line_no] if sec.line_no else [], (n for n, _ in sec.lines))
         if start:  # "[sudo] password for …", "Every 2.0s: ipvsadm -Ln": not part of the table
             skipped.append((sec.lines[0][0], sec.lines[start - 1][0], sec.command))
         for line_no, s in sec.lines[start:]:
             state.line(table, line_no, s)
-    if not nodes:
-        raise BadDump(source, "no ipvsadm listing in the input",
-                      hint="pass the output of `ipvsadm -Ln` and/or `ipvsadm -Ln --stats --exact`")
-    table = _one_node(nodes, source)
-    info = table.dumps[0]
-    if skipped:
-        info.notices.append(_skipped_note(source, skipped))
-    info.notices.extend(state.notices)
-    if state.foreign:
-        info.notices.append(f"{source}: --lenient left out {len(state.foreign)} line(s) that are not ipvsadm's "
-                            f"(line{'s' if len(state.foreign) > 1 else ''} {_lines(state.foreign)})")
-    if state.headerless and not any(f in info.forms for f in ("list", "stats", "rate", "persistent-conn", "thresholds")):
-        info.excerpt = True
-        info.notices.append(f"{source}: ipvsadm lines without the listing's title lines (cut from a listing): "
-                            "the rest of the table may exist, so nothing is said to be absent")
-    if not info.forms and table.virtual_servers:
-        info.forms.append("list")
-    return table
+    return _Read(nodes, owned, skipped, state)
+
+
+def split_nodes(text: str, source: str) -> list[tuple[str, str]]:
+    """A paste of several nodes' listings that differ, as (node, text) per node: the text keeps every
+    line number, with the other nodes' listings blanked. [] when the paste holds one node's table, or
+    several that agree (read as one)."""
+    if "\x00" in text:
+        return []
+    try:
+        read = _read_nodes(text, source, lenient=True)
+    except BadDump:
+        return []  # unreadable: parse_ipvsadm says why
+    tables = list(read.nodes.items())
+    if len(tables) < 2 or not any(_difference(tables[0][1][0], t, "", "") for _, (t, _) in tables[1:]):
+        return []
+    lines = text.splitlines()  # as _sections numbers them
+    parts = []
+    for key in read.nodes:
+        others = set().union(*(o for k, o in read.owned.items() if k != key))
+        parts.append((_node_word(key).removeprefix("node "),
+                      "\n".join("" if n in others else line for n, line in enumerate(lines, 1))))
+    return parts
 
 
 def _form_of(lines: list[tuple[int, str]]) -> str | None:

@@ -13,9 +13,8 @@ with no entry at all; this module adds what needs kube-proxy's nftables objects:
 
 from __future__ import annotations
 
-from kubectl_svcpath import kubeproxy
 from kubectl_svcpath.endpoints import usable_endpoints
-from kubectl_svcpath.modes.nftables.correlate import parse_chain_name
+from kubectl_svcpath.modes.nftables.correlate import is_ipv6, parse_chain_name
 from kubectl_svcpath.modes.nftables.model import NftRuleset
 from kubectl_svcpath.path import EntryPath, Finding, PortPath
 from kubectl_svcpath.snapshot import ServiceSnapshot
@@ -70,7 +69,7 @@ def _expected_entries(snapshot: ServiceSnapshot, pp: PortPath, nft: NftRuleset) 
     families = {t.family for t in nft.kube_proxy_tables()}
 
     def have_family(ip: str) -> bool:
-        return ("ip6" if kubeproxy.ip_family(ip) == 6 else "ip") in families
+        return ("ip6" if is_ipv6(ip) else "ip") in families
 
     out += [(kind, ip) for kind, ip in snapshot.entry_addresses() if have_family(ip)]
     if pp.port.node_port and families:
@@ -178,7 +177,7 @@ def notes_nftables(nft: NftRuleset, conntrack: object | None = None,
         families = {t.family for t in nft.kube_proxy_tables()}
         addrs = list(snapshot.cluster_ips) + list(snapshot.external_ips) + list(snapshot.load_balancer_ips)
         for family, version in (("ip", 4), ("ip6", 6)):
-            missing = [a for a in addrs if a != "None" and kubeproxy.ip_family(a) == version and family not in families]
+            missing = [a for a in addrs if a != "None" and (6 if is_ipv6(a) else 4) == version and family not in families]
             if missing:
                 notes.append(f"no table {family} kube-proxy in the input: {', '.join(missing)} cannot be followed "
                              f"(nft -j list table {family} kube-proxy)")

@@ -22,7 +22,7 @@ from typing import Any
 
 from kubectl_svcpath import kubeproxy
 from kubectl_svcpath.endpoints import attach_slices
-from kubectl_svcpath.modes.nftables.model import NftElement, NftRule, NftRuleset, NftTable, Verdict
+from kubectl_svcpath.modes.nftables.model import NftChain, NftElement, NftRule, NftRuleset, NftTable, Verdict
 from kubectl_svcpath.path import EndpointHop, EntryPath, Evidence, PortPath
 from kubectl_svcpath.snapshot import Endpoint, ServicePort, ServiceSnapshot
 
@@ -40,25 +40,57 @@ _CHAIN_NAME = re.compile(r"^(service|local|external|firewall|endpoint|affinity)-
 # --- shared with the IPVS correlator -------------------------------------------------------
 
 
+def is_ipv6(ip: str) -> bool:
+    """``kubeproxy.ip_family(ip) == 6``, without parsing the IPv4 addresses (most of a big table's)."""
+    return ":" in ip and kubeproxy.ip_family(ip) == 6
+
+
 def _family_table(nft: NftRuleset, ip: str) -> NftTable | None:
-    family = "ip6" if kubeproxy.ip_family(ip) == 6 else "ip"
-    return nft.table(family, "kube-proxy")
+    return nft.table("ip6" if is_ipv6(ip) else "ip", "kube-proxy")
 
 
 EVIDENCE_CHARS = 400  # a numgen map of 10,000 endpoints is one rule: each hop quotes its head, not all of it
 
 
+class _Ev(Evidence):
+    """Evidence for a rule or map element, its text (and JSON pointer) worked out when first read.
+
+    A JSON rule carries no text: rendering each one back to nft's words was most of an --all
+    audit's cost per Service, and an audit row shows none of it. The values are those ``Evidence``
+    would hold; the object is only kept as long as the report that cites it."""
+
+    __slots__ = ("_obj", "_prefix", "_text")
+    _text: str | None
+
+    def __init__(self, obj: NftElement | NftRule, prefix: str = "") -> None:
+        self._obj, self._prefix, self._text = obj, prefix, None
+
+    @property
+    def source(self) -> str:  # type: ignore[override]
+        loc = self._obj.loc
+        if loc is None:
+            return "nft"
+        if loc.line_no:
+            return loc.source
+        return f"{loc.source}#{loc.pointer}" if loc.pointer else loc.source
+
+    @property
+    def line_no(self) -> int | None:  # type: ignore[override]
+        loc = self._obj.loc
+        return loc.line_no if loc is not None and loc.line_no else None
+
+    @property
+    def text(self) -> str:  # type: ignore[override]
+        if self._text is None:
+            raw = self._obj.raw or ""
+            if len(raw) > EVIDENCE_CHARS:
+                raw = f"{raw[:EVIDENCE_CHARS]}… ({len(raw):,} characters)"
+            self._text = self._prefix + raw
+        return self._text
+
+
 def _ev(obj: NftElement | NftRule, prefix: str = "") -> Evidence:
-    loc = obj.loc
-    raw = obj.raw or ""
-    if len(raw) > EVIDENCE_CHARS:
-        raw = f"{raw[:EVIDENCE_CHARS]}… ({len(raw):,} characters)"
-    text = prefix + raw
-    if loc is None:
-        return Evidence("nft", None, text)
-    if loc.line_no:
-        return Evidence(loc.source, loc.line_no, text)
-    return Evidence(f"{loc.source}#{loc.pointer}" if loc.pointer else loc.source, None, text)
+    return _Ev(obj, prefix)
 
 
 # --- correlation -----------------------------------------------------------------------------
@@ -203,7 +235,7 @@ def _follow(path: EntryPath, table: NftTable, target: str) -> None:
             current = nxt[0]
             continue
         path.policy_chain = current
-        path.endpoints = _endpoints(table, chain.rules)
+        path.endpoints = _endpoints(table, chain)
         if not path.endpoints:
             path.verdict = "missing"
         return
@@ -282,12 +314,10 @@ def _key_count(key: object, mod: int) -> int:
     return 1
 
 
-def _endpoints(table: NftTable, rules: list[NftRule]) -> list[EndpointHop]:
-    d = dispatch_of(rules)
+def _endpoints(table: NftTable, chain: NftChain) -> list[EndpointHop]:
+    d = _dispatch(chain)
     hops: list[EndpointHop] = []
-    in_order = set(d.order)
-    targets = list(d.order) + [t for t in d.affinity if t not in in_order]
-    for target in targets:
+    for target in _targets(d):
         hop = _endpoint_hop(table, target)
         hop.probability = (d.keys[target] / d.mod) if d.mod else 0.0
         if d.rule is not None and target in d.keys:
@@ -299,24 +329,54 @@ def _endpoints(table: NftTable, rules: list[NftRule]) -> list[EndpointHop]:
     return hops
 
 
-def _endpoint_hop(table: NftTable, chain_name: str) -> EndpointHop:
+def _dispatch(chain: NftChain) -> _Dispatch:
+    return chain.once("dispatch", lambda c: dispatch_of(c.rules))
+
+
+def _targets(d: _Dispatch) -> list[str]:
+    """The endpoint chains a dispatch picks from: numgen map order, then affinity-only ones."""
+    in_order = set(d.order)
+    return list(d.order) + [t for t in d.affinity if t not in in_order]
+
+
+def _dnat(table: NftTable, chain_name: str) -> tuple[Any, Any, NftRule | None]:
+    """The endpoint chain's DNAT address, port and rule; from the chain's name when it has none."""
     chain = table.chain(chain_name)
     ip = port = None
     dnat_rule = None
-    for rule in chain.rules if chain else []:
+    if chain is not None:
+        ip, port, dnat_rule = chain.once("dnat", _last_dnat)
+    if ip is None:  # chain missing or without dnat: fall back to the name, "…__10.0.0.1/80"
+        ip, port = _endpoint_from_name(chain_name)
+    return ip, port, dnat_rule
+
+
+def _last_dnat(chain: NftChain) -> tuple[Any, Any, NftRule | None]:
+    ip = port = None
+    dnat_rule = None
+    for rule in chain.rules:
         dnat = rule.find("dnat")
         if isinstance(dnat, dict):
             ip, port = dnat.get("addr"), dnat.get("port")
             dnat_rule = rule
-    if ip is None:  # chain missing or without dnat: fall back to the name, "…__10.0.0.1/80"
-        ip, port = _endpoint_from_name(chain_name)
+    return ip, port, dnat_rule
+
+
+def _updates_a_set(chain: NftChain) -> bool:
+    """The endpoint chain records the client in an affinity set (``update @affinity-… { ip saddr }``)."""
+    return any("set" in e and isinstance(e["set"], dict) and e["set"].get("op") in ("update", "add")
+               for r in chain.rules for e in r.exprs)
+
+
+def _endpoint_hop(table: NftTable, chain_name: str) -> EndpointHop:
+    chain = table.chain(chain_name)
+    ip, port, dnat_rule = _dnat(table, chain_name)
     hop = EndpointHop(ip=str(ip) if ip is not None else "?", port=int(port) if port is not None else None,
                       chain=chain_name, probability=None)
     if dnat_rule is not None:
         hop.evidence.append(_ev(dnat_rule))
     if chain is not None:
-        hop.affinity = any("set" in e and isinstance(e["set"], dict) and e["set"].get("op") in ("update", "add")
-                           for r in chain.rules for e in r.exprs)
+        hop.affinity = chain.once("affinity", _updates_a_set)
     return hop
 
 
@@ -332,13 +392,17 @@ def _endpoint_from_name(name: str) -> tuple[str | None, int | None]:
 
 def _affinity_timeout(table: NftTable, policy_chain: str | None) -> int | None:
     chain = table.chain(policy_chain or "")
-    for rule in chain.rules if chain else []:
-        for m in rule.matches():
-            if isinstance(m.right, str) and m.right.startswith("@affinity-"):
-                s = table.set(m.right)
-                if s is not None and s.timeout is not None:
-                    return s.timeout
+    for name in chain.once("affinity-sets", _affinity_sets) if chain else ():
+        s = table.set(name)
+        if s is not None and s.timeout is not None:
+            return s.timeout
     return None
+
+
+def _affinity_sets(chain: NftChain) -> list[str]:
+    """The ``@affinity-…`` sets the chain's rules match on, in rule order."""
+    return [m.right for rule in chain.rules for m in rule.matches()
+            if isinstance(m.right, str) and m.right.startswith("@affinity-")]
 
 
 # --- dump-only mode: rebuild the Services the table describes -----------------------------------
@@ -535,8 +599,9 @@ def _collect_policy(table: NftTable, chain_name: str, f: _PortFacts) -> None:
     chain = table.chain(chain_name)
     if chain is None:
         return
-    for hop in _endpoints(table, chain.rules):
-        f.endpoints.setdefault((hop.ip, hop.port), None)
+    for target in _targets(_dispatch(chain)):  # what _endpoints finds, without the evidence
+        ip, port, _ = _dnat(table, target)
+        f.endpoints.setdefault((str(ip) if ip is not None else "?", int(port) if port is not None else None), None)
     t = _affinity_timeout(table, chain_name)
     if t is not None:
         f.affinity_timeout = t

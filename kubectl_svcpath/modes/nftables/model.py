@@ -176,6 +176,16 @@ class NftChain:
     rules: list[NftRule] = field(default_factory=list)
     declared: bool = True  # False: only seen in rules (a transaction without "add chain")
     loc: Loc | None = None
+    memo: dict[str, Any] | None = field(default=None, repr=False, compare=False)  # facts read off the rules
+
+    def once(self, key: str, compute: Callable[[NftChain], _T]) -> _T:
+        """``compute(self)``, kept with the chain: one Service's inference and correlation both read it."""
+        memo = self.memo
+        if memo is None:
+            memo = self.memo = {}
+        if key not in memo:
+            memo[key] = compute(self)
+        return memo[key]
 
 
 class LazyChains(MutableMapping[str, NftChain]):
@@ -187,12 +197,13 @@ class LazyChains(MutableMapping[str, NftChain]):
     made so far (an --all audit, once a Service is done); they are made again if asked again.
     """
 
-    __slots__ = ("_made", "_where", "_make", "hooked", "counted")
+    __slots__ = ("_made", "_where", "_make", "_set", "hooked", "counted")
 
     def __init__(self, make: Callable[[str, Any], NftChain]) -> None:
         self._made: dict[str, NftChain] = {}
         self._where: dict[str, Any] = {}  # insertion order = the order the dump first names each chain
         self._make = make
+        self._set = False  # a chain was set directly (a merge), not made from the dump
         self.hooked: list[str] = []  # base chains (a declaration with a hook), for what starts at the hooks
         self.counted = False  # some rule carries a counter (found while indexing)
 
@@ -200,6 +211,16 @@ class LazyChains(MutableMapping[str, NftChain]):
         """Some rule carries a counter: found while indexing, or in a chain set directly (a merge)."""
         return self.counted or any(r.counter is not None for n, c in self._made.items()
                                    if self._where.get(n) is None for r in c.rules)
+
+    def made(self, name: str) -> NftChain | None:
+        """The chain if it was made already (or set), without making it."""
+        return self._made.get(name)
+
+    def pin(self) -> None:
+        """Keep the chains made so far for good (a command changed them after they were read)."""
+        for name in self._made:
+            self._where[name] = None
+        self._set = self._set or bool(self._made)
 
     def index(self, name: str, where: Any) -> None:
         self._where[name] = where
@@ -209,7 +230,8 @@ class LazyChains(MutableMapping[str, NftChain]):
 
     def release(self) -> None:
         """Forget the chains made from the dump (not those set directly: they could not be made again)."""
-        self._made = {n: c for n, c in self._made.items() if self._where.get(n) is None}
+        if self._made:
+            self._made = {n: c for n, c in self._made.items() if self._where.get(n) is None} if self._set else {}
 
     def __getitem__(self, name: str) -> NftChain:
         chain = self._made.get(name)
@@ -233,6 +255,7 @@ class LazyChains(MutableMapping[str, NftChain]):
         if name not in self._where:
             self._where[name] = None
         self._made[name] = chain
+        self._set = True
 
     def __delitem__(self, name: str) -> None:
         del self._where[name]

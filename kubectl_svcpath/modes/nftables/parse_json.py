@@ -74,6 +74,8 @@ class _Irregular(Exception):
 
 
 _HEAD = re.compile(r'[ \t\n\r]*\{[ \t\n\r]*"nftables"[ \t\n\r]*:[ \t\n\r]*\[[ \t\n\r]*')
+_PLAIN_CHAIN = {"family", "table", "name", "handle"}
+_SCAN = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # json.loads' C scanner, on text already checked
 _NEXT = re.compile(r'[ \t\n\r]*(?:(,)[ \t\n\r]*|\][ \t\n\r]*\}[ \t\n\r]*\Z)')
 
 
@@ -112,7 +114,7 @@ def _parse_indexed(text: str, source: str) -> NftRuleset:
         if kind == "rule":
             index.rule(i, start, end, body)
         elif kind == "chain":
-            index.chain(i, start, end, body)
+            index.chain(i, start, end, body, wrapped=len(loc.path or ()) == 3)
         else:
             _read_object(ruleset, info, kind, i, body, loc)
             if kind == "table":
@@ -122,7 +124,8 @@ def _parse_indexed(text: str, source: str) -> NftRuleset:
 
 class _Index:
     """Where each chain's objects are: ``LazyChains`` places, flat int lists of (rules, start, end,
-    item) groups (rules = 0 for a declaration, else how many rules the run holds)."""
+    item) groups (rules = 0 for a declaration, else how many rules the run holds). A declaration of
+    a regular chain as nft lists it (family, table, name, handle) is (0, -1, handle, item)."""
 
     def __init__(self, ruleset: NftRuleset, info: NftDumpInfo, text: str, source: str) -> None:
         self.ruleset, self.info, self.text, self.source = ruleset, info, text, source
@@ -146,10 +149,14 @@ class _Index:
             chains.index(name, place)
         return place
 
-    def chain(self, i: int, start: int, end: int, body: dict[str, Any]) -> None:
+    def chain(self, i: int, start: int, end: int, body: dict[str, Any], wrapped: bool) -> None:
         family, table = _req(body, "family", self.source, i), _req(body, "table", self.source, i)
         name = _req(body, "name", self.source, i)
-        self._place(family, table, name).extend((0, start, end, i))
+        handle = body.get("handle")
+        if not wrapped and body.keys() <= _PLAIN_CHAIN and type(handle) is int and handle >= 0:
+            self._place(family, table, name).extend((0, -1, handle, i))  # nothing to decode again but its handle
+        else:
+            self._place(family, table, name).extend((0, start, end, i))
         if body.get("hook") is not None:
             hooked = self.table(family, table).hooked
             if name not in hooked:
@@ -182,16 +189,27 @@ def _make_chain(text: str, source: str, name: str, place: list[int]) -> NftChain
     """A chain from its place in the document (decoded again: each object is a few hundred bytes)."""
     chain = NftChain(name, declared=False)
     rules = chain.rules
-    for g in range(0, len(place), 4):
-        n, start, end, item = place[g:g + 4]
-        objs = json.loads(f"[{text[start:end]}]")
-        for j, obj in enumerate(objs):
-            kind, body, loc = _unwrap(item + j, obj, source)
-            if kind == "rule":
-                rules.append(NftRule(body["family"], body["table"], name, len(rules) + 1, body.get("expr", []),
-                                     body.get("comment"), body.get("handle"), loc))
+    groups = range(0, len(place), 4)
+    decoded, _ = _SCAN("[" + ", ".join(text[place[g + 1]:place[g + 2]] for g in groups if place[g + 1] >= 0) + "]", 0)
+    k = 0
+    for g in groups:
+        item = place[g + 3]
+        if place[g + 1] < 0:  # a plain declaration: its handle was kept
+            _declare(chain, {"handle": place[g + 2]}, Loc(source, path=(item, "chain")))
+            continue
+        for j in range(place[g] or 1):
+            obj = decoded[k]
+            k += 1
+            body = obj.get("rule") if len(obj) == 1 else None
+            if body is not None:  # as nft lists it, no command around it: the common case, made directly
+                loc = Loc(source, path=(item + j, "rule"))
             else:
-                _declare(chain, body, loc)
+                kind, body, loc = _unwrap(item + j, obj, source)
+                if kind != "rule":
+                    _declare(chain, body, loc)
+                    continue
+            rules.append(NftRule(body["family"], body["table"], name, len(rules) + 1, body.get("expr", []),
+                                 body.get("comment"), body.get("handle"), loc))
     return chain
 
 

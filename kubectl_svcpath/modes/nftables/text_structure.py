@@ -11,10 +11,25 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from functools import partial
+
 from kubectl_svcpath.errors import BadDump
-from kubectl_svcpath.modes.nftables.model import FAMILIES, Loc, NftChain, NftDumpInfo, NftElement, NftRule, NftRuleset, NftSet, NftTable, normalize_key
+from kubectl_svcpath.modes.nftables.model import (
+    FAMILIES,
+    LazyChains,
+    Loc,
+    NftChain,
+    NftDumpInfo,
+    NftElement,
+    NftRule,
+    NftRuleset,
+    NftSet,
+    NftTable,
+    normalize_key,
+)
+from kubectl_svcpath.modes.nftables.text_index import ELEMENTS, LAZY, Blocks, elements, pack, unpack
 from kubectl_svcpath.modes.nftables.text_statements import element_value, int_or_none, parse_statements, seconds
-from kubectl_svcpath.modes.nftables.text_tokens import NL, STR, WORD, Cursor, Token, shown
+from kubectl_svcpath.modes.nftables.text_tokens import NL, STR, WORD, Cursor, Token, shown, tokenize
 
 COMMANDS = ("add", "create", "insert", "replace", "flush", "delete", "destroy")
 _PRIORITY_NAMES = {"raw": -300, "mangle": -150, "dstnat": -100, "filter": 0, "security": 50, "srcnat": 100, "out": 100}
@@ -23,15 +38,21 @@ _HINT = "pass the complete output of `nft list table ip kube-proxy` (or `nft -j 
 
 
 class StructureReader:
-    """Reads a whole token list into ``ruleset``; ``info`` records what the input showed."""
+    """Reads a whole token list into ``ruleset``; ``info`` records what the input showed.
 
-    def __init__(self, tokens: list[Token], source: str) -> None:
+    With ``blocks`` (text_index): a ``LAZY`` token in a table stands for that chain block of
+    ``text``, recorded as the chain's place and read when the chain is looked up."""
+
+    def __init__(self, tokens: list[Token], source: str, text: str = "", blocks: Blocks | None = None,
+                 info: NftDumpInfo | None = None) -> None:
         self.c = Cursor(tokens)
         self.source = source
-        self.info = NftDumpInfo(source=source, form="nft-text")
+        self.info = info or NftDumpInfo(source=source, form="nft-text")
         self.ruleset = NftRuleset(dumps=[self.info])
         self.saw_command = False
         self.saw_block = False
+        self.text, self.blocks = text, blocks if blocks is not None else Blocks()
+        self.block_tables: dict[int, NftTable] = {}  # block number -> the table it was found in
 
     @property
     def line(self) -> int:
@@ -137,7 +158,9 @@ class StructureReader:
             word = tok.value
             if tok.is_punct("}"):
                 return
-            if word == "comment":
+            if tok.kind == LAZY:
+                self._lazy_chains(table, word)
+            elif word == "comment":
                 table.comment = self._name()
             elif word == "flags":
                 self.c.statement()
@@ -168,6 +191,49 @@ class StructureReader:
         return self._opens_block()
 
     # --- chains ------------------------------------------------------------------------
+
+    def _lazy_chains(self, table: NftTable, run: str) -> None:
+        """Chain blocks ``first-last`` (text_index): their places, each read when asked."""
+        first, _, last = run.partition("-")
+        for k in range(int(first), int(last) + 1):
+            self._lazy_chain(table, k)
+
+    def _lazy_chain(self, table: NftTable, k: int) -> None:
+        """Chain block ``k``: its place, read when asked; read now into a chain already read."""
+        name, start, end, line = self.blocks[k]
+        self.saw_block = True
+        self.block_tables[k] = table
+        chains = table.chains
+        made = chains.made(name) if isinstance(chains, LazyChains) else chains.get(name)
+        if made is not None:  # a command already read it: this block adds to that chain
+            self.read_block(table, made, start, end, line)
+            return
+        if not isinstance(chains, LazyChains):
+            chains = LazyChains(partial(_make_chain, self.text, self.source, self.info, table.family, table.name))
+            for cname, chain in table.chains.items():
+                chains[cname] = chain
+            table.chains = chains
+        place = chains.where(name)
+        packed = pack(start, end, line)
+        if place is None:
+            chains.index(name, packed)
+        else:  # listed again: each of its blocks, in order
+            chains.index(name, [*(place if isinstance(place, list) else [place]), packed])
+        if name not in chains.hooked and self.text.find(" hook ", start, end) >= 0:  # (a superset: made, then checked)
+            chains.hooked.append(name)
+
+    def read_block(self, table: NftTable, chain: NftChain, start: int, end: int, line: int) -> None:
+        """One chain block of ``text`` (``chain NAME { … }``) into ``chain``: its rules and base-chain facts."""
+        reader = StructureReader(tokenize(self.text[start:end], self.source, line), self.source, info=self.info)
+        chain.loc = chain.loc or Loc(self.source, line)
+        chain.declared = True
+        reader._expect("chain")
+        reader._name()
+        reader._expect("{")
+        reader._chain_body(table, chain)
+        reader.c.skip_separators()
+        if not reader.c.done():
+            raise reader._err(f"unexpected {reader.c.at().value!r} after chain {chain.name}")  # type: ignore[union-attr]
 
     def _chain_body(self, table: NftTable, chain: NftChain) -> None:
         for tok in self._body(f"chain {chain.name}"):
@@ -234,6 +300,10 @@ class StructureReader:
         while True:
             tok = self._next()
             if tok.kind == NL:
+                continue
+            if tok.kind == ELEMENTS:  # the list as nft prints it, read one element at a time (text_index)
+                for toks in elements(self.text, tok.value, tok.line, self.source):
+                    s.add(self._element(s, toks))
                 continue
             if tok.is_punct("{"):
                 depth += 1
@@ -392,3 +462,14 @@ def _priority(text: str) -> int | str:
             base += int(m.group(3)) * (1 if m.group(2) == "+" else -1)
         return base
     return text
+
+
+def _make_chain(text: str, source: str, info: NftDumpInfo, family: str, tname: str, name: str,
+                place: int | list[int]) -> NftChain:
+    """A chain from its blocks' places (text_index.pack; several when the chain is listed again)."""
+    chain = NftChain(name)
+    reader = StructureReader([], source, text, info=info)
+    table = NftTable(family, tname)  # the rules' family and table name
+    for packed in place if isinstance(place, list) else [place]:
+        reader.read_block(table, chain, *unpack(packed))
+    return chain

@@ -42,11 +42,11 @@ _UNESCAPE = re.compile(r"\\(.)")
 _new = tuple.__new__  # Token(...) without NamedTuple's Python-level __new__: a big table has millions
 
 
-def tokenize(text: str, source: str) -> list[Token]:
-    """Every token of ``text``; BadDump for a quote that does not close on its line."""
+def tokenize(text: str, source: str, line: int = 1) -> list[Token]:
+    """Every token of ``text`` (whose first line is line ``line`` of the input); BadDump for a quote
+    that does not close on its line."""
     out: list[Token] = []
     append = out.append
-    line = 1
     for value in _FAST_TOKEN.findall(text):
         c = value[0]
         if c == "\n":

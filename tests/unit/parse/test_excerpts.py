@@ -260,3 +260,45 @@ def test_partial_restore_input(tmp_path: Path) -> None:
     assert [e["ip"] for e in _entry(doc, "port-v1")["endpoints"]] == ["192.168.189.15"]
     assert any("deletes KUBE-SVC-OLDOLDOLDOLDOLD01, KUBE-SEP-OLDOLDOLDOLDOLD02 (-X)" in n for n in doc["notes"])
     assert not {"no-endpoints", "service-not-programmed", "endpoint-not-programmed"} & {x["code"] for x in doc["findings"]}
+
+
+def test_other_commands_output_around_the_rules_is_left_out(tmp_path: Path) -> None:
+    """A `kubectl logs` / `kubectl get svc` run pasted above the rules is no rule: left out with a note, not
+    refused (tests/corpus/gke-gci-agent-iptables-save-grep-n.txt is the real paste). Output of a command that
+    names a rule tool, or of an alias (`$ ipt KUBE-SERVICES`), is read as rules."""
+    from kubectl_svcpath.parse.excerpt import clean
+
+    rules = ('-A KUBE-SERVICES -d 10.96.7.7/32 -p tcp -m comment --comment "shop/web:http cluster IP" -m tcp --dport 80 '
+             "-j KUBE-SVC-67NZLRHBNDSAWJRO\n")
+    paste = tmp_path / "p.txt"
+    paste.write_text("$ kubectl get svc -n shop\nNAME   TYPE        CLUSTER-IP   PORT(S)\nweb    ClusterIP   10.96.7.7    80/TCP\n\n"
+                     "$ kubectl exec -n kube-system kube-proxy-x -- iptables-save | grep shop/web\n" + rules, encoding="utf-8")
+    doc = _json("--all", "--rules-file", str(paste))
+    assert [(i["service"]["namespace"], i["service"]["name"]) for i in doc["items"]] == [("shop", "web")]
+    assert f"{paste}: not rule output, left out: lines 2-3 (`kubectl get svc -n shop` output)" in doc["notes"]
+    kept = clean("$ ipt KUBE-SERVICES\nChain KUBE-SERVICES (2 references)\n# kubectl logs x\nI0203 20:11:28 proxier.go:356] sync\n")
+    assert kept.text.split("\n")[1] == "Chain KUBE-SERVICES (2 references)" and kept.left_out == [(4, 4, "kubectl logs x")]
+
+
+def test_nft_json_cut_with_elisions_is_read_as_its_objects() -> None:
+    """`nft -j … | jq .` cut with "..." (tests/corpus/kep3866-nft-json-jq-rule-elided.txt is the real paste):
+    the objects between the cuts, each closed where it was cut, are one `nft -j` document."""
+    from kubectl_svcpath.parse.excerpt import clean, json_excerpt
+
+    cut = ('$ nft -j list table ip kube-proxy | jq .\n...\n    {\n      "chain": {"family": "ip", "table": "kube-proxy",'
+           ' "name": "services", "handle": 3}\n    },\n    {\n      "rule": {"family": "ip", "table": "kube-proxy",'
+           ' "chain": "services", "handle": 19, "expr": [{"jump": {"target": "x]{"}}]}\n...\n')
+    c = clean(cut)
+    doc = json.loads(json_excerpt(c.text, c.elisions) or "null")
+    assert [next(iter(o)) for o in doc["nftables"]] == ["chain", "rule"]
+    assert doc["nftables"][1]["rule"]["expr"][0]["jump"]["target"] == "x]{"
+    assert json_excerpt('{"nftables": []}', [2]) is None and json_excerpt("-A X -j Y\n...\n", [2]) is None
+    assert json_excerpt('...\n  }\n  {"rule": {}}\n', [1]) is None  # cut inside an object opened above the cut
+
+
+def test_rules_right_after_another_commands_output_are_read() -> None:
+    from kubectl_svcpath.parse.excerpt import clean
+
+    c = clean("$ kubectl get svc web\nNAME  TYPE\nweb   ClusterIP\n-A KUBE-SERVICES -j KUBE-SVC-X\n-A KUBE-SVC-X -j KUBE-SEP-Y\n")
+    assert c.left_out == [(2, 3, "kubectl get svc web")]
+    assert c.text.split("\n")[3:5] == ["-A KUBE-SERVICES -j KUBE-SVC-X", "-A KUBE-SVC-X -j KUBE-SEP-Y"]

@@ -299,3 +299,105 @@ def test_json_with_more_after_the_list_is_read_whole():
     nft = parse_nft_json(json.dumps(doc), "x.json")
     assert not isinstance(nft.table("ip", "kube-proxy").chains, LazyChains)
     assert _semantic(nft) == _semantic(_load(DERIVED_JSON))
+
+
+# --- big `nft list` tables: chain blocks found by their layout, read when asked --------------------
+
+
+def _whole_text(text: str, source: str) -> NftRuleset:
+    """Every token of the text read at once (the reader before the index)."""
+    from kubectl_svcpath.modes.nftables.text_structure import StructureReader
+    from kubectl_svcpath.modes.nftables.text_tokens import tokenize
+
+    reader = StructureReader(tokenize(text, source), source)
+    reader.read()
+    return reader.ruleset
+
+
+def _nft_texts() -> list[tuple[str, str]]:
+    require_shared()
+    out = [(p.name, p.read_text()) for p in sorted(DUMPS.glob("*nft*.txt")) if looks_like_nft_text(p.read_text())]
+    out.append(("nft-list-table-ip-nat.txt", (EXAMPLE / "nft-list-table-ip-nat.txt").read_text()))
+    return out
+
+
+def _same_model(indexed: NftRuleset, whole: NftRuleset) -> None:
+    assert _semantic(indexed) == _semantic(whole)
+    assert indexed.has_counters == whole.has_counters
+    for key, table in whole.tables.items():
+        mine = indexed.tables[key]
+        assert list(mine.chains) == list(table.chains)
+        assert [c.name for c in mine.base_chains()] == [c.name for c in table.base_chains()]
+        assert mine.has_counted_rules == table.has_counted_rules
+        for cname, chain in table.chains.items():
+            got = mine.chains[cname]
+            assert (got.declared, got.loc, got.comment) == (chain.declared, chain.loc, chain.comment)
+            assert [(r.loc.ref, r.raw, r.position) for r in got.rules] == [(r.loc.ref, r.raw, r.position) for r in chain.rules]
+        for sname, s in table.sets.items():
+            assert [(e.loc.ref, e.raw) for e in mine.sets[sname].elements] == [(e.loc.ref, e.raw) for e in s.elements]
+
+
+def test_indexed_text_reads_what_the_whole_text_reads():
+    texts = _nft_texts()
+    assert len(texts) >= 4
+    lazy = 0
+    for name, text in texts:
+        indexed = parse_nft_text(text, name)
+        _same_model(indexed, _whole_text(text, name))
+        lazy += any(isinstance(t.chains, LazyChains) for t in indexed.tables.values())
+    assert lazy == len(texts) - 1  # every listing went through the index (not the transaction text)
+
+
+def test_indexed_text_chain_listed_twice_commands_and_counters():
+    text = "\n".join([
+        "table ip t {",
+        "\tchain a {",
+        "\t\ttype nat hook prerouting priority dstnat; policy accept;",
+        "\t\tjump b",
+        "\t}",
+        "\tmap m {",
+        "\t\ttype ipv4_addr : verdict",
+        '\t\telements = { 10.0.0.1 comment "x, {y}" : goto b,',
+        "\t\t\t     10.0.0.2 : drop }",
+        "\t}",
+        "\tchain b {",
+        "\t\tip daddr 10.0.0.9 counter packets 4 bytes 240 accept",
+        "\t}",
+        "\tchain a {",
+        "\t\tjump c",
+        "\t}",
+        "\tchain c {",
+        "\t\tjump z",
+        "    }",  # not the block's own indentation: read with the rest, token by token
+        "}",
+        "add rule ip t b drop",
+        "flush chain ip t c",
+        "",
+    ])
+    nft = parse_nft_text(text, "t.txt")
+    _same_model(nft, _whole_text(text, "t.txt"))
+    table = nft.table("ip", "t")
+    assert [(r.position, r.raw) for r in table.chains["a"].rules] == [(1, "jump b"), (2, "jump c")]
+    assert [r.raw for r in table.chains["b"].rules] == ["ip daddr 10.0.0.9 counter packets 4 bytes 240 accept", "drop"]
+    assert table.chains["c"].rules == []
+    assert nft.has_counters and table.has_counted_rules
+    assert [(e.key, e.comment, e.loc.ref) for e in table.set("m").elements] == [
+        (("10.0.0.1",), "x, {y}", "t.txt:8"), (("10.0.0.2",), None, "t.txt:9")]
+    table.release()  # the audit's release keeps what a command changed
+    assert table.chains["c"].rules == [] and len(table.chains["b"].rules) == 2
+
+
+@pytest.mark.parametrize("text,line,reason", [
+    # a quote left open inside a chain block nobody asked for yet: still refused up front
+    ('table ip t {\n\tchain a {\n\t\tjump b\n\t}\n\tchain b {\n\t\tjump x comment "open\n\t}\n}\n', 6, "unterminated"),
+    # cut inside the last chain: that chain is not closed
+    ("table ip t {\n\tchain a {\n\t\tjump b\n\t}\n\tchain b {\n\t\tjump x\n", 6, "not closed"),
+    # cut after a whole chain: the table is not closed
+    ("table ip t {\n\tchain a {\n\t\tjump b\n\t}\n", None, "end of input"),
+])
+def test_indexed_text_still_refuses_what_is_broken(text, line, reason):
+    with pytest.raises(BadDump) as e:
+        parse_nft_text(text, "dump.txt")
+    assert reason in e.value.reason and e.value.exit_code == ExitCode.BAD_DUMP
+    if line:
+        assert e.value.line_no == line

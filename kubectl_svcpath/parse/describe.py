@@ -1,0 +1,278 @@
+"""``kubectl describe service`` output pasted beside the rules, read as what the Service shows.
+
+People paste it above an ``ipvsadm -Ln`` or ``iptables-save`` listing (the Kubernetes IPVS blog
+does). Its lines are what kubectl printed about the Service object (``describe.go``
+``describeService``)::
+
+    Name:              nginx-service
+    Namespace:         default
+    Type:              NodePort
+    IP:                10.102.128.4
+    Port:              http  3080/TCP
+    TargetPort:        8080/TCP
+    NodePort:          http  30080/TCP
+    Endpoints:         10.244.0.235:8080,10.244.1.237:8080
+    Session Affinity:  None
+    External Traffic Policy:  Cluster
+
+Each value read here is *seen*, with the line that shows it; a key the paste does not hold
+(an author's ``...`` cut, an older kubectl) stays unknown. The lines are blanked from the text the
+rule readers get (line numbers kept), so a mode's reader never mistakes them for its own.
+Mode-agnostic: the Services the rules describe (dump-only mode) are completed by ``complete``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+
+from kubectl_svcpath.snapshot import ServicePort, ServiceSnapshot
+
+# "Key:   value" as kubectl's tab writer prints it (tabs or spaces after the colon)
+_KEY = re.compile(r"^(Name|Namespace|Labels|Annotations|Selector|Type|IP Family Policy|IP Families|IP|IPs|"
+                  r"External IPs|LoadBalancer Ingress|Port|TargetPort|NodePort|Endpoints|Session Affinity|"
+                  r"External Traffic Policy|Internal Traffic Policy|HealthCheck NodePort|Traffic Distribution|"
+                  r"Events|External Name|LoadBalancer Source Ranges):(?:\s+(.*?))?\s*$")
+# keys only a Service's description has (a pod's or node's has Name:, IP:, Port: too)
+_SERVICE_ONLY = {"TargetPort", "Endpoints", "Session Affinity", "External Traffic Policy", "IP Family Policy",
+                 "Internal Traffic Policy", "HealthCheck NodePort"}
+_NAME_LINE = re.compile(r"^Name:[ \t]", re.M)
+_DESCRIBE_CMD = re.compile(r"\bkubectl\s+(?:-n\s+\S+\s+)?describe\s+(?:svc|services?)\b")
+_CUT = re.compile(r"^\s*(?:\.{3,}|…+)\s*$")
+_PORT = re.compile(r"^(?:(\S+)\s+)?(\d+)/(TCP|UDP|SCTP)$")  # "http  3080/TCP", "<unset>  80/TCP", "80/TCP"
+
+
+@dataclass(slots=True)
+class DescribedPort:
+    name: str | None  # None: "<unset>" (an unnamed port)
+    port: int
+    protocol: str
+    line: int
+    target_port: int | str | None = None
+    node_port: int | None = None
+    endpoints: list[str] = field(default_factory=list)
+    endpoints_cut: bool = False  # "+ N more...": kubectl printed only the first ones
+
+
+@dataclass(slots=True)
+class DescribedService:
+    source: str
+    first_line: int
+    last_line: int
+    values: dict[str, tuple[str, int]] = field(default_factory=dict)  # key -> (value, line)
+    ports: list[DescribedPort] = field(default_factory=list)
+
+    def value(self, key: str) -> str | None:
+        v = self.values.get(key)
+        return v[0] if v is not None and v[0] not in ("", "<none>") else None
+
+    def ref(self, key: str) -> str:
+        return f"{self.source}:{self.values[key][1]}"
+
+    @property
+    def addresses(self) -> set[str]:
+        """Every address the description shows the Service on (cluster, external, load-balancer)."""
+        out: set[str] = set()
+        for key in ("IP", "IPs", "External IPs", "LoadBalancer Ingress"):
+            out.update(a.strip() for a in (self.value(key) or "").split(",") if a.strip() and a.strip() != "None")
+        return out
+
+
+def split_described(text: str, source: str) -> tuple[str, list[DescribedService]]:
+    """The text with each ``kubectl describe service`` block's lines blanked, and the blocks read."""
+    if "\nName:" not in text and not text.startswith("Name:"):  # a rule dump has none: one fast scan
+        return text, []
+    starts = [m.start() for m in _NAME_LINE.finditer(text)]
+    if not starts:
+        return text, []
+    lines = text.split("\n")
+    found: list[DescribedService] = []
+    after = 0  # the line a block ended on: a later "Name:" inside it is not a new one
+    for pos in starts:
+        i = text.count("\n", 0, pos)
+        if i < after:
+            continue
+        block = _block_at(lines, i, source)
+        if block is None:
+            continue
+        found.append(block)
+        for n in range(block.first_line, block.last_line + 1):
+            if not _CUT.match(lines[n - 1]):  # an author's cut stays: parse/excerpt.py records it
+                lines[n - 1] = ""
+        after = block.last_line
+    return ("\n".join(lines), found) if found else (text, [])
+
+
+def _block_at(lines: list[str], i: int, source: str) -> DescribedService | None:
+    m = _KEY.match(lines[i].strip()) if lines[i][:1] not in (" ", "\t") else None
+    if m is None or m.group(1) != "Name":
+        return None
+    svc = DescribedService(source, i + 1, i + 1)
+    port: DescribedPort | None = None
+    j = i
+    while j < len(lines):
+        raw = lines[j]
+        s = raw.strip()
+        if _CUT.match(raw):
+            j += 1
+            continue
+        km = _KEY.match(s) if raw[:1] not in (" ", "\t") or not s else None
+        if km is None:
+            if raw[:1] in (" ", "\t") and s and svc.values:  # a label or annotation continued
+                svc.last_line = j + 1
+                j += 1
+                continue
+            break
+        key, value = km.group(1), (km.group(2) or "")
+        if key == "Name" and j > i:
+            break  # the next object's description
+        port = _take(svc, port, key, value, j + 1)
+        svc.last_line = j + 1
+        j += 1
+    if not _SERVICE_ONLY & set(svc.values) and not _described_above(lines, i):
+        return None
+    return svc
+
+
+def _described_above(lines: list[str], i: int) -> bool:
+    """The command that printed it is on the line before (``# kubectl describe svc web``)."""
+    k = i - 1
+    while k >= 0 and not lines[k].strip():
+        k -= 1
+    return k >= 0 and _DESCRIBE_CMD.search(lines[k]) is not None
+
+
+def _take(svc: DescribedService, port: DescribedPort | None, key: str, value: str, line: int) -> DescribedPort | None:
+    """Record one key; the per-port keys (TargetPort, NodePort, Endpoints) belong to the Port above them."""
+    if key == "Port":
+        m = _PORT.match(value)
+        if m is None:
+            return port
+        name = m.group(1)
+        port = DescribedPort(None if name in (None, "<unset>") else name, int(m.group(2)), m.group(3), line)
+        svc.ports.append(port)
+        return port
+    if key in ("TargetPort", "NodePort", "Endpoints") and port is not None:
+        _port_value(port, key, value)
+        return port
+    svc.values.setdefault(key, (value, line))
+    return port
+
+
+def _port_value(port: DescribedPort, key: str, value: str) -> None:
+    if key == "TargetPort":
+        target = value.split("/", 1)[0]
+        port.target_port = int(target) if target.isdigit() else (target or None)
+    elif key == "NodePort":
+        m = _PORT.match(value)
+        port.node_port = int(m.group(2)) if m else None
+    else:
+        shown, _, more = value.partition(" + ")
+        port.endpoints = [e for e in shown.split(",") if e and e != "<none>"]
+        port.endpoints_cut = bool(more)
+
+
+# --- the Services the rules describe, completed by what a description shows ---------------------
+
+
+def complete(snapshots: Iterable[ServiceSnapshot], described: list[DescribedService]) -> list[ServiceSnapshot]:
+    """Dump-only Services with the facts a pasted description shows (each with its line in ``seen``).
+
+    A description goes with the Service whose rules it matches: by name (and namespace, when the
+    description shows one), else by an address and port both show (IPVS names no Service). Values
+    the rules themselves show are kept; a description only fills what the rules leave unknown.
+    Several unnamed entries it matches (IPVS: one per virtual server) become that one Service.
+    """
+    out: list[ServiceSnapshot] = []
+    merged: dict[int, int] = {}  # description index -> index in out
+    for s in snapshots:
+        k = next((k for k, d in enumerate(described) if not s.from_api and _matches(s, d)), None)
+        if k is None:
+            out.append(s)
+            continue
+        filled = _fill(s, described[k])
+        if k in merged and not s.name:
+            into = out[merged[k]]
+            out[merged[k]] = replace(into, ports=into.ports + filled.ports, endpoints={**into.endpoints, **filled.endpoints})
+            continue
+        merged[k] = len(out)
+        out.append(filled)
+    return out
+
+
+def _matches(s: ServiceSnapshot, d: DescribedService) -> bool:
+    name, ns = d.value("Name"), d.value("Namespace")
+    if s.name:
+        return s.name == name and (ns is None or s.namespace in ("", ns))
+    return any(_port_of(p, d) is not None for p in s.ports)
+
+
+def _port_of(p: ServicePort, d: DescribedService) -> DescribedPort | None:
+    """The described port this rules port is: same protocol and number (or node port), on an address both show."""
+    addrs = d.addresses
+    keys = [k.split(" ", 1) for k in (p.rules_key or "").split("|") if " " in k]
+    seen = {(proto, a.rsplit(":", 1)[0].strip("[]"), a.rsplit(":", 1)[1]) for proto, a in keys}
+    for dp in d.ports:
+        if dp.protocol != p.protocol:
+            continue
+        if p.node_port is not None and dp.node_port == p.node_port:
+            return dp
+        if p.port is not None and dp.port == p.port and (not seen or any(ip in addrs and port == str(dp.port)
+                                                                           for _, ip, port in seen)):
+            return dp
+    return None
+
+
+def _fill(s: ServiceSnapshot, d: DescribedService) -> ServiceSnapshot:
+    seen = dict(s.seen)
+    changes: dict[str, object] = {}
+
+    def take(field_name: str, key: str, current: object, value: object, label: str) -> None:
+        if current in (None, "", ()) and value not in (None, "", ()):
+            changes[field_name] = value
+            seen[label] = d.ref(key)
+
+    take("name", "Name", s.name, d.value("Name"), "name")
+    take("namespace", "Namespace", s.namespace, d.value("Namespace"), "namespace")
+    take("type", "Type", s.type, d.value("Type"), "type")
+    ips = d.value("IPs") or d.value("IP")
+    take("cluster_ips", "IPs" if d.value("IPs") else "IP", s.cluster_ips,
+         tuple(a.strip() for a in (ips or "").split(",") if a.strip() and a.strip() != "None"), "clusterIPs")
+    take("session_affinity", "Session Affinity", s.session_affinity, d.value("Session Affinity"), "sessionAffinity")
+    take("external_traffic_policy", "External Traffic Policy", s.external_traffic_policy,
+         d.value("External Traffic Policy"), "externalTrafficPolicy")
+    take("internal_traffic_policy", "Internal Traffic Policy", s.internal_traffic_policy,
+         d.value("Internal Traffic Policy"), "internalTrafficPolicy")
+    ports, endpoints = [], dict(s.endpoints)
+    for p in s.ports:
+        dp = _port_of(p, d)
+        if dp is None:
+            ports.append(p)
+            continue
+        name = p.name or dp.name or ""
+        ports.append(replace(p, name=name, port=p.port if p.port is not None else dp.port,
+                             target_port=p.target_port if p.target_port is not None else dp.target_port,
+                             node_port=p.node_port if p.node_port is not None else dp.node_port))
+        if name != p.name and p.name in endpoints:
+            endpoints[name] = endpoints.pop(p.name)
+        seen[f"port {name or dp.port}"] = f"{d.source}:{dp.line}"
+    return replace(s, ports=tuple(ports), endpoints=endpoints, seen=tuple(sorted(seen.items())), **changes)  # type: ignore[arg-type]
+
+
+def notes(described: list[DescribedService]) -> list[str]:
+    """What was read from the descriptions, and where; the endpoints they list (kubectl's view of the
+    Endpoints object, not the node's rules)."""
+    out = []
+    for d in described:
+        who = d.value("Name") or "?"
+        if d.value("Namespace"):
+            who = f"{d.value('Namespace')}/{who}"
+        line = (f"{d.source}: lines {d.first_line}-{d.last_line} are `kubectl describe service {who}` output: "
+                "read as what the Service shows (not as rules)")
+        eps = [f"{p.name or p.port}: {', '.join(p.endpoints) or '<none>'}{' (and more kubectl did not print)' if p.endpoints_cut else ''}"
+               for p in d.ports if p.endpoints or p.endpoints_cut]
+        if eps:
+            line += f"; its Endpoints: {'; '.join(eps)}"
+        out.append(line)
+    return out

@@ -1,0 +1,138 @@
+"""`kubectl describe service` output pasted with the rules: its facts are seen, with their lines.
+
+The pastes here are built from kubectl's own layout (describe.go describeService) and kube-proxy's
+chain names for shop/web:http; the real pastes of this form are in tests/corpus (ipvs-blog-*).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from kubectl_svcpath.parse.describe import split_described
+from tests.conftest import svcpath
+
+DESCRIBE = """\
+$ kubectl describe svc web -n shop
+Name:                     web
+Namespace:                shop
+Labels:                   app=web
+                          tier=front
+Annotations:              <none>
+Selector:                 app=web
+Type:                     NodePort
+IP Family Policy:         SingleStack
+IP Families:              IPv4
+IP:                       10.96.7.7
+IPs:                      10.96.7.7
+Port:                     http  80/TCP
+TargetPort:               8080/TCP
+NodePort:                 http  30080/TCP
+Endpoints:                10.244.1.5:8080,10.244.2.6:8080 + 1 more...
+Session Affinity:         None
+External Traffic Policy:  Local
+Internal Traffic Policy:  Cluster
+HealthCheck NodePort:     31999
+Events:                   <none>
+"""
+
+# grep output of the node's iptables-save for the same Service (1.28 layout, comments kept)
+RULES = """\
+$ iptables-save -t nat | grep shop/web
+-A KUBE-SERVICES -d 10.96.7.7/32 -p tcp -m comment --comment "shop/web:http cluster IP" -m tcp --dport 80 -j KUBE-SVC-67NZLRHBNDSAWJRO
+-A KUBE-SVC-67NZLRHBNDSAWJRO -m comment --comment "shop/web:http -> 10.244.1.5:8080" -m statistic --mode random --probability 0.50000000000 -j KUBE-SEP-34ZZ2QFGO32YYXXO
+-A KUBE-SVC-67NZLRHBNDSAWJRO -m comment --comment "shop/web:http -> 10.244.2.6:8080" -j KUBE-SEP-6VCK77QPODAJLWFH
+-A KUBE-SEP-34ZZ2QFGO32YYXXO -p tcp -m comment --comment "shop/web:http" -m tcp -j DNAT --to-destination 10.244.1.5:8080
+-A KUBE-SEP-6VCK77QPODAJLWFH -p tcp -m comment --comment "shop/web:http" -m tcp -j DNAT --to-destination 10.244.2.6:8080
+"""
+
+IPVS = """\
+# ipvsadm -Ln
+IP Virtual Server version 1.2.1 (size=4096)
+Prot LocalAddress:Port Scheduler Flags
+  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn
+TCP  10.96.8.8:80 rr
+  -> 10.244.3.7:8080              Masq    1      0          0
+TCP  10.96.8.8:443 rr
+  -> 10.244.3.7:8443              Masq    1      0          0
+"""
+
+TWO_PORTS = """\
+# kubectl describe svc api
+Name:              api
+...
+IP:                10.96.8.8
+Port:              http  80/TCP
+TargetPort:        8080/TCP
+Endpoints:         10.244.3.7:8080
+Port:              https  443/TCP
+TargetPort:        8443/TCP
+Endpoints:         10.244.3.7:8443
+Session Affinity:  None
+
+"""
+
+
+def _json(tmp_path: Path, text: str, *args: str) -> dict[str, Any]:
+    paste = tmp_path / "paste.txt"
+    paste.write_text(text, encoding="utf-8")
+    code, out, err = svcpath(*args, "--rules-file", str(paste), "-o", "json")
+    assert code in (0, 3), err
+    return json.loads(out)
+
+
+def test_a_description_gives_the_facts_the_rules_do_not_show(tmp_path: Path) -> None:
+    alone = _json(tmp_path, RULES, "shop/web")["service"]
+    assert (alone["type"], alone["externalTrafficPolicy"], alone["sessionAffinity"]) == (None, None, None)
+    doc = _json(tmp_path, DESCRIBE + "\n" + RULES, "shop/web")
+    svc = doc["service"]
+    assert (svc["type"], svc["externalTrafficPolicy"], svc["internalTrafficPolicy"], svc["sessionAffinity"]) == (
+        "NodePort", "Local", "Cluster", "None")
+    paste = str(tmp_path / "paste.txt")
+    assert svc["seen"]["type"] == f"{paste}:8"
+    assert svc["seen"]["externalTrafficPolicy"] == f"{paste}:18"
+    assert svc["seen"]["sessionAffinity"] == f"{paste}:17"
+    port = doc["ports"][0]
+    assert (port["name"], port["port"], port["targetPort"], port["nodePort"]) == ("http", 80, 8080, 30080)
+    assert "notInInput" not in doc or not any("sessionAffinity" in u or "type" in u for u in doc["notInInput"])
+    note = next(n for n in doc["notes"] if "kubectl describe service shop/web" in n)
+    assert "lines 2-21" in note and "10.244.1.5:8080, 10.244.2.6:8080 (and more kubectl did not print)" in note
+    # the rules are read as before: both endpoints, from the DNAT rules
+    assert {(e["ip"], e["port"]) for e in port["paths"][0]["endpoints"]} == {("10.244.1.5", 8080), ("10.244.2.6", 8080)}
+
+
+def test_ipvs_entries_a_description_matches_become_its_service(tmp_path: Path) -> None:
+    alone = _json(tmp_path, IPVS, "--all")
+    assert [i["service"]["name"] for i in alone["items"]] == [None, None]
+    doc = _json(tmp_path, TWO_PORTS + IPVS, "--all")
+    (item,) = doc["items"]
+    assert (item["service"]["name"], item["service"]["namespace"], item["service"]["clusterIPs"]) == ("api", None, ["10.96.8.8"])
+    assert [(p["name"], p["port"], p["paths"][0]["entry"]) for p in item["ports"]] == [("http", 80, "clusterIP"), ("https", 443, "clusterIP")]
+    one = _json(tmp_path, TWO_PORTS + IPVS, "api")
+    assert one["service"]["name"] == "api" and len(one["ports"]) == 2
+
+
+def test_a_pod_description_is_not_a_service() -> None:
+    pod = "Name:         web-1\nNamespace:    shop\nNode:         n1/10.0.0.1\nIP:           10.244.1.5\nPort:         8080/TCP\n"
+    text, found = split_described(pod, "p")
+    assert (text, found) == (pod, [])
+
+
+def test_description_lines_are_blanked_and_cuts_kept() -> None:
+    text, (d,) = split_described(TWO_PORTS + IPVS, "p")
+    lines = text.split("\n")
+    assert lines[0] == "# kubectl describe svc api" and lines[1] == "" and lines[2] == "..."
+    assert lines[5] == "" and lines[13].startswith("IP Virtual Server")
+    assert (d.first_line, d.last_line, [p.port for p in d.ports]) == (2, 11, [80, 443])
+
+
+def test_all_table_shows_what_the_description_gives(tmp_path: Path) -> None:
+    paste = tmp_path / "paste.txt"
+    paste.write_text(DESCRIBE + "\n" + RULES, encoding="utf-8")
+    code, out, err = svcpath("--all", "--rules-file", str(paste))
+    assert code == 0, err
+    assert out.splitlines()[1].split()[:4] == ["shop", "web", "NodePort", "10.96.7.7"]
+    paste.write_text(RULES, encoding="utf-8")
+    code, out, err = svcpath("--all", "--rules-file", str(paste))
+    assert out.splitlines()[1].split()[:4] == ["shop", "web", "?", "10.96.7.7"]
