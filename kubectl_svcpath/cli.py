@@ -274,8 +274,67 @@ def _watch_interval(args: list[str]) -> list[str]:
     return out
 
 
+def _plain_kind(annotation: Any) -> Any:
+    """str, int, bool or list (of str) for such a flag's annotation (Optional or not), else None."""
+    import types
+    import typing
+
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        rest = [a for a in typing.get_args(annotation) if a is not type(None)]
+        annotation = rest[0] if len(rest) == 1 else None
+    if annotation in (str, int, bool):
+        return annotation
+    return list if typing.get_origin(annotation) is list and typing.get_args(annotation) == (str,) else None
+
+
+def _plain_coercion() -> None:
+    """typer >= 0.26 checks each flag's value with a pydantic TypeAdapter it builds while parsing:
+    importing pydantic for that was ~0.1 s and 14 MB of every run. This command's flags are str,
+    int, bool and lists of str: their plain values are taken as typer takes them, and anything
+    else (a number with a sign, a bad number, another type) goes to typer's own adapter, which
+    says what is wrong in its own words. Older typers (no typer._coercion) are left as they are."""
+    try:
+        from typer import _coercion, core
+    except ImportError:
+        return
+    build, base = getattr(core, "build_runtime_param", None), getattr(_coercion, "RuntimeParam", None)
+    if build is None or base is None or getattr(build, "plain", False):
+        return
+    from dataclasses import dataclass
+
+    typer_build: Any = build
+
+    @dataclass(frozen=True)
+    class Plain(base):  # type: ignore[misc, valid-type]
+        descriptor: Any = None
+        kind: Any = None
+
+        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+            kind = self.kind
+            if (kind is str and type(value) is str) or (kind is bool and type(value) is bool) or (kind is int and type(value) is int):
+                return value
+            if kind is int and type(value) is str and value.isascii() and value.isdigit() and len(value) <= 18:
+                return int(value)
+            if kind is list and isinstance(value, (list, tuple)) and all(type(v) is str for v in value):
+                return list(value)
+            return typer_build(self.descriptor)._coerce_value(value, param=param, ctx=ctx)
+
+    def plain(descriptor: Any) -> Any:
+        info, kind = descriptor.parameter_info, _plain_kind(descriptor.annotation)
+        if (kind is None or descriptor.file_annotation is not None or getattr(info, "min", None) is not None
+                or getattr(info, "max", None) is not None or getattr(info, "parser", None) is not None
+                or getattr(info, "click_type", None) is not None):
+            return typer_build(descriptor)
+        return Plain(parameter_info=info, annotation=descriptor.annotation, descriptor=descriptor, kind=kind)
+
+    plain.plain = True  # type: ignore[attr-defined]
+    plain.typer_build = build  # type: ignore[attr-defined]
+    core.build_runtime_param = plain
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: never lets a traceback reach the user (unless --debug)."""
+    _plain_coercion()
     # click's exceptions reached from typer's public API: typer < 0.26 uses click, later ones a
     # vendored copy (typer._click) that older typers lack
     usage_error: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")

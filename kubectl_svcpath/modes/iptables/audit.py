@@ -26,16 +26,15 @@ from kubectl_svcpath import kubeproxy
 from kubectl_svcpath.modes.iptables import infer
 from kubectl_svcpath.modes.iptables.model import LazyChains, Rule, RuleSet, bare_address
 
-# the values a template leaves out: counters, ordinary IPv4 host addresses, port numbers, chain hashes
+# the values a template leaves out, one kind per pattern: each starts with a literal, which the regex
+# engine looks for at C speed (one pattern of alternatives was tried at every space and dash)
 _HOST = r"(?!127\.|0\.|255\.)(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})"  # not loopback, not 0.0.0.0/0
-# each alternative starts with a literal: the regex engine skips ahead to those characters in C
-_VALUE = re.compile(
-    r"\n\[(\d{1,20}):\d{1,20}\] "
-    r"| -([ds]) " + _HOST + r"(?![\w.])"
-    r"|--to-destination " + _HOST + r":(\d{1,5})(?![\w.:])"
-    r"|--dport (\d{1,5})(?![\w:,])"
-    r"|-(?:(?<=SVC-)|(?<=SVL-)|(?<=EXT-)|(?<=SEP-)|(?<=XLB-)|(?<=FW-))([A-Z2-7]{16})(?![\w-])"
-    r"|-> " + _HOST + r":(\d{1,5})(?![\w.:])")  # the endpoint a jump's comment names (kube-proxy 1.24+)
+_COUNTERS = re.compile(r"\n\[(\d{1,20}):\d{1,20}\] ")
+_HASHES = re.compile(r"KUBE-(SVC|SVL|EXT|FW|XLB|SEP)-([A-Z2-7]{16})(?![\w-])")
+_ADDRESSES = (re.compile(r" -d " + _HOST + r"(?![\w.])"), re.compile(r" -s " + _HOST + r"(?![\w.])"))
+_ENDPOINTS = (re.compile(r"--to-destination " + _HOST + r":(\d{1,5})(?![\w.:])"),
+              re.compile(r"-> " + _HOST + r":(\d{1,5})(?![\w.:])"))  # (the endpoint a jump's comment names, 1.24+)
+_PORTS = re.compile(r"--dport (\d{1,5})(?![\w:,])")
 # an endpoint chain as kube-proxy writes it (the bulk of a big table), read with one anchored match:
 # the hairpin masquerade rule, then the DNAT (with "recent --set" under ClientIP affinity)
 _IP = r"(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})"
@@ -62,8 +61,8 @@ class _Footprint:
 
 @dataclass(slots=True)
 class _Values:
-    key: tuple[str, tuple[int, ...]]
-    counters: list[int]
+    key: tuple[str, tuple[Any, ...]]
+    counters: list[str]  # packets of each line with counters, in order
     ips: list[str]
     ports: list[str]
 
@@ -84,14 +83,25 @@ class FastAudit:
     def __init__(self, rules: RuleSet, one: Callable[[Any], tuple[Any, Any]]) -> None:
         self.rules = rules
         self.one = one  # snapshot -> (report, audit line)
-        self.memo: dict[tuple[str, tuple[int, ...]], Any] = {}
+        self.memo: dict[tuple[str, tuple[Any, ...]], Any] = {}
         nat = rules.table("nat")
         assert nat is not None and isinstance(nat.chains, LazyChains)
         self.nat: LazyChains = nat.chains
         self.filter = _filter_index(rules)
+        # the dispatch chains' rules by the chain they jump to (correlate takes a port's entry rules so)
+        self.entries: list[dict[str, list[Rule]]] = []
+        for dispatch in ("KUBE-SERVICES", "KUBE-NODEPORTS"):
+            index: dict[str, list[Rule]] = {}
+            for r in rules.rules_of("nat", dispatch):
+                if r.target:
+                    index.setdefault(r.target, []).append(r)
+            self.entries.append(index)
 
     def lines(self, keep: Callable[[str], bool]) -> Iterator[Any]:
-        for d in infer._drafts(self.rules, None):
+        drafts = infer._drafts(self.rules, None)
+        drafts.reverse()
+        while drafts:  # each draft let go once its line is made: the rows take the memory they held
+            d = drafts.pop()
             if keep(d.namespace):
                 yield self.line(d)
 
@@ -118,10 +128,10 @@ class FastAudit:
                 hashes.append(f.hash)
             else:
                 hashes += [kubeproxy.port_proto_hash(spn, proto) for spn in infer._spns(d, pname)]
-        own = {f"KUBE-{role}-{h}" for h in hashes for role in _ROLES}
+        own = [f"KUBE-{role}-{h}" for h in hashes for role in _ROLES]
         entries: list[Rule] = []
-        for dispatch in ("KUBE-SERVICES", "KUBE-NODEPORTS"):
-            entries += self.rules.rules_targeting("nat", dispatch, own)
+        for index in self.entries:  # KUBE-SERVICES, then KUBE-NODEPORTS: in each, in the chain's order
+            entries += sorted((r for name in own for r in index.get(name, ())), key=lambda r: r.position)
         if any(r.dport is None for r in entries):
             return None  # a port match the listing hides: the checks then read the whole dispatch chain
         parts = ["\n".join(head), "\nE\n", "\n".join(r.raw for r in entries)]
@@ -129,18 +139,14 @@ class FastAudit:
         parts.append("\nF\n" + "\n".join(r.raw for r in self._filter_rules(d, hashes)))
         filter_to = filter_from + len(parts[-1])
         seps: dict[str, None] = {}
-        for h in hashes:
-            for role in _ROLES:
-                name = f"KUBE-{role}-{h}"
-                body = self.nat.text_of(name)
-                parts.append(f"\nC {name} {'-' if body is None else ''}\n{body or ''}")
-                if body and role in ("SVC", "SVL", "XLB"):
-                    seps.update(dict.fromkeys(_SEP.findall(body)))
+        for name, body in zip(own, self.nat.texts_of(own), strict=True):
+            parts.append(f"\nC {name} {'-' if body is None else ''}\n{body or ''}")
+            if body and not name.startswith(("KUBE-EXT-", "KUBE-FW-")):
+                seps.update(dict.fromkeys(_SEP.findall(body)))
         for f in d.ports.values():
             seps.update((c[9:], None) for c in sorted(f.chains) if c.startswith("KUBE-SEP-"))
         canonical: list[tuple[str | None, ...]] = []
-        for h in seps:
-            body = self.nat.text_of(f"KUBE-SEP-{h}")
+        for h, body in zip(seps, self.nat.texts_of([f"KUBE-SEP-{h}" for h in seps]), strict=True):
             m = _SEP_BODY.fullmatch(body) if body else None
             if m is not None and m.group(2) == h:
                 canonical.append(m.groups())
@@ -190,41 +196,35 @@ def _values(fp: _Footprint, ref: str) -> _Values | None:
     Addresses, ports and chain hashes are numbered in the order they first appear: two Services
     share a template only when their values are equal in the same places (an address ending in
     .0 is told apart: the prefix check reads it)."""
-    parts = _VALUE.split(fp.text.replace(ref, "\x01"))
-    counters: list[int] = []
     ips: dict[str, int] = {}
     ports: dict[str, int] = {}
     hashes: dict[str, int] = {}
-    code: list[int] = []
-    for c, flag, ip, dnat, dnat_port, dport, h, arrow, arrow_port in zip(*(parts[i::10] for i in range(1, 10)), strict=True):
-        if c:
-            counters.append(int(c))
-            code.append(1)
-        elif h:
-            code.append(hashes.setdefault(h, len(hashes)) * 16 + 2)
-        elif dport:
-            code.append(ports.setdefault(dport, len(ports)) * 16 + 3)
-        elif dnat or arrow:
-            ip = dnat or arrow
-            code.append(ips.setdefault(ip, len(ips)) * 16 + (4 if dnat else 7) + (8 if ip.endswith(".0") else 0))
-            code.append(ports.setdefault(dnat_port or arrow_port, len(ports)) * 16 + 3)
-        else:
-            code.append(ips.setdefault(ip, len(ips)) * 16 + (5 if flag == "d" else 6) + (8 if ip.endswith(".0") else 0))
+    ip, port, hashed = ips.setdefault, ports.setdefault, hashes.setdefault
+    parts = _COUNTERS.split(fp.text.replace(ref, "\x01"))
+    counters = parts[1::2]
+    parts = _HASHES.split("\x00".join(parts[0::2]))
+    key: list[Any] = [tuple(parts[1::3]), tuple([hashed(h, len(hashes)) for h in parts[2::3]])]
+    text = "\x00".join(parts[0::3])
+    for pattern in _ADDRESSES:
+        parts = pattern.split(text)
+        key.append(tuple([ip(a, len(ips)) for a in parts[1::2]]))
+        text = "\x00".join(parts[0::2])
+    for pattern in _ENDPOINTS:
+        parts = pattern.split(text)
+        key += (tuple([ip(a, len(ips)) for a in parts[1::3]]), tuple([port(p, len(ports)) for p in parts[2::3]]))
+        text = "\x00".join(parts[0::3])
+    parts = _PORTS.split(text)
+    key.append(tuple([port(p, len(ports)) for p in parts[1::2]]))
     shapes = []
-    for p1, h, ip1, c1, p2, proto, c2, affinity, ip2, port in fp.seps:
+    for p1, h, ip1, c1, p2, proto, c2, affinity, ip2, dnat_port in fp.seps:
         shapes.append(f"{p1 is None}{c1 and c1.replace(ref, chr(1))}{p2 is None}{proto}{c2 and c2.replace(ref, chr(1))}{affinity}")
-        if p1 is not None:
-            counters.append(int(p1))
-        if p2 is not None:
-            counters.append(int(p2))
-        assert h is not None and ip1 is not None and ip2 is not None and port is not None  # (groups that always match)
-        code += (hashes.setdefault(h, len(hashes)) * 16 + 2,
-                 ips.setdefault(ip1, len(ips)) * 16 + (14 if ip1.endswith(".0") else 6),
-                 ips.setdefault(ip2, len(ips)) * 16 + (12 if ip2.endswith(".0") else 4),
-                 ports.setdefault(port, len(ports)) * 16 + 3)
+        counters += [c for c in (p1, p2) if c is not None]
+        assert h is not None and ip1 is not None and ip2 is not None and dnat_port is not None  # (groups that always match)
+        key.append((hashed(h, len(hashes)), ip(ip1, len(ips)), ip(ip2, len(ips)), port(dnat_port, len(ports))))
     if not fp.allowed.issuperset(hashes):
         return None  # a chain of another Service: its rules are not in the footprint
-    return _Values(("\x00".join(parts[0::10]) + "\n".join(shapes), tuple(code)), counters, list(ips), list(ports))
+    key.append(tuple([a.endswith(".0") for a in ips]))
+    return _Values(("\x00".join(parts[0::2]) + "\n".join(shapes), tuple(key)), counters, list(ips), list(ports))
 
 
 def _split(cell: str, pattern: re.Pattern[str], values: list[str]) -> list[str | int] | None:
@@ -279,7 +279,7 @@ def _pkts(report: Any, fp: _Footprint, vals: _Values) -> Any:
     shown = report_pkts(report)
     if shown is None:
         return None if not used else _NOT_FAST
-    if sum(vals.counters[i] for i in used) != shown:
+    if sum(int(vals.counters[i]) for i in used) != shown:
         return _NOT_FAST
     return used
 
@@ -296,7 +296,7 @@ def _apply(recipe: _Recipe, vals: _Values, d: Any) -> Any:
     row["CLUSTER-IP"] = "".join(p if isinstance(p, str) else vals.ips[p] for p in recipe.cluster_ips)
     row["PORTS"] = "".join(p if isinstance(p, str) else vals.ports[p] for p in recipe.ports)
     if recipe.pkts is not None:
-        row["PKTS"] = str(sum(vals.counters[i] for i in recipe.pkts))
+        row["PKTS"] = str(sum(int(vals.counters[i]) for i in recipe.pkts))
     return replace(line, key=(line.key[0], d.namespace, d.name), row=row)
 
 

@@ -25,7 +25,7 @@ from kubectl_svcpath.snapshot import Endpoint, ServicePort, ServiceSnapshot
 _PER_SERVICE = ("KUBE-SVC-", "KUBE-SVL-", "KUBE-EXT-", "KUBE-FW-", "KUBE-XLB-", "KUBE-SEP-")
 
 
-@dataclass
+@dataclass(slots=True)
 class _Port:
     hash: str | None = None  # the chains' hash, when the name the input gives does not hash to them
     port: int | None = None
@@ -34,7 +34,7 @@ class _Port:
     chains: set[str] = field(default_factory=set)  # this port's chains the input shows
 
 
-@dataclass
+@dataclass(slots=True)
 class _Draft:
     namespace: str
     name: str
@@ -191,22 +191,29 @@ def _per_service_chains(rules: RuleSet, drafts: dict[tuple[str, str], _Draft], d
     nat = rules.table("nat")
     if nat is None:
         return
-    known: set[str] = set()
+    # the found ports' chains: the five per-service chains of each port's hash, and what their rules named
+    hashes: set[str] = set()
+    tied: set[str] = set()
     for d in drafts.values():
         for (pname, proto), pf in d.ports.items():
-            for spn in _spns(d, pname):
-                known.update(kubeproxy.service_chains(spn, proto).values())
-            known.update(pf.chains)
+            hashes.update(kubeproxy.port_proto_hash(spn, proto) for spn in _spns(d, pname))
+            tied.update(pf.chains)
     # one Service: only the chains whose text names it can tie a port to it (found in one pass)
     mentioned = rules.chains_mentioning("nat", only[1]) if only is not None else None
-    names = [n for n in nat.chains if n.startswith(_PER_SERVICE) and n not in known and (mentioned is None or n in mentioned)]
-    if not names:
+    untied = dict.fromkeys(n for n in nat.chains if n.startswith(_PER_SERVICE) and n not in tied and _hash(n) not in hashes
+                           and (mentioned is None or n in mentioned))
+    if not untied:
         return
-    # (read from the jumps' text: tokenising every service chain here would hold the whole table at once)
-    sep_targets = {t for n in known for t in _targets(nat, n)}
-    for name in names:
-        if name in sep_targets:
-            continue  # an endpoint chain of a port already found
+    # an endpoint chain of a port already found is not read again (its jumps are read from the text:
+    # tokenising every service chain here would hold the whole table at once)
+    for h in hashes:
+        for role in ("SVC", "SVL", "EXT", "FW", "XLB"):
+            for t in _targets(nat, f"KUBE-{role}-{h}"):
+                untied.pop(t, None)
+    for n in tied:
+        for t in _targets(nat, n):
+            untied.pop(t, None)
+    for name in untied:
         body = rules.rules_of("nat", name) if only is None else rules.rules_mentioning("nat", name, (only[1],))
         dnat = next((r.to_destination for r in body if r.target == "DNAT"), None)
         for rule in body:
@@ -247,11 +254,14 @@ def _targets(nat: Table, name: str) -> set[str]:
     return c.targets() if c is not None else set()
 
 
+_HASHED_HEADS = frozenset(p for p in _PER_SERVICE[:-1] if len(p) == 9)  # all but "KUBE-FW-"
+
+
 def _hash(chain: str) -> str | None:
-    for prefix in _PER_SERVICE[:-1]:
-        if chain.startswith(prefix):
-            return chain[len(prefix):]
-    return None
+    """The hash of a per-service chain (not an endpoint chain): asked of every chain of the table."""
+    if chain[:9] in _HASHED_HEADS:
+        return chain[9:]
+    return chain[8:] if chain.startswith("KUBE-FW-") else None
 
 
 def _unclaimed(rules: RuleSet, drafts: dict[tuple[str, str], _Draft]) -> None:
@@ -265,22 +275,21 @@ def _unclaimed(rules: RuleSet, drafts: dict[tuple[str, str], _Draft]) -> None:
     nat = rules.table("nat")
     if nat is None:
         return
-    claimed: set[str] = set()
+    claimed: set[str] = set()  # the hash of each found port: its per-service chains are claimed
     for d in drafts.values():
         for (pname, proto), pf in d.ports.items():
             if pf.hash:
-                claimed.update(f"{p}{pf.hash}" for p in _PER_SERVICE[:-1])
-            for spn in _spns(d, pname):
-                claimed.update(kubeproxy.service_chains(spn, proto).values())
+                claimed.add(pf.hash)
+            claimed.update(kubeproxy.port_proto_hash(spn, proto) for spn in _spns(d, pname))
     groups: dict[str, list[Rule]] = {}
     for dispatch in ("KUBE-SERVICES", "KUBE-NODEPORTS"):
         for rule in rules.rules_of("nat", dispatch):
             h = _hash(rule.target or "")
-            if h and rule.target not in claimed:
+            if h and h not in claimed:
                 groups.setdefault(h, []).append(rule)
     for name in list(nat.chains):
         h = _hash(name)
-        if h and name not in claimed and h not in groups:
+        if h and h not in claimed and h not in groups:
             groups[h] = []
     for h, entries in sorted(groups.items()):
         named = next((n for r in entries if (n := comments.read(r.comment)) is not None and "/" in n.spn), None)

@@ -258,6 +258,27 @@ class Table:
         return [rule for chain in self.chains.values() for rule in chain.rules]
 
 
+# a chain's text range packed into one int (start << 40 | end): 10^5 chains of one run each held as
+# (start, end) tuples in a list took ~16 MB more than the ints
+_SPAN_SHIFT = 40
+_SPAN_MASK = (1 << _SPAN_SHIFT) - 1
+_GONE = object()
+
+
+def pack_span(start: int, end: int) -> int:
+    return start << _SPAN_SHIFT | end
+
+
+def span_length(packed: int) -> int:
+    return (packed & _SPAN_MASK) - (packed >> _SPAN_SHIFT)
+
+
+def _unpacked(spans: int | list[tuple[int, int]] | None) -> list[tuple[int, int]] | None:
+    if isinstance(spans, int):
+        return [(spans >> _SPAN_SHIFT, spans & _SPAN_MASK)]
+    return spans
+
+
 class LazyChains(MutableMapping[str, Chain]):
     """Chains by name, built when first looked up.
 
@@ -270,7 +291,8 @@ class LazyChains(MutableMapping[str, Chain]):
 
     def __init__(self, source: RuleSource, declared_counters: bool = False, section: tuple[int, int] = (0, 0)) -> None:
         self._made: dict[str, Chain] = {}
-        self._pending: dict[str, list[tuple[int, int]] | None] = {}  # None: declared, no rules
+        # None: declared, no rules; an int: one text range (pack_span); a list: several
+        self._pending: dict[str, int | list[tuple[int, int]] | None] = {}
         self._source = source
         self._section = section  # the table's text, "*table" to COMMIT
         # iptables-save declares user chains as ":NAME - [0:0]": they have no counters of their own
@@ -283,17 +305,19 @@ class LazyChains(MutableMapping[str, Chain]):
             return
         spans = self._pending.get(name)
         if spans is None:
-            self._pending[name] = [(start, end)]
+            self._pending[name] = pack_span(start, end)
+        elif isinstance(spans, int):
+            self._pending[name] = [*(_unpacked(spans) or []), (start, end)]
         else:
             spans.append((start, end))
 
-    def add_runs(self, spans: dict[str, list[tuple[int, int]]]) -> None:
-        """Each chain's text ranges, for a table read at once (10^5 chains: one dict, no call per chain)."""
+    def add_runs(self, spans: dict[str, int]) -> None:
+        """Each chain's text range (pack_span), for a table read at once (10^5 chains: one dict, no call per chain)."""
         if not self._made and not self._pending:
             self._pending = spans  # type: ignore[assignment]
             return
-        for name, runs in spans.items():
-            for a, b in runs:
+        for name, packed in spans.items():
+            for a, b in _unpacked(packed) or []:
                 self.add_span(name, a, b)
 
     def set_declared_counters(self, declared_counters: bool) -> None:
@@ -318,7 +342,10 @@ class LazyChains(MutableMapping[str, Chain]):
         """The chain's rule lines as the input shows them, without making a Chain object (an audit
         reads every chain once): None when the input has no such chain, "" when it has no rules."""
         if name in self._pending:
-            spans = self._pending[name]
+            packed = self._pending[name]
+            if isinstance(packed, int):  # (most chains: one run of lines)
+                return self._source.span_text(packed >> _SPAN_SHIFT, packed & _SPAN_MASK)
+            spans = packed
         else:
             chain = self._made.get(name)
             if chain is None:
@@ -330,10 +357,20 @@ class LazyChains(MutableMapping[str, Chain]):
             return ""
         return "\n".join(self._source.span_text(a, b) for a, b in spans)
 
+    def texts_of(self, names: list[str]) -> list[str | None]:
+        """text_of() of each name (an audit reads ~10 endpoint chains per Service: one call for them)."""
+        pending, text_of = self._pending, self.text_of
+        span_text = self._source.span_text
+        out: list[str | None] = []
+        for name in names:
+            packed = pending.get(name)
+            out.append(span_text(packed >> _SPAN_SHIFT, packed & _SPAN_MASK) if isinstance(packed, int) else text_of(name))
+        return out
+
     def _make(self, name: str) -> Chain | None:
         if name not in self._pending:
             return None
-        spans = self._pending.pop(name)
+        spans = _unpacked(self._pending.pop(name))
         chain = Chain(name) if spans is None else Chain(name, _source=self._source, _spans=spans)
         chain.packets = chain.bytes = self._zero
         self._made[name] = chain
@@ -359,7 +396,7 @@ class LazyChains(MutableMapping[str, Chain]):
         self._made[name] = chain
 
     def __delitem__(self, name: str) -> None:
-        if self._pending.pop(name, 0) == 0:
+        if self._pending.pop(name, _GONE) is _GONE:
             del self._made[name]
 
     def __iter__(self) -> Iterator[str]:

@@ -16,7 +16,7 @@ from bisect import bisect_right
 from kubectl_svcpath.errors import BadDump
 from kubectl_svcpath.parse.excerpt import ELISION_WORDS, is_elision_word
 from kubectl_svcpath.parse.tokens import TokenError, counter, split_words
-from kubectl_svcpath.modes.iptables.model import Chain, DumpInfo, LazyChains, Rule, RuleSet
+from kubectl_svcpath.modes.iptables.model import Chain, DumpInfo, LazyChains, Rule, RuleSet, pack_span, span_length
 
 MAX_LINE = 64 * 1024
 # up to this size every rule is read at once (bad lines anywhere are errors); above it, rules
@@ -122,6 +122,7 @@ class _Parser:
         self.plain = False  # fast_scan() read it: every line is one of iptables-save's own
         self._line_marks: list[tuple[int, int]] = [(0, 1)]  # (offset, line number) pairs seen so far
         self._line_starts: array[int] | None = None
+        self._scattered = 0  # line numbers asked for before some already known
 
     def fail(self, line_no: int, reason: str) -> None:
         if self.lenient:
@@ -189,13 +190,13 @@ class _Parser:
         table = self.rules.ensure_table(name)
         # iptables-save prints a chain's rules together: one match per run of lines of the
         # same chain; Chain objects and line offsets are made only for the chains read
-        spans = {m.group(2): [(m.start() + 1, m.end())] for m in _RULE_RUN.finditer(text, start - 1, end)}
+        spans = {m.group(2): pack_span(m.start() + 1, m.end()) for m in _RULE_RUN.finditer(text, start - 1, end)}
         # and declares every chain before the first rule. When the runs tile the text from the
         # first rule to COMMIT, no chain has two runs and no other line comes after the first
         # rule: then the declarations' regexes read only the lines before it
         first = _FIRST_RULE.search(text, start - 1, end)
         head = first.start() if first is not None else end
-        tiled = sum(b - a + 1 for runs in spans.values() for a, b in runs) == end - head
+        tiled = sum(map(span_length, spans.values())) + len(spans) == end - head
         chains = table.chains = LazyChains(self, False, (start, end))
         if tiled:
             chains.add_runs(spans)
@@ -225,15 +226,17 @@ class _Parser:
         """The line number of a rule, counted from the nearest offset already known."""
         if self._line_starts is not None:
             return bisect_right(self._line_starts, offset)
-        if len(self._line_marks) > 4096:  # many rules read (an audit): index every line once
-            self._line_starts = array("q", (m.end() for m in _NEWLINE.finditer(self.text)))
-            self._line_starts.insert(0, 0)
-            return bisect_right(self._line_starts, offset)
         known = self._line_marks
         k = bisect_right(known, (offset, 1 << 62)) - 1
+        if k + 1 < len(known):  # not after every line known so far: the insert below moves the list
+            self._scattered += 1
+            if self._scattered > 4096:  # many rules read all over the text: index every line once
+                self._line_starts = array("q", (m.end() for m in _NEWLINE.finditer(self.text)))
+                self._line_starts.insert(0, 0)
+                return bisect_right(self._line_starts, offset)
         base_off, base_line = known[k]
         line = base_line + self.text.count("\n", base_off, offset)
-        known.insert(k + 1, (offset, line))
+        known.insert(k + 1, (offset, line))  # (rules read in order, a dispatch chain's: appended)
         return line
 
     def lines_containing(self, word: str, start: int, end: int) -> list[int]:

@@ -1,0 +1,62 @@
+"""What an offline run loads, and the flags it reads without pydantic (cli._plain_coercion, issue 11).
+
+typer >= 0.26 checks every flag through a pydantic TypeAdapter; cli.py takes the plain values of
+its str/int/bool/list flags itself and hands the rest to typer's adapter. These tests hold the
+flags read so to what typer's own adapters read, and a bad value to typer's own error line.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from kubectl_svcpath import app, cli
+
+ARGVS = [
+    ["web", "-n", "shop", "-o", "json", "--port", "http", "--max-parallel", "4", "--sample", "007", "-f", "a.txt", "-f", "b.txt"],
+    ["--all", "-A", "--problems", "--rules-file", "x", "--manifest", "m.yaml", "--color", "never", "-v", "3"],
+    ["web", "--watch", "--interval", "500ms", "--samples", "2", "--node-ip", "10.0.0.1", "--node-ip", "10.0.0.2", "--lenient"],
+    ["web", "--trace", "node", "--to", "10.0.0.1:80", "--proto", "udp", "--as", "me", "--as-group", "g1", "--request-timeout", "5s"],
+]
+# values that are not plain digits go to typer's adapter: whatever it makes of them, so does the CLI
+OTHERS = [["web", "--sample", "1" * 30], ["web", "--sample", "-3"], ["web", "--samples", "1_0"], ["web", "-v", " 2"], ["web", "--max-parallel", "+4"]]
+BAD = [["web", "--max-parallel", "x"], ["web", "-v", "2.5"]]
+
+
+def _read(argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> tuple[Any, str]:
+    """The Options the command line gives (app.run not run), or the error line it prints."""
+    seen: list[Any] = []
+    monkeypatch.setattr(app, "run", lambda opts, env: seen.append(opts) or 0)
+    with pytest.raises(SystemExit):
+        cli.main(argv)
+    return (seen[0] if seen else None), capsys.readouterr().err
+
+
+def test_plain_flags_read_as_typers_adapters_read_them(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from typer import core
+
+    cli._plain_coercion()
+    plain = core.build_runtime_param
+    if not getattr(plain, "plain", False):
+        pytest.skip("this typer has no pydantic adapters")
+    for argv in ARGVS + OTHERS + BAD:
+        ours = _read(argv, monkeypatch, capsys)
+        monkeypatch.setattr(core, "build_runtime_param", plain.typer_build)  # typer's own, pydantic and all
+        monkeypatch.setattr(cli, "_plain_coercion", lambda: None)
+        theirs = _read(argv, monkeypatch, capsys)
+        monkeypatch.undo()
+        assert ours == theirs, argv
+        if argv in ARGVS + BAD:
+            assert (ours[0] is None) == (argv in BAD), (argv, ours)
+
+
+def test_offline_run_loads_neither_pydantic_nor_the_kubernetes_client() -> None:
+    code = ("import sys\nfrom kubectl_svcpath.cli import main\ntry:\n    main(['--example', '-o', 'json'])\n"
+            "except SystemExit as e:\n    assert e.code in (0, 3), e.code\n"
+            "print(sorted(m for m in ('pydantic', 'kubernetes', 'typer') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "['typer']"
