@@ -7,8 +7,8 @@ about 4x the time, not 16x.
 - nftables: one service chain whose numgen verdict map jumps to n endpoint chains (``nft list``),
   the map-order check;
 - one Service with n endpoints in its EndpointSlice (a ``-o json`` manifest) against the
-  example's iptables-save, report built and printed as JSON, and as ``-o tree`` (the fuzz
-  campaign's hang: 10^5 endpoints must stay well under its 10 CPU-second limit).
+  example's iptables-save, report built and printed as JSON, YAML and ``-o tree`` (the fuzz
+  campaign's hangs: 10^5 endpoints must stay well under its 10 CPU-second limit).
 
 Each run is the installed plugin in a child process, as users run it; CPU seconds (user+sys)
 are what the README quotes (wall time on a shared machine says more about the neighbours).
@@ -64,6 +64,8 @@ def main() -> int:
          lambda f: ["--rules-file", str(f), "--manifest", str(MANIFEST), "hello-service", "-o", "json"]),
         ("endpoints of one Service (manifest)", 25_000, lambda n: (many_endpoints_json(n), "manifest.json"),
          lambda f: ["--rules-file", str(IPTABLES), "--manifest", str(f), "hello-service", "-o", "json"]),
+        ("the same, printed as -o yaml", 25_000, lambda n: (many_endpoints_json(n), "manifest.json"),
+         lambda f: ["--rules-file", str(IPTABLES), "--manifest", str(f), "hello-service", "-o", "yaml"]),
         ("the same, printed as -o tree", 25_000, lambda n: (many_endpoints_json(n), "manifest.json"),
          lambda f: ["--rules-file", str(IPTABLES), "--manifest", str(f), "hello-service", "-o", "tree"]),
     ]

@@ -31,9 +31,19 @@ sys.path.insert(0, str(ROOT))
 from tests.lab.netns import Lab, unavailable_reason  # noqa: E402
 from tests.lab.nftgen import generate_cluster  # noqa: E402
 
-PLUGIN = [str(Path(sys.executable).parent / "kubectl-svcpath")]
-if not Path(PLUGIN[0]).exists():
-    PLUGIN = [sys.executable, "-m", "kubectl_svcpath"]
+_SCRIPT = Path(sys.executable).parent / "kubectl-svcpath"
+# The plugin's peak memory is its own VmHWM, written at exit: wait4's ru_maxrss also counts the pages
+# of this process, which the child shares from vfork until exec (~200 MB here: the generated table,
+# the listings), so every row read the bench's own size.
+_HWM = ("import atexit, os, runpy, sys\n"
+        "def hwm():\n"
+        "    with open(os.environ['SVCPATH_BENCH_HWM'], 'w') as f:\n"
+        "        f.write(next(l for l in open('/proc/self/status') if l.startswith('VmHWM:')).split()[1])\n"
+        "atexit.register(hwm)\n"
+        "sys.argv = sys.argv[1:]\n"
+        "runpy.run_path(sys.argv[0], run_name='__main__') if sys.argv[0] != '-m' else "
+        "runpy.run_module('kubectl_svcpath', run_name='__main__', alter_sys=True)\n")
+PLUGIN = [sys.executable, "-c", _HWM, str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-c", _HWM, "-m"]
 
 
 @dataclass
@@ -46,16 +56,18 @@ class Run:
 
 
 def run(argv: list[str]) -> Run:
-    """One child process: its wall time, CPU time and peak RSS (wait4), and what it printed."""
-    with tempfile.TemporaryFile() as out:
+    """One child process: its wall time, CPU time (wait4), peak RSS (the plugin's VmHWM, see _HWM;
+    0 for the nft listings), and what it printed."""
+    with tempfile.TemporaryFile() as out, tempfile.NamedTemporaryFile("r") as hwm:
         t0 = time.perf_counter()
-        child = subprocess.Popen(argv, stdout=out, stderr=subprocess.DEVNULL)
+        child = subprocess.Popen(argv, stdout=out, stderr=subprocess.DEVNULL, env={**os.environ, "SVCPATH_BENCH_HWM": hwm.name})
         _, status, usage = os.wait4(child.pid, 0)
         wall = time.perf_counter() - t0
         child.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         text = out.read().decode()
-    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, text, child.returncode)
+        peak_kb = hwm.read().strip()
+    return Run(wall, usage.ru_utime + usage.ru_stime, int(peak_kb or 0) / 1024, text, child.returncode)
 
 
 def best(argv: list[str], repeat: int) -> Run:

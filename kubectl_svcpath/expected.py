@@ -322,9 +322,7 @@ def slice_endpoints(service: dict[str, Any], slices: list[dict[str, Any]], port:
                 notes.append(f"EndpointSlice {sname}: {ip} is not IPv{family}: ignored")
                 continue
             cond = ep.get("conditions") or {}
-            hints = ep.get("hints") or {}
-            zone_hints = frozenset(z.get("name") for z in hints.get("forZones") or [] if z.get("name"))
-            node_hints = frozenset(n.get("name") for n in hints.get("forNodes") or [] if n.get("name")) if prefer_same_node else frozenset()
+            zone_hints, node_hints = _hints(ep.get("hints"), prefer_same_node)
             e = SliceEndpoint(ip=ip, port=int(number), ready=_cond(cond.get("ready"), True),
                               serving=_cond(cond.get("serving"), True), terminating=_cond(cond.get("terminating"), False),
                               node=ep.get("nodeName"), zone=ep.get("zone"), zone_hints=zone_hints, node_hints=node_hints,
@@ -341,6 +339,18 @@ def slice_endpoints(service: dict[str, Any], slices: list[dict[str, Any]], port:
                     e = replace(prev, ambiguous=differ or prev.ambiguous)
             found[e.key] = e
     return sorted(found.values(), key=lambda e: e.key), notes
+
+
+_NO_HINTS: frozenset[str] = frozenset()  # one for every endpoint without hints (10^5 endpoints: 2 x 20 MB otherwise)
+
+
+def _hints(hints: Any, prefer_same_node: bool) -> tuple[frozenset[str], frozenset[str]]:
+    """An endpoint's zone and node hints (forNodes only read when PreferSameNode is on)."""
+    if not hints:
+        return _NO_HINTS, _NO_HINTS
+    zones = frozenset(z.get("name") for z in hints.get("forZones") or [] if z.get("name"))
+    nodes = frozenset(n.get("name") for n in hints.get("forNodes") or [] if n.get("name")) if prefer_same_node else _NO_HINTS
+    return zones or _NO_HINTS, nodes or _NO_HINTS
 
 
 def _usability(e: SliceEndpoint) -> int:

@@ -48,7 +48,8 @@ def load_objects(text: str, source: str) -> list[dict[str, Any]]:
             reason = "a number with more than 4300 digits"
         raise BadDump(source, f"not a JSON or YAML manifest ({type(e).__name__}: {reason})",
                       hint="pass what `kubectl get service,endpointslices -o yaml` prints") from None
-    _refuse_aliases(docs, source)
+    if not is_json:  # JSON has no aliases: json.loads makes every object anew
+        _refuse_aliases(docs, source)
     objects: list[dict[str, Any]] = []
     for doc in docs:
         if doc is None:

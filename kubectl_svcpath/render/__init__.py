@@ -8,7 +8,10 @@ from kubectl_svcpath.report import Report
 
 def render_report(report: Report, fmt: str, style: Style, width: int | None = None, explain: bool = False) -> str:
     if fmt in ("json", "yaml"):
-        return render_document(report.to_dict(), fmt)
+        from kubectl_svcpath.render.structured import json_pieces, yaml_lines
+
+        # the document (~1 KB of dicts per endpoint) is freed before its text is joined
+        return "".join(json_pieces(report.to_dict())) if fmt == "json" else "\n".join(yaml_lines(report.to_dict()))
     if report.rules_not_read is not None:
         from kubectl_svcpath.render.api_view import render_api_view
 

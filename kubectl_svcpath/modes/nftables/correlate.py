@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from sys import intern
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -437,9 +438,10 @@ class _PortFacts:
     port: int | None = None
     node_port: int | None = None
     cluster_ips: list[str] = field(default_factory=list)
-    external_ips: list[str] = field(default_factory=list)
-    lb_ips: list[str] = field(default_factory=list)
-    source_ranges: list[str] = field(default_factory=list)
+    # most Services have none: one shared empty tuple until the first (10,000 facts held by an --all audit)
+    external_ips: list[str] | tuple[str, ...] = ()
+    lb_ips: list[str] | tuple[str, ...] = ()
+    source_ranges: list[str] | tuple[str, ...] = ()
     endpoints: dict[tuple[str, int | None], None] = field(default_factory=dict)
     itp_local: bool = False
     etp_local: bool = False
@@ -484,8 +486,14 @@ class _Facts:
         return self.only is not None and (svc != self.only[1] or (self.only[0] is not None and ns != self.only[0]))
 
     def port(self, ns: str, svc: str, proto: str, port_name: str) -> _PortFacts:
-        ports = self.services.setdefault((ns, svc), {})
-        return ports.setdefault((port_name, proto.lower()), _PortFacts(protocol=proto.lower()))
+        ports = self.services.get((ns, svc))
+        if ports is None:
+            ports = self.services[(intern(ns), svc)] = {}
+        key = (intern(port_name), intern(proto.lower()))
+        f = ports.get(key)
+        if f is None:
+            f = ports[key] = _PortFacts(protocol=key[1])
+        return f
 
     def read_table(self, table: NftTable) -> None:
         cluster_ip_set = table.set("cluster-ips")
@@ -501,7 +509,10 @@ class _Facts:
                 f.itp_local = f.itp_local or kind == "local"
                 f.chains.append((_collect_policy, table, target))
             elif kind in ("external", "firewall"):
-                _add_unique(f.lb_ips if element.key in fw_keys else f.external_ips, ip)
+                if element.key in fw_keys:
+                    f.lb_ips = _with(f.lb_ips, ip)
+                else:
+                    f.external_ips = _with(f.external_ips, ip)
                 f.chains.append((_collect_external, table, target))
         for element, target, (_, ns, svc, proto, port_name) in self._dispatch(table, SERVICE_NODEPORTS, 2):
             f = self.port(ns, svc, proto, port_name)
@@ -511,12 +522,12 @@ class _Facts:
             self._no_endpoints(table, map_name, cluster_ips, fw_keys)
         for element, target, (_, ns, svc, proto, port_name) in self._dispatch(table, FIREWALL_IPS, 3):
             f = self.port(ns, svc, proto, port_name)
-            _add_unique(f.lb_ips, element.key[0])
+            f.lb_ips = _with(f.lb_ips, element.key[0])
             if element.key[0] in f.external_ips:
-                f.external_ips.remove(element.key[0])
+                f.external_ips = [x for x in f.external_ips if x != element.key[0]]
             scratch = EntryPath(entry="loadBalancer", address=None, port=None, chains=[])
             for cidr in _source_ranges(table, target, scratch):
-                _add_unique(f.source_ranges, cidr)
+                f.source_ranges = _with(f.source_ranges, cidr)
 
     def _dispatch(self, table: NftTable, map_name: str, key_len: int) -> Iterator[tuple[NftElement, str, tuple[str, str, str, str, str]]]:
         """The elements of a verdict map that jump to a per-service chain of a Service we want."""
@@ -549,9 +560,9 @@ class _Facts:
                 _add_unique(f.cluster_ips, ip)
                 f.itp_local = f.itp_local or drop
             elif (ip, proto, port) in fw_keys or ip in f.lb_ips:
-                _add_unique(f.lb_ips, ip)
+                f.lb_ips = _with(f.lb_ips, ip)
             else:
-                _add_unique(f.external_ips, ip)
+                f.external_ips = _with(f.external_ips, ip)
             if drop and ip not in cluster_ips:
                 f.etp_local = True
 
@@ -593,6 +604,13 @@ def _inferred_service(ns: str, svc: str, ports: dict[tuple[str, str], _PortFacts
 def _add_unique(items: list[Any], value: object) -> None:
     if value not in items:
         items.append(value)
+
+
+def _with(items: list[str] | tuple[str, ...], value: str) -> list[str]:
+    """``items`` (a list, or the shared empty tuple) with ``value`` added if new."""
+    out = items if isinstance(items, list) else list(items)
+    _add_unique(out, value)
+    return out
 
 
 def _collect_policy(table: NftTable, chain_name: str, f: _PortFacts) -> None:

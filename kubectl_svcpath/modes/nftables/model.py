@@ -141,7 +141,14 @@ class NftRule:
         for e in self.exprs:
             c = e.get("counter")
             if isinstance(c, dict) and "packets" in c:
-                return int(c["packets"]), int(c.get("bytes", 0))
+                packets, nbytes = to_int(c["packets"]), to_int(c.get("bytes", 0))
+                if packets is None or nbytes is None:  # read lazily: the JSON reader does not walk 100k rules' statements
+                    from kubectl_svcpath.errors import BadDump
+
+                    where = self.loc.pointer if self.loc and self.loc.pointer else f"chain {self.chain} rule {self.position}"
+                    raise BadDump(self.loc.source if self.loc else "nft", f"{where}: a counter whose packets or bytes are not a number",
+                                  hint="pass the complete output of `nft -j list table …`")
+                return packets, nbytes
         return None
 
     @property
@@ -466,11 +473,11 @@ def selector_name(left: Any) -> str | None:
 def value_text(value: Any) -> Any:
     """A JSON right-hand value as nft prints it: prefixes as "a/len", ranges as "lo-hi", sets as lists."""
     if isinstance(value, dict):
-        if "prefix" in value:
-            return f"{value['prefix']['addr']}/{value['prefix']['len']}"
-        if "range" in value:
-            lo, hi = value["range"]
-            return f"{lo}-{hi}"
+        prefix, span = value.get("prefix"), value.get("range")
+        if isinstance(prefix, dict) and "addr" in prefix:
+            return f"{prefix['addr']}/{prefix.get('len')}"
+        if isinstance(span, list) and len(span) == 2:
+            return f"{span[0]}-{span[1]}"
         if "set" in value:
             items = value["set"]
             return [value_text(x) for x in (items if isinstance(items, list) else [items])]

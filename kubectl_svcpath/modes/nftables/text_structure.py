@@ -26,6 +26,7 @@ from kubectl_svcpath.modes.nftables.model import (
     NftSet,
     NftTable,
     normalize_key,
+    render_element,
 )
 from kubectl_svcpath.modes.nftables.text_index import ELEMENTS, LAZY, Blocks, elements, pack, unpack
 from kubectl_svcpath.modes.nftables.text_statements import element_value, int_or_none, parse_statements, seconds
@@ -350,8 +351,11 @@ class StructureReader:
             j += 2
         if s.kind != "map" and value is not None:
             s.kind = "map"
-        return NftElement(normalize_key(key_parts, s.type), value, comment, timeout, expires,
-                          Loc(self.source, toks[0].line), shown(toks))
+        element = NftElement(normalize_key(key_parts, s.type), value, comment, timeout, expires,
+                             Loc(self.source, toks[0].line), shown(toks))
+        if element.text == render_element(element):
+            element.text = None  # rendered again when asked, the same: 10,000-element maps hold no copy
+        return element
 
     # --- commands (transaction form) ---------------------------------------------------
 

@@ -17,7 +17,7 @@ from kubectl_svcpath.parse.conntrack import looks_like_conntrack
 from kubectl_svcpath.modes.ipvs.parse import looks_like_ipvsadm
 from kubectl_svcpath.modes.nftables.parse_json import looks_like_nft_json, parse_nft_json
 from kubectl_svcpath.modes.nftables.parse_text import looks_like_nft_text, parse_nft_text
-from tests.conftest import DUMPS, EXAMPLE, require_shared
+from tests.conftest import DUMPS, EXAMPLE, require_shared, svcpath
 
 UPSTREAM = "upstream-nftables-proxier-test-TestOverallNFTablesRules.txt"
 DERIVED_TEXT = "derived-netns-nft-list-table-ip-kube-proxy-from-upstream-TestOverallNFTablesRules.txt"
@@ -225,6 +225,34 @@ def test_rule_summary_variants(statement, expected):
     s = rule_summary(nft.table("ip", "nat").chains["C"].rules[0])
     assert (s.protocol, s.dport, s.daddr, s.mark, s.jump, s.goto, s.packets) == expected
     assert s.position == 1 and s.ref == "x:3"
+
+
+# Rule statements of `nft -j` are read when used (big tables have 100k rules), so a shape nft never
+# writes must fail there as one error line, not a traceback (fuzz campaign of seed 1, cases 1473
+# and 1869): a counter whose packets are a string, a prefix without its address.
+def test_nft_json_counter_that_is_no_number_is_one_error_line(tmp_path):
+    doc = (EXAMPLE / "nft-list-table-ip-nat.json").read_text()
+    hostile = doc.replace('"counter": {"packets": 2, "bytes": 120}', '"counter": {"packets": "\\u001b]8;;http://evil/", "bytes": 120}', 1)
+    assert hostile != doc
+    f = tmp_path / "nat.json"
+    f.write_text(hostile)
+    code, out, err = svcpath("--rules-file", str(f), "--manifest", str(EXAMPLE / "manifest.yaml"), "hello-service")
+    assert code == ExitCode.BAD_DUMP and out == ""
+    first, hint = err.splitlines()
+    assert first.startswith(f"error: {f}: /nftables/") and "a counter whose packets or bytes are not a number" in first
+    assert "\x1b" not in err and hint.startswith("hint: ")
+
+
+@pytest.mark.parametrize("prefix", ['{}', '{"len": 16}', '"192.168.0.0/16"', '[]'])
+def test_nft_json_odd_prefix_is_shown_not_a_crash(tmp_path, prefix):
+    doc = (EXAMPLE / "nft-list-table-ip-nat.json").read_text()
+    f = tmp_path / "nat.json"
+    f.write_text(doc.replace('{"prefix": {"addr": "192.168.0.0", "len": 16}}', '{"prefix": ' + prefix + '}'))
+    args = ("--manifest", str(EXAMPLE / "manifest.yaml"), "hello-service", "-o", "wide")
+    code, out, err = svcpath("--rules-file", str(f), *args)
+    want_code, want, _ = svcpath("--rules-file", str(EXAMPLE / "nft-list-table-ip-nat.json"), *args)
+    assert err == "" and code == want_code  # the masquerade rule's source match is not on the path
+    assert out.splitlines()[:2] == want.splitlines()[:2] and "KUBE-SEP-AA54JU3D4RO26WUA" in out
 
 
 # --- big `nft -j` tables: indexed, each chain read when asked ------------------------------------
