@@ -36,6 +36,7 @@ def parse_collection(collection: Collection, lenient: bool = False) -> Parsed:
         if dump.elisions:
             parsed.elisions[dump.source] = list(dump.elisions)
         registry.form(dump_format(dump)).read(parsed, dump, lenient)
+    _CLEAN_TEXT.clear()
     parsed.mode = detect_mode(parsed, collection)
     _stamp_sources(parsed, collection)
     return parsed
@@ -171,11 +172,19 @@ def analyse(snapshot: ServiceSnapshot, parsed: Parsed, collection: Collection) -
     )
 
 
+# the last text clean() found nothing to do in: split_nodes() and parse_collection() both ask, and
+# each look at a 35 MB dump is two whole-text scans (~0.1 s)
+_CLEAN_TEXT: list[str] = []
+
+
 def cleaned(dump: RuleDump, notes: list[str] | None = None) -> RuleDump:
     """The dump without a BOM, its elision lines and other commands' output blanked, their line numbers
     kept (parse/excerpt.py); ``notes`` gets a note on the output left out."""
+    if _CLEAN_TEXT and _CLEAN_TEXT[0] is dump.text:
+        return dump
     c = clean(dump.text)
     if not c.bom and not c.elisions and not c.commands and not c.dedented and not c.left_out:
+        _CLEAN_TEXT[:] = [dump.text]
         return dump
     if c.left_out and notes is not None:
         notes.append(left_out_note(dump.source, c.left_out))

@@ -215,16 +215,17 @@ def _values(fp: _Footprint, ref: str) -> _Values | None:
         text = "\x00".join(parts[0::3])
     parts = _PORTS.split(text)
     key.append(tuple([port(p, len(ports)) for p in parts[1::2]]))
-    shapes = []
-    for p1, h, ip1, c1, p2, proto, c2, affinity, ip2, dnat_port in fp.seps:
-        shapes.append(f"{p1 is None}{c1 and c1.replace(ref, chr(1))}{p2 is None}{proto}{c2 and c2.replace(ref, chr(1))}{affinity}")
-        counters += [c for c in (p1, p2) if c is not None]
-        assert h is not None and ip1 is not None and ip2 is not None and dnat_port is not None  # (groups that always match)
-        key.append((hashed(h, len(hashes)), ip(ip1, len(ips)), ip(ip2, len(ips)), port(dnat_port, len(ports))))
+    if fp.seps:  # endpoint chains of kube-proxy's shape: column by column (their counters count in no row)
+        p1s, hs, ip1s, c1s, p2s, protos, c2s, affinities, ip2s, dnat_ports = zip(*fp.seps, strict=True)
+        comments = {c: c.replace(ref, "\x01") for c in {*c1s, *c2s} if c is not None}
+        key += (tuple([c is None for c in p1s]), tuple([c is None for c in p2s]), protos, affinities,
+                tuple(map(comments.get, c1s)), tuple(map(comments.get, c2s)),
+                tuple([hashed(h, len(hashes)) for h in hs]), tuple([ip(a, len(ips)) for a in ip1s]),
+                tuple([ip(a, len(ips)) for a in ip2s]), tuple([port(p, len(ports)) for p in dnat_ports]))
     if not fp.allowed.issuperset(hashes):
         return None  # a chain of another Service: its rules are not in the footprint
     key.append(tuple([a.endswith(".0") for a in ips]))
-    return _Values(("\x00".join(parts[0::2]) + "\n".join(shapes), tuple(key)), counters, list(ips), list(ports))
+    return _Values(("\x00".join(parts[0::2]), tuple(key)), counters, list(ips), list(ports))
 
 
 def _split(cell: str, pattern: re.Pattern[str], values: list[str]) -> list[str | int] | None:

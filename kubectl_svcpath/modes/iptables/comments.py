@@ -92,8 +92,9 @@ def service_chain_of(spn: str, chain: str, protocol: str | None) -> str | None:
     """The protocol for which ``chain`` is one of kube-proxy's chains of ``spn`` (None: it is not)."""
     if not chain.startswith(("KUBE-SVC-", "KUBE-SVL-", "KUBE-EXT-", "KUBE-FW-", "KUBE-XLB-")):
         return None
+    suffix = chain[8:] if chain.startswith("KUBE-FW-") else chain[9:]  # (the hash service_chains() appends)
     for p in protocols(protocol):
-        if chain in kubeproxy.service_chains(spn, p).values():
+        if suffix == kubeproxy.port_proto_hash(spn, p):
             return p
     return None
 

@@ -208,8 +208,10 @@ def _per_service_chains(rules: RuleSet, drafts: dict[tuple[str, str], _Draft], d
     # tokenising every service chain here would hold the whole table at once)
     for h in hashes:
         for role in ("SVC", "SVL", "EXT", "FW", "XLB"):
-            for t in _targets(nat, f"KUBE-{role}-{h}"):
-                untied.pop(t, None)
+            name = f"KUBE-{role}-{h}"
+            if name in nat.chains:  # (most of a port's five are not: a lookup, not a Chain)
+                for t in _targets(nat, name):
+                    untied.pop(t, None)
     for n in tied:
         for t in _targets(nat, n):
             untied.pop(t, None)
@@ -242,6 +244,8 @@ def _per_service_chains(rules: RuleSet, drafts: dict[tuple[str, str], _Draft], d
 
 
 _LINE_TARGET = re.compile(r"^[^\n]*? -[jg] (\S+)", re.M)  # a rule line's verdict (Chain.targets() reads the same)
+_JUMPS = re.compile(r" -j (\S+)")
+_TWO_JUMPS = re.compile(r" -j [^\n]*? -[jg] ")
 
 
 def _targets(nat: Table, name: str) -> set[str]:
@@ -249,7 +253,16 @@ def _targets(nat: Table, name: str) -> set[str]:
     (an audit asks this of every Service's chains: 50,000 Chain objects and their line offsets)."""
     if isinstance(nat.chains, LazyChains) and nat.chains.pending(name):
         text = nat.chains.text_of(name)
-        return set(_LINE_TARGET.findall(text)) if text else set()
+        if not text:
+            return set()
+        # one "-j TARGET" per line, as kube-proxy writes them: found by their literal, at C speed;
+        # any other text line by line, its first jump each
+        lines = text.count("\n") + 1
+        if " -g " not in text and text.count(" -j ") == lines:
+            found = _JUMPS.findall(text)
+            if len(found) == lines and _TWO_JUMPS.search(text) is None:
+                return set(found)
+        return set(_LINE_TARGET.findall(text))
     c = nat.chains.get(name)
     return c.targets() if c is not None else set()
 
