@@ -247,7 +247,7 @@ def _json_values(chunk: str) -> list[object] | None:
     while i < len(body):
         try:
             value, i = decoder.raw_decode(body, i)
-        except ValueError:
+        except (ValueError, RecursionError):  # nested deeper than the decoder's recursion: no nft -j piece
             return None
         values.append(value)
         while i < len(body) and body[i] in " \t\r\n,":

@@ -601,3 +601,30 @@ def _trace_args(rng: random.Random) -> list[str]:
 def generate(seed: int, count: int, shared: Path) -> list[Case]:
     all_bases = bases(shared)
     return [make_case(i, seed, all_bases) for i in range(count)]
+
+
+# --- live mode: hostile API objects ------------------------------------------------------------
+
+LIVE_NODE = "cp01"
+
+
+def live_case(index: int, seed: int, kubeconfig: bytes) -> tuple[Case, dict[tuple[str, str, str], Any]]:
+    """A case against the fake API server: hello-service and its EndpointSlice in namespace
+    ``fz<index>``, one or both mutated like a manifest (hostile strings, wrong types, huge numbers,
+    nesting), and what the server must hold for it (FakeCluster.objects entries, stored as they
+    are: the server answers with them whatever their shape). The node has no kube-proxy pod, so a
+    run shows what the API holds with the rules "not read" (exit 4), or fails with one error line."""
+    from tests.lab import kpgen
+
+    rng = random.Random(f"live:{seed}:{index}")
+    ns = f"fz{index}"
+    objects = kpgen.api_objects(kpgen.hello_service(), node_of={"192.168.189.15": LIVE_NODE})
+    served: dict[tuple[str, str, str], Any] = {}
+    which = rng.choice(["service", "slice", "both"])
+    for obj in objects:
+        obj["metadata"]["namespace"] = ns
+        key = (obj["kind"], ns, obj["metadata"]["name"])
+        hostile = which == "both" or (which == "service") == (obj["kind"] == "Service")
+        served[key] = m_tree(rng, obj) if hostile else obj
+    args: list[str] = ["hello-service", "-n", ns, "--kubeconfig", FileArg("kubeconfig"), "--request-timeout", "5s"]
+    return Case(index, "live", f"api-{which}", {"kubeconfig": kubeconfig}, args, rng.choice(FORMATS)), served

@@ -12,10 +12,12 @@ import signal
 import pytest
 
 from tests.conftest import SHARED, require_shared
-from tests.fuzz.cases import Case, bases, make_case
+from tests.fakeapi.server import FakeApiServer, FakeCluster, make_cert
+from tests.fuzz.cases import LIVE_NODE, Case, bases, live_case, make_case
 from tests.fuzz.runner import classify, run_cases, summary
 
 SEED, CASES = 0, 200
+LIVE_CASES = 40
 
 
 @pytest.mark.fuzz
@@ -28,6 +30,31 @@ def test_the_fixed_slice_has_no_bad_run(tmp_path):
     bad = [f"case {r['index']} [{r['form']} {r['mutation']} -o {r['output']}]: {r['cls']}: {r['detail']}" for r in s["bad"]]
     assert not bad, f"{len(bad)} bad runs (inputs in {tmp_path / 'failures'}):\n" + "\n".join(bad)
     assert s["classes"]["ok"] > 0 and s["classes"]["clean-error"] > 0  # both kinds of input were made
+
+
+@pytest.mark.fuzz
+def test_live_hostile_api_objects_have_no_bad_run(tmp_path):
+    """Live mode: the Service and EndpointSlice the API server answers with are as hostile as a
+    manifest (each case in a namespace of its own on one fake API server, over HTTPS)."""
+    cluster = FakeCluster()
+    (tmp_path / "cert").mkdir()
+    with FakeApiServer(cluster, make_cert(tmp_path / "cert")) as server:
+        cluster.add_node(LIVE_NODE, netns=None, kube_proxy=False)
+        cluster.set_proxy_config("")
+        kubeconfig = server.write_kubeconfig(tmp_path / "kubeconfig").read_bytes()
+        cases = []
+        for i in range(LIVE_CASES):
+            case, served = live_case(i, SEED, kubeconfig)
+            cluster.objects.update(served)
+            cases.append(case)
+        results = run_cases(cases, jobs=2, keep=tmp_path / "failures")
+    s = summary(results)
+    bad = [f"case {r['index']} [{r['mutation']} -o {r['output']}]: {r['cls']}: {r['detail']}" for r in s["bad"]]
+    assert not bad, f"{len(bad)} bad runs (inputs in {tmp_path / 'failures'}):\n" + "\n".join(bad)
+    assert s["cases"] == LIVE_CASES and s["classes"]["ok"] + s["classes"]["clean-error"] == LIVE_CASES
+    assert s["classes"]["clean-error"] > 0  # hostile objects were refused, or the API view shown (exit 4)
+    assert {r.method for r in cluster.requests} == {"GET"} and not cluster.violations
+    assert sum(1 for r in cluster.requests if "/namespaces/fz" in r.path and "/services/hello-service" in r.path) >= LIVE_CASES
 
 
 def _case(output: str = "table", size: int = 10) -> Case:

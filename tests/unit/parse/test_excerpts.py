@@ -302,3 +302,13 @@ def test_rules_right_after_another_commands_output_are_read() -> None:
     c = clean("$ kubectl get svc web\nNAME  TYPE\nweb   ClusterIP\n-A KUBE-SERVICES -j KUBE-SVC-X\n-A KUBE-SVC-X -j KUBE-SEP-Y\n")
     assert c.left_out == [(2, 3, "kubectl get svc web")]
     assert c.text.split("\n")[3:5] == ["-A KUBE-SERVICES -j KUBE-SVC-X", "-A KUBE-SVC-X -j KUBE-SEP-Y"]
+
+
+def test_json_cut_with_elisions_nested_too_deep_is_one_error_line(tmp_path: Path) -> None:
+    """JSON arrays nested past the decoder's recursion limit, cut with '...' (fuzz seed 1, case 725):
+    no nft -j excerpt, one error line, not a RecursionError traceback."""
+    f = tmp_path / "deep.txt"
+    f.write_text("[" * 100_000 + "\n...\n" + "]" * 10 + "\n...\n")
+    code, out, err = svcpath("--rules-file", str(f), "--all", "-o", "tree")
+    assert code == 8 and out == ""
+    assert err.startswith(f"error: {f}: JSON, but not `nft -j` output") and len(err.splitlines()) == 2
