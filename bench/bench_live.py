@@ -55,6 +55,15 @@ from tests.lab.netns import Lab, unavailable_reason  # noqa: E402
 PLUGIN = str(Path(sys.executable).parent / "kubectl-svcpath")
 POD_IP = "192.168.189.15"
 DELAY = 0.020
+# Children run as an installed plugin runs: with its modules' .pyc files. PYTHONDONTWRITEBYTECODE (set
+# on some development machines) would have every run compile the package from source (~0.2 s of CPU).
+CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+def compile_package() -> None:
+    import compileall
+
+    compileall.compile_dir(str(ROOT / "kubectl_svcpath"), quiet=1)
 
 
 @dataclass
@@ -63,6 +72,7 @@ class Timing:
     median: float
     cpu: float  # the least CPU (user + sys) of a run: the command and the commands its execs ran
     result: subprocess.CompletedProcess
+    own: float = 0.0  # the least CPU of the command's own process (the plugin, or kubectl), without the execs
 
     def __str__(self) -> str:
         return f"{self.best:.2f} s ({self.median:.2f}), CPU {self.cpu:.2f} s"
@@ -77,25 +87,31 @@ def race(commands: dict[str, list[str]], repeat: int) -> dict[str, Timing]:
     """Each command ``repeat`` times, in turns; a failing run stops the benchmark.
 
     CPU is counted over this process's children: the command itself and what the fake API server
-    runs for its execs (``ip netns exec … iptables-save``), the same for the plugin and kubectl."""
+    runs for its execs (``ip netns exec … iptables-save``), the same for the plugin and kubectl;
+    ``own`` is the command's process alone (GNU time around it), what a user's machine pays."""
     times: dict[str, list[float]] = {k: [] for k in commands}
     cpus: dict[str, list[float]] = {k: [] for k in commands}
+    owns: dict[str, list[float]] = {k: [] for k in commands}
     last: dict[str, subprocess.CompletedProcess] = {}
-    for _ in range(repeat):
-        for key, argv in commands.items():
-            c0, t0 = _children_cpu(), time.perf_counter()
-            result = subprocess.run(argv, capture_output=True, text=True, timeout=900)
-            times[key].append(time.perf_counter() - t0)
-            cpus[key].append(_children_cpu() - c0)
-            if result.returncode not in (0, 3):
-                raise SystemExit(f"{' '.join(argv)} failed ({result.returncode}): {result.stderr.strip()[:300]}")
-            last[key] = result
-    return {k: Timing(min(v), statistics.median(v), min(cpus[k]), last[k]) for k, v in times.items()}
+    with tempfile.NamedTemporaryFile("r") as usage:
+        for _ in range(repeat):
+            for key, argv in commands.items():
+                c0, t0 = _children_cpu(), time.perf_counter()
+                result = subprocess.run(["/usr/bin/time", "-f", "%U %S", "-o", usage.name, *argv], capture_output=True,
+                                        text=True, timeout=900, env=CHILD_ENV)
+                times[key].append(time.perf_counter() - t0)
+                cpus[key].append(_children_cpu() - c0)
+                usage.seek(0)
+                owns[key].append(sum(float(x) for x in usage.read().split()[-2:]))
+                if result.returncode not in (0, 3):
+                    raise SystemExit(f"{' '.join(argv)} failed ({result.returncode}): {result.stderr.strip()[:300]}")
+                last[key] = result
+    return {k: Timing(min(v), statistics.median(v), min(cpus[k]), last[k], min(owns[k])) for k, v in times.items()}
 
 
 def peak_rss_mb(argv: list[str]) -> float:
     """The child's peak resident memory (GNU time's %M)."""
-    r = subprocess.run(["/usr/bin/time", "-f", "%M", *argv], capture_output=True, text=True, timeout=900)
+    r = subprocess.run(["/usr/bin/time", "-f", "%M", *argv], capture_output=True, text=True, timeout=900, env=CHILD_ENV)
     return int(r.stderr.strip().splitlines()[-1]) / 1024
 
 
@@ -162,7 +178,7 @@ WATCHED = ("kubernetes", "kubernetes.client", "kubernetes.config", "kubernetes.c
 def startup_rows(kc: str) -> list[tuple[str, str]]:
     """A plugin run under -X importtime: the imports in all, and the cumulative time of the modules
     worth watching (each counts what it imported first; nested entries overlap their parents)."""
-    env = {**os.environ, "PYTHONPROFILEIMPORTTIME": "1"}
+    env = {**CHILD_ENV, "PYTHONPROFILEIMPORTTIME": "1"}
     r = subprocess.run([PLUGIN, "hello-service", "-o", "json", "--kubeconfig", kc],
                        capture_output=True, text=True, timeout=300, env=env)
     total, cumulative = 0, {}
@@ -177,6 +193,39 @@ def startup_rows(kc: str) -> list[tuple[str, str]]:
     if loaded:
         rows.append(("not imported", ", ".join(f"`{m}`" for m in loaded)))
     return rows
+
+
+STEPS = """
+import sys, time
+c, t = time.process_time, time.process_time()
+print("interpreter and site", t)  # process time counts from the process's start
+def step(name, f):
+    global t
+    f(); now = c(); print(name, now - t); t = now
+step("kubectl_svcpath.cli (typer, click)", lambda: __import__("kubectl_svcpath.cli"))
+step("kubectl_svcpath.app (pipeline, findings, render)", lambda: __import__("kubectl_svcpath.app"))
+step("kubectl_svcpath.live, kube/, collect/", lambda: __import__("kubectl_svcpath.live"))
+def kube():
+    import kubernetes.client, kubernetes.config.kube_config, kubernetes.stream.ws_client
+step("kubernetes (client, config, stream; with its pydantic, urllib3, yaml, requests, oauthlib)", kube)
+def iptables():
+    import kubectl_svcpath.modes.iptables.parse_save, kubectl_svcpath.modes.iptables.correlate
+    import kubectl_svcpath.modes.iptables.checks, kubectl_svcpath.render.structured
+step("iptables mode parse/correlate/checks, JSON renderer", iptables)
+"""
+
+
+def startup_cpu_rows(runs: int = 5) -> list[tuple[str, str]]:
+    """CPU (process time) of each import step of a live run, in its order, in a fresh interpreter each
+    time (median of ``runs``): steadier than wall-clock import times on a shared machine."""
+    per: dict[str, list[float]] = {}
+    for _ in range(runs):
+        r = subprocess.run([sys.executable, "-c", STEPS], capture_output=True, text=True, timeout=120, env=CHILD_ENV)
+        for line in r.stdout.splitlines():
+            name, _, secs = line.rpartition(" ")
+            per.setdefault(name, []).append(float(secs))
+    rows = [(name, f"{statistics.median(v) * 1000:.0f} ms") for name, v in per.items()]
+    return rows + [("in all", f"{sum(statistics.median(v) for v in per.values()) * 1000:.0f} ms")]
 
 
 def one_service(lab: Lab, cert, tmp: Path, services: int, repeat: int, kubectl: bool,
@@ -210,7 +259,7 @@ def one_service(lab: Lab, cert, tmp: Path, services: int, repeat: int, kubectl: 
                 if "ref" in t:
                     ref, plug = t["ref"], t["plugin"]
                     mb = len(ref.result.stdout) / 1e6
-                    rows.append((size, f"{ref} ({mb:.1f} MB)", str(plug),
+                    rows.append((size, f"{ref} ({mb:.1f} MB); kubectl {ref.own:.2f} s", f"{plug}; plugin {plug.own:.2f} s",
                                  f"{plug.best - ref.best:+.2f} s, CPU {plug.cpu - ref.cpu:+.2f} s",
                                  f"{plug.best / ref.best:.2f}x, CPU {plug.cpu / ref.cpu:.2f}x"))
                 else:
@@ -246,13 +295,18 @@ def many_nodes(lab: Lab, cert, tmp: Path, n_nodes: int, spaces: int, services: i
         assert len(doc["items"]) == n_nodes and not doc["errors"], doc["errors"]
         one, every = t["one"], t["all"]
         per_node = (every.best - one.best) / (n_nodes - 1)
+        per_node_cpu = (every.cpu - one.cpu) / (n_nodes - 1)
+        per_node_own = (every.own - one.own) / (n_nodes - 1)
         rss_one, rss_all = peak_rss_mb(base + ["--node", names[0]]), peak_rss_mb(base + ["--all-nodes"])
         rows.append((f"`--node {names[0]}` (1 of {n_nodes} nodes, {services + 1:,} Services each)",
                      f"{one}, peak {rss_one:.0f} MB"))
         rows.append((f"`--all-nodes` ({n_nodes} nodes, 8 at a time)",
-                     f"{every} = {every.best / one.best:.1f}x one node (target <= 6x), peak {rss_all:.0f} MB"))
+                     f"{every} = {every.best / one.best:.1f}x one node (target <= 6x; CPU {every.cpu / one.cpu:.1f}x), "
+                     f"peak {rss_all:.0f} MB"))
         rows.append(("`--sample 10` (10 nodes across 3 zones)", str(t["sample"])))
-        rows.append(("per extra node (all - one) / (K - 1)", f"{per_node * 1000:.0f} ms"))
+        rows.append(("per extra node (all - one) / (K - 1)", f"{per_node * 1000:.0f} ms wall, {per_node_cpu * 1000:.0f} ms CPU "
+                     f"(the plugin's process {per_node_own * 1000:.0f} ms, the lab's execs the rest)"))
+        rows.append(("the plugin's own process", f"one node {one.own:.2f} s CPU, all {every.own:.2f} s CPU"))
         for n in (1000, 5000):
             est = one.best + per_node * (n - 1)
             rows.append((f"estimate: `--all-nodes` on {n:,} nodes at that cost", f"{est:.0f} s ({est / 60:.1f} min)"))
@@ -278,7 +332,11 @@ def main() -> None:
     ap.add_argument("--spaces", type=int, default=4, help="lab namespaces those nodes' execs run in")
     ap.add_argument("--node-services", type=int, default=200, help="background Services on each of those nodes")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--parts", default="one,many", help="which parts: one (one Service, start-up), many (--all-nodes)")
     args = ap.parse_args()
+    parts = set(args.parts.split(","))
+    compile_package()
+    load0 = os.getloadavg()[0]
     reason = unavailable_reason()
     if reason:
         raise SystemExit(f"bench_live: {reason}")
@@ -289,20 +347,26 @@ def main() -> None:
         cert = make_cert(tmp)
         rows: list[tuple[str, ...]] = []
         start: list[tuple[str, str]] = []
-        for size in (int(s) for s in args.sizes.split(",")):
+        if "one" in parts:
+            for size in (int(s) for s in args.sizes.split(",")):
+                with Lab() as lab:
+                    rows += one_service(lab, cert, tmp, size, args.repeat, kubectl, None if start else start)
+            out.append("One Service (plugin's own time = plugin - reference; target <= 0.5 s, <= 1.5x at 10,000):\n")
+            out.append(table(("rules on the node", "`kubectl exec … iptables-save -c -t nat` (CPU; kubectl's own)", "`kubectl svcpath hello-service -o json` (CPU; the plugin's own)",
+                              "plugin's own time", "ratio"), rows))
+            out.append("\nStart-up, step by step (CPU of each import step of a live run, in its order, fresh interpreter, "
+                       "median of 5):\n")
+            out.append(table(("step", "CPU"), startup_cpu_rows()))
+            out.append("\nStart-up, module by module (`-X importtime` of a plugin run: wall, cumulative):\n")
+            out.append(table(("package", "import time"), start))
+        if "many" in parts:
             with Lab() as lab:
-                rows += one_service(lab, cert, tmp, size, args.repeat, kubectl, None if start else start)
-        out.append("One Service (plugin's own time = plugin - reference; target <= 0.5 s, <= 1.5x at 10,000):\n")
-        out.append(table(("rules on the node", "`kubectl exec … iptables-save -c -t nat`", "`kubectl svcpath hello-service -o json`",
-                          "plugin's own time", "ratio"), rows))
-        out.append("\nStart-up, module by module (`-X importtime` of a plugin run):\n")
-        out.append(table(("package", "import time"), start))
-        with Lab() as lab:
-            many = many_nodes(lab, cert, tmp, args.nodes, args.spaces, args.node_services, args.repeat)
-        out.append(f"\nMany nodes ({args.nodes} API nodes, execs in {args.spaces} lab namespaces):\n")
-        out.append(table(("what", "time"), many))
+                many = many_nodes(lab, cert, tmp, args.nodes, args.spaces, args.node_services, args.repeat)
+            out.append(f"\nMany nodes ({args.nodes} API nodes, execs in {args.spaces} lab namespaces):\n")
+            out.append(table(("what", "time"), many))
     print(f"\nLive path (fake API server over HTTPS + WebSocket exec, netns nodes), best of {args.repeat} "
-          f"(medians in brackets; load average {os.getloadavg()[0]:.1f} at the end):\n")
+          f"(medians in brackets; {os.cpu_count()} CPUs, load average {load0:.1f} at the start, "
+          f"{os.getloadavg()[0]:.1f} at the end):\n")
     print("\n".join(out))
 
 

@@ -179,15 +179,11 @@ class Running:
         except Exception as e:  # noqa: BLE001 - client/websocket errors are translated in one place
             call = Call("create", "pods/exec", self.pod, self.namespace)
             raise translate(e, call, server=kube.server, timeout=kube.timeout) from None
-        finally:
-            _close(self.ws, deadline=deadline)
+        finally:  # given up: no wait for the server's close frame either
+            _close(self.ws, deadline=time.monotonic() if stopped() else deadline)
         if code is None:
             raise _not_started(self.argv, self.pod, self.namespace, message)
         return ExecResult(self.argv, out, err, code, time.monotonic() - self.started)
-
-    def abandon(self) -> None:
-        """Close the stream unread (a listing started but no longer wanted)."""
-        _close(self.ws, deadline=time.monotonic())
 
 
 def _exec_query(argv: list[str], container: str | None) -> list[tuple[str, Any]]:

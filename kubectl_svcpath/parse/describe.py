@@ -110,6 +110,7 @@ def _block_at(lines: list[str], i: int, source: str) -> DescribedService | None:
         return None
     svc = DescribedService(source, i + 1, i + 1)
     port: DescribedPort | None = None
+    keys: set[str] = set()
     j = i
     while j < len(lines):
         raw = lines[j]
@@ -128,9 +129,10 @@ def _block_at(lines: list[str], i: int, source: str) -> DescribedService | None:
         if key == "Name" and j > i:
             break  # the next object's description
         port = _take(svc, port, key, value, j + 1)
+        keys.add(key)
         svc.last_line = j + 1
         j += 1
-    if not _SERVICE_ONLY & set(svc.values) and not _described_above(lines, i):
+    if not _SERVICE_ONLY & keys and not _described_above(lines, i):
         return None
     return svc
 
@@ -194,7 +196,8 @@ def complete(snapshots: Iterable[ServiceSnapshot], described: list[DescribedServ
         filled = _fill(s, described[k])
         if k in merged and not s.name:
             into = out[merged[k]]
-            out[merged[k]] = replace(into, ports=into.ports + filled.ports, endpoints={**into.endpoints, **filled.endpoints})
+            out[merged[k]] = replace(into, ports=into.ports + filled.ports, endpoints={**into.endpoints, **filled.endpoints},
+                                     seen=tuple(sorted({**dict(into.seen), **dict(filled.seen)}.items())))
             continue
         merged[k] = len(out)
         out.append(filled)

@@ -78,17 +78,18 @@ def clean(text: str) -> Cleaned:
     commands: list[int] = []
     left_out: list[tuple[int, int, str]] = []
     other: str | None = None  # the command whose output is being left out
+    fresh = True  # no line of this command's output left out yet: the next one starts a range
     for i, line in enumerate(lines):
         if len(line) > 300:
             if other is not None:
-                _leave_out(left_out, lines, i, other)
+                fresh = _leave_out(left_out, lines, i, other, fresh)
             continue
         if elided and len(line) <= 120 and _ELISION.match(line):
             elisions.append(i + 1)
             # "... }" (nft): the cut ends a block that must stay closed
             lines[i] = "}" if line.rstrip().endswith(" }") else ""
         elif _is_command(line):
-            other = _other_command(line)
+            other, fresh = _other_command(line), True
             if not line.lstrip().startswith("#"):
                 commands.append(i + 1)
                 lines[i] = "# " + line.strip()
@@ -96,7 +97,7 @@ def clean(text: str) -> Cleaned:
             if _RULE_START.match(line):  # rules pasted right after, without their own command line
                 other = None
             else:
-                _leave_out(left_out, lines, i, other)
+                fresh = _leave_out(left_out, lines, i, other, fresh)
     if not elisions and not commands and not left_out:
         return Cleaned(text, [], bom, dedented=dedented)
     return Cleaned("\n".join(lines), elisions, bom, commands, dedented, left_out)
@@ -119,19 +120,14 @@ def _other_command(line: str) -> str | None:
     return command
 
 
-def _leave_out(left_out: list[tuple[int, int, str]], lines: list[str], i: int, command: str) -> None:
+def _leave_out(left_out: list[tuple[int, int, str]], lines: list[str], i: int, command: str, fresh: bool) -> bool:
+    """Empty line ``i`` of ``command``'s output; one range per command run. Returns False (the range is open)."""
     lines[i] = ""
-    if left_out and left_out[-1][2] == command and left_out[-1][1] >= i - 1 - _blank_run(lines, i):
-        left_out[-1] = (left_out[-1][0], i + 1, command)
-    else:
+    if fresh:
         left_out.append((i + 1, i + 1, command))
-
-
-def _blank_run(lines: list[str], i: int) -> int:
-    n = 0
-    while i - 1 - n >= 0 and not lines[i - 1 - n].strip():
-        n += 1
-    return n
+    else:
+        left_out[-1] = (left_out[-1][0], i + 1, command)
+    return False
 
 
 def _dedent(text: str) -> tuple[str, bool]:

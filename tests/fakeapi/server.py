@@ -14,7 +14,8 @@ Serves exactly what kubectl-svcpath (and real ``kubectl get``/``exec``) read, no
 
 The exec runs the real argv, no shell, in the network namespace of the pod's node
 (``ip netns exec NODE-NS argv``), with the node's iptables backend substituted for ``iptables*``
-the way the kube-proxy image's iptables wrapper does. Anything else - another path, a verb other
+the way the kube-proxy image's iptables wrapper does; its stdout goes out in 32 KiB frames while
+the command writes it, as the kubelet streams it. Anything else - another path, a verb other
 than GET, a watch - answers a Kubernetes ``Status`` 404/405 *and* is recorded in ``violations``
 (the fixture fails the test). Every request is recorded in ``requests``.
 
@@ -57,6 +58,7 @@ from typing import Any
 WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")  # server preference
 CHUNK = 32 * 1024
+_EXEC_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"}
 K8S_VERSION = {"major": "1", "minor": "32", "gitVersion": "v1.32.0-fake", "gitCommit": "0" * 40,
                "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.23",
                "compiler": "gc", "platform": "linux/amd64"}
@@ -601,6 +603,23 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             head = bytes([0x80 | opcode, 127]) + n.to_bytes(8, "big")
         self.wfile.write(head + payload)
 
+    def _stream_command(self, cmd: list[str]) -> tuple[bytes, int]:
+        """Run cmd; each CHUNK of its stdout is sent as a frame as soon as it is written. (stderr, exit code)"""
+        with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_EXEC_ENV) as proc:
+            assert proc.stdout is not None and proc.stderr is not None
+            buf = b""
+            while True:
+                data = proc.stdout.read1(CHUNK)
+                buf += data
+                if len(buf) >= CHUNK or (not data and buf):
+                    self._send(b"\x01" + buf[:CHUNK])
+                    buf = buf[CHUNK:]
+                    continue
+                if not data:
+                    break
+            err = proc.stderr.read()
+            return err, proc.wait(timeout=300)
+
     def _run_and_stream(self, rec: Recorded, pod: dict[str, Any], argv: list[str]) -> None:
         cluster = self.server.cluster
         faults = cluster.faults
@@ -625,10 +644,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                    f'exec: "{binary}": executable file not found in $PATH: unknown')
             status = {"metadata": {}, "status": "Failure", "message": msg, "reason": "InternalError",
                       "details": {"causes": [{"message": msg}]}, "code": 500}
-        else:
+        elif faults.truncate:  # the whole output first: half of it is sent
             proc = subprocess.run(["ip", "netns", "exec", node.netns, real, *argv[1:]], capture_output=True,
-                                  timeout=300, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"})
+                                  timeout=300, env=_EXEC_ENV)
             out, err, rc = proc.stdout, proc.stderr, proc.returncode
+        else:  # stdout goes out while the command writes it, as the kubelet streams it (io.Copy, 32 KiB)
+            err, rc = self._stream_command(["ip", "netns", "exec", node.netns, real, *argv[1:]])
         if rc is not None:
             if rc == 0:
                 status = {"metadata": {}, "status": "Success"}

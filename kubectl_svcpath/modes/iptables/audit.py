@@ -43,6 +43,7 @@ _SEP_BODY = re.compile(
     r"(?:\[(\d{1,20}):\d{1,20}\] )?-A KUBE-SEP-\2 -p (tcp|udp|sctp)( -m comment --comment [^\n]*?)? -m \6"
     r"( -m recent --set --name KUBE-SEP-\2 --mask 255\.255\.255\.255 --rsource)? -j DNAT --to-destination " + _IP + r":(\d{1,5})")
 _SEP = re.compile(r" -[jg] KUBE-SEP-([A-Z2-7]{16})(?![\w-])")
+_SEP_J = re.compile(r" -j KUBE-SEP-([A-Z2-7]{16})(?![\w-])")  # (a literal the engine finds at C speed)
 _PLAIN_NAME = re.compile(r"[a-z0-9][a-z0-9.-]*")
 _IPV4 = re.compile(r"(\d{1,3}(?:\.\d{1,3}){3})")
 _DIGITS = re.compile(r"(\d+)")
@@ -56,7 +57,7 @@ class _Footprint:
     filter_from: int  # where its filter-table lines start in ``text``, and end
     filter_to: int
     allowed: set[str]  # the chain hashes that may appear in it: its own and its endpoint chains'
-    seps: list[tuple[str | None, ...]]  # endpoint chains of kube-proxy's own shape, as _SEP_BODY read them
+    seps: list[Any]  # endpoint chains of kube-proxy's own shape: _SEP_BODY's groups, a list per group (or [])
 
 
 @dataclass(slots=True)
@@ -131,7 +132,8 @@ class FastAudit:
         own = [f"KUBE-{role}-{h}" for h in hashes for role in _ROLES]
         entries: list[Rule] = []
         for index in self.entries:  # KUBE-SERVICES, then KUBE-NODEPORTS: in each, in the chain's order
-            entries += sorted((r for name in own for r in index.get(name, ())), key=lambda r: r.position)
+            found = [r for name in own if name in index for r in index[name]]
+            entries += sorted(found, key=_position) if len(found) > 1 else found
         if any(r.dport is None for r in entries):
             return None  # a port match the listing hides: the checks then read the whole dispatch chain
         parts = ["\n".join(head), "\nE\n", "\n".join(r.raw for r in entries)]
@@ -142,17 +144,17 @@ class FastAudit:
         for name, body in zip(own, self.nat.texts_of(own), strict=True):
             parts.append(f"\nC {name} {'-' if body is None else ''}\n{body or ''}")
             if body and not name.startswith(("KUBE-EXT-", "KUBE-FW-")):
-                seps.update(dict.fromkeys(_SEP.findall(body)))
+                seps.update(dict.fromkeys((_SEP if " -g " in body else _SEP_J).findall(body)))
         for f in d.ports.values():
             seps.update((c[9:], None) for c in sorted(f.chains) if c.startswith("KUBE-SEP-"))
-        canonical: list[tuple[str | None, ...]] = []
-        for h, body in zip(seps, self.nat.texts_of([f"KUBE-SEP-{h}" for h in seps]), strict=True):
-            m = _SEP_BODY.fullmatch(body) if body else None
-            if m is not None and m.group(2) == h:
-                canonical.append(m.groups())
-            else:
-                parts.append(f"\nC KUBE-SEP-{h} {'-' if body is None else ''}\n{body or ''}")
-        return _Footprint("".join(parts), filter_from, filter_to, set(hashes) | set(seps), canonical)
+        names = [f"KUBE-SEP-{h}" for h in seps]
+        bodies = self.nat.texts_of(names)
+        columns = _canonical_seps(list(seps), bodies)
+        if columns is None:  # not all of kube-proxy's shape: each endpoint chain in the template as it is
+            columns = []
+            for name, body in zip(names, bodies, strict=True):
+                parts.append(f"\nC {name} {'-' if body is None else ''}\n{body or ''}")
+        return _Footprint("".join(parts), filter_from, filter_to, set(hashes) | set(seps), columns)
 
     def _filter_rules(self, d: Any, hashes: list[str]) -> list[Rule]:
         """The filter REJECT/DROP rules the correlator may take as the Service's (by comment, address, port)."""
@@ -171,6 +173,26 @@ class FastAudit:
             for r in by_address.get((None, f.node_port, proto.lower()), ()):
                 found[id(r)] = r
         return sorted(found.values(), key=lambda r: (r.chain, r.position))
+
+
+_SEP_SPLIT = re.compile(_SEP_BODY.pattern)
+_BETWEEN = "\n\x03\n"  # (no rule line holds it)
+
+
+def _canonical_seps(hashes: list[str], bodies: list[str | None]) -> list[Any] | None:
+    """The endpoint chains read by _SEP_BODY in one call, as its groups column by column; None unless
+    every one is of kube-proxy's shape, whole, and named as the jump to it says."""
+    if not bodies or None in bodies:
+        return None
+    parts = _SEP_SPLIT.split(_BETWEEN.join(bodies))  # type: ignore[arg-type]
+    n = len(bodies)
+    if len(parts) != 11 * n + 1 or parts[0::11] != ["", *([_BETWEEN] * (n - 1)), ""] or parts[2::11] != hashes:
+        return None
+    return [parts[i::11] for i in range(1, 11)]
+
+
+def _position(rule: Rule) -> int:
+    return rule.position
 
 
 def _filter_index(rules: RuleSet) -> tuple[dict[str, list[Rule]], dict[tuple[str | None, int | None, str], list[Rule]]]:
@@ -216,9 +238,9 @@ def _values(fp: _Footprint, ref: str) -> _Values | None:
     parts = _PORTS.split(text)
     key.append(tuple([port(p, len(ports)) for p in parts[1::2]]))
     if fp.seps:  # endpoint chains of kube-proxy's shape: column by column (their counters count in no row)
-        p1s, hs, ip1s, c1s, p2s, protos, c2s, affinities, ip2s, dnat_ports = zip(*fp.seps, strict=True)
+        p1s, hs, ip1s, c1s, p2s, protos, c2s, affinities, ip2s, dnat_ports = fp.seps
         comments = {c: c.replace(ref, "\x01") for c in {*c1s, *c2s} if c is not None}
-        key += (tuple([c is None for c in p1s]), tuple([c is None for c in p2s]), protos, affinities,
+        key += (tuple([c is None for c in p1s]), tuple([c is None for c in p2s]), tuple(protos), tuple(affinities),
                 tuple(map(comments.get, c1s)), tuple(map(comments.get, c2s)),
                 tuple([hashed(h, len(hashes)) for h in hs]), tuple([ip(a, len(ips)) for a in ip1s]),
                 tuple([ip(a, len(ips)) for a in ip2s]), tuple([port(p, len(ports)) for p in dnat_ports]))

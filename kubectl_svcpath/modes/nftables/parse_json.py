@@ -194,8 +194,11 @@ def _make_chain(text: str, source: str, name: str, place: list[int]) -> NftChain
     k = 0
     for g in groups:
         item = place[g + 3]
-        if place[g + 1] < 0:  # a plain declaration: its handle was kept
-            _declare(chain, {"handle": place[g + 2]}, Loc(source, path=(item, "chain")))
+        if place[g + 1] < 0:  # a plain declaration: its handle was kept (type, hook, … are None)
+            chain.declared = True
+            chain.loc = chain.loc or Loc(source, path=(item, "chain"))
+            chain.handle = place[g + 2]
+            chain.type = chain.hook = chain.prio = chain.policy = chain.comment = None  # as _declare leaves them
             continue
         for j in range(place[g] or 1):
             obj = decoded[k]

@@ -52,7 +52,7 @@ class StructureReader:
         self.ruleset = NftRuleset(dumps=[self.info])
         self.saw_command = False
         self.saw_block = False
-        self.text, self.blocks = text, blocks if blocks is not None else Blocks()
+        self.text, self.blocks = text, blocks  # blocks: only where the skeleton put LAZY tokens
         self.block_tables: dict[int, NftTable] = {}  # block number -> the table it was found in
 
     @property
@@ -201,6 +201,7 @@ class StructureReader:
 
     def _lazy_chain(self, table: NftTable, k: int) -> None:
         """Chain block ``k``: its place, read when asked; read now into a chain already read."""
+        assert self.blocks is not None
         name, start, end, line = self.blocks[k]
         self.saw_block = True
         self.block_tables[k] = table
@@ -225,16 +226,19 @@ class StructureReader:
 
     def read_block(self, table: NftTable, chain: NftChain, start: int, end: int, line: int) -> None:
         """One chain block of ``text`` (``chain NAME { … }``) into ``chain``: its rules and base-chain facts."""
-        reader = StructureReader(tokenize(self.text[start:end], self.source, line), self.source, info=self.info)
-        chain.loc = chain.loc or Loc(self.source, line)
-        chain.declared = True
-        reader._expect("chain")
-        reader._name()
-        reader._expect("{")
-        reader._chain_body(table, chain)
-        reader.c.skip_separators()
-        if not reader.c.done():
-            raise reader._err(f"unexpected {reader.c.at().value!r} after chain {chain.name}")  # type: ignore[union-attr]
+        outer, self.c = self.c, Cursor(tokenize(self.text[start:end], self.source, line))
+        try:
+            chain.loc = chain.loc or Loc(self.source, line)
+            chain.declared = True
+            self._expect("chain")
+            self._name()
+            self._expect("{")
+            self._chain_body(table, chain)
+            self.c.skip_separators()
+            if not self.c.done():
+                raise self._err(f"unexpected {self.c.peek()!r} after chain {chain.name}")
+        finally:
+            self.c = outer
 
     def _chain_body(self, table: NftTable, chain: NftChain) -> None:
         for tok in self._body(f"chain {chain.name}"):

@@ -109,6 +109,7 @@ def test_ipvs_entries_a_description_matches_become_its_service(tmp_path: Path) -
     (item,) = doc["items"]
     assert (item["service"]["name"], item["service"]["namespace"], item["service"]["clusterIPs"]) == ("api", None, ["10.96.8.8"])
     assert [(p["name"], p["port"], p["paths"][0]["entry"]) for p in item["ports"]] == [("http", 80, "clusterIP"), ("https", 443, "clusterIP")]
+    assert {"port http", "port https", "name", "clusterIPs"} <= set(item["service"]["seen"])
     one = _json(tmp_path, TWO_PORTS + IPVS, "api")
     assert one["service"]["name"] == "api" and len(one["ports"]) == 2
 
@@ -136,3 +137,10 @@ def test_all_table_shows_what_the_description_gives(tmp_path: Path) -> None:
     paste.write_text(RULES, encoding="utf-8")
     code, out, err = svcpath("--all", "--rules-file", str(paste))
     assert out.splitlines()[1].split()[:4] == ["shop", "web", "?", "10.96.7.7"]
+
+
+def test_a_description_is_known_by_its_service_keys_alone() -> None:
+    """No command line above it, no Session Affinity line: a TargetPort or Endpoints line still says it is a Service's."""
+    text = "Name:         web\nIP:           10.96.7.7\nPort:         http  80/TCP\nTargetPort:   8080/TCP\n"
+    _, (d,) = split_described(text, "p")
+    assert (d.value("Name"), d.ports[0].target_port) == ("web", 8080)
