@@ -626,5 +626,5 @@ def live_case(index: int, seed: int, kubeconfig: bytes) -> tuple[Case, dict[tupl
         key = (obj["kind"], ns, obj["metadata"]["name"])
         hostile = which == "both" or (which == "service") == (obj["kind"] == "Service")
         served[key] = m_tree(rng, obj) if hostile else obj
-    args: list[str] = ["hello-service", "-n", ns, "--kubeconfig", FileArg("kubeconfig"), "--request-timeout", "5s"]
+    args: list[str] = ["hello-service", "-n", ns, "--kubeconfig", FileArg("kubeconfig"), "--request-timeout", "30s"]
     return Case(index, "live", f"api-{which}", {"kubeconfig": kubeconfig}, args, rng.choice(FORMATS)), served
