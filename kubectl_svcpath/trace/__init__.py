@@ -71,7 +71,7 @@ def parse_to(text: str) -> tuple[str, int]:
         addr = ipaddress.ip_address(host).compressed
     except ValueError:
         raise UsageError(f'cannot read --to "{text}": use ADDRESS:PORT (IPv6: [ADDRESS]:PORT)') from None
-    if not port.isdigit() or not 0 < int(port) < 65536:
+    if not (port.isascii() and port.isdigit() and len(port) <= 5) or not 0 < int(port) < 65536:  # int() refuses 4,300+ digits
         raise UsageError(f'cannot read --to "{text}": the port must be a number from 1 to 65535')
     return addr, int(port)
 

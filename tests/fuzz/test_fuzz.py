@@ -80,6 +80,10 @@ def _case(output: str = "table", size: int = 10) -> Case:
     ({"code": 0, "out": b'{"a": 1}', "output": "json"}, "ok"),
     ({"code": 0, "out": b"a: [1\n", "output": "yaml"}, "invalid-output"),
     ({"code": 0, "out": b"\x1b[2J\n", "output": "json"}, "invalid-output"),
+    # over BIG_OUTPUT: parsed in a child process, the verdict the same
+    ({"code": 0, "out": b'{"a": [' + b"1, " * 3_000_000 + b"NaN]}", "output": "json"}, "invalid-output"),
+    ({"code": 0, "out": b'{"a": [' + b"1, " * 3_000_000 + b"2]}", "output": "json"}, "ok"),
+    ({"code": 0, "out": b"a:\n" + b"- 1\n" * 3_000_000 + b"b: [1\n", "output": "yaml"}, "invalid-output"),
 ])
 def test_the_classifier(kw, expected):
     args = {"code": 0, "sig": None, "out": b"", "err": b"", "cpu": 0.1, "wall": 0.2, "killed_for_time": False,

@@ -57,7 +57,7 @@ class Rule:
     @property
     def dport_number(self) -> int | None:
         """The destination port matched, when it is one number (not a range, not negated)."""
-        return int(self.dport) if self.dport and self.dport.isdigit() else None
+        return _port(self.dport) if self.dport else None
 
 
 def bare_address(addr: str | None) -> str | None:

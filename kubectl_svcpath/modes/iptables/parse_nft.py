@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kubectl_svcpath.errors import BadDump
 from kubectl_svcpath.modes.iptables.model import Chain, DumpInfo, Rule, RuleSet
 from kubectl_svcpath.modes.nftables.model import Match, NftRule, NftRuleset, NftTable, to_int
 
@@ -57,7 +58,7 @@ def rules_from_nft(nft: NftRuleset) -> RuleSet | None:
             chain.policy = nchain.policy.upper() if nchain.policy and nchain.hook else chain.policy
             chain.complete = True  # nft prints every rule of a chain it lists
             for nrule in nchain.rules:
-                rule = _rule(table.name, nrule)
+                rule = _read_rule(table.name, nrule)
                 if rule.partial:  # e.g. xt match "recent": the chain may hold an affinity rule nft cannot show
                     opaque = True
                     chain.complete = False
@@ -80,6 +81,17 @@ def rules_from_nft(nft: NftRuleset) -> RuleSet | None:
                              "\"recent\", …): their probabilities and any session affinity are not in the input")
     rules.dumps.extend(infos.values())
     return rules
+
+
+def _read_rule(table: str, nrule: NftRule) -> Rule:
+    """_rule, or one BadDump line: `nft -j` statements are read here first, in whatever shape they came."""
+    try:
+        return _rule(table, nrule)
+    except (TypeError, AttributeError, KeyError, IndexError, ValueError) as e:
+        loc = nrule.loc
+        where = (loc.pointer if loc and loc.pointer else None) or f"chain {nrule.chain} rule {nrule.position}"
+        raise BadDump(loc.source if loc else "nft", f"{where}: a rule not shaped like nft's output ({type(e).__name__}: {str(e)[:80]})",
+                      loc.line_no if loc else None, hint="pass the complete output of `nft -j list table …`") from None
 
 
 def _rule(table: str, nrule: NftRule) -> Rule:

@@ -43,7 +43,7 @@ _CHAIN_NAME = re.compile(r"^(service|local|external|firewall|endpoint|affinity)-
 
 def is_ipv6(ip: str) -> bool:
     """``kubeproxy.ip_family(ip) == 6``, without parsing the IPv4 addresses (most of a big table's)."""
-    return ":" in ip and kubeproxy.ip_family(ip) == 6
+    return isinstance(ip, str) and ":" in ip and kubeproxy.ip_family(ip) == 6  # nft -j may hold a number there
 
 
 def _family_table(nft: NftRuleset, ip: str) -> NftTable | None:
@@ -411,7 +411,7 @@ def _affinity_sets(chain: NftChain) -> list[str]:
 
 def parse_chain_name(name: str) -> tuple[str, str, str, str, str] | None:
     """``service-ULMVA6XW-ns1/svc1/tcp/p80`` -> ("service", ns, svc, proto, port name)."""
-    m = _CHAIN_NAME.match(name)
+    m = _CHAIN_NAME.match(name) if isinstance(name, str) else None  # a verdict's target in nft -j may be any JSON
     if not m:
         return None
     kind, _, rest = m.groups()

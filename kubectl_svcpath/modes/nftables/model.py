@@ -635,6 +635,8 @@ def render_expr(expr: dict[str, Any]) -> str:
     v = verdict_of(expr)
     if v is not None:
         return str(v)
+    if not expr:  # {} in hostile nft -j: nothing to say
+        return "{}"
     kind, body = next(iter(expr.items()))
     if kind == "counter" and isinstance(body, dict):
         return f"counter packets {body.get('packets', 0)} bytes {body.get('bytes', 0)}"

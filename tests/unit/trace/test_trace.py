@@ -280,3 +280,12 @@ def test_a_declared_but_empty_prerouting_is_not_filled_in():
     upstream = (DUMPS / "upstream-iptables-proxier-test-TestOverallIPTablesRules.txt").read_text()  # no built-in chains
     t = trace_iptables(parse_iptables_save(upstream, "up.txt"), Packet("10.0.0.2", "172.30.0.41", 80), Node((NODE_IP,), True))
     assert t.summary == "delivered" and any("the way kube-proxy hooks it" in n for n in t.notes)
+
+
+def test_to_port_of_5000_digits_is_a_usage_error():
+    """--to ADDRESS:PORT with 5,000 digits (fuzz seed 2, case 848): int() refuses past 4,300 digits."""
+    from tests.conftest import svcpath
+
+    code, out, err = svcpath("--example", "--trace", "pod/", "--to", "10.101.173.15:" + "9" * 5000)
+    assert code == 2 and out == ""
+    assert err.startswith('error: cannot read --to "10.101.173.15:999') and "from 1 to 65535" in err.splitlines()[0]

@@ -123,3 +123,35 @@ def test_headline_of_a_chain_not_in_the_input_claims_no_endpoint_count() -> None
     assert r.returncode == 0, r.stderr
     first = r.stdout.splitlines()[0]
     assert "endpoints not in the input" in first and "UNKNOWN" in first and "0 endpoints" not in first
+
+
+def test_nft_json_statement_of_another_shape_is_one_error_line(tmp_path):
+    """iptables-nft's table as `nft -j` lists it, a jump whose body is a number (fuzz seed 2, case 384):
+    one error line with the rule's JSON pointer, exit 8, not a traceback."""
+    from kubectl_svcpath.errors import ExitCode
+    from tests.conftest import EXAMPLE, svcpath
+
+    doc = (EXAMPLE / "nft-list-table-ip-nat.json").read_text()
+    f = tmp_path / "nat.json"
+    f.write_text(doc.replace('{"jump": {"target": "KUBE-SERVICES"}}', '{"jump": 1.5}', 1))
+    code, out, err = svcpath("--rules-file", str(f), "--manifest", str(EXAMPLE / "manifest.yaml"), "hello-service", "-o", "wide")
+    assert code == ExitCode.BAD_DUMP and out == ""
+    first, hint = err.splitlines()
+    assert first.startswith(f"error: {f}: /nftables/") and "a rule not shaped like nft's output" in first
+    assert hint.startswith("hint: ")
+
+
+def test_a_port_of_5000_digits_is_no_port(tmp_path):
+    """A node port of 5,000 digits in a grep paste (fuzz seed 2, case 197): int() refuses past
+    4,300 digits; it is no port number, so the paste is read without one, not a traceback."""
+    from tests.conftest import svcpath
+
+    f = tmp_path / "grep.txt"
+    f.write_text("# iptables-save | grep 31275\n"
+                 '-A KUBE-NODEPORTS -p tcp -m comment --comment "srv1:management-port" -m tcp --dport 31275 -j KUBE-MARK-MASQ\n'
+                 '-A KUBE-NODEPORTS -p tcp -m comment --comment "srv1:management-port" -m tcp --dport ' + "9" * 5000
+                 + " -j KUBE-SVC-VNWSL462QTZDNINFGP\n")
+    code, out, err = svcpath("--rules-file", str(f), "--all", "-o", "tree")
+    assert code == 0 and err == ""
+    row = next(ln for ln in out.splitlines() if "(KUBE-SVC-VNWSL462QTZDNINFGP)" in ln).split()
+    assert row[3:6] == ["NodePort", "?", "?"]  # cluster IP and ports: no node port (a real 31276 shows "?:31276")

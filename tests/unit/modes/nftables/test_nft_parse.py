@@ -429,3 +429,22 @@ def test_indexed_text_still_refuses_what_is_broken(text, line, reason):
     assert reason in e.value.reason and e.value.exit_code == ExitCode.BAD_DUMP
     if line:
         assert e.value.line_no == line
+
+
+# nft -j values of another JSON type where nft writes a string, or an empty statement (fuzz seed 3,
+# cases 1012, 1110, 220): a report or one error line, never a traceback.
+def test_nft_json_verdict_target_that_is_a_number_is_no_chain(tmp_path):
+    text = _text(DERIVED_JSON)
+    f = tmp_path / "kp.json"
+    f.write_text(text.replace('"goto": {"target": "external-', '"goto": {"target": 1.5, "x": "', 1))
+    code, out, err = svcpath("--rules-file", str(f), "--all", "-o", "wide")
+    assert "internal error" not in err and code in (0, 3) and "svc1" in out
+
+
+def test_nft_json_empty_statement_is_shown_not_a_crash(tmp_path):
+    doc = (EXAMPLE / "nft-list-table-ip-nat.json").read_text()
+    f = tmp_path / "nat.json"
+    f.write_text(doc.replace('"expr": [', '"expr": [{}, ', 1))
+    code, out, err = svcpath("--rules-file", str(f), "--manifest", str(EXAMPLE / "manifest.yaml"), "hello-service",
+                             "--proxy-mode", "iptables", "-o", "tree")
+    assert err == "" and code == 0 and "KUBE-SVC-R4PDB35TUPNR4CEW" in out
