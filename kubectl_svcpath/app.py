@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import os
 import re
 import shutil
@@ -10,13 +9,13 @@ import socket
 import sys
 import zlib
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, TextIO
 
 from kubectl_svcpath import pipeline
 from kubectl_svcpath.collect import files
 from kubectl_svcpath.dump import Collection
+from kubectl_svcpath.gc_pause import paused_gc
 from kubectl_svcpath.errors import ExitCode, NotFound, SvcpathError, UsageError
 from kubectl_svcpath.manifest import load_objects, snapshot_from_objects
 from kubectl_svcpath.options import Options, split_service, validate
@@ -79,7 +78,7 @@ def run(opts: Options, env: Env) -> int:
     if outcome.audit and opts.output in ("json", "yaml"):  # ~9 KB of JSON per Service: written as it is read back
         _write_audit_document(outcome, opts.output, env.stdout)
         return ExitCode.PROBLEMS_FOUND if outcome.audit_error else ExitCode.OK
-    with _acyclic():
+    with paused_gc():
         text = render_outcome(outcome, opts.output, style, env.width, opts.explain)
     if outcome.traffic is not None:
         from kubectl_svcpath.render.traffic import render_traffic, with_traffic
@@ -182,23 +181,8 @@ def gather_and_analyse(opts: Options, env: Env) -> Outcome:
 
 # --- offline: files someone collected -------------------------------------------
 
-@contextmanager
-def _acyclic() -> Iterator[None]:
-    """No cyclic garbage collection while one input is parsed, analysed or rendered: that work
-    makes millions of small objects that hold no reference cycles (a Service with 10^5 endpoints:
-    ~2 x 10^6 dicts, tuples and dataclasses), and each collection pass walked them all again
-    (3.9 of its 10.6 CPU-s). Reference counting still frees them; collection resumes after."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def _offline(opts: Options) -> Outcome:
-    with _acyclic():
+    with paused_gc():
         return _offline_run(opts)
 
 
@@ -217,6 +201,8 @@ def _offline_run(opts: Options) -> Outcome:
     nodes = pipeline.split_nodes(collection)
     if len(nodes) > 1 and not opts.since and opts.trace is None:
         return _offline_nodes(opts, nodes, objects, service)
+    if len(nodes) == 1:
+        collection = nodes[0]
     parsed = pipeline.parse_collection(collection, opts.lenient)
     if opts.all_services:
         snapshots, notes = _all_snapshots(objects, parsed, opts.namespace)
@@ -360,8 +346,6 @@ def _audit(reports: Iterable[Report], problems_only: bool, fmt: str) -> Outcome:
     Each report is turned into what the output needs of it (a table row, or its json/yaml text)
     as soon as it is made, and dropped: 10,000 finished reports are never held at once.
     """
-    import gc
-
     from kubectl_svcpath.render.audit import new_totals
 
     outcome = Outcome(audit=True, audit_totals=new_totals())
@@ -369,13 +353,8 @@ def _audit(reports: Iterable[Report], problems_only: bool, fmt: str) -> Outcome:
     keyed: list[Any] = []
     # reports hold no reference cycles: they are freed as each Service is done, and the cycle
     # collector's passes over the parsed table (~10% of an audit's time) find nothing
-    gc_was_on = gc.isenabled()
-    gc.disable()
-    try:
+    with paused_gc():
         _audit_each(reports, problems_only, fmt, outcome, keyed)
-    finally:
-        if gc_was_on:
-            gc.enable()
     keyed.sort(key=lambda k: k[0])  # stable: Services of the same rank and name keep the order they were found in
     outcome.audit_rows = [row for _, row in keyed]
     return outcome
@@ -613,7 +592,7 @@ def _node_outcome(opts: Options, snapshot: ServiceSnapshot, node: Any, pod_ip: s
     if opts.proxy_mode:
         coll.proxy_mode = opts.proxy_mode
     try:
-        with _acyclic():
+        with paused_gc():
             parsed = pipeline.parse_collection(coll, opts.lenient)
             if opts.trace is not None:
                 return Outcome(traces=[_trace(snapshot, parsed, opts, node.node, node.addresses, pod_ip)])

@@ -20,6 +20,7 @@ class RuleDump:
     stderr: str = ""
     returncode: int | None = None  # the command's exit status; None for files
     elisions: tuple[int, ...] = ()  # lines where the author cut ("...", "[snip]"), blanked by parse/excerpt.py
+    clean: bool = False  # parse/excerpt.py found nothing to blank in text: no reader need look again
 
 
 @dataclass(slots=True)

@@ -12,10 +12,8 @@ kernel view (``table ip nat`` with ``xt`` blobs, counters and native ``tcp dport
 
 from __future__ import annotations
 
-import gc
 import ipaddress
 from collections.abc import Callable, Iterator, MutableMapping
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, TypeVar
 
@@ -395,29 +393,6 @@ class NftRuleset:
                     mine.sets.setdefault(name, s)
         self.dumps.extend(other.dumps)
         self._once.clear()
-
-
-@contextmanager
-def paused_gc(size: int = 0) -> Iterator[None]:
-    """No cyclic GC while a big table is built: millions of new, acyclic objects made the
-    collector run over and over (2.5x slower parse of a 10,000-Service table). Restored after.
-
-    An input over ``FREEZE_BYTES`` is then frozen (``gc.freeze``): the table lives until the
-    process ends, and each later full collection (an --all audit makes a few) would walk its
-    millions of objects again (a third of a 10,000-Service audit's time). Reference counting
-    still frees what is dropped."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            if size > FREEZE_BYTES:
-                gc.freeze()
-            gc.enable()
-
-
-FREEZE_BYTES = 1 << 20
 
 
 # --- reading expressions -----------------------------------------------------------

@@ -14,6 +14,7 @@ from functools import partial
 from typing import Any
 
 from kubectl_svcpath.errors import BadDump
+from kubectl_svcpath.gc_pause import paused_gc
 from kubectl_svcpath.modes.nftables.model import (
     LazyChains,
     Loc,
@@ -25,7 +26,6 @@ from kubectl_svcpath.modes.nftables.model import (
     NftSet,
     Verdict,
     normalize_key,
-    paused_gc,
     verdict_of,
 )
 

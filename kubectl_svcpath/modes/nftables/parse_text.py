@@ -13,7 +13,8 @@ statements -> the libnftables JSON shapes ``nft -j`` prints, so correlation read
 from __future__ import annotations
 
 from kubectl_svcpath.errors import BadDump
-from kubectl_svcpath.modes.nftables.model import LazyChains, NftRuleset, paused_gc
+from kubectl_svcpath.gc_pause import paused_gc
+from kubectl_svcpath.modes.nftables.model import LazyChains, NftRuleset
 from kubectl_svcpath.modes.nftables.text_index import Blocks, chain_blocks, check_quotes, counted, skeleton
 from kubectl_svcpath.modes.nftables.text_structure import COMMANDS, StructureReader
 
