@@ -325,7 +325,10 @@ def _plain_coercion() -> None:
                 or getattr(info, "max", None) is not None or getattr(info, "parser", None) is not None
                 or getattr(info, "click_type", None) is not None):
             return typer_build(descriptor)
-        return Plain(parameter_info=info, annotation=descriptor.annotation, descriptor=descriptor, kind=kind)
+        try:
+            return Plain(parameter_info=info, annotation=descriptor.annotation, descriptor=descriptor, kind=kind)
+        except TypeError:  # a typer whose RuntimeParam takes other fields: its own, as it is
+            return typer_build(descriptor)
 
     plain.plain = True  # type: ignore[attr-defined]
     plain.typer_build = build  # type: ignore[attr-defined]
