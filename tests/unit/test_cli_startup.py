@@ -61,3 +61,13 @@ def test_offline_run_loads_neither_pydantic_nor_the_kubernetes_client() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "['typer']"
+
+
+def test_an_iptables_run_does_not_load_the_nft_text_reader() -> None:
+    """Format detection asks every mode whether the text is theirs: the nft question must not load nft's reader."""
+    code = ("import sys\nfrom kubectl_svcpath.cli import main\ntry:\n    main(['--example', '-o', 'json'])\n"
+            "except SystemExit as e:\n    assert e.code in (0, 3), e.code\n"
+            "print('kubectl_svcpath.modes.nftables.parse_text' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "False"

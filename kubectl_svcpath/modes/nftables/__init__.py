@@ -26,7 +26,7 @@ def _looks_like_json(head: str) -> bool:
 
 
 def _looks_like_text(head: str) -> bool:
-    from kubectl_svcpath.modes.nftables.parse_text import looks_like_nft_text
+    from kubectl_svcpath.modes.nftables.detect import looks_like_nft_text
 
     return looks_like_nft_text(head)
 

@@ -16,22 +16,7 @@ from kubectl_svcpath.errors import BadDump
 from kubectl_svcpath.gc_pause import paused_gc
 from kubectl_svcpath.modes.nftables.model import LazyChains, NftRuleset
 from kubectl_svcpath.modes.nftables.text_index import Blocks, chain_blocks, check_quotes, counted, skeleton
-from kubectl_svcpath.modes.nftables.text_structure import COMMANDS, StructureReader
-
-
-def looks_like_nft_text(text: str) -> bool:
-    """True for ``nft list`` output or an nft transaction (``add table|chain|rule|element …``)."""
-    for line in text.splitlines()[:200]:
-        s = line.split("#", 1)[0].strip()  # `nft -a` ends lines with "# handle N"
-        if not s:
-            continue
-        words = s.split()
-        if words[0] == "table" and len(words) >= 3 and words[-1] == "{":
-            return True
-        if words[0] in COMMANDS and len(words) >= 3 and words[1] in ("table", "chain", "rule", "set", "map", "element"):
-            return True
-        return False
-    return False
+from kubectl_svcpath.modes.nftables.text_structure import StructureReader
 
 
 def parse_nft_text(text: str, source: str) -> NftRuleset:

@@ -11,7 +11,7 @@ import pytest
 
 from kubectl_svcpath.errors import BadDump
 from kubectl_svcpath.modes.ipvs.parse import looks_like_ipvsadm, parse_ipvsadm
-from kubectl_svcpath.modes.nftables.parse_text import looks_like_nft_text
+from kubectl_svcpath.modes.nftables.detect import looks_like_nft_text
 from tests.conftest import DUMPS, ROOT, require_shared
 
 FIX = ROOT / "tests/fixtures/ipvs"

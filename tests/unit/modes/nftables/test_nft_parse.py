@@ -16,7 +16,8 @@ from kubectl_svcpath.modes.nftables.model import LazyChains, NftRuleset, Verdict
 from kubectl_svcpath.parse.conntrack import looks_like_conntrack
 from kubectl_svcpath.modes.ipvs.parse import looks_like_ipvsadm
 from kubectl_svcpath.modes.nftables.parse_json import looks_like_nft_json, parse_nft_json
-from kubectl_svcpath.modes.nftables.parse_text import looks_like_nft_text, parse_nft_text
+from kubectl_svcpath.modes.nftables.detect import looks_like_nft_text
+from kubectl_svcpath.modes.nftables.parse_text import parse_nft_text
 from tests.conftest import DUMPS, EXAMPLE, require_shared, svcpath
 
 UPSTREAM = "upstream-nftables-proxier-test-TestOverallNFTablesRules.txt"
