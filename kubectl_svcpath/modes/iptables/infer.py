@@ -200,8 +200,9 @@ def _per_service_chains(rules: RuleSet, drafts: dict[tuple[str, str], _Draft], d
             tied.update(pf.chains)
     # one Service: only the chains whose text names it can tie a port to it (found in one pass)
     mentioned = rules.chains_mentioning("nat", only[1]) if only is not None else None
-    untied = dict.fromkeys(n for n in nat.chains if n.startswith(_PER_SERVICE) and n not in tied and _hash(n) not in hashes
-                           and (mentioned is None or n in mentioned))
+    # (the mentioned ones picked first, in the table's order: a set lookup each, not three tests of 10^5 names)
+    names = nat.chains if mentioned is None else filter(mentioned.__contains__, nat.chains)
+    untied = dict.fromkeys(n for n in names if n.startswith(_PER_SERVICE) and n not in tied and _hash(n) not in hashes)
     if not untied:
         return
     # an endpoint chain of a port already found is not read again (its jumps are read from the text:
