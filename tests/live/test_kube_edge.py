@@ -89,7 +89,8 @@ def test_mode_from_flags_and_which_source_wins():
 
 
 def test_listings_per_mode_and_family():
-    assert kpp.commands_for("iptables", (4,)) == [(["iptables", "--version"], False), (["iptables-save", "-c"], True)]
+    assert kpp.commands_for("iptables", (4,)) == [(["iptables-save", "-c"], True)]
+    assert kpp.version_listing((4, 6)) == ["iptables", "--version"] and kpp.version_listing((6,)) == ["ip6tables", "--version"]
     assert kpp.commands_for("iptables", (4, 6))[-1] == (["ip6tables-save", "-c"], True)
     assert kpp.commands_for("nftables", (6,)) == [(["nft", "-j", "list", "table", "ip6", "kube-proxy"], True)]
     assert kpp.commands_for("ipvs", (4,))[0] == (["ipvsadm", "-Ln", "--stats", "--exact"], True)
