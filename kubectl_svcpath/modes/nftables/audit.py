@@ -147,6 +147,8 @@ class FastAudit:
         sets: dict[str, None] = {}
         while todo:
             name = todo.pop()
+            if not isinstance(name, str):
+                return None  # a verdict's target in nft -j may be any JSON: the full analysis says what it makes of it
             if name in seen:
                 continue
             seen[name] = None
