@@ -31,9 +31,10 @@ from kubectl_svcpath.modes.iptables.model import LazyChains, Rule, RuleSet, bare
 _HOST = r"(?!127\.|0\.|255\.)(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})"  # not loopback, not 0.0.0.0/0
 _COUNTERS = re.compile(r"\n\[(\d{1,20}):\d{1,20}\] ")
 _HASHES = re.compile(r"KUBE-(SVC|SVL|EXT|FW|XLB|SEP)-([A-Z2-7]{16})(?![\w-])")
-_ADDRESSES = (re.compile(r" -d " + _HOST + r"(?![\w.])"), re.compile(r" -s " + _HOST + r"(?![\w.])"))
-_ENDPOINTS = (re.compile(r"--to-destination " + _HOST + r":(\d{1,5})(?![\w.:])"),
-              re.compile(r"-> " + _HOST + r":(\d{1,5})(?![\w.:])"))  # (the endpoint a jump's comment names, 1.24+)
+# (each with its literal: a text without it is not split at all)
+_ADDRESSES = ((" -d ", re.compile(r" -d " + _HOST + r"(?![\w.])")), (" -s ", re.compile(r" -s " + _HOST + r"(?![\w.])")))
+_ENDPOINTS = (("--to-destination ", re.compile(r"--to-destination " + _HOST + r":(\d{1,5})(?![\w.:])")),
+              ("-> ", re.compile(r"-> " + _HOST + r":(\d{1,5})(?![\w.:])")))  # (the endpoint a jump's comment names, 1.24+)
 _PORTS = re.compile(r"--dport (\d{1,5})(?![\w:,])")
 # an endpoint chain as kube-proxy writes it (the bulk of a big table), read with one anchored match:
 # the hairpin masquerade rule, then the DNAT (with "recent --set" under ClientIP affinity)
@@ -58,6 +59,7 @@ class _Footprint:
     filter_to: int
     allowed: set[str]  # the chain hashes that may appear in it: its own and its endpoint chains'
     seps: list[Any]  # endpoint chains of kube-proxy's own shape: _SEP_BODY's groups, a list per group (or [])
+    jumps: list[Any]  # the service chains' jumps of kube-proxy's own shape: _JUMP_LINE's groups (see _own_chains)
 
 
 @dataclass(slots=True)
@@ -141,10 +143,7 @@ class FastAudit:
         parts.append("\nF\n" + "\n".join(r.raw for r in self._filter_rules(d, hashes)))
         filter_to = filter_from + len(parts[-1])
         seps: dict[str, None] = {}
-        for name, body in zip(own, self.nat.texts_of(own), strict=True):
-            parts.append(f"\nC {name} {'-' if body is None else ''}\n{body or ''}")
-            if body and not name.startswith(("KUBE-EXT-", "KUBE-FW-")):
-                seps.update(dict.fromkeys((_SEP if " -g " in body else _SEP_J).findall(body)))
+        jumps = _own_chains(own, self.nat.texts_of(own), parts, seps)
         for f in d.ports.values():
             seps.update((c[9:], None) for c in sorted(f.chains) if c.startswith("KUBE-SEP-"))
         names = [f"KUBE-SEP-{h}" for h in seps]
@@ -154,7 +153,7 @@ class FastAudit:
             columns = []
             for name, body in zip(names, bodies, strict=True):
                 parts.append(f"\nC {name} {'-' if body is None else ''}\n{body or ''}")
-        return _Footprint("".join(parts), filter_from, filter_to, set(hashes) | set(seps), columns)
+        return _Footprint("".join(parts), filter_from, filter_to, set(hashes) | set(seps), columns, jumps)
 
     def _filter_rules(self, d: Any, hashes: list[str]) -> list[Rule]:
         """The filter REJECT/DROP rules the correlator may take as the Service's (by comment, address, port)."""
@@ -173,6 +172,42 @@ class FastAudit:
             for r in by_address.get((None, f.node_port, proto.lower()), ()):
                 found[id(r)] = r
         return sorted(found.values(), key=lambda r: (r.chain, r.position))
+
+
+# a service chain's jump to an endpoint chain as kube-proxy writes it (the bulk of a service chain's
+# text): read with one anchored split per chain, its values taken out as columns, not masked in the text
+# (a line found by the newline before it, a literal: the text is read with a newline in front)
+_JUMP_LINE = re.compile(r"\n(?:\[(\d{1,20}):\d{1,20}\] )?-A (KUBE-(?:SVC|SVL|XLB)-[A-Z2-7]{16})"
+                        r"( -m comment --comment \"[^\"\n]*\")?( -m statistic --mode random --probability [0-9.]{1,20})?"
+                        r" -j KUBE-SEP-([A-Z2-7]{16})(?=\n|\Z)")
+_JUMPED = "\x05"  # where a jump line was taken out of a chain's text (a chain holding it is kept whole)
+
+
+def _own_chains(own: list[str], bodies: list[str | None], parts: list[str], seps: dict[str, None]) -> list[Any]:
+    """The Service's own chains into the footprint's ``parts``, the endpoint chains they jump to into
+    ``seps`` (in order); returns the jump lines taken out, as _JUMP_LINE's groups: counters, comment,
+    probability, endpoint chain hash, a list each (the chain's name is the one ``parts`` names)."""
+    jumps: list[list[Any]] = [[], [], [], []]
+    comments: list[str] = []
+    for name, body in zip(own, bodies, strict=True):
+        if not body or name.startswith(("KUBE-EXT-", "KUBE-FW-")):
+            parts.append(f"\nC {name} {'-' if body is None else ''}\n{body or ''}")
+            continue
+        split = _JUMP_LINE.split("\n" + body) if _JUMPED not in body else [body]
+        if len(split) > 1 and split[2::6] == [name] * (len(split) // 6):
+            for i, column in enumerate(jumps):
+                column += split[i + 1 + (i > 0)::6]
+            seps.update(dict.fromkeys(split[5::6]))
+            comments += [c or "" for c in split[3::6]]
+            body = _JUMPED.join(split[0::6])
+            parts.append(f"\nC {name} {body}")  # (the newline in front is the first part's)
+        else:
+            parts.append(f"\nC {name} \n{body}")
+        if "KUBE-SEP-" in body:
+            seps.update(dict.fromkeys((_SEP if " -g " in body else _SEP_J).findall(body)))
+    if any(comments):  # (masked in the text: they may name the Service and, since 1.24, the endpoint)
+        parts.append("\nJ\n" + "\n".join(comments))
+    return jumps
 
 
 _SEP_SPLIT = re.compile(_SEP_BODY.pattern)
@@ -227,11 +262,17 @@ def _values(fp: _Footprint, ref: str) -> _Values | None:
     parts = _HASHES.split("\x00".join(parts[0::2]))
     key: list[Any] = [tuple(parts[1::3]), tuple([hashed(h, len(hashes)) for h in parts[2::3]])]
     text = "\x00".join(parts[0::3])
-    for pattern in _ADDRESSES:
+    for literal, pattern in _ADDRESSES:
+        if literal not in text:  # (the pattern would split nothing off: no call, the same key)
+            key.append(())
+            continue
         parts = pattern.split(text)
         key.append(tuple([ip(a, len(ips)) for a in parts[1::2]]))
         text = "\x00".join(parts[0::2])
-    for pattern in _ENDPOINTS:
+    for literal, pattern in _ENDPOINTS:
+        if literal not in text:
+            key += ((), ())
+            continue
         parts = pattern.split(text)
         key += (tuple([ip(a, len(ips)) for a in parts[1::3]]), tuple([port(p, len(ports)) for p in parts[2::3]]))
         text = "\x00".join(parts[0::3])
@@ -244,6 +285,10 @@ def _values(fp: _Footprint, ref: str) -> _Values | None:
                 tuple(map(comments.get, c1s)), tuple(map(comments.get, c2s)),
                 tuple([hashed(h, len(hashes)) for h in hs]), tuple([ip(a, len(ips)) for a in ip1s]),
                 tuple([ip(a, len(ips)) for a in ip2s]), tuple([port(p, len(ports)) for p in dnat_ports]))
+    if fp.jumps[0]:  # the service chains' jumps: counters' presence, comments' (in the text), probabilities, endpoints
+        p1s, comments, probabilities, hs = fp.jumps
+        key += (tuple([c is None for c in p1s]), tuple([c is None for c in comments]), tuple(probabilities),
+                tuple([hashed(h, len(hashes)) for h in hs]))
     if not fp.allowed.issuperset(hashes):
         return None  # a chain of another Service: its rules are not in the footprint
     key.append(tuple([a.endswith(".0") for a in ips]))

@@ -205,16 +205,17 @@ def _per_service_chains(rules: RuleSet, drafts: dict[tuple[str, str], _Draft], d
     if not untied:
         return
     # an endpoint chain of a port already found is not read again (its jumps are read from the text:
-    # tokenising every service chain here would hold the whole table at once)
+    # tokenising every service chain here would hold the whole table at once); each chain read once
+    # (a port's service chain is both tied and of a found hash), and all of them in one regex pass
+    found = dict.fromkeys(tied)
+    chains = nat.chains
     for h in hashes:
         for role in ("SVC", "SVL", "EXT", "FW", "XLB"):
             name = f"KUBE-{role}-{h}"
-            if name in nat.chains:  # (most of a port's five are not: a lookup, not a Chain)
-                for t in _targets(nat, name):
-                    untied.pop(t, None)
-    for n in tied:
-        for t in _targets(nat, n):
-            untied.pop(t, None)
+            if name in chains:  # (most of a port's five are not: a lookup, not a Chain)
+                found[name] = None
+    for t in _targets_of(nat, list(found)):
+        untied.pop(t, None)
     for name in untied:
         body = rules.rules_of("nat", name) if only is None else rules.rules_mentioning("nat", name, (only[1],))
         dnat = next((r.to_destination for r in body if r.target == "DNAT"), None)
@@ -253,18 +254,44 @@ def _targets(nat: Table, name: str) -> set[str]:
     (an audit asks this of every Service's chains: 50,000 Chain objects and their line offsets)."""
     if isinstance(nat.chains, LazyChains) and nat.chains.pending(name):
         text = nat.chains.text_of(name)
-        if not text:
-            return set()
-        # one "-j TARGET" per line, as kube-proxy writes them: found by their literal, at C speed;
-        # any other text line by line, its first jump each
-        lines = text.count("\n") + 1
-        if " -g " not in text and text.count(" -j ") == lines:
-            found = _JUMPS.findall(text)
-            if len(found) == lines and _TWO_JUMPS.search(text) is None:
-                return set(found)
-        return set(_LINE_TARGET.findall(text))
+        return _text_targets(text) if text else set()
     c = nat.chains.get(name)
     return c.targets() if c is not None else set()
+
+
+def _targets_of(nat: Table, names: list[str]) -> set[str]:
+    """_targets() of every chain named, at once: the text of those not made into Chain objects yet
+    is read as one (a line's target depends on that line alone, so the union is the same)."""
+    out: set[str] = set()
+    if not isinstance(nat.chains, LazyChains):
+        for name in names:
+            out.update(_targets(nat, name))
+        return out
+    lazy = nat.chains
+    texts: list[str] = []
+    for name in names:
+        if lazy.pending(name):
+            text = lazy.text_of(name)
+            if text:
+                texts.append(text)
+        else:
+            c = lazy.get(name)
+            if c is not None:
+                out.update(c.targets())
+    if texts:
+        out.update(_text_targets("\n".join(texts)))
+    return out
+
+
+def _text_targets(text: str) -> set[str]:
+    # one "-j TARGET" per line, as kube-proxy writes them: found by their literal, at C speed;
+    # any other text line by line, its first jump each
+    lines = text.count("\n") + 1
+    if " -g " not in text and text.count(" -j ") == lines:
+        found = _JUMPS.findall(text)
+        if len(found) == lines and _TWO_JUMPS.search(text) is None:
+            return set(found)
+    return set(_LINE_TARGET.findall(text))
 
 
 _HASHED_HEADS = frozenset(p for p in _PER_SERVICE[:-1] if len(p) == 9)  # all but "KUBE-FW-"
