@@ -198,8 +198,7 @@ def _per_service_chains(rules: RuleSet, drafts: dict[tuple[str, str], _Draft], d
         for (pname, proto), pf in d.ports.items():
             hashes.update(kubeproxy.port_proto_hash(spn, proto) for spn in _spns(d, pname))
             tied.update(pf.chains)
-    # one Service: only the chains whose text names it can tie a port to it (found in one pass; picked
-    # first, in the table's order: a set lookup each, not three tests of 10^5 names)
+    # one Service: only the chains whose text names it can tie a port to it (found in one pass, picked first)
     mentioned = rules.chains_mentioning("nat", only[1]) if only is not None else None
     names = nat.chains if mentioned is None else filter(mentioned.__contains__, nat.chains)
     untied = dict.fromkeys(n for n in names if n.startswith(_PER_SERVICE) and n not in tied and _hash(n) not in hashes)
