@@ -31,8 +31,9 @@ def parse_collection(collection: Collection, lenient: bool = False) -> Parsed:
     parsed = Parsed()
     registry.read_structured(parsed, collection.rulesets)
     for dump in collection.dumps:
-        dump = _described(parsed, dump)
-        dump = cleaned(dump, parsed.left_out)
+        if dump.kind != "pod":  # a listing the plugin ran in kube-proxy's pod is no paste: nothing to cut or set aside
+            dump = _described(parsed, dump)
+            dump = cleaned(dump, parsed.left_out)
         if dump.elisions:
             parsed.elisions[dump.source] = list(dump.elisions)
         registry.form(dump_format(dump)).read(parsed, dump, lenient)

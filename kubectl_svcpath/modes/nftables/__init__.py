@@ -3,7 +3,7 @@ maps, dump-only inference from chain names, checks. ``MODE`` describes it."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kubectl_svcpath.errors import BadDump, Unsupported
 from kubectl_svcpath.modes.base import InputForm, Mode, Parsed, ProxyMode, unknown_from_excerpt
@@ -123,6 +123,14 @@ def _each(parsed: Parsed) -> Iterator[ServiceSnapshot]:
             table.release()
 
 
+def _audit_lines(parsed: Parsed, one: Callable[[ServiceSnapshot], tuple[Any, Any]], keep: Callable[[str], bool]) -> Iterator[Any] | None:
+    from kubectl_svcpath.modes.nftables.audit import fast_audit
+
+    if parsed.excerpt or parsed.conntrack is not None or parsed.rules is not None or parsed.ipvs is not None:
+        return None  # what is not in the input, conntrack's counts, other tables: each Service analysed in full
+    return fast_audit(parsed.nft, one, keep)
+
+
 def _notes(parsed: Parsed, snapshot: ServiceSnapshot | None) -> list[str]:
     from kubectl_svcpath.modes.nftables.checks import notes_nftables
 
@@ -150,6 +158,7 @@ MODE = ProxyMode(
     correlate=_correlate,
     infer=_infer,
     infer_each=_each,
+    audit_lines=_audit_lines,
     has_counters=lambda parsed: parsed.conntrack is not None,
     notes=_notes,
     checks=_checks,

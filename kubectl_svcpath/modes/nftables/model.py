@@ -105,6 +105,13 @@ class NftSet:
                 self._index.setdefault(element.key, element)
         return self._index.get(tuple(normalize_key_part(k) for k in key))
 
+    def lookup_key(self, key: tuple[Any, ...]) -> NftElement | None:
+        """``lookup`` of a key already normalised (as the parser's elements hold it)."""
+        if self._index is None:
+            self.lookup()
+        assert self._index is not None
+        return self._index.get(key)
+
     def remove(self, key: tuple[Any, ...]) -> None:
         self.elements = [e for e in self.elements if e.key != key]
         self._index = None
@@ -202,7 +209,7 @@ class LazyChains(MutableMapping[str, NftChain]):
     made so far (an --all audit, once a Service is done); they are made again if asked again.
     """
 
-    __slots__ = ("_made", "_where", "_make", "_set", "hooked", "counted")
+    __slots__ = ("_made", "_where", "_make", "_set", "hooked", "counted", "text_of", "text_json")
 
     def __init__(self, make: Callable[[str, Any], NftChain]) -> None:
         self._made: dict[str, NftChain] = {}
@@ -211,6 +218,9 @@ class LazyChains(MutableMapping[str, NftChain]):
         self._set = False  # a chain was set directly (a merge), not made from the dump
         self.hooked: list[str] = []  # base chains (a declaration with a hook), for what starts at the hooks
         self.counted = False  # some rule carries a counter (found while indexing)
+        # a chain's text in the dump from its place, unread (the --all audit's templates: modes/nftables/audit.py)
+        self.text_of: Callable[[Any], str] | None = None
+        self.text_json = False  # that text is nft -j's
 
     def any_counted(self) -> bool:
         """Some rule carries a counter: found while indexing, or in a chain set directly (a merge)."""

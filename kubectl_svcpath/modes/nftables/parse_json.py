@@ -136,6 +136,7 @@ class _Index:
         table = self.ruleset.ensure_table(family, name)
         if not isinstance(table.chains, LazyChains):
             chains = LazyChains(partial(_make_chain, self.text, self.source))
+            chains.text_of, chains.text_json = partial(_chain_text, self.text), True
             for cname, chain in table.chains.items():
                 chains[cname] = chain
             table.chains = chains
@@ -214,6 +215,11 @@ def _make_chain(text: str, source: str, name: str, place: list[int]) -> NftChain
             rules.append(NftRule(body["family"], body["table"], name, len(rules) + 1, body.get("expr", []),
                                  body.get("comment"), body.get("handle"), loc))
     return chain
+
+
+def _chain_text(text: str, place: list[int]) -> str:
+    """A chain's objects as the document writes them (a plain declaration as "decl"), unread."""
+    return "\n".join(text[place[g + 1]:place[g + 2]] if place[g + 1] >= 0 else "decl" for g in range(0, len(place), 4))
 
 
 def _declare(chain: NftChain, body: dict[str, Any], loc: Loc | None) -> None:

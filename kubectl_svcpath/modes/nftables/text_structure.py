@@ -212,6 +212,7 @@ class StructureReader:
             return
         if not isinstance(chains, LazyChains):
             chains = LazyChains(partial(_make_chain, self.text, self.source, self.info, table.family, table.name))
+            chains.text_of = partial(_block_text, self.text)
             for cname, chain in table.chains.items():
                 chains[cname] = chain
             table.chains = chains
@@ -470,6 +471,16 @@ def _priority(text: str) -> int | str:
             base += int(m.group(3)) * (1 if m.group(2) == "+" else -1)
         return base
     return text
+
+
+_OFFSET = (1 << 40) - 1  # text_index.pack's fields
+
+
+def _block_text(text: str, place: int | list[int]) -> str:
+    """A chain's blocks as the text holds them, unread."""
+    if isinstance(place, int):
+        return text[place & _OFFSET:place >> 40 & _OFFSET]
+    return "\n".join(text[start:end] for start, end, _ in map(unpack, place))
 
 
 def _make_chain(text: str, source: str, info: NftDumpInfo, family: str, tname: str, name: str,

@@ -1,0 +1,321 @@
+"""``--all`` over a whole kube-proxy nftables table, as a table: each Service's row without its full analysis.
+
+The full analysis of 10,000 Services reads ~41,000 chains through the statement reader (text) or
+the JSON decoder and runs correlate, expected and diagnose 10,000 times. Most Services of a node
+are alike: the same map elements and chains but for their names, addresses, ports and hashes.
+Here each Service's footprint - everything its analysis reads: what the maps say about each port
+(the pass over the maps all Services share), the elements correlate looks up by address and port,
+and the text of every chain those lead to (transitively, with the sets they name) - is turned into
+a template by taking those values out (loopback, 0.0.0.0 and 255.x addresses stay, and an
+address ending in .0 is told apart). The first Service of each template gets the full analysis;
+every later one gets that row with its own values put back: the same template means the same
+rules up to a renaming of values the analysis only compares for equality. Anything a template
+cannot vouch for (a chain named after another Service, a hash that is not the one of its name, a
+chain not read from the dump's text, an excerpt, conntrack counts, a second table) gets the full
+analysis. tests/unit/modes/nftables/test_audit_onepass.py holds the rows to the full analysis'.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+from kubectl_svcpath.modes.nftables import correlate as nc
+from kubectl_svcpath.modes.nftables.model import LazyChains, NftRuleset, NftSet, NftTable, Verdict
+
+_PLAIN_NAME = re.compile(r"[a-z0-9][a-z0-9.-]*")
+# a per-service chain (or affinity set) name: kind, hash, the text the hash is of
+_NAMED = re.compile(r"(service|local|external|firewall|endpoint|affinity)-([A-Z2-7]{8})-(.+)")
+_OWN_HASH = re.compile(r"-([A-Z2-7]{8})-(?=\x01)")  # (after the Service's namespace/name became \x01)
+# an address: kept as it is when loopback, 0.x or 255.x (checks may read those), else numbered
+_HOST = re.compile(r"([0-9][0-9]{0,2}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})(?![\w.])")
+_KEPT = ("127.", "0.", "255.")
+_BAD_OCTET = re.compile(r"[3-9]\d\d|2[6-9]\d|25[6-9]")  # (in octets of at most 3 digits)
+# a port, where text, JSON (nft -j, or json.dumps of a made chain's statements; _text spells those
+# "\x04port " and "\x04dport ") and the footprint's own lines write one, after the addresses became
+# \x02: "dport 80", "dnat to ADDRESS:PORT", an endpoint chain's "__ADDRESS/PORT"
+_PORT = re.compile(r'(dport |\x04port |\x02:|__\x02/)(\d{1,5})(?!\d)')
+_JSON_PORT, _JSON_DPORT = '"port": ', '"field": "dport"}}, "right": '
+_MARKS = "\x00\x01\x02\x03\x04"
+# what no analysis reads: handles (text "# handle N", JSON "handle": N) and rule counters (nftables
+# paths count connections from conntrack only; an audit with conntrack takes the full analysis)
+_TEXT_NOISE = re.compile(r"# handle \d+|counter packets \d+ bytes \d+")
+_JSON_RULE_HEAD = re.compile(r'\{"rule": \{"family": "[^"]*", "table": "[^"]*", "chain": "[^"]*", ')
+_JSON_HANDLE = re.compile(r'"handle": \d+')
+_JSON_COUNTER = re.compile(r'"counter": \{"packets": \d+, "bytes": \d+\}')
+_TEXT_REFS = re.compile(r'(?:goto|jump) ([^\s,{}"]+)')
+_JSON_REFS = re.compile(r'"target": "([^"]+)"')
+_SET_REFS = re.compile(r'@([^\s,{}"]+)')
+_IPV4 = re.compile(r"(\d{1,3}(?:\.\d{1,3}){3})")
+_DIGITS = re.compile(r"(\d+)")
+_NOT_FAST = object()  # a template whose rows are not derived: each of its Services is analysed in full
+
+
+@dataclass(slots=True)
+class _Values:
+    key: tuple[Any, ...]
+    ips: list[str]
+    ports: list[str]
+
+
+@dataclass(slots=True)
+class _Recipe:
+    """A template's row: the first Service's, with the cells that hold values rebuilt per Service."""
+
+    line: Any  # the first Service's audit line (render.audit.AuditLine)
+    cluster_ips: list[str | int]  # literal text, or the index of an address
+    ports: list[str | int]  # literal text, or the index of a port
+
+
+class FastAudit:
+    """Rows of a whole table's Services: templates first seen get ``one`` (the full analysis)."""
+
+    def __init__(self, nft: NftRuleset, table: NftTable, one: Callable[[Any], tuple[Any, Any]]) -> None:
+        self.nft, self.table, self.one = nft, table, one
+        assert isinstance(table.chains, LazyChains)
+        self.chains: LazyChains = table.chains
+        self.memo: dict[tuple[Any, ...], Any] = {}
+        self.shared: dict[str, tuple[str, list[str]]] = {}  # the text and jumps of chains no Service owns (reject-chain, mark-for-masquerade)
+        self.maps = [table.set(m) for m in (nc.FIREWALL_IPS, nc.SERVICE_IPS, nc.NO_ENDPOINT_SERVICES,
+                                             nc.SERVICE_NODEPORTS, nc.NO_ENDPOINT_NODEPORTS)]
+
+    def lines(self, keep: Callable[[str], bool]) -> Iterator[Any]:
+        facts = nc._Facts(None)
+        facts.read_table(self.table)
+        for key in sorted(facts.services):
+            ports = facts.services.pop(key)
+            if keep(key[0]):
+                yield self.line(key[0], key[1], ports)
+
+    def line(self, ns: str, name: str, ports: dict[tuple[str, str], Any]) -> Any:
+        vals = None
+        if _PLAIN_NAME.fullmatch(ns) and _PLAIN_NAME.fullmatch(name):
+            text = self._footprint(ns, name, ports)
+            vals = _values(text, f"{ns}/{name}", self.chains.text_json) if text is not None else None
+        recipe = self.memo.get(vals.key) if vals is not None else _NOT_FAST
+        if isinstance(recipe, _Recipe) and vals is not None:
+            return _apply(recipe, vals, ns, name)
+        report, line = self.one(nc._inferred_service(ns, name, ports))
+        self.table.release()  # that Service's chains need not stay
+        if recipe is None and vals is not None:  # the first of its template
+            self.memo[vals.key] = _recipe(line, vals, ns, name)
+        return line
+
+    def _footprint(self, ns: str, name: str, ports: dict[tuple[str, str], Any]) -> str | None:
+        """The Service's facts, lookups and chains as text, or None when they hold what a template cannot vouch for."""
+        order = sorted(ports.items(), key=lambda kv: (kv[1].port or 0, kv[0]))  # as the snapshot lists them
+        out: list[str] = []
+        ips: dict[str, list[str]] = {"c": [], "x": [], "l": []}
+        todo: list[str] = []
+        own: set[str] = set()  # the per-service chain names correlate works out from the Service
+        for (pname, proto), f in order:
+            targets = [t for _, _, t in f.chains]
+            base = _hashed(f"{ns}/{name}/{proto}/{pname}")
+            svc, svl = f"service-{base}", f"local-{base}"
+            own.update((svc, svl, f"external-{base}", f"firewall-{base}"))
+            out.append(f"P {pname} {proto} dport {f.port} dport {f.node_port} {f.itp_local} {f.etp_local} {f.affinity_timeout} "
+                       f"{f.source_ranges} {targets} {svc in self.chains} {svl in self.chains}")
+            todo += targets
+            for k, got in (("c", f.cluster_ips), ("x", f.external_ips), ("l", f.lb_ips)):
+                ips[k] += [a for a in got if a not in ips[k]]
+        out.append(f"A {ips['c']} {ips['x']} {ips['l']}")
+        fw, svc_ips, no_svc, svc_np, no_np = self.maps
+        for (_, proto), f in order:  # the elements correlate looks up, in its order (their keys: the lines above)
+            for kind, addresses in (("c", ips["c"]), ("x", ips["x"]), ("l", ips["l"])):
+                for a in addresses:
+                    key = (a, proto, f.port)
+                    if kind == "l":
+                        _lookup(out, todo, fw, key)
+                    _lookup(out, todo, svc_ips, key)
+                    _lookup(out, todo, no_svc, key)
+            if f.node_port:
+                _lookup(out, todo, svc_np, (proto, f.node_port))
+                _lookup(out, todo, no_np, (proto, f.node_port))
+        named = self._chains(out, todo)
+        if named is None or not all(_vouched(n, f"{ns}/{name}/", own) for n in named):
+            return None
+        return "\n".join(out)
+
+    def _chains(self, out: list[str], todo: list[str]) -> list[str] | None:
+        """Every chain reached from ``todo``, each once, and the sets they name; the per-service names among
+        them (None when a chain was not read from the text)."""
+        seen: dict[str, None] = {}
+        sets: dict[str, None] = {}
+        while todo:
+            name = todo.pop()
+            if not isinstance(name, str):
+                return None  # a verdict's target in nft -j may be any JSON: the full analysis says what it makes of it
+            if name in seen:
+                continue
+            seen[name] = None
+            got = self._text(name)
+            if got is None:
+                return None
+            text, refs = got
+            out.append(text if name not in self.shared else f"C {name}")  # (a shared chain is the same for every Service)
+            if "@" in text:
+                sets.update(dict.fromkeys(_SET_REFS.findall(text)))
+            todo += refs
+        for s in sets:
+            out.append(f"S {s} {_set_text(self.table.set(s))}")
+        return [n for n in [*seen, *sets] if n not in self.shared]
+
+    def _text(self, name: str) -> tuple[str, list[str]] | None:
+        """A chain's text as the dump holds it (a line saying so when there is no such chain), and the
+        chains it jumps to; None when a template cannot vouch for it."""
+        if name in self.shared:
+            return self.shared[name]
+        chains = self.chains
+        where = chains.where(name)
+        if name not in chains:
+            text, is_json = f"C {name} -", False
+        elif where is not None and chains.text_of is not None and chains.made(name) is None:
+            text, is_json = chains.text_of(where), chains.text_json  # (a text block starts "chain NAME {")
+            if is_json:
+                text = f"C {name}\n{text}"
+        else:  # made (or set directly): its statements as nft -j writes them
+            chain = chains[name]
+            text = json.dumps([name, chain.type, chain.hook, chain.prio, chain.policy, chain.declared,
+                               [[r.exprs, r.comment] for r in chain.rules]])
+            is_json = True
+        if is_json:
+            refs = _JSON_REFS.findall(text)
+            if len(refs) != text.count('"target"'):
+                return None
+        else:
+            refs = _TEXT_REFS.findall(text)
+            if len(refs) != text.count("goto ") + text.count("jump "):
+                return None  # a jump this reading would not follow (a quoted name, the word in a comment)
+        got = (text, refs)
+        if _NAMED.match(name) is None:  # a chain no Service owns (mark-for-masquerade, reject-chain)
+            self.shared[name] = got
+        return got
+
+
+def _vouched(name: str, ref: str, own: set[str]) -> bool:
+    """A per-service name in a Service's footprint is its own: a chain correlate names after it, or an
+    endpoint chain (affinity set) named after it. (An endpoint chain's hash is numbered with the others but
+    not checked: the analysis of a Service read from the rules takes its endpoints from the chains it
+    reaches, and matches them by address too; nothing works their names out.)"""
+    m = _NAMED.fullmatch(name)
+    if m is None:
+        return True  # no Service's: as it is written, in the template
+    if m.group(1) not in ("endpoint", "affinity"):
+        return name in own
+    return m.group(3).startswith(ref)
+
+
+_B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_B32_PAIRS = [a + b for a in _B32 for b in _B32]
+
+
+def _b32_hash(text: str) -> str:
+    """kubeproxy's 8-character hash of ``text`` (base32 of the first 5 bytes of its SHA-256), without base64's loop."""
+    n = int.from_bytes(hashlib.sha256(text.encode()).digest()[:5], "big")
+    return _B32_PAIRS[n >> 30] + _B32_PAIRS[n >> 20 & 1023] + _B32_PAIRS[n >> 10 & 1023] + _B32_PAIRS[n & 1023]
+
+
+def _lookup(out: list[str], todo: list[str], m: NftSet | None, key: tuple[Any, ...]) -> None:
+    """The element of map ``m`` correlate finds for ``key`` (an element's key holds the same values)."""
+    e = m.lookup_key(key) if m is not None else None
+    if e is None:
+        out.append("L -")
+        return
+    value = e.value
+    if isinstance(value, Verdict):
+        if value.target:
+            todo.append(value.target)
+        out.append(f"L {value} {e.comment!r}" if e.timeout is None and e.expires is None else
+                   f"L {value} {e.comment!r} {e.timeout} {e.expires}")
+    else:
+        out.append(f"L {value!r} {e.comment!r} {e.timeout} {e.expires}")
+
+
+def _hashed(tail: str) -> str:
+    """kubeproxy._hash_and_truncate(tail)."""
+    full = f"{_b32_hash(tail)}-{tail}"
+    return full if len(full) <= 240 else full[:237] + "..."
+
+
+def _set_text(s: NftSet | None) -> str:
+    return "-" if s is None else f"{s.kind} {s.type} {s.map_type} {s.flags} {s.timeout}"
+
+
+def _values(text: str, ref: str, json_form: bool) -> _Values | None:
+    """The footprint's template (its text without the values, and which value went where) and its values.
+
+    Addresses, ports and hashes are numbered in the order they first appear: two Services share a
+    template only when their values are equal in the same places."""
+    ips: dict[str, int] = {}
+    ports: dict[str, int] = {}
+    hashes: dict[str, int] = {}
+    ip, port, hashed = ips.setdefault, ports.setdefault, hashes.setdefault
+    if "\\" in text or any(c in text for c in _MARKS):
+        return None  # an escaped name (whose jumps this reading would not follow), or the masks' own marks
+    if json_form:  # nft -j: each rule's family, table and chain said once, by the chain; ports spelled as in text
+        text = _JSON_HANDLE.sub("", _JSON_RULE_HEAD.sub("{R ", text).replace(_JSON_DPORT, "\x04dport ")
+                                .replace(_JSON_PORT, "\x04port "))
+        if '"counter"' in text:
+            text = _JSON_COUNTER.sub("", text)
+    elif "# handle" in text or "counter" in text:
+        text = _TEXT_NOISE.sub("", text)
+    text = text.replace(ref, "\x01")
+    parts = _OWN_HASH.split(text)
+    key: list[Any] = [tuple([hashed(h, len(hashes)) for h in parts[1::2]])]
+    parts = _HOST.split("-\x00-".join(parts[0::2]))
+    key.append(tuple([a if a.startswith(_KEPT) else ip(a, len(ips)) for a in parts[1::2]]))
+    parts = _PORT.split("\x02".join(parts[0::2]))
+    key.append(tuple([port(p, len(ports)) for p in parts[2::3]]))
+    parts[2::3] = ["\x03"] * (len(parts) // 3)
+    if _BAD_OCTET.search(" ".join(ips)) or any(len(p) == 5 and int(p) > 65535 for p in ports):
+        return None  # not an address or a port: as it is written, in the template
+    key.append(tuple([a.endswith(".0") for a in ips]))
+    return _Values(("".join(parts), *key), list(ips), list(ports))
+
+
+def _split(cell: str, pattern: re.Pattern[str], values: list[str]) -> list[str | int] | None:
+    """``cell`` as literal text and value indexes; None when it shows a value the template does not hold."""
+    out: list[str | int] = []
+    for i, part in enumerate(pattern.split(cell)):
+        if i % 2 == 0:
+            out.append(part)
+        elif part in values:
+            out.append(values.index(part))
+        else:
+            return None
+    return out
+
+
+def _recipe(line: Any, vals: _Values, ns: str, name: str) -> Any:
+    """How to make a row of this template from the first Service's full analysis, or _NOT_FAST."""
+    row = line.row
+    if row["NAMESPACE"] != ns or row["NAME"] != name or row["PKTS"] != "-":
+        return _NOT_FAST
+    cluster_ips = _split(row["CLUSTER-IP"], _IPV4, vals.ips)
+    ports = _split(row["PORTS"], _DIGITS, vals.ports)
+    if cluster_ips is None or ports is None:
+        return _NOT_FAST
+    return _Recipe(line, cluster_ips, ports)
+
+
+def _apply(recipe: _Recipe, vals: _Values, ns: str, name: str) -> Any:
+    line = recipe.line
+    row = dict(line.row)
+    row["NAMESPACE"], row["NAME"] = ns, name
+    row["CLUSTER-IP"] = "".join(p if isinstance(p, str) else vals.ips[p] for p in recipe.cluster_ips)
+    row["PORTS"] = "".join(p if isinstance(p, str) else vals.ports[p] for p in recipe.ports)
+    return replace(line, key=(line.key[0], ns, name), row=row)
+
+
+def fast_audit(nft: NftRuleset | None, one: Callable[[Any], tuple[Any, Any]], keep: Callable[[str], bool]) -> Iterator[Any] | None:
+    """The audit lines of every Service kube-proxy's table lists, or None when this input needs the full analysis each."""
+    if nft is None:
+        return None
+    tables = nft.kube_proxy_tables()
+    if len(tables) != 1 or tables[0].family != "ip" or not isinstance(tables[0].chains, LazyChains):
+        return None
+    return FastAudit(nft, tables[0], one).lines(keep)
