@@ -22,7 +22,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
-from kubectl_svcpath import kubeproxy
 from kubectl_svcpath.modes.iptables import infer
 from kubectl_svcpath.modes.iptables.model import LazyChains, Rule, RuleSet, bare_address
 
@@ -130,7 +129,7 @@ class FastAudit:
             if f.hash:
                 hashes.append(f.hash)
             else:
-                hashes += [kubeproxy.port_proto_hash(spn, proto) for spn in infer._spns(d, pname)]
+                hashes += infer._own_hashes(d, pname, proto, f)
         own = [f"KUBE-{role}-{h}" for h in hashes for role in _ROLES]
         entries: list[Rule] = []
         for index in self.entries:  # KUBE-SERVICES, then KUBE-NODEPORTS: in each, in the chain's order

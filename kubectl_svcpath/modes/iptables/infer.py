@@ -32,6 +32,7 @@ class _Port:
     node_port: int | None = None
     via_node_ports: bool = False  # a KUBE-NODEPORTS rule (even one printed without its --dport)
     chains: set[str] = field(default_factory=set)  # this port's chains the input shows
+    own: list[str] | None = None  # the hashes its service port names give (_own_hashes: worked out once)
 
 
 @dataclass(slots=True)
@@ -196,27 +197,9 @@ def _per_service_chains(rules: RuleSet, drafts: dict[tuple[str, str], _Draft], d
     tied: set[str] = set()
     for d in drafts.values():
         for (pname, proto), pf in d.ports.items():
-            hashes.update(kubeproxy.port_proto_hash(spn, proto) for spn in _spns(d, pname))
+            hashes.update(_own_hashes(d, pname, proto, pf))
             tied.update(pf.chains)
-    # one Service: only the chains whose text names it can tie a port to it (found in one pass, picked first)
-    mentioned = rules.chains_mentioning("nat", only[1]) if only is not None else None
-    names = nat.chains if mentioned is None else filter(mentioned.__contains__, nat.chains)
-    untied = dict.fromkeys(n for n in names if n.startswith(_PER_SERVICE) and n not in tied and _hash(n) not in hashes)
-    if not untied:
-        return
-    # an endpoint chain of a port already found is not read again (its jumps are read from the text:
-    # tokenising every service chain here would hold the whole table at once); each chain read once
-    # (a port's service chain is both tied and of a found hash), and all of them in one regex pass
-    found = dict.fromkeys(tied)
-    chains = nat.chains
-    for h in hashes:
-        for role in ("SVC", "SVL", "EXT", "FW", "XLB"):
-            name = f"KUBE-{role}-{h}"
-            if name in chains:  # (most of a port's five are not: a lookup, not a Chain)
-                found[name] = None
-    for t in _targets_of(nat, list(found)):
-        untied.pop(t, None)
-    for name in untied:
+    for name in _untied(rules, nat, hashes, tied, only):
         body = rules.rules_of("nat", name) if only is None else rules.rules_mentioning("nat", name, (only[1],))
         dnat = next((r.to_destination for r in body if r.target == "DNAT"), None)
         for rule in body:
@@ -244,6 +227,36 @@ def _per_service_chains(rules: RuleSet, drafts: dict[tuple[str, str], _Draft], d
             break
 
 
+def _untied(rules: RuleSet, nat: Table, hashes: set[str], tied: set[str], only: tuple[str | None, str] | None) -> list[str]:
+    """The per-service chains no found port owns or jumps to, in the table's order."""
+    # an endpoint chain of a port already found is not read again (its jumps are read from the text:
+    # tokenising every service chain here would hold the whole table at once); each chain read once
+    # (a port's service chain is both tied and of a found hash)
+    found = dict.fromkeys(tied)
+    chains = nat.chains
+    for h in hashes:
+        for role in ("SVC", "SVL", "EXT", "FW", "XLB"):
+            name = f"KUBE-{role}-{h}"
+            if name in chains:  # (most of a port's five are not: a lookup, not a Chain)
+                found[name] = None
+    if only is None:  # every chain (in the table's order) but the tied ones and those jumped to, then the
+        left = dict.fromkeys(chains)  # per-service ones of no found hash (10^5 endpoint chains are jumped
+        for n in tied:  # to: taken out, not each tested in Python)
+            left.pop(n, None)
+        for name in found:
+            for t in _targets(nat, name):
+                left.pop(t, None)
+        untied = [n for n in left if n.startswith(_PER_SERVICE) and _hash(n) not in hashes]
+    else:  # one Service: only the chains whose text names it can tie a port to it (found in one pass)
+        mentioned = rules.chains_mentioning("nat", only[1])
+        untied = [n for n in chains if (mentioned is None or n in mentioned) and n.startswith(_PER_SERVICE) and n not in tied
+                  and _hash(n) not in hashes]
+        if untied:
+            jumped = {t for name in found for t in _targets(nat, name)}
+            untied = [n for n in untied if n not in jumped]
+    return untied
+
+
 _LINE_TARGET = re.compile(r"^[^\n]*? -[jg] (\S+)", re.M)  # a rule line's verdict (Chain.targets() reads the same)
 _JUMPS = re.compile(r" -j (\S+)")
 _TWO_JUMPS = re.compile(r" -j [^\n]*? -[jg] ")
@@ -257,30 +270,6 @@ def _targets(nat: Table, name: str) -> set[str]:
         return _text_targets(text) if text else set()
     c = nat.chains.get(name)
     return c.targets() if c is not None else set()
-
-
-def _targets_of(nat: Table, names: list[str]) -> set[str]:
-    """_targets() of every chain named, at once: the text of those not made into Chain objects yet
-    is read as one (a line's target depends on that line alone, so the union is the same)."""
-    out: set[str] = set()
-    if not isinstance(nat.chains, LazyChains):
-        for name in names:
-            out.update(_targets(nat, name))
-        return out
-    lazy = nat.chains
-    texts: list[str] = []
-    for name in names:
-        if lazy.pending(name):
-            text = lazy.text_of(name)
-            if text:
-                texts.append(text)
-        else:
-            c = lazy.get(name)
-            if c is not None:
-                out.update(c.targets())
-    if texts:
-        out.update(_text_targets("\n".join(texts)))
-    return out
 
 
 def _text_targets(text: str) -> set[str]:
@@ -320,7 +309,7 @@ def _unclaimed(rules: RuleSet, drafts: dict[tuple[str, str], _Draft]) -> None:
         for (pname, proto), pf in d.ports.items():
             if pf.hash:
                 claimed.add(pf.hash)
-            claimed.update(kubeproxy.port_proto_hash(spn, proto) for spn in _spns(d, pname))
+            claimed.update(_own_hashes(d, pname, proto, pf))
     groups: dict[str, list[Rule]] = {}
     for dispatch in ("KUBE-SERVICES", "KUBE-NODEPORTS"):
         for rule in rules.rules_of("nat", dispatch):
@@ -363,6 +352,13 @@ def _spns(d: _Draft, pname: str) -> list[str]:
     if not pname:
         out.append(kubeproxy.service_port_name(d.namespace, d.name, "", legacy_colon=True))
     return out
+
+
+def _own_hashes(d: _Draft, pname: str, proto: str, pf: _Port) -> list[str]:
+    """The chain hashes of the port's service port name(s) (_spns), worked out once a port."""
+    if pf.own is None:
+        pf.own = [kubeproxy.port_proto_hash(spn, proto) for spn in _spns(d, pname)]
+    return pf.own
 
 
 def _finish(d: _Draft, rules: RuleSet) -> ServiceSnapshot:

@@ -12,11 +12,17 @@ import gc
 import re
 from array import array
 from bisect import bisect_right
+from typing import TYPE_CHECKING
 
 from kubectl_svcpath.errors import BadDump
 from kubectl_svcpath.parse.excerpt import ELISION_WORDS, is_elision_word
 from kubectl_svcpath.parse.tokens import TokenError, counter, split_words
 from kubectl_svcpath.modes.iptables.model import Chain, DumpInfo, LazyChains, Rule, RuleSet, Table, pack_span, span_length
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from kubectl_svcpath.modes.iptables.save_feed import FedSection, SaveFeed
 
 MAX_LINE = 64 * 1024
 # up to this size every rule is read at once (bad lines anywhere are errors); above it, rules
@@ -48,11 +54,11 @@ _FIRST_RULE = re.compile(r"\n(?:\[\d{1,20}:\d{1,20}\] )?-A ")
 _ANY_COUNTED_RULE = re.compile(r"\n\[\d{1,20}:\d{1,20}\] -A ")
 # a run of rule lines of one chain: "-A NAME …" lines with the same NAME (a backreference)
 _RULE_RUN = re.compile(r"\n(\[\d{1,20}:\d{1,20}\] )?-A (\S+) [^\n]*(?:\n(?:\[\d{1,20}:\d{1,20}\] )?-A \2 [^\n]*)*")
-# plain_sections(): a table's lines before its first rule: each declaration's name, "" for a line that is
+# _plain_scan(): a table's lines before its first rule: each declaration's name, "" for a line that is
 # neither a declaration, a comment nor blank
 _DECL_OR_ODD = re.compile(r"\n(?::(\S+) |(?!#|\r?(?:\n|$)))")
 # and from its first rule on: each run of one chain's rule lines as the chain's name, "" for any other
-# line. Possessive: the engine keeps no backtracking state per line (~0.08 s for 323,000 lines)
+# line. Possessive: the engine keeps no backtracking state per line (~0.07 s for 323,000 lines)
 _RUN_NAMES = re.compile(r"\n(?:(?:\[\d{1,20}+:\d{1,20}+\] )?-A (\S++) [^\n]*+(?:\n(?:\[\d{1,20}+:\d{1,20}+\] )?-A \1 [^\n]*+)*+)?+")
 _NEWLINE = re.compile(r"\n")
 _LINE_TARGET = re.compile(r"^[^\n]*? -[jg] (\S+)", re.M)
@@ -78,15 +84,17 @@ def looks_like_iptables_save(text: str) -> bool:
 
 
 def parse_iptables_save(text: str, source: str, lenient: bool = False, check_all: bool | None = None,
-                        elisions: list[int] | None = None) -> RuleSet:
+                        elisions: list[int] | None = None, feed: SaveFeed | None = None) -> RuleSet:
     """Parse ``text``; raise BadDump naming ``source`` and the line, unless ``lenient``.
 
     One pass checks the structure of every line (tables, COMMIT, chain declarations, which
     chain each rule belongs to); a rule's words are read when the rule is first used.
     ``check_all`` reads every rule at once, so that a bad rule anywhere is an error: the
     default for pasted files up to EAGER_BYTES (a tool's own output is trusted to be well formed).
+    ``feed``: the structure pass already run on ``text`` while it arrived (save_feed.py), if it was.
     """
     parser = _Parser(text, source, lenient)
+    parser.fed = feed if feed is not None and feed.usable and feed.text is text else None
     parser.info.elisions = list(elisions or [])
     parser.check_all = len(text) <= EAGER_BYTES if check_all is None else check_all
     if not parser.fast_scan():
@@ -129,6 +137,7 @@ class _Parser:
         self._line_marks: list[tuple[int, int]] = [(0, 1)]  # (offset, line number) pairs seen so far
         self._line_starts: array[int] | None = None
         self._scattered = 0  # line numbers asked for before some already known
+        self.fed: SaveFeed | None = None  # the whole-text regexes' results, found piece by piece as the text arrived
 
     def fail(self, line_no: int, reason: str) -> None:
         if self.lenient:
@@ -138,50 +147,16 @@ class _Parser:
                       hint="pass --lenient to skip lines that cannot be read, or check that the file is complete")
 
     def fast_scan(self) -> bool:
-        """Whole-text regexes; see _plain_scan and _fast_scan. The garbage collector is off meanwhile: the
-        scan makes ~100,000 small objects that hold no cycles, and each generation-0 collection would walk them."""
+        """Whole-text regexes; see _plain_scan and _fast_scan (which takes a live feed's results, when the
+        text came with them). The garbage collector is off meanwhile: the scan makes ~100,000 small
+        objects that hold no cycles, and each generation-0 collection would walk them."""
         enabled = gc.isenabled()
         gc.disable()
         try:
-            return self._plain_scan() or self._fast_scan()
+            return (self.fed is None and self._plain_scan()) or self._fast_scan()
         finally:
             if enabled:
                 gc.enable()
-
-    def _sections(self) -> list[tuple[str, int, int]] | None:
-        """(table, start, end) between each "*table" line and its COMMIT; None when they do not pair up
-        or a line is too long (then the line-by-line scan words the error)."""
-        text = self.text
-        first_line = text.find("\n")
-        if not text.startswith(("#", "*")) or not 0 < first_line <= MAX_LINE or _has_long_line(text):
-            return None
-        sections: list[tuple[str, int, int]] = []
-        open_table: tuple[str, int] | None = None
-        first = _FIRST_SECTION.match(text)
-        marks = ([first] if first else []) + list(_SECTION.finditer(text))
-        for m in marks:
-            if m.group(1) is not None:
-                if open_table is not None:
-                    return None
-                open_table = (m.group(1), m.end())
-            else:
-                if open_table is None:
-                    return None
-                sections.append((open_table[0], open_table[1], m.start()))
-                open_table = None
-        if open_table is not None or not sections:
-            return None
-        return sections
-
-    def _read_comments(self) -> None:
-        text = self.text
-        for m in _HEADER_LINE.finditer(text[:4096]):
-            self._comment(m.group(0).strip())
-        if text.startswith("# "):
-            self._comment(text[:text.find("\n")].strip())  # iptables-nft-save 2>&1 puts its warning first
-        for m in _NOTICE_LINE.finditer(text):
-            self._comment(m.group(0).strip())
-        self.counted = _ANY_COUNTED_RULE.search(text) is not None
 
     def _plain_scan(self) -> bool:
         """A dump as iptables-save prints it, checked in two regex passes that extract only names.
@@ -192,10 +167,13 @@ class _Parser:
         the analysis asks for it (_RunLocator). Anything else (a chain's rules in two places, a
         declaration or comment among the rules, grep prefixes, -N lines) is left to _fast_scan.
         """
-        sections = self._sections()
-        if sections is None:
-            return False
         text = self.text
+        first_line = text.find("\n")
+        if not text.startswith(("#", "*")) or not 0 < first_line <= MAX_LINE or _has_long_line(text):
+            return False
+        sections = _sections(text)
+        if not sections:
+            return False
         tables: list[tuple[str, int, int, int, list[str], _RunLocator]] = []
         after = 0  # the lines outside the tables: checked as _fast_scan checks every line
         for name, start, end in sections:
@@ -212,7 +190,8 @@ class _Parser:
             after = end
         if _ODD_LINE.search(text, after):
             return False
-        self._read_comments()
+        self._read_comments(first_line, (m.group(0).strip() for m in _NOTICE_LINE.finditer(text)),
+                            _ANY_COUNTED_RULE.search(text) is not None)
         for name, start, end, head, decls, locator in tables:
             table = self.rules.ensure_table(name)
             chains = table.chains = LazyChains(self, False, (start, end))
@@ -222,6 +201,16 @@ class _Parser:
         self.saw_header_table = True
         self.plain = True
         return True
+
+    def _read_comments(self, first_line: int, notices: Iterable[str], counted: bool) -> None:
+        text = self.text
+        for m in _HEADER_LINE.finditer(text[:4096]):
+            self._comment(m.group(0).strip())
+        if text.startswith("# "):
+            self._comment(text[:first_line].strip())  # iptables-nft-save 2>&1 puts its warning first
+        for line in notices:
+            self._comment(line)
+        self.counted = counted
 
     def _read_declarations(self, table: Table, chains: LazyChains, start: int, head: int, names: list[str]) -> None:
         text = self.text
@@ -242,29 +231,42 @@ class _Parser:
         comment's newline, garbage, a missing COMMIT) goes to the line-by-line scan, which
         also words the errors.
         """
-        sections = self._sections()
-        if sections is None or _ODD_LINE.search(self.text):
+        text, fed = self.text, self.fed
+        first_line = text.find("\n")
+        if not text.startswith(("#", "*")) or not 0 < first_line <= MAX_LINE:
             return False
-        self._read_comments()
-        for name, start, end in sections:
-            self._read_section(name, start, end)
+        sections: list[tuple[str, int, int]] | None = None
+        if fed is not None:  # (the feed found no odd or long line, and its tables pair with COMMIT)
+            sections = [(s.name, s.start, s.end) for s in fed.sections]
+        elif not _ODD_LINE.search(text) and not _has_long_line(text):
+            sections = _sections(text)
+        if not sections:
+            return False
+        self._read_comments(first_line, fed.notices if fed is not None else (m.group(0).strip() for m in _NOTICE_LINE.finditer(text)),
+                            fed.counted if fed is not None else _ANY_COUNTED_RULE.search(text) is not None)
+        for i, (name, start, end) in enumerate(sections):
+            self._read_section(name, start, end, fed.sections[i] if fed is not None else None)
         self.saw_header_table = True
         self.plain = True
         return True
 
-    def _read_section(self, name: str, start: int, end: int) -> None:
+    def _read_section(self, name: str, start: int, end: int, fed: FedSection | None = None) -> None:
         """One table's chains (``text[start:end]``, "*table" to COMMIT) for _fast_scan."""
         text = self.text
         table = self.rules.ensure_table(name)
         # iptables-save prints a chain's rules together: one match per run of lines of the
         # same chain; Chain objects and line offsets are made only for the chains read
-        spans = {m.group(2): pack_span(m.start() + 1, m.end()) for m in _RULE_RUN.finditer(text, start - 1, end)}
+        if fed is None:
+            spans = {m.group(2): pack_span(m.start() + 1, m.end()) for m in _RULE_RUN.finditer(text, start - 1, end)}
+            covered, limit = sum(map(span_length, spans.values())), end
+        else:  # the same runs, found as the text arrived; a "-A" line that starts no run can only precede them
+            spans, covered, limit = fed.spans, fed.covered, fed.first_run if fed.first_run >= 0 else end
         # and declares every chain before the first rule. When the runs tile the text from the
         # first rule to COMMIT, no chain has two runs and no other line comes after the first
         # rule: then the declarations' regexes read only the lines before it
-        first = _FIRST_RULE.search(text, start - 1, end)
-        head = first.start() if first is not None else end
-        tiled = sum(map(span_length, spans.values())) + len(spans) == end - head
+        first = _FIRST_RULE.search(text, start - 1, limit)
+        head = first.start() if first is not None else limit
+        tiled = covered + len(spans) == end - head
         chains = table.chains = LazyChains(self, False, (start, end))
         if tiled:
             chains.add_runs(spans)
@@ -581,6 +583,25 @@ class _RunLocator:
 
     def all_spans(self) -> dict[str, int]:
         return {m.group(2): pack_span(m.start() + 1, m.end()) for m in _RULE_RUN.finditer(self.text, self.start - 1, self.end)}
+
+
+def _sections(text: str) -> list[tuple[str, int, int]] | None:
+    """(table, start, end) between each "*table" line and its COMMIT; None when they do not pair."""
+    sections: list[tuple[str, int, int]] = []
+    open_table: tuple[str, int] | None = None
+    first = _FIRST_SECTION.match(text)
+    marks = ([first] if first else []) + list(_SECTION.finditer(text))
+    for m in marks:
+        if m.group(1) is not None:
+            if open_table is not None:
+                return None
+            open_table = (m.group(1), m.end())
+        else:
+            if open_table is None:
+                return None
+            sections.append((open_table[0], open_table[1], m.start()))
+            open_table = None
+    return None if open_table is not None else sections
 
 
 def _has_long_line(text: str) -> bool:
