@@ -12,11 +12,15 @@ import gc
 import re
 from array import array
 from bisect import bisect_right
+from typing import TYPE_CHECKING
 
 from kubectl_svcpath.errors import BadDump
 from kubectl_svcpath.parse.excerpt import ELISION_WORDS, is_elision_word
 from kubectl_svcpath.parse.tokens import TokenError, counter, split_words
 from kubectl_svcpath.modes.iptables.model import Chain, DumpInfo, LazyChains, Rule, RuleSet, pack_span, span_length
+
+if TYPE_CHECKING:
+    from kubectl_svcpath.modes.iptables.save_feed import FedSection, SaveFeed
 
 MAX_LINE = 64 * 1024
 # up to this size every rule is read at once (bad lines anywhere are errors); above it, rules
@@ -72,15 +76,17 @@ def looks_like_iptables_save(text: str) -> bool:
 
 
 def parse_iptables_save(text: str, source: str, lenient: bool = False, check_all: bool | None = None,
-                        elisions: list[int] | None = None) -> RuleSet:
+                        elisions: list[int] | None = None, feed: SaveFeed | None = None) -> RuleSet:
     """Parse ``text``; raise BadDump naming ``source`` and the line, unless ``lenient``.
 
     One pass checks the structure of every line (tables, COMMIT, chain declarations, which
     chain each rule belongs to); a rule's words are read when the rule is first used.
     ``check_all`` reads every rule at once, so that a bad rule anywhere is an error: the
     default for pasted files up to EAGER_BYTES (a tool's own output is trusted to be well formed).
+    ``feed``: the structure pass already run on ``text`` while it arrived (save_feed.py), if it was.
     """
     parser = _Parser(text, source, lenient)
+    parser.fed = feed if feed is not None and feed.usable and feed.text is text else None
     parser.info.elisions = list(elisions or [])
     parser.check_all = len(text) <= EAGER_BYTES if check_all is None else check_all
     if not parser.fast_scan():
@@ -123,6 +129,7 @@ class _Parser:
         self._line_marks: list[tuple[int, int]] = [(0, 1)]  # (offset, line number) pairs seen so far
         self._line_starts: array[int] | None = None
         self._scattered = 0  # line numbers asked for before some already known
+        self.fed: SaveFeed | None = None  # the whole-text regexes' results, found piece by piece as the text arrived
 
     def fail(self, line_no: int, reason: str) -> None:
         if self.lenient:
@@ -151,52 +158,47 @@ class _Parser:
         comment's newline, garbage, a missing COMMIT) goes to the line-by-line scan, which
         also words the errors.
         """
-        text = self.text
+        text, fed = self.text, self.fed
         first_line = text.find("\n")
-        if not text.startswith(("#", "*")) or not 0 < first_line <= MAX_LINE or _ODD_LINE.search(text) or _has_long_line(text):
+        if not text.startswith(("#", "*")) or not 0 < first_line <= MAX_LINE:
             return False
-        sections: list[tuple[str, int, int]] = []  # (table, start, end) between "*table" and COMMIT
-        open_table: tuple[str, int] | None = None
-        first = _FIRST_SECTION.match(text)
-        marks = ([first] if first else []) + list(_SECTION.finditer(text))
-        for m in marks:
-            if m.group(1) is not None:
-                if open_table is not None:
-                    return False
-                open_table = (m.group(1), m.end())
-            else:
-                if open_table is None:
-                    return False
-                sections.append((open_table[0], open_table[1], m.start()))
-                open_table = None
-        if open_table is not None or not sections:
+        sections: list[tuple[str, int, int]] | None = None
+        if fed is not None:  # (the feed found no odd or long line, and its tables pair with COMMIT)
+            sections = [(s.name, s.start, s.end) for s in fed.sections]
+        elif not _ODD_LINE.search(text) and not _has_long_line(text):
+            sections = _sections(text)
+        if not sections:
             return False
         for m in _HEADER_LINE.finditer(text[:4096]):
             self._comment(m.group(0).strip())
         if text.startswith("# "):
             self._comment(text[:first_line].strip())  # iptables-nft-save 2>&1 puts its warning first
-        for m in _NOTICE_LINE.finditer(text):
-            self._comment(m.group(0).strip())
-        self.counted = _ANY_COUNTED_RULE.search(text) is not None
-        for name, start, end in sections:
-            self._read_section(name, start, end)
+        for line in fed.notices if fed is not None else (m.group(0).strip() for m in _NOTICE_LINE.finditer(text)):
+            self._comment(line)
+        self.counted = fed.counted if fed is not None else _ANY_COUNTED_RULE.search(text) is not None
+        for i, (name, start, end) in enumerate(sections):
+            self._read_section(name, start, end, fed.sections[i] if fed is not None else None)
         self.saw_header_table = True
         self.plain = True
         return True
 
-    def _read_section(self, name: str, start: int, end: int) -> None:
+    def _read_section(self, name: str, start: int, end: int, fed: FedSection | None = None) -> None:
         """One table's chains (``text[start:end]``, "*table" to COMMIT) for _fast_scan."""
         text = self.text
         table = self.rules.ensure_table(name)
         # iptables-save prints a chain's rules together: one match per run of lines of the
         # same chain; Chain objects and line offsets are made only for the chains read
-        spans = {m.group(2): pack_span(m.start() + 1, m.end()) for m in _RULE_RUN.finditer(text, start - 1, end)}
+        if fed is None:
+            spans = {m.group(2): pack_span(m.start() + 1, m.end()) for m in _RULE_RUN.finditer(text, start - 1, end)}
+            covered, limit = sum(map(span_length, spans.values())), end
+        else:  # the same runs, found as the text arrived; a "-A" line that starts no run can only precede them
+            spans, covered, limit = fed.spans, fed.covered, fed.first_run if fed.first_run >= 0 else end
         # and declares every chain before the first rule. When the runs tile the text from the
         # first rule to COMMIT, no chain has two runs and no other line comes after the first
         # rule: then the declarations' regexes read only the lines before it
-        first = _FIRST_RULE.search(text, start - 1, end)
-        head = first.start() if first is not None else end
-        tiled = sum(map(span_length, spans.values())) + len(spans) == end - head
+        first = _FIRST_RULE.search(text, start - 1, limit)
+        head = first.start() if first is not None else limit
+        tiled = covered + len(spans) == end - head
         chains = table.chains = LazyChains(self, False, (start, end))
         if tiled:
             chains.add_runs(spans)
@@ -484,6 +486,25 @@ class _Parser:
                 for chain in table.chains.values():
                     _ = chain.rules
         return self.rules
+
+
+def _sections(text: str) -> list[tuple[str, int, int]] | None:
+    """(table, start, end) between each "*table" line and its COMMIT; None when they do not pair."""
+    sections: list[tuple[str, int, int]] = []
+    open_table: tuple[str, int] | None = None
+    first = _FIRST_SECTION.match(text)
+    marks = ([first] if first else []) + list(_SECTION.finditer(text))
+    for m in marks:
+        if m.group(1) is not None:
+            if open_table is not None:
+                return None
+            open_table = (m.group(1), m.end())
+        else:
+            if open_table is None:
+                return None
+            sections.append((open_table[0], open_table[1], m.start()))
+            open_table = None
+    return None if open_table is not None else sections
 
 
 def _has_long_line(text: str) -> bool:
