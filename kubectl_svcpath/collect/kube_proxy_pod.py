@@ -288,7 +288,9 @@ def collect(kube: Kube, pod: ProxyPod, mode: ModeInfo, families: tuple[int, ...]
     """
     coll = Collection(dumps=[], node=pod.node, pod=pod.ref, proxy_mode=mode.mode, proxy_mode_source=mode.source,
                       notes=list(mode.notes))
-    for argv, required, res in _run_listings(kube, pod, commands_for(mode.mode, families)):
+    listings = commands_for(mode.mode, families)
+    feeds = {tuple(argv): _text_feed(argv) for argv, _ in listings}
+    for argv, required, res in _run_listings(kube, pod, listings, feeds):
         cmd = " ".join(argv)
         source = f"node {pod.node} pod {pod.ref}: {cmd}"
         if isinstance(res, CollectFailed) and not required:
@@ -304,7 +306,10 @@ def collect(kube: Kube, pod: ProxyPod, mode: ModeInfo, families: tuple[int, ...]
         check_output(argv, res.stdout, source)
         if res.stderr.strip():
             coll.notes.append(f"{source}: stderr: {one_line(res.stderr)}")
-        coll.dumps.append(RuleDump(text=res.stdout, source=source, format=dump_format(argv), kind="pod"))
+        feed = feeds[tuple(argv)]
+        if feed is not None:
+            feed.done(res.stdout)
+        coll.dumps.append(RuleDump(text=res.stdout, source=source, format=dump_format(argv), kind="pod", feed=feed))
     coll.collected_at = utc_now()
     if any(d.format == "iptables-save" for d in coll.dumps):
         _writer_version(kube, pod, families, coll)
@@ -329,8 +334,20 @@ def _writer_version(kube: Kube, pod: ProxyPod, families: tuple[int, ...], coll: 
 _Listing = tuple[list[str], bool, "kexec.ExecResult | SvcpathError"]
 
 
-def _run_listings(kube: Kube, pod: ProxyPod, listings: list[tuple[list[str], bool]]) -> Iterator[_Listing]:
+def _text_feed(argv: list[str]) -> Any:
+    """A reader that takes the listing's output piece by piece while the command writes it (iptables-save:
+    its structure pass), so that only the tail is left to read when the exec ends; None for the others."""
+    if dump_format(argv) != "iptables-save":
+        return None
+    from kubectl_svcpath.modes.iptables.save_feed import SaveFeed
+
+    return SaveFeed()
+
+
+def _run_listings(kube: Kube, pod: ProxyPod, listings: list[tuple[list[str], bool]],
+                  feeds: dict[tuple[str, ...], Any]) -> Iterator[_Listing]:
     """(argv, required, result or error) in the order given; the first required listing opens the way.
+    ``feeds[tuple(argv)]`` (or None) is handed that listing's output as it arrives.
 
     Stops at the first error of a required listing (the caller raises it): the others still
     running are told to stop and are not waited for beyond that.
@@ -340,7 +357,7 @@ def _run_listings(kube: Kube, pod: ProxyPod, listings: list[tuple[list[str], boo
     probe = next((i for i, (_, required) in enumerate(listings) if required), None)
     if probe is None or len(listings) == 1:
         for argv, required in listings:
-            yield argv, required, _one_listing(kube, pod, argv, None)
+            yield argv, required, _one_listing(kube, pod, argv, None, feeds.get(tuple(argv)))
         return
     stop = threading.Event()
     try:
@@ -351,10 +368,10 @@ def _run_listings(kube: Kube, pod: ProxyPod, listings: list[tuple[list[str], boo
         yield listings[probe][0], True, first
         return
     with futures.ThreadPoolExecutor(max_workers=len(listings) - 1, thread_name_prefix="svcpath-exec") as pool:
-        others = {i: pool.submit(_one_listing, kube, pod, argv, stop)
+        others = {i: pool.submit(_one_listing, kube, pod, argv, stop, feeds.get(tuple(argv)))
                   for i, (argv, _) in enumerate(listings) if i != probe}
         try:
-            probe_result = _finish(first)
+            probe_result = _finish(first, feeds.get(tuple(listings[probe][0])))
             for i, (argv, required) in enumerate(listings):
                 res = probe_result if i == probe else others[i].result()
                 yield argv, required, res
@@ -364,18 +381,23 @@ def _run_listings(kube: Kube, pod: ProxyPod, listings: list[tuple[list[str], boo
             stop.set()
 
 
-def _one_listing(kube: Kube, pod: ProxyPod, argv: list[str], stop: threading.Event | None) -> kexec.ExecResult | SvcpathError:
+def _one_listing(kube: Kube, pod: ProxyPod, argv: list[str], stop: threading.Event | None,
+                 feed: Any = None) -> kexec.ExecResult | SvcpathError:
     try:
-        return kexec.start(kube, pod.name, pod.namespace, pod.container, argv).finish(stop)
+        return kexec.start(kube, pod.name, pod.namespace, pod.container, argv).finish(stop, _on_stdout(feed))
     except SvcpathError as e:
         return e
 
 
-def _finish(running: kexec.Running) -> kexec.ExecResult | SvcpathError:
+def _finish(running: kexec.Running, feed: Any = None) -> kexec.ExecResult | SvcpathError:
     try:
-        return running.finish()
+        return running.finish(on_stdout=_on_stdout(feed))
     except SvcpathError as e:
         return e
+
+
+def _on_stdout(feed: Any) -> Any:
+    return None if feed is None else feed.feed
 
 
 def utc_now() -> str:

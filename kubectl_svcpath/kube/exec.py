@@ -152,11 +152,14 @@ class Running:
     ws: Any
     started: float
 
-    def finish(self, stop: threading.Event | None = None) -> ExecResult:
+    def finish(self, stop: threading.Event | None = None, on_stdout: Callable[[str], None] | None = None) -> ExecResult:
         """Read stdout, stderr and the exit status until the stream ends or the request timeout.
 
         Gives up within a quarter of a second when ``stop`` is set (another listing of the node
         failed) or the connection is closed (the run ended early): nobody waits for the answer.
+        ``on_stdout`` is handed stdout as it arrives, decoded, in pieces that end at a newline (the
+        last piece: whatever follows the last newline, if anything); their concatenation is
+        ``ExecResult.stdout``, so a reader can start on the text while the command still writes it.
         """
         from kubernetes.stream.ws_client import ERROR_CHANNEL
 
@@ -167,7 +170,7 @@ class Running:
             return kube.closing.is_set() or (stop is not None and stop.is_set())
 
         try:
-            out, err, timed_out = _read_streams(self.ws, deadline, stopped)
+            out, err, timed_out = _read_streams(self.ws, deadline, stopped, on_stdout)
             if stopped() and self.ws.is_open():  # given up, not ended
                 raise CollectFailed(f"`{cmd}` in pod {self.namespace}/{self.pod}: stopped before its end (no longer needed)")
             if timed_out:
@@ -204,16 +207,19 @@ def _open(kube: Kube, pod: str, namespace: str, query: list[tuple[str, Any]], st
     return ws
 
 
-def _read_streams(ws: Any, deadline: float | None, stopped: Callable[[], bool] = lambda: False) -> tuple[str, str, bool]:
+def _read_streams(ws: Any, deadline: float | None, stopped: Callable[[], bool] = lambda: False,
+                  on_stdout: Callable[[str], None] | None = None) -> tuple[str, str, bool]:
     """stdout and stderr until the server closes the stream, the deadline passes or ``stopped()``;
-    (out, err, timed out)."""
+    (out, err, timed out). With ``on_stdout``, stdout is decoded piece by piece (cut after a
+    newline, which no UTF-8 sequence contains: the same text as decoding it whole) and each piece
+    handed over as soon as it is complete."""
     from kubernetes.stream.ws_client import STDERR_CHANNEL, STDOUT_CHANNEL
 
-    out_parts: list[bytes] = []
+    out = _Pieces(on_stdout)
     err_parts: list[bytes] = []
 
     def drain() -> None:  # move what arrived out of the client's buffer: it grows by concatenation
-        out_parts.append(_channel(ws, STDOUT_CHANNEL))
+        out.add(_channel(ws, STDOUT_CHANNEL))
         err_parts.append(_channel(ws, STDERR_CHANNEL))
 
     timed_out = False
@@ -230,7 +236,41 @@ def _read_streams(ws: Any, deadline: float | None, stopped: Callable[[], bool] =
     except Exception:  # noqa: BLE001 - the connection broke off without a close frame: no status below
         timed_out = deadline is not None and time.monotonic() >= deadline
     drain()
-    return b"".join(out_parts).decode("utf-8", "replace"), b"".join(err_parts).decode("utf-8", "replace"), timed_out
+    return out.text(), b"".join(err_parts).decode("utf-8", "replace"), timed_out
+
+
+class _Pieces:
+    """stdout as it arrives: raw bytes joined and decoded at the end, or, for a reader that wants
+    it early (``on_stdout``), decoded up to each newline and handed over piece by piece."""
+
+    def __init__(self, on_stdout: Callable[[str], None] | None) -> None:
+        self.on_stdout = on_stdout
+        self.raw: list[bytes] = []
+        self.pending = bytearray()  # (on_stdout) the bytes after the last newline seen
+        self.pieces: list[str] = []
+
+    def add(self, data: bytes) -> None:
+        if self.on_stdout is None:
+            self.raw.append(data)
+            return
+        self.pending += data
+        cut = self.pending.rfind(b"\n") + 1
+        if cut:
+            self._hand_over(self.pending[:cut].decode("utf-8", "replace"))
+            del self.pending[:cut]
+
+    def _hand_over(self, piece: str) -> None:
+        self.pieces.append(piece)
+        assert self.on_stdout is not None
+        self.on_stdout(piece)
+
+    def text(self) -> str:
+        if self.on_stdout is None:
+            return b"".join(self.raw).decode("utf-8", "replace")
+        if self.pending:
+            self._hand_over(self.pending.decode("utf-8", "replace"))
+            self.pending.clear()
+        return "".join(self.pieces)
 
 
 def _not_started(argv: list[str], pod: str, namespace: str, message: str) -> CollectFailed:

@@ -57,7 +57,7 @@ def _read_save(parsed: Parsed, dump: RuleDump, lenient: bool) -> None:
     # a pasted file is checked whole; a tool's output on a node is read as needed
     check_all = None if dump.kind in ("file", "example") else False
     try:
-        rs = parse_iptables_save(dump.text, dump.source, lenient or failed_read, check_all, list(dump.elisions))
+        rs = parse_iptables_save(dump.text, dump.source, lenient or failed_read, check_all, list(dump.elisions), dump.feed)
     except BadDump as e:
         if dump.kind in ("pod", "local") and e.reason == "no iptables rules found":
             raise BadDump(dump.source, e.reason,

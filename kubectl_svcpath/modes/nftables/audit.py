@@ -127,7 +127,7 @@ class FastAudit:
         for (_, proto), f in order:  # the elements correlate looks up, in its order (their keys: the lines above)
             for kind, addresses in (("c", ips["c"]), ("x", ips["x"]), ("l", ips["l"])):
                 for a in addresses:
-                    key = (a, proto, f.port)
+                    key = (a, proto, f.port or 0)  # (the snapshot's port: 0 when no element showed it)
                     if kind == "l":
                         _lookup(out, todo, fw, key)
                     _lookup(out, todo, svc_ips, key)
