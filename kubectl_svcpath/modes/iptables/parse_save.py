@@ -207,7 +207,8 @@ class _Parser:
             for m in _RULE_RUN.finditer(text, start - 1, end):
                 chains.add_span(m.group(2), m.start() + 1, m.end())
         chains.set_declared_counters(_DECL_COUNTERS.search(text, start - 1, head) is not None)
-        chains.declare_all(set(_DECL_NAME.findall(text, start - 1, head)))
+        fed_names = fed is not None and head == (fed.first_run if fed.first_run >= 0 else end)
+        chains.declare_all(fed.declared if fed_names and fed is not None else set(_DECL_NAME.findall(text, start - 1, head)))
         for m in _POLICY_LINE.finditer(text, start - 1, head):  # built-in chains: policy and counters
             chain = table.ensure_chain(m.group(1))
             chain.policy = m.group(2)

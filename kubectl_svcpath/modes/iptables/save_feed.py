@@ -31,6 +31,9 @@ class FedSection:
     spans: dict[str, int] = field(default_factory=dict)  # chain -> pack_span of its run of rules
     covered: int = 0  # sum of span_length over spans
     first_run: int = -1  # offset of the newline before the table's first run of rules
+    # chains declared (":NAME …") before that run and without a run of their own: what the parser's
+    # declare_all() adds to the chains with rules (each run's chain is dropped from it as it comes)
+    declared: set[str] = field(default_factory=set)
 
 
 class SaveFeed:
@@ -113,6 +116,8 @@ class SaveFeed:
         spans = section.spans
         last = self._last_run
         for m in ps._RULE_RUN.finditer(segment, lo, hi):
+            if section.first_run < 0:  # the table's declarations end where its first rule starts
+                section.declared.update(ps._DECL_NAME.findall(segment, lo, m.start()))
             chain, start, end = m.group(2), m.start() + base, m.end() + base
             if m.start() == 0 and last is not None and last[0] == chain and last[2] == start:
                 start = last[1]  # the run goes on from the piece before: one run, as in the whole text
@@ -125,6 +130,9 @@ class SaveFeed:
                 if section.first_run < 0:
                     section.first_run = start - 1
             spans[chain] = pack_span(start, end)
+            section.declared.discard(chain)
             section.covered += end - start
             last = (chain, start, end)
         self._last_run = last
+        if section.first_run < 0:
+            section.declared.update(ps._DECL_NAME.findall(segment, lo, hi))
