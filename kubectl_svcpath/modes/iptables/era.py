@@ -9,8 +9,12 @@ reading a 2019 paste knows why its chains look different.
 
 from __future__ import annotations
 
+import re
+
 from kubectl_svcpath.modes.iptables import comments
 from kubectl_svcpath.modes.iptables.model import RuleSet
+
+_LAYOUT_CHAIN = re.compile("KUBE-(?:EXT|SVL|XLB)-")
 
 
 def era_note(rules: RuleSet) -> str | None:
@@ -19,7 +23,7 @@ def era_note(rules: RuleSet) -> str | None:
     nat = rules.table("nat")
     filt = rules.table("filter")
     if nat is not None:
-        names = [n for n in nat.chains if n.startswith(("KUBE-EXT-", "KUBE-SVL-", "KUBE-XLB-"))]
+        names = list(filter(_LAYOUT_CHAIN.match, nat.chains))  # (a C call per name: 10^5 of them)
         if any(n.startswith(("KUBE-EXT-", "KUBE-SVL-")) for n in names):
             low.append((24, "KUBE-EXT/KUBE-SVL chains"))
         if any(n.startswith("KUBE-XLB-") for n in names):

@@ -263,6 +263,8 @@ class Table:
 _SPAN_SHIFT = 40
 _SPAN_MASK = (1 << _SPAN_SHIFT) - 1
 _GONE = object()
+# a chain the whole-text scan knows has one run of rule lines, not yet located (see RunLocator)
+UNLOCATED = -1
 
 
 def pack_span(start: int, end: int) -> int:
@@ -271,6 +273,14 @@ def pack_span(start: int, end: int) -> int:
 
 def span_length(packed: int) -> int:
     return (packed & _SPAN_MASK) - (packed >> _SPAN_SHIFT)
+
+
+class RunLocator(Protocol):
+    """Finds a chain's one run of rule lines in the text when first asked (parse_save's plain dumps)."""
+
+    def span(self, name: str) -> int: ...
+
+    def all_spans(self) -> dict[str, int]: ...
 
 
 def _unpacked(spans: int | list[tuple[int, int]] | None) -> list[tuple[int, int]] | None:
@@ -287,23 +297,52 @@ class LazyChains(MutableMapping[str, Chain]):
     only when someone asks for it (iteration makes them all).
     """
 
-    __slots__ = ("_made", "_pending", "_section", "_source", "_zero")
+    __slots__ = ("_located", "_locator", "_made", "_pending", "_section", "_source", "_zero")
 
     def __init__(self, source: RuleSource, declared_counters: bool = False, section: tuple[int, int] = (0, 0)) -> None:
         self._made: dict[str, Chain] = {}
-        # None: declared, no rules; an int: one text range (pack_span); a list: several
+        # None: declared, no rules; an int: one text range (pack_span), or UNLOCATED; a list: several
         self._pending: dict[str, int | list[tuple[int, int]] | None] = {}
+        self._locator: RunLocator | None = None
+        self._located = 0  # runs located one by one so far
         self._source = source
         self._section = section  # the table's text, "*table" to COMMIT
         # iptables-save declares user chains as ":NAME - [0:0]": they have no counters of their own
         self._zero = 0 if declared_counters else None
+
+    def add_unlocated(self, names: list[str], locator: RunLocator) -> None:
+        """Chains with one run of rule lines each, in text order, located when first read (no span yet)."""
+        self._locator = locator
+        pending = self._pending
+        if not pending and not self._made:
+            self._pending = dict.fromkeys(names, UNLOCATED)
+            return
+        for name in names:
+            if name not in pending and name not in self._made:
+                pending[name] = UNLOCATED
+
+    def _located_span(self, name: str) -> int | list[tuple[int, int]] | None:
+        """The pending value of ``name`` with its run located: one bisection of the text each, or all at
+        once after 256 of them (an audit reads every chain: one regex pass is cheaper then)."""
+        packed = self._pending.get(name)
+        if packed != UNLOCATED or self._locator is None:
+            return packed
+        self._located += 1
+        if self._located <= 256:
+            packed = self._pending[name] = self._locator.span(name)
+            return packed
+        pending = self._pending
+        for other, span in self._locator.all_spans().items():
+            if pending.get(other) == UNLOCATED:
+                pending[other] = span
+        return pending[name]
 
     def add_span(self, name: str, start: int, end: int) -> None:
         chain = self._made.get(name)
         if chain is not None:
             chain.add_span(self._source, start, end)
             return
-        spans = self._pending.get(name)
+        spans = self._located_span(name)
         if spans is None:
             self._pending[name] = pack_span(start, end)
         elif isinstance(spans, int):
@@ -324,7 +363,7 @@ class LazyChains(MutableMapping[str, Chain]):
         self._zero = 0 if declared_counters else None
 
     def declare_all(self, names: set[str]) -> None:
-        for name in names.difference(self._made).difference(self._pending):
+        for name in names.difference(self._pending).difference(self._made):  # (most have rules: pending)
             self._pending[name] = None
 
     def names_mentioning(self, word: str) -> set[str]:
@@ -342,7 +381,7 @@ class LazyChains(MutableMapping[str, Chain]):
         """The chain's rule lines as the input shows them, without making a Chain object (an audit
         reads every chain once): None when the input has no such chain, "" when it has no rules."""
         if name in self._pending:
-            packed = self._pending[name]
+            packed = self._located_span(name)
             if isinstance(packed, int):  # (most chains: one run of lines)
                 return self._source.span_text(packed >> _SPAN_SHIFT, packed & _SPAN_MASK)
             spans = packed
@@ -364,12 +403,14 @@ class LazyChains(MutableMapping[str, Chain]):
         out: list[str | None] = []
         for name in names:
             packed = pending.get(name)
-            out.append(span_text(packed >> _SPAN_SHIFT, packed & _SPAN_MASK) if isinstance(packed, int) else text_of(name))
+            out.append(span_text(packed >> _SPAN_SHIFT, packed & _SPAN_MASK) if isinstance(packed, int) and packed >= 0
+                       else text_of(name))
         return out
 
     def _make(self, name: str) -> Chain | None:
         if name not in self._pending:
             return None
+        self._located_span(name)
         spans = _unpacked(self._pending.pop(name))
         chain = Chain(name) if spans is None else Chain(name, _source=self._source, _spans=spans)
         chain.packets = chain.bytes = self._zero

@@ -11,8 +11,9 @@ address ending in .0 is told apart). The first Service of each template gets the
 every later one gets that row with its own values put back: the same template means the same
 rules up to a renaming of values the analysis only compares for equality. Anything a template
 cannot vouch for (a chain named after another Service, a hash that is not the one of its name, a
-chain not read from the dump's text, an excerpt, conntrack counts, a second table) gets the full
-analysis. tests/unit/modes/nftables/test_audit_onepass.py holds the rows to the full analysis'.
+chain not read from the dump's text, an excerpt, conntrack counts) gets the full analysis. IPv6
+addresses stay in the template as they are written: a Service of the ip6 table is its own template.
+tests/unit/modes/nftables/test_audit_onepass.py holds the rows to the full analysis'.
 """
 
 from __future__ import annotations
@@ -74,18 +75,19 @@ class _Recipe:
 class FastAudit:
     """Rows of a whole table's Services: templates first seen get ``one`` (the full analysis)."""
 
-    def __init__(self, nft: NftRuleset, table: NftTable, one: Callable[[Any], tuple[Any, Any]]) -> None:
-        self.nft, self.table, self.one = nft, table, one
-        assert isinstance(table.chains, LazyChains)
-        self.chains: LazyChains = table.chains
+    def __init__(self, nft: NftRuleset, tables: list[NftTable], one: Callable[[Any], tuple[Any, Any]]) -> None:
+        self.nft, self.tables, self.one = nft, tables, one
         self.memo: dict[tuple[Any, ...], Any] = {}
-        self.shared: dict[str, tuple[str, list[str]]] = {}  # the text and jumps of chains no Service owns (reject-chain, mark-for-masquerade)
-        self.maps = [table.set(m) for m in (nc.FIREWALL_IPS, nc.SERVICE_IPS, nc.NO_ENDPOINT_SERVICES,
-                                             nc.SERVICE_NODEPORTS, nc.NO_ENDPOINT_NODEPORTS)]
+        # the text and jumps of chains no Service owns (reject-chain, mark-for-masquerade), by table and name
+        self.shared: dict[tuple[str, str], tuple[str, list[str]]] = {}
+        self.maps = {t.family: [t.set(m) for m in (nc.FIREWALL_IPS, nc.SERVICE_IPS, nc.NO_ENDPOINT_SERVICES,
+                                                   nc.SERVICE_NODEPORTS, nc.NO_ENDPOINT_NODEPORTS)] for t in tables}
+        self.json_form = any(_chains(t).text_json for t in tables)
 
     def lines(self, keep: Callable[[str], bool]) -> Iterator[Any]:
         facts = nc._Facts(None)
-        facts.read_table(self.table)
+        for table in self.tables:
+            facts.read_table(table)
         for key in sorted(facts.services):
             ports = facts.services.pop(key)
             if keep(key[0]):
@@ -95,12 +97,13 @@ class FastAudit:
         vals = None
         if _PLAIN_NAME.fullmatch(ns) and _PLAIN_NAME.fullmatch(name):
             text = self._footprint(ns, name, ports)
-            vals = _values(text, f"{ns}/{name}", self.chains.text_json) if text is not None else None
+            vals = _values(text, f"{ns}/{name}", self.json_form) if text is not None else None
         recipe = self.memo.get(vals.key) if vals is not None else _NOT_FAST
         if isinstance(recipe, _Recipe) and vals is not None:
             return _apply(recipe, vals, ns, name)
         report, line = self.one(nc._inferred_service(ns, name, ports))
-        self.table.release()  # that Service's chains need not stay
+        for table in self.tables:  # that Service's chains need not stay
+            table.release()
         if recipe is None and vals is not None:  # the first of its template
             self.memo[vals.key] = _recipe(line, vals, ns, name)
         return line
@@ -118,31 +121,37 @@ class FastAudit:
             svc, svl = f"service-{base}", f"local-{base}"
             own.update((svc, svl, f"external-{base}", f"firewall-{base}"))
             out.append(f"P {pname} {proto} dport {f.port} dport {f.node_port} {f.itp_local} {f.etp_local} {f.affinity_timeout} "
-                       f"{f.source_ranges} {targets} {svc in self.chains} {svl in self.chains}")
+                       f"{f.source_ranges} {[(t.family, c) for _, t, c in f.chains]} "
+                       f"{any(svc in t.chains for t in self.tables)} {any(svl in t.chains for t in self.tables)}")
             todo += targets
             for k, got in (("c", f.cluster_ips), ("x", f.external_ips), ("l", f.lb_ips)):
                 ips[k] += [a for a in got if a not in ips[k]]
         out.append(f"A {ips['c']} {ips['x']} {ips['l']}")
-        fw, svc_ips, no_svc, svc_np, no_np = self.maps
         for (_, proto), f in order:  # the elements correlate looks up, in its order (their keys: the lines above)
             for kind, addresses in (("c", ips["c"]), ("x", ips["x"]), ("l", ips["l"])):
                 for a in addresses:
+                    maps = self.maps.get("ip6" if nc.is_ipv6(a) else "ip")
+                    if maps is None:
+                        out.append("L no table")
+                        continue
                     key = (a, proto, f.port or 0)  # (the snapshot's port: 0 when no element showed it)
                     if kind == "l":
-                        _lookup(out, todo, fw, key)
-                    _lookup(out, todo, svc_ips, key)
-                    _lookup(out, todo, no_svc, key)
+                        _lookup(out, todo, maps[0], key)
+                    _lookup(out, todo, maps[1], key)
+                    _lookup(out, todo, maps[2], key)
             if f.node_port:
-                _lookup(out, todo, svc_np, (proto, f.node_port))
-                _lookup(out, todo, no_np, (proto, f.node_port))
+                for maps in self.maps.values():
+                    _lookup(out, todo, maps[3], (proto, f.node_port))
+                    _lookup(out, todo, maps[4], (proto, f.node_port))
         named = self._chains(out, todo)
         if named is None or not all(_vouched(n, f"{ns}/{name}/", own) for n in named):
             return None
         return "\n".join(out)
 
     def _chains(self, out: list[str], todo: list[str]) -> list[str] | None:
-        """Every chain reached from ``todo``, each once, and the sets they name; the per-service names among
-        them (None when a chain was not read from the text)."""
+        """Every chain reached from ``todo``, each once, in every table (correlate looks a policy chain's
+        affinity sets up in each), and the sets they name; the per-service names among them (None when
+        a chain was not read from the text)."""
         seen: dict[str, None] = {}
         sets: dict[str, None] = {}
         while todo:
@@ -152,24 +161,26 @@ class FastAudit:
             if name in seen:
                 continue
             seen[name] = None
-            got = self._text(name)
-            if got is None:
-                return None
-            text, refs = got
-            out.append(text if name not in self.shared else f"C {name}")  # (a shared chain is the same for every Service)
-            if "@" in text:
-                sets.update(dict.fromkeys(_SET_REFS.findall(text)))
-            todo += refs
+            for table in self.tables:
+                got = self._text(table, name)
+                if got is None:
+                    return None
+                text, refs = got
+                out.append(text if (table.family, name) not in self.shared else f"C {name}")  # (the same for every Service)
+                if "@" in text:
+                    sets.update(dict.fromkeys(_SET_REFS.findall(text)))
+                todo += refs
         for s in sets:
-            out.append(f"S {s} {_set_text(self.table.set(s))}")
-        return [n for n in [*seen, *sets] if n not in self.shared]
+            out += [f"S {s} {_set_text(t.set(s))}" for t in self.tables]
+        return [n for n in [*seen, *sets] if _NAMED.match(n) is not None]
 
-    def _text(self, name: str) -> tuple[str, list[str]] | None:
+    def _text(self, table: NftTable, name: str) -> tuple[str, list[str]] | None:
         """A chain's text as the dump holds it (a line saying so when there is no such chain), and the
         chains it jumps to; None when a template cannot vouch for it."""
-        if name in self.shared:
-            return self.shared[name]
-        chains = self.chains
+        shared = self.shared.get((table.family, name))
+        if shared is not None:
+            return shared
+        chains = _chains(table)
         where = chains.where(name)
         if name not in chains:
             text, is_json = f"C {name} -", False
@@ -192,8 +203,13 @@ class FastAudit:
                 return None  # a jump this reading would not follow (a quoted name, the word in a comment)
         got = (text, refs)
         if _NAMED.match(name) is None:  # a chain no Service owns (mark-for-masquerade, reject-chain)
-            self.shared[name] = got
+            self.shared[(table.family, name)] = got
         return got
+
+
+def _chains(table: NftTable) -> LazyChains:
+    assert isinstance(table.chains, LazyChains)
+    return table.chains
 
 
 def _vouched(name: str, ref: str, own: set[str]) -> bool:
@@ -261,7 +277,7 @@ def _values(text: str, ref: str, json_form: bool) -> _Values | None:
                                 .replace(_JSON_PORT, "\x04port "))
         if '"counter"' in text:
             text = _JSON_COUNTER.sub("", text)
-    elif "# handle" in text or "counter" in text:
+    if "# handle" in text or "counter packets" in text:
         text = _TEXT_NOISE.sub("", text)
     text = text.replace(ref, "\x01")
     parts = _OWN_HASH.split(text)
@@ -312,10 +328,10 @@ def _apply(recipe: _Recipe, vals: _Values, ns: str, name: str) -> Any:
 
 
 def fast_audit(nft: NftRuleset | None, one: Callable[[Any], tuple[Any, Any]], keep: Callable[[str], bool]) -> Iterator[Any] | None:
-    """The audit lines of every Service kube-proxy's table lists, or None when this input needs the full analysis each."""
+    """The audit lines of every Service kube-proxy's tables list, or None when this input needs the full analysis each."""
     if nft is None:
         return None
     tables = nft.kube_proxy_tables()
-    if len(tables) != 1 or tables[0].family != "ip" or not isinstance(tables[0].chains, LazyChains):
+    if not tables or not all(isinstance(t.chains, LazyChains) for t in tables):
         return None
-    return FastAudit(nft, tables[0], one).lines(keep)
+    return FastAudit(nft, tables, one).lines(keep)

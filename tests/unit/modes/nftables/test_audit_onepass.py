@@ -111,68 +111,73 @@ def _chain_of(tx: str, service: str) -> str:
     return m.group(1)
 
 
-_ADD = re.compile(r"add (table|chain|set|map|rule|element) ip kube-proxy(?: (\S+))?(?: (.*))?$")
+_ADD = re.compile(r"add (table|chain|set|map|rule|element) (ip6?) kube-proxy(?: (\S+))?(?: (.*))?$")
 
 
 def _listing(tx: str) -> str:
-    """The transaction (tests/lab/nftgen.py) as `nft list table ip kube-proxy` prints the table."""
-    chains: dict[str, list[str]] = {}
-    specs: dict[str, str] = {}
-    sets: dict[str, tuple[str, list[str], list[str]]] = {}
+    """The transaction (tests/lab/nftgen.py) as `nft list ruleset` prints kube-proxy's tables."""
+    chains: dict[str, dict[str, list[str]]] = {}
+    specs: dict[tuple[str, str], str] = {}
+    sets: dict[str, dict[str, tuple[str, list[str], list[str]]]] = {}
     for line in tx.splitlines():
         m = _ADD.match(line)
         if m is None:
             continue
-        what, name, rest = m.groups()
+        what, family, name, rest = m.groups()
+        fam_chains, fam_sets = chains.setdefault(family, {}), sets.setdefault(family, {})
         if what == "chain":
-            chains.setdefault(name, [])
+            fam_chains.setdefault(name, [])
             if rest and "hook" in rest:
-                specs[name] = rest.strip("{} ").replace(" ;", ";") + " policy accept;"
+                specs[(family, name)] = rest.strip("{} ").replace(" ;", ";") + " policy accept;"
         elif what == "rule":
-            chains.setdefault(name, []).append(rest)
+            fam_chains.setdefault(name, []).append(rest)
         elif what in ("set", "map"):
-            sets[name] = (what, [p.strip() for p in (rest or "").strip("{} ").split(" ; ") if p.strip(" ;")], [])
+            fam_sets[name] = (what, [p.strip() for p in (rest or "").strip("{} ").split(" ; ") if p.strip(" ;")], [])
         elif what == "element":
-            sets[name][2].append(rest.strip()[1:-1].strip())
-    out = ["table ip kube-proxy {", '\tcomment "rules for kube-proxy"']
-    for name, (what, decl, elements) in sets.items():
-        out.append(f"\t{what} {name} {{")
-        out += [f"\t\t{d.rstrip(' ;')}" for d in decl]
-        if elements:
-            out.append("\t\telements = { " + ",\n\t\t\t     ".join(elements) + " }")
-        out.append("\t}")
-    for name, rules in chains.items():
-        out.append(f"\n\tchain {name} {{")
-        if name in specs:
-            out.append(f"\t\t{specs[name]}")
-        out += [f"\t\t{r}" for r in rules]
-        out.append("\t}")
-    return "\n".join(out + ["}"]) + "\n"
+            fam_sets[name][2].append(rest.strip()[1:-1].strip())
+    out: list[str] = []
+    for family in chains:
+        out += [f"table {family} kube-proxy {{", '\tcomment "rules for kube-proxy"']
+        for name, (what, decl, elements) in sets[family].items():
+            out.append(f"\t{what} {name} {{")
+            out += [f"\t\t{d.rstrip(' ;')}" for d in decl]
+            if elements:
+                out.append("\t\telements = { " + ",\n\t\t\t     ".join(elements) + " }")
+            out.append("\t}")
+        for name, rules in chains[family].items():
+            out.append(f"\n\tchain {name} {{")
+            if (family, name) in specs:
+                out.append(f"\t\t{specs[(family, name)]}")
+            out += [f"\t\t{r}" for r in rules]
+            out.append("\t}")
+        out.append("}")
+    return "\n".join(out) + "\n"
 
 
 def _json(tx: str) -> str:
-    """The same table as `nft -j list table ip kube-proxy` writes it (rules' statements: the project's
-    own reading of the text, which writes nft -j's shapes)."""
+    """The same tables as `nft -j list ruleset` writes them (rules' statements: the project's own
+    reading of the text, which writes nft -j's shapes)."""
     nft = parse_nft_text(tx, "tx")
-    (table,) = nft.tables.values()
     handle = iter(range(1, 1_000_000))
-    items: list[dict[str, Any]] = [{"metainfo": {"version": "1.0.6", "json_schema_version": 1}},
-                                   {"table": {"family": "ip", "name": "kube-proxy", "handle": next(handle)}}]
-    items += [{s.kind: _set_json(s, next(handle))} for s in table.sets.values()]
-    for chain in table.chains.values():
-        decl = {"family": "ip", "table": "kube-proxy", "name": chain.name, "handle": next(handle)}
-        if chain.hook:
-            decl.update(type=chain.type, hook=chain.hook, prio=chain.prio, policy=chain.policy or "accept")
-        items.append({"chain": decl})
-    for chain in table.chains.values():
-        for r in chain.rules:
-            rule = {"family": "ip", "table": "kube-proxy", "chain": chain.name, "handle": next(handle), "expr": r.exprs}
-            items.append({"rule": {**rule, "comment": r.comment} if r.comment else rule})
+    items: list[dict[str, Any]] = [{"metainfo": {"version": "1.0.6", "json_schema_version": 1}}]
+    for table in nft.tables.values():
+        fam = {"family": table.family, "table": "kube-proxy"}
+        items.append({"table": {"family": table.family, "name": "kube-proxy", "handle": next(handle)}})
+        items += [{s.kind: _set_json(s, table.family, next(handle))} for s in table.sets.values()]
+        for chain in table.chains.values():
+            decl = {**fam, "name": chain.name, "handle": next(handle)}
+            if chain.hook:
+                decl.update(type=chain.type, hook=chain.hook, prio=chain.prio, policy=chain.policy or "accept")
+            items.append({"chain": decl})
+        for chain in table.chains.values():
+            for r in chain.rules:
+                rule = {**fam, "chain": chain.name, "handle": next(handle), "expr": r.exprs}
+                items.append({"rule": {**rule, "comment": r.comment} if r.comment else rule})
     return json.dumps({"nftables": items})
 
 
-def _set_json(s: NftSet, handle: int) -> dict[str, Any]:
-    body: dict[str, Any] = {"family": "ip", "name": s.name, "table": "kube-proxy",
+def _set_json(s: NftSet, family: str, handle: int) -> dict[str, Any]:
+    body: dict[str, Any] = {"family": family, "name": s.name, "table": "kube-proxy",
                             "type": list(s.type) if len(s.type) > 1 else s.type[0], "handle": handle}
     if s.kind == "map":
         body["map"] = s.map_type or "verdict"
@@ -192,6 +197,46 @@ def _set_json(s: NftSet, handle: int) -> dict[str, Any]:
     if elems:
         body["elem"] = elems
     return body
+
+
+def _ip6_table(services: list[NftService]) -> str:
+    """kube-proxy's ip6 table for these (IPv6) Services, from nftgen's ip table of the same shapes."""
+    from tests.lab import nftgen
+
+    v4 = {"ip daddr": "ip6 daddr", "ip saddr": "ip6 saddr", "ipv4_addr": "ipv6_addr", "ip kube-proxy": "ip6 kube-proxy",
+          "172.30.0.0/16": "fd00:30::/108", "192.168.0.2": "fd00:168::2"}
+    lines = generate([]).splitlines()
+    for svc in services:
+        lines += nftgen._service("ip kube-proxy", svc, "fd00:10::/64", True)
+    text = "\n".join(lines)
+    for a, b in v4.items():
+        text = text.replace(a, b)
+    return text + "\n"
+
+
+def _dual_stack() -> tuple[list[NftService], list[NftService]]:
+    """IPv4 Services, and IPv6 ones: every fifth of the same name (dual-stack), and two IPv6-only."""
+    v4 = _services()
+    v6 = [NftService(s.namespace, s.name, f"fd00:30::{i + 10:x}", s.ports,
+                     endpoints=[f"fd00:10:{i:x}::{j * 50:x}" for j in range(len(s.endpoints))],
+                     etp_local=s.etp_local, local_endpoints=[] if s.local_endpoints == [] else None)
+          for i, s in enumerate(v4) if i % 5 == 0]
+    v6 += [NftService("ns6", f"only6-{k}", f"fd00:30::1:{k}", [NftPort("http", 80, 8080)], endpoints=["fd00:10::1:1"])
+           for k in range(2)]
+    return v4, v6
+
+
+@pytest.mark.parametrize("form", ["text", "json"])
+def test_one_pass_rows_equal_full_analysis_on_dual_stack_tables(tmp_path: Path, form: str) -> None:
+    v4, v6 = _dual_stack()
+    tx = generate(v4) + _ip6_table(v6)
+    dump = tmp_path / f"kube-proxy.{form}"
+    dump.write_text(_listing(tx) if form == "text" else _json(tx))
+    full, fast, analysed = _both([str(dump)])
+    assert fast is not None and analysed is not None
+    _assert_same(full, fast, f"dual-stack {form}")
+    assert sum(":" in r["CLUSTER-IP"] for r in full.audit_rows) == len(v6), "the ip6 table was not read"
+    assert analysed < len(full.audit_rows) / 2, "rows were not derived from templates: the test would prove nothing"
 
 
 @pytest.mark.parametrize("form", ["text", "json"])

@@ -1,0 +1,142 @@
+"""The plain scan of iptables-save text (issue 11): two name-only regex passes and chains located in the text
+when asked must read exactly what the general whole-text scan reads, and leave every other layout to it.
+
+The plain scan (parse_save._Parser._plain_scan) takes a table whose lines, from its first rule to COMMIT, are
+rule lines with each chain's rules in one run; a chain's run is then found by bisecting the text in run order,
+or, after 256 such look-ups (an audit), all at once. Anything else goes to _fast_scan and the line-by-line
+scan, which word the errors: a hand-edited dump must still show every rule of a chain split in two places.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kubectl_svcpath.modes.iptables import parse_save
+from kubectl_svcpath.parse.excerpt import clean
+from tests.conftest import DUMPS, require_shared, svcpath
+from tests.lab.kpgen import PortSpec, ServiceSpec, cluster_services, save_text
+
+
+def _read(text: str, plain: bool) -> tuple[bool, dict[str, Any]]:
+    """What a parse shows of every chain: names in order, policy, counters, and each rule's line and text."""
+    parser = parse_save._Parser(text, "dump.txt", False)
+    took = parser._plain_scan() if plain else parser._fast_scan()
+    shown: dict[str, Any] = {}
+    for name, table in parser.rules.tables.items():
+        chains = {}
+        for chain_name in list(table.chains):
+            c = table.chains[chain_name]
+            chains[chain_name] = (c.policy, c.packets, c.bytes, c.declared, [(r.line_no, r.raw, r.target) for r in c.rules])
+        shown[name] = chains
+    return took, shown
+
+
+def _generated(n: int = 40) -> str:
+    return save_text(cluster_services(n, 3))
+
+
+def test_plain_scan_reads_what_the_general_scan_reads_on_shared_dumps() -> None:
+    require_shared()
+    saves = sorted(p for p in DUMPS.glob("*.txt") if "-save" in p.name or "iptables-save" in p.read_text(errors="replace")[:200])
+    assert saves
+    for path in saves:
+        text = path.read_text()
+        took, plain = _read(text, plain=True)
+        assert took, path.name
+        assert plain == _read(text, plain=False)[1], path.name
+
+
+@pytest.mark.parametrize("lookups", [3, 400])
+def test_chains_located_one_by_one_or_all_at_once_match_the_general_scan(lookups: int) -> None:
+    """A few look-ups bisect the text; past 256 (an audit) every run is found in one pass: both as _fast_scan."""
+    text = _generated(120)
+    general = parse_save._Parser(text, "d", False)
+    assert general._fast_scan()
+    plain = parse_save._Parser(text, "d", False)
+    assert plain._plain_scan()
+    g_nat, p_nat = general.rules.tables["nat"].chains, plain.rules.tables["nat"].chains
+    names = list(g_nat)
+    assert list(p_nat) == names and len(names) > 400
+    for name in names[-lookups:] + names[:3]:
+        assert p_nat.text_of(name) == g_nat.text_of(name), name
+        assert p_nat[name]._spans == g_nat[name]._spans, name
+
+
+def _move_rule(text: str) -> str:
+    """A chain's first rule moved to the end of the table: its rules are in two places (a hand edit)."""
+    lines = text.split("\n")
+    i = next(i for i, ln in enumerate(lines) if " -A KUBE-SEP-" in ln)
+    moved = lines.pop(i)
+    commit = max(j for j, ln in enumerate(lines) if ln == "COMMIT")
+    lines.insert(commit, moved)
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("edit", ["two places", "comment among rules", "blank line among rules", "declaration among rules"])
+def test_other_layouts_are_left_to_the_general_scan(edit: str) -> None:
+    text = _generated()
+    lines = text.split("\n")
+    middle = next(i for i, ln in enumerate(lines) if " -A KUBE-SVC-" in ln)
+    if edit == "two places":
+        text = _move_rule(text)
+    else:
+        lines.insert(middle, {"comment among rules": "# edited by hand", "blank line among rules": "",
+                              "declaration among rules": ":KUBE-EXTRA - [0:0]"}[edit])
+        text = "\n".join(lines)
+    took, _ = _read(text, plain=True)
+    assert not took
+    assert _read(text, plain=False)[0]
+
+
+def test_a_chain_split_in_two_places_still_shows_all_its_endpoints(tmp_path: Path) -> None:
+    """What users see: the Service whose endpoint chain was split by a hand edit has the same endpoints and
+    DNAT targets as in the dump kube-proxy's host printed."""
+    svc = ServiceSpec("shop", "web", "10.96.0.10", [PortSpec("http", 80, 8080)], endpoints=["10.244.1.5", "10.244.2.6"])
+    text = save_text([*cluster_services(30, 2), svc])
+    whole, edited = tmp_path / "whole.txt", tmp_path / "edited.txt"
+    whole.write_text(text)
+    lines = text.split("\n")
+    sep = next(ln.split()[2] for ln in lines if "-A KUBE-SEP-" in ln and "10.244.2.6" in ln)
+    i = next(i for i, ln in enumerate(lines) if f"-A {sep} " in ln)
+    moved = lines.pop(i)  # the endpoint chain's first rule, now after every other rule of the table
+    lines.insert(max(j for j, ln in enumerate(lines) if ln == "COMMIT"), moved)
+    edited.write_text("\n".join(lines))
+
+    def endpoints(path: Path) -> list[tuple[str, Any]]:
+        code, out, err = svcpath("shop/web", "--rules-file", str(path), "-o", "json")
+        assert code in (0, 3), err
+        paths = json.loads(out)["ports"][0]["paths"]
+        return sorted((e["ip"], e.get("chain")) for p in paths for e in p["endpoints"])
+
+    assert endpoints(edited) == endpoints(whole)
+    assert [ip for ip, _ in endpoints(whole)] == ["10.244.1.5", "10.244.2.6"]
+
+
+def test_a_bad_line_among_the_rules_is_the_same_error(tmp_path: Path) -> None:
+    text = _generated().split("\n")
+    i = next(i for i, ln in enumerate(text) if " -A KUBE-SVC-" in ln)
+    text.insert(i, "garbage here")
+    path = tmp_path / "bad.txt"
+    path.write_text("\n".join(text))
+    code, out, err = svcpath("bench/svc-00000", "--rules-file", str(path))
+    assert code == 8 and out == ""
+    assert err.splitlines()[0] == f"error: {path} line {i + 1}: not an iptables-save line: garbage here"
+
+
+def test_lines_of_iptables_saves_shapes_need_no_search_for_cuts_or_prompts() -> None:
+    """parse/excerpt.py skips its two whole-text searches for a text of iptables-save's line shapes only; a cut
+    or a prompt anywhere else, even deep in a dump, is still found."""
+    text = _generated()
+    assert clean(text).text == text and not clean(text).elisions
+    lines = text.split("\n")
+    deep = len(lines) // 2
+    cut = clean("\n".join([*lines[:deep], "...", *lines[deep:]]))
+    assert cut.elisions == [deep + 1]
+    prompt = clean("\n".join([*lines[:deep], "$ iptables-save -t filter", *lines[deep:]]))
+    assert prompt.commands == [deep + 1]
+    indented_cut = clean("\n".join([*lines[:deep], "  [snip]", *lines[deep:]]))
+    assert indented_cut.elisions == [deep + 1]
