@@ -258,3 +258,19 @@ def test_one_pass_rows_equal_full_analysis_on_generated_tables(tmp_path: Path, f
     for namespace, only_problems in (("ns1", False), (None, True)):
         full, fast, _ = _both([str(dump)], namespace, only_problems)
         _assert_same(full, fast, f"generated {form} -n {namespace} --problems {only_problems}")
+
+
+def test_one_pass_rows_equal_full_analysis_on_nft_a_listing(tmp_path: Path) -> None:
+    """`nft -a list`: every rule and chain carries its own handle, which no analysis reads."""
+    counter = iter(range(1, 1_000_000))
+    text = _listing(_with_problems(generate(_services())))
+    text = re.sub(r"^(\tchain \S+ \{|\t\t(?!type |elements |comment |flags |timeout )[^\n]*[^,{])$",
+                  lambda m: f"{m.group(1)} # handle {next(counter)}", text, flags=re.M)
+    assert text.count("# handle") > 500
+    dump = tmp_path / "kube-proxy-a.txt"
+    dump.write_text(text)
+    full, fast, analysed = _both([str(dump)])
+    assert fast is not None and analysed is not None
+    _assert_same(full, fast, "nft -a")
+    assert analysed < len(full.audit_rows) / 2
+
