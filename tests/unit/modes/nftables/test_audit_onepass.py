@@ -236,7 +236,8 @@ def test_one_pass_rows_equal_full_analysis_on_dual_stack_tables(tmp_path: Path, 
     assert fast is not None and analysed is not None
     _assert_same(full, fast, f"dual-stack {form}")
     assert sum(":" in r["CLUSTER-IP"] for r in full.audit_rows) == len(v6), "the ip6 table was not read"
-    assert analysed < len(full.audit_rows) / 2, "rows were not derived from templates: the test would prove nothing"
+    # 25 of 98: the IPv6 addresses are taken out too (each dual-stack Service its own template: 34)
+    assert analysed <= 25, f"{analysed} Services analysed in full: rows were not derived from templates"
 
 
 @pytest.mark.parametrize("form", ["text", "json"])
