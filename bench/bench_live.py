@@ -14,6 +14,9 @@
    with the default ``--max-parallel`` and its peak memory; the per-node cost it implies for
    1,000 and 5,000 nodes, and ``--sample 10`` beside it.
 
+4. ``--all -A`` live (``--parts audit``): the API server holds the N + 1 Services and their EndpointSlices
+   (listed in pages), the node their rules; against one Service on the same node and server.
+
 The 20 ms: this kernel has no netem (CONFIG_NET_SCH_NETEM is not set: ``tc qdisc add ... netem``
 answers "Specified qdisc kind is unknown"), so a relay on 127.0.0.1 inside this process holds
 every chunk the client sends for 20 ms before passing it on (what ``netem delay 20ms`` on the
@@ -314,6 +317,38 @@ def many_nodes(lab: Lab, cert, tmp: Path, n_nodes: int, spaces: int, services: i
     return rows
 
 
+def live_audit(lab: Lab, cert, tmp: Path, services: int, repeat: int) -> list[tuple[str, str]]:
+    """``--all -A`` live (part 4): the API server holds all N + 1 Services and their EndpointSlices, the
+    node their rules; against one Service (hello-service) on the same node and server, in turns."""
+    cluster = FakeCluster()
+    node = lab.add_node(f"a{services}")
+    specs = [kpgen.hello_service()] + kpgen.cluster_services(services, 10)
+    lab.load_iptables(node, kpgen.generate(specs, kpgen.HELLO_CONFIG), backend="legacy")
+    cluster.add_node("cp01", node.ns, backend="legacy")
+    cluster.add_objects(kpgen.api_objects(specs[0], node_of={POD_IP: "cp01"}))
+    for spec in specs[1:]:
+        cluster.add_objects(kpgen.api_objects(spec))
+    cluster.set_proxy_config("")
+    rows = []
+    with FakeApiServer(cluster, cert) as api:
+        kc = str(api.write_kubeconfig(tmp / f"kc-audit-{services}"))
+        one = [PLUGIN, "hello-service", "-o", "json", "--kubeconfig", kc]
+        every = [PLUGIN, "--all", "-A", "--kubeconfig", kc]
+        t = race({"one": one, "all": every}, repeat)
+        out = t["all"].result.stdout
+        assert f"\n{services + 1} Services, " in out and len(out.splitlines()) > services + 4, out[-500:]  # a row each
+        rss_one, rss_all = peak_rss_mb(one), peak_rss_mb(every)
+        pages = [r for r in cluster.requests if r.path.endswith("/services") and "limit" in r.query]  # (--all's alone)
+        rows.append((f"one Service (`hello-service -o json`), {services + 1:,} Services on the node",
+                     f"{t['one']}; plugin {t['one'].own:.2f} s, peak {rss_one:.0f} MB"))
+        rows.append((f"`--all -A` ({services + 1:,} Services and their EndpointSlices listed, one node's rules)",
+                     f"{t['all']}; plugin {t['all'].own:.2f} s, peak {rss_all:.0f} MB = {t['all'].best / t['one'].best:.1f}x one "
+                     f"Service (CPU {t['all'].cpu / t['one'].cpu:.1f}x, the plugin's own {t['all'].own / t['one'].own:.1f}x; "
+                     f"target <= 3x); the Service LIST in {len(pages) // (repeat + 1)} pages"))
+    check_reads(cluster)
+    return rows
+
+
 def check_reads(cluster: FakeCluster) -> None:
     bad = [r for r in cluster.requests if r.method != "GET" or (r.argv is not None and not is_allowed(r.argv))]
     if bad or cluster.violations:
@@ -332,7 +367,9 @@ def main() -> None:
     ap.add_argument("--spaces", type=int, default=4, help="lab namespaces those nodes' execs run in")
     ap.add_argument("--node-services", type=int, default=200, help="background Services on each of those nodes")
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--parts", default="one,many", help="which parts: one (one Service, start-up), many (--all-nodes)")
+    ap.add_argument("--parts", default="one,many", help="which parts: one (one Service, start-up), many (--all-nodes), "
+                    "audit (--all -A on a node of --audit-services Services, all of them in the API)")
+    ap.add_argument("--audit-services", type=int, default=10_000, help="background Services of part audit")
     args = ap.parse_args()
     parts = set(args.parts.split(","))
     compile_package()
@@ -364,6 +401,11 @@ def main() -> None:
                 many = many_nodes(lab, cert, tmp, args.nodes, args.spaces, args.node_services, args.repeat)
             out.append(f"\nMany nodes ({args.nodes} API nodes, execs in {args.spaces} lab namespaces):\n")
             out.append(table(("what", "time"), many))
+        if "audit" in parts:
+            with Lab() as lab:
+                rows_audit = live_audit(lab, cert, tmp, args.audit_services, args.repeat)
+            out.append("\n--all live (every Service of the cluster against one node's rules):\n")
+            out.append(table(("what", "time"), rows_audit))
     print(f"\nLive path (fake API server over HTTPS + WebSocket exec, netns nodes), best of {args.repeat} "
           f"(medians in brackets; {os.cpu_count()} CPUs, load average {load0:.1f} at the start, "
           f"{os.getloadavg()[0]:.1f} at the end):\n")
