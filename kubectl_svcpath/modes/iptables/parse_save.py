@@ -20,7 +20,7 @@ from kubectl_svcpath.parse.tokens import TokenError, counter, split_words
 from kubectl_svcpath.modes.iptables.model import Chain, DumpInfo, LazyChains, Rule, RuleSet, Table, pack_span, span_length
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Iterator
 
     from kubectl_svcpath.modes.iptables.save_feed import FedSection, SaveFeed
 
@@ -581,8 +581,8 @@ class _RunLocator:
         after = self._first_from(rank + 1, start, self.end)
         return pack_span(start, after - 1 if after < self.end else self.end)
 
-    def all_spans(self) -> dict[str, int]:
-        return {m.group(2): pack_span(m.start() + 1, m.end()) for m in _RULE_RUN.finditer(self.text, self.start - 1, self.end)}
+    def all_spans(self) -> Iterator[tuple[str, int]]:
+        return ((m.group(2), pack_span(m.start() + 1, m.end())) for m in _RULE_RUN.finditer(self.text, self.start - 1, self.end))
 
 
 def _sections(text: str) -> list[tuple[str, int, int]] | None:
