@@ -167,13 +167,25 @@ def _connect(configuration: Any, url: str, headers: dict[str, str], extra_header
     connect_opt: dict[str, Any] = {"header": header, "timeout": timeout or None}
     if configuration.proxy or configuration.proxy_headers:
         connect_opt = ws_client.websocket_proxycare(connect_opt, configuration, url, headers)
+    context = getattr(configuration, _SSL_CONTEXT, None)
+    if context is not None:
+        ssl_opts["context"] = context
     sock = WebSocket(sslopt=ssl_opts, skip_utf8_validation=False)
     try:
         sock.connect(url, **connect_opt)
     except BaseException:
         sock.shutdown()
         raise
+    tls = getattr(sock, "sock", None)
+    if context is None and isinstance(tls, ssl.SSLSocket):
+        setattr(configuration, _SSL_CONTEXT, tls.context)
     return sock
+
+
+# The SSLContext websocket-client built from ``sslopt`` for the first exec of a run, kept on the run's
+# Configuration and handed back (``sslopt["context"]``) for the next ones: the same verification and
+# client certificate, without a new context and the CA file read again per exec (~1 ms of CPU each).
+_SSL_CONTEXT = "_svcpath_exec_ssl_context"
 
 
 @functools.cache

@@ -7,6 +7,7 @@ namespace its node names), one of which programs a stale endpoint, so the report
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 
@@ -104,3 +105,22 @@ def test_a_node_is_read_only_when_the_caller_takes_the_one_before(scenario: Scen
     assert sorted([first.node] + [r.node for r in rest]) == NODES
     assert all(r.error is None and r.collection is not None for r in [first, *rest])
     assert _nodes_execed(scenario) == set(NODES)
+
+
+@pytest.mark.lab
+@pytest.mark.api
+def test_every_nodes_exec_carries_the_client_certificate(scenario: Scenario, client_cert, tmp_path):
+    """The execs after a run's first reuse its TLS context (kube/transport.py): each still presents the
+    kubeconfig's client certificate, as the reads do, or the API server would refuse it."""
+    _cluster(scenario)
+    cert_data = {k: base64.b64encode(p.read_bytes()).decode()
+                 for k, p in (("client-certificate-data", client_cert.cert), ("client-key-data", client_cert.key))}
+    kc = str(scenario.api.write_kubeconfig(tmp_path / "kc-cert", user=cert_data))
+
+    doc = _doc("--all-nodes", "--kubeconfig", kc)
+
+    assert [item["node"] for item in doc["items"]] == NODES and doc["errors"] == []
+    execs = [r for r in scenario.cluster.requests if r.argv is not None]
+    assert len(execs) == len(NODES) and {r.status for r in execs} == {101}
+    assert {r.credential for r in scenario.cluster.requests} == {f"cert:{scenario.cluster.cert_user}"}
+    scenario.assert_read_only()
