@@ -84,13 +84,17 @@ def add_line(counts: dict[str, int], line: AuditLine) -> None:
 
 
 def totals_line(t: dict[str, int], shown: int | None = None) -> str:
-    head = f"{t['services']} Services, {t['ports']} ports, {t['endpoints']} endpoints: "
+    head = f"{_count(t['services'], 'Service')}, {_count(t['ports'], 'port')}, {_count(t['endpoints'], 'endpoint')}: "
     line = head + f"{t['error']} error, {t['warning']} warning, {t['ok']} ok"
     if t.get("unknown"):
         line += f", {t['unknown']} not in the input"
     if shown is not None and shown != t["services"]:
         line += f" ({shown} shown: --problems)"
     return line
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _endpoints(r: Report) -> set[str]:
@@ -182,7 +186,9 @@ def render_rows(rows: list[dict[str, str]], style: Style, wide: bool, width: int
     if style.color:
         lines = [x.replace("error: ", style.paint("error: ", "red"), 1).replace("warning: ", style.paint("warning: ", "yellow"), 1)
                  for x in lines]
-    if not rows:
+    if not rows and shown is not None and all_totals["services"]:  # --problems left every Service out
+        lines = ["No Service with an error or a warning."]
+    elif not rows:
         lines = [f"No Service in namespace {safe(scope['namespace'])}." if scope and scope.get("namespace")
                  else "No Service in the cluster." if scope else "No Service in the input."]
     head = wrap_lines(scope_lines(scope), None if wide else width) + [""] if scope else []

@@ -41,6 +41,20 @@ def test_problems_keeps_only_services_with_findings_and_the_totals_of_all():
     assert f"{TOTALS} (2 shown: --problems)" in out
 
 
+def test_problems_when_every_service_is_ok_says_so_not_that_there_is_none():
+    require_shared()
+    code, out, _ = svcpath("--rules-file", str(DUMPS / "repo-blog-flannel-k8s-master-iptables-save.txt"), "--all", "--problems")
+    assert code == 0
+    assert out.splitlines()[:3] == ["No Service with an error or a warning.", "",
+                                    "5 Services, 7 ports, 7 endpoints: 0 error, 0 warning, 5 ok (0 shown: --problems)"]
+
+
+def test_totals_count_one_in_the_singular():
+    require_shared()
+    _, out, _ = svcpath("--rules-file", str(DUMPS / "repo-sessionaffinity-experiment-test-my-nginx-before.txt"), "--all")
+    assert "1 Service, 1 port, 3 endpoints: 0 error, 0 warning, 1 ok" in out.splitlines()
+
+
 def test_problems_needs_all():
     code, _, err = svcpath("--rules-file", _dump(), "--problems")
     assert code == 2 and "--all" in err
