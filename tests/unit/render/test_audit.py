@@ -41,12 +41,14 @@ def test_problems_keeps_only_services_with_findings_and_the_totals_of_all():
     assert f"{TOTALS} (2 shown: --problems)" in out
 
 
-def test_problems_when_every_service_is_ok_says_so_not_that_there_is_none():
-    require_shared()
-    code, out, _ = svcpath("--rules-file", str(DUMPS / "repo-blog-flannel-k8s-master-iptables-save.txt"), "--all", "--problems")
+def test_problems_when_every_service_is_healthy_says_so_not_that_there_is_none(tmp_path):
+    from tests.lab.kpgen import PortSpec, ServiceSpec, save_text
+
+    dump = tmp_path / "iptables-save.txt"
+    dump.write_text(save_text([ServiceSpec("shop", "web", "10.96.0.10", [PortSpec("http", 80, 8080)], endpoints=["10.244.1.5"])]))
+    code, out, _ = svcpath("--rules-file", str(dump), "--all", "--problems")
     assert code == 0
-    assert out.splitlines()[:3] == ["No Service with an error or a warning.", "",
-                                    "5 Services, 7 ports, 7 endpoints: 0 error, 0 warning, 5 ok (0 shown: --problems)"]
+    assert out.splitlines()[:3] == ["No Service with a problem.", "", "1 Service, 1 port, 1 endpoint: 0 error, 0 warning, 1 ok (0 shown: --problems)"]
 
 
 def test_totals_count_one_in_the_singular():
