@@ -190,7 +190,8 @@ def _maybe_elided(text: str) -> bool:
 # after its first line, a line of none of the shapes iptables-save prints: "[p:b] " counters, "-A ", a
 # declaration, comment or table, COMMIT, blank. None of those can start a cut mark (_QUICK) or a prompt
 # (_ANY_PROMPT), so a dump of such lines needs neither of their two passes (one pass of this, ~3x cheaper)
-_NOT_SAVE_LINE = re.compile(r"\n(?!\[\d{1,20}:\d{1,20}\] |-A |[:#*]|COMMIT\r?(?:\n|$)|\r?(?:\n|$))")
+# ("[" and a digit up to the first "] ": never "[...]", "[snip]" nor a "[user@host]$ " prompt)
+_NOT_SAVE_LINE = re.compile(r"\n(?!\[\d[^\]\n]*+\] |-A |[:#*]|COMMIT\r?(?:\n|$)|\r?(?:\n|$))")
 
 
 def _save_lines_only(text: str) -> bool:

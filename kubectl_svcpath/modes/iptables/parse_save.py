@@ -13,7 +13,7 @@ import operator
 import re
 from array import array
 from bisect import bisect_right
-from itertools import islice
+from itertools import accumulate, islice
 from typing import TYPE_CHECKING
 
 from kubectl_svcpath.errors import BadDump
@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from kubectl_svcpath.modes.iptables.save_feed import SaveFeed
 
 MAX_LINE = 64 * 1024
+# line numbers: counted from the nearest known line, or from a 64 KiB block's start when that is over 1 MiB away
+_BLOCK_BITS = 16
+_FAR = 1 << 20
 # up to this size every rule is read at once (bad lines anywhere are errors); above it, rules
 # are read as the analysis reaches them, which keeps one-Service answers on huge dumps fast
 EAGER_BYTES = 1024 * 1024
@@ -137,6 +140,7 @@ class _Parser:
         self._line_marks: list[tuple[int, int]] = [(0, 1)]  # (offset, line number) pairs seen so far
         self._line_starts: array[int] | None = None
         self._scattered = 0  # line numbers asked for before some already known
+        self._blocks: list[int] | None = None  # _newlines_before_blocks()
         self.fed: SaveFeed | None = None  # the whole-text regexes' results, found piece by piece as the text arrived
 
     def fail(self, line_no: int, reason: str) -> None:
@@ -281,9 +285,20 @@ class _Parser:
                 self._line_starts.insert(0, 0)
                 return bisect_right(self._line_starts, offset)
         base_off, base_line = known[k]
+        if offset - base_off > _FAR:  # (the first rule read deep in a 35 MB dump: count from a block's start)
+            block = offset >> _BLOCK_BITS
+            if block << _BLOCK_BITS > base_off:
+                base_off, base_line = block << _BLOCK_BITS, 1 + self._newlines_before_blocks()[block]
         line = base_line + self.text.count("\n", base_off, offset)
         known.insert(k + 1, (offset, line))  # (rules read in order, a dispatch chain's: appended)
         return line
+
+    def _newlines_before_blocks(self) -> list[int]:
+        """The newlines before each 64 KiB block of the text (one count of the whole text, made once)."""
+        if self._blocks is None:
+            text, size = self.text, 1 << _BLOCK_BITS
+            self._blocks = list(accumulate((text.count("\n", i, i + size) for i in range(0, len(text), size)), initial=0))
+        return self._blocks
 
     def lines_containing(self, word: str, start: int, end: int) -> list[int]:
         """Offsets of the lines in ``text[start:end]`` that contain ``word`` (str.find: C speed)."""

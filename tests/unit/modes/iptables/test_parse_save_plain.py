@@ -189,3 +189,17 @@ def test_rules_by_target_of_a_dispatch_chain_are_its_tokenised_rules_by_target(o
         assert found == first, target
         if odd_line is None or odd_line.count(" -j ") + odd_line.count(" -g ") <= 1:  # (then the first is the target)
             assert found == [(r.line_no, r.raw) for r in tokenised if r.target == target], target
+
+
+def test_line_numbers_of_rules_read_deep_in_a_big_dump() -> None:
+    """Rules read far from any line already numbered are counted from a 64 KiB block's start: the evidence
+    line is still the rule's own line, in whatever order the chains are read."""
+    text = save_text(cluster_services(1500, 3), tables=("nat",))
+    assert len(text) > parse_save._FAR * 3 // 2
+    rules = parse_save.parse_iptables_save(text, "d", check_all=False)
+    nat = rules.tables["nat"].chains
+    names = [n for n in nat if n.startswith("KUBE-SEP-")]
+    lines = text.split("\n")
+    for name in [names[-1], names[len(names) // 2], names[3], "KUBE-SERVICES", names[-2]]:
+        for rule in nat[name].rules:
+            assert lines[rule.line_no - 1] == rule.raw, name
