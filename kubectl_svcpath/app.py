@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import sys
 import zlib
 from collections.abc import Iterable, Iterator
@@ -498,6 +497,8 @@ def _focus(snapshot: ServiceSnapshot, port: str | None) -> ServiceSnapshot:
 # --- on the node itself ---------------------------------------------------------
 
 def _local(opts: Options) -> Outcome:
+    import socket
+
     from kubectl_svcpath.collect.local import collect_local
     from kubectl_svcpath.modes.iptables.correlate import expected_chains
 

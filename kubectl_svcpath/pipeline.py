@@ -126,6 +126,8 @@ def each_service(parsed: Parsed) -> Iterator[ServiceSnapshot]:
 
 def _described(parsed: Parsed, dump: RuleDump) -> RuleDump:
     """`kubectl describe service` output pasted with the rules: read aside, blanked for the rule readers."""
+    if dump.save_lines and not dump.text.startswith("Name:"):  # (no line of iptables-save's shapes is "Name: …")
+        return dump
     text, found = describe.split_described(dump.text, dump.source)
     if not found:
         return dump
@@ -180,7 +182,7 @@ def cleaned(dump: RuleDump, notes: list[str] | None = None) -> RuleDump:
         return dump
     c = clean(dump.text)
     if not c.bom and not c.elisions and not c.commands and not c.dedented and not c.left_out:
-        return replace(dump, clean=True)
+        return replace(dump, clean=True, save_lines=c.save_lines)
     if c.left_out and notes is not None:
         notes.append(left_out_note(dump.source, c.left_out))
     fragments = json_excerpt(c.text, c.elisions)  # `nft -j | jq .` cut with "...": its objects, as one document

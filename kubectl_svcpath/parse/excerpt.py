@@ -62,6 +62,7 @@ class Cleaned:
     dedented: bool = False  # an indentation shared by every line was removed
     # another command's output under its own prompt, emptied: (first line, last line, the command)
     left_out: list[tuple[int, int, str]] = field(default_factory=list)
+    save_lines: bool = False  # every line but the first is of iptables-save's shapes (none is a cut or a prompt)
 
 
 def clean(text: str) -> Cleaned:
@@ -73,7 +74,7 @@ def clean(text: str) -> Cleaned:
     if _save_lines_only(text):  # (its first line is looked at below, as every paste's first lines are)
         elided = _QUICK_START.match(text) is not None
         if not elided and not _head_commands(text):
-            return Cleaned(text, [], bom, dedented=dedented)
+            return Cleaned(text, [], bom, dedented=dedented, save_lines=True)
     else:
         elided = _maybe_elided(text)
         if not elided and not _maybe_commands(text):

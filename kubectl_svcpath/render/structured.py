@@ -12,8 +12,8 @@ import functools
 import json
 import math
 import operator
+import os
 import re
-import secrets
 from enum import Enum
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -48,7 +48,7 @@ def json_pieces(doc: Any) -> list[str]:
 # (endpoints) is one row template filled from its columns, each column one C encoder call. The
 # pieces are joined once at the end: a 200 MB document is never copied piece by piece.
 _C_ENCODER = getattr(json.encoder, "c_make_encoder", None)
-_MARK = "\x00svcpath-" + secrets.token_hex(8) + "-"
+_MARK = "\x00svcpath-" + os.urandom(8).hex() + "-"
 _CONTAINERS = (dict, list, tuple)
 
 

@@ -71,3 +71,20 @@ def test_an_iptables_run_does_not_load_the_nft_text_reader() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_an_iptables_save_run_loads_no_other_reader(tmp_path: Any) -> None:
+    """Format detection asks ipvsadm's and `iptables -L`'s detect modules, not their readers; an offline run
+    loads neither socket (for --local) nor importlib.resources (for --example)."""
+    from tests.lab.kpgen import cluster_services, save_text
+
+    dump = tmp_path / "nat.txt"
+    dump.write_text(save_text(cluster_services(3, 2), tables=("nat",)))
+    unused = ["kubectl_svcpath.modes.ipvs.parse", "kubectl_svcpath.modes.iptables.parse_list", "socket", "importlib.resources"]
+    code = ("import sys\nfrom kubectl_svcpath.cli import main\ntry:\n"
+            f"    main(['bench/svc-00001', '--rules-file', {str(dump)!r}, '-o', 'json'])\n"
+            "except SystemExit as e:\n    assert e.code in (0, 3), e.code\n"
+            f"print([m for m in {unused!r} if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]"

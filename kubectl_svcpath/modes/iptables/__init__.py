@@ -37,13 +37,13 @@ def read_rulesets(parsed: Parsed, rulesets: Iterable[RuleSet]) -> None:
 
 
 def _looks_like_save(head: str) -> bool:
-    from kubectl_svcpath.modes.iptables.parse_save import looks_like_iptables_save
+    from kubectl_svcpath.modes.iptables.detect import looks_like_iptables_save
 
     return looks_like_iptables_save(head)
 
 
 def _looks_like_list(head: str) -> bool:
-    from kubectl_svcpath.modes.iptables.parse_list import looks_like_iptables_list
+    from kubectl_svcpath.modes.iptables.detect import looks_like_iptables_list
 
     return looks_like_iptables_list(head)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Callable, Iterator, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -362,9 +362,10 @@ class LazyChains(MutableMapping[str, Chain]):
     def set_declared_counters(self, declared_counters: bool) -> None:
         self._zero = 0 if declared_counters else None
 
-    def declare_all(self, names: set[str]) -> None:
-        for name in names.difference(self._pending).difference(self._made):  # (most have rules: pending)
-            self._pending[name] = None
+    def declare_all(self, names: Iterable[str]) -> None:
+        """Chains declared without rules (most declared ones have rules: pending already)."""
+        pending, made = self._pending, self._made
+        pending.update(dict.fromkeys([n for n in names if n not in pending and n not in made]))
 
     def names_mentioning(self, word: str) -> set[str]:
         """Chains with a rule line holding ``word``, found by searching the table's text (C speed),

@@ -15,15 +15,14 @@ from kubectl_svcpath.errors import BadDump
 from kubectl_svcpath.modes.iptables import comments
 from kubectl_svcpath.modes.iptables.model import Chain, DumpInfo, Rule, RuleSet, join_rules, split_hostport
 from kubectl_svcpath.parse.tokens import counter, split_lines
+from kubectl_svcpath.modes.iptables.detect import columns as _columns
 
 _CHAIN = re.compile(r"^Chain (\S+) \((?:policy (\S+)(?: (\S+) packets, (\S+) bytes)?|(\d+) references?)\)")
 _COMMENT = re.compile(r"/\* (.*) \*/")
-_OPT_TOKENS = {"--", "-f", "!f"}
 _SUFFIX = {"K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 _PROTO_NUM = {"0": "all", "6": "tcp", "17": "udp", "132": "sctp", "1": "icmp", "58": "ipv6-icmp"}
 
 
-_PROTO_WORD = re.compile(r"^!?(?:all|tcp|udp|sctp|icmp|ipv6-icmp|icmpv6|esp|ah|gre|udplite|\d{1,3})$")
 _COUNT = re.compile(r"^\d+[KMGT]?$")
 # builtin chains of each table: which table a listing is of, when the user did not say
 _BUILTINS = {
@@ -39,23 +38,6 @@ _FILTER_TARGETS = {"REJECT", "DROP", "ACCEPT"}
 # a shell prompt or a command the user pasted with the listing: "# iptables -t filter -L -n -v"
 _COMMAND = re.compile(r"(?:^|\s)(?:sudo\s+)?(?:ip6?tables(?:-legacy|-nft)?)\b(?P<args>[^|]*)")
 UNKNOWN_CHAIN = "?"  # rules of an -L line pasted without its "Chain …" header and no way to tell the chain
-
-
-def looks_like_iptables_list(text: str) -> bool:
-    head = text[:65536]
-    if re.search(r"^Chain \S+ \((?:policy|\d+ references)", head, re.M):
-        return True
-    # "iptables -L … | grep X": rule lines without their headers; none may look like iptables-save
-    seen = 0
-    for line in head.split("\n")[:400]:
-        s = line.strip()
-        if not s or s.startswith("#"):
-            continue
-        if s.startswith(("-A ", "-N ", "-P ", ":", "*")) or re.match(r"^(?:\S*:)?(?:\d+[:-])?(?:\[\d+:\d+\]\s+)?-A ", s):
-            return False
-        if _columns(s.split()) is not None:
-            seen += 1
-    return seen > 0
 
 
 def parse_iptables_list(text: str, source: str, lenient: bool = False, table: str | None = None,
@@ -329,21 +311,6 @@ def _count(word: str) -> int:
             raise ValueError(f"not a counter: {word!r}")
         return int(value * _SUFFIX[word[-1]])
     return counter(word)
-
-
-def _columns(words: list[str]) -> tuple[int, bool] | None:
-    """(index of the 'opt' column, verbose) of an ``-L`` rule line, or None when it is not one."""
-    for k in range(1, min(len(words), 7)):
-        if words[k] in _OPT_TOKENS and _PROTO_WORD.match(words[k - 1]):
-            after = words[k + 1:]
-            prefix = words[:k - 1]
-            if len(prefix) > 4 or any(w.startswith("-") for w in prefix):
-                return None
-            verbose = len(after) >= 4 and (after[0] == "*" or after[1] == "*" or sum(1 for w in prefix if _COUNT.match(w)) >= 2)
-            if len(after) < (4 if verbose else 2):
-                return None
-            return k, verbose
-    return None
 
 
 def _rule(words: list[str], line: str, verbose: bool | None) -> Rule:

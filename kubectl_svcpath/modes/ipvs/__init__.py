@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 
 def _looks_like(head: str) -> bool:
-    from kubectl_svcpath.modes.ipvs.parse import looks_like_ipvsadm
+    from kubectl_svcpath.modes.ipvs.detect import looks_like_ipvsadm
 
     return looks_like_ipvsadm(head)
 

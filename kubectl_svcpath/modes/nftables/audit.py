@@ -11,8 +11,8 @@ address ending in .0 is told apart). The first Service of each template gets the
 every later one gets that row with its own values put back: the same template means the same
 rules up to a renaming of values the analysis only compares for equality. Anything a template
 cannot vouch for (a chain named after another Service, a hash that is not the one of its name, a
-chain not read from the dump's text, an excerpt, conntrack counts) gets the full analysis. IPv6
-addresses stay in the template as they are written: a Service of the ip6 table is its own template.
+chain not read from the dump's text, an excerpt, conntrack counts) gets the full analysis. With an
+ip6 table, IPv6 addresses are taken out too (as nft writes them, and as endpoint chain names do).
 tests/unit/modes/nftables/test_audit_onepass.py holds the rows to the full analysis'.
 """
 
@@ -34,12 +34,15 @@ _NAMED = re.compile(r"(service|local|external|firewall|endpoint|affinity)-([A-Z2
 _OWN_HASH = re.compile(r"-([A-Z2-7]{8})-(?=\x01)")  # (after the Service's namespace/name became \x01)
 # an address: kept as it is when loopback, 0.x or 255.x (checks may read those), else numbered
 _HOST = re.compile(r"([0-9][0-9]{0,2}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})(?![\w.])")
-_KEPT = ("127.", "0.", "255.")
+_KEPT = ("127.", "0.", "255.", "::", "fe80:")
+# with an ip6 table: an IPv6 address (two colons or more), and as an endpoint chain's name writes it (":" as ".")
+_HOST6 = re.compile(r"(?<![\w:.])([0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7})(?![\w:.])")
+_NAME_HOST6 = re.compile(r"(?<=__)([0-9a-f]{0,4}(?:\.[0-9a-f]{0,4}){2,7})(?=/)")
 _BAD_OCTET = re.compile(r"[3-9]\d\d|2[6-9]\d|25[6-9]")  # (in octets of at most 3 digits)
 # a port, where text, JSON (nft -j, or json.dumps of a made chain's statements; _text spells those
 # "\x04port " and "\x04dport ") and the footprint's own lines write one, after the addresses became
 # \x02: "dport 80", "dnat to ADDRESS:PORT", an endpoint chain's "__ADDRESS/PORT"
-_PORT = re.compile(r'(dport |\x04port |\x02:|__\x02/)(\d{1,5})(?!\d)')
+_PORT = re.compile(r'(dport |\x04port |\x02:|\[\x02\]:|__\x02/)(\d{1,5})(?!\d)')
 _JSON_PORT, _JSON_DPORT = '"port": ', '"field": "dport"}}, "right": '
 _MARKS = "\x00\x01\x02\x03\x04"
 # what no analysis reads: handles (text "# handle N", JSON "handle": N) and rule counters (nftables
@@ -51,7 +54,7 @@ _JSON_COUNTER = re.compile(r'"counter": \{"packets": \d+, "bytes": \d+\}')
 _TEXT_REFS = re.compile(r'(?:goto|jump) ([^\s,{}"]+)')
 _JSON_REFS = re.compile(r'"target": "([^"]+)"')
 _SET_REFS = re.compile(r'@([^\s,{}"]+)')
-_IPV4 = re.compile(r"(\d{1,3}(?:\.\d{1,3}){3})")
+_ADDRESS = re.compile(r"(\d{1,3}(?:\.\d{1,3}){3}|[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7})")  # (in the CLUSTER-IP cell)
 _DIGITS = re.compile(r"(\d+)")
 _NOT_FAST = object()  # a template whose rows are not derived: each of its Services is analysed in full
 
@@ -83,6 +86,7 @@ class FastAudit:
         self.maps = {t.family: [t.set(m) for m in (nc.FIREWALL_IPS, nc.SERVICE_IPS, nc.NO_ENDPOINT_SERVICES,
                                                    nc.SERVICE_NODEPORTS, nc.NO_ENDPOINT_NODEPORTS)] for t in tables}
         self.json_form = any(_chains(t).text_json for t in tables)
+        self.v6 = any(t.family == "ip6" for t in tables)  # IPv6 addresses to take out too
 
     def lines(self, keep: Callable[[str], bool]) -> Iterator[Any]:
         facts = nc._Facts(None)
@@ -97,7 +101,7 @@ class FastAudit:
         vals = None
         if _PLAIN_NAME.fullmatch(ns) and _PLAIN_NAME.fullmatch(name):
             text = self._footprint(ns, name, ports)
-            vals = _values(text, f"{ns}/{name}", self.json_form) if text is not None else None
+            vals = _values(text, f"{ns}/{name}", self.json_form, self.v6) if text is not None else None
         recipe = self.memo.get(vals.key) if vals is not None else _NOT_FAST
         if isinstance(recipe, _Recipe) and vals is not None:
             return _apply(recipe, vals, ns, name)
@@ -261,7 +265,7 @@ def _set_text(s: NftSet | None) -> str:
     return "-" if s is None else f"{s.kind} {s.type} {s.map_type} {s.flags} {s.timeout}"
 
 
-def _values(text: str, ref: str, json_form: bool) -> _Values | None:
+def _values(text: str, ref: str, json_form: bool, v6: bool = False) -> _Values | None:
     """The footprint's template (its text without the values, and which value went where) and its values.
 
     Addresses, ports and hashes are numbered in the order they first appear: two Services share a
@@ -282,12 +286,16 @@ def _values(text: str, ref: str, json_form: bool) -> _Values | None:
     text = text.replace(ref, "\x01")
     parts = _OWN_HASH.split(text)
     key: list[Any] = [tuple([hashed(h, len(hashes)) for h in parts[1::2]])]
-    parts = _HOST.split("-\x00-".join(parts[0::2]))
-    key.append(tuple([a if a.startswith(_KEPT) else ip(a, len(ips)) for a in parts[1::2]]))
-    parts = _PORT.split("\x02".join(parts[0::2]))
+    text = "-\x00-".join(parts[0::2])
+    for pattern in (_HOST, _NAME_HOST6, _HOST6) if v6 else (_HOST,):
+        parts = pattern.split(text)
+        key.append(tuple([a if a.startswith(_KEPT) else ip(a, len(ips)) for a in parts[1::2]]))
+        text = "\x02".join(parts[0::2])
+    parts = _PORT.split(text)
     key.append(tuple([port(p, len(ports)) for p in parts[2::3]]))
     parts[2::3] = ["\x03"] * (len(parts) // 3)
-    if _BAD_OCTET.search(" ".join(ips)) or any(len(p) == 5 and int(p) > 65535 for p in ports):
+    if _BAD_OCTET.search(" ".join(a for a in ips if ":" not in a and ".." not in a)) or \
+            any(len(p) == 5 and int(p) > 65535 for p in ports):
         return None  # not an address or a port: as it is written, in the template
     key.append(tuple([a.endswith(".0") for a in ips]))
     return _Values(("".join(parts), *key), list(ips), list(ports))
@@ -311,7 +319,7 @@ def _recipe(line: Any, vals: _Values, ns: str, name: str) -> Any:
     row = line.row
     if row["NAMESPACE"] != ns or row["NAME"] != name or row["PKTS"] != "-":
         return _NOT_FAST
-    cluster_ips = _split(row["CLUSTER-IP"], _IPV4, vals.ips)
+    cluster_ips = _split(row["CLUSTER-IP"], _ADDRESS, vals.ips)
     ports = _split(row["PORTS"], _DIGITS, vals.ports)
     if cluster_ips is None or ports is None:
         return _NOT_FAST

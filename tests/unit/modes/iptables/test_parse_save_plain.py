@@ -27,11 +27,8 @@ def _read(text: str, plain: bool) -> tuple[bool, dict[str, Any]]:
     took = parser._plain_scan() if plain else parser._fast_scan()
     shown: dict[str, Any] = {}
     for name, table in parser.rules.tables.items():
-        chains = {}
-        for chain_name in list(table.chains):
-            c = table.chains[chain_name]
-            chains[chain_name] = (c.policy, c.packets, c.bytes, c.declared, [(r.line_no, r.raw, r.target) for r in c.rules])
-        shown[name] = chains
+        shown[name] = [(chain_name, c.policy, c.packets, c.bytes, c.declared, [(r.line_no, r.raw, r.target) for r in c.rules])
+                       for chain_name, c in ((n, table.chains[n]) for n in list(table.chains))]
     return took, shown
 
 

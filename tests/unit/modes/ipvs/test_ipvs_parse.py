@@ -10,7 +10,8 @@ from __future__ import annotations
 import pytest
 
 from kubectl_svcpath.errors import BadDump
-from kubectl_svcpath.modes.ipvs.parse import looks_like_ipvsadm, parse_ipvsadm
+from kubectl_svcpath.modes.ipvs.detect import looks_like_ipvsadm
+from kubectl_svcpath.modes.ipvs.parse import parse_ipvsadm
 from kubectl_svcpath.modes.nftables.detect import looks_like_nft_text
 from tests.conftest import DUMPS, ROOT, require_shared
 

@@ -14,7 +14,7 @@ import pytest
 from kubectl_svcpath.errors import BadDump, ExitCode
 from kubectl_svcpath.modes.nftables.model import LazyChains, NftRuleset, Verdict, rule_summary
 from kubectl_svcpath.parse.conntrack import looks_like_conntrack
-from kubectl_svcpath.modes.ipvs.parse import looks_like_ipvsadm
+from kubectl_svcpath.modes.ipvs.detect import looks_like_ipvsadm
 from kubectl_svcpath.modes.nftables.parse_json import looks_like_nft_json, parse_nft_json
 from kubectl_svcpath.modes.nftables.detect import looks_like_nft_text
 from kubectl_svcpath.modes.nftables.parse_text import parse_nft_text

@@ -1,0 +1,55 @@
+"""Is this text ipvsadm's? Asked of every dump before it is read, so it imports nothing of the reader."""
+
+from __future__ import annotations
+
+import re
+
+_VERSION = re.compile(r"^IP Virtual Server version (\S+)")
+_PROTOS = ("TCP", "UDP", "SCTP")
+_RULE_PROTO = {"-t": "TCP", "--tcp-service": "TCP", "-u": "UDP", "--udp-service": "UDP",
+               "--sctp-service": "SCTP", "-f": "FWM", "--fwmark-service": "FWM"}
+# a token that is an ipvsadm address:port (IPv4, [IPv6], or a name when -n was not given)
+_ADDR = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[\w.-]+):\w+$")
+# the first words of other rule dumps: a paste that starts with one is not ipvsadm output
+_OTHER_DUMPS = re.compile(r"^(?:\*\w|:\S+ \S+ \[|\[\d+:\d+\]|Chain \S+ \(|table \w+ \S+ \{|COMMIT$|-[NP] )")
+
+
+def is_listing_line(s: str) -> bool:
+    """A line ipvsadm prints (title, column heads, a virtual or real server, an -Sn rule)."""
+    if _VERSION.match(s) or s.startswith(("Prot LocalAddress:Port", "-> RemoteAddress:Port")):
+        return True
+    words = s.split()
+    if len(words) < 2:
+        return False
+    if words[0] in _PROTOS:
+        return _ADDR.match(words[1]) is not None
+    if words[0] == "FWM":
+        return words[1].isdigit()
+    if words[0] == "->":
+        return _ADDR.match(words[1]) is not None
+    return words[0] in ("-A", "-a") and words[1] in _RULE_PROTO
+
+
+def looks_like_ipvsadm(text: str) -> bool:
+    """True for ipvsadm -L/-Ln (any of --stats/--rate), -Sn output, or lines cut from them.
+
+    Other commands' output may come first (``# kubectl describe svc``, ``# ip addr`` in a
+    blog's code block): they are skipped until an ipvsadm title, or a virtual server line with
+    its real server under it. A rule dump of another tool stops the search.
+    """
+    lines = [ln.strip() for ln in text.splitlines()[:400]]
+    for i, s in enumerate(lines):
+        if not s or s.startswith("#"):
+            continue
+        if _VERSION.match(s) or s.startswith("Prot LocalAddress:Port"):
+            return True
+        words = s.split()
+        if words[0] in ("-A", "-a") and len(words) >= 2:
+            return words[1] in _RULE_PROTO
+        if is_listing_line(s) and words[0] != "->":
+            after = next((t for t in lines[i + 1:] if t and not t.startswith("#")), "")
+            # one header-less virtual server line is enough when nothing else follows it
+            return after.startswith("->") or is_listing_line(after) or not after
+        if _OTHER_DUMPS.match(s):
+            return False
+    return False
