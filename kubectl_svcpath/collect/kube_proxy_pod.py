@@ -294,6 +294,20 @@ def collect(kube: Kube, pod: ProxyPod, mode: ModeInfo, families: tuple[int, ...]
                       notes=list(mode.notes))
     listings = commands_for(mode.mode, families)
     feeds = {tuple(argv): _text_feed(argv) if piecewise else None for argv, _ in listings}
+    try:
+        _take_listings(kube, pod, listings, feeds, coll)
+    finally:  # (after a failure: the feeds' threads end without taking what is still queued)
+        for feed in feeds.values():
+            if feed is not None:
+                feed.close(drop=True)
+    coll.collected_at = utc_now()
+    if any(d.format == "iptables-save" for d in coll.dumps):
+        _writer_version(kube, pod, families, coll)
+    return coll
+
+
+def _take_listings(kube: Kube, pod: ProxyPod, listings: list[tuple[list[str], bool]],
+                   feeds: dict[tuple[str, ...], _Feeding | None], coll: Collection) -> None:
     for argv, required, res in _run_listings(kube, pod, listings, feeds):
         cmd = " ".join(argv)
         source = f"node {pod.node} pod {pod.ref}: {cmd}"
@@ -310,14 +324,9 @@ def collect(kube: Kube, pod: ProxyPod, mode: ModeInfo, families: tuple[int, ...]
         check_output(argv, res.stdout, source)
         if res.stderr.strip():
             coll.notes.append(f"{source}: stderr: {one_line(res.stderr)}")
-        feed = feeds[tuple(argv)]
-        if feed is not None:
-            feed.done(res.stdout)
-        coll.dumps.append(RuleDump(text=res.stdout, source=source, format=dump_format(argv), kind="pod", feed=feed))
-    coll.collected_at = utc_now()
-    if any(d.format == "iptables-save" for d in coll.dumps):
-        _writer_version(kube, pod, families, coll)
-    return coll
+        feeding = feeds[tuple(argv)]
+        coll.dumps.append(RuleDump(text=res.stdout, source=source, format=dump_format(argv), kind="pod",
+                                   feed=feeding.done(res.stdout) if feeding is not None else None))
 
 
 def _writer_version(kube: Kube, pod: ProxyPod, families: tuple[int, ...], coll: Collection) -> None:
@@ -338,18 +347,66 @@ def _writer_version(kube: Kube, pod: ProxyPod, families: tuple[int, ...], coll: 
 _Listing = tuple[list[str], bool, "kexec.ExecResult | SvcpathError"]
 
 
-def _text_feed(argv: list[str]) -> Any:
+def _text_feed(argv: list[str]) -> _Feeding | None:
     """A reader that takes the listing's output piece by piece while the command writes it (iptables-save:
     its structure pass), so that only the tail is left to read when the exec ends; None for the others."""
     if dump_format(argv) != "iptables-save":
         return None
     from kubectl_svcpath.modes.iptables.save_feed import SaveFeed
 
-    return SaveFeed()
+    return _Feeding(SaveFeed())
+
+
+class _Feeding:
+    """A feed (``feed(piece)``, ``done(text)``) fed in a thread of its own: the exec's reader only queues
+    each piece, so reading the stream never waits for the feed (a stalled reader would stall the command
+    in the pod: the API server stops reading its output when the connection's buffers are full). Big
+    pieces are fed in parts of at most ``PART`` characters (cut after a newline), so that the reader
+    gets the interpreter back between them."""
+
+    PART = 256 * 1024
+
+    def __init__(self, feed: Any) -> None:
+        import queue
+
+        self.feed = feed
+        self.dropped = False
+        self.pieces: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._run, name="svcpath-feed", daemon=True)
+        self.thread.start()
+
+    def put(self, piece: str) -> None:
+        self.pieces.put(piece)
+
+    def _run(self) -> None:
+        while (piece := self.pieces.get()) is not None:
+            start = 0
+            while len(piece) - start > self.PART and not self.dropped:
+                end = piece.rfind("\n", start, start + self.PART) + 1
+                if end <= start:  # a line longer than a part: the feed takes the rest at once
+                    break
+                self.feed.feed(piece[start:end])
+                start = end
+            if not self.dropped:
+                self.feed.feed(piece[start:] if start else piece)
+
+    def close(self, drop: bool = False) -> None:
+        """No more pieces; returns once the feed has taken those queued, or at once with ``drop``
+        (the read failed or was abandoned: nobody will use the feed). Idempotent."""
+        self.dropped = self.dropped or drop
+        if self.thread.is_alive():
+            self.pieces.put(None)
+            self.thread.join()
+
+    def done(self, text: str) -> Any:
+        """The feed, told the whole text, once it has taken every piece."""
+        self.close()
+        self.feed.done(text)
+        return self.feed
 
 
 def _run_listings(kube: Kube, pod: ProxyPod, listings: list[tuple[list[str], bool]],
-                  feeds: dict[tuple[str, ...], Any]) -> Iterator[_Listing]:
+                  feeds: dict[tuple[str, ...], _Feeding | None]) -> Iterator[_Listing]:
     """(argv, required, result or error) in the order given; the first required listing opens the way.
     ``feeds[tuple(argv)]`` (or None) is handed that listing's output as it arrives.
 
@@ -386,22 +443,22 @@ def _run_listings(kube: Kube, pod: ProxyPod, listings: list[tuple[list[str], boo
 
 
 def _one_listing(kube: Kube, pod: ProxyPod, argv: list[str], stop: threading.Event | None,
-                 feed: Any = None) -> kexec.ExecResult | SvcpathError:
+                 feed: _Feeding | None = None) -> kexec.ExecResult | SvcpathError:
     try:
         return kexec.start(kube, pod.name, pod.namespace, pod.container, argv).finish(stop, _on_stdout(feed))
     except SvcpathError as e:
         return e
 
 
-def _finish(running: kexec.Running, feed: Any = None) -> kexec.ExecResult | SvcpathError:
+def _finish(running: kexec.Running, feed: _Feeding | None = None) -> kexec.ExecResult | SvcpathError:
     try:
         return running.finish(on_stdout=_on_stdout(feed))
     except SvcpathError as e:
         return e
 
 
-def _on_stdout(feed: Any) -> Any:
-    return None if feed is None else feed.feed
+def _on_stdout(feed: _Feeding | None) -> Any:
+    return None if feed is None else feed.put
 
 
 def utc_now() -> str:

@@ -310,12 +310,13 @@ class LazyChains(MutableMapping[str, Chain]):
         # iptables-save declares user chains as ":NAME - [0:0]": they have no counters of their own
         self._zero = 0 if declared_counters else None
 
-    def add_unlocated(self, names: list[str], locator: RunLocator) -> None:
-        """Chains with one run of rule lines each, in text order, located when first read (no span yet)."""
+    def add_unlocated(self, names: dict[str, int], locator: RunLocator) -> None:
+        """Chains with one run of rule lines each (``names``: each UNLOCATED, in text order), located when
+        first read (no span yet)."""
         self._locator = locator
         pending = self._pending
         if not pending and not self._made:
-            self._pending = dict.fromkeys(names, UNLOCATED)
+            self._pending = names  # type: ignore[assignment]
             return
         for name in names:
             if name not in pending and name not in self._made:

@@ -9,20 +9,22 @@ DumpInfo says what it lacked, so the report can say what that costs.
 from __future__ import annotations
 
 import gc
+import operator
 import re
 from array import array
 from bisect import bisect_right
+from itertools import islice
 from typing import TYPE_CHECKING
 
 from kubectl_svcpath.errors import BadDump
 from kubectl_svcpath.parse.excerpt import ELISION_WORDS, is_elision_word
 from kubectl_svcpath.parse.tokens import TokenError, counter, split_words
-from kubectl_svcpath.modes.iptables.model import Chain, DumpInfo, LazyChains, Rule, RuleSet, Table, pack_span, span_length
+from kubectl_svcpath.modes.iptables.model import UNLOCATED, Chain, DumpInfo, LazyChains, Rule, RuleSet, Table, pack_span, span_length
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
-    from kubectl_svcpath.modes.iptables.save_feed import FedSection, SaveFeed
+    from kubectl_svcpath.modes.iptables.save_feed import SaveFeed
 
 MAX_LINE = 64 * 1024
 # up to this size every rule is read at once (bad lines anywhere are errors); above it, rules
@@ -143,13 +145,13 @@ class _Parser:
                       hint="pass --lenient to skip lines that cannot be read, or check that the file is complete")
 
     def fast_scan(self) -> bool:
-        """Whole-text regexes; see _plain_scan and _fast_scan (which takes a live feed's results, when the
-        text came with them). The garbage collector is off meanwhile: the scan makes ~100,000 small
+        """Whole-text regexes; see _plain_scan (which takes a live feed's results, when the text came with
+        them) and _fast_scan. The garbage collector is off meanwhile: the scan makes ~100,000 small
         objects that hold no cycles, and each generation-0 collection would walk them."""
         enabled = gc.isenabled()
         gc.disable()
         try:
-            return (self.fed is None and self._plain_scan()) or self._fast_scan()
+            return self._plain_scan() or self._fast_scan()
         finally:
             if enabled:
                 gc.enable()
@@ -163,36 +165,26 @@ class _Parser:
         the analysis asks for it (_RunLocator). Anything else (a chain's rules in two places, a
         declaration or comment among the rules, grep prefixes, -N lines) is left to _fast_scan.
         """
-        text = self.text
+        text, fed = self.text, self.fed
         first_line = text.find("\n")
-        if not text.startswith(("#", "*")) or not 0 < first_line <= MAX_LINE or _has_long_line(text):
+        if not text.startswith(("#", "*")) or not 0 < first_line <= MAX_LINE:
             return False
-        sections = _sections(text)
-        if not sections:
+        if fed is not None:  # the same passes, run on the text as it arrived
+            tables = _fed_tables(text, fed)
+            notices: Iterable[str] = fed.notices
+            counted = fed.counted
+        else:
+            tables = None if _has_long_line(text) else _plain_tables(text)
+            notices = (m.group(0).strip() for m in _NOTICE_LINE.finditer(text))
+            counted = tables is not None and _ANY_COUNTED_RULE.search(text) is not None
+        if tables is None:
             return False
-        tables: list[tuple[str, int, int, int, list[str], _RunLocator]] = []
-        after = 0  # the lines outside the tables: checked as _fast_scan checks every line
-        for name, start, end in sections:
-            if _ODD_LINE.search(text, after, start - 1):
-                return False
-            first = _FIRST_RULE.search(text, start - 1, end)
-            head = first.start() if first is not None else end
-            decls = _DECL_OR_ODD.findall(text, start - 1, head)
-            runs = _RUN_NAMES.findall(text, head, end) if first is not None else []
-            locator = _RunLocator(text, head, end, runs)
-            if "" in decls or "" in runs or len(locator.order) != len(runs):
-                return False
-            tables.append((name, start, end, head, decls, locator))
-            after = end
-        if _ODD_LINE.search(text, after):
-            return False
-        self._read_comments(first_line, (m.group(0).strip() for m in _NOTICE_LINE.finditer(text)),
-                            _ANY_COUNTED_RULE.search(text) is not None)
-        for name, start, end, head, decls, locator in tables:
+        self._read_comments(first_line, notices, counted)
+        for name, start, end, head, decls, unlocated in tables:
             table = self.rules.ensure_table(name)
             chains = table.chains = LazyChains(self, False, (start, end))
-            if locator.names:
-                chains.add_unlocated(locator.names, locator)
+            if unlocated:
+                chains.add_unlocated(unlocated, _RunLocator(text, head, end, list(unlocated)))
             self._read_declarations(table, chains, start, head, decls)
         self.saw_header_table = True
         self.plain = True
@@ -227,42 +219,34 @@ class _Parser:
         comment's newline, garbage, a missing COMMIT) goes to the line-by-line scan, which
         also words the errors.
         """
-        text, fed = self.text, self.fed
+        text = self.text
         first_line = text.find("\n")
-        if not text.startswith(("#", "*")) or not 0 < first_line <= MAX_LINE:
+        if not text.startswith(("#", "*")) or not 0 < first_line <= MAX_LINE or _ODD_LINE.search(text) or _has_long_line(text):
             return False
-        sections: list[tuple[str, int, int]] | None = None
-        if fed is not None:  # (the feed found no odd or long line, and its tables pair with COMMIT)
-            sections = [(s.name, s.start, s.end) for s in fed.sections]
-        elif not _ODD_LINE.search(text) and not _has_long_line(text):
-            sections = _sections(text)
+        sections = _sections(text)
         if not sections:
             return False
-        self._read_comments(first_line, fed.notices if fed is not None else (m.group(0).strip() for m in _NOTICE_LINE.finditer(text)),
-                            fed.counted if fed is not None else _ANY_COUNTED_RULE.search(text) is not None)
-        for i, (name, start, end) in enumerate(sections):
-            self._read_section(name, start, end, fed.sections[i] if fed is not None else None)
+        self._read_comments(first_line, (m.group(0).strip() for m in _NOTICE_LINE.finditer(text)),
+                            _ANY_COUNTED_RULE.search(text) is not None)
+        for name, start, end in sections:
+            self._read_section(name, start, end)
         self.saw_header_table = True
         self.plain = True
         return True
 
-    def _read_section(self, name: str, start: int, end: int, fed: FedSection | None = None) -> None:
+    def _read_section(self, name: str, start: int, end: int) -> None:
         """One table's chains (``text[start:end]``, "*table" to COMMIT) for _fast_scan."""
         text = self.text
         table = self.rules.ensure_table(name)
         # iptables-save prints a chain's rules together: one match per run of lines of the
         # same chain; Chain objects and line offsets are made only for the chains read
-        if fed is None:
-            spans = {m.group(2): pack_span(m.start() + 1, m.end()) for m in _RULE_RUN.finditer(text, start - 1, end)}
-            covered, limit = sum(map(span_length, spans.values())), end
-        else:  # the same runs, found as the text arrived; a "-A" line that starts no run can only precede them
-            spans, covered, limit = fed.spans, fed.covered, fed.first_run if fed.first_run >= 0 else end
+        spans = {m.group(2): pack_span(m.start() + 1, m.end()) for m in _RULE_RUN.finditer(text, start - 1, end)}
         # and declares every chain before the first rule. When the runs tile the text from the
         # first rule to COMMIT, no chain has two runs and no other line comes after the first
         # rule: then the declarations' regexes read only the lines before it
-        first = _FIRST_RULE.search(text, start - 1, limit)
-        head = first.start() if first is not None else limit
-        tiled = covered + len(spans) == end - head
+        first = _FIRST_RULE.search(text, start - 1, end)
+        head = first.start() if first is not None else end
+        tiled = sum(map(span_length, spans.values())) + len(spans) == end - head
         chains = table.chains = LazyChains(self, False, (start, end))
         if tiled:
             chains.add_runs(spans)
@@ -548,23 +532,43 @@ class _Parser:
 
 class _RunLocator:
     """Where a chain's rule lines are in a table whose chains have one run each, in ``names`` order
-    (_plain_scan proved it): found by bisecting the text by that order, ~25 probes of one line each."""
+    (_plain_scan proved it): found by bisecting the text by that order, ~25 probes of one line each.
 
-    __slots__ = ("end", "names", "order", "start", "text")
+    iptables-save prints the built-in chains first, then the others sorted by name: a run is ranked by
+    its place among the few unsorted ones at the head, else by its name (no dict of 10^5 ranks); any
+    other order is ranked by a dict of every run's place."""
+
+    __slots__ = ("end", "head", "names", "order", "start", "text")
 
     def __init__(self, text: str, head: int, end: int, names: list[str]) -> None:
         self.text, self.start, self.end, self.names = text, head + 1, end, names
-        self.order = dict(zip(names, range(len(names)), strict=True))
+        ascending = list(map(operator.lt, names, islice(names, 1, None)))
+        sorted_from = len(ascending) - ascending[::-1].index(False) if False in ascending else 0
+        self.head: dict[str, int] | None = None
+        self.order: dict[str, int] | None = None
+        if sorted_from <= 64:
+            self.head = dict(zip(names[:sorted_from], range(sorted_from), strict=True))
+        else:
+            self.order = dict(zip(names, range(len(names)), strict=True))
 
-    def _first_from(self, rank: int, lo: int, hi: int) -> int:
-        """The start of the first line in [lo, hi) of a run ranked ``rank`` or later (``hi``: none)."""
-        text, order, chain_of = self.text, self.order, _CHAIN_OF_LINE.match
+    def _rank(self, name: str) -> tuple[int, int | str]:
+        if self.order is not None:
+            return 0, self.order[name]
+        assert self.head is not None
+        place = self.head.get(name)
+        return (0, place) if place is not None else (1, name)
+
+    def _first_from(self, rank: tuple[int, int | str], lo: int, hi: int, after: bool = False) -> int:
+        """The start of the first line in [lo, hi) of a run ranked ``rank`` or later (``after``: later
+        only); ``hi`` when there is none."""
+        text, key, chain_of = self.text, self._rank, _CHAIN_OF_LINE.match
         while lo < hi:
             mid = (lo + hi) // 2
             line = text.rfind("\n", lo, mid) + 1 or lo
             m = chain_of(text, line)
             assert m is not None  # every line from the first rule on is a rule line (_plain_scan)
-            if order[m.group(1)] < rank:
+            here = key(m.group(1))
+            if here < rank or (after and here == rank):
                 nxt = text.find("\n", line, hi)
                 lo = hi if nxt < 0 else nxt + 1
             else:
@@ -572,13 +576,57 @@ class _RunLocator:
         return lo
 
     def span(self, name: str) -> int:
-        rank = self.order[name]
+        rank = self._rank(name)
         start = self._first_from(rank, self.start, self.end)
-        after = self._first_from(rank + 1, start, self.end)
+        after = self._first_from(rank, start, self.end, after=True)
         return pack_span(start, after - 1 if after < self.end else self.end)
 
     def all_spans(self) -> dict[str, int]:
         return {m.group(2): pack_span(m.start() + 1, m.end()) for m in _RULE_RUN.finditer(self.text, self.start - 1, self.end)}
+
+
+# (table, start, end, head, declared names, the runs' chains: each UNLOCATED, in text order)
+_Tables = list[tuple[str, int, int, int, list[str], dict[str, int]]]
+
+
+def _plain_tables(text: str) -> _Tables | None:
+    """Each table of a plain dump: its declarations' names and its runs of rules (None: not plain)."""
+    sections = _sections(text)
+    if not sections:
+        return None
+    tables: _Tables = []
+    after = 0  # the lines outside the tables: checked as _fast_scan checks every line
+    for name, start, end in sections:
+        if _ODD_LINE.search(text, after, start - 1):
+            return None
+        first = _FIRST_RULE.search(text, start - 1, end)
+        head = first.start() if first is not None else end
+        decls = _DECL_OR_ODD.findall(text, start - 1, head)
+        runs = _RUN_NAMES.findall(text, head, end) if first is not None else []
+        if not _plain_table(tables, text, (name, start, end, head), decls, runs):
+            return None
+        after = end
+    return None if _ODD_LINE.search(text, after) else tables
+
+
+def _fed_tables(text: str, fed: SaveFeed) -> _Tables | None:
+    """The same, from what a live feed found while the text arrived (save_feed.py)."""
+    tables: _Tables = []
+    for s in fed.sections:
+        where = (s.name, s.start, s.end, s.head if s.head >= 0 else s.end)
+        if not _plain_table(tables, text, where, s.decls, s.runs):
+            return None
+    return tables
+
+
+def _plain_table(tables: _Tables, text: str, where: tuple[str, int, int, int], decls: list[str], runs: list[str]) -> bool:
+    """Add a table whose every line is a declaration, then a rule, each chain's rules in one run."""
+    name, start, end, head = where
+    unlocated = dict.fromkeys(runs, UNLOCATED)  # (also the check that no chain has two runs)
+    if "" in decls or "" in runs or len(unlocated) != len(runs):
+        return False
+    tables.append((name, start, end, head, decls, unlocated))
+    return True
 
 
 def _sections(text: str) -> list[tuple[str, int, int]] | None:

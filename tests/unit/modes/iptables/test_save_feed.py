@@ -1,5 +1,5 @@
-"""The structure pass run piece by piece while a node's iptables-save arrives (save_feed.py) gives the
-reports the whole-text pass gives: on every shared dump and corpus paste, cut at random newlines, and
+"""The plain scan run piece by piece while a node's iptables-save arrives (save_feed.py) gives the
+reports the whole-text scan gives: on every shared dump and corpus paste, cut at random newlines, and
 on hand-made dumps that take the other paths (a bare "-A" line, a chain in two runs, tables that do
 not pair, a long line, CRLF)."""
 
@@ -13,6 +13,7 @@ import pytest
 from kubectl_svcpath import pipeline
 from kubectl_svcpath.dump import Collection, RuleDump
 from kubectl_svcpath.errors import SvcpathError
+from kubectl_svcpath.modes.iptables.parse_save import _fed_tables
 from kubectl_svcpath.modes.iptables.save_feed import SaveFeed
 from tests.conftest import DUMPS, ROOT
 
@@ -73,14 +74,15 @@ def test_a_plain_dump_takes_the_feed() -> None:
     feed = _assert_same(text, 2)
     assert feed.usable and [s.name for s in feed.sections] == ["filter", "nat"]
     nat = feed.sections[1]
-    assert nat.first_run > nat.start and nat.covered > (nat.end - nat.first_run) // 2
+    assert nat.start < nat.head < nat.end and "KUBE-SERVICES" in nat.decls and "KUBE-SERVICES" in nat.runs
+    assert _fed_tables(text, feed) is not None
 
 
 BASE = "upstream-iptables-proxier-test-TestOverallIPTablesRules.txt"
 
 
 def _variants() -> dict[str, tuple[str, bool]]:
-    """Hand-made dumps: (text, whether the feed is used for it)."""
+    """Hand-made dumps: (text, whether the feed can be used for it: else the parser reads the text itself)."""
     base = (DUMPS / BASE).read_text()
     lines = base.split("\n")
     first_rule = next(i for i, line in enumerate(lines) if line.startswith("-A "))
@@ -100,7 +102,8 @@ def _variants() -> dict[str, tuple[str, bool]]:
         "a rule outside a table": (base.replace("COMMIT\n", "COMMIT\n-A FOO -j ACCEPT\n", 1), True),
         "COMMIT missing": (base.replace("COMMIT\n", "", 1), False),
         "a long line": (with_line(first_rule, "-A KUBE-SERVICES " + "x" * 70000), False),
-        "garbage": (with_line(first_rule, "garbage here"), False),
+        "garbage among the declarations": (with_line(first_rule, "garbage here"), True),
+        "garbage between the tables": (base.replace("COMMIT\n", "COMMIT\ngarbage here\n", 1), False),
     }
 
 
