@@ -282,8 +282,8 @@ def collect(kube: Kube, pod: ProxyPod, mode: ModeInfo, families: tuple[int, ...]
     """Run the mode's listings in the pod; a required one failing fails the node.
 
     ``piecewise``: scan an iptables-save while it arrives (one node: the wait for the exec hides
-    that work). Many nodes keep the CPU busy anyway, and the scan of the whole text costs less
-    (0.7 MB: 6.0 ms parse and analysis against 8.9 ms with the piecewise scan), so they say False.
+    that work). Many nodes keep the CPU busy anyway, and the scan of the whole text costs less (no
+    feed thread per node): 100 lab nodes of 0.7 MB, the plugin's CPU 1.57 s against 1.73 s, so they say False.
 
     The first required listing goes out alone: a refused exec (RBAC, pod gone) is refused once,
     not once per listing. As soon as its upgrade is accepted, the other listings run beside it
