@@ -581,8 +581,8 @@ class _RunLocator:
         after = self._first_from(rank, start, self.end, after=True)
         return pack_span(start, after - 1 if after < self.end else self.end)
 
-    def all_spans(self) -> dict[str, int]:
-        return {m.group(2): pack_span(m.start() + 1, m.end()) for m in _RULE_RUN.finditer(self.text, self.start - 1, self.end)}
+    def all_spans(self) -> Iterator[tuple[str, int]]:
+        return ((m.group(2), pack_span(m.start() + 1, m.end())) for m in _RULE_RUN.finditer(self.text, self.start - 1, self.end))
 
 
 # (table, start, end, head, declared names, the runs' chains: each UNLOCATED, in text order)
