@@ -534,9 +534,10 @@ class _RunLocator:
 
     __slots__ = ("end", "names", "order", "start", "text")
 
-    def __init__(self, text: str, head: int, end: int, names: list[str]) -> None:
+    def __init__(self, text: str, head: int, end: int, names: list[str], order: dict[str, int] | None = None) -> None:
         self.text, self.start, self.end, self.names = text, head + 1, end, names
-        self.order = dict(zip(names, range(len(names)), strict=True))
+        # (a live feed builds ``order`` as the names arrive: the same dict)
+        self.order = dict(zip(names, range(len(names)), strict=True)) if order is None else order
 
     def _first_from(self, rank: int, lo: int, hi: int) -> int:
         """The start of the first line in [lo, hi) of a run ranked ``rank`` or later (``hi``: none)."""
@@ -591,15 +592,16 @@ def _fed_tables(text: str, fed: SaveFeed) -> _Tables | None:
     tables: _Tables = []
     for s in fed.sections:
         where = (s.name, s.start, s.end, s.head if s.head >= 0 else s.end)
-        if not _plain_table(tables, text, where, s.decls, s.runs):
+        if not _plain_table(tables, text, where, s.decls, s.runs, s.order):
             return None
     return tables
 
 
-def _plain_table(tables: _Tables, text: str, where: tuple[str, int, int, int], decls: list[str], runs: list[str]) -> bool:
+def _plain_table(tables: _Tables, text: str, where: tuple[str, int, int, int], decls: list[str], runs: list[str],
+                 order: dict[str, int] | None = None) -> bool:
     """Add a table whose every line is a declaration, then a rule, each chain's rules in one run."""
     name, start, end, head = where
-    locator = _RunLocator(text, head, end, runs)
+    locator = _RunLocator(text, head, end, runs, order)
     if "" in decls or "" in runs or len(locator.order) != len(runs):
         return False
     tables.append((name, start, end, head, decls, locator))
