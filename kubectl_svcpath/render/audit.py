@@ -182,7 +182,9 @@ def render_rows(rows: list[dict[str, str]], style: Style, wide: bool, width: int
     if style.color:
         lines = [x.replace("error: ", style.paint("error: ", "red"), 1).replace("warning: ", style.paint("warning: ", "yellow"), 1)
                  for x in lines]
-    if not rows:
+    if not rows and shown is not None:  # --problems, and every Service audited is healthy
+        lines = ["No Service with a problem."]
+    elif not rows:
         lines = [f"No Service in namespace {safe(scope['namespace'])}." if scope and scope.get("namespace")
                  else "No Service in the cluster." if scope else "No Service in the input."]
     head = wrap_lines(scope_lines(scope), None if wide else width) + [""] if scope else []

@@ -69,6 +69,9 @@ def each_service_iptables(rules: RuleSet) -> Iterator[ServiceSnapshot]:
 def _drafts(rules: RuleSet, only: tuple[str | None, str] | None) -> list[_Draft]:
     """The Services the entry rules and per-service chains name, in order; endpoints not read yet."""
     drafts: dict[tuple[str, str], _Draft] = {}
+    nat = rules.table("nat")
+    if only is None and nat is not None and isinstance(nat.chains, LazyChains):
+        nat.chains.locate_all()  # every chain is read: located in one pass, before the drafts take memory
     if only is None or rules.excerpt:  # an excerpt is small, and its comments may be wrapped
         def chain_rules(table: str, chain: str) -> list[Rule]:
             return rules.rules_of(table, chain)
@@ -239,14 +242,11 @@ def _untied(rules: RuleSet, nat: Table, hashes: set[str], tied: set[str], only: 
             name = f"KUBE-{role}-{h}"
             if name in chains:  # (most of a port's five are not: a lookup, not a Chain)
                 found[name] = None
-    if only is None:  # every chain (in the table's order) but the tied ones and those jumped to, then the
-        left = dict.fromkeys(chains)  # per-service ones of no found hash (10^5 endpoint chains are jumped
-        for n in tied:  # to: taken out, not each tested in Python)
-            left.pop(n, None)
+    if only is None:  # the per-service chains of no found hash, neither tied nor jumped to, in the table's order
+        jumped: set[str] = set()
         for name in found:
-            for t in _targets(nat, name):
-                left.pop(t, None)
-        untied = [n for n in left if n.startswith(_PER_SERVICE) and _hash(n) not in hashes]
+            jumped.update(_targets(nat, name))
+        untied = [n for n in chains if n not in jumped and n not in tied and n.startswith(_PER_SERVICE) and _hash(n) not in hashes]
     else:  # one Service: only the chains whose text names it can tie a port to it (found in one pass)
         mentioned = rules.chains_mentioning("nat", only[1])
         untied = [n for n in chains if (mentioned is None or n in mentioned) and n.startswith(_PER_SERVICE) and n not in tied

@@ -280,7 +280,7 @@ class RunLocator(Protocol):
 
     def span(self, name: str) -> int: ...
 
-    def all_spans(self) -> dict[str, int]: ...
+    def all_spans(self) -> Iterator[tuple[str, int]]: ...
 
 
 def _unpacked(spans: int | list[tuple[int, int]] | None) -> list[tuple[int, int]] | None:
@@ -310,12 +310,13 @@ class LazyChains(MutableMapping[str, Chain]):
         # iptables-save declares user chains as ":NAME - [0:0]": they have no counters of their own
         self._zero = 0 if declared_counters else None
 
-    def add_unlocated(self, names: list[str], locator: RunLocator) -> None:
-        """Chains with one run of rule lines each, in text order, located when first read (no span yet)."""
+    def add_unlocated(self, names: dict[str, int], locator: RunLocator) -> None:
+        """Chains with one run of rule lines each (``names``: each UNLOCATED, in text order), located when
+        first read (no span yet)."""
         self._locator = locator
         pending = self._pending
         if not pending and not self._made:
-            self._pending = dict.fromkeys(names, UNLOCATED)
+            self._pending = names  # type: ignore[assignment]
             return
         for name in names:
             if name not in pending and name not in self._made:
@@ -331,11 +332,20 @@ class LazyChains(MutableMapping[str, Chain]):
         if self._located <= 256:
             packed = self._pending[name] = self._locator.span(name)
             return packed
+        self.locate_all()
+        return self._pending[name]
+
+    def locate_all(self) -> None:
+        """Every chain's run located at once (an audit, which reads them all, asks first: the pass then
+        runs before the Services are listed, not on top of what listing them holds)."""
+        if self._locator is None:
+            return
         pending = self._pending
-        for other, span in self._locator.all_spans().items():
+        for other, span in self._locator.all_spans():  # (one at a time: a dict of 10^5 runs took ~20 MB at the peak)
             if pending.get(other) == UNLOCATED:
                 pending[other] = span
-        return pending[name]
+        if UNLOCATED not in pending.values():
+            self._locator = None  # every run located: its index of 10^5 names (~6 MB) is let go
 
     def add_span(self, name: str, start: int, end: int) -> None:
         chain = self._made.get(name)

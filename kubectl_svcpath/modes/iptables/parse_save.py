@@ -9,15 +9,17 @@ DumpInfo says what it lacked, so the report can say what that costs.
 from __future__ import annotations
 
 import gc
+import operator
 import re
 from array import array
 from bisect import bisect_right
+from itertools import islice
 from typing import TYPE_CHECKING
 
 from kubectl_svcpath.errors import BadDump
 from kubectl_svcpath.parse.excerpt import ELISION_WORDS, is_elision_word
 from kubectl_svcpath.parse.tokens import TokenError, counter, split_words
-from kubectl_svcpath.modes.iptables.model import Chain, DumpInfo, LazyChains, Rule, RuleSet, Table, pack_span, span_length
+from kubectl_svcpath.modes.iptables.model import UNLOCATED, Chain, DumpInfo, LazyChains, Rule, RuleSet, Table, pack_span, span_length
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -178,11 +180,11 @@ class _Parser:
         if tables is None:
             return False
         self._read_comments(first_line, notices, counted)
-        for name, start, end, head, decls, locator in tables:
+        for name, start, end, head, decls, unlocated in tables:
             table = self.rules.ensure_table(name)
             chains = table.chains = LazyChains(self, False, (start, end))
-            if locator.names:
-                chains.add_unlocated(locator.names, locator)
+            if unlocated:
+                chains.add_unlocated(unlocated, _RunLocator(text, head, end, list(unlocated)))
             self._read_declarations(table, chains, start, head, decls)
         self.saw_header_table = True
         self.plain = True
@@ -530,24 +532,43 @@ class _Parser:
 
 class _RunLocator:
     """Where a chain's rule lines are in a table whose chains have one run each, in ``names`` order
-    (_plain_scan proved it): found by bisecting the text by that order, ~25 probes of one line each."""
+    (_plain_scan proved it): found by bisecting the text by that order, ~25 probes of one line each.
 
-    __slots__ = ("end", "names", "order", "start", "text")
+    iptables-save prints the built-in chains first, then the others sorted by name: a run is ranked by
+    its place among the few unsorted ones at the head, else by its name (no dict of 10^5 ranks); any
+    other order is ranked by a dict of every run's place."""
 
-    def __init__(self, text: str, head: int, end: int, names: list[str], order: dict[str, int] | None = None) -> None:
+    __slots__ = ("end", "head", "names", "order", "start", "text")
+
+    def __init__(self, text: str, head: int, end: int, names: list[str]) -> None:
         self.text, self.start, self.end, self.names = text, head + 1, end, names
-        # (a live feed builds ``order`` as the names arrive: the same dict)
-        self.order = dict(zip(names, range(len(names)), strict=True)) if order is None else order
+        ascending = list(map(operator.lt, names, islice(names, 1, None)))
+        sorted_from = len(ascending) - ascending[::-1].index(False) if False in ascending else 0
+        self.head: dict[str, int] | None = None
+        self.order: dict[str, int] | None = None
+        if sorted_from <= 64:
+            self.head = dict(zip(names[:sorted_from], range(sorted_from), strict=True))
+        else:
+            self.order = dict(zip(names, range(len(names)), strict=True))
 
-    def _first_from(self, rank: int, lo: int, hi: int) -> int:
-        """The start of the first line in [lo, hi) of a run ranked ``rank`` or later (``hi``: none)."""
-        text, order, chain_of = self.text, self.order, _CHAIN_OF_LINE.match
+    def _rank(self, name: str) -> tuple[int, int | str]:
+        if self.order is not None:
+            return 0, self.order[name]
+        assert self.head is not None
+        place = self.head.get(name)
+        return (0, place) if place is not None else (1, name)
+
+    def _first_from(self, rank: tuple[int, int | str], lo: int, hi: int, after: bool = False) -> int:
+        """The start of the first line in [lo, hi) of a run ranked ``rank`` or later (``after``: later
+        only); ``hi`` when there is none."""
+        text, key, chain_of = self.text, self._rank, _CHAIN_OF_LINE.match
         while lo < hi:
             mid = (lo + hi) // 2
             line = text.rfind("\n", lo, mid) + 1 or lo
             m = chain_of(text, line)
             assert m is not None  # every line from the first rule on is a rule line (_plain_scan)
-            if order[m.group(1)] < rank:
+            here = key(m.group(1))
+            if here < rank or (after and here == rank):
                 nxt = text.find("\n", line, hi)
                 lo = hi if nxt < 0 else nxt + 1
             else:
@@ -555,16 +576,17 @@ class _RunLocator:
         return lo
 
     def span(self, name: str) -> int:
-        rank = self.order[name]
+        rank = self._rank(name)
         start = self._first_from(rank, self.start, self.end)
-        after = self._first_from(rank + 1, start, self.end)
+        after = self._first_from(rank, start, self.end, after=True)
         return pack_span(start, after - 1 if after < self.end else self.end)
 
-    def all_spans(self) -> dict[str, int]:
-        return {m.group(2): pack_span(m.start() + 1, m.end()) for m in _RULE_RUN.finditer(self.text, self.start - 1, self.end)}
+    def all_spans(self) -> Iterator[tuple[str, int]]:
+        return ((m.group(2), pack_span(m.start() + 1, m.end())) for m in _RULE_RUN.finditer(self.text, self.start - 1, self.end))
 
 
-_Tables = list[tuple[str, int, int, int, list[str], "_RunLocator"]]  # (table, start, end, head, declared, runs)
+# (table, start, end, head, declared names, the runs' chains: each UNLOCATED, in text order)
+_Tables = list[tuple[str, int, int, int, list[str], dict[str, int]]]
 
 
 def _plain_tables(text: str) -> _Tables | None:
@@ -592,19 +614,18 @@ def _fed_tables(text: str, fed: SaveFeed) -> _Tables | None:
     tables: _Tables = []
     for s in fed.sections:
         where = (s.name, s.start, s.end, s.head if s.head >= 0 else s.end)
-        if not _plain_table(tables, text, where, s.decls, s.runs, s.order):
+        if not _plain_table(tables, text, where, s.decls, s.runs):
             return None
     return tables
 
 
-def _plain_table(tables: _Tables, text: str, where: tuple[str, int, int, int], decls: list[str], runs: list[str],
-                 order: dict[str, int] | None = None) -> bool:
+def _plain_table(tables: _Tables, text: str, where: tuple[str, int, int, int], decls: list[str], runs: list[str]) -> bool:
     """Add a table whose every line is a declaration, then a rule, each chain's rules in one run."""
     name, start, end, head = where
-    locator = _RunLocator(text, head, end, runs, order)
-    if "" in decls or "" in runs or len(locator.order) != len(runs):
+    unlocated = dict.fromkeys(runs, UNLOCATED)  # (also the check that no chain has two runs)
+    if "" in decls or "" in runs or len(unlocated) != len(runs):
         return False
-    tables.append((name, start, end, head, decls, locator))
+    tables.append((name, start, end, head, decls, unlocated))
     return True
 
 

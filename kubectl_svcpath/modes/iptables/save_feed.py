@@ -31,7 +31,6 @@ class FedSection:
     head: int = -1  # the newline before the table's first rule; -1 until one came
     decls: list[str] = field(default_factory=list)  # _DECL_OR_ODD's names before the first rule ("" = odd line)
     runs: list[str] = field(default_factory=list)  # _RUN_NAMES's names from the first rule on ("" = other line)
-    order: dict[str, int] = field(default_factory=dict)  # each name's place in runs (the last, if twice)
 
 
 class SaveFeed:
@@ -118,5 +117,4 @@ class SaveFeed:
         runs = ps._RUN_NAMES.findall(segment, lo, hi)
         if lo == 0 and runs and section.runs and runs[0] and runs[0] == section.runs[-1]:
             del runs[0]  # the run goes on from the piece before: one run, as in the whole text
-        section.order.update(zip(runs, range(len(section.runs), len(section.runs) + len(runs)), strict=True))
         section.runs += runs

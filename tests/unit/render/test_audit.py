@@ -41,6 +41,16 @@ def test_problems_keeps_only_services_with_findings_and_the_totals_of_all():
     assert f"{TOTALS} (2 shown: --problems)" in out
 
 
+def test_problems_when_every_service_is_healthy_says_so_not_that_there_is_none(tmp_path):
+    from tests.lab.kpgen import PortSpec, ServiceSpec, save_text
+
+    dump = tmp_path / "iptables-save.txt"
+    dump.write_text(save_text([ServiceSpec("shop", "web", "10.96.0.10", [PortSpec("http", 80, 8080)], endpoints=["10.244.1.5"])]))
+    code, out, _ = svcpath("--rules-file", str(dump), "--all", "--problems")
+    assert code == 0
+    assert out.splitlines()[:3] == ["No Service with a problem.", "", "1 Services, 1 ports, 1 endpoints: 0 error, 0 warning, 1 ok (0 shown: --problems)"]
+
+
 def test_problems_needs_all():
     code, _, err = svcpath("--rules-file", _dump(), "--problems")
     assert code == 2 and "--all" in err

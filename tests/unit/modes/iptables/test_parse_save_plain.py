@@ -47,10 +47,28 @@ def test_plain_scan_reads_what_the_general_scan_reads_on_shared_dumps() -> None:
         assert plain == _read(text, plain=False)[1], path.name
 
 
+def _runs_reversed(text: str) -> str:
+    """The chains' runs of rules in reverse order (not iptables-save's sorted order: a restore input's)."""
+    lines = text.split("\n")
+    first = next(i for i, ln in enumerate(lines) if " -A " in ln)
+    commit = next(i for i in range(first, len(lines)) if lines[i] == "COMMIT")
+    runs: list[list[str]] = []
+    for ln in lines[first:commit]:
+        if runs and ln.split()[2] == runs[-1][0].split()[2]:
+            runs[-1].append(ln)
+        else:
+            runs.append([ln])
+    return "\n".join(lines[:first] + [ln for run in reversed(runs) for ln in run] + lines[commit:])
+
+
 @pytest.mark.parametrize("lookups", [3, 400])
-def test_chains_located_one_by_one_or_all_at_once_match_the_general_scan(lookups: int) -> None:
-    """A few look-ups bisect the text; past 256 (an audit) every run is found in one pass: both as _fast_scan."""
-    text = _generated(120)
+@pytest.mark.parametrize("order", ["iptables-save's", "reversed"])
+def test_chains_located_one_by_one_or_all_at_once_match_the_general_scan(lookups: int, order: str) -> None:
+    """A few look-ups bisect the text; past 256 (an audit) every run is found in one pass: both as _fast_scan,
+    in iptables-save's order (built-in chains, then the others by name) and in any other."""
+    text = save_text(cluster_services(120, 3), tables=("nat",))
+    if order == "reversed":
+        text = _runs_reversed(text)
     general = parse_save._Parser(text, "d", False)
     assert general._fast_scan()
     plain = parse_save._Parser(text, "d", False)
