@@ -84,13 +84,17 @@ def add_line(counts: dict[str, int], line: AuditLine) -> None:
 
 
 def totals_line(t: dict[str, int], shown: int | None = None) -> str:
-    head = f"{t['services']} Services, {t['ports']} ports, {t['endpoints']} endpoints: "
+    head = f"{_count(t['services'], 'Service')}, {_count(t['ports'], 'port')}, {_count(t['endpoints'], 'endpoint')}: "
     line = head + f"{t['error']} error, {t['warning']} warning, {t['ok']} ok"
     if t.get("unknown"):
         line += f", {t['unknown']} not in the input"
     if shown is not None and shown != t["services"]:
         line += f" ({shown} shown: --problems)"
     return line
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _endpoints(r: Report) -> set[str]:

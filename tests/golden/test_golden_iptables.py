@@ -201,7 +201,7 @@ def test_audit_lists_every_service(dump: str) -> None:
     assert table.splitlines()[0].split()[:3] == ["NAMESPACE", "NAME", "TYPE"]
     rows = [line for line in table.splitlines() if not line.startswith("Note: ")]
     assert rows.index("") == len(expected) + 1  # a row per Service, then the totals below a blank line
-    assert rows[-1].startswith(f"{len(expected)} Services, ")
+    assert rows[-1].startswith(f"{len(expected)} Service, " if len(expected) == 1 else f"{len(expected)} Services, ")
     # issue 9, class 11: a nat-only input cannot show Services without endpoints (their REJECT is in filter): say so
     nat_only = dump in (DERIVED_LIST, AFFINITY)
     assert ("no filter table in the input: a Service without endpoints" in table) is nat_only

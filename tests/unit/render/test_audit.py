@@ -48,7 +48,13 @@ def test_problems_when_every_service_is_healthy_says_so_not_that_there_is_none(t
     dump.write_text(save_text([ServiceSpec("shop", "web", "10.96.0.10", [PortSpec("http", 80, 8080)], endpoints=["10.244.1.5"])]))
     code, out, _ = svcpath("--rules-file", str(dump), "--all", "--problems")
     assert code == 0
-    assert out.splitlines()[:3] == ["No Service with a problem.", "", "1 Services, 1 ports, 1 endpoints: 0 error, 0 warning, 1 ok (0 shown: --problems)"]
+    assert out.splitlines()[:3] == ["No Service with a problem.", "", "1 Service, 1 port, 1 endpoint: 0 error, 0 warning, 1 ok (0 shown: --problems)"]
+
+
+def test_totals_count_one_in_the_singular():
+    require_shared()
+    _, out, _ = svcpath("--rules-file", str(DUMPS / "repo-sessionaffinity-experiment-test-my-nginx-before.txt"), "--all")
+    assert "1 Service, 1 port, 3 endpoints: 0 error, 0 warning, 1 ok" in out.splitlines()
 
 
 def test_problems_needs_all():
