@@ -258,10 +258,10 @@ def _read_config(kube: Any) -> _Config:
     return mode, notes, node_ports[0] if node_ports else None
 
 
-def _collect_node(kube: Any, plan: _Plan, families: tuple[int, ...], node: str) -> NodeResult:
+def _collect_node(kube: Any, plan: _Plan, families: tuple[int, ...], node: str, many: bool = False) -> NodeResult:
     pod = kpp.best_pod(plan.pods.get(node, []), node)
     mode = kpp.decide_mode(plan.config_mode, pod, plan.notes)
-    coll = kpp.collect(kube, pod, mode, families)
+    coll = kpp.collect(kube, pod, mode, families, piecewise=not many)
     coll.node_port_addresses = plan.node_ports
     if plan.node_objects is not None:
         obj = plan.node_objects.get(node)
@@ -280,7 +280,7 @@ def _results(kube: Any, req: LiveRequest, plan: _Plan, families: tuple[int, ...]
 
     def one(node: str) -> NodeResult:
         try:
-            result = _collect_node(kube, plan, families, node)
+            result = _collect_node(kube, plan, families, node, req.many)
         except SvcpathError as e:
             result = NodeResult(node, None, e)
         except Exception as e:  # noqa: BLE001 - a bug on one node must not hide the others

@@ -278,8 +278,12 @@ def decide_mode(config_mode: str | None, pod: ProxyPod, notes: list[str]) -> Mod
     return ModeInfo(None, None, list(notes) + ["proxy mode not configured explicitly: detected from the rules"])
 
 
-def collect(kube: Kube, pod: ProxyPod, mode: ModeInfo, families: tuple[int, ...]) -> Collection:
+def collect(kube: Kube, pod: ProxyPod, mode: ModeInfo, families: tuple[int, ...], piecewise: bool = True) -> Collection:
     """Run the mode's listings in the pod; a required one failing fails the node.
+
+    ``piecewise``: scan an iptables-save while it arrives (one node: the wait for the exec hides
+    that work). Many nodes keep the CPU busy anyway, and the scan of the whole text costs less (no
+    feed thread per node): 100 lab nodes of 0.7 MB, the plugin's CPU 1.57 s against 1.73 s, so they say False.
 
     The first required listing goes out alone: a refused exec (RBAC, pod gone) is refused once,
     not once per listing. As soon as its upgrade is accepted, the other listings run beside it
@@ -289,7 +293,7 @@ def collect(kube: Kube, pod: ProxyPod, mode: ModeInfo, families: tuple[int, ...]
     coll = Collection(dumps=[], node=pod.node, pod=pod.ref, proxy_mode=mode.mode, proxy_mode_source=mode.source,
                       notes=list(mode.notes))
     listings = commands_for(mode.mode, families)
-    feeds = {tuple(argv): _text_feed(argv) for argv, _ in listings}
+    feeds = {tuple(argv): _text_feed(argv) if piecewise else None for argv, _ in listings}
     try:
         _take_listings(kube, pod, listings, feeds, coll)
     finally:  # (after a failure: the feeds' threads end without taking what is still queued)

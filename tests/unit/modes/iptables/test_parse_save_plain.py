@@ -29,6 +29,8 @@ def _read(text: str, plain: bool) -> tuple[bool, dict[str, Any]]:
     for name, table in parser.rules.tables.items():
         shown[name] = [(chain_name, c.policy, c.packets, c.bytes, c.declared, [(r.line_no, r.raw, r.target) for r in c.rules])
                        for chain_name, c in ((n, table.chains[n]) for n in list(table.chains))]
+    info = parser.info
+    shown["info"] = (info.reader, info.reader_version, info.backend, info.notices, parser.counted)
     return took, shown
 
 
@@ -59,6 +61,15 @@ def _runs_reversed(text: str) -> str:
         else:
             runs.append([ln])
     return "\n".join(lines[:first] + [ln for run in reversed(runs) for ln in run] + lines[commit:])
+
+
+def test_notices_and_counters_are_read_as_the_general_scan_reads_them() -> None:
+    text = save_text(cluster_services(5, 2), backend="nft").replace(
+        "\n*nat\n", "\n# Warning: iptables-legacy tables present, use iptables-legacy-save to see them\n*nat\n")
+    took, plain = _read(text, plain=True)
+    assert took and plain["info"][3] == ["# Warning: iptables-legacy tables present, use iptables-legacy-save to see them"]
+    assert plain["info"][:3] == ("iptables-nft-save", "1.8.9", "nf_tables") and plain["info"][4]
+    assert plain == _read(text, plain=False)[1]
 
 
 @pytest.mark.parametrize("lookups", [3, 400])
@@ -155,3 +166,26 @@ def test_lines_of_iptables_saves_shapes_need_no_search_for_cuts_or_prompts() -> 
     assert prompt.commands == [deep + 1]
     indented_cut = clean("\n".join([*lines[:deep], "  [snip]", *lines[deep:]]))
     assert indented_cut.elisions == [deep + 1]
+
+
+@pytest.mark.parametrize("odd_line", [None, "-A KUBE-SERVICES -p tcp -j KUBE-MARK-MASQ -j KUBE-SVC-AAAAAAAAAAAAAAAA",
+                                      "-A KUBE-SERVICES -p tcp -g KUBE-SVC-AAAAAAAAAAAAAAAA",
+                                      '-A KUBE-SERVICES -m comment --comment "a -j KUBE-SVC-AAAAAAAAAAAAAAAA" -j RETURN',
+                                      "-A KUBE-SERVICES -p tcp"])
+def test_rules_by_target_of_a_dispatch_chain_are_its_tokenised_rules_by_target(odd_line: str | None) -> None:
+    """A chain whose lines have one ' -j ' each is indexed by target in C passes; any other line (two jumps, a
+    goto, a jump in a comment, none) is read the general way (each line's first -j/-g, as before): the rules
+    found are the same either way."""
+    lines = _generated(30).split("\n")
+    if odd_line is not None:
+        at = next(i for i, ln in enumerate(lines) if "-A KUBE-SERVICES " in ln) + 5
+        lines.insert(at, f"[0:0] {odd_line}")
+    rules = parse_save.parse_iptables_save("\n".join(lines), "d", check_all=False)
+    services = rules.tables["nat"].chains["KUBE-SERVICES"]
+    tokenised = parse_save.parse_iptables_save("\n".join(lines), "d", check_all=True).tables["nat"].chains["KUBE-SERVICES"].rules
+    for target in sorted({r.target for r in tokenised if r.target} | {"KUBE-SVC-AAAAAAAAAAAAAAAA", "RETURN", "NOPE"}):
+        found = [(r.line_no, r.raw) for r in services.rules_targeting({target})]
+        first = [(r.line_no, r.raw) for r in tokenised if (m := parse_save._LINE_TARGET.match(r.raw)) and m.group(1) == target]
+        assert found == first, target
+        if odd_line is None or odd_line.count(" -j ") + odd_line.count(" -g ") <= 1:  # (then the first is the target)
+            assert found == [(r.line_no, r.raw) for r in tokenised if r.target == target], target
