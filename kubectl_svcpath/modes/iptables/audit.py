@@ -200,7 +200,7 @@ def _own_chains(own: list[str], bodies: list[str | None], parts: list[str], seps
             seps.update(dict.fromkeys(split[5::6]))
             comments += [c or "" for c in split[3::6]]
             body = _JUMPED.join(split[0::6])
-            parts.append(f"\nC {name} {body}")  # (the newline in front is the first part's)
+            parts.append(f"\nS {name} {body}")  # (S: jumps taken out; the newline in front is the first part's)
         else:
             parts.append(f"\nC {name} \n{body}")
         if "KUBE-SEP-" in body:
