@@ -39,8 +39,10 @@ client=True)`` makes one that is its own CA).
 from __future__ import annotations
 
 import base64
+import bisect
 import hashlib
 import http.server
+import itertools
 import json
 import re
 import shutil
@@ -161,6 +163,17 @@ class FakeCluster:
         self.before_exec: Callable[[list[str]], None] | None = None
         # the same for each REST request (a GET or LIST), just before it is answered
         self.before_rest: Callable[[Recorded], None] | None = None
+        self._sorted: dict[str, tuple[set[tuple[str, str, str]], list[tuple[str, str, str]]]] = {}  # kind -> (its keys, sorted)
+
+    def sorted_keys(self, kind: str) -> list[tuple[str, str, str]]:
+        """The keys of ``kind``'s objects in name order (a LIST's order), sorted again only when they changed:
+        10,000 Services are listed in 21 pages without sorting every object 21 times."""
+        current = [k for k in self.objects if k[0] == kind]
+        cached = self._sorted.get(kind)
+        if cached is None or len(cached[0]) != len(current) or not cached[0].issuperset(current):
+            cached = (set(current), sorted(current))
+            self._sorted[kind] = cached
+        return cached[1]
 
     def add(self, obj: dict[str, Any]) -> None:
         meta = obj.get("metadata") or {}
@@ -442,10 +455,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         def lst(kind: str, ns: str | None, api_version: str) -> dict[str, Any]:
             items = []
             more = False
-            for (k, ons, oname), obj in sorted(cluster.objects.items()):
-                if k != kind or (ns is not None and ons != ns):
-                    continue
-                if after is not None and (ons, oname) <= after:
+            keys = cluster.sorted_keys(kind)
+            start = bisect.bisect_right(keys, (kind, *after)) if after is not None else 0  # (the items after the token's)
+            for key in itertools.islice(keys, start, None):
+                _, ons, oname = key
+                obj = cluster.objects[key]
+                if ns is not None and ons != ns:
                     continue
                 if labels and not _labels_match(labels, (obj.get("metadata") or {}).get("labels") or {}):
                     continue
@@ -454,9 +469,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 if limit is not None and len(items) == limit:
                     more = True
                     break
-                item = json.loads(json.dumps(obj))
-                item.pop("kind", None)  # a real LIST omits kind/apiVersion on items
-                item.pop("apiVersion", None)
+                # a real LIST omits kind/apiVersion on items (a shallow copy: the page is sent before any change)
+                item = {f: v for f, v in obj.items() if f not in ("kind", "apiVersion")}
                 items.append(item)
                 last = (ons, oname)
             meta: dict[str, Any] = {"resourceVersion": "1"}
