@@ -9,9 +9,8 @@ import sys
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from kubectl_svcpath import pipeline
 from kubectl_svcpath.collect import files
 from kubectl_svcpath.dump import Collection
 from kubectl_svcpath.gc_pause import paused_gc
@@ -23,6 +22,9 @@ from kubectl_svcpath.render import render_document, render_report
 from kubectl_svcpath.render.text import Style, safe, terminal_safe, use_color
 from kubectl_svcpath.report import Report, list_to_dict
 from kubectl_svcpath.snapshot import ServiceSnapshot
+
+if TYPE_CHECKING:  # (imported where used: a live run reads its node while the analysis modules load)
+    from kubectl_svcpath import pipeline
 
 
 @dataclass(slots=True)
@@ -186,6 +188,8 @@ def _offline(opts: Options) -> Outcome:
 
 
 def _offline_run(opts: Options) -> Outcome:
+    from kubectl_svcpath import pipeline
+
     if opts.example:
         dumps = files.example_dumps()
         text, source = files.example_manifest()
@@ -224,6 +228,8 @@ def _offline_run(opts: Options) -> Outcome:
 def _offline_nodes(opts: Options, nodes: list[Collection], objects: list[dict[str, Any]] | None,
                    service: str | None) -> Outcome:
     """One paste of several nodes' tables that differ: each node's own report (or audit rows), as for --nodes live."""
+    from kubectl_svcpath import pipeline
+
     parsed = [(c, pipeline.parse_collection(c, opts.lenient)) for c in nodes]
     if opts.all_services:
         reports = (r for c, p in parsed for r in audit_reports(_all_snapshots(objects, p, opts.namespace)[0], p, c))
@@ -286,6 +292,8 @@ def audit(snapshots: Iterable[ServiceSnapshot], parsed: pipeline.Parsed, collect
 
 def audit_reports(snapshots: Iterable[ServiceSnapshot], parsed: pipeline.Parsed, collection: Collection) -> Iterator[Report]:
     """--all: each Service's report, one at a time, as the same analysis as asking for it alone."""
+    from kubectl_svcpath import pipeline
+
     for s in snapshots:
         report = pipeline.analyse(s, parsed, collection)
         yield report
@@ -296,6 +304,7 @@ def audit_reports(snapshots: Iterable[ServiceSnapshot], parsed: pipeline.Parsed,
 def audit_table_lines(parsed: pipeline.Parsed, collection: Collection, namespace: str | None) -> Iterator[Any] | None:
     """Dump-only --all as a table: the mode's one-pass lines (render.audit.AuditLine, the same rows as
     each Service's report would give), or None when the mode has none for this input."""
+    from kubectl_svcpath import pipeline
     from kubectl_svcpath.render.audit import audit_line
 
     if parsed.described:  # a pasted `kubectl describe service` completes the Services: each one analysed
@@ -313,6 +322,7 @@ def audit_table_lines(parsed: pipeline.Parsed, collection: Collection, namespace
 def _live_audit(opts: Options, env: Env) -> Outcome:
     """--all live: the Services and EndpointSlices of the namespace (or all, -A) and ONE node's rules,
     read once and audited in the same pass as a dump."""
+    from kubectl_svcpath import pipeline
     from kubectl_svcpath import live
     from kubectl_svcpath.manifest import audit_snapshots
 
@@ -412,6 +422,8 @@ def _manifest_objects(paths: list[str]) -> list[dict[str, Any]] | None:
 
 
 def _snapshot(service: str, opts: Options, objects: list[dict[str, Any]] | None, parsed: pipeline.Parsed) -> ServiceSnapshot:
+    from kubectl_svcpath import pipeline
+
     ns, name = split_service(service, opts.namespace)
     if objects is not None:
         return snapshot_from_objects(objects, ns, name)
@@ -473,6 +485,8 @@ def _all_snapshots(objects: list[dict[str, Any]] | None, parsed: pipeline.Parsed
                    namespace: str | None) -> tuple[Iterator[ServiceSnapshot], list[str]]:
     """The Services of an audit, one at a time (dump-only: each read from the rules when reached),
     and notes on the Services left out (ExternalName)."""
+    from kubectl_svcpath import pipeline
+
     if objects is None:
         snaps: Iterable[ServiceSnapshot] = pipeline.each_service(parsed)
         notes: list[str] = []
@@ -497,6 +511,7 @@ def _focus(snapshot: ServiceSnapshot, port: str | None) -> ServiceSnapshot:
 # --- on the node itself ---------------------------------------------------------
 
 def _local(opts: Options) -> Outcome:
+    from kubectl_svcpath import pipeline
     import socket
 
     from kubectl_svcpath.collect.local import collect_local
@@ -560,6 +575,8 @@ def _live(opts: Options, env: Env) -> Outcome:
         req.pod = TraceSpec(opts.trace).pod
     per_node: dict[str, Outcome] = {}
     with live.open_run(req) as run:
+        from kubectl_svcpath import pipeline  # (here: its modules load while the first node's rules are read)
+
         _, name = split_service(opts.service or "", run.namespace)
         snapshot = _focus(snapshot_from_objects(run.objects, run.namespace, name), opts.port)
         for node in run.results:
@@ -587,6 +604,8 @@ def _live(opts: Options, env: Env) -> Outcome:
 
 def _node_outcome(opts: Options, snapshot: ServiceSnapshot, node: Any, pod_ip: str | None) -> Outcome:
     """One node's report (or trace, or error) from its collected rules; the parsed rules are not kept."""
+    from kubectl_svcpath import pipeline
+
     if node.error is not None or node.collection is None:
         return Outcome(node_errors=[(node.node, node.error or SvcpathError("no rules collected"))])
     coll = node.collection

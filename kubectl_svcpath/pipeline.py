@@ -18,7 +18,7 @@ from kubectl_svcpath.findings.generic import diagnose
 from kubectl_svcpath.modes import registry
 from kubectl_svcpath.modes.base import Mode, Parsed
 from kubectl_svcpath.parse import describe, dump_format
-from kubectl_svcpath.parse.excerpt import clean, excerpt_note, json_excerpt, left_out_note
+from kubectl_svcpath.parse.excerpt import clean, excerpt_note, head_commands, json_excerpt, left_out_note
 from kubectl_svcpath.path import PortPath
 from kubectl_svcpath.report import Report, RulesNotRead
 from kubectl_svcpath.snapshot import ServiceSnapshot
@@ -180,6 +180,9 @@ def cleaned(dump: RuleDump, notes: list[str] | None = None) -> RuleDump:
     kept (parse/excerpt.py); ``notes`` gets a note on the output left out."""
     if dump.clean:
         return dump
+    scanned = _own_output(dump)
+    if scanned is not None:
+        return replace(dump, clean=True, save_lines=True, feed=scanned)
     c = clean(dump.text)
     if not c.bom and not c.elisions and not c.commands and not c.dedented and not c.left_out:
         return replace(dump, clean=True, save_lines=c.save_lines)
@@ -189,6 +192,19 @@ def cleaned(dump: RuleDump, notes: list[str] | None = None) -> RuleDump:
     if fragments is not None:
         return replace(dump, text=fragments, elisions=tuple(c.elisions))
     return replace(dump, text=c.text, elisions=tuple(c.elisions))
+
+
+def _own_output(dump: RuleDump) -> Any:
+    """A tool's output as it printed it (iptables-save: every line of its own shapes, none a cut mark or a
+    prompt): its reader's structure scan, made now instead of the look for cuts and prompts, and kept for
+    the reader (RuleDump.feed). None for anything else."""
+    if dump.feed is not None or not dump.text.startswith(("#", "*")) or head_commands(dump.text):
+        return None
+    try:
+        form = registry.form(dump_format(dump))
+    except BadDump:
+        return None
+    return form.own_output(dump.text) if form.own_output is not None else None
 
 
 def input_notes(parsed: Parsed, collection: Collection, snapshot: ServiceSnapshot | None = None) -> list[str]:

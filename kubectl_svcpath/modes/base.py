@@ -91,6 +91,10 @@ class InputForm:
     # (text, source) -> [(node, that node's text)] when one paste holds several nodes' tables that
     # differ (each node then gets its own report); [] when it is one node's. None: the form has no nodes
     split: Callable[[str, str], list[tuple[str, str]]] | None = None
+    # text -> its reader's own structure scan when the text is its tool's output as printed (every line of
+    # the tool's shapes: no cut mark or prompt can be among them), handed to the reader as RuleDump.feed;
+    # None when it is not. None: the form has no such scan
+    own_output: Callable[[str], Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,7 +73,7 @@ def clean(text: str) -> Cleaned:
     text, dedented = _dedent(text)
     if _save_lines_only(text):  # (its first line is looked at below, as every paste's first lines are)
         elided = _QUICK_START.match(text) is not None
-        if not elided and not _head_commands(text):
+        if not elided and not head_commands(text):
             return Cleaned(text, [], bom, dedented=dedented, save_lines=True)
     else:
         elided = _maybe_elided(text)
@@ -166,10 +166,11 @@ def _common(a: str, b: str) -> str:
 def _maybe_commands(text: str) -> bool:
     """Prompts and commands sit at the top of a paste or between its parts: look at the first lines and
     at lines starting with a prompt or a command word anywhere (cheap for a 100 MB dump)."""
-    return _head_commands(text) or _ANY_PROMPT.search(text) is not None
+    return head_commands(text) or _ANY_PROMPT.search(text) is not None
 
 
-def _head_commands(text: str) -> bool:
+def head_commands(text: str) -> bool:
+    """A prompt, command or prose line among the first 40 lines (not "# " comments)."""
     head = text[:4096].split("\n")[:40]
     return any(not ln.lstrip().startswith("#") and (_PROMPT.match(ln) or _COMMAND.match(ln) or _PROSE.match(ln)) for ln in head)
 
@@ -190,7 +191,8 @@ def _maybe_elided(text: str) -> bool:
 # after its first line, a line of none of the shapes iptables-save prints: "[p:b] " counters, "-A ", a
 # declaration, comment or table, COMMIT, blank. None of those can start a cut mark (_QUICK) or a prompt
 # (_ANY_PROMPT), so a dump of such lines needs neither of their two passes (one pass of this, ~3x cheaper)
-_NOT_SAVE_LINE = re.compile(r"\n(?!\[\d{1,20}:\d{1,20}\] |-A |[:#*]|COMMIT\r?(?:\n|$)|\r?(?:\n|$))")
+# ("[" and a digit up to the first "] ": never "[...]", "[snip]" nor a "[user@host]$ " prompt)
+_NOT_SAVE_LINE = re.compile(r"\n(?!\[\d[^\]\n]*+\] |-A |[:#*]|COMMIT\r?(?:\n|$)|\r?(?:\n|$))")
 
 
 def _save_lines_only(text: str) -> bool:

@@ -67,6 +67,12 @@ def _read_save(parsed: Parsed, dump: RuleDump, lenient: bool) -> None:
     _add_dump(parsed, dump, rs)
 
 
+def _own_output(text: str) -> Any:
+    from kubectl_svcpath.modes.iptables.parse_save import plain_scan_of
+
+    return plain_scan_of(text)
+
+
 def _read_list(parsed: Parsed, dump: RuleDump, lenient: bool) -> None:
     from kubectl_svcpath.modes.iptables.parse_list import parse_iptables_list
 
@@ -209,7 +215,7 @@ def _service_chain(snapshot: ServiceSnapshot, port: ServicePort) -> str:
 MODE = ProxyMode(
     name=Mode.IPTABLES,
     forms=(InputForm("iptables-list", _looks_like_list, _read_list),
-           InputForm("iptables-save", _looks_like_save, _read_save)),
+           InputForm("iptables-save", _looks_like_save, _read_save, own_output=_own_output)),
     shown_by=_shown_by,
     correlate=_correlate,
     infer=_infer,

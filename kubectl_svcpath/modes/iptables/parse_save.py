@@ -13,7 +13,8 @@ import operator
 import re
 from array import array
 from bisect import bisect_right
-from itertools import islice
+from dataclasses import dataclass
+from itertools import accumulate, islice
 from typing import TYPE_CHECKING
 
 from kubectl_svcpath.errors import BadDump
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
     from kubectl_svcpath.modes.iptables.save_feed import SaveFeed
 
 MAX_LINE = 64 * 1024
+# line numbers: counted from the nearest known line, or from a 64 KiB block's start when that is over 1 MiB away
+_BLOCK_BITS = 16
+_FAR = 1 << 20
 # up to this size every rule is read at once (bad lines anywhere are errors); above it, rules
 # are read as the analysis reaches them, which keeps one-Service answers on huge dumps fast
 EAGER_BYTES = 1024 * 1024
@@ -84,14 +88,15 @@ _SHORT_OPTS = {"-p": "protocol", "--protocol": "protocol", "-s": "source", "--so
 
 
 def parse_iptables_save(text: str, source: str, lenient: bool = False, check_all: bool | None = None,
-                        elisions: list[int] | None = None, feed: SaveFeed | None = None) -> RuleSet:
+                        elisions: list[int] | None = None, feed: SaveFeed | PlainScan | None = None) -> RuleSet:
     """Parse ``text``; raise BadDump naming ``source`` and the line, unless ``lenient``.
 
     One pass checks the structure of every line (tables, COMMIT, chain declarations, which
     chain each rule belongs to); a rule's words are read when the rule is first used.
     ``check_all`` reads every rule at once, so that a bad rule anywhere is an error: the
     default for pasted files up to EAGER_BYTES (a tool's own output is trusted to be well formed).
-    ``feed``: the structure pass already run on ``text`` while it arrived (save_feed.py), if it was.
+    ``feed``: the plain scan's passes already run on ``text`` as it arrived (save_feed.py) or before it was
+    read (plain_scan_of, pipeline.cleaned), if they were.
     """
     parser = _Parser(text, source, lenient)
     parser.fed = feed if feed is not None and feed.usable and feed.text is text else None
@@ -137,7 +142,8 @@ class _Parser:
         self._line_marks: list[tuple[int, int]] = [(0, 1)]  # (offset, line number) pairs seen so far
         self._line_starts: array[int] | None = None
         self._scattered = 0  # line numbers asked for before some already known
-        self.fed: SaveFeed | None = None  # the whole-text regexes' results, found piece by piece as the text arrived
+        self._blocks: list[int] | None = None  # _newlines_before_blocks()
+        self.fed: SaveFeed | PlainScan | None = None  # the whole-text regexes' results, found piece by piece as the text arrived
 
     def fail(self, line_no: int, reason: str) -> None:
         if self.lenient:
@@ -171,16 +177,11 @@ class _Parser:
         first_line = text.find("\n")
         if not text.startswith(("#", "*")) or not 0 < first_line <= MAX_LINE:
             return False
-        if fed is not None:  # the same passes, run on the text as it arrived
-            tables = _fed_tables(text, fed)
-            notices: Iterable[str] = fed.notices
-            counted = fed.counted
-        else:
-            notices = []
-            tables = None if _has_long_line(text) else _plain_tables(text, notices)
-            counted = tables is not None and _ANY_COUNTED_RULE.search(text) is not None
-        if tables is None:
+        scanned: SaveFeed | PlainScan | None = fed if fed is not None else plain_scan_of(text)
+        tables = _fed_tables(text, scanned) if scanned is not None else None  # (fed: the passes run as it arrived)
+        if scanned is None or tables is None:
             return False
+        notices, counted = scanned.notices, scanned.counted
         self._read_comments(first_line, notices, counted)
         for name, start, end, head, decls, unlocated in tables:
             table = self.rules.ensure_table(name)
@@ -281,9 +282,20 @@ class _Parser:
                 self._line_starts.insert(0, 0)
                 return bisect_right(self._line_starts, offset)
         base_off, base_line = known[k]
+        if offset - base_off > _FAR:  # (the first rule read deep in a 35 MB dump: count from a block's start)
+            block = offset >> _BLOCK_BITS
+            if block << _BLOCK_BITS > base_off:
+                base_off, base_line = block << _BLOCK_BITS, 1 + self._newlines_before_blocks()[block]
         line = base_line + self.text.count("\n", base_off, offset)
         known.insert(k + 1, (offset, line))  # (rules read in order, a dispatch chain's: appended)
         return line
+
+    def _newlines_before_blocks(self) -> list[int]:
+        """The newlines before each 64 KiB block of the text (one count of the whole text, made once)."""
+        if self._blocks is None:
+            text, size = self.text, 1 << _BLOCK_BITS
+            self._blocks = list(accumulate((text.count("\n", i, i + size) for i in range(0, len(text), size)), initial=0))
+        return self._blocks
 
     def lines_containing(self, word: str, start: int, end: int) -> list[int]:
         """Offsets of the lines in ``text[start:end]`` that contain ``word`` (str.find: C speed)."""
@@ -591,13 +603,42 @@ class _RunLocator:
 _Tables = list[tuple[str, int, int, int, list[str], dict[str, int]]]
 
 
-def _plain_tables(text: str, notices: list[str]) -> _Tables | None:
-    """Each table of a plain dump: its declarations' names and its runs of rules (None: not plain);
-    ``notices`` gets the notice lines iptables printed."""
+@dataclass(slots=True)
+class ScannedTable:
+    """One ``*table`` … ``COMMIT``: where it is and what the plain scan's two passes found in it."""
+
+    name: str
+    start: int  # after the "*table" line's name (where the whole-text regexes put it)
+    end: int  # where the COMMIT line's newline is
+    head: int  # the newline before the table's first rule; -1: it has none
+    decls: list[str]  # _DECL_OR_ODD's names before the first rule
+    runs: list[str]  # _RUN_NAMES's names from the first rule on
+
+
+@dataclass(slots=True)
+class PlainScan:
+    """The plain scan's passes over a whole text whose every line has one of iptables-save's own shapes.
+    Made before the text is read (pipeline.cleaned: such a text can hold no cut mark or prompt), it is
+    handed to parse_iptables_save as a live feed is (RuleDump.feed), so the text is scanned once."""
+
+    text: str
+    sections: list[ScannedTable]
+    notices: list[str]
+    counted: bool
+    usable: bool = True
+
+
+def plain_scan_of(text: str) -> PlainScan | None:
+    """The passes of _plain_scan over ``text``; None when a line is not of iptables-save's shapes (or too
+    long), or the tables do not pair with COMMIT."""
+    first_line = text.find("\n")
+    if not text.startswith(("#", "*")) or not 0 < first_line <= MAX_LINE or _has_long_line(text):
+        return None
+    notices: list[str] = []
     sections = _sections(text, notices)
     if not sections:
         return None
-    tables: _Tables = []
+    scanned: list[ScannedTable] = []
     after = 0  # the lines outside the tables: checked as _fast_scan checks every line
     for name, start, end in sections:
         if _ODD_LINE.search(text, after, start - 1):
@@ -606,14 +647,18 @@ def _plain_tables(text: str, notices: list[str]) -> _Tables | None:
         head = first.start() if first is not None else end
         decls = _DECL_OR_ODD.findall(text, start - 1, head)
         runs = _RUN_NAMES.findall(text, head, end) if first is not None else []
-        if not _plain_table(tables, text, (name, start, end, head), decls, runs):
+        if "" in decls or "" in runs:
             return None
+        scanned.append(ScannedTable(name, start, end, head if first is not None else -1, decls, runs))
         after = end
-    return None if _ODD_LINE.search(text, after) else tables
+    if _ODD_LINE.search(text, after):
+        return None
+    return PlainScan(text, scanned, notices, _ANY_COUNTED_RULE.search(text) is not None)
 
 
-def _fed_tables(text: str, fed: SaveFeed) -> _Tables | None:
-    """The same, from what a live feed found while the text arrived (save_feed.py)."""
+def _fed_tables(text: str, fed: SaveFeed | PlainScan) -> _Tables | None:
+    """Each table of a plain dump: its declarations' names and its chains' runs (None: not plain, e.g. a
+    chain with two runs), from the passes run on the whole text or as it arrived (save_feed.py)."""
     tables: _Tables = []
     for s in fed.sections:
         where = (s.name, s.start, s.end, s.head if s.head >= 0 else s.end)

@@ -189,3 +189,40 @@ def test_rules_by_target_of_a_dispatch_chain_are_its_tokenised_rules_by_target(o
         assert found == first, target
         if odd_line is None or odd_line.count(" -j ") + odd_line.count(" -g ") <= 1:  # (then the first is the target)
             assert found == [(r.line_no, r.raw) for r in tokenised if r.target == target], target
+
+
+def test_line_numbers_of_rules_read_deep_in_a_big_dump() -> None:
+    """Rules read far from any line already numbered are counted from a 64 KiB block's start: the evidence
+    line is still the rule's own line, in whatever order the chains are read."""
+    text = save_text(cluster_services(1500, 3), tables=("nat",))
+    assert len(text) > parse_save._FAR * 3 // 2
+    rules = parse_save.parse_iptables_save(text, "d", check_all=False)
+    nat = rules.tables["nat"].chains
+    names = [n for n in nat if n.startswith("KUBE-SEP-")]
+    lines = text.split("\n")
+    for name in [names[-1], names[len(names) // 2], names[3], "KUBE-SERVICES", names[-2]]:
+        for rule in nat[name].rules:
+            assert lines[rule.line_no - 1] == rule.raw, name
+
+
+def test_a_dump_as_iptables_save_printed_it_is_scanned_once_and_a_cut_one_is_still_an_excerpt() -> None:
+    """pipeline.cleaned: a dump every line of which has iptables-save's shapes gets the plain scan's passes
+    (handed to the reader, which scans it no more) instead of the look for cuts and prompts; a cut mark or a
+    prompt anywhere, or a prompt-like rule among the first lines, sends it the usual way."""
+    from kubectl_svcpath import pipeline
+    from kubectl_svcpath.dump import Collection, RuleDump
+
+    text = _generated()
+    whole = pipeline.cleaned(RuleDump(text=text, source="d"))
+    assert isinstance(whole.feed, parse_save.PlainScan) and whole.feed.text is text and whole.clean and whole.save_lines
+    parsed = pipeline.parse_collection(Collection(dumps=[whole]))
+    assert parsed.rules is not None and len(parsed.rules.tables["nat"].chains) == len(_read(text, plain=False)[1]["nat"])
+
+    lines = text.split("\n")
+    deep = len(lines) // 2
+    cut = pipeline.cleaned(RuleDump(text="\n".join([*lines[:deep], "...", *lines[deep:]]), source="d"))
+    assert cut.feed is None and cut.elisions == (deep + 1,)
+    prompt = pipeline.cleaned(RuleDump(text="\n".join([*lines[:deep], "$ iptables-save -t filter", *lines[deep:]]), source="d"))
+    assert prompt.feed is None and prompt.text.split("\n")[deep] == "# $ iptables-save -t filter"
+    head = pipeline.cleaned(RuleDump(text="\n".join([*lines[:3], "-A $ -j X", *lines[3:]]), source="d"))
+    assert head.feed is None and head.text.split("\n")[3] == "# -A $ -j X"
