@@ -211,11 +211,12 @@ def step(name, f):
     global t
     f(); now = c(); print(name, now - t); t = now
 step("kubectl_svcpath.cli (typer, click)", lambda: __import__("kubectl_svcpath.cli"))
-step("kubectl_svcpath.app (pipeline, findings, render)", lambda: __import__("kubectl_svcpath.app"))
+step("kubectl_svcpath.app (manifest, report, render)", lambda: __import__("kubectl_svcpath.app"))
 step("kubectl_svcpath.live, kube/, collect/", lambda: __import__("kubectl_svcpath.live"))
 def kube():
     import kubernetes.client, kubernetes.config.kube_config, kubernetes.stream.ws_client
 step("kubernetes (client, config, stream; with its pydantic, urllib3, yaml, requests, oauthlib)", kube)
+step("kubectl_svcpath.pipeline (findings, analysis; imported once the exec is under way)", lambda: __import__("kubectl_svcpath.pipeline"))
 def iptables():
     import kubectl_svcpath.modes.iptables.parse_save, kubectl_svcpath.modes.iptables.correlate
     import kubectl_svcpath.modes.iptables.checks, kubectl_svcpath.render.structured

@@ -7,7 +7,7 @@ import re
 import shutil
 import sys
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -209,7 +209,9 @@ def _offline_run(opts: Options) -> Outcome:
     parsed = pipeline.parse_collection(collection, opts.lenient)
     if opts.all_services:
         snapshots, notes = _all_snapshots(objects, parsed, opts.namespace)
-        lines = audit_table_lines(parsed, collection, opts.namespace) if objects is None and opts.output not in ("json", "yaml") else None
+        lines = None
+        if opts.output not in ("json", "yaml"):
+            lines = audit_table_lines(parsed, collection, opts.namespace) if objects is None else api_table_lines(parsed, collection, snapshots)
         return audit(snapshots, parsed, collection, opts.problems, notes, opts.output, from_rules=objects is None, lines=lines)
     assert service is not None
     snapshot = _snapshot(service, opts, objects, parsed)
@@ -301,14 +303,10 @@ def audit_reports(snapshots: Iterable[ServiceSnapshot], parsed: pipeline.Parsed,
             parsed.rules.release(_own_chains(report))
 
 
-def audit_table_lines(parsed: pipeline.Parsed, collection: Collection, namespace: str | None) -> Iterator[Any] | None:
-    """Dump-only --all as a table: the mode's one-pass lines (render.audit.AuditLine, the same rows as
-    each Service's report would give), or None when the mode has none for this input."""
+def _one_line(parsed: pipeline.Parsed, collection: Collection) -> Callable[[ServiceSnapshot], tuple[Report, Any]]:
+    """A Service's full analysis and its audit line (the chains it read let go: a big dump's are not all held)."""
     from kubectl_svcpath import pipeline
     from kubectl_svcpath.render.audit import audit_line
-
-    if parsed.described:  # a pasted `kubectl describe service` completes the Services: each one analysed
-        return None
 
     def one(snapshot: ServiceSnapshot) -> tuple[Report, Any]:
         report = pipeline.analyse(snapshot, parsed, collection)
@@ -316,7 +314,27 @@ def audit_table_lines(parsed: pipeline.Parsed, collection: Collection, namespace
             parsed.rules.release(_own_chains(report))
         return report, audit_line(report)
 
-    return pipeline.audit_lines(parsed, one, lambda ns: namespace is None or ns == namespace)
+    return one
+
+
+def api_table_lines(parsed: pipeline.Parsed, collection: Collection, snapshots: Iterable[ServiceSnapshot]) -> Iterator[Any] | None:
+    """--all as a table with the Services from the API (live, --manifest): the mode's one-pass lines
+    (the same rows as each Service's report gives), or None when the mode has none for this input."""
+    from kubectl_svcpath import pipeline
+
+    if parsed.described:
+        return None
+    return pipeline.api_audit_lines(parsed, _one_line(parsed, collection), snapshots)
+
+
+def audit_table_lines(parsed: pipeline.Parsed, collection: Collection, namespace: str | None) -> Iterator[Any] | None:
+    """Dump-only --all as a table: the mode's one-pass lines (render.audit.AuditLine, the same rows as
+    each Service's report would give), or None when the mode has none for this input."""
+    from kubectl_svcpath import pipeline
+
+    if parsed.described:  # a pasted `kubectl describe service` completes the Services: each one analysed
+        return None
+    return pipeline.audit_lines(parsed, _one_line(parsed, collection), lambda ns: namespace is None or ns == namespace)
 
 
 def _live_audit(opts: Options, env: Env) -> Outcome:
@@ -339,7 +357,8 @@ def _live_audit(opts: Options, env: Env) -> Outcome:
         coll.proxy_mode = opts.proxy_mode
     parsed = pipeline.parse_collection(coll, opts.lenient)
     snapshots, notes = audit_snapshots(got.objects)
-    outcome = audit(snapshots, parsed, coll, opts.problems, notes, opts.output, from_rules=False)
+    lines = api_table_lines(parsed, coll, snapshots) if opts.output not in ("json", "yaml") else None
+    outcome = audit(snapshots, parsed, coll, opts.problems, notes, opts.output, from_rules=False, lines=lines)
     times = sorted(s.collected_at for s in parsed.sources if s.collected_at)
     outcome.scope = {"namespace": got.namespace, "node": got.node, "nodeChosenBy": got.chosen_by, "kubeProxyPod": coll.pod,
                      "proxyMode": str(parsed.mode), "backend": coll.backend or (parsed.rules.backend if parsed.rules else None),

@@ -7,7 +7,7 @@ gathered; everything from here on is the same code.
 from __future__ import annotations
 
 from kubectl_svcpath.analysis import Analysis
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from dataclasses import replace
 
@@ -141,6 +141,13 @@ def audit_lines(parsed: Parsed, one: Callable[[ServiceSnapshot], tuple[Report, A
     ``one``: a Service's full analysis and its audit line; ``keep``: which namespaces to list."""
     mode = registry.mode(parsed.mode)
     return mode.audit_lines(parsed, one, keep) if mode.audit_lines is not None else None
+
+
+def api_audit_lines(parsed: Parsed, one: Callable[[ServiceSnapshot], tuple[Report, Any]],
+                    snapshots: Iterable[ServiceSnapshot]) -> Iterator[Any] | None:
+    """--all as a table with the Services from the API, in one pass when the mode can (None: it cannot)."""
+    mode = registry.mode(parsed.mode)
+    return mode.api_audit_lines(parsed, one, snapshots) if mode.api_audit_lines is not None else None
 
 
 def api_only(snapshot: ServiceSnapshot, node: str | None, error: SvcpathError) -> Report:

@@ -8,7 +8,7 @@ a mode may read more than its own tables (IPVS mode follows kube-proxy's iptable
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
@@ -118,5 +118,9 @@ class ProxyMode:
     # dump-only --all as a table in one pass: (parsed, one Service's (report, audit line), namespace
     # filter) -> the audit lines, the same as each Service's report gives; None (or it returns None): per Service
     audit_lines: Callable[[Parsed, Callable[[ServiceSnapshot], tuple[Any, Any]], Callable[[str], bool]], Iterator[Any] | None] | None = None
+    # --all as a table with the Services from the API (live, --manifest): (parsed, one Service's (report, audit
+    # line), the snapshots) -> their audit lines, the same as each one's report gives; None (or it returns None): per Service
+    api_audit_lines: Callable[[Parsed, Callable[[ServiceSnapshot], tuple[Any, Any]], Iterable[ServiceSnapshot]],
+                              Iterator[Any] | None] | None = None
     # raised when no mode matched and this mode's tables were given but are unusable (a BadDump)
     not_shown: Callable[[Parsed], None] | None = None

@@ -174,6 +174,15 @@ def _audit_lines(parsed: Parsed, one: Callable[[ServiceSnapshot], tuple[Any, Any
     return fast_audit(parsed.rules, one, parsed.excerpt, keep)
 
 
+def _api_audit_lines(parsed: Parsed, one: Callable[[ServiceSnapshot], tuple[Any, Any]],
+                     snapshots: Iterable[ServiceSnapshot]) -> Iterator[Any] | None:
+    from kubectl_svcpath.modes.iptables.audit_api import api_audit
+
+    if parsed.nft is not None or parsed.ipvs is not None:
+        return None  # (as for _audit_lines)
+    return api_audit(parsed.rules, one, parsed.excerpt, snapshots)
+
+
 def _notes(parsed: Parsed, snapshot: ServiceSnapshot | None) -> list[str]:
     from kubectl_svcpath.modes.iptables.checks import notes_iptables
 
@@ -221,6 +230,7 @@ MODE = ProxyMode(
     infer=_infer,
     infer_each=_each,
     audit_lines=_audit_lines,
+    api_audit_lines=_api_audit_lines,
     has_counters=lambda parsed: parsed.rules is not None and parsed.rules.has_counters,
     notes=_notes,
     checks=_checks,

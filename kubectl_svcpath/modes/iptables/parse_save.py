@@ -182,6 +182,8 @@ class _Parser:
         if scanned is None or tables is None:
             return False
         notices, counted = scanned.notices, scanned.counted
+        if isinstance(scanned, PlainScan):  # read once: the dump does not keep its 10^5 names alive (an audit's peak)
+            scanned.usable, scanned.sections = False, []
         self._read_comments(first_line, notices, counted)
         for name, start, end, head, decls, unlocated in tables:
             table = self.rules.ensure_table(name)

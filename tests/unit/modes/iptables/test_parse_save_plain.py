@@ -226,3 +226,17 @@ def test_a_dump_as_iptables_save_printed_it_is_scanned_once_and_a_cut_one_is_sti
     assert prompt.feed is None and prompt.text.split("\n")[deep] == "# $ iptables-save -t filter"
     head = pipeline.cleaned(RuleDump(text="\n".join([*lines[:3], "-A $ -j X", *lines[3:]]), source="d"))
     assert head.feed is None and head.text.split("\n")[3] == "# -A $ -j X"
+
+
+def test_a_scan_handed_to_the_reader_is_read_once() -> None:
+    """The reader empties the scan it took (its 10^5 names are not kept alive by the dump) and marks it used:
+    a second read of the same dump scans the text itself, with the same result."""
+    from kubectl_svcpath import pipeline
+    from kubectl_svcpath.dump import Collection, RuleDump
+
+    dump = pipeline.cleaned(RuleDump(text=_generated(), source="d"))
+    first = pipeline.parse_collection(Collection(dumps=[dump]))
+    assert not dump.feed.usable and not dump.feed.sections
+    again = pipeline.parse_collection(Collection(dumps=[dump]))
+    assert first.rules is not None and again.rules is not None
+    assert list(first.rules.tables["nat"].chains) == list(again.rules.tables["nat"].chains)

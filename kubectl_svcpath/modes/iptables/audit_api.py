@@ -1,0 +1,140 @@
+"""``--all`` with the Services from the API (live, or ``--manifest``): rows derived from templates, as audit.py does.
+
+audit.py's template is the Service's footprint in the rules with its values taken out. Here the
+analysis also reads the Service and its EndpointSlices as the API gives them, so the template adds
+them: every field of the objects as JSON (but the metadata other than name, namespace and labels,
+and the endpoints' targetRef: the analysis never reads them), with the values numbered in the same
+places as the rules' values are - addresses beside the rules' addresses, port numbers beside the
+rules' ports, the Service's name where it stands whole, the
+slices' names by their rank in name order - and the chain each endpoint hashes to beside the rules' chains.
+Two Services with one template then differ only by a renaming of values the analysis compares for
+equality (or, for the slices, orders by name), so the first one's full analysis gives the other's row
+(the node - its name, zone, addresses - is the same for every Service: it stays out of the template).
+The footprint is the rules' Service's (the draft the rules list it from): the API Service must hash
+to its chains and have its addresses and ports (else the rules it reads may be other ones), or it
+gets the full analysis. tests/unit/modes/iptables/test_audit_api.py holds the rows to the full analysis'.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
+from typing import Any
+
+from kubectl_svcpath import kubeproxy
+from kubectl_svcpath.modes.iptables import audit, infer
+from kubectl_svcpath.modes.iptables.model import LazyChains, RuleSet
+from kubectl_svcpath.snapshot import ServiceSnapshot
+
+_META_READ = ("name", "namespace", "labels")  # what the analysis reads of an object's metadata
+
+
+class ApiAudit:
+    """Rows of the API's Services against one node's rules: templates first seen get ``one`` (the full analysis)."""
+
+    def __init__(self, rules: RuleSet, one: Callable[[Any], tuple[Any, Any]]) -> None:
+        self.fast = audit.FastAudit(rules, one)
+        self.drafts: dict[tuple[str, str], Any] = {}
+        twice: set[tuple[str, str]] = set()
+        for d in infer._drafts(rules, None):
+            key = (d.namespace, d.name)
+            if key in self.drafts:
+                twice.add(key)
+            self.drafts[key] = d
+        for key in twice:  # listed twice by the rules: which footprint is its own cannot be told
+            del self.drafts[key]
+
+    def lines(self, snapshots: Iterable[ServiceSnapshot]) -> Iterator[Any]:
+        for s in snapshots:
+            yield self.line(s)
+
+    def line(self, s: ServiceSnapshot) -> Any:
+        vals, fp, d = self._template(s)
+        memo = self.fast.memo
+        recipe = memo.get(vals.key, None) if vals is not None else audit._NOT_FAST
+        if isinstance(recipe, audit._Recipe) and vals is not None:
+            return audit._apply(recipe, vals, d)
+        report, line = self.fast.one(s)
+        if recipe is None and vals is not None and fp is not None:  # the first of its template
+            memo[vals.key] = audit._recipe(report, line, fp, vals, d)
+        return line
+
+    def _template(self, s: ServiceSnapshot) -> tuple[Any, Any, Any]:
+        d = self.drafts.get((s.namespace, s.name))
+        if d is None or not s.from_api or not s.api_objects:
+            return None, None, None
+        if not (audit._PLAIN_NAME.fullmatch(s.namespace) and audit._PLAIN_NAME.fullmatch(s.name)):
+            return None, None, None
+        fp = self.fast._footprint(d)
+        if fp is None:
+            return None, None, None
+        api = _api_lines(s, d, fp.allowed, self.fast.nat)
+        if api is None:
+            return None, None, None
+        text, seps = api
+        fp = replace(fp, text=fp.text + text, allowed=fp.allowed | seps)
+        return audit._values(fp, s.ref), fp, d
+
+
+def _api_lines(s: ServiceSnapshot, d: Any, allowed: set[str], nat: LazyChains) -> tuple[str, set[str]] | None:
+    """The Service's API facts as template lines, and the endpoint chain hashes they name; None when
+    the rules' Service (the draft) is not this one's footprint."""
+    if (set(s.cluster_ips) != set(d.cluster_ips) or set(s.external_ips) != set(d.external_ips)
+            or set(s.load_balancer_ips) != set(d.lb_ips) or len(s.ports) != len(d.ports)):
+        return None  # other addresses: the filter rules the analysis reads are not the footprint's
+    out = ["\nA"]
+    seps: set[str] = set()
+    for p in s.ports:
+        f = d.ports.get((p.name, p.protocol))
+        if f is None or f.port != p.port or f.node_port != p.node_port:
+            return None
+        spn = kubeproxy.service_port_name(s.namespace, s.name, p.name)
+        chains = kubeproxy.service_chains(spn, p.protocol)
+        if chains["svc"][9:] not in allowed or not any(c in nat for c in chains.values()):
+            return None  # the chains this name hashes to are not the footprint's (or the port is unnamed, pre-1.19)
+        hops = [kubeproxy.endpoint_chain(spn, p.protocol, e.ip, e.port or 0) for e in s.port_endpoints(p)]
+        seps.update(h[9:] for h in hops)
+        out.append(f"H {chains['svc']} " + " ".join(hops))
+    slices = [(o.get("metadata") or {}).get("name") for o in s.api_objects[1:]]
+    named = [n for n in slices if isinstance(n, str)]
+    if len(set(named)) != len(slices):
+        return None
+    rank = {n: f"\x03{i}" for i, n in enumerate(sorted(named))}  # (kept in order: slices are read in name order)
+    objects = [_read_meta(s.api_objects[0], {}), *(_read_meta(o, rank) for o in s.api_objects[1:])]
+    # each object's fields as JSON, one a line ("=" after a key, a newline between items): C-speed
+    text = json.dumps(objects, sort_keys=True, separators=("\n", "="))
+    # the Service's name and namespace where they stand whole (names inside other strings stay)
+    text = text.replace(json.dumps(s.name), '"\x02"').replace(json.dumps(s.namespace), '"\x05"')
+    text = _TARGET_REF.sub("", text)  # (the pod an endpoint is: only shown, never compared)
+    text = _PORT_VALUE.sub(r"\1 --dport \2", text)  # (a space before: _PORTS's literal)
+    text = _QUOTED_IPV4.sub(r'" -d \1"', text)
+    out.append(text)
+    return "\n".join(out), seps
+
+
+_TARGET_REF = re.compile(r'"targetRef"=\{[^{}]*\}')
+_PORT_VALUE = re.compile(r'("(?:port|targetPort|nodePort)"=)(\d{1,5})(?=[\n}])')
+_QUOTED_IPV4 = re.compile(r'"(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})"')
+
+
+def _read_meta(o: dict[str, Any], rank: dict[str, str]) -> dict[str, Any]:
+    """The object with only the metadata the analysis reads; a slice's name as its rank in name order."""
+    meta = o.get("metadata")
+    if not isinstance(meta, dict):
+        return o
+    kept = {k: meta[k] for k in _META_READ if k in meta}
+    if rank and "name" in kept:
+        kept["name"] = rank[kept["name"]]
+    return {**o, "metadata": kept}
+
+
+def api_audit(rules: RuleSet | None, one: Callable[[Any], tuple[Any, Any]], excerpt: bool,
+              snapshots: Iterable[ServiceSnapshot]) -> Iterator[Any] | None:
+    """The audit lines of the API's Services, or None when this input needs the full analysis each."""
+    if rules is None or excerpt or rules.excerpt:
+        return None
+    if not rules.tables or not all(isinstance(t.chains, LazyChains) for t in rules.tables.values()) or rules.table("nat") is None:
+        return None
+    return ApiAudit(rules, one).lines(snapshots)
