@@ -54,8 +54,13 @@ def _decoded(path: str) -> str:
     with open(path, "rb") as f:
         st = os.fstat(f.fileno())
         if stat.S_ISREG(st.st_mode) and st.st_size > 0:
-            with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as pages:
-                return str(pages, "utf-8", "backslashreplace")
+            try:
+                pages = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            except (OSError, ValueError):  # a filesystem that cannot map files (some FUSE, 9p): read it
+                pass
+            else:
+                with pages:
+                    return str(pages, "utf-8", "backslashreplace")
         # a pipe, /dev/stdin, …: decoded in chunks as it is read
         return io.TextIOWrapper(f, encoding="utf-8", errors="backslashreplace", newline="").read()
 

@@ -163,6 +163,9 @@ class FakeCluster:
         self.before_exec: Callable[[list[str]], None] | None = None
         # the same for each REST request (a GET or LIST), just before it is answered
         self.before_rest: Callable[[Recorded], None] | None = None
+        # called when an exec's stdout has all been sent, before its exit status goes out (the client
+        # cannot have finished reading the exec yet): e.g. to see what it did with the output meanwhile
+        self.before_exec_status: Callable[[list[str]], None] | None = None
         self._sorted: dict[str, tuple[set[tuple[str, str, str]], list[tuple[str, str, str]]]] = {}  # kind -> (its keys, sorted)
 
     def sorted_keys(self, kind: str) -> list[tuple[str, str, str]]:
@@ -681,6 +684,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return
         if err:
             self._send(b"\x02" + err)
+        if cluster.before_exec_status is not None:
+            cluster.before_exec_status(argv)
         self._send(b"\x03" + json.dumps(status).encode())
         self._send((1000).to_bytes(2, "big"), opcode=0x8)
         self.connection.settimeout(0.5)

@@ -77,3 +77,37 @@ def test_the_listings_start_as_soon_as_the_pod_is_known_and_run_together(scenari
         ("iptables-save", "-c"): 0}
     assert not together.broken
     assert set(together.held) == {"/api/v1/nodes/cp01", "iptables-save -c"}
+
+
+@pytest.mark.lab
+@pytest.mark.api
+def test_the_rules_are_scanned_while_the_exec_still_runs(scenario: Scenario, monkeypatch: pytest.MonkeyPatch):
+    """The node's iptables-save is scanned as it arrives: the fake API server holds the exec's exit
+    status (without which the read cannot end) until the scan has taken whole tables of the output
+    (here all of it: the hello-service dump fits one frame). A scan that waited for the end of the
+    exec would never get there: the barrier breaks."""
+    from kubectl_svcpath.modes.iptables import save_feed
+
+    hello_scenario(scenario)
+    scanned_to_the_end = threading.Event()
+    broken: list[str] = []
+    fed = save_feed.SaveFeed.feed
+
+    def feed(self: save_feed.SaveFeed, piece: str) -> None:
+        fed(self, piece)
+        if self.sections and all(s.end >= 0 for s in self.sections):
+            scanned_to_the_end.set()
+
+    def hold_status(argv: list[str]) -> None:
+        if argv[0] == "iptables-save" and not scanned_to_the_end.wait(15):
+            broken.append(" ".join(argv))
+
+    monkeypatch.setattr(save_feed.SaveFeed, "feed", feed)
+    scenario.cluster.before_exec_status = hold_status
+
+    code, out, err = svcpath("hello-service", "-o", "json", "--kubeconfig", str(scenario.kubeconfig()))
+
+    assert code == 0, err
+    assert not broken
+    doc = json.loads(out)
+    assert doc["node"] == "cp01" and doc["ports"]

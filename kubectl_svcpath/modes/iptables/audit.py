@@ -92,10 +92,10 @@ class FastAudit:
         self.nat: LazyChains = nat.chains
         self.filter = _filter_index(rules)
         # the dispatch chains' rules by the chain they jump to (correlate takes a port's entry rules so)
-        self.entries: list[dict[str, list[Rule]]] = []
+        self.entries: list[dict[str, list[Any]]] = []
         for dispatch in ("KUBE-SERVICES", "KUBE-NODEPORTS"):
-            index: dict[str, list[Rule]] = {}
-            for r in rules.rules_of("nat", dispatch):
+            index: dict[str, list[Any]] = {}
+            for r in infer.dispatch_rules(rules, dispatch):
                 if r.target:
                     index.setdefault(r.target, []).append(r)
             self.entries.append(index)
@@ -132,7 +132,7 @@ class FastAudit:
             else:
                 hashes += infer._own_hashes(d, pname, proto, f)
         own = [f"KUBE-{role}-{h}" for h in hashes for role in _ROLES]
-        entries: list[Rule] = []
+        entries: list[Any] = []
         for index in self.entries:  # KUBE-SERVICES, then KUBE-NODEPORTS: in each, in the chain's order
             found = [r for name in own if name in index for r in index[name]]
             entries += sorted(found, key=_position) if len(found) > 1 else found
@@ -226,7 +226,7 @@ def _canonical_seps(hashes: list[str], bodies: list[str | None]) -> list[Any] | 
     return [parts[i::11] for i in range(1, 11)]
 
 
-def _position(rule: Rule) -> int:
+def _position(rule: Any) -> int:
     return rule.position
 
 

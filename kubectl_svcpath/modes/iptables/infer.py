@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from kubectl_svcpath import kubeproxy
 from kubectl_svcpath.modes.iptables import comments
@@ -90,8 +91,17 @@ def _drafts(rules: RuleSet, only: tuple[str | None, str] | None) -> list[_Draft]
         d.legacy_colon = d.legacy_colon or named.legacy_colon
         return d
 
-    _from_entry_rules(chain_rules("nat", "KUBE-SERVICES"), draft_for)
-    _from_node_ports(chain_rules("nat", "KUBE-NODEPORTS"), draft_for)
+    if only is None:  # kube-proxy's own dispatch lines read with one regex each, not tokenised
+        try:
+            _from_entry_rules(dispatch_rules(rules, "KUBE-SERVICES"), draft_for)
+            _from_node_ports(dispatch_rules(rules, "KUBE-NODEPORTS"), draft_for)
+        except _NotLight:  # a comment only a repair reads (_named): the tokenised rules, from the start
+            drafts.clear()
+            _from_entry_rules(chain_rules("nat", "KUBE-SERVICES"), draft_for)
+            _from_node_ports(chain_rules("nat", "KUBE-NODEPORTS"), draft_for)
+    else:
+        _from_entry_rules(chain_rules("nat", "KUBE-SERVICES"), draft_for)
+        _from_node_ports(chain_rules("nat", "KUBE-NODEPORTS"), draft_for)
     for chain in ("KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES"):
         _from_filter_rules(chain, chain_rules("filter", chain), draft_for)
     _per_service_chains(rules, drafts, draft_for, only)
@@ -105,7 +115,69 @@ def _drafts(rules: RuleSet, only: tuple[str | None, str] | None) -> list[_Draft]
 DraftFor = Callable[[comments.Named], "_Draft"]
 
 
-def _from_entry_rules(entries: list[Rule], draft_for: DraftFor) -> None:
+@dataclass(slots=True)
+class LightRule:
+    """A dispatch rule of kube-proxy's own shape, read with one regex (no tokeniser): the fields the
+    listing of Services and the --all templates read, as the tokenised Rule would hold them."""
+
+    chain: str
+    position: int
+    raw: str
+    protocol: str | None
+    dest_addr: str | None
+    comment: str | None
+    dport: str | None
+    target: str
+
+    @property
+    def dport_number(self) -> int | None:
+        return int(self.dport) if self.dport else None
+
+
+class _NotLight(Exception):
+    """A light rule's comment would need a repair (comments.unwrap), which edits the rule: tokenise."""
+
+
+# a KUBE-SERVICES / KUBE-NODEPORTS line as kube-proxy writes it (cluster IP, external IP, load-balancer IP,
+# node port), or the jump to KUBE-NODEPORTS; anything else and the chain is tokenised
+_LIGHT = re.compile(
+    r"(?:\[\d{1,20}:\d{1,20}\] )?-A (KUBE-SERVICES|KUBE-NODEPORTS)(?: -d (\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}/32))?"
+    r"(?: -p (tcp|udp|sctp) -m comment --comment \"([A-Za-z0-9][A-Za-z0-9./:_ -]{0,300})\" -m \3 --dport (\d{1,5})"
+    r" -j (KUBE-(?:SVC|SVL|EXT|FW|XLB)-[A-Z2-7]{16})"
+    r"| -m comment --comment \"(kubernetes service nodeports; NOTE: this must be the last rule in this chain)\""
+    r" -m addrtype --dst-type LOCAL -j (KUBE-NODEPORTS))")
+
+
+def dispatch_rules(rules: RuleSet, chain: str) -> list[Any]:
+    """The nat dispatch chain's rules: LightRule each when every line is of kube-proxy's own shape and
+    the chain has not been tokenised yet, else its Rules (10^4 lines: ~15 us a rule saved); read once."""
+    nat = rules.table("nat")
+    if nat is not None and isinstance(nat.chains, LazyChains) and not nat.chains.pending(chain):
+        return rules.rules_of("nat", chain)  # (tokenised already: those Rules)
+    return rules.once(f"light {chain}", lambda _: _light_rules(rules, chain))
+
+
+def _light_rules(rules: RuleSet, chain: str) -> list[Any]:
+    nat = rules.table("nat")
+    if nat is None or rules.excerpt or not isinstance(nat.chains, LazyChains) or not nat.chains.pending(chain):
+        return rules.rules_of("nat", chain)
+    text = nat.chains.text_of(chain)
+    if not text:
+        return rules.rules_of("nat", chain)
+    out: list[Any] = []
+    light = _LIGHT.fullmatch
+    for i, line in enumerate(text.split("\n"), 1):
+        m = light(line)
+        if m is None or m.group(1) != chain:
+            return rules.rules_of("nat", chain)
+        if m.group(6) is None:
+            out.append(LightRule(chain, i, line, None, None, m.group(7), None, m.group(8)))
+        else:
+            out.append(LightRule(chain, i, line, m.group(3), m.group(2), m.group(4), m.group(5), m.group(6)))
+    return out
+
+
+def _from_entry_rules(entries: list[Any], draft_for: DraftFor) -> None:
     """KUBE-SERVICES: one rule per cluster IP, external IP and load-balancer IP of each port."""
     for rule in entries:
         named, proto = _named(rule, (rule.target,))
@@ -126,7 +198,7 @@ def _from_entry_rules(entries: list[Rule], draft_for: DraftFor) -> None:
             d.etp = "Local"
 
 
-def _from_node_ports(entries: list[Rule], draft_for: DraftFor) -> None:
+def _from_node_ports(entries: list[Any], draft_for: DraftFor) -> None:
     """KUBE-NODEPORTS: node ports, and (before 1.24) the external traffic policy."""
     for rule in entries:
         named, proto = _named(rule, (rule.target,))
@@ -168,7 +240,7 @@ def _from_filter_rules(chain: str, entries: list[Rule], draft_for: DraftFor) -> 
                 d.etp = "Local"
 
 
-def _named(rule: Rule, chains: tuple[str | None, ...], endpoint: str | None = None) -> tuple[comments.Named | None, str | None]:
+def _named(rule: Rule | LightRule, chains: tuple[str | None, ...], endpoint: str | None = None) -> tuple[comments.Named | None, str | None]:
     """The service port a rule's comment names, with the protocol its chain names hash from.
 
     A comment soft-wrapped when an ``-L`` listing was copied (``defau lt/…``) is read again
@@ -179,6 +251,8 @@ def _named(rule: Rule, chains: tuple[str | None, ...], endpoint: str | None = No
     if proto is None and rule.comment and " " in rule.comment:
         fixed = comments.unwrap(rule.comment, chains, rule.protocol, endpoint)
         if fixed is not None:
+            if isinstance(rule, LightRule):
+                raise _NotLight(rule.raw)
             rule.comment = fixed
             rule.options["--comment"] = [fixed]
             named = comments.read(fixed)
@@ -310,9 +384,9 @@ def _unclaimed(rules: RuleSet, drafts: dict[tuple[str, str], _Draft]) -> None:
             if pf.hash:
                 claimed.add(pf.hash)
             claimed.update(_own_hashes(d, pname, proto, pf))
-    groups: dict[str, list[Rule]] = {}
+    groups: dict[str, list[Any]] = {}
     for dispatch in ("KUBE-SERVICES", "KUBE-NODEPORTS"):
-        for rule in rules.rules_of("nat", dispatch):
+        for rule in dispatch_rules(rules, dispatch):
             h = _hash(rule.target or "")
             if h and h not in claimed:
                 groups.setdefault(h, []).append(rule)

@@ -35,3 +35,15 @@ def test_an_empty_file_is_empty_text(tmp_path: Path) -> None:
     empty = tmp_path / "empty.txt"
     empty.write_bytes(b"")
     assert read_text(str(empty)) == ""
+
+
+def test_a_file_that_cannot_be_mapped_is_read_all_the_same(tmp_path: Path, monkeypatch) -> None:
+    import mmap
+
+    def refuse(*_a, **_k):
+        raise OSError(19, "No such device")  # what mmap says on a filesystem without it
+
+    regular = tmp_path / "dump.txt"
+    regular.write_bytes(RAW)
+    monkeypatch.setattr(mmap, "mmap", refuse)
+    assert read_text(str(regular)) == RAW.decode("utf-8", "backslashreplace")
