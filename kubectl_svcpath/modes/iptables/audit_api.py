@@ -103,20 +103,25 @@ def _api_lines(s: ServiceSnapshot, d: Any, allowed: set[str], nat: LazyChains) -
         return None
     rank = {n: f"\x03{i}" for i, n in enumerate(sorted(named))}  # (kept in order: slices are read in name order)
     objects = [_read_meta(s.api_objects[0], {}), *(_read_meta(o, rank) for o in s.api_objects[1:])]
-    # each object's fields as JSON, one a line ("=" after a key, a newline between items): C-speed
-    text = json.dumps(objects, sort_keys=True, separators=("\n", "="))
+    # each object's fields as JSON, one a line ("=" after a key, a newline between items): C-speed; in the
+    # order the API server wrote them (the same for every object it serves; another order: another template)
+    text = json.dumps(objects, separators=("\n", "="))
     # the Service's name and namespace where they stand whole (names inside other strings stay)
     text = text.replace(json.dumps(s.name), '"\x02"').replace(json.dumps(s.namespace), '"\x05"')
     text = _TARGET_REF.sub("", text)  # (the pod an endpoint is: only shown, never compared)
-    text = _PORT_VALUE.sub(r"\1 --dport \2", text)  # (a space before: _PORTS's literal)
-    text = _QUOTED_IPV4.sub(r'" -d \1"', text)
+    text = _PORT_VALUE.sub(_dport, text)  # (a space before: _PORTS's literal)
+    text = _QUOTED_IPV4.sub('" -d ', text)
     out.append(text)
     return "\n".join(out), seps
 
 
 _TARGET_REF = re.compile(r'"targetRef"=\{[^{}]*\}')
 _PORT_VALUE = re.compile(r'("(?:port|targetPort|nodePort)"=)(\d{1,5})(?=[\n}])')
-_QUOTED_IPV4 = re.compile(r'"(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})"')
+_QUOTED_IPV4 = re.compile(r'"(?=\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}")')  # (the quote before an address)
+
+
+def _dport(m: re.Match[str]) -> str:
+    return m[1] + " --dport " + m[2]  # (a function: cheaper than a template expanded at each match)
 
 
 def _read_meta(o: dict[str, Any], rank: dict[str, str]) -> dict[str, Any]:
