@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from kubectl_svcpath.parse.possessive import compile_possessive
+
 # a whole line that only marks a cut: dots (ASCII or the ellipsis character), bracketed or
 # angle-bracketed words authors use, and "... N more lines ..." style notes
 _ELISION = re.compile(
@@ -192,7 +194,7 @@ def _maybe_elided(text: str) -> bool:
 # declaration, comment or table, COMMIT, blank. None of those can start a cut mark (_QUICK) or a prompt
 # (_ANY_PROMPT), so a dump of such lines needs neither of their two passes (one pass of this, ~3x cheaper)
 # ("[" and a digit up to the first "] ": never "[...]", "[snip]" nor a "[user@host]$ " prompt)
-_NOT_SAVE_LINE = re.compile(r"\n(?!\[\d[^\]\n]*+\] |-A |[:#*]|COMMIT\r?(?:\n|$)|\r?(?:\n|$))")
+_NOT_SAVE_LINE = compile_possessive(r"\n(?!\[\d[^\]\n]*+\] |-A |[:#*]|COMMIT\r?(?:\n|$)|\r?(?:\n|$))")
 
 
 def _save_lines_only(text: str) -> bool:
