@@ -5,8 +5,8 @@ analysis also reads the Service and its EndpointSlices as the API gives them, so
 them: every field of the objects as JSON (but the metadata other than name, namespace and labels,
 and the endpoints' targetRef: the analysis never reads them), with the values numbered in the same
 places as the rules' values are - addresses beside the rules' addresses, port numbers beside the
-rules' ports, the Service's name where it stands whole, the
-slices' names by their rank in name order - and the chain each endpoint hashes to beside the rules' chains.
+rules' ports, the Service's name and namespace where they stand whole, the slices' names by their
+rank in name order - and the chain each endpoint hashes to beside the rules' chains.
 Two Services with one template then differ only by a renaming of values the analysis compares for
 equality (or, for the slices, orders by name), so the first one's full analysis gives the other's row
 (the node - its name, zone, addresses - is the same for every Service: it stays out of the template).
