@@ -6,6 +6,7 @@ The only module that imports typer. Nothing heavy is imported before the command
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from typing import TYPE_CHECKING, Annotated, Any, Optional
@@ -373,4 +374,18 @@ def main(argv: list[str] | None = None) -> None:
         sys.stdout.flush()
     except BrokenPipeError:
         pass
+    if argv is None:  # the installed command: its answer is written, nothing is left to do
+        _exit_now(code)
     raise SystemExit(code)
+
+
+def _exit_now(code: int) -> None:
+    """End the process without the interpreter's teardown: freeing a 35 MB dump, every module and the
+    client's objects one by one took 20-80 ms of CPU after the answer was out (a live run's threads
+    are all done or abandoned, and the plugin holds nothing to save or close: read-only)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, ValueError, OSError):
+            pass
+    os._exit(code)

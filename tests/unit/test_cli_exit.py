@@ -1,0 +1,26 @@
+"""The installed command ends without the interpreter's teardown (cli._exit_now): what it wrote still
+reaches a pipe whole, and its exit code is the documented one."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.conftest import svcpath
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([sys.executable, "-m", "kubectl_svcpath", *args], capture_output=True, timeout=60, check=False)
+
+
+def test_a_long_answer_reaches_the_pipe_whole_and_the_code_is_kept() -> None:
+    code, out, _ = svcpath("--example", "-o", "yaml")
+    done = _run("--example", "-o", "yaml")
+    assert (done.returncode, done.stdout.decode()) == (code, out) and len(out) > 1000
+
+
+def test_an_error_line_and_its_exit_code() -> None:
+    done = _run("--rules-file", "/nonexistent/svcpath-dump.txt", "--all")
+    code, _, err = svcpath("--rules-file", "/nonexistent/svcpath-dump.txt", "--all")
+    assert (done.returncode, done.stderr.decode(), done.stdout) == (code, err, b"")
+    assert code == 4 and err.startswith("error: rule dump '/nonexistent/svcpath-dump.txt' not found")
