@@ -25,6 +25,7 @@ from typing import Any
 
 from kubectl_svcpath.modes.iptables import infer
 from kubectl_svcpath.modes.iptables.model import LazyChains, Rule, RuleSet, bare_address
+from kubectl_svcpath.modes.templates import NOT_FAST, TemplateRows
 
 # the values a template leaves out, one kind per pattern: each starts with a literal, which the regex
 # engine looks for at C speed (one pattern of alternatives was tried at every space and dash)
@@ -49,7 +50,6 @@ _PLAIN_NAME = re.compile(r"[a-z0-9][a-z0-9.-]*")
 _IPV4 = re.compile(r"(\d{1,3}(?:\.\d{1,3}){3})")
 _DIGITS = re.compile(r"(\d+)")
 _ROLES = ("SVC", "SVL", "EXT", "FW", "XLB")
-_NOT_FAST = object()  # a template whose rows are not derived: each of its Services is analysed in full
 
 
 @dataclass(slots=True)
@@ -86,7 +86,7 @@ class FastAudit:
     def __init__(self, rules: RuleSet, one: Callable[[Any], tuple[Any, Any]]) -> None:
         self.rules = rules
         self.one = one  # snapshot -> (report, audit line)
-        self.memo: dict[tuple[str, tuple[Any, ...]], Any] = {}
+        self.rows = TemplateRows()
         nat = rules.table("nat")
         assert nat is not None and isinstance(nat.chains, LazyChains)
         self.nat: LazyChains = nat.chains
@@ -111,13 +111,10 @@ class FastAudit:
     def line(self, d: Any) -> Any:
         fp = self._footprint(d) if _PLAIN_NAME.fullmatch(d.namespace) and _PLAIN_NAME.fullmatch(d.name) else None
         vals = _values(fp, f"{d.namespace}/{d.name}") if fp is not None else None
-        recipe = self.memo.get(vals.key) if vals is not None else _NOT_FAST
-        if isinstance(recipe, _Recipe) and vals is not None:
-            return _apply(recipe, vals, d)
-        report, line = self.one(infer._finish(d, self.rules))
-        if recipe is None and fp is not None and vals is not None:  # the first of its template
-            self.memo[vals.key] = _recipe(report, line, fp, vals, d)
-        return line
+        if fp is None or vals is None:
+            return self.one(infer._finish(d, self.rules))[1]
+        return self.rows.line(vals.key, lambda recipe: _apply(recipe, vals, d), lambda: self.one(infer._finish(d, self.rules)),
+                              lambda report, line: _recipe(report, line, fp, vals, d))
 
     def _footprint(self, d: Any) -> _Footprint | None:
         """The Service's lines, or None when they hold what a template cannot vouch for."""
@@ -312,15 +309,15 @@ def _split(cell: str, pattern: re.Pattern[str], values: list[str]) -> list[str |
 
 
 def _recipe(report: Any, line: Any, fp: _Footprint, vals: _Values, d: Any) -> Any:
-    """How to make a row of this template from the first Service's full analysis, or _NOT_FAST."""
+    """How to make a row of this template from the first Service's full analysis, or NOT_FAST."""
     row = line.row
     if row["NAMESPACE"] != d.namespace or row["NAME"] != d.name:
-        return _NOT_FAST
+        return NOT_FAST
     cluster_ips = _split(row["CLUSTER-IP"], _IPV4, vals.ips)
     ports = _split(row["PORTS"], _DIGITS, vals.ports)
     pkts = _pkts(report, fp, vals)
-    if cluster_ips is None or ports is None or pkts is _NOT_FAST:
-        return _NOT_FAST
+    if cluster_ips is None or ports is None or pkts is NOT_FAST:
+        return NOT_FAST
     return _Recipe(line, cluster_ips, ports, pkts)
 
 
@@ -331,7 +328,7 @@ def _pkts(report: Any, fp: _Footprint, vals: _Values) -> Any:
     for line in fp.text.split("\n"):
         if line.startswith("["):
             if line in index:
-                return _NOT_FAST  # the same line twice: which one a path counts cannot be told
+                return NOT_FAST  # the same line twice: which one a path counts cannot be told
             index[line] = len(index)
     filter_lines = set(fp.text[fp.filter_from:fp.filter_to].split("\n"))
     used: list[int] = []
@@ -340,18 +337,18 @@ def _pkts(report: Any, fp: _Footprint, vals: _Values) -> Any:
             if path.packets is None:
                 continue
             if not path.evidence:
-                return _NOT_FAST
+                return NOT_FAST
             ev = path.evidence[0]
             if path.chains[:1] != ["filter"]:
                 ev = next((e for e in reversed(path.evidence) if e.text in filter_lines), ev)
             if ev.text not in index:
-                return _NOT_FAST
+                return NOT_FAST
             used.append(index[ev.text])
     shown = report_pkts(report)
     if shown is None:
-        return None if not used else _NOT_FAST
+        return None if not used else NOT_FAST
     if sum(int(vals.counters[i]) for i in used) != shown:
-        return _NOT_FAST
+        return NOT_FAST
     return used
 
 

@@ -52,14 +52,10 @@ class ApiAudit:
 
     def line(self, s: ServiceSnapshot) -> Any:
         vals, fp, d = self._template(s)
-        memo = self.fast.memo
-        recipe = memo.get(vals.key, None) if vals is not None else audit._NOT_FAST
-        if isinstance(recipe, audit._Recipe) and vals is not None:
-            return audit._apply(recipe, vals, d)
-        report, line = self.fast.one(s)
-        if recipe is None and vals is not None and fp is not None:  # the first of its template
-            memo[vals.key] = audit._recipe(report, line, fp, vals, d)
-        return line
+        if vals is None or fp is None:
+            return self.fast.one(s)[1]
+        return self.fast.rows.line(vals.key, lambda recipe: audit._apply(recipe, vals, d), lambda: self.fast.one(s),
+                                   lambda report, line: audit._recipe(report, line, fp, vals, d))
 
     def _template(self, s: ServiceSnapshot) -> tuple[Any, Any, Any]:
         d = self.drafts.get((s.namespace, s.name))

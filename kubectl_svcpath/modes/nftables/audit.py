@@ -27,6 +27,7 @@ from typing import Any
 
 from kubectl_svcpath.modes.nftables import correlate as nc
 from kubectl_svcpath.modes.nftables.model import LazyChains, NftRuleset, NftSet, NftTable, Verdict
+from kubectl_svcpath.modes.templates import NOT_FAST, TemplateRows
 
 _PLAIN_NAME = re.compile(r"[a-z0-9][a-z0-9.-]*")
 # a per-service chain (or affinity set) name: kind, hash, the text the hash is of
@@ -56,7 +57,6 @@ _JSON_REFS = re.compile(r'"target": "([^"]+)"')
 _SET_REFS = re.compile(r'@([^\s,{}"]+)')
 _ADDRESS = re.compile(r"(\d{1,3}(?:\.\d{1,3}){3}|[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7})")  # (in the CLUSTER-IP cell)
 _DIGITS = re.compile(r"(\d+)")
-_NOT_FAST = object()  # a template whose rows are not derived: each of its Services is analysed in full
 
 
 @dataclass(slots=True)
@@ -80,7 +80,7 @@ class FastAudit:
 
     def __init__(self, nft: NftRuleset, tables: list[NftTable], one: Callable[[Any], tuple[Any, Any]]) -> None:
         self.nft, self.tables, self.one = nft, tables, one
-        self.memo: dict[tuple[Any, ...], Any] = {}
+        self.rows = TemplateRows()
         # the text and jumps of chains no Service owns (reject-chain, mark-for-masquerade), by table and name
         self.shared: dict[tuple[str, str], tuple[str, list[str]]] = {}
         self.maps = {t.family: [t.set(m) for m in (nc.FIREWALL_IPS, nc.SERVICE_IPS, nc.NO_ENDPOINT_SERVICES,
@@ -102,15 +102,16 @@ class FastAudit:
         if _PLAIN_NAME.fullmatch(ns) and _PLAIN_NAME.fullmatch(name):
             text = self._footprint(ns, name, ports)
             vals = _values(text, f"{ns}/{name}", self.json_form, self.v6) if text is not None else None
-        recipe = self.memo.get(vals.key) if vals is not None else _NOT_FAST
-        if isinstance(recipe, _Recipe) and vals is not None:
-            return _apply(recipe, vals, ns, name)
-        report, line = self.one(nc._inferred_service(ns, name, ports))
+        if vals is None:
+            return self._analyse(ns, name, ports)[1]
+        return self.rows.line(vals.key, lambda recipe: _apply(recipe, vals, ns, name), lambda: self._analyse(ns, name, ports),
+                              lambda _report, line: _recipe(line, vals, ns, name))
+
+    def _analyse(self, ns: str, name: str, ports: dict[tuple[str, str], Any]) -> tuple[Any, Any]:
+        out = self.one(nc._inferred_service(ns, name, ports))
         for table in self.tables:  # that Service's chains need not stay
             table.release()
-        if recipe is None and vals is not None:  # the first of its template
-            self.memo[vals.key] = _recipe(line, vals, ns, name)
-        return line
+        return out
 
     def _footprint(self, ns: str, name: str, ports: dict[tuple[str, str], Any]) -> str | None:
         """The Service's facts, lookups and chains as text, or None when they hold what a template cannot vouch for."""
@@ -315,14 +316,14 @@ def _split(cell: str, pattern: re.Pattern[str], values: list[str]) -> list[str |
 
 
 def _recipe(line: Any, vals: _Values, ns: str, name: str) -> Any:
-    """How to make a row of this template from the first Service's full analysis, or _NOT_FAST."""
+    """How to make a row of this template from the first Service's full analysis, or NOT_FAST."""
     row = line.row
     if row["NAMESPACE"] != ns or row["NAME"] != name or row["PKTS"] != "-":
-        return _NOT_FAST
+        return NOT_FAST
     cluster_ips = _split(row["CLUSTER-IP"], _ADDRESS, vals.ips)
     ports = _split(row["PORTS"], _DIGITS, vals.ports)
     if cluster_ips is None or ports is None:
-        return _NOT_FAST
+        return NOT_FAST
     return _Recipe(line, cluster_ips, ports)
 
 
