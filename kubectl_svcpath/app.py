@@ -317,14 +317,16 @@ def _one_line(parsed: pipeline.Parsed, collection: Collection) -> Callable[[Serv
     return one
 
 
-def api_table_lines(parsed: pipeline.Parsed, collection: Collection, snapshots: Iterable[ServiceSnapshot]) -> Iterator[Any] | None:
+def api_table_lines(parsed: pipeline.Parsed, collection: Collection, snapshots: Iterable[ServiceSnapshot],
+                    prepared: dict[Any, Any] | None = None) -> Iterator[Any] | None:
     """--all as a table with the Services from the API (live, --manifest): the mode's one-pass lines
-    (the same rows as each Service's report gives), or None when the mode has none for this input."""
+    (the same rows as each Service's report gives), or None when the mode has none for this input.
+    ``prepared``: pipeline.prepare_api_audit(snapshots), when it was made beforehand."""
     from kubectl_svcpath import pipeline
 
     if parsed.described:
         return None
-    return pipeline.api_audit_lines(parsed, _one_line(parsed, collection), snapshots)
+    return pipeline.api_audit_lines(parsed, _one_line(parsed, collection), snapshots, prepared)
 
 
 def audit_table_lines(parsed: pipeline.Parsed, collection: Collection, namespace: str | None) -> Iterator[Any] | None:
@@ -347,14 +349,35 @@ def _live_audit(opts: Options, env: Env) -> Outcome:
 
 
 def _live_audit_run(opts: Options, env: Env) -> Outcome:
-    from kubectl_svcpath import pipeline
     from kubectl_svcpath import live
-    from kubectl_svcpath.manifest import audit_snapshots
 
-    got = live.audit(_live_request(opts, env), opts.all_namespaces)
+    with live.open_audit(_live_request(opts, env), opts.all_namespaces) as got:
+        # while the node's rules are read: the API objects converted, the one pass's API half made
+        table = opts.output not in ("json", "yaml")
+        early: tuple[list[ServiceSnapshot], list[str], dict[Any, Any] | None] | Exception
+        try:
+            early = _api_side(got.objects, table)
+        except Exception as e:  # noqa: BLE001 - raised below, where it was before the rules were read
+            early = e
+        result = got.result()
     if env.err_isatty:
         env.stderr.write("\r\x1b[K")
-    coll, err = got.result.collection, got.result.error
+    return _live_audit_outcome(opts, got, result, early)
+
+
+def _api_side(objects: list[dict[str, Any]], table: bool) -> tuple[list[ServiceSnapshot], list[str], dict[Any, Any] | None]:
+    from kubectl_svcpath import pipeline
+    from kubectl_svcpath.manifest import audit_snapshots
+
+    snapshots, notes = audit_snapshots(objects)
+    return snapshots, notes, pipeline.prepare_api_audit(snapshots) if table else None
+
+
+def _live_audit_outcome(opts: Options, got: Any, result: Any,
+                        early: tuple[list[ServiceSnapshot], list[str], dict[Any, Any] | None] | Exception) -> Outcome:
+    from kubectl_svcpath import pipeline
+
+    coll, err = result.collection, result.error
     if err is not None or coll is None:  # no rules, nothing to audit: the reason, as for one Service
         err = err or SvcpathError("no rules collected")
         if not err.message.startswith(f"node {got.node}"):
@@ -363,8 +386,10 @@ def _live_audit_run(opts: Options, env: Env) -> Outcome:
     if opts.proxy_mode:
         coll.proxy_mode = opts.proxy_mode
     parsed = pipeline.parse_collection(coll, opts.lenient)
-    snapshots, notes = audit_snapshots(got.objects)
-    lines = api_table_lines(parsed, coll, snapshots) if opts.output not in ("json", "yaml") else None
+    if isinstance(early, Exception):  # (the rules' errors first, as when the objects were converted after them)
+        raise early
+    snapshots, notes, prepared = early
+    lines = api_table_lines(parsed, coll, snapshots, prepared) if opts.output not in ("json", "yaml") else None
     outcome = audit(snapshots, parsed, coll, opts.problems, notes, opts.output, from_rules=False, lines=lines)
     times = sorted(s.collected_at for s in parsed.sources if s.collected_at)
     outcome.scope = {"namespace": got.namespace, "node": got.node, "nodeChosenBy": got.chosen_by, "kubeProxyPod": coll.pod,

@@ -410,15 +410,20 @@ class LiveAudit:
     objects: list[dict[str, Any]]  # raw API JSON: the Services, then the EndpointSlices
     node: str
     chosen_by: str  # why this node: what the header says
-    result: NodeResult  # the node's rules, read once (or why they could not be)
+    results: Iterator[NodeResult]  # the node's rules, read once (or why they could not be): next() waits for them
+
+    def result(self) -> NodeResult:
+        return next(self.results)
 
 
-def audit(req: LiveRequest, all_namespaces: bool) -> LiveAudit:
-    """LIST the Services and EndpointSlices of the namespace (or all) and read ONE node's rules once.
+@contextmanager
+def open_audit(req: LiveRequest, all_namespaces: bool) -> Iterator[LiveAudit]:
+    """LIST the Services and EndpointSlices of the namespace (or all) and start reading ONE node's rules.
 
     The node: --node, else the first node by name with a ready endpoint of any of these Services
     (the rule for one Service), else the cluster's only node. Failures of the LISTs are raised; a
-    failure to read the node's rules is kept in ``result`` (the caller says what and why).
+    failure to read the node's rules is kept in ``result()`` (the caller says what and why). The
+    node's read is under way when this yields: the caller converts the objects meanwhile.
     """
     from kubectl_svcpath.kube import reads
 
@@ -438,10 +443,9 @@ def audit(req: LiveRequest, all_namespaces: bool) -> LiveAudit:
         families = tuple(sorted({f for svc in services for f in families_of(svc)} or {4}))
         plan = _plan_one(kube, replace(req, node=node), node, pool.submit(kpp.find_pods, kube, node), config_f)
         plan.node_got = pool.submit(_get_node, kube, node)
-        result = next(_results(kube, req, plan, families, {}, pool))
-        return LiveAudit(ns, [*services, *slices], node, chosen_by, result)
+        yield LiveAudit(ns, [*services, *slices], node, chosen_by, _results(kube, req, plan, families, {}, pool))
     finally:
-        kube.close()
+        kube.close()  # first: a read still under way (the caller left early) gives up instead of holding the exit
         pool.shutdown(wait=False, cancel_futures=True)
 
 

@@ -144,10 +144,20 @@ def audit_lines(parsed: Parsed, one: Callable[[ServiceSnapshot], tuple[Report, A
 
 
 def api_audit_lines(parsed: Parsed, one: Callable[[ServiceSnapshot], tuple[Report, Any]],
-                    snapshots: Iterable[ServiceSnapshot]) -> Iterator[Any] | None:
-    """--all as a table with the Services from the API, in one pass when the mode can (None: it cannot)."""
+                    snapshots: Iterable[ServiceSnapshot], prepared: dict[Any, Any] | None = None) -> Iterator[Any] | None:
+    """--all as a table with the Services from the API, in one pass when the mode can (None: it cannot).
+    ``prepared``: prepare_api_audit's answer for these snapshots."""
     mode = registry.mode(parsed.mode)
-    return mode.api_audit_lines(parsed, one, snapshots) if mode.api_audit_lines is not None else None
+    if mode.api_audit_lines is None:
+        return None
+    return mode.api_audit_lines(parsed, one, snapshots, (prepared or {}).get(mode.name))
+
+
+def prepare_api_audit(snapshots: list[ServiceSnapshot]) -> dict[Any, Any]:
+    """What each mode's one-pass audit takes from the API objects alone, made before the rules are
+    known (live: while the node's rules are read; the mode is not known yet: every mode that has such
+    a step makes it, the mode then detected takes its own)."""
+    return {m.name: m.api_audit_prepare(snapshots) for m in registry.MODES if m.api_audit_prepare is not None}
 
 
 def api_only(snapshot: ServiceSnapshot, node: str | None, error: SvcpathError) -> Report:

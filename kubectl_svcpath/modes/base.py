@@ -119,8 +119,12 @@ class ProxyMode:
     # filter) -> the audit lines, the same as each Service's report gives; None (or it returns None): per Service
     audit_lines: Callable[[Parsed, Callable[[ServiceSnapshot], tuple[Any, Any]], Callable[[str], bool]], Iterator[Any] | None] | None = None
     # --all as a table with the Services from the API (live, --manifest): (parsed, one Service's (report, audit
-    # line), the snapshots) -> their audit lines, the same as each one's report gives; None (or it returns None): per Service
-    api_audit_lines: Callable[[Parsed, Callable[[ServiceSnapshot], tuple[Any, Any]], Iterable[ServiceSnapshot]],
+    # line), the snapshots, api_audit_prepare's answer or None) -> their audit lines, the same as each one's report
+    # gives; None (or it returns None): per Service
+    api_audit_lines: Callable[[Parsed, Callable[[ServiceSnapshot], tuple[Any, Any]], Iterable[ServiceSnapshot], Any],
                               Iterator[Any] | None] | None = None
+    # what api_audit_lines takes from the snapshots alone, made before the rules are parsed (live: while
+    # the node's rules are still read); None: nothing to prepare
+    api_audit_prepare: Callable[[list[ServiceSnapshot]], Any] | None = None
     # raised when no mode matched and this mode's tables were given but are unusable (a BadDump)
     not_shown: Callable[[Parsed], None] | None = None

@@ -10,6 +10,8 @@ by name, so choosing it would be wrong).
 from __future__ import annotations
 
 import json
+import threading
+from typing import Any
 
 import pytest
 
@@ -97,6 +99,40 @@ def test_live_audit_of_all_namespaces_with_problems_only_as_json(scenario: Scena
     assert {r.path for r in scenario.cluster.requests} >= LIST_ALL
     assert _saves(scenario) == [["iptables-save", "-c"]]
     scenario.assert_read_only()
+
+
+@pytest.mark.lab
+@pytest.mark.api
+def test_live_audit_converts_the_objects_while_the_rules_are_read(scenario: Scenario, monkeypatch: pytest.MonkeyPatch):
+    """The Services and slices are converted, and the one pass's API half made, while the node's
+    iptables-save still runs: the fake API server holds the exec's exit status (without which the
+    read cannot end) until that work is done. A plugin that waited for the rules first would never
+    get there: the wait times out. The table is the same as ever."""
+    from kubectl_svcpath import pipeline
+
+    _cluster(scenario)
+    prepared = threading.Event()
+    late: list[str] = []
+    prepare = pipeline.prepare_api_audit
+
+    def prepare_and_say(snapshots: Any) -> Any:
+        out = prepare(snapshots)
+        prepared.set()
+        return out
+
+    def hold_status(argv: list[str]) -> None:
+        if argv[0] == "iptables-save" and not prepared.wait(15):
+            late.append(" ".join(argv))
+
+    monkeypatch.setattr(pipeline, "prepare_api_audit", prepare_and_say)
+    scenario.cluster.before_exec_status = hold_status
+
+    code, out, err = svcpath("--all", "--kubeconfig", str(scenario.kubeconfig()))
+
+    assert code == ExitCode.PROBLEMS_FOUND, err
+    assert prepared.is_set() and not late
+    assert [(r[1], r[-1]) for r in _rows(out)][2] == ("web", "ok")
+    assert "3 Services, 3 ports, 3 endpoints: 2 error, 0 warning, 1 ok" in out.splitlines()
 
 
 @pytest.mark.lab

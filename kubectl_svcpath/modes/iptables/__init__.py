@@ -175,12 +175,18 @@ def _audit_lines(parsed: Parsed, one: Callable[[ServiceSnapshot], tuple[Any, Any
 
 
 def _api_audit_lines(parsed: Parsed, one: Callable[[ServiceSnapshot], tuple[Any, Any]],
-                     snapshots: Iterable[ServiceSnapshot]) -> Iterator[Any] | None:
+                     snapshots: Iterable[ServiceSnapshot], prepared: Any) -> Iterator[Any] | None:
     from kubectl_svcpath.modes.iptables.audit_api import api_audit
 
     if parsed.nft is not None or parsed.ipvs is not None:
         return None  # (as for _audit_lines)
-    return api_audit(parsed.rules, one, parsed.excerpt, snapshots)
+    return api_audit(parsed.rules, one, parsed.excerpt, snapshots, prepared)
+
+
+def _api_audit_prepare(snapshots: list[ServiceSnapshot]) -> Any:
+    from kubectl_svcpath.modes.iptables.audit_api import prepare
+
+    return prepare(snapshots)
 
 
 def _notes(parsed: Parsed, snapshot: ServiceSnapshot | None) -> list[str]:
@@ -231,6 +237,7 @@ MODE = ProxyMode(
     infer_each=_each,
     audit_lines=_audit_lines,
     api_audit_lines=_api_audit_lines,
+    api_audit_prepare=_api_audit_prepare,
     has_counters=lambda parsed: parsed.rules is not None and parsed.rules.has_counters,
     notes=_notes,
     checks=_checks,

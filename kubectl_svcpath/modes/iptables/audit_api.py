@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from kubectl_svcpath import kubeproxy
@@ -46,27 +46,27 @@ class ApiAudit:
         for key in twice:  # listed twice by the rules: which footprint is its own cannot be told
             del self.drafts[key]
 
-    def lines(self, snapshots: Iterable[ServiceSnapshot]) -> Iterator[Any]:
-        for s in snapshots:
-            yield self.line(s)
+    def lines(self, snapshots: Iterable[ServiceSnapshot], prepared: dict[int, _ApiFacts | None] | None = None) -> Iterator[Any]:
+        for s in snapshots:  # (each Service's facts let go once its line is made)
+            yield self.line(s, prepared.pop(id(s)) if prepared is not None and id(s) in prepared else _api_facts(s))
 
-    def line(self, s: ServiceSnapshot) -> Any:
-        vals, fp, d = self._template(s)
+    def line(self, s: ServiceSnapshot, facts: _ApiFacts | None) -> Any:
+        vals, fp, d = self._template(s, facts)
         if vals is None or fp is None:
             return self.fast.one(s)[1]
         return self.fast.rows.line(vals.key, lambda recipe: audit._apply(recipe, vals, d), lambda: self.fast.one(s),
                                    lambda report, line: audit._recipe(report, line, fp, vals, d))
 
-    def _template(self, s: ServiceSnapshot) -> tuple[Any, Any, Any]:
+    def _template(self, s: ServiceSnapshot, facts: _ApiFacts | None) -> tuple[Any, Any, Any]:
         d = self.drafts.get((s.namespace, s.name))
-        if d is None or not s.from_api or not s.api_objects:
+        if d is None or facts is None:
             return None, None, None
         if not (audit._PLAIN_NAME.fullmatch(s.namespace) and audit._PLAIN_NAME.fullmatch(s.name)):
             return None, None, None
         fp = self.fast._footprint(d)
         if fp is None:
             return None, None, None
-        api = _api_lines(s, d, fp.allowed, self.fast.nat)
+        api = _api_lines(s, facts, d, fp.allowed, self.fast.nat)
         if api is None:
             return None, None, None
         text, seps = api
@@ -74,25 +74,30 @@ class ApiAudit:
         return audit._values(fp, s.ref), fp, d
 
 
-def _api_lines(s: ServiceSnapshot, d: Any, allowed: set[str], nat: LazyChains) -> tuple[str, set[str]] | None:
-    """The Service's API facts as template lines, and the endpoint chain hashes they name; None when
-    the rules' Service (the draft) is not this one's footprint."""
-    if (set(s.cluster_ips) != set(d.cluster_ips) or set(s.external_ips) != set(d.external_ips)
-            or set(s.load_balancer_ips) != set(d.lb_ips) or len(s.ports) != len(d.ports)):
-        return None  # other addresses: the filter rules the analysis reads are not the footprint's
-    out = ["\nA"]
-    seps: set[str] = set()
+@dataclass(slots=True)
+class _ApiFacts:
+    """What a Service's template takes from its API objects alone (made while its node's rules are read)."""
+
+    ports: list[tuple[dict[str, str], str, set[str]]]  # per port: its chains by role, its "H" line, its endpoints' hashes
+    text: str  # the objects as template lines
+
+
+def prepare(snapshots: Iterable[ServiceSnapshot]) -> dict[int, _ApiFacts | None]:
+    """The API half of each Service's template, by ``id()`` of its snapshot (valid while the caller
+    holds the snapshots; ApiAudit.lines takes each out as it uses it): JSON, kube-proxy's hashes of its
+    chains and endpoints. None: no template."""
+    return {id(s): _api_facts(s) for s in snapshots}
+
+
+def _api_facts(s: ServiceSnapshot) -> _ApiFacts | None:
+    if not s.from_api or not s.api_objects:
+        return None
+    ports = []
     for p in s.ports:
-        f = d.ports.get((p.name, p.protocol))
-        if f is None or f.port != p.port or f.node_port != p.node_port:
-            return None
         spn = kubeproxy.service_port_name(s.namespace, s.name, p.name)
         chains = kubeproxy.service_chains(spn, p.protocol)
-        if chains["svc"][9:] not in allowed or not any(c in nat for c in chains.values()):
-            return None  # the chains this name hashes to are not the footprint's (or the port is unnamed, pre-1.19)
         hops = [kubeproxy.endpoint_chain(spn, p.protocol, e.ip, e.port or 0) for e in s.port_endpoints(p)]
-        seps.update(h[9:] for h in hops)
-        out.append(f"H {chains['svc']} " + " ".join(hops))
+        ports.append((chains, f"H {chains['svc']} " + " ".join(hops), {h[9:] for h in hops}))
     slices = [(o.get("metadata") or {}).get("name") for o in s.api_objects[1:]]
     named = [n for n in slices if isinstance(n, str)]
     if len(set(named)) != len(slices):
@@ -107,7 +112,29 @@ def _api_lines(s: ServiceSnapshot, d: Any, allowed: set[str], nat: LazyChains) -
     text = _TARGET_REF.sub("", text)  # (the pod an endpoint is: only shown, never compared)
     text = _PORT_VALUE.sub(_dport, text)  # (a space before: _PORTS's literal)
     text = _QUOTED_IPV4.sub('" -d ', text)
-    out.append(text)
+    return _ApiFacts(ports, text)
+
+
+def _api_lines(s: ServiceSnapshot, facts: _ApiFacts | None, d: Any, allowed: set[str],
+               nat: LazyChains) -> tuple[str, set[str]] | None:
+    """The Service's API facts as template lines, and the endpoint chain hashes they name; None when
+    the rules' Service (the draft) is not this one's footprint."""
+    if facts is None:
+        return None
+    if (set(s.cluster_ips) != set(d.cluster_ips) or set(s.external_ips) != set(d.external_ips)
+            or set(s.load_balancer_ips) != set(d.lb_ips) or len(s.ports) != len(d.ports)):
+        return None  # other addresses: the filter rules the analysis reads are not the footprint's
+    out = ["\nA"]
+    seps: set[str] = set()
+    for p, (chains, hops, hashes) in zip(s.ports, facts.ports, strict=True):
+        f = d.ports.get((p.name, p.protocol))
+        if f is None or f.port != p.port or f.node_port != p.node_port:
+            return None
+        if chains["svc"][9:] not in allowed or not any(c in nat for c in chains.values()):
+            return None  # the chains this name hashes to are not the footprint's (or the port is unnamed, pre-1.19)
+        seps |= hashes
+        out.append(hops)
+    out.append(facts.text)
     return "\n".join(out), seps
 
 
@@ -132,10 +159,11 @@ def _read_meta(o: dict[str, Any], rank: dict[str, str]) -> dict[str, Any]:
 
 
 def api_audit(rules: RuleSet | None, one: Callable[[Any], tuple[Any, Any]], excerpt: bool,
-              snapshots: Iterable[ServiceSnapshot]) -> Iterator[Any] | None:
-    """The audit lines of the API's Services, or None when this input needs the full analysis each."""
+              snapshots: Iterable[ServiceSnapshot], prepared: dict[int, _ApiFacts | None] | None = None) -> Iterator[Any] | None:
+    """The audit lines of the API's Services, or None when this input needs the full analysis each.
+    ``prepared``: prepare()'s answer for these snapshots, if it was made beforehand."""
     if rules is None or excerpt or rules.excerpt:
         return None
     if not rules.tables or not all(isinstance(t.chains, LazyChains) for t in rules.tables.values()) or rules.table("nat") is None:
         return None
-    return ApiAudit(rules, one).lines(snapshots)
+    return ApiAudit(rules, one).lines(snapshots, prepared)

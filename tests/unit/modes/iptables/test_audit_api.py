@@ -50,6 +50,12 @@ def _both(paths: list[str], objects: list[dict[str, Any]], problems: bool = Fals
     if lines is None:
         return full, None, None
     fast = audit(iter(()), parsed, collection, problems, notes, from_rules=False, lines=_counting(lines, parsed, analysed))
+    # live: the API half of the templates made beforehand (while the node's rules are read): the same rows
+    parsed, collection = parsed_input()
+    snapshots, notes = audit_snapshots(copy.deepcopy(objects))
+    lines = api_table_lines(parsed, collection, snapshots, pipeline.prepare_api_audit(snapshots))
+    assert lines is not None
+    _assert_same(full, audit(iter(()), parsed, collection, problems, notes, from_rules=False, lines=lines), "prepared")
     return full, fast, analysed[0]
 
 
