@@ -165,8 +165,9 @@ def open_run(req: LiveRequest) -> Iterator[LiveRun]:
 
 def _start(kube: Any, req: LiveRequest, pool: futures.ThreadPoolExecutor) -> LiveRun:
     """The reads that do not depend on each other go out at once: the Service, its EndpointSlices,
-    kube-proxy's ConfigMap and, when --node names it, the node's kube-proxy pods and Node object;
-    the node's pods are listed as soon as the EndpointSlices say which node it is."""
+    kube-proxy's ConfigMap and, when --node names it, the node's kube-proxy pods and Node object
+    (several nodes: the Node LIST and every kube-proxy pod); otherwise the node's pods are listed as
+    soon as the EndpointSlices say which node it is."""
     from kubectl_svcpath.kube import reads
     from kubectl_svcpath.manifest import convert_service
 
@@ -177,12 +178,13 @@ def _start(kube: Any, req: LiveRequest, pool: futures.ThreadPoolExecutor) -> Liv
     slices_f = pool.submit(reads.list_endpoint_slices, kube, ns, name)
     config_f = pool.submit(_read_config, kube)
     named = req.node if not req.many else None
-    pods_f = pool.submit(kpp.find_pods, kube, named) if named else None
+    pods_f = pool.submit(kpp.find_pods, kube, named) if named or req.many else None
     node_f = pool.submit(_get_node, kube, named) if named else None
+    nodes_f = pool.submit(_chosen_nodes, kube, req) if req.many else None
     service, slices = service_f.result(), slices_f.result()
     convert_service(service, slices)  # ExternalName and the like fail here, before any exec
-    if req.many:
-        plan = _plan_many(kube, req, config_f)
+    if nodes_f is not None and pods_f is not None:
+        plan = _plan_many(req, nodes_f, pods_f, config_f)
     else:
         node = named or _pick_node(kube, req, slices)
         plan = _plan_one(kube, req, node, pods_f or pool.submit(kpp.find_pods, kube, node), config_f)
@@ -200,10 +202,11 @@ def gather(req: LiveRequest) -> LiveGathered:
         return LiveGathered(run.namespace, run.objects, [by_node[n] for n in run.nodes], run.pod_ip)
 
 
-def _plan_many(kube: Any, req: LiveRequest, config_f: futures.Future[_Config]) -> _Plan:
+def _plan_many(req: LiveRequest, nodes_f: futures.Future[dict[str, dict[str, Any]]],
+               pods_f: futures.Future[dict[str, list[kpp.ProxyPod]]], config_f: futures.Future[_Config]) -> _Plan:
     _say(req, "listing nodes and kube-proxy pods")
-    node_objects = _chosen_nodes(kube, req)
-    plan = _Plan(sorted(node_objects), kpp.find_pods(kube), node_objects=node_objects)
+    node_objects = nodes_f.result()
+    plan = _Plan(sorted(node_objects), pods_f.result(), node_objects=node_objects)
     plan.config_mode, plan.notes, plan.node_ports = config_f.result()
     return plan
 

@@ -59,6 +59,25 @@ def test_service_slices_pods_and_config_are_read_at_once(scenario: Scenario, nam
 
 @pytest.mark.lab
 @pytest.mark.api
+def test_with_all_nodes_the_node_list_and_every_kube_proxy_pod_are_read_with_the_service(scenario: Scenario):
+    hello_scenario(scenario)
+    rest = Together(5)
+    scenario.cluster.before_rest = lambda rec: rest(rec.path)
+
+    code, out, err = svcpath("hello-service", "-o", "json", "--all-nodes", "--kubeconfig", str(scenario.kubeconfig()))
+
+    assert code == 0, err
+    assert json.loads(out)["node"] == "cp01"  # (the only node: one report)
+    assert not rest.broken
+    assert set(rest.held) == {"/api/v1/namespaces/default/services/hello-service",
+                              "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices",
+                              "/api/v1/namespaces/kube-system/configmaps/kube-proxy", "/api/v1/namespaces/kube-system/pods",
+                              "/api/v1/nodes"}
+    scenario.assert_read_only()
+
+
+@pytest.mark.lab
+@pytest.mark.api
 @pytest.mark.parametrize("named", [True, False])
 def test_the_listings_start_as_soon_as_the_pod_is_known_and_run_together(scenario: Scenario, named: bool):
     """The Node GET and `iptables-save -c` are in flight at once: the exec does not wait for the Node (nor

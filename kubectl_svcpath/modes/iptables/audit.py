@@ -113,6 +113,9 @@ class FastAudit:
         vals = _values(fp, f"{d.namespace}/{d.name}") if fp is not None else None
         if fp is None or vals is None:
             return self.one(infer._finish(d, self.rules))[1]
+        recipe = self.rows.memo.get(vals.key)
+        if recipe is not None and recipe is not NOT_FAST:  # (most Services: no closures made for the memo's call)
+            return _apply(recipe, vals, d)
         return self.rows.line(vals.key, lambda recipe: _apply(recipe, vals, d), lambda: self.one(infer._finish(d, self.rules)),
                               lambda report, line: _recipe(report, line, fp, vals, d))
 
@@ -187,15 +190,23 @@ def _own_chains(own: list[str], bodies: list[str | None], parts: list[str], seps
     jumps: list[list[Any]] = [[], [], [], []]
     comments: list[str] = []
     for name, body in zip(own, bodies, strict=True):
+        if body is None:
+            parts.append(f"\nC {name} -\n")
+            continue
         if not body or name.startswith(("KUBE-EXT-", "KUBE-FW-")):
-            parts.append(f"\nC {name} {'-' if body is None else ''}\n{body or ''}")
+            parts.append(f"\nC {name} \n{body}")
             continue
         split = _JUMP_LINE.split("\n" + body) if _JUMPED not in body else [body]
-        if len(split) > 1 and split[2::6] == [name] * (len(split) // 6):
-            for i, column in enumerate(jumps):
-                column += split[i + 1 + (i > 0)::6]
+        n = len(split) // 6
+        if n and split[2::6] == [name] * n:
+            if jumps[0]:
+                for i, column in enumerate(jumps):
+                    column += split[i + 1 + (i > 0)::6]
+            else:  # (the one service chain with jumps of most Services)
+                jumps = [split[1::6], split[3::6], split[4::6], split[5::6]]
             seps.update(dict.fromkeys(split[5::6]))
-            comments += [c or "" for c in split[3::6]]
+            said = split[3::6]
+            comments += [c or "" for c in said] if any(said) else [""] * n
             body = _JUMPED.join(split[0::6])
             parts.append(f"\nS {name} {body}")  # (S: jumps taken out; the newline in front is the first part's)
         else:

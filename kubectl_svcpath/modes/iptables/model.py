@@ -6,9 +6,10 @@ Parsers (``parse/``) build it from ``iptables-save`` text, ``-A`` lines pasted a
 
 from __future__ import annotations
 
+import itertools
+import operator
 import re
 from bisect import bisect_left
-import itertools
 from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -291,6 +292,11 @@ def pack_span(start: int, end: int) -> int:
     return start << _SPAN_SHIFT | end
 
 
+def pack_spans(starts: list[int], ends: list[int]) -> list[int]:
+    """pack_span of each (start, end) pair, at C speed (10^5 chains: no Python call per chain)."""
+    return list(map(operator.or_, map(operator.lshift, starts, itertools.repeat(_SPAN_SHIFT)), ends))
+
+
 def span_length(packed: int) -> int:
     return (packed & _SPAN_MASK) - (packed >> _SPAN_SHIFT)
 
@@ -301,6 +307,8 @@ class RunLocator(Protocol):
     def span(self, name: str) -> int: ...
 
     def all_spans(self) -> Iterator[tuple[str, int]]: ...
+
+    def all_packed(self) -> tuple[list[str], list[int]] | None: ...
 
 
 def _unpacked(spans: int | list[tuple[int, int]] | None) -> list[tuple[int, int]] | None:
@@ -361,6 +369,12 @@ class LazyChains(MutableMapping[str, Chain]):
         if self._locator is None:
             return
         pending = self._pending
+        located = self._locator.all_packed()
+        if located is not None and all(map(pending.__contains__, located[0])):
+            # every run is still pending (UNLOCATED, or located to the same span): set at C speed
+            pending.update(zip(*located, strict=True))
+            self._locator = None
+            return
         for other, span in self._locator.all_spans():  # (one at a time: a dict of 10^5 runs took ~20 MB at the peak)
             if pending.get(other) == UNLOCATED:
                 pending[other] = span

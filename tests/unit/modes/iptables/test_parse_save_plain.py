@@ -92,6 +92,31 @@ def test_chains_located_one_by_one_or_all_at_once_match_the_general_scan(lookups
         assert p_nat[name]._spans == g_nat[name]._spans, name
 
 
+@pytest.mark.parametrize("made_first", [0, 2])
+@pytest.mark.parametrize("order", ["iptables-save's", "reversed"])
+def test_every_chain_located_at_once_before_any_look_up_matches_the_general_scan(order: str, made_first: int) -> None:
+    """An audit locates every run first (LazyChains.locate_all: each run's start from one regex pass, set at
+    C speed): every chain's text is the general scan's, also when some chains were made before."""
+    text = save_text(cluster_services(120, 3), tables=("nat",))
+    if order == "reversed":
+        text = _runs_reversed(text)
+    general = parse_save._Parser(text, "d", False)
+    assert general._fast_scan()
+    plain = parse_save._Parser(text, "d", False)
+    assert plain._plain_scan()
+    g_nat, p_nat = general.rules.tables["nat"].chains, plain.rules.tables["nat"].chains
+    names = list(g_nat)
+    for name in names[-made_first - 1:-1]:  # (made: no longer pending)
+        assert p_nat[name]._spans == g_nat[name]._spans
+    located = p_nat._locator.all_packed()  # (the one-pass form: found for a plain dump)
+    assert located is not None and located[0] == [n for n in names if n in g_nat and g_nat[n]._spans]
+    p_nat.locate_all()
+    assert list(p_nat) == list(g_nat)
+    for name in names:
+        assert p_nat.text_of(name) == g_nat.text_of(name), name
+    assert [p_nat[n]._spans for n in names] == [g_nat[n]._spans for n in names]
+
+
 def _move_rule(text: str) -> str:
     """A chain's first rule moved to the end of the table: its rules are in two places (a hand edit)."""
     lines = text.split("\n")
