@@ -91,7 +91,7 @@ FLAGS: tuple[Flag, ...] = (
     Flag("--all-nodes", "read every node's rules and compare them"),
     Flag("--nodes", "read these nodes: a label selector or names (a,b)", takes_value=True),
     Flag("--sample", "read N nodes taken in turn from each zone", takes_value=True),
-    Flag("--max-parallel", "nodes read at once (default 8)", takes_value=True),
+    Flag("--max-parallel", "nodes read at once (default 16)", takes_value=True),
     Flag("--local", "read this machine's own netfilter tables"),
     Flag("--rules-file", "rule dump to read instead of a node", short="-f", takes_value=True,
          complete=FILES, repeatable=True),

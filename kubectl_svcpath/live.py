@@ -21,9 +21,10 @@ from typing import Any
 from kubectl_svcpath.collect import kube_proxy_pod as kpp
 from kubectl_svcpath.dump import Collection
 from kubectl_svcpath.errors import NotFound, SvcpathError, UsageError
-from kubectl_svcpath.options import ConnectFlags, split_service
+from kubectl_svcpath.options import MAX_PARALLEL, ConnectFlags, split_service
 
-MAX_PARALLEL = 8  # concurrent execs with --all-nodes: enough to hide latency, gentle on the API server
+FIRST_WAVE = 4  # nodes started before any node's rules have arrived (their size is not known yet)
+HELD_BYTES = 256 << 20  # then fewer nodes at a time when each one's rules are big: about this much unparsed at once
 
 
 @dataclass
@@ -303,22 +304,26 @@ def _results(kube: Any, req: LiveRequest, plan: _Plan, families: tuple[int, ...]
 
 
 def _in_parallel(req: LiveRequest, nodes: list[str], one: Callable[[str], NodeResult]) -> Iterator[NodeResult]:
-    """``one(node)`` for every node, ``req.max_parallel`` at a time, each result as soon as it is ready.
+    """``one(node)`` for every node, up to ``req.max_parallel`` at a time, each result as soon as it is ready.
 
-    The next node starts when one finishes, so no more than max_parallel + 1 collections are held
-    (those being read and the one the caller is working on); leaving early cancels the rest.
+    ``FIRST_WAVE`` nodes start at once; as results arrive, up to max_parallel, as long as that many
+    of the largest node's rules seen so far stay within ``HELD_BYTES`` (never fewer than one). A node
+    starts only when one finishes, so no more than max_parallel + 1 collections are held (those being
+    read and the one the caller is working on); leaving early cancels the rest.
     """
     limit = max(1, min(req.max_parallel, len(nodes)))
     waiting = iter(nodes)
-    done = 0
+    done = largest = 0
     with futures.ThreadPoolExecutor(max_workers=limit) as pool:
-        running = {pool.submit(one, n) for n in _take(waiting, limit)}
+        running = {pool.submit(one, n) for n in _take(waiting, min(limit, FIRST_WAVE))}
         try:
             while running:
                 finished, running = futures.wait(running, return_when=futures.FIRST_COMPLETED)
                 for fut in finished:
-                    running |= {pool.submit(one, n) for n in _take(waiting, 1)}
                     result = fut.result()
+                    largest = max(largest, _rules_size(result))
+                    room = max(1, min(limit, HELD_BYTES // max(1, largest))) - len(running)
+                    running |= {pool.submit(one, n) for n in _take(waiting, room)}
                     done += 1
                     _say(req, f"[{done}/{len(nodes)}] node {result.node}: {'ok' if result.error is None else 'failed'}")
                     yield result
@@ -327,8 +332,12 @@ def _in_parallel(req: LiveRequest, nodes: list[str], one: Callable[[str], NodeRe
                 fut.cancel()
 
 
+def _rules_size(result: NodeResult) -> int:
+    return sum(len(d.text) for d in result.collection.dumps) if result.collection is not None else 0
+
+
 def _take(it: Iterator[str], n: int) -> list[str]:
-    return list(itertools.islice(it, n))
+    return list(itertools.islice(it, max(0, n)))
 
 
 def _node_addresses(kube: Any, plan: _Plan) -> dict[str, list[str]]:

@@ -54,7 +54,7 @@ def _doc(*args: str) -> dict:
 
 @pytest.mark.lab
 @pytest.mark.api
-def test_all_nodes_one_at_a_time_and_eight_at_a_time_give_the_same_report(scenario: Scenario):
+def test_all_nodes_one_at_a_time_and_the_default_give_the_same_report(scenario: Scenario):
     _cluster(scenario)
     kc = str(scenario.kubeconfig())
 
@@ -107,6 +107,27 @@ def test_a_node_is_read_only_when_the_caller_takes_the_one_before(scenario: Scen
     # many nodes keep the CPU busy: each dump is scanned whole, not piece by piece while it arrives
     assert all(d.feed is None and d.format == "iptables-save" for r in [first, *rest] for d in r.collection.dumps)
     assert _nodes_execed(scenario) == set(NODES)
+
+
+@pytest.mark.lab
+@pytest.mark.api
+def test_when_nodes_rules_are_big_fewer_nodes_are_read_at_once(scenario: Scenario, monkeypatch: pytest.MonkeyPatch):
+    """The first wave starts at once; after it, a node starts only while the largest node's rules seen so far,
+    times the nodes being read, stay within HELD_BYTES: here room for one node's rules, so one at a time."""
+    _cluster(scenario)
+    monkeypatch.setattr(live, "HELD_BYTES", 1)
+    req = live.LiveRequest("web", None, str(scenario.kubeconfig()), None, 20.0, None, True)
+    assert req.max_parallel == 16
+
+    with live.open_run(req) as run:
+        taken = []
+        for result in run.results:
+            taken.append(result)
+            read = _nodes_execed(scenario)
+            assert len(read) <= max(live.FIRST_WAVE, len(taken) + 1), (len(taken), sorted(read))
+
+    assert sorted(r.node for r in taken) == NODES and all(r.error is None for r in taken)
+    scenario.assert_read_only()
 
 
 @pytest.mark.lab
