@@ -33,7 +33,9 @@ def _hash16(text: str) -> str:
     Service with 10^5 endpoints took (2 x 10^5 chain names); tests check it against b32encode.
     """
     n = int.from_bytes(hashlib.sha256(text.encode()).digest()[:10], "big")
-    return "".join([_B32_PAIRS[n >> shift & 1023] for shift in (70, 60, 50, 40, 30, 20, 10, 0)])
+    p = _B32_PAIRS  # (unrolled: a live --all hashes 10^5 endpoints; the loop and join were 60% of the time)
+    return (p[n >> 70] + p[n >> 60 & 1023] + p[n >> 50 & 1023] + p[n >> 40 & 1023]
+            + p[n >> 30 & 1023] + p[n >> 20 & 1023] + p[n >> 10 & 1023] + p[n & 1023])
 
 
 def port_proto_hash(spn: str, protocol: str) -> str:
