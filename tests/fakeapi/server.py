@@ -166,6 +166,9 @@ class FakeCluster:
         # called when an exec's stdout has all been sent, before its exit status goes out (the client
         # cannot have finished reading the exec yet): e.g. to see what it did with the output meanwhile
         self.before_exec_status: Callable[[list[str]], None] | None = None
+        # (benchmarks) (node namespace, argv) -> stdout recorded there earlier: streamed with exit code 0
+        # instead of running the command again, to take the node's own work off this machine
+        self.replay: dict[tuple[str, tuple[str, ...]], bytes] = {}
         self._sorted: dict[str, tuple[set[tuple[str, str, str]], list[tuple[str, str, str]]]] = {}  # kind -> (its keys, sorted)
 
     def sorted_keys(self, kind: str) -> list[tuple[str, str, str]]:
@@ -651,10 +654,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             real = binary.replace("tables", f"tables-{node.backend}", 1)
         status: dict[str, Any]
         out, err, rc = b"", b"", None
+        recorded = cluster.replay.get((node.netns or "", tuple(argv))) if node is not None else None
         if binary in faults.exec_exit:  # the command ran and failed
             rc, text = faults.exec_exit[binary]
             err = text.encode()
             status = {}
+        elif recorded is not None:
+            out, rc = recorded, 0
         elif not argv or binary in faults.missing_binaries or shutil.which(real) is None or node is None or not node.netns:
             msg = (f'Internal error occurred: error executing command in container: failed to exec in container: '
                    f'failed to start exec: OCI runtime exec failed: exec failed: unable to start container process: '

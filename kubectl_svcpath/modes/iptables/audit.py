@@ -26,6 +26,7 @@ from typing import Any
 from kubectl_svcpath.modes.iptables import infer
 from kubectl_svcpath.modes.iptables.model import LazyChains, Rule, RuleSet, bare_address
 from kubectl_svcpath.modes.templates import NOT_FAST, TemplateRows
+from kubectl_svcpath.parse.possessive import compile_possessive
 
 # the values a template leaves out, one kind per pattern: each starts with a literal, which the regex
 # engine looks for at C speed (one pattern of alternatives was tried at every space and dash)
@@ -39,11 +40,14 @@ _ENDPOINTS = (("--to-destination ", re.compile(r"--to-destination " + _HOST + r"
 _PORTS = re.compile(r"--dport (\d{1,5})(?![\w:,])")
 # an endpoint chain as kube-proxy writes it (the bulk of a big table), read with one anchored match:
 # the hairpin masquerade rule, then the DNAT (with "recent --set" under ClientIP affinity)
-_IP = r"(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})"
-_SEP_BODY = re.compile(
-    r"(?:\[(\d{1,20}):\d{1,20}\] )?-A KUBE-SEP-([A-Z2-7]{16}) -s " + _IP + r"/32( -m comment --comment [^\n]*?)? -j KUBE-MARK-MASQ\n"
-    r"(?:\[(\d{1,20}):\d{1,20}\] )?-A KUBE-SEP-\2 -p (tcp|udp|sctp)( -m comment --comment [^\n]*?)? -m \6"
-    r"( -m recent --set --name KUBE-SEP-\2 --mask 255\.255\.255\.255 --rsource)? -j DNAT --to-destination " + _IP + r":(\d{1,5})")
+# (possessive counts: a digit or hash character given back could never let the literal after it match)
+_IP = r"(\d{1,3}+\.\d{1,3}+\.\d{1,3}+\.\d{1,3}+)"
+_SEP_BODY = compile_possessive(
+    r"(?:\[(\d{1,20}+):\d{1,20}+\] )?-A KUBE-SEP-([A-Z2-7]{16}+) -s " + _IP
+    + r"/32( -m comment --comment [^\n]*?)? -j KUBE-MARK-MASQ\n"
+    r"(?:\[(\d{1,20}+):\d{1,20}+\] )?-A KUBE-SEP-\2 -p (tcp|udp|sctp)( -m comment --comment [^\n]*?)? -m \6"
+    r"( -m recent --set --name KUBE-SEP-\2 --mask 255\.255\.255\.255 --rsource)? -j DNAT --to-destination " + _IP
+    + r":(\d{1,5}+)")
 _SEP = re.compile(r" -[jg] KUBE-SEP-([A-Z2-7]{16})(?![\w-])")
 _SEP_J = re.compile(r" -j KUBE-SEP-([A-Z2-7]{16})(?![\w-])")  # (a literal the engine finds at C speed)
 _PLAIN_NAME = re.compile(r"[a-z0-9][a-z0-9.-]*")
@@ -177,9 +181,9 @@ class FastAudit:
 # a service chain's jump to an endpoint chain as kube-proxy writes it (the bulk of a service chain's
 # text): read with one anchored split per chain, its values taken out as columns, not masked in the text
 # (a line found by the newline before it, a literal: the text is read with a newline in front)
-_JUMP_LINE = re.compile(r"\n(?:\[(\d{1,20}):\d{1,20}\] )?-A (KUBE-(?:SVC|SVL|XLB)-[A-Z2-7]{16})"
-                        r"( -m comment --comment \"[^\"\n]*\")?( -m statistic --mode random --probability [0-9.]{1,20})?"
-                        r" -j KUBE-SEP-([A-Z2-7]{16})(?=\n|\Z)")
+_JUMP_LINE = compile_possessive(r"\n(?:\[(\d{1,20}+):\d{1,20}+\] )?-A (KUBE-(?:SVC|SVL|XLB)-[A-Z2-7]{16}+)"
+                                r"( -m comment --comment \"[^\"\n]*+\")?( -m statistic --mode random --probability [0-9.]{1,20}+)?"
+                                r" -j KUBE-SEP-([A-Z2-7]{16}+)(?=\n|\Z)")
 _JUMPED = "\x05"  # where a jump line was taken out of a chain's text (a chain holding it is kept whole)
 
 
@@ -218,7 +222,6 @@ def _own_chains(own: list[str], bodies: list[str | None], parts: list[str], seps
     return jumps
 
 
-_SEP_SPLIT = re.compile(_SEP_BODY.pattern)
 _BETWEEN = "\n\x03\n"  # (no rule line holds it)
 
 
@@ -227,7 +230,7 @@ def _canonical_seps(hashes: list[str], bodies: list[str | None]) -> list[Any] | 
     every one is of kube-proxy's shape, whole, and named as the jump to it says."""
     if not bodies or None in bodies:
         return None
-    parts = _SEP_SPLIT.split(_BETWEEN.join(bodies))  # type: ignore[arg-type]
+    parts = _SEP_BODY.split(_BETWEEN.join(bodies))  # type: ignore[arg-type]
     n = len(bodies)
     if len(parts) != 11 * n + 1 or parts[0::11] != ["", *([_BETWEEN] * (n - 1)), ""] or parts[2::11] != hashes:
         return None

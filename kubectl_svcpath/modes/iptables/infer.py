@@ -184,7 +184,10 @@ def _from_entry_rules(entries: list[Any], draft_for: DraftFor) -> None:
         if named is None or proto is None or named.kind not in ("cluster IP", "external IP", "loadbalancer IP"):
             continue
         d = draft_for(named)
-        pf = d.port(named.port_name, proto)
+        pname = named.port_name
+        pf = d.port(pname, proto)
+        if pf.own is None and pname and rule.target:  # (the hash verify() found: _own_hashes' of a named port)
+            pf.own = [_hash(rule.target)]  # type: ignore[list-item]
         if pf.port is None:
             pf.port = rule.dport_number
         pf.chains.add(rule.target or "")
@@ -311,11 +314,9 @@ def _untied(rules: RuleSet, nat: Table, hashes: set[str], tied: set[str], only: 
     # (a port's service chain is both tied and of a found hash)
     found = dict.fromkeys(tied)
     chains = nat.chains
-    for h in hashes:
-        for role in ("SVC", "SVL", "EXT", "FW", "XLB"):
-            name = f"KUBE-{role}-{h}"
-            if name in chains:  # (most of a port's five are not: a lookup, not a Chain)
-                found[name] = None
+    # (most of a port's five are not in the table: a lookup, not a Chain; the names made one at a time)
+    own = (f"KUBE-{role}-{h}" for h in hashes for role in ("SVC", "SVL", "EXT", "FW", "XLB"))
+    found.update(dict.fromkeys(chains.having(own) if isinstance(chains, LazyChains) else [n for n in own if n in chains]))
     if only is None:  # the per-service chains of no found hash, neither tied nor jumped to, in the table's order
         jumped = _all_targets(nat, list(found))
         untied = [n for n in chains if n not in jumped and n not in tied and n.startswith(_PER_SERVICE) and _hash(n) not in hashes]

@@ -444,13 +444,13 @@ class LazyChains(MutableMapping[str, Chain]):
     def texts_of(self, names: list[str]) -> list[str | None]:
         """text_of() of each name (an audit reads ~10 endpoint chains per Service: one call for them)."""
         pending, text_of = self._pending, self.text_of
-        span_text = self._source.span_text
-        out: list[str | None] = []
-        for name in names:
-            packed = pending.get(name)
-            out.append(span_text(packed >> _SPAN_SHIFT, packed & _SPAN_MASK) if isinstance(packed, int) and packed >= 0
-                       else text_of(name))
-        return out
+        text = getattr(self._source, "text", None)  # (the parser's text: sliced here, no call per chain)
+        if not isinstance(text, str):
+            span_text = self._source.span_text
+            return [span_text(p >> _SPAN_SHIFT, p & _SPAN_MASK) if isinstance(p, int) and p >= 0 else text_of(name)
+                    for name, p in zip(names, map(pending.get, names), strict=True)]
+        return [text[p >> _SPAN_SHIFT:p & _SPAN_MASK] if type(p) is int and p >= 0 else text_of(name)
+                for name, p in zip(names, map(pending.get, names), strict=True)]
 
     def _make(self, name: str) -> Chain | None:
         if name not in self._pending:
@@ -476,6 +476,11 @@ class LazyChains(MutableMapping[str, Chain]):
 
     def __contains__(self, name: object) -> bool:
         return name in self._made or name in self._pending
+
+    def having(self, names: Iterable[str]) -> list[str]:
+        """The names the input has a chain of, in order (``in`` of each, without a call per name)."""
+        made, pending = self._made, self._pending
+        return [n for n in names if n in pending or n in made]
 
     def __setitem__(self, name: str, chain: Chain) -> None:
         self._pending.pop(name, None)
