@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 import os
 import pickle
+import signal
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -67,7 +68,11 @@ def _two(make: Callable[[Iterable[Any]], Iterator[Any] | None], lines: Iterator[
     mid = part.next + (part.end - part.next) // 2
     child = _fork(lines, part, mid)
     part.end = mid
-    yield from lines
+    try:
+        yield from lines
+    except BaseException:  # (also when the caller stops early): the child is not waited for
+        _abandon(child)
+        raise
     rest = _collect(child)
     if rest is None:  # no child, or it failed: this process makes the second half
         again = make(_Part(part.items[mid:]))
@@ -95,6 +100,19 @@ def _fork(lines: Iterator[Any], part: _Part, mid: int) -> tuple[int, int] | None
         code = 0
     finally:
         os._exit(code)
+
+
+def _abandon(child: tuple[int, int] | None) -> None:
+    """The child stopped and reaped, its pipe closed: nothing left behind."""
+    if child is None:
+        return
+    pid, r = child
+    os.close(r)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+    os.waitpid(pid, 0)
 
 
 def _collect(child: tuple[int, int] | None) -> list[Any] | None:

@@ -56,3 +56,20 @@ def test_small_inputs_and_no_one_pass_stay_in_this_process() -> None:
     got = list(lines_in_two(_lines, [1, 2, 3]) or [])
     assert got == [(1, os.getpid()), (4, os.getpid()), (9, os.getpid())]
     assert lines_in_two(lambda part: None, list(range(5000))) is None
+
+
+@pytest.mark.skipif(not os.path.exists(f"/proc/{os.getpid()}/task/{os.getpid()}/children"), reason="Linux /proc only")
+def test_a_caller_that_stops_early_leaves_no_child_behind() -> None:
+    def children() -> set[str]:
+        with open(f"/proc/{os.getpid()}/task/{os.getpid()}/children") as f:
+            return set(f.read().split())
+
+    before = children()
+    lines = lines_in_two(_lines, list(range(100)), least=10, head=10)
+    assert lines is not None
+    for _ in range(20):  # past the fork
+        next(lines)
+    forked = children() - before
+    assert len(forked) == 1
+    lines.close()  # the caller leaves (an error, a closed pipe...)
+    assert not children() & forked  # stopped and reaped: no zombie, no orphan
