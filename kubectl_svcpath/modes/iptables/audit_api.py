@@ -29,6 +29,7 @@ from kubectl_svcpath.modes.iptables.model import LazyChains, RuleSet
 from kubectl_svcpath.snapshot import ServiceSnapshot
 
 _META_READ = ("name", "namespace", "labels")  # what the analysis reads of an object's metadata
+_ROLES = ("SVC", "SVL", "EXT", "FW", "XLB")  # a service port's chains (kubeproxy.service_chains)
 
 
 class ApiAudit:
@@ -78,7 +79,7 @@ class ApiAudit:
 class _ApiFacts:
     """What a Service's template takes from its API objects alone (made while its node's rules are read)."""
 
-    ports: list[tuple[dict[str, str], str, set[str]]]  # per port: its chains by role, its "H" line, its endpoints' hashes
+    ports: list[tuple[str, str]]  # per port: its chains' hash, its "H" line (the service chain, the endpoint chains)
     text: str  # the objects as template lines
 
 
@@ -95,9 +96,9 @@ def _api_facts(s: ServiceSnapshot) -> _ApiFacts | None:
     ports = []
     for p in s.ports:
         spn = kubeproxy.service_port_name(s.namespace, s.name, p.name)
-        chains = kubeproxy.service_chains(spn, p.protocol)
+        h = kubeproxy.port_proto_hash(spn, p.protocol)
         hops = [kubeproxy.endpoint_chain(spn, p.protocol, e.ip, e.port or 0) for e in s.port_endpoints(p)]
-        ports.append((chains, f"H {chains['svc']} " + " ".join(hops), {h[9:] for h in hops}))
+        ports.append((h, f"H KUBE-SVC-{h} " + " ".join(hops)))
     slices = [(o.get("metadata") or {}).get("name") for o in s.api_objects[1:]]
     named = [n for n in slices if isinstance(n, str)]
     if len(set(named)) != len(slices):
@@ -126,13 +127,13 @@ def _api_lines(s: ServiceSnapshot, facts: _ApiFacts | None, d: Any, allowed: set
         return None  # other addresses: the filter rules the analysis reads are not the footprint's
     out = ["\nA"]
     seps: set[str] = set()
-    for p, (chains, hops, hashes) in zip(s.ports, facts.ports, strict=True):
+    for p, (h, hops) in zip(s.ports, facts.ports, strict=True):
         f = d.ports.get((p.name, p.protocol))
         if f is None or f.port != p.port or f.node_port != p.node_port:
             return None
-        if chains["svc"][9:] not in allowed or not any(c in nat for c in chains.values()):
+        if h not in allowed or not any(f"KUBE-{role}-{h}" in nat for role in _ROLES):
             return None  # the chains this name hashes to are not the footprint's (or the port is unnamed, pre-1.19)
-        seps |= hashes
+        seps.update(chain[9:] for chain in hops.split()[2:])
         out.append(hops)
     out.append(facts.text)
     return "\n".join(out), seps
