@@ -376,7 +376,6 @@ def _api_side(objects: list[dict[str, Any]], table: bool) -> tuple[list[ServiceS
 def _live_audit_outcome(opts: Options, got: Any, result: Any,
                         early: tuple[list[ServiceSnapshot], list[str], dict[Any, Any] | None] | Exception) -> Outcome:
     from kubectl_svcpath import pipeline
-    from kubectl_svcpath.two_halves import lines_in_two
 
     coll, err = result.collection, result.error
     if err is not None or coll is None:  # no rules, nothing to audit: the reason, as for one Service
@@ -390,9 +389,7 @@ def _live_audit_outcome(opts: Options, got: Any, result: Any,
     if isinstance(early, Exception):  # (the rules' errors first, as when the objects were converted after them)
         raise early
     snapshots, notes, prepared = early
-    lines = None
-    if opts.output not in ("json", "yaml"):  # (a big audit's lines in two processes: two_halves says how)
-        lines = lines_in_two(lambda part: api_table_lines(parsed, coll, part, prepared), snapshots)
+    lines = api_table_lines(parsed, coll, snapshots, prepared) if opts.output not in ("json", "yaml") else None
     outcome = audit(snapshots, parsed, coll, opts.problems, notes, opts.output, from_rules=False, lines=lines)
     times = sorted(s.collected_at for s in parsed.sources if s.collected_at)
     outcome.scope = {"namespace": got.namespace, "node": got.node, "nodeChosenBy": got.chosen_by, "kubeProxyPod": coll.pod,

@@ -21,6 +21,7 @@ from typing import Any
 from kubectl_svcpath import kubeproxy
 from kubectl_svcpath.modes.iptables import comments
 from kubectl_svcpath.modes.iptables.model import LazyChains, Rule, RuleSet, Table, bare_address, split_hostport
+from kubectl_svcpath.parse.possessive import compile_possessive
 from kubectl_svcpath.snapshot import Endpoint, ServicePort, ServiceSnapshot
 
 _PER_SERVICE = ("KUBE-SVC-", "KUBE-SVL-", "KUBE-EXT-", "KUBE-FW-", "KUBE-XLB-", "KUBE-SEP-")
@@ -331,8 +332,7 @@ def _untied(rules: RuleSet, nat: Table, hashes: set[str], tied: set[str], only: 
 
 
 _LINE_TARGET = re.compile(r"^[^\n]*? -[jg] (\S+)", re.M)  # a rule line's verdict (Chain.targets() reads the same)
-_JUMPS = re.compile(r" -j (\S+)")
-_TWO_JUMPS = re.compile(r" -j [^\n]*? -[jg] ")
+_LAST_JUMP = compile_possessive(r" -j (\S++)(?=\n|\Z)")  # a jump that ends its line
 
 
 def _targets(nat: Table, name: str) -> set[str]:
@@ -363,10 +363,11 @@ def _all_targets(nat: Table, names: list[str]) -> set[str]:
 def _text_targets(text: str) -> set[str]:
     # one "-j TARGET" per line, as kube-proxy writes them: found by their literal, at C speed;
     # any other text line by line, its first jump each
+    # (as many " -j " as lines, and each line ends with one: exactly one a line)
     lines = text.count("\n") + 1
     if " -g " not in text and text.count(" -j ") == lines:
-        found = _JUMPS.findall(text)
-        if len(found) == lines and _TWO_JUMPS.search(text) is None:
+        found = _LAST_JUMP.findall(text)
+        if len(found) == lines:
             return set(found)
     return set(_LINE_TARGET.findall(text))
 

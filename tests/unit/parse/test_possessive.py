@@ -9,17 +9,23 @@ from pathlib import Path
 
 import pytest
 
-from kubectl_svcpath.modes.iptables import model, parse_save
+from kubectl_svcpath.modes.iptables import audit, infer, model, parse_save
 from kubectl_svcpath.parse import excerpt
 from kubectl_svcpath.parse.possessive import compile_possessive, greedy_twin
 from tests.conftest import DUMPS, require_shared
 
 PATTERNS = {"_RUN_NAMES": parse_save._RUN_NAMES, "_POLICY_LINE": parse_save._POLICY_LINE,
-            "_NOT_SAVE_LINE": excerpt._NOT_SAVE_LINE, "_TWO_JUMPS": model._TWO_JUMPS}
+            "_NOT_SAVE_LINE": excerpt._NOT_SAVE_LINE, "_TWO_JUMPS": model._TWO_JUMPS,
+            "_SEP_BODY": audit._SEP_BODY, "_JUMP_LINE": audit._JUMP_LINE, "_LAST_JUMP": infer._LAST_JUMP}
 TWO_JUMPS_310 = r" -j (?:[^ \n]| (?!-j ))* -j "
 HARD = ("\n-A KUBE-SVC-X -m comment --comment \"a -j b\" -j KUBE-SEP-1 -j X\n-A KUBE-SVC-X -j\n"
         "\n:KUBE-A ACCEPT [1:2]\n:KUBE-B\n[1:2] -A KUBE-SVC-Y " + "a" * 3000 + "\n[123456789012345678901:1] -A Z x\n"
-        "\n[12:34 -A W y\n -j " + "b " * 2000 + "\n")
+        "\n[12:34 -A W y\n -j " + "b " * 2000 + "\n"
+        "[0:0] -A KUBE-SEP-ABCDEFGHIJKLMNOP -s 10.1.2.3/32 -j KUBE-MARK-MASQ\n"
+        "[0:0] -A KUBE-SEP-ABCDEFGHIJKLMNOP -p tcp -m tcp -j DNAT --to-destination 10.1.2.3:123456\n"
+        "[1:2] -A KUBE-SEP-ABCDEFGHIJKLMNOP -s 1234.1.2.3/32 -j KUBE-MARK-MASQ\n"
+        "[1:2] -A KUBE-SVC-ABCDEFGHIJKLMNOP -m statistic --mode random --probability 0.5000000000000000000001 -j KUBE-SEP-A\n"
+        "-A KUBE-SVC-ABCDEFGHIJKLMNOP -m comment --comment \"x -j y\" -j KUBE-SEP-ABCDEFGHIJKLMNOPQ -j \n")
 
 
 def _texts() -> list[str]:

@@ -23,7 +23,6 @@ from kubectl_svcpath.app import _node_from_manifest, api_table_lines, audit
 from kubectl_svcpath.collect import files
 from kubectl_svcpath.dump import Collection
 from kubectl_svcpath.manifest import audit_snapshots, load_objects
-from kubectl_svcpath.two_halves import lines_in_two
 from tests.conftest import DUMPS, EXAMPLE, ROOT, require_shared
 from tests.lab.kpgen import PortSpec, ServiceSpec, api_objects, save_text
 from tests.unit.modes.iptables.test_audit_onepass import _assert_same, _counting, _with_problems
@@ -57,13 +56,6 @@ def _both(paths: list[str], objects: list[dict[str, Any]], problems: bool = Fals
     lines = api_table_lines(parsed, collection, snapshots, pipeline.prepare_api_audit(snapshots))
     assert lines is not None
     _assert_same(full, audit(iter(()), parsed, collection, problems, notes, from_rules=False, lines=lines), "prepared")
-    # a big live audit: the second half of the lines made by a forked child (here from any size)
-    parsed, collection = parsed_input()
-    snapshots, notes = audit_snapshots(copy.deepcopy(objects))
-    prepared = pipeline.prepare_api_audit(snapshots)
-    lines = lines_in_two(lambda part: api_table_lines(parsed, collection, part, prepared), snapshots, least=2, head=1)
-    assert lines is not None
-    _assert_same(full, audit(iter(()), parsed, collection, problems, notes, from_rules=False, lines=lines), "two processes")
     return full, fast, analysed[0]
 
 
