@@ -10,6 +10,11 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -128,6 +133,39 @@ def test_when_nodes_rules_are_big_fewer_nodes_are_read_at_once(scenario: Scenari
 
     assert sorted(r.node for r in taken) == NODES and all(r.error is None for r in taken)
     scenario.assert_read_only()
+
+
+@pytest.mark.lab
+@pytest.mark.api
+def test_on_a_terminal_a_progress_line_counts_the_nodes_and_is_cleared(scenario: Scenario):
+    """The installed command with its stderr on a terminal (a pty): one status line, rewritten in place
+    ("\\r" + erase line) as each node is read, and erased before the answer; none into a pipe."""
+    _cluster(scenario)
+    exe = Path(sys.executable).parent / "kubectl-svcpath"
+    argv = [str(exe), "web", "-o", "json", "--all-nodes", "--max-parallel", "2", "--kubeconfig", str(scenario.kubeconfig())]
+    master, slave = os.openpty()
+    try:
+        proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=slave, timeout=60)
+        os.close(slave)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # (EIO: the pty's other end is closed and drained)
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(master)
+    assert proc.returncode == 3, seen
+    assert [item["node"] for item in json.loads(proc.stdout)["items"]] == NODES
+    shown = seen.decode()
+    counts = re.findall(r"\r\x1b\[K\[(\d)/9\] node (w0\d): ok", shown)
+    assert [int(done) for done, _ in counts] == list(range(1, 10)) and sorted(n for _, n in counts) == NODES
+    assert shown.endswith("\r\x1b[K") and "\n" not in shown  # one line, rewritten, cleared at the end
+    piped = subprocess.run(argv, capture_output=True, timeout=60)
+    assert piped.returncode == 3 and piped.stderr == b""
 
 
 @pytest.mark.lab
