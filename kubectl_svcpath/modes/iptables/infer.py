@@ -187,8 +187,9 @@ def _from_entry_rules(entries: list[Any], draft_for: DraftFor) -> None:
         d = draft_for(named)
         pname = named.port_name
         pf = d.port(pname, proto)
-        if pf.own is None and pname and rule.target:  # (the hash verify() found: _own_hashes' of a named port)
-            pf.own = [_hash(rule.target)]  # type: ignore[list-item]
+        own = _hash(rule.target or "") if pf.own is None and pname else None
+        if own:  # (the hash verify() found: _own_hashes' of a named port, without a second SHA-256)
+            pf.own = [own]
         if pf.port is None:
             pf.port = rule.dport_number
         pf.chains.add(rule.target or "")
