@@ -13,10 +13,12 @@ policies, Services without slices, Services without rules, slices named out of o
 from __future__ import annotations
 
 import copy
+import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from kubectl_svcpath import pipeline
 from kubectl_svcpath.app import _node_from_manifest, api_table_lines, audit
@@ -171,3 +173,18 @@ def test_api_one_pass_without_a_node_object(tmp_path: Path) -> None:
     full, fast, analysed = _both([str(dump)], objects)
     assert fast is not None and analysed is not None and analysed < 122 / 2
     _assert_same(full, fast, "generated, no Node")
+
+
+def test_api_one_pass_with_a_field_json_cannot_write(tmp_path: Path) -> None:
+    """A hand-written manifest's unquoted timestamp is a datetime once YAML reads it: that Service gets
+    no template (its row from the full analysis), the others theirs; the rows are the full analysis'."""
+    specs = _services()
+    dump = tmp_path / "iptables-save.txt"
+    dump.write_text(save_text(specs))
+    text = "\n---\n".join(yaml.safe_dump(o) for o in _objects(specs))
+    text = text.replace("spec:\n", "spec:\n  x-reviewed: 2024-01-15T10:00:00Z\n", 7)  # (the 7th: svc-06)
+    objects = load_objects(text, "m.yaml")
+    assert sum(isinstance((o.get("spec") or {}).get("x-reviewed"), datetime.datetime) for o in objects) == 7
+    full, fast, analysed = _both([str(dump)], objects)
+    assert fast is not None and analysed is not None and analysed < 122 / 2
+    _assert_same(full, fast, "a datetime in the objects")
