@@ -54,6 +54,7 @@ _PLAIN_NAME = re.compile(r"[a-z0-9][a-z0-9.-]*")
 _IPV4 = re.compile(r"(\d{1,3}(?:\.\d{1,3}){3})")
 _DIGITS = re.compile(r"(\d+)")
 _ROLES = ("SVC", "SVL", "EXT", "FW", "XLB")
+_OWN_PREFIXES = tuple(f"KUBE-{role}-" for role in _ROLES)
 
 
 @dataclass(slots=True)
@@ -128,14 +129,17 @@ class FastAudit:
         head = [f"D {d.legacy_colon} {d.itp} {d.etp}", *(f" -d {a}" for a in d.cluster_ips),
                 "X", *(f" -d {a}" for a in d.external_ips), "L", *(f" -d {a}" for a in d.lb_ips)]
         hashes: list[str] = []
+        listed: list[str] = []  # the endpoint chains the draft was listed from (port by port, in name order)
         for (pname, proto), f in sorted(d.ports.items()):
+            chains = sorted(f.chains)
             head.append(f"P {pname} {proto} {f.hash} --dport {f.port} --dport {f.node_port} {f.via_node_ports} "
-                        + " ".join(sorted(f.chains)))
+                        + " ".join(chains))
+            listed += [c[9:] for c in chains if c.startswith("KUBE-SEP-")]
             if f.hash:
                 hashes.append(f.hash)
             else:
                 hashes += infer._own_hashes(d, pname, proto, f)
-        own = [f"KUBE-{role}-{h}" for h in hashes for role in _ROLES]
+        own = [prefix + h for h in hashes for prefix in _OWN_PREFIXES]
         entries: list[Any] = []
         for index in self.entries:  # KUBE-SERVICES, then KUBE-NODEPORTS: in each, in the chain's order
             found = [r for name in own if name in index for r in index[name]]
@@ -148,9 +152,9 @@ class FastAudit:
         filter_to = filter_from + len(parts[-1])
         seps: dict[str, None] = {}
         jumps = _own_chains(own, self.nat.texts_of(own), parts, seps)
-        for f in d.ports.values():
-            seps.update((c[9:], None) for c in sorted(f.chains) if c.startswith("KUBE-SEP-"))
-        names = [f"KUBE-SEP-{h}" for h in seps]
+        if listed:
+            seps.update(dict.fromkeys(listed))
+        names = list(map("KUBE-SEP-".__add__, seps))
         bodies = self.nat.texts_of(names)
         columns = _canonical_seps(list(seps), bodies)
         if columns is None:  # not all of kube-proxy's shape: each endpoint chain in the template as it is
@@ -292,21 +296,44 @@ def _values(fp: _Footprint, ref: str) -> _Values | None:
         text = "\x00".join(parts[0::3])
     parts = _PORTS.split(text)
     key.append(tuple(map(port, parts[1::2], n_ports)))
+    seps_hs: Any = None
     if fp.seps:  # endpoint chains of kube-proxy's shape: column by column (their counters count in no row)
-        p1s, hs, ip1s, c1s, p2s, protos, c2s, affinities, ip2s, dnat_ports = fp.seps
-        comments = {c: c.replace(ref, "\x01") for c in {*c1s, *c2s} if c is not None}
-        key += (tuple([c is None for c in p1s]), tuple([c is None for c in p2s]), tuple(protos), tuple(affinities),
-                tuple(map(comments.get, c1s)), tuple(map(comments.get, c2s)),
-                tuple(map(hashed, hs, n_hashes)), tuple(map(ip, ip1s, n_ips)),
-                tuple(map(ip, ip2s, n_ips)), tuple(map(port, dnat_ports, n_ports)))
+        p1s, seps_hs, ip1s, c1s, p2s, protos, c2s, affinities, ip2s, dnat_ports = fp.seps
+        # (what kube-proxy always writes - the masquerade rule's source is the DNAT's address, the two rules'
+        # comments alike, counters on every rule or none - stands in the key as one mark, not column by column)
+        ip1s_key = tuple(map(ip, ip1s, n_ips))
+        key += (_presence(p1s), _presence(p2s), tuple(protos), tuple(affinities),
+                _comments(c1s, ref), True if c2s == c1s else _comments(c2s, ref),
+                tuple(map(hashed, seps_hs, n_hashes)), ip1s_key,
+                True if ip2s == ip1s else tuple(map(ip, ip2s, n_ips)), tuple(map(port, dnat_ports, n_ports)))
     if fp.jumps[0]:  # the service chains' jumps: counters' presence, comments' (in the text), probabilities, endpoints
         p1s, comments, probabilities, hs = fp.jumps
-        key += (tuple([c is None for c in p1s]), tuple([c is None for c in comments]), tuple(probabilities),
-                tuple(map(hashed, hs, n_hashes)))
+        key += (_presence(p1s), _presence(comments), tuple(probabilities),
+                True if hs == seps_hs else tuple(map(hashed, hs, n_hashes)))
     if not fp.allowed.issuperset(hashes):
         return None  # a chain of another Service: its rules are not in the footprint
-    key.append(tuple([a.endswith(".0") for a in ips]))
+    key.append(tuple(map(str.endswith, ips, _DOT_ZERO)))
     return _Values(("\x00".join(parts[0::2]), tuple(key)), counters, list(ips), list(ports))
+
+
+_DOT_ZERO = itertools.repeat(".0")  # (str.endswith's argument for each address: map() stops at the shortest)
+
+
+def _presence(column: list[str | None]) -> Any:
+    """Which places of a column hold a value: "all" or "none" when they all agree (the key holds the
+    column's length elsewhere), else each place's."""
+    if None not in column:
+        return "all"
+    if column.count(None) == len(column):
+        return "none"
+    return tuple([c is None for c in column])
+
+
+def _comments(column: list[str | None], ref: str) -> tuple[str | None, ...] | str:
+    """A column of comments with the Service's name masked ("none": no place holds one)."""
+    if not any(column):
+        return "none"
+    return tuple([None if c is None else c.replace(ref, "\x01") for c in column])
 
 
 def _split(cell: str, pattern: re.Pattern[str], values: list[str]) -> list[str | int] | None:
