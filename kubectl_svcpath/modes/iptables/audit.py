@@ -18,6 +18,7 @@ tests/unit/modes/iptables/test_audit_onepass.py holds the rows to the full analy
 from __future__ import annotations
 
 import itertools
+import operator
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -55,6 +56,8 @@ _IPV4 = re.compile(r"(\d{1,3}(?:\.\d{1,3}){3})")
 _DIGITS = re.compile(r"(\d+)")
 _ROLES = ("SVC", "SVL", "EXT", "FW", "XLB")
 _OWN_PREFIXES = tuple(f"KUBE-{role}-" for role in _ROLES)
+_NONE = itertools.repeat(())  # (dict.get's default for each name: map() stops at the shortest)
+_RAW = operator.attrgetter("raw")
 
 
 @dataclass(slots=True)
@@ -98,11 +101,14 @@ class FastAudit:
         self.filter = _filter_index(rules)
         # the dispatch chains' rules by the chain they jump to (correlate takes a port's entry rules so)
         self.entries: list[dict[str, list[Any]]] = []
+        self.portless: set[str] = set()  # the chains an entry rule without its port jumps to
         for dispatch in ("KUBE-SERVICES", "KUBE-NODEPORTS"):
             index: dict[str, list[Any]] = {}
             for r in infer.dispatch_rules(rules, dispatch):
                 if r.target:
                     index.setdefault(r.target, []).append(r)
+                    if r.dport is None:
+                        self.portless.add(r.target)
             self.entries.append(index)
 
     def lines(self, keep: Callable[[str], bool]) -> Iterator[Any]:
@@ -140,13 +146,13 @@ class FastAudit:
             else:
                 hashes += infer._own_hashes(d, pname, proto, f)
         own = [prefix + h for h in hashes for prefix in _OWN_PREFIXES]
+        if not self.portless.isdisjoint(own):
+            return None  # a port match the listing hides: the checks then read the whole dispatch chain
         entries: list[Any] = []
         for index in self.entries:  # KUBE-SERVICES, then KUBE-NODEPORTS: in each, in the chain's order
-            found = [r for name in own if name in index for r in index[name]]
+            found = list(itertools.chain.from_iterable(map(index.get, own, _NONE)))
             entries += sorted(found, key=_position) if len(found) > 1 else found
-        if any(r.dport is None for r in entries):
-            return None  # a port match the listing hides: the checks then read the whole dispatch chain
-        parts = ["\n".join(head), "\nE\n", "\n".join(r.raw for r in entries)]
+        parts = ["\n".join(head), "\nE\n", "\n".join(map(_RAW, entries))]
         filter_from = sum(len(p) for p in parts)
         parts.append("\nF\n" + "\n".join(r.raw for r in self._filter_rules(d, hashes)))
         filter_to = filter_from + len(parts[-1])
