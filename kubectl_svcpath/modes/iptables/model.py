@@ -370,9 +370,13 @@ class LazyChains(MutableMapping[str, Chain]):
             return
         pending = self._pending
         located = self._locator.all_packed()
-        if located is not None and all(map(pending.__contains__, located[0])):
-            # every run is still pending (UNLOCATED, or located to the same span): set at C speed
+        if located is not None:
+            # every run still pending (UNLOCATED, or located to the same span) set at C speed; the few whose
+            # Chain was made already (a built-in chain with rules: made when its policy was read) left out
+            made = list(itertools.filterfalse(pending.__contains__, located[0]))
             pending.update(zip(*located, strict=True))
+            for name in made:
+                del pending[name]
             self._locator = None
             return
         for other, span in self._locator.all_spans():  # (one at a time: a dict of 10^5 runs took ~20 MB at the peak)
