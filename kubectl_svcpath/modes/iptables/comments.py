@@ -84,8 +84,16 @@ def read(comment: str | None) -> Named | None:
 
 def protocols(protocol: str | None) -> tuple[str, ...]:
     """Protocols to try when hashing: the rule's own first (``-p tcp``), then the others."""
-    p = (protocol or "").lstrip("!").lower()
-    return ((p,) if p in _PROTOCOLS else ()) + tuple(x for x in _PROTOCOLS if x != p)
+    got = _ORDERS.get(protocol)  # (asked for every rule of a 10^4-Service table: a few values, worked out once)
+    if got is None:
+        p = (protocol or "").lstrip("!").lower()
+        got = ((p,) if p in _PROTOCOLS else ()) + tuple(x for x in _PROTOCOLS if x != p)
+        if len(_ORDERS) < 64:  # (a rule's protocol is untrusted text: the memo stays small)
+            _ORDERS[protocol] = got
+    return got
+
+
+_ORDERS: dict[str | None, tuple[str, ...]] = {}
 
 
 def service_chain_of(spn: str, chain: str, protocol: str | None) -> str | None:

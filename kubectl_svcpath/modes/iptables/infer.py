@@ -13,6 +13,8 @@ for an unknown: a Service whose NodePort rule was not pasted has type None, not 
 
 from __future__ import annotations
 
+import itertools
+import operator
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -50,7 +52,11 @@ class _Draft:
     etp: str | None = None  # externalTrafficPolicy seen (KUBE-XLB / KUBE-EXT contents, NodePort straight to KUBE-SVC)
 
     def port(self, pname: str, proto: str) -> _Port:
-        return self.ports.setdefault((pname, proto.upper()), _Port())
+        key = (pname, proto.upper())
+        pf = self.ports.get(key)
+        if pf is None:
+            pf = self.ports[key] = _Port()
+        return pf
 
 
 def infer_services_iptables(rules: RuleSet, only: tuple[str | None, str] | None = None) -> list[ServiceSnapshot]:
@@ -182,24 +188,32 @@ def _from_entry_rules(entries: list[Any], draft_for: DraftFor) -> None:
     """KUBE-SERVICES: one rule per cluster IP, external IP and load-balancer IP of each port."""
     for rule in entries:
         named, proto = _named(rule, (rule.target,))
-        if named is None or proto is None or named.kind not in ("cluster IP", "external IP", "loadbalancer IP"):
+        if named is None or proto is None:
             continue
-        d = draft_for(named)
+        kind = named.kind
+        if kind == "cluster IP":
+            d = draft_for(named)
+            bucket = d.cluster_ips
+        elif kind == "external IP" or kind == "loadbalancer IP":
+            d = draft_for(named)
+            bucket = d.external_ips if kind == "external IP" else d.lb_ips
+        else:
+            continue
         pname = named.port_name
         pf = d.port(pname, proto)
-        own = _hash(rule.target or "") if pf.own is None and pname else None
+        target = rule.target or ""
+        own = _hash(target) if pf.own is None and pname else None
         if own:  # (the hash verify() found: _own_hashes' of a named port, without a second SHA-256)
             pf.own = [own]
         if pf.port is None:
             pf.port = rule.dport_number
-        pf.chains.add(rule.target or "")
+        pf.chains.add(target)
         addr = bare_address(rule.dest_addr)
-        bucket = {"cluster IP": d.cluster_ips, "external IP": d.external_ips, "loadbalancer IP": d.lb_ips}[named.kind]
         if addr and addr not in bucket:
             bucket.append(addr)
-        if named.kind == "cluster IP":
-            d.itp = "Local" if (rule.target or "").startswith("KUBE-SVL-") else d.itp or "Cluster"
-        elif (rule.target or "").startswith("KUBE-XLB-"):
+        if kind == "cluster IP":
+            d.itp = "Local" if target.startswith("KUBE-SVL-") else d.itp or "Cluster"
+        elif target.startswith("KUBE-XLB-"):
             d.etp = "Local"
 
 
@@ -317,11 +331,13 @@ def _untied(rules: RuleSet, nat: Table, hashes: set[str], tied: set[str], only: 
     found = dict.fromkeys(tied)
     chains = nat.chains
     # (most of a port's five are not in the table: a lookup, not a Chain; the names made one at a time)
-    own = (f"KUBE-{role}-{h}" for h in hashes for role in ("SVC", "SVL", "EXT", "FW", "XLB"))
+    own = itertools.chain.from_iterable(map(head.__add__, hashes) for head in _PER_SERVICE[:-1])
     found.update(dict.fromkeys(chains.having(own) if isinstance(chains, LazyChains) else [n for n in own if n in chains]))
     if only is None:  # the per-service chains of no found hash, neither tied nor jumped to, in the table's order
         jumped = _all_targets(nat, list(found))
-        untied = [n for n in chains if n not in jumped and n not in tied and n.startswith(_PER_SERVICE) and _hash(n) not in hashes]
+        # (the chains jumped to - most of a big table's: its endpoint chains - dropped at C speed first)
+        untied = [n for n in itertools.filterfalse(jumped.__contains__, chains)
+                  if n not in tied and n.startswith(_PER_SERVICE) and _hash(n) not in hashes]
     else:  # one Service: only the chains whose text names it can tie a port to it (found in one pass)
         mentioned = rules.chains_mentioning("nat", only[1])
         untied = [n for n in chains if (mentioned is None or n in mentioned) and n.startswith(_PER_SERVICE) and n not in tied
@@ -354,6 +370,12 @@ def _all_targets(nat: Table, names: list[str]) -> set[str]:
     chains = nat.chains
     unread = [n for n in names if chains.pending(n)]
     out = {t for name in names if not chains.pending(name) for t in _targets(nat, name)}
+    blocks = chains.blocks_of(unread, 512)
+    if blocks is not None:  # (the runs read in place, 512 at most a range: no text made for them)
+        text, ranges = blocks
+        for lo, hi in ranges:
+            out.update(_text_targets(text, lo, hi))
+        return out
     for i in range(0, len(unread), 512):  # (a batch's text, not the 10^5 lines at once: the audit's peak)
         texts = [t for t in chains.texts_of(unread[i:i + 512]) if t]
         if texts:
@@ -361,19 +383,23 @@ def _all_targets(nat: Table, names: list[str]) -> set[str]:
     return out
 
 
-def _text_targets(text: str) -> set[str]:
+def _text_targets(text: str, lo: int = 0, hi: int | None = None) -> set[str]:
     # one "-j TARGET" per line, as kube-proxy writes them: found by their literal, at C speed;
     # any other text line by line, its first jump each
     # (as many " -j " as lines, and each line ends with one: exactly one a line)
-    lines = text.count("\n") + 1
-    if " -g " not in text and text.count(" -j ") == lines:
-        found = _LAST_JUMP.findall(text)
+    # ``text[lo:hi]``: whole lines (``lo`` a line's start), read in place
+    if hi is None:
+        hi = len(text)
+    lines = text.count("\n", lo, hi) + 1
+    if text.find(" -g ", lo, hi) < 0 and text.count(" -j ", lo, hi) == lines:
+        found = _LAST_JUMP.findall(text, lo, hi)
         if len(found) == lines:
             return set(found)
-    return set(_LINE_TARGET.findall(text))
+    return set(_LINE_TARGET.findall(text, lo, hi))
 
 
 _HASHED_HEADS = frozenset(p for p in _PER_SERVICE[:-1] if len(p) == 9)  # all but "KUBE-FW-"
+_HASHED_NAME = operator.methodcaller("startswith", _PER_SERVICE[:-1])  # a chain _hash() gives a hash of
 
 
 def _hash(chain: str) -> str | None:
@@ -406,8 +432,7 @@ def _unclaimed(rules: RuleSet, drafts: dict[tuple[str, str], _Draft]) -> None:
             h = _hash(rule.target or "")
             if h and h not in claimed:
                 groups.setdefault(h, []).append(rule)
-    for name in list(nat.chains):
-        h = _hash(name)
+    for h in map(_hash, filter(_HASHED_NAME, nat.chains)):  # (the endpoint chains, ~90%, dropped at C speed)
         if h and h not in claimed and h not in groups:
             groups[h] = []
     for h, entries in sorted(groups.items()):

@@ -456,6 +456,36 @@ class LazyChains(MutableMapping[str, Chain]):
         return [text[p >> _SPAN_SHIFT:p & _SPAN_MASK] if type(p) is int and p >= 0 else text_of(name)
                 for name, p in zip(names, map(pending.get, names), strict=True)]
 
+    def blocks_of(self, names: list[str], most: int) -> tuple[str, list[tuple[int, int]]] | None:
+        """The pending chains' rule lines as ranges of the parser's text, up to ``most`` runs that touch
+        merged into one range (iptables-save prints the chains sorted: a table's service chains come one
+        after another); chains without rules left out. None when one of them is not a single located run,
+        or the text is not at hand (then texts_of)."""
+        text = getattr(self._source, "text", None)
+        if not isinstance(text, str):
+            return None
+        spans: list[int] = []
+        for p in map(self._pending.get, names):
+            if isinstance(p, int) and p >= 0:
+                spans.append(p)
+            elif p is not None:  # (several runs, or not located)
+                return None
+        blocks: list[tuple[int, int]] = []
+        lo = hi = -2
+        runs = 0
+        for p in sorted(spans):  # (packed start << shift | end: sorted by start)
+            start, end = p >> _SPAN_SHIFT, p & _SPAN_MASK
+            if start == hi + 1 and runs < most:  # the next line: the same range
+                hi = end
+                runs += 1
+                continue
+            if hi >= 0:
+                blocks.append((lo, hi))
+            lo, hi, runs = start, end, 1
+        if hi >= 0:
+            blocks.append((lo, hi))
+        return text, blocks
+
     def _make(self, name: str) -> Chain | None:
         if name not in self._pending:
             return None
