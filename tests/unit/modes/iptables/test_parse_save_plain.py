@@ -72,19 +72,25 @@ def test_notices_and_counters_are_read_as_the_general_scan_reads_them() -> None:
     assert plain == _read(text, plain=False)[1]
 
 
-@pytest.mark.parametrize("lookups", [3, 400])
-@pytest.mark.parametrize("order", ["iptables-save's", "reversed"])
-def test_chains_located_one_by_one_or_all_at_once_match_the_general_scan(lookups: int, order: str) -> None:
-    """A few look-ups bisect the text; past 256 (an audit) every run is found in one pass: both as _fast_scan,
-    in iptables-save's order (built-in chains, then the others by name) and in any other."""
-    text = save_text(cluster_services(120, 3), tables=("nat",))
+def _nat_both_ways(order: str, jumps: bool) -> tuple[Any, Any]:
+    """A generated nat table (in iptables-save's order of runs, or reversed; ``jumps``: rules in the
+    built-in chains, as a node's dump has) read by the general scan and by the plain scan: their chains."""
+    text = save_text(cluster_services(120, 3), ProxyConfig(jumps=True) if jumps else None, tables=("nat",))
     if order == "reversed":
         text = _runs_reversed(text)
     general = parse_save._Parser(text, "d", False)
     assert general._fast_scan()
     plain = parse_save._Parser(text, "d", False)
     assert plain._plain_scan()
-    g_nat, p_nat = general.rules.tables["nat"].chains, plain.rules.tables["nat"].chains
+    return general.rules.tables["nat"].chains, plain.rules.tables["nat"].chains
+
+
+@pytest.mark.parametrize("lookups", [3, 400])
+@pytest.mark.parametrize("order", ["iptables-save's", "reversed"])
+def test_chains_located_one_by_one_or_all_at_once_match_the_general_scan(lookups: int, order: str) -> None:
+    """A few look-ups bisect the text; past 256 (an audit) every run is found in one pass: both as _fast_scan,
+    in iptables-save's order (built-in chains, then the others by name) and in any other."""
+    g_nat, p_nat = _nat_both_ways(order, jumps=False)
     names = list(g_nat)
     assert list(p_nat) == names and len(names) > 400
     for name in names[-lookups:] + names[:3]:
@@ -99,14 +105,7 @@ def test_every_chain_located_at_once_before_any_look_up_matches_the_general_scan
     """An audit locates every run first (LazyChains.locate_all: each run's start from one regex pass, set at
     C speed): every chain's text is the general scan's, also when some chains were made before (``jumps``: a
     node's dump, whose built-in chains have rules and are made when their policy line is read)."""
-    text = save_text(cluster_services(120, 3), ProxyConfig(jumps=True) if jumps else None, tables=("nat",))
-    if order == "reversed":
-        text = _runs_reversed(text)
-    general = parse_save._Parser(text, "d", False)
-    assert general._fast_scan()
-    plain = parse_save._Parser(text, "d", False)
-    assert plain._plain_scan()
-    g_nat, p_nat = general.rules.tables["nat"].chains, plain.rules.tables["nat"].chains
+    g_nat, p_nat = _nat_both_ways(order, jumps)
     names = list(g_nat)
     for name in names[-made_first - 1:-1]:  # (made: no longer pending)
         assert p_nat[name]._spans == g_nat[name]._spans
