@@ -26,7 +26,8 @@ from kubectl_svcpath.app import _node_from_manifest, api_table_lines, audit
 from kubectl_svcpath.collect import files
 from kubectl_svcpath.dump import Collection
 from kubectl_svcpath.manifest import audit_snapshots, load_objects
-from kubectl_svcpath.modes.iptables import audit, audit_api
+from kubectl_svcpath.modes.iptables import audit as ipt_audit
+from kubectl_svcpath.modes.iptables import audit_api
 from tests.conftest import DUMPS, EXAMPLE, ROOT, require_shared
 from tests.lab.kpgen import PortSpec, ServiceSpec, api_objects, save_text
 from tests.unit.modes.iptables.test_audit_onepass import _assert_same, _counting, _with_problems
@@ -215,7 +216,7 @@ def test_api_lines_masked_beforehand_give_the_template_of_the_whole_text(tmp_pat
         if facts is None or made is None or fp is None or not audit_api._api_lines(s, facts, d, fp.allowed, one_pass.fast.nat):
             continue
         vals, _, _ = one_pass._template(s, facts)
-        whole = audit._values(replace(fp, text=fp.text + made[2], allowed=fp.allowed | made[1]), s.ref)
+        whole = ipt_audit._values(replace(fp, text=fp.text + made[2], allowed=fp.allowed | made[1]), s.ref)
         assert vals == whole, s.ref
         compared += vals is not None
     assert compared > 100, "too few Services compared: the test would prove nothing"
