@@ -268,76 +268,12 @@ def _filter_index(rules: RuleSet) -> tuple[dict[str, list[Rule]], dict[tuple[str
     return by_comment, by_address
 
 
-@dataclass(slots=True)
-class _Masked:
-    """A template text with its values taken out by _mask's passes, and each pass's values in order."""
-
-    text: str
-    counters: list[str]  # packets of each line with counters
-    roles: list[str]  # each chain hash's role (SVC, SEP, ...), and the hash
-    hashes: list[str]
-    values: list[list[str]]  # -d addresses, -s addresses, --to-destination addresses and ports, -> addresses and ports, --dport ports
-
-
-def _mask(text: str, ref: str) -> _Masked:
-    """The values of ``text`` taken out, pass after pass (the Service's name ``ref`` too).
-
-    No match holds a newline (but _COUNTERS' first character, then "["), and what a pattern looks at
-    past its match is one character that a newline passes as the end of the text does; ``ref`` holds
-    no newline: a text that starts with a newline and then another character than "[" is masked the
-    same alone as after any other text (audit_api masks the API objects' lines so, while the node's
-    rules are read)."""
-    parts = _COUNTERS.split(text.replace(ref, "\x01"))
-    counters = parts[1::2]
-    parts = _HASHES.split("\x00".join(parts[0::2]))
-    roles, hashes = parts[1::3], parts[2::3]
-    text = "\x00".join(parts[0::3])
-    values: list[list[str]] = []
-    for literal, pattern in _ADDRESSES:
-        if literal not in text:  # (the pattern would split nothing off: no call, the same values)
-            values.append([])
-            continue
-        parts = pattern.split(text)
-        values.append(parts[1::2])
-        text = "\x00".join(parts[0::2])
-    for literal, pattern in _ENDPOINTS:
-        if literal not in text:
-            values += ([], [])
-            continue
-        parts = pattern.split(text)
-        values += (parts[1::3], parts[2::3])
-        text = "\x00".join(parts[0::3])
-    parts = _PORTS.split(text)
-    values.append(parts[1::2])
-    return _Masked("\x00".join(parts[0::2]), counters, roles, hashes, values)
-
-
-_VALUE_SEP, _LIST_SEP = "\x1f", "\x1e"  # (no value holds them: digits, addresses, hashes, roles)
-
-
-def _pack(m: _Masked) -> tuple[str, str]:
-    """_mask's answer held in two strings (10,000 Services' values as lists of strings took ~80 MB)."""
-    return m.text, _LIST_SEP.join(map(_VALUE_SEP.join, [m.counters, m.roles, m.hashes, *m.values]))
-
-
-def _unpack(packed: tuple[str, str]) -> _Masked:
-    text, joined = packed
-    lists = [v.split(_VALUE_SEP) if v else [] for v in joined.split(_LIST_SEP)]
-    return _Masked(text, lists[0], lists[1], lists[2], lists[3:])
-
-
-def _values(fp: _Footprint, ref: str, after: _Masked | None = None) -> _Values | None:
+def _values(fp: _Footprint, ref: str) -> _Values | None:
     """The footprint's template (its text without the values, and which value went where) and its values.
 
     Addresses, ports and chain hashes are numbered in the order they first appear: two Services
     share a template only when their values are equal in the same places (an address ending in
-    .0 is told apart: the prefix check reads it). ``after``: _mask's answer for a text that follows
-    ``fp.text`` in the template (with the same ``ref``; see _mask): the same template as the two texts'
-    together would give."""
-    m = _mask(fp.text, ref)
-    if after is not None:
-        m = _Masked(m.text + after.text, m.counters + after.counters, m.roles + after.roles, m.hashes + after.hashes,
-                    [a + b for a, b in zip(m.values, after.values, strict=True)])
+    .0 is told apart: the prefix check reads it)."""
     ips: dict[str, int] = {}
     ports: dict[str, int] = {}
     hashes: dict[str, int] = {}
@@ -345,12 +281,27 @@ def _values(fp: _Footprint, ref: str, after: _Masked | None = None) -> _Values |
     # each value place takes the next number of its kind: a value first seen there gets it, one seen
     # before keeps its first place's (the same pattern of equal values gives the same numbers)
     n_ips, n_ports, n_hashes = itertools.count(), itertools.count(), itertools.count()
-    d_ips, s_ips, to_ips, to_ports, arrow_ips, arrow_ports, dports = m.values
-    key: list[Any] = [tuple(m.roles), tuple(map(hashed, m.hashes, n_hashes)),
-                      tuple(map(ip, d_ips, n_ips)), tuple(map(ip, s_ips, n_ips)),
-                      tuple(map(ip, to_ips, n_ips)), tuple(map(port, to_ports, n_ports)),
-                      tuple(map(ip, arrow_ips, n_ips)), tuple(map(port, arrow_ports, n_ports)),
-                      tuple(map(port, dports, n_ports))]
+    parts = _COUNTERS.split(fp.text.replace(ref, "\x01"))
+    counters = parts[1::2]
+    parts = _HASHES.split("\x00".join(parts[0::2]))
+    key: list[Any] = [tuple(parts[1::3]), tuple(map(hashed, parts[2::3], n_hashes))]
+    text = "\x00".join(parts[0::3])
+    for literal, pattern in _ADDRESSES:
+        if literal not in text:  # (the pattern would split nothing off: no call, the same key)
+            key.append(())
+            continue
+        parts = pattern.split(text)
+        key.append(tuple(map(ip, parts[1::2], n_ips)))
+        text = "\x00".join(parts[0::2])
+    for literal, pattern in _ENDPOINTS:
+        if literal not in text:
+            key += ((), ())
+            continue
+        parts = pattern.split(text)
+        key += (tuple(map(ip, parts[1::3], n_ips)), tuple(map(port, parts[2::3], n_ports)))
+        text = "\x00".join(parts[0::3])
+    parts = _PORTS.split(text)
+    key.append(tuple(map(port, parts[1::2], n_ports)))
     seps_hs: Any = None
     if fp.seps:  # endpoint chains of kube-proxy's shape: column by column (their counters count in no row)
         p1s, seps_hs, ip1s, c1s, p2s, protos, c2s, affinities, ip2s, dnat_ports = fp.seps
@@ -368,7 +319,7 @@ def _values(fp: _Footprint, ref: str, after: _Masked | None = None) -> _Values |
     if not fp.allowed.issuperset(hashes):
         return None  # a chain of another Service: its rules are not in the footprint
     key.append(tuple(map(str.endswith, ips, _DOT_ZERO)))
-    return _Values((m.text, tuple(key)), m.counters, list(ips), list(ports))
+    return _Values(("\x00".join(parts[0::2]), tuple(key)), counters, list(ips), list(ports))
 
 
 _DOT_ZERO = itertools.repeat(".0")  # (str.endswith's argument for each address: map() stops at the shortest)

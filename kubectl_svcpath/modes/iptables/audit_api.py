@@ -56,7 +56,7 @@ class ApiAudit:
         if vals is None or fp is None:
             return self.fast.one(s)[1]
         return self.fast.rows.line(vals.key, lambda recipe: audit._apply(recipe, vals, d), lambda: self.fast.one(s),
-                                   lambda report, line: audit._recipe(report, line, _with_api_text(fp, s), vals, d))
+                                   lambda report, line: audit._recipe(report, line, fp, vals, d))
 
     def _template(self, s: ServiceSnapshot, facts: _ApiFacts | None) -> tuple[Any, Any, Any]:
         d = self.drafts.get((s.namespace, s.name))
@@ -67,27 +67,20 @@ class ApiAudit:
         fp = self.fast._footprint(d)
         if fp is None:
             return None, None, None
-        if not _api_lines(s, facts, d, fp.allowed, self.fast.nat):
+        api = _api_lines(s, facts, d, fp.allowed, self.fast.nat)
+        if api is None:
             return None, None, None
-        fp = replace(fp, allowed=fp.allowed | facts.seps)  # (its text: the rules' lines; the API's follow, masked)
-        return audit._values(fp, s.ref, audit._unpack(facts.masked)), fp, d
-
-
-def _with_api_text(fp: audit._Footprint, s: ServiceSnapshot) -> audit._Footprint:
-    """The footprint's text with the API's lines after it, as the template holds them (for a template's
-    first Service: _recipe reads the lines)."""
-    made = _api_text(s)
-    assert made is not None  # (the facts were made from the same snapshot)
-    return replace(fp, text=fp.text + made[2])
+        text, seps = api
+        fp = replace(fp, text=fp.text + text, allowed=fp.allowed | seps)
+        return audit._values(fp, s.ref), fp, d
 
 
 @dataclass(slots=True)
 class _ApiFacts:
     """What a Service's template takes from its API objects alone (made while its node's rules are read)."""
 
-    hashes: list[str]  # per port: its chains' hash
-    seps: set[str]  # the endpoint chains' hashes the API's lines name
-    masked: tuple[str, str]  # the API's lines (_api_text) with their values taken out (audit._mask, audit._pack)
+    ports: list[tuple[str, str]]  # per port: its chains' hash, its "H" line (the service chain, the endpoint chains)
+    text: str  # the objects as template lines
 
 
 def prepare(snapshots: Iterable[ServiceSnapshot]) -> dict[int, _ApiFacts | None]:
@@ -98,29 +91,14 @@ def prepare(snapshots: Iterable[ServiceSnapshot]) -> dict[int, _ApiFacts | None]
 
 
 def _api_facts(s: ServiceSnapshot) -> _ApiFacts | None:
-    made = _api_text(s)
-    if made is None:
-        return None
-    hashes, seps, text = made
-    return _ApiFacts(hashes, seps, audit._pack(audit._mask(text, s.ref)))
-
-
-def _api_text(s: ServiceSnapshot) -> tuple[list[str], set[str], str] | None:
-    """The API's lines of the Service's template ("A", then per port an "H" line: the service chain, the
-    endpoint chains kube-proxy names for its endpoints; then the objects), with each port's chain hash
-    and the endpoint chains' hashes; None: no template."""
     if not s.from_api or not s.api_objects:
         return None
-    hashes: list[str] = []
-    lines = ["\nA"]
-    seps: set[str] = set()
+    ports = []
     for p in s.ports:
         spn = kubeproxy.service_port_name(s.namespace, s.name, p.name)
         h = kubeproxy.port_proto_hash(spn, p.protocol)
         hops = [kubeproxy.endpoint_chain(spn, p.protocol, e.ip, e.port or 0) for e in s.port_endpoints(p)]
-        hashes.append(h)
-        seps.update(chain[9:] for chain in hops)
-        lines.append(f"H KUBE-SVC-{h} " + " ".join(hops))
+        ports.append((h, f"H KUBE-SVC-{h} " + " ".join(hops)))
     slices = [(o.get("metadata") or {}).get("name") for o in s.api_objects[1:]]
     named = [n for n in slices if isinstance(n, str)]
     if len(set(named)) != len(slices):
@@ -140,22 +118,30 @@ def _api_text(s: ServiceSnapshot) -> tuple[list[str], set[str], str] | None:
     text = _TARGET_REF.sub("", text)  # (the pod an endpoint is: only shown, never compared)
     text = _PORT_VALUE.sub(_dport, text)  # (a space before: _PORTS's literal)
     text = _QUOTED_IPV4.sub('" -d ', text)
-    lines.append(text)
-    return hashes, seps, "\n".join(lines)
+    return _ApiFacts(ports, text)
 
 
-def _api_lines(s: ServiceSnapshot, facts: _ApiFacts, d: Any, allowed: set[str], nat: LazyChains) -> bool:
-    """Whether the rules' Service (the draft) is this one's footprint (then the API's lines join its template)."""
+def _api_lines(s: ServiceSnapshot, facts: _ApiFacts | None, d: Any, allowed: set[str],
+               nat: LazyChains) -> tuple[str, set[str]] | None:
+    """The Service's API facts as template lines, and the endpoint chain hashes they name; None when
+    the rules' Service (the draft) is not this one's footprint."""
+    if facts is None:
+        return None
     if (set(s.cluster_ips) != set(d.cluster_ips) or set(s.external_ips) != set(d.external_ips)
             or set(s.load_balancer_ips) != set(d.lb_ips) or len(s.ports) != len(d.ports)):
-        return False  # other addresses: the filter rules the analysis reads are not the footprint's
-    for p, h in zip(s.ports, facts.hashes, strict=True):
+        return None  # other addresses: the filter rules the analysis reads are not the footprint's
+    out = ["\nA"]
+    seps: set[str] = set()
+    for p, (h, hops) in zip(s.ports, facts.ports, strict=True):
         f = d.ports.get((p.name, p.protocol))
         if f is None or f.port != p.port or f.node_port != p.node_port:
-            return False
+            return None
         if h not in allowed or not any(f"KUBE-{role}-{h}" in nat for role in _ROLES):
-            return False  # the chains this name hashes to are not the footprint's (or the port is unnamed, pre-1.19)
-    return True
+            return None  # the chains this name hashes to are not the footprint's (or the port is unnamed, pre-1.19)
+        seps.update(chain[9:] for chain in hops.split()[2:])
+        out.append(hops)
+    out.append(facts.text)
+    return "\n".join(out), seps
 
 
 _TARGET_REF = re.compile(r'"targetRef"=\{[^{}]*\}')

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import copy
 import datetime
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +25,6 @@ from kubectl_svcpath.app import _node_from_manifest, api_table_lines, audit
 from kubectl_svcpath.collect import files
 from kubectl_svcpath.dump import Collection
 from kubectl_svcpath.manifest import audit_snapshots, load_objects
-from kubectl_svcpath.modes.iptables import audit as ipt_audit
-from kubectl_svcpath.modes.iptables import audit_api
 from tests.conftest import DUMPS, EXAMPLE, ROOT, require_shared
 from tests.lab.kpgen import PortSpec, ServiceSpec, api_objects, save_text
 from tests.unit.modes.iptables.test_audit_onepass import _assert_same, _counting, _with_problems
@@ -191,32 +188,3 @@ def test_api_one_pass_with_a_field_json_cannot_write(tmp_path: Path) -> None:
     full, fast, analysed = _both([str(dump)], objects)
     assert fast is not None and analysed is not None and analysed < 122 / 2
     _assert_same(full, fast, "a datetime in the objects")
-
-
-@pytest.mark.parametrize("edited", [False, True])
-def test_api_lines_masked_beforehand_give_the_template_of_the_whole_text(tmp_path: Path, edited: bool) -> None:
-    """Live, the API's lines of each template are masked while the node's rules are read (audit._mask,
-    packed): joined after the footprint's, they give the template and values that masking the footprint's
-    text and the API's lines as one text gives - for every Service whose footprint the API lines join."""
-    specs = _services()
-    dump = tmp_path / "iptables-save.txt"
-    text = save_text(specs)
-    dump.write_text(_with_problems(text) if edited else text)
-    collection = Collection(dumps=[files.read_dump(str(dump))], node=NODE)
-    objects = _objects(specs)
-    _node_from_manifest(collection, objects)
-    parsed = pipeline.parse_collection(collection)
-    assert parsed.rules is not None
-    snapshots, _ = audit_snapshots(objects)
-    one_pass = audit_api.ApiAudit(parsed.rules, lambda s: (None, None))
-    compared = 0
-    for s in snapshots:
-        facts, made, d = audit_api._api_facts(s), audit_api._api_text(s), one_pass.drafts.get((s.namespace, s.name))
-        fp = one_pass.fast._footprint(d) if d is not None else None
-        if facts is None or made is None or fp is None or not audit_api._api_lines(s, facts, d, fp.allowed, one_pass.fast.nat):
-            continue
-        vals, _, _ = one_pass._template(s, facts)
-        whole = ipt_audit._values(replace(fp, text=fp.text + made[2], allowed=fp.allowed | made[1]), s.ref)
-        assert vals == whole, s.ref
-        compared += vals is not None
-    assert compared > 100, "too few Services compared: the test would prove nothing"
