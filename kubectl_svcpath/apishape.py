@@ -11,6 +11,7 @@ field as the API server itself writes it) and raises one error naming the field:
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable
 from typing import Any, cast
@@ -57,7 +58,7 @@ def check_object(obj: Any, source: str) -> None:
     if not isinstance(kind, str) or kind not in SHAPES:  # other kinds are not read
         return
     shape = SHAPES[kind]
-    if _PLAIN[kind](obj):  # (the usual case: every field of the shape it should be, checked by straight-line code)
+    if _plain(kind)(obj):  # (the usual case: every field of the shape it should be, checked by straight-line code)
         return
     problem = _check(obj, shape, "")
     if problem:
@@ -161,7 +162,11 @@ def _compiled(shape: Any) -> Callable[[Any], bool]:
     return cast(Callable[[Any], bool], scope["ok"])
 
 
-_PLAIN = {kind: _compiled(shape) for kind, shape in SHAPES.items()}
+@functools.cache
+def _plain(kind: str) -> Callable[[Any], bool]:
+    """The straight-line checker of a kind, compiled when first asked for (not at import: an offline run
+    that reads no manifest pays nothing)."""
+    return _compiled(SHAPES[kind])
 
 
 def _spelled(path: Any) -> str:

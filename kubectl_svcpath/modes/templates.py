@@ -18,6 +18,12 @@ class TemplateRows:
     def __init__(self) -> None:
         self.memo: dict[Hashable, Any] = {}  # template key -> recipe, or NOT_FAST
 
+    def recipe(self, key: Hashable) -> Any:
+        """The template's recipe when its rows can be derived from it, else None (not met yet, or NOT_FAST).
+        (A caller that derives most rows asks this first: no closures made for ``line``.)"""
+        recipe = self.memo.get(key)
+        return None if recipe is NOT_FAST else recipe
+
     def line(self, key: Hashable, derive: Callable[[Any], Any], analyse: Callable[[], tuple[Any, Any]],
              recipe_of: Callable[[Any, Any], Any]) -> Any:
         """A Service's audit line: ``derive(recipe)`` when its template (``key``) has one, else the line of

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from kubectl_svcpath.apishape import _PLAIN, SHAPES, _check, check_object
+from kubectl_svcpath.apishape import SHAPES, _check, _plain, check_object
 from kubectl_svcpath.errors import BadDump
 from kubectl_svcpath.manifest import load_objects
 from tests.conftest import EXAMPLE, ROOT
@@ -72,7 +72,7 @@ def test_straight_line_checker_accepts_what_the_walk_accepts() -> None:
     for obj in objects:
         for v in _variants(obj):
             walk_ok = _check(v, SHAPES[obj["kind"]], "") is None
-            assert _PLAIN[obj["kind"]](v) is walk_ok, v
+            assert _plain(obj["kind"])(v) is walk_ok, v
             refused += not walk_ok
             accepted += walk_ok
     assert refused > 1000 and accepted > 1000  # both answers were exercised

@@ -124,8 +124,8 @@ class FastAudit:
         vals = _values(fp, f"{d.namespace}/{d.name}") if fp is not None else None
         if fp is None or vals is None:
             return self.one(infer._finish(d, self.rules))[1]
-        recipe = self.rows.memo.get(vals.key)
-        if recipe is not None and recipe is not NOT_FAST:  # (most Services: no closures made for the memo's call)
+        recipe = self.rows.recipe(vals.key)
+        if recipe is not None:  # (most Services: their template met before)
             return _apply(recipe, vals, d)
         return self.rows.line(vals.key, lambda recipe: _apply(recipe, vals, d), lambda: self.one(infer._finish(d, self.rules)),
                               lambda report, line: _recipe(report, line, fp, vals, d))
