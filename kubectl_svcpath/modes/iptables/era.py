@@ -9,13 +9,8 @@ reading a 2019 paste knows why its chains look different.
 
 from __future__ import annotations
 
-import re
-
 from kubectl_svcpath.modes.iptables import comments
 from kubectl_svcpath.modes.iptables.model import RuleSet
-
-_LAYOUT_CHAIN = re.compile("KUBE-(?:EXT|SVL|XLB)-")
-
 
 def era_note(rules: RuleSet) -> str | None:
     low: list[tuple[int, str]] = []  # (minor version, why): written by 1.<minor> or later
@@ -23,10 +18,10 @@ def era_note(rules: RuleSet) -> str | None:
     nat = rules.table("nat")
     filt = rules.table("filter")
     if nat is not None:
-        names = list(filter(_LAYOUT_CHAIN.match, nat.chains))  # (a C call per name: 10^5 of them)
-        if any(n.startswith(("KUBE-EXT-", "KUBE-SVL-")) for n in names):
+        names = "\n" + "\n".join(nat.chains)  # one text: str.find at C speed, not a regex call per name (10^5 of them)
+        if "\nKUBE-EXT-" in names or "\nKUBE-SVL-" in names:
             low.append((24, "KUBE-EXT/KUBE-SVL chains"))
-        if any(n.startswith("KUBE-XLB-") for n in names):
+        if "\nKUBE-XLB-" in names:
             high.append((23, "KUBE-XLB chains"))
         masq = rules.rules_targeting("nat", "KUBE-SERVICES", {"KUBE-MARK-MASQ"})
         if any((r.comment or "").endswith((" cluster IP", " external IP")) for r in masq):

@@ -275,23 +275,31 @@ class _Parser:
         return out
 
     def line_no_of(self, offset: int) -> int:
-        """The line number of a rule, counted from the nearest offset already known."""
+        """The line number of a rule, counted from the nearest offset already known, before or after it."""
         if self._line_starts is not None:
             return bisect_right(self._line_starts, offset)
         known = self._line_marks
         k = bisect_right(known, (offset, 1 << 62)) - 1
+        base_off, base_line = known[k]
+        if base_off == offset:
+            return base_line
         if k + 1 < len(known):  # not after every line known so far: the insert below moves the list
             self._scattered += 1
             if self._scattered > 4096:  # many rules read all over the text: index every line once
                 self._line_starts = array("q", (m.end() for m in _NEWLINE.finditer(self.text)))
                 self._line_starts.insert(0, 0)
                 return bisect_right(self._line_starts, offset)
-        base_off, base_line = known[k]
         if offset - base_off > _FAR:  # (the first rule read deep in a 35 MB dump: count from a block's start)
             block = offset >> _BLOCK_BITS
             if block << _BLOCK_BITS > base_off:
                 base_off, base_line = block << _BLOCK_BITS, 1 + self._newlines_before_blocks()[block]
-        line = base_line + self.text.count("\n", base_off, offset)
+        if k + 1 < len(known) and known[k + 1][0] - offset < offset - base_off:
+            # nearer a line numbered after it (one Service's chains are read in no text order: a node's
+            # 0.7 MB dump counted 1.5 MB of newlines for 28 rules, ~0.3 ms of a node's 5 ms): count back
+            above_off, above_line = known[k + 1]
+            line = above_line - self.text.count("\n", offset, above_off)
+        else:
+            line = base_line + self.text.count("\n", base_off, offset)
         known.insert(k + 1, (offset, line))  # (rules read in order, a dispatch chain's: appended)
         return line
 

@@ -266,3 +266,18 @@ def test_a_scan_handed_to_the_reader_is_read_once() -> None:
     again = pipeline.parse_collection(Collection(dumps=[dump]))
     assert first.rules is not None and again.rules is not None
     assert list(first.rules.tables["nat"].chains) == list(again.rules.tables["nat"].chains)
+
+
+@pytest.mark.parametrize("big", [False, True])
+@pytest.mark.parametrize("seed", range(3))
+def test_line_numbers_asked_in_any_order_are_the_lines_own(seed: int, big: bool) -> None:
+    """line_no_of counts from the nearest line already numbered, before or after the one asked for (or from
+    a 64 KiB block's start, far into a big dump): in whatever order, each answer is 1 + the newlines before it."""
+    import random
+
+    text = save_text(cluster_services(1500, 3), tables=("nat",)) if big else _generated()
+    starts = [0] + [i + 1 for i, c in enumerate(text) if c == "\n"][:-1]
+    rnd = random.Random(seed)
+    parser = parse_save._Parser(text, "d", False)
+    for offset in rnd.sample(starts, 300) + rnd.sample(starts, 50):  # (some asked twice)
+        assert parser.line_no_of(offset) == 1 + text.count("\n", 0, offset), offset
