@@ -17,14 +17,15 @@ tests/unit/modes/iptables/test_audit_onepass.py holds the rows to the full analy
 
 from __future__ import annotations
 
+import functools
 import itertools
 import operator
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from kubectl_svcpath.modes.iptables import infer
+from kubectl_svcpath.modes.iptables import audit_match, infer, model
 from kubectl_svcpath.modes.iptables.model import LazyChains, Rule, RuleSet, bare_address
 from kubectl_svcpath.modes.templates import NOT_FAST, TemplateRows
 from kubectl_svcpath.parse.possessive import compile_possessive
@@ -95,20 +96,23 @@ class FastAudit:
         self.rules = rules
         self.one = one  # snapshot -> (report, audit line)
         self.rows = TemplateRows()
+        self.matchers = audit_match.Matchers()
         nat = rules.table("nat")
         assert nat is not None and isinstance(nat.chains, LazyChains)
         self.nat: LazyChains = nat.chains
         self.filter = _filter_index(rules)
-        # the dispatch chains' rules by the chain they jump to (correlate takes a port's entry rules so)
+        # the dispatch chains' rules that jump to a service port's own chains, by the port's hash, in each
+        # chain's order (correlate takes a port's entry rules so; one lookup a port, not one a chain)
         self.entries: list[dict[str, list[Any]]] = []
-        self.portless: set[str] = set()  # the chains an entry rule without its port jumps to
+        self.portless: set[str] = set()  # the hashes an entry rule without its port jumps to a chain of
         for dispatch in ("KUBE-SERVICES", "KUBE-NODEPORTS"):
             index: dict[str, list[Any]] = {}
             for r in infer.dispatch_rules(rules, dispatch):
-                if r.target:
-                    index.setdefault(r.target, []).append(r)
+                h = _own_hash(r.target) if r.target else None
+                if h is not None:
+                    index.setdefault(h, []).append(r)
                     if r.dport is None:
-                        self.portless.add(r.target)
+                        self.portless.add(h)
             self.entries.append(index)
 
     def lines(self, keep: Callable[[str], bool]) -> Iterator[Any]:
@@ -120,18 +124,46 @@ class FastAudit:
                 yield self.line(d)
 
     def line(self, d: Any) -> Any:
-        fp = self._footprint(d) if _PLAIN_NAME.fullmatch(d.namespace) and _PLAIN_NAME.fullmatch(d.name) else None
+        if not (_PLAIN_NAME.fullmatch(d.namespace) and _PLAIN_NAME.fullmatch(d.name)):
+            return self.one(infer._finish(d, self.rules))[1]
+        if self.matchers.by_shape:  # (a template met often: the Service's text matched against it whole)
+            shape = _shape(d)
+            if shape in self.matchers.by_shape:
+                raw = self._raw(d)
+                found = self.matchers.match(shape, raw) if raw is not None else None
+                if found is not None:
+                    return _apply(found[0], found[1], d)
+        fp = self._footprint(d)
         vals = _values(fp, f"{d.namespace}/{d.name}") if fp is not None else None
         if fp is None or vals is None:
             return self.one(infer._finish(d, self.rules))[1]
         recipe = self.rows.recipe(vals.key)
-        if recipe is not None:  # (most Services: their template met before)
-            return _apply(recipe, vals, d)
-        return self.rows.line(vals.key, lambda recipe: _apply(recipe, vals, d), lambda: self.one(infer._finish(d, self.rules)),
-                              lambda report, line: _recipe(report, line, fp, vals, d))
+        if recipe is None:
+            line = self.rows.line(vals.key, lambda recipe: _apply(recipe, vals, d), lambda: self.one(infer._finish(d, self.rules)),
+                                  lambda report, line: _recipe(report, line, fp, vals, d))
+            recipe = self.rows.recipe(vals.key)
+        else:  # (most Services: their template met before)
+            line = _apply(recipe, vals, d)
+        if recipe is not None and self.matchers.worth_learning(vals.key):
+            self.learn(d, fp, vals, recipe, "")
+        return line
 
-    def _footprint(self, d: Any) -> _Footprint | None:
-        """The Service's lines, or None when they hold what a template cannot vouch for."""
+    def learn(self, d: Any, fp: _Footprint, vals: _Values, recipe: _Recipe, api: str) -> None:
+        """Compile the template of ``d`` (its footprint ``fp``, its values ``vals``; ``api``: the text
+        audit_api adds), for the Services of its shape still to come."""
+        def make() -> Any:
+            raw = self._raw(d)
+            if raw is None:
+                return None
+            ref = f"{d.namespace}/{d.name}"
+            return audit_match.compile_template(raw + api.replace(ref, "\x01"), vals.ips, vals.ports,
+                                                audit_match.counter_lines(fp.text, ref), recipe, recipe.pkts)
+        self.matchers.learn(_shape(d), make)
+
+    def _head(self, d: Any) -> tuple[list[str], list[str], list[str]] | None:
+        """The footprint's first parts - the draft, its entry rules, its filter rules -, the hashes of
+        its ports and the endpoint chains it was listed from; None when they hold what a template cannot
+        vouch for."""
         head = [f"D {d.legacy_colon} {d.itp} {d.etp}", *(f" -d {a}" for a in d.cluster_ips),
                 "X", *(f" -d {a}" for a in d.external_ips), "L", *(f" -d {a}" for a in d.lb_ips)]
         hashes: list[str] = []
@@ -145,29 +177,61 @@ class FastAudit:
                 hashes.append(f.hash)
             else:
                 hashes += infer._own_hashes(d, pname, proto, f)
-        own = [prefix + h for h in hashes for prefix in _OWN_PREFIXES]
-        if not self.portless.isdisjoint(own):
+        if not self.portless.isdisjoint(hashes):
             return None  # a port match the listing hides: the checks then read the whole dispatch chain
         entries: list[Any] = []
         for index in self.entries:  # KUBE-SERVICES, then KUBE-NODEPORTS: in each, in the chain's order
-            found = list(itertools.chain.from_iterable(map(index.get, own, _NONE)))
-            entries += sorted(found, key=_position) if len(found) > 1 else found
-        parts = ["\n".join(head), "\nE\n", "\n".join(map(_RAW, entries))]
-        filter_from = sum(len(p) for p in parts)
-        parts.append("\nF\n" + "\n".join(r.raw for r in self._filter_rules(d, hashes)))
-        filter_to = filter_from + len(parts[-1])
+            if len(hashes) == 1:
+                entries += index.get(hashes[0], ())
+            else:
+                found = list(itertools.chain.from_iterable(map(index.get, hashes, _NONE)))
+                entries += sorted(found, key=_position) if len(found) > 1 else found
+        parts = ["\n".join(head), "\nE\n", "\n".join(map(_RAW, entries)),
+                 "\nF\n" + "\n".join(r.raw for r in self._filter_rules(d, hashes))]
+        return parts, hashes, listed
+
+    def _footprint(self, d: Any) -> _Footprint | None:
+        """The Service's lines, or None when they hold what a template cannot vouch for."""
+        found = self._head(d)
+        if found is None:
+            return None
+        parts, hashes, listed = found
+        filter_to = sum(map(len, parts))
+        filter_from = filter_to - len(parts[-1])
+        own = [prefix + h for h in hashes for prefix in _OWN_PREFIXES]
         seps: dict[str, None] = {}
         jumps = _own_chains(own, self.nat.texts_of(own), parts, seps)
         if listed:
             seps.update(dict.fromkeys(listed))
         names = list(map("KUBE-SEP-".__add__, seps))
-        bodies = self.nat.texts_of(names)
-        columns = _canonical_seps(list(seps), bodies)
+        runs = self.nat.runs_of(names)
+        columns = _canonical_seps(list(seps), *runs) if runs is not None else None
         if columns is None:  # not all of kube-proxy's shape: each endpoint chain in the template as it is
             columns = []
-            for name, body in zip(names, bodies, strict=True):
+            for name, body in zip(names, self.nat.texts_of(names), strict=True):
                 parts.append(f"\nC {name} {'-' if body is None else ''}\n{body or ''}")
         return _Footprint("".join(parts), filter_from, filter_to, set(hashes) | set(seps), columns, jumps)
+
+    def _raw(self, d: Any) -> str | None:
+        """The footprint as the input has it: every line whole (audit_match's templates), the Service's
+        name masked; None as _footprint."""
+        found = self._head(d)
+        if found is None:
+            return None
+        parts, hashes, listed = found
+        own = [prefix + h for h in hashes for prefix in _OWN_PREFIXES]
+        seps: dict[str, None] = {}
+        for name, body in zip(own, self.nat.texts_of(own), strict=True):
+            if body is not None:
+                parts += ("\nC ", name, "\n", body)
+                if "KUBE-SEP-" in body:
+                    seps.update(dict.fromkeys((_SEP if " -g " in body else _SEP_J).findall(body)))
+        if listed:
+            seps.update(dict.fromkeys(listed))
+        # (the endpoint chains in the order the jumps to them name them: their names are in the text before)
+        bodies = self.nat.texts_of(list(map("KUBE-SEP-".__add__, seps)))
+        parts += ("\nS\n", _BETWEEN.join(cast(list[str], bodies) if None not in bodies else [_NO_CHAIN if b is None else b for b in bodies]))
+        return "".join(parts).replace(f"{d.namespace}/{d.name}", "\x01")
 
     def _filter_rules(self, d: Any, hashes: list[str]) -> list[Rule]:
         """The filter REJECT/DROP rules the correlator may take as the Service's (by comment, address, port)."""
@@ -194,6 +258,7 @@ class FastAudit:
 _JUMP_LINE = compile_possessive(r"\n(?:\[(\d{1,20}+):\d{1,20}+\] )?-A (KUBE-(?:SVC|SVL|XLB)-[A-Z2-7]{16}+)"
                                 r"( -m comment --comment \"[^\"\n]*+\")?( -m statistic --mode random --probability [0-9.]{1,20}+)?"
                                 r" -j KUBE-SEP-([A-Z2-7]{16}+)(?=\n|\Z)")
+_IS_NONE = functools.partial(operator.is_, None)
 _JUMPED = "\x05"  # where a jump line was taken out of a chain's text (a chain holding it is kept whole)
 
 
@@ -203,9 +268,10 @@ def _own_chains(own: list[str], bodies: list[str | None], parts: list[str], seps
     probability, endpoint chain hash, a list each (the chain's name is the one ``parts`` names)."""
     jumps: list[list[Any]] = [[], [], [], []]
     comments: list[str] = []
+    if None in bodies:  # (most of a port's five: one part names them all)
+        parts.append("\nA " + " ".join(itertools.compress(own, map(_IS_NONE, bodies))) + "\n")
     for name, body in zip(own, bodies, strict=True):
         if body is None:
-            parts.append(f"\nC {name} -\n")
             continue
         if not body or name.startswith(("KUBE-EXT-", "KUBE-FW-")):
             parts.append(f"\nC {name} \n{body}")
@@ -232,19 +298,39 @@ def _own_chains(own: list[str], bodies: list[str | None], parts: list[str], seps
     return jumps
 
 
-_BETWEEN = "\n\x03\n"  # (no rule line holds it)
+_SHIFT, _MASK = model._SPAN_SHIFT, model._SPAN_MASK
+_BETWEEN = "\n\x03\n"  # (between two endpoint chains' lines: no rule line holds it)
+_NO_CHAIN = "\x04"  # (an endpoint chain the input lacks)
 
 
-def _canonical_seps(hashes: list[str], bodies: list[str | None]) -> list[Any] | None:
-    """The endpoint chains read by _SEP_BODY in one call, as its groups column by column; None unless
-    every one is of kube-proxy's shape, whole, and named as the jump to it says."""
-    if not bodies or None in bodies:
+def _shape(d: Any) -> tuple[Any, ...]:
+    """What tells a Service's compiled templates apart before its text is read: its draft's counts and kinds."""
+    return (d.legacy_colon, d.itp, d.etp, len(d.cluster_ips), len(d.external_ips), len(d.lb_ips),
+            tuple([(k, f.hash is None, f.port is None, f.node_port is None, f.via_node_ports, len(f.chains))
+                   for k, f in d.ports.items()]))
+
+
+def _canonical_seps(hashes: list[str], text: str, runs: list[int]) -> list[Any] | None:
+    """The endpoint chains, each read whole in place by _SEP_BODY, as its groups column by column; None
+    unless every one is of kube-proxy's shape and named as the jump to it says."""
+    match = _SEP_BODY.fullmatch
+    found = [match(text, p >> _SHIFT, p & _MASK) for p in runs]
+    if None in found:
         return None
-    parts = _SEP_BODY.split(_BETWEEN.join(bodies))  # type: ignore[arg-type]
-    n = len(bodies)
-    if len(parts) != 11 * n + 1 or parts[0::11] != ["", *([_BETWEEN] * (n - 1)), ""] or parts[2::11] != hashes:
-        return None
-    return [parts[i::11] for i in range(1, 11)]
+    columns = list(map(list, zip(*map(_GROUPS, found), strict=True)))
+    return columns if columns[1] == hashes else None
+
+
+_GROUPS = operator.methodcaller("groups")
+
+
+def _own_hash(chain: str) -> str | None:
+    """The hash of a service port's own chain (KUBE-SVC-, -SVL-, -EXT-, -FW-, -XLB-), else None."""
+    if chain.startswith(_OWN_PREFIXES):
+        h = chain[chain.index("-", 5) + 1:]
+        if len(h) == 16:
+            return h
+    return None
 
 
 def _position(rule: Any) -> int:
@@ -404,7 +490,7 @@ def report_pkts(report: Any) -> int | None:
     return sum(pkts) if pkts else None
 
 
-def _apply(recipe: _Recipe, vals: _Values, d: Any) -> Any:
+def _apply(recipe: _Recipe, vals: _Values | audit_match.Matched, d: Any) -> Any:
     line = recipe.line
     row = dict(line.row)
     row["NAMESPACE"], row["NAME"] = d.namespace, d.name

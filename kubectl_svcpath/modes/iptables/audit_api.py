@@ -52,27 +52,34 @@ class ApiAudit:
             yield self.line(s, prepared.pop(id(s)) if prepared is not None and id(s) in prepared else _api_facts(s))
 
     def line(self, s: ServiceSnapshot, facts: _ApiFacts | None) -> Any:
-        vals, fp, d = self._template(s, facts)
-        if vals is None or fp is None:
-            return self.fast.one(s)[1]
-        return self.fast.rows.line(vals.key, lambda recipe: audit._apply(recipe, vals, d), lambda: self.fast.one(s),
-                                   lambda report, line: audit._recipe(report, line, fp, vals, d))
-
-    def _template(self, s: ServiceSnapshot, facts: _ApiFacts | None) -> tuple[Any, Any, Any]:
         d = self.drafts.get((s.namespace, s.name))
-        if d is None or facts is None:
-            return None, None, None
-        if not (audit._PLAIN_NAME.fullmatch(s.namespace) and audit._PLAIN_NAME.fullmatch(s.name)):
-            return None, None, None
+        if d is None or facts is None or not (audit._PLAIN_NAME.fullmatch(s.namespace) and audit._PLAIN_NAME.fullmatch(s.name)):
+            return self.fast.one(s)[1]
+        matchers = self.fast.matchers
+        if matchers.by_shape:  # (a template met often: the Service's text matched against it whole)
+            shape = audit._shape(d)
+            if shape in matchers.by_shape:
+                # (the port's hash is one of the footprint's: the match holds it to the template's place)
+                api = _api_lines(s, facts, d, None, self.fast.nat)
+                raw = self.fast._raw(d) if api is not None else None
+                found = matchers.match(shape, raw + api[0].replace(s.ref, "\x01")) if raw is not None and api is not None else None
+                if found is not None:
+                    return audit._apply(found[0], found[1], d)
         fp = self.fast._footprint(d)
-        if fp is None:
-            return None, None, None
-        api = _api_lines(s, facts, d, fp.allowed, self.fast.nat)
-        if api is None:
-            return None, None, None
+        api = _api_lines(s, facts, d, fp.allowed, self.fast.nat) if fp is not None else None
+        if fp is None or api is None:
+            return self.fast.one(s)[1]
         text, seps = api
         fp = replace(fp, text=fp.text + text, allowed=fp.allowed | seps)
-        return audit._values(fp, s.ref), fp, d
+        vals = audit._values(fp, s.ref)
+        if vals is None:
+            return self.fast.one(s)[1]
+        line = self.fast.rows.line(vals.key, lambda recipe: audit._apply(recipe, vals, d), lambda: self.fast.one(s),
+                                   lambda report, line: audit._recipe(report, line, fp, vals, d))
+        recipe = self.fast.rows.recipe(vals.key)
+        if recipe is not None and matchers.worth_learning(vals.key):
+            self.fast.learn(d, fp, vals, recipe, text)
+        return line
 
 
 @dataclass(slots=True)
@@ -121,10 +128,11 @@ def _api_facts(s: ServiceSnapshot) -> _ApiFacts | None:
     return _ApiFacts(ports, text)
 
 
-def _api_lines(s: ServiceSnapshot, facts: _ApiFacts | None, d: Any, allowed: set[str],
+def _api_lines(s: ServiceSnapshot, facts: _ApiFacts | None, d: Any, allowed: set[str] | None,
                nat: LazyChains) -> tuple[str, set[str]] | None:
     """The Service's API facts as template lines, and the endpoint chain hashes they name; None when
-    the rules' Service (the draft) is not this one's footprint."""
+    the rules' Service (the draft) is not this one's footprint. ``allowed``: the footprint's hashes
+    (None: a compiled template's match holds each hash to its place)."""
     if facts is None:
         return None
     if (set(s.cluster_ips) != set(d.cluster_ips) or set(s.external_ips) != set(d.external_ips)
@@ -136,7 +144,7 @@ def _api_lines(s: ServiceSnapshot, facts: _ApiFacts | None, d: Any, allowed: set
         f = d.ports.get((p.name, p.protocol))
         if f is None or f.port != p.port or f.node_port != p.node_port:
             return None
-        if h not in allowed or not any(f"KUBE-{role}-{h}" in nat for role in _ROLES):
+        if (allowed is not None and h not in allowed) or not any(f"KUBE-{role}-{h}" in nat for role in _ROLES):
             return None  # the chains this name hashes to are not the footprint's (or the port is unnamed, pre-1.19)
         seps.update(chain[9:] for chain in hops.split()[2:])
         out.append(hops)

@@ -284,6 +284,8 @@ class Table:
 _SPAN_SHIFT = 40
 _SPAN_MASK = (1 << _SPAN_SHIFT) - 1
 _GONE = object()
+_INT = {int}
+_ALL_GONE = itertools.repeat(_GONE)  # (dict.get's default for each name: map() stops at the shortest)
 # a chain the whole-text scan knows has one run of rule lines, not yet located (see RunLocator)
 UNLOCATED = -1
 
@@ -453,8 +455,20 @@ class LazyChains(MutableMapping[str, Chain]):
             span_text = self._source.span_text
             return [span_text(p >> _SPAN_SHIFT, p & _SPAN_MASK) if isinstance(p, int) and p >= 0 else text_of(name)
                     for name, p in zip(names, map(pending.get, names), strict=True)]
-        return [text[p >> _SPAN_SHIFT:p & _SPAN_MASK] if type(p) is int and p >= 0 else text_of(name)
-                for name, p in zip(names, map(pending.get, names), strict=True)]
+        made = self._made
+        # (a name the table lacks - most of a port's five per-service chains - is None without a call)
+        return [text[p >> _SPAN_SHIFT:p & _SPAN_MASK] if type(p) is int and p >= 0
+                else None if p is _GONE and name not in made else text_of(name)
+                for name, p in zip(names, map(pending.get, names, _ALL_GONE), strict=True)]
+
+    def runs_of(self, names: list[str]) -> tuple[str, list[int]] | None:
+        """The parser's text and each chain's one run in it (pack_span), to be read in place; None when
+        one of them is not a single located run of that text (then texts_of)."""
+        text = getattr(self._source, "text", None)
+        spans: list[Any] = list(map(self._pending.get, names))
+        if not isinstance(text, str) or not spans or set(map(type, spans)) != _INT or min(spans) < 0:
+            return None
+        return text, spans
 
     def blocks_of(self, names: list[str], most: int) -> tuple[str, list[tuple[int, int]]] | None:
         """The pending chains' rule lines as ranges of the parser's text, up to ``most`` runs that touch

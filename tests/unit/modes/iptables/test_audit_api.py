@@ -27,7 +27,7 @@ from kubectl_svcpath.dump import Collection
 from kubectl_svcpath.manifest import audit_snapshots, load_objects
 from tests.conftest import DUMPS, EXAMPLE, ROOT, require_shared
 from tests.lab.kpgen import PortSpec, ServiceSpec, api_objects, save_text
-from tests.unit.modes.iptables.test_audit_onepass import _assert_same, _counting, _with_problems
+from tests.unit.modes.iptables.test_audit_onepass import _assert_same, _counting, _with_problems, counting_matches
 
 UPSTREAM_MANIFEST = ROOT / "tests/fixtures/iptables/upstream-TestOverallIPTablesRules.yaml"
 NODE = "node-a"
@@ -162,6 +162,22 @@ def test_api_one_pass_rows_equal_full_analysis_on_generated_rules(tmp_path: Path
     assert "error" in health and ("probability-mismatch" in health if edited else " ok" in health), health
     if edited:
         assert any(r["PKTS"] not in ("0", "-") for r in full.audit_rows)
+
+
+@pytest.mark.parametrize("edited", [False, True])
+def test_api_compiled_templates_give_the_rows_of_the_full_analysis(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  edited: bool) -> None:
+    """The rows a compiled template's match makes (rules and API objects as one text) are the full
+    analysis' too; most rows here come from a match."""
+    matched = counting_matches(monkeypatch)
+    specs = _services()
+    dump = tmp_path / "iptables-save.txt"
+    text = save_text(specs)
+    dump.write_text(_with_problems(text) if edited else text)
+    full, fast, _ = _both([str(dump)], _objects(specs), edited, node=NODE)
+    assert fast is not None
+    _assert_same(full, fast, "generated, compiled templates")
+    assert matched[0] > 122 / 2, matched
 
 
 def test_api_one_pass_without_a_node_object(tmp_path: Path) -> None:

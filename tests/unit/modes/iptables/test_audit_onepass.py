@@ -24,6 +24,7 @@ from kubectl_svcpath.app import _all_snapshots, audit, audit_table_lines
 from kubectl_svcpath.collect import files
 from kubectl_svcpath.dump import Collection
 from kubectl_svcpath.errors import SvcpathError
+from kubectl_svcpath.modes.iptables import audit_match
 from kubectl_svcpath.render.audit import plain_table
 from tests.conftest import DUMPS, ROOT, require_shared
 from tests.lab.kpgen import PortSpec, ServiceSpec, save_text
@@ -166,6 +167,37 @@ def test_one_pass_rows_equal_full_analysis_on_generated_dumps(tmp_path: Path, pr
     for namespace, only_problems in (("ns1", False), (None, True)):
         full, fast, _ = _both([str(dump)], namespace, only_problems)
         _assert_same(full, fast, f"generated -n {namespace} --problems {only_problems}")
+
+
+def counting_matches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Every template compiled at its first Service (audit_match.LEARN_AFTER 1), and a count of the rows
+    a compiled template's match made (so that a test can show it is not vacuous)."""
+    monkeypatch.setattr(audit_match, "LEARN_AFTER", 1)
+    matched = [0]
+    real = audit_match.Matchers.match
+
+    def counted(self: audit_match.Matchers, shape: Any, text: str) -> Any:
+        found = real(self, shape, text)
+        matched[0] += found is not None
+        return found
+
+    monkeypatch.setattr(audit_match.Matchers, "match", counted)
+    return matched
+
+
+@pytest.mark.parametrize("problems", [False, True])
+def test_compiled_templates_give_the_rows_of_the_full_analysis(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              problems: bool) -> None:
+    """The rows a compiled template's match makes (audit_match) are the full analysis' too, on the
+    generated dumps with and without problems; a third of the rows or more here come from a match."""
+    matched = counting_matches(monkeypatch)
+    text = save_text(_services())
+    dump = tmp_path / "iptables-save.txt"
+    dump.write_text(_with_problems(text) if problems else text)
+    full, fast, _ = _both([str(dump)])
+    assert fast is not None
+    _assert_same(full, fast, "generated, compiled templates")
+    assert matched[0] > len(full.audit_rows) / 3, matched
 
 
 def test_plain_table_is_tabulates_plain_format() -> None:

@@ -1,0 +1,208 @@
+"""Templates compiled into regexes: the later Services of a template checked in one C-level step.
+
+audit.py finds a Service's template by taking the values out of its footprint, pass by pass, and
+looking the rest up. Once a template has been met a few times, this module compiles it: the
+footprint's text as it stands in the input (its rule lines whole, the Service's name masked), with
+each value place a capture group - the first place of a value a new group, each later place of the
+same value a backreference to it. A later Service whose text matches it in full has the same lines
+but for its values, and the same values in the same places; the checks after the match make the
+renaming one to one (distinct values stay distinct) and keep what the analysis tells apart (an
+address ending in .0). That is what the template's key vouches for, so the template's recipe makes
+the row, from the values the groups caught. A Service that matches no compiled template takes
+audit.py's way; nothing here ever makes a row the recipe would not.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+import time
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any
+
+# the value places: the same kinds, in the same contexts, as audit._values takes out (a counter's packets;
+# a chain's hash; an address after -d/-s; an endpoint after --to-destination or "->" with its port; a port)
+_HOST = r"(?!127\.|0\.|255\.)\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}"
+_SLOTS = re.compile(
+    r"(?<=\n)\[(\d{1,20}):\d{1,20}\] "
+    r"|(KUBE-(?:SVC|SVL|EXT|FW|XLB|SEP)-)([A-Z2-7]{16})(?![\w-])"
+    r"|( -[ds] )(" + _HOST + r")(?![\w.])"
+    r"|(--to-destination |-> )(" + _HOST + r"):(\d{1,5})(?![\w.:])"
+    r"|(--dport )(\d{1,5})(?![\w:,])")
+_IP_AT = r"(?![\w.])"
+_PORT_AT = r"(?![\w:,])"
+_ENDPOINT_PORT_AT = r"(?![\w.:])"
+_HASH_AT = r"(?![\w-])"
+
+LEARN_AFTER = 4  # a template is compiled when its key has been made this many times (tests set 1)
+_PER_SHAPE = 8  # compiled templates tried for one shape of Service, at most
+_BUDGET = 0.1  # compiling takes at most this share of the time since the first (plus _FREE seconds)
+_FREE = 0.05
+
+
+@dataclass(slots=True)
+class Matched:
+    """What the recipe reads of a Service, in the order audit._values gives them."""
+
+    counters: dict[int, str]  # (only the counters the recipe sums)
+    ips: list[str]
+    ports: list[str]
+
+
+Getter = Callable[[tuple[Any, ...]], list[Any]]
+
+
+def _getter(indexes: list[int]) -> Getter:
+    """A function of a match's groups() giving those groups, as a list (itemgetter's speed, any length)."""
+    if len(indexes) > 1:
+        get = operator.itemgetter(*indexes)
+        return lambda groups: list(get(groups))
+    if indexes:
+        i = indexes[0]
+        return lambda groups: [groups[i]]
+    return lambda groups: []
+
+
+@dataclass(slots=True)
+class _Compiled:
+    pattern: re.Pattern[str]
+    recipe: Any
+    distinct: list[tuple[Getter, int]]  # per kind with two values or more: its values' first places, how many
+    ip_first: Getter  # the addresses' first places
+    dot_zero: list[bool]  # of each of those: does it end in .0
+    ips: Getter  # each address audit._values numbered, in its order
+    ports: Getter
+    wanted: list[int]  # the counters the recipe sums (indexes of audit._pkts), and their places
+    counters: Getter
+
+
+@dataclass(slots=True)
+class _Places:
+    """A text made a pattern: each value place a group (numbered from 1, in the pattern's order)."""
+
+    pattern: str
+    first: dict[tuple[str, str], int]  # (kind, value) -> the group of its first place
+    counters: list[tuple[int, int]]  # each counter: where its line starts in the text, its group
+
+
+def _places(text: str) -> _Places:
+    out: list[str] = []
+    pos = 0
+    first: dict[tuple[str, str], int] = {}
+    counters: list[tuple[int, int]] = []
+
+    def place(kind: str, value: str, pattern: str, after: str) -> str:
+        known = first.get((kind, value))
+        if known is not None:
+            return f"(?P=g{known}){after}"
+        first[(kind, value)] = group = len(first) + len(counters) + 1
+        return f"(?P<g{group}>{pattern}){after}"
+
+    for m in _SLOTS.finditer(text):
+        out.append(re.escape(text[pos:m.start()]))
+        if m.group(1) is not None:
+            counters.append((m.start(), len(first) + len(counters) + 1))
+            out.append(rf"\[(?P<g{counters[-1][1]}>\d{{1,20}}):\d{{1,20}}\] ")
+        elif m.group(2) is not None:
+            out.append(m.group(2) + place("hash", m.group(3), "[A-Z2-7]{16}", _HASH_AT))
+        elif m.group(4) is not None:
+            out.append(re.escape(m.group(4)) + place("ip", m.group(5), _HOST, _IP_AT))
+        elif m.group(6) is not None:
+            out.append(re.escape(m.group(6)) + place("ip", m.group(7), _HOST, "") + ":"
+                       + place("port", m.group(8), r"\d{1,5}", _ENDPOINT_PORT_AT))
+        else:
+            out.append(m.group(9) + place("port", m.group(10), r"\d{1,5}", _PORT_AT))
+        pos = m.end()
+    out.append(re.escape(text[pos:]))
+    return _Places("".join(out), first, counters)
+
+
+def compile_template(text: str, ips: list[str], ports: list[str], counter_lines: list[str], recipe: Any,
+                     wanted: list[int] | None) -> _Compiled | None:
+    """The template of ``text`` (a Service's footprint as the input has it, its name masked), with the
+    groups that give audit._values' addresses, ports and the counters ``wanted`` (indexes into
+    ``counter_lines``: the footprint's lines with counters, as audit._pkts counts them); None when a
+    value the recipe reads has no place of its own here (then the Service's kind is not compiled)."""
+    places = _places(text)
+    kinds: dict[str, list[tuple[str, int]]] = {"ip": [], "port": [], "hash": []}
+    for (kind, value), g in places.first.items():
+        kinds[kind].append((value, g - 1))  # (groups() is 0-based)
+    by_value = {kind: dict(found) for kind, found in kinds.items()}
+    ip_groups = [by_value["ip"].get(v) for v in ips]
+    port_groups = [by_value["port"].get(v) for v in ports]
+    # the counters the recipe sums: their lines here (each line once, as audit._pkts asks of the footprint)
+    line_group: dict[str, int | None] = {}
+    for start, g in places.counters:
+        end = text.find("\n", start)
+        line = text[start:end if end >= 0 else len(text)]
+        line_group[line] = None if line in line_group else g - 1
+    wanted = list(wanted or ())
+    counter_groups = [line_group.get(counter_lines[i]) for i in wanted]
+    if None in ip_groups or None in port_groups or None in counter_groups:
+        return None
+    try:
+        pattern = re.compile(places.pattern)
+    except (re.error, RecursionError, OverflowError):
+        return None
+    return _Compiled(pattern, recipe, [(_getter([g for _, g in found]), len(found)) for found in kinds.values() if len(found) > 1],
+                     _getter([g for _, g in kinds["ip"]]), [v.endswith(".0") for v, _ in kinds["ip"]],
+                     _getter(ip_groups), _getter(port_groups), wanted, _getter(counter_groups))  # type: ignore[arg-type]
+
+
+_DOT_ZERO = operator.methodcaller("endswith", ".0")
+
+
+def _match(c: _Compiled, text: str) -> Matched | None:
+    m = c.pattern.fullmatch(text)
+    if m is None:
+        return None
+    g = m.groups()
+    for values, n in c.distinct:  # distinct values stay distinct: the renaming is one to one
+        if len(set(values(g))) != n:
+            return None
+    if list(map(_DOT_ZERO, c.ip_first(g))) != c.dot_zero:
+        return None
+    return Matched(dict(zip(c.wanted, c.counters(g), strict=True)), c.ips(g), c.ports(g))
+
+
+class Matchers:
+    """The compiled templates, by a shape of Service cheap to tell (audit.FastAudit._shape)."""
+
+    def __init__(self) -> None:
+        self.by_shape: dict[Hashable, list[_Compiled]] = {}
+        self.made: dict[Hashable, int] = {}  # template key -> times its key was made (audit.py's way)
+        self.spent = 0.0  # seconds spent compiling
+        self.started = time.perf_counter()
+
+    def match(self, shape: Hashable, text: str) -> tuple[Any, Matched] | None:
+        """The recipe and values of the first compiled template of this shape that ``text`` matches."""
+        for c in self.by_shape.get(shape, ()):
+            found = _match(c, text)
+            if found is not None:
+                return c.recipe, found
+        return None
+
+    def worth_learning(self, key: Hashable) -> bool:
+        """Count a template key made the long way; True when its template is now worth compiling."""
+        n = self.made.get(key, 0) + 1
+        self.made[key] = n
+        return n == LEARN_AFTER and self.spent <= _FREE + _BUDGET * (time.perf_counter() - self.started)
+
+    def learn(self, shape: Hashable, make: Callable[[], _Compiled | None]) -> None:
+        known = self.by_shape.setdefault(shape, [])
+        if len(known) >= _PER_SHAPE:
+            return
+        t0 = time.perf_counter()
+        compiled = make()
+        self.spent += time.perf_counter() - t0
+        if compiled is not None:
+            known.append(compiled)
+
+
+_STARTS_COUNTER = operator.methodcaller("startswith", "[")
+
+
+def counter_lines(footprint_text: str, ref: str) -> list[str]:
+    """The footprint's lines audit._pkts numbers (those starting with "["), the Service's name masked."""
+    return [line.replace(ref, "\x01") for line in filter(_STARTS_COUNTER, footprint_text.split("\n"))]
