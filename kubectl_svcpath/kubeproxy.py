@@ -63,6 +63,12 @@ def endpoint_chain(spn: str, protocol: str, ip: str, port: int | str) -> str:
     return "KUBE-SEP-" + _hash16(spn + protocol.lower() + join_host_port(ip, port))
 
 
+def endpoint_chains(spn: str, protocol: str, endpoints: list[tuple[str, int | str]]) -> list[str]:
+    """endpoint_chain() of each (ip, port), in one call (a live --all names 10^5 endpoints' chains)."""
+    head = spn + protocol.lower()
+    return ["KUBE-SEP-" + _hash16(head + (f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}")) for ip, port in endpoints]
+
+
 # --- nftables mode -------------------------------------------------------------
 
 def _hash_and_truncate(name: str) -> str:

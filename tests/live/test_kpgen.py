@@ -77,6 +77,8 @@ def test_chain_names_agree_with_the_core_naming():
         assert kpgen.service_chains(spn, proto) == {k: v for k, v in kubeproxy.service_chains(spn, proto).items()
                                                     if k != "xlb"}
         assert kpgen.endpoint_chain(spn, proto, ip, port) == kubeproxy.endpoint_chain(spn, proto, ip, port)
+        assert kubeproxy.endpoint_chains(spn, proto, [(ip, port), (ip, 1)]) == [
+            kpgen.endpoint_chain(spn, proto, ip, port), kpgen.endpoint_chain(spn, proto, ip, 1)]
 
 
 def test_probabilities_are_one_over_remaining_with_ten_decimals():

@@ -104,7 +104,7 @@ def _api_facts(s: ServiceSnapshot) -> _ApiFacts | None:
     for p in s.ports:
         spn = kubeproxy.service_port_name(s.namespace, s.name, p.name)
         h = kubeproxy.port_proto_hash(spn, p.protocol)
-        hops = [kubeproxy.endpoint_chain(spn, p.protocol, e.ip, e.port or 0) for e in s.port_endpoints(p)]
+        hops = kubeproxy.endpoint_chains(spn, p.protocol, [(e.ip, e.port or 0) for e in s.port_endpoints(p)])
         ports.append((h, f"H KUBE-SVC-{h} " + " ".join(hops)))
     slices = [(o.get("metadata") or {}).get("name") for o in s.api_objects[1:]]
     named = [n for n in slices if isinstance(n, str)]

@@ -37,8 +37,10 @@ _HASH_AT = r"(?![\w-])"
 
 LEARN_AFTER = 4  # a template is compiled when its key has been made this many times (tests set 1)
 _PER_SHAPE = 8  # compiled templates tried for one shape of Service, at most
+_TRIES = 64  # texts of a shape tried before its templates may be dropped (when half of them matched none)
 _BUDGET = 0.1  # compiling takes at most this share of the time since the first (plus _FREE seconds)
 _FREE = 0.05
+MOST_CHARS = 1 << 16  # a longer footprint (~200 endpoints) is not compiled: re.compile takes ~1 us a character
 
 
 @dataclass(slots=True)
@@ -123,7 +125,10 @@ def compile_template(text: str, ips: list[str], ports: list[str], counter_lines:
     """The template of ``text`` (a Service's footprint as the input has it, its name masked), with the
     groups that give audit._values' addresses, ports and the counters ``wanted`` (indexes into
     ``counter_lines``: the footprint's lines with counters, as audit._pkts counts them); None when a
-    value the recipe reads has no place of its own here (then the Service's kind is not compiled)."""
+    value the recipe reads has no place of its own here, or the text is over MOST_CHARS (then the
+    Service's kind is not compiled)."""
+    if len(text) > MOST_CHARS:
+        return None
     places = _places(text)
     kinds: dict[str, list[tuple[str, int]]] = {"ip": [], "port": [], "hash": []}
     for (kind, value), g in places.first.items():
@@ -172,15 +177,28 @@ class Matchers:
     def __init__(self) -> None:
         self.by_shape: dict[Hashable, list[_Compiled]] = {}
         self.made: dict[Hashable, int] = {}  # template key -> times its key was made (audit.py's way)
+        self.tries: dict[Hashable, list[int]] = {}  # shape -> [texts tried, texts matched]
+        self.dropped: set[Hashable] = set()  # shapes whose texts mostly matched none of its templates
         self.spent = 0.0  # seconds spent compiling
         self.started = time.perf_counter()
 
     def match(self, shape: Hashable, text: str) -> tuple[Any, Matched] | None:
-        """The recipe and values of the first compiled template of this shape that ``text`` matches."""
-        for c in self.by_shape.get(shape, ()):
+        """The recipe and values of the first compiled template of this shape that ``text`` matches
+        (the one that matched last is tried first). A shape whose texts mostly match none is dropped:
+        its Services then take audit.py's way without reading their text twice."""
+        known = self.by_shape.get(shape, [])
+        tries = self.tries.setdefault(shape, [0, 0])
+        tries[0] += 1
+        for i, c in enumerate(known):
             found = _match(c, text)
             if found is not None:
+                tries[1] += 1
+                if i:
+                    known.insert(0, known.pop(i))
                 return c.recipe, found
+        if tries[0] >= _TRIES and tries[1] * 2 < tries[0]:
+            del self.by_shape[shape]
+            self.dropped.add(shape)
         return None
 
     def worth_learning(self, key: Hashable) -> bool:
@@ -190,14 +208,13 @@ class Matchers:
         return n == LEARN_AFTER and self.spent <= _FREE + _BUDGET * (time.perf_counter() - self.started)
 
     def learn(self, shape: Hashable, make: Callable[[], _Compiled | None]) -> None:
-        known = self.by_shape.setdefault(shape, [])
-        if len(known) >= _PER_SHAPE:
+        if shape in self.dropped or len(self.by_shape.get(shape, ())) >= _PER_SHAPE:
             return
         t0 = time.perf_counter()
         compiled = make()
         self.spent += time.perf_counter() - t0
-        if compiled is not None:
-            known.append(compiled)
+        if compiled is not None:  # (a shape is listed only with a template: else its Services would read their text for nothing)
+            self.by_shape.setdefault(shape, []).append(compiled)
 
 
 _STARTS_COUNTER = operator.methodcaller("startswith", "[")

@@ -7,6 +7,8 @@ here each way a text can differ from its template is tried on its own.
 
 from __future__ import annotations
 
+import pytest
+
 from kubectl_svcpath.modes.iptables import audit_match
 
 RECIPE = object()
@@ -79,3 +81,18 @@ def test_a_template_whose_values_have_no_place_of_their_own_is_not_compiled() ->
     assert audit_match.compile_template(TEMPLATE, ["10.96.0.10", "192.0.2.1"], ["80"], [ENTRY], RECIPE, [0]) is None
     # a counter the recipe sums on a line the text does not hold
     assert audit_match.compile_template(TEMPLATE, ["10.96.0.10"], ["80"], ["[1:2] -A KUBE-SERVICES -j X"], RECIPE, [0]) is None
+
+
+def test_a_footprint_too_long_to_compile_cheaply_is_not_compiled() -> None:
+    # (re.compile of a Service with thousands of endpoints would take longer than matching it the old way)
+    long = TEMPLATE + "\n" + "x" * audit_match.MOST_CHARS
+    assert audit_match.compile_template(long, ["10.96.0.10"], ["80"], [ENTRY], RECIPE, [0]) is None
+
+
+def test_a_shape_whose_services_mostly_match_no_template_is_dropped() -> None:
+    matchers = _compiled()
+    other = _text("10.96.7.7", "80", "10.244.9.1", "10.244.9.2").replace("0.50000000000", "0.40000000000")
+    for _ in range(audit_match._TRIES):
+        assert matchers.match("shape", other) is None
+    assert "shape" not in matchers.by_shape and "shape" in matchers.dropped
+    matchers.learn("shape", lambda: pytest.fail("a dropped shape is not compiled again"))
