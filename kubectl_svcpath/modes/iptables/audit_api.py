@@ -176,8 +176,6 @@ def api_audit(rules: RuleSet | None, one: Callable[[Any], tuple[Any, Any]], exce
               snapshots: Iterable[ServiceSnapshot], prepared: dict[int, _ApiFacts | None] | None = None) -> Iterator[Any] | None:
     """The audit lines of the API's Services, or None when this input needs the full analysis each.
     ``prepared``: prepare()'s answer for these snapshots, if it was made beforehand."""
-    if rules is None or excerpt or rules.excerpt:
-        return None
-    if not rules.tables or not all(isinstance(t.chains, LazyChains) for t in rules.tables.values()) or rules.table("nat") is None:
+    if rules is None or not audit.templates_apply(rules, excerpt):
         return None
     return ApiAudit(rules, one).lines(snapshots, prepared)

@@ -169,6 +169,19 @@ def test_one_pass_rows_equal_full_analysis_on_generated_dumps(tmp_path: Path, pr
         _assert_same(full, fast, f"generated -n {namespace} --problems {only_problems}")
 
 
+def test_a_dump_holding_a_template_mark_is_analysed_in_full(tmp_path: Path) -> None:
+    """A comment holding \\x01 (the mark a Service's name becomes in a template) could make another
+    Service's footprint look like this one's: the one pass declines such an input; each Service is
+    analysed in full."""
+    text = save_text(_services())
+    dump = tmp_path / "iptables-save.txt"
+    dump.write_text(text.replace('"ns1/svc-01:http cluster IP"', '"\x01:http cluster IP"', 1))
+    assert "\x01" in dump.read_text()
+    full, fast, _ = _both([str(dump)])
+    assert fast is None
+    assert len(full.audit_rows) >= 96
+
+
 def counting_matches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Every template compiled at its first Service (audit_match.LEARN_AFTER 1), and a count of the rows
     a compiled template's match made (so that a test can show it is not vacuous)."""
