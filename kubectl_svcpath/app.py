@@ -65,6 +65,7 @@ class Outcome:
 
 
 def run(opts: Options, env: Env) -> int:
+    KEPT.clear()
     validate(opts)
     if opts.print_rbac:
         from kubectl_svcpath.rbac import rbac_yaml
@@ -344,6 +345,10 @@ def audit_table_lines(parsed: pipeline.Parsed, collection: Collection, namespace
 
 
 HOLD_FROM = 1000  # Services of a live --all from which its objects are kept to the end (Outcome.held)
+# ...to the very end: run() returns before the installed command exits (cli._exit_now), and the Outcome
+# freed there took the held objects with it, one by one (~0.1 s of a 10,000-Service run, after its table).
+# One run's at most: the next run() lets the last one's go.
+KEPT: list[Any] = []
 
 
 def _live_audit(opts: Options, env: Env) -> Outcome:
@@ -354,6 +359,7 @@ def _live_audit(opts: Options, env: Env) -> Outcome:
     with paused_gc():
         outcome = _live_audit_run(opts, env)
         if outcome.held is not None:  # (a big audit's objects live to the end: no collection walks them again)
+            KEPT.append(outcome.held)
             gc.freeze()
         return outcome
 

@@ -83,6 +83,34 @@ def test_live_audit_of_a_namespace_reads_one_node_once_and_puts_problems_first(s
 
 @pytest.mark.lab
 @pytest.mark.api
+def test_a_big_live_audit_keeps_its_objects_until_the_command_exits(scenario: Scenario, monkeypatch: pytest.MonkeyPatch):
+    """From app.HOLD_FROM Services, the parsed rules, the snapshots and the API objects outlive run():
+    the installed command exits (cli._exit_now) without freeing millions of objects one by one after
+    its table is out. The next run lets them go."""
+    import gc
+
+    from kubectl_svcpath import app
+
+    _cluster(scenario)
+    monkeypatch.setattr(app, "HOLD_FROM", 1)
+    try:
+        code, out, err = svcpath("--all", "-A", "--kubeconfig", str(scenario.kubeconfig()))
+        assert code == ExitCode.PROBLEMS_FOUND, err
+        assert len(app.KEPT) == 1
+        parsed, snapshots, objects = app.KEPT[0]
+        assert sorted(s.name for s in snapshots) == ["api", "cart", "empty", "web"] and parsed.rules is not None
+        monkeypatch.setattr(app, "HOLD_FROM", 1000)
+        code, out, err = svcpath("--all", "-n", "shop", "--kubeconfig", str(scenario.kubeconfig()))
+        assert code == ExitCode.OK, err
+        assert app.KEPT == []
+    finally:
+        app.KEPT.clear()
+        gc.unfreeze()  # (the big run froze this process's objects: the test process goes on collecting)
+    scenario.assert_read_only()
+
+
+@pytest.mark.lab
+@pytest.mark.api
 def test_live_audit_of_all_namespaces_with_problems_only_as_json(scenario: Scenario):
     _cluster(scenario)
 
