@@ -13,6 +13,7 @@ for an unknown: a Service whose NodePort rule was not pasted has type None, not 
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import operator
 import re
@@ -90,12 +91,12 @@ def _drafts(rules: RuleSet, only: tuple[str | None, str] | None) -> list[_Draft]
         def chain_rules(table: str, chain: str) -> list[Rule]:
             return rules.rules_mentioning(table, chain, (key,))
 
-    def draft_for(named: comments.Named) -> _Draft:
-        key = (named.namespace, named.name)
+    def draft_for(namespace: str, name: str, legacy_colon: bool) -> _Draft:
+        key = (namespace, name)
         d = drafts.get(key)
         if d is None:
-            d = drafts[key] = _Draft(*key)
-        d.legacy_colon = d.legacy_colon or named.legacy_colon
+            d = drafts[key] = _Draft(namespace, name)
+        d.legacy_colon = d.legacy_colon or legacy_colon
         return d
 
     if only is None:  # kube-proxy's own dispatch lines read with one regex each, not tokenised
@@ -111,15 +112,15 @@ def _drafts(rules: RuleSet, only: tuple[str | None, str] | None) -> list[_Draft]
         _from_node_ports(chain_rules("nat", "KUBE-NODEPORTS"), draft_for)
     for chain in ("KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES"):
         _from_filter_rules(chain, chain_rules("filter", chain), draft_for)
-    _per_service_chains(rules, drafts, draft_for, only)
+    claims = _per_service_chains(rules, drafts, draft_for, only)
     if only is None or not any(k[1] == only[1] for k in drafts):
-        _unclaimed(rules, drafts)  # (for one Service: only when its name hashes to nothing in the input)
+        _unclaimed(rules, drafts, claims)  # (for one Service: only when its name hashes to nothing in the input)
     if only is not None:
         drafts = {k: d for k, d in drafts.items() if k[1] == only[1] and (only[0] is None or k[0] == only[0])}
     return [d for _, d in sorted(drafts.items())]
 
 
-DraftFor = Callable[[comments.Named], "_Draft"]
+DraftFor = Callable[[str, str, bool], "_Draft"]  # (namespace, name, legacy colon) -> the Service's draft
 
 
 @dataclass(slots=True)
@@ -175,31 +176,33 @@ def _light_rules(rules: RuleSet, chain: str) -> list[Any]:
     light = _LIGHT.fullmatch
     for i, line in enumerate(text.split("\n"), 1):
         m = light(line)
-        if m is None or m.group(1) != chain:
+        if m is None:
             return rules.rules_of("nat", chain)
-        if m.group(6) is None:
-            out.append(LightRule(chain, i, line, None, None, m.group(7), None, m.group(8)))
+        named, dest, proto, comment, dport, target, last, nodeports = m.groups()
+        if named != chain:
+            return rules.rules_of("nat", chain)
+        if target is None:
+            out.append(LightRule(chain, i, line, None, None, last, None, nodeports))
         else:
-            out.append(LightRule(chain, i, line, m.group(3), m.group(2), m.group(4), m.group(5), m.group(6)))
+            out.append(LightRule(chain, i, line, proto, dest, comment, dport, target))
     return out
 
 
 def _from_entry_rules(entries: list[Any], draft_for: DraftFor) -> None:
     """KUBE-SERVICES: one rule per cluster IP, external IP and load-balancer IP of each port."""
     for rule in entries:
-        named, proto = _named(rule, (rule.target,))
-        if named is None or proto is None:
+        said = _said(rule, True)
+        if said is None:
             continue
-        kind = named.kind
+        namespace, name, legacy_colon, pname, kind, proto = said
         if kind == "cluster IP":
-            d = draft_for(named)
+            d = draft_for(namespace, name, legacy_colon)
             bucket = d.cluster_ips
         elif kind == "external IP" or kind == "loadbalancer IP":
-            d = draft_for(named)
+            d = draft_for(namespace, name, legacy_colon)
             bucket = d.external_ips if kind == "external IP" else d.lb_ips
         else:
             continue
-        pname = named.port_name
         pf = d.port(pname, proto)
         target = rule.target or ""
         own = _hash(target) if pf.own is None and pname else None
@@ -220,11 +223,11 @@ def _from_entry_rules(entries: list[Any], draft_for: DraftFor) -> None:
 def _from_node_ports(entries: list[Any], draft_for: DraftFor) -> None:
     """KUBE-NODEPORTS: node ports, and (before 1.24) the external traffic policy."""
     for rule in entries:
-        named, proto = _named(rule, (rule.target,))
-        if named is None or proto is None or named.kind != "name" or not rule.target or rule.target == "KUBE-MARK-MASQ":
+        said = _said(rule, False)
+        if said is None or said[4] != "name" or not rule.target or rule.target == "KUBE-MARK-MASQ":
             continue
-        d = draft_for(named)
-        pf = d.port(named.port_name, proto)
+        d = draft_for(*said[:3])
+        pf = d.port(said[3], said[5])
         pf.node_port = pf.node_port or rule.dport_number
         pf.via_node_ports = True  # even when the printed rule lost its --dport
         pf.chains.add(rule.target)
@@ -234,13 +237,42 @@ def _from_node_ports(entries: list[Any], draft_for: DraftFor) -> None:
             d.etp = d.etp or "Cluster"  # before 1.24: NodePort straight to the service chain
 
 
+# a dispatch rule's comment in the forms kube-proxy gives it there (comments.read's "SPN cluster IP", "SPN
+# external IP", "SPN loadbalancer IP" and "SPN", with _SPN's grammar), its parts read in one match:
+# the service port name, its namespace, name and ":port", the kind of address
+_DISPATCH_SAID = re.compile(r"(([^\s/:]+)/([^\s/:]+)(:\S*)?)(?: (cluster|external|loadbalancer) IP)?")
+_KINDS = {None: "name", "cluster": "cluster IP", "external": "external IP", "loadbalancer": "loadbalancer IP"}
+
+
+def _said(rule: Rule | LightRule, addressed: bool) -> tuple[str, str, bool, str, str, str] | None:
+    """What a dispatch rule's comment names, as _named reads it: (namespace, name, legacy colon, port name,
+    kind, the protocol its target hashes from); None when it names no port its target is a chain of.
+
+    A comment of the form the chain's rules carry (``addressed``: an address's, else the bare name) whose
+    port hashes to the target is read with one match, without a comments.Named (10^4 rules); any other
+    goes through _named (a repair, a form of another chain, no comment)."""
+    comment, target = rule.comment, rule.target
+    if comment and target and len(comment) <= 600:
+        m = _DISPATCH_SAID.fullmatch(comment)
+        if m is not None:
+            spn, namespace, name, port, kind = m.groups()
+            if (kind is not None) is addressed:
+                proto = comments.service_chain_of(spn, target, rule.protocol)
+                if proto is not None:
+                    return namespace, name, spn[-1] == ":", port[1:] if port else "", _KINDS[kind], proto
+    named, proto = _named(rule, (target,))
+    if named is None or proto is None:
+        return None
+    return named.namespace, named.name, named.legacy_colon, named.port_name, named.kind, proto
+
+
 def _from_filter_rules(chain: str, entries: list[Rule], draft_for: DraftFor) -> None:
     """The filter table's REJECT/DROP rules of ports without (local) endpoints."""
     for rule in entries:
         named = comments.read(rule.comment)
         if named is None or named.kind not in ("no endpoints", "no local endpoints") or rule.target not in ("REJECT", "DROP"):
             continue
-        d = draft_for(named)
+        d = draft_for(named.namespace, named.name, named.legacy_colon)
         proto = (rule.protocol or "tcp").lstrip("!")
         pf = d.port(named.port_name, proto)
         addr = bare_address(rule.dest_addr)
@@ -279,15 +311,16 @@ def _named(rule: Rule | LightRule, chains: tuple[str | None, ...], endpoint: str
     return named, proto
 
 
-def _per_service_chains(rules: RuleSet, drafts: dict[tuple[str, str], _Draft], draft_for: Callable[[comments.Named], _Draft], only: tuple[str | None, str] | None) -> None:
+def _per_service_chains(rules: RuleSet, drafts: dict[tuple[str, str], _Draft], draft_for: DraftFor, only: tuple[str | None, str] | None) -> _Claims | None:
     """Services seen only through their own chains (an excerpt without the entry rule).
 
     Every per-service chain not already tied to a found port is read; a rule in it whose
     comment names a port that hashes to the chain (or to the chain it jumps to) ties it.
+    Returns what _unclaimed would work out again when no chain was read (the drafts unchanged).
     """
     nat = rules.table("nat")
     if nat is None:
-        return
+        return None
     # the found ports' chains: the five per-service chains of each port's hash, and what their rules named
     hashes: set[str] = set()
     tied: set[str] = set()
@@ -295,14 +328,16 @@ def _per_service_chains(rules: RuleSet, drafts: dict[tuple[str, str], _Draft], d
         for (pname, proto), pf in d.ports.items():
             hashes.update(_own_hashes(d, pname, proto, pf))
             tied.update(pf.chains)
-    for name in _untied(rules, nat, hashes, tied, only):
+    untied, claims = _untied(rules, nat, hashes, tied, only)
+    for name in untied:
+        claims = None
         body = rules.rules_of("nat", name) if only is None else rules.rules_mentioning("nat", name, (only[1],))
         dnat = next((r.to_destination for r in body if r.target == "DNAT"), None)
         for rule in body:
             named, named_proto = _named(rule, (name, rule.target), dnat if name.startswith("KUBE-SEP-") else None)
             if named is None or named_proto is None:
                 continue
-            d = draft_for(named)
+            d = draft_for(named.namespace, named.name, named.legacy_colon)
             pf = d.port(named.port_name, named_proto)
             pf.chains.add(name)
             if named.kind == "cluster IP" and rule.target == "KUBE-MARK-MASQ":
@@ -321,31 +356,72 @@ def _per_service_chains(rules: RuleSet, drafts: dict[tuple[str, str], _Draft], d
             elif named.kind == "external":
                 d.etp = "Local"
             break
+    return claims
 
 
-def _untied(rules: RuleSet, nat: Table, hashes: set[str], tied: set[str], only: tuple[str | None, str] | None) -> list[str]:
-    """The per-service chains no found port owns or jumps to, in the table's order."""
+@dataclass(slots=True)
+class _Claims:
+    """What _untied learnt that _unclaimed needs, while the drafts stay as they were."""
+
+    hashes: set[str]  # the found ports' own hashes (no port has a hash of its own yet: _unclaimed sets those)
+    orphans: list[str]  # the (non-empty) hash of each per-service chain (not KUBE-SEP) of none of them
+
+
+def _untied(rules: RuleSet, nat: Table, hashes: set[str], tied: set[str], only: tuple[str | None, str] | None) -> tuple[list[str], _Claims | None]:
+    """The per-service chains no found port owns or jumps to, in the table's order (and, listing every
+    Service, the table's per-service chains of no found hash, for _unclaimed)."""
     # an endpoint chain of a port already found is not read again (its jumps are read from the text:
     # tokenising every service chain here would hold the whole table at once); each chain read once
     # (a port's service chain is both tied and of a found hash)
     found = dict.fromkeys(tied)
     chains = nat.chains
+    if only is None:  # the per-service chains of no found hash, neither tied nor jumped to, in the table's order
+        names = list(chains)
+        by_head = _by_head(names)
+        if all(hashes.issuperset(map(operator.itemgetter(slice(len(head), None)), by_head[head])) for head in _PER_SERVICE[:-1]):
+            # (a whole table: every per-service chain a found port's; only endpoint chains may be untied)
+            for head in _PER_SERVICE[:-1]:
+                found.update(dict.fromkeys(by_head[head]))
+            jumped = _all_targets(nat, list(found))
+            untied = [n for n in itertools.filterfalse(jumped.__contains__, by_head["KUBE-SEP-"]) if n not in tied]
+            if untied:  # (in the table's order)
+                untied = list(filter(set(untied).__contains__, names))
+            return untied, _Claims(hashes, [])
+        orphans: list[str] = []
+        # (the table's per-service chains - ~10% of its names, kept at C speed - either a found port's, or not)
+        for n in filter(_HASHED_NAME, names):
+            h = _hash(n)
+            if h in hashes:
+                found[n] = None
+            elif h:
+                orphans.append(h)
+        jumped = _all_targets(nat, list(found))
+        # (the chains jumped to - most of a big table's: its endpoint chains - dropped at C speed first)
+        untied = [n for n in itertools.filterfalse(jumped.__contains__, names)
+                  if n not in tied and n.startswith(_PER_SERVICE) and _hash(n) not in hashes]
+        return untied, _Claims(hashes, orphans)
+    # one Service: only the chains whose text names it can tie a port to it (found in one pass)
     # (most of a port's five are not in the table: a lookup, not a Chain; the names made one at a time)
     own = itertools.chain.from_iterable(map(head.__add__, hashes) for head in _PER_SERVICE[:-1])
     found.update(dict.fromkeys(chains.having(own) if isinstance(chains, LazyChains) else [n for n in own if n in chains]))
-    if only is None:  # the per-service chains of no found hash, neither tied nor jumped to, in the table's order
-        jumped = _all_targets(nat, list(found))
-        # (the chains jumped to - most of a big table's: its endpoint chains - dropped at C speed first)
-        untied = [n for n in itertools.filterfalse(jumped.__contains__, chains)
-                  if n not in tied and n.startswith(_PER_SERVICE) and _hash(n) not in hashes]
-    else:  # one Service: only the chains whose text names it can tie a port to it (found in one pass)
-        mentioned = rules.chains_mentioning("nat", only[1])
-        untied = [n for n in chains if (mentioned is None or n in mentioned) and n.startswith(_PER_SERVICE) and n not in tied
-                  and _hash(n) not in hashes]
-        if untied:
-            jumped = {t for name in found for t in _targets(nat, name)}
-            untied = [n for n in untied if n not in jumped]
-    return untied
+    mentioned = rules.chains_mentioning("nat", only[1])
+    untied = [n for n in chains if (mentioned is None or n in mentioned) and n.startswith(_PER_SERVICE) and n not in tied
+              and _hash(n) not in hashes]
+    if untied:
+        jumped = {t for name in found for t in _targets(nat, name)}
+        untied = [n for n in untied if n not in jumped]
+    return untied, None
+
+
+def _by_head(names: list[str]) -> dict[str, list[str]]:
+    """The names that start with each of _PER_SERVICE's heads, in sorted order: slices of the sorted names
+    (iptables-save prints a table's chains sorted: sorting them again is a pass at C speed)."""
+    ordered = sorted(names)
+    out: dict[str, list[str]] = {}
+    for head in _PER_SERVICE:  # (a name starts with "KUBE-SVC-" when it sorts from it to "KUBE-SVC.")
+        lo = bisect.bisect_left(ordered, head)
+        out[head] = ordered[lo:bisect.bisect_left(ordered, head[:-1] + ".", lo)]
+    return out
 
 
 _LINE_TARGET = re.compile(r"^[^\n]*? -[jg] (\S+)", re.M)  # a rule line's verdict (Chain.targets() reads the same)
@@ -368,13 +444,15 @@ def _all_targets(nat: Table, names: list[str]) -> set[str]:
     if not isinstance(nat.chains, LazyChains):
         return {t for name in names for t in _targets(nat, name)}
     chains = nat.chains
-    unread = [n for n in names if chains.pending(n)]
-    out = {t for name in names if not chains.pending(name) for t in _targets(nat, name)}
+    unread = list(filter(chains.pending, names))  # (10^4 names: a C loop, no list comprehension)
+    out: set[str] = set()
+    if len(unread) < len(names):  # (Chains made already: their own targets())
+        out = {t for name in itertools.filterfalse(chains.pending, names) for t in _targets(nat, name)}
     blocks = chains.blocks_of(unread, 512)
     if blocks is not None:  # (the runs read in place, 512 at most a range: no text made for them)
         text, ranges = blocks
         for lo, hi in ranges:
-            out.update(_text_targets(text, lo, hi))
+            out.update(_text_jumps(text, lo, hi))
         return out
     for i in range(0, len(unread), 512):  # (a batch's text, not the 10^5 lines at once: the audit's peak)
         texts = [t for t in chains.texts_of(unread[i:i + 512]) if t]
@@ -384,6 +462,11 @@ def _all_targets(nat: Table, names: list[str]) -> set[str]:
 
 
 def _text_targets(text: str, lo: int = 0, hi: int | None = None) -> set[str]:
+    return set(_text_jumps(text, lo, hi))
+
+
+def _text_jumps(text: str, lo: int = 0, hi: int | None = None) -> list[str]:
+    """Each line's first jump (its "-j"/"-g" target), in order."""
     # one "-j TARGET" per line, as kube-proxy writes them: found by their literal, at C speed;
     # any other text line by line, its first jump each
     # (as many " -j " as lines, and each line ends with one: exactly one a line)
@@ -394,8 +477,8 @@ def _text_targets(text: str, lo: int = 0, hi: int | None = None) -> set[str]:
     if text.find(" -g ", lo, hi) < 0 and text.count(" -j ", lo, hi) == lines:
         found = _LAST_JUMP.findall(text, lo, hi)
         if len(found) == lines:
-            return set(found)
-    return set(_LINE_TARGET.findall(text, lo, hi))
+            return found
+    return _LINE_TARGET.findall(text, lo, hi)
 
 
 _HASHED_HEADS = frozenset(p for p in _PER_SERVICE[:-1] if len(p) == 9)  # all but "KUBE-FW-"
@@ -409,32 +492,41 @@ def _hash(chain: str) -> str | None:
     return chain[8:] if chain.startswith("KUBE-FW-") else None
 
 
-def _unclaimed(rules: RuleSet, drafts: dict[tuple[str, str], _Draft]) -> None:
+def _unclaimed(rules: RuleSet, drafts: dict[tuple[str, str], _Draft], claims: _Claims | None = None) -> None:
     """Per-service chains no found port owns: list them as what they are, never drop them.
 
     A jump whose comment names a port that does not hash to the chain (an author edited the name,
     or cut the namespace) gives a Service under that name, marked as not matching its chains; a
     chain with no comment at all (large-cluster mode drops them) gives a Service with no name.
-    Either way its port follows the chains' hash, and the notes say why.
+    Either way its port follows the chains' hash, and the notes say why. ``claims``: what _untied
+    found of the same drafts (every chain's name not walked again).
     """
     nat = rules.table("nat")
     if nat is None:
         return
     claimed: set[str] = set()  # the hash of each found port: its per-service chains are claimed
-    for d in drafts.values():
-        for (pname, proto), pf in d.ports.items():
-            if pf.hash:
-                claimed.add(pf.hash)
-            claimed.update(_own_hashes(d, pname, proto, pf))
+    if claims is not None:
+        claimed = claims.hashes
+    else:
+        for d in drafts.values():
+            for (pname, proto), pf in d.ports.items():
+                if pf.hash:
+                    claimed.add(pf.hash)
+                claimed.update(_own_hashes(d, pname, proto, pf))
     groups: dict[str, list[Any]] = {}
     for dispatch in ("KUBE-SERVICES", "KUBE-NODEPORTS"):
         for rule in dispatch_rules(rules, dispatch):
             h = _hash(rule.target or "")
             if h and h not in claimed:
                 groups.setdefault(h, []).append(rule)
-    for h in map(_hash, filter(_HASHED_NAME, nat.chains)):  # (the endpoint chains, ~90%, dropped at C speed)
-        if h and h not in claimed and h not in groups:
-            groups[h] = []
+    if claims is not None:
+        for h in claims.orphans:
+            if h not in groups:
+                groups[h] = []
+    else:
+        for h in map(_hash, filter(_HASHED_NAME, nat.chains)):  # (the endpoint chains, ~90%, dropped at C speed)
+            if h and h not in claimed and h not in groups:
+                groups[h] = []
     for h, entries in sorted(groups.items()):
         named = next((n for r in entries if (n := comments.read(r.comment)) is not None and "/" in n.spn), None)
         if named is None:  # a comment inside the port's own chains ("… has no local endpoints")
