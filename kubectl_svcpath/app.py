@@ -59,9 +59,6 @@ class Outcome:
     audit_error: bool = False  # --all: a Service audited has an error-level finding
     scope: dict[str, Any] | None = None  # live --all: which namespace(s), which node's rules and why that node
     traces: list[Any] = field(default_factory=list)  # trace.TraceReport, one per node (--trace)
-    # a big live --all: the parsed rules and the API objects, kept to the end: the installed command exits
-    # without freeing them one by one (cli._exit_now), which took ~0.1 s before the table was even written
-    held: Any = None
 
 
 def run(opts: Options, env: Env) -> int:
@@ -344,9 +341,9 @@ def audit_table_lines(parsed: pipeline.Parsed, collection: Collection, namespace
     return pipeline.audit_lines(parsed, _one_line(parsed, collection), lambda ns: namespace is None or ns == namespace)
 
 
-HOLD_FROM = 1000  # Services of a live --all from which its objects are kept to the end (Outcome.held)
-# ...to the very end: run() returns before the installed command exits (cli._exit_now), and the Outcome
-# freed there took the held objects with it, one by one (~0.1 s of a 10,000-Service run, after its table).
+HOLD_FROM = 1000  # Services of a live --all from which its objects are kept until the process ends (KEPT)
+# a big live --all's parsed rules, snapshots and API objects: the installed command exits without freeing
+# them one by one (cli._exit_now); freed when run() returned, they took ~0.1 s after the table was written.
 # One run's at most: the next run() lets the last one's go.
 KEPT: list[Any] = []
 
@@ -358,8 +355,7 @@ def _live_audit(opts: Options, env: Env) -> Outcome:
     # no collection pass walks them again and again meanwhile (as offline, _offline)
     with paused_gc():
         outcome = _live_audit_run(opts, env)
-        if outcome.held is not None:  # (a big audit's objects live to the end: no collection walks them again)
-            KEPT.append(outcome.held)
+        if KEPT:  # (a big audit's objects live to the end: no collection walks them again)
             gc.freeze()
         return outcome
 
@@ -408,7 +404,7 @@ def _live_audit_outcome(opts: Options, got: Any, result: Any,
     lines = api_table_lines(parsed, coll, snapshots, prepared) if opts.output not in ("json", "yaml") else None
     outcome = audit(snapshots, parsed, coll, opts.problems, notes, opts.output, from_rules=False, lines=lines)
     if len(snapshots) >= HOLD_FROM:
-        outcome.held = (parsed, snapshots, got.objects)
+        KEPT.append((parsed, snapshots, got.objects))
     times = sorted(s.collected_at for s in parsed.sources if s.collected_at)
     outcome.scope = {"namespace": got.namespace, "node": got.node, "nodeChosenBy": got.chosen_by, "kubeProxyPod": coll.pod,
                      "proxyMode": str(parsed.mode), "backend": coll.backend or (parsed.rules.backend if parsed.rules else None),

@@ -66,7 +66,7 @@ def endpoint_chain(spn: str, protocol: str, ip: str, port: int | str) -> str:
 def endpoint_chains(spn: str, protocol: str, endpoints: list[tuple[str, int | str]]) -> list[str]:
     """endpoint_chain() of each (ip, port), in one call (a live --all names 10^5 endpoints' chains)."""
     head = spn + protocol.lower()
-    return ["KUBE-SEP-" + _hash16(head + (f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}")) for ip, port in endpoints]
+    return ["KUBE-SEP-" + _hash16(head + join_host_port(ip, port)) for ip, port in endpoints]
 
 
 # --- nftables mode -------------------------------------------------------------

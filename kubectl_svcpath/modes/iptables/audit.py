@@ -32,7 +32,7 @@ from kubectl_svcpath.parse.possessive import compile_possessive
 
 # the values a template leaves out, one kind per pattern: each starts with a literal, which the regex
 # engine looks for at C speed (one pattern of alternatives was tried at every space and dash)
-_HOST = r"(?!127\.|0\.|255\.)(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})"  # not loopback, not 0.0.0.0/0
+_HOST = f"({audit_match.HOST})"  # (the one pattern both ways: a template's places are these values' places)
 _COUNTERS = re.compile(r"\n\[(\d{1,20}):\d{1,20}\] ")
 _HASHES = re.compile(r"KUBE-(SVC|SVL|EXT|FW|XLB|SEP)-([A-Z2-7]{16})(?![\w-])")
 # (each with its literal: a text without it is not split at all)

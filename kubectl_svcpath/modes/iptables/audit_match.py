@@ -23,12 +23,14 @@ from typing import Any
 
 # the value places: the same kinds, in the same contexts, as audit._values takes out (a counter's packets;
 # a chain's hash; an address after -d/-s; an endpoint after --to-destination or "->" with its port; a port)
-_HOST = r"(?!127\.|0\.|255\.)\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}"
+# an IPv4 address that is a value (not in 127/8, 0/8 or 255/8: those the checks read apart); audit._values
+# takes out the same
+HOST = r"(?!127\.|0\.|255\.)\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}"
 _SLOTS = re.compile(
     r"(?<=\n)\[(\d{1,20}):\d{1,20}\] "
     r"|(KUBE-(?:SVC|SVL|EXT|FW|XLB|SEP)-)([A-Z2-7]{16})(?![\w-])"
-    r"|( -[ds] )(" + _HOST + r")(?![\w.])"
-    r"|(--to-destination |-> )(" + _HOST + r"):(\d{1,5})(?![\w.:])"
+    r"|( -[ds] )(" + HOST + r")(?![\w.])"
+    r"|(--to-destination |-> )(" + HOST + r"):(\d{1,5})(?![\w.:])"
     r"|(--dport )(\d{1,5})(?![\w:,])")
 _IP_AT = r"(?![\w.])"
 _PORT_AT = r"(?![\w:,])"
@@ -109,9 +111,9 @@ def _places(text: str) -> _Places:
         elif m.group(2) is not None:
             out.append(m.group(2) + place("hash", m.group(3), "[A-Z2-7]{16}", _HASH_AT))
         elif m.group(4) is not None:
-            out.append(re.escape(m.group(4)) + place("ip", m.group(5), _HOST, _IP_AT))
+            out.append(re.escape(m.group(4)) + place("ip", m.group(5), HOST, _IP_AT))
         elif m.group(6) is not None:
-            out.append(re.escape(m.group(6)) + place("ip", m.group(7), _HOST, "") + ":"
+            out.append(re.escape(m.group(6)) + place("ip", m.group(7), HOST, "") + ":"
                        + place("port", m.group(8), r"\d{1,5}", _ENDPOINT_PORT_AT))
         else:
             out.append(m.group(9) + place("port", m.group(10), r"\d{1,5}", _PORT_AT))
