@@ -53,7 +53,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from kubectl_svcpath.kube.exec import is_allowed  # noqa: E402
-from kubectl_svcpath.live import MAX_PARALLEL  # noqa: E402
+from kubectl_svcpath.options import MAX_PARALLEL  # noqa: E402
 from tests.fakeapi.server import FakeApiServer, FakeCluster, make_cert  # noqa: E402
 from tests.lab import kpgen  # noqa: E402
 from tests.lab.netns import Lab, unavailable_reason  # noqa: E402

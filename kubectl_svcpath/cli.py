@@ -87,7 +87,7 @@ def svcpath(
     all_nodes: Annotated[bool, typer.Option("--all-nodes", help="Read every node's rules and report where they disagree")] = False,
     nodes: Annotated[Optional[str], typer.Option("--nodes", metavar="SELECTOR|NAMES", help="Read these nodes, as --all-nodes does: a label selector (node-role.kubernetes.io/worker, zone=a) or names (n1,n2)", show_default=False)] = None,
     sample: Annotated[Optional[int], typer.Option("--sample", metavar="N", help="Read N nodes, taken in turn from each zone (topology.kubernetes.io/zone), as --all-nodes does", show_default=False)] = None,
-    max_parallel: Annotated[int, typer.Option("--max-parallel", metavar="N", help="With --all-nodes, --nodes or --sample: nodes read at once (fewer while nodes' rules are big)")] = 16,
+    max_parallel: Annotated[int, typer.Option("--max-parallel", metavar="N", help="With --all-nodes, --nodes or --sample: nodes read at once (fewer while nodes' rules are big)")] = 16,  # options.MAX_PARALLEL (test_cli_startup)
     local: Annotated[bool, typer.Option("--local", help="Read this machine's own netfilter tables (run on the node, as root)")] = False,
     rules_file: Annotated[Optional[list[str]], typer.Option("--rules-file", "-f", metavar="FILE", help="Rule dump to read instead of a node (repeatable; - for stdin)", show_default=False)] = None,
     manifest: Annotated[Optional[list[str]], typer.Option("--manifest", metavar="FILE", help="kubectl get service,endpointslices -o yaml|json output, instead of the API (repeatable; JSON up to 64 MiB, YAML up to 8 MiB, no YAML aliases)", show_default=False)] = None,

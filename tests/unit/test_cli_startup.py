@@ -88,3 +88,16 @@ def test_an_iptables_save_run_loads_no_other_reader(tmp_path: Any) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_max_parallel_says_one_default_everywhere() -> None:
+    """--max-parallel's default is written where --help (cli), completion and Options read it: one number
+    (cli does not import options at start-up, so a test holds them equal)."""
+    import inspect
+
+    from kubectl_svcpath import completion, options
+
+    assert inspect.signature(cli.svcpath).parameters["max_parallel"].default == options.MAX_PARALLEL
+    assert options.Options().max_parallel == options.MAX_PARALLEL
+    flag = next(f for f in completion.FLAGS if f.long == "--max-parallel")
+    assert f"(default {options.MAX_PARALLEL})" in flag.help

@@ -205,7 +205,7 @@ class FastAudit:
             seps.update(dict.fromkeys(listed))
         names = list(map("KUBE-SEP-".__add__, seps))
         runs = self.nat.runs_of(names)
-        columns = _canonical_seps(list(seps), *runs) if runs is not None else None
+        columns = _canonical_seps(list(seps), self.nat.text, runs) if runs is not None else None
         if columns is None:  # not all of kube-proxy's shape: each endpoint chain in the template as it is
             columns = []
             for name, body in zip(names, self.nat.texts_of(names), strict=True):
@@ -514,9 +514,7 @@ def templates_apply(rules: RuleSet | None, excerpt: bool) -> bool:
     for t in rules.tables.values():
         if not isinstance(t.chains, LazyChains):
             return False
-        text = getattr(t.chains._source, "text", None)
-        if isinstance(text, str):
-            texts[id(text)] = text
+        texts[id(t.chains.text)] = t.chains.text  # (the tables of one dump share its text: scanned once)
     # (six scans of a 35 MB dump at C speed: ~11 ms; a character class regex took ten times that)
     return not any(mark in text for text in texts.values() for mark in _MARKS)
 

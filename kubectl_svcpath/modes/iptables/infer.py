@@ -448,9 +448,9 @@ def _all_targets(nat: Table, names: list[str]) -> set[str]:
     out: set[str] = set()
     if len(unread) < len(names):  # (Chains made already: their own targets())
         out = {t for name in itertools.filterfalse(chains.pending, names) for t in _targets(nat, name)}
-    blocks = chains.blocks_of(unread, 512)
-    if blocks is not None:  # (the runs read in place, 512 at most a range: no text made for them)
-        text, ranges = blocks
+    ranges = chains.blocks_of(unread, 512)
+    if ranges is not None:  # (the runs read in place, 512 at most a range: no text made for them)
+        text = chains.text
         for lo, hi in ranges:
             out.update(_text_jumps(text, lo, hi))
         return out

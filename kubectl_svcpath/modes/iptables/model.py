@@ -109,6 +109,9 @@ class RuleSource(Protocol):
 
     def span_text(self, start: int, end: int) -> str: ...
 
+    @property
+    def text(self) -> str: ...  # the whole dump: every text range above is a range of it
+
 
 _TARGET = re.compile(r" -[jg] (\S+)")
 _JUMP = re.compile(r" -j (\S+)")
@@ -447,37 +450,33 @@ class LazyChains(MutableMapping[str, Chain]):
             return ""
         return "\n".join(self._source.span_text(a, b) for a, b in spans)
 
+    @property
+    def text(self) -> str:
+        """The dump the chains' text ranges are ranges of (read in place by a whole-table audit)."""
+        return self._source.text
+
     def texts_of(self, names: list[str]) -> list[str | None]:
         """text_of() of each name (an audit reads ~10 endpoint chains per Service: one call for them)."""
-        pending, text_of = self._pending, self.text_of
-        text = getattr(self._source, "text", None)  # (the parser's text: sliced here, no call per chain)
-        if not isinstance(text, str):
-            span_text = self._source.span_text
-            return [span_text(p >> _SPAN_SHIFT, p & _SPAN_MASK) if isinstance(p, int) and p >= 0 else text_of(name)
-                    for name, p in zip(names, map(pending.get, names), strict=True)]
-        made = self._made
-        # (a name the table lacks - most of a port's five per-service chains - is None without a call)
+        text, made, text_of = self._source.text, self._made, self.text_of
+        # (sliced here, no call per chain; a name the table lacks - most of a port's five per-service
+        # chains - is None without a call)
         return [text[p >> _SPAN_SHIFT:p & _SPAN_MASK] if type(p) is int and p >= 0
                 else None if p is _GONE and name not in made else text_of(name)
-                for name, p in zip(names, map(pending.get, names, _ALL_GONE), strict=True)]
+                for name, p in zip(names, map(self._pending.get, names, _ALL_GONE), strict=True)]
 
-    def runs_of(self, names: list[str]) -> tuple[str, list[int]] | None:
-        """The parser's text and each chain's one run in it (pack_span), to be read in place; None when
-        one of them is not a single located run of that text (then texts_of)."""
-        text = getattr(self._source, "text", None)
+    def runs_of(self, names: list[str]) -> list[int] | None:
+        """Each chain's one run in ``text`` (pack_span), to be read in place; None when one of them is not
+        a single located run (then texts_of)."""
         spans: list[Any] = list(map(self._pending.get, names))
-        if not isinstance(text, str) or not spans or set(map(type, spans)) != _INT or min(spans) < 0:
+        if not spans or set(map(type, spans)) != _INT or min(spans) < 0:
             return None
-        return text, spans
+        return spans
 
-    def blocks_of(self, names: list[str], most: int) -> tuple[str, list[tuple[int, int]]] | None:
-        """The pending chains' rule lines as ranges of the parser's text, up to ``most`` runs that touch
-        merged into one range (iptables-save prints the chains sorted: a table's service chains come one
-        after another); chains without rules left out. None when one of them is not a single located run,
-        or the text is not at hand (then texts_of)."""
-        text = getattr(self._source, "text", None)
-        if not isinstance(text, str):
-            return None
+    def blocks_of(self, names: list[str], most: int) -> list[tuple[int, int]] | None:
+        """The pending chains' rule lines as ranges of ``text``, up to ``most`` runs that touch merged into
+        one range (iptables-save prints the chains sorted: a table's service chains come one after
+        another); chains without rules left out. None when one of them is not a single located run (then
+        texts_of)."""
         spans: list[int] = []
         for p in map(self._pending.get, names):
             if isinstance(p, int) and p >= 0:
@@ -498,7 +497,7 @@ class LazyChains(MutableMapping[str, Chain]):
             lo, hi, runs = start, end, 1
         if hi >= 0:
             blocks.append((lo, hi))
-        return text, blocks
+        return blocks
 
     def _make(self, name: str) -> Chain | None:
         if name not in self._pending:
