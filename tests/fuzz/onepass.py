@@ -8,7 +8,9 @@ lines (a digit, a line dropped, doubled or moved, a protocol, a jump to another 
 prefix length, counters, an address or port from a set that collides with the dump's own values or
 sits where the checks read it apart (127/8, .0, 0.0.0.0), a DNAT turned into an ACCEPT, a comment
 cut, a probability, a match added or dropped), mostly on later Services, whose rows a template
-makes. Each case's table, totals and exit status must equal the audit that analyses every Service
+makes; in three cases in ten also one value of a later Service (an address or a port) made another
+everywhere it stands (an octet past 255 or with a leading zero, a .0 host, loopback, port 0, 080,
+65536): the Service still matches its template but for that value. Each case's table, totals and exit status must equal the audit that analyses every Service
 in full, with templates compiled at their first Service (audit_match.LEARN_AFTER 1) and as users
 run it.
 
@@ -247,6 +249,35 @@ def _edit_objects(objects: list[dict[str, Any]], at: int, rnd: random.Random, ba
     return f"{name}@{ref}"
 
 
+# values the analysis reads apart from the ones a template takes out, or that are not values at all
+_ODD_PORTS = ["0", "080", "65536", "99999", "1", "65535"]
+_ODD_OCTETS = ["256", "059", "0", "00", "999", "255"]
+
+
+def _everywhere(lines: list[str | None], objects: list[dict[str, Any]], rnd: random.Random, base: Base) -> str:
+    """One value of a later Service (an address, or a port) made another everywhere it stands - rules and
+    objects alike -, so that the Service still matches its template but for that value."""
+    line = next(x for x in (lines[rnd.choice(base.later)] for _ in range(50)) if x is not None)
+    values = _IP.findall(line) + re.findall(r"(?:dport |\. |:)(\d{2,5})\b", line)
+    if not values:
+        return "everywhere-none"
+    old = rnd.choice(values)
+    if "." in old:
+        head, _, last = old.rpartition(".")
+        new = f"{head}.{rnd.choice(_ODD_OCTETS)}" if rnd.random() < 0.8 else rnd.choice(["127.0.0.1", "0.0.0.0", "255.255.255.255"])
+    else:
+        new = rnd.choice(_ODD_PORTS)
+    value = re.compile(rf"(?<![\w.]){re.escape(old)}(?![\w])" if "." in old else rf"(?<![\w.]){re.escape(old)}(?!\d)")
+    for i, x in enumerate(lines):
+        if x is not None and old in x:
+            lines[i] = value.sub(new, x)
+    if objects:
+        text = json.dumps(objects)
+        objects[:] = json.loads(re.sub(rf'"{re.escape(old)}"', f'"{new}"', text) if "." in old
+                                else re.sub(rf'(?<=: ){re.escape(old)}(?=[,}}])', str(int(new)), text))
+    return f"everywhere:{old}->{new}"
+
+
 def make_case(index: int, seed: int, base: Base) -> Case:
     rnd = random.Random(seed * 1_000_003 + index)
     lines: list[str | None] = list(base.lines)
@@ -261,6 +292,8 @@ def make_case(index: int, seed: int, base: Base) -> Case:
         objects = copy.deepcopy(base.objects)
         for at in sorted(rnd.sample(base.later_services, rnd.randrange(1, 4)), reverse=True):
             edits.append(_edit_objects(objects, at, rnd, base))  # (from the last: a slice dropped moves no later index)
+    if rnd.random() < 0.3:
+        edits.append(_everywhere(lines, objects, rnd, base))
     return Case(index, edits, base.input_text(lines), objects)
 
 
