@@ -178,6 +178,7 @@ def _connect(configuration: Any, url: str, headers: dict[str, str], extra_header
         raise
     tls = getattr(sock, "sock", None)
     if context is None and isinstance(tls, ssl.SSLSocket):
+        tls.context.sslsocket_class = _read_ahead_class()  # (the next execs' sockets: see _read_ahead_class)
         setattr(configuration, _SSL_CONTEXT, tls.context)
     return sock
 
@@ -186,6 +187,46 @@ def _connect(configuration: Any, url: str, headers: dict[str, str], extra_header
 # Configuration and handed back (``sslopt["context"]``) for the next ones: the same verification and
 # client certificate, without a new context and the CA file read again per exec (~1 ms of CPU each).
 _SSL_CONTEXT = "_svcpath_exec_ssl_context"
+
+
+_AHEAD = 1 << 14  # a TLS record's plaintext at most: what one read of the socket can hand over
+
+
+@functools.cache
+def _read_ahead_class() -> type:
+    """The TLS socket of the execs after a run's first (``SSLContext.sslsocket_class``): websocket-client
+    reads the upgrade's response headers one byte per call (``recv_line``), ~170 TLS reads of one byte
+    each; here a small read takes the whole record at once and the next ``recv`` calls are served from
+    it, in order, before the socket is read again. ``recv_into`` (exec.py's frames) is the socket's own,
+    for speed: its reader takes what is left first (``take_read_ahead``)."""
+    import ssl
+
+    class ReadAheadSocket(ssl.SSLSocket):
+        _ahead = b""  # read and not yet handed over (SSLContext.wrap_socket makes it without __init__)
+
+        def recv(self, buflen: int = 1024, flags: int = 0) -> bytes:
+            if self._ahead:
+                data, self._ahead = self._ahead[:buflen], self._ahead[buflen:]
+                return data
+            if buflen >= _AHEAD or flags:
+                return super().recv(buflen, flags)
+            data = super().recv(_AHEAD)
+            self._ahead = data[buflen:]
+            return data[:buflen]
+
+        def pending(self) -> int:
+            return len(self._ahead) + super().pending()
+
+    return ReadAheadSocket
+
+
+def take_read_ahead(sock: Any) -> bytes:
+    """What an exec socket read ahead of its ``recv`` callers and has not handed over (the stream's first
+    bytes, when its first record held more than the upgrade's headers); b"" for any other socket."""
+    data: bytes = getattr(sock, "_ahead", b"")
+    if data:
+        sock._ahead = b""
+    return data
 
 
 @functools.cache

@@ -57,6 +57,11 @@ class FakeSocket:
             data = data[:size]
         return data
 
+    def recv_into(self, buffer: memoryview, nbytes: int = 0) -> int:
+        data = self.recv(nbytes or len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
 
 class FakeWebSocket:
     """websocket-client's WebSocket: what the reader asks of it (answers to pings and to the close)."""

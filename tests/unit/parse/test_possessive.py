@@ -14,7 +14,8 @@ from kubectl_svcpath.parse import excerpt
 from kubectl_svcpath.parse.possessive import compile_possessive, greedy_twin
 from tests.conftest import DUMPS, require_shared
 
-PATTERNS = {"_RUN_NAMES": parse_save._RUN_NAMES, "_POLICY_LINE": parse_save._POLICY_LINE,
+PATTERNS = {"_RUN_NAMES": parse_save._RUN_NAMES, "_COUNTED_RUN_NAMES": parse_save._COUNTED_RUN_NAMES,
+            "_BARE_RUN_NAMES": parse_save._BARE_RUN_NAMES, "_POLICY_LINE": parse_save._POLICY_LINE,
             "_NOT_SAVE_LINE": excerpt._NOT_SAVE_LINE, "_TWO_JUMPS": model._TWO_JUMPS,
             "_SEP_BODY": audit._SEP_BODY, "_JUMP_LINE": audit._JUMP_LINE, "_LAST_JUMP": infer._LAST_JUMP}
 TWO_JUMPS_310 = r" -j (?:[^ \n]| (?!-j ))* -j "

@@ -121,7 +121,7 @@ def test_every_chain_located_at_once_before_any_look_up_matches_the_general_scan
 def _move_rule(text: str) -> str:
     """A chain's first rule moved to the end of the table: its rules are in two places (a hand edit)."""
     lines = text.split("\n")
-    i = next(i for i, ln in enumerate(lines) if " -A KUBE-SEP-" in ln)
+    i = next(i for i, ln in enumerate(lines) if "-A KUBE-SEP-" in ln)
     moved = lines.pop(i)
     commit = max(j for j, ln in enumerate(lines) if ln == "COMMIT")
     lines.insert(commit, moved)
@@ -281,3 +281,33 @@ def test_line_numbers_asked_in_any_order_are_the_lines_own(seed: int, big: bool)
     parser = parse_save._Parser(text, "d", False)
     for offset in rnd.sample(starts, 300) + rnd.sample(starts, 50):  # (some asked twice)
         assert parser.line_no_of(offset) == 1 + text.count("\n", 0, offset), offset
+
+
+def _mixed(text: str, counted: bool) -> str:
+    """``text`` with one rule line in the middle of the rules in the other shape: counters added or taken off."""
+    lines = text.split("\n")
+    i = next(i for i, ln in enumerate(lines) if "-A KUBE-SVC-" in ln)
+    lines[i] = lines[i].split("] ", 1)[1] if counted else "[7:420] " + lines[i]
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("counted", [True, False])
+def test_runs_read_by_the_shape_of_the_first_rule_are_the_general_runs(counted: bool) -> None:
+    """_run_names reads a table with the pattern of its first rule's shape (counters or none) and, when a
+    line of the other shape or any other line is among the rules, with _RUN_NAMES: always _RUN_NAMES's runs."""
+    require_shared()
+    text = save_text(cluster_services(60, 3), counters=counted)
+    texts = [text, _mixed(text, counted), _move_rule(text), text.replace("\n-A ", "\n-A  ", 1),
+             text.replace("] -A ", "]  -A ", 3), text.replace("\n", "\r\n")]
+    texts += [p.read_text(errors="replace") for p in sorted(DUMPS.glob("*.txt"))]
+    read_again = 0
+    for t in texts:
+        for _, start, end in parse_save._sections(t) or []:
+            first = parse_save._FIRST_RULE.search(t, start - 1, end)
+            if first is not None:
+                runs = parse_save._run_names(t, first.start(), end)
+                assert runs == parse_save._RUN_NAMES.findall(t, first.start(), end)
+                shaped = parse_save._COUNTED_RUN_NAMES if t.startswith("\n[", first.start()) else parse_save._BARE_RUN_NAMES
+                read_again += shaped.findall(t, first.start(), end) != runs
+    assert read_again == 1  # (the mixed table: the first pattern found a "" there and the general one read it)
+    assert parse_save.plain_scan_of(_mixed(text, counted)) is not None  # (both shapes: still a plain dump)
