@@ -37,19 +37,20 @@ _COUNTERS = re.compile(r"\n\[(\d{1,20}):\d{1,20}\] ")
 _HASHES = re.compile(r"KUBE-(SVC|SVL|EXT|FW|XLB|SEP)-([A-Z2-7]{16})(?![\w-])")
 # (each with its literal: a text without it is not split at all)
 _ADDRESSES = ((" -d ", re.compile(r" -d " + _HOST + r"(?![\w.])")), (" -s ", re.compile(r" -s " + _HOST + r"(?![\w.])")))
-_ENDPOINTS = (("--to-destination ", re.compile(r"--to-destination " + _HOST + r":(\d{1,5})(?![\w.:])")),
-              ("-> ", re.compile(r"-> " + _HOST + r":(\d{1,5})(?![\w.:])")))  # (the endpoint a jump's comment names, 1.24+)
-_PORTS = re.compile(r"--dport (\d{1,5})(?![\w:,])")
+_PORT = f"({audit_match.PORT})"
+_ENDPOINTS = (("--to-destination ", re.compile(r"--to-destination " + _HOST + ":" + _PORT + r"(?![\w.:])")),
+              ("-> ", re.compile(r"-> " + _HOST + ":" + _PORT + r"(?![\w.:])")))  # (the endpoint a jump's comment names, 1.24+)
+_PORTS = re.compile(r"--dport " + _PORT + r"(?![\w:,])")
 # an endpoint chain as kube-proxy writes it (the bulk of a big table), read with one anchored match:
 # the hairpin masquerade rule, then the DNAT (with "recent --set" under ClientIP affinity)
-# (possessive counts: a digit or hash character given back could never let the literal after it match)
-_IP = r"(\d{1,3}+\.\d{1,3}+\.\d{1,3}+\.\d{1,3}+)"
+# (possessive counts: a digit or hash character given back could never let the literal after it match;
+# an address or a port that is not a value fails the match: that chain is then in the template as it is)
 _SEP_BODY = compile_possessive(
-    r"(?:\[(\d{1,20}+):\d{1,20}+\] )?-A KUBE-SEP-([A-Z2-7]{16}+) -s " + _IP
+    r"(?:\[(\d{1,20}+):\d{1,20}+\] )?-A KUBE-SEP-([A-Z2-7]{16}+) -s " + _HOST
     + r"/32( -m comment --comment [^\n]*?)? -j KUBE-MARK-MASQ\n"
     r"(?:\[(\d{1,20}+):\d{1,20}+\] )?-A KUBE-SEP-\2 -p (tcp|udp|sctp)( -m comment --comment [^\n]*?)? -m \6"
-    r"( -m recent --set --name KUBE-SEP-\2 --mask 255\.255\.255\.255 --rsource)? -j DNAT --to-destination " + _IP
-    + r":(\d{1,5}+)")
+    r"( -m recent --set --name KUBE-SEP-\2 --mask 255\.255\.255\.255 --rsource)? -j DNAT --to-destination " + _HOST
+    + ":" + _PORT)
 _SEP = re.compile(r" -[jg] KUBE-SEP-([A-Z2-7]{16})(?![\w-])")
 _SEP_J = re.compile(r" -j KUBE-SEP-([A-Z2-7]{16})(?![\w-])")  # (a literal the engine finds at C speed)
 _PLAIN_NAME = re.compile(r"[a-z0-9][a-z0-9.-]*")

@@ -23,15 +23,19 @@ from typing import Any
 
 # the value places: the same kinds, in the same contexts, as audit._values takes out (a counter's packets;
 # a chain's hash; an address after -d/-s; an endpoint after --to-destination or "->" with its port; a port)
-# an IPv4 address that is a value (not in 127/8, 0/8 or 255/8: those the checks read apart); audit._values
-# takes out the same
-HOST = r"(?!127\.|0\.|255\.)\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}"
+# an IPv4 address that is a value: written as the analysis reads one (no octet past 255, none with a
+# leading zero) and not in 127/8, 0/8 or 255/8 (those the checks read apart); audit._values takes out the same
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+HOST = r"(?!127\.|0\.|255\.)" + _OCTET + r"(?:\." + _OCTET + r"){3}"
+# a port that is a value: 1-65535 as a number is written (0 reads as no port, and "080" or 65536 are not
+# ports the analysis reads as written: such a text keeps them, and shares no template with real ports)
+PORT = r"(?:6553[0-5]|655[0-2]\d|65[0-4]\d\d|6[0-4]\d{3}|[1-5]\d{4}|[1-9]\d{0,3})"
 _SLOTS = re.compile(
     r"(?<=\n)\[(\d{1,20}):\d{1,20}\] "
     r"|(KUBE-(?:SVC|SVL|EXT|FW|XLB|SEP)-)([A-Z2-7]{16})(?![\w-])"
     r"|( -[ds] )(" + HOST + r")(?![\w.])"
-    r"|(--to-destination |-> )(" + HOST + r"):(\d{1,5})(?![\w.:])"
-    r"|(--dport )(\d{1,5})(?![\w:,])")
+    r"|(--to-destination |-> )(" + HOST + r"):(" + PORT + r")(?![\w.:])"
+    r"|(--dport )(" + PORT + r")(?![\w:,])")
 _IP_AT = r"(?![\w.])"
 _PORT_AT = r"(?![\w:,])"
 _ENDPOINT_PORT_AT = r"(?![\w.:])"
@@ -114,9 +118,9 @@ def _places(text: str) -> _Places:
             out.append(re.escape(m.group(4)) + place("ip", m.group(5), HOST, _IP_AT))
         elif m.group(6) is not None:
             out.append(re.escape(m.group(6)) + place("ip", m.group(7), HOST, "") + ":"
-                       + place("port", m.group(8), r"\d{1,5}", _ENDPOINT_PORT_AT))
+                       + place("port", m.group(8), PORT, _ENDPOINT_PORT_AT))
         else:
-            out.append(m.group(9) + place("port", m.group(10), r"\d{1,5}", _PORT_AT))
+            out.append(m.group(9) + place("port", m.group(10), PORT, _PORT_AT))
         pos = m.end()
     out.append(re.escape(text[pos:]))
     return _Places("".join(out), first, counters)

@@ -39,7 +39,7 @@ _KEPT = ("127.", "0.", "255.", "::", "fe80:")
 # with an ip6 table: an IPv6 address (two colons or more), and as an endpoint chain's name writes it (":" as ".")
 _HOST6 = re.compile(r"(?<![\w:.])([0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7})(?![\w:.])")
 _NAME_HOST6 = re.compile(r"(?<=__)([0-9a-f]{0,4}(?:\.[0-9a-f]{0,4}){2,7})(?=/)")
-_BAD_OCTET = re.compile(r"[3-9]\d\d|2[6-9]\d|25[6-9]")  # (in octets of at most 3 digits)
+_BAD_OCTET = re.compile(r"[3-9]\d\d|2[6-9]\d|25[6-9]|(?<!\d)0\d")  # (in octets of at most 3 digits: past 255, or a leading zero)
 # a port, where text, JSON (nft -j, or json.dumps of a made chain's statements; _text spells those
 # "\x04port " and "\x04dport ") and the footprint's own lines write one, after the addresses became
 # \x02: "dport 80", "dnat to ADDRESS:PORT", an endpoint chain's "__ADDRESS/PORT"
@@ -296,8 +296,8 @@ def _values(text: str, ref: str, json_form: bool, v6: bool = False) -> _Values |
     key.append(tuple([port(p, len(ports)) for p in parts[2::3]]))
     parts[2::3] = ["\x03"] * (len(parts) // 3)
     if _BAD_OCTET.search(" ".join(a for a in ips if ":" not in a and ".." not in a)) or \
-            any(len(p) == 5 and int(p) > 65535 for p in ports):
-        return None  # not an address or a port: as it is written, in the template
+            any(p[0] == "0" or int(p) > 65535 for p in ports):
+        return None  # not an address or a port as the analysis reads one (0 reads as no port): the full analysis
     key.append(tuple([a.endswith(".0") for a in ips]))
     return _Values(("".join(parts), *key), list(ips), list(ports))
 

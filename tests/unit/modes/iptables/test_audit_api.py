@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+import json
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from kubectl_svcpath.app import _node_from_manifest, api_table_lines, audit
 from kubectl_svcpath.collect import files
 from kubectl_svcpath.dump import Collection
 from kubectl_svcpath.manifest import audit_snapshots, load_objects
+from kubectl_svcpath.modes.iptables import audit_match
 from tests.conftest import DUMPS, EXAMPLE, ROOT, require_shared
 from tests.lab.kpgen import PortSpec, ServiceSpec, api_objects, save_text
 from tests.unit.modes.iptables.test_audit_onepass import _assert_same, _counting, _with_problems, counting_matches
@@ -162,6 +164,23 @@ def test_api_one_pass_rows_equal_full_analysis_on_generated_rules(tmp_path: Path
     assert "error" in health and ("probability-mismatch" in health if edited else " ok" in health), health
     if edited:
         assert any(r["PKTS"] not in ("0", "-") for r in full.audit_rows)
+
+
+@pytest.mark.parametrize("learn_after", [1, audit_match.LEARN_AFTER])
+@pytest.mark.parametrize("old,new", [("10.96.0.59", "10.96.0.256"), ("10.96.0.59", "10.96.0.059"), ("10.96.0.59", "10.96.0.00")])
+def test_api_address_the_analysis_reads_apart_shares_no_template(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                old: str, new: str, learn_after: int) -> None:
+    """Found by the one-pass campaign (tests/fuzz/onepass.py): a cluster IP with an octet past 255 or a
+    leading zero, in the rules and the API alike, took its template's row ("endpoint-not-expected")
+    where the analysis, which reads no address there, says only "no-endpoints"."""
+    monkeypatch.setattr(audit_match, "LEARN_AFTER", learn_after)
+    specs = _services()
+    dump = tmp_path / "iptables-save.txt"
+    dump.write_text(save_text(specs).replace(old, new))
+    objects = json.loads(json.dumps(_objects(specs)).replace(f'"{old}"', f'"{new}"'))
+    full, fast, _ = _both([str(dump)], objects, node=NODE)
+    assert fast is not None
+    _assert_same(full, fast, f"{old} -> {new}")
 
 
 @pytest.mark.parametrize("edited", [False, True])

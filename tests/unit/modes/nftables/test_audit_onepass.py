@@ -286,6 +286,23 @@ def test_one_pass_rows_equal_full_analysis_on_generated_tables(tmp_path: Path, f
         _assert_same(full, fast, f"generated {form} -n {namespace} --problems {only_problems}")
 
 
+@pytest.mark.parametrize("old,new", [(" . 80 comment ", " . 0 comment "), (" . 80 comment ", " . 080 comment "),
+                                     (" . 80 : goto ", " . 0 : goto "), ("tcp dport 80 ", "tcp dport 0 ")])
+def test_a_port_the_analysis_reads_apart_shares_no_template(tmp_path: Path, old: str, new: str) -> None:
+    """Found by the one-pass campaign (tests/fuzz/onepass.py): port 0 in a Service's map element (no port to
+    the analysis: PORTS "?") took its template's row with PORTS "0"; a port with a leading zero likewise
+    (ns1/svc-19: no endpoints, a no-endpoint-services element; ns2/svc-17: a NodePort Service)."""
+    tx = generate(_services())
+    edited = "\n".join(line.replace(old, new) if "svc-19" in line or "svc-17" in line or "172.30.0.29 " in line
+                        or "172.30.0.27 " in line else line for line in tx.split("\n"))
+    assert edited != tx
+    dump = tmp_path / "kube-proxy.text"
+    dump.write_text(_listing(edited))
+    full, fast, _ = _both([str(dump)])
+    assert fast is not None
+    _assert_same(full, fast, f"{old!r} -> {new!r}")
+
+
 def test_one_pass_rows_equal_full_analysis_on_nft_a_listing(tmp_path: Path) -> None:
     """`nft -a list`: every rule and chain carries its own handle, which no analysis reads."""
     counter = iter(range(1, 1_000_000))
