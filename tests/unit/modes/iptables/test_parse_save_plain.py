@@ -10,6 +10,7 @@ scan, which word the errors: a hand-edited dump must still show every rule of a 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -311,3 +312,69 @@ def test_runs_read_by_the_shape_of_the_first_rule_are_the_general_runs(counted: 
                 read_again += shaped.findall(t, first.start(), end) != runs
     assert read_again == 1  # (the mixed table: the first pattern found a "" there and the general one read it)
     assert parse_save.plain_scan_of(_mixed(text, counted)) is not None  # (both shapes: still a plain dump)
+
+
+_SECTION_OR_NOTICE = re.compile(r"\n(?:\*(\S+)\r?(?=\n|$)|COMMIT\r?(?=\n|$)|(# (?:Table|Warning|[^\n]*incompatible|[^\n]*[Ff]ailed)[^\n]*))")
+
+
+def _sections_by_regex(text: str, notices: list[str]) -> list[tuple[str, int, int]] | None:
+    """The tables and notices as one regex over every line finds them (the plain scan's first pass until
+    _plain_sections): the reference."""
+    found = list(_SECTION_OR_NOTICE.finditer(text))
+    notices += [m.group(2).strip() for m in found if m.group(2) is not None]
+    first = parse_save._FIRST_SECTION.match(text)
+    sections, open_table = [], None
+    for m in ([first] if first else []) + [m for m in found if m.group(2) is None]:
+        if m.group(1) is not None:
+            if open_table is not None:
+                return None
+            open_table = (m.group(1), m.end())
+        else:
+            if open_table is None:
+                return None
+            sections.append((open_table[0], open_table[1], m.start()))
+            open_table = None
+    return None if open_table is not None else sections
+
+
+def _section_edits(text: str) -> list[str]:
+    """``text`` with COMMIT and table lines added, doubled, dropped or bent in every place they can be."""
+    first_rule = text.index("\n-A ") if "\n-A " in text else text.index("] -A ")
+    decl = text.index("\n:KUBE-")
+    commit = text.index("\nCOMMIT\n")
+    warn = "# Warning: iptables-legacy tables present, use iptables-legacy-save to see them"
+    return [
+        text, text.replace("\n", "\r\n"), text[text.index("*"):], text.rstrip("\n"), text.replace("\nCOMMIT\n", "\nCOMMIT", 1),
+        "COMMIT\n" + text, text.replace("\n*", "\nCOMMIT\n*", 1), text + "COMMIT\n", text + "*mangle\n",
+        text.replace("\nCOMMIT\n", "\nCOMMIT\nCOMMIT\n", 1), text.replace("\nCOMMIT\n", "\n", 1),
+        text[:decl] + "\nCOMMIT" + text[decl:], text[:first_rule] + "\nCOMMIT" + text[first_rule:],
+        text[:decl] + "\n*raw" + text[decl:], text[:first_rule] + "\n*raw" + text[first_rule:],
+        text.replace("\nCOMMIT\n", "\nCOMMITTED\n", 1), text.replace("\nCOMMIT\n", "\nCOMMIT x\n", 1),
+        text.replace("\nCOMMIT\n", "\nCOMMITTED\nCOMMIT\n", 1), text.replace("\nCOMMIT\n", "\nCOMMIT\nCOMMITTED\n", 1),
+        text.replace("\n*", "\n*nat extra\n*", 1), text.replace("\n*", f"\n{warn}\n*", 1), text + warn + "\n",
+        text[:commit] + "\n# Table `nat' is incompatible, use 'nft' tool." + text[commit:],
+        text.replace("-j ", '-m comment --comment "*nat # Warning: x" -j ', 3), text.replace("\n*", "\n *", 1),
+        text.replace("\n*", "\n*\n*", 1), text.replace("*nat", "*nat\r", 1), text.replace("*filter", "*nat", 1),
+    ]
+
+
+def test_tables_paired_as_a_regex_over_every_line_pairs_them() -> None:
+    """_plain_sections finds the tables from the few lines str.find lands on; with the plain scan's passes
+    over the tables' lines it gives the scan a regex over every line gave: on every shared dump and corpus
+    paste, and with COMMIT and table lines added, doubled, dropped or bent anywhere."""
+    require_shared()
+    paths = sorted(DUMPS.glob("*.txt")) + sorted((Path(__file__).parents[3] / "corpus").glob("*.txt"))
+    texts = [p.read_text(errors="replace") for p in paths]
+    texts += _section_edits(_generated(8)) + _section_edits(save_text(cluster_services(8, 2), counters=False))
+    plain = 0
+    for text in texts:
+        found = parse_save.plain_scan_of(text)
+        original = parse_save._plain_sections
+        try:
+            parse_save._plain_sections = _sections_by_regex
+            expected = parse_save.plain_scan_of(text)
+        finally:
+            parse_save._plain_sections = original
+        assert found == expected, text[:300]
+        plain += found is not None
+    assert plain >= 8  # (not all refused)
