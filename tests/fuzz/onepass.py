@@ -15,7 +15,7 @@ in ten also one value of a later Service (an address or a port) made another
 everywhere it stands (an octet past 255 or with a leading zero, a .0 host, loopback, port 0, 080,
 65536): the Service still matches its template but for that value. Each case's table, totals and exit status must equal the audit that analyses every Service
 in full, with templates compiled at their first Service (audit_match.LEARN_AFTER 1) and as users
-run it.
+run it, with --problems in one case in four and -n in one in eight (the rules alone).
 
 ``--form api``: the same with the Services from the API (live, ``--manifest``: modes/iptables/audit_api.py), on
 tests/unit/modes/iptables/test_audit_api.py's 122 Services and objects, each case with up to two edits of
@@ -69,6 +69,8 @@ class Case:
     edits: list[str]  # what was done: "name@line" for a rule line, "name@namespace/name" for an object
     text: str
     objects: list[dict[str, Any]] = field(default_factory=list)  # (form "api")
+    problems: bool = False  # --problems (one case in four)
+    namespace: str | None = None  # -n (rules only: one case in eight)
 
 
 @dataclass
@@ -77,7 +79,7 @@ class Outcome:
     learn_after: int
     verdict: str  # "same", "differ", "not-one-pass", "not-audited"
     detail: str = ""
-    changed: bool = False  # the edits changed the full analysis' table (the case tested something)
+    changed: bool = False  # the edits changed the full analysis' table (the case tested something; cases without flags)
 
 
 FORMS = ("iptables", "api", "nft", "nft-json")
@@ -310,7 +312,7 @@ def make_case(index: int, seed: int, base: Base) -> Case:
         text = base.input_text(lines)
     except Exception as e:  # (nft -j is written from the project's own reading of the edited text: it may refuse it)
         text, edits = "", [*edits, f"not listed: {type(e).__name__}"]
-    return Case(index, edits, text, objects)
+    return Case(index, edits, text, objects, problems=index % 4 == 3, namespace="ns1" if index % 8 == 7 and not objects else None)
 
 
 def check(case: Case, learn_after: int, base_rows: list[dict[str, str]], folder: Path) -> Outcome:
@@ -321,16 +323,16 @@ def check(case: Case, learn_after: int, base_rows: list[dict[str, str]], folder:
     audit_match.LEARN_AFTER = learn_after
     try:
         if case.objects:
-            full, fast, _ = api_tests._both([str(dump)], case.objects, node=api_tests.NODE)
+            full, fast, _ = api_tests._both([str(dump)], case.objects, case.problems, node=api_tests.NODE)
         else:
-            full, fast, _ = rules_tests._both([str(dump)])
+            full, fast, _ = rules_tests._both([str(dump)], case.namespace, case.problems)
     except SvcpathError as e:
         return Outcome(case, learn_after, "not-audited", str(e))
     except AssertionError as e:  # (the API form's own check: the rows of the API half made beforehand, as live)
         return Outcome(case, learn_after, "differ", f"API half made beforehand: {e}")
     finally:
         audit_match.LEARN_AFTER = was
-    changed = full.audit_rows != base_rows
+    changed = full.audit_rows != base_rows and not case.problems and case.namespace is None  # (base_rows: no flags)
     if fast is None:
         return Outcome(case, learn_after, "not-one-pass", changed=changed)
     for name, a, b in (("rows", full.audit_rows, fast.audit_rows), ("totals", full.audit_totals, fast.audit_totals),
@@ -373,7 +375,8 @@ def main() -> int:
             kept.write_text(o.case.text)
             if o.case.objects:
                 kept.with_suffix(".json").write_text(json.dumps(o.case.objects, indent=1))
-            print(f"case {o.case.index} ({', '.join(o.case.edits)}; LEARN_AFTER {o.learn_after}): {o.detail} [{kept}]")
+            flags = (" --problems" if o.case.problems else "") + (f" -n {o.case.namespace}" if o.case.namespace else "")
+            print(f"case {o.case.index} ({', '.join(o.case.edits)}; LEARN_AFTER {o.learn_after}{flags}): {o.detail} [{kept}]")
     print(f"seed {args.seed} ({args.form}): {args.cases} cases in {time.monotonic() - t0:.0f} s: "
           + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + f"; {changed} changed the table")
     return 1 if counts.get("differ") else 0
