@@ -156,9 +156,10 @@ _ITEMS = "svcpath-items-placeholder"
 def render_item(item: Any, fmt: str) -> str:
     """One element of a document's ``items``, rendered as write_list() places it (an audit renders
     each Service as it is analysed and keeps this text, not the report)."""
-    if fmt == "json":
-        text = json.dumps(finite(item), indent=2, ensure_ascii=True, allow_nan=False)
-        return "    " + text.replace("\n", "\n    ")
+    if fmt == "json":  # (render_json's writer: the json module's indented output is its pure-Python encoder)
+        pieces = json_pieces(item)
+        pieces.pop()  # (the document's final newline: an item is followed by a separator)
+        return "    " + "".join(pieces).replace("\n", "\n    ")
     out: list[str] = []
     _block([item], "", out)
     return "\n".join(out)

@@ -57,6 +57,14 @@ def test_rows_of_one_shape_same_bytes_as_json_dumps(doc: object) -> None:
     assert render_json(doc) == _reference(doc)
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(_DOCS, _DOCS_WITH_ROWS))
+def test_an_audit_item_same_bytes_as_json_dumps(doc: object) -> None:
+    """--all -o json: each Service's item, indented as the document's items are, is the same writer's."""
+    reference = json.dumps(finite(doc), indent=2, ensure_ascii=True, allow_nan=False)
+    assert structured.render_item(doc, "json") == "    " + reference.replace("\n", "\n    ")
+
+
 def test_rows_of_endpoints_and_nan() -> None:
     rows = [{"ip": f"10.0.0.{i}", "port": 80, "zoneHints": [], "ready": True, "weight": math.nan} for i in range(3)]
     doc = {"ports": [{"sliceEndpoints": rows, "expected": {"endpoints": rows, "topology": None}}], "empty": {}}
