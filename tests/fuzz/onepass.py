@@ -8,11 +8,14 @@ lines (a digit, a line dropped, doubled or moved, a protocol, a jump to another 
 prefix length, counters, an address or port from a set that collides with the dump's own values or
 sits where the checks read it apart (127/8, .0, 0.0.0.0), a DNAT turned into an ACCEPT, a comment
 cut, a probability, a match added or dropped), mostly on later Services, whose rows a template
-makes; in three cases in ten also one value of a later Service (an address or a port) made another
+makes (the iptables forms' inputs in turn as kube-proxy writes them under five configurations: as
+configured by default, in large-cluster mode, without a cluster CIDR and with --random-fully under the
+nft backend, with masquerade-all and nfacct without counters, without the filter table); in three cases
+in ten also one value of a later Service (an address or a port) made another
 everywhere it stands (an octet past 255 or with a leading zero, a .0 host, loopback, port 0, 080,
 65536): the Service still matches its template but for that value. Each case's table, totals and exit status must equal the audit that analyses every Service
 in full, with templates compiled at their first Service (audit_match.LEARN_AFTER 1) and as users
-run it.
+run it, with --problems in one case in four and -n in one in eight (the rules alone).
 
 ``--form api``: the same with the Services from the API (live, ``--manifest``: modes/iptables/audit_api.py), on
 tests/unit/modes/iptables/test_audit_api.py's 122 Services and objects, each case with up to two edits of
@@ -20,11 +23,11 @@ the rules and one to three of a later Service's objects (an endpoint's condition
 zone; a port, target port, protocol or node port; the type, the cluster IP, the traffic policies, the
 affinity; a slice dropped or an endpoint added).
 
-``--form nft``: the same over kube-proxy's nftables table (modes/nftables/audit.py), on
+``--form nft`` / ``nft-json``: the same over kube-proxy's nftables table (modes/nftables/audit.py), on
 tests/unit/modes/nftables/test_audit_onepass.py's 96 Services: the edits are made to nftgen's
-transaction (its rules and map elements), which is then listed as `nft list` prints it.
+transaction (its rules and map elements), which is then listed as `nft list` / `nft -j list` prints it.
 
-``python -m tests.fuzz.onepass --seed N --cases 2000 [--form api|nft]`` (``make fuzz-onepass``) runs a campaign;
+``python -m tests.fuzz.onepass --seed N --cases 2000 [--form api|nft|nft-json]`` (``make fuzz-onepass``) runs a campaign;
 tests/fuzz/test_onepass.py runs a fixed slice. Cases are deterministic by seed and number.
 """
 
@@ -45,7 +48,7 @@ from pathlib import Path
 
 from kubectl_svcpath.errors import SvcpathError
 from kubectl_svcpath.modes.iptables import audit_match
-from tests.lab.kpgen import save_text
+from tests.lab.kpgen import ProxyConfig, save_text
 from tests.lab.nftgen import generate
 from tests.unit.modes.iptables import test_audit_api as api_tests
 from tests.unit.modes.iptables import test_audit_onepass as rules_tests
@@ -66,6 +69,8 @@ class Case:
     edits: list[str]  # what was done: "name@line" for a rule line, "name@namespace/name" for an object
     text: str
     objects: list[dict[str, Any]] = field(default_factory=list)  # (form "api")
+    problems: bool = False  # --problems (one case in four)
+    namespace: str | None = None  # -n (rules only: one case in eight)
 
 
 @dataclass
@@ -74,27 +79,34 @@ class Outcome:
     learn_after: int
     verdict: str  # "same", "differ", "not-one-pass", "not-audited"
     detail: str = ""
-    changed: bool = False  # the edits changed the full analysis' table (the case tested something)
+    changed: bool = False  # the edits changed the full analysis' table (the case tested something; cases without flags)
 
 
-FORMS = ("iptables", "api", "nft")
+FORMS = ("iptables", "api", "nft", "nft-json")
+# how kube-proxy may have been configured (the iptables forms): a case takes the one of its number, in turn
+# (large-cluster mode drops the endpoint chains' comments; no cluster CIDR drops the "! -s" detector)
+CONFIGS = [(ProxyConfig(), "legacy", True), (ProxyConfig(large_cluster=True), "legacy", True),
+           (ProxyConfig(cluster_cidr=None, random_fully=True), "nft", True),
+           (ProxyConfig(masquerade_all=True, nfacct=True), "legacy", False),
+           (ProxyConfig(localhost_nodeports=False, filter_table=False), "nft", True)]
 
 
 class Base:
     """The generated rules, their lines, the values edits draw from (made once) and, with the Services
     from the API, their objects. ``form``: "iptables" (an iptables-save dump), "api" (the same with API
-    objects), "nft" (nftgen's transaction, listed as `nft list` prints it)."""
+    objects), "nft" / "nft-json" (nftgen's transaction, listed as `nft list` / `nft -j list` prints it)."""
 
-    def __init__(self, form: str) -> None:
+    def __init__(self, form: str, config: int = 0) -> None:
         self.form = form
-        if form == "nft":
+        if form.startswith("nft"):
             self.text = generate(nft_tests._services())
             self.objects: list[dict[str, Any]] = []
             rule = re.compile(r"add (?:rule|element) ")
             chain = re.compile(r"add rule ip kube-proxy (endpoint-\S+) ")
         else:
             specs = api_tests._services() if form == "api" else rules_tests._services()
-            self.text = save_text(specs)
+            cfg, backend, counters = CONFIGS[config]
+            self.text = save_text(specs, cfg, backend, counters)
             self.objects = api_tests._objects(specs) if form == "api" else []
             rule, chain = _RULE, re.compile(r"-A (KUBE-SEP-\w{16}) ")
         self.lines = self.text.split("\n")
@@ -110,6 +122,8 @@ class Base:
 
     def input_text(self, lines: list[str | None]) -> str:
         text = "\n".join(line for line in lines if line is not None)
+        if self.form == "nft-json":
+            return nft_tests._json(text)
         return nft_tests._listing(text) if self.form == "nft" else text
 
     def full_rows(self) -> list[dict[str, str]]:
@@ -151,12 +165,12 @@ def _edit(lines: list[str | None], at: int, rnd: random.Random, base: Base) -> s
     elif kind == 4:
         line = line.replace("tcp", "udp")
     elif kind == 5:
-        line = re.sub(r"KUBE-SEP-\w{16}" if base.form != "nft" else r"(?<= )endpoint-\S+", rnd.choice(base.seps), line, count=1)
+        line = re.sub(r"KUBE-SEP-\w{16}" if not base.form.startswith("nft") else r"(?<= )endpoint-\S+", rnd.choice(base.seps), line, count=1)
     elif kind == 6:
-        line = line.replace("/32", "/24", 1) if base.form != "nft" else line.replace("/8 ", "/16 ", 1)
+        line = line.replace("/32", "/24", 1) if not base.form.startswith("nft") else line.replace("/8 ", "/16 ", 1)
     elif kind == 7:
         packets, count = rnd.randrange(1, 50), rnd.randrange(100, 5000)
-        if base.form == "nft":
+        if base.form.startswith("nft"):
             line = re.sub(r"^(add rule ip kube-proxy \S+ )", rf"\1counter packets {packets} bytes {count} ", line)
         else:
             line = re.sub(r"^\[\d+:\d+\]", f"[{packets}:{count}]", line)
@@ -176,7 +190,7 @@ def _edit(lines: list[str | None], at: int, rnd: random.Random, base: Base) -> s
         port = re.search(r"(?:--dport |dport |\. |:)(\d{2,5})\b", line)
         if port:
             line = line[:port.start(1)] + rnd.choice(_PORTS) + line[port.end(1):]
-    elif base.form == "nft":
+    elif base.form.startswith("nft"):
         line = line.replace(" tcp dport", "", 1) if rnd.random() < 0.5 else line.replace(" goto ", " jump ", 1).replace(" jump ", " meta mark 0x4000 jump ", 1)
     else:
         line = line.replace(" -m tcp", "", 1) if rnd.random() < 0.5 else line.replace(" -j ", " -m mark --mark 0x4000/0x4000 -j ", 1)
@@ -294,7 +308,11 @@ def make_case(index: int, seed: int, base: Base) -> Case:
             edits.append(_edit_objects(objects, at, rnd, base))  # (from the last: a slice dropped moves no later index)
     if rnd.random() < 0.3:
         edits.append(_everywhere(lines, objects, rnd, base))
-    return Case(index, edits, base.input_text(lines), objects)
+    try:
+        text = base.input_text(lines)
+    except Exception as e:  # (nft -j is written from the project's own reading of the edited text: it may refuse it)
+        text, edits = "", [*edits, f"not listed: {type(e).__name__}"]
+    return Case(index, edits, text, objects, problems=index % 4 == 3, namespace="ns1" if index % 8 == 7 and not objects else None)
 
 
 def check(case: Case, learn_after: int, base_rows: list[dict[str, str]], folder: Path) -> Outcome:
@@ -305,16 +323,16 @@ def check(case: Case, learn_after: int, base_rows: list[dict[str, str]], folder:
     audit_match.LEARN_AFTER = learn_after
     try:
         if case.objects:
-            full, fast, _ = api_tests._both([str(dump)], case.objects, node=api_tests.NODE)
+            full, fast, _ = api_tests._both([str(dump)], case.objects, case.problems, node=api_tests.NODE)
         else:
-            full, fast, _ = rules_tests._both([str(dump)])
+            full, fast, _ = rules_tests._both([str(dump)], case.namespace, case.problems)
     except SvcpathError as e:
         return Outcome(case, learn_after, "not-audited", str(e))
     except AssertionError as e:  # (the API form's own check: the rows of the API half made beforehand, as live)
         return Outcome(case, learn_after, "differ", f"API half made beforehand: {e}")
     finally:
         audit_match.LEARN_AFTER = was
-    changed = full.audit_rows != base_rows
+    changed = full.audit_rows != base_rows and not case.problems and case.namespace is None  # (base_rows: no flags)
     if fast is None:
         return Outcome(case, learn_after, "not-one-pass", changed=changed)
     for name, a, b in (("rows", full.audit_rows, fast.audit_rows), ("totals", full.audit_totals, fast.audit_totals),
@@ -327,12 +345,13 @@ def check(case: Case, learn_after: int, base_rows: list[dict[str, str]], folder:
 
 def run(seed: int, cases: int, form: str = "iptables", base: Base | None = None) -> Iterator[Outcome]:
     """Cases 0 .. ``cases`` - 1 of ``seed``, two in three with every template compiled at its first Service,
-    the others as users run it (compiled at the fourth)."""
-    base = base or Base(form)
-    base_rows = base.full_rows()
+    the others as users run it (compiled at the fourth); the iptables forms' bases in turn from CONFIGS
+    (``base``: that one only)."""
+    bases = [base] if base is not None else [Base(form, k) for k in range(1 if form.startswith("nft") else len(CONFIGS))]
     with tempfile.TemporaryDirectory(prefix="svcpath-onepass-") as tmp:
         for i in range(cases):
-            yield check(make_case(i, seed, base), 1 if i % 3 else audit_match.LEARN_AFTER, base_rows, Path(tmp))
+            b = bases[i % len(bases)]
+            yield check(make_case(i, seed, b), 1 if i % 3 else audit_match.LEARN_AFTER, b.full_rows(), Path(tmp))
 
 
 def main() -> int:
@@ -340,7 +359,8 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--cases", type=int, default=2000)
     ap.add_argument("--form", choices=FORMS, default="iptables",
-                    help="iptables: an iptables-save dump; api: the same with the Services from API objects (live, --manifest); nft: an nft listing")
+                    help="iptables: an iptables-save dump; api: the same with the Services from API objects (live, --manifest); "
+                         "nft, nft-json: an nft listing as text or as nft -j")
     ap.add_argument("--keep", type=Path, default=Path("build/onepass-failures"), help="where differing cases are copied")
     args = ap.parse_args()
     t0 = time.monotonic()
@@ -355,7 +375,8 @@ def main() -> int:
             kept.write_text(o.case.text)
             if o.case.objects:
                 kept.with_suffix(".json").write_text(json.dumps(o.case.objects, indent=1))
-            print(f"case {o.case.index} ({', '.join(o.case.edits)}; LEARN_AFTER {o.learn_after}): {o.detail} [{kept}]")
+            flags = (" --problems" if o.case.problems else "") + (f" -n {o.case.namespace}" if o.case.namespace else "")
+            print(f"case {o.case.index} ({', '.join(o.case.edits)}; LEARN_AFTER {o.learn_after}{flags}): {o.detail} [{kept}]")
     print(f"seed {args.seed} ({args.form}): {args.cases} cases in {time.monotonic() - t0:.0f} s: "
           + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + f"; {changed} changed the table")
     return 1 if counts.get("differ") else 0

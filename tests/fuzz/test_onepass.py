@@ -10,7 +10,7 @@ import pytest
 from tests.fuzz import onepass
 
 SEED = 0
-CASES = {"iptables": 120, "api": 40, "nft": 60}
+CASES = {"iptables": 120, "api": 40, "nft": 60, "nft-json": 30}
 
 
 @pytest.mark.fuzz
