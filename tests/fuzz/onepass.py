@@ -1,25 +1,28 @@
-"""The one-pass --all table against the full analysis, on mutated dumps (issue 11).
+"""The one-pass --all table against the full analysis, on mutated inputs (issue 11).
 
-The one pass (modes/iptables/audit.py, audit_match.py) gives a Service the row of the first Service
-of its template, its own values put back. The fixed edits of tests/unit/modes/iptables/
-test_audit_onepass.py prove that on the problems we thought of; this campaign makes the ones we did
-not: a generated dump of 96 Services of repeated shapes, one to three random edits of its rule
-lines (a digit, a line dropped, doubled or moved, a protocol, a jump to another endpoint chain, a
-prefix length, counters, an address or port from a set that collides with the dump's own values or
-sits where the checks read it apart (127/8, .0, 0.0.0.0), a DNAT turned into an ACCEPT, a comment
-cut, a probability, a match added or dropped), mostly on later Services, whose rows a template
-makes (the iptables forms' inputs in turn as kube-proxy writes them under five configurations: as
-configured by default, in large-cluster mode, without a cluster CIDR and with --random-fully under the
-nft backend, with masquerade-all and nfacct without counters, without the filter table); in three cases
-in ten also one value of a later Service (an address or a port) made another
+The one pass (modes/iptables/audit.py, audit_match.py, audit_api.py; modes/nftables/audit.py) gives a
+Service the row of the first Service of its template, its own values put back. The fixed edits of
+tests/unit/modes/iptables/test_audit_onepass.py prove that on the problems we thought of; this
+campaign makes the ones we did not.
+
+``--form iptables``: a generated iptables-save dump of 96 Services of repeated shapes, written in turn
+as kube-proxy writes it under five configurations (CONFIGS: by default, in large-cluster mode, without
+a cluster CIDR and with --random-fully under the nft backend, with masquerade-all and nfacct and no
+counters, without the filter table). Each case makes one to three random edits of its rule lines,
+mostly of later Services (whose rows a template makes): a digit, a line dropped, doubled or moved, a
+protocol, a jump to another endpoint chain, a prefix length, counters, an address or port from a set
+that collides with the dump's own values or sits where the checks read it apart (127/8, .0,
+0.0.0.0), a DNAT turned into an ACCEPT, a comment cut, a probability, a match added or dropped. In
+three cases in ten, one value of a later Service (an address or a port) is also made another
 everywhere it stands (an octet past 255 or with a leading zero, a .0 host, loopback, port 0, 080,
-65536): the Service still matches its template but for that value. Each case's table, totals and exit status must equal the audit that analyses every Service
-in full, with templates compiled at their first Service (audit_match.LEARN_AFTER 1) and as users
-run it, with --problems in one case in four and -n in one in eight (the rules alone).
+65536): the Service still matches its template but for that value. Each case's table, totals, notes
+and exit status must equal the audit that analyses every Service in full; two cases in three run with
+every template compiled at its first Service (audit_match.LEARN_AFTER 1), the others as users run it;
+one case in four with --problems, one in eight with -n.
 
-``--form api``: the same with the Services from the API (live, ``--manifest``: modes/iptables/audit_api.py), on
-tests/unit/modes/iptables/test_audit_api.py's 122 Services and objects, each case with up to two edits of
-the rules and one to three of a later Service's objects (an endpoint's conditions, address, node or
+``--form api``: the same with the Services from the API (live, ``--manifest``), on
+tests/unit/modes/iptables/test_audit_api.py's 122 Services and objects (no -n), each case with up to two
+edits of the rules and one to three of a later Service's objects (an endpoint's conditions, address, node or
 zone; a port, target port, protocol or node port; the type, the cluster IP, the traffic policies, the
 affinity; a slice dropped or an endpoint added).
 
@@ -27,8 +30,8 @@ affinity; a slice dropped or an endpoint added).
 tests/unit/modes/nftables/test_audit_onepass.py's 96 Services: the edits are made to nftgen's
 transaction (its rules and map elements), which is then listed as `nft list` / `nft -j list` prints it.
 
-``python -m tests.fuzz.onepass --seed N --cases 2000 [--form api|nft|nft-json]`` (``make fuzz-onepass``) runs a campaign;
-tests/fuzz/test_onepass.py runs a fixed slice. Cases are deterministic by seed and number.
+``python -m tests.fuzz.onepass --seed N --cases 2000 [--form api|nft|nft-json]`` (``make fuzz-onepass``)
+runs a campaign; tests/fuzz/test_onepass.py runs a fixed slice. Cases are deterministic by seed and number.
 """
 
 from __future__ import annotations
@@ -43,8 +46,8 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from kubectl_svcpath.errors import SvcpathError
 from kubectl_svcpath.modes.iptables import audit_match
@@ -277,8 +280,7 @@ def _everywhere(lines: list[str | None], objects: list[dict[str, Any]], rnd: ran
         return "everywhere-none"
     old = rnd.choice(values)
     if "." in old:
-        head, _, last = old.rpartition(".")
-        new = f"{head}.{rnd.choice(_ODD_OCTETS)}" if rnd.random() < 0.8 else rnd.choice(["127.0.0.1", "0.0.0.0", "255.255.255.255"])
+        new = f"{old.rpartition('.')[0]}.{rnd.choice(_ODD_OCTETS)}" if rnd.random() < 0.8 else rnd.choice(["127.0.0.1", "0.0.0.0", "255.255.255.255"])
     else:
         new = rnd.choice(_ODD_PORTS)
     value = re.compile(rf"(?<![\w.]){re.escape(old)}(?![\w])" if "." in old else rf"(?<![\w.]){re.escape(old)}(?!\d)")
