@@ -8,7 +8,9 @@ campaign makes the ones we did not.
 ``--form iptables``: a generated iptables-save dump of 96 Services of repeated shapes, written in turn
 as kube-proxy writes it under five configurations (CONFIGS: by default, in large-cluster mode, without
 a cluster CIDR and with --random-fully under the nft backend, with masquerade-all and nfacct and no
-counters, without the filter table). Each case makes one to three random edits of its rule lines,
+counters, without the filter table), every other one with the Services in one namespace named so that
+many names begin with another's (svc-1, svc-10, svc-10-a: the one pass masks a Service's name in its
+text). Each case makes one to three random edits of its rule lines,
 mostly of later Services (whose rows a template makes): a digit, a line dropped, doubled or moved, a
 protocol, a jump to another endpoint chain, a prefix length, counters, an address or port from a set
 that collides with the dump's own values or sits where the checks read it apart (127/8, .0,
@@ -27,7 +29,7 @@ zone; a port, target port, protocol or node port; the type, the cluster IP, the 
 affinity; a slice dropped or an endpoint added).
 
 ``--form nft`` / ``nft-json``: the same over kube-proxy's nftables table (modes/nftables/audit.py), on
-tests/unit/modes/nftables/test_audit_onepass.py's 96 Services: the edits are made to nftgen's
+tests/unit/modes/nftables/test_audit_onepass.py's 96 Services (every other case with the names above): the edits are made to nftgen's
 transaction (its rules and map elements), which is then listed as `nft list` / `nft -j list` prints it.
 
 ``python -m tests.fuzz.onepass --seed N --cases 2000 [--form api|nft|nft-json]`` (``make fuzz-onepass``)
@@ -38,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import json
 import random
 import re
@@ -94,6 +97,18 @@ CONFIGS = [(ProxyConfig(), "legacy", True), (ProxyConfig(large_cluster=True), "l
            (ProxyConfig(localhost_nodeports=False, filter_table=False), "nft", True)]
 
 
+def _prefixed(specs: list[Any]) -> list[Any]:
+    """The same Services in one namespace, named so that many names begin with another's (svc-1, svc-10,
+    svc-10-a, ...), as real ones do (web, web-api): the one pass masks a Service's name in its text."""
+    out: list[Any] = []
+    for spec in specs:
+        name = spec.name.replace("svc-0", "svc-")
+        if out and int(name.split("-")[1]) % 3 == 2:
+            name = out[-1].name + "-a"
+        out.append(dataclasses.replace(spec, name=name, namespace="ns1"))
+    return out
+
+
 class Base:
     """The generated rules, their lines, the values edits draw from (made once) and, with the Services
     from the API, their objects. ``form``: "iptables" (an iptables-save dump), "api" (the same with API
@@ -102,12 +117,13 @@ class Base:
     def __init__(self, form: str, config: int = 0) -> None:
         self.form = form
         if form.startswith("nft"):
-            self.text = generate(nft_tests._services())
+            self.text = generate(_prefixed(nft_tests._services()) if config % 2 else nft_tests._services())
             self.objects: list[dict[str, Any]] = []
             rule = re.compile(r"add (?:rule|element) ")
             chain = re.compile(r"add rule ip kube-proxy (endpoint-\S+) ")
         else:
             specs = api_tests._services() if form == "api" else rules_tests._services()
+            specs = _prefixed(specs) if config % 2 else specs
             cfg, backend, counters = CONFIGS[config]
             self.text = save_text(specs, cfg, backend, counters)
             self.objects = api_tests._objects(specs) if form == "api" else []
@@ -347,9 +363,9 @@ def check(case: Case, learn_after: int, base_rows: list[dict[str, str]], folder:
 
 def run(seed: int, cases: int, form: str = "iptables", base: Base | None = None) -> Iterator[Outcome]:
     """Cases 0 .. ``cases`` - 1 of ``seed``, two in three with every template compiled at its first Service,
-    the others as users run it (compiled at the fourth); the iptables forms' bases in turn from CONFIGS
-    (``base``: that one only)."""
-    bases = [base] if base is not None else [Base(form, k) for k in range(1 if form.startswith("nft") else len(CONFIGS))]
+    the others as users run it (compiled at the fourth); the bases in turn (CONFIGS, the names of
+    _prefixed every other one; ``base``: that one only)."""
+    bases = [base] if base is not None else [Base(form, k) for k in range(2 if form.startswith("nft") else len(CONFIGS))]
     with tempfile.TemporaryDirectory(prefix="svcpath-onepass-") as tmp:
         for i in range(cases):
             b = bases[i % len(bases)]
