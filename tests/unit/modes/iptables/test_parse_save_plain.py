@@ -318,23 +318,11 @@ _SECTION_OR_NOTICE = re.compile(r"\n(?:\*(\S+)\r?(?=\n|$)|COMMIT\r?(?=\n|$)|(# (
 
 
 def _sections_by_regex(text: str, notices: list[str]) -> list[tuple[str, int, int]] | None:
-    """The tables and notices as one regex over every line finds them (the plain scan's first pass until
-    _plain_sections): the reference."""
-    found = list(_SECTION_OR_NOTICE.finditer(text))
-    notices += [m.group(2).strip() for m in found if m.group(2) is not None]
-    first = parse_save._FIRST_SECTION.match(text)
-    sections, open_table = [], None
-    for m in ([first] if first else []) + [m for m in found if m.group(2) is None]:
-        if m.group(1) is not None:
-            if open_table is not None:
-                return None
-            open_table = (m.group(1), m.end())
-        else:
-            if open_table is None:
-                return None
-            sections.append((open_table[0], open_table[1], m.start()))
-            open_table = None
-    return None if open_table is not None else sections
+    """The tables and notices as regexes over every line find them (the plain scan's first pass until
+    _plain_sections): the reference. (The pairing is _sections', which _fast_scan still uses: one regex
+    for the table and COMMIT lines.)"""
+    notices += [m.group(2).strip() for m in _SECTION_OR_NOTICE.finditer(text) if m.group(2) is not None]
+    return parse_save._sections(text)
 
 
 def _section_edits(text: str) -> list[str]:
