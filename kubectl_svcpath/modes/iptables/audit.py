@@ -6,13 +6,15 @@ their names, addresses, ports and counters. Here each Service's footprint - ever
 analysis reads (its entry rules, its filter REJECT/DROP rules, its chains and endpoint chains,
 what the input says about each chain, and the draft the Services were listed from) - is turned
 into a template by taking those values out (addresses that checks treat specially, like
-127.0.0.0/8 or a ``.0`` host, stay in the template, and so do probabilities, comments and
-options). The first Service of each template gets the full analysis; every later one gets that
+127.0.0.0/8, stay in the template, and so does any address or port the analysis does not read as
+written - port 0, "080", an octet past 255 or with a leading zero -, and probabilities, comments
+and options; a ``.0`` host is told apart). The first Service of each template gets the full analysis; every later one gets that
 row with its own values put back: the same template means the same rules up to a renaming of
 values the analysis only compares for equality, hence the same health, type, endpoint count and
 ports. Anything outside what a template can vouch for (a chain of another Service in the
 footprint, an entry rule without its port, an excerpt, a kernel view) gets the full analysis.
-tests/unit/modes/iptables/test_audit_onepass.py holds the rows to the full analysis'.
+tests/unit/modes/iptables/test_audit_onepass.py holds the rows to the full analysis', and
+tests/fuzz/onepass.py on mutated inputs.
 """
 
 from __future__ import annotations

@@ -7,13 +7,15 @@ Here each Service's footprint - everything its analysis reads: what the maps say
 (the pass over the maps all Services share), the elements correlate looks up by address and port,
 and the text of every chain those lead to (transitively, with the sets they name) - is turned into
 a template by taking those values out (loopback, 0.0.0.0 and 255.x addresses stay, and an
-address ending in .0 is told apart). The first Service of each template gets the full analysis;
+address ending in .0 is told apart; an address or port the analysis does not read as written -
+port 0, a leading zero, past 255 or 65535 - takes the full analysis). The first Service of each template gets the full analysis;
 every later one gets that row with its own values put back: the same template means the same
 rules up to a renaming of values the analysis only compares for equality. Anything a template
 cannot vouch for (a chain named after another Service, a hash that is not the one of its name, a
 chain not read from the dump's text, an excerpt, conntrack counts) gets the full analysis. With an
 ip6 table, IPv6 addresses are taken out too (as nft writes them, and as endpoint chain names do).
-tests/unit/modes/nftables/test_audit_onepass.py holds the rows to the full analysis'.
+tests/unit/modes/nftables/test_audit_onepass.py holds the rows to the full analysis', and
+tests/fuzz/onepass.py on mutated inputs.
 """
 
 from __future__ import annotations
