@@ -722,7 +722,7 @@ def notes_iptables(rules: RuleSet, snapshot: ServiceSnapshot | None = None) -> l
     for info in rules.dumps:
         notes.extend(excerpt_notes(info))
     if not rules.has_counters:
-        notes.append("no packet counters in the input: hops show no traffic (use iptables-save -c, or -L -v -x)")
+        notes.append("no packet counters in the input: each hop's traffic is not known (use iptables-save -c, or -L -v -x)")
     if "rules-only" in forms:
         notes.append("no table headers (bare -A lines): tables were guessed from chain and target names")
     if forms & {"iptables-list", "iptables-list-lines"}:

@@ -113,7 +113,7 @@ def notes_ipvs(ipvs: IpvsTable, rules: RuleSet | None = None, snapshot: ServiceS
     """Report.notes for IPVS mode."""
     notes = _unnamed(snapshot) + [n for d in ipvs.dumps for n in d.notices] + ["IPVS mode is deprecated since Kubernetes v1.35; counters are ipvsadm --stats totals since each virtual/real server was created"]
     if not ipvs.has_stats:
-        notes.append("no ipvsadm --stats listing: hops show no traffic (ipvsadm -Ln --stats --exact)")
+        notes.append("no ipvsadm --stats listing: each hop's traffic is not known (ipvsadm -Ln --stats --exact)")
     elif any(not d.exact for d in ipvs.dumps if "stats" in d.forms):
         notes.append("ipvsadm --stats without --exact: large counters are rounded down (K/M/G/T)")
     if not ipvs.has_weights and not any(f in d.forms for d in ipvs.dumps for f in ("list", "rules", "persistent-conn")):

@@ -168,7 +168,7 @@ def notes_nftables(nft: NftRuleset, conntrack: object | None = None,
     notes: list[str] = []
     if not _table_has_counters(nft):
         if conntrack is None:
-            notes.append("nftables mode: kube-proxy adds no counters, so hops show no traffic; "
+            notes.append("nftables mode: kube-proxy adds no counters, so each hop's traffic is not known; "
                          "pass a `conntrack -L` listing from the node to count connections per endpoint")
         else:
             notes.append("nftables mode: kube-proxy adds no counters; connection counts come from the conntrack "

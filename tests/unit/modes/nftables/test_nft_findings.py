@@ -182,7 +182,7 @@ def test_notes_name_what_is_missing():
     dual = snapshot_from_objects([{"kind": "Service", "metadata": {"name": "d", "namespace": "x"},
                                    "spec": {"clusterIPs": ["172.30.0.7", "fd00::7"], "ports": [{"port": 80}]}}], "x", "d")
     assert notes_nftables(nft, None, snap) == [
-        "nftables mode: kube-proxy adds no counters, so hops show no traffic; pass a `conntrack -L` listing from the node to count connections per endpoint"]
+        "nftables mode: kube-proxy adds no counters, so each hop's traffic is not known; pass a `conntrack -L` listing from the node to count connections per endpoint"]
     assert any("no table ip6 kube-proxy in the input: fd00::7" in n for n in notes_nftables(nft, None, dual))
 
 
