@@ -23,13 +23,13 @@ every template compiled at its first Service (audit_match.LEARN_AFTER 1), the ot
 one case in four with --problems, one in eight with -n.
 
 ``--form api``: the same with the Services from the API (live, ``--manifest``), on
-tests/unit/modes/iptables/test_audit_api.py's 122 Services and objects (no -n), each case with up to two
+tests/onepass_inputs.py's 122 API Services and objects (no -n), each case with up to two
 edits of the rules and one to three of a later Service's objects (an endpoint's conditions, address, node or
 zone; a port, target port, protocol or node port; the type, the cluster IP, the traffic policies, the
 affinity; a slice dropped or an endpoint added).
 
 ``--form nft`` / ``nft-json``: the same over kube-proxy's nftables table (modes/nftables/audit.py), on
-tests/unit/modes/nftables/test_audit_onepass.py's 96 Services (every other case with the names above): the edits are made to nftgen's
+tests/onepass_inputs.py's 96 nftables Services (every other case with the names above): the edits are made to nftgen's
 transaction (its rules and map elements), which is then listed as `nft list` / `nft -j list` prints it.
 
 ``python -m tests.fuzz.onepass --seed N --cases 2000 [--form api|nft|nft-json]`` (``make fuzz-onepass``)
@@ -56,9 +56,7 @@ from kubectl_svcpath.errors import SvcpathError
 from kubectl_svcpath.modes.iptables import audit_match
 from tests.lab.kpgen import ProxyConfig, save_text
 from tests.lab.nftgen import generate
-from tests.unit.modes.iptables import test_audit_api as api_tests
-from tests.unit.modes.iptables import test_audit_onepass as rules_tests
-from tests.unit.modes.nftables import test_audit_onepass as nft_tests
+from tests import onepass_inputs as inputs
 
 # values the edits put in: the dump's own (a collision the templates must tell apart) and the ones the
 # checks read apart (loopback, "this network", a .0 host, the broadcast address)
@@ -117,16 +115,16 @@ class Base:
     def __init__(self, form: str, config: int = 0) -> None:
         self.form = form
         if form.startswith("nft"):
-            self.text = generate(_prefixed(nft_tests._services()) if config % 2 else nft_tests._services())
+            self.text = generate(_prefixed(inputs.nft_services()) if config % 2 else inputs.nft_services())
             self.objects: list[dict[str, Any]] = []
             rule = re.compile(r"add (?:rule|element) ")
             chain = re.compile(r"add rule ip kube-proxy (endpoint-\S+) ")
         else:
-            specs = api_tests._services() if form == "api" else rules_tests._services()
+            specs = inputs.api_services() if form == "api" else inputs.save_services()
             specs = _prefixed(specs) if config % 2 else specs
             cfg, backend, counters = CONFIGS[config]
             self.text = save_text(specs, cfg, backend, counters)
-            self.objects = api_tests._objects(specs) if form == "api" else []
+            self.objects = inputs.api_objects_of(specs) if form == "api" else []
             rule, chain = _RULE, re.compile(r"-A (KUBE-SEP-\w{16}) ")
         self.lines = self.text.split("\n")
         rules = [i for i, line in enumerate(self.lines) if rule.match(line)]
@@ -142,8 +140,8 @@ class Base:
     def input_text(self, lines: list[str | None]) -> str:
         text = "\n".join(line for line in lines if line is not None)
         if self.form == "nft-json":
-            return nft_tests._json(text)
-        return nft_tests._listing(text) if self.form == "nft" else text
+            return inputs.nft_json(text)
+        return inputs.nft_listing(text) if self.form == "nft" else text
 
     def full_rows(self) -> list[dict[str, str]]:
         """The table of the unedited input, each Service analysed in full (made once)."""
@@ -152,9 +150,9 @@ class Base:
                 dump = Path(tmp) / "base.txt"
                 dump.write_text(self.input_text(list(self.lines)))
                 if self.objects:
-                    self._rows = api_tests._both([str(dump)], copy.deepcopy(self.objects), node=api_tests.NODE)[0].audit_rows
+                    self._rows = inputs.both_api([str(dump)], copy.deepcopy(self.objects), node=inputs.NODE)[0].audit_rows
                 else:
-                    self._rows = rules_tests._both([str(dump)])[0].audit_rows
+                    self._rows = inputs.both([str(dump)])[0].audit_rows
         return self._rows
 
 
@@ -240,7 +238,7 @@ def _edit_objects(objects: list[dict[str, Any]], at: int, rnd: random.Random, ba
         rnd.choice(endpoints)["addresses"] = [rnd.choice(base.addresses + _ADDRESSES)]
     elif kind == 2 and endpoints:
         ep = rnd.choice(endpoints)
-        node = rnd.choice([api_tests.NODE, "node-b", None])
+        node = rnd.choice([inputs.NODE, "node-b", None])
         if node is None:
             ep.pop("nodeName", None)
         else:
@@ -341,9 +339,9 @@ def check(case: Case, learn_after: int, base_rows: list[dict[str, str]], folder:
     audit_match.LEARN_AFTER = learn_after
     try:
         if case.objects:
-            full, fast, _ = api_tests._both([str(dump)], case.objects, case.problems, node=api_tests.NODE)
+            full, fast, _ = inputs.both_api([str(dump)], case.objects, case.problems, node=inputs.NODE)
         else:
-            full, fast, _ = rules_tests._both([str(dump)], case.namespace, case.problems)
+            full, fast, _ = inputs.both([str(dump)], case.namespace, case.problems)
     except SvcpathError as e:
         return Outcome(case, learn_after, "not-audited", str(e))
     except AssertionError as e:  # (the API form's own check: the rows of the API half made beforehand, as live)

@@ -17,7 +17,7 @@ from kubectl_svcpath.modes.iptables import infer, parse_save
 from kubectl_svcpath.modes.iptables.infer import LightRule
 from tests.conftest import DUMPS, require_shared
 from tests.lab.kpgen import save_text
-from tests.unit.modes.iptables.test_audit_onepass import CORPUS, DUMP_FILES, PASTES, _both, _assert_same, _services
+from tests.onepass_inputs import CORPUS, DUMP_FILES, PASTES, assert_same, both, save_services
 
 @pytest.fixture(autouse=True)
 def _lazy(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -68,7 +68,7 @@ def test_light_dispatch_rules_equal_tokenised_on_corpus_pastes(paste: str) -> No
 def test_generated_dump_is_read_light(tmp_path: Path) -> None:
     """Not vacuous: kube-proxy's own lines (cluster, external, load-balancer IPs, node ports) are read light."""
     dump = tmp_path / "iptables-save.txt"
-    dump.write_text(save_text(_services()))
+    dump.write_text(save_text(save_services()))
     assert _light_equals_tokenised(str(dump)) >= 96
 
 
@@ -78,7 +78,7 @@ def test_generated_dump_is_read_light(tmp_path: Path) -> None:
     ('--comment "ns0/svc-00:http cluster IP"', '--comment "ns0/svc-00:http \\"cluster\\" IP"'),  # escaped quotes
 ])
 def test_other_lines_fall_back_to_the_tokeniser(tmp_path: Path, edit: tuple[str, str]) -> None:
-    text = save_text(_services())
+    text = save_text(save_services())
     assert edit[0] in text
     dump = tmp_path / "iptables-save.txt"
     dump.write_text(text.replace(edit[0], edit[1], 1))
@@ -86,15 +86,15 @@ def test_other_lines_fall_back_to_the_tokeniser(tmp_path: Path, edit: tuple[str,
     assert parsed.rules is not None
     assert not any(isinstance(r, LightRule) for r in infer.dispatch_rules(parsed.rules, "KUBE-SERVICES"))
     _light_equals_tokenised(str(dump))
-    full, fast, _ = _both([str(dump)])
+    full, fast, _ = both([str(dump)])
     assert fast is not None
-    _assert_same(full, fast, edit[1])
+    assert_same(full, fast, edit[1])
 
 
 def test_a_comment_only_a_repair_reads_lists_the_same_services(tmp_path: Path) -> None:
     """A comment with a stray space (as a soft-wrapped copy shows it) is repaired on the tokenised Rule
     (comments.unwrap edits it): a light rule cannot be, so the listing starts again from the tokenised rules."""
-    text = save_text(_services())
+    text = save_text(save_services())
     wrapped = text.replace('--comment "ns0/svc-00:http cluster IP"', '--comment "ns0/s vc-00:http cluster IP"', 1)
     assert wrapped != text
     dump = tmp_path / "iptables-save.txt"
@@ -104,6 +104,6 @@ def test_a_comment_only_a_repair_reads_lists_the_same_services(tmp_path: Path) -
     assert any(isinstance(r, LightRule) for r in infer.dispatch_rules(parsed.rules, "KUBE-SERVICES"))
     listed = {(s.namespace, s.name) for s in infer.infer_services_iptables(parsed.rules)}
     assert ("ns0", "svc-00") in listed and ("ns0", "s vc-00") not in listed
-    full, fast, _ = _both([str(dump)])
+    full, fast, _ = both([str(dump)])
     assert fast is not None
-    _assert_same(full, fast, "wrapped comment")
+    assert_same(full, fast, "wrapped comment")

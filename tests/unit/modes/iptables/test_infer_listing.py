@@ -25,7 +25,7 @@ from kubectl_svcpath.modes.iptables import comments, infer
 from kubectl_svcpath.modes.iptables.infer import LightRule
 from tests.conftest import DUMPS
 from tests.lab.kpgen import save_text
-from tests.unit.modes.iptables.test_audit_onepass import CORPUS, DUMP_FILES, PASTES, _services, _with_problems
+from tests.onepass_inputs import CORPUS, DUMP_FILES, PASTES, save_services, save_with_problems
 
 SPNS = ["default/hello", "kube-system/kube-dns:dns-tcp", "ns/svc:", "ns/svc:a:b", "ns/svc:a:", "a/b:x/y", "ns/svc:"]
 SAID = ["{spn} cluster IP", "{spn} external IP", "{spn} loadbalancer IP", "{spn}", "{spn} -> 10.0.0.1:80",
@@ -164,9 +164,9 @@ def _edited(text: str, edit: str) -> str:
 @pytest.mark.parametrize("edit", ["none", "orphan", "unsorted"])
 @pytest.mark.parametrize("problems", [False, True])
 def test_untied_chains_of_generated_dumps_are_the_definitions(tmp_path: Path, problems: bool, edit: str) -> None:
-    text = save_text(_services())
+    text = save_text(save_services())
     dump = tmp_path / "iptables-save.txt"
-    dump.write_text(_edited(_with_problems(text) if problems else text, edit))
+    dump.write_text(_edited(save_with_problems(text) if problems else text, edit))
     got = _check(str(dump))
     assert got is not None
     untied, orphans = got
