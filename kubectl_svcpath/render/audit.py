@@ -5,11 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import tabulate as _tabulate_module
-from tabulate import tabulate
-
-_tabulate_module.MIN_PADDING = 0  # kubectl-like: columns as wide as their widest cell, two spaces apart
-
 from kubectl_svcpath.path import SEVERITY_ORDER
 from kubectl_svcpath.render.common import wrap_lines
 from kubectl_svcpath.render.text import Style, safe
@@ -160,7 +155,12 @@ def plain_table(cells: list[list[str]], headers: list[str]) -> str:
     tabulate's pass over 80,000 cells was a third of a 10,000-Service audit's rendering. Cells with a
     line break or outside ASCII (tabulate measures those its own way) still go through tabulate."""
     if any(not c.isascii() or "\n" in c or "\r" in c for row in cells for c in row):
-        return tabulate(cells, headers=headers, tablefmt="plain", disable_numparse=True)
+        # (imported here: with the importlib.metadata, email and zipfile modules it brings, ~14 ms of every
+        # --all run's start, for tables few inputs make)
+        import tabulate
+
+        tabulate.MIN_PADDING = 0  # kubectl-like: columns as wide as their widest cell, two spaces apart
+        return tabulate.tabulate(cells, headers=headers, tablefmt="plain", disable_numparse=True)
     stripped = [[c.strip() for c in row] for row in cells]
     widths = [max([len(h), *(len(row[i]) for row in stripped)]) for i, h in enumerate(headers)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in [headers, *stripped]]

@@ -101,3 +101,22 @@ def test_max_parallel_says_one_default_everywhere() -> None:
     assert options.Options().max_parallel == options.MAX_PARALLEL
     flag = next(f for f in completion.FLAGS if f.long == "--max-parallel")
     assert f"(default {options.MAX_PARALLEL})" in flag.help
+
+
+def test_an_offline_all_run_loads_no_table_library(tmp_path: Any) -> None:
+    """--all writes its table itself (render.audit.plain_table): tabulate, and the importlib.metadata, email
+    and zipfile modules it brings (~14 ms of the start), load only for a cell outside ASCII."""
+    from tests.lab.kpgen import cluster_services, save_text
+
+    dump = tmp_path / "nat.txt"
+    dump.write_text(save_text(cluster_services(3, 2), tables=("nat",)))
+    unused = ["tabulate", "importlib.metadata", "email", "zipfile", "socket"]
+    code = ("import sys\nfrom kubectl_svcpath.cli import main\ntry:\n"
+            f"    main(['--all', '--rules-file', {str(dump)!r}])\n"
+            "except SystemExit as e:\n    assert e.code in (0, 3), e.code\n"
+            f"print([m for m in {unused!r} if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = out.stdout.strip().splitlines()
+    assert lines[0].split()[:2] == ["NAMESPACE", "NAME"] and "3 Services" in out.stdout, out.stdout
+    assert lines[-1] == "[]"

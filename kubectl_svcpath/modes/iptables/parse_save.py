@@ -638,13 +638,17 @@ class _RunLocator:
         """Every run's span, in ``names`` order: the plain scan's regex again, only where each run starts
         taken (a run ends where the next one's newline is); None when the runs found are not ``names``'."""
         text, end = self.text, self.end
-        starts = list(map(_START, _RUN_NAMES.finditer(text, self.start - 1, end)))
-        last = _RUN_NAMES.match(text, starts[-1], end) if starts else None
-        if len(starts) != len(self.names) or last is None or last.end() != end:
-            return None
-        ends = starts[1:]
-        ends.append(end)
-        return self.names, pack_spans(list(map(_NEXT, starts)), ends)
+        # read with the pattern of the first rule's shape first, as _run_names: its runs are _RUN_NAMES's cut
+        # at each line of the other shape (a match of its own), so as many of them as names means the same runs
+        shaped = _COUNTED_RUN_NAMES if text.startswith("\n[", self.start - 1) else _BARE_RUN_NAMES
+        for pattern in (shaped, _RUN_NAMES):
+            starts = list(map(_START, pattern.finditer(text, self.start - 1, end)))
+            last = pattern.match(text, starts[-1], end) if starts else None
+            if len(starts) == len(self.names) and last is not None and last.end() == end:
+                ends = starts[1:]
+                ends.append(end)
+                return self.names, pack_spans(list(map(_NEXT, starts)), ends)
+        return None
 
 
 # (table, start, end, head, declared names, the runs' chains: each UNLOCATED, in text order)

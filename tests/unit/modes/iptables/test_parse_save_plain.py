@@ -119,6 +119,44 @@ def test_every_chain_located_at_once_before_any_look_up_matches_the_general_scan
     assert [p_nat[n]._spans for n in names] == [g_nat[n]._spans for n in names]
 
 
+def _uncounted(text: str, where: str) -> str:
+    """One or more rule lines of a counted table without their counters (both shapes in one table, as a
+    hand edit gives): the plain scan's shaped regex cuts runs there and the names are read again whole."""
+    lines = text.split("\n")
+    rules = [i for i, ln in enumerate(lines) if ln.startswith("[0:0] -A ")]
+    if where == "a line inside a run":  # (an endpoint chain's second line: its run of two)
+        picked = [next(i for i in rules if "-A KUBE-SEP-" in lines[i] and lines[i - 1].split()[2] == lines[i].split()[2])]
+    elif where == "a run of one line":
+        picked = [next(i for i in rules if "-A KUBE-MARK-MASQ " in lines[i])]
+    elif where == "the last line":
+        picked = [rules[-1]]
+    else:  # every line of a run of several
+        chain = next(lines[i].split()[2] for i in rules if "-A KUBE-SVC-" in lines[i])
+        picked = [i for i in rules if lines[i].split()[2] == chain]
+    for i in picked:
+        lines[i] = lines[i][len("[0:0] "):]
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("where", ["a line inside a run", "a run of one line", "the last line", "a whole run"])
+def test_every_chain_located_at_once_in_a_table_of_both_line_shapes(where: str) -> None:
+    """all_packed reads a counted table with the counted lines' regex first; a line without counters cuts a
+    run there, so the count of runs differs (or the last one falls short) and the table is read again with
+    the regex of both shapes: every chain's text is still the general scan's."""
+    text = _uncounted(save_text(cluster_services(120, 3), tables=("nat",)), where)
+    general = parse_save._Parser(text, "d", False)
+    assert general._fast_scan()
+    plain = parse_save._Parser(text, "d", False)
+    assert plain._plain_scan()
+    g_nat, p_nat = general.rules.tables["nat"].chains, plain.rules.tables["nat"].chains
+    assert p_nat._locator.all_packed() is not None
+    p_nat.locate_all()
+    names = list(g_nat)
+    assert list(p_nat) == names
+    assert [p_nat.text_of(n) for n in names] == [g_nat.text_of(n) for n in names]
+    assert [p_nat[n]._spans for n in names] == [g_nat[n]._spans for n in names]
+
+
 def _move_rule(text: str) -> str:
     """A chain's first rule moved to the end of the table: its rules are in two places (a hand edit)."""
     lines = text.split("\n")
