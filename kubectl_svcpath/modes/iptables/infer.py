@@ -604,7 +604,7 @@ def _finish(d: _Draft, rules: RuleSet) -> ServiceSnapshot:
     stype: str | None
     if d.lb_ips:
         stype = "LoadBalancer"
-    elif node_ports:
+    elif node_ports and dispatch_whole:
         stype = "NodePort"  # (or a LoadBalancer without an ingress address yet: the rules look the same)
     elif d.cluster_ips and dispatch_whole:
         stype = "ClusterIP"  # the whole nat table is here and holds no NodePort rule for it
