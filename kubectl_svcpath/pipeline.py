@@ -18,7 +18,8 @@ from kubectl_svcpath.findings.generic import diagnose
 from kubectl_svcpath.modes import registry
 from kubectl_svcpath.modes.base import Mode, Parsed
 from kubectl_svcpath.parse import describe, dump_format
-from kubectl_svcpath.parse.excerpt import clean, excerpt_note, head_commands, json_excerpt, left_out_note
+from kubectl_svcpath.parse.excerpt import (clean, excerpt_note, head_commands, json_excerpt, left_out_note, marked_note,
+                                           relisted_note, repeated_note)
 from kubectl_svcpath.path import PortPath
 from kubectl_svcpath.report import Report, RulesNotRead
 from kubectl_svcpath.snapshot import ServiceSnapshot
@@ -201,10 +202,17 @@ def cleaned(dump: RuleDump, notes: list[str] | None = None) -> RuleDump:
     if scanned is not None:
         return replace(dump, clean=True, save_lines=True, feed=scanned)
     c = clean(dump.text)
-    if not c.bom and not c.elisions and not c.commands and not c.dedented and not c.left_out:
+    if not c.bom and not c.elisions and not c.commands and not c.dedented and not c.left_out and not c.marked \
+            and not c.relisted:
         return replace(dump, clean=True, save_lines=c.save_lines)
     if c.left_out and notes is not None:
         notes.append(left_out_note(dump.source, c.left_out))
+    if c.marked and notes is not None:
+        notes.append(marked_note(dump.source, c.marked))
+    if c.repeated and notes is not None:
+        notes.append(repeated_note(dump.source, c.repeated))
+    if c.relisted and notes is not None:
+        notes.extend(relisted_note(dump.source, chain, headers, dropped) for chain, headers, dropped in c.relisted)
     fragments = json_excerpt(c.text, c.elisions)  # `nft -j | jq .` cut with "...": its objects, as one document
     if fragments is not None:
         return replace(dump, text=fragments, elisions=tuple(c.elisions))

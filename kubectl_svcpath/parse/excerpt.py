@@ -40,6 +40,12 @@ _ELISION = re.compile(
 _PROMPT = re.compile(r"^\s*(?:\[[^\]\n]{0,80}\]|[\w.-]+@[\w.:~/-]*|[\w.-]+)?\s*[$#%]\s+\S")
 _COMMAND = re.compile(r"^\s*(?:sudo\s+)?(?:ip6?tables(?:-legacy|-nft)?(?:-save)?|nft|ipvsadm|kubectl|crictl|docker|conntrack)\s+-?\w")
 _PROSE = re.compile(r"^[A-Z][^:\t]{2,100}:\s*$")
+# the prompt alone, the command's output done ("ubuntu@vm1:~$ ", "[root@node ~]#"): ends many pasted runs
+_BARE_PROMPT = re.compile(r"^\s*(?:\[[^\]\n]{0,80}\]|[\w.-]+@[\w.:~/-]*)[$#%]\s*$")
+# an arrow the author put before a line to point at it ("--> 9   540 KUBE-MARK-MASQ …", "==> -A KUBE-SVC-…"):
+# not the tool's; the line is read without it, the arrow blanked so that -L columns stay where they were
+_MARK = re.compile(r"^[ \t]*(?:-{1,3}|={1,3})>[ \t]+(?=\S)")
+_ANY_MARK = re.compile(r"(?:^|\n)[ \t]*(?:-{1,3}|={1,3})>[ \t]")
 # a command whose output is no rule listing ("$ kubectl logs …", "# ip addr", "$ kubectl get svc"): its
 # output, down to the next prompt, is left out with a note. Never a line naming a rule tool ("kubectl exec
 # kube-proxy-x -- iptables-save", "ssh node sudo iptables-save | grep -n …"), and not an alias ("$ ipt
@@ -52,6 +58,13 @@ _OTHER_COMMAND = re.compile(
 # the first line of a rule listing of any form: never another command's output
 _RULE_START = re.compile(r"^\s*(?:\d+:)*(?:\[\d+:\d+\]\s*)?(?:-[ANIX]\s+\S|:\S+\s+\S+\s+\[|\*[a-z]+\s*$|COMMIT\s*$|Chain\s+\S+\s+\(|"
                          r"table\s+\w+\s+\S+\s*\{|IP Virtual Server|Prot LocalAddress|(?:TCP|UDP|SCTP)\s+\S+:\d+)")
+# a line of iptables-save's shapes a grep prints: a rule ("[p:b] " counters optional) or a chain declaration
+_SAVE_SHAPED = re.compile(r"[ \t]*(?:\[\d+:\d+\][ \t]*)?-A[ \t]+\S|[ \t]*:[A-Z]\S*[ \t]+\S+[ \t]+\[")
+_NEW_CHAIN = re.compile(r"(?:^|\n)[ \t]*-N[ \t]")
+_NEW_CHAIN_LINE = re.compile(r"[ \t]*-N[ \t]+(\S+)[ \t]*$")
+_TABLE_LINE = re.compile(r"(?:^|\n)[ \t]*\*[a-z]+[ \t]*\r?(?:\n|$)")
+# a row of iptables -L -v: packets and bytes (K/M/G suffixes unless -x), then the target
+_LIST_ROW = re.compile(r"\s*\d+[KMGT]?\s+\d+[KMGT]?\s+\S")
 _RULE_TOOL = re.compile(r"(?:^|[\s/|;])(?:ip6?tables(?:-legacy|-nft)?(?:-save)?|nft|ipvsadm|conntrack|ipset)(?=\s|$)")
 
 
@@ -65,6 +78,13 @@ class Cleaned:
     # another command's output under its own prompt, emptied: (first line, last line, the command)
     left_out: list[tuple[int, int, str]] = field(default_factory=list)
     save_lines: bool = False  # every line but the first is of iptables-save's shapes (none is a cut or a prompt)
+    marked: list[int] = field(default_factory=list)  # rule lines the author pointed at with an arrow, read without it
+    # a rule or declaration line an earlier command of the paste printed already (a walk of greps over one
+    # dump prints a rule under each name it holds): one rule, read once, not a duplicate in the chain
+    repeated: list[int] = field(default_factory=list)
+    # `iptables -S CHAIN` run again later in the paste (before and after a change): (chain, the lines of
+    # each listing's -N, the lines of the earlier listings left out); only the last listing is read
+    relisted: list[tuple[str, list[int], list[int]]] = field(default_factory=list)
 
 
 def clean(text: str) -> Cleaned:
@@ -79,25 +99,42 @@ def clean(text: str) -> Cleaned:
             return Cleaned(text, [], bom, dedented=dedented, save_lines=True)
     else:
         elided = _maybe_elided(text)
-        if not elided and not _maybe_commands(text):
+        if not elided and not _maybe_commands(text) and _ANY_MARK.search(text) is None:
             return Cleaned(text, [], bom, dedented=dedented)
     lines = text.split("\n")
+    relisted = _drop_earlier_listings(lines) if _NEW_CHAIN.search(text) else []
     elisions: list[int] = []
     commands: list[int] = []
     left_out: list[tuple[int, int, str]] = []
+    marked: list[int] = []
+    repeated: list[int] = []
+    printed: dict[str, int] = {}  # a save-shaped line -> the command run (counted by prompt lines) that printed it first
+    run = 0
+    walk = _TABLE_LINE.search(text) is None  # whole tables (a node each, say) may well hold the same rules
     other: str | None = None  # the command whose output is being left out
     fresh = True  # no line of this command's output left out yet: the next one starts a range
     for i, line in enumerate(lines):
+        if walk and _SAVE_SHAPED.match(line):
+            key = line.strip()
+            if printed.setdefault(key, run) != run:
+                lines[i] = ""
+                repeated.append(i + 1)
+            continue
         if len(line) > 300:
             if other is not None:
                 fresh = _leave_out(left_out, lines, i, other, fresh)
             continue
+        mark = _MARK.match(line)
+        if mark is not None and _RULE_START.match(line, mark.end()) or mark is not None and _LIST_ROW.match(line, mark.end()):
+            lines[i] = line = " " * mark.end() + line[mark.end():]
+            marked.append(i + 1)
         if elided and len(line) <= 120 and _ELISION.match(line):
             elisions.append(i + 1)
             # "... }" (nft): the cut ends a block that must stay closed
             lines[i] = "}" if line.rstrip().endswith(" }") else ""
         elif _is_command(line):
             other, fresh = _other_command(line), True
+            run += 1
             if not line.lstrip().startswith("#"):
                 commands.append(i + 1)
                 lines[i] = "# " + line.strip()
@@ -106,16 +143,45 @@ def clean(text: str) -> Cleaned:
                 other = None
             else:
                 fresh = _leave_out(left_out, lines, i, other, fresh)
-    if not elisions and not commands and not left_out:
+    if not elisions and not commands and not left_out and not marked and not relisted:
         return Cleaned(text, [], bom, dedented=dedented)
-    return Cleaned("\n".join(lines), elisions, bom, commands, dedented, left_out)
+    return Cleaned("\n".join(lines), elisions, bom, commands, dedented, left_out, marked=marked, repeated=repeated,
+                   relisted=relisted)
+
+
+def _drop_earlier_listings(lines: list[str]) -> list[tuple[str, list[int], list[int]]]:
+    """Empty every listing of a chain by ``iptables -S CHAIN`` (its ``-N`` line and the ``-A`` lines of that
+    chain right after it) but the last: the author listed the chain again at a later moment, and a chain
+    of both listings' rules is one kube-proxy never wrote."""
+    blocks: dict[str, list[list[int]]] = {}
+    i = 0
+    while i < len(lines):
+        m = _NEW_CHAIN_LINE.match(lines[i])
+        if m is None:
+            i += 1
+            continue
+        name, block = m.group(1), [i]
+        i += 1
+        while i < len(lines) and lines[i].lstrip().startswith(f"-A {name} "):
+            block.append(i)
+            i += 1
+        blocks.setdefault(name, []).append(block)
+    out: list[tuple[str, list[int], list[int]]] = []
+    for name, listed in blocks.items():
+        if len(listed) < 2:
+            continue
+        dropped = [n for block in listed[:-1] for n in block]
+        for n in dropped:
+            lines[n] = ""
+        out.append((name, [block[0] + 1 for block in listed], [n + 1 for n in dropped]))
+    return out
 
 
 def _is_command(line: str) -> bool:
     """A prompt, command or prose line (one already made a "# " comment counts when it is a prompt)."""
     if line.lstrip().startswith("#"):
         return _other_command(line) is not None or _RULE_TOOL.search(line) is not None and _PROMPT.match(line) is not None
-    return bool(_PROMPT.match(line) or _COMMAND.match(line) or _PROSE.match(line))
+    return bool(_PROMPT.match(line) or _BARE_PROMPT.match(line) or _COMMAND.match(line) or _PROSE.match(line))
 
 
 def _other_command(line: str) -> str | None:
@@ -177,7 +243,7 @@ def head_commands(text: str) -> bool:
     return any(not ln.lstrip().startswith("#") and (_PROMPT.match(ln) or _COMMAND.match(ln) or _PROSE.match(ln)) for ln in head)
 
 
-_ANY_PROMPT = re.compile(r"\n[ \t]*(?:\$ |\[[^\]\n]{0,80}\][$#] |[\w.-]+@[\w.:~/-]*[$#] |(?:sudo )?(?:iptables|ip6tables|nft|ipvsadm|kubectl) )")
+_ANY_PROMPT = re.compile(r"\n[ \t]*(?:\$ |\[[^\]\n]{0,80}\][$#][ \n]|[\w.-]+@[\w.:~/-]*[$#][ \n]|(?:sudo )?(?:iptables|ip6tables|nft|ipvsadm|kubectl) )")
 
 
 # a fast pre-check over the whole text (a literal newline first lets the engine skip ahead in C)
@@ -271,6 +337,23 @@ def _json_values(chunk: str) -> list[object] | None:
         while i < len(body) and body[i] in " \t\r\n,":
             i += 1
     return values
+
+
+def marked_note(source: str, lines: list[int]) -> str:
+    """Rule lines the author pointed at with an arrow: read without it."""
+    return f"{source}: the author's arrows (-->) before line{'s' if len(lines) > 1 else ''} {line_list(lines)} were read as no part of the rules"
+
+
+def repeated_note(source: str, lines: list[int]) -> str:
+    """Rule lines an earlier command of the paste printed already: read once."""
+    return (f"{source}: line{'s' if len(lines) > 1 else ''} {line_list(lines)} repeat{'' if len(lines) > 1 else 's'} "
+            "rules an earlier command in the paste printed (several greps of one dump): each rule read once")
+
+
+def relisted_note(source: str, chain: str, headers: list[int], dropped: list[int]) -> str:
+    """A chain listed again with ``iptables -S``: which listing is read."""
+    return (f"{source}: chain {chain} is listed {len(headers)} times (-N at lines {line_list(headers)}): several moments "
+            f"pasted together; its last listing is read, line{'s' if len(dropped) > 1 else ''} {line_list(dropped)} left out")
 
 
 def left_out_note(source: str, left_out: list[tuple[int, int, str]]) -> str:

@@ -14,12 +14,17 @@ from kubectl_svcpath.report import Report
 def health(report: Report) -> str:
     worst = [f for f in report.findings if f.severity in ("error", "warning")]
     if not worst:
-        if any(f.code == "chain-not-in-input" for f in report.findings):
+        if any(f.code == "chain-not-in-input" for f in report.findings) or _unseen_ports(report):
             return "?: not in the input"
         return "ok"
     worst.sort(key=lambda f: SEVERITY_ORDER[f.severity])
     codes = list(dict.fromkeys(f.code for f in worst))  # worst first, then in the findings' order (a set's order is random)
     return f"{worst[0].severity}: " + ",".join(codes)
+
+
+def _unseen_ports(report: Report) -> bool:
+    """A port of which the input shows no rule, and could not show them all (an excerpt): not "ok"."""
+    return any(not p.paths and not p.entries_complete for p in report.ports)
 
 
 def rank(report: Report) -> int:
@@ -133,7 +138,7 @@ def audit_row(r: Report) -> dict[str, str]:
                      + (f":{p.port.node_port}" if p.port.node_port else "") for p in r.ports)
     endpoints = _endpoints(r)
     pkts = [path.packets for p in r.ports for path in p.paths if path.packets is not None]
-    unknown_eps = any(path.verdict == "not-in-input" for p in r.ports for path in p.paths)
+    unknown_eps = any(path.verdict == "not-in-input" for p in r.ports for path in p.paths) or _unseen_ports(r)
     ips = ",".join(svc.cluster_ips) or ("-" if svc.from_api else "?")
     name = svc.name or "?"
     if not svc.name and r.ports:  # a Service only its chain names: say which chain

@@ -28,7 +28,9 @@ def _rows(report: Report) -> list[dict[str, str]]:
     rows: list[dict[str, str]] = []
     for pp in report.ports:
         label = pp.port.label
-        if not pp.paths:
+        if not pp.paths and not pp.entries_complete:  # an excerpt: a rule it does not show may exist
+            rows.append({"PORT": label, "ENTRY": "?", "DESTINATION": "not in the input", "ENDPOINT": "?", "STATE": "?"})
+        elif not pp.paths:
             rows.append({"PORT": label, "ENTRY": "-", "DESTINATION": "-", "ENDPOINT": "NO RULES", "STATE": "not programmed"})
         for path in pp.paths:
             base = _path_cells(label, path)

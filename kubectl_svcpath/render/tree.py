@@ -74,7 +74,9 @@ def _port_node(pp: PortPath, style: Style) -> Node:
     if pp.affinity_timeout:
         label += f"  ClientIP affinity {pp.affinity_timeout}s"
     children = [_path_node(path, style) for path in pp.paths]
-    if not pp.paths:
+    if not pp.paths and not pp.entries_complete:  # an excerpt: a rule it does not show may exist
+        children.append(("its rules are not in the input", []))
+    elif not pp.paths:
         children.append((style.paint("no rules for this port on this node", "red"), []))
     for hop in pp.missing_endpoints:
         why = f" ({safe(hop.expected.reason)})" if hop.expected and hop.expected.reason not in ("ready", "") else ""

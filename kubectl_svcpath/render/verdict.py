@@ -38,16 +38,18 @@ def _endpoints(report: Report, pp: PortPath) -> str:
         return "REJECT (no endpoints)"
     if pp.paths and all(p.verdict == "drop" for p in pp.paths):
         return "DROP (no local endpoint)"
+    # one per pod:port; an endpoint chain whose DNAT the input does not show counts once, by its chain
     hops: dict[tuple[str, int | None], EndpointHop] = {}
     for path in pp.paths:
         for hop in path.endpoints:
-            hops.setdefault((hop.ip, hop.port), hop)
+            hops.setdefault((hop.ip, hop.port) if hop.ip not in (None, "?") else (f"chain {hop.chain}", None), hop)
     if not hops and any(p.verdict == "not-in-input" for p in pp.paths):
         return "endpoints not in the input"  # not "0 endpoints": the chain or the real servers were cut out
     states = Counter(endpoint_state(h) for h in hops.values())
     if report.service.from_api:
         listed = {(e.ip, e.port) for e in report.service.port_endpoints(pp.port)}
-        total = len(listed | set(hops))
+        known = {k for k in hops if not str(k[0]).startswith("chain ")}
+        total = max(len(listed | known), len(hops))
         head = f"{len(hops)} of {total} endpoints"
     else:
         head = f"{len(hops)} endpoint{'' if len(hops) == 1 else 's'}"

@@ -13,7 +13,7 @@ import re
 from kubectl_svcpath import kubeproxy
 from kubectl_svcpath.errors import BadDump
 from kubectl_svcpath.modes.iptables import comments
-from kubectl_svcpath.modes.iptables.model import Chain, DumpInfo, Rule, RuleSet, join_rules, split_hostport
+from kubectl_svcpath.modes.iptables.model import Chain, DumpInfo, Rule, RuleSet, join_rules, same_rule, split_hostport
 from kubectl_svcpath.parse.tokens import counter, split_lines
 from kubectl_svcpath.modes.iptables.detect import columns as _columns
 
@@ -57,8 +57,10 @@ def parse_iptables_list(text: str, source: str, lenient: bool = False, table: st
     if not any(sec.chains or sec.loose for sec in listing.sections):
         raise BadDump(source, "no 'Chain …' sections or rule lines found")
     rules = RuleSet()
+    listed: dict[tuple[str, str], list[int]] = {}  # (table, chain) -> the lines of its "Chain" headers
     for sec in listing.sections:
-        _add_section(rules, sec, info, listing.headerless)
+        _add_section(rules, sec, info, listing.headerless, listed)
+    _note_relisted(listed, info)
     if info.elisions or listing.headerless:
         _mark_cut_chains(rules, info)
     if listing.headerless:
@@ -110,6 +112,7 @@ class _Listing:
             sec = _Section(None)
             self.sections.append(sec)
         chain = self.chain = Chain(name)
+        sec.header_lines[name] = line_no
         chain.declared = True
         chain.complete = True  # a listing prints every rule of a chain under its header
         chain.policy = m.group(2)
@@ -160,14 +163,29 @@ class _Listing:
         chain.rules.append(rule)
 
 
-def _add_section(rules: RuleSet, sec: _Section, info: DumpInfo, headerless: int) -> None:
-    """One table's listing into the rule set: its chains, its loose lines placed, whether it is complete."""
+def _add_section(rules: RuleSet, sec: _Section, info: DumpInfo, headerless: int,
+                 listed: dict[tuple[str, str], list[int]]) -> None:
+    """One table's listing into the rule set: its chains, its loose lines placed, whether it is complete.
+
+    A chain listed again with other rules is the same chain at a later moment (an author listing it
+    before and after a change): the later listing replaces the earlier one, whole, never mixed with it
+    (a chain of both would be one kube-proxy never wrote). Listed again with the same rules (``-v``, then
+    ``--line-numbers``), the two listings complete each other."""
     name = sec.table()
     tbl = rules.ensure_table(name)
     for cname, c in sec.chains.items():
         for r in c.rules:
             r.table = name
-        if cname in tbl.chains:
+        lines = listed.setdefault((name, cname), [0])  # [0]: 1 once its listings differ, then the header lines
+        lines.append(sec.header_lines.get(cname, 0))
+        if cname in tbl.chains and len(lines) > 2 and not _alike(tbl.chains[cname], c):
+            tbl.chains[cname] = c
+            lines[0] = 1
+        elif cname in tbl.chains:
+            if len(lines) > 2:  # the same rules listed again, later: its counters are the newer ones
+                for mine, later in zip(tbl.chains[cname].rules, c.rules, strict=True):
+                    if later.packets is not None:
+                        mine.packets, mine.bytes = later.packets, later.bytes
             join_rules(tbl.chains[cname], c)
         else:
             tbl.chains[cname] = c
@@ -178,6 +196,22 @@ def _add_section(rules: RuleSet, sec: _Section, info: DumpInfo, headerless: int)
                     and _BUILTINS.get(name, set()) <= set(sec.chains) and _references_listed(sec))
     if name not in info.listed_tables:
         info.listed_tables.append(name)
+
+
+def _alike(a: Chain, b: Chain) -> bool:
+    """Two listings of one chain holding the same rules, in the same order (counters and numbers aside)."""
+    return len(a.rules) == len(b.rules) and all(same_rule(x, y) and x.source_addr == y.source_addr
+                                                for x, y in zip(a.rules, b.rules, strict=True))
+
+
+def _note_relisted(listed: dict[tuple[str, str], list[int]], info: DumpInfo) -> None:
+    """Say which chains were listed more than once with other rules, and which listing was read."""
+    for (_table, chain), lines in listed.items():
+        if not lines[0]:
+            continue
+        at = [n for n in lines[1:] if n > 0]
+        info.repairs.append(f"chain {chain} is listed {len(lines) - 1} times with other rules (lines {', '.join(map(str, at))}): "
+                            f"several moments pasted together; read from its last listing (line {at[-1] if at else '?'})")
 
 
 def _mark_cut_chains(rules: RuleSet, info: DumpInfo) -> None:
@@ -197,6 +231,7 @@ class _Section:
     def __init__(self, command_table: str | None) -> None:
         self.command_table = command_table
         self.chains: dict[str, Chain] = {}
+        self.header_lines: dict[str, int] = {}  # chain -> the line of its "Chain" header
         self.loose: list[Rule] = []
         self.why = ""
 
