@@ -78,24 +78,43 @@ def assert_same(full: Any, fast: Any, what: str) -> None:
             raise AssertionError(f"{what}: {name} differ: full {a!r}, one pass {b!r}")
 
 
+def _endpoints(i: int, kind: int, net: str = "10.244") -> list[str]:
+    """The generators' endpoints of Service ``i`` of ``kind``: one to three (some end in .0), none for kind 3."""
+    return [f"{net}.{i}.{j * 50}" for j in range(1 + kind % 3)] if kind != 3 else []
+
+
+def _ports(i: int, kind: int, port: Any = PortSpec) -> list[Any]:
+    """http 80 (a node port for kinds 1, 4 and 5), with dns 53/UDP for kind 6; an unnamed 8443 for kind 7
+    (``port``: kpgen's PortSpec or nftgen's NftPort, which take the same fields)."""
+    if kind == 7:
+        return [port("", 8443, 8443)]
+    ports = [port("http", 80, 8080, node_port=30100 + i if kind in (1, 4, 5) else None)]
+    return ports + [port("dns", 53, 5353, protocol="UDP")] if kind == 6 else ports
+
+
+def _type(kind: int) -> str:
+    return "LoadBalancer" if kind == 5 else "NodePort" if kind in (1, 4) else "ClusterIP"
+
+
+def _entries(i: int, kind: int) -> dict[str, Any]:
+    """The rules generators' LB addresses (kind 5, every other one with source ranges), external IPs and
+    ClientIP affinity (some of kind 2)."""
+    return {"lb_ips": [f"198.51.100.{i}"] if kind == 5 else [],
+            "source_ranges": ["203.0.113.0/24"] if kind == 5 and i % 16 == 5 else [],
+            "external_ips": [f"192.0.2.{i}"] if kind == 2 and i % 4 == 2 else [],
+            "affinity_seconds": 10800 if kind == 2 and i % 16 == 2 else None}
+
+
 def save_services() -> list[ServiceSpec]:
     """Repeated shapes (so that rows are derived from a template) with problems among them."""
     out = []
     for i in range(96):
         kind = i % 8
-        eps = [f"10.244.{i}.{j * 50}" for j in range(1 + kind % 3)] if kind != 3 else []  # some end in .0
-        ports = [PortSpec("http", 80, 8080, node_port=30100 + i if kind in (1, 4, 5) else None)]
-        if kind == 6:
-            ports.append(PortSpec("dns", 53, 5353, protocol="UDP"))
-        if kind == 7:
-            ports = [PortSpec("", 8443, 8443)]
+        eps = _endpoints(i, kind)
         out.append(ServiceSpec(
-            f"ns{i % 3}", f"svc-{i:02d}", f"10.96.{i // 100}.{i % 100 + 10}", ports, endpoints=eps,
-            type="LoadBalancer" if kind == 5 else "NodePort" if kind in (1, 4) else "ClusterIP",
+            f"ns{i % 3}", f"svc-{i:02d}", f"10.96.{i // 100}.{i % 100 + 10}", _ports(i, kind), endpoints=eps, type=_type(kind),
             local_endpoints=set() if kind == 4 and i % 16 == 4 else None, external_traffic_policy="Local" if kind == 4 else "Cluster",
-            lb_ips=[f"198.51.100.{i}"] if kind == 5 else [], source_ranges=["203.0.113.0/24"] if kind == 5 and i % 16 == 5 else [],
-            external_ips=[f"192.0.2.{i}"] if kind == 2 and i % 4 == 2 else [],
-            affinity_seconds=10800 if kind == 2 and i % 16 == 2 else None))
+            **_entries(i, kind)))
     return out
 
 
@@ -181,15 +200,9 @@ def api_services() -> list[ServiceSpec]:
     out = []
     for i in range(120):
         kind = i % 10
-        eps = [f"10.244.{i}.{j * 50}" for j in range(1 + kind % 3)] if kind != 3 else []  # some end in .0
-        ports = [PortSpec("http", 80, 8080, node_port=30100 + i if kind in (1, 4, 5) else None)]
-        if kind == 6:
-            ports.append(PortSpec("dns", 53, 5353, protocol="UDP"))
-        if kind == 7:
-            ports = [PortSpec("", 8443, 8443)]
+        eps = _endpoints(i, kind)
         out.append(ServiceSpec(
-            f"ns{i % 3}", f"svc-{i:02d}", f"10.96.{i // 100}.{i % 100 + 10}", ports, endpoints=eps,
-            type="LoadBalancer" if kind == 5 else "NodePort" if kind in (1, 4) else "ClusterIP",
+            f"ns{i % 3}", f"svc-{i:02d}", f"10.96.{i // 100}.{i % 100 + 10}", _ports(i, kind), endpoints=eps, type=_type(kind),
             local_endpoints=set(eps[:1]) if kind == 4 else None, external_traffic_policy="Local" if kind == 4 else "Cluster",
             internal_traffic_policy="Local" if kind == 8 else "Cluster",
             lb_ips=[f"198.51.100.{i}"] if kind == 5 else [], external_ips=[f"192.0.2.{i}"] if kind == 2 else [],
@@ -250,18 +263,11 @@ def nft_services() -> list[NftService]:
     out = []
     for i in range(96):
         kind = i % 8
-        eps = [f"10.128.{i}.{j * 50}" for j in range(1 + kind % 3)] if kind != 3 else []  # some end in .0
-        ports = [NftPort("http", 80, 8080, node_port=30100 + i if kind in (1, 4, 5) else None)]
-        if kind == 6:
-            ports.append(NftPort("dns", 53, 5353, protocol="UDP"))
-        if kind == 7:
-            ports = [NftPort("", 8443, 8443)]
+        eps = _endpoints(i, kind, "10.128")
         out.append(NftService(
-            f"ns{i % 3}", f"svc-{i:02d}", f"172.30.{i // 100}.{i % 100 + 10}", ports, endpoints=eps,
+            f"ns{i % 3}", f"svc-{i:02d}", f"172.30.{i // 100}.{i % 100 + 10}", _ports(i, kind, NftPort), endpoints=eps,
             local_endpoints=[] if kind == 4 and i % 16 == 4 else None, etp_local=kind == 4, itp_local=kind == 6 and i % 16 == 6,
-            lb_ips=[f"198.51.100.{i}"] if kind == 5 else [], source_ranges=["203.0.113.0/24"] if kind == 5 and i % 16 == 5 else [],
-            external_ips=[f"192.0.2.{i}"] if kind == 2 and i % 4 == 2 else [],
-            affinity_seconds=10800 if kind == 2 and i % 16 == 2 else None))
+            **_entries(i, kind)))
     return out
 
 

@@ -7,6 +7,7 @@ flags read so to what typer's own adapters read, and a bad value to typer's own 
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from typing import Any
@@ -54,40 +55,50 @@ def test_plain_flags_read_as_typers_adapters_read_them(monkeypatch: pytest.Monke
             assert (ours[0] is None) == (argv in BAD), (argv, ours)
 
 
-def test_offline_run_loads_neither_pydantic_nor_the_kubernetes_client() -> None:
-    code = ("import sys\nfrom kubectl_svcpath.cli import main\ntry:\n    main(['--example', '-o', 'json'])\n"
+def _loaded_after(argv: list[str], modules: list[str]) -> tuple[list[str], str]:
+    """Which of ``modules`` a fresh interpreter holds after the plugin ran ``argv`` (a report: exit 0 or 3),
+    and what the run printed."""
+    code = ("import sys\nfrom kubectl_svcpath.cli import main\ntry:\n"
+            f"    main({argv!r})\n"
             "except SystemExit as e:\n    assert e.code in (0, 3), e.code\n"
-            "print(sorted(m for m in ('pydantic', 'kubernetes', 'typer') if m in sys.modules))")
+            f"print('\\n' + repr([m for m in {modules!r} if m in sys.modules]))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip().splitlines()[-1] == "['typer']"
+    printed, _, loaded = out.stdout.rstrip().rpartition("\n")
+    return ast.literal_eval(loaded), printed
+
+
+def test_offline_run_loads_neither_pydantic_nor_the_kubernetes_client() -> None:
+    assert _loaded_after(["--example", "-o", "json"], ["pydantic", "kubernetes", "typer"])[0] == ["typer"]
 
 
 def test_an_iptables_run_does_not_load_the_nft_text_reader() -> None:
     """Format detection asks every mode whether the text is theirs: the nft question must not load nft's reader."""
-    code = ("import sys\nfrom kubectl_svcpath.cli import main\ntry:\n    main(['--example', '-o', 'json'])\n"
-            "except SystemExit as e:\n    assert e.code in (0, 3), e.code\n"
-            "print('kubectl_svcpath.modes.nftables.parse_text' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip().splitlines()[-1] == "False"
+    assert _loaded_after(["--example", "-o", "json"], ["kubectl_svcpath.modes.nftables.parse_text"])[0] == []
+
+
+def _small_dump(tmp_path: Any) -> str:
+    from tests.lab.kpgen import cluster_services, save_text
+
+    dump = tmp_path / "nat.txt"
+    dump.write_text(save_text(cluster_services(3, 2), tables=("nat",)))
+    return str(dump)
 
 
 def test_an_iptables_save_run_loads_no_other_reader(tmp_path: Any) -> None:
     """Format detection asks ipvsadm's and `iptables -L`'s detect modules, not their readers; an offline run
     loads neither socket (for --local) nor importlib.resources (for --example)."""
-    from tests.lab.kpgen import cluster_services, save_text
-
-    dump = tmp_path / "nat.txt"
-    dump.write_text(save_text(cluster_services(3, 2), tables=("nat",)))
     unused = ["kubectl_svcpath.modes.ipvs.parse", "kubectl_svcpath.modes.iptables.parse_list", "socket", "importlib.resources"]
-    code = ("import sys\nfrom kubectl_svcpath.cli import main\ntry:\n"
-            f"    main(['bench/svc-00001', '--rules-file', {str(dump)!r}, '-o', 'json'])\n"
-            "except SystemExit as e:\n    assert e.code in (0, 3), e.code\n"
-            f"print([m for m in {unused!r} if m in sys.modules])")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip().splitlines()[-1] == "[]"
+    assert _loaded_after(["bench/svc-00001", "--rules-file", _small_dump(tmp_path), "-o", "json"], unused)[0] == []
+
+
+def test_an_offline_all_run_loads_no_table_library(tmp_path: Any) -> None:
+    """--all writes its table itself (render.audit.plain_table): tabulate, and the importlib.metadata, email
+    and zipfile modules it brings (~14 ms of the start), load only for a cell outside ASCII."""
+    loaded, printed = _loaded_after(["--all", "--rules-file", _small_dump(tmp_path)],
+                                    ["tabulate", "importlib.metadata", "email", "zipfile", "socket"])
+    assert printed.split()[:2] == ["NAMESPACE", "NAME"] and "3 Services" in printed, printed
+    assert loaded == []
 
 
 def test_max_parallel_says_one_default_everywhere() -> None:
@@ -101,22 +112,3 @@ def test_max_parallel_says_one_default_everywhere() -> None:
     assert options.Options().max_parallel == options.MAX_PARALLEL
     flag = next(f for f in completion.FLAGS if f.long == "--max-parallel")
     assert f"(default {options.MAX_PARALLEL})" in flag.help
-
-
-def test_an_offline_all_run_loads_no_table_library(tmp_path: Any) -> None:
-    """--all writes its table itself (render.audit.plain_table): tabulate, and the importlib.metadata, email
-    and zipfile modules it brings (~14 ms of the start), load only for a cell outside ASCII."""
-    from tests.lab.kpgen import cluster_services, save_text
-
-    dump = tmp_path / "nat.txt"
-    dump.write_text(save_text(cluster_services(3, 2), tables=("nat",)))
-    unused = ["tabulate", "importlib.metadata", "email", "zipfile", "socket"]
-    code = ("import sys\nfrom kubectl_svcpath.cli import main\ntry:\n"
-            f"    main(['--all', '--rules-file', {str(dump)!r}])\n"
-            "except SystemExit as e:\n    assert e.code in (0, 3), e.code\n"
-            f"print([m for m in {unused!r} if m in sys.modules])")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr[-2000:]
-    lines = out.stdout.strip().splitlines()
-    assert lines[0].split()[:2] == ["NAMESPACE", "NAME"] and "3 Services" in out.stdout, out.stdout
-    assert lines[-1] == "[]"
