@@ -604,8 +604,11 @@ def _finish(d: _Draft, rules: RuleSet) -> ServiceSnapshot:
     stype: str | None
     if d.lb_ips:
         stype = "LoadBalancer"
-    elif node_ports and dispatch_whole:
-        stype = "NodePort"  # (or a LoadBalancer without an ingress address yet: the rules look the same)
+    elif node_ports and (dispatch_whole or d.cluster_ips):
+        # (or a LoadBalancer without an ingress address yet: the rules look the same). Said when the input
+        # holds the Service's dispatch rules (the whole table, or its cluster IP's, as a grep of its name
+        # shows them): a node port alone (a filter DROP, a grep of the port) may be a LoadBalancer's
+        stype = "NodePort"
     elif d.cluster_ips and dispatch_whole:
         stype = "ClusterIP"  # the whole nat table is here and holds no NodePort rule for it
     else:
