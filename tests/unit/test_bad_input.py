@@ -92,6 +92,19 @@ def test_garbage_is_one_clear_line(name: str, tmp_path) -> None:
     assert str(f) in err
 
 
+@pytest.mark.parametrize("name,said", [("empty", "empty: no rules in it"), ("blank", "holds only blank lines: no rules in it")])
+def test_an_empty_dump_is_called_empty(name: str, said: str, tmp_path) -> None:
+    """`iptables-save > f` run without root writes nothing (its error goes to the terminal): the file is
+    called empty, with what to do, not "not a rule dump"; the same beside a dump that is read."""
+    f = tmp_path / f"{name}.txt"
+    f.write_bytes(GARBAGE[name])
+    for extra in ([], ["--rules-file", str(EXAMPLE / "iptables-save-in-kube-proxy-pod.txt")]):
+        code, out, err = svcpath("hello-service", *extra, "--rules-file", str(f))
+        assert_clean_failure(code, out, err, {ExitCode.BAD_DUMP})
+        assert err.splitlines()[0] == f"error: {f}: {said}", err
+        assert "sudo iptables-save -c" in err
+
+
 def test_manifest_given_as_rules_and_garbage_manifest(tmp_path) -> None:
     code, out, err = svcpath("hello-service", "--rules-file", str(EXAMPLE / "manifest.yaml"))
     assert_clean_failure(code, out, err, {ExitCode.BAD_DUMP})
