@@ -142,6 +142,14 @@ def test_usage_errors(args: list[str]) -> None:
     assert_clean_failure(code, out, err, {ExitCode.USAGE})
 
 
+def test_no_service_named_says_the_three_ways_in() -> None:
+    """With nothing named: a Service, the live or offline --all audit, or the bundled example."""
+    code, out, err = svcpath()
+    assert_clean_failure(code, out, err, {ExitCode.USAGE})
+    assert err.splitlines()[0] == ("error: name a Service (kubectl svcpath NAME), or audit every Service with --all "
+                                   "(-A: every namespace), or try --example")
+
+
 def test_unknown_proxy_mode_is_unsupported() -> None:
     code, out, err = svcpath("hello-service", "--rules-file", str(EXAMPLE / "iptables-save-in-kube-proxy-pod.txt"),
                              "--proxy-mode", "kernelspace")
