@@ -30,10 +30,11 @@ read-only commands (iptables-save, nft list, ipvsadm -Ln) in kube-proxy pods.
 Rules come from one of three places:
 
 \b
-  live (default)   the node's kube-proxy pod, through the API server (pods/exec)
-  --local          this machine's own netfilter tables (run it on the node, as root)
-  --rules-file F   files someone collected: iptables-save [-c], '-A' lines, grep output,
-                   iptables -L -n -v, nft [-j] list table, ipvsadm -Ln [--stats]
+  live (default)  the node's kube-proxy pod, via the API server (pods/exec)
+  --local         this machine's own netfilter tables (on the node, as root)
+  --rules-file F  files someone collected: iptables-save [-c], '-A' lines,
+                  grep output, iptables -L -n -v, nft [-j] list table,
+                  ipvsadm -Ln [--stats]
 """
 
 EPILOG = """\b
@@ -44,22 +45,23 @@ Examples:
   kubectl svcpath shop/web --node worker-2 -o tree
   # every node; flags nodes whose rules disagree
   kubectl svcpath web --all-nodes
-  # on the node itself, reading its own tables (API for the Service, or --manifest)
+  # on the node itself: its own tables (the Service from the API)
   sudo kubectl svcpath web --local
   # offline: a dump someone sent you, with the API objects
   kubectl svcpath web --rules-file nat.txt --manifest svc.yaml
   # traffic right now: each hop's new connections every 5 seconds, 3 samples
   kubectl svcpath web --watch 5s --samples 3
-  # audit: every Service of the cluster against one node's rules, problems first
+  # audit: the Services of the cluster against one node's rules, problems only
   kubectl svcpath --all -A --problems
   # every Service in a dump, one line each
   kubectl svcpath --rules-file iptables-save.txt --all
   # the bundled hello-service story (no cluster needed)
   kubectl svcpath --example
-  # follow one connection from the node itself to port-v2 of the example, rule by rule
+  # one connection from the node to port-v2 of the example, rule by rule
   kubectl svcpath --example --trace node --to 10.101.173.15:49191
-  # a client outside the cluster hitting a NodePort on the node 192.168.0.2
-  kubectl svcpath web --trace 203.0.113.9 --to 192.168.0.2:31576 --node-ip 192.168.0.2
+  # a client outside the cluster hitting a NodePort on the node 10.0.0.2
+  kubectl svcpath web --trace 203.0.113.9 --to 10.0.0.2:31576 \\
+      --node-ip 10.0.0.2
 
 Exit codes: 0 ok, 1 internal error, 2 usage, 3 error-level findings, 4 not found,
 5 forbidden (RBAC), 6 API unreachable or timed out, 7 collecting rules failed,

@@ -186,9 +186,9 @@ def validate(opts: Options) -> None:
     if opts.problems and not opts.all_services:
         raise UsageError("--problems filters the --all audit: add --all")
     if opts.all_services and opts.service:
-        raise UsageError("--all lists every Service in the dump; do not name one")
+        raise UsageError("--all lists every Service (of the namespace, -A every namespace, or of the dump); do not name one")
     if not opts.service and not opts.all_services and not opts.example:
-        raise UsageError("name a Service (kubectl svcpath NAME), or use --all with --rules-file, or --example",
+        raise UsageError("name a Service (kubectl svcpath NAME), or audit every Service with --all (-A: every namespace), or try --example",
                          hint="see 'kubectl svcpath --help' for examples")
     if opts.service:
         split_service(opts.service, opts.namespace)

@@ -28,6 +28,10 @@ def detect_format(text: str, source: str) -> str:
     for form in FORMS:
         if form.json == is_json and form.looks_like(head):
             return form.name
+    body = text.removeprefix("\ufeff")
+    if not body or body.isspace():  # (said apart: the listing command printed nothing; isspace stops at a character)
+        raise BadDump(source, "empty: no rules in it" if not body else "holds only blank lines: no rules in it",
+                      hint="the command that wrote it printed nothing; run it again as root, e.g. sudo iptables-save -c > FILE")
     if is_json:
         raise BadDump(source, "JSON, but not `nft -j` output (it must start with {\"nftables\": …})",
                       hint="for nftables pass `nft -j list table ip kube-proxy`; manifests go to --manifest")

@@ -92,6 +92,19 @@ def test_garbage_is_one_clear_line(name: str, tmp_path) -> None:
     assert str(f) in err
 
 
+@pytest.mark.parametrize("name,said", [("empty", "empty: no rules in it"), ("blank", "holds only blank lines: no rules in it")])
+def test_an_empty_dump_is_called_empty(name: str, said: str, tmp_path) -> None:
+    """`iptables-save > f` run without root writes nothing (its error goes to the terminal): the file is
+    called empty, with what to do, not "not a rule dump"; the same beside a dump that is read."""
+    f = tmp_path / f"{name}.txt"
+    f.write_bytes(GARBAGE[name])
+    for extra in ([], ["--rules-file", str(EXAMPLE / "iptables-save-in-kube-proxy-pod.txt")]):
+        code, out, err = svcpath("hello-service", *extra, "--rules-file", str(f))
+        assert_clean_failure(code, out, err, {ExitCode.BAD_DUMP})
+        assert err.splitlines()[0] == f"error: {f}: {said}", err
+        assert "sudo iptables-save -c" in err
+
+
 def test_manifest_given_as_rules_and_garbage_manifest(tmp_path) -> None:
     code, out, err = svcpath("hello-service", "--rules-file", str(EXAMPLE / "manifest.yaml"))
     assert_clean_failure(code, out, err, {ExitCode.BAD_DUMP})
@@ -127,6 +140,14 @@ def test_missing_file_and_missing_service() -> None:
 def test_usage_errors(args: list[str]) -> None:
     code, out, err = svcpath(*args)
     assert_clean_failure(code, out, err, {ExitCode.USAGE})
+
+
+def test_no_service_named_says_the_three_ways_in() -> None:
+    """With nothing named: a Service, the live or offline --all audit, or the bundled example."""
+    code, out, err = svcpath()
+    assert_clean_failure(code, out, err, {ExitCode.USAGE})
+    assert err.splitlines()[0] == ("error: name a Service (kubectl svcpath NAME), or audit every Service with --all "
+                                   "(-A: every namespace), or try --example")
 
 
 def test_unknown_proxy_mode_is_unsupported() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.conftest import svcpath
+from tests.conftest import run_cli, svcpath
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[bytes]:
@@ -24,3 +24,12 @@ def test_an_error_line_and_its_exit_code() -> None:
     code, _, err = svcpath("--rules-file", "/nonexistent/svcpath-dump.txt", "--all")
     assert (done.returncode, done.stderr.decode(), done.stdout) == (code, err, b"")
     assert code == 4 and err.startswith("error: rule dump '/nonexistent/svcpath-dump.txt' not found")
+
+
+def test_help_fits_an_80_column_terminal() -> None:
+    """--help teaches at 3 a.m. in whatever terminal is open: at 80 columns no line wraps, the verbatim
+    blocks (where rules come from, the examples) included."""
+    out = run_cli("--help", env={"COLUMNS": "80"})
+    assert out.returncode == 0 and "Examples:" in out.stdout and "Exit codes:" in out.stdout
+    long = [line for line in out.stdout.splitlines() if len(line) > 80]
+    assert not long, "\n".join(long)
