@@ -550,7 +550,7 @@ class _Parser:
                 for chain in table.chains.values():
                     if chain.declared:
                         chain.complete = True
-        self.info.has_counters = self.counted
+        self.info.has_counters = self.counted or _inline_counters(self.text)
         self.rules.dumps.append(self.info)
         if self.check_all:
             # a dump of ordinary size is read whole now, so a bad rule anywhere is reported
@@ -558,6 +558,16 @@ class _Parser:
                 for chain in table.chains.values():
                     _ = chain.rules
         return self.rules
+
+
+# `iptables -S -v` prints a rule's counters inside it, before its target ("-A X … -c 12 720 -j Y"), where
+# iptables-save -c puts them in front ("[12:720] -A X …")
+_INLINE_COUNTERS = re.compile(r"^[^\n]*?-[AI] \S+ [^\n]*? (?:-c|--set-counters) \d{1,20} \d{1,20}(?: -[jg] | *$)", re.M)
+
+
+def _inline_counters(text: str) -> bool:
+    """Whether a rule line of ``text`` carries its counters inside it (a literal looked for first, at C speed)."""
+    return (" -c " in text or " --set-counters " in text) and _INLINE_COUNTERS.search(text) is not None
 
 
 _SHORT_RUN = 4  # _RunLocator._run_end: lines looked at one by one before bisecting
