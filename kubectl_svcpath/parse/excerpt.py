@@ -45,7 +45,11 @@ _BARE_PROMPT = re.compile(r"^\s*(?:\[[^\]\n]{0,80}\]|[\w.-]+@[\w.:~/-]*)[$#%]\s*
 # an arrow the author put before a line to point at it ("--> 9   540 KUBE-MARK-MASQ …", "==> -A KUBE-SVC-…"):
 # not the tool's; the line is read without it, the arrow blanked so that -L columns stay where they were
 _MARK = re.compile(r"^[ \t]*(?:-{1,3}|={1,3})>[ \t]+(?=\S)")
-_ANY_MARK = re.compile(r"(?:^|\n)[ \t]*(?:-{1,3}|={1,3})>[ \t]")
+_ANY_MARK = re.compile(r"(?:^|\n)[ \t]*(?:-{1,3}|={1,3})>[ \t]|\*\*")
+# Markdown notes kept as a file: a line of bold prose ("**what this rule does:**"), and a rule line with
+# words in bold ("-A **PREROUTING** … -j **KUBE-SERVICES**"); the bold marks are the author's, not iptables'
+_MD_BOLD_LINE = re.compile(r"^[ \t]*\*\*[^*\n].*\*\*[ \t]*$")
+_MD_BOLD_WORD = re.compile(r"\*\*([^*\s]+)\*\*")
 # a command whose output is no rule listing ("$ kubectl logs …", "# ip addr", "$ kubectl get svc"): its
 # output, down to the next prompt, is left out with a note. Never a line naming a rule tool ("kubectl exec
 # kube-proxy-x -- iptables-save", "ssh node sudo iptables-save | grep -n …"), and not an alias ("$ ipt
@@ -115,6 +119,9 @@ def clean(text: str) -> Cleaned:
     other: str | None = None  # the command whose output is being left out
     fresh = True  # no line of this command's output left out yet: the next one starts a range
     for i, line in enumerate(lines):
+        if "**" in line and _SAVE_SHAPED.match(line) and _MD_BOLD_WORD.search(line):
+            lines[i] = line = _MD_BOLD_WORD.sub(r"\1", line)
+            marked.append(i + 1)
         if walk and _SAVE_SHAPED.match(line):
             key = line.strip()
             if printed.setdefault(key, run) != run:
@@ -129,6 +136,10 @@ def clean(text: str) -> Cleaned:
         if mark is not None and _RULE_START.match(line, mark.end()) or mark is not None and _LIST_ROW.match(line, mark.end()):
             lines[i] = line = " " * mark.end() + line[mark.end():]
             marked.append(i + 1)
+        elif "**" in line and _MD_BOLD_LINE.match(line):
+            commands.append(i + 1)
+            lines[i] = "# " + line.strip()
+            continue
         if elided and len(line) <= 120 and _ELISION.match(line):
             elisions.append(i + 1)
             # "... }" (nft): the cut ends a block that must stay closed
@@ -369,7 +380,8 @@ def split_forms(text: str) -> list[str] | None:
 
 def marked_note(source: str, lines: list[int]) -> str:
     """Rule lines the author pointed at with an arrow: read without it."""
-    return f"{source}: the author's arrows (-->) before line{'s' if len(lines) > 1 else ''} {line_list(lines)} were read as no part of the rules"
+    return (f"{source}: the author's marks (arrows before, Markdown ** inside) on line{'s' if len(lines) > 1 else ''} "
+            f"{line_list(lines)} were read as no part of the rules")
 
 
 def repeated_note(source: str, lines: list[int]) -> str:
