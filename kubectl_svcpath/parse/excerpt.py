@@ -95,9 +95,7 @@ class Cleaned:
 def clean(text: str) -> Cleaned:
     """``text`` without a leading BOM and with each elision line emptied (line numbers kept)."""
     bom = text.startswith("\ufeff")
-    if bom:
-        text = text[1:]
-    text, dedented = _dedent(text)
+    text, dedented = _dedent(text[1:] if bom else text)
     if _save_lines_only(text):  # (its first line is looked at below, as every paste's first lines are)
         elided = _QUICK_START.match(text) is not None
         if not elided and not head_commands(text):
@@ -118,10 +116,8 @@ def clean(text: str) -> Cleaned:
     walk = _TABLE_LINE.search(text) is None  # whole tables (a node each, say) may well hold the same rules
     other: str | None = None  # the command whose output is being left out
     fresh = True  # no line of this command's output left out yet: the next one starts a range
-    for i, line in enumerate(lines):
-        if "**" in line and _SAVE_SHAPED.match(line) and _MD_BOLD_WORD.search(line):
-            lines[i] = line = _MD_BOLD_WORD.sub(r"\1", line)
-            marked.append(i + 1)
+    for i in range(len(lines)):
+        line = _unmark(lines, i, marked)
         if walk and _SAVE_SHAPED.match(line):
             key = line.strip()
             if printed.setdefault(key, run) != run:
@@ -132,11 +128,7 @@ def clean(text: str) -> Cleaned:
             if other is not None:
                 fresh = _leave_out(left_out, lines, i, other, fresh)
             continue
-        mark = _MARK.match(line)
-        if mark is not None and _RULE_START.match(line, mark.end()) or mark is not None and _LIST_ROW.match(line, mark.end()):
-            lines[i] = line = " " * mark.end() + line[mark.end():]
-            marked.append(i + 1)
-        elif "**" in line and _MD_BOLD_LINE.match(line):
+        if "**" in line and _MD_BOLD_LINE.match(line):
             commands.append(i + 1)
             lines[i] = "# " + line.strip()
             continue
@@ -159,6 +151,21 @@ def clean(text: str) -> Cleaned:
         return Cleaned(text, [], bom, dedented=dedented)
     return Cleaned("\n".join(lines), elisions, bom, commands, dedented, left_out, marked=marked, repeated=repeated,
                    relisted=relisted)
+
+
+def _unmark(lines: list[str], i: int, marked: list[int]) -> str:
+    """Line ``i`` without the author's marks on a rule line (an arrow before it, Markdown bold inside it)."""
+    line = lines[i]
+    if "**" in line and _SAVE_SHAPED.match(line) and _MD_BOLD_WORD.search(line):
+        line = _MD_BOLD_WORD.sub(r"\1", line)
+    else:
+        mark = _MARK.match(line)
+        if mark is not None and (_RULE_START.match(line, mark.end()) or _LIST_ROW.match(line, mark.end())):
+            line = " " * mark.end() + line[mark.end():]  # blanked: -L columns stay where they were
+    if line is not lines[i]:
+        lines[i] = line
+        marked.append(i + 1)
+    return line
 
 
 def _drop_earlier_listings(lines: list[str]) -> list[tuple[str, list[int], list[int]]]:
