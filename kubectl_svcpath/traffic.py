@@ -125,6 +125,22 @@ def _endpoint_hops(pp: PortPath) -> dict[tuple[str, int | None], Any]:
     return hops
 
 
+def _at(address: str | None, port: int | None) -> str:
+    """address:port as kube-proxy writes them (IPv6 in brackets), "?" for what the input does not show."""
+    host, number = address or "?", port or "?"
+    return f"[{host}]:{number}" if ":" in host else f"{host}:{number}"
+
+
+def _same_entry(prev: PortPath | None, path: Any) -> Any:
+    """The earlier dump's path of this entry when one of the two does not show its port (an iptables too old
+    to print the port match, a listing cut): the one path of the same entry and address, else None."""
+    if prev is None or (path.port and all(p.port for p in prev.paths)):
+        return None
+    alike = [p for p in prev.paths if p.entry == path.entry and p.address == path.address
+             and (not p.port or not path.port or p.port == path.port)]
+    return alike[0] if len(alike) == 1 else None
+
+
 def compare(before: Report, after: Report, seconds: float | None = None) -> Traffic:
     """Deltas from ``before`` to ``after`` (the same Service on the same node), with the split findings."""
     t0, t1 = collected_at(before), collected_at(after)
@@ -139,11 +155,10 @@ def compare(before: Report, after: Report, seconds: float | None = None) -> Traf
         pt = PortTraffic(_label(pp), pp.port.name)
         prev_paths = {(p.entry, p.address, p.port): p for p in (prev.paths if prev else [])}
         for path in pp.paths:
-            was = prev_paths.get((path.entry, path.address, path.port))
+            was = prev_paths.get((path.entry, path.address, path.port)) or _same_entry(prev, path)
             dp, reset = _delta(was.packets if was else None, path.packets)
             db, _ = _delta(was.bytes if was else None, path.bytes)
-            addr = f"{path.address}:{path.port}" if path.address else f"*:{path.port}"
-            pt.entries.append(HopDelta(f"{path.entry} {addr}", dp, None if reset else db, reset))
+            pt.entries.append(HopDelta(f"{path.entry} {_at(path.address or '*', path.port)}", dp, None if reset else db, reset))
             if reset:
                 resets.append(f"{pt.port} {path.entry}")
         prev_hops = _endpoint_hops(prev) if prev else {}
@@ -151,9 +166,9 @@ def compare(before: Report, after: Report, seconds: float | None = None) -> Traf
             was_h = prev_hops.get(key)
             dp, reset = _delta(was_h.packets if was_h else None, h.packets)
             db, _ = _delta(was_h.bytes if was_h else None, h.bytes)
-            pt.endpoints.append(HopDelta(f"{h.ip}:{h.port}", dp, None if reset else db, reset, h.probability))
+            pt.endpoints.append(HopDelta(_at(h.ip, h.port), dp, None if reset else db, reset, h.probability))
             if reset:
-                resets.append(f"{pt.port} {h.ip}:{h.port}")
+                resets.append(f"{pt.port} {_at(h.ip, h.port)}")
         counted = [e for e in pt.endpoints if e.packets is not None]
         total = sum(e.packets or 0 for e in counted)
         if total and len(counted) == len(pt.endpoints):

@@ -53,6 +53,20 @@ def test_a_counter_that_went_backwards_is_a_reset_not_a_negative_number(tmp_path
     assert (hop["packets"], hop["bytes"], hop["reset"]) == (None, None, True)
 
 
+def test_an_entry_whose_port_one_dump_hides_is_matched_and_shown_as_unknown() -> None:
+    """The seed's two files: the kube-proxy pod's iptables shows each entry rule's port, the node's older one
+    hides it. The entries are matched by kind and address within the service port; the port the later dump
+    hides is "?", never Python's None."""
+    code, out, err = svcpath("default/hello-service", "--rules-file", str(AFTER), "--since",
+                             str(EXAMPLE / "iptables-save-in-kube-proxy-pod.txt"))
+    assert code == 0, err
+    traffic = out[: out.index("\n\n")]
+    assert "None" not in out
+    row = next(ln for ln in traffic.splitlines() if "clusterIP 10.101.173.15:?" in ln)
+    assert row.split()[-3:] == ["0", "-", "0B"]  # (the same moment, both dumps: no packets between them)
+    assert any("nodePort *:?" in ln for ln in traffic.splitlines()), traffic
+
+
 def test_the_traffic_table_fits_80_columns_in_a_terminal(tmp_path: Path):
     """At 200 columns one table with a PORT column; at 80 each port heads its own rows instead, nothing wraps."""
     from tests.terminal import in_tmux
