@@ -19,7 +19,7 @@ from kubectl_svcpath.modes import registry
 from kubectl_svcpath.modes.base import Mode, Parsed
 from kubectl_svcpath.parse import describe, dump_format
 from kubectl_svcpath.parse.excerpt import (clean, excerpt_note, head_commands, json_excerpt, left_out_note, marked_note,
-                                           relisted_note, repeated_note)
+                                           relisted_note, repeated_note, split_forms)
 from kubectl_svcpath.path import PortPath
 from kubectl_svcpath.report import Report, RulesNotRead
 from kubectl_svcpath.snapshot import ServiceSnapshot
@@ -37,7 +37,9 @@ def parse_collection(collection: Collection, lenient: bool = False) -> Parsed:
             dump = cleaned(dump, parsed.left_out)
         if dump.elisions:
             parsed.elisions[dump.source] = list(dump.elisions)
-        registry.form(dump_format(dump)).read(parsed, dump, lenient)
+        forms = split_forms(dump.text) if dump.kind != "pod" else None
+        for part in [replace(dump, text=text) for text in forms] if forms else [dump]:
+            registry.form(dump_format(part)).read(parsed, part, lenient)
     parsed.mode = detect_mode(parsed, collection)
     _stamp_sources(parsed, collection)
     return parsed

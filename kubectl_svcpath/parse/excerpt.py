@@ -60,6 +60,7 @@ _RULE_START = re.compile(r"^\s*(?:\d+:)*(?:\[\d+:\d+\]\s*)?(?:-[ANIX]\s+\S|:\S+\
                          r"table\s+\w+\s+\S+\s*\{|IP Virtual Server|Prot LocalAddress|(?:TCP|UDP|SCTP)\s+\S+:\d+)")
 # a line of iptables-save's shapes a grep prints: a rule ("[p:b] " counters optional) or a chain declaration
 _SAVE_SHAPED = re.compile(r"[ \t]*(?:\[\d+:\d+\][ \t]*)?-A[ \t]+\S|[ \t]*:[A-Z]\S*[ \t]+\S+[ \t]+\[")
+_ANY_SAVE_SHAPED = re.compile(r"(?:^|\n)[ \t]*(?:\[\d+:\d+\][ \t]*)?-A[ \t]+\S")
 _NEW_CHAIN = re.compile(r"(?:^|\n)[ \t]*-N[ \t]")
 _NEW_CHAIN_LINE = re.compile(r"[ \t]*-N[ \t]+(\S+)[ \t]*$")
 _TABLE_LINE = re.compile(r"(?:^|\n)[ \t]*\*[a-z]+[ \t]*\r?(?:\n|$)")
@@ -337,6 +338,33 @@ def _json_values(chunk: str) -> list[object] | None:
         while i < len(body) and body[i] in " \t\r\n,":
             i += 1
     return values
+
+
+# the lines of an iptables -L listing that no other form has: a chain's header and the column header
+_LIST_HEADER = re.compile(r"[ \t]*(?:Chain[ \t]+\S+[ \t]+\(|(?:num[ \t]+)?(?:pkts[ \t]+bytes[ \t]+)?target[ \t]+prot[ \t]+opt\b)")
+
+
+def split_forms(text: str) -> list[str] | None:
+    """An ``iptables -L`` listing and iptables-save lines in one paste (a chain listed with ``-L -vn``, then
+    grepped out of a save; each form shows what the other lacks: counters, matches): the text once per form,
+    the other form's lines emptied (line numbers kept; comment lines in both). None for a paste of one form."""
+    if "Chain" not in text or not _LIST_HEADER.search(text) or not _ANY_SAVE_SHAPED.search(text):
+        return None
+    lines = text.split("\n")
+    listing, save = list(lines), list(lines)
+    kinds = set()
+    for i, line in enumerate(lines):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if _SAVE_SHAPED.match(line) or _NEW_CHAIN_LINE.match(line):
+            listing[i] = ""
+            kinds.add("save")
+        else:
+            save[i] = ""
+            kinds.add("list" if _LIST_HEADER.match(line) else "other")
+    if "save" not in kinds or "list" not in kinds:
+        return None
+    return ["\n".join(listing), "\n".join(save)]
 
 
 def marked_note(source: str, lines: list[int]) -> str:

@@ -27,6 +27,12 @@ def _unseen_ports(report: Report) -> bool:
     return any(not p.paths and not p.entries_complete for p in report.ports)
 
 
+def _dropped(report: Report) -> bool:
+    """Every way in ends in a Local policy's DROP: the rules show no endpoint on this node, not none at all."""
+    paths = [path for p in report.ports for path in p.paths]
+    return bool(paths) and all(path.verdict == "drop" for path in paths)
+
+
 def rank(report: Report) -> int:
     """0 error, 1 warning, 2 healthy (info findings do not make a Service a problem)."""
     worst = [SEVERITY_ORDER[f.severity] for f in report.findings if f.severity in ("error", "warning")]
@@ -146,7 +152,8 @@ def audit_row(r: Report) -> dict[str, str]:
         name += f" ({r.ports[0].service_chain or (key.split('|')[0] + ('…' if '|' in key else '') if ' ' in key else 'KUBE-SVC-' + key)})"
     return {"NAMESPACE": safe(svc.namespace or "?"), "NAME": safe(name), "TYPE": safe(svc.type or "?"),
             "CLUSTER-IP": safe(ips), "PORTS": safe(ports),
-            "ENDPOINTS": f"{len(endpoints)}+?" if unknown_eps and endpoints else "?" if unknown_eps else str(len(endpoints)),
+            "ENDPOINTS": f"{len(endpoints)}+?" if unknown_eps and endpoints else "?" if unknown_eps else
+                         "0 local" if not endpoints and _dropped(r) else str(len(endpoints)),
             "PKTS": str(sum(pkts)) if pkts else "-", "HEALTH": safe(health(r)), "NODE": safe(r.node or "?")}
 
 

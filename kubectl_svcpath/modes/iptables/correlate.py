@@ -83,7 +83,8 @@ def _correlate_port(snapshot: ServiceSnapshot, port: ServicePort, rules: RuleSet
         pp.entries_complete = False
         if not pp.paths:
             pp.not_in_input.append(f"entry rule: not in the input ({' and '.join(dispatch)} {'is' if len(dispatch) == 1 else 'are'} not all in it)")
-            start = next((c for c in (chains["svc"], chains["svl"], chains["xlb"]) if nat is not None and c in nat.chains), None)
+            start = next((c for c in (chains["svc"], chains["svl"], chains["xlb"], chains["ext"], chains["fw"])
+                          if nat is not None and c in nat.chains), None)
             if start is not None:
                 pp.paths.append(_follow_chain(rules, start))
             else:

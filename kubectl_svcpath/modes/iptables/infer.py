@@ -597,19 +597,7 @@ def _finish(d: _Draft, rules: RuleSet) -> ServiceSnapshot:
         jumps = any((r.target or "").startswith("KUBE-SEP-") for c in seen for r in rules.rules_of("nat", c))
         whole = whole and jumps and all(rules.chain_complete("nat", c) for c in seen)
     node_ports = any(p.node_port for p in ports) or any(f.via_node_ports for f in d.ports.values())
-    dispatch_whole = rules.chain_complete("nat", "KUBE-SERVICES") and rules.chain_complete("nat", "KUBE-NODEPORTS")
-    if not any(f.chains for f in d.ports.values()):
-        # no nat rules at all (no endpoints): a NodePort would only show as a filter REJECT
-        dispatch_whole = dispatch_whole and rules.chain_complete("filter", "KUBE-EXTERNAL-SERVICES")
-    stype: str | None
-    if d.lb_ips:
-        stype = "LoadBalancer"
-    elif node_ports:
-        stype = "NodePort"  # (or a LoadBalancer without an ingress address yet: the rules look the same)
-    elif d.cluster_ips and dispatch_whole:
-        stype = "ClusterIP"  # the whole nat table is here and holds no NodePort rule for it
-    else:
-        stype = None
+    stype = _service_type(d, rules, node_ports)
     etp = d.etp
     if etp is None and stype == "ClusterIP":
         etp = None  # no external traffic: the field does not apply
@@ -627,6 +615,24 @@ def _finish(d: _Draft, rules: RuleSet) -> ServiceSnapshot:
         session_affinity=session, affinity_timeout=timeouts[0] if timeouts else None,
         endpoints=endpoints, has_slices=False, from_api=False,
     )
+
+
+def _service_type(d: _Draft, rules: RuleSet, node_ports: bool) -> str | None:
+    """The type the rules show, or None when the input cannot tell."""
+    dispatch_whole = rules.chain_complete("nat", "KUBE-SERVICES") and rules.chain_complete("nat", "KUBE-NODEPORTS")
+    if not any(f.chains for f in d.ports.values()):
+        # no nat rules at all (no endpoints): a NodePort would only show as a filter REJECT
+        dispatch_whole = dispatch_whole and rules.chain_complete("filter", "KUBE-EXTERNAL-SERVICES")
+    if d.lb_ips:
+        return "LoadBalancer"
+    if node_ports and (dispatch_whole or d.cluster_ips):
+        # (or a LoadBalancer without an ingress address yet: the rules look the same). Said when the input
+        # holds the Service's dispatch rules (the whole table, or its cluster IP's, as a grep of its name
+        # shows them): a node port alone (a filter DROP, a grep of the port) may be a LoadBalancer's
+        return "NodePort"
+    if d.cluster_ips and dispatch_whole:
+        return "ClusterIP"  # the whole nat table is here and holds no NodePort rule for it
+    return None
 
 
 def _external_policy(rules: RuleSet, chains: dict[str, str]) -> str | None:

@@ -387,8 +387,9 @@ def _rule(words: list[str], line: str, verbose: bool | None) -> Rule:
         rule.protocol = ("!" if proto.startswith("!") else "") + bare
     rule.source_addr = None if src in ("0.0.0.0/0", "::/0", "anywhere") else src
     rule.dest_addr = None if dst in ("0.0.0.0/0", "::/0", "anywhere") else dst
-    rule.in_iface = None if in_if == "*" else in_if
-    rule.out_iface = None if out_if == "*" else out_if
+    # (without -n, -L -v prints "any" for no interface, as it prints "anywhere" for no address)
+    rule.in_iface = None if in_if in ("*", "any") else in_if
+    rule.out_iface = None if out_if in ("*", "any") else out_if
     # the comment is cut from the raw line so that its own spacing survives; the match
     # descriptions (dpt:, to:, statistic …) are read from what is left
     extra = " ".join(extra_words)

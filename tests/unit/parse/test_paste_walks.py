@@ -54,11 +54,24 @@ def test_a_chain_listed_at_several_moments_is_read_from_its_last_listing() -> No
             "pasted together; read from its last listing (line 36)") in out
     assert "the author's arrows (-->) before lines 8, 9, 24, 39, 40 were read as no part of the rules" in out
     assert "NO RULES" not in out and "not programmed" not in out
-    assert "(unnamed) ?/TCP  ?      not in the input" in out
+    assert "KUBE-SVL-W47NQ5DDJKUWFTVY: not in the input" in out  # followed from the KUBE-EXT chain shown
     row = _run("--all", "--rules-file", ARROWS, "--lenient").splitlines()[1].split()
     assert row[:2] == ["default", "nginx-mlb-l2-service"] and row[5] == "?" and " ".join(row[7:]) == "?: not in the input"
-    tree = _run("default/nginx-mlb-l2-service", "--rules-file", ARROWS, "--lenient", "-o", "tree")
-    assert "its rules are not in the input" in tree and "no rules for this port" not in tree
+
+
+def test_a_port_no_rule_of_which_an_excerpt_shows_is_not_in_the_input(tmp_path: Path) -> None:
+    """A Service from the API whose rules a pasted grep walk does not hold (it walks another Service): the
+    table, tree and --all say its rules are not in the input, not "NO RULES … not programmed" nor "ok"."""
+    manifest = tmp_path / "web.yaml"
+    manifest.write_text("apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n"
+                        "  metadata: {name: web, namespace: default}\n  spec:\n    type: ClusterIP\n"
+                        "    clusterIP: 10.96.5.5\n    clusterIPs: [10.96.5.5]\n"
+                        "    ports: [{name: http, port: 80, protocol: TCP, targetPort: 8080}]\n", encoding="utf-8")
+    args = ("--manifest", str(manifest), "--rules-file", LB_WALK)
+    out = _run("default/web", *args)
+    assert "http 80/TCP  ?      not in the input" in out and "NO RULES" not in out and "not programmed" not in out, out
+    tree = _run("default/web", *args, "-o", "tree")
+    assert "its rules are not in the input" in tree and "no rules for this port" not in tree, tree
 
 
 def test_iptables_S_listed_again_after_a_change_says_the_later_policy() -> None:
@@ -83,3 +96,44 @@ def test_walk_clean_rules(tmp_path: Path) -> None:
     assert two_runs.repeated == [4] and two_runs.text.split("\n")[4] == "# user@host:~$"
     tables = f"# node1$ iptables-save\n*nat\n{rule}\nCOMMIT\n# node2$ iptables-save\n*nat\n{rule}\nCOMMIT\n"
     assert clean(tables).repeated == []
+
+
+DROP_BOTH = str(CORPUS / "matrixzj-ext-services-drop-L-and-grep.txt")
+SEP_BOTH = str(CORPUS / "matrixzj-sep-L-vn-and-grep.txt")
+EXT_BOTH = str(CORPUS / "matrixzj-ext-local-L-and-grep.txt")
+
+
+def test_a_chain_listed_with_L_and_grepped_from_a_save_reads_both_forms() -> None:
+    """`iptables -L CHAIN -vn`, then the same chain's save lines, in one paste (matrixzj/documentations): each
+    form is read (the save lines' DNAT, the listing's counters); it was refused at the first save line."""
+    doc = json.loads(_run("default/nginx", "--rules-file", SEP_BOTH, "-o", "json"))
+    hop = doc["ports"][0]["paths"][0]["endpoints"][0]
+    assert (hop["ip"], hop["port"], hop["packets"], hop["bytes"]) == ("10.64.2.4", 80, 0, 0)
+
+
+def test_a_node_port_seen_without_the_nat_table_is_no_type() -> None:
+    """A node port's DROP in the filter table (eTP Local, no local endpoint): the type is not in the input (a
+    LoadBalancer's node port looks the same and its address rule would be in nat KUBE-SERVICES); the column
+    says no endpoint is local, not that the Service has none."""
+    row = _run("--all", "--rules-file", DROP_BOTH).splitlines()[1].split()
+    assert row[:6] == ["default", "nginx", "?", "?", "?:30783", "0"] and row[6] == "local", row
+    out = _run("default/nginx", "--rules-file", DROP_BOTH)
+    assert "Unknown:  type: not in the input" in out and "DROP (no local endpoints)" in out
+
+
+def test_an_external_chain_alone_is_followed_to_where_the_input_ends() -> None:
+    """Only KUBE-EXT-… is in the input: the report starts there and says its next chain is not in the input."""
+    out = _run("default/nginx", "--rules-file", EXT_BOTH)
+    assert "KUBE-SVL-2CMXP7HKUVJN7L6M: not in the input" in out and "NO RULES" not in out
+
+
+MIXED = str(CORPUS / "robric-k3s129-grep-S-v-L-nodeport-mixed.txt")
+
+
+def test_L_v_without_n_any_interface_is_no_match() -> None:
+    """`iptables -L -v` without -n prints "any" for no interface: the KUBE-EXT jump to KUBE-SVC is
+    unconditional (Cluster policy), not a match that leaves external traffic to a DROP."""
+    out = _run("default/nginx-np-service", "--rules-file", MIXED, "--lenient")
+    assert "DROP (no local" not in out and "no-local-endpoints" not in out
+    node_port = [line for line in out.splitlines() if "*:30000" in line]
+    assert node_port and "KUBE-SVC-MUSBZEOMK5UKWKKU" in node_port[0], out
