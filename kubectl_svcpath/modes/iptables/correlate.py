@@ -279,7 +279,34 @@ def _endpoints(rules: RuleSet, chain: str, body: list[Rule]) -> list[EndpointHop
         hop = hops[target]
         hop.probability = (hop.probability or 0.0) + share
         hop.evidence.insert(0, _evidence(rule))
+    for target in order:  # an endpoint chain the input does not show: its jumps still name and count it
+        if hops[target].ip == "?":
+            _from_jumps(hops[target], [r for r in body if r.target == target])
     return [hops[t] for t in order]
+
+
+def _from_jumps(hop: EndpointHop, jumps: list[Rule]) -> None:
+    """The endpoint kube-proxy names in its jump's comment ("ns/svc:port -> 10.42.0.25:8080", 1.28+) and the
+    jumps' counters (every packet of a chain whose first rule only marks reaches its DNAT): seen, with
+    the jump as evidence, when the endpoint chain itself is not in the input."""
+    named = {split_hostport(r.comment.rpartition(" -> ")[2]) for r in jumps if r.comment and " -> " in r.comment}
+    if len(named) == 1:
+        ip, port = next(iter(named))
+        if ip and port is not None and _is_address(ip):
+            hop.ip, hop.port = ip, port
+    if jumps and all(r.packets is not None for r in jumps):
+        hop.packets = sum(r.packets or 0 for r in jumps)
+        hop.bytes = sum(r.bytes or 0 for r in jumps)
+
+
+def _is_address(text: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _sep_hop(rules: RuleSet, chain: str) -> EndpointHop:

@@ -26,13 +26,15 @@ def _run(*args: str) -> str:
 
 def test_a_grep_walk_reads_each_rule_once() -> None:
     """Four greps print the loadbalancer and cluster IP rules twice each: one entry each, and the three
-    endpoint chains (their DNAT not in the input) are three endpoints, not "1 endpoint"."""
+    endpoint chains (their DNAT not in the input) are three endpoints, not "1 endpoint" (and "?:?" before
+    the jumps' comments were read)."""
     out = _run("default/nginx-mlb-l2-service", "--rules-file", LB_WALK)
     assert out.splitlines()[0].startswith("(unnamed) 80/TCP → 3 endpoints (state not in the input)")
     entries = [line.removeprefix("(unnamed) 80/TCP").split()[0] for line in out.splitlines()
                if "KUBE-SVC-W47NQ5DDJKUWFTVY" in line]
     assert entries == ["loadBalancer", "clusterIP", "nodePort"], out
-    assert sum(line.count("?:?") for line in out.splitlines()) == 9  # 3 entries x 3 endpoint chains
+    # 3 entries x 3 endpoints, named by the jumps' comments (their endpoint chains are not in the input)
+    assert sum(line.count("10.42.") for line in out.splitlines()) == 9 and "?:?" not in out
     assert "lines 8, 14, 15, 16 repeat rules an earlier command in the paste printed" in out
 
 
@@ -82,6 +84,10 @@ def test_iptables_S_listed_again_after_a_change_says_the_later_policy() -> None:
             "its last listing is read, lines 5, 6, 7 left out") in out
     doc = json.loads(_run("default/nginx-mlb-l2-service", "--rules-file", TWO_STATES, "--lenient", "-o", "json"))
     assert doc["service"]["externalTrafficPolicy"] == "Local"
+    # the endpoint chains are not in the input: their jumps name the endpoints and carry "-c 0 0"
+    hops = doc["ports"][0]["paths"][0]["endpoints"]
+    assert [(h["ip"], h["port"], h["packets"], h["bytes"]) for h in hops][:2] == [("10.42.0.25", 8080, 0, 0),
+                                                                                ("10.42.0.26", 8080, 0, 0)]
 
 
 def test_walk_clean_rules(tmp_path: Path) -> None:

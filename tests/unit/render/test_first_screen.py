@@ -15,7 +15,7 @@ import pytest
 from kubectl_svcpath.path import Finding
 from kubectl_svcpath.render.verdict import explained_findings, short_findings, sorted_findings
 from kubectl_svcpath.render.text import Style
-from tests.conftest import svcpath
+from tests.conftest import ROOT, svcpath
 from tests.terminal import in_tmux
 
 VERDICT = re.compile(r"^port-v[12] \d+/TCP → 1 of 1 endpoints \(ready\), \d pkts? — OK")
@@ -91,3 +91,13 @@ def test_short_findings_are_one_row_each_and_explained_ones_are_whole():
     assert len(short) == 3 and all(len(ln) <= 80 for ln in short) and short[1].endswith("…")
     full = explained_findings([f], Style(False))
     assert "x" * 200 in full[1] and "      evidence: ev" in full and "      -> do" in full
+
+
+def test_the_readmes_first_screen_is_what_an_80_column_terminal_shows():
+    """README.md shows `kubectl svcpath --example` "in an 80-column terminal (the whole output)": it must stay
+    what the plugin prints there."""
+    readme = (ROOT / "README.md").read_text()
+    marker = "`kubectl svcpath --example` in an 80-column terminal (the whole output):\n\n```\n"
+    start = readme.index(marker) + len(marker)
+    shown = readme[start:readme.index("\n```\n", start)].split("\n")
+    assert shown == in_tmux(["--example"], 80)
