@@ -7,7 +7,7 @@ import mmap
 import os
 import stat
 import sys
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from kubectl_svcpath.dump import RuleDump
 from kubectl_svcpath.errors import BadDump, NotFound
@@ -26,16 +26,13 @@ def read_text(path: str, what: str = "rule dump") -> str:
     """The file's text; errors name the file and say what to do."""
     try:
         if path == "-":
-            data = sys.stdin.buffer.read(MAX_DUMP_BYTES + 1)
-            if len(data) > MAX_DUMP_BYTES:
-                raise BadDump(path, f"{what} is over the {MAX_DUMP_BYTES // (1024 * 1024)} MiB limit")
-            text = data.decode("utf-8", errors="backslashreplace")
+            text = _read_capped(sys.stdin.buffer, path, what)
         else:
             size = os.path.getsize(path)
             if size > MAX_DUMP_BYTES:
                 raise BadDump(path, f"{what} is {size // (1024 * 1024)} MiB, over the {MAX_DUMP_BYTES // (1024 * 1024)} MiB limit",
                               hint="cut it to the tables you need (iptables-save -c -t nat; -t filter)")
-            text = _decoded(path)
+            text = _decoded(path, what)
     except FileNotFoundError:
         raise NotFound(f"{what} {path!r} not found", hint="check the path") from None
     except IsADirectoryError:
@@ -48,7 +45,7 @@ def read_text(path: str, what: str = "rule dump") -> str:
     return text
 
 
-def _decoded(path: str) -> str:
+def _decoded(path: str, what: str = "rule dump") -> str:
     """The file as text: bytes that are not UTF-8 stay visible as \\xNN, never raw; a comment's \\r stays.
     A regular file is decoded straight from its pages (mmap: no bytes copy of a 35 MB dump, half the time)."""
     with open(path, "rb") as f:
@@ -61,8 +58,31 @@ def _decoded(path: str) -> str:
             else:
                 with pages:
                     return str(pages, "utf-8", "backslashreplace")
-        # a pipe, /dev/stdin, …: decoded in chunks as it is read
-        return io.TextIOWrapper(f, encoding="utf-8", errors="backslashreplace", newline="").read()
+        # a pipe, /dev/stdin, <(kubectl exec …), a device: it has no size to check first
+        return _read_capped(f, path, what)
+
+
+def _read_capped(f: IO[bytes], path: str, what: str) -> str:
+    """A stream decoded in chunks as it is read, up to the limit (/dev/zero would fill the memory); binary
+    data stops the reading at its first chunk (read_text then says it is binary)."""
+    reader = io.TextIOWrapper(f, encoding="utf-8", errors="backslashreplace", newline="")
+    try:
+        chunks: list[str] = []
+        size = 0
+        while chunk := reader.read(_CHUNK):
+            if not chunks and "\x00" in chunk:
+                return chunk
+            size += len(chunk)
+            if size > MAX_DUMP_BYTES:
+                raise BadDump(path, f"{what} is over the {MAX_DUMP_BYTES // (1024 * 1024)} MiB limit",
+                              hint="cut it to the tables you need (iptables-save -c -t nat; -t filter)")
+            chunks.append(chunk)
+        return "".join(chunks)
+    finally:
+        reader.detach()  # (the wrapper would close the stream it was given when it goes: stdin's stays open)
+
+
+_CHUNK = 1 << 20  # characters read at a time from a file without a size
 
 
 def read_dump(path: str) -> RuleDump:
