@@ -177,3 +177,11 @@ def test_a_mapped_address_whose_chain_is_missing_is_not_called_unmapped(tmp_path
     msgs = [f["message"] for f in doc["findings"] if f["code"] == "service-not-programmed"]
     assert msgs == ["port http 80/TCP: clusterIP 10.101.0.3:80 leads to service-SUSTUHLJ-default/web/tcp/http, "
                     "which the dump does not hold or which picks no endpoint"]
+
+
+def test_a_service_the_cut_listing_does_not_name_is_not_found_with_the_nft_hint(tmp_path: Path) -> None:
+    dump = tmp_path / "pasted.txt"
+    dump.write_text(CUT)
+    code, out, err = svcpath("default/nginx", "--rules-file", str(dump))
+    assert code == 4 and not out
+    assert "or pass the whole table (nft -j list table ip kube-proxy)" in err and "iptables-save" not in err
