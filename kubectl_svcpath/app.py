@@ -517,8 +517,10 @@ def _not_found_hint(parsed: pipeline.Parsed) -> str:
     """Why a Service may be missing from this input, most likely first: say what the input lacks."""
     rules = parsed.rules
     if parsed.excerpt:
+        whole = ("ipvsadm -Ln --stats --exact" if parsed.ipvs is not None
+                 else "nft -j list table ip kube-proxy" if parsed.nft is not None and rules is None else "iptables-save -c")
         return ("the input is a part of the rules (an excerpt, grep output or bare lines) and does not name it; "
-                "list what it holds with --all, or pass the whole table (iptables-save -c)")
+                f"list what it holds with --all, or pass the whole table ({whole})")
     if rules is not None and rules.table("filter") is None:
         return ("the input has no filter table, where a Service without endpoints has its only rules (REJECT): pass it "
                 "too (iptables-save -c -t filter); kube-proxy writes no rules at all for headless or ExternalName Services")

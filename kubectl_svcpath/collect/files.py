@@ -40,6 +40,9 @@ def read_text(path: str, what: str = "rule dump") -> str:
     except PermissionError:
         raise BadDump(path, "permission denied") from None
     if "\x00" in text[: 1 << 20]:
+        if what == "manifest":
+            raise BadDump(path, "binary data, not a text manifest",
+                          hint="pass kubectl get service,endpointslices -o yaml (or -o json) output")
         raise BadDump(path, "binary data, not a text rule dump",
                       hint="pass the text output of iptables-save, nft -j list table …, or ipvsadm -Ln")
     return text

@@ -56,7 +56,7 @@ class Parsed:
     def excerpt(self) -> bool:
         """The input shows part of the rules (cut, grep, bare lines): nothing may be called absent from it."""
         return (bool(self.elisions) or (self.rules is not None and self.rules.excerpt)
-                or (self.ipvs is not None and self.ipvs.excerpt))
+                or (self.ipvs is not None and self.ipvs.excerpt) or (self.nft is not None and bool(self.nft.dangling())))
 
     def reader_notes(self) -> list[str]:
         """What the readers left out of the input or could not read (skipped lines, several nodes), for an audit."""

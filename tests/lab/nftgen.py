@@ -6,6 +6,11 @@ kube-proxy's own TestOverallNFTablesRules: the same chain, map and set names
 (``kubectl_svcpath.kubeproxy``), map elements, numgen vmaps and the newer base chains
 (``filter-*-pre-dnat``). ``old_base_chains=True`` writes the v1.31/32 ones (``filter-prerouting``,
 ``filter-output-post-dnat``) instead. Checked against the upstream text by test_nft_lab.py.
+``direct_dnat=True`` writes the v1.36 layout seen in users' listings (kube-proxy v1.36.2 on a
+Raspberry Pi; tests/unit/modes/nftables/test_nft_direct_dnat.py): no endpoint chains for a Service
+without affinity, its policy chain DNATs itself (``dnat ip addr . port to numgen random mod N map
+{ i : ip . port }``), hairpin traffic masqueraded through the ``hairpin-connections`` set and
+traffic to a cluster IP from outside the pod network marked in ``services``.
 
     spec = NftService("default", "hello-service", "10.101.173.15",
                       [NftPort("port-v1", 39090, 9090, node_port=30725)], endpoints=["192.168.189.15"])
@@ -74,7 +79,7 @@ def _spn_comment(svc: NftService, port: NftPort) -> str:
 
 def generate(services: list[NftService], node_ips: list[str] = ("192.168.0.2",), pod_cidr: str = "10.0.0.0/8",
              service_cidr: str = "172.30.0.0/16", mark: int = 0x4000, old_base_chains: bool = False,
-             masq_dport: bool = True) -> str:
+             masq_dport: bool = True, direct_dnat: bool = False) -> str:
     """The whole table as an nft transaction. ``masq_dport=False``: the newest masquerade rule (no port match)."""
     t = "ip kube-proxy"
     out: list[str] = [
@@ -87,6 +92,8 @@ def generate(services: list[NftService], node_ips: list[str] = ("192.168.0.2",),
         f'add map {t} service-ips {{ type ipv4_addr . inet_proto . inet_service : verdict ; comment "ClusterIP, ExternalIP and LoadBalancer IP traffic" ; }}',
         f'add map {t} service-nodeports {{ type inet_proto . inet_service : verdict ; comment "NodePort traffic" ; }}',
     ]
+    if direct_dnat:
+        out.append(f'add set {t} hairpin-connections {{ type ipv4_addr . ipv4_addr . inet_proto . inet_service ; comment "service hairpin connections" ; }}')
     for name in ("cluster-ips-check", "firewall-check", "mark-for-masquerade", "masquerading",
                  "nodeport-endpoints-check", "services", "service-endpoints-check"):
         out.append(f"add chain {t} {name}")
@@ -108,14 +115,19 @@ def generate(services: list[NftService], node_ips: list[str] = ("192.168.0.2",),
         f"add rule {t} {post_dnat} ct state new jump cluster-ips-check",
         f"add rule {t} firewall-check ip daddr . meta l4proto . th dport vmap @firewall-ips",
         f"add rule {t} mark-for-masquerade mark set mark or {mark:#x}",
-        f"add rule {t} masquerading mark and {mark:#x} == 0 return",
-        f"add rule {t} masquerading mark set mark xor {mark:#x}",
-        f"add rule {t} masquerading masquerade fully-random",
+        *([f"add rule {t} masquerading mark and {mark:#x} != 0 mark set mark xor {mark:#x} masquerade fully-random",
+           f"add rule {t} masquerading ct status dnat ip saddr . ip daddr . meta l4proto . th dport @hairpin-connections masquerade fully-random"]
+          if direct_dnat else
+          [f"add rule {t} masquerading mark and {mark:#x} == 0 return",
+           f"add rule {t} masquerading mark set mark xor {mark:#x}",
+           f"add rule {t} masquerading masquerade fully-random"]),
         f"add rule {t} nat-output jump services",
         f"add rule {t} nat-postrouting jump masquerading",
         f"add rule {t} nat-prerouting jump services",
         f"add rule {t} nodeport-endpoints-check ip daddr @nodeport-ips meta l4proto . th dport vmap @no-endpoint-nodeports",
         f"add rule {t} reject-chain reject",
+        *([f'add rule {t} services ip daddr @cluster-ips ip saddr != {pod_cidr} mark set mark or {mark:#x} comment "masquerade clusterIP traffic from outside cluster"']
+          if direct_dnat else []),
         f"add rule {t} services ip daddr . meta l4proto . th dport vmap @service-ips",
         f"add rule {t} services ip daddr @nodeport-ips meta l4proto . th dport vmap @service-nodeports",
         f"add rule {t} service-endpoints-check ip daddr . meta l4proto . th dport vmap @no-endpoint-services",
@@ -123,11 +135,11 @@ def generate(services: list[NftService], node_ips: list[str] = ("192.168.0.2",),
     for ip in node_ips:
         out.append(f"add element {t} nodeport-ips {{ {ip} }}")
     for svc in services:
-        out += _service(t, svc, pod_cidr, masq_dport)
+        out += _service(t, svc, pod_cidr, masq_dport, direct_dnat and not svc.affinity_seconds)
     return "\n".join(out) + "\n"
 
 
-def _service(t: str, svc: NftService, pod_cidr: str, masq_dport: bool) -> list[str]:
+def _service(t: str, svc: NftService, pod_cidr: str, masq_dport: bool, direct: bool = False) -> list[str]:
     out: list[str] = [f"add element {t} cluster-ips {{ {svc.cluster_ip} }}"]
     local = svc.endpoints if svc.local_endpoints is None else svc.local_endpoints
     for port in svc.ports:
@@ -149,14 +161,20 @@ def _service(t: str, svc: NftService, pod_cidr: str, masq_dport: bool) -> list[s
         def affinity_set(ip: str) -> str:
             return "affinity-" + nft_endpoint_base(svc.namespace, svc.name, port.protocol, port.name, ip, port.target_port)
 
-        for ip in (svc.endpoints if has_eps else []):
+        for ip in (svc.endpoints if has_eps and not direct else []):
             out.append(f"add chain {t} {ep_chain(ip)}")
+        for ip in (svc.endpoints if has_eps and direct else []):
+            out.append(f"add element {t} hairpin-connections {{ {ip} . {ip} . {proto} . {port.target_port} }}")
         if has_eps and svc.affinity_seconds:
             for ip in svc.endpoints:
                 out.append(f"add set {t} {affinity_set(ip)} {{ type ipv4_addr ; flags dynamic,timeout ; timeout {svc.affinity_seconds}s ; }}")
 
         def policy_chain(chain: str, eps: list[str]) -> None:
             out.append(f"add chain {t} {chain}")
+            if direct:
+                targets = " , ".join(f"{i} : {ip} . {port.target_port}" for i, ip in enumerate(eps))
+                out.append(f"add rule {t} {chain} meta l4proto {proto} dnat ip addr . port to numgen random mod {len(eps)} map {{ {targets} }}")
+                return
             if chain == internal_chain:
                 dport = f" {proto} dport {port.port}" if masq_dport else ""
                 out.append(f"add rule {t} {chain} ip daddr {svc.cluster_ip}{dport} ip saddr != {pod_cidr} jump mark-for-masquerade")
@@ -181,7 +199,7 @@ def _service(t: str, svc: NftService, pod_cidr: str, masq_dport: bool) -> list[s
                 out.append(f'add rule {t} {ext} fib saddr type local goto {names["svc"]} comment "short-circuit local traffic"')
             if has_external:
                 out.append(f"add rule {t} {ext} goto {names['svl'] if svc.etp_local else names['svc']}")
-        for ip in (svc.endpoints if has_eps else []):
+        for ip in (svc.endpoints if has_eps and not direct else []):
             chain = ep_chain(ip)
             out.append(f"add rule {t} {chain} ip saddr {ip} jump mark-for-masquerade")
             if svc.affinity_seconds:

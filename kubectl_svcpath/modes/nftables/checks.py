@@ -14,7 +14,7 @@ with no entry at all; this module adds what needs kube-proxy's nftables objects:
 from __future__ import annotations
 
 from kubectl_svcpath.endpoints import usable_endpoints
-from kubectl_svcpath.modes.nftables.correlate import is_ipv6, parse_chain_name
+from kubectl_svcpath.modes.nftables.correlate import SERVICE_IPS, SERVICE_NODEPORTS, is_ipv6, parse_chain_name
 from kubectl_svcpath.modes.nftables.model import NftRuleset
 from kubectl_svcpath.path import EntryPath, Finding, PortPath
 from kubectl_svcpath.snapshot import ServiceSnapshot
@@ -81,7 +81,10 @@ def _check_partial(snapshot: ServiceSnapshot, pp: PortPath, nft: NftRuleset) -> 
     """One way in is programmed, another is not (the port as a whole is the generic check's)."""
     if not pp.paths or not pp.entries_complete:
         return []  # an excerpt: the map elements it does not show may hold the other ways in
-    found = {(p.entry, p.address) for p in pp.paths if p.verdict != "missing"}
+    # a "missing" path still counts as mapped when a dispatch map holds it (its chain is what is missing);
+    # only one known from firewall-ips alone is in neither map
+    found = {(p.entry, p.address) for p in pp.paths
+             if p.verdict != "missing" or SERVICE_IPS in p.chains or SERVICE_NODEPORTS in p.chains}
     out: list[Finding] = []
     for entry, address in _expected_entries(snapshot, pp, nft):
         if (entry, address) in found:
@@ -166,6 +169,11 @@ def notes_nftables(nft: NftRuleset, conntrack: object | None = None,
                    snapshot: ServiceSnapshot | None = None) -> list[str]:
     """Report.notes for nftables mode: what the input lacks and what that costs."""
     notes: list[str] = []
+    cut = nft.dangling()
+    if cut:
+        shown = "; ".join(cut[:4]) + (f"; and {len(cut) - 4} more" if len(cut) > 4 else "")
+        notes.append(f"the nftables listing was cut ({shown}): what it does not show is not in the input, "
+                     "not absent; pass the whole table (nft -j list table ip kube-proxy)")
     if not _table_has_counters(nft):
         if conntrack is None:
             notes.append("nftables mode: kube-proxy adds no counters, so each hop's traffic is not known; "

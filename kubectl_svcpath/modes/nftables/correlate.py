@@ -270,11 +270,15 @@ class _Dispatch:
     order: list[str] = field(default_factory=list)
     affinity: dict[str, NftRule] = field(default_factory=dict)
     rule: NftRule | None = None
+    # kube-proxy 1.36+ without endpoint chains: "dnat ip to numgen random mod N map { i : ip . port }"
+    direct: dict[tuple[Any, Any], int] = field(default_factory=dict)
 
 
 def dispatch_of(rules: list[NftRule]) -> _Dispatch:
     d = _Dispatch()
     for rule in rules:
+        if not d.order and not d.direct and _direct_dnat(rule, d):
+            continue
         for expr in rule.exprs:
             vmap = expr.get("vmap")
             if isinstance(vmap, dict) and isinstance(vmap.get("key"), dict) and "numgen" in vmap["key"]:
@@ -305,6 +309,39 @@ def dispatch_of(rules: list[NftRule]) -> _Dispatch:
     return d
 
 
+def _direct_dnat(rule: NftRule, d: _Dispatch) -> bool:
+    """The policy chain DNATs itself (no endpoint chains): ``numgen random mod N map { i : ip . port }``,
+    or one ``dnat to ip:port``. Fills ``d.direct`` ((ip, port) -> numgen values) and ``d.mod``."""
+    dnat = rule.find("dnat")
+    if not isinstance(dnat, dict) or dnat.get("addr") is None:
+        return False
+    addr = dnat["addr"]
+    if not isinstance(addr, dict):  # "dnat to 10.0.0.1:80": the only endpoint
+        if not isinstance(addr, str) or any(m.left.startswith(("ip saddr", "ip6 saddr")) for m in rule.matches()):
+            return False
+        d.mod, d.rule, d.direct[(addr, dnat.get("port"))] = 1, rule, 1
+        return True
+    m = addr.get("map")
+    key = m.get("key") if isinstance(m, dict) else None
+    data = m.get("data") if isinstance(m, dict) else None
+    if not isinstance(key, dict) or not isinstance(key.get("numgen"), dict) or not isinstance(data, dict):
+        return False
+    mod = key["numgen"].get("mod")
+    mod = mod if isinstance(mod, int) and mod > 0 else 0
+    for item in data.get("set") or []:
+        if not isinstance(item, list) or len(item) != 2:
+            continue
+        value = item[1]
+        if isinstance(value, dict) and isinstance(value.get("concat"), list) and len(value["concat"]) == 2:
+            ip, port = value["concat"]
+        else:
+            ip, port = value, dnat.get("port")
+        if isinstance(ip, str) and (port is None or isinstance(port, int)):
+            d.direct[(ip, port)] = d.direct.get((ip, port), 0) + _key_count(item[0], mod)
+    d.mod, d.rule = mod, rule
+    return bool(d.direct)
+
+
 def _key_count(key: object, mod: int) -> int:
     """How many numgen values a vmap key covers: 1, or a range "lo-hi"."""
     if isinstance(key, int):
@@ -318,6 +355,11 @@ def _key_count(key: object, mod: int) -> int:
 def _endpoints(table: NftTable, chain: NftChain) -> list[EndpointHop]:
     d = _dispatch(chain)
     hops: list[EndpointHop] = []
+    for (ip, port), count in d.direct.items():
+        hop = EndpointHop(ip=ip, port=port, chain=None, probability=(count / d.mod) if d.mod else 0.0)
+        if d.rule is not None:
+            hop.evidence.append(_ev(d.rule))
+        hops.append(hop)
     for target in _targets(d):
         hop = _endpoint_hop(table, target)
         hop.probability = (d.keys[target] / d.mod) if d.mod else 0.0
@@ -617,7 +659,10 @@ def _collect_policy(table: NftTable, chain_name: str, f: _PortFacts) -> None:
     chain = table.chain(chain_name)
     if chain is None:
         return
-    for target in _targets(_dispatch(chain)):  # what _endpoints finds, without the evidence
+    d = _dispatch(chain)
+    for ip, port in d.direct:
+        f.endpoints.setdefault((ip, port), None)
+    for target in _targets(d):  # what _endpoints finds, without the evidence
         ip, port, _ = _dnat(table, target)
         f.endpoints.setdefault((str(ip) if ip is not None else "?", int(port) if port is not None else None), None)
     t = _affinity_timeout(table, chain_name)

@@ -391,6 +391,12 @@ class NftRuleset:
     def has_counters(self) -> bool:
         return any(d.has_counters for d in self.dumps)
 
+    def dangling(self) -> list[str]:
+        """Why kube-proxy's table here is not whole, in words: a top-level chain names a set, map or chain
+        the input does not hold (nft loads no such table), or the map is there without the chain that
+        looks it up. Such a listing was cut by whoever pasted it, even when its braces close."""
+        return self.once("dangling", _dangling)
+
     def merge(self, other: NftRuleset) -> None:
         """Add another dump's tables (ip and ip6 listed into two files); the first copy of a table, chain or
         set wins, and a chain or set only the other dump lists is added (``nft list chain`` one file per chain)."""
@@ -403,6 +409,49 @@ class NftRuleset:
                     mine.sets.setdefault(name, s)
         self.dumps.extend(other.dumps)
         self._once.clear()
+
+
+# kube-proxy's fixed chains (every release): few, so checking their references costs nothing on a big table
+_TOP_CHAINS = ("nat-prerouting", "nat-output", "nat-postrouting", "filter-prerouting", "filter-prerouting-pre-dnat",
+               "filter-input", "filter-forward", "filter-output", "filter-output-pre-dnat", "services", "masquerading",
+               "firewall-check", "service-endpoints-check", "nodeport-endpoints-check", "endpoints-check",
+               "cluster-ips-check")
+
+
+def _dangling(nft: NftRuleset) -> list[str]:
+    out: list[str] = []
+    for table in nft.kube_proxy_tables():
+        if "service-ips" in table.sets and "services" not in table.chains:  # the chain that looks the map up
+            out.append(f"no chain services ({table.ref}), which kube-proxy always writes")
+        for name in _TOP_CHAINS:
+            chain = table.chains.get(name)
+            for rule in chain.rules if chain is not None else ():
+                for ref in _references(rule.exprs):
+                    if ref.startswith("@") and table.set(ref) is None:
+                        item = f"{name} names {ref} ({table.ref}), which it does not hold"
+                    elif not ref.startswith("@") and ref not in table.chains:
+                        item = f"{name} jumps to chain {ref} ({table.ref}), which it does not hold"
+                    else:
+                        continue
+                    if item not in out:
+                        out.append(item)
+    return out
+
+
+def _references(value: Any) -> Iterator[str]:
+    """Set and map names ("@x") and jump/goto targets anywhere in a rule's JSON statements."""
+    if isinstance(value, str):
+        if value.startswith("@"):
+            yield value
+    elif isinstance(value, list):
+        for x in value:
+            yield from _references(x)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            if k in ("jump", "goto") and isinstance(v, dict) and isinstance(v.get("target"), str):
+                yield v["target"]
+            else:
+                yield from _references(v)
 
 
 # --- reading expressions -----------------------------------------------------------

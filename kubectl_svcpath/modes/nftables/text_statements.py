@@ -184,6 +184,17 @@ def _nat(c: Cursor) -> dict[str, Any]:
     body: dict[str, Any] = {}
     if c.peek() in ("ip", "ip6"):
         body["family"] = c.next()
+    if (c.peek(), c.peek(1), c.peek(2)) == ("addr", ".", "port"):  # nft -f input: "dnat ip addr . port to …"
+        c.i += 3
+    if c.peek() == "to" and c.peek(1) == "numgen":  # kube-proxy 1.36+: "dnat ip to numgen random mod 2 map { … }"
+        c.next()
+        key = _selector(c)
+        if c.peek() != "map":
+            raise ValueError("numgen without a map")
+        c.next()
+        body["addr"] = {"map": {"key": key, "data": _nat_map_data(c)}}
+        _nat_flags(c, body)
+        return {kind: body}
     if c.peek() == "to":
         c.next()
         host, port = _split_hostport(c.next())
@@ -193,6 +204,28 @@ def _nat(c: Cursor) -> dict[str, Any]:
             body["port"] = port
     _nat_flags(c, body)
     return {kind: body}
+
+
+def _nat_map_data(c: Cursor) -> Any:
+    """``{ 0 : 10.0.0.1 . 80, 1 : fd00::2 . 80 }`` as nft -j writes it: [[0, {"concat": ["10.0.0.1", 80]}], …]."""
+    if c.peek() != "{":
+        return c.next()  # a named map, "@backends"
+    c.next()
+    items: list[list[Any]] = []
+    current: list[str] = []
+    while True:
+        w = c.next()  # IndexError when the map is cut short: the caller keeps the words
+        if w in (",", "}"):
+            if ":" in current:
+                j = current.index(":")
+                key = value_of(current[0]) if j == 1 else " ".join(current[:j])
+                vals = [value_of(x) for x in current[j + 1:] if x != "."]
+                items.append([key, vals[0] if len(vals) == 1 else {"concat": vals}])
+            current = []
+            if w == "}":
+                return {"set": items}
+            continue
+        current.append(w)
 
 
 def _nat_flags(c: Cursor, body: dict[str, Any]) -> None:

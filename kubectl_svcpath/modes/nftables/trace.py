@@ -8,9 +8,11 @@ end the packet.
 
 Statements followed: matches on ``ip``/``ip6`` addresses (prefixes, ``!=``, named and
 anonymous sets), ``meta l4proto``, ``th``/``tcp``/``udp`` ports, ``meta mark`` (masked),
-``fib saddr|daddr type local``, ``ct state``; verdict maps (``vmap @map`` over a concatenated
+``fib saddr|daddr type local``, ``ct state``, ``ct status dnat``, a concatenated key in a named set
+(``ip saddr . ip daddr . meta l4proto . th dport @hairpin-connections``); verdict maps (``vmap @map`` over a concatenated
 key), ``numgen random mod N vmap`` (a fork, 1/N each), affinity sets (``ip saddr @affinity-…``:
-"returning client" or "first connection"), ``meta mark set``, ``dnat to``, ``masquerade``,
+"returning client" or "first connection"), ``meta mark set``, ``dnat to`` (an address, or ``numgen
+random mod N map { i : ip . port }``: a fork, 1/N each), ``masquerade``,
 ``reject``, ``jump``/``goto``/``return``. Any other statement is an "unknown" fork.
 """
 
@@ -66,6 +68,13 @@ class NftTracer:
 
     def run_hook(self, states: list[State], hook: str) -> tuple[list[State], list[State]]:
         going, done = [], []
+        if hook in ("prerouting", "output") and self.tables and states and not any(
+                c.type == "nat" or c.name.startswith("nat-") for _, c in self.base_chains(hook, states[0].packet.family)):
+            # kube-proxy always DNATs from a nat chain on this hook: a listing without one was cut
+            for st in states:
+                finish(st, "unknown", None, f"kube-proxy's nat chain for the {hook} hook (nat-{hook}) is not in the "
+                                            "input: where the packet is DNAT'ed cannot be followed; pass the whole table")
+            return [], list(states)
         for st in states:
             current = [st]
             for table, chain in self.base_chains(hook, st.packet.family):
@@ -193,12 +202,46 @@ class NftTracer:
 
     def _dnat(self, st: State, table: NftTable, chain: NftChain, rule: NftRule, body: dict[str, Any]) -> list[tuple[State, Exit | None]]:
         addr, port = body.get("addr"), body.get("port")
+        mapped = addr.get("map") if isinstance(addr, dict) else None
+        if isinstance(mapped, dict) and isinstance(mapped.get("key"), dict) and "numgen" in mapped["key"]:
+            return self._numgen_dnat(st, table, chain, rule, mapped["key"]["numgen"], mapped.get("data"), port)
         if not isinstance(addr, str) or (port is not None and not isinstance(port, int)):
             step = st.hit(self._step(table, chain, rule, "dnat (not followed)"))
             return [(st, ("unknown", step, "a dnat the trace cannot follow (map or range)"))]
         step = st.hit(self._step(table, chain, rule, f"dnat to {addr}" + (f":{port}" if port is not None else "")))
         st.set_dnat(addr, port, step)
         return [(st, ("accept", step, ""))]
+
+    def _numgen_dnat(self, st: State, table: NftTable, chain: NftChain, rule: NftRule, ng: dict[str, Any], data: Any,
+                     port: Any) -> list[tuple[State, Exit | None]]:
+        """``dnat ip to numgen random mod N map { 0 : 10.0.0.1 . 80, … }`` (kube-proxy 1.36+, no endpoint
+        chains): one branch per value, each with probability 1/N, DNAT'ed to that value's address."""
+        mod, offset = ng.get("mod"), ng.get("offset") or 0
+        items = data.get("set") if isinstance(data, dict) else None
+        if ng.get("mode") != "random" or not isinstance(mod, int) or mod <= 0 or not isinstance(offset, int) \
+                or not isinstance(items, list):
+            step = st.hit(self._step(table, chain, rule, "dnat (not followed)"))
+            return [(st, ("unknown", step, "a dnat the trace cannot follow (map or range)"))]
+        table_of: dict[int, tuple[Any, Any]] = {}
+        for item in items:
+            k, v = item if isinstance(item, list) and len(item) == 2 else (None, None)
+            pair = v.get("concat") if isinstance(v, dict) else [v, port]
+            if isinstance(k, int) and isinstance(pair, list) and len(pair) == 2:
+                table_of[k] = (pair[0], pair[1])
+        where = f"{table.family} {table.name} {chain.name} #{rule.position}"
+        ref = rule.loc.ref if rule.loc else table.ref
+        out: list[tuple[State, Exit | None]] = []
+        for value in range(offset, offset + mod):
+            s = st.fork(Choice("random", where, ref, f"{value} of {mod}", 1.0 / mod, f"numgen random mod {mod}: value {value}"))
+            addr, to_port = table_of.get(value, (None, None))
+            if not isinstance(addr, str) or (to_port is not None and not isinstance(to_port, int)):
+                step = s.hit(self._step(table, chain, rule, f"numgen {value}: no address"))
+                out.append((s, ("unknown", step, f"numgen value {value} maps to no address the trace can follow")))
+                continue
+            step = s.hit(self._step(table, chain, rule, f"dnat to {addr}" + (f":{to_port}" if to_port is not None else "")))
+            s.set_dnat(addr, to_port, step)
+            out.append((s, ("accept", step, "")))
+        return out
 
     def _mangle(self, st: State, table: NftTable, chain: NftChain, rule: NftRule, body: dict[str, Any]) -> list[tuple[State, Exit | None]]:
         """``meta mark set …`` is followed (the masquerade mark); any other mangle is not."""
@@ -233,7 +276,10 @@ class NftTracer:
             for s2, ex in self._chain(st, table, target, depth + 1):
                 if s2.mark != mark_before and chain.name != "masquerading" and chain.hook != "postrouting":
                     why = s2.branch.masquerade_why
-                    if why is None or (why.action.startswith("mark") and why.where.startswith(f"{table.family} {table.name} {v.target} ")):
+                    # the jump to the helper chain says why better than the helper's one rule; a mark set by a
+                    # rule of its own (kube-proxy 1.36+'s "services #1", commented) says it itself
+                    if why is None or (v.target == "mark-for-masquerade" and why.action.startswith("mark")
+                                       and why.where.startswith(f"{table.family} {table.name} {v.target} ")):
                         s2.branch.masquerade_why = step
                 if ex[0] == "return":
                     out.append((s2, None if v.kind == "jump" else ("return", None, "")))
@@ -350,6 +396,10 @@ class NftTracer:
             states = states if isinstance(states, list) else [states]
             is_new = any(str(s) == "new" for s in states)
             return is_new != negate
+        if name == "ct status" and value_text(right) == "dnat":  # kube-proxy 1.36+'s hairpin rule
+            return st.dnat_done != negate
+        if isinstance(left, dict) and "concat" in left and isinstance(right, str) and right.startswith("@"):
+            return self._concat_in(st, table, left["concat"], right, negate)
         if name in ("th dport", "tcp dport", "udp dport", "sctp dport"):
             if name != "th dport" and name.split()[0] != st.protocol:
                 return False
@@ -383,6 +433,16 @@ class NftTracer:
                 return ("unknown", f"the source address ({st.packet.src_label or 'not given'}) is not known: is it {'not ' if negate else ''}in {value_text(right)}?")
             return self._value_in(addr, right, table, kind="addr", negate=negate)
         return ("unknown", f"match on {name or left} is not one the trace understands")
+
+    def _concat_in(self, st: State, table: NftTable, parts: Any, name: str, negate: bool) -> bool | tuple[str, Any]:
+        """``ip saddr . ip daddr . meta l4proto . th dport @hairpin-connections``: the packet's key in a named set."""
+        s = table.set(name)
+        if s is None:
+            return ("unknown", f"set {name} is not in the input")
+        values = [self._field(st, p) for p in parts] if isinstance(parts, list) else [_UNKNOWN]
+        if any(v is _UNKNOWN for v in values):
+            return ("unknown", f"the key of {name} cannot be read for this packet (give the source address)")
+        return (s.lookup(*values) is not None) != negate
 
     def _value_in(self, value: Any, right: Any, table: NftTable, kind: str, negate: bool) -> bool | tuple[str, Any]:
         if isinstance(right, str) and right.startswith("@"):

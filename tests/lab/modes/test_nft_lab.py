@@ -135,3 +135,40 @@ def test_audit_equals_one_service_at_a_time_on_the_kernels_listing(lab: Lab, tmp
         dump = tmp_path / f"kube-proxy.{form}"
         dump.write_text(lab.run(node, argv).stdout)
         assert assert_audit_equals_single(str(dump)) == len(services), form
+
+
+def test_v136_layout_without_endpoint_chains(lab: Lab, tmp_path: Path) -> None:
+    """kube-proxy v1.36's layout (the Service chain DNATs through a numgen map, hairpin traffic masqueraded
+    through a set; nftgen direct_dnat): the kernel takes it, real connections reach each pod, and the tool
+    reads every endpoint, its share and the way in from what nft prints back (text and JSON)."""
+    node = lab.add_node("cp01")
+    for ip in THREE.endpoints:
+        lab.add_pod(node, f"web-{ip.rsplit('.', 1)[1]}", ip, ports=[8080])
+    lab.add_pod(node, "products", "192.168.189.15", ports=[9090, 9191])
+    lab.load_nft(node, generate([HELLO, THREE, EMPTY], node_ips=[node.ip], pod_cidr="10.244.0.0/16",
+                                service_cidr="10.96.0.0/12", direct_dnat=True))
+    answers = lab.connect(node, "10.101.0.3", 80, n=12)
+    assert len(answers) == 12 and {a.split()[1] for a in answers} <= {f"{ip}:8080" for ip in THREE.endpoints}
+    assert lab.connect(node, node.ip, 30725) == ["products 192.168.189.15:9090"]
+    assert lab.connect(node, "10.101.0.99", 80) == ["refused"]
+
+    listing = {"json": lab.run(node, ["nft", "-j", "list", "table", "ip", "kube-proxy"]).stdout,
+               "text": lab.run(node, ["nft", "list", "table", "ip", "kube-proxy"]).stdout}
+    assert "dnat ip to numgen random mod 3 map { 0 : 10.244.1.11 . 8080" in listing["text"]
+    assert _semantic(parse_nft_json(listing["json"], "j")) == _semantic(parse_nft_text(listing["text"], "t"))
+    for form, text in listing.items():
+        dump = tmp_path / f"nft.{form}"
+        dump.write_text(text)
+        code, out, err = svcpath("default/web", "--rules-file", str(dump), "-o", "json")
+        assert code == 0, err
+        (path,) = json.loads(out)["ports"][0]["paths"]
+        assert [(e["ip"], e["port"], e["probability"]) for e in path["endpoints"]] == \
+            [(ip, 8080, 0.333333) for ip in THREE.endpoints]
+        code, out, err = svcpath("default/hello-service", "--rules-file", str(dump), "--manifest", str(MANIFEST), "-o", "json")
+        assert code == 0, err
+        doc = json.loads(out)
+        (ep,) = _paths(doc, "port-v1")["nodePort"]["endpoints"]
+        assert (ep["ip"], ep["port"], ep["probability"], ep["ready"]) == ("192.168.189.15", 9090, 1.0, True)
+        assert {f["code"] for f in doc["findings"]} == {"no-counters-nftables"}
+        code, out, err = svcpath("--rules-file", str(dump), "--all")
+        assert code == 3 and " web " in out and "no-endpoints" in out and "service-not-programmed" not in out, out

@@ -177,3 +177,13 @@ def test_several_nodes_in_one_paste():
         parse_ipvsadm(loop, "loop.txt")
     # -Ln and --stats of one node pasted together are still one listing
     assert parse_ipvsadm(_read("hello-ipvsadm-Ln.txt") + _read("hello-ipvsadm-Ln-stats-exact.txt"), "two").has_stats
+
+
+def test_a_service_an_ipvsadm_excerpt_does_not_hold_gets_the_ipvsadm_hint() -> None:
+    """ericpuwang's post: a described nginx (10.102.128.4:3080) above a listing of another address. The
+    Service is not found; the hint names the IPVS listing to pass (it said iptables-save -c)."""
+    from tests.conftest import svcpath
+
+    code, out, err = svcpath("nginx", "--rules-file", str(ROOT / "tests/corpus/ericpuwang-ipvs-describe-other-ip-persistent.txt"))
+    assert code == 4 and not out
+    assert "pass the whole table (ipvsadm -Ln --stats --exact)" in err and "iptables-save" not in err
