@@ -45,7 +45,11 @@ _BARE_PROMPT = re.compile(r"^\s*(?:\[[^\]\n]{0,80}\]|[\w.-]+@[\w.:~/-]*)[$#%]\s*
 # an arrow the author put before a line to point at it ("--> 9   540 KUBE-MARK-MASQ …", "==> -A KUBE-SVC-…"):
 # not the tool's; the line is read without it, the arrow blanked so that -L columns stay where they were
 _MARK = re.compile(r"^[ \t]*(?:-{1,3}|={1,3})>[ \t]+(?=\S)")
-_ANY_MARK = re.compile(r"(?:^|\n)[ \t]*(?:-{1,3}|={1,3})>[ \t]")
+_ANY_MARK = re.compile(r"(?:^|\n)[ \t]*(?:-{1,3}|={1,3})>[ \t]|\*\*")
+# Markdown notes kept as a file: a line of bold prose ("**what this rule does:**"), and a rule line with
+# words in bold ("-A **PREROUTING** … -j **KUBE-SERVICES**"); the bold marks are the author's, not iptables'
+_MD_BOLD_LINE = re.compile(r"^[ \t]*\*\*[^*\n].*\*\*[ \t]*$")
+_MD_BOLD_WORD = re.compile(r"\*\*([^*\s]+)\*\*")
 # a command whose output is no rule listing ("$ kubectl logs …", "# ip addr", "$ kubectl get svc"): its
 # output, down to the next prompt, is left out with a note. Never a line naming a rule tool ("kubectl exec
 # kube-proxy-x -- iptables-save", "ssh node sudo iptables-save | grep -n …"), and not an alias ("$ ipt
@@ -91,9 +95,7 @@ class Cleaned:
 def clean(text: str) -> Cleaned:
     """``text`` without a leading BOM and with each elision line emptied (line numbers kept)."""
     bom = text.startswith("\ufeff")
-    if bom:
-        text = text[1:]
-    text, dedented = _dedent(text)
+    text, dedented = _dedent(text[1:] if bom else text)
     if _save_lines_only(text):  # (its first line is looked at below, as every paste's first lines are)
         elided = _QUICK_START.match(text) is not None
         if not elided and not head_commands(text):
@@ -114,7 +116,8 @@ def clean(text: str) -> Cleaned:
     walk = _TABLE_LINE.search(text) is None  # whole tables (a node each, say) may well hold the same rules
     other: str | None = None  # the command whose output is being left out
     fresh = True  # no line of this command's output left out yet: the next one starts a range
-    for i, line in enumerate(lines):
+    for i in range(len(lines)):
+        line = _unmark(lines, i, marked)
         if walk and _SAVE_SHAPED.match(line):
             key = line.strip()
             if printed.setdefault(key, run) != run:
@@ -125,10 +128,10 @@ def clean(text: str) -> Cleaned:
             if other is not None:
                 fresh = _leave_out(left_out, lines, i, other, fresh)
             continue
-        mark = _MARK.match(line)
-        if mark is not None and _RULE_START.match(line, mark.end()) or mark is not None and _LIST_ROW.match(line, mark.end()):
-            lines[i] = line = " " * mark.end() + line[mark.end():]
-            marked.append(i + 1)
+        if "**" in line and _MD_BOLD_LINE.match(line):
+            commands.append(i + 1)
+            lines[i] = "# " + line.strip()
+            continue
         if elided and len(line) <= 120 and _ELISION.match(line):
             elisions.append(i + 1)
             # "... }" (nft): the cut ends a block that must stay closed
@@ -148,6 +151,21 @@ def clean(text: str) -> Cleaned:
         return Cleaned(text, [], bom, dedented=dedented)
     return Cleaned("\n".join(lines), elisions, bom, commands, dedented, left_out, marked=marked, repeated=repeated,
                    relisted=relisted)
+
+
+def _unmark(lines: list[str], i: int, marked: list[int]) -> str:
+    """Line ``i`` without the author's marks on a rule line (an arrow before it, Markdown bold inside it)."""
+    line = lines[i]
+    if "**" in line and _SAVE_SHAPED.match(line) and _MD_BOLD_WORD.search(line):
+        line = _MD_BOLD_WORD.sub(r"\1", line)
+    else:
+        mark = _MARK.match(line)
+        if mark is not None and (_RULE_START.match(line, mark.end()) or _LIST_ROW.match(line, mark.end())):
+            line = " " * mark.end() + line[mark.end():]  # blanked: -L columns stay where they were
+    if line is not lines[i]:
+        lines[i] = line
+        marked.append(i + 1)
+    return line
 
 
 def _drop_earlier_listings(lines: list[str]) -> list[tuple[str, list[int], list[int]]]:
@@ -369,7 +387,8 @@ def split_forms(text: str) -> list[str] | None:
 
 def marked_note(source: str, lines: list[int]) -> str:
     """Rule lines the author pointed at with an arrow: read without it."""
-    return f"{source}: the author's arrows (-->) before line{'s' if len(lines) > 1 else ''} {line_list(lines)} were read as no part of the rules"
+    return (f"{source}: the author's marks (arrows before, Markdown ** inside) on line{'s' if len(lines) > 1 else ''} "
+            f"{line_list(lines)} were read as no part of the rules")
 
 
 def repeated_note(source: str, lines: list[int]) -> str:

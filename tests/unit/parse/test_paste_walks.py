@@ -54,7 +54,7 @@ def test_a_chain_listed_at_several_moments_is_read_from_its_last_listing() -> No
     out = _run("default/nginx-mlb-l2-service", "--rules-file", ARROWS, "--lenient")
     assert ("chain KUBE-EXT-W47NQ5DDJKUWFTVY is listed 3 times with other rules (lines 6, 19, 36): several moments "
             "pasted together; read from its last listing (line 36)") in out
-    assert "the author's arrows (-->) before lines 8, 9, 24, 39, 40 were read as no part of the rules" in out
+    assert "the author's marks (arrows before, Markdown ** inside) on lines 8, 9, 24, 39, 40 were read as no part of the rules" in out
     assert "NO RULES" not in out and "not programmed" not in out
     assert "KUBE-SVL-W47NQ5DDJKUWFTVY: not in the input" in out  # followed from the KUBE-EXT chain shown
     row = _run("--all", "--rules-file", ARROWS, "--lenient").splitlines()[1].split()
@@ -143,3 +143,13 @@ def test_L_v_without_n_any_interface_is_no_match() -> None:
     assert "DROP (no local" not in out and "no-local-endpoints" not in out
     node_port = [line for line in out.splitlines() if "*:30000" in line]
     assert node_port and "KUBE-SVC-MUSBZEOMK5UKWKKU" in node_port[0], out
+
+
+def test_markdown_notes_with_bold_lines_and_bold_rule_words_are_read() -> None:
+    """A notes file kept as Markdown (IwasawaMasami/CloudNative): bold prose lines between the rules, one
+    starting with "**" (it was taken for a table header: "No Service in the input" with --lenient), and
+    words of a rule in bold."""
+    paste = str(CORPUS / "iwasawa-md-notes-bold-rules.txt")
+    out = _run("--all", "--rules-file", paste, "--lenient")
+    assert out.splitlines()[1].split()[:5] == ["default", "nginx-basic", "NodePort", "10.97.35.60", "80:30207"], out
+    assert "on lines 19, 21 were read as no part of the rules" in out
