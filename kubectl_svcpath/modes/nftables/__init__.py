@@ -70,7 +70,14 @@ def _read_text(parsed: Parsed, dump: RuleDump, lenient: bool) -> None:
 
     if dump.elisions:  # the author cut the listing: the blocks left open end where the paste ends
         dump = replace(dump, text=close_open_blocks(dump.text))
-    _add(parsed, dump, "nft-text", parse_nft_text)
+    try:
+        _add(parsed, dump, "nft-text", parse_nft_text)
+    except BadDump:
+        from kubectl_svcpath.modes.nftables.chain_blocks import has_loose_lines
+
+        if not has_loose_lines(dump.text):
+            raise
+        _read_chains(parsed, dump, lenient)  # a listing with `nft list tables` or grepped map elements beside it
 
 
 def _add(parsed: Parsed, dump: RuleDump, fmt: str, parse: Callable[[str, str], NftRuleset]) -> None:

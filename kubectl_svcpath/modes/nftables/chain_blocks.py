@@ -22,13 +22,27 @@ _NAT_WORDS = re.compile(r"\b(?:dnat|snat|masquerade|redirect)\b|jump KUBE-(?:SVC
 _FILTER_WORDS = re.compile(r"\b(?:reject|drop|accept)\b")
 
 
+# a map element line as nft prints it, alone (``nft list map ip kube-proxy service-ips | grep ADDR``):
+# "10.96.120.15 . tcp . 80 : goto service-…," (a no-endpoint map's elements carry a comment before the ":")
+_ELEMENT_LINE = re.compile(r'^\s*(?:elements = \{\s*)?([0-9a-fA-F.:/]+(?: \. \S+)+)(?: comment "[^"\n]*")? : '
+                           r'(?:(goto|jump) ([a-z][^\s,{}]*)|(drop|reject|accept))\s*,?\s*\}?\s*$')
+# `nft list tables` output: a table's name alone on its line
+_TABLE_NAME_LINE = re.compile(r"^\s*table (?:ip|ip6|inet|arp|bridge|netdev) \S+\s*$")
+
+
+def has_loose_lines(text: str) -> bool:
+    """The text holds lines nft's reader takes only inside a block: ``nft list tables`` output, map element lines."""
+    return any(_TABLE_NAME_LINE.match(line) or _ELEMENT_LINE.match(line) for line in text.split("\n"))
+
+
 def looks_like_chain_blocks(text: str) -> bool:
-    """True when the first line that is not blank or a ``#`` note opens an nft chain block."""
+    """True when the first line that is not blank or a ``#`` note opens an nft chain block, or is a map
+    element of kube-proxy's (a grep of ``nft list map``) or ``nft list tables`` output followed by either."""
     for line in text.splitlines()[:200]:
         s = line.strip()
-        if not s or s.startswith("#"):
+        if not s or s.startswith("#") or _TABLE_NAME_LINE.match(s):
             continue
-        return bool(_CHAIN_LINE.match(s))
+        return bool(_CHAIN_LINE.match(s) or _ELEMENT_LINE.match(s))
     return False
 
 
@@ -50,7 +64,12 @@ def wrap_chain_blocks(text: str) -> Wrapped:
     while i < len(lines):
         m = _CHAIN_LINE.match(lines[i]) if depth == 0 else None
         if m is None:
-            depth += _braces(lines[i])
+            if depth == 0 and _TABLE_NAME_LINE.match(lines[i]):
+                out[i] = ""  # `nft list tables` names the tables; nothing to read in it
+            elif depth == 0 and (element := _ELEMENT_LINE.match(lines[i])) is not None:
+                out[i] = _wrap_element(lines[i], element, guessed)
+            else:
+                depth += _braces(lines[i])
             i += 1
             continue
         end, body = _block(lines, i)
@@ -68,9 +87,30 @@ def wrap_chain_blocks(text: str) -> Wrapped:
             out[end] = _close(lines[end])
         i = end + 1
     for table, names in guessed.items():
-        shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
-        notices.insert(0, f"chain blocks pasted without their table: {shown} read as table {table} (from their names and rules)")
+        chains = [n for n in names if not n.startswith("map ")]
+        maps = sorted({n for n in names if n.startswith("map ")})
+        if chains:
+            shown = ", ".join(chains[:4]) + (f" and {len(chains) - 4} more" if len(chains) > 4 else "")
+            notices.insert(0, f"chain blocks pasted without their table: {shown} read as table {table} (from their names and rules)")
+        if maps:
+            notices.insert(0, f"map element lines pasted without their map: read as elements of {', '.join(maps)} of table "
+                              f"{table} (from their keys and verdicts); the map's other elements are not in the input")
     return Wrapped("\n".join(out), notices)
+
+
+def _wrap_element(line: str, m: re.Match[str], guessed: dict[str, list[str]]) -> str:
+    """One element line inside the table and map its key and verdict say it belongs to (kube-proxy's maps)."""
+    key, _, target, bare = m.groups()
+    parts = key.split(" . ")
+    family = "ip6" if ":" in parts[0] else "ip"
+    no_endpoints = bare in ("drop", "reject") or target == "reject-chain"
+    if len(parts) == 3:
+        name = "no-endpoint-services" if no_endpoints else "firewall-ips" if (target or "").startswith("firewall-") else "service-ips"
+    else:
+        name = "no-endpoint-nodeports" if no_endpoints else "service-nodeports"
+    guessed.setdefault(f"{family} kube-proxy", []).append(f"map {name}")
+    head = f"table {family} kube-proxy {{ map {name} {{ " + ("" if line.lstrip().startswith("elements") else "elements = { ")
+    return head + line + " }" * (3 - _braces(line))
 
 
 def close_open_blocks(text: str) -> str:

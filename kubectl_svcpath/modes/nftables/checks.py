@@ -168,7 +168,7 @@ def _table_has_counters(nft: NftRuleset) -> bool:
 def notes_nftables(nft: NftRuleset, conntrack: object | None = None,
                    snapshot: ServiceSnapshot | None = None) -> list[str]:
     """Report.notes for nftables mode: what the input lacks and what that costs."""
-    notes: list[str] = []
+    notes: list[str] = [n for d in nft.dumps if d.form == "nft-chains" for n in d.notices]  # what the reader guessed
     cut = nft.dangling()
     if cut:
         shown = "; ".join(cut[:4]) + (f"; and {len(cut) - 4} more" if len(cut) > 4 else "")

@@ -12,6 +12,8 @@ def looks_like_nft_text(text: str) -> bool:
         if not s:
             continue
         words = s.split()
+        if words[0] == "table" and len(words) == 3 and "{" not in s:
+            continue  # `nft list tables` output before the listing: a table's name alone
         if words[0] == "table" and len(words) >= 3 and words[-1] == "{":
             return True
         if words[0] in COMMANDS and len(words) >= 3 and words[1] in ("table", "chain", "rule", "set", "map", "element"):
