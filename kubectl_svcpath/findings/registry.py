@@ -54,7 +54,7 @@ _ALL = (
     Code("port-match-missing", (ERR,), "the kernel rule has no port either (a save/restore round trip with an old iptables)", "modes/iptables/checks.py"),
     Code("hidden-mark-match", (WARN,), "a RETURN/ACCEPT rule printed without its -m mark", "modes/iptables/checks.py"),
     Code("prefix-shown-as-host", (WARN,), "/8-/24 prefixes printed as /32 by iptables < 1.8.7", "modes/iptables/checks.py"),
-    Code("table-incompatible", (WARN,), "the reader could not list a table, or stopped at a rule it cannot parse", "modes/iptables/checks.py"),
+    Code("table-incompatible", (WARN, INFO), "the reader could not list a table or a chain, or stopped at a rule it cannot parse (info: a nat chain asked for in the filter table)", "modes/iptables/checks.py"),
     # nftables mode (modes/nftables/checks.py)
     Code("no-endpoint-map-but-ready", (ERR,), "kube-proxy rejects a port (no-endpoint-services) while its slices have ready endpoints", "modes/nftables/checks.py"),
     Code("no-counters-nftables", (INFO,), "nftables mode has no counters; conntrack -L gives connection counts instead", "modes/nftables/checks.py"),

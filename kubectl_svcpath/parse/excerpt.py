@@ -38,7 +38,9 @@ _ELISION = re.compile(
 # KUBE-NODEPORTS chain:"). Each becomes a "# " line: every parser reads those as comments, and
 # the iptables -L reader still takes the table from a "-t filter" in them.
 _PROMPT = re.compile(r"^\s*(?:\[[^\]\n]{0,80}\]|[\w.-]+@[\w.:~/-]*|[\w.-]+)?\s*[$#%]\s+\S")
-_COMMAND = re.compile(r"^\s*(?:sudo\s+)?(?:ip6?tables(?:-legacy|-nft)?(?:-save)?|nft|ipvsadm|kubectl|crictl|docker|conntrack)\s+-?\w")
+# (a listing command alone, or piped: "sudo iptables-save | grep nginx-ext", "iptables-save > /tmp/x")
+_COMMAND = re.compile(r"^\s*(?:sudo\s+)?(?:ip6?tables(?:-legacy|-nft)?(?:-save)?|nft|ipvsadm|kubectl|crictl|docker|conntrack)"
+                      r"(?:\s+-?\w|\s*[|>]|\s*$)")
 _PROSE = re.compile(r"^[A-Z][^:\t]{2,100}:\s*$")
 # the prompt alone, the command's output done ("ubuntu@vm1:~$ ", "[root@node ~]#"): ends many pasted runs
 _BARE_PROMPT = re.compile(r"^\s*(?:\[[^\]\n]{0,80}\]|[\w.-]+@[\w.:~/-]*)[$#%]\s*$")

@@ -655,7 +655,10 @@ def _incompatible(a: Analysis) -> list[Finding]:
         notices += [(dump.source, line.strip(), dump.returncode) for line in dump.stderr.splitlines() if line.strip()]
     writer = parse_version(a.collection.writer_version)
     for source, line, rc in notices:
-        if _INCOMPATIBLE.search(line):
+        one_chain = _INCOMPATIBLE_CHAIN.search(line) if _INCOMPATIBLE.search(line) else None
+        if one_chain is not None:
+            out += _chain_not_listed(one_chain.group(1), one_chain.group(2), source, line, _source_reader(a, source), seen)
+        elif _INCOMPATIBLE.search(line):
             table = re.search(r"[Tt]able `(\w+)'", line)
             name = table.group(1) if table else "?"
             key = f"incompatible {source} {name}"
@@ -690,6 +693,35 @@ def _incompatible(a: Analysis) -> list[Finding]:
                 action="use the writer's binary: kubectl -n kube-system exec <kube-proxy pod> -- iptables-save; "
                        "or the kernel's view: nft -j list table ip nat"))
     return out
+
+
+_INCOMPATIBLE_CHAIN = re.compile(r"chain `([^'\s]+)' in table `(\w+)'")
+_NAT_CHAINS = ("KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-POSTROUTING", "KUBE-MARK-MASQ", *_SERVICE_CHAINS)
+
+
+def _chain_not_listed(chain: str, table: str, source: str, line: str, reader: IptVersion | None,
+                      seen: set[str]) -> list[Finding]:
+    """iptables named one chain it could not list (``iptables -S CHAIN``): that chain is not in the input,
+    the rest of the table may well be; a kube-proxy nat chain asked for in the filter table (no -t nat) gets
+    the same answer from iptables-nft 1.8.7."""
+    key = f"incompatible {source} {table} {chain}"
+    if key in seen:
+        return []
+    seen.add(key)
+    asked_in_filter = table == "filter" and chain.startswith(_NAT_CHAINS)
+    return [Finding(
+        "table-incompatible", "info" if asked_in_filter else "warning",  # (info: the paste's command, not the node)
+        f"{_plain(reader) if reader else 'iptables'} could not list chain {chain} of the {table} table: "
+        f"its rules are not in {source}",
+        evidence=[f"{source}  {line}"],
+        detail=[f"iptables printed: {line}"]
+        + (["kube-proxy writes that chain in the nat table: listed without -t nat, iptables looked for it in the "
+            "filter table (iptables-nft 1.8.7 says 'incompatible' for a chain the table does not hold)."]
+           if asked_in_filter else
+           ["The chain holds rules this iptables cannot turn into iptables words (written by a newer iptables, "
+            "or added with nft itself)."]),
+        action=(f"iptables -t nat -S {chain} -v" if asked_in_filter
+                else f"read the kernel's view instead: nft -j list table ip {table}"))]
 
 
 def _source_reader(a: Analysis, source: str) -> IptVersion | None:

@@ -153,3 +153,13 @@ def test_markdown_notes_with_bold_lines_and_bold_rule_words_are_read() -> None:
     out = _run("--all", "--rules-file", paste, "--lenient")
     assert out.splitlines()[1].split()[:5] == ["default", "nginx-basic", "NodePort", "10.97.35.60", "80:30207"], out
     assert "on lines 19, 21 were read as no part of the rules" in out
+
+
+def test_a_listing_command_piped_or_alone_without_a_prompt_is_a_command_line() -> None:
+    """`sudo iptables-save | grep nginx-ext` above its output (weaveworks/weave#3568) was refused at line 1."""
+    from kubectl_svcpath.parse.excerpt import clean
+
+    out = _run("default/nginx-ext", "--rules-file", str(CORPUS / "weave-3568-grep-bare-command-xlb.txt"))
+    assert "DROP (no local endpoints)" in out and "10.44.0.56:80" in out
+    for first in ("sudo iptables-save | grep x", "iptables-save", "iptables-save > /tmp/rules", "ip6tables-save -t nat"):
+        assert clean(first + "\n-A KUBE-SVC-X -j KUBE-SEP-Y\n").commands == [1], first
