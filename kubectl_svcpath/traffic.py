@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from kubectl_svcpath.path import Finding, PortPath
+from kubectl_svcpath.kubeproxy import join_host_port
+from kubectl_svcpath.path import EntryPath, Finding, PortPath
 from kubectl_svcpath.report import Report
 
 # the split test: chi-square goodness of fit of the observed new connections per endpoint against
@@ -126,12 +127,11 @@ def _endpoint_hops(pp: PortPath) -> dict[tuple[str, int | None], Any]:
 
 
 def _at(address: str | None, port: int | None) -> str:
-    """address:port as kube-proxy writes them (IPv6 in brackets), "?" for what the input does not show."""
-    host, number = address or "?", port or "?"
-    return f"[{host}]:{number}" if ":" in host else f"{host}:{number}"
+    """address:port (IPv6 in brackets), "?" for what the input does not show."""
+    return join_host_port(address or "?", port or "?")
 
 
-def _same_entry(prev: PortPath | None, path: Any) -> Any:
+def _same_entry(prev: PortPath | None, path: EntryPath) -> EntryPath | None:
     """The earlier dump's path of this entry when one of the two does not show its port (an iptables too old
     to print the port match, a listing cut): the one path of the same entry and address, else None."""
     if prev is None or (path.port and all(p.port for p in prev.paths)):

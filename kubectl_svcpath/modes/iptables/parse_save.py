@@ -562,7 +562,9 @@ class _Parser:
 
 # `iptables -S -v` prints a rule's counters inside it, before its target ("-A X … -c 12 720 -j Y"), where
 # iptables-save -c puts them in front ("[12:720] -A X …")
-_INLINE_COUNTERS = re.compile(r"^[^\n]*?-[AI] \S+ [^\n]*? (?:-c|--set-counters) \d{1,20} \d{1,20}(?: -[jg] | *$)", re.M)
+# (led by its literal: no pass over each line's start; "-c N N" right before the target or at the line's end
+# is iptables' own place for it, a comment holding it there is not worth a slower pattern)
+_INLINE_COUNTERS = re.compile(r" (?:-c|--set-counters) \d{1,20} \d{1,20}(?: -[jg] | *$)", re.M)
 
 
 def _inline_counters(text: str) -> bool:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+# the column heads; "Port" is how some write "Prot" by hand (kubernetes/enhancements' IPVS KEP does)
+HEADS = ("Prot LocalAddress:Port", "Port LocalAddress:Port")
 _VERSION = re.compile(r"^IP Virtual Server version (\S+)")
 _PROTOS = ("TCP", "UDP", "SCTP")
 _RULE_PROTO = {"-t": "TCP", "--tcp-service": "TCP", "-u": "UDP", "--udp-service": "UDP",
@@ -16,7 +18,7 @@ _OTHER_DUMPS = re.compile(r"^(?:\*\w|:\S+ \S+ \[|\[\d+:\d+\]|Chain \S+ \(|table 
 
 def is_listing_line(s: str) -> bool:
     """A line ipvsadm prints (title, column heads, a virtual or real server, an -Sn rule)."""
-    if _VERSION.match(s) or s.startswith(("Prot LocalAddress:Port", "-> RemoteAddress:Port")):
+    if _VERSION.match(s) or s.startswith(HEADS + ("-> RemoteAddress:Port",)):
         return True
     words = s.split()
     if len(words) < 2:
@@ -41,7 +43,7 @@ def looks_like_ipvsadm(text: str) -> bool:
     for i, s in enumerate(lines):
         if not s or s.startswith("#"):
             continue
-        if _VERSION.match(s) or s.startswith("Prot LocalAddress:Port"):
+        if _VERSION.match(s) or s.startswith(HEADS):
             return True
         words = s.split()
         if words[0] in ("-A", "-a") and len(words) >= 2:

@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass, field
 
 from kubectl_svcpath.errors import BadDump
-from kubectl_svcpath.modes.ipvs.detect import _PROTOS, _RULE_PROTO, _VERSION
+from kubectl_svcpath.modes.ipvs.detect import _PROTOS, _RULE_PROTO, _VERSION, HEADS
 from kubectl_svcpath.modes.ipvs.detect import is_listing_line as _is_listing_line
 from kubectl_svcpath.modes.ipvs.model import IpvsDumpInfo, IpvsRate, IpvsStats, IpvsTable, VirtualServer, normalize_ip
 
@@ -216,7 +216,7 @@ def split_nodes(text: str, source: str) -> list[tuple[str, str]]:
 
 def _form_of(lines: list[tuple[int, str]]) -> str | None:
     """The form a section's column heads announce (None: no heads in it)."""
-    head = next((s for _, s in lines if s.startswith("Prot LocalAddress:Port")), None)
+    head = next((s for _, s in lines if s.startswith(HEADS)), None)
     return _head_form(head.split()) if head else None
 
 
@@ -318,7 +318,7 @@ class _State:
         if m:
             info.version = m.group(1)
             return
-        if s.startswith("Prot LocalAddress:Port"):
+        if s.startswith(HEADS):
             self.form = _head_form(s.split())
             if self.form not in info.forms:
                 info.forms.append(self.form)
