@@ -192,3 +192,13 @@ def test_tokenizer_decodes_what_iptables_escapes() -> None:
     assert split_words('-m comment --comment "a \\"b\\" \\\\c" -j X') == ["-m", "comment", "--comment", 'a "b" \\c', "-j", "X"]
     assert split_words("--comment 'single' x") == ["--comment", "'single'", "x"]  # no shell quoting
     assert split_words('--comment foo"bar baz"qux') == ["--comment", "foobar bazqux"]
+
+
+def test_a_long_unreadable_line_is_cut_with_an_ellipsis_not_its_escape(tmp_path) -> None:
+    """The line's own text is escaped (untrusted); the "…" that says it was cut is the tool's: printed as is."""
+    f = tmp_path / "dump.txt"
+    f.write_text("*nat\n:KUBE-SERVICES - [0:0]\nthis line is prose that somebody pasted between the rules, far too long\nCOMMIT\n")
+    code, out, err = svcpath("web", "--rules-file", str(f))
+    assert_clean_failure(code, out, err, {ExitCode.BAD_DUMP})
+    assert "not an iptables-save line: this line is prose that somebody pasted between the rules, f…\n" in err, err
+    assert "\\u2026" not in err

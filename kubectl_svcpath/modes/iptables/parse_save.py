@@ -937,5 +937,7 @@ def _is_option(word: str) -> bool:
 
 
 def _preview(text: str, limit: int = 60) -> str:
-    text = text if len(text) <= limit else text[:limit] + "…"
-    return text.encode("unicode_escape").decode("ascii")
+    """The start of an unreadable line for a message: escaped (untrusted text), then cut with "…" (the
+    mark is ours: not escaped with it)."""
+    shown = text[:limit].encode("unicode_escape").decode("ascii")
+    return shown if len(text) <= limit else shown + "…"
