@@ -37,7 +37,8 @@ def parse_collection(collection: Collection, lenient: bool = False) -> Parsed:
             dump = cleaned(dump, parsed.left_out)
         if dump.elisions:
             parsed.elisions[dump.source] = list(dump.elisions)
-        forms = split_forms(dump.text) if dump.kind != "pod" else None
+        # (a text whose every line has iptables-save's shapes holds no -L listing: no pass over a big dump for it)
+        forms = split_forms(dump.text) if dump.kind != "pod" and not dump.save_lines else None
         for part in [replace(dump, text=text) for text in forms] if forms else [dump]:
             registry.form(dump_format(part)).read(parsed, part, lenient)
     parsed.mode = detect_mode(parsed, collection)
