@@ -64,10 +64,18 @@ def _endpoints(report: Report, pp: PortPath) -> str:
 
 def _packets(pp: PortPath) -> str:
     counts = [p.packets for p in pp.paths if p.packets is not None]
-    if not counts:
-        return "counters not in the input"
-    total = sum(counts)
-    return f"{total} pkt" + ("" if total == 1 else "s")
+    if counts:
+        return _pkts(sum(counts))
+    # no entry rule's counters, the endpoints' may be there (a listing of the service chain alone); each
+    # endpoint once: its paths share its chain and counters
+    hops = {h.chain or (h.ip, h.port): h.packets for p in pp.paths for h in p.endpoints if h.packets is not None}
+    if hops:
+        return f"entry counters not in the input, {_pkts(sum(hops.values()))} to the endpoints"
+    return "counters not in the input"
+
+
+def _pkts(n: int) -> str:
+    return f"{n} pkt" + ("" if n == 1 else "s")
 
 
 def port_verdict(report: Report, pp: PortPath, style: Style, width: int | None = None) -> str:

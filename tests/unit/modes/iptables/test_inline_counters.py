@@ -26,3 +26,12 @@ def test_counters_inside_a_rule_are_read_and_a_comment_naming_them_is_not() -> N
     assert (rule.packets, rule.bytes, rule.target) == (7, 420, "KUBE-SEP-Y")
     quoted = parse_iptables_save("-A KUBE-SVC-X -m comment --comment \"-c 7 420 is not here\" -j KUBE-SEP-Y\n", "s.txt")
     assert not quoted.dumps[0].has_counters
+
+
+def test_the_verdict_counts_the_endpoints_when_only_the_entry_counters_are_missing() -> None:
+    """The paste lists the service chain with its jumps' counters but no entry rule: the verdict says which
+    counters the input lacks and what the endpoints' say, not "counters not in the input"."""
+    code, out, err = svcpath("default/nginx-mlb-l2-service", "--rules-file", str(PASTE), "--lenient")
+    assert code in (0, 3), err
+    assert out.splitlines()[0].startswith("(unnamed) 80/TCP → 6 endpoints (state not in the input), "
+                                          "entry counters not in the input, 0 pkts to the endpoints — "), out
