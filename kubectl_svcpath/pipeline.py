@@ -206,7 +206,7 @@ def cleaned(dump: RuleDump, notes: list[str] | None = None) -> RuleDump:
         return replace(dump, clean=True, save_lines=True, feed=scanned)
     c = clean(dump.text)
     if not c.bom and not c.elisions and not c.commands and not c.dedented and not c.left_out and not c.marked \
-            and not c.relisted:
+            and not c.relisted and not c.repeated:
         return replace(dump, clean=True, save_lines=c.save_lines)
     if c.left_out and notes is not None:
         notes.append(left_out_note(dump.source, c.left_out))

@@ -8,7 +8,7 @@ the printed rule lost its port match (an older iptables reading newer rules).
 from __future__ import annotations
 
 from kubectl_svcpath import kubeproxy
-from kubectl_svcpath.endpoints import attach_slices
+from kubectl_svcpath.endpoints import attach_slices, ip_family
 from kubectl_svcpath.path import EndpointHop, EntryPath, Evidence, PortPath
 from kubectl_svcpath.modes.iptables.model import Rule, RuleSet, bare_address, split_hostport
 from kubectl_svcpath.snapshot import ServicePort, ServiceSnapshot
@@ -292,21 +292,11 @@ def _from_jumps(hop: EndpointHop, jumps: list[Rule]) -> None:
     named = {split_hostport(r.comment.rpartition(" -> ")[2]) for r in jumps if r.comment and " -> " in r.comment}
     if len(named) == 1:
         ip, port = next(iter(named))
-        if ip and port is not None and _is_address(ip):
+        if ip and port is not None and ip_family(ip) is not None:
             hop.ip, hop.port = ip, port
     if jumps and all(r.packets is not None for r in jumps):
         hop.packets = sum(r.packets or 0 for r in jumps)
         hop.bytes = sum(r.bytes or 0 for r in jumps)
-
-
-def _is_address(text: str) -> bool:
-    import ipaddress
-
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _sep_hop(rules: RuleSet, chain: str) -> EndpointHop:

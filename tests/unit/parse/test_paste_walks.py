@@ -163,3 +163,17 @@ def test_a_listing_command_piped_or_alone_without_a_prompt_is_a_command_line() -
     assert "DROP (no local endpoints)" in out and "10.44.0.56:80" in out
     for first in ("sudo iptables-save | grep x", "iptables-save", "iptables-save > /tmp/rules", "ip6tables-save -t nat"):
         assert clean(first + "\n-A KUBE-SVC-X -j KUBE-SEP-Y\n").commands == [1], first
+
+
+def test_greps_under_roots_bare_prompt_read_each_rule_once(tmp_path: Path) -> None:
+    """`# iptables-save | grep …` twice (root's prompt is a bare "# "): the entry rule both greps print is one
+    rule, read once with a note, not two entries of the same port."""
+    svc = "KUBE-SVC-AAAAAAAAAAAAAAAA"
+    entry = (f'-A KUBE-SERVICES -d 10.96.0.10/32 -p tcp -m comment --comment "ns/a cluster IP" -m tcp --dport 80 '
+             f"-j {svc}")
+    paste = tmp_path / "walk.txt"
+    paste.write_text(f"# iptables-save | grep ns/a\n{entry}\n# iptables-save | grep {svc}\n{entry}\n"
+                     f"-A {svc} -j KUBE-SEP-BBBBBBBBBBBBBBBB\n")
+    doc = json.loads(_run("ns/a", "--rules-file", str(paste), "-o", "json"))
+    assert len(doc["ports"]) == 1 and len(doc["ports"][0]["paths"]) == 1, doc["ports"]
+    assert any("line 4 repeats rules an earlier command in the paste printed" in n for n in doc["notes"]), doc["notes"]
