@@ -75,6 +75,42 @@ _LIST_ROW = re.compile(r"\s*\d+[KMGT]?\s+\d+[KMGT]?\s+\S")
 _RULE_TOOL = re.compile(r"(?:^|[\s/|;])(?:ip6?tables(?:-legacy|-nft)?(?:-save)?|nft|ipvsadm|conntrack|ipset)(?=\s|$)")
 
 
+# a listing command's own failure printed under it ("iptables v1.8.7 (legacy): can't initialize iptables table
+# `nat': Permission denied (you must be root)", "bash: nft: command not found")
+_COMMAND_FAILED = re.compile(r"(?i)permission denied|must be root|command not found|no such file|can't initialize|"
+                             r"operation not permitted|not found|unknown option|invalid option|bad argument|try `|kernel needs to be upgraded")
+
+
+def commands_without_output(text: str) -> tuple[list[str], list[str]] | None:
+    """A paste of the rule listing command alone (the author copied the command, not what it printed), or with
+    only the command's error: (the commands, the error lines). None when it holds anything else (``text``
+    as cleaned: a command line may already be a "# " comment)."""
+    commands: list[str] = []
+    errors: list[str] = []
+    for raw in text[:65536].split("\n")[:100]:
+        line = raw.strip()
+        if not line or line in ("#", "$") or _BARE_PROMPT.match(line) or _BARE_PROMPT.match(line.removeprefix("# ")):
+            continue
+        if _COMMAND_FAILED.search(line):
+            errors.append(line.removeprefix("# "))
+            continue
+        command = _listing_command(line)
+        if command is None:
+            return None
+        commands.append(command)
+    return (commands, errors) if commands else None
+
+
+def _listing_command(line: str) -> str | None:
+    """The command of a line that runs a rule listing (after a prompt or not, made a "# " comment or not)."""
+    for body in dict.fromkeys((line, line.removeprefix("#").strip())):
+        m = _PROMPT.match(body)
+        command = body[m.end() - 1:].strip() if m else body
+        if (_COMMAND.match(command) or command.startswith(("ssh ", "sudo "))) and _RULE_TOOL.search(command):
+            return command
+    return None
+
+
 @dataclass(slots=True)
 class Cleaned:
     text: str
