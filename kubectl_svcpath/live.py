@@ -44,6 +44,7 @@ class LiveRequest:
     max_parallel: int = MAX_PARALLEL  # nodes read at once; also bounds the collections held unparsed
     nodes: str | None = None  # --nodes: a label selector or node names (a,b,c); implies several nodes
     sample: int | None = None  # --sample N: N of the (selected) nodes, taken across zones
+    proxy_mode: str | None = None  # --proxy-mode: the listings of this mode, whatever kube-proxy's config says
 
     @property
     def many(self) -> bool:
@@ -262,9 +263,10 @@ def _read_config(kube: Any) -> _Config:
     return mode, notes, node_ports[0] if node_ports else None
 
 
-def _collect_node(kube: Any, plan: _Plan, families: tuple[int, ...], node: str, many: bool = False) -> NodeResult:
+def _collect_node(kube: Any, plan: _Plan, families: tuple[int, ...], node: str, many: bool = False,
+                  chosen_mode: str | None = None) -> NodeResult:
     pod = kpp.best_pod(plan.pods.get(node, []), node)
-    mode = kpp.decide_mode(plan.config_mode, pod, plan.notes)
+    mode = kpp.decide_mode(plan.config_mode, pod, plan.notes, chosen_mode)
     coll = kpp.collect(kube, pod, mode, families, piecewise=not many)
     coll.node_port_addresses = plan.node_ports
     if plan.node_objects is not None:
@@ -284,7 +286,7 @@ def _results(kube: Any, req: LiveRequest, plan: _Plan, families: tuple[int, ...]
 
     def one(node: str) -> NodeResult:
         try:
-            result = _collect_node(kube, plan, families, node, req.many)
+            result = _collect_node(kube, plan, families, node, req.many, req.proxy_mode)
         except SvcpathError as e:
             result = NodeResult(node, None, e)
         except Exception as e:  # noqa: BLE001 - a bug on one node must not hide the others
