@@ -157,6 +157,11 @@ def commands_for(mode: str | None, families: tuple[int, ...]) -> list[tuple[list
     return listings[Mode(mode)]
 
 
+# IPVS mode's table where the kube-proxy image has no ipvsadm (upstream's distroless-iptables image
+# stages iptables, ipset, nft and kmod, not ipvsadm): the kernel's own listing, read with cat (staged there)
+PROC_IPVS = ["cat", "/proc/net/ip_vs"]
+
+
 def version_listing(families: tuple[int, ...]) -> list[str]:
     """``iptables --version`` (``ip6tables`` for IPv6 alone): kube-proxy's iptables and its backend."""
     return ["iptables", "--version"] if 4 in families or 6 not in families else ["ip6tables", "--version"]
@@ -189,7 +194,7 @@ def dump_format(argv: list[str]) -> str | None:
         return "iptables-save"
     if argv[0] == "nft":
         return "nft-json"
-    if argv[0] == "ipvsadm":
+    if argv[0] == "ipvsadm" or argv == PROC_IPVS:  # (the kernel's own listing: ipvsadm's, in hex)
         return "ipvsadm"
     return None
 
@@ -322,7 +327,15 @@ def collect(kube: Kube, pod: ProxyPod, mode: ModeInfo, families: tuple[int, ...]
 
 def _take_listings(kube: Kube, pod: ProxyPod, listings: list[tuple[list[str], bool]],
                    feeds: dict[tuple[str, ...], _Feeding | None], coll: Collection) -> None:
+    taken, fell_back = 0, False
     for argv, required, res in _run_listings(kube, pod, listings, feeds):
+        taken += 1
+        if argv[0] == "ipvsadm" and _binary_missing(res):
+            procfs = _one_listing(kube, pod, PROC_IPVS, None)
+            if _is_ipvs_table(procfs):
+                coll.notes.append(f"node {pod.node} pod {pod.ref}: the kube-proxy image has no `ipvsadm`: the IPVS "
+                                  f"table was read with `{' '.join(PROC_IPVS)}`")
+                argv, res, fell_back = PROC_IPVS, procfs, True
         cmd = " ".join(argv)
         source = f"node {pod.node} pod {pod.ref}: {cmd}"
         if isinstance(res, CollectFailed) and not required:
@@ -338,9 +351,22 @@ def _take_listings(kube: Kube, pod: ProxyPod, listings: list[tuple[list[str], bo
         check_output(argv, res.stdout, source)
         if res.stderr.strip():
             coll.notes.append(f"{source}: stderr: {one_line(res.stderr)}")
-        feeding = feeds[tuple(argv)]
+        feeding = feeds.get(tuple(argv))
         coll.dumps.append(RuleDump(text=res.stdout, source=source, format=dump_format(argv), kind="pod",
                                    feed=feeding.done(res.stdout) if feeding is not None else None))
+    if fell_back and taken < len(listings):  # ipvsadm was the first listing, refused alone: the others now
+        _take_listings(kube, pod, listings[taken:], feeds, coll)
+
+
+def _binary_missing(res: kexec.ExecResult | SvcpathError) -> bool:
+    """The command could not run because the image lacks it (refused by the runtime, or 126/127 from a wrapper)."""
+    if isinstance(res, SvcpathError):
+        return isinstance(res, CollectFailed) and res.missing_binary
+    return res.returncode in (126, 127)
+
+
+def _is_ipvs_table(res: kexec.ExecResult | SvcpathError) -> bool:
+    return not isinstance(res, SvcpathError) and res.returncode == 0 and res.stdout.startswith("IP Virtual Server version")
 
 
 def _writer_version(kube: Kube, pod: ProxyPod, families: tuple[int, ...], coll: Collection) -> None:
