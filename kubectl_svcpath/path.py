@@ -14,8 +14,9 @@ from kubectl_svcpath.snapshot import ServicePort
 
 __all__ = ["ENTRY_KINDS", "SEVERITY_ORDER", "EndpointHop", "EntryPath", "Evidence", "Finding", "PortPath"]
 
-# "virtualServer": an IPVS virtual server whose role (cluster IP, external or LB IP) the input does not say
-ENTRY_KINDS = ("clusterIP", "nodePort", "loadBalancer", "externalIP", "virtualServer")
+# "virtualServer": an IPVS virtual server whose role (cluster IP, external or LB IP) the input does not say;
+# "address": an nftables service address of that kind (a no-endpoint-services element, no cluster-ips set)
+ENTRY_KINDS = ("clusterIP", "nodePort", "loadBalancer", "externalIP", "virtualServer", "address")
 
 
 @dataclass(slots=True)

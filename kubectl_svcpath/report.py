@@ -79,6 +79,8 @@ class Report:
             "sessionAffinity": svc.session_affinity,
             "fromAPI": svc.from_api,
         }
+        if svc.other_ips:  # dump-only: addresses whose kind the input does not show
+            service["unknownKindIPs"] = list(svc.other_ips)
         if svc.seen:  # facts a pasted `kubectl describe service` shows, each with its line
             service["seen"] = dict(svc.seen)
         doc = {
@@ -129,6 +131,8 @@ def service_unknowns(svc: ServiceSnapshot) -> list[str]:
         out.append("internalTrafficPolicy")
     if svc.session_affinity is None:
         out.append("sessionAffinity")
+    if svc.other_ips:
+        out.append(f"kind of {', '.join(svc.other_ips)} (cluster, external or load-balancer IP)")
     return out
 
 

@@ -51,6 +51,9 @@ class ServiceSnapshot:
     ports: tuple[ServicePort, ...] = ()
     external_ips: tuple[str, ...] = ()
     load_balancer_ips: tuple[str, ...] = ()
+    # dump-only: addresses the Service is reached on whose kind (cluster, external or load-balancer IP)
+    # the input does not show (nftables no-endpoint-services without the cluster-ips set to tell)
+    other_ips: tuple[str, ...] = ()
     load_balancer_source_ranges: tuple[str, ...] = ()
     external_traffic_policy: str | None = "Cluster"
     internal_traffic_policy: str | None = "Cluster"
@@ -83,6 +86,7 @@ class ServiceSnapshot:
         ways = [] if self.headless else [("clusterIP", ip) for ip in self.cluster_ips]
         ways += [("externalIP", ip) for ip in self.external_ips]
         ways += [("loadBalancer", ip) for ip in self.load_balancer_ips]
+        ways += [("address", ip) for ip in self.other_ips]
         return ways
 
     def port_endpoints(self, port: ServicePort) -> tuple[Endpoint, ...]:

@@ -56,7 +56,8 @@ def header_lines(report: Report) -> list[str]:
     lines = [
         f"Service:  {safe(svc.ref)}  type {safe(svc.type or '?')}  cluster IP {safe(ips)}"
         + (f"  external IPs {safe(','.join(svc.external_ips))}" if svc.external_ips else "")
-        + (f"  LB {safe(','.join(svc.load_balancer_ips))}" if svc.load_balancer_ips else ""),
+        + (f"  LB {safe(','.join(svc.load_balancer_ips))}" if svc.load_balancer_ips else "")
+        + (f"  addresses {safe(','.join(svc.other_ips))} (kind not in the input)" if svc.other_ips else ""),
     ]
     where = f"node {safe(report.node)}" if report.node else "node unknown (offline)"
     if report.pod:

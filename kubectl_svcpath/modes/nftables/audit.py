@@ -119,7 +119,7 @@ class FastAudit:
         """The Service's facts, lookups and chains as text, or None when they hold what a template cannot vouch for."""
         order = sorted(ports.items(), key=lambda kv: (kv[1].port or 0, kv[0]))  # as the snapshot lists them
         out: list[str] = []
-        ips: dict[str, list[str]] = {"c": [], "x": [], "l": []}
+        ips: dict[str, list[str]] = {"c": [], "x": [], "l": [], "o": []}
         todo: list[str] = []
         own: set[str] = set()  # the per-service chain names correlate works out from the Service
         for (pname, proto), f in order:
@@ -127,15 +127,17 @@ class FastAudit:
             base = _hashed(f"{ns}/{name}/{proto}/{pname}")
             svc, svl = f"service-{base}", f"local-{base}"
             own.update((svc, svl, f"external-{base}", f"firewall-{base}"))
-            out.append(f"P {pname} {proto} dport {f.port} dport {f.node_port} {f.itp_local} {f.etp_local} {f.affinity_timeout} "
+            out.append(f"P {pname} {proto} dport {f.port} dport {f.node_port} {f.itp_local} {f.etp_local} {f.policy_unknown} {f.affinity_timeout} "
                        f"{f.source_ranges} {[(t.family, c) for _, t, c in f.chains]} "
                        f"{any(svc in t.chains for t in self.tables)} {any(svl in t.chains for t in self.tables)}")
             todo += targets
-            for k, got in (("c", f.cluster_ips), ("x", f.external_ips), ("l", f.lb_ips)):
+            for k, got in (("c", f.cluster_ips), ("x", f.external_ips), ("l", f.lb_ips), ("o", f.other_ips)):
                 ips[k] += [a for a in got if a not in ips[k]]
-        out.append(f"A {ips['c']} {ips['x']} {ips['l']}")
+        known = set(ips["c"] + ips["x"] + ips["l"])  # (as the snapshot keeps them)
+        ips["o"] = [a for a in ips["o"] if a not in known]
+        out.append(f"A {ips['c']} {ips['x']} {ips['l']} {ips['o']}")
         for (_, proto), f in order:  # the elements correlate looks up, in its order (their keys: the lines above)
-            for kind, addresses in (("c", ips["c"]), ("x", ips["x"]), ("l", ips["l"])):
+            for kind, addresses in (("c", ips["c"]), ("x", ips["x"]), ("l", ips["l"]), ("o", ips["o"])):
                 for a in addresses:
                     maps = self.maps.get("ip6" if nc.is_ipv6(a) else "ip")
                     if maps is None:

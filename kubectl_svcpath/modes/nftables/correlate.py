@@ -117,6 +117,8 @@ def _correlate_port(snapshot: ServiceSnapshot, port: ServicePort, nft: NftRulese
         _add_ip_entry(pp, nft, "externalIP", ip, proto, port.port, snapshot, names)
     for ip in snapshot.load_balancer_ips:
         _add_ip_entry(pp, nft, "loadBalancer", ip, proto, port.port, snapshot, names)
+    for ip in snapshot.other_ips:  # dump-only: an address whose kind the input does not show
+        _add_ip_entry(pp, nft, "address", ip, proto, port.port, snapshot, names)
     if port.node_port:
         for table in tables:
             _add_nodeport_entry(pp, table, proto, port.node_port, snapshot, names)
@@ -483,10 +485,13 @@ class _PortFacts:
     # most Services have none: one shared empty tuple until the first (10,000 facts held by an --all audit)
     external_ips: list[str] | tuple[str, ...] = ()
     lb_ips: list[str] | tuple[str, ...] = ()
+    other_ips: list[str] | tuple[str, ...] = ()  # kind not in the input (see _Facts._no_endpoints)
     source_ranges: list[str] | tuple[str, ...] = ()
     endpoints: dict[tuple[str, int | None], None] = field(default_factory=dict)
     itp_local: bool = False
     etp_local: bool = False
+    # a drop verdict for an address of unknown kind: internal or external policy is Local, which not known
+    policy_unknown: bool = False
     affinity_timeout: int | None = None
     # the per-service chains the maps lead to, read (in map order) when the Service is reached
     chains: list[tuple[Callable[[NftTable, str, _PortFacts], None], NftTable, str]] = field(default_factory=list)
@@ -538,8 +543,8 @@ class _Facts:
         return f
 
     def read_table(self, table: NftTable) -> None:
-        cluster_ip_set = table.set("cluster-ips")
-        cluster_ips = {e.key[0] for e in cluster_ip_set.elements} if cluster_ip_set else set()
+        cluster_ip_set = table.set("cluster-ips")  # kube-proxy 1.30+; absent from 1.29's tables and from cut pastes
+        cluster_ips = {e.key[0] for e in cluster_ip_set.elements} if cluster_ip_set else None
         fw_map = table.set(FIREWALL_IPS)
         fw_keys = {e.key for e in fw_map.elements} if fw_map else set()
         for element, target, (kind, ns, svc, proto, port_name) in self._dispatch(table, SERVICE_IPS, 3):
@@ -581,7 +586,10 @@ class _Facts:
             if parsed is not None and not self.skip(parsed[1], parsed[2]):
                 yield element, element.value.target, parsed
 
-    def _no_endpoints(self, table: NftTable, map_name: str, cluster_ips: set[object], fw_keys: set[tuple]) -> None:
+    def _no_endpoints(self, table: NftTable, map_name: str, cluster_ips: set[object] | None, fw_keys: set[tuple]) -> None:
+        """kube-proxy puts every kind of service address in ``no-endpoint-services`` (reject: no endpoints;
+        drop: a Local policy and none here), so an address's kind comes from elsewhere: the ``cluster-ips``
+        set, ``firewall-ips``, or ``service-ips`` naming it for this Service. Without them it is not known."""
         m = table.set(map_name)
         for element in m.elements if m else []:
             ident = parse_spn_comment(element.comment)
@@ -598,15 +606,34 @@ class _Facts:
             f = self.port(ns, svc, str(proto), port_name)
             f.port = f.port or port
             drop = isinstance(element.value, Verdict) and element.value.kind == "drop"
-            if ip in cluster_ips:
+            kind = self._kind(ns, svc, f, ip, (ip, proto, port) in fw_keys, cluster_ips)
+            if kind == "cluster":
                 _add_unique(f.cluster_ips, ip)
                 f.itp_local = f.itp_local or drop
-            elif (ip, proto, port) in fw_keys or ip in f.lb_ips:
+            elif kind == "lb":
                 f.lb_ips = _with(f.lb_ips, ip)
-            else:
+            elif kind == "external":
                 f.external_ips = _with(f.external_ips, ip)
-            if drop and ip not in cluster_ips:
+            else:
+                f.other_ips = _with(f.other_ips, ip)
+            if drop and kind in ("lb", "external"):
                 f.etp_local = True
+            elif drop and kind == "unknown":
+                f.policy_unknown = True
+
+    def _kind(self, ns: str, svc: str, f: _PortFacts, ip: object, firewalled: bool, cluster_ips: set[object] | None) -> str:
+        ports = self.services.get((ns, svc), {}).values()
+        if ip in (cluster_ips or ()) or any(ip in p.cluster_ips for p in ports):
+            return "cluster"
+        if firewalled or ip in f.lb_ips:
+            return "lb"
+        if ip in f.external_ips:
+            return "external"
+        # not an active cluster IP (the set lists them all), or the Service's cluster IP of that family is
+        # another address (service-ips): an external or load-balancer IP (they look the same here)
+        if cluster_ips is not None or any(is_ipv6(str(c)) == is_ipv6(str(ip)) for p in ports for c in p.cluster_ips):
+            return "external"
+        return "unknown"
 
 
 def _inferred_service(ns: str, svc: str, ports: dict[tuple[str, str], _PortFacts]) -> ServiceSnapshot:
@@ -615,8 +642,9 @@ def _inferred_service(ns: str, svc: str, ports: dict[tuple[str, str], _PortFacts
     cluster_ips: list[str] = []
     external_ips: list[str] = []
     lb_ips: list[str] = []
+    other_ips: list[str] = []
     ranges: list[str] = []
-    itp = etp = False
+    itp = etp = unsure = False
     timeout = None
     for f in ports.values():
         f.read_chains()
@@ -628,16 +656,23 @@ def _inferred_service(ns: str, svc: str, ports: dict[tuple[str, str], _PortFacts
         endpoints[port_name] = tuple(Endpoint(ip=ip, port=p, ready=None, serving=None, terminating=None)
                                      for ip, p in f.endpoints)
         for src, dst in ((f.cluster_ips, cluster_ips), (f.external_ips, external_ips), (f.lb_ips, lb_ips),
-                         (f.source_ranges, ranges)):
+                         (f.other_ips, other_ips), (f.source_ranges, ranges)):
             for x in src:
                 _add_unique(dst, x)
-        itp, etp = itp or f.itp_local, etp or f.etp_local
+        itp, etp, unsure = itp or f.itp_local, etp or f.etp_local, unsure or f.policy_unknown
         timeout = timeout or f.affinity_timeout
-    stype = "LoadBalancer" if lb_ips else ("NodePort" if any(p.node_port for p in sports) else "ClusterIP")
+    other_ips = [ip for ip in other_ips if ip not in cluster_ips and ip not in external_ips and ip not in lb_ips]
+    stype: str | None = "LoadBalancer" if lb_ips else ("NodePort" if any(p.node_port for p in sports) else "ClusterIP")
+    if other_ips and stype == "ClusterIP":
+        stype = None  # an address of unknown kind may be a load balancer's
+    # a drop for an address of unknown kind: one of the two policies is Local, which one is not in the input
+    etp_s = "Local" if etp else (None if unsure else "Cluster")
+    itp_s = "Local" if itp else (None if unsure else "Cluster")
     return ServiceSnapshot(
         namespace=ns, name=svc, type=stype, cluster_ips=tuple(cluster_ips), ports=tuple(sports),
-        external_ips=tuple(external_ips), load_balancer_ips=tuple(lb_ips), load_balancer_source_ranges=tuple(ranges),
-        external_traffic_policy="Local" if etp else "Cluster", internal_traffic_policy="Local" if itp else "Cluster",
+        external_ips=tuple(external_ips), load_balancer_ips=tuple(lb_ips), other_ips=tuple(other_ips),
+        load_balancer_source_ranges=tuple(ranges),
+        external_traffic_policy=etp_s, internal_traffic_policy=itp_s,
         session_affinity="ClientIP" if timeout else "None", affinity_timeout=timeout,
         endpoints=endpoints, has_slices=False, from_api=False,
     )

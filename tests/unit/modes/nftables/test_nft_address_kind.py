@@ -1,0 +1,136 @@
+"""An address known only from ``no-endpoint-services`` has no kind unless the table says it.
+
+kube-proxy puts every kind of service address in that map (``goto reject-chain``: no endpoints;
+``drop``: a Local traffic policy and no endpoint on this node), and its elements carry no kind.
+1.30+ tables list the active cluster IPs in the ``cluster-ips`` set; 1.29's tables (and pastes cut
+above it) have no such set. The plugin called every such address an external IP, with
+externalTrafficPolicy Local on a drop: a confident wrong sentence about a Service with no endpoints.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import svcpath
+
+# the shape of kube-proxy 1.29's table (no cluster-ips set, no cluster-ips-check chain), three Services:
+# ns1/web has endpoints (service-ips names its cluster IP and external IP; the external IP drops: eTP Local),
+# ns2/db has none (both its addresses reject), ns3/api drops its one address (a Local policy, which one unknown)
+TABLE_129 = """\
+table ip kube-proxy {
+\tcomment "rules for kube-proxy"
+\tmap no-endpoint-services {
+\t\ttype ipv4_addr . inet_proto . inet_service : verdict
+\t\tcomment "vmap to drop or reject packets to services with no endpoints"
+\t\telements = { 203.0.113.7 . tcp . 80 comment "ns1/web:http" : drop,
+\t\t\t     10.96.0.20 . tcp . 5432 comment "ns2/db:pg" : goto reject-chain,
+\t\t\t     203.0.113.8 . tcp . 5432 comment "ns2/db:pg" : goto reject-chain,
+\t\t\t     10.96.0.30 . tcp . 443 comment "ns3/api:https" : drop }
+\t}
+
+\tmap service-ips {
+\t\ttype ipv4_addr . inet_proto . inet_service : verdict
+\t\tcomment "ClusterIP, ExternalIP and LoadBalancer IP traffic"
+\t\telements = { 10.96.0.10 . tcp . 80 : goto service-DK7ABAZC-ns1/web/tcp/http,
+\t\t\t     203.0.113.7 . tcp . 80 : goto external-DK7ABAZC-ns1/web/tcp/http }
+\t}
+
+\tchain filter-input {
+\t\ttype filter hook input priority -110; policy accept;
+\t\tct state new jump service-endpoints-check
+\t}
+
+\tchain service-endpoints-check {
+\t\tip daddr . meta l4proto . th dport vmap @no-endpoint-services
+\t}
+
+\tchain reject-chain {
+\t\tcomment "helper for @no-endpoint-services / @no-endpoint-nodeports"
+\t\treject
+\t}
+
+\tchain nat-prerouting {
+\t\ttype nat hook prerouting priority -100; policy accept;
+\t\tjump services
+\t}
+
+\tchain services {
+\t\tip daddr . meta l4proto . th dport vmap @service-ips
+\t}
+
+\tchain mark-for-masquerade {
+\t\tmeta mark set meta mark | 0x00004000
+\t}
+
+\tchain service-DK7ABAZC-ns1/web/tcp/http {
+\t\tip daddr 10.96.0.10 tcp dport 80 ip saddr != 10.244.0.0/16 jump mark-for-masquerade
+\t\tnumgen random mod 1 vmap { 0 : goto endpoint-XBVINTKS-ns1/web/tcp/http__10.244.1.5/8080 }
+\t}
+
+\tchain external-DK7ABAZC-ns1/web/tcp/http {
+\t\tip saddr 10.244.0.0/16 goto service-DK7ABAZC-ns1/web/tcp/http comment "short-circuit pod traffic"
+\t\tfib saddr type local jump mark-for-masquerade comment "masquerade local traffic"
+\t\tfib saddr type local goto service-DK7ABAZC-ns1/web/tcp/http comment "short-circuit local traffic"
+\t}
+
+\tchain endpoint-XBVINTKS-ns1/web/tcp/http__10.244.1.5/8080 {
+\t\tip saddr 10.244.1.5 jump mark-for-masquerade
+\t\tmeta l4proto tcp dnat to 10.244.1.5:8080
+\t}
+}
+"""
+
+
+def _table(tmp_path: Path) -> str:
+    f = tmp_path / "kube-proxy-129.nft"
+    f.write_text(TABLE_129)
+    return str(f)
+
+
+def _service(dump: str, name: str) -> dict:
+    code, out, err = svcpath(name, "--rules-file", dump, "-o", "json")
+    assert code in (0, 3), err
+    return json.loads(out)
+
+
+def test_a_no_endpoint_address_without_the_cluster_ips_set_is_of_unknown_kind(tmp_path: Path) -> None:
+    dump = _table(tmp_path)
+    doc = _service(dump, "ns2/db")
+    svc = doc["service"]
+    assert svc["externalIPs"] == [] and svc["clusterIPs"] is None and svc["loadBalancerIPs"] == []
+    assert svc["unknownKindIPs"] == ["10.96.0.20", "203.0.113.8"]
+    assert svc["type"] is None  # an address of unknown kind may be a load balancer's
+    assert [(p["entry"], p["address"], p["verdict"]) for p in doc["ports"][0]["paths"]] == [
+        ("address", "10.96.0.20", "reject"), ("address", "203.0.113.8", "reject")]
+    assert "kind of 10.96.0.20, 203.0.113.8 (cluster, external or load-balancer IP): not in the input" in doc["notInInput"]
+    code, out, err = svcpath("ns2/db", "--rules-file", dump)
+    assert code == 3, err
+    assert "externalIP" not in out and "external IPs" not in out
+    assert "addresses 10.96.0.20,203.0.113.8 (kind not in the input)" in out
+    code, out, err = svcpath("ns2/db", "--rules-file", dump, "-o", "tree")
+    assert "address 10.96.0.20:5432" in out and "externalIP" not in out
+
+
+def test_a_drop_for_an_address_of_unknown_kind_leaves_both_policies_unknown(tmp_path: Path) -> None:
+    svc = _service(_table(tmp_path), "ns3/api")["service"]
+    assert svc["unknownKindIPs"] == ["10.96.0.30"] and svc["externalIPs"] == []
+    # internalTrafficPolicy Local drops a cluster IP, externalTrafficPolicy Local an external one: which, not shown
+    assert svc["externalTrafficPolicy"] is None and svc["internalTrafficPolicy"] is None
+
+
+def test_service_ips_still_tells_the_kind_of_a_no_endpoint_address(tmp_path: Path) -> None:
+    doc = _service(_table(tmp_path), "ns1/web")
+    svc = doc["service"]
+    assert svc["clusterIPs"] == ["10.96.0.10"] and svc["externalIPs"] == ["203.0.113.7"]
+    assert "unknownKindIPs" not in svc and svc["externalTrafficPolicy"] == "Local"
+    kinds = {p["address"]: p["entry"] for p in doc["ports"][0]["paths"]}
+    assert kinds == {"10.96.0.10": "clusterIP", "203.0.113.7": "externalIP"}
+
+
+def test_the_all_table_claims_no_cluster_ip_for_an_address_of_unknown_kind(tmp_path: Path) -> None:
+    code, out, err = svcpath("--rules-file", _table(tmp_path), "--all")
+    assert code == 3, err
+    rows = {line.split()[1]: line.split() for line in out.splitlines() if line.startswith("ns")}
+    assert rows["db"][2:4] == ["?", "?"]  # TYPE, CLUSTER-IP
+    assert rows["web"][2:4] == ["ClusterIP", "10.96.0.10"]
