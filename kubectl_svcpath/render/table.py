@@ -63,7 +63,7 @@ def left_out_lines(report: Report) -> list[str]:
     lines: list[str] = []
     for pp in report.ports:
         for hop in pp.left_out_endpoints[:MISSING_ROWS]:
-            lines.append(f"  {safe(pp.port.label)}  {safe(hop.ip)}:{hop.port}  {safe(left_out_state(hop))}")
+            lines.append(f"  {safe(pp.port.label)}  {safe(hop.hostport)}  {safe(left_out_state(hop))}")
         more = len(pp.left_out_endpoints) - MISSING_ROWS
         if more > 0:
             lines.append(f"  {safe(pp.port.label)}  ... {more} more (-o json lists them all)")
@@ -83,7 +83,7 @@ def _path_cells(label: str, path: EntryPath) -> dict[str, str]:
 
 
 def _endpoint_cells(hop: EndpointHop) -> dict[str, str]:
-    ep = f"{hop.ip}:{hop.port if hop.port is not None else '?'}"
+    ep = hop.hostport
     if hop.weight is not None:
         ep += f" w{hop.weight}"
     return {

@@ -13,15 +13,15 @@ target-port-mismatch and a port with no virtual server at all; this module adds:
 from __future__ import annotations
 
 from kubectl_svcpath.modes.ipvs.model import IpvsTable
-from kubectl_svcpath.path import EntryPath, Finding, PortPath
+from kubectl_svcpath.path import EntryPath, Finding, PortPath, host_port
 from kubectl_svcpath.modes.iptables.model import RuleSet
 from kubectl_svcpath.snapshot import ServiceSnapshot
 
 
 def _where(path: EntryPath) -> str:
     if path.entry == "nodePort":
-        return f"node port {path.address}:{path.port}"
-    return f"{path.entry} {path.address}:{path.port}"
+        return f"node port {host_port(path.address or '*', path.port)}"
+    return f"{path.entry} {host_port(path.address or '?', path.port)}"
 
 
 def check_ipvs(snapshot: ServiceSnapshot, paths: list[PortPath], ipvs: IpvsTable) -> list[Finding]:
@@ -44,7 +44,7 @@ def _check_weights(snapshot: ServiceSnapshot, pp: PortPath) -> list[Finding]:
         if not zero:
             continue
         evidence = [ev.line for h in zero for ev in h.evidence[:1]]
-        names = ", ".join(f"{h.ip}:{h.port}" for h in zero)
+        names = ", ".join(h.hostport for h in zero)
         if len(zero) == len(path.endpoints):
             out.append(Finding(
                 "ipvs-weight-zero", "error",
@@ -60,7 +60,7 @@ def _check_weights(snapshot: ServiceSnapshot, pp: PortPath) -> list[Finding]:
         detail = [f"Weight 0 is kube-proxy's graceful termination: {names} get(s) no new connections; "
                   "open ones drain, then kube-proxy removes the real server."]
         if gone:
-            detail.append("No EndpointSlice lists " + ", ".join(f"{h.ip}:{h.port}" for h in gone)
+            detail.append("No EndpointSlice lists " + ", ".join(h.hostport for h in gone)
                           + " any more: it stays until its connections close (--ipvs-tcp-timeout etc.).")
         out.append(Finding(
             "ipvs-weight-zero", "info",
@@ -77,7 +77,7 @@ def _check_partial(snapshot: ServiceSnapshot, pp: PortPath, ipvs: IpvsTable) -> 
     out: list[Finding] = []
     for kind, ip in snapshot.entry_addresses():
         if ipvs.lookup(proto, ip, pp.port.port) is None:
-            out.append(_no_virtual_server(pp, f"{kind} {ip}:{pp.port.port}/{proto}",
+            out.append(_no_virtual_server(pp, f"{kind} {host_port(ip, pp.port.port)}/{proto}",
                                           "Other ways in to this port have virtual servers, so kube-proxy runs; it has not synced this change.",
                                           "check kube-proxy's logs on this node"))
     if pp.port.node_port and not ipvs.on_port(proto, pp.port.node_port):
