@@ -60,6 +60,9 @@ class EndpointHop:
     affinity: bool = False  # a ClientIP affinity ("recent"/set) rule points here too
     evidence: list[Evidence] = field(default_factory=list)
     connections: int | None = None  # conntrack flows / IPVS Conns to this endpoint (nftables, IPVS modes)
+    # IPVS: the real server's (ActiveConn, InActConn) as ipvsadm -Ln lists them now, each None when the listing
+    # has no such column (--stats, --rate, -Sn); None outside IPVS mode
+    conns: tuple[int | None, int | None] | None = None
     expected: Expected | None = None  # should this node program it here, and why (None: no API objects)
 
     @property

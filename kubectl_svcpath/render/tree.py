@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from kubectl_svcpath.path import EndpointHop, EntryPath, PortPath
-from kubectl_svcpath.render.common import destination, endpoint_state, left_out_state, notes_lines, wrap_lines
+from kubectl_svcpath.render.common import conns_words, destination, endpoint_state, left_out_state, notes_lines, wrap_lines
 from kubectl_svcpath.render.text import Style, human_bytes, human_count, safe, share
 from kubectl_svcpath.report import Report
 
@@ -36,7 +36,7 @@ def _endpoint_node(hop: EndpointHop, style: Style) -> Node:
     weight = f" weight {hop.weight}" if hop.weight is not None else ""
     aff = " (+affinity)" if hop.affinity else ""
     node = f" on {safe(hop.node)}" if hop.node else ""
-    label = f"{share(hop.probability)}  {via}{safe(hop.hostport)}{weight}{aff}{_counters(hop.packets, hop.bytes)}  {state}{node}"
+    label = f"{share(hop.probability)}  {via}{safe(hop.hostport)}{weight}{aff}{_counters(hop.packets, hop.bytes)}{conns_words(hop.conns)}  {state}{node}"
     return (label, [])
 
 
