@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
 PIP     = $(VENV)/bin/pip
-APT_PACKAGES = iptables nftables iproute2 ipvsadm conntrack kmod ca-certificates openssl tmux
+APT_PACKAGES = iptables nftables iproute2 ipvsadm ipset conntrack kmod ca-certificates openssl tmux
 
 .DEFAULT_GOAL := help
 .PHONY: help setup system-deps venv demo test test-unit test-lab lint typecheck bench clean fuzz fuzz-onepass
@@ -12,8 +12,8 @@ APT_PACKAGES = iptables nftables iproute2 ipvsadm conntrack kmod ca-certificates
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
 
-system-deps:  ## Debian packages the tests use (iptables, nftables, iproute2, ipvsadm, kubectl; gcc for python-iptables)
-	@missing=""; for c in iptables-save:iptables nft:nftables ip:iproute2 ipvsadm:ipvsadm conntrack:conntrack modprobe:kmod openssl:openssl gcc:gcc readelf:binutils tmux:tmux; do \
+system-deps:  ## Debian packages the tests use (iptables, nftables, iproute2, ipvsadm, ipset, kubectl; gcc for python-iptables)
+	@missing=""; for c in iptables-save:iptables nft:nftables ip:iproute2 ipvsadm:ipvsadm ipset:ipset conntrack:conntrack modprobe:kmod openssl:openssl gcc:gcc readelf:binutils tmux:tmux; do \
 	  command -v $${c%%:*} >/dev/null 2>&1 || missing="$$missing $${c##*:}"; done; \
 	command -v kubectl >/dev/null 2>&1 || missing="$$missing kubernetes-client"; \
 	if [ -n "$$missing" ]; then \

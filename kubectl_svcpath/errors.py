@@ -53,6 +53,7 @@ class ApiUnreachable(SvcpathError):
 
 class CollectFailed(SvcpathError):
     exit_code = ExitCode.COLLECT_FAILED
+    missing_binary = False  # the container runtime could not start the command: its binary is not in the image
 
 
 class BadDump(SvcpathError):

@@ -157,6 +157,11 @@ def commands_for(mode: str | None, families: tuple[int, ...]) -> list[tuple[list
     return listings[Mode(mode)]
 
 
+# IPVS mode's table where the kube-proxy image has no ipvsadm (upstream's distroless-iptables image
+# stages iptables, ipset, nft and kmod, not ipvsadm): the kernel's own listing, read with cat (staged there)
+PROC_IPVS = ["cat", "/proc/net/ip_vs"]
+
+
 def version_listing(families: tuple[int, ...]) -> list[str]:
     """``iptables --version`` (``ip6tables`` for IPv6 alone): kube-proxy's iptables and its backend."""
     return ["iptables", "--version"] if 4 in families or 6 not in families else ["ip6tables", "--version"]
@@ -189,7 +194,7 @@ def dump_format(argv: list[str]) -> str | None:
         return "iptables-save"
     if argv[0] == "nft":
         return "nft-json"
-    if argv[0] == "ipvsadm":
+    if argv[0] == "ipvsadm" or argv == PROC_IPVS:  # (the kernel's own listing: ipvsadm's, in hex)
         return "ipvsadm"
     return None
 
@@ -252,6 +257,9 @@ def find_pods(kube: Kube, node: str | None = None) -> dict[str, list[ProxyPod]]:
     return by_node
 
 
+_CONFIG_UNREAD = "could not read ConfigMap"
+
+
 def read_config_mode(kube: Kube, node_ports: list[tuple[str, ...] | None] | None = None) -> tuple[str | None, list[str]]:
     """The ``mode:`` of ConfigMap kube-system/kube-proxy (None: no ConfigMap or no key), and notes.
 
@@ -262,7 +270,8 @@ def read_config_mode(kube: Kube, node_ports: list[tuple[str, ...] | None] | None
     except NotFound:
         return None, []
     except Forbidden as e:  # fall back to the pod's flags
-        return None, [f"could not read ConfigMap {NAMESPACE}/{CONFIGMAP} ({e.message}); proxy mode taken from elsewhere"]
+        return None, [f"{_CONFIG_UNREAD} {NAMESPACE}/{CONFIGMAP} ({e.message}): the proxy mode is taken from the pod's "
+                      "flags or detected from the rules"]
     text = (cm.get("data") or {}).get(CONFIG_KEY)
     if text is None:
         return None, []
@@ -271,8 +280,11 @@ def read_config_mode(kube: Kube, node_ports: list[tuple[str, ...] | None] | None
     return mode_from_config(text), []
 
 
-def decide_mode(config_mode: str | None, pod: ProxyPod, notes: list[str]) -> ModeInfo:
-    """ConfigMap first (when the pod reads a config file or sets no flag), then --proxy-mode, else None."""
+def decide_mode(config_mode: str | None, pod: ProxyPod, notes: list[str], chosen: str | None = None) -> ModeInfo:
+    """--proxy-mode first (the user's word: e.g. a ConfigMap that does not say what the node runs), then
+    the ConfigMap (when the pod reads a config file or sets no flag), then the pod's flag, else None."""
+    if chosen:
+        return ModeInfo(normalise_mode(chosen, "--proxy-mode"), "--proxy-mode", list(notes))
     flag = mode_from_command(pod.command)
     cm_source = f"ConfigMap {NAMESPACE}/{CONFIGMAP} ({CONFIG_KEY})"
     if config_mode is not None and (flag is None or uses_config_file(pod.command)):
@@ -280,6 +292,8 @@ def decide_mode(config_mode: str | None, pod: ProxyPod, notes: list[str]) -> Mod
     if flag is not None:
         source = f"pod {pod.ref} flag --proxy-mode"
         return ModeInfo(normalise_mode(flag, source), source, list(notes))
+    if any(n.startswith(_CONFIG_UNREAD) for n in notes):  # the configuration was not seen: nothing to say of it
+        return ModeInfo(None, None, list(notes))
     return ModeInfo(None, None, list(notes) + ["proxy mode not configured explicitly: detected from the rules"])
 
 
@@ -313,7 +327,15 @@ def collect(kube: Kube, pod: ProxyPod, mode: ModeInfo, families: tuple[int, ...]
 
 def _take_listings(kube: Kube, pod: ProxyPod, listings: list[tuple[list[str], bool]],
                    feeds: dict[tuple[str, ...], _Feeding | None], coll: Collection) -> None:
+    taken, fell_back = 0, False
     for argv, required, res in _run_listings(kube, pod, listings, feeds):
+        taken += 1
+        if argv[0] == "ipvsadm" and _binary_missing(res):
+            procfs = _one_listing(kube, pod, PROC_IPVS, None)
+            if _is_ipvs_table(procfs):
+                coll.notes.append(f"node {pod.node} pod {pod.ref}: the kube-proxy image has no `ipvsadm`: the IPVS "
+                                  f"table was read with `{' '.join(PROC_IPVS)}`")
+                argv, res, fell_back = PROC_IPVS, procfs, True
         cmd = " ".join(argv)
         source = f"node {pod.node} pod {pod.ref}: {cmd}"
         if isinstance(res, CollectFailed) and not required:
@@ -329,9 +351,22 @@ def _take_listings(kube: Kube, pod: ProxyPod, listings: list[tuple[list[str], bo
         check_output(argv, res.stdout, source)
         if res.stderr.strip():
             coll.notes.append(f"{source}: stderr: {one_line(res.stderr)}")
-        feeding = feeds[tuple(argv)]
+        feeding = feeds.get(tuple(argv))
         coll.dumps.append(RuleDump(text=res.stdout, source=source, format=dump_format(argv), kind="pod",
                                    feed=feeding.done(res.stdout) if feeding is not None else None))
+    if fell_back and taken < len(listings):  # ipvsadm was the first listing, refused alone: the others now
+        _take_listings(kube, pod, listings[taken:], feeds, coll)
+
+
+def _binary_missing(res: kexec.ExecResult | SvcpathError) -> bool:
+    """The command could not run because the image lacks it (refused by the runtime, or 126/127 from a wrapper)."""
+    if isinstance(res, SvcpathError):
+        return isinstance(res, CollectFailed) and res.missing_binary
+    return res.returncode in (126, 127)
+
+
+def _is_ipvs_table(res: kexec.ExecResult | SvcpathError) -> bool:
+    return not isinstance(res, SvcpathError) and res.returncode == 0 and res.stdout.startswith("IP Virtual Server version")
 
 
 def _writer_version(kube: Kube, pod: ProxyPod, families: tuple[int, ...], coll: Collection) -> None:

@@ -37,6 +37,7 @@ ALLOWED: frozenset[tuple[str, ...]] = frozenset({
     ("nft", "-j", "list", "table", "ip6", "nat"),
     ("ipvsadm", "-Ln", "--stats", "--exact"),
     ("ipvsadm", "-Ln"),
+    ("cat", "/proc/net/ip_vs"),  # the kernel's IPVS table, where the image has no ipvsadm (upstream's has none)
 })
 
 # conntrack: only the listing (-L), filtered by these options with plain values
@@ -375,13 +376,18 @@ def _not_started(argv: list[str], pod: str, namespace: str, message: str) -> Col
     message = one_line(message, limit=300)
     if message:
         # the runtime refused to start it (binary missing: "executable file not found in $PATH")
-        return CollectFailed(f"cannot run `{cmd}` in pod {namespace}/{pod}: {message}", hint=_missing_hint(argv, message))
+        failed = CollectFailed(f"cannot run `{cmd}` in pod {namespace}/{pod}: {message}", hint=_missing_hint(argv, message))
+        failed.missing_binary = missing is not None and missing.group(1) == argv[0]
+        return failed
     return CollectFailed(f"`{cmd}` in pod {namespace}/{pod}: the exec stream ended without an exit status "
                          "(connection lost; the output may be truncated)",
                          hint="run it again; if it keeps failing, check the API server and kubelet logs")
 
 
 def _missing_hint(argv: list[str], message: str) -> str:
+    if argv[0] == "ipvsadm" and ("not found" in message or "no such file" in message.lower()):  # (--local reads no IPVS)
+        return (f"the kube-proxy image has no `ipvsadm`: run `{' '.join(argv)}` and `iptables-save -c` on the node "
+                "and pass both outputs with --rules-file")
     if "not found" in message or "no such file" in message.lower():
         return (f"the kube-proxy image has no `{argv[0]}`: run `{' '.join(argv)}` on the node and pass the output "
                 "with --rules-file, or run `kubectl svcpath SERVICE --local` on the node")

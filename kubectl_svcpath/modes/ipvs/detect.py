@@ -12,6 +12,7 @@ _RULE_PROTO = {"-t": "TCP", "--tcp-service": "TCP", "-u": "UDP", "--udp-service"
                "--sctp-service": "SCTP", "-f": "FWM", "--fwmark-service": "FWM"}
 # a token that is an ipvsadm address:port (IPv4, [IPv6], or a name when -n was not given)
 _ADDR = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[\w.-]+):\w+$")
+_PROC_MARK = re.compile(r"[0-9A-F]{8}")
 # the first words of other rule dumps: a paste that starts with one is not ipvsadm output
 _OTHER_DUMPS = re.compile(r"^(?:\*\w|:\S+ \S+ \[|\[\d+:\d+\]|Chain \S+ \(|table \w+ \S+ \{|COMMIT$|-[NP] )")
 
@@ -25,8 +26,8 @@ def is_listing_line(s: str) -> bool:
         return False
     if words[0] in _PROTOS:
         return _ADDR.match(words[1]) is not None
-    if words[0] == "FWM":
-        return words[1].isdigit()
+    if words[0] == "FWM":  # (a mark: ipvsadm's %d, or /proc/net/ip_vs's %08X)
+        return words[1].isdigit() or _PROC_MARK.fullmatch(words[1]) is not None
     if words[0] == "->":
         return _ADDR.match(words[1]) is not None
     return words[0] in ("-A", "-a") and words[1] in _RULE_PROTO

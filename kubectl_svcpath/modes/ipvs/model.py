@@ -97,7 +97,7 @@ class VirtualServer(_Listed):
 @dataclass(slots=True)
 class IpvsDumpInfo:
     source: str
-    forms: list[str] = field(default_factory=list)  # "list" | "stats" | "rate" | "persistent-conn" | "thresholds" | "rules"
+    forms: list[str] = field(default_factory=list)  # "list" | "stats" | "rate" | "persistent-conn" | "thresholds" | "rules" | "procfs"
     version: str | None = None  # "1.2.1" from "IP Virtual Server version 1.2.1 (size=4096)"
     exact: bool = True
     notices: list[str] = field(default_factory=list)  # what the reader left out or could not read, for Report.notes

@@ -17,10 +17,16 @@ Forms (ipvsadm 1.2x/1.3x, ``print_title``/``print_service_entry`` in ipvsadm.c):
 and more are printed as ``123K``/``45M``/``6G``/``1T`` (rounded down). ``ipvsadm -Sn`` prints
 rules (``-A -t VIP:PORT -s rr -p 10800``, ``-a -t VIP:PORT -r RIP:PORT -m -w 1``). Several
 listings pasted into one file merge by virtual server.
+
+``cat /proc/net/ip_vs`` (the kernel's own listing, ``ip_vs_info_seq_show`` in ip_vs_ctl.c: what a
+kube-proxy image without ipvsadm still shows) has -Ln's title, heads and columns, with addresses and
+ports in hex (``TCP  0A600001:01BB rr``, IPv6 ``[%pI6]:%04X``, ``FWM  %08X``) and a persistent
+service's netmask after its timeout (``persistent 10800 FFFFFFFF``); it has no counters.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass, field
 
@@ -44,7 +50,28 @@ def _number(word: str, source: str, line_no: int) -> tuple[int, bool]:
     raise BadDump(source, f"not a counter: {word!r}", line_no)
 
 
+# /proc/net/ip_vs's address:port: the kernel's "%08X:%04X", "[%pI6]:%04X" (IPv6 written out whole, 8
+# groups of 4 digits: ipvsadm prints addresses shortened, ports in decimal without leading zeros)
+_PROC_V4 = re.compile(r"([0-9A-F]{8}):([0-9A-F]{4})")
+_PROC_V6 = re.compile(r"\[((?:[0-9a-f]{4}:){7}[0-9a-f]{4})\]:([0-9A-F]{4})")
+_PROC_HEX8 = re.compile(r"[0-9A-F]{8}")
+
+
+def _proc_addr(text: str) -> tuple[str, int] | None:
+    """An address:port as /proc/net/ip_vs prints it, decoded; None for ipvsadm's forms."""
+    m = _PROC_V4.fullmatch(text)
+    if m:
+        return str(ipaddress.IPv4Address(int(m.group(1), 16))), int(m.group(2), 16)
+    m = _PROC_V6.fullmatch(text)
+    if m:
+        return normalize_ip(m.group(1)), int(m.group(2), 16)
+    return None
+
+
 def _split_addr(text: str, source: str, line_no: int) -> tuple[str, int]:
+    decoded = _proc_addr(text)
+    if decoded is not None:
+        return decoded
     if text.startswith("["):
         host, _, rest = text[1:].partition("]")
         port = rest.lstrip(":")
@@ -365,10 +392,13 @@ def _service_line(table: IpvsTable, words: list[str], form: str, source: str, li
                   info: IpvsDumpInfo) -> VirtualServer:
     proto = words[0]
     rest = words[1:]
+    procfs = False
     if proto == "FWM":
-        if not rest or not rest[0].isdigit():
+        # (/proc/net/ip_vs prints the mark as %08X: eight hex digits, leading zeros; ipvsadm as %d)
+        procfs = bool(rest) and _PROC_HEX8.fullmatch(rest[0]) is not None and (rest[0][0] == "0" or not rest[0].isdigit())
+        if not rest or not (rest[0].isdigit() or procfs):
             raise BadDump(source, "firewall-mark service without a mark", line_no)
-        mark = int(rest[0])
+        mark = int(rest[0], 16 if procfs else 10)
         family = "IPv6" if len(rest) > 1 and rest[1] == "IPv6" else ""
         vs = table.ensure("FWM", family, mark)
         vs.fwmark = mark
@@ -376,9 +406,14 @@ def _service_line(table: IpvsTable, words: list[str], form: str, source: str, li
     else:
         if not rest:
             raise BadDump(source, "virtual server line without an address", line_no)
+        procfs = _proc_addr(rest[0]) is not None
         address, port = _split_addr(rest[0], source, line_no)
         vs = table.ensure(proto, address, port)
         rest = rest[1:]
+    if procfs and "procfs" not in info.forms:
+        info.forms.append("procfs")
+        info.notices.append(f"{source}: the kernel's /proc/net/ip_vs listing (addresses and ports in hex): "
+                            "virtual and real servers, weights and connections, no packet counters")
     if not vs.line_no or form in _FLAG_FORMS:
         vs.source, vs.line_no, vs.raw = source, line_no, raw
     if form in _FLAG_FORMS:  # ipvsadm prints the scheduler and flags in every listing but --stats/--rate
@@ -391,6 +426,10 @@ def _service_line(table: IpvsTable, words: list[str], form: str, source: str, li
             if f == "persistent" and i + 1 < len(flags) and flags[i + 1].isdigit():
                 vs.persistent = int(flags[i + 1])
                 i += 2
+                if procfs and i < len(flags) and _PROC_HEX8.fullmatch(flags[i]):  # its netmask, %08X
+                    if flags[i] != "FFFFFFFF" and ":" not in vs.address:  # (ipvsadm shows an IPv4 mask but /32)
+                        vs.netmask = str(ipaddress.IPv4Address(int(flags[i], 16)))
+                    i += 1
                 continue
             if f == "mask" and i + 1 < len(flags):
                 vs.netmask = flags[i + 1]

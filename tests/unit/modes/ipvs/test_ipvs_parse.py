@@ -187,3 +187,44 @@ def test_a_service_an_ipvsadm_excerpt_does_not_hold_gets_the_ipvsadm_hint() -> N
     code, out, err = svcpath("nginx", "--rules-file", str(ROOT / "tests/corpus/ericpuwang-ipvs-describe-other-ip-persistent.txt"))
     assert code == 4 and not out
     assert "pass the whole table (ipvsadm -Ln --stats --exact)" in err and "iptables-save" not in err
+
+
+def _servers(table) -> dict:
+    return {key: (vs.scheduler, vs.persistent, vs.netmask, vs.fwmark,
+                  sorted((rs.address, rs.port, rs.forward, rs.weight, rs.active_conns, rs.inactive_conns) for rs in vs.real_servers))
+            for key, vs in table.virtual_servers.items()}
+
+
+def test_proc_net_ip_vs_reads_as_the_same_table_as_ipvsadm():
+    """`cat /proc/net/ip_vs` (what a kube-proxy image without ipvsadm shows): the kernel's hex, decoded."""
+    text = _read("hello-proc-net-ip_vs.txt")
+    assert looks_like_ipvsadm(text)
+    proc = parse_ipvsadm(text, "proc")
+    assert _servers(proc) == _servers(parse_ipvsadm(_read("hello-ipvsadm-Ln.txt"), "ipvsadm"))
+    assert proc.lookup("TCP", "10.101.173.15", 39090).raw == "TCP  0A65AD0F:98B2 rr"  # (the evidence is the input's line)
+    assert proc.dumps[0].forms == ["list", "procfs"] and not proc.has_stats
+    assert any("/proc/net/ip_vs listing (addresses and ports in hex)" in n for n in proc.dumps[0].notices)
+
+
+def test_proc_net_ip_vs_ipv6_firewall_mark_and_persistence():
+    # the kernel's formats (ip_vs_info_seq_show): "%s  [%pI6]:%04X %s ", "FWM  %08X %s %s",
+    # "persistent %d %08X", "  -> [%pI6]:%04X      %-7s %-6d %-10d %-10d"
+    text = ("IP Virtual Server version 1.2.1 (size=4096)\n"
+            "Prot LocalAddress:Port Scheduler Flags\n"
+            "  -> RemoteAddress:Port Forward Weight ActiveConn InActConn\n"
+            "TCP  0A600001:01BB rr  persistent 10800 FFFFFFFF\n"
+            "  -> AC120002:192B      Masq    1      3          1         \n"
+            "UDP  0A60000A:0035 rr  persistent 300 FFFFFF00\n"
+            "  -> 0AF40002:0035      Masq    0      0          0         \n"
+            "TCP  [fd00:0010:0096:0000:0000:0000:0000:0001]:01BB rr \n"
+            "  -> [fd00:0010:0244:0000:0000:0000:0000:0005]:1F90      Masq    1      0          0         \n"
+            "FWM  0000000A rr \n"
+            "  -> 0AF40003:0050      Masq    1      0          0         \n")
+    table = parse_ipvsadm(text, "proc")
+    assert _servers(table) == {
+        ("TCP", "10.96.0.1", 443): ("rr", 10800, None, None, [("172.18.0.2", 6443, "Masq", 1, 3, 1)]),
+        ("UDP", "10.96.0.10", 53): ("rr", 300, "255.255.255.0", None, [("10.244.0.2", 53, "Masq", 0, 0, 0)]),
+        ("TCP", "fd00:10:96::1", 443): ("rr", None, None, None, [("fd00:10:244::5", 8080, "Masq", 1, 0, 0)]),
+        ("FWM", "", 10): ("rr", None, None, 10, [("10.244.0.3", 80, "Masq", 1, 0, 0)]),
+    }
+    assert all(not vs.flags for vs in table.virtual_servers.values())
