@@ -395,9 +395,7 @@ def _live_audit_outcome(opts: Options, got: Any, result: Any,
         if not err.message.startswith(f"node {got.node}"):
             err.message = f"node {got.node}: {err.message}"
         raise err
-    if opts.proxy_mode:
-        coll.proxy_mode = opts.proxy_mode
-    parsed = pipeline.parse_collection(coll, opts.lenient)
+    parsed = pipeline.parse_collection(coll, opts.lenient)  # (--proxy-mode chose the listings: coll.proxy_mode)
     if isinstance(early, Exception):  # (the rules' errors first, as when the objects were converted after them)
         raise early
     snapshots, notes, prepared = early
@@ -627,6 +625,7 @@ def _live_request(opts: Options, env: Env | None = None) -> Any:
                             context=opts.context, request_timeout=opts.request_timeout,
                             node=opts.node, all_nodes=opts.all_nodes, nodes=opts.nodes, sample=opts.sample,
                             max_parallel=opts.max_parallel, progress=progress if on_tty else None,
+                            proxy_mode=opts.proxy_mode,
                             flags=opts.connect, log=log)
 
 
@@ -677,9 +676,7 @@ def _node_outcome(opts: Options, snapshot: ServiceSnapshot, node: Any, pod_ip: s
 
     if node.error is not None or node.collection is None:
         return Outcome(node_errors=[(node.node, node.error or SvcpathError("no rules collected"))])
-    coll = node.collection
-    if opts.proxy_mode:
-        coll.proxy_mode = opts.proxy_mode
+    coll = node.collection  # (--proxy-mode chose its listings: coll.proxy_mode)
     try:
         with paused_gc():
             parsed = pipeline.parse_collection(coll, opts.lenient)

@@ -102,7 +102,7 @@ def svcpath(
     problems: Annotated[bool, typer.Option("--problems", help="With --all: only the Services with errors or warnings")] = False,
     example: Annotated[bool, typer.Option("--example", help="Run on the bundled hello-service example (no cluster needed)")] = False,
     lenient: Annotated[bool, typer.Option("--lenient", help="Skip dump lines that cannot be read (with a note) instead of failing")] = False,
-    proxy_mode: Annotated[Optional[str], typer.Option("--proxy-mode", metavar="MODE", help="iptables | nftables | ipvs (default: detected)", show_default=False)] = None,
+    proxy_mode: Annotated[Optional[str], typer.Option("--proxy-mode", metavar="MODE", help="iptables | nftables | ipvs: how to read the rules; live, which listings to run (default: kube-proxy's configuration, else detected)", show_default=False)] = None,
     kubeconfig: Annotated[Optional[str], typer.Option("--kubeconfig", metavar="PATH", help="Path to the kubeconfig file (default: $KUBECONFIG, ~/.kube/config)", show_default=False)] = None,
     context: Annotated[Optional[str], typer.Option("--context", metavar="CONTEXT", help="The kubeconfig context to use", show_default=False)] = None,
     request_timeout: Annotated[Optional[str], typer.Option("--request-timeout", metavar="DURATION", help="Timeout for each API request and exec (1s, 2m; 0 = none) [default: 30s]", show_default=False)] = None,
@@ -173,6 +173,8 @@ def _interval(value: str) -> float:
 def _fail(message: str, hint: str | None, code: int) -> int:
     from kubectl_svcpath.render.text import safe
 
+    if sys.stderr.isatty():  # a live run's progress line may stand there, without a newline: erase it
+        sys.stderr.write("\r\x1b[K")
     sys.stderr.write(f"error: {safe(message)}\n")
     if hint:
         sys.stderr.write(f"hint: {safe(hint)}\n")

@@ -20,7 +20,7 @@ from typing import Any
 
 from kubectl_svcpath.collect import kube_proxy_pod as kpp
 from kubectl_svcpath.dump import Collection
-from kubectl_svcpath.errors import NotFound, SvcpathError, UsageError
+from kubectl_svcpath.errors import NotFound, SvcpathError
 from kubectl_svcpath.options import MAX_PARALLEL, ConnectFlags, split_service
 
 FIRST_WAVE = 4  # nodes started before any node's rules have arrived (their size is not known yet)
@@ -44,6 +44,7 @@ class LiveRequest:
     max_parallel: int = MAX_PARALLEL  # nodes read at once; also bounds the collections held unparsed
     nodes: str | None = None  # --nodes: a label selector or node names (a,b,c); implies several nodes
     sample: int | None = None  # --sample N: N of the (selected) nodes, taken across zones
+    proxy_mode: str | None = None  # --proxy-mode: the listings of this mode, whatever kube-proxy's config says
 
     @property
     def many(self) -> bool:
@@ -187,8 +188,10 @@ def _start(kube: Any, req: LiveRequest, pool: futures.ThreadPoolExecutor) -> Liv
     if nodes_f is not None and pods_f is not None:
         plan = _plan_many(req, nodes_f, pods_f, config_f)
     else:
-        node = named or _pick_node(kube, req, slices)
+        node, why = (named, None) if named else _pick_node(kube, req, slices)
         plan = _plan_one(kube, req, node, pods_f or pool.submit(kpp.find_pods, kube, node), config_f)
+        if why is not None:
+            plan.notes = [why, *plan.notes]
         plan.node_got = node_f or pool.submit(_get_node, kube, node)
     addresses = _node_addresses(kube, plan) if req.node_addresses else {}
     pod_ip = _pod_ip(kube, req.pod, ns) if req.pod is not None else None
@@ -262,9 +265,10 @@ def _read_config(kube: Any) -> _Config:
     return mode, notes, node_ports[0] if node_ports else None
 
 
-def _collect_node(kube: Any, plan: _Plan, families: tuple[int, ...], node: str, many: bool = False) -> NodeResult:
+def _collect_node(kube: Any, plan: _Plan, families: tuple[int, ...], node: str, many: bool = False,
+                  chosen_mode: str | None = None) -> NodeResult:
     pod = kpp.best_pod(plan.pods.get(node, []), node)
-    mode = kpp.decide_mode(plan.config_mode, pod, plan.notes)
+    mode = kpp.decide_mode(plan.config_mode, pod, plan.notes, chosen_mode)
     coll = kpp.collect(kube, pod, mode, families, piecewise=not many)
     coll.node_port_addresses = plan.node_ports
     if plan.node_objects is not None:
@@ -284,7 +288,7 @@ def _results(kube: Any, req: LiveRequest, plan: _Plan, families: tuple[int, ...]
 
     def one(node: str) -> NodeResult:
         try:
-            result = _collect_node(kube, plan, families, node, req.many)
+            result = _collect_node(kube, plan, families, node, req.many, req.proxy_mode)
         except SvcpathError as e:
             result = NodeResult(node, None, e)
         except Exception as e:  # noqa: BLE001 - a bug on one node must not hide the others
@@ -366,22 +370,34 @@ def _pod_ip(kube: Any, ref: tuple[str | None, str], ns: str) -> str:
     return str(ip)
 
 
-def _pick_node(kube: Any, req: LiveRequest, slices: list[dict[str, Any]]) -> str:
-    from kubectl_svcpath.kube import reads
-
+def _pick_node(kube: Any, req: LiveRequest, slices: list[dict[str, Any]]) -> tuple[str, str | None]:
+    """The node to read, and a note when it is no node of the Service's own."""
     if req.node:
-        return req.node
+        return req.node, None
     nodes = endpoint_nodes(slices)
     if nodes:
-        return nodes[0]
-    names = sorted((n.get("metadata") or {}).get("name") or "" for n in reads.list_nodes(kube))
-    if len(names) == 1:
-        return names[0]
-    if not names:
+        return nodes[0], None
+    node, only = _first_node(kube)
+    if only:
+        return node, None
+    return node, (f"node {node} is the first Ready node by name: no ready endpoint of the Service is on a known node, "
+                  "so no node is its own (--node NAME for another, --all-nodes for every one)")
+
+
+def _first_node(kube: Any) -> tuple[str, bool]:
+    """(the first Ready node by name, else the first by name; whether it is the cluster's only node).
+
+    Without a ready endpoint on a known node (no endpoints: the classic outage) no node is the
+    Service's own, and kube-proxy writes its rules on every node from the same objects."""
+    from kubectl_svcpath.kube import reads
+    from kubectl_svcpath.node_choice import name_of
+
+    listed = sorted(reads.list_nodes(kube), key=name_of)
+    if not listed:
         raise NotFound("the cluster lists no nodes", hint="check with: kubectl get nodes")
-    shown = ", ".join(names[:5]) + (", …" if len(names) > 5 else "")
-    raise UsageError(f"the Service has no ready endpoint on a known node, so there is no obvious node to read "
-                     f"(nodes: {shown})", hint="choose one with --node NAME, or read them all with --all-nodes")
+    ready = [n for n in listed if any(c.get("type") == "Ready" and c.get("status") == "True"
+                                      for c in (n.get("status") or {}).get("conditions") or [])]
+    return name_of((ready or listed)[0]), len(listed) == 1
 
 
 def _get_node(kube: Any, node: str) -> dict[str, Any] | SvcpathError:
@@ -459,18 +475,12 @@ def open_audit(req: LiveRequest, all_namespaces: bool) -> Iterator[LiveAudit]:
 
 
 def _audit_node(kube: Any, req: LiveRequest, slices: list[dict[str, Any]]) -> tuple[str, str]:
-    from kubectl_svcpath.kube import reads
-
     if req.node:
         return req.node, "chosen with --node"
     nodes = endpoint_nodes(slices)
     if nodes:
         return nodes[0], "the first node by name with a ready endpoint (--node NAME for another)"
-    names = sorted((n.get("metadata") or {}).get("name") or "" for n in reads.list_nodes(kube))
-    if len(names) == 1:
-        return names[0], "the cluster's only node"
-    if not names:
-        raise NotFound("the cluster lists no nodes", hint="check with: kubectl get nodes")
-    shown = ", ".join(names[:5]) + (", …" if len(names) > 5 else "")
-    raise UsageError(f"no Service here has a ready endpoint on a known node, so there is no obvious node to read (nodes: {shown})",
-                     hint="choose one with --node NAME")
+    node, only = _first_node(kube)
+    if only:
+        return node, "the cluster's only node"
+    return node, "the first Ready node by name: no Service here has a ready endpoint on a known node (--node NAME for another)"

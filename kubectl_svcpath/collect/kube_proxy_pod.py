@@ -258,6 +258,9 @@ def find_pods(kube: Kube, node: str | None = None) -> dict[str, list[ProxyPod]]:
     return by_node
 
 
+_CONFIG_UNREAD = "could not read ConfigMap"
+
+
 def read_config_mode(kube: Kube, node_ports: list[tuple[str, ...] | None] | None = None) -> tuple[str | None, list[str]]:
     """The ``mode:`` of ConfigMap kube-system/kube-proxy (None: no ConfigMap or no key), and notes.
 
@@ -268,7 +271,8 @@ def read_config_mode(kube: Kube, node_ports: list[tuple[str, ...] | None] | None
     except NotFound:
         return None, []
     except Forbidden as e:  # fall back to the pod's flags
-        return None, [f"could not read ConfigMap {NAMESPACE}/{CONFIGMAP} ({e.message}); proxy mode taken from elsewhere"]
+        return None, [f"{_CONFIG_UNREAD} {NAMESPACE}/{CONFIGMAP} ({e.message}): the proxy mode is taken from the pod's "
+                      "flags or detected from the rules"]
     text = (cm.get("data") or {}).get(CONFIG_KEY)
     if text is None:
         return None, []
@@ -277,8 +281,11 @@ def read_config_mode(kube: Kube, node_ports: list[tuple[str, ...] | None] | None
     return mode_from_config(text), []
 
 
-def decide_mode(config_mode: str | None, pod: ProxyPod, notes: list[str]) -> ModeInfo:
-    """ConfigMap first (when the pod reads a config file or sets no flag), then --proxy-mode, else None."""
+def decide_mode(config_mode: str | None, pod: ProxyPod, notes: list[str], chosen: str | None = None) -> ModeInfo:
+    """--proxy-mode first (the user's word: e.g. a ConfigMap that does not say what the node runs), then
+    the ConfigMap (when the pod reads a config file or sets no flag), then the pod's flag, else None."""
+    if chosen:
+        return ModeInfo(normalise_mode(chosen, "--proxy-mode"), "--proxy-mode", list(notes))
     flag = mode_from_command(pod.command)
     cm_source = f"ConfigMap {NAMESPACE}/{CONFIGMAP} ({CONFIG_KEY})"
     if config_mode is not None and (flag is None or uses_config_file(pod.command)):
@@ -286,6 +293,8 @@ def decide_mode(config_mode: str | None, pod: ProxyPod, notes: list[str]) -> Mod
     if flag is not None:
         source = f"pod {pod.ref} flag --proxy-mode"
         return ModeInfo(normalise_mode(flag, source), source, list(notes))
+    if any(n.startswith(_CONFIG_UNREAD) for n in notes):  # the configuration was not seen: nothing to say of it
+        return ModeInfo(None, None, list(notes))
     return ModeInfo(None, None, list(notes) + ["proxy mode not configured explicitly: detected from the rules"])
 
 

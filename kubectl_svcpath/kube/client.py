@@ -465,6 +465,8 @@ def _not_found_hint(call: Call | None) -> str | None:
         return f"check the name and the namespace (-n): kubectl get services -n {call.namespace}"
     if call.resource == "namespaces":
         return "list namespaces with: kubectl get namespaces"
-    if call.resource in ("pods", "pods/exec"):
+    if call.resource == "pods" and call.verb == "get":  # a pod the user named (--trace pod/NAME)
+        return f"check the name and the namespace: kubectl get pods -n {call.namespace}"
+    if call.resource in ("pods", "pods/exec"):  # kube-proxy's pod, found a moment ago
         return "the pod may have been replaced; run the command again"
     return None

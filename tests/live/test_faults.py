@@ -151,15 +151,34 @@ def test_unknown_node_and_unknown_proxy_mode(api: FakeApiServer, tmp_path):
     assert api.cluster.execs() == []
 
 
-def test_no_obvious_node_asks_for_one(api: FakeApiServer, tmp_path):
+def test_without_a_ready_endpoint_the_first_ready_node_is_read(api: FakeApiServer, tmp_path):
+    """No endpoint names a node (no endpoints: the classic outage): the first Ready node by name is read,
+    and the report says why that node (it was a usage error, exit 2, that never said 'no-endpoints')."""
     spec = kpgen.ServiceSpec("default", "idle", "10.96.0.9", [kpgen.PortSpec("http", 80, 8080)])
-    for n in ("cp01", "cp02"):
+    for n in ("cp00", "cp02", "cp01"):
         api.cluster.add_node(n, netns=None)
+    api.cluster.objects[("Node", "", "cp00")]["status"]["conditions"][0]["status"] = "False"  # NotReady
     api.cluster.add_objects(kpgen.api_objects(spec))
-    code, _, err = svcpath("idle", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")))
-    assert code == ExitCode.USAGE
-    assert "nodes: cp01, cp02" in one_error(err)
-    assert "--node NAME" in hint_of(err) and "--all-nodes" in hint_of(err)
+    kc = str(api.write_kubeconfig(tmp_path / "kc"))
+
+    code, out, err = svcpath("idle", "--kubeconfig", kc)
+
+    assert code == ExitCode.COLLECT_FAILED  # (these nodes have no namespace: the exec fails, on cp01)
+    assert "Rules:    NOT READ on node cp01:" in out and "iptables-save" in one_error(err)
+    pod = next(r.path for r in api.cluster.requests if r.argv is not None)
+    assert pod == f"/api/v1/namespaces/kube-system/pods/{_kube_proxy_pod('cp01')}/exec"
+    api.cluster.requests.clear()
+
+    code, out, err = svcpath("--all", "--kubeconfig", kc)
+
+    assert code == ExitCode.COLLECT_FAILED and one_error(err).startswith("error: node cp01: ")
+    assert {r.path for r in api.cluster.requests if r.argv is not None} == {pod}
+
+
+def _kube_proxy_pod(node: str) -> str:
+    import hashlib
+
+    return f"kube-proxy-{hashlib.sha1(node.encode()).hexdigest()[:5]}"  # as FakeCluster.add_node names it
 
 
 def test_external_name_service_is_refused_before_any_exec(api: FakeApiServer, tmp_path):

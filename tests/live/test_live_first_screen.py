@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.live.conftest import Scenario, hello_scenario
+from tests.live.test_faults import no_lab_hello
 from tests.terminal import in_tmux
 
 
@@ -22,3 +23,19 @@ def test_healthy_live_run_fits_the_first_screen(scenario: Scenario):
     assert len(lines) <= 25 and all(len(ln) <= 80 for ln in lines), "\n".join(lines)
     assert any(ln.startswith("Rules:    iptables (nf_tables) mode, node cp01") for ln in lines)
     scenario.assert_read_only()
+
+
+@pytest.mark.api
+@pytest.mark.parametrize("args,first", [
+    (["nosuch"], 'error: service "nosuch" in namespace "default" not found'),
+    (["hello-service", "--node", "nosuch"], 'error: node "nosuch" not found'),
+])
+def test_an_error_after_the_progress_line_starts_its_own_line(api, tmp_path, args, first):
+    """On a terminal the progress line ("reading service default/nosuch") has no newline: an error must
+    erase it, not be glued to its end ("reading service default/nosucherror: ...")."""
+    no_lab_hello(api)
+
+    lines = in_tmux([*args, "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc"))], 80)
+
+    assert lines[0].startswith(first), "\n".join(lines)
+    assert lines[1].startswith("hint: ") and "reading" not in " ".join(lines), "\n".join(lines)

@@ -45,3 +45,19 @@ def test_trace_from_a_pod_with_addresses_from_the_api(scenario: Scenario):
     paths = {r.path for r in scenario.cluster.requests}
     assert "/api/v1/namespaces/default/pods/client" in paths and "/api/v1/nodes" in paths
     scenario.assert_read_only({("iptables", "--version"), ("iptables-save", "-c")})
+
+
+@pytest.mark.api
+def test_trace_from_a_pod_that_does_not_exist_says_to_check_its_name(api, tmp_path):
+    """The hint for kube-proxy's own pod vanishing ("replaced; run again") is no help for a mistyped pod/NAME."""
+    from kubectl_svcpath.errors import ExitCode
+    from tests.conftest import svcpath
+    from tests.live.test_faults import hint_of, no_lab_hello, one_error
+
+    no_lab_hello(api)
+    code, out, err = svcpath("hello-service", "--trace", "pod/clinet", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")))
+
+    assert code == ExitCode.NOT_FOUND and out == ""
+    assert one_error(err) == 'error: pod "clinet" in namespace "default" not found'
+    assert hint_of(err) == "hint: check the name and the namespace: kubectl get pods -n default"
+    assert api.cluster.execs() == []
