@@ -10,9 +10,9 @@ import pytest
 
 from kubectl_svcpath.errors import ExitCode
 from tests.conftest import EXAMPLE, svcpath
+from tests.unit.test_bad_input import assert_clean_failure
 
 CORPUS = Path(__file__).resolve().parents[2] / "corpus"
-from tests.unit.test_bad_input import assert_clean_failure
 
 ERROR = "iptables v1.8.7 (legacy): can't initialize iptables table `nat': Permission denied (you must be root)"
 
