@@ -6,6 +6,7 @@ import re
 
 from kubectl_svcpath.dump import RuleDump
 from kubectl_svcpath.errors import BadDump
+from kubectl_svcpath.parse.excerpt import commands_without_output
 
 
 _COUNTED_RULE = re.compile(r"\[\d+:\d+\]\s+-[AI]\s")
@@ -35,9 +36,34 @@ def detect_format(text: str, source: str) -> str:
     if is_json:
         raise BadDump(source, "JSON, but not `nft -j` output (it must start with {\"nftables\": …})",
                       hint="for nftables pass `nft -j list table ip kube-proxy`; manifests go to --manifest")
+    ran = commands_without_output(body)
+    if ran is not None:
+        raise _command_only(source, *ran)
     raise BadDump(source, "not a rule dump this tool can read",
                   hint="expected iptables-save output, '-A' rule lines, 'iptables -t nat -L -n -v', nft list/JSON, ipvsadm -Ln or conntrack -L")
 
 
 def dump_format(dump: RuleDump) -> str:
     return dump.format or detect_format(dump.text, dump.source)
+
+
+# what to run instead, by the tool a pasted command names (the first that matches)
+_RUN_INSTEAD = (
+    ("ipvsadm", "sudo ipvsadm -Ln > ipvs.txt and sudo iptables-save -c > rules.txt, then --rules-file each"),
+    ("nft", "sudo nft list ruleset > rules.txt, then --rules-file rules.txt"),
+    ("ip6tables", "sudo ip6tables-save -c > rules.txt, then --rules-file rules.txt"),
+    ("", "sudo iptables-save -c > rules.txt (every table, with counters), then --rules-file rules.txt"),
+)
+
+
+def _command_only(source: str, commands: list[str], errors: list[str]) -> BadDump:
+    """A paste of the listing command without its output: say so, and what to run and pass instead."""
+    shown = commands[0] if len(commands[0]) <= 80 else commands[0][:80] + "…"
+    more = f" (and {len(commands) - 1} more command{'s' if len(commands) > 2 else ''})" if len(commands) > 1 else ""
+    instead = next(run for tool, run in _RUN_INSTEAD if tool in commands[0])
+    if errors:
+        failed = errors[0] if len(errors[0]) <= 120 else errors[0][:120] + "…"
+        return BadDump(source, f"holds the command `{shown}`{more} and its error ({failed}), no rules",
+                       hint=f"run it again as root on the node and pass what it prints, e.g. {instead}")
+    return BadDump(source, f"holds the command `{shown}`{more} but not its output: no rules in it",
+                   hint=f"run it on the node and pass what it prints, e.g. {instead}")

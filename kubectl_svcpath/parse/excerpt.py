@@ -75,6 +75,42 @@ _LIST_ROW = re.compile(r"\s*\d+[KMGT]?\s+\d+[KMGT]?\s+\S")
 _RULE_TOOL = re.compile(r"(?:^|[\s/|;])(?:ip6?tables(?:-legacy|-nft)?(?:-save)?|nft|ipvsadm|conntrack|ipset)(?=\s|$)")
 
 
+# a listing command's own failure printed under it ("iptables v1.8.7 (legacy): can't initialize iptables table
+# `nat': Permission denied (you must be root)", "bash: nft: command not found")
+_COMMAND_FAILED = re.compile(r"(?i)permission denied|must be root|command not found|no such file|can't initialize|"
+                             r"operation not permitted|not found|unknown option|invalid option|bad argument|try `|kernel needs to be upgraded")
+
+
+def commands_without_output(text: str) -> tuple[list[str], list[str]] | None:
+    """A paste of the rule listing command alone (the author copied the command, not what it printed), or with
+    only the command's error: (the commands, the error lines). None when it holds anything else (``text``
+    as cleaned: a command line may already be a "# " comment)."""
+    commands: list[str] = []
+    errors: list[str] = []
+    for raw in text[:65536].split("\n")[:100]:
+        line = raw.strip()
+        if not line or line in ("#", "$") or _BARE_PROMPT.match(line) or _BARE_PROMPT.match(line.removeprefix("# ")):
+            continue
+        if _COMMAND_FAILED.search(line):
+            errors.append(line.removeprefix("# "))
+            continue
+        command = _listing_command(line)
+        if command is None:
+            return None
+        commands.append(command)
+    return (commands, errors) if commands else None
+
+
+def _listing_command(line: str) -> str | None:
+    """The command of a line that runs a rule listing (after a prompt or not, made a "# " comment or not)."""
+    for body in dict.fromkeys((line, line.removeprefix("#").strip())):
+        m = _PROMPT.match(body)
+        command = body[m.end() - 1:].strip() if m else body
+        if (_COMMAND.match(command) or command.startswith(("ssh ", "sudo "))) and _RULE_TOOL.search(command):
+            return command
+    return None
+
+
 @dataclass(slots=True)
 class Cleaned:
     text: str
@@ -282,14 +318,15 @@ def _maybe_elided(text: str) -> bool:
 
 
 # after its first line, a line of none of the shapes iptables-save prints: "[p:b] " counters, "-A ", a
-# declaration, comment or table, COMMIT, blank. None of those can start a cut mark (_QUICK) or a prompt
-# (_ANY_PROMPT), so a dump of such lines needs neither of their two passes (one pass of this, ~3x cheaper)
+# declaration, comment or table ("*nat": never Markdown's "**bold**"), COMMIT, blank. None of those can start
+# a cut mark (_QUICK) or a prompt (_ANY_PROMPT), so a dump of such lines needs neither of their two passes (one
+# pass of this, ~3x cheaper)
 # ("[" and a digit up to the first "] ": never "[...]", "[snip]" nor a "[user@host]$ " prompt)
-_NOT_SAVE_LINE = compile_possessive(r"\n(?!\[\d[^\]\n]*+\] |-A |[:#*]|COMMIT\r?(?:\n|$)|\r?(?:\n|$))")
+_NOT_SAVE_LINE = compile_possessive(r"\n(?!\[\d[^\]\n]*+\] |-A |[:#]|\*[a-z]++\r?(?:\n|$)|COMMIT\r?(?:\n|$)|\r?(?:\n|$))")
 
 
 def _save_lines_only(text: str) -> bool:
-    return _NOT_SAVE_LINE.search(text) is None
+    return _NOT_SAVE_LINE.search(text) is None and not (text.startswith("**") and _MD_BOLD_LINE.match(text.split("\n", 1)[0]))
 
 
 def line_list(lines: list[int]) -> str:

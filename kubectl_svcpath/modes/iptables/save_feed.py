@@ -82,7 +82,7 @@ class SaveFeed:
         lo = 0
         for name, start, end in marks:
             if name is not None:  # "*table": the lines before it are outside any table
-                if self._open is not None or not self._outside(segment, lo, end - 1):
+                if self._open is not None or not self._outside(segment, lo, start):  # (up to the "*table" line)
                     self.usable = False
                     return
                 self._open = FedSection(name, end + base)
