@@ -12,11 +12,17 @@ from typing import Any
 from kubectl_svcpath.findings.model import SEVERITY_ORDER, Finding  # their home is findings/; imported here too
 from kubectl_svcpath.snapshot import ServicePort
 
-__all__ = ["ENTRY_KINDS", "SEVERITY_ORDER", "EndpointHop", "EntryPath", "Evidence", "Finding", "PortPath"]
+__all__ = ["ENTRY_KINDS", "SEVERITY_ORDER", "EndpointHop", "EntryPath", "Evidence", "Finding", "PortPath", "host_port"]
 
 # "virtualServer": an IPVS virtual server whose role (cluster IP, external or LB IP) the input does not say;
 # "address": an nftables service address of that kind (a no-endpoint-services element, no cluster-ips set)
 ENTRY_KINDS = ("clusterIP", "nodePort", "loadBalancer", "externalIP", "virtualServer", "address")
+
+
+def host_port(ip: str, port: int | None) -> str:
+    """``ip:port`` as kube-proxy, curl and ipvsadm write it: an IPv6 address in brackets ("?" for no port)."""
+    shown = port if port is not None else "?"
+    return f"[{ip}]:{shown}" if ":" in ip else f"{ip}:{shown}"
 
 
 @dataclass(slots=True)
@@ -54,7 +60,14 @@ class EndpointHop:
     affinity: bool = False  # a ClientIP affinity ("recent"/set) rule points here too
     evidence: list[Evidence] = field(default_factory=list)
     connections: int | None = None  # conntrack flows / IPVS Conns to this endpoint (nftables, IPVS modes)
+    # IPVS: the real server's (ActiveConn, InActConn) as ipvsadm -Ln lists them now, each None when the listing
+    # has no such column (--stats, --rate, -Sn); None outside IPVS mode
+    conns: tuple[int | None, int | None] | None = None
     expected: Expected | None = None  # should this node program it here, and why (None: no API objects)
+
+    @property
+    def hostport(self) -> str:
+        return host_port(self.ip, self.port)
 
 
 @dataclass(slots=True)

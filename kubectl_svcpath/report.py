@@ -215,7 +215,7 @@ def path_to_dict(e: EntryPath) -> dict[str, Any]:
 
 
 def endpoint_to_dict(ep: EndpointHop) -> dict[str, Any]:
-    return {
+    out = {
         "ip": ep.ip,
         "port": ep.port,
         "chain": ep.chain,
@@ -232,6 +232,9 @@ def endpoint_to_dict(ep: EndpointHop) -> dict[str, Any]:
         "affinity": ep.affinity,
         "expected": None if ep.expected is None else {"programmed": ep.expected.programmed, "reason": ep.expected.reason},
     }
+    if ep.conns is not None:  # IPVS: ipvsadm's ActiveConn/InActConn (null: the listing has no such column)
+        out["activeConns"], out["inactiveConns"] = ep.conns
+    return out
 
 
 def finding_to_dict(f: Finding) -> dict[str, Any]:

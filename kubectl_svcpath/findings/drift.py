@@ -22,7 +22,7 @@ def _key(pp: PortPath) -> Key:
 
 
 def _ep(hop: EndpointHop) -> str:
-    return f"{hop.ip}:{hop.port if hop.port is not None else '?'}"
+    return hop.hostport
 
 
 def cluster_endpoints(pp: PortPath) -> dict[str, EndpointHop]:

@@ -185,7 +185,7 @@ def apply(paths: list[PortPath], exps: dict[int, Expectation]) -> None:
 
 
 def _ep(hop: EndpointHop) -> str:
-    return f"{hop.ip}:{hop.port if hop.port is not None else '?'}"
+    return hop.hostport
 
 
 def _where(a: Analysis) -> str:

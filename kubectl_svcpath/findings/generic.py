@@ -20,7 +20,7 @@ Check = Callable[[Analysis], list[Finding]]
 
 
 def _ep(hop: EndpointHop) -> str:
-    return f"{hop.ip}:{hop.port if hop.port is not None else '?'}"
+    return hop.hostport
 
 
 def check_dump_only(a: Analysis) -> list[Finding]:
@@ -164,7 +164,7 @@ def check_target_ports(a: Analysis) -> list[Finding]:
                     continue
                 reported.add(hop.ip)
                 out.append(Finding("target-port-mismatch", "error",
-                                   f"port {pp.port.label}: rules DNAT to {hop.ip}:{hop.port} but the EndpointSlice says port {ep.port}",
+                                   f"port {pp.port.label}: rules DNAT to {hop.hostport} but the EndpointSlice says port {ep.port}",
                                    port=pp.port.name, evidence=[ev.line for ev in hop.evidence[-1:]],
                                    action="kube-proxy is not synced with the Service's targetPort change; check its logs"))
         tp = pp.port.target_port

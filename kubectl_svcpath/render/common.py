@@ -33,6 +33,21 @@ def endpoint_state(hop: EndpointHop, brief: bool = False) -> str:
     return f"{state}; {x.reason}"
 
 
+def conns_cell(conns: tuple[int | None, int | None]) -> str:
+    """An IPVS real server's ActiveConn/InActConn, "-" for a column the listing did not have."""
+    return "/".join("-" if n is None else str(n) for n in conns)
+
+
+def conns_words(conns: tuple[int | None, int | None] | None) -> str:
+    """The same in words for the tree ("" outside IPVS mode)."""
+    if conns is None:
+        return ""
+    active, inactive = conns
+    if active is None and inactive is None:
+        return "  connections not in the input"
+    return "  " + ", ".join(f"{'?' if n is None else n} {what}" for n, what in ((active, "active"), (inactive, "inactive")))
+
+
 def left_out_state(hop: EndpointHop) -> str:
     """An endpoint of the slices this node has no rule for, rightly (or unknown: why)."""
     reason = hop.expected.reason if hop.expected else "?"

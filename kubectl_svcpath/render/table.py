@@ -8,7 +8,8 @@ from tabulate import tabulate
 _tabulate_module.MIN_PADDING = 0  # kubectl-like: columns as wide as their widest cell, two spaces apart
 
 from kubectl_svcpath.path import EndpointHop, EntryPath
-from kubectl_svcpath.render.common import destination, endpoint_state, header_lines, left_out_state, notes_lines, wrap_lines
+from kubectl_svcpath.render.common import (conns_cell, destination, endpoint_state, header_lines, left_out_state,
+                                           notes_lines, wrap_lines)
 from kubectl_svcpath.render.text import Style, human_bytes, human_count, safe, share
 from kubectl_svcpath.report import Report
 
@@ -17,6 +18,7 @@ _COLUMNS = [
     ("PORT", False, 0), ("ENTRY", False, 4), ("DESTINATION", False, 0), ("PKTS", False, 2),
     ("BYTES", True, 0), ("CHAINS", True, 0), ("SERVICE-CHAIN", False, 6), ("ENDPOINT-CHAIN", True, 0),
     ("ENDPOINT", False, 0), ("SHARE", False, 3), ("EP-PKTS", False, 5), ("EP-BYTES", True, 0),
+    ("ACT/INACT", False, 2),  # IPVS only: ipvsadm's ActiveConn/InActConn of each real server
     ("NODE", True, 0), ("STATE", False, 1),
 ]
 
@@ -63,7 +65,7 @@ def left_out_lines(report: Report) -> list[str]:
     lines: list[str] = []
     for pp in report.ports:
         for hop in pp.left_out_endpoints[:MISSING_ROWS]:
-            lines.append(f"  {safe(pp.port.label)}  {safe(hop.ip)}:{hop.port}  {safe(left_out_state(hop))}")
+            lines.append(f"  {safe(pp.port.label)}  {safe(hop.hostport)}  {safe(left_out_state(hop))}")
         more = len(pp.left_out_endpoints) - MISSING_ROWS
         if more > 0:
             lines.append(f"  {safe(pp.port.label)}  ... {more} more (-o json lists them all)")
@@ -83,7 +85,7 @@ def _path_cells(label: str, path: EntryPath) -> dict[str, str]:
 
 
 def _endpoint_cells(hop: EndpointHop) -> dict[str, str]:
-    ep = f"{hop.ip}:{hop.port if hop.port is not None else '?'}"
+    ep = hop.hostport
     if hop.weight is not None:
         ep += f" w{hop.weight}"
     return {
@@ -92,6 +94,7 @@ def _endpoint_cells(hop: EndpointHop) -> dict[str, str]:
         "SHARE": share(hop.probability),
         "EP-PKTS": human_count(hop.packets),
         "EP-BYTES": human_bytes(hop.bytes),
+        **({"ACT/INACT": conns_cell(hop.conns)} if hop.conns is not None else {}),
         "NODE": hop.node or "-",
         "STATE": endpoint_state(hop, brief=True),
     }
@@ -106,12 +109,15 @@ def render_table(report: Report, style: Style, wide: bool = False, width: int | 
     from kubectl_svcpath.render.verdict import EXPLAIN_HINT, explained_findings, short_findings, verdict_lines
 
     full = wide or explain
-    columns = [c for c in _COLUMNS if wide or not c[1]]
     rows = _rows(report)
+    ipvs = any("ACT/INACT" in r for r in rows)  # the column only where ipvsadm lists connections per real server
+    columns = [c for c in _COLUMNS if (wide or not c[1]) and (ipvs or c[0] != "ACT/INACT")]
     table, hidden = _fit(columns, rows, width if not wide else None, style)
     below = []
     if any(not path.shown_port and path.entry for pp in report.ports for path in pp.paths):
         below.append("* the rule as listed shows no port match (see the findings)")
+    if ipvs and "ACT/INACT" not in hidden:
+        below.append("ACT/INACT: active/inactive connections now (ipvsadm -Ln); -: not in the input")
     if hidden:
         below.append(f"(-o wide adds {', '.join(hidden)})")
     header = header_lines(report)

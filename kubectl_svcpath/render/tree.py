@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from kubectl_svcpath.path import EndpointHop, EntryPath, PortPath
-from kubectl_svcpath.render.common import destination, endpoint_state, left_out_state, notes_lines, wrap_lines
+from kubectl_svcpath.render.common import conns_words, destination, endpoint_state, left_out_state, notes_lines, wrap_lines
 from kubectl_svcpath.render.text import Style, human_bytes, human_count, safe, share
 from kubectl_svcpath.report import Report
 
@@ -36,7 +36,7 @@ def _endpoint_node(hop: EndpointHop, style: Style) -> Node:
     weight = f" weight {hop.weight}" if hop.weight is not None else ""
     aff = " (+affinity)" if hop.affinity else ""
     node = f" on {safe(hop.node)}" if hop.node else ""
-    label = f"{share(hop.probability)}  {via}{safe(hop.ip)}:{hop.port if hop.port is not None else '?'}{weight}{aff}{_counters(hop.packets, hop.bytes)}  {state}{node}"
+    label = f"{share(hop.probability)}  {via}{safe(hop.hostport)}{weight}{aff}{_counters(hop.packets, hop.bytes)}{conns_words(hop.conns)}  {state}{node}"
     return (label, [])
 
 
@@ -80,9 +80,9 @@ def _port_node(pp: PortPath, style: Style) -> Node:
         children.append((style.paint("no rules for this port on this node", "red"), []))
     for hop in pp.missing_endpoints:
         why = f" ({safe(hop.expected.reason)})" if hop.expected and hop.expected.reason not in ("ready", "") else ""
-        children.append((style.paint("MISSING", "red") + f"  {safe(hop.ip)}:{hop.port} is ready in the EndpointSlice{why} but has no rule", []))
+        children.append((style.paint("MISSING", "red") + f"  {safe(hop.hostport)} is ready in the EndpointSlice{why} but has no rule", []))
     for hop in pp.left_out_endpoints:
-        children.append((f"{safe(hop.ip)}:{hop.port}  {safe(left_out_state(hop))}", []))
+        children.append((f"{safe(hop.hostport)}  {safe(left_out_state(hop))}", []))
     return (label, children)
 
 

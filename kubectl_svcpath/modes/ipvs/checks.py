@@ -13,15 +13,15 @@ target-port-mismatch and a port with no virtual server at all; this module adds:
 from __future__ import annotations
 
 from kubectl_svcpath.modes.ipvs.model import IpvsTable
-from kubectl_svcpath.path import EntryPath, Finding, PortPath
+from kubectl_svcpath.path import EndpointHop, EntryPath, Finding, PortPath, host_port
 from kubectl_svcpath.modes.iptables.model import RuleSet
 from kubectl_svcpath.snapshot import ServiceSnapshot
 
 
 def _where(path: EntryPath) -> str:
     if path.entry == "nodePort":
-        return f"node port {path.address}:{path.port}"
-    return f"{path.entry} {path.address}:{path.port}"
+        return f"node port {host_port(path.address or '*', path.port)}"
+    return f"{path.entry} {host_port(path.address or '?', path.port)}"
 
 
 def check_ipvs(snapshot: ServiceSnapshot, paths: list[PortPath], ipvs: IpvsTable) -> list[Finding]:
@@ -44,7 +44,7 @@ def _check_weights(snapshot: ServiceSnapshot, pp: PortPath) -> list[Finding]:
         if not zero:
             continue
         evidence = [ev.line for h in zero for ev in h.evidence[:1]]
-        names = ", ".join(f"{h.ip}:{h.port}" for h in zero)
+        names = ", ".join(h.hostport for h in zero)
         if len(zero) == len(path.endpoints):
             out.append(Finding(
                 "ipvs-weight-zero", "error",
@@ -52,15 +52,15 @@ def _check_weights(snapshot: ServiceSnapshot, pp: PortPath) -> list[Finding]:
                 f"{_where(path)} find no destination",
                 port=pp.port.name, evidence=evidence,
                 detail=[f"Weight 0 ({names}) is kube-proxy's graceful termination: the endpoints are terminating "
-                        "and only their open connections are served until they drain."],
+                        "and only their open connections are served until they drain."] + _draining(zero),
                 action="check why no ready pod replaced them: kubectl get pods -l <selector> -o wide",
             ))
             continue
         gone = [h for h in zero if h.in_slices is False]
         detail = [f"Weight 0 is kube-proxy's graceful termination: {names} get(s) no new connections; "
-                  "open ones drain, then kube-proxy removes the real server."]
+                  "open ones drain, then kube-proxy removes the real server."] + _draining(zero)
         if gone:
-            detail.append("No EndpointSlice lists " + ", ".join(f"{h.ip}:{h.port}" for h in gone)
+            detail.append("No EndpointSlice lists " + ", ".join(h.hostport for h in gone)
                           + " any more: it stays until its connections close (--ipvs-tcp-timeout etc.).")
         out.append(Finding(
             "ipvs-weight-zero", "info",
@@ -70,6 +70,15 @@ def _check_weights(snapshot: ServiceSnapshot, pp: PortPath) -> list[Finding]:
     return out
 
 
+def _draining(hops: list[EndpointHop]) -> list[str]:
+    """What the listing shows still open on weight-0 real servers (ipvsadm's ActiveConn/InActConn)."""
+    shown = [(h, h.conns) for h in hops if h.conns is not None and h.conns != (None, None)]
+    if not shown:
+        return []
+    return ["Still open (ipvsadm -Ln): " + "; ".join(
+        f"{h.hostport} {'?' if a is None else a} active, {'?' if i is None else i} inactive" for h, (a, i) in shown)]
+
+
 def _check_partial(snapshot: ServiceSnapshot, pp: PortPath, ipvs: IpvsTable) -> list[Finding]:
     if not pp.paths:
         return []  # the generic service-not-programmed finding covers a port with no virtual server
@@ -77,7 +86,7 @@ def _check_partial(snapshot: ServiceSnapshot, pp: PortPath, ipvs: IpvsTable) -> 
     out: list[Finding] = []
     for kind, ip in snapshot.entry_addresses():
         if ipvs.lookup(proto, ip, pp.port.port) is None:
-            out.append(_no_virtual_server(pp, f"{kind} {ip}:{pp.port.port}/{proto}",
+            out.append(_no_virtual_server(pp, f"{kind} {host_port(ip, pp.port.port)}/{proto}",
                                           "Other ways in to this port have virtual servers, so kube-proxy runs; it has not synced this change.",
                                           "check kube-proxy's logs on this node"))
     if pp.port.node_port and not ipvs.on_port(proto, pp.port.node_port):
@@ -116,8 +125,12 @@ def notes_ipvs(ipvs: IpvsTable, rules: RuleSet | None = None, snapshot: ServiceS
         notes.append("no ipvsadm --stats listing: each hop's traffic is not known (ipvsadm -Ln --stats --exact)")
     elif any(not d.exact for d in ipvs.dumps if "stats" in d.forms):
         notes.append("ipvsadm --stats without --exact: large counters are rounded down (K/M/G/T)")
-    if not ipvs.has_weights and not any(f in d.forms for d in ipvs.dumps for f in ("list", "rules", "persistent-conn")):
-        notes.append("no ipvsadm -Ln listing: weights, scheduler and persistence are unknown (ipvsadm -Ln)")
+    forms = {f for d in ipvs.dumps for f in d.forms}
+    if not ipvs.has_weights and not forms & {"list", "rules", "persistent-conn"}:
+        notes.append("no ipvsadm -Ln listing: weights, scheduler, persistence and each real server's active and "
+                     "inactive connections are unknown (ipvsadm -Ln)")
+    elif not forms & {"list", "persistent-conn", "thresholds"} and ipvs.virtual_servers:
+        notes.append("no ipvsadm -Ln listing: each real server's active and inactive connections are unknown (ipvsadm -Ln)")
     if rules is None:
         notes.append("no iptables-save dump: the iptables half of IPVS mode (KUBE-SERVICES, ipset matches, masquerade) is not shown")
     return notes

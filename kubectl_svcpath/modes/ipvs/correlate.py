@@ -115,7 +115,7 @@ def _hop(vs: VirtualServer, rs: RealServer, total_weight: int) -> EndpointHop:
     else:
         share = rs.weight / total_weight
     hop = EndpointHop(ip=rs.address, port=rs.port, chain=None, probability=share, weight=rs.weight,
-                      affinity=vs.persistent is not None)
+                      affinity=vs.persistent is not None, conns=(rs.active_conns, rs.inactive_conns))
     if rs.stats is not None:
         hop.connections = rs.stats.conns
         hop.packets = rs.stats.inpkts + rs.stats.outpkts

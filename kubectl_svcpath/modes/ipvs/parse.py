@@ -489,6 +489,8 @@ def _real_server_line(vs: VirtualServer, words: list[str], form: str, source: st
         elif form == "persistent-conn" and len(rest) >= 4:
             rs.weight, rs.persistent_conns = int(rest[0]), int(rest[1])
             rs.active_conns, rs.inactive_conns = int(rest[2]), int(rest[3])
+        elif form == "thresholds" and len(rest) >= 4:  # Uthreshold Lthreshold ActiveConn InActConn
+            rs.active_conns, rs.inactive_conns = int(rest[2]), int(rest[3])
     except ValueError:
         raise BadDump(source, f"not a number in {raw[:80]!r}", line_no) from None
 

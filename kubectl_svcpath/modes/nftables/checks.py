@@ -16,7 +16,7 @@ from __future__ import annotations
 from kubectl_svcpath.endpoints import usable_endpoints
 from kubectl_svcpath.modes.nftables.correlate import SERVICE_IPS, SERVICE_NODEPORTS, is_ipv6, parse_chain_name
 from kubectl_svcpath.modes.nftables.model import NftRuleset
-from kubectl_svcpath.path import EntryPath, Finding, PortPath
+from kubectl_svcpath.path import EntryPath, Finding, PortPath, host_port
 from kubectl_svcpath.snapshot import ServiceSnapshot
 
 
@@ -27,7 +27,7 @@ def _refs(path: EntryPath) -> list[str]:
 def _where(path: EntryPath) -> str:
     if path.entry == "nodePort":
         return f"node port {path.port}"
-    return f"{path.entry} {path.address}:{path.port}"
+    return f"{path.entry} {host_port(path.address or '?', path.port)}"
 
 
 def check_nftables(snapshot: ServiceSnapshot, paths: list[PortPath], nft: NftRuleset) -> list[Finding]:
@@ -58,7 +58,7 @@ def _check_no_endpoint_map(snapshot: ServiceSnapshot, pp: PortPath) -> list[Find
         evidence=[r for p in rejects for r in _refs(p)],
         detail=["The port is an element of no-endpoint-services / no-endpoint-nodeports (goto reject-chain): "
                 "kube-proxy on this node wrote its rules before the endpoints became ready and has not synced since.",
-                "Ready endpoints: " + ", ".join(f"{e.ip}:{e.port}" for e in usable[:5])],
+                "Ready endpoints: " + ", ".join(host_port(e.ip, e.port) for e in usable[:5])],
         action="check kube-proxy on this node (kubectl -n kube-system logs <kube-proxy pod>) for sync errors; "
                "restarting the kube-proxy pod rewrites the table",
     )]
@@ -93,7 +93,7 @@ def _check_partial(snapshot: ServiceSnapshot, pp: PortPath, nft: NftRuleset) -> 
             what = f"node port {pp.port.node_port}/{pp.port.protocol}"
             where = "service-nodeports or no-endpoint-nodeports"
         else:
-            what = f"{entry} {address}:{pp.port.port}/{pp.port.protocol}"
+            what = f"{entry} {host_port(address or '?', pp.port.port)}/{pp.port.protocol}"
             where = "service-ips or no-endpoint-services"
         out.append(Finding(
             "service-not-programmed", "error",
