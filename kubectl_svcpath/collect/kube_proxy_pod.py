@@ -152,7 +152,8 @@ def commands_for(mode: str | None, families: tuple[int, ...]) -> list[tuple[list
     listings = {
         Mode.IPTABLES: saves,
         Mode.NFTABLES: [(argv, True) for argv in nft],
-        Mode.IPVS: [(["ipvsadm", "-Ln", "--stats", "--exact"], True), *saves],
+        # (--stats has the counters, -Ln the weights, scheduler and persistence: a weight 0 is a terminating endpoint)
+        Mode.IPVS: [(["ipvsadm", "-Ln", "--stats", "--exact"], True), (["ipvsadm", "-Ln"], False), *saves],
     }
     return listings[Mode(mode)]
 
@@ -355,7 +356,7 @@ def _take_listings(kube: Kube, pod: ProxyPod, listings: list[tuple[list[str], bo
         coll.dumps.append(RuleDump(text=res.stdout, source=source, format=dump_format(argv), kind="pod",
                                    feed=feeding.done(res.stdout) if feeding is not None else None))
     if fell_back and taken < len(listings):  # ipvsadm was the first listing, refused alone: the others now
-        _take_listings(kube, pod, listings[taken:], feeds, coll)
+        _take_listings(kube, pod, [(a, r) for a, r in listings[taken:] if a[0] != "ipvsadm"], feeds, coll)
 
 
 def _binary_missing(res: kexec.ExecResult | SvcpathError) -> bool:

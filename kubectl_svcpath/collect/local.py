@@ -256,6 +256,8 @@ def collect_local(service_chains: set[str], families: tuple[int, ...] = (4,)) ->
             collection.proxy_mode = "nftables"
     if backend is not None and collection.proxy_mode is None and _service_chain_present(collection, p, service_chains):
         collection.proxy_mode = "iptables"
+    if collection.proxy_mode is None:  # no service chain, no nftables table: IPVS mode has neither
+        add_ipvs(collection)
     collection.reader_version = reader_version(backend, collection)
     from kubectl_svcpath.collect.kube_proxy_pod import utc_now
 
@@ -300,6 +302,29 @@ def _add_nft_json(collection: Collection, family: str, table: str) -> None:
                             hint="check that nft works here: nft list tables")
     collection.dumps.append(RuleDump(text=result.stdout, source=f"local: {result.command}", format="nft-json",
                                      kind="local", stderr=result.stderr, returncode=result.returncode))
+
+
+PROC_IP_VS = "/proc/net/ip_vs"  # the kernel's IPVS table of this network namespace (read-only)
+
+
+def add_ipvs(collection: Collection, proc: str = PROC_IP_VS) -> None:
+    """IPVS mode's table: the kernel's own listing (no tool needed), and ipvsadm's counters when it is
+    installed. Nothing when the kernel has no IPVS table or holds no virtual server in it."""
+    try:
+        with open(proc, encoding="utf-8", errors="replace") as f:
+            text = f.read(64 << 20)
+    except OSError:
+        return
+    if not text.startswith("IP Virtual Server version") or len(text.splitlines()) <= 3:  # (title and heads only)
+        return
+    stats = run(["ipvsadm", "-Ln", "--stats", "--exact"], timeout=60)
+    if stats is not None and stats.returncode == 0 and stats.stdout.startswith("IP Virtual Server version"):
+        collection.dumps.append(RuleDump(text=stats.stdout, source=f"local: {stats.command}", format="ipvsadm",
+                                         kind="local", returncode=0))
+    elif stats is not None:  # (not installed: the listing's own note and the checks say what is missing)
+        collection.notes.append(f"`{stats.command}` failed (exit {stats.returncode}: {_first_line(stats.stderr) or 'no output'}): "
+                                "the IPVS table was read from /proc/net/ip_vs alone")
+    collection.dumps.append(RuleDump(text=text, source=proc, format="ipvsadm", kind="local"))
 
 
 def _service_chain_present(collection: Collection, p: Probe, service_chains: set[str]) -> bool:

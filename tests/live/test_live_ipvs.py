@@ -74,3 +74,21 @@ def test_ipvs_without_ipvsadm_or_proc_listing_is_one_clear_error(scenario: Scena
     execs = [tuple(a) for a in scenario.cluster.execs()]
     assert execs[0] == tuple(IPVSADM) and PROC in execs
     scenario.assert_read_only()
+
+
+def test_ipvs_reads_counters_and_weights(scenario: Scenario):
+    """An image with ipvsadm: --stats gives each hop's counters, -Ln the weights and scheduler (the
+    kernel's listings replayed: this kernel has no IPVS)."""
+    ns = ipvs_node(scenario)
+    scenario.cluster.faults.missing_binaries = set()
+    scenario.cluster.replay[(ns, tuple(IPVSADM))] = (FIX / "hello-ipvsadm-Ln-stats-exact.txt").read_bytes()
+    scenario.cluster.replay[(ns, ("ipvsadm", "-Ln"))] = (FIX / "hello-ipvsadm-Ln.txt").read_bytes()
+    code, out, err = svcpath("hello-service", "--kubeconfig", str(scenario.kubeconfig()))
+    assert code == 0, err
+    flat = " ".join(out.split())
+    assert "192.168.189.15:9090 w1" in out  # the weight, from -Ln
+    assert "no ipvsadm -Ln listing" not in flat and "no ipvsadm --stats listing" not in flat
+    assert "counters not in the input" not in out
+    execs = {tuple(a) for a in scenario.cluster.execs()}
+    assert {tuple(IPVSADM), ("ipvsadm", "-Ln"), ("iptables-save", "-c")} <= execs and PROC not in execs
+    scenario.assert_read_only()

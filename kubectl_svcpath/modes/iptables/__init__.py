@@ -99,8 +99,12 @@ def _shown_by(parsed: Parsed) -> bool:
                           "in Kubernetes 1.26 and is not analysed")
     ipsets = _ipvs_sets(parsed.rules)
     if ipsets:
-        raise Unsupported(f"these iptables rules are kube-proxy's IPVS mode (ipset {', '.join(ipsets[:3])}, no KUBE-SVC chains)",
-                          hint="also pass the output of `ipvsadm -Ln --stats --exact` with --rules-file")
+        local = any(s.kind == "local" for s in parsed.sources)  # (--local reads /proc/net/ip_vs when it holds any)
+        raise Unsupported(f"these iptables rules are kube-proxy's IPVS mode (ipset {', '.join(ipsets[:3])}, no KUBE-SVC chains)"
+                          + (", and this machine's kernel holds no IPVS virtual server (/proc/net/ip_vs)" if local else ""),
+                          hint="is kube-proxy's IPVS mode working here? Its log says why it is not (kubectl logs -n "
+                               "kube-system KUBE-PROXY-POD)" if local else
+                               "also pass the output of `ipvsadm -Ln --stats --exact` with --rules-file")
     return True
 
 

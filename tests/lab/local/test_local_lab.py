@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 
 from kubectl_svcpath import kubeproxy
+from kubectl_svcpath.errors import ExitCode
 from kubectl_svcpath.modes.iptables.parse_save import parse_iptables_save
-from tests.conftest import EXAMPLE
+from tests.conftest import EXAMPLE, ROOT
 from tests.lab import kpgen
 from tests.lab.netns import Lab, Node
 
@@ -338,3 +339,17 @@ def test_without_privileges_the_error_says_what_to_do(lab: Lab) -> None:
     assert r.returncode == 7 and r.stdout == ""  # ExitCode.COLLECT_FAILED
     assert "Operation not permitted" in r.stderr and "root" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_local_on_ipvs_rules_without_an_ipvs_table_says_so(lab: Lab) -> None:
+    """IPVS mode's iptables half (its ipsets and rules restored here), and a kernel with no IPVS table
+    (this lab's has no IPVS at all): --local names what is missing instead of asking for a file."""
+    node = lab.add_node("ipvs")
+    for name, kind, *extra in (("KUBE-CLUSTER-IP", "hash:ip,port"), ("KUBE-LOOP-BACK", "hash:ip,port,ip"),
+                               ("KUBE-NODE-PORT-TCP", "bitmap:port", "range", "0-65535")):
+        lab.run(node, ["ipset", "create", name, kind, *extra])
+    lab.load_iptables(node, (ROOT / "tests/fixtures/ipvs/hello-iptables-save.txt").read_text(), counters=True)
+    code, _, err = run_local(lab, node)
+    assert code == ExitCode.UNSUPPORTED
+    assert "IPVS mode" in err and "this machine's kernel holds no IPVS virtual server (/proc/net/ip_vs)" in err
+    assert "--rules-file" not in err and "Traceback" not in err
