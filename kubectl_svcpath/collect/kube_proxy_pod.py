@@ -377,6 +377,9 @@ def _kernel_ipvs_listing(kube: Kube, pod: ProxyPod, argv: list[str], res: kexec.
             coll.dumps.append(RuleDump(text=procfs.stdout, source=f"node {pod.node} pod {pod.ref}: {cmd}",
                                        format="ipvsadm", kind="pod"))
             return
+        failed = _failed(argv, res, pod)
+        failed.message += "; /proc/net/ip_vs could not be read there either (no IPVS table on the node?)"
+        raise failed
     raise _failed(argv, res, pod)
 
 

@@ -71,7 +71,7 @@ def test_ipvs_without_ipvsadm_or_proc_listing_is_one_clear_error(scenario: Scena
     ipvs_node(scenario)  # (no replay: the real `cat /proc/net/ip_vs` fails, the lab's kernel has no IPVS)
     code, out, err = svcpath("hello-service", "--kubeconfig", str(scenario.kubeconfig()))
     assert code == ExitCode.COLLECT_FAILED
-    assert '"ipvsadm" is not in the container' in one_error(err)
+    assert '"ipvsadm" is not in the container' in one_error(err) and "/proc/net/ip_vs could not be read" in one_error(err)
     assert "pass both outputs with --rules-file" in hint_of(err) and "--local" not in hint_of(err)
     execs = [tuple(a) for a in scenario.cluster.execs()]
     assert tuple(IPVSADM) in execs and PROC in execs
