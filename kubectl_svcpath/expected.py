@@ -531,9 +531,11 @@ def expected(service: dict[str, Any], slices: list[dict[str, Any]], node: NodeId
             if local_ready is None:
                 pass  # the node's name is not known: nothing to say
             elif local_ready:
-                ep.health_check = f"health check node port {hc_port} answers 200 ({len(local_ready)} local ready endpoint(s))"
+                n = len(local_ready)  # (what kube-proxy's health check server says from the API's view: not probed)
+                ep.health_check = (f"health check node port {hc_port} should answer 200 "
+                                   f"({n} local ready endpoint{'' if n == 1 else 's'})")
             else:
-                ep.health_check = (f"health check node port {hc_port} answers 503 (no local ready endpoint"
+                ep.health_check = (f"health check node port {hc_port} should answer 503 (no local ready endpoint"
                                    + (", only terminating ones" if ep.local else "") + "): load balancers take this node out")
         exp.ports.append(ep)
     return exp

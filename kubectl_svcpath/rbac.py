@@ -31,7 +31,7 @@ rules:
   verbs: ["list"]
 - apiGroups: [""]
   resources: ["nodes"]
-  # get: the node read (its zone label decides which topology hints kube-proxy uses); list: --all-nodes
+  # get: the node read (its zone label decides which topology hints kube-proxy uses); list: --all-nodes, --nodes, --sample, and a node to read for a Service without a ready endpoint
   verbs: ["get", "list"]
 ---
 apiVersion: rbac.authorization.k8s.io/v1

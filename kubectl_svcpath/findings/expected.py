@@ -317,8 +317,9 @@ def notes(a: Analysis) -> list[str]:
             if ep.cluster_fallback:
                 out.append(f"port {ep.name or '(unnamed)'}: no ready endpoint anywhere: kube-proxy falls back to the serving "
                            "terminating ones (KEP-1669: v1.26+ by default; v1.24-1.25 only with the ProxyTerminatingEndpoints gate)")
-            if ep.health_check:
-                out.append(f"port {ep.name or '(unnamed)'}: {ep.health_check}")
+            if ep.health_check:  # one health check node port per Service: said once when every port says the same
+                out.append(ep.health_check if len({e.health_check for e in exp.ports}) == 1
+                           else f"port {ep.name or '(unnamed)'}: {ep.health_check}")
             out.extend(f"port {ep.name or '(unnamed)'}: {n}" for n in ep.notes)
     seen: set[str] = set()
     return [n for n in out if not (n in seen or seen.add(n))]  # type: ignore[func-returns-value]

@@ -407,7 +407,8 @@ def _http_status_error(status: Any, detail: str, call: Call, where: str, timeout
     """What an HTTP status means for this call, and what to try."""
     doing = call.describe()
     if status == 401:
-        return Forbidden(f"unauthorized{where}: the credentials in the kubeconfig were rejected ({detail})",
+        # (not "the kubeconfig's": --token, --client-certificate or --user may have chosen them)
+        return Forbidden(f"unauthorized{where}: the API server rejected the credentials ({detail})",
                          hint="log in again or refresh the token; check with: kubectl get --raw /version")
     if status == 403:
         hint = call.can_i() + "; `kubectl svcpath --print-rbac` prints the minimal Role"

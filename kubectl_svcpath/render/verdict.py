@@ -45,7 +45,7 @@ def _endpoints(report: Report, pp: PortPath) -> str:
             hops.setdefault((hop.ip, hop.port) if hop.ip not in (None, "?") else (f"chain {hop.chain}", None), hop)
     if not hops and any(p.verdict == "not-in-input" for p in pp.paths):
         return "endpoints not in the input"  # not "0 endpoints": the chain or the real servers were cut out
-    states = Counter(endpoint_state(h) for h in hops.values())
+    states = Counter(endpoint_state(h, brief=True) for h in hops.values())  # (the reasons: table, tree, findings)
     if report.service.from_api:
         listed = {(e.ip, e.port) for e in report.service.port_endpoints(pp.port)}
         known = {k for k in hops if not str(k[0]).startswith("chain ")}

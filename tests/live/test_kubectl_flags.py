@@ -107,6 +107,16 @@ def test_token_replaces_the_kubeconfig_users_token(api_only: FakeApiServer, tmp_
     assert code not in (5, 6)
 
 
+def test_a_rejected_token_given_with_the_flag_is_not_blamed_on_the_kubeconfig(api_only: FakeApiServer, tmp_path: Path):
+    kc = str(api_only.write_kubeconfig(tmp_path / "kc"))  # its own token is good
+
+    code, out, err = svcpath("hello-service", "--kubeconfig", kc, "--token", "expired-token")
+
+    assert code == 5 and out == ""
+    assert err.startswith(f"error: unauthorized at {api_only.url}: the API server rejected the credentials"), err
+    assert "kubeconfig" not in err.splitlines()[0]
+
+
 def test_server_replaces_the_kubeconfig_server(api_only: FakeApiServer, cert: Cert, tmp_path: Path):
     kc = str(write_kubeconfig(tmp_path / "kc", f"https://127.0.0.1:{closed_port()}", cert, api_only.cluster.token))
     code, _, err = svcpath("hello-service", "--kubeconfig", kc)

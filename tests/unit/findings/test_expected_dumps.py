@@ -176,7 +176,7 @@ def test_etp_local_without_local_endpoint(tmp_path: Path) -> None:
     assert not codes(doc) & NO_FALSE and code == 0, doc["findings"]
     exp = doc["ports"][0]["expected"]
     assert (exp["internalTraffic"], exp["externalTraffic"]) == ("cluster", "drop")
-    assert "answers 503" in exp["healthCheck"]
+    assert "should answer 503" in exp["healthCheck"]
     hop = next(h for p in doc["ports"][0]["paths"] if p["entry"] == "clusterIP" for h in p["endpoints"])
     assert hop["expected"] == {"programmed": True, "reason": "ready, not local"}
 
@@ -310,4 +310,4 @@ def test_etp_local_with_a_local_endpoint_but_rules_drop(tmp_path: Path) -> None:
     code, doc, _ = run(tmp_path, IPT, "ns2/svc2", [svc2, sl, node("zone-a")], "--node", NODE)
     f = next(f for f in doc["findings"] if f["code"] == "verdict-not-expected")
     assert "DROP" in f["message"] and "nodePort" in f["message"] and "10.180.0.2:80" in f["message"] and code == ExitCode.PROBLEMS_FOUND
-    assert doc["ports"][0]["expected"]["externalTraffic"] == "local" and "answers 200" in doc["ports"][0]["expected"]["healthCheck"]
+    assert doc["ports"][0]["expected"]["externalTraffic"] == "local" and "should answer 200" in doc["ports"][0]["expected"]["healthCheck"]
