@@ -152,8 +152,10 @@ def commands_for(mode: str | None, families: tuple[int, ...]) -> list[tuple[list
     listings = {
         Mode.IPTABLES: saves,
         Mode.NFTABLES: [(argv, True) for argv in nft],
-        # (--stats has the counters, -Ln the weights, scheduler and persistence: a weight 0 is a terminating endpoint)
-        Mode.IPVS: [(["ipvsadm", "-Ln", "--stats", "--exact"], True), (["ipvsadm", "-Ln"], False), *saves],
+        # (--stats has the counters, -Ln the weights, scheduler and persistence: a weight 0 is a terminating
+        # endpoint. The save goes first: one of the two ipvsadm listings is needed, which _take_listings
+        # decides once both are in, reading the kernel's own listing where the image has no ipvsadm)
+        Mode.IPVS: [*saves, (["ipvsadm", "-Ln", "--stats", "--exact"], False), (["ipvsadm", "-Ln"], False)],
     }
     return listings[Mode(mode)]
 
@@ -328,17 +330,13 @@ def collect(kube: Kube, pod: ProxyPod, mode: ModeInfo, families: tuple[int, ...]
 
 def _take_listings(kube: Kube, pod: ProxyPod, listings: list[tuple[list[str], bool]],
                    feeds: dict[tuple[str, ...], _Feeding | None], coll: Collection) -> None:
-    taken, fell_back = 0, False
+    ipvsadm: tuple[list[str], kexec.ExecResult | SvcpathError] | None = None  # the first ipvsadm listing that failed
     for argv, required, res in _run_listings(kube, pod, listings, feeds):
-        taken += 1
-        if argv[0] == "ipvsadm" and _binary_missing(res):
-            procfs = _one_listing(kube, pod, PROC_IPVS, None)
-            if _is_ipvs_table(procfs):
-                coll.notes.append(f"node {pod.node} pod {pod.ref}: the kube-proxy image has no `ipvsadm`: the IPVS "
-                                  f"table was read with `{' '.join(PROC_IPVS)}`")
-                argv, res, fell_back = PROC_IPVS, procfs, True
         cmd = " ".join(argv)
         source = f"node {pod.node} pod {pod.ref}: {cmd}"
+        if argv[0] == "ipvsadm" and (isinstance(res, CollectFailed) or (not isinstance(res, SvcpathError) and res.returncode)):
+            ipvsadm = ipvsadm or (argv, res)  # (IPVS mode needs one: decided once all are in, below)
+            continue
         if isinstance(res, CollectFailed) and not required:
             continue
         if isinstance(res, SvcpathError):
@@ -346,17 +344,43 @@ def _take_listings(kube: Kube, pod: ProxyPod, listings: list[tuple[list[str], bo
         if res.returncode != 0:
             if not required:
                 continue
-            first = one_line(res.stderr) or one_line(res.stdout) or "no output"
-            raise CollectFailed(f"`{cmd}` failed in pod {pod.ref} on node {pod.node} (exit {res.returncode}): {first}",
-                                hint=_failure_hint(argv, res.returncode, first, pod))
+            raise _failed(argv, res, pod)
         check_output(argv, res.stdout, source)
         if res.stderr.strip():
             coll.notes.append(f"{source}: stderr: {one_line(res.stderr)}")
         feeding = feeds.get(tuple(argv))
         coll.dumps.append(RuleDump(text=res.stdout, source=source, format=dump_format(argv), kind="pod",
                                    feed=feeding.done(res.stdout) if feeding is not None else None))
-    if fell_back and taken < len(listings):  # ipvsadm was the first listing, refused alone: the others now
-        _take_listings(kube, pod, [(a, r) for a, r in listings[taken:] if a[0] != "ipvsadm"], feeds, coll)
+    if ipvsadm is not None and not any(d.format == "ipvsadm" for d in coll.dumps):
+        _kernel_ipvs_listing(kube, pod, *ipvsadm, coll)
+
+
+def _failed(argv: list[str], res: kexec.ExecResult | SvcpathError, pod: ProxyPod) -> SvcpathError:
+    if isinstance(res, SvcpathError):
+        return res
+    first = one_line(res.stderr) or one_line(res.stdout) or "no output"
+    return CollectFailed(f"`{' '.join(argv)}` failed in pod {pod.ref} on node {pod.node} (exit {res.returncode}): {first}",
+                         hint=_failure_hint(argv, res.returncode, first, pod))
+
+
+def _kernel_ipvs_listing(kube: Kube, pod: ProxyPod, argv: list[str], res: kexec.ExecResult | SvcpathError,
+                         coll: Collection) -> None:
+    """No ipvsadm listing: where the image lacks ipvsadm, the kernel's own (cat /proc/net/ip_vs); else
+    (or when that fails too) the ipvsadm failure, as the error of the node."""
+    if _binary_missing(res):
+        procfs = _one_listing(kube, pod, PROC_IPVS, None)
+        if not isinstance(procfs, SvcpathError) and procfs.returncode == 0 \
+                and procfs.stdout.startswith("IP Virtual Server version"):
+            cmd = " ".join(PROC_IPVS)
+            coll.notes.append(f"node {pod.node} pod {pod.ref}: the kube-proxy image has no `ipvsadm`: the IPVS "
+                              f"table was read with `{cmd}`")
+            coll.dumps.append(RuleDump(text=procfs.stdout, source=f"node {pod.node} pod {pod.ref}: {cmd}",
+                                       format="ipvsadm", kind="pod"))
+            return
+        failed = _failed(argv, res, pod)
+        failed.message += "; /proc/net/ip_vs could not be read there either (no IPVS table on the node?)"
+        raise failed
+    raise _failed(argv, res, pod)
 
 
 def _binary_missing(res: kexec.ExecResult | SvcpathError) -> bool:
@@ -364,10 +388,6 @@ def _binary_missing(res: kexec.ExecResult | SvcpathError) -> bool:
     if isinstance(res, SvcpathError):
         return isinstance(res, CollectFailed) and res.missing_binary
     return res.returncode in (126, 127)
-
-
-def _is_ipvs_table(res: kexec.ExecResult | SvcpathError) -> bool:
-    return not isinstance(res, SvcpathError) and res.returncode == 0 and res.stdout.startswith("IP Virtual Server version")
 
 
 def _writer_version(kube: Kube, pod: ProxyPod, families: tuple[int, ...], coll: Collection) -> None:

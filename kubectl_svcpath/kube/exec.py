@@ -385,7 +385,8 @@ def _not_started(argv: list[str], pod: str, namespace: str, message: str) -> Col
 
 
 def _missing_hint(argv: list[str], message: str) -> str:
-    if argv[0] == "ipvsadm" and ("not found" in message or "no such file" in message.lower()):  # (--local reads no IPVS)
+    # (shown only when /proc/net/ip_vs could not be read in the pod either: --local would read that same file)
+    if argv[0] == "ipvsadm" and ("not found" in message or "no such file" in message.lower()):
         return (f"the kube-proxy image has no `ipvsadm`: run `{' '.join(argv)}` and `iptables-save -c` on the node "
                 "and pass both outputs with --rules-file")
     if "not found" in message or "no such file" in message.lower():

@@ -93,7 +93,9 @@ def test_listings_per_mode_and_family():
     assert kpp.version_listing((4, 6)) == ["iptables", "--version"] and kpp.version_listing((6,)) == ["ip6tables", "--version"]
     assert kpp.commands_for("iptables", (4, 6))[-1] == (["ip6tables-save", "-c"], True)
     assert kpp.commands_for("nftables", (6,)) == [(["nft", "-j", "list", "table", "ip6", "kube-proxy"], True)]
-    assert kpp.commands_for("ipvs", (4,))[0] == (["ipvsadm", "-Ln", "--stats", "--exact"], True)
+    # IPVS: the save first (required), the two ipvsadm listings beside it (one of them is needed: _take_listings)
+    assert kpp.commands_for("ipvs", (4,)) == [(["iptables-save", "-c"], True), (["ipvsadm", "-Ln", "--stats", "--exact"], False),
+                                               (["ipvsadm", "-Ln"], False)]
     assert (["nft", "-j", "list", "table", "ip", "kube-proxy"], False) in kpp.commands_for(None, (4,))
     for mode in ("iptables", "nftables", "ipvs", None):
         for fams in ((4,), (6,), (4, 6)):
