@@ -491,15 +491,17 @@ def _snapshot(service: str, opts: Options, objects: list[dict[str, Any]] | None,
     if objects is not None:
         return snapshot_from_objects(objects, ns, name)
     candidates = [s for s in pipeline.infer_services(parsed, (ns, name)) if s.name == name and (ns is None or s.namespace == ns)]
-    if not candidates and ns is None and re.fullmatch(r"[0-9a-fA-F.:\[\]]+", name):
-        # the input names no Service (IPVS, comments cut): ask for it by address or address:port
+    if not candidates and ns is None and re.fullmatch(r"(?:(?i:tcp|udp|sctp)\s+)?[0-9a-fA-F.:\[\]]+", name):
+        # the input names no Service (IPVS, comments cut): ask for it by address, address:port or the
+        # label --all prints ("UDP 10.96.0.10:53": TCP and UDP on one address:port are two entries)
         candidates = [s for s in pipeline.infer_services(parsed) if _holds_address(s, name)]
     if not candidates:
         where = f' in namespace "{ns}"' if ns else ""
         raise NotFound(f'service "{name}"{where} not found in the rules', hint=_not_found_hint(parsed))
     if len(candidates) > 1 and not candidates[0].name:
         keys = ", ".join(p.rules_key or "?" for s in candidates for p in s.ports)
-        raise UsageError(f'"{name}" matches several unnamed entries in the input ({keys}): name one by ADDRESS:PORT')
+        raise UsageError(f'"{name}" matches several unnamed entries in the input ({keys}): name one as --all lists '
+                         f'it, e.g. "{candidates[0].ports[0].rules_key or name}"')
     if len(candidates) > 1:
         raise UsageError(f'service "{name}" exists in several namespaces in the dump ({", ".join(s.namespace for s in candidates)}): name one with -n or NAMESPACE/NAME')
     return candidates[0]
@@ -507,6 +509,9 @@ def _snapshot(service: str, opts: Options, objects: list[dict[str, Any]] | None,
 
 def _holds_address(s: ServiceSnapshot, wanted: str) -> bool:
     keys = [k for p in s.ports if p.rules_key for k in p.rules_key.split("|")]
+    if " " in wanted:  # "UDP 10.96.0.10:53": the protocol too
+        proto, _, addr = wanted.partition(" ")
+        return any(k.upper() == f"{proto.upper()} {addr.strip()}" for k in keys)
     addrs = [k.split(" ", 1)[-1] for k in keys] + list(s.cluster_ips)
     return any(a == wanted or a.rsplit(":", 1)[0].strip("[]") == wanted.strip("[]") for a in addrs)
 

@@ -62,7 +62,9 @@ def check_no_local_endpoints(a: Analysis) -> list[Finding]:
     for pp in a.paths:
         drops = [p for p in pp.paths if p.verdict == "drop"]
         if drops:
-            kinds = sorted({p.entry or "(entry not in the input)" for p in drops})
+            # an address whose kind the input does not show is named by its address
+            kinds = sorted({(f"{p.address} (kind not in the input)" if p.entry == "address" else p.entry)
+                            or "(entry not in the input)" for p in drops})
             out.append(Finding("no-local-endpoints", "warning",
                                f"port {pp.port.label}: traffic policy Local and no endpoint on this node: {', '.join(kinds)} traffic is dropped here",
                                port=pp.port.name, evidence=[ev.line for p in drops for ev in p.evidence],

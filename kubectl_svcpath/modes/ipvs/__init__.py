@@ -38,6 +38,30 @@ def _read(parsed: Parsed, dump: RuleDump, lenient: bool) -> None:
     parsed.sources.append(SourceInfo(dump.source, "ipvsadm", dump.kind, None, table.has_stats))
 
 
+def _looks_like_ipset(head: str) -> bool:
+    from kubectl_svcpath.modes.ipvs.ipset import looks_like_ipset
+
+    return looks_like_ipset(head)
+
+
+def _read_ipset(parsed: Parsed, dump: RuleDump, lenient: bool) -> None:
+    """An `ipset list` given in its own file beside the ipvsadm listing (kube-proxy's sets: which way in)."""
+    from kubectl_svcpath.errors import BadDump
+    from kubectl_svcpath.modes.ipvs.ipset import parse_ipsets
+    from kubectl_svcpath.modes.ipvs.model import IpvsDumpInfo, IpvsTable
+    from kubectl_svcpath.report import SourceInfo
+
+    sets, _ = parse_ipsets(dump.text, dump.source)
+    if not sets.names:
+        raise BadDump(dump.source, "no ipset in the input", hint="pass the output of `ipset list`")
+    table = IpvsTable(dumps=[IpvsDumpInfo(source=dump.source, forms=["ipset"])], ipsets=sets)
+    if parsed.ipvs is None:
+        parsed.ipvs = table
+    else:
+        parsed.ipvs.merge(table)
+    parsed.sources.append(SourceInfo(dump.source, "ipset", dump.kind, None, False))
+
+
 def _split(text: str, source: str) -> list[tuple[str, str]]:
     from kubectl_svcpath.modes.ipvs.parse import split_nodes
 
@@ -90,7 +114,7 @@ def _trace(parsed: Parsed, packet: Packet, node: Node, snapshot: ServiceSnapshot
 
 MODE = ProxyMode(
     name=Mode.IPVS,
-    forms=(InputForm("ipvsadm", _looks_like, _read, split=_split),),
+    forms=(InputForm("ipvsadm", _looks_like, _read, split=_split), InputForm("ipset", _looks_like_ipset, _read_ipset)),
     shown_by=lambda parsed: parsed.ipvs is not None,
     correlate=_correlate,
     infer=_infer,

@@ -114,6 +114,11 @@ def _unnamed(snapshot: ServiceSnapshot | None) -> list[str]:
         return [f"IPVS names no Service: {', '.join(labels)} share one port {same}, as kube-proxy "
                 f"writes a node port on each node address; which Service: kubectl get svc -A | grep -w {port.node_port}"]
     address = labels[0].split(" ", 1)[1].rsplit(":", 1)[0].strip("[]")
+    for kind, ips in (("a cluster IP", snapshot.cluster_ips), ("an external IP", snapshot.external_ips),
+                      ("a load-balancer IP", snapshot.load_balancer_ips)):
+        if address in ips:  # kube-proxy's ipset lists it (see the path's evidence)
+            return [f"IPVS names no Service: {labels[0]} is {kind} (kube-proxy's ipset lists it); which Service: "
+                    f"kubectl get svc -A -o wide | grep -w {address}"]
     return [f"IPVS names no Service: {labels[0]} may be a cluster IP, an external or load-balancer IP or a node "
             f"address; which Service: kubectl get svc -A -o wide | grep -w {address}"]
 

@@ -53,9 +53,10 @@ def _correlate_port(snapshot: ServiceSnapshot, port: ServicePort, ipvs: IpvsTabl
         for label in port.rules_key.split("|"):
             vs = ipvs.by_label(label)
             if vs is not None:
-                # the kind is unknown unless the layout (node port) or a pasted description (cluster IP) tells it
-                kind = "nodePort" if port.node_port else "clusterIP" if vs.address in snapshot.cluster_ips else "virtualServer"
+                # the kind is unknown unless the layout (node port), kube-proxy's ipsets or a pasted description tells it
+                kind = "nodePort" if port.node_port else _dump_only_kind(vs.address, snapshot)
                 path = _entry(kind, vs, snapshot, rules)
+                _ipset_evidence(path, vs, ipvs)
                 pp.paths.append(path)
                 if vs.persistent:
                     pp.affinity_timeout = vs.persistent
@@ -81,6 +82,22 @@ def _correlate_port(snapshot: ServiceSnapshot, port: ServicePort, ipvs: IpvsTabl
                 break
     attach_slices(snapshot, port, pp, cluster_labels)
     return pp
+
+
+def _dump_only_kind(address: str, snapshot: ServiceSnapshot) -> str:
+    for kind, ips in (("clusterIP", snapshot.cluster_ips), ("externalIP", snapshot.external_ips),
+                      ("loadBalancer", snapshot.load_balancer_ips)):
+        if address in ips:
+            return kind
+    return "virtualServer"
+
+
+def _ipset_evidence(path: EntryPath, vs: VirtualServer, ipvs: IpvsTable) -> None:
+    """The ipset member that says what kind of address the virtual server is (an `ipset list` was given)."""
+    found = ipvs.ipsets.kind_of(vs.protocol, vs.address, vs.port) if ipvs.ipsets is not None else None
+    if found is not None:
+        _, name, member = found
+        path.evidence.append(Evidence(member.source, member.line_no or None, f"ipset {name}: {member.raw}"))
 
 
 def _persistence(ipvs: IpvsTable, path: EntryPath) -> int | None:
@@ -195,13 +212,17 @@ def each_service_ipvs(ipvs: IpvsTable) -> Iterator[ServiceSnapshot]:
         groups_of = [[v] for v in servers] if not node_port else [servers]
         for group in groups_of:
             vs = group[0]
+            found = ipvs.ipsets.kind_of(vs.protocol, vs.address, vs.port) if ipvs.ipsets is not None and not node_port else None
+            kind = found[0] if found is not None else None
             targets = {rs.port for rs in vs.real_servers}
             sport = ServicePort(name="", protocol=proto, port=None if node_port else port,
                                 target_port=targets.pop() if len(targets) == 1 else None,
                                 node_port=port if node_port else None,
                                 rules_key="|".join(v.label for v in group))
             yield ServiceSnapshot(
-                namespace="", name="", type=None, cluster_ips=(), ports=(sport,),
+                namespace="", name="", type=None, cluster_ips=(vs.address,) if kind == "clusterIP" else (), ports=(sport,),
+                external_ips=(vs.address,) if kind == "externalIP" else (),
+                load_balancer_ips=(vs.address,) if kind == "loadBalancer" else (),
                 external_traffic_policy=None, internal_traffic_policy=None,
                 session_affinity="ClientIP" if vs.persistent else "None", affinity_timeout=vs.persistent,
                 endpoints={"": tuple(Endpoint(ip=rs.address, port=rs.port, ready=None, serving=None,

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kubectl_svcpath.modes.ipvs.ipset import IpSets
 
 
 @dataclass(slots=True)
@@ -109,6 +113,7 @@ class IpvsDumpInfo:
 class IpvsTable:
     virtual_servers: dict[tuple[str, str, int], VirtualServer] = field(default_factory=dict)
     dumps: list[IpvsDumpInfo] = field(default_factory=list)
+    ipsets: IpSets | None = None  # kube-proxy's address sets, when an `ipset list` came with the listing
     # worked out when first asked after parsing (an --all audit asks once per Service); a merge forgets them
     _labels: dict[str, VirtualServer] = field(default_factory=dict, repr=False)
     _facts: dict[str, bool] = field(default_factory=dict, repr=False)
@@ -180,6 +185,11 @@ class IpvsTable:
                 if not target.line_no:
                     target.source, target.line_no, target.raw = rs.source, rs.line_no, rs.raw
         self.dumps.extend(other.dumps)
+        if other.ipsets is not None:
+            if self.ipsets is None:
+                self.ipsets = other.ipsets
+            else:
+                self.ipsets.merge(other.ipsets)
         self._labels.clear()
         self._facts.clear()
         self._ports_of = -1

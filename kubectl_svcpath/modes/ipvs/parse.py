@@ -92,6 +92,8 @@ _NODE_MARK = re.compile(r"^(?:>{2,}|={2,}>?)\s*(?:node\s*[:=]?\s*)?([\w.:\[\]-]+
 # "root@kind-worker:/# ", "u@node$ ", "$sudo ipvsadm …"
 _PROMPT = re.compile(r"^(?:\[?[\w.-]+@([\w.-]+)[^$#%\]\s]*(?: [^$#%\]\s]*)?\]?\s*[$#%]|[$%])\s*")
 _LISTING_COMMAND = re.compile(r"^(?:sudo\s+)?(?:\S*/)?ipvsadm\s+(-\S+)")
+# `ipset list` typed without a prompt beside the listing: its output is read as kube-proxy's sets (ipset.py)
+_IPSET_COMMAND = re.compile(r"^(?:sudo\s+)?(?:\S*/)?ipset\s+(?:list|-L|-l|save)\b")
 
 
 @dataclass(slots=True)
@@ -112,7 +114,7 @@ def _command_line(s: str) -> tuple[str, str] | None:
         return body[m.end():].strip(), m.group(1) or ""
     if s.startswith("#"):
         return body, ""
-    return (body, "") if _LISTING_COMMAND.match(body) else None
+    return (body, "") if _LISTING_COMMAND.match(body) or _IPSET_COMMAND.match(body) else None
 
 
 def _sections(text: str) -> list[_Section]:
@@ -161,6 +163,7 @@ def parse_ipvsadm(text: str, source: str, lenient: bool = False) -> IpvsTable:
                       hint="pass the output of `ipvsadm -Ln` and/or `ipvsadm -Ln --stats --exact`")
     table = _one_node(nodes, source)
     info = table.dumps[0]
+    skipped = _read_ipsets(table, text, source, skipped)
     if skipped:
         info.notices.append(_skipped_note(source, skipped))
     info.notices.extend(state.notices)
@@ -174,6 +177,26 @@ def parse_ipvsadm(text: str, source: str, lenient: bool = False) -> IpvsTable:
     if not info.forms and table.virtual_servers:
         info.forms.append("list")
     return table
+
+
+def _read_ipsets(table: IpvsTable, text: str, source: str, skipped: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """An `ipset list` printed beside the listing is read (kube-proxy's sets say what kind each virtual
+    server is), not left out; the skipped parts that are not its lines are returned."""
+    if "Name:" not in text:
+        return skipped
+    from kubectl_svcpath.modes.ipvs.ipset import parse_ipsets
+
+    sets, own = parse_ipsets(text, source)
+    if not sets.names:
+        return skipped
+    table.ipsets = sets
+    table.dumps[0].forms.append("ipset")
+    lines = text.splitlines()
+
+    def read(first: int, last: int) -> bool:
+        return all(n in own or not lines[n - 1].strip() for n in range(first, last + 1))
+
+    return [part for part in skipped if not read(part[0], part[1])]
 
 
 @dataclass(slots=True)

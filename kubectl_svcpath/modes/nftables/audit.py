@@ -127,7 +127,7 @@ class FastAudit:
             base = _hashed(f"{ns}/{name}/{proto}/{pname}")
             svc, svl = f"service-{base}", f"local-{base}"
             own.update((svc, svl, f"external-{base}", f"firewall-{base}"))
-            out.append(f"P {pname} {proto} dport {f.port} dport {f.node_port} {f.itp_local} {f.etp_local} {f.policy_unknown} {f.affinity_timeout} "
+            out.append(f"P {pname} {proto} dport {f.port} dport {f.node_port} {f.itp_local} {f.etp_local} {f.policy_unknown} {f.itp_seen} {f.etp_seen} {f.affinity_timeout} "
                        f"{f.source_ranges} {[(t.family, c) for _, t, c in f.chains]} "
                        f"{any(svc in t.chains for t in self.tables)} {any(svl in t.chains for t in self.tables)}")
             todo += targets

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass, field
 
 _CHAIN_LINE = re.compile(r"^\s*chain\s+(\S+)\s*\{")
+# a set or map block of kube-proxy's (lower-case names: cluster-ips, service-ips, no-endpoint-services …)
+_SET_LINE = re.compile(r"^\s*(set|map)\s+([a-z][a-z0-9-]*)\s*\{")
 _STRING_OR_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*')
 # kube-proxy's nat chains (iptables mode, as iptables-nft wrote them) and what only a nat rule does
 _NAT_PREFIXES = ("KUBE-SVC-", "KUBE-SEP-", "KUBE-EXT-", "KUBE-XLB-", "KUBE-FW-", "KUBE-SVL-", "KUBE-MARK-",
@@ -42,7 +44,7 @@ def looks_like_chain_blocks(text: str) -> bool:
         s = line.strip()
         if not s or s.startswith("#") or _TABLE_NAME_LINE.match(s):
             continue
-        return bool(_CHAIN_LINE.match(s) or _ELEMENT_LINE.match(s))
+        return bool(_CHAIN_LINE.match(s) or _SET_LINE.match(s) or _ELEMENT_LINE.match(s))
     return False
 
 
@@ -62,6 +64,9 @@ def wrap_chain_blocks(text: str) -> Wrapped:
     depth = 0
     i = 0
     while i < len(lines):
+        if depth == 0 and (s := _SET_LINE.match(lines[i])) is not None:
+            i = _wrap_set(lines, out, i, s, guessed)
+            continue
         m = _CHAIN_LINE.match(lines[i]) if depth == 0 else None
         if m is None:
             if depth == 0 and _TABLE_NAME_LINE.match(lines[i]):
@@ -87,8 +92,13 @@ def wrap_chain_blocks(text: str) -> Wrapped:
             out[end] = _close(lines[end])
         i = end + 1
     for table, names in guessed.items():
-        chains = [n for n in names if not n.startswith("map ")]
+        chains = [n for n in names if not n.startswith(("map ", "block "))]
         maps = sorted({n for n in names if n.startswith("map ")})
+        blocks = [n.removeprefix("block ") for n in names if n.startswith("block ")]
+        if blocks:
+            its = "its" if len(blocks) == 1 else "their"
+            notices.insert(0, f"{', '.join(blocks)} pasted without {its} table: read as table {table} (kube-proxy's "
+                              "names); the table's other sets, maps and chains are not in the input")
         if chains:
             shown = ", ".join(chains[:4]) + (f" and {len(chains) - 4} more" if len(chains) > 4 else "")
             notices.insert(0, f"chain blocks pasted without their table: {shown} read as table {table} (from their names and rules)")
@@ -96,6 +106,18 @@ def wrap_chain_blocks(text: str) -> Wrapped:
             notices.insert(0, f"map element lines pasted without their map: read as elements of {', '.join(maps)} of table "
                               f"{table} (from their keys and verdicts); the map's other elements are not in the input")
     return Wrapped("\n".join(out), notices)
+
+
+def _wrap_set(lines: list[str], out: list[str], start: int, m: re.Match[str], guessed: dict[str, list[str]]) -> int:
+    """A set or map block inside kube-proxy's table (its family from its type); closed after the paste's last
+    line when the author cut it. Returns the line after the block."""
+    end, body = _block(lines, start)
+    family = "ip6" if re.search(r"\bipv6_addr\b", body) else "ip"
+    guessed.setdefault(f"{family} kube-proxy", []).append(f"block {m.group(1)} {m.group(2)}")
+    out[start] = f"table {family} kube-proxy {{ {lines[start]}"
+    open_braces = sum(_braces(line) for line in lines[start:end + 1])
+    out[end] = out[end] + " }" * (open_braces + 1) if open_braces > 0 else _close(out[end])
+    return end + 1
 
 
 def _wrap_element(line: str, m: re.Match[str], guessed: dict[str, list[str]]) -> str:

@@ -490,8 +490,12 @@ class _PortFacts:
     endpoints: dict[tuple[str, int | None], None] = field(default_factory=dict)
     itp_local: bool = False
     etp_local: bool = False
-    # a drop verdict for an address of unknown kind: internal or external policy is Local, which not known
+    # a drop for an address of unknown kind: internal or external policy is Local, which not known
     policy_unknown: bool = False
+    # a chain that shows the policy is in the input: service-/local- (internal), external- (external);
+    # a port with no endpoints has none (kube-proxy writes only its no-endpoint element): policy not shown
+    itp_seen: bool = False
+    etp_seen: bool = False
     affinity_timeout: int | None = None
     # the per-service chains the maps lead to, read (in map order) when the Service is reached
     chains: list[tuple[Callable[[NftTable, str, _PortFacts], None], NftTable, str]] = field(default_factory=list)
@@ -554,8 +558,10 @@ class _Facts:
             if kind in ("service", "local"):
                 _add_unique(f.cluster_ips, ip)
                 f.itp_local = f.itp_local or kind == "local"
+                f.itp_seen = True
                 f.chains.append((_collect_policy, table, target))
             elif kind in ("external", "firewall"):
+                f.etp_seen = True
                 if element.key in fw_keys:
                     f.lb_ips = _with(f.lb_ips, ip)
                 else:
@@ -564,6 +570,7 @@ class _Facts:
         for element, target, (_, ns, svc, proto, port_name) in self._dispatch(table, SERVICE_NODEPORTS, 2):
             f = self.port(ns, svc, proto, port_name)
             f.node_port = element.key[1]
+            f.etp_seen = True
             f.chains.append((_collect_external, table, target))
         for map_name in (NO_ENDPOINT_SERVICES, NO_ENDPOINT_NODEPORTS):
             self._no_endpoints(table, map_name, cluster_ips, fw_keys)
@@ -644,7 +651,7 @@ def _inferred_service(ns: str, svc: str, ports: dict[tuple[str, str], _PortFacts
     lb_ips: list[str] = []
     other_ips: list[str] = []
     ranges: list[str] = []
-    itp = etp = unsure = False
+    itp = etp = unsure = itp_seen = etp_seen = False
     timeout = None
     for f in ports.values():
         f.read_chains()
@@ -660,14 +667,16 @@ def _inferred_service(ns: str, svc: str, ports: dict[tuple[str, str], _PortFacts
             for x in src:
                 _add_unique(dst, x)
         itp, etp, unsure = itp or f.itp_local, etp or f.etp_local, unsure or f.policy_unknown
+        itp_seen, etp_seen = itp_seen or f.itp_seen, etp_seen or f.etp_seen
         timeout = timeout or f.affinity_timeout
     other_ips = [ip for ip in other_ips if ip not in cluster_ips and ip not in external_ips and ip not in lb_ips]
     stype: str | None = "LoadBalancer" if lb_ips else ("NodePort" if any(p.node_port for p in sports) else "ClusterIP")
     if other_ips and stype == "ClusterIP":
         stype = None  # an address of unknown kind may be a load balancer's
-    # a drop for an address of unknown kind: one of the two policies is Local, which one is not in the input
-    etp_s = "Local" if etp else (None if unsure else "Cluster")
-    itp_s = "Local" if itp else (None if unsure else "Cluster")
+    # Cluster only when a chain shows it; a drop for an address of unknown kind: one of the two is Local
+    itp_s = "Local" if itp else ("Cluster" if itp_seen and not unsure else None)
+    external = bool(external_ips or lb_ips or other_ips) or any(p.node_port for p in sports)
+    etp_s = "Local" if etp else ("Cluster" if (etp_seen or not external) and not unsure else None)
     return ServiceSnapshot(
         namespace=ns, name=svc, type=stype, cluster_ips=tuple(cluster_ips), ports=tuple(sports),
         external_ips=tuple(external_ips), load_balancer_ips=tuple(lb_ips), other_ips=tuple(other_ips),

@@ -421,7 +421,7 @@ _TOP_CHAINS = ("nat-prerouting", "nat-output", "nat-postrouting", "filter-prerou
 def _dangling(nft: NftRuleset) -> list[str]:
     out: list[str] = []
     for table in nft.kube_proxy_tables():
-        if "service-ips" in table.sets and "services" not in table.chains:  # the chain that looks the map up
+        if "services" not in table.chains and (table.sets or table.chains):  # the chain that looks service-ips up
             out.append(f"no chain services ({table.ref}), which kube-proxy always writes")
         for name in _TOP_CHAINS:
             chain = table.chains.get(name)

@@ -134,3 +134,17 @@ def test_the_all_table_claims_no_cluster_ip_for_an_address_of_unknown_kind(tmp_p
     rows = {line.split()[1]: line.split() for line in out.splitlines() if line.startswith("ns")}
     assert rows["db"][2:4] == ["?", "?"]  # TYPE, CLUSTER-IP
     assert rows["web"][2:4] == ["ClusterIP", "10.96.0.10"]
+
+
+def test_a_port_with_no_endpoints_shows_no_traffic_policy(tmp_path: Path) -> None:
+    """kube-proxy writes only a no-endpoint element for such a port: no chain says Cluster or Local."""
+    svc = _service(_table(tmp_path), "ns2/db")["service"]
+    assert svc["internalTrafficPolicy"] is None and svc["externalTrafficPolicy"] is None
+    k3s = str(Path(__file__).parents[4] / "tests" / "corpus" / "k3s-notes-nft-list-table-kube-proxy-unnamed-port.txt")
+    code, out, err = svcpath("riset/otelcol-opentelemetry-collector", "--rules-file", k3s, "-o", "json")
+    doc = json.loads(out)
+    assert doc["service"]["internalTrafficPolicy"] is None  # whole table, cluster IP known, yet no chain shows it
+    assert "internalTrafficPolicy: not in the input" in doc["notInInput"]
+    code, out, err = svcpath("riset/hellopod-np-svc", "--rules-file", k3s, "-o", "json")
+    svc = json.loads(out)["service"]
+    assert (svc["internalTrafficPolicy"], svc["externalTrafficPolicy"]) == ("Cluster", "Cluster")  # service-/external- chains
