@@ -95,6 +95,7 @@ def svcpath(
     manifest: Annotated[Optional[list[str]], typer.Option("--manifest", metavar="FILE", help="kubectl get service,endpointslices -o yaml|json output, instead of the API (repeatable; JSON up to 64 MiB, YAML up to 8 MiB, no YAML aliases)", show_default=False)] = None,
     all_services: Annotated[bool, typer.Option("--all", help="Audit: one line of health per Service, problems first. Live: the Services of the namespace (-n, -A for all) against one node's rules; offline: every Service in the dump")] = False,
     all_namespaces: Annotated[bool, typer.Option("-A", "--all-namespaces", help="With --all: every namespace")] = False,
+    selector: Annotated[Optional[str], typer.Option("-l", "--selector", metavar="SELECTOR", help="With live --all: only the Services with these labels (app=web,tier!=db)", show_default=False)] = None,
     since: Annotated[Optional[list[str]], typer.Option("--since", metavar="FILE", help="An earlier dump of the same node: show the traffic between it and --rules-file", show_default=False)] = None,
     watch: Annotated[bool, typer.Option("--watch", "-w", help="--watch [INTERVAL]: read the rules every INTERVAL (default 2s; --watch 5s, --watch=500ms) and show each hop's traffic in between, until Ctrl-C (--watch web: web is the Service)")] = False,
     interval: Annotated[str, typer.Option("--interval", metavar="DURATION", help="Same as the INTERVAL of --watch (1s, 500ms)")] = "2s",
@@ -183,8 +184,6 @@ def _fail(message: str, hint: str | None, code: int) -> int:
 
 # kubectl flags with no meaning here: say so rather than offer a look-alike (--selector -> --port?)
 KUBECTL_ONLY = {
-    "--selector": "svcpath reads one Service: name it (or use --all)",
-    "-l": "svcpath reads one Service: name it (or use --all)",
     "--field-selector": "svcpath reads one Service: name it (or use --all)",
     "--username": "basic auth is gone from Kubernetes: use --token or a kubeconfig user (--user)",
     "--password": "basic auth is gone from Kubernetes: use --token or a kubeconfig user (--user)",
@@ -361,7 +360,8 @@ def main(argv: list[str] | None = None) -> None:
         message, hint = _no_such_option(e.option_name, known)
         code = _fail(message, hint, ExitCode.USAGE)
     except usage_error as e:
-        code = _fail(e.format_message(), "see 'kubectl svcpath --help'", ExitCode.USAGE)  # type: ignore[attr-defined]
+        message = e.format_message()  # type: ignore[attr-defined]
+        code = _fail(message, _usage_hint(message, args), ExitCode.USAGE)
     except typer.Abort:
         code = _fail("interrupted", None, ExitCode.INTERRUPTED)
     except SvcpathError as e:
@@ -381,6 +381,16 @@ def main(argv: list[str] | None = None) -> None:
     if argv is None:  # the installed command: its answer is written, nothing is left to do
         _exit_now(code)
     raise SystemExit(code)
+
+
+def _usage_hint(message: str, args: list[str]) -> str:
+    """kubectl's `get svc web` habit: `kubectl svcpath svc web` names the Service as svc/web."""
+    kinds = [a for a in args if a in ("svc", "service", "services")]
+    if message.startswith("Got unexpected extra argument") and kinds:
+        i = args.index(kinds[0])
+        name = args[i + 1] if i + 1 < len(args) and not args[i + 1].startswith("-") else "NAME"
+        return f"name the Service in one word: kubectl svcpath {kinds[0]}/{name} (or just {name})"
+    return "see 'kubectl svcpath --help'"
 
 
 def _exit_now(code: int) -> None:
