@@ -540,7 +540,8 @@ def audit_notes(parsed: pipeline.Parsed, collection: Collection, listed_from_rul
     if rules is not None and rules.table("nat") is not None and rules.table("filter") is None:
         notes.append("no filter table in the input: a Service without endpoints has no nat rules, only a REJECT in the "
                      "filter table, so it cannot be listed here (dump all tables: iptables-save -c)")
-    if parsed.excerpt:
+    if parsed.excerpt or (rules is not None and rules.table("nat") is not None and not rules.chain_complete("nat", "KUBE-SERVICES")):
+        # (also a listing of some chains, `iptables -t nat -L KUBE-NODEPORTS`: whole chains, not the table)
         notes.append("the input is a part of the rules: Services it does not show may exist")
     for info in rules.dumps if rules is not None else ():
         if info.deleted:  # a partial restore input: the Services of the chains it deletes are not listed

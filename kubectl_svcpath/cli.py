@@ -361,7 +361,8 @@ def main(argv: list[str] | None = None) -> None:
         message, hint = _no_such_option(e.option_name, known)
         code = _fail(message, hint, ExitCode.USAGE)
     except usage_error as e:
-        code = _fail(e.format_message(), "see 'kubectl svcpath --help'", ExitCode.USAGE)  # type: ignore[attr-defined]
+        message = e.format_message()  # type: ignore[attr-defined]
+        code = _fail(message, _usage_hint(message, args), ExitCode.USAGE)
     except typer.Abort:
         code = _fail("interrupted", None, ExitCode.INTERRUPTED)
     except SvcpathError as e:
@@ -381,6 +382,16 @@ def main(argv: list[str] | None = None) -> None:
     if argv is None:  # the installed command: its answer is written, nothing is left to do
         _exit_now(code)
     raise SystemExit(code)
+
+
+def _usage_hint(message: str, args: list[str]) -> str:
+    """kubectl's `get svc web` habit: `kubectl svcpath svc web` names the Service as svc/web."""
+    kinds = [a for a in args if a in ("svc", "service", "services")]
+    if message.startswith("Got unexpected extra argument") and kinds:
+        i = args.index(kinds[0])
+        name = args[i + 1] if i + 1 < len(args) and not args[i + 1].startswith("-") else "NAME"
+        return f"name the Service in one word: kubectl svcpath {kinds[0]}/{name} (or just {name})"
+    return "see 'kubectl svcpath --help'"
 
 
 def _exit_now(code: int) -> None:

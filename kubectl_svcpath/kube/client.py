@@ -62,8 +62,13 @@ class Call:
 
     def can_i(self) -> str:
         ns = f" -n {self.namespace}" if self.namespace else ""
+        if not self.namespace and self.resource not in _CLUSTER_SCOPED:  # a LIST across namespaces (-A): without
+            ns = " -A"  # the flag, can-i asks about the context's namespace only, and may say yes
         res = f"{self.resource}.{self.group}" if self.group else self.resource
         return f"kubectl auth can-i {self.verb} {res}{ns}"
+
+
+_CLUSTER_SCOPED = frozenset({"nodes", "namespaces"})
 
 
 @dataclass(slots=True)

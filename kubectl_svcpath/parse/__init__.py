@@ -56,7 +56,7 @@ _RUN_INSTEAD = (
 )
 
 
-def _command_only(source: str, commands: list[str], errors: list[str]) -> BadDump:
+def _command_only(source: str, commands: list[str], errors: list[str], ended: bool) -> BadDump:
     """A paste of the listing command without its output: say so, and what to run and pass instead."""
     shown = commands[0] if len(commands[0]) <= 80 else commands[0][:80] + "…"
     more = f" (and {len(commands) - 1} more command{'s' if len(commands) > 2 else ''})" if len(commands) > 1 else ""
@@ -65,5 +65,8 @@ def _command_only(source: str, commands: list[str], errors: list[str]) -> BadDum
         failed = errors[0] if len(errors[0]) <= 120 else errors[0][:120] + "…"
         return BadDump(source, f"holds the command `{shown}`{more} and its error ({failed}), no rules",
                        hint=f"run it again as root on the node and pass what it prints, e.g. {instead}")
+    if ended:  # the shell's prompt right after it: the command printed nothing (a grep that matched no rule)
+        return BadDump(source, f"holds the command `{shown}`{more} and the prompt after it, nothing between: it printed no rules",
+                       hint=f"a grep that matches no rule prints nothing; to see what the node holds, pass its rules: {instead}")
     return BadDump(source, f"holds the command `{shown}`{more} but not its output: no rules in it",
                    hint=f"run it on the node and pass what it prints, e.g. {instead}")

@@ -42,8 +42,9 @@ _PROMPT = re.compile(r"^\s*(?:\[[^\]\n]{0,80}\]|[\w.-]+@[\w.:~/-]*|[\w.-]+)?\s*[
 _COMMAND = re.compile(r"^\s*(?:sudo\s+)?(?:ip6?tables(?:-legacy|-nft)?(?:-save)?|nft|ipvsadm|kubectl|crictl|docker|conntrack)"
                       r"(?:\s+-?\w|\s*[|>]|\s*$)")
 _PROSE = re.compile(r"^[A-Z][^:\t]{2,100}:\s*$")
-# the prompt alone, the command's output done ("ubuntu@vm1:~$ ", "[root@node ~]#"): ends many pasted runs
-_BARE_PROMPT = re.compile(r"^\s*(?:\[[^\]\n]{0,80}\]|[\w.-]+@[\w.:~/-]*)[$#%]\s*$")
+# the prompt alone, the command's output done ("ubuntu@vm1:~$ ", "[root@node ~]#"): ends many pasted runs;
+# and sudo's own prompt under a command ("[sudo] password for lab:"), printed before the command's output
+_BARE_PROMPT = re.compile(r"^\s*(?:(?:\[[^\]\n]{0,80}\]|[\w.-]+@[\w.:~/-]*)[$#%]|\[sudo\] password for [^:\n]{1,64}:)\s*$")
 # an arrow the author put before a line to point at it ("--> 9   540 KUBE-MARK-MASQ …", "==> -A KUBE-SVC-…"):
 # not the tool's; the line is read without it, the arrow blanked so that -L columns stay where they were
 _MARK = re.compile(r"^[ \t]*(?:-{1,3}|={1,3})>[ \t]+(?=\S)")
@@ -81,15 +82,21 @@ _COMMAND_FAILED = re.compile(r"(?i)permission denied|must be root|command not fo
                              r"operation not permitted|not found|unknown option|invalid option|bad argument|try `|kernel needs to be upgraded")
 
 
-def commands_without_output(text: str) -> tuple[list[str], list[str]] | None:
+def commands_without_output(text: str) -> tuple[list[str], list[str], bool] | None:
     """A paste of the rule listing command alone (the author copied the command, not what it printed), or with
-    only the command's error: (the commands, the error lines). None when it holds anything else (``text``
-    as cleaned: a command line may already be a "# " comment)."""
+    only the command's error: (the commands, the error lines, whether the shell's prompt came back after the
+    last command: it printed nothing). None when it holds anything else (``text`` as cleaned: a command line
+    may already be a "# " comment)."""
     commands: list[str] = []
     errors: list[str] = []
+    ended = False
     for raw in text[:65536].split("\n")[:100]:
         line = raw.strip()
-        if not line or line in ("#", "$") or _BARE_PROMPT.match(line) or _BARE_PROMPT.match(line.removeprefix("# ")):
+        if not line or line in ("#", "$"):
+            continue
+        bare = line if _BARE_PROMPT.match(line) else line.removeprefix("# ") if _BARE_PROMPT.match(line.removeprefix("# ")) else None
+        if bare is not None:
+            ended = ended or (bool(commands) and not bare.startswith("[sudo]"))
             continue
         if _COMMAND_FAILED.search(line):
             errors.append(line.removeprefix("# "))
@@ -98,7 +105,8 @@ def commands_without_output(text: str) -> tuple[list[str], list[str]] | None:
         if command is None:
             return None
         commands.append(command)
-    return (commands, errors) if commands else None
+        ended = False
+    return (commands, errors, ended) if commands else None
 
 
 def _listing_command(line: str) -> str | None:

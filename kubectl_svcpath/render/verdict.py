@@ -78,13 +78,23 @@ def _pkts(n: int) -> str:
     return f"{n} pkt" + ("" if n == 1 else "s")
 
 
+def _not_proxied(report: Report) -> str | None:
+    """Why kube-proxy writes no rules for this Service (headless, another proxy's label...), from the API."""
+    x = report.expected
+    if x is None or x.get("programmed") is not False or not x.get("reason"):
+        return None
+    reason = str(x["reason"])  # "headless (clusterIP: None): kube-proxy writes no rules for it": the why
+    return safe(reason[: reason.index(": kube-proxy")] if ": kube-proxy" in reason else reason)
+
+
 def port_verdict(report: Report, pp: PortPath, style: Style, width: int | None = None) -> str:
     """One line: where this port's traffic goes and whether that is healthy."""
     mine = [f for f in report.findings if f.code not in LISTING_ONLY and f.port in (pp.port.name, None)
             and f.severity in ("error", "warning")]
     mine = sorted_findings(mine, report)
+    skipped = _not_proxied(report)
     if not pp.paths:
-        where = "no rule for it in the input"
+        where = f"no kube-proxy rules: {skipped}" if skipped else "no rule for it in the input"
     else:
         where = f"{_endpoints(report, pp)}, {_packets(pp)}"
     if mine and mine[0].severity == "error":
@@ -92,7 +102,7 @@ def port_verdict(report: Report, pp: PortPath, style: Style, width: int | None =
     elif mine:
         status = style.paint("WARN", "yellow") + f": {safe(mine[0].code)}"
     elif not pp.paths:
-        status = "UNKNOWN"
+        status = style.paint("OK", "green") if skipped else "UNKNOWN"
     elif all(p.verdict == "not-in-input" for p in pp.paths):
         status = "UNKNOWN (its chains are not in the input)"
     elif not report.service.from_api:

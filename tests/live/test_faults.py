@@ -309,3 +309,19 @@ def test_fetch_service_objects_for_local_mode_reads_only_the_service_and_slices(
     assert ns == "default" and [o["kind"] for o in objects] == ["Service", "EndpointSlice"]
     assert [r.path for r in api.cluster.requests] == ["/api/v1/namespaces/default/services/hello-service",
                                                       "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices"]
+
+
+@pytest.mark.parametrize("path,hint", [
+    (r"^/api/v1/services$", "hint: kubectl auth can-i list services -A; "),
+    (r"^/apis/discovery\.k8s\.io/v1/endpointslices$", "hint: kubectl auth can-i list endpointslices.discovery.k8s.io -A; "),
+])
+def test_a_forbidden_list_across_namespaces_hints_can_i_with_a(api: FakeApiServer, tmp_path, path, hint):
+    """Without -A, `kubectl auth can-i list services` asks about the context's namespace and may say yes."""
+    no_lab_hello(api)
+    api.cluster.faults.forbidden_paths = [path]
+
+    code, out, err = svcpath("--all", "-A", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")))
+
+    assert code == ExitCode.FORBIDDEN and out == ""
+    assert one_error(err).startswith("error: forbidden: cannot list ")
+    assert hint_of(err).startswith(hint), err

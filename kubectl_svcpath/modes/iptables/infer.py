@@ -51,6 +51,7 @@ class _Draft:
     ports: dict[tuple[str, str], _Port] = field(default_factory=dict)  # (port name, PROTO) -> fields
     itp: str | None = None  # internalTrafficPolicy seen: KUBE-SERVICES jumps to KUBE-SVL (Local) or KUBE-SVC
     etp: str | None = None  # externalTrafficPolicy seen (KUBE-XLB / KUBE-EXT contents, NodePort straight to KUBE-SVC)
+    dispatched: bool = False  # a KUBE-SERVICES rule of its cluster IP is in the input (not only the service chain's)
 
     def port(self, pname: str, proto: str) -> _Port:
         key = (pname, proto.upper())
@@ -198,6 +199,7 @@ def _from_entry_rules(entries: list[Any], draft_for: DraftFor) -> None:
         if kind == "cluster IP":
             d = draft_for(namespace, name, legacy_colon)
             bucket = d.cluster_ips
+            d.dispatched = True
         elif kind == "external IP" or kind == "loadbalancer IP":
             d = draft_for(namespace, name, legacy_colon)
             bucket = d.external_ips if kind == "external IP" else d.lb_ips
@@ -341,11 +343,7 @@ def _per_service_chains(rules: RuleSet, drafts: dict[tuple[str, str], _Draft], d
             pf = d.port(named.port_name, named_proto)
             pf.chains.add(name)
             if named.kind == "cluster IP" and rule.target == "KUBE-MARK-MASQ":
-                # since 1.21 the service chain's first rule: "-d CIP --dport P -j KUBE-MARK-MASQ"
-                addr = bare_address(rule.dest_addr)
-                if addr and addr not in d.cluster_ips:
-                    d.cluster_ips.append(addr)
-                pf.port = pf.port or rule.dport_number
+                _masquerade_rule(d, pf, rule)
             elif named.kind == "name" and name.startswith("KUBE-SVC-") and rule.target == "KUBE-MARK-MASQ" and rule.dport_number:
                 pf.node_port = pf.node_port or rule.dport_number  # 1.21-1.23: the node port's masquerade rule
                 pf.via_node_ports = True
@@ -579,6 +577,8 @@ def _finish(d: _Draft, rules: RuleSet) -> ServiceSnapshot:
         if f.hash:
             chains = {k: f"KUBE-{k.upper()}-{f.hash}" for k in ("svc", "svl", "ext", "fw", "xlb")}
         policy = [chains["svc"], chains["svl"], chains["xlb"]]
+        if f.port is None or not d.cluster_ips:  # (found by its node port or external chain: no KUBE-SERVICES rule)
+            _cluster_ip_in_chain(d, f, rules.rules_of("nat", chains["svc"]), (d.namespace, d.name, pname))
         eps = _dnat_targets(rules, policy)
         if not eps:  # only the endpoint chains are in the input
             eps = _dnat_of(rules, sorted(c for c in f.chains if c.startswith("KUBE-SEP-")))
@@ -617,6 +617,27 @@ def _finish(d: _Draft, rules: RuleSet) -> ServiceSnapshot:
     )
 
 
+def _masquerade_rule(d: _Draft, pf: _Port, rule: Rule | LightRule) -> None:
+    """Since 1.21 the service chain's first rule is the cluster IP's masquerade rule ("-d CIP --dport P -j
+    KUBE-MARK-MASQ", comment "SPN cluster IP"): the cluster IP and port it shows."""
+    addr = bare_address(rule.dest_addr)
+    if addr and addr not in d.cluster_ips:
+        d.cluster_ips.append(addr)
+    pf.port = pf.port or rule.dport_number
+
+
+def _cluster_ip_in_chain(d: _Draft, pf: _Port, body: list[Rule], port: tuple[str, str, str]) -> None:
+    """The cluster IP and port of a port found without its KUBE-SERVICES rule (by its node port, its
+    external chain), from its service chain's masquerade rule when the input shows that."""
+    for rule in body:
+        if rule.target != "KUBE-MARK-MASQ" or not rule.comment or not rule.comment.endswith(" cluster IP"):
+            continue
+        named = comments.read(rule.comment)
+        if named is not None and named.kind == "cluster IP" and (named.namespace, named.name, named.port_name) == port:
+            _masquerade_rule(d, pf, rule)
+            return
+
+
 def _service_type(d: _Draft, rules: RuleSet, node_ports: bool) -> str | None:
     """The type the rules show, or None when the input cannot tell."""
     dispatch_whole = rules.chain_complete("nat", "KUBE-SERVICES") and rules.chain_complete("nat", "KUBE-NODEPORTS")
@@ -625,7 +646,7 @@ def _service_type(d: _Draft, rules: RuleSet, node_ports: bool) -> str | None:
         dispatch_whole = dispatch_whole and rules.chain_complete("filter", "KUBE-EXTERNAL-SERVICES")
     if d.lb_ips:
         return "LoadBalancer"
-    if node_ports and (dispatch_whole or d.cluster_ips):
+    if node_ports and (dispatch_whole or d.dispatched):
         # (or a LoadBalancer without an ingress address yet: the rules look the same). Said when the input
         # holds the Service's dispatch rules (the whole table, or its cluster IP's, as a grep of its name
         # shows them): a node port alone (a filter DROP, a grep of the port) may be a LoadBalancer's

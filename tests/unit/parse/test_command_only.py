@@ -12,6 +12,8 @@ from kubectl_svcpath.errors import ExitCode
 from tests.conftest import EXAMPLE, svcpath
 from tests.unit.test_bad_input import assert_clean_failure
 
+CORPUS = Path(__file__).resolve().parents[2] / "corpus"
+
 ERROR = "iptables v1.8.7 (legacy): can't initialize iptables table `nat': Permission denied (you must be root)"
 
 
@@ -19,8 +21,6 @@ ERROR = "iptables v1.8.7 (legacy): can't initialize iptables table `nat': Permis
     ("iptables-save -t nat\n", "iptables-save -t nat", "sudo iptables-save -c > rules.txt"),
     ("$ sudo iptables -t nat -L -n\n", "sudo iptables -t nat -L -n", "sudo iptables-save -c > rules.txt"),
     ("# iptables-save -c\n", "iptables-save -c", "sudo iptables-save -c > rules.txt"),
-    ("[root@node1 ~]# iptables -t nat -S KUBE-SERVICES\n[root@node1 ~]#\n", "iptables -t nat -S KUBE-SERVICES",
-     "sudo iptables-save -c > rules.txt"),
     ("ubuntu@vm1:~$ sudo nft list ruleset\n", "sudo nft list ruleset", "sudo nft list ruleset > rules.txt"),
     ("kubectl -n kube-system exec kube-proxy-x2f9k -- ipvsadm -Ln\n", "kubectl -n kube-system exec kube-proxy-x2f9k -- ipvsadm -Ln",
      "sudo ipvsadm -Ln > ipvs.txt"),
@@ -63,3 +63,27 @@ def test_other_text_is_still_not_a_rule_dump(paste: str, tmp_path: Path) -> None
     code, out, err = svcpath("--all", "--rules-file", str(f))
     assert_clean_failure(code, out, err, {ExitCode.BAD_DUMP})
     assert "holds the command" not in err, err
+
+
+def test_the_command_and_the_prompt_after_it_printed_nothing(tmp_path: Path) -> None:
+    """The shell's prompt right after the command (sudo's password prompt between): the command ran and printed
+    nothing (pradeepgadde/blog: `sudo iptables-save | grep nginx` after the Service was deleted), which is no
+    missing output: said so, with what a grep that prints nothing means."""
+    paste = CORPUS / "pradeepgadde-k8s1-grep-after-delete.txt"
+    code, out, err = svcpath("default/my-nginx-svc", "--rules-file", str(paste))
+    assert_clean_failure(code, out, err, {ExitCode.BAD_DUMP})
+    assert err.splitlines()[0] == (f"error: {paste}: holds the command `sudo iptables-save | grep nginx` and the prompt after "
+                                   "it, nothing between: it printed no rules"), err
+    assert err.splitlines()[1].startswith("hint: a grep that matches no rule prints nothing"), err
+    f = tmp_path / "rules.txt"
+    f.write_text("[root@node1 ~]# iptables -t nat -S KUBE-SERVICES\n[root@node1 ~]#\n")
+    assert "and the prompt after it, nothing between" in svcpath("--all", "--rules-file", str(f))[2]
+
+
+def test_sudos_password_prompt_is_no_rule_line() -> None:
+    """`[sudo] password for lab:` between the command and its grep output (pradeepgadde/blog, node k8s2) was
+    refused: 'line 2: not an iptables-save line'."""
+    paste = str(CORPUS / "pradeepgadde-k8s2-grep-sudo-password.txt")
+    code, out, err = svcpath("--all", "--rules-file", paste)
+    assert code == 0, err
+    assert out.splitlines()[1].split()[:6] == ["default", "my-nginx-svc", "?", "10.98.69.149", "3000", "1"], out

@@ -46,3 +46,19 @@ def test_an_endpoint_not_expected_is_marked_so_and_the_finding_says_why(tmp_path
                                                                            str(tmp_path / "nat.txt"), "--manifest",
                                                                            str(tmp_path / "svc.json"), "--node", "w1",
                                                                            "--explain")[1]
+
+
+def test_a_headless_service_is_not_unknown_kube_proxy_writes_nothing_for_it(tmp_path):
+    """It said "no rule for it in the input — UNKNOWN", with a note below that kube-proxy writes no rules for it."""
+    web = ServiceSpec("shop", "web", "10.96.0.20", [PortSpec("http", 80, 8080)], endpoints=["10.244.1.10"])
+    hl = ServiceSpec("shop", "hl", "10.96.0.99", [PortSpec("http", 80, 8080)], endpoints=["10.244.1.10"])
+    objects = api_objects(hl, node_of={"10.244.1.10": "w1"})
+    objects[0]["spec"]["clusterIP"], objects[0]["spec"]["clusterIPs"] = "None", ["None"]
+    dump, manifest = tmp_path / "nat.txt", tmp_path / "svc.json"
+    dump.write_text(save_text([web]))  # the node's rules: kube-proxy wrote none for hl
+    manifest.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}))
+
+    code, out, err = svcpath("hl", "-n", "shop", "--rules-file", str(dump), "--manifest", str(manifest), "--node", "w1")
+
+    assert code == 0, err
+    assert out.splitlines()[0] == "http 80/TCP → no kube-proxy rules: headless (clusterIP: None) — OK", out
