@@ -404,7 +404,7 @@ def _live_audit_outcome(opts: Options, got: Any, result: Any,
     if len(snapshots) >= HOLD_FROM:
         KEPT.append((parsed, snapshots, got.objects))
     times = sorted(s.collected_at for s in parsed.sources if s.collected_at)
-    outcome.scope = {"namespace": got.namespace, "node": got.node, "nodeChosenBy": got.chosen_by, "kubeProxyPod": coll.pod,
+    outcome.scope = {"namespace": got.namespace, "selector": opts.selector, "node": got.node, "nodeChosenBy": got.chosen_by, "kubeProxyPod": coll.pod,
                      "proxyMode": str(parsed.mode), "backend": coll.backend or (parsed.rules.backend if parsed.rules else None),
                      "collectedAt": times[-1] if times else None}
     return outcome
@@ -631,7 +631,7 @@ def _live_request(opts: Options, env: Env | None = None) -> Any:
                             context=opts.context, request_timeout=opts.request_timeout,
                             node=opts.node, all_nodes=opts.all_nodes, nodes=opts.nodes, sample=opts.sample,
                             max_parallel=opts.max_parallel, progress=progress if on_tty else None,
-                            proxy_mode=opts.proxy_mode,
+                            proxy_mode=opts.proxy_mode, selector=opts.selector,
                             flags=opts.connect, log=log)
 
 

@@ -95,6 +95,7 @@ def svcpath(
     manifest: Annotated[Optional[list[str]], typer.Option("--manifest", metavar="FILE", help="kubectl get service,endpointslices -o yaml|json output, instead of the API (repeatable; JSON up to 64 MiB, YAML up to 8 MiB, no YAML aliases)", show_default=False)] = None,
     all_services: Annotated[bool, typer.Option("--all", help="Audit: one line of health per Service, problems first. Live: the Services of the namespace (-n, -A for all) against one node's rules; offline: every Service in the dump")] = False,
     all_namespaces: Annotated[bool, typer.Option("-A", "--all-namespaces", help="With --all: every namespace")] = False,
+    selector: Annotated[Optional[str], typer.Option("-l", "--selector", metavar="SELECTOR", help="With live --all: only the Services with these labels (app=web,tier!=db)", show_default=False)] = None,
     since: Annotated[Optional[list[str]], typer.Option("--since", metavar="FILE", help="An earlier dump of the same node: show the traffic between it and --rules-file", show_default=False)] = None,
     watch: Annotated[bool, typer.Option("--watch", "-w", help="--watch [INTERVAL]: read the rules every INTERVAL (default 2s; --watch 5s, --watch=500ms) and show each hop's traffic in between, until Ctrl-C (--watch web: web is the Service)")] = False,
     interval: Annotated[str, typer.Option("--interval", metavar="DURATION", help="Same as the INTERVAL of --watch (1s, 500ms)")] = "2s",
@@ -183,8 +184,6 @@ def _fail(message: str, hint: str | None, code: int) -> int:
 
 # kubectl flags with no meaning here: say so rather than offer a look-alike (--selector -> --port?)
 KUBECTL_ONLY = {
-    "--selector": "svcpath reads one Service: name it (or use --all)",
-    "-l": "svcpath reads one Service: name it (or use --all)",
     "--field-selector": "svcpath reads one Service: name it (or use --all)",
     "--username": "basic auth is gone from Kubernetes: use --token or a kubeconfig user (--user)",
     "--password": "basic auth is gone from Kubernetes: use --token or a kubeconfig user (--user)",

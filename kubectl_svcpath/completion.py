@@ -99,6 +99,7 @@ FLAGS: tuple[Flag, ...] = (
          complete=FILES, repeatable=True),
     Flag("--all", "audit every Service (of the namespace, or the dump)"),
     Flag("--all-namespaces", "with --all: every namespace", short="-A"),
+    Flag("--selector", "with live --all: only Services with these labels", short="-l", takes_value=True),
     Flag("--since", "an earlier dump: the traffic between the two", takes_value=True, complete=FILES, repeatable=True),
     Flag("--watch", "show each hop's traffic every interval", short="-w"),
     Flag("--interval", "time between --watch samples", takes_value=True),

@@ -45,6 +45,7 @@ class LiveRequest:
     nodes: str | None = None  # --nodes: a label selector or node names (a,b,c); implies several nodes
     sample: int | None = None  # --sample N: N of the (selected) nodes, taken across zones
     proxy_mode: str | None = None  # --proxy-mode: the listings of this mode, whatever kube-proxy's config says
+    selector: str | None = None  # -l: --all audits the Services with these labels (kubectl's label selector)
 
     @property
     def many(self) -> bool:
@@ -459,11 +460,14 @@ def open_audit(req: LiveRequest, all_namespaces: bool) -> Iterator[LiveAudit]:
         _say(req, f"listing services and endpointslices {'in all namespaces' if ns is None else f'in namespace {ns}'}")
         slices_f = pool.submit(reads.list_all_endpoint_slices, kube, ns)  # beside the Services: pages of both at once
         config_f = pool.submit(_read_config, kube)
-        services = reads.list_services(kube, ns)
+        services = reads.list_services(kube, ns, req.selector)
         if not services:  # as kubectl get says "No resources found": nothing to audit, no node to read
-            raise NotFound(f'no Service in namespace "{ns}"' if ns else "no Service in the cluster",
-                           hint="list them with: kubectl get services -A")
+            raise _no_services(ns, req.selector)
         slices = slices_f.result()
+        if req.selector:  # only the selected Services' slices (they also choose the node)
+            names = {((s.get("metadata") or {}).get("namespace"), (s.get("metadata") or {}).get("name")) for s in services}
+            slices = [s for s in slices if ((s.get("metadata") or {}).get("namespace"),
+                                            ((s.get("metadata") or {}).get("labels") or {}).get(SERVICE_NAME_LABEL)) in names]
         node, chosen_by = _audit_node(kube, req, slices)
         families = tuple(sorted({f for svc in services for f in families_of(svc)} or {4}))
         plan = _plan_one(kube, replace(req, node=node), node, pool.submit(kpp.find_pods, kube, node), config_f)
@@ -472,6 +476,18 @@ def open_audit(req: LiveRequest, all_namespaces: bool) -> Iterator[LiveAudit]:
     finally:
         kube.close()  # first: a read still under way (the caller left early) gives up instead of holding the exit
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+
+
+def _no_services(ns: str | None, selector: str | None) -> NotFound:
+    where = f'in namespace "{ns}"' if ns else "in the cluster"
+    if selector:
+        scope = f"-n {ns}" if ns else "-A"
+        return NotFound(f'no Service matches the label selector "{selector}" {where}',
+                        hint=f"check with: kubectl get services {scope} -l '{selector}'")
+    return NotFound(f"no Service {where}", hint="list them with: kubectl get services -A")
 
 
 def _audit_node(kube: Any, req: LiveRequest, slices: list[dict[str, Any]]) -> tuple[str, str]:

@@ -81,6 +81,7 @@ class Options:
     example: bool = False
     all_services: bool = False
     all_namespaces: bool = False  # -A: with --all, every namespace (kubectl's -A)
+    selector: str | None = None  # -l: with live --all, only the Services with these labels (kubectl's -l)
     since: list[str] = field(default_factory=list)  # --since: an earlier dump of the same node (offline deltas)
     watch: bool = False  # read the rules every interval and show the traffic in between
     interval: float = 2.0  # seconds between --watch samples
@@ -163,6 +164,7 @@ def validate(opts: Options) -> None:
     if sources > 1:
         raise UsageError("choose one source of rules: --rules-file, --local or --example")
     _validate_nodes(opts)
+    _validate_selector(opts)
     if opts.all_namespaces and not opts.all_services:
         raise UsageError("-A (--all-namespaces) goes with --all: kubectl svcpath --all -A")
     if opts.all_namespaces and opts.namespace:
@@ -202,6 +204,19 @@ def validate(opts: Options) -> None:
         check(TraceSpec(opts.trace, opts.trace_to, opts.trace_proto, tuple(opts.node_ips)))
     if opts.manifests and not (opts.rules_files or opts.local or opts.example):
         raise UsageError("--manifest replaces the API server for offline use; add --rules-file FILE or --local")
+
+
+def _validate_selector(opts: Options) -> None:
+    """-l selects the Services the API lists for the live --all audit."""
+    if opts.selector is None:
+        return
+    if not opts.selector.strip():
+        raise UsageError("-l needs a label selector, e.g. -l app=web")
+    if not opts.all_services:
+        raise UsageError("-l selects Services for the audit: add --all (one Service: name it)")
+    if opts.rules_files or opts.example:
+        raise UsageError("-l selects among the Services the API lists: live --all only",
+                         hint="offline, pass a manifest of just those Services: kubectl get svc,endpointslices -l ... -o yaml")
 
 
 def _validate_nodes(opts: Options) -> None:

@@ -97,13 +97,14 @@ def list_endpoint_slices(kube: Kube, namespace: str, service: str) -> list[dict[
     return sorted(items, key=lambda o: (o.get("metadata") or {}).get("name") or "")
 
 
-def list_services(kube: Kube, namespace: str | None) -> list[dict[str, Any]]:
-    """--all: every Service of the namespace, or of the cluster (None: -A)."""
+def list_services(kube: Kube, namespace: str | None, label_selector: str | None = None) -> list[dict[str, Any]]:
+    """--all: every Service of the namespace, or of the cluster (None: -A); -l: those with these labels."""
+    query = [("labelSelector", label_selector)] if label_selector else None
     if namespace is None:
-        items = _list(kube, Call("list", "services"), "/api/v1/services", {}, "Service", "v1")
+        items = _list(kube, Call("list", "services"), "/api/v1/services", {}, "Service", "v1", query)
     else:
         items = _list(kube, Call("list", "services", None, namespace), "/api/v1/namespaces/{namespace}/services",
-                      {"namespace": namespace}, "Service", "v1")
+                      {"namespace": namespace}, "Service", "v1", query)
     for item in items:
         check_object(item, "the API server's answer")
     return items

@@ -116,6 +116,8 @@ _COLUMNS = [("NAMESPACE", 0), ("NAME", 0), ("TYPE", 3), ("CLUSTER-IP", 2), ("POR
 def scope_lines(scope: dict[str, Any]) -> list[str]:
     """Live --all: what was read - the namespace(s), the one node whose rules every Service is set against, and why that node."""
     where = f"namespace {safe(scope['namespace'])}" if scope.get("namespace") else "all namespaces"
+    if scope.get("selector"):
+        where += f", Services matching {safe(scope['selector'])}"
     mode = safe(scope.get("proxyMode") or "?") + (f" ({safe(scope['backend'])})" if scope.get("backend") else "")
     rules = f"Rules:    {mode} mode, node {safe(scope['node'])}"
     if scope.get("kubeProxyPod"):

@@ -224,7 +224,7 @@ def test_v_zero_logs_nothing(api_only: FakeApiServer, tmp_path: Path):
     ("--ass", "did you mean --as?"),
     ("--namspace", "did you mean --namespace?"),
     ("--frobnicate", "see 'kubectl svcpath --help'"),  # nothing alike: no guess
-    ("--selector", "svcpath reads one Service"),
+    ("--field-selector", "svcpath reads one Service"),
 ])
 def test_unknown_options_suggest_only_look_alikes(typed: str, hint: str):
     code, _, err = svcpath("web", typed, "x")

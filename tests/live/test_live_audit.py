@@ -218,8 +218,39 @@ def test_live_audit_of_an_empty_namespace_says_so_and_reads_no_node(api: FakeApi
     (["web", "-A"], "error: -A (--all-namespaces) goes with --all"),
     (["--all", "--all-nodes"], "error: --all audits every Service against one node's rules"),
     (["--all", "--local"], "error: --all reads one node's rules through the API or from a dump, not --local"),
+    (["web", "-l", "app=web"], "error: -l selects Services for the audit: add --all"),
+    (["--all", "-l", "app=web", "--rules-file", "nat.txt"], "error: -l selects among the Services the API lists: live --all only"),
 ])
 def test_live_audit_flag_mistakes(args: list[str], words: str):
     code, out, err = svcpath(*args)
     assert code == ExitCode.USAGE and out == ""
     assert one_error(err).startswith(words)
+
+
+@pytest.mark.lab
+@pytest.mark.api
+def test_live_audit_with_a_label_selector_lists_only_those_services(scenario: Scenario):
+    """kubectl's -l: the Services LIST carries the selector; the header says which Services were audited."""
+    _cluster(scenario)
+    for name in ("web", "api"):
+        scenario.cluster.objects[("Service", "default", name)]["metadata"]["labels"] = {"tier": "front"}
+
+    code, out, err = svcpath("--all", "-l", "tier=front", "--kubeconfig", str(scenario.kubeconfig()))
+
+    assert code == ExitCode.PROBLEMS_FOUND, err
+    assert out.splitlines()[0] == ("Audit:    namespace default, Services matching tier=front, against the rules of node "
+                                   "cp01: the first node by name with a ready endpoint (--node NAME for another)")
+    assert [(r[0], r[1]) for r in _rows(out)] == [("default", "api"), ("default", "web")]
+    lists = [r for r in scenario.cluster.requests if r.path == "/api/v1/namespaces/default/services"]
+    assert [r.query.get("labelSelector") for r in lists] == [["tier=front"]]
+    scenario.assert_read_only()
+
+
+@pytest.mark.api
+def test_live_audit_with_a_selector_nothing_matches_says_so(api: FakeApiServer, tmp_path):
+    _api_only(api)
+    code, out, err = svcpath("--all", "-l", "tier=none", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")))
+    assert code == ExitCode.NOT_FOUND and out == ""
+    assert one_error(err) == 'error: no Service matches the label selector "tier=none" in namespace "default"'
+    assert "hint: check with: kubectl get services -n default -l 'tier=none'" in err
+    assert api.cluster.execs() == []
