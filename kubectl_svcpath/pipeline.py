@@ -18,7 +18,7 @@ from kubectl_svcpath.findings.generic import diagnose
 from kubectl_svcpath.modes import registry
 from kubectl_svcpath.modes.base import Mode, Parsed
 from kubectl_svcpath.parse import describe, dump_format
-from kubectl_svcpath.parse.excerpt import (clean, excerpt_note, head_commands, json_excerpt, left_out_note, marked_note,
+from kubectl_svcpath.parse.excerpt import (clean, excerpt_note, head_commands, json_excerpt, left_out_note, marked_note, uncommented_note,
                                            relisted_note, repeated_note, split_forms)
 from kubectl_svcpath.path import PortPath
 from kubectl_svcpath.report import Report, RulesNotRead
@@ -206,8 +206,10 @@ def cleaned(dump: RuleDump, notes: list[str] | None = None) -> RuleDump:
         return replace(dump, clean=True, save_lines=True, feed=scanned)
     c = clean(dump.text)
     if not c.bom and not c.elisions and not c.commands and not c.dedented and not c.left_out and not c.marked \
-            and not c.relisted and not c.repeated:
+            and not c.relisted and not c.repeated and not c.uncommented:
         return replace(dump, clean=True, save_lines=c.save_lines)
+    if c.uncommented and notes is not None:
+        notes.append(uncommented_note(dump.source, c.uncommented))
     if c.left_out and notes is not None:
         notes.append(left_out_note(dump.source, c.left_out))
     if c.marked and notes is not None:
