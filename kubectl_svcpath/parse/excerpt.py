@@ -152,9 +152,7 @@ def clean(text: str) -> Cleaned:
     """``text`` without a leading BOM and with each elision line emptied (line numbers kept)."""
     bom = text.startswith("\ufeff")
     text, dedented = _dedent(text[1:] if bom else text)
-    uncommented: list[int] = []
-    if text.lstrip().startswith("#") and _NOT_COMMENT.search(text) is None:
-        text, uncommented = _uncomment_output(text)
+    text, uncommented = _uncomment_output(text)
     if _save_lines_only(text):  # (its first line is looked at below, as every paste's first lines are)
         elided = _QUICK_START.match(text) is not None
         if not elided and not head_commands(text) and _ROOT_PROMPT.search(text) is None and not _maybe_marked(text):
@@ -222,6 +220,8 @@ def _uncomment_output(text: str) -> tuple[str, list[int]]:
     """A text of "# " lines only: the lines whose text without the "#" is a rule listing's (a command's output
     kept as shell comments under it, "# sudo nft list ruleset | grep -A5 kube" then "# table ip kube-proxy {"),
     the "#" taken off; the commands and iptables' own comments stay. Unchanged when no such line is a rule's."""
+    if not text.lstrip().startswith("#") or _NOT_COMMENT.search(text) is not None:
+        return text, []
     lines = text.split("\n")
     bodies = {i: line.lstrip()[1:] for i, line in enumerate(lines) if line.strip() and not _TOOL_COMMENT.match(line.lstrip())}
     bodies = {i: b[1:] if b.startswith(" ") else b for i, b in bodies.items()}
