@@ -27,6 +27,7 @@ _ELISION = re.compile(
             [\w ,.'-]{0,60}[\])>]                                          # [snip] <truncated> (...) [...]
       | (?:snip(?:ped)?|truncated|omitted)\s*[.…]*                           # snip  truncated...
       | --(?:\s*(?:more|snip|cut)?\s*--)?                                  # -- more --, and grep's group separator "--"
+      | \*{3,} | _{3,}                                                     # a Markdown rule between the author's pieces
     )\s*$""",
     re.X | re.I,
 )
@@ -34,21 +35,27 @@ _ELISION = re.compile(
 
 # what else authors paste around the rules: the shell prompt and command that printed them
 # ("$ ipt KUBE-SERVICES", "[root@gv187 ~]# iptables -t nat -L", "root@kind-worker:/# iptables -S",
-# "controlplane $ kubectl exec …"), the bare command, and a line of their own prose ("From the
-# KUBE-NODEPORTS chain:"). Each becomes a "# " line: every parser reads those as comments, and
+# "controlplane $ kubectl exec …", oh-my-zsh's "➜ root@cka3962:~# …", a container's "/ # iptables …"), the bare
+# command, and a line of their own prose ("From the KUBE-NODEPORTS chain:"). Each becomes a "# " line: every parser reads those as comments, and
 # the iptables -L reader still takes the table from a "-t filter" in them.
-_PROMPT = re.compile(r"^\s*(?:\[[^\]\n]{0,80}\]|[\w.-]+@[\w.:~/-]*|[\w.-]+)?\s*[$#%]\s+\S")
+_PROMPT = re.compile(r"^\s*(?:\u279c\s+)?(?:\[[^\]\n]{0,80}\]|[\w.-]+@[\w.:~/-]*|[\w.-]+|[~/][\w.:~/-]*)?\s*[$#%]\s+\S")
 # (a listing command alone, or piped: "sudo iptables-save | grep nginx-ext", "iptables-save > /tmp/x")
 _COMMAND = re.compile(r"^\s*(?:sudo\s+)?(?:ip6?tables(?:-legacy|-nft)?(?:-save)?|nft|ipvsadm|kubectl|crictl|docker|conntrack)"
                       r"(?:\s+-?\w|\s*[|>]|\s*$)")
 _PROSE = re.compile(r"^[A-Z][^:\t]{2,100}:\s*$")
 # the prompt alone, the command's output done ("ubuntu@vm1:~$ ", "[root@node ~]#"): ends many pasted runs;
 # and sudo's own prompt under a command ("[sudo] password for lab:"), printed before the command's output
-_BARE_PROMPT = re.compile(r"^\s*(?:(?:\[[^\]\n]{0,80}\]|[\w.-]+@[\w.:~/-]*)[$#%]|\[sudo\] password for [^:\n]{1,64}:)\s*$")
+_BARE_PROMPT = re.compile(r"^\s*(?:\u279c\s+)?(?:(?:\[[^\]\n]{0,80}\]|[\w.-]+@[\w.:~/-]*|[~/][\w.:~/-]*[ \t])[$#%]|\[sudo\] password for [^:\n]{1,64}:)\s*$")
 # an arrow the author put before a line to point at it ("--> 9   540 KUBE-MARK-MASQ …", "==> -A KUBE-SVC-…"):
 # not the tool's; the line is read without it, the arrow blanked so that -L columns stay where they were
 _MARK = re.compile(r"^[ \t]*(?:-{1,3}|={1,3})>[ \t]+(?=\S)")
-_ANY_MARK = re.compile(r"(?:^|\n)[ \t]*(?:-{1,3}|={1,3})>[ \t]|\*\*")
+_ANY_MARK = re.compile(r"(?:^|\n)[ \t]*(?:-{1,3}|={1,3})>[ \t]|\*\*| (?://|<-{1,2}|\u2190)(?:[ \t]|$)")
+# the author's note after a rule ("… --to-destination 10.1.2.3:80 // here is", "-j KUBE-SEP-X  <-- this one"), outside
+# quotes: cut off (iptables prints neither; a "#" note is cut by the readers themselves, parse_save.cut_annotation)
+_NOTE_AFTER_RULE = re.compile(r"[ \t]+(?://|<-{1,2}|\u2190)(?=[ \t]|$)")
+# Markdown emphasis around a rule line that spans several lines ("***-A KUBE-SEP-…" … "# note***", a Notion export)
+_MD_EDGE = re.compile(r"^([ \t]*)\*{1,3}(?=(?:\[\d+:\d+\][ \t]*)?-[ANIX][ \t]+\S)")
+_MD_TAIL = re.compile(r"(?<=[^\s*])\*{1,3}[ \t]*$")
 # Markdown notes kept as a file: a line of bold prose ("**what this rule does:**"), and a rule line with
 # words in bold ("-A **PREROUTING** … -j **KUBE-SERVICES**"); the bold marks are the author's, not iptables'
 _MD_BOLD_LINE = re.compile(r"^[ \t]*\*\*[^*\n].*\*\*[ \t]*$")
@@ -58,8 +65,8 @@ _MD_BOLD_WORD = re.compile(r"\*\*([^*\s]+)\*\*")
 # kube-proxy-x -- iptables-save", "ssh node sudo iptables-save | grep -n …"), and not an alias ("$ ipt
 # KUBE-SERVICES" in tkng.io is iptables -t nat -nvL): only these well-known commands
 _OTHER_COMMAND = re.compile(
-    r"^(?:sudo\s+)?(?:kubectl\s+(?:-n\s+\S+\s+)?(?:logs|get|describe|apply|create|delete|edit|scale|rollout|top|version|"
-    r"cluster-info|config|explain)|ip\s+(?:-\w+\s+)*(?:a|addr|address|r|route|l|link|n|neigh|rule)|ss|netstat|curl|wget|"
+    r"^(?:sudo\s+)?(?:(?:kubectl|k)\s+(?:-n\s+\S+\s+)?(?:logs|get|describe|apply|create|delete|edit|scale|rollout|top|version|"
+    r"cluster-info|config|explain|run|expose|patch|label|annotate|wait)|ip\s+(?:-\w+\s+)*(?:a|addr|address|r|route|l|link|n|neigh|rule)|ss|netstat|curl|wget|"
     r"ping|dig|nslookup|journalctl|systemctl|docker\s+(?:ps|logs|images|inspect)|crictl\s+(?:ps|pods|logs|inspect)|helm|"
     r"tcpdump|uname|hostname|ls|sysctl|lsmod|route|arp)\b")
 # the first line of a rule listing of any form: never another command's output
@@ -144,7 +151,7 @@ def clean(text: str) -> Cleaned:
     text, dedented = _dedent(text[1:] if bom else text)
     if _save_lines_only(text):  # (its first line is looked at below, as every paste's first lines are)
         elided = _QUICK_START.match(text) is not None
-        if not elided and not head_commands(text) and _ROOT_PROMPT.search(text) is None:
+        if not elided and not head_commands(text) and _ROOT_PROMPT.search(text) is None and not _maybe_marked(text):
             return Cleaned(text, [], bom, dedented=dedented, save_lines=True)
     else:
         elided = _maybe_elided(text)
@@ -200,10 +207,17 @@ def clean(text: str) -> Cleaned:
 
 
 def _unmark(lines: list[str], i: int, marked: list[int]) -> str:
-    """Line ``i`` without the author's marks on a rule line (an arrow before it, Markdown bold inside it)."""
+    """Line ``i`` without the author's marks on a rule line (an arrow before it, Markdown emphasis around or inside
+    it, a "// note" after it)."""
     line = lines[i]
-    if "**" in line and _SAVE_SHAPED.match(line) and _MD_BOLD_WORD.search(line):
-        line = _MD_BOLD_WORD.sub(r"\1", line)
+    if "*" in line and (edge := _MD_EDGE.match(line)) is not None:
+        line = edge.group(1) + line[edge.end():]
+    if _SAVE_SHAPED.match(line):
+        if "*" in line:
+            line = _MD_TAIL.sub("", _MD_BOLD_WORD.sub(r"\1", line) if "**" in line else line)
+        if "/" in line or "<" in line or "\u2190" in line:
+            note = next((m for m in _NOTE_AFTER_RULE.finditer(line) if not _open_quote(line[:m.start()])), None)
+            line = line[:note.start()] if note is not None else line
     else:
         mark = _MARK.match(line)
         if mark is not None and (_RULE_START.match(line, mark.end()) or _LIST_ROW.match(line, mark.end())):
@@ -212,6 +226,11 @@ def _unmark(lines: list[str], i: int, marked: list[int]) -> str:
         lines[i] = line
         marked.append(i + 1)
     return line
+
+
+def _open_quote(text: str) -> bool:
+    """An odd number of unescaped double quotes: ``text`` ends inside a quoted comment."""
+    return len(re.findall(r'(?<!\\)"', text)) % 2 == 1
 
 
 def _drop_earlier_listings(lines: list[str]) -> list[tuple[str, list[int], list[int]]]:
@@ -308,7 +327,7 @@ def head_commands(text: str) -> bool:
     return any(not ln.lstrip().startswith("#") and (_PROMPT.match(ln) or _COMMAND.match(ln) or _PROSE.match(ln)) for ln in head)
 
 
-_ANY_PROMPT = re.compile(r"\n[ \t]*(?:\$ |\[[^\]\n]{0,80}\][$#][ \n]|[\w.-]+@[\w.:~/-]*[$#][ \n]|(?:# ?)?(?:sudo )?"
+_ANY_PROMPT = re.compile(r"\n[ \t]*(?:\u279c[ \t]+)?(?:\$ |[~/][\w.:~/-]*[ \t]?[$#%][ \n]|\[[^\]\n]{0,80}\][$#][ \n]|[\w.-]+@[\w.:~/-]*[$#][ \n]|(?:# ?)?(?:sudo )?"
                          r"(?:iptables|ip6tables|nft|ipvsadm|kubectl)[\w-]* )")
 # root's bare "# " prompt before a rule tool ("# iptables-save | grep web": greps of one dump, each a run of
 # its own); a dump's own "# Generated by …" line does not start so
@@ -316,9 +335,14 @@ _ROOT_PROMPT = re.compile(r"(?:^|\n)[ \t]*# ?(?:sudo )?(?:iptables|ip6tables|nft
 
 
 # a fast pre-check over the whole text (a literal newline first lets the engine skip ahead in C)
-_QUICK_BODY = r"[ \t]*(?:\.{3}|…|[\[(<][ \t]*(?:\.{3}|…|[sS]nip|[tT]runcated|[cC]ut|[oO]mitted|[eE]lided|[tT]rimmed|[mM]ore|[rR]edacted)|[sS]nip|[tT]runcated|[oO]mitted|--)"
+_QUICK_BODY = r"[ \t]*(?:\*{3}|_{3}|\.{3}|…|[\[(<][ \t]*(?:\.{3}|…|[sS]nip|[tT]runcated|[cC]ut|[oO]mitted|[eE]lided|[tT]rimmed|[mM]ore|[rR]edacted)|[sS]nip|[tT]runcated|[oO]mitted|--)"
 _QUICK = re.compile("\n" + _QUICK_BODY)
 _QUICK_START = re.compile(_QUICK_BODY)
+
+
+def _maybe_marked(text: str) -> bool:
+    """The author's marks on rule lines (Markdown emphasis, a "// note" after a rule): literals looked for first."""
+    return ("**" in text or " //" in text or " <-" in text or "\u2190" in text) and _ANY_MARK.search(text) is not None
 
 
 def _maybe_elided(text: str) -> bool:
@@ -437,8 +461,9 @@ def split_forms(text: str) -> list[str] | None:
 
 
 def marked_note(source: str, lines: list[int]) -> str:
-    """Rule lines the author pointed at with an arrow: read without it."""
-    return (f"{source}: the author's marks (arrows before, Markdown ** inside) on line{'s' if len(lines) > 1 else ''} "
+    """Rule lines the author marked (an arrow, Markdown emphasis, a note after the rule): read without the marks."""
+    return (f"{source}: the author's marks (arrows before, Markdown emphasis, '//' or '<--' notes after) "
+            f"on line{'s' if len(lines) > 1 else ''} "
             f"{line_list(lines)} were read as no part of the rules")
 
 

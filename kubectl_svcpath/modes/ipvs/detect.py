@@ -13,6 +13,10 @@ _RULE_PROTO = {"-t": "TCP", "--tcp-service": "TCP", "-u": "UDP", "--udp-service"
 # a token that is an ipvsadm address:port (IPv4, [IPv6], or a name when -n was not given)
 _ADDR = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[\w.-]+):\w+$")
 _PROC_MARK = re.compile(r"[0-9A-F]{8}")
+# `ipvsadm -Lnc`: "TCP 14:59  ESTABLISHED 10.244.1.1:51234 10.96.0.1:443 192.168.0.1:6443" (expire MM:SS,
+# state, client, virtual, real server): one connection, not a virtual server "14" port 59
+CONN_ENTRY = re.compile(r"^(?:TCP|UDP|SCTP|IP)\s+\d+:\d\d\s+[A-Z_]+\s+\S+\s+\S+\s+\S+\s*$")
+CONN_HEADS = ("IPVS connection entries", "pro expire state")
 # the first words of other rule dumps: a paste that starts with one is not ipvsadm output
 _OTHER_DUMPS = re.compile(r"^(?:\*\w|:\S+ \S+ \[|\[\d+:\d+\]|Chain \S+ \(|table \w+ \S+ \{|COMMIT$|-[NP] )")
 
@@ -22,7 +26,7 @@ def is_listing_line(s: str) -> bool:
     if _VERSION.match(s) or s.startswith(HEADS + ("-> RemoteAddress:Port",)):
         return True
     words = s.split()
-    if len(words) < 2:
+    if len(words) < 2 or s.startswith(CONN_HEADS) or CONN_ENTRY.match(s):
         return False
     if words[0] in _PROTOS:
         return _ADDR.match(words[1]) is not None

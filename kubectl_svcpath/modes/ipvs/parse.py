@@ -31,7 +31,7 @@ import re
 from dataclasses import dataclass, field
 
 from kubectl_svcpath.errors import BadDump
-from kubectl_svcpath.modes.ipvs.detect import _PROTOS, _RULE_PROTO, _VERSION, HEADS
+from kubectl_svcpath.modes.ipvs.detect import _PROTOS, _RULE_PROTO, _VERSION, CONN_ENTRY, CONN_HEADS, HEADS
 from kubectl_svcpath.modes.ipvs.detect import is_listing_line as _is_listing_line
 from kubectl_svcpath.modes.ipvs.model import IpvsDumpInfo, IpvsRate, IpvsStats, IpvsTable, VirtualServer, normalize_ip
 
@@ -93,6 +93,7 @@ _NODE_MARK = re.compile(r"^(?:>{2,}|={2,}>?)\s*(?:node\s*[:=]?\s*)?([\w.:\[\]-]+
 _PROMPT = re.compile(r"^(?:\[?[\w.-]+@([\w.-]+)[^$#%\]\s]*(?: [^$#%\]\s]*)?\]?\s*[$#%]|[$%])\s*")
 _LISTING_COMMAND = re.compile(r"^(?:sudo\s+)?(?:\S*/)?ipvsadm\s+(-\S+)")
 # `ipset list` typed without a prompt beside the listing: its output is read as kube-proxy's sets (ipset.py)
+_CONNECTION_FLAG = re.compile(r"(?:^|\s)-[A-Za-z]*c[A-Za-z]*(?:\s|$)|--connection")
 _IPSET_COMMAND = re.compile(r"^(?:sudo\s+)?(?:\S*/)?ipset\s+(?:list|-L|-l|save)\b")
 
 
@@ -164,9 +165,15 @@ def parse_ipvsadm(text: str, source: str, lenient: bool = False) -> IpvsTable:
     table = _one_node(nodes, source)
     info = table.dumps[0]
     skipped = _read_ipsets(table, text, source, skipped)
+    conns = [part for part in skipped if _is_connection_listing(part[2])]
+    if conns:
+        info.notices.append(_connections_note(source, conns))
+        skipped = [part for part in skipped if part not in conns]
     if skipped:
         info.notices.append(_skipped_note(source, skipped))
     info.notices.extend(state.notices)
+    if state.connections:
+        info.notices.append(_connections_note(source, [(state.connections[0], state.connections[-1], "ipvsadm -Lnc")]))
     if state.foreign:
         info.notices.append(f"{source}: --lenient left out {len(state.foreign)} line(s) that are not ipvsadm's "
                             f"(line{'s' if len(state.foreign) > 1 else ''} {_lines(state.foreign)})")
@@ -275,6 +282,17 @@ def _head_form(head: list[str]) -> str:
             "persistent-conn" if "PersistConn" in head else "thresholds" if "Uthreshold" in head else "list")
 
 
+def _is_connection_listing(command: str) -> bool:
+    """``ipvsadm -Lnc`` / ``-L -n -c`` / ``--connection``: the connection entries, not the table."""
+    return _LISTING_COMMAND.match(command) is not None and _CONNECTION_FLAG.search(command) is not None
+
+
+def _connections_note(source: str, parts: list[tuple[int, int, str]]) -> str:
+    where = ", ".join(f"line {a}" if a == b else f"lines {a}-{b}" for a, b, _ in parts)
+    return (f"{source}: `ipvsadm -Lnc` connection entries ({where}) not read one by one: each real server's "
+            "ActiveConn/InActConn (ipvsadm -Ln) counts them")
+
+
 def _skipped_note(source: str, skipped: list[tuple[int, int, str]]) -> str:
     parts = []
     for first, last, command in skipped[:6]:
@@ -360,10 +378,14 @@ class _State:
     headerless: bool = False
     notices: list[str] = field(default_factory=list)
     foreign: list[int] = field(default_factory=list)
+    connections: list[int] = field(default_factory=list)  # `ipvsadm -Lnc` lines printed within a listing
 
     def line(self, table: IpvsTable, line_no: int, s: str) -> None:
         info = table.dumps[0]
         source = self.source
+        if s.startswith(CONN_HEADS) or CONN_ENTRY.match(s):
+            self.connections.append(line_no)
+            return
         m = _VERSION.match(s)
         if m:
             info.version = m.group(1)

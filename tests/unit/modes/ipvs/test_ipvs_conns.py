@@ -72,3 +72,32 @@ def test_other_modes_carry_no_ipvs_connection_fields() -> None:
     assert all("activeConns" not in hop for hop in _hops(json.loads(out)).values())
     code, out, err = svcpath("ns1/svc1", "--rules-file", str(ROOT / "tests" / "corpus" / "knftables-fake-test-kube-proxy-ip6-add-commands.txt"))
     assert "ACT/INACT" not in out
+
+
+# `ipvsadm -Lnc` as people paste it after the table (the shape of aledbf/kube-keepalived-vip#117's paste):
+# each entry is one connection, "TCP 14:59  ESTABLISHED client virtual real-server"
+LNC = """\
+# ipvsadm -Ln
+IP Virtual Server version 1.2.1 (size=4096)
+Prot LocalAddress:Port Scheduler Flags
+  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn
+TCP  10.96.0.1:443 rr
+  -> 192.168.0.1:6443             Masq    1      1          1
+{between}IPVS connection entries
+pro expire state       source             virtual            destination
+TCP 14:59  ESTABLISHED 10.244.1.1:51234   10.96.0.1:443      192.168.0.1:6443
+TCP 01:10  TIME_WAIT   10.244.1.1:51230   10.96.0.1:443      192.168.0.1:6443
+"""
+
+
+def test_connection_entries_are_not_virtual_servers(tmp_path: Path) -> None:
+    """They were read as virtual servers "TCP 14:59" and "TCP 01:10" without real servers: two no-endpoints errors."""
+    for between in ("# ipvsadm -Lnc\n", ""):  # under its own prompt, or printed right after the table
+        f = tmp_path / "lnc.txt"
+        f.write_text(LNC.format(between=between))
+        code, out, err = svcpath("--rules-file", str(f), "--all")
+        assert code == 0, err
+        rows = [line for line in out.splitlines() if line.startswith("?")]
+        assert len(rows) == 1 and "TCP 10.96.0.1:443" in rows[0], out
+        assert "14:59" not in out and "no-endpoints" not in out
+        assert "`ipvsadm -Lnc` connection entries" in out
