@@ -611,12 +611,32 @@ def _local(opts: Options) -> Outcome:
     if opts.proxy_mode:
         collection.proxy_mode = opts.proxy_mode
     # on the node itself: the node is this machine, unless the user names it
-    collection.node = opts.node or collection.node or socket.gethostname()
+    collection.node = opts.node or collection.node or _this_node(opts, objects, collection.notes, socket.gethostname())
     _node_from_manifest(collection, objects)
     parsed = pipeline.parse_collection(collection, opts.lenient)
     if opts.trace is not None:
         return Outcome(traces=[_trace(snapshot, parsed, opts, collection.node)])
     return Outcome(reports=[pipeline.analyse(snapshot, parsed, collection)])
+
+
+def _this_node(opts: Options, objects: list[dict[str, Any]], notes: list[str], host: str) -> str | None:
+    """--local without --node: this machine's hostname, when the API objects (or, live, a GET) show a node
+    of that name. kube-proxy may know the node by another (--hostname-override, cloud names): then which
+    endpoints are local is not judged rather than judged against the wrong name."""
+    named = {ep.get("nodeName") for o in objects if o.get("kind") == "EndpointSlice" for ep in o.get("endpoints") or []}
+    named |= {(o.get("metadata") or {}).get("name") for o in objects if o.get("kind") == "Node"}
+    if host in named:
+        return host
+    if not opts.manifests:  # the Service came from the API: ask it for the Node
+        from kubectl_svcpath import live
+
+        node = live.node_object(_live_request(opts), host)
+        if node is not None:
+            objects.append(node)
+            return host
+    notes.append(f'this machine\'s hostname "{safe(host)}" names no node of the API objects, so which endpoints are local '
+                 "is not judged: give kube-proxy's node name with --node NAME")
+    return None
 
 
 # --- a live cluster ---------------------------------------------------------------
