@@ -516,9 +516,15 @@ def _holds_address(s: ServiceSnapshot, wanted: str) -> bool:
     return any(a == wanted or a.rsplit(":", 1)[0].strip("[]") == wanted.strip("[]") for a in addrs)
 
 
+_IPSETS_ALONE = ("the input holds kube-proxy's ipsets (ipset list) but no IPVS virtual server: pass `ipvsadm -Ln` "
+                 "output too; the sets only say what kind each virtual server's address is")
+
+
 def _not_found_hint(parsed: pipeline.Parsed) -> str:
     """Why a Service may be missing from this input, most likely first: say what the input lacks."""
     rules = parsed.rules
+    if parsed.ipvs is not None and parsed.ipvs.ipsets is not None and not parsed.ipvs.virtual_servers:
+        return _IPSETS_ALONE
     if parsed.excerpt:
         whole = ("ipvsadm -Ln --stats --exact" if parsed.ipvs is not None
                  else "nft -j list table ip kube-proxy" if parsed.nft is not None and rules is None else "iptables-save -c")
@@ -548,6 +554,8 @@ def audit_notes(parsed: pipeline.Parsed, collection: Collection, listed_from_rul
             shown = ", ".join(info.deleted[:6]) + (f" and {len(info.deleted) - 6} more" if len(info.deleted) > 6 else "")
             notes.append(f"{info.source} is an iptables-restore input: it deletes {shown} (-X), so their Services "
                          "are gone from the node once it runs and are not listed")
+    if parsed.ipvs is not None and parsed.ipvs.ipsets is not None and not parsed.ipvs.virtual_servers:
+        notes.append(_IPSETS_ALONE)
     notes += parsed.reader_notes()
     return notes
 
@@ -603,12 +611,32 @@ def _local(opts: Options) -> Outcome:
     if opts.proxy_mode:
         collection.proxy_mode = opts.proxy_mode
     # on the node itself: the node is this machine, unless the user names it
-    collection.node = opts.node or collection.node or socket.gethostname()
+    collection.node = opts.node or collection.node or _this_node(opts, objects, collection.notes, socket.gethostname())
     _node_from_manifest(collection, objects)
     parsed = pipeline.parse_collection(collection, opts.lenient)
     if opts.trace is not None:
         return Outcome(traces=[_trace(snapshot, parsed, opts, collection.node)])
     return Outcome(reports=[pipeline.analyse(snapshot, parsed, collection)])
+
+
+def _this_node(opts: Options, objects: list[dict[str, Any]], notes: list[str], host: str) -> str | None:
+    """--local without --node: this machine's hostname, when the API objects (or, live, a GET) show a node
+    of that name. kube-proxy may know the node by another (--hostname-override, cloud names): then which
+    endpoints are local is not judged rather than judged against the wrong name."""
+    named = {ep.get("nodeName") for o in objects if o.get("kind") == "EndpointSlice" for ep in o.get("endpoints") or []}
+    named |= {(o.get("metadata") or {}).get("name") for o in objects if o.get("kind") == "Node"}
+    if host in named:
+        return host
+    if not opts.manifests:  # the Service came from the API: ask it for the Node
+        from kubectl_svcpath import live
+
+        node = live.node_object(_live_request(opts), host)
+        if node is not None:
+            objects.append(node)
+            return host
+    notes.append(f'this machine\'s hostname "{safe(host)}" names no node of the API objects, so which endpoints are local '
+                 "is not judged: give kube-proxy's node name with --node NAME")
+    return None
 
 
 # --- a live cluster ---------------------------------------------------------------

@@ -126,6 +126,19 @@ def fetch_service_objects(req: LiveRequest) -> tuple[str, list[dict[str, Any]]]:
         kube.close()
 
 
+def node_object(req: LiveRequest, name: str) -> dict[str, Any] | None:
+    """The Node called ``name`` (for --local), or None when there is none (or it may not be read)."""
+    kube = _connect(req)
+    try:
+        got = _get_node(kube, name)
+    finally:
+        kube.close()
+    if isinstance(got, SvcpathError):
+        return None
+    got.setdefault("kind", "Node")
+    return got
+
+
 def families_of(service: dict[str, Any]) -> tuple[int, ...]:
     spec = service.get("spec") or {}
     ips = [ip for ip in (spec.get("clusterIPs") or [spec.get("clusterIP")]) if ip and ip != "None"]

@@ -15,7 +15,7 @@ def render_report(report: Report, fmt: str, style: Style, width: int | None = No
     if report.rules_not_read is not None:
         from kubectl_svcpath.render.api_view import render_api_view
 
-        return render_api_view(report, style, width)
+        return render_api_view(report, style, None if fmt == "wide" else width)
     if fmt == "tree":
         from kubectl_svcpath.render.tree import render_tree
 

@@ -28,6 +28,26 @@ def _endpoint_cells(ep: Endpoint) -> list[str]:
     return [safe(addr), _cond(ep.ready), _cond(ep.serving), _cond(ep.terminating), safe(ep.node or "-")]
 
 
+_HEADERS = ["PORT", "ADDRESSES", "NODE-PORT", "ENDPOINT", "READY", "SERVING", "TERMINATING", "NODE"]
+
+
+def _state(ready: str, serving: str, terminating: str) -> str:
+    """The three conditions in one cell, in the path table's words (a narrow terminal)."""
+    if terminating == "yes":
+        return "serving,terminating" if serving == "yes" else "terminating"
+    return {"yes": "ready", "no": "not-ready"}.get(ready, ready)
+
+
+def _table(rows: list[list[str]], width: int | None) -> tuple[str, list[str]]:
+    """The table, and what is said below it; the conditions share one STATE column when it is too wide."""
+    table = tabulate(rows, headers=_HEADERS, tablefmt="plain", disable_numparse=True)
+    if width is None or max(len(line) for line in table.splitlines()) <= width:
+        return table, []
+    narrow = [[*r[:4], _state(*r[4:7]) if r[4] else "", r[7]] for r in rows]
+    return (tabulate(narrow, headers=[*_HEADERS[:4], "STATE", "NODE"], tablefmt="plain", disable_numparse=True),
+            ["(-o wide shows READY, SERVING and TERMINATING apart)"] if any(r[4] for r in rows) else [])
+
+
 def render_api_view(report: Report, style: Style, width: int | None = None) -> str:
     why = report.rules_not_read
     assert why is not None
@@ -42,18 +62,19 @@ def render_api_view(report: Report, style: Style, width: int | None = None) -> s
     rows = []
     addresses = [ip for kind, ip in svc.entry_addresses()]
     for p in svc.ports:
-        label = safe(p.label)
-        dests = ", ".join(f"[{ip}]:{p.port}" if ":" in ip else f"{ip}:{p.port}" for ip in addresses) or "-"
-        first = [label, safe(dests), str(p.node_port) if p.node_port else "-"]
+        dests = [safe(f"[{ip}]:{p.port}" if ":" in ip else f"{ip}:{p.port}") for ip in addresses] or ["-"]
         eps = svc.port_endpoints(p)
         if not eps:
             none = "none (no EndpointSlice)" if not svc.has_slices else "none in the EndpointSlices"
-            rows.append([*first, none, "", "", "", ""])
-            continue
-        for i, ep in enumerate(eps):
-            rows.append([*(first if i == 0 else ["", "", ""]), *_endpoint_cells(ep)])
-    table = tabulate(rows, headers=["PORT", "ADDRESSES", "NODE-PORT", "ENDPOINT", "READY", "SERVING", "TERMINATING", "NODE"],
-                     tablefmt="plain", disable_numparse=True)
+            cells = [[none, "", "", "", ""]]
+        else:
+            cells = [_endpoint_cells(ep) for ep in eps]
+        # one address a row (a LoadBalancer's cluster, external and ingress addresses stack, not widen)
+        for i in range(max(len(dests), len(cells))):
+            first = [safe(p.label), dests[0], str(p.node_port) if p.node_port else "-"] if i == 0 else \
+                ["", dests[i] if i < len(dests) else "", ""]
+            rows.append([*first, *(cells[i] if i < len(cells) else ["", "", "", "", ""])])
+    table, under = _table(rows, width)
     below = [f"From the API only: kube-proxy's rules {where} were not read, so the paths, counters and "
              "findings are not in this report."]
-    return "\n".join(wrap_lines(lines, width) + ["", table, ""] + wrap_lines(below, width)) + "\n"
+    return "\n".join(wrap_lines(lines, width) + ["", table, *under, ""] + wrap_lines(below, width)) + "\n"

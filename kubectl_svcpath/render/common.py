@@ -74,7 +74,8 @@ def header_lines(report: Report) -> list[str]:
         + (f"  LB {safe(','.join(svc.load_balancer_ips))}" if svc.load_balancer_ips else "")
         + (f"  addresses {safe(','.join(svc.other_ips))} (kind not in the input)" if svc.other_ips else ""),
     ]
-    where = f"node {safe(report.node)}" if report.node else "node unknown (offline)"
+    offline = all(s.kind in ("file", "example") for s in report.sources)
+    where = f"node {safe(report.node)}" if report.node else "node unknown" + (" (offline)" if offline else "")
     if report.pod:
         where += f", read in pod {safe(report.pod)}"
     times = sorted({s.collected_at for s in report.sources if s.collected_at})

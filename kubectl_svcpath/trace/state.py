@@ -36,6 +36,8 @@ class State:
     def src_local(self) -> bool | None:
         if self.packet.origin == "node" and self.packet.src is None:
             return True  # the node's own traffic leaves from one of its addresses
+        if self.packet.origin == "remote" and self.packet.src is None:
+            return False  # "outside": a client elsewhere never sends from one of this node's addresses
         return self.node.is_local(self.src)
 
     def fork(self, choice: Choice | None) -> State:

@@ -88,3 +88,31 @@ def test_no_pod_or_failing_exec_still_shows_the_api_view(api, tmp_path, setup, c
     assert doc["rulesRead"] is False and words in doc["rulesNotRead"]["message"]
     assert doc["rulesNotRead"]["exitCode"] == code and doc["node"] == "cp01"
     assert [len(p["sliceEndpoints"]) for p in doc["ports"]] == [1, 1]
+
+
+@pytest.mark.api
+def test_the_api_view_fits_an_80_column_terminal(api, tmp_path):
+    """It printed READY SERVING TERMINATING NODE past the 80th column and a LoadBalancer's addresses on one
+    line ("10.96.0.50:443, 192.0.2.7:443, 203.0.113.10:443"), each row wrapped in two."""
+    from tests.lab import kpgen
+    from tests.terminal import in_tmux
+
+    lb = kpgen.ServiceSpec("shop", "lb", "10.96.0.50", [kpgen.PortSpec("https", 443, 8443, node_port=30443)],
+                           endpoints=["10.244.1.10", "10.244.2.10"], type="LoadBalancer", lb_ips=["203.0.113.10"],
+                           external_ips=["192.0.2.7"])
+    api.cluster.add_node("cp01", netns=None)
+    api.cluster.add_objects(kpgen.api_objects(lb, node_of={"10.244.1.10": "cp01", "10.244.2.10": "w1"}))
+    api.cluster.set_proxy_config("")
+    api.cluster.faults.exec_forbidden = True
+
+    lines = in_tmux(["lb", "-n", "shop", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc"))], 80)
+
+    screen = "\n".join(lines)
+    assert all(len(ln) <= 80 for ln in lines), screen
+    head = next(i for i, ln in enumerate(lines) if ln.startswith("PORT"))
+    assert [ln.split() for ln in lines[head:head + 4]] == [
+        ["PORT", "ADDRESSES", "NODE-PORT", "ENDPOINT", "STATE", "NODE"],
+        ["https", "443/TCP", "10.96.0.50:443", "30443", "10.244.1.10:8443", "ready", "cp01"],
+        ["192.0.2.7:443", "10.244.2.10:8443", "ready", "w1"],
+        ["203.0.113.10:443"]], screen
+    assert lines[head + 4] == "(-o wide shows READY, SERVING and TERMINATING apart)", screen

@@ -353,3 +353,34 @@ def test_local_on_ipvs_rules_without_an_ipvs_table_says_so(lab: Lab) -> None:
     assert code == ExitCode.UNSUPPORTED
     assert "IPVS mode" in err and "this machine's kernel holds no IPVS virtual server (/proc/net/ip_vs)" in err
     assert "--rules-file" not in err and "Traceback" not in err
+
+
+def test_a_hostname_that_is_no_node_name_judges_no_locality(tmp_path: Path):
+    """kube-proxy may know the node by another name than its hostname (--hostname-override, cloud names).
+    --local took the hostname for the node's name and called the local endpoint of an
+    externalTrafficPolicy Local Service "not local": a false endpoint-not-expected error (exit 3)."""
+    import socket
+
+    name = "svp-node-" + socket.gethostname()  # the Node's name: never this machine's hostname
+    loc = kpgen.ServiceSpec("shop", "loc", "10.96.0.40", [kpgen.PortSpec("http", 80, 8080, node_port=30080)],
+                            endpoints=["10.244.2.10"], local_endpoints={"10.244.2.10"}, type="NodePort",
+                            external_traffic_policy="Local")
+    manifest = tmp_path / "loc.json"
+    manifest.write_text(json.dumps({"apiVersion": "v1", "kind": "List",
+                                    "items": kpgen.api_objects(loc, node_of={"10.244.2.10": name})}))
+    with Lab() as lab:
+        node = lab.add_node("w1")
+        lab.load_iptables(node, kpgen.generate([loc], kpgen.ProxyConfig(cluster_cidr="10.244.0.0/16", jumps=True)),
+                          backend="nft")
+        base = [str(CLI), "loc", "-n", "shop", "--local", "--manifest", str(manifest)]
+
+        r = lab.run(node, base, check=False, timeout=120)
+
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert r.stdout.startswith("http 80/TCP → 1 of 1 endpoints (ready), 0 pkts — OK"), r.stdout
+        assert "node unknown," in r.stdout and "endpoint-not-expected" not in r.stdout
+        assert f'this machine\'s hostname "{socket.gethostname()}" names no node of the API objects' in r.stdout
+
+        r = lab.run(node, [*base, "--node", name], check=False, timeout=120)  # named: judged, and right
+
+        assert r.returncode == 0 and f"node {name}," in r.stdout, r.stdout + r.stderr
