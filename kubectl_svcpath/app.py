@@ -516,9 +516,15 @@ def _holds_address(s: ServiceSnapshot, wanted: str) -> bool:
     return any(a == wanted or a.rsplit(":", 1)[0].strip("[]") == wanted.strip("[]") for a in addrs)
 
 
+_IPSETS_ALONE = ("the input holds kube-proxy's ipsets (ipset list) but no IPVS virtual server: pass `ipvsadm -Ln` "
+                 "output too; the sets only say what kind each virtual server's address is")
+
+
 def _not_found_hint(parsed: pipeline.Parsed) -> str:
     """Why a Service may be missing from this input, most likely first: say what the input lacks."""
     rules = parsed.rules
+    if parsed.ipvs is not None and parsed.ipvs.ipsets is not None and not parsed.ipvs.virtual_servers:
+        return _IPSETS_ALONE
     if parsed.excerpt:
         whole = ("ipvsadm -Ln --stats --exact" if parsed.ipvs is not None
                  else "nft -j list table ip kube-proxy" if parsed.nft is not None and rules is None else "iptables-save -c")
@@ -548,6 +554,8 @@ def audit_notes(parsed: pipeline.Parsed, collection: Collection, listed_from_rul
             shown = ", ".join(info.deleted[:6]) + (f" and {len(info.deleted) - 6} more" if len(info.deleted) > 6 else "")
             notes.append(f"{info.source} is an iptables-restore input: it deletes {shown} (-X), so their Services "
                          "are gone from the node once it runs and are not listed")
+    if parsed.ipvs is not None and parsed.ipvs.ipsets is not None and not parsed.ipvs.virtual_servers:
+        notes.append(_IPSETS_ALONE)
     notes += parsed.reader_notes()
     return notes
 

@@ -71,3 +71,10 @@ def test_external_and_ipv6_load_balancer_sets(tmp_path: Path) -> None:
     files = ("--rules-file", str(tmp_path / "ipvs.txt"), "--rules-file", str(tmp_path / "sets.txt"))
     assert _entries("203.0.113.10:80", *files) == [("externalIP", "203.0.113.10")]
     assert _entries("2001:db8::10", *files) == [("loadBalancer", "2001:db8::10")]
+
+
+def test_an_ipset_listing_alone_says_what_is_missing() -> None:
+    code, out, err = svcpath("10.96.0.1", "--rules-file", IPSET)
+    assert code == 4 and "holds kube-proxy's ipsets (ipset list) but no IPVS virtual server: pass `ipvsadm -Ln`" in err
+    code, out, err = svcpath("--all", "--rules-file", IPSET)
+    assert code == 0 and "Note: the input holds kube-proxy's ipsets" in out
