@@ -440,6 +440,8 @@ class _Reader:
             chain.policy, chain.packets, chain.bytes = policy
         for position, off in self.table.entries(name, only_targets):
             chain.rules.append(self._rule(name, off, position, self.table.target(off)))
+        if only_targets is None:  # every rule of it decoded: a rule it lacks is absent (the table is not all read)
+            chain.complete = True
         return chain
 
     def _rule(self, chain: str, off: int, position: int, target: str | None) -> Rule:

@@ -9,8 +9,10 @@ def test_kubectl_get_svc_name_habit_is_answered_with_the_one_word_form() -> None
     code, out, err = svcpath("svc", "web", "-n", "shop", "--rules-file", "/nonexistent")
 
     assert code == 2 and out == ""
-    assert err.splitlines() == ["error: Got unexpected extra argument(s) (web)",
-                                "hint: name the Service in one word: kubectl svcpath svc/web (or just web)"]
+    error, hint = err.splitlines()
+    # (click's own words: "argument (web)" in 8.1, "argument(s) (web)" later: the floor and the newest both run)
+    assert error.startswith("error: Got unexpected extra argument") and error.endswith(" (web)")
+    assert hint == "hint: name the Service in one word: kubectl svcpath svc/web (or just web)"
 
 
 def test_another_extra_argument_keeps_the_general_hint() -> None:

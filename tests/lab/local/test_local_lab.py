@@ -384,3 +384,29 @@ def test_a_hostname_that_is_no_node_name_judges_no_locality(tmp_path: Path):
         r = lab.run(node, [*base, "--node", name], check=False, timeout=120)  # named: judged, and right
 
         assert r.returncode == 0 and f"node {name}," in r.stdout, r.stdout + r.stderr
+
+
+def test_legacy_chains_read_whole_by_python_iptables_prove_a_missing_endpoint(tmp_path: Path):
+    """python-iptables decodes this Service's own chains whole: an endpoint without a rule there is missing.
+    They were taken as an excerpt ("Unknown: endpoints not shown: KUBE-SVC-… is not all in the input"), so a
+    ready endpoint kube-proxy never programmed went unreported."""
+    web = kpgen.ServiceSpec("shop", "web", "10.96.0.20", [kpgen.PortSpec("http", 80, 8080)], endpoints=["10.244.2.10"])
+    objects = kpgen.api_objects(web, node_of={"10.244.2.10": "w1"})
+    objects[1]["endpoints"].append({"addresses": ["10.244.2.11"], "nodeName": "w1",
+                                    "conditions": {"ready": True, "serving": True, "terminating": False}})
+    manifest = tmp_path / "web.json"
+    manifest.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}))
+    with Lab() as lab:
+        node = lab.add_node("w1")
+        lab.load_iptables(node, kpgen.generate([web], kpgen.ProxyConfig(cluster_cidr="10.244.0.0/16", jumps=True)),
+                          backend="legacy")
+        before = tables_state(lab, node)
+
+        r = lab.run(node, [str(CLI), "web", "-n", "shop", "--local", "--manifest", str(manifest), "--node", "w1"],
+                    check=False, timeout=120)
+
+        assert tables_state(lab, node) == before
+    assert r.returncode == ExitCode.PROBLEMS_FOUND, r.stdout + r.stderr
+    assert "read with python-iptables (legacy backend)" in r.stdout
+    assert r.stdout.startswith("http 80/TCP → 1 of 2 endpoints (ready), 0 pkts — FAIL: endpoint-not-programmed"), r.stdout
+    assert "not all in the input" not in r.stdout
