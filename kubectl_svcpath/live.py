@@ -480,7 +480,7 @@ def open_audit(req: LiveRequest, all_namespaces: bool) -> Iterator[LiveAudit]:
         if req.selector:  # only the selected Services' slices (they also choose the node)
             names = {((s.get("metadata") or {}).get("namespace"), (s.get("metadata") or {}).get("name")) for s in services}
             slices = [s for s in slices if ((s.get("metadata") or {}).get("namespace"),
-                                            ((s.get("metadata") or {}).get("labels") or {}).get(SERVICE_NAME_LABEL)) in names]
+                                            ((s.get("metadata") or {}).get("labels") or {}).get(reads.SERVICE_NAME_LABEL)) in names]
         node, chosen_by = _audit_node(kube, req, slices)
         families = tuple(sorted({f for svc in services for f in families_of(svc)} or {4}))
         plan = _plan_one(kube, replace(req, node=node), node, pool.submit(kpp.find_pods, kube, node), config_f)
@@ -489,9 +489,6 @@ def open_audit(req: LiveRequest, all_namespaces: bool) -> Iterator[LiveAudit]:
     finally:
         kube.close()  # first: a read still under way (the caller left early) gives up instead of holding the exit
         pool.shutdown(wait=False, cancel_futures=True)
-
-
-SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 
 
 def _no_services(ns: str | None, selector: str | None) -> NotFound:

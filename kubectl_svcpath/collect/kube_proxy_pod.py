@@ -19,6 +19,7 @@ from kubectl_svcpath.kube import exec as kexec
 from kubectl_svcpath.kube import reads
 from kubectl_svcpath.kube.client import Kube, one_line
 from kubectl_svcpath.modes.base import Mode
+from kubectl_svcpath.modes.ipvs.detect import TITLE as IPVS_TITLE
 from kubectl_svcpath.modes.registry import MODE_NAMES as MODES
 
 NAMESPACE = "kube-system"
@@ -369,8 +370,7 @@ def _kernel_ipvs_listing(kube: Kube, pod: ProxyPod, argv: list[str], res: kexec.
     (or when that fails too) the ipvsadm failure, as the error of the node."""
     if _binary_missing(res):
         procfs = _one_listing(kube, pod, PROC_IPVS, None)
-        if not isinstance(procfs, SvcpathError) and procfs.returncode == 0 \
-                and procfs.stdout.startswith("IP Virtual Server version"):
+        if not isinstance(procfs, SvcpathError) and procfs.returncode == 0 and procfs.stdout.startswith(IPVS_TITLE):
             cmd = " ".join(PROC_IPVS)
             coll.notes.append(f"node {pod.node} pod {pod.ref}: the kube-proxy image has no `ipvsadm`: the IPVS "
                               f"table was read with `{cmd}`")

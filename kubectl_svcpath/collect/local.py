@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from kubectl_svcpath.collect import iptc_reader
 from kubectl_svcpath.dump import Collection, RuleDump
 from kubectl_svcpath.errors import CollectFailed, NotFound
+from kubectl_svcpath.modes.ipvs.detect import TITLE as IPVS_TITLE
 
 TIMEOUT = 300.0  # seconds per command; `nft -j list` of a 50k-rule table takes ~4 s
 HINT_CHAINS = iptc_reader.HINT_CHAINS
@@ -315,10 +316,10 @@ def add_ipvs(collection: Collection, proc: str = PROC_IP_VS) -> None:
             text = f.read(64 << 20)
     except OSError:
         return
-    if not text.startswith("IP Virtual Server version") or len(text.splitlines()) <= 3:  # (title and heads only)
+    if not text.startswith(IPVS_TITLE) or len(text.splitlines()) <= 3:  # (title and heads only)
         return
     stats = run(["ipvsadm", "-Ln", "--stats", "--exact"], timeout=60)
-    if stats is not None and stats.returncode == 0 and stats.stdout.startswith("IP Virtual Server version"):
+    if stats is not None and stats.returncode == 0 and stats.stdout.startswith(IPVS_TITLE):
         collection.dumps.append(RuleDump(text=stats.stdout, source=f"local: {stats.command}", format="ipvsadm",
                                          kind="local", returncode=0))
     elif stats is not None:  # (not installed: the listing's own note and the checks say what is missing)

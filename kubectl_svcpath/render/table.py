@@ -117,7 +117,7 @@ def render_table(report: Report, style: Style, wide: bool = False, width: int | 
     if any(not path.shown_port and path.entry for pp in report.ports for path in pp.paths):
         below.append("* the rule as listed shows no port match (see the findings)")
     if ipvs and "ACT/INACT" not in hidden:
-        below.append("ACT/INACT: active/inactive connections now (ipvsadm -Ln); -: not in the input")
+        below.append("ACT/INACT: active/inactive connections now (ipvsadm -Ln or /proc/net/ip_vs); -: not in the input")
     if hidden:
         below.append(f"(-o wide adds {', '.join(hidden)})")
     header = header_lines(report)

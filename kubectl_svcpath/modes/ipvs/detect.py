@@ -6,7 +6,8 @@ import re
 
 # the column heads; "Port" is how some write "Prot" by hand (kubernetes/enhancements' IPVS KEP does)
 HEADS = ("Prot LocalAddress:Port", "Port LocalAddress:Port")
-_VERSION = re.compile(r"^IP Virtual Server version (\S+)")
+TITLE = "IP Virtual Server version"  # the first line of ipvsadm -L and of /proc/net/ip_vs
+_VERSION = re.compile(rf"^{TITLE} (\S+)")
 _PROTOS = ("TCP", "UDP", "SCTP")
 _RULE_PROTO = {"-t": "TCP", "--tcp-service": "TCP", "-u": "UDP", "--udp-service": "UDP",
                "--sctp-service": "SCTP", "-f": "FWM", "--fwmark-service": "FWM"}
