@@ -37,8 +37,8 @@ _ELISION = re.compile(
 # ("$ ipt KUBE-SERVICES", "[root@gv187 ~]# iptables -t nat -L", "root@kind-worker:/# iptables -S",
 # "controlplane $ kubectl exec …", oh-my-zsh's "➜ root@cka3962:~# …", a container's "/ # iptables …"), the bare
 # command, and a line of their own prose ("From the KUBE-NODEPORTS chain:"). Each becomes a "# " line: every parser reads those as comments, and
-# the iptables -L reader still takes the table from a "-t filter" in them.
-_PROMPT = re.compile(r"^\s*(?:\u279c\s+)?(?:\[[^\]\n]{0,80}\]|[\w.-]+@[\w.:~/-]*|[\w.-]+|[~/][\w.:~/-]*)?\s*[$#%]\s+\S")
+# the iptables -L reader still takes the table from a "-t filter" in them. ("COMMIT # end of nat" is no root prompt.)
+_PROMPT = re.compile(r"^\s*(?!COMMIT\s)(?:\u279c\s+)?(?:\[[^\]\n]{0,80}\]|[\w.-]+@[\w.:~/-]*|[\w.-]+|[~/][\w.:~/-]*)?\s*[$#%]\s+\S")
 # (a listing command alone, or piped: "sudo iptables-save | grep nginx-ext", "iptables-save > /tmp/x")
 _COMMAND = re.compile(r"^\s*(?:sudo\s+)?(?:ip6?tables(?:-legacy|-nft)?(?:-save)?|nft|ipvsadm|kubectl|crictl|docker|conntrack)"
                       r"(?:\s+-?\w|\s*[|>]|\s*$)")
@@ -492,6 +492,12 @@ def marked_note(source: str, lines: list[int]) -> str:
     return (f"{source}: the author's marks (arrows before, Markdown emphasis, '//' or '<--' notes after) "
             f"on line{'s' if len(lines) > 1 else ''} "
             f"{line_list(lines)} were read as no part of the rules")
+
+
+def annotation_note(source: str, lines: list[int]) -> str:
+    """Rule lines with the author's note after them ("# …", "// …", "<-- …"), read without it."""
+    return (f"{source}: text after '#', '//' or '<--' on line{'s' if len(lines) > 1 else ''} {line_list(sorted(lines))} "
+            "is the author's note, not part of the rule (iptables prints none of them)")
 
 
 def uncommented_note(source: str, lines: list[int]) -> str:

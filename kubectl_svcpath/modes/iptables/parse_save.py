@@ -45,8 +45,9 @@ _QUOTE_OR_ESCAPE = re.compile(r'\\.|"')
 _RULE_HEAD = re.compile(r"^(?P<grep>(?:[^\s:\[]+:)?(?:\d+[:-])?)(?:\[(?P<pkts>\d{1,20}):\d{1,20}\]\s+)?-(?P<verb>[AINPXF])\s+(?P<chain>\S+)")
 # grep's prefix on the other lines of a dump: "7::KUBE-SVC-… - [0:0]", "1:*nat", "dump.txt:52:COMMIT"
 _GREP_OTHER = re.compile(r"^(?:[^\s:\[]+:)?\d+[:-](?=:\S|\*\S|#|COMMIT\s*$)|^[^\s:\[#*]+:(?=:\S|\*\S|COMMIT\s*$)")
-# the author's own note after a rule: " # no destination port here" (outside quotes; iptables never prints it)
-_ANNOTATION = re.compile(r'\s#')
+# the author's own note after a rule (outside quotes; iptables never prints one): " # no destination port here",
+# " // here is", " <-- this one", " ← …"
+_ANNOTATION = re.compile(r"\s(?:#|//|<-+(?=\s|$)|\u2190)")
 _TARGET_WORD = re.compile(r" -[jg] (\S+)")
 # a table header is "*" and one of netfilter's table names, nothing else: a line of Markdown ("**bold**",
 # "*Note*") is no table, whose rules would all be read into it
@@ -118,8 +119,8 @@ def parse_iptables_save(text: str, source: str, lenient: bool = False, check_all
 
 
 def cut_annotation(line: str) -> tuple[str, bool]:
-    """``line`` without an author's ``# …`` note after the rule (a ``#`` outside quotes)."""
-    if "#" not in line:
+    """``line`` without an author's note after the rule (a ``#``, ``//``, ``<--`` or ``←`` outside quotes)."""
+    if "#" not in line and "//" not in line and "<-" not in line and "\u2190" not in line:
         return line, False
     for m in _ANNOTATION.finditer(line):
         if not _open_quote(line[:m.start()]):
@@ -390,6 +391,9 @@ class _Parser:
         if first == "#":
             self._comment(stripped)
             return
+        if first in "*C:" and (cut := cut_annotation(stripped))[1]:  # "*nat  // the nat table", "COMMIT <-- end"
+            stripped = cut[0]
+            self.info.annotations.append(line_no)
         if first == "*" and _TABLE_HEADER.fullmatch(stripped):
             if self.table is not None:
                 self.fail(line_no, f"table {stripped[1:]!r} starts before table {self.table!r} was committed (truncated dump?)")
