@@ -7,7 +7,9 @@ plain definitions give:
 - the per-service chains no found port owns (infer._untied) are found from the table's sorted names: the
   chains of no found hash, neither tied nor jumped to by a found chain, in the table's order, as the
   definition reads them chain by chain (shared dumps, corpus pastes, generated dumps with problems,
-  chains of an unknown hash, chains out of order).
+  chains of an unknown hash, chains out of order);
+- the endpoint chains no service chain jumps to (infer._unjumped, which reads the service chains in place
+  without a set of every target) are _all_targets' answer, with some of the chains already made or not.
 """
 
 from __future__ import annotations
@@ -177,3 +179,23 @@ def test_untied_chains_of_generated_dumps_are_the_definitions(tmp_path: Path, pr
         assert "ORPHANORPHANORPH" in orphans
     if edit == "unsorted":  # (in the table's order: the chains' rules reversed)
         assert untied.index("KUBE-SEP-ZZZZSTALEZZZZZZZ") < untied.index("KUBE-SEP-AAAASTALEAAAAAAA")
+
+
+@pytest.mark.parametrize("made", [0, 3])
+def test_unjumped_endpoint_chains_are_those_no_chain_jumps_to(tmp_path: Path, made: int) -> None:
+    dump = tmp_path / "iptables-save.txt"
+    dump.write_text(_edited(save_with_problems(save_text(save_services())), "unsorted"))
+    parsed = _parsed(str(dump))
+    assert parsed is not None and parsed.rules is not None
+    nat = parsed.rules.table("nat")
+    assert nat is not None
+    names = list(nat.chains)
+    services = [n for n in names if n.startswith("KUBE-SVC-")]
+    endpoints = [n for n in names if n.startswith("KUBE-SEP-")]
+    for name in services[:made]:  # (a Chain made: read from its own rules, not the text in place)
+        assert len(nat.chains[name]) > 0
+    jumped = infer._all_targets(nat, services)
+    want = [n for n in endpoints if n not in jumped]
+    assert infer._unjumped(nat, services, endpoints) == want
+    assert {"KUBE-SEP-STALESTALESTALE", "KUBE-SEP-AAAASTALEAAAAAAA", "KUBE-SEP-ZZZZSTALEZZZZZZZ"} <= set(want)
+    assert len(want) < len(endpoints) // 2  # (not vacuous: most endpoint chains are jumped to)
