@@ -12,6 +12,7 @@ from typing import Any
 from kubectl_svcpath.apishape import check_object
 from kubectl_svcpath.errors import BadDump, NotFound, Unsupported
 from kubectl_svcpath.snapshot import Endpoint, ServicePort, ServiceSnapshot
+from kubectl_svcpath.wording import agrees, counted
 
 
 # `kubectl get service,endpointslices -o json` of a whole large cluster fits; YAML is read at about
@@ -115,7 +116,8 @@ def audit_snapshots(objects: list[dict[str, Any]], namespace: str | None = None)
     notes = []
     if external:
         shown = ", ".join(sorted(external)[:5]) + (", …" if len(external) > 5 else "")
-        notes.append(f"{len(external)} ExternalName Service(s) left out ({shown}): kube-proxy writes no rules for them; "
+        notes.append(f"{counted(len(external), 'ExternalName Service')} left out ({shown}): kube-proxy writes no rules for "
+                     f"{agrees(len(external), 'it', 'them')}; "
                      "cluster DNS answers with a CNAME")
     return snapshots, notes
 

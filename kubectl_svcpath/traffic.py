@@ -17,6 +17,7 @@ from typing import Any
 from kubectl_svcpath.kubeproxy import join_host_port
 from kubectl_svcpath.path import EntryPath, Finding, PortPath
 from kubectl_svcpath.report import Report
+from kubectl_svcpath.wording import counted
 
 # the split test: chi-square goodness of fit of the observed new connections per endpoint against
 # the programmed probabilities, only with enough connections for the test to mean something
@@ -169,19 +170,19 @@ def compare(before: Report, after: Report, seconds: float | None = None) -> Traf
             pt.endpoints.append(HopDelta(_at(h.ip, h.port), dp, None if reset else db, reset, h.probability))
             if reset:
                 resets.append(f"{pt.port} {_at(h.ip, h.port)}")
-        counted = [e for e in pt.endpoints if e.packets is not None]
-        total = sum(e.packets or 0 for e in counted)
-        if total and len(counted) == len(pt.endpoints):
+        seen = [e for e in pt.endpoints if e.packets is not None]
+        total = sum(e.packets or 0 for e in seen)
+        if total and len(seen) == len(pt.endpoints):
             for e in pt.endpoints:
                 e.observed = (e.packets or 0) / total
         split = split_finding(pt, pp, total)
-        if split is not None and len(counted) == len(pt.endpoints):
+        if split is not None and len(seen) == len(pt.endpoints):
             findings.append(split)
         ports.append(pt)
     if resets:
         findings.insert(0, Finding(
             "counters-reset", "warning",
-            f"{len(resets)} counter(s) went backwards between the samples: kube-proxy rewrote those chains "
+            f"{counted(len(resets), 'counter')} went backwards between the samples: kube-proxy rewrote those chains "
             "(a resync or an endpoint change); their traffic in the interval is unknown, not negative",
             detail=["Reset: " + ", ".join(resets[:8]) + (" …" if len(resets) > 8 else ""),
                     "Take another pair of samples; if it happens every time, kube-proxy is resyncing constantly "

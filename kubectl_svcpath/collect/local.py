@@ -26,6 +26,7 @@ from kubectl_svcpath.collect import iptc_reader
 from kubectl_svcpath.dump import Collection, RuleDump
 from kubectl_svcpath.errors import CollectFailed, NotFound
 from kubectl_svcpath.modes.ipvs.detect import TITLE as IPVS_TITLE
+from kubectl_svcpath.wording import counted
 
 TIMEOUT = 300.0  # seconds per command; `nft -j list` of a 50k-rule table takes ~4 s
 HINT_CHAINS = iptc_reader.HINT_CHAINS
@@ -223,8 +224,8 @@ def collect_local(service_chains: set[str], families: tuple[int, ...] = (4,)) ->
     """
     p = probe(service_chains)
     backend, evidence = choose_backend(p)
-    evidence += [f"iptables-nft {k}: {n} kube-proxy chains" for k, n in sorted(p.nft.kube_chains.items()) if n]
-    evidence += [f"{k}: {n} rules" for k, n in sorted(p.legacy.kube_rules.items())]
+    evidence += [f"iptables-nft {k}: {counted(n, 'kube-proxy chain')}" for k, n in sorted(p.nft.kube_chains.items()) if n]
+    evidence += [f"{k}: {counted(n, 'rule')}" for k, n in sorted(p.legacy.kube_rules.items())]
     for family, label in ((4, "iptables-legacy"), (6, "ip6tables-legacy")):
         if p.legacy.tables.get(family):
             evidence.append(f"{label} tables present: {', '.join(sorted(p.legacy.tables[family]))} "

@@ -15,6 +15,7 @@ from kubectl_svcpath.findings.backends import check_backends
 from kubectl_svcpath.modes import registry
 from kubectl_svcpath.endpoints import usable_endpoints
 from kubectl_svcpath.path import SEVERITY_ORDER, EndpointHop, Finding, PortPath
+from kubectl_svcpath.wording import agrees, counted
 
 Check = Callable[[Analysis], list[Finding]]
 
@@ -44,7 +45,8 @@ def check_no_endpoints(a: Analysis) -> list[Finding]:
             if not a.snapshot.has_slices:
                 detail.append("There is no EndpointSlice for this Service (label kubernetes.io/service-name).")
             elif not_ready:
-                detail.append(f"{len(not_ready)} endpoint(s) exist but are not ready: " + ", ".join(e.ip for e in not_ready[:5]))
+                detail.append(f"{counted(len(not_ready), 'endpoint')} {agrees(len(not_ready), 'exists but is', 'exist but are')} "
+                              "not ready: " + ", ".join(e.ip for e in not_ready[:5]))
             else:
                 detail.append("The EndpointSlices list no addresses: does the Service's selector match any running pod?")
             out.append(Finding("no-endpoints", "error", msg, port=pp.port.name,
@@ -184,7 +186,8 @@ def check_terminating_fallback(a: Analysis) -> list[Finding]:
         eps = a.snapshot.port_endpoints(pp.port)
         if eps and not any(e.ready for e in eps) and any(e.serving and e.terminating for e in eps):
             out.append(Finding("terminating-fallback", "warning",
-                               f"port {pp.port.label}: no endpoint is ready; kube-proxy falls back to {sum(1 for e in eps if e.serving and e.terminating)} serving but terminating endpoint(s)",
+                               f"port {pp.port.label}: no endpoint is ready; kube-proxy falls back to "
+                               f"{counted(sum(1 for e in eps if e.serving and e.terminating), 'serving but terminating endpoint')}",
                                port=pp.port.name, detail=["Traffic still flows, to pods that are shutting down. When they are gone, connections will be rejected."],
                                action="check why no new pod is ready (rollout stuck? readiness probe failing?)"))
     return out

@@ -9,6 +9,7 @@ from kubectl_svcpath.path import SEVERITY_ORDER
 from kubectl_svcpath.render.common import wrap_lines
 from kubectl_svcpath.render.text import Style, safe
 from kubectl_svcpath.report import Report
+from kubectl_svcpath.wording import counted
 
 
 def health(report: Report) -> str:
@@ -90,17 +91,13 @@ def add_line(counts: dict[str, int], line: AuditLine) -> None:
 
 
 def totals_line(t: dict[str, int], shown: int | None = None) -> str:
-    head = f"{_count(t['services'], 'Service')}, {_count(t['ports'], 'port')}, {_count(t['endpoints'], 'endpoint')}: "
-    line = head + f"{t['error']} error, {t['warning']} warning, {t['ok']} ok"
+    head = f"{counted(t['services'], 'Service')}, {counted(t['ports'], 'port')}, {counted(t['endpoints'], 'endpoint')}: "
+    line = head + f"{counted(t['error'], 'error')}, {counted(t['warning'], 'warning')}, {t['ok']} ok"
     if t.get("unknown"):
         line += f", {t['unknown']} not in the input"
     if shown is not None and shown != t["services"]:
         line += f" ({shown} shown: --problems)"
     return line
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _endpoints(r: Report) -> set[str]:

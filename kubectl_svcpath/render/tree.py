@@ -6,8 +6,9 @@ import re
 
 from kubectl_svcpath.path import EndpointHop, EntryPath, PortPath
 from kubectl_svcpath.render.common import conns_words, destination, endpoint_state, left_out_state, notes_lines, wrap_lines
-from kubectl_svcpath.render.text import Style, human_bytes, human_count, safe, share
+from kubectl_svcpath.render.text import Style, human_bytes, safe, share
 from kubectl_svcpath.report import Report
+from kubectl_svcpath.wording import counted
 
 Node = tuple[str, list["Node"]]
 
@@ -25,7 +26,7 @@ def tree_lines(node: Node, prefix: str = "", last: bool = True, root: bool = Tru
 def _counters(packets: int | None, nbytes: int | None) -> str:
     if packets is None:
         return ""
-    return f"  [{human_count(packets)} pkts, {human_bytes(nbytes)}]"
+    return f"  [{counted(packets, 'pkt')}, {human_bytes(nbytes)}]"
 
 
 def _endpoint_node(hop: EndpointHop, style: Style) -> Node:

@@ -15,6 +15,7 @@ from kubectl_svcpath.path import SEVERITY_ORDER, EndpointHop, Finding, PortPath
 from kubectl_svcpath.render.common import endpoint_state
 from kubectl_svcpath.render.text import Style, safe
 from kubectl_svcpath.report import Report
+from kubectl_svcpath.wording import counted
 
 # findings about how the rules were *listed*, not where packets go: traffic is unaffected
 LISTING_ONLY = frozenset({"hidden-port-match", "hidden-mark-match", "prefix-shown-as-host", "dump-only"})
@@ -50,9 +51,9 @@ def _endpoints(report: Report, pp: PortPath) -> str:
         listed = {(e.ip, e.port) for e in report.service.port_endpoints(pp.port)}
         known = {k for k in hops if not str(k[0]).startswith("chain ")}
         total = max(len(listed | known), len(hops))
-        head = f"{len(hops)} of {total} endpoints"
+        head = f"{len(hops)} of {counted(total, 'endpoint')}"
     else:
-        head = f"{len(hops)} endpoint{'' if len(hops) == 1 else 's'}"
+        head = counted(len(hops), "endpoint")
     if not hops:
         return head
     if set(states) == {"unknown"}:
@@ -75,7 +76,7 @@ def _packets(pp: PortPath) -> str:
 
 
 def _pkts(n: int) -> str:
-    return f"{n} pkt" + ("" if n == 1 else "s")
+    return counted(n, "pkt")
 
 
 def _not_proxied(report: Report) -> str | None:

@@ -107,6 +107,9 @@ def test_terminating_endpoint_has_weight_zero(tmp_path, stats):
     assert (t["weight"], t["probability"], t["terminating"], t["ready"], t["inSlices"]) == (0, 0.0, True, False, True)
     found = [f for f in doc["findings"] if f["code"] == "ipvs-weight-zero"]
     assert {f["port"] for f in found} == {"dns", "dns-tcp", "metrics"} and all(f["severity"] == "info" for f in found)
+    dns = next(f for f in found if f["port"] == "dns")  # one server: singular noun and verb (was "1 real server(s) ... have")
+    assert dns["message"] == "port dns 53/UDP: 1 real server of UDP 10.96.0.10:53 has weight 0 (terminating)"
+    assert dns["detail"][0].startswith("Weight 0 is kube-proxy's graceful termination: 10.244.2.9:53 gets no new connections;")
     assert not {"stale-endpoint", "endpoint-not-programmed"} & codes(doc)
     if stats.endswith("exact.txt"):
         assert p["bytes"] == 123456789012 + 234567890123

@@ -73,7 +73,7 @@ def test_live_audit_of_a_namespace_reads_one_node_once_and_puts_problems_first(s
     assert [(r[0], r[1]) for r in rows] == [("default", "api"), ("default", "empty"), ("default", "web")]
     assert [r[-2] for r in rows[:2]] == ["error:", "error:"] and rows[2][-1] == "ok"
     assert rows[2][-3:-1] == ["2", "5"]  # web: 2 endpoints, the 5 connections sent
-    assert "3 Services, 3 ports, 3 endpoints: 2 error, 0 warning, 1 ok" in lines
+    assert "3 Services, 3 ports, 3 endpoints: 2 errors, 0 warnings, 1 ok" in lines
     # one LIST of each kind in the namespace, the rules read once, nothing else
     assert {r.path for r in scenario.cluster.requests} >= LIST_NS
     assert not {r.path for r in scenario.cluster.requests} & LIST_ALL
@@ -160,7 +160,7 @@ def test_live_audit_converts_the_objects_while_the_rules_are_read(scenario: Scen
     assert code == ExitCode.PROBLEMS_FOUND, err
     assert prepared.is_set() and not late
     assert [(r[1], r[-1]) for r in _rows(out)][2] == ("web", "ok")
-    assert "3 Services, 3 ports, 3 endpoints: 2 error, 0 warning, 1 ok" in out.splitlines()
+    assert "3 Services, 3 ports, 3 endpoints: 2 errors, 0 warnings, 1 ok" in out.splitlines()
 
 
 @pytest.mark.lab
@@ -174,7 +174,7 @@ def test_live_audit_fits_80_columns_in_a_terminal(scenario: Scenario):
     assert lines[0].startswith("Audit:    all namespaces, against the rules of node cp01:")
     rows = _rows("\n".join(lines))
     assert [(r[0], r[1]) for r in rows] == [("default", "api"), ("default", "empty"), ("default", "web"), ("shop", "cart")]
-    assert "4 Services, 4 ports, 4 endpoints: 2 error, 0 warning, 2 ok" in lines
+    assert "4 Services, 4 ports, 4 endpoints: 2 errors, 0 warnings, 2 ok" in lines
 
 
 # --- no netns needed: what fails before or instead of the rules ---------------------------------------

@@ -18,8 +18,8 @@ def test_healthy_live_run_fits_the_first_screen(scenario: Scenario):
 
     lines = in_tmux(["hello-service", "--kubeconfig", str(scenario.kubeconfig())], 80)
 
-    assert lines[0].startswith("port-v1 39090/TCP → 1 of 1 endpoints (ready), 3 pkts — OK"), "\n".join(lines)
-    assert any(ln.startswith("port-v2 49191/TCP → 1 of 1 endpoints (ready), 0 pkts — OK") for ln in lines[1:3])
+    assert lines[0].startswith("port-v1 39090/TCP → 1 of 1 endpoint (ready), 3 pkts — OK"), "\n".join(lines)
+    assert any(ln.startswith("port-v2 49191/TCP → 1 of 1 endpoint (ready), 0 pkts — OK") for ln in lines[1:3])
     assert len(lines) <= 25 and all(len(ln) <= 80 for ln in lines), "\n".join(lines)
     assert any(ln.startswith("Rules:    iptables (nf_tables) mode, node cp01") for ln in lines)
     scenario.assert_read_only()

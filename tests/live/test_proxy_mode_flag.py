@@ -30,7 +30,7 @@ def test_the_hint_try_proxy_mode_iptables_reads_the_iptables_rules(scenario: Sce
     code, out, err = svcpath("hello-service", "--kubeconfig", kc, "--proxy-mode", "iptables")
 
     assert code == ExitCode.OK, err
-    assert out.startswith("port-v1 39090/TCP → 1 of 1 endpoints (ready)"), out
+    assert out.startswith("port-v1 39090/TCP → 1 of 1 endpoint (ready)"), out
     assert "Rules:    iptables (nf_tables) mode, node cp01" in out
     assert scenario.cluster.execs() == [["iptables-save", "-c"]]
     scenario.assert_read_only()

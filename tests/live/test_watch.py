@@ -167,7 +167,7 @@ def test_a_chain_rewritten_between_two_live_samples_is_a_reset_not_a_negative_nu
     assert rows[f"{A}:8080"][:3] == ["reset", "reset", "reset"]  # a's counter fell to 0: unknown, not negative
     assert rows[f"{B}:8080"][0] == str(sum(B in a for a in later))  # b's chain kept counting
     traffic = out[out.index("\nTraffic "):]
-    assert "1 counter(s) went backwards between the samples: kube-proxy rewrote those chains" in traffic
+    assert "1 counter went backwards between the samples: kube-proxy rewrote those chains" in traffic
     assert not re.search(r"(?<![\w.:/-])-\d", traffic), traffic  # no negative number anywhere
     scenario.assert_read_only()
 

@@ -46,7 +46,7 @@ def test_a_counter_that_went_backwards_is_a_reset_not_a_negative_number(tmp_path
     traffic = out[: out.index("\n\n", out.index("Findings:"))]
     row = next(ln for ln in traffic.splitlines() if "clusterIP 10.101.173.15:39090" in ln)
     assert row.split()[-3:] == ["reset", "reset", "reset"]
-    assert "WARNING  counters-reset: 1 counter(s) went backwards between the samples: kube-proxy rewrote" in traffic
+    assert "WARNING  counters-reset: 1 counter went backwards between the samples: kube-proxy rewrote" in traffic
     assert "-7" not in out and "-420" not in out
     _, js, _ = _since(before, "-o", "json")
     hop = json.loads(js)["traffic"]["ports"][0]["entries"][0]

@@ -25,6 +25,7 @@ from kubectl_svcpath.analysis import Analysis
 from kubectl_svcpath.path import EntryPath, Finding, PortPath
 from kubectl_svcpath.modes.iptables.model import DumpInfo, Rule, RuleSet, bare_address
 from kubectl_svcpath.snapshot import ServiceSnapshot
+from kubectl_svcpath.wording import agrees, counted
 
 NATIVE_MATCHES = (1, 8, 8)  # first iptables-nft writing ports and marks as native expressions
 CLASS_PREFIXES = (1, 8, 7)  # first iptables-nft writing (and reading) /8 /16 /24 as short payloads
@@ -393,9 +394,11 @@ def _kernel_ports(ctx: _Context, portless: list[tuple[PortPath, EntryPath, Rule]
 
 
 def _hidden_message(n: int, reader: IptVersion | None, ports: list[str], proofs: list[str], shadows: list[str]) -> str:
-    rules_word = "rule" if n == 1 else "rules"
+    # "1 of this Service's entry rules": the count is one of several; the verb agrees with the count
+    rules_word = "rules"
     if ports:
-        return f"iptables cannot display the port matches of {n} of this Service's {rules_word}; in the kernel they match {_join(ports)}"
+        return (f"iptables cannot display the port {agrees(n, 'match', 'matches')} of {n} of this Service's {rules_word}; "
+                f"in the kernel {agrees(n, 'it matches', 'they match')} {_join(ports)}")
     if proofs:
         return f"{n} of this Service's entry {rules_word} printed without a port match; the counters prove the kernel has one"
     if shadows:
@@ -443,7 +446,7 @@ def _port_match_missing(ctx: _Context, missing: list[tuple[PortPath, EntryPath, 
     lines = [f"  {_short(rule)}  (should match {rule.protocol} dport {expected})" for _, _, rule, expected in missing]
     return Finding(
         "port-match-missing", "error",
-        f"{len(missing)} entry rule(s) of this Service match no port, in the kernel too: every {first.protocol} "
+        f"{counted(len(missing), 'entry rule')} of this Service {agrees(len(missing), 'matches', 'match')} no port, in the kernel too: every {first.protocol} "
         f"connection to {bare_address(first.dest_addr) or 'the node'} goes to the first of them",
         evidence=[_evidence(r) for _, _, r, _ in missing],
         detail=["nft shows no port match on these rules: they were probably written back by an iptables that "

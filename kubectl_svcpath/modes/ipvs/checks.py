@@ -16,6 +16,7 @@ from kubectl_svcpath.modes.ipvs.model import IpvsTable
 from kubectl_svcpath.path import EndpointHop, EntryPath, Finding, PortPath, host_port
 from kubectl_svcpath.modes.iptables.model import RuleSet
 from kubectl_svcpath.snapshot import ServiceSnapshot
+from kubectl_svcpath.wording import agrees, counted
 
 
 def _where(path: EntryPath) -> str:
@@ -57,14 +58,16 @@ def _check_weights(snapshot: ServiceSnapshot, pp: PortPath) -> list[Finding]:
             ))
             continue
         gone = [h for h in zero if h.in_slices is False]
-        detail = [f"Weight 0 is kube-proxy's graceful termination: {names} get(s) no new connections; "
+        detail = [f"Weight 0 is kube-proxy's graceful termination: {names} {agrees(len(zero), 'gets', 'get')} no new connections; "
                   "open ones drain, then kube-proxy removes the real server."] + _draining(zero)
         if gone:
             detail.append("No EndpointSlice lists " + ", ".join(h.hostport for h in gone)
-                          + " any more: it stays until its connections close (--ipvs-tcp-timeout etc.).")
+                          + " any more: " + agrees(len(gone), "it stays until its connections close", "they stay until their connections close")
+                          + " (--ipvs-tcp-timeout etc.).")
         out.append(Finding(
             "ipvs-weight-zero", "info",
-            f"port {pp.port.label}: {len(zero)} real server(s) of {path.policy_chain} have weight 0 (terminating)",
+            f"port {pp.port.label}: {counted(len(zero), 'real server')} of {path.policy_chain} "
+            f"{agrees(len(zero), 'has', 'have')} weight 0 (terminating)",
             port=pp.port.name, evidence=evidence, detail=detail,
         ))
     return out

@@ -18,6 +18,7 @@ from kubectl_svcpath.modes.nftables.correlate import SERVICE_IPS, SERVICE_NODEPO
 from kubectl_svcpath.modes.nftables.model import NftRuleset
 from kubectl_svcpath.path import EntryPath, Finding, PortPath, host_port
 from kubectl_svcpath.snapshot import ServiceSnapshot
+from kubectl_svcpath.wording import counted
 
 
 def _refs(path: EntryPath) -> list[str]:
@@ -53,7 +54,7 @@ def _check_no_endpoint_map(snapshot: ServiceSnapshot, pp: PortPath) -> list[Find
     return [Finding(
         "no-endpoint-map-but-ready", "error",
         f"port {pp.port.label}: kube-proxy's table rejects {where} as having no endpoints, "
-        f"but the EndpointSlices list {len(usable)} usable endpoint(s)",
+        f"but the EndpointSlices list {counted(len(usable), 'usable endpoint')}",
         port=pp.port.name,
         evidence=[r for p in rejects for r in _refs(p)],
         detail=["The port is an element of no-endpoint-services / no-endpoint-nodeports (goto reject-chain): "

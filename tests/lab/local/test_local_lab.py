@@ -377,7 +377,7 @@ def test_a_hostname_that_is_no_node_name_judges_no_locality(tmp_path: Path):
         r = lab.run(node, base, check=False, timeout=120)
 
         assert r.returncode == 0, r.stdout + r.stderr
-        assert r.stdout.startswith("http 80/TCP → 1 of 1 endpoints (ready), 0 pkts — OK"), r.stdout
+        assert r.stdout.startswith("http 80/TCP → 1 of 1 endpoint (ready), 0 pkts — OK"), r.stdout
         assert "node unknown," in r.stdout and "endpoint-not-expected" not in r.stdout
         assert f'this machine\'s hostname "{socket.gethostname()}" names no node of the API objects' in r.stdout
 

@@ -48,13 +48,13 @@ def test_problems_when_every_service_is_healthy_says_so_not_that_there_is_none(t
     dump.write_text(save_text([ServiceSpec("shop", "web", "10.96.0.10", [PortSpec("http", 80, 8080)], endpoints=["10.244.1.5"])]))
     code, out, _ = svcpath("--rules-file", str(dump), "--all", "--problems")
     assert code == 0
-    assert out.splitlines()[:3] == ["No Service with a problem.", "", "1 Service, 1 port, 1 endpoint: 0 error, 0 warning, 1 ok (0 shown: --problems)"]
+    assert out.splitlines()[:3] == ["No Service with a problem.", "", "1 Service, 1 port, 1 endpoint: 0 errors, 0 warnings, 1 ok (0 shown: --problems)"]
 
 
 def test_totals_count_one_in_the_singular():
     require_shared()
     _, out, _ = svcpath("--rules-file", str(DUMPS / "repo-sessionaffinity-experiment-test-my-nginx-before.txt"), "--all")
-    assert "1 Service, 1 port, 3 endpoints: 0 error, 0 warning, 1 ok" in out.splitlines()
+    assert "1 Service, 1 port, 3 endpoints: 0 errors, 0 warnings, 1 ok" in out.splitlines()
 
 
 def test_problems_needs_all():
@@ -91,7 +91,7 @@ def test_an_externalname_service_in_the_manifest_is_left_out_with_a_note_not_a_f
                              "--manifest", str(EXAMPLE / "manifest.yaml"), "--manifest", str(ext), "--all")
     assert code == 0, err
     assert [(r[0], r[1]) for r in _rows(out)] == [("default", "hello-service")]
-    assert ("Note: 1 ExternalName Service(s) left out (default/docs): kube-proxy writes no rules for them; "
+    assert ("Note: 1 ExternalName Service left out (default/docs): kube-proxy writes no rules for it; "
             "cluster DNS answers with a CNAME") in out.splitlines()
     # the manifest lists the Services: a Service without endpoints is listed although the dump has no
     # filter table, so the dump-only note "it cannot be listed here" would be false
@@ -102,6 +102,6 @@ def test_a_service_whose_path_is_not_in_the_input_is_not_counted_ok():
     # real paste (tests/corpus): `nft list chain ip nat KUBE-NODEPORTS` alone; every KUBE-SVC- chain is elsewhere
     paste = str(Path(__file__).resolve().parents[2] / "corpus" / "aantonov-nft-list-chain-nodeports.txt")
     code, out, _ = svcpath("--rules-file", paste, "--all")
-    assert "5 Services, 5 ports, 0 endpoints: 0 error, 0 warning, 0 ok, 5 not in the input" in out.splitlines()
+    assert "5 Services, 5 ports, 0 endpoints: 0 errors, 0 warnings, 0 ok, 5 not in the input" in out.splitlines()
     _, js, _ = svcpath("--rules-file", paste, "--all", "-o", "json")
     assert json.loads(js)["totals"] == {"services": 5, "ports": 5, "endpoints": 0, "error": 0, "warning": 0, "ok": 0, "unknown": 5}

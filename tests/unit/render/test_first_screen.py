@@ -18,19 +18,19 @@ from kubectl_svcpath.render.text import Style
 from tests.conftest import ROOT, svcpath
 from tests.terminal import in_tmux
 
-VERDICT = re.compile(r"^port-v[12] \d+/TCP → 1 of 1 endpoints \(ready\), \d pkts? — OK")
+VERDICT = re.compile(r"^port-v[12] \d+/TCP → 1 of 1 endpoint \(ready\), \d pkts? — OK")
 
 
 @pytest.mark.parametrize("columns", [80, 200])
 def test_seed_example_verdict_first_and_one_screen(columns: int):
     lines = in_tmux(["--example"], columns)
 
-    assert VERDICT.match(lines[0]) and lines[0].startswith("port-v1 39090/TCP → 1 of 1 endpoints (ready), 2 pkts — OK")
+    assert VERDICT.match(lines[0]) and lines[0].startswith("port-v1 39090/TCP → 1 of 1 endpoint (ready), 2 pkts — OK")
     assert any(VERDICT.match(ln) and ln.startswith("port-v2 49191/TCP") for ln in lines[1:3]), lines[:3]
     assert len(lines) <= 25, "\n".join(lines)
     text = "\n".join(lines)
     if columns == 80:  # the short remark keeps each verdict on one row
-        assert lines[0] == "port-v1 39090/TCP → 1 of 1 endpoints (ready), 2 pkts — OK; listing hides port"
+        assert lines[0] == "port-v1 39090/TCP → 1 of 1 endpoint (ready), 2 pkts — OK; listing hides port"
         assert len(lines) <= 23
     else:
         assert lines[0].endswith("OK; the node's iptables hides the port match (harmless)")
@@ -38,7 +38,7 @@ def test_seed_example_verdict_first_and_one_screen(columns: int):
     assert "This dump was probably produced" not in text  # the long explanation waits for --explain
     assert lines[-1] == "(--explain: evidence, explanations and fixes)"
     if columns == 200:
-        assert lines[1].startswith("port-v2 49191/TCP → 1 of 1 endpoints (ready), 1 pkt — OK; the node's iptables hides")
+        assert lines[1].startswith("port-v2 49191/TCP → 1 of 1 endpoint (ready), 1 pkt — OK; the node's iptables hides")
 
 
 def test_explain_prints_the_shared_explanation_once():

@@ -30,7 +30,7 @@ def test_a_local_endpoint_is_just_ready_in_the_verdict(tmp_path):
     code, out = _run(tmp_path, svc, api_objects(svc, node_of={"10.244.2.10": "w1"}), "w1")
 
     assert code == 0, out
-    assert out.splitlines()[0] == "http 80/TCP → 1 of 1 endpoints (ready), 0 pkts — OK", out
+    assert out.splitlines()[0] == "http 80/TCP → 1 of 1 endpoint (ready), 0 pkts — OK", out
 
 
 def test_an_endpoint_not_expected_is_marked_so_and_the_finding_says_why(tmp_path):
