@@ -197,12 +197,7 @@ def clean(text: str) -> Cleaned:
             if other is not None:
                 fresh = _leave_out(left_out, lines, i, other, fresh)
             continue
-        if ("**" in line and _MD_BOLD_LINE.match(line)) or ("`" in line and _MD_FENCE.match(line)):
-            commands.append(i + 1)
-            lines[i] = "# " + line.strip()
-            continue
-        if "*" in line and (italic := _MD_ITALIC_LINE.match(line)) is not None:
-            _italic(lines, i, italic.group(1), (elisions, marked, commands))
+        if ("*" in line or "`" in line) and _markdown(lines, i, (elisions, marked, commands)):
             continue
         if elided and len(line) <= 120 and _ELISION.match(line):
             elisions.append(i + 1)
@@ -291,6 +286,19 @@ def _uncomment_output(text: str) -> tuple[str, list[int]]:
     for i, body in listing.items():
         lines[i] = body
     return "\n".join(lines), sorted(i + 1 for i in listing)
+
+
+def _markdown(lines: list[str], i: int, into: tuple[list[int], list[int], list[int]]) -> bool:
+    """A line of Markdown notes: a bold prose line or a code fence (a comment), an italic line (_italic)."""
+    line = lines[i]
+    if ("**" in line and _MD_BOLD_LINE.match(line)) or ("`" in line and _MD_FENCE.match(line)):
+        into[2].append(i + 1)
+        lines[i] = "# " + line.strip()
+        return True
+    if "*" in line and (italic := _MD_ITALIC_LINE.match(line)) is not None:
+        _italic(lines, i, italic.group(1), into)
+        return True
+    return False
 
 
 def _italic(lines: list[str], i: int, inner: str, into: tuple[list[int], list[int], list[int]]) -> None:

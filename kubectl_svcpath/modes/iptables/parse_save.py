@@ -391,9 +391,7 @@ class _Parser:
         if first == "#":
             self._comment(stripped)
             return
-        if first in "*C:" and (cut := cut_annotation(stripped))[1]:  # "*nat  // the nat table", "COMMIT <-- end"
-            stripped = cut[0]
-            self.info.annotations.append(line_no)
+        stripped = self._unnoted(line_no, stripped) if first in "*C:" else stripped
         if first == "*" and _TABLE_HEADER.fullmatch(stripped):
             if self.table is not None:
                 self.fail(line_no, f"table {stripped[1:]!r} starts before table {self.table!r} was committed (truncated dump?)")
@@ -438,6 +436,13 @@ class _Parser:
             parts = stripped[m.end("chain"):].split()
             chain = self.rules.ensure_table(self.table or _guess_table(chain_name, None)).ensure_chain(chain_name)
             chain.policy, chain.declared = (parts[0] if parts else None), True
+
+    def _unnoted(self, line_no: int, line: str) -> str:
+        """A table, COMMIT or declaration line without the author's note after it ("*nat  // the nat table")."""
+        cut, annotated = cut_annotation(line)
+        if annotated:
+            self.info.annotations.append(line_no)
+        return cut
 
     # --- RuleSource: rules are read when first used -------------------------------
 
