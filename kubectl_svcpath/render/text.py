@@ -92,4 +92,8 @@ def share(p: float | None) -> str:
     if p is None:
         return "-"
     pct = p * 100
+    if 0 < pct < 0.05:  # (one of 3,000 endpoints: "0.033%", not "0%", which says it gets none)
+        return f"{pct:.2g}%"
+    if 99.95 < pct < 100:  # (nor "100%" for a share that is not all)
+        return ">99.9%"
     return f"{pct:.0f}%" if abs(pct - round(pct)) < 0.05 else f"{pct:.1f}%"

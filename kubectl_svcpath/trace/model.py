@@ -89,9 +89,35 @@ class Choice:
     factor: float | None
     why: str  # plain words: "random choice 1 of 2", "the client connected to 10.0.0.5 in the last 10800 s"
 
+    def went_on(self, then: Choice) -> Choice | None:
+        """This choice and ``then`` as one, when both pass a random rule of the same chain, ``then`` the
+        next one that forks ("nat KUBE-SVC-X #1-3": the packet went on past rules 1 to 3, with the product
+        of their probabilities); None otherwise."""
+        if not (self.kind == then.kind == "random" and self.taken == then.taken == "not matched"):
+            return None
+        if self.factor is None or then.factor is None:
+            return None
+        head, sep, first = self.where.rpartition(" #")
+        head2, sep2, last = then.where.rpartition(" #")
+        if not sep or not sep2 or head != head2:
+            return None
+        factor = self.factor * then.factor
+        count = _passed(first) + _passed(last)
+        return Choice("random", f"{head} #{first.split('-')[0]}-{last.split('-')[-1]}", self.ref, "not matched", factor,
+                      f"random: probability {factor:.4g} of going on past {count} rules")
+
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "where": self.where, "ref": self.ref, "taken": self.taken,
                 "probability": None if self.factor is None else round(self.factor, 9), "why": self.why}
+
+
+def _passed(positions: str) -> int:
+    """How many rules a choice's place names: "4" one, "1-3" three."""
+    first, _, last = positions.partition("-")
+    try:
+        return int(last) - int(first) + 1 if last else 1
+    except ValueError:
+        return 1
 
 
 @dataclass(slots=True)

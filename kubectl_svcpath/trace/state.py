@@ -42,8 +42,14 @@ class State:
 
     def fork(self, choice: Choice | None) -> State:
         b = self.branch
-        branch = replace(b, steps=list(b.steps), choices=list(b.choices) + ([choice] if choice else []))
-        return replace(self, branch=branch)
+        choices = list(b.choices)
+        if choice is not None:
+            run = choices[-1].went_on(choice) if choices else None
+            if run is not None:  # (one choice for a run of random rules passed: a Service of n endpoints
+                choices[-1] = run  # forks n times, and n choices a branch made its trace n^2 long)
+            else:
+                choices.append(choice)
+        return replace(self, branch=replace(b, steps=list(b.steps), choices=choices))
 
     def hit(self, step: Step) -> Step:
         self.branch.steps.append(step)

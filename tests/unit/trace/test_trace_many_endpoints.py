@@ -1,0 +1,59 @@
+"""--trace on a Service with many endpoints: its trace grows with the endpoints, not with their square.
+
+kube-proxy's service chain has one random rule per endpoint; the packet that passes rules 1 to k-1 and
+is taken by rule k used to carry k choices, so -o yaml of a 1,000-endpoint Service was ~100 MB (40,000
+endpoints: 6.5 GB of memory, then MemoryError). The rules a branch went on past are one choice now,
+with the product of their probabilities; each endpoint's share of new connections is unchanged, and a
+share too small for a whole percent is written as it is, never "0%".
+"""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import svcpath
+from tests.lab.kpgen import PortSpec, ProxyConfig, ServiceSpec, save_text
+
+
+def _service(n: int) -> ServiceSpec:
+    eps = [f"10.244.{i // 250}.{i % 250 + 2}" for i in range(n)]
+    return ServiceSpec("shop", "big", "10.96.0.50", [PortSpec("http", 80, 8080)], endpoints=eps)
+
+
+def _trace(tmp_path, n: int, *args: str) -> tuple[int, str, str]:
+    (tmp_path / "nat.txt").write_text(save_text([_service(n)], ProxyConfig(cluster_cidr="10.244.0.0/16", jumps=True)))
+    return svcpath("big", "-n", "shop", "--rules-file", str(tmp_path / "nat.txt"), "--trace", "203.0.113.7",
+                   "--node-ip", "172.18.0.2", *args)
+
+
+def test_a_branch_carries_one_choice_for_the_random_rules_it_went_on_past(tmp_path):
+    code, out, err = _trace(tmp_path, 300, "-o", "json")
+    assert code == 0, err
+    branches = json.loads(out)["traces"][0]["branches"]
+    delivered = [b for b in branches if b["verdict"] == "delivered"]
+    assert len(delivered) == 300
+    assert {len(b["choices"]) for b in delivered} <= {1, 2}
+    by_endpoint = {b["endpoint"]["ip"]: b["choices"] for b in delivered}
+    # (rule 1 is the masquerade rule; rules 2-301 jump to the endpoints in order, the last one without a
+    # statistic match: the packet that went on past the 299 before it takes it)
+    last = by_endpoint[_service(300).endpoints[-1]]
+    assert [(c["taken"], c["where"].rpartition(" ")[2]) for c in last] == [("not matched", "#2-300")], last
+    assert "going on past 299 rules" in last[0]["why"], last
+    before = by_endpoint[_service(300).endpoints[-2]]
+    assert [(c["taken"], c["where"].rpartition(" ")[2]) for c in before] == [("not matched", "#2-299"), ("matched", "#300")], before
+    for b in delivered:  # each endpoint still gets 1/300 of new connections
+        assert abs(b["share"] - 1 / 300) < 1e-6, b["choices"]
+    code, half, err = _trace(tmp_path, 150, "-o", "json")
+    assert code == 0, err
+    assert len(out) < 2.2 * len(half)  # twice the endpoints, twice the trace (it was four times: n^2)
+
+
+def test_a_share_below_a_whole_percent_is_not_printed_as_none(tmp_path):
+    code, out, err = _trace(tmp_path, 3000)
+    assert code == 0, err
+    assert "0.033% of new connections" in out, out[:3000]
+    assert " 0% of new connections" not in out
+
+    code, out, err = svcpath("big", "-n", "shop", "--rules-file", str(tmp_path / "nat.txt"), "-o", "wide")
+    assert code == 0, err
+    assert "0.033%" in out and " 0% " not in out, out[:3000]
