@@ -59,6 +59,7 @@ class Outcome:
     audit_error: bool = False  # --all: a Service audited has an error-level finding
     scope: dict[str, Any] | None = None  # live --all: which namespace(s), which node's rules and why that node
     traces: list[Any] = field(default_factory=list)  # trace.TraceReport, one per node (--trace)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # several nodes: (node, why not read), e.g. Windows
 
 
 def run(opts: Options, env: Env) -> int:
@@ -76,7 +77,12 @@ def run(opts: Options, env: Env) -> int:
     if outcome.traces:  # a trace reports what the rules do; it is not a health check: exit 0
         from kubectl_svcpath.render.trace import render_traces
 
-        env.stdout.write(_for_terminal(render_traces(outcome.traces, opts.output, style, env.width), opts.output, style))
+        text = render_traces(outcome.traces, opts.output, style, env.width)
+        if outcome.skipped and opts.output not in ("json", "yaml"):
+            from kubectl_svcpath.render.common import skipped_lines
+
+            text += "\n" + "\n".join(skipped_lines(outcome.skipped, env.width)) + "\n"
+        env.stdout.write(_for_terminal(text, opts.output, style))
         return ExitCode.OK
     if outcome.audit and opts.output in ("json", "yaml"):  # ~9 KB of JSON per Service: written as it is read back
         _write_audit_document(outcome, opts.output, env.stdout)
@@ -686,7 +692,7 @@ def _live(opts: Options, env: Env) -> Outcome:
         nodes = run.nodes
     if env.err_isatty:
         env.stderr.write("\r\x1b[K")
-    outcome = Outcome()
+    outcome = Outcome(skipped=run.skipped)
     for n in nodes:  # by node name, whatever order they arrived in
         outcome.reports += per_node[n].reports
         outcome.traces += per_node[n].traces
@@ -737,7 +743,8 @@ def _let_go(parsed: pipeline.Parsed) -> None:
 # --- output -----------------------------------------------------------------------
 
 def render_outcome(outcome: Outcome, fmt: str, style: Style, width: int | None, explain: bool = False) -> str:
-    if len(outcome.reports) == 1 and not outcome.audit and not outcome.extra_findings and not outcome.node_errors:
+    if (len(outcome.reports) == 1 and not outcome.audit and not outcome.extra_findings and not outcome.node_errors
+            and not outcome.skipped):
         return render_report(outcome.reports[0], fmt, style, width, explain)
     if fmt in ("json", "yaml"):
         if outcome.audit:  # (run() writes it piece by piece)
@@ -747,7 +754,7 @@ def render_outcome(outcome: Outcome, fmt: str, style: Style, width: int | None, 
             _write_audit_document(outcome, fmt, buf)
             return buf.getvalue()
         errors = [(n, int(e.exit_code), e.message) for n, e in outcome.node_errors]
-        doc = list_to_dict(outcome.reports, outcome.extra_findings, errors)
+        doc = list_to_dict(outcome.reports, outcome.extra_findings, errors, outcome.skipped)
         return render_document(doc, fmt)
     if outcome.audit:
         from kubectl_svcpath.render.audit import render_rows
@@ -756,12 +763,14 @@ def render_outcome(outcome: Outcome, fmt: str, style: Style, width: int | None, 
         shown = len(outcome.audit_rows)
         return render_rows(outcome.audit_rows, style, fmt == "wide", width, outcome.audit_totals,
                            shown if shown != outcome.audit_totals["services"] else None, outcome.notes, outcome.scope)
-    from kubectl_svcpath.render.common import findings_lines
+    from kubectl_svcpath.render.common import findings_lines, skipped_lines
 
     parts = []
     for r in outcome.reports:
         parts.append(f"=== node {safe(r.node or '?')} ===\n" + render_report(r, fmt, style, width, explain))
     if outcome.extra_findings:
         parts.append("Across nodes:\n" + "\n".join(findings_lines(outcome.extra_findings, style)) + "\n")
+    if outcome.skipped:
+        parts.append("\n".join(skipped_lines(outcome.skipped, width)) + "\n")
     return "\n".join(parts)
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from kubectl_svcpath.collect import kube_proxy_pod as kpp
 from kubectl_svcpath.dump import Collection
-from kubectl_svcpath.errors import NotFound, SvcpathError
+from kubectl_svcpath.errors import NotFound, SvcpathError, Unsupported
 from kubectl_svcpath.options import MAX_PARALLEL, ConnectFlags, split_service
 
 FIRST_WAVE = 4  # nodes started before any node's rules have arrived (their size is not known yet)
@@ -70,6 +70,7 @@ class LiveRun:
     nodes: list[str]  # the nodes being read, by name
     results: Iterator[NodeResult]  # one per node in the order they finish; iterate inside open_run()
     pod_ip: str | None = None  # --trace pod/NAME: the pod's IP from the API
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # several nodes: (node, why not read), e.g. Windows
 
 
 @dataclass
@@ -92,6 +93,8 @@ class _Plan:
     node_objects: dict[str, dict[str, Any]] | None = None  # several nodes: from the LIST; None: GET each
     node_got: futures.Future[dict[str, Any] | SvcpathError] | None = None  # one node: its GET, started early
     failed: SvcpathError | None = None  # one node: what stopped its read before any exec
+    not_netfilter: str | None = None  # one node: why it has no rules to read (a Windows node), when that stopped it
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # several nodes: those not read, and why
 
 
 def _connect(req: LiveRequest) -> Any:
@@ -203,14 +206,21 @@ def _start(kube: Any, req: LiveRequest, pool: futures.ThreadPoolExecutor) -> Liv
         plan = _plan_many(req, nodes_f, pods_f, config_f)
     else:
         node, why = (named, None) if named else _pick_node(kube, req, slices)
-        plan = _plan_one(kube, req, node, pods_f or pool.submit(kpp.find_pods, kube, node), config_f)
+        plan = _plan_one(kube, req, node, pods_f or pool.submit(kpp.find_pods, kube, node), config_f,
+                         node_f or pool.submit(_get_node, kube, node))
+        if plan.not_netfilter and named and plan.failed is not None:  # the user's choice: one line, nothing to show
+            raise plan.failed
+        instead = _linux_instead(kube, slices, node) if plan.not_netfilter and not named else None
+        if instead is not None:  # the endpoints' node is a Windows node: a Linux node holds the Service's rules too
+            why = f"node {instead[0]} is {instead[1]}, read instead of node {node}, {plan.not_netfilter}"
+            node = instead[0]
+            plan = _plan_one(kube, req, node, pool.submit(kpp.find_pods, kube, node), config_f, pool.submit(_get_node, kube, node))
         if why is not None:
             plan.notes = [why, *plan.notes]
-        plan.node_got = node_f or pool.submit(_get_node, kube, node)
     addresses = _node_addresses(kube, plan) if req.node_addresses else {}
     pod_ip = _pod_ip(kube, req.pod, ns) if req.pod is not None else None
     results = _results(kube, req, plan, families_of(service), addresses, pool)
-    return LiveRun(ns, [service, *slices], plan.nodes, results, pod_ip)
+    return LiveRun(ns, [service, *slices], plan.nodes, results, pod_ip, plan.skipped)
 
 
 def gather(req: LiveRequest) -> LiveGathered:
@@ -220,19 +230,24 @@ def gather(req: LiveRequest) -> LiveGathered:
         return LiveGathered(run.namespace, run.objects, [by_node[n] for n in run.nodes], run.pod_ip)
 
 
-def _plan_many(req: LiveRequest, nodes_f: futures.Future[dict[str, dict[str, Any]]],
+def _plan_many(req: LiveRequest, nodes_f: futures.Future[_Chosen],
                pods_f: futures.Future[dict[str, list[kpp.ProxyPod]]], config_f: futures.Future[_Config]) -> _Plan:
     _say(req, "listing nodes and kube-proxy pods")
-    node_objects = nodes_f.result()
-    plan = _Plan(sorted(node_objects), pods_f.result(), node_objects=node_objects)
+    node_objects, skipped = nodes_f.result()
+    plan = _Plan(sorted(node_objects), pods_f.result(), node_objects=node_objects, skipped=skipped)
     plan.config_mode, plan.notes, plan.node_ports = config_f.result()
     return plan
 
 
-def _chosen_nodes(kube: Any, req: LiveRequest) -> dict[str, dict[str, Any]]:
-    """The Node objects to read: every node, those --nodes names or selects, --sample N of them."""
+_Chosen = tuple[dict[str, dict[str, Any]], list[tuple[str, str]]]
+
+
+def _chosen_nodes(kube: Any, req: LiveRequest) -> _Chosen:
+    """The Node objects to read: every node, those --nodes names or selects, --sample N of them; and
+    the chosen nodes that have no rules to read (Windows nodes), with why: skipped up front, named in
+    the report, never a failure of the run (unless no node is left)."""
     from kubectl_svcpath.kube import reads
-    from kubectl_svcpath.node_choice import name_of, parse_nodes_flag, sample_across_zones
+    from kubectl_svcpath.node_choice import name_of, parse_nodes_flag, readable, sample_across_zones
 
     selector, names = parse_nodes_flag(req.nodes) if req.nodes is not None else (None, None)
     found = {name_of(n): n for n in reads.list_nodes(kube, selector)}
@@ -247,21 +262,43 @@ def _chosen_nodes(kube: Any, req: LiveRequest) -> dict[str, dict[str, Any]]:
             raise NotFound(f'no node matches the label selector "{selector}"',
                            hint=f"check with: kubectl get nodes -l '{selector}'")
         raise NotFound("the cluster lists no nodes", hint="check with: kubectl get nodes")
+    keep, skipped = readable(list(found.values()))
+    if not keep:
+        raise _none_readable(skipped)
+    found = {name_of(n): n for n in keep}
     if req.sample is not None:
         found = {n: found[n] for n in sample_across_zones(list(found.values()), req.sample)}
-    return found
+    return found, skipped
+
+
+def _none_readable(skipped: list[tuple[str, str]]) -> Unsupported:
+    from kubectl_svcpath.wording import counted
+
+    first, why = skipped[0]
+    more = f" (and {counted(len(skipped) - 1, 'other node')} alike)" if len(skipped) > 1 else ""
+    return Unsupported(f"no node to read: node {first} is {why}{more}",
+                       hint="read Linux nodes: --nodes kubernetes.io/os=linux, or --node NAME")
 
 
 def _plan_one(kube: Any, req: LiveRequest, node: str, pods_f: futures.Future[dict[str, list[kpp.ProxyPod]]],
-              config_f: futures.Future[_Config]) -> _Plan:
-    plan = _Plan([node])
+              config_f: futures.Future[_Config], node_got: futures.Future[dict[str, Any] | SvcpathError]) -> _Plan:
+    plan = _Plan([node], node_got=node_got)
     try:  # from here on a failure leaves the API's view intact: the report says the rules were not read
         plan.pods = pods_f.result()
     except SvcpathError as e:
         plan.failed = e
         return plan
-    if not plan.pods.get(node) and req.node:
+    pods = plan.pods.get(node)
+    if not pods and req.node:
         _check_node_exists(kube, req.node)
+    if not pods or all(p.os == "windows" for p in pods):  # (kube-proxy's Linux DaemonSet found: no Node to wait for)
+        plan.not_netfilter = _not_netfilter(node_got)
+        if plan.not_netfilter is not None:
+            from kubectl_svcpath.node_choice import LINUX_HINT
+
+            plan.failed = Unsupported(f"node {node} is {plan.not_netfilter}: it has no rules kubectl-svcpath can read",
+                                      hint=LINUX_HINT)
+            return plan
     try:
         plan.config_mode, plan.notes, plan.node_ports = config_f.result()
     except SvcpathError as e:
@@ -404,14 +441,14 @@ def _first_node(kube: Any) -> tuple[str, bool]:
     Without a ready endpoint on a known node (no endpoints: the classic outage) no node is the
     Service's own, and kube-proxy writes its rules on every node from the same objects."""
     from kubectl_svcpath.kube import reads
-    from kubectl_svcpath.node_choice import name_of
+    from kubectl_svcpath.node_choice import name_of, readable
 
     listed = sorted(reads.list_nodes(kube), key=name_of)
     if not listed:
         raise NotFound("the cluster lists no nodes", hint="check with: kubectl get nodes")
-    ready = [n for n in listed if any(c.get("type") == "Ready" and c.get("status") == "True"
-                                      for c in (n.get("status") or {}).get("conditions") or [])]
-    return name_of((ready or listed)[0]), len(listed) == 1
+    linux = readable(listed)[0] or listed  # a Windows node has no rules to read (a cluster of only those: said there)
+    ready = [n for n in linux if _is_ready(n)]
+    return name_of((ready or linux)[0]), len(listed) == 1
 
 
 def _get_node(kube: Any, node: str) -> dict[str, Any] | SvcpathError:
@@ -431,6 +468,39 @@ def _node_or_note(node: str, got: dict[str, Any] | SvcpathError, coll: Collectio
         coll.notes.append(f"could not read Node {node} ({got.message}): its zone is inferred from the rules, if at all")
         return None
     return got
+
+
+def _not_netfilter(node_got: futures.Future[dict[str, Any] | SvcpathError]) -> str | None:
+    """Why the node (its GET) has no netfilter rules to read: a Windows node; None when it may have them or is unknown."""
+    from kubectl_svcpath.node_choice import not_netfilter
+
+    try:
+        got = node_got.result()
+    except SvcpathError:  # (the read itself says what failed, as without this check)
+        return None
+    return not_netfilter(got) if isinstance(got, dict) else None
+
+
+def _linux_instead(kube: Any, slices: list[dict[str, Any]], skip: str) -> tuple[str, str] | None:
+    """The node to read when the one chosen by its endpoints is a Windows node: the first Linux node
+    (by name) with a ready endpoint, else the first Ready Linux node; (name, how it was chosen)."""
+    from kubectl_svcpath.kube import reads
+    from kubectl_svcpath.node_choice import name_of, readable
+
+    listed, _ = readable(sorted(reads.list_nodes(kube), key=name_of))
+    names = {name_of(n) for n in listed} - {skip}
+    with_endpoint = [n for n in endpoint_nodes(slices) if n in names]
+    if with_endpoint:
+        return with_endpoint[0], "the first Linux node by name with a ready endpoint"
+    ready = [name_of(n) for n in listed if name_of(n) in names and _is_ready(n)]
+    if ready or names:
+        return (ready or sorted(names))[0], ("the first Ready Linux node by name (kube-proxy writes every Service's "
+                                            "rules on every node)")
+    return None
+
+
+def _is_ready(node: dict[str, Any]) -> bool:
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in (node.get("status") or {}).get("conditions") or [])
 
 
 def _check_node_exists(kube: Any, node: str) -> None:
@@ -483,8 +553,14 @@ def open_audit(req: LiveRequest, all_namespaces: bool) -> Iterator[LiveAudit]:
                                             ((s.get("metadata") or {}).get("labels") or {}).get(reads.SERVICE_NAME_LABEL)) in names]
         node, chosen_by = _audit_node(kube, req, slices)
         families = tuple(sorted({f for svc in services for f in families_of(svc)} or {4}))
-        plan = _plan_one(kube, replace(req, node=node), node, pool.submit(kpp.find_pods, kube, node), config_f)
-        plan.node_got = pool.submit(_get_node, kube, node)
+        plan = _plan_one(kube, replace(req, node=node), node, pool.submit(kpp.find_pods, kube, node), config_f,
+                         pool.submit(_get_node, kube, node))
+        instead = _linux_instead(kube, slices, node) if plan.not_netfilter and not req.node else None
+        if instead is not None:  # chosen by its endpoints, a Windows node: a Linux node holds the same Services' rules
+            chosen_by = f"{instead[1]}; node {node} was {plan.not_netfilter}"
+            node = instead[0]
+            plan = _plan_one(kube, replace(req, node=node), node, pool.submit(kpp.find_pods, kube, node), config_f,
+                             pool.submit(_get_node, kube, node))
         yield LiveAudit(ns, [*services, *slices], node, chosen_by, _results(kube, req, plan, families, {}, pool))
     finally:
         kube.close()  # first: a read still under way (the caller left early) gives up instead of holding the exit

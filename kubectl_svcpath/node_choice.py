@@ -10,6 +10,8 @@ from typing import Any
 from kubectl_svcpath.errors import UsageError
 
 ZONE_LABEL = "topology.kubernetes.io/zone"
+OS_LABEL = "kubernetes.io/os"
+LINUX_HINT = "read a Linux node instead: --node NAME (list them: kubectl get nodes -l kubernetes.io/os=linux)"
 _SELECTOR_CHARS = set("=!()/")  # node names (DNS subdomains) hold none of these; a label selector does
 
 
@@ -49,3 +51,41 @@ def sample_across_zones(nodes: list[dict[str, Any]], n: int) -> list[str]:
         chosen.extend(q[depth] for q in queues if depth < len(q) and len(chosen) < n)
         depth += 1
     return sorted(chosen)
+
+
+def os_of(node: dict[str, Any]) -> tuple[str | None, str]:
+    """The node's operating system (lower case; None: not said) and where it was read: the label
+    kubernetes.io/os (the kubelet sets it), else status.nodeInfo.operatingSystem."""
+    label = ((node.get("metadata") or {}).get("labels") or {}).get(OS_LABEL)
+    if label:
+        return str(label).lower(), f"label {OS_LABEL}={label}"
+    info = ((node.get("status") or {}).get("nodeInfo") or {}).get("operatingSystem")
+    if info:
+        return str(info).lower(), f"nodeInfo.operatingSystem {info}"
+    return None, ""
+
+
+def not_netfilter(node: dict[str, Any]) -> str | None:
+    """Why kube-proxy's rules on this node are no netfilter or IPVS rules to read (None: they may be).
+
+    On Windows kube-proxy runs in kernelspace mode (winkernel) and programs the Host Networking
+    Service's load balancers: there is no iptables, nft or ipvsadm listing, in a pod or on the host."""
+    system, seen = os_of(node)
+    if system is None or system == "linux":
+        return None
+    if system == "windows":
+        return (f"a Windows node ({seen}): kube-proxy on Windows programs HNS load balancers (kernelspace mode), "
+                "not netfilter rules")
+    return f"not a Linux node ({seen}): kube-proxy's netfilter and IPVS rules are Linux's"
+
+
+def readable(nodes: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+    """(the nodes whose rules can be read, [(name, why not) of the others]), each in the order given."""
+    keep, skipped = [], []
+    for node in nodes:
+        why = not_netfilter(node)
+        if why is None:
+            keep.append(node)
+        else:
+            skipped.append((name_of(node), why))
+    return keep, skipped

@@ -136,19 +136,24 @@ def service_unknowns(svc: ServiceSnapshot) -> list[str]:
     return out
 
 
-def list_to_dict(reports: list[Report], findings: list[Finding], errors: list[tuple[str, int, str]]) -> dict[str, Any]:
+def list_to_dict(reports: list[Report], findings: list[Finding], errors: list[tuple[str, int, str]],
+                 skipped: list[tuple[str, str]] | None = None) -> dict[str, Any]:
     """Several reports in one document (--all-nodes, --all): ``kind: ServicePathList``.
 
     ``findings``: those across reports (node-drift); ``errors``: (node, exit code, message) of
-    nodes whose rules could not be read.
+    nodes whose rules could not be read; ``skipped``: (node, why) of nodes not read on purpose
+    (Windows nodes: no netfilter rules), which are no error.
     """
-    return {
+    doc = {
         "apiVersion": API_VERSION,
         "kind": "ServicePathList",
         "items": [r.to_dict() for r in reports],
         "findings": [finding_to_dict(f) for f in findings],
         "errors": [{"node": n, "message": message, "exitCode": code} for n, code, message in errors],
     }
+    if skipped:
+        doc["skipped"] = [{"node": n, "reason": why} for n, why in skipped]
+    return doc
 
 
 def port_to_dict(p: PortPath, service: ServiceSnapshot | None = None, rules_read: bool = True) -> dict[str, Any]:

@@ -41,6 +41,7 @@ class ProxyPod:
     phase: str
     deleting: bool
     command: list[str] = field(default_factory=list)  # the container's command + args
+    os: str | None = None  # the OS the pod says it runs on (spec.os.name, else its kubernetes.io/os node selector)
 
     @property
     def ref(self) -> str:
@@ -65,6 +66,7 @@ def pod_from_json(obj: dict[str, Any]) -> ProxyPod:
         container=chosen.get("name"), phase=status.get("phase") or "Unknown",
         deleting=bool(meta.get("deletionTimestamp")),
         command=[str(a) for a in (chosen.get("command") or []) + (chosen.get("args") or [])],
+        os=str((spec.get("os") or {}).get("name") or (spec.get("nodeSelector") or {}).get("kubernetes.io/os") or "").lower() or None,
     )
 
 

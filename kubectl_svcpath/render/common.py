@@ -131,3 +131,15 @@ def wrap_lines(lines: list[str], width: int | None) -> list[str]:
         out.extend(textwrap.wrap(line, width=max(width, 40), subsequent_indent=indent + "    ",
                                  break_long_words=False, break_on_hyphens=False) or [line])
     return out
+
+
+def skipped_lines(skipped: list[tuple[str, str]], width: int | None) -> list[str]:
+    """Several nodes: those not read and why (a Windows node), nodes with the same reason on one line."""
+    by_why: dict[str, list[str]] = {}
+    for node, why in skipped:
+        by_why.setdefault(why, []).append(node)
+    lines = []
+    for why, nodes in by_why.items():
+        shown = ", ".join(safe(n) for n in nodes[:8]) + (f" and {len(nodes) - 8} more" if len(nodes) > 8 else "")
+        lines.append(f"Not read: node{'s' if len(nodes) > 1 else ''} {shown}: {safe(why)}")
+    return wrap_lines(lines, width)

@@ -26,6 +26,31 @@ def in_prefix(addr: str | None, spec: str) -> bool | None:
     return ip in net
 
 
+def outside_excludes(role: str, spec: str) -> str | None:
+    """Why a client outside the cluster (``--trace outside``, no address) is surely not in ``spec``,
+    given the role kube-proxy gave the rule that tests it; None when its address decides (then the trace forks).
+
+    ``role``: "pod-range" (kube-proxy's local-traffic match: ``! -s CLUSTER-CIDR -j KUBE-MARK-MASQ`` on a
+    cluster IP, ``-s CLUSTER-CIDR -j KUBE-SVC-`` for pod traffic to an external address, and nftables'
+    ``ip saddr != CIDR jump mark-for-masquerade`` / ``short-circuit pod traffic``), "endpoint" (an endpoint
+    chain's hairpin ``-s ENDPOINT -j KUBE-MARK-MASQ``), "" (any other rule: a loadBalancerSourceRanges
+    allow-list, a user's rule: the client's address decides)."""
+    try:
+        net = ipaddress.ip_network(spec.strip(), strict=False)
+    except ValueError:
+        return None
+    if net.subnet_of(_LOOPBACK[net.version]):  # type: ignore[arg-type]
+        return "loopback"
+    if role == "pod-range":
+        return "the pod range kube-proxy's rules give the cluster"
+    if role == "endpoint" and net.num_addresses == 1:
+        return "the endpoint's own address"
+    return None
+
+
+_LOOPBACK = {4: ipaddress.ip_network("127.0.0.0/8"), 6: ipaddress.ip_network("::1/128")}
+
+
 def negatable(value: str) -> tuple[bool, str]:
     """``"!10.0.0.0/8"`` -> (True, "10.0.0.0/8")."""
     v = value.strip()

@@ -26,7 +26,8 @@ from collections.abc import Callable
 from typing import Any
 
 from kubectl_svcpath.modes.iptables.model import Rule, RuleSet, split_hostport
-from kubectl_svcpath.trace.match import apply_negation, in_prefix, mark_value_mask, negatable, port_in, protocol_name
+from kubectl_svcpath.trace.match import (apply_negation, in_prefix, mark_value_mask, negatable, outside_excludes, port_in,
+                                         protocol_name)
 from kubectl_svcpath.trace.model import Choice, Node, Packet, Step, Trace
 from kubectl_svcpath.trace.state import MAX_BRANCHES, State, close, finish, not_local_note, ordered
 
@@ -316,7 +317,10 @@ class IptablesTracer:
                 return False
         if rule.source_addr:
             neg, spec = negatable(rule.source_addr)
-            if not _decide(unknown, apply_negation(in_prefix(st.src, spec), neg),
+            inside = in_prefix(st.src, spec)
+            if inside is None and st.packet.origin == "remote" and st.src is None:  # outside: no address given
+                inside = self._outside_in(rule, neg, spec)
+            if not _decide(unknown, apply_negation(inside, neg),
                            f"the source address ({st.packet.src_label or 'not given'}) is not known: is it {'not ' if neg else ''}in {spec}?"):
                 return False
         if rule.dest_addr:
@@ -329,6 +333,15 @@ class IptablesTracer:
                 if not _decide(unknown, res, f"the {'input' if flag == '-i' else 'output'} interface is not known ({flag} {iface})"):
                     return False
         return True
+
+    def _outside_in(self, rule: Rule, neg: bool, spec: str) -> bool | None:
+        """A client outside the cluster against a source match: False (not in it) where kube-proxy's rule
+        says what the prefix is (its pod range, an endpoint, loopback), else None: its address decides."""
+        why = outside_excludes(_source_role(rule, neg), spec)
+        if why is None:
+            return None
+        self.note(f"outside: a client outside the cluster is not in {spec} ({why}): decided, not forked")
+        return False
 
     def _option_matches(self, st: State, key: str, value: str, opts: dict[str, list[str]], unknown: list[str]) -> bool:
         """One match option: False when it surely fails; an undecidable one is noted in ``unknown``."""
@@ -534,6 +547,21 @@ def _route(tr: IptablesTracer, states: list[State]) -> tuple[list[State], list[S
     if unplaced:
         tr.note(not_local_note(unplaced, "FORWARD"))
     return local, forward
+
+
+def _source_role(rule: Rule, neg: bool) -> str:
+    """What kube-proxy's source match means (trace.match.outside_excludes): "pod-range" for its local-traffic
+    match on a cluster IP (``! -s CIDR -j KUBE-MARK-MASQ``, in KUBE-SVC- or, older and IPVS, KUBE-SERVICES) and
+    for pod traffic to an external address (``-s CIDR -j KUBE-SVC-`` in KUBE-EXT-/KUBE-XLB-), "endpoint" for an
+    endpoint chain's hairpin (``-s ENDPOINT -j KUBE-MARK-MASQ``), "" for any other rule."""
+    chain, target = rule.chain, rule.target or ""
+    if neg and target == "KUBE-MARK-MASQ" and (chain == "KUBE-SERVICES" or chain.startswith(("KUBE-SVC-", "KUBE-SVL-"))):
+        return "pod-range"
+    if not neg and chain.startswith(("KUBE-EXT-", "KUBE-XLB-")) and target.startswith(("KUBE-SVC-", "KUBE-SVL-")):
+        return "pod-range"
+    if not neg and chain.startswith("KUBE-SEP-") and target == "KUBE-MARK-MASQ":
+        return "endpoint"
+    return ""
 
 
 def _decide(unknown: list[str], result: bool | None, why: str) -> bool:

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubectl_svcpath.modes.nftables.model import NftChain, NftRule, NftRuleset, NftTable, Verdict, normalize_key_part, selector_name, value_text
-from kubectl_svcpath.trace.match import in_prefix, port_in, protocol_name
+from kubectl_svcpath.modes.nftables.model import NftChain, NftRule, NftRuleset, NftTable, Verdict, normalize_key_part, selector_name, value_text, verdict_of
+from kubectl_svcpath.trace.match import in_prefix, outside_excludes, port_in, protocol_name
 from kubectl_svcpath.trace.model import Choice, Node, Packet, Step, Trace
 from kubectl_svcpath.trace.state import MAX_BRANCHES, State, close, finish, not_local_note, ordered
 
@@ -155,7 +155,7 @@ class NftTracer:
         where = f"{table.family} {table.name} {chain.name} #{rule.position}"
         ref = rule.loc.ref if rule.loc else table.ref
         if "match" in e:
-            return self._match_statement(st, table, e["match"], where, ref)
+            return self._match_statement(st, table, e["match"], where, ref, (chain, rule))
         for key in ("jump", "goto", "accept", "drop", "return", "continue"):
             if key in e:
                 body = e[key]
@@ -184,9 +184,10 @@ class NftTracer:
         step = st.hit(self._step(table, chain, rule, "not followed"))
         return [(st, ("unknown", step, f"statement {next(iter(e), '?')} is not one the trace follows"))]
 
-    def _match_statement(self, st: State, table: NftTable, match: Any, where: str, ref: str) -> list[tuple[State, Exit | None]]:
+    def _match_statement(self, st: State, table: NftTable, match: Any, where: str, ref: str,
+                         at: tuple[NftChain, NftRule] | None = None) -> list[tuple[State, Exit | None]]:
         """Go on (matched), next rule (not matched), or both as a fork (undecidable, affinity)."""
-        res = self._match(st, table, match)
+        res = self._match(st, table, match, at)
         if res is True:
             return [(st, None)]
         if res is False:
@@ -373,7 +374,7 @@ class NftTracer:
             return st.mark
         return _UNKNOWN
 
-    def _match(self, st: State, table: NftTable, m: dict[str, Any]) -> bool | tuple[str, Any]:
+    def _match(self, st: State, table: NftTable, m: dict[str, Any], at: tuple[NftChain, NftRule] | None = None) -> bool | tuple[str, Any]:
         op = m.get("op", "==")
         left, right = m.get("left"), m.get("right")
         mask = None
@@ -415,24 +416,36 @@ class NftTracer:
             have = st.mark & mask if isinstance(mask, int) else st.mark
             return (have == value) != negate
         if name in ("ip saddr", "ip6 saddr", "ip daddr", "ip6 daddr"):
-            addr = st.dst if "daddr" in name else st.src
-            if isinstance(right, str) and right.startswith("@"):
-                s = table.set(right)
-                if s is None:
-                    return ("unknown", f"set {right} is not in the input")
-                if "dynamic" in s.flags or s.timeout is not None or right.startswith("@affinity-"):
-                    seen = addr is not None and s.lookup(addr) is not None
-                    now = " (it is in the set in this dump)" if seen else ""
-                    return ("affinity", (f"a returning client: its address is in {right}{now}",
-                                         f"a client not in {right} (its first connection, or the entry expired)"))
-                if addr is None:
-                    return ("unknown", f"the source address ({st.packet.src_label or 'not given'}) is not known: is it in {right}?")
-                hit = s.lookup(addr) is not None or any(in_prefix(addr, str(e.key[0])) for e in s.elements if "/" in str(e.key[0]))
-                return hit != negate
-            if addr is None:
-                return ("unknown", f"the source address ({st.packet.src_label or 'not given'}) is not known: is it {'not ' if negate else ''}in {value_text(right)}?")
-            return self._value_in(addr, right, table, kind="addr", negate=negate)
+            return self._addr_match(st, table, name, right, negate, at)
         return ("unknown", f"match on {name or left} is not one the trace understands")
+
+    def _addr_match(self, st: State, table: NftTable, name: str, right: Any, negate: bool,
+                    at: tuple[NftChain, NftRule] | None) -> bool | tuple[str, Any]:
+        """``ip saddr|daddr`` against an address, a prefix or a set; a source not given (outside) is decided
+        where kube-proxy's rule says what the prefix is (trace.match.outside_excludes), else it forks."""
+        addr = st.dst if "daddr" in name else st.src
+        if isinstance(right, str) and right.startswith("@"):
+            s = table.set(right)
+            if s is None:
+                return ("unknown", f"set {right} is not in the input")
+            if "dynamic" in s.flags or s.timeout is not None or right.startswith("@affinity-"):
+                seen = addr is not None and s.lookup(addr) is not None
+                now = " (it is in the set in this dump)" if seen else ""
+                return ("affinity", (f"a returning client: its address is in {right}{now}",
+                                     f"a client not in {right} (its first connection, or the entry expired)"))
+            if addr is None:
+                return ("unknown", f"the source address ({st.packet.src_label or 'not given'}) is not known: is it in {right}?")
+            hit = s.lookup(addr) is not None or any(in_prefix(addr, str(e.key[0])) for e in s.elements if "/" in str(e.key[0]))
+            return hit != negate
+        if addr is None:
+            spec = value_text(right)
+            if at is not None and isinstance(spec, str) and st.packet.origin == "remote":  # outside: no address given
+                why = outside_excludes(_source_role(*at, negate), spec)
+                if why is not None:
+                    self.note(f"outside: a client outside the cluster is not in {spec} ({why}): decided, not forked")
+                    return negate  # (not in it: the match holds only when negated)
+            return ("unknown", f"the source address ({st.packet.src_label or 'not given'}) is not known: is it {'not ' if negate else ''}in {spec}?")
+        return self._value_in(addr, right, table, kind="addr", negate=negate)
 
     def _concat_in(self, st: State, table: NftTable, parts: Any, name: str, negate: bool) -> bool | tuple[str, Any]:
         """``ip saddr . ip daddr . meta l4proto . th dport @hairpin-connections``: the packet's key in a named set."""
@@ -463,6 +476,22 @@ class NftTracer:
                 return ("unknown", f"cannot compare {value} with {x}")
             hit = hit or r
         return hit != negate
+
+
+def _source_role(chain: NftChain, rule: NftRule, negated: bool) -> str:
+    """What kube-proxy's ``ip saddr`` match means (trace.match.outside_excludes): "pod-range" for a service
+    chain's ``ip saddr != CIDR jump mark-for-masquerade`` and an external chain's ``ip saddr CIDR goto
+    service-…`` (short-circuit pod traffic), "endpoint" for an endpoint chain's hairpin ``ip saddr ENDPOINT
+    jump mark-for-masquerade``, "" for any other rule."""
+    verdicts = [v for v in (verdict_of(e) for e in rule.exprs) if v is not None]
+    target = verdicts[-1].target or "" if verdicts else ""
+    if negated and target == "mark-for-masquerade" and chain.name.startswith("service-"):
+        return "pod-range"
+    if not negated and chain.name.startswith("external-") and target.startswith("service-"):
+        return "pod-range"
+    if not negated and chain.name.startswith("endpoint-") and target == "mark-for-masquerade":
+        return "endpoint"
+    return ""
 
 
 class _Unknown:
