@@ -76,6 +76,15 @@ _OTHER_COMMAND = re.compile(
     r"cluster-info|config|explain|run|expose|patch|label|annotate|wait)|ip\s+(?:-\w+\s+)*(?:a|addr|address|r|route|l|link|n|neigh|rule)|ss|netstat|curl|wget|"
     r"ping|dig|nslookup|journalctl|systemctl|docker\s+(?:ps|logs|images|inspect)|crictl\s+(?:ps|pods|logs|inspect)|helm|"
     r"tcpdump|uname|hostname|ls|sysctl|lsmod|route|arp)\b")
+# a log line pasted with the rules: klog's ("I0330 09:28:56.497083       1 proxier.go:1570] …", kube-proxy's own log)
+# or journald's ("Nov 14 11:06:11 node1 kube-proxy[12085]: -A KUBE-SVC-…": kube-proxy logs the restore input it
+# tried, which tells nothing of what the kernel holds); left out, never read as rules
+_LOG_LINE = re.compile(r"^[ \t]*(?:[IWEF]\d{4} \d\d:\d\d:\d\d\.\d{6} +\d+ [\w.-]+:\d+\] |"
+                       r"[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ [\w./-]+(?:\[\d+\])?: )")
+_ANY_LOG_LINE = re.compile(r"(?:^|\n)[ \t]*(?:[IWEF]\d{4} \d\d:\d\d:\d\d\.\d{6} |[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ [\w./-]+(?:\[\d+\])?: )")
+LOG = "a log (klog or journald lines)"
+# iptables-nft's notice without its "# " (a Markdown heading copied as text): "Warning: iptables-legacy tables present, …"
+_LEGACY_WARNING = re.compile(r"Warning: ip6?tables-legacy tables present")
 # the first line of a rule listing of any form: never another command's output
 _RULE_START = re.compile(r"^\s*(?:\d+:)*(?:\[\d+:\d+\]\s*)?(?:-[ANIX]\s+\S|:\S+\s+\S+\s+\[|\*[a-z]+\s*$|COMMIT\s*$|Chain\s+\S+\s+\(|"
                          r"table\s+\w+\s+\S+\s*\{|IP Virtual Server|Prot LocalAddress|(?:TCP|UDP|SCTP)\s+\S+:\d+)")
@@ -164,15 +173,9 @@ def clean(text: str) -> Cleaned:
     bom = text.startswith("\ufeff")
     text, dedented = _dedent(text[1:] if bom else text)
     text, uncommented = _uncomment_output(text)
-    if _save_lines_only(text):  # (its first line is looked at below, as every paste's first lines are)
-        elided = _QUICK_START.match(text) is not None
-        if not elided and not head_commands(text) and _ROOT_PROMPT.search(text) is None and not _maybe_marked(text):
-            return Cleaned(text, [], bom, dedented=dedented, save_lines=True, uncommented=uncommented)
-    else:
-        elided = _maybe_elided(text)
-        if not elided and not _maybe_commands(text) and _ANY_MARK.search(text) is None and "```" not in text \
-                and _ANY_ITALIC_LINE.search(text) is None:
-            return Cleaned(text, [], bom, dedented=dedented, uncommented=uncommented)
+    save_lines, elided = _quick_look(text)
+    if save_lines is not None:
+        return Cleaned(text, [], bom, dedented=dedented, save_lines=save_lines, uncommented=uncommented)
     lines = text.split("\n")
     relisted = _drop_earlier_listings(lines) if _NEW_CHAIN.search(text) else []
     elisions: list[int] = []
@@ -185,6 +188,7 @@ def clean(text: str) -> Cleaned:
     walk = _TABLE_LINE.search(text) is None  # whole tables (a node each, say) may well hold the same rules
     other: str | None = None  # the command whose output is being left out
     fresh = True  # no line of this command's output left out yet: the next one starts a range
+    log_fresh = True  # likewise for a run of log lines
     for i in range(len(lines)):
         line = _unmark(lines, i, marked)
         if walk and _SAVE_SHAPED.match(line):
@@ -193,11 +197,15 @@ def clean(text: str) -> Cleaned:
                 lines[i] = ""
                 repeated.append(i + 1)
             continue
+        if other is None and ("] " in line or ": " in line) and _LOG_LINE.match(line):  # (`kubectl logs …`: its output)
+            log_fresh = _leave_out(left_out, lines, i, LOG, log_fresh)
+            continue
+        log_fresh = True
         if len(line) > 300:
             if other is not None:
                 fresh = _leave_out(left_out, lines, i, other, fresh)
             continue
-        if ("*" in line or "`" in line) and _markdown(lines, i, (elisions, marked, commands)):
+        if ("*" in line or "`" in line or line.startswith("Warning: ")) and _markdown(lines, i, (elisions, marked, commands)):
             continue
         if elided and len(line) <= 120 and _ELISION.match(line):
             elisions.append(i + 1)
@@ -288,10 +296,29 @@ def _uncomment_output(text: str) -> tuple[str, list[int]]:
     return "\n".join(lines), sorted(i + 1 for i in listing)
 
 
+def _quick_look(text: str) -> tuple[bool | None, bool]:
+    """(save_lines, elided): save_lines is None when the text may need cleaning (a cut, a prompt, the author's marks,
+    a log line…), else whether every line is of iptables-save's shapes; elided: it may hold cut marks. Literals and
+    line-led regexes only: a 100 MB dump is looked at in C."""
+    if _save_lines_only(text):  # (its first line is looked at below, as every paste's first lines are)
+        elided = _QUICK_START.match(text) is not None
+        if not elided and not head_commands(text) and _ROOT_PROMPT.search(text) is None and not _maybe_marked(text) \
+                and not text.startswith("Warning: "):
+            return True, False
+        return None, elided
+    elided = _maybe_elided(text)
+    if not elided and not _maybe_commands(text) and _ANY_MARK.search(text) is None and "```" not in text \
+            and _ANY_ITALIC_LINE.search(text) is None and _ANY_LOG_LINE.search(text) is None and "Warning: " not in text:
+        return False, False
+    return None, elided
+
+
 def _markdown(lines: list[str], i: int, into: tuple[list[int], list[int], list[int]]) -> bool:
-    """A line of Markdown notes: a bold prose line or a code fence (a comment), an italic line (_italic)."""
+    """A line of Markdown notes: a bold prose line or a code fence (a comment), an italic line (_italic); and
+    iptables-nft's legacy-tables notice that lost its "# " (a Markdown heading copied as text): a comment again."""
     line = lines[i]
-    if ("**" in line and _MD_BOLD_LINE.match(line)) or ("`" in line and _MD_FENCE.match(line)):
+    if ("**" in line and _MD_BOLD_LINE.match(line)) or ("`" in line and _MD_FENCE.match(line)) \
+            or (line.startswith("Warning: ") and _LEGACY_WARNING.match(line)):
         into[2].append(i + 1)
         lines[i] = "# " + line.strip()
         return True
@@ -628,7 +655,7 @@ def rerun_note(source: str, command: str, last: int, dropped: list[tuple[int, in
 
 def left_out_note(source: str, left_out: list[tuple[int, int, str]]) -> str:
     """Other commands' output around the rules, emptied before reading: where, and which command printed it."""
-    parts = [f"{f'line {a}' if a == b else f'lines {a}-{b}'} (`{c[:60]}{'…' if len(c) > 60 else ''}` output)"
+    parts = [f"{f'line {a}' if a == b else f'lines {a}-{b}'} " + (f"({c})" if c == LOG else f"(`{c[:60]}{'…' if len(c) > 60 else ''}` output)")
              for a, b, c in left_out[:6]]
     more = f" and {len(left_out) - 6} more" if len(left_out) > 6 else ""
     return f"{source}: not rule output, left out: {', '.join(parts)}{more}"
