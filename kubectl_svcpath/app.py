@@ -556,6 +556,10 @@ def audit_notes(parsed: pipeline.Parsed, collection: Collection, listed_from_rul
         # (also a listing of some chains, `iptables -t nat -L KUBE-NODEPORTS`: whole chains, not the table)
         notes.append("the input is a part of the rules: Services it does not show may exist")
     for info in rules.dumps if rules is not None else ():
+        if info.annotations:  # (the rules read for the rows found them)
+            from kubectl_svcpath.parse.excerpt import annotation_note
+
+            notes.append(annotation_note(info.source, info.annotations))
         if info.deleted:  # a partial restore input: the Services of the chains it deletes are not listed
             shown = ", ".join(info.deleted[:6]) + (f" and {len(info.deleted) - 6} more" if len(info.deleted) > 6 else "")
             notes.append(f"{info.source} is an iptables-restore input: it deletes {shown} (-X), so their Services "

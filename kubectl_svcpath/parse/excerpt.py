@@ -37,8 +37,8 @@ _ELISION = re.compile(
 # ("$ ipt KUBE-SERVICES", "[root@gv187 ~]# iptables -t nat -L", "root@kind-worker:/# iptables -S",
 # "controlplane $ kubectl exec …", oh-my-zsh's "➜ root@cka3962:~# …", a container's "/ # iptables …"), the bare
 # command, and a line of their own prose ("From the KUBE-NODEPORTS chain:"). Each becomes a "# " line: every parser reads those as comments, and
-# the iptables -L reader still takes the table from a "-t filter" in them.
-_PROMPT = re.compile(r"^\s*(?:\u279c\s+)?(?:\[[^\]\n]{0,80}\]|[\w.-]+@[\w.:~/-]*|[\w.-]+|[~/][\w.:~/-]*)?\s*[$#%]\s+\S")
+# the iptables -L reader still takes the table from a "-t filter" in them. ("COMMIT # end of nat" is no root prompt.)
+_PROMPT = re.compile(r"^\s*(?!COMMIT\s)(?:\u279c\s+)?(?:\[[^\]\n]{0,80}\]|[\w.-]+@[\w.:~/-]*|[\w.-]+|[~/][\w.:~/-]*)?\s*[$#%]\s+\S")
 # (a listing command alone, or piped: "sudo iptables-save | grep nginx-ext", "iptables-save > /tmp/x")
 _COMMAND = re.compile(r"^\s*(?:sudo\s+)?(?:ip6?tables(?:-legacy|-nft)?(?:-save)?|nft|ipvsadm|kubectl|crictl|docker|conntrack)"
                       r"(?:\s+-?\w|\s*[|>]|\s*$)")
@@ -60,6 +60,13 @@ _MD_TAIL = re.compile(r"(?<=[^\s*])\*{1,3}[ \t]*$")
 # words in bold ("-A **PREROUTING** … -j **KUBE-SERVICES**"); the bold marks are the author's, not iptables'
 _MD_BOLD_LINE = re.compile(r"^[ \t]*\*\*[^*\n].*\*\*[ \t]*$")
 _MD_BOLD_WORD = re.compile(r"\*\*([^*\s]+)\*\*")
+# a line in Markdown italics ("*The nat table*", "*output trimmed*", "*nat*"): never iptables' (a table header is
+# "*nat", nothing after it; an italic rule line lost its marks in _unmark already)
+_MD_ITALIC_LINE = re.compile(r"^[ \t]*\*(?!\*)([^*\s](?:[^*\n]*[^*\s])?)\*[ \t]*$")
+_ANY_ITALIC_LINE = re.compile(r"(?:^|\n)[ \t]*\*[^*\s\n](?:[^*\n]*[^*\s\n])?\*[ \t]*\r?(?:\n|$)")
+_TABLE_WORD = re.compile(r"filter|nat|mangle|raw|security")
+# a Markdown code fence around the rules ("```sh" … "```"): the notes' own, a comment
+_MD_FENCE = re.compile(r"^[ \t]*```[\w+-]*[ \t]*$")
 # a command whose output is no rule listing ("$ kubectl logs …", "# ip addr", "$ kubectl get svc"): its
 # output, down to the next prompt, is left out with a note. Never a line naming a rule tool ("kubectl exec
 # kube-proxy-x -- iptables-save", "ssh node sudo iptables-save | grep -n …"), and not an alias ("$ ipt
@@ -146,6 +153,10 @@ class Cleaned:
     # a paste of nothing but "# " lines (the output kept as shell comments under its command): the lines whose
     # text without the "# " is a listing's, read so
     uncommented: list[int] = field(default_factory=list)
+    # the same listing command run again later in the paste (two moments: before and after a change): (the
+    # command, the line of its last run, the lines of the earlier runs' output left out, whether the last
+    # run printed nothing: then the earlier output is read, the only rules the paste shows)
+    reruns: list[tuple[str, int, list[tuple[int, int]], tuple[int, int] | None]] = field(default_factory=list)
 
 
 def clean(text: str) -> Cleaned:
@@ -159,7 +170,8 @@ def clean(text: str) -> Cleaned:
             return Cleaned(text, [], bom, dedented=dedented, save_lines=True, uncommented=uncommented)
     else:
         elided = _maybe_elided(text)
-        if not elided and not _maybe_commands(text) and _ANY_MARK.search(text) is None:
+        if not elided and not _maybe_commands(text) and _ANY_MARK.search(text) is None and "```" not in text \
+                and _ANY_ITALIC_LINE.search(text) is None:
             return Cleaned(text, [], bom, dedented=dedented, uncommented=uncommented)
     lines = text.split("\n")
     relisted = _drop_earlier_listings(lines) if _NEW_CHAIN.search(text) else []
@@ -185,9 +197,7 @@ def clean(text: str) -> Cleaned:
             if other is not None:
                 fresh = _leave_out(left_out, lines, i, other, fresh)
             continue
-        if "**" in line and _MD_BOLD_LINE.match(line):
-            commands.append(i + 1)
-            lines[i] = "# " + line.strip()
+        if ("*" in line or "`" in line) and _markdown(lines, i, (elisions, marked, commands)):
             continue
         if elided and len(line) <= 120 and _ELISION.match(line):
             elisions.append(i + 1)
@@ -204,10 +214,55 @@ def clean(text: str) -> Cleaned:
                 other = None
             else:
                 fresh = _leave_out(left_out, lines, i, other, fresh)
+    reruns = _reruns(lines, set(commands)) if run > 1 else []
     if not elisions and not commands and not left_out and not marked and not relisted and not repeated:
         return Cleaned(text, [], bom, dedented=dedented, uncommented=uncommented)
     return Cleaned("\n".join(lines), elisions, bom, commands, dedented, left_out, marked=marked, repeated=repeated,
-                   relisted=relisted, uncommented=uncommented)
+                   relisted=relisted, uncommented=uncommented, reruns=reruns)
+
+
+_CHAIN_LISTING = re.compile(r"\bip6?tables(?:-legacy|-nft)?\s(?:.*\s)?(?:-[a-zA-Z]*[LS]|--list)")
+
+
+def _reruns(lines: list[str], commands: set[int]) -> list[tuple[str, int, list[tuple[int, int]], tuple[int, int] | None]]:
+    """The listing commands of the paste run more than once (the same words: "sudo iptables-save | grep nginx"
+    before and after `kubectl delete service …`, two whole `iptables-save` runs): a chain of both runs' rules is
+    one kube-proxy never wrote, so only the last run's output is read, the earlier runs' lines emptied. When the
+    last run printed nothing (its grep matched no rule any more), the last run that printed rules is read.
+    Each: (the command, the line of its last run, the (first, last) lines of each run left out, the lines of the
+    run read when the last printed nothing)."""
+    runs: list[tuple[str | None, int, list[int]]] = []  # (listing command or None: another prompt, its line, output lines)
+    for i, line in enumerate(lines):
+        body = line.strip()
+        if not body:
+            continue
+        command = _listing_command(body) if body.startswith("#") else None  # ("# Generated by …" is none)
+        if i + 1 in commands or command is not None:
+            runs.append((command or _listing_command(body), i, []))
+        elif runs and not body.startswith("#"):
+            runs[-1][2].append(i)
+    by_command: dict[str, list[list[int]]] = {}
+    last_run: dict[str, int] = {}
+    for command, at, output in runs:
+        if command is not None:  # (the same command on another node is no later moment: its prompt tells them apart)
+            key = " ".join(lines[at].strip().removeprefix("#").split())
+            by_command.setdefault(key, []).append(output)
+            last_run[key] = at + 1
+    out: list[tuple[str, int, list[tuple[int, int]], tuple[int, int] | None]] = []
+    for key, each in by_command.items():
+        command = _listing_command(key) or key
+        if _CHAIN_LISTING.search(command):  # (`iptables -L`/`-S` listed again: their readers keep the last listing)
+            continue
+        printed = [output for output in each if output]
+        if len(each) < 2 or not printed or (len(printed) == 1 and each[-1]):
+            continue
+        kept = printed[-1]
+        dropped = [(output[0] + 1, output[-1] + 1) for output in printed[:-1]]
+        for output in printed[:-1]:
+            for n in output:
+                lines[n] = ""
+        out.append((command, last_run[key], dropped, None if each[-1] else (kept[0] + 1, kept[-1] + 1)))
+    return out
 
 
 # a line that is no comment (the first such ends the look: a dump's second line already is one)
@@ -231,6 +286,45 @@ def _uncomment_output(text: str) -> tuple[str, list[int]]:
     for i, body in listing.items():
         lines[i] = body
     return "\n".join(lines), sorted(i + 1 for i in listing)
+
+
+def _markdown(lines: list[str], i: int, into: tuple[list[int], list[int], list[int]]) -> bool:
+    """A line of Markdown notes: a bold prose line or a code fence (a comment), an italic line (_italic)."""
+    line = lines[i]
+    if ("**" in line and _MD_BOLD_LINE.match(line)) or ("`" in line and _MD_FENCE.match(line)):
+        into[2].append(i + 1)
+        lines[i] = "# " + line.strip()
+        return True
+    if "*" in line and (italic := _MD_ITALIC_LINE.match(line)) is not None:
+        _italic(lines, i, italic.group(1), into)
+        return True
+    return False
+
+
+def _italic(lines: list[str], i: int, inner: str, into: tuple[list[int], list[int], list[int]]) -> None:
+    """An italic line: a table's header in emphasis ("*nat*", read "*nat", a mark) when a COMMIT closes the table
+    after it, a cut ("*[snip]*"), else the author's note (a comment)."""
+    elisions, marked, commands = into
+    if _TABLE_WORD.fullmatch(inner) and _commit_follows(lines, i):
+        lines[i] = "*" + inner
+        marked.append(i + 1)
+    elif _ELISION.match(inner):
+        lines[i] = ""
+        elisions.append(i + 1)
+    else:
+        lines[i] = "# " + lines[i].strip()
+        commands.append(i + 1)
+
+
+def _commit_follows(lines: list[str], i: int) -> bool:
+    """A COMMIT line comes after line ``i`` before any other table header."""
+    for line in lines[i + 1:]:
+        body = line.strip()
+        if body == "COMMIT":
+            return True
+        if body.startswith("*") and _TABLE_WORD.fullmatch(body[1:].rstrip("*")):
+            return False
+    return False
 
 
 def _unmark(lines: list[str], i: int, marked: list[int]) -> str:
@@ -385,7 +479,10 @@ _NOT_SAVE_LINE = compile_possessive(r"\n(?!\[\d[^\]\n]*+\] |-A |[:#]|\*[a-z]++\r
 
 
 def _save_lines_only(text: str) -> bool:
-    return _NOT_SAVE_LINE.search(text) is None and not (text.startswith("**") and _MD_BOLD_LINE.match(text.split("\n", 1)[0]))
+    if _NOT_SAVE_LINE.search(text) is not None:
+        return False
+    first = text.split("\n", 1)[0] if text.startswith("*") else ""  # (a Markdown line first: bold or italic)
+    return not (_MD_BOLD_LINE.match(first) or _MD_ITALIC_LINE.match(first))
 
 
 def line_list(lines: list[int]) -> str:
@@ -494,6 +591,12 @@ def marked_note(source: str, lines: list[int]) -> str:
             f"{line_list(lines)} were read as no part of the rules")
 
 
+def annotation_note(source: str, lines: list[int]) -> str:
+    """Rule lines with the author's note after them ("# …", "// …", "<-- …"), read without it."""
+    return (f"{source}: text after '#', '//' or '<--' on line{'s' if len(lines) > 1 else ''} {line_list(sorted(lines))} "
+            "is the author's note, not part of the rule (iptables prints none of them)")
+
+
 def uncommented_note(source: str, lines: list[int]) -> str:
     """A command's output kept as "# " comments: read as the output."""
     return (f"{source}: every line is a '#' comment; line{'s' if len(lines) > 1 else ''} {line_list(lines)} "
@@ -510,6 +613,17 @@ def relisted_note(source: str, chain: str, headers: list[int], dropped: list[int
     """A chain listed again with ``iptables -S``: which listing is read."""
     return (f"{source}: chain {chain} is listed {len(headers)} times (-N at lines {line_list(headers)}): several moments "
             f"pasted together; its last listing is read, line{'s' if len(dropped) > 1 else ''} {line_list(dropped)} left out")
+
+
+def rerun_note(source: str, command: str, last: int, dropped: list[tuple[int, int]], read: tuple[int, int] | None) -> str:
+    """A listing command run again later in the paste (two moments): which run's output is read."""
+    shown = command[:60] + ("…" if len(command) > 60 else "")
+    spans = ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in dropped)
+    left = f"; the output of its earlier run{'s' if len(dropped) > 1 else ''} (lines {spans}) left out" if dropped else ""
+    if read is not None:
+        return (f"{source}: `{shown}` was run again at line {last} and printed nothing: the rules read (lines "
+                f"{read[0]}-{read[1]}) are from before, and at line {last} none of them was printed any more{left}")
+    return f"{source}: `{shown}` was run more than once (moments pasted together): its last run (line {last}) is read{left}"
 
 
 def left_out_note(source: str, left_out: list[tuple[int, int, str]]) -> str:

@@ -6,6 +6,9 @@ each branch with its conditions, hops and evidence. Rule text comes from outside
 
 from __future__ import annotations
 
+import ipaddress
+import re
+
 from tabulate import tabulate
 
 from kubectl_svcpath.render.common import wrap_lines
@@ -58,7 +61,9 @@ def verdict_line(trace: Trace) -> str:
     if len(kinds) == 1:
         kind = kinds.pop()
         if kind == "delivered":
-            eps = sorted({b.endpoint or "?" for b in branches})
+            eps = sorted({b.endpoint or "?" for b in branches}, key=_endpoint_order)
+            if len(eps) > _LISTED:  # (a Service of 300 endpoints: one sentence, not a 10 KB line)
+                return f"delivered to one of {len(eps)} endpoints ({', '.join(eps[:3])} and {len(eps) - 3} more)"
             return f"delivered to {', '.join(eps)}"
         if kind in ("rejected", "dropped"):
             rules = sorted({b.verdict_step.where for b in branches if b.verdict_step})
@@ -83,17 +88,29 @@ def _trace_lines(trace: Trace, fmt: str, style: Style, width: int | None) -> lis
     if fmt == "tree":
         return lines + _tree(trace, style, sources)
     groups = _outcomes(trace.branches)
+    wide = fmt == "wide"
     rows = []
     for idx in groups:
         b = trace.branches[idx[0]]
         shares = [trace.branches[i].share for i in idx]
         total = share(sum(shares)) if all(x is not None for x in shares) else "?"  # type: ignore[arg-type]
         rows.append([_numbers(idx), b.verdict, b.endpoint or "-", total, _masq_cell(b)])
+    if not wide:
+        rows = _folded_rows(rows)
     table = tabulate([[safe(c) for c in r] for r in rows], headers=["BRANCH", "VERDICT", "ENDPOINT", "SHARE", "MASQUERADE"],
                      tablefmt="plain", disable_numparse=True)
     lines += ["", *("  " + line for line in table.splitlines())]
-    wide = fmt == "wide"
+    # the default view: each outcome's first branch, and of many ways alike but for the endpoint (a
+    # Service of 300 endpoints) only the first, with a line for the others; -o wide: every branch
+    folded: dict[int, list[int]] = {}  # the first group of such ways -> [how many others, their branches…]
+    hidden: set[int] = set()
+    for same in ([] if wide else _alike(trace.branches, groups)):
+        if len(same) >= _FOLD_FROM:
+            folded[same[0][0]] = [len(same) - 1, *sorted(i for idx in same[1:] for i in idx)]
+            hidden.update(idx[0] for idx in same[1:])
     for idx in groups:
+        if idx[0] in hidden:
+            continue
         shown = idx if wide else idx[:1]
         for i in shown:
             lines.append("")
@@ -102,7 +119,78 @@ def _trace_lines(trace: Trace, fmt: str, style: Style, width: int | None) -> lis
             rest = idx[1:]
             which = f"branch {_numbers(rest)} reaches" if len(rest) == 1 else f"branches {_numbers(rest)} reach"
             lines.extend(wrap_lines([f"  ({which} the same outcome through other choices: -o wide lists them)"], width))
+        if idx[0] in folded:
+            endpoints, *others = folded[idx[0]]
+            lines.extend(wrap_lines([f"  (branches {_numbers(others)} take this same way to the {endpoints} other endpoints, "
+                                     "each through its own endpoint chain: -o wide lists them)"], width))
     return lines
+
+
+_LISTED = 4  # endpoints a verdict names one by one; more: how many, and the first three
+_FOLD_FROM = 6  # rows (branches) alike but for their endpoint from which the rest are one row (line); -o wide: all
+
+
+def _endpoint_order(endpoint: str) -> tuple[int, object, int]:
+    """Endpoints in address order (10.0.0.9 before 10.0.0.10), then by port; what is not an address last."""
+    host, _, port = endpoint.rpartition(":")
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return (2, endpoint, 0)
+    return (address.version, int(address), int(port) if port.isdigit() else 0)
+
+
+def _folded_rows(rows: list[list[str]]) -> list[list[str]]:
+    """Runs of rows alike but for the endpoint (verdict, share, masquerade): the first rows of a long run as
+    they are, the rest one row that says how many endpoints it stands for, each with that share."""
+    out: list[list[str]] = []
+    i = 0
+    while i < len(rows):
+        j = i
+        while j < len(rows) and rows[j][1] == rows[i][1] and rows[j][3:] == rows[i][3:] and rows[j][2] != "-":
+            j += 1
+        if j - i >= _FOLD_FROM:
+            out += rows[i:i + 3]
+            rest = rows[i + 3:j]
+            numbers = sorted(n for r in rest for n in _branch_numbers(r[0]))
+            cell = _numbers([n - 1 for n in numbers])
+            out.append([cell if len(cell) <= 12 else f"{len(numbers)} more", rows[i][1], f"{len(rest)} more endpoints",
+                        rows[i][3] + (" each" if rows[i][3] not in ("?", "-") else ""), rows[i][4]])
+            i = j
+        else:
+            out.append(rows[i])
+            i += 1
+    return out
+
+
+def _branch_numbers(cell: str) -> list[int]:
+    """The branch numbers a BRANCH cell names ("3", "2,5,6", "4-300": _numbers)."""
+    out: list[int] = []
+    for part in cell.split(","):
+        first, _, last = part.partition("-")
+        out += range(int(first), int(last or first) + 1)
+    return out
+
+
+def _alike(branches: list[Branch], groups: list[list[int]]) -> list[list[list[int]]]:
+    """The outcome groups, gathered where their first branches take the same way but for the endpoint
+    (the same rules, verdict and masquerade; each endpoint chain its own): a trace of 300 endpoints is
+    shown with one branch, not 300."""
+    ways: dict[tuple[object, ...], list[list[int]]] = {}
+    for idx in groups:
+        b = branches[idx[0]]
+        if b.verdict != "delivered":
+            ways[(len(ways),)] = [idx]  # (a verdict of its own is shown on its own)
+            continue
+        key = (b.masquerade, tuple(_VALUES.sub("*", f"{s.where} {s.action}") for s in b.steps),
+               tuple(c.kind for c in b.choices if c.kind != "random"))
+        ways.setdefault(key, []).append(idx)
+    return list(ways.values())
+
+
+# what differs between the ways to two endpoints: their endpoint chains' names (iptables' hash, nftables'
+# endpoint-…__address/port), addresses, ports and the rules' positions in the service chain
+_VALUES = re.compile(r"KUBE-SEP-[A-Z2-7]{16}|endpoint-\S+|\[[0-9a-fA-F:.]+\]|\d+(?:\.\d+){3}|[0-9a-fA-F]*:[0-9a-fA-F:]+|#\d+|\b\d+\b")
 
 
 def _outcomes(branches: list[Branch]) -> list[list[int]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field, replace
 
 from kubectl_svcpath.trace.model import Branch, Choice, Node, Packet, Step
@@ -102,5 +103,29 @@ def close(local: list[State], leaving: list[State]) -> None:
 
 
 def ordered(branches: list[Branch]) -> list[Branch]:
-    """First-connection branches by share (largest first), then the conditional ones."""
-    return sorted(branches, key=lambda b: (not b.first_connection, -(b.share or 0.0)))
+    """First-connection branches by share (largest first), then the conditional ones; of equal shares
+    (up to a product's rounding), by endpoint address (10.0.0.9 before 10.0.0.10)."""
+    return sorted(branches, key=lambda b: (not b.first_connection, -float(f"{b.share or 0.0:.6g}"), _address_order(b.dnat)))
+
+
+def _address_order(dnat: tuple[str, int | None] | None) -> tuple[int, int, int]:
+    if dnat is None:
+        return (0, 0, 0)
+    try:
+        address = ipaddress.ip_address(dnat[0])
+    except ValueError:
+        return (9, 0, 0)
+    return (address.version, int(address), dnat[1] or 0)
+
+
+def not_local_note(addresses: list[str], hook: str) -> str:
+    """What the trace assumed of destinations it could not place (no --node-ip): one note for them all,
+    not one per endpoint (a Service of 300 endpoints made 300)."""
+    seen = list(dict.fromkeys(addresses))
+    if len(seen) == 1:
+        return (f"the node's addresses are not known (give --node-ip): {seen[0]} was taken as not local, "
+                f"so the packet was followed through {hook}")
+    named = ", ".join(seen[:-1]) + f" and {seen[-1]}" if len(seen) <= 3 else ", ".join(seen[:3]) + f" and {len(seen) - 3} more"
+    return (f"the node's addresses are not known (give --node-ip): {named} were taken as not local, "
+            f"so the packets were followed through {hook}")
+

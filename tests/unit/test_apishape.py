@@ -10,6 +10,7 @@ must be accepted by both or refused by both.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,7 +19,7 @@ import pytest
 from kubectl_svcpath.apishape import SHAPES, _check, _plain, check_object
 from kubectl_svcpath.errors import BadDump
 from kubectl_svcpath.manifest import load_objects
-from tests.conftest import EXAMPLE, ROOT
+from tests.conftest import EXAMPLE, ROOT, svcpath
 from tests.lab.kpgen import PortSpec, ServiceSpec, api_objects
 
 _ODD = [None, True, False, 0, -1, 1, 80, 65535, 65536, 10 ** 40, 1.5, "", "x", "80", "a" * 63, "a" * 64,
@@ -83,6 +84,9 @@ def test_straight_line_checker_accepts_what_the_walk_accepts() -> None:
                                           "(1-65535), not the string 'abc'"),
     (("metadata", "labels"), {"app": 3}, 'Service "default/hello-service": metadata.labels.app must be a string, '
                                          "not the number 3"),
+    # a null item of a list (a field may be null, as the API server writes it; an item may not)
+    (("spec", "ports", 0), None, 'Service "default/hello-service": spec.ports[0] must be an object, not null'),
+    (("spec", "clusterIPs"), ["10.101.173.15", None], 'Service "default/hello-service": spec.clusterIPs[1] must be a string, not null'),
 ])
 def test_a_wrong_field_is_named(field: tuple[Any, ...], value: Any, message: str) -> None:
     svc = next(o for o in load_objects((EXAMPLE / "manifest.yaml").read_text(), "m") if o["kind"] == "Service")
@@ -90,3 +94,17 @@ def test_a_wrong_field_is_named(field: tuple[Any, ...], value: Any, message: str
     with pytest.raises(BadDump) as e:
         check_object(_set(svc, field, value), "manifest.yaml")
     assert message in str(e.value.message) or message in str(e.value)
+
+
+def test_a_null_endpoint_in_a_manifest_is_one_line_not_a_crash(tmp_path) -> None:
+    """The hostile campaign's seed 21: `endpoints: [null]` in an EndpointSlice passed the check and ended in
+    "internal error (AttributeError: 'NoneType' object has no attribute 'get')"."""
+    objects = load_objects((EXAMPLE / "manifest.yaml").read_text(), "m")
+    for o in objects:
+        if o["kind"] == "EndpointSlice":
+            o["endpoints"] = [None]
+    (tmp_path / "m.json").write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}))
+    code, out, err = svcpath("hello-service", "--rules-file", str(EXAMPLE / "iptables-save-in-kube-proxy-pod.txt"), "--manifest", str(tmp_path / "m.json"))
+    assert code == 8, err
+    assert err.splitlines()[0].startswith("error: ") and "endpoints[0] must be an object, not null" in err, err
+    assert "internal error" not in err and "Traceback" not in err

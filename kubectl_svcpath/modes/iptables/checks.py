@@ -786,7 +786,7 @@ def notes_iptables(rules: RuleSet, snapshot: ServiceSnapshot | None = None) -> l
 
 def excerpt_notes(info: DumpInfo) -> list[str]:
     """What one iptables input is a part of, in the words an on-call engineer needs."""
-    from kubectl_svcpath.parse.excerpt import excerpt_note, line_list
+    from kubectl_svcpath.parse.excerpt import annotation_note, excerpt_note
 
     out: list[str] = []
     if info.elisions:
@@ -803,8 +803,7 @@ def excerpt_notes(info: DumpInfo) -> list[str]:
         out.append(f"{info.source} lists chains, not whole tables (nft list chain): a part of the rules, "
                    "so nothing is said to be absent")
     if info.annotations:
-        out.append(f"{info.source}: text after '#' on line{'s' if len(info.annotations) > 1 else ''} "
-                   f"{line_list(sorted(info.annotations))} is the author's note, not part of the rule (iptables prints no '#')")
+        out.append(annotation_note(info.source, info.annotations))
     if info.deleted:
         shown = ", ".join(info.deleted[:6]) + (f" and {len(info.deleted) - 6} more" if len(info.deleted) > 6 else "")
         out.append(f"{info.source} is an iptables-restore input (a partial sync): it deletes {shown} (-X), carries only "

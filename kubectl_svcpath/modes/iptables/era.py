@@ -12,6 +12,23 @@ from __future__ import annotations
 from kubectl_svcpath.modes.iptables import comments
 from kubectl_svcpath.modes.iptables.model import RuleSet
 
+def jump_tells_internal_policy(rules: RuleSet) -> bool:
+    """Whether a cluster IP's jump to KUBE-SVC (not KUBE-SVL) shows internalTrafficPolicy Cluster in this layout:
+    since 1.24 (KUBE-EXT/KUBE-SVL chains, KUBE-PROXY-FIREWALL) Local jumps to KUBE-SVL; up to 1.20 (masquerade
+    rules in KUBE-SERVICES) there was no such policy. 1.21-1.23 wrote Local as a KUBE-SVC of the node's own
+    endpoints, so there (or when the layout does not tell) the jump does not tell the policy."""
+    nat, filt = rules.table("nat"), rules.table("filter")
+    if filt is not None and "KUBE-PROXY-FIREWALL" in filt.chains:
+        return True
+    if nat is None:
+        return False
+    names = "\n" + "\n".join(nat.chains)
+    if "\nKUBE-EXT-" in names or "\nKUBE-SVL-" in names:
+        return True
+    masq = rules.rules_targeting("nat", "KUBE-SERVICES", {"KUBE-MARK-MASQ"})
+    return any((r.comment or "").endswith((" cluster IP", " external IP")) for r in masq)
+
+
 def era_note(rules: RuleSet) -> str | None:
     low: list[tuple[int, str]] = []  # (minor version, why): written by 1.<minor> or later
     high: list[tuple[int, str]] = []  # written by 1.<minor> or earlier

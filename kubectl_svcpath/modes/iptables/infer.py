@@ -23,6 +23,7 @@ from typing import Any
 
 from kubectl_svcpath import kubeproxy
 from kubectl_svcpath.modes.iptables import comments
+from kubectl_svcpath.modes.iptables.era import jump_tells_internal_policy
 from kubectl_svcpath.modes.iptables.model import LazyChains, Rule, RuleSet, Table, bare_address, split_hostport
 from kubectl_svcpath.parse.possessive import compile_possessive
 from kubectl_svcpath.snapshot import Endpoint, ServicePort, ServiceSnapshot
@@ -626,10 +627,18 @@ def _finish(d: _Draft, rules: RuleSet) -> ServiceSnapshot:
     return ServiceSnapshot(
         namespace=d.namespace, name="" if d.name.startswith("#") else d.name, type=stype, cluster_ips=tuple(d.cluster_ips), ports=tuple(ports),
         external_ips=tuple(d.external_ips), load_balancer_ips=tuple(d.lb_ips),
-        external_traffic_policy=etp, internal_traffic_policy=d.itp,
+        external_traffic_policy=etp, internal_traffic_policy=_internal_policy(d, rules),
         session_affinity=session, affinity_timeout=timeouts[0] if timeouts else None,
         endpoints=endpoints, has_slices=False, from_api=False,
     )
+
+
+def _internal_policy(d: _Draft, rules: RuleSet) -> str | None:
+    """internalTrafficPolicy as the rules show it: Local from a jump to KUBE-SVL or a "has no local endpoints"
+    rule; Cluster from a jump to KUBE-SVC only where the layout tells the two apart (1.24+, or before 1.21)."""
+    if d.itp != "Cluster" or rules.once("jump tells itp", jump_tells_internal_policy):
+        return d.itp
+    return None
 
 
 def _masquerade_rule(d: _Draft, pf: _Port, rule: Rule | LightRule) -> None:

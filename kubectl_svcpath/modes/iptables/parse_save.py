@@ -45,8 +45,9 @@ _QUOTE_OR_ESCAPE = re.compile(r'\\.|"')
 _RULE_HEAD = re.compile(r"^(?P<grep>(?:[^\s:\[]+:)?(?:\d+[:-])?)(?:\[(?P<pkts>\d{1,20}):\d{1,20}\]\s+)?-(?P<verb>[AINPXF])\s+(?P<chain>\S+)")
 # grep's prefix on the other lines of a dump: "7::KUBE-SVC-… - [0:0]", "1:*nat", "dump.txt:52:COMMIT"
 _GREP_OTHER = re.compile(r"^(?:[^\s:\[]+:)?\d+[:-](?=:\S|\*\S|#|COMMIT\s*$)|^[^\s:\[#*]+:(?=:\S|\*\S|COMMIT\s*$)")
-# the author's own note after a rule: " # no destination port here" (outside quotes; iptables never prints it)
-_ANNOTATION = re.compile(r'\s#')
+# the author's own note after a rule (outside quotes; iptables never prints one): " # no destination port here",
+# " // here is", " <-- this one", " ← …"
+_ANNOTATION = re.compile(r"\s(?:#|//|<-+(?=\s|$)|\u2190)")
 _TARGET_WORD = re.compile(r" -[jg] (\S+)")
 # a table header is "*" and one of netfilter's table names, nothing else: a line of Markdown ("**bold**",
 # "*Note*") is no table, whose rules would all be read into it
@@ -118,8 +119,8 @@ def parse_iptables_save(text: str, source: str, lenient: bool = False, check_all
 
 
 def cut_annotation(line: str) -> tuple[str, bool]:
-    """``line`` without an author's ``# …`` note after the rule (a ``#`` outside quotes)."""
-    if "#" not in line:
+    """``line`` without an author's note after the rule (a ``#``, ``//``, ``<--`` or ``←`` outside quotes)."""
+    if "#" not in line and "//" not in line and "<-" not in line and "\u2190" not in line:
         return line, False
     for m in _ANNOTATION.finditer(line):
         if not _open_quote(line[:m.start()]):
@@ -390,6 +391,7 @@ class _Parser:
         if first == "#":
             self._comment(stripped)
             return
+        stripped = self._unnoted(line_no, stripped) if first in "*C:" else stripped
         if first == "*" and _TABLE_HEADER.fullmatch(stripped):
             if self.table is not None:
                 self.fail(line_no, f"table {stripped[1:]!r} starts before table {self.table!r} was committed (truncated dump?)")
@@ -434,6 +436,13 @@ class _Parser:
             parts = stripped[m.end("chain"):].split()
             chain = self.rules.ensure_table(self.table or _guess_table(chain_name, None)).ensure_chain(chain_name)
             chain.policy, chain.declared = (parts[0] if parts else None), True
+
+    def _unnoted(self, line_no: int, line: str) -> str:
+        """A table, COMMIT or declaration line without the author's note after it ("*nat  // the nat table")."""
+        cut, annotated = cut_annotation(line)
+        if annotated:
+            self.info.annotations.append(line_no)
+        return cut
 
     # --- RuleSource: rules are read when first used -------------------------------
 

@@ -29,7 +29,7 @@ from kubectl_svcpath.modes.iptables.model import Rule, RuleSet, split_hostport
 from kubectl_svcpath.trace.match import (apply_negation, in_prefix, mark_value_mask, negatable, outside_excludes, port_in,
                                          protocol_name)
 from kubectl_svcpath.trace.model import Choice, Node, Packet, Step, Trace
-from kubectl_svcpath.trace.state import MAX_BRANCHES, State, close, finish, ordered
+from kubectl_svcpath.trace.state import MAX_BRANCHES, State, close, finish, not_local_note, ordered
 
 # kube-proxy's jumps from the built-in chains (pkg/proxy/iptables/proxier.go iptablesJumpChains),
 # in the order they end up in (each is prepended): used when the dump lacks the built-in chain
@@ -537,13 +537,15 @@ def _entered_service(s: State) -> bool:
 def _route(tr: IptablesTracer, states: list[State]) -> tuple[list[State], list[State]]:
     local: list[State] = []
     forward: list[State] = []
+    unplaced: list[str] = []
     for s in states:
         is_local = tr.node.is_local(s.dst)
         if is_local is None:
-            tr.note(f"the node's addresses are not known (give --node-ip): {s.dst} was taken as not local, "
-                    "so the packet was followed through FORWARD")
+            unplaced.append(s.dst)
             is_local = False
         (local if is_local else forward).append(s)
+    if unplaced:
+        tr.note(not_local_note(unplaced, "FORWARD"))
     return local, forward
 
 

@@ -128,8 +128,8 @@ def _list_end(text: str, start: int, end: int) -> int | None:
     """Where the element list opened before ``start`` closes: its ``}``, None when a comment, a
     nested brace or an open quote comes first (then it is read with the rest, token by token)."""
     at = start
+    close = text.find("}", at, end)
     while True:
-        close = text.find("}", at, end)
         if close < 0:
             return None
         quote = text.find('"', at, close)
@@ -141,6 +141,8 @@ def _list_end(text: str, start: int, end: int) -> int | None:
         if m is None:
             return None
         at = m.end()
+        if at > close:  # (the brace was inside that string: the next one; else the same, not looked for again:
+            close = text.find("}", at, end)  # a list of 10^6 quoted strings made that a scan a string, 12 s)
 
 
 def elements(text: str, span: str, line: int, source: str) -> Iterator[list[Token]]:

@@ -23,7 +23,7 @@ from typing import Any
 from kubectl_svcpath.modes.nftables.model import NftChain, NftRule, NftRuleset, NftTable, Verdict, normalize_key_part, selector_name, value_text, verdict_of
 from kubectl_svcpath.trace.match import in_prefix, outside_excludes, port_in, protocol_name
 from kubectl_svcpath.trace.model import Choice, Node, Packet, Step, Trace
-from kubectl_svcpath.trace.state import MAX_BRANCHES, State, close, finish, ordered
+from kubectl_svcpath.trace.state import MAX_BRANCHES, State, close, finish, not_local_note, ordered
 
 _PRIO_NAMES = {"raw": -300, "mangle": -150, "dstnat": -100, "filter": 0, "security": 50, "srcnat": 100}
 _NEUTRAL = ("counter", "comment", "log", "limit", "notrack")
@@ -546,13 +546,15 @@ def trace_nftables(nft: NftRuleset, packet: Packet, node: Node) -> Trace:
         states, done = tr.run_hook(states, "prerouting")
         finished += done
         local, leaving = [], []
+        unplaced: list[str] = []
         for s in states:
             is_local = node.is_local(s.dst)
             if is_local is None:
-                tr.note(f"the node's addresses are not known (give --node-ip): {s.dst} was taken as not local, "
-                        "so the packet was followed through the forward hook")
+                unplaced.append(s.dst)
                 is_local = False
             (local if is_local else leaving).append(s)
+        if unplaced:
+            tr.note(not_local_note(unplaced, "the forward hook"))
         local, done = tr.run_hook(local, "input")
         finished += done
         leaving, done = tr.run_hook(leaving, "forward")

@@ -5,6 +5,11 @@ is taken by rule k used to carry k choices, so -o yaml of a 1,000-endpoint Servi
 endpoints: 6.5 GB of memory, then MemoryError). The rules a branch went on past are one choice now,
 with the product of their probabilities; each endpoint's share of new connections is unchanged, and a
 share too small for a whole percent is written as it is, never "0%".
+
+As text, such a trace printed a verdict line naming every endpoint, a note per endpoint address and a
+section per branch (300 endpoints: 5,109 lines); it now says how many endpoints and names the first,
+gives one note for the addresses, and shows one branch for the ways alike but for their endpoint, the
+rest as a count (-o wide keeps every branch).
 """
 
 from __future__ import annotations
@@ -20,10 +25,10 @@ def _service(n: int) -> ServiceSpec:
     return ServiceSpec("shop", "big", "10.96.0.50", [PortSpec("http", 80, 8080)], endpoints=eps)
 
 
-def _trace(tmp_path, n: int, *args: str) -> tuple[int, str, str]:
+def _trace(tmp_path, n: int, *args: str, node_ip: bool = True) -> tuple[int, str, str]:
     (tmp_path / "nat.txt").write_text(save_text([_service(n)], ProxyConfig(cluster_cidr="10.244.0.0/16", jumps=True)))
     return svcpath("big", "-n", "shop", "--rules-file", str(tmp_path / "nat.txt"), "--trace", "203.0.113.7",
-                   "--node-ip", "172.18.0.2", *args)
+                   *(("--node-ip", "172.18.0.2") if node_ip else ()), *args)
 
 
 def test_a_branch_carries_one_choice_for_the_random_rules_it_went_on_past(tmp_path):
@@ -57,3 +62,32 @@ def test_a_share_below_a_whole_percent_is_not_printed_as_none(tmp_path):
     code, out, err = svcpath("big", "-n", "shop", "--rules-file", str(tmp_path / "nat.txt"), "-o", "wide")
     assert code == 0, err
     assert "0.033%" in out and " 0% " not in out, out[:3000]
+
+
+def test_the_text_trace_of_many_endpoints_shows_one_way_and_counts_the_rest(tmp_path):
+    code, out, err = _trace(tmp_path, 300, node_ip=False)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert "Verdict:  delivered to one of 300 endpoints (10.244.0.2:8080, 10.244.0.3:8080, 10.244.0.4:8080 and 297 more)" in lines
+    notes = [x for x in lines if x.startswith("Note:")]
+    assert notes == ["Note:     the node's addresses are not known (give --node-ip): 10.244.0.2, 10.244.0.3, 10.244.0.4 and 297 "
+                     "more were taken as not local, so the packets were followed through FORWARD"], notes
+    rows = [x.split()[:3] for x in lines if x.startswith("  ") and " delivered " in x]
+    assert rows == [["1", "delivered", "10.244.0.2:8080"], ["2", "delivered", "10.244.0.3:8080"],
+                    ["3", "delivered", "10.244.0.4:8080"], ["4-300", "delivered", "297"]], rows
+    assert "297 more endpoints  0.3% each" in out
+    assert [x for x in lines if x.startswith("Branch ")] == [next(x for x in lines if x.startswith("Branch 1: delivered -> 10.244.0.2:8080"))]
+    assert "  (branches 2-300 take this same way to the 299 other endpoints, each through its own endpoint chain: -o wide lists them)" in lines
+    assert len(lines) < 40, out
+
+    code, out, err = _trace(tmp_path, 300, "-o", "wide")
+    assert code == 0, err
+    assert sum(x.startswith("Branch ") for x in out.splitlines()) == 300
+
+
+def test_a_few_endpoints_are_each_named_and_shown(tmp_path):
+    code, out, err = _trace(tmp_path, 3)
+    assert code == 0, err
+    assert "Verdict:  delivered to 10.244.0.2:8080, 10.244.0.3:8080, 10.244.0.4:8080" in out
+    assert [x.split(",")[0] for x in out.splitlines() if x.startswith("Branch ")] == [
+        "Branch 1: delivered -> 10.244.0.2:8080", "Branch 2: delivered -> 10.244.0.3:8080", "Branch 3: delivered -> 10.244.0.4:8080"]
