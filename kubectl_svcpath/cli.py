@@ -24,8 +24,8 @@ HELP = """Where does a packet sent to this Service go, on this node, right now?
 For every port of the Service: the entry rule (cluster IP, NodePort, LoadBalancer, external IP)
 -> the service chain -> each endpoint with its share of new connections -> the DNAT target, with
 the packet/byte counters of each hop, set against the Service's EndpointSlices. Then findings:
-what is wrong, in plain words, with the evidence. Read-only: it only GETs/LISTs and runs
-read-only commands (iptables-save, nft list, ipvsadm -Ln) in kube-proxy pods.
+what is wrong, in plain words, with the evidence. It changes nothing: it only GETs/LISTs, and
+runs fixed listings in the node's kube-proxy pod (iptables-save, nft list, ipvsadm -Ln).
 
 Rules come from one of three places:
 
@@ -65,7 +65,8 @@ Examples:
 
 Exit codes: 0 ok, 1 internal error, 2 usage, 3 error-level findings, 4 not found,
 5 forbidden (RBAC), 6 API unreachable or timed out, 7 collecting rules failed,
-8 bad or truncated dump, 9 unsupported proxy mode, 130 interrupted.
+8 bad or truncated dump, 9 unsupported (proxy mode, ExternalName Service, Windows
+node), 130 interrupted.
 """
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
@@ -86,7 +87,7 @@ def svcpath(
     explain: Annotated[bool, typer.Option("--explain", help="Findings in full: evidence, explanations and fixes (-o wide implies it)")] = False,
     port: Annotated[Optional[str], typer.Option("--port", metavar="PORT", help="Show one service port only (name or number)", show_default=False)] = None,
     node: Annotated[Optional[str], typer.Option("--node", metavar="NODE", help="Node whose rules to read (default: the node of a ready endpoint)", show_default=False)] = None,
-    all_nodes: Annotated[bool, typer.Option("--all-nodes", help="Read every node's rules and report where they disagree")] = False,
+    all_nodes: Annotated[bool, typer.Option("--all-nodes", help="Read every node's rules and report where they disagree (Windows nodes: named, not read)")] = False,
     nodes: Annotated[Optional[str], typer.Option("--nodes", metavar="SELECTOR|NAMES", help="Read these nodes, as --all-nodes does: a label selector (node-role.kubernetes.io/worker, zone=a) or names (n1,n2)", show_default=False)] = None,
     sample: Annotated[Optional[int], typer.Option("--sample", metavar="N", help="Read N nodes, taken in turn from each zone (topology.kubernetes.io/zone), as --all-nodes does", show_default=False)] = None,
     max_parallel: Annotated[int, typer.Option("--max-parallel", metavar="N", help="With --all-nodes, --nodes or --sample: nodes read at once (fewer while nodes' rules are big)")] = 16,  # options.MAX_PARALLEL (test_cli_startup)
@@ -97,7 +98,7 @@ def svcpath(
     all_namespaces: Annotated[bool, typer.Option("-A", "--all-namespaces", help="With --all: every namespace")] = False,
     selector: Annotated[Optional[str], typer.Option("-l", "--selector", metavar="SELECTOR", help="With live --all: only the Services with these labels (app=web,tier!=db)", show_default=False)] = None,
     since: Annotated[Optional[list[str]], typer.Option("--since", metavar="FILE", help="An earlier dump of the same node: show the traffic between it and --rules-file", show_default=False)] = None,
-    watch: Annotated[bool, typer.Option("--watch", "-w", help="--watch [INTERVAL]: read the rules every INTERVAL (default 2s; --watch 5s, --watch=500ms) and show each hop's traffic in between, until Ctrl-C (--watch web: web is the Service)")] = False,
+    watch: Annotated[bool, typer.Option("--watch", "-w", help="--watch [INTERVAL]: read the rules every INTERVAL (default 2s; --watch 5s, --watch=500ms) and show each hop's traffic in between, until Ctrl-C (in --watch web, web is the Service)")] = False,
     interval: Annotated[str, typer.Option("--interval", metavar="DURATION", help="Same as the INTERVAL of --watch (1s, 500ms)")] = "2s",
     samples: Annotated[Optional[int], typer.Option("--samples", metavar="N", help="With --watch: stop after N samples", show_default=False)] = None,
     problems: Annotated[bool, typer.Option("--problems", help="With --all: only the Services with errors or warnings")] = False,
@@ -107,7 +108,7 @@ def svcpath(
     kubeconfig: Annotated[Optional[str], typer.Option("--kubeconfig", metavar="PATH", help="Path to the kubeconfig file (default: $KUBECONFIG, ~/.kube/config)", show_default=False)] = None,
     context: Annotated[Optional[str], typer.Option("--context", metavar="CONTEXT", help="The kubeconfig context to use", show_default=False)] = None,
     request_timeout: Annotated[Optional[str], typer.Option("--request-timeout", metavar="DURATION", help="Timeout for each API request and exec (1s, 2m; 0 = none) [default: 30s]", show_default=False)] = None,
-    trace: Annotated[Optional[str], typer.Option("--trace", metavar="FROM", help="Follow one new connection through the rules: FROM is an address, pod/NAME, NS/pod/NAME, node (the node's own traffic) or outside", show_default=False)] = None,
+    trace: Annotated[Optional[str], typer.Option("--trace", metavar="FROM", help="Follow one new connection through the rules: FROM is an address, pod/NAME, NS/pod/NAME, node (the node's own traffic) or outside (a client off the cluster, address not given)", show_default=False)] = None,
     trace_to: Annotated[Optional[str], typer.Option("--to", metavar="ADDR:PORT", help="With --trace: the destination (default: every entry of the Service)", show_default=False)] = None,
     trace_proto: Annotated[Optional[str], typer.Option("--proto", metavar="PROTO", help="With --trace: tcp | udp | sctp (default: the service port's)", show_default=False)] = None,
     node_ip: Annotated[Optional[list[str]], typer.Option("--node-ip", metavar="IP", help="With --trace: an address of the node (repeatable; live: read from the Node)", show_default=False)] = None,
@@ -339,6 +340,31 @@ def _plain_coercion() -> None:
     core.build_runtime_param = plain
 
 
+_NO_BREAK_HYPHEN = "\u2011"  # stands in for "-" while click wraps the help, so that it breaks at spaces only
+
+
+def _wrap_at_spaces(command: Any) -> None:
+    """--help wraps at spaces only: click's wrapper also breaks after a hyphen, which split "kube-"/"proxy",
+    "read-"/"only" and "node-"/"role.kubernetes.io/worker" at some widths. The help's hyphens are
+    non-breaking while it is wrapped (the same width) and plain again in the text written."""
+    base = command.context_class
+
+    class Formatter(base.formatter_class):  # type: ignore[name-defined]
+        def write_text(self, text: str) -> None:
+            super().write_text(text.replace("-", _NO_BREAK_HYPHEN))
+
+        def write_dl(self, rows: Any, *args: Any, **kwargs: Any) -> None:
+            super().write_dl([(term, text.replace("-", _NO_BREAK_HYPHEN)) for term, text in rows], *args, **kwargs)
+
+        def getvalue(self) -> str:
+            return str(super().getvalue()).replace(_NO_BREAK_HYPHEN, "-")
+
+    class Context(base):  # type: ignore[misc,valid-type]
+        formatter_class = Formatter
+
+    command.context_class = Context
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: never lets a traceback reach the user (unless --debug)."""
     _plain_coercion()
@@ -349,6 +375,7 @@ def main(argv: list[str] | None = None) -> None:
 
     args = _kubectl_style(sys.argv[1:] if argv is None else argv)
     command = typer.main.get_command(app)
+    _wrap_at_spaces(command)
     try:
         args = _watch_interval(args)
         code = command.main(args=args, prog_name="kubectl svcpath", standalone_mode=False)

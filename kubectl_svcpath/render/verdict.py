@@ -1,6 +1,6 @@
 """The first screen: one verdict line per service port, then findings as headline + one line of why.
 
-    port-v1 39090/TCP → 1 of 1 endpoints (ready), 2 pkts — OK; the node's iptables hides the port match (harmless)
+    port-v1 39090/TCP → 1 of 1 endpoint (ready), 2 pkts — OK; the node's iptables hides the port match (harmless)
 
 Evidence, explanations and fixes come with --explain (or -o wide), where an explanation shared by
 several findings (the iptables version skew behind both hidden-*-match findings) is printed once.
@@ -147,14 +147,28 @@ def one_row(line: str, width: int | None) -> str:
     return line[: width - 1 + extra].rstrip() + "…"
 
 
+def headline(f: Finding, style: Style, width: int | None) -> list[str]:
+    """``  WARNING  code: message``, wrapped to ``width`` with its rows continued under the code."""
+    text = f"{safe(f.code)}: {safe(f.message)}"
+    indent = len(f"  {f.severity.upper()}  ")
+    first = f"  {style.severity(f.severity)}  "
+    if not width or indent + len(text) <= width:
+        return [first + text]
+    import textwrap
+
+    rows = textwrap.wrap(text, width=max(width - indent, 30), break_on_hyphens=False)  # (a word longer than a row: cut)
+    return [first + rows[0]] + [" " * indent + row for row in rows[1:]]
+
+
 def short_findings(findings: list[Finding], style: Style, report: Report | None = None,
                    width: int | None = None) -> list[str]:
-    """Each finding as a headline and one line of why, each cut to one terminal row."""
+    """Each finding as its headline, whole (wrapped to the terminal, continued under its code: the
+    statement is what the on-call reads), and one line of why cut to one terminal row."""
     if not findings:
         return ["Findings: none"]
     lines = ["Findings:"]
     for f in sorted_findings(findings, report):
-        lines.append(one_row(f"  {style.severity(f.severity)}  {safe(f.code)}: {safe(f.message)}", width))
+        lines.extend(headline(f, style, width))
         why = _why(f)
         if why:
             lines.append(one_row(f"      {safe(why)}", width))

@@ -90,8 +90,8 @@ class Choice:
     why: str  # plain words: "random choice 1 of 2", "the client connected to 10.0.0.5 in the last 10800 s"
 
     def went_on(self, then: Choice) -> Choice | None:
-        """This choice and ``then`` as one, when both pass a random rule of the same chain, ``then`` the
-        next one that forks ("nat KUBE-SVC-X #1-3": the packet went on past rules 1 to 3, with the product
+        """This choice and ``then`` as one, when both pass a random rule of the same chain and ``then``'s
+        rule is the next one ("nat KUBE-SVC-X #1-3": the packet went on past rules 1 to 3, with the product
         of their probabilities); None otherwise."""
         if not (self.kind == then.kind == "random" and self.taken == then.taken == "not matched"):
             return None
@@ -99,7 +99,7 @@ class Choice:
             return None
         head, sep, first = self.where.rpartition(" #")
         head2, sep2, last = then.where.rpartition(" #")
-        if not sep or not sep2 or head != head2:
+        if not sep or not sep2 or head != head2 or not _next_to(first, last):
             return None
         factor = self.factor * then.factor
         count = _passed(first) + _passed(last)
@@ -109,6 +109,12 @@ class Choice:
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "where": self.where, "ref": self.ref, "taken": self.taken,
                 "probability": None if self.factor is None else round(self.factor, 9), "why": self.why}
+
+
+def _next_to(first: str, then: str) -> bool:
+    """Rule positions ``then`` start right after ``first`` end ("1-3" then "4"): no other rule between."""
+    a, b = first.rpartition("-")[2], then.partition("-")[0]
+    return a.isdigit() and b.isdigit() and int(b) == int(a) + 1
 
 
 def _passed(positions: str) -> int:

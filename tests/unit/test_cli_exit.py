@@ -3,8 +3,11 @@ reaches a pipe whole, and its exit code is the documented one."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+
+import pytest
 
 from tests.conftest import run_cli, svcpath
 
@@ -33,3 +36,13 @@ def test_help_fits_an_80_column_terminal() -> None:
     assert out.returncode == 0 and "Examples:" in out.stdout and "Exit codes:" in out.stdout
     long = [line for line in out.stdout.splitlines() if len(line) > 80]
     assert not long, "\n".join(long)
+
+
+@pytest.mark.parametrize("columns", [80, 86, 90, 100])
+def test_help_never_breaks_a_word_at_its_hyphen(columns: int) -> None:
+    """click's wrapper broke after hyphens: "in kube-" / "proxy pods" at 80 columns, "(node-" /
+    "role.kubernetes.io/worker" at 86, "--all-" / "nodes" could follow. Rows end at spaces only."""
+    out = run_cli("--help", env={"COLUMNS": str(columns)})
+    broken = [line for line in out.stdout.splitlines() if re.search(r"[A-Za-z]-$", line)]
+    assert not broken, "\n".join(broken)
+    assert "kube-proxy pod" in out.stdout and "\u2011" not in out.stdout

@@ -396,9 +396,9 @@ def _kernel_ports(ctx: _Context, portless: list[tuple[PortPath, EntryPath, Rule]
 def _hidden_message(n: int, reader: IptVersion | None, ports: list[str], proofs: list[str], shadows: list[str]) -> str:
     # "1 of this Service's entry rules": the count is one of several; the verb agrees with the count
     rules_word = "rules"
-    if ports:
-        return (f"iptables cannot display the port {agrees(n, 'match', 'matches')} of {n} of this Service's {rules_word}; "
-                f"in the kernel {agrees(n, 'it matches', 'they match')} {_join(ports)}")
+    if ports:  # (short: the headline is read first, at 80 columns in two rows)
+        return (f"iptables cannot display the port {agrees(n, 'match', 'matches')} of {counted(n, 'entry rule')}; "
+                f"in the kernel: {_join_ports(ports)}")
     if proofs:
         return f"{n} of this Service's entry {rules_word} printed without a port match; the counters prove the kernel has one"
     if shadows:
@@ -432,6 +432,15 @@ def _hidden_detail(ctx: _Context, reader: IptVersion | None, hidden: list[tuple[
     detail.append("Traffic is routed correctly; only the listing is wrong.")
     detail.append(NO_RESTORE)
     return detail
+
+
+def _join_ports(ports: list[str]) -> str:
+    """["tcp dport 80", "tcp dport 443", "udp dport 53"] -> "tcp dport 80 and 443, udp dport 53"."""
+    by_match: dict[str, list[str]] = {}
+    for p in ports:
+        match, _, number = p.rpartition(" ")
+        by_match.setdefault(match, []).append(number)
+    return ", ".join(f"{match} {_join(numbers)}" for match, numbers in by_match.items())
 
 
 def _join(items: list[str]) -> str:
@@ -548,9 +557,8 @@ def _hidden_marks(ctx: _Context) -> list[Finding]:
             proof = (f"KUBE-POSTROUTING rule {later[0].position} counted {later[0].packets} packets although an "
                      f"unconditional RETURN comes before it: the RETURN has a match the listing does not show")
     first = suspects[0][0]
-    message = (f"{first.chain} shows an unconditional {first.target}; the kernel "
-               f"{'matches a packet mark there' if facts or proof else 'probably matches a packet mark there'} "
-               "that this iptables cannot display")
+    message = (f"{first.chain} shows an unconditional {first.target}; in the kernel it "
+               f"{'matches' if facts or proof else 'probably matches'} a packet mark this iptables cannot display")
     reader = _reader_of(ctx, first)
     detail = [x for x in (_versions_line(ctx, reader),) if x]
     detail.append(EXPLAIN)

@@ -31,7 +31,12 @@ def test_seed_example_verdict_first_and_one_screen(columns: int):
     text = "\n".join(lines)
     if columns == 80:  # the short remark keeps each verdict on one row
         assert lines[0] == "port-v1 39090/TCP → 1 of 1 endpoint (ready), 2 pkts — OK; listing hides port"
-        assert len(lines) <= 23
+        # each finding's headline is whole, its rows continued under the code (was cut: "…; t…")
+        at = lines.index("  WARNING  hidden-mark-match: KUBE-POSTROUTING shows an unconditional RETURN; in")
+        assert lines[at + 1] == "           the kernel it matches a packet mark this iptables cannot display"
+        at = lines.index("  WARNING  hidden-port-match: iptables cannot display the port matches of 4")
+        assert lines[at + 1] == "           entry rules; in the kernel: tcp dport 39090, 30725, 49191 and 31576"
+        assert lines[at + 2].startswith("      the iptables that listed them") and lines[at + 2].endswith("…")
     else:
         assert lines[0].endswith("OK; the node's iptables hides the port match (harmless)")
     assert "WARNING  hidden-port-match:" in text and "WARNING  hidden-mark-match:" in text
@@ -85,10 +90,17 @@ def test_findings_by_severity_then_port():
     assert [x.code for x in sorted_findings(f, R())] == ["c", "d", "b", "e", "a"]  # type: ignore[arg-type]
 
 
-def test_short_findings_are_one_row_each_and_explained_ones_are_whole():
-    f = Finding("hidden-port-match", "warning", "x" * 200, detail=["why " * 40, "more"], evidence=["ev"], action="do")
-    short = short_findings([f], Style(False), None, width=80)
-    assert len(short) == 3 and all(len(ln) <= 80 for ln in short) and short[1].endswith("…")
+def test_short_findings_wrap_the_headline_and_cut_the_why_to_one_row():
+    f = Finding("hidden-port-match", "warning", "word " * 40 + "x" * 200, detail=["why " * 40, "more"], evidence=["ev"],
+                action="do")
+    short = short_findings([f], Style(True), None, width=80)
+    plain = [re.sub(r"\x1b\[[0-9;]*m", "", ln) for ln in short]
+    assert all(len(ln) <= 80 for ln in plain), plain
+    assert plain[1].startswith("  WARNING  hidden-port-match: word word") and not plain[1].endswith("…")
+    rows = [ln for ln in plain[2:] if ln.startswith(" " * 11)]  # continued under the code, nothing cut
+    assert "".join("".join(rows).split()).replace("word", "") == "x" * 200
+    assert plain[-1].startswith("      why why") and plain[-1].endswith("…")
+    assert short_findings([f], Style(False), None, width=None)[1] == f"  WARNING  hidden-port-match: {f.message}"
     full = explained_findings([f], Style(False))
     assert "x" * 200 in full[1] and "      evidence: ev" in full and "      -> do" in full
 

@@ -91,3 +91,18 @@ def test_a_few_endpoints_are_each_named_and_shown(tmp_path):
     assert "Verdict:  delivered to 10.244.0.2:8080, 10.244.0.3:8080, 10.244.0.4:8080" in out
     assert [x.split(",")[0] for x in out.splitlines() if x.startswith("Branch ")] == [
         "Branch 1: delivered -> 10.244.0.2:8080", "Branch 2: delivered -> 10.244.0.3:8080", "Branch 3: delivered -> 10.244.0.4:8080"]
+
+
+def test_random_rules_apart_are_not_one_choice() -> None:
+    """Only rules next to each other are one run: a rule between them is not a random rule passed."""
+    from kubectl_svcpath.trace.model import Choice
+
+    def passed(where: str) -> Choice:
+        return Choice("random", where, "f:1", "not matched", 0.5, "random: probability 0.5 of going on")
+
+    run = passed("nat KUBE-SVC-X #2").went_on(passed("nat KUBE-SVC-X #3"))
+    assert run is not None and run.where == "nat KUBE-SVC-X #2-3" and run.factor == 0.25 and "past 2 rules" in run.why
+    longer = run.went_on(passed("nat KUBE-SVC-X #4"))
+    assert longer is not None and longer.where == "nat KUBE-SVC-X #2-4" and "past 3 rules" in longer.why
+    assert run.went_on(passed("nat KUBE-SVC-X #5")) is None  # (rule 4 between)
+    assert passed("nat KUBE-SVC-X #2").went_on(passed("nat KUBE-SVC-Y #3")) is None  # (another chain)
