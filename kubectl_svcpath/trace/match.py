@@ -44,8 +44,11 @@ def outside_excludes(role: str, spec: str) -> str | None:
     if role == "pod-range":
         return "the pod range kube-proxy's rules give the cluster"
     if role == "endpoint" and net.num_addresses == 1:
-        return "the endpoint's own address"
+        return ENDPOINT_ADDRESS
     return None
+
+
+ENDPOINT_ADDRESS = "the endpoint's own address"
 
 
 _LOOPBACK = {4: ipaddress.ip_network("127.0.0.0/8"), 6: ipaddress.ip_network("::1/128")}

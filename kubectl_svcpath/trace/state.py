@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field, replace
 
+from kubectl_svcpath.trace.match import ENDPOINT_ADDRESS
 from kubectl_svcpath.trace.model import Branch, Choice, Node, Packet, Step
 
 MAX_BRANCHES = 4096  # a rule set that forks more than this is cut short with a note, not a hang
@@ -128,4 +129,26 @@ def not_local_note(addresses: list[str], hook: str) -> str:
     named = ", ".join(seen[:-1]) + f" and {seen[-1]}" if len(seen) <= 3 else ", ".join(seen[:3]) + f" and {len(seen) - 3} more"
     return (f"the node's addresses are not known (give --node-ip): {named} were taken as not local, "
             f"so the packets were followed through {hook}")
+
+
+class OutsideNotes:
+    """What ``--trace outside`` decided about source matches (trace.match.outside_excludes), as notes:
+    one for each prefix, but one for all the endpoints' own addresses (a Service of 300 endpoints has
+    300 hairpin matches, one in each endpoint chain)."""
+
+    def __init__(self) -> None:
+        self.decided: dict[str, str] = {}  # prefix -> why it is not the client's
+
+    def add(self, spec: str, why: str) -> None:
+        self.decided.setdefault(spec, why)
+
+    def notes(self) -> list[str]:
+        own = [spec for spec, why in self.decided.items() if why == ENDPOINT_ADDRESS]
+        out = [f"outside: a client outside the cluster is not in {spec} ({why}): decided, not forked"
+               for spec, why in self.decided.items() if why != ENDPOINT_ADDRESS or len(own) == 1]
+        if len(own) > 1:
+            named = ", ".join(own[:3]) + (f" and {len(own) - 3} more" if len(own) > 3 else "")
+            out.append(f"outside: a client outside the cluster is none of the {len(own)} endpoints' own addresses "
+                       f"({named}: each endpoint chain's hairpin match): decided, not forked")
+        return out
 

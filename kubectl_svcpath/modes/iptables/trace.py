@@ -29,7 +29,7 @@ from kubectl_svcpath.modes.iptables.model import Rule, RuleSet, split_hostport
 from kubectl_svcpath.trace.match import (apply_negation, in_prefix, mark_value_mask, negatable, outside_excludes, port_in,
                                          protocol_name)
 from kubectl_svcpath.trace.model import Choice, Node, Packet, Step, Trace
-from kubectl_svcpath.trace.state import MAX_BRANCHES, State, close, finish, not_local_note, ordered
+from kubectl_svcpath.trace.state import MAX_BRANCHES, OutsideNotes, State, close, finish, not_local_note, ordered
 
 # kube-proxy's jumps from the built-in chains (pkg/proxy/iptables/proxier.go iptablesJumpChains),
 # in the order they end up in (each is prepended): used when the dump lacks the built-in chain
@@ -75,6 +75,7 @@ class IptablesTracer:
         self.hooks.update(filter_hooks or {})
         self.set_lookup = set_lookup
         self.notes: list[str] = []
+        self.outside = OutsideNotes()  # what --trace outside decided about source matches
         self.kernel_used = False
         self._noted: set[str] = set()
 
@@ -340,7 +341,7 @@ class IptablesTracer:
         why = outside_excludes(_source_role(rule, neg), spec)
         if why is None:
             return None
-        self.note(f"outside: a client outside the cluster is not in {spec} ({why}): decided, not forked")
+        self.outside.add(spec, why)
         return False
 
     def _option_matches(self, st: State, key: str, value: str, opts: dict[str, list[str]], unknown: list[str]) -> bool:
@@ -525,7 +526,7 @@ def trace_iptables(rules: RuleSet, packet: Packet, node: Node, *, kernel: Any = 
             s.branch.reason = ("the Service's nat rules did not rewrite the destination; kube-proxy's filter rules "
                                "then drop or reject such packets, and the filter table is not in the input")
     branches = [s.branch for s in finished + local + leaving]
-    trace = Trace(packet=packet, mode=mode, branches=ordered(branches), notes=tr.notes, kernel_view=tr.kernel_used)
+    trace = Trace(packet=packet, mode=mode, branches=ordered(branches), notes=tr.notes + tr.outside.notes(), kernel_view=tr.kernel_used)
     return trace
 
 

@@ -23,7 +23,7 @@ from typing import Any
 from kubectl_svcpath.modes.nftables.model import NftChain, NftRule, NftRuleset, NftTable, Verdict, normalize_key_part, selector_name, value_text, verdict_of
 from kubectl_svcpath.trace.match import in_prefix, outside_excludes, port_in, protocol_name
 from kubectl_svcpath.trace.model import Choice, Node, Packet, Step, Trace
-from kubectl_svcpath.trace.state import MAX_BRANCHES, State, close, finish, not_local_note, ordered
+from kubectl_svcpath.trace.state import MAX_BRANCHES, OutsideNotes, State, close, finish, not_local_note, ordered
 
 _PRIO_NAMES = {"raw": -300, "mangle": -150, "dstnat": -100, "filter": 0, "security": 50, "srcnat": 100}
 _NEUTRAL = ("counter", "comment", "log", "limit", "notrack")
@@ -56,6 +56,7 @@ class NftTracer:
         self.tables = tables
         self.node = node
         self.notes: list[str] = []
+        self.outside = OutsideNotes()  # what --trace outside decided about source matches
 
     def note(self, text: str) -> None:
         if text not in self.notes:
@@ -442,7 +443,7 @@ class NftTracer:
             if at is not None and isinstance(spec, str) and st.packet.origin == "remote":  # outside: no address given
                 why = outside_excludes(_source_role(*at, negate), spec)
                 if why is not None:
-                    self.note(f"outside: a client outside the cluster is not in {spec} ({why}): decided, not forked")
+                    self.outside.add(spec, why)
                     return negate  # (not in it: the match holds only when negated)
             return ("unknown", f"the source address ({st.packet.src_label or 'not given'}) is not known: is it {'not ' if negate else ''}in {spec}?")
         return self._value_in(addr, right, table, kind="addr", negate=negate)
@@ -562,7 +563,7 @@ def trace_nftables(nft: NftRuleset, packet: Packet, node: Node) -> Trace:
     leaving, done = tr.run_hook(leaving, "postrouting")
     finished += done
     close(local, leaving)
-    return Trace(packet=packet, mode="nftables", branches=ordered([s.branch for s in finished + local + leaving]), notes=tr.notes)
+    return Trace(packet=packet, mode="nftables", branches=ordered([s.branch for s in finished + local + leaving]), notes=tr.notes + tr.outside.notes())
 
 
 def _anonymous_vmap_verdict(data: Any, values: list[Any]) -> Verdict | None:

@@ -106,3 +106,19 @@ def test_random_rules_apart_are_not_one_choice() -> None:
     assert longer is not None and longer.where == "nat KUBE-SVC-X #2-4" and "past 3 rules" in longer.why
     assert run.went_on(passed("nat KUBE-SVC-X #5")) is None  # (rule 4 between)
     assert passed("nat KUBE-SVC-X #2").went_on(passed("nat KUBE-SVC-Y #3")) is None  # (another chain)
+
+
+def test_outside_decides_every_hairpin_match_in_one_note(tmp_path) -> None:
+    """--trace outside decides each endpoint chain's hairpin match ('-s ENDPOINT/32'): one note for the
+    300 of them (there was a note for each)."""
+    (tmp_path / "nat.txt").write_text(save_text([_service(300)], ProxyConfig(cluster_cidr="10.244.0.0/16", jumps=True)))
+    code, out, err = svcpath("big", "-n", "shop", "--rules-file", str(tmp_path / "nat.txt"), "--trace", "outside",
+                             "--node-ip", "172.18.0.2")
+    assert code == 0, err
+    notes = [x for x in out.splitlines() if x.startswith("Note:")]
+    assert notes == [
+        "Note:     outside: a client outside the cluster is not in 10.244.0.0/16 (the pod range kube-proxy's rules give "
+        "the cluster): decided, not forked",
+        "Note:     outside: a client outside the cluster is none of the 300 endpoints' own addresses (10.244.0.2/32, "
+        "10.244.0.3/32, 10.244.0.4/32 and 297 more: each endpoint chain's hairpin match): decided, not forked"], notes
+    assert "Verdict:  delivered to one of 300 endpoints" in out
