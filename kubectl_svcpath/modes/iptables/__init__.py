@@ -70,7 +70,10 @@ def _read_save(parsed: Parsed, dump: RuleDump, lenient: bool) -> None:
 def _own_output(text: str) -> Any:
     from kubectl_svcpath.modes.iptables.parse_save import plain_scan_of
 
-    return plain_scan_of(text)
+    scanned = plain_scan_of(text)
+    if scanned is not None and len({s.name for s in scanned.sections}) < len(scanned.sections):
+        return None  # the same table twice: two saves pasted one after another (parse/excerpt reads the later)
+    return scanned
 
 
 def _read_list(parsed: Parsed, dump: RuleDump, lenient: bool) -> None:

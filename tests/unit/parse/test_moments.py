@@ -59,3 +59,14 @@ def test_the_same_grep_on_other_nodes_is_no_later_moment(tmp_path: Path) -> None
     code, out, err = svcpath("--all", "--rules-file", str(paste))
     assert code == 0, err
     assert "run more than once" not in out and "run again" not in out, out
+
+
+def test_two_whole_saves_without_prompts_read_the_later(tmp_path: Path) -> None:
+    """The same tables twice, no prompt between (two outputs pasted one after the other): the later tables were read
+    without a word (a plain dump's scan kept the last table of a name; the line scan merged both into each chain)."""
+    paste = tmp_path / "two.txt"
+    paste.write_text(SAVE.format(sep="AAAAAAAAAAAAAAAA", ip="10.0.0.1") + SAVE.format(sep="BBBBBBBBBBBBBBBB", ip="10.0.0.2"))
+    code, out, err = svcpath("default/kubernetes", "--rules-file", str(paste))
+    assert code == 0, err
+    assert "10.0.0.2:6443" in out and "10.0.0.1:6443" not in out, out
+    assert "its last run (line 10) is read; the output of its earlier run (lines 1-9) left out" in out, out
