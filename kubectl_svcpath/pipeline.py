@@ -19,7 +19,7 @@ from kubectl_svcpath.modes import registry
 from kubectl_svcpath.modes.base import Mode, Parsed
 from kubectl_svcpath.parse import describe, dump_format
 from kubectl_svcpath.parse.excerpt import (clean, excerpt_note, head_commands, json_excerpt, left_out_note, marked_note, uncommented_note,
-                                           relisted_note, repeated_note, rerun_note, split_forms)
+                                           relisted_note, repeated_note, rerun_note, split_forms, hosts_note)
 from kubectl_svcpath.path import PortPath
 from kubectl_svcpath.report import Report, RulesNotRead
 from kubectl_svcpath.snapshot import ServiceSnapshot
@@ -218,6 +218,8 @@ def cleaned(dump: RuleDump, notes: list[str] | None = None) -> RuleDump:
         notes.append(repeated_note(dump.source, c.repeated))
     if c.reruns and notes is not None:
         notes.extend(rerun_note(dump.source, *r) for r in c.reruns)
+    if c.hosts and notes is not None:
+        notes.append(hosts_note(dump.source, c.hosts))
     if c.relisted and notes is not None:
         notes.extend(relisted_note(dump.source, chain, headers, dropped) for chain, headers, dropped in c.relisted)
     fragments = json_excerpt(c.text, c.elisions)  # `nft -j | jq .` cut with "...": its objects, as one document
