@@ -550,8 +550,10 @@ def audit_notes(parsed: pipeline.Parsed, collection: Collection, listed_from_rul
     if not listed_from_rules:
         return parsed.reader_notes()
     if rules is not None and rules.table("nat") is not None and rules.table("filter") is None:
+        from kubectl_svcpath.modes.iptables.checks import save_tool
+
         notes.append("no filter table in the input: a Service without endpoints has no nat rules, only a REJECT in the "
-                     "filter table, so it cannot be listed here (dump all tables: iptables-save -c)")
+                     f"filter table, so it cannot be listed here (dump all tables: {save_tool(rules)} -c)")
     if parsed.excerpt or (rules is not None and rules.table("nat") is not None and not rules.chain_complete("nat", "KUBE-SERVICES")):
         # (also a listing of some chains, `iptables -t nat -L KUBE-NODEPORTS`: whole chains, not the table)
         notes.append("the input is a part of the rules: Services it does not show may exist")

@@ -765,7 +765,7 @@ def notes_iptables(rules: RuleSet, snapshot: ServiceSnapshot | None = None) -> l
     for info in rules.dumps:
         notes.extend(excerpt_notes(info))
     if not rules.has_counters:
-        notes.append("no packet counters in the input: each hop's traffic is not known (use iptables-save -c, or -L -v -x)")
+        notes.append(f"no packet counters in the input: each hop's traffic is not known (use {save_tool(rules)} -c, or -L -v -x)")
     if "rules-only" in forms:
         notes.append("no table headers (bare -A lines): tables were guessed from chain and target names")
     if forms & {"iptables-list", "iptables-list-lines"}:
@@ -773,15 +773,22 @@ def notes_iptables(rules: RuleSet, snapshot: ServiceSnapshot | None = None) -> l
         notes.append(f"iptables -L listing: table {'assumed to be' if tables == ['nat'] else 'taken to be'} "
                      f"{' and '.join(tables) or 'nat'}; counters as printed (-x for exact numbers)")
     if rules.table("filter") is None:
-        notes.append("no filter table: REJECT for services without endpoints and Local-policy DROPs cannot be seen (dump all tables: iptables-save -c)")
+        notes.append("no filter table: REJECT for services without endpoints and Local-policy DROPs cannot be seen "
+                     f"(dump all tables: {save_tool(rules)} -c)")
     if rules.table("nat") is None:
-        notes.append("no nat table: no service path can be followed (dump it: iptables-save -c -t nat)")
+        notes.append(f"no nat table: no service path can be followed (dump it: {save_tool(rules)} -c -t nat)")
     era = rules.once("era", era_note)  # a property of the input: once per input, not per Service
     if era:
         notes.append(era)
     for info in rules.dumps:
         notes.extend(f"{info.source}: skipped {s}" for s in info.skipped[:20])
     return notes
+
+
+def save_tool(rules: RuleSet) -> str:
+    """The tool to ask for: ip6tables-save when every input is its output (its header says so)."""
+    six = bool(rules.dumps) and all((d.reader or "").startswith("ip6tables") for d in rules.dumps)
+    return "ip6tables-save" if six else "iptables-save"
 
 
 def excerpt_notes(info: DumpInfo) -> list[str]:
