@@ -33,6 +33,19 @@ _ELISION = re.compile(
 )
 
 
+class _LineLed:
+    """``re.compile("(?:^|\\n)" + body).search`` led by a literal newline instead: the regex engine finds a
+    literal at C speed, where ``^|\\n`` had it try the pattern at every position of the text (0.1-0.25 s
+    each on a 10 MB nft listing, which every input that is not iptables-save's own output went through)."""
+
+    def __init__(self, body: str) -> None:
+        self._first = re.compile(body)
+        self._later = re.compile("\n" + body)
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return self._first.match(text) or self._later.search(text)
+
+
 # what else authors paste around the rules: the shell prompt and command that printed them
 # ("$ ipt KUBE-SERVICES", "[root@gv187 ~]# iptables -t nat -L", "root@kind-worker:/# iptables -S",
 # "controlplane $ kubectl exec …", oh-my-zsh's "➜ root@cka3962:~# …", a container's "/ # iptables …"), the bare
@@ -49,7 +62,8 @@ _BARE_PROMPT = re.compile(r"^\s*(?:\u279c\s+)?(?:(?:\[[^\]\n]{0,80}\]|[\w.-]+@[\
 # an arrow the author put before a line to point at it ("--> 9   540 KUBE-MARK-MASQ …", "==> -A KUBE-SVC-…"):
 # not the tool's; the line is read without it, the arrow blanked so that -L columns stay where they were
 _MARK = re.compile(r"^[ \t]*(?:-{1,3}|={1,3})>[ \t]+(?=\S)")
-_ANY_MARK = re.compile(r"(?:^|\n)[ \t]*(?:-{1,3}|={1,3})>[ \t]|\*\*| (?://|<-{1,2}|\u2190)(?:[ \t]|$)")
+_ARROW_LINE = _LineLed(r"[ \t]*(?:-{1,3}|={1,3})>[ \t]")  # "--> -A KUBE-SVC-…": an arrow leading a line
+_NOTE_MARK = re.compile(r" (?://|<-{1,2}|\u2190)(?:[ \t]|$)")
 # the author's note after a rule ("… --to-destination 10.1.2.3:80 // here is", "-j KUBE-SEP-X  <-- this one"), outside
 # quotes: cut off (iptables prints neither; a "#" note is cut by the readers themselves, parse_save.cut_annotation)
 _NOTE_AFTER_RULE = re.compile(r"[ \t]+(?://|<-{1,2}|\u2190)(?=[ \t]|$)")
@@ -63,7 +77,7 @@ _MD_BOLD_WORD = re.compile(r"\*\*([^*\s]+)\*\*")
 # a line in Markdown italics ("*The nat table*", "*output trimmed*", "*nat*"): never iptables' (a table header is
 # "*nat", nothing after it; an italic rule line lost its marks in _unmark already)
 _MD_ITALIC_LINE = re.compile(r"^[ \t]*\*(?!\*)([^*\s](?:[^*\n]*[^*\s])?)\*[ \t]*$")
-_ANY_ITALIC_LINE = re.compile(r"(?:^|\n)[ \t]*\*[^*\s\n](?:[^*\n]*[^*\s\n])?\*[ \t]*\r?(?:\n|$)")
+_ANY_ITALIC_LINE = _LineLed(r"[ \t]*\*[^*\s\n](?:[^*\n]*[^*\s\n])?\*[ \t]*\r?(?:\n|$)")
 _TABLE_WORD = re.compile(r"filter|nat|mangle|raw|security")
 # a Markdown code fence around the rules ("```sh" … "```"): the notes' own, a comment
 _MD_FENCE = re.compile(r"^[ \t]*```[\w+-]*[ \t]*$")
@@ -81,7 +95,7 @@ _OTHER_COMMAND = re.compile(
 # tried, which tells nothing of what the kernel holds); left out, never read as rules
 _LOG_LINE = re.compile(r"^[ \t]*(?:[IWEF]\d{4} \d\d:\d\d:\d\d\.\d{6} +\d+ [\w.-]+:\d+\] |"
                        r"[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ [\w./-]+(?:\[\d+\])?: )")
-_ANY_LOG_LINE = re.compile(r"(?:^|\n)[ \t]*(?:[IWEF]\d{4} \d\d:\d\d:\d\d\.\d{6} |[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ [\w./-]+(?:\[\d+\])?: )")
+_ANY_LOG_LINE = _LineLed(r"[ \t]*(?:[IWEF]\d{4} \d\d:\d\d:\d\d\.\d{6} |[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ [\w./-]+(?:\[\d+\])?: )")
 LOG = "a log (klog or journald lines)"
 # iptables-nft's notice without its "# " (a Markdown heading copied as text): "Warning: iptables-legacy tables present, …"
 _LEGACY_WARNING = re.compile(r"Warning: ip6?tables-legacy tables present")
@@ -90,10 +104,10 @@ _RULE_START = re.compile(r"^\s*(?:\d+:)*(?:\[\d+:\d+\]\s*)?(?:-[ANIX]\s+\S|:\S+\
                          r"table\s+\w+\s+\S+\s*\{|IP Virtual Server|Prot LocalAddress|(?:TCP|UDP|SCTP)\s+\S+:\d+)")
 # a line of iptables-save's shapes a grep prints: a rule ("[p:b] " counters optional) or a chain declaration
 _SAVE_SHAPED = re.compile(r"[ \t]*(?:\[\d+:\d+\][ \t]*)?-A[ \t]+\S|[ \t]*:[A-Z]\S*[ \t]+\S+[ \t]+\[")
-_ANY_SAVE_SHAPED = re.compile(r"(?:^|\n)[ \t]*(?:\[\d+:\d+\][ \t]*)?-A[ \t]+\S")
-_NEW_CHAIN = re.compile(r"(?:^|\n)[ \t]*-N[ \t]")
+_ANY_SAVE_SHAPED = _LineLed(r"[ \t]*(?:\[\d+:\d+\][ \t]*)?-A[ \t]+\S")
+_NEW_CHAIN = _LineLed(r"[ \t]*-N[ \t]")
 _NEW_CHAIN_LINE = re.compile(r"[ \t]*-N[ \t]+(\S+)[ \t]*$")
-_TABLE_LINE = re.compile(r"(?:^|\n)[ \t]*\*[a-z]+[ \t]*\r?(?:\n|$)")
+_TABLE_LINE = _LineLed(r"[ \t]*\*[a-z]+[ \t]*\r?(?:\n|$)")
 # a row of iptables -L -v: packets and bytes (K/M/G suffixes unless -x), then the target
 _LIST_ROW = re.compile(r"\s*\d+[KMGT]?\s+\d+[KMGT]?\s+\S")
 _RULE_TOOL = re.compile(r"(?:^|[\s/|;])(?:ip6?tables(?:-legacy|-nft)?(?:-save)?|nft|ipvsadm|conntrack|ipset)(?=\s|$)")
@@ -235,7 +249,10 @@ _CHAIN_LISTING = re.compile(r"\bip6?tables(?:-legacy|-nft)?\s(?:.*\s)?(?:-[a-zA-
 
 
 def _tables_repeat(text: str) -> bool:
-    """A table's header twice (str.count: C speed on a big dump)."""
+    """A table's header twice (str.count: C speed on a big dump; a text with fewer than two lines
+    starting with "*", an nft listing or document, is counted once)."""
+    if text.count("\n*") + text.startswith("*") < 2:
+        return False
     return any(text.count(f"\n*{t}\n") + text.startswith(f"*{t}\n") > 1 for t in ("filter", "nat", "mangle", "raw", "security"))
 
 
@@ -312,7 +329,7 @@ def _reruns(lines: list[str], commands: set[int], again: set[int]) -> tuple[list
 
 
 # a line that is no comment (the first such ends the look: a dump's second line already is one)
-_NOT_COMMENT = re.compile(r"(?:^|\n)[ \t]*[^#\s]")
+_NOT_COMMENT = _LineLed(r"[ \t]*[^#\s]")
 # iptables' own comment lines, which stay comments
 _TOOL_COMMENT = re.compile(r"#[ \t]*(?:Generated by|Completed on|Warning:|Table )")
 
@@ -345,7 +362,7 @@ def _quick_look(text: str) -> tuple[bool | None, bool]:
             return True, False
         return None, elided
     elided = _maybe_elided(text)
-    if not elided and not _maybe_commands(text) and _ANY_MARK.search(text) is None and "```" not in text \
+    if not elided and not _maybe_commands(text) and not _any_mark(text) and "```" not in text \
             and _ANY_ITALIC_LINE.search(text) is None and _ANY_LOG_LINE.search(text) is None and "Warning: " not in text \
             and not _tables_repeat(text):
         return False, False
@@ -518,7 +535,7 @@ _ANY_PROMPT = re.compile(r"\n[ \t]*(?:\u279c[ \t]+)?(?:\$ |[~/][\w.:~/-]*[ \t]?[
                          r"(?:iptables|ip6tables|nft|ipvsadm|kubectl)[\w-]* )")
 # root's bare "# " prompt before a rule tool ("# iptables-save | grep web": greps of one dump, each a run of
 # its own); a dump's own "# Generated by …" line does not start so
-_ROOT_PROMPT = re.compile(r"(?:^|\n)[ \t]*# ?(?:sudo )?(?:iptables|ip6tables|nft|ipvsadm|kubectl)[\w-]* ")
+_ROOT_PROMPT = _LineLed(r"[ \t]*# ?(?:sudo )?(?:iptables|ip6tables|nft|ipvsadm|kubectl)[\w-]* ")
 
 
 # a fast pre-check over the whole text (a literal newline first lets the engine skip ahead in C)
@@ -529,7 +546,14 @@ _QUICK_START = re.compile(_QUICK_BODY)
 
 def _maybe_marked(text: str) -> bool:
     """The author's marks on rule lines (Markdown emphasis, a "// note" after a rule): literals looked for first."""
-    return ("**" in text or " //" in text or " <-" in text or "\u2190" in text) and _ANY_MARK.search(text) is not None
+    return ("**" in text or " //" in text or " <-" in text or "\u2190" in text) and _any_mark(text)
+
+
+def _any_mark(text: str) -> bool:
+    """An author's mark anywhere: an arrow leading a line, Markdown bold, a note after a rule (each looked for by
+    its literal first)."""
+    return "**" in text or (" //" in text or " <-" in text or "\u2190" in text) and _NOTE_MARK.search(text) is not None \
+        or ">" in text and _ARROW_LINE.search(text) is not None
 
 
 def _maybe_elided(text: str) -> bool:
