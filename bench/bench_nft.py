@@ -34,12 +34,15 @@ from tests.lab.nftgen import generate_cluster  # noqa: E402
 _SCRIPT = Path(sys.executable).parent / "kubectl-svcpath"
 # The plugin's peak memory is its own VmHWM, written at exit: wait4's ru_maxrss also counts the pages
 # of this process, which the child shares from vfork until exec (~200 MB here: the generated table,
-# the listings), so every row read the bench's own size.
+# the listings), so every row read the bench's own size. The plugin ends with os._exit (cli._exit_now:
+# no teardown), which runs no atexit hook: the wrapper's os._exit writes it first.
 _HWM = ("import atexit, os, runpy, sys\n"
         "def hwm():\n"
         "    with open(os.environ['SVCPATH_BENCH_HWM'], 'w') as f:\n"
         "        f.write(next(l for l in open('/proc/self/status') if l.startswith('VmHWM:')).split()[1])\n"
         "atexit.register(hwm)\n"
+        "_exit = os._exit\n"
+        "os._exit = lambda code: (hwm(), _exit(code))\n"
         "sys.argv = sys.argv[1:]\n"
         "runpy.run_path(sys.argv[0], run_name='__main__') if sys.argv[0] != '-m' else "
         "runpy.run_module('kubectl_svcpath', run_name='__main__', alter_sys=True)\n")
