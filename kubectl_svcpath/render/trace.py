@@ -6,7 +6,6 @@ each branch with its conditions, hops and evidence. Rule text comes from outside
 
 from __future__ import annotations
 
-import ipaddress
 import re
 
 from tabulate import tabulate
@@ -16,6 +15,8 @@ from kubectl_svcpath.render.text import Style, safe, share
 from kubectl_svcpath.render.tree import Node as TreeNode, tree_lines
 from kubectl_svcpath.trace import TraceReport
 from kubectl_svcpath.trace.model import Branch, Choice, Step, Trace
+from kubectl_svcpath.trace.state import address_order
+from kubectl_svcpath.wording import listed
 
 _VERDICT_COLOR = {"delivered": "green", "rejected": "red", "dropped": "red", "unknown": "yellow", "not-a-service": "yellow"}
 
@@ -61,9 +62,10 @@ def verdict_line(trace: Trace) -> str:
     if len(kinds) == 1:
         kind = kinds.pop()
         if kind == "delivered":
-            eps = sorted({b.endpoint or "?" for b in branches}, key=_endpoint_order)
+            by_place = {b.dnat: b.endpoint or "?" for b in branches}
+            eps = [by_place[d] for d in sorted(by_place, key=address_order)]
             if len(eps) > _LISTED:  # (a Service of 300 endpoints: one sentence, not a 10 KB line)
-                return f"delivered to one of {len(eps)} endpoints ({', '.join(eps[:3])} and {len(eps) - 3} more)"
+                return f"delivered to one of {len(eps)} endpoints ({listed(eps)})"
             return f"delivered to {', '.join(eps)}"
         if kind in ("rejected", "dropped"):
             rules = sorted({b.verdict_step.where for b in branches if b.verdict_step})
@@ -128,16 +130,6 @@ def _trace_lines(trace: Trace, fmt: str, style: Style, width: int | None) -> lis
 
 _LISTED = 4  # endpoints a verdict names one by one; more: how many, and the first three
 _FOLD_FROM = 6  # rows (branches) alike but for their endpoint from which the rest are one row (line); -o wide: all
-
-
-def _endpoint_order(endpoint: str) -> tuple[int, object, int]:
-    """Endpoints in address order (10.0.0.9 before 10.0.0.10), then by port; what is not an address last."""
-    host, _, port = endpoint.rpartition(":")
-    try:
-        address = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return (2, endpoint, 0)
-    return (address.version, int(address), int(port) if port.isdigit() else 0)
 
 
 def _folded_rows(rows: list[list[str]]) -> list[list[str]]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 
 from kubectl_svcpath.trace.match import ENDPOINT_ADDRESS
 from kubectl_svcpath.trace.model import Branch, Choice, Node, Packet, Step
+from kubectl_svcpath.wording import listed
 
 MAX_BRANCHES = 4096  # a rule set that forks more than this is cut short with a note, not a hang
 
@@ -106,10 +107,11 @@ def close(local: list[State], leaving: list[State]) -> None:
 def ordered(branches: list[Branch]) -> list[Branch]:
     """First-connection branches by share (largest first), then the conditional ones; of equal shares
     (up to a product's rounding), by endpoint address (10.0.0.9 before 10.0.0.10)."""
-    return sorted(branches, key=lambda b: (not b.first_connection, -float(f"{b.share or 0.0:.6g}"), _address_order(b.dnat)))
+    return sorted(branches, key=lambda b: (not b.first_connection, -float(f"{b.share or 0.0:.6g}"), address_order(b.dnat)))
 
 
-def _address_order(dnat: tuple[str, int | None] | None) -> tuple[int, int, int]:
+def address_order(dnat: tuple[str, int | None] | None) -> tuple[int, int, int]:
+    """Destinations in address order (10.0.0.9 before 10.0.0.10), then by port; none first, what is no address last."""
     if dnat is None:
         return (0, 0, 0)
     try:
@@ -126,8 +128,7 @@ def not_local_note(addresses: list[str], hook: str) -> str:
     if len(seen) == 1:
         return (f"the node's addresses are not known (give --node-ip): {seen[0]} was taken as not local, "
                 f"so the packet was followed through {hook}")
-    named = ", ".join(seen[:-1]) + f" and {seen[-1]}" if len(seen) <= 3 else ", ".join(seen[:3]) + f" and {len(seen) - 3} more"
-    return (f"the node's addresses are not known (give --node-ip): {named} were taken as not local, "
+    return (f"the node's addresses are not known (give --node-ip): {listed(seen)} were taken as not local, "
             f"so the packets were followed through {hook}")
 
 
@@ -147,8 +148,7 @@ class OutsideNotes:
         out = [f"outside: a client outside the cluster is not in {spec} ({why}): decided, not forked"
                for spec, why in self.decided.items() if why != ENDPOINT_ADDRESS or len(own) == 1]
         if len(own) > 1:
-            named = ", ".join(own[:3]) + (f" and {len(own) - 3} more" if len(own) > 3 else "")
             out.append(f"outside: a client outside the cluster is none of the {len(own)} endpoints' own addresses "
-                       f"({named}: each endpoint chain's hairpin match): decided, not forked")
+                       f"({listed(own)}: each endpoint chain's hairpin match): decided, not forked")
         return out
 

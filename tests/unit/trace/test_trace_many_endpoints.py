@@ -122,3 +122,12 @@ def test_outside_decides_every_hairpin_match_in_one_note(tmp_path) -> None:
         "Note:     outside: a client outside the cluster is none of the 300 endpoints' own addresses (10.244.0.2/32, "
         "10.244.0.3/32, 10.244.0.4/32 and 297 more: each endpoint chain's hairpin match): decided, not forked"], notes
     assert "Verdict:  delivered to one of 300 endpoints" in out
+
+
+def test_two_or_three_unplaced_addresses_are_each_named(tmp_path) -> None:
+    """The not-local note names a few addresses in full ("a, b and c"), and only counts the rest past three."""
+    code, out, err = _trace(tmp_path, 3, node_ip=False)
+    assert code == 0, err
+    notes = [x for x in out.splitlines() if x.startswith("Note:")]
+    assert notes == ["Note:     the node's addresses are not known (give --node-ip): 10.244.0.2, 10.244.0.3 and 10.244.0.4 "
+                     "were taken as not local, so the packets were followed through FORWARD"], notes
