@@ -117,7 +117,7 @@ class IptablesTracer:
                 if ex[0] == "return":
                     policy = (c.policy or "ACCEPT").upper()
                     if policy in ("DROP", "REJECT"):
-                        step = Step(f"{table} {chain}", f":{chain} {policy}", c.name, f"policy {policy}")
+                        step = Step(f"{table} {chain}", f":{chain} {policy}", c.name, f"policy {policy}", packets=c.packets)
                         s2.hit(step)
                         ex = (policy, step, f"the policy of {table} {chain} is {policy}")
                 results.append((s2, ex))

@@ -73,3 +73,49 @@ def test_all_says_it_too(tmp_path: Path) -> None:
     row = out.splitlines()[1].split()
     assert row[:2] + row[3:6] == ["default", "kubernetes", "10.96.0.1", "443", "1"], out
     assert "text after '#', '//' or '<--' on line 14 is the author's note" in out, out
+
+
+# a filter table whose FORWARD policy drops: a traced packet to an endpoint off the node ends there
+FORWARD_DROP = RULES[:2] + [":INPUT ACCEPT [0:0]", ":FORWARD DROP [12:720]", ":OUTPUT ACCEPT [0:0]"] + RULES[3:]
+
+
+def _trace(tmp_path: Path, lines: list[str]) -> tuple[dict, str]:
+    paste = tmp_path / "save.txt"
+    paste.write_text("\n".join(lines) + "\n")
+    code, out, err = svcpath("default/kubernetes", "--rules-file", str(paste), "--trace", "10.0.0.5", "-o", "json")
+    assert code == 0, err
+    return json.loads(out), svcpath("default/kubernetes", "--rules-file", str(paste))[1]
+
+
+@pytest.mark.parametrize("note", ["  <-- here", " # the policy", " // drops"])
+def test_a_note_after_a_policy_line_keeps_its_policy_and_counters(tmp_path: Path, note: str) -> None:
+    """':FORWARD DROP [12:720]  <-- here': the plain scan read no policy (nor counters) from a line that goes on after
+    them, so the trace took FORWARD's policy for ACCEPT and delivered the packet; now DROP, 12 packets, and the note."""
+    lines = [line + note if line.startswith(":FORWARD") else line for line in FORWARD_DROP]
+    doc, out = _trace(tmp_path, lines)
+    branch = doc["traces"][0]["branches"][0] if "traces" in doc else doc["branches"][0]
+    assert branch["verdict"] == "dropped" and branch["reason"] == "the policy of filter FORWARD is DROP", branch
+    assert branch["verdictRule"]["packets"] == 12, branch["verdictRule"]
+    assert "text after '#', '//' or '<--' on line 4 is the author's note" in out, out
+
+
+def test_the_last_declaration_of_a_table_keeps_its_policy(tmp_path: Path) -> None:
+    """The built-in chain declared last before a table's first rule (or its COMMIT): its policy and counters were
+    lost (the plain scan's pattern wanted a newline past the end of the declarations)."""
+    doc, _ = _trace(tmp_path, FORWARD_DROP[:4] + FORWARD_DROP[5:])  # (no OUTPUT: FORWARD is the filter's last line)
+    branch = doc["traces"][0]["branches"][0] if "traces" in doc else doc["branches"][0]
+    assert branch["verdict"] == "dropped" and branch["verdictRule"]["packets"] == 12, branch
+
+
+@pytest.mark.parametrize("note", [" <-- this", "  # the Service's chain", " \u2190 this one"])
+def test_a_note_after_a_chain_declaration_is_said(tmp_path: Path, note: str) -> None:
+    """':KUBE-SVC-… - [0:0] <-- this' in a whole dump: taken silently (the plain scan reads a declaration's name only);
+    now said as a note after a rule is, the path the same."""
+    _, plain, _ = _report(tmp_path, _with({}))
+    _, doc, out = _report(tmp_path, _with({7: note}))
+    assert doc["ports"] == plain["ports"]
+    assert "text after '#', '//' or '<--' on line 8 is the author's note, not part of the rule" in out, out
+    paste = tmp_path / "save.txt"
+    code, out, err = svcpath("--all", "--rules-file", str(paste))
+    assert code == 0, err
+    assert "on line 8 is the author's note" in out, out
