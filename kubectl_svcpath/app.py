@@ -210,7 +210,10 @@ def _offline_run(opts: Options) -> Outcome:
     collection = Collection(dumps=dumps, proxy_mode=opts.proxy_mode, node=opts.node)
     _node_from_manifest(collection, objects)
     nodes = pipeline.split_nodes(collection)
-    if len(nodes) > 1 and not opts.since and opts.trace is None:
+    if len(nodes) > 1 and (opts.since or opts.trace is not None):
+        raise UsageError(f"{'--trace' if opts.trace is not None else '--since'} reads one node's rules, and "
+                         f"{nodes[0].paste_nodes}", hint=f"choose one with --node: --node {nodes[0].node}")
+    if len(nodes) > 1:
         return _offline_nodes(opts, nodes, objects, service)
     if len(nodes) == 1:
         collection = nodes[0]
@@ -244,10 +247,9 @@ def _offline_nodes(opts: Options, nodes: list[Collection], objects: list[dict[st
     if opts.all_services:
         reports = (r for c, p in parsed for r in audit_reports(_all_snapshots(objects, p, opts.namespace)[0], p, c))
         outcome = _audit(reports, opts.problems, opts.output)
-        names = ", ".join(c.node or "?" for c in nodes)
-        outcome.notes = [f"{nodes[0].dumps[0].source} holds {len(nodes)} nodes' tables that differ ({names}): each node's "
-                         "Services are its own rows (NODE), and are counted once per node"]
-        outcome.notes += [n for c, p in parsed for n in audit_notes(p, c, listed_from_rules=objects is None) if n not in outcome.notes]
+        outcome.notes = [f"{nodes[0].paste_nodes}: each node's Services are its own rows (NODE), and are counted once per node"]
+        notes = (n for c, p in parsed for n in audit_notes(p, c, listed_from_rules=objects is None))
+        outcome.notes += [n for n in dict.fromkeys(notes) if n not in outcome.notes]
         return outcome
     assert service is not None
     outcome = Outcome()

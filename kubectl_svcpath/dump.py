@@ -46,6 +46,8 @@ class Collection:
     # e.g. "KUBE-IPTABLES-HINT in iptables-nft (ip mangle)", "iptables-legacy nat: KUBE-SERVICES, 2 rules"
     backend_evidence: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # facts the edge learnt that belong in the report
+    # one paste of several nodes, read per node (pipeline.split_nodes): what --all says of it, once
+    paste_nodes: str | None = None
     collected_at: str | None = None  # when the edge read the rules (ISO 8601, UTC); None for files
     # the Node object of the node read (live: GET node; offline: a Node in --manifest), as API JSON
     node_object: dict[str, Any] | None = None

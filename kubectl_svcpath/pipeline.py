@@ -18,11 +18,13 @@ from kubectl_svcpath.findings.generic import diagnose
 from kubectl_svcpath.modes import registry
 from kubectl_svcpath.modes.base import Mode, Parsed
 from kubectl_svcpath.parse import describe, dump_format
+from kubectl_svcpath.parse.hosts import HostPart, NotSplit, host_parts, line_spans
 from kubectl_svcpath.parse.excerpt import (clean, excerpt_note, head_commands, json_excerpt, left_out_note, marked_note, uncommented_note,
-                                           relisted_note, repeated_note, rerun_note, split_forms, hosts_note)
+                                           relisted_note, repeated_note, rerun_note, split_forms)
 from kubectl_svcpath.path import PortPath
 from kubectl_svcpath.report import Report, RulesNotRead
 from kubectl_svcpath.snapshot import ServiceSnapshot
+from kubectl_svcpath.wording import listed
 
 __all__ = ["Parsed", "analyse", "audit_lines", "correlate", "detect_mode", "each_service", "infer_services", "input_notes",
            "parse_collection", "split_nodes"]
@@ -47,20 +49,93 @@ def parse_collection(collection: Collection, lenient: bool = False) -> Parsed:
 
 
 def split_nodes(collection: Collection) -> list[Collection]:
-    """One Collection per node when a pasted file holds several nodes' tables that differ (an
-    ``ipvsadm -Ln`` loop over nodes): each node's report then says what that node holds. The
-    Collection itself otherwise (one node, or a node the user named with --node)."""
-    if len(collection.dumps) != 1 or collection.node or collection.rulesets:
+    """One Collection per node when a pasted file holds several nodes' tables: several hosts' lines told apart
+    by host (pdsh's "node1: " prefixes, ansible's headers, prompts: parse/hosts.py), or several nodes' ipvsadm
+    listings that differ. A node the user named with --node: that host's lines only. The Collection itself
+    otherwise (one node)."""
+    if collection.rulesets:
         return [collection]
+    if len(collection.dumps) != 1:
+        return [replace(collection, dumps=[_one_host(collection, dump) for dump in collection.dumps])]
     dump = collection.dumps[0]
     plain = cleaned(dump)
+    hosts = _host_parts(dump, plain)
+    if hosts:
+        return _host_collections(collection, dump, hosts)
     form = registry.form(dump_format(plain))
     parts = form.split(dump.text, dump.source) if form.split is not None else []
     if len(parts) < 2:  # one node; a dump found clean is handed on as such (a 35 MB look is ~0.1 s)
         return [replace(collection, dumps=[plain]) if plain.clean else collection]
-    return [replace(collection, dumps=[replace(dump, text=text)], node=node, notes=[
+    if collection.node:  # the node the user named: its listing alone
+        chosen = [text for node, text in parts if _same_host(node, collection.node)]
+        if not chosen:
+            raise BadDump(dump.source, f"node {collection.node} is none of the {len(parts)} nodes whose listings it holds "
+                          f"({listed([node for node, _ in parts])})", hint=f"pass --node with one of them: --node {parts[0][0]}")
+        return [replace(collection, dumps=[replace(dump, text=chosen[0])])]
+    said = f"{dump.source} holds {len(parts)} nodes' tables that differ ({', '.join(node for node, _ in parts)})"
+    return [replace(collection, dumps=[replace(dump, text=text)], node=node, paste_nodes=said, notes=[
         *collection.notes, f"{dump.source} holds {len(parts)} nodes' tables that differ: this report is {node}'s "
         f"(its listing only; the others' lines are read in their own reports)"]) for node, text in parts]
+
+
+def _host_parts(dump: RuleDump, plain: RuleDump) -> list[HostPart]:
+    """parse/hosts.host_parts of a pasted file; never of a tool's own output (no line of it can name a host)."""
+    if dump.kind != "file" or plain.feed is not None:
+        return []
+    try:
+        return host_parts(dump.text, prompts=plain.text is not dump.text, save_lines=plain.save_lines)
+    except NotSplit as e:
+        hosts = listed(e.hosts) if not any(c in w for w in e.hosts for c in "$`{*") else f"each host of `{' '.join(e.hosts)}`"
+        raise BadDump(dump.source, f"`{e.command[:80]}` lists the rules of {hosts}, one after the other, and its "
+                      "output does not say which lines are whose", e.line,
+                      hint="paste one host's output per file, or let each host's lines say whose they are "
+                           "(pdsh -w node1,node2 '…' puts the host before each line; --node HOST then reads one)") from None
+
+
+def _host_collections(collection: Collection, dump: RuleDump, hosts: list[HostPart]) -> list[Collection]:
+    """Each host's Collection (its node named so), or the one host --node names; a single host's prefixed lines
+    are that host's without the prefixes (the node not named: a prefix's host need not be the node's name)."""
+    if len(hosts) == 1:
+        return [replace(collection, dumps=[replace(dump, text=hosts[0].text)])]
+    names = listed([h.host for h in hosts])
+    how = hosts[0].how
+    if collection.node:
+        chosen = [h for h in hosts if _same_host(h.host, collection.node)]
+        if not chosen:
+            raise BadDump(dump.source, f"node {collection.node} is none of the {len(hosts)} hosts whose rules it holds ({names})",
+                          hint=f"pass --node with one of them: --node {hosts[0].host}")
+        h = chosen[0]
+        return [replace(collection, dumps=[replace(dump, text=h.text)], notes=[
+            *collection.notes, f"{dump.source} holds the rules of {len(hosts)} hosts ({names}, told apart by {how}): "
+            f"{h.host}'s lines ({line_spans(h.lines)}) are read, the others' left out"])]
+    said = f"{dump.source} holds the rules of {len(hosts)} hosts ({names}, told apart by {how})"
+    return [replace(collection, dumps=[replace(dump, text=h.text)], node=h.host, paste_nodes=said, notes=[
+        *collection.notes, f"{said}: this report is {h.host}'s (its lines {line_spans(h.lines)}); --node {h.host} reads "
+        "it alone"]) for h in hosts]
+
+
+def _one_host(collection: Collection, dump: RuleDump) -> RuleDump:
+    """One of several files of one node: a file of several hosts' lines is read for the host --node names, else
+    refused (read with the others, its hosts' rules would be one node's); a single host's prefixes are taken off."""
+    plain = cleaned(dump)
+    hosts = _host_parts(dump, plain)
+    if not hosts:
+        return plain if plain.clean else dump
+    if len(hosts) == 1:
+        return replace(dump, text=hosts[0].text)
+    chosen = [h for h in hosts if collection.node and _same_host(h.host, collection.node)]
+    if not chosen:
+        raise BadDump(dump.source, f"holds the rules of {len(hosts)} hosts ({listed([h.host for h in hosts])}, told apart by "
+                      f"{hosts[0].how}), and the files are read as one node's",
+                      hint=f"pass --node {hosts[0].host} to read that host's lines, or this file alone: each host then gets its own report")
+    collection.notes.append(f"{dump.source} holds the rules of {len(hosts)} hosts: {chosen[0].host}'s lines "
+                            f"({line_spans(chosen[0].lines)}) are read, the others' left out")
+    return replace(dump, text=chosen[0].text)
+
+
+def _same_host(host: str, node: str) -> bool:
+    """A prompt's or prefix's host and a node name: the same, or one the other's first label (node1, node1.lan)."""
+    return host == node or host.split(".")[0] == node or node.split(".")[0] == host
 
 
 def _stamp_sources(parsed: Parsed, collection: Collection) -> None:
@@ -218,8 +293,6 @@ def cleaned(dump: RuleDump, notes: list[str] | None = None) -> RuleDump:
         notes.append(repeated_note(dump.source, c.repeated))
     if c.reruns and notes is not None:
         notes.extend(rerun_note(dump.source, *r) for r in c.reruns)
-    if c.hosts and notes is not None:
-        notes.append(hosts_note(dump.source, c.hosts))
     if c.relisted and notes is not None:
         notes.extend(relisted_note(dump.source, chain, headers, dropped) for chain, headers, dropped in c.relisted)
     fragments = json_excerpt(c.text, c.elisions)  # `nft -j | jq .` cut with "...": its objects, as one document

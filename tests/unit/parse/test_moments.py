@@ -24,9 +24,10 @@ def test_a_grep_that_printed_nothing_after_the_delete_is_said() -> None:
     assert code == 0, err
     assert "was run again at line 52 and printed nothing" in out, out
     assert "skipped line 3: not an iptables-save line: ```sh" not in out  # (a Markdown fence is the notes' own)
-    # k8s2's and k8s3's greps are other nodes', not later moments: said so (was "several greps of one dump")
-    assert ("rule listings under the prompts of 3 hosts (k8s1, k8s2, k8s3) are read together as one node's rules; "
-            "for each node's own report, pass its part in a file of its own") in out, out
+    # k8s2's and k8s3's greps are other nodes', not later moments: each host's rows (were read together as one node's)
+    assert ("holds the rules of 3 hosts (k8s1, k8s2 and k8s3, told apart by prompts): each node's Services are its "
+            "own rows (NODE)") in out, out
+    assert [row.split()[:2] for row in out.splitlines()[1:4]] == [["k8s1", "default"], ["k8s2", "default"], ["k8s3", "default"]], out
     assert "several greps of one dump" not in out
 
 
@@ -63,7 +64,7 @@ def test_the_same_grep_on_other_nodes_is_no_later_moment(tmp_path: Path) -> None
     code, out, err = svcpath("--all", "--rules-file", str(paste))
     assert code == 0, err
     assert "run more than once" not in out and "run again" not in out, out
-    assert "under the prompts of 2 hosts (k8s1, k8s2)" in out, out
+    assert "holds the rules of 2 hosts (k8s1 and k8s2, told apart by prompts)" in out, out
 
 
 def test_a_run_under_sudos_password_prompt_is_still_a_run(tmp_path: Path) -> None:

@@ -68,3 +68,15 @@ def test_all_lists_each_nodes_rows_with_its_node(tmp_path: Path) -> None:
     assert "holds 2 nodes' tables that differ (172.27.138.251, 172.27.137.229)" in out
     code, out, _ = svcpath("--all", "--rules-file", _paste(tmp_path, SAME))
     assert out.splitlines()[0].split()[0] == "NAMESPACE" and "read as one" in out
+
+
+def test_node_reads_one_nodes_listing(tmp_path: Path) -> None:
+    """--node NAME reads that node's listing (it was refused: the whole paste read, "… and they differ")."""
+    paste = _paste(tmp_path, NODES)
+    code, out, err = svcpath("10.96.0.1:443", "--rules-file", paste, "--node", "172.27.137.229", "-o", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert "items" not in doc and doc["node"] == "172.27.137.229", out
+    assert [e["ip"] for p in doc["ports"] for path in p["paths"] for e in path["endpoints"]] == ["172.18.0.3"], out
+    code, out, err = svcpath("10.96.0.1:443", "--rules-file", paste, "--node", "10.0.0.9")
+    assert code == 8 and "node 10.0.0.9 is none of the 2 nodes whose listings it holds (172.27.138.251 and 172.27.137.229)" in err, err

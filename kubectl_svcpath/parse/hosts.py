@@ -1,0 +1,212 @@
+"""Several hosts' listings in one paste: whose lines are whose.
+
+People run the same grep on several nodes and paste it all: pdsh or clush put the host before each line
+("node1: -A KUBE-SVC-…"), ansible and pssh print a header above each host's output ("node1 | CHANGED | rc=0
+>>", "[1] 12:00:01 [SUCCESS] node1"), a shell loop may echo each host's name first, and a walk from node to
+node shows each host's prompt ("root@node1:~# …", "[root@node2 ~]# …"). Read as one text, the hosts' rules
+would be one node's: the same rule twice, counters summed, a chain of two nodes' endpoints. host_parts() gives
+each host's own text (the other hosts' lines blanked, the prefixes taken off, line numbers kept). A loop over
+hosts whose output does not say which lines are whose cannot be split: refused (NotSplit).
+
+Looked for only in inputs that are not a tool's own output (pipeline.split_nodes), each form by its literal
+first (str.find at C speed), so a big listing without them costs nothing more.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from kubectl_svcpath.parse.excerpt import RULE_TOOL
+
+_HOST = r"[A-Za-z0-9][\w.-]{0,62}"
+# pdsh's and clush's "host: " before each line; the host counts when a line of iptables-save's shapes follows it
+_PREFIX = re.compile(rf"({_HOST}):(?: |$)")
+_SAVE_REST = re.compile(r"(?:\[\d+:\d+\] ?)?-[AINX] \S|:\S+ \S+ \[\d+:\d+\]|\*(?:filter|nat|mangle|raw|security)\s*$|"
+                        r"COMMIT\s*$|# (?:Generated|Completed) ")
+_PDSH_SAYS = re.compile(r"(pdsh@[\w.-]+): ")  # pdsh's own words ("pdsh@admin: node3: ssh exited with exit code 255")
+# the author's words before a rule ("Output: -A KUBE-SERVICES …"), no host
+_WORDS = frozenset(("output", "result", "results", "example", "before", "after", "note", "rule", "rules", "expected",
+                    "actual", "got", "see", "now", "then", "old", "new", "here", "e.g", "i.e"))
+# a header above each host's output: ansible's ad-hoc "host | CHANGED | rc=0 >>", pssh -i's "[1] 12:00:01 [SUCCESS] host"
+_HEADER = re.compile(rf"\s*(?:({_HOST}) \| (?:CHANGED|SUCCESS|FAILED!?) \| rc=-?\d+ >>|"
+                     rf"\[\d+\] \d\d:\d\d:\d\d \[(?:SUCCESS|FAILURE)\] ({_HOST})(?::\d+)?)\s*$")
+# a shell loop running the listing on each host: "for n in node1 node2; do ssh $n sudo iptables-save | grep x; done"
+# (docker/kubectl exec into kind nodes or pods likewise); its hosts are the words of its list
+_LOOP = re.compile(r"\bfor\s+(\w+)\s+in\s+([^;]+?)\s*;\s*do\b(.*)")
+_REMOTE = r"(?:ssh|docker\s+exec|podman\s+exec|crictl\s+exec|kubectl\s+exec|lxc\s+exec|multipass\s+exec)\b[^;|]*?\$\{?"
+# a line a loop printed before each host's output: the host's name alone, maybe dressed ("== node1 ==", ">>> node1", "node1:")
+_DRESSING = " \t=-#>*:[]"
+# a prompt naming its host: "root@node1:~# …", "[root@node2 ~]$ …", "➜ lab@k8s1 …"
+_HOST_PROMPT = re.compile(rf"\s*(?:\u279c\s+)?\[?[\w.-]+@({_HOST})[^\n]{{0,80}}?[$#%](?:\s|$)")
+# the same, led by a literal newline: found in C in a big listing (whose nft sets' "@" lines are no prompts)
+_ANY_HOST_PROMPT = re.compile(rf"\n[ \t]*(?:\u279c[ \t]+)?\[?[\w.-]+@({_HOST})[^\n]{{0,80}}?[$#%](?=[ \t\n]|$)")
+MAX_HEAD = 65536
+_COUNTERS = re.compile(r"^\[\d+:\d+\]\s*")
+# a line of a rule listing of any form (excerpt's _RULE_START): a host section holding one printed rules
+_LISTING = re.compile(r"\s*(?:\d+:)*(?:\[\d+:\d+\]\s*)?(?:-[ANIX]\s+\S|:\S+\s+\S+\s+\[|\*[a-z]+\s*$|COMMIT\s*$|Chain\s+\S+\s+\(|"
+                      r"table\s+\w+\s+\S+\s*\{|IP Virtual Server|Prot LocalAddress|(?:TCP|UDP|SCTP)\s+\S+:\d+)")
+
+
+@dataclass(slots=True)
+class HostPart:
+    host: str
+    text: str  # the paste with the other hosts' lines blank, this host's prefixes taken off
+    lines: list[tuple[int, int]] = field(default_factory=list)  # (first, last) line of each of its sections
+    how: str = ""  # "pdsh/clush prefixes", "ansible/pssh headers", "prompts", "a loop's echoed names"
+
+
+class NotSplit(Exception):
+    """A loop over several hosts whose output does not say which lines are whose."""
+
+    def __init__(self, line: int, command: str, hosts: list[str]) -> None:
+        super().__init__(command)
+        self.line, self.command, self.hosts = line, command, hosts
+
+
+def host_parts(text: str, prompts: bool = True, save_lines: bool = False) -> list[HostPart]:
+    """Each host's part of ``text`` when its lines are told apart by host (pdsh prefixes, headers, a loop's echoed
+    names, prompts): one part per host (one for a single host's prefixed lines: the prefixes still go); [] when the
+    paste shows no host, or one host's prompts. Prefixes, headers and loops start a paste: looked for in its first
+    64 KiB. ``prompts``: the caller's cleaning found prompts or commands; ``save_lines``: every line but the first
+    has iptables-save's shapes (only that line can be a loop's command). Raises NotSplit for a loop over hosts
+    whose output names none of them."""
+    if save_lines:
+        first = text.find("\n")
+        return _loop(text.split("\n")) if "for " in text[:first if first >= 0 else len(text)][:MAX_HEAD] else []
+    head = text[:MAX_HEAD]
+    if ": -A " in head or ": [" in head:
+        parts = _prefixed(text.split("\n"))
+        if parts:
+            return parts
+    if " | rc=" in head or "] [SUCCESS] " in head or "] [FAILURE] " in head:
+        lines = text.split("\n")
+        parts = _sections(lines, [_header_host(line) for line in lines], "ansible/pssh headers")
+        if parts:
+            return parts
+    if "for " in head and "do" in head:
+        parts = _loop(text.split("\n"))
+        if parts:
+            return parts
+    if prompts and "@" in text and len(_prompt_hosts(text)) > 1:
+        lines = text.split("\n")
+        parts = _sections(lines, [_prompt_host(line) for line in lines], "prompts")
+        if len(parts) > 1:
+            return parts
+    return []
+
+
+def _prefixed(lines: list[str]) -> list[HostPart]:
+    """pdsh/clush: "host: " before each line of the hosts' output."""
+    hosts: dict[str, None] = {}
+    for line in lines:
+        m = _PREFIX.match(line)
+        if m is not None and m.group(1) not in hosts and _SAVE_REST.match(line, m.end()) and m.group(1).lower() not in _WORDS:
+            hosts[m.group(1)] = None
+    if not hosts:
+        return []
+    owner: list[str | None] = []
+    for line in lines:
+        m = _PREFIX.match(line) or _PDSH_SAYS.match(line)
+        # (another host's line that holds no rule, "node3: ssh: connect to host node3 …", pdsh's own: no one's)
+        owner.append(None if m is None else m.group(1) if m.group(1) in hosts else "")
+    parts = []
+    for host in hosts:
+        own = [line[len(host) + 2:] if who == host else "" if who is not None else line for line, who in zip(lines, owner, strict=True)]
+        parts.append(HostPart(host, "\n".join(own), _spans([i for i, who in enumerate(owner) if who == host], lines), "pdsh/clush prefixes"))
+    return parts
+
+
+def _header_host(line: str) -> str | None:
+    m = _HEADER.match(line) if ("|" in line or "[" in line) else None
+    return None if m is None else (m.group(1) or m.group(2))
+
+
+def _prompt_hosts(text: str) -> set[str]:
+    """The hosts of the prompts in ``text`` (a C scan, led by each line's newline)."""
+    first = _HOST_PROMPT.match(text)
+    return set(_ANY_HOST_PROMPT.findall(text)) | ({first.group(1)} if first is not None else set())
+
+
+def _prompt_host(line: str) -> str | None:
+    m = _HOST_PROMPT.match(line) if "@" in line else None
+    return m.group(1) if m is not None else None
+
+
+def _sections(lines: list[str], heads: list[str | None], how: str) -> list[HostPart]:
+    """Each host's sections: from a line naming it (a header, a prompt) to the next such line; the lines before
+    the first are every host's (the command, the author's words). Hosts whose sections hold no listing line
+    (a prompt of another command, a run that failed) are left out; a header line is blanked (no listing's)."""
+    owner: list[str | None] = []
+    current: str | None = None
+    for head in heads:
+        current = head if head is not None else current
+        owner.append(current)
+    printed = dict.fromkeys(who for line, who in zip(lines, owner, strict=True) if who is not None and _LISTING.match(line))
+    if not printed:
+        return []
+    keep_heads = how == "prompts"  # (a prompt line is the cleaner's to read: the command under it)
+    parts = []
+    for host in printed:
+        own = ["" if (who is not None and who != host) or (heads[i] is not None and not keep_heads) else line
+               for i, (line, who) in enumerate(zip(lines, owner, strict=True))]
+        parts.append(HostPart(host, "\n".join(own), _spans([i for i, who in enumerate(owner) if who == host], lines), how))
+    return parts
+
+
+def _loop(lines: list[str]) -> list[HostPart]:
+    """A loop running the listing on each host of its list: split where it echoed each host's name, else NotSplit."""
+    for i, line in enumerate(lines):
+        m = _LOOP.search(line) if "for " in line else None
+        if m is None or not RULE_TOOL.search(m.group(3)) or re.search(_REMOTE + m.group(1) + r"\b", m.group(3)) is None:
+            continue
+        hosts = m.group(2).split()
+        named = set(hosts) if not any(c in m.group(2) for c in "$`{*") else set()
+        if len(named) == 1:
+            return []  # one host: its output is that host's
+        heads: list[str | None] = [None] * (i + 1)
+        heads += [line2.strip(_DRESSING) if line2.strip(_DRESSING) in named else None for line2 in lines[i + 1:]]
+        if any(heads):  # (the loop's line a comment: without a prompt, no reader would take it for a command)
+            return _sections([*lines[:i], "# " + line.strip(), *lines[i + 1:]], heads, "a loop's echoed names")
+        # hosts it names, or a list it does not ("$NODES", "$(kubectl get nodes …)") whose output shows a rule twice
+        if any(_LISTING.match(line2) for line2 in lines[i + 1:]) and (named or _a_rule_twice(lines[i + 1:])):
+            raise NotSplit(i + 1, m.group(0).strip(), hosts)
+        return []
+    return []
+
+
+def _a_rule_twice(lines: list[str]) -> bool:
+    """A rule line printed twice (its counters aside): several hosts' output of one grep."""
+    seen: set[str] = set()
+    for line in lines:
+        rule = _COUNTERS.sub("", line.strip(), count=1)
+        if rule.startswith("-A "):
+            if rule in seen:
+                return True
+            seen.add(rule)
+    return False
+
+
+def _spans(numbers: list[int], lines: list[str]) -> list[tuple[int, int]]:
+    """0-based line indexes -> 1-based (first, last) runs, without the blank lines at a run's ends."""
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and runs[-1][1] == n - 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    out = []
+    for a, b in runs:
+        while a <= b and not lines[b].strip():
+            b -= 1
+        while a <= b and not lines[a].strip():
+            a += 1
+        if a <= b:
+            out.append((a + 1, b + 1))
+    return out
+
+
+def line_spans(spans: list[tuple[int, int]], most: int = 6) -> str:
+    """"1-3, 7, 9-12" (the first ``most`` runs, the rest counted)."""
+    shown = ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in spans[:most])
+    return shown + (f" and {len(spans) - most} more" if len(spans) > most else "")

@@ -1,0 +1,164 @@
+"""Several hosts' greps in one paste (parse/hosts.py): pdsh/clush's "node1: " before each line, ansible's "node1 |
+CHANGED | rc=0 >>" headers, two hosts' prompts, a loop's echoed names. Each host's lines are its own node's: each
+gets its own report (as for an ipvsadm paste of several nodes, or live --nodes), --node HOST reads one. Before, they
+were read as one node's rules: pdsh's and ansible's output refused ("not a rule dump", exit 8), prompts' greps read
+together (the same rule twice, each host's counters in one chain), a loop's output doubled. A loop whose output does
+not say which lines are whose is refused."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import svcpath
+
+SVC, SEP = "KUBE-SVC-NPX46M4PTMTKRN6Y", "KUBE-SEP-XD66YDEGQEOQLZXE"
+GREP = [
+    f'-A KUBE-SERVICES -d 10.96.0.1/32 -p tcp -m comment --comment "default/kubernetes:https cluster IP" -m tcp --dport 443 -j {SVC}',
+    f'-A {SVC} -m comment --comment "default/kubernetes:https -> 10.128.0.2:6443" -j {SEP}',
+    f'-A {SEP} -p tcp -m comment --comment "default/kubernetes:https" -m tcp -j DNAT --to-destination 10.128.0.2:6443',
+]
+COUNTS = {"node1": "[3:180]", "node2": "[7:420]"}
+
+
+def _counted(host: str) -> list[str]:
+    return [f"{COUNTS[host]} {rule}" for rule in GREP]
+
+
+def _paste(tmp_path: Path, lines: list[str]) -> str:
+    paste = tmp_path / "paste.txt"
+    paste.write_text("\n".join(lines) + "\n")
+    return str(paste)
+
+
+PDSH = ["$ pdsh -w node[1-2] 'iptables-save -c | grep kubernetes'"] + [f"{h}: {line}" for h in COUNTS for line in _counted(h)]
+PROMPTS = [line for h in COUNTS for line in [f"root@{h}:~# iptables-save -c | grep kubernetes", *_counted(h)]] + ["root@node2:~#"]
+ANSIBLE = [line for h in COUNTS for line in [f"{h} | CHANGED | rc=0 >>", *_counted(h)]]
+
+
+def _reports(out: str) -> dict[str, int]:
+    """node -> the packets of its one path (-o json of several nodes: a list of reports)."""
+    doc = json.loads(out)
+    items = doc["items"] if "items" in doc else [doc]
+    return {item["node"]: item["ports"][0]["paths"][0]["packets"] for item in items}
+
+
+@pytest.mark.parametrize(("lines", "how", "spans"), [
+    (PDSH, "pdsh/clush prefixes", ("2-4", "5-7")),
+    (PROMPTS, "prompts", ("1-4", "5-9")),
+    (ANSIBLE, "ansible/pssh headers", ("1-4", "5-8")),
+])
+def test_each_host_gets_its_own_report(tmp_path: Path, lines: list[str], how: str, spans: tuple[str, str]) -> None:
+    paste = _paste(tmp_path, lines)
+    code, out, err = svcpath("default/kubernetes", "--rules-file", paste, "-o", "json")
+    assert code == 0, err
+    assert _reports(out) == {"node1": 3, "node2": 7}, out  # (not 10 in one chain, nor the rules twice)
+    code, out, err = svcpath("default/kubernetes", "--rules-file", paste)
+    assert code == 0, err
+    assert "=== node node1 ===" in out and "=== node node2 ===" in out, out
+    assert (f"holds the rules of 2 hosts (node1 and node2, told apart by {how}): this report is node1's (its lines "
+            f"{spans[0]}); --node node1 reads it alone") in out, out
+    assert f"this report is node2's (its lines {spans[1]})" in out, out
+    code, out, err = svcpath("--all", "--rules-file", paste)
+    assert code == 0, err
+    assert [row.split()[:3] for row in out.splitlines()[1:3]] == [["node1", "default", "kubernetes"], ["node2", "default", "kubernetes"]], out
+
+
+def test_node_reads_one_host(tmp_path: Path) -> None:
+    paste = _paste(tmp_path, PDSH)
+    code, out, err = svcpath("default/kubernetes", "--rules-file", paste, "--node", "node2", "-o", "json")
+    assert code == 0, err
+    assert _reports(out) == {"node2": 7}, out
+    code, out, err = svcpath("default/kubernetes", "--rules-file", paste, "--node", "node2")
+    assert "holds the rules of 2 hosts (node1 and node2, told apart by pdsh/clush prefixes): node2's lines (5-7) are " \
+           "read, the others' left out" in out, out
+    code, out, err = svcpath("default/kubernetes", "--rules-file", paste, "--node", "node3")
+    assert code == 8 and out == "", out
+    assert err.splitlines()[0].endswith("paste.txt: node node3 is none of the 2 hosts whose rules it holds (node1 and node2)"), err
+    assert "--node node1" in err and "Traceback" not in err
+
+
+def test_trace_wants_one_host(tmp_path: Path) -> None:
+    paste = _paste(tmp_path, PROMPTS)
+    code, out, err = svcpath("default/kubernetes", "--rules-file", paste, "--trace", "10.0.0.5")
+    assert code == 2 and out == "", out
+    assert "--trace reads one node's rules, and " in err and "holds the rules of 2 hosts (node1 and node2" in err, err
+    code, out, err = svcpath("default/kubernetes", "--rules-file", paste, "--trace", "10.0.0.5", "--node", "node1")
+    assert code == 0, err
+    assert "on node node1" in out and "delivered to 10.128.0.2:6443" in out, out
+
+
+def test_a_single_hosts_prefixes_are_taken_off(tmp_path: Path) -> None:
+    """`pdsh -w node1 …`: one host's lines, read as any grep (they were refused: "not a rule dump")."""
+    paste = _paste(tmp_path, [f"node1: {line}" for line in _counted("node1")])
+    code, out, err = svcpath("default/kubernetes", "--rules-file", paste, "-o", "json")
+    assert code == 0, err
+    assert json.loads(out)["ports"][0]["paths"][0]["packets"] == 3
+
+
+def test_a_loop_without_host_names_is_refused(tmp_path: Path) -> None:
+    """`for n in …; do ssh $n …; done` prints each host's lines one after the other, none saying whose: were read as
+    one node's (each rule twice, two paths of one cluster IP)."""
+    loop = "$ for n in node1 node2; do ssh $n sudo iptables-save -c | grep kubernetes; done"
+    paste = _paste(tmp_path, [loop, *_counted("node1"), *_counted("node2")])
+    code, out, err = svcpath("default/kubernetes", "--rules-file", paste)
+    assert code == 8 and out == "", out
+    first = err.splitlines()[0]
+    assert first.endswith("paste.txt line 1: `for n in node1 node2; do ssh $n sudo iptables-save -c | grep kubernetes; done` "
+                          "lists the rules of node1 and node2, one after the other, and its output does not say which "
+                          "lines are whose"), err
+    assert "pdsh -w node1,node2" in err
+
+
+def test_a_loop_that_echoes_each_host_is_split(tmp_path: Path) -> None:
+    loop = 'for n in node1 node2; do echo "== $n"; docker exec $n iptables-save -c | grep kubernetes; done'
+    paste = _paste(tmp_path, [loop, "== node1", *_counted("node1"), "== node2", *_counted("node2")])
+    code, out, err = svcpath("default/kubernetes", "--rules-file", paste, "-o", "json")
+    assert code == 0, err
+    assert _reports(out) == {"node1": 3, "node2": 7}, out
+
+
+def test_a_loop_over_chains_is_no_loop_over_hosts(tmp_path: Path) -> None:
+    """`for c in …; do iptables -t nat -S $c; done` on one node: nothing to split."""
+    loop = "root@node1:~# for c in KUBE-SERVICES; do iptables-save -c | grep $c; done"
+    paste = _paste(tmp_path, [loop, *_counted("node1")])
+    code, out, err = svcpath("default/kubernetes", "--rules-file", paste, "-o", "json")
+    assert code == 0, err
+    assert json.loads(out)["ports"][0]["paths"][0]["packets"] == 3
+
+
+def test_one_of_several_files_with_several_hosts(tmp_path: Path) -> None:
+    """Files read together are one node's: a file of two hosts among them is read for --node, else refused."""
+    paste = _paste(tmp_path, PDSH)
+    other = tmp_path / "filter.txt"
+    other.write_text('-A KUBE-SERVICES -d 10.96.0.9/32 -p tcp -m comment --comment "default/gone:http has no endpoints" '
+                     "-m tcp --dport 80 -j REJECT --reject-with icmp-port-unreachable\n")
+    code, out, err = svcpath("default/kubernetes", "--rules-file", paste, "--rules-file", str(other))
+    assert code == 8 and out == "", out
+    assert ("paste.txt: holds the rules of 2 hosts (node1 and node2, told apart by pdsh/clush prefixes), and the files "
+            "are read as one node's") in err, err
+    code, out, err = svcpath("default/kubernetes", "--rules-file", paste, "--rules-file", str(other), "--node", "node1", "-o", "json")
+    assert code == 0, err
+    assert _reports(out) == {"node1": 3}, out
+
+
+def test_a_loop_over_a_list_it_does_not_name(tmp_path: Path) -> None:
+    """`for n in $NODES`: refused when its output shows a rule twice (several hosts'), read when it shows each once."""
+    loop = "$ for n in $(kubectl get nodes -o name | cut -d/ -f2); do ssh $n iptables-save -c | grep kubernetes; done"
+    code, out, err = svcpath("default/kubernetes", "--rules-file", _paste(tmp_path, [loop, *_counted("node1"), *_counted("node2")]))
+    assert code == 8 and out == "", out
+    assert "lists the rules of each host of `$(kubectl get nodes -o name | cut -d/ -f2)`, one after the other" in err, err
+    code, out, err = svcpath("default/kubernetes", "--rules-file", _paste(tmp_path, [loop, *_counted("node1")]), "-o", "json")
+    assert code == 0, err
+    assert json.loads(out)["ports"][0]["paths"][0]["packets"] == 3
+
+
+def test_a_failed_hosts_pdsh_lines_are_no_ones(tmp_path: Path) -> None:
+    """node3 could not be reached: its error and pdsh's own line are left out of the others' reports."""
+    paste = _paste(tmp_path, [*PDSH, "node3: ssh: connect to host node3 port 22: Connection refused",
+                              "pdsh@admin: node3: ssh exited with exit code 255"])
+    code, out, err = svcpath("default/kubernetes", "--rules-file", paste, "-o", "json")
+    assert code == 0, err
+    assert _reports(out) == {"node1": 3, "node2": 7}, out
