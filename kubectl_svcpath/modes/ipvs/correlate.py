@@ -201,7 +201,8 @@ def each_service_ipvs(ipvs: IpvsTable) -> Iterator[ServiceSnapshot]:
     for vs in ipvs.virtual_servers.values():
         if vs.fwmark is not None:
             continue
-        reals = tuple(sorted((rs.address, rs.port) for rs in vs.real_servers))
+        # (a real server printed by a host name has no address: its name tells it apart, -1 its port not in the input)
+        reals = tuple(sorted((rs.host or rs.address, -1 if rs.port is None else rs.port) for rs in vs.real_servers))
         groups.setdefault((vs.protocol, vs.port, reals), []).append(vs)
     for (proto, port, _), servers in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], _addr_key(kv[1][0].address))):
         servers.sort(key=lambda v: _addr_key(v.address))

@@ -52,13 +52,14 @@ class _Listed:
 
 @dataclass(slots=True)
 class RealServer(_Listed):
-    address: str
-    port: int
+    address: str  # "?": ipvsadm -l printed a host name instead (the name is in `host`)
+    port: int | None  # None: not in the input (a host name ipvsadm cut short lost its port)
     forward: str | None = None  # "Masq" | "Route" | "Tunnel" | "Local"
     weight: int | None = None
     active_conns: int | None = None
     inactive_conns: int | None = None
     persistent_conns: int | None = None
+    host: str | None = None
 
 
 @dataclass(slots=True)
@@ -72,7 +73,7 @@ class VirtualServer(_Listed):
     netmask: str | None = None
     flags: list[str] = field(default_factory=list)
     real_servers: list[RealServer] = field(default_factory=list)
-    _index: dict[tuple[str, int], RealServer] = field(default_factory=dict, repr=False, compare=False)
+    _index: dict[tuple[str, int | None, str | None], RealServer] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def key(self) -> tuple[str, str, int]:
@@ -85,15 +86,16 @@ class VirtualServer(_Listed):
         host = f"[{self.address}]" if ":" in self.address else self.address
         return f"{self.protocol} {host}:{self.port}"
 
-    def real_server(self, address: str, port: int) -> RealServer:
-        """The real server ip:port, added when a listing names it first (an index: 40k real servers)."""
+    def real_server(self, address: str, port: int | None, host: str | None = None) -> RealServer:
+        """The real server ip:port, added when a listing names it first (an index: 40k real servers); one printed
+        by a host name is told apart by that name."""
         index = self._index
         if len(index) != len(self.real_servers):  # real_servers was built or changed without this method
             index.clear()
-            index.update(((rs.address, rs.port), rs) for rs in self.real_servers)
-        rs = index.get((address, port))
+            index.update(((rs.address, rs.port, rs.host), rs) for rs in self.real_servers)
+        rs = index.get((address, port, host))
         if rs is None:
-            rs = index[(address, port)] = RealServer(address, port)
+            rs = index[(address, port, host)] = RealServer(address, port, host=host)
             self.real_servers.append(rs)
         return rs
 
@@ -178,7 +180,7 @@ class IpvsTable:
             if not mine.line_no:
                 mine.source, mine.line_no, mine.raw = vs.source, vs.line_no, vs.raw
             for rs in vs.real_servers:
-                target = mine.real_server(rs.address, rs.port)
+                target = mine.real_server(rs.address, rs.port, rs.host)
                 for attr in ("forward", "weight", "active_conns", "inactive_conns", "persistent_conns", "stats", "rate"):
                     if getattr(target, attr) is None:
                         setattr(target, attr, getattr(rs, attr))

@@ -68,7 +68,14 @@ def _proc_addr(text: str) -> tuple[str, int] | None:
     return None
 
 
-def _split_addr(text: str, source: str, line_no: int) -> tuple[str, int]:
+# `ipvsadm -l` without -n prints a port by its /etc/services name (getservbyport): the names of the ports Services
+# use most, with the numbers every distribution's /etc/services (IANA's registry) gives them; another name is refused
+_PORT_NAMES = {"http": 80, "https": 443, "domain": 53, "http-alt": 8080, "webcache": 8080, "ssh": 22, "ftp": 21,
+               "smtp": 25, "ntp": 123, "ldap": 389, "ldaps": 636, "mysql": 3306, "postgresql": 5432, "kerberos": 88,
+               "snmp": 161, "imaps": 993, "pop3s": 995, "submission": 587, "microsoft-ds": 445, "sunrpc": 111, "nfs": 2049}
+
+
+def _split_addr(text: str, source: str, line_no: int, named: dict[str, int] | None = None) -> tuple[str, int]:
     decoded = _proc_addr(text)
     if decoded is not None:
         return decoded
@@ -77,12 +84,37 @@ def _split_addr(text: str, source: str, line_no: int) -> tuple[str, int]:
         port = rest.lstrip(":")
     else:
         host, _, port = text.rpartition(":")
+    if host and named is not None and port in _PORT_NAMES:
+        named[port] = _PORT_NAMES[port]
+        return normalize_ip(host), _PORT_NAMES[port]
     if not host or not port.isdigit():
         if host and port:
-            raise BadDump(source, f"address {text!r} has a service name, not a port number", line_no,
-                          hint="list with numeric output: ipvsadm -Ln")
+            raise BadDump(source, f"address {text!r} has a service name ({port!r}) this reader does not know, not a port "
+                          "number", line_no, hint="list with numeric output: ipvsadm -Ln")
         raise BadDump(source, f"not an address:port: {text!r}", line_no)
     return normalize_ip(host), int(port)
+
+
+def _real_addr(text: str, source: str, line_no: int, named: dict[str, int], hosts: list[tuple[int, str]]) -> tuple[str, int | None]:
+    """A real server's address:port; "?" for a host name `ipvsadm -l` printed instead of the address (its DNS
+    name: ipvsadm cuts "name:port" to 28 characters, so a long name lost its port too, None)."""
+    host, colon, port = text.rpartition(":")
+    if text.startswith("[") or _proc_addr(text) is not None or (colon and _is_ip(host)):
+        return _split_addr(text, source, line_no, named)
+    hosts.append((line_no, text))
+    if not colon:
+        return "?", None
+    if port in _PORT_NAMES:
+        named[port] = _PORT_NAMES[port]
+    return "?", int(port) if port.isdigit() else _PORT_NAMES.get(port)
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 # "ssh $node ipvsadm -Ln" loops print a line naming the node before each listing:
@@ -172,6 +204,8 @@ def parse_ipvsadm(text: str, source: str, lenient: bool = False) -> IpvsTable:
     if skipped:
         info.notices.append(_skipped_note(source, skipped))
     info.notices.extend(state.notices)
+    if state.named or state.hosts:
+        info.notices.append(_names_note(source, state.named, state.hosts))
     if state.connections:
         info.notices.append(_connections_note(source, [(state.connections[0], state.connections[-1], "ipvsadm -Lnc")]))
     if state.foreign:
@@ -293,6 +327,20 @@ def _connections_note(source: str, parts: list[tuple[int, int, str]]) -> str:
             "ActiveConn/InActConn (ipvsadm -Ln) counts them")
 
 
+def _names_note(source: str, named: dict[str, int], hosts: list[tuple[int, str]]) -> str:
+    """`ipvsadm -l` without -n: what its names were read as, and what they cost."""
+    parts = []
+    if named:
+        parts.append("ports printed by their service names were read as the numbers /etc/services gives them ("
+                     + ", ".join(f"{name} {number}" for name, number in sorted(named.items(), key=lambda kv: kv[1])) + ")")
+    if hosts:
+        shown = ", ".join(f"'{name}' (line {n})" for n, name in hosts[:4]) + (f" and {len(hosts) - 4} more" if len(hosts) > 4 else "")
+        parts.append(f"real server{'s' if len(hosts) > 1 else ''} {shown} "
+                     f"{'are' if len(hosts) > 1 else 'is'} printed by a host name, which ipvsadm cuts to 28 characters: "
+                     "the address (and a cut name's port) is not in the input")
+    return f"{source}: a listing without -n (ipvsadm -l): " + "; ".join(parts) + " (ipvsadm -Ln prints numbers)"
+
+
 def _skipped_note(source: str, skipped: list[tuple[int, int, str]]) -> str:
     parts = []
     for first, last, command in skipped[:6]:
@@ -379,6 +427,8 @@ class _State:
     notices: list[str] = field(default_factory=list)
     foreign: list[int] = field(default_factory=list)
     connections: list[int] = field(default_factory=list)  # `ipvsadm -Lnc` lines printed within a listing
+    named: dict[str, int] = field(default_factory=dict)  # ports printed by their service names (ipvsadm -l without -n)
+    hosts: list[tuple[int, str]] = field(default_factory=list)  # real servers printed by a host name: (line, name)
 
     def line(self, table: IpvsTable, line_no: int, s: str) -> None:
         info = table.dumps[0]
@@ -407,13 +457,13 @@ class _State:
                 return
             if (words[0] in _PROTOS or words[0] == "FWM") and len(words) > 1:
                 form = self.form or self._guess(words[2:], line_no)
-                self.current = _service_line(table, words, form, source, line_no, s, info)
+                self.current = _service_line(table, words, form, source, line_no, s, info, self.named)
                 return
             if words[0] == "->" and len(words) > 1:
                 if self.current is None:
                     raise BadDump(source, "real server line before any virtual server", line_no)
                 form = self.form or self._guess(words[2:], line_no)
-                _real_server_line(self.current, words[1:], form, source, line_no, s, info, self.notices)
+                _real_server_line(self.current, words[1:], form, source, line_no, s, info, self)
                 return
         except ValueError:  # a number int() refuses: over 4,300 digits, or digits that are not 0-9
             raise BadDump(source, f"unreadable number in {s[:80]!r}", line_no) from None
@@ -434,7 +484,7 @@ class _State:
 
 
 def _service_line(table: IpvsTable, words: list[str], form: str, source: str, line_no: int, raw: str,
-                  info: IpvsDumpInfo) -> VirtualServer:
+                  info: IpvsDumpInfo, named: dict[str, int]) -> VirtualServer:
     proto = words[0]
     rest = words[1:]
     procfs = False
@@ -452,7 +502,10 @@ def _service_line(table: IpvsTable, words: list[str], form: str, source: str, li
         if not rest:
             raise BadDump(source, "virtual server line without an address", line_no)
         procfs = _proc_addr(rest[0]) is not None
-        address, port = _split_addr(rest[0], source, line_no)
+        address, port = _split_addr(rest[0], source, line_no, named)
+        if not procfs and not _is_ip(address):
+            raise BadDump(source, f"virtual server {rest[0]!r} is printed by a host name (ipvsadm -l without -n): its "
+                          "address is not in the input", line_no, hint="list with numeric output: ipvsadm -Ln")
         vs = table.ensure(proto, address, port)
         rest = rest[1:]
     if procfs and "procfs" not in info.forms:
@@ -507,11 +560,12 @@ def _rate(words: list[str], source: str, line_no: int) -> IpvsRate:
 
 
 def _real_server_line(vs: VirtualServer, words: list[str], form: str, source: str, line_no: int, raw: str,
-                      info: IpvsDumpInfo, notices: list[str]) -> None:
+                      info: IpvsDumpInfo, state: _State) -> None:
     if not words:
         raise BadDump(source, "real server line without an address", line_no)
-    address, port = _split_addr(words[0], source, line_no)
-    rs = vs.real_server(address, port)
+    notices = state.notices
+    address, port = _real_addr(words[0], source, line_no, state.named, state.hosts)
+    rs = vs.real_server(address, port, words[0] if address == "?" else None)
     if not rs.line_no or form == "list":
         rs.source, rs.line_no, rs.raw = source, line_no, raw
     rest = words[1:]

@@ -17,6 +17,7 @@ Other sets stay "unknown".
 from __future__ import annotations
 
 from kubectl_svcpath.modes.ipvs.model import IpvsTable, VirtualServer, normalize_ip
+from kubectl_svcpath.path import host_port
 from kubectl_svcpath.modes.iptables.model import RuleSet
 from kubectl_svcpath.snapshot import ServiceSnapshot
 from kubectl_svcpath.modes.iptables.trace import IPVS_FILTER_HOOKS, IptablesTracer, trace_iptables
@@ -52,19 +53,23 @@ def _ipvs_step(st: State, ipvs: IpvsTable, tr: IptablesTracer) -> tuple[list[Sta
         approx = "" if (vs.scheduler or "rr") in _WEIGHTED else f" (approximate: scheduler {vs.scheduler} does not split by weight alone)"
         for rs in usable:
             factor = (rs.weight or 0) / total if total else 1.0 / len(usable)
-            pick = Choice("random", where, vs.ref, f"{rs.address}:{rs.port}", factor,
+            shown = host_port(rs.address, rs.port)
+            pick = Choice("random", where, vs.ref, shown, factor,
                           f"IPVS weight {rs.weight if rs.weight is not None else '?'} of {total}{approx}")
             if vs.persistent:
                 first = Choice("affinity", where, vs.ref, "not matched", 1.0,
                                f"a client with no connection in the last {vs.persistent} s (persistence)")
                 again = Choice("affinity", where, vs.ref, "matched", None,
-                               f"a returning client that used {rs.address}:{rs.port} in the last {vs.persistent} s")
+                               f"a returning client that used {shown} in the last {vs.persistent} s")
                 forks = [s.fork(first).fork(pick), s.fork(again)]
             else:
                 forks = [s.fork(pick)]
             for s2 in forks:
-                step = s2.hit(Step(where, rs.raw, rs.ref, f"real server {rs.address}:{rs.port} weight {rs.weight}"))
+                what = shown if rs.host is None else f"{rs.host} (a host name: address not in the input)"
+                step = s2.hit(Step(where, rs.raw, rs.ref, f"real server {what} weight {rs.weight}"))
                 s2.set_dnat(normalize_ip(rs.address), rs.port, step)
+                if rs.port is None:  # (a cut host name lost the port: the packet's own port is no stand-in for it)
+                    s2.branch.dnat = (rs.address, None)
                 out.append(s2)
     done = [s for s in out if s.branch.verdict == "dropped"]
     return [s for s in out if s.branch.verdict != "dropped"], done

@@ -94,7 +94,8 @@ def test_ipv6_firewall_mark_and_flags():
 
 @pytest.mark.parametrize("text,reason,line", [
     ("IP Virtual Server version 1.2.1 (size=4096)\n  -> 10.0.0.1:80  Masq 1 0 0\n", "before any virtual server", 2),
-    ("Prot LocalAddress:Port Scheduler Flags\nTCP  kubernetes.default:https rr\n", "service name", 2),
+    ("Prot LocalAddress:Port Scheduler Flags\nTCP  kubernetes.default:https rr\n", "printed by a host name", 2),
+    ("Prot LocalAddress:Port Scheduler Flags\nTCP  10.96.0.1:nosuchsvc rr\n", "service name ('nosuchsvc')", 2),
     ("Prot LocalAddress:Port Scheduler Flags\nTCP  10.0.0.1:443 rr\n  -> 10.0.0.2:6443 Masq one 0 0\n", "not a number", 3),
     ("Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes\nTCP  10.0.0.1:443  1 2 3\n", "expected 5 counters", 2),
     ("Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes\nTCP  10.0.0.1:443  1 2 3 4 5x\n", "not a counter", 2),
