@@ -59,6 +59,11 @@ def _pick_spn(snapshot: ServiceSnapshot, port: ServicePort, rules: RuleSet) -> t
         chains = kubeproxy.service_chains(spn, port.protocol)
         if nat and any(c in nat.chains for c in chains.values()):
             return spn, chains
+    if len(cands) > 1:  # (grep lines: the service chain is only a jump's target, its own rules not in the input)
+        for spn in cands:
+            chains = kubeproxy.service_chains(spn, port.protocol)
+            if any(rules.rules_targeting("nat", entry, set(chains.values())) for entry in ("KUBE-SERVICES", "KUBE-NODEPORTS")):
+                return spn, chains
     return cands[0], kubeproxy.service_chains(cands[0], port.protocol)
 
 

@@ -986,8 +986,12 @@ def _is_option(word: str) -> bool:
     return word == "!" or (word.startswith("-") and len(word) > 1 and not word[1].isdigit())
 
 
+# what a terminal must not be handed (render/text.py's list): control characters, bidi overrides, line separators
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\\\\]")
+
+
 def _preview(text: str, limit: int = 60) -> str:
-    """The start of an unreadable line for a message: escaped (untrusted text), then cut with "…" (the
-    mark is ours: not escaped with it)."""
-    shown = text[:limit].encode("unicode_escape").decode("ascii")
+    """The start of an unreadable line for a message, cut with "…" (the mark is ours: not escaped with it): its
+    unsafe characters escaped (untrusted text), its letters as they are (an author's notes in Chinese stay readable)."""
+    shown = _UNSAFE.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text[:limit])
     return shown if len(text) <= limit else shown + "…"
