@@ -20,10 +20,12 @@ from dataclasses import dataclass, field
 from kubectl_svcpath.parse.excerpt import RULE_TOOL
 
 _HOST = r"[A-Za-z0-9][\w.-]{0,62}"
-# pdsh's and clush's "host: " before each line; the host counts when a line of iptables-save's shapes follows it
+# pdsh's and clush's "host: " before each line; the host counts when a listing's own line follows it: iptables-save's
+# shapes, a chain's head of iptables -L, nft's table, ipvsadm's title
 _PREFIX = re.compile(rf"({_HOST}):(?: |$)")
-_SAVE_REST = re.compile(r"(?:\[\d+:\d+\] ?)?-[AINX] \S|:\S+ \S+ \[\d+:\d+\]|\*(?:filter|nat|mangle|raw|security)\s*$|"
-                        r"COMMIT\s*$|# (?:Generated|Completed) ")
+_LISTED_REST = re.compile(r"(?:\[\d+:\d+\] ?)?-[AINX] \S|:\S+ \S+ \[\d+:\d+\]|\*(?:filter|nat|mangle|raw|security)\s*$|"
+                          r"COMMIT\s*$|# (?:Generated|Completed) |Chain \S+ \(|table (?:ip6?|inet) \S+ \{|IP Virtual Server ")
+_PREFIXED_LITERALS = (": -A ", ": [", ": Chain ", ": table ", ": IP Virtual Server ")
 _PDSH_SAYS = re.compile(r"(pdsh@[\w.-]+): ")  # pdsh's own words ("pdsh@admin: node3: ssh exited with exit code 255")
 # the author's words before a rule ("Output: -A KUBE-SERVICES …"), no host
 _WORDS = frozenset(("output", "result", "results", "example", "before", "after", "note", "rule", "rules", "expected",
@@ -75,7 +77,7 @@ def host_parts(text: str, prompts: bool = True, save_lines: bool = False) -> lis
         first = text.find("\n")
         return _loop(text.split("\n")) if "for " in text[:first if first >= 0 else len(text)][:MAX_HEAD] else []
     head = text[:MAX_HEAD]
-    if ": -A " in head or ": [" in head:
+    if any(literal in head for literal in _PREFIXED_LITERALS):
         parts = _prefixed(text.split("\n"))
         if parts:
             return parts
@@ -101,7 +103,7 @@ def _prefixed(lines: list[str]) -> list[HostPart]:
     hosts: dict[str, None] = {}
     for line in lines:
         m = _PREFIX.match(line)
-        if m is not None and m.group(1) not in hosts and _SAVE_REST.match(line, m.end()) and m.group(1).lower() not in _WORDS:
+        if m is not None and m.group(1) not in hosts and _LISTED_REST.match(line, m.end()) and m.group(1).lower() not in _WORDS:
             hosts[m.group(1)] = None
     if not hosts:
         return []

@@ -162,3 +162,20 @@ def test_a_failed_hosts_pdsh_lines_are_no_ones(tmp_path: Path) -> None:
     code, out, err = svcpath("default/kubernetes", "--rules-file", paste, "-o", "json")
     assert code == 0, err
     assert _reports(out) == {"node1": 3, "node2": 7}, out
+
+
+LISTING = """Chain KUBE-SVC-NPX46M4PTMTKRN6Y (1 references)
+ pkts bytes target     prot opt in     out     source               destination
+{p}  {b} KUBE-SEP-XD66YDEGQEOQLZXE  all  --  *      *       0.0.0.0/0            0.0.0.0/0            /* default/kubernetes:https -> 10.128.0.2:6443 */"""
+
+
+def test_pdsh_of_an_iptables_listing(tmp_path: Path) -> None:
+    """`pdsh -w node[1-2] iptables -t nat -L KUBE-SVC-… -n -v`: each host's chain, its columns where they were."""
+    lines = ["$ pdsh -w node[1-2] iptables -t nat -L KUBE-SVC-NPX46M4PTMTKRN6Y -n -v"]
+    for host, (p, b) in (("node1", ("    3", "  180")), ("node2", ("    7", "  420"))):
+        lines += [f"{host}: {line}" for line in LISTING.format(p=p, b=b).splitlines()]
+    code, out, err = svcpath("--all", "--rules-file", _paste(tmp_path, lines))
+    assert code == 0, err
+    assert "holds the rules of 2 hosts (node1 and node2, told apart by pdsh/clush prefixes)" in out, out
+    rows = [row.split() for row in out.splitlines()[1:3]]
+    assert [row[0] for row in rows] == ["node1", "node2"], out
