@@ -12,6 +12,19 @@ from kubectl_svcpath.parse.excerpt import commands_without_output
 _COUNTED_RULE = re.compile(r"\[\d+:\d+\]\s+-[AI]\s")
 
 
+_CONTENT = re.compile(r"[^\s]")
+
+
+def _head(text: str) -> str:
+    """The first 64 KiB from the first line that is not blank: one host's part of a paste of several (parse/hosts.py)
+    keeps the other hosts' lines as blank lines, which may fill the first 64 KiB."""
+    if not text[:1].isspace():
+        return text[:65536]
+    first = _CONTENT.search(text)
+    start = text.rfind("\n", 0, first.start()) + 1 if first is not None else 0
+    return text[start:start + 65536]
+
+
 def detect_format(text: str, source: str) -> str:
     """The name of the registry's input form this text is in; BadDump when it is none of them.
 
@@ -20,7 +33,7 @@ def detect_format(text: str, source: str) -> str:
     # imported here: the modes' parsers import parse.tokens, which imports this package
     from kubectl_svcpath.modes.registry import FORMS
 
-    head = text[:65536].removeprefix("\ufeff")
+    head = _head(text).removeprefix("\ufeff")
     if "\x00" in head:
         raise BadDump(source, "binary data, not a text rule dump",
                       hint="pass the text output of iptables-save, nft -j list table …, or ipvsadm -Ln")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import svcpath
+from tests.conftest import DUMPS, svcpath
 
 SVC, SEP = "KUBE-SVC-NPX46M4PTMTKRN6Y", "KUBE-SEP-XD66YDEGQEOQLZXE"
 GREP = [
@@ -179,3 +179,14 @@ def test_pdsh_of_an_iptables_listing(tmp_path: Path) -> None:
     assert "holds the rules of 2 hosts (node1 and node2, told apart by pdsh/clush prefixes)" in out, out
     rows = [row.split() for row in out.splitlines()[1:3]]
     assert [row[0] for row in rows] == ["node1", "node2"], out
+
+
+def test_pdsh_of_nft_listings(tmp_path: Path) -> None:
+    """Each host's part keeps the others' lines blank: the second host's `nft list table ip kube-proxy` behind 270 of
+    them was no nft listing to the format's look at the text's start (its first 200 lines: "not a rule dump")."""
+    listing = (DUMPS / "repo-k3s-nft-list-table-ip-kube-proxy.txt").read_text()
+    lines = [f"n{k}: {line}" for k in (1, 2) for line in listing.splitlines()]
+    code, out, err = svcpath("--all", "--rules-file", _paste(tmp_path, lines))
+    assert code in (0, 3), err
+    assert {row.split()[0] for row in out.splitlines()[1:] if row.startswith("n")} == {"n1", "n2"}, out
+    assert "holds the rules of 2 hosts (n1 and n2, told apart by pdsh/clush prefixes)" in out, out
