@@ -1,5 +1,5 @@
 """Counts in words, as kubectl and English say them: "1 error", "0 errors", "1 branch", "2 branches";
-a few of many named: "a, b and c", "a, b, c and 297 more"."""
+a few of many named: "a, b and c", "a, b, c and 297 more"; numbered places: "line 6", "lines 6, 19, 36"."""
 
 from __future__ import annotations
 
@@ -20,3 +20,15 @@ def listed(items: list[str], most: int = 3) -> str:
     if len(items) > most:
         return ", ".join(items[:most]) + f" and {len(items) - most} more"
     return ", ".join(items[:-1]) + f" and {items[-1]}" if len(items) > 1 else "".join(items)
+
+
+def numbered(noun: str, numbers: list[int], most: int = 8) -> str:
+    """The noun agreeing with how many ``numbers`` it names, then the first ``most`` of them: "line 6",
+    "lines 6, 19, 36", "lines 1, 2, 3, 4, 5, 6, 7, 8 and 3 more" (the form of the input's notes)."""
+    shown = ", ".join(map(str, numbers[:most])) + (f" and {len(numbers) - most} more" if len(numbers) > most else "")
+    return f"{noun if len(numbers) == 1 else noun + 's'} {shown}"
+
+
+def times(n: int) -> str:
+    """How often, in words: "once", "twice", "3 times"."""
+    return {1: "once", 2: "twice"}.get(n, f"{n} times")

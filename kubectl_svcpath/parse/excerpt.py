@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 
 from kubectl_svcpath.parse.possessive import compile_possessive
+from kubectl_svcpath.wording import numbered, times
 
 # a whole line that only marks a cut: dots (ASCII or the ellipsis character), bracketed or
 # angle-bracketed words authors use, and "... N more lines ..." style notes
@@ -699,7 +700,7 @@ def repeated_note(source: str, lines: list[int]) -> str:
 
 def relisted_note(source: str, chain: str, headers: list[int], dropped: list[int]) -> str:
     """A chain listed again with ``iptables -S``: which listing is read."""
-    return (f"{source}: chain {chain} is listed {len(headers)} times (-N at lines {line_list(headers)}): several moments "
+    return (f"{source}: chain {chain} is listed {times(len(headers))} (-N at {numbered('line', headers)}): several moments "
             f"pasted together; its last listing is read, line{'s' if len(dropped) > 1 else ''} {line_list(dropped)} left out")
 
 

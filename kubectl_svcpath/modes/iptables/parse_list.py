@@ -16,6 +16,7 @@ from kubectl_svcpath.modes.iptables import comments
 from kubectl_svcpath.modes.iptables.model import Chain, DumpInfo, Rule, RuleSet, join_rules, same_rule, split_hostport
 from kubectl_svcpath.parse.tokens import counter, split_lines
 from kubectl_svcpath.modes.iptables.detect import columns as _columns
+from kubectl_svcpath.wording import numbered, times
 
 _CHAIN = re.compile(r"^Chain (\S+) \((?:policy (\S+)(?: (\S+) packets, (\S+) bytes)?|(\d+) references?)\)")
 _COMMENT = re.compile(r"/\* (.*) \*/")
@@ -210,8 +211,10 @@ def _note_relisted(listed: dict[tuple[str, str], list[int]], info: DumpInfo) -> 
         if not lines[0]:
             continue
         at = [n for n in lines[1:] if n > 0]
-        info.repairs.append(f"chain {chain} is listed {len(lines) - 1} times with other rules (lines {', '.join(map(str, at))}): "
-                            f"several moments pasted together; read from its last listing (line {at[-1] if at else '?'})")
+        where = f" ({numbered('line', at)})" if at else ""
+        last = f" (line {at[-1]})" if at else ""
+        info.repairs.append(f"chain {chain} is listed {times(len(lines) - 1)} with other rules{where}: "
+                            f"several moments pasted together; read from its last listing{last}")
 
 
 def _mark_cut_chains(rules: RuleSet, info: DumpInfo) -> None:

@@ -34,6 +34,7 @@ from kubectl_svcpath.errors import BadDump
 from kubectl_svcpath.modes.ipvs.detect import _PROTOS, _RULE_PROTO, _VERSION, CONN_ENTRY, CONN_HEADS, HEADS
 from kubectl_svcpath.modes.ipvs.detect import is_listing_line as _is_listing_line
 from kubectl_svcpath.modes.ipvs.model import IpvsDumpInfo, IpvsRate, IpvsStats, IpvsTable, VirtualServer, normalize_ip
+from kubectl_svcpath.wording import agrees, counted, numbered
 
 _SUFFIX = {"K": 1000, "M": 1000_000, "G": 1000_000_000, "T": 1000_000_000_000}
 _FLAG_FORMS = ("list", "persistent-conn", "thresholds")
@@ -209,8 +210,9 @@ def parse_ipvsadm(text: str, source: str, lenient: bool = False) -> IpvsTable:
     if state.connections:
         info.notices.append(_connections_note(source, [(state.connections[0], state.connections[-1], "ipvsadm -Lnc")]))
     if state.foreign:
-        info.notices.append(f"{source}: --lenient left out {len(state.foreign)} line(s) that are not ipvsadm's "
-                            f"(line{'s' if len(state.foreign) > 1 else ''} {_lines(state.foreign)})")
+        n = len(state.foreign)
+        info.notices.append(f"{source}: --lenient left out {counted(n, 'line')} that {agrees(n, 'is', 'are')} not "
+                            f"ipvsadm's ({numbered('line', state.foreign)})")
     if state.headerless and not any(f in info.forms for f in ("list", "stats", "rate", "persistent-conn", "thresholds")):
         info.excerpt = True
         info.notices.append(f"{source}: ipvsadm lines without the listing's title lines (cut from a listing): "
@@ -348,10 +350,6 @@ def _skipped_note(source: str, skipped: list[tuple[int, int, str]]) -> str:
         parts.append(f"{where} ({_short(command)} output)" if command else where)
     more = f" and {len(skipped) - 6} more" if len(skipped) > 6 else ""
     return f"{source}: not ipvsadm output, left out: {', '.join(parts)}{more}"
-
-
-def _lines(numbers: list[int]) -> str:
-    return ", ".join(map(str, numbers[:8])) + (f" and {len(numbers) - 8} more" if len(numbers) > 8 else "")
 
 
 def _short(command: str) -> str:

@@ -80,7 +80,7 @@ def test_iptables_S_listed_again_after_a_change_says_the_later_policy() -> None:
     """`iptables -S KUBE-EXT-… -v` before and after externalTrafficPolicy became Local: the earlier listing is
     left out with a note (read together, the chain said Cluster: the earlier state)."""
     out = _run("default/nginx-mlb-l2-service", "--rules-file", TWO_STATES, "--lenient")
-    assert ("chain KUBE-EXT-W47NQ5DDJKUWFTVY is listed 2 times (-N at lines 5, 12): several moments pasted together; "
+    assert ("chain KUBE-EXT-W47NQ5DDJKUWFTVY is listed twice (-N at lines 5, 12): several moments pasted together; "
             "its last listing is read, lines 5, 6, 7 left out") in out
     doc = json.loads(_run("default/nginx-mlb-l2-service", "--rules-file", TWO_STATES, "--lenient", "-o", "json"))
     assert doc["service"]["externalTrafficPolicy"] == "Local"

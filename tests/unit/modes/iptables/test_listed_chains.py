@@ -39,3 +39,16 @@ def test_all_over_a_few_listed_chains_says_other_services_may_exist() -> None:
     assert "Note: the input is a part of the rules: Services it does not show may exist" in out, out
     services = str(CORPUS / "apedano-kind-L-n-line-numbers-services.txt")
     assert "Services it does not show may exist" not in _run("--all", "--rules-file", services)  # KUBE-SERVICES whole
+
+
+def test_a_chain_listed_twice_says_twice_and_its_lines() -> None:
+    """The note on a chain listed at two moments read 'listed 2 times'; with no header line known it said
+    '(lines )' and 'line ?'."""
+    from kubectl_svcpath.modes.iptables.parse_list import parse_iptables_list
+
+    walk = (CORPUS / "apedano-kind-L-n-line-numbers-svc.txt").read_text()
+    later = "\n".join(line for line in walk.splitlines() if not line.startswith("3 "))  # an endpoint gone
+    rules = parse_iptables_list(walk + "\n" + later + "\n", "walk.txt")
+    assert [d.repairs for d in rules.dumps] == [["chain KUBE-SVC-RMXBZCT6XVCXF3QP is listed twice with other rules "
+                                                 "(lines 3, 11): several moments pasted together; read from its last "
+                                                 "listing (line 11)"]]

@@ -140,7 +140,9 @@ def test_other_commands_output_is_left_out_with_a_note():
     with pytest.raises(BadDump) as e:
         parse_ipvsadm(_LISTING + "hello\n", "x")
     assert e.value.line_no == 6 and "--lenient" in (e.value.hint or "")
-    assert "--lenient left out 1 line(s) that are not ipvsadm's (line 6)" in parse_ipvsadm(_LISTING + "hello\n", "x", lenient=True).dumps[0].notices[0]
+    assert "x: --lenient left out 1 line that is not ipvsadm's (line 6)" in parse_ipvsadm(_LISTING + "hello\n", "x", lenient=True).dumps[0].notices[0]
+    notes = parse_ipvsadm(_LISTING + "hello\nworld\n", "x", lenient=True).dumps[0].notices
+    assert "x: --lenient left out 2 lines that are not ipvsadm's (lines 6, 7)" in notes, notes
 
 
 def test_header_less_lines_are_an_excerpt():
