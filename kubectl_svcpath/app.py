@@ -261,7 +261,7 @@ def _offline_nodes(opts: Options, nodes: list[Collection], objects: list[dict[st
             elsewhere.append(f"node {c.node}: {e.message}")
     if not outcome.reports:
         raise NotFound(f'service "{service}" not found in the listing of any of the {len(parsed)} nodes',
-                       hint=_not_found_hint(parsed[0][1]))
+                       hint=_not_found_hint(parsed[0][1], service))
     for r in outcome.reports:
         r.notes += elsewhere
     if len(outcome.reports) > 1:
@@ -497,7 +497,7 @@ def _snapshot(service: str, opts: Options, objects: list[dict[str, Any]] | None,
 
     ns, name = split_service(service, opts.namespace)
     if objects is not None:
-        return snapshot_from_objects(objects, ns, name)
+        return snapshot_from_objects(objects, ns, name, held_by=_held_by(opts))
     candidates = [s for s in pipeline.infer_services(parsed, (ns, name)) if s.name == name and (ns is None or s.namespace == ns)]
     if not candidates and ns is None and re.fullmatch(r"(?:(?i:tcp|udp|sctp)\s+)?[0-9a-fA-F.:\[\]]+", name):
         # the input names no Service (IPVS, comments cut): ask for it by address, address:port or the
@@ -505,7 +505,7 @@ def _snapshot(service: str, opts: Options, objects: list[dict[str, Any]] | None,
         candidates = [s for s in pipeline.infer_services(parsed) if _holds_address(s, name)]
     if not candidates:
         where = f' in namespace "{ns}"' if ns else ""
-        raise NotFound(f'service "{name}"{where} not found in the rules', hint=_not_found_hint(parsed))
+        raise NotFound(f'service "{name}"{where} not found in the rules', hint=_not_found_hint(parsed, name))
     if len(candidates) > 1 and not candidates[0].name:
         keys = ", ".join(p.rules_key or "?" for s in candidates for p in s.ports)
         raise UsageError(f'"{name}" matches several unnamed entries in the input ({keys}): name one as --all lists '
@@ -528,20 +528,37 @@ _IPSETS_ALONE = ("the input holds kube-proxy's ipsets (ipset list) but no IPVS v
                  "output too; the sets only say what kind each virtual server's address is")
 
 
-def _not_found_hint(parsed: pipeline.Parsed) -> str:
-    """Why a Service may be missing from this input, most likely first: say what the input lacks."""
+def _held_by(opts: Options) -> str:
+    """What holds the objects of an offline run, for a "not found" hint that names their Services."""
+    if opts.example or not opts.manifests:
+        return "the bundled example holds"
+    return f"{opts.manifests[0]} holds" if len(opts.manifests) == 1 and opts.manifests[0] != "-" else "the manifests hold"
+
+
+def _not_found_hint(parsed: pipeline.Parsed, name: str) -> str:
+    """The Services the input does hold (the closest to ``name`` first), and why this one may be missing from
+    it, most likely first: what the input lacks."""
+    from kubectl_svcpath import pipeline
+    from kubectl_svcpath.held import holds, named
+
     rules = parsed.rules
     if parsed.ipvs is not None and parsed.ipvs.ipsets is not None and not parsed.ipvs.virtual_servers:
         return _IPSETS_ALONE
+    names = pipeline.service_names(parsed)
+    more = " (--all lists them)" if len(set(names)) > 3 else ""
     if parsed.excerpt:
         whole = ("ipvsadm -Ln --stats --exact" if parsed.ipvs is not None
                  else "nft -j list table ip kube-proxy" if parsed.nft is not None and rules is None else "iptables-save -c")
-        return ("the input is a part of the rules (an excerpt, grep output or bare lines) and does not name it; "
-                f"list what it holds with --all, or pass the whole table ({whole})")
+        return (f"the input is a part of the rules (an excerpt, grep output or bare lines): {holds('it shows', name, names)}"
+                f"{more}; pass the whole table ({whole})")
+    if names and not any("/" in n for n in names):  # IPVS, comments cut: entries are asked for as --all lists them
+        held = f"the dump names no Service, only addresses: ask for one as --all lists it ({named(name, names)})"
+    else:
+        held = holds("the dump holds", name, names) + more
     if rules is not None and rules.table("filter") is None:
-        return ("the input has no filter table, where a Service without endpoints has its only rules (REJECT): pass it "
-                "too (iptables-save -c -t filter); kube-proxy writes no rules at all for headless or ExternalName Services")
-    return "list what the dump holds with --all; kube-proxy writes no rules for headless or ExternalName Services"
+        return (f"{held}; a Service without endpoints has its only rules (REJECT) in the filter table, which the input "
+                "lacks: pass it too (iptables-save -c -t filter); kube-proxy writes no rules for headless or ExternalName Services")
+    return f"{held}; kube-proxy writes no rules for headless or ExternalName Services"
 
 
 def audit_notes(parsed: pipeline.Parsed, collection: Collection, listed_from_rules: bool = True) -> list[str]:
@@ -619,7 +636,8 @@ def _local(opts: Options) -> Outcome:
         service_ns, name = split_service(opts.service, ns)
     else:
         service_ns, name = split_service(opts.service, opts.namespace)
-    snapshot = _focus(snapshot_from_objects(objects, service_ns, name), opts.port)
+    held_by = _held_by(opts) if opts.manifests else None
+    snapshot = _focus(snapshot_from_objects(objects, service_ns, name, held_by=held_by), opts.port)
     families = tuple(sorted({6 if ":" in ip else 4 for ip in snapshot.cluster_ips} or {4}))
     collection = collect_local(expected_chains(snapshot), families)
     if opts.proxy_mode:

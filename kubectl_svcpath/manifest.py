@@ -122,8 +122,10 @@ def audit_snapshots(objects: list[dict[str, Any]], namespace: str | None = None)
     return snapshots, notes
 
 
-def snapshot_from_objects(objects: list[dict[str, Any]], namespace: str | None, name: str) -> ServiceSnapshot:
-    """The Service ``namespace/name`` (any namespace when None) and its EndpointSlices."""
+def snapshot_from_objects(objects: list[dict[str, Any]], namespace: str | None, name: str,
+                          held_by: str | None = None) -> ServiceSnapshot:
+    """The Service ``namespace/name`` (any namespace when None) and its EndpointSlices. ``held_by``: the
+    objects are a file or the example ("svc.yaml holds"), whose Services a "not found" names."""
     svc = None
     for o in objects:
         if o.get("kind") == "Service" and _meta(o).get("name") == name and (
@@ -133,6 +135,11 @@ def snapshot_from_objects(objects: list[dict[str, Any]], namespace: str | None, 
             break
     if svc is None:
         where = f' in namespace "{namespace}"' if namespace else ""
+        if held_by is not None:
+            from kubectl_svcpath.held import holds
+
+            names = [f"{_meta(o).get('namespace') or 'default'}/{_meta(o).get('name')}" for o in objects if o.get("kind") == "Service"]
+            raise NotFound(f'service "{name}" not found{where}', hint=holds(held_by, name, names))
         raise NotFound(f'service "{name}" not found{where}',
                        hint="check the name and the namespace (-n); `kubectl get svc -A | grep NAME` finds it")
     ns = _meta(svc).get("namespace") or "default"

@@ -196,6 +196,18 @@ def infer_services(parsed: Parsed, only: tuple[str | None, str] | None = None) -
     return registry.mode(parsed.mode).infer(parsed, only)
 
 
+def service_names(parsed: Parsed) -> list[str]:
+    """Dump-only mode: NAMESPACE/NAME of each Service the input names; an entry it names none for (IPVS,
+    comments cut) as --all labels it ("TCP 10.96.0.10:53"), when no Service is named at all."""
+    names_of = registry.mode(parsed.mode).service_names
+    names = names_of(parsed) if names_of is not None and not parsed.described else []
+    if names:
+        return names
+    services = infer_services(parsed)
+    named = [f"{s.namespace}/{s.name}" for s in services if s.name]
+    return named or [s.ports[0].rules_key.split("|")[0] for s in services if s.ports and s.ports[0].rules_key]
+
+
 def each_service(parsed: Parsed) -> Iterator[ServiceSnapshot]:
     """Dump-only mode, for an audit: every Service the rules describe, one at a time."""
     mode = registry.mode(parsed.mode)

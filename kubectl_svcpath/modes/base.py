@@ -126,5 +126,8 @@ class ProxyMode:
     # what api_audit_lines takes from the snapshots alone, made before the rules are parsed (live: while
     # the node's rules are still read); None: nothing to prepare
     api_audit_prepare: Callable[[list[ServiceSnapshot]], Any] | None = None
+    # the NAMESPACE/NAME of every Service the rules name (a "not found" hint lists them), without
+    # rebuilding each one as ``infer`` does (10,000 Services: 0.35 s, not 4 s); None: ``infer``'s
+    service_names: Callable[[Parsed], list[str]] | None = None
     # raised when no mode matched and this mode's tables were given but are unusable (a BadDump)
     not_shown: Callable[[Parsed], None] | None = None

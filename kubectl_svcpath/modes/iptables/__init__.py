@@ -167,6 +167,12 @@ def _infer(parsed: Parsed, only: tuple[str | None, str] | None) -> list[ServiceS
     return infer_services_iptables(_rules(parsed), only)
 
 
+def _names(parsed: Parsed) -> list[str]:
+    from kubectl_svcpath.modes.iptables.infer import service_names_iptables
+
+    return service_names_iptables(_rules(parsed))
+
+
 def _each(parsed: Parsed) -> Iterator[ServiceSnapshot]:
     from kubectl_svcpath.modes.iptables.infer import each_service_iptables
 
@@ -242,6 +248,7 @@ MODE = ProxyMode(
     correlate=_correlate,
     infer=_infer,
     infer_each=_each,
+    service_names=_names,
     audit_lines=_audit_lines,
     api_audit_lines=_api_audit_lines,
     api_audit_prepare=_api_audit_prepare,

@@ -67,6 +67,11 @@ def infer_services_iptables(rules: RuleSet, only: tuple[str | None, str] | None 
     return [_finish(d, rules) for d in _drafts(rules, only)]
 
 
+def service_names_iptables(rules: RuleSet) -> list[str]:
+    """NAMESPACE/NAME of each Service the rules name (not rebuilt: no endpoint chain is read)."""
+    return [f"{d.namespace}/{d.name}" for d in _drafts(rules, None) if d.name]
+
+
 def each_service_iptables(rules: RuleSet) -> Iterator[ServiceSnapshot]:
     """Every Service the rules describe, each finished (its endpoint chains read) only when asked for.
 

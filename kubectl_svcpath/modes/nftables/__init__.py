@@ -120,6 +120,12 @@ def _infer(parsed: Parsed, only: tuple[str | None, str] | None) -> list[ServiceS
     return unknown_from_excerpt(parsed, infer_services_nftables(_nft(parsed), only))
 
 
+def _names(parsed: Parsed) -> list[str]:
+    from kubectl_svcpath.modes.nftables.correlate import service_names_nftables
+
+    return service_names_nftables(_nft(parsed))
+
+
 def _each(parsed: Parsed) -> Iterator[ServiceSnapshot]:
     from kubectl_svcpath.modes.nftables.correlate import each_service_nftables
 
@@ -165,6 +171,7 @@ MODE = ProxyMode(
     correlate=_correlate,
     infer=_infer,
     infer_each=_each,
+    service_names=_names,
     audit_lines=_audit_lines,
     has_counters=lambda parsed: parsed.conntrack is not None,
     notes=_notes,

@@ -516,6 +516,14 @@ def infer_services_nftables(nft: NftRuleset, only: tuple[str | None, str] | None
     return list(each_service_nftables(nft, only))
 
 
+def service_names_nftables(nft: NftRuleset) -> list[str]:
+    """NAMESPACE/NAME of each Service the maps name (one pass over them; no Service rebuilt)."""
+    facts = _Facts(None)
+    for table in nft.kube_proxy_tables():
+        facts.read_table(table)
+    return [f"{ns}/{name}" for ns, name in sorted(facts.services) if name]
+
+
 def each_service_nftables(nft: NftRuleset, only: tuple[str | None, str] | None = None) -> Iterator[ServiceSnapshot]:
     """The same Services one at a time, by name: one pass over the maps for all of them, then each
     Service's chains read when it is reached (an --all audit holds one Service's facts at a time)."""

@@ -184,4 +184,4 @@ def test_a_service_the_cut_listing_does_not_name_is_not_found_with_the_nft_hint(
     dump.write_text(CUT)
     code, out, err = svcpath("default/nginx", "--rules-file", str(dump))
     assert code == 4 and not out
-    assert "or pass the whole table (nft -j list table ip kube-proxy)" in err and "iptables-save" not in err
+    assert "; pass the whole table (nft -j list table ip kube-proxy)" in err and "iptables-save" not in err
