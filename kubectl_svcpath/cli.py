@@ -51,7 +51,7 @@ Examples:
   kubectl svcpath web --rules-file nat.txt --manifest svc.yaml
   # traffic right now: each hop's new connections every 5 seconds, 3 samples
   kubectl svcpath web --watch 5s --samples 3
-  # audit: the Services of the cluster against one node's rules, problems only
+  # audit: the cluster's Services against one node's rules, problems only
   kubectl svcpath --all -A --problems
   # every Service in a dump, one line each
   kubectl svcpath --rules-file iptables-save.txt --all
@@ -92,7 +92,7 @@ def svcpath(
     sample: Annotated[Optional[int], typer.Option("--sample", metavar="N", help="Read N nodes, taken in turn from each zone (topology.kubernetes.io/zone), as --all-nodes does", show_default=False)] = None,
     max_parallel: Annotated[int, typer.Option("--max-parallel", metavar="N", help="With --all-nodes, --nodes or --sample: nodes read at once (fewer while nodes' rules are big)")] = 16,  # options.MAX_PARALLEL (test_cli_startup)
     local: Annotated[bool, typer.Option("--local", help="Read this machine's own netfilter tables (run on the node, as root)")] = False,
-    rules_file: Annotated[Optional[list[str]], typer.Option("--rules-file", "-f", metavar="FILE", help="Rule dump to read instead of a node (repeatable; - for stdin)", show_default=False)] = None,
+    rules_file: Annotated[Optional[list[str]], typer.Option("--rules-file", "-f", metavar="FILE", help="Rule dump to read instead of a node (repeatable; '-' reads stdin)", show_default=False)] = None,
     manifest: Annotated[Optional[list[str]], typer.Option("--manifest", metavar="FILE", help="kubectl get service,endpointslices -o yaml|json output, instead of the API (repeatable; JSON up to 64 MiB, YAML up to 8 MiB, no YAML aliases)", show_default=False)] = None,
     all_services: Annotated[bool, typer.Option("--all", help="Audit: one line of health per Service, problems first. Live: the Services of the namespace (-n, -A for all) against one node's rules; offline: every Service in the dump")] = False,
     all_namespaces: Annotated[bool, typer.Option("-A", "--all-namespaces", help="With --all: every namespace")] = False,
@@ -107,7 +107,7 @@ def svcpath(
     proxy_mode: Annotated[Optional[str], typer.Option("--proxy-mode", metavar="MODE", help="iptables | nftables | ipvs: how to read the rules; live, which listings to run (default: kube-proxy's configuration, else detected)", show_default=False)] = None,
     kubeconfig: Annotated[Optional[str], typer.Option("--kubeconfig", metavar="PATH", help="Path to the kubeconfig file (default: $KUBECONFIG, ~/.kube/config)", show_default=False)] = None,
     context: Annotated[Optional[str], typer.Option("--context", metavar="CONTEXT", help="The kubeconfig context to use", show_default=False)] = None,
-    request_timeout: Annotated[Optional[str], typer.Option("--request-timeout", metavar="DURATION", help="Timeout for each API request and exec (1s, 2m; 0 = none) [default: 30s]", show_default=False)] = None,
+    request_timeout: Annotated[Optional[str], typer.Option("--request-timeout", metavar="DURATION", help="Timeout for each API request and exec (1s, 2m; 0 for none)  [default: 30s]", show_default=False)] = None,
     trace: Annotated[Optional[str], typer.Option("--trace", metavar="FROM", help="Follow one new connection through the rules: FROM is an address, pod/NAME, NS/pod/NAME, node (the node's own traffic) or outside (a client off the cluster, address not given)", show_default=False)] = None,
     trace_to: Annotated[Optional[str], typer.Option("--to", metavar="ADDR:PORT", help="With --trace: the destination (default: every entry of the Service)", show_default=False)] = None,
     trace_proto: Annotated[Optional[str], typer.Option("--proto", metavar="PROTO", help="With --trace: tcp | udp | sctp (default: the service port's)", show_default=False)] = None,
@@ -341,20 +341,40 @@ def _plain_coercion() -> None:
 
 
 _NO_BREAK_HYPHEN = "\u2011"  # stands in for "-" while click wraps the help, so that it breaks at spaces only
+_STACKED = 4  # write_dl's col_max under which every flag is longer: each flag on its own line, its text under it
 
 
-def _wrap_at_spaces(command: Any) -> None:
-    """--help wraps at spaces only: click's wrapper also breaks after a hyphen, which split "kube-"/"proxy",
-    "read-"/"only" and "node-"/"role.kubernetes.io/worker" at some widths. The help's hyphens are
-    non-breaking while it is wrapped (the same width) and plain again in the text written."""
+def _kubectl_help(command: Any) -> None:
+    """--help as kubectl's reads, in a terminal of 60 columns or more:
+
+    - wrapped at spaces only: click's wrapper also breaks after a hyphen, which split "kube-"/"proxy" and
+      "node-"/"role.kubernetes.io/worker" at some widths. The help's hyphens are non-breaking while it is
+      wrapped and plain again in the text written;
+    - the hand-laid blocks (where rules come from, the examples) fitted to the width (help_layout): click
+      prints them as written, 78 columns wide;
+    - where a word of the flags' texts would not fit beside the flags (under 67 columns; click broke
+      "node-role.kubern"/"etes.io/worker"), each flag on its own line and its text under it, as kubectl does;
+    - the argument named as the usage line names it, SERVICE (typer 0.2x wrote "SERVICE <str>")."""
+    for param in command.params:
+        if param.param_type_name == "argument" and param.help:
+            record = (param.metavar or param.name.upper(), param.help)
+            param.get_help_record = lambda ctx, record=record: record
     base = command.context_class
 
     class Formatter(base.formatter_class):  # type: ignore[name-defined]
         def write_text(self, text: str) -> None:
+            from kubectl_svcpath.help_layout import fit_blocks
+
+            text = fit_blocks(text, self.width - self.current_indent)
             super().write_text(text.replace("-", _NO_BREAK_HYPHEN))
 
-        def write_dl(self, rows: Any, *args: Any, **kwargs: Any) -> None:
-            super().write_dl([(term, text.replace("-", _NO_BREAK_HYPHEN)) for term, text in rows], *args, **kwargs)
+        def write_dl(self, rows: Any, col_max: int = 30, col_spacing: int = 2) -> None:
+            rows = [(term, text.replace("-", _NO_BREAK_HYPHEN)) for term, text in rows]
+            # the room click leaves a text beside the flags (HelpFormatter.write_dl)
+            room = self.width - min(max(len(term) for term, _ in rows), col_max) - col_spacing - 2
+            if any(len(word) > room for _, text in rows for word in text.split()):
+                col_max = _STACKED
+            super().write_dl(rows, col_max, col_spacing)
 
         def getvalue(self) -> str:
             return str(super().getvalue()).replace(_NO_BREAK_HYPHEN, "-")
@@ -375,7 +395,7 @@ def main(argv: list[str] | None = None) -> None:
 
     args = _kubectl_style(sys.argv[1:] if argv is None else argv)
     command = typer.main.get_command(app)
-    _wrap_at_spaces(command)
+    _kubectl_help(command)
     try:
         args = _watch_interval(args)
         code = command.main(args=args, prog_name="kubectl svcpath", standalone_mode=False)

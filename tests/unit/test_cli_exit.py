@@ -9,7 +9,9 @@ import sys
 
 import pytest
 
+from kubectl_svcpath.cli import HELP
 from tests.conftest import run_cli, svcpath
+from tests.terminal import in_tmux
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[bytes]:
@@ -46,3 +48,53 @@ def test_help_never_breaks_a_word_at_its_hyphen(columns: int) -> None:
     broken = [line for line in out.stdout.splitlines() if re.search(r"[A-Za-z]-$", line)]
     assert not broken, "\n".join(broken)
     assert "kube-proxy pod" in out.stdout and "\u2011" not in out.stdout
+
+
+def _help(columns: int) -> list[str]:
+    out = run_cli("--help", env={"COLUMNS": str(columns)})
+    assert out.returncode == 0 and not out.stderr
+    return out.stdout.splitlines()
+
+
+@pytest.mark.parametrize("columns", [60, 62, 65, 66, 70, 79, 80])
+def test_help_fits_the_terminal_down_to_60_columns_and_breaks_no_word(columns: int) -> None:
+    """At 60 columns the hand-laid blocks ran to 80 (where rules come from, the examples) and flags' texts were
+    cut inside a word ("node-role.kubern" / "etes.io/worker"). Every line fits; every word of the wide help is
+    whole; a command is continued with "\\", a comment with "#"."""
+    narrow = _help(columns)
+    assert not [line for line in narrow if len(line) > columns], "\n".join(narrow)
+    wide_words, narrow_words = set(" ".join(_help(200)).split()), set(" ".join(narrow).split())
+    assert wide_words <= narrow_words, wide_words - narrow_words
+    assert narrow_words - wide_words <= {"\\"}, narrow_words - wide_words
+
+
+def test_help_at_60_columns_reads_like_kubectls() -> None:
+    text = "\n".join(_help(60))
+    assert "\n  --nodes SELECTOR|NAMES\n        Read these nodes, as --all-nodes does: a label\n" in text  # text under its flag
+    assert "\n    --rules-file F  files someone collected: iptables-save\n                    [-c], '-A' lines," in text
+    assert ("\n    # a client outside the cluster hitting a NodePort on\n    # the node 10.0.0.2\n"
+            "    kubectl svcpath web --trace 203.0.113.9 \\\n        --to 10.0.0.2:31576 --node-ip 10.0.0.2\n") in text
+
+
+def test_help_at_80_columns_keeps_its_hand_laid_blocks() -> None:
+    """Fitting the blocks to narrow terminals leaves 80 columns as written: where rules come from, line by line."""
+    lines = _help(80)
+    block = HELP.split("\b\n", 1)[1].rstrip("\n").splitlines()
+    at = lines.index("  " + block[0])
+    assert lines[at:at + len(block)] == ["  " + line for line in block]
+    assert "    kubectl svcpath web --trace 203.0.113.9 --to 10.0.0.2:31576 \\" in lines
+    assert "  --nodes SELECTOR|NAMES        Read these nodes, as --all-nodes does: a label" in lines  # two columns
+
+
+def test_help_names_the_argument_as_kubectl_would() -> None:
+    """typer wrote the argument as "SERVICE <str>": a type no kubectl help shows."""
+    lines = _help(80)
+    assert lines[0] == "Usage: kubectl svcpath [OPTIONS] [SERVICE]"
+    assert "  SERVICE  NAME, svc/NAME or NAMESPACE/NAME" in lines and "<str>" not in "\n".join(lines)
+
+
+@pytest.mark.parametrize("columns", [60, 80])
+def test_help_in_a_real_terminal_is_what_its_width_asks_for(columns: int) -> None:
+    """In tmux (no COLUMNS: the width comes from the terminal) --help is the help of that width, no line
+    folded by the terminal."""
+    assert in_tmux(["--help"], columns) == [line.rstrip() for line in _help(columns)]
