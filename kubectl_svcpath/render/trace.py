@@ -12,7 +12,7 @@ from tabulate import tabulate
 
 from kubectl_svcpath.render.common import wrap_lines
 from kubectl_svcpath.render.text import Style, safe, share
-from kubectl_svcpath.render.tree import Node as TreeNode, tree_lines
+from kubectl_svcpath.render.tree import Node as TreeNode, fold_tree_line, tree_lines
 from kubectl_svcpath.trace import TraceReport
 from kubectl_svcpath.trace.model import Branch, Choice, Step, Trace
 from kubectl_svcpath.trace.state import address_order
@@ -88,7 +88,7 @@ def _trace_lines(trace: Trace, fmt: str, style: Style, width: int | None) -> lis
     lines += [f"{'Rules:' if i == 1 else '':10}[{i}] {safe(src)}" for i, src in enumerate(sources, 1)]
     lines = wrap_lines(lines, width)
     if fmt == "tree":
-        return lines + _tree(trace, style, sources)
+        return lines + _tree(trace, style, sources, width)
     groups = _outcomes(trace.branches)
     wide = fmt == "wide"
     rows = []
@@ -99,8 +99,9 @@ def _trace_lines(trace: Trace, fmt: str, style: Style, width: int | None) -> lis
         rows.append([_numbers(idx), b.verdict, b.endpoint or "-", total, _masq_cell(b)])
     if not wide:
         rows = _folded_rows(rows)
-    table = tabulate([[safe(c) for c in r] for r in rows], headers=["BRANCH", "VERDICT", "ENDPOINT", "SHARE", "MASQUERADE"],
-                     tablefmt="plain", disable_numparse=True)
+    table = _summary_table(rows)
+    if width and max(map(len, table.splitlines())) + 2 > width:  # which rule marked it: in each branch's own lines
+        table = _summary_table([[*r[:4], "yes" if r[4].startswith("yes (") else r[4]] for r in rows])
     lines += ["", *("  " + line for line in table.splitlines())]
     # the default view: each outcome's first branch, and of many ways alike but for the endpoint (a
     # Service of 300 endpoints) only the first, with a line for the others; -o wide: every branch
@@ -119,11 +120,11 @@ def _trace_lines(trace: Trace, fmt: str, style: Style, width: int | None) -> lis
             lines.extend(_branch_lines(i + 1, trace.branches[i], style, wide, sources, width))
         if len(shown) < len(idx):
             rest = idx[1:]
-            which = f"branch {_numbers(rest)} reaches" if len(rest) == 1 else f"branches {_numbers(rest)} reach"
+            which = f"branch {_numbers(rest)} reaches" if len(rest) == 1 else f"branches {_numbers_said(rest)} reach"
             lines.extend(wrap_lines([f"  ({which} the same outcome through other choices: -o wide lists them)"], width))
         if idx[0] in folded:
             endpoints, *others = folded[idx[0]]
-            lines.extend(wrap_lines([f"  (branches {_numbers(others)} take this same way to the {endpoints} other endpoints, "
+            lines.extend(wrap_lines([f"  (branches {_numbers_said(others)} take this same way to the {endpoints} other endpoints, "
                                      "each through its own endpoint chain: -o wide lists them)"], width))
     return lines
 
@@ -195,10 +196,22 @@ def _outcomes(branches: list[Branch]) -> list[list[int]]:
 
 
 def _numbers(idx: list[int]) -> str:
+    """Branch numbers for the BRANCH column: "3", "2,5,6", "4-300"."""
     nums = [i + 1 for i in idx]
     if len(nums) > 2 and nums == list(range(nums[0], nums[-1] + 1)):
         return f"{nums[0]}-{nums[-1]}"
     return ",".join(map(str, nums))
+
+
+def _numbers_said(idx: list[int]) -> str:
+    """Branch numbers in a sentence: "3 and 4", "2, 5 and 6", "4-300"."""
+    cell = _numbers(idx)
+    return cell if "," not in cell else listed(cell.split(","), most=8)
+
+
+def _summary_table(rows: list[list[str]]) -> str:
+    return tabulate([[safe(c) for c in r] for r in rows], headers=["BRANCH", "VERDICT", "ENDPOINT", "SHARE", "MASQUERADE"],
+                    tablefmt="plain", disable_numparse=True)
 
 
 def _masq_cell(b: Branch) -> str:
@@ -254,13 +267,23 @@ def _branch_lines(i: int, b: Branch, style: Style, wide: bool, sources: list[str
         ref = "(kube-proxy's jump, assumed)" if assumed else short_ref(s.ref, sources)
         lines.append(f"  {safe(s.where).ljust(w1)}  {safe(s.action).ljust(w2)}  {safe(ref)}".rstrip())
         if s.note and not assumed:
-            lines.append(f"  {'':{w1}}  ^ {safe(_short_note(s.note, sources))}")
+            under = f"  {'':{w1}}  "  # (continued under the note's first word)
+            lines.extend(_fitted(f"{under}^ {safe(_short_note(s.note, sources))}", under + "  ", width))
         if wide:
             lines.append(f"  {'':{w1}}    {style.paint(safe(s.text), 'dim')}")
     return lines
 
 
-def _tree(trace: Trace, style: Style, sources: list[str]) -> list[str]:
+def _fitted(line: str, indent: str, width: int | None) -> list[str]:
+    """``line`` folded at its spaces to ``width``, its next lines starting with ``indent``."""
+    if not width or len(line) <= width:
+        return [line]
+    import textwrap
+
+    return textwrap.wrap(line, width, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False) or [line]
+
+
+def _tree(trace: Trace, style: Style, sources: list[str], width: int | None = None) -> list[str]:
     """The branches as one tree: hops they share are drawn once."""
     root: dict[str, object] = {}
     order: list[str] = []
@@ -283,7 +306,7 @@ def _tree(trace: Trace, style: Style, sources: list[str]) -> list[str]:
     out: list[str] = []
     for i, n in enumerate(top):
         out.extend(tree_lines(n, "", i == len(top) - 1, root=True))
-    return ["  " + line for line in out]
+    return ["  " + folded for line in out for folded in fold_tree_line(line, width - 2 if width else None)]
 
 
 def _step_label(s: Step, sources: list[str]) -> str:
