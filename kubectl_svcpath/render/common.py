@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from kubectl_svcpath.path import EndpointHop, EntryPath, Finding
 from kubectl_svcpath.render.text import Style, safe
 from kubectl_svcpath.report import Report
@@ -116,8 +118,13 @@ def notes_lines(report: Report) -> list[str]:
     return [f"Note:     {safe(n)}" for n in report.notes] + [f"Unknown:  {safe(u)}" for u in report.not_in_input()]
 
 
+# a header line's label and the padding to its value: "Rules:    ", "Not read: " (as kubectl describe lays them)
+_LABEL = re.compile(r"[A-Z][a-z]+(?: [a-z]+)?: +(?=\S)")
+
+
 def wrap_lines(lines: list[str], width: int | None) -> list[str]:
-    """Fold prose lines to the terminal width, continuing under their own indent (+4)."""
+    """Fold prose lines to the terminal width, continuing under their own indent (+4); a header line
+    ("Rules:    iptables mode, …") under its value, as the findings continue under their text."""
     if not width:
         return lines
     import textwrap
@@ -127,8 +134,9 @@ def wrap_lines(lines: list[str], width: int | None) -> list[str]:
         if len(line) <= width:
             out.append(line)
             continue
-        indent = " " * (len(line) - len(line.lstrip(" ")))
-        out.extend(textwrap.wrap(line, width=max(width, 40), subsequent_indent=indent + "    ",
+        label = _LABEL.match(line)
+        indent = " " * (len(label.group()) if label else len(line) - len(line.lstrip(" ")) + 4)
+        out.extend(textwrap.wrap(line, width=max(width, 40), subsequent_indent=indent,
                                  break_long_words=False, break_on_hyphens=False) or [line])
     return out
 

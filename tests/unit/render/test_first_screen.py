@@ -113,3 +113,19 @@ def test_the_readmes_first_screen_is_what_an_80_column_terminal_shows():
     start = readme.index(marker) + len(marker)
     shown = readme[start:readme.index("\n```\n", start)].split("\n")
     assert shown == in_tmux(["--example"], 80)
+
+
+def test_a_header_line_continues_under_its_value() -> None:
+    """"Rules:" and "Note:" lines continued 4 columns in, under the label ("    2026-11-25T02:16:29"); they
+    continue under the value, as the findings do under their text. Other prose keeps its indent + 4."""
+    from kubectl_svcpath.render.common import wrap_lines
+
+    note = "Note:     no filter table: REJECT for services without endpoints and Local-policy DROPs cannot be seen"
+    assert wrap_lines([note], 80) == ["Note:     no filter table: REJECT for services without endpoints and",
+                                      "          Local-policy DROPs cannot be seen"]
+    assert wrap_lines(["Not read: nodes win-1 and win-2: Windows nodes run no kube-proxy iptables or nftables rules"], 60) == [
+        "Not read: nodes win-1 and win-2: Windows nodes run no",
+        "          kube-proxy iptables or nftables rules"]
+    assert wrap_lines(["  (branches 3 and 4 reach the same outcome through other choices: -o wide lists them)"], 80) == [
+        "  (branches 3 and 4 reach the same outcome through other choices: -o wide lists",
+        "      them)"]
