@@ -204,8 +204,6 @@ def render_rows(rows: list[dict[str, str]], style: Style, wide: bool, width: int
         lines = [f"No Service in namespace {safe(scope['namespace'])}." if scope and scope.get("namespace")
                  else "No Service in the cluster." if scope else "No Service in the input."]
     head = wrap_lines(scope_lines(scope), None if wide else width) + [""] if scope else []
-    out = head + lines + [""] + [totals_line(all_totals, shown)]
-    if hidden:
-        out.append(f"(-o wide adds {', '.join(hidden)})")
-    out += [f"Note: {safe(n)}" for n in notes or []]
+    below = [totals_line(all_totals, shown)] + ([f"(-o wide adds {', '.join(hidden)})"] if hidden else [])
+    out = head + lines + [""] + wrap_lines(below + [f"Note: {safe(n)}" for n in notes or []], None if wide else width)
     return "\n".join(out) + "\n"

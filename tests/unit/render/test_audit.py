@@ -79,6 +79,18 @@ def test_fits_80_columns_in_a_terminal_and_wide_shows_every_column():
     assert wide.splitlines()[0].split() == ["NAMESPACE", "NAME", "TYPE", "CLUSTER-IP", "PORTS", "ENDPOINTS", "PKTS", "HEALTH"]
 
 
+def test_the_lines_under_the_table_fit_80_columns_too():
+    """The totals with --problems ran to 81 columns, the notes to 140: the terminal cut them mid-word."""
+    require_shared()
+    lines = in_tmux(["--rules-file", str(DUMPS / "repo-k3s-nft-list-table-ip-kube-proxy.txt"), "--all", "--problems"], 80)
+    assert all(len(ln) <= 80 for ln in lines), "\n".join(lines)
+    assert "7 Services, 11 ports, 14 endpoints: 1 error, 0 warnings, 6 ok (1 shown:" in lines
+    lines = in_tmux(["--rules-file", str(DUMPS / "repo-sessionaffinity-experiment-test-my-nginx-before.txt"), "--all"], 80)
+    at = lines.index("Note: no filter table in the input: a Service without endpoints has no nat")
+    assert lines[at + 1:at + 3] == ["      rules, only a REJECT in the filter table, so it cannot be listed here",
+                                    "      (dump all tables: iptables-save -c)"]
+
+
 def test_an_externalname_service_in_the_manifest_is_left_out_with_a_note_not_a_failed_audit(tmp_path):
     """kubectl get svc,endpointslices -A -o yaml of a real cluster holds ExternalName Services: the audit
     lists the others and says which were left out, instead of stopping at the first one."""
