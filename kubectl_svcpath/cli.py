@@ -408,7 +408,7 @@ def main(argv: list[str] | None = None) -> None:
         code = _fail(message, hint, ExitCode.USAGE)
     except usage_error as e:
         message = e.format_message()  # type: ignore[attr-defined]
-        code = _fail(message, _usage_hint(message, args), ExitCode.USAGE)
+        code = _fail(_in_our_words(message, args), _usage_hint(message, args), ExitCode.USAGE)
     except typer.Abort:
         code = _fail("interrupted", None, ExitCode.INTERRUPTED)
     except SvcpathError as e:
@@ -428,6 +428,33 @@ def main(argv: list[str] | None = None) -> None:
     if argv is None:  # the installed command: its answer is written, nothing is left to do
         _exit_now(code)
     raise SystemExit(code)
+
+
+_NEEDS_VALUE = re.compile(r"Option '(\S+)' requires an argument\.")
+_EXTRA = re.compile(r"Got unexpected extra argument(?:s|\(s\))? \((.*)\)")  # click 8.1: "argument", later "argument(s)"
+_INVALID = re.compile(r"Invalid value for '([^']+)'(?: / '([^']+)')?: (.*)", re.S)
+
+
+def _in_our_words(message: str, args: list[str]) -> str:
+    """click's usage errors as kubectl words them, in lower case like every other error line: "flag needs an
+    argument: --port" (was "Option '--port' requires an argument."); 'invalid argument "x" for --sample: a
+    whole number' (was pydantic's "Input should be a valid integer, unable to parse string as an integer")."""
+    if m := _NEEDS_VALUE.fullmatch(message):
+        return f"flag needs an argument: {m.group(1)}"
+    if m := _EXTRA.fullmatch(message):
+        extra = m.group(1).split()
+        named = ", ".join('"' + a + '"' for a in extra)
+        return (f"unexpected argument{'s' if len(extra) > 1 else ''} {named}: kubectl svcpath takes one Service "
+                "(NAME, svc/NAME or NAMESPACE/NAME)")
+    if m := _INVALID.fullmatch(message):
+        names, why = [n for n in m.groups()[:2] if n], m.group(3)
+        flag = names[-1]
+        if "integer" in why:
+            given = [a.split("=", 1)[1] if "=" in a else nxt for a, nxt in zip(args, [*args[1:], ""], strict=True)
+                     if a in names or a.split("=", 1)[0] in names]
+            return f'invalid argument "{given[-1] if given else ""}" for {flag}: a whole number is expected'
+        return f"invalid value for {flag}: {why}"
+    return message[:1].lower() + message[1:]
 
 
 def _usage_hint(message: str, args: list[str]) -> str:

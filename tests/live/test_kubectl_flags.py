@@ -235,4 +235,4 @@ def test_unknown_options_suggest_only_look_alikes(typed: str, hint: str):
 
 def test_as_is_an_option_not_a_typo_of_all():
     code, _, err = svcpath("web", "--as")
-    assert code == 2 and "requires an argument" in err and "--all" not in err
+    assert code == 2 and "flag needs an argument: --as" in err and "--all" not in err

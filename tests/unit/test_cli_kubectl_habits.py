@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import svcpath
 
 
@@ -10,8 +12,8 @@ def test_kubectl_get_svc_name_habit_is_answered_with_the_one_word_form() -> None
 
     assert code == 2 and out == ""
     error, hint = err.splitlines()
-    # (click's own words: "argument (web)" in 8.1, "argument(s) (web)" later: the floor and the newest both run)
-    assert error.startswith("error: Got unexpected extra argument") and error.endswith(" (web)")
+    # (in our words: click's were "argument (web)" in 8.1, "argument(s) (web)" later; the floor and the newest both run)
+    assert error == 'error: unexpected argument "web": kubectl svcpath takes one Service (NAME, svc/NAME or NAMESPACE/NAME)'
     assert hint == "hint: name the Service in one word: kubectl svcpath svc/web (or just web)"
 
 
@@ -19,3 +21,17 @@ def test_another_extra_argument_keeps_the_general_hint() -> None:
     code, _, err = svcpath("web", "extra", "--rules-file", "/nonexistent")
 
     assert code == 2 and err.splitlines()[1] == "hint: see 'kubectl svcpath --help'"
+
+
+@pytest.mark.parametrize(("args", "error"), [
+    (["--port"], "flag needs an argument: --port"),  # was "Option '--port' requires an argument."
+    (["-n"], "flag needs an argument: -n"),
+    (["web", "extra", "more"], 'unexpected arguments "extra", "more": kubectl svcpath takes one Service (NAME, svc/NAME or NAMESPACE/NAME)'),
+    # was "Invalid value for '--sample': Input should be a valid integer, unable to parse string as an integer"
+    (["--sample", "x"], 'invalid argument "x" for --sample: a whole number is expected'),
+    (["--max-parallel=two"], 'invalid argument "two" for --max-parallel: a whole number is expected'),
+    (["-v", "high"], 'invalid argument "high" for --v: a whole number is expected'),
+])
+def test_clicks_usage_errors_read_as_kubectls(args: list[str], error: str) -> None:
+    code, out, err = svcpath(*args)
+    assert (code, out, err.splitlines()[0]) == (2, "", f"error: {error}")
