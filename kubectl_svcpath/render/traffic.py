@@ -57,7 +57,7 @@ def _table(rows: list[list[str]], width: int | None) -> list[str]:
 
 
 def render_traffic(t: Traffic, style: Style, width: int | None = None) -> str:
-    span = (f"{t.seconds:g}s" if t.seconds is not None else "interval unknown (the samples carry no time)")
+    span = (f"{t.seconds:g}s" if t.seconds is not None else "interval not in the input: the samples carry no time")
     head = f"Traffic {safe(t.before or '?')} → {safe(t.after or '?')} ({span}):"
     lines = wrap_lines([head], width) + _table(_rows(t), width)
     if t.findings:
