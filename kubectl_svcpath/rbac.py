@@ -11,12 +11,16 @@ from __future__ import annotations
 RBAC_YAML = """\
 # Minimal RBAC for kubectl-svcpath (kubectl svcpath --print-rbac).
 # Bind it to the user or group that runs the plugin, e.g.:
-#   kubectl create clusterrolebinding kubectl-svcpath --clusterrole=kubectl-svcpath --user=USER
-#   kubectl create rolebinding kubectl-svcpath -n kube-system --role=kubectl-svcpath --user=USER
+#   kubectl create clusterrolebinding kubectl-svcpath \\
+#       --clusterrole=kubectl-svcpath --user=USER
+#   kubectl create rolebinding kubectl-svcpath -n kube-system \\
+#       --role=kubectl-svcpath --user=USER
 # Everything is read-only except pods/exec, which only ever runs fixed listings
-# (iptables-save -c, iptables --version, nft -j list table ... kube-proxy, ipvsadm -Ln) in kube-proxy pods.
-# --trace pod/NAME also reads that one pod (get pods in its namespace), which this role does not grant:
-# add it, or trace from the pod's address instead (--trace 10.244.1.5).
+# (iptables-save -c, iptables --version, nft -j list table ... kube-proxy,
+# ipvsadm -Ln) in kube-proxy pods.
+# --trace pod/NAME also reads that one pod (get pods in its namespace), which
+# this role does not grant: add it, or trace from the pod's address instead
+# (--trace 10.244.1.5).
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata:
@@ -24,14 +28,17 @@ metadata:
 rules:
 - apiGroups: [""]
   resources: ["services"]
-  # get: one Service; list: the audit (--all, in a namespace or with -A in all of them)
+  # get: one Service; list: the audit (--all, in a namespace or with -A in all
+  # of them)
   verbs: ["get", "list"]
 - apiGroups: ["discovery.k8s.io"]
   resources: ["endpointslices"]
   verbs: ["list"]
 - apiGroups: [""]
   resources: ["nodes"]
-  # get: the node read (its zone label decides which topology hints kube-proxy uses); list: --all-nodes, --nodes, --sample, and a node to read for a Service without a ready endpoint
+  # get: the node read (its zone label decides which topology hints kube-proxy
+  # uses); list: --all-nodes, --nodes, --sample, and a node to read for a
+  # Service without a ready endpoint
   verbs: ["get", "list"]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
@@ -49,11 +56,13 @@ rules:
   verbs: ["get"]
 - apiGroups: [""]
   resources: ["pods/exec"]
-  # create: v1.35+ API servers and SPDY; get: the WebSocket upgrade on older API servers
+  # create: v1.35+ API servers and SPDY; get: the WebSocket upgrade on older
+  # API servers
   verbs: ["create", "get"]
 """
 
 
 def rbac_yaml() -> str:
-    """The ClusterRole + kube-system Role, as YAML ready for ``kubectl apply -f -``."""
+    """The ClusterRole + kube-system Role, as YAML ready for ``kubectl apply -f -`` (read in an 80-column
+    terminal too: no line is longer)."""
     return RBAC_YAML

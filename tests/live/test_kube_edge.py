@@ -203,6 +203,8 @@ def test_rbac_is_a_cluster_role_and_a_kube_system_role_with_only_reads_and_exec(
                      ("configmaps", "get"), ("pods/exec", "create"), ("pods/exec", "get")}
     code, out, err = svcpath("--print-rbac")
     assert code == 0 and out == rbac_yaml()
+    # read in an 80-column terminal before it is applied: comments ran to 181 columns
+    assert not [line for line in out.splitlines() if len(line) > 80]
 
 
 @pytest.mark.lab
