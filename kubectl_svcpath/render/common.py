@@ -120,6 +120,7 @@ def notes_lines(report: Report) -> list[str]:
 
 # a header line's label and the padding to its value: "Rules:    ", "Not read: " (as kubectl describe lays them)
 _LABEL = re.compile(r"[A-Z][a-z]+(?: [a-z]+)?: +(?=\S)")
+_SGR = re.compile(r"\x1b\[[0-9;]*m")  # the colour codes Style.paint writes (safe() escaped any other ESC)
 
 
 def wrap_lines(lines: list[str], width: int | None) -> list[str]:
@@ -131,13 +132,41 @@ def wrap_lines(lines: list[str], width: int | None) -> list[str]:
 
     out: list[str] = []
     for line in lines:
-        if len(line) <= width:
+        plain = _SGR.sub("", line)  # colour codes take no column
+        if len(plain) <= width:
             out.append(line)
             continue
-        label = _LABEL.match(line)
-        indent = " " * (len(label.group()) if label else len(line) - len(line.lstrip(" ")) + 4)
-        out.extend(textwrap.wrap(line, width=max(width, 40), subsequent_indent=indent,
-                                 break_long_words=False, break_on_hyphens=False) or [line])
+        label = _LABEL.match(plain)
+        indent = " " * (len(label.group()) if label else len(plain) - len(plain.lstrip(" ")) + 4)
+        rows = textwrap.wrap(plain, width=max(width, 40), subsequent_indent=indent,
+                             break_long_words=False, break_on_hyphens=False) or [plain]
+        out.extend(rows if plain == line else _repainted(line, rows, indent))
+    return out
+
+
+def _repainted(line: str, rows: list[str], indent: str) -> list[str]:
+    """``rows`` (``line`` wrapped without its colour codes) with the codes back where they were: each row takes
+    its characters from ``line`` in order, the spaces dropped at a break skipped."""
+    out: list[str] = []
+    pos = 0
+
+    def codes() -> str:  # the colour codes at ``pos``, taken
+        nonlocal pos
+        taken = ""
+        while (m := _SGR.match(line, pos)) is not None:
+            taken, pos = taken + m.group(), m.end()
+        return taken
+
+    for k, row in enumerate(rows):
+        text = row if k == 0 else row[len(indent):]
+        buf = "" if k == 0 else indent
+        while k and pos < len(line) and (line[pos] == " " or _SGR.match(line, pos)):
+            buf += codes() if line[pos] != " " else ""
+            pos += line[pos] == " "
+        for _ in text:
+            buf += codes() + line[pos]
+            pos += 1
+        out.append(buf + codes())
     return out
 
 

@@ -123,7 +123,7 @@ def render_table(report: Report, style: Style, wide: bool = False, width: int | 
     header = header_lines(report)
     if not full:
         header = [h for h in header if not h.startswith("          ")]  # the sources: one line each
-    findings = (wrap_lines(explained_findings(report.findings, style, report), width) if full
+    findings = (explained_findings(report.findings, style, report, width) if full
                 else short_findings(report.findings, style, report, width))  # already fitted to the width
     if not full and report.findings:
         findings.append(EXPLAIN_HINT)

@@ -97,7 +97,7 @@ def render_tree(report: Report, style: Style, width: int | None = None, explain:
     root = f"{safe(svc.ref)} ({safe(svc.type or '?')}, {safe(ips)}) — {mode}, {where}"
     lines = [folded for line in tree_lines((root, [_port_node(pp, style) for pp in report.ports]))
              for folded in fold_tree_line(line, width)]
-    findings = (wrap_lines(explained_findings(report.findings, style, report), width) if explain
+    findings = (explained_findings(report.findings, style, report, width) if explain
                 else short_findings(report.findings, style, report, width))  # already fitted to the width
     if not explain and report.findings:
         findings.append(EXPLAIN_HINT)

@@ -175,24 +175,36 @@ def short_findings(findings: list[Finding], style: Style, report: Report | None 
     return lines
 
 
-def explained_findings(findings: list[Finding], style: Style, report: Report | None = None) -> list[str]:
-    """Every finding in full; a detail line already printed for an earlier finding is not repeated."""
+def explained_findings(findings: list[Finding], style: Style, report: Report | None = None,
+                       width: int | None = None) -> list[str]:
+    """Every finding in full, fitted to ``width``: its headline as the short view has it (continued under the
+    code), the rest under its own indent; a detail line already printed for an earlier finding is not repeated."""
+    from kubectl_svcpath.render.common import wrap_lines
+
     if not findings:
         return ["Findings: none"]
     lines = ["Findings:"]
     printed: dict[str, str] = {}  # detail line -> the finding it was printed under
     for f in sorted_findings(findings, report):
-        lines.append(f"  {style.severity(f.severity)}  {safe(f.code)}: {safe(f.message)}")
-        shared_with: list[str] = []
-        for d in f.detail:
-            if d in printed and d.strip():
-                if printed[d] not in shared_with:  # said once, where the repeat would have started
-                    shared_with.append(printed[d])
-                    lines.append(f"      (the explanation under {safe(printed[d])} above applies here too)")
-                continue
-            printed.setdefault(d, f.code)
-            lines.append(f"      {safe(d)}")
-        lines.extend(f"      evidence: {safe(e)}" for e in f.evidence)
-        if f.action:
-            lines.append(f"      -> {safe(f.action)}")
+        lines.extend(headline(f, style, width))  # (wrap_lines would count its colour codes as columns)
+        lines.extend(wrap_lines(_explanation(f, printed), width))
+    return lines
+
+
+def _explanation(f: Finding, printed: dict[str, str]) -> list[str]:
+    """A finding's lines under its headline: details (those ``printed`` under another finding named only),
+    evidence, what to do."""
+    lines: list[str] = []
+    shared_with: list[str] = []
+    for d in f.detail:
+        if d in printed and d.strip():
+            if printed[d] not in shared_with:  # said once, where the repeat would have started
+                shared_with.append(printed[d])
+                lines.append(f"      (the explanation under {safe(printed[d])} above applies here too)")
+            continue
+        printed.setdefault(d, f.code)
+        lines.append(f"      {safe(d)}")
+    lines.extend(f"      evidence: {safe(e)}" for e in f.evidence)
+    if f.action:
+        lines.append(f"      -> {safe(f.action)}")
     return lines

@@ -129,3 +129,24 @@ def test_a_header_line_continues_under_its_value() -> None:
     assert wrap_lines(["  (branches 3 and 4 reach the same outcome through other choices: -o wide lists them)"], 80) == [
         "  (branches 3 and 4 reach the same outcome through other choices: -o wide lists",
         "      them)"]
+
+
+def test_colour_takes_no_column_when_a_line_is_folded() -> None:
+    """Colour codes were counted as columns: a painted line folded 9 columns early ("Branch 2: delivered ...")."""
+    from kubectl_svcpath.render.common import wrap_lines
+
+    head = "delivered -> 192.168.189.15:9191, share not known (depends on the conditions below), source kept"
+    for width in range(60, 100):
+        plain = wrap_lines([f"Branch 1: {head}"], width)
+        painted = wrap_lines([f"Branch 1: {Style(True).paint(head, 'green')}"], width)
+        assert [re.sub(r"\x1b\[[0-9;]*m", "", ln) for ln in painted] == plain and len(plain) == 2, width
+        assert painted[0].startswith("Branch 1: \x1b[32mdelivered") and painted[-1].endswith("\x1b[0m")
+
+
+def test_explain_in_a_terminal_continues_a_headline_under_its_code() -> None:
+    """--explain's headlines folded under +4 and early (the severity's colour counted); the short view's
+    continue under the code."""
+    lines = in_tmux(["--example", "--explain"], 80)
+    at = lines.index("  WARNING  hidden-mark-match: KUBE-POSTROUTING shows an unconditional RETURN; in")
+    assert lines[at + 1] == "           the kernel it matches a packet mark this iptables cannot display"
+    assert all(len(ln) <= 80 for ln in lines)
