@@ -140,6 +140,8 @@ def wrap_lines(lines: list[str], width: int | None) -> list[str]:
         indent = " " * (len(label.group()) if label else len(plain) - len(plain.lstrip(" ")) + 4)
         rows = textwrap.wrap(plain, width=max(width, 40), subsequent_indent=indent,
                              break_long_words=False, break_on_hyphens=False) or [plain]
+        if label and len(rows) > 1 and rows[0] == label.group().rstrip():  # a word wider than the room (a long
+            rows[:2] = [label.group() + rows[1].lstrip()]  # path): beside its label, not under an empty "Note:"
         out.extend(rows if plain == line else _repainted(line, rows, indent))
     return out
 

@@ -150,3 +150,12 @@ def test_explain_in_a_terminal_continues_a_headline_under_its_code() -> None:
     at = lines.index("  WARNING  hidden-mark-match: KUBE-POSTROUTING shows an unconditional RETURN; in")
     assert lines[at + 1] == "           the kernel it matches a packet mark this iptables cannot display"
     assert all(len(ln) <= 80 for ln in lines)
+
+
+def test_a_word_wider_than_the_room_stays_beside_its_label() -> None:
+    """A dump's long path in a note left "Note:" alone on its row, the path under it."""
+    from kubectl_svcpath.render.common import wrap_lines
+
+    path = "/work/shared/dumps/repo-sessionaffinity-experiment-test-my-nginx-before.txt"
+    assert wrap_lines([f"Note:     {path} holds rule lines without their tables or chain headers"], 80) == [
+        f"Note:     {path}", "          holds rule lines without their tables or chain headers"]
