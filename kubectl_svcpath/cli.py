@@ -341,6 +341,7 @@ def _plain_coercion() -> None:
 
 
 _NO_BREAK_HYPHEN = "\u2011"  # stands in for "-" while click wraps the help, so that it breaks at spaces only
+_NO_BREAK_SPACE = "\u00a0"  # and for the space of "[default: 16]", which stays on one row
 _STACKED = 4  # write_dl's col_max under which every flag is longer: each flag on its own line, its text under it
 
 
@@ -352,7 +353,7 @@ def _kubectl_help(command: Any) -> None:
       wrapped and plain again in the text written;
     - the hand-laid blocks (where rules come from, the examples) fitted to the width (help_layout): click
       prints them as written, 78 columns wide;
-    - where a word of the flags' texts would not fit beside the flags (under 67 columns; click broke
+    - where a word of the flags' texts would not fit beside the flags (under 66 columns; click broke
       "node-role.kubern"/"etes.io/worker"), each flag on its own line and its text under it, as kubectl does;
     - the argument named as the usage line names it, SERVICE (typer 0.2x wrote "SERVICE <str>")."""
     for param in command.params:
@@ -369,7 +370,8 @@ def _kubectl_help(command: Any) -> None:
             super().write_text(text.replace("-", _NO_BREAK_HYPHEN))
 
         def write_dl(self, rows: Any, col_max: int = 30, col_spacing: int = 2) -> None:
-            rows = [(term, text.replace("-", _NO_BREAK_HYPHEN)) for term, text in rows]
+            rows = [(term, text.replace("-", _NO_BREAK_HYPHEN).replace("[default: ", "[default:" + _NO_BREAK_SPACE))
+                    for term, text in rows]
             # the room click leaves a text beside the flags (HelpFormatter.write_dl)
             room = self.width - min(max(len(term) for term, _ in rows), col_max) - col_spacing - 2
             if any(len(word) > room for _, text in rows for word in text.split()):
@@ -377,7 +379,7 @@ def _kubectl_help(command: Any) -> None:
             super().write_dl(rows, col_max, col_spacing)
 
         def getvalue(self) -> str:
-            return str(super().getvalue()).replace(_NO_BREAK_HYPHEN, "-")
+            return str(super().getvalue()).replace(_NO_BREAK_HYPHEN, "-").replace(_NO_BREAK_SPACE, " ")
 
     class Context(base):  # type: ignore[misc,valid-type]
         formatter_class = Formatter

@@ -84,6 +84,8 @@ def test_help_at_80_columns_keeps_its_hand_laid_blocks() -> None:
     assert lines[at:at + len(block)] == ["  " + line for line in block]
     assert "    kubectl svcpath web --trace 203.0.113.9 --to 10.0.0.2:31576 \\" in lines
     assert "  --nodes SELECTOR|NAMES        Read these nodes, as --all-nodes does: a label" in lines  # two columns
+    # typer's "[default: table]" on one row (was "[default:" / "table]")
+    assert lines[lines.index("  -o, --output FORMAT           table | wide | tree | json | yaml") + 1] == " " * 32 + "[default: table]"
 
 
 def test_help_names_the_argument_as_kubectl_would() -> None:
