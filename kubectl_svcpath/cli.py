@@ -144,23 +144,28 @@ _CONNECT_FLAGS = ("cluster", "user", "server", "token", "certificate_authority",
 def _options(flags: dict[str, Any]) -> Options:
     """typer's flags -> Options: a flag named as its Options field passes as it is; the others are
     grouped (ConnectFlags), parsed (durations), renamed (repeatable flags to lists) or lower-cased here."""
-    from kubectl_svcpath.options import ConnectFlags, Options, parse_timeout
+    from kubectl_svcpath.options import COLORS, OUTPUTS, ConnectFlags, Options, parse_timeout
 
     f = {k: v for k, v in flags.items() if k != "version"}  # --version: its eager callback has answered
     connect = ConnectFlags(**{k: f.pop(k) for k in _CONNECT_FLAGS}, as_groups=tuple(f.pop("as_group") or ()))
     request_timeout = f.pop("request_timeout")
-    shaped = {
+    shaped: dict[str, Any] = {
         "connect": connect,
         "request_timeout": parse_timeout(request_timeout) if request_timeout is not None else 30.0,
         "rules_files": list(f.pop("rules_file") or []),
         "manifests": list(f.pop("manifest") or []),
         "since": list(f.pop("since") or []),
         "interval": _interval(f.pop("interval")),
-        "output": f.pop("output").lower(),
-        "color": f.pop("color").lower(),
+        "output": _known(f.pop("output"), OUTPUTS),
+        "color": _known(f.pop("color"), COLORS),
         "node_ips": list(f.pop("node_ip") or []),
     }
     return Options(**f, **shaped)
+
+
+def _known(value: str, known: tuple[str, ...]) -> str:
+    """A format or colour choice in lower case (-o JSON); an unknown one as typed, for the error to quote."""
+    return value.lower() if value.lower() in known else value
 
 
 def _interval(value: str) -> float:
@@ -229,15 +234,19 @@ def _no_such_option(name: str, known: list[str]) -> tuple[str, str]:
     return f"no such option: {safe(flag)}", "see 'kubectl svcpath --help'"
 
 
+_SHORT_WITH_VALUE = ("-n=", "-o=", "-l=", "-f=", "-s=", "-v=")  # the short flags that take a value
+
+
 def _kubectl_style(args: list[str]) -> list[str]:
-    """kubectl's spellings click does not take: `-v=6` (a short option with '=')."""
+    """kubectl's spellings click does not take: `-v=6`, `-n=shop` (a short option with '=': click read
+    "=shop" as the namespace)."""
     out: list[str] = []
-    for a in args:
+    for i, a in enumerate(args):
         if a == "--":
-            out.extend(args[len(out):])
+            out.extend(args[i:])
             break
-        if a.startswith("-v="):
-            out += ["-v", a[3:]]
+        if a.startswith(_SHORT_WITH_VALUE):
+            out += [a[:2], a[3:]]
         else:
             out.append(a)
     return out

@@ -35,3 +35,18 @@ def test_another_extra_argument_keeps_the_general_hint() -> None:
 def test_clicks_usage_errors_read_as_kubectls(args: list[str], error: str) -> None:
     code, out, err = svcpath(*args)
     assert (code, out, err.splitlines()[0]) == (2, "", f"error: {error}")
+
+
+def test_short_flags_with_an_equals_sign_as_kubectl_takes_them() -> None:
+    """`-n=default` read "=default" as the namespace ('-n says "=default"'); kubectl takes -n=NS, -o=yaml."""
+    code, out, err = svcpath("--example", "-n=default", "-o=JSON")
+    assert (code, err) == (0, "") and out.startswith("{")
+    code, _, err = svcpath("--example", "-n=kube-system", "hello-service")
+    assert code == 4 and err.startswith('error: service "hello-service" not found in namespace "kube-system"')
+
+
+def test_an_unknown_format_is_quoted_as_typed() -> None:
+    """The error quoted it lower-cased: 'unknown output format "custom-columns=a:.b"'."""
+    code, _, err = svcpath("--example", "-o", "custom-columns=NAME:.metadata.name")
+    assert code == 2 and err.startswith('error: unknown output format "custom-columns=NAME:.metadata.name"')
+    assert svcpath("--example", "--color", "Sometimes")[2].startswith('error: unknown --color "Sometimes"')
