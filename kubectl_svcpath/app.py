@@ -233,6 +233,11 @@ def _offline_run(opts: Options) -> Outcome:
         from kubectl_svcpath.traffic import compare
 
         earlier = Collection(dumps=[files.read_dump(p) for p in opts.since], proxy_mode=opts.proxy_mode, node=opts.node)
+        before_nodes = pipeline.split_nodes(earlier)  # (a paste of several hosts: the one --node names)
+        if len(before_nodes) > 1:
+            raise UsageError(f"--since reads one node's rules, and {before_nodes[0].paste_nodes}",
+                             hint=f"choose one with --node: --node {before_nodes[0].node}")
+        earlier = before_nodes[0]
         before = pipeline.analyse(_focus(snapshot, opts.port), pipeline.parse_collection(earlier, opts.lenient), earlier)
         return Outcome(reports=[report], traffic=compare(before, report))
     return Outcome(reports=[report])
