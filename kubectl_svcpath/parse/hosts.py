@@ -2,7 +2,8 @@
 
 People run the same grep on several nodes and paste it all: pdsh or clush put the host before each line
 ("node1: -A KUBE-SVC-…"), ansible and pssh print a header above each host's output ("node1 | CHANGED | rc=0
->>", "[1] 12:00:01 [SUCCESS] node1"), a shell loop may echo each host's name first, and a walk from node to
+>>", "[1] 12:00:01 [SUCCESS] node1"), dshbak -c and clush -b one above the lines several hosts printed alike
+("node[1,3]" between lines of dashes), a shell loop may echo each host's name first, and a walk from node to
 node shows each host's prompt ("root@node1:~# …", "[root@node2 ~]# …"). Read as one text, the hosts' rules
 would be one node's: the same rule twice, counters summed, a chain of two nodes' endpoints. host_parts() gives
 each host's own text (the other hosts' lines blanked, the prefixes taken off, line numbers kept). A loop over
@@ -44,6 +45,9 @@ _HOST_PROMPT = re.compile(rf"\s*(?:\u279c\s+)?\[?[\w.-]+@({_HOST})[^\n]{{0,80}}?
 # the same, led by a literal newline: found in C in a big listing (whose nft sets' "@" lines are no prompts)
 _ANY_HOST_PROMPT = re.compile(rf"\n[ \t]*(?:\u279c[ \t]+)?\[?[\w.-]+@({_HOST})[^\n]{{0,80}}?[$#%](?=[ \t\n]|$)")
 MAX_HEAD = 65536
+# dshbak -c's and clush -b's header: a line of dashes, the hosts ("node[1,3]", "node[1-2] (2)"), a line of dashes
+_DASHES = re.compile(r"-{5,}\s*$")
+_HOST_SET = re.compile(r"\s*([A-Za-z0-9][\w.\-]*(?:\[[\d,\-]+\][\w.\-]*)?(?:,[A-Za-z0-9][\w.\-]*(?:\[[\d,\-]+\][\w.\-]*)?)*)(?: \(\d+\))?\s*$")
 _COUNTERS = re.compile(r"^\[\d+:\d+\]\s*")
 # a line of a rule listing of any form (excerpt's _RULE_START): a host section holding one printed rules
 _LISTING = re.compile(r"\s*(?:\d+:)*(?:\[\d+:\d+\]\s*)?(?:-[ANIX]\s+\S|:\S+\s+\S+\s+\[|\*[a-z]+\s*$|COMMIT\s*$|Chain\s+\S+\s+\(|"
@@ -55,7 +59,7 @@ class HostPart:
     host: str
     text: str  # the paste with the other hosts' lines blank, this host's prefixes taken off
     lines: list[tuple[int, int]] = field(default_factory=list)  # (first, last) line of each of its sections
-    how: str = ""  # "pdsh/clush prefixes", "ansible/pssh headers", "prompts", "a loop's echoed names"
+    how: str = ""  # "pdsh/clush prefixes", "ansible/pssh headers", "dshbak/clush -b headers", "prompts", "a loop's echoed names"
 
 
 class NotSplit(Exception):
@@ -84,6 +88,10 @@ def host_parts(text: str, prompts: bool = True, save_lines: bool = False) -> lis
     if " | rc=" in head or "] [SUCCESS] " in head or "] [FAILURE] " in head:
         lines = text.split("\n")
         parts = _sections(lines, [_header_host(line) for line in lines], "ansible/pssh headers")
+        if parts:
+            return parts
+    if "\n-----" in head or head.startswith("-----"):
+        parts = _gathered(text.split("\n"))
         if parts:
             return parts
     if "for " in head and "do" in head:
@@ -154,6 +162,41 @@ def _sections(lines: list[str], heads: list[str | None], how: str) -> list[HostP
                for i, (line, who) in enumerate(zip(lines, owner, strict=True))]
         parts.append(HostPart(host, "\n".join(own), _spans([i for i, who in enumerate(owner) if who == host], lines), how))
     return parts
+
+
+def _gathered(lines: list[str]) -> list[HostPart]:
+    """`pdsh … | dshbak -c` and `clush -b`: each block's hosts between two lines of dashes ("node[1,3]", "node[1-2] (2)"),
+    then the lines those hosts printed alike: each host's part is the blocks that name it (the header lines blank)."""
+    blocks: list[tuple[list[str], int]] = []  # (hosts, the index of the header's first line)
+    for i in range(len(lines) - 2):
+        if lines[i].startswith("-----") and _DASHES.match(lines[i]) and _DASHES.match(lines[i + 2]) and (m := _HOST_SET.match(lines[i + 1])) is not None:
+            blocks.append((_expanded(m.group(1)), i))
+    if not blocks or blocks[0][1] > 2 and any(_LISTING.match(line) for line in lines[:blocks[0][1]]):
+        return []  # (rules before the first header: no such output)
+    heads = {i + k for _, i in blocks for k in range(3)}
+    spans = [(hosts, i + 3, blocks[n + 1][1] if n + 1 < len(blocks) else len(lines)) for n, (hosts, i) in enumerate(blocks)]
+    parts = []
+    for host in dict.fromkeys(h for hosts, _ in blocks for h in hosts):
+        own = {k for hosts, a, b in spans if host in hosts for k in range(a, b)}
+        text = "\n".join("" if k in heads or (k >= blocks[0][1] and k not in own) else line for k, line in enumerate(lines))
+        parts.append(HostPart(host, text, _spans(sorted(own), lines), "dshbak/clush -b headers"))
+    return parts if any(_LISTING.match(line) for part in parts[:1] for line in part.text.split("\n")) else []
+
+
+def _expanded(hostset: str) -> list[str]:
+    """pdsh's host list: "node[1-3,5]", "n[01-02].lan", "a,b" -> each host (a range of at most 1,000)."""
+    out: list[str] = []
+    for item in re.findall(r"[^,\[]+(?:\[[^\]]*\][^,\[]*)*", hostset):
+        m = re.fullmatch(r"([^\[]*)\[([\d,\-]+)\](.*)", item)
+        if m is None:
+            out.append(item)
+            continue
+        for piece in m.group(2).split(","):
+            lo, _, hi = piece.partition("-")
+            width = len(lo) if lo.startswith("0") else 0
+            for n in range(int(lo), int(hi or lo) + 1) if lo.isdigit() and (hi or lo).isdigit() and int(hi or lo) - int(lo) < 1000 else ():
+                out.append(f"{m.group(1)}{n:0{width}d}{m.group(3)}")
+    return list(dict.fromkeys(out))
 
 
 def _loop(lines: list[str]) -> list[HostPart]:

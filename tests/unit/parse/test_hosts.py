@@ -217,3 +217,18 @@ def test_since_reads_the_same_host(tmp_path: Path) -> None:
     assert code == 0, err
     entry = json.loads(out)["traffic"]["ports"][0]["entries"][0]
     assert entry["packets"] == 6, entry  # node2: 7 now, 1 before (not 7 - 2: both hosts' earlier counters in one chain)
+
+
+@pytest.mark.parametrize("header", ["node[1,3]", "node[1,3] (2)"])
+def test_dshbak_and_clush_gathered_output(tmp_path: Path, header: str) -> None:
+    """`pdsh … | dshbak -c` (clush -b alike): the hosts that printed the same lines share one block under a header of
+    dashes; each host's report is its blocks' lines (such output was refused: "not an iptables-save line: -----")."""
+    lines = ["$ pdsh -w node[1-3] 'iptables-save -c | grep kubernetes' | dshbak -c", "----------------", header,
+             "----------------", *_counted("node1"), "----------------", "node2", "----------------", *_counted("node2")]
+    paste = _paste(tmp_path, lines)
+    code, out, err = svcpath("default/kubernetes", "--rules-file", paste, "-o", "json")
+    assert code == 0, err
+    assert _reports(out) == {"node1": 3, "node3": 3, "node2": 7}, out
+    code, out, err = svcpath("default/kubernetes", "--rules-file", paste, "--node", "node3")
+    assert code == 0, err
+    assert "holds the rules of 3 hosts (node1, node3 and node2, told apart by dshbak/clush -b headers): node3's lines (5-7)" in out, out
