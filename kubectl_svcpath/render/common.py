@@ -142,6 +142,9 @@ def wrap_lines(lines: list[str], width: int | None) -> list[str]:
                              break_long_words=False, break_on_hyphens=False) or [plain]
         if label and len(rows) > 1 and rows[0] == label.group().rstrip():  # a word wider than the room (a long
             rows[:2] = [label.group() + rows[1].lstrip()]  # path): beside its label, not under an empty "Note:"
+        for k in range(len(rows) - 1, 0, -1):  # ... nor under the words before it: "[1] /a/long/path"
+            if len(rows[k]) > width and " " not in rows[k].strip():
+                rows[k - 1:k + 1] = [rows[k - 1] + " " + rows[k].strip()]
         out.extend(rows if plain == line else _repainted(line, rows, indent))
     return out
 

@@ -260,17 +260,23 @@ def _branch_lines(i: int, b: Branch, style: Style, wide: bool, sources: list[str
         if c.kind == "random" and not wide:
             continue
         lines.extend(wrap_lines([f"  if {safe(_choice_text(c))}"], width))
-    w1 = max((len(s.where) for s in b.steps), default=0)
-    w2 = max((len(s.action) for s in b.steps), default=0)
-    for s in b.steps:
-        assumed = s.ref.startswith("(")
-        ref = "(kube-proxy's jump, assumed)" if assumed else short_ref(s.ref, sources)
-        lines.append(f"  {safe(s.where).ljust(w1)}  {safe(s.action).ljust(w2)}  {safe(ref)}".rstrip())
-        if s.note and not assumed:
-            under = f"  {'':{w1}}  "  # (continued under the note's first word)
+    refs = ["(kube-proxy's jump, assumed)" if s.ref.startswith("(") else short_ref(s.ref, sources) for s in b.steps]
+    w1 = max((len(safe(s.where)) for s in b.steps), default=0)
+    w2 = max((len(safe(s.action)) for s in b.steps), default=0)
+    # three columns, or where they would not fit (nftables' chain names: 120 columns), each rule and its
+    # evidence on a row, what it does under it
+    stacked = bool(width) and 2 + w1 + 2 + w2 + 2 + max(map(len, refs), default=0) > (width or 0)
+    for s, ref in zip(b.steps, refs, strict=True):
+        if stacked:
+            lines += [f"  {safe(s.where)}  {safe(ref)}", f"      {safe(s.action)}"]
+            under = "      "
+        else:
+            lines.append(f"  {safe(s.where).ljust(w1)}  {safe(s.action).ljust(w2)}  {safe(ref)}".rstrip())
+            under = f"  {'':{w1}}  "
+        if s.note and not s.ref.startswith("("):  # (continued under the note's first word)
             lines.extend(_fitted(f"{under}^ {safe(_short_note(s.note, sources))}", under + "  ", width))
         if wide:
-            lines.append(f"  {'':{w1}}    {style.paint(safe(s.text), 'dim')}")
+            lines.append(f"{under}  {style.paint(safe(s.text), 'dim')}")
     return lines
 
 

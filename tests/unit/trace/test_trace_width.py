@@ -31,3 +31,19 @@ def test_a_wide_terminal_keeps_the_rows_whole() -> None:
     text = "\n".join(in_tmux(EXAMPLE, 200))
     assert "  2-4       delivered  192.168.189.15:9191  ?        yes (nat KUBE-SEP-GZ2FT6XOW5XY6PQC #1)" in text
     assert "^ kernel's view: tcp dport 49191 ([2]#/nftables/34/rule)" in text
+
+
+def test_nftables_rules_too_long_for_three_columns_are_stacked() -> None:
+    """nftables' chain names made each step row 120 columns: the terminal cut 'jump firew'/'all-check'. At 80
+    columns each rule and its evidence are a row, what it does the row under it."""
+    from tests.conftest import DUMPS
+
+    dump = str(DUMPS / "upstream-nftables-proxier-test-TestOverallNFTablesRules.txt")
+    lines = in_tmux(["--rules-file", dump, "svc2", "--trace", "10.0.0.9", "--to", "172.30.0.42:80"], 80)
+    assert all(len(ln) <= 80 for ln in lines if not ln.startswith("Rules:")), "\n".join(lines)
+    at = lines.index("  ip kube-proxy service-42NFTM6N-ns2/svc2/tcp/p80 #2  [1]:70")
+    assert lines[at + 1] == "      goto endpoint-SGOXE6O3-ns2/svc2/tcp/p80__10.180.0.2/80"
+    assert any(ln.startswith("Rules:    [1] /") for ln in lines)  # the long path beside its number
+    wide = in_tmux(["--rules-file", dump, "svc2", "--trace", "10.0.0.9", "--to", "172.30.0.42:80"], 200)
+    assert any(ln.startswith("  ip kube-proxy services #1 ") and ln.endswith("goto service-42NFTM6N-ns2/svc2/tcp/p80"
+                                                                          "                  [1]:80") for ln in wide)
