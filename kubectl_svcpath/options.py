@@ -23,6 +23,7 @@ class OutputFormat(str, Enum):
 
 OUTPUTS = tuple(f.value for f in OutputFormat)
 COLORS = ("auto", "always", "never")
+WATCH_INTERVAL = 2.0  # --watch's default interval (cli's --interval "2s")
 _SERVICE_KINDS = ("svc", "service", "services")
 
 
@@ -84,7 +85,7 @@ class Options:
     selector: str | None = None  # -l: with live --all, only the Services with these labels (kubectl's -l)
     since: list[str] = field(default_factory=list)  # --since: an earlier dump of the same node (offline deltas)
     watch: bool = False  # read the rules every interval and show the traffic in between
-    interval: float = 2.0  # seconds between --watch samples
+    interval: float = WATCH_INTERVAL  # seconds between --watch samples
     samples: int | None = None  # --watch stops after this many samples
     problems: bool = False  # with --all: only the Services with error or warning findings
     port: str | None = None
@@ -185,6 +186,8 @@ def validate(opts: Options) -> None:
         raise UsageError("--samples N needs --watch and N >= 2 (two samples make one interval)")
     if opts.interval <= 0:
         raise UsageError("the --watch interval must be more than 0 (e.g. --watch 2s)")
+    if opts.interval != WATCH_INTERVAL and not opts.watch:  # (it was taken and ignored)
+        raise UsageError("--interval is how often --watch reads the rules: add --watch (kubectl svcpath web --watch 5s)")
     if opts.problems and not opts.all_services:
         raise UsageError("--problems filters the --all audit: add --all")
     if opts.all_services and opts.service:

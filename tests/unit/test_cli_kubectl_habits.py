@@ -50,3 +50,10 @@ def test_an_unknown_format_is_quoted_as_typed() -> None:
     code, _, err = svcpath("--example", "-o", "custom-columns=NAME:.metadata.name")
     assert code == 2 and err.startswith('error: unknown output format "custom-columns=NAME:.metadata.name"')
     assert svcpath("--example", "--color", "Sometimes")[2].startswith('error: unknown --color "Sometimes"')
+
+
+def test_interval_without_watch_is_said_not_ignored() -> None:
+    """`--interval 3s` without --watch was taken and ignored: one report, no word about the flag."""
+    code, out, err = svcpath("--example", "--interval", "3s")
+    assert (code, out) == (2, "")
+    assert err == "error: --interval is how often --watch reads the rules: add --watch (kubectl svcpath web --watch 5s)\n"
