@@ -53,6 +53,7 @@ class _LineLed:
 # command, and a line of their own prose ("From the KUBE-NODEPORTS chain:"). Each becomes a "# " line: every parser reads those as comments, and
 # the iptables -L reader still takes the table from a "-t filter" in them. ("COMMIT # end of nat" is no root prompt.)
 _PROMPT = re.compile(r"^\s*(?!COMMIT\s)(?:\u279c\s+)?(?:\[[^\]\n]{0,80}\]|[\w.-]+@[\w.:~/-]*|[\w.-]+|[~/][\w.:~/-]*|[~\w./-]{1,80}\])?\s*[$#%]\s+\S")
+PROMPT = _PROMPT  # (parse/hosts: a command line)
 # (a listing command alone, or piped: "sudo iptables-save | grep nginx-ext", "iptables-save > /tmp/x")
 _COMMAND = re.compile(r"^\s*(?:sudo\s+)?(?:ip6?tables(?:-legacy|-nft)?(?:-save)?|nft|ipvsadm|kubectl|crictl|docker|conntrack)"
                       r"(?:\s+-?\w|\s*[|>]|\s*$)")
@@ -115,7 +116,7 @@ _TABLE_LINE = _LineLed(r"[ \t]*\*[a-z]+[ \t]*\r?(?:\n|$)")
 # a row of iptables -L -v: packets and bytes (K/M/G suffixes unless -x), then the target
 _LIST_ROW = re.compile(r"\s*\d+[KMGT]?\s+\d+[KMGT]?\s+\S")
 _RULE_TOOL = re.compile(r"(?:^|[\s/|;])(?:ip6?tables(?:-legacy|-nft)?(?:-save)?|nft|ipvsadm|conntrack|ipset)(?=\s|$)")
-RULE_TOOL = _RULE_TOOL  # (parse/hosts: a loop running a rule tool)
+RULE_TOOL = _RULE_TOOL  # (parse/hosts: a loop or ssh running a rule tool)
 
 
 # a listing command's own failure printed under it ("iptables v1.8.7 (legacy): can't initialize iptables table

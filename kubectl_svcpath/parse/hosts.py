@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from kubectl_svcpath.parse.excerpt import RULE_TOOL
+from kubectl_svcpath.parse.excerpt import PROMPT, RULE_TOOL
 
 _HOST = r"[A-Za-z0-9][\w.-]{0,62}"
 # pdsh's and clush's "host: " before each line; the host counts when a listing's own line follows it: iptables-save's
@@ -45,6 +45,14 @@ _HOST_PROMPT = re.compile(rf"\s*(?:\u279c\s+)?\[?[\w.-]+@({_HOST})[^\n]{{0,80}}?
 # the same, led by a literal newline: found in C in a big listing (whose nft sets' "@" lines are no prompts)
 _ANY_HOST_PROMPT = re.compile(rf"\n[ \t]*(?:\u279c[ \t]+)?\[?[\w.-]+@({_HOST})[^\n]{{0,80}}?[$#%](?=[ \t\n]|$)")
 MAX_HEAD = 65536
+# the commands that run a listing on a host they name, and their options that take a value (skipped with it)
+_TARGETING = {
+    "ssh": {"-B", "-b", "-c", "-D", "-E", "-e", "-F", "-I", "-i", "-J", "-L", "-l", "-m", "-O", "-o", "-p", "-Q", "-R", "-S", "-W", "-w"},
+    "docker exec": {"-u", "--user", "-e", "--env", "-w", "--workdir", "--env-file"},
+    "podman exec": {"-u", "--user", "-e", "--env", "-w", "--workdir", "--env-file"},
+    "nerdctl exec": {"-u", "--user", "-e", "--env", "-w", "--workdir"},
+    "multipass exec": set(), "lxc exec": set(), "vagrant ssh": {"-c", "--command"},
+}
 # dshbak -c's and clush -b's header: a line of dashes, the hosts ("node[1,3]", "node[1-2] (2)"), a line of dashes
 _DASHES = re.compile(r"-{5,}\s*$")
 _HOST_SET = re.compile(r"\s*([A-Za-z0-9][\w.\-]*(?:\[[\d,\-]+\][\w.\-]*)?(?:,[A-Za-z0-9][\w.\-]*(?:\[[\d,\-]+\][\w.\-]*)?)*)(?: \(\d+\))?\s*$")
@@ -59,7 +67,8 @@ class HostPart:
     host: str
     text: str  # the paste with the other hosts' lines blank, this host's prefixes taken off
     lines: list[tuple[int, int]] = field(default_factory=list)  # (first, last) line of each of its sections
-    how: str = ""  # "pdsh/clush prefixes", "ansible/pssh headers", "dshbak/clush -b headers", "prompts", "a loop's echoed names"
+    how: str = ""  # "pdsh/clush prefixes", "ansible/pssh headers", "dshbak/clush -b headers", "prompts", "the hosts its
+    # commands ran on (ssh, docker exec …)", "a loop's echoed names"
 
 
 class NotSplit(Exception):
@@ -98,9 +107,12 @@ def host_parts(text: str, prompts: bool = True, save_lines: bool = False) -> lis
         parts = _loop(text.split("\n"))
         if parts:
             return parts
-    if prompts and "@" in text and len(_prompt_hosts(text)) > 1:
+    targets = "ssh " in text or "exec " in text
+    if prompts and (targets or "@" in text and len(_prompt_hosts(text)) > 1):
         lines = text.split("\n")
-        parts = _sections(lines, [_prompt_host(line) for line in lines], "prompts")
+        ran_on = [_target_host(line) if targets else None for line in lines]
+        heads = [on or _prompt_host(line) for on, line in zip(ran_on, lines, strict=True)]
+        parts = _sections(lines, heads, "the hosts its commands ran on (ssh, docker exec …)" if any(ran_on) else "prompts")
         if len(parts) > 1:
             return parts
     return []
@@ -138,6 +150,40 @@ def _prompt_hosts(text: str) -> set[str]:
     return set(_ANY_HOST_PROMPT.findall(text)) | ({first.group(1)} if first is not None else set())
 
 
+def _target_host(line: str) -> str | None:
+    """The host a command line runs its rule listing on: "$ ssh -i key node1 sudo iptables-save | grep x", "docker exec
+    kind-worker2 iptables-save", "multipass exec node2 -- …", "minikube ssh -n m02 -- …" (None: not such a line)."""
+    if "ssh " not in line and "exec " not in line:
+        return None
+    body = line.strip()
+    prompt = PROMPT.match(body)
+    words = (body[prompt.end() - 1:] if prompt else body).split()
+    while words and words[0] == "sudo":
+        words = words[1:]
+    if len(words) < 3 or not RULE_TOOL.search(" ".join(words).replace("'", " ").replace('"', " ")):  # (ssh h 'iptables-save …')
+        return None
+    tool, rest = (words[0], words[1:]) if words[0] == "ssh" else (" ".join(words[:2]), words[2:])
+    if tool == "minikube ssh":  # the node by -n/--node, else the cluster's only (first) node: no name
+        for k, w in enumerate(rest):
+            if w in ("-n", "--node") and k + 1 < len(rest):
+                return _host_word(rest[k + 1])
+            if w.startswith("--node="):
+                return _host_word(w.removeprefix("--node="))
+        return None
+    if tool not in _TARGETING:
+        return None
+    with_value = _TARGETING[tool]
+    k = 0
+    while k < len(rest) and rest[k].startswith("-"):
+        k += 2 if rest[k] in with_value else 1
+    return _host_word(rest[k]) if k < len(rest) - 1 else None
+
+
+def _host_word(word: str) -> str | None:
+    host = word.rsplit("@", 1)[-1]
+    return host if re.fullmatch(_HOST, host) else None
+
+
 def _prompt_host(line: str) -> str | None:
     m = _HOST_PROMPT.match(line) if "@" in line else None
     return m.group(1) if m is not None else None
@@ -155,7 +201,7 @@ def _sections(lines: list[str], heads: list[str | None], how: str) -> list[HostP
     printed = dict.fromkeys(who for line, who in zip(lines, owner, strict=True) if who is not None and _LISTING.match(line))
     if not printed:
         return []
-    keep_heads = how == "prompts"  # (a prompt line is the cleaner's to read: the command under it)
+    keep_heads = how.startswith(("prompts", "the hosts"))  # (a command line is the cleaner's to read: the run under it)
     parts = []
     for host in printed:
         own = ["" if (who is not None and who != host) or (heads[i] is not None and not keep_heads) else line

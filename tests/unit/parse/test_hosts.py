@@ -232,3 +232,28 @@ def test_dshbak_and_clush_gathered_output(tmp_path: Path, header: str) -> None:
     code, out, err = svcpath("default/kubernetes", "--rules-file", paste, "--node", "node3")
     assert code == 0, err
     assert "holds the rules of 3 hosts (node1, node3 and node2, told apart by dshbak/clush -b headers): node3's lines (5-7)" in out, out
+
+
+@pytest.mark.parametrize(("command", "hosts"), [
+    ("user@bastion:~$ ssh -i ~/.ssh/k8s -o StrictHostKeyChecking=no {} sudo iptables-save -c | grep kubernetes", ("node1", "node2")),
+    ("$ ssh root@{} 'iptables-save -c | grep kubernetes'", ("node1", "node2")),
+    ("$ docker exec -it {} iptables-save -c | grep kubernetes", ("kind-worker", "kind-worker2")),
+    ("$ minikube ssh -n {} -- sudo iptables-save -c | grep kubernetes", ("minikube", "minikube-m02")),
+])
+def test_each_command_names_the_host_it_ran_on(tmp_path: Path, command: str, hosts: tuple[str, str]) -> None:
+    """The same grep run on two hosts by ssh (docker exec into kind nodes, minikube ssh -n) from one prompt: was read
+    as one node's (two paths of one cluster IP, 3 and 7 packets, each endpoint's 3)."""
+    lines = [command.format(hosts[0]), *_counted("node1"), command.format(hosts[1]), *_counted("node2")]
+    code, out, err = svcpath("default/kubernetes", "--rules-file", _paste(tmp_path, lines), "-o", "json")
+    assert code == 0, err
+    assert _reports(out) == {hosts[0]: 3, hosts[1]: 7}, out
+    code, out, err = svcpath("default/kubernetes", "--rules-file", _paste(tmp_path, lines))
+    assert f"holds the rules of 2 hosts ({hosts[0]} and {hosts[1]}, told apart by the hosts its commands ran on (ssh, docker exec …))" in out, out
+
+
+def test_one_host_by_ssh_is_one_node(tmp_path: Path) -> None:
+    lines = ["$ ssh node1 sudo iptables-save -c | grep kubernetes", *_counted("node1"), "$ ssh node1 sudo iptables-save -c | grep kubernetes",
+             *_counted("node2")]
+    code, out, err = svcpath("default/kubernetes", "--rules-file", _paste(tmp_path, lines), "-o", "json")
+    assert code == 0, err
+    assert _reports(out) == {None: 7}, out  # (the same host twice: its later run read, as before)
