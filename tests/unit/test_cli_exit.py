@@ -92,7 +92,9 @@ def test_help_names_the_argument_as_kubectl_would() -> None:
     """typer wrote the argument as "SERVICE <str>": a type no kubectl help shows."""
     lines = _help(80)
     assert lines[0] == "Usage: kubectl svcpath [OPTIONS] [SERVICE]"
-    assert "  SERVICE  NAME, svc/NAME or NAMESPACE/NAME" in lines and "<str>" not in "\n".join(lines)
+    at = lines.index("  SERVICE  NAME, svc/NAME or NAMESPACE/NAME; of a dump that names no Service")
+    assert lines[at + 1] == "           (ipvsadm), an entry as --all lists it ('TCP 10.96.0.10:53')"  # what the hint offers
+    assert "<str>" not in "\n".join(lines)
 
 
 @pytest.mark.parametrize("columns", [60, 80])
