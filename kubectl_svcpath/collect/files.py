@@ -34,7 +34,7 @@ def read_text(path: str, what: str = "rule dump") -> str:
                               hint="cut it to the tables you need (iptables-save -c -t nat; -t filter)")
             text = _decoded(path, what)
     except FileNotFoundError:
-        raise NotFound(f"{what} {path!r} not found", hint="check the path") from None
+        raise NotFound(f'{what} "{path}" not found', hint="check the path") from None  # (quoted as 'service "web"')
     except IsADirectoryError:
         raise BadDump(path, "is a directory, not a file") from None
     except PermissionError:

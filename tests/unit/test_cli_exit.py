@@ -28,7 +28,7 @@ def test_an_error_line_and_its_exit_code() -> None:
     done = _run("--rules-file", "/nonexistent/svcpath-dump.txt", "--all")
     code, _, err = svcpath("--rules-file", "/nonexistent/svcpath-dump.txt", "--all")
     assert (done.returncode, done.stderr.decode(), done.stdout) == (code, err, b"")
-    assert code == 4 and err.startswith("error: rule dump '/nonexistent/svcpath-dump.txt' not found")
+    assert code == 4 and err.startswith('error: rule dump "/nonexistent/svcpath-dump.txt" not found')  # as 'service "web"'
 
 
 def test_help_fits_an_80_column_terminal() -> None:
