@@ -205,6 +205,8 @@ def validate(opts: Options) -> None:
         if opts.all_services or opts.many_nodes:
             raise UsageError("--trace follows one Service on one node: it does not go with --all, --all-nodes, --nodes or --sample")
         check(TraceSpec(opts.trace, opts.trace_to, opts.trace_proto, tuple(opts.node_ips)))
+    if opts.manifests and opts.example:  # (it was taken and ignored)
+        raise UsageError("--example brings its own manifest: leave out --manifest, or pass your rules with --rules-file")
     if opts.manifests and not (opts.rules_files or opts.local or opts.example):
         raise UsageError("--manifest replaces the API server for offline use; add --rules-file FILE or --local")
 

@@ -57,3 +57,10 @@ def test_interval_without_watch_is_said_not_ignored() -> None:
     code, out, err = svcpath("--example", "--interval", "3s")
     assert (code, out) == (2, "")
     assert err == "error: --interval is how often --watch reads the rules: add --watch (kubectl svcpath web --watch 5s)\n"
+
+
+def test_a_manifest_with_the_example_is_said_not_ignored() -> None:
+    """`--example --manifest svc.yaml` read the bundled manifest and said nothing of the one given."""
+    code, out, err = svcpath("--example", "--manifest", "/nonexistent/svc.yaml")
+    assert (code, out) == (2, "")
+    assert err == "error: --example brings its own manifest: leave out --manifest, or pass your rules with --rules-file\n"
