@@ -155,7 +155,7 @@ def detect_mode(parsed: Parsed, collection: Collection) -> Mode:
         if not mode.shown_by(parsed):
             source = collection.proxy_mode_source or "--proxy-mode"
             where = parsed.sources[0].source if len(parsed.sources) == 1 else "the input"
-            raise BadDump(where, f'proxy mode "{declared}" ({source}) does not match the input: {_what_it_holds(parsed)}',
+            raise BadDump(where, f'proxy mode "{declared}" ({source}) does not match it: {_what_it_holds(parsed)}',
                           hint="leave --proxy-mode out to use what the input shows, or pass the listing of that mode")
         return mode.name
     for m in registry.MODES:

@@ -64,3 +64,10 @@ def test_a_manifest_with_the_example_is_said_not_ignored() -> None:
     code, out, err = svcpath("--example", "--manifest", "/nonexistent/svc.yaml")
     assert (code, out) == (2, "")
     assert err == "error: --example brings its own manifest: leave out --manifest, or pass your rules with --rules-file\n"
+
+
+def test_a_proxy_mode_the_input_does_not_show_names_the_input_once() -> None:
+    """With several sources the error read 'the input: proxy mode ... does not match the input: ...'."""
+    code, _, err = svcpath("--example", "--proxy-mode", "nftables")
+    assert code == 8 and err.splitlines()[0] == ('error: the input: proxy mode "nftables" (--proxy-mode) does not match it: '
+                                                 "iptables rules and nft -j output (proxy mode iptables)")
