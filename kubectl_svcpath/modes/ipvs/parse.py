@@ -151,16 +151,28 @@ def _command_line(s: str) -> tuple[str, str] | None:
     return (body, "") if _LISTING_COMMAND.match(body) or _IPSET_COMMAND.match(body) else None
 
 
-def _sections(text: str) -> list[_Section]:
+# a listing copied without its line breaks: a virtual server line and its first real server, or two real
+# servers, on one line ("TCP  10.96.0.1:443 rr  -> 10.0.0.2:8443   Masq 1 2 0"); ipvsadm prints "->" only to
+# start a real server line
+_JOINED = re.compile(r"\s+(?=->\s)")
+_LISTED = ("->", "TCP ", "UDP ", "SCTP ", "FWM ")
+
+
+def _sections(text: str, joined: list[int] | None = None) -> list[_Section]:
     node = ""
     sections = [_Section(0, "", "")]
     for line_no, line in enumerate(text.splitlines(), 1):
         s = line.strip()
         if not s:
             continue
-        if s.startswith(("->", "TCP ", "UDP ")):  # the bulk of a listing: neither a node line nor a prompt
-            sections[-1].lines.append((line_no, s))
+        if s.startswith(_LISTED):  # the bulk of a listing: neither a node line nor a prompt
+            parts = _JOINED.split(s) if " -> " in s or "\t-> " in s else [s]
+            if len(parts) > 1 and joined is not None:
+                joined.append(line_no)
+            sections[-1].lines.extend((line_no, part) for part in parts)
             continue
+        if joined is not None and s.startswith(HEADS) and "-> RemoteAddress:Port" in s:  # (the two head lines as one)
+            joined.append(line_no)
         mark = _NODE_MARK.match(s)
         if mark:
             node = mark.group(1)
@@ -207,6 +219,10 @@ def parse_ipvsadm(text: str, source: str, lenient: bool = False) -> IpvsTable:
     info.notices.extend(state.notices)
     if state.named or state.hosts:
         info.notices.append(_names_note(source, state.named, state.hosts))
+    if state.joined:
+        info.notices.append(f"{source}: line{'s' if len(state.joined) > 1 else ''} {_lines(state.joined)} "
+                            f"hold{'' if len(state.joined) > 1 else 's'} several listing lines each (the line breaks were lost "
+                            "when it was copied): read as split before each '->'")
     if state.connections:
         info.notices.append(_connections_note(source, [(state.connections[0], state.connections[-1], "ipvsadm -Lnc")]))
     if state.foreign:
@@ -258,7 +274,7 @@ def _read_nodes(text: str, source: str, lenient: bool) -> _Read:
     state = _State(source, lenient)
     unnamed = 1
     last = ""
-    for sec in _sections(text):
+    for sec in _sections(text, state.joined):
         start = next((i for i, (_, s) in enumerate(sec.lines) if _is_listing_line(s)), None)
         if start is None:
             if sec.lines:
@@ -427,6 +443,7 @@ class _State:
     connections: list[int] = field(default_factory=list)  # `ipvsadm -Lnc` lines printed within a listing
     named: dict[str, int] = field(default_factory=dict)  # ports printed by their service names (ipvsadm -l without -n)
     hosts: list[tuple[int, str]] = field(default_factory=list)  # real servers printed by a host name: (line, name)
+    joined: list[int] = field(default_factory=list)  # lines that hold several listing lines (line breaks lost)
 
     def line(self, table: IpvsTable, line_no: int, s: str) -> None:
         info = table.dumps[0]
