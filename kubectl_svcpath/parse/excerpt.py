@@ -55,7 +55,7 @@ class _LineLed:
 _PROMPT = re.compile(r"^\s*(?!COMMIT\s)(?:\u279c\s+)?(?:\[[^\]\n]{0,80}\]|[\w.-]+@[\w.:~/-]*|[\w.-]+|[~/][\w.:~/-]*|[~\w./-]{1,80}\])?\s*[$#%]\s+\S")
 PROMPT = _PROMPT  # (parse/hosts: a command line)
 # (a listing command alone, or piped: "sudo iptables-save | grep nginx-ext", "iptables-save > /tmp/x")
-_COMMAND = re.compile(r"^\s*(?:sudo\s+)?(?:ip6?tables(?:-legacy|-nft)?(?:-save)?|nft|ipvsadm|kubectl|crictl|docker|conntrack)"
+_COMMAND = re.compile(r"^\s*(?:sudo\s+)?(?:ip6?tables(?:-legacy|-nft)?(?:-save)?|nft|ipvsadm|kubectl|crictl|docker|conntrack|minikube)"
                       r"(?:\s+-?\w|\s*[|>]|\s*$)")
 _PROSE = re.compile(r"^[A-Z][^:\t]{2,100}:\s*$")
 # a line of the author's own words in their script ("可以在宿主机上看到8000端口", "Есть наш сервис"): led by a letter
@@ -94,7 +94,7 @@ _OTHER_COMMAND = re.compile(
     r"^(?:sudo\s+)?(?:(?:kubectl|k)\s+(?:-n\s+\S+\s+)?(?:logs|get|describe|apply|create|delete|edit|scale|rollout|top|version|"
     r"cluster-info|config|explain|run|expose|patch|label|annotate|wait)|ip\s+(?:-\w+\s+)*(?:a|addr|address|r|route|l|link|n|neigh|rule)|ss|netstat|curl|wget|"
     r"ping|dig|nslookup|journalctl|systemctl|docker\s+(?:ps|logs|images|inspect)|crictl\s+(?:ps|pods|logs|inspect)|helm|"
-    r"tcpdump|uname|hostname|ls|sysctl|lsmod|route|arp)\b")
+    r"tcpdump|uname|hostname|ls|sysctl|lsmod|route|arp|minikube)\b")
 # a log line pasted with the rules: klog's ("I0330 09:28:56.497083       1 proxier.go:1570] …", kube-proxy's own log)
 # or journald's ("Nov 14 11:06:11 node1 kube-proxy[12085]: -A KUBE-SVC-…": kube-proxy logs the restore input it
 # tried, which tells nothing of what the kernel holds); left out, never read as rules

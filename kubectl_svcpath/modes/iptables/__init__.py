@@ -103,7 +103,10 @@ def _shown_by(parsed: Parsed) -> bool:
     ipsets = _ipvs_sets(parsed.rules)
     if ipsets:
         local = any(s.kind == "local" for s in parsed.sources)  # (--local reads /proc/net/ip_vs when it holds any)
-        raise Unsupported(f"these iptables rules are kube-proxy's IPVS mode (ipset {', '.join(ipsets[:3])}, no KUBE-SVC chains)"
+        left = _left_over(parsed.rules)
+        chains = (f"its {left} KUBE-SVC chain{'s' if left > 1 else ''} left over from iptables mode: no rule jumps to "
+                  f"{'them' if left > 1 else 'it'}") if left else "no KUBE-SVC chains"
+        raise Unsupported(f"these iptables rules are kube-proxy's IPVS mode (ipset {', '.join(ipsets[:3])}, {chains})"
                           + (", and this machine's kernel holds no IPVS virtual server (/proc/net/ip_vs)" if local else ""),
                           hint="is kube-proxy's IPVS mode working here? Its log says why it is not (kubectl logs -n "
                                "kube-system KUBE-PROXY-POD)" if local else
@@ -136,10 +139,17 @@ _IPVS_SETS = ("KUBE-CLUSTER-IP", "KUBE-LOOP-BACK", "KUBE-EXTERNAL-IP", "KUBE-LOA
 
 
 def _ipvs_sets(rules: RuleSet) -> list[str]:
-    """The IPVS-mode ipsets the nat rules match on, when the rules hold no iptables-mode service chain."""
+    """The IPVS-mode ipsets the nat rules match on, when the rules hold no iptables-mode service chain, or only
+    chains nothing jumps to while KUBE-SERVICES matches IPVS mode's sets (left over by a switch to IPVS mode)."""
     nat = rules.table("nat")
-    if nat is None or any(name.startswith(("KUBE-SVC-", "KUBE-SEP-")) for name in nat.chains):
+    if nat is None:
         return []
+    if any(name.startswith(("KUBE-SVC-", "KUBE-SEP-")) for name in nat.chains):
+        # (IPVS mode's own chains first, then a literal in KUBE-SERVICES: an iptables-mode dump's 10^4 rules are
+        # neither searched nor tokenised)
+        if not ("KUBE-NODE-PORT" in nat.chains or "KUBE-LOAD-BALANCER" in nat.chains) \
+                or not rules.rules_mentioning("nat", "KUBE-SERVICES", ("KUBE-CLUSTER-IP", "KUBE-6-CLUSTER-IP")) or _left_over(rules) == 0:
+            return []
     found: list[str] = []
     for r in nat.rules():
         for name in r.options.get("--match-set", [])[:1]:
@@ -147,6 +157,19 @@ def _ipvs_sets(rules: RuleSet) -> list[str]:
             if name.startswith(_IPVS_SETS) and name not in found:
                 found.append(name)
     return found
+
+
+def _left_over(rules: RuleSet) -> int:
+    """How many KUBE-SVC chains of the nat table no rule of KUBE-SERVICES or KUBE-NODEPORTS jumps to, when none
+    jumps to any service chain (0 when one does: iptables mode at work)."""
+    nat = rules.table("nat")
+    if nat is None:
+        return 0
+    for entry in ("KUBE-SERVICES", "KUBE-NODEPORTS"):
+        if any(r.target and r.target.startswith(("KUBE-SVC-", "KUBE-SVL-", "KUBE-EXT-", "KUBE-FW-", "KUBE-XLB-"))
+               for r in rules.rules_of("nat", entry)):
+            return 0
+    return sum(1 for name in nat.chains if name.startswith("KUBE-SVC-"))
 
 
 def _rules(parsed: Parsed) -> RuleSet:

@@ -100,7 +100,8 @@ def _correlate_port(snapshot: ServiceSnapshot, port: ServicePort, rules: RuleSet
     for path in pp.paths:
         if path.verdict == "not-in-input":
             what = path.chains[-1]
-            pp.not_in_input.append(f"{what}: not in the input (the rules jump to it; what it does is unknown)")
+            pp.not_in_input.append(f"{what}: in the input in part, {path.unseen} not" if path.unseen else
+                                   f"{what}: not in the input (the rules jump to it; what it does is unknown)")
     cluster_chains = {p.policy_chain for p in pp.paths if p.policy_chain and p.policy_chain.startswith("KUBE-SVC-")}
     partial = sorted({p.policy_chain for p in pp.paths if p.policy_chain and not rules.chain_complete("nat", p.policy_chain)})
     if partial and snapshot.from_api:
@@ -206,6 +207,8 @@ def _walk(rules: RuleSet, current: str | None, path: EntryPath) -> None:
                 path.evidence.append(_evidence(drop))
             elif not path.endpoints:
                 path.verdict = "missing" if whole else "not-in-input"
+                if not whole and body:  # (the chain's rules are in part: the finding says it is, its jumps not)
+                    path.unseen = "the rest of its rules (the endpoints' jumps) are"
             if not whole and not _whole_cascade(rules, body):
                 for hop in path.endpoints:
                     hop.probability = None  # rules cut out before the ones shown may have taken a share

@@ -62,8 +62,7 @@ def parse_iptables_list(text: str, source: str, lenient: bool = False, table: st
     for sec in listing.sections:
         _add_section(rules, sec, info, listing.headerless, listed)
     _note_relisted(listed, info)
-    if info.elisions or listing.headerless:
-        _mark_cut_chains(rules, info)
+    _mark_cut_chains(rules, info)
     if listing.headerless:
         info.form = "iptables-list-lines"
     info.has_counters = listing.counted > 0
@@ -218,11 +217,18 @@ def _note_relisted(listed: dict[tuple[str, str], list[int]], info: DumpInfo) -> 
 
 
 def _mark_cut_chains(rules: RuleSet, info: DumpInfo) -> None:
-    """An excerpt (``...``) leaves no chain known whole; header-less lines leave the "?" chain unknown."""
+    """An excerpt (``...``) leaves no chain known whole; header-less lines leave the "?" chain unknown. A service chain
+    listed down to its masquerade rule and no further was cut too: kube-proxy writes that rule (1.21+) only in a
+    chain it fills with what follows it, the endpoints' jumps (or a "has no local endpoints" DROP)."""
     for tbl in rules.tables.values():
         for c in tbl.chains.values():
             if c.complete and (info.elisions or c.name == UNKNOWN_CHAIN):
                 c.complete = None if not info.elisions else False
+            elif c.complete and c.name.startswith(("KUBE-SVC-", "KUBE-SVL-")) and c.rules and c.rules[-1].target == "KUBE-MARK-MASQ":
+                c.complete = False
+                info.repairs.append(f"chain {c.name} is listed down to its masquerade rule and no further (line "
+                                    f"{c.rules[-1].line_no}): kube-proxy writes the endpoints' jumps after that rule, so "
+                                    "the listing was cut there; its endpoints are not in the input")
 
 
 _ALL_BUILTINS = {"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"}
