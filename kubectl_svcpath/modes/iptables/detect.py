@@ -12,7 +12,9 @@ _COUNT = re.compile(r"^\d+[KMGT]?$")
 
 def looks_like_iptables_save(text: str) -> bool:
     head = text[:65536]
-    return bool(re.search(r"^(?:\S*:)?(?:\d+[:-])?(?:\[\d+:\d+\]\s+)?-A \S", head, re.M) or re.search(r"^\*(nat|filter|mangle|raw)\s*$", head, re.M))
+    # (a line may be indented: rules quoted in a Markdown list, some lines by tabs and some by spaces, share no indentation
+    # parse/excerpt could take off)
+    return bool(re.search(r"^[ \t]*(?:\S*:)?(?:\d+[:-])?(?:\[\d+:\d+\]\s+)?-A \S", head, re.M) or re.search(r"^\*(nat|filter|mangle|raw)\s*$", head, re.M))
 
 
 def looks_like_iptables_list(text: str) -> bool:
