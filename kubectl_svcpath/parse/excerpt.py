@@ -59,8 +59,8 @@ _COMMAND = re.compile(r"^\s*(?:sudo\s+)?(?:ip6?tables(?:-legacy|-nft)?(?:-save)?
                       r"(?:\s+-?\w|\s*[|>]|\s*$)")
 _PROSE = re.compile(r"^[A-Z][^:\t]{2,100}:\s*$")
 # a line of the author's own words in their script ("可以在宿主机上看到8000端口", "Есть наш сервис"): led by a letter
-# outside ASCII, which no rule listing starts a line with
-_OWN_WORDS = re.compile(r"^\s*[^\W\d_\x00-\x7f]")
+# outside ASCII, which no rule listing starts a line with; or led by "//", as a note over a rule is written in C
+_OWN_WORDS = re.compile(r"^\s*(?:[^\W\d_\x00-\x7f]|//)")
 # the prompt alone, the command's output done ("ubuntu@vm1:~$ ", "[root@node ~]#"): ends many pasted runs;
 # and sudo's own prompt under a command ("[sudo] password for lab:"), printed before the command's output
 _BARE_PROMPT = re.compile(r"^\s*(?:\u279c\s+)?(?:(?:\[[^\]\n]{0,80}\]|[\w.-]+@[\w.:~/-]*|[~/][\w.:~/-]*[ \t])[$#%]|\[sudo\] password for [^:\n]{1,64}:)\s*$")

@@ -42,3 +42,31 @@ def test_an_unreadable_line_is_shown_in_its_own_letters(tmp_path: Path) -> None:
     code, _, err = svcpath("--rules-file", str(paste), "--all")
     assert code == 8
     assert "line 2: not an iptables-save line: x 规则 \\x1b[31m\\u202e -j X\n" in err, err  # the letters as they are; control and bidi characters escaped
+
+
+# a Traditional Chinese post on Service paths (tachingchen.com's "Kubernetes Service 深入淺出", as kept in an Obsidian
+# vault; index id 9620413010, no repository to cite): a "// note" line above each group of rules; refused at line 1
+SLASH_NOTES = """// 收到封包且 dst IP 為該服務的 external IP 時，將封包送到 KUBE-FW-HQT2B7A3AOLJKY7O 處理
+-A KUBE-SERVICES -d 104.123.111.1/32 -p tcp -m comment --comment "default/example:svc loadbalancer IP" -m tcp --dport 3457 -j KUBE-FW-HQT2B7A3AOLJKY7O
+
+// 將封包送到 KUBE-SVC-HQT2B7A3AOLJKY7O 處理
+-A KUBE-FW-HQT2B7A3AOLJKY7O -m comment --comment "default/example:svc loadbalancer IP" -j KUBE-MARK-MASQ
+-A KUBE-FW-HQT2B7A3AOLJKY7O -m comment --comment "default/example:svc loadbalancer IP" -j KUBE-SVC-HQT2B7A3AOLJKY7O
+-A KUBE-FW-HQT2B7A3AOLJKY7O -m comment --comment "default/example:svc loadbalancer IP" -j KUBE-MARK-DROP
+
+// 透過隨機 (--probability) 的方式將封包分送到不同 iptables chain
+-A KUBE-SVC-HQT2B7A3AOLJKY7O -m comment --comment "default/example:svc" -m statistic --mode random --probability 0.33333333333 -j KUBE-SEP-3LCXQQA74ENIYBWW
+-A KUBE-SVC-HQT2B7A3AOLJKY7O -m comment --comment "default/example:svc" -m statistic --mode random --probability 0.50000000000 -j KUBE-SEP-KEBKTHZKZPI5ZKRT
+-A KUBE-SVC-HQT2B7A3AOLJKY7O -m comment --comment "default/example:svc" -j KUBE-SEP-UNUQIMG47GFWO2LF
+"""
+
+
+def test_a_slash_note_line_above_rules_is_the_authors(tmp_path: Path) -> None:
+    paste = tmp_path / "paste.txt"
+    paste.write_text(SLASH_NOTES, encoding="utf-8")
+    code, out, err = svcpath("default/example", "--rules-file", str(paste), "-o", "json")
+    assert code == 0, err
+    (port,) = json.loads(out)["ports"]
+    (path,) = port["paths"]
+    assert (path["entry"], path["address"], path["port"]) == ("loadBalancer", "104.123.111.1", 3457)
+    assert [(e["ip"], e["port"]) for e in path["endpoints"]] == [("?", None)] * 3  # the endpoint chains are not in it
