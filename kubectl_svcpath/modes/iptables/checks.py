@@ -770,8 +770,13 @@ def notes_iptables(rules: RuleSet, snapshot: ServiceSnapshot | None = None) -> l
         notes.append("no table headers (bare -A lines): tables were guessed from chain and target names")
     if forms & {"iptables-list", "iptables-list-lines"}:
         tables = sorted({t for d in rules.dumps for t in d.listed_tables})
-        notes.append(f"iptables -L listing: table {'assumed to be' if tables == ['nat'] else 'taken to be'} "
-                     f"{' and '.join(tables) or 'nat'}; counters as printed (-x for exact numbers)")
+        told = {t for d in rules.dumps for t in d.told_tables}
+        shown = " and ".join(tables) or "nat"
+        if tables and told >= set(tables):  # (a pasted command's -t named it: nothing was assumed)
+            what = f"the {shown} table{'s' if len(tables) > 1 else ''} (as the pasted command says)"
+        else:
+            what = f"table {'assumed to be' if tables == ['nat'] else 'taken to be'} {shown}"
+        notes.append(f"iptables -L listing: {what}; counters as printed (-x for exact numbers)")
     if rules.table("filter") is None:
         notes.append("no filter table: REJECT for services without endpoints and Local-policy DROPs cannot be seen "
                      f"(dump all tables: {save_tool(rules)} -c)")

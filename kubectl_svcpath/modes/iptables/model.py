@@ -564,6 +564,7 @@ class DumpInfo:
     deleted: list[str] = field(default_factory=list)  # "-X CHAIN" lines (a partial iptables-restore input)
     repairs: list[str] = field(default_factory=list)  # what was read differently from the text, and why
     listed_tables: list[str] = field(default_factory=list)  # iptables -L: the table(s) the listing was taken to be
+    told_tables: list[str] = field(default_factory=list)  # … of them, the ones a pasted command's -t (or none: filter) named
 
     @property
     def excerpt(self) -> bool:

@@ -196,6 +196,8 @@ def _add_section(rules: RuleSet, sec: _Section, info: DumpInfo, headerless: int,
                     and _BUILTINS.get(name, set()) <= set(sec.chains) and _references_listed(sec))
     if name not in info.listed_tables:
         info.listed_tables.append(name)
+    if sec.command_table == name and name not in info.told_tables:
+        info.told_tables.append(name)
 
 
 def _alike(a: Chain, b: Chain) -> bool:
