@@ -34,7 +34,7 @@ from kubectl_svcpath.errors import BadDump
 from kubectl_svcpath.modes.ipvs.detect import _PROTOS, _RULE_PROTO, _VERSION, CONN_ENTRY, CONN_HEADS, HEADS
 from kubectl_svcpath.modes.ipvs.detect import is_listing_line as _is_listing_line
 from kubectl_svcpath.modes.ipvs.model import IpvsDumpInfo, IpvsRate, IpvsStats, IpvsTable, VirtualServer, normalize_ip
-from kubectl_svcpath.wording import agrees, counted, numbered
+from kubectl_svcpath.wording import agrees, counted, listed, numbered
 
 _SUFFIX = {"K": 1000, "M": 1000_000, "G": 1000_000_000, "T": 1000_000_000_000}
 _FLAG_FORMS = ("list", "persistent-conn", "thresholds")
@@ -220,9 +220,8 @@ def parse_ipvsadm(text: str, source: str, lenient: bool = False) -> IpvsTable:
     if state.named or state.hosts:
         info.notices.append(_names_note(source, state.named, state.hosts))
     if state.joined:
-        info.notices.append(f"{source}: line{'s' if len(state.joined) > 1 else ''} {_lines(state.joined)} "
-                            f"hold{'' if len(state.joined) > 1 else 's'} several listing lines each (the line breaks were lost "
-                            "when it was copied): read as split before each '->'")
+        info.notices.append(f"{source}: {numbered('line', state.joined)} {agrees(len(state.joined), 'holds', 'hold')} several "
+                            "listing lines each (the line breaks were lost when it was copied): read as split before each '->'")
     if state.connections:
         info.notices.append(_connections_note(source, [(state.connections[0], state.connections[-1], "ipvsadm -Lnc")]))
     if state.foreign:
@@ -352,10 +351,10 @@ def _names_note(source: str, named: dict[str, int], hosts: list[tuple[int, str]]
         parts.append("ports printed by their service names were read as the numbers /etc/services gives them ("
                      + ", ".join(f"{name} {number}" for name, number in sorted(named.items(), key=lambda kv: kv[1])) + ")")
     if hosts:
-        shown = ", ".join(f"'{name}' (line {n})" for n, name in hosts[:4]) + (f" and {len(hosts) - 4} more" if len(hosts) > 4 else "")
-        parts.append(f"real server{'s' if len(hosts) > 1 else ''} {shown} "
-                     f"{'are' if len(hosts) > 1 else 'is'} printed by a host name, which ipvsadm cuts to 28 characters: "
-                     "the address (and a cut name's port) is not in the input")
+        shown = listed([f"'{name}' (line {n})" for n, name in hosts])
+        parts.append(f"{'real server' if len(hosts) == 1 else 'real servers'} {shown} {agrees(len(hosts), 'is', 'are')} "
+                     "printed by a host name, which ipvsadm cuts to 28 characters: the address (and a cut name's port) is "
+                     "not in the input")
     return f"{source}: a listing without -n (ipvsadm -l): " + "; ".join(parts) + " (ipvsadm -Ln prints numbers)"
 
 
