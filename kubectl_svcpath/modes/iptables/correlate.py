@@ -339,8 +339,9 @@ def _filter_verdicts(snapshot: ServiceSnapshot, port: ServicePort, spn: str, rul
     have = {(p.entry, p.address): p for p in found}
     # only rules that name the port or one of the Service's addresses can be about it
     words = (*((spn + " has no",) if spn else ()), *snapshot.cluster_ips, *snapshot.external_ips, *snapshot.load_balancer_ips,
+             *snapshot.other_ips,
              *((f"--dport {port.node_port}",) if port.node_port else ()))
-    for chain in ("KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES"):
+    for chain in ("KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES", "?"):  # ("?": -L lines without their chain's header)
         for rule in rules.rules_mentioning("filter", chain, words):
             if rule.target not in ("REJECT", "DROP"):
                 continue
@@ -362,6 +363,8 @@ def _filter_verdicts(snapshot: ServiceSnapshot, port: ServicePort, spn: str, rul
                 kind = "loadBalancer"
             elif dest in snapshot.external_ips:
                 kind = "externalIP"
+            elif dest in snapshot.other_ips or (chain == "?" and dest not in snapshot.cluster_ips):
+                kind = "address"
             elif dest in snapshot.cluster_ips or chain == "KUBE-SERVICES":
                 kind = "clusterIP"
             else:
@@ -376,5 +379,6 @@ def _filter_verdicts(snapshot: ServiceSnapshot, port: ServicePort, spn: str, rul
                         existing.packets, existing.bytes = rule.packets, rule.bytes
                 continue
             out.append(EntryPath(entry=kind, address=dest, port=rport, chains=["filter", chain], packets=rule.packets,
-                                 bytes=rule.bytes, verdict=verdict, evidence=[_evidence(rule)], shown_port=rport is not None))
+                                 bytes=rule.bytes, verdict=verdict, evidence=[_evidence(rule)],
+                                 shown_port=rule.dport is not None))  # (by name too: "tcp dpt:gsmp-x" of -L without -n)
     return out

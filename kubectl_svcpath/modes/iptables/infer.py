@@ -49,6 +49,7 @@ class _Draft:
     cluster_ips: list[str] = field(default_factory=list)
     external_ips: list[str] = field(default_factory=list)
     lb_ips: list[str] = field(default_factory=list)
+    other_ips: list[str] = field(default_factory=list)  # a REJECT/DROP's address whose chain (so kind) is not in the input
     ports: dict[tuple[str, str], _Port] = field(default_factory=dict)  # (port name, PROTO) -> fields
     itp: str | None = None  # internalTrafficPolicy seen: KUBE-SERVICES jumps to KUBE-SVL (Local) or KUBE-SVC
     etp: str | None = None  # externalTrafficPolicy seen (KUBE-XLB / KUBE-EXT contents, NodePort straight to KUBE-SVC)
@@ -117,7 +118,7 @@ def _drafts(rules: RuleSet, only: tuple[str | None, str] | None) -> list[_Draft]
     else:
         _from_entry_rules(chain_rules("nat", "KUBE-SERVICES"), draft_for)
         _from_node_ports(chain_rules("nat", "KUBE-NODEPORTS"), draft_for)
-    for chain in ("KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES"):
+    for chain in ("KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES", "?"):  # ("?": -L lines without their chain's header)
         _from_filter_rules(chain, chain_rules("filter", chain), draft_for)
     claims = _per_service_chains(rules, drafts, draft_for, only)
     if only is None or not any(k[1] == only[1] for k in drafts):
@@ -290,9 +291,11 @@ def _from_filter_rules(chain: str, entries: list[Rule], draft_for: DraftFor) -> 
         else:
             if chain == "KUBE-SERVICES" and addr not in d.cluster_ips:
                 d.cluster_ips.append(addr)
+            elif chain == "?" and addr not in d.other_ips:
+                d.other_ips.append(addr)
             if pf.port is None:
                 pf.port = rule.dport_number
-        if named.kind == "no local endpoints":
+        if named.kind == "no local endpoints" and chain != "?":  # ("?": internal or external policy, the chain would say)
             if chain == "KUBE-SERVICES":
                 d.itp = "Local"
             else:
@@ -632,6 +635,7 @@ def _finish(d: _Draft, rules: RuleSet) -> ServiceSnapshot:
     return ServiceSnapshot(
         namespace=d.namespace, name="" if d.name.startswith("#") else d.name, type=stype, cluster_ips=tuple(d.cluster_ips), ports=tuple(ports),
         external_ips=tuple(d.external_ips), load_balancer_ips=tuple(d.lb_ips),
+        other_ips=tuple(ip for ip in d.other_ips if ip not in d.cluster_ips + d.external_ips + d.lb_ips),
         external_traffic_policy=etp, internal_traffic_policy=_internal_policy(d, rules),
         session_affinity=session, affinity_timeout=timeouts[0] if timeouts else None,
         endpoints=endpoints, has_slices=False, from_api=False,

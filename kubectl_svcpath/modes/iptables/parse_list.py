@@ -328,8 +328,11 @@ def _place(rules: RuleSet, rule: Rule, command_table: str | None, info: DumpInfo
             proto = comments.endpoint_chain_of(named.spn, target, rule.protocol, None)
             chain = kubeproxy.service_chains(named.spn, proto or "tcp")["xlb"] if proto else UNKNOWN_CHAIN
         elif named.kind in ("no endpoints", "no local endpoints") and target in ("REJECT", "DROP"):
+            # a node port's rule matches addrtype LOCAL (KUBE-EXTERNAL-SERVICES); an address's is in KUBE-SERVICES (a
+            # cluster IP) or KUBE-EXTERNAL-SERVICES (an external or load-balancer IP), which a line without its chain's
+            # header does not tell apart: it stays in "?", its address of a kind not in the input
             table = "filter"
-            chain = "KUBE-SERVICES" if rule.dest_addr and "addrtype" not in rule.matches else "KUBE-EXTERNAL-SERVICES"
+            chain = UNKNOWN_CHAIN if rule.dest_addr and "addrtype" not in rule.matches else "KUBE-EXTERNAL-SERVICES"
     rule.table = table
     rule.chain = chain
     c = rules.ensure_table(table).ensure_chain(chain)
