@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from kubectl_svcpath.errors import BadDump, Unsupported
 from kubectl_svcpath.modes.base import InputForm, Mode, Parsed, ProxyMode
+from kubectl_svcpath.wording import agrees, counted
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -104,8 +105,8 @@ def _shown_by(parsed: Parsed) -> bool:
     if ipsets:
         local = any(s.kind == "local" for s in parsed.sources)  # (--local reads /proc/net/ip_vs when it holds any)
         left = _left_over(parsed.rules)
-        chains = (f"its {left} KUBE-SVC chain{'s' if left > 1 else ''} left over from iptables mode: no rule jumps to "
-                  f"{'them' if left > 1 else 'it'}") if left else "no KUBE-SVC chains"
+        chains = (f"its {counted(left, 'KUBE-SVC chain')} left over from iptables mode: no rule jumps to "
+                  f"{agrees(left, 'it', 'them')}") if left else "no KUBE-SVC chains"
         raise Unsupported(f"these iptables rules are kube-proxy's IPVS mode (ipset {', '.join(ipsets[:3])}, {chains})"
                           + (", and this machine's kernel holds no IPVS virtual server (/proc/net/ip_vs)" if local else ""),
                           hint="is kube-proxy's IPVS mode working here? Its log says why it is not (kubectl logs -n "

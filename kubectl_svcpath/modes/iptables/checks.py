@@ -773,7 +773,7 @@ def notes_iptables(rules: RuleSet, snapshot: ServiceSnapshot | None = None) -> l
         told = {t for d in rules.dumps for t in d.told_tables}
         shown = " and ".join(tables) or "nat"
         if tables and told >= set(tables):  # (a pasted command's -t named it: nothing was assumed)
-            what = f"the {shown} table{'s' if len(tables) > 1 else ''} (as the pasted command says)"
+            what = f"the {shown} {agrees(len(tables), 'table', 'tables')} (as the pasted command says)"
         else:
             what = f"table {'assumed to be' if tables == ['nat'] else 'taken to be'} {shown}"
         notes.append(f"iptables -L listing: {what}; counters as printed (-x for exact numbers)")
