@@ -225,15 +225,11 @@ def clean(text: str) -> Cleaned:
             log_fresh = _leave_out(left_out, lines, i, LOG, log_fresh)
             continue
         log_fresh = True
-        if outside is not None and i in outside and _notes_prose(line):
-            commands.append(i + 1)
-            lines[i] = "# " + line.strip()
+        if _notes_text(lines, i, outside, (elisions, marked, commands)):
             continue
         if len(line) > 300:
             if other is not None:
                 fresh = _leave_out(left_out, lines, i, other, fresh)
-            continue
-        if ("*" in line or "`" in line or line.startswith("Warning: ") or "ed by " in line or "ed on " in line) and _markdown(lines, i, (elisions, marked, commands)):
             continue
         if elided and len(line) <= 120 and _ELISION.match(line):
             elisions.append(i + 1)
@@ -250,8 +246,7 @@ def clean(text: str) -> Cleaned:
                 other = None
             else:
                 fresh = _leave_out(left_out, lines, i, other, fresh)
-    reruns = _reruns(lines, set(commands)) if run > 1 else []
-    reruns = reruns or (_earlier_saves(lines) if _tables_repeat(text) else [])
+    reruns = (_reruns(lines, set(commands)) if run > 1 else []) or (_earlier_saves(lines) if _tables_repeat(text) else [])
     if not elisions and not commands and not left_out and not marked and not relisted and not repeated and not reruns:
         return Cleaned(text, [], bom, dedented=dedented, uncommented=uncommented)
     return Cleaned("\n".join(lines), elisions, bom, commands, dedented, left_out, marked=marked, repeated=repeated,
@@ -372,6 +367,18 @@ def _quick_look(text: str) -> tuple[bool | None, bool]:
             and not _tables_repeat(text):
         return False, False
     return None, elided
+
+
+def _notes_text(lines: list[str], i: int, outside: set[int] | None, into: tuple[list[int], list[int], list[int]]) -> bool:
+    """Line ``i`` is the notes' own text, made a comment (or an italic table header, a cut): prose outside their ```
+    blocks, a Markdown line (_markdown; not one over 300 characters, which no such line is)."""
+    line = lines[i]
+    if outside is not None and i in outside and _notes_prose(line):
+        into[2].append(i + 1)
+        lines[i] = "# " + line.strip()
+        return True
+    return len(line) <= 300 and ("*" in line or "`" in line or line.startswith("Warning: ") or "ed by " in line
+                                 or "ed on " in line) and _markdown(lines, i, into)
 
 
 def _markdown(lines: list[str], i: int, into: tuple[list[int], list[int], list[int]]) -> bool:
