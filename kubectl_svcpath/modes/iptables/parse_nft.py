@@ -163,7 +163,10 @@ def _apply_match(rule: Rule, m: Match) -> None:
 def _apply_statement(rule: Rule, expr: dict[str, Any]) -> None:
     if "jump" in expr or "goto" in expr:
         kind = "jump" if "jump" in expr else "goto"
-        rule.target, rule.goto = expr[kind].get("target"), kind == "goto"
+        target = expr[kind]["target"]
+        if not isinstance(target, str):  # (a list or an object would reach the correlator as a chain name)
+            raise TypeError(f"a {kind} target that is not a chain name: {type(target).__name__}")
+        rule.target, rule.goto = target, kind == "goto"
     elif any(k in expr for k in _VERDICTS):
         rule.target = next(_VERDICTS[k] for k in _VERDICTS if k in expr)
     elif "reject" in expr:

@@ -23,7 +23,7 @@ from typing import Any
 
 from kubectl_svcpath import kubeproxy
 from kubectl_svcpath.endpoints import attach_slices
-from kubectl_svcpath.modes.nftables.model import NftChain, NftElement, NftRule, NftRuleset, NftTable, Verdict
+from kubectl_svcpath.modes.nftables.model import NftChain, NftElement, NftRule, NftRuleset, NftTable, Verdict, jump_target
 from kubectl_svcpath.path import EndpointHop, EntryPath, Evidence, PortPath
 from kubectl_svcpath.snapshot import Endpoint, ServicePort, ServiceSnapshot
 
@@ -291,8 +291,7 @@ def dispatch_of(rules: list[NftRule]) -> _Dispatch:
                 for key, verdict in items:
                     target = None
                     if isinstance(verdict, dict):
-                        body = verdict.get("goto") or verdict.get("jump")
-                        target = body.get("target") if isinstance(body, dict) else None
+                        target = jump_target(verdict.get("goto") or verdict.get("jump"))
                     if not target:
                         continue
                     if target not in d.keys:  # first time: its place in the map (a dict lookup: 40k chains)

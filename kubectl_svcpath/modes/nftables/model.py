@@ -466,12 +466,17 @@ class Match(NamedTuple):
     mask: int | None = None  # "meta mark & 0x4000 == …"
 
 
+def jump_target(body: Any) -> str | None:
+    """The chain a jump or goto statement's body names (nft's ``{"target": NAME}``); None for a body of
+    another shape: a target that is no chain name (a list, an object) is as unknown as a missing one."""
+    target = body.get("target") if isinstance(body, dict) else None
+    return target if isinstance(target, str) else None
+
+
 def verdict_of(expr: dict[str, Any]) -> Verdict | None:
     for kind in VERDICTS:
         if kind in expr:
-            body = expr[kind]
-            target = body.get("target") if isinstance(body, dict) else None
-            return Verdict(kind, target)
+            return Verdict(kind, jump_target(expr[kind]))
     return None
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubectl_svcpath.modes.nftables.model import NftChain, NftRule, NftRuleset, NftTable, Verdict, normalize_key_part, selector_name, value_text, verdict_of
+from kubectl_svcpath.modes.nftables.model import NftChain, NftRule, NftRuleset, NftTable, Verdict, jump_target, normalize_key_part, selector_name, value_text, verdict_of
 from kubectl_svcpath.trace.match import in_prefix, outside_excludes, port_in, protocol_name
 from kubectl_svcpath.trace.model import Choice, Node, Packet, Step, Trace
 from kubectl_svcpath.trace.state import MAX_BRANCHES, OutsideNotes, State, close, finish, not_local_note, ordered
@@ -159,9 +159,7 @@ class NftTracer:
             return self._match_statement(st, table, e["match"], where, ref, (chain, rule))
         for key in ("jump", "goto", "accept", "drop", "return", "continue"):
             if key in e:
-                body = e[key]
-                target = body.get("target") if isinstance(body, dict) else None
-                return self._verdict(st, table, chain, rule, Verdict(key, target), depth)
+                return self._verdict(st, table, chain, rule, Verdict(key, jump_target(e[key])), depth)
         if "reject" in e:
             step = st.hit(self._step(table, chain, rule, "reject"))
             return [(st, ("reject", step, ""))]
@@ -514,8 +512,7 @@ def _to_verdict(value: Any) -> Verdict | None:
     if isinstance(value, dict):
         for kind in ("goto", "jump", "accept", "drop", "return", "continue"):
             if kind in value:
-                body = value[kind]
-                return Verdict(kind, body.get("target") if isinstance(body, dict) else None)
+                return Verdict(kind, jump_target(value[kind]))
     return None
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import SHARED, run_cli
 
 EXAMPLE = SHARED / "examples" / "hello-service"
@@ -125,15 +127,18 @@ def test_headline_of_a_chain_not_in_the_input_claims_no_endpoint_count() -> None
     assert "endpoints not in the input" in first and "UNKNOWN" in first and "0 endpoints" not in first
 
 
-def test_nft_json_statement_of_another_shape_is_one_error_line(tmp_path):
-    """iptables-nft's table as `nft -j` lists it, a jump whose body is a number (fuzz seed 2, case 384):
-    one error line with the rule's JSON pointer, exit 8, not a traceback."""
+@pytest.mark.parametrize("jump", ['{"jump": 1.5}', '{"jump": {"target": []}}', '{"goto": {"target": {"a": 1}}}',
+                                  '{"jump": {"target": null}}'])
+def test_nft_json_statement_of_another_shape_is_one_error_line(tmp_path, jump):
+    """iptables-nft's table as `nft -j` lists it, a jump whose body is a number (fuzz seed 2, case 384) or
+    whose target is a list (seed 32, case 153: a traceback from the correlator), an object or null: one
+    error line with the rule's JSON pointer, exit 8, not a traceback."""
     from kubectl_svcpath.errors import ExitCode
     from tests.conftest import EXAMPLE, svcpath
 
     doc = (EXAMPLE / "nft-list-table-ip-nat.json").read_text()
     f = tmp_path / "nat.json"
-    f.write_text(doc.replace('{"jump": {"target": "KUBE-SERVICES"}}', '{"jump": 1.5}', 1))
+    f.write_text(doc.replace('{"jump": {"target": "KUBE-SERVICES"}}', jump, 1))
     code, out, err = svcpath("--rules-file", str(f), "--manifest", str(EXAMPLE / "manifest.yaml"), "hello-service", "-o", "wide")
     assert code == ExitCode.BAD_DUMP and out == ""
     first, hint = err.splitlines()

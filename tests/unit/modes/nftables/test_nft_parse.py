@@ -256,6 +256,28 @@ def test_nft_json_odd_prefix_is_shown_not_a_crash(tmp_path, prefix):
     assert out.splitlines()[:2] == want.splitlines()[:2] and "KUBE-SEP-AA54JU3D4RO26WUA" in out
 
 
+
+@pytest.mark.parametrize("target", ['{"x": 1}', '[]', 'null', '5'])
+def test_nft_json_jump_target_that_is_no_name_is_unknown_not_a_crash(tmp_path, target):
+    """kube-proxy's nftables table with jumps whose target is an object, a list, null or a number (fuzz
+    seed 32: --trace took an object for a chain name, a traceback): the trace stops there, 'unknown', and
+    says the jump is not followed; --all still lists every Service."""
+    require_shared()
+    doc = (DUMPS / DERIVED_JSON).read_text()
+    hostile = doc.replace('"chain": "filter-prerouting-pre-dnat", "handle": 43, "expr": [{"match": {"op": "in", "left": '
+                              '{"ct": {"key": "state"}}, "right": "new"}}, {"jump": {"target": "firewall-check"}}',
+                              '"chain": "filter-prerouting-pre-dnat", "handle": 43, "expr": [{"match": {"op": "in", "left": '
+                              '{"ct": {"key": "state"}}, "right": "new"}}, {"jump": {"target": ' + target + '}}')
+    assert hostile != doc
+    f = tmp_path / "kp.json"
+    f.write_text(hostile)
+    code, out, err = svcpath("--rules-file", str(f), "ns1/svc1", "--trace", "10.0.0.1")
+    assert code == 0 and err == "", err
+    assert "Verdict:  unknown" in out and "jump is not followed" in out
+    code, out, err = svcpath("--rules-file", str(f), "--all")
+    want_code, want, _ = svcpath("--rules-file", str(DUMPS / DERIVED_JSON), "--all")
+    assert err == "" and (code, len(out.splitlines())) == (want_code, len(want.splitlines()))
+
 # --- big `nft -j` tables: indexed, each chain read when asked ------------------------------------
 
 
