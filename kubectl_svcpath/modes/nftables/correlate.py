@@ -23,7 +23,7 @@ from typing import Any
 
 from kubectl_svcpath import kubeproxy
 from kubectl_svcpath.endpoints import attach_slices
-from kubectl_svcpath.modes.nftables.model import NftChain, NftElement, NftRule, NftRuleset, NftTable, Verdict, jump_target
+from kubectl_svcpath.modes.nftables.model import NftChain, NftElement, NftRule, NftRuleset, NftTable, Verdict, jump_target, numgen_of
 from kubectl_svcpath.path import EndpointHop, EntryPath, Evidence, PortPath
 from kubectl_svcpath.snapshot import Endpoint, ServicePort, ServiceSnapshot
 
@@ -284,7 +284,8 @@ def dispatch_of(rules: list[NftRule]) -> _Dispatch:
         for expr in rule.exprs:
             vmap = expr.get("vmap")
             if isinstance(vmap, dict) and isinstance(vmap.get("key"), dict) and "numgen" in vmap["key"]:
-                d.mod = int(vmap["key"]["numgen"].get("mod") or 0)
+                counted = numgen_of(vmap["key"]["numgen"])
+                d.mod = counted[0] if counted else 0
                 d.rule = rule
                 data = vmap.get("data")
                 items = data.get("set", []) if isinstance(data, dict) else []
@@ -327,8 +328,8 @@ def _direct_dnat(rule: NftRule, d: _Dispatch) -> bool:
     data = m.get("data") if isinstance(m, dict) else None
     if not isinstance(key, dict) or not isinstance(key.get("numgen"), dict) or not isinstance(data, dict):
         return False
-    mod = key["numgen"].get("mod")
-    mod = mod if isinstance(mod, int) and mod > 0 else 0
+    counted = numgen_of(key["numgen"])
+    mod = counted[0] if counted else 0
     for item in data.get("set") or []:
         if not isinstance(item, list) or len(item) != 2:
             continue
@@ -348,8 +349,10 @@ def _key_count(key: object, mod: int) -> int:
     if isinstance(key, int):
         return 1
     if isinstance(key, dict) and "range" in key:
-        lo, hi = key["range"]
-        return max(0, int(hi) - int(lo) + 1)
+        bounds = key["range"]
+        if isinstance(bounds, list) and len(bounds) == 2 and all(type(b) is int for b in bounds):
+            return max(0, bounds[1] - bounds[0] + 1)
+        return 0  # (a range of other values: no numgen value the trace or the shares can count)
     return 1
 
 
@@ -402,6 +405,7 @@ def _last_dnat(chain: NftChain) -> tuple[Any, Any, NftRule | None]:
         dnat = rule.find("dnat")
         if isinstance(dnat, dict):
             ip, port = dnat.get("addr"), dnat.get("port")
+            port = port if type(port) is int else None  # (a port of another kind - a map, a string - is not read)
             dnat_rule = rule
     return ip, port, dnat_rule
 

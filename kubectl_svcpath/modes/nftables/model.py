@@ -473,6 +473,17 @@ def jump_target(body: Any) -> str | None:
     return target if isinstance(target, str) else None
 
 
+def numgen_of(ng: Any) -> tuple[int, int] | None:
+    """``numgen random mod N offset O``'s (N, O) as kube-proxy writes it (N > 0, both whole numbers); None for
+    another mode or values of another kind (the trace then does not follow it)."""
+    if not isinstance(ng, dict) or ng.get("mode") != "random":
+        return None
+    mod, offset = ng.get("mod"), ng.get("offset", 0) or 0
+    if type(mod) is not int or mod <= 0 or type(offset) is not int:
+        return None
+    return mod, offset
+
+
 def verdict_of(expr: dict[str, Any]) -> Verdict | None:
     for kind in VERDICTS:
         if kind in expr:
@@ -481,29 +492,39 @@ def verdict_of(expr: dict[str, Any]) -> Verdict | None:
 
 
 def selector_name(left: Any) -> str | None:
-    """``{"payload": {"protocol": "ip", "field": "daddr"}}`` -> "ip daddr"; None for what is not a selector."""
+    """``{"payload": {"protocol": "ip", "field": "daddr"}}`` -> "ip daddr"; None for what is not a selector
+    (a body of another shape than nft writes, too: the match is then one the readers do not decide)."""
     if not isinstance(left, dict):
         return None
     if "payload" in left:
         p = left["payload"]
+        if not isinstance(p, dict):
+            return None
         if "protocol" in p:
-            return f"{p['protocol']} {p['field']}"
+            return f"{p['protocol']} {p.get('field')}"
         return f"payload {p.get('base')} {p.get('offset')} {p.get('len')}"
     if "meta" in left:
-        return f"meta {left['meta']['key']}"
+        meta = left["meta"]
+        return f"meta {meta['key']}" if isinstance(meta, dict) and isinstance(meta.get("key"), str) else None
     if "ct" in left:
         ct = left["ct"]
+        if not isinstance(ct, dict) or not isinstance(ct.get("key"), str):
+            return None
         return f"ct {ct.get('dir', '') + ' ' if ct.get('dir') else ''}{ct['key']}"
     if "fib" in left:
         fib = left["fib"]
-        flags = fib.get("flags", [])
+        flags = fib.get("flags", []) if isinstance(fib, dict) else None
         flags = [flags] if isinstance(flags, str) else flags
+        if not isinstance(flags, list) or not all(isinstance(f, str) for f in flags):
+            return None
         return f"fib {' . '.join(flags)} {fib.get('result')}"
     if "numgen" in left:
         ng = left["numgen"]
+        if not isinstance(ng, dict):
+            return None
         offset = f" offset {ng['offset']}" if ng.get("offset") else ""
         return f"numgen {ng.get('mode')} mod {ng.get('mod')}{offset}"
-    if "concat" in left:
+    if "concat" in left and isinstance(left["concat"], list):
         parts = [selector_name(x) or str(x) for x in left["concat"]]
         return " . ".join(parts)
     return None

@@ -18,15 +18,17 @@ random mod N map { i : ip . port }``: a fork, 1/N each), ``masquerade``,
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from kubectl_svcpath.modes.nftables.model import NftChain, NftRule, NftRuleset, NftTable, Verdict, jump_target, normalize_key_part, selector_name, value_text, verdict_of
+from kubectl_svcpath.modes.nftables.model import NftChain, NftRule, NftRuleset, NftTable, Verdict, jump_target, normalize_key_part, numgen_of, selector_name, value_text, verdict_of
 from kubectl_svcpath.trace.match import in_prefix, outside_excludes, port_in, protocol_name
 from kubectl_svcpath.trace.model import Choice, Node, Packet, Step, Trace
 from kubectl_svcpath.trace.state import MAX_BRANCHES, OutsideNotes, State, close, finish, not_local_note, ordered
 
 _PRIO_NAMES = {"raw": -300, "mangle": -150, "dstnat": -100, "filter": 0, "security": 50, "srcnat": 100}
 _NEUTRAL = ("counter", "comment", "log", "limit", "notrack")
+_OBJECT_BODIES = ("match", "vmap", "dnat", "mangle")  # statements whose body nft writes as an object
 _MAX_DEPTH = 40
 
 Exit = tuple[str, Step | None, str]
@@ -155,6 +157,10 @@ class NftTracer:
                    depth: int) -> list[tuple[State, Exit | None]]:
         where = f"{table.family} {table.name} {chain.name} #{rule.position}"
         ref = rule.loc.ref if rule.loc else table.ref
+        odd = next((k for k in _OBJECT_BODIES if k in e and not isinstance(e[k], dict) and not (k == "dnat" and e[k] is None)), None)
+        if odd is not None:  # (nft writes these as objects: another shape is not followed)
+            step = st.hit(self._step(table, chain, rule, "not followed"))
+            return [(st, ("unknown", step, f"statement {odd} is not written as nft writes it"))]
         if "match" in e:
             return self._match_statement(st, table, e["match"], where, ref, (chain, rule))
         for key in ("jump", "goto", "accept", "drop", "return", "continue"):
@@ -216,12 +222,12 @@ class NftTracer:
                      port: Any) -> list[tuple[State, Exit | None]]:
         """``dnat ip to numgen random mod N map { 0 : 10.0.0.1 . 80, … }`` (kube-proxy 1.36+, no endpoint
         chains): one branch per value, each with probability 1/N, DNAT'ed to that value's address."""
-        mod, offset = ng.get("mod"), ng.get("offset") or 0
+        counted = numgen_of(ng)
         items = data.get("set") if isinstance(data, dict) else None
-        if ng.get("mode") != "random" or not isinstance(mod, int) or mod <= 0 or not isinstance(offset, int) \
-                or not isinstance(items, list):
+        if counted is None or not isinstance(items, list):
             step = st.hit(self._step(table, chain, rule, "dnat (not followed)"))
             return [(st, ("unknown", step, "a dnat the trace cannot follow (map or range)"))]
+        mod, offset = counted
         table_of: dict[int, tuple[Any, Any]] = {}
         for item in items:
             k, v = item if isinstance(item, list) and len(item) == 2 else (None, None)
@@ -231,17 +237,34 @@ class NftTracer:
         where = f"{table.family} {table.name} {chain.name} #{rule.position}"
         ref = rule.loc.ref if rule.loc else table.ref
         out: list[tuple[State, Exit | None]] = []
-        for value in range(offset, offset + mod):
-            s = st.fork(Choice("random", where, ref, f"{value} of {mod}", 1.0 / mod, f"numgen random mod {mod}: value {value}"))
-            addr, to_port = table_of.get(value, (None, None))
+        for value, name, s in self._numgen_forks(st, where, ref, mod, offset, table_of):
+            addr, to_port = table_of.get(value, (None, None)) if value is not None else (None, None)
             if not isinstance(addr, str) or (to_port is not None and not isinstance(to_port, int)):
-                step = s.hit(self._step(table, chain, rule, f"numgen {value}: no address"))
-                out.append((s, ("unknown", step, f"numgen value {value} maps to no address the trace can follow")))
+                step = s.hit(self._step(table, chain, rule, f"{name}: no address"))
+                out.append((s, ("unknown", step, f"{name} maps to no address the trace can follow")))
                 continue
             step = s.hit(self._step(table, chain, rule, f"dnat to {addr}" + (f":{to_port}" if to_port is not None else "")))
             s.set_dnat(addr, to_port, step)
             out.append((s, ("accept", step, "")))
         return out
+
+    def _numgen_forks(self, st: State, where: str, ref: str, mod: int, offset: int,
+                      keys: Iterable[Any]) -> Iterator[tuple[int | None, str, State]]:
+        """A branch for each numgen value the map holds (``keys``), each with probability 1/mod, as (value, its
+        name in the steps, branch); the values it lacks as one branch (value None): a mod of 10^30 with three
+        elements is four branches, not a loop over every value."""
+        held = sorted(k for k in keys if type(k) is int and offset <= k < offset + mod)
+        for value in held:
+            yield value, f"numgen {value}", st.fork(Choice("random", where, ref, f"{value} of {mod}", 1.0 / mod,
+                                                           f"numgen random mod {mod}: value {value}"))
+        missing = mod - len(held)
+        if missing == 1:  # (one value: named, as each held one is)
+            value = next(v for v in range(offset, offset + mod) if v not in held)
+            yield value, f"numgen {value}", st.fork(Choice("random", where, ref, f"{value} of {mod}", 1.0 / mod,
+                                                           f"numgen random mod {mod}: value {value}"))
+        elif missing:
+            yield None, f"numgen ({missing} of {mod} values)", st.fork(Choice(
+                "random", where, ref, f"{missing} of {mod}", missing / mod, f"numgen random mod {mod}: {missing} values without an element"))
 
     def _mangle(self, st: State, table: NftTable, chain: NftChain, rule: NftRule, body: dict[str, Any]) -> list[tuple[State, Exit | None]]:
         """``meta mark set …`` is followed (the masquerade mark); any other mangle is not."""
@@ -314,22 +337,22 @@ class NftTracer:
     def _numgen_vmap(self, st: State, table: NftTable, chain: NftChain, rule: NftRule, ng: dict[str, Any], data: Any,
                      depth: int, where: str, ref: str) -> list[tuple[State, Exit | None]]:
         """``numgen random mod N vmap { 0 : goto …, … }``: one branch per value, each with probability 1/N."""
-        mod, offset = int(ng.get("mod", 0) or 0), int(ng.get("offset", 0) or 0)
+        counted = numgen_of(ng)
         items = data.get("set", []) if isinstance(data, dict) else []
-        if ng.get("mode") != "random" or mod <= 0 or not isinstance(items, list):
+        if counted is None or not isinstance(items, list):
             step = st.hit(self._step(table, chain, rule, "numgen (not followed)"))
             return [(st, ("unknown", step, "a numgen the trace does not follow"))]
+        mod, offset = counted
         table_of = {}
         for item in items:
             k, v = item if isinstance(item, list) and len(item) == 2 else (None, None)
             if isinstance(k, int):
                 table_of[k] = v
         out: list[tuple[State, Exit | None]] = []
-        for value in range(offset, offset + mod):
-            s = st.fork(Choice("random", where, ref, f"{value} of {mod}", 1.0 / mod, f"numgen random mod {mod}: value {value}"))
-            verdict = _to_verdict(table_of.get(value))
+        for value, name, s in self._numgen_forks(st, where, ref, mod, offset, table_of):
+            verdict = _to_verdict(table_of.get(value)) if value is not None else None
             if verdict is None:
-                s.hit(self._step(table, chain, rule, f"numgen {value}: no element, next rule"))
+                s.hit(self._step(table, chain, rule, f"{name}: no element, next rule"))
                 out.append((s, ("continue", None, "")))
                 continue
             out.extend(self._verdict(s, table, chain, rule, verdict, depth, text=f"{rule.raw}  [numgen {value} : {verdict}]"))
@@ -377,7 +400,7 @@ class NftTracer:
         op = m.get("op", "==")
         left, right = m.get("left"), m.get("right")
         mask = None
-        if isinstance(left, dict) and "&" in left and isinstance(left["&"], list):
+        if isinstance(left, dict) and "&" in left and isinstance(left["&"], list) and len(left["&"]) == 2:
             left, mask = left["&"]
         name = selector_name(left) or ""
         negate = op == "!="
