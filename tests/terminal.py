@@ -30,7 +30,9 @@ def in_tmux(args: list[str], columns: int, env: dict[str, str] | None = None, ti
     try:
         deadline = time.monotonic() + timeout
         while True:
-            screen = subprocess.run([*base, "capture-pane", "-p", "-t", session, "-S", "-", "-E", "-"],
+            # -J: a line the terminal wrapped comes back whole, as the command printed it, so a check that
+            # no line is wider than the pane can fail (without it every row read is at most the pane's width)
+            screen = subprocess.run([*base, "capture-pane", "-p", "-J", "-t", session, "-S", "-", "-E", "-"],
                                     capture_output=True, text=True, timeout=30).stdout
             if END in screen:
                 break

@@ -46,6 +46,15 @@ def test_seed_example_verdict_first_and_one_screen(columns: int):
         assert lines[1].startswith("port-v2 49191/TCP → 1 of 1 endpoint (ready), 1 pkt — OK; the node's iptables hides")
 
 
+
+def test_the_terminal_reads_back_a_wrapped_line_whole():
+    """in_tmux gives each line as the command printed it, not as the terminal wrapped it: the width checks
+    of these tests (no line wider than the pane) could not fail when each pane row came back on its own.
+    -o wide leaves its rows to the terminal to wrap (as kubectl does), so at 60 columns some are wider."""
+    lines = in_tmux(["--example", "-o", "wide"], 60)
+    assert max(map(len, lines)) > 60
+    assert any(ln.startswith("PORT") and "SERVICE-CHAIN" in ln and "EP-PKTS" in ln for ln in lines)  # the header, one line
+
 def test_explain_prints_the_shared_explanation_once():
     code, out, _ = svcpath("--example", "--explain")
     assert code == 0
