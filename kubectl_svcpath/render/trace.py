@@ -95,7 +95,10 @@ def _trace_lines(trace: Trace, fmt: str, style: Style, width: int | None) -> lis
     for idx in groups:
         b = trace.branches[idx[0]]
         shares = [trace.branches[i].share for i in idx]
-        total = share(sum(shares)) if all(x is not None for x in shares) else "?"  # type: ignore[arg-type]
+        if len(idx) == len(trace.branches):  # every way ends here: all of them, whatever an affinity's unknown share
+            total = share(1.0)
+        else:
+            total = share(sum(shares)) if all(x is not None for x in shares) else "?"  # type: ignore[arg-type]
         rows.append([_numbers(idx), b.verdict, b.endpoint or "-", total, _masq_cell(b)])
     if not wide:
         rows = _folded_rows(rows)

@@ -15,7 +15,7 @@ from kubectl_svcpath.modes.iptables.parse_save import parse_iptables_save
 from kubectl_svcpath.modes.iptables.trace import trace_iptables
 from kubectl_svcpath.trace import TraceSpec, trace_service
 from kubectl_svcpath.trace.model import Node, Packet
-from tests.conftest import DUMPS, EXAMPLE, run_cli
+from tests.conftest import DUMPS, EXAMPLE, require_shared, run_cli
 
 NODE_IP = "192.168.0.2"  # the node address in kube-proxy's own tests (nodeport-ips)
 
@@ -267,6 +267,19 @@ def test_ipvs_weights_share_new_connections_and_weight_zero_takes_none():
         assert all(b["masquerade"] is None for b in t["branches"])  # no iptables dump: not evaluated
         assert any("iptables half of IPVS mode" in n for n in t["notes"])
 
+
+
+def test_a_way_every_branch_takes_is_all_of_the_share_whatever_an_affinity_leaves_unknown():
+    """ClientIP persistence (IPVS 'persistent 10800') forks a returning client's branch, whose share cannot
+    be known; when both branches reach the one real server, the summary said SHARE '?' while branch 1 said
+    '100% of new connections'. Every way ends there: 100%."""
+    require_shared()
+    r = run_cli("--rules-file", str(DUMPS / "upstream-ipvs-readme-ipvsadm-ln.txt"), "TCP 10.0.0.1:443", "--trace", "10.0.0.5")
+    assert r.returncode == 0, r.stderr
+    rows = [ln.split() for ln in r.stdout.splitlines() if ln.strip().startswith(("BRANCH", "1,2"))]
+    assert rows == [["BRANCH", "VERDICT", "ENDPOINT", "SHARE", "MASQUERADE"],
+                    ["1,2", "delivered", "192.168.0.1:6443", "100%", "not", "evaluated"]], r.stdout
+    assert "Branch 1: delivered -> 192.168.0.1:6443, 100% of new connections" in r.stdout
 
 def test_a_declared_but_empty_prerouting_is_not_filled_in():
     """A whole dump whose PREROUTING has no jump to KUBE-SERVICES (rules loaded without kube-proxy's
