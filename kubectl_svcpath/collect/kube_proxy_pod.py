@@ -106,7 +106,10 @@ def mode_from_config(text: str) -> str | None:
         m = re.search(r"^mode:[ \t]*(.*?)[ \t]*$", text, re.M)
         return m.group(1).strip("'\"") if m else None
     if isinstance(doc, dict) and "mode" in doc:
-        return "" if doc["mode"] is None else str(doc["mode"])
+        mode = doc["mode"]
+        if isinstance(mode, (dict, list)):  # no mode kube-proxy reads (and an alias to a nested one would expand)
+            return None
+        return "" if mode is None else str(mode)
     return None
 
 
@@ -123,7 +126,9 @@ def node_port_addresses_from_config(text: str) -> tuple[str, ...] | None:
     value = doc.get("nodePortAddresses")
     if value is None:
         return ()
-    return tuple(str(v) for v in value) if isinstance(value, list) else None
+    # CIDRs or "primary", each a string: anything else is no answer (str() of a YAML alias to a nested list
+    # would expand it: a few lines of aliases are billions of items)
+    return tuple(value) if isinstance(value, list) and all(isinstance(v, str) for v in value) else None
 
 
 def mode_from_command(argv: list[str]) -> str | None:
@@ -278,8 +283,9 @@ def read_config_mode(kube: Kube, node_ports: list[tuple[str, ...] | None] | None
     except Forbidden as e:  # fall back to the pod's flags
         return None, [f"{_CONFIG_UNREAD} {NAMESPACE}/{CONFIGMAP} ({e.message}): the proxy mode is taken from the pod's "
                       "flags or detected from the rules"]
-    text = (cm.get("data") or {}).get(CONFIG_KEY)
-    if text is None:
+    data = cm.get("data")
+    text = data.get(CONFIG_KEY) if isinstance(data, dict) else None
+    if not isinstance(text, str):  # (the API holds a ConfigMap's data as strings: anything else is no config)
         return None, []
     if node_ports is not None:
         node_ports.append(node_port_addresses_from_config(text))

@@ -72,6 +72,23 @@ def test_mode_from_the_kube_proxy_config(text, mode):
     assert kpp.mode_from_config(text) == mode
 
 
+_LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{b}: &{b} [*{a}, *{a}, *{a}, *{a}, *{a}, *{a}, *{a}, *{a}, *{a}, *{a}]\n" for a, b in zip("abcdefgh", "bcdefghi"))
+
+
+@pytest.mark.parametrize("tail,mode,node_ports", [
+    ("mode: *i\nnodePortAddresses: *i\n", None, None),  # 10^9 items once expanded: no answer, at once
+    ("mode: [ipvs]\nnodePortAddresses: [10.0.0.0/8, 5]\n", None, None),
+    ("mode: 5\nnodePortAddresses: [10.0.0.0/8, primary]\n", "5", ("10.0.0.0/8", "primary")),
+])
+def test_a_config_of_other_kinds_is_no_answer_not_a_hang(tail, mode, node_ports):
+    """The kube-proxy ConfigMap is an API answer, untrusted like any: a mode or nodePortAddresses that is a
+    YAML alias to a nested list ('billion laughs') was expanded by str(); a list where a string belongs is
+    no answer (the mode is then taken from the pod's flags or the rules)."""
+    assert kpp.mode_from_config(_LAUGHS + tail) == mode
+    assert kpp.node_port_addresses_from_config(_LAUGHS + tail) == node_ports
+
+
 def test_mode_from_flags_and_which_source_wins():
     assert kpp.mode_from_command(["kube-proxy", "--proxy-mode=ipvs"]) == "ipvs"
     assert kpp.mode_from_command(["kube-proxy", "--proxy-mode", "nftables"]) == "nftables"
