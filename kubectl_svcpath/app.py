@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TextIO
 
+from kubectl_svcpath import apifields
 from kubectl_svcpath.collect import files
 from kubectl_svcpath.dump import Collection
 from kubectl_svcpath.gc_pause import paused_gc
@@ -283,7 +284,7 @@ def _node_from_manifest(collection: Collection, objects: list[dict[str, Any]] | 
     node = node_object(objects, collection.node)
     if node is not None:
         collection.node_object, collection.node_object_source = node, "manifest"
-        collection.node = collection.node or (node.get("metadata") or {}).get("name")
+        collection.node = collection.node or apifields.text(node, "metadata", "name")
 
 
 def _trace(snapshot: ServiceSnapshot, parsed: pipeline.Parsed, opts: Options, node: str | None,
@@ -661,7 +662,7 @@ def _this_node(opts: Options, objects: list[dict[str, Any]], notes: list[str], h
     of that name. kube-proxy may know the node by another (--hostname-override, cloud names): then which
     endpoints are local is not judged rather than judged against the wrong name."""
     named = {ep.get("nodeName") for o in objects if o.get("kind") == "EndpointSlice" for ep in o.get("endpoints") or []}
-    named |= {(o.get("metadata") or {}).get("name") for o in objects if o.get("kind") == "Node"}
+    named |= {apifields.text(o, "metadata", "name") for o in objects if o.get("kind") == "Node"}
     if host in named:
         return host
     if not opts.manifests:  # the Service came from the API: ask it for the Node

@@ -27,6 +27,7 @@ import ipaddress
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from kubectl_svcpath import apifields
 from kubectl_svcpath.endpoints import ip_family
 
 ZONE_LABEL = "topology.kubernetes.io/zone"
@@ -65,11 +66,8 @@ class NodeIdentity:
 
     @classmethod
     def from_node_object(cls, node: dict[str, Any], source: str) -> NodeIdentity:
-        meta = node.get("metadata") or {}
-        labels = meta.get("labels") or {}
-        addrs = tuple(str(a["address"]) for a in ((node.get("status") or {}).get("addresses") or [])
-                      if isinstance(a, dict) and a.get("type") in ("InternalIP", "ExternalIP") and a.get("address"))
-        return cls(name=meta.get("name"), zone=labels.get(ZONE_LABEL) or None, zone_source=source, addresses=addrs)
+        return cls(name=apifields.text(node, "metadata", "name"), zone=apifields.text(node, "metadata", "labels", ZONE_LABEL) or None,
+                   zone_source=source, addresses=tuple(apifields.addresses(node)))
 
 
 @dataclass(frozen=True, slots=True)

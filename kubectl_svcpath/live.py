@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from kubectl_svcpath import apifields
 from kubectl_svcpath.collect import kube_proxy_pod as kpp
 from kubectl_svcpath.dump import Collection
 from kubectl_svcpath.errors import NotFound, SvcpathError, Unsupported
@@ -403,10 +404,9 @@ def _node_addresses(kube: Any, plan: _Plan) -> dict[str, list[str]]:
     wanted = set(plan.nodes)
     out: dict[str, list[str]] = {}
     for obj in objects:
-        name = (obj.get("metadata") or {}).get("name")
+        name = apifields.text(obj, "metadata", "name")
         if name in wanted:
-            out[name] = [a.get("address") for a in (obj.get("status") or {}).get("addresses") or []
-                         if a.get("type") in ("InternalIP", "ExternalIP") and a.get("address")]
+            out[name] = apifields.addresses(obj)
     return out
 
 
@@ -506,7 +506,7 @@ def _is_ready(node: dict[str, Any]) -> bool:
 def _check_node_exists(kube: Any, node: str) -> None:
     from kubectl_svcpath.kube import reads
 
-    names = {(n.get("metadata") or {}).get("name") for n in reads.list_nodes(kube)}
+    names = {apifields.text(n, "metadata", "name") for n in reads.list_nodes(kube)}
     if node not in names:
         raise NotFound(f'node "{node}" not found', hint="list the nodes with: kubectl get nodes")
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kubectl_svcpath import apifields
 from kubectl_svcpath.errors import UsageError
 
 ZONE_LABEL = "topology.kubernetes.io/zone"
@@ -30,11 +31,11 @@ def parse_nodes_flag(value: str) -> tuple[str | None, list[str] | None]:
 
 
 def name_of(node: dict[str, Any]) -> str:
-    return str((node.get("metadata") or {}).get("name") or "")
+    return apifields.text(node, "metadata", "name") or ""
 
 
 def zone_of(node: dict[str, Any]) -> str:
-    return str(((node.get("metadata") or {}).get("labels") or {}).get(ZONE_LABEL) or "")
+    return apifields.text(node, "metadata", "labels", ZONE_LABEL) or ""
 
 
 def sample_across_zones(nodes: list[dict[str, Any]], n: int) -> list[str]:
@@ -56,12 +57,12 @@ def sample_across_zones(nodes: list[dict[str, Any]], n: int) -> list[str]:
 def os_of(node: dict[str, Any]) -> tuple[str | None, str]:
     """The node's operating system (lower case; None: not said) and where it was read: the label
     kubernetes.io/os (the kubelet sets it), else status.nodeInfo.operatingSystem."""
-    label = ((node.get("metadata") or {}).get("labels") or {}).get(OS_LABEL)
+    label = apifields.text(node, "metadata", "labels", OS_LABEL)
     if label:
-        return str(label).lower(), f"label {OS_LABEL}={label}"
-    info = ((node.get("status") or {}).get("nodeInfo") or {}).get("operatingSystem")
+        return label.lower(), f"label {OS_LABEL}={label}"
+    info = apifields.text(node, "status", "nodeInfo", "operatingSystem")
     if info:
-        return str(info).lower(), f"nodeInfo.operatingSystem {info}"
+        return info.lower(), f"nodeInfo.operatingSystem {info}"
     return None, ""
 
 

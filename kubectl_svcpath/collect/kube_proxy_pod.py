@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubectl_svcpath import apifields
 from kubectl_svcpath.dump import Collection, RuleDump
 from kubectl_svcpath.errors import BadDump, CollectFailed, Forbidden, NotFound, SvcpathError, Unsupported
 from kubectl_svcpath.kube import exec as kexec
@@ -58,15 +59,14 @@ class ModeInfo:
 # --- pure ------------------------------------------------------------------------------
 
 def pod_from_json(obj: dict[str, Any]) -> ProxyPod:
-    meta, spec, status = obj.get("metadata") or {}, obj.get("spec") or {}, obj.get("status") or {}
-    containers = spec.get("containers") or []
+    containers = [c for c in apifields.items(obj, "spec", "containers") if isinstance(c, dict)]
     chosen = next((c for c in containers if c.get("name") == "kube-proxy"), containers[0] if containers else {})
     return ProxyPod(
-        name=meta.get("name") or "", namespace=meta.get("namespace") or NAMESPACE, node=spec.get("nodeName") or "",
-        container=chosen.get("name"), phase=status.get("phase") or "Unknown",
-        deleting=bool(meta.get("deletionTimestamp")),
-        command=[str(a) for a in (chosen.get("command") or []) + (chosen.get("args") or [])],
-        os=str((spec.get("os") or {}).get("name") or (spec.get("nodeSelector") or {}).get("kubernetes.io/os") or "").lower() or None,
+        name=apifields.text(obj, "metadata", "name") or "", namespace=apifields.text(obj, "metadata", "namespace") or NAMESPACE,
+        node=apifields.text(obj, "spec", "nodeName") or "", container=apifields.text(chosen, "name"),
+        phase=apifields.text(obj, "status", "phase") or "Unknown", deleting=bool(apifields.dig(obj, "metadata", "deletionTimestamp")),
+        command=apifields.words(chosen, "command") + apifields.words(chosen, "args"),
+        os=(apifields.text(obj, "spec", "os", "name") or apifields.text(obj, "spec", "nodeSelector", "kubernetes.io/os") or "").lower() or None,
     )
 
 
