@@ -213,7 +213,7 @@ def _make_chain(text: str, source: str, name: str, place: list[int]) -> NftChain
                     _declare(chain, body, loc)
                     continue
             rules.append(NftRule(body["family"], body["table"], name, len(rules) + 1, body.get("expr", []),
-                                 _text(body, "comment", loc), body.get("handle"), loc))
+                                 _string_field(body, "comment", loc), body.get("handle"), loc))
     return chain
 
 
@@ -226,8 +226,8 @@ def _declare(chain: NftChain, body: dict[str, Any], loc: Loc | None) -> None:
     """A ``chain`` object's facts (the first declaration is where the chain is said to be)."""
     chain.declared = True
     chain.loc = chain.loc or loc
-    chain.handle, chain.type, chain.hook = body.get("handle"), _text(body, "type", loc), _text(body, "hook", loc)
-    chain.prio, chain.policy, chain.comment = body.get("prio"), _text(body, "policy", loc), _text(body, "comment", loc)
+    chain.handle, chain.type, chain.hook = body.get("handle"), _string_field(body, "type", loc), _string_field(body, "hook", loc)
+    chain.prio, chain.policy, chain.comment = body.get("prio"), _string_field(body, "policy", loc), _string_field(body, "comment", loc)
 
 
 def _load(text: str, source: str) -> list[Any]:
@@ -279,7 +279,7 @@ class _Rules:
             self.chain = self.ruleset.ensure_table(key[0], key[1]).ensure_chain(key[2])
             self.last_key = key
         rules = self.chain.rules
-        rules.append(NftRule(key[0], key[1], key[2], len(rules) + 1, exprs, _text(body, "comment", loc),
+        rules.append(NftRule(key[0], key[1], key[2], len(rules) + 1, exprs, _string_field(body, "comment", loc),
                              body.get("handle"), loc))
         if not self.info.has_counters and any("counter" in e for e in exprs):
             self.info.has_counters = True
@@ -293,7 +293,7 @@ def _read_object(ruleset: NftRuleset, info: NftDumpInfo, kind: str, i: int, body
         info.json_schema_version = body.get("json_schema_version")
     elif kind == "table":
         table = ruleset.ensure_table(_req(body, "family", source, i), _req(body, "name", source, i))
-        table.handle, table.comment, table.loc = body.get("handle"), _text(body, "comment", loc), loc
+        table.handle, table.comment, table.loc = body.get("handle"), _string_field(body, "comment", loc), loc
     elif kind == "chain":
         table = ruleset.ensure_table(_req(body, "family", source, i), _req(body, "table", source, i))
         _declare(table.declare_chain(_req(body, "name", source, i), loc), body, loc)
@@ -319,7 +319,7 @@ def _req(body: dict[str, Any], key: str, source: str, i: int) -> Any:
     return value
 
 
-def _text(body: dict[str, Any], key: str, loc: Loc | None) -> str | None:
+def _string_field(body: dict[str, Any], key: str, loc: Loc | None) -> str | None:
     """An object's ``key`` that nft -j writes as a string or not at all (a comment, a chain's type, hook or
     policy); anything else (a number, a list) is one error line, not a traceback where it is read as text."""
     value = body.get(key)
@@ -356,7 +356,7 @@ def _read_set(kind: str, body: dict[str, Any], loc: Loc, source: str) -> NftSet:
         flags=flags,
         timeout=body.get("timeout"),
         size=body.get("size"),
-        comment=_text(body, "comment", loc),
+        comment=_string_field(body, "comment", loc),
         loc=loc,
         handle=body.get("handle"),
     )
@@ -373,7 +373,7 @@ def _read_element(raw: Any, owner: NftSet, loc: Loc) -> NftElement:
     comment = timeout = expires = None
     if isinstance(raw, dict) and isinstance(raw.get("elem"), dict):
         e = raw["elem"]
-        comment, timeout, expires = _text(e, "comment", loc), e.get("timeout"), e.get("expires")
+        comment, timeout, expires = _string_field(e, "comment", loc), e.get("timeout"), e.get("expires")
         raw = e.get("val")
     parts = raw["concat"] if isinstance(raw, dict) and "concat" in raw else raw
     key = normalize_key(parts, owner.type)
