@@ -793,8 +793,10 @@ def render_outcome(outcome: Outcome, fmt: str, style: Style, width: int | None, 
 
         assert outcome.audit_totals is not None
         shown = len(outcome.audit_rows)
+        notes = outcome.notes + (["-o tree draws one Service's paths: --all prints its table (-o json holds every Service's "
+                                  "paths)"] if fmt == "tree" else [])
         return render_rows(outcome.audit_rows, style, fmt == "wide", width, outcome.audit_totals,
-                           shown if shown != outcome.audit_totals["services"] else None, outcome.notes, outcome.scope)
+                           shown if shown != outcome.audit_totals["services"] else None, notes, outcome.scope)
     from kubectl_svcpath.render.common import findings_lines, skipped_lines
 
     parts = []

@@ -57,6 +57,14 @@ def test_totals_count_one_in_the_singular():
     assert "1 Service, 1 port, 3 endpoints: 0 errors, 0 warnings, 1 ok" in out.splitlines()
 
 
+
+def test_tree_with_all_says_it_prints_the_table():
+    """-o tree draws one Service's paths; with --all it printed the table without a word (polish3's review)."""
+    code, out, err = svcpath("--example", "--all", "-o", "tree")
+    assert code == 0 and err == ""
+    assert out.splitlines()[0].split()[:2] == ["NAMESPACE", "NAME"]
+    assert out.splitlines()[-1] == "Note: -o tree draws one Service's paths: --all prints its table (-o json holds every Service's paths)"
+
 def test_problems_needs_all():
     code, _, err = svcpath("--rules-file", _dump(), "--problems")
     assert code == 2 and "--all" in err
