@@ -364,11 +364,17 @@ def _kubectl_help(command: Any) -> None:
       prints them as written, 78 columns wide;
     - where a word of the flags' texts would not fit beside the flags (under 66 columns; click broke
       "node-role.kubern"/"etes.io/worker"), each flag on its own line and its text under it, as kubectl does;
-    - the argument named as the usage line names it, SERVICE (typer 0.2x wrote "SERVICE <str>")."""
+    - the argument named as the usage line names it, SERVICE (typer 0.2x wrote "SERVICE <str>"), and the usage
+      line showing it optional, "[SERVICE]" (--all takes none), whatever typer brackets (0.15 wrote "SERVICE");
+    - typer's "[default: …]" without the backslash typer 0.15 puts before it for rich markup, which it does
+      not use here (it printed "\\[default: table]")."""
     for param in command.params:
         if param.param_type_name == "argument" and param.help:
-            record = (param.metavar or param.name.upper(), param.help)
+            name = param.metavar or param.name.upper()
+            record = (name, param.help)
             param.get_help_record = lambda ctx, record=record: record
+            piece = name if param.required else f"[{name}]"
+            param.get_usage_pieces = lambda ctx, piece=piece: [piece]
     base = command.context_class
 
     class Formatter(base.formatter_class):  # type: ignore[name-defined]
@@ -379,7 +385,7 @@ def _kubectl_help(command: Any) -> None:
             super().write_text(text.replace("-", _NO_BREAK_HYPHEN))
 
         def write_dl(self, rows: Any, col_max: int = 30, col_spacing: int = 2) -> None:
-            rows = [(term, text.replace("-", _NO_BREAK_HYPHEN).replace("[default: ", "[default:" + _NO_BREAK_SPACE))
+            rows = [(term, text.replace("\\[", "[").replace("-", _NO_BREAK_HYPHEN).replace("[default: ", "[default:" + _NO_BREAK_SPACE))
                     for term, text in rows]
             # the room click leaves a text beside the flags (HelpFormatter.write_dl)
             room = self.width - min(max(len(term) for term, _ in rows), col_max) - col_spacing - 2
