@@ -213,7 +213,7 @@ def _offline_run(opts: Options) -> Outcome:
     nodes = pipeline.split_nodes(collection)
     if len(nodes) > 1 and (opts.since or opts.trace is not None):
         raise UsageError(f"{'--trace' if opts.trace is not None else '--since'} reads one node's rules, and "
-                         f"{nodes[0].paste_nodes}", hint=f"choose one with --node: --node {nodes[0].node}")
+                         f"{nodes[0].paste_nodes}", hint=f"choose one with --node: --node {nodes[0].node or nodes[0].pod}")
     if len(nodes) > 1:
         return _offline_nodes(opts, nodes, objects, service)
     if len(nodes) == 1:
@@ -237,7 +237,7 @@ def _offline_run(opts: Options) -> Outcome:
         before_nodes = pipeline.split_nodes(earlier)  # (a paste of several hosts: the one --node names)
         if len(before_nodes) > 1:
             raise UsageError(f"--since reads one node's rules, and {before_nodes[0].paste_nodes}",
-                             hint=f"choose one with --node: --node {before_nodes[0].node}")
+                             hint=f"choose one with --node: --node {before_nodes[0].node or before_nodes[0].pod}")
         earlier = before_nodes[0]
         before = pipeline.analyse(_focus(snapshot, opts.port), pipeline.parse_collection(earlier, opts.lenient), earlier)
         return Outcome(reports=[report], traffic=compare(before, report))
@@ -253,7 +253,9 @@ def _offline_nodes(opts: Options, nodes: list[Collection], objects: list[dict[st
     if opts.all_services:
         reports = (r for c, p in parsed for r in audit_reports(_all_snapshots(objects, p, opts.namespace)[0], p, c))
         outcome = _audit(reports, opts.problems, opts.output)
-        outcome.notes = [f"{nodes[0].paste_nodes}: each node's Services are its own rows (NODE), and are counted once per node"]
+        outcome.notes = [f"{nodes[0].paste_nodes}: each node's Services are its own rows (NODE), and are counted once per node"
+                         if nodes[0].node else f"{nodes[0].paste_nodes}: each pod's Services are its own rows (NODE: the pod; "
+                         "which node it runs on, the paste does not say), and are counted once per pod"]
         notes = (n for c, p in parsed for n in audit_notes(p, c, listed_from_rules=objects is None))
         outcome.notes += [n for n in dict.fromkeys(notes) if n not in outcome.notes]
         return outcome
@@ -264,7 +266,7 @@ def _offline_nodes(opts: Options, nodes: list[Collection], objects: list[dict[st
         try:
             outcome.reports.append(pipeline.analyse(_focus(_snapshot(service, opts, objects, p), opts.port), p, c))
         except NotFound as e:  # not in this node's listing: said in the other nodes' reports
-            elsewhere.append(f"node {c.node}: {e.message}")
+            elsewhere.append(f"{'node ' + c.node if c.node else 'pod/' + str(c.pod)}: {e.message}")
     if not outcome.reports:
         raise NotFound(f'service "{service}" not found in the listing of any of the {len(parsed)} nodes',
                        hint=_not_found_hint(parsed[0][1], service))
@@ -801,9 +803,11 @@ def render_outcome(outcome: Outcome, fmt: str, style: Style, width: int | None, 
 
     parts = []
     for r in outcome.reports:
-        parts.append(f"=== node {safe(r.node or '?')} ===\n" + render_report(r, fmt, style, width, explain))
+        host = r.host or "node ?"
+        parts.append(f"=== {safe(host if host.startswith('pod/') else 'node ' + host)} ===\n" + render_report(r, fmt, style, width, explain))
     if outcome.extra_findings:
-        parts.append("Across nodes:\n" + "\n".join(findings_lines(outcome.extra_findings, style)) + "\n")
+        across = "nodes" if all(r.node for r in outcome.reports) else "pods" if all(r.pod for r in outcome.reports) else "hosts"
+        parts.append(f"Across {across}:\n" + "\n".join(findings_lines(outcome.extra_findings, style)) + "\n")
     if outcome.skipped:
         parts.append("\n".join(skipped_lines(outcome.skipped, width)) + "\n")
     return "\n".join(parts)

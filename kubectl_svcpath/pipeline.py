@@ -85,11 +85,14 @@ def _host_parts(dump: RuleDump, plain: RuleDump) -> list[HostPart]:
     try:
         return host_parts(dump.text, prompts=plain.text is not dump.text, save_lines=plain.save_lines)
     except NotSplit as e:
-        hosts = listed(e.hosts) if not any(c in w for w in e.hosts for c in "$`{*") else f"each host of `{' '.join(e.hosts)}`"
+        who = "pod" if e.pods else "host"
+        hosts = listed(e.hosts) if not any(c in w for w in e.hosts for c in "$`{*") else f"each {who} of `{' '.join(e.hosts)}`"
+        how = ("one `kubectl exec` per pod, each under its own prompt, or echo each pod's name before its output; --node POD "
+               "then reads one" if e.pods else
+               "pdsh -w node1,node2 '…' puts the host before each line; --node HOST then reads one")
         raise BadDump(dump.source, f"`{e.command[:80]}` lists the rules of {hosts}, one after the other, and its "
                       "output does not say which lines are whose", e.line,
-                      hint="paste one host's output per file, or let each host's lines say whose they are "
-                           "(pdsh -w node1,node2 '…' puts the host before each line; --node HOST then reads one)") from None
+                      hint=f"paste one {who}'s output per file, or let each {who}'s lines say whose they are ({how})") from None
 
 
 def _host_collections(collection: Collection, dump: RuleDump, hosts: list[HostPart]) -> list[Collection]:
@@ -98,20 +101,26 @@ def _host_collections(collection: Collection, dump: RuleDump, hosts: list[HostPa
     if len(hosts) == 1:
         return [replace(collection, dumps=[replace(dump, text=hosts[0].text)])]
     names = listed([h.host for h in hosts])
-    how = hosts[0].how
+    how, noun = hosts[0].how, "pods" if all(h.pod for h in hosts) else "hosts"
     if collection.node:
         chosen = [h for h in hosts if _same_host(h.host, collection.node)]
         if not chosen:
-            raise BadDump(dump.source, f"node {collection.node} is none of the {len(hosts)} hosts whose rules it holds ({names})",
+            raise BadDump(dump.source, f"node {collection.node} is none of the {len(hosts)} {noun} whose rules it holds ({names})",
                           hint=f"pass --node with one of them: --node {hosts[0].host}")
         h = chosen[0]
-        return [replace(collection, dumps=[replace(dump, text=h.text)], notes=[
-            *collection.notes, f"{dump.source} holds the rules of {len(hosts)} hosts ({names}, told apart by {how}): "
-            f"{h.host}'s lines ({line_spans(h.lines)}) are read, the others' left out"])]
-    said = f"{dump.source} holds the rules of {len(hosts)} hosts ({names}, told apart by {how})"
-    return [replace(collection, dumps=[replace(dump, text=h.text)], node=h.host, paste_nodes=said, notes=[
-        *collection.notes, f"{said}: this report is {h.host}'s (its lines {line_spans(h.lines)}); --node {h.host} reads "
-        "it alone"]) for h in hosts]
+        return [_of_host(collection, dump, h, collection.node, None, f"{dump.source} holds the rules of {len(hosts)} {noun} "
+                         f"({names}, told apart by {how}): {h.host}'s lines ({line_spans(h.lines)}) are read, the others' left out")]
+    said = f"{dump.source} holds the rules of {len(hosts)} {noun} ({names}, told apart by {how})"
+    return [_of_host(collection, dump, h, h.host, said, f"{said}: this report is {h.host}'s (its lines {line_spans(h.lines)}); "
+                     f"--node {h.host} reads it alone") for h in hosts]
+
+
+def _of_host(collection: Collection, dump: RuleDump, host: HostPart, node: str | None, said: str | None, note: str) -> Collection:
+    """A host's Collection: its lines, its node; for a pod `kubectl exec` ran in, no node and that pod (the paste does not
+    say which node the pod is on)."""
+    return replace(collection, dumps=[replace(dump, text=host.text)], node=None if host.pod else node,
+                   pod=host.host if host.pod else collection.pod, paste_nodes=said or collection.paste_nodes,
+                   notes=[*collection.notes, note])
 
 
 def _one_host(collection: Collection, dump: RuleDump) -> RuleDump:
@@ -125,9 +134,12 @@ def _one_host(collection: Collection, dump: RuleDump) -> RuleDump:
         return replace(dump, text=hosts[0].text)
     chosen = [h for h in hosts if collection.node and _same_host(h.host, collection.node)]
     if not chosen:
-        raise BadDump(dump.source, f"holds the rules of {len(hosts)} hosts ({listed([h.host for h in hosts])}, told apart by "
+        raise BadDump(dump.source, f"holds the rules of {len(hosts)} {'pods' if all(h.pod for h in hosts) else 'hosts'} "
+                      f"({listed([h.host for h in hosts])}, told apart by "
                       f"{hosts[0].how}), and the files are read as one node's",
                       hint=f"pass --node {hosts[0].host} to read that host's lines, or this file alone: each host then gets its own report")
+    if chosen[0].pod:
+        collection.node, collection.pod = None, chosen[0].host
     collection.notes.append(f"{dump.source} holds the rules of {len(hosts)} hosts: {chosen[0].host}'s lines "
                             f"({line_spans(chosen[0].lines)}) are read, the others' left out")
     return replace(dump, text=chosen[0].text)

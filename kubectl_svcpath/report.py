@@ -50,6 +50,12 @@ class Report:
     rules_not_read: RulesNotRead | None = None  # set: an API-only report (exec forbidden, no kube-proxy pod...)
     excerpt: bool = False  # the input shows part of the rules (cut, grep, bare lines): nothing is claimed absent
 
+    @property
+    def host(self) -> str | None:
+        """Whose rules these are, as a report among several names it: the node, else the pod `kubectl exec` read them
+        in ("pod/NAME": a paste of several pods' output does not say which node each is on)."""
+        return self.node or (f"pod/{self.pod}" if self.pod else None)
+
     def not_in_input(self) -> list[str]:
         """Every fact the report leaves unknown because the input does not show it, as "what: not in the input"."""
         out = [f"{field}: not in the input" for field in service_unknowns(self.service)]

@@ -40,13 +40,13 @@ def cluster_endpoints(pp: PortPath) -> dict[str, EndpointHop]:
 
 def node_drift(reports: list[Report]) -> list[Finding]:
     """One ``node-drift`` finding (severity error) per service port on which the nodes disagree."""
-    named = [r for r in reports if r.node]
+    named = [r for r in reports if r.host]
     if len(named) < 2:
         return []
     ports: dict[Key, dict[str, PortPath]] = {}
     for r in named:
         for pp in r.ports:
-            ports.setdefault(_key(pp), {})[r.node] = pp  # type: ignore[index]
+            ports.setdefault(_key(pp), {})[r.host] = pp  # type: ignore[index]
     findings = []
     for by_node in ports.values():
         # topology hints give each zone (or node) its own set by design: compare nodes that should agree
@@ -60,6 +60,10 @@ def node_drift(reports: list[Report]) -> list[Finding]:
             if finding is not None:
                 findings.append(finding)
     return findings
+
+
+def _named(host: str) -> str:
+    return host if host.startswith("pod/") else f"node {host}"
 
 
 def _expected_set(pp: PortPath) -> object:
@@ -101,9 +105,9 @@ def _port_drift(by_node: dict[str, PortPath]) -> Finding | None:
             parts.append("still sends to " + ", ".join(stale) + " (not in the EndpointSlices)")
             for e in stale:
                 hop = have[e]
-                evidence.extend(f"node {node}: {ev.line}" for ev in hop.evidence[:2])
+                evidence.extend(f"{_named(node)}: {ev.line}" for ev in hop.evidence[:2])
                 if not hop.evidence and hop.chain:
-                    evidence.append(f"node {node}: {hop.chain} -> {e}")
+                    evidence.append(f"{_named(node)}: {hop.chain} -> {e}")
         if not parts and frozenset(have) != majority:
             parts.append("programs " + (", ".join(sorted(have)) or "no endpoint") + ", unlike most nodes")
         if parts:
@@ -111,15 +115,19 @@ def _port_drift(by_node: dict[str, PortPath]) -> Finding | None:
     if not problems:
         return None
     nodes = sorted(problems)
-    message = (f"port {any_pp.port.label}: node{'s' if len(nodes) > 1 else ''} {', '.join(nodes)} "
-               f"disagree{'' if len(nodes) > 1 else 's'} with the other nodes: "
+    # (pods `kubectl exec` read a paste's rules in are named so: which node each is on, the paste does not say)
+    noun = "node" if not any(n.startswith("pod/") for n in sets) else "host"
+    message = (f"port {any_pp.port.label}: {noun}{'s' if len(nodes) > 1 else ''} {', '.join(nodes)} "
+               f"disagree{'' if len(nodes) > 1 else 's'} with the other {noun}s: "
                + "; ".join(f"{n} {' and '.join(problems[n])}" for n in nodes))
     detail = [f"{node}: " + (", ".join(sorted(sets[node])) or "no endpoint") for node in sorted(sets)]
-    detail.insert(0, "Endpoints each node's kube-proxy programs for this port (Cluster policy):")
+    detail.insert(0, f"Endpoints each {noun}'s kube-proxy programs for this port (Cluster policy):")
     return Finding(
         code="node-drift", severity="error", message=message, port=any_pp.port.name, evidence=evidence,
         detail=detail,
         action=("kube-proxy on " + ", ".join(nodes) + " is out of sync with the API server: read its log "
                 "(kubectl logs -n kube-system <kube-proxy pod on that node>) and restart it "
-                "(kubectl delete pod -n kube-system <that pod>) if it is stuck"),
+                "(kubectl delete pod -n kube-system <that pod>) if it is stuck" if noun == "node" else
+                "kube-proxy in " + ", ".join(nodes) + " is out of sync with the API server: read its log "
+                "(kubectl logs -n kube-system <pod>) and restart it (kubectl delete pod -n kube-system <pod>) if it is stuck"),
     )

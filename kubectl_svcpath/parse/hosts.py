@@ -37,7 +37,8 @@ _HEADER = re.compile(rf"\s*(?:({_HOST}) \| (?:CHANGED|SUCCESS|FAILED!?) \| rc=-?
 # a shell loop running the listing on each host: "for n in node1 node2; do ssh $n sudo iptables-save | grep x; done"
 # (docker/kubectl exec into kind nodes or pods likewise); its hosts are the words of its list
 _LOOP = re.compile(r"\bfor\s+(\w+)\s+in\s+([^;]+?)\s*;\s*do\b(.*)")
-_REMOTE = r"(?:ssh|docker\s+exec|podman\s+exec|crictl\s+exec|kubectl\s+exec|lxc\s+exec|multipass\s+exec)\b[^;|]*?\$\{?"
+# (kubectl's flags may come before its exec: "kubectl -n kube-system exec $p -- …")
+_REMOTE = r"(?:ssh|docker\s+exec|podman\s+exec|crictl\s+exec|kubectl\s+(?:[^;|]*?\s)?exec|lxc\s+exec|multipass\s+exec)\b[^;|]*?\$\{?"
 # a line a loop printed before each host's output: the host's name alone, maybe dressed ("== node1 ==", ">>> node1", "node1:")
 _DRESSING = " \t=-#>*:[]"
 # a prompt naming its host: "root@node1:~# …", "[root@node2 ~]$ …", "➜ lab@k8s1 …"
@@ -53,6 +54,16 @@ _TARGETING = {
     "nerdctl exec": {"-u", "--user", "-e", "--env", "-w", "--workdir"},
     "multipass exec": set(), "lxc exec": set(), "vagrant ssh": {"-c", "--command"},
 }
+# kubectl's flags that take a value, global and exec's own (`kubectl -n kube-system exec -c kube-proxy POD -- …`): the
+# pod is the first other word after "exec"
+_KUBECTL_VALUED = {"-n", "--namespace", "--context", "--kubeconfig", "--cluster", "--user", "-s", "--server", "--token", "--as",
+                   "--as-group", "--as-uid", "--request-timeout", "--cache-dir", "--certificate-authority", "--client-certificate",
+                   "--client-key", "--tls-server-name", "-v", "--v", "-c", "--container", "-f", "--filename",
+                   "--pod-running-timeout"}
+KUBECTL_EXEC = "the kubectl exec commands that printed them"
+POD = "pod/"  # a host that is a pod `kubectl exec` ran in (heads: "pod/NAME"): the paste does not tell its node
+# the name `kubectl get pods -o name` prints, as a loop over them echoes it before each pod's output
+_POD_NAME = re.compile(r"pods?/([a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?)")
 # dshbak -c's and clush -b's header: a line of dashes, the hosts ("node[1,3]", "node[1-2] (2)"), a line of dashes
 _DASHES = re.compile(r"-{5,}\s*$")
 _HOST_SET = re.compile(r"\s*([A-Za-z0-9][\w.\-]*(?:\[[\d,\-]+\][\w.\-]*)?(?:,[A-Za-z0-9][\w.\-]*(?:\[[\d,\-]+\][\w.\-]*)?)*)(?: \(\d+\))?\s*$")
@@ -68,15 +79,17 @@ class HostPart:
     text: str  # the paste with the other hosts' lines blank, this host's prefixes taken off
     lines: list[tuple[int, int]] = field(default_factory=list)  # (first, last) line of each of its sections
     how: str = ""  # "pdsh/clush prefixes", "ansible/pssh headers", "dshbak/clush -b headers", "prompts", "the hosts its
-    # commands ran on (ssh, docker exec …)", "a loop's echoed names"
+    # commands ran on (ssh, docker exec …)", KUBECTL_EXEC, "a loop's echoed names"
+    pod: bool = False  # ``host`` is the pod `kubectl exec` ran in, not a node: which node it is on, the paste does not say
 
 
 class NotSplit(Exception):
-    """A loop over several hosts whose output does not say which lines are whose."""
+    """A loop over several hosts (or one command line running the listing on several) whose output does not say which
+    lines are whose; ``pods``: the hosts are pods `kubectl exec` runs in."""
 
-    def __init__(self, line: int, command: str, hosts: list[str]) -> None:
+    def __init__(self, line: int, command: str, hosts: list[str], pods: bool = False) -> None:
         super().__init__(command)
-        self.line, self.command, self.hosts = line, command, hosts
+        self.line, self.command, self.hosts, self.pods = line, command, hosts, pods
 
 
 def host_parts(text: str, prompts: bool = True, save_lines: bool = False) -> list[HostPart]:
@@ -110,12 +123,28 @@ def host_parts(text: str, prompts: bool = True, save_lines: bool = False) -> lis
     targets = "ssh " in text or "exec " in text
     if prompts and (targets or "@" in text and len(_prompt_hosts(text)) > 1):
         lines = text.split("\n")
-        ran_on = [_target_host(line) if targets else None for line in lines]
+        ran_on = [_targets_of(line, n) if targets else None for n, line in enumerate(lines, 1)]
         heads = [on or _prompt_host(line) for on, line in zip(ran_on, lines, strict=True)]
-        parts = _sections(lines, heads, "the hosts its commands ran on (ssh, docker exec …)" if any(ran_on) else "prompts")
+        how = ("prompts" if not any(ran_on) else KUBECTL_EXEC if all(h.startswith(POD) for h in ran_on if h)
+               else "the hosts its commands ran on (ssh, docker exec …)")
+        parts = _sections(lines, heads, how)
         if len(parts) > 1:
             return parts
     return []
+
+
+def _targets_of(line: str, number: int) -> str | None:
+    """The host a command line runs its listing on (_target_host); a line that runs it on several, one after the other
+    ("kubectl exec kube-proxy-a -- iptables-save; kubectl exec kube-proxy-b -- iptables-save"), cannot say which of
+    the lines under it are whose: NotSplit."""
+    if ";" not in line and "&&" not in line:
+        return _target_host(line)
+    prompt = PROMPT.match(line.strip())
+    pieces = re.split(r";|&&|\|\|", line.strip()[prompt.end() - 1:] if prompt else line)
+    hosts = list(dict.fromkeys(h for h in map(_target_host, pieces) if h))
+    if len(hosts) > 1:
+        raise NotSplit(number, line.strip(), [h.removeprefix(POD) for h in hosts], pods=all(h.startswith(POD) for h in hosts))
+    return hosts[0] if hosts else None
 
 
 def _prefixed(lines: list[str]) -> list[HostPart]:
@@ -162,6 +191,8 @@ def _target_host(line: str) -> str | None:
         words = words[1:]
     if len(words) < 3 or not RULE_TOOL.search(" ".join(words).replace("'", " ").replace('"', " ")):  # (ssh h 'iptables-save …')
         return None
+    if words[0] == "kubectl":
+        return _exec_pod(words[1:])
     tool, rest = (words[0], words[1:]) if words[0] == "ssh" else (" ".join(words[:2]), words[2:])
     if tool == "minikube ssh":  # the node by -n/--node, else the cluster's only (first) node: no name
         for k, w in enumerate(rest):
@@ -177,6 +208,25 @@ def _target_host(line: str) -> str | None:
     while k < len(rest) and rest[k].startswith("-"):
         k += 2 if rest[k] in with_value else 1
     return _host_word(rest[k]) if k < len(rest) - 1 else None
+
+
+def _exec_pod(words: list[str]) -> str | None:
+    """`kubectl [flags] exec [flags] POD [--] CMD`: "pod/POD" (None: no exec, or a target that names no pod, as
+    ds/kube-proxy: the API picks one of its pods, and the paste does not say which)."""
+    k, seen_exec = 0, False
+    while k < len(words) and words[k] != "--":
+        word = words[k]
+        if word.startswith("-"):
+            k += 2 if word in _KUBECTL_VALUED else 1
+            continue
+        if not seen_exec:
+            if word != "exec":
+                return None  # (another kubectl command: logs, get …)
+            seen_exec, k = True, k + 1
+            continue
+        m = _POD_NAME.fullmatch(word) if "/" in word else _POD_NAME.fullmatch(POD + word)
+        return POD + m.group(1) if m is not None and k < len(words) - 1 else None
+    return None
 
 
 def _host_word(word: str) -> str | None:
@@ -201,12 +251,13 @@ def _sections(lines: list[str], heads: list[str | None], how: str) -> list[HostP
     printed = dict.fromkeys(who for line, who in zip(lines, owner, strict=True) if who is not None and _LISTING.match(line))
     if not printed:
         return []
-    keep_heads = how.startswith(("prompts", "the hosts"))  # (a command line is the cleaner's to read: the run under it)
+    keep_heads = how in ("prompts", KUBECTL_EXEC) or how.startswith("the hosts")  # (a command line is the cleaner's to read: the run under it)
     parts = []
     for host in printed:
         own = ["" if (who is not None and who != host) or (heads[i] is not None and not keep_heads) else line
                for i, (line, who) in enumerate(zip(lines, owner, strict=True))]
-        parts.append(HostPart(host, "\n".join(own), _spans([i for i, who in enumerate(owner) if who == host], lines), how))
+        parts.append(HostPart(host.removeprefix(POD), "\n".join(own), _spans([i for i, who in enumerate(owner) if who == host], lines),
+                              how, pod=host.startswith(POD)))
     return parts
 
 
@@ -255,15 +306,26 @@ def _loop(lines: list[str]) -> list[HostPart]:
         named = set(hosts) if not any(c in m.group(2) for c in "$`{*") else set()
         if len(named) == 1:
             return []  # one host: its output is that host's
+        pods = re.search(r"\bkubectl\s+(?:[^;|]*?\s)?exec\b", m.group(3)) is not None
         heads: list[str | None] = [None] * (i + 1)
-        heads += [line2.strip(_DRESSING) if line2.strip(_DRESSING) in named else None for line2 in lines[i + 1:]]
+        heads += [_echoed(line2, named, pods) for line2 in lines[i + 1:]]
         if any(heads):  # (the loop's line a comment: without a prompt, no reader would take it for a command)
             return _sections([*lines[:i], "# " + line.strip(), *lines[i + 1:]], heads, "a loop's echoed names")
         # hosts it names, or a list it does not ("$NODES", "$(kubectl get nodes …)") whose output shows a rule twice
         if any(_LISTING.match(line2) for line2 in lines[i + 1:]) and (named or _a_rule_twice(lines[i + 1:])):
-            raise NotSplit(i + 1, m.group(0).strip(), hosts)
+            raise NotSplit(i + 1, m.group(0).strip(), hosts, pods)
         return []
     return []
+
+
+def _echoed(line: str, named: set[str], pods: bool) -> str | None:
+    """The host a loop echoed before its output ("== node1", ">>> kube-proxy-abcde"; a kubectl exec loop's pod as `kubectl
+    get pods -o name` prints it, "pod/kube-proxy-abcde", also from a list it does not name): None when not such a line."""
+    word = line.strip(_DRESSING)
+    if not pods:
+        return word if word in named else None
+    m = _POD_NAME.fullmatch(word) if "/" in word else None
+    return POD + m.group(1) if m is not None else POD + word if word in named else None
 
 
 def _a_rule_twice(lines: list[str]) -> bool:

@@ -153,7 +153,7 @@ def audit_row(r: Report) -> dict[str, str]:
             "CLUSTER-IP": safe(ips), "PORTS": safe(ports),
             "ENDPOINTS": f"{len(endpoints)}+?" if unknown_eps and endpoints else "?" if unknown_eps else
                          "0 local" if not endpoints and _dropped(r) else str(len(endpoints)),
-            "PKTS": str(sum(pkts)) if pkts else "-", "HEALTH": safe(health(r)), "NODE": safe(r.node or "?")}
+            "PKTS": str(sum(pkts)) if pkts else "-", "HEALTH": safe(health(r)), "NODE": safe(r.host or "?")}
 
 
 def plain_table(cells: list[list[str]], headers: list[str]) -> str:

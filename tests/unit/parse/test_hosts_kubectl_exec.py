@@ -1,0 +1,131 @@
+"""Several kube-proxy pods' output in one paste, each under the `kubectl exec` that printed it (parse/hosts.py). Was read
+as one node's rules: one cluster IP with two paths (3 and 7 packets) and each endpoint's counters summed (10), a
+confident report of a node that does not exist. Each pod's lines are now its own report, named by the pod (the paste
+does not say which node a pod is on: the report says "node unknown", "read in pod …"), and --node POD reads one.
+
+No public paste of two pods' `kubectl exec` output was found (issues and pages corpora: kube-proxy exec iptables-save,
+ipvsadm, for-loops over pods); the pastes below are written as kubectl prints them: the prompt and command, kubectl's own
+stderr lines (its deprecation warning for `exec POD CMD` without `--`, "Unable to use a TTY" for -t under a pipe, as in
+the pastes quoted in this module's tests of excerpt), then what the pod printed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import svcpath
+from tests.unit.parse.test_hosts import GREP, _counted, _paste
+
+PODS = ("kube-proxy-abcde", "kube-proxy-fghij")
+
+
+def _reports(out: str) -> dict[str | None, int]:
+    """kube-proxy pod -> the packets of its one path (-o json of several reports: a list)."""
+    doc = json.loads(out)
+    items = doc["items"] if "items" in doc else [doc]
+    assert all(item["node"] is None for item in items), out  # (a pod's node: not in the paste)
+    return {item["kubeProxyPod"]: item["ports"][0]["paths"][0]["packets"] for item in items}
+
+
+@pytest.mark.parametrize("command", [
+    "$ kubectl -n kube-system exec {} -- iptables-save -c | grep kubernetes",
+    "$ kubectl exec -n kube-system -it {} -- sh -c 'iptables-save -c | grep kubernetes'",
+    "user@bastion:~$ kubectl --context prod exec {} -n kube-system -c kube-proxy -- iptables-save -c | grep kubernetes",
+    "$ kubectl -n kube-system exec pod/{} -- iptables-save -c | grep kubernetes",
+])
+def test_each_pod_gets_its_own_report(tmp_path: Path, command: str) -> None:
+    lines = [command.format(PODS[0]), *_counted("node1"), command.format(PODS[1]), *_counted("node2")]
+    paste = _paste(tmp_path, lines)
+    code, out, err = svcpath("default/kubernetes", "--rules-file", paste, "-o", "json")
+    assert code == 0, err
+    assert _reports(out) == {PODS[0]: 3, PODS[1]: 7}, out  # (not 10 in one chain, nor two paths of one cluster IP)
+    code, out, err = svcpath("default/kubernetes", "--rules-file", paste)
+    assert code == 0, err
+    assert f"=== pod/{PODS[0]} ===" in out and f"=== pod/{PODS[1]} ===" in out, out
+    assert "Rules:    iptables mode, node unknown (offline), read in pod kube-proxy-abcde" in out, out
+    assert ("holds the rules of 2 pods (kube-proxy-abcde and kube-proxy-fghij, told apart by the kubectl exec commands "
+            "that printed them): this report is kube-proxy-abcde's (its lines 1-4); --node kube-proxy-abcde reads it alone") in out, out
+    assert "=== node" not in out, out
+    code, out, err = svcpath("--all", "--rules-file", paste)
+    assert code == 0, err
+    rows = [row.split()[:3] for row in out.splitlines()[:3]]
+    assert rows == [["NODE", "NAMESPACE", "NAME"], [f"pod/{PODS[0]}", "default", "kubernetes"],
+                    [f"pod/{PODS[1]}", "default", "kubernetes"]], out
+    assert "each pod's Services are its own rows (NODE: the pod; which node it runs on, the paste does not say)" in out, out
+
+
+def test_node_reads_one_pod(tmp_path: Path) -> None:
+    cmd = "$ kubectl -n kube-system exec {} -- iptables-save -c | grep kubernetes"
+    paste = _paste(tmp_path, [cmd.format(PODS[0]), *_counted("node1"), cmd.format(PODS[1]), *_counted("node2")])
+    code, out, err = svcpath("default/kubernetes", "--rules-file", paste, "--node", PODS[1], "-o", "json")
+    assert code == 0, err
+    assert _reports(out) == {PODS[1]: 7}, out
+    code, out, err = svcpath("default/kubernetes", "--rules-file", paste, "--trace", "10.0.0.5")
+    assert code == 2 and "--trace reads one node's rules, and" in err and "--node kube-proxy-abcde" in err, err
+    code, out, err = svcpath("default/kubernetes", "--rules-file", paste, "--trace", "10.0.0.5", "--node", PODS[0])
+    assert code == 0 and "delivered to 10.128.0.2:6443" in out, err
+
+
+def test_the_same_rules_in_two_pods_are_two_pods_rules(tmp_path: Path) -> None:
+    """`iptables-save | grep` without counters: both pods print the very same lines (read as one text, the second pod's
+    were taken for a repeat of the first's and left out)."""
+    cmd = "$ kubectl -n kube-system exec {} -- iptables-save | grep kubernetes"
+    paste = _paste(tmp_path, [cmd.format(PODS[0]), *GREP, cmd.format(PODS[1]), *GREP])
+    code, out, err = svcpath("--all", "--rules-file", paste)
+    assert code == 0, err
+    assert [row.split()[0] for row in out.splitlines()[1:3]] == [f"pod/{p}" for p in PODS], out
+
+
+def test_kubectls_own_lines_are_no_rules(tmp_path: Path) -> None:
+    """`kubectl exec -it POD CMD` under a pipe: kubectl's deprecation warning and its "Unable to use a TTY" line were
+    "not an iptables-save line" (exit 8)."""
+    lines = ["root@cp:~# kubectl exec -it kube-proxy-abcde -n kube-system iptables-save -c | grep kubernetes",
+             "kubectl exec [POD] [COMMAND] is DEPRECATED and will be removed in a future version. Use kubectl exec [POD] -- [COMMAND] instead.",
+             "Unable to use a TTY - input is not a terminal or the right kind of file", *_counted("node1"),
+             "root@cp:~# kubectl exec -it kube-proxy-fghij -n kube-system iptables-save -c | grep kubernetes",
+             "Unable to use a TTY - input is not a terminal or the right kind of file", *_counted("node2"), "root@cp:~# "]
+    code, out, err = svcpath("default/kubernetes", "--rules-file", _paste(tmp_path, lines), "-o", "json")
+    assert code == 0, err
+    assert _reports(out) == {PODS[0]: 3, PODS[1]: 7}, out
+
+
+@pytest.mark.parametrize("command", [
+    "$ kubectl -n kube-system exec kube-proxy-abcde -- iptables-save -c | grep kubernetes; "
+    "kubectl -n kube-system exec kube-proxy-fghij -- iptables-save -c | grep kubernetes",
+    "$ for p in $(kubectl -n kube-system get pods -l k8s-app=kube-proxy -o name); do kubectl -n kube-system exec $p -- "
+    "iptables-save -c | grep kubernetes; done",
+])
+def test_one_command_line_over_several_pods_is_refused(tmp_path: Path, command: str) -> None:
+    """Two pods' output one after the other, nothing saying where the second starts: was one node's rules (10 packets)."""
+    code, out, err = svcpath("default/kubernetes", "--rules-file", _paste(tmp_path, [command, *_counted("node1"), *_counted("node2")]))
+    assert code == 8 and out == "", out
+    first, hint = err.splitlines()[:2]
+    assert "paste.txt line 1: `" in first and "one after the other, and its output does not say which lines are whose" in first, err
+    assert "kube-proxy-abcde and kube-proxy-fghij" in first or "each pod of `$(kubectl -n kube-system get pods" in first, err
+    assert hint == ("hint: paste one pod's output per file, or let each pod's lines say whose they are (one `kubectl exec` per "
+                    "pod, each under its own prompt, or echo each pod's name before its output; --node POD then reads one)"), err
+
+
+def test_a_loop_that_echoes_each_pod_is_split(tmp_path: Path) -> None:
+    """`echo "== $p"` over `kubectl get pods -o name`: each pod's output under its name (pod/NAME), though the loop's
+    list is no words of its own."""
+    loop = ('$ for p in $(kubectl -n kube-system get pods -l k8s-app=kube-proxy -o name); do echo "== $p"; '
+            "kubectl -n kube-system exec $p -- iptables-save -c | grep kubernetes; done")
+    lines = [loop, f"== pod/{PODS[0]}", *_counted("node1"), f"== pod/{PODS[1]}", *_counted("node2")]
+    code, out, err = svcpath("default/kubernetes", "--rules-file", _paste(tmp_path, lines), "-o", "json")
+    assert code == 0, err
+    assert _reports(out) == {PODS[0]: 3, PODS[1]: 7}, out
+
+
+def test_pods_that_disagree(tmp_path: Path) -> None:
+    """Two pods sending the port to different endpoints: the node-drift finding names the pods, not nodes."""
+    cmd = "$ kubectl -n kube-system exec {} -- iptables-save -c | grep kubernetes"
+    other = [rule.replace("10.128.0.2", "10.128.0.9").replace("XD66YDEGQEOQLZXE", "ABCDEFGHIJKLMNOP") for rule in GREP]
+    paste = _paste(tmp_path, [cmd.format(PODS[0]), *GREP, cmd.format(PODS[1]), *other])
+    code, out, err = svcpath("default/kubernetes", "--rules-file", paste)
+    assert code == 3, err
+    assert "Across pods:" in out and ("node-drift: port https 443/TCP: hosts pod/kube-proxy-abcde, pod/kube-proxy-fghij disagree with "
+                                      "the other hosts") in out, out
+    assert "kube-proxy in pod/kube-proxy-abcde, pod/kube-proxy-fghij is out of sync" in out, out
