@@ -18,7 +18,7 @@ from kubectl_svcpath.dump import Collection
 from kubectl_svcpath.gc_pause import paused_gc
 from kubectl_svcpath.errors import ExitCode, NotFound, SvcpathError, UsageError
 from kubectl_svcpath.manifest import load_objects, snapshot_from_objects
-from kubectl_svcpath.options import Options, split_service, validate
+from kubectl_svcpath.options import Options, split_service, unused_cluster_flags, validate
 from kubectl_svcpath.path import Finding
 from kubectl_svcpath.render import render_document, render_report
 from kubectl_svcpath.render.text import Style, safe, terminal_safe, use_color
@@ -66,6 +66,9 @@ class Outcome:
 def run(opts: Options, env: Env) -> int:
     KEPT.clear()
     validate(opts)
+    unused = unused_cluster_flags(opts)
+    if unused is not None:  # (kubectl's own warnings read so: "Warning: …" on stderr; the exit code stays the run's)
+        env.stderr.write(safe(unused) + "\n")
     if opts.print_rbac:
         from kubectl_svcpath.rbac import rbac_yaml
 

@@ -141,6 +141,14 @@ _CONNECT_FLAGS = ("cluster", "user", "server", "token", "certificate_authority",
                   "insecure_skip_tls_verify", "tls_server_name", "as_user", "as_uid", "verbosity")
 
 
+# ConnectFlags' fields by the flag that sets them (the flag as kubectl spells it: the stderr warning names them so)
+_CLUSTER_FLAGS = {"--cluster": "cluster", "--user": "user", "--server": "server", "--token": "token",
+                  "--certificate-authority": "certificate_authority", "--client-certificate": "client_certificate",
+                  "--client-key": "client_key", "--insecure-skip-tls-verify": "insecure_skip_tls_verify",
+                  "--tls-server-name": "tls_server_name", "--as": "as_user", "--as-group": "as_groups", "--as-uid": "as_uid",
+                  "-v": "verbosity"}
+
+
 def _options(flags: dict[str, Any]) -> Options:
     """typer's flags -> Options: a flag named as its Options field passes as it is; the others are
     grouped (ConnectFlags), parsed (durations), renamed (repeatable flags to lists) or lower-cased here."""
@@ -149,7 +157,11 @@ def _options(flags: dict[str, Any]) -> Options:
     f = {k: v for k, v in flags.items() if k != "version"}  # --version: its eager callback has answered
     connect = ConnectFlags(**{k: f.pop(k) for k in _CONNECT_FLAGS}, as_groups=tuple(f.pop("as_group") or ()))
     request_timeout = f.pop("request_timeout")
+    given = [f"--{name.replace('_', '-')}" for name in ("kubeconfig", "context") if f[name] is not None]
+    given += ["--request-timeout"] if request_timeout is not None else []
+    given += [flag for flag, value in _CLUSTER_FLAGS.items() if getattr(connect, value)]
     shaped: dict[str, Any] = {
+        "cluster_flags": tuple(given),
         "connect": connect,
         "request_timeout": parse_timeout(request_timeout) if request_timeout is not None else 30.0,
         "rules_files": list(f.pop("rules_file") or []),

@@ -100,11 +100,27 @@ class Options:
     trace_to: str | None = None
     trace_proto: str | None = None
     node_ips: list[str] = field(default_factory=list)
+    # the cluster flags the user gave (as typed in long form: "--context", "--token"), said to be unused offline
+    cluster_flags: tuple[str, ...] = ()
 
     @property
     def many_nodes(self) -> bool:
         """--all-nodes, --nodes or --sample: several nodes read and compared."""
         return self.all_nodes or self.nodes is not None or self.sample is not None
+
+
+def unused_cluster_flags(opts: Options) -> str | None:
+    """The stderr warning for cluster flags (--context, --token, …) a run that reads no cluster leaves unused: a user who
+    typed --context prod and got an answer must not think it came from prod. None: no such flag, or a cluster is read."""
+    if not opts.cluster_flags:
+        return None
+    source = ("--example" if opts.example else "--rules-file" if opts.rules_files else
+              "--local with --manifest" if opts.local and opts.manifests else None)
+    if source is None:
+        return None
+    flags = opts.cluster_flags
+    named = flags[0] if len(flags) == 1 else ", ".join(flags[:-1]) + " and " + flags[-1]
+    return f"Warning: {named} {'is' if len(flags) == 1 else 'are'} ignored: {source} reads no cluster"
 
 
 def split_service(arg: str, namespace: str | None) -> tuple[str | None, str]:
