@@ -138,7 +138,10 @@ def wrap_lines(lines: list[str], width: int | None) -> list[str]:
             continue
         label = _LABEL.match(plain)
         indent = " " * (len(label.group()) if label else len(plain) - len(plain.lstrip(" ")) + 4)
-        rows = textwrap.wrap(plain, width=max(width, 40), subsequent_indent=indent,
+        # (the line's own indent as the first row's: textwrap left a word wider than the room after it at column 0,
+        # "/a/long/path" of a Rules: source out under the label's column)
+        lead = plain[: len(plain) - len(plain.lstrip(" "))]
+        rows = textwrap.wrap(plain[len(lead):], width=max(width, 40), initial_indent=lead, subsequent_indent=indent,
                              break_long_words=False, break_on_hyphens=False) or [plain]
         if label and len(rows) > 1 and rows[0] == label.group().rstrip():  # a word wider than the room (a long
             rows[:2] = [label.group() + rows[1].lstrip()]  # path): beside its label, not under an empty "Note:"

@@ -168,3 +168,15 @@ def test_a_word_wider_than_the_room_stays_beside_its_label() -> None:
     path = "/work/shared/dumps/repo-sessionaffinity-experiment-test-my-nginx-before.txt"
     assert wrap_lines([f"Note:     {path} holds rule lines without their tables or chain headers"], 80) == [
         f"Note:     {path}", "          holds rule lines without their tables or chain headers"]
+
+
+def test_a_source_wider_than_the_room_stays_under_the_rules_line() -> None:
+    """--explain and -o wide list each source under "Rules:"; a path wider than the room came out at column 0, as if it
+    were a line of its own, its "[format; counters]" under it ("/work/shared/dumps/…-before.txt" in an 80-column
+    terminal). It stays in the sources' column, left whole to the terminal as kubectl leaves a long value."""
+    from tests.conftest import DUMPS
+
+    path = str(DUMPS / "repo-sessionaffinity-experiment-test-my-nginx-before.txt")
+    lines = in_tmux(["test/my-nginx", "--rules-file", path, "--explain"], 80)
+    at = lines.index("Rules:    iptables mode, node unknown (offline)")
+    assert lines[at + 1:at + 3] == [f"          {path}", "              [rules-only; no counters]"], lines
