@@ -166,8 +166,10 @@ def detect_mode(parsed: Parsed, collection: Collection) -> Mode:
         mode = registry.mode(declared)
         if not mode.shown_by(parsed):
             source = collection.proxy_mode_source or "--proxy-mode"
-            where = parsed.sources[0].source if len(parsed.sources) == 1 else "the input"
-            raise BadDump(where, f'proxy mode "{declared}" ({source}) does not match it: {_what_it_holds(parsed)}',
+            files = list(dict.fromkeys(s.source for s in parsed.sources))  # (several: each named, not "the input:")
+            where = listed(files) if 0 < len(files) <= 3 else f"the {len(files)} rule files" if files else "input"
+            raise BadDump(where, f'proxy mode "{declared}" ({source}) does not match {"them" if len(files) > 1 else "it"}: '
+                                 f"{_what_it_holds(parsed)}",
                           hint="leave --proxy-mode out to use what the input shows, or pass the listing of that mode")
         return mode.name
     for m in registry.MODES:

@@ -67,7 +67,9 @@ def test_a_manifest_with_the_example_is_said_not_ignored() -> None:
 
 
 def test_a_proxy_mode_the_input_does_not_show_names_the_input_once() -> None:
-    """With several sources the error read 'the input: proxy mode ... does not match the input: ...'."""
+    """With several sources the error read 'the input: proxy mode ... does not match the input: ...', then 'the input:
+    proxy mode ... does not match it' (a file named "the input"?): the files are named, as one file is."""
     code, _, err = svcpath("--example", "--proxy-mode", "nftables")
-    assert code == 8 and err.splitlines()[0] == ('error: the input: proxy mode "nftables" (--proxy-mode) does not match it: '
-                                                 "iptables rules and nft -j output (proxy mode iptables)")
+    assert code == 8 and err.splitlines()[0] == (
+        "error: example/hello-service/iptables-save-on-node-host.txt and example/hello-service/nft-list-table-ip-nat.json: "
+        'proxy mode "nftables" (--proxy-mode) does not match them: iptables rules and nft -j output (proxy mode iptables)')
