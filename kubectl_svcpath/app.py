@@ -59,6 +59,7 @@ class Outcome:
     audit_rows: list[Any] = field(default_factory=list)  # --all: each Service shown, as a table row or its json/yaml text
     audit_error: bool = False  # --all: a Service audited has an error-level finding
     scope: dict[str, Any] | None = None  # live --all: which namespace(s), which node's rules and why that node
+    namespace: str | None = None  # offline --all -n: the namespace whose Services were listed
     traces: list[Any] = field(default_factory=list)  # trace.TraceReport, one per node (--trace)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # several nodes: (node, why not read), e.g. Windows
 
@@ -206,7 +207,8 @@ def _offline_run(opts: Options) -> Outcome:
         dumps = files.example_dumps()
         text, source = files.example_manifest()
         objects: list[dict[str, Any]] | None = load_objects(text, source)
-        service: str | None = opts.service or "default/hello-service"
+        # (-n names the namespace to look in: the example's Service is sought there, as a NAME would be)
+        service: str | None = opts.service or ("hello-service" if opts.namespace else "default/hello-service")
     else:
         dumps = [files.read_dump(p) for p in opts.rules_files]
         objects = _manifest_objects(opts.manifests)
@@ -227,7 +229,11 @@ def _offline_run(opts: Options) -> Outcome:
         lines = None
         if opts.output not in ("json", "yaml"):
             lines = audit_table_lines(parsed, collection, opts.namespace) if objects is None else api_table_lines(parsed, collection, snapshots)
-        return audit(snapshots, parsed, collection, opts.problems, notes, opts.output, from_rules=objects is None, lines=lines)
+        outcome = audit(snapshots, parsed, collection, opts.problems, notes, opts.output, from_rules=objects is None, lines=lines)
+        outcome.namespace = opts.namespace
+        if opts.namespace and outcome.audit_totals is not None and not outcome.audit_totals["services"]:
+            outcome.notes.append("without -n, --all lists the Services of every namespace the input holds")
+        return outcome
     assert service is not None
     snapshot = _snapshot(service, opts, objects, parsed)
     if opts.trace is not None:
@@ -801,7 +807,7 @@ def render_outcome(outcome: Outcome, fmt: str, style: Style, width: int | None, 
         notes = outcome.notes + (["-o tree draws one Service's paths: --all prints its table (-o json holds every Service's "
                                   "paths)"] if fmt == "tree" else [])
         return render_rows(outcome.audit_rows, style, fmt == "wide", width, outcome.audit_totals,
-                           shown if shown != outcome.audit_totals["services"] else None, notes, outcome.scope)
+                           shown if shown != outcome.audit_totals["services"] else None, notes, outcome.scope, outcome.namespace)
     from kubectl_svcpath.render.common import findings_lines, skipped_lines
 
     parts = []

@@ -175,9 +175,11 @@ def plain_table(cells: list[list[str]], headers: list[str]) -> str:
 
 
 def render_rows(rows: list[dict[str, str]], style: Style, wide: bool, width: int | None, all_totals: dict[str, int],
-                shown: int | None, notes: list[str] | None, scope: dict[str, Any] | None = None) -> str:
+                shown: int | None, notes: list[str] | None, scope: dict[str, Any] | None = None,
+                namespace: str | None = None) -> str:
     """The audit table from its rows (in order), the totals line (``shown``: how many of them --problems kept),
-    notes; ``scope`` (live): the namespace(s) and the node read, as two header lines."""
+    notes; ``scope`` (live): the namespace(s) and the node read, as two header lines; ``namespace`` (offline -n): the
+    namespace the rows were kept of."""
     cols = list(_COLUMNS)
     if len({row.get("NODE") for row in rows}) > 1:  # one paste of several nodes' tables: whose row it is
         cols.insert(0, ("NODE", 0))
@@ -202,7 +204,8 @@ def render_rows(rows: list[dict[str, str]], style: Style, wide: bool, width: int
         lines = ["No Service with a problem."]
     elif not rows:
         lines = [f"No Service in namespace {safe(scope['namespace'])}." if scope and scope.get("namespace")
-                 else "No Service in the cluster." if scope else "No Service in the input."]
+                 else "No Service in the cluster." if scope else
+                 f"No Service of namespace {safe(namespace)} in the input." if namespace else "No Service in the input."]
     head = wrap_lines(scope_lines(scope), None if wide else width) + [""] if scope else []
     below = [totals_line(all_totals, shown)] + ([f"(-o wide adds {', '.join(hidden)})"] if hidden else [])
     out = head + lines + [""] + wrap_lines(below + [f"Note: {safe(n)}" for n in notes or []], None if wide else width)

@@ -57,3 +57,23 @@ def test_closest_first() -> None:
     assert closest_first("hello-servce", names) == ["default/hello-service", "shop/hello-service",
                                                     "default/kubernetes", "kube-system/kube-dns"]
     assert closest_first("nosuch", names) == sorted(names)
+
+
+def test_the_example_with_another_namespace_looks_for_its_service_there() -> None:
+    """`--example -n other` said 'the service "default/hello-service" names namespace "default" but -n says "other"': a
+    Service the user never named. -n is where to look, as for a NAME: not there."""
+    assert svcpath("--example", "-n", "other") == (4, "", 'error: service "hello-service" not found in namespace "other"\n'
+                                                          "hint: the bundled example holds 1 Service: default/hello-service\n")
+    code, out, _ = svcpath("--example", "-n", "default")
+    assert code == 0 and "Service:  default/hello-service" in out
+
+
+def test_all_of_a_namespace_the_input_lacks_says_which_namespace() -> None:
+    """`--all -n other` offline said "No Service in the input." of an input that holds Services (of other namespaces)."""
+    for args in (["--example"], ["--rules-file", SAVE]):
+        code, out, err = svcpath(*args, "--all", "-n", "other")
+        assert code == 0 and err == "", err
+        assert out.splitlines()[0] == "No Service of namespace other in the input.", out
+        assert out.splitlines()[-1] == "Note: without -n, --all lists the Services of every namespace the input holds", out
+    code, out, _ = svcpath("--rules-file", SAVE, "--all", "-n", "ns1")
+    assert "Note: without -n" not in out and out.splitlines()[1].split()[:2] == ["ns1", "svc1"], out
