@@ -98,6 +98,9 @@ def _host_parts(dump: RuleDump, plain: RuleDump) -> list[HostPart]:
 def _host_collections(collection: Collection, dump: RuleDump, hosts: list[HostPart]) -> list[Collection]:
     """Each host's Collection (its node named so), or the one host --node names; a single host's prefixed lines
     are that host's without the prefixes (the node not named: a prefix's host need not be the node's name)."""
+    if len(hosts) == 1 and hosts[0].pod:  # a pod `kubectl exec` ran in: "read in pod …" (--node POD: that pod, no node)
+        node = None if collection.node and _same_host(hosts[0].host, collection.node) else collection.node
+        return [replace(collection, dumps=[replace(dump, text=hosts[0].text)], node=node, pod=hosts[0].host)]
     if len(hosts) == 1:
         return [replace(collection, dumps=[replace(dump, text=hosts[0].text)])]
     names = listed([h.host for h in hosts])

@@ -94,8 +94,8 @@ class NotSplit(Exception):
 
 def host_parts(text: str, prompts: bool = True, save_lines: bool = False) -> list[HostPart]:
     """Each host's part of ``text`` when its lines are told apart by host (pdsh prefixes, headers, a loop's echoed
-    names, prompts): one part per host (one for a single host's prefixed lines: the prefixes still go); [] when the
-    paste shows no host, or one host's prompts. Prefixes, headers and loops start a paste: looked for in its first
+    names, prompts): one part per host (one for a single host's prefixed lines: the prefixes still go; one for a
+    single pod's `kubectl exec`: the report names the pod); [] when the paste shows no host, or one host's prompts. Prefixes, headers and loops start a paste: looked for in its first
     64 KiB. ``prompts``: the caller's cleaning found prompts or commands; ``save_lines``: every line but the first
     has iptables-save's shapes (only that line can be a loop's command). Raises NotSplit for a loop over hosts
     whose output names none of them."""
@@ -128,7 +128,7 @@ def host_parts(text: str, prompts: bool = True, save_lines: bool = False) -> lis
         how = ("prompts" if not any(ran_on) else KUBECTL_EXEC if all(h.startswith(POD) for h in ran_on if h)
                else "the hosts its commands ran on (ssh, docker exec …)")
         parts = _sections(lines, heads, how)
-        if len(parts) > 1:
+        if len(parts) > 1 or parts and parts[0].pod:  # (one pod: the report says which pod, its lines as they are)
             return parts
     return []
 

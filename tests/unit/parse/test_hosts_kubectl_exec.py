@@ -129,3 +129,15 @@ def test_pods_that_disagree(tmp_path: Path) -> None:
     assert "Across pods:" in out and ("node-drift: port https 443/TCP: hosts pod/kube-proxy-abcde, pod/kube-proxy-fghij disagree with "
                                       "the other hosts") in out, out
     assert "kube-proxy in pod/kube-proxy-abcde, pod/kube-proxy-fghij is out of sync" in out, out
+
+
+def test_one_pods_output_names_the_pod(tmp_path: Path) -> None:
+    """A single `kubectl exec` paste: its report said "node unknown (offline)" and nothing of the pod the paste shows."""
+    paste = _paste(tmp_path, ["$ kubectl -n kube-system exec kube-proxy-abcde -- iptables-save -c | grep kubernetes",
+                              *_counted("node1")])
+    code, out, err = svcpath("default/kubernetes", "--rules-file", paste)
+    assert code == 0 and "Rules:    iptables mode, node unknown (offline), read in pod kube-proxy-abcde\n" in out, out
+    code, out, err = svcpath("default/kubernetes", "--rules-file", paste, "--node", "worker-1", "-o", "json")
+    assert code == 0 and (json.loads(out)["node"], json.loads(out)["kubeProxyPod"]) == ("worker-1", "kube-proxy-abcde"), out
+    code, out, err = svcpath("default/kubernetes", "--rules-file", paste, "--node", "kube-proxy-abcde", "-o", "json")
+    assert code == 0 and _reports(out) == {"kube-proxy-abcde": 3}, out
