@@ -134,7 +134,12 @@ def packets(snapshot: ServiceSnapshot, spec: TraceSpec, pod_ip: str | None = Non
                 continue  # another address family than the source
             out.append(Packet(_src_for_family(src, origin, spec.node_ips, ip), ip, dport, proto, origin, label, kind))
     if not out and not notes:
-        notes.append("the Service has no address to send to (headless, or no port of this protocol)")
+        if spec.protocol and snapshot.ports and not any(p.protocol.lower() == spec.protocol.lower() for p in snapshot.ports):
+            have = ", ".join(f"{p.port or '?'}/{p.protocol}" for p in snapshot.ports)
+            notes.append(f"the Service has no {spec.protocol.upper()} port (its ports: {have}): leave out --proto, or give "
+                         "--to ADDR:PORT")
+        else:
+            notes.append("the Service has no address to send to (headless, or no port of this protocol)")
     return out, notes
 
 

@@ -302,3 +302,12 @@ def test_to_port_of_5000_digits_is_a_usage_error():
     code, out, err = svcpath("--example", "--trace", "pod/", "--to", "10.101.173.15:" + "9" * 5000)
     assert code == 2 and out == ""
     assert err.startswith('error: cannot read --to "10.101.173.15:999') and "from 1 to 65535" in err.splitlines()[0]
+
+
+def test_a_protocol_the_service_has_no_port_of_says_so() -> None:
+    """`--trace … --proto udp` of a Service with TCP ports only said "no address to send to (headless, or no port of
+    this protocol)": the example is no headless Service; the note says which ports it has."""
+    r = run_cli("--example", "--trace", "10.1.2.3", "--proto", "udp")
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    assert r.stdout.splitlines()[1:] == ["Note:     the Service has no UDP port (its ports: 39090/TCP, 49191/TCP): leave out "
+                                    "--proto, or give --to ADDR:PORT", "nothing to trace"], r.stdout
