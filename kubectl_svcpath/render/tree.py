@@ -92,7 +92,7 @@ def render_tree(report: Report, style: Style, width: int | None = None, explain:
 
     svc = report.service
     mode = report.mode + (f"/{report.backend}" if report.backend else "")
-    where = f"node {safe(report.node)}" if report.node else "offline"
+    where = f"node {safe(report.node)}" if report.node else "offline" + (f", read in pod {safe(report.pod)}" if report.pod else "")
     ips = ",".join(svc.cluster_ips) or ("-" if svc.from_api else "?")
     root = f"{safe(svc.ref)} ({safe(svc.type or '?')}, {safe(ips)}) — {mode}, {where}"
     lines = [folded for line in tree_lines((root, [_port_node(pp, style) for pp in report.ports]))

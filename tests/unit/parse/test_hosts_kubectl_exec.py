@@ -141,3 +141,11 @@ def test_one_pods_output_names_the_pod(tmp_path: Path) -> None:
     assert code == 0 and (json.loads(out)["node"], json.loads(out)["kubeProxyPod"]) == ("worker-1", "kube-proxy-abcde"), out
     code, out, err = svcpath("default/kubernetes", "--rules-file", paste, "--node", "kube-proxy-abcde", "-o", "json")
     assert code == 0 and _reports(out) == {"kube-proxy-abcde": 3}, out
+
+
+def test_the_tree_names_the_pod_too(tmp_path: Path) -> None:
+    cmd = "$ kubectl -n kube-system exec {} -- iptables-save -c | grep kubernetes"
+    paste = _paste(tmp_path, [cmd.format(PODS[0]), *_counted("node1"), cmd.format(PODS[1]), *_counted("node2")])
+    code, out, err = svcpath("default/kubernetes", "--rules-file", paste, "-o", "tree")
+    assert code == 0, err
+    assert "default/kubernetes (?, 10.96.0.1) — iptables, offline, read in pod kube-proxy-fghij" in out, out
