@@ -191,7 +191,7 @@ def _target_host(line: str) -> str | None:
         words = words[1:]
     if len(words) < 3 or not RULE_TOOL.search(" ".join(words).replace("'", " ").replace('"', " ")):  # (ssh h 'iptables-save …')
         return None
-    if words[0] == "kubectl":
+    if words[0] in ("kubectl", "k", "oc"):  # (kubectl's common alias, and OpenShift's oc: the same exec)
         return _exec_pod(words[1:])
     tool, rest = (words[0], words[1:]) if words[0] == "ssh" else (" ".join(words[:2]), words[2:])
     if tool == "minikube ssh":  # the node by -n/--node, else the cluster's only (first) node: no name

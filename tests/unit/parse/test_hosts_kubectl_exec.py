@@ -34,6 +34,7 @@ def _reports(out: str) -> dict[str | None, int]:
     "$ kubectl exec -n kube-system -it {} -- sh -c 'iptables-save -c | grep kubernetes'",
     "user@bastion:~$ kubectl --context prod exec {} -n kube-system -c kube-proxy -- iptables-save -c | grep kubernetes",
     "$ kubectl -n kube-system exec pod/{} -- iptables-save -c | grep kubernetes",
+    "$ k exec -n kube-system {} -- iptables-save -c | grep kubernetes",
 ])
 def test_each_pod_gets_its_own_report(tmp_path: Path, command: str) -> None:
     lines = [command.format(PODS[0]), *_counted("node1"), command.format(PODS[1]), *_counted("node2")]
