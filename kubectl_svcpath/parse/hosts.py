@@ -141,7 +141,8 @@ def _targets_of(line: str, number: int) -> str | None:
         return _target_host(line)
     prompt = PROMPT.match(line.strip())
     pieces = re.split(r";|&&|\|\|", line.strip()[prompt.end() - 1:] if prompt else line)
-    hosts = list(dict.fromkeys(h for h in map(_target_host, pieces) if h))
+    # (a piece that writes to a file prints nothing here: "kubectl exec a -- iptables-save > a.txt; kubectl exec b …")
+    hosts = list(dict.fromkeys(h for h in map(_target_host, (p for p in pieces if ">" not in p)) if h))
     if len(hosts) > 1:
         raise NotSplit(number, line.strip(), [h.removeprefix(POD) for h in hosts], pods=all(h.startswith(POD) for h in hosts))
     return hosts[0] if hosts else None

@@ -150,3 +150,12 @@ def test_the_tree_names_the_pod_too(tmp_path: Path) -> None:
     code, out, err = svcpath("default/kubernetes", "--rules-file", paste, "-o", "tree")
     assert code == 0, err
     assert "default/kubernetes (?, 10.96.0.1) — iptables, offline, read in pod kube-proxy-fghij" in out, out
+
+
+def test_a_pod_whose_output_went_to_a_file_printed_nothing_here(tmp_path: Path) -> None:
+    """Two kubectl exec on one line, the first written to a file: the lines under it are the second pod's alone."""
+    line = ("$ kubectl -n kube-system exec kube-proxy-abcde -- iptables-save -c > a.txt; "
+            "kubectl -n kube-system exec kube-proxy-fghij -- iptables-save -c | grep kubernetes")
+    code, out, err = svcpath("default/kubernetes", "--rules-file", _paste(tmp_path, [line, *_counted("node2")]), "-o", "json")
+    assert code == 0, err
+    assert _reports(out) == {PODS[1]: 7}, out
