@@ -275,7 +275,7 @@ def _offline_nodes(opts: Options, nodes: list[Collection], objects: list[dict[st
         try:
             outcome.reports.append(pipeline.analyse(_focus(_snapshot(service, opts, objects, p), opts.port), p, c))
         except NotFound as e:  # not in this node's listing: said in the other nodes' reports
-            elsewhere.append(f"{'node ' + c.node if c.node else 'pod/' + str(c.pod)}: {e.message}")
+            elsewhere.append(f"{f'node {c.node}' if c.node or not c.pod else f'pod/{c.pod}'}: {e.message}")
     if not outcome.reports:
         raise NotFound(f'service "{service}" not found in the listing of any of the {len(parsed)} nodes',
                        hint=_not_found_hint(parsed[0][1], service))
@@ -812,8 +812,8 @@ def render_outcome(outcome: Outcome, fmt: str, style: Style, width: int | None, 
 
     parts = []
     for r in outcome.reports:
-        host = r.host or "node ?"
-        parts.append(f"=== {safe(host if host.startswith('pod/') else 'node ' + host)} ===\n" + render_report(r, fmt, style, width, explain))
+        host = f"node {r.node or '?'}" if r.node or not r.pod else f"pod/{r.pod}"
+        parts.append(f"=== {safe(host)} ===\n" + render_report(r, fmt, style, width, explain))
     if outcome.extra_findings:
         across = "nodes" if all(r.node for r in outcome.reports) else "pods" if all(r.pod for r in outcome.reports) else "hosts"
         parts.append(f"Across {across}:\n" + "\n".join(findings_lines(outcome.extra_findings, style)) + "\n")

@@ -38,7 +38,7 @@ _HEADER = re.compile(rf"\s*(?:({_HOST}) \| (?:CHANGED|SUCCESS|FAILED!?) \| rc=-?
 # (docker/kubectl exec into kind nodes or pods likewise); its hosts are the words of its list
 _LOOP = re.compile(r"\bfor\s+(\w+)\s+in\s+([^;]+?)\s*;\s*do\b(.*)")
 # (kubectl's flags may come before its exec: "kubectl -n kube-system exec $p -- …")
-_REMOTE = r"(?:ssh|docker\s+exec|podman\s+exec|crictl\s+exec|kubectl\s+(?:[^;|]*?\s)?exec|lxc\s+exec|multipass\s+exec)\b[^;|]*?\$\{?"
+_REMOTE = r"(?:ssh|docker\s+exec|podman\s+exec|crictl\s+exec|(?:kubectl|k|oc)\s+(?:[^;|]*?\s)?exec|lxc\s+exec|multipass\s+exec)\b[^;|]*?\$\{?"
 # a line a loop printed before each host's output: the host's name alone, maybe dressed ("== node1 ==", ">>> node1", "node1:")
 _DRESSING = " \t=-#>*:[]"
 # a prompt naming its host: "root@node1:~# …", "[root@node2 ~]$ …", "➜ lab@k8s1 …"
@@ -95,10 +95,11 @@ class NotSplit(Exception):
 def host_parts(text: str, prompts: bool = True, save_lines: bool = False) -> list[HostPart]:
     """Each host's part of ``text`` when its lines are told apart by host (pdsh prefixes, headers, a loop's echoed
     names, prompts): one part per host (one for a single host's prefixed lines: the prefixes still go; one for a
-    single pod's `kubectl exec`: the report names the pod); [] when the paste shows no host, or one host's prompts. Prefixes, headers and loops start a paste: looked for in its first
-    64 KiB. ``prompts``: the caller's cleaning found prompts or commands; ``save_lines``: every line but the first
-    has iptables-save's shapes (only that line can be a loop's command). Raises NotSplit for a loop over hosts
-    whose output names none of them."""
+    single pod's `kubectl exec`: the report names the pod); [] when the paste shows no host, or one host's prompts.
+    Prefixes, headers and loops start a paste: looked for in its first 64 KiB. ``prompts``: the caller's cleaning
+    found prompts or commands; ``save_lines``: every line but the first has iptables-save's shapes (only that line
+    can be a loop's command). Raises NotSplit for a loop over hosts whose output names none of them, or a command
+    line that runs the listing on several."""
     if save_lines:
         first = text.find("\n")
         return _loop(text.split("\n")) if "for " in text[:first if first >= 0 else len(text)][:MAX_HEAD] else []
@@ -252,7 +253,8 @@ def _sections(lines: list[str], heads: list[str | None], how: str) -> list[HostP
     printed = dict.fromkeys(who for line, who in zip(lines, owner, strict=True) if who is not None and _LISTING.match(line))
     if not printed:
         return []
-    keep_heads = how in ("prompts", KUBECTL_EXEC) or how.startswith("the hosts")  # (a command line is the cleaner's to read: the run under it)
+    # (a command line is the cleaner's to read: the run under it)
+    keep_heads = how in ("prompts", KUBECTL_EXEC) or how.startswith("the hosts")
     parts = []
     for host in printed:
         own = ["" if (who is not None and who != host) or (heads[i] is not None and not keep_heads) else line
@@ -307,7 +309,7 @@ def _loop(lines: list[str]) -> list[HostPart]:
         named = set(hosts) if not any(c in m.group(2) for c in "$`{*") else set()
         if len(named) == 1:
             return []  # one host: its output is that host's
-        pods = re.search(r"\bkubectl\s+(?:[^;|]*?\s)?exec\b", m.group(3)) is not None
+        pods = re.search(r"\b(?:kubectl|k|oc)\s+(?:[^;|]*?\s)?exec\b", m.group(3)) is not None
         heads: list[str | None] = [None] * (i + 1)
         heads += [_echoed(line2, named, pods) for line2 in lines[i + 1:]]
         if any(heads):  # (the loop's line a comment: without a prompt, no reader would take it for a command)

@@ -159,3 +159,13 @@ def test_a_pod_whose_output_went_to_a_file_printed_nothing_here(tmp_path: Path) 
     code, out, err = svcpath("default/kubernetes", "--rules-file", _paste(tmp_path, [line, *_counted("node2")]), "-o", "json")
     assert code == 0, err
     assert _reports(out) == {PODS[1]: 7}, out
+
+
+def test_a_service_one_pod_lacks_is_said_of_that_pod(tmp_path: Path) -> None:
+    cmd = "$ kubectl -n kube-system exec {} -- iptables-save | grep -e kubernetes -e web"
+    other = [rule.replace("default/kubernetes:https", "default/web:http") for rule in GREP]
+    code, out, err = svcpath("default/kubernetes", "--rules-file",
+                             _paste(tmp_path, [cmd.format(PODS[0]), *GREP, cmd.format(PODS[1]), *other]))
+    assert code == 0, err
+    assert out.startswith("https 443/TCP →") and "=== " not in out, out  # (one report: the pod that holds it)
+    assert 'pod/kube-proxy-fghij: service "kubernetes" in namespace "default" not found in the rules' in out, out
