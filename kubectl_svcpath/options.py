@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from kubectl_svcpath.errors import UsageError
+from kubectl_svcpath.wording import listed
 
 
 class OutputFormat(str, Enum):
@@ -118,9 +119,8 @@ def unused_cluster_flags(opts: Options) -> str | None:
               "--local with --manifest" if opts.local and opts.manifests else None)
     if source is None:
         return None
-    flags = opts.cluster_flags
-    named = flags[0] if len(flags) == 1 else ", ".join(flags[:-1]) + " and " + flags[-1]
-    return f"Warning: {named} {'is' if len(flags) == 1 else 'are'} ignored: {source} reads no cluster"
+    flags = list(opts.cluster_flags)
+    return f"Warning: {listed(flags, most=len(flags))} {'is' if len(flags) == 1 else 'are'} ignored: {source} reads no cluster"
 
 
 def split_service(arg: str, namespace: str | None) -> tuple[str | None, str]:
