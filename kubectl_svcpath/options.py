@@ -191,8 +191,7 @@ def validate(opts: Options) -> None:
                          hint="on the node: iptables-save -c > rules.txt; kubectl svcpath --all --rules-file rules.txt")
     if opts.all_services and opts.many_nodes:
         raise UsageError("--all audits every Service against one node's rules: choose the node with --node, not --all-nodes, --nodes or --sample")
-    if opts.since and not opts.rules_files:
-        raise UsageError("--since EARLIER compares two dumps of one node: add --rules-file LATER")
+    _validate_one_service(opts)
     if opts.watch and (opts.rules_files or opts.example):
         raise UsageError("--watch reads the rules again and again: use it live or with --local "
                          "(for two files use --rules-file LATER --since EARLIER)")
@@ -225,6 +224,17 @@ def validate(opts: Options) -> None:
         raise UsageError("--example brings its own manifest: leave out --manifest, or pass your rules with --rules-file")
     if opts.manifests and not (opts.rules_files or opts.local or opts.example):
         raise UsageError("--manifest replaces the API server for offline use; add --rules-file FILE or --local")
+
+
+def _validate_one_service(opts: Options) -> None:
+    """--since and --port look at one Service: with --all (or --since with --trace) they were taken and ignored."""
+    if opts.since and not opts.rules_files:
+        raise UsageError("--since EARLIER compares two dumps of one node: add --rules-file LATER")
+    if opts.since and (opts.all_services or opts.trace is not None):
+        raise UsageError(f"--since shows one Service's traffic between two dumps: it does not go with "
+                         f"{'--all' if opts.all_services else '--trace'}")
+    if opts.port and opts.all_services:
+        raise UsageError("--port shows one port of one Service: it does not go with --all (name the Service instead)")
 
 
 def _validate_selector(opts: Options) -> None:

@@ -202,3 +202,18 @@ def test_a_long_unreadable_line_is_cut_with_an_ellipsis_not_its_escape(tmp_path)
     assert_clean_failure(code, out, err, {ExitCode.BAD_DUMP})
     assert "not an iptables-save line: this line is prose that somebody pasted between the rules, f…\n" in err, err
     assert "\\u2026" not in err
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--example", "--all", "--port", "port-v1"], "--port shows one port of one Service: it does not go with --all (name the Service instead)"),
+    (["--rules-file", str(EXAMPLE / "iptables-save-in-kube-proxy-pod.txt"), "--all", "--since",
+      str(EXAMPLE / "iptables-save-on-node-host.txt")], "--since shows one Service's traffic between two dumps: it does not go with --all"),
+    (["hello-service", "--rules-file", str(EXAMPLE / "iptables-save-in-kube-proxy-pod.txt"), "--trace", "10.1.2.3", "--since",
+      str(EXAMPLE / "iptables-save-on-node-host.txt")], "--since shows one Service's traffic between two dumps: it does not go with --trace"),
+])
+def test_a_flag_the_run_would_ignore_is_a_usage_error(args: list[str], message: str) -> None:
+    """--port with --all listed every port; --since with --all or --trace printed the audit or the trace without a word
+    of the traffic asked for: each was taken and ignored."""
+    code, out, err = svcpath(*args)
+    assert_clean_failure(code, out, err, {ExitCode.USAGE})
+    assert err.splitlines()[0] == f"error: {message}", err
