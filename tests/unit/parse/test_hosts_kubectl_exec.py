@@ -3,10 +3,12 @@ as one node's rules: one cluster IP with two paths (3 and 7 packets) and each en
 confident report of a node that does not exist. Each pod's lines are now its own report, named by the pod (the paste
 does not say which node a pod is on: the report says "node unknown", "read in pod …"), and --node POD reads one.
 
-No public paste of two pods' `kubectl exec` output was found (issues and pages corpora: kube-proxy exec iptables-save,
-ipvsadm, for-loops over pods); the pastes below are written as kubectl prints them: the prompt and command, kubectl's own
-stderr lines (its deprecation warning for `exec POD CMD` without `--`, "Unable to use a TTY" for -t under a pipe, as in
-the pastes quoted in this module's tests of excerpt), then what the pod printed."""
+No public paste of two pods' `kubectl exec` output was found (issues and pages corpora, and the code index: kube-proxy
+exec iptables-save, ipvsadm, for-loops over pods; the pastes found show one pod's shell or a command without its output);
+the pastes below are written as kubectl prints them: the prompt and command, kubectl's own stderr lines as public notes
+quote them (its deprecation warning for `exec POD CMD` without `--`; "Unable to use a TTY - input is not a terminal or
+the right kind of file" when -t has no terminal on stdin), the pod's lines ending in "\r\n" under -t (a terminal's),
+then what the pod printed."""
 
 from __future__ import annotations
 
@@ -37,7 +39,9 @@ def _reports(out: str) -> dict[str | None, int]:
     "$ k exec -n kube-system {} -- iptables-save -c | grep kubernetes",
 ])
 def test_each_pod_gets_its_own_report(tmp_path: Path, command: str) -> None:
-    lines = [command.format(PODS[0]), *_counted("node1"), command.format(PODS[1]), *_counted("node2")]
+    end = "\r" if " -it " in command else ""  # (-t: the pod's output comes through a terminal, each line ending "\r\n")
+    lines = [command.format(PODS[0]), *(r + end for r in _counted("node1")), command.format(PODS[1]),
+             *(r + end for r in _counted("node2"))]
     paste = _paste(tmp_path, lines)
     code, out, err = svcpath("default/kubernetes", "--rules-file", paste, "-o", "json")
     assert code == 0, err
