@@ -110,6 +110,9 @@ _COLUMNS = [("NAMESPACE", 0), ("NAME", 0), ("TYPE", 3), ("CLUSTER-IP", 2), ("POR
             ("PKTS", 4), ("HEALTH", 0)]
 
 
+_HEALTH_ROOM = 16  # columns a cut HEALTH cell keeps at least: "warning: no-lo…"
+
+
 def scope_lines(scope: dict[str, Any]) -> list[str]:
     """Live --all: what was read - the namespace(s), the one node whose rules every Service is set against, and why that node."""
     where = f"namespace {safe(scope['namespace'])}" if scope.get("namespace") else "all namespaces"
@@ -195,7 +198,9 @@ def render_rows(rows: list[dict[str, str]], style: Style, wide: bool, width: int
         cols.remove(drop)
         hidden.append(drop[0])
     lines = text.splitlines()
-    if width is not None and not wide:  # still too wide: the HEALTH codes are cut, -o wide shows them whole
+    # still too wide: the HEALTH codes are cut, -o wide shows them whole; when the cut would leave no readable code
+    # ("error: no-endp…" needs room), the rows are left whole to the terminal, as kubectl leaves its rows
+    if width is not None and not wide and width - lines[0].find("HEALTH") >= _HEALTH_ROOM:
         lines = [x if len(x) <= width else x[: width - 1] + "…" for x in lines]
     if style.color:
         lines = [x.replace("error: ", style.paint("error: ", "red"), 1).replace("warning: ", style.paint("warning: ", "yellow"), 1)

@@ -125,3 +125,18 @@ def test_a_service_whose_path_is_not_in_the_input_is_not_counted_ok():
     assert "5 Services, 5 ports, 0 endpoints: 0 errors, 0 warnings, 0 ok, 5 not in the input" in out.splitlines()
     _, js, _ = svcpath("--rules-file", paste, "--all", "-o", "json")
     assert json.loads(js)["totals"] == {"services": 5, "ports": 5, "endpoints": 0, "error": 0, "warning": 0, "ok": 0, "unknown": 5}
+
+
+def test_a_health_the_terminal_has_no_room_for_is_left_whole(tmp_path: Path) -> None:
+    """Two pods' `nft list table ip kube-proxy` in one paste (--all: a NODE column "pod/kube-proxy-abcde", names of 31
+    characters): every droppable column gone, HEALTH began at column 79 and was cut to "…": the row's verdict was lost.
+    With too little room for a readable code the rows are left whole to the terminal, as kubectl leaves its rows."""
+    require_shared()
+    listing = (DUMPS / "repo-k3s-nft-list-table-ip-kube-proxy.txt").read_text()
+    paste = tmp_path / "pods.txt"
+    paste.write_text("".join(f"$ kubectl -n kube-system exec {pod} -- nft list table ip kube-proxy\n{listing}"
+                             for pod in ("kube-proxy-abcde", "kube-proxy-fghij")))
+    lines = in_tmux(["--rules-file", str(paste), "--all"], 80)
+    assert lines[1].split() == ["pod/kube-proxy-abcde", "riset", "otelcol-opentelemetry-collector", "0", "error:", "no-endpoints"], lines
+    lines = in_tmux(["--example", "--all"], 80)  # (room for a readable code: cut as before)
+    assert lines[1].endswith("warning: hidden-mark-match,hidden-port-mat…") and len(lines[1]) == 80, lines
