@@ -72,12 +72,14 @@ def _read_text(parsed: Parsed, dump: RuleDump, lenient: bool) -> None:
         dump = replace(dump, text=close_open_blocks(dump.text))
     try:
         _add(parsed, dump, "nft-text", parse_nft_text)
-    except BadDump:
+        return
+    except BadDump as e:
         from kubectl_svcpath.modes.nftables.chain_blocks import has_loose_lines
 
         if not has_loose_lines(dump.text):
             raise
-        _read_chains(parsed, dump, lenient)  # a listing with `nft list tables` or grepped map elements beside it
+        e.__traceback__ = None  # (its frames hold the first reading's tokens: let them go before the second)
+    _read_chains(parsed, dump, lenient)  # a listing with `nft list tables` or grepped map elements beside it
 
 
 def _add(parsed: Parsed, dump: RuleDump, fmt: str, parse: Callable[[str, str], NftRuleset]) -> None:

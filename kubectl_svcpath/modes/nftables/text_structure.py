@@ -31,11 +31,11 @@ from kubectl_svcpath.modes.nftables.model import (
 from kubectl_svcpath.modes.nftables.detect import COMMANDS
 from kubectl_svcpath.modes.nftables.text_index import ELEMENTS, LAZY, Blocks, elements, pack, unpack
 from kubectl_svcpath.modes.nftables.text_statements import element_value, int_or_none, parse_statements, seconds
-from kubectl_svcpath.modes.nftables.text_tokens import NL, STR, WORD, Cursor, Token, shown, tokenize
+from kubectl_svcpath.modes.nftables.text_tokens import LISTING_HINT, NL, STR, WORD, Cursor, Token, shown, tokenize
 
 _PRIORITY_NAMES = {"raw": -300, "mangle": -150, "dstnat": -100, "filter": 0, "security": 50, "srcnat": 100, "out": 100}
 _INERT_OBJECTS = ("flowtable", "counter", "quota", "ct", "limit", "secmark", "synproxy")  # do not route packets
-_HINT = "pass the complete output of `nft list table ip kube-proxy` (or `nft -j list …`)"
+_HINT = LISTING_HINT  # (the lexer refuses with it too)
 
 
 class StructureReader:

@@ -38,15 +38,21 @@ def shown(tokens: list[Token]) -> str:
 
 
 _FAST_TOKEN = re.compile(r'\n|#[^\n]*|"(?:[^"\\\n]|\\.)*"|"|[{};,]|[^\s{};,"#]+')
+# nft nests braces a few deep (table, chain or map, an anonymous set or verdict map inside a rule): a text
+# nested deeper is no listing of nft's, refused at the line where it goes past this (a line of 10^7 "{"
+# had the lexer hold 10^7 tokens, 1.9 GB, before the reader refused its first brace)
+MOST_DEPTH = 64
+LISTING_HINT = "pass the complete output of `nft list table ip kube-proxy` (or `nft -j list …`)"
 _UNESCAPE = re.compile(r"\\(.)")
 _new = tuple.__new__  # Token(...) without NamedTuple's Python-level __new__: a big table has millions
 
 
 def tokenize(text: str, source: str, line: int = 1) -> list[Token]:
     """Every token of ``text`` (whose first line is line ``line`` of the input); BadDump for a quote
-    that does not close on its line."""
+    that does not close on its line, or braces nested past MOST_DEPTH."""
     out: list[Token] = []
     append = out.append
+    depth = 0
     for value in _FAST_TOKEN.findall(text):
         c = value[0]
         if c == "\n":
@@ -60,6 +66,12 @@ def tokenize(text: str, source: str, line: int = 1) -> list[Token]:
             body = value[1:-1]
             append(_new(Token, (STR, _UNESCAPE.sub(r"\1", body) if "\\" in body else body, line)))
         elif c in "{};," and len(value) == 1:
+            if c == "{":
+                depth += 1
+                if depth > MOST_DEPTH:
+                    raise BadDump(source, f"braces nested more than {MOST_DEPTH} deep: not nft's output", line, LISTING_HINT)
+            elif c == "}":
+                depth -= 1
             append(_new(Token, (PUNCT, value, line)))
         else:
             append(_new(Token, (WORD, value, line)))
