@@ -50,7 +50,10 @@ ENDPOINT_SLICE = {
 SHAPES = {"Service": SERVICE, "EndpointSlice": ENDPOINT_SLICE}
 
 
-def check_object(obj: Any, source: str) -> None:
+MANIFEST_HINT = "pass the objects as `kubectl get service,endpointslices -o yaml` prints them"
+
+
+def check_object(obj: Any, source: str, hint: str = MANIFEST_HINT) -> None:
     """Raise BadDump naming the first field of a Service/EndpointSlice whose type is wrong."""
     if not isinstance(obj, dict):
         raise BadDump(source, f"an object in the manifest is {_what(obj)}, not a mapping")
@@ -69,7 +72,7 @@ def check_object(obj: Any, source: str) -> None:
         who = f'{obj["kind"]} "{ns}/{name}"' if isinstance(name, str) and isinstance(ns, str) else (
             f'{obj["kind"]} "{name}"' if isinstance(name, str) else obj["kind"])
         raise BadDump(source, f"{who}: {path} must be {_article(expected)}, not {_what(value)}",
-                      hint="pass the objects as `kubectl get service,endpointslices -o yaml` prints them")
+                      hint=hint)
 
 
 def _check(value: Any, shape: Any, path: str) -> tuple[str, str, Any] | None:

@@ -19,6 +19,10 @@ from kubectl_svcpath.kube.client import Call, Kube, one_line, translate
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 
 
+_ANSWER = "the API server's answer"
+# (an object the API server itself validated cannot be so: a proxy, an aggregated API or a webhook in between)
+_ANSWER_HINT = ("the API server (or a proxy in front of it) sent an object Kubernetes would not store; "
+                "-v 6 prints the path, `kubectl get --raw PATH` what it sends")
 CHUNK_SIZE = 500  # items per LIST page: kubectl's --chunk-size default
 
 
@@ -73,8 +77,8 @@ def _list(kube: Kube, call: Call, path: str, path_params: dict[str, str], kind: 
 
 def _items(obj: dict[str, Any], kind: str, api_version: str) -> list[dict[str, Any]]:
     items = [i for i in obj.get("items") or [] if isinstance(i, dict)]
-    for item in items:
-        item.setdefault("kind", kind)
+    for item in items:  # (what the path lists is the kind: a "kind" field of another value or type is not read)
+        item["kind"] = kind
         item.setdefault("apiVersion", api_version)
     return items
 
@@ -82,9 +86,9 @@ def _items(obj: dict[str, Any], kind: str, api_version: str) -> list[dict[str, A
 def get_service(kube: Kube, namespace: str, name: str) -> dict[str, Any]:
     obj = _raw(kube, Call("get", "services", name, namespace), "/api/v1/namespaces/{namespace}/services/{name}",
                {"namespace": namespace, "name": name})
-    obj.setdefault("kind", "Service")
+    obj["kind"] = "Service"  # (the path's kind: the shape of a Service is checked whatever its "kind" field says)
     obj.setdefault("apiVersion", "v1")
-    check_object(obj, "the API server's answer")
+    check_object(obj, _ANSWER, _ANSWER_HINT)
     return obj
 
 
@@ -93,7 +97,7 @@ def list_endpoint_slices(kube: Kube, namespace: str, service: str) -> list[dict[
                   "/apis/discovery.k8s.io/v1/namespaces/{namespace}/endpointslices", {"namespace": namespace},
                   "EndpointSlice", "discovery.k8s.io/v1", [("labelSelector", f"{SERVICE_NAME_LABEL}={service}")])
     for item in items:
-        check_object(item, "the API server's answer")
+        check_object(item, _ANSWER, _ANSWER_HINT)
     return sorted(items, key=lambda o: (o.get("metadata") or {}).get("name") or "")
 
 
@@ -106,7 +110,7 @@ def list_services(kube: Kube, namespace: str | None, label_selector: str | None 
         items = _list(kube, Call("list", "services", None, namespace), "/api/v1/namespaces/{namespace}/services",
                       {"namespace": namespace}, "Service", "v1", query)
     for item in items:
-        check_object(item, "the API server's answer")
+        check_object(item, _ANSWER, _ANSWER_HINT)
     return items
 
 
@@ -121,7 +125,7 @@ def list_all_endpoint_slices(kube: Kube, namespace: str | None) -> list[dict[str
                       "/apis/discovery.k8s.io/v1/namespaces/{namespace}/endpointslices", {"namespace": namespace},
                       "EndpointSlice", "discovery.k8s.io/v1")
     for item in items:
-        check_object(item, "the API server's answer")
+        check_object(item, _ANSWER, _ANSWER_HINT)
     return items
 
 

@@ -325,3 +325,26 @@ def test_a_forbidden_list_across_namespaces_hints_can_i_with_a(api: FakeApiServe
     assert code == ExitCode.FORBIDDEN and out == ""
     assert one_error(err).startswith("error: forbidden: cannot list ")
     assert hint_of(err).startswith(hint), err
+
+
+@pytest.mark.parametrize("kind", ["Service", "EndpointSlice"])
+def test_an_object_of_the_wrong_shape_is_refused_whatever_its_kind_field(api: FakeApiServer, tmp_path, kind):
+    """The path says what an answer is: a Service whose "kind" field is not "Service" (a proxy's rewrite, the
+    hostile-input campaign's -Infinity) is checked as a Service. Its port given as a string went past the check
+    and made an internal error (AttributeError: 'str' object has no attribute 'get'), exit 1."""
+    no_lab_hello(api)
+    key = next(k for k in api.cluster.objects if k[0] == kind)
+    obj = api.cluster.objects[key]
+    obj["kind"] = float("-inf") if kind == "Service" else 7
+    if kind == "Service":
+        obj["spec"]["ports"].append("\x7f")
+    else:
+        obj["endpoints"][0]["addresses"] = "192.168.189.15"
+    code, out, err = svcpath("hello-service", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")))
+    assert code == ExitCode.BAD_DUMP
+    where = 'Service "default/hello-service": spec.ports[2] must be an object, not the string' if kind == "Service" else \
+        'EndpointSlice "default/hello-service-'
+    assert one_error(err).startswith(f"error: the API server's answer: {where}"), err
+    assert "a proxy in front of it" in hint_of(err) and "kubectl get --raw" in hint_of(err)
+    assert out == "" and api.cluster.execs() == []
+    only_reads(api)
