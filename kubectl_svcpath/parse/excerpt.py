@@ -96,10 +96,13 @@ _OTHER_COMMAND = re.compile(
     r"cluster-info|config|explain|run|expose|patch|label|annotate|wait)|ip\s+(?:-\w+\s+)*(?:a|addr|address|r|route|l|link|n|neigh|rule)|ss|netstat|curl|wget|"
     r"ping|dig|nslookup|journalctl|systemctl|docker\s+(?:ps|logs|images|inspect)|crictl\s+(?:ps|pods|logs|inspect)|helm|"
     r"tcpdump|uname|hostname|ls|sysctl|lsmod|route|arp|minikube)\b")
-# what kubectl itself prints on stderr around an exec's output: never the pod's ("Unable to use a TTY - input is not a
-# terminal or the right kind of file" for -t under a pipe, the container it picked, the command's exit status)
+# what kubectl itself prints on stderr around an exec's (or a node debug pod's) output: never the pod's ("Unable to use
+# a TTY - input is not a terminal or the right kind of file" for -t under a pipe, the container it picked, the command's
+# exit status; `kubectl debug node/N`'s "Creating debugging pod node-debugger-N-x with container debugger on node N.",
+# "If you don't see a command prompt, try pressing enter.", "--profile=legacy is deprecated …")
 _KUBECTL_SAYS = re.compile(r"^[ \t]*(?:Unable to use a TTY - input is not a terminal|Defaulted container \"|"
-                           r"command terminated with exit code \d+[ \t\r]*$)")
+                           r"command terminated with exit code \d+[ \t\r]*$|Creating debugging pod \S+ with container \S+ on node |"
+                           r"If you don't see a command prompt, try pressing enter\.|--profile=legacy is deprecated )")
 # a log line pasted with the rules: klog's ("I0330 09:28:56.497083       1 proxier.go:1570] …", kube-proxy's own log)
 # or journald's ("Nov 14 11:06:11 node1 kube-proxy[12085]: -A KUBE-SVC-…": kube-proxy logs the restore input it
 # tried, which tells nothing of what the kernel holds); left out, never read as rules

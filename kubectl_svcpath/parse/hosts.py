@@ -59,7 +59,7 @@ _TARGETING = {
 _KUBECTL_VALUED = {"-n", "--namespace", "--context", "--kubeconfig", "--cluster", "--user", "-s", "--server", "--token", "--as",
                    "--as-group", "--as-uid", "--request-timeout", "--cache-dir", "--certificate-authority", "--client-certificate",
                    "--client-key", "--tls-server-name", "-v", "--v", "-c", "--container", "-f", "--filename",
-                   "--pod-running-timeout"}
+                   "--pod-running-timeout", "--image", "--profile", "--target", "--copy-to", "--env", "--custom"}
 KUBECTL_EXEC = "the kubectl exec commands that printed them"
 POD = "pod/"  # a host that is a pod `kubectl exec` ran in (heads: "pod/NAME"): the paste does not tell its node
 # the name `kubectl get pods -o name` prints, as a loop over them echoes it before each pod's output
@@ -121,7 +121,7 @@ def host_parts(text: str, prompts: bool = True, save_lines: bool = False) -> lis
         parts = _loop(text.split("\n"))
         if parts:
             return parts
-    targets = "ssh " in text or "exec " in text
+    targets = "ssh " in text or "exec " in text or "debug " in text
     if prompts and (targets or "@" in text and len(_prompt_hosts(text)) > 1):
         lines = text.split("\n")
         ran_on = [_targets_of(line, n) if targets else None for n, line in enumerate(lines, 1)]
@@ -184,7 +184,7 @@ def _prompt_hosts(text: str) -> set[str]:
 def _target_host(line: str) -> str | None:
     """The host a command line runs its rule listing on: "$ ssh -i key node1 sudo iptables-save | grep x", "docker exec
     kind-worker2 iptables-save", "multipass exec node2 -- …", "minikube ssh -n m02 -- …" (None: not such a line)."""
-    if "ssh " not in line and "exec " not in line:
+    if "ssh " not in line and "exec " not in line and "debug " not in line:
         return None
     body = line.strip()
     prompt = PROMPT.match(body)
@@ -194,7 +194,7 @@ def _target_host(line: str) -> str | None:
     if len(words) < 3 or not RULE_TOOL.search(" ".join(words).replace("'", " ").replace('"', " ")):  # (ssh h 'iptables-save …')
         return None
     if words[0] in ("kubectl", "k", "oc"):  # (kubectl's common alias, and OpenShift's oc: the same exec)
-        return _exec_pod(words[1:])
+        return _kubectl_target(words[1:])
     tool, rest = (words[0], words[1:]) if words[0] == "ssh" else (" ".join(words[:2]), words[2:])
     if tool == "minikube ssh":  # the node by -n/--node, else the cluster's only (first) node: no name
         for k, w in enumerate(rest):
@@ -212,22 +212,27 @@ def _target_host(line: str) -> str | None:
     return _host_word(rest[k]) if k < len(rest) - 1 else None
 
 
-def _exec_pod(words: list[str]) -> str | None:
-    """`kubectl [flags] exec [flags] POD [--] CMD`: "pod/POD" (None: no exec, or a target that names no pod, as
-    ds/kube-proxy: the API picks one of its pods, and the paste does not say which)."""
-    k, seen_exec = 0, False
+def _kubectl_target(words: list[str]) -> str | None:
+    """`kubectl [flags] exec [flags] POD [--] CMD`: "pod/POD"; `kubectl debug node/NODE … -- CMD`: "NODE" (its pod runs
+    in the node's network namespace: the node's rules). None: another command, or a target that names neither, as
+    ds/kube-proxy (the API picks one of its pods, and the paste does not say which)."""
+    k, command = 0, None
     while k < len(words) and words[k] != "--":
         word = words[k]
         if word.startswith("-"):
             k += 2 if word in _KUBECTL_VALUED else 1
             continue
-        if not seen_exec:
-            if word != "exec":
+        if command is None:
+            if word not in ("exec", "debug"):
                 return None  # (another kubectl command: logs, get …)
-            seen_exec, k = True, k + 1
+            command, k = word, k + 1
             continue
+        if k == len(words) - 1:
+            return None  # (no command after the target)
+        if command == "debug" and word.startswith(("node/", "nodes/")):
+            return _host_word(word.split("/", 1)[1])
         m = _POD_NAME.fullmatch(word) if "/" in word else _POD_NAME.fullmatch(POD + word)
-        return POD + m.group(1) if m is not None and k < len(words) - 1 else None
+        return POD + m.group(1) if m is not None else None
     return None
 
 

@@ -173,3 +173,21 @@ def test_a_service_one_pod_lacks_is_said_of_that_pod(tmp_path: Path) -> None:
     assert code == 0, err
     assert out.startswith("https 443/TCP →") and "=== " not in out, out  # (one report: the pod that holds it)
     assert 'pod/kube-proxy-fghij: service "kubernetes" in namespace "default" not found in the rules' in out, out
+
+
+def test_kubectl_debug_node_names_the_node(tmp_path: Path) -> None:
+    """`kubectl debug node/NODE -- iptables-save` runs in the node's network namespace: its output is that node's rules,
+    and the paste names the node. Two of them were read as one node's; kubectl's own lines (quoted verbatim as the
+    Kubernetes docs and public notes show them) were "not an iptables-save line"."""
+    lines = ["$ kubectl debug node/worker-1 -it --image=nicolaka/netshoot -- iptables-save -c | grep kubernetes",
+             '--profile=legacy is deprecated and will be removed in the future. It is recommended to explicitly specify a '
+             'profile, for example "--profile=general".',
+             "Creating debugging pod node-debugger-worker-1-b62wp with container debugger on node worker-1.",
+             *_counted("node1"),
+             "$ kubectl debug node/worker-2 -it --profile=sysadmin --image nicolaka/netshoot -- iptables-save -c | grep kubernetes",
+             "Creating debugging pod node-debugger-worker-2-4xp2m with container debugger on node worker-2.",
+             "If you don't see a command prompt, try pressing enter.", *_counted("node2")]
+    code, out, err = svcpath("default/kubernetes", "--rules-file", _paste(tmp_path, lines), "-o", "json")
+    assert code == 0, err
+    assert {item["node"]: item["ports"][0]["paths"][0]["packets"] for item in json.loads(out)["items"]} == \
+        {"worker-1": 3, "worker-2": 7}, out
