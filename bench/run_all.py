@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["bench_startup.py", "bench_core.py", "bench_local.py", "bench_nft.py", "bench_live.py", "bench_hostile.py"]
+SCRIPTS = ["bench_startup.py", "bench_core.py", "bench_local.py", "bench_nft.py", "bench_ipvs.py", "bench_live.py", "bench_hostile.py"]
 
 
 def main() -> int:

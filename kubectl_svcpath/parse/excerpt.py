@@ -67,7 +67,9 @@ _BARE_PROMPT = re.compile(r"^\s*(?:\u279c\s+)?(?:(?:\[[^\]\n]{0,80}\]|[\w.-]+@[\
 # an arrow the author put before a line to point at it ("--> 9   540 KUBE-MARK-MASQ …", "==> -A KUBE-SVC-…"):
 # not the tool's; the line is read without it, the arrow blanked so that -L columns stay where they were
 _MARK = re.compile(r"^[ \t]*(?:-{1,3}|={1,3})>[ \t]+(?=\S)")
-_ARROW_LINE = _LineLed(r"[ \t]*(?:-{1,3}|={1,3})>[ \t]")  # "--> -A KUBE-SVC-…": an arrow leading a line
+# "--> -A KUBE-SVC-…": an arrow leading a line; not ipvsadm's own "  -> 10.244.1.5:8080  Masq …" (a real server, and
+# its column heads "  -> RemoteAddress:Port"), which start every other line of a listing and are never marked rules
+_ARROW_LINE = _LineLed(r"[ \t]*(?:-{1,3}|={1,3})>[ \t](?![ \t]*(?:\[?[0-9A-Fa-f.:]+\]?:\d+|RemoteAddress:Port)[ \t])")
 _NOTE_MARK = re.compile(r" (?://|<-{1,2}|\u2190)(?:[ \t]|$)")
 # the author's note after a rule ("… --to-destination 10.1.2.3:80 // here is", "-j KUBE-SEP-X  <-- this one"), outside
 # quotes: cut off (iptables prints neither; a "#" note is cut by the readers themselves, parse_save.cut_annotation)

@@ -31,9 +31,9 @@ import re
 from dataclasses import dataclass, field
 
 from kubectl_svcpath.errors import BadDump
-from kubectl_svcpath.modes.ipvs.detect import _PROTOS, _RULE_PROTO, _VERSION, CONN_ENTRY, CONN_HEADS, HEADS
+from kubectl_svcpath.modes.ipvs.detect import _PROTOS, _RULE_PROTO, _VERSION, CONN_ENTRY, CONN_HEADS, HEADS, TITLE
 from kubectl_svcpath.modes.ipvs.detect import is_listing_line as _is_listing_line
-from kubectl_svcpath.modes.ipvs.model import IpvsDumpInfo, IpvsRate, IpvsStats, IpvsTable, VirtualServer, normalize_ip
+from kubectl_svcpath.modes.ipvs.model import CANONICAL_V4, IpvsDumpInfo, IpvsRate, IpvsStats, IpvsTable, VirtualServer, normalize_ip
 from kubectl_svcpath.wording import agrees, counted, listed, numbered
 
 _SUFFIX = {"K": 1000, "M": 1000_000, "G": 1000_000_000, "T": 1000_000_000_000}
@@ -111,6 +111,8 @@ def _real_addr(text: str, source: str, line_no: int, named: dict[str, int], host
 
 
 def _is_ip(text: str) -> bool:
+    if CANONICAL_V4.fullmatch(text):
+        return True
     try:
         ipaddress.ip_address(text)
     except ValueError:
@@ -304,7 +306,7 @@ def split_nodes(text: str, source: str) -> list[tuple[str, str]]:
     """A paste of several nodes' listings that differ, as (node, text) per node: the text keeps every
     line number, with the other nodes' listings blanked. [] when the paste holds one node's table, or
     several that agree (read as one)."""
-    if "\x00" in text:
+    if "\x00" in text or _one_plain_listing(text):
         return []
     try:
         read = _read_nodes(text, source, lenient=True)
@@ -320,6 +322,21 @@ def split_nodes(text: str, source: str) -> list[tuple[str, str]]:
         parts.append((_node_word(key).removeprefix("node "),
                       "\n".join("" if n in others else line for n, line in enumerate(lines, 1))))
     return parts
+
+
+# a line of none of a listing's own shapes - "TCP …", "  -> …", its title and column heads, blank -, led by its newline
+_NOT_LISTING_LINE = re.compile(r"\n(?![ \t]*(?:->|(?:TCP|UDP|SCTP|FWM) |" + TITLE + " |" + "|".join(h + " " for h in HEADS)
+                               + r"|\r?\n|\r?$))")
+
+
+def _one_plain_listing(text: str) -> bool:
+    """One listing and nothing else (no node line, prompt or command; one title, one heads line): one node's table,
+    told without reading its lines (split_nodes' reading took ~2 s for 10^5 real servers, and parse_ipvsadm reads
+    them again)."""
+    if text.count(TITLE) > 1 or sum(map(text.count, HEADS)) > 1:
+        return False
+    first_line = "\n" + text.split("\n", 1)[0]
+    return _NOT_LISTING_LINE.match(first_line) is None and _NOT_LISTING_LINE.search(text) is None
 
 
 def _form_of(lines: list[tuple[int, str]]) -> str | None:
