@@ -18,22 +18,13 @@ import tempfile
 import time
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.lab.ipvsgen import listing, service_address  # noqa: E402
+
 PLUGIN = [str(Path(sys.executable).parent / "kubectl-svcpath")]
 CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}  # (as bench_core: with .pyc files)
-HEAD = ("IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n"
-        "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n")
-
-
-def listing(services: int, endpoints: int) -> str:
-    lines = [HEAD.rstrip("\n")]
-    for s in range(services):
-        lines.append(f"TCP  10.96.{s // 250}.{s % 250 + 1}:80 rr")
-        for e in range(endpoints):
-            n = s * endpoints + e
-            lines.append(f"  -> 10.{128 + n // 65536}.{n // 256 % 256}.{n % 256}:8080          Masq    1      0          0")
-    return "\n".join(lines) + "\n"
-
-
 def timed(argv: list[str]) -> tuple[float, float, int]:
     """(wall s, CPU s, peak RSS MiB) of one run of argv in a fresh child."""
     code = ("import resource,subprocess,sys,time;t=time.perf_counter();r=subprocess.run(sys.argv[1:],capture_output=True);"
@@ -53,13 +44,12 @@ def main() -> int:
     args = ap.parse_args()
     import compileall
 
-    compileall.compile_dir(str(Path(__file__).resolve().parent.parent / "kubectl_svcpath"), quiet=1)
+    compileall.compile_dir(str(ROOT / "kubectl_svcpath"), quiet=1)
     load_before = "/".join(f"{x:.1f}" for x in os.getloadavg())
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "ipvsadm-Ln.txt"
         path.write_text(listing(args.services, args.endpoints))
-        middle = args.services // 2
-        commands = {"one Service": [*PLUGIN, "--rules-file", str(path), f"10.96.{middle // 250}.{middle % 250 + 1}:80"],
+        commands = {"one Service": [*PLUGIN, "--rules-file", str(path), f"{service_address(args.services // 2)}:80"],
                     "--all": [*PLUGIN, "--rules-file", str(path), "--all"]}
         best: dict[str, tuple[float, float, int]] = {}
         for _ in range(3):

@@ -19,20 +19,9 @@ from kubectl_svcpath.modes.ipvs.model import normalize_ip
 from kubectl_svcpath.modes.ipvs.parse import _one_plain_listing, _read_nodes, split_nodes
 from kubectl_svcpath.parse.excerpt import clean
 from tests.conftest import SHARED, svcpath
+from tests.lab.ipvsgen import listing
 
 CORPUS = Path(__file__).resolve().parents[3] / "corpus"
-_HEAD = ("IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n"
-         "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n")
-
-
-def _listing(services: int, endpoints: int) -> str:
-    lines = [_HEAD.rstrip("\n")]
-    for s in range(services):
-        lines.append(f"TCP  10.96.{s // 250}.{s % 250 + 1}:80 rr")
-        lines += [f"  -> 10.128.{s % 256}.{e}:8080          Masq    1      0          0" for e in range(endpoints)]
-    return "\n".join(lines) + "\n"
-
-
 def _ipvs_texts() -> list[tuple[str, str]]:
     paths = sorted(CORPUS.glob("*.txt")) + sorted(SHARED.glob("dumps/*ipvs*")) if SHARED.exists() else sorted(CORPUS.glob("*.txt"))
     texts = [(p.name, p.read_text(encoding="utf-8", errors="replace")) for p in paths]
@@ -41,9 +30,9 @@ def _ipvs_texts() -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize("variant", ["as is", "two nodes", "a prompt", "again", "a note"])
 def test_the_one_listing_shortcut_holds_only_for_one_node(variant: str) -> None:
-    text = _listing(3, 2)
-    text = {"as is": text, "two nodes": ">>> node-a\n" + text + ">>> node-b\n" + text.replace("10.128.1.1", "10.128.1.9"),
-            "a prompt": "root@node-a:~# ipvsadm -Ln\n" + text, "again": text + text.replace("10.128.1.1", "10.128.1.9"),
+    text = listing(3, 2)
+    text = {"as is": text, "two nodes": ">>> node-a\n" + text + ">>> node-b\n" + text.replace("10.128.0.1:", "10.128.9.1:"),
+            "a prompt": "root@node-a:~# ipvsadm -Ln\n" + text, "again": text + text.replace("10.128.0.1:", "10.128.9.1:"),
             "a note": text.replace("TCP  10.96.0.2:80", "this one:\nTCP  10.96.0.2:80")}[variant]
     assert _one_plain_listing(text) is (variant == "as is")
     if variant in ("two nodes", "again"):
@@ -79,7 +68,7 @@ def test_addresses_written_as_ipaddress_writes_them_are_kept_as_they_are() -> No
 @pytest.mark.parametrize("args", [["10.96.1.7:80"], ["--all"], ["10.96.1.7:80", "-o", "json"]])
 def test_a_big_listing_reads_the_same_the_long_way(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]) -> None:
     f = tmp_path / "ipvs.txt"
-    f.write_text(_listing(400, 5))
+    f.write_text(listing(400, 5))
     quick = svcpath("--rules-file", str(f), *args)
     # the long way: split_nodes reads the lines, the quick look takes ipvsadm's arrows for an author's marks,
     # addresses go through ipaddress
