@@ -86,7 +86,7 @@ def svcpath(
     output: Annotated[str, typer.Option("-o", "--output", metavar="FORMAT", help="table | wide | tree | json | yaml")] = "table",
     explain: Annotated[bool, typer.Option("--explain", help="Findings in full: evidence, explanations and fixes (-o wide implies it)")] = False,
     port: Annotated[Optional[str], typer.Option("--port", metavar="PORT", help="Show one service port only (name or number)", show_default=False)] = None,
-    node: Annotated[Optional[str], typer.Option("--node", metavar="NODE", help="Node whose rules to read (default: the node of a ready endpoint); with --rules-file, the host whose lines to read from a paste of several hosts", show_default=False)] = None,
+    node: Annotated[Optional[str], typer.Option("--node", metavar="NODE", help="Node whose rules to read (default: the node of a ready endpoint); with --rules-file, the host (or kubectl exec's pod) whose lines to read from a paste of several", show_default=False)] = None,
     all_nodes: Annotated[bool, typer.Option("--all-nodes", help="Read every node's rules and report where they disagree (Windows nodes: named, not read)")] = False,
     nodes: Annotated[Optional[str], typer.Option("--nodes", metavar="SELECTOR|NAMES", help="Read these nodes, as --all-nodes does: a label selector (node-role.kubernetes.io/worker, zone=a) or names (n1,n2)", show_default=False)] = None,
     sample: Annotated[Optional[int], typer.Option("--sample", metavar="N", help="Read N nodes, taken in turn from each zone (topology.kubernetes.io/zone), as --all-nodes does", show_default=False)] = None,
