@@ -580,11 +580,16 @@ def _not_found_hint(parsed: pipeline.Parsed, name: str) -> str:
 
 def audit_notes(parsed: pipeline.Parsed, collection: Collection, listed_from_rules: bool = True) -> list[str]:
     """--all: what the input lacks that changes which Services can be listed (only when the rules list
-    them: with the API's or a manifest's Services, each report says what its own rules lack)."""
+    them: with the API's or a manifest's Services, each report says what its own rules lack), and the lines
+    --lenient skipped (either way: every row was read without them)."""
     notes: list[str] = []
     rules = parsed.rules
+    for info in rules.dumps if rules is not None else ():
+        if info.skipped:  # (--lenient: what the rows were read without, as each Service's report says it)
+            more = f" (and {len(info.skipped) - 5} more)" if len(info.skipped) > 5 else ""
+            notes.append(f"{info.source}: --lenient skipped {'; '.join(info.skipped[:5])}{more}")
     if not listed_from_rules:
-        return parsed.reader_notes()
+        return notes + parsed.reader_notes()
     if rules is not None and rules.table("nat") is not None and rules.table("filter") is None:
         from kubectl_svcpath.modes.iptables.checks import save_tool
 

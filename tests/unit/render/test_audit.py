@@ -140,3 +140,18 @@ def test_a_health_the_terminal_has_no_room_for_is_left_whole(tmp_path: Path) -> 
     assert lines[1].split() == ["pod/kube-proxy-abcde", "riset", "otelcol-opentelemetry-collector", "0", "error:", "no-endpoints"], lines
     lines = in_tmux(["--example", "--all"], 80)  # (room for a readable code: cut as before)
     assert lines[1].endswith("warning: hidden-mark-match,hidden-port-mat…") and len(lines[1]) == 80, lines
+
+
+def test_lenient_says_what_the_audit_was_read_without(tmp_path: Path) -> None:
+    """`--all --lenient` of a dump cut inside its nat table, a stray line after it: the rows came with no word of the
+    line skipped or of the nat table it could not read (one Service's report said both)."""
+    require_shared()
+    cut = tmp_path / "cut.txt"
+    head = (DUMPS / "upstream-iptables-proxier-test-TestOverallIPTablesRules.txt").read_text().splitlines()[:20]
+    cut.write_text("\n".join([*head, "garbage line here"]) + "\n")
+    code, out, err = svcpath("--all", "--rules-file", str(cut))
+    assert code == 8 and "line 21: not an iptables-save line" in err, err
+    code, out, err = svcpath("--all", "--rules-file", str(cut), "--lenient")
+    assert code == 3, err
+    assert (f"Note: {cut}: --lenient skipped line 21: not an iptables-save line: garbage line here; table 'nat' (line 19) "
+            "has no COMMIT: the dump is truncated") in out, out
