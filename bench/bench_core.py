@@ -142,6 +142,13 @@ def main() -> int:
         assert res.returncode == 0, res.stderr[:500]
         assert len(json.loads(res.stdout)["items"]) == args.services
         audit_json_rss = peak_rss(audit_json) / 1024
+        # the same rules as `iptables -L -n -v -x` lists them (a form users paste; no target): one Service, one run
+        listed = Path(tmp) / "nat-L.txt"
+        listed.write_bytes(run_once(["ip", "netns", "exec", node.ns, "iptables-legacy", "-t", "nat", "-L", "-n", "-v", "-x"]).stdout)
+        one_listed = [*PLUGIN, svc, "--rules-file", str(listed), "-o", "json"]
+        res = run_once(one_listed)
+        assert res.returncode == 0, res.stderr[:500]
+        listed_mb, one_listed_rss = listed.stat().st_size / 1e6, peak_rss(one_listed) / 1024
         helps = [*PLUGIN, "--help"]
         rounds([helps], repeat=5)
     print(f"dump: {args.services} Services x {args.endpoints} endpoints, {rules} nat rules, {size_mb:.1f} MB "
@@ -157,6 +164,8 @@ def main() -> int:
           f"= {wall(audit) / wall(one):.1f}x one Service, CPU {cpu(audit) / cpu(one):.2f}x (target <= 3x; memory < {budget:.0f} MB)")
     print(f"kubectl-svcpath --all -o json (one run)     {wall(audit_json):6.2f} s  CPU {cpu(audit_json):6.2f} s   "
           f"peak RSS {audit_json_rss:6.0f} MB  = {wall(audit_json) / wall(one):.1f}x one Service, CPU {cpu(audit_json) / cpu(one):.1f}x")
+    print(f"kubectl-svcpath one Service of -L -n -v -x  {wall(one_listed):6.2f} s  CPU {cpu(one_listed):6.2f} s   "
+          f"peak RSS {one_listed_rss:6.0f} MB  (the same rules listed, {listed_mb:.1f} MB; one run, no target)")
     print(f"kubectl-svcpath --help                      {wall(helps):6.2f} s  CPU {cpu(helps):6.2f} s   (target < 0.3 s)")
     return 0
 
