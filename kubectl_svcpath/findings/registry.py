@@ -58,6 +58,7 @@ _ALL = (
     # nftables mode (modes/nftables/checks.py)
     Code("no-endpoint-map-but-ready", (ERR,), "kube-proxy rejects a port (no-endpoint-services) while its slices have ready endpoints", "modes/nftables/checks.py"),
     Code("no-counters-nftables", (INFO,), "nftables mode has no counters; conntrack -L gives connection counts instead", "modes/nftables/checks.py"),
+    Code("statement-not-read", (WARN,), "a rule on the path holds words the reader does not take for nft statements: what it does is not in the report", "modes/nftables/checks.py"),
     # IPVS mode (modes/ipvs/checks.py)
     Code("ipvs-weight-zero", (INFO, ERR), "real servers with weight 0 (terminating); an error when every one has", "modes/ipvs/checks.py"),
     Code("ipvs-deprecated", (INFO,), "IPVS mode is deprecated upstream", "modes/ipvs/checks.py"),

@@ -9,13 +9,14 @@ with no entry at all; this module adds what needs kube-proxy's nftables objects:
 - ``service-not-programmed`` for one way in only (a cluster IP mapped, a node port not), and
   for a map element that leads to another service port's chain.
 - ``no-counters-nftables`` (info): kube-proxy writes no counters in this mode.
+- ``statement-not-read``: a rule on a port's path holds words the reader did not take for a statement.
 """
 
 from __future__ import annotations
 
 from kubectl_svcpath.endpoints import usable_endpoints
-from kubectl_svcpath.modes.nftables.correlate import SERVICE_IPS, SERVICE_NODEPORTS, is_ipv6, parse_chain_name
-from kubectl_svcpath.modes.nftables.model import NftRuleset
+from kubectl_svcpath.modes.nftables.correlate import SERVICE_IPS, SERVICE_NODEPORTS, evidence_of, is_ipv6, parse_chain_name
+from kubectl_svcpath.modes.nftables.model import NftRule, NftRuleset
 from kubectl_svcpath.path import EntryPath, Finding, PortPath, host_port
 from kubectl_svcpath.snapshot import ServiceSnapshot
 from kubectl_svcpath.wording import counted
@@ -37,6 +38,7 @@ def check_nftables(snapshot: ServiceSnapshot, paths: list[PortPath], nft: NftRul
         out.extend(_check_no_endpoint_map(snapshot, pp))
         out.extend(_check_partial(snapshot, pp, nft))
         out.extend(_check_foreign_chain(snapshot, pp))
+        out.extend(_check_unread(pp, nft))
     out.extend(_check_counters(paths, nft))
     return out
 
@@ -139,6 +141,35 @@ def _check_foreign_chain(snapshot: ServiceSnapshot, pp: PortPath) -> list[Findin
                 ))
                 break
     return out
+
+
+def _check_unread(pp: PortPath, nft: NftRuleset) -> list[Finding]:
+    """A rule of a chain on the port's path holding words the reader kept as ``{"unknown": …}`` (text_statements): what
+    that rule does to a packet is not known, and neither is the path past it. (No real listing has shown one: a
+    hand-edited paste, or an nft newer than this reader.)"""
+    names = dict.fromkeys(c for p in pp.paths for c in (*p.chains, *(h.chain for h in p.endpoints if h.chain)))
+    unread: list[tuple[NftRule, str]] = []
+    for table in nft.kube_proxy_tables():
+        for name in names:
+            chain = table.chains.get(name)
+            for rule in chain.rules if chain is not None else ():
+                words = next((e["unknown"] for e in rule.exprs if isinstance(e, dict) and isinstance(e.get("unknown"), str)), None)
+                if words is not None:
+                    unread.append((rule, words))
+    if not unread:
+        return []
+    rule, words = unread[0]
+    shown = words if len(words) <= 40 else words[:40] + "…"
+    return [Finding(
+        "statement-not-read", "warning",
+        f"port {pp.port.label}: {counted(len(unread), 'rule')} on its path {'holds' if len(unread) == 1 else 'hold'} words this "
+        f"reader does not take for nft statements (\"{shown}\" in {rule.chain}): what {'it does' if len(unread) == 1 else 'they do'} "
+        "to a packet is not in this report",
+        port=pp.port.name, evidence=[evidence_of(r).line for r, _ in unread[:5]],
+        detail=["kube-proxy writes no such statement: the listing was edited, or printed by an nft newer than this reader. "
+                "The report reads the rule's other statements; the path past it may differ from what it shows."],
+        action="pass the listing as nft printed it (nft list table ip kube-proxy, or nft -j list table ip kube-proxy)",
+    )]
 
 
 def _check_counters(paths: list[PortPath], nft: NftRuleset) -> list[Finding]:

@@ -94,6 +94,11 @@ def _ev(obj: NftElement | NftRule, prefix: str = "") -> Evidence:
     return _Ev(obj, prefix)
 
 
+def evidence_of(obj: NftElement | NftRule) -> Evidence:
+    """Where a map element or a rule is in the input, and its text (the findings cite rules so)."""
+    return _Ev(obj, "")
+
+
 # --- correlation -----------------------------------------------------------------------------
 
 
