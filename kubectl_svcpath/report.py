@@ -85,6 +85,8 @@ class Report:
             "sessionAffinity": svc.session_affinity,
             "fromAPI": svc.from_api,
         }
+        if svc.health_check_node_port is not None and not svc.from_api:  # dump-only: the filter table's rule shows it
+            service["healthCheckNodePort"] = svc.health_check_node_port
         if svc.other_ips:  # dump-only: addresses whose kind the input does not show
             service["unknownKindIPs"] = list(svc.other_ips)
         if svc.seen:  # facts a pasted `kubectl describe service` shows, each with its line

@@ -24,8 +24,9 @@ def health(report: Report) -> str:
 
 
 def _unseen_ports(report: Report) -> bool:
-    """A port of which the input shows no rule, and could not show them all (an excerpt): not "ok"."""
-    return any(not p.paths and not p.entries_complete for p in report.ports)
+    """A port of which the input shows no rule, and could not show them all (an excerpt): not "ok". So is a
+    Service rebuilt from rules that name none of its ports (a filter table's health check rule alone)."""
+    return any(not p.paths and not p.entries_complete for p in report.ports) or not (report.ports or report.service.from_api)
 
 
 def _dropped(report: Report) -> bool:
@@ -153,7 +154,7 @@ def audit_row(r: Report) -> dict[str, str]:
         key = str(r.ports[0].port.rules_key)
         name += f" ({r.ports[0].service_chain or (key.split('|')[0] + ('…' if '|' in key else '') if ' ' in key else 'KUBE-SVC-' + key)})"
     return {"NAMESPACE": safe(svc.namespace or "?"), "NAME": safe(name), "TYPE": safe(svc.type or "?"),
-            "CLUSTER-IP": safe(ips), "PORTS": safe(ports),
+            "CLUSTER-IP": safe(ips), "PORTS": safe(ports or ("" if svc.from_api else "?")),
             "ENDPOINTS": f"{len(endpoints)}+?" if unknown_eps and endpoints else "?" if unknown_eps else
                          "0 local" if not endpoints and _dropped(r) else str(len(endpoints)),
             "PKTS": str(sum(pkts)) if pkts else "-", "HEALTH": safe(health(r)), "NODE": safe(r.host or "?")}

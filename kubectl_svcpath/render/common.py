@@ -94,6 +94,8 @@ def header_lines(report: Report) -> list[str]:
         policy.append(f"internalTrafficPolicy {safe(svc.internal_traffic_policy)}")
     if svc.session_affinity not in ("None", None):
         policy.append(f"sessionAffinity {safe(svc.session_affinity)}")
+    if svc.health_check_node_port is not None and not svc.from_api:  # (dump-only: the filter table's ACCEPT shows it)
+        policy.append(f"healthCheckNodePort {svc.health_check_node_port}")
     if policy:
         lines.append("Policy:   " + ", ".join(policy))
     return lines

@@ -109,6 +109,13 @@ def _check_service(item: dict[str, Any], svc: dict[str, Any], where: str) -> Non
     """(a): what the paste shows about one Service port is in its report."""
     ns, name, port_name = _split_name(svc["name"])
     ports = item.get("ports") or []
+    service = item.get("service") or {}
+    if svc.get("port_not_in_input"):  # named only by a rule that tells neither its number nor its protocol
+        assert not ports, f"{where}: {svc['name']}: ports {[p.get('name') for p in ports]} reported, the paste shows none"
+        for key, fact in (("healthCheckNodePort", "health_check_node_port"),):
+            if fact in svc:
+                assert service.get(key) == svc[fact], f"{where}: {svc['name']}: {key} {service.get(key)!r} != {svc[fact]!r}"
+        return
     port = next((p for p in ports if p.get("name") == port_name), None)
     assert port is not None, f"{where}: {svc['name']}: port {port_name!r} not reported (ports: {[p.get('name') for p in ports]})"
     strings = _strings(port)
@@ -291,7 +298,7 @@ def test_facts_are_in_the_paste(facts: dict[str, Any]) -> None:
             missing.append(port_name)
         for chain in svc.get("chains") or []:
             missing += [chain] if chain not in text else []
-        for key in ("cluster_ip", "node_port", "port", "affinity_seconds"):
+        for key in ("cluster_ip", "node_port", "port", "affinity_seconds", "health_check_node_port"):
             if key in svc and str(svc[key]) not in text:
                 missing.append(f"{key}={svc[key]}")
         for ep in svc.get("endpoints") or []:

@@ -54,6 +54,7 @@ class _Draft:
     itp: str | None = None  # internalTrafficPolicy seen: KUBE-SERVICES jumps to KUBE-SVL (Local) or KUBE-SVC
     etp: str | None = None  # externalTrafficPolicy seen (KUBE-XLB / KUBE-EXT contents, NodePort straight to KUBE-SVC)
     dispatched: bool = False  # a KUBE-SERVICES rule of its cluster IP is in the input (not only the service chain's)
+    health_check: int | None = None  # the filter table's "SPN health check node port" ACCEPT: its port
 
     def port(self, pname: str, proto: str) -> _Port:
         key = (pname, proto.upper())
@@ -118,7 +119,7 @@ def _drafts(rules: RuleSet, only: tuple[str | None, str] | None) -> list[_Draft]
     else:
         _from_entry_rules(chain_rules("nat", "KUBE-SERVICES"), draft_for)
         _from_node_ports(chain_rules("nat", "KUBE-NODEPORTS"), draft_for)
-    for chain in ("KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES", "?"):  # ("?": -L lines without their chain's header)
+    for chain in ("KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES", "KUBE-NODEPORTS", "?"):  # ("?": -L lines without their chain's header)
         _from_filter_rules(chain, chain_rules("filter", chain), draft_for)
     claims = _per_service_chains(rules, drafts, draft_for, only)
     if only is None or not any(k[1] == only[1] for k in drafts):
@@ -276,9 +277,17 @@ def _said(rule: Rule | LightRule, addressed: bool) -> tuple[str, str, bool, str,
 
 
 def _from_filter_rules(chain: str, entries: list[Rule], draft_for: DraftFor) -> None:
-    """The filter table's REJECT/DROP rules of ports without (local) endpoints."""
+    """The filter table's REJECT/DROP rules of ports without (local) endpoints, and its health check node
+    port ACCEPTs."""
     for rule in entries:
         named = comments.read(rule.comment)
+        if named is not None and named.kind == "health check" and rule.target == "ACCEPT" and chain in ("KUBE-NODEPORTS", "?"):
+            # only a LoadBalancer with externalTrafficPolicy Local has a healthCheckNodePort (API validation);
+            # the rule is kube-proxy's for each of its ports (always -p tcp: it tells no port's protocol)
+            d = draft_for(named.namespace, named.name, named.legacy_colon)
+            d.health_check = d.health_check or rule.dport_number
+            d.etp = "Local"
+            continue
         if named is None or named.kind not in ("no endpoints", "no local endpoints") or rule.target not in ("REJECT", "DROP"):
             continue
         d = draft_for(named.namespace, named.name, named.legacy_colon)
@@ -638,7 +647,7 @@ def _finish(d: _Draft, rules: RuleSet) -> ServiceSnapshot:
         other_ips=tuple(ip for ip in d.other_ips if ip not in d.cluster_ips + d.external_ips + d.lb_ips),
         external_traffic_policy=etp, internal_traffic_policy=_internal_policy(d, rules),
         session_affinity=session, affinity_timeout=timeouts[0] if timeouts else None,
-        endpoints=endpoints, has_slices=False, from_api=False,
+        health_check_node_port=d.health_check, endpoints=endpoints, has_slices=False, from_api=False,
     )
 
 
@@ -677,7 +686,7 @@ def _service_type(d: _Draft, rules: RuleSet, node_ports: bool) -> str | None:
     if not any(f.chains for f in d.ports.values()):
         # no nat rules at all (no endpoints): a NodePort would only show as a filter REJECT
         dispatch_whole = dispatch_whole and rules.chain_complete("filter", "KUBE-EXTERNAL-SERVICES")
-    if d.lb_ips:
+    if d.lb_ips or d.health_check:
         return "LoadBalancer"
     if node_ports and (dispatch_whole or d.dispatched):
         # (or a LoadBalancer without an ingress address yet: the rules look the same). Said when the input

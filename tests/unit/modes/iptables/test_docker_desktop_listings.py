@@ -1,0 +1,53 @@
+"""A Docker Desktop VM's `iptables -t nat -nvL` and `iptables -t filter -nvL` (xiazemin/k8s_learn, 2021, kept
+in tests/corpus): the filter listing ends in the shell's prompt without a line end; its only kube-proxy rules
+naming a Service are the health check node port ACCEPTs of a LoadBalancer with externalTrafficPolicy Local;
+its KUBE-FORWARD starts with "ctstate INVALID" DROP; and a --trace from outside forks into some 800 branches
+on the Docker and CNI bridges' interface and source matches. Checked as users run the plugin.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import svcpath
+
+CORPUS = Path(__file__).resolve().parents[3] / "corpus"
+NAT = str(CORPUS / "xiazemin-docker-desktop-nat-nvL-rounded-counters.txt")
+FILTER = str(CORPUS / "xiazemin-docker-desktop-filter-nvL-health-check-prompt-eof.txt")
+SVC = "default/ingress-nginx-controller"
+
+
+def _run(*args: str) -> str:
+    code, out, err = svcpath(*args)
+    assert code in (0, 3), err
+    return out
+
+
+def test_a_prompt_that_ends_the_paste_without_a_line_end_is_no_rule() -> None:
+    """'/ #' last, no newline after it (the copy stopped at the cursor), in a paste whose first line is root's
+    '# iptables -t filter -nvL': refused as 'line 82: not an iptables -L rule line'."""
+    assert Path(FILTER).read_text(encoding="utf-8").endswith("\n/ #")
+    code, out, err = svcpath("--all", "--rules-file", FILTER)
+    assert code == 0, err
+    assert "not an iptables -L rule line" not in err + out
+
+
+def test_the_health_check_node_port_names_a_local_load_balancer() -> None:
+    """filter KUBE-NODEPORTS' '… health check node port' ACCEPTs: kube-proxy writes them only for a
+    healthCheckNodePort, which only a LoadBalancer with externalTrafficPolicy Local has. The filter listing
+    alone said 'No Service in the input'; with the nat listing the Service was 'type NodePort'."""
+    rows = _run("--all", "--rules-file", FILTER).splitlines()
+    assert rows[1].split() == ["default", "ingress-nginx-controller", "LoadBalancer", "?", "?", "?", "-", "?:", "not", "in",
+                               "the", "input"], rows
+    assert "No Service in the input" not in "\n".join(rows)
+    out = _run(SVC, "--rules-file", FILTER)
+    assert "type LoadBalancer  cluster IP ?" in out
+    assert "Policy:   externalTrafficPolicy Local, healthCheckNodePort 30380" in out
+    both = _run(SVC, "--rules-file", NAT, "--rules-file", FILTER)
+    assert "type LoadBalancer  cluster IP 10.108.133.209" in both and "type NodePort" not in both
+    doc = json.loads(_run(SVC, "--rules-file", NAT, "--rules-file", FILTER, "-o", "json"))
+    assert doc["service"]["type"] == "LoadBalancer" and doc["service"]["healthCheckNodePort"] == 30380
+    assert doc["service"]["externalTrafficPolicy"] == "Local"
+    # the nat table alone cannot tell: the KUBE-XLB chains' "LB IP" comments are a Local NodePort's too
+    assert "type NodePort" in _run(SVC, "--rules-file", NAT)
