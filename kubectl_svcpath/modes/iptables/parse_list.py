@@ -461,6 +461,14 @@ def _extras(rule: Rule, extra: str) -> None:
     if m:
         rule.matches.append("mark")
         rule.options["--mark"] = [("!" if m.group(1) else "") + m.group(2)]
+    # conntrack's "ctstate INVALID", "! ctstate RELATED,ESTABLISHED,DNAT"; state's "state RELATED,ESTABLISHED"
+    m = _CTSTATE.search(extra) if "state " in extra else None
+    if m:
+        rule.matches.append("conntrack" if m.group(2) else "state")
+        rule.options["--ctstate" if m.group(2) else "--state"] = [("!" if m.group(1) else "") + m.group(3)]
+
+
+_CTSTATE = re.compile(r"(?<!\S)(! )?(ct)?state ([A-Z]+(?:,[A-Z]+)*)(?!\S)")
 
 
 def _is_count(word: str) -> bool:

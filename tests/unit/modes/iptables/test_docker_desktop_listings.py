@@ -51,3 +51,13 @@ def test_the_health_check_node_port_names_a_local_load_balancer() -> None:
     assert doc["service"]["externalTrafficPolicy"] == "Local"
     # the nat table alone cannot tell: the KUBE-XLB chains' "LB IP" comments are a Local NodePort's too
     assert "type NodePort" in _run(SVC, "--rules-file", NAT)
+
+
+def test_ctstate_in_a_listing_is_read_and_a_new_connection_is_not_invalid() -> None:
+    """'DROP all -- * * 0.0.0.0/0 0.0.0.0/0 ctstate INVALID' (KUBE-FORWARD #1) was read as a bare DROP that
+    'may hide a port or mark match': the trace from outside forked a branch 'dropped by filter KUBE-FORWARD #1'."""
+    out = _run(SVC, "--rules-file", NAT, "--rules-file", FILTER, "--trace", "203.0.113.7",
+               "--to", "192.168.65.4:30701", "--node-ip", "192.168.65.4")
+    assert "KUBE-FORWARD #1" not in out.split("\nBranch ")[0]
+    assert "dropped by filter KUBE-FORWARD" not in out and "may hide a port or mark match" not in out
+    assert "delivered" in out
