@@ -101,7 +101,7 @@ def _trace_lines(trace: Trace, fmt: str, style: Style, width: int | None) -> lis
             total = share(sum(shares)) if all(x is not None for x in shares) else "?"  # type: ignore[arg-type]
         rows.append([_numbers(idx), b.verdict, b.endpoint or "-", total, _masq_cell(b)])
     if not wide:
-        rows = _folded_rows(rows)
+        rows = [[_short_cell(r[0]), *r[1:]] for r in _folded_rows(rows)]
     table = _summary_table(rows)
     if width and max(map(len, table.splitlines())) + 2 > width:  # which rule marked it: in each branch's own lines
         table = _summary_table([[*r[:4], "yes" if r[4].startswith("yes (") else r[4]] for r in rows])
@@ -199,11 +199,31 @@ def _outcomes(branches: list[Branch]) -> list[list[int]]:
 
 
 def _numbers(idx: list[int]) -> str:
-    """Branch numbers for the BRANCH column: "3", "2,5,6", "4-300"."""
+    """Branch numbers for the BRANCH column: "3", "2,5,6", "4-300", "7,8,20-33" (a run of three or more: a range)."""
     nums = [i + 1 for i in idx]
-    if len(nums) > 2 and nums == list(range(nums[0], nums[-1] + 1)):
-        return f"{nums[0]}-{nums[-1]}"
-    return ",".join(map(str, nums))
+    parts: list[str] = []
+    start = 0
+    for end in range(1, len(nums) + 1):
+        if end == len(nums) or nums[end] != nums[end - 1] + 1:
+            run = nums[start:end]
+            parts += [f"{run[0]}-{run[-1]}"] if len(run) > 2 else list(map(str, run))
+            start = end
+    return ",".join(parts)
+
+
+_CELL_MAX = 24  # a BRANCH cell longer than this (forks of unknown interfaces, a client not given): cut, the count said
+
+
+def _short_cell(cell: str) -> str:
+    """A long BRANCH cell as its first numbers and how many branches it holds ("7,8,20-33,… 832 in all"):
+    hundreds of numbers made one row thousands of columns wide. -o wide lists them all."""
+    if len(cell) <= _CELL_MAX:
+        return cell
+    parts = cell.split(",")
+    kept: list[str] = []
+    while parts and len(",".join([*kept, parts[0]])) <= _CELL_MAX - 12:
+        kept.append(parts.pop(0))
+    return ",".join(kept) + f",… {len(_branch_numbers(cell))} in all"
 
 
 def _numbers_said(idx: list[int]) -> str:

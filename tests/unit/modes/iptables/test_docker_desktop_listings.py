@@ -61,3 +61,20 @@ def test_ctstate_in_a_listing_is_read_and_a_new_connection_is_not_invalid() -> N
     assert "KUBE-FORWARD #1" not in out.split("\nBranch ")[0]
     assert "dropped by filter KUBE-FORWARD" not in out and "may hide a port or mark match" not in out
     assert "delivered" in out
+
+
+def test_a_branch_cell_of_hundreds_of_numbers_is_cut_and_counted() -> None:
+    """A client whose address is not given forks on every bridge and CNI rule: two outcomes of 128 and 704
+    branches, their numbers not in runs, made BRANCH cells thousands of characters wide."""
+    out = _run(SVC, "--rules-file", NAT, "--rules-file", FILTER, "--trace", "outside",
+               "--to", "192.168.65.4:30701", "--node-ip", "192.168.65.4")
+    lines = out.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.split()[:1] == ["BRANCH"])
+    table = lines[head:lines.index("", head)]
+    assert table[0].split() == ["BRANCH", "VERDICT", "ENDPOINT", "SHARE", "MASQUERADE"], table
+    assert max(len(line) for line in table) < 100, table
+    cells = [line.split("  ")[1].strip() if line.startswith("  ") else "" for line in table[1:]]
+    assert "7,8,20,21,33,… 128 in all" in cells and "9-19,22-32,… 704 in all" in cells, table
+    wide = _run(SVC, "--rules-file", NAT, "--rules-file", FILTER, "--trace", "outside",
+                "--to", "192.168.65.4:30701", "--node-ip", "192.168.65.4", "-o", "wide")
+    assert "7,8,20,21,33,34," in wide  # -o wide: every number
