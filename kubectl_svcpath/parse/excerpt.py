@@ -55,8 +55,9 @@ class _LineLed:
 _PROMPT = re.compile(r"^\s*(?!COMMIT\s)(?:\u279c\s+)?(?:\[[^\]\n]{0,80}\]|[\w.-]+@[\w.:~/-]*|[\w.-]+:[~/][\w.:~/-]*|[\w.-]+|[~/][\w.:~/-]*|[~\w./-]{1,80}\])?\s*[$#%]\s+\S")
 PROMPT = _PROMPT  # (parse/hosts: a command line)
 # (a listing command alone, or piped: "sudo iptables-save | grep nginx-ext", "iptables-save > /tmp/x")
-_COMMAND = re.compile(r"^\s*(?:sudo\s+)?(?:ip6?tables(?:-legacy|-nft)?(?:-save)?|nft|ipvsadm|kubectl|crictl|docker|conntrack|minikube)"
-                      r"(?:\s+-?\w|\s*[|>]|\s*$)")
+# (a cloud's CLI and a shell variable set from a command, "noderg=$(az aks show …)": the author's script around the rules)
+_COMMAND = re.compile(r"^\s*(?:sudo\s+)?(?:(?:ip6?tables(?:-legacy|-nft)?(?:-save)?|nft|ipvsadm|kubectl|crictl|docker|conntrack|minikube|"
+                      r"az|aws|gcloud|eksctl)(?:\s+-?\w|\s*[|>]|\s*$)|[A-Za-z_]\w*=\$\()")
 _PROSE = re.compile(r"^[A-Z][^:\t]{2,100}:\s*$")
 # a line of the author's own words in their script ("可以在宿主机上看到8000端口", "Есть наш сервис"): led by a letter
 # outside ASCII, which no rule listing starts a line with; or led by "//", as a note over a rule is written in C
@@ -96,7 +97,8 @@ _MD_FENCE = re.compile(r"^[ \t]*```[\w+-]*[ \t\r]*$")
 _OTHER_COMMAND = re.compile(
     r"^(?:sudo\s+)?(?:(?:kubectl|k)\s+(?:-n\s+\S+\s+)?(?:logs|get|describe|apply|create|delete|edit|scale|rollout|top|version|"
     r"cluster-info|config|explain|run|expose|patch|label|annotate|wait)|ip\s+(?:-\w+\s+)*(?:a|addr|address|r|route|l|link|n|neigh|rule)|ss|netstat|curl|wget|"
-    r"ping|dig|nslookup|journalctl|systemctl|docker\s+(?:ps|logs|images|inspect)|crictl\s+(?:ps|pods|logs|inspect)|helm|"
+    r"ping|dig|nslookup|journalctl|systemctl|docker\s+(?:ps|logs|images|inspect)|crictl\s+(?:ps|pods|logs|inspect)|helm|az|aws|gcloud|eksctl|"
+    r"[A-Za-z_]\w*=\$\(|"
     r"tcpdump|uname|hostname|ls|sysctl|lsmod|route|arp|minikube)\b")
 # what kubectl itself prints on stderr around an exec's (or a node debug pod's) output: never the pod's ("Unable to use
 # a TTY - input is not a terminal or the right kind of file" for -t under a pipe, the container it picked, the command's
@@ -112,6 +114,11 @@ _LOG_LINE = re.compile(r"^[ \t]*(?:[IWEF]\d{4} \d\d:\d\d:\d\d\.\d{6} +\d+ [\w.-]
                        r"[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ [\w./-]+(?:\[\d+\])?: )")
 _ANY_LOG_LINE = _LineLed(r"[ \t]*(?:[IWEF]\d{4} \d\d:\d\d:\d\d\.\d{6} |[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ [\w./-]+(?:\[\d+\])?: )")
 LOG = "a log (klog or journald lines)"
+# kubectl get's table pasted without its command ("NAME    TYPE           CLUSTER-IP   EXTERNAL-IP   PORT(S) …", "NAME  READY
+# STATUS …"): its header, NAME and two or more upper-case columns two spaces apart; it and its rows, down to a blank
+# line or a rule, are left out (no listing prints such a header)
+_KUBECTL_TABLE = re.compile(r"^[ \t]*(?:NAMESPACE[ \t]{2,})?NAME(?:[ \t]{2,}[A-Z][A-Z()/-]*(?: [A-Z][A-Z()/-]*)?){2,}[ \t\r]*$")
+TABLE = "a kubectl get table"
 # iptables-nft's notice without its "# " (a Markdown heading copied as text): "Warning: iptables-legacy tables present, …"
 _LEGACY_WARNING = re.compile(r"Warning: ip6?tables-legacy tables present")
 # iptables-save's own comment lines without their "# " (notes that quote a dump line by line): comments again
@@ -244,6 +251,11 @@ def clean(text: str) -> Cleaned:
             elisions.append(i + 1)
             # "... }" (nft): the cut ends a block that must stay closed
             lines[i] = "}" if line.rstrip().endswith(" }") else ""
+        elif other is None and line.startswith(("N", " ", "\t")) and _KUBECTL_TABLE.match(line):
+            other, fresh = TABLE, True
+            fresh = _leave_out(left_out, lines, i, other, fresh)
+        elif other == TABLE and not line.strip():
+            other = None  # (a table ends at its blank line: what follows is another command's or the rules)
         elif _is_command(line):
             other, fresh = _other_command(line), True
             run += 1
@@ -571,7 +583,8 @@ def _maybe_commands(text: str) -> bool:
 def head_commands(text: str) -> bool:
     """A prompt, command or prose line among the first 40 lines (not "# " comments)."""
     head = text[:4096].split("\n")[:40]
-    return any(not ln.lstrip().startswith("#") and (_PROMPT.match(ln) or _COMMAND.match(ln) or _PROSE.match(ln) or _OWN_WORDS.match(ln))
+    return any(not ln.lstrip().startswith("#") and (_PROMPT.match(ln) or _COMMAND.match(ln) or _PROSE.match(ln) or _OWN_WORDS.match(ln)
+                                                    or _KUBECTL_TABLE.match(ln))
                for ln in head)
 
 
@@ -765,7 +778,7 @@ def rerun_note(source: str, command: str, last: int, dropped: list[tuple[int, in
 
 def left_out_note(source: str, left_out: list[tuple[int, int, str]]) -> str:
     """Other commands' output around the rules, emptied before reading: where, and which command printed it."""
-    parts = [f"{f'line {a}' if a == b else f'lines {a}-{b}'} " + (f"({c})" if c == LOG else f"(`{c[:60]}{'…' if len(c) > 60 else ''}` output)")
+    parts = [f"{f'line {a}' if a == b else f'lines {a}-{b}'} " + (f"({c})" if c in (LOG, TABLE) else f"(`{c[:60]}{'…' if len(c) > 60 else ''}` output)")
              for a, b, c in left_out[:6]]
     more = f" and {len(left_out) - 6} more" if len(left_out) > 6 else ""
     return f"{source}: not rule output, left out: {', '.join(parts)}{more}"

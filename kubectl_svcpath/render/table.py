@@ -42,7 +42,8 @@ def _rows(report: Report) -> list[dict[str, str]]:
                 rows.append({**base, "ENDPOINT": what, "STATE": path.verdict})
                 continue
             if path.verdict == "not-in-input":
-                rows.append({**base, "ENDPOINT": f"{path.chains[-1]}: not in the input", "STATE": "?"})
+                shown = "in the input in part" if path.unseen else "not in the input"  # (its rules are there, the way on is not)
+                rows.append({**base, "ENDPOINT": f"{path.chains[-1]}: {shown}", "STATE": "?"})
                 continue
             if not path.endpoints:
                 rows.append({**base, "ENDPOINT": "-" if path.verdict == "forward" else path.verdict.upper(), "STATE": "no endpoints"})

@@ -57,7 +57,8 @@ def _path_node(path: EntryPath, style: Style) -> Node:
     elif path.verdict == "drop":
         children = [(style.paint("DROP", "red") + ": no local endpoints on this node", [])]
     elif path.verdict == "not-in-input":
-        children = [(f"{safe(path.chains[-1])}: not in the input", [])]
+        shown = f"in the input in part, {path.unseen} not" if path.unseen else "not in the input"
+        children = [(f"{safe(path.chains[-1])}: {safe(shown)}", [])]
     elif not path.endpoints:
         children = [("no endpoint chain", [])]
     else:

@@ -100,8 +100,10 @@ def _correlate_port(snapshot: ServiceSnapshot, port: ServicePort, rules: RuleSet
     for path in pp.paths:
         if path.verdict == "not-in-input":
             what = path.chains[-1]
-            pp.not_in_input.append(f"{what}: in the input in part, {path.unseen} not" if path.unseen else
-                                   f"{what}: not in the input (the rules jump to it; what it does is unknown)")
+            said = (f"{what}: in the input in part, {path.unseen} not" if path.unseen else
+                    f"{what}: not in the input (the rules jump to it; what it does is unknown)")
+            if said not in pp.not_in_input:  # (the load-balancer IP and the node port into one chain: said once)
+                pp.not_in_input.append(said)
     cluster_chains = {p.policy_chain for p in pp.paths if p.policy_chain and p.policy_chain.startswith("KUBE-SVC-")}
     partial = sorted({p.policy_chain for p in pp.paths if p.policy_chain and not rules.chain_complete("nat", p.policy_chain)})
     if partial and snapshot.from_api:
@@ -198,6 +200,8 @@ def _walk(rules: RuleSet, current: str | None, path: EntryPath) -> None:
             if current is None:
                 # eTP=Local without local endpoints: filter DROPs it; said only when the chain is whole
                 path.verdict = "drop" if whole else "not-in-input"
+                if not whole and body:  # (a grep of the Service's name: the uncommented jump to KUBE-SVL is left out)
+                    path.unseen = "the rule a client from outside takes (its jump on) is"
         else:  # KUBE-SVC-/KUBE-SVL-/KUBE-XLB-: pick an endpoint
             path.policy_chain = current
             path.endpoints = _endpoints(rules, current, body)
@@ -372,6 +376,12 @@ def _filter_verdicts(snapshot: ServiceSnapshot, port: ServicePort, spn: str, rul
             verdict = "reject" if rule.target == "REJECT" else "drop"
             existing = have.get((kind, dest))
             if existing is not None:
+                if existing.verdict == "not-in-input" and comment.startswith(spn + " has no") and spn:
+                    # the nat walk left off in a chain shown in part (a grep leaves out KUBE-EXT's uncommented last
+                    # rule); the port's own "has no (local) endpoints" rule says what becomes of the packet
+                    existing.verdict, existing.unseen = verdict, None
+                    existing.evidence.append(_evidence(rule))
+                    continue
                 # the nat path already ends here (eTP=Local, no local endpoint): the filter rule is its proof
                 if existing.verdict == verdict:
                     existing.evidence.append(_evidence(rule))

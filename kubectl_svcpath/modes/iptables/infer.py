@@ -686,8 +686,8 @@ def _service_type(d: _Draft, rules: RuleSet, node_ports: bool) -> str | None:
     if not any(f.chains for f in d.ports.values()):
         # no nat rules at all (no endpoints): a NodePort would only show as a filter REJECT
         dispatch_whole = dispatch_whole and rules.chain_complete("filter", "KUBE-EXTERNAL-SERVICES")
-    if d.lb_ips or d.health_check:
-        return "LoadBalancer"
+    if d.lb_ips or d.health_check or any(c.startswith("KUBE-FW-") for f in d.ports.values() for c in f.chains):
+        return "LoadBalancer"  # (kube-proxy writes a KUBE-FW chain only for a load-balancer IP with source ranges)
     if node_ports and (dispatch_whole or d.dispatched):
         # (or a LoadBalancer without an ingress address yet: the rules look the same). Said when the input
         # holds the Service's dispatch rules (the whole table, or its cluster IP's, as a grep of its name
