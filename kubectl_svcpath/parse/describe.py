@@ -41,6 +41,11 @@ _NAME_LINE = re.compile(r"^Name:[ \t]", re.M)
 _DESCRIBE_CMD = re.compile(r"\bkubectl\s+(?:-n\s+\S+\s+)?describe\s+(?:svc|services?)\b")
 _CUT = re.compile(r"^\s*(?:\.{3,}|…+)\s*$")
 _PORT = re.compile(r"^(?:(\S+)\s+)?(\d+)/(TCP|UDP|SCTP)$")  # "http  3080/TCP", "<unset>  80/TCP", "80/TCP"
+# `kubectl get service` output: its header (NAMESPACE first with -A, SELECTOR last with -o wide), then a row a Service
+_GET_HEADER = re.compile(r"^[ \t]*(?:NAMESPACE[ \t]+)?NAME[ \t]+TYPE[ \t]+CLUSTER-IP[ \t]+EXTERNAL-IP[ \t]+PORT\(S\)[ \t]+AGE"
+                         r"(?:[ \t]+SELECTOR)?[ \t\r]*$", re.M)
+_GET_PORT = re.compile(r"^(\d+)(?::(\d+))?/(TCP|UDP|SCTP)$")  # "80/TCP", "80:32643/TCP" (the node port after ":")
+_TYPES = ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName")
 
 
 @dataclass(slots=True)
@@ -62,6 +67,7 @@ class DescribedService:
     last_line: int
     values: dict[str, tuple[str, int]] = field(default_factory=dict)  # key -> (value, line)
     ports: list[DescribedPort] = field(default_factory=list)
+    listed: bool = False  # a row of `kubectl get service`, not a description (no port names, no policies)
 
     def value(self, key: str) -> str | None:
         v = self.values.get(key)
@@ -80,14 +86,14 @@ class DescribedService:
 
 
 def split_described(text: str, source: str) -> tuple[str, list[DescribedService]]:
-    """The text with each ``kubectl describe service`` block's lines blanked, and the blocks read."""
-    if "\nName:" not in text and not text.startswith("Name:"):  # a rule dump has none: one fast scan
+    """The text with each ``kubectl describe service`` block's lines, and each ``kubectl get service`` table's,
+    blanked, and the Services they show read."""
+    listed = "CLUSTER-IP" in text and _GET_HEADER.search(text) is not None  # (str.find first: a rule dump has none)
+    if "\nName:" not in text and not text.startswith("Name:") and not listed:  # a rule dump has none: one fast scan
         return text, []
     starts = [m.start() for m in _NAME_LINE.finditer(text)]
-    if not starts:
-        return text, []
     lines = text.split("\n")
-    found: list[DescribedService] = []
+    found: list[DescribedService] = _get_tables(lines, source) if listed else []
     after = 0  # the line a block ended on: a later "Name:" inside it is not a new one
     for pos in starts:
         i = text.count("\n", 0, pos)
@@ -102,6 +108,47 @@ def split_described(text: str, source: str) -> tuple[str, list[DescribedService]
                 lines[n - 1] = ""
         after = block.last_line
     return ("\n".join(lines), found) if found else (text, [])
+
+
+def _get_tables(lines: list[str], source: str) -> list[DescribedService]:
+    """Each row of each `kubectl get service` table (its lines blanked): name, namespace (-A), type, cluster IP,
+    external or load-balancer IPs and ports with their node ports; a row of another shape ends the table."""
+    found: list[DescribedService] = []
+    for i, line in enumerate(lines):
+        if "CLUSTER-IP" not in line or not _GET_HEADER.match(line):
+            continue
+        header = line.split()
+        rows = []
+        for j in range(i + 1, len(lines)):
+            row = dict(zip(header, lines[j].split(), strict=False)) if len(lines[j].split()) == len(header) else {}
+            svc = _get_row(row, source, j + 1)
+            if svc is None:
+                break
+            rows.append(svc)
+        if rows:
+            for n in range(i, rows[-1].last_line):
+                lines[n] = ""
+            found += rows
+    return found
+
+
+def _get_row(row: dict[str, str], source: str, line: int) -> DescribedService | None:
+    ports = [_GET_PORT.match(p) for p in row.get("PORT(S)", "").split(",")]
+    if row.get("TYPE") not in _TYPES or not all(ports):
+        return None
+    svc = DescribedService(source, line, line, listed=True)
+    svc.values["Name"] = (row["NAME"], line)
+    if "NAMESPACE" in row:
+        svc.values["Namespace"] = (row["NAMESPACE"], line)
+    svc.values["Type"] = (row["TYPE"], line)
+    if row["CLUSTER-IP"] not in ("None", "<none>"):
+        svc.values["IP"] = (row["CLUSTER-IP"], line)
+    external = row["EXTERNAL-IP"]
+    if external not in ("<none>", "<pending>", "<unknown>"):
+        svc.values["LoadBalancer Ingress" if row["TYPE"] == "LoadBalancer" else "External IPs"] = (external, line)
+    svc.ports = [DescribedPort(None, int(m.group(1)), m.group(3), line, node_port=int(m.group(2)) if m.group(2) else None)
+                 for m in ports if m is not None]
+    return svc
 
 
 def _block_at(lines: list[str], i: int, source: str) -> DescribedService | None:
@@ -216,6 +263,9 @@ def _port_of(p: ServicePort, d: DescribedService) -> DescribedPort | None:
     addrs = d.addresses
     keys = [k.split(" ", 1) for k in (p.rules_key or "").split("|") if " " in k]
     seen = {(proto, a.rsplit(":", 1)[0].strip("[]"), a.rsplit(":", 1)[1]) for proto, a in keys}
+    if p.port is None and p.node_port is None:  # (a listing that hides the port match): the Service's only port of it
+        alike = [dp for dp in d.ports if dp.protocol == p.protocol]
+        return alike[0] if len(alike) == 1 else None
     for dp in d.ports:
         if dp.protocol != p.protocol:
             continue
@@ -271,6 +321,10 @@ def notes(described: list[DescribedService]) -> list[str]:
         who = d.value("Name") or "?"
         if d.value("Namespace"):
             who = f"{d.value('Namespace')}/{who}"
+        if d.listed:
+            out.append(f"{d.source}: line {d.first_line} is `kubectl get service` output ({who}): read as what the Service "
+                       "shows (not as rules)")
+            continue
         line = (f"{d.source}: lines {d.first_line}-{d.last_line} are `kubectl describe service {who}` output: "
                 "read as what the Service shows (not as rules)")
         eps = [f"{p.name or p.port}: {', '.join(p.endpoints) or '<none>'}{' (and more kubectl did not print)' if p.endpoints_cut else ''}"

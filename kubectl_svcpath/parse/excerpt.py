@@ -119,6 +119,10 @@ LOG = "a log (klog or journald lines)"
 # line or a rule, are left out (no listing prints such a header)
 _KUBECTL_TABLE = re.compile(r"^[ \t]*(?:NAMESPACE[ \t]{2,})?NAME(?:[ \t]{2,}[A-Z][A-Z()/-]*(?: [A-Z][A-Z()/-]*)?){2,}[ \t\r]*$")
 TABLE = "a kubectl get table"
+# a listing command whose output holds no blank line (iptables-save, iptables -S, a grep of either): after its
+# output and a blank line, the lines that are no rule before the next command are the author's words
+_SAVE_FORM = re.compile(r"\bip6?tables(?:-legacy|-nft)?-save\b|\bip6?tables(?:-legacy|-nft)?\s(?:.*\s)?(?:-[a-zA-Z]*S|--list-rules)\b")
+WORDS = "the author's words after a listing's output"
 # iptables-nft's notice without its "# " (a Markdown heading copied as text): "Warning: iptables-legacy tables present, …"
 _LEGACY_WARNING = re.compile(r"Warning: ip6?tables-legacy tables present")
 # iptables-save's own comment lines without their "# " (notes that quote a dump line by line): comments again
@@ -227,15 +231,15 @@ def clean(text: str) -> Cleaned:
     walk = _TABLE_LINE.search(text) is None  # whole tables (a node each, say) may well hold the same rules
     outside = _outside_fences(lines) if "```" in text else None
     other: str | None = None  # the command whose output is being left out
-    fresh = True  # no line of this command's output left out yet: the next one starts a range
-    log_fresh = True  # likewise for a run of log lines
+    # no line of this command's output (of a run of log lines) left out yet: the next one starts a range
+    fresh, log_fresh, after = True, True, _AfterSave()
     for i in range(len(lines)):
         line = _unmark(lines, i, marked)
+        if after.words(lines, i, left_out):
+            continue
         if walk and _SAVE_SHAPED.match(line):
-            key = line.strip()
-            if printed.setdefault(key, run) != run:
-                lines[i] = ""
-                repeated.append(i + 1)
+            after.state = 2 if after.state else 0
+            _once(lines, i, printed, run, repeated)
             continue
         if other is None and ("] " in line or ": " in line) and _LOG_LINE.match(line):  # (`kubectl logs …`: its output)
             log_fresh = _leave_out(left_out, lines, i, LOG, log_fresh)
@@ -243,35 +247,65 @@ def clean(text: str) -> Cleaned:
         log_fresh = True
         if _notes_text(lines, i, outside, (elisions, marked, commands)):
             continue
-        if len(line) > 300:
-            if other is not None:
-                fresh = _leave_out(left_out, lines, i, other, fresh)
+        if len(line) > 300:  # (a long line: another command's output, left out with it, or a rule's)
+            fresh = _leave_out(left_out, lines, i, other, fresh) if other is not None else fresh
             continue
         if elided and len(line) <= 120 and _ELISION.match(line):
             elisions.append(i + 1)
-            # "... }" (nft): the cut ends a block that must stay closed
-            lines[i] = "}" if line.rstrip().endswith(" }") else ""
-        elif other is None and line.startswith(("N", " ", "\t")) and _KUBECTL_TABLE.match(line):
-            other, fresh = TABLE, True
-            fresh = _leave_out(left_out, lines, i, other, fresh)
-        elif other == TABLE and not line.strip():
-            other = None  # (a table ends at its blank line: what follows is another command's or the rules)
+            lines[i] = "}" if line.rstrip().endswith(" }") else ""  # ("... }" (nft): the cut ends a block that stays closed)
+        elif (edge := _table_edge(line, other)) is not None:  # a kubectl get table's header (left out), its end
+            other, fresh = (TABLE, _leave_out(left_out, lines, i, TABLE, True)) if edge else (None, True)
         elif _is_command(line):
             other, fresh = _other_command(line), True
+            after.state = 1 if other is None and _SAVE_FORM.search(line) else 0
             run += 1
             if not line.lstrip().startswith("#"):
                 commands.append(i + 1)
                 lines[i] = "# " + line.strip()
-        elif other is not None and line.strip():
-            if _RULE_START.match(line):  # rules pasted right after, without their own command line
-                other = None
-            else:
-                fresh = _leave_out(left_out, lines, i, other, fresh)
+        elif other is not None and line.strip():  # (rules pasted right after, without their own command: its output ends)
+            other, fresh = (None, fresh) if _RULE_START.match(line) else (other, _leave_out(left_out, lines, i, other, fresh))
     reruns = (_reruns(lines, set(commands)) if run > 1 else []) or (_earlier_saves(lines) if _tables_repeat(text) else [])
     if not elisions and not commands and not left_out and not marked and not relisted and not repeated and not reruns:
         return Cleaned(text, [], bom, dedented=dedented, uncommented=uncommented)
     return Cleaned("\n".join(lines), elisions, bom, commands, dedented, left_out, marked=marked, repeated=repeated,
                    relisted=relisted, uncommented=uncommented, reruns=reruns)
+
+
+def _once(lines: list[str], i: int, printed: dict[str, int], run: int, repeated: list[int]) -> None:
+    """A save-shaped line an earlier command of the paste printed already: emptied, its line noted."""
+    if printed.setdefault(lines[i].strip(), run) != run:
+        lines[i] = ""
+        repeated.append(i + 1)
+
+
+@dataclass(slots=True)
+class _AfterSave:
+    """The author's words after the output of a listing of iptables-save's form, which holds no blank line: after
+    its rules and a blank line, a line that is no rule, command or comment, before the next command."""
+
+    state: int = 0  # 1: under such a listing; 2: it printed rules; 3: a blank line after them
+    fresh: bool = True
+
+    def words(self, lines: list[str], i: int, left_out: list[tuple[int, int, str]]) -> bool:
+        """Line ``i`` is such words: emptied, its range noted."""
+        line = lines[i]
+        if self.state and not line.strip():
+            self.state = 3 if self.state > 1 else self.state
+        elif self.state == 3 and not (_SAVE_SHAPED.match(line) or _RULE_START.match(line) or _is_command(line)
+                                      or line.lstrip().startswith("#")):
+            self.fresh = _leave_out(left_out, lines, i, WORDS, self.fresh)
+            return True
+        else:
+            self.fresh = True
+        return False
+
+
+def _table_edge(line: str, other: str | None) -> bool | None:
+    """True: a kubectl get table's header (no command is being left out); False: the blank line that ends the table
+    being left out (what follows is another command's or the rules); None: neither."""
+    if other is None and line.startswith(("N", " ", "\t")) and _KUBECTL_TABLE.match(line):
+        return True
+    return False if other == TABLE and not line.strip() else None
 
 
 _CHAIN_LISTING = re.compile(r"\bip6?tables(?:-legacy|-nft)?\s(?:.*\s)?(?:-[a-zA-Z]*[LS]|--list)")
@@ -778,7 +812,7 @@ def rerun_note(source: str, command: str, last: int, dropped: list[tuple[int, in
 
 def left_out_note(source: str, left_out: list[tuple[int, int, str]]) -> str:
     """Other commands' output around the rules, emptied before reading: where, and which command printed it."""
-    parts = [f"{f'line {a}' if a == b else f'lines {a}-{b}'} " + (f"({c})" if c in (LOG, TABLE) else f"(`{c[:60]}{'…' if len(c) > 60 else ''}` output)")
+    parts = [f"{f'line {a}' if a == b else f'lines {a}-{b}'} " + (f"({c})" if c in (LOG, TABLE, WORDS) else f"(`{c[:60]}{'…' if len(c) > 60 else ''}` output)")
              for a, b, c in left_out[:6]]
     more = f" and {len(left_out) - 6} more" if len(left_out) > 6 else ""
     return f"{source}: not rule output, left out: {', '.join(parts)}{more}"

@@ -331,6 +331,19 @@ def _affinity_timeout(rules: RuleSet, chain: str | None) -> int | None:
     return None
 
 
+def _settled(existing: EntryPath, rule: Rule, verdict: str, own: bool) -> None:
+    """A filter REJECT/DROP of an entry the nat walk followed already. When the walk ended here (eTP=Local, no local
+    endpoint), the filter rule is its proof; when it left off in a chain shown in part (a grep leaves out KUBE-EXT's
+    uncommented last rule), the port's ``own`` "has no (local) endpoints" rule says what becomes of the packet."""
+    if existing.verdict == "not-in-input" and own:
+        existing.verdict, existing.unseen = verdict, None
+        existing.evidence.append(_evidence(rule))
+    elif existing.verdict == verdict:
+        existing.evidence.append(_evidence(rule))
+        if existing.packets is not None and rule.packets is not None:
+            existing.packets, existing.bytes = rule.packets, rule.bytes
+
+
 def _filter_verdicts(snapshot: ServiceSnapshot, port: ServicePort, spn: str, rules: RuleSet,
                      found: list[EntryPath]) -> list[EntryPath]:
     """REJECT ("has no endpoints") and DROP ("has no local endpoints") rules in the filter table.
@@ -376,17 +389,7 @@ def _filter_verdicts(snapshot: ServiceSnapshot, port: ServicePort, spn: str, rul
             verdict = "reject" if rule.target == "REJECT" else "drop"
             existing = have.get((kind, dest))
             if existing is not None:
-                if existing.verdict == "not-in-input" and comment.startswith(spn + " has no") and spn:
-                    # the nat walk left off in a chain shown in part (a grep leaves out KUBE-EXT's uncommented last
-                    # rule); the port's own "has no (local) endpoints" rule says what becomes of the packet
-                    existing.verdict, existing.unseen = verdict, None
-                    existing.evidence.append(_evidence(rule))
-                    continue
-                # the nat path already ends here (eTP=Local, no local endpoint): the filter rule is its proof
-                if existing.verdict == verdict:
-                    existing.evidence.append(_evidence(rule))
-                    if existing.packets is not None and rule.packets is not None:
-                        existing.packets, existing.bytes = rule.packets, rule.bytes
+                _settled(existing, rule, verdict, bool(spn) and comment.startswith(spn + " has no"))
                 continue
             out.append(EntryPath(entry=kind, address=dest, port=rport, chains=["filter", chain], packets=rule.packets,
                                  bytes=rule.bytes, verdict=verdict, evidence=[_evidence(rule)],

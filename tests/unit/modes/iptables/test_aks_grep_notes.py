@@ -25,9 +25,10 @@ def _run(*args: str) -> str:
 
 def test_kubectl_get_tables_without_their_commands_are_left_out() -> None:
     """'NAME    TYPE           CLUSTER-IP …' and 'NAME  READY  STATUS …' above the rules: refused as 'line 1: not an
-    iptables-save line'."""
+    iptables-save line'. (The Service's row is read as what it shows: tests/unit/parse/test_get_svc_and_words.py.)"""
     out = _run("default/nginx", "--rules-file", TWO_NODES, "--node", LOCAL)
-    assert "not rule output, left out: lines 1-2 (a kubectl get table), lines 4-5 (a kubectl get table)" in out
+    assert "not rule output, left out: lines 4-5 (a kubectl get table)" in out
+    assert "line 2 is `kubectl get service` output (nginx): read as what the Service shows" in out
 
 
 def test_two_nodes_under_the_authors_notes_are_two_reports() -> None:

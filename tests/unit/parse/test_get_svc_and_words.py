@@ -1,0 +1,57 @@
+"""An AKS walk (VijayRod/demo, kept in tests/corpus): `kubectl get svc` printed above the rules, and the author's words
+after a grep's output. The row is what the Service shows, read as a `kubectl describe` is; the words are no rules.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from kubectl_svcpath.parse.describe import split_described
+from tests.conftest import svcpath
+
+CORPUS = Path(__file__).resolve().parents[2] / "corpus"
+WALK = str(CORPUS / "vijayrod-aks-walk-get-svc-grep-hidden-port-prose.txt")
+
+
+def _run(*args: str) -> str:
+    code, out, err = svcpath(*args)
+    assert code in (0, 3), err
+    return out
+
+
+def test_the_authors_words_after_a_grep_are_left_out() -> None:
+    """'i.e.', 'Serviço: default/nginx', 'KUBE-MARK-MASQ is snat, DNAT is dnat' after the grep's output and a blank
+    line: refused at line 22 ('not an iptables-save line: i.e.')."""
+    out = _run("default/nginx", "--rules-file", WALK)
+    assert "lines 22-29 (the author's words after a listing's output)" in out
+
+
+def test_a_kubectl_get_svc_row_is_what_the_service_shows() -> None:
+    """`kubectl get svc nginx` (ClusterIP 10.0.91.63, 80/TCP) above the rules: the rules alone said 'type ?' and, their
+    port match hidden by the node's older iptables, port '?'."""
+    out = _run("default/nginx", "--rules-file", WALK)
+    assert "Service:  default/nginx  type ClusterIP  cluster IP 10.0.91.63" in out
+    assert "line 13 is `kubectl get service` output (nginx): read as what the Service shows (not as rules)" in out
+    assert out.splitlines()[0].startswith("(unnamed) 80/TCP → 1 endpoint")
+    doc = json.loads(_run("default/nginx", "--rules-file", WALK, "-o", "json"))
+    assert doc["service"]["seen"] == {"type": f"{WALK}:13", "port 80": f"{WALK}:13"}
+    assert doc["ports"][0]["port"] == 80
+
+
+def test_get_svc_tables_of_every_shape() -> None:
+    """-A's NAMESPACE column, -o wide's SELECTOR, a LoadBalancer's ingress and node ports, several ports; a row of
+    another shape ends the table (the rules after it are no row)."""
+    text = ("NAMESPACE   NAME    TYPE           CLUSTER-IP   EXTERNAL-IP    PORT(S)                      AGE   SELECTOR\n"
+            "default     web     LoadBalancer   10.0.11.45   20.91.172.24   80:32643/TCP,443:31443/TCP   21m   app=web\n"
+            "kube-system dns     ClusterIP      10.0.0.10    <none>         53/UDP,53/TCP                9d    k8s-app=dns\n"
+            "-A KUBE-SERVICES -d 10.0.0.10/32 -p udp -j KUBE-SVC-X\n")
+    rest, found = split_described(text, "f")
+    assert rest.splitlines()[:3] == ["", "", ""] and rest.splitlines()[3].startswith("-A KUBE-SERVICES")
+    web, dns = found
+    assert (web.value("Namespace"), web.value("Name"), web.value("Type"), web.value("IP")) == ("default", "web", "LoadBalancer", "10.0.11.45")
+    assert web.value("LoadBalancer Ingress") == "20.91.172.24" and web.value("External IPs") is None
+    assert [(p.port, p.node_port, p.protocol) for p in web.ports] == [(80, 32643, "TCP"), (443, 31443, "TCP")]
+    assert [(p.port, p.protocol) for p in dns.ports] == [(53, "UDP"), (53, "TCP")] and dns.value("LoadBalancer Ingress") is None
+    # no such header, no table: a dump is handed on as it is
+    assert split_described("-A KUBE-SERVICES -m set --match-set KUBE-CLUSTER-IP dst,dst -j ACCEPT\n", "f")[1] == []
