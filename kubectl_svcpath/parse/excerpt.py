@@ -256,7 +256,7 @@ def clean(text: str) -> Cleaned:
         elif (edge := _table_edge(line, other)) is not None:  # a kubectl get table's header (left out), its end
             other, fresh = (TABLE, _leave_out(left_out, lines, i, TABLE, True)) if edge else (None, True)
         elif _is_command(line):
-            other, fresh = _other_command(line), True
+            other, fresh = _other_command(line, text), True
             after.state = 1 if other is None and _SAVE_FORM.search(line) else 0
             run += 1
             if not line.lstrip().startswith("#"):
@@ -561,14 +561,20 @@ def _is_command(line: str) -> bool:
                 or _OWN_WORDS.match(line) or _KUBECTL_SAYS.match(line))
 
 
-def _other_command(line: str) -> str | None:
-    """The command of a prompt line whose output is no rule listing, else None."""
+def _other_command(line: str, text: str = "") -> str | None:
+    """The command of a prompt line whose output is no rule listing, else None. A `conntrack -L` among rule
+    listings (``text`` holds rule lines) is such a command too: its flows are read from a file of their own."""
     body = line.strip()
     m = _PROMPT.match(body)
     command = body[m.end() - 1:].strip() if m else body
+    if _CONNTRACK_LIST.match(command) and text and _ANY_SAVE_SHAPED.search(text) is not None:
+        return command
     if _RULE_TOOL.search(command) or not _OTHER_COMMAND.match(command):
         return None
     return command
+
+
+_CONNTRACK_LIST = re.compile(r"(?:sudo\s+)?conntrack\s+(?:-\w+\s+)*-L\b")
 
 
 def _leave_out(left_out: list[tuple[int, int, str]], lines: list[str], i: int, command: str, fresh: bool) -> bool:

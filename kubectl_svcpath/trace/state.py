@@ -95,10 +95,11 @@ def went_through(st: State) -> None:
         b.reason = "no Service rule rewrote the destination: not a Service address (the packet goes on unchanged)"
 
 
-def close(local: list[State], leaving: list[State]) -> None:
-    """End of the hooks: a packet that left without a masquerade rule is not masqueraded; every survivor went through."""
+def close(local: list[State], leaving: list[State], postrouting: bool = True) -> None:
+    """End of the hooks: a packet that left without a masquerade rule is not masqueraded, when ``postrouting`` (the
+    rules it leaves through are in the input; else whether it is stays unknown); every survivor went through."""
     for s in leaving:
-        if s.branch.masquerade is None:
+        if s.branch.masquerade is None and postrouting:
             s.branch.masquerade = False
     for s in local + leaving:
         went_through(s)

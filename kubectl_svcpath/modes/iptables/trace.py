@@ -272,6 +272,13 @@ class IptablesTracer:
     def _jump_out_of_input(self, st: State, table: str, rule: Rule, note: str | None) -> list[tuple[State, Exit]]:
         """A jump to a chain the input does not hold: it stops here, or (a jump) it may only return."""
         target = rule.target
+        if table == "nat" and target in ("KUBE-MARK-MASQ", "KUBE-MARK-DROP") and not rule.goto:
+            # kube-proxy's own: one MARK rule (its bit is a flag's, so the mark is not known), then back
+            step = st.hit(self._step(rule, f"-j {target} (not in the input: kube-proxy's, marks the packet and returns)", note))
+            st.mark_unknown = True
+            if target == "KUBE-MARK-MASQ" and st.branch.masquerade_why is None:
+                st.branch.masquerade_why = step
+            return [(st, ("continue", None, ""))]
         missing = f"chain {table} {target} is not in the input"
         where = f"{rule.table} {rule.chain} #{rule.position}"
         stop = st.fork(Choice("unknown", where, rule.ref, "stops here", None, missing))
@@ -519,7 +526,7 @@ def trace_iptables(rules: RuleSet, packet: Packet, node: Node, *, kernel: Any = 
             local = back_local
     leaving, done = tr.run_hook(leaving, "nat", "POSTROUTING")
     finished += done
-    close(local, leaving)
+    close(local, leaving, _postrouting_seen(tr, leaving))
     for s in local + leaving:
         if s.branch.dnat is None and rules.table("filter") is None and _entered_service(s):
             s.branch.verdict = "unknown"
@@ -571,6 +578,16 @@ def _decide(unknown: list[str], result: bool | None, why: str) -> bool:
         unknown.append(why)
         return True
     return result
+
+
+def _postrouting_seen(tr: IptablesTracer, leaving: list[State]) -> bool:
+    """nat POSTROUTING or kube-proxy's KUBE-POSTROUTING is in the input: a packet that left without a masquerade
+    rule kept its source. Else (a grep of one Service's rules) whether it is masqueraded is not known: said once."""
+    if any(tr.rules.chain("nat", c) is not None for c in ("POSTROUTING", "KUBE-POSTROUTING")):
+        return True
+    if any(s.branch.dnat is not None for s in leaving):
+        tr.note("nat POSTROUTING and KUBE-POSTROUTING are not in the input: whether the source is masqueraded is not known")
+    return False
 
 
 def _mark_matches(st: State, value: str, unknown: list[str]) -> bool:
