@@ -72,6 +72,9 @@ def verdict_line(trace: Trace) -> str:
             return f"{kind} by {', '.join(rules) or 'a rule'}"
         if kind == "not-a-service":
             return "no Service rule matched: not a Service address on this node"
+        reasons = {b.reason for b in branches}
+        if len(reasons) == 1 and (reason := reasons.pop()):  # (one reason for every branch: said here, not just below)
+            return f"unknown: {safe(reason)}"
         return "unknown: the trace met a rule it cannot decide (see the branches)"
     parts = []
     for kind in sorted(kinds):

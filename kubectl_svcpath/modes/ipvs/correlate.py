@@ -35,15 +35,18 @@ _IPSETS = {
 
 def correlate_ipvs(snapshot: ServiceSnapshot, ipvs: IpvsTable, rules: RuleSet | None, excerpt: bool = False) -> list[PortPath]:
     """``excerpt``: the input shows part of a listing, so a virtual server shown without real servers
-    may have some below the cut (verdict "not-in-input", not "reject")."""
+    may have some below the cut (verdict "not-in-input", not "reject"); so may the one whose line ends the paste."""
     paths = [_correlate_port(snapshot, port, ipvs, rules) for port in snapshot.ports]
-    if excerpt:
-        for pp in paths:
-            for path in pp.paths:
-                if not path.endpoints and path.verdict in ("reject", "drop"):
-                    path.verdict = "not-in-input"
-                    path.unseen = "its real servers are"
-                    pp.not_in_input.append(f"real servers of {path.policy_chain}: not in the input (the listing is cut)")
+    for pp in paths:
+        for path in pp.paths:
+            if path.endpoints or path.verdict not in ("reject", "drop"):
+                continue
+            vs = ipvs.by_label(path.policy_chain) if path.policy_chain else None
+            if excerpt or (vs is not None and vs.cut_below):
+                path.verdict = "not-in-input"
+                path.unseen = "its real servers are"
+                pp.not_in_input.append(f"real servers of {path.policy_chain}: not in the input "
+                                       + ("(the listing is cut)" if excerpt else "(the paste ends at its line)"))
     return paths
 
 

@@ -74,6 +74,9 @@ class VirtualServer(_Listed):
     netmask: str | None = None
     flags: list[str] = field(default_factory=list)
     real_servers: list[RealServer] = field(default_factory=list)
+    # the paste ends at this virtual server's line, no real server under it: any it has were below the cut (ipvsadm
+    # prints no line after a listing's last real server that would show the listing ended there)
+    cut_below: bool = False
     _index: dict[tuple[str, int | None, str | None], RealServer] = field(default_factory=dict, repr=False, compare=False)
 
     @property

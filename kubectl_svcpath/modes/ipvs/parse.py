@@ -210,6 +210,7 @@ def parse_ipvsadm(text: str, source: str, lenient: bool = False) -> IpvsTable:
         raise BadDump(source, "no ipvsadm listing in the input",
                       hint="pass the output of `ipvsadm -Ln` and/or `ipvsadm -Ln --stats --exact`")
     table = _one_node(nodes, source)
+    _mark_cut_below(table, text)
     info = table.dumps[0]
     skipped = _read_ipsets(table, text, source, skipped)
     conns = [part for part in skipped if _is_connection_listing(part[2])]
@@ -237,6 +238,17 @@ def parse_ipvsadm(text: str, source: str, lenient: bool = False) -> IpvsTable:
     if not info.forms and table.virtual_servers:
         info.forms.append("list")
     return table
+
+
+def _mark_cut_below(table: IpvsTable, text: str) -> None:
+    """A paste whose last line is a virtual server's without a real server: the cut may have been right below it, so
+    whether it has real servers is not in the input (a line after it - the next virtual server, a prompt, another
+    command's output - shows that its listing went on without any)."""
+    tail = text.rstrip()
+    last = tail[tail.rfind("\n") + 1:].strip()
+    for vs in table.virtual_servers.values():
+        if not vs.real_servers and vs.raw.strip() == last:
+            vs.cut_below = True
 
 
 def _read_ipsets(table: IpvsTable, text: str, source: str, skipped: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:

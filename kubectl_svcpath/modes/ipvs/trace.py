@@ -42,6 +42,13 @@ def _ipvs_step(st: State, ipvs: IpvsTable, tr: IptablesTracer) -> tuple[list[Sta
         s.hit(Step(where, vs.raw, vs.ref, f"virtual server, scheduler {vs.scheduler or '?'}"))
         servers = [rs for rs in vs.real_servers]
         usable = [rs for rs in servers if (rs.weight or 0) > 0] if any(rs.weight is not None for rs in servers) else servers
+        if not servers and (vs.cut_below or ipvs.excerpt):  # (none shown, and the listing may go on past the cut)
+            s.branch.reason = (f"virtual server {vs.label}'s real servers are not in the input "
+                               f"({'the paste ends at its line' if vs.cut_below else 'the listing is cut'})")
+            s.branch.verdict = "unknown"
+            s.branch.verdict_step = s.branch.steps[-1]
+            out.append(s)
+            continue
         if not usable:
             s.branch.reason = f"virtual server {vs.label} has no real server with a weight above 0"
             s.branch.verdict = "dropped"
@@ -71,8 +78,8 @@ def _ipvs_step(st: State, ipvs: IpvsTable, tr: IptablesTracer) -> tuple[list[Sta
                 if rs.port is None:  # (a cut host name lost the port: the packet's own port is no stand-in for it)
                     s2.branch.dnat = (rs.address, None)
                 out.append(s2)
-    done = [s for s in out if s.branch.verdict == "dropped"]
-    return [s for s in out if s.branch.verdict != "dropped"], done
+    done = [s for s in out if s.branch.verdict in ("dropped", "unknown")]
+    return [s for s in out if s.branch.verdict not in ("dropped", "unknown")], done
 
 
 def trace_ipvs(ipvs: IpvsTable, rules: RuleSet | None, packet: Packet, node: Node,
