@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-_OPT_TOKENS = {"--", "-f", "!f"}
+# ("—", "–": the "--" a blog's typography made a dash of, as pasted from the page)
+_OPT_TOKENS = {"--", "-f", "!f", "\u2014", "\u2013"}
 _PROTO_WORD = re.compile(r"^!?(?:all|tcp|udp|sctp|icmp|ipv6-icmp|icmpv6|esp|ah|gre|udplite|\d{1,3})$")
 _COUNT = re.compile(r"^\d+[KMGT]?$")
 
@@ -19,7 +20,7 @@ def looks_like_iptables_save(text: str) -> bool:
 
 def looks_like_iptables_list(text: str) -> bool:
     head = text[:65536]
-    if re.search(r"^Chain \S+ \((?:policy|\d+ references)", head, re.M):
+    if re.search(r"^Chain[ \t]+\S+[ \t]+\((?:policy|\d+[ \t]+references)", head, re.M):  # (spaced out: `| column -t`)
         return True
     # "iptables -L … | grep X": rule lines without their headers; none may look like iptables-save
     seen = 0

@@ -18,7 +18,8 @@ from kubectl_svcpath.parse.tokens import counter, split_lines
 from kubectl_svcpath.modes.iptables.detect import columns as _columns
 from kubectl_svcpath.wording import numbered, times
 
-_CHAIN = re.compile(r"^Chain (\S+) \((?:policy (\S+)(?: (\S+) packets, (\S+) bytes)?|(\d+) references?)\)")
+# (words spaced out into columns by `| column -t`: "Chain   KUBE-SERVICES  (2   references)")
+_CHAIN = re.compile(r"^Chain\s+(\S+)\s+\((?:policy\s+(\S+)(?:\s+(\S+)\s+packets,\s+(\S+)\s+bytes)?|(\d+)\s+references?)\)")
 _COMMENT = re.compile(r"/\* (.*) \*/")
 _SUFFIX = {"K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 _PROTO_NUM = {"0": "all", "6": "tcp", "17": "udp", "132": "sctp", "1": "icmp", "58": "ipv6-icmp"}
@@ -409,9 +410,12 @@ def _rule(words: list[str], line: str, verbose: bool | None) -> Rule:
     extra = " ".join(extra_words)
     cm = _COMMENT.search(line)
     if cm:
-        rule.comment = cm.group(1)
+        # `| column -t` spaces a comment's words out ("/*  default/webapp   cluster  IP   */"): kube-proxy writes
+        # none with two spaces in a row, so such runs are the columns'
+        said = " ".join(cm.group(1).split()) if "  " in cm.group(1) else cm.group(1)
+        rule.comment = said
         rule.matches.append("comment")
-        rule.options["--comment"] = [cm.group(1)]
+        rule.options["--comment"] = [said]
         extra = _COMMENT.sub(" ", extra)
     _extras(rule, extra)
     return rule
