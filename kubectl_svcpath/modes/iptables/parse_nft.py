@@ -49,6 +49,7 @@ def rules_from_nft(nft: NftRuleset) -> RuleSet | None:
                                       notices=[n for n in dump.notices if n.startswith("#")],
                                       repairs=[n for n in dump.notices if not n.startswith("#")])
     opaque = False
+    cut = any(d.excerpt for d in nft.dumps)  # (as an iptables -L excerpt: a chain block may have lost rules at a "...")
     for table in tables:
         target = rules.ensure_table(table.name)
         for nchain in table.chains.values():
@@ -56,7 +57,7 @@ def rules_from_nft(nft: NftRuleset) -> RuleSet | None:
             if chain is None:
                 chain = target.chains[nchain.name] = Chain(nchain.name)
             chain.policy = nchain.policy.upper() if nchain.policy and nchain.hook else chain.policy
-            chain.complete = True  # nft prints every rule of a chain it lists
+            chain.complete = not cut  # nft prints every rule of a chain it lists
             for nrule in nchain.rules:
                 rule = _read_rule(table.name, nrule)
                 if rule.partial:  # e.g. xt match "recent": the chain may hold an affinity rule nft cannot show
@@ -68,7 +69,7 @@ def rules_from_nft(nft: NftRuleset) -> RuleSet | None:
                 if rule.packets is not None:
                     infos[rule.source].has_counters = True
         # the whole table: its base chains and kube-proxy's dispatch chain listed, nothing cut or hidden
-        target.complete = (not opaque and any(c.hook for c in table.chains.values())
+        target.complete = (not opaque and not cut and any(c.hook for c in table.chains.values())
                            and "KUBE-SERVICES" in table.chains and all(d.form != "nft-chains" for d in nft.dumps))
     for info in infos.values():
         if info.form == "nft-text" and not all(t.complete for t in rules.tables.values()):

@@ -86,6 +86,9 @@ def _add(parsed: Parsed, dump: RuleDump, fmt: str, parse: Callable[[str, str], N
     from kubectl_svcpath.report import SourceInfo
 
     nft = parse(dump.text, dump.source)
+    if dump.elisions:
+        for info in nft.dumps:
+            info.excerpt = True
     if parsed.nft is None:
         parsed.nft = nft
     else:

@@ -359,6 +359,7 @@ class NftDumpInfo:
     json_schema_version: int | None = None
     has_counters: bool = False
     notices: list[str] = field(default_factory=list)  # "# Warning: table ip nat is managed by iptables-nft …"
+    excerpt: bool = False  # the author cut the listing ("..."): no chain of it is known whole
 
 
 @dataclass(slots=True)
