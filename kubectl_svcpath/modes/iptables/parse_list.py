@@ -222,16 +222,20 @@ def _note_relisted(listed: dict[tuple[str, str], list[int]], info: DumpInfo) -> 
 def _mark_cut_chains(rules: RuleSet, info: DumpInfo) -> None:
     """An excerpt (``...``) leaves no chain known whole; header-less lines leave the "?" chain unknown. A service chain
     listed down to its masquerade rule and no further was cut too: kube-proxy writes that rule (1.21+) only in a
-    chain it fills with what follows it, the endpoints' jumps (or a "has no local endpoints" DROP)."""
+    chain it fills with what follows it, the endpoints' jumps (or a "has no local endpoints" DROP); and so was an
+    external chain (KUBE-EXT, 1.24+), whose masquerade rule is followed by the jump to the service chain (Cluster
+    policy) or by the rule routing LOCAL traffic to it (Local)."""
     for tbl in rules.tables.values():
         for c in tbl.chains.values():
             if c.complete and (info.elisions or c.name == UNKNOWN_CHAIN):
                 c.complete = None if not info.elisions else False
-            elif c.complete and c.name.startswith(("KUBE-SVC-", "KUBE-SVL-")) and c.rules and c.rules[-1].target == "KUBE-MARK-MASQ":
+            elif c.complete and c.name.startswith(("KUBE-SVC-", "KUBE-SVL-", "KUBE-EXT-")) and c.rules and c.rules[-1].target == "KUBE-MARK-MASQ":
                 c.complete = False
+                after, lost = (("the jump to the service chain", "where it leads is") if c.name.startswith("KUBE-EXT-") else
+                               ("the endpoints' jumps", "its endpoints are"))
                 info.repairs.append(f"chain {c.name} is listed down to its masquerade rule and no further (line "
-                                    f"{c.rules[-1].line_no}): kube-proxy writes the endpoints' jumps after that rule, so "
-                                    "the listing was cut there; its endpoints are not in the input")
+                                    f"{c.rules[-1].line_no}): kube-proxy writes {after} after that rule, so "
+                                    f"the listing was cut there; {lost} not in the input")
 
 
 _ALL_BUILTINS = {"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"}

@@ -1,0 +1,33 @@
+"""An iptables -L listing that stops in a KUBE-EXT chain right after its masquerade rule was cut there.
+
+The bundled example's listing (kube-proxy's pod, examples/hello-service/iptables-L-in-kube-proxy-pod.txt) cut after
+KUBE-EXT-R4PDB35TUPNR4CEW's first rule read as a whole chain that jumps nowhere: "warning: no-local-endpoints ...
+(entry not in the input) traffic is dropped here", ENDPOINTS "0 local", of a Cluster-policy NodePort. kube-proxy
+writes an external chain's masquerade rule only before the jump to the service chain (Cluster) or the rule routing
+LOCAL traffic to it (Local), as it does a service chain's before the endpoints' jumps (found by cutting the
+corpus' pastes at random lines and reading every absence the reports claimed).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import svcpath
+
+LISTING = Path(__file__).resolve().parents[4] / "kubectl_svcpath" / "examples" / "hello-service" / "iptables-L-in-kube-proxy-pod.txt"
+
+
+def test_an_external_chain_that_stops_at_its_masquerade_rule_was_cut(tmp_path: Path) -> None:
+    lines = LISTING.read_text().splitlines()
+    header = lines.index("Chain KUBE-EXT-R4PDB35TUPNR4CEW (1 references)")
+    assert lines[header + 3].split()[3:4] == ["KUBE-SVC-R4PDB35TUPNR4CEW"]  # (the chain as kube-proxy wrote it)
+    f = tmp_path / "cut.txt"
+    f.write_text("\n".join(lines[: header + 3]) + "\n")
+    code, out, err = svcpath("--rules-file", str(f), "--all")
+    assert code == 0, err
+    assert "no-local-endpoints" not in out
+    row = next(r for r in out.splitlines() if r.startswith("default "))
+    assert " ".join(row.split()).endswith("? - ?: not in the input"), out  # (ENDPOINTS "?", was "0 local")
+    code, out, err = svcpath("--rules-file", str(f), "hello-service", "--port", "port-v1")
+    assert ("chain KUBE-EXT-R4PDB35TUPNR4CEW is listed down to its masquerade rule and no further (line "
+            f"{header + 3}): kube-proxy writes the jump to the service chain after that rule") in " ".join(out.split()), out
