@@ -52,7 +52,9 @@ class _LineLed:
 # "controlplane $ kubectl exec …", oh-my-zsh's "➜ root@cka3962:~# …", a container's "/ # iptables …"), the bare
 # command, and a line of their own prose ("From the KUBE-NODEPORTS chain:"). Each becomes a "# " line: every parser reads those as comments, and
 # the iptables -L reader still takes the table from a "-t filter" in them. ("COMMIT # end of nat" is no root prompt.)
-_PROMPT = re.compile(r"^\s*(?!COMMIT\s)(?:\u279c\s+)?(?:\[[^\]\n]{0,80}\]|[\w.-]+@[\w.:~/-]*|[\w.-]+:[~/][\w.:~/-]*|[\w.-]+|[~/][\w.:~/-]*|[~\w./-]{1,80}\])?\s*[$#%]\s+\S")
+# (CentOS's "[root@master1 ~]#ipvsadm -Ln": a bracketed prompt whose PS1 has no space before the command)
+_PROMPT = re.compile(r"^\s*(?!COMMIT\s)(?:\u279c\s+)?(?:\[[^\]\n]{0,80}@[^\]\n]{0,80}\][$#%]\s*\S|"
+                     r"(?:\[[^\]\n]{0,80}\]|[\w.-]+@[\w.:~/-]*|[\w.-]+:[~/][\w.:~/-]*|[\w.-]+|[~/][\w.:~/-]*|[~\w./-]{1,80}\])?\s*[$#%]\s+\S)")
 PROMPT = _PROMPT  # (parse/hosts: a command line)
 # (a listing command alone, or piped: "sudo iptables-save | grep nginx-ext", "iptables-save > /tmp/x")
 # (a cloud's CLI and a shell variable set from a command, "noderg=$(az aks show …)": the author's script around the rules)
@@ -250,7 +252,7 @@ def clean(text: str) -> Cleaned:
         if len(line) > 300:  # (a long line: another command's output, left out with it, or a rule's)
             fresh = _leave_out(left_out, lines, i, other, fresh) if other is not None else fresh
             continue
-        if elided and len(line) <= 120 and _ELISION.match(line):
+        if elided and _is_cut(line, other):
             elisions.append(i + 1)
             lines[i] = "}" if line.rstrip().endswith(" }") else ""  # ("... }" (nft): the cut ends a block that stays closed)
         elif (edge := _table_edge(line, other)) is not None:  # a kubectl get table's header (left out), its end
@@ -306,6 +308,12 @@ def _table_edge(line: str, other: str | None) -> bool | None:
     if other is None and line.startswith(("N", " ", "\t")) and _KUBECTL_TABLE.match(line):
         return True
     return False if other == TABLE and not line.strip() else None
+
+
+def _is_cut(line: str, other: str | None) -> bool:
+    """A line that marks the author's cut of the rules. One inside another command's output ("# ip a" then "...") is
+    that output's, left out with it; `kubectl describe` output is read aside as the Service's facts, with its cut."""
+    return len(line) <= 120 and _ELISION.match(line) is not None and (other is None or " describe " in other)
 
 
 _CHAIN_LISTING = re.compile(r"\bip6?tables(?:-legacy|-nft)?\s(?:.*\s)?(?:-[a-zA-Z]*[LS]|--list)")

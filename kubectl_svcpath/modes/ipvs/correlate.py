@@ -117,7 +117,8 @@ def _entry(kind: str, vs: VirtualServer, snapshot: ServiceSnapshot, rules: RuleS
         path.connections = vs.stats.conns
         path.packets = vs.stats.inpkts + vs.stats.outpkts
         path.bytes = vs.stats.inbytes + vs.stats.outbytes
-    total = sum(rs.weight or 0 for rs in vs.real_servers if rs.weight is not None)
+    # a weight not in the input (a real server line cut short) leaves every share unknown, not the others' 100%
+    total = 0 if any(rs.weight is None for rs in vs.real_servers) else sum(rs.weight or 0 for rs in vs.real_servers)
     for rs in vs.real_servers:
         path.endpoints.append(_hop(vs, rs, total))
     if not vs.real_servers:

@@ -11,8 +11,9 @@ _VERSION = re.compile(rf"^{TITLE} (\S+)")
 _PROTOS = ("TCP", "UDP", "SCTP")
 _RULE_PROTO = {"-t": "TCP", "--tcp-service": "TCP", "-u": "UDP", "--udp-service": "UDP",
                "--sctp-service": "SCTP", "-f": "FWM", "--fwmark-service": "FWM"}
-# a token that is an ipvsadm address:port (IPv4, [IPv6], or a name when -n was not given)
-_ADDR = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[\w.-]+):\w+$")
+# a token that is an ipvsadm address:port (IPv4, [IPv6], or a name when -n was not given; "<…>" or "*" where the
+# author hid a part of it: "<ipv4-public-prefix>.20:3129")
+_ADDR = re.compile(r"^(?:\[[\w:.<>*-]+\]|[\w.<>*-]+):\w+$")
 _PROC_MARK = re.compile(r"[0-9A-F]{8}")
 # `ipvsadm -Lnc`: "TCP 14:59  ESTABLISHED 10.244.1.1:51234 10.96.0.1:443 192.168.0.1:6443" (expire MM:SS,
 # state, client, virtual, real server): one connection, not a virtual server "14" port 59

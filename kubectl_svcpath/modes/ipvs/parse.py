@@ -38,6 +38,7 @@ from kubectl_svcpath.wording import agrees, counted, listed, numbered
 
 _SUFFIX = {"K": 1000, "M": 1000_000, "G": 1000_000_000, "T": 1000_000_000_000}
 _FLAG_FORMS = ("list", "persistent-conn", "thresholds")
+_FORWARDS = ("Masq", "Route", "Tunnel", "Local", "FullNat")  # the Forward column as ipvsadm prints it
 _FORWARD = {"-m": "Masq", "--masquerading": "Masq", "-g": "Route", "--gatewaying": "Route",
             "-i": "Tunnel", "--ipip": "Tunnel"}
 
@@ -222,6 +223,9 @@ def parse_ipvsadm(text: str, source: str, lenient: bool = False) -> IpvsTable:
     info.notices.extend(state.notices)
     if state.named or state.hosts:
         info.notices.append(_names_note(source, state.named, state.hosts))
+    if state.hidden or state.hidden_rs:
+        info.notices.append(_hidden_note(source, state.hidden, state.hidden_rs))
+        info.excerpt = info.excerpt or bool(state.hidden)
     if state.joined:
         info.notices.append(f"{source}: {numbered('line', state.joined)} {agrees(len(state.joined), 'holds', 'hold')} several "
                             "listing lines each (the line breaks were lost when it was copied): read as split before each '->'")
@@ -373,6 +377,30 @@ def _connections_note(source: str, parts: list[tuple[int, int, str]]) -> str:
             "ActiveConn/InActConn (ipvsadm -Ln) counts them")
 
 
+# an address the author replaced before pasting: "<ipv4-public-prefix>.20:3129", "[<ipv6-prefix-1>:700::66d:75b7]:80",
+# "x.x.x.20:80", "10.*.*.5:443" (ipvsadm prints digits and hex only, and a host name has no "<", "*" or lone "x")
+_HIDDEN = re.compile(r"<[^<>\s]*>|(?:^|[.\[])(?:[xX]{1,3}|\*{1,3})(?=[.:])")
+
+
+def _hidden(token: str) -> bool:
+    return ("<" in token or "x" in token or "X" in token or "*" in token) and _HIDDEN.search(token) is not None
+
+
+def _hidden_note(source: str, servers: list[tuple[int, str]], reals: list[tuple[int, str]]) -> str:
+    """Addresses the author hid: what was read without them."""
+    parts = []
+    if servers:
+        shown = listed([f"'{a}' (line {n})" for n, a in servers])
+        parts.append(f"virtual {'server' if len(servers) == 1 else 'servers'} {shown}: the address is hidden in the paste, "
+                     f"so {agrees(len(servers), 'it and its real servers are', 'they and their real servers are')} left "
+                     "out and the table is read as a part: nothing is said to be absent")
+    if reals:
+        shown = listed([f"'{a}' (line {n})" for n, a in reals])
+        parts.append(f"real {'server' if len(reals) == 1 else 'servers'} {shown}: the address is hidden in the paste "
+                     "(read without it)")
+    return f"{source}: " + "; ".join(parts)
+
+
 def _names_note(source: str, named: dict[str, int], hosts: list[tuple[int, str]]) -> str:
     """`ipvsadm -l` without -n: what its names were read as, and what they cost."""
     parts = []
@@ -472,6 +500,9 @@ class _State:
     named: dict[str, int] = field(default_factory=dict)  # ports printed by their service names (ipvsadm -l without -n)
     hosts: list[tuple[int, str]] = field(default_factory=list)  # real servers printed by a host name: (line, name)
     joined: list[int] = field(default_factory=list)  # lines that hold several listing lines (line breaks lost)
+    hidden: list[tuple[int, str]] = field(default_factory=list)  # virtual servers whose address the author hid
+    hidden_rs: list[tuple[int, str]] = field(default_factory=list)  # real servers likewise
+    skipping: bool = False  # inside a hidden virtual server: its real servers are left out with it
 
     def line(self, table: IpvsTable, line_no: int, s: str) -> None:
         info = table.dumps[0]
@@ -500,9 +531,16 @@ class _State:
                 return
             if (words[0] in _PROTOS or words[0] == "FWM") and len(words) > 1:
                 form = self.form or self._guess(words[2:], line_no)
+                self.skipping = _hidden(words[1])
+                if self.skipping:  # ("TCP  <ipv4-public-prefix>.20:3129 rr": no address to key it by)
+                    self.hidden.append((line_no, words[1]))
+                    self.current = None
+                    return
                 self.current = _service_line(table, words, form, source, line_no, s, info, self.named)
                 return
             if words[0] == "->" and len(words) > 1:
+                if self.skipping:
+                    return
                 if self.current is None:
                     raise BadDump(source, "real server line before any virtual server", line_no)
                 form = self.form or self._guess(words[2:], line_no)
@@ -607,7 +645,12 @@ def _real_server_line(vs: VirtualServer, words: list[str], form: str, source: st
     if not words:
         raise BadDump(source, "real server line without an address", line_no)
     notices = state.notices
-    address, port = _real_addr(words[0], source, line_no, state.named, state.hosts)
+    if _hidden(words[0]):  # the author hid it: no address, its port still read
+        state.hidden_rs.append((line_no, words[0]))
+        digits = words[0].rpartition(":")[2]
+        address, port = "?", int(digits) if digits.isdigit() and len(digits) <= 5 else None
+    else:
+        address, port = _real_addr(words[0], source, line_no, state.named, state.hosts)
     rs = vs.real_server(address, port, words[0] if address == "?" else None)
     if not rs.line_no or form == "list":
         rs.source, rs.line_no, rs.raw = source, line_no, raw
@@ -615,7 +658,13 @@ def _real_server_line(vs: VirtualServer, words: list[str], form: str, source: st
     try:
         if form == "list":
             if len(rest) < 2:
-                raise BadDump(source, "real server line needs Forward Weight ActiveConn InActConn", line_no)
+                if rest and rest[0] not in _FORWARDS:
+                    raise BadDump(source, "real server line needs Forward Weight ActiveConn InActConn", line_no)
+                # cut short in the paste ("  -> [fd00:3000:2::2]:5001  " above the author's "..."): the address is there
+                rs.forward = rest[0] if rest else rs.forward
+                notices.append(f"{source} line {line_no}: the real server line ends after its "
+                               f"{'forward method' if rest else 'address'}: its weight and connections are not in the input")
+                return
             rs.forward, rs.weight = rest[0], int(rest[1])
             if len(rest) >= 4:
                 rs.active_conns, rs.inactive_conns = int(rest[2]), int(rest[3])

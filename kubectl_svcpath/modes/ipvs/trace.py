@@ -41,7 +41,9 @@ def _ipvs_step(st: State, ipvs: IpvsTable, tr: IptablesTracer) -> tuple[list[Sta
         where = f"IPVS {vs.label}"
         s.hit(Step(where, vs.raw, vs.ref, f"virtual server, scheduler {vs.scheduler or '?'}"))
         servers = [rs for rs in vs.real_servers]
-        usable = [rs for rs in servers if (rs.weight or 0) > 0] if any(rs.weight is not None for rs in servers) else servers
+        # (a weight not in the input, a real server line cut short, may be above 0: that server is kept)
+        usable = [rs for rs in servers if rs.weight is None or rs.weight > 0] if any(rs.weight is not None for rs in servers) else servers
+        mixed = any(rs.weight is None for rs in usable) and any(rs.weight is not None for rs in usable)
         if not servers and (vs.cut_below or ipvs.excerpt):  # (none shown, and the listing may go on past the cut)
             s.branch.reason = (f"virtual server {vs.label}'s real servers are not in the input "
                                f"({'the paste ends at its line' if vs.cut_below else 'the listing is cut'})")
@@ -59,7 +61,7 @@ def _ipvs_step(st: State, ipvs: IpvsTable, tr: IptablesTracer) -> tuple[list[Sta
         total = sum(rs.weight or 0 for rs in usable)
         approx = "" if (vs.scheduler or "rr") in _WEIGHTED else f" (approximate: scheduler {vs.scheduler} does not split by weight alone)"
         for rs in usable:
-            factor = (rs.weight or 0) / total if total else 1.0 / len(usable)
+            factor = None if mixed else (rs.weight or 0) / total if total else 1.0 / len(usable)
             shown = host_port(rs.address, rs.port)
             pick = Choice("random", where, vs.ref, shown, factor,
                           f"IPVS weight {rs.weight if rs.weight is not None else '?'} of {total}{approx}")
@@ -73,7 +75,7 @@ def _ipvs_step(st: State, ipvs: IpvsTable, tr: IptablesTracer) -> tuple[list[Sta
                 forks = [s.fork(pick)]
             for s2 in forks:
                 what = shown if rs.host is None else f"{rs.host} (a host name: address not in the input)"
-                step = s2.hit(Step(where, rs.raw, rs.ref, f"real server {what} weight {rs.weight}"))
+                step = s2.hit(Step(where, rs.raw, rs.ref, f"real server {what} weight {rs.weight if rs.weight is not None else '? (not in the input)'}"))
                 s2.set_dnat(normalize_ip(rs.address), rs.port, step)
                 if rs.port is None:  # (a cut host name lost the port: the packet's own port is no stand-in for it)
                     s2.branch.dnat = (rs.address, None)

@@ -1,0 +1,118 @@
+"""What authors do to an ipvsadm listing before they paste it, as real posts show: hide public addresses
+("<ipv4-public-prefix>.20:3129"), cut another command's output above it ("ip a" then "..."), cut a real server's
+line after its address. Each is read for what it shows, and says what the edit costs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import svcpath
+
+# kube-vip/kube-vip#781 (RomLecat, 2024-03-09, kube-proxy in IPVS mode): the head of the comment's
+# `ipvsadm -Ln`, public addresses replaced by the author (as the issues search index holds it)
+_HIDDEN_V4 = """root@k8s-master-1:~# ipvsadm -Ln
+IP Virtual Server version 1.2.1 (size=4096)
+Prot LocalAddress:Port Scheduler Flags
+  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn
+TCP  <ipv4-public-prefix>.20:3129 rr
+  -> 10.8.19.203:3129             Masq    1      0          0
+TCP  <ipv4-public-prefix>.23:80 rr
+  -> 10.8.3.90:80                 Masq    1      0          0
+  -> 10.8.19.253:80               Masq    1      0          0
+TCP  10.8.9.0:30151 rr
+  -> 10.8.3.90:443                Masq    1      0          0
+  -> 10.8.19.253:443              Masq    1      0          0
+"""
+
+# kube-vip/kube-vip#784 (RomLecat, 2024): lines of the same cluster's IPv6 listing, prefixes hidden
+_HIDDEN_V6 = """TCP  [<ipv6-public-prefix-1>:811::cafe:3]:443 rr
+  -> [<ipv6-public-prefix-1>:700::66d:75b7]:443 Masq    1      0          0
+  -> [<ipv6-public-prefix-1>:700::44c3:c4f1]:443 Masq    1      0          0
+TCP  [fd00:10:96::a]:53 rr
+  -> [<ipv6-public-prefix-1>:700::9c31:c102]:53 Masq    1      0          0
+"""
+
+# a Chinese kubeadm walk (search index id 11983616207; its repository is not exposed): CentOS prompts without a
+# space before the command, `ip a` cut with "..." above the listing (trailing blanks of its lines dropped here)
+_IP_A_CUT = """#每个节点都生成kube-ipvs0的虚拟网卡
+[root@master1 yaml]#ip a
+...
+9: kube-ipvs0: <BROADCAST,NOARP> mtu 1500 qdisc noop state DOWN group default
+    link/ether 02:01:44:76:7b:65 brd ff:ff:ff:ff:ff:ff
+    inet 10.96.0.1/32 scope global kube-ipvs0
+       valid_lft forever preferred_lft forever
+    inet 10.96.0.10/32 scope global kube-ipvs0
+       valid_lft forever preferred_lft forever
+
+[root@master1 yaml]#ipvsadm -Ln
+IP Virtual Server version 1.2.1 (size=4096)
+Prot LocalAddress:Port Scheduler Flags
+  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn
+TCP  10.96.0.1:443 rr
+  -> 10.0.0.100:6443              Masq    1      0          0
+TCP  10.96.0.10:53 rr
+  -> 10.244.0.16:53               Masq    1      0          0
+  -> 10.244.0.17:53               Masq    1      0          0
+"""
+
+
+def _run(tmp_path: Path, text: str, *args: str) -> tuple[int, str, str]:
+    paste = tmp_path / "paste.txt"
+    paste.write_text(text, encoding="utf-8")
+    return svcpath("--rules-file", str(paste), *args)
+
+
+def test_hidden_virtual_server_addresses_are_left_out_not_called_host_names(tmp_path: Path) -> None:
+    # was: exit 8, "virtual server '<ipv4-public-prefix>.20:3129' is printed by a host name (ipvsadm -l without -n)",
+    # hint "ipvsadm -Ln" - of a listing made with -Ln
+    code, out, err = _run(tmp_path, _HIDDEN_V4, "--all")
+    assert code == 0, err
+    assert "? (TCP 10.8.9.0:30151)" in out and "host name" not in out + err
+    assert ("virtual servers '<ipv4-public-prefix>.20:3129' (line 5) and '<ipv4-public-prefix>.23:80' (line 7): the address "
+            "is hidden in the paste, so they and their real servers are left out and the table is read as a part: nothing "
+            "is said to be absent") in out
+    assert "Services it does not show may exist" in out
+
+
+def test_hidden_ipv6_real_server_is_read_without_its_address(tmp_path: Path) -> None:
+    code, out, err = _run(tmp_path, _HIDDEN_V6, "fd00:10:96::a")
+    assert code == 0, err
+    assert "?:53 w1" in out and "100%" in out
+    assert "real server '[<ipv6-public-prefix-1>:700::9c31:c102]:53' (line 5): the address is hidden in the paste" in out
+    assert "not ipvsadm output" not in out  # (lines 1-3, the hidden virtual server's, were "not ipvsadm output")
+    assert "virtual server '[<ipv6-public-prefix-1>:811::cafe:3]:443' (line 1)" in out
+
+
+def test_a_cut_in_another_commands_output_does_not_make_the_listing_a_part(tmp_path: Path) -> None:
+    # was: "paste.txt is an excerpt (cut at line 3)" and "the input is a part of the rules": the "..." is the `ip a`
+    # output's, and "[root@master1 yaml]#ip a" was no prompt (line 3 not left out with that output)
+    code, out, err = _run(tmp_path, _IP_A_CUT, "--all")
+    assert code == 0, err
+    assert "not rule output, left out: lines 3-9 (`ip a` output)" in out
+    assert "excerpt" not in out and "a part of the rules" not in out
+
+
+def test_a_real_server_line_cut_after_its_address_is_read_and_leaves_every_share_unknown() -> None:
+    """kubernetes#68437's listing (tests/corpus): '  -> [fd00:3000:2::2]:5001  ' then the author's '...'. It was
+    refused (exit 8); read, the other real server of that virtual server must not get 100% of the traffic."""
+    paste = str(Path(__file__).parents[3] / "corpus/k8s-68437-ipvsadm-ipv6-only-nodeport-ipv4-cut-real-server.txt")
+    code, out, err = svcpath("--rules-file", paste, "fd00:4000::c698")
+    assert code == 0, err
+    assert "line 15: the real server line ends after its address: its weight and connections are not in the input" in out
+    row = next(line for line in out.splitlines() if "[fd00:3000:1::2]:5001 w1" in line)
+    assert "100%" not in row and "  -  " in row
+    code, out, err = svcpath("--rules-file", paste, "fd00:4000::c698", "--trace", "fd00:3000:9::5")
+    assert code == 0, err
+    assert "Verdict:  delivered to [fd00:3000:1::2]:5001, [fd00:3000:2::2]:5001" in out and "100%" not in out
+    assert "real server [fd00:3000:2::2]:5001 weight ? (not in the input)" in out and "weight None" not in out
+
+
+def test_connection_entries_alone_are_refused_naming_them(tmp_path: Path) -> None:
+    # a real `sudo ipvsadm -Ln -c` in IBM Cloud's notes (index id 35412160111): was "not a rule dump this tool can read"
+    lnc = ("sudo ipvsadm -Ln -c\nIPVS connection entries\npro expire state       source             virtual            destination\n"
+           "TCP 00:07  CLOSE       169.48.169.137:50176 169.46.7.238:28372 169.48.180.191:28372\n"
+           "TCP 14:59  ESTABLISHED 169.60.24.86:52470 169.46.7.238:27234 169.48.180.244:27234\n")
+    code, out, err = _run(tmp_path, lnc, "--all")
+    assert code == 8 and not out
+    assert "`ipvsadm -Lnc` connection entries only: they are the connections open now, not the virtual server table" in err
+    assert "hint: pass `ipvsadm -Ln` output from the node" in err
