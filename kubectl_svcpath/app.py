@@ -520,6 +520,10 @@ def _snapshot(service: str, opts: Options, objects: list[dict[str, Any]] | None,
         # the input names no Service (IPVS, comments cut): ask for it by address, address:port or the
         # label --all prints ("UDP 10.96.0.10:53": TCP and UDP on one address:port are two entries)
         candidates = [s for s in pipeline.infer_services(parsed) if _holds_address(s, name)]
+    if not candidates and ns is None and _CHAIN_NAME.fullmatch(name):
+        # a Service no comment names, asked for by the service chain --all lists it by: the chain's hash
+        candidates = [s for s in pipeline.infer_services(parsed) if not s.name and any(
+            (p.rules_key or "").split("|")[0] == name.rsplit("-", 1)[1] for p in s.ports)]
     if not candidates:
         where = f' in namespace "{ns}"' if ns else ""
         raise NotFound(f'service "{name}"{where} not found in the rules', hint=_not_found_hint(parsed, name))
@@ -530,6 +534,9 @@ def _snapshot(service: str, opts: Options, objects: list[dict[str, Any]] | None,
     if len(candidates) > 1:
         raise UsageError(f'service "{name}" exists in several namespaces in the dump ({", ".join(s.namespace for s in candidates)}): name one with -n or NAMESPACE/NAME')
     return candidates[0]
+
+
+_CHAIN_NAME = re.compile(r"KUBE-(?:SVC|SVL|EXT|FW|XLB)-[A-Z0-9]{16}")
 
 
 def _holds_address(s: ServiceSnapshot, wanted: str) -> bool:

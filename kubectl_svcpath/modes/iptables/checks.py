@@ -759,8 +759,9 @@ def notes_iptables(rules: RuleSet, snapshot: ServiceSnapshot | None = None) -> l
                          f"(KUBE-SVC-{p.rules_key}) are not the ones kube-proxy derives from that name: the comment was edited "
                          "(or cut) after the fact; the path follows the chains")
         elif p.rules_key:
+            cip = snapshot.cluster_ips[0] if snapshot is not None and snapshot.cluster_ips else "<its cluster IP>"
             notes.append(f"no comment names the Service of KUBE-SVC-{p.rules_key} (kube-proxy drops comments in "
-                         "large-cluster mode, or they were cut): kubectl get svc -A -o wide | grep -w <its cluster IP> names it")
+                         f"large-cluster mode, or they were cut): kubectl get svc -A -o wide | grep -w {cip} names it")
     forms = {d.form for d in rules.dumps}
     for info in rules.dumps:
         notes.extend(excerpt_notes(info))

@@ -70,8 +70,10 @@ def infer_services_iptables(rules: RuleSet, only: tuple[str | None, str] | None 
 
 
 def service_names_iptables(rules: RuleSet) -> list[str]:
-    """NAMESPACE/NAME of each Service the rules name (not rebuilt: no endpoint chain is read)."""
-    return [f"{d.namespace}/{d.name}" for d in _drafts(rules, None) if d.name]
+    """NAMESPACE/NAME of each Service the rules name (not rebuilt: no endpoint chain is read); one no comment
+    names by its service chain, as --all lists it and as it can be asked for ("KUBE-SVC-JOQCPDX2ATLAF3TL")."""
+    return [f"KUBE-SVC-{d.name[1:]}" if d.name.startswith("#") else f"{d.namespace}/{d.name}"
+            for d in _drafts(rules, None) if d.name]
 
 
 def each_service_iptables(rules: RuleSet) -> Iterator[ServiceSnapshot]:
@@ -672,6 +674,13 @@ def _cluster_ip_in_chain(d: _Draft, pf: _Port, body: list[Rule], port: tuple[str
     """The cluster IP and port of a port found without its KUBE-SERVICES rule (by its node port, its
     external chain), from its service chain's masquerade rule when the input shows that."""
     for rule in body:
+        if (rule.target == "KUBE-MARK-MASQ" and not rule.comment and port[1].startswith("#") and rule.dport_number
+                and (rule.source_addr or "").startswith("!") and rule.dest_addr and not rule.dest_addr.startswith("!")):
+            # no comment (iptables-nft's chains as `nft list` prints them, big clusters): the rule masquerading what
+            # does not come from a pod is the cluster IP's ("! -s PODCIDR -d CIP --dport P"); an external IP's, in
+            # the service chain of 1.21-1.23, has no "! -s"
+            _masquerade_rule(d, pf, rule)
+            return
         if rule.target != "KUBE-MARK-MASQ" or not rule.comment or not rule.comment.endswith(" cluster IP"):
             continue
         named = comments.read(rule.comment)
