@@ -7,7 +7,7 @@ PIP     = $(VENV)/bin/pip
 APT_PACKAGES = iptables nftables iproute2 ipvsadm ipset conntrack kmod ca-certificates openssl tmux
 
 .DEFAULT_GOAL := help
-.PHONY: help setup system-deps venv demo test test-unit test-lab lint typecheck bench clean fuzz fuzz-onepass
+.PHONY: help setup system-deps venv demo test test-unit test-lab lint typecheck bench clean fuzz fuzz-onepass fuzz-cuts
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -52,6 +52,9 @@ CASES ?= 2000
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 fuzz: venv  ## hostile input campaign: CASES cases from SEED on JOBS workers (make fuzz SEED=2 JOBS=1); failing inputs kept in build/fuzz-failures/
 	nice $(PY) -m tests.fuzz --seed $(SEED) --cases $(CASES) --jobs $(JOBS) --json build/fuzz-seed-$(SEED).json
+
+fuzz-cuts: venv  ## real pastes cut at random lines: every absence a report claims without its evidence in the cut (tests/fuzz/cuts.py)
+	nice $(PY) -m tests.fuzz.cuts --seed $(SEED) --cases $(CASES)
 
 fuzz-onepass: venv  ## the one-pass --all table against the full analysis on CASES mutated dumps of SEED (tests/fuzz/onepass.py); differing dumps kept in build/onepass-failures/
 	nice $(PY) -m tests.fuzz.onepass --seed $(SEED) --cases $(CASES)

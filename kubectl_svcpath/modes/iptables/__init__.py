@@ -148,7 +148,7 @@ def _ipvs_sets(rules: RuleSet) -> list[str]:
     if any(name.startswith(("KUBE-SVC-", "KUBE-SEP-")) for name in nat.chains):
         # (IPVS mode's own chains first, then a literal in KUBE-SERVICES: an iptables-mode dump's 10^4 rules are
         # neither searched nor tokenised)
-        if not ("KUBE-NODE-PORT" in nat.chains or "KUBE-LOAD-BALANCER" in nat.chains) \
+        if not _ipvs_chains(rules) \
                 or not rules.rules_mentioning("nat", "KUBE-SERVICES", ("KUBE-CLUSTER-IP", "KUBE-6-CLUSTER-IP")) or _left_over(rules) == 0:
             return []
     found: list[str] = []
@@ -158,6 +158,21 @@ def _ipvs_sets(rules: RuleSet) -> list[str]:
             if name.startswith(_IPVS_SETS) and name not in found:
                 found.append(name)
     return found
+
+
+def _ipvs_chains(rules: RuleSet) -> bool:
+    """IPVS mode's own dispatch chains are in the nat table, or KUBE-SERVICES jumps to one (a listing cut above
+    their own headers still shows the jump)."""
+    nat = rules.table("nat")
+    if nat is None:
+        return False
+    from kubectl_svcpath.modes.iptables.model import LazyChains
+
+    own = ("KUBE-NODE-PORT", "KUBE-LOAD-BALANCER")
+    if any(name in nat.chains for name in own):
+        return True
+    # (a dump read lazily is iptables-save's, which declares every chain: only a listing can show the jump alone)
+    return not isinstance(nat.chains, LazyChains) and any(r.target in own for r in rules.rules_of("nat", "KUBE-SERVICES"))
 
 
 def _left_over(rules: RuleSet) -> int:

@@ -224,8 +224,9 @@ def _mark_cut_chains(rules: RuleSet, info: DumpInfo) -> None:
     listed down to its masquerade rule and no further was cut too: kube-proxy writes that rule (1.21+) only in a
     chain it fills with what follows it, the endpoints' jumps (or a "has no local endpoints" DROP); and so was an
     external chain (KUBE-EXT, 1.24+), whose masquerade rule is followed by the jump to the service chain (Cluster
-    policy) or by the rule routing LOCAL traffic to it (Local)."""
-    for tbl in rules.tables.values():
+    policy) or by the rule routing LOCAL traffic to it (Local). nat KUBE-SERVICES ends with its jump to
+    KUBE-NODEPORTS: listed without it last, it was cut."""
+    for table, tbl in rules.tables.items():
         for c in tbl.chains.values():
             if c.complete and (info.elisions or c.name == UNKNOWN_CHAIN):
                 c.complete = None if not info.elisions else False
@@ -236,6 +237,11 @@ def _mark_cut_chains(rules: RuleSet, info: DumpInfo) -> None:
                 info.repairs.append(f"chain {c.name} is listed down to its masquerade rule and no further (line "
                                     f"{c.rules[-1].line_no}): kube-proxy writes {after} after that rule, so "
                                     f"the listing was cut there; {lost} not in the input")
+            elif c.complete and table == "nat" and c.name == "KUBE-SERVICES" and c.rules and c.rules[-1].target != "KUBE-NODEPORTS":
+                c.complete = False  # ("NOTE: this must be the last rule in this chain", kube-proxy's comment says)
+                info.repairs.append(f"chain KUBE-SERVICES is listed down to line {c.rules[-1].line_no} and no further: kube-proxy "
+                                    "ends it with the jump to KUBE-NODEPORTS, so the listing was cut there; the Services' "
+                                    "entry rules after that line are not in the input")
 
 
 _ALL_BUILTINS = {"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"}

@@ -28,6 +28,22 @@ def test_ipvs_mode_with_iptables_mode_leftovers_is_ipvs_mode() -> None:
     assert "ipvsadm -Ln" in err
 
 
+def test_a_cut_of_it_without_ipvs_modes_own_chains_is_ipvs_mode_too(tmp_path) -> None:
+    """Its lines from KUBE-KUBELET-CANARY to a leftover KUBE-SVC chain, IPVS mode's KUBE-NODE-PORT chain not among
+    them but KUBE-SERVICES' jump to it: read as iptables mode, "service-not-programmed: no rule on this node sends
+    traffic to it" (found by tests/fuzz/cuts.py)."""
+    lines = open(SWITCHED).read().splitlines()
+    first = lines.index("Chain KUBE-KUBELET-CANARY (0 references)")
+    last = next(i for i, line in enumerate(lines) if line.startswith("Chain KUBE-SVC-")) + 2
+    assert not any(line.startswith(("Chain KUBE-NODE-PORT ", "Chain KUBE-LOAD-BALANCER ")) for line in lines[first:last])
+    cut = tmp_path / "cut.txt"
+    cut.write_text("\n".join(lines[first:last]) + "\n")
+    code, out, err = svcpath("--rules-file", str(cut), "--all")
+    assert code == 9, out + err
+    assert "service-not-programmed" not in out + err
+    assert "these iptables rules are kube-proxy's IPVS mode (ipset KUBE-CLUSTER-IP, its 1 KUBE-SVC chain left over" in err
+
+
 def test_a_service_chain_cut_after_its_masquerade_rule_is_not_whole() -> None:
     code, out, err = svcpath("default/web-svc-cip", "--rules-file", CUT, "-o", "json")
     assert code == 0, err

@@ -31,3 +31,20 @@ def test_an_external_chain_that_stops_at_its_masquerade_rule_was_cut(tmp_path: P
     code, out, err = svcpath("--rules-file", str(f), "hello-service", "--port", "port-v1")
     assert ("chain KUBE-EXT-R4PDB35TUPNR4CEW is listed down to its masquerade rule and no further (line "
             f"{header + 3}): kube-proxy writes the jump to the service chain after that rule") in " ".join(out.split()), out
+
+
+def test_kube_services_listed_without_its_last_rule_was_cut(tmp_path: Path) -> None:
+    """A real -L paste (tests/corpus/zakaria-k8s-cp-nat-L-hidden-matches.txt) cut inside nat KUBE-SERVICES, after
+    kube-dns' UDP entry: its TCP ports were "error: service-not-programmed: no rule on this node sends traffic to
+    it". kube-proxy ends KUBE-SERVICES with the jump to KUBE-NODEPORTS (its comment: "this must be the last rule in
+    this chain"); a listing of it without that jump last was cut (found by tests/fuzz/cuts.py, seed 8)."""
+    lines = (LISTING.parents[3] / "tests" / "corpus" / "zakaria-k8s-cp-nat-L-hidden-matches.txt").read_text().splitlines()
+    services = lines.index("Chain KUBE-SERVICES (2 references)")
+    f = tmp_path / "cut.txt"
+    f.write_text("\n".join(lines[: services + 4]) + "\n")
+    assert "kube-dns:dns cluster IP" in lines[services + 3]
+    code, out, err = svcpath("--rules-file", str(f), "--all")
+    assert "service-not-programmed" not in out, out
+    code, out, err = svcpath("--rules-file", str(f), "kube-system/kube-dns")
+    assert (f"chain KUBE-SERVICES is listed down to line {services + 4} and no further: kube-proxy ends it with the "
+            "jump to KUBE-NODEPORTS, so the listing was cut there") in " ".join(out.split()), out
