@@ -243,12 +243,27 @@ def complete(snapshots: Iterable[ServiceSnapshot], described: list[DescribedServ
         filled = _fill(s, described[k])
         if k in merged and not s.name:
             into = out[merged[k]]
-            out[merged[k]] = replace(into, ports=into.ports + filled.ports, endpoints={**into.endpoints, **filled.endpoints},
+            out[merged[k]] = replace(into, ports=_joined(into.ports, filled.ports), endpoints={**into.endpoints, **filled.endpoints},
                                      seen=tuple(sorted({**dict(into.seen), **dict(filled.seen)}.items())))
             continue
         merged[k] = len(out)
         out.append(filled)
     return out
+
+
+def _joined(ports: tuple[ServicePort, ...], more: tuple[ServicePort, ...]) -> tuple[ServicePort, ...]:
+    """The ports of unnamed entries one description goes with: entries of the same described port (IPVS: its cluster
+    IP's virtual server and its node port's, one per node address; keys "TCP ADDR:PORT") are one port, their virtual
+    servers its entries."""
+    out = list(ports)
+    for p in more:
+        at = next((i for i, q in enumerate(out) if (q.protocol, q.port, q.node_port) == (p.protocol, p.port, p.node_port)
+                   and q.name == p.name and " " in (q.rules_key or "") and " " in (p.rules_key or "")), None)
+        if at is None:
+            out.append(p)
+        else:
+            out[at] = replace(out[at], rules_key=f"{out[at].rules_key}|{p.rules_key}")
+    return tuple(out)
 
 
 def _matches(s: ServiceSnapshot, d: DescribedService) -> bool:

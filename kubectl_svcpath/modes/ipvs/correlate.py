@@ -57,7 +57,9 @@ def _correlate_port(snapshot: ServiceSnapshot, port: ServicePort, ipvs: IpvsTabl
             vs = ipvs.by_label(label)
             if vs is not None:
                 # the kind is unknown unless the layout (node port), kube-proxy's ipsets or a pasted description tells it
-                kind = "nodePort" if port.node_port else _dump_only_kind(vs.address, snapshot)
+                kind = _dump_only_kind(vs.address, snapshot)
+                if kind == "virtualServer" and port.node_port is not None and vs.port == port.node_port:
+                    kind = "nodePort"  # (not its cluster IP's virtual server, which a description names a port of too)
                 path = _entry(kind, vs, snapshot, rules)
                 _ipset_evidence(path, vs, ipvs)
                 pp.paths.append(path)
