@@ -4,7 +4,8 @@ A paste is often a part of what a node shows: the author kept the lines that loo
 "..." where the cut is. A report may then say a thing is absent (no endpoints, not programmed, no local endpoint,
 headless) only with the evidence of it in what is left. This campaign takes the shared dumps, the corpus' real
 pastes and the bundled example, keeps a random run of each one's lines (3 to 80 of them, with "..." after it, on
-both sides, or bare), reads it with `--all -o json` as users run it, and lists every finding of those codes
+both sides, or bare) or, one cut in four, the lines a grep for a word of it keeps (a chain's, a Service's name, an
+address), reads it with `--all -o json` as users run it, and lists every finding of those codes
 whose evidence the cut does not hold: for no-endpoints, a "has no endpoints" REJECT or a no-endpoint map
 element or reject-chain; for no-local-endpoints, a "has no local endpoints" DROP or a drop element of a
 no-endpoint map (kube-proxy writes those only for a Local policy). Anything else is a claim the cut cannot prove.
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +33,8 @@ ROOT = Path(__file__).resolve().parents[2]
 ABSENCE = ("no-endpoints", "service-not-programmed", "endpoint-not-programmed", "headless-service", "no-local-endpoints")
 # what the cut must hold for a claim of that code to be seen, not inferred from what the cut left out
 _PROOF = {"no-endpoints": ("has no endpoints", "reject-chain", "no-endpoint"),
-          "no-local-endpoints": ("no local endpoints", "no-endpoint")}
+          "no-local-endpoints": ("no local endpoints", "no-endpoint", '" : drop')}
+_WORD = re.compile(r"KUBE-(?:SVC|SEP|EXT|SVL|FW|XLB)-[A-Z2-7]{16}|[a-z0-9-]+/[a-z0-9-]+(?::[a-z0-9-]+)?|\d+\.\d+\.\d+\.\d+")
 # a Local-policy KUBE-EXT chain shown ("route LOCAL traffic ..." to the service chain) without the jump to KUBE-SVL that
 # kube-proxy writes only when the node has a local endpoint: its absence is read off the chain as listed (the one
 # doubt left, that the paste's last chain lost a last rule, is not flagged)
@@ -43,9 +46,12 @@ class Cut:
     source: Path
     first: int  # 1-based, inclusive
     last: int
-    style: str  # "bare" | "dots" (a "..." after) | "dots-both"
+    style: str  # "bare" | "dots" (a "..." after) | "dots-both" | "grep" (the lines holding ``word``)
+    word: str = ""
 
     def text(self) -> str:
+        if self.style == "grep":
+            return "\n".join(x for x in self.source.read_text(encoding="utf-8", errors="replace").split("\n") if self.word in x) + "\n"
         lines = self.source.read_text(encoding="utf-8", errors="replace").split("\n")[self.first - 1:self.last]
         if self.style != "bare":
             lines = (["..."] if self.style == "dots-both" else []) + lines + ["..."]
@@ -67,6 +73,10 @@ def make_cut(index: int, seed: int, sources: list[Path]) -> Cut | None:
         return None
     first = rng.randrange(1, n - 3)
     last = min(n, first + 2 + rng.randrange(1, 79))
+    if rng.random() < 0.25:  # `… | grep WORD`: a chain's name, a Service's, an address
+        words = sorted(set(_WORD.findall(source.read_text(encoding="utf-8", errors="replace"))))
+        if words:
+            return Cut(source, 0, 0, "grep", rng.choice(words))
     return Cut(source, first, last, rng.choice(["bare", "dots", "dots-both"]))
 
 
@@ -84,8 +94,8 @@ def claims(cut: Cut, directory: Path) -> list[str]:
         for f in item.get("findings", []):
             if f["code"] in ABSENCE and not any(p in text for p in _PROOF.get(f["code"], ())) \
                     and not (f["code"] == "no-local-endpoints" and _LOCAL_EXT in text):
-                found.append(f"{f['code']} of {svc.get('namespace')}/{svc.get('name')}: {f['message'][:140]} "
-                             f"[{cut.source.name} lines {cut.first}-{cut.last}, {cut.style}]")
+                where = f"grep {cut.word!r}" if cut.style == "grep" else f"lines {cut.first}-{cut.last}, {cut.style}"
+                found.append(f"{f['code']} of {svc.get('namespace')}/{svc.get('name')}: {f['message'][:140]} [{cut.source.name} {where}]")
     return found
 
 

@@ -56,6 +56,7 @@ def parse_iptables_list(text: str, source: str, lenient: bool = False, table: st
     listing = _Listing(source, lenient, info, [_Section(table)])
     for line_no, line in enumerate(split_lines(text), 1):
         listing.read_line(line, line_no)
+    listing._grepped_header()  # (a header on the listing's last line)
     if not any(sec.chains or sec.loose for sec in listing.sections):
         raise BadDump(source, "no 'Chain …' sections or rule lines found")
     rules = RuleSet()
@@ -84,6 +85,7 @@ class _Listing:
         self.exact = True  # no counter rounded to K/M/G
         self.counted = 0
         self.headerless = 0
+        self.headed = False  # a Chain header was read and its column heads not yet
 
     def read_line(self, line: str, line_no: int) -> None:
         stripped = line.strip()
@@ -96,14 +98,18 @@ class _Listing:
             return
         m = _CHAIN.match(stripped)
         if m:
+            self._grepped_header()
             self._chain_header(m, stripped, line_no)
         elif stripped.startswith(("#", "$")):
+            self._grepped_header()
             self._command(stripped)
         elif stripped.split()[0] in ("num", "pkts", "target"):
             words = stripped.split()
             self.verbose = "pkts" in words
             self.numbered = words[0] == "num"
+            self.headed = False
         else:
+            self._grepped_header()
             self._rule_line(line, line_no)
 
     def _chain_header(self, m: re.Match[str], stripped: str, line_no: int) -> None:
@@ -113,6 +119,7 @@ class _Listing:
             sec = _Section(None)
             self.sections.append(sec)
         chain = self.chain = Chain(name)
+        self.headed = True
         sec.header_lines[name] = line_no
         chain.declared = True
         chain.complete = True  # a listing prints every rule of a chain under its header
@@ -123,6 +130,20 @@ class _Listing:
             except ValueError:
                 raise BadDump(self.source, f"unreadable counters in {stripped[:80]!r}", line_no) from None
         sec.chains[name] = chain
+
+    def _grepped_header(self) -> None:
+        """A Chain header followed by anything but the column heads iptables -L always prints under it (a rule line,
+        a command, another header, the end): the lines of a grep for the chain's name (`iptables -L -n | grep
+        KUBE-EXT-…`). The rule lines after it are other chains' that jump to it, read as lines without their
+        header; the chain's own rules are not in the input."""
+        chain = self.chain
+        if not self.headed or chain is None:
+            return
+        chain.complete = False
+        self.info.repairs.append(f"chain {chain.name}: its header without the column heads under it (grep output): "
+                                 "its own rules are not in the input")
+        self.chain = None
+        self.headed = False
 
     def _command(self, stripped: str) -> None:
         """A pasted prompt or command line: its -t starts another table's section."""
