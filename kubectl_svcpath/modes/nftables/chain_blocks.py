@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass, field
 
 _CHAIN_LINE = re.compile(r"^\s*chain\s+(\S+)\s*\{")
+# a chain kube-proxy's nftables mode names after a Service port or endpoint: a lower-case kind, then a hash
+_KP_CHAIN = re.compile(r"(?:service|external|endpoint|firewall)-[A-Z0-9]{8}-")
 # a set or map block of kube-proxy's (lower-case names: cluster-ips, service-ips, no-endpoint-services …)
 _SET_LINE = re.compile(r"^\s*(set|map)\s+([a-z][a-z0-9-]*)\s*\{")
 _STRING_OR_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*')
@@ -60,6 +62,7 @@ def wrap_chain_blocks(text: str) -> Wrapped:
     out = list(lines)
     notices: list[str] = []
     first_seen: dict[str, int] = {}
+    cut: list[str] = []  # chains whose block never closes
     guessed: dict[str, list[str]] = {}
     depth = 0
     i = 0
@@ -89,8 +92,23 @@ def wrap_chain_blocks(text: str) -> Wrapped:
             family, table = _table_of(name, body)
             guessed.setdefault(f"{family} {table}", []).append(name)
             out[i] = f"table {family} {table} {{ {lines[i]}"
-            out[end] = _close(lines[end])
+            open_braces = sum(_braces(line) for line in lines[i:end + 1])
+            if open_braces > 0:  # the block never closes (grep's lines, a cut): closed where its lines end
+                out[end] = out[end] + " }" * (open_braces + 1)
+                cut.append(name)
+            else:
+                out[end] = _close(out[end])
         i = end + 1
+    _guessed_notes(notices, guessed, cut)
+    return Wrapped("\n".join(out), notices)
+
+
+def _guessed_notes(notices: list[str], guessed: dict[str, list[str]], cut: list[str]) -> None:
+    """What the wrapping guessed (each table, from the names and rules) and the blocks it closed, added to ``notices``."""
+    if cut:
+        shown = ", ".join(cut[:4]) + (f" and {len(cut) - 4} more" if len(cut) > 4 else "")
+        notices.append(f"chain {'block' if len(cut) == 1 else 'blocks'} {shown} {'ends' if len(cut) == 1 else 'end'} without "
+                       "a closing brace (lines picked by grep, or cut): the rules not shown are not in the input")
     for table, names in guessed.items():
         chains = [n for n in names if not n.startswith(("map ", "block "))]
         maps = sorted({n for n in names if n.startswith("map ")})
@@ -105,7 +123,6 @@ def wrap_chain_blocks(text: str) -> Wrapped:
         if maps:
             notices.insert(0, f"map element lines pasted without their map: read as elements of {', '.join(maps)} of table "
                               f"{table} (from their keys and verdicts); the map's other elements are not in the input")
-    return Wrapped("\n".join(out), notices)
 
 
 def _wrap_set(lines: list[str], out: list[str], start: int, m: re.Match[str], guessed: dict[str, list[str]]) -> int:
@@ -150,6 +167,8 @@ def _block(lines: list[str], start: int) -> tuple[int, str]:
     """The last line of the block opened on ``start`` (the input's last line when it never closes), and its text."""
     depth = 0
     for j in range(start, len(lines)):
+        if j > start and depth == 1 and _CHAIN_LINE.match(lines[j]):
+            return j - 1, "\n".join(lines[start:j])  # another chain opens in its body: grep's lines, this one unclosed
         depth += _braces(lines[j])
         if depth <= 0:
             return j, "\n".join(lines[start:j + 1])
@@ -167,7 +186,7 @@ def _close(line: str) -> str:
 
 def _table_of(name: str, body: str) -> tuple[str, str]:
     """Which table a bare chain most likely sits in: kube-proxy's own (nftables mode) or iptables-nft's."""
-    if name.islower():  # kube-proxy's nftables mode names its chains in lower case ("services", "service-…")
+    if name.islower() or _KP_CHAIN.match(name):  # kube-proxy's nftables mode: "services", "service-HASH-ns/name/…"
         return "ip", "kube-proxy"
     family = "ip6" if re.search(r"\bip6\b", body) else "ip"
     bare = _STRING_OR_COMMENT.sub("", body)

@@ -169,6 +169,9 @@ def _add_ip_entry(pp: PortPath, nft: NftRuleset, kind: str, ip: str, proto: str,
     elif no_ep is not None:
         _apply_no_endpoint(path, table, NO_ENDPOINT_SERVICES, no_ep, "service-endpoints-check")
         pp.paths.append(path)
+    elif svc_map is None and kind == "clusterIP" and table.chain(names["svc"]) is not None:
+        _follow(path, table, names["svc"])  # (the map is not in the input, its service chain is: pasted alone)
+        pp.paths.append(path)
     elif path.chains:  # only the firewall map knows it
         path.verdict = "missing"
         pp.paths.append(path)
@@ -590,6 +593,8 @@ class _Facts:
             f.chains.append((_collect_external, table, target))
         for map_name in (NO_ENDPOINT_SERVICES, NO_ENDPOINT_NODEPORTS):
             self._no_endpoints(table, map_name, cluster_ips, fw_keys)
+        if table.set(SERVICE_IPS) is None:  # (chain blocks pasted without the maps: whole tables always have it)
+            self._bare_service_chains(table)
         for element, target, (_, ns, svc, proto, port_name) in self._dispatch(table, FIREWALL_IPS, 3):
             f = self.port(ns, svc, proto, port_name)
             f.lb_ips = _with(f.lb_ips, element.key[0])
@@ -598,6 +603,28 @@ class _Facts:
             scratch = EntryPath(entry="loadBalancer", address=None, port=None, chains=[])
             for cidr in _source_ranges(table, target, scratch):
                 f.source_ranges = _with(f.source_ranges, cidr)
+
+    def _bare_service_chains(self, table: NftTable) -> None:
+        """A Service port's service chain with no map element leading to it in the input (``nft list chain``'s
+        block pasted alone, grep's lines): the port its name says, the cluster IP and port of its masquerade rule."""
+        for name in list(table.chains):
+            parsed = parse_chain_name(name) if name.startswith("service-") else None
+            if parsed is None or parsed[0] != "service" or self.skip(parsed[1], parsed[2]):
+                continue
+            f = self.port(parsed[1], parsed[2], parsed[3], parsed[4])
+            if any(target == name for _, _, target in f.chains):
+                continue
+            f.chains.append((_collect_policy, table, name))
+            for rule in table.chains[name].rules:  # "ip daddr CIP tcp dport P ip saddr != PODCIDR jump mark-for-masquerade"
+                if (rule.verdict and rule.verdict.target) != MASQ_CHAIN:
+                    continue
+                found = {m.left: m.right for m in rule.matches() if m.op == "=="}
+                ip = found.get("ip daddr", found.get("ip6 daddr"))
+                port = found.get(f"{parsed[3]} dport")
+                if isinstance(ip, str) and "/" not in ip and not ip.startswith("@") and isinstance(port, int):
+                    _add_unique(f.cluster_ips, ip)
+                    f.port = f.port or port
+                break
 
     def _dispatch(self, table: NftTable, map_name: str, key_len: int) -> Iterator[tuple[NftElement, str, tuple[str, str, str, str, str]]]:
         """The elements of a verdict map that jump to a per-service chain of a Service we want."""
