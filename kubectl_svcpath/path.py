@@ -100,6 +100,8 @@ class EntryPath:
     # verdict "not-in-input" for another reason than a missing chain: what the input does not show
     # ("its real servers (the listing is cut)" for an IPVS virtual server)
     unseen: str | None = None
+    # the policy chain is in the input in part and its endpoint jumps shown are not a whole cascade: more may exist
+    endpoints_in_part: bool = False
 
 
 @dataclass(slots=True)

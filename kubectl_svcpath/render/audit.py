@@ -15,7 +15,8 @@ from kubectl_svcpath.wording import counted
 def health(report: Report) -> str:
     worst = [f for f in report.findings if f.severity in ("error", "warning")]
     if not worst:
-        if any(f.code == "chain-not-in-input" for f in report.findings) or _unseen_ports(report):
+        if any(f.code == "chain-not-in-input" for f in report.findings) or _unseen_ports(report) \
+                or any(path.endpoints_in_part for p in report.ports for path in p.paths):
             return "?: not in the input"
         return "ok"
     worst.sort(key=lambda f: SEVERITY_ORDER[f.severity])
@@ -147,7 +148,8 @@ def audit_row(r: Report) -> dict[str, str]:
                      + (f":{p.port.node_port}" if p.port.node_port else "") for p in r.ports)
     endpoints = _endpoints(r)
     pkts = [path.packets for p in r.ports for path in p.paths if path.packets is not None]
-    unknown_eps = any(path.verdict == "not-in-input" for p in r.ports for path in p.paths) or _unseen_ports(r)
+    unknown_eps = any(path.verdict == "not-in-input" or path.endpoints_in_part for p in r.ports for path in p.paths) \
+        or _unseen_ports(r)
     ips = ",".join(svc.cluster_ips) or ("-" if svc.from_api else "?")
     name = svc.name or "?"
     if not svc.name and r.ports:  # a Service only its chain names: say which chain

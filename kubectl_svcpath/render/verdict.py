@@ -54,6 +54,8 @@ def _endpoints(report: Report, pp: PortPath) -> str:
         head = f"{len(hops)} of {counted(total, 'endpoint')}"
     else:
         head = counted(len(hops), "endpoint")
+    if any(p.endpoints_in_part for p in pp.paths):
+        head += " shown, any others not in the input"
     if not hops:
         return head
     if set(states) == {"unknown"}:
@@ -106,6 +108,8 @@ def port_verdict(report: Report, pp: PortPath, style: Style, width: int | None =
         status = style.paint("OK", "green") if skipped else "UNKNOWN"
     elif all(p.verdict == "not-in-input" for p in pp.paths):
         status = "UNKNOWN (its chains are not in the input)"
+    elif any(p.endpoints_in_part for p in pp.paths):
+        status = "UNKNOWN (not all its endpoints are in the input)"
     elif not report.service.from_api:
         status = "rules OK (not checked against the API)"
     else:

@@ -110,6 +110,9 @@ def _correlate_port(snapshot: ServiceSnapshot, port: ServicePort, rules: RuleSet
         # an endpoint the excerpt does not show may still have its rule: none is called missing
         pp.not_in_input.append(f"endpoints not shown: {', '.join(partial)} is not all in the input")
         cluster_chains = set()
+    elif in_part := sorted({p.policy_chain for p in pp.paths if p.endpoints_in_part and p.policy_chain}):
+        pp.not_in_input.append(f"endpoints not shown: {', '.join(in_part)} is not all in the input (its endpoint jumps "
+                               "shown are not all of kube-proxy's cascade)")
     attach_slices(snapshot, port, pp, cluster_chains,
                   lambda e: kubeproxy.endpoint_chain(spn, port.protocol, e.ip, e.port or 0))
     for path in pp.paths:
@@ -167,8 +170,9 @@ def _endpoint_chains(snapshot: ServiceSnapshot, port: ServicePort, spn: str) -> 
 
 
 def _follow_endpoints(rules: RuleSet, seps: list[str]) -> EntryPath:
-    """Only endpoint chains are in the input: the endpoints are seen, their shares are not."""
-    path = EntryPath(entry=None, address=None, port=None, chains=["?", "?"], shown_port=True)
+    """Only endpoint chains are in the input: the endpoints are seen, their shares are not, nor are any others the
+    service chain jumps to."""
+    path = EntryPath(entry=None, address=None, port=None, chains=["?", "?"], shown_port=True, endpoints_in_part=True)
     for sep in seps:
         hop = _sep_hop(rules, sep)
         path.endpoints.append(hop)
@@ -216,6 +220,7 @@ def _walk(rules: RuleSet, current: str | None, path: EntryPath) -> None:
             if not whole and not _whole_cascade(rules, body):
                 for hop in path.endpoints:
                     hop.probability = None  # rules cut out before the ones shown may have taken a share
+                path.endpoints_in_part = bool(path.endpoints)  # (and after them, more endpoints' jumps)
             return
 
 

@@ -258,6 +258,12 @@ def _mark_cut_chains(rules: RuleSet, info: DumpInfo) -> None:
                 info.repairs.append(f"chain {c.name} is listed down to its masquerade rule and no further (line "
                                     f"{c.rules[-1].line_no}): kube-proxy writes {after} after that rule, so "
                                     f"the listing was cut there; {lost} not in the input")
+            elif c.complete and c.name.startswith(("KUBE-SVC-", "KUBE-SVL-")) and c.rules and c.rules[-1].probability is not None \
+                    and (c.rules[-1].target or "").startswith("KUBE-SEP-"):
+                c.complete = False  # (kube-proxy's last endpoint jump is unconditional: it takes what the others left)
+                info.repairs.append(f"chain {c.name} is listed down to an endpoint's jump with a probability (line "
+                                    f"{c.rules[-1].line_no}) and no further: kube-proxy ends a service chain with an "
+                                    "unconditional jump, so the listing was cut there; its other endpoints are not in the input")
             elif c.complete and table == "nat" and c.name == "KUBE-SERVICES" and c.rules and c.rules[-1].target != "KUBE-NODEPORTS":
                 c.complete = False  # ("NOTE: this must be the last rule in this chain", kube-proxy's comment says)
                 info.repairs.append(f"chain KUBE-SERVICES is listed down to line {c.rules[-1].line_no} and no further: kube-proxy "

@@ -51,4 +51,10 @@ def test_a_chain_listed_twice_says_twice_and_its_lines() -> None:
     rules = parse_iptables_list(walk + "\n" + later + "\n", "walk.txt")
     assert [d.repairs for d in rules.dumps] == [["chain KUBE-SVC-RMXBZCT6XVCXF3QP is listed twice with other rules "
                                                  "(lines 3, 11): several moments pasted together; read from its last "
-                                                 "listing (line 11)"]]
+                                                 "listing (line 11)",
+                                                 # (the later listing, its last endpoint's line taken out, ends at a jump
+                                                 # with a probability: cut there, as kube-proxy never ends a chain so)
+                                                 "chain KUBE-SVC-RMXBZCT6XVCXF3QP is listed down to an endpoint's jump "
+                                                 "with a probability (line 14) and no further: kube-proxy ends a service "
+                                                 "chain with an unconditional jump, so the listing was cut there; its "
+                                                 "other endpoints are not in the input"]]

@@ -1,0 +1,62 @@
+"""A service chain shown in part states no endpoint count: "1 endpoint ... rules OK" was said of a chain cut after
+the first of its jumps.
+
+Found by reading cut real pastes against the whole ones (the ENDPOINTS of each Service a cut shows, against the
+whole paste's):
+- tests/corpus/xczhw-grep-elided-notes.txt down to its first KUBE-SVC jump, "--probability 0.33332999982" (the
+  first of three), then "...": "1 endpoint ... rules OK", ENDPOINTS 1, ok;
+- a `iptables -L` listing cut (bare) after a service chain's jump with a probability: kube-proxy's last endpoint
+  jump is unconditional, so the listing was cut there;
+- tests/corpus/tkng-nodeport-L-sep-chains.txt's two endpoint chains without the service chain: "2 endpoints ...
+  rules OK", though the chain that picks among them, and any other it jumps to, is not in the input.
+Each now: the endpoints shown, "any others not in the input", UNKNOWN, ENDPOINTS "N+?" and "?: not in the input".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import ROOT, svcpath
+
+CORPUS = ROOT / "tests" / "corpus"
+
+
+def _row(out: str, name: str) -> str:
+    return " ".join(next(r for r in out.splitlines() if f" {name} " in f" {r} ").split())
+
+
+def test_an_excerpt_cut_after_the_first_of_three_jumps(tmp_path: Path) -> None:
+    lines = (CORPUS / "xczhw-grep-elided-notes.txt").read_text().splitlines()
+    first = next(i for i, x in enumerate(lines) if x.startswith("-A KUBE-SVC-RPP7DHNHMGOIIFDC") and "0.3333" in x)
+    f = tmp_path / "cut.txt"
+    f.write_text("\n".join(lines[1:first + 1]) + "\n...\n")
+    code, out, err = svcpath("--rules-file", str(f), "--all")
+    assert code == 0, err
+    assert _row(out, "kubernetes-bootcamp-v1").endswith("8080 1+? - ?: not in the input"), out
+    code, out, err = svcpath("--rules-file", str(f), "kubernetes-bootcamp-v1")
+    assert out.splitlines()[0].startswith("(unnamed) 8080/TCP → 1 endpoint shown, any others not in the input"), out
+    assert out.splitlines()[0].endswith("UNKNOWN (not all its endpoints are in the input)"), out
+    assert "rules OK" not in out
+
+
+def test_a_listing_cut_after_a_jump_with_a_probability(tmp_path: Path) -> None:
+    walk = (CORPUS / "apedano-kind-L-n-line-numbers-svc.txt").read_text().splitlines()
+    last = max(i for i, x in enumerate(walk) if "statistic mode random probability" in x)
+    f = tmp_path / "cut.txt"
+    f.write_text("\n".join(walk[: last + 1]) + "\n")
+    code, out, err = svcpath("--rules-file", str(f), "--all")
+    assert code == 0, err
+    assert "+? - ?: not in the input" in " ".join(out.splitlines()[1].split()), out
+    code, out, err = svcpath("--rules-file", str(f), "--all", "-o", "json")
+    assert "listed down to an endpoint's jump with a probability" in out
+
+
+def test_endpoint_chains_without_their_service_chain(tmp_path: Path) -> None:
+    lines = (CORPUS / "tkng-nodeport-L-sep-chains.txt").read_text().splitlines()
+    seps = [i for i, x in enumerate(lines) if x.startswith("Chain KUBE-SEP-")]
+    assert len(seps) >= 2 and not any(x.startswith("Chain KUBE-SVC-") for x in lines[seps[0]:seps[1] + 5])
+    f = tmp_path / "cut.txt"
+    f.write_text("\n".join(lines[seps[0]:seps[1] + 5]) + "\n")
+    code, out, err = svcpath("--rules-file", str(f), "--all")
+    assert code == 0, err
+    assert _row(out, "web").endswith("2+? - ?: not in the input"), out
