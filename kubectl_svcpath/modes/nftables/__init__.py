@@ -51,6 +51,7 @@ def _read_chains(parsed: Parsed, dump: RuleDump, lenient: bool) -> None:
         for info in nft.dumps:
             info.form = "nft-chains"
             info.notices.extend(wrapped.notices)
+            info.excerpt = info.excerpt or bool(wrapped.cut)  # (a block grep cut: no chain of it is known whole)
         return nft
 
     _add(parsed, replace(dump, text=wrapped.text), "nft-chains", parse)

@@ -54,6 +54,7 @@ def looks_like_chain_blocks(text: str) -> bool:
 class Wrapped:
     text: str  # the input with a table around each top-level chain block, line numbers unchanged
     notices: list[str] = field(default_factory=list)  # what was guessed or left out, for the report
+    cut: list[str] = field(default_factory=list)  # chains whose block never closes: their rules are in the input in part
 
 
 def wrap_chain_blocks(text: str) -> Wrapped:
@@ -100,7 +101,7 @@ def wrap_chain_blocks(text: str) -> Wrapped:
                 out[end] = _close(out[end])
         i = end + 1
     _guessed_notes(notices, guessed, cut)
-    return Wrapped("\n".join(out), notices)
+    return Wrapped("\n".join(out), notices, cut)
 
 
 def _guessed_notes(notices: list[str], guessed: dict[str, list[str]], cut: list[str]) -> None:

@@ -28,3 +28,14 @@ def test_a_chain_block_cut_after_its_opening_line_is_not_in_the_input(tmp_path: 
     row = " ".join(out.splitlines()[1].split())
     assert row.endswith("? - ?: not in the input"), out  # (ENDPOINTS "?", was "0 local")
 
+
+
+def test_a_grep_for_the_chain_name_is_its_header_alone(tmp_path: Path) -> None:
+    """`… | grep KUBE-EXT-…` of the same paste keeps the command and the chain's opening line: the block, closed where
+    its lines end, was read whole and empty - "warning: no-local-endpoints" (found by tests/fuzz/cuts.py)."""
+    f = tmp_path / "grep.txt"
+    f.write_text("".join(line + "\n" for line in PASTE.read_text().splitlines() if "KUBE-EXT-EDNDUDH2C75GIR6O" in line))
+    code, out, err = svcpath("--rules-file", str(f), "--all")
+    assert code == 0, err
+    assert "no-local-endpoints" not in out
+    assert " ".join(out.splitlines()[1].split()).endswith("? - ?: not in the input"), out
