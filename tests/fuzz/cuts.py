@@ -159,7 +159,8 @@ def main() -> int:
     found = run(args.seed, args.cases, args.counts)
     for line in found:
         print(line)
-    print(f"seed {args.seed}: {args.cases} cuts, {len(found)} absence claims without their evidence in the cut")
+    print(f"seed {args.seed}: {args.cases} cuts, {len(found)} claims the cuts cannot prove"
+          + ("" if args.counts else " (absences without their evidence in the cut)"))
     return 1 if found else 0
 
 
