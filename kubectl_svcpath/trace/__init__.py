@@ -12,7 +12,7 @@ from typing import Any
 
 from kubectl_svcpath.errors import UsageError
 from kubectl_svcpath.modes.base import Parsed
-from kubectl_svcpath.snapshot import ServiceSnapshot
+from kubectl_svcpath.snapshot import ServicePort, ServiceSnapshot
 from kubectl_svcpath.trace.model import Node, Packet, Trace
 
 PROTOCOLS = ("tcp", "udp", "sctp")
@@ -119,7 +119,7 @@ def packets(snapshot: ServiceSnapshot, spec: TraceSpec, pod_ip: str | None = Non
             # dump-only IPVS: the virtual servers themselves ("TCP 10.0.0.1:443"), their role not in the input
             for vs in p.rules_key.split("|"):
                 host, _, vport = vs.split(" ", 1)[1].rpartition(":")
-                targets.append(("nodePort" if p.node_port else "virtualServer", host.strip("[]"), int(vport)))
+                targets.append((_vs_kind(snapshot, p, host.strip("[]"), int(vport)), host.strip("[]"), int(vport)))
         elif p.port is not None:
             targets += [(kind, ip, p.port) for kind, ip in snapshot.entry_addresses()]
         else:
@@ -166,6 +166,16 @@ def _src_for_family(src: str | None, origin: str, node_ips: tuple[str, ...], dst
 def _protocol_for(snapshot: ServiceSnapshot, addr: str, port: int) -> str:
     matches = {p.protocol.lower() for p in snapshot.ports if port in (p.port, p.node_port)}
     return matches.pop() if len(matches) == 1 else "tcp"
+
+
+def _vs_kind(snapshot: ServiceSnapshot, p: ServicePort, address: str, port: int) -> str:
+    """A dump-only IPVS virtual server's role: the kind of address a pasted description names it, a node port
+    when its port is the Service's node port, else not in the input."""
+    for kind, ips in (("clusterIP", snapshot.cluster_ips), ("externalIP", snapshot.external_ips),
+                      ("loadBalancer", snapshot.load_balancer_ips)):
+        if address in ips:
+            return kind
+    return "nodePort" if p.node_port is not None and port == p.node_port else "virtualServer"
 
 
 def _entry_of(snapshot: ServiceSnapshot, addr: str, port: int, node_ips: tuple[str, ...]) -> str | None:

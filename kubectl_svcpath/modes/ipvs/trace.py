@@ -43,7 +43,8 @@ def _ipvs_step(st: State, ipvs: IpvsTable, tr: IptablesTracer) -> tuple[list[Sta
         servers = [rs for rs in vs.real_servers]
         # (a weight not in the input, a real server line cut short, may be above 0: that server is kept)
         usable = [rs for rs in servers if rs.weight is None or rs.weight > 0] if any(rs.weight is not None for rs in servers) else servers
-        mixed = any(rs.weight is None for rs in usable) and any(rs.weight is not None for rs in usable)
+        # a weight not in the input (a --stats listing has none) leaves every share unknown, not an even split
+        unknown = any(rs.weight is None for rs in usable)
         if not servers and (vs.cut_below or ipvs.excerpt):  # (none shown, and the listing may go on past the cut)
             s.branch.reason = (f"virtual server {vs.label}'s real servers are not in the input "
                                f"({'the paste ends at its line' if vs.cut_below else 'the listing is cut'})")
@@ -58,10 +59,13 @@ def _ipvs_step(st: State, ipvs: IpvsTable, tr: IptablesTracer) -> tuple[list[Sta
             tr.note(f"IPVS {vs.label}: no usable real server; IPVS drops new connections to it")
             out.append(s)
             continue
+        if unknown:
+            tr.note(f"IPVS {vs.label}: real server weights not in the input (ipvsadm -Ln prints them): no share is said, "
+                    "and one of weight 0 would take no new connection")
         total = sum(rs.weight or 0 for rs in usable)
         approx = "" if (vs.scheduler or "rr") in _WEIGHTED else f" (approximate: scheduler {vs.scheduler} does not split by weight alone)"
         for rs in usable:
-            factor = None if mixed else (rs.weight or 0) / total if total else 1.0 / len(usable)
+            factor = None if unknown else (rs.weight or 0) / total if total else 1.0 / len(usable)
             shown = host_port(rs.address, rs.port)
             pick = Choice("random", where, vs.ref, shown, factor,
                           f"IPVS weight {rs.weight if rs.weight is not None else '?'} of {total}{approx}")

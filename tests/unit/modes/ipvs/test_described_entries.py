@@ -52,3 +52,11 @@ def test_a_described_services_cluster_ip_virtual_server_is_not_called_its_node_p
     code, out, err = svcpath("--rules-file", str(paste), "default/cgen")
     assert code == 0, err
     assert "clusterIP  10.96.4.8:5001" in out and "nodePort  10.96.4.8:5001" not in out  # was nodePort
+
+
+def test_a_trace_sends_the_packet_to_the_cluster_ip_as_a_cluster_ip() -> None:
+    # was: 'Packet:   tcp fd00::9 -> [fd00:4000::c698]:5001 (nodePort)'
+    code, out, err = svcpath("--rules-file", str(_CORPUS / "k8s-68437-ipvsadm-ipv6-only-nodeport-ipv4-cut-real-server.txt"),
+                             "cgen", "--trace", "fd00::9")
+    assert code == 0, err
+    assert "Packet:   tcp fd00::9 -> [fd00:4000::c698]:5001 (clusterIP)" in out

@@ -116,3 +116,16 @@ def test_connection_entries_alone_are_refused_naming_them(tmp_path: Path) -> Non
     assert code == 8 and not out
     assert "`ipvsadm -Lnc` connection entries only: they are the connections open now, not the virtual server table" in err
     assert "hint: pass `ipvsadm -Ln` output from the node" in err
+
+
+def test_a_stats_listing_alone_gives_no_share_to_a_trace(tmp_path: Path) -> None:
+    # ipvsadm -Ln --stats prints no weights: the trace said 50% each (the report's table already said '-')
+    stats = ("$ sudo ipvsadm -Ln --stats\nIP Virtual Server version 1.2.1 (size=4096)\n"
+             "Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes\n  -> RemoteAddress:Port\n"
+             "TCP  10.96.0.10:53                      3       40       30     4000    50000\n"
+             "  -> 10.244.0.2:53                      3       40       30     4000    50000\n"
+             "  -> 10.244.0.3:53                      0        0        0        0        0\n$ \n")
+    code, out, err = _run(tmp_path, stats, "10.96.0.10", "--trace", "10.244.0.9")
+    assert code == 0, err
+    assert "50%" not in out and "real server 10.244.0.3:53 weight ? (not in the input)" in out
+    assert "IPVS TCP 10.96.0.10:53: real server weights not in the input (ipvsadm -Ln prints them)" in out
