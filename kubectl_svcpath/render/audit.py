@@ -107,6 +107,15 @@ def _endpoints(r: Report) -> set[str]:
     return {h.ip if h.ip not in (None, "?") else f"chain {h.chain}" for p in r.ports for path in p.paths for h in path.endpoints}
 
 
+def _proven(r: Report, endpoints: set[str]) -> int:
+    """How many of ``endpoints`` are surely distinct pods: all of them, unless an endpoint chain whose DNAT the input
+    does not show stands for one (the same pod behind two ports has a chain for each); then the most one port has."""
+    if len(r.ports) < 2 or not any(e.startswith("chain ") for e in endpoints):
+        return len(endpoints)
+    return max(len({h.ip if h.ip not in (None, "?") else f"chain {h.chain}" for path in p.paths for h in path.endpoints})
+               for p in r.ports)
+
+
 # (header, drop order when the terminal is too narrow: higher goes first; 0 = kept)
 _COLUMNS = [("NAMESPACE", 0), ("NAME", 0), ("TYPE", 3), ("CLUSTER-IP", 2), ("PORTS", 1), ("ENDPOINTS", 0),
             ("PKTS", 4), ("HEALTH", 0)]
@@ -147,6 +156,7 @@ def audit_row(r: Report) -> dict[str, str]:
     ports = ",".join(f"{p.port.port or '?'}{'/' + p.port.protocol if p.port.protocol != 'TCP' else ''}"
                      + (f":{p.port.node_port}" if p.port.node_port else "") for p in r.ports)
     endpoints = _endpoints(r)
+    proven = _proven(r, endpoints)
     pkts = [path.packets for p in r.ports for path in p.paths if path.packets is not None]
     unknown_eps = any(path.verdict == "not-in-input" or path.endpoints_in_part for p in r.ports for path in p.paths) \
         or _unseen_ports(r)
@@ -157,7 +167,7 @@ def audit_row(r: Report) -> dict[str, str]:
         name += f" ({r.ports[0].service_chain or (key.split('|')[0] + ('…' if '|' in key else '') if ' ' in key else 'KUBE-SVC-' + key)})"
     return {"NAMESPACE": safe(svc.namespace or "?"), "NAME": safe(name), "TYPE": safe(svc.type or "?"),
             "CLUSTER-IP": safe(ips), "PORTS": safe(ports or ("" if svc.from_api else "?")),
-            "ENDPOINTS": f"{len(endpoints)}+?" if unknown_eps and endpoints else "?" if unknown_eps else
+            "ENDPOINTS": f"{proven}+?" if (unknown_eps or proven < len(endpoints)) and endpoints else "?" if unknown_eps else
                          "0 local" if not endpoints and _dropped(r) else str(len(endpoints)),
             "PKTS": str(sum(pkts)) if pkts else "-", "HEALTH": safe(health(r)), "NODE": safe(r.host or "?")}
 

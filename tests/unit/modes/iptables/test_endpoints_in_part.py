@@ -60,3 +60,20 @@ def test_endpoint_chains_without_their_service_chain(tmp_path: Path) -> None:
     code, out, err = svcpath("--rules-file", str(f), "--all")
     assert code == 0, err
     assert _row(out, "web").endswith("2+? - ?: not in the input"), out
+
+
+def test_endpoint_chains_of_two_ports_without_their_dnat_are_not_counted_as_pods(tmp_path: Path) -> None:
+    """A real -L paste (tests/corpus/qifangsu-demo-nat-L-n-v.txt) cut to its KUBE-SERVICES and service chains:
+    kube-dns' two ports jump to two endpoint chains each, the chains themselves cut out. ENDPOINTS counts pods,
+    and each port's chains were counted as pods of their own: "4", where the whole paste shows 2 pods (each
+    behind both ports). Two are proven (one port's two chains), more is not in the input: "2+?"."""
+    lines = (CORPUS / "qifangsu-demo-nat-L-n-v.txt").read_text().splitlines()
+    first = lines.index(next(x for x in lines if x.startswith("Chain KUBE-SERVICES ")))
+    f = tmp_path / "cut.txt"
+    f.write_text("\n".join(lines[first:]) + "\n")
+    assert not any(x.startswith("Chain KUBE-SEP-") for x in lines[first:])
+    code, out, err = svcpath("--rules-file", str(f), "--all")
+    assert code == 0, err
+    assert _row(out, "kube-dns").split()[4:6] == ["53/UDP,53", "2+?"], out
+    code, out, err = svcpath("--rules-file", str(CORPUS / "qifangsu-demo-nat-L-n-v.txt"), "--all")
+    assert _row(out, "kube-dns").split()[5] == "2", out  # (the whole paste: each pod's address seen)
