@@ -81,6 +81,13 @@ def run_cli(*args: str, env: dict[str, str] | None = None, stdin: str | None = N
     return subprocess.run([*cmd, *args], capture_output=True, text=True, env=full_env, input=stdin, timeout=timeout)
 
 
+def svcpath_on(tmp_path: Path, text: str, *args: str) -> tuple[int, str, str]:
+    """svcpath() with ``text`` as the pasted rules (--rules-file)."""
+    paste = tmp_path / "paste.txt"
+    paste.write_text(text, encoding="utf-8")
+    return svcpath("--rules-file", str(paste), *args)
+
+
 def svcpath(*args: str) -> tuple[int, str, str]:
     """Run the CLI in this process (same code path as the console script); (exit code, stdout, stderr)."""
     import io

@@ -35,7 +35,6 @@ from kubectl_svcpath.modes.nftables.text_tokens import LISTING_HINT, NL, STR, WO
 
 _PRIORITY_NAMES = {"raw": -300, "mangle": -150, "dstnat": -100, "filter": 0, "security": 50, "srcnat": 100, "out": 100}
 _INERT_OBJECTS = ("flowtable", "counter", "quota", "ct", "limit", "secmark", "synproxy")  # do not route packets
-_HINT = LISTING_HINT  # (the lexer refuses with it too)
 
 
 class StructureReader:
@@ -64,7 +63,7 @@ class StructureReader:
         return toks[-1].line if toks else 1
 
     def _err(self, reason: str, line: int | None = None) -> BadDump:
-        return BadDump(self.source, reason, line or self.line, hint=_HINT)
+        return BadDump(self.source, reason, line or self.line, hint=LISTING_HINT)
 
     def _next(self) -> Token:
         if self.c.done():

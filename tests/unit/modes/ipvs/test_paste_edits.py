@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import svcpath
+from tests.conftest import svcpath, svcpath_on
 
 # kube-vip/kube-vip#781 (RomLecat, 2024-03-09, kube-proxy in IPVS mode): the head of the comment's
 # `ipvsadm -Ln`, public addresses replaced by the author (as the issues search index holds it)
@@ -56,16 +56,10 @@ TCP  10.96.0.10:53 rr
 """
 
 
-def _run(tmp_path: Path, text: str, *args: str) -> tuple[int, str, str]:
-    paste = tmp_path / "paste.txt"
-    paste.write_text(text, encoding="utf-8")
-    return svcpath("--rules-file", str(paste), *args)
-
-
 def test_hidden_virtual_server_addresses_are_left_out_not_called_host_names(tmp_path: Path) -> None:
     # was: exit 8, "virtual server '<ipv4-public-prefix>.20:3129' is printed by a host name (ipvsadm -l without -n)",
     # hint "ipvsadm -Ln" - of a listing made with -Ln
-    code, out, err = _run(tmp_path, _HIDDEN_V4, "--all")
+    code, out, err = svcpath_on(tmp_path, _HIDDEN_V4, "--all")
     assert code == 0, err
     assert "? (TCP 10.8.9.0:30151)" in out and "host name" not in out + err
     assert ("virtual servers '<ipv4-public-prefix>.20:3129' (line 5) and '<ipv4-public-prefix>.23:80' (line 7): the address "
@@ -75,7 +69,7 @@ def test_hidden_virtual_server_addresses_are_left_out_not_called_host_names(tmp_
 
 
 def test_hidden_ipv6_real_server_is_read_without_its_address(tmp_path: Path) -> None:
-    code, out, err = _run(tmp_path, _HIDDEN_V6, "fd00:10:96::a")
+    code, out, err = svcpath_on(tmp_path, _HIDDEN_V6, "fd00:10:96::a")
     assert code == 0, err
     assert "?:53 w1" in out and "100%" in out
     assert "real server '[<ipv6-public-prefix-1>:700::9c31:c102]:53' (line 5): the address is hidden in the paste" in out
@@ -86,7 +80,7 @@ def test_hidden_ipv6_real_server_is_read_without_its_address(tmp_path: Path) -> 
 def test_a_cut_in_another_commands_output_does_not_make_the_listing_a_part(tmp_path: Path) -> None:
     # was: "paste.txt is an excerpt (cut at line 3)" and "the input is a part of the rules": the "..." is the `ip a`
     # output's, and "[root@master1 yaml]#ip a" was no prompt (line 3 not left out with that output)
-    code, out, err = _run(tmp_path, _IP_A_CUT, "--all")
+    code, out, err = svcpath_on(tmp_path, _IP_A_CUT, "--all")
     assert code == 0, err
     assert "not rule output, left out: lines 3-9 (`ip a` output)" in out
     assert "excerpt" not in out and "a part of the rules" not in out
@@ -112,7 +106,7 @@ def test_connection_entries_alone_are_refused_naming_them(tmp_path: Path) -> Non
     lnc = ("sudo ipvsadm -Ln -c\nIPVS connection entries\npro expire state       source             virtual            destination\n"
            "TCP 00:07  CLOSE       169.48.169.137:50176 169.46.7.238:28372 169.48.180.191:28372\n"
            "TCP 14:59  ESTABLISHED 169.60.24.86:52470 169.46.7.238:27234 169.48.180.244:27234\n")
-    code, out, err = _run(tmp_path, lnc, "--all")
+    code, out, err = svcpath_on(tmp_path, lnc, "--all")
     assert code == 8 and not out
     assert "`ipvsadm -Lnc` connection entries only: they are the connections open now, not the virtual server table" in err
     assert "hint: pass `ipvsadm -Ln` output from the node" in err
@@ -125,7 +119,7 @@ def test_a_stats_listing_alone_gives_no_share_to_a_trace(tmp_path: Path) -> None
              "TCP  10.96.0.10:53                      3       40       30     4000    50000\n"
              "  -> 10.244.0.2:53                      3       40       30     4000    50000\n"
              "  -> 10.244.0.3:53                      0        0        0        0        0\n$ \n")
-    code, out, err = _run(tmp_path, stats, "10.96.0.10", "--trace", "10.244.0.9")
+    code, out, err = svcpath_on(tmp_path, stats, "10.96.0.10", "--trace", "10.244.0.9")
     assert code == 0, err
     assert "50%" not in out and "real server 10.244.0.3:53 weight ? (not in the input)" in out
     assert "IPVS TCP 10.96.0.10:53: real server weights not in the input (ipvsadm -Ln prints them)" in out

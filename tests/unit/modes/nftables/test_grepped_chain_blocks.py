@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import svcpath
+from tests.conftest import svcpath_on
 
 _GREP = """$ sudo nft list table ip kube-proxy | grep nginx
 \t\t\t     10.96.146.231 . tcp . 80 : goto service-ECO34HEO-default/nginx/tcp/,
@@ -25,29 +25,23 @@ _ALONE = """\tchain service-ECO34HEO-default/nginx/tcp/ {
 """
 
 
-def _run(tmp_path: Path, text: str, *args: str) -> tuple[int, str, str]:
-    paste = tmp_path / "paste.txt"
-    paste.write_text(text, encoding="utf-8")
-    return svcpath("--rules-file", str(paste), *args)
-
-
 def test_grepped_chain_lines_without_closing_braces_are_read(tmp_path: Path) -> None:
     # was: exit 8, "chain service-ECO34HEO-default/nginx/tcp/ is not closed (truncated dump?)"
-    code, out, err = _run(tmp_path, _GREP, "default/nginx")
+    code, out, err = svcpath_on(tmp_path, _GREP, "default/nginx")
     assert code == 0, err
     assert "cluster IP 10.96.146.231" in out and "10.244.1.2:80" in out and "10.244.2.3:80" in out
     assert ("end without a closing brace (lines picked by grep, or cut): the rules not shown are not in the input") in out
-    code, out, err = _run(tmp_path, _GREP, "default/nginx", "--trace", "10.244.9.9")
+    code, out, err = svcpath_on(tmp_path, _GREP, "default/nginx", "--trace", "10.244.9.9")
     assert code == 0 and "Verdict:  unknown" in out  # nat-prerouting is not in the input: no guess
 
 
 def test_a_service_chain_block_pasted_alone_is_kube_proxys_not_iptables_nft(tmp_path: Path) -> None:
     # was: exit 8, "nftables listing without kube-proxy's table (table ip kube-proxy) or iptables rules to follow":
     # the chain was put in table ip nat (its name is not all lower case)
-    code, out, err = _run(tmp_path, _ALONE, "--all")
+    code, out, err = svcpath_on(tmp_path, _ALONE, "--all")
     assert code == 0, err
     row = next(line for line in out.splitlines() if line.startswith("default "))
     assert row.split()[:5] == ["default", "nginx", "?", "10.96.146.231", "80"], row
-    code, out, err = _run(tmp_path, _ALONE, "default/nginx")
+    code, out, err = svcpath_on(tmp_path, _ALONE, "default/nginx")
     assert code == 0 and "service-ECO34HEO-default/nginx/tcp/" in out and "10.244.2.3:80" in out, out + err
     assert "read as table ip kube-proxy" in out
