@@ -13,17 +13,23 @@ _CLOSE = 0.6  # difflib's own cutoff for a close match (get_close_matches)
 def closest_first(wanted: str, names: list[str]) -> list[str]:
     """``names`` (NAMESPACE/NAME) sorted, those whose NAME is close to ``wanted``'s moved to the front, the
     closest first: the same name in another namespace, then a typo ("hello-servce" -> hello-service)."""
-    want, names = wanted.rsplit("/", 1)[-1], sorted(set(names))
+    names = sorted(set(names))
+    close = close_only(wanted, names)
+    near = set(close)
+    return close + [n for n in names if n not in near]
+
+
+def close_only(wanted: str, names: list[str]) -> list[str]:
+    """Those of ``names`` whose NAME (after the last '/') is close to ``wanted``'s, the closest first."""
+    want = wanted.rsplit("/", 1)[-1]
     matcher = difflib.SequenceMatcher(b=want)
     scored = []
-    for n in names:
+    for n in sorted(set(names)):
         matcher.set_seq1(n.rsplit("/", 1)[-1])
         # the quick upper bounds first, as get_close_matches does: 10,000 names stay well under 0.1 s
         if matcher.real_quick_ratio() >= _CLOSE and matcher.quick_ratio() >= _CLOSE and (r := matcher.ratio()) >= _CLOSE:
             scored.append((-r, n))
-    close = [n for _, n in sorted(scored)]
-    near = set(close)
-    return close + [n for n in names if n not in near]
+    return [n for _, n in sorted(scored)]
 
 
 def holds(what: str, wanted: str, names: list[str]) -> str:

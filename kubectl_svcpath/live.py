@@ -115,9 +115,21 @@ def _service_objects(kube: Any, req: LiveRequest) -> tuple[str, str, list[dict[s
     ns, name = split_service(req.service, req.namespace)
     ns = ns or kube.namespace
     _say(req, f"reading service {ns}/{name}")
-    svc = reads.get_service(kube, ns, name)
+    svc = _get_service(kube, ns, name)
     slices = reads.list_endpoint_slices(kube, ns, name)
     return ns, name, [svc, *slices]
+
+
+def _get_service(kube: Any, ns: str, name: str) -> dict[str, Any]:
+    """GET the Service; a 404 says where a Service of that name is, or the close names (kube/near.py)."""
+    from kubectl_svcpath.kube import reads
+
+    try:
+        return reads.get_service(kube, ns, name)
+    except NotFound as e:
+        from kubectl_svcpath.kube.near import service_not_found
+
+        raise service_not_found(kube, ns, name, e) from None
 
 
 def fetch_service_objects(req: LiveRequest) -> tuple[str, list[dict[str, Any]]]:
@@ -194,7 +206,7 @@ def _start(kube: Any, req: LiveRequest, pool: futures.ThreadPoolExecutor) -> Liv
     ns, name = split_service(req.service, req.namespace)
     ns = ns or kube.namespace
     _say(req, f"reading service {ns}/{name}")
-    service_f = pool.submit(reads.get_service, kube, ns, name)
+    service_f = pool.submit(_get_service, kube, ns, name)
     slices_f = pool.submit(reads.list_endpoint_slices, kube, ns, name)
     config_f = pool.submit(_read_config, kube)
     named = req.node if not req.many else None
@@ -255,8 +267,10 @@ def _chosen_nodes(kube: Any, req: LiveRequest) -> _Chosen:
     if names is not None:
         missing = [n for n in names if n not in found]
         if missing:
-            raise NotFound(f'node "{missing[0]}" not found' + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""),
-                           hint="list the nodes with: kubectl get nodes")
+            from kubectl_svcpath.kube.near import node_not_found
+
+            err = node_not_found(missing[0], sorted(found))
+            raise NotFound(err.message + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""), hint=err.hint)
         found = {n: found[n] for n in names}
     if not found:
         if selector is not None:
@@ -508,7 +522,9 @@ def _check_node_exists(kube: Any, node: str) -> None:
 
     names = {apifields.text(n, "metadata", "name") for n in reads.list_nodes(kube)}
     if node not in names:
-        raise NotFound(f'node "{node}" not found', hint="list the nodes with: kubectl get nodes")
+        from kubectl_svcpath.kube.near import node_not_found
+
+        raise node_not_found(node, sorted(n for n in names if n))
 
 
 # --- the audit (--all): every Service of a namespace, or of the cluster, against one node's rules ----

@@ -114,6 +114,13 @@ def list_services(kube: Kube, namespace: str | None, label_selector: str | None 
     return items
 
 
+def services_named(kube: Kube, name: str) -> list[dict[str, Any]]:
+    """The Services called ``name`` in every namespace (LIST with a field selector, as
+    ``kubectl get services -A --field-selector metadata.name=NAME``): where a Service not found was meant."""
+    return _list(kube, Call("list", "services"), "/api/v1/services", {}, "Service", "v1",
+                 [("fieldSelector", f"metadata.name={name}")])
+
+
 def list_all_endpoint_slices(kube: Kube, namespace: str | None) -> list[dict[str, Any]]:
     """--all: every EndpointSlice of the namespace, or of the cluster (None: -A); the caller groups them."""
     group = "discovery.k8s.io"
