@@ -425,8 +425,12 @@ def _http_status_error(status: Any, detail: str, call: Call, where: str, timeout
         return NotFound(f"{doing} not found", hint=_not_found_hint(call))
     if status in (408, 504) or (status == 500 and "timeout" in detail.lower()):
         return _timed_out(call.describe(verb=True), timeout, where)
-    return ApiUnreachable(f"the API server answered {status} to {doing}: {detail}",
-                          hint="retry; if it persists, check the API server's health: kubectl get --raw /readyz")
+    acting = call.describe(verb=True)
+    if status == 429:  # API Priority and Fairness sheds load (client-go waited out its Retry-After, as here)
+        return ApiUnreachable(f"the API server answered {request_status(status)} to {acting}: {detail}",
+                              hint="the API server is shedding load (API Priority and Fairness): retry in a minute")
+    return ApiUnreachable(f"the API server answered {request_status(status)} to {acting}: {detail}",
+                          hint="retry; if it persists, check the API server's health: kubectl get --raw='/readyz?verbose'")
 
 
 def _transport_error(exc: BaseException, call: Call, where: str, timeout: float | None) -> SvcpathError:

@@ -22,7 +22,8 @@ than GET, a watch - answers a Kubernetes ``Status`` 404/405 *and* is recorded in
 Faults (``cluster.faults``): 403 on exec, another status for the exec upgrade (``exec_reject``:
 401, 404...), a missing binary, a non-zero exit, truncated output ("cut": half the output then
 success; "drop": half the output then the connection dies), slow answers (``delay``/``exec_delay``
-seconds), an exec upgrade never answered (``exec_no_upgrade``), 401 for a wrong token. "API
+seconds), an exec upgrade never answered (``exec_no_upgrade``), 401 for a wrong token, a REST path
+answered 429/500/503 with or without ``Retry-After`` (``statuses``). "API
 unreachable" is a kubeconfig pointing at a closed port (``closed_port()``).
 
 Credentials: the bearer token ``cluster.token``, or - with ``FakeApiServer(..., client_ca=cert)``
@@ -117,6 +118,19 @@ class Faults:
     exec_no_upgrade: bool = False  # read the exec request, never answer it (until the client goes away)
     expire_continue: int = 0  # answer this many LIST requests that carry a continue token 410 Expired
     forbidden_paths: list[str] = field(default_factory=list)  # regexes of REST paths answered 403
+    statuses: list[StatusFault] = field(default_factory=list)  # REST paths answered another status (429, 500, 503)
+
+
+@dataclass
+class StatusFault:
+    """GETs of paths matching ``path`` (a regex) answered ``code`` with a Kubernetes Status, ``times`` times
+    (None: always), with a ``Retry-After`` header when ``retry_after`` is set (as API Priority and Fairness
+    answers 429, and client-go then waits and retries)."""
+
+    path: str
+    code: int
+    retry_after: str | None = None
+    times: int | None = None
 
 
 @dataclass
@@ -286,6 +300,12 @@ def _status(code: int, reason: str, message: str) -> dict[str, Any]:
             "reason": reason, "code": code}
 
 
+# what kube-apiserver says with these statuses (APF's 429, etcd trouble, a server starting or going away)
+_STATUS_TEXT = {429: ("TooManyRequests", "Too many requests, please try again later."),
+                500: ("InternalError", "Internal error occurred: etcdserver: leader changed"),
+                503: ("ServiceUnavailable", "the server is currently unable to handle the request")}
+
+
 # --- discovery -----------------------------------------------------------------------------------
 
 def _resource(name: str, kind: str, namespaced: bool, verbs: list[str], short: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -370,11 +390,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if n:
             self.rfile.read(n)
 
-    def _json(self, code: int, obj: Any) -> None:
+    def _json(self, code: int, obj: Any, headers: dict[str, str] | None = None) -> None:
         body = json.dumps(obj).encode()
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
 
@@ -424,6 +446,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if re.search(rx, path):
                 rec.status = 403
                 return self._json(403, _status(403, "Forbidden", f'forbidden: User "test" cannot get resource at {path}'))
+        for fault in cluster.faults.statuses:
+            if re.search(fault.path, path) and fault.times != 0:
+                if fault.times is not None:
+                    fault.times -= 1
+                rec.status = fault.code
+                reason, message = _STATUS_TEXT.get(fault.code, ("InternalError", "Internal error occurred"))
+                headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
+                return self._json(fault.code, _status(fault.code, reason, message), headers)
         if cluster.before_rest is not None:
             cluster.before_rest(rec)
         code, obj = self._rest(name, m.groups(), query)

@@ -1,0 +1,78 @@
+"""An API server that answers 429 (API Priority and Fairness), 500 or 503: a `Retry-After` is waited out and the
+request sent again, as client-go (so kubectl) does, within --request-timeout; otherwise one error line that names
+the status, the request, how often it was tried, and what to do. No root needed."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from kubectl_svcpath.errors import ExitCode
+from tests.conftest import svcpath
+from tests.fakeapi.server import FakeApiServer, StatusFault
+from tests.live.test_faults import hint_of, no_lab_hello, one_error, only_reads
+
+pytestmark = pytest.mark.api
+
+
+def _gets(api: FakeApiServer, path: str) -> list[int]:
+    return [r.status for r in api.cluster.requests if r.path == path]
+
+
+def test_a_throttled_read_is_sent_again_after_its_retry_after(api: FakeApiServer, tmp_path):
+    """Twice 429 with Retry-After: 1, then the Service: kubectl would show it; the plugin said
+    'the API server answered 429 to service ...' (exit 6) at the first one."""
+    no_lab_hello(api)
+    api.cluster.faults.missing_binaries = {"iptables-save"}  # stop at the exec: the API reads are what is tested
+    api.cluster.faults.statuses = [StatusFault("/services/hello-service$", 429, "1", times=2)]
+    started = time.monotonic()
+    code, _, err = svcpath("hello-service", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")), "-v", "6")
+    assert 2 <= time.monotonic() - started < 10
+    assert code == ExitCode.COLLECT_FAILED, err  # (the exec's failure: every read went through)
+    assert _gets(api, "/api/v1/namespaces/default/services/hello-service") == [429, 429, 200]
+    assert err.count("/services/hello-service 429 Too Many Requests in ") == 2  # -v 6 shows each try
+    only_reads(api)
+
+
+def test_a_server_that_keeps_asking_to_wait_ends_within_the_request_timeout(api: FakeApiServer, tmp_path):
+    no_lab_hello(api)
+    api.cluster.faults.statuses = [StatusFault("/pods$", 503, "1")]
+    started = time.monotonic()
+    code, out, err = svcpath("hello-service", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")),
+                             "--request-timeout", "3s")
+    assert time.monotonic() - started < 3 + 1
+    assert code == ExitCode.API_UNREACHABLE == 6
+    line = one_error(err)
+    assert line.startswith('error: the API server answered 503 Service Unavailable to list pods in namespace "kube-system": '
+                           "the server is currently unable to handle the request (3 tries in ")
+    assert line.endswith("s; its Retry-After of 1s would pass --request-timeout 3s)")
+    assert hint_of(err) == "hint: retry; if it persists, check the API server's health: kubectl get --raw='/readyz?verbose'"
+
+
+def test_a_retry_after_past_the_request_timeout_is_not_waited_for(api: FakeApiServer, tmp_path):
+    no_lab_hello(api)
+    api.cluster.faults.statuses = [StatusFault("/services/", 429, "60")]
+    started = time.monotonic()
+    code, _, err = svcpath("hello-service", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")),
+                           "--request-timeout", "5s")
+    assert time.monotonic() - started < 3
+    assert code == ExitCode.API_UNREACHABLE
+    assert one_error(err) == ('error: the API server answered 429 Too Many Requests to get service "hello-service" in namespace '
+                              '"default": Too many requests, please try again later. (its Retry-After of 60s would pass '
+                              "--request-timeout 5s)")
+    assert hint_of(err) == "hint: the API server is shedding load (API Priority and Fairness): retry in a minute"
+
+
+@pytest.mark.parametrize("status,words", [
+    (500, "500 Internal Server Error to get service \"hello-service\" in namespace \"default\": Internal error occurred"),
+    (503, "503 Service Unavailable to get service \"hello-service\" in namespace \"default\": the server is currently"),
+])
+def test_an_error_status_without_retry_after_is_one_line_at_once(api: FakeApiServer, tmp_path, status, words):
+    """It said 'the API server answered 500 to service "hello-service"': no reason phrase, no verb."""
+    no_lab_hello(api)
+    api.cluster.faults.statuses = [StatusFault("/services/", status)]
+    code, out, err = svcpath("hello-service", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")))
+    assert (code, out) == (ExitCode.API_UNREACHABLE, "")
+    assert one_error(err).startswith(f"error: the API server answered {words}")
+    assert _gets(api, "/api/v1/namespaces/default/services/hello-service") == [status]
