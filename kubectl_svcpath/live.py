@@ -333,7 +333,12 @@ def _read_config(kube: Any) -> _Config:
 
 def _collect_node(kube: Any, plan: _Plan, families: tuple[int, ...], node: str, many: bool = False,
                   chosen_mode: str | None = None) -> NodeResult:
-    pod = kpp.best_pod(plan.pods.get(node, []), node)
+    pods = plan.pods.get(node, [])
+    if not pods:  # none labelled as kube-proxy's: a pod whose container runs it, else what runs there instead
+        from kubectl_svcpath.collect.no_proxy_pod import on_the_node
+
+        pods = on_the_node(kube, node)
+    pod = kpp.best_pod(pods, node)
     mode = kpp.decide_mode(plan.config_mode, pod, plan.notes, chosen_mode)
     coll = kpp.collect(kube, pod, mode, families, piecewise=not many)
     coll.node_port_addresses = plan.node_ports

@@ -420,7 +420,7 @@ def _http_status_error(status: Any, detail: str, call: Call, where: str, timeout
         if call.resource == "pods/exec":
             hint = ("exec needs `create` on pods/exec in kube-system: " + call.can_i()
                     + "; `kubectl svcpath --print-rbac` prints the minimal Role")
-        return Forbidden(f"forbidden: cannot {call.verb} {doing}: {detail}", hint=hint)
+        return Forbidden(f"forbidden: cannot {call.describe(verb=True)}: {detail}", hint=hint)  # (pods/exec: "exec into pod")
     if status == 404:
         return NotFound(f"{doing} not found", hint=_not_found_hint(call))
     if status in (408, 504) or (status == 500 and "timeout" in detail.lower()):

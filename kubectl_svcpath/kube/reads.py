@@ -182,9 +182,10 @@ def get_node(kube: Kube, name: str) -> dict[str, Any]:
     return obj
 
 
-def list_pods(kube: Kube, namespace: str, label_selector: str, field_selector: str | None = None) -> list[dict[str, Any]]:
+def list_pods(kube: Kube, namespace: str, label_selector: str | None, field_selector: str | None = None) -> list[dict[str, Any]]:
     query = [("fieldSelector", field_selector)] if field_selector else []  # the generated method's order
-    query.append(("labelSelector", label_selector))
+    if label_selector:
+        query.append(("labelSelector", label_selector))
     return _list(kube, Call("list", "pods", None, namespace), "/api/v1/namespaces/{namespace}/pods",
                  {"namespace": namespace}, "Pod", "v1", query)
 

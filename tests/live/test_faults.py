@@ -63,6 +63,8 @@ def test_rbac_forbidden_exec_says_which_permission(api: FakeApiServer, tmp_path)
     code, out, err = svcpath("hello-service", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")))
     assert code == ExitCode.FORBIDDEN == 5
     assert 'cannot create resource "pods/exec"' in one_error(err)
+    # (it said 'forbidden: cannot create exec into pod …': the verb of the RBAC rule glued to kubectl's word)
+    assert one_error(err).startswith('error: forbidden: cannot exec into pod "kube-proxy-')
     assert "kubectl auth can-i create pods/exec -n kube-system" in hint_of(err)
     assert "--print-rbac" in hint_of(err)
     only_reads(api)
@@ -121,12 +123,15 @@ def test_no_kube_proxy_pod_explains_why_and_what_to_do(api: FakeApiServer, tmp_p
     no_lab_hello(api, kube_proxy=False)
     code, _, err = svcpath("hello-service", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")))
     assert code == ExitCode.NOT_FOUND
-    assert 'no kube-proxy pod on node "cp01"' in one_error(err)
+    assert one_error(err) == ('error: no kube-proxy pod on node "cp01" (namespace kube-system: no pod labelled '
+                              "k8s-app=kube-proxy or component=kube-proxy, no container running kube-proxy)")
     hint = hint_of(err)
     assert "Cilium" in hint and "k3s" in hint and "--local" in hint and "--rules-file" in hint
-    # both label conventions were tried, on that node only
+    assert "see what runs there with kubectl get pods -A -o wide --field-selector spec.nodeName=cp01;" in hint
+    # both label conventions were tried, then the node's kube-system pods for a container running kube-proxy, on that
+    # node only
     pod_lists = [r.query for r in api.cluster.requests if r.path.endswith("/pods")]
-    assert [q["labelSelector"] for q in pod_lists] == [["k8s-app=kube-proxy"], ["component=kube-proxy"]]
+    assert [q.get("labelSelector") for q in pod_lists] == [["k8s-app=kube-proxy"], ["component=kube-proxy"], None]
     assert all(q["fieldSelector"] == ["spec.nodeName=cp01"] for q in pod_lists)
 
 

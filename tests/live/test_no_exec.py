@@ -48,7 +48,7 @@ def test_exec_forbidden_gives_the_api_view_with_the_rules_not_read(scenario: Sce
     assert 'cannot create resource "pods/exec"' in one_error(err)
     lines = out.splitlines()
     assert lines[0].startswith("Service:  default/hello-service  type NodePort  cluster IP 10.101.173.15")
-    assert lines[1].startswith("Rules:    NOT READ on node cp01: forbidden: cannot create exec into pod")
+    assert lines[1].startswith("Rules:    NOT READ on node cp01: forbidden: cannot exec into pod")
     assert "kubectl auth can-i create pods/exec -n kube-system" in lines[2]
     rows = [ln.split() for ln in lines if ln.startswith(("port-v1", "port-v2"))]
     assert rows == [["port-v1", "39090/TCP", "10.101.173.15:39090", "30725", "192.168.189.15:9090", "yes", "yes", "no", "cp01"],
