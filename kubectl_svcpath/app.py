@@ -100,11 +100,10 @@ def run(opts: Options, env: Env) -> int:
         text = (with_traffic(outcome.reports[0], outcome.traffic, opts.output) if opts.output in ("json", "yaml")
                 else render_traffic(outcome.traffic, style, env.width) + "\n" + text)
     env.stdout.write(_for_terminal(text, opts.output, style))
-    for node, err in outcome.node_errors:
-        prefix = "" if err.message.startswith(f"node {node}") else f"node {node}: "
-        env.stderr.write(f"error: {safe(prefix + err.message)}\n")
-        if err.hint:
-            env.stderr.write(f"hint: {safe(err.hint)}\n")
+    if outcome.node_errors:
+        from kubectl_svcpath.node_errors import error_lines
+
+        env.stderr.write("".join(f"{safe(line)}\n" for line in error_lines(outcome.node_errors)))
     unread = [r.rules_not_read for r in outcome.reports if r.rules_not_read is not None]
     for why in unread:
         env.stderr.write(f"error: {safe(why.message)}\n" + (f"hint: {safe(why.hint)}\n" if why.hint else ""))

@@ -1,0 +1,70 @@
+"""--all-nodes, --nodes, --sample with nodes that cannot be read: the others' reports are printed, each way of
+failing is one error line naming its nodes (with one hint), and the exit code is the documented one. No root:
+the execs of the nodes that can be read are answered from memory (FakeCluster.replay)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kubectl_svcpath.errors import ExitCode
+from tests.conftest import svcpath
+from tests.fakeapi.server import FakeApiServer
+from tests.lab import kpgen
+from tests.live.test_faults import no_lab_hello, only_reads
+
+pytestmark = pytest.mark.api
+
+NODES = ("cp01", "w1", "w2", "w3")
+
+
+def _cluster(api: FakeApiServer, without_pod: tuple[str, ...] = ()) -> None:
+    no_lab_hello(api, nodes=NODES)
+    rules = kpgen.generate([kpgen.hello_service()], kpgen.HELLO_CONFIG).encode()
+    api.cluster.replay[("", ("iptables-save", "-c"))] = rules  # every node (no namespace): the same rules
+    for key in [k for k in api.cluster.objects if k[0] == "Pod" and k[2].startswith("kube-proxy-")]:
+        if api.cluster.objects[key]["spec"]["nodeName"] in without_pod:
+            del api.cluster.objects[key]
+
+
+@pytest.mark.parametrize("args", [["--all-nodes"], ["--nodes", "cp01,w1,w2"], ["--sample", "4"]])
+def test_a_node_that_cannot_be_read_leaves_the_others_reports_and_exit_7(api: FakeApiServer, tmp_path, args):
+    _cluster(api, without_pod=("w1",))
+    kc = str(api.write_kubeconfig(tmp_path / "kc"))
+    code, out, err = svcpath("hello-service", *args, "--kubeconfig", kc)
+    assert code == ExitCode.COLLECT_FAILED == 7, err
+    assert "=== node cp01 ===" in out and "=== node w2 ===" in out and "=== node w1 ===" not in out
+    lines = err.splitlines()
+    assert lines[0] == ('error: no kube-proxy pod on node "w1" (namespace kube-system: no pod labelled '
+                        "k8s-app=kube-proxy or component=kube-proxy, no container running kube-proxy)")
+    assert lines[1].startswith("hint: ") and "--field-selector spec.nodeName=w1" in lines[1]
+    assert len(lines) == 2, err
+    code, out, _ = svcpath("hello-service", *args, "--kubeconfig", kc, "-o", "json")
+    assert code == 7 and json.loads(out)["errors"] == [{"node": "w1", "exitCode": 4, "message": lines[0].removeprefix("error: ")}]
+    only_reads(api)
+
+
+def test_nodes_failing_alike_are_one_error_line_and_one_hint(api: FakeApiServer, tmp_path):
+    """Without leave to exec, --all-nodes printed one error and one equal hint per node (100 nodes: 200 lines)."""
+    _cluster(api)
+    api.cluster.faults.exec_forbidden = True
+    code, out, err = svcpath("hello-service", "--all-nodes", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")))
+    assert code == ExitCode.FORBIDDEN
+    assert err.splitlines() == [
+        'error: node cp01: forbidden: cannot exec into pod "kube-proxy-39f34" in namespace "kube-system": pods '
+        '"kube-proxy-39f34" is forbidden: User "test" cannot create resource "pods/exec" in API group "" in the '
+        'namespace "kube-system" (and alike on nodes w1, w2 and w3)',
+        "hint: exec needs `create` on pods/exec in kube-system: kubectl auth can-i create pods/exec -n kube-system; "
+        "`kubectl svcpath --print-rbac` prints the minimal Role"]
+
+    api.cluster.faults.exec_forbidden = False
+    for key in [k for k in api.cluster.objects if k[0] == "Pod"]:
+        del api.cluster.objects[key]
+    code, out, err = svcpath("hello-service", "--all-nodes", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")))
+    assert code == ExitCode.NOT_FOUND
+    lines = err.splitlines()
+    assert lines[0] == ('error: no kube-proxy pod on node "cp01" (namespace kube-system: no pod labelled '
+                        "k8s-app=kube-proxy or component=kube-proxy, no container running kube-proxy) "
+                        "(and alike on nodes w1, w2 and w3)")
+    assert len(lines) == 2 and lines[1].startswith("hint: ")
