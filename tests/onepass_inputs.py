@@ -152,8 +152,8 @@ def counting_matches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     matched = [0]
     real = audit_match.Matchers.match
 
-    def counted(self: audit_match.Matchers, shape: Any, text: str) -> Any:
-        found = real(self, shape, text)
+    def counted(self: audit_match.Matchers, shape: Any, text: str, known: Any = None) -> Any:
+        found = real(self, shape, text, known)
         matched[0] += found is not None
         return found
 

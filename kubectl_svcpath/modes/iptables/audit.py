@@ -131,9 +131,10 @@ class FastAudit:
             return self.one(infer._finish(d, self.rules))[1]
         if self.matchers.by_shape:  # (a template met often: the Service's text matched against it whole)
             shape = _shape(d)
-            if shape in self.matchers.by_shape:
+            known = self.matchers.by_shape.get(shape)
+            if known is not None:
                 raw = self._raw(d)
-                found = self.matchers.match(shape, raw) if raw is not None else None
+                found = self.matchers.match(shape, raw, known) if raw is not None else None
                 if found is not None:
                     return _apply(found[0], found[1], d)
         fp = self._footprint(d)

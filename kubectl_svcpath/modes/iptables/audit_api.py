@@ -58,11 +58,12 @@ class ApiAudit:
         matchers = self.fast.matchers
         if matchers.by_shape:  # (a template met often: the Service's text matched against it whole)
             shape = audit._shape(d)
-            if shape in matchers.by_shape:
+            known = matchers.by_shape.get(shape)
+            if known is not None:
                 # (the port's hash is one of the footprint's: the match holds it to the template's place)
                 api = _api_lines(s, facts, d, None, self.fast.nat)
                 raw = self.fast._raw(d) if api is not None else None
-                found = matchers.match(shape, raw + api[0].replace(s.ref, "\x01")) if raw is not None and api is not None else None
+                found = matchers.match(shape, raw + api[0].replace(s.ref, "\x01"), known) if raw is not None and api is not None else None
                 if found is not None:
                     return audit._apply(found[0], found[1], d)
         fp = self.fast._footprint(d)

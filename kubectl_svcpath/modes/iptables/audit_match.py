@@ -5,9 +5,9 @@ looking the rest up. Once a template has been met a few times, this module compi
 footprint's text as it stands in the input (its rule lines whole, the Service's name masked), with
 each value place a capture group - the first place of a value a new group, each later place of the
 same value a backreference to it. A later Service whose text matches it in full has the same lines
-but for its values, and the same values in the same places; the checks after the match make the
-renaming one to one (distinct values stay distinct) and keep what the analysis tells apart (an
-address ending in .0). That is what the template's key vouches for, so the template's recipe makes
+but for its values, and the same values in the same places; the check after the match makes the
+renaming one to one (distinct values stay distinct), and each address's place keeps what the
+analysis tells apart (an address ending in .0 or not, as the template's). That is what the template's key vouches for, so the template's recipe makes
 the row, from the values the groups caught. A Service that matches no compiled template takes
 audit.py's way; nothing here ever makes a row the recipe would not.
 """
@@ -76,9 +76,8 @@ def _getter(indexes: list[int]) -> Getter:
 class _Compiled:
     pattern: re.Pattern[str]
     recipe: Any
-    distinct: list[tuple[Getter, int]]  # per kind with two values or more: its values' first places, how many
-    ip_first: Getter  # the addresses' first places
-    dot_zero: list[bool]  # of each of those: does it end in .0
+    distinct: Callable[[tuple[Any, ...]], tuple[Any, ...]] | None  # every value's first place (values of two
+    n_distinct: int  # kinds never look alike: one set for all), when two or more; how many values
     ips: Getter  # each address audit._values numbered, in its order
     ports: Getter
     wanted: list[int]  # the counters the recipe sums (indexes of audit._pkts), and their places
@@ -91,27 +90,40 @@ class _Places:
 
     pattern: str
     first: dict[tuple[str, str], int]  # (kind, value) -> the group of its first place
-    counters: list[tuple[int, int]]  # each counter: where its line starts in the text, its group
+    counters: dict[str, list[int]]  # the line of each counter captured -> its group(s)
 
 
-def _places(text: str) -> _Places:
+def _places(text: str, capture: set[str]) -> _Places:
+    """``text`` as a pattern; a counter is a group only on a line in ``capture`` (the others are matched,
+    not kept: fewer groups to fill at each match)."""
     out: list[str] = []
     pos = 0
     first: dict[tuple[str, str], int] = {}
-    counters: list[tuple[int, int]] = []
+    counters: dict[str, list[int]] = {}
+    groups = 0
 
     def place(kind: str, value: str, pattern: str, after: str) -> str:
+        nonlocal groups
         known = first.get((kind, value))
         if known is not None:
             return f"(?P=g{known}){after}"
-        first[(kind, value)] = group = len(first) + len(counters) + 1
-        return f"(?P<g{group}>{pattern}){after}"
+        groups += 1
+        first[(kind, value)] = groups
+        if kind == "ip":  # (an address ending in .0 is told apart: the prefix check reads it)
+            after = (r"(?<=\.0)" if value.endswith(".0") else r"(?<!\.0)") + after
+        return f"(?P<g{groups}>{pattern}){after}"
 
     for m in _SLOTS.finditer(text):
         out.append(re.escape(text[pos:m.start()]))
         if m.group(1) is not None:
-            counters.append((m.start(), len(first) + len(counters) + 1))
-            out.append(rf"\[(?P<g{counters[-1][1]}>\d{{1,20}}):\d{{1,20}}\] ")
+            end = text.find("\n", m.start())
+            line = text[m.start():end if end >= 0 else len(text)]
+            if line in capture:
+                groups += 1
+                counters.setdefault(line, []).append(groups)
+                out.append(rf"\[(?P<g{groups}>\d{{1,20}}):\d{{1,20}}\] ")
+            else:
+                out.append(r"\[\d{1,20}:\d{1,20}\] ")
         elif m.group(2) is not None:
             out.append(m.group(2) + place("hash", m.group(3), "[A-Z2-7]{16}", _HASH_AT))
         elif m.group(4) is not None:
@@ -135,33 +147,25 @@ def compile_template(text: str, ips: list[str], ports: list[str], counter_lines:
     Service's kind is not compiled)."""
     if len(text) > MOST_CHARS:
         return None
-    places = _places(text)
-    kinds: dict[str, list[tuple[str, int]]] = {"ip": [], "port": [], "hash": []}
+    wanted = list(wanted or ())
+    places = _places(text, {counter_lines[i] for i in wanted})
+    by_value: dict[str, dict[str, int]] = {"ip": {}, "port": {}, "hash": {}}
     for (kind, value), g in places.first.items():
-        kinds[kind].append((value, g - 1))  # (groups() is 0-based)
-    by_value = {kind: dict(found) for kind, found in kinds.items()}
+        by_value[kind][value] = g - 1  # (groups() is 0-based)
     ip_groups = [by_value["ip"].get(v) for v in ips]
     port_groups = [by_value["port"].get(v) for v in ports]
-    # the counters the recipe sums: their lines here (each line once, as audit._pkts asks of the footprint)
-    line_group: dict[str, int | None] = {}
-    for start, g in places.counters:
-        end = text.find("\n", start)
-        line = text[start:end if end >= 0 else len(text)]
-        line_group[line] = None if line in line_group else g - 1
-    wanted = list(wanted or ())
-    counter_groups = [line_group.get(counter_lines[i]) for i in wanted]
+    # the counters the recipe sums: their lines here (a line held twice: which one a path counts cannot be told)
+    found = [places.counters.get(counter_lines[i], []) for i in wanted]
+    counter_groups = [g[0] - 1 if len(g) == 1 else None for g in found]
     if None in ip_groups or None in port_groups or None in counter_groups:
         return None
     try:
         pattern = re.compile(places.pattern)
     except (re.error, RecursionError, OverflowError):
         return None
-    return _Compiled(pattern, recipe, [(_getter([g for _, g in found]), len(found)) for found in kinds.values() if len(found) > 1],
-                     _getter([g for _, g in kinds["ip"]]), [v.endswith(".0") for v, _ in kinds["ip"]],
+    firsts = [g - 1 for g in places.first.values()]
+    return _Compiled(pattern, recipe, operator.itemgetter(*firsts) if len(firsts) > 1 else None, len(firsts),
                      _getter(ip_groups), _getter(port_groups), wanted, _getter(counter_groups))  # type: ignore[arg-type]
-
-
-_DOT_ZERO = operator.methodcaller("endswith", ".0")
 
 
 def _match(c: _Compiled, text: str) -> Matched | None:
@@ -169,40 +173,49 @@ def _match(c: _Compiled, text: str) -> Matched | None:
     if m is None:
         return None
     g = m.groups()
-    for values, n in c.distinct:  # distinct values stay distinct: the renaming is one to one
-        if len(set(values(g))) != n:
-            return None
-    if list(map(_DOT_ZERO, c.ip_first(g))) != c.dot_zero:
-        return None
+    if c.distinct is not None and len(set(c.distinct(g))) != c.n_distinct:
+        return None  # distinct values stay distinct: the renaming is one to one
     return Matched(dict(zip(c.wanted, c.counters(g), strict=True)), c.ips(g), c.ports(g))
+
+
+@dataclass(slots=True)
+class Shape:
+    """The compiled templates of one shape of Service, the one that matched last first, and how often its
+    texts were tried and matched."""
+
+    templates: list[_Compiled]
+    tried: int = 0
+    matched: int = 0
 
 
 class Matchers:
     """The compiled templates, by a shape of Service cheap to tell (audit.FastAudit._shape)."""
 
     def __init__(self) -> None:
-        self.by_shape: dict[Hashable, list[_Compiled]] = {}
+        self.by_shape: dict[Hashable, Shape] = {}
         self.made: dict[Hashable, int] = {}  # template key -> times its key was made (audit.py's way)
-        self.tries: dict[Hashable, list[int]] = {}  # shape -> [texts tried, texts matched]
         self.dropped: set[Hashable] = set()  # shapes whose texts mostly matched none of its templates
         self.spent = 0.0  # seconds spent compiling
         self.started = time.perf_counter()
 
-    def match(self, shape: Hashable, text: str) -> tuple[Any, Matched] | None:
+    def match(self, shape: Hashable, text: str, known: Shape | None = None) -> tuple[Any, Matched] | None:
         """The recipe and values of the first compiled template of this shape that ``text`` matches
-        (the one that matched last is tried first). A shape whose texts mostly match none is dropped:
-        its Services then take audit.py's way without reading their text twice."""
-        known = self.by_shape.get(shape, [])
-        tries = self.tries.setdefault(shape, [0, 0])
-        tries[0] += 1
-        for i, c in enumerate(known):
+        (the one that matched last is tried first; ``known``: the shape's entry, looked up already).
+        A shape whose texts mostly match none is dropped: its Services then take audit.py's way
+        without reading their text twice."""
+        known = known or self.by_shape.get(shape)
+        if known is None:
+            return None
+        known.tried += 1
+        templates = known.templates
+        for i, c in enumerate(templates):
             found = _match(c, text)
             if found is not None:
-                tries[1] += 1
+                known.matched += 1
                 if i:
-                    known.insert(0, known.pop(i))
+                    templates.insert(0, templates.pop(i))
                 return c.recipe, found
-        if tries[0] >= _TRIES and tries[1] * 2 < tries[0]:
+        if known.tried >= _TRIES and known.matched * 2 < known.tried:
             del self.by_shape[shape]
             self.dropped.add(shape)
         return None
@@ -214,13 +227,21 @@ class Matchers:
         return n == LEARN_AFTER and self.spent <= _FREE + _BUDGET * (time.perf_counter() - self.started)
 
     def learn(self, shape: Hashable, make: Callable[[], _Compiled | None]) -> None:
-        if shape in self.dropped or len(self.by_shape.get(shape, ())) >= _PER_SHAPE:
+        known = self.by_shape.get(shape)
+        if shape in self.dropped or (known is not None and len(known.templates) >= _PER_SHAPE):
             return
         t0 = time.perf_counter()
         compiled = make()
         self.spent += time.perf_counter() - t0
         if compiled is not None:  # (a shape is listed only with a template: else its Services would read their text for nothing)
-            self.by_shape.setdefault(shape, []).append(compiled)
+            self.add(shape, compiled)
+
+    def add(self, shape: Hashable, compiled: _Compiled) -> None:
+        known = self.by_shape.get(shape)
+        if known is None:
+            self.by_shape[shape] = Shape([compiled])
+        else:
+            known.templates.append(compiled)
 
 
 _STARTS_COUNTER = operator.methodcaller("startswith", "[")

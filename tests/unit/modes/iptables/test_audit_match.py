@@ -40,7 +40,7 @@ def _compiled() -> audit_match.Matchers:
                                             [ENTRY], RECIPE, [0])
     assert compiled is not None
     matchers = audit_match.Matchers()
-    matchers.by_shape["shape"] = [compiled]
+    matchers.add("shape", compiled)
     return matchers
 
 
@@ -66,6 +66,16 @@ def test_values_distinct_where_the_template_has_them_equal_do_not_match() -> Non
 
 def test_an_address_ending_in_dot_zero_does_not_take_a_template_without_one() -> None:
     assert _compiled().match("shape", _text("10.96.7.7", "80", "10.244.9.0", "10.244.9.2")) is None
+
+
+def test_an_address_not_ending_in_dot_zero_does_not_take_a_template_with_one() -> None:
+    compiled = audit_match.compile_template(_text("10.96.0.10", "80", "10.244.1.0", "10.244.2.6"),
+                                            ["10.96.0.10", "10.244.1.0", "10.244.2.6"], ["80", "8080"], [ENTRY], RECIPE, [0])
+    assert compiled is not None
+    matchers = audit_match.Matchers()
+    matchers.add("shape", compiled)
+    assert matchers.match("shape", _text("10.96.7.7", "80", "10.244.9.1", "10.244.9.2")) is None
+    assert matchers.match("shape", _text("10.96.7.7", "80", "10.244.9.0", "10.244.9.2")) is not None
 
 
 def test_any_other_difference_of_text_does_not_match() -> None:
