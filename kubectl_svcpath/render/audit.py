@@ -59,7 +59,9 @@ def totals(reports: list[Report]) -> dict[str, int]:
 
 
 def new_totals() -> dict[str, int]:
-    return {"services": 0, "ports": 0, "endpoints": 0, "error": 0, "warning": 0, "ok": 0, "unknown": 0}
+    # ("unnamed": rows whose Service the input does not name - an ipvsadm listing's virtual servers, a service
+    # chain no comment names -, counted in "services" too: two of them may be one Service's ports)
+    return {"services": 0, "ports": 0, "endpoints": 0, "error": 0, "warning": 0, "ok": 0, "unknown": 0, "unnamed": 0}
 
 
 def count(counts: dict[str, int], r: Report) -> None:
@@ -76,13 +78,14 @@ class AuditLine:
     ports: int
     endpoints: int
     bucket: str  # the totals' "error", "warning", "ok" or "unknown"
+    unnamed: bool = False  # the input does not name its Service
 
 
 def audit_line(r: Report) -> AuditLine:
     level = rank(r)
     # no finding but a path the input does not show: "?", not "ok" (nothing proves it healthy)
     bucket = "unknown" if level == 2 and health(r).startswith("?") else ("error", "warning", "ok")[level]
-    return AuditLine(order_key(r), audit_row(r), len(r.ports), len(_endpoints(r)), bucket)
+    return AuditLine(order_key(r), audit_row(r), len(r.ports), len(_endpoints(r)), bucket, not r.service.name)
 
 
 def add_line(counts: dict[str, int], line: AuditLine) -> None:
@@ -90,10 +93,18 @@ def add_line(counts: dict[str, int], line: AuditLine) -> None:
     counts["ports"] += line.ports
     counts["endpoints"] += line.endpoints
     counts[line.bucket] += 1
+    counts["unnamed"] += line.unnamed
 
 
 def totals_line(t: dict[str, int], shown: int | None = None) -> str:
-    head = f"{counted(t['services'], 'Service')}, {counted(t['ports'], 'port')}, {counted(t['endpoints'], 'endpoint')}: "
+    unnamed = t.get("unnamed", 0)
+    named = t["services"] - unnamed
+    # (rows the input names no Service for are not counted as Services: two of them may be one Service's ports)
+    rows = counted(named, "Service")
+    if unnamed:
+        entries = f"{counted(unnamed, 'entry', 'entries')} ({'Service' if unnamed == 1 else 'Services'} not named in the input)"
+        rows = f"{rows} and {entries}" if named else entries
+    head = f"{rows}, {counted(t['ports'], 'port')}, {counted(t['endpoints'], 'endpoint')}: "
     line = head + f"{counted(t['error'], 'error')}, {counted(t['warning'], 'warning')}, {t['ok']} ok"
     if t.get("unknown"):
         line += f", {t['unknown']} not in the input"

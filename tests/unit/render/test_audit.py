@@ -74,7 +74,7 @@ def test_json_and_yaml_keep_the_order_and_carry_the_totals():
     _, out, _ = svcpath("--rules-file", _dump(), "--all", "--problems", "-o", "json")
     doc = json.loads(out)
     assert [i["service"]["name"] for i in doc["items"]] == ["svc6", "svc2"]
-    assert doc["totals"] == {"services": 6, "ports": 6, "endpoints": 6, "error": 1, "warning": 1, "ok": 4, "unknown": 0}
+    assert doc["totals"] == {"services": 6, "ports": 6, "endpoints": 6, "error": 1, "warning": 1, "ok": 4, "unknown": 0, "unnamed": 0}
     _, out, _ = svcpath("--rules-file", _dump(), "--all", "-o", "yaml")
     assert [i["service"]["name"] for i in yaml.safe_load(out)["items"]][:2] == ["svc6", "svc2"]
 
@@ -122,9 +122,9 @@ def test_a_service_whose_path_is_not_in_the_input_is_not_counted_ok():
     # real paste (tests/corpus): `nft list chain ip nat KUBE-NODEPORTS` alone; every KUBE-SVC- chain is elsewhere
     paste = str(Path(__file__).resolve().parents[2] / "corpus" / "aantonov-nft-list-chain-nodeports.txt")
     code, out, _ = svcpath("--rules-file", paste, "--all")
-    assert "5 Services, 5 ports, 0 endpoints: 0 errors, 0 warnings, 0 ok, 5 not in the input" in out.splitlines()
+    assert "5 entries (Services not named in the input), 5 ports, 0 endpoints: 0 errors, 0 warnings, 0 ok, 5 not in the input" in out.splitlines()
     _, js, _ = svcpath("--rules-file", paste, "--all", "-o", "json")
-    assert json.loads(js)["totals"] == {"services": 5, "ports": 5, "endpoints": 0, "error": 0, "warning": 0, "ok": 0, "unknown": 5}
+    assert json.loads(js)["totals"] == {"services": 5, "ports": 5, "endpoints": 0, "error": 0, "warning": 0, "ok": 0, "unknown": 5, "unnamed": 5}
 
 
 def test_a_health_the_terminal_has_no_room_for_is_left_whole(tmp_path: Path) -> None:
@@ -155,3 +155,17 @@ def test_lenient_says_what_the_audit_was_read_without(tmp_path: Path) -> None:
     assert code == 3, err
     assert (f"Note: {cut}: --lenient skipped line 21: not an iptables-save line: garbage line here; table 'nat' (line 19) "
             "has no COMMIT: the dump is truncated") in out, out
+
+
+def test_rows_of_no_named_service_are_entries_not_services() -> None:
+    """An ipvsadm listing's virtual servers name no Service: TCP and UDP 53 of one address are likely one
+    Service's two ports, so they are counted as entries, not as Services."""
+    from kubectl_svcpath.render.audit import new_totals, totals_line
+
+    t = new_totals()
+    t.update(services=3, ports=3, endpoints=3, ok=3, unnamed=3)
+    assert totals_line(t).startswith("3 entries (Services not named in the input), 3 ports, 3 endpoints: ")
+    t.update(unnamed=1)
+    assert totals_line(t).startswith("2 Services and 1 entry (Service not named in the input), 3 ports, ")
+    t.update(unnamed=0)
+    assert totals_line(t).startswith("3 Services, 3 ports, ")

@@ -16,7 +16,7 @@ def test_no_virtual_server_is_said_to_have_no_endpoints() -> None:
     code, out, err = svcpath("--rules-file", PASTE, "--all")
     assert code == 0, err
     assert "no-endpoints" not in out and "0 errors" in out
-    assert "6 Services, 6 ports, 8 endpoints" in out
+    assert "6 entries (Services not named in the input), 6 ports, 8 endpoints" in out
     assert ("lines 2, 3, 4, 5, 6, 7, 8, 9 hold several listing lines each (the line breaks were lost when it was "
             "copied): read as split before each '->'") in out
 
