@@ -199,6 +199,9 @@ def _walk(rules: RuleSet, current: str | None, path: EntryPath) -> None:
         if current.startswith("KUBE-FW-"):
             path.source_ranges = [r.source_addr for r in body if r.source_addr and r.target and r.target.startswith("KUBE-")]
             current = _next_hop(body)
+            if current is None and not whole:  # (an excerpt down to its masquerade rule: where it goes on is cut)
+                path.verdict = "not-in-input"
+                path.unseen = "the rule that sends its traffic on is"
         elif current.startswith("KUBE-EXT-"):
             current = _next_hop(body)
             if current is None:
