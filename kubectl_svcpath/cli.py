@@ -86,7 +86,7 @@ def svcpath(
     output: Annotated[str, typer.Option("-o", "--output", metavar="FORMAT", help="table | wide | tree | json | yaml")] = "table",
     explain: Annotated[bool, typer.Option("--explain", help="Findings in full: evidence, explanations and fixes (-o wide implies it)")] = False,
     port: Annotated[Optional[str], typer.Option("--port", metavar="PORT", help="Show one service port only (name or number)", show_default=False)] = None,
-    node: Annotated[Optional[str], typer.Option("--node", metavar="NODE", help="Node whose rules to read (default: the node of a ready endpoint); with --rules-file, the host (or kubectl exec's pod) whose lines to read from a paste of several", show_default=False)] = None,
+    node: Annotated[Optional[str], typer.Option("--node", metavar="NODE", help="Node whose rules to read (default: the node of a ready endpoint, else the first Ready node); with --rules-file, the host (or kubectl exec's pod) whose lines to read from a paste of several", show_default=False)] = None,
     all_nodes: Annotated[bool, typer.Option("--all-nodes", help="Read every node's rules and report where they disagree (Windows nodes: named, not read)")] = False,
     nodes: Annotated[Optional[str], typer.Option("--nodes", metavar="SELECTOR|NAMES", help="Read these nodes, as --all-nodes does: a label selector (node-role.kubernetes.io/worker, zone=a) or names (n1,n2)", show_default=False)] = None,
     sample: Annotated[Optional[int], typer.Option("--sample", metavar="N", help="Read N nodes, taken in turn from each zone (topology.kubernetes.io/zone), as --all-nodes does", show_default=False)] = None,
@@ -107,7 +107,7 @@ def svcpath(
     proxy_mode: Annotated[Optional[str], typer.Option("--proxy-mode", metavar="MODE", help="iptables | nftables | ipvs: how to read the rules; live, which listings to run (default: kube-proxy's configuration, else detected)", show_default=False)] = None,
     kubeconfig: Annotated[Optional[str], typer.Option("--kubeconfig", metavar="PATH", help="Path to the kubeconfig file (default: $KUBECONFIG, ~/.kube/config)", show_default=False)] = None,
     context: Annotated[Optional[str], typer.Option("--context", metavar="CONTEXT", help="The kubeconfig context to use", show_default=False)] = None,
-    request_timeout: Annotated[Optional[str], typer.Option("--request-timeout", metavar="DURATION", help="Timeout for each API request and exec (1s, 2m; 0 for none)  [default: 30s]", show_default=False)] = None,
+    request_timeout: Annotated[Optional[str], typer.Option("--request-timeout", metavar="DURATION", help="Timeout for each API request and exec (1s, 2m, 1m30s; 0 for none)  [default: 30s]", show_default=False)] = None,
     trace: Annotated[Optional[str], typer.Option("--trace", metavar="FROM", help="Follow one new connection through the rules: FROM is an address, pod/NAME, NS/pod/NAME, node (the node's own traffic) or outside (a client off the cluster, address not given)", show_default=False)] = None,
     trace_to: Annotated[Optional[str], typer.Option("--to", metavar="ADDR:PORT", help="With --trace: the destination (default: every entry of the Service)", show_default=False)] = None,
     trace_proto: Annotated[Optional[str], typer.Option("--proto", metavar="PROTO", help="With --trace: tcp | udp | sctp (default: the service port's)", show_default=False)] = None,
@@ -264,7 +264,7 @@ def _kubectl_style(args: list[str]) -> list[str]:
     return out
 
 
-_DURATION = re.compile(r"\d+(?:\.\d+)?(?:ms|s|m|h)?")  # what --interval takes; no Service name starts with a digit
+_DURATION = re.compile(r"(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+|\d+(?:\.\d+)?")  # what --interval takes (1m30s too); no Service name starts with a digit
 
 
 def _watch_interval(args: list[str]) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -141,18 +142,22 @@ def split_service(arg: str, namespace: str | None) -> tuple[str | None, str]:
     return ns, name
 
 
+_GO_DURATION = re.compile(r"(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|ms|s|m|h))+")
+_GO_UNIT = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
 def parse_timeout(value: str | None) -> float | None:
-    """kubectl's --request-timeout: "0" = none, a bare number = seconds, or 1s / 2m / 3h / 500ms."""
+    """kubectl's --request-timeout (client-go's ParseTimeout): "0" = none, a bare number = seconds, or a Go
+    duration: 1s, 2m, 3h, 500ms, 1h30m, 1m30s, 2.5m."""
     if value is None or value.strip() in ("", "0"):
         return None
     v = value.strip()
-    units = (("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0))
-    for suffix, factor in units:
-        if v.endswith(suffix) and v[: -len(suffix)].replace(".", "", 1).isdigit():
-            return float(v[: -len(suffix)]) * factor
     if v.replace(".", "", 1).isdigit():
         return float(v)
-    raise UsageError(f'invalid --request-timeout "{value}": use a duration such as 5s, 1m or 0 for none')
+    if _GO_DURATION.fullmatch(v):
+        return sum(float(n) * _SECONDS[unit] for n, unit in _GO_UNIT.findall(v)) or None
+    raise UsageError(f'invalid --request-timeout "{value}": use a duration such as 5s, 1m, 1m30s or 0 for none')
 
 
 def _validate_connect(c: ConnectFlags) -> None:

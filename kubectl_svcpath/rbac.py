@@ -29,7 +29,7 @@ rules:
 - apiGroups: [""]
   resources: ["services"]
   # get: one Service; list: the audit (--all, in a namespace or with -A in all
-  # of them)
+  # of them), and where a Service not found is (by name, in all namespaces)
   verbs: ["get", "list"]
 - apiGroups: ["discovery.k8s.io"]
   resources: ["endpointslices"]
