@@ -66,7 +66,7 @@ Examples:
 Exit codes: 0 ok, 1 internal error, 2 usage, 3 error-level findings, 4 not found,
 5 forbidden (RBAC), 6 API unreachable or timed out, 7 collecting rules failed,
 8 bad or truncated dump, 9 unsupported (proxy mode, ExternalName Service, Windows
-node), 130 interrupted.
+node, Kubernetes before 1.21), 130 interrupted.
 """
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,

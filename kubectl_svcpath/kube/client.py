@@ -421,6 +421,8 @@ def _http_status_error(status: Any, detail: str, call: Call, where: str, timeout
             hint = ("exec needs `create` on pods/exec in kube-system: " + call.can_i()
                     + "; `kubectl svcpath --print-rbac` prints the minimal Role")
         return Forbidden(f"forbidden: cannot {call.describe(verb=True)}: {detail}", hint=hint)  # (pods/exec: "exec into pod")
+    if status == 404 and call.name is None and call.verb == "list":  # a collection is never "not found": its type is
+        return _no_resource_type(call)  # not served (a LIST of an empty or missing namespace answers no items)
     if status == 404:
         return NotFound(f"{doing} not found", hint=_not_found_hint(call))
     if status in (408, 504) or (status == 500 and "timeout" in detail.lower()):
@@ -431,6 +433,20 @@ def _http_status_error(status: Any, detail: str, call: Call, where: str, timeout
                               hint="the API server is shedding load (API Priority and Fairness): retry in a minute")
     return ApiUnreachable(f"the API server answered {request_status(status)} to {acting}: {detail}",
                           hint="retry; if it persists, check the API server's health: kubectl get --raw='/readyz?verbose'")
+
+
+def _no_resource_type(call: Call) -> SvcpathError:
+    """kubectl's 'the server doesn't have a resource type': EndpointSlices of discovery.k8s.io/v1 are served
+    from Kubernetes 1.21 (v1beta1 before, which this plugin does not read)."""
+    from kubectl_svcpath.errors import Unsupported
+
+    version = f"{call.group}/v1" if call.group else "v1"
+    check = f"kubectl api-resources --api-group={call.group}" if call.group else "kubectl api-resources"
+    message = f'the API server does not serve resource type "{call.resource}" ({version}): LIST answered 404'
+    if call.resource == "endpointslices":
+        return Unsupported(message, hint=f"kubectl-svcpath reads {version} EndpointSlices, served from Kubernetes 1.21; "
+                                         f"check with: {check}")
+    return NotFound(message, hint=f"check with: {check}")
 
 
 def _transport_error(exc: BaseException, call: Call, where: str, timeout: float | None) -> SvcpathError:

@@ -23,7 +23,7 @@ Faults (``cluster.faults``): 403 on exec, another status for the exec upgrade (`
 401, 404...), a missing binary, a non-zero exit, truncated output ("cut": half the output then
 success; "drop": half the output then the connection dies), slow answers (``delay``/``exec_delay``
 seconds), an exec upgrade never answered (``exec_no_upgrade``), 401 for a wrong token, a REST path
-answered 429/500/503 with or without ``Retry-After`` (``statuses``). "API
+answered 404/429/500/503 with or without ``Retry-After`` (``statuses``). "API
 unreachable" is a kubeconfig pointing at a closed port (``closed_port()``).
 
 Credentials: the bearer token ``cluster.token``, or - with ``FakeApiServer(..., client_ca=cert)``
@@ -300,8 +300,10 @@ def _status(code: int, reason: str, message: str) -> dict[str, Any]:
             "reason": reason, "code": code}
 
 
-# what kube-apiserver says with these statuses (APF's 429, etcd trouble, a server starting or going away)
-_STATUS_TEXT = {429: ("TooManyRequests", "Too many requests, please try again later."),
+# what kube-apiserver says with these statuses (a resource type it does not serve, APF's 429, etcd trouble, a server
+# starting or going away)
+_STATUS_TEXT = {404: ("NotFound", "the server could not find the requested resource"),  # (a group/version not served)
+                429: ("TooManyRequests", "Too many requests, please try again later."),
                 500: ("InternalError", "Internal error occurred: etcdserver: leader changed"),
                 503: ("ServiceUnavailable", "the server is currently unable to handle the request")}
 

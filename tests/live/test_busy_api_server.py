@@ -76,3 +76,18 @@ def test_an_error_status_without_retry_after_is_one_line_at_once(api: FakeApiSer
     assert (code, out) == (ExitCode.API_UNREACHABLE, "")
     assert one_error(err).startswith(f"error: the API server answered {words}")
     assert _gets(api, "/api/v1/namespaces/default/services/hello-service") == [status]
+
+
+def test_a_cluster_without_discovery_k8s_io_v1_says_so_as_kubectl_would(api: FakeApiServer, tmp_path):
+    """A LIST is never 'not found': before Kubernetes 1.21 (EndpointSlices in v1beta1 only) the 404 of the
+    EndpointSlice LIST said 'error: endpointslices in namespace "default" not found', exit 4, no hint."""
+    no_lab_hello(api)
+    api.cluster.faults.statuses = [StatusFault("/apis/discovery.k8s.io/v1/", 404)]
+    kc = str(api.write_kubeconfig(tmp_path / "kc"))
+    for args in (["hello-service"], ["--all"]):
+        code, out, err = svcpath(*args, "--kubeconfig", kc)
+        assert (code, out) == (ExitCode.UNSUPPORTED, "")
+        assert one_error(err) == ('error: the API server does not serve resource type "endpointslices" (discovery.k8s.io/v1): '
+                                  "LIST answered 404")
+        assert hint_of(err) == ("hint: kubectl-svcpath reads discovery.k8s.io/v1 EndpointSlices, served from Kubernetes 1.21; "
+                                "check with: kubectl api-resources --api-group=discovery.k8s.io")
