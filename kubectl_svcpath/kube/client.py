@@ -168,9 +168,16 @@ def connect(kubeconfig: str | None = None, context: str | None = None, timeout: 
                                      hint="pass --kubeconfig FILE, set KUBECONFIG, --server URL, or run on a machine where kubectl works")
             merged = KubeConfigMerger(path).config if _any_exists(path) else None
             doc = merged if merged is not None else {}
-            ctx_name, namespace = _apply_flags(merged.value if merged is not None else doc, context, flags, path)
+            raw = merged.value if merged is not None else doc
+            ctx_name, namespace = _apply_flags(raw, context, flags, path)
             loader = KubeConfigLoader(config_dict=doc, active_context=ctx_name, config_base_path=None)
+            from kubectl_svcpath.kube.credentials import failed_login, keep_client_errors
+
+            keep_client_errors()  # (a failing exec plugin is logged by the client, not raised)
             loader.load_and_set(cfg)
+            failed = failed_login(*_user_of(raw, ctx_name))
+            if failed is not None:
+                raise failed
     except SvcpathError:
         raise
     except Exception as e:  # noqa: BLE001 - ConfigException, YAML errors, unreadable files: all "bad kubeconfig"
@@ -219,6 +226,15 @@ def _apply_flags(doc: dict[str, Any], context: str | None, flags: ConnectFlags, 
     _override_cluster(_entry(doc, "clusters", ctx["cluster"])["cluster"], flags)  # type: ignore[index]
     _override_user(_entry(doc, "users", ctx["user"])["user"], flags)  # type: ignore[index]
     return ctx_name, ctx.get("namespace") or "default"
+
+
+def _user_of(doc: dict[str, Any], ctx_name: str) -> tuple[dict[str, Any] | None, str | None]:
+    """The context's user entry (its ``user`` mapping) and name, as _apply_flags left them."""
+    ctx = (_entry(doc, "contexts", ctx_name) or {}).get("context")
+    name = ctx.get("user") if isinstance(ctx, dict) else None
+    entry = _entry(doc, "users", name) if isinstance(name, str) else None
+    user = entry.get("user") if entry is not None else None
+    return (user if isinstance(user, dict) else None), (name if isinstance(name, str) else None)
 
 
 def _flagged_context(doc: dict[str, Any], context: str | None, flags: ConnectFlags, path: str) -> tuple[str, dict[str, Any]]:
@@ -412,8 +428,12 @@ def _http_status_error(status: Any, detail: str, call: Call, where: str, timeout
     """What an HTTP status means for this call, and what to try."""
     doing = call.describe()
     if status == 401:
+        from kubectl_svcpath.kube.credentials import reason
+
         # (not "the kubeconfig's": --token, --client-certificate or --user may have chosen them)
-        return Forbidden(f"unauthorized{where}: the API server rejected the credentials ({detail})",
+        failed = reason()  # a token refresh that failed during the run (its exec plugin's words)
+        return Forbidden(f"unauthorized{where}: the API server rejected the credentials ({detail})"
+                         + (f"; getting new ones failed: {failed}" if failed else ""),
                          hint="log in again or refresh the token; check with: kubectl get --raw /version")
     if status == 403:
         hint = call.can_i() + "; `kubectl svcpath --print-rbac` prints the minimal Role"
