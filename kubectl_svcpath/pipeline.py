@@ -17,7 +17,7 @@ from kubectl_svcpath.errors import BadDump, SvcpathError
 from kubectl_svcpath.findings.generic import diagnose
 from kubectl_svcpath.modes import registry
 from kubectl_svcpath.modes.base import Mode, Parsed
-from kubectl_svcpath.parse import describe, dump_format
+from kubectl_svcpath.parse import connection_entries, describe, dump_format
 from kubectl_svcpath.parse.hosts import HostPart, NotSplit, host_parts, line_spans
 from kubectl_svcpath.parse.excerpt import (clean, excerpt_note, head_commands, json_excerpt, left_out_note, marked_note, uncommented_note,
                                            relisted_note, repeated_note, rerun_note, split_forms)
@@ -42,10 +42,24 @@ def parse_collection(collection: Collection, lenient: bool = False) -> Parsed:
         # (a text whose every line has iptables-save's shapes holds no -L listing: no pass over a big dump for it)
         forms = split_forms(dump.text) if dump.kind != "pod" and not dump.save_lines else None
         for part in [replace(dump, text=text) for text in forms] if forms else [dump]:
-            registry.form(dump_format(part)).read(parsed, part, lenient)
+            try:
+                form = registry.form(dump_format(part))
+            except BadDump:
+                if not _beside_a_table(part, collection):
+                    raise
+                parsed.left_out.append(f"{part.source}: `ipvsadm -Lnc` connection entries only (the connections open "
+                                       "now), not read: each real server's ActiveConn/InActConn (ipvsadm -Ln) counts them")
+                continue
+            form.read(parsed, part, lenient)
     parsed.mode = detect_mode(parsed, collection)
     _stamp_sources(parsed, collection)
     return parsed
+
+
+def _beside_a_table(part: RuleDump, collection: Collection) -> bool:
+    """An ``ipvsadm -Lnc`` file passed with other files (``-Ln --stats``): set aside; alone it is refused."""
+    return connection_entries(part.text) and any(
+        d.source != part.source and not connection_entries(d.text) for d in collection.dumps)
 
 
 def split_nodes(collection: Collection) -> list[Collection]:

@@ -52,12 +52,18 @@ def detect_format(text: str, source: str) -> str:
     ran = commands_without_output(body)
     if ran is not None:
         raise _command_only(source, *ran)
-    if "IPVS connection entries" in head or "pro expire state" in head:
+    if connection_entries(head):
         raise BadDump(source, "`ipvsadm -Lnc` connection entries only: they are the connections open now, not the "
                       "virtual server table", hint="pass `ipvsadm -Ln` output from the node (and `ipvsadm -Ln --stats "
                       "--exact` for counters)")
     raise BadDump(source, "not a rule dump this tool can read",
                   hint="expected iptables-save output, '-A' rule lines, 'iptables -t nat -L -n -v', nft list/JSON, ipvsadm -Ln or conntrack -L")
+
+
+def connection_entries(text: str) -> bool:
+    """``ipvsadm -Lnc`` output in the first 64 KiB: the connections open now (no form reads it alone)."""
+    head = _head(text)
+    return "IPVS connection entries" in head or "pro expire state" in head
 
 
 def dump_format(dump: RuleDump) -> str:

@@ -98,7 +98,10 @@ def _trace_lines(trace: Trace, fmt: str, style: Style, width: int | None) -> lis
     for idx in groups:
         b = trace.branches[idx[0]]
         shares = [trace.branches[i].share for i in idx]
-        if len(idx) == len(trace.branches):  # every way ends here: all of them, whatever an affinity's unknown share
+        # a random pick of unknown share (an IPVS real server whose weight is not in the input: of weight 0 it takes
+        # no new connection, a way no branch shows) leaves even the only outcome's share unknown
+        blind = any(c.kind == "random" and c.factor is None for i in idx for c in trace.branches[i].choices)
+        if len(idx) == len(trace.branches) and not blind:  # every way ends here: all of them, whatever an affinity's unknown share
             total = share(1.0)
         else:
             total = share(sum(shares)) if all(x is not None for x in shares) else "?"  # type: ignore[arg-type]

@@ -231,11 +231,19 @@ def each_service_ipvs(ipvs: IpvsTable) -> Iterator[ServiceSnapshot]:
                 external_ips=(vs.address,) if kind == "externalIP" else (),
                 load_balancer_ips=(vs.address,) if kind == "loadBalancer" else (),
                 external_traffic_policy=None, internal_traffic_policy=None,
-                session_affinity="ClientIP" if vs.persistent else "None", affinity_timeout=vs.persistent,
+                session_affinity=_affinity(vs), affinity_timeout=vs.persistent,
                 endpoints={"": tuple(Endpoint(ip=rs.address, port=rs.port, ready=None, serving=None,
                                               terminating=True if rs.weight == 0 else None) for rs in vs.real_servers)},
                 has_slices=False, from_api=False,
             )
+
+
+def _affinity(vs: VirtualServer) -> str | None:
+    """ClientIP for a persistent virtual server; None (not in the input) where no line printed its flags: the
+    scheduler and persistence are on the -Ln / -Sn / procfs line, not on a --stats or --rate line."""
+    if vs.persistent:
+        return "ClientIP"
+    return "None" if vs.scheduler is not None else None
 
 
 def _addr_key(address: str) -> tuple[int, str]:

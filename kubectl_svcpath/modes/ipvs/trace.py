@@ -68,7 +68,7 @@ def _ipvs_step(st: State, ipvs: IpvsTable, tr: IptablesTracer) -> tuple[list[Sta
             factor = None if unknown else (rs.weight or 0) / total if total else 1.0 / len(usable)
             shown = host_port(rs.address, rs.port)
             pick = Choice("random", where, vs.ref, shown, factor,
-                          f"IPVS weight {rs.weight if rs.weight is not None else '?'} of {total}{approx}")
+                          f"IPVS weight {rs.weight if rs.weight is not None else '?'} of {'?' if unknown else total}{approx}")
             if vs.persistent:
                 first = Choice("affinity", where, vs.ref, "not matched", 1.0,
                                f"a client with no connection in the last {vs.persistent} s (persistence)")
