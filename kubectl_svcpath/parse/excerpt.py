@@ -566,7 +566,14 @@ def _is_command(line: str) -> bool:
     if line.lstrip().startswith("#"):
         return _other_command(line) is not None or _RULE_TOOL.search(line) is not None and _PROMPT.match(line) is not None
     return bool(_PROMPT.match(line) or _BARE_PROMPT.match(line) or _COMMAND.match(line) or _PROSE.match(line)
-                or _OWN_WORDS.match(line) or _KUBECTL_SAYS.match(line))
+                or _OWN_WORDS.match(line) or _KUBECTL_SAYS.match(line) or _bare_other(line))
+
+
+def _bare_other(line: str) -> bool:
+    """A well-known command typed without a prompt ("ip addr show kube-ipvs0" opening a Markdown code block): no rule
+    listing starts a line with one, and its output is no rule listing."""
+    body = line.strip()
+    return _OTHER_COMMAND.match(body) is not None and _RULE_TOOL.search(body) is None
 
 
 def _other_command(line: str, text: str = "") -> str | None:

@@ -146,6 +146,8 @@ class _Section:
 def _command_line(s: str) -> tuple[str, str] | None:
     """(command, host) for a prompt or command line, None for a listing line."""
     body = s[1:].strip() if s.startswith("#") else s
+    if s.startswith("#") and body.startswith(("```", "~~~")):  # a Markdown fence the cleaner set aside: no command
+        return "", ""
     m = _PROMPT.match(body)
     if m:
         return body[m.end():].strip(), m.group(1) or ""

@@ -123,3 +123,23 @@ def test_a_stats_listing_alone_gives_no_share_to_a_trace(tmp_path: Path) -> None
     assert code == 0, err
     assert "50%" not in out and "real server 10.244.0.3:53 weight ? (not in the input)" in out
     assert "IPVS TCP 10.96.0.10:53: real server weights not in the input (ipvsadm -Ln prints them)" in out
+
+
+def test_a_bare_command_opening_a_code_block_owns_its_output_and_its_cut(tmp_path: Path) -> None:
+    # otus-kuber-2019-12/DoublleW_platform (tests/corpus): the listing's ``` block, a line of prose, then a block
+    # opening with `ip addr show kube-ipvs0` typed without a prompt, its output cut with '...'. The '...' was taken
+    # for a cut of the rules ('is an excerpt (cut at line 16)') and the fence for a command ('(````` output)')
+    paste = str(Path(__file__).parents[3] / "corpus/doublew-minikube-ipvs-md-ipvsadm-excerpt-ip-addr.txt")
+    code, out, err = svcpath("TCP 10.96.13.17:80", "--rules-file", paste)
+    assert code == 0, err
+    assert "not rule output, left out: lines 14-18 (`ip addr show kube-ipvs0` output)" in out
+    assert "cut at line" not in out and "```" not in out
+
+
+def test_a_markdown_fence_is_no_command(tmp_path: Path) -> None:
+    # the cleaner sets a fence aside as '# ```', which the reader took for root's prompt and a command: '(````` output)'
+    paste = ("Here it is:\n```\n[root@minikube ~]# ipvsadm --list -n\nTCP  10.96.13.17:80 rr\n"
+             "  -> 172.17.0.4:8000              Masq    1      0          0\n```\nAnd the rest\n```\nfoo bar baz\nqux quux\n```\n")
+    code, out, err = svcpath_on(tmp_path, paste, "--all")
+    assert code == 0, err
+    assert "not ipvsadm output, left out: lines 9-10\n" in out
