@@ -20,11 +20,35 @@ if TYPE_CHECKING:
     from kubectl_svcpath.trace.model import Node, Packet, Trace
 
 
-def _add_rules(parsed: Parsed, rs: RuleSet) -> None:
+def _add_rules(parsed: Parsed, rs: RuleSet) -> bool:
+    """``rs`` joined to the rules read so far; False (set aside, with a note) when it is the other address family's."""
     if parsed.rules is None:
         parsed.rules = rs
-    else:
-        parsed.rules.merge(rs)
+        return True
+    mine, theirs = _family(parsed.rules), _family(rs)
+    if mine and theirs and mine != theirs:
+        # kube-proxy's IPv4 and IPv6 proxiers write the same chain names (KUBE-SVC-<hash of the port's name>), each
+        # with its family's endpoints: merged, the first file's chains were kept and the other's silently dropped
+        parsed.left_out.append(
+            f"{', '.join(d.source for d in rs.dumps)}: the {theirs} family's rules, not read with the {mine} rules "
+            f"of {', '.join(dict.fromkeys(d.source for d in parsed.rules.dumps))}: kube-proxy writes the same chain "
+            f"names in both families, each with its own endpoints; for the {theirs} paths pass that file alone")
+        return False
+    parsed.rules.merge(rs)
+    return True
+
+
+def _family(rs: RuleSet) -> str | None:
+    """IPv4 or IPv6: what ip6tables-save's header, or the first addresses of kube-proxy's rules, say (None: neither)."""
+    for info in rs.dumps:
+        if info.reader:
+            return "IPv6" if info.reader.startswith("ip6tables") else "IPv4"
+    for chain in ("KUBE-SERVICES", "KUBE-NODEPORTS"):
+        for rule in rs.rules_of("nat", chain)[:50]:
+            for addr in (rule.dest_addr, rule.to_destination):
+                if addr and addr.strip("!") not in ("0.0.0.0/0", "::/0"):
+                    return "IPv6" if ":" in addr.split("/")[0].strip("[!") else "IPv4"
+    return None
 
 
 def read_rulesets(parsed: Parsed, rulesets: Iterable[RuleSet]) -> None:
@@ -86,7 +110,8 @@ def _read_list(parsed: Parsed, dump: RuleDump, lenient: bool) -> None:
 def _add_dump(parsed: Parsed, dump: RuleDump, rs: RuleSet) -> None:
     from kubectl_svcpath.report import SourceInfo
 
-    _add_rules(parsed, rs)
+    if not _add_rules(parsed, rs):
+        return
     info = rs.dumps[0]
     reader = f"{info.reader} v{info.reader_version}" if info.reader else None
     parsed.sources.append(SourceInfo(dump.source, info.form, dump.kind, reader, info.has_counters))

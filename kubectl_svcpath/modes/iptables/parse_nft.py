@@ -21,6 +21,7 @@ from typing import Any
 from kubectl_svcpath.errors import BadDump
 from kubectl_svcpath.modes.iptables.model import Chain, DumpInfo, Rule, RuleSet
 from kubectl_svcpath.modes.nftables.model import Match, NftRule, NftRuleset, NftTable, to_int
+from kubectl_svcpath.wording import listed
 
 XTABLES_TABLES = ("nat", "filter", "mangle", "raw")
 _FAMILIES = ("ip", "ip6")
@@ -37,11 +38,30 @@ def xtables_tables(nft: NftRuleset) -> list[NftTable]:
             if family in _FAMILIES and name in XTABLES_TABLES and any(c.startswith(_KUBE_PREFIXES) for c in t.chains)]
 
 
+def _one_family(tables: list[NftTable]) -> tuple[list[NftTable], list[NftTable]]:
+    """The tables of one address family, and those of the other set aside. kube-proxy's IPv4 and IPv6 proxiers write
+    the same chain names (KUBE-SERVICES, KUBE-SVC-<hash of the port's name>) into ip and ip6 tables: one RuleSet of
+    both would join the chains. IPv4 when both families hold kube-proxy's Service rules; else the one that does."""
+    if len({t.family for t in tables}) < 2:
+        return tables, []
+    serving = [f for f in _FAMILIES if any(t.family == f and _serves(t) for t in tables)]
+    keep = serving[0] if serving else _FAMILIES[0]
+    aside = [t for t in tables if t.family != keep and (_serves(t) or len(serving) != 1)]
+    return [t for t in tables if t.family == keep], aside
+
+
+def _serves(table: NftTable) -> bool:
+    """The table holds kube-proxy's Service rules: a service or endpoint chain, or a rule in KUBE-SERVICES."""
+    services = table.chains.get("KUBE-SERVICES")
+    return (services is not None and bool(services.rules)) or any(c.startswith(("KUBE-SVC-", "KUBE-SEP-")) for c in table.chains)
+
+
 def rules_from_nft(nft: NftRuleset) -> RuleSet | None:
     """kube-proxy's iptables rules as nft listed them; None when ``nft`` holds none."""
     tables = xtables_tables(nft)
     if not tables:
         return None
+    tables, aside = _one_family(tables)
     rules = RuleSet()
     infos: dict[str, DumpInfo] = {}
     for dump in nft.dumps:
@@ -77,6 +97,11 @@ def rules_from_nft(nft: NftRuleset) -> RuleSet | None:
     first = next(iter(infos.values()))  # said once, not once per file
     first.repairs.append("read from nft's listing of the tables iptables-nft wrote (iptables mode, nf_tables backend): "
                          "iptables-save -c shows the same rules in iptables' words")
+    if aside:
+        first.repairs.append(f"{listed([f'table {t.ref}' for t in aside])} (the IPv6 family) not read with the IPv4 tables: "
+                             "kube-proxy writes the same chain names in both families, each with its own rules and "
+                             "endpoints, which read together would mix; for the IPv6 family pass its tables alone "
+                             "(nft list table ip6 nat)")
     if opaque:
         first.repairs.append("some rules carry matches nft prints without their options (xt match \"statistic\", "
                              "\"recent\", …): their probabilities and any session affinity are not in the input")
@@ -188,6 +213,11 @@ def _apply_statement(rule: Rule, expr: dict[str, Any]) -> None:
         rule.target = "MASQUERADE"
     elif "mangle" in expr:
         _mark_target(rule, expr["mangle"])
+    elif "xt" in expr and (expr["xt"] or {}).get("match-set"):  # "# match-set NAME FLAGS": -m set --match-set NAME FLAGS
+        xt = expr["xt"]
+        if "set" not in rule.matches:
+            rule.matches.append("set")
+        rule.options["--match-set"] = [str(w) for w in xt["match-set"]]
     elif "xt" in expr:
         xt = expr["xt"] or {}
         name = str(xt.get("name", "?"))

@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from kubectl_svcpath.modes.nftables.model import Verdict
-from kubectl_svcpath.modes.nftables.text_tokens import STR, WORD, Cursor, Token
+from kubectl_svcpath.modes.nftables.text_tokens import STR, WORD, XT_SET, Cursor, Token
 
 _OPS = {"==": "==", "!=": "!=", "<": "<", ">": ">", "<=": "<=", ">=": ">=",
         "eq": "==", "ne": "!=", "lt": "<", "gt": ">", "le": "<=", "ge": ">="}
@@ -130,6 +130,9 @@ def _one_statement(c: Cursor, w: str | None) -> dict[str, Any] | None:
         return readers[w](c)
     if w in ("update", "add", "delete") and (c.peek(1) or "").startswith("@"):
         return _set_update(c)
+    if w == XT_SET:  # "# match-set KUBE-CLUSTER-IP dst,dst" as the lexer keeps it: iptables-nft's set match
+        c.next()
+        return {"xt": {"type": "match", "name": "set", "match-set": [c.next(), c.next()]}}
     if w == "xt" and c.peek(1) in ("match", "target", "watcher"):
         c.next()
         xt_type = c.next()

@@ -37,7 +37,12 @@ def shown(tokens: list[Token]) -> str:
     return " ".join(t.shown for t in tokens)
 
 
-_FAST_TOKEN = re.compile(r'\n|#[^\n]*|"(?:[^"\\\n]|\\.)*"|"|[{};,]|[^\s{};,"#]+')
+# nft built with libxtables prints a match of iptables-nft it cannot translate as its iptables words after "#", in the
+# middle of a rule ("ip saddr != 10.0.0.0/8 # match-set KUBE-CLUSTER-IP dst,dst counter … jump KUBE-MARK-MASQ": the
+# ipsets of kube-proxy's IPVS mode): such a set match is kept as tokens ("# match-set", its set, its flags), the rest of
+# the line read on; any other "#" text (a handle, nft's own comment) is dropped to the end of the line
+_FAST_TOKEN = re.compile(r'\n|#[ \t]*!?[ \t]*match-set[ \t]+[^\s{};,"#]+[ \t]+[^\s{};"#]+|#[^\n]*|"(?:[^"\\\n]|\\.)*"|"|[{};,]|[^\s{};,"#]+')
+XT_SET = "# match-set"  # the token that opens such a match (shown as nft printed it)
 # nft nests braces a few deep (table, chain or map, an anonymous set or verdict map inside a rule): a text
 # nested deeper is no listing of nft's, refused at the line where it goes past this (a line of 10^7 "{"
 # had the lexer hold 10^7 tokens, 1.9 GB, before the reader refused its first brace)
@@ -59,6 +64,12 @@ def tokenize(text: str, source: str, line: int = 1) -> list[Token]:
             append(_new(Token, (NL, "\n", line)))
             line += 1
         elif c == "#":
+            if "match-set" in value:  # "# [!] match-set NAME FLAGS"
+                words = value[1:].replace("!", " ! ").split()
+                neg = "!" if words[0] == "!" else ""
+                append(_new(Token, (WORD, XT_SET, line)))
+                append(_new(Token, (WORD, neg + words[-2], line)))
+                append(_new(Token, (WORD, words[-1], line)))
             continue
         elif c == '"':
             if len(value) == 1:  # a quote that never closes on its line
