@@ -416,7 +416,9 @@ def _live_audit_outcome(opts: Options, got: Any, result: Any,
     coll, err = result.collection, result.error
     if err is not None or coll is None:  # no rules, nothing to audit: the reason, as for one Service
         err = err or SvcpathError("no rules collected")
-        if not err.message.startswith(f"node {got.node}"):
+        from kubectl_svcpath.node_errors import names_node
+
+        if not names_node(err.message, got.node):
             err.message = f"node {got.node}: {err.message}"
         raise err
     parsed = pipeline.parse_collection(coll, opts.lenient)  # (--proxy-mode chose the listings: coll.proxy_mode)

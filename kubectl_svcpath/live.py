@@ -305,7 +305,7 @@ def _plan_one(kube: Any, req: LiveRequest, node: str, pods_f: futures.Future[dic
         return plan
     pods = plan.pods.get(node)
     if not pods and req.node:
-        _check_node_exists(kube, req.node)
+        _check_node_exists(kube, req.node, node_got)
     if not pods or all(p.os == "windows" for p in pods):  # (kube-proxy's Linux DaemonSet found: no Node to wait for)
         plan.not_netfilter = _not_netfilter(node_got)
         if plan.not_netfilter is not None:
@@ -522,13 +522,26 @@ def _is_ready(node: dict[str, Any]) -> bool:
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in (node.get("status") or {}).get("conditions") or [])
 
 
-def _check_node_exists(kube: Any, node: str) -> None:
+def _check_node_exists(kube: Any, node: str, node_got: futures.Future[dict[str, Any] | SvcpathError]) -> None:
+    """--node NAME of no node: NotFound, with the close node names. The node's GET says first; the node LIST
+    (for the close names, or when the GET may not be made) is only a hint's: denied, the hint goes without."""
+    from kubectl_svcpath.errors import Forbidden
     from kubectl_svcpath.kube import reads
+    from kubectl_svcpath.kube.near import node_not_found
 
-    names = {apifields.text(n, "metadata", "name") for n in reads.list_nodes(kube)}
+    try:
+        got = node_got.result()
+    except SvcpathError:
+        got = None
+    if isinstance(got, dict):
+        return
+    try:
+        names = {apifields.text(n, "metadata", "name") for n in reads.list_nodes(kube)}
+    except Forbidden:
+        if isinstance(got, NotFound):
+            raise node_not_found(node, []) from None
+        raise
     if node not in names:
-        from kubectl_svcpath.kube.near import node_not_found
-
         raise node_not_found(node, sorted(n for n in names if n))
 
 

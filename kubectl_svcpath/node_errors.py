@@ -25,14 +25,18 @@ def error_lines(errors: list[tuple[str, SvcpathError]]) -> list[str]:
     lines = []
     for group in groups.values():
         node, err = group[0]
-        named = f'node "{node}"' in err.message or err.message.startswith(f"node {node}")
-        prefix = "" if named else f"node {node}: "
+        prefix = "" if names_node(err.message, node) else f"node {node}: "
         others = [n for n, _ in group[1:]]
         alike = f" (and alike on {'node' if len(others) == 1 else 'nodes'} {listed(others, 5)})" if others else ""
         lines.append(f"error: {prefix}{err.message}{alike}")
         if err.hint:
             lines.append(f"hint: {err.hint}")
     return lines
+
+
+def names_node(message: str, node: str) -> bool:
+    """Whether an error line already says which node it is about (no "node N: " before it, then)."""
+    return message.startswith(f"node {node}") or f'node "{node}"' in message
 
 
 def _alike(node: str, err: SvcpathError) -> tuple[int, str, str]:

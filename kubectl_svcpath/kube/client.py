@@ -416,8 +416,15 @@ def _api_exception_error(exc: BaseException, call: Call, where: str, timeout: fl
 
 def _client_side_error(exc: BaseException, reason: str, acting: str, where: str, timeout: float | None) -> SvcpathError:
     if "SSLError" in reason or "CERTIFICATE" in reason.upper():
-        return ApiUnreachable(f"TLS error talking to the API server{where}: {one_line(reason.splitlines()[-1])}",
-                              hint="check the kubeconfig's certificate-authority and server address")
+        hint = "check the kubeconfig's certificate-authority and server address"
+        if "Hostname mismatch" in reason or "IP address mismatch" in reason:  # kubectl: "x509: certificate is valid for …"
+            from urllib.parse import urlsplit
+
+            at = urlsplit(where.removeprefix(" at ")).netloc or "HOST:PORT"
+            hint = ("the server's certificate does not name this address: connect by a name it holds, or give that name "
+                    f"with --tls-server-name NAME; its names: openssl s_client -connect {at} </dev/null | "
+                    "openssl x509 -noout -ext subjectAltName")
+        return ApiUnreachable(f"TLS error talking to the API server{where}: {one_line(reason.splitlines()[-1])}", hint=hint)
     if _is_timeout(exc, reason):
         return _timed_out(acting, timeout, where)
     return ApiUnreachable(f"cannot {acting}{where}: {one_line(reason)}",

@@ -52,3 +52,16 @@ def test_a_cilium_agent_on_the_node_is_named_with_the_command_that_lists_its_ser
     assert "Rules:    NOT READ on node cp01: no kube-proxy pod" in out  # the API's view is still shown
     assert api.cluster.execs() == []
     only_reads(api)
+
+
+def test_the_audit_names_the_node_once(api: FakeApiServer, tmp_path):
+    """--all said 'error: node cp01: no kube-proxy pod on node "cp01" …'."""
+    no_lab_hello(api, kube_proxy=False)
+    code, _, err = svcpath("--all", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")))
+    assert code == ExitCode.NOT_FOUND
+    assert one_error(err).startswith('error: no kube-proxy pod on node "cp01" (namespace kube-system: ')
+    api.cluster.add_kube_proxy_pod("cp01", "kube-proxy-cp01")
+    api.cluster.faults.exec_forbidden = True
+    code, _, err = svcpath("--all", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")))
+    assert code == ExitCode.FORBIDDEN
+    assert one_error(err).startswith('error: node cp01: forbidden: cannot exec into pod "kube-proxy-cp01"')

@@ -70,3 +70,25 @@ def test_a_node_name_typed_wrong_is_answered_with_the_close_node_names(api: Fake
     _, _, err = svcpath("hello-service", "--node", "zzz", "--kubeconfig", kc)
     assert hint_of(err) == "hint: list the nodes with: kubectl get nodes"
     assert api.cluster.execs() == []
+
+
+def test_a_node_not_found_is_said_without_leave_to_list_nodes(api: FakeApiServer, tmp_path):
+    """The node's GET answered 404; the LIST for the close names was denied: it said 'forbidden: cannot list
+    nodes' (exit 5) of a node that is not there."""
+    no_lab_hello(api)
+    api.cluster.faults.forbidden_paths = ["/nodes$"]
+    code, out, err = svcpath("hello-service", "--node", "cp9", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")))
+    assert (code, out) == (ExitCode.NOT_FOUND, "")
+    assert one_error(err) == 'error: node "cp9" not found'
+    assert hint_of(err) == "hint: list the nodes with: kubectl get nodes"
+
+
+def test_a_certificate_for_another_name_names_the_flag_and_how_to_see_its_names(api: FakeApiServer, tmp_path):
+    no_lab_hello(api)
+    kc = api.write_kubeconfig(tmp_path / "kc", server=api.url.replace("127.0.0.1", "localhost"))
+    code, _, err = svcpath("hello-service", "--kubeconfig", str(kc))
+    assert code == ExitCode.API_UNREACHABLE
+    assert "Hostname mismatch, certificate is not valid for 'localhost'" in one_error(err)
+    assert hint_of(err) == ("hint: the server's certificate does not name this address: connect by a name it holds, or "
+                            f"give that name with --tls-server-name NAME; its names: openssl s_client -connect "
+                            f"localhost:{api.port} </dev/null | openssl x509 -noout -ext subjectAltName")
