@@ -111,8 +111,11 @@ def _correlate_port(snapshot: ServiceSnapshot, port: ServicePort, rules: RuleSet
         pp.not_in_input.append(f"endpoints not shown: {', '.join(partial)} is not all in the input")
         cluster_chains = set()
     elif in_part := sorted({p.policy_chain for p in pp.paths if p.endpoints_in_part and p.policy_chain}):
-        pp.not_in_input.append(f"endpoints not shown: {', '.join(in_part)} is not all in the input (its endpoint jumps "
-                               "shown are not all of kube-proxy's cascade)")
+        for chain in in_part:
+            body = rules.rules_of("nat", chain)
+            why = ("the paste opens with its endpoint jumps: rules above them, if any, were not copied" if body and _opens_paste(rules, body[0])
+                   else "its endpoint jumps shown are not all of kube-proxy's cascade")
+            pp.not_in_input.append(f"endpoints not shown: {chain} is not all in the input ({why})")
     attach_slices(snapshot, port, pp, cluster_chains,
                   lambda e: kubeproxy.endpoint_chain(spn, port.protocol, e.ip, e.port or 0))
     for path in pp.paths:
@@ -237,6 +240,8 @@ def _whole_cascade(rules: RuleSet, body: list[Rule]) -> bool:
     steps = [r for r in body if (r.target or "").startswith("KUBE-SEP-") and "--rcheck" not in r.options]
     if not steps or any(r.source in cut or r.partial for r in steps):
         return False
+    if body[0] is steps[0] and _opens_paste(rules, body[0]):
+        return False
     n = len(steps)
     for i, r in enumerate(steps):
         want = None if i == n - 1 else 1 / (n - i)
@@ -246,6 +251,14 @@ def _whole_cascade(rules: RuleSet, body: list[Rule]) -> bool:
         elif r.probability is None or abs(r.probability - want) > 1e-4:
             return False
     return True
+
+
+def _opens_paste(rules: RuleSet, rule: Rule) -> bool:
+    """Bare rule lines that open with this rule: the author may have begun copying below a chain's first rules.
+
+    Any tail of kube-proxy's cascade is a cascade (0.5 then the rest is 2 endpoints, or the last 2 of 3); a
+    service chain's masquerade rule, a header or another chain's rule above its jumps shows where it starts."""
+    return any(d.form == "rules-only" and d.source == rule.source and d.first_rule_line == rule.line_no for d in rules.dumps)
 
 
 def _next_hop(body: list[Rule]) -> str | None:

@@ -565,6 +565,7 @@ class DumpInfo:
     repairs: list[str] = field(default_factory=list)  # what was read differently from the text, and why
     listed_tables: list[str] = field(default_factory=list)  # iptables -L: the table(s) the listing was taken to be
     told_tables: list[str] = field(default_factory=list)  # … of them, the ones a pasted command's -t (or none: filter) named
+    first_rule_line: int | None = None  # the line of the first rule, declaration or chain header (bare lines: where the author began)
 
     @property
     def excerpt(self) -> bool:

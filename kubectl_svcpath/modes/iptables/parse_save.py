@@ -438,12 +438,16 @@ class _Parser:
             self.table = None
             return
         if first == ":":
+            if self.info.first_rule_line is None:
+                self.info.first_rule_line = line_no
             self._declare(line_no, stripped)
             return
         m = _RULE_HEAD.match(stripped)
         if m is None:
             self.fail(line_no, f"not an iptables-save line: {_preview(stripped)}")
             return
+        if self.info.first_rule_line is None:
+            self.info.first_rule_line = line_no
         verb, chain_name = m.group("verb"), m.group("chain")
         if m.group("grep"):
             self.info.grep = True
