@@ -424,30 +424,17 @@ class _Parser:
             self._comment(stripped)
             return
         stripped = self._unnoted(line_no, stripped) if first in "*C:" else stripped
-        if first == "*" and _TABLE_HEADER.fullmatch(stripped):
-            if self.table is not None:
-                self.fail(line_no, f"table {stripped[1:]!r} starts before table {self.table!r} was committed (truncated dump?)")
-            self.table = stripped[1:]
-            self.table_line = line_no
-            self.saw_header_table = True
-            self.rules.ensure_table(self.table)
-            return
-        if stripped == "COMMIT":
-            if self.table is None:
-                self.fail(line_no, "COMMIT outside a table")
-            self.table = None
+        if first in "*C" and self._table_bound(line_no, first, stripped):
             return
         if first == ":":
-            if self.info.first_rule_line is None:
-                self.info.first_rule_line = line_no
+            self.info.first_rule_line = self.info.first_rule_line or line_no
             self._declare(line_no, stripped)
             return
         m = _RULE_HEAD.match(stripped)
         if m is None:
             self.fail(line_no, f"not an iptables-save line: {_preview(stripped)}")
             return
-        if self.info.first_rule_line is None:
-            self.info.first_rule_line = line_no
+        self.info.first_rule_line = self.info.first_rule_line or line_no
         verb, chain_name = m.group("verb"), m.group("chain")
         if m.group("grep"):
             self.info.grep = True
@@ -541,6 +528,23 @@ class _Parser:
             return
         raise BadDump(self.source, reason, line_no,
                       hint="pass --lenient to skip lines that cannot be read, or check that the file is complete")
+
+    def _table_bound(self, line_no: int, first: str, stripped: str) -> bool:
+        """A "*table" header or a COMMIT line, taken; False for any other line."""
+        if first == "*" and _TABLE_HEADER.fullmatch(stripped):
+            if self.table is not None:
+                self.fail(line_no, f"table {stripped[1:]!r} starts before table {self.table!r} was committed (truncated dump?)")
+            self.table = stripped[1:]
+            self.table_line = line_no
+            self.saw_header_table = True
+            self.rules.ensure_table(self.table)
+            return True
+        if stripped == "COMMIT":
+            if self.table is None:
+                self.fail(line_no, "COMMIT outside a table")
+            self.table = None
+            return True
+        return False
 
     def _comment(self, line: str) -> None:
         m = _HEADER.match(line)
