@@ -19,6 +19,7 @@ from kubectl_svcpath.modes import registry
 from kubectl_svcpath.modes.base import Mode, Parsed
 from kubectl_svcpath.parse import connection_entries, describe, dump_format
 from kubectl_svcpath.parse.hosts import HostPart, NotSplit, host_parts, line_spans
+from kubectl_svcpath.parse.ipaddr import kube_ipvs0, only_ip_addr
 from kubectl_svcpath.parse.excerpt import (clean, excerpt_note, head_commands, json_excerpt, left_out_note, marked_note, uncommented_note,
                                            relisted_note, repeated_note, rerun_note, split_forms)
 from kubectl_svcpath.path import PortPath
@@ -35,6 +36,7 @@ def parse_collection(collection: Collection, lenient: bool = False) -> Parsed:
     registry.read_structured(parsed, collection.rulesets)
     for dump in collection.dumps:
         if dump.kind != "pod":  # a listing the plugin ran in kube-proxy's pod is no paste: nothing to cut or set aside
+            _bound(parsed, dump)
             dump = _described(parsed, dump)
             dump = cleaned(dump, parsed.left_out)
         if dump.elisions:
@@ -45,21 +47,52 @@ def parse_collection(collection: Collection, lenient: bool = False) -> Parsed:
             try:
                 form = registry.form(dump_format(part))
             except BadDump:
-                if not _beside_a_table(part, collection):
+                aside = _beside_a_table(part, collection)
+                if aside is None:
+                    _ip_addr_alone(next((d for d in collection.dumps if d.source == part.source), part))
                     raise
-                parsed.left_out.append(f"{part.source}: `ipvsadm -Lnc` connection entries only (the connections open "
-                                       "now), not read: each real server's ActiveConn/InActConn (ipvsadm -Ln) counts them")
+                # (the cleaner's "left out" of the same lines: they were read for kube-ipvs0's addresses)
+                parsed.left_out[:] = [n for n in parsed.left_out if not n.startswith(f"{part.source}: not rule output")]
+                parsed.left_out.append(aside)
                 continue
             form.read(parsed, part, lenient)
+    if parsed.ipvs is not None:
+        parsed.ipvs.bound = {b.address: b for b in parsed.bound}
     parsed.mode = detect_mode(parsed, collection)
     _stamp_sources(parsed, collection)
     return parsed
 
 
-def _beside_a_table(part: RuleDump, collection: Collection) -> bool:
-    """An ``ipvsadm -Lnc`` file passed with other files (``-Ln --stats``): set aside; alone it is refused."""
-    return connection_entries(part.text) and any(
-        d.source != part.source and not connection_entries(d.text) for d in collection.dumps)
+def _beside_a_table(part: RuleDump, collection: Collection) -> str | None:
+    """The note for a file of no rules passed with rule files, set aside: ``ipvsadm -Lnc`` connection entries, or
+    ``ip addr`` output (its kube-ipvs0 addresses read: _bound). None: refused (alone, or not of these)."""
+    def aside(d: RuleDump) -> bool:
+        return connection_entries(d.text) or only_ip_addr(d.text)
+
+    raw = next((d for d in collection.dumps if d.source == part.source), part)  # (as given: not as cleaned)
+    if not aside(raw) or all(aside(d) for d in collection.dumps if d.source != part.source):
+        return None
+    if connection_entries(raw.text):
+        return (f"{part.source}: `ipvsadm -Lnc` connection entries only (the connections open now), not read: each real "
+                "server's ActiveConn/InActConn (ipvsadm -Ln) counts them")
+    return f"{part.source}: `ip addr` output, no rules: read for the addresses kube-proxy bound to kube-ipvs0"
+
+
+def _ip_addr_alone(dump: RuleDump) -> None:
+    """BadDump that says what a file of `ip addr` output is, when it is read with no rule listing."""
+    if only_ip_addr(dump.text):
+        raise BadDump(dump.source, "`ip addr` output only: the addresses on kube-ipvs0, not the rules",
+                      hint="pass it beside `ipvsadm -Ln` output from the node (each with --rules-file)") from None
+
+
+def _bound(parsed: Parsed, dump: RuleDump) -> None:
+    """The addresses an `ip addr` listing in a pasted file shows on kube-ipvs0 (IPVS mode binds Service addresses
+    there). Not looked for in a big dump (an iptables-save of 35 MB holds no such listing worth a pass over it)."""
+    if dump.kind == "file" and len(dump.text) < _IP_ADDR_MOST and "kube-ipvs0" in dump.text:
+        parsed.bound.extend(kube_ipvs0(dump.text, dump.source))
+
+
+_IP_ADDR_MOST = 4 << 20
 
 
 def split_nodes(collection: Collection) -> list[Collection]:
@@ -76,7 +109,11 @@ def split_nodes(collection: Collection) -> list[Collection]:
     hosts = _host_parts(dump, plain)
     if hosts:
         return _host_collections(collection, dump, hosts)
-    form = registry.form(dump_format(plain))
+    try:
+        form = registry.form(dump_format(plain))
+    except BadDump:
+        _ip_addr_alone(dump)
+        raise
     parts = form.split(dump.text, dump.source) if form.split is not None else []
     if len(parts) < 2:  # one node; a dump found clean is handed on as such (a 35 MB look is ~0.1 s)
         return [replace(collection, dumps=[plain]) if plain.clean else collection]

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from kubectl_svcpath.modes.ipvs.model import IpvsTable
     from kubectl_svcpath.modes.nftables.model import NftRuleset
     from kubectl_svcpath.parse.describe import DescribedService
+    from kubectl_svcpath.parse.ipaddr import Bound
     from kubectl_svcpath.parse.conntrack import ConntrackTable
     from kubectl_svcpath.path import Finding, PortPath
     from kubectl_svcpath.report import SourceInfo
@@ -51,6 +52,7 @@ class Parsed:
     elisions: dict[str, list[int]] = field(default_factory=dict)  # source -> lines where the author cut
     described: list[DescribedService] = field(default_factory=list)  # `kubectl describe service` output in the input
     left_out: list[str] = field(default_factory=list)  # other commands' output around the rules, left out (notes)
+    bound: list[Bound] = field(default_factory=list)  # addresses `ip addr` output in the input lists on kube-ipvs0
 
     @property
     def excerpt(self) -> bool:

@@ -104,7 +104,7 @@ def _no_virtual_server(pp: PortPath, what: str, detail: str, action: str) -> Fin
                    port=pp.port.name, detail=[detail], action=action)
 
 
-def _unnamed(snapshot: ServiceSnapshot | None) -> list[str]:
+def _unnamed(snapshot: ServiceSnapshot | None, ipvs: IpvsTable) -> list[str]:
     """A virtual server without the API: say what ipvsadm cannot, and the command that can."""
     if snapshot is None or snapshot.name or not snapshot.ports:
         return []
@@ -122,13 +122,18 @@ def _unnamed(snapshot: ServiceSnapshot | None) -> list[str]:
         if address in ips:  # kube-proxy's ipset lists it (see the path's evidence)
             return [f"IPVS names no Service: {labels[0]} is {kind} (kube-proxy's ipset lists it); which Service: "
                     f"kubectl get svc -A -o wide | grep -w {address}"]
+    bound = ipvs.bound.get(address)
+    if bound is not None:  # kube-proxy binds the Service addresses it serves to kube-ipvs0, never a node's own
+        return [f"IPVS names no Service: {labels[0]}'s address is on kube-ipvs0 ({bound.source} line {bound.line_no}), "
+                "where kube-proxy binds Service addresses: a cluster, external or load-balancer IP, not a node address; "
+                f"which Service: kubectl get svc -A -o wide | grep -w {address}"]
     return [f"IPVS names no Service: {labels[0]} may be a cluster IP, an external or load-balancer IP or a node "
             f"address; which Service: kubectl get svc -A -o wide | grep -w {address}"]
 
 
 def notes_ipvs(ipvs: IpvsTable, rules: RuleSet | None = None, snapshot: ServiceSnapshot | None = None) -> list[str]:
     """Report.notes for IPVS mode."""
-    notes = _unnamed(snapshot) + [n for d in ipvs.dumps for n in d.notices] + ["IPVS mode is deprecated since Kubernetes v1.35; counters are ipvsadm --stats totals since each virtual/real server was created"]
+    notes = _unnamed(snapshot, ipvs) + [n for d in ipvs.dumps for n in d.notices] + ["IPVS mode is deprecated since Kubernetes v1.35; counters are ipvsadm --stats totals since each virtual/real server was created"]
     if not ipvs.has_stats:
         notes.append("no ipvsadm --stats listing: each hop's traffic is not known (ipvsadm -Ln --stats --exact)")
     elif any(not d.exact for d in ipvs.dumps if "stats" in d.forms):

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from kubectl_svcpath.modes.ipvs.ipset import IpSets
+    from kubectl_svcpath.parse.ipaddr import Bound
 
 
 @dataclass(slots=True)
@@ -120,6 +121,7 @@ class IpvsTable:
     virtual_servers: dict[tuple[str, str, int], VirtualServer] = field(default_factory=dict)
     dumps: list[IpvsDumpInfo] = field(default_factory=list)
     ipsets: IpSets | None = None  # kube-proxy's address sets, when an `ipset list` came with the listing
+    bound: dict[str, Bound] = field(default_factory=dict)  # addresses `ip addr` output shows on kube-ipvs0
     # worked out when first asked after parsing (an --all audit asks once per Service); a merge forgets them
     _labels: dict[str, VirtualServer] = field(default_factory=dict, repr=False)
     _facts: dict[str, bool] = field(default_factory=dict, repr=False)

@@ -143,3 +143,29 @@ def test_a_markdown_fence_is_no_command(tmp_path: Path) -> None:
     code, out, err = svcpath_on(tmp_path, paste, "--all")
     assert code == 0, err
     assert "not ipvsadm output, left out: lines 9-10\n" in out
+
+
+_DW = Path(__file__).parents[3] / "corpus"
+
+
+def test_kube_ipvs0_addresses_say_a_virtual_server_is_no_node_address() -> None:
+    # an address `ip addr` lists on kube-ipvs0 is one kube-proxy bound for a Service: it was 'may be a cluster IP,
+    # an external or load-balancer IP or a node address'; a file of `ip addr` output beside the listing refused the run
+    listing, ip_addr = str(_DW / "doublew-minikube-ipvsadm-list-n-block.txt"), str(_DW / "doublew-minikube-ip-addr-kube-ipvs0-block.txt")
+    code, out, err = svcpath("TCP 10.96.13.17:80", "--rules-file", listing, "--rules-file", ip_addr)
+    assert code == 0, err
+    assert (f"IPVS names no Service: TCP 10.96.13.17:80's address is on kube-ipvs0 ({ip_addr} line 5), where kube-proxy "
+            "binds Service addresses: a cluster, external or load-balancer IP, not a node address") in out
+    assert f"{ip_addr}: `ip addr` output, no rules: read for the addresses kube-proxy bound to kube-ipvs0" in out
+    assert "not rule output, left out" not in out
+    code, out, err = svcpath("TCP 10.96.13.17:80", "--rules-file", str(_DW / "doublew-minikube-ipvs-md-ipvsadm-excerpt-ip-addr.txt"))
+    assert code == 0, err
+    assert "'s address is on kube-ipvs0 (" in out and "line 17), where kube-proxy binds Service addresses" in out
+
+
+def test_ip_addr_output_alone_says_what_it_is() -> None:
+    ip_addr = str(_DW / "doublew-minikube-ip-addr-kube-ipvs0-block.txt")
+    code, out, err = svcpath("--rules-file", ip_addr, "--all")
+    assert code == 8 and not out
+    assert f"{ip_addr}: `ip addr` output only: the addresses on kube-ipvs0, not the rules" in err
+    assert "hint: pass it beside `ipvsadm -Ln` output from the node" in err
