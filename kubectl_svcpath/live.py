@@ -462,7 +462,14 @@ def _first_node(kube: Any) -> tuple[str, bool]:
     from kubectl_svcpath.kube import reads
     from kubectl_svcpath.node_choice import name_of, readable
 
-    listed = sorted(reads.list_nodes(kube), key=name_of)
+    from kubectl_svcpath.errors import Forbidden
+
+    try:
+        listed = sorted(reads.list_nodes(kube), key=name_of)
+    except Forbidden as e:  # (the one reason the nodes are listed here: say it, and how to go without)
+        raise Forbidden(f"{e.message} (to choose a node: no ready endpoint names one)",
+                        hint="name the node to read: --node NAME (kube-proxy's nodes: kubectl get pods -n kube-system "
+                             "-l k8s-app=kube-proxy -o wide); or " + (e.hint or "kubectl auth can-i list nodes")) from None
     if not listed:
         raise NotFound("the cluster lists no nodes", hint="check with: kubectl get nodes")
     linux = readable(listed)[0] or listed  # a Windows node has no rules to read (a cluster of only those: said there)

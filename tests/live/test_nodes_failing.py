@@ -68,3 +68,21 @@ def test_nodes_failing_alike_are_one_error_line_and_one_hint(api: FakeApiServer,
                         "k8s-app=kube-proxy or component=kube-proxy, no container running kube-proxy) "
                         "(and alike on nodes w1, w2 and w3)")
     assert len(lines) == 2 and lines[1].startswith("hint: ")
+
+
+@pytest.mark.parametrize("args", [["hello-service"], ["--all"]])
+def test_without_leave_to_list_nodes_a_service_without_endpoints_names_node(api: FakeApiServer, tmp_path, args):
+    """No ready endpoint names a node, so the nodes are listed to choose one: denied, it said only 'forbidden:
+    cannot list nodes' and its can-i, not why nor that --node NAME goes without."""
+    _cluster(api)
+    for key in [k for k in api.cluster.objects if k[0] == "EndpointSlice"]:
+        del api.cluster.objects[key]
+    api.cluster.faults.forbidden_paths = ["/nodes$"]
+    code, out, err = svcpath(*args, "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")))
+    assert (code, out) == (ExitCode.FORBIDDEN, "")
+    error, hint = err.splitlines()
+    assert error.startswith("error: forbidden: cannot list nodes: ") and error.endswith(
+        " (to choose a node: no ready endpoint names one)")
+    assert hint == ("hint: name the node to read: --node NAME (kube-proxy's nodes: kubectl get pods -n kube-system -l "
+                    "k8s-app=kube-proxy -o wide); or kubectl auth can-i list nodes; `kubectl svcpath --print-rbac` prints "
+                    "the minimal Role")
