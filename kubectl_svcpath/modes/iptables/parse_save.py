@@ -51,6 +51,7 @@ _ANNOTATION = re.compile(r"\s(?:#|//|<-+(?=\s|$)|\u2190)")
 # the first character of each: str.find of one character is a memchr (~0.04 ms over a 35 MB dump's 3.9 MB of
 # declarations; "//" and "<-" took ~3.5 ms each)
 _NOTE_MARKS = ("#", "/", "<", "\u2190")
+_WORD = re.compile(r"[A-Z][A-Z0-9_-]*")  # a target's name
 _TARGET_WORD = re.compile(r" -[jg] (\S+)")
 # a table header is "*" and one of netfilter's table names, nothing else: a line of Markdown ("**bold**",
 # "*Note*") is no table, whose rules would all be read into it
@@ -129,7 +130,10 @@ def cut_annotation(line: str) -> tuple[str, bool]:
         return line, False
     for m in _ANNOTATION.finditer(line):
         if not _open_quote(line[:m.start()]):
-            return line[:m.start()].rstrip(), True
+            head, rest = line[:m.start()], line[m.end():].strip()
+            if head.endswith((" -j", " -g")) and m.group() == " #" and _WORD.fullmatch(rest):
+                return f"{head} {rest}", False  # (an editor's "# " where it wrapped the line: "-j # KUBE-SVC-…")
+            return head.rstrip(), True
     return line, False
 
 

@@ -35,3 +35,20 @@ def test_comments_without_a_listing_and_a_command_alone_are_as_before(tmp_path: 
     notes.write_text("# iptables-save -c\n")
     code, _, err = svcpath("--all", "--rules-file", str(notes))
     assert code == 8 and "holds the command `iptables-save -c` but not its output" in err, err
+
+
+MICROK8S = Path(__file__).resolve().parents[2] / "corpus" / "microk8s-notes-S-grep-commented-output-spaced-dots.txt"
+
+
+def test_bare_commands_spaced_dots_and_the_authors_carets_around_commented_output() -> None:
+    """A microk8s notes file: each command bare ("sudo iptables -t nat -S | grep web"), then ". . .", then its output
+    as "# " lines; a "^^^^^" line and its caption under a rule; "-j # KUBE-SVC-…" where the author's editor wrapped
+    a rule. Was refused (exit 8, 'not a rule dump this tool can read')."""
+    code, out, err = svcpath("--all", "--rules-file", str(MICROK8S))
+    assert code == 0, err
+    assert out.splitlines()[1].split()[:6] == ["default", "web", "?", "10.152.183.248", "80", "1+?"], out
+    code, out, err = svcpath("default/web", "--rules-file", str(MICROK8S))
+    assert code == 0, err
+    rows = [line for line in out.splitlines() if line.startswith("(unnamed) 80/TCP  ")]
+    assert rows == [next(r for r in rows)] and "10.1.19.193:80" in rows[0], out  # one entry: both greps' line, read once
+    assert "is an excerpt (cut at lines 7, 12, 18)" in out
