@@ -20,6 +20,7 @@ class RuleDump:
     stderr: str = ""
     returncode: int | None = None  # the command's exit status; None for files
     elisions: tuple[int, ...] = ()  # lines where the author cut ("...", "[snip]"), blanked by parse/excerpt.py
+    listings: tuple[str, ...] = ()  # the listing commands pasted above the output ("iptables-save | grep web")
     clean: bool = False  # parse/excerpt.py found nothing to blank in text: no reader need look again
     save_lines: bool = False  # and every line but the first has one of iptables-save's shapes (excerpt.Cleaned)
     # what read ``text`` piece by piece while the command wrote it (live: parse_save.SaveFeed), for the

@@ -102,6 +102,7 @@ class EntryPath:
     unseen: str | None = None
     # the policy chain is in the input in part and its endpoint jumps shown are not a whole cascade: more may exist
     endpoints_in_part: bool = False
+    in_part_why: str | None = None  # … and why, when the input says more than that ("the pasted grep's word is …")
 
 
 @dataclass(slots=True)

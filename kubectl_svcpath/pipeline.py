@@ -362,7 +362,7 @@ def cleaned(dump: RuleDump, notes: list[str] | None = None) -> RuleDump:
     c = clean(dump.text)
     if not c.bom and not c.elisions and not c.commands and not c.dedented and not c.left_out and not c.marked \
             and not c.relisted and not c.repeated and not c.uncommented and not c.reruns:
-        return replace(dump, clean=True, save_lines=c.save_lines)
+        return replace(dump, clean=True, save_lines=c.save_lines, listings=tuple(c.listings))
     if c.uncommented and notes is not None:
         notes.append(uncommented_note(dump.source, c.uncommented))
     if c.left_out and notes is not None:
@@ -377,8 +377,8 @@ def cleaned(dump: RuleDump, notes: list[str] | None = None) -> RuleDump:
         notes.extend(relisted_note(dump.source, chain, headers, dropped) for chain, headers, dropped in c.relisted)
     fragments = json_excerpt(c.text, c.elisions)  # `nft -j | jq .` cut with "...": its objects, as one document
     if fragments is not None:
-        return replace(dump, text=fragments, elisions=tuple(c.elisions))
-    return replace(dump, text=c.text, elisions=tuple(c.elisions))
+        return replace(dump, text=fragments, elisions=tuple(c.elisions), listings=tuple(c.listings))
+    return replace(dump, text=c.text, elisions=tuple(c.elisions), listings=tuple(c.listings))
 
 
 def _own_output(dump: RuleDump) -> Any:

@@ -212,6 +212,8 @@ class Cleaned:
     # command, the line of its last run, the lines of the earlier runs' output left out, whether the last
     # run printed nothing: then the earlier output is read, the only rules the paste shows)
     reruns: list[tuple[str, int, list[tuple[int, int]], tuple[int, int] | None]] = field(default_factory=list)
+    # the listing commands the paste shows (without their prompts), in order: what a grep among them selected
+    listings: list[str] = field(default_factory=list)
 
 
 def clean(text: str) -> Cleaned:
@@ -229,6 +231,7 @@ def clean(text: str) -> Cleaned:
     left_out: list[tuple[int, int, str]] = []
     marked: list[int] = []
     repeated: list[int] = []
+    listings: list[str] = []
     printed: dict[str, int] = {}  # a save-shaped line -> the command run (counted by prompt lines) that printed it first
     run = 0
     walk = _TABLE_LINE.search(text) is None  # whole tables (a node each, say) may well hold the same rules
@@ -259,9 +262,10 @@ def clean(text: str) -> Cleaned:
         elif (edge := _table_edge(line, other)) is not None:  # a kubectl get table's header (left out), its end
             other, fresh = (TABLE, _leave_out(left_out, lines, i, TABLE, True)) if edge else (None, True)
         elif _is_command(line):
-            other, fresh = _other_command(line, text), True
+            if (listing := _listing_command(line)) is not None:
+                listings.append(listing)
+            other, fresh, run = _other_command(line, text), True, run + 1
             after.state = 1 if other is None and _SAVE_FORM.search(line) else 0
-            run += 1
             if not line.lstrip().startswith("#"):
                 commands.append(i + 1)
                 lines[i] = "# " + line.strip()
@@ -269,9 +273,9 @@ def clean(text: str) -> Cleaned:
             other, fresh = (None, fresh) if _RULE_START.match(line) else (other, _leave_out(left_out, lines, i, other, fresh))
     reruns = (_reruns(lines, set(commands)) if run > 1 else []) or (_earlier_saves(lines) if _tables_repeat(text) else [])
     if not elisions and not commands and not left_out and not marked and not relisted and not repeated and not reruns:
-        return Cleaned(text, [], bom, dedented=dedented, uncommented=uncommented)
+        return Cleaned(text, [], bom, dedented=dedented, uncommented=uncommented, listings=listings)
     return Cleaned("\n".join(lines), elisions, bom, commands, dedented, left_out, marked=marked, repeated=repeated,
-                   relisted=relisted, uncommented=uncommented, reruns=reruns)
+                   relisted=relisted, uncommented=uncommented, reruns=reruns, listings=listings)
 
 
 def _once(lines: list[str], i: int, printed: dict[str, int], run: int, repeated: list[int]) -> None:

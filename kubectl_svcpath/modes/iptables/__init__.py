@@ -108,11 +108,13 @@ def _read_list(parsed: Parsed, dump: RuleDump, lenient: bool) -> None:
 
 
 def _add_dump(parsed: Parsed, dump: RuleDump, rs: RuleSet) -> None:
+    from kubectl_svcpath.parse.grep_words import grep_selection
     from kubectl_svcpath.report import SourceInfo
 
     if not _add_rules(parsed, rs):
         return
     info = rs.dumps[0]
+    info.selection = grep_selection(dump.listings)
     reader = f"{info.reader} v{info.reader_version}" if info.reader else None
     parsed.sources.append(SourceInfo(dump.source, info.form, dump.kind, reader, info.has_counters))
 

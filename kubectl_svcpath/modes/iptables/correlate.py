@@ -7,10 +7,13 @@ the printed rule lost its port match (an older iptables reading newer rules).
 
 from __future__ import annotations
 
+import re
+
 from kubectl_svcpath import kubeproxy
 from kubectl_svcpath.endpoints import attach_slices, ip_family
 from kubectl_svcpath.path import EndpointHop, EntryPath, Evidence, PortPath
 from kubectl_svcpath.modes.iptables.model import Rule, RuleSet, bare_address, split_hostport
+from kubectl_svcpath.parse.grep_words import selects
 from kubectl_svcpath.snapshot import ServicePort, ServiceSnapshot
 
 _NOOP_TARGETS = {"KUBE-MARK-MASQ", "KUBE-MARK-DROP", "RETURN", None}
@@ -113,8 +116,9 @@ def _correlate_port(snapshot: ServiceSnapshot, port: ServicePort, rules: RuleSet
     elif in_part := sorted({p.policy_chain for p in pp.paths if p.endpoints_in_part and p.policy_chain}):
         for chain in in_part:
             body = rules.rules_of("nat", chain)
-            why = ("the paste opens with its endpoint jumps: rules above them, if any, were not copied" if body and _opens_paste(rules, body[0])
-                   else "its endpoint jumps shown are not all of kube-proxy's cascade")
+            why = next((p.in_part_why for p in pp.paths if p.in_part_why and p.policy_chain == chain), None) or (
+                "the paste opens with its endpoint jumps: rules above them, if any, were not copied"
+                if body and _opens_paste(rules, body[0]) else "its endpoint jumps shown are not all of kube-proxy's cascade")
             pp.not_in_input.append(f"endpoints not shown: {chain} is not all in the input ({why})")
     attach_slices(snapshot, port, pp, cluster_chains,
                   lambda e: kubeproxy.endpoint_chain(spn, port.protocol, e.ip, e.port or 0))
@@ -227,6 +231,10 @@ def _walk(rules: RuleSet, current: str | None, path: EntryPath) -> None:
                 for hop in path.endpoints:
                     hop.probability = None  # rules cut out before the ones shown may have taken a share
                 path.endpoints_in_part = bool(path.endpoints)  # (and after them, more endpoints' jumps)
+                steps = [r for r in body if (r.target or "").startswith("KUBE-SEP-")]
+                if path.endpoints_in_part and _own_word_picked(rules, steps):
+                    path.in_part_why = ("the pasted grep's word picks one endpoint's jump alone (its chain or its "
+                                        "address): the jumps to the other endpoints do not hold it")
             return
 
 
@@ -242,6 +250,8 @@ def _whole_cascade(rules: RuleSet, body: list[Rule]) -> bool:
         return False
     if body[0] is steps[0] and _opens_paste(rules, body[0]):
         return False
+    if _own_word_picked(rules, steps):
+        return False  # (the pasted grep's word is the endpoint's own: the chain's other jumps did not hold it)
     n = len(steps)
     for i, r in enumerate(steps):
         want = None if i == n - 1 else 1 / (n - i)
@@ -259,6 +269,23 @@ def _opens_paste(rules: RuleSet, rule: Rule) -> bool:
     Any tail of kube-proxy's cascade is a cascade (0.5 then the rest is 2 endpoints, or the last 2 of 3); a
     service chain's masquerade rule, a header or another chain's rule above its jumps shows where it starts."""
     return any(d.form == "rules-only" and d.source == rule.source and d.first_rule_line == rule.line_no for d in rules.dumps)
+
+
+def _own_word_picked(rules: RuleSet, steps: list[Rule]) -> bool:
+    """The paste's grep commands picked one of these jumps by a word only that endpoint's jump holds."""
+    picked = {d.source: d.selection for d in rules.dumps if d.selection is not None}
+    return any(r.source in picked and not selects(picked[r.source], _shared_words(r)) for r in steps)
+
+
+def _shared_words(rule: Rule) -> str:
+    """A service chain's jump as its sibling jumps to the other endpoints would print too: without the endpoint
+    chain's name, the "-> ADDR:PORT" of its comment (1.27+) and the statistic match, which are the endpoint's own."""
+    text = rule.raw.replace(rule.target or "", "")
+    return _OWN_PART.sub("", text)
+
+
+# an endpoint jump's own words: its comment's "-> ADDR:PORT", its probability (save and -L forms)
+_OWN_PART = re.compile(r" -> [^\"*]*|(?:-m )?statistic(?: --mode| mode) random(?: --probability| probability) \S+")
 
 
 def _next_hop(body: list[Rule]) -> str | None:

@@ -566,6 +566,8 @@ class DumpInfo:
     listed_tables: list[str] = field(default_factory=list)  # iptables -L: the table(s) the listing was taken to be
     told_tables: list[str] = field(default_factory=list)  # … of them, the ones a pasted command's -t (or none: filter) named
     first_rule_line: int | None = None  # the line of the first rule, declaration or chain header (bare lines: where the author began)
+    # the pasted commands' grep words (parse/grep_words.py); None: not known what they selected (no command, not a grep)
+    selection: list[list[list[str]]] | None = None
 
     @property
     def excerpt(self) -> bool:
