@@ -240,6 +240,23 @@ def _note_relisted(listed: dict[tuple[str, str], list[int]], info: DumpInfo) -> 
                             f"several moments pasted together; read from its last listing{last}")
 
 
+def _whole_above_cut(c: Chain, elisions: list[int]) -> bool:
+    """A service chain of an excerpt listed whole: its header, then rows on consecutive lines (numbered from 1 when
+    numbered) down to an endpoint's jump without a probability (kube-proxy's last rule there), no cut among them.
+    ("Chain KUBE-SVC-… (1 references)", its rows, then the author's "..." under the last: chaseSpace's tutorial.)"""
+    if not c.name.startswith(("KUBE-SVC-", "KUBE-SVL-")) or not c.declared or not c.rules:
+        return False
+    rules = c.rules
+    last = rules[-1]
+    if not (last.target or "").startswith("KUBE-SEP-") or last.probability is not None or last.matches != ["comment"] \
+            and last.matches or (rules[0].numbered and rules[0].position != 1):
+        return False
+    first = rules[0].line_no
+    if any(r.line_no != first + i for i, r in enumerate(rules)):
+        return False
+    return not any(first - 2 <= n <= last.line_no for n in elisions)
+
+
 def _mark_cut_chains(rules: RuleSet, info: DumpInfo) -> None:
     """An excerpt (``...``) leaves no chain known whole; header-less lines leave the "?" chain unknown. A service chain
     listed down to its masquerade rule and no further was cut too: kube-proxy writes that rule (1.21+) only in a
@@ -249,7 +266,11 @@ def _mark_cut_chains(rules: RuleSet, info: DumpInfo) -> None:
     KUBE-NODEPORTS: listed without it last, it was cut."""
     for table, tbl in rules.tables.items():
         for c in tbl.chains.values():
-            if c.complete and (info.elisions or c.name == UNKNOWN_CHAIN):
+            if c.complete and info.elisions and _whole_above_cut(c, info.elisions):
+                info.repairs.append(f"chain {c.name} is listed from its header down to its last endpoint's jump, "
+                                    f"which has no probability (line {c.rules[-1].line_no}), with no cut between: "
+                                    "kube-proxy writes nothing after that jump, so the chain is read whole")
+            elif c.complete and (info.elisions or c.name == UNKNOWN_CHAIN):
                 c.complete = None if not info.elisions else False
             elif c.complete and c.name.startswith(("KUBE-SVC-", "KUBE-SVL-", "KUBE-EXT-")) and c.rules and c.rules[-1].target == "KUBE-MARK-MASQ":
                 c.complete = False

@@ -77,3 +77,27 @@ def test_endpoint_chains_of_two_ports_without_their_dnat_are_not_counted_as_pods
     assert _row(out, "kube-dns").split()[4:6] == ["53/UDP,53", "2+?"], out
     code, out, err = svcpath("--rules-file", str(CORPUS / "qifangsu-demo-nat-L-n-v.txt"), "--all")
     assert _row(out, "kube-dns").split()[5] == "2", out  # (the whole paste: each pod's address seen)
+
+
+def test_a_service_chain_listed_whole_above_the_cut(tmp_path: Path) -> None:
+    """chaseSpace's tutorial: `iptables -L -v -n -t nat` cut with "..." above KUBE-SERVICES and right under the
+    service chain's last row, its jump without a probability (kube-proxy writes nothing after it): the chain is
+    whole from its header to there. Was '2 endpoints shown, any others not in the input … UNKNOWN', ENDPOINTS 2+?,
+    shares '-'. A "..." between its header and that row, or a last row with a probability, still cuts it."""
+    paste = CORPUS / "chasespace-k8s-tutorial-L-nat-excerpt-svc-chain.txt"
+    code, out, err = svcpath("--rules-file", str(paste), "default/service-hellok8s-clusterip")
+    assert code == 0, err
+    assert out.splitlines()[0].startswith("(unnamed) 3000/TCP → 2 endpoints (state not in the input), 6 pkts"), out
+    assert [w for line in out.splitlines() for w in line.split() if w.endswith("%")] == ["50%", "50%"], out
+    assert "is listed from its header down to its last endpoint's jump" in out
+    code, out, err = svcpath("--rules-file", str(paste), "--all")
+    assert _row(out, "service-hellok8s-clusterip").endswith("3000 2 6 ok"), out
+    lines = paste.read_text().splitlines()
+    cut_inside = tmp_path / "cut-inside.txt"
+    cut_inside.write_text("\n".join(lines[:14] + ["..."] + lines[14:]) + "\n")
+    code, out, err = svcpath("--rules-file", str(cut_inside), "--all")
+    assert _row(out, "service-hellok8s-clusterip").endswith(" 6 ?: not in the input"), out  # (rows after a cut: ?)
+    cut_before_last = tmp_path / "cut-before-last.txt"
+    cut_before_last.write_text("\n".join(lines[:15] + ["..."]) + "\n")
+    code, out, err = svcpath("--rules-file", str(cut_before_last), "--all")
+    assert _row(out, "service-hellok8s-clusterip").endswith("3000 1+? 6 ?: not in the input"), out
