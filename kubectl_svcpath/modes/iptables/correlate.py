@@ -227,7 +227,7 @@ def _walk(rules: RuleSet, current: str | None, path: EntryPath) -> None:
                 path.verdict = "missing" if whole else "not-in-input"
                 if not whole and body:  # (the chain's rules are in part: the finding says it is, its jumps not)
                     path.unseen = "the rest of its rules (the endpoints' jumps) are"
-            if not whole and not _whole_cascade(rules, body):
+            if not whole and not whole_cascade(rules, body):
                 for hop in path.endpoints:
                     hop.probability = None  # rules cut out before the ones shown may have taken a share
                 path.endpoints_in_part = bool(path.endpoints)  # (and after them, more endpoints' jumps)
@@ -238,7 +238,7 @@ def _walk(rules: RuleSet, current: str | None, path: EntryPath) -> None:
             return
 
 
-def _whole_cascade(rules: RuleSet, body: list[Rule]) -> bool:
+def whole_cascade(rules: RuleSet, body: list[Rule]) -> bool:
     """The endpoint rules shown are a whole kube-proxy cascade, in an input nobody marked as cut.
 
     kube-proxy writes n rules: --probability 1/n, 1/(n-1), …, 1/2, then one unconditional. Shown

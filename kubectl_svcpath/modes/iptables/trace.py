@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from kubectl_svcpath.modes.iptables.correlate import whole_cascade
 from kubectl_svcpath.modes.iptables.model import Rule, RuleSet, split_hostport
 from kubectl_svcpath.trace.match import (apply_negation, in_prefix, mark_value_mask, negatable, outside_excludes, port_in,
                                          protocol_name)
@@ -153,10 +154,20 @@ class IptablesTracer:
         rules = c.rules
         out: list[tuple[State, Exit]] = []
         pending: list[tuple[State, int]] = [(st, start)]
+        hidden = self._jumps_not_shown(table, chain, rules)
+        forked: set[int] = set()
         while pending:
             s, i = pending.pop()
             while i < len(rules):
                 rule = rules[i]
+                if i == hidden and id(s) not in forked:
+                    why = (f"{table} {chain} shows some of its endpoints' jumps: a jump not shown (another endpoint's) "
+                           "may take the packet before the ones shown")
+                    where = f"{table} {chain} #{rule.position}"
+                    out.append((s.fork(Choice("unknown", where, "", "a jump not shown takes it", None, why)),
+                                ("unknown", None, why)))
+                    s = s.fork(Choice("unknown", where, "", "no jump not shown takes it", None, why))
+                    forked.add(id(s))
                 alternatives = self._match(s, rule)
                 if len(alternatives) == 1 and not alternatives[0][0]:
                     i += 1
@@ -179,6 +190,15 @@ class IptablesTracer:
             else:
                 out.extend(self._fall_off(s, table, chain))
         return out
+
+    def _jumps_not_shown(self, table: str, chain: str, rules: list[Rule]) -> int | None:
+        """Where a service chain shown in part may hold endpoints' jumps the input does not show: before its first
+        endpoint jump shown (the report's "any others not in the input"); None when its jumps are all shown."""
+        if not chain.startswith(("KUBE-SVC-", "KUBE-SVL-")) or self.rules.chain_complete(table, chain):
+            return None
+        first = next((i for i, r in enumerate(rules)
+                      if (r.target or "").startswith("KUBE-SEP-") and "--rcheck" not in r.options), None)
+        return None if first is None or whole_cascade(self.rules, rules) else first
 
     def _fall_off(self, st: State, table: str, chain: str) -> list[tuple[State, Exit]]:
         """The end of a chain. When the input does not hold all its rules, one not shown may still match."""

@@ -52,3 +52,15 @@ def test_bare_commands_spaced_dots_and_the_authors_carets_around_commented_outpu
     rows = [line for line in out.splitlines() if line.startswith("(unnamed) 80/TCP  ")]
     assert rows == [next(r for r in rows)] and "10.1.19.193:80" in rows[0], out  # one entry: both greps' line, read once
     assert "is an excerpt (cut at lines 7, 12, 18)" in out
+
+
+def test_trace_through_a_service_chain_shown_in_part_gives_no_share() -> None:
+    """The report says '1 endpoint shown, any others not in the input' of this paste's service chain (its jumps were
+    cut with '. . .'): --trace said 'delivered -> 10.1.19.193:80, 100% of new connections', as if the one jump shown
+    were all of them. Now a branch for a jump not shown, and the delivered one's share not known."""
+    code, out, err = svcpath("default/web", "--rules-file", str(MICROK8S), "--trace", "10.0.0.5")
+    assert code in (0, 3), err
+    assert "100%" not in out, out
+    assert "Verdict:  depends: delivered in 1 branch, unknown in 1 branch" in out
+    assert ("nat KUBE-SVC-BIJGBSD4RZCCZX5R shows some of its endpoints' jumps: a jump not shown (another endpoint's) "
+            "may take the packet before the ones shown") in out
