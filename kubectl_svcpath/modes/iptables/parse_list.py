@@ -248,8 +248,10 @@ def _whole_above_cut(c: Chain, elisions: list[int]) -> bool:
         return False
     rules = c.rules
     last = rules[-1]
-    if not (last.target or "").startswith("KUBE-SEP-") or last.probability is not None or last.matches != ["comment"] \
-            and last.matches or (rules[0].numbered and rules[0].position != 1):
+    if not (last.target or "").startswith("KUBE-SEP-") or last.probability is not None \
+            or last.matches not in ([], ["comment"]):  # (an affinity check's "recent" comes before the jumps)
+        return False
+    if rules[0].numbered and rules[0].position != 1:
         return False
     first = rules[0].line_no
     if any(r.line_no != first + i for i, r in enumerate(rules)):
