@@ -134,7 +134,8 @@ def _shown_by(parsed: Parsed) -> bool:
         left = _left_over(parsed.rules)
         chains = (f"its {counted(left, 'KUBE-SVC chain')} left over from iptables mode: no rule jumps to "
                   f"{agrees(left, 'it', 'them')}") if left else "no KUBE-SVC chains"
-        raise Unsupported(f"these iptables rules are kube-proxy's IPVS mode (ipset {', '.join(ipsets[:3])}, {chains})"
+        sets = f"ipset {ipsets[0]}" if ipsets == [UNNAMED_SETS] else f"ipset {', '.join(ipsets[:3])}"
+        raise Unsupported(f"these iptables rules are kube-proxy's IPVS mode ({sets}, {chains})"
                           + (", and this machine's kernel holds no IPVS virtual server (/proc/net/ip_vs)" if local else ""),
                           hint="is kube-proxy's IPVS mode working here? Its log says why it is not (kubectl logs -n "
                                "kube-system KUBE-PROXY-POD)" if local else
@@ -179,12 +180,20 @@ def _ipvs_sets(rules: RuleSet) -> list[str]:
                 or not rules.rules_mentioning("nat", "KUBE-SERVICES", ("KUBE-CLUSTER-IP", "KUBE-6-CLUSTER-IP")) or _left_over(rules) == 0:
             return []
     found: list[str] = []
+    unnamed = False  # a set match nft prints without its set's name (xt match "set")
     for r in nat.rules():
         for name in r.options.get("--match-set", [])[:1]:
             name = name.lstrip("!").replace("KUBE-6-", "KUBE-", 1)
             if name.startswith(_IPVS_SETS) and name not in found:
                 found.append(name)
+        unnamed = unnamed or ("set" in r.matches and "--match-set" not in r.options)
+    if not found and unnamed and _ipvs_chains(rules) and not any(n.startswith(("KUBE-SVC-", "KUBE-SEP-")) for n in nat.chains):
+        return [UNNAMED_SETS]
     return found
+
+
+# IPVS mode told by its own nat chains and set matches whose sets nft does not name (nft without libxtables)
+UNNAMED_SETS = 'matches nft prints as xt match "set", without the set\'s name, beside IPVS mode\'s own chain KUBE-NODE-PORT or KUBE-LOAD-BALANCER'
 
 
 def _ipvs_chains(rules: RuleSet) -> bool:

@@ -108,3 +108,15 @@ def test_an_ipv6_only_ruleset_is_read_from_its_ip6_tables(tmp_path: Path) -> Non
     code, out, err = svcpath_on(tmp_path, listing, "--all")
     assert code == 0, err
     assert "fd00:10:96::77" in out and "family" not in out
+
+
+def test_ipvs_mode_set_matches_nft_prints_without_names_still_say_ipvs_mode(tmp_path: Path) -> None:
+    # nft built without libxtables prints the same matches as 'xt match "set"' (no set name): the ACK ruleset so
+    # printed read 'No Service in the input' (exit 0); IPVS mode's own nat chains and the set matches tell the mode
+    import re
+
+    text = re.sub(r'# match-set \S+ \S+', 'xt match "set"', Path(_ACK).read_text())
+    code, out, err = svcpath_on(tmp_path, text, "--all")
+    assert code == 9 and not out
+    assert ("these iptables rules are kube-proxy's IPVS mode (ipset matches nft prints as xt match \"set\", without the "
+            "set's name, beside IPVS mode's own chain KUBE-NODE-PORT or KUBE-LOAD-BALANCER, no KUBE-SVC chains)") in err
