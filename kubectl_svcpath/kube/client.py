@@ -82,6 +82,7 @@ class Kube:
     timeout: float | None  # seconds per request; None = no timeout
     headers: list[tuple[str, str]] = field(default_factory=list)  # sent with every request: --as/--as-group/--as-uid
     log: Callable[[str], None] | None = None  # -v N: one line per request
+    kubeconfig: str | None = None  # --kubeconfig as given (for the kubectl commands of hints)
     _api: Any = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     closing: threading.Event = field(default_factory=threading.Event, repr=False)  # set by close(): execs still read give up
@@ -192,6 +193,7 @@ def connect(kubeconfig: str | None = None, context: str | None = None, timeout: 
         raise ApiUnreachable(f'kubeconfig {path}: context "{ctx_name}" has no usable server address ({cfg.host or "none"})',
                              hint="check the cluster's server: kubectl config view --minify, or pass --server URL")
     return Kube(configuration=cfg, namespace=namespace, context=ctx_name, server=cfg.host, timeout=timeout or None,
+                kubeconfig=kubeconfig,
                 headers=flags.impersonation_headers(), log=log if flags.verbosity > 0 else None)
 
 
@@ -373,7 +375,7 @@ def _chain(exc: BaseException) -> list[BaseException]:
 
 
 def translate(exc: BaseException, call: Call | None, *, server: str | None = None, timeout: float | None = None,
-              kubeconfig: str | None = None, context: str | None = None) -> SvcpathError:
+              kubeconfig: str | None = None, context: str | None = None, kube: Kube | None = None) -> SvcpathError:
     """Client/urllib3/websocket/kubeconfig exception -> the plugin's error, with a one-line hint."""
     if isinstance(exc, SvcpathError):
         return exc
@@ -381,7 +383,15 @@ def translate(exc: BaseException, call: Call | None, *, server: str | None = Non
         return _kubeconfig_error(exc, kubeconfig, context)
     where = f" at {server}" if server else ""
     if any(c.__name__ == "ApiException" for c in type(exc).__mro__):  # the client's HTTP errors
-        return _api_exception_error(exc, call, where, timeout)
+        err = _api_exception_error(exc, call, where, timeout)
+        if kube is not None and kube.context and kube.context != _FLAGS_ENTRY and err.message.startswith("unauthorized"):
+            import shlex  # (whose login to renew, and the kubectl command that shows the same refusal)
+
+            flags = ([f"--kubeconfig {shlex.quote(kube.kubeconfig)}"] if kube.kubeconfig else []) + [
+                f"--context {shlex.quote(kube.context)}"]
+            err.hint = (f'log in again or refresh the token of context "{kube.context}"; check with: kubectl '
+                        f"{' '.join(flags)} get --raw /version")
+        return err
     return _transport_error(exc, call, where, timeout)
 
 

@@ -138,7 +138,7 @@ def start(kube: Kube, pod: str, namespace: str, container: str | None, argv: lis
     except SvcpathError:
         raise
     except Exception as e:  # noqa: BLE001 - client/websocket errors are translated in one place
-        raise translate(e, call, server=kube.server, timeout=kube.timeout) from None
+        raise translate(e, call, server=kube.server, timeout=kube.timeout, kube=kube) from None
     return Running(kube, pod, namespace, list(argv), ws, started)
 
 
@@ -180,7 +180,7 @@ class Running:
             raise
         except Exception as e:  # noqa: BLE001 - client/websocket errors are translated in one place
             call = Call("create", "pods/exec", self.pod, self.namespace)
-            raise translate(e, call, server=kube.server, timeout=kube.timeout) from None
+            raise translate(e, call, server=kube.server, timeout=kube.timeout, kube=kube) from None
         finally:  # given up: no wait for the server's close frame either
             _close(self.ws, deadline=time.monotonic() if stopped() else deadline)
         if code is None:

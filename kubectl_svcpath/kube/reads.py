@@ -48,7 +48,7 @@ def _raw(kube: Kube, call: Call, path: str, path_params: dict[str, str],
             if wait is not None and attempt < MAX_TRIES and not past:
                 time.sleep(wait)  # as client-go does (kubectl retries so, within --request-timeout)
                 continue
-            err = translate(e, call, server=kube.server, timeout=kube.timeout)
+            err = translate(e, call, server=kube.server, timeout=kube.timeout, kube=kube)
             if wait is not None:  # why no (further) retry
                 tries = f"{attempt} tries in {time.monotonic() - first:.0f}s; " if attempt > 1 else ""
                 err.message += (f" ({tries}its Retry-After of {wait}s would pass --request-timeout {kube.timeout:g}s)"

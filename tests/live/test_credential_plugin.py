@@ -56,3 +56,15 @@ def test_a_plugin_that_works_is_used(api: FakeApiServer, tmp_path):
     code, _, err = _run(api, tmp_path, {"command": "echo", "args": [json.dumps(cred)]})
     assert code == ExitCode.COLLECT_FAILED and "cannot run `iptables-save -c`" in one_error(err), err
     assert {r.credential for r in api.cluster.requests} == {"token"}
+
+
+def test_a_rejected_token_names_its_context_and_the_kubectl_command_that_shows_the_same(api: FakeApiServer, tmp_path):
+    """An expired token: the hint said 'check with: kubectl get --raw /version', which asks the current context of the
+    default kubeconfig - not the one the run used (--kubeconfig, --context)."""
+    no_lab_hello(api)
+    kc = api.write_kubeconfig(tmp_path / "my kc", token="expired")
+    code, _, err = svcpath("hello-service", "--kubeconfig", str(kc), "--context", "lab-team")
+    assert code == ExitCode.FORBIDDEN
+    assert one_error(err).startswith("error: unauthorized at https://127.0.0.1:")
+    assert hint_of(err) == ('hint: log in again or refresh the token of context "lab-team"; check with: kubectl '
+                            f"--kubeconfig '{kc}' --context lab-team get --raw /version")
