@@ -491,7 +491,10 @@ def _get_node(kube: Any, node: str) -> dict[str, Any] | SvcpathError:
 
 def _node_or_note(node: str, got: dict[str, Any] | SvcpathError, coll: Collection) -> dict[str, Any] | None:
     if isinstance(got, SvcpathError):
-        coll.notes.append(f"could not read Node {node} ({got.message}): its zone is inferred from the rules, if at all")
+        from kubectl_svcpath.errors import Forbidden
+
+        check = f" (check: {got.hint.split(';')[0]})" if isinstance(got, Forbidden) and got.hint else ""
+        coll.notes.append(f"could not read Node {node} ({got.message}): its zone is inferred from the rules, if at all{check}")
         return None
     return got
 

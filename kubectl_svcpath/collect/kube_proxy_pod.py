@@ -281,8 +281,9 @@ def read_config_mode(kube: Kube, node_ports: list[tuple[str, ...] | None] | None
     except NotFound:
         return None, []
     except Forbidden as e:  # fall back to the pod's flags
+        check = f" (check: {e.hint.split(';')[0]})" if e.hint else ""
         return None, [f"{_CONFIG_UNREAD} {NAMESPACE}/{CONFIGMAP} ({e.message}): the proxy mode is taken from the pod's "
-                      "flags or detected from the rules"]
+                      f"flags or detected from the rules{check}"]
     data = cm.get("data")
     text = data.get(CONFIG_KEY) if isinstance(data, dict) else None
     if not isinstance(text, str):  # (the API holds a ConfigMap's data as strings: anything else is no config)

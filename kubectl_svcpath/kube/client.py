@@ -65,6 +65,8 @@ class Call:
         if not self.namespace and self.resource not in _CLUSTER_SCOPED:  # a LIST across namespaces (-A): without
             ns = " -A"  # the flag, can-i asks about the context's namespace only, and may say yes
         res = f"{self.resource}.{self.group}" if self.group else self.resource
+        if self.name and self.resource != "pods/exec":  # TYPE/NAME: a rule granted by resourceNames (kube-proxy's
+            res += f"/{self.name}"  # ConfigMap) answers "no" to the type alone
         return f"kubectl auth can-i {self.verb} {res}{ns}"
 
 

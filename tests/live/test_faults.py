@@ -353,3 +353,22 @@ def test_an_object_of_the_wrong_shape_is_refused_whatever_its_kind_field(api: Fa
     assert "a proxy in front of it" in hint_of(err) and "kubectl get --raw" in hint_of(err)
     assert out == "" and api.cluster.execs() == []
     only_reads(api)
+
+
+def test_a_denied_optional_read_is_a_note_naming_the_check_with_the_objects_name(api: FakeApiServer, tmp_path):
+    """The printed Role grants kube-proxy's ConfigMap by its name (resourceNames): 'kubectl auth can-i get configmaps
+    -n kube-system', the check the hints named, answers "no" even once it is granted; TYPE/NAME asks what the run
+    needs. The notes of a denied Node or ConfigMap named no check at all."""
+    no_lab_hello(api)
+    api.cluster.replay[("", ("iptables-save", "-c"))] = kpgen.generate([kpgen.hello_service()], kpgen.HELLO_CONFIG).encode()
+    api.cluster.faults.forbidden_paths = ["/nodes/", "/configmaps/"]
+    code, out, err = svcpath("hello-service", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")))
+    assert code == ExitCode.OK and err == "", err
+    text = " ".join(out.split())
+    assert "its zone is inferred from the rules, if at all (check: kubectl auth can-i get nodes/cp01)" in text
+    assert ("the proxy mode is taken from the pod's flags or detected from the rules (check: kubectl auth can-i get "
+            "configmaps/kube-proxy -n kube-system)") in text
+    api.cluster.faults.forbidden_paths = ["/services/"]
+    code, _, err = svcpath("hello-service", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")))
+    assert code == ExitCode.FORBIDDEN
+    assert hint_of(err).startswith("hint: kubectl auth can-i get services/hello-service -n default; ")

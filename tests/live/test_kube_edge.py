@@ -166,7 +166,7 @@ def test_translate_http_errors():
     e403.body = json.dumps({"message": 'services "web" is forbidden: User "bob" cannot get resource "services"'})
     got = translate(e403, svc)
     assert isinstance(got, Forbidden) and 'User "bob" cannot get' in got.message
-    assert got.hint.startswith("kubectl auth can-i get services -n shop")
+    assert got.hint.startswith("kubectl auth can-i get services/web -n shop")
     hs = ApiException(status=0, reason='Handshake status 403 Forbidden -+-+- {"a": "b"} -+-+- '
                                         '{"kind":"Status","message":"pods \\"kp\\" is forbidden: cannot create pods/exec"}')
     got = translate(hs, Call("create", "pods/exec", "kp", "kube-system"))
