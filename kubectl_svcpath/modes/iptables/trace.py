@@ -300,6 +300,12 @@ class IptablesTracer:
                 st.branch.masquerade_why = step
             return [(st, ("continue", None, ""))]
         missing = f"chain {table} {target} is not in the input"
+        if table == "nat" and target.startswith("KUBE-SEP-"):
+            # kube-proxy ends every endpoint chain with its DNAT (for the protocol its entry rule matched): a packet sent
+            # to one does not come back, so its path ends there, not known further, with the share that sent it there
+            # (ten endpoint chains not in the input forked 2^10 ways, "stops here" or "returns", cut at 4096)
+            step = st.hit(self._step(rule, f"-j {target} (not in the input: an endpoint chain, which ends in its DNAT)", note))
+            return [(st, ("unknown", step, missing))]
         where = f"{rule.table} {rule.chain} #{rule.position}"
         stop = st.fork(Choice("unknown", where, rule.ref, "stops here", None, missing))
         step = stop.hit(self._step(rule, f"-j {target}", note))
