@@ -300,7 +300,7 @@ class IptablesTracer:
                 st.branch.masquerade_why = step
             return [(st, ("continue", None, ""))]
         missing = f"chain {table} {target} is not in the input"
-        if table == "nat" and target.startswith("KUBE-SEP-"):
+        if table == "nat" and (target or "").startswith("KUBE-SEP-"):
             # kube-proxy ends every endpoint chain with its DNAT (for the protocol its entry rule matched): a packet sent
             # to one does not come back, so its path ends there, not known further, with the share that sent it there
             # (ten endpoint chains not in the input forked 2^10 ways, "stops here" or "returns", cut at 4096)
