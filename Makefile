@@ -80,9 +80,9 @@ $(VENV_MIN)/.installed: pyproject.toml constraints/minimum.txt
 
 venv-min: $(VENV_MIN)/.installed  ## a virtualenv with the oldest declared versions of every dependency
 
-test-min: venv-min  ## the unit tests on the minimum versions (the packaging tests run in the main venv only)
+test-min: venv-min  ## the unit and live tests on the minimum versions (corpus, golden, packaging and lab: the main venv only)
 	$(VENV_MIN)/bin/python -c 'import sys, typer, kubernetes, yaml, tabulate; print("minimum versions: Python", sys.version.split()[0], "typer", typer.__version__, "kubernetes", kubernetes.__version__, "PyYAML", yaml.__version__, "tabulate", tabulate.__version__)'
-	$(VENV_MIN)/bin/pytest -q -m "not lab and not fuzz and not packaging" -p no:cacheprovider
+	$(VENV_MIN)/bin/pytest -q -m "not lab and not fuzz and not packaging" -p no:cacheprovider tests/unit tests/live
 
 # --- packaging (issue 12): krew archives for every platform, wheel/sdist, manifest check; see docs/install.md
 KREW_ROOT_LOCAL ?= build/krew-root
