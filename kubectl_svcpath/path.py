@@ -15,8 +15,9 @@ from kubectl_svcpath.snapshot import ServicePort
 __all__ = ["ENTRY_KINDS", "SEVERITY_ORDER", "EndpointHop", "EntryPath", "Evidence", "Finding", "PortPath", "host_port"]
 
 # "virtualServer": an IPVS virtual server whose role (cluster IP, external or LB IP) the input does not say;
-# "address": an nftables service address of that kind (a no-endpoint-services element, no cluster-ips set)
-ENTRY_KINDS = ("clusterIP", "nodePort", "loadBalancer", "externalIP", "virtualServer", "address")
+# "address": an nftables service address of that kind (a no-endpoint-services element, no cluster-ips set);
+# "external": an nftables address led to the external chain, an external IP or a load-balancer IP (written alike)
+ENTRY_KINDS = ("clusterIP", "nodePort", "loadBalancer", "externalIP", "external", "virtualServer", "address")
 
 
 def host_port(ip: str, port: int | None) -> str:

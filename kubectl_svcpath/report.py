@@ -78,8 +78,10 @@ class Report:
             "name": svc.name or None,
             "type": svc.type,
             "clusterIPs": None if "cluster IP" in service_unknowns(svc) else list(svc.cluster_ips),
-            "externalIPs": list(svc.external_ips),
-            "loadBalancerIPs": list(svc.load_balancer_ips),
+            # (null: the input does not tell which addresses are external or load-balancer IPs; they are listed
+            # under externalOrLoadBalancerIPs or unknownKindIPs)
+            "externalIPs": None if svc.external_or_lb or svc.other_ips else list(svc.external_ips),
+            "loadBalancerIPs": None if svc.external_or_lb or svc.other_ips else list(svc.load_balancer_ips),
             "externalTrafficPolicy": svc.external_traffic_policy,
             "internalTrafficPolicy": svc.internal_traffic_policy,
             "sessionAffinity": svc.session_affinity,
@@ -89,6 +91,10 @@ class Report:
             service["healthCheckNodePort"] = svc.health_check_node_port
         if svc.other_ips:  # dump-only: addresses whose kind the input does not show
             service["unknownKindIPs"] = list(svc.other_ips)
+        if svc.external_or_lb:  # dump-only nftables: external IPs and load-balancer IPs are written alike
+            service["externalOrLoadBalancerIPs"] = list(svc.external_ips)
+        if (svc.external_or_lb or svc.other_ips) and svc.load_balancer_ips:  # (proved by a firewall-ips element or a
+            service["loadBalancerIPsSeen"] = list(svc.load_balancer_ips)  # comment: maybe not all of them)
         if svc.seen:  # facts a pasted `kubectl describe service` shows, each with its line
             service["seen"] = dict(svc.seen)
         doc = {
@@ -130,7 +136,8 @@ def service_unknowns(svc: ServiceSnapshot) -> list[str]:
     if not svc.name:
         out.append("Service name")
     if svc.type is None:
-        out.append("type")
+        out.append("type (LoadBalancer, or another type with external IPs: nftables rules write both kinds of address alike)"
+                   if svc.external_or_lb and not svc.load_balancer_ips else "type")
     if not svc.cluster_ips:
         out.append("cluster IP")
     if svc.external_traffic_policy is None and svc.type != "ClusterIP":
@@ -141,6 +148,8 @@ def service_unknowns(svc: ServiceSnapshot) -> list[str]:
         out.append("sessionAffinity")
     if svc.other_ips:
         out.append(f"kind of {', '.join(svc.other_ips)} (cluster, external or load-balancer IP)")
+    if svc.external_or_lb:
+        out.append(f"kind of {', '.join(svc.external_ips)} (external or load-balancer IP: only a firewall-ips element tells)")
     return out
 
 

@@ -54,6 +54,9 @@ class ServiceSnapshot:
     # dump-only: addresses the Service is reached on whose kind (cluster, external or load-balancer IP)
     # the input does not show (nftables no-endpoint-services without the cluster-ips set to tell)
     other_ips: tuple[str, ...] = ()
+    # dump-only nftables: kube-proxy writes an external IP and a load-balancer IP alike (the same map, the
+    # same chain), so ``external_ips`` may hold either kind; the type then is not known either
+    external_or_lb: bool = False
     load_balancer_source_ranges: tuple[str, ...] = ()
     external_traffic_policy: str | None = "Cluster"
     internal_traffic_policy: str | None = "Cluster"
@@ -84,10 +87,15 @@ class ServiceSnapshot:
     def entry_addresses(self) -> list[tuple[str, str]]:
         """(entry kind, address) for every address the Service is reached on: cluster, external, LB."""
         ways = [] if self.headless else [("clusterIP", ip) for ip in self.cluster_ips]
-        ways += [("externalIP", ip) for ip in self.external_ips]
+        ways += [(self.external_kind, ip) for ip in self.external_ips]
         ways += [("loadBalancer", ip) for ip in self.load_balancer_ips]
         ways += [("address", ip) for ip in self.other_ips]
         return ways
+
+    @property
+    def external_kind(self) -> str:
+        """The entry kind of ``external_ips``: "external" when they may be load-balancer IPs too."""
+        return "external" if self.external_or_lb else "externalIP"
 
     def port_endpoints(self, port: ServicePort) -> tuple[Endpoint, ...]:
         return self.endpoints.get(port.name, ())

@@ -72,7 +72,8 @@ def header_lines(report: Report) -> list[str]:
     mode = report.mode + (f" ({report.backend})" if report.backend else "")
     lines = [
         f"Service:  {safe(svc.ref)}  type {safe(svc.type or '?')}  cluster IP {safe(ips)}"
-        + (f"  external IPs {safe(','.join(svc.external_ips))}" if svc.external_ips else "")
+        + (f"  {'external or LB IPs' if svc.external_or_lb else 'external IPs'} {safe(','.join(svc.external_ips))}"
+           if svc.external_ips else "")
         + (f"  LB {safe(','.join(svc.load_balancer_ips))}" if svc.load_balancer_ips else "")
         + (f"  addresses {safe(','.join(svc.other_ips))} (kind not in the input)" if svc.other_ips else ""),
     ]

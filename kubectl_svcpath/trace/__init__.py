@@ -171,7 +171,7 @@ def _protocol_for(snapshot: ServiceSnapshot, addr: str, port: int) -> str:
 def _vs_kind(snapshot: ServiceSnapshot, p: ServicePort, address: str, port: int) -> str:
     """A dump-only IPVS virtual server's role: the kind of address a pasted description names it, a node port
     when its port is the Service's node port, else not in the input."""
-    for kind, ips in (("clusterIP", snapshot.cluster_ips), ("externalIP", snapshot.external_ips),
+    for kind, ips in (("clusterIP", snapshot.cluster_ips), (snapshot.external_kind, snapshot.external_ips),
                       ("loadBalancer", snapshot.load_balancer_ips)):
         if address in ips:
             return kind

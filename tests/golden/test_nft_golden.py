@@ -81,8 +81,9 @@ def test_svc2_local_policy_without_local_endpoint_drops_external_traffic(dump, m
     assert code == 0
     cip = path_of(doc, "clusterIP", "172.30.0.42")
     assert endpoints(cip) == [("10.180.0.2", 80, "endpoint-SGOXE6O3-ns2/svc2/tcp/p80__10.180.0.2/80", 1.0)]
-    lb_kind = "loadBalancer" if manifest else "externalIP"  # the table cannot tell an LB IP from an external IP
-    for kind, ip in ((lb_kind, "1.2.3.4"), ("externalIP", "192.168.99.22")):
+    # the table cannot tell an LB IP from an external IP (both led to the external chain): "external" for each
+    lb_kind, ext_kind = ("loadBalancer", "externalIP") if manifest else ("external", "external")
+    for kind, ip in ((lb_kind, "1.2.3.4"), (ext_kind, "192.168.99.22")):
         p = path_of(doc, kind, ip)
         assert p["verdict"] == "drop" and p["endpoints"] == []
         assert p["chains"] == ["services", "service-ips", "external-42NFTM6N-ns2/svc2/tcp/p80",
@@ -95,6 +96,8 @@ def test_svc2_local_policy_without_local_endpoint_drops_external_traffic(dump, m
     assert "no-local-endpoints" in codes(doc)
     if manifest:
         assert cip["endpoints"][0]["node"] == "host2"
+    else:  # a LoadBalancer, or a NodePort with external IPs: the table does not tell (no firewall-ips element)
+        assert doc["service"]["type"] is None and set(doc["service"]["externalOrLoadBalancerIPs"]) == {"192.168.99.22", "1.2.3.4"}
 
 
 @pytest.mark.parametrize("manifest", MODES)
@@ -115,7 +118,7 @@ def test_svc4_two_endpoints_half_each(dump, manifest):
     expected = [("10.180.0.4", 80, "endpoint-UNZV3OEC-ns4/svc4/tcp/p80__10.180.0.4/80", 0.5),
                 ("10.180.0.5", 80, "endpoint-5RFCDDV7-ns4/svc4/tcp/p80__10.180.0.5/80", 0.5)]
     assert endpoints(path_of(doc, "clusterIP", "172.30.0.44")) == expected
-    ext = path_of(doc, "externalIP", "192.168.99.33")
+    ext = path_of(doc, "externalIP" if manifest else "external", "192.168.99.33")
     assert ext["chains"][-2:] == ["external-LAUZTJTB-ns4/svc4/tcp/p80", "service-LAUZTJTB-ns4/svc4/tcp/p80"]
     assert endpoints(ext) == expected
 

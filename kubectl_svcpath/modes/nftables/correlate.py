@@ -119,7 +119,7 @@ def _correlate_port(snapshot: ServiceSnapshot, port: ServicePort, nft: NftRulese
         for ip in snapshot.cluster_ips:
             _add_ip_entry(pp, nft, "clusterIP", ip, proto, port.port, snapshot, names)
     for ip in snapshot.external_ips:
-        _add_ip_entry(pp, nft, "externalIP", ip, proto, port.port, snapshot, names)
+        _add_ip_entry(pp, nft, snapshot.external_kind, ip, proto, port.port, snapshot, names)
     for ip in snapshot.load_balancer_ips:
         _add_ip_entry(pp, nft, "loadBalancer", ip, proto, port.port, snapshot, names)
     for ip in snapshot.other_ips:  # dump-only: an address whose kind the input does not show
@@ -508,6 +508,9 @@ class _PortFacts:
     itp_seen: bool = False
     etp_seen: bool = False
     affinity_timeout: int | None = None
+    # "ClientIP" or "None" once a service chain shows it (its rules match an @affinity- set, or do not);
+    # None: no service chain of the port is in the input (or it has no endpoints: kube-proxy writes none)
+    affinity: str | None = None
     # the per-service chains the maps lead to, read (in map order) when the Service is reached
     chains: list[tuple[Callable[[NftTable, str, _PortFacts], None], NftTable, str]] = field(default_factory=list)
 
@@ -696,6 +699,7 @@ def _inferred_service(ns: str, svc: str, ports: dict[tuple[str, str], _PortFacts
     ranges: list[str] = []
     itp = etp = unsure = itp_seen = etp_seen = False
     timeout = None
+    affinities: set[str | None] = set()
     for f in ports.values():
         f.read_chains()
     for (port_name, proto), f in sorted(ports.items(), key=lambda kv: (kv[1].port or 0, kv[0])):
@@ -712,10 +716,13 @@ def _inferred_service(ns: str, svc: str, ports: dict[tuple[str, str], _PortFacts
         itp, etp, unsure = itp or f.itp_local, etp or f.etp_local, unsure or f.policy_unknown
         itp_seen, etp_seen = itp_seen or f.itp_seen, etp_seen or f.etp_seen
         timeout = timeout or f.affinity_timeout
+        affinities.add(f.affinity)
     other_ips = [ip for ip in other_ips if ip not in cluster_ips and ip not in external_ips and ip not in lb_ips]
     stype: str | None = "LoadBalancer" if lb_ips else ("NodePort" if any(p.node_port for p in sports) else "ClusterIP")
-    if other_ips and stype == "ClusterIP":
-        stype = None  # an address of unknown kind may be a load balancer's
+    if (other_ips or external_ips) and stype != "LoadBalancer":
+        # an address of unknown kind, or one led to the external chain, may be a load balancer's: an external IP
+        # and a load-balancer IP are written alike (only a firewall-ips element proves the latter)
+        stype = None
     # Cluster only when a chain shows it; a drop for an address of unknown kind: one of the two is Local
     itp_s = "Local" if itp else ("Cluster" if itp_seen and not unsure else None)
     external = bool(external_ips or lb_ips or other_ips) or any(p.node_port for p in sports)
@@ -723,9 +730,11 @@ def _inferred_service(ns: str, svc: str, ports: dict[tuple[str, str], _PortFacts
     return ServiceSnapshot(
         namespace=ns, name=svc, type=stype, cluster_ips=tuple(cluster_ips), ports=tuple(sports),
         external_ips=tuple(external_ips), load_balancer_ips=tuple(lb_ips), other_ips=tuple(other_ips),
-        load_balancer_source_ranges=tuple(ranges),
+        external_or_lb=bool(external_ips), load_balancer_source_ranges=tuple(ranges),
         external_traffic_policy=etp_s, internal_traffic_policy=itp_s,
-        session_affinity="ClientIP" if timeout else "None", affinity_timeout=timeout,
+        # (ClientIP when a chain shows it; None - not in the input - when a port's service chain is not shown)
+        session_affinity="ClientIP" if timeout or "ClientIP" in affinities else (None if None in affinities else "None"),
+        affinity_timeout=timeout,
         endpoints=endpoints, has_slices=False, from_api=False,
     )
 
@@ -755,6 +764,8 @@ def _collect_policy(table: NftTable, chain_name: str, f: _PortFacts) -> None:
     t = _affinity_timeout(table, chain_name)
     if t is not None:
         f.affinity_timeout = t
+    if f.affinity != "ClientIP":
+        f.affinity = "ClientIP" if chain.once("affinity-sets", _affinity_sets) else "None"
 
 
 def _collect_external(table: NftTable, chain_name: str, f: _PortFacts) -> None:

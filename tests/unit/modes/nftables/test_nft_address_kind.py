@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.conftest import svcpath
+from tests.conftest import DUMPS, svcpath
 
 # the shape of kube-proxy 1.29's table (no cluster-ips set, no cluster-ips-check chain), three Services:
 # ns1/web has endpoints (service-ips names its cluster IP and external IP; the external IP drops: eTP Local),
@@ -98,7 +98,8 @@ def test_a_no_endpoint_address_without_the_cluster_ips_set_is_of_unknown_kind(tm
     dump = _table(tmp_path)
     doc = _service(dump, "ns2/db")
     svc = doc["service"]
-    assert svc["externalIPs"] == [] and svc["clusterIPs"] is None and svc["loadBalancerIPs"] == []
+    # (no list of external or load-balancer IPs: either kind may be among the addresses of unknown kind)
+    assert svc["externalIPs"] is None and svc["clusterIPs"] is None and svc["loadBalancerIPs"] is None
     assert svc["unknownKindIPs"] == ["10.96.0.20", "203.0.113.8"]
     assert svc["type"] is None  # an address of unknown kind may be a load balancer's
     assert [(p["entry"], p["address"], p["verdict"]) for p in doc["ports"][0]["paths"]] == [
@@ -114,7 +115,7 @@ def test_a_no_endpoint_address_without_the_cluster_ips_set_is_of_unknown_kind(tm
 
 def test_a_drop_for_an_address_of_unknown_kind_leaves_both_policies_unknown(tmp_path: Path) -> None:
     svc = _service(_table(tmp_path), "ns3/api")["service"]
-    assert svc["unknownKindIPs"] == ["10.96.0.30"] and svc["externalIPs"] == []
+    assert svc["unknownKindIPs"] == ["10.96.0.30"] and svc["externalIPs"] is None
     # internalTrafficPolicy Local drops a cluster IP, externalTrafficPolicy Local an external one: which, not shown
     assert svc["externalTrafficPolicy"] is None and svc["internalTrafficPolicy"] is None
 
@@ -122,10 +123,15 @@ def test_a_drop_for_an_address_of_unknown_kind_leaves_both_policies_unknown(tmp_
 def test_service_ips_still_tells_the_kind_of_a_no_endpoint_address(tmp_path: Path) -> None:
     doc = _service(_table(tmp_path), "ns1/web")
     svc = doc["service"]
-    assert svc["clusterIPs"] == ["10.96.0.10"] and svc["externalIPs"] == ["203.0.113.7"]
+    # service-ips leads 203.0.113.7 to the external chain: an external IP or a load-balancer IP, which the
+    # rules do not tell (kube-proxy writes both alike; only a firewall-ips element proves a load balancer's)
+    assert svc["clusterIPs"] == ["10.96.0.10"] and svc["externalOrLoadBalancerIPs"] == ["203.0.113.7"]
+    assert svc["externalIPs"] is None and svc["loadBalancerIPs"] is None and svc["type"] is None
     assert "unknownKindIPs" not in svc and svc["externalTrafficPolicy"] == "Local"
     kinds = {p["address"]: p["entry"] for p in doc["ports"][0]["paths"]}
-    assert kinds == {"10.96.0.10": "clusterIP", "203.0.113.7": "externalIP"}
+    assert kinds == {"10.96.0.10": "clusterIP", "203.0.113.7": "external"}
+    assert ("kind of 203.0.113.7 (external or load-balancer IP: only a firewall-ips element tells): not in the input"
+            in doc["notInInput"])
 
 
 def test_the_all_table_claims_no_cluster_ip_for_an_address_of_unknown_kind(tmp_path: Path) -> None:
@@ -133,7 +139,7 @@ def test_the_all_table_claims_no_cluster_ip_for_an_address_of_unknown_kind(tmp_p
     assert code == 3, err
     rows = {line.split()[1]: line.split() for line in out.splitlines() if line.startswith("ns")}
     assert rows["db"][2:4] == ["?", "?"]  # TYPE, CLUSTER-IP
-    assert rows["web"][2:4] == ["ClusterIP", "10.96.0.10"]
+    assert rows["web"][2:4] == ["?", "10.96.0.10"]  # an external IP, or a load balancer's: the type not shown
 
 
 def test_a_port_with_no_endpoints_shows_no_traffic_policy(tmp_path: Path) -> None:
@@ -148,3 +154,32 @@ def test_a_port_with_no_endpoints_shows_no_traffic_policy(tmp_path: Path) -> Non
     code, out, err = svcpath("riset/hellopod-np-svc", "--rules-file", k3s, "-o", "json")
     svc = json.loads(out)["service"]
     assert (svc["internalTrafficPolicy"], svc["externalTrafficPolicy"]) == ("Cluster", "Cluster")  # service-/external- chains
+
+
+UPSTREAM = DUMPS / "upstream-nftables-proxier-test-TestOverallNFTablesRules.txt"
+
+
+def test_an_external_chain_address_is_an_external_or_load_balancer_ip() -> None:
+    """ns2/svc2 of kube-proxy's own test is a LoadBalancer (1.2.3.4) with an external IP (192.168.99.22):
+    its table leads both to the external chain alike. The plugin called it a NodePort with two external IPs."""
+    code, out, err = svcpath("ns2/svc2", "--rules-file", str(UPSTREAM))
+    assert code == 0, err
+    assert "type ?  cluster IP 172.30.0.42  external or LB IPs 192.168.99.22,1.2.3.4" in out
+    assert "NodePort" not in out and "externalIP" not in out
+    assert ("Unknown:  type (LoadBalancer, or another type with external IPs: nftables rules write both kinds of"
+            " address alike): not in the input") in out
+    code, out, err = svcpath("--rules-file", str(UPSTREAM), "--all")
+    rows = {line.split()[1]: line.split() for line in out.splitlines() if line.startswith("ns")}
+    assert rows["svc2"][2] == "?" and rows["svc5"][2] == "LoadBalancer"  # (svc5: firewall-ips names its LB IP)
+
+
+def test_session_affinity_is_unknown_without_the_service_chain(tmp_path: Path) -> None:
+    """A table without ns1/svc1's service chain does not show its affinity: no "None" stands in for it."""
+    lines = UPSTREAM.read_text().splitlines(keepends=True)
+    cut = tmp_path / "no-service-chain.nft"
+    cut.write_text("".join(line for line in lines if "kube-proxy service-ULMVA6XW-ns1/svc1/tcp/p80" not in line))
+    svc = _service(str(cut), "ns1/svc1")
+    assert svc["service"]["sessionAffinity"] is None and "sessionAffinity: not in the input" in svc["notInInput"]
+    whole = _service(str(UPSTREAM), "ns1/svc1")
+    assert whole["service"]["sessionAffinity"] == "None"  # its chain shows no affinity set: proved
+    assert _service(str(UPSTREAM), "ns5/svc5")["service"]["sessionAffinity"] == "ClientIP"

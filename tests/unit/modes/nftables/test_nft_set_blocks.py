@@ -34,7 +34,7 @@ def test_a_cut_map_block_is_read_inside_kube_proxys_table() -> None:
     doc = json.loads(out)
     (path,) = doc["ports"][0]["paths"]
     assert (path["entry"], path["address"], path["port"], path["verdict"]) == ("address", "10.88.1.2", 80, "drop")
-    assert doc["service"]["unknownKindIPs"] == ["10.88.1.2"] and doc["service"]["externalIPs"] == []
+    assert doc["service"]["unknownKindIPs"] == ["10.88.1.2"] and doc["service"]["externalIPs"] is None
     assert doc["service"]["externalTrafficPolicy"] is None and doc["service"]["internalTrafficPolicy"] is None
     assert doc.get("excerpt") is True
     assert any(n.startswith("map no-endpoint-services pasted without its table: read as table ip kube-proxy") for n in doc["notes"])
