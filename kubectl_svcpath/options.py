@@ -124,22 +124,63 @@ def unused_cluster_flags(opts: Options) -> str | None:
     return f"Warning: {listed(flags, most=len(flags))} {'is' if len(flags) == 1 else 'are'} ignored: {source} reads no cluster"
 
 
-def split_service(arg: str, namespace: str | None) -> tuple[str | None, str]:
-    """``name``, ``svc/name`` or ``ns/name`` -> (namespace, name); ``-n`` must agree with ``ns/``."""
+def split_service(arg: str, namespace: str | None, offline: list[str] | None = None) -> tuple[str | None, str]:
+    """``name``, ``svc/name`` (kubectl's TYPE/NAME: service, services, Service; svc.v1./name) or ``ns/name`` ->
+    (namespace, name); ``-n`` must agree with ``ns/``. A head no namespace can be named (Deployment/web,
+    deployments.apps/web) or a Service's DNS name (web.shop) is refused, saying what to type (deploy/web, which
+    can name a namespace, is refused once no Service is found there: service_arg.kind_not_namespace):
+    ``offline``, the flags of a run that reads no cluster (["--rules-file", "dump.txt"]), for the commands it hints."""
     parts = arg.split("/")
     if len(parts) == 1:
         name, ns = parts[0], namespace
-    elif len(parts) == 2 and parts[0].lower() in _SERVICE_KINDS:
+    elif len(parts) == 2 and _is_service_kind(parts[0]):
         name, ns = parts[1], namespace
+    elif len(parts) == 2 and not _NAMESPACE.fullmatch(parts[0]):  # (deploy/web: see service_arg.kind_not_namespace)
+        from kubectl_svcpath.service_arg import not_a_service
+
+        raise not_a_service(parts[0], parts[1], namespace, offline)
     elif len(parts) == 2:
         ns, name = parts
         if namespace and namespace != ns:
+            from kubectl_svcpath.service_arg import is_kind, not_a_service
+
+            if is_kind(ns):  # deploy/web -n shop: kubectl's TYPE/NAME, -n says it is no namespace
+                raise not_a_service(ns, name, namespace, offline)
             raise UsageError(f'the service "{arg}" names namespace "{ns}" but -n says "{namespace}"')
     else:
-        raise UsageError(f'cannot read service "{arg}": use NAME, svc/NAME or NAMESPACE/NAME')
+        hint = (f"kubectl svcpath {parts[2]} -n {parts[1]}" if len(parts) == 3 and _is_service_kind(parts[0])
+                and parts[1] and parts[2] else None)
+        raise UsageError(f'cannot read service "{arg}": use NAME, svc/NAME or NAMESPACE/NAME', hint=hint)
     if not name:
         raise UsageError(f'cannot read service "{arg}": the name is empty')
+    if _DNS_NAME.fullmatch(name):
+        from kubectl_svcpath.service_arg import dns_name
+
+        raise dns_name(name, offline)
     return ns, name
+
+
+def offline_flags(opts: Options) -> list[str] | None:
+    """The flags that make a run read no cluster, as typed again in a hint; None: a cluster is read."""
+    if opts.example:
+        return ["--example"]
+    if opts.rules_files:
+        return [w for f in opts.rules_files for w in ("--rules-file", f)]
+    if opts.local and opts.manifests:
+        return ["--local", *(w for f in opts.manifests for w in ("--manifest", f))]
+    return None
+
+
+def _is_service_kind(head: str) -> bool:
+    """kubectl's words for Services, case-insensitive, optionally with the core group's version (services.v1.)."""
+    kind, _, version = head.lower().partition(".")
+    return kind in _SERVICE_KINDS and version in ("", "v1", "v1.")
+
+
+_NAMESPACE = re.compile(r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?")  # a DNS-1123 label, as namespaces are named
+# a Service's DNS name (web.shop, web.shop.svc.cluster.local): Service names are DNS-1035 labels, without dots;
+# an address or an ipvsadm entry ("TCP 10.96.0.10:53") asked for offline starts with a digit or holds a space
+_DNS_NAME = re.compile(r"[a-z](?:[-a-z0-9]*[a-z0-9])?\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[-a-z0-9.]*)?")
 
 
 _GO_DURATION = re.compile(r"(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|ms|s|m|h))+")
@@ -216,7 +257,7 @@ def validate(opts: Options) -> None:
         raise UsageError("name a Service (kubectl svcpath NAME), or audit every Service with --all (-A: every namespace), or try --example",
                          hint="see 'kubectl svcpath --help' for examples")
     if opts.service:
-        split_service(opts.service, opts.namespace)
+        split_service(opts.service, opts.namespace, offline_flags(opts))
     if opts.trace is None and (opts.trace_to or opts.trace_proto or opts.node_ips):
         raise UsageError("--to, --proto and --node-ip go with --trace FROM")
     if opts.trace is not None:
