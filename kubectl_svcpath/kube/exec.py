@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubectl_svcpath.errors import ApiUnreachable, CollectFailed, ExitCode, SvcpathError
-from kubectl_svcpath.kube import transport
+from kubectl_svcpath.kube import retry, transport
 from kubectl_svcpath.kube.client import Call, Kube, one_line, translate
 
 # Exact argv vectors that may be run.
@@ -131,10 +131,9 @@ def start(kube: Kube, pod: str, namespace: str, container: str | None, argv: lis
     anything else is tried; ``Running.finish()`` then reads the command's output."""
     if not is_allowed(argv):
         raise NotAllowed(f"refusing to run `{' '.join(argv)}` in pod {namespace}/{pod}: not a read-only listing")
-    started = time.monotonic()
     call = Call("create", "pods/exec", pod, namespace)
     try:
-        ws = _open(kube, pod, namespace, _exec_query(argv, container), started)
+        ws, started = _open(kube, call, pod, namespace, _exec_query(argv, container))
     except SvcpathError:
         raise
     except Exception as e:  # noqa: BLE001 - client/websocket errors are translated in one place
@@ -195,15 +194,20 @@ def _exec_query(argv: list[str], container: str | None) -> list[tuple[str, Any]]
     return query + [("stderr", True), ("stdin", False), ("stdout", True), ("tty", False)]
 
 
-def _open(kube: Kube, pod: str, namespace: str, query: list[tuple[str, Any]], start: float) -> Any:
-    """The exec websocket, logged (with -v) as kubectl logs its upgrade request."""
-    try:
+def _open(kube: Kube, call: Call, pod: str, namespace: str, query: list[tuple[str, Any]]) -> tuple[Any, float]:
+    """The exec websocket and when its try began, each try logged (with -v) as kubectl logs its upgrade
+    request. An upgrade answered 429 or 5xx with a Retry-After is sent again (retry.py): no command started."""
+    params = {"namespace": namespace, "name": pod}
+
+    def attempt(started: float) -> tuple[Any, float]:
         ws = transport.open_exec(kube.api, pod, namespace, query, kube.timeout, kube.headers)
-    except Exception as e:
-        kube.log_request("GET", transport.EXEC_PATH, {"namespace": namespace, "name": pod}, query, e, start)
-        raise
-    kube.log_request("GET", transport.EXEC_PATH, {"namespace": namespace, "name": pod}, query, 101, start)
-    return ws
+        kube.log_request("GET", transport.EXEC_PATH, params, query, 101, started)
+        return ws, started
+
+    def failed(e: BaseException, started: float) -> None:
+        kube.log_request("GET", transport.EXEC_PATH, params, query, e, started)
+
+    return retry.send(kube, call, attempt, failed)
 
 
 _READ = 1 << 16  # bytes asked of the socket at once (TLS hands over at most one 16 KiB record per read)

@@ -7,15 +7,13 @@ converter as ``--manifest`` files (``manifest.snapshot_from_objects``). LIST ite
 
 from __future__ import annotations
 
-import itertools
 import json
-import time
 from typing import Any
 
 from kubectl_svcpath.apishape import check_object
 from kubectl_svcpath.errors import ApiUnreachable
-from kubectl_svcpath.kube import transport
-from kubectl_svcpath.kube.client import Call, Kube, one_line, translate
+from kubectl_svcpath.kube import retry, transport
+from kubectl_svcpath.kube.client import Call, Kube, one_line
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 
@@ -33,28 +31,19 @@ class _Expired(Exception):
 
 def _raw(kube: Kube, call: Call, path: str, path_params: dict[str, str],
          query: list[tuple[str, str]] | None = None) -> dict[str, Any]:
-    first = time.monotonic()
-    for attempt in itertools.count(1):
-        started = time.monotonic()
-        try:
-            data = transport.get(kube.api, path, path_params, query or [], kube.timeout, kube.headers)
-            break
-        except Exception as e:  # noqa: BLE001 - every client/urllib3 error is translated in one place
-            kube.log_request("GET", path, path_params, query or [], e, started)
-            if getattr(e, "status", None) == 410 and any(k == "continue" for k, _ in query or []):
-                raise _Expired() from None
-            wait = _retry_after(e)
-            past = wait is not None and kube.timeout is not None and time.monotonic() - first + wait >= kube.timeout
-            if wait is not None and attempt < MAX_TRIES and not past:
-                time.sleep(wait)  # as client-go does (kubectl retries so, within --request-timeout)
-                continue
-            err = translate(e, call, server=kube.server, timeout=kube.timeout, kube=kube)
-            if wait is not None:  # why no (further) retry
-                tries = f"{attempt} tries in {time.monotonic() - first:.0f}s; " if attempt > 1 else ""
-                err.message += (f" ({tries}its Retry-After of {wait}s would pass --request-timeout {kube.timeout:g}s)"
-                                if past and kube.timeout is not None else f" ({tries}each answered so)")
-            raise err from None
-    kube.log_request("GET", path, path_params, query or [], 200, started)
+    query = query or []
+
+    def attempt(started: float) -> bytes:
+        data = transport.get(kube.api, path, path_params, query, kube.timeout, kube.headers)
+        kube.log_request("GET", path, path_params, query, 200, started)
+        return data
+
+    def failed(e: BaseException, started: float) -> None:
+        kube.log_request("GET", path, path_params, query, e, started)
+        if getattr(e, "status", None) == 410 and any(k == "continue" for k, _ in query):
+            raise _Expired() from None
+
+    data = retry.send(kube, call, attempt, failed)  # (429/5xx with Retry-After: sent again, as kubectl does)
     try:
         obj = json.loads(data)
     except ValueError:
@@ -63,25 +52,6 @@ def _raw(kube: Kube, call: Call, path: str, path_params: dict[str, str],
     if not isinstance(obj, dict):
         raise ApiUnreachable(f"unexpected answer to {call.describe()}", hint="is this a Kubernetes API server?")
     return obj
-
-
-MAX_TRIES = 10  # client-go's maxRetries: how often a request told to wait (Retry-After) is sent at most
-
-
-def _retry_after(exc: BaseException) -> int | None:
-    """The seconds a 429 or 5xx answer's ``Retry-After`` asks to wait before sending the request again
-    (API Priority and Fairness throttling, an API server starting or shutting down), as client-go's
-    ``checkWait`` reads it: whole seconds only; None when the answer does not ask for a retry."""
-    status = getattr(exc, "status", None)
-    if not isinstance(status, int) or not (status == 429 or status >= 500):
-        return None
-    headers = getattr(exc, "headers", None)
-    value = headers.get("Retry-After") if headers is not None and hasattr(headers, "get") else None
-    try:
-        seconds = int(str(value).strip())
-    except ValueError:
-        return None
-    return seconds if seconds >= 0 else None
 
 
 def _list(kube: Kube, call: Call, path: str, path_params: dict[str, str], kind: str, api_version: str,

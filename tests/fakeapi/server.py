@@ -22,7 +22,7 @@ than GET, a watch - answers a Kubernetes ``Status`` 404/405 *and* is recorded in
 Faults (``cluster.faults``): 403 on exec, another status for the exec upgrade (``exec_reject``:
 401, 404...), a missing binary, a non-zero exit, truncated output ("cut": half the output then
 success; "drop": half the output then the connection dies), slow answers (``delay``/``exec_delay``
-seconds), an exec upgrade never answered (``exec_no_upgrade``), 401 for a wrong token, a REST path
+seconds), an exec upgrade never answered (``exec_no_upgrade``), 401 for a wrong token, a REST path or an exec upgrade
 answered 404/429/500/503 with or without ``Retry-After`` (``statuses``). "API
 unreachable" is a kubeconfig pointing at a closed port (``closed_port()``).
 
@@ -123,7 +123,7 @@ class Faults:
 
 @dataclass
 class StatusFault:
-    """GETs of paths matching ``path`` (a regex) answered ``code`` with a Kubernetes Status, ``times`` times
+    """GETs of paths matching ``path`` (a regex; pods/exec upgrades too) answered ``code`` with a Kubernetes Status, ``times`` times
     (None: always), with a ``Retry-After`` header when ``retry_after`` is set (as API Priority and Fairness
     answers 429, and client-go then waits and retries)."""
 
@@ -448,19 +448,26 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if re.search(rx, path):
                 rec.status = 403
                 return self._json(403, _status(403, "Forbidden", f'forbidden: User "test" cannot get resource at {path}'))
-        for fault in cluster.faults.statuses:
-            if re.search(fault.path, path) and fault.times != 0:
-                if fault.times is not None:
-                    fault.times -= 1
-                rec.status = fault.code
-                reason, message = _STATUS_TEXT.get(fault.code, ("InternalError", "Internal error occurred"))
-                headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
-                return self._json(fault.code, _status(fault.code, reason, message), headers)
+        if self._status_fault(rec):
+            return None
         if cluster.before_rest is not None:
             cluster.before_rest(rec)
         code, obj = self._rest(name, m.groups(), query)
         rec.status = code
         self._json(code, obj)
+
+    def _status_fault(self, rec: Recorded) -> bool:
+        """Answer with the first of ``faults.statuses`` whose path matches, if any has tries left."""
+        for fault in self.server.cluster.faults.statuses:
+            if re.search(fault.path, rec.path) and fault.times != 0:
+                if fault.times is not None:
+                    fault.times -= 1
+                rec.status = fault.code
+                reason, message = _STATUS_TEXT.get(fault.code, ("InternalError", "Internal error occurred"))
+                headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
+                self._json(fault.code, _status(fault.code, reason, message), headers)
+                return True
+        return False
 
     def _credential(self) -> str | None:
         """A bearer token wins; else a verified client certificate with the expected CN."""
@@ -586,6 +593,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             cluster.violation(f"exec without a websocket upgrade: {argv}")
             rec.status = 400
             return self._json(400, _status(400, "BadRequest", "Upgrade request required"))
+        if self._status_fault(rec):  # (an upgrade refused as a read is: 429 or 5xx, with a Retry-After)
+            return None
         if cluster.faults.exec_no_upgrade:
             rec.status = 0
             self.close_connection = True

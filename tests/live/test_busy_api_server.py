@@ -4,6 +4,7 @@ the status, the request, how often it was tried, and what to do. No root needed.
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from kubectl_svcpath.errors import ExitCode
 from tests.conftest import svcpath
 from tests.fakeapi.server import FakeApiServer, StatusFault
+from tests.lab import kpgen
 from tests.live.test_faults import hint_of, no_lab_hello, one_error, only_reads
 
 pytestmark = pytest.mark.api
@@ -91,3 +93,54 @@ def test_a_cluster_without_discovery_k8s_io_v1_says_so_as_kubectl_would(api: Fak
                                   "LIST answered 404")
         assert hint_of(err) == ("hint: kubectl-svcpath reads discovery.k8s.io/v1 EndpointSlices, served from Kubernetes 1.21; "
                                 "check with: kubectl api-resources --api-group=discovery.k8s.io")
+
+
+def _exec_statuses(api: FakeApiServer, argv: tuple[str, ...]) -> list[int]:
+    return [r.status for r in api.cluster.requests if r.argv is not None and tuple(r.argv) == argv]
+
+
+SAVE = ("iptables-save", "-c")
+
+
+def test_a_throttled_exec_upgrade_is_sent_again_after_its_retry_after(api: FakeApiServer, tmp_path):
+    """The upgrade answered 429 (or 503) with Retry-After: the reads were retried so, the exec was not: 'the API server
+    answered 429 Too Many Requests to exec into pod …' (exit 6) where kubectl would have waited and run it."""
+    no_lab_hello(api)
+    api.cluster.replay[("", SAVE)] = kpgen.generate([kpgen.hello_service()], kpgen.HELLO_CONFIG).encode()
+    api.cluster.faults.statuses = [StatusFault("/pods/kube-proxy-[^/]*/exec$", 429, "1", times=1),
+                                   StatusFault("/exec$", 503, "1", times=1)]
+    started = time.monotonic()
+    code, out, err = svcpath("hello-service", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")), "-v", "6")
+    assert 2 <= time.monotonic() - started < 10
+    assert code == ExitCode.OK, err
+    assert "port-v1 39090/TCP → 1 of 1 endpoint (ready)" in out
+    assert _exec_statuses(api, SAVE) == [429, 503, 101]
+    tries = [ln for ln in err.splitlines() if "/exec?command=iptables-save&command=-c&" in ln]  # -v 6: each try
+    assert [re.search(r" (\d{3} [A-Za-z ]+) in \d+ ms$", ln).group(1) for ln in tries] == [  # type: ignore[union-attr]
+        "429 Too Many Requests", "503 Service Unavailable", "101 Switching Protocols"]
+    only_reads(api)
+
+
+def test_an_exec_that_started_is_never_sent_again(api: FakeApiServer, tmp_path):
+    """Only a refused upgrade is retried: once the command runs (101), its failure is its answer."""
+    no_lab_hello(api)
+    api.cluster.faults.statuses = [StatusFault("/exec$", 503, "1", times=1)]
+    api.cluster.faults.exec_exit = {"iptables-save": (1, "iptables-save: lock held\n")}
+    code, _, err = svcpath("hello-service", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")))
+    assert code == ExitCode.COLLECT_FAILED, err
+    assert _exec_statuses(api, SAVE) == [503, 101]
+
+
+def test_an_exec_upgrade_that_keeps_asking_to_wait_ends_within_the_request_timeout(api: FakeApiServer, tmp_path):
+    no_lab_hello(api)
+    api.cluster.faults.statuses = [StatusFault("/exec$", 429, "1")]
+    started = time.monotonic()
+    code, _, err = svcpath("hello-service", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")),
+                           "--request-timeout", "3s")
+    assert time.monotonic() - started < 3 + 1
+    assert code == ExitCode.API_UNREACHABLE, err
+    line = one_error(err)
+    assert line.startswith('error: the API server answered 429 Too Many Requests to exec into pod "kube-proxy-39f34" in '
+                           'namespace "kube-system": Too many requests, please try again later. (3 tries in '), line
+    assert line.endswith("s; its Retry-After of 1s would pass --request-timeout 3s)")
+    assert _exec_statuses(api, SAVE) == [429, 429, 429]
