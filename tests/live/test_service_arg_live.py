@@ -48,10 +48,7 @@ NOT_THERE = ' (and the API has no Service "{name}" in namespace "{ns}")'
      "its backends are Services: kubectl describe ingress web; then kubectl svcpath SERVICE"),
 ])
 def test_another_kind_is_one_usage_line_with_the_command_to_run(api: FakeApiServer, tmp_path, typed, error, hint):
-    no_lab_hello(api)
-    code, out, err = svcpath(*typed, "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")))
-    assert (code, out) == (ExitCode.USAGE, "")
-    assert (one_error(err), hint_of(err)) == (f"error: {error}", f"hint: {hint}")
+    assert _refusal(api, tmp_path, typed) == (f"error: {error}", f"hint: {hint}")
     assert api.cluster.execs() == []
     only_reads(api)
 
@@ -64,11 +61,16 @@ def test_another_kind_is_one_usage_line_with_the_command_to_run(api: FakeApiServ
      "Service hello-service in namespace default: kubectl svcpath hello-service -n default"),
 ])
 def test_what_names_no_namespace_nor_service_is_refused_before_any_request(api: FakeApiServer, tmp_path, typed, error, hint):
+    assert _refusal(api, tmp_path, typed) == (f"error: {error}", f"hint: {hint}")
+    assert api.cluster.requests == []
+
+
+def _refusal(api: FakeApiServer, tmp_path, typed: list[str]) -> tuple[str, str]:
+    """(error line, hint line) of a run that must be refused as a usage error, printing nothing on stdout."""
     no_lab_hello(api)
     code, out, err = svcpath(*typed, "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")))
     assert (code, out) == (ExitCode.USAGE, "")
-    assert (one_error(err), hint_of(err)) == (f"error: {error}", f"hint: {hint}")
-    assert api.cluster.requests == []
+    return one_error(err), hint_of(err)
 
 
 def test_a_namespace_named_as_a_kind_is_read(api: FakeApiServer, tmp_path):
