@@ -12,8 +12,10 @@ import re
 from kubectl_svcpath.errors import SvcpathError
 from kubectl_svcpath.wording import listed
 
-# the pod names an error names (pod "kube-proxy-x", pods "x", kube-system/x, exec x -c): per node, not per cause
-_POD = re.compile(r'(?<=pod ")[^"]+|(?<=pods ")[^"]+|(?<=kube-system/)[^\s"):;,]+|(?<=exec )[^\s"]+')
+# the pod names an error names (pod "kube-proxy-x", pods "x", kube-system/x, exec x -c, logs -n kube-system x):
+# per node, not per cause
+_POD = re.compile(r'(?<=pod ")[^"]+|(?<=pods ")[^"]+|(?<=kube-system/)[^\s"):;,]+|(?<=exec )[^\s"]+'
+                  r'|(?<=-n kube-system )(?!-)[^\s"):;,]+')
 
 
 def error_lines(errors: list[tuple[str, SvcpathError]]) -> list[str]:
@@ -35,8 +37,9 @@ def error_lines(errors: list[tuple[str, SvcpathError]]) -> list[str]:
 
 
 def names_node(message: str, node: str) -> bool:
-    """Whether an error line already says which node it is about (no "node N: " before it, then)."""
-    return message.startswith(f"node {node}") or f'node "{node}"' in message
+    """Whether an error line already says which node it is about (no "node N: " before it, then): 'node "w2"',
+    'node w2: …', '… failed in pod P on node w2 (exit 1)'."""
+    return re.search(rf'\bnode (?:"{re.escape(node)}"|{re.escape(node)}(?![\w.-]))', message) is not None
 
 
 def _alike(node: str, err: SvcpathError) -> tuple[int, str, str]:

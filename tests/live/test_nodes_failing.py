@@ -86,3 +86,19 @@ def test_without_leave_to_list_nodes_a_service_without_endpoints_names_node(api:
     assert hint == ("hint: name the node to read: --node NAME (kube-proxy's nodes: kubectl get pods -n kube-system -l "
                     "k8s-app=kube-proxy -o wide); or kubectl auth can-i list nodes; `kubectl svcpath --print-rbac` prints "
                     "the minimal Role")
+
+
+@pytest.mark.parametrize("args", [["hello-service", "--all-nodes"], ["--all", "-A", "--node", "w1"]])
+def test_a_failed_listing_names_its_node_once(api: FakeApiServer, tmp_path, args):
+    """'error: node w1: `iptables-save -c` failed in pod kube-system/kube-proxy-2927b on node w1 (exit 1): …': the
+    node twice (the line wrapped at 80 columns for it); and nodes failing so were a line and a hint each."""
+    _cluster(api)
+    api.cluster.faults.exec_exit = {"iptables-save": (1, "iptables-save: Could not fetch rule set generation id\n")}
+    code, out, err = svcpath(*args, "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")))
+    assert code == ExitCode.COLLECT_FAILED
+    first, hint = err.splitlines()  # every node read fails alike: one line, one hint (were 4 and 4: the hints
+    assert first.startswith("error: `iptables-save -c` failed in pod kube-system/kube-proxy-")  # named their pods)
+    assert first.count("node ") == 1, first
+    if "--all-nodes" in args:
+        assert first.endswith("Could not fetch rule set generation id (and alike on nodes w1, w2 and w3)")
+    assert hint.startswith("hint: see the pod: kubectl logs -n kube-system kube-proxy-")
