@@ -39,12 +39,20 @@ class Env:
     err_isatty: bool = False
     width: int | None = None
     no_color: bool = False
+    err_width: int | None = None  # stderr's terminal (the progress line's), which stdout piped elsewhere leaves
 
     @classmethod
     def from_process(cls) -> Env:
-        tty = sys.stdout.isatty()
-        return cls(sys.stdout, sys.stderr, tty, sys.stderr.isatty(),
-                   shutil.get_terminal_size((120, 24)).columns if tty else None, "NO_COLOR" in os.environ)
+        tty, err_tty = sys.stdout.isatty(), sys.stderr.isatty()
+        return cls(sys.stdout, sys.stderr, tty, err_tty, shutil.get_terminal_size((120, 24)).columns if tty else None,
+                   "NO_COLOR" in os.environ, _columns(sys.stderr) if err_tty else None)
+
+
+def _columns(stream: TextIO) -> int | None:
+    try:
+        return os.get_terminal_size(stream.fileno()).columns or None
+    except (OSError, ValueError):
+        return None
 
 
 @dataclass(slots=True)
@@ -721,7 +729,10 @@ def _live_request(opts: Options, env: Env | None = None) -> Any:
 
     def progress(msg: str) -> None:  # one overwritten status line, only on a terminal
         assert env is not None
-        env.stderr.write(f"\r\x1b[K{safe(msg)}")
+        text, width = safe(msg), env.err_width or env.width or 80
+        if len(text) >= width:  # a line the terminal wraps is cleared only in its last row: the rest stayed on screen
+            text = text[:width - 2] + "…"
+        env.stderr.write(f"\r\x1b[K{text}")
         env.stderr.flush()
 
     def log(line: str) -> None:  # -v N: request lines on stderr, on a line of their own

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.lab import kpgen
 from tests.live.conftest import Scenario, hello_scenario
 from tests.live.test_faults import no_lab_hello
 from tests.terminal import in_tmux
@@ -39,3 +40,21 @@ def test_an_error_after_the_progress_line_starts_its_own_line(api, tmp_path, arg
 
     assert lines[0].startswith(first), "\n".join(lines)
     assert lines[1].startswith("hint: ") and "reading" not in " ".join(lines), "\n".join(lines)
+
+
+GKE_NODE = "gke-my-production-cluster-high-mem-pool-5f3a9c1e-abcd"  # (GKE: cluster, pool, group hash, suffix)
+
+
+@pytest.mark.api
+@pytest.mark.parametrize("args", [["hello-service"], ["hello-service", "--all-nodes"]])
+def test_a_progress_line_wider_than_the_terminal_leaves_nothing_behind(api, tmp_path, args):
+    """"reading kube-proxy's rules on node gke-…-abcd" is 88 columns: the terminal wrapped it, and erasing the
+    line erased only its last row, so the report opened under 'reading kube-proxy's rules on node gke-my-pro…'."""
+    no_lab_hello(api, nodes=(GKE_NODE, "w1"))
+    api.cluster.replay[("", ("iptables-save", "-c"))] = kpgen.generate([kpgen.hello_service()], kpgen.HELLO_CONFIG).encode()
+
+    lines = in_tmux([*args, "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc"))], 80)
+
+    first = f"=== node {GKE_NODE} ===" if "--all-nodes" in args else "port-v1 39090/TCP → 1 of 1 endpoint (ready)"
+    assert lines[0].startswith(first), "\n".join(lines)
+    assert not any("reading" in ln or ln.startswith("[") for ln in lines), "\n".join(lines)
