@@ -177,7 +177,7 @@ def port_to_dict(p: PortPath, service: ServiceSnapshot | None = None, rules_read
     """A service port; without the node's rules its rule fields are null (not read, not "none")."""
     doc: dict[str, Any] = {
         "name": p.port.name,
-        "protocol": p.port.protocol,
+        "protocol": p.port.protocol if p.port.protocol != "?" else None,  # (null: not in the input)
         "port": p.port.port,
         "targetPort": p.port.target_port,
         "nodePort": p.port.node_port,

@@ -34,7 +34,7 @@ _ALL = (
     Code("endpoint-not-expected", (ERR,), "the rules send traffic to an endpoint kube-proxy would not program here", "findings/expected.py"),
     Code("rules-for-ignored-service", (WARN,), "rules for a Service kube-proxy is told to ignore (service-proxy-name label, headless)", "findings/expected.py"),
     Code("verdict-not-expected", (ERR,), "the rules drop or reject traffic kube-proxy would forward from this node", "findings/expected.py"),
-    Code("service-not-programmed", (ERR,), "no entry rule (map element, virtual server) at all for a port", "findings/generic.py"),
+    Code("service-not-programmed", (ERR,), "no entry rule (map element, virtual server) at all for a port, or a way in leading to an empty or absent chain", "findings/generic.py"),
     Code("target-port-mismatch", (ERR, WARN), "DNAT port differs from the EndpointSlice's port / the Service's targetPort", "findings/generic.py"),
     Code("terminating-fallback", (WARN,), "no ready endpoint; kube-proxy falls back to serving terminating ones", "findings/generic.py"),
     Code("probability-mismatch", (WARN,), "endpoint shares do not add up to 1", "findings/generic.py"),

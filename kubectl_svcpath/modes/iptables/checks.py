@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubectl_svcpath.analysis import Analysis
-from kubectl_svcpath.path import EntryPath, Finding, PortPath
+from kubectl_svcpath.path import EntryPath, Finding, PortPath, host_port
 from kubectl_svcpath.modes.iptables.model import DumpInfo, Rule, RuleSet, bare_address
 from kubectl_svcpath.snapshot import ServiceSnapshot
 from kubectl_svcpath.wording import agrees, counted
@@ -275,6 +275,34 @@ def check_skew(analysis: Analysis) -> list[Finding]:
         out += _hidden_marks(ctx)
         out += _prefixes(ctx)
     out += _incompatible(analysis)
+    if analysis.rules is not None and not analysis.snapshot.from_api:
+        out += _leads_nowhere(analysis.rules, analysis.paths)
+    return out
+
+
+def _leads_nowhere(rules: RuleSet, paths: list[PortPath]) -> list[Finding]:
+    """Dump-only: ways in that lead to a chain the input shows empty, or one a whole nat table does not hold
+    (verdict "missing"): no endpoint is picked, so kube-proxy's rules DNAT nothing there. (Live, the
+    EndpointSlices tell which endpoints kube-proxy owes this node: findings/expected.py says it.)"""
+    out: list[Finding] = []
+    for pp in paths:
+        nowhere: dict[str, list[EntryPath]] = {}  # the chain each leads to -> the ways in
+        for p in pp.paths:
+            if p.verdict == "missing" and not p.endpoints and p.chains:
+                nowhere.setdefault(p.chains[-1], []).append(p)
+        for chain, ways in nowhere.items():
+            how = "the input shows with no rule" if rules.chain("nat", chain) is not None else "the whole nat table does not hold"
+            where = list(dict.fromkeys(
+                "its way in (not in the input)" if p.entry is None else f"node port {p.port}" if p.entry == "nodePort"
+                else f"{p.entry} {host_port(p.address or '?', p.port)}" for p in ways))
+            out.append(Finding(
+                "service-not-programmed", "error",
+                f"port {pp.port.label}: {', '.join(where)} {'lead' if len(where) > 1 else 'leads'} to {chain}, which "
+                f"{how}: no endpoint is picked, nothing is DNAT'ed",
+                port=pp.port.name, evidence=[ev.line for p in ways for ev in p.evidence],
+                detail=["kube-proxy writes each of a Service's chains with its rules in one restore: an empty or absent "
+                        "chain means its sync failed half-way, or something else flushed or deleted the chain."],
+                action="check kube-proxy's logs on this node (kubectl -n kube-system logs <kube-proxy pod>); is the dump whole and from the right node?"))
     return out
 
 

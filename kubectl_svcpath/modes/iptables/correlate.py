@@ -212,8 +212,9 @@ def _walk(rules: RuleSet, current: str | None, path: EntryPath) -> None:
         elif current.startswith("KUBE-EXT-"):
             current = _next_hop(body)
             if current is None:
-                # eTP=Local without local endpoints: filter DROPs it; said only when the chain is whole
-                path.verdict = "drop" if whole else "not-in-input"
+                # eTP=Local without local endpoints: filter DROPs it; said only when the chain is whole (and holds
+                # rules: kube-proxy writes none of its chains empty; one that is leads a packet nowhere on)
+                path.verdict = ("drop" if body else "missing") if whole else "not-in-input"
                 if not whole and body:  # (a grep of the Service's name: the uncommented jump to KUBE-SVL is left out)
                     path.unseen = "the rule a client from outside takes (its jump on) is"
         else:  # KUBE-SVC-/KUBE-SVL-/KUBE-XLB-: pick an endpoint
@@ -383,7 +384,8 @@ def _settled(existing: EntryPath, rule: Rule, verdict: str, own: bool) -> None:
     """A filter REJECT/DROP of an entry the nat walk followed already. When the walk ended here (eTP=Local, no local
     endpoint), the filter rule is its proof; when it left off in a chain shown in part (a grep leaves out KUBE-EXT's
     uncommented last rule), the port's ``own`` "has no (local) endpoints" rule says what becomes of the packet."""
-    if existing.verdict == "not-in-input" and own:
+    if (existing.verdict == "not-in-input" and own) or existing.verdict == "missing":
+        # (a nat path leading to an empty or absent chain DNATs nothing: the packet meets this filter rule as it is)
         existing.verdict, existing.unseen = verdict, None
         existing.evidence.append(_evidence(rule))
     elif existing.verdict == verdict:

@@ -569,7 +569,7 @@ def _unclaimed(rules: RuleSet, drafts: dict[tuple[str, str], _Draft], claims: _C
         if key not in drafts:
             drafts[key] = _Draft(*key)
         d = drafts[key]
-        proto = next(((r.protocol or "").lstrip("!").upper() for r in entries if r.protocol), "TCP")
+        proto = next(((r.protocol or "").lstrip("!").upper() for r in entries if r.protocol), None) or _chains_protocol(rules, h)
         pf = d.port(named.port_name if named else "", proto)
         pf.hash = h
         for r in entries:
@@ -585,6 +585,14 @@ def _unclaimed(rules: RuleSet, drafts: dict[tuple[str, str], _Draft], claims: _C
                 if addr not in bucket:
                     bucket.append(addr)
                 pf.port = pf.port or r.dport_number
+
+
+def _chains_protocol(rules: RuleSet, h: str) -> str:
+    """The protocol the port's own chains or their endpoint chains match (a masquerade rule's or a DNAT's
+    ``-p``); "?" when none is in the input (no protocol stands in for one the input does not show)."""
+    own = [r for p in _PER_SERVICE[:-1] for r in rules.rules_of("nat", f"{p}{h}")]
+    seps = [r for t in {r.target for r in own if (r.target or "").startswith("KUBE-SEP-")} for r in rules.rules_of("nat", t or "")]
+    return next(((r.protocol or "").lstrip("!").upper() for r in own + seps if r.protocol), "?")
 
 
 def _spns(d: _Draft, pname: str) -> list[str]:

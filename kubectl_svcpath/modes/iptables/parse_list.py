@@ -39,6 +39,7 @@ _NAT_ONLY_TARGETS = {"DNAT", "SNAT", "MASQUERADE", "REDIRECT", "KUBE-MARK-MASQ",
 _FILTER_TARGETS = {"REJECT", "DROP", "ACCEPT"}
 # a shell prompt or a command the user pasted with the listing: "# iptables -t filter -L -n -v"
 _COMMAND = re.compile(r"(?:^|\s)(?:sudo\s+)?(?:ip6?tables(?:-legacy|-nft)?)\b(?P<args>[^|]*)")
+_PER_SERVICE_HEADS = ("KUBE-SVC-", "KUBE-SVL-", "KUBE-EXT-", "KUBE-FW-", "KUBE-XLB-", "KUBE-SEP-")
 UNKNOWN_CHAIN = "?"  # rules of an -L line pasted without its "Chain …" header and no way to tell the chain
 
 
@@ -57,6 +58,7 @@ def parse_iptables_list(text: str, source: str, lenient: bool = False, table: st
     for line_no, line in enumerate(split_lines(text), 1):
         listing.read_line(line, line_no)
     listing._grepped_header()  # (a header on the listing's last line)
+    listing._empty_at_end()
     if not any(sec.chains or sec.loose for sec in listing.sections):
         raise BadDump(source, "no 'Chain …' sections or rule lines found")
     rules = RuleSet()
@@ -144,6 +146,18 @@ class _Listing:
                                  "its own rules are not in the input")
         self.chain = None
         self.headed = False
+
+    def _empty_at_end(self) -> None:
+        """A per-service chain whose listing ends the paste right under its column heads, with no rule: kube-proxy
+        writes none of those chains empty (each holds its jumps, or the masquerade rule first), so the paste was
+        cut there. Listed empty with more after it, the chain is shown whole (and empty)."""
+        chain = self.chain
+        if chain is None or chain.rules or self.headed or not chain.name.startswith(_PER_SERVICE_HEADS):
+            return
+        chain.complete = False
+        self.info.repairs.append(f"chain {chain.name} is listed with no rule and the paste ends under its column heads: "
+                                 "kube-proxy writes none of a Service's chains empty, so the paste was cut there; "
+                                 "its rules are not in the input")
 
     def _command(self, stripped: str) -> None:
         """A pasted prompt or command line: its -t starts another table's section."""

@@ -48,3 +48,28 @@ def test_kube_services_listed_without_its_last_rule_was_cut(tmp_path: Path) -> N
     code, out, err = svcpath("--rules-file", str(f), "kube-system/kube-dns")
     assert (f"chain KUBE-SERVICES is listed down to line {services + 4} and no further: kube-proxy ends it with the "
             "jump to KUBE-NODEPORTS, so the listing was cut there") in " ".join(out.split()), out
+
+
+def test_a_service_chain_listed_empty_at_the_pastes_end_was_cut(tmp_path: Path) -> None:
+    """A real -L paste (tests/corpus/robric-k3s129-L-n-v-arrow-marks.txt, a k3s v1.29 session) cut right under
+    KUBE-EXT-W47NQ5DDJKUWFTVY's column heads read as an external chain that jumps nowhere: "warning:
+    no-local-endpoints ... traffic is dropped here", ENDPOINTS "0 local", port "?/TCP" (found by tests/fuzz/cuts.py,
+    seed 36). kube-proxy writes none of a Service's chains empty; the protocol was a default."""
+    lines = (LISTING.parents[3] / "tests" / "corpus" / "robric-k3s129-L-n-v-arrow-marks.txt").read_text().splitlines()
+    header = lines.index("Chain KUBE-EXT-W47NQ5DDJKUWFTVY (2 references)")
+    assert lines[header + 2].startswith("-->")  # (its two rules in the whole paste)
+    f = tmp_path / "cut.txt"
+    f.write_text("\n".join(lines[: header + 2]) + "\n")
+    code, out, err = svcpath("--rules-file", str(f), "--all")
+    assert code == 0, err
+    assert "no-local-endpoints" not in out and "local" not in out.split("\n")[1]
+    code, out, err = svcpath("--rules-file", str(f), "KUBE-SVC-W47NQ5DDJKUWFTVY")
+    flat = " ".join(out.split())
+    assert "DROP (no local" not in out and "(unnamed) ?/? → endpoints not in the input" in flat, out
+    assert ("chain KUBE-EXT-W47NQ5DDJKUWFTVY is listed with no rule and the paste ends under its column heads: "
+            "kube-proxy writes none of a Service's chains empty, so the paste was cut there") in flat
+    # listed empty with another chain after it: shown whole (nothing is read as cut)
+    f.write_text("\n".join(lines[: header + 2]) + "\n\nChain KUBE-MARK-MASQ (1 references)\n"
+                 " pkts bytes target     prot opt in     out     source               destination\n")
+    code, out, err = svcpath("--rules-file", str(f), "KUBE-SVC-W47NQ5DDJKUWFTVY")
+    assert "the paste was cut there" not in " ".join(out.split()), out
