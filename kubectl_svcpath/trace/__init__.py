@@ -47,7 +47,10 @@ def check(spec: TraceSpec) -> None:
         try:
             ipaddress.ip_address(src)
         except ValueError:
-            raise UsageError(f'cannot read --trace "{src}": use an address, pod/NAME, NS/pod/NAME, node or outside') from None
+            # (an ADDR:PORT is most likely the destination: --trace takes where the packet comes from)
+            hint = (f"--trace takes where the packet comes from; its destination goes in --to: --trace node --to {src}"
+                    if _is_host_port(src) else None)
+            raise UsageError(f'cannot read --trace "{src}": use an address, pod/NAME, NS/pod/NAME, node or outside', hint) from None
     if spec.protocol is not None and spec.protocol.lower() not in PROTOCOLS:
         raise UsageError(f'unknown --proto "{spec.protocol}"; use one of: {", ".join(PROTOCOLS)}')
     if spec.to is not None:
@@ -74,6 +77,14 @@ def parse_to(text: str) -> tuple[str, int]:
     if not (port.isascii() and port.isdigit() and len(port) <= 5) or not 0 < int(port) < 65536:  # int() refuses 4,300+ digits
         raise UsageError(f'cannot read --to "{text}": the port must be a number from 1 to 65535')
     return addr, int(port)
+
+
+def _is_host_port(text: str) -> bool:
+    try:
+        parse_to(text)
+    except UsageError:
+        return False
+    return True
 
 
 @dataclass(slots=True)

@@ -71,6 +71,9 @@ def test_host_listing_alone_does_not_pretend_to_know_the_hidden_port():
 @pytest.mark.parametrize("args,message", [
     (("--example", "--to", "10.0.0.1:80"), "--to, --proto and --node-ip go with --trace"),
     (("--example", "--trace", "somewhere"), 'cannot read --trace "somewhere"'),
+    # (the destination given as the source: the hint shows where it goes)
+    (("--example", "--trace", "10.101.173.15:39090"),
+     "hint: --trace takes where the packet comes from; its destination goes in --to: --trace node --to 10.101.173.15:39090"),
     (("--example", "--trace", "node", "--to", "10.0.0.1"), "cannot read --to"),
     (("--example", "--trace", "node", "--proto", "icmp"), 'unknown --proto "icmp"'),
     (("--example", "--trace", "node", "--node-ip", "cp01"), '--node-ip "cp01" is not an IP address'),
