@@ -487,13 +487,39 @@ def _in_our_words(message: str, args: list[str]) -> str:
 
 
 def _usage_hint(message: str, args: list[str]) -> str:
-    """kubectl's `get svc web` habit: `kubectl svcpath svc web` names the Service as svc/web."""
+    """kubectl's `get svc web` habit: `kubectl svcpath svc web` names the Service as svc/web; `deploy web`, another
+    kind, gets the hint of deploy/web (service_arg.py)."""
     kinds = [a for a in args if a in ("svc", "service", "services")]
     if message.startswith("Got unexpected extra argument") and kinds:
         i = args.index(kinds[0])
         name = args[i + 1] if i + 1 < len(args) and not args[i + 1].startswith("-") else "NAME"
         return f"name the Service in one word: kubectl svcpath {kinds[0]}/{name} (or just {name})"
+    extra = _EXTRA.fullmatch(message)
+    if extra and extra.group(1).split()[0] in args:
+        from kubectl_svcpath.service_arg import is_kind, not_a_service
+
+        at = args.index(extra.group(1).split()[0])
+        if at and is_kind(args[at - 1]):
+            namespaces = _flag_values(args, "-n", "--namespace")
+            return not_a_service(args[at - 1], args[at], namespaces[-1] if namespaces else None, _offline(args)).hint or ""
     return "see 'kubectl svcpath --help'"
+
+
+def _flag_values(args: list[str], *names: str) -> list[str]:
+    """The values given to one of ``names`` (-n shop, --namespace=shop), in order, as click takes them."""
+    values = []
+    for i, a in enumerate(args):
+        name, eq, value = a.partition("=")
+        if name in names:
+            values.append(value if eq else (args[i + 1] if i + 1 < len(args) else ""))
+    return values
+
+
+def _offline(args: list[str]) -> list[str] | None:
+    """The flags of a run that reads no cluster, for a hint's commands (options.offline_flags, before parsing)."""
+    if "--example" in args:
+        return ["--example"]
+    return [w for f in _flag_values(args, "-f", "--rules-file") for w in ("--rules-file", f)] or None
 
 
 def _exit_now(code: int) -> None:

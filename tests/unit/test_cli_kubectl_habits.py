@@ -122,3 +122,17 @@ def test_an_ipvs_entry_asked_for_offline_is_not_taken_for_a_dns_name() -> None:
     """Dump-only entries are asked for as --all lists them ('TCP 10.96.0.10:53', an address): no dots rule there."""
     code, _, err = svcpath("TCP 10.96.0.10:53", "--example")
     assert code == 4 and err.startswith('error: service "TCP 10.96.0.10:53" not found')
+
+
+@pytest.mark.parametrize(("args", "hint"), [
+    (["deploy", "web", "-n", "shop"], "a Service fronts the pods its SELECTOR matches: kubectl get svc -n shop -o wide, "
+                                      "kubectl get pods -n shop --show-labels; then kubectl svcpath SERVICE -n shop"),
+    (["node", "cp01", "--rules-file=a.txt", "-f", "b.txt"],
+     "read node cp01's rules for a Service: kubectl svcpath SERVICE --node cp01 --rules-file a.txt --rules-file b.txt"),
+])
+def test_kubectl_get_habit_of_another_kind_gets_that_kinds_hint(args: list[str], hint: str) -> None:
+    """`kubectl svcpath deploy web` (kubectl get deploy web) said only "see 'kubectl svcpath --help'"."""
+    code, out, err = svcpath(*args)
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [f'error: unexpected argument "{args[1]}": kubectl svcpath takes one Service (NAME, '
+                                "svc/NAME or NAMESPACE/NAME)", f"hint: {hint}"]
