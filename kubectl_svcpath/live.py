@@ -389,6 +389,8 @@ def _in_parallel(req: LiveRequest, nodes: list[str], one: Callable[[str], NodeRe
     limit = max(1, min(req.max_parallel, len(nodes)))
     waiting = iter(nodes)
     done = largest = 0
+    # (until the first node is done the line said "listing nodes and kube-proxy pods": the reads looked stuck)
+    _say(req, f"[0/{len(nodes)}] reading kube-proxy's rules on {len(nodes)} nodes, {limit} at a time")
     with futures.ThreadPoolExecutor(max_workers=limit) as pool:
         running = {pool.submit(one, n) for n in _take(waiting, min(limit, FIRST_WAVE))}
         try:

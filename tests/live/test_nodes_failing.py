@@ -102,3 +102,20 @@ def test_a_failed_listing_names_its_node_once(api: FakeApiServer, tmp_path, args
     if "--all-nodes" in args:
         assert first.endswith("Could not fetch rule set generation id (and alike on nodes w1, w2 and w3)")
     assert hint.startswith("hint: see the pod: kubectl logs -n kube-system kube-proxy-")
+
+
+def test_the_progress_line_says_the_nodes_are_being_read_before_the_first_is_done(api: FakeApiServer, tmp_path):
+    """It said "listing nodes and kube-proxy pods" until a node was done: with slow execs the reads looked stuck
+    on a LIST that had long been answered."""
+    from kubectl_svcpath import live
+
+    _cluster(api)
+    seen: list[str] = []
+    req = live.LiveRequest(service="hello-service", namespace=None, kubeconfig=str(api.write_kubeconfig(tmp_path / "kc")),
+                           context=None, request_timeout=20.0, node=None, all_nodes=True, max_parallel=2,
+                           progress=seen.append)
+    live.gather(req)
+    at = seen.index("listing nodes and kube-proxy pods")
+    assert seen[at + 1] == "[0/4] reading kube-proxy's rules on 4 nodes, 2 at a time", seen
+    assert seen[at + 2].startswith("[1/4] node "), seen
+
