@@ -441,6 +441,9 @@ def _live_audit_outcome(opts: Options, got: Any, result: Any,
 
         if not names_node(err.message, got.node):
             err.message = f"node {got.node}: {err.message}"
+        if "--node NAME" in got.chosen_by:  # the run chose the node: another's rules may be read
+            why = f"the audit read node {got.node}, {got.chosen_by}"
+            err.hint = f"{err.hint}; {why}" if err.hint else why
         raise err
     parsed = pipeline.parse_collection(coll, opts.lenient)  # (--proxy-mode chose the listings: coll.proxy_mode)
     if isinstance(early, Exception):  # (the rules' errors first, as when the objects were converted after them)

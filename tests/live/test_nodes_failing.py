@@ -119,3 +119,16 @@ def test_the_progress_line_says_the_nodes_are_being_read_before_the_first_is_don
     assert seen[at + 1] == "[0/4] reading kube-proxy's rules on 4 nodes, 2 at a time", seen
     assert seen[at + 2].startswith("[1/4] node "), seen
 
+
+def test_an_audit_whose_node_fails_says_it_chose_that_node_and_how_to_read_another(api: FakeApiServer, tmp_path):
+    """--all reads one node, chosen by the run: the error said only why that node's listing failed, not that another
+    node could be audited instead."""
+    _cluster(api)
+    api.cluster.faults.exec_exit = {"iptables-save": (1, "iptables-save: Could not fetch rule set generation id\n")}
+    kc = str(api.write_kubeconfig(tmp_path / "kc"))
+    code, out, err = svcpath("--all", "-A", "--kubeconfig", kc)
+    assert (code, out) == (ExitCode.COLLECT_FAILED, "")
+    assert err.splitlines()[1] == ("hint: see the pod: kubectl logs -n kube-system kube-proxy-39f34; the audit read node "
+                                   "cp01, the first node by name with a ready endpoint (--node NAME for another)")
+    _, _, err = svcpath("--all", "-A", "--node", "w1", "--kubeconfig", kc)  # named: nothing to add
+    assert err.splitlines()[1] == "hint: see the pod: kubectl logs -n kube-system kube-proxy-2927b"
