@@ -31,6 +31,9 @@ def _read(parsed: Parsed, dump: RuleDump, lenient: bool) -> None:
     from kubectl_svcpath.report import SourceInfo
 
     table = parse_ipvsadm(dump.text, dump.source, lenient)
+    if dump.elisions:  # (the author cut it: "..." lines): what it does not show may exist
+        for info in table.dumps:
+            info.excerpt = True
     if parsed.ipvs is None:
         parsed.ipvs = table
     else:

@@ -83,8 +83,10 @@ def _draining(hops: list[EndpointHop]) -> list[str]:
 
 
 def _check_partial(snapshot: ServiceSnapshot, pp: PortPath, ipvs: IpvsTable) -> list[Finding]:
-    if not pp.paths:
-        return []  # the generic service-not-programmed finding covers a port with no virtual server
+    if not pp.paths or ipvs.excerpt:
+        # (no path: the generic service-not-programmed finding covers a port with no virtual server; an
+        # excerpt: a virtual server it does not show may exist)
+        return []
     proto = pp.port.protocol.upper()
     out: list[Finding] = []
     for kind, ip in snapshot.entry_addresses():

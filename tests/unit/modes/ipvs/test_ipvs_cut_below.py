@@ -62,3 +62,19 @@ def test_the_trace_does_not_drop_where_the_real_servers_are_not_in_the_input(tmp
     assert "Verdict:  unknown: virtual server UDP 10.0.0.10:53's real servers are not in the input (the listing is cut)" in out, out + err
     code, out, err = svcpath("--rules-file", _cut(tmp_path, "$ exit\n"), "UDP 10.0.0.10:53", "--trace", "node")
     assert "Verdict:  dropped by IPVS UDP 10.0.0.10:53" in out, out + err  # (the listing went on: it has none)
+
+
+def test_an_excerpt_cut_with_dots_claims_no_virtual_server_absent(tmp_path: Path) -> None:
+    """tests/corpus/k8s-68437-ipvsadm-ipv6-only-nodeport-ipv4-cut-real-server.txt cut above its cluster IP's virtual
+    server, with "..." where the author cut: "ERROR service-not-programmed: ... no IPVS virtual server for clusterIP
+    [fd00:4000::c698]:5001/TCP" beside the note that nothing is said to be absent (tests/fuzz/cuts.py, seed 37)."""
+    lines = (PASTE.parent / "k8s-68437-ipvsadm-ipv6-only-nodeport-ipv4-cut-real-server.txt").read_text().splitlines()
+    cluster_ip = lines.index("TCP  [fd00:4000::c698]:5001 rr")
+    f = tmp_path / "cut.txt"
+    f.write_text("\n".join(["...", *lines[:cluster_ip], "..."]) + "\n")
+    code, out, err = svcpath("cgen", "--rules-file", str(f))
+    assert code == 0, err
+    assert "service-not-programmed" not in out and "is an excerpt" in out, out
+    f.write_text("\n".join(lines[:cluster_ip]) + "\n")  # the same lines, nobody marked a cut: the table reads whole
+    code, out, err = svcpath("cgen", "--rules-file", str(f))
+    assert "no IPVS virtual server for clusterIP [fd00:4000::c698]:5001/TCP" in out, out
