@@ -16,7 +16,7 @@ from kubectl_svcpath import apifields
 from kubectl_svcpath.collect import files
 from kubectl_svcpath.dump import Collection
 from kubectl_svcpath.gc_pause import paused_gc
-from kubectl_svcpath.errors import ExitCode, NotFound, SvcpathError, UsageError
+from kubectl_svcpath.errors import ExitCode, Forbidden, NotFound, SvcpathError, UsageError
 from kubectl_svcpath.manifest import load_objects, snapshot_from_objects
 from kubectl_svcpath.options import Options, offline_flags, split_service, unused_cluster_flags, validate
 from kubectl_svcpath.path import Finding
@@ -193,11 +193,11 @@ def _for_terminal(text: str, fmt: str, style: Style) -> str:
 def gather_and_analyse(opts: Options, env: Env) -> Outcome:
     try:
         return _gather(opts, env)
-    except NotFound as e:
-        if opts.service and e.message.startswith('service "'):  # deploy/web: kubectl's TYPE/NAME, not a namespace's
+    except (NotFound, Forbidden) as e:
+        if opts.service:  # deploy/web: kubectl's TYPE/NAME, not a namespace's (nor one the user may read)
             from kubectl_svcpath.service_arg import kind_not_namespace
 
-            refused = kind_not_namespace(opts.service, opts.namespace, offline_flags(opts))
+            refused = kind_not_namespace(opts.service, opts.namespace, offline_flags(opts), e)
             if refused is not None:
                 raise refused from None
         raise

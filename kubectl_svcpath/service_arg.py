@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shlex
 
-from kubectl_svcpath.errors import UsageError
+from kubectl_svcpath.errors import Forbidden, SvcpathError, UsageError
 
 # kubectl's words for a kind -> the group of hint it gets
 _GROUPS = {
@@ -29,16 +29,20 @@ def is_kind(head: str) -> bool:
     return head.lower() in _GROUP_OF
 
 
-def kind_not_namespace(service: str, namespace: str | None, offline: list[str] | None) -> UsageError | None:
-    """``service`` read as NAMESPACE/NAME was not found: when its head is kubectl's word for a
-    kind (deploy/web), the refusal that says so, with what was looked for; None for any other head."""
+def kind_not_namespace(service: str, namespace: str | None, offline: list[str] | None,
+                       error: SvcpathError) -> UsageError | None:
+    """``service`` read as NAMESPACE/NAME was not found there, or that namespace may not be read (``error``: a
+    NotFound or Forbidden about that Service): when its head is kubectl's word for a kind (deploy/web), the
+    refusal that says so, with what was looked for; None for any other head or error."""
     head, slash, name = service.partition("/")
-    if not slash or not is_kind(head):
+    if not slash or not is_kind(head) or not error.message.startswith(("service ", "forbidden: cannot get service ")):
         return None
-    error = not_a_service(head, name, namespace, offline)
-    where = "the input holds" if offline else "the API has"
-    error.message += f' (and {where} no Service "{name}" in namespace "{head}")'
-    return error
+    refused = not_a_service(head, name, namespace, offline)
+    if isinstance(error, Forbidden):
+        refused.message += f' (and reading Service "{name}" in namespace "{head}" is forbidden)'
+    else:
+        refused.message += f' (and {"the input holds" if offline else "the API has"} no Service "{name}" in namespace "{head}")'
+    return refused
 
 
 def not_a_service(head: str, name: str, namespace: str | None, offline: list[str] | None) -> UsageError:

@@ -82,3 +82,16 @@ def test_a_namespace_named_as_a_kind_is_read(api: FakeApiServer, tmp_path):
     code, _, err = svcpath("ingress/hello-service", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")))
     assert code == ExitCode.COLLECT_FAILED, err
     assert "/api/v1/namespaces/ingress/services/hello-service" in [r.path for r in api.cluster.requests]
+
+
+def test_a_kind_word_read_in_a_namespace_the_user_may_not_read_is_refused_as_the_kind(api: FakeApiServer, tmp_path):
+    """A user whose Role covers their own namespaces typed deploy/web: 'forbidden: cannot get service "web" in
+    namespace "deploy"' (exit 5) and the can-i of a namespace that does not exist."""
+    api.cluster.faults.forbidden_paths = [r"/namespaces/deploy/"]
+    assert _refusal(api, tmp_path, ["deploy/web"]) == (
+        'error: svcpath takes a Service, not deploy/web (and reading Service "web" in namespace "deploy" is forbidden)',
+        "hint: a Service fronts the pods its SELECTOR matches: kubectl get svc -o wide, kubectl get pods --show-labels; "
+        "then kubectl svcpath SERVICE")
+    api.cluster.faults.forbidden_paths = [r"/namespaces/shop/"]  # a namespace's own name: its refusal, as it was
+    code, _, err = svcpath("shop/web", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")))
+    assert code == ExitCode.FORBIDDEN and one_error(err).startswith('error: forbidden: cannot get service "web" in namespace "shop"')
