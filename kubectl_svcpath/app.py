@@ -848,7 +848,7 @@ def render_outcome(outcome: Outcome, fmt: str, style: Style, width: int | None, 
                                   "paths)"] if fmt == "tree" else [])
         return render_rows(outcome.audit_rows, style, fmt == "wide", width, outcome.audit_totals,
                            shown if shown != outcome.audit_totals["services"] else None, notes, outcome.scope, outcome.namespace)
-    from kubectl_svcpath.render.common import findings_lines, skipped_lines
+    from kubectl_svcpath.render.common import findings_lines, nodes_summary, skipped_lines
 
     parts = []
     for r in outcome.reports:
@@ -859,5 +859,7 @@ def render_outcome(outcome: Outcome, fmt: str, style: Style, width: int | None, 
         parts.append(f"Across {across}:\n" + "\n".join(findings_lines(outcome.extra_findings, style)) + "\n")
     if outcome.skipped:
         parts.append("\n".join(skipped_lines(outcome.skipped, width)) + "\n")
+    if len(outcome.reports) + len(outcome.node_errors) > 1 and outcome.reports:
+        parts.append("\n".join(nodes_summary(outcome.reports, len(outcome.node_errors), width)) + "\n")
     return "\n".join(parts)
 

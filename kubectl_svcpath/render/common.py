@@ -7,6 +7,7 @@ import re
 from kubectl_svcpath.path import EndpointHop, EntryPath, Finding
 from kubectl_svcpath.render.text import Style, safe
 from kubectl_svcpath.report import Report
+from kubectl_svcpath.wording import counted, listed
 
 
 def endpoint_state(hop: EndpointHop, brief: bool = False) -> str:
@@ -179,6 +180,31 @@ def _repainted(line: str, rows: list[str], indent: str) -> list[str]:
             pos += 1
         out.append(buf + codes())
     return out
+
+
+def nodes_summary(reports: list[Report], not_read: int, width: int | None) -> list[str]:
+    """Several nodes' reports: one closing line of how they came out (the last thing a terminal shows after
+    a hundred reports), the nodes of each outcome named with their finding codes."""
+    kinds: dict[str, dict[str, list[str]]] = {"error": {}, "warning": {}}
+    ok = 0
+    for r in reports:
+        host = r.node or (f"pod/{r.pod}" if r.pod else "?")
+        worst = r.worst_severity
+        if worst not in kinds:
+            ok += 1
+            continue
+        codes = ", ".join(dict.fromkeys(f.code for f in r.findings if f.severity == worst))
+        kinds[worst].setdefault(codes, []).append(safe(host))
+    parts = [f"{ok} ok"]
+    for severity, plural in (("warning", "warnings"), ("error", "errors")):
+        groups = kinds[severity]
+        n = sum(map(len, groups.values()))
+        if n:
+            parts.append(f"{n} with {plural} (" + "; ".join(f"{listed(nodes, 5)}: {safe(codes)}" for codes, nodes in groups.items()) + ")")
+    if not_read:
+        parts.append(f"{not_read} not read (the error lines on stderr)")
+    across = "nodes" if all(r.node for r in reports) else "pods" if all(r.pod for r in reports) else "hosts"
+    return wrap_lines([f"Summary:  {counted(len(reports) + not_read, across[:-1], across)}: " + ", ".join(parts)], width)
 
 
 def skipped_lines(skipped: list[tuple[str, str]], width: int | None) -> list[str]:

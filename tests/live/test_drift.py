@@ -120,3 +120,14 @@ def test_one_failing_node_does_not_hide_the_others(scenario: Scenario):
     assert "no kube-proxy pod" in doc["errors"][0]["message"]
     assert 'error: no kube-proxy pod on node "cp02"' in err  # (the node named once, c630816)
     assert code == 7
+
+
+def test_a_closing_summary_says_how_each_node_came_out():
+    """A hundred nodes' reports scroll by: the last line says which nodes need a look, and why."""
+    from kubectl_svcpath.render.common import nodes_summary
+
+    reports = [report("cp01", WEB), report("cp02", with_eps([E1])), report("cp03", with_eps([E1, E2, STALE])), report("cp04", WEB)]
+    assert nodes_summary(reports, 1, None) == [
+        "Summary:  5 nodes: 2 ok, 2 with errors (cp02: endpoint-not-programmed; cp03: stale-endpoint), "
+        "1 not read (the error lines on stderr)"]
+    assert nodes_summary(reports[:1] + reports[3:], 0, None) == ["Summary:  2 nodes: 2 ok"]
