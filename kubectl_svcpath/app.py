@@ -70,6 +70,7 @@ class Outcome:
     namespace: str | None = None  # offline --all -n: the namespace whose Services were listed
     traces: list[Any] = field(default_factory=list)  # trace.TraceReport, one per node (--trace)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # several nodes: (node, why not read), e.g. Windows
+    sampled: str | None = None  # --sample N: of how many nodes, across how many zones
 
 
 def run(opts: Options, env: Env) -> int:
@@ -775,7 +776,7 @@ def _live(opts: Options, env: Env) -> Outcome:
         nodes = run.nodes
     if env.err_isatty:
         env.stderr.write("\r\x1b[K")
-    outcome = Outcome(skipped=run.skipped)
+    outcome = Outcome(skipped=run.skipped, sampled=run.sampled)
     for n in nodes:  # by node name, whatever order they arrived in
         outcome.reports += per_node[n].reports
         outcome.traces += per_node[n].traces
@@ -860,6 +861,6 @@ def render_outcome(outcome: Outcome, fmt: str, style: Style, width: int | None, 
     if outcome.skipped:
         parts.append("\n".join(skipped_lines(outcome.skipped, width)) + "\n")
     if len(outcome.reports) + len(outcome.node_errors) > 1 and outcome.reports:
-        parts.append("\n".join(nodes_summary(outcome.reports, len(outcome.node_errors), width)) + "\n")
+        parts.append("\n".join(nodes_summary(outcome.reports, len(outcome.node_errors), width, outcome.sampled)) + "\n")
     return "\n".join(parts)
 

@@ -72,6 +72,7 @@ class LiveRun:
     results: Iterator[NodeResult]  # one per node in the order they finish; iterate inside open_run()
     pod_ip: str | None = None  # --trace pod/NAME: the pod's IP from the API
     skipped: list[tuple[str, str]] = field(default_factory=list)  # several nodes: (node, why not read), e.g. Windows
+    sampled: str | None = None  # --sample N: of how many nodes, across how many zones ("of 40, across 3 zones")
 
 
 @dataclass
@@ -96,6 +97,7 @@ class _Plan:
     failed: SvcpathError | None = None  # one node: what stopped its read before any exec
     not_netfilter: str | None = None  # one node: why it has no rules to read (a Windows node), when that stopped it
     skipped: list[tuple[str, str]] = field(default_factory=list)  # several nodes: those not read, and why
+    sampled: str | None = None  # --sample N: of how many nodes, across how many zones
 
 
 def _connect(req: LiveRequest) -> Any:
@@ -233,7 +235,7 @@ def _start(kube: Any, req: LiveRequest, pool: futures.ThreadPoolExecutor) -> Liv
     addresses = _node_addresses(kube, plan) if req.node_addresses else {}
     pod_ip = _pod_ip(kube, req.pod, ns) if req.pod is not None else None
     results = _results(kube, req, plan, families_of(service), addresses, pool)
-    return LiveRun(ns, [service, *slices], plan.nodes, results, pod_ip, plan.skipped)
+    return LiveRun(ns, [service, *slices], plan.nodes, results, pod_ip, plan.skipped, plan.sampled)
 
 
 def gather(req: LiveRequest) -> LiveGathered:
@@ -246,13 +248,13 @@ def gather(req: LiveRequest) -> LiveGathered:
 def _plan_many(req: LiveRequest, nodes_f: futures.Future[_Chosen],
                pods_f: futures.Future[dict[str, list[kpp.ProxyPod]]], config_f: futures.Future[_Config]) -> _Plan:
     _say(req, "listing nodes and kube-proxy pods")
-    node_objects, skipped = nodes_f.result()
-    plan = _Plan(sorted(node_objects), pods_f.result(), node_objects=node_objects, skipped=skipped)
+    node_objects, skipped, sampled = nodes_f.result()
+    plan = _Plan(sorted(node_objects), pods_f.result(), node_objects=node_objects, skipped=skipped, sampled=sampled)
     plan.config_mode, plan.notes, plan.node_ports = config_f.result()
     return plan
 
 
-_Chosen = tuple[dict[str, dict[str, Any]], list[tuple[str, str]]]
+_Chosen = tuple[dict[str, dict[str, Any]], list[tuple[str, str]], str | None]
 
 
 def _chosen_nodes(kube: Any, req: LiveRequest) -> _Chosen:
@@ -260,7 +262,7 @@ def _chosen_nodes(kube: Any, req: LiveRequest) -> _Chosen:
     the chosen nodes that have no rules to read (Windows nodes), with why: skipped up front, named in
     the report, never a failure of the run (unless no node is left)."""
     from kubectl_svcpath.kube import reads
-    from kubectl_svcpath.node_choice import name_of, parse_nodes_flag, readable, sample_across_zones
+    from kubectl_svcpath.node_choice import name_of, parse_nodes_flag, readable, sample_across_zones, zone_of
 
     selector, names = parse_nodes_flag(req.nodes) if req.nodes is not None else (None, None)
     found = {name_of(n): n for n in reads.list_nodes(kube, selector)}
@@ -281,9 +283,12 @@ def _chosen_nodes(kube: Any, req: LiveRequest) -> _Chosen:
     if not keep:
         raise _none_readable(skipped)
     found = {name_of(n): n for n in keep}
+    sampled = None
     if req.sample is not None:
+        zones = len({zone_of(n) for n in found.values()})
+        sampled = f"of {len(found)}, across {zones} zone{'s' if zones > 1 else ''}"
         found = {n: found[n] for n in sample_across_zones(list(found.values()), req.sample)}
-    return found, skipped
+    return found, skipped, sampled
 
 
 def _none_readable(skipped: list[tuple[str, str]]) -> Unsupported:

@@ -182,9 +182,10 @@ def _repainted(line: str, rows: list[str], indent: str) -> list[str]:
     return out
 
 
-def nodes_summary(reports: list[Report], not_read: int, width: int | None) -> list[str]:
+def nodes_summary(reports: list[Report], not_read: int, width: int | None, sampled: str | None = None) -> list[str]:
     """Several nodes' reports: one closing line of how they came out (the last thing a terminal shows after
-    a hundred reports), the nodes of each outcome named with their finding codes."""
+    a hundred reports), the nodes of each outcome named with their finding codes; ``sampled``: --sample's
+    "of 40, across 3 zones"."""
     kinds: dict[str, dict[str, list[str]]] = {"error": {}, "warning": {}}
     ok = 0
     for r in reports:
@@ -204,7 +205,8 @@ def nodes_summary(reports: list[Report], not_read: int, width: int | None) -> li
     if not_read:
         parts.append(f"{not_read} not read (the error lines on stderr)")
     across = "nodes" if all(r.node for r in reports) else "pods" if all(r.pod for r in reports) else "hosts"
-    return wrap_lines([f"Summary:  {counted(len(reports) + not_read, across[:-1], across)}: " + ", ".join(parts)], width)
+    head = counted(len(reports) + not_read, across[:-1], across) + (f" (sampled {sampled})" if sampled else "")
+    return wrap_lines([f"Summary:  {head}: " + ", ".join(parts)], width)
 
 
 def skipped_lines(skipped: list[tuple[str, str]], width: int | None) -> list[str]:
