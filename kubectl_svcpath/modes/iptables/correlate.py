@@ -236,6 +236,10 @@ def _walk(rules: RuleSet, current: str | None, path: EntryPath) -> None:
                 if path.endpoints_in_part and _own_word_picked(rules, steps):
                     path.in_part_why = ("the pasted grep's word picks one endpoint's jump alone (its chain or its "
                                         "address): the jumps to the other endpoints do not hold it")
+                elif path.endpoints_in_part and not _opens_paste(rules, body[0]) and _jumps_alone(rules, current, body):
+                    path.in_part_why = ("the input shows it only by its jumps to endpoint chains, with no rule that "
+                                        "jumps to it and no line declaring it: a grep for one endpoint's chain or "
+                                        "address prints just that, without the other endpoints' jumps")
             return
 
 
@@ -253,6 +257,8 @@ def whole_cascade(rules: RuleSet, body: list[Rule]) -> bool:
         return False
     if _own_word_picked(rules, steps):
         return False  # (the pasted grep's word is the endpoint's own: the chain's other jumps did not hold it)
+    if _jumps_alone(rules, body[0].chain, body):
+        return False
     n = len(steps)
     for i, r in enumerate(steps):
         want = None if i == n - 1 else 1 / (n - i)
@@ -270,6 +276,24 @@ def _opens_paste(rules: RuleSet, rule: Rule) -> bool:
     Any tail of kube-proxy's cascade is a cascade (0.5 then the rest is 2 endpoints, or the last 2 of 3); a
     service chain's masquerade rule, a header or another chain's rule above its jumps shows where it starts."""
     return any(d.form == "rules-only" and d.source == rule.source and d.first_rule_line == rule.line_no for d in rules.dumps)
+
+
+def _jumps_alone(rules: RuleSet, chain: str, body: list[Rule]) -> bool:
+    """Bare rule lines show the service chain only as its jumps to endpoint chains: no line declares it (``:CHAIN``,
+    ``-N``), none of its other rules (1.24+: the cluster IP's masquerade rule) and no jump to it is there.
+
+    That is what ``iptables-save | grep KUBE-SEP-…`` (or a grep for the endpoint's address) prints, pasted without
+    its command: the jump to that endpoint alone, the last one unconditional as a one-endpoint chain's is. A grep
+    for the Service's name or the chain's own name prints its entry rules or its declaration too."""
+    c = rules.chain("nat", chain)
+    if c is None or c.declared or rules.chain_complete("nat", chain) or not chain.startswith(("KUBE-SVC-", "KUBE-SVL-")):
+        return False
+    bare = {d.source for d in rules.dumps if d.form == "rules-only"}
+    if not body or any(r.source not in bare or not (r.target or "").startswith("KUBE-SEP-") for r in body):
+        return False
+    h = chain[len("KUBE-SVC-"):]  # (KUBE-SVL- is as long: the service's chains share the hash)
+    callers = ("KUBE-SERVICES", "KUBE-NODEPORTS", f"KUBE-EXT-{h}", f"KUBE-FW-{h}", f"KUBE-XLB-{h}")
+    return not any(rules.rules_targeting("nat", caller, {chain}) for caller in callers)
 
 
 def _own_word_picked(rules: RuleSet, steps: list[Rule]) -> bool:
