@@ -193,6 +193,8 @@ def _walk(rules: RuleSet, current: str | None, path: EntryPath) -> None:
     "drop" are said only of chains the input shows whole.
     """
     seen: set[str] = set()
+    nat = rules.table("nat")
+    nat_whole = nat is not None and nat.complete
     while current and current not in seen:
         seen.add(current)
         path.chains.append(current)
@@ -212,10 +214,17 @@ def _walk(rules: RuleSet, current: str | None, path: EntryPath) -> None:
         elif current.startswith("KUBE-EXT-"):
             current = _next_hop(body)
             if current is None:
-                # eTP=Local without local endpoints: filter DROPs it; said only when the chain is whole (and holds
-                # rules: kube-proxy writes none of its chains empty; one that is leads a packet nowhere on)
-                path.verdict = ("drop" if body else "missing") if whole else "not-in-input"
-                if not whole and body:  # (a grep of the Service's name: the uncommented jump to KUBE-SVL is left out)
+                # eTP=Local without local endpoints: kube-proxy ends the chain at its "route LOCAL traffic" rule and
+                # filter DROPs the rest. A chain listed under its header and cut at that row reads the same, so the
+                # drop is said only of a whole table (or, in _settled, by the filter's "has no local endpoints" rule).
+                # A whole chain without rules leads a packet nowhere on (kube-proxy writes none of its chains empty)
+                proved = whole and nat_whole
+                path.verdict = ("drop" if proved else "not-in-input") if body else "missing" if whole else "not-in-input"
+                if not proved and body and (body[-1].comment or "").startswith("route LOCAL traffic"):
+                    path.unseen = (f"the rule after its 'route LOCAL traffic' one (a jump to KUBE-SVL-{path.chains[-1][9:]} "
+                                   "when the node has local endpoints; none when it has none, and the filter table drops "
+                                   "the rest) is")
+                elif not proved and body:  # (a grep of the Service's name: the uncommented jump to KUBE-SVL is left out)
                     path.unseen = "the rule a client from outside takes (its jump on) is"
         else:  # KUBE-SVC-/KUBE-SVL-/KUBE-XLB-: pick an endpoint
             path.policy_chain = current
@@ -227,7 +236,8 @@ def _walk(rules: RuleSet, current: str | None, path: EntryPath) -> None:
             elif not path.endpoints:
                 path.verdict = "missing" if whole else "not-in-input"
                 if not whole and body:  # (the chain's rules are in part: the finding says it is, its jumps not)
-                    path.unseen = "the rest of its rules (the endpoints' jumps) are"
+                    path.unseen = ("the rest of its rules (the local endpoints' jumps, or its 'has no local endpoints' "
+                                   "DROP) are" if current.startswith("KUBE-XLB-") else "the rest of its rules (the endpoints' jumps) are")
             if not whole and not whole_cascade(rules, body):
                 for hop in path.endpoints:
                     hop.probability = None  # rules cut out before the ones shown may have taken a share

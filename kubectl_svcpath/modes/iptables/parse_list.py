@@ -301,11 +301,29 @@ def _mark_cut_chains(rules: RuleSet, info: DumpInfo) -> None:
                 info.repairs.append(f"chain {c.name} is listed down to an endpoint's jump with a probability (line "
                                     f"{c.rules[-1].line_no}) and no further: kube-proxy ends a service chain with an "
                                     "unconditional jump, so the listing was cut there; its other endpoints are not in the input")
+            elif c.complete and c.name.startswith(("KUBE-SVC-", "KUBE-SVL-")) and c.rules and "recent" in c.rules[-1].matches \
+                    and (c.rules[-1].target or "").startswith("KUBE-SEP-"):
+                c.complete = False  # (ClientIP affinity: the checks of returning clients come first, the endpoints' jumps after)
+                info.repairs.append(f"chain {c.name} is listed down to an affinity check (line {c.rules[-1].line_no}) and "
+                                    "no further: kube-proxy writes the endpoints' jumps after the checks, so the listing was "
+                                    "cut there; its other endpoints are not in the input")
+            elif c.complete and c.name.startswith("KUBE-XLB-") and c.rules and not _xlb_end(c.rules[-1]):
+                c.complete = False  # (a node without local endpoints: the DROP, never the "route LOCAL traffic" jump)
+                info.repairs.append(f"chain {c.name} is listed down to line {c.rules[-1].line_no} and no further: kube-proxy "
+                                    "ends a KUBE-XLB chain with its local endpoints' jumps or a 'has no local endpoints' "
+                                    "DROP, so the listing was cut there; what follows is not in the input")
             elif c.complete and table == "nat" and c.name == "KUBE-SERVICES" and c.rules and c.rules[-1].target != "KUBE-NODEPORTS":
                 c.complete = False  # ("NOTE: this must be the last rule in this chain", kube-proxy's comment says)
                 info.repairs.append(f"chain KUBE-SERVICES is listed down to line {c.rules[-1].line_no} and no further: kube-proxy "
                                     "ends it with the jump to KUBE-NODEPORTS, so the listing was cut there; the Services' "
                                     "entry rules after that line are not in the input")
+
+
+def _xlb_end(rule: Rule) -> bool:
+    """A rule kube-proxy (before 1.24) ends a KUBE-XLB chain with: the last local endpoint's jump, which has no
+    probability, or the DROP of a node without local endpoints."""
+    return rule.target == "KUBE-MARK-DROP" or ((rule.target or "").startswith("KUBE-SEP-") and rule.probability is None
+                                               and "recent" not in rule.matches)  # (affinity checks come first)
 
 
 _ALL_BUILTINS = {"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"}
