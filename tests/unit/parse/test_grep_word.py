@@ -62,13 +62,14 @@ def test_a_grep_of_the_service_chain_still_shows_it_whole(paste: Path, service: 
     assert [w for line in out.splitlines() for w in line.split() if w.endswith("%")] == shares
 
 
-def test_without_the_command_line_the_lines_alone_cannot_tell(tmp_path: Path) -> None:
-    """The same output without the command above it reads as one Service's whole grep: nothing in the lines says
-    which word picked them (a grep of a one-endpoint Service prints these very lines)."""
+def test_without_the_command_line_what_the_lines_leave_out_tells(tmp_path: Path) -> None:
+    """The same output without the command above it: no word says what picked the lines, but nothing jumps to the
+    service chain and no line declares it, which a grep of the Service's or the chain's name would print: the one
+    jump is what the paste shows (tests/unit/modes/iptables/test_grep_cut_without_command.py)."""
     text = SEP_GREP.read_text(encoding="utf-8").split("\n", 1)[1].split("\n\n")[0] + "\n"
     code, out, err = svcpath_on(tmp_path, text, "default/service-hellok8s-clusterip")
     assert code in (0, 3), err
-    assert out.splitlines()[0].startswith("(unnamed) ?/TCP → 1 endpoint (state")
+    assert out.splitlines()[0].startswith("(unnamed) ?/TCP → 1 endpoint shown, any others not in the input (state")
 
 
 @pytest.mark.parametrize("command, selection", [
