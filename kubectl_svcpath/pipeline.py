@@ -21,7 +21,7 @@ from kubectl_svcpath.parse import connection_entries, describe, dump_format
 from kubectl_svcpath.parse.hosts import HostPart, NotSplit, host_parts, line_spans
 from kubectl_svcpath.parse.ipaddr import kube_ipvs0, only_ip_addr
 from kubectl_svcpath.parse.excerpt import (clean, excerpt_note, head_commands, json_excerpt, left_out_note, marked_note, uncommented_note,
-                                           relisted_note, repeated_note, rerun_note, split_forms)
+                                           relisted_note, repeated_note, rerun_note, split_forms, family_note)
 from kubectl_svcpath.path import PortPath
 from kubectl_svcpath.report import Report, RulesNotRead
 from kubectl_svcpath.snapshot import ServiceSnapshot
@@ -361,7 +361,7 @@ def cleaned(dump: RuleDump, notes: list[str] | None = None) -> RuleDump:
         return replace(dump, clean=True, save_lines=True, feed=scanned)
     c = clean(dump.text)
     if not c.bom and not c.elisions and not c.commands and not c.dedented and not c.left_out and not c.marked \
-            and not c.relisted and not c.repeated and not c.uncommented and not c.reruns:
+            and not c.relisted and not c.repeated and not c.uncommented and not c.reruns and not c.other_family:
         return replace(dump, clean=True, save_lines=c.save_lines, listings=tuple(c.listings))
     if c.uncommented and notes is not None:
         notes.append(uncommented_note(dump.source, c.uncommented))
@@ -373,6 +373,8 @@ def cleaned(dump: RuleDump, notes: list[str] | None = None) -> RuleDump:
         notes.append(repeated_note(dump.source, c.repeated))
     if c.reruns and notes is not None:
         notes.extend(rerun_note(dump.source, *r) for r in c.reruns)
+    if c.other_family and notes is not None:
+        notes.append(family_note(dump.source, c.other_family))
     if c.relisted and notes is not None:
         notes.extend(relisted_note(dump.source, chain, headers, dropped) for chain, headers, dropped in c.relisted)
     fragments = json_excerpt(c.text, c.elisions)  # `nft -j | jq .` cut with "...": its objects, as one document
