@@ -112,6 +112,8 @@ def _trace_lines(trace: Trace, fmt: str, style: Style, width: int | None) -> lis
     if width and max(map(len, table.splitlines())) + 2 > width:  # which rule marked it: in each branch's own lines
         table = _summary_table([[*r[:4], "yes" if r[4].startswith("yes (") else r[4]] for r in rows])
     lines += ["", *("  " + line for line in table.splitlines())]
+    if len(rows) > 1:
+        lines += wrap_lines([f"  ({said})" for said in order_said(trace.branches)], width)
     # the default view: each outcome's first branch, and of many ways alike but for the endpoint (a
     # Service of 300 endpoints) only the first, with a line for the others; -o wide: every branch
     folded: dict[int, list[int]] = {}  # the first group of such ways -> [how many others, their branches…]
@@ -136,6 +138,15 @@ def _trace_lines(trace: Trace, fmt: str, style: Style, width: int | None) -> lis
             lines.extend(wrap_lines([f"  (branches {_numbers_said(others)} take this same way to the {endpoints} other endpoints, "
                                      "each through its own endpoint chain: -o wide lists them)"], width))
     return lines
+
+
+def order_said(branches: list[Branch]) -> list[str]:
+    """The order the branches come in (trace.state.ordered: the biggest share first, what a reader looks for; the
+    rules' own order is kube-proxy's sort of the endpoints' addresses, not worth more), said under the table."""
+    said = ["branches by share of new connections, largest first; equal or unknown shares by address"]
+    if len({b.first_connection for b in branches}) > 1:
+        said.append("then those under a condition: a returning client, a match the trace cannot decide")
+    return said
 
 
 _LISTED = 4  # endpoints a verdict names one by one; more: how many, and the first three
