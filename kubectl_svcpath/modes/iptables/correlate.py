@@ -215,10 +215,11 @@ def _walk(rules: RuleSet, current: str | None, path: EntryPath) -> None:
             current = _next_hop(body)
             if current is None:
                 # eTP=Local without local endpoints: kube-proxy ends the chain at its "route LOCAL traffic" rule and
-                # filter DROPs the rest. A chain listed under its header and cut at that row reads the same, so the
-                # drop is said only of a whole table (or, in _settled, by the filter's "has no local endpoints" rule).
-                # A whole chain without rules leads a packet nowhere on (kube-proxy writes none of its chains empty)
-                proved = whole and nat_whole
+                # filter DROPs the rest. A chain an author listed under its header and cut at that row reads the same,
+                # so of a listing the drop is said only in a whole table (or, in _settled, by the filter's "has no
+                # local endpoints" rule); a chain read whole from the kernel (--local) is whole. A whole chain without
+                # rules leads a packet nowhere on (kube-proxy writes none of its chains empty)
+                proved = whole and (nat_whole or not _listed(rules, body))
                 path.verdict = ("drop" if proved else "not-in-input") if body else "missing" if whole else "not-in-input"
                 if not proved and body and (body[-1].comment or "").startswith("route LOCAL traffic"):
                     path.unseen = (f"the rule after its 'route LOCAL traffic' one (a jump to KUBE-SVL-{path.chains[-1][9:]} "
@@ -286,6 +287,11 @@ def _opens_paste(rules: RuleSet, rule: Rule) -> bool:
     Any tail of kube-proxy's cascade is a cascade (0.5 then the rest is 2 endpoints, or the last 2 of 3); a
     service chain's masquerade rule, a header or another chain's rule above its jumps shows where it starts."""
     return any(d.form == "rules-only" and d.source == rule.source and d.first_rule_line == rule.line_no for d in rules.dumps)
+
+
+def _listed(rules: RuleSet, body: list[Rule]) -> bool:
+    """The chain's rules come from an ``iptables -L`` listing (whole under its header, unless its author cut it)."""
+    return bool(body) and any(d.source == body[-1].source and d.form.startswith("iptables-list") for d in rules.dumps)
 
 
 def _jumps_alone(rules: RuleSet, chain: str, body: list[Rule]) -> bool:
