@@ -302,11 +302,13 @@ def _other_family(lines: list[str]) -> list[tuple[int, int]]:
             family = "IPv6" if m.group(1).startswith("ip6") else "IPv4"
             if not starts or starts[-1][1] != family:
                 starts.append((i, family))
-    if len({f for _, f in starts}) < 2:
+    parts = [(i, starts[n + 1][0] if n + 1 < len(starts) else len(lines), family) for n, (i, family) in enumerate(starts)]
+    # (a part that printed no rule, `ip6tables-save | grep web` matching nothing, holds no family's rules)
+    held = {family for i, end, family in parts if any(x.strip() and not x.lstrip().startswith("#") for x in lines[i + 1:end])}
+    if held != {"IPv4", "IPv6"}:
         return []
     spans: list[tuple[int, int]] = []
-    for n, (i, family) in enumerate(starts):
-        end = starts[n + 1][0] if n + 1 < len(starts) else len(lines)
+    for i, end, family in parts:
         if family == "IPv6":
             while end > i + 1 and not lines[end - 1].strip():
                 end -= 1

@@ -84,3 +84,10 @@ def test_one_family_alone_gets_no_such_note(tmp_path: Path) -> None:
     f.write_text("\n".join(V6) + "\n")
     code, out, err = svcpath("--rules-file", str(f), "default/web")
     assert code == 0 and "→ 3 endpoints" in out and "IPv6 family's" not in out, out
+
+
+def test_an_ip6tables_grep_that_printed_nothing_leaves_nothing_out(tmp_path: Path) -> None:
+    f = tmp_path / "greps.txt"
+    f.write_text("\n".join(["$ sudo ip6tables-save | grep web", *_greps(V4, [])[:-1]]) + "\n")
+    code, out, err = svcpath("--rules-file", str(f), "default/web")
+    assert code == 0 and "→ 2 endpoints" in out and "IPv6 family's" not in out, out
