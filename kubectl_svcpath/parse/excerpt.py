@@ -273,13 +273,18 @@ def clean(text: str) -> Cleaned:
                 lines[i] = "# " + line.strip()
         elif other is not None and line.strip():  # (rules pasted right after, without their own command: its output ends)
             other, fresh = (None, fresh) if _RULE_START.match(line) else (other, _leave_out(left_out, lines, i, other, fresh))
-    other_family = _other_family(lines) if "ip6tables" in text else []
-    reruns = (_reruns(lines, set(commands)) if run > 1 else []) or (_earlier_saves(lines) if _tables_repeat(text) else [])
-    if not elisions and not commands and not left_out and not marked and not relisted and not repeated and not reruns \
-            and not other_family:
+    other_family, reruns = _families_and_moments(lines, text, commands, run)
+    if not any((elisions, commands, left_out, marked, relisted, repeated, reruns, other_family)):
         return Cleaned(text, [], bom, dedented=dedented, uncommented=uncommented, listings=listings)
     return Cleaned("\n".join(lines), elisions, bom, commands, dedented, left_out, marked=marked, repeated=repeated,
                    relisted=relisted, uncommented=uncommented, reruns=reruns, listings=listings, other_family=other_family)
+
+
+def _families_and_moments(lines: list[str], text: str, commands: list[int], run: int) -> tuple[list[tuple[int, int]], list[_Rerun]]:
+    """The IPv6 family's part left out (_other_family), then the earlier moments of the rest (_reruns, _earlier_saves)."""
+    other_family = _other_family(lines) if "ip6tables" in text else []
+    reruns = (_reruns(lines, set(commands)) if run > 1 else []) or (_earlier_saves(lines) if _tables_repeat(text) else [])
+    return other_family, reruns
 
 
 def _other_family(lines: list[str]) -> list[tuple[int, int]]:

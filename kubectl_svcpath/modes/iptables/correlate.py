@@ -193,8 +193,6 @@ def _walk(rules: RuleSet, current: str | None, path: EntryPath) -> None:
     "drop" are said only of chains the input shows whole.
     """
     seen: set[str] = set()
-    nat = rules.table("nat")
-    nat_whole = nat is not None and nat.complete
     while current and current not in seen:
         seen.add(current)
         path.chains.append(current)
@@ -214,44 +212,53 @@ def _walk(rules: RuleSet, current: str | None, path: EntryPath) -> None:
         elif current.startswith("KUBE-EXT-"):
             current = _next_hop(body)
             if current is None:
-                # eTP=Local without local endpoints: kube-proxy ends the chain at its "route LOCAL traffic" rule and
-                # filter DROPs the rest. A chain an author listed under its header and cut at that row reads the same,
-                # so of a listing the drop is said only in a whole table (or, in _settled, by the filter's "has no
-                # local endpoints" rule); a chain read whole from the kernel (--local) is whole. A whole chain without
-                # rules leads a packet nowhere on (kube-proxy writes none of its chains empty)
-                proved = whole and (nat_whole or not _listed(rules, body))
-                path.verdict = ("drop" if proved else "not-in-input") if body else "missing" if whole else "not-in-input"
-                if not proved and body and (body[-1].comment or "").startswith("route LOCAL traffic"):
-                    path.unseen = (f"the rule after its 'route LOCAL traffic' one (a jump to KUBE-SVL-{path.chains[-1][9:]} "
-                                   "when the node has local endpoints; none when it has none, and the filter table drops "
-                                   "the rest) is")
-                elif not proved and body:  # (a grep of the Service's name: the uncommented jump to KUBE-SVL is left out)
-                    path.unseen = "the rule a client from outside takes (its jump on) is"
+                _external_end(rules, body, whole, path)
         else:  # KUBE-SVC-/KUBE-SVL-/KUBE-XLB-: pick an endpoint
-            path.policy_chain = current
-            path.endpoints = _endpoints(rules, current, body)
-            drop = next((r for r in body if r.target == "KUBE-MARK-DROP"), None)
-            if drop is not None and not path.endpoints:
-                path.verdict = "drop"  # before 1.24: KUBE-XLB "… has no local endpoints" -j KUBE-MARK-DROP
-                path.evidence.append(_evidence(drop))
-            elif not path.endpoints:
-                path.verdict = "missing" if whole else "not-in-input"
-                if not whole and body:  # (the chain's rules are in part: the finding says it is, its jumps not)
-                    path.unseen = ("the rest of its rules (the local endpoints' jumps, or its 'has no local endpoints' "
-                                   "DROP) are" if current.startswith("KUBE-XLB-") else "the rest of its rules (the endpoints' jumps) are")
-            if not whole and not whole_cascade(rules, body):
-                for hop in path.endpoints:
-                    hop.probability = None  # rules cut out before the ones shown may have taken a share
-                path.endpoints_in_part = bool(path.endpoints)  # (and after them, more endpoints' jumps)
-                steps = [r for r in body if (r.target or "").startswith("KUBE-SEP-")]
-                if path.endpoints_in_part and _own_word_picked(rules, steps):
-                    path.in_part_why = ("the pasted grep's word picks one endpoint's jump alone (its chain or its "
-                                        "address): the jumps to the other endpoints do not hold it")
-                elif path.endpoints_in_part and not _opens_paste(rules, body[0]) and _jumps_alone(rules, current, body):
-                    path.in_part_why = ("the input shows it only by its jumps to endpoint chains, with no rule that "
-                                        "jumps to it and no line declaring it: a grep for one endpoint's chain or "
-                                        "address prints just that, without the other endpoints' jumps")
+            _policy_chain(rules, current, body, whole, path)
             return
+
+
+def _external_end(rules: RuleSet, body: list[Rule], whole: bool, path: EntryPath) -> None:
+    """A KUBE-EXT chain with no way on. eTP=Local without local endpoints: kube-proxy ends the chain at its "route
+    LOCAL traffic" rule and filter DROPs the rest. A chain an author listed under its header and cut at that row
+    reads the same, so of a listing the drop is said only in a whole table (or, in _settled, by the filter's "has no
+    local endpoints" rule); a chain read whole from the kernel (--local) is whole."""
+    nat = rules.table("nat")
+    proved = whole and ((nat is not None and nat.complete) or not _listed(rules, body))
+    # (a whole chain without rules leads a packet nowhere on: kube-proxy writes none of its chains empty)
+    path.verdict = ("drop" if proved else "not-in-input") if body else "missing" if whole else "not-in-input"
+    if not proved and body and (body[-1].comment or "").startswith("route LOCAL traffic"):
+        path.unseen = (f"the rule after its 'route LOCAL traffic' one (a jump to KUBE-SVL-{path.chains[-1][9:]} when the "
+                       "node has local endpoints; none when it has none, and the filter table drops the rest) is")
+    elif not proved and body:  # (a grep of the Service's name: the uncommented jump to KUBE-SVL is left out)
+        path.unseen = "the rule a client from outside takes (its jump on) is"
+
+
+def _policy_chain(rules: RuleSet, current: str, body: list[Rule], whole: bool, path: EntryPath) -> None:
+    """KUBE-SVC-/KUBE-SVL-/KUBE-XLB-: the endpoints it picks from, and what of them the input shows."""
+    path.policy_chain = current
+    path.endpoints = _endpoints(rules, current, body)
+    drop = next((r for r in body if r.target == "KUBE-MARK-DROP"), None)
+    if drop is not None and not path.endpoints:
+        path.verdict = "drop"  # before 1.24: KUBE-XLB "… has no local endpoints" -j KUBE-MARK-DROP
+        path.evidence.append(_evidence(drop))
+    elif not path.endpoints:
+        path.verdict = "missing" if whole else "not-in-input"
+        if not whole and body:  # (the chain's rules are in part: the finding says it is, its jumps not)
+            path.unseen = ("the rest of its rules (the local endpoints' jumps, or its 'has no local endpoints' DROP) are"
+                           if current.startswith("KUBE-XLB-") else "the rest of its rules (the endpoints' jumps) are")
+    if not whole and not whole_cascade(rules, body):
+        for hop in path.endpoints:
+            hop.probability = None  # rules cut out before the ones shown may have taken a share
+        path.endpoints_in_part = bool(path.endpoints)  # (and after them, more endpoints' jumps)
+        steps = [r for r in body if (r.target or "").startswith("KUBE-SEP-")]
+        if path.endpoints_in_part and _own_word_picked(rules, steps):
+            path.in_part_why = ("the pasted grep's word picks one endpoint's jump alone (its chain or its "
+                                "address): the jumps to the other endpoints do not hold it")
+        elif path.endpoints_in_part and not _opens_paste(rules, body[0]) and _jumps_alone(rules, current, body):
+            path.in_part_why = ("the input shows it only by its jumps to endpoint chains, with no rule that "
+                                "jumps to it and no line declaring it: a grep for one endpoint's chain or "
+                                "address prints just that, without the other endpoints' jumps")
 
 
 def whole_cascade(rules: RuleSet, body: list[Rule]) -> bool:
