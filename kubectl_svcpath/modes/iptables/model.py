@@ -21,6 +21,7 @@ _T = TypeVar("_T")
 
 @dataclass(slots=True)
 class Rule:
+    # (parse_save._kube_proxy_rule makes a Rule by position: a field added or moved is added or moved there too)
     table: str
     chain: str
     position: int  # 1-based position within its chain, as the kernel evaluates it
