@@ -45,6 +45,11 @@ def ip_family(ip: str) -> int | None:
         return None
 
 
+def _known(e: Endpoint | EndpointHop) -> bool:
+    """Anything an EndpointSlice tells of this endpoint (or hop) is known."""
+    return e.ready is not None or e.serving is not None or e.terminating is not None or e.node is not None
+
+
 def attach_slices(snapshot: ServiceSnapshot, port: ServicePort, pp: PortPath, missing_from: set[str],
                   chain_for: Callable[[Endpoint], str | None] | None = None) -> None:
     """Copy readiness from the EndpointSlices onto every hop; list usable endpoints no rule reaches.
@@ -55,6 +60,13 @@ def attach_slices(snapshot: ServiceSnapshot, port: ServicePort, pp: PortPath, mi
     endpoint (Cluster policy); endpoints are only "not programmed" when one of them was read.
     """
     eps = snapshot.port_endpoints(port)
+    hops = [hop for path in pp.paths for hop in path.endpoints]
+    if not snapshot.from_api and not any(map(_known, eps)) and not any(map(_known, hops)):
+        # the rules' own endpoints (dump-only): whichever endpoint a hop matched, it would copy only
+        # unknowns onto unknowns; no chain name hashed for each endpoint, no match looked for
+        for hop in hops:
+            hop.in_slices = None
+        return
     chains = [chain_for(e) for e in eps] if chain_for else []  # one hash per endpoint, kept for the gaps
     by_chain = dict(zip(chains, eps, strict=False))  # no chain_for: empty
     chain_of = {(e.ip, e.port): c for c, e in zip(chains, eps, strict=False)}
