@@ -29,14 +29,15 @@ def render_json(doc: Any) -> str:
     return "".join(json_pieces(doc))
 
 
-def json_pieces(doc: Any) -> list[str]:
-    """render_json's text in pieces (joined by the caller, once the document may be freed)."""
+def json_pieces(doc: Any, nl: str = "\n") -> list[str]:
+    """render_json's text in pieces (joined by the caller, once the document may be freed); ``nl``: a newline
+    and the indentation of the document's lines (a written scalar holds no raw newline)."""
     out: list[str] = []
     try:
-        _indented(doc, "\n", out)
+        _indented(doc, nl, out)
     except ValueError:
         out.clear()
-        _indented(finite(doc), "\n", out)
+        _indented(finite(doc), nl, out)
     out.append("\n")
     return out
 
@@ -80,8 +81,8 @@ def _indented(o: Any, nl: str, out: list[str]) -> None:
             out.append(("," + inner).join(map(row.__mod__, zip(*columns, strict=True))))
             out.append(nl + "]")
             return
-    keys = o.keys() if isinstance(o, dict) else range(len(o))
-    nested = [k for k in keys if isinstance(o[k], _CONTAINERS) and o[k]]
+    pairs = o.items() if isinstance(o, dict) else enumerate(o)
+    nested = [k for k, v in pairs if isinstance(v, _CONTAINERS) and v]
     if nested and len(nested) == len(o) and not isinstance(o, dict):  # a list of rows
         out.append("[" + inner)
         for n, v in enumerate(o):
@@ -94,10 +95,9 @@ def _indented(o: Any, nl: str, out: list[str]) -> None:
     marks = []
     if nested:
         flat = dict(o) if isinstance(o, dict) else list(o)
-        for n, k in enumerate(nested):
-            mark = f"{_MARK}{n}\x00"
+        for (mark, written), k in zip(_marks(len(nested)), nested, strict=False):  # (the marks: at least as many)
             flat[k] = mark
-            marks.append((json.encoder.encode_basestring_ascii(mark), o[k]))
+            marks.append((written, o[k]))
     text = "".join(_flat_writer(inner)(flat, 0))
     text = text[0] + inner + text[1:-1] + nl + text[-1]
     for mark, sub in marks:  # in the order they were written: each mark is found in what is left
@@ -105,6 +105,16 @@ def _indented(o: Any, nl: str, out: list[str]) -> None:
         out.append(head)
         _indented(sub, inner, out)
     out.append(text)
+
+
+_MARKS: list[tuple[str, str]] = []  # the n-th nested container's mark, and the mark as written
+
+
+def _marks(n: int) -> list[tuple[str, str]]:
+    while len(_MARKS) < n:
+        mark = f"{_MARK}{len(_MARKS)}\x00"
+        _MARKS.append((mark, json.encoder.encode_basestring_ascii(mark)))
+    return _MARKS
 
 
 def _shape(rows: Sequence[Any]) -> tuple[str, ...] | None:
@@ -118,7 +128,7 @@ def _shape(rows: Sequence[Any]) -> tuple[str, ...] | None:
     return keys
 
 
-def _table(rows: list[Any], pad: str, columns: list[list[str]]) -> str | None:
+def _table(rows: Sequence[Any], pad: str, columns: list[list[str]]) -> str | None:
     """JSON rows of one shape (``_shape``) whose values are scalars, empty containers or, the
     same way down, such mappings: the %-template of one row's body with its keys at ``pad``;
     its columns of written values are appended to ``columns``. None: not such rows."""
@@ -126,8 +136,7 @@ def _table(rows: list[Any], pad: str, columns: list[list[str]]) -> str | None:
     if keys is None:
         return None
     parts = []
-    for k in keys:
-        values = list(map(operator.itemgetter(k), rows))
+    for k, values in zip(keys, zip(*map(dict.values, rows), strict=True), strict=True):  # (every row's keys are ``keys``, in order)
         head = pad + json.encoder.encode_basestring_ascii(k).replace("%", "%%") + ": "
         written = _json_column(values)
         if written is not None:
@@ -141,7 +150,7 @@ def _table(rows: list[Any], pad: str, columns: list[list[str]]) -> str | None:
     return ",".join(parts)
 
 
-def _json_column(values: list[Any]) -> list[str] | None:
+def _json_column(values: Sequence[Any]) -> list[str] | None:
     """A column of scalars (or empty containers) written by one C encoder call; None otherwise."""
     if any(issubclass(t, _CONTAINERS) for t in set(map(type, values))) and any(
             isinstance(v, _CONTAINERS) and v for v in values):
@@ -150,16 +159,14 @@ def _json_column(values: list[Any]) -> list[str] | None:
 
 
 _ITEMS = "svcpath-items-placeholder"
-_ITEMS = "svcpath-items-placeholder"
+_ITEM_NL = "\n    "  # an item's lines sit four spaces in, under the document's "items"
 
 
 def render_item(item: Any, fmt: str) -> str:
     """One element of a document's ``items``, rendered as write_list() places it (an audit renders
     each Service as it is analysed and keeps this text, not the report)."""
     if fmt == "json":  # (render_json's writer: the json module's indented output is its pure-Python encoder)
-        pieces = json_pieces(item)
-        pieces.pop()  # (the document's final newline: an item is followed by a separator)
-        return "    " + "".join(pieces).replace("\n", "\n    ")
+        return "    " + "".join(json_pieces(item, _ITEM_NL)[:-1])  # (not the final newline: a separator follows)
     out: list[str] = []
     _block([item], "", out)
     return "\n".join(out)
@@ -233,6 +240,21 @@ def _scalar(v: Any) -> str:
     return '"' + _NEEDS_ESCAPE.sub(_escape, s) + '"'
 
 
+class _Memo(dict[str, str]):
+    """str -> _scalar(str) for the texts a document repeats (keys, "Cluster", "KUBE-SERVICES"): the first MEMO
+    texts of up to MEMO_CHARS characters seen."""
+
+    def __missing__(self, s: str) -> str:
+        text = _scalar(s)
+        if len(self) < _MEMO and len(s) <= _MEMO_CHARS:
+            self[s] = text
+        return text
+
+
+_MEMO, _MEMO_CHARS = 4096, 256
+_WRITTEN = _Memo()  # (a pure function's answers: kept across documents, an audit's 10,000 items)
+
+
 def _value(v: Any) -> str:
     """A value as _block writes it: an empty container as {} or [], NaN and infinities as null (no finite(doc) copy)."""
     if isinstance(v, float) and not math.isfinite(v):
@@ -258,7 +280,7 @@ def _block(v: Any, pad: str, out: list[str]) -> None:
         if not v:
             out.append(pad + "{}")
         for key, item in v.items():
-            _entry(f"{pad}{_scalar(key)}:", item, pad, out, pad + "  ")
+            _entry(f"{pad}{_WRITTEN[key] if type(key) is str else _scalar(key)}:", item, pad, out, pad + "  ")
     elif isinstance(v, (list, tuple)):
         if not v:
             out.append(pad + "[]")
@@ -269,7 +291,7 @@ def _block(v: Any, pad: str, out: list[str]) -> None:
                 first = True
                 for key, sub in item.items():
                     lead = f"{pad}- " if first else pad + "  "
-                    _entry(f"{lead}{_scalar(key)}:", sub, pad + "  ", out, pad + "    ")
+                    _entry(f"{lead}{_WRITTEN[key] if type(key) is str else _scalar(key)}:", sub, pad + "  ", out, pad + "    ")
                     first = False
             else:
                 _entry(f"{pad}-", item, pad, out, pad + "  ")
@@ -286,7 +308,7 @@ def _entry(head: str, item: Any, pad: str, out: list[str], deeper: str) -> None:
         out.append(head)
         _block(item, pad if head.endswith(":") and not head.lstrip().startswith("-") else deeper, out)
     else:
-        out.append(f"{head} {_value(item)}")
+        out.append(f"{head} {_WRITTEN[item] if type(item) is str else _value(item)}")
 
 
 # Rows of one shape (endpoints): one %-template per list, filled from its columns of written

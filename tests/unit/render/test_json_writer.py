@@ -97,3 +97,26 @@ def _loaded(doc: object) -> object:
     if isinstance(doc, (list, tuple)):
         return [_loaded(v) for v in doc]
     return doc
+
+
+# -o yaml: the strings a document repeats (keys, "Cluster") are written once and kept (an audit's 10,000 items
+# wrote "apiVersion" 10,000 times); the text must be the one each string written anew gives
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(docs=st.lists(st.one_of(_DOCS, _DOCS_WITH_ROWS), min_size=1, max_size=3))
+def test_yaml_strings_kept_once_written_give_the_same_text(docs: list[object], monkeypatch: pytest.MonkeyPatch) -> None:
+    kept = [structured.render_yaml(d) for d in docs]
+    with monkeypatch.context() as m:
+        m.setattr(structured, "_WRITTEN", structured._Memo())
+        m.setattr(structured, "_MEMO", 0)
+        assert [structured.render_yaml(d) for d in docs] == kept
+
+
+def test_yaml_a_repeated_key_is_written_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    written: list[object] = []
+    scalar = structured._scalar
+    monkeypatch.setattr(structured, "_WRITTEN", structured._Memo())
+    monkeypatch.setattr(structured, "_scalar", lambda v: written.append(v) or scalar(v))
+    item = {"apiVersion": "svcpath.kubectl.io/v1alpha1", "policy": "Cluster", "ports": [{"name": "http"}]}
+    first = structured.render_item(item, "yaml")
+    assert structured.render_item(dict(item), "yaml") == first
+    assert sorted(map(str, written)) == sorted(["apiVersion", "svcpath.kubectl.io/v1alpha1", "policy", "Cluster", "ports", "name", "http"])
