@@ -490,8 +490,9 @@ def _audit_each(reports: Iterable[Any], problems_only: bool, fmt: str, outcome: 
     from kubectl_svcpath.render.structured import render_item
 
     assert outcome.audit_totals is not None
+    rows = fmt not in ("json", "yaml")  # (the table's cells: only a table shows them)
     for r in reports:
-        line = r if isinstance(r, AuditLine) else audit_line(r)
+        line = r if isinstance(r, AuditLine) else audit_line(r, rows)
         add_line(outcome.audit_totals, line)
         outcome.audit_error = outcome.audit_error or line.key[0] == 0  # rank 0: an error-level finding
         if problems_only and line.key[0] == 2:

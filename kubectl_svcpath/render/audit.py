@@ -81,11 +81,14 @@ class AuditLine:
     unnamed: bool = False  # the input does not name its Service
 
 
-def audit_line(r: Report) -> AuditLine:
+def audit_line(r: Report, row: bool = True) -> AuditLine:
+    """``row``: with the table's cells (-o json|yaml writes the report instead: its line is the order and the totals)."""
     level = rank(r)
     # no finding but a path the input does not show: "?", not "ok" (nothing proves it healthy)
     bucket = "unknown" if level == 2 and health(r).startswith("?") else ("error", "warning", "ok")[level]
-    return AuditLine(order_key(r), audit_row(r), len(r.ports), len(_endpoints(r)), bucket, not r.service.name)
+    svc = r.service
+    return AuditLine((level, svc.namespace or "", svc.name or ""), audit_row(r) if row else {}, len(r.ports), len(_endpoints(r)),
+                     bucket, not svc.name)
 
 
 def add_line(counts: dict[str, int], line: AuditLine) -> None:

@@ -169,3 +169,20 @@ def test_rows_of_no_named_service_are_entries_not_services() -> None:
     assert totals_line(t).startswith("2 Services and 1 entry (Service not named in the input), 3 ports, ")
     t.update(unnamed=0)
     assert totals_line(t).startswith("3 Services, 3 ports, ")
+
+
+def test_json_and_yaml_lines_carry_the_order_and_totals_without_the_table_cells():
+    """-o json|yaml writes each report, not its row: its audit line is worked out without the table's cells."""
+    from kubectl_svcpath import pipeline
+    from kubectl_svcpath.collect import files
+    from kubectl_svcpath.dump import Collection
+    from kubectl_svcpath.render.audit import audit_line
+
+    collection = Collection(dumps=[files.read_dump(_dump())])
+    parsed = pipeline.parse_collection(collection, False)
+    for snapshot in pipeline.each_service(parsed):
+        report = pipeline.analyse(snapshot, parsed, collection)
+        full, light = audit_line(report), audit_line(report, row=False)
+        assert light.row == {} and full.row
+        assert (light.key, light.ports, light.endpoints, light.bucket, light.unnamed) == \
+            (full.key, full.ports, full.endpoints, full.bucket, full.unnamed)
