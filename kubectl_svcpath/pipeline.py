@@ -20,6 +20,7 @@ from kubectl_svcpath.modes.base import Mode, Parsed
 from kubectl_svcpath.parse import connection_entries, describe, dump_format
 from kubectl_svcpath.parse.hosts import HostPart, NotSplit, host_parts, line_spans
 from kubectl_svcpath.parse.ipaddr import kube_ipvs0, only_ip_addr
+from kubectl_svcpath.parse.quoted import unquote
 from kubectl_svcpath.parse.excerpt import (clean, excerpt_note, head_commands, json_excerpt, left_out_note, marked_note, uncommented_note,
                                            relisted_note, repeated_note, rerun_note, split_forms, family_note)
 from kubectl_svcpath.path import PortPath
@@ -39,6 +40,8 @@ def parse_collection(collection: Collection, lenient: bool = False) -> Parsed:
             _bound(parsed, dump)
             dump = _described(parsed, dump)
             dump = cleaned(dump, parsed.left_out)
+            if dump.marks_note is not None:
+                parsed.left_out.append(dump.marks_note)
         if dump.elisions:
             parsed.elisions[dump.source] = list(dump.elisions)
         # (a text whose every line has iptables-save's shapes holds no -L listing: no pass over a big dump for it)
@@ -102,6 +105,7 @@ def split_nodes(collection: Collection) -> list[Collection]:
     otherwise (one node)."""
     if collection.rulesets:
         return [collection]
+    collection = _unquoted(collection)
     if len(collection.dumps) != 1:
         return [replace(collection, dumps=[_one_host(collection, dump) for dump in collection.dumps])]
     dump = collection.dumps[0]
@@ -127,6 +131,17 @@ def split_nodes(collection: Collection) -> list[Collection]:
     return [replace(collection, dumps=[replace(dump, text=text)], node=node, paste_nodes=said, notes=[
         *collection.notes, f"{dump.source} holds {len(parts)} nodes' tables that differ: this report is {node}'s "
         f"(its listing only; the others' lines are read in their own reports)"]) for node, text in parts]
+
+
+def _unquoted(collection: Collection) -> Collection:
+    """The pasted files read off a diff's or a quote's marks (parse/quoted.py), a diff's note on what it leaves out kept."""
+    dumps = [_unquoted_dump(dump) for dump in collection.dumps]
+    return collection if dumps == collection.dumps else replace(collection, dumps=dumps)
+
+
+def _unquoted_dump(dump: RuleDump) -> RuleDump:
+    read = unquote(dump.text, dump.source) if dump.kind == "file" else None
+    return dump if read is None else replace(dump, text=read.text, marks_note=read.note)
 
 
 def _host_parts(dump: RuleDump, plain: RuleDump) -> list[HostPart]:

@@ -348,7 +348,7 @@ class _AfterSave:
         if self.state and not line.strip():
             self.state = 3 if self.state > 1 else self.state
         elif self.state == 3 and not (_SAVE_SHAPED.match(line) or _RULE_START.match(line) or _is_command(line)
-                                      or line.lstrip().startswith("#")):
+                                      or line.lstrip().startswith("#") or len(line) <= 120 and _ELISION.match(line)):
             self.fresh = _leave_out(left_out, lines, i, WORDS, self.fresh)
             return True
         else:
