@@ -609,6 +609,9 @@ def _not_found_hint(parsed: pipeline.Parsed, name: str) -> str:
     if rules is not None and rules.table("filter") is None:
         return (f"{held}; a Service without endpoints has its only rules (REJECT) in the filter table, which the input "
                 "lacks: pass it too (iptables-save -c -t filter); kube-proxy writes no rules for headless or ExternalName Services")
+    if rules is not None and rules.table("nat") is None and parsed.nft is None and parsed.ipvs is None:
+        return (f"{held}; a Service with endpoints has its rules in the nat table, which the input lacks: pass it too "
+                "(iptables-save -c -t nat); kube-proxy writes no rules for headless or ExternalName Services")
     return f"{held}; kube-proxy writes no rules for headless or ExternalName Services"
 
 
@@ -629,6 +632,11 @@ def audit_notes(parsed: pipeline.Parsed, collection: Collection, listed_from_rul
 
         notes.append("no filter table in the input: a Service without endpoints has no nat rules, only a REJECT in the "
                      f"filter table, so it cannot be listed here (dump all tables: {save_tool(rules)} -c)")
+    if rules is not None and rules.table("filter") is not None and rules.table("nat") is None and parsed.nft is None and parsed.ipvs is None:
+        from kubectl_svcpath.modes.iptables.checks import save_tool
+
+        notes.append("no nat table in the input: a Service with endpoints has its rules there, not in the filter table, "
+                     f"so only Services the filter rules name are listed here (dump all tables: {save_tool(rules)} -c)")
     if parsed.excerpt or (rules is not None and rules.table("nat") is not None and not rules.chain_complete("nat", "KUBE-SERVICES")):
         # (also a listing of some chains, `iptables -t nat -L KUBE-NODEPORTS`: whole chains, not the table)
         notes.append("the input is a part of the rules: Services it does not show may exist")

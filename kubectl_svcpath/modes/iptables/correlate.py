@@ -464,9 +464,10 @@ def _filter_verdicts(snapshot: ServiceSnapshot, port: ServicePort, spn: str, rul
             dest = bare_address(rule.dest_addr)
             rport = rule.dport_number
             if not mine:
-                # no comment (or a lying one): match on address, protocol and port
+                # no comment (or a lying one): match on address, protocol and port; a port the listing hides (or one the
+                # input does not show) is no match (a REJECT whose comment names the Service's other port is that port's)
                 addr_ok = dest is not None and dest in (snapshot.cluster_ips + snapshot.external_ips + snapshot.load_balancer_ips)
-                mine = addr_ok and rport == port.port and (rule.protocol or "") == proto
+                mine = addr_ok and rport is not None and rport == port.port and (rule.protocol or "") == proto
                 if not mine and dest is None and "addrtype" in rule.matches:
                     mine = rport is not None and rport == port.node_port and (rule.protocol or "") == proto
             if not mine:
@@ -481,8 +482,8 @@ def _filter_verdicts(snapshot: ServiceSnapshot, port: ServicePort, spn: str, rul
                 kind = "address"
             elif dest in snapshot.cluster_ips or chain == "KUBE-SERVICES":
                 kind = "clusterIP"
-            else:
-                kind = "externalIP"
+            else:  # (KUBE-EXTERNAL-SERVICES rejects an external IP's and a load-balancer IP's traffic alike)
+                kind = "address"
             verdict = "reject" if rule.target == "REJECT" else "drop"
             existing = have.get((kind, dest))
             if existing is not None:
