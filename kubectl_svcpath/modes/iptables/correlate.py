@@ -67,6 +67,9 @@ def _pick_spn(snapshot: ServiceSnapshot, port: ServicePort, rules: RuleSet) -> t
             chains = kubeproxy.service_chains(spn, port.protocol)
             if any(rules.rules_targeting("nat", entry, set(chains.values())) for entry in ("KUBE-SERVICES", "KUBE-NODEPORTS")):
                 return spn, chains
+        for spn in cands:  # (a grep of DNAT lines: only endpoint chains, whose names hash the port's name too)
+            if nat and any(c in nat.chains for c in _endpoint_chains(snapshot, port, spn)):
+                return spn, kubeproxy.service_chains(spn, port.protocol)
     return cands[0], kubeproxy.service_chains(cands[0], port.protocol)
 
 
