@@ -71,6 +71,9 @@ def verdict_line(trace: Trace) -> str:
             rules = sorted({b.verdict_step.where for b in branches if b.verdict_step})
             return f"{kind} by {', '.join(rules) or 'a rule'}"
         if kind == "not-a-service":
+            reasons = {b.reason for b in branches}
+            if len(reasons) == 1 and not next(iter(reasons)).startswith("no Service rule"):
+                return f"not rewritten: {safe(reasons.pop())}"
             return "no Service rule matched: not a Service address on this node"
         reasons = {b.reason for b in branches}
         if len(reasons) == 1 and (reason := reasons.pop()):  # (one reason for every branch: said here, not just below)

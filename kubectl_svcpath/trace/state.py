@@ -82,6 +82,10 @@ def finish(st: State, kind: str, step: Step | None, reason: str) -> None:
         b.reason = reason or "the trace cannot follow this rule"
 
 
+# a jump into a Service's own chains (iptables mode): the rule that took it matched a Service's address
+_SERVICE_JUMPS = tuple(f"{verb} KUBE-{kind}-" for verb in ("jump", "goto", "-j", "-g") for kind in ("SVC", "SVL", "EXT", "FW", "XLB"))
+
+
 def went_through(st: State) -> None:
     """The packet passed every hook: delivered when a Service rule rewrote it, else not a Service address."""
     b = st.branch
@@ -90,6 +94,12 @@ def went_through(st: State) -> None:
         b.reason = f"DNAT to {b.endpoint}"
         if b.masquerade:
             b.reason += ", source masqueraded to the node's address"
+    elif (matched := next((x for x in b.steps if x.action.startswith(_SERVICE_JUMPS)), None)) is not None:
+        # a Service's rule matched the destination, and the chain it jumps to did not rewrite it here (a chain the input
+        # lacks, assumed to return; or one shown in part): the address is a Service's all the same
+        b.verdict = "not-a-service"
+        b.reason = (f"no rule shown rewrote the destination, though {matched.where} matched it as a Service's "
+                    f"({matched.action}): in this branch the packet goes on unchanged")
     else:
         b.verdict = "not-a-service"
         b.reason = "no Service rule rewrote the destination: not a Service address (the packet goes on unchanged)"
