@@ -273,9 +273,7 @@ def clean(text: str) -> Cleaned:
             other, fresh, run = _other_command(line, text), True, run + 1
             after.state = 1 if other is None and _SAVE_FORM.search(line) else 0
             if not line.lstrip().startswith("#"):
-                commands.append(i + 1)
-                lines[i] = "# " + line.strip()
-                _prompt_head(lines, i, commands)
+                _comment_command(lines, i, commands)
         elif other is not None and line.strip():  # (rules pasted right after, without their own command: its output ends)
             other, fresh = (None, fresh) if _RULE_START.match(line) else (other, _leave_out(left_out, lines, i, other, fresh))
     other_family, reruns = _families_and_moments(lines, text, commands, run)
@@ -335,6 +333,13 @@ _FAMILY_TOOL = re.compile(r"(?:^|[\s/;|(])(ip6?tables)(?:-legacy|-nft)?(?:-save)
 def _dollar_next(lines: list[str], i: int) -> bool:
     """The next line is a command led by a bare "$": line ``i`` is its prompt's first line, no words of the author."""
     return i + 1 < len(lines) and lines[i + 1].lstrip().startswith("$") and _PROMPT.match(lines[i + 1]) is not None
+
+
+def _comment_command(lines: list[str], i: int, commands: list[int]) -> None:
+    """Line ``i``, a prompt or command, made a "# " comment (and the first line of its two-line prompt, if any)."""
+    commands.append(i + 1)
+    lines[i] = "# " + lines[i].strip()
+    _prompt_head(lines, i, commands)
 
 
 def _prompt_head(lines: list[str], i: int, commands: list[int]) -> None:
