@@ -331,8 +331,10 @@ _FAMILY_TOOL = re.compile(r"(?:^|[\s/;|(])(ip6?tables)(?:-legacy|-nft)?(?:-save)
 
 
 def _dollar_next(lines: list[str], i: int) -> bool:
-    """The next line is a command led by a bare "$": line ``i`` is its prompt's first line, no words of the author."""
-    return i + 1 < len(lines) and lines[i + 1].lstrip().startswith("$") and _PROMPT.match(lines[i + 1]) is not None
+    """The next line is a command led by a bare "$" ("$sudo …"): line ``i`` is its prompt's first line, no words of the author."""
+    if i + 1 >= len(lines) or not (nxt := lines[i + 1].lstrip()).startswith("$") or nxt[1:2].isspace():
+        return False
+    return _PROMPT.match(nxt) is not None
 
 
 def _comment_command(lines: list[str], i: int, commands: list[int]) -> None:
@@ -345,11 +347,11 @@ def _comment_command(lines: list[str], i: int, commands: list[int]) -> None:
 def _prompt_head(lines: list[str], i: int, commands: list[int]) -> None:
     """The first line of a two-line prompt above a command led by a bare "$" ("vortex-dev:05:43:50 [~/src](master)vagrant"
     then "$sudo iptables-save …"): the host and directory the shell printed, a comment too. Never a rule line."""
-    if not lines[i].startswith("# $") or i == 0:
+    if not lines[i].startswith("# $") or lines[i][3:4].isspace() or i == 0:  # (only "$sudo …": "$ sudo" is a prompt alone)
         return
     above = lines[i - 1]
-    if above.strip() and not above.lstrip().startswith("#") and not (_SAVE_SHAPED.match(above) or _RULE_START.match(above)
-                                                                    or _LIST_ROW.match(above) or _ELISION.match(above)):
+    if above.strip() and not above.lstrip().startswith("#") and "/*" not in above and not (
+            _SAVE_SHAPED.match(above) or _RULE_START.match(above) or _LIST_ROW.match(above) or _ELISION.match(above)):
         lines[i - 1] = "# " + above.strip()
         commands.append(i)
 
