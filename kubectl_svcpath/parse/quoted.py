@@ -72,7 +72,8 @@ def unquote(text: str, source: str) -> Unquoted | None:
 # a rule the author wrapped for the page: a line that goes on with the rule's options, indented deeper than the rule
 # ("-A KUBE-SVC-… -m comment --comment \"…\"" then "   -m statistic … -j KUBE-SEP-…"), or after a line ending " \\"
 _RULE_LINE = re.compile(r"([ \t]*)(?:\[\d+:\d+\][ \t]*)?-[AI][ \t]+\S")
-_GOES_ON = re.compile(r"([ \t]+)(?:-[a-zA-Z][ \t]|--[a-z][\w-]*(?:[ \t]|$)|![ \t]+-)")
+# (a rule's options only: "-m", "-j", "-p" …; never "-A"/"-I"/"-N"/"-X", a rule or chain of its own, however indented)
+_GOES_ON = re.compile(r"([ \t]+)(?:-[mjpsdiogfc][ \t]|--[a-z][\w-]*(?:[ \t]|$)|![ \t]+-)")
 
 
 _ANY_GOES_ON = re.compile(r"\n[ \t]+(?:-[a-zA-Z-]|![ \t])")  # (a literal newline first: the engine skips ahead in C)
