@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubectl_svcpath.path import SEVERITY_ORDER
-from kubectl_svcpath.render.common import wrap_lines
+from kubectl_svcpath.render.common import local_only, wrap_lines
 from kubectl_svcpath.render.text import Style, safe
 from kubectl_svcpath.report import Report
 from kubectl_svcpath.wording import counted
@@ -182,7 +182,8 @@ def audit_row(r: Report) -> dict[str, str]:
     return {"NAMESPACE": safe(svc.namespace or "?"), "NAME": safe(name), "TYPE": safe(svc.type or "?"),
             "CLUSTER-IP": safe(ips), "PORTS": safe(ports or ("" if svc.from_api else "?")),
             "ENDPOINTS": f"{proven}+?" if (unknown_eps or proven < len(endpoints)) and endpoints else "?" if unknown_eps else
-                         "0 local" if not endpoints and _dropped(r) else str(len(endpoints)),
+                         "0 local" if not endpoints and _dropped(r) else
+                         f"{len(endpoints)} local" if not svc.from_api and all(local_only(p.paths) for p in r.ports) else str(len(endpoints)),
             "PKTS": str(sum(pkts)) if pkts else "-", "HEALTH": safe(health(r)), "NODE": safe(r.host or "?")}
 
 

@@ -182,6 +182,17 @@ def _repainted(line: str, rows: list[str], indent: str) -> list[str]:
     return out
 
 
+# the policy chains that pick among this node's endpoints only (externalTrafficPolicy/internalTrafficPolicy Local)
+_LOCAL_CHAINS = ("KUBE-SVL-", "KUBE-XLB-", "local-")
+
+
+def local_only(paths: list[EntryPath]) -> bool:
+    """Every path the input shows endpoints on picks them through a Local policy's chain (KUBE-SVL, the pre-1.24
+    KUBE-XLB, nftables' local-): the endpoints shown are this node's, not necessarily all of the Service's."""
+    picked = [p for p in paths if p.endpoints]
+    return bool(picked) and all((p.policy_chain or "").startswith(_LOCAL_CHAINS) for p in picked)
+
+
 def nodes_summary(reports: list[Report], not_read: int, width: int | None, sampled: str | None = None) -> list[str]:
     """Several nodes' reports: one closing line of how they came out (the last thing a terminal shows after
     a hundred reports), the nodes of each outcome named with their finding codes; ``sampled``: --sample's

@@ -12,7 +12,7 @@ import re
 from collections import Counter
 
 from kubectl_svcpath.path import SEVERITY_ORDER, EndpointHop, Finding, PortPath
-from kubectl_svcpath.render.common import endpoint_state
+from kubectl_svcpath.render.common import endpoint_state, local_only
 from kubectl_svcpath.render.text import Style, safe
 from kubectl_svcpath.report import Report
 from kubectl_svcpath.wording import counted
@@ -52,8 +52,8 @@ def _endpoints(report: Report, pp: PortPath) -> str:
         known = {k for k in hops if not str(k[0]).startswith("chain ")}
         total = max(len(listed | known), len(hops))
         head = f"{len(hops)} of {counted(total, 'endpoint')}"
-    else:
-        head = counted(len(hops), "endpoint")
+    else:  # (dump-only: the endpoints a Local policy's chain picks are this node's, maybe not all the Service has)
+        head = counted(len(hops), "local endpoint" if local_only(pp.paths) else "endpoint")
     if any(p.endpoints_in_part for p in pp.paths):
         head += " shown, any others not in the input"
     if not hops:

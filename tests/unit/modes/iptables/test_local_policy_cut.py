@@ -87,3 +87,17 @@ def test_a_service_chain_listed_down_to_an_affinity_check_was_cut(tmp_path: Path
     code, out, err = svcpath("--rules-file", str(CORPUS / "aks-blog-L-svc-chain-recent-check.txt"), "--all")
     row = next(r for r in out.splitlines() if "KUBE-SVC-K4VUERBNKSOP4S25" in r)
     assert " 3 " in row and " ok" in row, out
+
+
+def test_the_endpoints_a_local_chain_picks_are_the_nodes(tmp_path: Path) -> None:
+    """serena's pod-owned node, `-L KUBE-XLB-…` whole: its one endpoint is this node's, one of the Service's three
+    echo pods. It read "1 endpoint", as if the Service had one; a Cluster chain's endpoints still read plain."""
+    paste = str(CORPUS / "serena-k8s117-L-xlb-local-endpoint-node.txt")
+    code, out, err = svcpath("--rules-file", paste, "--all")
+    assert code == 0, err
+    rows = {line.split()[1]: line.split() for line in out.splitlines() if line.startswith("default ")}
+    assert rows["echo-local"][5:7] == ["1", "local"], out
+    code, out, err = svcpath("default/echo-local", "--rules-file", paste)
+    assert " → 1 local endpoint (state not in the input)" in out.splitlines()[0], out
+    code, out, err = svcpath("ns1/svc1", "--rules-file", str(DUMPS / "upstream-iptables-proxier-test-TestOverallIPTablesRules.txt"))
+    assert out.startswith("p80 80/TCP → 1 endpoint (state not in the input)"), out
