@@ -70,7 +70,7 @@ class Outcome:
     namespace: str | None = None  # offline --all -n: the namespace whose Services were listed
     traces: list[Any] = field(default_factory=list)  # trace.TraceReport, one per node (--trace)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # several nodes: (node, why not read), e.g. Windows
-    sampled: str | None = None  # --sample N: of how many nodes, across how many zones
+    sampled: tuple[int, int] | None = None  # --sample N: of how many readable nodes, across how many zones
 
 
 def run(opts: Options, env: Env) -> int:
@@ -847,7 +847,7 @@ def render_outcome(outcome: Outcome, fmt: str, style: Style, width: int | None, 
             _write_audit_document(outcome, fmt, buf)
             return buf.getvalue()
         errors = [(n, int(e.exit_code), e.message) for n, e in outcome.node_errors]
-        doc = list_to_dict(outcome.reports, outcome.extra_findings, errors, outcome.skipped)
+        doc = list_to_dict(outcome.reports, outcome.extra_findings, errors, outcome.skipped, outcome.sampled)
         return render_document(doc, fmt)
     if outcome.audit:
         from kubectl_svcpath.render.audit import render_rows

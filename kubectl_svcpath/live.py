@@ -72,7 +72,7 @@ class LiveRun:
     results: Iterator[NodeResult]  # one per node in the order they finish; iterate inside open_run()
     pod_ip: str | None = None  # --trace pod/NAME: the pod's IP from the API
     skipped: list[tuple[str, str]] = field(default_factory=list)  # several nodes: (node, why not read), e.g. Windows
-    sampled: str | None = None  # --sample N: of how many nodes, across how many zones ("of 40, across 3 zones")
+    sampled: tuple[int, int] | None = None  # --sample N: of how many readable nodes, across how many zones
 
 
 @dataclass
@@ -97,7 +97,7 @@ class _Plan:
     failed: SvcpathError | None = None  # one node: what stopped its read before any exec
     not_netfilter: str | None = None  # one node: why it has no rules to read (a Windows node), when that stopped it
     skipped: list[tuple[str, str]] = field(default_factory=list)  # several nodes: those not read, and why
-    sampled: str | None = None  # --sample N: of how many nodes, across how many zones
+    sampled: tuple[int, int] | None = None  # --sample N: of how many readable nodes, across how many zones
 
 
 def _connect(req: LiveRequest) -> Any:
@@ -254,7 +254,7 @@ def _plan_many(req: LiveRequest, nodes_f: futures.Future[_Chosen],
     return plan
 
 
-_Chosen = tuple[dict[str, dict[str, Any]], list[tuple[str, str]], str | None]
+_Chosen = tuple[dict[str, dict[str, Any]], list[tuple[str, str]], tuple[int, int] | None]
 
 
 def _chosen_nodes(kube: Any, req: LiveRequest) -> _Chosen:
@@ -285,8 +285,7 @@ def _chosen_nodes(kube: Any, req: LiveRequest) -> _Chosen:
     found = {name_of(n): n for n in keep}
     sampled = None
     if req.sample is not None:
-        zones = len({zone_of(n) for n in found.values()})
-        sampled = f"of {len(found)}, across {zones} zone{'s' if zones > 1 else ''}"
+        sampled = (len(found), len({zone_of(n) for n in found.values()}))
         found = {n: found[n] for n in sample_across_zones(list(found.values()), req.sample)}
     return found, skipped, sampled
 

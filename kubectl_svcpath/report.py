@@ -154,14 +154,14 @@ def service_unknowns(svc: ServiceSnapshot) -> list[str]:
 
 
 def list_to_dict(reports: list[Report], findings: list[Finding], errors: list[tuple[str, int, str]],
-                 skipped: list[tuple[str, str]] | None = None) -> dict[str, Any]:
+                 skipped: list[tuple[str, str]] | None = None, sampled: tuple[int, int] | None = None) -> dict[str, Any]:
     """Several reports in one document (--all-nodes, --all): ``kind: ServicePathList``.
 
     ``findings``: those across reports (node-drift); ``errors``: (node, exit code, message) of
     nodes whose rules could not be read; ``skipped``: (node, why) of nodes not read on purpose
-    (Windows nodes: no netfilter rules), which are no error.
+    (Windows nodes: no netfilter rules), which are no error; ``sampled``: --sample's (readable nodes, zones).
     """
-    doc = {
+    doc: dict[str, Any] = {
         "apiVersion": API_VERSION,
         "kind": "ServicePathList",
         "items": [r.to_dict() for r in reports],
@@ -170,6 +170,8 @@ def list_to_dict(reports: list[Report], findings: list[Finding], errors: list[tu
     }
     if skipped:
         doc["skipped"] = [{"node": n, "reason": why} for n, why in skipped]
+    if sampled is not None:
+        doc["sampled"] = {"of": sampled[0], "zones": sampled[1]}
     return doc
 
 

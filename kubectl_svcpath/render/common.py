@@ -193,10 +193,10 @@ def local_only(paths: list[EntryPath]) -> bool:
     return bool(picked) and all((p.policy_chain or "").startswith(_LOCAL_CHAINS) for p in picked)
 
 
-def nodes_summary(reports: list[Report], not_read: int, width: int | None, sampled: str | None = None) -> list[str]:
+def nodes_summary(reports: list[Report], not_read: int, width: int | None, sampled: tuple[int, int] | None = None) -> list[str]:
     """Several nodes' reports: one closing line of how they came out (the last thing a terminal shows after
     a hundred reports), the nodes of each outcome named with their finding codes; ``sampled``: --sample's
-    "of 40, across 3 zones"."""
+    (readable nodes, zones): "sampled of 40, across 3 zones"."""
     kinds: dict[str, dict[str, list[str]]] = {"error": {}, "warning": {}}
     ok = 0
     for r in reports:
@@ -216,7 +216,9 @@ def nodes_summary(reports: list[Report], not_read: int, width: int | None, sampl
     if not_read:
         parts.append(f"{not_read} not read (the error lines on stderr)")
     across = "nodes" if all(r.node for r in reports) else "pods" if all(r.pod for r in reports) else "hosts"
-    head = counted(len(reports) + not_read, across[:-1], across) + (f" (sampled {sampled})" if sampled else "")
+    head = counted(len(reports) + not_read, across[:-1], across)
+    if sampled is not None:
+        head += f" (sampled of {sampled[0]}, across {counted(sampled[1], 'zone')})"
     return wrap_lines([f"Summary:  {head}: " + ", ".join(parts)], width)
 
 

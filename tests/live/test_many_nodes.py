@@ -89,6 +89,7 @@ def test_nodes_by_name_or_selector_and_a_sample_across_zones_read_only_those(sce
 
     code, out, err = svcpath("web", "-o", "json", "--sample", "3", "--kubeconfig", kc)
     assert sorted(ZONE[item["node"]] for item in json.loads(out)["items"]) == ["zone-a", "zone-b", "zone-c"]
+    assert json.loads(out)["sampled"] == {"of": len(ZONE), "zones": 3}
     code, out, err = svcpath("web", "--sample", "3", "--kubeconfig", kc)  # (the text says of how many)
     assert out.rstrip().splitlines()[-1].startswith(f"Summary:  3 nodes (sampled of {len(ZONE)}, across 3 zones): "), out
 
