@@ -88,6 +88,14 @@ def svcpath_on(tmp_path: Path, text: str, *args: str) -> tuple[int, str, str]:
     return svcpath("--rules-file", str(paste), *args)
 
 
+def corpus_cut(tmp_path: Path, name: str, first: int, last: int) -> str:
+    """Lines ``first``..``last`` of the real paste tests/corpus/``name``, as a file (where an author might have cut)."""
+    lines = (ROOT / "tests" / "corpus" / name).read_text().splitlines()
+    f = tmp_path / "cut.txt"
+    f.write_text("\n".join(lines[first - 1:last]) + "\n")
+    return str(f)
+
+
 def svcpath(*args: str) -> tuple[int, str, str]:
     """Run the CLI in this process (same code path as the console script); (exit code, stdout, stderr)."""
     import io

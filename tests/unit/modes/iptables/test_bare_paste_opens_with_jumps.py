@@ -14,16 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import svcpath
-
-CORPUS = Path(__file__).resolve().parents[3] / "corpus"
-
-
-def _cut(tmp_path: Path, name: str, first: int, last: int) -> str:
-    lines = (CORPUS / name).read_text().splitlines()
-    f = tmp_path / "cut.txt"
-    f.write_text("\n".join(lines[first - 1:last]) + "\n")
-    return str(f)
+from tests.conftest import corpus_cut as _cut, svcpath
 
 
 @pytest.mark.parametrize(("paste", "first", "last", "service", "shown"), [

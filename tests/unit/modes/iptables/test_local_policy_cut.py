@@ -13,16 +13,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import DUMPS, svcpath
+from tests.conftest import DUMPS, corpus_cut as _cut, svcpath
 
 CORPUS = Path(__file__).resolve().parents[3] / "corpus"
-
-
-def _cut(tmp_path: Path, name: str, first: int, last: int) -> str:
-    lines = (CORPUS / name).read_text().splitlines()
-    f = tmp_path / "cut.txt"
-    f.write_text("\n".join(lines[first - 1:last]) + "\n")
-    return str(f)
 
 
 def _flat(out: str) -> str:
