@@ -858,15 +858,14 @@ def render_outcome(outcome: Outcome, fmt: str, style: Style, width: int | None, 
                                   "paths)"] if fmt == "tree" else [])
         return render_rows(outcome.audit_rows, style, fmt == "wide", width, outcome.audit_totals,
                            shown if shown != outcome.audit_totals["services"] else None, notes, outcome.scope, outcome.namespace)
-    from kubectl_svcpath.render.common import findings_lines, nodes_summary, skipped_lines
+    from kubectl_svcpath.render.common import findings_lines, hosts_word, nodes_summary, skipped_lines
 
     parts = []
     for r in outcome.reports:
         host = f"node {r.node or '?'}" if r.node or not r.pod else f"pod/{r.pod}"
         parts.append(f"=== {safe(host)} ===\n" + render_report(r, fmt, style, width, explain))
     if outcome.extra_findings:
-        across = "nodes" if all(r.node for r in outcome.reports) else "pods" if all(r.pod for r in outcome.reports) else "hosts"
-        parts.append(f"Across {across}:\n" + "\n".join(findings_lines(outcome.extra_findings, style)) + "\n")
+        parts.append(f"Across {hosts_word(outcome.reports)}:\n" + "\n".join(findings_lines(outcome.extra_findings, style)) + "\n")
     if outcome.skipped:
         parts.append("\n".join(skipped_lines(outcome.skipped, width)) + "\n")
     if len(outcome.reports) + len(outcome.node_errors) > 1 and outcome.reports:

@@ -193,6 +193,11 @@ def local_only(paths: list[EntryPath]) -> bool:
     return bool(picked) and all((p.policy_chain or "").startswith(_LOCAL_CHAINS) for p in picked)
 
 
+def hosts_word(reports: list[Report]) -> str:
+    """What several reports are of, in the plural: "nodes", "pods" (a paste of several pods' output), else "hosts"."""
+    return "nodes" if all(r.node for r in reports) else "pods" if all(r.pod for r in reports) else "hosts"
+
+
 def nodes_summary(reports: list[Report], not_read: int, width: int | None, sampled: tuple[int, int] | None = None) -> list[str]:
     """Several nodes' reports: one closing line of how they came out (the last thing a terminal shows after
     a hundred reports), the nodes of each outcome named with their finding codes; ``sampled``: --sample's
@@ -200,7 +205,7 @@ def nodes_summary(reports: list[Report], not_read: int, width: int | None, sampl
     kinds: dict[str, dict[str, list[str]]] = {"error": {}, "warning": {}}
     ok = 0
     for r in reports:
-        host = r.node or (f"pod/{r.pod}" if r.pod else "?")
+        host = r.host or "?"
         worst = r.worst_severity
         if worst not in kinds:
             ok += 1
@@ -215,7 +220,7 @@ def nodes_summary(reports: list[Report], not_read: int, width: int | None, sampl
             parts.append(f"{n} with {plural} (" + "; ".join(f"{listed(nodes, 5)}: {safe(codes)}" for codes, nodes in groups.items()) + ")")
     if not_read:
         parts.append(f"{not_read} not read (the error lines on stderr)")
-    across = "nodes" if all(r.node for r in reports) else "pods" if all(r.pod for r in reports) else "hosts"
+    across = hosts_word(reports)
     head = counted(len(reports) + not_read, across[:-1], across)
     if sampled is not None:
         head += f" (sampled of {sampled[0]}, across {counted(sampled[1], 'zone')})"

@@ -563,8 +563,7 @@ def _unclaimed(rules: RuleSet, drafts: dict[tuple[str, str], _Draft], claims: _C
     for h, entries in sorted(groups.items()):
         named = next((n for r in entries if (n := comments.read(r.comment)) is not None and "/" in n.spn), None)
         if named is None:  # a comment inside the port's own chains ("… has no local endpoints")
-            inside = [r for p in _PER_SERVICE[:-1] for r in rules.rules_of("nat", f"{p}{h}")]
-            named = next((n for r in inside if (n := comments.read(r.comment)) is not None and n.kind != "balancing"), None)
+            named = next((n for r in _own_rules(rules, h) if (n := comments.read(r.comment)) is not None and n.kind != "balancing"), None)
         key = (named.namespace, named.name) if named else ("", f"#{h}")
         if key not in drafts:
             drafts[key] = _Draft(*key)
@@ -587,12 +586,18 @@ def _unclaimed(rules: RuleSet, drafts: dict[tuple[str, str], _Draft], claims: _C
                 pf.port = pf.port or r.dport_number
 
 
+def _own_rules(rules: RuleSet, h: str) -> list[Rule]:
+    """The rules of a port's own chains (KUBE-SVC-, -SVL-, -EXT-, -FW-, -XLB- of hash ``h``) the input holds."""
+    return [r for p in _PER_SERVICE[:-1] for r in rules.rules_of("nat", f"{p}{h}")]
+
+
 def _chains_protocol(rules: RuleSet, h: str) -> str:
     """The protocol the port's own chains or their endpoint chains match (a masquerade rule's or a DNAT's
     ``-p``); "?" when none is in the input (no protocol stands in for one the input does not show)."""
-    own = [r for p in _PER_SERVICE[:-1] for r in rules.rules_of("nat", f"{p}{h}")]
-    seps = [r for t in {r.target for r in own if (r.target or "").startswith("KUBE-SEP-")} for r in rules.rules_of("nat", t or "")]
-    return next(((r.protocol or "").lstrip("!").upper() for r in own + seps if r.protocol), "?")
+    own = _own_rules(rules, h)
+    seps = dict.fromkeys(r.target for r in own if (r.target or "").startswith("KUBE-SEP-"))  # (in rule order)
+    return next(((r.protocol or "").lstrip("!").upper() for r in own + [r for t in seps for r in rules.rules_of("nat", t or "")]
+                 if r.protocol), "?")
 
 
 def _spns(d: _Draft, pname: str) -> list[str]:

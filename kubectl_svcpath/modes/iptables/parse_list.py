@@ -39,7 +39,6 @@ _NAT_ONLY_TARGETS = {"DNAT", "SNAT", "MASQUERADE", "REDIRECT", "KUBE-MARK-MASQ",
 _FILTER_TARGETS = {"REJECT", "DROP", "ACCEPT"}
 # a shell prompt or a command the user pasted with the listing: "# iptables -t filter -L -n -v"
 _COMMAND = re.compile(r"(?:^|\s)(?:sudo\s+)?(?:ip6?tables(?:-legacy|-nft)?)\b(?P<args>[^|]*)")
-_PER_SERVICE_HEADS = ("KUBE-SVC-", "KUBE-SVL-", "KUBE-EXT-", "KUBE-FW-", "KUBE-XLB-", "KUBE-SEP-")
 UNKNOWN_CHAIN = "?"  # rules of an -L line pasted without its "Chain …" header and no way to tell the chain
 
 
@@ -152,7 +151,7 @@ class _Listing:
         writes none of those chains empty (each holds its jumps, or the masquerade rule first), so the paste was
         cut there. Listed empty with more after it, the chain is shown whole (and empty)."""
         chain = self.chain
-        if chain is None or chain.rules or self.headed or not chain.name.startswith(_PER_SERVICE_HEADS):
+        if chain is None or chain.rules or self.headed or not chain.name.startswith(kubeproxy.SERVICE_CHAIN_PREFIXES):
             return
         chain.complete = False
         self.info.repairs.append(f"chain {chain.name} is listed with no rule and the paste ends under its column heads: "
