@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from kubectl_svcpath.parse.grep_words import grep_selection, selects
 from kubectl_svcpath.parse.possessive import compile_possessive
 from kubectl_svcpath.wording import numbered, times
 
@@ -78,10 +79,12 @@ _MARK = re.compile(r"^[ \t]*(?:-{1,3}|={1,3})>[ \t]+(?=\S)")
 # "--> -A KUBE-SVC-…": an arrow leading a line; not ipvsadm's own "  -> 10.244.1.5:8080  Masq …" (a real server, and
 # its column heads "  -> RemoteAddress:Port"), which start every other line of a listing and are never marked rules
 _ARROW_LINE = _LineLed(r"[ \t]*(?:-{1,3}|={1,3})>[ \t](?![ \t]*(?:\[?[0-9A-Fa-f.:]+\]?:\d+|RemoteAddress:Port)[ \t])")
-_NOTE_MARK = re.compile(r" (?://|<-{1,2}|\u2190)(?:[ \t]|$)")
+# the arrows authors draw after a rule to point at it or number it: "<--", "<<", "<==", "==>", "-->", ">> [1]"
+_ARROWS = r"<-{1,3}|<{2,3}|<={1,3}|={1,3}>|-{2,3}>|>{2,3}"
+_NOTE_MARK = re.compile(rf" (?://|{_ARROWS}|\u2190)(?:[ \t]|$)")
 # the author's note after a rule ("… --to-destination 10.1.2.3:80 // here is", "-j KUBE-SEP-X  <-- this one"), outside
 # quotes: cut off (iptables prints neither; a "#" note is cut by the readers themselves, parse_save.cut_annotation)
-_NOTE_AFTER_RULE = re.compile(r"[ \t]+(?://|<-{1,2}|\u2190)(?=[ \t]|$)")
+_NOTE_AFTER_RULE = re.compile(rf"[ \t]+(?://|{_ARROWS}|\u2190)(?=[ \t]|$)")
 # Markdown emphasis around a rule line that spans several lines ("***-A KUBE-SEP-…" … "# note***", a Notion export)
 _MD_EDGE = re.compile(r"^([ \t]*)\*{1,3}(?=(?:\[\d+:\d+\][ \t]*)?-[ANIX][ \t]+\S)")
 _MD_TAIL = re.compile(r"(?<=[^\s*])\*{1,3}[ \t\r]*$")
@@ -463,6 +466,7 @@ def _reruns(lines: list[str], commands: set[int]) -> list[_Rerun]:
         command = _listing_command(key) or key
         if _CHAIN_LISTING.search(command):  # (`iptables -L`/`-S` listed again: their readers keep the last listing)
             continue
+        each = [output for output in each if _could_print(command, output, lines)]
         printed = [output for output in each if output]
         if len(each) < 2 or not printed or (len(printed) == 1 and each[-1]):
             continue
@@ -473,6 +477,14 @@ def _reruns(lines: list[str], commands: set[int]) -> list[_Rerun]:
                 lines[n] = ""
         out.append((command, last_run[key], dropped, None if each[-1] else (kept[0] + 1, kept[-1] + 1)))
     return out
+
+
+def _could_print(command: str, output: list[int], lines: list[str]) -> bool:
+    """The lines under a run of ``command`` are its output as far as its grep words tell: a line none of whose words
+    it holds is no grep's output (the author pasted another command's under it: `grep KUBE-SEP-B` above KUBE-SEP-A's
+    three lines), and that run is no earlier moment of the command."""
+    selection = grep_selection([command]) if "grep" in command else None
+    return selection is None or all(selects(selection, lines[n]) for n in output if lines[n].strip())
 
 
 # a line that is no comment (the first such ends the look: a dump's second line already is one)
@@ -626,7 +638,7 @@ def _unmark(lines: list[str], i: int, marked: list[int]) -> str:
     if _SAVE_SHAPED.match(line):
         if "*" in line:
             line = _MD_TAIL.sub("", _MD_BOLD_WORD.sub(r"\1", line) if "**" in line else line)
-        if "/" in line or "<" in line or "\u2190" in line:
+        if "/" in line or "<" in line or ">" in line or "\u2190" in line:
             note = next((m for m in _NOTE_AFTER_RULE.finditer(line) if not _open_quote(line[:m.start()])), None)
             line = line[:note.start()] if note is not None else line
     else:
@@ -771,14 +783,20 @@ _QUICK_START = re.compile(_QUICK_BODY)
 
 def _maybe_marked(text: str) -> bool:
     """The author's marks on rule lines (Markdown emphasis, a "// note" after a rule): literals looked for first."""
-    return ("**" in text or " //" in text or " <-" in text or "\u2190" in text) and _any_mark(text)
+    return ("**" in text or _note_literal(text)) and _any_mark(text)
 
 
 def _any_mark(text: str) -> bool:
     """An author's mark anywhere: an arrow leading a line, Markdown bold, a note after a rule (each looked for by
     its literal first)."""
-    return "**" in text or (" //" in text or " <-" in text or "\u2190" in text) and _NOTE_MARK.search(text) is not None \
+    return "**" in text or _note_literal(text) and _NOTE_MARK.search(text) is not None \
         or ">" in text and _ARROW_LINE.search(text) is not None
+
+
+def _note_literal(text: str) -> bool:
+    """A note mark's literal is in ``text`` (a "//", an arrow): _NOTE_MARK may match."""
+    return " //" in text or " <-" in text or "\u2190" in text or ">>" in text or " <<" in text or " <=" in text \
+        or "=> " in text or "-> " in text and "--> " in text
 
 
 def _maybe_elided(text: str) -> bool:
@@ -901,14 +919,14 @@ def split_forms(text: str) -> list[str] | None:
 
 def marked_note(source: str, lines: list[int]) -> str:
     """Rule lines the author marked (an arrow, Markdown emphasis, a note after the rule): read without the marks."""
-    return (f"{source}: the author's marks (arrows before, Markdown emphasis, '//' or '<--' notes after) "
+    return (f"{source}: the author's marks (arrows before, Markdown emphasis, '//', '<--' or '>>' notes after) "
             f"on line{'s' if len(lines) > 1 else ''} "
             f"{line_list(lines)} were read as no part of the rules")
 
 
 def annotation_note(source: str, lines: list[int]) -> str:
-    """Rule lines with the author's note after them ("# …", "// …", "<-- …"), read without it."""
-    return (f"{source}: text after '#', '//' or '<--' on line{'s' if len(lines) > 1 else ''} {line_list(sorted(lines))} "
+    """Rule lines with the author's note after them ("# …", "// …", "<-- …", ">> [1]"), read without it."""
+    return (f"{source}: text after '#', '//' or an arrow ('<--', '>>') on line{'s' if len(lines) > 1 else ''} {line_list(sorted(lines))} "
             "is the author's note, not part of the rule (iptables prints none of them)")
 
 

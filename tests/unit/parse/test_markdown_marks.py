@@ -42,7 +42,7 @@ def test_markdown_emphasis_around_rule_lines_is_no_part_of_them(tmp_path: Path) 
     assert _endpoints(str(paste), "default/kubernetes") == ["10.128.0.2:6443"]
     code, out, err = svcpath("default/kubernetes", "--rules-file", str(paste))
     assert code == 0, err
-    assert "the author's marks (arrows before, Markdown emphasis, '//' or '<--' notes after) on lines 4, 10" in out, out
+    assert "the author's marks (arrows before, Markdown emphasis, '//', '<--' or '>>' notes after) on lines 4, 10" in out, out
 
 
 def test_a_note_after_a_rule_is_cut_off(tmp_path: Path) -> None:

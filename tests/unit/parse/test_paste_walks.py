@@ -54,7 +54,7 @@ def test_a_chain_listed_at_several_moments_is_read_from_its_last_listing() -> No
     out = _run("default/nginx-mlb-l2-service", "--rules-file", ARROWS, "--lenient")
     assert ("chain KUBE-EXT-W47NQ5DDJKUWFTVY is listed 3 times with other rules (lines 6, 19, 36): several moments "
             "pasted together; read from its last listing (line 36)") in out
-    assert "the author's marks (arrows before, Markdown emphasis, '//' or '<--' notes after) on lines 8, 9, 24, 39, 40 were read as no part of the rules" in out
+    assert "the author's marks (arrows before, Markdown emphasis, '//', '<--' or '>>' notes after) on lines 8, 9, 24, 39, 40 were read as no part of the rules" in out
     assert "NO RULES" not in out and "not programmed" not in out
     assert "KUBE-SVL-W47NQ5DDJKUWFTVY: not in the input" in out  # followed from the KUBE-EXT chain shown
     row = _run("--all", "--rules-file", ARROWS, "--lenient").splitlines()[1].split()

@@ -1,8 +1,9 @@
 """The author's note after a line of an otherwise whole ``iptables-save`` ("// the entry", "<-- this one", "# end of
-nat"): a whole dump is its tool's own output (pipeline.cleaned skips the look for cuts and prompts), so its reader
+nat", ">> [1]"): a whole dump is its tool's own output (pipeline.cleaned skips the look for cuts and prompts), so its reader
 cuts the note itself, as it did "#" notes. Before, "// …" and "<-- …" after a rule refused the paste ("unexpected
 word '//'", exit 8), a note after "*nat" or "COMMIT" refused it too ("not an iptables-save line"), and "COMMIT # …"
-was taken for a root prompt ("table 'nat' starts before table 'filter' was committed")."""
+was taken for a root prompt ("table 'nat' starts before table 'filter' was committed"). Arrows other than "<--"
+(">> [1]" numbering the rules an OpenShift post explains, "==>", "<==") refused it too ("unexpected word '>>'")."""
 
 from __future__ import annotations
 
@@ -46,7 +47,8 @@ def _report(tmp_path: Path, text: str) -> tuple[int, dict, str]:
     return code, json.loads(out), svcpath("default/kubernetes", "--rules-file", str(paste))[1]
 
 
-@pytest.mark.parametrize("note", ["  // the entry", " <-- this one", " # the entry", "   //port 443 only", " \u2190 here"])
+@pytest.mark.parametrize("note", ["  // the entry", " <-- this one", " # the entry", "   //port 443 only", " \u2190 here",
+                                  " >> [1]", "    >> 2 ", " <== this", " ==> to the pod", " --> here", " <<< this"])
 def test_a_note_after_a_rule_of_a_whole_dump_is_cut(tmp_path: Path, note: str) -> None:
     """A note after the KUBE-SERVICES rule and after the DNAT rule: the same path as without them, said once."""
     _, doc, out = _report(tmp_path, _with({10: note, 12: note}))
@@ -54,7 +56,7 @@ def test_a_note_after_a_rule_of_a_whole_dump_is_cut(tmp_path: Path, note: str) -
     hops = [(e["ip"], e["port"]) for p in doc["ports"] for path in p["paths"] for e in path["endpoints"]]
     assert hops == [("10.128.0.2", 6443)]
     assert doc["ports"] == plain["ports"]
-    assert "text after '#', '//' or '<--' on lines 11, 13 is the author's note, not part of the rule" in out, out
+    assert "text after '#', '//' or an arrow ('<--', '>>') on lines 11, 13 is the author's note, not part of the rule" in out, out
 
 
 def test_a_note_after_the_table_and_commit_lines_is_cut(tmp_path: Path) -> None:
@@ -72,7 +74,7 @@ def test_all_says_it_too(tmp_path: Path) -> None:
     assert code == 0, err
     row = out.splitlines()[1].split()
     assert row[:2] + row[3:6] == ["default", "kubernetes", "10.96.0.1", "443", "1"], out
-    assert "text after '#', '//' or '<--' on line 14 is the author's note" in out, out
+    assert "text after '#', '//' or an arrow ('<--', '>>') on line 14 is the author's note" in out, out
 
 
 # a filter table whose FORWARD policy drops: a traced packet to an endpoint off the node ends there
@@ -96,7 +98,7 @@ def test_a_note_after_a_policy_line_keeps_its_policy_and_counters(tmp_path: Path
     branch = doc["traces"][0]["branches"][0] if "traces" in doc else doc["branches"][0]
     assert branch["verdict"] == "dropped" and branch["reason"] == "the policy of filter FORWARD is DROP", branch
     assert branch["verdictRule"]["packets"] == 12, branch["verdictRule"]
-    assert "text after '#', '//' or '<--' on line 4 is the author's note" in out, out
+    assert "text after '#', '//' or an arrow ('<--', '>>') on line 4 is the author's note" in out, out
 
 
 def test_the_last_declaration_of_a_table_keeps_its_policy(tmp_path: Path) -> None:
@@ -114,7 +116,7 @@ def test_a_note_after_a_chain_declaration_is_said(tmp_path: Path, note: str) -> 
     _, plain, _ = _report(tmp_path, _with({}))
     _, doc, out = _report(tmp_path, _with({7: note}))
     assert doc["ports"] == plain["ports"]
-    assert "text after '#', '//' or '<--' on line 8 is the author's note, not part of the rule" in out, out
+    assert "text after '#', '//' or an arrow ('<--', '>>') on line 8 is the author's note, not part of the rule" in out, out
     paste = tmp_path / "save.txt"
     code, out, err = svcpath("--all", "--rules-file", str(paste))
     assert code == 0, err

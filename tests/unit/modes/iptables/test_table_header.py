@@ -54,7 +54,7 @@ def test_a_table_name_in_italics(tmp_path: Path) -> None:
     code, out, err = svcpath("--all", "--rules-file", path)
     assert code == 0, err
     assert [r[:6] for r in _all_rows(path)] == [["default", "web", "?", "10.96.0.10", "80", "1"]], out
-    assert "Markdown emphasis, '//' or '<--' notes after) on line 1 were read as no part of the rules" in out, out
+    assert "Markdown emphasis, '//', '<--' or '>>' notes after) on line 1 were read as no part of the rules" in out, out
     assert "the input is a part of the rules" not in out  # (the table is whole)
     path = _write(tmp_path, "*nat*\n" + RULES)
     code, out, err = svcpath("--all", "--rules-file", path)
