@@ -119,9 +119,7 @@ def _correlate_port(snapshot: ServiceSnapshot, port: ServicePort, rules: RuleSet
     elif in_part := sorted({p.policy_chain for p in pp.paths if p.endpoints_in_part and p.policy_chain}):
         for chain in in_part:
             body = rules.rules_of("nat", chain)
-            why = next((p.in_part_why for p in pp.paths if p.in_part_why and p.policy_chain == chain), None) or (
-                "the paste opens with its endpoint jumps: rules above them, if any, were not copied"
-                if body and _opens_paste(rules, body[0]) else "its endpoint jumps shown are not all of kube-proxy's cascade")
+            why = next((p.in_part_why for p in pp.paths if p.in_part_why and p.policy_chain == chain), None) or _in_part_why(rules, body)
             pp.not_in_input.append(f"endpoints not shown: {chain} is not all in the input ({why})")
     attach_slices(snapshot, port, pp, cluster_chains,
                   lambda e: kubeproxy.endpoint_chain(spn, port.protocol, e.ip, e.port or 0))
@@ -280,6 +278,11 @@ def whole_cascade(rules: RuleSet, body: list[Rule]) -> bool:
         return False  # (the pasted grep's word is the endpoint's own: the chain's other jumps did not hold it)
     if _jumps_alone(rules, body[0].chain, body):
         return False
+    return _is_cascade(steps)
+
+
+def _is_cascade(steps: list[Rule]) -> bool:
+    """The endpoint jumps' probabilities are kube-proxy's cascade for as many endpoints: 1/n, …, 1/2, then none."""
     n = len(steps)
     for i, r in enumerate(steps):
         want = None if i == n - 1 else 1 / (n - i)
@@ -289,6 +292,23 @@ def whole_cascade(rules: RuleSet, body: list[Rule]) -> bool:
         elif r.probability is None or abs(r.probability - want) > 1e-4:
             return False
     return True
+
+
+def _in_part_why(rules: RuleSet, body: list[Rule]) -> str:
+    """Why a service chain's endpoint jumps shown may not be all of them (said beside "not all in the input")."""
+    if body and _opens_paste(rules, body[0]):
+        return "the paste opens with its endpoint jumps: rules above them, if any, were not copied"
+    steps = [r for r in body if (r.target or "").startswith("KUBE-SEP-") and "--rcheck" not in r.options]
+    if steps and not _is_cascade(steps):  # (proved: a share of the cascade is missing above, between or below)
+        return "its endpoint jumps shown are not all of kube-proxy's cascade"
+    cuts = sorted({line for d in rules.dumps if d.source == body[0].source for line in d.elisions}) if body else []
+    if cuts:
+        first = min(r.line_no for r in body)
+        if first - 1 in cuts:  # (the cut mark right above the chain's first rule shown: the seed's paste)
+            return f"the paste is cut at line {first - 1}, right above its rules: jumps above them, if any, were not copied"
+        lines = ", ".join(map(str, cuts[:5])) + (", …" if len(cuts) > 5 else "")
+        return f"the paste is cut at line{'s' if len(cuts) > 1 else ''} {lines}: more of its jumps may be in what was left out"
+    return "its endpoint jumps shown may not be all of them"
 
 
 def _opens_paste(rules: RuleSet, rule: Rule) -> bool:

@@ -95,6 +95,28 @@ def test_seed_rule_lines_alone() -> None:
     assert code == 0 and "port-v1 ?/TCP" in out and "192.168.189.15:9090" in out and not ABSENCE.search(out)
 
 
+def test_seed_rule_lines_say_why_endpoints_may_be_more() -> None:
+    """Why each service chain's one jump may not be all of them: the paste's cuts, not a claim that the
+    jumps shown break kube-proxy's cascade (one unconditional jump is a whole cascade of one)."""
+    doc = _json("hello-service", "-f", RULE_LINES)
+    v1 = " ".join(_port(doc, "port-v1")["notInInput"])
+    v2 = " ".join(_port(doc, "port-v2")["notInInput"])
+    assert f"{V1} is not all in the input (the paste is cut at lines 3, 6, 9: more of its jumps may be in what was left out)" in v1
+    assert f"{V2} is not all in the input (the paste is cut at line 6, right above its rules: jumps above them, if any, were not copied)" in v2
+    assert "cascade" not in v1 + v2
+
+
+def test_jumps_shown_that_break_the_cascade(tmp_path: Path) -> None:
+    """A 1/3 jump then the unconditional one, after a cut: a share is proved missing (the 1/2 jump)."""
+    lines = Path(RULE_LINES).read_text().splitlines()
+    svc = [line for line in lines if line.startswith(f"-A {V1} ")][0]
+    third = svc.replace(" -j KUBE-SEP-", " -m statistic --mode random --probability 0.33333333349 -j KUBE-SEP-").replace(SEP1, "KUBE-SEP-ZZZZZZZZZZZZZZZZ")
+    f = tmp_path / "gap.txt"
+    f.write_text("\n".join([*lines[:6], third, svc, *lines[8:]]) + "\n")
+    doc = _json("hello-service", "-f", str(f))
+    assert f"{V1} is not all in the input (its endpoint jumps shown are not all of kube-proxy's cascade)" in " ".join(_port(doc, "port-v1")["notInInput"])
+
+
 def test_seed_L_grep_alone() -> None:
     """The -L | grep lines: both entries, their chains and counters; the service chains are not in the input."""
     doc = _json("hello-service", "-f", L_GREP)
