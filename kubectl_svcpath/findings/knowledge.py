@@ -8,12 +8,14 @@ to be wrong, but the answer is partial, and the engineer needs to know which par
 from __future__ import annotations
 
 from kubectl_svcpath.analysis import Analysis
-from kubectl_svcpath.path import Finding
+from kubectl_svcpath.path import Finding, PortPath
+from kubectl_svcpath.wording import counted
 
 
 def check_not_in_input(a: Analysis) -> list[Finding]:
     out: list[Finding] = []
     for pp in a.paths:
+        out.extend(_endpoint_chains_unseen(a, pp))
         for path in pp.paths:
             if path.verdict != "not-in-input":
                 continue
@@ -36,3 +38,27 @@ def check_not_in_input(a: Analysis) -> list[Finding]:
                 action=f"get the chain: iptables-save -c -t nat | grep -- '{chain}' (on the node or in the kube-proxy pod), "
                        "or pass the whole table"))
     return out
+
+
+def _endpoint_chains_unseen(a: Analysis, pp: PortPath) -> list[Finding]:
+    """The endpoint chains a service chain shown jumps to, which the input does not hold, and whose address no jump's
+    comment names (a grep or listing of the service chain alone): the endpoints' DNAT targets are unknown, not "OK"."""
+    if a.rules is None:
+        return []
+    hops = {h.chain: h for path in pp.paths for h in path.endpoints
+            if h.chain and h.ip in (None, "?") and a.rules.knows("nat", h.chain) == "not-in-input"}
+    if not hops:
+        return []
+    names = list(hops)
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    one = len(names) == 1
+    return [Finding(
+        "chain-not-in-input", "info",
+        f"port {pp.port.label}: {counted(len(names), 'endpoint chain')} the service chain jumps to "
+        f"{'is' if one else 'are'} not in the input ({shown}): where {'it sends' if one else 'they send'} "
+        "traffic is unknown",
+        port=pp.port.name, evidence=[ev.line for path in pp.paths for ev in path.evidence[:1]][:2],
+        detail=["The input shows the service chain's jumps but not the endpoint chains' DNAT rules (a grep or a "
+                "listing of the service chain alone): the endpoints' addresses and what their chains do are not "
+                "known. Nothing is said about them."],
+        action=f"get the chains: iptables-save -c -t nat | grep -- '{names[0]}' (each of them), or pass the whole table")]

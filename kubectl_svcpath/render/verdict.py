@@ -110,6 +110,9 @@ def port_verdict(report: Report, pp: PortPath, style: Style, width: int | None =
         status = "UNKNOWN (its chains are not in the input)"
     elif any(p.endpoints_in_part for p in pp.paths):
         status = "UNKNOWN (not all its endpoints are in the input)"
+    elif any(f.code == "chain-not-in-input" and f.port == pp.port.name and " endpoint chain" in f.message
+             for f in report.findings):
+        status = "UNKNOWN (its endpoint chains are not in the input)"
     elif not report.service.from_api:
         status = "rules OK (not checked against the API)"
     else:

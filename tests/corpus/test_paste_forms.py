@@ -53,7 +53,8 @@ def test_affinity_from_a_listing_alone_counts_endpoint_chains_not_unknown_addres
     r = run_cli("--rules-file", str(AKS_LIST), "--all")
     assert r.returncode == 0, r.stderr
     row = next(line for line in r.stdout.splitlines() if "KUBE-SVC-K4VUERBNKSOP4S25" in line)
-    assert row.split()[-3] == "3", row  # three endpoint chains, addresses not in the input: not "1"
+    # three endpoint chains, addresses not in the input: not "1"; and their DNATs not in the input: not "ok"
+    assert row.split()[-7] == "3" and row.endswith("?: not in the input"), row
     _, doc = _json("--rules-file", str(AKS_LIST), "--all")
     (item,) = doc["items"]
     assert item["service"]["sessionAffinity"] == "ClientIP"

@@ -56,8 +56,10 @@ def test_a_whole_chain_still_reads_whole(tmp_path: Path, word: str | None, why: 
     f = str(KIND) if word is None else _write(tmp_path, _grep(word))
     code, out, err = svcpath("--rules-file", f, "default/kubernetes")
     assert code == 0, err
-    first = out.splitlines()[0]
-    assert "→ 1 endpoint (" in first and "rules OK" in first, (why, out)
+    first = " ".join(out.split("\n\n")[0].split())
+    # (a grep of the chain's name prints its jump, not the endpoint chain's DNAT: where it sends is not known)
+    status = "UNKNOWN (its endpoint chains are not in the input)" if "declaration" in why else "rules OK"
+    assert "→ 1 endpoint (" in first and status in first, (why, out)
 
 
 def test_a_chain_listed_by_s_reads_whole(tmp_path: Path) -> None:
