@@ -17,7 +17,7 @@ RBAC_YAML = """\
 #       --role=kubectl-svcpath --user=USER
 # Everything is read-only except pods/exec, which only ever runs fixed listings
 # (iptables-save -c, iptables --version, nft -j list table ... kube-proxy,
-# ipvsadm -Ln) in kube-proxy pods.
+# ipvsadm -Ln, cat /proc/net/ip_vs, ipset list) in kube-proxy pods.
 # --trace pod/NAME also reads that one pod (get pods in its namespace), which
 # this role does not grant: add it, or trace from the pod's address instead
 # (--trace 10.244.1.5).

@@ -162,8 +162,10 @@ def commands_for(mode: str | None, families: tuple[int, ...]) -> list[tuple[list
         Mode.NFTABLES: [(argv, True) for argv in nft],
         # (--stats has the counters, -Ln the weights, scheduler and persistence: a weight 0 is a terminating
         # endpoint. The save goes first: one of the two ipvsadm listings is needed, which _take_listings
-        # decides once both are in, reading the kernel's own listing where the image has no ipvsadm)
-        Mode.IPVS: [*saves, (["ipvsadm", "-Ln", "--stats", "--exact"], False), (["ipvsadm", "-Ln"], False)],
+        # decides once both are in, reading the kernel's own listing where the image has no ipvsadm;
+        # `ipset list`, kube-proxy's sets of either family, is optional: without it, a note says what it costs)
+        Mode.IPVS: [*saves, (["ipvsadm", "-Ln", "--stats", "--exact"], False), (["ipvsadm", "-Ln"], False),
+                    (IPSET_LIST, False)],
     }
     return listings[Mode(mode)]
 
@@ -171,6 +173,9 @@ def commands_for(mode: str | None, families: tuple[int, ...]) -> list[tuple[list
 # IPVS mode's table where the kube-proxy image has no ipvsadm (upstream's distroless-iptables image
 # stages iptables, ipset, nft and kmod, not ipvsadm): the kernel's own listing, read with cat (staged there)
 PROC_IPVS = ["cat", "/proc/net/ip_vs"]
+# IPVS mode's ipsets, listed as a user pastes them (modes/ipvs/ipset.py reads it): which addresses and ports
+# kube-proxy's iptables rules match as Service traffic (staged in upstream's image: kube-proxy runs it itself)
+IPSET_LIST = ["ipset", "list"]
 
 
 def version_listing(families: tuple[int, ...]) -> list[str]:
@@ -207,6 +212,8 @@ def dump_format(argv: list[str]) -> str | None:
         return "nft-json"
     if argv[0] == "ipvsadm" or argv == PROC_IPVS:  # (the kernel's own listing: ipvsadm's, in hex)
         return "ipvsadm"
+    if argv == IPSET_LIST:
+        return "ipset"
     return None
 
 
@@ -347,6 +354,9 @@ def _take_listings(kube: Kube, pod: ProxyPod, listings: list[tuple[list[str], bo
         if argv[0] == "ipvsadm" and (isinstance(res, CollectFailed) or (not isinstance(res, SvcpathError) and res.returncode)):
             ipvsadm = ipvsadm or (argv, res)  # (IPVS mode needs one: decided once all are in, below)
             continue
+        if argv == IPSET_LIST and (isinstance(res, CollectFailed) or not isinstance(res, SvcpathError)):
+            _ipset_listing(res, pod, coll)
+            continue
         if isinstance(res, CollectFailed) and not required:
             continue
         if isinstance(res, SvcpathError):
@@ -390,6 +400,31 @@ def _kernel_ipvs_listing(kube: Kube, pod: ProxyPod, argv: list[str], res: kexec.
         failed.message += "; /proc/net/ip_vs could not be read there either (no IPVS table on the node?)"
         raise failed
     raise _failed(argv, res, pod)
+
+
+# what a node read without kube-proxy's ipsets lacks (the report's other IPVS facts come from the listings)
+IPSETS_UNREAD = ("kube-proxy's ipsets (KUBE-CLUSTER-IP, KUBE-NODE-PORT-TCP, …) were not read: which Service addresses "
+                 "and ports they hold is not in the input (--trace decides their matches from the Service's addresses "
+                 "and the IPVS virtual servers)")
+
+
+def _ipset_listing(res: kexec.ExecResult | CollectFailed, pod: ProxyPod, coll: Collection) -> None:
+    """`ipset list` in the pod: its sets as a dump; where it cannot run or fails, a note saying what that costs,
+    never the node's error (IPVS mode is read without it, as a paste without one is)."""
+    who = f"node {pod.node} pod {pod.ref}"
+    if isinstance(res, CollectFailed) or res.returncode:
+        why = ("the kube-proxy image has no `ipset`" if _binary_missing(res) else
+               f"`ipset list` failed: {res.message}" if isinstance(res, CollectFailed) else
+               f"`ipset list` failed (exit {res.returncode}): {one_line(res.stderr) or one_line(res.stdout) or 'no output'}")
+        coll.notes.append(f"{who}: {why}: {IPSETS_UNREAD}")
+        return
+    if not _has_text(res.stdout):  # (the whole listing, and no set in it: kube-proxy's are not on the node)
+        coll.notes.append(f"{who}: `ipset list` lists no set: kube-proxy's IPVS sets (KUBE-CLUSTER-IP, …) are not "
+                          "on this node; kube-proxy creates them at start in IPVS mode (see its log)")
+        return
+    if res.stderr.strip():
+        coll.notes.append(f"{who}: ipset list: stderr: {one_line(res.stderr)}")
+    coll.dumps.append(RuleDump(text=res.stdout, source=f"{who}: ipset list", format="ipset", kind="pod"))
 
 
 def _binary_missing(res: kexec.ExecResult | SvcpathError) -> bool:

@@ -38,6 +38,7 @@ ALLOWED: frozenset[tuple[str, ...]] = frozenset({
     ("ipvsadm", "-Ln", "--stats", "--exact"),
     ("ipvsadm", "-Ln"),
     ("cat", "/proc/net/ip_vs"),  # the kernel's IPVS table, where the image has no ipvsadm (upstream's has none)
+    ("ipset", "list"),  # IPVS mode's sets (KUBE-CLUSTER-IP, KUBE-NODE-PORT-TCP, …): upstream's image has ipset
 })
 
 # conntrack: only the listing (-L), filtered by these options with plain values

@@ -37,6 +37,8 @@ def test_read_only_listings_are_allowed(argv):
     ["nft", "-f", "/tmp/x"], ["ipvsadm", "-C"], ["ipvsadm", "-Ln", "--stats", "--exact", "-C"],
     ["conntrack", "-D"], ["conntrack", "-F"], ["conntrack", "-L", "-D"], ["conntrack", "-L", "-p"],
     ["conntrack", "-L", "-p", "tcp;rm"], ["conntrack", "-E"], ["/usr/sbin/iptables-save", "-c"],
+    ["ipset", "flush"], ["ipset", "destroy"], ["ipset", "list", "KUBE-CLUSTER-IP"], ["ipset", "save"],
+    ["ipset", "restore"], ["ipset", "-exist", "list"], ["ipset", "list", "-file", "/tmp/x"],
 ])
 def test_anything_else_is_refused(argv):
     assert not is_allowed(argv)
@@ -111,8 +113,9 @@ def test_listings_per_mode_and_family():
     assert kpp.commands_for("iptables", (4, 6))[-1] == (["ip6tables-save", "-c"], True)
     assert kpp.commands_for("nftables", (6,)) == [(["nft", "-j", "list", "table", "ip6", "kube-proxy"], True)]
     # IPVS: the save first (required), the two ipvsadm listings beside it (one of them is needed: _take_listings)
+    # and kube-proxy's ipsets, optional too (a note says what their absence costs)
     assert kpp.commands_for("ipvs", (4,)) == [(["iptables-save", "-c"], True), (["ipvsadm", "-Ln", "--stats", "--exact"], False),
-                                               (["ipvsadm", "-Ln"], False)]
+                                               (["ipvsadm", "-Ln"], False), (["ipset", "list"], False)]
     assert (["nft", "-j", "list", "table", "ip", "kube-proxy"], False) in kpp.commands_for(None, (4,))
     for mode in ("iptables", "nftables", "ipvs", None):
         for fams in ((4,), (6,), (4, 6)):

@@ -13,6 +13,7 @@ ip_vs_info_seq_show's formats) through the API server's exec; the failure case r
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,7 @@ pytestmark = pytest.mark.lab
 FIX = Path(__file__).resolve().parent.parent / "fixtures" / "ipvs"
 PROC = ("cat", "/proc/net/ip_vs")
 IPVSADM = ["ipvsadm", "-Ln", "--stats", "--exact"]
+IPSET = ("ipset", "list")
 # kube-proxy's ipsets that the iptables half matches (ipset names and types of pkg/proxy/ipvs)
 IPSETS = (("KUBE-CLUSTER-IP", "hash:ip,port"), ("KUBE-LOOP-BACK", "hash:ip,port,ip"),
           ("KUBE-NODE-PORT-TCP", "bitmap:port", "range", "0-65535"))
@@ -61,8 +63,8 @@ def test_ipvs_without_ipvsadm_reads_the_kernels_listing(scenario: Scenario):
     assert "no packet counters" in flat and "/proc/net/ip_vs listing (addresses and ports in hex)" in flat
     assert "counters not in the input" in out
     execs = [tuple(a) for a in scenario.cluster.execs()]
-    # each listing once: the save and the two ipvsadm listings side by side, then the kernel's listing
-    assert sorted(execs) == sorted([("iptables-save", "-c"), tuple(IPVSADM), ("ipvsadm", "-Ln"), PROC])
+    # each listing once: the save, the two ipvsadm listings and kube-proxy's sets side by side, then the kernel's listing
+    assert sorted(execs) == sorted([("iptables-save", "-c"), tuple(IPVSADM), ("ipvsadm", "-Ln"), IPSET, PROC])
     assert flat.count("has no `ipvsadm`") == 1 and flat.count("addresses and ports in hex") == 1
     scenario.assert_read_only()
 
@@ -92,5 +94,96 @@ def test_ipvs_reads_counters_and_weights(scenario: Scenario):
     assert "no ipvsadm -Ln listing" not in flat and "no ipvsadm --stats listing" not in flat
     assert "counters not in the input" not in out
     execs = [tuple(a) for a in scenario.cluster.execs()]
-    assert sorted(execs) == sorted([("iptables-save", "-c"), tuple(IPVSADM), ("ipvsadm", "-Ln")])
+    assert sorted(execs) == sorted([("iptables-save", "-c"), tuple(IPVSADM), ("ipvsadm", "-Ln"), IPSET])
+    scenario.assert_read_only()
+
+
+# kube-proxy's members for hello-service (pkg/proxy/ipvs: each cluster IP,proto:port, each node port, each
+# endpoint ip,proto:port,ip for hairpin masquerade), added to the node's real sets
+MEMBERS = (("KUBE-CLUSTER-IP", "10.101.173.15,tcp:39090"), ("KUBE-CLUSTER-IP", "10.101.173.15,tcp:49191"),
+           ("KUBE-NODE-PORT-TCP", "30725"), ("KUBE-NODE-PORT-TCP", "31576"),
+           ("KUBE-LOOP-BACK", "192.168.189.15,tcp:9090,192.168.189.15"),
+           ("KUBE-LOOP-BACK", "192.168.189.15,tcp:9191,192.168.189.15"))
+
+
+def with_ipvsadm(scenario: Scenario, members: tuple[tuple[str, str], ...] = MEMBERS) -> str:
+    """ipvs_node with an image that has ipvsadm (its listings replayed) and kube-proxy's set members."""
+    ns = ipvs_node(scenario)
+    scenario.cluster.faults.missing_binaries = set()
+    scenario.cluster.replay[(ns, tuple(IPVSADM))] = (FIX / "hello-ipvsadm-Ln-stats-exact.txt").read_bytes()
+    scenario.cluster.replay[(ns, ("ipvsadm", "-Ln"))] = (FIX / "hello-ipvsadm-Ln.txt").read_bytes()
+    for name, member in members:
+        scenario.lab.run(scenario.nodes["cp01"], ["ipset", "add", name, member])
+    scenario.snapshot_rules()
+    return ns
+
+
+def _same_sources(doc: dict, names: dict[str, str]) -> str:
+    """A report's JSON with its sources named as ``names`` says and its read times left out: what else it says."""
+    # (and the node's zone: live, the Node read says it has none; offline, no Node is given)
+    doc = {k: v for k, v in doc.items() if k not in ("sources", "node", "kubeProxyPod", "rulesRead")}
+    doc["expected"] = {k: v for k, v in doc["expected"].items() if k != "zoneSource"}
+    text = json.dumps(doc, indent=1)
+    for old, new in names.items():
+        text = text.replace(json.dumps(old)[1:-1], new)
+    return text
+
+
+def test_ipvs_reads_kube_proxys_ipsets_as_a_paste_is_read(scenario: Scenario, tmp_path: Path):
+    """`ipset list` runs in the pod (the real ipset, in the node's namespace, through the API server's exec)
+    and is read as a pasted one: each Service address's member is its path's evidence, and the live report
+    says what the offline one says of the same listings."""
+    with_ipvsadm(scenario)
+    kubeconfig = str(scenario.kubeconfig())
+    code, out, err = svcpath("hello-service", "--kubeconfig", kubeconfig, "-o", "json")
+    assert code == 0, err
+    live = json.loads(out)
+    pod = live["kubeProxyPod"]
+    assert {"source": f"node cp01 pod {pod}: ipset list", "format": "ipset", "kind": "pod"}.items() <= live["sources"][-1].items()
+    listing = scenario.lab.run(scenario.nodes["cp01"], ["ipset", "list"]).stdout
+    line = listing.splitlines().index("10.101.173.15,tcp:39090") + 1
+    cluster_ip = live["ports"][0]["paths"][0]
+    assert cluster_ip["entry"] == "clusterIP" and f"node cp01 pod {pod}: ipset list:{line}" in cluster_ip["evidence"]
+    # the same listings offline: the node's save and sets as its commands print them, ipvsadm's as replayed
+    files = {"iptables-save -c": scenario.lab.run(scenario.nodes["cp01"], ["iptables-nft-save", "-c"]).stdout,
+             "ipvsadm -Ln --stats --exact": (FIX / "hello-ipvsadm-Ln-stats-exact.txt").read_text(),
+             "ipvsadm -Ln": (FIX / "hello-ipvsadm-Ln.txt").read_text(), "ipset list": listing}
+    args: list[str] = []
+    for i, text in enumerate(files.values()):
+        (tmp_path / f"{i}.txt").write_text(text)
+        args += ["--rules-file", str(tmp_path / f"{i}.txt")]
+    objects = kpgen.api_objects(kpgen.hello_service(), node_of={"192.168.189.15": "cp01"})
+    (tmp_path / "svc.json").write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}))
+    code, out, err = svcpath("hello-service", *args, "--manifest", str(tmp_path / "svc.json"), "--node", "cp01", "-o", "json")
+    assert code == 0, err
+    offline = json.loads(out)
+    names = {str(tmp_path / f"{i}.txt"): f"node cp01 pod {pod}: {cmd}" for i, cmd in enumerate(files)}
+    assert _same_sources(offline, names) == _same_sources(live, {})
+    assert [s["format"] for s in offline["sources"]] == [s["format"] for s in live["sources"]]
+    scenario.assert_read_only()
+
+
+def test_ipvs_image_without_ipset_is_a_note(scenario: Scenario):
+    """An image without ipset (upstream's has it: a custom one) is read all the same; a note says what is lost."""
+    with_ipvsadm(scenario, members=())
+    scenario.cluster.faults.missing_binaries = {"ipset"}
+    code, out, err = svcpath("hello-service", "--kubeconfig", str(scenario.kubeconfig()), "--explain")
+    assert code == 0, err
+    assert "error" not in err.lower() and "Traceback" not in err
+    flat = " ".join(out.split())
+    assert ("the kube-proxy image has no `ipset`: kube-proxy's ipsets (KUBE-CLUSTER-IP, KUBE-NODE-PORT-TCP, …) were "
+            "not read: which Service addresses and ports they hold is not in the input") in flat
+    assert "ipset list [ipset" not in flat and "192.168.189.15:9090 w1" in out
+    assert IPSET in [tuple(a) for a in scenario.cluster.execs()]
+    scenario.assert_read_only()
+
+
+def test_ipvs_ipset_failing_is_a_note(scenario: Scenario):
+    with_ipvsadm(scenario, members=())
+    scenario.cluster.faults.exec_exit = {"ipset": (1, "ipset v7.17: Kernel error received: Operation not permitted\n")}
+    code, out, err = svcpath("hello-service", "--kubeconfig", str(scenario.kubeconfig()))
+    assert code == 0, err
+    flat = " ".join(out.split())
+    assert ("`ipset list` failed (exit 1): ipset v7.17: Kernel error received: Operation not permitted: kube-proxy's "
+            "ipsets (KUBE-CLUSTER-IP, KUBE-NODE-PORT-TCP, …) were not read") in flat
     scenario.assert_read_only()

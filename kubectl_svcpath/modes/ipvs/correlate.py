@@ -73,6 +73,7 @@ def _correlate_port(snapshot: ServiceSnapshot, port: ServicePort, ipvs: IpvsTabl
         if vs is None:
             continue
         path = _entry(kind, vs, snapshot, rules)
+        _ipset_evidence(path, vs, ipvs)
         pp.paths.append(path)
         if kind == "clusterIP" and snapshot.internal_traffic_policy != "Local":
             cluster_labels.add(vs.label)
