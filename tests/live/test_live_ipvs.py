@@ -20,7 +20,7 @@ import pytest
 
 from kubectl_svcpath.errors import ExitCode
 from tests.conftest import svcpath
-from tests.lab import kpgen
+from tests.lab import ipvsgen, kpgen
 from tests.live.conftest import Scenario
 from tests.live.test_faults import hint_of, one_error
 
@@ -106,9 +106,14 @@ MEMBERS = (("KUBE-CLUSTER-IP", "10.101.173.15,tcp:39090"), ("KUBE-CLUSTER-IP", "
            ("KUBE-LOOP-BACK", "192.168.189.15,tcp:9191,192.168.189.15"))
 
 
-def with_ipvsadm(scenario: Scenario, members: tuple[tuple[str, str], ...] = MEMBERS) -> str:
-    """ipvs_node with an image that has ipvsadm (its listings replayed) and kube-proxy's set members."""
+def with_ipvsadm(scenario: Scenario, members: tuple[tuple[str, str], ...] = MEMBERS, filtered: bool = False) -> str:
+    """ipvs_node with an image that has ipvsadm (its listings replayed) and kube-proxy's set members; ``filtered``:
+    every set kube-proxy makes, and its filter table's KUBE-IPVS-FILTER."""
     ns = ipvs_node(scenario)
+    if filtered:
+        for name, kind in ipvsgen.KUBE_PROXY_SETS:
+            scenario.lab.run(scenario.nodes["cp01"], ipvsgen.create_set(name, kind))
+        scenario.lab.load_iptables(scenario.nodes["cp01"], ipvsgen.IPVS_FILTER, counters=True)
     scenario.cluster.faults.missing_binaries = set()
     scenario.cluster.replay[(ns, tuple(IPVSADM))] = (FIX / "hello-ipvsadm-Ln-stats-exact.txt").read_bytes()
     scenario.cluster.replay[(ns, ("ipvsadm", "-Ln"))] = (FIX / "hello-ipvsadm-Ln.txt").read_bytes()
@@ -186,4 +191,53 @@ def test_ipvs_ipset_failing_is_a_note(scenario: Scenario):
     flat = " ".join(out.split())
     assert ("`ipset list` failed (exit 1): ipset v7.17: Kernel error received: Operation not permitted: kube-proxy's "
             "ipsets (KUBE-CLUSTER-IP, KUBE-NODE-PORT-TCP, …) were not read") in flat
+    scenario.assert_read_only()
+
+
+def test_ipvs_trace_reads_the_live_sets(scenario: Scenario, tmp_path: Path):
+    """A node port kube-proxy left out of KUBE-NODE-PORT-TCP (the real set, read live): the trace from outside
+    is not masqueraded, as the same listings say offline; no note says the sets were not in the input."""
+    with_ipvsadm(scenario, members=tuple(m for m in MEMBERS if m[1] != "31576"))
+    trace = ("--trace", "203.0.113.9", "--to", "172.18.0.2:31576", "--node-ip", "172.18.0.2", "-o", "json")
+    code, out, err = svcpath("hello-service", "--kubeconfig", str(scenario.kubeconfig()), *trace)
+    assert code == 0, err
+    (live,) = json.loads(out)["traces"]
+    (branch,) = live["branches"]
+    assert branch["verdict"] == "delivered" and branch["masquerade"] is False
+    assert not any("not in the input" in n for n in live["notes"])
+    node = scenario.nodes["cp01"]
+    files = [scenario.lab.run(node, ["iptables-nft-save", "-c"]).stdout, (FIX / "hello-ipvsadm-Ln-stats-exact.txt").read_text(),
+             (FIX / "hello-ipvsadm-Ln.txt").read_text(), scenario.lab.run(node, ["ipset", "list"]).stdout]
+    args: list[str] = []
+    for i, text in enumerate(files):
+        (tmp_path / f"{i}.txt").write_text(text)
+        args += ["--rules-file", str(tmp_path / f"{i}.txt")]
+    objects = kpgen.api_objects(kpgen.hello_service(), node_of={"192.168.189.15": "cp01"})
+    (tmp_path / "svc.json").write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}))
+    code, out, err = svcpath("hello-service", *args, "--manifest", str(tmp_path / "svc.json"), *trace)
+    assert code == 0, err
+    (offline,) = json.loads(out)["traces"]
+    assert offline["branches"][0]["masquerade"] is False and offline["notes"] == live["notes"]
+    assert [s["where"] for s in offline["branches"][0]["steps"]] == [s["where"] for s in branch["steps"]]
+    scenario.assert_read_only()
+
+
+def test_ipvs_cluster_ip_its_live_set_lacks_is_rejected(scenario: Scenario):
+    """Every set kube-proxy makes and its filter of kube-ipvs0's addresses, real in the node's namespace; its
+    KUBE-CLUSTER-IP lacks port-v2's cluster IP and port: live, the finding says new connections are rejected, and
+    the trace from a pod ends at that REJECT."""
+    members = tuple(m for m in MEMBERS if m[1] != "10.101.173.15,tcp:49191") + (("KUBE-IPVS-IPS", "10.101.173.15"),)
+    with_ipvsadm(scenario, members=members, filtered=True)
+    kubeconfig = str(scenario.kubeconfig())
+    code, out, err = svcpath("hello-service", "--kubeconfig", kubeconfig)
+    assert code == ExitCode.PROBLEMS_FOUND, err
+    flat = " ".join(out.split())
+    assert ("ERROR ipset-member-missing: port port-v2 49191/TCP: kube-proxy's KUBE-CLUSTER-IP does not hold clusterIP "
+            "10.101.173.15:49191, which IPVS serves (TCP 10.101.173.15:49191) new connections to it are rejected "
+            "(filter KUBE-IPVS-FILTER)") in flat
+    assert "port-v1 39090/TCP → 1 of 1 endpoint (ready), 22 pkts — OK" in out
+    code, out, err = svcpath("hello-service", "--kubeconfig", kubeconfig, "--trace", "192.168.1.5", "--to",
+                             "10.101.173.15:49191", "-o", "json")
+    (branch,) = json.loads(out)["traces"][0]["branches"]
+    assert branch["verdict"] == "rejected" and branch["verdictRule"]["where"] == "filter KUBE-IPVS-FILTER #6"
     scenario.assert_read_only()

@@ -60,7 +60,8 @@ _NON_TERMINAL_TARGETS = {"LOG", "NFLOG", "TRACE", "ULOG", "AUDIT", "NFACCT"}
 _MAX_DEPTH = 40
 
 Exit = tuple[str, Step | None, str]  # (kind, step, reason): kind "return" | "ACCEPT" | "DROP" | "REJECT" | "unknown"
-SetLookup = Callable[[str, str, State], "bool | None"]
+# (set name, flags, packet) -> matched; None, or a string saying why, when it cannot be told
+SetLookup = Callable[[str, str, State], "bool | str | None"]
 
 
 class IptablesTracer:
@@ -396,7 +397,8 @@ class IptablesTracer:
             neg, spec = negatable(value)
             name, _, flags = spec.partition(" ")
             res = self.set_lookup(name, flags, st) if self.set_lookup else None
-            return _decide(unknown, apply_negation(res, neg), f"ipset {name} ({flags}): its members are not in the input")
+            why = res if isinstance(res, str) else f"ipset {name} ({flags}): its members are not in the input"
+            return _decide(unknown, apply_negation(None if isinstance(res, str) else res, neg), why)
         return True
 
     def _addrtype_matches(self, st: State, key: str, value: str, opts: dict[str, list[str]], unknown: list[str]) -> bool:

@@ -106,7 +106,7 @@ def _notes(parsed: Parsed, snapshot: ServiceSnapshot | None) -> list[str]:
 def _checks(a: Analysis) -> list[Finding]:
     from kubectl_svcpath.modes.ipvs.checks import check_ipvs
 
-    return check_ipvs(a.snapshot, a.paths, a.ipvs) if a.ipvs is not None else []
+    return check_ipvs(a.snapshot, a.paths, a.ipvs, a.rules) if a.ipvs is not None else []
 
 
 def _trace(parsed: Parsed, packet: Packet, node: Node, snapshot: ServiceSnapshot | None) -> Trace:

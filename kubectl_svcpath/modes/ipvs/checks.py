@@ -8,13 +8,16 @@ target-port-mismatch and a port with no virtual server at all; this module adds:
   an error when every real server of a virtual server has weight 0.
 - ``service-not-programmed`` for one way in only (a node port or an external IP without its
   virtual server while the cluster IP has one).
+- ``ipset-member-missing``: a way in IPVS serves whose address and port (or node port) kube-proxy's
+  set does not hold, where an ``ipset list`` shows that whole set.
 """
 
 from __future__ import annotations
 
-from kubectl_svcpath.modes.ipvs.model import IpvsTable
-from kubectl_svcpath.path import EndpointHop, EntryPath, Finding, PortPath, host_port
-from kubectl_svcpath.modes.iptables.model import RuleSet
+from kubectl_svcpath.modes.ipvs.ipset import KubeSet
+from kubectl_svcpath.modes.ipvs.model import IpvsTable, VirtualServer
+from kubectl_svcpath.path import EndpointHop, EntryPath, Evidence, Finding, PortPath, host_port
+from kubectl_svcpath.modes.iptables.model import Rule, RuleSet
 from kubectl_svcpath.snapshot import ServiceSnapshot
 from kubectl_svcpath.wording import agrees, counted
 
@@ -25,7 +28,7 @@ def _where(path: EntryPath) -> str:
     return f"{path.entry} {host_port(path.address or '?', path.port)}"
 
 
-def check_ipvs(snapshot: ServiceSnapshot, paths: list[PortPath], ipvs: IpvsTable) -> list[Finding]:
+def check_ipvs(snapshot: ServiceSnapshot, paths: list[PortPath], ipvs: IpvsTable, rules: RuleSet | None = None) -> list[Finding]:
     out: list[Finding] = [Finding(
         "ipvs-deprecated", "info",
         "kube-proxy runs in IPVS mode, which is deprecated since Kubernetes v1.35",
@@ -35,7 +38,100 @@ def check_ipvs(snapshot: ServiceSnapshot, paths: list[PortPath], ipvs: IpvsTable
     for pp in paths:
         out.extend(_check_weights(snapshot, pp))
         out.extend(_check_partial(snapshot, pp, ipvs))
+        out.extend(_check_sets(pp, ipvs, rules))
     return out
+
+
+# the sets kube-proxy puts each way in to a Service port in (pkg/proxy/ipvs/proxier.go syncProxyRules): any one
+# of them holding it will do (an external IP goes to the -LOCAL set alone with externalTrafficPolicy Local)
+_SETS_OF = {"clusterIP": ("KUBE-CLUSTER-IP",), "externalIP": ("KUBE-EXTERNAL-IP", "KUBE-EXTERNAL-IP-LOCAL"),
+            "loadBalancer": ("KUBE-LOAD-BALANCER",)}
+
+
+def _wanted(entry: str, vs: VirtualServer) -> tuple[tuple[str, ...], str, str] | None:
+    """(the sets that should hold this way in, its member as ipset prints it, the match's flags)."""
+    six = "KUBE-6-" if ":" in vs.address else "KUBE-"
+    if entry == "nodePort":
+        if vs.protocol == "SCTP":  # (hash:ip,port, one member per node address)
+            return (six + "NODE-PORT-SCTP-HASH",), f"{vs.address},sctp:{vs.port}", "dst,dst"
+        return (f"{six}NODE-PORT-{vs.protocol}",), str(vs.port), "dst"
+    names = _SETS_OF.get(entry)
+    if names is None:
+        return None
+    return tuple(six + n.removeprefix("KUBE-") for n in names), f"{vs.address},{vs.protocol.lower()}:{vs.port}", "dst,dst"
+
+
+def _check_sets(pp: PortPath, ipvs: IpvsTable, rules: RuleSet | None) -> list[Finding]:
+    """A way in IPVS serves that kube-proxy's own set lacks (each set the listing shows whole): the iptables
+    rules that match the set do not take its traffic for the Service's."""
+    sets = ipvs.ipsets.sets if ipvs.ipsets is not None else {}
+    out: list[Finding] = []
+    said: set[tuple[str, str]] = set()
+    for path in pp.paths:
+        vs = ipvs.by_label(path.policy_chain or "")
+        wanted = _wanted(path.entry or "", vs) if vs is not None and vs.address else None
+        if vs is None or wanted is None:
+            continue
+        names, member, flags = wanted
+        listed = [sets.get(n) for n in names]
+        if any(k is None or not k.whole for k in listed) or (names[0], member) in said:
+            continue  # (a set the input does not show whole may hold it)
+        whole = [k for k in listed if k is not None]
+        if any(k.holds(flags, vs.protocol, vs.address, vs.port, None) is True for k in whole):
+            continue
+        said.add((names[0], member))
+        out.append(_member_missing(pp, path, vs, whole, member, _rejected_by(rules, sets, vs)))
+    return out
+
+
+def _rejected_by(rules: RuleSet | None, sets: dict[str, KubeSet], vs: VirtualServer) -> tuple[Rule | None, bool | str]:
+    """filter KUBE-IPVS-FILTER's REJECT of new connections to kube-ipvs0's addresses (KUBE-IPVS-IPS) when the input
+    holds it, and whether that set holds this virtual server's address (True, False, or why it is not known)."""
+    reject = next((r for r in (rules.rules_of("filter", "KUBE-IPVS-FILTER") if rules is not None else [])
+                   if r.target == "REJECT" and any(v.split(" ")[0].replace("KUBE-6-", "KUBE-", 1) == "KUBE-IPVS-IPS"
+                                                   for v in r.options.get("--match-set", []))), None)
+    ips = sets.get(("KUBE-6-" if ":" in vs.address else "KUBE-") + "IPVS-IPS")
+    held = ips.holds("dst", vs.protocol, vs.address, vs.port, None) if ips is not None else "KUBE-IPVS-IPS is not in the input"
+    return reject, held
+
+
+def _member_missing(pp: PortPath, path: EntryPath, vs: VirtualServer, sets: list[KubeSet], member: str,
+                    filtered: tuple[Rule | None, bool | str]) -> Finding:
+    names = " or ".join(k.name for k in sets)
+    what = f"node port {vs.port}" if path.entry == "nodePort" else f"{path.entry} {host_port(vs.address, vs.port)}"
+    evidence = [Evidence(vs.source, vs.line_no or None, vs.raw).line] + [
+        Evidence(k.source, k.line_no, f"Name: {k.name} ({counted(len(k.members) + len(k.nets), 'member')}, all listed)").line
+        for k in sets]
+    held = f"The listing shows all of {names}'s members, and {member} is not among them."
+    if path.entry == "nodePort":
+        detail = [held, f"kube-proxy adds each node port to {sets[0].name} when it syncs; nat KUBE-NODE-PORT marks "
+                  "traffic to the ports it holds for masquerade, so connections to this one are not masqueraded."]
+        return Finding("ipset-member-missing", "warning", f"port {pp.port.label}: kube-proxy's {names} does not hold "
+                       f"{what}, which IPVS serves ({vs.label})", port=pp.port.name, evidence=evidence, detail=detail,
+                       why="connections to it are not marked for masquerade (nat KUBE-NODE-PORT)",
+                       action="check kube-proxy's log on this node for ipset errors")
+    reject, bound = filtered
+    detail = [held, f"kube-proxy adds each {path.entry} address and port to {sets[0].name} when it syncs; "
+              "nat KUBE-SERVICES marks traffic to what it holds for masquerade."]
+    rejected = reject is not None and bound is True
+    if reject is not None:
+        evidence.append(Evidence(reject.source, reject.line_no or None, reject.raw).line)
+    if rejected:
+        detail.append("filter KUBE-IPVS-FILTER lets through the addresses and ports kube-proxy's sets hold and rejects "
+                      f"other new connections to the addresses on kube-ipvs0 (KUBE-IPVS-IPS, which holds {vs.address}): "
+                      f"new connections to {host_port(vs.address, vs.port)} are rejected.")
+    elif reject is None:
+        detail.append("The input shows no REJECT in filter KUBE-IPVS-FILTER (kube-proxy's filter of new connections "
+                      "to kube-ipvs0's addresses its sets do not hold): whether such connections are rejected is not in it.")
+    elif bound is not False:
+        detail.append(f"filter KUBE-IPVS-FILTER rejects new connections to kube-ipvs0's addresses its sets do not hold; "
+                      f"whether KUBE-IPVS-IPS holds {vs.address} is not in the input ({bound}).")
+    return Finding("ipset-member-missing", "error" if rejected else "warning",
+                   f"port {pp.port.label}: kube-proxy's {names} does not hold {what}, which IPVS serves ({vs.label})",
+                   port=pp.port.name, evidence=evidence, detail=detail,
+                   why=("new connections to it are rejected (filter KUBE-IPVS-FILTER)" if rejected else
+                        "traffic to it is not marked for masquerade (nat KUBE-SERVICES)"),
+                   action="check kube-proxy's log on this node for ipset errors")
 
 
 def _check_weights(snapshot: ServiceSnapshot, pp: PortPath) -> list[Finding]:

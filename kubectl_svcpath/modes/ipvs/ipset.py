@@ -14,10 +14,14 @@ IPs in ``KUBE-EXTERNAL-IP`` / ``KUBE-EXTERNAL-IP-LOCAL``, load-balancer ingress 
     10.96.0.1,tcp:443
 
 ``ipset`` prints a protocol by its number (``10.96.0.10,17:53``) where /etc/protocols is missing.
+
+Every set of kube-proxy's (``KUBE-…``) is also kept whole (``KubeSet``): its type, its members and whether
+the listing shows all of them, so that a packet's match on it (``--trace``) is read from its members.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass, field
 
@@ -43,12 +47,107 @@ class Member:
     raw: str
 
 
+Key = tuple[object, ...]
+
+
+@dataclass(slots=True)
+class KubeSet:
+    """One of kube-proxy's sets as the listing shows it: its members by their values (``member_key``)."""
+
+    name: str
+    type: str  # "hash:ip,port", "bitmap:port", …
+    source: str
+    line_no: int  # its "Name:" line
+    members: dict[Key, tuple[int, str]] = field(default_factory=dict)  # member -> (line, as printed)
+    nets: list[tuple[Key, tuple[int, str]]] = field(default_factory=list)  # members holding a network (hash:…,net)
+    count: int | None = None  # "Number of entries: N" (ipset 7.x prints it)
+    ended: bool = False  # another set's "Name:" follows its members: none was cut after them
+
+    @property
+    def whole(self) -> bool:
+        """The listing shows every member: as many as its own count says, or (no count) another set follows."""
+        shown = len(self.members) + len(self.nets)
+        return shown == self.count if self.count is not None else self.ended
+
+    def holds(self, flags: str, protocol: str, dst: str, dport: int, src: str | None) -> bool | str:
+        """Whether a packet matches ``-m set --match-set NAME FLAGS``; a string says why it cannot be told."""
+        dims = _dims(self.type)
+        wanted = flags.split(",")
+        if dims is None or len(wanted) < len(dims):
+            return f"ipset {self.name} ({flags}): its type {self.type} is not read"
+        if not self.members and not self.nets and self.whole:
+            return False
+        query: list[object] = []
+        for dim, flag in zip(dims, wanted, strict=False):
+            if dim == "port":
+                if flag != "dst":
+                    return f"ipset {self.name} ({flags}): the source port is not known"
+                query += [protocol.upper(), dport] if self.type != "bitmap:port" else [dport]
+                continue
+            value = dst if flag == "dst" else src
+            if value is None:
+                return f"ipset {self.name} ({flags}): the packet's source address is not given"
+            query.append(normalize_ip(value) if dim == "ip" else value)
+        found = tuple(query) in self.members if not self.nets else any(_in_net(query, key) for key, _ in self.nets)
+        if found or self.whole:
+            return found
+        return f"ipset {self.name} ({flags}): the listing shows only part of its members"
+
+
+def _dims(kind: str) -> list[str] | None:
+    """The values a member of this set type holds, in order: ("ip", "port", "ip") for hash:ip,port,ip."""
+    family, _, dims = kind.partition(":")
+    parts = dims.split(",")
+    return parts if family in ("hash", "bitmap") and all(p in ("ip", "port", "net") for p in parts) else None
+
+
+def member_key(kind: str, text: str) -> Key | None:
+    """A member as printed (``10.96.0.10,udp:53``, ``30725``, ``10.0.0.1,tcp:80,10.244.0.0/16``) -> its values:
+    addresses normalised, protocols by name (``17`` is UDP), networks parsed. None: not a member of that type."""
+    dims = _dims(kind)
+    words = text.split()
+    parts = words[0].split(",") if words else []
+    if dims is None or len(parts) != len(dims):
+        return None
+    key: list[object] = []
+    try:
+        for dim, part in zip(dims, parts, strict=True):
+            if dim == "port":
+                proto, _, port = part.rpartition(":")
+                if proto:
+                    key.append(_PROTOCOLS.get(proto.lower(), proto.upper()))
+                key.append(int(port))
+            elif dim == "net":
+                key.append(ipaddress.ip_network(part, strict=False))
+            else:
+                key.append(normalize_ip(part))
+    except ValueError:
+        return None
+    return tuple(key)
+
+
+def _in_net(query: list[object], key: Key) -> bool:
+    if len(query) != len(key):
+        return False
+    for want, have in zip(query, key, strict=True):
+        if isinstance(have, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+            try:
+                if ipaddress.ip_address(str(want)) not in have:
+                    return False
+            except ValueError:
+                return False
+        elif want != have:
+            return False
+    return True
+
+
 @dataclass(slots=True)
 class IpSets:
     """The members of kube-proxy's address sets, by (protocol, address, port) -> (set name, member)."""
 
     members: dict[tuple[str, str, int], tuple[str, Member]] = field(default_factory=dict)
     names: list[str] = field(default_factory=list)  # every set the listing holds, in order
+    sets: dict[str, KubeSet] = field(default_factory=dict)  # kube-proxy's own (KUBE-…), each with all it shows
 
     def kind_of(self, protocol: str, address: str, port: int) -> tuple[str, str, Member] | None:
         """(entry kind, set name, the member line) for a virtual server a kube-proxy set lists."""
@@ -62,6 +161,8 @@ class IpSets:
         for key, value in other.members.items():
             self.members.setdefault(key, value)
         self.names += [n for n in other.names if n not in self.names]
+        for name, kset in other.sets.items():
+            self.sets.setdefault(name, kset)
 
 
 _TYPE = re.compile(r"^Type:\s+(?:hash|bitmap|list):\S+\s*$")
@@ -83,13 +184,19 @@ def parse_ipsets(text: str, source: str) -> tuple[IpSets, set[int]]:
     own: set[int] = set()
     lines = text.splitlines()
     name: str | None = None
+    kset: KubeSet | None = None
     in_members = False
     for i, line in enumerate(lines):
         s = line.strip()
         m = _NAME.match(s)
         if m and i + 1 < len(lines) and _TYPE.match(lines[i + 1].strip()):
+            if kset is not None and in_members:
+                kset.ended = True  # (the next set's header: nothing was cut after the last member)
             name, in_members = m.group(1), False
             sets.names.append(name)
+            kset = None
+            if name.startswith("KUBE-"):
+                kset = sets.sets.setdefault(name, KubeSet(name, lines[i + 1].split(":", 1)[1].strip(), source, i + 1))
             own.add(i + 1)
             continue
         if name is None:
@@ -97,16 +204,31 @@ def parse_ipsets(text: str, source: str) -> tuple[IpSets, set[int]]:
         if not in_members:
             if s in _MEMBERS or re.match(r"^[A-Z][\w ]*:", s):  # Type:, Revision:, Header:, References: …
                 in_members = in_members or s in _MEMBERS
+                count = re.match(r"^Number of entries:\s*(\d+)$", s)
+                if count and kset is not None:
+                    kset.count = int(count.group(1))
                 own.add(i + 1)
                 continue
-            name = None  # not an ipset header line: the listing ended
+            name = kset = None  # not an ipset header line: the listing ended
             continue
         if not s:
             name = None  # a blank line ends a set's members
             continue
         own.add(i + 1)
         _member(sets, name, s, source, i + 1, line)
+        if kset is not None:
+            _kube_member(kset, s, i + 1)
     return sets, own
+
+
+def _kube_member(kset: KubeSet, s: str, line_no: int) -> None:
+    key = member_key(kset.type, s)
+    if key is None:
+        return
+    if any(isinstance(v, (ipaddress.IPv4Network, ipaddress.IPv6Network)) for v in key):
+        kset.nets.append((key, (line_no, s)))
+    else:
+        kset.members.setdefault(key, (line_no, s))
 
 
 def _member(sets: IpSets, name: str, s: str, source: str, line_no: int, raw: str) -> None:

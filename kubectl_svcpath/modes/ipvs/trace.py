@@ -9,9 +9,9 @@ connection-counting schedulers (said so). Weight 0 takes no new connection. A pe
 virtual server (ClientIP affinity) sends a returning client to the real server it used before.
 
 The ipsets kube-proxy matches (KUBE-CLUSTER-IP, KUBE-EXTERNAL-IP, KUBE-LOAD-BALANCER,
-KUBE-NODE-PORT-*) are not in an iptables dump; for the Service being traced their members
-follow from its addresses and the virtual servers, and the trace says it read them that way.
-Other sets stay "unknown".
+KUBE-NODE-PORT-*) are not in an iptables dump: a set an `ipset list` shows is matched on its
+members. For a set not shown, the Service being traced gives its members (its addresses and the
+virtual servers), and the trace says which sets it read that way. Other sets stay "unknown".
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from kubectl_svcpath.snapshot import ServiceSnapshot
 from kubectl_svcpath.modes.iptables.trace import IPVS_FILTER_HOOKS, IptablesTracer, trace_iptables
 from kubectl_svcpath.trace.model import Choice, Node, Packet, Step, Trace
 from kubectl_svcpath.trace.state import State
+from kubectl_svcpath.wording import agrees
 
 _WEIGHTED = ("rr", "wrr")
 
@@ -98,8 +99,20 @@ def trace_ipvs(ipvs: IpvsTable, rules: RuleSet | None, packet: Packet, node: Nod
             done += d
         return going, done
 
-    def set_lookup(name: str, flags: str, st: State) -> bool | None:
-        return _set_member(name, st, ipvs, snapshot)
+    inferred: list[str] = []  # the sets whose members were worked out from the Service
+    outside: list[str] = []  # KUBE-LOOP-BACK matches decided for a client outside the cluster
+
+    def set_lookup(name: str, flags: str, st: State) -> bool | str | None:
+        if _hairpin_of_outside(name, st):
+            outside.append(name)
+            return False
+        listed = ipvs.ipsets.sets.get(name) if ipvs.ipsets is not None else None
+        if listed is not None:
+            return listed.holds(flags, st.protocol, st.dst, st.dport, st.src)
+        res = _set_member(name, st, ipvs, snapshot)
+        if res is not None and name not in inferred:
+            inferred.append(name)
+        return res
 
     # kube-proxy binds every Service address to kube-ipvs0: they are local to the node
     addrs = {vs.address for vs in ipvs.virtual_servers.values() if vs.address}
@@ -112,10 +125,23 @@ def trace_ipvs(ipvs: IpvsTable, rules: RuleSet | None, packet: Packet, node: Nod
                               "filter DROPs) was not evaluated")
         for b in trace.branches:
             b.masquerade = None  # decided by the iptables rules that were not given
-    if snapshot is not None and rules is not None and rules.table("nat") is not None:
+    if snapshot is not None and rules is not None and rules.table("nat") is not None and ipvs.ipsets is None:
         trace.notes.append("ipset members (KUBE-CLUSTER-IP, KUBE-NODE-PORT-*, …) are not in the input: for this "
                            "Service they were read from its addresses and the IPVS virtual servers")
+    if outside:
+        trace.notes.append(f"outside: a client outside the cluster is no endpoint, so in no {outside[0]} member "
+                           "(an endpoint's address, port and address again: a pod reaching itself): decided, not forked")
+    if inferred and ipvs.ipsets is not None:
+        trace.notes.append(f"ipset {', '.join(inferred)}: not in the `ipset list` given: for this Service "
+                           f"{agrees(len(inferred), 'its members were', 'their members were')} read from its addresses "
+                           "and the IPVS virtual servers")
     return trace
+
+
+def _hairpin_of_outside(name: str, st: State) -> bool:
+    """A packet from outside the cluster (no address given) in a KUBE-LOOP-BACK match: its source would have to
+    be the endpoint's own address (the set holds endpoint ip,proto:port,ip), which such a client never is."""
+    return name.replace("KUBE-6-", "KUBE-", 1) == "KUBE-LOOP-BACK" and st.src is None and st.packet.origin == "remote"
 
 
 def _set_member(name: str, st: State, ipvs: IpvsTable, snapshot: ServiceSnapshot | None) -> bool | None:

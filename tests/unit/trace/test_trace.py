@@ -259,6 +259,34 @@ def test_ipvs_hairpin_and_pod_traffic():
     assert b["masquerade"] is True and b["masqueradeBecause"]["where"] == "nat KUBE-POSTROUTING #1"  # KUBE-LOOP-BACK
 
 
+def test_ipvs_set_matches_are_read_from_an_ipset_listing():
+    """With `ipset list` (real ipset output, tests/fixtures/ipvs/README.md) a set match is its members': a node port
+    kube-proxy left out of KUBE-NODE-PORT-TCP is not marked for masquerade. Without it, the members are worked
+    out from the Service, and the note says so; with it, no such note."""
+    files = ("hello-iptables-save.txt", "hello-ipvsadm-Ln.txt")
+    inferred = "ipset members (KUBE-CLUSTER-IP, KUBE-NODE-PORT-*, …) are not in the input"
+    t = _ipvs_trace("203.0.113.9", "172.18.0.2:31576", *files, "hello-ipset-list.txt")
+    (b,) = t["branches"]
+    assert b["masquerade"] is True and b["masqueradeBecause"]["where"] == "nat KUBE-NODE-PORT #1"
+    assert not any(n.startswith(inferred) for n in t["notes"])
+    t = _ipvs_trace("203.0.113.9", "172.18.0.2:31576", *files, "hello-ipset-list-node-port-missing.txt")
+    (b,) = t["branches"]
+    assert b["verdict"] == "delivered" and b["masquerade"] is False
+    assert "nat KUBE-MARK-MASQ #1" not in [s["where"] for s in b["steps"]]
+    assert any(n.startswith(inferred) for n in _ipvs_trace("203.0.113.9", "172.18.0.2:31576", *files)["notes"])
+
+
+def test_ipvs_outside_is_no_endpoint_of_the_hairpin_set():
+    """`--trace outside`: kube-proxy's KUBE-LOOP-BACK holds endpoint ip,port,ip (a pod reaching itself), which a
+    client outside the cluster is not: decided, not an unknown fork (with or without the set's listing)."""
+    for extra in ((), ("hello-ipset-list.txt",)):
+        t = _ipvs_trace("outside", "172.18.0.2:31576", "hello-iptables-save.txt", "hello-ipvsadm-Ln.txt", *extra)
+        (b,) = t["branches"]
+        assert b["masquerade"] is True and b["share"] == 1.0 and all(c["kind"] != "unknown" for c in b["choices"])
+        assert any(n.startswith("outside: a client outside the cluster is no endpoint, so in no KUBE-LOOP-BACK member")
+                   for n in t["notes"])
+
+
 def test_ipvs_weights_share_new_connections_and_weight_zero_takes_none():
     r = run_cli("kube-system/kube-dns", "--rules-file", str(IPVS / "dns-ipvsadm-Ln.txt"), "--manifest", str(IPVS / "dns-services.yaml"),
                 "--trace", "10.244.1.7", "-o", "json")

@@ -11,7 +11,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+from kubectl_svcpath.modes.ipvs.ipset import parse_ipsets
 from tests.conftest import ROOT, svcpath
+from tests.lab.ipvsgen import IPVS_FILTER
 
 CORPUS = ROOT / "tests" / "corpus"
 IPVSADM = str(CORPUS / "otus-minikube-ipvsadm-list-n.txt")
@@ -78,3 +82,102 @@ def test_an_ipset_listing_alone_says_what_is_missing() -> None:
     assert code == 4 and "holds kube-proxy's ipsets (ipset list) but no IPVS virtual server: pass `ipvsadm -Ln`" in err
     code, out, err = svcpath("--all", "--rules-file", IPSET)
     assert code == 0 and "Note: the input holds kube-proxy's ipsets" in out
+
+
+# --- every set of kube-proxy's, whole, with its members (what --trace matches on) ---------------------
+
+FIX = ROOT / "tests" / "fixtures" / "ipvs"
+SOURCE_CIDR = """\
+Name: KUBE-LOAD-BALANCER-SOURCE-CIDR
+Type: hash:ip,port,net
+Number of entries: 1
+Members:
+203.0.113.10,tcp:443,10.0.0.0/8
+
+Name: KUBE-CLUSTER-IP
+Type: hash:ip,port
+Number of entries: 5
+Members:
+10.96.0.10,17:53
+10.96.0.1,tcp:443
+"""
+
+
+@pytest.mark.parametrize("name,flags,packet,expected", [
+    ("KUBE-CLUSTER-IP", "dst,dst", ("tcp", "10.101.173.15", 39090, None), True),
+    ("KUBE-CLUSTER-IP", "dst,dst", ("udp", "10.101.173.15", 39090, None), False),  # (the protocol is the member's)
+    ("KUBE-CLUSTER-IP", "dst,dst", ("tcp", "10.101.173.15", 80, None), False),
+    ("KUBE-NODE-PORT-TCP", "dst", ("tcp", "172.18.0.2", 31576, None), True),
+    ("KUBE-NODE-PORT-TCP", "dst", ("tcp", "172.18.0.2", 30000, None), False),
+    ("KUBE-LOOP-BACK", "dst,dst,src", ("tcp", "192.168.189.15", 9090, "192.168.189.15"), True),
+    ("KUBE-LOOP-BACK", "dst,dst,src", ("tcp", "192.168.189.15", 9090, "192.168.1.5"), False),
+    ("KUBE-LOOP-BACK", "dst,dst,src", ("tcp", "192.168.189.15", 9090, None), "the packet's source address is not given"),
+    ("KUBE-EXTERNAL-IP", "dst,dst", ("tcp", "203.0.113.10", 80, None), False),  # empty, and the listing says so
+    ("KUBE-IPVS-IPS", "dst", ("tcp", "10.101.173.15", 1, None), True),
+])
+def test_a_match_on_a_listed_set_is_read_from_its_members(name, flags, packet, expected):
+    sets, _ = parse_ipsets((FIX / "hello-ipset-list.txt").read_text(), "sets.txt")
+    assert len(sets.sets) == 17 and all(s.whole for s in sets.sets.values())
+    got = sets.sets[name].holds(flags, *packet)
+    assert got == expected if not isinstance(expected, str) else expected in str(got)
+
+
+def test_networks_protocol_numbers_and_a_cut_set():
+    sets, _ = parse_ipsets(SOURCE_CIDR, "sets.txt")
+    cidr = sets.sets["KUBE-LOAD-BALANCER-SOURCE-CIDR"]
+    assert cidr.holds("dst,dst,src", "tcp", "203.0.113.10", 443, "10.1.2.3") is True
+    assert cidr.holds("dst,dst,src", "tcp", "203.0.113.10", 443, "192.168.1.1") is False
+    cut = sets.sets["KUBE-CLUSTER-IP"]  # (5 entries, 2 shown: the paste ends inside it)
+    assert not cut.whole and cut.holds("dst,dst", "udp", "10.96.0.10", 53, None) is True
+    assert "shows only part of its members" in str(cut.holds("dst,dst", "tcp", "10.96.0.99", 80, None))
+
+
+# --- ipset-member-missing: a way in IPVS serves that kube-proxy's own set lacks ------------------------
+
+MANIFEST = ROOT / "kubectl_svcpath" / "examples" / "hello-service" / "manifest.yaml"
+
+
+def _hello(tmp_path: Path, sets: str, *args: str, filter_table: bool = False) -> tuple[int, str, str]:
+    save = (FIX / "hello-iptables-save.txt").read_text() + (IPVS_FILTER if filter_table else "")
+    (tmp_path / "save.txt").write_text(save)
+    (tmp_path / "sets.txt").write_text(sets)
+    return svcpath("default/hello-service", "--rules-file", str(tmp_path / "save.txt"), "--rules-file",
+                   str(FIX / "hello-ipvsadm-Ln.txt"), "--rules-file", str(tmp_path / "sets.txt"),
+                   "--manifest", str(MANIFEST), *args)
+
+
+def test_a_node_port_its_set_lacks_is_a_warning(tmp_path: Path) -> None:
+    code, out, err = _hello(tmp_path, (FIX / "hello-ipset-list-node-port-missing.txt").read_text(), "--explain")
+    assert code == 0, err
+    flat = " ".join(out.split())
+    assert ("WARNING ipset-member-missing: port port-v2 49191/TCP: kube-proxy's KUBE-NODE-PORT-TCP does not hold node "
+            "port 31576, which IPVS serves (TCP 172.18.0.2:31576)") in flat
+    assert "The listing shows all of KUBE-NODE-PORT-TCP's members, and 31576 is not among them." in flat
+    assert "sets.txt:86 Name: KUBE-NODE-PORT-TCP (1 member, all listed)" in flat
+    assert flat.count("ipset-member-missing") == 2  # (the summary line and the finding: one node port, one finding)
+
+
+def test_a_cluster_ip_its_set_lacks_is_rejected_where_the_filter_says_so(tmp_path: Path) -> None:
+    sets = (FIX / "hello-ipset-list-cluster-ip-missing.txt").read_text()
+    code, out, err = _hello(tmp_path, sets, "-o", "json", filter_table=True)
+    assert code == 3, err
+    (f,) = [f for f in json.loads(out)["findings"] if f["code"] == "ipset-member-missing"]
+    assert f["severity"] == "error" and f["port"] == "port-v2"
+    assert "kube-proxy's KUBE-CLUSTER-IP does not hold clusterIP 10.101.173.15:49191" in f["message"]
+    assert any("new connections to 10.101.173.15:49191 are rejected" in d for d in f["detail"])
+    assert any("-j REJECT" in e and "KUBE-IPVS-IPS" in e for e in f["evidence"])
+    # no filter table in the input: whether they are rejected is not said
+    code, out, err = _hello(tmp_path, sets, "-o", "json")
+    assert code == 0, err
+    (f,) = [f for f in json.loads(out)["findings"] if f["code"] == "ipset-member-missing"]
+    assert f["severity"] == "warning" and any("whether such connections are rejected is not in it" in d for d in f["detail"])
+
+
+def test_a_set_the_listing_does_not_show_whole_proves_nothing(tmp_path: Path) -> None:
+    whole = (FIX / "hello-ipset-list.txt").read_text()
+    code, out, err = _hello(tmp_path, whole, "-o", "json")
+    assert code == 0 and "ipset-member-missing" not in out
+    cut = "\n".join((FIX / "hello-ipset-list-cluster-ip-missing.txt").read_text().splitlines()[:19]) + "\n"
+    assert cut.endswith("Members:\n")  # (KUBE-CLUSTER-IP's header says 1 entry; the paste ends before it)
+    code, out, err = _hello(tmp_path, cut, "-o", "json")
+    assert code == 0 and "ipset-member-missing" not in out
