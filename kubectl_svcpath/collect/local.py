@@ -310,8 +310,9 @@ PROC_IP_VS = "/proc/net/ip_vs"  # the kernel's IPVS table of this network namesp
 
 
 def add_ipvs(collection: Collection, proc: str = PROC_IP_VS) -> None:
-    """IPVS mode's table: the kernel's own listing (no tool needed), and ipvsadm's counters when it is
-    installed. Nothing when the kernel has no IPVS table or holds no virtual server in it."""
+    """IPVS mode's table: the kernel's own listing (no tool needed), ipvsadm's counters and kube-proxy's sets
+    (`ipset list`) when those tools are installed. Nothing when the kernel has no IPVS table or holds no
+    virtual server in it."""
     try:
         with open(proc, encoding="utf-8", errors="replace") as f:
             text = f.read(64 << 20)
@@ -327,6 +328,23 @@ def add_ipvs(collection: Collection, proc: str = PROC_IP_VS) -> None:
         collection.notes.append(f"`{stats.command}` failed (exit {stats.returncode}: {_first_line(stats.stderr) or 'no output'}): "
                                 "the IPVS table was read from /proc/net/ip_vs alone")
     collection.dumps.append(RuleDump(text=text, source=proc, format="ipvsadm", kind="local"))
+    _add_ipsets(collection, run(["ipset", "list"], timeout=60))
+
+
+def _add_ipsets(collection: Collection, sets: Run | None) -> None:
+    """kube-proxy's sets, as the pod's `ipset list` is read live; without them, a note says what that costs."""
+    from kubectl_svcpath.collect.kube_proxy_pod import IPSETS_UNREAD
+
+    if sets is None:
+        collection.notes.append(f"ipset is not installed here: {IPSETS_UNREAD}")
+    elif sets.returncode != 0:
+        collection.notes.append(f"`ipset list` failed (exit {sets.returncode}): {_first_line(sets.stderr)}: {IPSETS_UNREAD}")
+    elif not sets.stdout.strip():
+        collection.notes.append("`ipset list` lists no set: kube-proxy's IPVS sets (KUBE-CLUSTER-IP, …) are not on this "
+                                "node; kube-proxy creates them at start in IPVS mode (see its log)")
+    else:
+        collection.dumps.append(RuleDump(text=sets.stdout, source="local: ipset list", format="ipset", kind="local",
+                                         returncode=0))
 
 
 def _service_chain_present(collection: Collection, p: Probe, service_chains: set[str]) -> bool:

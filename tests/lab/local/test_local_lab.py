@@ -410,3 +410,30 @@ def test_legacy_chains_read_whole_by_python_iptables_prove_a_missing_endpoint(tm
     assert "read with python-iptables (legacy backend)" in r.stdout
     assert r.stdout.startswith("http 80/TCP → 1 of 2 endpoints (ready), 0 pkts — FAIL: endpoint-not-programmed"), r.stdout
     assert "not all in the input" not in r.stdout
+
+
+READ_IPVS = Path(__file__).resolve().parent / "read_ipvs.py"
+
+
+def test_local_ipvs_reads_the_nodes_ipsets(lab: Lab) -> None:
+    """--local in IPVS mode runs `ipset list` there as live reads it in the pod: every set kube-proxy makes,
+    real in the node's namespace, node port 31576 left out of KUBE-NODE-PORT-TCP. Without ipset installed,
+    a note says what is not read."""
+    from tests.lab import ipvsgen
+
+    node = lab.add_node("ipvs")
+    for name, kind in ipvsgen.KUBE_PROXY_SETS:
+        lab.run(node, ipvsgen.create_set(name, kind))
+    for name, member in (("KUBE-CLUSTER-IP", f"{CIP},tcp:39090"), ("KUBE-CLUSTER-IP", f"{CIP},tcp:49191"),
+                         ("KUBE-NODE-PORT-TCP", "30725"), ("KUBE-IPVS-IPS", CIP)):
+        lab.run(node, ["ipset", "add", name, member])
+    read = [sys.executable, str(READ_IPVS), str(ROOT / "tests/fixtures/ipvs/hello-proc-net-ip_vs.txt"), str(MANIFEST)]
+    doc = json.loads(lab.run(node, read).stdout)
+    assert {"source": "local: ipset list", "format": "ipset", "kind": "local"}.items() <= doc["sources"][-1].items()
+    (f,) = [f for f in doc["findings"] if f["code"] == "ipset-member-missing"]
+    assert f["message"] == ("port port-v2 49191/TCP: kube-proxy's KUBE-NODE-PORT-TCP does not hold node port 31576, "
+                            "which IPVS serves (TCP 172.18.0.2:31576)")
+    doc = json.loads(lab.run(node, ["env", "PATH=/nonexistent", *read]).stdout)
+    assert [s["format"] for s in doc["sources"]] == ["ipvsadm"]
+    assert any(n.startswith("ipset is not installed here: kube-proxy's ipsets (KUBE-CLUSTER-IP, KUBE-NODE-PORT-TCP, …) "
+                            "were not read") for n in doc["notes"])
