@@ -16,7 +16,7 @@ from kubectl_svcpath import pipeline
 from kubectl_svcpath.dump import Collection, RuleDump
 from kubectl_svcpath.errors import BadDump
 from kubectl_svcpath.parse.excerpt import clean
-from tests.conftest import DUMPS, EXAMPLE, require_shared
+from tests.conftest import DUMPS, EXAMPLE, ROOT, require_shared
 
 DUMP_FILES = sorted(p for p in DUMPS.glob("*") if p.is_file() and p.name != "INDEX.md") if DUMPS.is_dir() else []
 SOURCE = "node n1 pod kube-system/kube-proxy-x: iptables-save -c"
@@ -56,3 +56,13 @@ def test_a_pods_listing_has_no_authors_cut() -> None:
     assert any("is an excerpt (cut at line" in n for n in as_file["notes"])
     with pytest.raises(BadDump, match=f"line {at + 2}: not an iptables-save line: [.][.][.]"):
         _reports(text, "pod")
+
+
+def test_a_local_listing_other_than_iptables_save_is_read_as_printed() -> None:
+    """--local's ipset and ipvsadm listings are the tools' own output: not searched for a paste's cuts and
+    prompts (ipset's "Members:" lines were taken for commands and commented out); a file of the same text is."""
+    text = (ROOT / "tests" / "fixtures" / "ipvs" / "hello-ipset-list.txt").read_text()
+    local = pipeline.cleaned(RuleDump(text=text, source="local: ipset list", format="ipset", kind="local"))
+    assert local.clean and local.text is text
+    pasted = pipeline.cleaned(RuleDump(text=text, source="sets.txt", format="ipset"))
+    assert "# Members:" in pasted.text
