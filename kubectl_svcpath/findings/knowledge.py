@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from kubectl_svcpath.analysis import Analysis
 from kubectl_svcpath.path import Finding, PortPath
-from kubectl_svcpath.wording import counted
+from kubectl_svcpath.wording import agrees, counted, listed
 
 
 def check_not_in_input(a: Analysis) -> list[Finding]:
@@ -50,12 +50,10 @@ def _endpoint_chains_unseen(a: Analysis, pp: PortPath) -> list[Finding]:
     if not hops:
         return []
     names = list(hops)
-    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-    one = len(names) == 1
     return [Finding(
         "chain-not-in-input", "info",
         f"port {pp.port.label}: {counted(len(names), 'endpoint chain')} the service chain jumps to "
-        f"{'is' if one else 'are'} not in the input ({shown}): where {'it sends' if one else 'they send'} "
+        f"{agrees(len(names), 'is', 'are')} not in the input ({listed(names)}): where {agrees(len(names), 'it sends', 'they send')} "
         "traffic is unknown",
         port=pp.port.name, evidence=[ev.line for path in pp.paths for ev in path.evidence[:1]][:2],
         detail=["The input shows the service chain's jumps but not the endpoint chains' DNAT rules (a grep or a "

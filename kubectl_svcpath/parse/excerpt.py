@@ -279,11 +279,36 @@ def clean(text: str) -> Cleaned:
                 _comment_command(lines, i, commands)
         elif other is not None and line.strip():  # (rules pasted right after, without their own command: its output ends)
             other, fresh = (None, fresh) if _RULE_START.match(line) else (other, _leave_out(left_out, lines, i, other, fresh))
+    _close_cut_blocks(lines, elisions, text)
     other_family, reruns = _families_and_moments(lines, text, commands, run)
     if not any((elisions, commands, left_out, marked, relisted, repeated, reruns, other_family)):
         return Cleaned(text, [], bom, dedented=dedented, uncommented=uncommented, listings=listings)
     return Cleaned("\n".join(lines), elisions, bom, commands, dedented, left_out, marked=marked, repeated=repeated,
                    relisted=relisted, uncommented=uncommented, reruns=reruns, listings=listings, other_family=other_family)
+
+
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def _close_cut_blocks(lines: list[str], cut: list[int], text: str) -> None:
+    """nft blocks whose text ends at a cut mark, their closing braces cut with what followed ("chain KUBE-SERVICES {",
+    "...", a rule, "...", then the end of the Markdown code block or of the paste): closed at that mark, as the block
+    the author copied from was. Each stretch between code fences (made comments) is one copy."""
+    if not cut or "{" not in text:
+        return
+    elisions, depth, last = set(cut), 0, -1
+    for i, line in enumerate(lines + ["# ```"]):
+        body = line.strip()
+        if body.startswith("# ```"):
+            if depth > 0 and last + 1 in elisions:
+                lines[last] = "}" * depth
+            depth, last = 0, -1
+        elif body and not body.startswith("#"):
+            bare = _QUOTED.sub("", body.split(" #")[0])  # (braces in a comment's string or an nft "# note" are none)
+            depth = max(0, depth + bare.count("{") - bare.count("}"))
+            last = i
+        elif i + 1 in elisions:
+            last = i
 
 
 def _families_and_moments(lines: list[str], text: str, commands: list[int], run: int) -> tuple[list[tuple[int, int]], list[_Rerun]]:

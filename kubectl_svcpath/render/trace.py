@@ -298,7 +298,7 @@ def _branch_lines(i: int, b: Branch, style: Style, wide: bool, sources: list[str
     lines = [f"Branch {i}: {style.paint(safe(_branch_head(b)), _VERDICT_COLOR.get(b.verdict, 'yellow'))}"]
     lines = wrap_lines(lines, width)
     if b.verdict != "delivered" and b.reason:
-        lines.append(f"  why: {safe(b.reason)}")
+        lines.extend(_fitted(f"  why: {safe(b.reason)}", "      ", width))
     for c in b.choices:
         if c.kind == "random" and not wide:
             continue
@@ -311,7 +311,7 @@ def _branch_lines(i: int, b: Branch, style: Style, wide: bool, sources: list[str
     stacked = bool(width) and 2 + w1 + 2 + w2 + 2 + max(map(len, refs), default=0) > (width or 0)
     for s, ref in zip(b.steps, refs, strict=True):
         if stacked:
-            lines += [f"  {safe(s.where)}  {safe(ref)}", f"      {safe(s.action)}"]
+            lines += [f"  {safe(s.where)}  {safe(ref)}", *_fitted(f"      {safe(s.action)}", "        ", width)]
             under = "      "
         else:
             lines.append(f"  {safe(s.where).ljust(w1)}  {safe(s.action).ljust(w2)}  {safe(ref)}".rstrip())

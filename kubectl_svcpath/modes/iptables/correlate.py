@@ -15,6 +15,7 @@ from kubectl_svcpath.path import EndpointHop, EntryPath, Evidence, PortPath
 from kubectl_svcpath.modes.iptables.model import Rule, RuleSet, bare_address, split_hostport
 from kubectl_svcpath.parse.grep_words import selects
 from kubectl_svcpath.snapshot import ServicePort, ServiceSnapshot
+from kubectl_svcpath.wording import agrees, counted, numbered
 
 _NOOP_TARGETS = {"KUBE-MARK-MASQ", "KUBE-MARK-DROP", "RETURN", None}
 
@@ -103,13 +104,7 @@ def _correlate_port(snapshot: ServiceSnapshot, port: ServicePort, rules: RuleSet
                 if seps:
                     pp.paths.append(_follow_endpoints(rules, seps))
                     pp.not_in_input.append(f"service chain: not in the input (only the endpoint chains {', '.join(seps)} are)")
-    for path in pp.paths:
-        if path.verdict == "not-in-input":
-            what = path.chains[-1]
-            said = (f"{what}: in the input in part, {path.unseen} not" if path.unseen else
-                    f"{what}: not in the input (the rules jump to it; what it does is unknown)")
-            if said not in pp.not_in_input:  # (the load-balancer IP and the node port into one chain: said once)
-                pp.not_in_input.append(said)
+    _say_unseen(rules, pp)
     cluster_chains = {p.policy_chain for p in pp.paths if p.policy_chain and p.policy_chain.startswith("KUBE-SVC-")}
     partial = sorted({p.policy_chain for p in pp.paths if p.policy_chain and not rules.chain_complete("nat", p.policy_chain)})
     if partial and snapshot.from_api:
@@ -130,6 +125,24 @@ def _correlate_port(snapshot: ServiceSnapshot, port: ServicePort, rules: RuleSet
     return pp
 
 
+def _say_unseen(rules: RuleSet, pp: PortPath) -> None:
+    """What the port's paths lead to that the input does not show: a chain not in it, endpoint shares a listing hides."""
+    for path in pp.paths:
+        if path.verdict == "not-in-input":
+            what = path.chains[-1]
+            said = (f"{what}: in the input in part, {path.unseen} not" if path.unseen else
+                    f"{what}: not in the input (the rules jump to it; what it does is unknown)")
+            if said not in pp.not_in_input:  # (the load-balancer IP and the node port into one chain: said once)
+                pp.not_in_input.append(said)
+    for chain in dict.fromkeys(p.policy_chain for p in pp.paths if p.policy_chain):
+        if hidden := hidden_split(rules.rules_of("nat", chain)):
+            pp.not_in_input.append(
+                f"endpoint shares: not in the input ({chain} shows {counted(len(hidden), 'endpoint jump')} that match "
+                f"nothing with more after {agrees(len(hidden), 'it', 'them')} ({numbered('line', [r.line_no for r in hidden])}): "
+                "kube-proxy writes only its last endpoint jump so; the listing does not print the -m statistic match "
+                "that splits the traffic (nft does not, in a table iptables-nft wrote)")
+
+
 def _entry_kind(snapshot: ServiceSnapshot, rule: Rule, chains: dict[str, str]) -> str:
     dest = bare_address(rule.dest_addr)
     if dest in snapshot.cluster_ips:
@@ -145,6 +158,8 @@ def _entry_kind(snapshot: ServiceSnapshot, rule: Rule, chains: dict[str, str]) -
         return "externalIP"
     if rule.target in (chains["svc"], chains["svl"]):
         return "clusterIP"
+    if rule.target in (chains["ext"], chains["xlb"]) and not comment:  # (a load balancer's or an external IP's, alike)
+        return "external"
     return "externalIP"
 
 
@@ -299,7 +314,8 @@ def _in_part_why(rules: RuleSet, body: list[Rule]) -> str:
     if body and _opens_paste(rules, body[0]):
         return "the paste opens with its endpoint jumps: rules above them, if any, were not copied"
     steps = [r for r in body if (r.target or "").startswith("KUBE-SEP-") and "--rcheck" not in r.options]
-    if steps and not _is_cascade(steps):  # (proved: a share of the cascade is missing above, between or below)
+    if steps and not _is_cascade(steps) and not hidden_split(body):  # (proved: a share of the cascade is missing above,
+        # between or below; not when the listing hides the split, whose probabilities a cascade is told by)
         return "its endpoint jumps shown are not all of kube-proxy's cascade"
     cuts = sorted({line for d in rules.dumps if d.source == body[0].source for line in d.elisions}) if body else []
     if cuts:
@@ -413,7 +429,23 @@ def _endpoints(rules: RuleSet, chain: str, body: list[Rule]) -> list[EndpointHop
     for target in order:  # an endpoint chain the input does not show: its jumps still name and count it
         if hops[target].ip == "?":
             _from_jumps(hops[target], [r for r in body if r.target == target])
+    if hidden_split(body):
+        for hop in hops.values():
+            hop.probability = None  # (the listing hides the match that splits the traffic: shares unknown)
     return [hops[t] for t in order]
+
+
+def hidden_split(body: list[Rule]) -> list[Rule]:
+    """Endpoint jumps shown unconditional with more endpoint jumps after them: kube-proxy writes only its last one so
+    (the others hold -m statistic), so the listing hides that match (nft cannot print the xt statistic match of a
+    table iptables-nft wrote): which share each endpoint gets is not in the input, not "all to the first"."""
+    steps = [r for r in body if (r.target or "").startswith("KUBE-SEP-")
+             and "--rcheck" not in r.options and "--update" not in r.options]
+    # (iptables prints every match it stored: in its own listings an unconditional jump is one, as the kernel runs it)
+    return [r for r in steps[:-1] if r.probability is None and _NFT_JUMP.search(r.raw)]
+
+
+_NFT_JUMP = re.compile(r"(?:^|\s)(?:jump|goto)\s+KUBE-SEP-")
 
 
 def _from_jumps(hop: EndpointHop, jumps: list[Rule]) -> None:

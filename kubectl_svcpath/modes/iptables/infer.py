@@ -23,6 +23,7 @@ from typing import Any
 
 from kubectl_svcpath import kubeproxy
 from kubectl_svcpath.modes.iptables import comments
+from kubectl_svcpath.modes.iptables.correlate import hidden_split
 from kubectl_svcpath.modes.iptables.era import jump_tells_internal_policy
 from kubectl_svcpath.modes.iptables.model import LazyChains, Rule, RuleSet, Table, bare_address, split_hostport
 from kubectl_svcpath.parse.possessive import compile_possessive
@@ -579,11 +580,20 @@ def _unclaimed(rules: RuleSet, drafts: dict[tuple[str, str], _Draft], claims: _C
                 pf.via_node_ports = True
             elif addr:
                 said = comments.read(r.comment)
-                kind = said.kind if said else "cluster IP"
-                bucket = {"external IP": d.external_ips, "loadbalancer IP": d.lb_ips}.get(kind, d.cluster_ips)
+                kind = said.kind if said else _uncommented_kind(r.target or "")
+                bucket = {"external IP": d.external_ips, "loadbalancer IP": d.lb_ips, None: d.other_ips}.get(kind, d.cluster_ips)
                 if addr not in bucket:
                     bucket.append(addr)
                 pf.port = pf.port or r.dport_number
+
+
+def _uncommented_kind(target: str) -> str | None:
+    """What an address is whose KUBE-SERVICES rule has no comment, by the chain it jumps to: a cluster IP's rule jumps
+    to the service chain, a load balancer's to KUBE-FW- (firewall), a load balancer's or an external IP's to KUBE-EXT-
+    (1.24+) or KUBE-XLB- (Local policy, before 1.24): None, which of the two not in the input."""
+    if target.startswith("KUBE-FW-"):
+        return "loadbalancer IP"
+    return None if target.startswith(("KUBE-EXT-", "KUBE-XLB-")) else "cluster IP"
 
 
 def _own_rules(rules: RuleSet, h: str) -> list[Rule]:
@@ -644,6 +654,9 @@ def _finish(d: _Draft, rules: RuleSet) -> ServiceSnapshot:
         # affinity rules come with the endpoint rules: only a whole chain that has those proves "None"
         jumps = any((r.target or "").startswith("KUBE-SEP-") for c in seen for r in rules.rules_of("nat", c))
         whole = whole and jumps and all(rules.chain_complete("nat", c) for c in seen)
+        # (a listing that hides the statistic matches of the endpoint jumps, as nft does, may hide "recent" too: an
+        # affinity rule reads as one more unconditional jump)
+        whole = whole and not any(hidden_split(rules.rules_of("nat", c)) for c in seen)
     node_ports = any(p.node_port for p in ports) or any(f.via_node_ports for f in d.ports.values())
     stype = _service_type(d, rules, node_ports)
     etp = d.etp

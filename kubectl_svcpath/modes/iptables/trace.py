@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from kubectl_svcpath.modes.iptables.correlate import whole_cascade
+from kubectl_svcpath.modes.iptables.correlate import hidden_split, whole_cascade
 from kubectl_svcpath.modes.iptables.model import Rule, RuleSet, split_hostport
 from kubectl_svcpath.trace.match import (apply_negation, in_prefix, mark_value_mask, negatable, outside_excludes, port_in,
                                          protocol_name)
@@ -326,6 +326,10 @@ class IptablesTracer:
         unknown: list[str] = []  # why the match cannot be decided (it forks)
         if rule.partial:
             unknown.append("the paste cut words out of this rule: its matches are not all shown")
+        if (rule.target or "").startswith("KUBE-SEP-") and rule.probability is None \
+                and rule in hidden_split(self.rules.rules_of(rule.table or "nat", rule.chain)):
+            unknown.append("the listing shows no match on this endpoint jump, which kube-proxy writes only on the last "
+                           "one: it hides the -m statistic match that splits the traffic")
         if not self._header_matches(st, rule, unknown):
             return [(False, None)]
         for module in rule.matches:

@@ -22,7 +22,7 @@ def test_a_listed_service_chain_alone_is_no_ok() -> None:
     assert "→ 3 endpoints (state not in the input), counters not in the input — UNKNOWN (its endpoint chains are not " \
            "in the input)" in flat, out
     assert ("chain-not-in-input: port (unnamed) ?/?: 3 endpoint chains the service chain jumps to are not in the input "
-            "(KUBE-SEP-GB5ZXZKDF6JWMI74, KUBE-SEP-SHJOK7USDC7L53KY, KUBE-SEP-STQ7EMRESDHHERMG): where they send traffic "
+            "(KUBE-SEP-GB5ZXZKDF6JWMI74, KUBE-SEP-SHJOK7USDC7L53KY and KUBE-SEP-STQ7EMRESDHHERMG): where they send traffic "
             "is unknown") in flat, out
     assert "rules OK" not in flat
 
