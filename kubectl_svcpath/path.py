@@ -104,6 +104,8 @@ class EntryPath:
     # the policy chain is in the input in part and its endpoint jumps shown are not a whole cascade: more may exist
     endpoints_in_part: bool = False
     in_part_why: str | None = None  # … and why, when the input says more than that ("the pasted grep's word is …")
+    # the entry rule is not in the input, only its masquerade twin (KUBE-SERVICES before 1.21), which names the port
+    jump_unseen: bool = False
 
 
 @dataclass(slots=True)

@@ -29,9 +29,11 @@ def check_not_in_input(a: Analysis) -> list[Finding]:
                     detail=["The input is a part of a listing; what it leaves out may well exist on the node. "
                             "Nothing is said about it."]))
                 continue
+            said = (f"the {via}rule jumps to {chain}, which is not in the input" if not path.jump_unseen else
+                    f"only the {via}rule's masquerade twin is in the input; the jump to {chain} and the chain are not")
             out.append(Finding(
                 "chain-not-in-input", "info",
-                f"port {pp.port.label}: the {via}rule jumps to {chain}, which is not in the input: where its traffic goes is unknown",
+                f"port {pp.port.label}: {said}: where its traffic goes is unknown",
                 port=pp.port.name, evidence=[ev.line for ev in path.evidence[:2]],
                 detail=["The input is a part of the rules (an excerpt, grep output, a partial restore input); the chain "
                         "may well exist on the node with endpoints. Nothing is said about them."],

@@ -86,6 +86,13 @@ def finish(st: State, kind: str, step: Step | None, reason: str) -> None:
 _SERVICE_JUMPS = tuple(f"{verb} KUBE-{kind}-" for verb in ("jump", "goto", "-j", "-g") for kind in ("SVC", "SVL", "EXT", "FW", "XLB"))
 
 
+def _cluster_ip_masquerade(step: Step) -> bool:
+    """A KUBE-SERVICES rule that marked the packet for masquerade: before 1.21 kube-proxy wrote a Service address's
+    masquerade rule there (its cluster IP's, an external IP's), above the jump to the service chain: it matched a
+    Service's address too."""
+    return step.where.startswith("nat KUBE-SERVICES #") and step.action.startswith(("-j KUBE-MARK-MASQ", "jump KUBE-MARK-MASQ"))
+
+
 def went_through(st: State) -> None:
     """The packet passed every hook: delivered when a Service rule rewrote it, else not a Service address."""
     b = st.branch
@@ -94,7 +101,7 @@ def went_through(st: State) -> None:
         b.reason = f"DNAT to {b.endpoint}"
         if b.masquerade:
             b.reason += ", source masqueraded to the node's address"
-    elif (matched := next((x for x in b.steps if x.action.startswith(_SERVICE_JUMPS)), None)) is not None:
+    elif (matched := next((x for x in b.steps if x.action.startswith(_SERVICE_JUMPS) or _cluster_ip_masquerade(x)), None)) is not None:
         # a Service's rule matched the destination, and the chain it jumps to did not rewrite it here (a chain the input
         # lacks, assumed to return; or one shown in part): the address is a Service's all the same
         b.verdict = "not-a-service"

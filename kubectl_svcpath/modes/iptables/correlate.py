@@ -12,6 +12,7 @@ import re
 from kubectl_svcpath import kubeproxy
 from kubectl_svcpath.endpoints import attach_slices, ip_family
 from kubectl_svcpath.path import EndpointHop, EntryPath, Evidence, PortPath
+from kubectl_svcpath.modes.iptables import comments
 from kubectl_svcpath.modes.iptables.model import Rule, RuleSet, bare_address, split_hostport
 from kubectl_svcpath.parse.grep_words import selects
 from kubectl_svcpath.snapshot import ServicePort, ServiceSnapshot
@@ -81,13 +82,7 @@ def _correlate_port(snapshot: ServiceSnapshot, port: ServicePort, rules: RuleSet
     if nat:
         pp.service_chain = chains["svc"] if chains["svc"] in nat.chains else None
         pp.local_chain = chains["svl"] if chains["svl"] in nat.chains else None
-    own = set(chains.values())
-    for rule in rules.rules_targeting("nat", "KUBE-SERVICES", own):
-        pp.paths.append(_follow(snapshot, port, spn, rules, rule, ["KUBE-SERVICES"], _entry_kind(snapshot, rule, chains)))
-    for rule in rules.rules_targeting("nat", "KUBE-NODEPORTS", own):
-        if rule.target == "KUBE-MARK-MASQ":
-            continue
-        pp.paths.append(_follow(snapshot, port, spn, rules, rule, ["KUBE-NODEPORTS"], "nodePort"))
+    pp.paths.extend(_entries(snapshot, port, spn, rules, chains))
     pp.paths.extend(_filter_verdicts(snapshot, port, spn, rules, pp.paths))
     dispatch = [c for c in ("KUBE-SERVICES", "KUBE-NODEPORTS") if not rules.chain_complete("nat", c)]
     if dispatch:
@@ -132,6 +127,9 @@ def _say_unseen(rules: RuleSet, pp: PortPath) -> None:
             what = path.chains[-1]
             said = (f"{what}: in the input in part, {path.unseen} not" if path.unseen else
                     f"{what}: not in the input (the rules jump to it; what it does is unknown)")
+            if path.jump_unseen:
+                said = (f"{what}: not in the input, nor the jump to it (the clusterIP rule's masquerade twin above it "
+                        "is: kube-proxy wrote the jump right after it, to the chain the port's name hashes to)")
             if said not in pp.not_in_input:  # (the load-balancer IP and the node port into one chain: said once)
                 pp.not_in_input.append(said)
     for chain in dict.fromkeys(p.policy_chain for p in pp.paths if p.policy_chain):
@@ -141,6 +139,37 @@ def _say_unseen(rules: RuleSet, pp: PortPath) -> None:
                 f"nothing with more after {agrees(len(hidden), 'it', 'them')} ({numbered('line', [r.line_no for r in hidden])}): "
                 "kube-proxy writes only its last endpoint jump so; the listing does not print the -m statistic match "
                 "that splits the traffic (nft does not, in a table iptables-nft wrote)")
+
+
+def _entries(snapshot: ServiceSnapshot, port: ServicePort, spn: str, rules: RuleSet, chains: dict[str, str]) -> list[EntryPath]:
+    """The port's entry rules in KUBE-SERVICES and KUBE-NODEPORTS, each followed; in a part of the rules without its
+    clusterIP jump, the cluster IP's masquerade rule (KUBE-SERVICES before 1.21) stands for it."""
+    own = set(chains.values())
+    paths = [_follow(snapshot, port, spn, rules, rule, ["KUBE-SERVICES"], _entry_kind(snapshot, rule, chains))
+             for rule in rules.rules_targeting("nat", "KUBE-SERVICES", own)]
+    paths += [_follow(snapshot, port, spn, rules, rule, ["KUBE-NODEPORTS"], "nodePort")
+              for rule in rules.rules_targeting("nat", "KUBE-NODEPORTS", own) if rule.target != "KUBE-MARK-MASQ"]
+    if spn and port.port is not None and not rules.chain_complete("nat", "KUBE-SERVICES") \
+            and not any(p.entry == "clusterIP" for p in paths):
+        twin = next((r for r in rules.rules_targeting("nat", "KUBE-SERVICES", {"KUBE-MARK-MASQ"})
+                     if _masquerades_cluster_ip(snapshot, port, spn, r)), None)
+        if twin is not None:
+            path = _follow(snapshot, port, spn, rules, twin, ["KUBE-SERVICES"], "clusterIP")
+            path.packets = path.bytes = None  # (the twin counts only what it masquerades)
+            path.chains, path.jump_unseen = ["KUBE-SERVICES"], True
+            _walk(rules, chains["svc"], path)
+            paths.append(path)
+    return paths
+
+
+def _masquerades_cluster_ip(snapshot: ServiceSnapshot, port: ServicePort, spn: str, rule: Rule) -> bool:
+    """``rule`` is the port's cluster IP masquerade rule in KUBE-SERVICES (kube-proxy before 1.21: "! -s PODCIDR
+    -d CIP --dport P -j KUBE-MARK-MASQ", comment "SPN cluster IP", written just above the jump to the service chain)."""
+    if not (rule.comment or "").endswith(" cluster IP") or rule.dport_number != port.port:
+        return False
+    named = comments.read(rule.comment)
+    return (named is not None and named.kind == "cluster IP" and named.spn == spn
+            and bare_address(rule.dest_addr) in snapshot.cluster_ips and not (rule.dest_addr or "").startswith("!"))
 
 
 def _entry_kind(snapshot: ServiceSnapshot, rule: Rule, chains: dict[str, str]) -> str:

@@ -202,9 +202,12 @@ def _light_rules(rules: RuleSet, chain: str) -> list[Any]:
 
 def _from_entry_rules(entries: list[Any], draft_for: DraftFor) -> None:
     """KUBE-SERVICES: one rule per cluster IP, external IP and load-balancer IP of each port."""
+    masquerades: list[Any] = []
     for rule in entries:
         said = _said(rule, True)
         if said is None:
+            if rule.target == "KUBE-MARK-MASQ" and rule.comment and rule.comment.endswith(" cluster IP"):
+                masquerades.append(rule)
             continue
         namespace, name, legacy_colon, pname, kind, proto = said
         if kind == "cluster IP":
@@ -231,6 +234,30 @@ def _from_entry_rules(entries: list[Any], draft_for: DraftFor) -> None:
             d.itp = "Local" if target.startswith("KUBE-SVL-") else d.itp or "Cluster"
         elif target.startswith("KUBE-XLB-"):
             d.etp = "Local"
+    _masquerade_twins(masquerades, draft_for)
+
+
+def _masquerade_twins(masquerades: list[Any], draft_for: DraftFor) -> None:
+    """Before 1.21 kube-proxy wrote each cluster IP's masquerade rule in KUBE-SERVICES itself, just above the
+    jump to the service chain ("! -s PODCIDR -d CIP --dport P -j KUBE-MARK-MASQ", comment "SPN cluster IP").
+    Pasted without that jump (a grep, a cut), it is the port's only rule: its cluster IP, port and protocol are
+    seen, and its service chain is the one the name hashes to (not in the input). Only a port nothing else
+    named is read from it: it has no chain to check the comment's name against."""
+    for rule in masquerades:
+        named = comments.read(rule.comment)
+        proto = (rule.protocol or "").lstrip("!").upper()
+        addr = bare_address(rule.dest_addr)
+        if named is None or named.kind != "cluster IP" or proto not in ("TCP", "UDP", "SCTP") or not addr \
+                or rule.dest_addr.startswith("!") or rule.dport_number is None:
+            continue
+        d = draft_for(named.namespace, named.name, named.legacy_colon)
+        if (named.port_name, proto) in d.ports:
+            continue
+        pf = d.port(named.port_name, proto)
+        pf.port = rule.dport_number
+        d.dispatched = True
+        if addr not in d.cluster_ips:
+            d.cluster_ips.append(addr)
 
 
 def _from_node_ports(entries: list[Any], draft_for: DraftFor) -> None:
