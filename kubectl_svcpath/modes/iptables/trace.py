@@ -110,19 +110,25 @@ class IptablesTracer:
             hooked = [n for n in self.hooks.get((table, chain), ()) if t.chain(n) is not None]
             jumps = {r.target for r in c.rules}
             missing = [n for n in hooked if n not in jumps and n != "KUBE-FIREWALL"]
+            entered: list[tuple[State, Exit]] = [(st, ("return", None, ""))]
             if missing and self.rules.chain_complete(table, chain):
                 self.note(f"{table} {chain} does not jump to {', '.join(missing)}: kube-proxy's rules there are not "
                           f"reached from it (kube-proxy adds these jumps when it starts)")
-            out = self._chain(st, table, chain, 0)
+            elif missing:  # shown in part (a diff, an excerpt): kube-proxy's jump, put first, may be among what is not
+                self.note(f"{table} {chain} is in the input in part, without kube-proxy's jump to {', '.join(missing)}: "
+                          f"entered {'it' if len(missing) == 1 else 'them'} the way kube-proxy hooks "
+                          f"{'it' if len(missing) == 1 else 'them'} from {chain}, before the rules shown")
+                entered = self._hooked(st, table, chain, missing, "not among the built-in chain's rules shown")
             results = []
-            for s2, ex in out:
-                if ex[0] == "return":
-                    policy = (c.policy or "ACCEPT").upper()
-                    if policy in ("DROP", "REJECT"):
-                        step = Step(f"{table} {chain}", f":{chain} {policy}", c.name, f"policy {policy}", packets=c.packets)
-                        s2.hit(step)
-                        ex = (policy, step, f"the policy of {table} {chain} is {policy}")
-                results.append((s2, ex))
+            for s1, ex1 in entered:
+                for s2, ex in (self._chain(s1, table, chain, 0) if ex1[0] == "return" else [(s1, ex1)]):
+                    if ex[0] == "return":
+                        policy = (c.policy or "ACCEPT").upper()
+                        if policy in ("DROP", "REJECT"):
+                            step = Step(f"{table} {chain}", f":{chain} {policy}", c.name, f"policy {policy}", packets=c.packets)
+                            s2.hit(step)
+                            ex = (policy, step, f"the policy of {table} {chain} is {policy}")
+                    results.append((s2, ex))
             return results
         # the built-in chain is not in the input: enter kube-proxy's chains as kube-proxy hooks them
         present = [name for name in self.hooks.get((table, chain), ()) if t.chain(name) is not None]
@@ -130,15 +136,19 @@ class IptablesTracer:
             return [(st, ("return", None, ""))]
         self.note(f"{table} {chain} is not in the input: entered {', '.join(present)} the way kube-proxy hooks "
                   f"{'it' if len(present) == 1 else 'them'} from {chain}")
+        return self._hooked(st, table, chain, present, "built-in chain not in the input")
+
+    def _hooked(self, st: State, table: str, chain: str, names: list[str], why: str) -> list[tuple[State, Exit]]:
+        """kube-proxy's jumps from built-in ``chain`` to ``names``, assumed (the input does not show them), each run."""
         states: list[tuple[State, Exit]] = [(st, ("return", None, ""))]
-        for name in present:
+        for name in names:
             nxt: list[tuple[State, Exit]] = []
             for s, ex in states:
                 if ex[0] != "return":
                     nxt.append((s, ex))
                     continue
                 s.hit(Step(f"{table} {chain}", f"-A {chain} -j {name}", "(kube-proxy's hook, assumed)", f"jump {name}",
-                           note="built-in chain not in the input"))
+                           note=why))
                 nxt.extend(self._chain(s, table, name, 1))
             states = nxt  # an ACCEPT in one of them ends the built-in chain, as in the kernel
         return states
