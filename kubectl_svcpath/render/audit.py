@@ -61,7 +61,10 @@ def totals(reports: list[Report]) -> dict[str, int]:
 def new_totals() -> dict[str, int]:
     # ("unnamed": rows whose Service the input does not name - an ipvsadm listing's virtual servers, a service
     # chain no comment names -, counted in "services" too: two of them may be one Service's ports)
-    return {"services": 0, "ports": 0, "endpoints": 0, "error": 0, "warning": 0, "ok": 0, "unknown": 0, "unnamed": 0}
+    # ("portless": Services rebuilt from rules that name none of their ports - a filter table's health check node
+    # port rule alone -: their ports are not in the input, not 0)
+    return {"services": 0, "ports": 0, "endpoints": 0, "error": 0, "warning": 0, "ok": 0, "unknown": 0, "unnamed": 0,
+            "portless": 0}
 
 
 def count(counts: dict[str, int], r: Report) -> None:
@@ -79,6 +82,7 @@ class AuditLine:
     endpoints: int
     bucket: str  # the totals' "error", "warning", "ok" or "unknown"
     unnamed: bool = False  # the input does not name its Service
+    portless: bool = False  # rebuilt from rules that name none of its ports: its ports are not in the input
 
 
 def audit_line(r: Report, row: bool = True) -> AuditLine:
@@ -88,7 +92,7 @@ def audit_line(r: Report, row: bool = True) -> AuditLine:
     bucket = "unknown" if level == 2 and health(r).startswith("?") else ("error", "warning", "ok")[level]
     svc = r.service
     return AuditLine((level, svc.namespace or "", svc.name or ""), audit_row(r) if row else {}, len(r.ports), len(_endpoints(r)),
-                     bucket, not svc.name)
+                     bucket, not svc.name, not (r.ports or svc.from_api))
 
 
 def add_line(counts: dict[str, int], line: AuditLine) -> None:
@@ -97,6 +101,7 @@ def add_line(counts: dict[str, int], line: AuditLine) -> None:
     counts["endpoints"] += line.endpoints
     counts[line.bucket] += 1
     counts["unnamed"] += line.unnamed
+    counts["portless"] += line.portless
 
 
 def totals_line(t: dict[str, int], shown: int | None = None) -> str:
@@ -107,13 +112,23 @@ def totals_line(t: dict[str, int], shown: int | None = None) -> str:
     if unnamed:
         entries = f"{counted(unnamed, 'entry', 'entries')} ({'Service' if unnamed == 1 else 'Services'} not named in the input)"
         rows = f"{rows} and {entries}" if named else entries
-    head = f"{rows}, {counted(t['ports'], 'port')}, {counted(t['endpoints'], 'endpoint')}: "
+    head = f"{rows}, {_ports_total(t)}: "
     line = head + f"{counted(t['error'], 'error')}, {counted(t['warning'], 'warning')}, {t['ok']} ok"
     if t.get("unknown"):
         line += f", {t['unknown']} not in the input"
     if shown is not None and shown != t["services"]:
         line += f" ({shown} shown: --problems)"
     return line
+
+
+def _ports_total(t: dict[str, int]) -> str:
+    """The ports and endpoints counted, and the Services whose ports the input does not show (never "0 ports")."""
+    counts, portless = f"{counted(t['ports'], 'port')}, {counted(t['endpoints'], 'endpoint')}", t.get("portless", 0)
+    if not portless:
+        return counts
+    if portless == t["services"]:
+        return f"{'its' if portless == 1 else 'their'} ports and endpoints not in the input"
+    return f"{counts} (and {counted(portless, 'Service')} whose ports and endpoints are not in the input)"
 
 
 def _endpoints(r: Report) -> set[str]:

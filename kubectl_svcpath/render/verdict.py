@@ -129,9 +129,18 @@ def verdict_lines(report: Report, style: Style, width: int | None = None) -> lis
     """The verdict lines, folded to the width by what the terminal shows (colour codes do not count)."""
     from kubectl_svcpath.render.common import wrap_lines
 
-    lines = [port_verdict(report, pp, style, width) for pp in report.ports] or ["no service port to follow"]
+    lines = [port_verdict(report, pp, style, width) for pp in report.ports] or [_no_port(report)]
     return [x for line in lines for x in ([line] if not width or len(_ANSI.sub("", line)) <= width
                                            else wrap_lines([line], width))]
+
+
+def _no_port(report: Report) -> str:
+    """No port to follow: what the input shows of the Service instead (a health check node port's rule alone)."""
+    svc = report.service
+    if svc.from_api or not svc.health_check_node_port:
+        return "no service port to follow"
+    return (f"health check node port {svc.health_check_node_port}/TCP → accepted for kube-proxy's health check server "
+            "(filter KUBE-NODEPORTS); the Service's ports, cluster IP and endpoints are not in the input — UNKNOWN")
 
 
 def _why(f: Finding) -> str | None:

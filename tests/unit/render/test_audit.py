@@ -74,7 +74,7 @@ def test_json_and_yaml_keep_the_order_and_carry_the_totals():
     _, out, _ = svcpath("--rules-file", _dump(), "--all", "--problems", "-o", "json")
     doc = json.loads(out)
     assert [i["service"]["name"] for i in doc["items"]] == ["svc6", "svc2"]
-    assert doc["totals"] == {"services": 6, "ports": 6, "endpoints": 6, "error": 1, "warning": 1, "ok": 4, "unknown": 0, "unnamed": 0}
+    assert doc["totals"] == {"services": 6, "ports": 6, "endpoints": 6, "error": 1, "warning": 1, "ok": 4, "unknown": 0, "unnamed": 0, "portless": 0}
     _, out, _ = svcpath("--rules-file", _dump(), "--all", "-o", "yaml")
     assert [i["service"]["name"] for i in yaml.safe_load(out)["items"]][:2] == ["svc6", "svc2"]
 
@@ -124,7 +124,7 @@ def test_a_service_whose_path_is_not_in_the_input_is_not_counted_ok():
     code, out, _ = svcpath("--rules-file", paste, "--all")
     assert "5 entries (Services not named in the input), 5 ports, 0 endpoints: 0 errors, 0 warnings, 0 ok, 5 not in the input" in out.splitlines()
     _, js, _ = svcpath("--rules-file", paste, "--all", "-o", "json")
-    assert json.loads(js)["totals"] == {"services": 5, "ports": 5, "endpoints": 0, "error": 0, "warning": 0, "ok": 0, "unknown": 5, "unnamed": 5}
+    assert json.loads(js)["totals"] == {"services": 5, "ports": 5, "endpoints": 0, "error": 0, "warning": 0, "ok": 0, "unknown": 5, "unnamed": 5, "portless": 0}
 
 
 def test_a_health_the_terminal_has_no_room_for_is_left_whole(tmp_path: Path) -> None:
