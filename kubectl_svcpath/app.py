@@ -858,12 +858,17 @@ def render_outcome(outcome: Outcome, fmt: str, style: Style, width: int | None, 
                                   "paths)"] if fmt == "tree" else [])
         return render_rows(outcome.audit_rows, style, fmt == "wide", width, outcome.audit_totals,
                            shown if shown != outcome.audit_totals["services"] else None, notes, outcome.scope, outcome.namespace)
-    from kubectl_svcpath.render.common import findings_lines, hosts_word, nodes_summary, skipped_lines
+    from kubectl_svcpath.render.common import findings_lines, fold_alike, hosts_word, nodes_summary, skipped_lines
+    from kubectl_svcpath.wording import listed
 
     parts = []
-    for r in outcome.reports:
+    texts = [render_report(r, fmt, style, width, explain) for r in outcome.reports]
+    for i, alike in fold_alike(outcome.reports, texts):  # (the same report on several nodes: printed once)
+        r = outcome.reports[i]
         host = f"node {r.node or '?'}" if r.node or not r.pod else f"pod/{r.pod}"
-        parts.append(f"=== {safe(host)} ===\n" + render_report(r, fmt, style, width, explain))
+        same = f" (the same on {hosts_word(alike)[:-1] if len(alike) == 1 else hosts_word(alike)} " \
+               f"{listed([safe(a.host or '?') for a in alike], 8)})" if alike else ""
+        parts.append(f"=== {safe(host)}{same} ===\n" + texts[i])
     if outcome.extra_findings:
         parts.append(f"Across {hosts_word(outcome.reports)}:\n" + "\n".join(findings_lines(outcome.extra_findings, style)) + "\n")
     if outcome.skipped:

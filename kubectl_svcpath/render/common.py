@@ -198,6 +198,30 @@ def hosts_word(reports: list[Report]) -> str:
     return "nodes" if all(r.node for r in reports) else "pods" if all(r.pod for r in reports) else "hosts"
 
 
+def fold_alike(reports: list[Report], texts: list[str]) -> list[tuple[int, list[Report]]]:
+    """Several nodes' text reports: each one to print (its index), with the later reports that read the same but for
+    the host's own name (and pod) and when its rules were read, folded into it (as dshbak -c folds hosts' identical
+    output). A name is replaced where it stands alone, so a report naming another node never reads as that node's."""
+    first: dict[str, int] = {}
+    out: list[tuple[int, list[Report]]] = []
+    for i, (r, text) in enumerate(zip(reports, texts, strict=True)):
+        key = _alike_key(r, text)
+        if key in first:
+            out[first[key]][1].append(r)
+        else:
+            first[key] = len(out)
+            out.append((i, []))
+    return out
+
+
+def _alike_key(r: Report, text: str) -> str:
+    own = [(x, f"\x00{n}") for n, x in enumerate((r.node, r.pod)) if x]
+    own += [(s.collected_at, "\x00t") for s in r.sources if s.collected_at]
+    for value, mark in own:
+        text = re.sub(rf"(?<![\w.-]){re.escape(value)}(?![\w.-])", mark, text)
+    return text
+
+
 def nodes_summary(reports: list[Report], not_read: int, width: int | None, sampled: tuple[int, int] | None = None) -> list[str]:
     """Several nodes' reports: one closing line of how they came out (the last thing a terminal shows after
     a hundred reports), the nodes of each outcome named with their finding codes; ``sampled``: --sample's

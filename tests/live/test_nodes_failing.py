@@ -34,7 +34,9 @@ def test_a_node_that_cannot_be_read_leaves_the_others_reports_and_exit_7(api: Fa
     kc = str(api.write_kubeconfig(tmp_path / "kc"))
     code, out, err = svcpath("hello-service", *args, "--kubeconfig", kc)
     assert code == ExitCode.COLLECT_FAILED == 7, err
-    assert "=== node cp01 ===" in out and "=== node w2 ===" in out and "=== node w1 ===" not in out
+    # (every node holds the same rules: one report, the others named in its heading)
+    alike = "node w2" if "--nodes" in args else "nodes w2 and w3"
+    assert [x for x in out.splitlines() if x.startswith("===")] == [f"=== node cp01 (the same on {alike}) ==="], out
     read = 2 if "--nodes" in args else 3  # (the last line: how the nodes came out; --sample: of how many)
     sampled = " (sampled of 4, across 1 zone)" if "--sample" in args else ""
     assert out.rstrip().splitlines()[-1] == f"Summary:  {read + 1} nodes{sampled}: {read} ok, 1 not read (the error lines on stderr)", out
