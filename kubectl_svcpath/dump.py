@@ -22,6 +22,7 @@ class RuleDump:
     elisions: tuple[int, ...] = ()  # lines where the author cut ("...", "[snip]"), blanked by parse/excerpt.py
     listings: tuple[str, ...] = ()  # the listing commands pasted above the output ("iptables-save | grep web")
     marks_note: str | None = None  # what reading it off a diff's marks left out (parse/quoted.py)
+    whole_chains: tuple[str, ...] = ()  # a diff of two iptables-save dumps: the chains new in the later one, shown whole
     clean: bool = False  # parse/excerpt.py found nothing to blank in text: no reader need look again
     save_lines: bool = False  # and every line but the first has one of iptables-save's shapes (excerpt.Cleaned)
     # what read ``text`` piece by piece while the command wrote it (live: parse_save.SaveFeed), for the

@@ -22,7 +22,8 @@ from kubectl_svcpath.parse.hosts import HostPart, NotSplit, host_parts, line_spa
 from kubectl_svcpath.parse.ipaddr import kube_ipvs0, only_ip_addr
 from kubectl_svcpath.parse.quoted import unquote
 from kubectl_svcpath.parse.excerpt import (clean, excerpt_note, head_commands, json_excerpt, left_out_note, marked_note, uncommented_note,
-                                           relisted_note, repeated_note, rerun_note, split_forms, family_note)
+                                           relisted_note, repeated_note, rerun_note, split_forms, family_note,
+                                           restore_log_note)
 from kubectl_svcpath.path import PortPath
 from kubectl_svcpath.report import Report, RulesNotRead
 from kubectl_svcpath.snapshot import ServiceSnapshot
@@ -59,6 +60,8 @@ def parse_collection(collection: Collection, lenient: bool = False) -> Parsed:
                 parsed.left_out.append(aside)
                 continue
             form.read(parsed, part, lenient)
+        if dump.whole_chains and parsed.rules is not None:
+            parsed.rules.whole_chains(dump.whole_chains)
     if parsed.ipvs is not None:
         parsed.ipvs.bound = {b.address: b for b in parsed.bound}
     parsed.mode = detect_mode(parsed, collection)
@@ -141,7 +144,7 @@ def _unquoted(collection: Collection) -> Collection:
 
 def _unquoted_dump(dump: RuleDump) -> RuleDump:
     read = unquote(dump.text, dump.source) if dump.kind == "file" else None
-    return dump if read is None else replace(dump, text=read.text, marks_note=read.note)
+    return dump if read is None else replace(dump, text=read.text, marks_note=read.note, whole_chains=read.whole_chains)
 
 
 def _host_parts(dump: RuleDump, plain: RuleDump) -> list[HostPart]:
@@ -381,8 +384,11 @@ def cleaned(dump: RuleDump, notes: list[str] | None = None) -> RuleDump:
         return replace(dump, clean=True)
     c = clean(dump.text)
     if not c.bom and not c.elisions and not c.commands and not c.dedented and not c.left_out and not c.marked \
-            and not c.relisted and not c.repeated and not c.uncommented and not c.reruns and not c.other_family:
+            and not c.relisted and not c.repeated and not c.uncommented and not c.reruns and not c.other_family \
+            and c.restore_log is None:
         return replace(dump, clean=True, save_lines=c.save_lines, listings=tuple(c.listings))
+    if c.restore_log is not None and notes is not None:
+        notes.append(restore_log_note(dump.source, c.restore_log))
     if c.uncommented and notes is not None:
         notes.append(uncommented_note(dump.source, c.uncommented))
     if c.left_out and notes is not None:
@@ -394,7 +400,7 @@ def cleaned(dump: RuleDump, notes: list[str] | None = None) -> RuleDump:
     if c.reruns and notes is not None:
         notes.extend(rerun_note(dump.source, *r) for r in c.reruns)
     if c.other_family and notes is not None:
-        notes.append(family_note(dump.source, c.other_family))
+        notes.append(family_note(dump.source, c.other_family, c.by_address, c.undecided_family))
     if c.relisted and notes is not None:
         notes.extend(relisted_note(dump.source, chain, headers, dropped) for chain, headers, dropped in c.relisted)
     fragments = json_excerpt(c.text, c.elisions)  # `nft -j | jq .` cut with "...": its objects, as one document

@@ -124,6 +124,16 @@ _LOG_LINE = re.compile(r"^[ \t]*(?:[IWEF]\d{4} \d\d:\d\d:\d\d\.\d{6} +\d+ [\w.-]
                        r"[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ [\w./-]+(?:\[\d+\])?: )")
 _ANY_LOG_LINE = _LineLed(r"[ \t]*(?:[IWEF]\d{4} \d\d:\d\d:\d\d\.\d{6} |[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ [\w./-]+(?:\[\d+\])?: )")
 LOG = "a log (klog or journald lines)"
+# kube-proxy's log of the iptables-restore input it writes (-v=5 before 1.21: "I0413 17:26:42.526157  5 proxier.go:938]
+# Restoring iptables rules: *filter" then the input's lines as they are; klog's structured form: '"Restoring iptables"
+# rules=<' then each line behind a tab, up to " >"), each line maybe behind journald's prefix
+_JOURNALD = r"[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ [\w./-]+(?:\[\d+\])?: "
+_KLOG = r"[IWEF]\d{4} \d\d:\d\d:\d\d\.\d{6} +\d+ [\w.-]+:\d+\] "
+_RESTORE_START = re.compile(rf"[ \t]*(?P<journald>{_JOURNALD})?{_KLOG}(?:Restoring iptables rules: (?P<table>\*[a-z]+)|"
+                            r'"Restoring iptables" rules=(?P<open><))[ \t\r]*')
+_JOURNALD_PREFIX = re.compile(rf"[ \t]*{_JOURNALD}")
+_KLOG_LINE = re.compile(rf"[ \t]*{_KLOG}")
+_RESTORE_FAILED = re.compile(rf"[ \t]*(?:{_JOURNALD})?{_KLOG}\"?Failed to execute iptables-restore")
 # kubectl get's table pasted without its command ("NAME    TYPE           CLUSTER-IP   EXTERNAL-IP   PORT(S) …", "NAME  READY
 # STATUS …"): its header, NAME and two or more upper-case columns two spaces apart; it and its rows, down to a blank
 # line or a rule, are left out (no listing prints such a header)
@@ -223,6 +233,15 @@ class Cleaned:
     listings: list[str] = field(default_factory=list)
     # ip6tables output beside iptables output (a dual-stack node): the IPv6 family's lines (first, last), emptied
     other_family: list[tuple[int, int]] = field(default_factory=list)
+    # kube-proxy's log of its iptables-restore input ("Restoring iptables rules: *filter", -v=5): (first, last) line of
+    # the input read (its log prefixes taken off), the earlier syncs' inputs left out, whether kube-proxy logged that
+    # the restore read failed
+    restore_log: tuple[int, int, list[tuple[int, int]], bool] | None = None
+    # bare rule lines of both families without the commands or headers that printed them: the IPv6 family's told by
+    # their addresses (other_family holds them), and the lines of no address between the two families' lines, which
+    # could be either's, emptied too
+    by_address: bool = False
+    undecided_family: list[int] = field(default_factory=list)
 
 
 def clean(text: str) -> Cleaned:
@@ -231,10 +250,10 @@ def clean(text: str) -> Cleaned:
     text, dedented = _dedent(text[1:] if bom else text)
     text, uncommented = _uncomment_output(text)
     save_lines, elided = _quick_look(text)
-    if save_lines is not None:
+    if save_lines is not None and not _maybe_both_families(text):
         return Cleaned(text, [], bom, dedented=dedented, save_lines=save_lines, uncommented=uncommented)
     lines = text.split("\n")
-    relisted = _drop_earlier_listings(lines) if _NEW_CHAIN.search(text) else []
+    restore_log, relisted = _restored_and_relisted(lines, text)
     elisions: list[int] = []
     commands: list[int] = []
     left_out: list[tuple[int, int, str]] = []
@@ -279,12 +298,12 @@ def clean(text: str) -> Cleaned:
                 _comment_command(lines, i, commands)
         elif other is not None and line.strip():  # (rules pasted right after, without their own command: its output ends)
             other, fresh = (None, fresh) if _RULE_START.match(line) else (other, _leave_out(left_out, lines, i, other, fresh))
-    _close_cut_blocks(lines, elisions, text)
-    other_family, reruns = _families_and_moments(lines, text, commands, run)
-    if not any((elisions, commands, left_out, marked, relisted, repeated, reruns, other_family)):
+    other_family, reruns, (by_address, undecided) = _families_and_moments(lines, text, commands, run, elisions)
+    if not any((elisions, commands, left_out, marked, relisted, repeated, reruns, other_family, restore_log)):
         return Cleaned(text, [], bom, dedented=dedented, uncommented=uncommented, listings=listings)
     return Cleaned("\n".join(lines), elisions, bom, commands, dedented, left_out, marked=marked, repeated=repeated,
-                   relisted=relisted, uncommented=uncommented, reruns=reruns, listings=listings, other_family=other_family)
+                   relisted=relisted, uncommented=uncommented, reruns=reruns, listings=listings, other_family=other_family,
+                   restore_log=restore_log, by_address=by_address, undecided_family=undecided)
 
 
 _QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
@@ -311,11 +330,62 @@ def _close_cut_blocks(lines: list[str], cut: list[int], text: str) -> None:
             last = i
 
 
-def _families_and_moments(lines: list[str], text: str, commands: list[int], run: int) -> tuple[list[tuple[int, int]], list[_Rerun]]:
-    """The IPv6 family's part left out (_other_family), then the earlier moments of the rest (_reruns, _earlier_saves)."""
+def _restored_and_relisted(lines: list[str], text: str) -> tuple[tuple[int, int, list[tuple[int, int]], bool] | None,
+                                                                  list[tuple[str, list[int], list[int]]]]:
+    """kube-proxy's logged restore input read off its log (_restore_log), then earlier `-S CHAIN` listings left out."""
+    restore_log = _restore_log(lines) if "Restoring iptables" in text else None
+    return restore_log, _drop_earlier_listings(lines) if _NEW_CHAIN.search(text) else []
+
+
+def _restore_log(lines: list[str]) -> tuple[int, int, list[tuple[int, int]], bool] | None:
+    """kube-proxy's -v=5 log of the iptables-restore input it wrote: each sync's input in place of its log lines (the
+    klog header's "*filter", the lines after it without journald's prefix or klog's tab), read as that input; the
+    other log lines are left out as a log after this. Only the last sync's input is read (the latest moment; the
+    earlier ones emptied). None when the log holds no such input."""
+    blocks: list[tuple[int, int]] = []
+    i = 0
+    while i < len(lines):
+        m = _RESTORE_START.fullmatch(lines[i])
+        if m is None:
+            i += 1
+            continue
+        structured, start = m.group("open") is not None, i
+        lines[i] = "" if structured else m.group("table")
+        i += 1
+        while i < len(lines):
+            body = lines[i]
+            if m.group("journald") is not None and (p := _JOURNALD_PREFIX.match(body)) is not None:
+                body = body[p.end():]
+            if structured and body.strip() == ">":  # (klog's end of the value: the log's, not the input's)
+                lines[i] = ""
+                i += 1
+                break
+            if _KLOG_LINE.match(body):
+                break
+            lines[i] = body[1:] if structured and body.startswith("\t") else body
+            i += 1
+        blocks.append((start, i))
+    if not blocks:
+        return None
+    for a, b in blocks[:-1]:
+        lines[a:b] = [""] * (b - a)
+    a, b = blocks[-1]
+    while b > a + 1 and not lines[b - 1].strip():
+        b -= 1
+    failed = b < len(lines) and any(_RESTORE_FAILED.match(x) for x in lines[b:b + 4])
+    return a + 1, b, [(x + 1, y) for x, y in blocks[:-1]], failed
+
+
+def _families_and_moments(lines: list[str], text: str, commands: list[int], run: int, elisions: list[int]) \
+        -> tuple[list[tuple[int, int]], list[_Rerun], tuple[bool, list[int]]]:
+    """Once the lines are scanned: nft blocks cut open closed (_close_cut_blocks); the IPv6 family's part left out
+    (_other_family; bare lines by their addresses: _bare_families), then the earlier moments of the rest (_reruns,
+    _earlier_saves)."""
+    _close_cut_blocks(lines, elisions, text)
     other_family = _other_family(lines) if "ip6tables" in text else []
+    bare = (False, []) if other_family or not _maybe_both_families(text) else _bare_families(lines, other_family)
     reruns = (_reruns(lines, set(commands)) if run > 1 else []) or (_earlier_saves(lines) if _tables_repeat(text) else [])
-    return other_family, reruns
+    return other_family, reruns, bare
 
 
 def _other_family(lines: list[str]) -> list[tuple[int, int]]:
@@ -352,6 +422,106 @@ def _other_family(lines: list[str]) -> list[tuple[int, int]]:
                 lines[k] = ""
             spans.append((i + 1, end))
     return spans
+
+
+# an address in a rule's -s, -d, --to-destination (iptables-save's spelling) or an endpoint comment ("ns/svc:p ->
+# [fd00::5]:80"): iptables holds only IPv4 ones, ip6tables only IPv6 ones
+# (an IPv4 address leads with its dotted quad, a port may follow; an IPv6 one holds two colons at least, its port after "]")
+_RULE_ADDRESS = re.compile(r'(?:\s(?:-[sd]|--to-destination|--to-source)\s+|-> )(?:(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})|'
+                           r'\[?([0-9A-Fa-f]*:[0-9A-Fa-f]*:[0-9A-Fa-f.:]*))')
+_BARE_RULE = re.compile(r"[ \t]*(?:\[\d+:\d+\][ \t]*)?-[AI][ \t]+(\S+)")
+_JUMP = re.compile(r"\s-[jg]\s+(KUBE-SEP-\S+)")
+_ANY_V6_RULE = _LineLed(r"[ \t]*(?:\[\d+:\d+\][ \t]*)?-A[ \t][^\n]*?(?:\s(?:-[sd]|--to-destination)\s+\[?|-> \[)"
+                        r"[0-9A-Fa-f]*:[0-9A-Fa-f]*:")
+
+
+def _maybe_both_families(text: str) -> bool:
+    """Bare rule lines (no table header, no ip6tables command) of which one shows an IPv6 address. A paste, not a big
+    dump (whose table header is found first; a headerless text over 4 MiB, a grep of a big dump, is not looked at)."""
+    return len(text) <= _FAMILIES_MOST and _TABLE_LINE.search(text) is None and ("::" in text or "]:" in text) \
+        and "ip6tables" not in text and _ANY_V6_RULE.search(text) is not None
+
+
+_FAMILIES_MOST = 4 << 20
+
+
+def _bare_families(lines: list[str], spans: list[tuple[int, int]]) -> tuple[bool, list[int]]:
+    """(whether bare lines of both families were told apart by their addresses, the lines left undecided)."""
+    undecided = _families_by_address(lines, spans)
+    return bool(spans), undecided
+
+
+def _families_by_address(lines: list[str], spans: list[tuple[int, int]]) -> list[int]:
+    """IPv4 and IPv6 rule lines pasted together without the commands that printed them (a dual-stack node's
+    `iptables-save` and `ip6tables-save` lines): each line's family by the addresses it shows, an unaddressed jump to an
+    endpoint chain by that chain's, the other lines by the lines around them (a listing's lines of one family are
+    together) - and where they sit between the two families' lines, by the chain they go on with (a chain's rules are
+    together). The IPv6 lines are emptied (their (first, last) spans into ``spans``), and so are the lines that could
+    be either family's, returned."""
+    rules = {i: m.group(1) for i, line in enumerate(lines) if (m := _BARE_RULE.match(line)) is not None}
+    family: dict[int, int] = {}
+    for i in rules:
+        found = {4 if v4 else 6 for v4, _ in _RULE_ADDRESS.findall(lines[i])}
+        if len(found) == 1:
+            family[i] = found.pop()
+    if set(family.values()) != {4, 6}:
+        return []
+    of_chain: dict[str, set[int]] = {}
+    for i, f in family.items():
+        of_chain.setdefault(rules[i], set()).add(f)
+    for i in rules:  # (an endpoint chain's name hashes its address: its family is its lines')
+        if i not in family and (m := _JUMP.search(lines[i])) is not None and len(of_chain.get(m.group(1), ())) == 1:
+            family[i] = next(iter(of_chain[m.group(1)]))
+    undecided = _between(rules, family)
+    order = sorted(rules)
+    for i in order:
+        if family.get(i) == 6 or i in undecided:
+            lines[i] = ""
+    for k, i in enumerate(order):  # (rules of the IPv6 family one after the other: one span, blank lines between them too)
+        if family.get(i) == 6:
+            if k and family.get(order[k - 1]) == 6 and spans and spans[-1][1] == order[k - 1] + 1:
+                spans[-1] = (spans[-1][0], i + 1)
+            else:
+                spans.append((i + 1, i + 1))
+    return sorted(i + 1 for i in undecided)
+
+
+def _between(rules: dict[int, str], family: dict[int, int]) -> set[int]:
+    """Each rule line of no family told: the family of the lines around it when they agree (or on its one side); between
+    lines of the two families, the family of the chain it goes on with, above or below, when only one side's chain is
+    its; else undecided (returned)."""
+    order = sorted(rules)
+    undecided: set[int] = set()
+    k = 0
+    while k < len(order):
+        if order[k] in family:
+            k += 1
+            continue
+        end = k
+        while end < len(order) and order[end] not in family:
+            end += 1
+        above = order[k - 1] if k else None
+        below = order[end] if end < len(order) else None
+        fa = family.get(above) if above is not None else None
+        fb = family.get(below) if below is not None else None
+        gap = order[k:end]
+        if fa is None or fb is None or fa == fb:
+            for i in gap:
+                family[i] = fa or fb  # type: ignore[assignment]
+        else:
+            top = rules[above] if above is not None else ""
+            bottom = rules[below] if below is not None else ""
+            a = 0
+            while a < len(gap) and rules[gap[a]] == top != bottom:
+                family[gap[a]] = fa
+                a += 1
+            b = len(gap)
+            while b > a and rules[gap[b - 1]] == bottom != top:
+                family[gap[b - 1]] = fb
+                b -= 1
+            undecided.update(gap[a:b])
+        k = end
+    return undecided
 
 
 _GENERATED_BY = re.compile(r"#\s*Generated by (ip6?tables)(?:-legacy|-nft)?-save\b")
@@ -985,13 +1155,34 @@ def rerun_note(source: str, command: str, last: int, dropped: list[tuple[int, in
     return f"{source}: `{shown}` was run more than once (moments pasted together): its last run (line {last}) is read{left}"
 
 
-def family_note(source: str, spans: list[tuple[int, int]]) -> str:
-    """ip6tables output beside iptables output: which family is read, and what to do for the other."""
+def family_note(source: str, spans: list[tuple[int, int]], by_address: bool = False, undecided: list[int] | None = None) -> str:
+    """ip6tables output beside iptables output: which family is read, and what to do for the other. ``by_address``: bare
+    lines told apart by their addresses (no command printed them); ``undecided``: lines of either family, left out."""
     where = ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in spans)
     word = "lines" if len(spans) > 1 or spans[0][0] != spans[0][1] else "line"
-    return (f"{source}: the IPv4 rules (iptables) are read; the IPv6 family's ({word} {where}: ip6tables output) are in "
+    how = ("their addresses are IPv6, or they jump to such an endpoint chain, or go on with such lines"
+           if by_address else "ip6tables output")
+    said = (f"{source}: the IPv4 rules (iptables) are read; the IPv6 family's ({word} {where}: {how}) are in "
             "the input but not analysed: kube-proxy writes the same chain names in both families, each with its own "
             f"endpoints, so they are not read as one table; for the IPv6 paths pass {word} {where} in a file of their own")
+    if undecided:
+        said += (f"; {numbered('line', undecided)}, between the two families' lines and showing no address, could be "
+                 "either family's: left out (paste each family's output under its command)")
+    return said
+
+
+def restore_log_note(source: str, restore_log: tuple[int, int, list[tuple[int, int]], bool]) -> str:
+    """kube-proxy's log of its iptables-restore input: what was read, and what the form costs."""
+    first, last, earlier, failed = restore_log
+    spans = ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in earlier)
+    said = (f"{source}: lines {first}-{last} are kube-proxy's log of the iptables-restore input it wrote (\"Restoring "
+            "iptables\", logged at -v=5 or more), read as that input without the log's prefixes: it carries no counters, "
+            "and it is what kube-proxy asked for at that sync, not what the node's tables hold")
+    if earlier:
+        said += f"; the earlier syncs' input (lines {spans}) left out, the last one read"
+    if failed:
+        said += "; kube-proxy logged right after it that iptables-restore failed: these rules may never have been applied"
+    return said
 
 
 def left_out_note(source: str, left_out: list[tuple[int, int, str]]) -> str:

@@ -14,9 +14,9 @@ Line numbers are kept: a mark is taken off or a line blanked, never a line remov
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from kubectl_svcpath.wording import numbered
+from kubectl_svcpath.wording import listed, numbered
 
 # normal diff's hunk header ("28a29", "3,5c3,5", "65,68d88"), and the one line between a change's sides
 _HUNK = re.compile(r"[ \t]*\d+(?:,\d+)?[acd]\d+(?:,\d+)?[ \t\r]*")
@@ -41,6 +41,9 @@ _LISTING = re.compile(r"[ \t]*(?:\[\d+:\d+\][ \t]*)?(?:-[ANX][ \t]+\S|:[A-Z][\w-
 class Unquoted:
     text: str
     note: str | None  # what was left out (a diff's earlier listing), for the report's notes
+    # a diff of two iptables-save dumps: the chains only the later one declares, new since, so every rule of theirs is an
+    # added line the diff shows (each rule names its chain: none can match an earlier line) - whole in the input
+    whole_chains: tuple[str, ...] = ()
 
 
 def unquote(text: str, source: str) -> Unquoted | None:
@@ -130,21 +133,23 @@ def _holds_rules(lines: list[str], mark: re.Pattern[str]) -> bool:
 def _normal(lines: list[str], source: str) -> Unquoted | None:
     """``diff A B``: B's lines (">") read, A's ("<") blanked, each hunk header a cut ("...")."""
     old: list[int] = []
-    new = 0
+    sides = _Sides(_cut(lines))
     for i, line in enumerate(lines):
         if _HUNK.fullmatch(line):
             lines[i] = "..."
         elif (m := _QUOTED.match(line)) is not None:
             lines[i] = m.group(1) + line[m.end():]
-            new += 1
-        elif _OLD.match(line):
+            sides.later.append((lines[i], True))
+        elif (m := _OLD.match(line)) is not None:
+            sides.removed.append(line[m.end():])
             lines[i] = ""
             old.append(i + 1)
         elif _SEPARATOR.fullmatch(line) or line.strip() == _NO_NEWLINE:
             lines[i] = ""
-    if not new:
+    if not sides.later:
         return None
-    return Unquoted("\n".join(lines), _note(source, _files(lines), old, "<"))
+    whole, gone, moved = sides.chains()
+    return Unquoted("\n".join(lines), _note(source, _files(lines), old, "<", (whole, gone), moved), whole)
 
 
 def _unified(lines: list[str], source: str) -> Unquoted | None:
@@ -152,6 +157,7 @@ def _unified(lines: list[str], source: str) -> Unquoted | None:
     old: list[int] = []
     files: tuple[str, str] | None = None
     inside = False
+    sides = _Sides(_cut(lines))
     for i, line in enumerate(lines):
         if (m := _FROM_FILE.match(line)) and i + 1 < len(lines) and (n := _TO_FILE.match(lines[i + 1])):
             files = (m.group(1), n.group(1))
@@ -162,17 +168,60 @@ def _unified(lines: list[str], source: str) -> Unquoted | None:
             inside = True
         elif inside and line[:1] in ("+", " ", "-", "\\", ""):
             if line[:1] == "-":
+                sides.removed.append(line[1:])
                 lines[i] = ""
                 old.append(i + 1)
             elif line.strip() == _NO_NEWLINE:
                 lines[i] = ""
             elif line:
                 lines[i] = line[1:]
+                sides.later.append((lines[i], line[:1] == "+"))
         else:
             inside = False
     if lines.count("...") == 0:
         return None
-    return Unquoted("\n".join(lines), _note(source, files or _files(lines), old, "-"))
+    whole, gone, moved = sides.chains()
+    return Unquoted("\n".join(lines), _note(source, files or _files(lines), old, "-", (whole, gone), moved), whole)
+
+
+@dataclass(slots=True)
+class _Sides:
+    """A diff's two sides as read: the later listing's lines in order (each with whether it is an added line) and the
+    earlier listing's removed lines, without their marks; ``cut``: the author cut the diff's output too."""
+
+    cut: bool
+    later: list[tuple[str, bool]] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    def chains(self) -> tuple[tuple[str, ...], list[str], int]:
+        """(the chains new in the later dump, shown whole; the chains the earlier dump alone declares, removed since;
+        how many removed lines the later listing holds too: moved, not removed).
+
+        A chain declared by an added line and by no removed one is new, and a diff of two iptables-save dumps shows
+        every rule of it (each names the chain: none can match an earlier line) - when the diff is of two dumps (the
+        later side shows iptables-save's "# Completed on" line after the declaration: the paste runs past the end of
+        that table) and the author cut nothing. Two greps or two -L listings prove nothing (a row names no chain)."""
+        later = {line for line, _ in self.later}
+        moved = sum(1 for line in self.removed if line.strip() and line in later)
+        ends = [i for i, (line, _) in enumerate(self.later) if _COMPLETED.match(line)]
+        if self.cut or not ends:
+            return (), [], moved
+        before = {m.group(1) for line in self.removed if (m := _DECLARED.match(line)) is not None}
+        declared = {m.group(1): (i, added) for i, (line, added) in enumerate(self.later)
+                    if (m := _DECLARED.match(line)) is not None}
+        new = tuple(sorted(c for c, (i, added) in declared.items() if added and c not in before and i < ends[-1]))
+        return new, sorted(before - declared.keys()), moved
+
+
+# a chain's declaration in iptables-save's form (":KUBE-SVC-… - [0:0]"), and the line iptables-save ends each table with
+_DECLARED = re.compile(r"[ \t]*:([A-Za-z][\w-]*)[ \t]+\S+[ \t]+\[\d+:\d+\]")
+_COMPLETED = re.compile(r"[ \t]*# Completed on ")
+_CUTS = frozenset(("...", "…", "....", ".....", "......", "[...]", "[snip]", "<snip>", "<truncated>", "[truncated]"))
+
+
+def _cut(lines: list[str]) -> bool:
+    """The author's own cut mark among the diff's lines (before its hunk headers are made cuts)."""
+    return any(line.strip().lstrip("<>+- ").strip() in _CUTS for line in lines)
 
 
 def _quote(lines: list[str]) -> Unquoted | None:
@@ -204,9 +253,18 @@ def _files(lines: list[str]) -> tuple[str, str] | None:
     return None
 
 
-def _note(source: str, files: tuple[str, str] | None, old: list[int], mark: str) -> str:
+def _note(source: str, files: tuple[str, str] | None, old: list[int], mark: str,
+          chains: tuple[tuple[str, ...], list[str]] = ((), []), moved: int = 0) -> str:
     later, earlier = (f"{files[1]}'s", f"{files[0]}'s") if files else ("the later listing's", "the earlier listing's")
     left = (f"; {earlier} lines ('{mark}', {numbered('line', old)}) are left out: a chain of both "
             "moments is one kube-proxy never wrote") if old else ""
+    if moved:
+        left += f" ({moved} of them {'is' if moved == 1 else 'are'} in the later listing too: moved, not removed)"
+    new, gone = chains
+    if new:
+        left += (f"; chains new in the later listing, shown whole (each of their rules is an added line): "
+                 f"{listed(list(new), 6)}")
+    if gone:
+        left += f"; chains only the earlier listing declares, removed since: {listed(gone, 6)}"
     return (f"{source} is a diff of two listings: {later} lines it shows are read (a diff prints only what changed, "
             f"so the rest of that listing is not in the input){left}")

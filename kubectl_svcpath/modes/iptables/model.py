@@ -616,6 +616,14 @@ class RuleSet:
             return False
         return c.complete if c.complete is not None else t.complete
 
+    def whole_chains(self, names: tuple[str, ...]) -> None:
+        """These chains hold all their rules in the input, though their table is shown in part (a diff's new chains)."""
+        for table in self.tables.values():
+            for name in names:
+                chain = table.chains.get(name) if name in table.chains else None
+                if chain is not None:
+                    chain.complete = True
+
     def knows(self, table: str, name: str) -> str:
         """``seen`` (the chain is in the input), ``absent`` (the whole table is, and it is not), or ``not-in-input``."""
         t = self.tables.get(table)
