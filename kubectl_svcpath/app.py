@@ -553,7 +553,7 @@ def _snapshot(service: str, opts: Options, objects: list[dict[str, Any]] | None,
             (p.rules_key or "").split("|")[0] == name.rsplit("-", 1)[1] for p in s.ports)]
     if not candidates:
         where = f' in namespace "{ns}"' if ns else ""
-        raise NotFound(f'service "{name}"{where} not found in the rules', hint=_not_found_hint(parsed, name))
+        raise NotFound(f'service "{name}"{where} not found in the rules', hint=_other_family_hint(parsed) + _not_found_hint(parsed, name))
     if len(candidates) > 1 and not candidates[0].name:
         keys = ", ".join(p.rules_key or "?" for s in candidates for p in s.ports)
         raise UsageError(f'"{name}" matches several unnamed entries in the input ({keys}): name one as --all lists '
@@ -584,6 +584,13 @@ def _held_by(opts: Options) -> str:
     if opts.example or not opts.manifests:
         return "the bundled example holds"
     return f"{opts.manifests[0]} holds" if len(opts.manifests) == 1 and opts.manifests[0] != "-" else "the manifests hold"
+
+
+def _other_family_hint(parsed: pipeline.Parsed) -> str:
+    """The IPv6 family's lines were left out (a dual-stack paste, its IPv4 rules read): the Service may be there."""
+    m = next((m for n in parsed.left_out if (m := re.search(r"the IPv6 family's \((lines? [\d, -]+):", n))), None)
+    return (f"its rules may be among the IPv6 family's ({m.group(1)}), left out: pass {'them' if m.group(1).startswith('lines') else 'it'} "
+            "in a file of their own; ") if m is not None else ""
 
 
 def _not_found_hint(parsed: pipeline.Parsed, name: str) -> str:

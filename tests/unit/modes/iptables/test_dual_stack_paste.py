@@ -139,3 +139,25 @@ def test_bare_lines_between_the_families_that_show_no_address_are_left_out(tmp_p
     assert (f"lines {n + 1}, {n + 2}, between the two families' lines and showing no address, could be either family's: "
             "left out (paste each family's output under its command)") in flat, out
     assert "*:30080" not in flat, out
+
+
+KUBERNETES = ('-A KUBE-SERVICES -d 10.96.0.1/32 -p tcp -m comment --comment "default/kubernetes:https cluster IP" -m tcp '
+              "--dport 443 -j KUBE-SVC-NPX46M4PTMTKRN6Y")
+
+
+@pytest.mark.parametrize(("name", "lines", "v6_lines"), [
+    ("bare -A lines", [KUBERNETES, *_bare(V6)], "lines 2-13"),
+    ("under their prompts", ["$ sudo iptables-save | grep KUBE-SERVICES", KUBERNETES, "$ sudo ip6tables-save | grep web",
+                             *(x for x in V6 if "web" in x)], "lines 3-14"),
+])
+def test_a_service_only_the_left_out_family_holds_is_said_to_be_there(tmp_path: Path, name: str, lines: list[str],
+                                                                      v6_lines: str) -> None:
+    """Asked for a Service whose rules are only in the IPv6 lines (left out, the IPv4 ones read): 'not found in the rules'
+    with a hint naming the other Services and the whole table, as if the paste did not hold it. Now the hint says first
+    that its rules may be among the IPv6 family's lines, and how to read them."""
+    f = tmp_path / "v6web.txt"
+    f.write_text("\n".join(lines) + "\n")
+    code, out, err = svcpath("--rules-file", str(f), "default/web")
+    assert code == 4 and out == "", (name, out)
+    assert err.splitlines()[1].startswith(f"hint: its rules may be among the IPv6 family's ({v6_lines}), left out: pass "
+                                          "them in a file of their own; "), (name, err)
