@@ -71,6 +71,7 @@ class Outcome:
     traces: list[Any] = field(default_factory=list)  # trace.TraceReport, one per node (--trace)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # several nodes: (node, why not read), e.g. Windows
     sampled: tuple[int, int] | None = None  # --sample N: of how many readable nodes, across how many zones
+    many_nodes: bool = False  # --all-nodes, --nodes, --sample: a list of nodes' reports, also of one
 
 
 def run(opts: Options, env: Env) -> int:
@@ -792,7 +793,7 @@ def _live(opts: Options, env: Env) -> Outcome:
         nodes = run.nodes
     if env.err_isatty:
         env.stderr.write("\r\x1b[K")
-    outcome = Outcome(skipped=run.skipped, sampled=run.sampled)
+    outcome = Outcome(skipped=run.skipped, sampled=run.sampled, many_nodes=opts.many_nodes)
     for n in nodes:  # by node name, whatever order they arrived in
         outcome.reports += per_node[n].reports
         outcome.traces += per_node[n].traces
@@ -807,6 +808,7 @@ def _live(opts: Options, env: Env) -> Outcome:
         # the node's rules could not be read: still show what the API holds, marked "rules not read"
         node_name, err = outcome.node_errors.pop()
         outcome.reports.append(pipeline.api_only(snapshot, node_name, err))
+        outcome.many_nodes = False
     return outcome
 
 
@@ -844,7 +846,7 @@ def _let_go(parsed: pipeline.Parsed) -> None:
 
 def render_outcome(outcome: Outcome, fmt: str, style: Style, width: int | None, explain: bool = False) -> str:
     if (len(outcome.reports) == 1 and not outcome.audit and not outcome.extra_findings and not outcome.node_errors
-            and not outcome.skipped):
+            and not outcome.skipped and not outcome.many_nodes):
         return render_report(outcome.reports[0], fmt, style, width, explain)
     if fmt in ("json", "yaml"):
         if outcome.audit:  # (run() writes it piece by piece)
@@ -880,7 +882,7 @@ def render_outcome(outcome: Outcome, fmt: str, style: Style, width: int | None, 
         parts.append(f"Across {hosts_word(outcome.reports)}:\n" + "\n".join(findings_lines(outcome.extra_findings, style)) + "\n")
     if outcome.skipped:
         parts.append("\n".join(skipped_lines(outcome.skipped, width)) + "\n")
-    if len(outcome.reports) + len(outcome.node_errors) > 1 and outcome.reports:
+    if (len(outcome.reports) + len(outcome.node_errors) > 1 or outcome.many_nodes) and outcome.reports:
         parts.append("\n".join(nodes_summary(outcome.reports, len(outcome.node_errors), width, outcome.sampled)) + "\n")
     return "\n".join(parts)
 

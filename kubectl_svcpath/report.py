@@ -240,7 +240,7 @@ def path_to_dict(e: EntryPath) -> dict[str, Any]:
 
 def endpoint_to_dict(ep: EndpointHop) -> dict[str, Any]:
     out = {
-        "ip": ep.ip,
+        "ip": None if ep.ip == "?" else ep.ip,  # (null: not in the input, e.g. an endpoint chain the paste does not show)
         "port": ep.port,
         "chain": ep.chain,
         "probability": None if ep.probability is None else round(ep.probability, 6),

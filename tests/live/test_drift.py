@@ -131,3 +131,24 @@ def test_a_closing_summary_says_how_each_node_came_out():
         "Summary:  5 nodes: 2 ok, 2 with errors (cp02: endpoint-not-programmed; cp03: stale-endpoint), "
         "1 not read (the error lines on stderr)"]
     assert nodes_summary(reports[:1] + reports[3:], 0, None) == ["Summary:  2 nodes: 2 ok"]
+
+
+@pytest.mark.lab
+@pytest.mark.api
+def test_several_nodes_asked_for_on_a_one_node_cluster_are_a_list_of_one(scenario: Scenario):
+    """--all-nodes, --nodes and --sample on a cluster of one node (kind, minikube) printed a lone ServicePath and no
+    Summary, so a script reading `.items` (docs/json-contract.md: they print a ServicePathList) broke there."""
+    scenario.node("cp01", kpgen.generate([WEB]))
+    scenario.cluster.add_objects(kpgen.api_objects(WEB, node_of=NODE_OF))
+    scenario.cluster.set_proxy_config("iptables")
+    kc = str(scenario.kubeconfig())
+
+    for flags in (["--all-nodes"], ["--nodes", "cp01"], ["--sample", "3"]):
+        code, out, err = svcpath("web", *flags, "-o", "json", "--kubeconfig", kc)
+        doc = json.loads(out)
+        assert doc["kind"] == "ServicePathList" and doc["errors"] == [] and [i["node"] for i in doc["items"]] == ["cp01"], flags
+        assert doc.get("sampled") == ({"of": 1, "zones": 1} if "--sample" in flags else None), flags
+    code, out, err = svcpath("web", "--sample", "3", "--kubeconfig", kc)
+    assert out.startswith("=== node cp01 ===\n") and out.rstrip().endswith("Summary:  1 node (sampled of 1, across 1 zone): 1 ok"), out
+    code, out, err = svcpath("web", "--kubeconfig", kc, "-o", "json")  # one Service on its node: one report, as before
+    assert json.loads(out)["kind"] == "ServicePath"

@@ -67,7 +67,7 @@ def test_with_all_nodes_the_node_list_and_every_kube_proxy_pod_are_read_with_the
     code, out, err = svcpath("hello-service", "-o", "json", "--all-nodes", "--kubeconfig", str(scenario.kubeconfig()))
 
     assert code == 0, err
-    assert json.loads(out)["node"] == "cp01"  # (the only node: one report)
+    assert [i["node"] for i in json.loads(out)["items"]] == ["cp01"]  # (the only node: a list of one, docs/json-contract.md)
     assert not rest.broken
     assert set(rest.held) == {"/api/v1/namespaces/default/services/hello-service",
                               "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices",
