@@ -1,5 +1,5 @@
 # kubectl-svcpath — run `make` for the list of targets.
-# A fresh Debian machine needs nothing but python3 and root (for the netfilter lab).
+# A fresh Debian machine needs nothing but python3 (python3-venv for `make demo`) and root (for the netfilter lab).
 PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
@@ -16,6 +16,7 @@ system-deps:  ## Debian packages the tests use (iptables, nftables, iproute2, ip
 	@missing=""; for c in iptables-save:iptables nft:nftables ip:iproute2 ipvsadm:ipvsadm ipset:ipset conntrack:conntrack modprobe:kmod openssl:openssl gcc:gcc readelf:binutils tmux:tmux; do \
 	  command -v $${c%%:*} >/dev/null 2>&1 || missing="$$missing $${c##*:}"; done; \
 	command -v kubectl >/dev/null 2>&1 || missing="$$missing kubernetes-client"; \
+	$(PYTHON) -c 'import ensurepip' >/dev/null 2>&1 || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from kubectl_svcpath.cli import HELP
+from kubectl_svcpath.cli import EPILOG, HELP
 from tests.conftest import run_cli, svcpath
 from tests.terminal import in_tmux
 
@@ -102,3 +102,18 @@ def test_help_in_a_real_terminal_is_what_its_width_asks_for(columns: int) -> Non
     """In tmux (no COLUMNS: the width comes from the terminal) --help is the help of that width, no line
     folded by the terminal."""
     assert in_tmux(["--help"], columns) == [line.rstrip() for line in _help(columns)]
+
+
+def test_every_exit_code_is_in_the_readme_and_in_help() -> None:
+    """README's "Exit codes" table and --help's "Exit codes:" line name every ExitCode, by its number and name."""
+    from pathlib import Path
+
+    from kubectl_svcpath.errors import ExitCode
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    table = readme[readme.index("## Exit codes"):]
+    table = table[:table.index("\n## ")]
+    rows = dict(re.findall(r"^\| (\d+) \| ([A-Z_]+) \|", table, re.M))
+    assert rows == {str(int(c)): c.name for c in ExitCode}
+    said = re.findall(r"(?:^|, )(\d+) ", " ".join(EPILOG.split("Exit codes:", 1)[1].split()))
+    assert [int(n) for n in said] == [int(c) for c in ExitCode]
