@@ -27,3 +27,5 @@ class Analysis:
     ipvs: IpvsTable | None = None
     # what kube-proxy should program here, per IP family (expected.Expectation); empty in dump-only mode
     expectations: dict[int, Any] = field(default_factory=dict)
+    # the input is kube-proxy's logged restore input, and its log says that restore failed: those log lines
+    restore_failed: list[str] = field(default_factory=list)

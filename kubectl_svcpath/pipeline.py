@@ -43,6 +43,8 @@ def parse_collection(collection: Collection, lenient: bool = False) -> Parsed:
             dump = cleaned(dump, parsed.left_out)
             if dump.marks_note is not None:
                 parsed.left_out.append(dump.marks_note)
+            if dump.restore_failed is not None:
+                parsed.restore_failed.append(dump.restore_failed)
         if dump.elisions:
             parsed.elisions[dump.source] = list(dump.elisions)
         # (a text whose every line has iptables-save's shapes holds no -L listing: no pass over a big dump for it)
@@ -358,7 +360,8 @@ def analyse(snapshot: ServiceSnapshot, parsed: Parsed, collection: Collection) -
     exps, node_notes = expected_findings.build(snapshot, collection, paths)
     expected_findings.apply(paths, exps)
     analysis = Analysis(snapshot=snapshot, collection=collection, mode=parsed.mode, paths=paths, rules=parsed.rules,
-                        nft=[parsed.nft] if parsed.nft is not None else [], ipvs=parsed.ipvs, expectations=exps)
+                        nft=[parsed.nft] if parsed.nft is not None else [], ipvs=parsed.ipvs, expectations=exps,
+                        restore_failed=list(parsed.restore_failed))
     findings = diagnose(analysis)
     return Report(
         service=snapshot, mode=parsed.mode, ports=paths, findings=findings, node=collection.node, pod=collection.pod,
@@ -389,6 +392,8 @@ def cleaned(dump: RuleDump, notes: list[str] | None = None) -> RuleDump:
         return replace(dump, clean=True, save_lines=c.save_lines, listings=tuple(c.listings))
     if c.restore_log is not None and notes is not None:
         notes.append(restore_log_note(dump.source, c.restore_log))
+    if c.restore_log is not None and (failed := c.restore_log[3]) is not None:
+        dump = replace(dump, restore_failed=f"{dump.source}:{failed}  {dump.text.split(chr(10))[failed - 1].strip()[:300]}")
     if c.uncommented and notes is not None:
         notes.append(uncommented_note(dump.source, c.uncommented))
     if c.left_out and notes is not None:

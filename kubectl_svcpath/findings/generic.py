@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from kubectl_svcpath.analysis import Analysis
-from kubectl_svcpath.findings.knowledge import check_not_in_input
+from kubectl_svcpath.findings.knowledge import check_not_in_input, check_restore_failed
 from kubectl_svcpath.findings.backends import check_backends
 from kubectl_svcpath.modes import registry
 from kubectl_svcpath.endpoints import usable_endpoints
@@ -218,6 +218,7 @@ GENERIC_CHECKS: tuple[Check, ...] = (
     check_target_ports,
     check_terminating_fallback,
     check_probabilities,
+    check_restore_failed,
 )
 
 

@@ -12,6 +12,21 @@ from kubectl_svcpath.path import Finding, PortPath
 from kubectl_svcpath.wording import agrees, counted, listed
 
 
+def check_restore_failed(a: Analysis) -> list[Finding]:
+    """The rules read are kube-proxy's logged restore input, and kube-proxy logged right after it that the restore
+    failed: what the rules say is what kube-proxy asked for, which the node may not hold."""
+    return [Finding(
+        "restore-failed", "warning",
+        "kube-proxy logged that iptables-restore failed right after the input read: the node may hold none of these "
+        "rules (an earlier sync's, or none), so the paths shown are what kube-proxy asked for, not what traffic meets",
+        evidence=[line],
+        detail=["The input is kube-proxy's log of the iptables-restore input it wrote (-v=5), not the node's tables. "
+                "iptables-restore applies a table at its COMMIT line, and a table with a line it cannot apply not at "
+                "all: that table keeps what it held before (kube-proxy retries at its next sync)."],
+        action="read the node's tables themselves (iptables-save -c on the node, or kubectl svcpath SERVICE live), and "
+               "the error kube-proxy logged with the failure (the line it names in the input)") for line in a.restore_failed]
+
+
 def check_not_in_input(a: Analysis) -> list[Finding]:
     out: list[Finding] = []
     for pp in a.paths:

@@ -44,6 +44,7 @@ _ALL = (
     Code("counters-reset", (WARN,), "a counter went backwards between two samples: kube-proxy rewrote the chain", "traffic.py"),
     Code("split-departs", (WARN,), "the observed split of new connections departs from the programmed probabilities beyond chance (chi-square, p < 0.001)", "traffic.py"),
     Code("chain-not-in-input", (INFO,), "a rule jumps to a chain the input does not hold: where it leads is unknown", "findings/knowledge.py"),
+    Code("restore-failed", (WARN,), "the input is kube-proxy's logged restore input and kube-proxy logged that the restore failed: the node may not hold these rules", "findings/knowledge.py"),
     # iptables backends, any mode (findings/backends.py)
     Code("mixed-backends", (ERR,), "kube-proxy rules in both iptables backends; the kernel applies both", "findings/backends.py"),
     Code("legacy-tables-present", (INFO, WARN), "legacy tables beside nf_tables (info when --local saw they hold no kube-proxy rules)", "findings/backends.py"),

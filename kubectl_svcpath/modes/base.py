@@ -53,6 +53,8 @@ class Parsed:
     described: list[DescribedService] = field(default_factory=list)  # `kubectl describe service` output in the input
     left_out: list[str] = field(default_factory=list)  # other commands' output around the rules, left out (notes)
     bound: list[Bound] = field(default_factory=list)  # addresses `ip addr` output in the input lists on kube-ipvs0
+    # kube-proxy's logged restore input read, and its log saying that restore failed: the log lines ("file:line  text")
+    restore_failed: list[str] = field(default_factory=list)
 
     @property
     def excerpt(self) -> bool:

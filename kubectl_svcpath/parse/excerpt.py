@@ -234,9 +234,9 @@ class Cleaned:
     # ip6tables output beside iptables output (a dual-stack node): the IPv6 family's lines (first, last), emptied
     other_family: list[tuple[int, int]] = field(default_factory=list)
     # kube-proxy's log of its iptables-restore input ("Restoring iptables rules: *filter", -v=5): (first, last) line of
-    # the input read (its log prefixes taken off), the earlier syncs' inputs left out, whether kube-proxy logged that
-    # the restore read failed
-    restore_log: tuple[int, int, list[tuple[int, int]], bool] | None = None
+    # the input read (its log prefixes taken off), the earlier syncs' inputs left out, the line where kube-proxy logged
+    # that the restore of the input read failed (None: it did not)
+    restore_log: tuple[int, int, list[tuple[int, int]], int | None] | None = None
     # bare rule lines of both families without the commands or headers that printed them: the IPv6 family's told by
     # their addresses (other_family holds them), and the lines of no address between the two families' lines, which
     # could be either's, emptied too
@@ -330,14 +330,14 @@ def _close_cut_blocks(lines: list[str], cut: list[int], text: str) -> None:
             last = i
 
 
-def _restored_and_relisted(lines: list[str], text: str) -> tuple[tuple[int, int, list[tuple[int, int]], bool] | None,
+def _restored_and_relisted(lines: list[str], text: str) -> tuple[tuple[int, int, list[tuple[int, int]], int | None] | None,
                                                                   list[tuple[str, list[int], list[int]]]]:
     """kube-proxy's logged restore input read off its log (_restore_log), then earlier `-S CHAIN` listings left out."""
     restore_log = _restore_log(lines) if "Restoring iptables" in text else None
     return restore_log, _drop_earlier_listings(lines) if _NEW_CHAIN.search(text) else []
 
 
-def _restore_log(lines: list[str]) -> tuple[int, int, list[tuple[int, int]], bool] | None:
+def _restore_log(lines: list[str]) -> tuple[int, int, list[tuple[int, int]], int | None] | None:
     """kube-proxy's -v=5 log of the iptables-restore input it wrote: each sync's input in place of its log lines (the
     klog header's "*filter", the lines after it without journald's prefix or klog's tab), read as that input; the
     other log lines are left out as a log after this. Only the last sync's input is read (the latest moment; the
@@ -372,7 +372,7 @@ def _restore_log(lines: list[str]) -> tuple[int, int, list[tuple[int, int]], boo
     a, b = blocks[-1]
     while b > a + 1 and not lines[b - 1].strip():
         b -= 1
-    failed = b < len(lines) and any(_RESTORE_FAILED.match(x) for x in lines[b:b + 4])
+    failed = next((k + 1 for k in range(b, min(b + 4, len(lines))) if _RESTORE_FAILED.match(lines[k])), None)
     return a + 1, b, [(x + 1, y) for x, y in blocks[:-1]], failed
 
 
@@ -1171,7 +1171,7 @@ def family_note(source: str, spans: list[tuple[int, int]], by_address: bool = Fa
     return said
 
 
-def restore_log_note(source: str, restore_log: tuple[int, int, list[tuple[int, int]], bool]) -> str:
+def restore_log_note(source: str, restore_log: tuple[int, int, list[tuple[int, int]], int | None]) -> str:
     """kube-proxy's log of its iptables-restore input: what was read, and what the form costs."""
     first, last, earlier, failed = restore_log
     spans = ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in earlier)
@@ -1180,8 +1180,9 @@ def restore_log_note(source: str, restore_log: tuple[int, int, list[tuple[int, i
             "and it is what kube-proxy asked for at that sync, not what the node's tables hold")
     if earlier:
         said += f"; the earlier syncs' input (lines {spans}) left out, the last one read"
-    if failed:
-        said += "; kube-proxy logged right after it that iptables-restore failed: these rules may never have been applied"
+    if failed is not None:
+        said += (f"; kube-proxy logged right after it (line {failed}) that iptables-restore failed: these rules may never "
+                 "have been applied")
     return said
 
 

@@ -6,7 +6,8 @@ line behind a tab, up to " >"). It was refused ('line 7: COMMIT outside a table'
 lines', exit 8): the klog header carried the first table's line and the log lines were left out. Now the restore input
 is read without the log's prefixes, the other log lines left out, and a note says what the form costs: no counters, and
 it is what kube-proxy asked for at that sync, not what the node holds (and, when kube-proxy logged that the restore
-failed, that these rules may never have been applied). Several syncs: the last is read."""
+failed, that these rules may never have been applied, and the warning restore-failed: they were "rules OK"). Several
+syncs: the last is read."""
 
 from __future__ import annotations
 
@@ -70,7 +71,7 @@ def test_the_restore_input_in_kube_proxys_log_is_read(tmp_path: Path, name: str,
     assert flat.startswith("https 443/TCP → 1 endpoint (state not in the input), counters not in the input"), (name, out)
     assert "KUBE-SVC-NPX46M4PTMTKRN6Y 192.168.1.10:6443 100%" in flat, (name, out)
     assert f"{span} {NOTE}" in flat, (name, out)
-    assert "may never have been applied" not in flat, (name, out)
+    assert "may never have been applied" not in flat and "restore-failed" not in flat, (name, out)
 
 
 def test_the_last_sync_is_read_and_a_failed_restore_is_said(tmp_path: Path) -> None:
@@ -82,5 +83,9 @@ def test_the_last_sync_is_read_and_a_failed_restore_is_said(tmp_path: Path) -> N
     flat = " ".join(out.split())
     assert "192.168.1.11:6443" in flat and "192.168.1.10:6443" not in flat, out
     assert "the earlier syncs' input (lines 2-22) left out, the last one read" in flat, out
-    assert ("kube-proxy logged right after it that iptables-restore failed: these rules may never have been applied"
-            in flat), out
+    assert ("kube-proxy logged right after it (line 46) that iptables-restore failed: these rules may never have been "
+            "applied" in flat), out
+    assert "WARN: restore-failed" in flat and ("WARNING restore-failed: kube-proxy logged that iptables-restore failed "
+                                                "right after the input read: the node may hold none of these rules") in flat, out
+    code, out, err = svcpath_on(tmp_path, text, "--all")
+    assert out.splitlines()[1].split()[-1] == "restore-failed" and "1 warning, 0 ok" in out, out
