@@ -1093,6 +1093,8 @@ def split_forms(text: str) -> list[str] | None:
     """An ``iptables -L`` listing and iptables-save lines in one paste (a chain listed with ``-L -vn``, then
     grepped out of a save; each form shows what the other lacks: counters, matches): the text once per form,
     the other form's lines emptied (line numbers kept; comment lines in both). None for a paste of one form."""
+    if "table " in text and _ANY_NFT_TABLE.search(text) and _ANY_SAVE_SHAPED.search(text):
+        return _split_nft(text)
     if "Chain" not in text or not _LIST_HEADER.search(text) or not _ANY_SAVE_SHAPED.search(text):
         return None
     lines = text.split("\n")
@@ -1110,6 +1112,34 @@ def split_forms(text: str) -> list[str] | None:
     if "save" not in kinds or "list" not in kinds:
         return None
     return ["\n".join(listing), "\n".join(save)]
+
+
+# an nft listing's table block opening ("table ip nat {"): `nft list ruleset` pasted with iptables-save's output
+_NFT_TABLE = re.compile(r"[ \t]*table[ \t]+(?:ip6?|inet|arp|bridge|netdev)[ \t]+\S+[ \t]*\{[ \t]*$")
+_ANY_NFT_TABLE = _LineLed(r"[ \t]*table[ \t]+(?:ip6?|inet|arp|bridge|netdev)[ \t]+\S+[ \t]*\{[ \t]*\r?(?:\n|$)")
+
+
+def _split_nft(text: str) -> list[str] | None:
+    """``nft list ruleset`` and ``iptables-save`` in one paste (the author ran both, one after the other): the nft
+    tables' blocks (from each "table … {" to its closing brace) as one text, the rest as the other, each with the
+    other's lines emptied (comments in both). None when one of them is not there."""
+    lines = text.split("\n")
+    nft, rest = list(lines), list(lines)
+    depth, kinds = 0, set()
+    for i, line in enumerate(lines):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if depth == 0 and not _NFT_TABLE.match(line):
+            nft[i] = ""
+            kinds.add("save" if _SAVE_SHAPED.match(line) else "other")
+            continue
+        rest[i] = ""
+        kinds.add("nft")
+        bare = _QUOTED.sub("", line.split(" #")[0])
+        depth = max(0, depth + bare.count("{") - bare.count("}"))
+    if {"nft", "save"} <= kinds:
+        return ["\n".join(nft), "\n".join(rest)]
+    return None
 
 
 def marked_note(source: str, lines: list[int]) -> str:

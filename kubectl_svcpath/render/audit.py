@@ -16,7 +16,8 @@ def health(report: Report) -> str:
     worst = [f for f in report.findings if f.severity in ("error", "warning")]
     if not worst:
         if any(f.code == "chain-not-in-input" for f in report.findings) or _unseen_ports(report) \
-                or any(path.endpoints_in_part for p in report.ports for path in p.paths):
+                or any(path.endpoints_in_part or any(h.ip in (None, "?") for h in path.endpoints)
+                       for p in report.ports for path in p.paths):
             return "?: not in the input"
         return "ok"
     worst.sort(key=lambda f: SEVERITY_ORDER[f.severity])

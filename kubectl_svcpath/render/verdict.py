@@ -113,6 +113,8 @@ def port_verdict(report: Report, pp: PortPath, style: Style, width: int | None =
     elif any(f.code == "chain-not-in-input" and f.port == pp.port.name and " endpoint chain" in f.message
              for f in report.findings):
         status = "UNKNOWN (its endpoint chains are not in the input)"
+    elif any(h.ip in (None, "?") for p in pp.paths for h in p.endpoints):
+        status = "UNKNOWN (where its endpoints send traffic is not in the input)"
     elif not report.service.from_api:
         status = "rules OK (not checked against the API)"
     else:

@@ -280,7 +280,14 @@ def _api_audit_prepare(snapshots: list[ServiceSnapshot]) -> Any:
 def _notes(parsed: Parsed, snapshot: ServiceSnapshot | None) -> list[str]:
     from kubectl_svcpath.modes.iptables.checks import notes_iptables
 
-    return notes_iptables(parsed.rules, snapshot) if parsed.rules is not None else []
+    if parsed.rules is None:
+        return []
+    notes = notes_iptables(parsed.rules, snapshot)
+    if parsed.nft is not None and parsed.nft.has_counters and not parsed.rules.has_counters:
+        # (nft's listing of the same tables, beside iptables-save without -c: read as the kernel's view only)
+        notes = [n.replace("no packet counters in the input:", "no packet counters in the iptables listing (the nft "
+                           "listing beside it has them, read only as the kernel's view of the rules):", 1) for n in notes]
+    return notes
 
 
 def _checks(analysis: Analysis) -> list[Finding]:

@@ -16,7 +16,7 @@ from kubectl_svcpath.modes.iptables import comments
 from kubectl_svcpath.modes.iptables.model import Rule, RuleSet, bare_address, split_hostport
 from kubectl_svcpath.parse.grep_words import selects
 from kubectl_svcpath.snapshot import ServicePort, ServiceSnapshot
-from kubectl_svcpath.wording import agrees, counted, numbered
+from kubectl_svcpath.wording import agrees, counted, listed, numbered
 
 _NOOP_TARGETS = {"KUBE-MARK-MASQ", "KUBE-MARK-DROP", "RETURN", None}
 
@@ -121,7 +121,15 @@ def _correlate_port(snapshot: ServiceSnapshot, port: ServicePort, rules: RuleSet
 
 
 def _say_unseen(rules: RuleSet, pp: PortPath) -> None:
-    """What the port's paths lead to that the input does not show: a chain not in it, endpoint shares a listing hides."""
+    """What the port's paths lead to that the input does not show: a chain not in it, endpoint shares a listing hides,
+    an endpoint chain whose DNAT the listing prints without its address (nft: "xt target "DNAT""; the chain cut)."""
+    blind = [h.chain for path in pp.paths for h in path.endpoints
+             if h.chain and h.ip in (None, "?") and rules.knows("nat", h.chain) == "seen"]
+    if blind:
+        names = list(dict.fromkeys(blind))
+        pp.not_in_input.append(f"endpoint address: not in the input (the DNAT {agrees(len(names), 'rule', 'rules')} of "
+                               f"{listed(names)} {agrees(len(names), 'shows', 'show')} no address: nft prints "
+                               f"iptables-nft's DNAT as 'xt target \"DNAT\"' without it, or the listing was cut)")
     for path in pp.paths:
         if path.verdict == "not-in-input":
             what = path.chains[-1]

@@ -755,8 +755,10 @@ def _service_type(d: _Draft, rules: RuleSet, node_ports: bool) -> str | None:
         # holds the Service's dispatch rules (the whole table, or its cluster IP's, as a grep of its name
         # shows them): a node port alone (a filter DROP, a grep of the port) may be a LoadBalancer's
         return "NodePort"
-    if d.cluster_ips and dispatch_whole:
-        return "ClusterIP"  # the whole nat table is here and holds no NodePort rule for it
+    if d.cluster_ips and dispatch_whole and not d.other_ips:
+        # the whole nat table is here and holds no NodePort rule for it (an address of unknown kind may be a load
+        # balancer's, of a LoadBalancer without node ports: allocateLoadBalancerNodePorts false)
+        return "ClusterIP"
     return None
 
 

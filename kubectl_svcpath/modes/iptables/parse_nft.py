@@ -68,7 +68,7 @@ def rules_from_nft(nft: NftRuleset) -> RuleSet | None:
         infos[dump.source] = DumpInfo(source=dump.source, form=dump.form, backend="nf_tables", has_counters=dump.has_counters,
                                       notices=[n for n in dump.notices if n.startswith("#")],
                                       repairs=[n for n in dump.notices if not n.startswith("#")])
-    opaque = False
+    opaque, listed_whole = False, True
     cut = any(d.excerpt for d in nft.dumps)  # (as an iptables -L excerpt: a chain block may have lost rules at a "...")
     for table in tables:
         target = rules.ensure_table(table.name)
@@ -89,10 +89,12 @@ def rules_from_nft(nft: NftRuleset) -> RuleSet | None:
                 if rule.packets is not None:
                     infos[rule.source].has_counters = True
         # the whole table: its base chains and kube-proxy's dispatch chain listed, nothing cut or hidden
-        target.complete = (not opaque and not cut and any(c.hook for c in table.chains.values())
-                           and "KUBE-SERVICES" in table.chains and all(d.form != "nft-chains" for d in nft.dumps))
+        whole = (not cut and any(c.hook for c in table.chains.values()) and "KUBE-SERVICES" in table.chains
+                 and all(d.form != "nft-chains" for d in nft.dumps))
+        listed_whole = listed_whole and whole
+        target.complete = whole and not opaque
     for info in infos.values():
-        if info.form == "nft-text" and not all(t.complete for t in rules.tables.values()):
+        if info.form == "nft-text" and not listed_whole:
             info.form = "nft-list-chain"  # chains listed one by one (nft list chain …): a part of their table
     first = next(iter(infos.values()))  # said once, not once per file
     first.repairs.append("read from nft's listing of the tables iptables-nft wrote (iptables mode, nf_tables backend): "
@@ -103,8 +105,10 @@ def rules_from_nft(nft: NftRuleset) -> RuleSet | None:
                              "endpoints, which read together would mix; for the IPv6 family pass its tables alone "
                              "(nft list table ip6 nat)")
     if opaque:
-        first.repairs.append("some rules carry matches nft prints without their options (xt match \"statistic\", "
-                             "\"recent\", …): their probabilities and any session affinity are not in the input")
+        first.repairs.append("some rules carry matches or targets nft prints without their options (xt match "
+                             "\"statistic\", \"recent\", xt target \"DNAT\", …): their probabilities, any session "
+                             "affinity and the addresses they DNAT to are not in the input"
+                             + (", so nothing is said to be absent" if listed_whole else ""))
     rules.dumps.extend(infos.values())
     return rules
 
