@@ -258,7 +258,7 @@ def node_port_addresses(config: ProxyConfig, node: NodeIdentity) -> str | None:
         return None
     fam = [c for c in cidrs if c == "primary" or _family(c.split("/")[0]) == config.family]
     if not fam:
-        return "every local address (nodePortAddresses not set for this family)"
+        return "every local address (none set for this family)"
     if fam == ["primary"]:
         prim = [a for a in node.addresses if _family(a) == config.family][:1]
         return "the node's primary address" + (f" ({prim[0]})" if prim else "")
@@ -512,7 +512,7 @@ def expected(service: dict[str, Any], slices: list[dict[str, Any]], node: NodeId
                              "reads only EndpointSlices (an Endpoints object alone, or one over 1000 addresses that is not mirrored, gives it nothing)")
     where = node_port_addresses(config, node)
     if where and any(k == "nodePort" for k, _, _ in exp.entries):
-        exp.notes.append(f"node ports accept traffic on {where} (kube-proxy nodePortAddresses)")
+        exp.notes.append(f"kube-proxy's nodePortAddresses: node ports accept traffic on {where}")
     for p in spec.get("ports") or []:
         eps, notes = slice_endpoints(service, slices, p, config.family, node.name, config.prefer_same_node)
         node_port = p.get("nodePort") or None

@@ -261,3 +261,17 @@ def test_nodeport_addresses_note() -> None:
     exp = expected(s, [], node, ProxyConfig(node_port_addresses=("192.168.0.0/24",)))
     assert "addresses in 192.168.0.0/24 (on this node: 192.168.0.5)" in " ".join(exp.notes)
     assert not any("node ports accept" in n for n in expected(s, [], node, ProxyConfig()).notes)
+
+
+@pytest.mark.parametrize(("cidrs", "addresses", "said"), [
+    ((), (), "every local address (none set for this family)"),
+    (("fd00::/64",), (), "every local address (none set for this family)"),
+    (("primary",), ("10.0.0.5",), "the node's primary address (10.0.0.5)"),
+    (("10.0.0.0/8",), ("10.0.0.5", "192.168.1.2"), "addresses in 10.0.0.0/8 (on this node: 10.0.0.5)"),
+])
+def test_node_port_addresses_note(cidrs: tuple[str, ...], addresses: tuple[str, ...], said: str) -> None:
+    """Where node ports listen, as kube-proxy's nodePortAddresses says: one parenthesis, the setting named first."""
+    node = NodeIdentity("node-a1", "zone-a", "node", addresses)
+    notes = expected(svc(type_="NodePort", ports=[{"name": "http", "port": 80, "protocol": "TCP", "nodePort": 30080}]),
+                     [slc(ep("10.0.1.1", "node-a1"))], node, ProxyConfig(node_port_addresses=cidrs)).notes
+    assert f"kube-proxy's nodePortAddresses: node ports accept traffic on {said}" in notes
