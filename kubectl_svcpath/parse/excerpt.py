@@ -104,8 +104,9 @@ _MD_FENCE = re.compile(r"^[ \t]*```[\w+-]*[ \t\r]*$")
 # output, down to the next prompt, is left out with a note. Never a line naming a rule tool ("kubectl exec
 # kube-proxy-x -- iptables-save", "ssh node sudo iptables-save | grep -n …"), and not an alias ("$ ipt
 # KUBE-SERVICES" in tkng.io is iptables -t nat -nvL): only these well-known commands
+# (run in a network namespace: "ip netns exec cni-… arp -n", a pod's; the command's output is still no rule listing)
 _OTHER_COMMAND = re.compile(
-    r"^(?:sudo\s+)?(?:(?:kubectl|k)\s+(?:-n\s+\S+\s+)?(?:logs|get|describe|apply|create|delete|edit|scale|rollout|top|version|"
+    r"^(?:sudo\s+)?(?:ip\s+netns\s+exec\s+\S+\s+)?(?:(?:kubectl|k)\s+(?:-n\s+\S+\s+)?(?:logs|get|describe|apply|create|delete|edit|scale|rollout|top|version|"
     r"cluster-info|config|explain|run|expose|patch|label|annotate|wait)|ip\s+(?:-\w+\s+)*(?:a|addr|address|r|route|l|link|n|neigh|rule)|ss|netstat|curl|wget|"
     r"ping|dig|nslookup|journalctl|systemctl|docker\s+(?:ps|logs|images|inspect)|crictl\s+(?:ps|pods|logs|inspect)|helm|az|aws|gcloud|eksctl|"
     r"[A-Za-z_]\w*=\$\(|"
@@ -855,11 +856,13 @@ def _drop_earlier_listings(lines: list[str]) -> list[tuple[str, list[int], list[
     """Empty every listing of a chain by ``iptables -S CHAIN`` (its ``-N`` line and the ``-A`` lines of that
     chain right after it) but the last: the author listed the chain again at a later moment, and a chain
     of both listings' rules is one kube-proxy never wrote."""
-    blocks: dict[str, list[list[int]]] = {}
-    i = 0
+    blocks: dict[tuple[str | None, str], list[list[int]]] = {}
+    i, table = 0, None  # (the table the last listing command named: `iptables -S` the filter's, `-S -t nat` the nat's)
     while i < len(lines):
         m = _NEW_CHAIN_LINE.match(lines[i])
         if m is None:
+            if "-S" in lines[i] or "--list-rules" in lines[i]:
+                table = _listed_table(lines[i], table)
             i += 1
             continue
         name, block = m.group(1), [i]
@@ -867,9 +870,9 @@ def _drop_earlier_listings(lines: list[str]) -> list[tuple[str, list[int], list[
         while i < len(lines) and lines[i].lstrip().startswith(f"-A {name} "):
             block.append(i)
             i += 1
-        blocks.setdefault(name, []).append(block)
+        blocks.setdefault((table, name), []).append(block)
     out: list[tuple[str, list[int], list[int]]] = []
-    for name, listed in blocks.items():
+    for (_, name), listed in blocks.items():
         if len(listed) < 2:
             continue
         dropped = [n for block in listed[:-1] for n in block]
@@ -877,6 +880,19 @@ def _drop_earlier_listings(lines: list[str]) -> list[tuple[str, list[int], list[
             lines[n] = ""
         out.append((name, [block[0] + 1 for block in listed], [n + 1 for n in dropped]))
     return out
+
+
+_LIST_RULES = re.compile(r"(?:^|\s)(?:-S|--list-rules)(?=\s|$)")
+_TABLE_OPTION = re.compile(r"(?:^|\s)(?:-t[ \t]*|--table[ \t=]+)(\w+)")
+
+
+def _listed_table(line: str, table: str | None) -> str | None:
+    """The table an ``iptables -S`` command line lists (filter unless ``-t`` names another); ``table`` for another line:
+    the nat and filter tables' chains of one name (KUBE-SERVICES, KUBE-NODEPORTS) are no chain listed twice."""
+    if _RULE_TOOL.search(line) is None or _LIST_RULES.search(line) is None or _SAVE_SHAPED.match(line):
+        return table
+    m = _TABLE_OPTION.search(line)
+    return m.group(1) if m else "filter"
 
 
 def _is_command(line: str) -> bool:
