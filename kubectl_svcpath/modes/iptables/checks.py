@@ -813,7 +813,8 @@ def notes_iptables(rules: RuleSet, snapshot: ServiceSnapshot | None = None) -> l
     if not rules.has_counters:
         notes.append(f"no packet counters in the input: each hop's traffic is not known (use {save_tool(rules)} -c, or -L -v -x)")
     if "rules-only" in forms:
-        notes.append("no table headers (bare -A lines): tables were guessed from chain and target names")
+        what = "iptables -S lines" if any(d.declares for d in rules.dumps if d.form == "rules-only") else "bare -A lines"
+        notes.append(f"no table headers ({what}): tables were guessed from chain and target names")
     if forms & {"iptables-list", "iptables-list-lines"}:
         tables = sorted({t for d in rules.dumps for t in d.listed_tables})
         told = {t for d in rules.dumps for t in d.told_tables}
@@ -851,6 +852,9 @@ def excerpt_notes(info: DumpInfo) -> list[str]:
         out.append(excerpt_note(info.source, info.elisions))
     elif info.grep:
         out.append(f"{info.source} is grep output: only the lines that matched, so nothing is said to be absent")
+    elif info.form == "rules-only" and info.declares:
+        out.append(f"{info.source} holds iptables -S lines (chains declared, no table headers): a part of the rules, "
+                   "so nothing is said to be absent")
     elif info.form in ("rules-only", "iptables-list-lines"):
         out.append(f"{info.source} holds rule lines without their tables or chain headers: a part of the rules, "
                    "so nothing is said to be absent")

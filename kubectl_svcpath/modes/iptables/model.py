@@ -570,6 +570,7 @@ class DumpInfo:
     first_rule_line: int | None = None  # the line of the first rule, declaration or chain header (bare lines: where the author began)
     # the pasted commands' grep words (parse/grep_words.py); None: not known what they selected (no command, not a grep)
     selection: list[list[list[str]]] | None = None
+    declares: bool = False  # "-N CHAIN" / "-P CHAIN POLICY" lines among bare rules: an `iptables -S` listing
 
     @property
     def excerpt(self) -> bool:

@@ -473,7 +473,9 @@ class _Parser:
             self.rules.ensure_table(self.table or _guess_table(chain_name, None)).ensure_chain(chain_name).declared = True
         elif verb == "N":
             self.rules.ensure_table(self.table or _guess_table(chain_name, None)).ensure_chain(chain_name).declared = True
+            self.info.declares = True
         else:  # -P CHAIN POLICY
+            self.info.declares = True
             parts = stripped[m.end("chain"):].split()
             chain = self.rules.ensure_table(self.table or _guess_table(chain_name, None)).ensure_chain(chain_name)
             chain.policy, chain.declared = (parts[0] if parts else None), True

@@ -40,3 +40,6 @@ def test_an_eks_nodes_notes_are_read() -> None:
     assert "(`arp -n` output)" in flat and "(`ip netns exec cni-b2df6e62-aa23-bb52-1b65-83e0198e3396 ip a` output)" in flat
     code, out, err = svcpath("kube-system/kube-dns", "--port", "dns", "--rules-file", EKS)
     assert code == 0 and "dns 53/UDP → 2 endpoints" in out, (err, out)
+    # (they are `iptables -S` lines, with their -N and -P lines: not "bare -A lines" nor lines "without chain headers")
+    assert "holds iptables -S lines (chains declared, no table headers)" in out, out
+    assert "no table headers (iptables -S lines): tables were guessed" in out and "bare -A lines" not in out, out
