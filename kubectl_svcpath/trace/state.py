@@ -163,8 +163,14 @@ class OutsideNotes:
 
     def notes(self) -> list[str]:
         own = [spec for spec, why in self.decided.items() if why == ENDPOINT_ADDRESS]
-        out = [f"outside: a client outside the cluster is not in {spec} ({why}): decided, not forked"
-               for spec, why in self.decided.items() if why != ENDPOINT_ADDRESS or len(own) == 1]
+        by_why: dict[str, list[str]] = {}
+        for spec, why in self.decided.items():
+            if why != ENDPOINT_ADDRESS or len(own) == 1:
+                by_why.setdefault(why, []).append(spec)
+        # (a network policy's rule per pod: "-s 10.42.0.31/32", … each inside the pod range, said once)
+        out = [f"outside: a client outside the cluster is not in {specs[0]} ({why}): decided, not forked" if len(specs) == 1
+               else f"outside: a client outside the cluster is in none of {listed(specs)} ({why}): decided, not forked"
+               for why, specs in by_why.items()]
         if len(own) > 1:
             out.append(f"outside: a client outside the cluster is none of the {len(own)} endpoints' own addresses "
                        f"({listed(own)}: each endpoint chain's hairpin match): decided, not forked")

@@ -21,6 +21,7 @@ supplies the hidden match; without it such a rule is an "unknown" fork.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable
 from typing import Any
@@ -386,11 +387,26 @@ class IptablesTracer:
     def _outside_in(self, rule: Rule, neg: bool, spec: str) -> bool | None:
         """A client outside the cluster against a source match: False (not in it) where kube-proxy's rule
         says what the prefix is (its pod range, an endpoint, loopback), else None: its address decides."""
-        why = outside_excludes(_source_role(rule, neg), spec)
+        why = outside_excludes(_source_role(rule, neg), spec) or self._in_pod_range(spec)
         if why is None:
             return None
         self.outside.add(spec, why)
         return False
+
+    def _in_pod_range(self, spec: str) -> str | None:
+        """A prefix inside a pod range kube-proxy's rules gave this trace already (a network policy's "-s POD/32" in
+        filter, after nat's "! -s CIDR" local-traffic match): no client outside the cluster is in it either."""
+        pod_range = outside_excludes("pod-range", "0.0.0.0/0")
+        ranges = [r for r, why in self.outside.decided.items() if why == pod_range]
+        if not ranges:
+            return None
+        try:
+            net = ipaddress.ip_network(spec.strip(), strict=False)
+            inside = next((r for r in ranges if net.version == ipaddress.ip_network(r, strict=False).version
+                           and net.subnet_of(ipaddress.ip_network(r, strict=False))), None)  # type: ignore[arg-type]
+        except ValueError:
+            return None
+        return None if inside is None or inside == spec.strip() else f"inside {inside}, {pod_range}"
 
     def _option_matches(self, st: State, key: str, value: str, opts: dict[str, list[str]], unknown: list[str]) -> bool:
         """One match option: False when it surely fails; an undecidable one is noted in ``unknown``."""
