@@ -64,8 +64,10 @@ def new_totals() -> dict[str, int]:
     # chain no comment names -, counted in "services" too: two of them may be one Service's ports)
     # ("portless": Services rebuilt from rules that name none of their ports - a filter table's health check node
     # port rule alone -: their ports are not in the input, not 0)
+    # ("endpointsNotInInput": Services whose ENDPOINTS reads "?" or "N+?": "endpoints" counts what the input shows of
+    # theirs, so the total is a floor, said so)
     return {"services": 0, "ports": 0, "endpoints": 0, "error": 0, "warning": 0, "ok": 0, "unknown": 0, "unnamed": 0,
-            "portless": 0}
+            "portless": 0, "endpointsNotInInput": 0}
 
 
 def count(counts: dict[str, int], r: Report) -> None:
@@ -84,6 +86,7 @@ class AuditLine:
     bucket: str  # the totals' "error", "warning", "ok" or "unknown"
     unnamed: bool = False  # the input does not name its Service
     portless: bool = False  # rebuilt from rules that name none of its ports: its ports are not in the input
+    endpoints_unseen: bool = False  # its endpoints are not all in the input (ENDPOINTS "?" or "N+?"; ``endpoints``: N)
 
 
 def audit_line(r: Report, row: bool = True) -> AuditLine:
@@ -92,8 +95,11 @@ def audit_line(r: Report, row: bool = True) -> AuditLine:
     # no finding but a path the input does not show: "?", not "ok" (nothing proves it healthy)
     bucket = "unknown" if level == 2 and health(r).startswith("?") else ("error", "warning", "ok")[level]
     svc = r.service
-    return AuditLine((level, svc.namespace or "", svc.name or ""), audit_row(r) if row else {}, len(r.ports), len(_endpoints(r)),
-                     bucket, not svc.name, not (r.ports or svc.from_api))
+    endpoints = _endpoints(r)
+    proven = _proven(r, endpoints)
+    unseen = _endpoints_unseen(r) or proven < len(endpoints)
+    return AuditLine((level, svc.namespace or "", svc.name or ""), audit_row(r) if row else {}, len(r.ports),
+                     proven if unseen else len(endpoints), bucket, not svc.name, not (r.ports or svc.from_api), unseen)
 
 
 def add_line(counts: dict[str, int], line: AuditLine) -> None:
@@ -103,6 +109,7 @@ def add_line(counts: dict[str, int], line: AuditLine) -> None:
     counts[line.bucket] += 1
     counts["unnamed"] += line.unnamed
     counts["portless"] += line.portless
+    counts["endpointsNotInInput"] += line.endpoints_unseen
 
 
 def totals_line(t: dict[str, int], shown: int | None = None) -> str:
@@ -124,12 +131,28 @@ def totals_line(t: dict[str, int], shown: int | None = None) -> str:
 
 def _ports_total(t: dict[str, int]) -> str:
     """The ports and endpoints counted, and the Services whose ports the input does not show (never "0 ports")."""
-    counts, portless = f"{counted(t['ports'], 'port')}, {counted(t['endpoints'], 'endpoint')}", t.get("portless", 0)
+    counts, portless = f"{counted(t['ports'], 'port')}, {_endpoints_total(t)}", t.get("portless", 0)
     if not portless:
         return counts
     if portless == t["services"]:
         return f"{'its' if portless == 1 else 'their'} ports and endpoints not in the input"
     return f"{counts} (and {counted(portless, 'Service')} whose ports and endpoints are not in the input)"
+
+
+def _endpoints_total(t: dict[str, int]) -> str:
+    """The endpoints counted, never a floor said as a count: "6 endpoints seen (those of 2 Services not all in the input)"."""
+    unseen = t.get("endpointsNotInInput", 0)
+    if not unseen:
+        return counted(t["endpoints"], "endpoint")
+    if unseen == t["services"]:
+        return f"{counted(t['endpoints'], 'endpoint')} seen (not all in the input)" if t["endpoints"] else "endpoints not in the input"
+    return f"{counted(t['endpoints'], 'endpoint')} seen (those of {counted(unseen, 'Service')} not all in the input)"
+
+
+def _endpoints_unseen(r: Report) -> bool:
+    """A path the input does not show to its end, or shows only some endpoint jumps of (ENDPOINTS "?" or "N+?")."""
+    return any(path.verdict == "not-in-input" or path.endpoints_in_part for p in r.ports for path in p.paths) \
+        or _unseen_ports(r)
 
 
 def _endpoints(r: Report) -> set[str]:
@@ -188,8 +211,7 @@ def audit_row(r: Report) -> dict[str, str]:
     endpoints = _endpoints(r)
     proven = _proven(r, endpoints)
     pkts = [path.packets for p in r.ports for path in p.paths if path.packets is not None]
-    unknown_eps = any(path.verdict == "not-in-input" or path.endpoints_in_part for p in r.ports for path in p.paths) \
-        or _unseen_ports(r)
+    unknown_eps = _endpoints_unseen(r)
     ips = ",".join(svc.cluster_ips) or ("-" if svc.from_api else "?")
     name = svc.name or "?"
     if not svc.name and r.ports:  # a Service only its chain names: say which chain

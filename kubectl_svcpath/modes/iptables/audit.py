@@ -504,7 +504,8 @@ def _apply(recipe: _Recipe, vals: _Values | audit_match.Matched, d: Any) -> Any:
     if recipe.pkts is not None:
         row["PKTS"] = str(sum([int(vals.counters[i]) for i in recipe.pkts]))
     # (render.audit.AuditLine's fields in order: dataclasses.replace() took a third of this function)
-    return type(line)((line.key[0], d.namespace, d.name), row, line.ports, line.endpoints, line.bucket)
+    return type(line)((line.key[0], d.namespace, d.name), row, line.ports, line.endpoints, line.bucket, line.unnamed,
+                      line.portless, line.endpoints_unseen)
 
 
 def templates_apply(rules: RuleSet | None, excerpt: bool) -> bool:

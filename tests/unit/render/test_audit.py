@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.conftest import DUMPS, require_shared, svcpath
+from tests.conftest import DUMPS, SHARED, require_shared, svcpath
 from tests.terminal import in_tmux
 
 DUMP = "upstream-iptables-proxier-test-TestOverallIPTablesRules.txt"  # kube-proxy's own expectations
@@ -74,7 +74,7 @@ def test_json_and_yaml_keep_the_order_and_carry_the_totals():
     _, out, _ = svcpath("--rules-file", _dump(), "--all", "--problems", "-o", "json")
     doc = json.loads(out)
     assert [i["service"]["name"] for i in doc["items"]] == ["svc6", "svc2"]
-    assert doc["totals"] == {"services": 6, "ports": 6, "endpoints": 6, "error": 1, "warning": 1, "ok": 4, "unknown": 0, "unnamed": 0, "portless": 0}
+    assert doc["totals"] == {"services": 6, "ports": 6, "endpoints": 6, "error": 1, "warning": 1, "ok": 4, "unknown": 0, "unnamed": 0, "portless": 0, "endpointsNotInInput": 0}
     _, out, _ = svcpath("--rules-file", _dump(), "--all", "-o", "yaml")
     assert [i["service"]["name"] for i in yaml.safe_load(out)["items"]][:2] == ["svc6", "svc2"]
 
@@ -122,9 +122,10 @@ def test_a_service_whose_path_is_not_in_the_input_is_not_counted_ok():
     # real paste (tests/corpus): `nft list chain ip nat KUBE-NODEPORTS` alone; every KUBE-SVC- chain is elsewhere
     paste = str(Path(__file__).resolve().parents[2] / "corpus" / "aantonov-nft-list-chain-nodeports.txt")
     code, out, _ = svcpath("--rules-file", paste, "--all")
-    assert "5 entries (Services not named in the input), 5 ports, 0 endpoints: 0 errors, 0 warnings, 0 ok, 5 not in the input" in out.splitlines()
+    # (every row's ENDPOINTS is "?": the total is no count of 0)
+    assert "5 entries (Services not named in the input), 5 ports, endpoints not in the input: 0 errors, 0 warnings, 0 ok, 5 not in the input" in out.splitlines()
     _, js, _ = svcpath("--rules-file", paste, "--all", "-o", "json")
-    assert json.loads(js)["totals"] == {"services": 5, "ports": 5, "endpoints": 0, "error": 0, "warning": 0, "ok": 0, "unknown": 5, "unnamed": 5, "portless": 0}
+    assert json.loads(js)["totals"] == {"services": 5, "ports": 5, "endpoints": 0, "error": 0, "warning": 0, "ok": 0, "unknown": 5, "unnamed": 5, "portless": 0, "endpointsNotInInput": 5}
 
 
 def test_a_health_the_terminal_has_no_room_for_is_left_whole(tmp_path: Path) -> None:
@@ -186,3 +187,18 @@ def test_json_and_yaml_lines_carry_the_order_and_totals_without_the_table_cells(
         assert light.row == {} and full.row
         assert (light.key, light.ports, light.endpoints, light.bucket, light.unnamed) == \
             (full.key, full.ports, full.endpoints, full.bucket, full.unnamed)
+
+
+def test_the_endpoints_total_is_a_floor_when_some_rows_say_not_all():
+    """A row whose ENDPOINTS is "N+?" or "?" counts only what the input shows: the summary says "seen", and whose
+    are not all in the input (it read "N endpoints", a count, where the rows said it is not one)."""
+    from kubectl_svcpath.render.audit import new_totals, totals_line
+
+    t = new_totals()
+    t.update(services=3, ports=3, endpoints=7, ok=2, unknown=1, endpointsNotInInput=1)
+    assert totals_line(t).startswith("3 Services, 3 ports, 7 endpoints seen (those of 1 Service not all in the input): ")
+    t.update(services=1, ports=2, endpoints=1, ok=0, unknown=1, endpointsNotInInput=1)
+    assert totals_line(t).startswith("1 Service, 2 ports, 1 endpoint seen (not all in the input): ")
+    require_shared()  # the seed's rule lines: each port's service chain under a cut, its one jump shown ("1+?")
+    code, out, _ = svcpath("--all", "-f", str(SHARED / "examples" / "hello-service" / "pasted-rule-lines.txt"))
+    assert code == 0 and "1 Service, 2 ports, 1 endpoint seen (not all in the input): " in out, out
