@@ -119,7 +119,7 @@ def test_live_audit_of_all_namespaces_with_problems_only_as_json(scenario: Scena
     assert code == ExitCode.PROBLEMS_FOUND, err
     doc = json.loads(out)
     assert [(i["service"]["namespace"], i["service"]["name"]) for i in doc["items"]] == [("default", "api"), ("default", "empty")]
-    assert doc["totals"] == {"services": 4, "ports": 4, "endpoints": 4, "error": 2, "warning": 0, "ok": 2, "unknown": 0, "unnamed": 0, "portless": 0}
+    assert doc["totals"] == {"services": 4, "ports": 4, "endpoints": 4, "error": 2, "warning": 0, "ok": 2, "unknown": 0, "unnamed": 0, "portless": 0, "endpointsNotInInput": 0}
     scope = doc["scope"]
     assert (scope["namespace"], scope["node"], scope["proxyMode"], scope["backend"]) == (None, "cp01", "iptables", "nf_tables")
     assert scope["kubeProxyPod"].startswith("kube-system/kube-proxy-") and scope["collectedAt"].endswith("Z")
