@@ -25,7 +25,7 @@ For every port of the Service: the entry rule (cluster IP, NodePort, LoadBalance
 -> the service chain -> each endpoint with its share of new connections -> the DNAT target, with
 the packet/byte counters of each hop, set against the Service's EndpointSlices. Then findings:
 what is wrong, in plain words, with the evidence. It changes nothing: it only GETs/LISTs, and
-runs fixed listings in the node's kube-proxy pod (iptables-save, nft list, ipvsadm -Ln).
+runs fixed listings in the node's kube-proxy pod (iptables-save, nft list, ipvsadm -Ln, ipset list).
 
 Rules come from one of three places:
 
