@@ -76,4 +76,5 @@ def _endpoint_chains_unseen(a: Analysis, pp: PortPath) -> list[Finding]:
         detail=["The input shows the service chain's jumps but not the endpoint chains' DNAT rules (a grep or a "
                 "listing of the service chain alone): the endpoints' addresses and what their chains do are not "
                 "known. Nothing is said about them."],
-        action=f"get the chains: iptables-save -c -t nat | grep -- '{names[0]}' (each of them), or pass the whole table")]
+        action=f"get the chains: iptables-save -c -t nat | grep -- '{names[0]}' (each of them), or pass the whole table",
+        endpoint_chains_unseen=names)]

@@ -31,6 +31,9 @@ class Finding:
     action: str | None = None  # what to do
     detail: list[str] = field(default_factory=list)  # longer explanation, for text output
     why: str | None = None  # one line of why for the short text view (default: the first detail line)
+    # the endpoint chains (KUBE-SEP-…) a "chain-not-in-input" finding says the input lacks: the port's verdict
+    # reads this, never the message's words (not in the JSON: the message names them)
+    endpoint_chains_unseen: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.severity = Severity(self.severity)

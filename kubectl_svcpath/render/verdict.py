@@ -110,8 +110,7 @@ def port_verdict(report: Report, pp: PortPath, style: Style, width: int | None =
         status = "UNKNOWN (its chains are not in the input)"
     elif any(p.endpoints_in_part for p in pp.paths):
         status = "UNKNOWN (not all its endpoints are in the input)"
-    elif any(f.code == "chain-not-in-input" and f.port == pp.port.name and " endpoint chain" in f.message
-             for f in report.findings):
+    elif any(f.endpoint_chains_unseen and f.port == pp.port.name for f in report.findings):
         status = "UNKNOWN (its endpoint chains are not in the input)"
     elif any(h.ip in (None, "?") for p in pp.paths for h in p.endpoints):
         status = "UNKNOWN (where its endpoints send traffic is not in the input)"
