@@ -24,6 +24,7 @@ from kubectl_svcpath.render import render_document, render_report
 from kubectl_svcpath.render.text import Style, safe, terminal_safe, use_color
 from kubectl_svcpath.report import Report, list_to_dict
 from kubectl_svcpath.snapshot import ServiceSnapshot
+from kubectl_svcpath.wording import numbered_spans
 
 if TYPE_CHECKING:  # (imported where used: a live run reads its node while the analysis modules load)
     from kubectl_svcpath import pipeline
@@ -589,9 +590,11 @@ def _held_by(opts: Options) -> str:
 
 def _other_family_hint(parsed: pipeline.Parsed) -> str:
     """The IPv6 family's lines were left out (a dual-stack paste, its IPv4 rules read): the Service may be there."""
-    m = next((m for n in parsed.left_out if (m := re.search(r"the IPv6 family's \((lines? [\d, -]+):", n))), None)
-    return (f"its rules may be among the IPv6 family's ({m.group(1)}), left out: pass {'them' if m.group(1).startswith('lines') else 'it'} "
-            "in a file of their own; ") if m is not None else ""
+    spans = next(iter(parsed.other_family.values()), None)
+    if spans is None:
+        return ""
+    lines = numbered_spans("line", spans)
+    return f"its rules may be among the IPv6 family's ({lines}), left out: pass {'them' if lines.startswith('lines') else 'it'} in a file of their own; "
 
 
 def _not_found_hint(parsed: pipeline.Parsed, name: str) -> str:

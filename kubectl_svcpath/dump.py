@@ -25,6 +25,8 @@ class RuleDump:
     whole_chains: tuple[str, ...] = ()  # a diff of two iptables-save dumps: the chains new in the later one, shown whole
     # kube-proxy's logged restore input read: its log line saying that restore failed ("file:line  text"), if any
     restore_failed: str | None = None
+    # the IPv6 family's lines beside iptables output, left out (parse/excerpt.py): (first, last) of each run
+    other_family: tuple[tuple[int, int], ...] = ()
     clean: bool = False  # parse/excerpt.py found nothing to blank in text: no reader need look again
     save_lines: bool = False  # and every line but the first has one of iptables-save's shapes (excerpt.Cleaned)
     # what read ``text`` piece by piece while the command wrote it (live: parse_save.SaveFeed), for the

@@ -18,7 +18,7 @@ from kubectl_svcpath.findings.generic import diagnose
 from kubectl_svcpath.modes import registry
 from kubectl_svcpath.modes.base import Mode, Parsed
 from kubectl_svcpath.parse import connection_entries, describe, dump_format
-from kubectl_svcpath.parse.hosts import HostPart, NotSplit, host_parts, line_spans
+from kubectl_svcpath.parse.hosts import HostPart, NotSplit, host_parts
 from kubectl_svcpath.parse.ipaddr import kube_ipvs0, only_ip_addr
 from kubectl_svcpath.parse.quoted import unquote
 from kubectl_svcpath.parse.excerpt import (clean, excerpt_note, head_commands, json_excerpt, left_out_note, marked_note, uncommented_note,
@@ -27,7 +27,7 @@ from kubectl_svcpath.parse.excerpt import (clean, excerpt_note, head_commands, j
 from kubectl_svcpath.path import PortPath
 from kubectl_svcpath.report import Report, RulesNotRead
 from kubectl_svcpath.snapshot import ServiceSnapshot
-from kubectl_svcpath.wording import listed
+from kubectl_svcpath.wording import line_spans, listed
 
 __all__ = ["Parsed", "analyse", "audit_lines", "correlate", "detect_mode", "each_service", "infer_services", "input_notes",
            "parse_collection", "split_nodes"]
@@ -45,6 +45,8 @@ def parse_collection(collection: Collection, lenient: bool = False) -> Parsed:
                 parsed.left_out.append(dump.marks_note)
             if dump.restore_failed is not None:
                 parsed.restore_failed.append(dump.restore_failed)
+            if dump.other_family:
+                parsed.other_family[dump.source] = list(dump.other_family)
         if dump.elisions:
             parsed.elisions[dump.source] = list(dump.elisions)
         # (a text whose every line has iptables-save's shapes holds no -L listing: no pass over a big dump for it)
@@ -404,8 +406,10 @@ def cleaned(dump: RuleDump, notes: list[str] | None = None) -> RuleDump:
         notes.append(repeated_note(dump.source, c.repeated))
     if c.reruns and notes is not None:
         notes.extend(rerun_note(dump.source, *r) for r in c.reruns)
-    if c.other_family and notes is not None:
-        notes.append(family_note(dump.source, c.other_family, c.by_address, c.undecided_family))
+    if c.other_family:
+        dump = replace(dump, other_family=tuple(c.other_family))
+        if notes is not None:
+            notes.append(family_note(dump.source, c.other_family, c.by_address, c.undecided_family))
     if c.relisted and notes is not None:
         notes.extend(relisted_note(dump.source, chain, headers, dropped) for chain, headers, dropped in c.relisted)
     fragments = json_excerpt(c.text, c.elisions)  # `nft -j | jq .` cut with "...": its objects, as one document

@@ -29,6 +29,18 @@ def numbered(noun: str, numbers: list[int], most: int = 8) -> str:
     return f"{noun if len(numbers) == 1 else noun + 's'} {shown}"
 
 
+def line_spans(spans: list[tuple[int, int]], most: int | None = 6) -> str:
+    """Runs of lines: "1-3, 7, 9-12" (the first ``most`` runs, the rest counted; all of them for None)."""
+    shown = ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in spans[:most])
+    return shown + (f" and {len(spans) - most} more" if most is not None and len(spans) > most else "")
+
+
+def numbered_spans(noun: str, spans: list[tuple[int, int]]) -> str:
+    """The noun, then every run of ``spans``: "line 6", "lines 6-9", "lines 6, 19" (plural for one run of more than one)."""
+    plural = len(spans) > 1 or (bool(spans) and spans[0][0] != spans[0][1])
+    return f"{noun + 's' if plural else noun} {line_spans(spans, None)}"
+
+
 def times(n: int) -> str:
     """How often, in words: "once", "twice", "3 times"."""
     return {1: "once", 2: "twice"}.get(n, f"{n} times")

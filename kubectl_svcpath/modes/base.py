@@ -52,6 +52,7 @@ class Parsed:
     elisions: dict[str, list[int]] = field(default_factory=dict)  # source -> lines where the author cut
     described: list[DescribedService] = field(default_factory=list)  # `kubectl describe service` output in the input
     left_out: list[str] = field(default_factory=list)  # other commands' output around the rules, left out (notes)
+    other_family: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # source -> the IPv6 family's lines left out
     bound: list[Bound] = field(default_factory=list)  # addresses `ip addr` output in the input lists on kube-ipvs0
     # kube-proxy's logged restore input read, and its log saying that restore failed: the log lines ("file:line  text")
     restore_failed: list[str] = field(default_factory=list)

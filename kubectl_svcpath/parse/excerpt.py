@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from kubectl_svcpath.parse.grep_words import grep_selection, selects
 from kubectl_svcpath.parse.possessive import compile_possessive
-from kubectl_svcpath.wording import numbered, times
+from kubectl_svcpath.wording import line_spans, numbered, numbered_spans, times
 
 # a whole line that only marks a cut: dots (ASCII or the ellipsis character), bracketed or
 # angle-bracketed words authors use, and "... N more lines ..." style notes
@@ -1192,9 +1192,7 @@ def relisted_note(source: str, chain: str, headers: list[int], dropped: list[int
 def rerun_note(source: str, command: str, last: int, dropped: list[tuple[int, int]], read: tuple[int, int] | None) -> str:
     """A listing command run again later in the paste (two moments): which run's output is read."""
     shown = command[:60] + ("…" if len(command) > 60 else "")
-    spans = ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in dropped)
-    word = "lines" if len(dropped) > 1 or (dropped and dropped[0][0] != dropped[0][1]) else "line"
-    left = f"; the output of its earlier run{'s' if len(dropped) > 1 else ''} ({word} {spans}) left out" if dropped else ""
+    left = f"; the output of its earlier run{'s' if len(dropped) > 1 else ''} ({numbered_spans('line', dropped)}) left out" if dropped else ""
     if read is not None:
         return (f"{source}: `{shown}` was run again at line {last} and printed nothing: the rules read (lines "
                 f"{read[0]}-{read[1]}) are from before, and at line {last} none of them was printed any more{left}")
@@ -1204,13 +1202,12 @@ def rerun_note(source: str, command: str, last: int, dropped: list[tuple[int, in
 def family_note(source: str, spans: list[tuple[int, int]], by_address: bool = False, undecided: list[int] | None = None) -> str:
     """ip6tables output beside iptables output: which family is read, and what to do for the other. ``by_address``: bare
     lines told apart by their addresses (no command printed them); ``undecided``: lines of either family, left out."""
-    where = ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in spans)
-    word = "lines" if len(spans) > 1 or spans[0][0] != spans[0][1] else "line"
+    lines = numbered_spans("line", spans)
     how = ("their addresses are IPv6, or they jump to such an endpoint chain, or go on with such lines"
            if by_address else "ip6tables output")
-    said = (f"{source}: the IPv4 rules (iptables) are read; the IPv6 family's ({word} {where}: {how}) are in "
+    said = (f"{source}: the IPv4 rules (iptables) are read; the IPv6 family's ({lines}: {how}) are in "
             "the input but not analysed: kube-proxy writes the same chain names in both families, each with its own "
-            f"endpoints, so they are not read as one table; for the IPv6 paths pass {word} {where} in a file of their own")
+            f"endpoints, so they are not read as one table; for the IPv6 paths pass {lines} in a file of their own")
     if undecided:
         said += (f"; {numbered('line', undecided)}, between the two families' lines and showing no address, could be "
                  "either family's: left out (paste each family's output under its command)")
@@ -1220,12 +1217,11 @@ def family_note(source: str, spans: list[tuple[int, int]], by_address: bool = Fa
 def restore_log_note(source: str, restore_log: tuple[int, int, list[tuple[int, int]], int | None]) -> str:
     """kube-proxy's log of its iptables-restore input: what was read, and what the form costs."""
     first, last, earlier, failed = restore_log
-    spans = ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in earlier)
     said = (f"{source}: lines {first}-{last} are kube-proxy's log of the iptables-restore input it wrote (\"Restoring "
             "iptables\", logged at -v=5 or more), read as that input without the log's prefixes: it carries no counters, "
             "and it is what kube-proxy asked for at that sync, not what the node's tables hold")
     if earlier:
-        said += f"; the earlier syncs' input (lines {spans}) left out, the last one read"
+        said += f"; the earlier syncs' input (lines {line_spans(earlier, None)}) left out, the last one read"
     if failed is not None:
         said += (f"; kube-proxy logged right after it (line {failed}) that iptables-restore failed: these rules may never "
                  "have been applied")

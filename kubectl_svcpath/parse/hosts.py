@@ -402,9 +402,3 @@ def _spans(numbers: list[int], lines: list[str]) -> list[tuple[int, int]]:
         if a <= b:
             out.append((a + 1, b + 1))
     return out
-
-
-def line_spans(spans: list[tuple[int, int]], most: int = 6) -> str:
-    """"1-3, 7, 9-12" (the first ``most`` runs, the rest counted)."""
-    shown = ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in spans[:most])
-    return shown + (f" and {len(spans) - most} more" if len(spans) > most else "")

@@ -161,3 +161,19 @@ def test_a_service_only_the_left_out_family_holds_is_said_to_be_there(tmp_path: 
     assert code == 4 and out == "", (name, out)
     assert err.splitlines()[1].startswith(f"hint: its rules may be among the IPv6 family's ({v6_lines}), left out: pass "
                                           "them in a file of their own; "), (name, err)
+
+
+def test_the_hint_reads_the_left_out_lines_from_a_field_not_from_the_note() -> None:
+    """The hint parsed the family note's words with a regex: a note reworded would have dropped the hint silently.
+    The lines left out are a field of the parsed input, read by both."""
+    from kubectl_svcpath import app, pipeline
+    from kubectl_svcpath.dump import Collection, RuleDump
+
+    coll = Collection(dumps=[RuleDump(text="\n".join([KUBERNETES, *_bare(V6)]) + "\n", source="v6web.txt")])
+    parsed = pipeline.parse_collection(coll)
+    assert parsed.other_family == {"v6web.txt": [(2, 13)]}
+    hint = "its rules may be among the IPv6 family's (lines 2-13), left out: pass them in a file of their own; "
+    assert app._other_family_hint(parsed) == hint
+    assert any("the IPv6 family's (lines 2-13: " in n for n in parsed.left_out), parsed.left_out
+    parsed.left_out[:] = ["reworded" for _ in parsed.left_out]
+    assert app._other_family_hint(parsed) == hint
