@@ -43,6 +43,8 @@ class ProxyPod:
     deleting: bool
     command: list[str] = field(default_factory=list)  # the container's command + args
     os: str | None = None  # the OS the pod says it runs on (spec.os.name, else its kubernetes.io/os node selector)
+    # why the container does not run, from its status (CrashLoopBackOff, ImagePullBackOff, …); None: running or not said
+    not_running: str | None = None
 
     @property
     def ref(self) -> str:
@@ -58,28 +60,74 @@ class ModeInfo:
 
 # --- pure ------------------------------------------------------------------------------
 
-def pod_from_json(obj: dict[str, Any]) -> ProxyPod:
+def pod_from_json(obj: dict[str, Any], container: dict[str, Any] | None = None) -> ProxyPod:
+    """A kube-proxy pod and the container that runs kube-proxy (``container``, else the one named kube-proxy,
+    else the first whose image or command is kube-proxy's, else the first: a sidecar may come before it)."""
     containers = [c for c in apifields.items(obj, "spec", "containers") if isinstance(c, dict)]
-    chosen = next((c for c in containers if c.get("name") == "kube-proxy"), containers[0] if containers else {})
+    chosen = container if container is not None else next(
+        (c for c in containers if c.get("name") == "kube-proxy"),
+        next((c for c in containers if runs_kube_proxy(c)), containers[0] if containers else {}))
+    name = apifields.text(chosen, "name")
     return ProxyPod(
         name=apifields.text(obj, "metadata", "name") or "", namespace=apifields.text(obj, "metadata", "namespace") or NAMESPACE,
-        node=apifields.text(obj, "spec", "nodeName") or "", container=apifields.text(chosen, "name"),
+        node=apifields.text(obj, "spec", "nodeName") or "", container=name,
         phase=apifields.text(obj, "status", "phase") or "Unknown", deleting=bool(apifields.dig(obj, "metadata", "deletionTimestamp")),
         command=apifields.words(chosen, "command") + apifields.words(chosen, "args"),
         os=(apifields.text(obj, "spec", "os", "name") or apifields.text(obj, "spec", "nodeSelector", "kubernetes.io/os") or "").lower() or None,
+        not_running=_not_running(obj, name),
     )
 
 
+def _not_running(obj: dict[str, Any], container: str | None) -> str | None:
+    """Why the pod's ``container`` is not running, as its status says: "CrashLoopBackOff, 14 restarts",
+    "terminated: Error, exit 1"; None when it runs or its status does not say (then the exec is tried)."""
+    status = next((s for s in apifields.items(obj, "status", "containerStatuses")
+                   if isinstance(s, dict) and s.get("name") == container), None)
+    if status is None or isinstance(apifields.dig(status, "state", "running"), dict):
+        return None
+    restarts = apifields.dig(status, "restartCount")
+    count = f", {restarts} restart{'s' if restarts != 1 else ''}" if isinstance(restarts, int) and restarts > 0 else ""
+    waiting = apifields.dig(status, "state", "waiting")
+    if isinstance(waiting, dict):
+        return f"{apifields.text(waiting, 'reason') or 'waiting'}{count}"
+    done = apifields.dig(status, "state", "terminated")
+    if isinstance(done, dict):
+        code = apifields.dig(done, "exitCode")
+        return f"terminated: {apifields.text(done, 'reason') or 'exited'}" + (f", exit {code}" if isinstance(code, int) else "") + count
+    return None
+
+
+def image_name(container: dict[str, Any]) -> str:
+    """"registry.k8s.io/kube-proxy:v1.32.0" -> "kube-proxy" (the repository's last part, no tag or digest)."""
+    image = apifields.text(container, "image") or ""
+    return image.split("@", 1)[0].rsplit("/", 1)[-1].split(":", 1)[0]
+
+
+def runs_kube_proxy(container: dict[str, Any]) -> bool:
+    """kube-proxy's image, a container named so, or kube-proxy in its command (go-runner … /usr/local/bin/kube-proxy,
+    a distribution's own image)."""
+    words = apifields.words(container, "command") + apifields.words(container, "args")[:1]
+    return (apifields.text(container, "name") == "kube-proxy" or image_name(container) == "kube-proxy"
+            or any(w.rsplit("/", 1)[-1] == "kube-proxy" for w in words))
+
+
 def best_pod(pods: list[ProxyPod], node: str) -> ProxyPod:
-    """The Running, not-deleting kube-proxy pod of the node; errors say why there is none."""
+    """The Running, not-deleting kube-proxy pod of the node whose container runs; errors say why there is none."""
     if not pods:
         raise NotFound(f'no kube-proxy pod on node "{node}" (namespace {NAMESPACE}, labels '
                        f'{" or ".join(LABEL_SELECTORS)})', hint=NO_POD_HINT)
-    ranked = sorted(pods, key=lambda p: (p.phase != "Running", p.deleting, p.name))
+    ranked = sorted(pods, key=lambda p: (p.phase != "Running", p.not_running is not None, p.deleting, p.name))
     pod = ranked[0]
     if pod.phase != "Running":
-        raise CollectFailed(f"kube-proxy pod {pod.ref} on node {node} is {pod.phase}: cannot exec into it",
+        why = f" (container {pod.container}: {pod.not_running})" if pod.not_running and pod.container else ""
+        raise CollectFailed(f"kube-proxy pod {pod.ref} on node {node} is {pod.phase}{why}: cannot exec into it",
                             hint=f"see why: kubectl describe pod -n {pod.namespace} {pod.name}")
+    if pod.not_running is not None:  # (the kubelet refuses an exec into a container that does not run)
+        raise CollectFailed(f"kube-proxy pod {pod.ref} on node {node}: its container {pod.container} does not run "
+                            f"({pod.not_running}): cannot exec into it",
+                            hint=f"why it stopped: kubectl logs -n {pod.namespace} {pod.name} -c {pod.container} --previous; "
+                                 "the node's tables hold what it last wrote: `sudo kubectl svcpath SERVICE --local` "
+                                 "there reads them")
     return pod
 
 

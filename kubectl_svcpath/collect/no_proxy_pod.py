@@ -4,11 +4,11 @@ pod; otherwise the error says what runs there instead (a Cilium agent), and the 
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from kubectl_svcpath import apifields
-from kubectl_svcpath.collect.kube_proxy_pod import LABEL_SELECTORS, NAMESPACE, ProxyPod, pod_from_json
+from kubectl_svcpath.collect.kube_proxy_pod import (LABEL_SELECTORS, NAMESPACE, ProxyPod, image_name, pod_from_json,
+                                                     runs_kube_proxy)
 from kubectl_svcpath.errors import NotFound, SvcpathError
 from kubectl_svcpath.kube import reads
 from kubectl_svcpath.kube.client import Kube
@@ -48,30 +48,13 @@ def _cilium_hint(pod: dict[str, Any]) -> str:
 
 
 def _proxy_pod(obj: dict[str, Any]) -> ProxyPod | None:
-    container = _container(obj, _runs_kube_proxy)
-    if container is None:
-        return None
-    return dataclasses.replace(pod_from_json(obj), container=apifields.text(container, "name"),
-                               command=apifields.words(container, "command") + apifields.words(container, "args"))
+    container = _container(obj, runs_kube_proxy)
+    return pod_from_json(obj, container) if container is not None else None
 
 
 def _container(obj: dict[str, Any], test: Any) -> dict[str, Any] | None:
     return next((c for c in apifields.items(obj, "spec", "containers") if isinstance(c, dict) and test(c)), None)
 
 
-def _image_name(container: dict[str, Any]) -> str:
-    """"registry.k8s.io/kube-proxy:v1.32.0" -> "kube-proxy" (the repository's last part, no tag or digest)."""
-    image = apifields.text(container, "image") or ""
-    return image.split("@", 1)[0].rsplit("/", 1)[-1].split(":", 1)[0]
-
-
-def _runs_kube_proxy(container: dict[str, Any]) -> bool:
-    """kube-proxy's image, a container named so, or kube-proxy in its command (go-runner … /usr/local/bin/kube-proxy,
-    a distribution's own image)."""
-    words = apifields.words(container, "command") + apifields.words(container, "args")[:1]
-    return (apifields.text(container, "name") == "kube-proxy" or _image_name(container) == "kube-proxy"
-            or any(w.rsplit("/", 1)[-1] == "kube-proxy" for w in words))
-
-
 def _is_cilium(container: dict[str, Any]) -> bool:
-    return _image_name(container) == "cilium"
+    return image_name(container) == "cilium"

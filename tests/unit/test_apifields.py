@@ -17,7 +17,9 @@ POD = {"apiVersion": "v1", "kind": "Pod",
        "metadata": {"name": "kube-proxy-x1", "namespace": "kube-system", "labels": {"k8s-app": "kube-proxy"}},
        "spec": {"nodeName": "w1", "os": {"name": "linux"}, "nodeSelector": {"kubernetes.io/os": "linux"},
                 "containers": [{"name": "kube-proxy", "command": ["/usr/local/bin/kube-proxy"], "args": ["--proxy-mode=ipvs"]}]},
-       "status": {"phase": "Running"}}
+       "status": {"phase": "Running", "containerStatuses": [
+           {"name": "kube-proxy", "restartCount": 3, "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+            "lastState": {"terminated": {"exitCode": 1, "reason": "Error"}}}]}}
 NODE = {"apiVersion": "v1", "kind": "Node",
         "metadata": {"name": "w1", "labels": {"topology.kubernetes.io/zone": "z1", "kubernetes.io/os": "linux"}},
         "status": {"addresses": [{"type": "InternalIP", "address": "10.0.0.7"}, {"type": "Hostname", "address": "w1"}],
@@ -30,10 +32,12 @@ def _variants(obj: dict[str, Any]) -> list[Any]:
 
 def test_a_pod_of_odd_fields_is_read_with_them_absent() -> None:
     assert pod_from_json(POD).command == ["/usr/local/bin/kube-proxy", "--proxy-mode=ipvs"]
+    assert pod_from_json(POD).not_running == "CrashLoopBackOff, 3 restarts"
     for v in _variants(POD):
         pod = pod_from_json(v)
         assert isinstance(pod.name, str) and isinstance(pod.node, str) and isinstance(pod.phase, str), v
         assert all(isinstance(a, str) for a in pod.command) and (pod.os is None or isinstance(pod.os, str)), v
+        assert pod.not_running is None or isinstance(pod.not_running, str), v
     odd = _set(POD, ("spec", "containers", 0, "args"), "--proxy-mode=ipvs")
     assert pod_from_json(odd).command == ["/usr/local/bin/kube-proxy"]
 
