@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import concurrent.futures as futures
 import itertools
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -89,15 +90,23 @@ class _Plan:
 
     nodes: list[str]
     pods: dict[str, list[kpp.ProxyPod]] = field(default_factory=dict)
-    config_mode: str | None = None
-    notes: list[str] = field(default_factory=list)
-    node_ports: tuple[str, ...] | None = None  # kube-proxy's nodePortAddresses, when its config says
+    config: kpp.Config = field(default_factory=lambda: kpp.Config(None))  # ConfigMap kube-system/kube-proxy's
+    notes: list[str] = field(default_factory=list)  # why this node was read, when it is no node of the Service's own
     node_objects: dict[str, dict[str, Any]] | None = None  # several nodes: from the LIST; None: GET each
     node_got: futures.Future[dict[str, Any] | SvcpathError] | None = None  # one node: its GET, started early
     failed: SvcpathError | None = None  # one node: what stopped its read before any exec
     not_netfilter: str | None = None  # one node: why it has no rules to read (a Windows node), when that stopped it
     skipped: list[tuple[str, str]] = field(default_factory=list)  # several nodes: those not read, and why
     sampled: tuple[int, int] | None = None  # --sample N: of how many readable nodes, across how many zones
+    # the configurations kube-proxy pods read from other ConfigMaps (EKS: kube-proxy-config), read once for every node
+    other_configs: dict[tuple[str, str], kpp.Config] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def other_config(self, kube: Any, name: str, key: str) -> kpp.Config:
+        with self.lock:
+            if (name, key) not in self.other_configs:
+                self.other_configs[name, key] = kpp.read_config(kube, name, key)
+            return self.other_configs[name, key]
 
 
 def _connect(req: LiveRequest) -> Any:
@@ -250,7 +259,7 @@ def _plan_many(req: LiveRequest, nodes_f: futures.Future[_Chosen],
     _say(req, "listing nodes and kube-proxy pods")
     node_objects, skipped, sampled = nodes_f.result()
     plan = _Plan(sorted(node_objects), pods_f.result(), node_objects=node_objects, skipped=skipped, sampled=sampled)
-    plan.config_mode, plan.notes, plan.node_ports = config_f.result()
+    plan.config = config_f.result()
     return plan
 
 
@@ -319,20 +328,18 @@ def _plan_one(kube: Any, req: LiveRequest, node: str, pods_f: futures.Future[dic
                                       hint=LINUX_HINT)
             return plan
     try:
-        plan.config_mode, plan.notes, plan.node_ports = config_f.result()
+        plan.config = config_f.result()
     except SvcpathError as e:
         plan.failed = e
     return plan
 
 
-_Config = tuple[str | None, list[str], tuple[str, ...] | None]
+_Config = kpp.Config
 
 
 def _read_config(kube: Any) -> _Config:
-    """kube-proxy's configured mode, notes on reading it, and its nodePortAddresses (None: not known)."""
-    node_ports: list[tuple[str, ...] | None] = []
-    mode, notes = kpp.read_config_mode(kube, node_ports)
-    return mode, notes, node_ports[0] if node_ports else None
+    """ConfigMap kube-system/kube-proxy's configuration: its mode, notes on reading it, its nodePortAddresses."""
+    return kpp.read_config(kube)
 
 
 def _collect_node(kube: Any, plan: _Plan, families: tuple[int, ...], node: str, many: bool = False,
@@ -343,9 +350,10 @@ def _collect_node(kube: Any, plan: _Plan, families: tuple[int, ...], node: str, 
 
         pods = on_the_node(kube, node)
     pod = kpp.best_pod(pods, node)
-    mode = kpp.decide_mode(plan.config_mode, pod, plan.notes, chosen_mode)
+    config = kpp.pods_config(pod, plan.config, lambda name, key: plan.other_config(kube, name, key))
+    mode = kpp.decide_mode(config.mode, pod, [*plan.notes, *config.notes], chosen_mode, config.source)
     coll = kpp.collect(kube, pod, mode, families, piecewise=not many)
-    coll.node_port_addresses = plan.node_ports
+    coll.node_port_addresses = config.node_ports
     if plan.node_objects is not None:
         obj = plan.node_objects.get(node)
     else:

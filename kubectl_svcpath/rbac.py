@@ -52,7 +52,9 @@ rules:
   verbs: ["list"]
 - apiGroups: [""]
   resources: ["configmaps"]
-  resourceNames: ["kube-proxy"]
+  # kube-proxy's configuration: kubeadm's kube-proxy, EKS's kube-proxy-config
+  # (another ConfigMap its pods mount is read too, when granted)
+  resourceNames: ["kube-proxy", "kube-proxy-config"]
   verbs: ["get"]
 - apiGroups: [""]
   resources: ["pods/exec"]

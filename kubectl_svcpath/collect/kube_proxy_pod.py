@@ -33,6 +33,18 @@ NO_POD_HINT = ("kube-proxy may not run as a pod here: a kube-proxy-free CNI (Cil
                "`kubectl svcpath SERVICE --local`, or save `iptables-save -c` there and pass it with --rules-file")
 
 
+@dataclass(frozen=True, slots=True)
+class ConfigFile:
+    """The file kube-proxy's ``--config`` names and where the pod takes it from: a key of a ConfigMap (EKS:
+    kube-proxy-config, key config; kubeadm: kube-proxy, key config.conf), or another volume (``elsewhere``,
+    e.g. "hostPath /etc/kubernetes"), whose file the API does not hold. Neither: no volume of the pod holds it."""
+
+    path: str
+    configmap: str | None = None
+    key: str | None = None
+    elsewhere: str | None = None
+
+
 @dataclass(slots=True)
 class ProxyPod:
     name: str
@@ -45,6 +57,7 @@ class ProxyPod:
     os: str | None = None  # the OS the pod says it runs on (spec.os.name, else its kubernetes.io/os node selector)
     # why the container does not run, from its status (CrashLoopBackOff, ImagePullBackOff, …); None: running or not said
     not_running: str | None = None
+    config: ConfigFile | None = None  # the file its --config names, and where that file comes from; None: no --config
 
     @property
     def ref(self) -> str:
@@ -72,10 +85,65 @@ def pod_from_json(obj: dict[str, Any], container: dict[str, Any] | None = None) 
         name=apifields.text(obj, "metadata", "name") or "", namespace=apifields.text(obj, "metadata", "namespace") or NAMESPACE,
         node=apifields.text(obj, "spec", "nodeName") or "", container=name,
         phase=apifields.text(obj, "status", "phase") or "Unknown", deleting=bool(apifields.dig(obj, "metadata", "deletionTimestamp")),
-        command=apifields.words(chosen, "command") + apifields.words(chosen, "args"),
+        command=(command := command_words(apifields.words(chosen, "command") + apifields.words(chosen, "args"))),
         os=(apifields.text(obj, "spec", "os", "name") or apifields.text(obj, "spec", "nodeSelector", "kubernetes.io/os") or "").lower() or None,
-        not_running=_not_running(obj, name),
+        not_running=_not_running(obj, name), config=config_file(obj, chosen, config_path(command)),
     )
+
+
+_SHELLS = ("sh", "bash", "ash", "dash")
+
+
+def command_words(argv: list[str]) -> list[str]:
+    """A container's command and args as kube-proxy gets them: a shell's ``-c`` script (GKE's static pod:
+    ``/bin/sh -c "exec kube-proxy --master=… --proxy-mode=ipvs 1>>/var/log/kube-proxy.log 2>&1"``) split
+    into its words; any other argv as it is."""
+    if len(argv) < 3 or argv[0].rsplit("/", 1)[-1] not in _SHELLS or argv[1] != "-c":
+        return argv
+    import shlex
+
+    try:
+        return shlex.split(argv[2])
+    except ValueError:  # (an unbalanced quote: the script's words are not known)
+        return argv
+
+
+def config_path(argv: list[str]) -> str | None:
+    """The file of ``--config=PATH`` or ``--config PATH``, if given."""
+    for i, arg in enumerate(argv):
+        if arg.startswith("--config="):
+            return arg.split("=", 1)[1] or None
+        if arg == "--config" and i + 1 < len(argv):
+            return argv[i + 1]
+    return None
+
+
+def config_file(pod: dict[str, Any], container: dict[str, Any], path: str | None) -> ConfigFile | None:
+    """Where the container's ``path`` comes from: the volume mounted deepest above it (or at it, with subPath)."""
+    if path is None:
+        return None
+    best: tuple[int, dict[str, Any], str] | None = None
+    for mount in apifields.items(container, "volumeMounts"):
+        at = (apifields.text(mount, "mountPath") or "").rstrip("/")
+        if at and (path == at or path.startswith(at + "/")) and (best is None or len(at) > best[0]):
+            best = (len(at), mount, path[len(at) + 1:])
+    if best is None:
+        return ConfigFile(path)
+    _, mount, rest = best
+    sub = (apifields.text(mount, "subPath") or "").strip("/")
+    within = "/".join(p for p in (sub, rest) if p)  # the file's path inside the volume
+    volume = next((v for v in apifields.items(pod, "spec", "volumes") if apifields.text(v, "name") == apifields.text(mount, "name")), None)
+    source = apifields.dig(volume, "configMap")
+    if isinstance(source, dict):
+        items = [i for i in apifields.items(source, "items") if isinstance(i, dict)]
+        key = (next((apifields.text(i, "key") for i in items if apifields.text(i, "path") == within), None) if items
+               else within if within and "/" not in within else None)
+        return ConfigFile(path, apifields.text(source, "name"), key) if key else ConfigFile(path)
+    kind = next((k for k in (volume or {}) if k != "name"), None)
+    if kind is None:
+        return ConfigFile(path)
+    where = apifields.text(volume, kind, "path") if kind == "hostPath" else None
+    return ConfigFile(path, elsewhere=f"{kind} {where}" if where else f"a {kind} volume")
 
 
 def _not_running(obj: dict[str, Any], container: str | None) -> str | None:
@@ -326,41 +394,77 @@ def find_pods(kube: Kube, node: str | None = None) -> dict[str, list[ProxyPod]]:
 _CONFIG_UNREAD = "could not read ConfigMap"
 
 
-def read_config_mode(kube: Kube, node_ports: list[tuple[str, ...] | None] | None = None) -> tuple[str | None, list[str]]:
-    """The ``mode:`` of ConfigMap kube-system/kube-proxy (None: no ConfigMap or no key), and notes.
+@dataclass(slots=True)
+class Config:
+    """What a read of kube-proxy's configuration gave: its ``mode`` (None: not read, or no such key), where it
+    was read (``source``), notes on the read, and its ``nodePortAddresses`` (None: not known)."""
 
-    ``node_ports``, when given, receives the configuration's ``nodePortAddresses`` (None: unknown).
-    """
+    mode: str | None
+    source: str | None = None
+    notes: list[str] = field(default_factory=list)
+    node_ports: tuple[str, ...] | None = None
+
+
+def read_config(kube: Kube, name: str = CONFIGMAP, key: str = CONFIG_KEY) -> Config:
+    """The KubeProxyConfiguration in key ``key`` of ConfigMap kube-system/``name``: not there, or not a string,
+    is no mode; a denied read is a note (the mode is then taken from the pod's flags or the rules)."""
     try:
-        cm = reads.get_configmap(kube, NAMESPACE, CONFIGMAP)
+        cm = reads.get_configmap(kube, NAMESPACE, name)
     except NotFound:
-        return None, []
+        return Config(None)
     except Forbidden as e:  # fall back to the pod's flags
         check = f" (check: {e.hint.split(';')[0]})" if e.hint else ""
-        return None, [f"{_CONFIG_UNREAD} {NAMESPACE}/{CONFIGMAP} ({e.message}): the proxy mode is taken from the pod's "
-                      f"flags or detected from the rules{check}"]
+        return Config(None, notes=[f"{_CONFIG_UNREAD} {NAMESPACE}/{name} ({e.message}): the proxy mode is taken from the "
+                                   f"pod's flags or detected from the rules{check}"])
     data = cm.get("data")
-    text = data.get(CONFIG_KEY) if isinstance(data, dict) else None
+    text = data.get(key) if isinstance(data, dict) else None
     if not isinstance(text, str):  # (the API holds a ConfigMap's data as strings: anything else is no config)
-        return None, []
-    if node_ports is not None:
-        node_ports.append(node_port_addresses_from_config(text))
-    return mode_from_config(text), []
+        return Config(None)
+    return Config(mode_from_config(text), f"ConfigMap {NAMESPACE}/{name} key {key}", [], node_port_addresses_from_config(text))
 
 
-def decide_mode(config_mode: str | None, pod: ProxyPod, notes: list[str], chosen: str | None = None) -> ModeInfo:
+_CONFIG_ELSEWHERE = "kube-proxy reads --config="
+
+
+def pods_config(pod: ProxyPod, default: Config, read: Any) -> Config:
+    """The configuration the pod's kube-proxy reads. ``default`` is ConfigMap kube-system/kube-proxy's
+    (read before the pod was known: kubeadm's, kind's); a pod whose --config comes from another ConfigMap
+    (EKS: kube-proxy-config, key config) has that one read with ``read(name, key)``; one whose --config is a
+    file of the node (a hostPath) has none the API holds. Where none holds it, a note says so: the mode is
+    then detected from the rules, and nothing is said of how it was configured."""
+    cfg = pod.config
+    if cfg is None:
+        return default
+    if cfg.configmap is not None and cfg.key is not None:
+        got = default if (cfg.configmap, cfg.key) == (CONFIGMAP, CONFIG_KEY) else read(cfg.configmap, cfg.key)
+        if got.source is not None or got.notes:
+            return got
+        return Config(None, notes=[f"{_CONFIG_ELSEWHERE}{cfg.path}, key {cfg.key} of ConfigMap {NAMESPACE}/{cfg.configmap}, "
+                                   "which the API does not have: the proxy mode is detected from the rules"])
+    if cfg.elsewhere is not None:
+        return Config(None, notes=[f"{_CONFIG_ELSEWHERE}{cfg.path} from {cfg.elsewhere}, a file of the node the API does "
+                                   "not hold: the proxy mode is detected from the rules"])
+    if default.source is not None or default.notes:  # (no volume of the pod holds it as listed: kube-proxy's own, we assume)
+        return default
+    return Config(None, notes=[f"{_CONFIG_ELSEWHERE}{cfg.path}, which is not ConfigMap {NAMESPACE}/{CONFIGMAP} key "
+                               f"{CONFIG_KEY}: the proxy mode is detected from the rules"])
+
+
+def decide_mode(config_mode: str | None, pod: ProxyPod, notes: list[str], chosen: str | None = None,
+                config_source: str | None = None) -> ModeInfo:
     """--proxy-mode first (the user's word: e.g. a ConfigMap that does not say what the node runs), then
-    the ConfigMap (when the pod reads a config file or sets no flag), then the pod's flag, else None."""
+    the configuration (``config_source``, else ConfigMap kube-system/kube-proxy; when the pod reads a config
+    file or sets no flag), then the pod's flag, else None."""
     if chosen:
         return ModeInfo(normalise_mode(chosen, "--proxy-mode"), "--proxy-mode", list(notes))
     flag = mode_from_command(pod.command)
-    cm_source = f"ConfigMap {NAMESPACE}/{CONFIGMAP} ({CONFIG_KEY})"
+    cm_source = config_source or f"ConfigMap {NAMESPACE}/{CONFIGMAP} key {CONFIG_KEY}"
     if config_mode is not None and (flag is None or uses_config_file(pod.command)):
         return ModeInfo(normalise_mode(config_mode, cm_source), cm_source, list(notes))
     if flag is not None:
         source = f"pod {pod.ref} flag --proxy-mode"
         return ModeInfo(normalise_mode(flag, source), source, list(notes))
-    if any(n.startswith(_CONFIG_UNREAD) for n in notes):  # the configuration was not seen: nothing to say of it
+    if any(n.startswith((_CONFIG_UNREAD, _CONFIG_ELSEWHERE)) for n in notes):  # the configuration was not seen: nothing to say of it
         return ModeInfo(None, None, list(notes))
     return ModeInfo(None, None, list(notes) + ["proxy mode not configured explicitly: detected from the rules"])
 
@@ -412,7 +516,7 @@ def _take_listings(kube: Kube, pod: ProxyPod, listings: list[tuple[list[str], bo
         if res.returncode != 0:
             if not required:
                 continue
-            raise _failed(argv, res, pod)
+            raise _failed(argv, res, pod, coll.proxy_mode_source)
         check_output(argv, res.stdout, source)
         if res.stderr.strip():
             coll.notes.append(f"{source}: stderr: {one_line(res.stderr)}")
@@ -423,12 +527,12 @@ def _take_listings(kube: Kube, pod: ProxyPod, listings: list[tuple[list[str], bo
         _kernel_ipvs_listing(kube, pod, *ipvsadm, coll)
 
 
-def _failed(argv: list[str], res: kexec.ExecResult | SvcpathError, pod: ProxyPod) -> SvcpathError:
+def _failed(argv: list[str], res: kexec.ExecResult | SvcpathError, pod: ProxyPod, mode_source: str | None = None) -> SvcpathError:
     if isinstance(res, SvcpathError):
         return res
     first = one_line(res.stderr) or one_line(res.stdout) or "no output"
     return CollectFailed(f"`{' '.join(argv)}` failed in pod {pod.ref} on node {pod.node} (exit {res.returncode}): {first}",
-                         hint=_failure_hint(argv, res.returncode, first, pod))
+                         hint=_failure_hint(argv, res.returncode, first, pod, mode_source))
 
 
 def _kernel_ipvs_listing(kube: Kube, pod: ProxyPod, argv: list[str], res: kexec.ExecResult | SvcpathError,
@@ -444,10 +548,10 @@ def _kernel_ipvs_listing(kube: Kube, pod: ProxyPod, argv: list[str], res: kexec.
             coll.dumps.append(RuleDump(text=procfs.stdout, source=f"node {pod.node} pod {pod.ref}: {cmd}",
                                        format="ipvsadm", kind="pod"))
             return
-        failed = _failed(argv, res, pod)
+        failed = _failed(argv, res, pod, coll.proxy_mode_source)
         failed.message += "; /proc/net/ip_vs could not be read there either (no IPVS table on the node?)"
         raise failed
-    raise _failed(argv, res, pod)
+    raise _failed(argv, res, pod, coll.proxy_mode_source)
 
 
 # what a node read without kube-proxy's ipsets lacks (the report's other IPVS facts come from the listings)
@@ -620,15 +724,21 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _failure_hint(argv: list[str], rc: int, first: str, pod: ProxyPod) -> str:
+def _failure_hint(argv: list[str], rc: int, first: str, pod: ProxyPod, mode_source: str | None = None) -> str:
     low = first.lower()
+    said = _mode_said(mode_source)
     if argv[0] == "nft" and ("no such file" in low or "does not exist" in low):
-        return "kube-proxy's nftables table is missing: is kube-proxy on this node in nftables mode? Try --proxy-mode iptables"
+        return f"kube-proxy's nftables table is missing: is kube-proxy on this node in nftables mode{said}? Try --proxy-mode iptables"
     if argv[0] == "ipvsadm" and ("ip_vs" in low or "protocol not available" in low):
-        return "the node's kernel has no IPVS (ip_vs): is kube-proxy on this node really in IPVS mode? Try --proxy-mode iptables"
+        return f"the node's kernel has no IPVS (ip_vs): is kube-proxy on this node really in IPVS mode{said}? Try --proxy-mode iptables"
     if rc in (126, 127):  # a shell or wrapper could not find or run it
         return (f"the kube-proxy image may lack `{argv[0]}`: run `{' '.join(argv)}` on the node and pass it with "
                 "--rules-file, or run `kubectl svcpath SERVICE --local` there")
     if "permission" in low or "not permitted" in low:
         return "the kube-proxy container lacks the privileges to list the tables; run on the node with --local"
     return f"see the pod: kubectl logs -n {pod.namespace} {pod.name}"
+
+
+def _mode_said(source: str | None) -> str:
+    """Who said the mode whose listing failed, for the hint: --proxy-mode, kube-proxy's configuration, its pod's flag."""
+    return f", as {source} says" if source else ""

@@ -230,7 +230,13 @@ class FakeCluster:
                 "name": "kube-proxy", "image": "registry.k8s.io/kube-proxy:v1.32.0",
                 "command": command if command is not None else
                 ["/usr/local/bin/kube-proxy", "--config=/var/lib/kube-proxy/config.conf", "--hostname-override=$(NODE_NAME)"],
-            }]},
+                "volumeMounts": [{"name": "kube-proxy", "mountPath": "/var/lib/kube-proxy"},
+                                 {"name": "xtables-lock", "mountPath": "/run/xtables.lock"},
+                                 {"name": "lib-modules", "mountPath": "/lib/modules", "readOnly": True}],
+            }], "volumes": [  # kubeadm's DaemonSet: its configuration is ConfigMap kube-proxy's key config.conf
+                {"name": "kube-proxy", "configMap": {"name": "kube-proxy", "defaultMode": 420}},
+                {"name": "xtables-lock", "hostPath": {"path": "/run/xtables.lock", "type": "FileOrCreate"}},
+                {"name": "lib-modules", "hostPath": {"path": "/lib/modules", "type": ""}}]},
             "status": {"phase": phase, "podIP": "172.18.0.1"},
         })
 
