@@ -348,7 +348,7 @@ def _collect_node(kube: Any, plan: _Plan, families: tuple[int, ...], node: str, 
     if not pods:  # none labelled as kube-proxy's: a pod whose container runs it, else what runs there instead
         from kubectl_svcpath.collect.no_proxy_pod import on_the_node
 
-        pods = on_the_node(kube, node)
+        pods = on_the_node(kube, node, _node_seen(plan, node))
     pod = kpp.best_pod(pods, node)
     config = kpp.pods_config(pod, plan.config, lambda name, key: plan.other_config(kube, name, key))
     mode = kpp.decide_mode(config.mode, pod, [*plan.notes, *config.notes], chosen_mode, config.source)
@@ -362,6 +362,17 @@ def _collect_node(kube: Any, plan: _Plan, families: tuple[int, ...], node: str, 
     if obj is not None:
         coll.node_object, coll.node_object_source = obj, "node"
     return NodeResult(node, coll, None)
+
+
+def _node_seen(plan: _Plan, node: str) -> dict[str, Any] | None:
+    """The Node object already read (the LIST of several nodes, or the one node's GET), else None."""
+    if plan.node_objects is not None:
+        return plan.node_objects.get(node)
+    try:
+        got = plan.node_got.result() if plan.node_got is not None else None
+    except SvcpathError:
+        return None
+    return got if isinstance(got, dict) else None
 
 
 def _results(kube: Any, req: LiveRequest, plan: _Plan, families: tuple[int, ...],

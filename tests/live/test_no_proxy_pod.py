@@ -65,3 +65,77 @@ def test_the_audit_names_the_node_once(api: FakeApiServer, tmp_path):
     code, _, err = svcpath("--all", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")))
     assert code == ExitCode.FORBIDDEN
     assert one_error(err).startswith('error: node cp01: forbidden: cannot exec into pod "kube-proxy-cp01"')
+
+
+def _node_is(api: FakeApiServer, labels: dict[str, str] | None = None, annotations: dict[str, str] | None = None,
+             kubelet: str | None = None) -> None:
+    node = api.cluster.objects[("Node", "", "cp01")]
+    node["metadata"]["labels"].update(labels or {})
+    node["metadata"]["annotations"] = annotations or {}
+    if kubelet:
+        node["status"]["nodeInfo"] = {"kubeletVersion": kubelet, "operatingSystem": "linux"}
+
+
+_LOCAL = ("hint: on the node, `sudo kubectl svcpath SERVICE --local` reads its tables (or save `iptables-save -c` there "
+          "and pass it with --rules-file)")
+
+
+@pytest.mark.parametrize("node,pods,error,hint", [
+    # k3s: kube-proxy inside the k3s process (its kube-system pods: coredns, traefik, svclb, local-path)
+    ({"labels": {"node.kubernetes.io/instance-type": "k3s"}, "kubelet": "v1.30.6+k3s1",
+      "annotations": {"k3s.io/node-args": '["server","--write-kubeconfig-mode","0644"]'}},
+     [("svclb-traefik-5d4c2", {"name": "lb-tcp-80", "image": "rancher/klipper-lb:v0.4.9"})],
+     "a k3s node (kubelet v1.30.6+k3s1): k3s runs kube-proxy inside its own process, not as a pod", _LOCAL),
+    ({"kubelet": "v1.31.1+k3s1", "annotations": {"k3s.io/node-args": '["server","--disable-kube-proxy","--flannel-backend","none"]'}},
+     [], "a k3s node (kubelet v1.31.1+k3s1) started with --disable-kube-proxy (its k3s.io/node-args): another dataplane "
+         "serves Services there",
+     "hint: see what runs there with kubectl get pods -A -o wide --field-selector spec.nodeName=cp01"),
+    ({"labels": {"node.kubernetes.io/instance-type": "rke2"}, "kubelet": "v1.30.5+rke2r1"}, [],
+     "an RKE2 node (kubelet v1.30.5+rke2r1): RKE2 runs kube-proxy as the static pod kube-system/kube-proxy-cp01, which the "
+     "API does not list (kube-proxy disabled, or its mirror pod not yet created)", _LOCAL),
+    # OpenShift: OVN-Kubernetes (no kube-proxy at all), OpenShift SDN (kube-proxy inside the sdn pod)
+    ({"labels": {"node.openshift.io/os_id": "rhcos"}, "annotations": {"k8s.ovn.org/node-subnets": '{"default":["10.128.0.0/23"]}',
+                                                                      "k8s.ovn.org/node-chassis-id": "4f1a"}}, [],
+     "OVN-Kubernetes serves Services on it (node annotation k8s.ovn.org/node-chassis-id): it programs OVN load balancers, "
+     "not kube-proxy's rules, and kubectl-svcpath reads no OVN database",
+     "hint: list them with `ovn-nbctl lb-list` in the node's ovnkube-node pod (namespace openshift-ovn-kubernetes on "
+     "OpenShift, ovn-kubernetes upstream)"),
+    ({"labels": {"node.openshift.io/os_id": "rhcos"}}, [],
+     "an OpenShift node without OVN-Kubernetes: with OpenShift SDN, kube-proxy runs inside the sdn pod (namespace "
+     "openshift-sdn), not in kube-system",
+     "hint: its iptables rules are kube-proxy's: save them with `oc debug node/cp01 -- chroot /host iptables-save -c > "
+     "rules.txt` and pass --rules-file rules.txt"),
+    # kube-router's service proxy (on unless --run-service-proxy=false) serves Services with IPVS
+    ({}, [("kube-router-x8x8p", {"name": "kube-router", "image": "docker.io/cloudnativelabs/kube-router:v2.2.0",
+                                 "args": ["--run-router=true", "--run-firewall=true", "--run-service-proxy=true"]})],
+     "kube-router's service proxy runs there (pod kube-system/kube-router-x8x8p): it serves Services with IPVS, not "
+     "kube-proxy's rules",
+     "hint: save its IPVS table with: kubectl -n kube-system exec kube-router-x8x8p -c kube-router -- ipvsadm -Ln > "
+     "ipvs.txt, and pass --rules-file ipvs.txt"),
+])
+def test_what_serves_services_on_a_node_without_kube_proxy_is_said(api: FakeApiServer, tmp_path, node, pods, error, hint):
+    """Each of these said 'no kube-proxy pod on node "cp01" (namespace kube-system: no pod labelled k8s-app=kube-proxy
+    or component=kube-proxy, no container running kube-proxy)' and the same guess at Cilium or k3s; now what the Node
+    (labels, annotations, kubelet version) or kube-system's pods there show, and what to do on that cluster."""
+    no_lab_hello(api, kube_proxy=False)
+    _node_is(api, **node)
+    for name, container in pods:
+        api.cluster.add(_pod(name, [container], {"app": name.rsplit("-", 1)[0]}))
+    code, out, err = svcpath("hello-service", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")))
+    assert code == ExitCode.NOT_FOUND == 4
+    assert one_error(err) == f'error: no kube-proxy pod on node "cp01": {error}'
+    assert hint_of(err) == hint
+    assert f'Rules:    NOT READ on node cp01: no kube-proxy pod on node "cp01": {error}' in out
+    assert api.cluster.execs() == []
+    only_reads(api)
+
+
+def test_kube_router_without_its_service_proxy_is_not_said_to_serve_services(api: FakeApiServer, tmp_path):
+    no_lab_hello(api, kube_proxy=False)
+    api.cluster.add(_pod("kube-router-x8x8p", [{"name": "kube-router", "image": "docker.io/cloudnativelabs/kube-router:v2.2.0",
+                                                "args": ["--run-router=true", "--run-service-proxy=false"]}],
+                         {"k8s-app": "kube-router"}))
+    code, _, err = svcpath("hello-service", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")))
+    assert code == ExitCode.NOT_FOUND
+    assert one_error(err).startswith('error: no kube-proxy pod on node "cp01" (namespace kube-system: no pod labelled')
+    assert "kube-router" not in err
