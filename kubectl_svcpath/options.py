@@ -124,6 +124,15 @@ def unused_cluster_flags(opts: Options) -> str | None:
     return f"Warning: {listed(flags, most=len(flags))} {'is' if len(flags) == 1 else 'are'} ignored: {source} reads no cluster"
 
 
+def _one_service_across(opts: Options) -> str | None:
+    """kubectl svcpath web -A: as kubectl, a Service is read by name in one namespace; the hint finds that namespace."""
+    name = (opts.service or "").rsplit("/", 1)[-1]
+    if not name or not _NAMESPACE.fullmatch(name):
+        return None
+    return (f"one Service is read in its namespace: kubectl svcpath {name} -n NAMESPACE; "
+            f"kubectl get services -A --field-selector metadata.name={name} lists the namespaces that have one")
+
+
 def split_service(arg: str, namespace: str | None, offline: list[str] | None = None) -> tuple[str | None, str]:
     """``name``, ``svc/name`` (kubectl's TYPE/NAME: service, services, Service; svc.v1./name) or ``ns/name`` ->
     (namespace, name); ``-n`` must agree with ``ns/``. A head no namespace can be named (Deployment/web,
@@ -229,7 +238,7 @@ def validate(opts: Options) -> None:
     _validate_nodes(opts)
     _validate_selector(opts)
     if opts.all_namespaces and not opts.all_services:
-        raise UsageError("-A (--all-namespaces) goes with --all: kubectl svcpath --all -A")
+        raise UsageError("-A (--all-namespaces) goes with --all: kubectl svcpath --all -A", hint=_one_service_across(opts))
     if opts.all_namespaces and opts.namespace:
         raise UsageError("use either -n NAMESPACE or -A (--all-namespaces)")
     if opts.all_services and opts.local:

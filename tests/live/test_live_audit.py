@@ -20,7 +20,7 @@ from tests.conftest import svcpath
 from tests.fakeapi.server import FakeApiServer
 from tests.lab import kpgen
 from tests.live.conftest import Scenario
-from tests.live.test_faults import one_error
+from tests.live.test_faults import hint_of, one_error
 from tests.terminal import in_tmux
 
 A, B = "192.168.7.11", "192.168.7.12"
@@ -254,3 +254,14 @@ def test_live_audit_with_a_selector_nothing_matches_says_so(api: FakeApiServer, 
     assert one_error(err) == 'error: no Service matches the label selector "tier=none" in namespace "default"'
     assert "hint: check with: kubectl get services -n default -l 'tier=none'" in err
     assert api.cluster.execs() == []
+
+
+@pytest.mark.parametrize("args", [["web", "-A"], ["svc/web", "--all-namespaces"]])
+def test_one_service_with_a_says_how_to_find_its_namespace(args: list[str]):
+    """`kubectl svcpath web -A` (kubectl itself: 'a resource cannot be retrieved by name across all namespaces') said
+    only that -A goes with --all; a user looking for web's namespace is told how to find it."""
+    code, _, err = svcpath(*args)
+    assert code == ExitCode.USAGE
+    assert one_error(err) == "error: -A (--all-namespaces) goes with --all: kubectl svcpath --all -A"
+    assert hint_of(err) == ("hint: one Service is read in its namespace: kubectl svcpath web -n NAMESPACE; kubectl get "
+                            "services -A --field-selector metadata.name=web lists the namespaces that have one")
