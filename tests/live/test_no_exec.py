@@ -15,6 +15,7 @@ import yaml
 
 from kubectl_svcpath.errors import ExitCode
 from tests.conftest import svcpath
+from tests.fakeapi.server import FakeApiServer
 from tests.live.conftest import Scenario, hello_scenario
 from tests.live.test_faults import no_lab_hello, one_error
 
@@ -119,3 +120,21 @@ def test_the_api_view_fits_an_80_column_terminal(api, tmp_path):
         ["192.0.2.7:443", "10.244.2.10:8443", "ready", "w1"],
         ["203.0.113.10:443"]], screen
     assert lines[head + 4] == "(-o wide shows READY, SERVING and TERMINATING apart)", screen
+
+
+def test_the_api_view_leaves_out_the_endpoints_node_when_its_state_column_is_not_enough(api: FakeApiServer, tmp_path):
+    """hello-service without its rules (no kube-proxy pod on a k3s node, exec denied …) printed an 83-column table in
+    an 80-column terminal, each row wrapped in two, though the conditions already shared one STATE column."""
+    from tests.terminal import in_tmux
+
+    no_lab_hello(api)
+    api.cluster.faults.exec_forbidden = True
+    lines = in_tmux(["hello-service", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc"))], 80)
+    report = lines[:next(i for i, ln in enumerate(lines) if ln.startswith("error: "))]
+    assert all(len(ln) <= 80 for ln in report), "\n".join(lines)
+    head = next(i for i, ln in enumerate(lines) if ln.startswith("PORT"))
+    assert [ln.split() for ln in lines[head:head + 3]] == [
+        ["PORT", "ADDRESSES", "NODE-PORT", "ENDPOINT", "STATE"],
+        ["port-v1", "39090/TCP", "10.101.173.15:39090", "30725", "192.168.189.15:9090", "ready"],
+        ["port-v2", "49191/TCP", "10.101.173.15:49191", "31576", "192.168.189.15:9191", "ready"]], "\n".join(lines)
+    assert lines[head + 3] == "(-o wide adds NODE, and shows READY, SERVING and TERMINATING apart)"
