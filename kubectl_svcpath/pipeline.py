@@ -16,7 +16,7 @@ from kubectl_svcpath.findings import expected as expected_findings
 from kubectl_svcpath.errors import BadDump, SvcpathError
 from kubectl_svcpath.findings.generic import diagnose
 from kubectl_svcpath.modes import registry
-from kubectl_svcpath.modes.base import Mode, Parsed
+from kubectl_svcpath.modes.base import Mode, Parsed, ProxyMode
 from kubectl_svcpath.parse import connection_entries, describe, dump_format
 from kubectl_svcpath.parse.hosts import HostPart, NotSplit, host_parts
 from kubectl_svcpath.parse.ipaddr import kube_ipvs0, only_ip_addr
@@ -240,13 +240,22 @@ def detect_mode(parsed: Parsed, collection: Collection) -> Mode:
     declared = (collection.proxy_mode or "").strip().lower()
     if declared:
         mode = registry.mode(declared)
+        source = collection.proxy_mode_source or "--proxy-mode"
+        # kube-proxy's configuration or flag, read live, against its pod's tables (the user's --proxy-mode is taken)
+        instead = _runs_instead(mode, parsed) if collection.pod is not None and source != "--proxy-mode" else None
+        if instead is not None:
+            collection.notes.append(f'{source} says proxy mode "{declared}", but the node\'s {declared} table holds no Service '
+                                    f"and its {instead.value} rules do: read as {instead.value} mode (kube-proxy takes its "
+                                    "mode when it starts: a pod started before the configuration changed keeps its own)")
+            return instead
         if not mode.shown_by(parsed):
-            source = collection.proxy_mode_source or "--proxy-mode"
             files = list(dict.fromkeys(s.source for s in parsed.sources))  # (several: each named, not "the input:")
             where = listed(files) if 0 < len(files) <= 3 else f"the {len(files)} rule files" if files else "input"
             raise BadDump(where, f'proxy mode "{declared}" ({source}) does not match {"them" if len(files) > 1 else "it"}: '
                                  f"{_what_it_holds(parsed)}",
-                          hint="leave --proxy-mode out to use what the input shows, or pass the listing of that mode")
+                          hint="leave --proxy-mode out to use what the input shows, or pass the listing of that mode"
+                          if source == "--proxy-mode" else
+                          "kube-proxy on this node may run another mode than that: --proxy-mode MODE reads that mode's listings")
         return mode.name
     for m in registry.MODES:
         if m.shown_by(parsed):
@@ -255,6 +264,22 @@ def detect_mode(parsed: Parsed, collection: Collection) -> Mode:
         if m.not_shown is not None:
             m.not_shown(parsed)
     raise BadDump("input", "no rules given")
+
+
+def _runs_instead(declared: ProxyMode, parsed: Parsed) -> Mode | None:
+    """The mode the input shows Services in, when the declared one's table holds none (kube-proxy's configuration
+    names a mode its pod does not run); None when the declared mode's table holds Services or is not whole."""
+    if declared.holds_no_service is None or not declared.holds_no_service(parsed):
+        return None
+    for other in registry.MODES:
+        if other is declared:
+            continue
+        try:
+            if other.shown_by(parsed) and not (other.holds_no_service is not None and other.holds_no_service(parsed)):
+                return other.name
+        except SvcpathError:  # (rules of yet another mode: no answer here)
+            continue
+    return None
 
 
 _FORM_WORDS = {"nft-json": "nft -j output", "nft-text": "nft list output", "ipvsadm": "ipvsadm -Ln output",

@@ -134,5 +134,8 @@ class ProxyMode:
     # the NAMESPACE/NAME of every Service the rules name (a "not found" hint lists them), without
     # rebuilding each one as ``infer`` does (10,000 Services: 0.35 s, not 4 s); None: ``infer``'s
     service_names: Callable[[Parsed], list[str]] | None = None
+    # the input holds this mode's whole table and no Service in it (kube-proxy does not run this mode there): a
+    # mode kube-proxy's configuration names is then set aside for another the input shows Services in; None: never
+    holds_no_service: Callable[[Parsed], bool] | None = None
     # raised when no mode matched and this mode's tables were given but are unusable (a BadDump)
     not_shown: Callable[[Parsed], None] | None = None

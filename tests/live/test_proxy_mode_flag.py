@@ -47,3 +47,30 @@ def test_an_unread_configmap_is_not_called_unconfigured(scenario: Scenario) -> N
     assert "could not read ConfigMap kube-system/kube-proxy" in notes, out
     assert "not configured explicitly" not in out
     scenario.assert_read_only()
+
+
+def test_a_configured_mode_whose_table_holds_no_service_gives_way_to_the_rules_that_do(scenario: Scenario) -> None:
+    """The ConfigMap says IPVS; the node has ip_vs but an empty IPVS table, and kube-proxy's iptables-mode chains
+    (a pod started before the ConfigMap changed). It said 'FAIL: service-not-programmed' for every port, exit 3, and
+    'ipvs-deprecated': the configured mode taken over the rules. Now the rules' mode is read, with a note that the
+    two disagree."""
+    node = hello_scenario(scenario)
+    scenario.cluster.set_proxy_config("ipvs")
+    replay = scenario.cluster.replay
+    replay[node.ns, ("ipvsadm", "-Ln")] = (b"IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler "
+                                           b"Flags\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n")
+    replay[node.ns, ("ipvsadm", "-Ln", "--stats", "--exact")] = (
+        b"IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port               Conns   InPkts  OutPkts  "
+        b"InBytes OutBytes\n  -> RemoteAddress:Port\n")
+    replay[node.ns, ("ipset", "list")] = b""
+
+    code, out, err = svcpath("hello-service", "--kubeconfig", str(scenario.kubeconfig()))
+
+    assert code == ExitCode.OK, err + out
+    assert out.startswith("port-v1 39090/TCP → 1 of 1 endpoint (ready)"), out
+    assert "Rules:    iptables (nf_tables) mode, node cp01" in out
+    assert ('Note:     ConfigMap kube-system/kube-proxy key config.conf says proxy mode "ipvs", but the node\'s ipvs table '
+            "holds no Service and its iptables rules do: read as iptables mode (kube-proxy takes its mode when it starts: "
+            "a pod started before the configuration changed keeps its own)") in out
+    assert "ipvs-deprecated" not in out and "service-not-programmed" not in out
+    scenario.assert_read_only()

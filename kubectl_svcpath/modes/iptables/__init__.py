@@ -322,6 +322,15 @@ def _service_chain(snapshot: ServiceSnapshot, port: ServicePort) -> str:
     return kubeproxy.service_chains(spn_candidates(snapshot, port)[0], port.protocol)["svc"]
 
 
+def _holds_no_service(parsed: Parsed) -> bool:
+    """A whole nat table without a rule in KUBE-SERVICES (an excerpt proves nothing absent)."""
+    rules = parsed.rules
+    if rules is None or rules.excerpt or rules.table("nat") is None:
+        return False
+    chain = rules.chain("nat", "KUBE-SERVICES")
+    return chain is None or len(chain) == 0
+
+
 MODE = ProxyMode(
     name=Mode.IPTABLES,
     forms=(InputForm("iptables-list", _looks_like_list, _read_list),
@@ -338,5 +347,6 @@ MODE = ProxyMode(
     notes=_notes,
     checks=_checks,
     trace=_trace,
+    holds_no_service=_holds_no_service,
     service_chain=_service_chain,
 )

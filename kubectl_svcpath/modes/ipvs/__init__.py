@@ -126,4 +126,6 @@ MODE = ProxyMode(
     notes=_notes,
     checks=_checks,
     trace=_trace,
+    # (an excerpt proves no absence; a whole listing of no virtual server does)
+    holds_no_service=lambda parsed: parsed.ipvs is not None and not parsed.ipvs.virtual_servers and not parsed.ipvs.excerpt,
 )
