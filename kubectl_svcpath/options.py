@@ -180,6 +180,11 @@ def offline_flags(opts: Options) -> list[str] | None:
     return None
 
 
+def is_service_kind(word: str) -> bool:
+    """``svc``, ``service``, ``Services``: kubectl's words for the kind (a bare one is typed as in `kubectl get svc`)."""
+    return _is_service_kind(word)
+
+
 def _is_service_kind(head: str) -> bool:
     """kubectl's words for Services, case-insensitive, optionally with the core group's version (services.v1.)."""
     kind, _, version = head.lower().partition(".")

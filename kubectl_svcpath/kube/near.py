@@ -32,6 +32,11 @@ def service_not_found(kube: Kube, namespace: str, name: str, err: NotFound) -> N
             hint = (f'a Service "{name}" is in namespaces {listed(elsewhere)}: kubectl svcpath {name} -n NAMESPACE '
                     f"(kubectl get services -A --field-selector metadata.name={name} lists them)")
         return NotFound(err.message, hint=hint)
+    from kubectl_svcpath.options import is_service_kind
+
+    if is_service_kind(name):  # `kubectl svcpath svc`, as `kubectl get svc` is typed: the kind, not a name
+        return NotFound(err.message, hint=f'"{name}" is kubectl\'s word for Services: name one, kubectl svcpath svc/NAME '
+                                          f"({get} lists them)")
     try:
         names = [(s.get("metadata") or {}).get("name") or "" for s in reads.list_services(kube, namespace)]
     except SvcpathError:

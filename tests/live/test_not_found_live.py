@@ -47,6 +47,20 @@ def test_a_typo_is_answered_with_the_close_names_of_the_namespace(api: FakeApiSe
     only_reads(api)
 
 
+@pytest.mark.parametrize("typed", ["svc", "services", "Service"])
+def test_kubectls_word_for_services_typed_alone_is_answered_with_the_form_that_names_one(api: FakeApiServer, tmp_path,
+                                                                                         typed):
+    """`kubectl svcpath svc`, typed as `kubectl get svc` is: 'check the name and the namespace', or for "services"
+    'did you mean hello-service?', as if it were a Service's name misspelled."""
+    no_lab_hello(api)
+    code, _, err = svcpath(typed, "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")))
+    assert code == ExitCode.NOT_FOUND
+    assert one_error(err) == f'error: service "{typed}" in namespace "default" not found'
+    assert hint_of(err) == (f'hint: "{typed}" is kubectl\'s word for Services: name one, kubectl svcpath svc/NAME '
+                            "(kubectl get services -n default lists them)")
+    only_reads(api)
+
+
 def test_without_leave_to_list_services_the_hint_is_the_plain_one(api: FakeApiServer, tmp_path):
     """The lookups are extra reads: denied, they leave the hint kubectl users know, not a 403 of their own."""
     no_lab_hello(api)
