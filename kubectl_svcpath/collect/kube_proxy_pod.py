@@ -286,6 +286,25 @@ def commands_for(mode: str | None, families: tuple[int, ...]) -> list[tuple[list
     return listings[Mode(mode)]
 
 
+_IPVS_SETS = re.compile(r"--match-set KUBE-(?:CLUSTER-IP|LOOP-BACK|NODE-PORT-(?:TCP|UDP|SCTP|LOCAL)|EXTERNAL-IP|LOAD-BALANCER)\b")
+
+
+def ipvs_mode_rules(dumps: list[RuleDump]) -> bool:
+    """The saves hold IPVS mode's iptables rules: they match kube-proxy's IPVS ipsets (KUBE-CLUSTER-IP, …)."""
+    return any(d.format == "iptables-save" and _IPVS_SETS.search(d.text) is not None for d in dumps)
+
+
+def _ipvs_listings(kube: Kube, pod: ProxyPod, families: tuple[int, ...], done: list[list[str]], coll: Collection) -> None:
+    """The mode was not configured, and the saves are IPVS mode's: IPVS mode's other listings (the IPVS table, the
+    ipsets), so that the node is read as the mode its rules show, not refused as iptables rules of another mode."""
+    rest = [(argv, False) for argv, _ in commands_for(Mode.IPVS.value, families) if argv not in done]
+    coll.proxy_mode = Mode.IPVS.value
+    coll.proxy_mode_source = "the node's iptables-save (its rules match kube-proxy's IPVS ipsets)"
+    _take_listings(kube, pod, rest, {tuple(argv): None for argv, _ in rest}, coll)
+    coll.notes.append(f"node {pod.node}: its iptables rules match kube-proxy's IPVS ipsets (KUBE-CLUSTER-IP, …): "
+                      "read as IPVS mode, with the IPVS table")
+
+
 # IPVS mode's table where the kube-proxy image has no ipvsadm (upstream's distroless-iptables image
 # stages iptables, ipset, nft and kmod, not ipvsadm): the kernel's own listing, read with cat (staged there)
 PROC_IPVS = ["cat", "/proc/net/ip_vs"]
@@ -491,6 +510,8 @@ def collect(kube: Kube, pod: ProxyPod, mode: ModeInfo, families: tuple[int, ...]
         for feed in feeds.values():
             if feed is not None:
                 feed.close(drop=True)
+    if mode.mode is None and ipvs_mode_rules(coll.dumps):
+        _ipvs_listings(kube, pod, families, [argv for argv, _ in listings], coll)
     coll.collected_at = utc_now()
     if any(d.format == "iptables-save" for d in coll.dumps):
         _writer_version(kube, pod, families, coll)

@@ -35,10 +35,10 @@ IPSETS = (("KUBE-CLUSTER-IP", "hash:ip,port"), ("KUBE-LOOP-BACK", "hash:ip,port,
           ("KUBE-NODE-PORT-TCP", "bitmap:port", "range", "0-65535"))
 
 
-def ipvs_node(scenario: Scenario) -> str:
+def ipvs_node(scenario: Scenario, command: tuple[str, ...] = ("kube-proxy", "--proxy-mode=ipvs")) -> str:
     """hello-service on node cp01 in IPVS mode: the ipsets and iptables rules kube-proxy writes there,
     and a kube-proxy pod whose image lacks ipvsadm."""
-    node = scenario.node("cp01", command=["kube-proxy", "--proxy-mode=ipvs"])
+    node = scenario.node("cp01", command=list(command))
     for name, kind, *extra in IPSETS:
         scenario.lab.run(node, ["ipset", "create", name, kind, *extra])
     scenario.lab.load_iptables(node, (FIX / "hello-iptables-save.txt").read_text(), counters=True)
@@ -240,4 +240,24 @@ def test_ipvs_cluster_ip_its_live_set_lacks_is_rejected(scenario: Scenario):
                              "10.101.173.15:49191", "-o", "json")
     (branch,) = json.loads(out)["traces"][0]["branches"]
     assert branch["verdict"] == "rejected" and branch["verdictRule"]["where"] == "filter KUBE-IPVS-FILTER #6"
+    scenario.assert_read_only()
+
+
+def test_ipvs_mode_unconfigured_is_read_as_the_rules_show_it(scenario: Scenario):
+    """No --proxy-mode flag and no ConfigMap saying the mode (a configuration file of the node's): the rules tell it.
+    The iptables-save of an IPVS node was refused live with the offline hint 'also pass the output of `ipvsadm -Ln
+    --stats --exact` with --rules-file'; its IPVS listings are now run and the node is read in IPVS mode."""
+    ns = ipvs_node(scenario, ("kube-proxy", "--v=2"))
+    scenario.cluster.replay[(ns, PROC)] = (FIX / "hello-proc-net-ip_vs.txt").read_bytes()
+    code, out, err = svcpath("hello-service", "--kubeconfig", str(scenario.kubeconfig()))
+    assert code == 0, err
+    assert "Rules:    ipvs (nf_tables) mode, node cp01" in out
+    assert ("Note:     node cp01: its iptables rules match kube-proxy's IPVS ipsets (KUBE-CLUSTER-IP, …): read as IPVS "
+            "mode, with the IPVS table") in out
+    assert "TCP 10.101.173.15:39090" in out and "192.168.189.15:9090" in out
+    execs = [tuple(a) for a in scenario.cluster.execs()]
+    # (an unknown mode's listings first: the save, kube-proxy's nftables table if any; IPVS's once the rules said so)
+    assert execs[0] == ("iptables-save", "-c")
+    assert sorted(execs) == sorted([("iptables-save", "-c"), ("nft", "-j", "list", "table", "ip", "kube-proxy"),
+                                    tuple(IPVSADM), ("ipvsadm", "-Ln"), IPSET, PROC])
     scenario.assert_read_only()
