@@ -42,8 +42,12 @@ def names_node(message: str, node: str) -> bool:
     return re.search(rf'\bnode (?:"{re.escape(node)}"|{re.escape(node)}(?![\w.-]))', message) is not None
 
 
+# how often a crash-looping container restarted: per pod, not per cause
+_RESTARTS = re.compile(r"\b\d+ restarts?\b")
+
+
 def _alike(node: str, err: SvcpathError) -> tuple[int, str, str]:
     def mask(text: str) -> str:
-        return _POD.sub("\0pod", text.replace(node, "\0node"))
+        return _RESTARTS.sub("\0restarts", _POD.sub("\0pod", text.replace(node, "\0node")))
 
     return int(err.exit_code), mask(err.message), mask(err.hint or "")

@@ -137,3 +137,21 @@ def test_an_audit_whose_node_fails_says_it_chose_that_node_and_how_to_read_anoth
                                    "cp01, the first node by name with a ready endpoint (--node NAME for another)")
     _, _, err = svcpath("--all", "-A", "--node", "w1", "--kubeconfig", kc)  # named: nothing to add
     assert err.splitlines()[1] == "hint: see the pod: kubectl logs -n kube-system kube-proxy-2927b"
+
+
+def test_kube_proxy_crash_looping_on_every_node_is_one_line(api: FakeApiServer, tmp_path):
+    """A bad kube-proxy configuration rolled out: every node's kube-proxy crash-loops, each restarted a different
+    number of times. Each node was a line and a hint of its own (the counts differed); now one, its nodes named."""
+    _cluster(api)
+    pods = sorted((obj["spec"]["nodeName"], obj) for (kind, _, name), obj in api.cluster.objects.items()
+                  if kind == "Pod" and name.startswith("kube-proxy-"))
+    for restarts, (_, pod) in enumerate(pods, start=3):
+        pod["status"]["containerStatuses"] = [{"name": "kube-proxy", "restartCount": restarts, "ready": False,
+                                               "state": {"waiting": {"reason": "CrashLoopBackOff"}}}]
+    code, out, err = svcpath("hello-service", "--all-nodes", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")))
+    assert code == ExitCode.COLLECT_FAILED
+    first, hint = err.splitlines()
+    assert first.startswith(f"error: kube-proxy pod kube-system/{pods[0][1]['metadata']['name']} on node cp01: its container "
+                            "kube-proxy does not run (CrashLoopBackOff, 3 restarts): cannot exec into it (and alike on nodes ")
+    assert hint.startswith("hint: why it stopped: kubectl logs -n kube-system ")
+    assert api.cluster.execs() == []
