@@ -757,7 +757,9 @@ def _failure_hint(argv: list[str], rc: int, first: str, pod: ProxyPod, mode_sour
                 "--rules-file, or run `kubectl svcpath SERVICE --local` there")
     if "permission" in low or "not permitted" in low:
         return "the kube-proxy container lacks the privileges to list the tables; run on the node with --local"
-    return f"see the pod: kubectl logs -n {pod.namespace} {pod.name}"
+    pick = f" -c {pod.container}" if pod.container else ""
+    return (f"all it prints: kubectl -n {pod.namespace} exec {pod.name}{pick} -- {' '.join(argv)}; on the node, "
+            "`sudo kubectl svcpath SERVICE --local` reads the tables without the pod")
 
 
 def _mode_said(source: str | None) -> str:

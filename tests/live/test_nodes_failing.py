@@ -106,7 +106,9 @@ def test_a_failed_listing_names_its_node_once(api: FakeApiServer, tmp_path, args
     assert first.count("node ") == 1, first
     if "--all-nodes" in args:
         assert first.endswith("Could not fetch rule set generation id (and alike on nodes w1, w2 and w3)")
-    assert hint.startswith("hint: see the pod: kubectl logs -n kube-system kube-proxy-")
+    assert hint.startswith("hint: all it prints: kubectl -n kube-system exec kube-proxy-")
+    assert hint.endswith(" -c kube-proxy -- iptables-save -c; on the node, `sudo kubectl svcpath SERVICE --local` reads "
+                         "the tables without the pod")
 
 
 def test_the_progress_line_says_the_nodes_are_being_read_before_the_first_is_done(api: FakeApiServer, tmp_path):
@@ -133,10 +135,14 @@ def test_an_audit_whose_node_fails_says_it_chose_that_node_and_how_to_read_anoth
     kc = str(api.write_kubeconfig(tmp_path / "kc"))
     code, out, err = svcpath("--all", "-A", "--kubeconfig", kc)
     assert (code, out) == (ExitCode.COLLECT_FAILED, "")
-    assert err.splitlines()[1] == ("hint: see the pod: kubectl logs -n kube-system kube-proxy-39f34; the audit read node "
-                                   "cp01, the first node by name with a ready endpoint (--node NAME for another)")
+    assert err.splitlines()[1] == ("hint: all it prints: kubectl -n kube-system exec kube-proxy-39f34 -c kube-proxy -- "
+                                   "iptables-save -c; on the node, `sudo kubectl svcpath SERVICE --local` reads the tables "
+                                   "without the pod; the audit read node cp01, the first node by name with a ready endpoint "
+                                   "(--node NAME for another)")
     _, _, err = svcpath("--all", "-A", "--node", "w1", "--kubeconfig", kc)  # named: nothing to add
-    assert err.splitlines()[1] == "hint: see the pod: kubectl logs -n kube-system kube-proxy-2927b"
+    assert err.splitlines()[1] == ("hint: all it prints: kubectl -n kube-system exec kube-proxy-2927b -c kube-proxy -- "
+                                   "iptables-save -c; on the node, `sudo kubectl svcpath SERVICE --local` reads the tables "
+                                   "without the pod")
 
 
 def test_kube_proxy_crash_looping_on_every_node_is_one_line(api: FakeApiServer, tmp_path):
