@@ -15,7 +15,7 @@ target-port-mismatch and a port with no virtual server at all; this module adds:
 from __future__ import annotations
 
 from kubectl_svcpath.modes.ipvs.ipset import KubeSet
-from kubectl_svcpath.modes.ipvs.model import IpvsTable, VirtualServer
+from kubectl_svcpath.modes.ipvs.model import IpvsRate, IpvsTable, VirtualServer
 from kubectl_svcpath.path import EndpointHop, EntryPath, Evidence, Finding, PortPath, host_port
 from kubectl_svcpath.modes.iptables.model import Rule, RuleSet
 from kubectl_svcpath.snapshot import ServiceSnapshot
@@ -229,10 +229,50 @@ def _unnamed(snapshot: ServiceSnapshot | None, ipvs: IpvsTable) -> list[str]:
             f"address; which Service: kubectl get svc -A -o wide | grep -w {address}"]
 
 
+_RATES_SHOWN = 8  # real servers whose rates a note spells out, per virtual server
+
+
+def _service_virtual_servers(snapshot: ServiceSnapshot, ipvs: IpvsTable) -> list[VirtualServer]:
+    """This Service's virtual servers in the listing: its addresses on its ports, its node ports on any address."""
+    found: dict[tuple[str, str, int], VirtualServer] = {}
+    addresses = snapshot.cluster_ips + snapshot.external_ips + snapshot.load_balancer_ips
+    for port in snapshot.ports:
+        labelled = [ipvs.by_label(label) for label in (port.rules_key or "").split("|") if label]
+        direct = [ipvs.lookup(port.protocol, ip, port.port) for ip in addresses if ip and ip != "None"]
+        nodes = ipvs.on_port(port.protocol, port.node_port) if port.node_port else []
+        found.update((vs.key, vs) for vs in (*labelled, *direct, *nodes) if vs is not None)
+    return list(found.values())
+
+
+def _rate_words(rate: IpvsRate) -> str:
+    return (f"{rate.cps} conn/s, {rate.inpps} pkt/s in, {rate.outpps} out, {rate.inbps} B/s in, {rate.outbps} out")
+
+
+def _rates(snapshot: ServiceSnapshot | None, ipvs: IpvsTable) -> list[str]:
+    """What an `ipvsadm -Ln --rate` listing shows of this Service: rates per second, one note per virtual server."""
+    if snapshot is None or not any("rate" in d.forms for d in ipvs.dumps):
+        return []
+    out = []
+    for vs in _service_virtual_servers(snapshot, ipvs):
+        if vs.rate is None:
+            continue
+        shown = [(rs, rs.rate) for rs in vs.real_servers if rs.rate is not None]
+        parts = [f"{rs.host or host_port(rs.address, rs.port)} {_rate_words(rate)}" for rs, rate in shown[:_RATES_SHOWN]]
+        more = f"; and {counted(len(shown) - _RATES_SHOWN, 'real server')} more" if len(shown) > _RATES_SHOWN else ""
+        where = f" ({vs.source} line {vs.line_no})" if vs.line_no else ""
+        out.append(f"ipvsadm --rate{where}, rates per second (the kernel's running estimate, not counters): "
+                   f"{vs.label} {_rate_words(vs.rate)}" + "".join(f"; -> {p}" for p in parts) + more)
+    return out
+
+
 def notes_ipvs(ipvs: IpvsTable, rules: RuleSet | None = None, snapshot: ServiceSnapshot | None = None) -> list[str]:
     """Report.notes for IPVS mode."""
     notes = _unnamed(snapshot, ipvs) + [n for d in ipvs.dumps for n in d.notices] + ["IPVS mode is deprecated since Kubernetes v1.35; counters are ipvsadm --stats totals since each virtual/real server was created"]
-    if not ipvs.has_stats:
+    rates = _rates(snapshot, ipvs)
+    if not ipvs.has_stats and rates:
+        notes.append("no ipvsadm --stats listing: no hop's totals are known, only the --rate listing's rates per second "
+                     "(ipvsadm -Ln --stats --exact gives totals)")
+    elif not ipvs.has_stats:
         notes.append("no ipvsadm --stats listing: each hop's traffic is not known (ipvsadm -Ln --stats --exact)")
     elif any(not d.exact for d in ipvs.dumps if "stats" in d.forms):
         notes.append("ipvsadm --stats without --exact: large counters are rounded down (K/M/G/T)")
@@ -242,6 +282,7 @@ def notes_ipvs(ipvs: IpvsTable, rules: RuleSet | None = None, snapshot: ServiceS
                      "inactive connections are unknown (ipvsadm -Ln)")
     elif not forms & {"list", "persistent-conn", "thresholds"} and ipvs.virtual_servers:
         notes.append("no ipvsadm -Ln listing: each real server's active and inactive connections are unknown (ipvsadm -Ln)")
+    notes.extend(rates)
     if rules is None:
         notes.append("no iptables-save dump: the iptables half of IPVS mode (KUBE-SERVICES, ipset matches, masquerade) is not shown")
     return notes

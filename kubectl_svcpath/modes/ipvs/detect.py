@@ -15,6 +15,10 @@ _RULE_PROTO = {"-t": "TCP", "--tcp-service": "TCP", "-u": "UDP", "--udp-service"
 # author hid a part of it: "<ipv4-public-prefix>.20:3129")
 _ADDR = re.compile(r"^(?:\[[\w:.<>*-]+\]|[\w.<>*-]+):\w+$")
 _PROC_MARK = re.compile(r"[0-9A-F]{8}")
+# `ipvsadm -l` without -n cuts "host-name:port" to 28 characters: a long DNS name loses its port, colon and all
+# ("TCP  ip-10-49-120-28.eu-west-1.co rr", an EC2 node's cluster IP by its reverse name)
+CUT_NAME = re.compile(r"^(?=[\w.-]*[A-Za-z])[\w-]+\.[\w.-]+$")
+CUT_WIDTH = 28
 # `ipvsadm -Lnc`: "TCP 14:59  ESTABLISHED 10.244.1.1:51234 10.96.0.1:443 192.168.0.1:6443" (expire MM:SS,
 # state, client, virtual, real server): one connection, not a virtual server "14" port 59
 CONN_ENTRY = re.compile(r"^(?:TCP|UDP|SCTP|IP)\s+\d+:\d\d\s+[A-Z_]+\s+\S+\s+\S+\s+\S+\s*$")
@@ -31,12 +35,17 @@ def is_listing_line(s: str) -> bool:
     if len(words) < 2 or s.startswith(CONN_HEADS) or CONN_ENTRY.match(s):
         return False
     if words[0] in _PROTOS:
-        return _ADDR.match(words[1]) is not None
+        return _ADDR.match(words[1]) is not None or is_cut_name(words[1])
     if words[0] == "FWM":  # (a mark: ipvsadm's %d, or /proc/net/ip_vs's %08X)
         return words[1].isdigit() or _PROC_MARK.fullmatch(words[1]) is not None
     if words[0] == "->":
         return _ADDR.match(words[1]) is not None
     return words[0] in ("-A", "-a") and words[1] in _RULE_PROTO
+
+
+def is_cut_name(word: str) -> bool:
+    """A host name `ipvsadm -l` cut to its 28 characters, the port gone with the rest."""
+    return len(word) == CUT_WIDTH and CUT_NAME.match(word) is not None
 
 
 def looks_like_ipvsadm(text: str) -> bool:

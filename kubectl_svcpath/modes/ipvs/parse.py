@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 from kubectl_svcpath.errors import BadDump
 from kubectl_svcpath.modes.ipvs.detect import _PROTOS, _RULE_PROTO, _VERSION, CONN_ENTRY, CONN_HEADS, HEADS, TITLE
+from kubectl_svcpath.modes.ipvs.detect import CUT_WIDTH, is_cut_name
 from kubectl_svcpath.modes.ipvs.detect import is_listing_line as _is_listing_line
 from kubectl_svcpath.modes.ipvs.model import CANONICAL_V4, IpvsDumpInfo, IpvsRate, IpvsStats, IpvsTable, VirtualServer, normalize_ip
 from kubectl_svcpath.wording import agrees, counted, listed, numbered
@@ -566,6 +567,19 @@ class _State:
                       line_no, hint="paste the 'Prot LocalAddress:Port …' line of the listing too")
 
 
+def _virtual_addr(text: str, procfs: bool, source: str, line_no: int, named: dict[str, int]) -> tuple[str, int]:
+    """A virtual server's address:port; refused when ipvsadm -l (without -n) printed a host name in its place."""
+    if ":" not in text and is_cut_name(text):
+        raise BadDump(source, f"virtual server {text!r} is printed by a host name (ipvsadm -l without -n), cut to "
+                      f"{CUT_WIDTH} characters with its port: its address and port are not in the input", line_no,
+                      hint="list with numeric output: ipvsadm -Ln")
+    address, port = _split_addr(text, source, line_no, named)
+    if not procfs and not _is_ip(address):
+        raise BadDump(source, f"virtual server {text!r} is printed by a host name (ipvsadm -l without -n): its "
+                      "address is not in the input", line_no, hint="list with numeric output: ipvsadm -Ln")
+    return address, port
+
+
 def _service_line(table: IpvsTable, words: list[str], form: str, source: str, line_no: int, raw: str,
                   info: IpvsDumpInfo, named: dict[str, int]) -> VirtualServer:
     proto = words[0]
@@ -585,10 +599,7 @@ def _service_line(table: IpvsTable, words: list[str], form: str, source: str, li
         if not rest:
             raise BadDump(source, "virtual server line without an address", line_no)
         procfs = _proc_addr(rest[0]) is not None
-        address, port = _split_addr(rest[0], source, line_no, named)
-        if not procfs and not _is_ip(address):
-            raise BadDump(source, f"virtual server {rest[0]!r} is printed by a host name (ipvsadm -l without -n): its "
-                          "address is not in the input", line_no, hint="list with numeric output: ipvsadm -Ln")
+        address, port = _virtual_addr(rest[0], procfs, source, line_no, named)
         vs = table.ensure(proto, address, port)
         rest = rest[1:]
     if procfs and "procfs" not in info.forms:

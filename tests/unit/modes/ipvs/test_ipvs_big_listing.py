@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from kubectl_svcpath.errors import BadDump
 from kubectl_svcpath.modes.ipvs.model import normalize_ip
 from kubectl_svcpath.modes.ipvs.parse import _one_plain_listing, _read_nodes, split_nodes
 from kubectl_svcpath.parse.excerpt import clean
@@ -47,7 +48,11 @@ def test_every_real_listing_the_shortcut_takes_is_one_node_the_long_way() -> Non
         cleaned = clean(text).text
         if _one_plain_listing(cleaned):
             taken += 1
-            assert len(_read_nodes(cleaned, name, lenient=True).nodes) <= 1, name
+            try:
+                nodes = _read_nodes(cleaned, name, lenient=True).nodes
+            except BadDump:  # a paste refused either way (tigera-…-cut-host-names: no address on any line)
+                continue
+            assert len(nodes) <= 1, name
     assert taken >= 2  # (some real pastes are plain listings)
 
 

@@ -58,3 +58,16 @@ def test_an_unknown_service_name_is_refused_clearly() -> None:
     assert result.returncode == 8
     assert "has a service name ('nosuchsvc') this reader does not know" in result.stderr
     assert "ipvsadm -Ln" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_virtual_server_cut_to_its_host_name_says_so() -> None:
+    # tigera-cs/Calico-Foundation's `ipvsadm -l | grep -A3 …` of an EC2 node: 'TCP  ip-10-49-120-28.eu-west-1.co rr', the
+    # name cut to 28 characters with its port; it was 'not a rule dump this tool can read' (no ':' on the line)
+    paste = str(CORPUS / "tigera-aws-calico-ipvsadm-l-grep-cut-host-names.txt")
+    for args in (("--all",), ("TCP 10.49.120.28:80",)):
+        code, out, err = svcpath("--rules-file", paste, *args)
+        assert code == 8, (out, err)
+        assert "not a rule dump this tool can read" not in err
+        assert ("line 1: virtual server 'ip-10-49-120-28.eu-west-1.co' is printed by a host name (ipvsadm -l without "
+                "-n), cut to 28 characters with its port: its address and port are not in the input") in err
+        assert "ipvsadm -Ln" in err and "Traceback" not in err
