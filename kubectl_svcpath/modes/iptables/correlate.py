@@ -99,6 +99,11 @@ def _correlate_port(snapshot: ServiceSnapshot, port: ServicePort, rules: RuleSet
                 if seps:
                     pp.paths.append(_follow_endpoints(rules, seps))
                     pp.not_in_input.append(f"service chain: not in the input (only the endpoint chains {', '.join(seps)} are)")
+        elif nat is not None and chains["svc"] in nat.chains and not any(p.endpoints for p in pp.paths):
+            # the ways in shown lead to no endpoint the input shows (externalTrafficPolicy Local: KUBE-EXT -> a KUBE-SVL
+            # not in it), yet the service chain and its endpoints are in the input: the cluster IP's rule is not
+            pp.paths.append(_follow_chain(rules, chains["svc"]))
+            pp.not_in_input.append(f"the cluster IP's entry rule (KUBE-SERVICES to {chains['svc']}): not in the input")
     _say_unseen(rules, pp)
     cluster_chains = {p.policy_chain for p in pp.paths if p.policy_chain and p.policy_chain.startswith("KUBE-SVC-")}
     partial = sorted({p.policy_chain for p in pp.paths if p.policy_chain and not rules.chain_complete("nat", p.policy_chain)})
@@ -396,9 +401,13 @@ def _jumps_alone(rules: RuleSet, chain: str, body: list[Rule]) -> bool:
 
 
 def _own_word_picked(rules: RuleSet, steps: list[Rule]) -> bool:
-    """The paste's grep commands picked one of these jumps by a word only that endpoint's jump holds."""
+    """The paste's grep commands picked one of these jumps by a word only that endpoint's jump holds.
+
+    A jump no grep of the paste selects at all was not printed by them (the author pasted other lines below the
+    command, `iptables-save | grep loadbal` above a service chain): it tells nothing of what they left out."""
     picked = {d.source: d.selection for d in rules.dumps if d.selection is not None}
-    return any(r.source in picked and not selects(picked[r.source], _shared_words(r)) for r in steps)
+    return any(r.source in picked and selects(picked[r.source], r.raw) and not selects(picked[r.source], _shared_words(r))
+               for r in steps)
 
 
 def _shared_words(rule: Rule) -> str:

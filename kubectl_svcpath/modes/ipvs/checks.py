@@ -210,6 +210,10 @@ def _unnamed(snapshot: ServiceSnapshot | None, ipvs: IpvsTable) -> list[str]:
     if not port.rules_key:
         return []
     labels = port.rules_key.split("|")
+    listed = ipvs.ipsets.node_port_set(port.protocol, port.node_port) if port.node_port and ipvs.ipsets else None
+    if port.node_port and len(labels) == 1 and listed is not None:
+        return [f"IPVS names no Service: {labels[0]} is a node port on a node address (kube-proxy's ipset {listed[0]} "
+                f"lists {port.node_port}); which Service: kubectl get svc -A | grep -w {port.node_port}"]
     if port.node_port:
         same = "and the same real servers" if any(snapshot.endpoints.values()) else "(loopback among them)"
         return [f"IPVS names no Service: {', '.join(labels)} share one port {same}, as kube-proxy "

@@ -157,6 +157,17 @@ class IpSets:
         name, member = found
         return KINDS[name.replace("KUBE-6-", "KUBE-", 1)], name, member
 
+    def node_port_set(self, protocol: str, port: int) -> tuple[str, int] | None:
+        """(set name, member line) where kube-proxy's node-port set of this protocol (``KUBE-NODE-PORT-TCP``, bitmap:port;
+        ``-LOCAL-``, ``KUBE-6-``) lists the port: a virtual server on it is a node port on a node address."""
+        proto = protocol.upper()
+        for name in (f"KUBE-NODE-PORT-{proto}", f"KUBE-NODE-PORT-LOCAL-{proto}", f"KUBE-6-NODE-PORT-{proto}",
+                     f"KUBE-6-NODE-PORT-LOCAL-{proto}"):
+            kset = self.sets.get(name)
+            if kset is not None and kset.type == "bitmap:port" and (port,) in kset.members:
+                return name, kset.members[(port,)][0]
+        return None
+
     def merge(self, other: IpSets) -> None:
         for key, value in other.members.items():
             self.members.setdefault(key, value)

@@ -181,3 +181,24 @@ def test_a_set_the_listing_does_not_show_whole_proves_nothing(tmp_path: Path) ->
     assert cut.endswith("Members:\n")  # (KUBE-CLUSTER-IP's header says 1 entry; the paste ends before it)
     code, out, err = _hello(tmp_path, cut, "-o", "json")
     assert code == 0 and "ipset-member-missing" not in out
+
+
+def test_a_node_port_on_one_address_is_told_by_the_node_port_set() -> None:
+    # ssup2/blog-software's listing: 'TCP  172.35.0.100:30781 rr' on the node's one address, and KUBE-NODE-PORT-TCP
+    # listing 30781. It was a Service port 30781 ('(unnamed) 30781/TCP', JSON port 30781, nodePort null) that "may be
+    # a cluster IP, an external or load-balancer IP or a node address"
+    listing = str(CORPUS / "ssup2-ipvsadm-excerpt-node-ports-lb.txt")
+    sets = str(CORPUS / "ssup2-ipset-list-node-port-tcp-lb-count-off.txt")
+    code, out, err = svcpath("TCP 172.35.0.100:30781", "--rules-file", listing, "--rules-file", sets)
+    assert code == 0, err
+    assert out.splitlines()[0].startswith("(unnamed) ?/TCP → 3 endpoints")
+    assert ("IPVS names no Service: TCP 172.35.0.100:30781 is a node port on a node address (kube-proxy's ipset "
+            "KUBE-NODE-PORT-TCP lists 30781)") in out
+    assert "may be a cluster IP" not in out
+    code, out, err = svcpath("TCP 172.35.0.100:30781", "--rules-file", listing, "--rules-file", sets, "-o", "json")
+    (port,) = json.loads(out)["ports"]
+    assert (port["port"], port["nodePort"]) == (None, 30781)
+    assert [p["entry"] for p in port["paths"]] == ["nodePort"]
+    # without the sets nothing tells it: the port stays of an unknown kind
+    code, out, err = svcpath("TCP 172.35.0.100:30781", "--rules-file", listing)
+    assert "may be a cluster IP, an external or load-balancer IP or a node address" in out
