@@ -1,4 +1,5 @@
-"""The memo behind the one-pass audits (modes/iptables/audit.py, audit_api.py, modes/nftables/audit.py).
+"""The memo behind the one-pass audits (modes/iptables/audit.py, audit_api.py, modes/nftables/audit.py),
+and the recipe both modes make a template's rows from.
 
 Services whose footprints make the same template get the same row but for their own values. The
 first Service of a template gets the full analysis, and the recipe for the others' rows is made
@@ -8,10 +9,36 @@ analysed in full, as is any Service without a template.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from typing import Any
 
 NOT_FAST: Any = object()
+
+
+@dataclass(slots=True)
+class Recipe:
+    """A template's row: the first Service's, with the cells that hold values rebuilt per Service."""
+
+    line: Any  # the first Service's audit line (render.audit.AuditLine)
+    cluster_ips: list[str | int]  # literal text, or the index of an address
+    ports: list[str | int]  # literal text, or the index of a port
+    pkts: list[int] | None = None  # counters summed into PKTS (iptables); None: "-"
+
+
+def split_cell(cell: str, pattern: re.Pattern[str], values: list[str]) -> list[str | int] | None:
+    """A row's ``cell`` as literal text and indexes into the Service's ``values`` (``pattern``'s one group
+    finds them); None when it shows a value the template does not hold."""
+    out: list[str | int] = []
+    for i, part in enumerate(pattern.split(cell)):
+        if i % 2 == 0:
+            out.append(part)
+        elif part in values:
+            out.append(values.index(part))
+        else:
+            return None
+    return out
 
 
 class TemplateRows:

@@ -29,7 +29,7 @@ from typing import Any, cast
 
 from kubectl_svcpath.modes.iptables import audit_match, infer, model
 from kubectl_svcpath.modes.iptables.model import LazyChains, Rule, RuleSet, bare_address
-from kubectl_svcpath.modes.templates import NOT_FAST, TemplateRows
+from kubectl_svcpath.modes.templates import NOT_FAST, Recipe, TemplateRows, split_cell
 from kubectl_svcpath.parse.possessive import compile_possessive
 
 # the values a template leaves out, one kind per pattern: each starts with a literal, which the regex
@@ -80,16 +80,6 @@ class _Values:
     counters: list[str]  # packets of each line with counters, in order
     ips: list[str]
     ports: list[str]
-
-
-@dataclass(slots=True)
-class _Recipe:
-    """A template's row: the first Service's, with the cells that hold values rebuilt per Service."""
-
-    line: Any  # the first Service's audit line (render.audit.AuditLine)
-    cluster_ips: list[str | int]  # literal text, or the index of an address
-    ports: list[str | int]  # literal text, or the index of a port
-    pkts: list[int] | None  # counters summed into PKTS; None: "-"
 
 
 class FastAudit:
@@ -152,7 +142,7 @@ class FastAudit:
             self.learn(d, fp, vals, recipe, "")
         return line
 
-    def learn(self, d: Any, fp: _Footprint, vals: _Values, recipe: _Recipe, api: str) -> None:
+    def learn(self, d: Any, fp: _Footprint, vals: _Values, recipe: Recipe, api: str) -> None:
         """Compile the template of ``d`` (its footprint ``fp``, its values ``vals``; ``api``: the text
         audit_api adds), for the Services of its shape still to come."""
         def make() -> Any:
@@ -432,30 +422,17 @@ def _comments(column: list[str | None], ref: str) -> tuple[str | None, ...] | st
     return tuple([None if c is None else c.replace(ref, "\x01") for c in column])
 
 
-def _split(cell: str, pattern: re.Pattern[str], values: list[str]) -> list[str | int] | None:
-    """``cell`` as literal text and value indexes; None when it shows a value the template does not hold."""
-    out: list[str | int] = []
-    for i, part in enumerate(pattern.split(cell)):
-        if i % 2 == 0:
-            out.append(part)
-        elif part in values:
-            out.append(values.index(part))
-        else:
-            return None
-    return out
-
-
 def _recipe(report: Any, line: Any, fp: _Footprint, vals: _Values, d: Any) -> Any:
     """How to make a row of this template from the first Service's full analysis, or NOT_FAST."""
     row = line.row
     if row["NAMESPACE"] != d.namespace or row["NAME"] != d.name:
         return NOT_FAST
-    cluster_ips = _split(row["CLUSTER-IP"], _IPV4, vals.ips)
-    ports = _split(row["PORTS"], _DIGITS, vals.ports)
+    cluster_ips = split_cell(row["CLUSTER-IP"], _IPV4, vals.ips)
+    ports = split_cell(row["PORTS"], _DIGITS, vals.ports)
     pkts = _pkts(report, fp, vals)
     if cluster_ips is None or ports is None or pkts is NOT_FAST:
         return NOT_FAST
-    return _Recipe(line, cluster_ips, ports, pkts)
+    return Recipe(line, cluster_ips, ports, pkts)
 
 
 def _pkts(report: Any, fp: _Footprint, vals: _Values) -> Any:
@@ -494,7 +471,7 @@ def report_pkts(report: Any) -> int | None:
     return sum(pkts) if pkts else None
 
 
-def _apply(recipe: _Recipe, vals: _Values | audit_match.Matched, d: Any) -> Any:
+def _apply(recipe: Recipe, vals: _Values | audit_match.Matched, d: Any) -> Any:
     line = recipe.line
     row = dict(line.row)
     row["NAMESPACE"], row["NAME"] = d.namespace, d.name

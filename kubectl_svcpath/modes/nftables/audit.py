@@ -29,7 +29,7 @@ from typing import Any
 
 from kubectl_svcpath.modes.nftables import correlate as nc
 from kubectl_svcpath.modes.nftables.model import LazyChains, NftRuleset, NftSet, NftTable, Verdict
-from kubectl_svcpath.modes.templates import NOT_FAST, TemplateRows
+from kubectl_svcpath.modes.templates import NOT_FAST, Recipe, TemplateRows, split_cell
 
 _PLAIN_NAME = re.compile(r"[a-z0-9][a-z0-9.-]*")
 # a per-service chain (or affinity set) name: kind, hash, the text the hash is of
@@ -66,15 +66,6 @@ class _Values:
     key: tuple[Any, ...]
     ips: list[str]
     ports: list[str]
-
-
-@dataclass(slots=True)
-class _Recipe:
-    """A template's row: the first Service's, with the cells that hold values rebuilt per Service."""
-
-    line: Any  # the first Service's audit line (render.audit.AuditLine)
-    cluster_ips: list[str | int]  # literal text, or the index of an address
-    ports: list[str | int]  # literal text, or the index of a port
 
 
 class FastAudit:
@@ -306,32 +297,19 @@ def _values(text: str, ref: str, json_form: bool, v6: bool = False) -> _Values |
     return _Values(("".join(parts), *key), list(ips), list(ports))
 
 
-def _split(cell: str, pattern: re.Pattern[str], values: list[str]) -> list[str | int] | None:
-    """``cell`` as literal text and value indexes; None when it shows a value the template does not hold."""
-    out: list[str | int] = []
-    for i, part in enumerate(pattern.split(cell)):
-        if i % 2 == 0:
-            out.append(part)
-        elif part in values:
-            out.append(values.index(part))
-        else:
-            return None
-    return out
-
-
 def _recipe(line: Any, vals: _Values, ns: str, name: str) -> Any:
     """How to make a row of this template from the first Service's full analysis, or NOT_FAST."""
     row = line.row
     if row["NAMESPACE"] != ns or row["NAME"] != name or row["PKTS"] != "-":
         return NOT_FAST
-    cluster_ips = _split(row["CLUSTER-IP"], _ADDRESS, vals.ips)
-    ports = _split(row["PORTS"], _DIGITS, vals.ports)
+    cluster_ips = split_cell(row["CLUSTER-IP"], _ADDRESS, vals.ips)
+    ports = split_cell(row["PORTS"], _DIGITS, vals.ports)
     if cluster_ips is None or ports is None:
         return NOT_FAST
-    return _Recipe(line, cluster_ips, ports)
+    return Recipe(line, cluster_ips, ports)
 
 
-def _apply(recipe: _Recipe, vals: _Values, ns: str, name: str) -> Any:
+def _apply(recipe: Recipe, vals: _Values, ns: str, name: str) -> Any:
     line = recipe.line
     row = dict(line.row)
     row["NAMESPACE"], row["NAME"] = ns, name
