@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from kubectl_svcpath.trace.match import ENDPOINT_ADDRESS
@@ -137,6 +138,23 @@ def address_order(dnat: tuple[str, int | None] | None) -> tuple[int, int, int]:
     except ValueError:
         return (9, 0, 0)
     return (address.version, int(address), dnat[1] or 0)
+
+
+def routed(states: list[State], node: Node, hook: str, note: Callable[[str], None]) -> tuple[list[State], list[State]]:
+    """After the prerouting hooks: the packets for the node itself, and those it forwards (through ``hook``). A
+    destination the node's addresses do not place (no --node-ip) is taken as not local, and ``note`` told so once."""
+    local: list[State] = []
+    forward: list[State] = []
+    unplaced: list[str] = []
+    for s in states:
+        is_local = node.is_local(s.dst)
+        if is_local is None:
+            unplaced.append(s.dst)
+            is_local = False
+        (local if is_local else forward).append(s)
+    if unplaced:
+        note(not_local_note(unplaced, hook))
+    return local, forward
 
 
 def not_local_note(addresses: list[str], hook: str) -> str:

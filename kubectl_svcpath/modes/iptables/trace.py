@@ -31,7 +31,7 @@ from kubectl_svcpath.modes.iptables.model import Rule, RuleSet, split_hostport
 from kubectl_svcpath.trace.match import (apply_negation, in_prefix, mark_value_mask, negatable, outside_excludes, port_in,
                                          protocol_name)
 from kubectl_svcpath.trace.model import Choice, Node, Packet, Step, Trace
-from kubectl_svcpath.trace.state import MAX_BRANCHES, OutsideNotes, State, close, finish, not_local_note, ordered
+from kubectl_svcpath.trace.state import MAX_BRANCHES, OutsideNotes, State, close, finish, ordered, routed
 
 # kube-proxy's jumps from the built-in chains (pkg/proxy/iptables/proxier.go iptablesJumpChains),
 # in the order they end up in (each is prepended): used when the dump lacks the built-in chain
@@ -570,7 +570,7 @@ def trace_iptables(rules: RuleSet, packet: Packet, node: Node, *, kernel: Any = 
     else:
         states, done = tr.run_hook(states, "nat", "PREROUTING")
         finished += done
-        local, leaving = _route(tr, states)
+        local, leaving = routed(states, node, "FORWARD", tr.note)
         leaving, done = tr.run_hook(leaving, "filter", "FORWARD")
         finished += done
         local, done = tr.run_hook(local, "filter", "INPUT")
@@ -598,21 +598,6 @@ def trace_iptables(rules: RuleSet, packet: Packet, node: Node, *, kernel: Any = 
 def _entered_service(s: State) -> bool:
     return any(" KUBE-" in f" {st.where}" and any(p in st.where for p in ("KUBE-FW-", "KUBE-EXT-", "KUBE-SVC-", "KUBE-SVL-", "KUBE-XLB-"))
                for st in s.branch.steps)
-
-
-def _route(tr: IptablesTracer, states: list[State]) -> tuple[list[State], list[State]]:
-    local: list[State] = []
-    forward: list[State] = []
-    unplaced: list[str] = []
-    for s in states:
-        is_local = tr.node.is_local(s.dst)
-        if is_local is None:
-            unplaced.append(s.dst)
-            is_local = False
-        (local if is_local else forward).append(s)
-    if unplaced:
-        tr.note(not_local_note(unplaced, "FORWARD"))
-    return local, forward
 
 
 def _source_role(rule: Rule, neg: bool) -> str:

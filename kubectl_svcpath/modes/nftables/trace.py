@@ -24,7 +24,7 @@ from typing import Any
 from kubectl_svcpath.modes.nftables.model import NftChain, NftRule, NftRuleset, NftTable, Verdict, jump_target, normalize_key_part, numgen_of, selector_name, value_text, verdict_of
 from kubectl_svcpath.trace.match import in_prefix, outside_excludes, port_in, protocol_name
 from kubectl_svcpath.trace.model import Choice, Node, Packet, Step, Trace
-from kubectl_svcpath.trace.state import MAX_BRANCHES, OutsideNotes, State, close, finish, not_local_note, ordered
+from kubectl_svcpath.trace.state import MAX_BRANCHES, OutsideNotes, State, close, finish, ordered, routed
 
 _PRIO_NAMES = {"raw": -300, "mangle": -150, "dstnat": -100, "filter": 0, "security": 50, "srcnat": 100}
 _NEUTRAL = ("counter", "comment", "log", "limit", "notrack")
@@ -567,16 +567,7 @@ def trace_nftables(nft: NftRuleset, packet: Packet, node: Node) -> Trace:
     else:
         states, done = tr.run_hook(states, "prerouting")
         finished += done
-        local, leaving = [], []
-        unplaced: list[str] = []
-        for s in states:
-            is_local = node.is_local(s.dst)
-            if is_local is None:
-                unplaced.append(s.dst)
-                is_local = False
-            (local if is_local else leaving).append(s)
-        if unplaced:
-            tr.note(not_local_note(unplaced, "the forward hook"))
+        local, leaving = routed(states, node, "the forward hook", tr.note)
         local, done = tr.run_hook(local, "input")
         finished += done
         leaving, done = tr.run_hook(leaving, "forward")
