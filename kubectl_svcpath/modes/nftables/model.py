@@ -13,7 +13,7 @@ kernel view (``table ip nat`` with ``xt`` blobs, counters and native ``tcp dport
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, TypeVar
 
@@ -221,6 +221,17 @@ class LazyChains(MutableMapping[str, NftChain]):
         # a chain's text in the dump from its place, unread (the --all audit's templates: modes/nftables/audit.py)
         self.text_of: Callable[[Any], str] | None = None
         self.text_json = False  # that text is nft -j's
+
+    @classmethod
+    def holding(cls, chains: Mapping[str, NftChain], make: Callable[[str, Any], NftChain],
+                text_of: Callable[[Any], str], text_json: bool = False) -> LazyChains:
+        """A table's chains from here on made from the dump's places (a reader's ``make`` and ``text_of``),
+        keeping those it holds already (read from a command before the listing: set, not made)."""
+        lazy = cls(make)
+        lazy.text_of, lazy.text_json = text_of, text_json
+        for name, chain in chains.items():
+            lazy[name] = chain
+        return lazy
 
     def any_counted(self) -> bool:
         """Some rule carries a counter: found while indexing, or in a chain set directly (a merge)."""

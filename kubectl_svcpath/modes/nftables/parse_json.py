@@ -135,11 +135,8 @@ class _Index:
     def table(self, family: str, name: str) -> LazyChains:
         table = self.ruleset.ensure_table(family, name)
         if not isinstance(table.chains, LazyChains):
-            chains = LazyChains(partial(_make_chain, self.text, self.source))
-            chains.text_of, chains.text_json = partial(_chain_text, self.text), True
-            for cname, chain in table.chains.items():
-                chains[cname] = chain
-            table.chains = chains
+            table.chains = LazyChains.holding(table.chains, partial(_make_chain, self.text, self.source),
+                                              partial(_chain_text, self.text), text_json=True)
         return table.chains
 
     def _place(self, family: str, table: str, name: str) -> list[int]:
@@ -164,14 +161,8 @@ class _Index:
                 hooked.append(name)
 
     def rule(self, i: int, start: int, end: int, body: dict[str, Any]) -> None:
-        try:
-            family, table, chain = body["family"], body["table"], body["chain"]
-        except KeyError as e:
-            raise BadDump(self.source, f"item {i} lacks {e.args[0]!r}") from None
-        exprs = body.get("expr", [])
-        if not isinstance(exprs, list) or not all(isinstance(e, dict) for e in exprs):
-            raise BadDump(self.source, f"rule in chain {chain!r} has a malformed expr list (item {i})")
-        key = (family, table, chain)
+        key, exprs = _rule_of(body, i, self.source)
+        family, table, chain = key
         place = self.last_place
         if self.last_key == key and place and place[-4] and place[-1] + place[-4] == i:
             place[-4] += 1  # the next rule of the same run: one more, and the run ends here now
@@ -268,13 +259,7 @@ class _Rules:
         self.chain: NftChain | None = None
 
     def add(self, i: int, body: dict[str, Any], loc: Loc) -> None:
-        try:
-            key = (body["family"], body["table"], body["chain"])
-        except KeyError as e:
-            raise BadDump(self.source, f"item {i} lacks {e.args[0]!r}") from None
-        exprs = body.get("expr", [])
-        if not isinstance(exprs, list) or not all(isinstance(e, dict) for e in exprs):
-            raise BadDump(self.source, f"rule in chain {key[2]!r} has a malformed expr list (item {i})")
+        key, exprs = _rule_of(body, i, self.source)
         if key != self.last_key or self.chain is None:
             self.chain = self.ruleset.ensure_table(key[0], key[1]).ensure_chain(key[2])
             self.last_key = key
@@ -283,6 +268,18 @@ class _Rules:
                              body.get("handle"), loc))
         if not self.info.has_counters and any("counter" in e for e in exprs):
             self.info.has_counters = True
+
+
+def _rule_of(body: dict[str, Any], i: int, source: str) -> tuple[tuple[str, str, str], list[dict[str, Any]]]:
+    """Item ``i``, a rule: its chain's (family, table, name) and its expressions; BadDump when it lacks either."""
+    try:
+        key = (body["family"], body["table"], body["chain"])
+    except KeyError as e:
+        raise BadDump(source, f"item {i} lacks {e.args[0]!r}") from None
+    exprs = body.get("expr", [])
+    if not isinstance(exprs, list) or not all(isinstance(e, dict) for e in exprs):
+        raise BadDump(source, f"rule in chain {key[2]!r} has a malformed expr list (item {i})")
+    return key, exprs
 
 
 def _read_object(ruleset: NftRuleset, info: NftDumpInfo, kind: str, i: int, body: dict[str, Any], loc: Loc) -> None:

@@ -210,11 +210,9 @@ class StructureReader:
             self.read_block(table, made, start, end, line)
             return
         if not isinstance(chains, LazyChains):
-            chains = LazyChains(partial(_make_chain, self.text, self.source, self.info, table.family, table.name))
-            chains.text_of = partial(_block_text, self.text)
-            for cname, chain in table.chains.items():
-                chains[cname] = chain
-            table.chains = chains
+            chains = table.chains = LazyChains.holding(
+                chains, partial(_make_chain, self.text, self.source, self.info, table.family, table.name),
+                partial(_block_text, self.text))
         place = chains.where(name)
         packed = pack(start, end, line)
         if place is None:
