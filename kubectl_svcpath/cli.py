@@ -136,17 +136,15 @@ def svcpath(
     raise SystemExit(run(_options(flags), Env.from_process()))
 
 
-# the flags that make up ConnectFlags (kubectl's connection overrides), under the same names
-_CONNECT_FLAGS = ("cluster", "user", "server", "token", "certificate_authority", "client_certificate", "client_key",
-                  "insecure_skip_tls_verify", "tls_server_name", "as_user", "as_uid", "verbosity")
-
-
-# ConnectFlags' fields by the flag that sets them (the flag as kubectl spells it: the stderr warning names them so)
+# ConnectFlags' fields (kubectl's connection overrides) by the flag that sets them (the flag as kubectl spells it:
+# the stderr warning names them so)
 _CLUSTER_FLAGS = {"--cluster": "cluster", "--user": "user", "--server": "server", "--token": "token",
                   "--certificate-authority": "certificate_authority", "--client-certificate": "client_certificate",
                   "--client-key": "client_key", "--insecure-skip-tls-verify": "insecure_skip_tls_verify",
                   "--tls-server-name": "tls_server_name", "--as": "as_user", "--as-group": "as_groups", "--as-uid": "as_uid",
                   "-v": "verbosity"}
+# the fields whose svcpath() parameter has the field's name (--as-group's is as_group, a list: made a tuple)
+_CONNECT_FLAGS = tuple(field for field in _CLUSTER_FLAGS.values() if field != "as_groups")
 
 
 def _options(flags: dict[str, Any]) -> Options:
