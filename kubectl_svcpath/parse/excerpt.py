@@ -121,15 +121,14 @@ _KUBECTL_SAYS = re.compile(r"^[ \t]*(?:Unable to use a TTY - input is not a term
 # a log line pasted with the rules: klog's ("I0330 09:28:56.497083       1 proxier.go:1570] …", kube-proxy's own log)
 # or journald's ("Nov 14 11:06:11 node1 kube-proxy[12085]: -A KUBE-SVC-…": kube-proxy logs the restore input it
 # tried, which tells nothing of what the kernel holds); left out, never read as rules
-_LOG_LINE = re.compile(r"^[ \t]*(?:[IWEF]\d{4} \d\d:\d\d:\d\d\.\d{6} +\d+ [\w.-]+:\d+\] |"
-                       r"[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ [\w./-]+(?:\[\d+\])?: )")
-_ANY_LOG_LINE = _LineLed(r"[ \t]*(?:[IWEF]\d{4} \d\d:\d\d:\d\d\.\d{6} |[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ [\w./-]+(?:\[\d+\])?: )")
+_JOURNALD = r"[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ [\w./-]+(?:\[\d+\])?: "
+_KLOG = r"[IWEF]\d{4} \d\d:\d\d:\d\d\.\d{6} +\d+ [\w.-]+:\d+\] "
+_LOG_LINE = re.compile(rf"^[ \t]*(?:{_KLOG}|{_JOURNALD})")
+_ANY_LOG_LINE = _LineLed(rf"[ \t]*(?:[IWEF]\d{{4}} \d\d:\d\d:\d\d\.\d{{6}} |{_JOURNALD})")  # (klog's head: enough to look closer)
 LOG = "a log (klog or journald lines)"
 # kube-proxy's log of the iptables-restore input it writes (-v=5 before 1.21: "I0413 17:26:42.526157  5 proxier.go:938]
 # Restoring iptables rules: *filter" then the input's lines as they are; klog's structured form: '"Restoring iptables"
 # rules=<' then each line behind a tab, up to " >"), each line maybe behind journald's prefix
-_JOURNALD = r"[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ [\w./-]+(?:\[\d+\])?: "
-_KLOG = r"[IWEF]\d{4} \d\d:\d\d:\d\d\.\d{6} +\d+ [\w.-]+:\d+\] "
 _RESTORE_START = re.compile(rf"[ \t]*(?P<journald>{_JOURNALD})?{_KLOG}(?:Restoring iptables rules: (?P<table>\*[a-z]+)|"
                             r'"Restoring iptables" rules=(?P<open><))[ \t\r]*')
 _JOURNALD_PREFIX = re.compile(rf"[ \t]*{_JOURNALD}")

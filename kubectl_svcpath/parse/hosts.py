@@ -193,11 +193,7 @@ def _noted(lines: list[str]) -> list[HostPart]:
         heads.append(host if host is not None and any(c in host for c in "0123456789-.") and not host.isupper() else None)
     if len(set(filter(None, heads))) < 2:
         return []
-    owner: list[str | None] = []
-    current: str | None = None
-    for head in heads:
-        current = head if head is not None else current
-        owner.append(current)
+    owner = _owners(heads)
     first_seen: dict[str, str] = {}
     for line, who in zip(lines, owner, strict=True):
         rule = _COUNTERS.sub("", line.strip(), count=1)
@@ -283,15 +279,21 @@ def _prompt_host(line: str) -> str | None:
     return m.group(1) if m is not None else None
 
 
-def _sections(lines: list[str], heads: list[str | None], how: str) -> list[HostPart]:
-    """Each host's sections: from a line naming it (a header, a prompt) to the next such line; the lines before
-    the first are every host's (the command, the author's words). Hosts whose sections hold no listing line
-    (a prompt of another command, a run that failed) are left out; a header line is blanked (no listing's)."""
+def _owners(heads: list[str | None]) -> list[str | None]:
+    """Each line's host: the one the last line naming a host named (None before the first)."""
     owner: list[str | None] = []
     current: str | None = None
     for head in heads:
         current = head if head is not None else current
         owner.append(current)
+    return owner
+
+
+def _sections(lines: list[str], heads: list[str | None], how: str) -> list[HostPart]:
+    """Each host's sections: from a line naming it (a header, a prompt) to the next such line; the lines before
+    the first are every host's (the command, the author's words). Hosts whose sections hold no listing line
+    (a prompt of another command, a run that failed) are left out; a header line is blanked (no listing's)."""
+    owner = _owners(heads)
     printed = dict.fromkeys(who for line, who in zip(lines, owner, strict=True) if who is not None and _LISTING.match(line))
     if not printed:
         return []
