@@ -7,10 +7,13 @@ rendering do not care which mode the node runs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kubectl_svcpath.findings.model import SEVERITY_ORDER, Finding  # their home is findings/; imported here too
 from kubectl_svcpath.snapshot import ServicePort
+
+if TYPE_CHECKING:  # (expected.py reads endpoints.py, which reads this module)
+    from kubectl_svcpath.expected import ExpectedPort
 
 __all__ = ["ENTRY_KINDS", "SEVERITY_ORDER", "EndpointHop", "EntryPath", "Evidence", "Finding", "PortPath", "host_port"]
 
@@ -118,7 +121,7 @@ class PortPath:
     missing_endpoints: list[EndpointHop] = field(default_factory=list)  # in slices, no rule
     # endpoints of the slices that this node rightly leaves out (out of zone, not local, …), with why
     left_out_endpoints: list[EndpointHop] = field(default_factory=list)
-    expected: Any = None  # expected.ExpectedPort: what kube-proxy should program for this port here
+    expected: ExpectedPort | None = None  # what kube-proxy should program for this port here (None: no API objects)
     # facts about this port the input does not show, each "what: why" ("entry rule: KUBE-SERVICES is not in the input")
     not_in_input: list[str] = field(default_factory=list)
     # False: the input does not hold every rule that could send traffic to this port (an excerpt), so

@@ -7,10 +7,13 @@ add fields freely, never rename or remove one without bumping ``apiVersion``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubectl_svcpath.path import EndpointHop, EntryPath, Finding, PortPath, SEVERITY_ORDER
 from kubectl_svcpath.snapshot import Endpoint, ServiceSnapshot
+
+if TYPE_CHECKING:
+    from kubectl_svcpath.expected import ExpectedPort
 
 API_VERSION = "svcpath.kubectl.io/v1alpha1"
 
@@ -199,8 +202,8 @@ def port_to_dict(p: PortPath, service: ServiceSnapshot | None = None, rules_read
     return doc
 
 
-def expected_port_to_dict(ep: Any) -> dict[str, Any] | None:
-    """What kube-proxy should program for the port on this node (expected.ExpectedPort)."""
+def expected_port_to_dict(ep: ExpectedPort | None) -> dict[str, Any] | None:
+    """What kube-proxy should program for the port on this node."""
     if ep is None:
         return None
     return {

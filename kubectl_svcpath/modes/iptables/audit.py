@@ -25,12 +25,15 @@ import operator
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from kubectl_svcpath.modes.iptables import audit_match, infer, model
 from kubectl_svcpath.modes.iptables.model import LazyChains, Rule, RuleSet, bare_address
 from kubectl_svcpath.modes.templates import NOT_FAST, Recipe, TemplateRows, split_cell
 from kubectl_svcpath.parse.possessive import compile_possessive
+
+if TYPE_CHECKING:
+    from kubectl_svcpath.report import Report
 
 # the values a template leaves out, one kind per pattern: each starts with a literal, which the regex
 # engine looks for at C speed (one pattern of alternatives was tried at every space and dash)
@@ -422,7 +425,7 @@ def _comments(column: list[str | None], ref: str) -> tuple[str | None, ...] | st
     return tuple([None if c is None else c.replace(ref, "\x01") for c in column])
 
 
-def _recipe(report: Any, line: Any, fp: _Footprint, vals: _Values, d: Any) -> Any:
+def _recipe(report: Report, line: Any, fp: _Footprint, vals: _Values, d: Any) -> Any:
     """How to make a row of this template from the first Service's full analysis, or NOT_FAST."""
     row = line.row
     if row["NAMESPACE"] != d.namespace or row["NAME"] != d.name:
@@ -435,7 +438,7 @@ def _recipe(report: Any, line: Any, fp: _Footprint, vals: _Values, d: Any) -> An
     return Recipe(line, cluster_ips, ports, pkts)
 
 
-def _pkts(report: Any, fp: _Footprint, vals: _Values) -> Any:
+def _pkts(report: Report, fp: _Footprint, vals: _Values) -> Any:
     """Which counters of the footprint PKTS sums (each path's own: its entry rule's, or the filter
     rule's that proves where it ends), checked against the first Service's row."""
     index: dict[str, int] = {}
@@ -466,7 +469,8 @@ def _pkts(report: Any, fp: _Footprint, vals: _Values) -> Any:
     return used
 
 
-def report_pkts(report: Any) -> int | None:
+def report_pkts(report: Report) -> int | None:
+    """What the PKTS cell sums: every path's packets, None when no path has counters."""
     pkts = [path.packets for p in report.ports for path in p.paths if path.packets is not None]
     return sum(pkts) if pkts else None
 
