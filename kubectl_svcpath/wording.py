@@ -1,5 +1,6 @@
 """Counts in words, as kubectl and English say them: "1 error", "0 errors", "1 branch", "2 branches";
-a few of many named: "a, b and c", "a, b, c and 297 more"; numbered places: "line 6", "lines 6, 19, 36"."""
+a few of many named: "a, b and c", "a, b, c and 297 more"; numbered places: "line 6", "lines 6, 19, 36"; runs of
+lines: "lines 3-10, 15"."""
 
 from __future__ import annotations
 

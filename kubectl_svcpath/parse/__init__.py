@@ -1,4 +1,7 @@
-"""Turn raw dumps into models: detect each dump's format, then hand it to its parser."""
+"""Which of the registry's input forms a raw dump is in (``detect_format``, ``dump_format``), or one BadDump
+saying why it is none (empty, other JSON, a command pasted without its output, ``ipvsadm -Lnc`` entries).
+Each form's reader is its mode's (``modes/registry.py`` FORMS); the package's modules hold what belongs to no mode
+(``conntrack -L``, a pasted ``kubectl describe``, several hosts' lines, a paste's cuts and notes, rule tokens)."""
 
 from __future__ import annotations
 

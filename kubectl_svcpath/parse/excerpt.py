@@ -1,4 +1,5 @@
-"""What people do to a dump before they paste it: cut it, mark the cuts, and save it with a BOM.
+"""What people do to a dump before they paste it: cut it, mark the cuts, put their prompts, commands, notes and
+other commands' output around it, and save it with a BOM; and the notes that say what was set aside.
 
 Authors of issues and answers shorten rule listings and mark where they cut (``...``,
 ``......``, ``…``, ``[snip]``, ``<truncated>``, ``-- more --``). Such a line is no rule:
@@ -7,6 +8,12 @@ the dump is recorded as an *excerpt*: whatever it does not show may exist, so no
 claimed absent from it. A UTF-8 byte-order mark, which Windows editors put at the start of a
 saved paste, is dropped too, and so is an indentation every line shares (a dump quoted inside
 code, a Markdown list or an e-mail: the text of kube-proxy's own test expectations is tab-indented).
+
+Also blanked (each with a note, ``*_note``): the prompts and listing commands above each output, other
+commands' output (``kubectl get``, logs, ``ip addr``), Markdown around the rules, the author's arrows and notes
+on a rule line, kube-proxy's logged restore input read as that input, the earlier runs of a listing run twice,
+and ip6tables output beside iptables output (``family_note``). ``json_excerpt`` reads ``nft -j … | jq .`` cut
+with ``...``.
 
 Mode-agnostic: every text parser reads the cleaned text.
 """
@@ -1028,11 +1035,6 @@ def _save_lines_only(text: str) -> bool:
     return not (_MD_BOLD_LINE.match(first) or _MD_ITALIC_LINE.match(first))
 
 
-def line_list(lines: list[int]) -> str:
-    shown = ", ".join(map(str, lines[:8]))
-    return shown + (f" and {len(lines) - 8} more" if len(lines) > 8 else "")
-
-
 _NFT_KINDS = frozenset(("metainfo", "table", "chain", "rule", "set", "map", "element", "flowtable", "counter", "quota",
                         "ct helper", "limit", "ct timeout", "ct expectation", "synproxy", "secmark"))
 
@@ -1160,32 +1162,31 @@ def _split_nft(text: str) -> list[str] | None:
 def marked_note(source: str, lines: list[int]) -> str:
     """Rule lines the author marked (an arrow, Markdown emphasis, a note after the rule): read without the marks."""
     return (f"{source}: the author's marks (arrows before, Markdown emphasis, '//', '<--' or '>>' notes after) "
-            f"on line{'s' if len(lines) > 1 else ''} "
-            f"{line_list(lines)} were read as no part of the rules")
+            f"on {numbered('line', lines)} were read as no part of the rules")
 
 
 def annotation_note(source: str, lines: list[int]) -> str:
     """Rule lines with the author's note after them ("# …", "// …", "<-- …", ">> [1]"), read without it."""
-    return (f"{source}: text after '#', '//' or an arrow ('<--', '>>') on line{'s' if len(lines) > 1 else ''} {line_list(sorted(lines))} "
+    return (f"{source}: text after '#', '//' or an arrow ('<--', '>>') on {numbered('line', sorted(lines))} "
             "is the author's note, not part of the rule (iptables prints none of them)")
 
 
 def uncommented_note(source: str, lines: list[int]) -> str:
     """A command's output kept as "# " comments: read as the output."""
-    return (f"{source}: every line is a '#' comment; line{'s' if len(lines) > 1 else ''} {line_list(lines)} "
+    return (f"{source}: every line is a '#' comment; {numbered('line', lines)} "
             "hold a rule listing (the command's output kept as comments under it) and were read without the '#'")
 
 
 def repeated_note(source: str, lines: list[int]) -> str:
     """Rule lines an earlier command of the paste printed already: read once."""
-    return (f"{source}: line{'s' if len(lines) > 1 else ''} {line_list(lines)} repeat{'' if len(lines) > 1 else 's'} "
+    return (f"{source}: {numbered('line', lines)} repeat{'' if len(lines) > 1 else 's'} "
             "rules an earlier command in the paste printed: each rule read once")
 
 
 def relisted_note(source: str, chain: str, headers: list[int], dropped: list[int]) -> str:
     """A chain listed again with ``iptables -S``: which listing is read."""
     return (f"{source}: chain {chain} is listed {times(len(headers))} (-N at {numbered('line', headers)}): several moments "
-            f"pasted together; its last listing is read, line{'s' if len(dropped) > 1 else ''} {line_list(dropped)} left out")
+            f"pasted together; its last listing is read, {numbered('line', dropped)} left out")
 
 
 def rerun_note(source: str, command: str, last: int, dropped: list[tuple[int, int]], read: tuple[int, int] | None) -> str:
@@ -1236,7 +1237,7 @@ def left_out_note(source: str, left_out: list[tuple[int, int, str]]) -> str:
 
 
 def excerpt_note(source: str, lines: list[int]) -> str:
-    return (f"{source} is an excerpt (cut at line{'s' if len(lines) > 1 else ''} {line_list(lines)}): "
+    return (f"{source} is an excerpt (cut at {numbered('line', lines)}): "
             "what it does not show may exist, so nothing is said to be absent")
 
 
