@@ -40,12 +40,6 @@ MIRRORING_CONTROLLER = "endpointslicemirroring-controller.k8s.io"
 PREFER_SAME_ZONE = "PreferSameZone"
 PREFER_SAME_NODE = "PreferSameNode"
 
-# Which kube-proxy versions fall back to serving-and-terminating endpoints (KEP-1669,
-# feature gate ProxyTerminatingEndpoints: alpha v1.22, beta and on by default v1.26, GA v1.28).
-FALLBACK_VERSIONS = ("Local traffic policy: v1.26+ by default (v1.22-1.25 only with the ProxyTerminatingEndpoints "
-                     "feature gate); Cluster traffic policy: v1.26+ by default (v1.24-1.25 only with the gate, never before v1.24)")
-
-
 @dataclass(frozen=True, slots=True)
 class NodeIdentity:
     """The node whose rules are checked, as far as the input tells.

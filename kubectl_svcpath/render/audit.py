@@ -43,11 +43,6 @@ def rank(report: Report) -> int:
     return min(worst) if worst else 2
 
 
-def audit_order(reports: list[Report]) -> list[Report]:
-    """Problems first: by severity, then namespace/name."""
-    return sorted(reports, key=order_key)
-
-
 def order_key(report: Report) -> tuple[int, str, str]:
     return rank(report), report.service.namespace or "", report.service.name or ""
 
@@ -189,18 +184,6 @@ def scope_lines(scope: dict[str, Any]) -> list[str]:
     if scope.get("collectedAt"):
         rules += f", collected {safe(scope['collectedAt'])}"
     return [f"Audit:    {where}, against the rules of node {safe(scope['node'])}: {safe(scope.get('nodeChosenBy') or '')}", rules]
-
-
-def render_audit(reports: list[Report], style: Style, wide: bool = False, width: int | None = None,
-                 all_totals: dict[str, int] | None = None, notes: list[str] | None = None,
-                 scope: dict[str, Any] | None = None) -> str:
-    """One row per Service, problems first, then a totals line; fits ``width`` unless ``wide``.
-
-    ``all_totals``: the totals of every Service audited, when ``reports`` is a selection (--problems).
-    ``scope``: live, the namespace(s) and the node read, as two header lines.
-    """
-    return render_rows([audit_row(r) for r in reports], style, wide, width, all_totals or totals(reports),
-                       len(reports) if all_totals else None, notes, scope)
 
 
 def audit_row(r: Report) -> dict[str, str]:

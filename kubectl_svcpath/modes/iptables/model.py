@@ -56,9 +56,6 @@ class Rule:
     def ref(self) -> str:
         return f"{self.source}:{self.line_no}"
 
-    def has_option(self, name: str) -> bool:
-        return name in self.options
-
     @property
     def dport_number(self) -> int | None:
         """The destination port matched, when it is one number (not a range, not negated)."""

@@ -1052,7 +1052,7 @@ def option_values(words: list[str], i: int, negate: bool) -> tuple[list[str], in
     """
     j, n = i + 1, len(words)
     while j < n:
-        w = words[j]  # (_is_option, inlined: every option of every rule an audit reads comes here)
+        w = words[j]  # an option ("!", "-x", not "-1"), tested inline: every option of every rule an audit reads comes here
         if w == "!" or (w[:1] == "-" and len(w) > 1 and not w[1].isdigit()):
             break
         j += 1
@@ -1060,10 +1060,6 @@ def option_values(words: list[str], i: int, negate: bool) -> tuple[list[str], in
     if negate:
         values = ["!" + values[0], *values[1:]] if values else ["!"]
     return values, j
-
-
-def _is_option(word: str) -> bool:
-    return word == "!" or (word.startswith("-") and len(word) > 1 and not word[1].isdigit())
 
 
 # what a terminal must not be handed (render/text.py's list): control characters, bidi overrides, line separators

@@ -353,14 +353,6 @@ class NftTable:
         if isinstance(self.chains, LazyChains):
             self.chains.release()
 
-    @property
-    def written_by_iptables_nft(self) -> bool:
-        """iptables-nft's tables carry ``xt`` compat expressions (and upper-case chain names)."""
-        for rule in self.rules():
-            if any("xt" in e for e in rule.exprs):
-                return True
-        return False
-
 
 @dataclass(slots=True)
 class NftDumpInfo:
