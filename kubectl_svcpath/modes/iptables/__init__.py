@@ -282,12 +282,8 @@ def _notes(parsed: Parsed, snapshot: ServiceSnapshot | None) -> list[str]:
 
     if parsed.rules is None:
         return []
-    notes = notes_iptables(parsed.rules, snapshot)
-    if parsed.nft is not None and parsed.nft.has_counters and not parsed.rules.has_counters:
-        # (nft's listing of the same tables, beside iptables-save without -c: read as the kernel's view only)
-        notes = [n.replace("no packet counters in the input:", "no packet counters in the iptables listing (the nft "
-                           "listing beside it has them, read only as the kernel's view of the rules):", 1) for n in notes]
-    return notes
+    # (nft's listing of the same tables, beside iptables-save without -c: read as the kernel's view only)
+    return notes_iptables(parsed.rules, snapshot, counted_beside=parsed.nft is not None and parsed.nft.has_counters)
 
 
 def _checks(analysis: Analysis) -> list[Finding]:

@@ -793,8 +793,9 @@ def _source_reader(a: Analysis, source: str) -> IptVersion | None:
     return None
 
 
-def notes_iptables(rules: RuleSet, snapshot: ServiceSnapshot | None = None) -> list[str]:
-    """Report.notes for iptables mode: what the input lacked, and what that costs the answer."""
+def notes_iptables(rules: RuleSet, snapshot: ServiceSnapshot | None = None, counted_beside: bool = False) -> list[str]:
+    """Report.notes for iptables mode: what the input lacked, and what that costs the answer. ``counted_beside``:
+    an nft listing of the same tables beside the rules has counters (read only as the kernel's view)."""
     from kubectl_svcpath.modes.iptables.era import era_note
 
     notes: list[str] = []
@@ -811,7 +812,9 @@ def notes_iptables(rules: RuleSet, snapshot: ServiceSnapshot | None = None) -> l
     for info in rules.dumps:
         notes.extend(excerpt_notes(info))
     if not rules.has_counters:
-        notes.append(f"no packet counters in the input: each hop's traffic is not known (use {save_tool(rules)} -c, or -L -v -x)")
+        where = ("the iptables listing (the nft listing beside it has them, read only as the kernel's view of the rules)"
+                 if counted_beside else "the input")
+        notes.append(f"no packet counters in {where}: each hop's traffic is not known (use {save_tool(rules)} -c, or -L -v -x)")
     if "rules-only" in forms:
         what = "iptables -S lines" if any(d.declares for d in rules.dumps if d.form == "rules-only") else "bare -A lines"
         notes.append(f"no table headers ({what}): tables were guessed from chain and target names")

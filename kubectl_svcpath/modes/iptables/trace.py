@@ -542,14 +542,17 @@ def trace_iptables(rules: RuleSet, packet: Packet, node: Node, *, kernel: Any = 
                    hides: Callable[[Rule], bool | None] | None = None, mode: str = "iptables",
                    filter_hooks: dict[tuple[str, str], tuple[str, ...]] | None = None,
                    set_lookup: SetLookup | None = None,
-                   between: Callable[[list[State], IptablesTracer], tuple[list[State], list[State]]] | None = None) -> Trace:
+                   between: Callable[[list[State], IptablesTracer], tuple[list[State], list[State]]] | None = None,
+                   dump_given: bool = True) -> Trace:
     """Every way ``packet`` can go through ``rules``. ``between`` runs after the routing decision
-    and the filter chains of the local path (IPVS picks its real server there)."""
+    and the filter chains of the local path (IPVS picks its real server there). ``dump_given`` False: the
+    input holds no iptables rules at all (IPVS mode without iptables-save), which the caller says once, instead
+    of a note for each table missing."""
     tr = IptablesTracer(rules, node, kernel=kernel, hides=hides, filter_hooks=filter_hooks, set_lookup=set_lookup)
-    if rules.table("filter") is None:
+    if rules.table("filter") is None and dump_given:
         tr.note("no filter table in the input: kube-proxy's REJECT and DROP rules (no endpoints, "
                 "externalTrafficPolicy Local, loadBalancerSourceRanges) were not evaluated")
-    if rules.table("nat") is None:
+    if rules.table("nat") is None and dump_given:
         tr.note("no nat table in the input: no Service rule could rewrite the destination")
     if any(not t.complete for t in rules.tables.values()):
         tr.note("the input is not a whole table dump (a paste, an excerpt or a listing): only the rules shown were "

@@ -118,9 +118,8 @@ def trace_ipvs(ipvs: IpvsTable, rules: RuleSet | None, packet: Packet, node: Nod
     addrs = {vs.address for vs in ipvs.virtual_servers.values() if vs.address}
     local_node = Node(tuple(sorted(set(node.addresses) | addrs)), node.addresses_known)
     trace = trace_iptables(rules or RuleSet(), packet, local_node, mode="ipvs", filter_hooks=IPVS_FILTER_HOOKS,
-                           set_lookup=set_lookup, between=between)
+                           set_lookup=set_lookup, between=between, dump_given=rules is not None)
     if rules is None:
-        trace.notes[:] = [n for n in trace.notes if not n.startswith(("no filter table", "no nat table"))]
         trace.notes.insert(0, "no iptables-save dump: the iptables half of IPVS mode (masquerade marks, "
                               "filter DROPs) was not evaluated")
         for b in trace.branches:
