@@ -22,6 +22,7 @@ class RuleDump:
     elisions: tuple[int, ...] = ()  # lines where the author cut ("...", "[snip]"), blanked by parse/excerpt.py
     listings: tuple[str, ...] = ()  # the listing commands pasted above the output ("iptables-save | grep web")
     marks_note: str | None = None  # what reading it off a diff's marks left out (parse/quoted.py)
+    left_out_note: str | None = None  # the note on other commands' output the cleaner left out (pipeline.cleaned)
     whole_chains: tuple[str, ...] = ()  # a diff of two iptables-save dumps: the chains new in the later one, shown whole
     # kube-proxy's logged restore input read: its log line saying that restore failed ("file:line  text"), if any
     restore_failed: str | None = None

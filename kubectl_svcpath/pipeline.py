@@ -59,8 +59,8 @@ def parse_collection(collection: Collection, lenient: bool = False) -> Parsed:
                 if aside is None:
                     _ip_addr_alone(next((d for d in collection.dumps if d.source == part.source), part))
                     raise
-                # (the cleaner's "left out" of the same lines: they were read for kube-ipvs0's addresses)
-                parsed.left_out[:] = [n for n in parsed.left_out if not n.startswith(f"{part.source}: not rule output")]
+                if dump.left_out_note in parsed.left_out:  # (the same lines, said left out: read for kube-ipvs0's addresses)
+                    parsed.left_out.remove(dump.left_out_note)
                 parsed.left_out.append(aside)
                 continue
             form.read(parsed, part, lenient)
@@ -424,7 +424,9 @@ def cleaned(dump: RuleDump, notes: list[str] | None = None) -> RuleDump:
     if c.uncommented and notes is not None:
         notes.append(uncommented_note(dump.source, c.uncommented))
     if c.left_out and notes is not None:
-        notes.append(left_out_note(dump.source, c.left_out))
+        said = left_out_note(dump.source, c.left_out)
+        notes.append(said)
+        dump = replace(dump, left_out_note=said)
     if c.marked and notes is not None:
         notes.append(marked_note(dump.source, c.marked))
     if c.repeated and notes is not None:
