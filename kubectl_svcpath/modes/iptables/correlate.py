@@ -13,7 +13,7 @@ from kubectl_svcpath import kubeproxy
 from kubectl_svcpath.endpoints import attach_slices, ip_family
 from kubectl_svcpath.path import EndpointHop, EntryPath, Evidence, PortPath
 from kubectl_svcpath.modes.iptables import comments
-from kubectl_svcpath.modes.iptables.model import Rule, RuleSet, bare_address, split_hostport
+from kubectl_svcpath.modes.iptables.model import UNSUPPORTED, Rule, RuleSet, bare_address, split_hostport
 from kubectl_svcpath.parse.grep_words import selects
 from kubectl_svcpath.snapshot import ServicePort, ServiceSnapshot
 from kubectl_svcpath.wording import agrees, counted, listed, numbered
@@ -132,9 +132,13 @@ def _say_unseen(rules: RuleSet, pp: PortPath) -> None:
              if h.chain and h.ip in (None, "?") and rules.knows("nat", h.chain) == "seen"]
     if blind:
         names = list(dict.fromkeys(blind))
+        old_iptables = any(UNSUPPORTED in r.target_options for c in names for r in rules.rules_of("nat", c) if r.target == "DNAT")
+        them = agrees(len(names), "it", "them")
+        why = (f"the iptables that listed {them} printed '[unsupported revision]' in place of the destination, being older "
+               f"than the one kube-proxy wrote {them} with (list {them} in the kube-proxy pod: iptables-save)" if old_iptables else
+               "nft prints iptables-nft's DNAT as 'xt target \"DNAT\"' without it, or the listing was cut")
         pp.not_in_input.append(f"endpoint address: not in the input (the DNAT {agrees(len(names), 'rule', 'rules')} of "
-                               f"{listed(names)} {agrees(len(names), 'shows', 'show')} no address: nft prints "
-                               f"iptables-nft's DNAT as 'xt target \"DNAT\"' without it, or the listing was cut)")
+                               f"{listed(names)} {agrees(len(names), 'shows', 'show')} no address: {why})")
     for path in pp.paths:
         if path.verdict == "not-in-input":
             what = path.chains[-1]

@@ -19,6 +19,10 @@ from kubectl_svcpath.parse.possessive import compile_possessive
 _T = TypeVar("_T")
 
 
+# what an iptables older than the one that wrote a rule prints for the options of a match or target it cannot decode
+# (a host's iptables-save of kube-proxy's DNAT: "-j DNAT [unsupported revision]"), kept among the rule's options
+UNSUPPORTED = "[unsupported revision]"
+
 @dataclass(slots=True)
 class Rule:
     # (parse_save._kube_proxy_rule makes a Rule by position: a field added or moved is added or moved there too)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from kubectl_svcpath.errors import BadDump
 from kubectl_svcpath.parse.excerpt import ELISION_WORDS, is_elision_word
 from kubectl_svcpath.parse.tokens import TokenError, counter, split_words
-from kubectl_svcpath.modes.iptables.model import UNLOCATED, Chain, DumpInfo, LazyChains, Rule, RuleSet, Table, pack_span, pack_spans, span_length
+from kubectl_svcpath.modes.iptables.model import UNLOCATED, UNSUPPORTED, Chain, DumpInfo, LazyChains, Rule, RuleSet, Table, pack_span, pack_spans, span_length
 from kubectl_svcpath.parse.possessive import compile_possessive
 
 if TYPE_CHECKING:
@@ -1020,6 +1020,12 @@ def _fill(rule: Rule, words: list[str]) -> None:
         if w.startswith("-"):
             current[w], i = option_values(words, i, negate)
             negate = False
+            continue
+        if w == "[unsupported" and i + 1 < n and words[i + 1] == "revision]":
+            # an iptables older than the one that wrote the rule prints this for a match's or target's options it
+            # cannot decode (a host's iptables-save of kube-proxy's DNAT): they are not in the input
+            current[UNSUPPORTED] = []
+            i += 2
             continue
         raise ValueError(f"unexpected word {_preview(w)!r}")
     derive_fields(rule)

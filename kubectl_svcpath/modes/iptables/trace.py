@@ -132,7 +132,12 @@ class IptablesTracer:
                     results.append((s2, ex))
             return results
         # the built-in chain is not in the input: enter kube-proxy's chains as kube-proxy hooks them
-        present = [name for name in self.hooks.get((table, chain), ()) if t.chain(name) is not None]
+        hooks = self.hooks.get((table, chain), ())
+        present = [name for name in hooks if t.chain(name) is not None]
+        if not present and hooks and table == "nat" and chain in ("PREROUTING", "OUTPUT") and not t.complete:
+            # a part of the nat table (a grep, an excerpt) without KUBE-SERVICES: whether a Service rule takes the packet
+            # is unknown (the filter table's chains only drop or reject; their absence is said in a note)
+            return [(st, ("unknown", None, f"{table} {chain} and kube-proxy's {', '.join(hooks)} are not in the input"))]
         if not present:
             return [(st, ("return", None, ""))]
         self.note(f"{table} {chain} is not in the input: entered {', '.join(present)} the way kube-proxy hooks "
