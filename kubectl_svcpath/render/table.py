@@ -80,9 +80,18 @@ def _path_cells(label: str, path: EntryPath) -> dict[str, str]:
         "DESTINATION": destination(path) + ("" if path.shown_port else "*"),
         "PKTS": human_count(path.packets),
         "BYTES": human_bytes(path.bytes),
-        "CHAINS": " > ".join(path.chains),
+        "CHAINS": " > ".join(_leading(path)) or "-",
         "SERVICE-CHAIN": path.policy_chain or "-",
     }
+
+
+def _leading(path: EntryPath) -> list[str]:
+    """The chains a packet goes through to the service chain (IPVS: to the virtual server): the SERVICE-CHAIN
+    column beside them names that one (-o wide printed it twice, "KUBE-SERVICES > KUBE-SVC-X  KUBE-SVC-X",
+    "IPVS TCP 10.0.0.10:53  TCP 10.0.0.10:53"); a path with no service chain, whole."""
+    if path.policy_chain and path.chains and path.chains[-1] in (path.policy_chain, f"IPVS {path.policy_chain}"):
+        return path.chains[:-1]
+    return path.chains
 
 
 def _endpoint_cells(hop: EndpointHop) -> dict[str, str]:

@@ -169,7 +169,7 @@ def test_golden(case: Case, golden) -> None:
 def test_wide_and_yaml_carry_the_same_paths() -> None:
     case = CASES[0]
     code, wide, _ = svcpath(*_args(case), "-o", "wide")
-    assert "KUBE-NODEPORTS > KUBE-EXT-R4PDB35TUPNR4CEW > KUBE-SVC-R4PDB35TUPNR4CEW" in wide
+    assert "KUBE-NODEPORTS > KUBE-EXT-R4PDB35TUPNR4CEW  KUBE-SVC-R4PDB35TUPNR4CEW  KUBE-SEP-AA54JU3D4RO26WUA" in wide
     assert "KUBE-SEP-AA54JU3D4RO26WUA" in wide
     import yaml
 
