@@ -332,8 +332,8 @@ def each_service(parsed: Parsed) -> Iterator[ServiceSnapshot]:
 
 def _described(parsed: Parsed, dump: RuleDump) -> RuleDump:
     """`kubectl describe service` output pasted with the rules: read aside, blanked for the rule readers."""
-    if dump.save_lines and not dump.text.startswith("Name:"):  # (no line of iptables-save's shapes is "Name: …")
-        return dump
+    if (dump.save_lines and not dump.text.startswith("Name:")) or dump.feed is not None:
+        return dump  # (no line of iptables-save's shapes is "Name: …"; a tool's output as printed holds no describe)
     text, found = describe.split_described(dump.text, dump.source)
     if not found:
         return dump
@@ -405,8 +405,8 @@ def cleaned(dump: RuleDump, notes: list[str] | None = None) -> RuleDump:
     if dump.clean:
         return dump
     scanned = _own_output(dump)
-    if scanned is not None:
-        return replace(dump, clean=True, save_lines=True, feed=scanned)
+    if scanned is not None:  # (`ipset list` as printed: its "Members:" lines were commented out as commands)
+        return replace(dump, clean=True, save_lines=dump.text.startswith(("#", "*")), feed=scanned, format=dump_format(dump))
     if dump.kind == "local" and dump.format in _AS_PRINTED:
         # a listing --local ran on this node holds no cut, prompt or note of a paste (a pod's is not cleaned at
         # all: parse_collection): looking for them took ~0.2 s of a 10k-Service ipvsadm listing, and read
@@ -452,13 +452,18 @@ def _own_output(dump: RuleDump) -> Any:
     """A tool's output as it printed it (iptables-save: every line of its own shapes, none a cut mark or a
     prompt): its reader's structure scan, made now instead of the look for cuts and prompts, and kept for
     the reader (RuleDump.feed). None for anything else."""
-    if dump.feed is not None or not dump.text.startswith(("#", "*")) or head_commands(dump.text):
+    if dump.feed is not None:
         return None
+    save_like = dump.text.startswith(("#", "*")) and not head_commands(dump.text)
+    if not save_like and "Name: " not in dump.text[:512]:
+        return None  # (neither iptables-save's first line nor an `ipset list`'s first set, under its command or not)
     try:
         form = registry.form(dump_format(dump))
     except BadDump:
         return None
-    return form.own_output(dump.text) if form.own_output is not None else None
+    if form.own_output is None or (not save_like and form.name not in _AS_PRINTED):
+        return None  # (a text of prompts is read as printed only when it is such a listing: its scan says so)
+    return form.own_output(dump.text)
 
 
 def input_notes(parsed: Parsed, collection: Collection, snapshot: ServiceSnapshot | None = None) -> list[str]:

@@ -47,6 +47,12 @@ def _looks_like_ipset(head: str) -> bool:
     return looks_like_ipset(head)
 
 
+def _ipset_as_printed(text: str) -> object | None:
+    from kubectl_svcpath.modes.ipvs.ipset import AS_PRINTED, as_printed
+
+    return AS_PRINTED if as_printed(text) else None
+
+
 def _read_ipset(parsed: Parsed, dump: RuleDump, lenient: bool) -> None:
     """An `ipset list` given in its own file beside the ipvsadm listing (kube-proxy's sets: which way in)."""
     from kubectl_svcpath.errors import BadDump
@@ -117,7 +123,8 @@ def _trace(parsed: Parsed, packet: Packet, node: Node, snapshot: ServiceSnapshot
 
 MODE = ProxyMode(
     name=Mode.IPVS,
-    forms=(InputForm("ipvsadm", _looks_like, _read, split=_split), InputForm("ipset", _looks_like_ipset, _read_ipset)),
+    forms=(InputForm("ipvsadm", _looks_like, _read, split=_split), InputForm("ipset", _looks_like_ipset, _read_ipset,
+                                                                                  own_output=_ipset_as_printed)),
     shown_by=lambda parsed: parsed.ipvs is not None,
     correlate=_correlate,
     infer=_infer,
