@@ -374,7 +374,9 @@ def api_only(snapshot: ServiceSnapshot, node: str | None, error: SvcpathError) -
 
 def analyse(snapshot: ServiceSnapshot, parsed: Parsed, collection: Collection) -> Report:
     paths = correlate(snapshot, parsed)
-    if parsed.excerpt:
+    touches = registry.mode(parsed.mode).cut_touches
+    excerpt = parsed.excerpt or (touches is not None and bool(parsed.placed_cuts) and touches(parsed, snapshot))
+    if excerpt:
         for pp in paths:  # a way in the input does not show may exist (the iptables correlator says which)
             if pp.entries_complete and not pp.paths:
                 pp.not_in_input.append("entry rule: not in the input (the input is an excerpt)")
@@ -395,7 +397,7 @@ def analyse(snapshot: ServiceSnapshot, parsed: Parsed, collection: Collection) -
         backend=collection.backend or (parsed.rules.backend if parsed.rules is not None else None),
         sources=list(parsed.sources), counters=registry.mode(parsed.mode).has_counters(parsed),
         notes=input_notes(parsed, collection, snapshot) + node_notes + expected_findings.notes(analysis),
-        excerpt=parsed.excerpt, expected=expected_findings.summary(analysis),
+        excerpt=excerpt, expected=expected_findings.summary(analysis),
     )
 
 
@@ -472,6 +474,6 @@ def input_notes(parsed: Parsed, collection: Collection, snapshot: ServiceSnapsho
              + registry.mode(parsed.mode).notes(parsed, snapshot))
     iptables_sources = {d.source for d in parsed.rules.dumps} if parsed.rules is not None else set()
     for source, lines in parsed.elisions.items():
-        if source not in iptables_sources:  # (the iptables notes say it for their own inputs)
+        if source not in iptables_sources and source not in parsed.placed_cuts:  # (their readers' notes say it)
             notes.append(excerpt_note(source, lines))
     return notes

@@ -50,6 +50,9 @@ class Parsed:
     sources: list[SourceInfo] = field(default_factory=list)
     mode: Mode = Mode.IPTABLES
     elisions: dict[str, list[int]] = field(default_factory=dict)  # source -> lines where the author cut
+    # sources whose every cut a mode's reader placed in the block it falls in (nftables: a Service's chain, or
+    # between blocks): they leave only the Services they touch an excerpt (ProxyMode.cut_touches), not the input
+    placed_cuts: set[str] = field(default_factory=set)
     described: list[DescribedService] = field(default_factory=list)  # `kubectl describe service` output in the input
     left_out: list[str] = field(default_factory=list)  # other commands' output around the rules, left out (notes)
     other_family: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # source -> the IPv6 family's lines left out
@@ -60,8 +63,8 @@ class Parsed:
     @property
     def excerpt(self) -> bool:
         """The input shows part of the rules (cut, grep, bare lines): nothing may be called absent from it."""
-        return (bool(self.elisions) or (self.rules is not None and self.rules.excerpt)
-                or (self.ipvs is not None and self.ipvs.excerpt) or (self.nft is not None and bool(self.nft.dangling())))
+        return (any(source not in self.placed_cuts for source in self.elisions) or (self.rules is not None and self.rules.excerpt)
+                or (self.ipvs is not None and self.ipvs.excerpt) or (self.nft is not None and self.nft.shown_in_part()))
 
     def reader_notes(self) -> list[str]:
         """What the readers left out of the input or could not read (skipped lines, several nodes), for an audit."""
@@ -139,3 +142,5 @@ class ProxyMode:
     holds_no_service: Callable[[Parsed], bool] | None = None
     # raised when no mode matched and this mode's tables were given but are unusable (a BadDump)
     not_shown: Callable[[Parsed], None] | None = None
+    # the cuts this mode's reader placed (Parsed.placed_cuts) touch the Service: it is read as from an excerpt
+    cut_touches: Callable[[Parsed, ServiceSnapshot], bool] | None = None

@@ -72,7 +72,7 @@ def _read_text(parsed: Parsed, dump: RuleDump, lenient: bool) -> None:
     if dump.elisions:  # the author cut the listing: the blocks left open end where the paste ends
         dump = replace(dump, text=close_open_blocks(dump.text))
     try:
-        _add(parsed, dump, "nft-text", parse_nft_text)
+        _add(parsed, dump, "nft-text", parse_nft_text, placing=True)
         return
     except BadDump as e:
         from kubectl_svcpath.modes.nftables.chain_blocks import has_loose_lines
@@ -83,11 +83,17 @@ def _read_text(parsed: Parsed, dump: RuleDump, lenient: bool) -> None:
     _read_chains(parsed, dump, lenient)  # a listing with `nft list tables` or grepped map elements beside it
 
 
-def _add(parsed: Parsed, dump: RuleDump, fmt: str, parse: Callable[[str, str], NftRuleset]) -> None:
+def _add(parsed: Parsed, dump: RuleDump, fmt: str, parse: Callable[[str, str], NftRuleset], placing: bool = False) -> None:
+    """``placing``: the cuts in an `nft list` text are placed in the blocks they fall in (modes/nftables/cuts.py)."""
     from kubectl_svcpath.report import SourceInfo
 
     nft = parse(dump.text, dump.source)
-    if dump.elisions:
+    if dump.elisions and placing:
+        from kubectl_svcpath.modes.nftables.cuts import cut_places, place_cuts
+
+        if place_cuts(nft, cut_places(dump.text, dump.elisions)):
+            parsed.placed_cuts.add(dump.source)
+    if dump.elisions and dump.source not in parsed.placed_cuts:
         for info in nft.dumps:
             info.excerpt = True
     if parsed.nft is None:
@@ -123,7 +129,26 @@ def _correlate(snapshot: ServiceSnapshot, parsed: Parsed) -> list[PortPath]:
 def _infer(parsed: Parsed, only: tuple[str | None, str] | None) -> list[ServiceSnapshot]:
     from kubectl_svcpath.modes.nftables.correlate import infer_services_nftables
 
-    return unknown_from_excerpt(parsed, infer_services_nftables(_nft(parsed), only))
+    return _unknown_where_cut(parsed, infer_services_nftables(_nft(parsed), only))
+
+
+def _unknown_where_cut(parsed: Parsed, found: list[ServiceSnapshot]) -> list[ServiceSnapshot]:
+    """unknown_from_excerpt; with cuts placed in chains or between blocks, the Services they touch have their
+    policies and affinity (read off their chains) not in the input; their type stays (the maps are whole)."""
+    if parsed.excerpt or not parsed.placed_cuts:
+        return unknown_from_excerpt(parsed, found)
+    from dataclasses import replace
+
+    return [replace(s, external_traffic_policy=None if s.external_traffic_policy == "Cluster" else s.external_traffic_policy,
+                    internal_traffic_policy=None if s.internal_traffic_policy == "Cluster" else s.internal_traffic_policy,
+                    session_affinity=None if s.session_affinity == "None" else s.session_affinity)
+            if not s.from_api and _cut_touches(parsed, s) else s for s in found]
+
+
+def _cut_touches(parsed: Parsed, snapshot: ServiceSnapshot) -> bool:
+    from kubectl_svcpath.modes.nftables.cuts import touches
+
+    return parsed.nft is not None and touches(parsed.nft, snapshot)
 
 
 def _names(parsed: Parsed) -> list[str]:
@@ -137,7 +162,7 @@ def _each(parsed: Parsed) -> Iterator[ServiceSnapshot]:
 
     nft = _nft(parsed)
     for snapshot in each_service_nftables(nft):
-        yield from unknown_from_excerpt(parsed, [snapshot])
+        yield from _unknown_where_cut(parsed, [snapshot])
         for table in nft.tables.values():  # that Service's report is done: its chains need not stay
             table.release()
 
@@ -145,7 +170,7 @@ def _each(parsed: Parsed) -> Iterator[ServiceSnapshot]:
 def _audit_lines(parsed: Parsed, one: Callable[[ServiceSnapshot], tuple[Any, Any]], keep: Callable[[str], bool]) -> Iterator[Any] | None:
     from kubectl_svcpath.modes.nftables.audit import fast_audit
 
-    if parsed.excerpt or parsed.conntrack is not None or parsed.rules is not None or parsed.ipvs is not None:
+    if parsed.excerpt or parsed.placed_cuts or parsed.conntrack is not None or parsed.rules is not None or parsed.ipvs is not None:
         return None  # what is not in the input, conntrack's counts, other tables: each Service analysed in full
     return fast_audit(parsed.nft, one, keep)
 
@@ -184,4 +209,5 @@ MODE = ProxyMode(
     checks=_checks,
     trace=_trace,
     not_shown=_not_shown,
+    cut_touches=_cut_touches,
 )

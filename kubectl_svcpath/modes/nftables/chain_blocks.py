@@ -159,9 +159,13 @@ def close_open_blocks(text: str) -> str:
     return text + "\n" + "}" * depth if depth > 0 else text
 
 
-def _braces(line: str) -> int:
+def braces(line: str) -> int:
+    """How many blocks the line opens (negative: closes), strings and comments aside."""
     bare = _STRING_OR_COMMENT.sub("", line)
     return bare.count("{") - bare.count("}")
+
+
+_braces = braces
 
 
 def _block(lines: list[str], start: int) -> tuple[int, str]:

@@ -201,6 +201,12 @@ def notes_nftables(nft: NftRuleset, conntrack: object | None = None,
                    snapshot: ServiceSnapshot | None = None) -> list[str]:
     """Report.notes for nftables mode: what the input lacks and what that costs."""
     notes: list[str] = [n for d in nft.dumps if d.form == "nft-chains" for n in d.notices]  # what the reader guessed
+    for table in nft.kube_proxy_tables():
+        if table.cut_chains or table.cut_between:
+            from kubectl_svcpath.modes.nftables.cuts import cut_note
+
+            source = next((d.source for d in nft.dumps if d.form == "nft-text"), nft.dumps[0].source if nft.dumps else "input")
+            notes.append(cut_note(source, table))
     cut = nft.dangling()
     if cut:
         shown = "; ".join(cut[:4]) + (f"; and {len(cut) - 4} more" if len(cut) > 4 else "")

@@ -239,6 +239,9 @@ def _follow(path: EntryPath, table: NftTable, target: str) -> None:
             return
         if current.startswith("external-"):
             nxt = _next_hop(chain.rules)
+            if nxt is None and current in table.cut_chains:  # (the author cut it: its goto may be in what was cut)
+                path.verdict, path.unseen = "not-in-input", "the rest of its rules are"
+                return
             if nxt is None:
                 path.verdict = "drop"  # eTP=Local, no local endpoint: only pod/local traffic is short-circuited
                 return
@@ -247,7 +250,9 @@ def _follow(path: EntryPath, table: NftTable, target: str) -> None:
             continue
         path.policy_chain = current
         path.endpoints = _endpoints(table, chain)
-        if not path.endpoints:
+        if not path.endpoints and current in table.cut_chains:  # (its endpoints' vmap may be in what was cut)
+            path.verdict, path.unseen = "not-in-input", "the rest of its rules (the endpoints' vmap) are"
+        elif not path.endpoints:
             path.verdict = "missing"
         return
 

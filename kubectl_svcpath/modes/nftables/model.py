@@ -303,6 +303,9 @@ class NftTable:
     chains: MutableMapping[str, NftChain] = field(default_factory=dict)
     sets: dict[str, NftSet] = field(default_factory=dict)  # sets and maps share one namespace in nft
     loc: Loc | None = None
+    # where the author cut the listing ("..."; modes/nftables/cuts.py): inside a Service's chain, or between blocks
+    cut_chains: dict[str, list[int]] = field(default_factory=dict)
+    cut_between: list[int] = field(default_factory=list)
 
     @property
     def ref(self) -> str:
@@ -399,7 +402,18 @@ class NftRuleset:
         """Why kube-proxy's table here is not whole, in words: a top-level chain names a set, map or chain
         the input does not hold (nft loads no such table), or the map is there without the chain that
         looks it up. Such a listing was cut by whoever pasted it, even when its braces close."""
-        return self.once("dangling", _dangling)
+        return [text for _, text in self.once("dangling", _dangling)]
+
+    def shown_in_part(self) -> bool:
+        """The input shows kube-proxy's table in part, for every Service: ``dangling``, save a chain the listing names
+        but does not show where the author's cut between blocks explains it (modes/nftables/cuts.py); a set or
+        map it names and does not show leaves the ways in it held unknown."""
+        if any(not (chain and (table.cut_between or table.cut_chains))
+               for chain, _, table in self.once("dangling-items", _dangling_items)):
+            return True
+        # (cut between blocks, the table without one of kube-proxy's maps: its elements may be in what was cut)
+        return any((t.cut_between or t.cut_chains) and any(t.set(m) is None for m in _KUBE_PROXY_MAPS)
+                   for t in self.kube_proxy_tables())
 
     def merge(self, other: NftRuleset) -> None:
         """Add another dump's tables (ip and ip6 listed into two files); the first copy of a table, chain or
@@ -415,6 +429,9 @@ class NftRuleset:
         self._once.clear()
 
 
+# the maps that name each Service's ways in (kube-proxy's nftables mode, 1.31+): with the listing cut, all must be there
+_KUBE_PROXY_MAPS = ("service-ips", "service-nodeports", "no-endpoint-services", "no-endpoint-nodeports", "firewall-ips")
+
 # kube-proxy's fixed chains (every release): few, so checking their references costs nothing on a big table
 _TOP_CHAINS = ("nat-prerouting", "nat-output", "nat-postrouting", "filter-prerouting", "filter-prerouting-pre-dnat",
                "filter-input", "filter-forward", "filter-output", "filter-output-pre-dnat", "services", "masquerading",
@@ -422,24 +439,34 @@ _TOP_CHAINS = ("nat-prerouting", "nat-output", "nat-postrouting", "filter-prerou
                "cluster-ips-check")
 
 
-def _dangling(nft: NftRuleset) -> list[str]:
-    out: list[str] = []
+def _dangling(nft: NftRuleset) -> list[tuple[bool, str]]:
+    """(a chain, not a set or map, is what is not shown; in words) for each thing ``dangling`` says."""
+    return [(chain, text) for chain, text, _ in nft.once("dangling-items", _dangling_items)]
+
+
+def _dangling_items(nft: NftRuleset) -> list[tuple[bool, str, NftTable]]:
+    out: list[tuple[bool, str, NftTable]] = []
     for table in nft.kube_proxy_tables():
         if "services" not in table.chains and (table.sets or table.chains):  # the chain that looks service-ips up
-            out.append(f"no chain services ({table.ref}), which kube-proxy always writes")
+            out.append((True, f"no chain services ({table.ref}), which kube-proxy always writes", table))
         for name in _TOP_CHAINS:
             chain = table.chains.get(name)
             for rule in chain.rules if chain is not None else ():
                 for ref in _references(rule.exprs):
                     if ref.startswith("@") and table.set(ref) is None:
-                        item = f"{name} names {ref} ({table.ref}), which it does not hold"
+                        item = (False, f"{name} names {ref} ({table.ref}), which it does not hold", table)
                     elif not ref.startswith("@") and ref not in table.chains:
-                        item = f"{name} jumps to chain {ref} ({table.ref}), which it does not hold"
+                        item = (True, f"{name} jumps to chain {ref} ({table.ref}), which it does not hold", table)
                     else:
                         continue
                     if item not in out:
                         out.append(item)
     return out
+
+
+def references(value: Any) -> Iterator[str]:
+    """Set and map names ("@x") and jump/goto targets anywhere in a rule's JSON statements."""
+    return _references(value)
 
 
 def _references(value: Any) -> Iterator[str]:
