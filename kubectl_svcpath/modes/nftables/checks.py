@@ -19,7 +19,7 @@ from kubectl_svcpath.modes.nftables.correlate import SERVICE_IPS, SERVICE_NODEPO
 from kubectl_svcpath.modes.nftables.model import NftRule, NftRuleset
 from kubectl_svcpath.path import EntryPath, Finding, PortPath, host_port
 from kubectl_svcpath.snapshot import ServiceSnapshot
-from kubectl_svcpath.wording import counted
+from kubectl_svcpath.wording import counted, numbered, times
 
 
 def _refs(path: EntryPath) -> list[str]:
@@ -201,6 +201,11 @@ def notes_nftables(nft: NftRuleset, conntrack: object | None = None,
                    snapshot: ServiceSnapshot | None = None) -> list[str]:
     """Report.notes for nftables mode: what the input lacks and what that costs."""
     notes: list[str] = [n for d in nft.dumps if d.form == "nft-chains" for n in d.notices]  # what the reader guessed
+    for d in nft.dumps:
+        for ref, chain, lines in d.relisted:
+            notes.append(f"{d.source}: chain {chain} (table {ref}) is listed {times(len(lines))} with other rules "
+                         f"({numbered('line', lines)}): several moments pasted together; its last listing is read "
+                         f"(line {lines[-1]}), as the later state")
     for table in nft.kube_proxy_tables():
         if table.cut_chains or table.cut_between:
             from kubectl_svcpath.modes.nftables.cuts import cut_note

@@ -365,6 +365,8 @@ class NftDumpInfo:
     json_schema_version: int | None = None
     has_counters: bool = False
     notices: list[str] = field(default_factory=list)  # "# Warning: table ip nat is managed by iptables-nft …"
+    # chains listed more than once with other rules (two listings pasted together): (table, chain, each listing's line)
+    relisted: list[tuple[str, str, list[int]]] = field(default_factory=list)
     excerpt: bool = False  # the author cut the listing ("..."): no chain of it is known whole
 
 

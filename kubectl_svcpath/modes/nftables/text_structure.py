@@ -53,6 +53,9 @@ class StructureReader:
         self.saw_block = False
         self.text, self.blocks = text, blocks  # blocks: only where the skeleton put LAZY tokens
         self.block_tables: dict[int, NftTable] = {}  # block number -> the table it was found in
+        # (table, chain) -> the lines of its blocks read so far; chains whose blocks differ (several moments)
+        self.listed: dict[tuple[str, str], list[int]] = {}
+        self.differs: set[tuple[str, str]] = set()
 
     @property
     def line(self) -> int:
@@ -127,6 +130,10 @@ class StructureReader:
     # --- top level and tables ----------------------------------------------------------
 
     def read(self) -> None:
+        self._read()
+        self.info.relisted = [(t, c, self.listed[(t, c)]) for t, c in sorted(self.differs, key=lambda k: self.listed[k][-1])]
+
+    def _read(self) -> None:
         while True:
             self.c.skip_separators()
             tok = self.c.at()
@@ -176,13 +183,33 @@ class StructureReader:
         if obj == "chain":
             chain = table.declare_chain(name, Loc(self.source, line))
             if self._block(block):
-                self._chain_body(table, chain)
+                self._chain_block(table, chain, line)
         else:
             s = table.sets.get(name)
             if s is None:
                 s = table.sets[name] = NftSet(name, kind=obj, loc=Loc(self.source, line))
             if self._block(block):
                 self._set_body(s)
+
+    def _chain_block(self, table: NftTable, chain: NftChain, line: int) -> None:
+        """A chain's ``{ … }`` as listed. Listed again in the same table (two listings pasted together, e.g. ``nft
+        list table`` then ``nft list chain``): the same rules are read once; other rules are a later moment's, which
+        replace the earlier (as iptables -S and grep pastes are read: their last listing)."""
+        key = (table.ref, chain.name)
+        lines = self.listed.setdefault(key, [])
+        lines.append(line)
+        if len(lines) == 1:
+            self._chain_body(table, chain)
+            return
+        again = NftChain(chain.name)
+        self._chain_body(table, again)
+        if [r.exprs for r in again.rules] != [r.exprs for r in chain.rules]:
+            self.differs.add(key)
+            chain.rules, chain.loc = again.rules, Loc(self.source, line)
+            chain.type, chain.hook, chain.prio, chain.policy, chain.comment = (
+                again.type, again.hook, again.prio, again.policy, again.comment)
+        else:
+            lines.pop()  # (the same listing again: nothing to say)
 
     def _block(self, required: bool) -> bool:
         if required:
@@ -217,8 +244,17 @@ class StructureReader:
         packed = pack(start, end, line)
         if place is None:
             chains.index(name, packed)
-        else:  # listed again: each of its blocks, in order
-            chains.index(name, [*(place if isinstance(place, list) else [place]), packed])
+            self.listed[(table.ref, name)] = [line]
+        elif isinstance(place, list):  # (read before by a command as well: each of its blocks, in order)
+            chains.index(name, [*place, packed])
+        elif _same_block(self.text, place, start, end):
+            pass  # listed again with the same rules (nft list table, then nft list chain): read once
+        else:  # listed again with other rules: two moments pasted together, the later one read (_chain_block)
+            chains.index(name, packed)
+            self.listed.setdefault((table.ref, name), [unpack(place)[2]]).append(line)
+            self.differs.add((table.ref, name))
+            if name in chains.hooked:
+                chains.hooked.remove(name)  # (its later listing's own hook line, if any, puts it back)
         if name not in chains.hooked and self.text.find(" hook ", start, end) >= 0:  # (a superset: made, then checked)
             chains.hooked.append(name)
 
@@ -471,6 +507,19 @@ def _priority(text: str) -> int | str:
 
 
 _OFFSET = (1 << 40) - 1  # text_index.pack's fields
+
+
+_HANDLE = re.compile(r"[ \t]*# handle \d+[ \t]*$", re.M)
+
+
+def _same_block(text: str, place: int, start: int, end: int) -> bool:
+    """Two chain blocks of one listing's text hold the same rules (their lines alike but for indentation and the
+    ``# handle N`` that ``nft -a`` adds)."""
+    def lines(a: int, b: int) -> list[str]:
+        return [ln.strip() for ln in _HANDLE.sub("", text[a:b]).split("\n") if ln.strip()]
+
+    first, last, _ = unpack(place)
+    return lines(first, last) == lines(start, end)
 
 
 def _block_text(text: str, place: int | list[int]) -> str:

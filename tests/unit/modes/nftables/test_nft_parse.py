@@ -427,7 +427,9 @@ def test_indexed_text_chain_listed_twice_commands_and_counters():
     nft = parse_nft_text(text, "t.txt")
     _same_model(nft, _whole_text(text, "t.txt"))
     table = nft.table("ip", "t")
-    assert [(r.position, r.raw) for r in table.chains["a"].rules] == [(1, "jump b"), (2, "jump c")]
+    # chain a listed again with other rules: two moments pasted together, the later one read (as iptables -S pastes)
+    assert [(r.position, r.raw) for r in table.chains["a"].rules] == [(1, "jump c")]
+    assert nft.dumps[0].relisted == [("ip t", "a", [2, 14])]
     assert [r.raw for r in table.chains["b"].rules] == ["ip daddr 10.0.0.9 counter packets 4 bytes 240 accept", "drop"]
     assert table.chains["c"].rules == []
     assert nft.has_counters and table.has_counted_rules

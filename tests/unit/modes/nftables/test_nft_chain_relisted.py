@@ -1,0 +1,66 @@
+"""A chain an nft paste lists twice: the same rules are read once, other rules are a later moment's.
+
+`nft list table ip kube-proxy` and then `nft list chain ip kube-proxy service-…` pasted together read the chain's
+rules twice, one listing after the other: a service chain listed again with the same two endpoints read 'SHARE
+100% / 100%'; listed again after a sync that left one endpoint, 200% and 100% and a warning probability-mismatch
+('endpoint shares … add up to 3.0000, not 1'). iptables -S and grep pastes of a chain listed again with other
+rules are read from the last listing, with a note (modes/iptables/parse_list.py, parse/excerpt.py): so are these.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from kubectl_svcpath.modes.nftables.parse_text import parse_nft_text
+from tests.conftest import DUMPS, require_shared, svcpath
+
+NFT = DUMPS / "derived-netns-nft-list-table-ip-kube-proxy-from-upstream-TestOverallNFTablesRules.txt"
+CHAIN = "service-LAUZTJTB-ns4/svc4/tcp/p80"
+ONE_ENDPOINT = (f"$ sudo nft list chain ip kube-proxy {CHAIN}\ntable ip kube-proxy {{\n\tchain {CHAIN} {{\n"
+                "\t\tip daddr 172.30.0.44 ip saddr != 10.0.0.0/8 jump mark-for-masquerade\n"
+                "\t\tnumgen random mod 1 vmap { 0 : goto endpoint-UNZV3OEC-ns4/svc4/tcp/p80__10.180.0.4/80 }\n\t}\n}\n")
+
+
+def _shares(path: Path) -> tuple[list[tuple[str, float | None]], dict]:
+    code, out, err = svcpath("--rules-file", str(path), "ns4/svc4", "-o", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    (cluster_ip,) = [p for p in doc["ports"][0]["paths"] if p["entry"] == "clusterIP"]
+    return [(e["ip"], e["probability"]) for e in cluster_ip["endpoints"]], doc
+
+
+def test_the_same_chain_listed_again_is_read_once(tmp_path: Path) -> None:
+    require_shared()
+    text = NFT.read_text()
+    block = text[text.index(f"\tchain {CHAIN} {{"):]
+    block = block[:block.index("\n\t}\n") + 4]
+    (tmp_path / "p.txt").write_text(text + f"$ sudo nft -a list chain ip kube-proxy {CHAIN}\ntable ip kube-proxy {{ # handle 9\n"
+                                    + block.replace(" {\n", " { # handle 12\n", 1) + "}\n")
+    shares, doc = _shares(tmp_path / "p.txt")
+    assert shares == [("10.180.0.4", 0.5), ("10.180.0.5", 0.5)]
+    assert not [n for n in doc["notes"] if "listed twice" in n]
+
+
+def test_a_chain_listed_again_with_other_rules_is_read_from_its_last_listing(tmp_path: Path) -> None:
+    require_shared()
+    (tmp_path / "p.txt").write_text("$ sudo nft list table ip kube-proxy\n" + NFT.read_text() + ONE_ENDPOINT)
+    shares, doc = _shares(tmp_path / "p.txt")
+    assert shares == [("10.180.0.4", 1.0)]
+    assert not [f for f in doc["findings"] if f["code"] == "probability-mismatch"]
+    first, last = [i for i, ln in enumerate((tmp_path / "p.txt").read_text().splitlines(), 1)
+                   if ln.strip() == f"chain {CHAIN} {{"]
+    assert f"{tmp_path / 'p.txt'}: chain {CHAIN} (table ip kube-proxy) is listed twice with other rules (lines {first}, " \
+           f"{last}): several moments pasted together; its last listing is read (line {last}), as the later state" in doc["notes"]
+
+
+def test_a_chain_block_read_whole_listed_again() -> None:
+    """Blocks nft did not lay out (no indentation) are read with the rest of the text: the same, there."""
+    text = ("table ip kube-proxy {\nchain c {\nip daddr 10.0.0.1 jump a\n}\nchain c {\nip daddr 10.0.0.1 jump a\n}\n"
+            "chain d {\njump a\n}\nchain d {\njump b\n}\n}\n")
+    nft = parse_nft_text(text, "p.txt")
+    table = nft.table("ip", "kube-proxy")
+    assert table is not None
+    assert [r.text for r in table.chains["c"].rules] == ["ip daddr 10.0.0.1 jump a"]
+    assert [r.text for r in table.chains["d"].rules] == ["jump b"]
+    assert nft.dumps[0].relisted == [("ip kube-proxy", "d", [8, 11])]
