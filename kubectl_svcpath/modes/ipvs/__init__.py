@@ -34,6 +34,10 @@ def _read(parsed: Parsed, dump: RuleDump, lenient: bool) -> None:
     if dump.elisions:  # (the author cut it: "..." lines): what it does not show may exist
         for info in table.dumps:
             info.excerpt = True
+        if table.ipsets is not None:  # (an `ipset list` pasted with it: a set a cut is in is not whole)
+            from kubectl_svcpath.modes.ipvs.ipset import uncut
+
+            uncut(table.ipsets, dump.elisions)
     if parsed.ipvs is None:
         parsed.ipvs = table
     else:
@@ -60,7 +64,7 @@ def _read_ipset(parsed: Parsed, dump: RuleDump, lenient: bool) -> None:
     from kubectl_svcpath.modes.ipvs.model import IpvsDumpInfo, IpvsTable
     from kubectl_svcpath.report import SourceInfo
 
-    sets, _ = parse_ipsets(dump.text, dump.source)
+    sets, _ = parse_ipsets(dump.text, dump.source, to_the_end=dump.kind in ("pod", "local"), cuts=dump.elisions)
     if not sets.names:
         raise BadDump(dump.source, "no ipset in the input", hint="pass the output of `ipset list`")
     table = IpvsTable(dumps=[IpvsDumpInfo(source=dump.source, forms=["ipset"])], ipsets=sets)

@@ -61,7 +61,10 @@ class KubeSet:
     members: dict[Key, tuple[int, str]] = field(default_factory=dict)  # member -> (line, as printed)
     nets: list[tuple[Key, tuple[int, str]]] = field(default_factory=list)  # members holding a network (hash:…,net)
     count: int | None = None  # "Number of entries: N" (ipset 7.x prints it)
-    ended: bool = False  # another set's "Name:" follows its members: none was cut after them
+    # its members end where the listing shows they do: another set's "Name:" after them, the end of a listing the
+    # plugin ran itself, another command's lines after them; and no cut mark ("...") among them
+    ended: bool = False
+    last_line: int = 0  # the last line of its part of the listing (its members, or the blank line after them)
 
     @property
     def whole(self) -> bool:
@@ -205,59 +208,98 @@ def as_printed(text: str) -> bool:
     return _LISTING_PRINTED.fullmatch(text) is not None
 
 
-def parse_ipsets(text: str, source: str) -> tuple[IpSets, set[int]]:
+def parse_ipsets(text: str, source: str, to_the_end: bool = False,
+                 cuts: tuple[int, ...] | list[int] = ()) -> tuple[IpSets, set[int]]:
     """kube-proxy's address sets in a text (an ``ipset list`` alone, or beside other commands' output),
     and the numbers of the lines that belong to the listing (its sets' header and member lines). A set
-    starts with ``Name: SET`` and ``Type: …`` on the next line (a ``kubectl describe`` "Name:" is not one)."""
-    sets = IpSets()
-    own: set[int] = set()
-    lines = text.splitlines()
-    name: str | None = None
-    kset: KubeSet | None = None
-    in_members = False
-    for i, line in enumerate(lines):
+    starts with ``Name: SET`` and ``Type: …`` on the next line (a ``kubectl describe`` "Name:" is not one).
+
+    ipset prints no line after a set's last member (libipset session.c: a blank line goes before each set's
+    "Name:" but the first): a set's members end where the next set begins, where the listing ends when the text
+    is one the plugin ran (``to_the_end``: the live pod's or --local's `ipset list`), or where another command's
+    lines begin in a paste; the last set of a paste whose text just stops there may have been cut below its last
+    member. A set with a cut (``cuts``: the lines the author cut, "...") among its lines is not shown whole."""
+    reader = _SetsReader(text.splitlines(), source, sorted(cuts))
+    for i, line in enumerate(reader.lines):
+        reader.line(i, line)
+    if to_the_end:
+        reader.close(len(reader.lines), reader.in_members)
+    return reader.sets, reader.own
+
+
+class _SetsReader:
+    """parse_ipsets' walk: the set being read, whether its members have begun, the lines read as the listing's."""
+
+    def __init__(self, lines: list[str], source: str, cuts: list[int]) -> None:
+        self.lines, self.source, self.cuts = lines, source, cuts
+        self.sets = IpSets()
+        self.own: set[int] = set()
+        self.name: str | None = None
+        self.kset: KubeSet | None = None
+        self.in_members = False
+
+    def close(self, last: int, ended: bool) -> None:
+        """The set being read ends at line ``last``; ``ended``: the listing shows its members end there."""
+        k = self.kset
+        if k is not None and not k.last_line:
+            k.last_line = last
+            k.ended = ended and not any(k.line_no <= n <= last for n in self.cuts)
+
+    def line(self, i: int, line: str) -> None:
         s = line.strip()
         m = _NAME.match(s)
-        if m and i + 1 < len(lines) and _TYPE.match(lines[i + 1].strip()):
-            if kset is not None and in_members:
-                kset.ended = True  # (the next set's header: nothing was cut after the last member)
-            name, in_members = m.group(1), False
-            sets.names.append(name)
-            kset = None
-            if name.startswith("KUBE-"):
-                kset = sets.sets.setdefault(name, KubeSet(name, lines[i + 1].split(":", 1)[1].strip(), source, i + 1))
-            own.add(i + 1)
-            continue
-        if name is None:
-            continue
-        if not in_members:
+        if m and i + 1 < len(self.lines) and _TYPE.match(self.lines[i + 1].strip()):
+            self.close(i, self.in_members)  # (the next set's header: nothing was cut after the last member)
+            self._header(i, m.group(1))
+        elif self.name is None:
+            if self.kset is not None and self.in_members:
+                self.close(i, True)  # (its members, a blank line, then another command's lines: ipset prints none)
+                self.kset = None
+        elif not self.in_members:
             if s in _MEMBERS or re.match(r"^[A-Z][\w ]*:", s):  # Type:, Revision:, Header:, References: …
-                in_members = in_members or s in _MEMBERS
+                self.in_members = s in _MEMBERS
                 count = re.match(r"^Number of entries:\s*(\d+)$", s)
-                if count and kset is not None:
-                    kset.count = int(count.group(1))
-                own.add(i + 1)
-                continue
-            name = kset = None  # not an ipset header line: the listing ended
-            continue
-        if not s:
-            name = None  # a blank line ends a set's members
-            continue
-        own.add(i + 1)
-        _member(sets, name, s, source, i + 1, line)
-        if kset is not None:
-            _kube_member(kset, s, i + 1)
-    return sets, own
+                if count and self.kset is not None:
+                    self.kset.count = int(count.group(1))
+                self.own.add(i + 1)
+            else:
+                self.name = self.kset = None  # not an ipset header line: the listing ended
+        elif not s:
+            self.name = None  # a blank line ends a set's members
+        elif self.kset is not None and not _kube_member(self.kset, s, i + 1):
+            self.close(i, True)  # (another command's lines after its members: the listing ended there)
+            self.name = self.kset = None
+            self.in_members = False
+        else:
+            self.own.add(i + 1)
+            _member(self.sets, self.name, s, self.source, i + 1, line)
+
+    def _header(self, i: int, name: str) -> None:
+        self.name, self.in_members, self.kset = name, False, None
+        self.sets.names.append(name)
+        if name.startswith("KUBE-"):
+            kind = self.lines[i + 1].split(":", 1)[1].strip()
+            self.kset = self.sets.sets.setdefault(name, KubeSet(name, kind, self.source, i + 1))
+        self.own.add(i + 1)
 
 
-def _kube_member(kset: KubeSet, s: str, line_no: int) -> None:
+def uncut(sets: IpSets, cuts: tuple[int, ...] | list[int]) -> None:
+    """A set with a cut ("...") among its lines in a listing read beside another (ipvsadm's) is not shown whole."""
+    for k in sets.sets.values():
+        if k.ended and any(k.line_no <= n <= k.last_line for n in cuts):
+            k.ended = False
+
+
+def _kube_member(kset: KubeSet, s: str, line_no: int) -> bool:
+    """Keep one member of kube-proxy's set; False: the line is none of its type (a set of a type not read: True)."""
     key = member_key(kset.type, s)
     if key is None:
-        return
+        return _dims(kset.type) is None
     if any(isinstance(v, (ipaddress.IPv4Network, ipaddress.IPv6Network)) for v in key):
         kset.nets.append((key, (line_no, s)))
     else:
         kset.members.setdefault(key, (line_no, s))
+    return True
 
 
 def _member(sets: IpSets, name: str, s: str, source: str, line_no: int, raw: str) -> None:
