@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from kubectl_svcpath.modes.ipvs.ipset import KubeSet
 from kubectl_svcpath.modes.ipvs.model import IpvsRate, IpvsTable, VirtualServer
+from kubectl_svcpath.modes.ipvs.policy_sets import health_check_findings, policy_set_findings
 from kubectl_svcpath.path import EndpointHop, EntryPath, Evidence, Finding, PortPath, host_port
 from kubectl_svcpath.modes.iptables.model import Rule, RuleSet
 from kubectl_svcpath.snapshot import ServiceSnapshot
@@ -35,10 +36,13 @@ def check_ipvs(snapshot: ServiceSnapshot, paths: list[PortPath], ipvs: IpvsTable
         detail=["Upstream plans to put IPVS mode behind a feature gate (KEP-5495) and make nftables the default mode."],
         action="plan a move to --proxy-mode=nftables (or iptables)",
     )]
+    said: set[tuple[str, str]] = set()
     for pp in paths:
         out.extend(_check_weights(snapshot, pp))
         out.extend(_check_partial(snapshot, pp, ipvs))
         out.extend(_check_sets(pp, ipvs, rules))
+        out.extend(policy_set_findings(snapshot, pp, ipvs, said))
+    out.extend(health_check_findings(snapshot, paths, ipvs))
     return out
 
 
