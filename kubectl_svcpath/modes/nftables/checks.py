@@ -203,7 +203,9 @@ def notes_nftables(nft: NftRuleset, conntrack: object | None = None,
     notes: list[str] = [n for d in nft.dumps if d.form == "nft-chains" for n in d.notices]  # what the reader guessed
     for d in nft.dumps:
         for ref, chain, lines in d.relisted:
-            notes.append(f"{d.source}: chain {chain} (table {ref}) is listed {times(len(lines))} with other rules "
+            block = chain.startswith(("set ", "map "))
+            what, other = (chain, "elements") if block else (f"chain {chain}", "rules")
+            notes.append(f"{d.source}: {what} (table {ref}) is listed {times(len(lines))} with other {other} "
                          f"({numbered('line', lines)}): several moments pasted together; its last listing is read "
                          f"(line {lines[-1]}), as the later state")
     for table in nft.kube_proxy_tables():

@@ -189,7 +189,7 @@ class StructureReader:
             if s is None:
                 s = table.sets[name] = NftSet(name, kind=obj, loc=Loc(self.source, line))
             if self._block(block):
-                self._set_body(s)
+                self._set_block(table, s, obj, line)
 
     def _chain_block(self, table: NftTable, chain: NftChain, line: int) -> None:
         """A chain's ``{ … }`` as listed. Listed again in the same table (two listings pasted together, e.g. ``nft
@@ -210,6 +210,23 @@ class StructureReader:
                 again.type, again.hook, again.prio, again.policy, again.comment)
         else:
             lines.pop()  # (the same listing again: nothing to say)
+
+    def _set_block(self, table: NftTable, s: NftSet, obj: str, line: int) -> None:
+        """A set's or map's ``{ … }`` as listed; listed again in the same table, read as a chain is (_chain_block):
+        the same elements once, other elements a later moment's, which replace the earlier."""
+        key = (table.ref, f"{obj} {s.name}")
+        lines = self.listed.setdefault(key, [])
+        lines.append(line)
+        if len(lines) == 1:
+            self._set_body(s)
+            return
+        again = NftSet(s.name, kind=obj, loc=Loc(self.source, line))
+        self._set_body(again)
+        if [(e.key, e.value) for e in again.elements] != [(e.key, e.value) for e in s.elements]:
+            self.differs.add(key)
+            table.sets[s.name] = again
+        else:
+            lines.pop()
 
     def _block(self, required: bool) -> bool:
         if required:

@@ -64,3 +64,22 @@ def test_a_chain_block_read_whole_listed_again() -> None:
     assert [r.text for r in table.chains["c"].rules] == ["ip daddr 10.0.0.1 jump a"]
     assert [r.text for r in table.chains["d"].rules] == ["jump b"]
     assert nft.dumps[0].relisted == [("ip kube-proxy", "d", [8, 11])]
+
+
+def test_a_map_listed_again_with_other_elements_is_read_from_its_last_listing(tmp_path: Path) -> None:
+    """The same for kube-proxy's maps: a later `nft list map ip kube-proxy service-ips` after ns1/svc1 was deleted."""
+    require_shared()
+    text = NFT.read_text()
+    block = text[text.index("\tmap service-ips {"):]
+    block = block[:block.index("\n\t}\n") + 4]
+    later = block.replace("\t\t\t     172.30.0.41 . tcp . 80 : goto service-ULMVA6XW-ns1/svc1/tcp/p80,\n", "")
+    assert later != block
+    (tmp_path / "p.txt").write_text(text + "table ip kube-proxy {\n" + block + "}\n")  # (the same again: read once)
+    code, out, err = svcpath("--rules-file", str(tmp_path / "p.txt"), "--all")
+    assert code == 3 and "svc1" in out and "listed twice" not in out
+    (tmp_path / "p.txt").write_text(text + "table ip kube-proxy {\n" + later + "}\n")
+    code, out, err = svcpath("--rules-file", str(tmp_path / "p.txt"), "ns4/svc4")
+    assert code == 0, err
+    assert "map service-ips (table ip kube-proxy) is listed twice with other elements (lines 37, 229)" in " ".join(out.split())
+    code, out, err = svcpath("--rules-file", str(tmp_path / "p.txt"), "--all")
+    assert "ns1        svc1" not in out  # (the later listing has no element of it)
