@@ -208,12 +208,16 @@ def notes_nftables(nft: NftRuleset, conntrack: object | None = None,
             notes.append(f"{d.source}: {what} (table {ref}) is listed {times(len(lines))} with other {other} "
                          f"({numbered('line', lines)}): several moments pasted together; its last listing is read "
                          f"(line {lines[-1]}), as the later state")
+    source = next((d.source for d in nft.dumps if d.form == "nft-text"), nft.dumps[0].source if nft.dumps else "input")
     for table in nft.kube_proxy_tables():
         if table.cut_chains or table.cut_between:
             from kubectl_svcpath.modes.nftables.cuts import cut_note
 
-            source = next((d.source for d in nft.dumps if d.form == "nft-text"), nft.dumps[0].source if nft.dumps else "input")
             notes.append(cut_note(source, table))
+    if nft.cut_elsewhere:
+        from kubectl_svcpath.modes.nftables.cuts import elsewhere_note
+
+        notes.append(elsewhere_note(source, nft.cut_elsewhere))
     cut = nft.dangling()
     if cut:
         shown = "; ".join(cut[:4]) + (f"; and {len(cut) - 4} more" if len(cut) > 4 else "")

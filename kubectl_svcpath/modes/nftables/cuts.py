@@ -59,7 +59,9 @@ def place_cuts(nft: NftRuleset, places: list[Place]) -> bool:
     placed = True
     for line, where, kind, name in places:
         table = nft.table(*where) if where is not None else None
-        if table is None or table.name != "kube-proxy":
+        if table is not None and table.name != "kube-proxy" and _nothing_of_kube_proxy(nft, table):
+            nft.cut_elsewhere.append((line, table.ref))
+        elif table is None or table.name != "kube-proxy":
             placed = False
         elif kind is None:
             table.cut_between.append(line)
@@ -68,6 +70,12 @@ def place_cuts(nft: NftRuleset, places: list[Place]) -> bool:
         else:
             placed = False
     return placed
+
+
+def _nothing_of_kube_proxy(nft: NftRuleset, table: NftTable) -> bool:
+    """A table beside kube-proxy's own (nftables mode) that holds no chain of kube-proxy's (KUBE-…, as iptables-nft
+    writes them in iptables or IPVS mode): firewalld's, docker's. A cut in it touches no Service."""
+    return bool(nft.kube_proxy_tables()) and not any(name.upper().startswith("KUBE-") for name in table.chains)
 
 
 def touches(nft: NftRuleset, snapshot: ServiceSnapshot) -> bool:
@@ -132,3 +140,10 @@ def cut_note(source: str, table: NftTable) -> str:
     out.append(f"the maps and the other chains of table {table.ref} are listed whole, and the other Services are "
                "read from them as from a whole table")
     return out[0] + ": " + "; ".join(out[1:])
+
+
+def elsewhere_note(source: str, cuts: list[tuple[int, str]]) -> str:
+    """Cuts in tables that hold nothing of kube-proxy's, for Report.notes."""
+    said = ", ".join(f"{n} (table {ref})" for n, ref in cuts[:5]) + (f" and {len(cuts) - 5} more" if len(cuts) > 5 else "")
+    return (f"{source} is cut at line{'s' if len(cuts) > 1 else ''} {said}, in tables that hold none of kube-proxy's "
+            "chains: no Service is read from them, and kube-proxy's table is read as the listing shows it")

@@ -374,6 +374,8 @@ class NftDumpInfo:
 class NftRuleset:
     tables: dict[tuple[str, str], NftTable] = field(default_factory=dict)
     dumps: list[NftDumpInfo] = field(default_factory=list)
+    # cuts ("...") in a table that holds nothing of kube-proxy's (firewalld's, docker's): (line, table) (cuts.py)
+    cut_elsewhere: list[tuple[int, str]] = field(default_factory=list)
     _once: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def once(self, key: str, compute: Callable[[NftRuleset], _T]) -> _T:

@@ -100,3 +100,16 @@ def test_a_cut_that_took_a_map_leaves_every_service_an_excerpt(tmp_path: Path) -
     path = _cut(tmp_path, _line("map service-nodeports {"), _line("chain service-endpoints-check {") - 1)
     doc = _report(path, "ns3/svc3")
     assert doc["excerpt"] is True and doc["service"]["type"] is None  # (not "ClusterIP": its node port was cut)
+
+
+def test_a_cut_in_a_table_of_nothing_of_kube_proxys_touches_no_service(tmp_path: Path) -> None:
+    """`nft list ruleset` with firewalld's table cut short above kube-proxy's."""
+    require_shared()
+    firewalld = ("table inet firewalld {\n\tchain filter_INPUT {\n\t\ttype filter hook input priority filter + 10; "
+                 "policy accept;\n\t\tct state established,related accept\n\t\t...\n\t}\n}\n")
+    (tmp_path / "ruleset.txt").write_text(firewalld + NFT.read_text())
+    doc = _report(str(tmp_path / "ruleset.txt"), "ns1/svc1")
+    assert "excerpt" not in doc and doc["service"]["type"] == "ClusterIP"
+    assert (f"{tmp_path / 'ruleset.txt'} is cut at line 5 (table inet firewalld), in tables that hold none of "
+            "kube-proxy's chains: no Service is read from them, and kube-proxy's table is read as the listing shows it"
+            ) in doc["notes"]
