@@ -300,7 +300,7 @@ def _offline_nodes(opts: Options, nodes: list[Collection], objects: list[dict[st
         except NotFound as e:  # not in this node's listing: said in the other nodes' reports
             elsewhere.append(f"{f'node {c.node}' if c.node or not c.pod else f'pod/{c.pod}'}: {e.message}")
     if not outcome.reports:
-        raise NotFound(f'service "{service}" not found in the listing of any of the {len(parsed)} nodes',
+        raise NotFound(f'service "{service}" not found in the listing of any of the {len(parsed)} nodes', subject="services",
                        hint=_not_found_hint(parsed[0][1], service))
     for r in outcome.reports:
         r.notes += elsewhere
@@ -555,7 +555,8 @@ def _snapshot(service: str, opts: Options, objects: list[dict[str, Any]] | None,
             (p.rules_key or "").split("|")[0] == name.rsplit("-", 1)[1] for p in s.ports)]
     if not candidates:
         where = f' in namespace "{ns}"' if ns else ""
-        raise NotFound(f'service "{name}"{where} not found in the rules', hint=_other_family_hint(parsed) + _not_found_hint(parsed, name))
+        raise NotFound(f'service "{name}"{where} not found in the rules', hint=_other_family_hint(parsed) + _not_found_hint(parsed, name),
+                       subject="services")
     if len(candidates) > 1 and not candidates[0].name:
         keys = ", ".join(p.rules_key or "?" for s in candidates for p in s.ports)
         raise UsageError(f'"{name}" matches several unnamed entries in the input ({keys}): name one as --all lists '

@@ -29,10 +29,14 @@ class SvcpathError(Exception):
 
     exit_code: ExitCode = ExitCode.INTERNAL
 
-    def __init__(self, message: str, hint: str | None = None) -> None:
+    def __init__(self, message: str, hint: str | None = None, *, subject: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        # what the error is about, for code that reacts to it (never parsed from the message): the resource of
+        # the named object a request was refused or not found on ("services", "pods/exec", …), or "services"
+        # for a Service the offline input does not hold
+        self.subject = subject
 
 
 class UsageError(SvcpathError):
@@ -45,6 +49,10 @@ class NotFound(SvcpathError):
 
 class Forbidden(SvcpathError):
     exit_code = ExitCode.FORBIDDEN
+
+
+class Unauthorized(Forbidden):
+    """401: the API server rejected the credentials themselves (not a missing RBAC grant)."""
 
 
 class ApiUnreachable(SvcpathError):

@@ -281,7 +281,8 @@ def _chosen_nodes(kube: Any, req: LiveRequest) -> _Chosen:
             from kubectl_svcpath.kube.near import node_not_found
 
             err = node_not_found(missing[0], sorted(found))
-            raise NotFound(err.message + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""), hint=err.hint)
+            raise NotFound(err.message + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""), hint=err.hint,
+                           subject=err.subject)
         found = {n: found[n] for n in names}
     if not found:
         if selector is not None:

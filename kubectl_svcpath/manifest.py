@@ -139,8 +139,8 @@ def snapshot_from_objects(objects: list[dict[str, Any]], namespace: str | None, 
             from kubectl_svcpath.held import holds
 
             names = [f"{_meta(o).get('namespace') or 'default'}/{_meta(o).get('name')}" for o in objects if o.get("kind") == "Service"]
-            raise NotFound(f'service "{name}" not found{where}', hint=holds(held_by, name, names))
-        raise NotFound(f'service "{name}" not found{where}',
+            raise NotFound(f'service "{name}" not found{where}', hint=holds(held_by, name, names), subject="services")
+        raise NotFound(f'service "{name}" not found{where}', subject="services",
                        hint="check the name and the namespace (-n); `kubectl get svc -A | grep NAME` finds it")
     ns = _meta(svc).get("namespace") or "default"
     slices = [

@@ -35,7 +35,7 @@ def kind_not_namespace(service: str, namespace: str | None, offline: list[str] |
     NotFound or Forbidden about that Service): when its head is kubectl's word for a kind (deploy/web), the
     refusal that says so, with what was looked for; None for any other head or error."""
     head, slash, name = service.partition("/")
-    if not slash or not is_kind(head) or not error.message.startswith(("service ", "forbidden: cannot get service ")):
+    if not slash or not is_kind(head) or error.subject != "services":
         return None
     refused = not_a_service(head, name, namespace, offline)
     if isinstance(error, Forbidden):

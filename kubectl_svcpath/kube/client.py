@@ -22,7 +22,7 @@ from collections.abc import Callable
 from urllib.parse import quote, urlencode
 
 from kubectl_svcpath import __version__
-from kubectl_svcpath.errors import ApiUnreachable, Forbidden, NotFound, SvcpathError
+from kubectl_svcpath.errors import ApiUnreachable, Forbidden, NotFound, SvcpathError, Unauthorized
 from kubectl_svcpath.options import ConnectFlags
 
 USER_AGENT = f"kubectl-svcpath/{__version__}"
@@ -386,7 +386,7 @@ def translate(exc: BaseException, call: Call | None, *, server: str | None = Non
     where = f" at {server}" if server else ""
     if any(c.__name__ == "ApiException" for c in type(exc).__mro__):  # the client's HTTP errors
         err = _api_exception_error(exc, call, where, timeout)
-        if kube is not None and kube.context and kube.context != _FLAGS_ENTRY and err.message.startswith("unauthorized"):
+        if kube is not None and kube.context and kube.context != _FLAGS_ENTRY and isinstance(err, Unauthorized):
             import shlex  # (whose login to renew, and the kubectl command that shows the same refusal)
 
             flags = ([f"--kubeconfig {shlex.quote(kube.kubeconfig)}"] if kube.kubeconfig else []) + [
@@ -451,7 +451,7 @@ def _http_status_error(status: Any, detail: str, call: Call, where: str, timeout
 
         # (not "the kubeconfig's": --token, --client-certificate or --user may have chosen them)
         failed = reason()  # a token refresh that failed during the run (its exec plugin's words)
-        return Forbidden(f"unauthorized{where}: the API server rejected the credentials ({detail})"
+        return Unauthorized(f"unauthorized{where}: the API server rejected the credentials ({detail})"
                          + (f"; getting new ones failed: {failed}" if failed else ""),
                          hint="log in again or refresh the token; check with: kubectl get --raw /version")
     if status == 403:
@@ -459,11 +459,11 @@ def _http_status_error(status: Any, detail: str, call: Call, where: str, timeout
         if call.resource == "pods/exec":
             hint = ("exec needs `create` on pods/exec in kube-system: " + call.can_i()
                     + "; `kubectl svcpath --print-rbac` prints the minimal Role")
-        return Forbidden(f"forbidden: cannot {call.describe(verb=True)}: {detail}", hint=hint)  # (pods/exec: "exec into pod")
+        return Forbidden(f"forbidden: cannot {call.describe(verb=True)}: {detail}", hint=hint, subject=call.resource if call.name else None)  # (pods/exec: "exec into pod")
     if status == 404 and call.name is None and call.verb == "list":  # a collection is never "not found": its type is
         return _no_resource_type(call)  # not served (a LIST of an empty or missing namespace answers no items)
     if status == 404:
-        return NotFound(f"{doing} not found", hint=_not_found_hint(call))
+        return NotFound(f"{doing} not found", hint=_not_found_hint(call), subject=call.resource if call.name else None)
     if status in (408, 504) or (status == 500 and "timeout" in detail.lower()):
         return _timed_out(call.describe(verb=True), timeout, where)
     acting = call.describe(verb=True)

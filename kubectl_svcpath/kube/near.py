@@ -31,19 +31,19 @@ def service_not_found(kube: Kube, namespace: str, name: str, err: NotFound) -> N
         else:
             hint = (f'a Service "{name}" is in namespaces {listed(elsewhere)}: kubectl svcpath {name} -n NAMESPACE '
                     f"(kubectl get services -A --field-selector metadata.name={name} lists them)")
-        return NotFound(err.message, hint=hint)
+        return NotFound(err.message, hint=hint, subject=err.subject)
     from kubectl_svcpath.options import is_service_kind
 
     if is_service_kind(name):  # `kubectl svcpath svc`, as `kubectl get svc` is typed: the kind, not a name
         return NotFound(err.message, hint=f'"{name}" is kubectl\'s word for Services: name one, kubectl svcpath svc/NAME '
-                                          f"({get} lists them)")
+                                          f"({get} lists them)", subject=err.subject)
     try:
         names = [(s.get("metadata") or {}).get("name") or "" for s in reads.list_services(kube, namespace)]
     except SvcpathError:
         names = []
     close = _close(name, names)
     if close:
-        return NotFound(err.message, hint=f"did you mean {_either(close)}? ({get} lists them all)")
+        return NotFound(err.message, hint=f"did you mean {_either(close)}? ({get} lists them all)", subject=err.subject)
     return err
 
 
