@@ -294,15 +294,19 @@ def ipvs_mode_rules(dumps: list[RuleDump]) -> bool:
     return any(d.format == "iptables-save" and _IPVS_SETS.search(d.text) is not None for d in dumps)
 
 
-def _ipvs_listings(kube: Kube, pod: ProxyPod, families: tuple[int, ...], done: list[list[str]], coll: Collection) -> None:
-    """The mode was not configured, and the saves are IPVS mode's: IPVS mode's other listings (the IPVS table, the
-    ipsets), so that the node is read as the mode its rules show, not refused as iptables rules of another mode."""
+def _ipvs_listings(kube: Kube, pod: ProxyPod, families: tuple[int, ...], done: list[list[str]], coll: Collection,
+                   mode: ModeInfo) -> None:
+    """The saves are IPVS mode's, and the mode was not configured or its configuration says another (a pod started
+    before it changed): IPVS mode's other listings (the IPVS table, the ipsets), so that the node is read as the
+    mode its rules show, not refused as iptables rules of another mode."""
     rest = [(argv, False) for argv, _ in commands_for(Mode.IPVS.value, families) if argv not in done]
     coll.proxy_mode = Mode.IPVS.value
     coll.proxy_mode_source = "the node's iptables-save (its rules match kube-proxy's IPVS ipsets)"
     _take_listings(kube, pod, rest, {tuple(argv): None for argv, _ in rest}, coll)
-    coll.notes.append(f"node {pod.node}: its iptables rules match kube-proxy's IPVS ipsets (KUBE-CLUSTER-IP, …): "
-                      "read as IPVS mode, with the IPVS table")
+    said = (f'{mode.source} says proxy mode "{mode.mode}", but ' if mode.mode is not None and mode.source else "")
+    coll.notes.append(f"{said}node {pod.node}'s iptables rules match kube-proxy's IPVS ipsets (KUBE-CLUSTER-IP, …): read "
+                      "as IPVS mode, with the IPVS table" + (" (kube-proxy takes its mode when it starts: a pod started "
+                                                            "before the configuration changed keeps its own)" if said else ""))
 
 
 # IPVS mode's table where the kube-proxy image has no ipvsadm (upstream's distroless-iptables image
@@ -510,8 +514,10 @@ def collect(kube: Kube, pod: ProxyPod, mode: ModeInfo, families: tuple[int, ...]
         for feed in feeds.values():
             if feed is not None:
                 feed.close(drop=True)
-    if mode.mode is None and ipvs_mode_rules(coll.dumps):
-        _ipvs_listings(kube, pod, families, [argv for argv, _ in listings], coll)
+    run = [argv for argv, _ in listings]
+    # (not the user's --proxy-mode: the rules are the node's word on kube-proxy's mode, its configuration is not)
+    if mode.source != "--proxy-mode" and IPSET_LIST not in run and ipvs_mode_rules(coll.dumps):
+        _ipvs_listings(kube, pod, families, run, coll, mode)
     coll.collected_at = utc_now()
     if any(d.format == "iptables-save" for d in coll.dumps):
         _writer_version(kube, pod, families, coll)

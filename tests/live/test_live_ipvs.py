@@ -252,12 +252,31 @@ def test_ipvs_mode_unconfigured_is_read_as_the_rules_show_it(scenario: Scenario)
     code, out, err = svcpath("hello-service", "--kubeconfig", str(scenario.kubeconfig()))
     assert code == 0, err
     assert "Rules:    ipvs (nf_tables) mode, node cp01" in out
-    assert ("Note:     node cp01: its iptables rules match kube-proxy's IPVS ipsets (KUBE-CLUSTER-IP, …): read as IPVS "
-            "mode, with the IPVS table") in out
+    assert ("Note:     node cp01's iptables rules match kube-proxy's IPVS ipsets (KUBE-CLUSTER-IP, …): read as IPVS "
+            "mode, with the IPVS table\n") in out
     assert "TCP 10.101.173.15:39090" in out and "192.168.189.15:9090" in out
     execs = [tuple(a) for a in scenario.cluster.execs()]
     # (an unknown mode's listings first: the save, kube-proxy's nftables table if any; IPVS's once the rules said so)
     assert execs[0] == ("iptables-save", "-c")
     assert sorted(execs) == sorted([("iptables-save", "-c"), ("nft", "-j", "list", "table", "ip", "kube-proxy"),
                                     tuple(IPVSADM), ("ipvsadm", "-Ln"), IPSET, PROC])
+    scenario.assert_read_only()
+
+
+def test_ipvs_mode_configured_as_iptables_is_read_as_the_rules_show_it(scenario: Scenario):
+    """The ConfigMap says iptables, kube-proxy's pod still runs IPVS (started before it changed): refused as 'these
+    iptables rules are kube-proxy's IPVS mode' with the offline hint 'also pass the output of ipvsadm … with
+    --rules-file'. Now read in IPVS mode, the note naming the disagreement."""
+    ns = ipvs_node(scenario, ("kube-proxy", "--config=/var/lib/kube-proxy/config.conf"))
+    scenario.cluster.set_proxy_config("iptables")
+    scenario.cluster.replay[(ns, PROC)] = (FIX / "hello-proc-net-ip_vs.txt").read_bytes()
+    code, out, err = svcpath("hello-service", "--kubeconfig", str(scenario.kubeconfig()))
+    assert code == 0, err
+    assert "Rules:    ipvs (nf_tables) mode, node cp01" in out
+    flat = " ".join(out.split())
+    assert ('Note: ConfigMap kube-system/kube-proxy key config.conf says proxy mode "iptables", but node cp01\'s iptables '
+            "rules match kube-proxy's IPVS ipsets (KUBE-CLUSTER-IP, …): read as IPVS mode, with the IPVS table (kube-proxy "
+            "takes its mode when it starts: a pod started before the configuration changed keeps its own)") in flat
+    execs = [tuple(a) for a in scenario.cluster.execs()]
+    assert sorted(execs) == sorted([("iptables-save", "-c"), tuple(IPVSADM), ("ipvsadm", "-Ln"), IPSET, PROC])
     scenario.assert_read_only()
