@@ -18,7 +18,7 @@ class ExitCode(IntEnum):
     NOT_FOUND = 4  # Service, namespace, node or kube-proxy pod missing
     FORBIDDEN = 5  # RBAC: 401/403 from the API, or exec denied
     API_UNREACHABLE = 6  # connection refused, timeout, TLS failure, bad kubeconfig
-    COLLECT_FAILED = 7  # exec/local read failed: binary missing, non-zero exit, no permission
+    COLLECT_FAILED = 7  # exec/local read failed: binary missing, non-zero exit, no permission, kube-proxy not running
     BAD_DUMP = 8  # garbage, truncated, binary, too large or unknown rule dump
     UNSUPPORTED = 9  # proxy mode or backend this version cannot analyse
     INTERRUPTED = 130  # Ctrl-C
