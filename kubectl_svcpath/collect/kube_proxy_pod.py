@@ -484,6 +484,10 @@ def decide_mode(config_mode: str | None, pod: ProxyPod, notes: list[str], chosen
     cm_source = config_source or f"ConfigMap {NAMESPACE}/{CONFIGMAP} key {CONFIG_KEY}"
     if config_mode is not None and (flag is None or uses_config_file(pod.command)):
         return ModeInfo(normalise_mode(config_mode, cm_source), cm_source, list(notes))
+    if flag is not None and config_source is not None and uses_config_file(pod.command):  # (kube-proxy's options.go)
+        return ModeInfo(None, None, [*notes, f"pod {pod.ref} sets --proxy-mode {one_line(flag, 40)} beside --config, which "
+                                             f"kube-proxy then ignores, and {config_source} sets no mode: detected from "
+                                             "the rules"])
     if flag is not None:
         source = f"pod {pod.ref} flag --proxy-mode"
         return ModeInfo(normalise_mode(flag, source), source, list(notes))

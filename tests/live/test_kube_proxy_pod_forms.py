@@ -239,3 +239,19 @@ def test_gkes_shell_wrapped_command_is_read_for_its_flags():
     pod = pod_from_json(obj)
     info = decide_mode(None, pod, Config(None).notes)
     assert (info.mode, info.source) == ("ipvs", "pod kube-system/kube-proxy-gke-c1-default-pool-5f2a-x1 flag --proxy-mode")
+
+
+def test_a_proxy_mode_flag_beside_config_is_not_taken_for_kube_proxys_mode():
+    """kube-proxy ignores --proxy-mode when --config is given (cmd/kube-proxy/app/options.go: 'This parameter is
+    ignored if a config file is specified by --config'): a configuration without a mode and the flag ipvs ran
+    IPVS mode's listings on a node that runs iptables mode."""
+    from kubectl_svcpath.collect.kube_proxy_pod import Config, decide_mode, pods_config
+
+    obj = _eks_pod()
+    obj["spec"]["containers"][0]["command"].append("--proxy-mode=ipvs")
+    pod = pod_from_json(obj)
+    got = pods_config(pod, Config(None), lambda name, key: Config(None, f"ConfigMap kube-system/{name} key {key}"))
+    info = decide_mode(got.mode, pod, got.notes, None, got.source)
+    assert (info.mode, info.notes) == (None, [
+        "pod kube-system/kube-proxy-7xk2p sets --proxy-mode ipvs beside --config, which kube-proxy then ignores, and "
+        "ConfigMap kube-system/kube-proxy-config key config sets no mode: detected from the rules"])
