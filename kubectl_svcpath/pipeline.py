@@ -244,7 +244,7 @@ def detect_mode(parsed: Parsed, collection: Collection) -> Mode:
         # kube-proxy's configuration or flag, read live, against its pod's tables (the user's --proxy-mode is taken)
         instead = _runs_instead(mode, parsed) if collection.pod is not None and source != "--proxy-mode" else None
         if instead is not None:
-            collection.notes.append(f'{source} says proxy mode "{declared}", but the node\'s {declared} table holds no Service '
+            collection.notes.append(f'{source} says proxy mode "{declared}", but the node\'s {declared} rules hold no Service '
                                     f"and its {instead.value} rules do: read as {instead.value} mode (kube-proxy takes its "
                                     "mode when it starts: a pod started before the configuration changed keeps its own)")
             return instead

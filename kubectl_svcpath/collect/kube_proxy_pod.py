@@ -294,6 +294,12 @@ def ipvs_mode_rules(dumps: list[RuleDump]) -> bool:
     return any(d.format == "iptables-save" and _IPVS_SETS.search(d.text) is not None for d in dumps)
 
 
+def saves_without_services(dumps: list[RuleDump]) -> bool:
+    """Saves in which KUBE-SERVICES has no rule: no Service in iptables mode (a cut save is refused before this)."""
+    saves = [d for d in dumps if d.format == "iptables-save"]
+    return bool(saves) and all("\n-A KUBE-SERVICES " not in d.text for d in saves)
+
+
 def _ipvs_listings(kube: Kube, pod: ProxyPod, families: tuple[int, ...], done: list[list[str]], coll: Collection,
                    mode: ModeInfo) -> None:
     """The saves are IPVS mode's, and the mode was not configured or its configuration says another (a pod started
@@ -522,6 +528,11 @@ def collect(kube: Kube, pod: ProxyPod, mode: ModeInfo, families: tuple[int, ...]
     # (not the user's --proxy-mode: the rules are the node's word on kube-proxy's mode, its configuration is not)
     if mode.source != "--proxy-mode" and IPSET_LIST not in run and ipvs_mode_rules(coll.dumps):
         _ipvs_listings(kube, pod, families, run, coll, mode)
+    elif mode.source != "--proxy-mode" and not any(argv[0] == "nft" for argv in run) and saves_without_services(coll.dumps):
+        # (configured iptables, and no Service in the saves: kube-proxy's nftables table, if the node has one, is
+        # read beside them; pipeline.detect_mode says which of the two holds the Services)
+        nft = [(argv, False) for argv, _ in commands_for(Mode.NFTABLES.value, families)]
+        _take_listings(kube, pod, nft, {tuple(argv): None for argv, _ in nft}, coll)
     coll.collected_at = utc_now()
     if any(d.format == "iptables-save" for d in coll.dumps):
         _writer_version(kube, pod, families, coll)

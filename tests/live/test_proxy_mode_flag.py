@@ -69,8 +69,8 @@ def test_a_configured_mode_whose_table_holds_no_service_gives_way_to_the_rules_t
     assert code == ExitCode.OK, err + out
     assert out.startswith("port-v1 39090/TCP → 1 of 1 endpoint (ready)"), out
     assert "Rules:    iptables (nf_tables) mode, node cp01" in out
-    assert ('Note:     ConfigMap kube-system/kube-proxy key config.conf says proxy mode "ipvs", but the node\'s ipvs table '
-            "holds no Service and its iptables rules do: read as iptables mode (kube-proxy takes its mode when it starts: "
+    assert ('Note:     ConfigMap kube-system/kube-proxy key config.conf says proxy mode "ipvs", but the node\'s ipvs rules '
+            "hold no Service and its iptables rules do: read as iptables mode (kube-proxy takes its mode when it starts: "
             "a pod started before the configuration changed keeps its own)") in out
     assert "ipvs-deprecated" not in out and "service-not-programmed" not in out
     scenario.assert_read_only()

@@ -319,9 +319,9 @@ def _service_chain(snapshot: ServiceSnapshot, port: ServicePort) -> str:
 
 
 def _holds_no_service(parsed: Parsed) -> bool:
-    """A whole nat table without a rule in KUBE-SERVICES (an excerpt proves nothing absent)."""
+    """A whole save without a rule in nat KUBE-SERVICES, or without a nat table (an excerpt proves nothing absent)."""
     rules = parsed.rules
-    if rules is None or rules.excerpt or rules.table("nat") is None:
+    if rules is None or rules.excerpt:
         return False
     chain = rules.chain("nat", "KUBE-SERVICES")
     return chain is None or len(chain) == 0
