@@ -294,10 +294,14 @@ def ipvs_mode_rules(dumps: list[RuleDump]) -> bool:
     return any(d.format == "iptables-save" and _IPVS_SETS.search(d.text) is not None for d in dumps)
 
 
+# a rule of KUBE-SERVICES, with its counters or without (`iptables-save -c` writes "[0:0] -A KUBE-SERVICES …")
+_SERVICES_RULE = re.compile(r"^(?:\[\d+:\d+\] )?-A KUBE-SERVICES ", re.M)
+
+
 def saves_without_services(dumps: list[RuleDump]) -> bool:
     """Saves in which KUBE-SERVICES has no rule: no Service in iptables mode (a cut save is refused before this)."""
     saves = [d for d in dumps if d.format == "iptables-save"]
-    return bool(saves) and all("\n-A KUBE-SERVICES " not in d.text for d in saves)
+    return bool(saves) and all(_SERVICES_RULE.search(d.text) is None for d in saves)
 
 
 def _ipvs_listings(kube: Kube, pod: ProxyPod, families: tuple[int, ...], done: list[list[str]], coll: Collection,
