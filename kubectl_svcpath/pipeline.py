@@ -396,7 +396,7 @@ def analyse(snapshot: ServiceSnapshot, parsed: Parsed, collection: Collection) -
         service=snapshot, mode=parsed.mode, ports=paths, findings=findings, node=collection.node, pod=collection.pod,
         backend=collection.backend or (parsed.rules.backend if parsed.rules is not None else None),
         sources=list(parsed.sources), counters=registry.mode(parsed.mode).has_counters(parsed),
-        notes=input_notes(parsed, collection, snapshot) + node_notes + expected_findings.notes(analysis),
+        notes=input_notes(parsed, collection, snapshot, paths) + node_notes + expected_findings.notes(analysis),
         excerpt=excerpt, expected=expected_findings.summary(analysis),
     )
 
@@ -468,10 +468,11 @@ def _own_output(dump: RuleDump) -> Any:
     return form.own_output(dump.text)
 
 
-def input_notes(parsed: Parsed, collection: Collection, snapshot: ServiceSnapshot | None = None) -> list[str]:
+def input_notes(parsed: Parsed, collection: Collection, snapshot: ServiceSnapshot | None = None,
+                paths: list[PortPath] | None = None) -> list[str]:
     """What the input lacked, and what that costs the answer."""
     notes = (list(collection.notes) + describe.notes(parsed.described) + parsed.left_out
-             + registry.mode(parsed.mode).notes(parsed, snapshot))
+             + registry.mode(parsed.mode).notes(parsed, snapshot, paths or []))
     iptables_sources = {d.source for d in parsed.rules.dumps} if parsed.rules is not None else set()
     for source, lines in parsed.elisions.items():
         if source not in iptables_sources and source not in parsed.placed_cuts:  # (their readers' notes say it)

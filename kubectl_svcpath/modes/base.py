@@ -115,7 +115,8 @@ class ProxyMode:
     correlate: Callable[[ServiceSnapshot, Parsed], list[PortPath]]
     infer: Callable[[Parsed, tuple[str | None, str] | None], list[ServiceSnapshot]]  # dump-only Services
     has_counters: Callable[[Parsed], bool]
-    notes: Callable[[Parsed, ServiceSnapshot | None], list[str]]  # what the input lacks, what it costs
+    # what the input lacks, what it costs (the Service's port paths: what correlation found of it)
+    notes: Callable[[Parsed, ServiceSnapshot | None, list[PortPath]], list[str]]
     checks: Callable[[Analysis], list[Finding]]  # the mode's own findings (findings/ runs the generic ones)
     trace: Callable[[Parsed, Packet, Node, ServiceSnapshot | None], Trace]  # one packet through the rules (--trace)
     # the chain a port's traffic should reach, for "service-not-programmed"; None: "its service chain"

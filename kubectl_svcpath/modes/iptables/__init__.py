@@ -277,7 +277,7 @@ def _api_audit_prepare(snapshots: list[ServiceSnapshot]) -> Any:
     return prepare(snapshots)
 
 
-def _notes(parsed: Parsed, snapshot: ServiceSnapshot | None) -> list[str]:
+def _notes(parsed: Parsed, snapshot: ServiceSnapshot | None, paths: list[PortPath]) -> list[str]:
     from kubectl_svcpath.modes.iptables.checks import notes_iptables
 
     if parsed.rules is None:

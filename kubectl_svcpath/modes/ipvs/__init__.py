@@ -107,10 +107,10 @@ def _each(parsed: Parsed) -> Iterator[ServiceSnapshot]:
         yield from unknown_from_excerpt(parsed, [snapshot])
 
 
-def _notes(parsed: Parsed, snapshot: ServiceSnapshot | None) -> list[str]:
+def _notes(parsed: Parsed, snapshot: ServiceSnapshot | None, paths: list[PortPath]) -> list[str]:
     from kubectl_svcpath.modes.ipvs.checks import notes_ipvs
 
-    return notes_ipvs(_ipvs(parsed), parsed.rules, snapshot)
+    return notes_ipvs(_ipvs(parsed), parsed.rules, snapshot, paths)
 
 
 def _checks(a: Analysis) -> list[Finding]:

@@ -240,15 +240,14 @@ def _unnamed(snapshot: ServiceSnapshot | None, ipvs: IpvsTable) -> list[str]:
 _RATES_SHOWN = 8  # real servers whose rates a note spells out, per virtual server
 
 
-def _service_virtual_servers(snapshot: ServiceSnapshot, ipvs: IpvsTable) -> list[VirtualServer]:
-    """This Service's virtual servers in the listing: its addresses on its ports, its node ports on any address."""
+def _service_virtual_servers(ipvs: IpvsTable, paths: list[PortPath]) -> list[VirtualServer]:
+    """This Service's virtual servers, as correlation found them for its ports (each path names its own), once each."""
     found: dict[tuple[str, str, int], VirtualServer] = {}
-    addresses = snapshot.cluster_ips + snapshot.external_ips + snapshot.load_balancer_ips
-    for port in snapshot.ports:
-        labelled = [ipvs.by_label(label) for label in (port.rules_key or "").split("|") if label]
-        direct = [ipvs.lookup(port.protocol, ip, port.port) for ip in addresses if ip and ip != "None"]
-        nodes = ipvs.on_port(port.protocol, port.node_port) if port.node_port else []
-        found.update((vs.key, vs) for vs in (*labelled, *direct, *nodes) if vs is not None)
+    for pp in paths:
+        for path in pp.paths:
+            vs = ipvs.by_label(path.policy_chain) if path.policy_chain else None
+            if vs is not None:
+                found.setdefault(vs.key, vs)
     return list(found.values())
 
 
@@ -256,12 +255,12 @@ def _rate_words(rate: IpvsRate) -> str:
     return (f"{rate.cps} conn/s, {rate.inpps} pkt/s in, {rate.outpps} out, {rate.inbps} B/s in, {rate.outbps} out")
 
 
-def _rates(snapshot: ServiceSnapshot | None, ipvs: IpvsTable) -> list[str]:
+def _rates(ipvs: IpvsTable, paths: list[PortPath]) -> list[str]:
     """What an `ipvsadm -Ln --rate` listing shows of this Service: rates per second, one note per virtual server."""
-    if snapshot is None or not any("rate" in d.forms for d in ipvs.dumps):
+    if not any("rate" in d.forms for d in ipvs.dumps):
         return []
     out = []
-    for vs in _service_virtual_servers(snapshot, ipvs):
+    for vs in _service_virtual_servers(ipvs, paths):
         if vs.rate is None:
             continue
         shown = [(rs, rs.rate) for rs in vs.real_servers if rs.rate is not None]
@@ -273,10 +272,11 @@ def _rates(snapshot: ServiceSnapshot | None, ipvs: IpvsTable) -> list[str]:
     return out
 
 
-def notes_ipvs(ipvs: IpvsTable, rules: RuleSet | None = None, snapshot: ServiceSnapshot | None = None) -> list[str]:
-    """Report.notes for IPVS mode."""
+def notes_ipvs(ipvs: IpvsTable, rules: RuleSet | None = None, snapshot: ServiceSnapshot | None = None,
+               paths: list[PortPath] | None = None) -> list[str]:
+    """Report.notes for IPVS mode (``paths``: the Service's port paths, each naming its virtual server)."""
     notes = _unnamed(snapshot, ipvs) + [n for d in ipvs.dumps for n in d.notices] + ["IPVS mode is deprecated since Kubernetes v1.35; counters are ipvsadm --stats totals since each virtual/real server was created"]
-    rates = _rates(snapshot, ipvs)
+    rates = _rates(ipvs, paths or [])
     if not ipvs.has_stats and rates:
         notes.append("no ipvsadm --stats listing: no hop's totals are known, only the --rate listing's rates per second "
                      "(ipvsadm -Ln --stats --exact gives totals)")

@@ -175,7 +175,7 @@ def _audit_lines(parsed: Parsed, one: Callable[[ServiceSnapshot], tuple[Any, Any
     return fast_audit(parsed.nft, one, keep)
 
 
-def _notes(parsed: Parsed, snapshot: ServiceSnapshot | None) -> list[str]:
+def _notes(parsed: Parsed, snapshot: ServiceSnapshot | None, paths: list[PortPath]) -> list[str]:
     from kubectl_svcpath.modes.nftables.checks import notes_nftables
 
     return notes_nftables(_nft(parsed), parsed.conntrack, snapshot)

@@ -50,3 +50,22 @@ def test_a_stats_listing_keeps_its_words(tmp_path: Path) -> None:
     assert code == 0, err
     assert "no ipvsadm --stats listing: each hop's traffic is not known" in out
     assert "ipvsadm --rate" not in out
+
+
+def test_a_node_port_gives_the_rates_of_its_own_virtual_servers_only(tmp_path: Path) -> None:
+    # another Service's cluster IP whose port is the node port's number (other real servers): not this node port's
+    rates = ("IP Virtual Server version 1.2.1 (size=4096)\n"
+             "Prot LocalAddress:Port                 CPS    InPPS   OutPPS    InBPS   OutBPS\n"
+             "  -> RemoteAddress:Port\n"
+             "TCP  10.0.1.30:30180                    1        2        3        4        5\n"
+             "  -> 10.48.0.14:80                       1        2        3        4        5\n"
+             "TCP  10.49.7.7:30180                    9        9        9        9        9\n"
+             "  -> 10.48.0.99:8080                     9        9        9        9        9\n"
+             "TCP  127.0.0.1:30180                     0        0        0        0        0\n"
+             "  -> 10.48.0.14:80                       0        0        0        0        0\n")
+    code, out, err = svcpath_on(tmp_path, rates, "TCP 10.0.1.30:30180")
+    assert code == 0, err
+    flat = " ".join(out.split())
+    for vs in ("TCP 10.0.1.30:30180 1 conn/s", "TCP 127.0.0.1:30180 0 conn/s"):
+        assert f"not counters): {vs}" in flat
+    assert "10.49.7.7" not in flat  # (read from the paths the correlator found: the node port's own virtual servers)
