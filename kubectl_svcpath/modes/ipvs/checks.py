@@ -233,6 +233,12 @@ def _unnamed(snapshot: ServiceSnapshot | None, ipvs: IpvsTable) -> list[str]:
         return [f"IPVS names no Service: {labels[0]}'s address is on kube-ipvs0 ({bound.source} line {bound.line_no}), "
                 "where kube-proxy binds Service addresses: a cluster, external or load-balancer IP, not a node address; "
                 f"which Service: kubectl get svc -A -o wide | grep -w {address}"]
+    listed = ipvs.ipsets.node_port_set(port.protocol, port.port) if ipvs.ipsets is not None and port.port else None
+    if listed is not None and ipvs.ipsets is not None:  # (and no set of Service addresses shown whole: correlate.py)
+        return [f"IPVS names no Service: {labels[0]} may be a node port on a node address (kube-proxy's ipset {listed[0]} "
+                f"lists {port.port}, a node port of some Service) or a cluster, external or load-balancer IP whose port is "
+                f"{port.port}: which is not in the input ({'; '.join(ipvs.ipsets.unsure_address_sets(address))}); "
+                f"which Service: kubectl get svc -A -o wide | grep -w -e {address} -e {port.port}"]
     return [f"IPVS names no Service: {labels[0]} may be a cluster IP, an external or load-balancer IP or a node "
             f"address; which Service: kubectl get svc -A -o wide | grep -w {address}"]
 

@@ -222,9 +222,11 @@ def each_service_ipvs(ipvs: IpvsTable) -> Iterator[ServiceSnapshot]:
             vs = group[0]
             found = ipvs.ipsets.kind_of(vs.protocol, vs.address, vs.port) if ipvs.ipsets is not None and not node_port else None
             kind = found[0] if found is not None else None
-            # one address on a port kube-proxy's node-port set lists (and no address set holds it): a node port
-            node_port = node_port or (found is None and ipvs.ipsets is not None
-                                      and ipvs.ipsets.node_port_set(proto, port) is not None)
+            # one address on a port kube-proxy's node-port set lists, that no set of Service addresses holds (each listed
+            # whole: a cluster IP's port may be another Service's node port) and not on kube-ipvs0: a node port
+            node_port = node_port or (found is None and ipvs.ipsets is not None and vs.address not in ipvs.bound
+                                      and ipvs.ipsets.node_port_set(proto, port) is not None
+                                      and not ipvs.ipsets.unsure_address_sets(vs.address))
             targets = {rs.port for rs in vs.real_servers}
             sport = ServicePort(name="", protocol=proto, port=None if node_port else port,
                                 target_port=targets.pop() if len(targets) == 1 else None,

@@ -31,6 +31,9 @@ from kubectl_svcpath.modes.ipvs.model import normalize_ip
 KINDS = {"KUBE-CLUSTER-IP": "clusterIP", "KUBE-EXTERNAL-IP": "externalIP", "KUBE-EXTERNAL-IP-LOCAL": "externalIP",
          "KUBE-LOAD-BALANCER": "loadBalancer", "KUBE-LOAD-BALANCER-LOCAL": "loadBalancer",
          "KUBE-LOAD-BALANCER-FW": "loadBalancer"}
+# the sets every Service address goes in (an external IP of a Service with externalTrafficPolicy Local in the -LOCAL
+# set alone; every load-balancer IP in KUBE-LOAD-BALANCER): pkg/proxy/ipvs/proxier.go syncProxyRules
+_ADDRESS_SETS = ("KUBE-CLUSTER-IP", "KUBE-EXTERNAL-IP", "KUBE-EXTERNAL-IP-LOCAL", "KUBE-LOAD-BALANCER")
 _PROTOCOLS = {"tcp": "TCP", "udp": "UDP", "sctp": "SCTP", "6": "TCP", "17": "UDP", "132": "SCTP"}
 _NAME = re.compile(r"^Name:\s+(\S+)\s*$")
 # "10.96.0.10,udp:53", "fd00::a,tcp:53" (ipset writes an IPv6 address bare), then maybe options
@@ -170,6 +173,16 @@ class IpSets:
             if kset is not None and kset.type == "bitmap:port" and (port,) in kset.members:
                 return name, kset.members[(port,)][0]
         return None
+
+    def unsure_address_sets(self, address: str) -> list[str]:
+        """What the input lacks to rule out that ``address`` on a port is a Service address: kube-proxy's sets of
+        cluster, external and load-balancer IPs (of its family) that are not in it, or not listed whole. [] when
+        each is listed whole (then, none holding it, it is no Service address on that port)."""
+        names = [n.replace("KUBE-", "KUBE-6-", 1) if ":" in address else n for n in _ADDRESS_SETS]
+        absent = [n for n in names if n not in self.sets]
+        part = [n for n in names if n in self.sets and not self.sets[n].whole]
+        return ([f"{', '.join(absent)}: not in the input"] if absent else []) + (
+            [f"{', '.join(part)}: not listed whole"] if part else [])
 
     def merge(self, other: IpSets) -> None:
         for key, value in other.members.items():

@@ -183,22 +183,60 @@ def test_a_set_the_listing_does_not_show_whole_proves_nothing(tmp_path: Path) ->
     assert code == 0 and "ipset-member-missing" not in out
 
 
-def test_a_node_port_on_one_address_is_told_by_the_node_port_set() -> None:
-    # ssup2/blog-software's listing: 'TCP  172.35.0.100:30781 rr' on the node's one address, and KUBE-NODE-PORT-TCP
-    # listing 30781. It was a Service port 30781 ('(unnamed) 30781/TCP', JSON port 30781, nodePort null) that "may be
-    # a cluster IP, an external or load-balancer IP or a node address"
+ONE_ADDRESS = """\
+IP Virtual Server version 1.2.1 (size=4096)
+Prot LocalAddress:Port Scheduler Flags
+  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn
+TCP  172.18.0.2:31576 rr
+  -> 192.168.189.15:9090          Masq    1      0          0
+TCP  10.96.0.50:30725 rr
+  -> 10.244.1.7:8080              Masq    1      0          0
+"""
+
+
+def test_a_node_port_on_one_address_is_told_by_the_sets_listed_whole(tmp_path: Path) -> None:
+    # KUBE-NODE-PORT-TCP lists 31576 and 30725; KUBE-CLUSTER-IP, KUBE-EXTERNAL-IP(-LOCAL) and KUBE-LOAD-BALANCER are
+    # listed whole (ipset 7's counts) and none holds 172.18.0.2,tcp:31576: a node port on a node address
+    (tmp_path / "ipvs.txt").write_text(ONE_ADDRESS)
+    listing, sets = str(tmp_path / "ipvs.txt"), str(FIX / "hello-ipset-list.txt")
+    code, out, err = svcpath("TCP 172.18.0.2:31576", "--rules-file", listing, "--rules-file", sets)
+    assert code == 0, err
+    assert out.splitlines()[0].startswith("(unnamed) ?/TCP → 1 endpoint")
+    assert ("IPVS names no Service: TCP 172.18.0.2:31576 is a node port on a node address (kube-proxy's ipset "
+            "KUBE-NODE-PORT-TCP lists 31576)") in out
+    code, out, err = svcpath("TCP 172.18.0.2:31576", "--rules-file", listing, "--rules-file", sets, "-o", "json")
+    (port,) = json.loads(out)["ports"]
+    assert (port["port"], port["nodePort"], [p["entry"] for p in port["paths"]]) == (None, 31576, ["nodePort"])
+
+
+def test_a_service_address_whose_port_is_a_node_port_is_not_named_one(tmp_path: Path) -> None:
+    # 10.96.0.50:30725 may be a cluster IP whose port is another Service's node port (KUBE-NODE-PORT-TCP lists 30725):
+    # with KUBE-CLUSTER-IP not in the paste it was 'a node port on a node address' (entry nodePort, port null)
+    node_ports = "\n".join((FIX / "hello-ipset-list.txt").read_text().splitlines()[85:95]) + "\n"
+    assert node_ports.startswith("Name: KUBE-NODE-PORT-TCP\n") and node_ports.endswith("30725\n31576\n")
+    (tmp_path / "ipvs.txt").write_text(ONE_ADDRESS)
+    (tmp_path / "sets.txt").write_text(node_ports)
+    args = ("--rules-file", str(tmp_path / "ipvs.txt"), "--rules-file", str(tmp_path / "sets.txt"))
+    for address, port in (("10.96.0.50", 30725), ("172.18.0.2", 31576)):
+        code, out, err = svcpath(f"TCP {address}:{port}", *args)
+        assert code == 0, err
+        assert out.splitlines()[0].startswith(f"(unnamed) {port}/TCP → 1 endpoint")
+        assert (f"IPVS names no Service: TCP {address}:{port} may be a node port on a node address (kube-proxy's ipset "
+                f"KUBE-NODE-PORT-TCP lists {port}, a node port of some Service) or a cluster, external or load-balancer "
+                f"IP whose port is {port}: which is not in the input (KUBE-CLUSTER-IP, KUBE-EXTERNAL-IP, "
+                "KUBE-EXTERNAL-IP-LOCAL, KUBE-LOAD-BALANCER: not in the input); which Service: kubectl get svc -A -o "
+                f"wide | grep -w -e {address} -e {port}") in " ".join(out.split())
+        assert "is a node port on a node address" not in out
+        code, out, err = svcpath(f"TCP {address}:{port}", *args, "-o", "json")
+        (got,) = json.loads(out)["ports"]
+        assert (got["port"], got["nodePort"], [p["entry"] for p in got["paths"]]) == (port, None, ["virtualServer"])
+    # ssup2/blog-software's four sets: KUBE-CLUSTER-IP's count says 1 above 3 members, KUBE-EXTERNAL-IP is not there
     listing = str(CORPUS / "ssup2-ipvsadm-excerpt-node-ports-lb.txt")
     sets = str(CORPUS / "ssup2-ipset-list-node-port-tcp-lb-count-off.txt")
     code, out, err = svcpath("TCP 172.35.0.100:30781", "--rules-file", listing, "--rules-file", sets)
     assert code == 0, err
-    assert out.splitlines()[0].startswith("(unnamed) ?/TCP → 3 endpoints")
-    assert ("IPVS names no Service: TCP 172.35.0.100:30781 is a node port on a node address (kube-proxy's ipset "
-            "KUBE-NODE-PORT-TCP lists 30781)") in out
-    assert "may be a cluster IP" not in out
-    code, out, err = svcpath("TCP 172.35.0.100:30781", "--rules-file", listing, "--rules-file", sets, "-o", "json")
-    (port,) = json.loads(out)["ports"]
-    assert (port["port"], port["nodePort"]) == (None, 30781)
-    assert [p["entry"] for p in port["paths"]] == ["nodePort"]
-    # without the sets nothing tells it: the port stays of an unknown kind
+    assert ("which is not in the input (KUBE-EXTERNAL-IP, KUBE-EXTERNAL-IP-LOCAL: not in the input; KUBE-CLUSTER-IP: "
+            "not listed whole)") in " ".join(out.split())
+    # without the sets nothing hints at a node port
     code, out, err = svcpath("TCP 172.35.0.100:30781", "--rules-file", listing)
     assert "may be a cluster IP, an external or load-balancer IP or a node address" in out
