@@ -63,7 +63,7 @@ _ALL = (
     # IPVS mode (modes/ipvs/checks.py)
     Code("ipvs-weight-zero", (INFO, ERR), "real servers with weight 0 (terminating); an error when every one has", "modes/ipvs/checks.py"),
     Code("ipvs-deprecated", (INFO,), "IPVS mode is deprecated upstream", "modes/ipvs/checks.py"),
-    Code("ipset-member-missing", (WARN, ERR), "kube-proxy's ipset (KUBE-CLUSTER-IP, KUBE-NODE-PORT-TCP, …) lacks a way in IPVS serves, or what the Service's policies put in one (…-LOCAL, KUBE-LOAD-BALANCER-FW/-SOURCE-CIDR, KUBE-HEALTH-CHECK-NODE-PORT); an error where KUBE-IPVS-FILTER rejects it", "modes/ipvs/checks.py"),
+    Code("ipset-member-missing", (WARN, ERR), "kube-proxy's ipset (KUBE-CLUSTER-IP, KUBE-NODE-PORT-TCP, …) lacks a way in IPVS serves, or what the Service's policies put in one (…-LOCAL, KUBE-LOAD-BALANCER-FW/-SOURCE-CIDR, KUBE-HEALTH-CHECK-NODE-PORT); an error where KUBE-IPVS-FILTER rejects it, or where loadBalancerSourceRanges is only 0.0.0.0/0 (ipset holds no /0: every outside source dropped)", "modes/ipvs/checks.py"),
 )
 
 CODES: dict[str, Code] = {c.code: c for c in _ALL}

@@ -22,6 +22,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from kubectl_svcpath.modes.ipvs.ipset import KubeSet
 from kubectl_svcpath.modes.ipvs.model import IpvsTable, VirtualServer, normalize_ip
@@ -40,6 +41,9 @@ class _Want:
     what: str  # the way in, in words
     why: str  # what its absence does (the finding's why)
     detail: str
+    severity: Literal["error", "warning"] = "warning"
+    action: str = ACTION
+    held_words: str = ""  # the finding's first detail line, when not "the listing shows all of it, and not this"
 
 
 def _named(six: bool, rest: str) -> str:
@@ -100,8 +104,38 @@ def _wants(snapshot: ServiceSnapshot, path: EntryPath, vs: VirtualServer) -> lis
         out += [_Want(cidrs, f"{member},{r}", _holds_net(vs, r), f"{what} from {r}",
                       f"connections from {r}, a loadBalancerSourceRange, are dropped (filter KUBE-SOURCE-RANGES-FIREWALL)",
                       f"filter KUBE-SOURCE-RANGES-FIREWALL returns for the sources {cidrs} holds and drops the others.")
+                if _prefix(r) != 0 else _every_source(cidrs, f"{member},{r}", _holds_net(vs, r), f"{what} from {r}", r,
+                                                      all(_prefix(x) == 0 for x in ranges))
                 for r in ranges]
     return out
+
+
+def _prefix(cidr: str) -> int | None:
+    try:
+        return ipaddress.ip_network(cidr, strict=False).prefixlen
+    except ValueError:
+        return None
+
+
+def _every_source(name: str, member: str, held: Callable[[KubeSet], bool], what: str, cidr: str, alone: bool) -> _Want:
+    """A range of prefix length 0 (0.0.0.0/0, ::/0): ipset's hash:ip,port,net stores no such network (ipset: "The value
+    of the CIDR parameter of the IP address is invalid"), so kube-proxy's add fails at every sync (its log: "Failed to
+    add ..."), and KUBE-SOURCE-RANGES-FIREWALL drops what the other ranges do not let through."""
+    halves = "0.0.0.0/1 and 128.0.0.0/1" if ":" not in cidr else "::/1 and 8000::/1"
+    return _Want(name, member, held, what,
+                 ("every connection from outside this node is dropped (filter KUBE-SOURCE-RANGES-FIREWALL)" if alone else
+                  f"connections from {cidr} that the other loadBalancerSourceRanges do not cover are dropped "
+                  "(filter KUBE-SOURCE-RANGES-FIREWALL)"),
+                 f"filter KUBE-SOURCE-RANGES-FIREWALL returns for the sources {name} holds and drops the others "
+                 "(KUBE-LOAD-BALANCER-SOURCE-IP lets through only the load-balancer address itself, the node's own connections "
+                 "looped back). kube-proxy adds "
+                 f"{member} at every sync, and ipset refuses it: a hash:ip,port,net set stores no network of prefix "
+                 "length 0 (\"The value of the CIDR parameter of the IP address is invalid\"; kube-proxy's log: "
+                 "\"Failed to add ...\"). A range that lets every source in does not work in IPVS mode.",
+                 severity="error" if alone else "warning",
+                 action=f"drop {cidr} from the Service's loadBalancerSourceRanges (none at all lets every source in), "
+                        f"or write it as {halves}",
+                 held_words=f"The listing shows all of {name}'s members, and {member} is not among them: ipset cannot hold it.")
 
 
 def _holds(flags: str, vs: VirtualServer) -> Callable[[KubeSet], bool]:
@@ -121,11 +155,12 @@ def _holds_net(vs: VirtualServer, cidr: str) -> Callable[[KubeSet], bool]:
 def _finding(pp: PortPath, vs: VirtualServer, k: KubeSet, want: _Want) -> Finding:
     evidence = [Evidence(vs.source, vs.line_no or None, vs.raw).line,
                 Evidence(k.source, k.line_no, f"Name: {k.name} ({counted(len(k.members) + len(k.nets), 'member')}, all listed)").line]
-    return Finding("ipset-member-missing", "warning",
+    return Finding("ipset-member-missing", want.severity,
                    f"port {pp.port.label}: kube-proxy's {k.name} does not hold {want.what}, which IPVS serves ({vs.label})",
                    port=pp.port.name, evidence=evidence,
-                   detail=[f"The listing shows all of {k.name}'s members, and {want.member} is not among them.", want.detail],
-                   why=want.why, action=ACTION)
+                   detail=[want.held_words or f"The listing shows all of {k.name}'s members, and {want.member} is not among them.",
+                           want.detail],
+                   why=want.why, action=want.action)
 
 
 def health_check_findings(snapshot: ServiceSnapshot, paths: list[PortPath], ipvs: IpvsTable) -> list[Finding]:

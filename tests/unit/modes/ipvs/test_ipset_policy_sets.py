@@ -71,3 +71,33 @@ def test_what_the_sets_hold_and_what_the_api_does_not_ask_for(tmp_path: Path) ->
     messages = [f["message"] for f in _run(tmp_path, _load_balancer("Cluster"), whole)]
     assert not [m for m in messages if "-LOCAL" in m]  # (policy Cluster: nothing goes to the -LOCAL sets)
     assert [f["message"] for f in _run(tmp_path, MANIFEST.read_text(), whole)] == []  # (NodePort, Cluster)
+
+
+def test_a_range_of_every_source_is_one_ipset_cannot_hold(tmp_path: Path) -> None:
+    # loadBalancerSourceRanges [0.0.0.0/0] (WCYa/hugo-papermod-blog's Jenkins post: KUBE-LOAD-BALANCER-SOURCE-CIDR
+    # 'Number of entries: 0', every outside client dropped): kube-proxy adds 172.18.255.1,tcp:39090,0.0.0.0/0 at every
+    # sync and ipset refuses a network of prefix length 0. It was a warning that told to look for ipset errors
+    lb = _load_balancer("Cluster").replace("    - 203.0.113.0/25\n", "    - 0.0.0.0/0\n")
+    sets = (FIX / "hello-ipset-list.txt").read_text().replace(
+        "Number of entries: 0\nMembers:\n\nName: KUBE-LOAD-BALANCER-LOCAL",
+        "Number of entries: 1\nMembers:\n172.18.255.1,tcp:39090\n\nName: KUBE-LOAD-BALANCER-LOCAL", 1)
+    (found,) = [f for f in _run(tmp_path, lb, sets) if "SOURCE-CIDR" in f["message"]]
+    assert (found["severity"], found["message"]) == ("error", "port port-v1 39090/TCP: kube-proxy's KUBE-LOAD-BALANCER-"
+                                                     "SOURCE-CIDR does not hold loadBalancer 172.18.255.1:39090 from "
+                                                     "0.0.0.0/0, which IPVS serves (TCP 172.18.255.1:39090)")
+    code, out, err = svcpath("default/hello-service", "--rules-file", str(FIX / "hello-iptables-save.txt"), "--rules-file",
+                             str(tmp_path / "ipvs.txt"), "--rules-file", str(tmp_path / "sets.txt"), "--manifest",
+                             str(tmp_path / "svc.yaml"), "--port", "port-v1")
+    assert code == 3, err
+    assert ("ERROR ipset-member-missing: port port-v1 39090/TCP: kube-proxy's KUBE-LOAD-BALANCER-SOURCE-CIDR does not "
+            "hold loadBalancer 172.18.255.1:39090 from 0.0.0.0/0, which IPVS serves (TCP 172.18.255.1:39090) every "
+            "connection from outside this node is dropped (filter KUBE-SOURCE-RANGES-FIREWALL)") in " ".join(out.split())
+    assert found["detail"][0] == ("The listing shows all of KUBE-LOAD-BALANCER-SOURCE-CIDR's members, and "
+                                  "172.18.255.1,tcp:39090,0.0.0.0/0 is not among them: ipset cannot hold it.")
+    assert "a hash:ip,port,net set stores no network of prefix length 0" in found["detail"][1]
+    assert found["action"] == ("drop 0.0.0.0/0 from the Service's loadBalancerSourceRanges (none at all lets every "
+                               "source in), or write it as 0.0.0.0/1 and 128.0.0.0/1")
+    # beside another range, the sources that range covers still get in: a warning
+    both = lb.replace("    - 0.0.0.0/0\n", "    - 0.0.0.0/0\n    - 203.0.113.0/25\n")
+    found = {f["message"].rsplit(" from ", 1)[1].split(",")[0]: f for f in _run(tmp_path, both, sets) if "SOURCE-CIDR" in f["message"]}
+    assert (found["0.0.0.0/0"]["severity"], found["203.0.113.0/25"]["severity"]) == ("warning", "warning")
