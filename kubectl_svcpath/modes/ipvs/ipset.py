@@ -229,15 +229,30 @@ def parse_ipsets(text: str, source: str, to_the_end: bool = False,
 
     ipset prints no line after a set's last member (libipset session.c: a blank line goes before each set's
     "Name:" but the first): a set's members end where the next set begins, where the listing ends when the text
-    is one the plugin ran (``to_the_end``: the live pod's or --local's `ipset list`), or where another command's
-    lines begin in a paste; the last set of a paste whose text just stops there may have been cut below its last
-    member. A set with a cut (``cuts``: the lines the author cut, "...") among its lines is not shown whole."""
+    is one the plugin ran (``to_the_end``: the live pod's or --local's `ipset list`), where another command's
+    lines begin in a paste, or where a paste ends after a whole member line (not mid-line: ``_ends_whole``).
+    A set with a cut (``cuts``: the lines the author cut, "...") among its lines is not shown whole."""
     reader = _SetsReader(text.splitlines(), source, sorted(cuts))
     for i, line in enumerate(reader.lines):
         reader.line(i, line)
     if to_the_end:
         reader.close(len(reader.lines), reader.in_members)
+    elif reader.kset is not None and reader.in_members:  # (the text ends in the last set's members)
+        reader.close(len(reader.lines), _ends_whole(text, reader.kset))
     return reader.sets, reader.own
+
+
+def _ends_whole(text: str, kset: KubeSet) -> bool:
+    """A paste that ends with its last set's members ends where ipset's listing ends: its last line a whole member
+    (or the set's "Members:" line) and the line's end after it. A paste that stops mid-line (no line end after its
+    last line) may have been cut in that member or below it; one cut with "..." is not whole (``close``)."""
+    body = text.rstrip(" \t\r")
+    if not body.endswith("\n"):
+        return False
+    last = body.rstrip().rsplit("\n", 1)[-1].strip()
+    if last in _MEMBERS:
+        return True
+    return _dims(kset.type) is None or member_key(kset.type, last) is not None
 
 
 class _SetsReader:

@@ -29,8 +29,12 @@ SIX = SIX[:SIX.index("\n\nName: KUBE-NODE-PORT-LOCAL-TCP")] + "\n"
 def test_the_last_set_ends_where_a_listing_the_plugin_ran_ends() -> None:
     sets, _ = parse_ipsets(SIX, "pod/kube-proxy-x: ipset list", to_the_end=True)
     assert sets.sets["KUBE-NODE-PORT-TCP"].whole and sets.sets["KUBE-CLUSTER-IP"].whole
-    pasted, _ = parse_ipsets(SIX, "sets.txt")  # (a paste that stops there may have been cut below it)
-    assert not pasted.sets["KUBE-NODE-PORT-TCP"].whole and pasted.sets["KUBE-CLUSTER-IP"].whole
+    pasted, _ = parse_ipsets(SIX, "sets.txt")  # (a paste that ends after a whole member line, as ipset's listing ends)
+    assert pasted.sets["KUBE-NODE-PORT-TCP"].whole and pasted.sets["KUBE-CLUSTER-IP"].whole
+    for cut in (SIX[:-1], SIX[:-3], SIX + "...\n"):  # (mid-line, in a member, below it with dots)
+        dots = [n for n, line in enumerate(cut.splitlines(), 1) if line == "..."]  # (the cleaner blanks them)
+        pasted, _ = parse_ipsets(cut.replace("...\n", "\n"), "sets.txt", cuts=dots)
+        assert not pasted.sets["KUBE-NODE-PORT-TCP"].whole and pasted.sets["KUBE-CLUSTER-IP"].whole
 
 
 def test_the_plugins_own_listing_says_the_node_port_is_missing() -> None:
@@ -57,11 +61,24 @@ def _findings(tmp_path: Path, sets: str) -> list[str]:
     return [f["message"] for f in json.loads(out)["findings"] if f["code"] == "ipset-member-missing"]
 
 
+MISSING = ["port port-v2 49191/TCP: kube-proxy's KUBE-NODE-PORT-TCP does not hold node port 31576, which IPVS serves "
+           "(TCP 172.18.0.2:31576)"]
+
+
 def test_a_paste_shows_where_the_listing_ended(tmp_path: Path) -> None:
-    assert _findings(tmp_path, SIX) == []  # (the paste stops below its last member: more may have followed)
-    ended = _findings(tmp_path, SIX + "$ sudo ipvsadm -Ln | wc -l\n7\n")  # (the next command's prompt after it)
-    assert ended == ["port port-v2 49191/TCP: kube-proxy's KUBE-NODE-PORT-TCP does not hold node port 31576, which IPVS "
-                     "serves (TCP 172.18.0.2:31576)"]
+    # the paste ends after the last set's last member line, as ipset's listing does: that set is whole. It was not
+    # read whole (nothing said of the node port it lacks) unless another command's lines came after it
+    assert _findings(tmp_path, SIX) == MISSING
+    assert _findings(tmp_path, SIX + "$ sudo ipvsadm -Ln | wc -l\n7\n") == MISSING  # (the next command's prompt after it)
+    assert _findings(tmp_path, SIX + "\n") == MISSING  # (a blank line the author left)
+
+
+def test_a_paste_cut_below_or_in_its_last_set_proves_nothing(tmp_path: Path) -> None:
+    assert SIX.endswith("Members:\n30725\n")
+    assert _findings(tmp_path, SIX[:-1]) == []  # (no line end after its last member: cut mid-line, maybe)
+    assert _findings(tmp_path, SIX[:-3]) == []  # (in its member: "307")
+    assert _findings(tmp_path, SIX + "...\n") == []  # (the author cut it below)
+    assert _findings(tmp_path, SIX.replace("Members:\n30725\n", "Members:\n30725\n...\n")) == []
 
 
 def test_a_set_cut_with_dots_is_not_shown_whole(tmp_path: Path) -> None:
