@@ -13,7 +13,8 @@ import re
 from kubectl_svcpath import kubeproxy
 from kubectl_svcpath.errors import BadDump
 from kubectl_svcpath.modes.iptables import comments
-from kubectl_svcpath.modes.iptables.model import Chain, DumpInfo, Rule, RuleSet, join_rules, same_rule, split_hostport
+from kubectl_svcpath.modes.iptables.model import (UNSUPPORTED, Chain, DumpInfo, Rule, RuleSet, join_rules, same_rule,
+                                                  split_hostport)
 from kubectl_svcpath.parse.tokens import counter, split_lines
 from kubectl_svcpath.modes.iptables.detect import columns as _columns
 from kubectl_svcpath.wording import numbered, times
@@ -517,6 +518,7 @@ def _rule(words: list[str], line: str, verbose: bool | None) -> Rule:
 _DPORT = re.compile(r"\b(tcp|udp|sctp) (?:spt:\S+ )?dpts?:(!?\S+)")
 _PROBABILITY = re.compile(r"statistic mode random probability ([0-9.]+)")
 _TO = re.compile(r"\bto:(\S+)")
+_UNSUPPORTED = re.compile(r"(\S+) \[unsupported revision\]")
 _RECENT = re.compile(r"recent: (CHECK|SET|UPDATE)(?: seconds: (\d+))?(?: reap)? name: (\S+)")
 _ADDRTYPE = re.compile(r"ADDRTYPE match (src|dst)-type (\S+)")
 _MATCH_SET = re.compile(r"match-set (!\s*)?(\S+) (\S+)")
@@ -537,6 +539,11 @@ def _extras(rule: Rule, extra: str) -> None:
     m = _TO.search(extra) if "to:" in extra else None
     if m:
         rule.target_options["--to-destination"] = [m.group(1)]
+    m = _UNSUPPORTED.search(extra) if UNSUPPORTED in extra else None
+    if m:
+        # an iptables older than the one that wrote the rule prints "DNAT [unsupported revision]" in place of the
+        # target's (or a match's) description, as its iptables-save prints "-j DNAT [unsupported revision]": not in the input
+        (rule.target_options if m.group(1) == rule.target else rule.options)[UNSUPPORTED] = []
     m = _RECENT.search(extra) if "recent: " in extra else None
     if m:
         rule.matches.append("recent")

@@ -43,3 +43,29 @@ def test_a_trace_without_kube_services_is_unknown_not_no_service() -> None:
     assert code == 0, err
     assert "not a Service address" not in out
     assert "Verdict:  unknown: nat PREROUTING and kube-proxy's KUBE-SERVICES are not in the input" in out
+
+
+# the same chains as `iptables -t nat -L -n -v` prints them: the older iptables prints the DNAT's description as
+# "DNAT [unsupported revision]" where a current one prints "to:10.0.0.4:6443" (kubernetes#95409's host; miniupnp#837:
+# iptables 1.8.10's '-xnvL': "6 -- * * 0.0.0.0/0 0.0.0.0/0 tcp dpt:22467 DNAT [unsupported revision]")
+ISSUE_94754_LISTED = """\
+Chain KUBE-SVC-NPX46M4PTMTKRN6Y (1 references)
+ pkts bytes target     prot opt in     out     source               destination
+    0     0 KUBE-SEP-FRUH4FMRRHR5RCGV  all  --  *      *       0.0.0.0/0            0.0.0.0/0            /* default/kubernetes:https */
+
+Chain KUBE-SEP-FRUH4FMRRHR5RCGV (1 references)
+ pkts bytes target     prot opt in     out     source               destination
+    0     0 KUBE-MARK-MASQ  all  --  *      *       10.0.0.4             0.0.0.0/0            /* default/kubernetes:https */
+    0     0 DNAT       6    --  *      *       0.0.0.0/0            0.0.0.0/0            /* default/kubernetes:https */ tcp DNAT [unsupported revision]
+"""
+
+
+def test_a_listed_dnat_printed_unsupported_revision_says_why_its_destination_is_unknown(tmp_path: Path) -> None:
+    # it said "nft prints iptables-nft's DNAT as 'xt target "DNAT"' without it, or the listing was cut"
+    code, out, err = svcpath_on(tmp_path, ISSUE_94754_LISTED, "default/kubernetes")
+    assert code == 0, err
+    flat = " ".join(out.split())
+    assert ("endpoint address: not in the input (the DNAT rule of KUBE-SEP-FRUH4FMRRHR5RCGV shows no address: the "
+            "iptables that listed it printed '[unsupported revision]' in place of the destination, being older than the "
+            "one kube-proxy wrote it with (list it in the kube-proxy pod: iptables-save))") in flat
+    assert "xt target" not in flat and "?:?" in out
