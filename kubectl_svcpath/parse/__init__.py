@@ -41,7 +41,10 @@ def detect_format(text: str, source: str) -> str:
         raise BadDump(source, "binary data, not a text rule dump",
                       hint="pass the text output of iptables-save, nft -j list table …, or ipvsadm -Ln")
     # "[102:8638] -A KUBE-SEP-…": iptables-save -c rule lines without their table header, not JSON
-    is_json = head.lstrip().startswith(("{", "[")) and not _COUNTED_RULE.match(head.lstrip())
+    bare = head.lstrip()
+    while bare.startswith("#") and "\n" in bare:  # (a command's prompt line the paste cleaner commented out, above JSON)
+        bare = bare[bare.index("\n") + 1:].lstrip()
+    is_json = bare.startswith(("{", "[")) and not _COUNTED_RULE.match(bare)
     for form in FORMS:
         if form.json == is_json and form.looks_like(head):
             return form.name

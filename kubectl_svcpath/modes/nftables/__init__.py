@@ -60,7 +60,30 @@ def _read_chains(parsed: Parsed, dump: RuleDump, lenient: bool) -> None:
 def _read_json(parsed: Parsed, dump: RuleDump, lenient: bool) -> None:
     from kubectl_svcpath.modes.nftables.parse_json import parse_nft_json
 
-    _add(parsed, dump, "nft-json", parse_nft_json)
+    try:
+        _add(parsed, dump, "nft-json", parse_nft_json)
+        return
+    except BadDump as e:
+        from kubectl_svcpath.modes.nftables.json_documents import documents
+
+        docs = documents(dump.text)  # (several documents, or one under its command's line: not one JSON text)
+        if docs is None or (len(docs) == 1 and docs[0][1] == dump.text.strip()):
+            raise
+        e.__traceback__ = None
+    _read_documents(parsed, dump, docs)
+
+
+def _read_documents(parsed: Parsed, dump: RuleDump, docs: list[tuple[int, str]]) -> None:
+    """Several `nft -j` documents in one paste (each table read, the notes saying which), or one under a prompt line."""
+    from dataclasses import replace
+
+    from kubectl_svcpath.modes.nftables.json_documents import read_documents
+    from kubectl_svcpath.modes.nftables.parse_json import parse_nft_json
+
+    nft, notes, sources = read_documents(docs, dump.source, parse_nft_json)
+    parsed.left_out.extend(notes)
+    _add(parsed, replace(dump, text=""), "nft-json", lambda _text, _source: nft)
+    parsed.sources[-1:] = [replace(parsed.sources[-1], source=s) for s in sources]
 
 
 def _read_text(parsed: Parsed, dump: RuleDump, lenient: bool) -> None:

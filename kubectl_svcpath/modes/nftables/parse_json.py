@@ -33,8 +33,12 @@ _COMMANDS = ("add", "create", "insert", "replace")
 
 
 def looks_like_nft_json(text: str) -> bool:
-    """True for ``nft -j`` output: a JSON object whose first key is "nftables"."""
-    head = text.lstrip()[:200]
+    """True for ``nft -j`` output: a JSON object whose first key is "nftables" (under the ``#`` lines the paste cleaner
+    made of the command's prompt line, if any)."""
+    head = text.lstrip()
+    while head.startswith("#"):
+        head = head[head.find("\n") + 1:].lstrip() if "\n" in head else ""
+    head = head[:200]
     return head.startswith("{") and '"nftables"' in head.split(":", 1)[0]
 
 
