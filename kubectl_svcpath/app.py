@@ -23,7 +23,7 @@ from kubectl_svcpath.path import Finding
 from kubectl_svcpath.render import render_document, render_report
 from kubectl_svcpath.render.text import Style, safe, terminal_safe, use_color
 from kubectl_svcpath.report import Report, list_to_dict
-from kubectl_svcpath.snapshot import ServiceSnapshot
+from kubectl_svcpath.snapshot import ServicePort, ServiceSnapshot
 from kubectl_svcpath.wording import numbered_spans
 
 if TYPE_CHECKING:  # (imported where used: a live run reads its node while the analysis modules load)
@@ -545,10 +545,12 @@ def _snapshot(service: str, opts: Options, objects: list[dict[str, Any]] | None,
     if objects is not None:
         return snapshot_from_objects(objects, ns, name, held_by=_held_by(opts))
     candidates = [s for s in pipeline.infer_services(parsed, (ns, name)) if s.name == name and (ns is None or s.namespace == ns)]
-    if not candidates and ns is None and re.fullmatch(r"(?:(?i:tcp|udp|sctp)\s+)?[0-9a-fA-F.:\[\]]+", name):
-        # the input names no Service (IPVS, comments cut): ask for it by address, address:port or the
-        # label --all prints ("UDP 10.96.0.10:53": TCP and UDP on one address:port are two entries)
-        candidates = [s for s in pipeline.infer_services(parsed) if _holds_address(s, name)]
+    by_address = not candidates and ns is None and re.fullmatch(r"(?:(?i:tcp|udp|sctp)\s+)?[0-9a-fA-F.:\[\]]+", name)
+    if by_address:
+        # the input names no Service (IPVS, comments cut), or the user has an address at hand: ask for it by
+        # address, address:port or the label --all prints ("UDP 10.96.0.10:53": TCP and UDP on one
+        # address:port are two entries); an address:port keeps the ports on it
+        candidates = [_on_address(s, name) for s in pipeline.infer_services(parsed) if _holds_address(s, name)]
     if not candidates and ns is None and _CHAIN_NAME.fullmatch(name):
         # a Service no comment names, asked for by the service chain --all lists it by: the chain's hash
         candidates = [s for s in pipeline.infer_services(parsed) if not s.name and any(
@@ -561,6 +563,9 @@ def _snapshot(service: str, opts: Options, objects: list[dict[str, Any]] | None,
         keys = ", ".join(p.rules_key or "?" for s in candidates for p in s.ports)
         raise UsageError(f'"{name}" matches several unnamed entries in the input ({keys}): name one as --all lists '
                          f'it, e.g. "{candidates[0].ports[0].rules_key or name}"')
+    if len(candidates) > 1 and by_address:
+        which = "name one (NAMESPACE/NAME)" + ("" if _has_port(name) else ", or add the port (ADDRESS:PORT)")
+        raise UsageError(f'"{name}" is an address of several Services in the input ({", ".join(s.ref for s in candidates)}): {which}')
     if len(candidates) > 1:
         raise UsageError(f'service "{name}" exists in several namespaces in the dump ({", ".join(s.namespace for s in candidates)}): name one with -n or NAMESPACE/NAME')
     return candidates[0]
@@ -569,13 +574,41 @@ def _snapshot(service: str, opts: Options, objects: list[dict[str, Any]] | None,
 _CHAIN_NAME = re.compile(r"KUBE-(?:SVC|SVL|EXT|FW|XLB)-[A-Z0-9]{16}")
 
 
-def _holds_address(s: ServiceSnapshot, wanted: str) -> bool:
-    keys = [k for p in s.ports if p.rules_key for k in p.rules_key.split("|")]
+def _address_keys(s: ServiceSnapshot) -> list[tuple[str, ServicePort]]:
+    """Each way in to the Service by address as "PROTO ADDRESS:PORT" ("TCP 10.96.0.10:53", "TCP [fd00::10]:53"), with
+    its port: an IPVS entry's virtual servers, and the cluster, external and load-balancer IPs the input shows."""
+    keys = [(k, p) for p in s.ports if p.rules_key for k in p.rules_key.split("|") if " " in k]
+    addrs = (*s.cluster_ips, *s.external_ips, *s.load_balancer_ips, *s.other_ips)
+    keys += [(f"{p.protocol} {f'[{a}]' if ':' in a else a}:{p.port}", p) for a in addrs if a != "None" for p in s.ports if p.port]
+    return keys
+
+
+def _matches(key: str, wanted: str) -> bool:
+    """``wanted`` (PROTO ADDRESS:PORT, ADDRESS:PORT or ADDRESS, IPv6 in brackets or not) names the way in ``key``."""
+    proto, _, hostport = key.lower().partition(" ")
+    wanted = wanted.lower()
     if " " in wanted:  # "UDP 10.96.0.10:53": the protocol too
-        proto, _, addr = wanted.partition(" ")
-        return any(k.upper() == f"{proto.upper()} {addr.strip()}" for k in keys)
-    addrs = [k.split(" ", 1)[-1] for k in keys] + list(s.cluster_ips)
-    return any(a == wanted or a.rsplit(":", 1)[0].strip("[]") == wanted.strip("[]") for a in addrs)
+        want_proto, _, addr = wanted.partition(" ")
+        return want_proto == proto and addr.strip() == hostport
+    return wanted == hostport or wanted.strip("[]") == hostport.rsplit(":", 1)[0].strip("[]")
+
+
+def _holds_address(s: ServiceSnapshot, wanted: str) -> bool:
+    return any(_matches(k, wanted) for k, _ in _address_keys(s))
+
+
+def _on_address(s: ServiceSnapshot, wanted: str) -> ServiceSnapshot:
+    """The Service asked for by address: with a port (10.96.0.10:53), only its ports on that address:port."""
+    if not _has_port(wanted):
+        return s
+    keep = {id(p) for k, p in _address_keys(s) if _matches(k, wanted)}
+    return replace(s, ports=tuple(p for p in s.ports if id(p) in keep))
+
+
+def _has_port(wanted: str) -> bool:
+    """ADDRESS:PORT, [IPV6]:PORT or PROTO ADDRESS:PORT, not an address alone (IPv4, [IPv6] or a bare IPv6)."""
+    hostport = wanted.partition(" ")[2].strip() if " " in wanted else wanted
+    return "]:" in hostport if hostport.startswith("[") else hostport.count(":") == 1
 
 
 _IPSETS_ALONE = ("the input holds kube-proxy's ipsets (ipset list) but no IPVS virtual server: pass `ipvsadm -Ln` "

@@ -81,7 +81,7 @@ def _version(value: bool) -> None:
 
 @app.command(help=HELP, epilog=EPILOG)
 def svcpath(
-    service: Annotated[Optional[str], typer.Argument(metavar="SERVICE", help="NAME, svc/NAME or NAMESPACE/NAME; of a dump that names no Service (ipvsadm), an entry as --all lists it ('TCP 10.96.0.10:53')", show_default=False)] = None,
+    service: Annotated[Optional[str], typer.Argument(metavar="SERVICE", help="NAME, svc/NAME or NAMESPACE/NAME; offline also its address (ADDRESS[:PORT]: a cluster, external or load-balancer IP), and of a dump that names no Service (ipvsadm) an entry as --all lists it ('TCP 10.96.0.10:53')", show_default=False)] = None,
     namespace: Annotated[Optional[str], typer.Option("-n", "--namespace", metavar="NAMESPACE", help="Namespace of the Service (default: the kubeconfig context's)", show_default=False)] = None,
     output: Annotated[str, typer.Option("-o", "--output", metavar="FORMAT", help="table | wide | tree | json | yaml")] = "table",
     explain: Annotated[bool, typer.Option("--explain", help="Findings in full: evidence, explanations and fixes (-o wide implies it)")] = False,

@@ -92,8 +92,10 @@ def test_help_names_the_argument_as_kubectl_would() -> None:
     """typer wrote the argument as "SERVICE <str>": a type no kubectl help shows."""
     lines = _help(80)
     assert lines[0] == "Usage: kubectl svcpath [OPTIONS] [SERVICE]"
-    at = lines.index("  SERVICE  NAME, svc/NAME or NAMESPACE/NAME; of a dump that names no Service")
-    assert lines[at + 1] == "           (ipvsadm), an entry as --all lists it ('TCP 10.96.0.10:53')"  # what the hint offers
+    at = lines.index("  SERVICE  NAME, svc/NAME or NAMESPACE/NAME; offline also its address")
+    assert lines[at + 1:at + 4] == ["           (ADDRESS[:PORT]: a cluster, external or load-balancer IP), and of a",
+                                    "           dump that names no Service (ipvsadm) an entry as --all lists it",
+                                    "           ('TCP 10.96.0.10:53')"]  # what the hint offers
     assert "<str>" not in "\n".join(lines)
 
 
