@@ -139,7 +139,8 @@ def render_table(report: Report, style: Style, wide: bool = False, width: int | 
         findings.append(EXPLAIN_HINT)
     left = left_out_lines(report)
     parts = (verdict_lines(report, style, width) + [""]
-             + wrap_lines(header + notes_lines(report), width) + ["", table, *wrap_lines(below, width), ""]
+             + wrap_lines(header + notes_lines(report), width)
+             + (["", table, *wrap_lines(below, width), ""] if rows else [""])  # no port: no table, not its header alone
              + (wrap_lines(left, width) + [""] if left else [])
              + findings)
     return "\n".join(parts) + "\n"

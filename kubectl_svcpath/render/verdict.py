@@ -138,8 +138,10 @@ def verdict_lines(report: Report, style: Style, width: int | None = None) -> lis
 def _no_port(report: Report) -> str:
     """No port to follow: what the input shows of the Service instead (a health check node port's rule alone)."""
     svc = report.service
-    if svc.from_api or not svc.health_check_node_port:
+    if svc.from_api:
         return "no service port to follow"
+    if not svc.health_check_node_port:  # (a health check rule that an old iptables printed without its port)
+        return "ports not in the input: the rules that name the Service show none of its ports — UNKNOWN"
     return (f"health check node port {svc.health_check_node_port}/TCP → accepted for kube-proxy's health check server "
             "(filter KUBE-NODEPORTS); the Service's ports, cluster IP and endpoints are not in the input — UNKNOWN")
 

@@ -37,3 +37,17 @@ def test_beside_another_service_the_summary_counts_the_ports_seen(tmp_path: Path
             "0 errors, 0 warnings, 0 ok, 2 not in the input") in out, out
     doc = json.loads(svcpath_on(tmp_path, HC + OTHER, "--all", "-o", "json")[1])
     assert (doc["totals"]["ports"], doc["totals"]["portless"]) == (1, 1), doc["totals"]
+
+
+def test_a_health_check_rule_listed_without_its_port_is_no_table_and_no_port_claim(tmp_path: Path) -> None:
+    """An iptables older than kube-proxy's lists the health check ACCEPT without its --dport (stibbons-rapture's
+    `iptables -L` in tests/corpus): the report said "no service port to follow", as of a Service without ports, and
+    printed the path table's header with no row under it. Now the verdict says the ports are not in the input, and no
+    empty table is drawn."""
+    hidden = HC.replace(" -m tcp -p tcp --dport 31234", " -p tcp")
+    code, out, err = svcpath_on(tmp_path, hidden, "default/web")
+    assert code == 0, err
+    assert out.splitlines()[0] == ("ports not in the input: the rules that name the Service show none of its ports — "
+                                   "UNKNOWN"), out
+    assert "no service port to follow" not in out and "PORT " not in out and "DESTINATION" not in out, out
+    assert "Policy:   externalTrafficPolicy Local" in out, out
