@@ -65,6 +65,7 @@ _ROLES = ("SVC", "SVL", "EXT", "FW", "XLB")
 _OWN_PREFIXES = tuple(f"KUBE-{role}-" for role in _ROLES)
 _NONE = itertools.repeat(())  # (dict.get's default for each name: map() stops at the shortest)
 _RAW = operator.attrgetter("raw")
+_ADDRESS = "\n -d {}".format
 
 
 @dataclass(slots=True)
@@ -110,6 +111,19 @@ class FastAudit:
                     if r.dport is None:
                         self.portless.add(h)
             self.entries.append(index)
+        # each hash's own chains the table has, in _OWN_PREFIXES' order (a port has one or two of the five:
+        # the names it lacks are not looked up in the table's 10^5 - each lookup a cache miss)
+        self.own: dict[str, list[str]] = {}
+        for name in sorted(filter(_OWN_NAME, self.nat), key=_prefix_rank):
+            h = _own_hash(name)
+            if h is not None:
+                self.own.setdefault(h, []).append(name)
+
+    def _own_names(self, hashes: list[str]) -> list[str]:
+        """The own chains of ``hashes`` the table has, hash by hash, each hash's in _OWN_PREFIXES' order."""
+        if len(hashes) == 1:
+            return self.own.get(hashes[0], [])
+        return list(itertools.chain.from_iterable(map(self.own.get, hashes, _NONE)))
 
     def lines(self, keep: Callable[[str], bool]) -> Iterator[Any]:
         drafts = infer._drafts(self.rules, None)
@@ -148,28 +162,30 @@ class FastAudit:
     def learn(self, d: Any, fp: _Footprint, vals: _Values, recipe: Recipe, api: str) -> None:
         """Compile the template of ``d`` (its footprint ``fp``, its values ``vals``; ``api``: the text
         audit_api adds), for the Services of its shape still to come."""
-        def make() -> Any:
+        def make(known: list[Any]) -> Any:
             raw = self._raw(d)
             if raw is None:
                 return None
             ref = f"{d.namespace}/{d.name}"
             return audit_match.compile_template(raw + api.replace(ref, "\x01"), vals.ips, vals.ports,
-                                                audit_match.counter_lines(fp.text, ref), recipe, recipe.pkts)
+                                                audit_match.counter_lines(fp.text, ref), recipe, recipe.pkts, known)
         self.matchers.learn(_shape(d), make)
 
     def _head(self, d: Any) -> tuple[list[str], list[str], list[str]] | None:
         """The footprint's first parts - the draft, its entry rules, its filter rules -, the hashes of
         its ports and the endpoint chains it was listed from; None when they hold what a template cannot
         vouch for."""
-        head = [f"D {d.legacy_colon} {d.itp} {d.etp}", *(f" -d {a}" for a in d.cluster_ips),
-                "X", *(f" -d {a}" for a in d.external_ips), "L", *(f" -d {a}" for a in d.lb_ips)]
+        # (its lines: the draft's fields, " -d ADDRESS" of each cluster, external and load-balancer IP, a line a port)
+        head = [f"D {d.legacy_colon} {d.itp} {d.etp}", *map(_ADDRESS, d.cluster_ips), "\nX", *map(_ADDRESS, d.external_ips),
+                "\nL", *map(_ADDRESS, d.lb_ips)]
         hashes: list[str] = []
         listed: list[str] = []  # the endpoint chains the draft was listed from (port by port, in name order)
-        for (pname, proto), f in sorted(d.ports.items()):
-            chains = sorted(f.chains)
-            head.append(f"P {pname} {proto} {f.hash} --dport {f.port} --dport {f.node_port} {f.via_node_ports} "
+        for (pname, proto), f in sorted(d.ports.items()) if len(d.ports) > 1 else d.ports.items():
+            chains = sorted(f.chains) if len(f.chains) > 1 else f.chains
+            head.append(f"\nP {pname} {proto} {f.hash} --dport {f.port} --dport {f.node_port} {f.via_node_ports} "
                         + " ".join(chains))
-            listed += [c[9:] for c in chains if c.startswith("KUBE-SEP-")]
+            if "KUBE-SEP-" in head[-1]:
+                listed += [c[9:] for c in chains if c.startswith("KUBE-SEP-")]
             if f.hash:
                 hashes.append(f.hash)
             else:
@@ -183,8 +199,8 @@ class FastAudit:
             else:
                 found = list(itertools.chain.from_iterable(map(index.get, hashes, _NONE)))
                 entries += sorted(found, key=_position) if len(found) > 1 else found
-        parts = ["\n".join(head), "\nE\n", "\n".join(map(_RAW, entries)),
-                 "\nF\n" + "\n".join(r.raw for r in self._filter_rules(d, hashes))]
+        filtered = self._filter_rules(d, hashes) if self.filter[0] or self.filter[1] else ()
+        parts = ["".join(head), "\nE\n", "\n".join(map(_RAW, entries)), "\nF\n" + "\n".join(map(_RAW, filtered))]
         return parts, hashes, listed
 
     def _footprint(self, d: Any) -> _Footprint | None:
@@ -216,10 +232,10 @@ class FastAudit:
         if found is None:
             return None
         parts, hashes, listed = found
-        own = [prefix + h for h in hashes for prefix in _OWN_PREFIXES]
+        own = self._own_names(hashes)
         seps: dict[str, None] = {}
         for name, body in zip(own, self.nat.texts_of(own), strict=True):
-            if body is not None:
+            if body is not None:  # (a chain of the table: None only if one is a name twice)
                 parts += ("\nC ", name, "\n", body)
                 if "KUBE-SEP-" in body:
                     seps.update(dict.fromkeys((_SEP if " -g " in body else _SEP_J).findall(body)))
@@ -319,6 +335,14 @@ def _canonical_seps(hashes: list[str], text: str, runs: list[int]) -> list[Any] 
 
 
 _GROUPS = operator.methodcaller("groups")
+
+
+_OWN_NAME = operator.methodcaller("startswith", _OWN_PREFIXES)
+_PREFIX_RANK = {prefix: i for i, prefix in enumerate(_OWN_PREFIXES)}
+
+
+def _prefix_rank(chain: str) -> int:
+    return _PREFIX_RANK.get(chain[:chain.index("-", 5) + 1], len(_PREFIX_RANK))
 
 
 def _own_hash(chain: str) -> str | None:

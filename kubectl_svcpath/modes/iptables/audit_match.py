@@ -7,13 +7,16 @@ each value place a capture group - the first place of a value a new group, each 
 same value a backreference to it. A later Service whose text matches it in full has the same lines
 but for its values, and the same values in the same places; the check after the match makes the
 renaming one to one (distinct values stay distinct), and each address's place keeps what the
-analysis tells apart (an address ending in .0 or not, as the template's). That is what the template's key vouches for, so the template's recipe makes
-the row, from the values the groups caught. A Service that matches no compiled template takes
+analysis tells apart (an address ending in .0 or not) picks the recipe learnt for it. That is what the
+template's key vouches for, so that recipe makes the row, from the values the groups caught. Templates
+that differ only in which addresses end in .0 share one pattern: a 10-endpoint Service's pods make a
+dozen such variants, each compiled alone and each tried and failed in turn before. A Service that matches no compiled template takes
 audit.py's way; nothing here ever makes a row the recipe would not.
 """
 
 from __future__ import annotations
 
+import itertools
 import operator
 import re
 import time
@@ -40,6 +43,9 @@ _IP_AT = r"(?![\w.])"
 _PORT_AT = r"(?![\w:,])"
 _ENDPOINT_PORT_AT = r"(?![\w.:])"
 _HASH_AT = r"(?![\w-])"
+# what each of those lookaheads refuses after a value: when the template's next character is a literal it
+# refuses anyway, the literal's own match makes the lookahead idle (~70 of them a Service: a fifth of its match)
+_REFUSED = {at: re.compile(at[3:-1]).fullmatch for at in (_IP_AT, _PORT_AT, _ENDPOINT_PORT_AT, _HASH_AT)}
 
 LEARN_AFTER = 4  # a template is compiled when its key has been made this many times (tests set 1)
 _PER_SHAPE = 8  # compiled templates tried for one shape of Service, at most
@@ -73,15 +79,23 @@ def _getter(indexes: list[int]) -> Getter:
 
 
 @dataclass(slots=True)
-class _Compiled:
-    pattern: re.Pattern[str]
+class _Variant:
+    """What a template makes of a match whose addresses end in .0 where the learning Service's did."""
+
     recipe: Any
-    distinct: Callable[[tuple[Any, ...]], tuple[Any, ...]] | None  # every value's first place (values of two
-    n_distinct: int  # kinds never look alike: one set for all), when two or more; how many values
     ips: Getter  # each address audit._values numbered, in its order
     ports: Getter
     wanted: list[int]  # the counters the recipe sums (indexes of audit._pkts), and their places
     counters: Getter
+
+
+@dataclass(slots=True)
+class _Compiled:
+    pattern: re.Pattern[str]
+    distinct: Callable[[tuple[Any, ...]], tuple[Any, ...]] | None  # every value's first place (values of two
+    n_distinct: int  # kinds never look alike: one set for all), when two or more; how many values
+    addresses: Getter  # every address's first place: which of them end in .0 picks the variant
+    variants: dict[tuple[bool, ...], _Variant]
 
 
 @dataclass(slots=True)
@@ -109,9 +123,10 @@ def _places(text: str, capture: set[str]) -> _Places:
             return f"(?P=g{known}){after}"
         groups += 1
         first[(kind, value)] = groups
-        if kind == "ip":  # (an address ending in .0 is told apart: the prefix check reads it)
-            after = (r"(?<=\.0)" if value.endswith(".0") else r"(?<!\.0)") + after
         return f"(?P<g{groups}>{pattern}){after}"
+
+    def at(after: str, end: int) -> str:  # (the lookahead, unless the next character's literal does its work)
+        return after if end < len(text) and _REFUSED[after](text[end]) else ""
 
     for m in _SLOTS.finditer(text):
         out.append(re.escape(text[pos:m.start()]))
@@ -125,26 +140,27 @@ def _places(text: str, capture: set[str]) -> _Places:
             else:
                 out.append(r"\[\d{1,20}:\d{1,20}\] ")
         elif m.group(2) is not None:
-            out.append(m.group(2) + place("hash", m.group(3), "[A-Z2-7]{16}", _HASH_AT))
+            out.append(m.group(2) + place("hash", m.group(3), "[A-Z2-7]{16}", at(_HASH_AT, m.end())))
         elif m.group(4) is not None:
-            out.append(re.escape(m.group(4)) + place("ip", m.group(5), HOST, _IP_AT))
+            out.append(re.escape(m.group(4)) + place("ip", m.group(5), HOST, at(_IP_AT, m.end())))
         elif m.group(6) is not None:
             out.append(re.escape(m.group(6)) + place("ip", m.group(7), HOST, "") + ":"
-                       + place("port", m.group(8), PORT, _ENDPOINT_PORT_AT))
+                       + place("port", m.group(8), PORT, at(_ENDPOINT_PORT_AT, m.end())))
         else:
-            out.append(m.group(9) + place("port", m.group(10), PORT, _PORT_AT))
+            out.append(m.group(9) + place("port", m.group(10), PORT, at(_PORT_AT, m.end())))
         pos = m.end()
     out.append(re.escape(text[pos:]))
     return _Places("".join(out), first, counters)
 
 
 def compile_template(text: str, ips: list[str], ports: list[str], counter_lines: list[str], recipe: Any,
-                     wanted: list[int] | None) -> _Compiled | None:
+                     wanted: list[int] | None, known: list[_Compiled] | None = None) -> _Compiled | None:
     """The template of ``text`` (a Service's footprint as the input has it, its name masked), with the
     groups that give audit._values' addresses, ports and the counters ``wanted`` (indexes into
     ``counter_lines``: the footprint's lines with counters, as audit._pkts counts them); None when a
     value the recipe reads has no place of its own here, or the text is over MOST_CHARS (then the
-    Service's kind is not compiled)."""
+    Service's kind is not compiled). A template of ``known`` with the same pattern (the Service's .0
+    addresses elsewhere) takes this one as a variant, not compiled again, and is returned."""
     if len(text) > MOST_CHARS:
         return None
     wanted = list(wanted or ())
@@ -159,23 +175,35 @@ def compile_template(text: str, ips: list[str], ports: list[str], counter_lines:
     counter_groups = [g[0] - 1 if len(g) == 1 else None for g in found]
     if None in ip_groups or None in port_groups or None in counter_groups:
         return None
+    variant = _Variant(recipe, _getter(ip_groups), _getter(port_groups), wanted, _getter(counter_groups))  # type: ignore[arg-type]
+    dot_zero = tuple([v.endswith(".0") for v in by_value["ip"]])
+    for c in known or ():
+        if c.pattern.pattern == places.pattern:
+            c.variants.setdefault(dot_zero, variant)
+            return c
     try:
         pattern = re.compile(places.pattern)
     except (re.error, RecursionError, OverflowError):
         return None
     firsts = [g - 1 for g in places.first.values()]
-    return _Compiled(pattern, recipe, operator.itemgetter(*firsts) if len(firsts) > 1 else None, len(firsts),
-                     _getter(ip_groups), _getter(port_groups), wanted, _getter(counter_groups))  # type: ignore[arg-type]
+    return _Compiled(pattern, operator.itemgetter(*firsts) if len(firsts) > 1 else None, len(firsts),
+                     _getter(list(by_value["ip"].values())), {dot_zero: variant})
 
 
-def _match(c: _Compiled, text: str) -> Matched | None:
+_DOT_ZERO = itertools.repeat(".0")  # (str.endswith's argument for each address: map() stops at the shortest)
+
+
+def _match(c: _Compiled, text: str) -> tuple[Any, Matched] | None:
     m = c.pattern.fullmatch(text)
     if m is None:
         return None
     g = m.groups()
+    v = c.variants.get(tuple(map(str.endswith, c.addresses(g), _DOT_ZERO)))
+    if v is None:
+        return None  # (its addresses end in .0 elsewhere: the analysis may tell them apart; not learnt yet)
     if c.distinct is not None and len(set(c.distinct(g))) != c.n_distinct:
         return None  # distinct values stay distinct: the renaming is one to one
-    return Matched(dict(zip(c.wanted, c.counters(g), strict=True)), c.ips(g), c.ports(g))
+    return v.recipe, Matched(dict(zip(v.wanted, v.counters(g), strict=True)), v.ips(g), v.ports(g))
 
 
 @dataclass(slots=True)
@@ -214,7 +242,7 @@ class Matchers:
                 known.matched += 1
                 if i:
                     templates.insert(0, templates.pop(i))
-                return c.recipe, found
+                return found
         if known.tried >= _TRIES and known.matched * 2 < known.tried:
             del self.by_shape[shape]
             self.dropped.add(shape)
@@ -226,12 +254,13 @@ class Matchers:
         self.made[key] = n
         return n == LEARN_AFTER and self.spent <= _FREE + _BUDGET * (time.perf_counter() - self.started)
 
-    def learn(self, shape: Hashable, make: Callable[[], _Compiled | None]) -> None:
+    def learn(self, shape: Hashable, make: Callable[[list[_Compiled]], _Compiled | None]) -> None:
+        """``make(templates)``: the shape's new template, or the one of ``templates`` it is a variant of."""
         known = self.by_shape.get(shape)
         if shape in self.dropped or (known is not None and len(known.templates) >= _PER_SHAPE):
             return
         t0 = time.perf_counter()
-        compiled = make()
+        compiled = make(known.templates if known is not None else [])
         self.spent += time.perf_counter() - t0
         if compiled is not None:  # (a shape is listed only with a template: else its Services would read their text for nothing)
             self.add(shape, compiled)
@@ -240,7 +269,7 @@ class Matchers:
         known = self.by_shape.get(shape)
         if known is None:
             self.by_shape[shape] = Shape([compiled])
-        else:
+        elif not any(c is compiled for c in known.templates):
             known.templates.append(compiled)
 
 

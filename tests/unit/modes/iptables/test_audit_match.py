@@ -106,3 +106,31 @@ def test_a_shape_whose_services_mostly_match_no_template_is_dropped() -> None:
         assert matchers.match("shape", other) is None
     assert "shape" not in matchers.by_shape and "shape" in matchers.dropped
     matchers.learn("shape", lambda: pytest.fail("a dropped shape is not compiled again"))
+
+
+def test_templates_that_differ_only_in_addresses_ending_in_dot_zero_share_one_pattern() -> None:
+    # (a 10-endpoint Service's pods make a dozen such variants: each compiled alone, each tried and failed in turn)
+    other = object()
+    first = audit_match.compile_template(TEMPLATE, ["10.96.0.10", "10.244.1.5", "10.244.2.6"], ["80", "8080"], [ENTRY], RECIPE, [0])
+    assert first is not None
+    second = audit_match.compile_template(_text("10.96.0.10", "80", "10.244.1.0", "10.244.2.6"),
+                                          ["10.96.0.10", "10.244.1.0", "10.244.2.6"], ["80", "8080"], [ENTRY], other, [0], [first])
+    assert second is first and len(first.variants) == 2
+    matchers = audit_match.Matchers()
+    matchers.add("shape", first)
+    matchers.add("shape", second)
+    assert len(matchers.by_shape["shape"].templates) == 1
+    plain = matchers.match("shape", _text("10.96.7.7", "80", "10.244.9.1", "10.244.9.2"))
+    dotted = matchers.match("shape", _text("10.96.7.7", "80", "10.244.9.0", "10.244.9.2"))
+    assert plain is not None and plain[0] is RECIPE
+    assert dotted is not None and dotted[0] is other and dotted[1].ips == ["10.96.7.7", "10.244.9.0", "10.244.9.2"]
+    # the .0 on the other endpoint: a variant not learnt
+    assert matchers.match("shape", _text("10.96.7.7", "80", "10.244.9.1", "10.244.9.0")) is None
+
+
+def test_a_value_followed_by_a_word_character_in_the_text_is_not_a_shorter_value() -> None:
+    # the template's lookaheads are left out where the next literal does their work: a longer port or
+    # address in a later Service's text must still fail, not match a prefix of it
+    matchers = _compiled()
+    assert matchers.match("shape", _text("10.96.7.7", "80", "10.244.9.1", "10.244.9.2").replace("--dport 80 ", "--dport 80x ")) is None
+    assert matchers.match("shape", _text("10.96.7.7", "80", "10.244.9.1", "10.244.9.2").replace(":8080", ":80801")) is None
