@@ -7,15 +7,13 @@ hint. Nothing here says where packets go: that needs the rules.
 
 from __future__ import annotations
 
-import tabulate as _tabulate_module
-from tabulate import tabulate
 
 from kubectl_svcpath.render.common import header_lines, wrap_lines
+from kubectl_svcpath.render.plain import plain_table
 from kubectl_svcpath.render.text import Style, safe
 from kubectl_svcpath.report import Report
 from kubectl_svcpath.snapshot import Endpoint
 
-_tabulate_module.MIN_PADDING = 0
 
 
 def _cond(value: bool | None) -> str:
@@ -42,15 +40,15 @@ def _table(rows: list[list[str]], width: int | None) -> tuple[str, list[str]]:
     """The table, and what is said below it; the conditions share one STATE column when it is too wide, and the
     endpoints' NODE is left out when that is still too wide (port names and addresses are long: 83 columns for
     "port-v1 39090/TCP" at 10.101.173.15:39090); past that the rows are printed whole, as kubectl prints its rows."""
-    table = tabulate(rows, headers=_HEADERS, tablefmt="plain", disable_numparse=True)
+    table = plain_table(rows, _HEADERS)
     if width is None or _widest(table) <= width:
         return table, []
     narrow = [[*r[:4], _state(*r[4:7]) if r[4] else "", r[7]] for r in rows]
     merged = any(r[4] for r in rows)
-    table = tabulate(narrow, headers=[*_HEADERS[:4], "STATE", "NODE"], tablefmt="plain", disable_numparse=True)
+    table = plain_table(narrow, [*_HEADERS[:4], "STATE", "NODE"])
     if _widest(table) <= width:
         return table, ["(-o wide shows READY, SERVING and TERMINATING apart)"] if merged else []
-    table = tabulate([r[:5] for r in narrow], headers=[*_HEADERS[:4], "STATE"], tablefmt="plain", disable_numparse=True)
+    table = plain_table([r[:5] for r in narrow], [*_HEADERS[:4], "STATE"])
     return table, ["(-o wide adds NODE" + (", and shows READY, SERVING and TERMINATING apart)" if merged else ")")]
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from kubectl_svcpath.path import SEVERITY_ORDER
 from kubectl_svcpath.render.common import local_only, wrap_lines
+from kubectl_svcpath.render.plain import plain_table
 from kubectl_svcpath.render.text import Style, safe
 from kubectl_svcpath.report import Report
 from kubectl_svcpath.wording import counted
@@ -206,24 +207,6 @@ def audit_row(r: Report) -> dict[str, str]:
                          "0 local" if not endpoints and _dropped(r) else
                          f"{len(endpoints)} local" if not svc.from_api and all(local_only(p.paths) for p in r.ports) else str(len(endpoints)),
             "PKTS": str(sum(pkts)) if pkts else "-", "HEALTH": safe(health(r)), "NODE": safe(r.host or "?")}
-
-
-def plain_table(cells: list[list[str]], headers: list[str]) -> str:
-    """tabulate(cells, headers, tablefmt="plain", disable_numparse=True) with MIN_PADDING 0, written out:
-    tabulate's pass over 80,000 cells was a third of a 10,000-Service audit's rendering. Cells with a
-    line break or outside ASCII (tabulate measures those its own way) still go through tabulate."""
-    if any(not c.isascii() or "\n" in c or "\r" in c for row in cells for c in row):
-        # (imported here: with the importlib.metadata, email and zipfile modules it brings, ~14 ms of every
-        # --all run's start, for tables few inputs make)
-        import tabulate
-
-        tabulate.MIN_PADDING = 0  # kubectl-like: columns as wide as their widest cell, two spaces apart
-        return tabulate.tabulate(cells, headers=headers, tablefmt="plain", disable_numparse=True)
-    stripped = [list(map(str.strip, row)) for row in cells]
-    columns = list(zip(*stripped, strict=True)) if stripped else [()] * len(headers)
-    widths = [max(len(h), max(map(len, column), default=0)) for h, column in zip(headers, columns, strict=True)]
-    row_format = "  ".join(f"{{:<{w}}}" for w in widths)  # (one C call a row: half the time of ljust and join)
-    return "\n".join([row_format.format(*row).rstrip() for row in [headers, *stripped]])
 
 
 def render_rows(rows: list[dict[str, str]], style: Style, wide: bool, width: int | None, all_totals: dict[str, int],

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import tabulate as _tabulate_module
-from tabulate import tabulate
-
-_tabulate_module.MIN_PADDING = 0  # kubectl-like: columns as wide as their widest cell, two spaces apart
-
 from kubectl_svcpath.path import EndpointHop, EntryPath
 from kubectl_svcpath.render.common import (conns_cell, destination, endpoint_state, header_lines, left_out_state,
                                            notes_lines, wrap_lines)
+from kubectl_svcpath.render.plain import plain_table
 from kubectl_svcpath.render.text import Style, human_bytes, human_count, safe, share
 from kubectl_svcpath.report import Report
 
@@ -152,7 +148,7 @@ def _fit(columns: list[tuple[str, bool, int]], rows: list[dict[str, str]], width
     cols = list(columns)
     hidden: list[str] = []
     while True:
-        text = _tabulate(cols, rows, style)
+        text = _table_text(cols, rows, style)
         droppable = [c for c in cols if c[2] > 0]
         if width is None or max((len(line) for line in text.splitlines()), default=0) <= width or not droppable:
             return text, hidden
@@ -161,10 +157,10 @@ def _fit(columns: list[tuple[str, bool, int]], rows: list[dict[str, str]], width
         hidden.append(drop[0])
 
 
-def _tabulate(cols: list[tuple[str, bool, int]], rows: list[dict[str, str]], style: Style) -> str:
+def _table_text(cols: list[tuple[str, bool, int]], rows: list[dict[str, str]], style: Style) -> str:
     names = [c[0] for c in cols]
     body = [[safe(r.get(n, "")) for n in names] for r in rows]
-    text = tabulate(body, headers=names, tablefmt="plain", disable_numparse=True)
+    text = plain_table(body, names)
     if style.color:
         text = text.replace("STALE", style.paint("STALE", "red")).replace("MISSING (no rule)", style.paint("MISSING (no rule)", "red"))
     return text

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 
-from tabulate import tabulate
 
 from kubectl_svcpath.render.common import wrap_lines
+from kubectl_svcpath.render.plain import plain_table
 from kubectl_svcpath.render.text import Style, safe, share
 from kubectl_svcpath.render.tree import Node as TreeNode, fold_tree_line, tree_lines
 from kubectl_svcpath.trace import TraceReport
@@ -253,8 +253,7 @@ def _numbers_said(idx: list[int]) -> str:
 
 
 def _summary_table(rows: list[list[str]]) -> str:
-    return tabulate([[safe(c) for c in r] for r in rows], headers=["BRANCH", "VERDICT", "ENDPOINT", "SHARE", "MASQUERADE"],
-                    tablefmt="plain", disable_numparse=True)
+    return plain_table([[safe(c) for c in r] for r in rows], ["BRANCH", "VERDICT", "ENDPOINT", "SHARE", "MASQUERADE"], 2)
 
 
 def _masq_cell(b: Branch) -> str:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tabulate import tabulate
 
 from kubectl_svcpath.render.common import wrap_lines
+from kubectl_svcpath.render.plain import plain_table
 from kubectl_svcpath.render.text import Style, human_bytes, safe, share
 from kubectl_svcpath.render.verdict import short_findings
 from kubectl_svcpath.report import Report
@@ -44,10 +44,10 @@ def _rows(t: Traffic) -> list[list[str]]:
 
 def _table(rows: list[list[str]], width: int | None) -> list[str]:
     """One table; when it is wider than the terminal, each port heads its own rows instead of a PORT column."""
-    lines = tabulate(rows, headers=_HEADERS, tablefmt="plain", disable_numparse=True).splitlines()
+    lines = plain_table(rows, _HEADERS).splitlines()
     if width is None or max(map(len, lines), default=0) <= width:
         return lines
-    body = tabulate([r[1:] for r in rows], headers=_HEADERS[1:], tablefmt="plain", disable_numparse=True).splitlines()
+    body = plain_table([r[1:] for r in rows], _HEADERS[1:]).splitlines()
     out = ["  " + body[0]]
     for row, line in zip(rows, body[1:], strict=True):
         if row[0]:

@@ -101,6 +101,15 @@ def test_an_offline_all_run_loads_no_table_library(tmp_path: Any) -> None:
     assert loaded == []
 
 
+def test_an_offline_one_service_run_loads_no_table_library(tmp_path: Any) -> None:
+    """One Service's path table is written by render.plain as --all's is: tabulate (~15 ms of the start with
+    what it brings) loads only for a cell outside ASCII."""
+    loaded, printed = _loaded_after(["bench/svc-00001", "--rules-file", _small_dump(tmp_path)],
+                                    ["tabulate", "importlib.metadata", "email", "zipfile"])
+    assert "PORT" in printed and "SERVICE-CHAIN" in printed, printed
+    assert loaded == []
+
+
 def test_max_parallel_says_one_default_everywhere() -> None:
     """--max-parallel's default is written where --help (cli), completion and Options read it: one number
     (cli does not import options at start-up, so a test holds them equal)."""

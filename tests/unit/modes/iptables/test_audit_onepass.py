@@ -19,7 +19,7 @@ import pytest
 
 from kubectl_svcpath.errors import SvcpathError
 from kubectl_svcpath.modes.iptables import audit_match
-from kubectl_svcpath.render.audit import plain_table
+from kubectl_svcpath.render.plain import plain_table
 from tests.conftest import DUMPS, require_shared
 from tests.lab.kpgen import save_text
 from tests.onepass_inputs import CORPUS, DUMP_FILES, PASTES, assert_same, both, counting_matches, save_services, save_with_problems
@@ -138,3 +138,12 @@ def test_plain_table_is_tabulates_plain_format() -> None:
         heads = ["".join(random.choice(string.ascii_uppercase + "-") for _ in range(random.randint(1, 8))) for _ in range(cols)]
         cells = [["".join(random.choice(alphabet) for _ in range(random.randint(0, 10))) for _ in range(cols)] for _ in range(rows)]
         assert plain_table(cells, heads) == tabulate.tabulate(cells, headers=heads, tablefmt="plain", disable_numparse=True)
+    tabulate.MIN_PADDING = 2  # (tabulate's own: the trace's branch table)
+    try:
+        for _ in range(500):
+            cols, rows = random.randint(1, 5), random.randint(0, 5)
+            heads = ["".join(random.choice(string.ascii_uppercase + "-") for _ in range(random.randint(1, 8))) for _ in range(cols)]
+            cells = [["".join(random.choice(alphabet) for _ in range(random.randint(0, 10))) for _ in range(cols)] for _ in range(rows)]
+            assert plain_table(cells, heads, 2) == tabulate.tabulate(cells, headers=heads, tablefmt="plain", disable_numparse=True)
+    finally:
+        tabulate.MIN_PADDING = 0
