@@ -21,9 +21,7 @@ from kubectl_svcpath.parse import connection_entries, describe, dump_format
 from kubectl_svcpath.parse.hosts import HostPart, NotSplit, host_parts
 from kubectl_svcpath.parse.ipaddr import kube_ipvs0, only_ip_addr
 from kubectl_svcpath.parse.quoted import unquote
-from kubectl_svcpath.parse.excerpt import (clean, excerpt_note, head_commands, json_excerpt, left_out_note, marked_note, uncommented_note,
-                                           relisted_note, repeated_note, rerun_note, split_forms, family_note,
-                                           restore_log_note)
+from kubectl_svcpath.parse.prompts import head_commands
 from kubectl_svcpath.path import PortPath
 from kubectl_svcpath.report import Report, RulesNotRead
 from kubectl_svcpath.snapshot import ServiceSnapshot
@@ -50,7 +48,7 @@ def parse_collection(collection: Collection, lenient: bool = False) -> Parsed:
         if dump.elisions:
             parsed.elisions[dump.source] = list(dump.elisions)
         # (a text whose every line has iptables-save's shapes holds no -L listing: no pass over a big dump for it)
-        forms = split_forms(dump.text) if dump.kind != "pod" and not dump.save_lines else None
+        forms = _split_forms(dump.text) if dump.kind != "pod" and not dump.save_lines else None
         for part in [replace(dump, text=text) for text in forms] if forms else [dump]:
             try:
                 form = registry.form(dump_format(part))
@@ -71,6 +69,12 @@ def parse_collection(collection: Collection, lenient: bool = False) -> Parsed:
     parsed.mode = detect_mode(parsed, collection)
     _stamp_sources(parsed, collection)
     return parsed
+
+
+def _split_forms(text: str) -> list[str] | None:
+    from kubectl_svcpath.parse.excerpt import split_forms
+
+    return split_forms(text)
 
 
 def _beside_a_table(part: RuleDump, collection: Collection) -> str | None:
@@ -414,6 +418,10 @@ def cleaned(dump: RuleDump, notes: list[str] | None = None) -> RuleDump:
         # all: parse_collection): looking for them took ~0.2 s of a 10k-Service ipvsadm listing, and read
         # ipset's "Members:" lines as commands
         return replace(dump, clean=True)
+    # (a paste: excerpt.py's patterns load for it, not for a tool's own output - _own_output above)
+    from kubectl_svcpath.parse.excerpt import (clean, family_note, json_excerpt, left_out_note, marked_note, relisted_note,
+                                               repeated_note, rerun_note, restore_log_note, uncommented_note)
+
     c = clean(dump.text)
     if not c.bom and not c.elisions and not c.commands and not c.dedented and not c.left_out and not c.marked \
             and not c.relisted and not c.repeated and not c.uncommented and not c.reruns and not c.other_family \
@@ -476,5 +484,7 @@ def input_notes(parsed: Parsed, collection: Collection, snapshot: ServiceSnapsho
     iptables_sources = {d.source for d in parsed.rules.dumps} if parsed.rules is not None else set()
     for source, lines in parsed.elisions.items():
         if source not in iptables_sources and source not in parsed.placed_cuts:  # (their readers' notes say it)
+            from kubectl_svcpath.parse.excerpt import excerpt_note
+
             notes.append(excerpt_note(source, lines))
     return notes

@@ -9,7 +9,6 @@ import re
 
 from kubectl_svcpath.dump import RuleDump
 from kubectl_svcpath.errors import BadDump
-from kubectl_svcpath.parse.excerpt import commands_without_output
 
 
 _COUNTED_RULE = re.compile(r"\[\d+:\d+\]\s+-[AI]\s")
@@ -55,6 +54,8 @@ def detect_format(text: str, source: str) -> str:
     if is_json:
         raise BadDump(source, "JSON, but not `nft -j` output (it must start with {\"nftables\": …})",
                       hint="for nftables pass `nft -j list table ip kube-proxy`; manifests go to --manifest")
+    from kubectl_svcpath.parse.excerpt import commands_without_output  # (a text no reader takes: a paste)
+
     ran = commands_without_output(body)
     if ran is not None:
         raise _command_only(source, *ran)

@@ -56,26 +56,8 @@ class _LineLed:
         return (self._first.match(text) if pos == 0 else None) or self._later.search(text, pos)
 
 
-# what else authors paste around the rules: the shell prompt and command that printed them
-# ("$ ipt KUBE-SERVICES", "[root@gv187 ~]# iptables -t nat -L", "root@kind-worker:/# iptables -S",
-# "controlplane $ kubectl exec …", oh-my-zsh's "➜ root@cka3962:~# …", a container's "/ # iptables …"), the bare
-# command, and a line of their own prose ("From the KUBE-NODEPORTS chain:"). Each becomes a "# " line: every parser reads those as comments, and
-# the iptables -L reader still takes the table from a "-t filter" in them. ("COMMIT # end of nat" is no root prompt.)
-# (CentOS's "[root@master1 ~]#ipvsadm -Ln": a bracketed prompt whose PS1 has no space before the command; a bare
-# "$sudo iptables-save …", the "$" of a two-line prompt whose first line names the host and directory)
-_TOOLS = r"(?:sudo|ip6?tables[\w-]*|nft|ipvsadm|kubectl|conntrack|ipset)\s"
-_PROMPT = re.compile(r"^\s*(?!COMMIT\s)(?:\u279c\s+)?(?:\[[^\]\n]{0,80}@[^\]\n]{0,80}\][$#%]\s*\S|\$(?=" + _TOOLS + r")\S|"
-                     r"(?:\[[^\]\n]{0,80}\]|[\w.-]+@[\w.-]+[ \t]+[~/][\w.:~/-]*|[\w.-]+@[\w.:~/-]*|[\w.-]+:[~/][\w.:~/-]*|[\w.-]+|"
-                     r"[~/][\w.:~/-]*|[~\w./-]{1,80}\])?\s*[$#%]\s+\S)")
-PROMPT = _PROMPT  # (parse/hosts: a command line)
-# (a listing command alone, or piped: "sudo iptables-save | grep nginx-ext", "iptables-save > /tmp/x")
-# (a cloud's CLI and a shell variable set from a command, "noderg=$(az aks show …)": the author's script around the rules)
-_COMMAND = re.compile(r"^\s*(?:sudo\s+)?(?:(?:ip6?tables(?:-legacy|-nft)?(?:-save)?|nft|ipvsadm|kubectl|crictl|docker|conntrack|minikube|"
-                      r"az|aws|gcloud|eksctl)(?:\s+-?\w|\s*[|>]|\s*$)|[A-Za-z_]\w*=\$\()")
-_PROSE = re.compile(r"^[A-Z][^:\t]{2,100}:\s*$")
-# a line of the author's own words in their script ("可以在宿主机上看到8000端口", "Есть наш сервис"): led by a letter
-# outside ASCII, which no rule listing starts a line with; or led by "//", as a note over a rule is written in C
-_OWN_WORDS = re.compile(r"^\s*(?:[^\W\d_\x00-\x7f]|//)")
+from kubectl_svcpath.parse.prompts import (COMMAND as _COMMAND, KUBECTL_TABLE as _KUBECTL_TABLE, OWN_WORDS as _OWN_WORDS,  # noqa: E402
+                                           PROMPT as _PROMPT, PROSE as _PROSE, RULE_TOOL as _RULE_TOOL, TOOLS as _TOOLS, head_commands)
 # the prompt alone, the command's output done ("ubuntu@vm1:~$ ", "[root@node ~]#"): ends many pasted runs;
 # and sudo's own prompt under a command ("[sudo] password for lab:"), printed before the command's output
 _BARE_PROMPT = re.compile(r"^\s*(?:\u279c\s+)?(?:(?:\[[^\]\n]{0,80}\]|[\w.-]+@[\w.-]+[ \t]+[~/][\w.:~/-]*[ \t]|[\w.-]+@[\w.:~/-]*|[~/][\w.:~/-]*[ \t])[$#%]|"
@@ -141,10 +123,6 @@ _RESTORE_START = re.compile(rf"[ \t]*(?P<journald>{_JOURNALD})?{_KLOG}(?:Restori
 _JOURNALD_PREFIX = re.compile(rf"[ \t]*{_JOURNALD}")
 _KLOG_LINE = re.compile(rf"[ \t]*{_KLOG}")
 _RESTORE_FAILED = re.compile(rf"[ \t]*(?:{_JOURNALD})?{_KLOG}\"?Failed to execute iptables-restore")
-# kubectl get's table pasted without its command ("NAME    TYPE           CLUSTER-IP   EXTERNAL-IP   PORT(S) …", "NAME  READY
-# STATUS …"): its header, NAME and two or more upper-case columns two spaces apart; it and its rows, down to a blank
-# line or a rule, are left out (no listing prints such a header)
-_KUBECTL_TABLE = re.compile(r"^[ \t]*(?:NAMESPACE[ \t]{2,})?NAME(?:[ \t]{2,}[A-Z][A-Z()/-]*(?: [A-Z][A-Z()/-]*)?){2,}[ \t\r]*$")
 TABLE = "a kubectl get table"
 # a listing command whose output holds no blank line (iptables-save, iptables -S, a grep of either): after its
 # output and a blank line, the lines that are no rule before the next command are the author's words
@@ -165,8 +143,6 @@ _NEW_CHAIN_LINE = re.compile(r"[ \t]*-N[ \t]+(\S+)[ \t\r]*$")
 _TABLE_LINE = _LineLed(r"[ \t]*\*[a-z]+[ \t]*\r?(?:\n|$)")
 # a row of iptables -L -v: packets and bytes (K/M/G suffixes unless -x), then the target
 _LIST_ROW = re.compile(r"\s*\d+[KMGT]?\s+\d+[KMGT]?\s+\S")
-_RULE_TOOL = re.compile(r"(?:^|[\s/|;])(?:ip6?tables(?:-legacy|-nft)?(?:-save)?|nft|ipvsadm|conntrack|ipset)(?=\s|$)")
-RULE_TOOL = _RULE_TOOL  # (parse/hosts: a loop or ssh running a rule tool)
 
 
 # a listing command's own failure printed under it ("iptables v1.8.7 (legacy): can't initialize iptables table
@@ -975,14 +951,6 @@ def _maybe_commands(text: str) -> bool:
     return head_commands(text) or _ANY_PROMPT.search(text) is not None
 
 
-def head_commands(text: str) -> bool:
-    """A prompt, command or prose line among the first 40 lines (not "# " comments)."""
-    head = text[:4096].split("\n")[:40]
-    return any(not ln.lstrip().startswith("#") and (_PROMPT.match(ln) or _COMMAND.match(ln) or _PROSE.match(ln) or _OWN_WORDS.match(ln)
-                                                    or _KUBECTL_TABLE.match(ln))
-               for ln in head)
-
-
 # (a prompt may end the paste without its line's end: "/ #" last, the copy stopped at the cursor)
 _ANY_PROMPT = re.compile(r"\n[ \t]*(?:\u279c[ \t]+)?(?:\$ |[~/][\w.:~/-]*[ \t]?[$#%](?:[ \n]|\Z)|\[[^\]\n]{0,80}\][$#](?:[ \n]|\Z)|"
                          r"[~\w./-]{1,80}\][$#](?:[ \n]|\Z)|[\w.-]+@[\w.:~/-]*[$#](?:[ \n]|\Z)|[\w.-]+@[\w.-]+[ \t][~/][\w.:~/-]*[ \t][$#](?:[ \n]|\Z)|[\w.-]+:[~/][\w.:~/-]*[ \t][$#](?:[ \n]|\Z)|"
@@ -1239,11 +1207,3 @@ def left_out_note(source: str, left_out: list[tuple[int, int, str]]) -> str:
 def excerpt_note(source: str, lines: list[int]) -> str:
     return (f"{source} is an excerpt (cut at {numbered('line', lines)}): "
             "what it does not show may exist, so nothing is said to be absent")
-
-
-ELISION_WORDS = frozenset(("...", "…", "....", ".....", "......", "[...]", "[snip]", "<snip>", "<truncated>", "[truncated]"))
-
-
-def is_elision_word(word: str) -> bool:
-    """A cut inside a rule line: ``-A KUBE-SVC-X ... -j KUBE-SEP-Y``."""
-    return word in ELISION_WORDS

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from kubectl_svcpath.parse.excerpt import PROMPT, RULE_TOOL
+from kubectl_svcpath.parse.prompts import PROMPT, RULE_TOOL
 
 _HOST = r"[A-Za-z0-9][\w.-]{0,62}"
 # pdsh's and clush's "host: " before each line; the host counts when a listing's own line follows it: iptables-save's

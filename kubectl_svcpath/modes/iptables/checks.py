@@ -848,10 +848,10 @@ def save_tool(rules: RuleSet) -> str:
 
 def excerpt_notes(info: DumpInfo) -> list[str]:
     """What one iptables input is a part of, in the words an on-call engineer needs."""
-    from kubectl_svcpath.parse.excerpt import annotation_note, excerpt_note
-
     out: list[str] = []
     if info.elisions:
+        from kubectl_svcpath.parse.excerpt import excerpt_note  # (a cut paste: its patterns load for it)
+
         out.append(excerpt_note(info.source, info.elisions))
     elif info.grep:
         out.append(f"{info.source} is grep output: only the lines that matched, so nothing is said to be absent")
@@ -868,6 +868,8 @@ def excerpt_notes(info: DumpInfo) -> list[str]:
         out.append(f"{info.source} lists chains, not whole tables (nft list chain): a part of the rules, "
                    "so nothing is said to be absent")
     if info.annotations:
+        from kubectl_svcpath.parse.excerpt import annotation_note
+
         out.append(annotation_note(info.source, info.annotations))
     if info.deleted:
         shown = ", ".join(info.deleted[:6]) + (f" and {len(info.deleted) - 6} more" if len(info.deleted) > 6 else "")

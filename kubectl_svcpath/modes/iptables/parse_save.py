@@ -18,7 +18,7 @@ from itertools import accumulate, islice
 from typing import TYPE_CHECKING
 
 from kubectl_svcpath.errors import BadDump
-from kubectl_svcpath.parse.excerpt import ELISION_WORDS, is_elision_word
+from kubectl_svcpath.parse.elision import ELISION_WORDS, is_elision_word
 from kubectl_svcpath.parse.tokens import TokenError, counter, split_words
 from kubectl_svcpath.modes.iptables.model import UNLOCATED, UNSUPPORTED, Chain, DumpInfo, LazyChains, Rule, RuleSet, Table, pack_span, pack_spans, span_length
 from kubectl_svcpath.parse.possessive import compile_possessive

@@ -14,6 +14,7 @@ from pathlib import Path
 from kubectl_svcpath import pipeline
 from kubectl_svcpath.dump import RuleDump
 from kubectl_svcpath.modes.ipvs.ipset import as_printed
+from kubectl_svcpath.parse import excerpt
 from tests.conftest import ROOT, svcpath
 
 FIX = ROOT / "tests" / "fixtures" / "ipvs"
@@ -25,7 +26,7 @@ def test_the_listing_is_handed_to_its_reader_as_printed(monkeypatch) -> None:
     def no_cleaner(text: str):
         raise AssertionError("the paste cleaner was asked to look at ipset's own output")
 
-    monkeypatch.setattr(pipeline, "clean", no_cleaner)
+    monkeypatch.setattr(excerpt, "clean", no_cleaner)  # (pipeline.cleaned imports it when a paste needs it)
     for text in (LISTING, OTUS, "$ sudo ipset list\n" + LISTING):
         dump = pipeline.cleaned(RuleDump(text=text, source="sets.txt"))
         assert dump.clean and dump.format == "ipset" and dump.text == text
