@@ -226,13 +226,19 @@ def nodes_summary(reports: list[Report], not_read: int, width: int | None, sampl
     """Several nodes' reports: one closing line of how they came out (the last thing a terminal shows after
     a hundred reports), the nodes of each outcome named with their finding codes; ``sampled``: --sample's
     (readable nodes, zones): "sampled of 40, across 3 zones"."""
+    from kubectl_svcpath.render.audit import health
+
     kinds: dict[str, dict[str, list[str]]] = {"error": {}, "warning": {}}
     ok = 0
+    unknown: list[str] = []  # no error or warning, but a path the input does not show: not "ok" (--all's "?")
     for r in reports:
         host = r.host or "?"
         worst = r.worst_severity
         if worst not in kinds:
-            ok += 1
+            if health(r) == "ok":
+                ok += 1
+            else:
+                unknown.append(safe(host))
             continue
         codes = ", ".join(dict.fromkeys(f.code for f in r.findings if f.severity == worst))
         kinds[worst].setdefault(codes, []).append(safe(host))
@@ -242,6 +248,8 @@ def nodes_summary(reports: list[Report], not_read: int, width: int | None, sampl
         n = sum(map(len, groups.values()))
         if n:
             parts.append(f"{n} with {plural} (" + "; ".join(f"{listed(nodes, 5)}: {safe(codes)}" for codes, nodes in groups.items()) + ")")
+    if unknown:
+        parts.append(f"{len(unknown)} with paths not in the input ({listed(unknown, 5)})")
     if not_read:
         parts.append(f"{not_read} not read (the error lines on stderr)")
     across = hosts_word(reports)

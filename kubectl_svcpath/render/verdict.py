@@ -108,6 +108,9 @@ def port_verdict(report: Report, pp: PortPath, style: Style, width: int | None =
         status = style.paint("OK", "green") if skipped else "UNKNOWN"
     elif all(p.verdict == "not-in-input" for p in pp.paths):
         status = "UNKNOWN (its chains are not in the input)"
+    elif any(p.verdict == "not-in-input" for p in pp.paths):  # (--all's HEALTH: "?: not in the input")
+        kinds = ", ".join(dict.fromkeys(p.entry or "?" for p in pp.paths if p.verdict == "not-in-input"))
+        status = f"UNKNOWN (where its {kinds} traffic goes is not in the input)"
     elif any(p.endpoints_in_part for p in pp.paths):
         status = "UNKNOWN (not all its endpoints are in the input)"
     elif any(f.endpoint_chains_unseen and f.port == pp.port.name for f in report.findings):
