@@ -136,7 +136,7 @@ def split_nodes(collection: Collection) -> list[Collection]:
         chosen = [text for node, text in parts if _same_host(node, collection.node)]
         if not chosen:
             raise BadDump(dump.source, f"node {collection.node} is none of the {len(parts)} nodes whose listings it holds "
-                          f"({listed([node for node, _ in parts])})", hint=f"pass --node with one of them: --node {parts[0][0]}")
+                          f"({listed([node for node, _ in parts])})", hint=_which_node(collection.node, [node for node, _ in parts]))
         return [replace(collection, dumps=[replace(dump, text=chosen[0])])]
     said = f"{dump.source} holds {len(parts)} nodes' tables that differ ({', '.join(node for node, _ in parts)})"
     return [replace(collection, dumps=[replace(dump, text=text)], node=node, paste_nodes=said, notes=[
@@ -186,13 +186,25 @@ def _host_collections(collection: Collection, dump: RuleDump, hosts: list[HostPa
         chosen = [h for h in hosts if _same_host(h.host, collection.node)]
         if not chosen:
             raise BadDump(dump.source, f"node {collection.node} is none of the {len(hosts)} {noun} whose rules it holds ({names})",
-                          hint=f"pass --node with one of them: --node {hosts[0].host}")
+                          hint=_which_node(collection.node, [h.host for h in hosts]))
         h = chosen[0]
         return [_of_host(collection, dump, h, collection.node, None, f"{dump.source} holds the rules of {len(hosts)} {noun} "
                          f"({names}, told apart by {how}): {h.host}'s lines ({line_spans(h.lines)}) are read, the others' left out")]
     said = f"{dump.source} holds the rules of {len(hosts)} {noun} ({names}, told apart by {how})"
     return [_of_host(collection, dump, h, h.host, said, f"{said}: this report is {h.host}'s (its lines {line_spans(h.lines)}); "
                      f"--node {h.host} reads it alone") for h in hosts]
+
+
+def _which_node(wanted: str, names: list[str]) -> str:
+    """The hint for a --node the paste holds no host of: the host whose name holds the one typed (a short name,
+    "vmss000002" for "aks-npuser-11270689-vmss000002"), else the closest, else the first; never another host's name
+    as if it were the one meant."""
+    from kubectl_svcpath.held import close_only
+
+    near = [n for n in names if wanted.lower() in n.lower()] or close_only(wanted, names)
+    if len(near) == 1:
+        return f"did you mean --node {near[0]}?"
+    return f"pass --node with one of them: --node {(near or names)[0]}"
 
 
 def _of_host(collection: Collection, dump: RuleDump, host: HostPart, node: str | None, said: str | None, note: str) -> Collection:

@@ -257,3 +257,14 @@ def test_one_host_by_ssh_is_one_node(tmp_path: Path) -> None:
     code, out, err = svcpath("default/kubernetes", "--rules-file", _paste(tmp_path, lines), "-o", "json")
     assert code == 0, err
     assert _reports(out) == {None: 7}, out  # (the same host twice: its later run read, as before)
+
+
+def test_a_short_node_name_is_offered_its_host_not_the_first() -> None:
+    """`--node vmss000002` for vijayrod's two AKS nodes (tests/corpus): the hint said "--node
+    aks-npuser-11270689-vmss000000", the other node, which a user copying it would read without a word of doubt."""
+    from tests.conftest import ROOT
+
+    paste = str(ROOT / "tests" / "corpus" / "vijayrod-aks-grep-two-nodes-local-notes-get-tables.txt")
+    code, out, err = svcpath("nginx", "--rules-file", paste, "--node", "vmss000002")
+    assert (code, out) == (8, ""), out
+    assert err.splitlines()[1] == "hint: did you mean --node aks-npuser-11270689-vmss000002?", err
