@@ -119,3 +119,17 @@ def test_every_exit_code_is_in_the_readme_and_in_help() -> None:
     assert rows == {str(int(c)): c.name for c in ExitCode}
     said = re.findall(r"(?:^|, )(\d+) ", " ".join(EPILOG.split("Exit codes:", 1)[1].split()))
     assert [int(n) for n in said] == [int(c) for c in ExitCode]
+
+
+def test_the_readme_documents_the_exit_code_of_ipvs_rules_without_the_ipvs_table() -> None:
+    """IPVS mode's iptables rules passed alone (tkng's `iptables -t nat -L KUBE-SERVICES` in tests/corpus) exit 9,
+    which README's table gave only for a proxy mode this version cannot analyse, and IPVS mode it analyses."""
+    from pathlib import Path
+
+    from tests.conftest import ROOT, svcpath
+
+    code, out, err = svcpath("--rules-file", str(ROOT / "tests" / "corpus" / "tkng-ipvs-mode-nat-L-kube-services.txt"), "--all")
+    assert (code, out) == (9, "") and err.startswith("error: these iptables rules are kube-proxy's IPVS mode"), err
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    row = next(ln for ln in readme.splitlines() if ln.startswith("| 9 | UNSUPPORTED |"))
+    assert "IPVS mode's iptables rules alone, without the IPVS table: pass `ipvsadm -Ln` too" in row, row
