@@ -6,12 +6,13 @@ footprint's text as it stands in the input (its rule lines whole, the Service's 
 each value place a capture group - the first place of a value a new group, each later place of the
 same value a backreference to it. A later Service whose text matches it in full has the same lines
 but for its values, and the same values in the same places; the check after the match makes the
-renaming one to one (distinct values stay distinct), and each address's place keeps what the
-analysis tells apart (an address ending in .0 or not) picks the recipe learnt for it. That is what the
-template's key vouches for, so that recipe makes the row, from the values the groups caught. Templates
-that differ only in which addresses end in .0 share one pattern: a 10-endpoint Service's pods make a
-dozen such variants, each compiled alone and each tried and failed in turn before. A Service that matches no compiled template takes
-audit.py's way; nothing here ever makes a row the recipe would not.
+renaming one to one (distinct values stay distinct), and what the analysis tells apart at each address's
+place (an address ending in .0 or not) picks the recipe learnt for it. That is what the template's key
+vouches for, so that recipe makes the row, from the values the groups caught. Templates that differ only
+in which addresses end in .0 share one pattern: a 10-endpoint Service's pods make a dozen such variants,
+each compiled alone and each tried and failed in turn before. A Service that matches no compiled
+template, or a variant not learnt yet, takes audit.py's way; nothing here ever makes a row the recipe
+would not.
 """
 
 from __future__ import annotations
