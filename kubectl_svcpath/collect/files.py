@@ -60,7 +60,7 @@ def _decoded(path: str, what: str = "rule dump") -> str:
                 pass
             else:
                 with pages:
-                    return str(pages, "utf-8", "backslashreplace")
+                    return str(pages, _encoding(pages[:2]), "backslashreplace")
         # a pipe, /dev/stdin, <(kubectl exec …), a device: it has no size to check first
         return _read_capped(f, path, what)
 
@@ -68,7 +68,8 @@ def _decoded(path: str, what: str = "rule dump") -> str:
 def _read_capped(f: IO[bytes], path: str, what: str) -> str:
     """A stream decoded in chunks as it is read, up to the limit (/dev/zero would fill the memory); binary
     data stops the reading at its first chunk (read_text then says it is binary)."""
-    reader = io.TextIOWrapper(f, encoding="utf-8", errors="backslashreplace", newline="")
+    head = f.peek(2)[:2] if isinstance(f, io.BufferedReader) else b""
+    reader = io.TextIOWrapper(f, encoding=_encoding(head), errors="backslashreplace", newline="")
     try:
         chunks: list[str] = []
         size = 0
@@ -86,6 +87,12 @@ def _read_capped(f: IO[bytes], path: str, what: str) -> str:
 
 
 _CHUNK = 1 << 20  # characters read at a time from a file without a size
+
+
+def _encoding(head: bytes) -> str:
+    """UTF-8, or UTF-16 for a text that opens with UTF-16's byte-order mark: what Windows PowerShell 5.1's ``>``
+    writes (kubectl exec … -- iptables-save -c > rules.txt, kubectl get svc -o yaml > svc.yaml)."""
+    return "utf-16" if head in (b"\xff\xfe", b"\xfe\xff") else "utf-8"
 
 
 def read_dump(path: str) -> RuleDump:

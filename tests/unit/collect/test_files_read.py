@@ -93,3 +93,28 @@ def test_a_device_without_end_is_refused_in_bounded_memory() -> None:
     manifest = subprocess.run([sys.executable, "-m", "kubectl_svcpath", "web", "--rules-file", str(EXAMPLE / "iptables-save-on-node-host.txt"), "--manifest",
                                "/dev/zero"], capture_output=True, text=True, timeout=60, preexec_fn=limited)
     assert manifest.returncode == 8 and "error: /dev/zero: binary data, not a text manifest\n" in manifest.stderr, manifest.stderr
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_utf16_with_its_byte_order_mark_is_read_as_text(tmp_path: Path, encoding: str) -> None:
+    """Windows PowerShell 5.1's `kubectl exec … -- iptables-save -c > rules.txt` (and `kubectl get svc -o yaml >
+    svc.yaml`) writes UTF-16 with a byte-order mark: it was 'binary data, not a text rule dump' (exit 8), with the hint
+    to pass the text output of iptables-save, which the user had done. Now read as the text it is, file or pipe."""
+    from tests.conftest import DUMPS, svcpath
+
+    save = DUMPS / "repo-blog-flannel-k8s-master-iptables-save.txt"
+    text = save.read_text(encoding="utf-8")
+    wide = tmp_path / "rules-utf16.txt"
+    wide.write_bytes((text if encoding == "utf-16" else "\ufeff" + text).encode(encoding))  # (utf-16-be writes no mark)
+    assert read_text(str(wide)) == text
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=fifo.write_bytes, args=(wide.read_bytes(),), daemon=True)
+    writer.start()
+    try:
+        assert read_text(str(fifo)) == text
+    finally:
+        writer.join(timeout=10)
+    assert svcpath("--rules-file", str(wide), "--all") == svcpath("--rules-file", str(save), "--all")
+    code, out, err = svcpath("--rules-file", str(wide), "--all")
+    assert code == 0 and "5 Services, 7 ports, 7 endpoints" in out, err
