@@ -133,7 +133,11 @@ def svcpath(
     flags = dict(locals())  # every parameter is a flag: handed on by name (a new flag is its line above + its Options field)
     from kubectl_svcpath.app import Env, run
 
-    raise SystemExit(run(_options(flags), Env.from_process()))
+    try:
+        code = run(_options(flags), Env.from_process())
+    except BrokenPipeError:  # the reader went away (| head): typer's click would make it exit 1, "a bug"
+        code = ExitCode.OK
+    raise SystemExit(code)
 
 
 # ConnectFlags' fields (kubectl's connection overrides) by the flag that sets them (the flag as kubectl spells it:

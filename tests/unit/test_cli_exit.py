@@ -133,3 +133,24 @@ def test_the_readme_documents_the_exit_code_of_ipvs_rules_without_the_ipvs_table
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     row = next(ln for ln in readme.splitlines() if ln.startswith("| 9 | UNSUPPORTED |"))
     assert "IPVS mode's iptables rules alone, without the IPVS table: pass `ipvsadm -Ln` too" in row, row
+
+
+def test_a_reader_that_goes_away_is_no_internal_error() -> None:
+    """`kubectl svcpath --all -o json | head -1`: the pipe's reader goes away before the answer is out. typer's click
+    turned the write's EPIPE into exit 1, which README's table calls a bug ("rerun with --debug"), with no line on
+    stderr; the plugin meant exit 0 for it. Now 0, nothing on stderr."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import DUMPS
+
+    read, write = os.pipe()
+    os.close(read)  # the first write fails with EPIPE (Python ignores SIGPIPE)
+    try:
+        done = subprocess.run([sys.executable, "-m", "kubectl_svcpath", "--all", "-o", "json", "--rules-file",
+                               str(DUMPS / "repo-k3s-nft-list-table-ip-kube-proxy.txt")],
+                              stdout=write, stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write)
+    assert (done.returncode, done.stderr) == (0, "")
