@@ -47,6 +47,7 @@ def load_objects(text: str, source: str) -> list[dict[str, Any]]:
         reason = str(e).splitlines()[0][:120] if str(e) else ""
         if "integer string conversion" in reason:
             reason = "a number with more than 4300 digits"
+        _rule_dump(text, source)
         raise BadDump(source, f"not a JSON or YAML manifest ({type(e).__name__}: {reason})",
                       hint="pass what `kubectl get service,endpointslices -o yaml` prints") from None
     if not is_json:  # JSON has no aliases: json.loads makes every object anew
@@ -64,9 +65,23 @@ def load_objects(text: str, source: str) -> list[dict[str, Any]]:
     for o in objects:
         check_object(o, source)
     if not any(o.get("kind") == "Service" for o in objects):
+        _rule_dump(text, source)
         raise BadDump(source, "no Service object in the manifest",
                       hint="pass what `kubectl get service,endpointslices -o yaml` prints")
     return objects
+
+
+def _rule_dump(text: str, source: str) -> None:
+    """A rule dump passed as --manifest (the two files swapped: iptables-save's `*nat` reads as a YAML alias, nft -j
+    as JSON without a Service): refused as what it is, with the flag that takes it."""
+    from kubectl_svcpath.parse import detect_format
+
+    try:
+        form = detect_format(text, source)
+    except BadDump:
+        return
+    raise BadDump(source, f"a rule dump ({form}), not a manifest",
+                  hint="pass it with --rules-file; --manifest takes what `kubectl get service,endpointslices -o yaml` prints")
 
 
 def node_object(objects: list[dict[str, Any]] | None, node: str | None) -> dict[str, Any] | None:

@@ -217,3 +217,18 @@ def test_a_flag_the_run_would_ignore_is_a_usage_error(args: list[str], message: 
     code, out, err = svcpath(*args)
     assert_clean_failure(code, out, err, {ExitCode.USAGE})
     assert err.splitlines()[0] == f"error: {message}", err
+
+
+def test_a_rule_dump_passed_as_the_manifest_is_named_so() -> None:
+    """The two files swapped (--manifest rules.txt): iptables-save's `*nat` read as a YAML alias ('not a JSON or YAML
+    manifest (ComposerError: found undefined alias)'), nft -j's JSON as 'no Service object in the manifest'. Now the
+    error says it is a rule dump and which flag takes it."""
+    from tests.conftest import DUMPS, EXAMPLE, svcpath
+
+    save = str(EXAMPLE / "iptables-save-on-node-host.txt")
+    for dump, form in ((save, "iptables-save"), (str(EXAMPLE / "nft-list-table-ip-nat.json"), "nft-json"),
+                       (str(DUMPS / "repo-k3s-nft-list-table-ip-kube-proxy.txt"), "nft-text")):
+        code, out, err = svcpath("hello-service", "--rules-file", save, "--manifest", dump)
+        assert (code, out, err) == (8, "", f"error: {dump}: a rule dump ({form}), not a manifest\nhint: pass it with "
+                                           "--rules-file; --manifest takes what `kubectl get service,endpointslices -o "
+                                           "yaml` prints\n"), err
