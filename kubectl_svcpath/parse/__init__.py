@@ -63,8 +63,15 @@ def detect_format(text: str, source: str) -> str:
         raise BadDump(source, "`ipvsadm -Lnc` connection entries only: they are the connections open now, not the "
                       "virtual server table", hint="pass `ipvsadm -Ln` output from the node (and `ipvsadm -Ln --stats "
                       "--exact` for counters)")
+    if _MANIFEST.search(head) and _KIND.search(head):  # the two files swapped: kubectl get … -o yaml
+        raise BadDump(source, "a Kubernetes manifest (apiVersion, kind), not a rule dump",
+                      hint="pass it with --manifest; --rules-file takes iptables-save, nft list or ipvsadm -Ln output")
     raise BadDump(source, "not a rule dump this tool can read",
                   hint="expected iptables-save output, '-A' rule lines, 'iptables -t nat -L -n -v', nft list/JSON, ipvsadm -Ln or conntrack -L")
+
+
+_MANIFEST = re.compile(r"^(?:- )?apiVersion: \S", re.M)
+_KIND = re.compile(r"^\s*(?:- )?kind: [A-Z]\w*\s*$", re.M)
 
 
 def connection_entries(text: str) -> bool:

@@ -232,3 +232,15 @@ def test_a_rule_dump_passed_as_the_manifest_is_named_so() -> None:
         assert (code, out, err) == (8, "", f"error: {dump}: a rule dump ({form}), not a manifest\nhint: pass it with "
                                            "--rules-file; --manifest takes what `kubectl get service,endpointslices -o "
                                            "yaml` prints\n"), err
+
+
+def test_a_manifest_passed_as_the_rules_is_named_so() -> None:
+    """--rules-file svc.yaml (the files swapped, or the manifest alone): 'not a rule dump this tool can read' with a
+    list of rule forms. Now it says it is a manifest and which flag takes it (JSON manifests already were)."""
+    from tests.conftest import EXAMPLE, svcpath
+
+    manifest = str(EXAMPLE / "manifest.yaml")
+    code, out, err = svcpath("hello-service", "--rules-file", manifest)
+    assert (code, out, err) == (8, "", f"error: {manifest}: a Kubernetes manifest (apiVersion, kind), not a rule dump\n"
+                                       "hint: pass it with --manifest; --rules-file takes iptables-save, nft list or "
+                                       "ipvsadm -Ln output\n"), err
