@@ -153,9 +153,9 @@ def _say_unseen(rules: RuleSet, pp: PortPath) -> None:
         if hidden := hidden_split(rules.rules_of("nat", chain)):
             pp.not_in_input.append(
                 f"endpoint shares: not in the input ({chain} shows {counted(len(hidden), 'endpoint jump')} that match "
-                f"nothing with more after {agrees(len(hidden), 'it', 'them')} ({numbered('line', [r.line_no for r in hidden])}): "
+                f"nothing with more after {agrees(len(hidden), 'it', 'them')}, {numbered('line', [r.line_no for r in hidden])}: "
                 "kube-proxy writes only its last endpoint jump so; the listing does not print the -m statistic match "
-                "that splits the traffic (nft does not, in a table iptables-nft wrote)")
+                "that splits the traffic, as nft does not in a table iptables-nft wrote)")
 
 
 def _entries(snapshot: ServiceSnapshot, port: ServicePort, spn: str, rules: RuleSet, chains: dict[str, str]) -> list[EntryPath]:
