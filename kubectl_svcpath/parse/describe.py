@@ -137,7 +137,9 @@ def _get_row(row: dict[str, str], source: str, line: int) -> DescribedService | 
     if row.get("TYPE") not in _TYPES or not all(ports):
         return None
     svc = DescribedService(source, line, line, listed=True)
-    svc.values["Name"] = (row["NAME"], line)
+    # `kubectl get all`, `get pod,svc,ep`: a row of several kinds' output is named "service/NAME"
+    name = row["NAME"].removeprefix("service/")
+    svc.values["Name"] = (name, line)
     if "NAMESPACE" in row:
         svc.values["Namespace"] = (row["NAMESPACE"], line)
     svc.values["Type"] = (row["TYPE"], line)

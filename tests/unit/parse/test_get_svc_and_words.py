@@ -55,3 +55,17 @@ def test_get_svc_tables_of_every_shape() -> None:
     assert [(p.port, p.protocol) for p in dns.ports] == [(53, "UDP"), (53, "TCP")] and dns.value("LoadBalancer Ingress") is None
     # no such header, no table: a dump is handed on as it is
     assert split_described("-A KUBE-SERVICES -m set --match-set KUBE-CLUSTER-IP dst,dst -j ACCEPT\n", "f")[1] == []
+
+
+def test_a_get_row_of_several_kinds_is_named_without_its_kind() -> None:
+    """killer.sh's CKA notes (kept in tests/corpus): `k get pod,svc,ep` prints 'service/p2-service   ClusterIP …'. The row
+    was read as a Service named 'service/p2-service', matched none, and the report said 'type ?' and 'Unknown: type: not
+    in the input' of a paste showing ClusterIP."""
+    paste = str(CORPUS / "killersh-cka-p2-get-pod-svc-ep-grep-legacy-warning-delete.txt")
+    out = _run("project-hamster/p2-service", "--rules-file", paste)
+    assert "Service:  project-hamster/p2-service  type ClusterIP  cluster IP 10.105.128.247" in out
+    assert "line 11 is `kubectl get service` output (p2-service): read as what the Service shows" in out
+    assert "type: not in the input" not in out
+    rest, found = split_described("NAME                 TYPE        CLUSTER-IP   EXTERNAL-IP   PORT(S)   AGE\n"
+                                  "service/kubernetes   ClusterIP   10.96.0.1    <none>        443/TCP   9d\n", "f")
+    assert [d.value("Name") for d in found] == ["kubernetes"]
