@@ -66,12 +66,31 @@ def detect_format(text: str, source: str) -> str:
     if _MANIFEST.search(head) and _KIND.search(head):  # the two files swapped: kubectl get … -o yaml
         raise BadDump(source, "a Kubernetes manifest (apiVersion, kind), not a rule dump",
                       hint="pass it with --manifest; --rules-file takes iptables-save, nft list or ipvsadm -Ln output")
+    cilium = cilium_listing(head)
+    if cilium is not None:
+        raise BadDump(source, f"`{cilium}` output: Cilium's own load-balancing table (eBPF maps), not kube-proxy's rules",
+                      hint="where kube-proxy runs beside Cilium, pass its rules from the node: sudo iptables-save -c (or "
+                      "nft list table ip kube-proxy, ipvsadm -Ln); where Cilium replaces kube-proxy there are none, and "
+                      "that listing is where its Services are")
     raise BadDump(source, "not a rule dump this tool can read",
                   hint="expected iptables-save output, '-A' rule lines, 'iptables -t nat -L -n -v', nft list/JSON, ipvsadm -Ln or conntrack -L")
 
 
 _MANIFEST = re.compile(r"^(?:- )?apiVersion: \S", re.M)
 _KIND = re.compile(r"^\s*(?:- )?kind: [A-Z]\w*\s*$", re.M)
+# Cilium's listings of its own Service table: `cilium(-dbg) service list` ("ID   Frontend   Service Type   Backend", the ID
+# column gone since 1.15) and `cilium(-dbg) bpf lb list` ("SERVICE ADDRESS   BACKEND ADDRESS (REVNAT_ID) (SLOT)")
+_CILIUM_HEADS = (
+    (re.compile(r"^[ \t]*(?:ID[ \t]+)?Frontend[ \t]+Service Type[ \t]+Backend[ \t\r]*$", re.M), "cilium service list"),
+    (re.compile(r"^[ \t]*SERVICE ADDRESS[ \t]+BACKEND ADDRESS\b", re.M), "cilium bpf lb list"),
+)
+
+
+def cilium_listing(text: str) -> str | None:
+    """The Cilium command whose listing the text holds (its header line), or None."""
+    if "Frontend" not in text and "SERVICE ADDRESS" not in text:
+        return None
+    return next((name for pattern, name in _CILIUM_HEADS if pattern.search(text)), None)
 
 
 def connection_entries(text: str) -> bool:

@@ -1,0 +1,49 @@
+"""A paste of Cilium's own Service table (`cilium-dbg service list`, `cilium bpf lb list`) is not kube-proxy's rules:
+said so, and what to pass instead (exit 8, one error line and its hint), not 'not a rule dump this tool can read'."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kubectl_svcpath.errors import ExitCode
+from tests.conftest import svcpath
+from tests.unit.test_bad_input import assert_clean_failure
+
+# cilium/cilium#44301's description (2026-02-11), its first lines as the issues index holds them
+SERVICE_LIST = """\
+\u276f kubectl -n kube-system exec -it cilium-rdcmj -- bash
+root@kind-control-plane:/home/cilium# cilium-dbg service list
+ID   Frontend                    Service Type   Backend
+1    10.96.62.28:80/TCP          ClusterIP      1 => 10.244.1.149:4245/TCP (active)
+2    10.96.0.10:53/TCP           ClusterIP      1 => 10.244.1.69:53/TCP (active)
+                                                2 => 10.244.1.109:53/TCP (active)
+5    10.96.0.1:443/TCP           ClusterIP      1 => 172.19.0.2:6443/TCP (active)
+"""
+# cilium/cilium#29055 (1.15: no ID column), under its prompt
+SERVICE_LIST_NO_ID = """\
+        root@838eb2c16285:/home/cilium# cilium service list
+        Frontend          Service Type   Backend
+        10.0.0.2:80:TCP   NodePort       1 => 172.29.0.3:80 (active)
+"""
+# cilium/cilium#31503's `cilium-dbg bpf lb list`
+BPF_LB_LIST = """\
+> cilium-dbg bpf lb list
+SERVICE ADDRESS     BACKEND ADDRESS (REVNAT_ID) (SLOT)
+10.96.0.1:443       172.18.0.3:6443 (1) (1)
+                    0.0.0.0:0 (1) (0) [ClusterIP, non-routable]
+"""
+
+
+@pytest.mark.parametrize("paste,command", [
+    (SERVICE_LIST, "cilium service list"), (SERVICE_LIST_NO_ID, "cilium service list"), (BPF_LB_LIST, "cilium bpf lb list"),
+])
+def test_a_cilium_listing_is_called_so(paste: str, command: str, tmp_path: Path) -> None:
+    f = tmp_path / "svc.txt"
+    f.write_text(paste)
+    code, out, err = svcpath("--all", "--rules-file", str(f))
+    assert_clean_failure(code, out, err, {ExitCode.BAD_DUMP})
+    assert f"`{command}` output: Cilium's own load-balancing table (eBPF maps), not kube-proxy's rules" in err
+    assert "where kube-proxy runs beside Cilium, pass its rules from the node: sudo iptables-save -c" in err
+    assert "not a rule dump this tool can read" not in err
