@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -117,3 +118,29 @@ def test_byte_order_mark_before_a_real_paste(tmp_path: Path) -> None:
     ports = json.dumps([i["ports"] for i in bom["items"]]).replace(with_bom, str(K3S))
     assert ports == json.dumps([i["ports"] for i in plain["items"]])  # the same evidence lines, too
     assert len(bom["items"]) == 3 and bom["totals"] == plain["totals"]
+
+
+K8S132_NFT = CORPUS / "k8s132-notes-nft-a-list-table-kube-proxy-elided.txt"
+
+
+def test_grep_of_an_nft_listing(tmp_path: Path) -> None:
+    """nftables mode's `nft -a list table kube-proxy | grep http-server`, cut out of a real listing with the real grep:
+    three service-ips element lines, an endpoint chain's header alone, a service chain's header and its vmap. Each
+    element line was wrapped as a listing of service-ips of its own, so the map read as listed three times with other
+    elements (several moments, the last replacing the others): home/http-server (10.255.36.158:8000) was
+    'not found in the rules'. And '# handle 61' after a chain's header took the braces closing it into the note:
+    refused, 'chain endpoint-… is not closed (truncated dump?)'."""
+    lines = subprocess.run(["grep", "http-server", str(K8S132_NFT)], capture_output=True, check=True).stdout
+    assert lines.count(b" : goto ") == 7 and b"{ # handle 61\n" in lines
+    for name, text in (("nft-a-grep.txt", lines), ("nft-grep.txt", re.sub(rb" # handle \d+", b"", lines))):  # (nft list, no -a)
+        paste = _derived(tmp_path, name, text)
+        _, doc = _json("--rules-file", paste, "--all")
+        items = _by_name(doc)
+        assert set(items) == {"home/http-server", "home/http-server-external-ip"}, name
+        (port,) = items["home/http-server"]["ports"]
+        assert port["serviceChain"] == "service-MJTK4JPM-home/http-server/tcp/mainhttp"
+        assert sorted(e["ip"] for p in port["paths"] for e in p["endpoints"]) == [
+            "10.244.1.71", "10.244.1.72", "10.244.1.73", "10.244.1.76"], name
+        assert not any("several moments" in n for n in items["home/http-server"]["notes"]), name
+        r = run_cli("home/http-server", "--rules-file", paste)
+        assert r.returncode == 0 and "Service:  home/http-server  type ?  cluster IP 10.255.36.158" in r.stdout, r.stderr

@@ -76,7 +76,8 @@ def wrap_chain_blocks(text: str) -> Wrapped:
             if depth == 0 and _TABLE_NAME_LINE.match(lines[i]):
                 out[i] = ""  # `nft list tables` names the tables; nothing to read in it
             elif depth == 0 and (element := _ELEMENT_LINE.match(lines[i])) is not None:
-                out[i] = _wrap_element(lines[i], element, guessed)
+                i = _wrap_elements(lines, out, i, element, guessed)
+                continue
             else:
                 depth += _braces(lines[i])
             i += 1
@@ -95,7 +96,7 @@ def wrap_chain_blocks(text: str) -> Wrapped:
             out[i] = f"table {family} {table} {{ {lines[i]}"
             open_braces = sum(_braces(line) for line in lines[i:end + 1])
             if open_braces > 0:  # the block never closes (grep's lines, a cut): closed where its lines end
-                out[end] = out[end] + " }" * (open_braces + 1)
+                out[end] = _close(out[end], open_braces + 1)
                 cut.append(name)
             else:
                 out[end] = _close(out[end])
@@ -134,12 +135,31 @@ def _wrap_set(lines: list[str], out: list[str], start: int, m: re.Match[str], gu
     guessed.setdefault(f"{family} kube-proxy", []).append(f"block {m.group(1)} {m.group(2)}")
     out[start] = f"table {family} kube-proxy {{ {lines[start]}"
     open_braces = sum(_braces(line) for line in lines[start:end + 1])
-    out[end] = out[end] + " }" * (open_braces + 1) if open_braces > 0 else _close(out[end])
+    out[end] = _close(out[end], open_braces + 1 if open_braces > 0 else 1)
     return end + 1
 
 
-def _wrap_element(line: str, m: re.Match[str], guessed: dict[str, list[str]]) -> str:
-    """One element line inside the table and map its key and verdict say it belongs to (kube-proxy's maps)."""
+def _wrap_elements(lines: list[str], out: list[str], start: int, m: re.Match[str], guessed: dict[str, list[str]]) -> int:
+    """Element lines inside the table and map their keys and verdicts say they belong to (kube-proxy's maps). The
+    lines that follow one another and go in one map are one listing of it (a grep keeps a map's matching elements
+    together): wrapped as one, not each as a listing of its own, which would read as the map listed again with
+    other elements, a later moment replacing the earlier. Returns the line after them."""
+    family, name = _map_of(m)
+    end = start
+    while end + 1 < len(lines):
+        nxt = _ELEMENT_LINE.match(lines[end + 1])
+        if nxt is None or _map_of(nxt) != (family, name) or lines[end + 1].lstrip().startswith("elements"):
+            break
+        end += 1
+    guessed.setdefault(f"{family} kube-proxy", []).append(f"map {name}")
+    head = f"table {family} kube-proxy {{ map {name} {{ " + ("" if lines[start].lstrip().startswith("elements") else "elements = { ")
+    out[start] = head + lines[start]
+    out[end] = out[end] + " }" * (3 - sum(_braces(line) for line in lines[start:end + 1]))
+    return end + 1
+
+
+def _map_of(m: re.Match[str]) -> tuple[str, str]:
+    """The family and kube-proxy map an element line goes in, from its key and verdict."""
     key, _, target, bare = m.groups()
     parts = key.split(" . ")
     family = "ip6" if ":" in parts[0] else "ip"
@@ -148,9 +168,7 @@ def _wrap_element(line: str, m: re.Match[str], guessed: dict[str, list[str]]) ->
         name = "no-endpoint-services" if no_endpoints else "firewall-ips" if (target or "").startswith("firewall-") else "service-ips"
     else:
         name = "no-endpoint-nodeports" if no_endpoints else "service-nodeports"
-    guessed.setdefault(f"{family} kube-proxy", []).append(f"map {name}")
-    head = f"table {family} kube-proxy {{ map {name} {{ " + ("" if line.lstrip().startswith("elements") else "elements = { ")
-    return head + line + " }" * (3 - _braces(line))
+    return family, name
 
 
 def close_open_blocks(text: str) -> str:
@@ -180,13 +198,14 @@ def _block(lines: list[str], start: int) -> tuple[int, str]:
     return len(lines) - 1, "\n".join(lines[start:])
 
 
-def _close(line: str) -> str:
-    """``line`` with one more ``}``, before any ``#`` note on it."""
+def _close(line: str, count: int = 1) -> str:
+    """``line`` with ``count`` more ``}``, before any ``#`` note on it (``nft -a``'s ``# handle 61``: braces after it
+    would be part of the note)."""
     bare = _STRING_OR_COMMENT.sub(lambda m: "x" * len(m.group(0)) if m.group(0).startswith('"') else m.group(0), line)
     hash_at = bare.find("#")
     if hash_at < 0:
-        return line + " }"
-    return line[:hash_at] + " } " + line[hash_at:]
+        return line + " }" * count
+    return line[:hash_at] + " }" * count + " " + line[hash_at:]
 
 
 def _table_of(name: str, body: str) -> tuple[str, str]:
