@@ -152,9 +152,11 @@ def _wrap_elements(lines: list[str], out: list[str], start: int, m: re.Match[str
             break
         end += 1
     guessed.setdefault(f"{family} kube-proxy", []).append(f"map {name}")
-    head = f"table {family} kube-proxy {{ map {name} {{ " + ("" if lines[start].lstrip().startswith("elements") else "elements = { ")
+    listed = lines[start].lstrip().startswith("elements")  # (the map's first element, on nft's "elements = {" line)
+    head = f"table {family} kube-proxy {{ map {name} {{ " + ("" if listed else "elements = { ")
     out[start] = head + lines[start]
-    out[end] = out[end] + " }" * (3 - sum(_braces(line) for line in lines[start:end + 1]))
+    # the blocks the head opens, and those the lines leave open ("… }": the map's last element closes its elements)
+    out[end] = out[end] + " }" * max(0, (2 if listed else 3) + sum(_braces(line) for line in lines[start:end + 1]))
     return end + 1
 
 
@@ -210,9 +212,9 @@ def _close(line: str, count: int = 1) -> str:
 
 def _table_of(name: str, body: str) -> tuple[str, str]:
     """Which table a bare chain most likely sits in: kube-proxy's own (nftables mode) or iptables-nft's."""
-    if name.islower() or _KP_CHAIN.match(name):  # kube-proxy's nftables mode: "services", "service-HASH-ns/name/…"
-        return "ip", "kube-proxy"
     family = "ip6" if re.search(r"\bip6\b", body) else "ip"
+    if name.islower() or _KP_CHAIN.match(name):  # kube-proxy's nftables mode: "services", "service-HASH-ns/name/…"
+        return family, "kube-proxy"  # (table ip6 kube-proxy: its rules match "ip6 daddr", "ip6 saddr")
     bare = _STRING_OR_COMMENT.sub("", body)
     if name.startswith(_NAT_PREFIXES) or _NAT_WORDS.search(bare):
         return family, "nat"

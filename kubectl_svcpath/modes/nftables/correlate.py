@@ -446,7 +446,8 @@ def _endpoint_from_name(name: str) -> tuple[str | None, int | None]:
     if not sep:
         return None, None
     ip, _, port = tail.rpartition("/")
-    if ip.count(".") > 3:  # IPv6 with ":" written as "."
+    parts = ip.split(".")
+    if len(parts) != 4 or not all(p.isdigit() for p in parts):  # IPv6 with ":" written as "." ("fd00..5": fd00::5)
         ip = ip.replace(".", ":")
     return ip or None, int(port) if port.isdigit() else None
 
