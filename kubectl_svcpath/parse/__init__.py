@@ -66,6 +66,14 @@ def detect_format(text: str, source: str) -> str:
     if _MANIFEST.search(head) and _KIND.search(head):  # the two files swapped: kubectl get … -o yaml
         raise BadDump(source, "a Kubernetes manifest (apiVersion, kind), not a rule dump",
                       hint="pass it with --manifest; --rules-file takes iptables-save, nft list or ipvsadm -Ln output")
+    refused = _NFT_ERROR.search(head)
+    if refused is not None:
+        said = refused.group(2).strip()
+        said = said if len(said) <= 80 else said[:80] + "…"
+        raise BadDump(source, f"nft's errors for the input kube-proxy gave it (its line {refused.group(1)}: '{said}'): the "
+                      "rules nft refused to add, not the rules the node holds",
+                      hint="kube-proxy could not write its nftables rules (a kernel module or nft feature missing: its log "
+                      "says which); to see what the node holds, pass: sudo nft list table ip kube-proxy")
     cilium = cilium_listing(head)
     if cilium is not None:
         raise BadDump(source, f"`{cilium}` output: Cilium's own load-balancing table (eBPF maps), not kube-proxy's rules",
@@ -78,6 +86,8 @@ def detect_format(text: str, source: str) -> str:
 
 _MANIFEST = re.compile(r"^(?:- )?apiVersion: \S", re.M)
 _KIND = re.compile(r"^\s*(?:- )?kind: [A-Z]\w*\s*$", re.M)
+# nft's error for a line of the input kube-proxy fed it (its log: "/dev/stdin:892:87-100: Error: Could not process rule: …")
+_NFT_ERROR = re.compile(r"/dev/stdin:(\d+):\d+(?:-\d+)?: Error: ([^\n]*)")
 # Cilium's listings of its own Service table: `cilium(-dbg) service list` ("ID   Frontend   Service Type   Backend", the ID
 # column gone since 1.15) and `cilium(-dbg) bpf lb list` ("SERVICE ADDRESS   BACKEND ADDRESS (REVNAT_ID) (SLOT)")
 _CILIUM_HEADS = (
