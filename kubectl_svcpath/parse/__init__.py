@@ -74,6 +74,11 @@ def detect_format(text: str, source: str) -> str:
                       "rules nft refused to add, not the rules the node holds",
                       hint="kube-proxy could not write its nftables rules (a kernel module or nft feature missing: its log "
                       "says which); to see what the node holds, pass: sudo nft list table ip kube-proxy")
+    if _NFT_RULE.search(head) and not _NFT_BLOCK.search(head):
+        raise BadDump(source, "nft rule lines of kube-proxy's without the chain block they are in (its 'chain … {' line): "
+                      "which chain each is in, and so which Service port and what leads to it, is not in the input",
+                      hint="pass the chain with its header, e.g. sudo nft list chain ip kube-proxy service-…, or the whole "
+                      "table: sudo nft list table ip kube-proxy")
     cilium = cilium_listing(head)
     if cilium is not None:
         raise BadDump(source, f"`{cilium}` output: Cilium's own load-balancing table (eBPF maps), not kube-proxy's rules",
@@ -88,6 +93,10 @@ _MANIFEST = re.compile(r"^(?:- )?apiVersion: \S", re.M)
 _KIND = re.compile(r"^\s*(?:- )?kind: [A-Z]\w*\s*$", re.M)
 # nft's error for a line of the input kube-proxy fed it (its log: "/dev/stdin:892:87-100: Error: Could not process rule: …")
 _NFT_ERROR = re.compile(r"/dev/stdin:(\d+):\d+(?:-\d+)?: Error: ([^\n]*)")
+# a rule of kube-proxy's nftables table as nft lists it (inside a chain block), and a block's first line
+_NFT_RULE = re.compile(r"^\s*(?:ip6? (?:daddr|saddr) .*jump mark-for-masquerade|numgen random mod \d+ vmap \{.*goto endpoint-"
+                       r"|meta l4proto (?:tcp|udp|sctp) dnat to )", re.M)
+_NFT_BLOCK = re.compile(r"^\s*(?:table|chain|map|set)\s+\S.*\{", re.M)
 # Cilium's listings of its own Service table: `cilium(-dbg) service list` ("ID   Frontend   Service Type   Backend", the ID
 # column gone since 1.15) and `cilium(-dbg) bpf lb list` ("SERVICE ADDRESS   BACKEND ADDRESS (REVNAT_ID) (SLOT)")
 _CILIUM_HEADS = (

@@ -76,3 +76,13 @@ def test_nfts_errors_for_kube_proxys_input_are_called_so(paste: str, line: int, 
     assert_clean_failure(code, out, err, {ExitCode.BAD_DUMP})
     assert f"nft's errors for the input kube-proxy gave it (its line {line}: '{said}'): the rules nft refused to add" in err
     assert "to see what the node holds, pass: sudo nft list table ip kube-proxy" in err
+
+
+def test_nft_rule_lines_without_their_chain_are_called_so() -> None:
+    """Notes of a k3s node (kept in tests/corpus): two rule lines of a service chain from `nft list ruleset`, no chain
+    header, an endpoint name cut with '...': 'not a rule dump this tool can read', the hint naming nft list."""
+    paste = Path(__file__).resolve().parents[2] / "corpus" / "tailscale-notes-k3s-cilium-nft-two-rule-lines-elided-endpoint.txt"
+    code, out, err = svcpath("--all", "--rules-file", str(paste))
+    assert_clean_failure(code, out, err, {ExitCode.BAD_DUMP})
+    assert "nft rule lines of kube-proxy's without the chain block they are in (its 'chain … {' line)" in err
+    assert "pass the chain with its header, e.g. sudo nft list chain ip kube-proxy service-…" in err
