@@ -37,8 +37,12 @@ def parse_collection(collection: Collection, lenient: bool = False) -> Parsed:
     for dump in collection.dumps:
         if dump.kind != "pod":  # a listing the plugin ran in kube-proxy's pod is no paste: nothing to cut or set aside
             _bound(parsed, dump)
-            dump = _described(parsed, dump)
-            dump = cleaned(dump, parsed.left_out)
+            described = _described(parsed, dump)
+            if described is not dump and described.text.isspace():  # a file of `kubectl describe service` alone
+                if len(collection.dumps) > 1:
+                    continue  # (read as what the Service shows, for the other files' rules)
+                raise _description_alone(dump.source)
+            dump = cleaned(described, parsed.left_out)
             if dump.marks_note is not None:
                 parsed.left_out.append(dump.marks_note)
             if dump.restore_failed is not None:
@@ -93,10 +97,21 @@ def _beside_a_table(part: RuleDump, collection: Collection) -> str | None:
 
 
 def _ip_addr_alone(dump: RuleDump) -> None:
-    """BadDump that says what a file of `ip addr` output is, when it is read with no rule listing."""
+    """BadDump that says what a file of `ip addr` output (or of `kubectl describe service`) is, when it is read with
+    no rule listing."""
     if only_ip_addr(dump.text):
         raise BadDump(dump.source, "`ip addr` output only: the addresses on kube-ipvs0, not the rules",
                       hint="pass it beside `ipvsadm -Ln` output from the node (each with --rules-file)") from None
+    if len(dump.text) < _IP_ADDR_MOST and "Name:" in dump.text:
+        text, found = describe.split_described(dump.text, dump.source)
+        if found and (not text or text.isspace()):
+            raise _description_alone(dump.source) from None
+
+
+def _description_alone(source: str) -> BadDump:
+    return BadDump(source, "holds `kubectl describe service` output and no rules",
+                   hint="pass it beside the node's rules (iptables-save -c, nft list table ip kube-proxy or ipvsadm -Ln), "
+                        "each with --rules-file")
 
 
 def _bound(parsed: Parsed, dump: RuleDump) -> None:

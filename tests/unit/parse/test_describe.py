@@ -144,3 +144,22 @@ def test_a_description_is_known_by_its_service_keys_alone() -> None:
     text = "Name:         web\nIP:           10.96.7.7\nPort:         http  80/TCP\nTargetPort:   8080/TCP\n"
     _, (d,) = split_described(text, "p")
     assert (d.value("Name"), d.ports[0].target_port) == ("web", 8080)
+
+
+def test_a_file_of_a_description_alone_says_so(tmp_path: Path) -> None:
+    """`kubectl describe service` saved in a file of its own, passed beside the rules (or alone): it was 'holds only
+    blank lines: no rules in it', with the hint that the command printed nothing (the description was read and blanked
+    for the rule readers), or alone 'not a rule dump this tool can read'. Beside rules it is now read as what the
+    Service shows; alone, the error says what the file holds."""
+    from tests.conftest import DUMPS, svcpath
+
+    described = tmp_path / "describe.txt"
+    described.write_text("Name:              web\nNamespace:         shop\nType:              ClusterIP\nIP:                "
+                         "10.96.50.1\nPort:              http  80/TCP\nTargetPort:        8080/TCP\nEndpoints:         "
+                         "10.244.1.5:8080\nSession Affinity:  None\nEvents:            <none>\n")
+    code, out, err = svcpath("web", "-n", "shop", "--rules-file", str(described))
+    assert (code, out) == (8, "") and err.splitlines()[0] == f"error: {described}: holds `kubectl describe service` output and no rules", err
+    save = str(DUMPS / "repo-blog-flannel-k8s-master-iptables-save.txt")
+    code, out, err = svcpath("--all", "--rules-file", str(described), "--rules-file", save)
+    assert code == 0 and err == "", err
+    assert f"Note: {described}: lines 1-9 are `kubectl describe service shop/web` output" in " ".join(out.split()), out
