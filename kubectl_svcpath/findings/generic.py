@@ -27,8 +27,9 @@ def _ep(hop: EndpointHop) -> str:
 def check_dump_only(a: Analysis) -> list[Finding]:
     if a.snapshot.from_api:
         return []
+    source = "the rules and what a pasted kubectl describe/get service shows" if a.snapshot.seen else "the rules alone"
     return [Finding("dump-only", "info",
-                    "no API objects were cross-checked: the Service was rebuilt from the rules alone",
+                    f"no API objects were cross-checked: the Service was rebuilt from {source}",
                     detail=["Endpoint readiness, stale endpoints and unprogrammed endpoints cannot be judged without the EndpointSlices."],
                     action="add --manifest FILE (kubectl get service,endpointslices -o yaml > FILE), or run against the cluster")]
 

@@ -163,3 +163,21 @@ def test_a_file_of_a_description_alone_says_so(tmp_path: Path) -> None:
     code, out, err = svcpath("--all", "--rules-file", str(described), "--rules-file", save)
     assert code == 0 and err == "", err
     assert f"Note: {described}: lines 1-9 are `kubectl describe service shop/web` output" in " ".join(out.split()), out
+
+
+def test_dump_only_says_what_the_service_was_rebuilt_from(tmp_path: Path) -> None:
+    """With a pasted description read, dump-only said the Service 'was rebuilt from the rules alone'."""
+    from tests.conftest import DUMPS, svcpath
+
+    described = tmp_path / "describe.txt"
+    described.write_text("Name:                     jtest\nNamespace:                default\nType:                     "
+                         "NodePort\nIP:                       10.97.121.82\nPort:                     <unset>  8080/TCP\n"
+                         "TargetPort:               8080/TCP\nNodePort:                 <unset>  31455/TCP\n"
+                         "Session Affinity:         None\nEvents:                   <none>\n")
+    save = str(DUMPS / "repo-blog-flannel-k8s-master-iptables-save.txt")
+    code, out, err = svcpath("jtest", "--rules-file", str(described), "--rules-file", save)
+    assert code == 0, err
+    assert ("INFO dump-only: no API objects were cross-checked: the Service was rebuilt from the rules and what a pasted "
+            "kubectl describe/get service shows") in " ".join(out.split()), out
+    code, out, _ = svcpath("jtest", "--rules-file", save)
+    assert "the Service was rebuilt from the rules alone" in " ".join(out.split()), out
