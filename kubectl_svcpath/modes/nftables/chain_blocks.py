@@ -32,6 +32,9 @@ _ELEMENT_LINE = re.compile(r'^\s*(?:elements = \{\s*)?([0-9a-fA-F.:/]+(?: \. \S+
                            r'(?:(goto|jump) ([a-z][^\s,{}]*)|(drop|reject|accept))\s*,?\s*\}?\s*$')
 # `nft list tables` output: a table's name alone on its line
 _TABLE_NAME_LINE = re.compile(r"^\s*table (?:ip|ip6|inet|arp|bridge|netdev) \S+\s*$")
+# a line of a plain set's elements (kube-proxy's cluster-ips, nodeport-ips), as a grep for an address keeps it:
+# "elements = { 10.255.0.1, 10.255.0.10," - addresses only, no key of several parts, no verdict
+_SET_ELEMENTS_LINE = re.compile(r"^\s*(?:elements = \{\s*)?[0-9a-fA-F.:/]+(?:\s*,\s*[0-9a-fA-F.:/]+)*\s*[,}]?\s*$")
 
 
 def has_loose_lines(text: str) -> bool:
@@ -44,7 +47,7 @@ def looks_like_chain_blocks(text: str) -> bool:
     element of kube-proxy's (a grep of ``nft list map``) or ``nft list tables`` output followed by either."""
     for line in text.splitlines()[:200]:
         s = line.strip()
-        if not s or s.startswith("#") or _TABLE_NAME_LINE.match(s):
+        if not s or s.startswith("#") or _TABLE_NAME_LINE.match(s) or _SET_ELEMENTS_LINE.match(s):
             continue
         return bool(_CHAIN_LINE.match(s) or _SET_LINE.match(s) or _ELEMENT_LINE.match(s))
     return False
@@ -64,6 +67,7 @@ def wrap_chain_blocks(text: str) -> Wrapped:
     notices: list[str] = []
     first_seen: dict[str, int] = {}
     cut: list[str] = []  # chains whose block never closes
+    loose_sets: list[int] = []  # lines of a plain set's elements, without the set
     guessed: dict[str, list[str]] = {}
     depth = 0
     i = 0
@@ -75,6 +79,9 @@ def wrap_chain_blocks(text: str) -> Wrapped:
         if m is None:
             if depth == 0 and _TABLE_NAME_LINE.match(lines[i]):
                 out[i] = ""  # `nft list tables` names the tables; nothing to read in it
+            elif depth == 0 and _SET_ELEMENTS_LINE.match(lines[i]) and re.search(r"[.:]", lines[i]):
+                out[i] = ""  # which set they are in is not in the input (nor whether it is listed whole)
+                loose_sets.append(i + 1)
             elif depth == 0 and (element := _ELEMENT_LINE.match(lines[i])) is not None:
                 i = _wrap_elements(lines, out, i, element, guessed)
                 continue
@@ -102,6 +109,11 @@ def wrap_chain_blocks(text: str) -> Wrapped:
                 out[end] = _close(out[end])
         i = end + 1
     _guessed_notes(notices, guessed, cut)
+    if loose_sets:
+        where = ", ".join(str(n) for n in loose_sets[:4]) + (" …" if len(loose_sets) > 4 else "")
+        notices.append(f"set element lines without their set (line{'s' if len(loose_sets) > 1 else ''} {where}: addresses "
+                       "alone, as a grep keeps them from cluster-ips or nodeport-ips) left out: which set they are in is "
+                       "not in the input")
     return Wrapped("\n".join(out), notices, cut)
 
 

@@ -41,3 +41,15 @@ def test_an_ip6_chain_block_alone_is_table_ip6_kube_proxy(tmp_path: Path) -> Non
     assert code == 0, err
     assert f"{svc} read as table ip6 kube-proxy" in out
     assert "[fd00::5]:80" in out and "[2001:db8::7]:80" in out and "2001.db8" not in out
+
+
+def test_a_grep_for_a_cluster_ip_keeps_a_line_of_cluster_ips(tmp_path: Path) -> None:
+    """`… | grep 10.255.0.10`: its first line is cluster-ips' 'elements = { 10.255.0.1, 10.255.0.10,' (addresses alone,
+    no verdict), then service-ips' three elements for kube-dns. The paste was 'not a rule dump this tool can read'."""
+    text = subprocess.run(["grep", "10.255.0.10", str(K8S132_NFT)], capture_output=True, text=True, check=True).stdout
+    assert text.splitlines()[0].strip() == "elements = { 10.255.0.1, 10.255.0.10,"
+    code, out, err = svcpath_on(tmp_path, text, "kube-system/kube-dns")
+    assert code == 0, err
+    assert "Service:  kube-system/kube-dns  type ?  cluster IP 10.255.0.10" in out
+    assert ("set element lines without their set (line 1: addresses alone, as a grep keeps them from cluster-ips or "
+            "nodeport-ips) left out: which set they are in is not in the input") in out
