@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from kubectl_svcpath.analysis import Analysis
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from dataclasses import replace
 
 from kubectl_svcpath.dump import Collection, RuleDump
@@ -17,8 +17,7 @@ from kubectl_svcpath.errors import BadDump, SvcpathError
 from kubectl_svcpath.findings.generic import diagnose
 from kubectl_svcpath.modes import registry
 from kubectl_svcpath.modes.base import Mode, Parsed, ProxyMode
-from kubectl_svcpath.parse import connection_entries, describe, dump_format
-from kubectl_svcpath.parse.hosts import HostPart, NotSplit, host_parts
+from kubectl_svcpath.parse import connection_entries, dump_format
 from kubectl_svcpath.parse.ipaddr import kube_ipvs0, only_ip_addr
 from kubectl_svcpath.parse.quoted import unquote
 from kubectl_svcpath.parse.prompts import head_commands
@@ -26,6 +25,9 @@ from kubectl_svcpath.path import PortPath
 from kubectl_svcpath.report import Report, RulesNotRead
 from kubectl_svcpath.snapshot import ServiceSnapshot
 from kubectl_svcpath.wording import line_spans, listed
+
+if TYPE_CHECKING:  # (parse/hosts and parse/describe load for a paste: a tool's own output needs neither)
+    from kubectl_svcpath.parse.hosts import HostPart
 
 __all__ = ["Parsed", "analyse", "audit_lines", "correlate", "detect_mode", "each_service", "infer_services", "input_notes",
            "parse_collection", "split_nodes"]
@@ -103,6 +105,8 @@ def _ip_addr_alone(dump: RuleDump) -> None:
         raise BadDump(dump.source, "`ip addr` output only: the addresses on kube-ipvs0, not the rules",
                       hint="pass it beside `ipvsadm -Ln` output from the node (each with --rules-file)") from None
     if len(dump.text) < _IP_ADDR_MOST and "Name:" in dump.text:
+        from kubectl_svcpath.parse import describe
+
         text, found = describe.split_described(dump.text, dump.source)
         if found and (not text or text.isspace()):
             raise _description_alone(dump.source) from None
@@ -174,6 +178,8 @@ def _host_parts(dump: RuleDump, plain: RuleDump) -> list[HostPart]:
     """parse/hosts.host_parts of a pasted file; never of a tool's own output (no line of it can name a host)."""
     if dump.kind != "file" or plain.feed is not None:
         return []
+    from kubectl_svcpath.parse.hosts import NotSplit, host_parts
+
     try:
         return host_parts(dump.text, prompts=plain.text is not dump.text, save_lines=plain.save_lines)
     except NotSplit as e:
@@ -259,7 +265,7 @@ def _same_host(host: str, node: str) -> bool:
 
 def _stamp_sources(parsed: Parsed, collection: Collection) -> None:
     """collectedAt per source: when the edge read it, else a dump's own '# Generated … on' line."""
-    from kubectl_svcpath.traffic import dump_time
+    from kubectl_svcpath.dump import dump_time
 
     texts = {d.source: d.text for d in collection.dumps}
     for s in parsed.sources:
@@ -338,6 +344,8 @@ def correlate(snapshot: ServiceSnapshot, parsed: Parsed) -> list[PortPath]:
 def infer_services(parsed: Parsed, only: tuple[str | None, str] | None = None) -> list[ServiceSnapshot]:
     """Dump-only mode: the Services the rules themselves describe (or just ``only=(ns, name)``)."""
     if parsed.described:  # a pasted description may name what the rules do not: read them all
+        from kubectl_svcpath.parse import describe
+
         return describe.complete(registry.mode(parsed.mode).infer(parsed, None), parsed.described)
     return registry.mode(parsed.mode).infer(parsed, only)
 
@@ -358,13 +366,19 @@ def each_service(parsed: Parsed) -> Iterator[ServiceSnapshot]:
     """Dump-only mode, for an audit: every Service the rules describe, one at a time."""
     mode = registry.mode(parsed.mode)
     found = mode.infer_each(parsed) if mode.infer_each is not None else iter(mode.infer(parsed, None))
-    return iter(describe.complete(found, parsed.described)) if parsed.described else found
+    if not parsed.described:
+        return found
+    from kubectl_svcpath.parse import describe
+
+    return iter(describe.complete(found, parsed.described))
 
 
 def _described(parsed: Parsed, dump: RuleDump) -> RuleDump:
     """`kubectl describe service` output pasted with the rules: read aside, blanked for the rule readers."""
     if (dump.save_lines and not dump.text.startswith("Name:")) or dump.feed is not None:
         return dump  # (no line of iptables-save's shapes is "Name: …"; a tool's output as printed holds no describe)
+    from kubectl_svcpath.parse import describe
+
     text, found = describe.split_described(dump.text, dump.source)
     if not found:
         return dump
@@ -503,10 +517,18 @@ def _own_output(dump: RuleDump) -> Any:
     return form.own_output(dump.text)
 
 
+def _described_notes(parsed: Parsed) -> list[str]:
+    if not parsed.described:
+        return []
+    from kubectl_svcpath.parse import describe
+
+    return describe.notes(parsed.described)
+
+
 def input_notes(parsed: Parsed, collection: Collection, snapshot: ServiceSnapshot | None = None,
                 paths: list[PortPath] | None = None) -> list[str]:
     """What the input lacked, and what that costs the answer."""
-    notes = (list(collection.notes) + describe.notes(parsed.described) + parsed.left_out
+    notes = (list(collection.notes) + _described_notes(parsed) + parsed.left_out
              + registry.mode(parsed.mode).notes(parsed, snapshot, paths or []))
     iptables_sources = {d.source for d in parsed.rules.dumps} if parsed.rules is not None else set()
     for source, lines in parsed.elisions.items():

@@ -19,6 +19,8 @@ MODE_NAMES: tuple[str, ...] = tuple(m.name.value for m in (iptables.MODE, nftabl
 
 
 def _looks_like_conntrack(head: str) -> bool:
+    if "src=" not in head:  # (every flow line has one)
+        return False
     from kubectl_svcpath.parse.conntrack import looks_like_conntrack
 
     return looks_like_conntrack(head)

@@ -88,9 +88,13 @@ def _small_dump(tmp_path: Any) -> str:
 def test_an_iptables_save_run_loads_no_other_reader(tmp_path: Any) -> None:
     """Format detection asks ipvsadm's and `iptables -L`'s detect modules, not their readers; an offline run
     loads neither socket (for --local) nor importlib.resources (for --example); a tool's own output is no paste,
-    so the paste cleaner's ~70 patterns (parse/excerpt.py, ~12 ms to compile) do not load."""
+    so the paste cleaner's ~70 patterns (parse/excerpt.py, ~12 ms to compile) do not load; nor do ipset's, nft chain
+    blocks' and conntrack's readers (format detection looks for their literals first), traffic's sampling, or the
+    readers of several hosts' pastes and of pasted `kubectl describe service`."""
     unused = ["kubectl_svcpath.modes.ipvs.parse", "kubectl_svcpath.modes.iptables.parse_list", "socket", "importlib.resources",
-              "kubectl_svcpath.parse.excerpt"]
+              "kubectl_svcpath.parse.excerpt", "kubectl_svcpath.modes.ipvs.ipset", "kubectl_svcpath.modes.nftables.chain_blocks",
+              "kubectl_svcpath.parse.conntrack", "kubectl_svcpath.traffic", "kubectl_svcpath.parse.hosts",
+              "kubectl_svcpath.parse.describe"]
     assert _loaded_after(["bench/svc-00001", "--rules-file", _small_dump(tmp_path), "-o", "json"], unused)[0] == []
 
 

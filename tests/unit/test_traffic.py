@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from kubectl_svcpath.traffic import chi2_sf, dump_time
+from kubectl_svcpath.dump import dump_time
+from kubectl_svcpath.traffic import chi2_sf
 from tests.conftest import EXAMPLE, svcpath
 
 AFTER = EXAMPLE / "iptables-save-on-node-host.txt"

@@ -46,6 +46,8 @@ def _read(parsed: Parsed, dump: RuleDump, lenient: bool) -> None:
 
 
 def _looks_like_ipset(head: str) -> bool:
+    if "Name:" not in head:  # (its "Name: SET" line: without it the reader's module is not loaded, ~5 ms)
+        return False
     from kubectl_svcpath.modes.ipvs.ipset import looks_like_ipset
 
     return looks_like_ipset(head)

@@ -32,6 +32,8 @@ def _looks_like_text(head: str) -> bool:
 
 
 def _looks_like_chains(head: str) -> bool:
+    if "{" not in head and " : " not in head:  # (a chain or set block opens with "{", a map element has " : ")
+        return False
     from kubectl_svcpath.modes.nftables.chain_blocks import looks_like_chain_blocks
 
     return looks_like_chain_blocks(head)
