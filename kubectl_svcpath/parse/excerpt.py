@@ -25,6 +25,10 @@ from dataclasses import dataclass, field
 
 from kubectl_svcpath.parse.grep_words import grep_selection, selects
 from kubectl_svcpath.parse.possessive import compile_possessive
+# (the prompt, command and prose patterns of a pasted dump's first lines: parse/prompts.py, which a tool's own
+# output loads without this module)
+from kubectl_svcpath.parse.prompts import (COMMAND as _COMMAND, KUBECTL_TABLE as _KUBECTL_TABLE, OWN_WORDS as _OWN_WORDS,
+                                           PROMPT as _PROMPT, PROSE as _PROSE, RULE_TOOL as _RULE_TOOL, TOOLS as _TOOLS, head_commands)
 from kubectl_svcpath.wording import line_spans, numbered, numbered_spans, times
 
 # a whole line that only marks a cut: dots (ASCII or the ellipsis character), bracketed or
@@ -56,8 +60,6 @@ class _LineLed:
         return (self._first.match(text) if pos == 0 else None) or self._later.search(text, pos)
 
 
-from kubectl_svcpath.parse.prompts import (COMMAND as _COMMAND, KUBECTL_TABLE as _KUBECTL_TABLE, OWN_WORDS as _OWN_WORDS,  # noqa: E402
-                                           PROMPT as _PROMPT, PROSE as _PROSE, RULE_TOOL as _RULE_TOOL, TOOLS as _TOOLS, head_commands)
 # the prompt alone, the command's output done ("ubuntu@vm1:~$ ", "[root@node ~]#"): ends many pasted runs;
 # and sudo's own prompt under a command ("[sudo] password for lab:"), printed before the command's output
 _BARE_PROMPT = re.compile(r"^\s*(?:\u279c\s+)?(?:(?:\[[^\]\n]{0,80}\]|[\w.-]+@[\w.-]+[ \t]+[~/][\w.:~/-]*[ \t]|[\w.-]+@[\w.:~/-]*|[~/][\w.:~/-]*[ \t])[$#%]|"
