@@ -11,16 +11,35 @@ from typing import TYPE_CHECKING
 
 from kubectl_svcpath.findings.model import SEVERITY_ORDER, Finding  # their home is findings/; imported here too
 from kubectl_svcpath.snapshot import ServicePort
+from kubectl_svcpath.wording import agrees, listed
 
 if TYPE_CHECKING:  # (expected.py reads endpoints.py, which reads this module)
     from kubectl_svcpath.expected import ExpectedPort
 
-__all__ = ["ENTRY_KINDS", "SEVERITY_ORDER", "EndpointHop", "EntryPath", "Evidence", "Finding", "PortPath", "host_port"]
+__all__ = ["ENTRY_KINDS", "SEVERITY_ORDER", "EndpointHop", "EntryPath", "Evidence", "Finding", "PortPath", "dnat_unseen_note",
+           "host_port"]
 
 # "virtualServer": an IPVS virtual server whose role (cluster IP, external or LB IP) the input does not say;
 # "address": an nftables service address of that kind (a no-endpoint-services element, no cluster-ips set);
 # "external": an nftables address led to the external chain, an external IP or a load-balancer IP (written alike)
 ENTRY_KINDS = ("clusterIP", "nodePort", "loadBalancer", "externalIP", "external", "virtualServer", "address")
+
+
+def dnat_unseen_note(hops: list[EndpointHop], named_by: tuple[str, str]) -> str | None:
+    """The port's ``not in the input`` line for endpoint hops whose DNAT rule the input does not show (their
+    ``dnat_unseen``); ``named_by`` says where an address shown came from, for one and for several ("its chain's
+    name", "their chains' names")."""
+    gone = list(dict.fromkeys(h.chain for h in hops if h.dnat_unseen == "chain" and h.chain))
+    part = list(dict.fromkeys(h.chain for h in hops if h.dnat_unseen == "rule" and h.chain))
+    if not gone and not part:
+        return None
+    said = ([f"{listed(gone)} {agrees(len(gone), 'is', 'are')} not"] if gone else []) + (
+        [f"{listed(part)} {agrees(len(part), 'is', 'are')} in it without {agrees(len(part), 'its', 'their')} DNAT rule"]
+        if part else [])
+    named = len({h.chain for h in hops if h.dnat_unseen and h.ip not in (None, "?")})
+    tail = (f"; the {agrees(named, 'address', 'addresses')} shown {agrees(named, 'is', 'are')} from "
+            f"{named_by[0] if named == 1 else named_by[1]}" if named else "")
+    return f"endpoint DNAT: not in the input ({'; '.join(said)}{tail})"
 
 
 def host_port(ip: str, port: int | None) -> str:
@@ -68,6 +87,10 @@ class EndpointHop:
     # has no such column (--stats, --rate, -Sn); None outside IPVS mode
     conns: tuple[int | None, int | None] | None = None
     expected: Expected | None = None  # should this node program it here, and why (None: no API objects)
+    # its DNAT rule is not in the input, so where it sends traffic is not seen (the address, if any, is the one its
+    # chain's name or the jump's comment gives): "chain" (the endpoint chain is not in the input), "rule" (the chain
+    # is, in part, without its DNAT rule); None: seen, or not a chain's
+    dnat_unseen: str | None = None
 
     @property
     def hostport(self) -> str:

@@ -8,7 +8,7 @@ to be wrong, but the answer is partial, and the engineer needs to know which par
 from __future__ import annotations
 
 from kubectl_svcpath.analysis import Analysis
-from kubectl_svcpath.path import Finding, PortPath
+from kubectl_svcpath.path import EndpointHop, Finding, PortPath
 from kubectl_svcpath.wording import agrees, counted, listed
 
 
@@ -58,23 +58,34 @@ def check_not_in_input(a: Analysis) -> list[Finding]:
 
 
 def _endpoint_chains_unseen(a: Analysis, pp: PortPath) -> list[Finding]:
-    """The endpoint chains a service chain shown jumps to, which the input does not hold, and whose address no jump's
-    comment names (a grep or listing of the service chain alone): the endpoints' DNAT targets are unknown, not "OK"."""
-    if a.rules is None:
-        return []
-    hops = {h.chain: h for path in pp.paths for h in path.endpoints
-            if h.chain and h.ip in (None, "?") and a.rules.knows("nat", h.chain) == "not-in-input"}
+    """The endpoint chains a service chain shown jumps to, which the input does not hold (a grep or listing of the
+    service chain alone): the endpoints' DNAT targets are unknown, not "OK", even where the jump's comment (iptables)
+    or the chain's name (nftables) names an address: what the chain does with the packet is not in the input."""
+    hops = {h.chain: h for path in pp.paths for h in path.endpoints if h.chain and h.dnat_unseen == "chain"}
     if not hops:
         return []
     names = list(hops)
+    cited = [ev.line for path in pp.paths for ev in path.evidence[:1]][:2] or list(dict.fromkeys(
+        ev.line for h in hops.values() for ev in h.evidence[:1]))[:2]
+    named = any(h.ip not in (None, "?") for h in hops.values())
     return [Finding(
         "chain-not-in-input", "info",
         f"port {pp.port.label}: {counted(len(names), 'endpoint chain')} the service chain jumps to "
         f"{agrees(len(names), 'is', 'are')} not in the input ({listed(names)}): where {agrees(len(names), 'it sends', 'they send')} "
         "traffic is unknown",
-        port=pp.port.name, evidence=[ev.line for path in pp.paths for ev in path.evidence[:1]][:2],
+        port=pp.port.name, evidence=cited,
         detail=["The input shows the service chain's jumps but not the endpoint chains' DNAT rules (a grep or a "
-                "listing of the service chain alone): the endpoints' addresses and what their chains do are not "
-                "known. Nothing is said about them."],
-        action=f"get the chains: iptables-save -c -t nat | grep -- '{names[0]}' (each of them), or pass the whole table",
+                "listing of the service chain alone): " + (
+                    "the addresses shown are the ones kube-proxy named them by (the jump's comment, the chain's name); "
+                    "what their chains do with the packet is not known." if named else
+                    "the endpoints' addresses and what their chains do are not known.") + " Nothing is said about them."],
+        action=f"get the chains: {_chain_listing(names[0], hops[names[0]])} (each of them), or pass the whole table",
         endpoint_chains_unseen=names)]
+
+
+def _chain_listing(name: str, hop: EndpointHop) -> str:
+    """The read-only command that lists one endpoint chain: kube-proxy's iptables chains are KUBE-SEP-…, its nftables
+    chains endpoint-… in table ip (ip6 for an IPv6 endpoint) kube-proxy."""
+    if name.startswith("KUBE-"):
+        return f"iptables-save -c -t nat | grep -- '{name}'"
+    return f"nft list chain {'ip6' if ':' in hop.ip else 'ip'} kube-proxy '{name}'"

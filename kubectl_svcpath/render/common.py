@@ -36,6 +36,11 @@ def endpoint_state(hop: EndpointHop, brief: bool = False) -> str:
     return f"{state}; {x.reason}"
 
 
+def dnat_mark(hop: EndpointHop) -> str:
+    """What a row or a branch adds for an endpoint whose DNAT rule the input does not show ("" when it does)."""
+    return "; DNAT not in the input" if hop.dnat_unseen else ""
+
+
 def conns_cell(conns: tuple[int | None, int | None]) -> str:
     """An IPVS real server's ActiveConn/InActConn, "-" for a column the listing did not have."""
     return "/".join("-" if n is None else str(n) for n in conns)

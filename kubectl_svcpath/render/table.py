@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kubectl_svcpath.path import EndpointHop, EntryPath
-from kubectl_svcpath.render.common import (conns_cell, destination, endpoint_state, header_lines, left_out_state,
+from kubectl_svcpath.render.common import (conns_cell, destination, dnat_mark, endpoint_state, header_lines, left_out_state,
                                            notes_lines, wrap_lines)
 from kubectl_svcpath.render.plain import plain_table
 from kubectl_svcpath.render.text import Style, human_bytes, human_count, safe, share
@@ -102,7 +102,7 @@ def _endpoint_cells(hop: EndpointHop) -> dict[str, str]:
         "EP-BYTES": human_bytes(hop.bytes),
         **({"ACT/INACT": conns_cell(hop.conns)} if hop.conns is not None else {}),
         "NODE": hop.node or "-",
-        "STATE": endpoint_state(hop, brief=True),
+        "STATE": endpoint_state(hop, brief=True) + dnat_mark(hop),
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from kubectl_svcpath.path import EndpointHop, EntryPath, PortPath
-from kubectl_svcpath.render.common import conns_words, destination, endpoint_state, left_out_state, notes_lines, wrap_lines
+from kubectl_svcpath.render.common import conns_words, destination, dnat_mark, endpoint_state, left_out_state, notes_lines, wrap_lines
 from kubectl_svcpath.render.text import Style, human_bytes, safe, share
 from kubectl_svcpath.report import Report
 from kubectl_svcpath.wording import counted
@@ -30,7 +30,7 @@ def _counters(packets: int | None, nbytes: int | None) -> str:
 
 
 def _endpoint_node(hop: EndpointHop, style: Style) -> Node:
-    state = endpoint_state(hop)
+    state = endpoint_state(hop) + dnat_mark(hop)
     if state in ("STALE",):
         state = style.paint(state, "red")
     via = f"{safe(hop.chain)} -> " if hop.chain else ""

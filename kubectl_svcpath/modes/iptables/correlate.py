@@ -11,7 +11,7 @@ import re
 
 from kubectl_svcpath import kubeproxy
 from kubectl_svcpath.endpoints import attach_slices, ip_family
-from kubectl_svcpath.path import EndpointHop, EntryPath, Evidence, PortPath
+from kubectl_svcpath.path import EndpointHop, EntryPath, Evidence, PortPath, dnat_unseen_note
 from kubectl_svcpath.modes.iptables import comments
 from kubectl_svcpath.modes.iptables.model import UNSUPPORTED, Rule, RuleSet, bare_address, split_hostport
 from kubectl_svcpath.parse.grep_words import selects
@@ -139,6 +139,10 @@ def _say_unseen(rules: RuleSet, pp: PortPath) -> None:
                "nft prints iptables-nft's DNAT as 'xt target \"DNAT\"' without it, or the listing was cut")
         pp.not_in_input.append(f"endpoint address: not in the input (the DNAT {agrees(len(names), 'rule', 'rules')} of "
                                f"{listed(names)} {agrees(len(names), 'shows', 'show')} no address: {why})")
+    # (an endpoint chain shown without its DNAT and without an address is said above)
+    if note := dnat_unseen_note([h for path in pp.paths for h in path.endpoints if h.chain not in blind],
+                                ("its jump's comment", "their jumps' comments")):
+        pp.not_in_input.append(note)
     for path in pp.paths:
         if path.verdict == "not-in-input":
             what = path.chains[-1]
@@ -521,6 +525,10 @@ def _sep_hop(rules: RuleSet, chain: str) -> EndpointHop:
     if dnat:
         hop.evidence.append(_evidence(dnat))
         hop.affinity = hop.affinity or "--set" in dnat.options
+    elif rules.knows("nat", chain) == "not-in-input":
+        hop.dnat_unseen = "chain"
+    elif not rules.chain_complete("nat", chain):
+        hop.dnat_unseen = "rule"
     return hop
 
 

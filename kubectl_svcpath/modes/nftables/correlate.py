@@ -24,7 +24,7 @@ from typing import Any
 from kubectl_svcpath import kubeproxy
 from kubectl_svcpath.endpoints import attach_slices
 from kubectl_svcpath.modes.nftables.model import NftChain, NftElement, NftRule, NftRuleset, NftTable, Verdict, jump_target, numgen_of
-from kubectl_svcpath.path import EndpointHop, EntryPath, Evidence, PortPath
+from kubectl_svcpath.path import EndpointHop, EntryPath, Evidence, PortPath, dnat_unseen_note
 from kubectl_svcpath.snapshot import Endpoint, ServicePort, ServiceSnapshot
 
 SERVICE_IPS = "service-ips"
@@ -140,6 +140,8 @@ def _correlate_port(snapshot: ServiceSnapshot, port: ServicePort, nft: NftRulese
                                                          ep.ip, ep.port if ep.port is not None else 0)
 
     attach_slices(snapshot, port, pp, {names["svc"]}, chain_for)
+    if note := dnat_unseen_note([h for p in pp.paths for h in p.endpoints], ("its chain's name", "their chains' names")):
+        pp.not_in_input.append(note)
     return pp
 
 
@@ -436,6 +438,10 @@ def _endpoint_hop(table: NftTable, chain_name: str) -> EndpointHop:
                       chain=chain_name, probability=None)
     if dnat_rule is not None:
         hop.evidence.append(_ev(dnat_rule))
+    elif chain is None:  # (kube-proxy's vmap cannot name a chain the table lacks: it is not in the input)
+        hop.dnat_unseen = "chain"
+    elif chain_name in table.cut_chains:
+        hop.dnat_unseen = "rule"
     if chain is not None:
         hop.affinity = chain.once("affinity", _updates_a_set)
     return hop

@@ -37,10 +37,12 @@ def test_an_ip6_chain_block_alone_is_table_ip6_kube_proxy(tmp_path: Path) -> Non
             f"\t\tip6 daddr fd00:96::10 tcp dport 80 ip6 saddr != fd00:10::/64 jump mark-for-masquerade\n"
             f"\t\tnumgen random mod 2 vmap {{ 0 : goto {eps[0]}, 1 : goto {eps[1]} }}\n"
             "\t}\n")
-    code, out, err = svcpath_on(tmp_path, text, "ns1/svc1")
+    code, out, err = svcpath_on(tmp_path, text, "ns1/svc1", "--explain")
     assert code == 0, err
     assert f"{svc} read as table ip6 kube-proxy" in out
-    assert "[fd00::5]:80" in out and "[2001:db8::7]:80" in out and "2001.db8" not in out
+    # (the endpoint chains' names are in the report: their DNAT rules are not in the input)
+    assert "[fd00::5]:80" in out and "[2001:db8::7]:80" in out and "[2001.db8..7]:80" not in out
+    assert f"nft list chain ip6 kube-proxy '{eps[0]}'" in out
 
 
 def test_a_grep_for_a_cluster_ip_keeps_a_line_of_cluster_ips(tmp_path: Path) -> None:
