@@ -900,10 +900,9 @@ def render_outcome(outcome: Outcome, fmt: str, style: Style, width: int | None, 
 
         assert outcome.audit_totals is not None
         shown = len(outcome.audit_rows)
-        notes = outcome.notes + (["-o tree draws one Service's paths: --all prints its table (-o json holds every Service's "
-                                  "paths)"] if fmt == "tree" else [])
         return render_rows(outcome.audit_rows, style, fmt == "wide", width, outcome.audit_totals,
-                           shown if shown != outcome.audit_totals["services"] else None, notes, outcome.scope, outcome.namespace)
+                           shown if shown != outcome.audit_totals["services"] else None, outcome.notes, outcome.scope,
+                           outcome.namespace)
     from kubectl_svcpath.render.common import findings_lines, fold_alike, hosts_word, nodes_summary, skipped_lines
     from kubectl_svcpath.wording import listed
 

@@ -295,6 +295,14 @@ def _validate_one_service(opts: Options) -> None:
                          f"{'--all' if opts.all_services else '--trace'}")
     if opts.port and opts.all_services:
         raise UsageError("--port shows one port of one Service: it does not go with --all (name the Service instead)")
+    # (--all printed its table for these, -o tree with a note under it and --explain without a word)
+    if opts.all_services and opts.output == OutputFormat.TREE:
+        raise UsageError("-o tree draws one Service's paths, not --all's list: name a Service "
+                         "(kubectl svcpath NAMESPACE/NAME -o tree), or use --all with -o wide or -o json")
+    if opts.all_services and opts.explain:
+        raise UsageError("--explain gives one Service's findings in full, not --all's list: name a Service "
+                         "(kubectl svcpath NAMESPACE/NAME --explain), or use --all -o json (each Service's findings "
+                         "with their evidence and fixes)")
 
 
 def _validate_selector(opts: Options) -> None:

@@ -331,6 +331,6 @@ def test_json_cut_with_elisions_nested_too_deep_is_one_error_line(tmp_path: Path
     no nft -j excerpt, one error line, not a RecursionError traceback."""
     f = tmp_path / "deep.txt"
     f.write_text("[" * 100_000 + "\n...\n" + "]" * 10 + "\n...\n")
-    code, out, err = svcpath("--rules-file", str(f), "--all", "-o", "tree")
+    code, out, err = svcpath("--rules-file", str(f), "--all")
     assert code == 8 and out == ""
     assert err.startswith(f"error: {f}: JSON, but not `nft -j` output") and len(err.splitlines()) == 2

@@ -58,12 +58,24 @@ def test_totals_count_one_in_the_singular():
 
 
 
-def test_tree_with_all_says_it_prints_the_table():
-    """-o tree draws one Service's paths; with --all it printed the table without a word (polish3's review)."""
+def test_tree_and_explain_with_all_are_refused_with_the_command_that_gives_them():
+    """-o tree and --explain are one Service's views. With --all they printed the plain table, exit 0: -o tree with a
+    note under it, --explain without a word (qa9). Refused as kubectl refuses flags that do not combine: one line, exit 2,
+    naming the command that gives them and what --all offers instead."""
     code, out, err = svcpath("--example", "--all", "-o", "tree")
-    assert code == 0 and err == ""
-    assert out.splitlines()[0].split()[:2] == ["NAMESPACE", "NAME"]
-    assert out.splitlines()[-1] == "Note: -o tree draws one Service's paths: --all prints its table (-o json holds every Service's paths)"
+    assert (code, out) == (2, "")
+    assert err.splitlines() == ["error: -o tree draws one Service's paths, not --all's list: name a Service (kubectl "
+                                "svcpath NAMESPACE/NAME -o tree), or use --all with -o wide or -o json"]
+    code, out, err = svcpath("--example", "--all", "--explain", "--problems")
+    assert (code, out) == (2, "")
+    assert err.splitlines() == ["error: --explain gives one Service's findings in full, not --all's list: name a Service "
+                                "(kubectl svcpath NAMESPACE/NAME --explain), or use --all -o json (each Service's findings "
+                                "with their evidence and fixes)"]
+    code, out, _ = svcpath("--example", "--all", "-o", "json")  # (what the message offers holds them)
+    finding = json.loads(out)["items"][0]["findings"][0]
+    assert code == 0 and finding["evidence"] and finding["action"] and finding["detail"]
+    code, out, _ = svcpath("--example", "hello-service", "--explain")  # (one Service: as before)
+    assert code == 0 and "evidence:" in out
 
 def test_problems_needs_all():
     code, _, err = svcpath("--rules-file", _dump(), "--problems")
