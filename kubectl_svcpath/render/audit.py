@@ -13,13 +13,16 @@ from kubectl_svcpath.report import Report
 from kubectl_svcpath.wording import counted
 
 
+UNKNOWN = "?: not in the input"  # HEALTH of a Service whose path the input does not show whole (never "ok")
+
+
 def health(report: Report) -> str:
     worst = [f for f in report.findings if f.severity in ("error", "warning")]
     if not worst:
         if any(f.code == "chain-not-in-input" for f in report.findings) or _unseen_ports(report) \
                 or any(path.endpoints_in_part or any(h.ip in (None, "?") for h in path.endpoints)
                        for p in report.ports for path in p.paths):
-            return "?: not in the input"
+            return UNKNOWN
         return "ok"
     worst.sort(key=lambda f: SEVERITY_ORDER[f.severity])
     codes = list(dict.fromkeys(f.code for f in worst))  # worst first, then in the findings' order (a set's order is random)
@@ -230,6 +233,11 @@ def render_rows(rows: list[dict[str, str]], style: Style, wide: bool, width: int
         cols.remove(drop)
         hidden.append(drop[0])
     lines = text.splitlines()
+    short = width is not None and not wide and width - lines[0].find("HEALTH") < len(UNKNOWN) \
+        and any(row["HEALTH"] == UNKNOWN for row in rows)
+    if short:  # (cut, it read "?: not in the inp…"): "?" in the cell, said once under the table
+        lines = plain_table([[("?" if n == "HEALTH" and row[n] == UNKNOWN else row[n]) for n in names] for row in rows],
+                            names).splitlines()
     # still too wide: the HEALTH codes are cut, -o wide shows them whole; when the cut would leave no readable code
     # ("error: no-endp…" needs room), the rows are left whole to the terminal, as kubectl leaves its rows
     if width is not None and not wide and width - lines[0].find("HEALTH") >= _HEALTH_ROOM:
@@ -244,6 +252,7 @@ def render_rows(rows: list[dict[str, str]], style: Style, wide: bool, width: int
                  else "No Service in the cluster." if scope else
                  f"No Service of namespace {safe(namespace)} in the input." if namespace else "No Service in the input."]
     head = wrap_lines(scope_lines(scope), None if wide else width) + [""] if scope else []
-    below = [totals_line(all_totals, shown)] + ([f"(-o wide adds {', '.join(hidden)})"] if hidden else [])
+    below = [totals_line(all_totals, shown)] + ([f"(-o wide adds {', '.join(hidden)})"] if hidden else []) \
+        + (["(HEALTH ?: not in the input)"] if short else [])
     out = head + lines + [""] + wrap_lines(below + [f"Note: {safe(n)}" for n in notes or []], None if wide else width)
     return "\n".join(out) + "\n"

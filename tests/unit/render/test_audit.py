@@ -214,3 +214,19 @@ def test_the_endpoints_total_is_a_floor_when_some_rows_say_not_all():
     require_shared()  # the seed's rule lines: each port's service chain under a cut, its one jump shown ("1+?")
     code, out, _ = svcpath("--all", "-f", str(SHARED / "examples" / "hello-service" / "pasted-rule-lines.txt"))
     assert code == 0 and "1 Service, 2 ports, 1 endpoint seen (not all in the input): " in out, out
+
+
+def test_not_in_the_input_is_never_cut_at_80_columns():
+    """A grep of an nft listing (tests/corpus) names Services whose paths it shows in part: at 80 columns, with the long
+    names the columns that must stay left HEALTH 17 columns and each such row read '?: not in the inp…' (qa9). Where
+    the words do not fit, the cell is '?' and one line under the table says what it means; with room, as before."""
+    paste = str(Path(__file__).resolve().parents[2] / "corpus" / "k8s132-notes-nft-a-list-table-kube-proxy-elided.txt")
+    lines = in_tmux(["--rules-file", paste, "--all"], 80)
+    assert all(len(ln) <= 80 for ln in lines) and not any("…" in ln for ln in lines), "\n".join(lines)
+    rows = [ln.split() for ln in lines[1:lines.index("")]]
+    unknown = sum(r[-1] == "?" for r in rows)
+    assert {r[-1] for r in rows} == {"ok", "?"} and unknown >= 4
+    assert lines[0].split()[-1] == "HEALTH" and "(HEALTH ?: not in the input)" in lines
+    assert lines[lines.index("") + 2].endswith(f" ok, {unknown} not in the input")
+    wide = in_tmux(["--rules-file", paste, "--all"], 110)
+    assert sum(ln.endswith("  ?: not in the input") for ln in wide) == unknown and "(HEALTH ?: not in the input)" not in wide
