@@ -534,7 +534,7 @@ def _manifest_objects(paths: list[str]) -> list[dict[str, Any]] | None:
         return None
     objects: list[dict[str, Any]] = []
     for p in paths:
-        objects.extend(load_objects(files.read_text(p, "manifest"), p))
+        objects.extend(load_objects(files.read_text(p, "manifest"), files.named(p)))
     return objects
 
 

@@ -1,4 +1,4 @@
-"""Offline input: rule dumps and manifests from files (or stdin as "-"), with a size cap."""
+"""Offline input: rule dumps and manifests from files (or stdin as "-", named stdin), with a size cap."""
 
 from __future__ import annotations
 
@@ -22,11 +22,19 @@ EXAMPLE_RULES = ("iptables-save-on-node-host.txt", "nft-list-table-ip-nat.json")
 EXAMPLE_MANIFEST = "manifest.yaml"
 
 
+STDIN = "stdin"  # how '-' (the file read from standard input) is named where users read it: messages, evidence, sources
+
+
+def named(path: str) -> str:
+    """The name a file goes by in messages and evidence: stdin for '-' ("error: -: not a rule dump" read as a typo)."""
+    return STDIN if path == "-" else path
+
+
 def read_text(path: str, what: str = "rule dump") -> str:
     """The file's text; errors name the file and say what to do."""
     try:
         if path == "-":
-            text = _read_capped(sys.stdin.buffer, path, what)
+            text = _read_capped(sys.stdin.buffer, STDIN, what)
         else:
             size = os.path.getsize(path)
             if size > MAX_DUMP_BYTES:
@@ -41,9 +49,9 @@ def read_text(path: str, what: str = "rule dump") -> str:
         raise BadDump(path, "permission denied") from None
     if "\x00" in text[: 1 << 20]:
         if what == "manifest":
-            raise BadDump(path, "binary data, not a text manifest",
+            raise BadDump(named(path), "binary data, not a text manifest",
                           hint="pass kubectl get service,endpointslices -o yaml (or -o json) output")
-        raise BadDump(path, "binary data, not a text rule dump",
+        raise BadDump(named(path), "binary data, not a text rule dump",
                       hint="pass the text output of iptables-save, nft -j list table …, or ipvsadm -Ln")
     return text
 
@@ -96,7 +104,7 @@ def _encoding(head: bytes) -> str:
 
 
 def read_dump(path: str) -> RuleDump:
-    return RuleDump(text=read_text(path), source=path, kind="file")
+    return RuleDump(text=read_text(path), source=named(path), kind="file")
 
 
 def _example_dir() -> Traversable:
