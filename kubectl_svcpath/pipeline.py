@@ -6,6 +6,8 @@ gathered; everything from here on is the same code.
 
 from __future__ import annotations
 
+import re
+
 from kubectl_svcpath.analysis import Analysis
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -24,7 +26,7 @@ from kubectl_svcpath.parse.prompts import head_commands
 from kubectl_svcpath.path import PortPath
 from kubectl_svcpath.report import Report, RulesNotRead
 from kubectl_svcpath.snapshot import ServiceSnapshot
-from kubectl_svcpath.wording import line_spans, listed
+from kubectl_svcpath.wording import line_spans, listed, numbered
 
 if TYPE_CHECKING:  # (parse/hosts and parse/describe load for a paste: a tool's own output needs neither)
     from kubectl_svcpath.parse.hosts import HostPart
@@ -38,6 +40,7 @@ def parse_collection(collection: Collection, lenient: bool = False) -> Parsed:
     registry.read_structured(parsed, collection.rulesets)
     for dump in collection.dumps:
         if dump.kind != "pod":  # a listing the plugin ran in kube-proxy's pod is no paste: nothing to cut or set aside
+            dump = _uncolored(dump, parsed.left_out)
             _bound(parsed, dump)
             described = _described(parsed, dump)
             if described is not dump and described.text.isspace():  # a file of `kubectl describe service` alone
@@ -300,6 +303,11 @@ def detect_mode(parsed: Parsed, collection: Collection) -> Mode:
     for m in registry.MODES:
         if m.not_shown is not None:
             m.not_shown(parsed)
+    if parsed.conntrack is not None:  # (a conntrack listing alone: flows to count, no rule to follow)
+        raise BadDump(parsed.conntrack.source, "`conntrack -L` flows only: they count connections beside the node's "
+                      "rules, and show no rule a packet follows",
+                      hint="pass the node's rules too: --rules-file RULES (iptables-save -c, nft list table ip kube-proxy "
+                      "or ipvsadm -Ln) --rules-file FLOWS")
     raise BadDump("input", "no rules given")
 
 
@@ -444,6 +452,25 @@ def analyse(snapshot: ServiceSnapshot, parsed: Parsed, collection: Collection) -
         notes=input_notes(parsed, collection, snapshot, paths) + node_notes + expected_findings.notes(analysis),
         excerpt=excerpt, expected=expected_findings.summary(analysis),
     )
+
+
+# a terminal's control sequences in a pasted transcript: CSI ("\x1b[01;31m\x1b[K" of grep --color=always, a colored
+# prompt's) and OSC (a prompt setting the window title, "\x1b]0;user@host: ~\x07")
+_TERMINAL_CODES = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b\n]*(?:\x07|\x1b\\)?")
+
+
+def _uncolored(dump: RuleDump, notes: list[str]) -> RuleDump:
+    """A paste with a terminal's color codes in it (grep --color=always, `script` transcripts): the codes taken out,
+    the text between them read (they were read as part of a name: 'default/\x1b[01;31m\x1b[Ktest1…')."""
+    if "\x1b" not in dump.text:  # (str.find: C speed on a big dump)
+        return dump
+    text, n = _TERMINAL_CODES.subn("", dump.text)
+    if not n:
+        return dump
+    lines = sorted({dump.text.count("\n", 0, m.start()) + 1 for m in _TERMINAL_CODES.finditer(dump.text)})
+    notes.append(f"{dump.source}: the terminal's color codes (grep --color=always, a colored prompt) taken out of "
+                 f"{numbered('line', lines)}: the text between them read")
+    return replace(dump, text=text)
 
 
 def cleaned(dump: RuleDump, notes: list[str] | None = None) -> RuleDump:

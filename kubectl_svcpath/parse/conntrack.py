@@ -94,7 +94,7 @@ def looks_like_conntrack(text: str) -> bool:
     seen = 0
     for line in text.splitlines()[:50]:
         s = line.strip()
-        if not s or s.startswith("conntrack v"):
+        if not s or s.startswith(("conntrack v", "#")):  # ("# $ conntrack -L …": the pasted command, made a comment)
             continue
         if not _LINE.match(s):
             return False

@@ -68,6 +68,7 @@ class DescribedService:
     values: dict[str, tuple[str, int]] = field(default_factory=dict)  # key -> (value, line)
     ports: list[DescribedPort] = field(default_factory=list)
     listed: bool = False  # a row of `kubectl get service`, not a description (no port names, no policies)
+    differs_from: int = 0  # the first line of an earlier description of the Service this one contradicts (another moment)
 
     def value(self, key: str) -> str | None:
         v = self.values.get(key)
@@ -233,16 +234,26 @@ def complete(snapshots: Iterable[ServiceSnapshot], described: list[DescribedServ
     A description goes with the Service whose rules it matches: by name (and namespace, when the
     description shows one), else by an address and port both show (IPVS names no Service). Values
     the rules themselves show are kept; a description only fills what the rules leave unknown.
-    Several unnamed entries it matches (IPVS: one per virtual server) become that one Service.
+    Several descriptions of one Service (a `kubectl get svc` row, then its `kubectl describe`) each
+    fill what the ones before left unknown. Several unnamed entries a description matches (IPVS: one
+    per virtual server) become that one Service.
     """
     out: list[ServiceSnapshot] = []
     merged: dict[int, int] = {}  # description index -> index in out
     for s in snapshots:
-        k = next((k for k, d in enumerate(described) if not s.from_api and _matches(s, d)), None)
-        if k is None:
+        ks = [k for k, d in enumerate(described) if not s.from_api and _matches(s, d)]
+        if not ks:
             out.append(s)
             continue
-        filled = _fill(s, described[k])
+        k, filled = ks[0], s
+        read: list[int] = []
+        for each in ks:
+            other = next((described[j] for j in read if _contradicts(described[j], described[each])), None)
+            if other is not None:  # (another moment: "ClusterIP", then "NodePort 80:32684/TCP" after a change)
+                described[each].differs_from = other.first_line
+                continue
+            read.append(each)
+            filled = _fill(filled, described[each])
         if k in merged and not s.name:
             into = out[merged[k]]
             out[merged[k]] = replace(into, ports=_joined(into.ports, filled.ports), endpoints={**into.endpoints, **filled.endpoints},
@@ -251,6 +262,17 @@ def complete(snapshots: Iterable[ServiceSnapshot], described: list[DescribedServ
         merged[k] = len(out)
         out.append(filled)
     return out
+
+
+def _contradicts(a: DescribedService, b: DescribedService) -> bool:
+    """Two descriptions of one Service that differ in what both show (its type, cluster IP, policies, ports): two
+    moments of it, not one to complete with the other."""
+    for key in ("Type", "IP", "IPs", "Session Affinity", "External Traffic Policy", "Internal Traffic Policy"):
+        va, vb = a.value(key), b.value(key)
+        if va and vb and va != vb:
+            return True
+    pa, pb = ({(p.port, p.protocol, p.node_port) for p in d.ports} for d in (a, b))
+    return bool(pa and pb and pa != pb)
 
 
 def _joined(ports: tuple[ServicePort, ...], more: tuple[ServicePort, ...]) -> tuple[ServicePort, ...]:
@@ -338,6 +360,12 @@ def notes(described: list[DescribedService]) -> list[str]:
         who = d.value("Name") or "?"
         if d.value("Namespace"):
             who = f"{d.value('Namespace')}/{who}"
+        if d.differs_from:
+            what = f"line {d.first_line} shows" if d.listed else f"lines {d.first_line}-{d.last_line} show"
+            out.append(f"{d.source}: {what} {who} otherwise than line {d.differs_from} ("
+                       f"{'`kubectl get service`' if d.listed else '`kubectl describe service`'} output): another moment of "
+                       f"it, not read into the report (line {d.differs_from}'s is)")
+            continue
         if d.listed:
             out.append(f"{d.source}: line {d.first_line} is `kubectl get service` output ({who}): read as what the Service "
                        "shows (not as rules)")

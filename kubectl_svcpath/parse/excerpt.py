@@ -97,11 +97,11 @@ _MD_FENCE = re.compile(r"^[ \t]*```[\w+-]*[ \t\r]*$")
 # KUBE-SERVICES" in tkng.io is iptables -t nat -nvL): only these well-known commands
 # (run in a network namespace: "ip netns exec cni-… arp -n", a pod's; the command's output is still no rule listing)
 _OTHER_COMMAND = re.compile(
-    r"^(?:sudo\s+)?(?:ip\s+netns\s+exec\s+\S+\s+)?(?:(?:kubectl|k)\s+(?:-n\s+\S+\s+)?(?:logs|get|describe|apply|create|delete|edit|scale|rollout|top|version|"
+    r"^(?:\([^()\n]{0,40}\)\s*)?(?:sudo\s+)?(?:ip\s+netns\s+exec\s+\S+\s+)?(?:(?:kubectl|k)\s+(?:-n\s+\S+\s+)?(?:logs|get|describe|apply|create|delete|edit|scale|rollout|top|version|exec|"
     r"cluster-info|config|explain|run|expose|patch|label|annotate|wait)|ip\s+(?:-\w+\s+)*(?:a|addr|address|r|route|l|link|n|neigh|rule)|ss|netstat|curl|wget|"
     r"ping|dig|nslookup|journalctl|systemctl|docker\s+(?:ps|logs|images|inspect)|crictl\s+(?:ps|pods|logs|inspect)|helm|az|aws|gcloud|eksctl|"
     r"[A-Za-z_]\w*=\$\(|"
-    r"tcpdump|uname|hostname|ls|sysctl|lsmod|route|arp|minikube)\b")
+    r"tcpdump|uname|hostname|ls|sysctl|lsmod|route|arp|minikube|for\s+\w+\s+in)\b")
 # what kubectl itself prints on stderr around an exec's (or a node debug pod's) output: never the pod's ("Unable to use
 # a TTY - input is not a terminal or the right kind of file" for -t under a pipe, the container it picked, the command's
 # exit status; `kubectl debug node/N`'s "Creating debugging pod node-debugger-N-x with container debugger on node N.",

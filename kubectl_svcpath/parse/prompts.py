@@ -27,8 +27,9 @@ COMMAND = re.compile(r"^\s*(?:sudo\s+)?(?:(?:ip6?tables(?:-legacy|-nft)?(?:-save
                      r"az|aws|gcloud|eksctl)(?:\s+-?\w|\s*[|>]|\s*$)|[A-Za-z_]\w*=\$\()")
 PROSE = re.compile(r"^[A-Z][^:\t]{2,100}:\s*$")
 # a line of the author's own words in their script ("可以在宿主机上看到8000端口", "Есть наш сервис"): led by a letter
-# outside ASCII, which no rule listing starts a line with; or led by "//", as a note over a rule is written in C
-OWN_WORDS = re.compile(r"^\s*(?:[^\W\d_\x00-\x7f]|//)")
+# outside ASCII, which no rule listing starts a line with; or led by "//", as a note over a rule is written in C; or
+# by an arrow pointing at the line above ("      ↑ 20 次請求全部成功")
+OWN_WORDS = re.compile(r"^\s*(?:[^\W\d_\x00-\x7f]|//|[\u2190-\u21ff])")
 # kubectl get's table pasted without its command ("NAME    TYPE           CLUSTER-IP   EXTERNAL-IP   PORT(S) …", "NAME  READY
 # STATUS …"): its header, NAME and two or more upper-case columns two spaces apart; it and its rows, down to a blank
 # line or a rule, are left out (no listing prints such a header)

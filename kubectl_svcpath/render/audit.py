@@ -20,7 +20,7 @@ def health(report: Report) -> str:
     worst = [f for f in report.findings if f.severity in ("error", "warning")]
     if not worst:
         if any(f.code == "chain-not-in-input" for f in report.findings) or _unseen_ports(report) \
-                or any(path.endpoints_in_part or any(h.ip in (None, "?") for h in path.endpoints)
+                or any(path.endpoints_in_part or any(h.ip in (None, "?") or h.port is None for h in path.endpoints)
                        for p in report.ports for path in p.paths):
             return UNKNOWN
         return "ok"

@@ -119,6 +119,8 @@ def port_verdict(report: Report, pp: PortPath, style: Style, width: int | None =
         status = "UNKNOWN (where its endpoints send traffic is not in the input)"
     elif any(h.dnat_unseen for p in pp.paths for h in p.endpoints):
         status = "UNKNOWN (its endpoints' DNAT rules are not in the input)"
+    elif any(h.port is None for p in pp.paths for h in p.endpoints):  # (an address from the endpoint chain's hairpin rule)
+        status = "UNKNOWN (the port its endpoints' DNAT sends to is not in the input)"
     elif not report.service.from_api:
         status = "rules OK (not checked against the API)"
     else:

@@ -808,6 +808,8 @@ def notes_iptables(rules: RuleSet, snapshot: ServiceSnapshot | None = None, coun
             cip = snapshot.cluster_ips[0] if snapshot is not None and snapshot.cluster_ips else "<its cluster IP>"
             notes.append(f"no comment names the Service of KUBE-SVC-{p.rules_key} (kube-proxy drops comments in "
                          f"large-cluster mode, or they were cut): kubectl get svc -A -o wide | grep -w {cip} names it")
+    if snapshot is not None and not snapshot.from_api:
+        notes.extend(_cluster_ips_twice(rules, snapshot))
     forms = {d.form for d in rules.dumps}
     for info in rules.dumps:
         notes.extend(excerpt_notes(info))
@@ -838,6 +840,25 @@ def notes_iptables(rules: RuleSet, snapshot: ServiceSnapshot | None = None, coun
     for info in rules.dumps:
         notes.extend(f"{info.source}: skipped {s}" for s in info.skipped[:20])
     return notes
+
+
+def _cluster_ips_twice(rules: RuleSet, snapshot: ServiceSnapshot) -> list[str]:
+    """Two cluster IPs of one family for one Service, read from the rules: a Service has one per family, so the input
+    holds two moments (the Service deleted and created again under its name: kube-proxy names its chains alike) or a
+    rule left behind; which one is current is not in the input."""
+    out = []
+    for family in (4, 6):
+        ips = [ip for ip in snapshot.cluster_ips if (":" in ip) == (family == 6)]
+        if len(ips) < 2:
+            continue
+        entries = rules.chain("nat", "KUBE-SERVICES")
+        where = {ip: next((r.line_no for r in (entries.rules if entries else []) if bare_address(r.dest_addr) == ip), None)
+                 for ip in ips}
+        said = listed([f"{ip} (line {where[ip]})" if where[ip] else ip for ip in ips])
+        out.append(f"{counted(len(ips), f'IPv{family} cluster IP')} for {snapshot.ref}: {said}; a Service has one per "
+                   "family, so the input holds two moments (the Service deleted and created again under its name, which "
+                   "names its chains alike) or a rule left behind: which one is current is not in the input")
+    return out
 
 
 def save_tool(rules: RuleSet) -> str:

@@ -128,19 +128,28 @@ def _correlate_port(snapshot: ServiceSnapshot, port: ServicePort, rules: RuleSet
 def _say_unseen(rules: RuleSet, pp: PortPath) -> None:
     """What the port's paths lead to that the input does not show: a chain not in it, endpoint shares a listing hides,
     an endpoint chain whose DNAT the listing prints without its address (nft: "xt target "DNAT""; the chain cut)."""
-    blind = [h.chain for path in pp.paths for h in path.endpoints
-             if h.chain and h.ip in (None, "?") and rules.knows("nat", h.chain) == "seen"]
-    if blind:
-        names = list(dict.fromkeys(blind))
+    hops = [h for path in pp.paths for h in path.endpoints
+            if h.chain and (h.ip in (None, "?") or h.port is None) and rules.knows("nat", h.chain) == "seen"]
+    for what, blind in (("address", [h.chain for h in hops if h.ip in (None, "?")]),
+                        ("port", [h.chain for h in hops if h.ip not in (None, "?")])):
+        if not blind:
+            continue
+        names = list(dict.fromkeys(c for c in blind if c))
         old_iptables = any(UNSUPPORTED in r.target_options for c in names for r in rules.rules_of("nat", c) if r.target == "DNAT")
         them = agrees(len(names), "it", "them")
         why = (f"the iptables that listed {them} printed '[unsupported revision]' in place of the destination, being older "
                f"than the one kube-proxy wrote {them} with (list {them} in the kube-proxy pod: iptables-save)" if old_iptables else
                "nft prints iptables-nft's DNAT as 'xt target \"DNAT\"' without it, or the listing was cut")
-        pp.not_in_input.append(f"endpoint address: not in the input (the DNAT {agrees(len(names), 'rule', 'rules')} of "
-                               f"{listed(names)} {agrees(len(names), 'shows', 'show')} no address: {why})")
-    # (an endpoint chain shown without its DNAT and without an address is said above)
-    if note := dnat_unseen_note([h for path in pp.paths for h in path.endpoints if h.chain not in blind],
+        dnat = [r for c in names for r in rules.rules_of("nat", c) if r.target == "DNAT"]
+        shown = (f"the DNAT {agrees(len(names), 'rule', 'rules')} of {listed(names)} {agrees(len(names), 'shows', 'show')} "
+                 f"no destination: {why}" if dnat else f"{listed(names)} {agrees(len(names), 'shows', 'show')} no DNAT rule")
+        if what == "port":
+            shown += (f"; the address is the source of {agrees(len(names), 'its', 'their')} hairpin rule, the one "
+                      "jumping to KUBE-MARK-MASQ")
+        pp.not_in_input.append(f"endpoint {what}: not in the input ({shown})")
+    # (an endpoint chain shown without its DNAT and without an address or port is said above)
+    told = {h.chain for h in hops}
+    if note := dnat_unseen_note([h for path in pp.paths for h in path.endpoints if h.chain not in told],
                                 ("its jump's comment", "their jumps' comments")):
         pp.not_in_input.append(note)
     for path in pp.paths:
@@ -520,8 +529,13 @@ def _sep_hop(rules: RuleSet, chain: str) -> EndpointHop:
     body = rules.rules_of("nat", chain)
     dnat = next((r for r in body if r.target == "DNAT"), None)
     ip, port = split_hostport(dnat.to_destination if dnat else None)
+    hairpin = None if ip else _hairpin(body)
+    if hairpin is not None:
+        ip = bare_address(hairpin.source_addr)
     hop = EndpointHop(ip=ip or "?", port=port, chain=chain,
                       probability=None, packets=dnat.packets if dnat else None, bytes=dnat.bytes if dnat else None)
+    if hairpin is not None:
+        hop.evidence.append(_evidence(hairpin))
     if dnat:
         hop.evidence.append(_evidence(dnat))
         hop.affinity = hop.affinity or "--set" in dnat.options
@@ -530,6 +544,17 @@ def _sep_hop(rules: RuleSet, chain: str) -> EndpointHop:
     elif not rules.chain_complete("nat", chain):
         hop.dnat_unseen = "rule"
     return hop
+
+
+def _hairpin(body: list[Rule]) -> Rule | None:
+    """An endpoint chain's hairpin rule ("-s 10.244.1.4/32 -j KUBE-MARK-MASQ": the endpoint masquerades what it sends
+    to itself), when its DNAT shows no destination (an older iptables' '[unsupported revision]', nft's 'xt target
+    "DNAT"') or is not in the input: the source is the endpoint's address, seen; its port is not in the input."""
+    for r in body:
+        addr = bare_address(r.source_addr) if r.target == "KUBE-MARK-MASQ" else None
+        if addr and "/" not in addr and ip_family(addr) is not None:  # (one host: bare_address took its /32 or /128)
+            return r
+    return None
 
 
 def _affinity_timeout(rules: RuleSet, chain: str | None) -> int | None:

@@ -12,9 +12,11 @@ import re
 
 from kubectl_svcpath import kubeproxy
 from kubectl_svcpath.errors import BadDump
+from kubectl_svcpath.endpoints import ip_family
 from kubectl_svcpath.modes.iptables import comments
 from kubectl_svcpath.modes.iptables.model import (UNSUPPORTED, Chain, DumpInfo, Rule, RuleSet, join_rules, same_rule,
                                                   split_hostport)
+from kubectl_svcpath.parse.elision import is_elision_word
 from kubectl_svcpath.parse.tokens import counter, split_lines
 from kubectl_svcpath.modes.iptables.detect import columns as _columns
 from kubectl_svcpath.wording import numbered, times
@@ -39,8 +41,12 @@ _FILTER_ONLY_CHAINS = {"KUBE-EXTERNAL-SERVICES", "KUBE-FORWARD", "KUBE-FIREWALL"
 _NAT_ONLY_TARGETS = {"DNAT", "SNAT", "MASQUERADE", "REDIRECT", "KUBE-MARK-MASQ", "KUBE-POSTROUTING", "KUBE-NODEPORTS"}
 _FILTER_TARGETS = {"REJECT", "DROP", "ACCEPT"}
 # a shell prompt or a command the user pasted with the listing: "# iptables -t filter -L -n -v"
-_COMMAND = re.compile(r"(?:^|\s)(?:sudo\s+)?(?:ip6?tables(?:-legacy|-nft)?)\b(?P<args>[^|]*)")
+# (the tool's name followed by an option, a pipe or nothing: "走 iptables,而且…", "iptables 一個封包", an author's words
+# naming the tool, are no command)
+_COMMAND = re.compile(r"(?:^|\s)(?:sudo\s+)?(?:ip6?tables(?:-legacy|-nft)?)\b(?=\S*(?:\s+-|\s*$|\s*[|>]))(?P<args>[^|]*)")
 UNKNOWN_CHAIN = "?"  # rules of an -L line pasted without its "Chain …" header and no way to tell the chain
+# the chain a listing command names: "-L KUBE-SERVICES", "-nvL KUBE-SVC-…", "--list KUBE-NODEPORTS", "--list=…"
+_LISTED_CHAIN = re.compile(r"(?:^|\s)(?:-[A-Za-z]*L|--list)(?:\s+|=)([A-Za-z][\w-]*)(?=\s|$)")
 
 
 def parse_iptables_list(text: str, source: str, lenient: bool = False, table: str | None = None,
@@ -160,22 +166,32 @@ class _Listing:
                                  "its rules are not in the input")
 
     def _command(self, stripped: str) -> None:
-        """A pasted prompt or command line: its -t starts another table's section."""
+        """A pasted prompt or command line: its -t starts another table's section; the chain it lists
+        (``iptables -t nat -L KUBE-SERVICES -n | grep 10.96.0.10``) holds the lines under it that come
+        without their header."""
         cmd = _COMMAND.search(stripped)
         if cmd:
             t = re.search(r"(?:-t|--table)[ =]?(\w+)", cmd.group("args"))
+            listed = _LISTED_CHAIN.search(cmd.group("args"))
             sec = self.sections[-1]
-            if sec.chains:
+            if sec.chains or sec.loose:
                 sec = _Section(None)
                 self.sections.append(sec)
             sec.command_table = t.group(1) if t else "filter"
+            sec.command_chain = listed.group(1) if listed else None
+            self.chain = None  # (another command's output begins: no line of it is the chain listed above)
         elif "Warning" in stripped or "incompatible" in stripped:
             self.info.notices.append(stripped)
 
     def _rule_line(self, line: str, line_no: int) -> None:
         words = line.strip().split()
         try:
-            rule = _rule(words, line, self.verbose if self.chain is not None else None)
+            repaired: list[str] = []
+            rule = _cut_row(words, line) or _rule(words, line, self.verbose if self.chain is not None else None, repaired)
+            self.info.repairs.extend(f"line {line_no}: {r}" for r in repaired)
+            if rule.partial:
+                self.info.repairs.append(f"line {line_no}: a row the author cut ({_preview_row(line)}): its counters "
+                                         "and target read; its other matches are not in the input")
         except (ValueError, IndexError) as e:  # IndexError: a line cut short
             e = e if isinstance(e, ValueError) else ValueError("not an iptables -L rule line (cut short)")
             if self.lenient:
@@ -226,7 +242,21 @@ def _add_section(rules: RuleSet, sec: _Section, info: DumpInfo, headerless: int,
         else:
             tbl.chains[cname] = c
     for r in sec.loose:
-        _place(rules, r, sec.command_table, info)
+        if sec.command_chain:  # the command lists one chain: its lines are that chain's (a grep of it, or cut)
+            r.table, r.chain = name, sec.command_chain
+            c = tbl.ensure_chain(sec.command_chain)
+            c.complete = False
+            twin = next((t for t in c.rules if t.line_no < r.line_no and t.twin is None and same_rule(t, r)), None)
+            if twin is not None:  # the same rule listed again by a later command: one rule, the later counters
+                twin.packets, twin.bytes, twin.twin = r.packets, r.bytes, r
+                info.repairs.append(f"line {r.line_no}: the rule of line {twin.line_no} listed again (a later run of a "
+                                    "listing command): one rule, its counters the later ones")
+                continue
+            if not r.numbered:
+                r.position = len(c.rules) + 1
+            c.rules.append(r)
+        else:
+            _place(rules, r, sec.command_table, info)
     # every chain of the table listed, each whole, nothing cut: only then is the table complete
     tbl.complete = (not sec.loose and not info.elisions and not info.skipped and not headerless
                     and _BUILTINS.get(name, set()) <= set(sec.chains) and _references_listed(sec))
@@ -337,6 +367,7 @@ class _Section:
         self.chains: dict[str, Chain] = {}
         self.header_lines: dict[str, int] = {}  # chain -> the line of its "Chain" header
         self.loose: list[Rule] = []
+        self.command_chain: str | None = None  # the chain the command above the lines lists (its lines without their header)
         self.why = ""
 
     def table(self) -> str:
@@ -455,7 +486,7 @@ def _count(word: str) -> int:
     return counter(word)
 
 
-def _rule(words: list[str], line: str, verbose: bool | None) -> Rule:
+def _rule(words: list[str], line: str, verbose: bool | None, repaired: list[str] | None = None) -> Rule:
     cols = _columns(words)
     if cols is None:
         raise ValueError("not an iptables -L rule line")
@@ -480,6 +511,7 @@ def _rule(words: list[str], line: str, verbose: bool | None) -> Rule:
     target = prefix[0] if prefix else None
     proto = words[k - 1]
     after = words[k + 1:]
+    verbose = verbose and _interfaces_shown(after, repaired)
     if verbose:
         in_if, out_if, src, dst, extra_words = after[0], after[1], after[2], after[3], after[4:]
     else:
@@ -523,6 +555,54 @@ _RECENT = re.compile(r"recent: (CHECK|SET|UPDATE)(?: seconds: (\d+))?(?: reap)? 
 _ADDRTYPE = re.compile(r"ADDRTYPE match (src|dst)-type (\S+)")
 _MATCH_SET = re.compile(r"match-set (!\s*)?(\S+) (\S+)")
 _MARK_MATCH = re.compile(r"mark match (! )?(\S+)")
+
+
+def _cut_row(words: list[str], line: str) -> Rule | None:
+    """A row the author cut: counters and a kube-proxy chain as its target, then nothing or a cut mark and what is
+    left of the row ("10   600 KUBE-SEP-JZF7FF4KHPDVC7PP  … probability 0.50000000000", "10   600 KUBE-SEP-A6QIQ…"
+    alone). Its counters, target and what the words after the mark say (a probability, a comment) are read; the
+    rule is partial: its other matches are not in the input. None for any other row."""
+    cut = next((i for i, w in enumerate(words) if is_elision_word(w)), len(words))
+    head = words[:cut]
+    if len(head) != 3 or not (_is_count(head[0]) and _is_count(head[1])) or not head[2].startswith("KUBE-") \
+            or (cut == len(words) and len(words) != 3):
+        return None
+    rule = Rule(table="", chain="", position=0, source="", line_no=0, raw=line.rstrip(), packets=_count(head[0]),
+                bytes=_count(head[1]))
+    rule.target, rule.partial = head[2], True
+    rest = " ".join(words[cut + 1:])
+    if (p := _CUT_PROBABILITY.search(rest)) is not None:
+        rule.probability = float(p.group(1))
+        rule.matches.append("statistic")
+        rule.options.update({"--mode": ["random"], "--probability": [p.group(1)]})
+    if (cm := _COMMENT.search(line)) is not None:
+        rule.comment = cm.group(1)
+        rule.matches.append("comment")
+        rule.options["--comment"] = [cm.group(1)]
+    return rule
+
+
+_CUT_PROBABILITY = re.compile(r"(?:^|\s)probability ([0-9.]+)(?:\s|$)")
+
+
+def _preview_row(line: str) -> str:
+    row = " ".join(line.split())
+    return row if len(row) <= 60 else row[:59] + "…"
+
+
+def _interfaces_shown(after: list[str], repaired: list[str] | None) -> bool:
+    """A -v row's in and out columns are there, unless the word after its opt column is an address: no interface is
+    named like one ("0 0 KUBE-SVC-X tcp -- 0.0.0.0/0 10.0.0.5 tcp dpt:80": the author took them out)."""
+    if repaired is None or not after or not _address_like(after[0]):
+        return True
+    repaired.append("its in and out columns are not in the row (taken out when pasted): read as source and destination")
+    return False
+
+
+def _address_like(word: str) -> bool:
+    """A source or destination column's word (``0.0.0.0/0``, ``10.0.0.5``, ``anywhere``), which no interface is named."""
+    bare = word.lstrip("!")
+    return "/" in bare or bare == "anywhere" or ip_family(bare) is not None
 
 
 def _extras(rule: Rule, extra: str) -> None:

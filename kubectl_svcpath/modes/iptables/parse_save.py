@@ -92,6 +92,11 @@ _NEXT = (1).__add__
 _LINE_TARGET = re.compile(r"^[^\n]*? -[jg] (\S+)", re.M)
 _CHAIN_OF_LINE = re.compile(r"(?:\[\d{1,20}:\d{1,20}\] )?-A (\S+) ")
 _CHAIN_DECL = re.compile(r"^:(\S+)\s+(\S+)(?:\s+\[(\d{1,20}):(\d{1,20})\])?\s*$")
+# a listing command of one chain, as parse/excerpt leaves a pasted command line ("# $ iptables -t nat -S KUBE-SVC-X")
+_COMMAND_TABLE = re.compile(r"\s(?:-t|--table)[ =]?(\w+)")
+_RULE_COMMAND = re.compile(r"^#\s*(?:\S*[$#%]\s+)?(?:sudo\s+)?ip6?tables(?:-legacy|-nft)?(?:-save)?(?:\s|$)")
+_LISTING_COMMAND = re.compile(r"^#\s*(?:\S*[$#%]\s+)?(?:sudo\s+)?ip6?tables(?:-legacy|-nft)?\s(?:.*\s)?"
+                              r"(?:-[A-Za-z]*[SL]|--list(?:-rules)?)(?:\s+|=)([A-Za-z][\w-]*)(?=\s|$)")
 
 # tables a bare "-A" line most likely belongs to, when the paste has no "*table" header
 _FILTER_CHAINS = {
@@ -168,6 +173,11 @@ class _Parser:
         self._scattered = 0  # line numbers asked for before some already known
         self._blocks: list[int] | None = None  # _newlines_before_blocks()
         self.fed: SaveFeed | PlainScan | None = None  # the whole-text regexes' results, found piece by piece as the text arrived
+        self.listed: str | None = None  # the one chain the pasted command above lists ("# $ iptables -t nat -S KUBE-SVC-…")
+        self.whole_listing = False  # that command lists the chain whole (no grep after it)
+        self.commands: list[int] = []  # the lines of the pasted listing commands
+        self.listed_table = "filter"  # the table that command names (-t), else iptables' default
+        self.listed_whole: dict[tuple[str, str], int] = {}  # (table, chain) declared ("-N") under a command listing it whole
 
     def fail(self, line_no: int, reason: str) -> None:
         if self.lenient:
@@ -439,7 +449,7 @@ class _Parser:
             stripped = stripped[g.end():]
         first = stripped[0]
         if first == "#":
-            self._comment(stripped)
+            self._comment(stripped, line_no)
             return
         stripped = self._unnoted(line_no, stripped) if first in "*C:" else stripped
         if first in "*C" and self._table_bound(line_no, first, stripped):
@@ -454,6 +464,8 @@ class _Parser:
             return
         self.info.first_rule_line = self.info.first_rule_line or line_no
         verb, chain_name = m.group("verb"), m.group("chain")
+        if chain_name.endswith(("…", "...")) and self.listed:
+            chain_name = self._cut_name(line_no, chain_name)
         if m.group("grep"):
             self.info.grep = True
         if m.group("pkts") is not None:
@@ -472,13 +484,37 @@ class _Parser:
         elif verb == "F":  # a flush: the rules that follow are the whole chain
             self.rules.ensure_table(self.table or _guess_table(chain_name, None)).ensure_chain(chain_name).declared = True
         elif verb == "N":
-            self.rules.ensure_table(self.table or _guess_table(chain_name, None)).ensure_chain(chain_name).declared = True
+            table_name = self.table or _guess_table(chain_name, None)
+            self.rules.ensure_table(table_name).ensure_chain(chain_name).declared = True
             self.info.declares = True
+            if self.whole_listing and chain_name == self.listed and table_name == self.listed_table and self.commands:
+                self.listed_whole[(table_name, chain_name)] = self.commands[-1]
         else:  # -P CHAIN POLICY
             self.info.declares = True
             parts = stripped[m.end("chain"):].split()
             chain = self.rules.ensure_table(self.table or _guess_table(chain_name, None)).ensure_chain(chain_name)
             chain.policy, chain.declared = (parts[0] if parts else None), True
+
+    def _whole_listings(self) -> None:
+        """A chain `iptables -S CHAIN` listed (its "-N CHAIN" under the command, no grep, no cut before the next
+        command): all its rules are in the input, though the paste is a part of the rules."""
+        for (table_name, name), at in self.listed_whole.items():
+            end = next((c for c in self.commands if c > at), None)
+            if any(at < e and (end is None or e < end) for e in self.info.elisions):
+                continue
+            table = self.rules.tables.get(table_name)
+            if table is not None and name in table.chains:
+                table.chains[name].complete = True
+
+    def _cut_name(self, line_no: int, name: str) -> str:
+        """A chain name the author cut ("-A KUBE-SVC-… -m statistic …") under a command listing one chain whose name
+        begins alike ("iptables -t nat -S KUBE-SVC-XS3ZU56555AQFGIC"): that chain's rule."""
+        stem, listed = name.rstrip("….").rstrip("-"), self.listed or ""
+        if len(stem) < 8 or not listed.startswith(stem):
+            return name
+        self.info.repairs.append(f"line {line_no}: chain {name!r}, its name cut by the author, read as {listed} (the chain "
+                                 "the command above lists)")
+        return listed
 
     def _unnoted(self, line_no: int, line: str) -> str:
         """A table, COMMIT or declaration line without the author's note after it ("*nat  // the nat table")."""
@@ -572,7 +608,15 @@ class _Parser:
             return True
         return False
 
-    def _comment(self, line: str) -> None:
+    def _comment(self, line: str, line_no: int = 0) -> None:
+        if _RULE_COMMAND.match(line):  # (a pasted command line, made a comment by parse/excerpt)
+            cmd = _LISTING_COMMAND.match(line)
+            self.listed = cmd.group(1) if cmd else None
+            self.commands.append(line_no)
+            self.whole_listing = cmd is not None and "|" not in line  # (iptables -S CHAIN prints all its rules)
+            table = _COMMAND_TABLE.search(line)
+            self.listed_table = table.group(1) if table else "filter"  # (iptables' own default)
+            return
         m = _HEADER.match(line)
         if m:
             self.info.reader = m.group("tool")
@@ -629,6 +673,7 @@ class _Parser:
                 for chain in table.chains.values():
                     if chain.declared:
                         chain.complete = True
+        self._whole_listings()
         self.info.has_counters = self.counted or _inline_counters(self.text)
         self.rules.dumps.append(self.info)
         if self.check_all:

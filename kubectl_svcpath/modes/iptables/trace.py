@@ -27,7 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kubectl_svcpath.modes.iptables.correlate import hidden_split, whole_cascade
-from kubectl_svcpath.modes.iptables.model import Rule, RuleSet, split_hostport
+from kubectl_svcpath.modes.iptables.model import UNSUPPORTED, Rule, RuleSet, split_hostport
 from kubectl_svcpath.trace.match import (apply_negation, in_prefix, mark_value_mask, negatable, outside_excludes, port_in,
                                          protocol_name)
 from kubectl_svcpath.trace.model import Choice, Node, Packet, Step, Trace
@@ -261,6 +261,11 @@ class IptablesTracer:
 
     def _dnat(self, st: State, rule: Rule, note: str | None) -> list[tuple[State, Exit]]:
         dest = rule.to_destination
+        if not dest:  # (an older iptables' '-j DNAT [unsupported revision]', nft's 'xt target "DNAT"')
+            step = st.hit(self._step(rule, "DNAT (its destination is not in the input)", note))
+            how = ("the iptables that listed it printed '[unsupported revision]' in place of it" if UNSUPPORTED in rule.target_options
+                   else "the listing does not show it (nft prints iptables-nft's DNAT as 'xt target \"DNAT\"')")
+            return [(st, ("unknown", step, f"where this DNAT sends the packet is not in the input: {how}"))]
         ip, port = split_hostport(dest)
         step = st.hit(self._step(rule, f"DNAT to {dest}", note))
         if not ip or "-" in ip or (dest and "-" in dest.rpartition(":")[2]):

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from kubectl_svcpath.parse.describe import split_described
-from tests.conftest import svcpath
+from tests.conftest import corpus_cut, svcpath
 
 CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 WALK = str(CORPUS / "vijayrod-aks-walk-get-svc-grep-hidden-port-prose.txt")
@@ -69,3 +69,31 @@ def test_a_get_row_of_several_kinds_is_named_without_its_kind() -> None:
     rest, found = split_described("NAME                 TYPE        CLUSTER-IP   EXTERNAL-IP   PORT(S)   AGE\n"
                                   "service/kubernetes   ClusterIP   10.96.0.1    <none>        443/TCP   9d\n", "f")
     assert [d.value("Name") for d in found] == ["kubernetes"]
+
+
+def test_a_describe_after_a_get_row_of_the_same_service_fills_what_the_row_does_not_show(tmp_path: Path) -> None:
+    """maxidea-com/k8s-testing's notes (kept in tests/corpus) down to the grep of KUBE-SERVICES (the service chain's
+    own listing, which shows no affinity itself, cut off): `kubectl get service` (test1 ClusterIP), then `kubectl
+    describe service test1` (Session Affinity: None). The get row was the only description applied: the report said
+    'sessionAffinity: not in the input' below a note that it had read the describe."""
+    paste = corpus_cut(tmp_path, "maxidea-k8s118-md-get-describe-S-walk-unsupported-revision.txt", 1, 74)
+    out = _run("default/test1", "--rules-file", paste, "--lenient")
+    assert "lines 20-31 are `kubectl describe service default/test1` output" in out
+    assert "sessionAffinity: not in the input" not in out, out
+    doc = json.loads(_run("default/test1", "--rules-file", paste, "--lenient", "-o", "json"))
+    assert doc["service"]["sessionAffinity"] == "None"
+    assert doc["service"]["seen"]["sessionAffinity"] == f"{paste}:30" and doc["service"]["seen"]["type"] == f"{paste}:13"
+
+
+def test_a_description_of_another_moment_is_not_merged() -> None:
+    """SecurityNeo/ReadingNotes (kept in tests/corpus): `kubectl get svc nginx` shows ClusterIP (line 42), then, after a
+    change, NodePort 80:32684/TCP (line 134); the ipvsadm listing is the first moment's. Read together they made a
+    ClusterIP with node port 32684, and the report said 'ERROR service-not-programmed: no IPVS virtual server for node
+    port 32684/TCP on any address' (exit 3)."""
+    paste = str(CORPUS / "securityneo-tke-ipvs-S-ipset-walk-clusterip-then-nodeport.txt")
+    code, out, err = svcpath("--rules-file", paste, "--all")
+    assert code == 0, err
+    assert "service-not-programmed" not in out and "32684" not in out.split("\n\n")[0], out
+    flat = " ".join(out.split())
+    assert (f"{paste}: line 134 shows nginx otherwise than line 42 (`kubectl get service` output): another moment of it, "
+            "not read into the report (line 42's is)") in flat, out

@@ -34,10 +34,13 @@ def test_a_dnat_nft_cannot_print_leaves_the_endpoint_unknown() -> None:
     code, out, err = svcpath("KUBE-SVC-CVG3OEGEH7H5P3HQ", "--rules-file", NFT)
     assert code == 0, err
     flat = " ".join(out.split())
-    assert "→ 1 endpoint (state not in the input), 9 pkts — UNKNOWN (where its endpoints send traffic is not in the " \
-           "input)" in flat, out
-    assert ("endpoint address: not in the input (the DNAT rule of KUBE-SEP-QEVIGMRENYKM2NRG shows no address: nft "
-            "prints iptables-nft's DNAT as 'xt target \"DNAT\"' without it") in flat, out
+    assert "→ 1 endpoint (state not in the input), 9 pkts — UNKNOWN (the port its endpoints' DNAT sends to is not in " \
+           "the input)" in flat, out
+    # (the address is the endpoint chain's hairpin rule's, 'ip saddr 192.168.1.105 … jump KUBE-MARK-MASQ': it was '?:?')
+    assert ("endpoint port: not in the input (the DNAT rule of KUBE-SEP-QEVIGMRENYKM2NRG shows no destination: nft "
+            "prints iptables-nft's DNAT as 'xt target \"DNAT\"' without it, or the listing was cut; the address is the "
+            "source of its hairpin rule, the one jumping to KUBE-MARK-MASQ)") in flat, out
+    assert "192.168.1.105:?" in out and "?:?" not in out, out
     assert "nft list chain" not in flat and "xt target \"DNAT\", …): their probabilities" in flat, out
     doc = json.loads(svcpath("KUBE-SVC-CVG3OEGEH7H5P3HQ", "--rules-file", NFT, "-o", "json")[1])
     assert doc["service"]["type"] is None, doc["service"]  # (100.90.167.160 may be a load balancer's)

@@ -9,6 +9,7 @@ chains) said "no Service rule matched: not a Service address on this node" of th
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tests.conftest import ROOT, svcpath, svcpath_on
@@ -25,10 +26,11 @@ def test_a_dnat_printed_unsupported_revision_is_read_its_destination_unknown(tmp
     code, out, err = svcpath_on(tmp_path, ISSUE_94754, "default/kubernetes")
     assert code == 0, err
     flat = " ".join(out.split())
-    assert ("endpoint address: not in the input (the DNAT rule of KUBE-SEP-FRUH4FMRRHR5RCGV shows no address: the "
+    assert ("endpoint port: not in the input (the DNAT rule of KUBE-SEP-FRUH4FMRRHR5RCGV shows no destination: the "
             "iptables that listed it printed '[unsupported revision]' in place of the destination, being older than the "
-            "one kube-proxy wrote it with (list it in the kube-proxy pod: iptables-save))") in flat
-    assert "?:?" in out and "rules OK" not in out
+            "one kube-proxy wrote it with (list it in the kube-proxy pod: iptables-save); the address is the source of "
+            "its hairpin rule, the one jumping to KUBE-MARK-MASQ)") in flat
+    assert "10.0.0.4:?" in out and "?:?" not in out and "rules OK" not in out
 
 
 def test_the_issue_paste_is_read_not_refused() -> None:
@@ -65,7 +67,48 @@ def test_a_listed_dnat_printed_unsupported_revision_says_why_its_destination_is_
     code, out, err = svcpath_on(tmp_path, ISSUE_94754_LISTED, "default/kubernetes")
     assert code == 0, err
     flat = " ".join(out.split())
-    assert ("endpoint address: not in the input (the DNAT rule of KUBE-SEP-FRUH4FMRRHR5RCGV shows no address: the "
+    assert ("endpoint port: not in the input (the DNAT rule of KUBE-SEP-FRUH4FMRRHR5RCGV shows no destination: the "
             "iptables that listed it printed '[unsupported revision]' in place of the destination, being older than the "
-            "one kube-proxy wrote it with (list it in the kube-proxy pod: iptables-save))") in flat
-    assert "xt target" not in flat and "?:?" in out
+            "one kube-proxy wrote it with (list it in the kube-proxy pod: iptables-save); the address is the source of "
+            "its hairpin rule, the one jumping to KUBE-MARK-MASQ)") in flat
+    assert "xt target" not in flat and "10.0.0.4:?" in out
+
+
+MAXIDEA = str(CORPUS / "maxidea-k8s118-S-walk-dnat-unsupported-revision.txt")  # three `# iptables -t nat -S` runs
+
+
+def test_the_endpoint_address_is_its_hairpin_rules_source() -> None:
+    """maxidea-com/k8s-testing (kept in tests/corpus): '-A KUBE-SEP-M4LMZLRGTFEOZERX -s 10.244.1.4/32 … -j KUBE-MARK-MASQ'
+    above its '-j DNAT [unsupported revision]'. The report said '?:?' and 'endpoint address: not in the input' of an
+    address the paste shows; the port is what is not in it."""
+    code, out, err = svcpath("default/test1", "--rules-file", MAXIDEA)
+    assert code == 0, err
+    flat = " ".join(out.split())
+    assert "10.244.1.4:?" in out and "endpoint address" not in flat, out
+    assert "endpoint port: not in the input (the DNAT rule of KUBE-SEP-M4LMZLRGTFEOZERX shows no destination" in flat
+    code, out, err = svcpath("default/test1", "--rules-file", MAXIDEA, "-o", "json")
+    hops = [e for port in json.loads(out)["ports"] for p in port["paths"] for e in p["endpoints"]]
+    assert [(e["ip"], e["port"]) for e in hops] == [("10.244.1.4", None), (None, None), (None, None)], hops
+
+
+def test_a_trace_to_a_dnat_without_destination_says_so() -> None:
+    """The trace said 'DNAT to None' and 'why: DNAT to a range (None) is not followed'."""
+    code, out, err = svcpath("default/test1", "--rules-file", MAXIDEA, "--trace", "10.244.1.3")
+    assert code == 0, err
+    flat = " ".join(out.split())
+    assert "None" not in out and "range" not in out, out
+    assert ("why: where this DNAT sends the packet is not in the input: the iptables that listed it printed "
+            "'[unsupported revision]' in place of it") in flat, out
+    assert "nat KUBE-SEP-M4LMZLRGTFEOZERX #2 DNAT (its destination is not in the input)" in flat, out
+
+
+def test_a_whole_service_chain_to_such_an_endpoint_is_unknown_not_ok(tmp_path: Path) -> None:
+    """Its address seen, its port not: the verdict says which (it was 'where its endpoints send traffic')."""
+    code, out, err = svcpath_on(tmp_path, "-N KUBE-SVC-NPX46M4PTMTKRN6Y\n-N KUBE-SEP-FRUH4FMRRHR5RCGV\n" + ISSUE_94754,
+                                "default/kubernetes")
+    assert code == 0, err
+    flat = " ".join(out.split())
+    assert "→ 1 endpoint (state not in the input), counters not in the input — UNKNOWN (the port its endpoints' DNAT " \
+           "sends to is not in the input)" in flat, out
+    code, out, err = svcpath_on(tmp_path, "-N KUBE-SVC-NPX46M4PTMTKRN6Y\n-N KUBE-SEP-FRUH4FMRRHR5RCGV\n" + ISSUE_94754, "--all")
+    assert code == 0 and out.splitlines()[1].endswith("?: not in the input"), out
