@@ -100,6 +100,9 @@ class _Listing:
         if not stripped:
             if self.chain is not None and self.chain.rules:
                 self.chain = None  # a blank line ends a chain's listing: what follows without a header is loose
+            sec = self.sections[-1]
+            if sec.command_chain and sec.loose:  # (and the listed chain's lines: what follows is no line of it)
+                self.sections.append(_Section(sec.command_table))
             return
         if stripped.startswith("Warning:") or "tables present" in stripped:  # iptables' own notice, printed last
             self.info.notices.append(stripped)
