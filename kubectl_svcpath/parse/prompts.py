@@ -18,9 +18,11 @@ import re
 # (CentOS's "[root@master1 ~]#ipvsadm -Ln": a bracketed prompt whose PS1 has no space before the command; a bare
 # "$sudo iptables-save …", the "$" of a two-line prompt whose first line names the host and directory)
 TOOLS = r"(?:sudo|ip6?tables[\w-]*|nft|ipvsadm|kubectl|conntrack|ipset)\s"
-PROMPT = re.compile(r"^\s*(?!COMMIT\s)(?:\u279c\s+)?(?:\[[^\]\n]{0,80}@[^\]\n]{0,80}\][$#%]\s*\S|\$(?=" + TOOLS + r")\S|"
+# (oh-my-zsh's default theme: "➜  ~ kgsvc testsvc", the arrow and the directory, no "$" or "#" after them)
+PROMPT = re.compile(r"^\s*(?!COMMIT\s)(?:\u279c\s+[~\w./:-]+\s+(?:git:\([^)\s]*\)\s+)?(?:\u2717\s+)?(?![$#%]\s)\S|"
+                    r"(?:\u279c\s+)?(?:\[[^\]\n]{0,80}@[^\]\n]{0,80}\][$#%]\s*\S|\$(?=" + TOOLS + r")\S|"
                     r"(?:\[[^\]\n]{0,80}\]|[\w.-]+@[\w.-]+[ \t]+[~/][\w.:~/-]*|[\w.-]+@[\w.:~/-]*|[\w.-]+:[~/][\w.:~/-]*|[\w.-]+|"
-                    r"[~/][\w.:~/-]*|[~\w./-]{1,80}\])?\s*[$#%]\s+\S)")
+                    r"[~/][\w.:~/-]*|[~\w./-]{1,80}\])?\s*[$#%]\s+\S))")
 # (a listing command alone, or piped: "sudo iptables-save | grep nginx-ext", "iptables-save > /tmp/x")
 # (a cloud's CLI and a shell variable set from a command, "noderg=$(az aks show …)": the author's script around the rules)
 COMMAND = re.compile(r"^\s*(?:sudo\s+)?(?:(?:ip6?tables(?:-legacy|-nft)?(?:-save)?|nft|ipvsadm|kubectl|crictl|docker|conntrack|minikube|"
@@ -33,7 +35,8 @@ OWN_WORDS = re.compile(r"^\s*(?:[^\W\d_\x00-\x7f]|//|[\u2190-\u21ff])")
 # kubectl get's table pasted without its command ("NAME    TYPE           CLUSTER-IP   EXTERNAL-IP   PORT(S) …", "NAME  READY
 # STATUS …"): its header, NAME and two or more upper-case columns two spaces apart; it and its rows, down to a blank
 # line or a rule, are left out (no listing prints such a header)
-KUBECTL_TABLE = re.compile(r"^[ \t]*(?:NAMESPACE[ \t]{2,})?NAME(?:[ \t]{2,}[A-Z][A-Z()/-]*(?: [A-Z][A-Z()/-]*)?){2,}[ \t\r]*$")
+# (its last column cut or mistyped by the author: "… PORT(S)         w")
+KUBECTL_TABLE = re.compile(r"^[ \t]*(?:NAMESPACE[ \t]{2,})?NAME(?:[ \t]{2,}[A-Z][A-Z()/-]*(?: [A-Z][A-Z()/-]*)?){2,}(?:[ \t]{2,}[a-z]\w{0,3})?[ \t\r]*$")
 RULE_TOOL = re.compile(r"(?:^|[\s/|;])(?:ip6?tables(?:-legacy|-nft)?(?:-save)?|nft|ipvsadm|conntrack|ipset)(?=\s|$)")
 
 

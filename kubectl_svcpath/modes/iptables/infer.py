@@ -125,7 +125,7 @@ def _drafts(rules: RuleSet, only: tuple[str | None, str] | None) -> list[_Draft]
     for chain in ("KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES", "KUBE-NODEPORTS", "?"):  # ("?": -L lines without their chain's header)
         _from_filter_rules(chain, chain_rules("filter", chain), draft_for)
     claims = _per_service_chains(rules, drafts, draft_for, only)
-    if only is None or not any(k[1] == only[1] for k in drafts):
+    if only is None or not any(k[1] == only[1] and _hashes_here(rules, d) for k, d in drafts.items()):
         _unclaimed(rules, drafts, claims)  # (for one Service: only when its name hashes to nothing in the input)
     if only is not None:
         drafts = {k: d for k, d in drafts.items() if k[1] == only[1] and (only[0] is None or k[0] == only[0])}
@@ -643,6 +643,14 @@ def _spns(d: _Draft, pname: str) -> list[str]:
     if not pname:
         out.append(kubeproxy.service_port_name(d.namespace, d.name, "", legacy_colon=True))
     return out
+
+
+def _hashes_here(rules: RuleSet, d: _Draft) -> bool:
+    """Some port of the Service has a chain its name hashes to in the input (else the comments naming it were edited:
+    its chains are _unclaimed's to tie to it, as listing every Service does)."""
+    nat = rules.table("nat")
+    return nat is not None and any(head + h in nat.chains for (pname, proto), pf in d.ports.items()
+                                   for h in _own_hashes(d, pname, proto, pf) for head in _PER_SERVICE[:-1])
 
 
 def _own_hashes(d: _Draft, pname: str, proto: str, pf: _Port) -> list[str]:

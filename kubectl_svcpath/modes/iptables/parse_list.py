@@ -112,6 +112,9 @@ class _Listing:
             self._grepped_header()
             self._chain_header(m, stripped, line_no)
         elif stripped.startswith(("#", "$")):
+            if stripped.startswith("#") and _COMMAND.search(stripped) is None and "Warning" not in stripped \
+                    and "incompatible" not in stripped:
+                return  # the author's note ("# 172.31.9.52 — это виртуальный IP пода", under a Chain header): no command
             self._grepped_header()
             self._command(stripped)
         elif stripped.split()[0] in ("num", "pkts", "target"):
