@@ -93,6 +93,8 @@ _LINE_TARGET = re.compile(r"^[^\n]*? -[jg] (\S+)", re.M)
 _CHAIN_OF_LINE = re.compile(r"(?:\[\d{1,20}:\d{1,20}\] )?-A (\S+) ")
 _CHAIN_DECL = re.compile(r"^:(\S+)\s+(\S+)(?:\s+\[(\d{1,20}):(\d{1,20})\])?\s*$")
 # a listing command of one chain, as parse/excerpt leaves a pasted command line ("# $ iptables -t nat -S KUBE-SVC-X")
+# a shell prompt parse/excerpt made a comment ("# ubuntu@vm1:~$", "# $ kubectl get svc", "# [root@host ~]# ip a")
+_PROMPT_COMMENT = re.compile(r"^#\s*(?:\$|\S*[$#%](?=\s|$)|\[[^\]]*\][$#])")
 _COMMAND_TABLE = re.compile(r"\s(?:-t|--table)[ =]?(\w+)")
 _RULE_COMMAND = re.compile(r"^#\s*(?:\S*[$#%]\s+)?(?:sudo\s+)?ip6?tables(?:-legacy|-nft)?(?:-save)?(?:\s|$)")
 _LISTING_COMMAND = re.compile(r"^#\s*(?:\S*[$#%]\s+)?(?:sudo\s+)?ip6?tables(?:-legacy|-nft)?\s(?:.*\s)?"
@@ -497,11 +499,12 @@ class _Parser:
 
     def _whole_listings(self) -> None:
         """A chain `iptables -S CHAIN` listed (its "-N CHAIN" under the command, no grep, no cut before the next
-        command): all its rules are in the input, though the paste is a part of the rules."""
+        command or prompt, which shows the output was copied to its end): all its rules are in the input, though the
+        paste is a part of the rules."""
         for (table_name, name), at in self.listed_whole.items():
             end = next((c for c in self.commands if c > at), None)
-            if any(at < e and (end is None or e < end) for e in self.info.elisions):
-                continue
+            if end is None or any(at < e < end for e in self.info.elisions):
+                continue  # (no prompt after it: where the author stopped copying is not known)
             table = self.rules.tables.get(table_name)
             if table is not None and name in table.chains:
                 table.chains[name].complete = True
@@ -609,6 +612,10 @@ class _Parser:
         return False
 
     def _comment(self, line: str, line_no: int = 0) -> None:
+        if _PROMPT_COMMENT.match(line) and not _RULE_COMMAND.match(line):  # (a prompt: another command, or the end)
+            self.commands.append(line_no)
+            self.listed, self.whole_listing = None, False
+            return
         if _RULE_COMMAND.match(line):  # (a pasted command line, made a comment by parse/excerpt)
             cmd = _LISTING_COMMAND.match(line)
             self.listed = cmd.group(1) if cmd else None
