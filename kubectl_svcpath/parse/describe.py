@@ -69,6 +69,7 @@ class DescribedService:
     ports: list[DescribedPort] = field(default_factory=list)
     listed: bool = False  # a row of `kubectl get service`, not a description (no port names, no policies)
     differs_from: int = 0  # the first line of an earlier description of the Service this one contradicts (another moment)
+    unlike_rules: list[str] = field(default_factory=list)  # what it shows otherwise than the rules do (notes say it)
 
     def value(self, key: str) -> str | None:
         v = self.values.get(key)
@@ -324,6 +325,15 @@ def _fill(s: ServiceSnapshot, d: DescribedService) -> ServiceSnapshot:
         if current in (None, "", ()) and value not in (None, "", ()):
             changes[field_name] = value
             seen[label] = d.ref(key)
+        elif label in ("type", "clusterIPs") and value not in (None, "", ()) and not s.from_api \
+                and (set(current) if isinstance(current, tuple) else {current}).isdisjoint(
+                    value if isinstance(value, tuple) else (value,)):
+            words = {"type": "type", "clusterIPs": "cluster IP"}[label]
+            shown = ", ".join(value) if isinstance(value, tuple) else str(value)
+            ruled = ", ".join(current) if isinstance(current, tuple) else str(current)
+            said = f"{words} {shown} (line {d.values[key][1]}), the rules {ruled}"
+            if said not in d.unlike_rules:  # (the rules show another: another moment of the Service, or an edit)
+                d.unlike_rules.append(said)
 
     take("name", "Name", s.name, d.value("Name"), "name")
     take("namespace", "Namespace", s.namespace, d.value("Namespace"), "namespace")
@@ -366,6 +376,9 @@ def notes(described: list[DescribedService]) -> list[str]:
                        f"{'`kubectl get service`' if d.listed else '`kubectl describe service`'} output): another moment of "
                        f"it, not read into the report (line {d.differs_from}'s is)")
             continue
+        if d.unlike_rules:
+            out.append(f"{d.source}: the pasted description of {who} shows {'; '.join(d.unlike_rules)}: another moment "
+                       "of the Service, or an edit; the rules' is read")
         if d.listed:
             out.append(f"{d.source}: line {d.first_line} is `kubectl get service` output ({who}): read as what the Service "
                        "shows (not as rules)")

@@ -16,7 +16,7 @@ from kubectl_svcpath.endpoints import ip_family
 from kubectl_svcpath.modes.iptables import comments
 from kubectl_svcpath.modes.iptables.model import (UNSUPPORTED, Chain, DumpInfo, Rule, RuleSet, join_rules, same_rule,
                                                   split_hostport)
-from kubectl_svcpath.parse.elision import is_elision_word
+from kubectl_svcpath.parse.elision import CUT_COMMENT as _CUT_COMMENT, is_elision_word
 from kubectl_svcpath.parse.tokens import counter, split_lines
 from kubectl_svcpath.modes.iptables.detect import columns as _columns
 from kubectl_svcpath.wording import numbered, times
@@ -114,6 +114,8 @@ class _Listing:
         elif stripped.startswith(("#", "$")):
             if stripped.startswith("#") and _COMMAND.search(stripped) is None and "Warning" not in stripped \
                     and "incompatible" not in stripped:
+                if _CUT_COMMENT.match("\n" + stripped):  # ("# 省略输出", "# ... omitted ...": the author cut rows out)
+                    self.info.elisions.append(line_no)
                 return  # the author's note ("# 172.31.9.52 — это виртуальный IP пода", under a Chain header): no command
             self._grepped_header()
             self._command(stripped)

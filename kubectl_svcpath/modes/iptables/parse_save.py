@@ -18,7 +18,7 @@ from itertools import accumulate, islice
 from typing import TYPE_CHECKING
 
 from kubectl_svcpath.errors import BadDump
-from kubectl_svcpath.parse.elision import ELISION_WORDS, is_elision_word
+from kubectl_svcpath.parse.elision import CUT_COMMENT as _CUT_COMMENT, ELISION_WORDS, is_elision_word
 from kubectl_svcpath.parse.tokens import TokenError, counter, split_words
 from kubectl_svcpath.modes.iptables.model import UNLOCATED, UNSUPPORTED, Chain, DumpInfo, LazyChains, Rule, RuleSet, Table, pack_span, pack_spans, span_length
 from kubectl_svcpath.parse.possessive import compile_possessive
@@ -239,6 +239,9 @@ class _Parser:
             self._comment(text[:first_line].strip())  # iptables-nft-save 2>&1 puts its warning first
         for line in notices:
             self._comment(line)
+        if "\n#" in text:  # (the author's comment saying they cut rules out: "# 省略输出", "# ... omitted ...")
+            for m in _CUT_COMMENT.finditer(text):
+                self.info.elisions.append(self.line_no_of(m.start() + 1))
         self.counted = counted
 
     def _read_declarations(self, table: Table, chains: LazyChains, start: int, head: int, names: Iterable[str]) -> None:
@@ -612,6 +615,9 @@ class _Parser:
         return False
 
     def _comment(self, line: str, line_no: int = 0) -> None:
+        if line_no and _CUT_COMMENT.match("\n" + line):
+            self.info.elisions.append(line_no)  # the author cut rules out here: no table is whole
+            return
         if _PROMPT_COMMENT.match(line) and not _RULE_COMMAND.match(line):  # (a prompt: another command, or the end)
             self.commands.append(line_no)
             self.listed, self.whole_listing = None, False
