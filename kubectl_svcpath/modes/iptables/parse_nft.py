@@ -229,8 +229,9 @@ def _apply_statement(rule: Rule, expr: dict[str, Any]) -> None:
             rule.target = name
         elif name not in rule.matches:
             rule.matches.append(name)
-        if name != "comment":
+        if name != "comment" and xt.get("type") != "target":
             rule.partial = True  # nft prints the extension's name only, not its options
+        # (an xt target's options - DNAT's destination - are not in the input; its rule's matches all are)
     elif "unknown" in expr:
         words = str(expr["unknown"])
         if rule.target == "MASQUERADE" and words in ("random-fully", "fully-random"):

@@ -58,13 +58,18 @@ def tokenize(text: str, source: str, line: int = 1) -> list[Token]:
     out: list[Token] = []
     append = out.append
     depth = 0
+    joined = False  # nft's "# Warning: XT target DNAT not found" ends the line; the rule goes on on the next one
     for value in _FAST_TOKEN.findall(text):
         c = value[0]
         if c == "\n":
-            append(_new(Token, (NL, "\n", line)))
+            if not joined:
+                append(_new(Token, (NL, "\n", line)))
+            joined = False
             line += 1
         elif c == "#":
-            if "match-set" in value:  # "# [!] match-set NAME FLAGS"
+            if value.startswith("# Warning: XT ") and value.rstrip().endswith(" not found"):
+                joined = True  # ('… counter packets 81 bytes 4860 # Warning: …' then 'xt target "DNAT"': one rule)
+            elif "match-set" in value:  # "# [!] match-set NAME FLAGS"
                 words = value[1:].replace("!", " ! ").split()
                 neg = "!" if words[0] == "!" else ""
                 append(_new(Token, (WORD, XT_SET, line)))

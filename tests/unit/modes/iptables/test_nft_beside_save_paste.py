@@ -60,3 +60,19 @@ def test_a_client_outside_is_in_no_pods_address() -> None:
     assert "Verdict: delivered to 192.168.1.105:80" in flat and "rejected" not in flat, out
     assert ("a client outside the cluster is in none of 10.42.0.31/32, 10.42.0.11/32, 10.42.0.29/32 and 8 more (inside "
             "10.42.0.0/16, the pod range kube-proxy's rules give the cluster): decided, not forked") in flat, out
+
+
+def test_the_rule_nft_breaks_at_its_warning_is_one_rule_with_its_counters() -> None:
+    """'ip protocol tcp counter packets 81 bytes 4860 # Warning: XT target DNAT not found' then 'xt target "DNAT"' on
+    the next line: read as two rules, the counters on one that does nothing (EP-PKTS '-'), and the trace forked on
+    whether the DNAT rule matches at all ('depends: not-a-service in 16 branches, unknown in 22')."""
+    code, out, err = svcpath("KUBE-SVC-CVG3OEGEH7H5P3HQ", "--rules-file", NFT, "-o", "json")
+    assert code == 0, err
+    hops = [(e["chain"], e["packets"]) for p in json.loads(out)["ports"][0]["paths"] for e in p["endpoints"]]
+    assert ("KUBE-SEP-QEVIGMRENYKM2NRG", 14) in hops, hops
+    code, out, err = svcpath("KUBE-SVC-ERIFXISQEP7F7OF4", "--rules-file", NFT, "--trace", "10.42.0.99")
+    assert code == 0, err
+    flat = " ".join(out.split())
+    assert ("Verdict: unknown: where this DNAT sends the packet is not in the input: the listing does not show it (nft "
+            "prints iptables-nft's DNAT as 'xt target \"DNAT\"')") in flat, out
+    assert "not-a-service" not in flat and "no target (counts only)" not in flat, out
