@@ -96,8 +96,10 @@ _CHAIN_DECL = re.compile(r"^:(\S+)\s+(\S+)(?:\s+\[(\d{1,20}):(\d{1,20})\])?\s*$"
 # a shell prompt parse/excerpt made a comment ("# ubuntu@vm1:~$", "# $ kubectl get svc", "# [root@host ~]# ip a")
 _PROMPT_COMMENT = re.compile(r"^#\s*(?:\$|\S*[$#%](?=\s|$)|\[[^\]]*\][$#])")
 _COMMAND_TABLE = re.compile(r"\s(?:-t|--table)[ =]?(\w+)")
-_RULE_COMMAND = re.compile(r"^#\s*(?:\S*[$#%]\s+)?(?:sudo\s+)?ip6?tables(?:-legacy|-nft)?(?:-save)?(?:\s|$)")
-_LISTING_COMMAND = re.compile(r"^#\s*(?:\S*[$#%]\s+)?(?:sudo\s+)?ip6?tables(?:-legacy|-nft)?\s(?:.*\s)?"
+# (run in a pod or a node container: "kubectl exec kube-proxy-x -n kube-system -- iptables …", "docker exec kind-worker iptables …")
+_IN_CONTAINER = r"(?:(?:kubectl|k|docker|crictl|nerdctl|podman)\s+(?:\S+\s+)*?exec\s+(?:\S+\s+)*?(?:--\s+)?)?"
+_RULE_COMMAND = re.compile(r"^#\s*(?:\S*[$#%]\s+)?" + _IN_CONTAINER + r"(?:sudo\s+)?ip6?tables(?:-legacy|-nft)?(?:-save)?(?:\s|$)")
+_LISTING_COMMAND = re.compile(r"^#\s*(?:\S*[$#%]\s+)?" + _IN_CONTAINER + r"(?:sudo\s+)?ip6?tables(?:-legacy|-nft)?\s(?:.*\s)?"
                               r"(?:-[A-Za-z]*[SL]|--list(?:-rules)?)(?:\s+|=)([A-Za-z][\w-]*)(?=\s|$)")
 
 # tables a bare "-A" line most likely belongs to, when the paste has no "*table" header

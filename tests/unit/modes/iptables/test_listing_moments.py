@@ -45,3 +45,27 @@ def test_two_cluster_ips_of_one_family_are_two_moments() -> None:
     assert ("2 IPv4 cluster IPs for default/nginx-svc: 10.102.40.108 (line 16) and 10.110.25.59 (line 67); a Service has "
             "one per family, so the input holds two moments (the Service deleted and created again under its name, which "
             "names its chains alike) or a rule left behind: which one is current is not in the input") in flat, out
+
+
+# a 2018 post's walk (search index id 46353526808, its repository not exposed): each listing run in kube-proxy's pod
+EXEC_WALK = """\
+kubectl exec kube-proxy-ts54q -n kube-system -- iptables -t nat -S | grep 30411
+-A KUBE-NODEPORTS -p tcp -m comment --comment "default/echoserver-nodeport:" -m tcp --dport 30411 -j KUBE-MARK-MASQ
+-A KUBE-NODEPORTS -p tcp -m comment --comment "default/echoserver-nodeport:" -m tcp --dport 30411 -j KUBE-SVC-ZFAVNEBGNVMBQPKH
+kubectl exec kube-proxy-ts54q -n kube-system -- iptables -t nat -S KUBE-SVC-ZFAVNEBGNVMBQPKH
+-N KUBE-SVC-ZFAVNEBGNVMBQPKH
+-A KUBE-SVC-ZFAVNEBGNVMBQPKH -m comment --comment "default/echoserver-nodeport:" -j KUBE-SEP-YURMZH5MPUXHWC2S
+kubectl exec kube-proxy-ts54q -n kube-system -- iptables -t nat -S KUBE-SEP-YURMZH5MPUXHWC2S
+-N KUBE-SEP-YURMZH5MPUXHWC2S
+-A KUBE-SEP-YURMZH5MPUXHWC2S -s 192.168.192.117/32 -m comment --comment "default/echoserver-nodeport:" -j KUBE-MARK-MASQ
+-A KUBE-SEP-YURMZH5MPUXHWC2S -p tcp -m comment --comment "default/echoserver-nodeport:" -m tcp -j DNAT --to-destination 192.168.192.117:8080
+"""
+
+
+def test_a_listing_run_in_kube_proxys_pod_is_a_listing_command(tmp_path: Path) -> None:
+    code, out, err = svcpath_on(tmp_path, EXEC_WALK, "default/echoserver-nodeport", "-o", "json")
+    assert code == 0, err
+    assert json.loads(out)["service"]["sessionAffinity"] == "None"  # (the service chain listed whole, no -m recent)
+    code, out, err = svcpath_on(tmp_path, EXEC_WALK.replace("-S KUBE-SVC-ZFAVNEBGNVMBQPKH", "-S KUBE-SVC-ZFAVNEBGNVMBQPKH | grep ZFAV"),
+                                "default/echoserver-nodeport", "-o", "json")
+    assert json.loads(out)["service"]["sessionAffinity"] is None
