@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubectl_svcpath.analysis import Analysis
+from kubectl_svcpath.endpoints import ip_family
 from kubectl_svcpath.path import EntryPath, Finding, PortPath, host_port
 from kubectl_svcpath.modes.iptables.model import DumpInfo, Rule, RuleSet, bare_address
 from kubectl_svcpath.snapshot import ServiceSnapshot
@@ -805,11 +806,15 @@ def notes_iptables(rules: RuleSet, snapshot: ServiceSnapshot | None = None, coun
                          f"(KUBE-SVC-{p.rules_key}) are not the ones kube-proxy derives from that name: the comment was edited "
                          "(or cut) after the fact; the path follows the chains")
         elif p.rules_key:
-            cip = snapshot.cluster_ips[0] if snapshot is not None and snapshot.cluster_ips else "<its cluster IP>"
+            cip = next((ip for ip in (snapshot.cluster_ips if snapshot is not None else ()) if ip_family(ip)), "<its cluster IP>")
             notes.append(f"no comment names the Service of KUBE-SVC-{p.rules_key} (kube-proxy drops comments in "
                          f"large-cluster mode, or they were cut): kubectl get svc -A -o wide | grep -w {cip} names it")
     if snapshot is not None and not snapshot.from_api:
         notes.extend(_cluster_ips_twice(rules, snapshot))
+        hidden = [a for a in (*snapshot.cluster_ips, *snapshot.external_ips, *snapshot.load_balancer_ips) if not ip_family(a)]
+        if hidden:  # ("-d <cluster-ip>/32": the author's placeholder, echoed as they wrote it)
+            notes.append(f"{listed([repr(a) for a in hidden])} in place of an address: the author's, not kube-proxy's; "
+                         "the address itself is not in the input")
     forms = {d.form for d in rules.dumps}
     for info in rules.dumps:
         notes.extend(excerpt_notes(info))

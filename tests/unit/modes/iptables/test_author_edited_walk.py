@@ -12,7 +12,8 @@ Before: the -S block gave a second Service "? (KUBE-SVC-…)" with '2+?' endpoin
 answers, then at the arrow note, then at the cut rows; its rows, read, gave the cluster IP 'dpt:80' and a
 hidden-port-match warning, the row listed twice two clusterIP entries, and the author's 'iptables' in a note a
 filter table. A grep of one `-L CHAIN` listing without its header said 'No Service in the input'.
-(The author's '<cluster-ip>' placeholder is echoed as the cluster IP: left as the author wrote it.)
+The author's '<cluster-ip>' placeholder is echoed as the cluster IP, as the author wrote it, with a note that it is no
+address (the note naming the Service told to run 'kubectl get svc -A -o wide | grep -w <cluster-ip>').
 """
 
 from __future__ import annotations
@@ -73,6 +74,9 @@ def test_a_chain_name_cut_by_the_author_is_the_chain_the_command_lists(tmp_path:
     assert ("line 9: chain 'KUBE-SVC-…', its name cut by the author, read as KUBE-SVC-XS3ZU56555AQFGIC (the chain the "
             "command above lists)") in flat, out
     assert "line 13: chain 'KUBE-SEP-…', its name cut by the author, read as KUBE-SEP-JZF7FF4KHPDVC7PP" in flat, out
+    # the author's placeholder for the address: said so (the note told to 'grep -w <cluster-ip>')
+    assert "'<cluster-ip>' in place of an address: the author's, not kube-proxy's; the address itself is not in the input" in flat
+    assert "grep -w <cluster-ip>" not in flat, out
     doc = json.loads(svcpath_on(tmp_path, S_BLOCK, SVC, "-o", "json")[1])
     hops = [(e["ip"], e["port"], e["probability"]) for p in doc["ports"][0]["paths"] for e in p["endpoints"]]
     assert hops == [("10.244.1.202", 8080, 0.5), (None, None, 0.5)], hops
