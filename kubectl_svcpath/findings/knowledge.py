@@ -61,7 +61,11 @@ def _endpoint_chains_unseen(a: Analysis, pp: PortPath) -> list[Finding]:
     """The endpoint chains a service chain shown jumps to, which the input does not hold (a grep or listing of the
     service chain alone): the endpoints' DNAT targets are unknown, not "OK", even where the jump's comment (iptables)
     or the chain's name (nftables) names an address: what the chain does with the packet is not in the input."""
-    hops = {h.chain: h for path in pp.paths for h in path.endpoints if h.chain and h.dnat_unseen == "chain"}
+    hops: dict[str, EndpointHop] = {}
+    for path in pp.paths:
+        for h in path.endpoints:
+            if h.chain and h.dnat_unseen == "chain":
+                hops.setdefault(h.chain, h)  # (the first path's jump cites it: the service chain's before KUBE-SVL's)
     if not hops:
         return []
     names = list(hops)

@@ -90,11 +90,8 @@ def _correlate_port(snapshot: ServiceSnapshot, port: ServicePort, rules: RuleSet
         pp.entries_complete = False
         if not pp.paths:
             pp.not_in_input.append(f"entry rule: not in the input ({' and '.join(dispatch)} {'is' if len(dispatch) == 1 else 'are'} not all in it)")
-            start = next((c for c in (chains["svc"], chains["svl"], chains["xlb"], chains["ext"], chains["fw"])
-                          if nat is not None and c in nat.chains), None)
-            if start is not None:
-                pp.paths.append(_follow_chain(rules, start))
-            else:
+            pp.paths.extend(_follow_chains(rules, chains))
+            if not pp.paths:
                 seps = [c for c in _endpoint_chains(snapshot, port, spn) if nat is not None and c in nat.chains]
                 if seps:
                     pp.paths.append(_follow_endpoints(rules, seps))
@@ -243,6 +240,23 @@ def _follow_chain(rules: RuleSet, chain: str) -> EntryPath:
     path = EntryPath(entry=None, address=None, port=None, chains=["?"], shown_port=True)
     _walk(rules, chain, path)
     return path
+
+
+def _follow_chains(rules: RuleSet, chains: dict[str, str]) -> list[EntryPath]:
+    """The port's chains the input shows without an entry rule to them, each way followed once: the service chain (the
+    cluster IP's), the outermost external chain (KUBE-FW, KUBE-EXT, or before 1.24 KUBE-XLB: a node port's or load
+    balancer's, to KUBE-SVL under externalTrafficPolicy Local), and KUBE-SVL when neither leads to it. An external way
+    that ends in a policy chain already followed is not a way of its own."""
+    nat = rules.table("nat")
+    outer = next((c for c in (chains["fw"], chains["ext"], chains["xlb"]) if nat is not None and c in nat.chains), None)
+    paths: list[EntryPath] = []
+    for start in (chains["svc"], outer, chains["svl"]):
+        if start is None or nat is None or start not in nat.chains or any(start in p.chains for p in paths):
+            continue
+        path = _follow_chain(rules, start)
+        if path.policy_chain is None or all(p.policy_chain != path.policy_chain for p in paths):
+            paths.append(path)
+    return paths
 
 
 def _endpoint_chains(snapshot: ServiceSnapshot, port: ServicePort, spn: str) -> list[str]:
