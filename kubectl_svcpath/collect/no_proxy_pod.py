@@ -4,6 +4,7 @@ pod; otherwise the error says what runs there instead (a Cilium agent), and the 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from kubectl_svcpath import apifields
@@ -60,7 +61,9 @@ def instead_of_kube_proxy(node: str, node_obj: dict[str, Any] | None, pods: list
     annotations = annotations if isinstance(annotations, dict) else {}
     kubelet = apifields.text(node_obj, "status", "nodeInfo", "kubeletVersion") or ""
     for distro in ("k3s", "rke2"):
-        if labels.get("node.kubernetes.io/instance-type") == distro or f"+{distro}" in kubelet:
+        # (its node-args annotation is on every node it starts: the kubelet of a dev build is not '+rke2r1')
+        if (labels.get("node.kubernetes.io/instance-type") == distro or f"+{distro}" in kubelet
+                or f"{distro}.io/node-args" in annotations):
             return _k3s_or_rke2(node, distro, kubelet, annotations.get(f"{distro}.io/node-args"))
     ovn = sorted(k for k in annotations if isinstance(k, str) and k.startswith("k8s.ovn.org/"))
     if ovn:
@@ -87,14 +90,26 @@ def _k3s_or_rke2(node: str, distro: str, kubelet: str, node_args: Any) -> tuple[
         args = []
     name = "k3s" if distro == "k3s" else "RKE2"
     version = f" (kubelet {kubelet})" if kubelet else ""
-    if isinstance(args, list) and any(a in ("--disable-kube-proxy", "--disable-kube-proxy=true") for a in args):
-        return (f"a {name} node{version} started with --disable-kube-proxy (its {distro}.io/node-args): another "
+    if isinstance(args, list) and _disables_kube_proxy([a for a in args if isinstance(a, str)]):
+        return (f"{'an' if distro == 'rke2' else 'a'} {name} node{version} started with --disable-kube-proxy (its {distro}.io/node-args): another "
                 "dataplane serves Services there",
                 f"see what runs there with kubectl get pods -A -o wide --field-selector spec.nodeName={node}")
     if distro == "k3s":
         return f"a k3s node{version}: k3s runs kube-proxy inside its own process, not as a pod", LOCAL_HINT
     return (f"an RKE2 node{version}: RKE2 runs kube-proxy as the static pod {NAMESPACE}/kube-proxy-{node}, which the "
             "API does not list (kube-proxy disabled, or its mirror pod not yet created)", LOCAL_HINT)
+
+
+def _disables_kube_proxy(args: list[str]) -> bool:
+    """The node-args list a flag from the command line alone ("--disable-kube-proxy") and one from the config file
+    with its value after it ("--disable-kube-proxy", "true" or "false", as "--selinux", "false")."""
+    for i, arg in enumerate(args):
+        if arg == "--disable-kube-proxy":
+            value = args[i + 1] if i + 1 < len(args) else ""
+            return value.lower() != "false"
+        if arg.startswith("--disable-kube-proxy="):
+            return arg.partition("=")[2].lower() != "false"
+    return False
 
 
 def _kube_router(pod: dict[str, Any]) -> tuple[str, str] | None:
@@ -119,9 +134,23 @@ def _cilium_hint(pod: dict[str, Any]) -> str:
     name = apifields.text(pod, "metadata", "name") or "?"
     container = _container(pod, _is_cilium)
     pick = f" -c {apifields.text(container, 'name')}" if container is not None and apifields.text(container, "name") else ""
+    version = _cilium_version(apifields.text(container, "image") or "" if container is not None else "")
+    # the agent's CLI is cilium-dbg from Cilium 1.15, cilium before (GKE Dataplane V2's anetd ran 1.9 to 1.12 images)
+    cli = ("cilium" if version < (1, 15) else "cilium-dbg") if version else "cilium-dbg (cilium before Cilium 1.15)"
+    if name.startswith("anetd-"):  # GKE Dataplane V2: its Cilium agent DaemonSet, kube-proxy not deployed
+        return (f"GKE Dataplane V2 runs there (its Cilium agent, pod {NAMESPACE}/{name}): it serves Services from eBPF "
+                f"maps, not netfilter rules; see them with: kubectl -n {NAMESPACE} exec {name}{pick} -- {cli} service list")
     return (f"Cilium's agent runs there (pod {NAMESPACE}/{name}): when it replaces kube-proxy, it serves Services from "
-            f"eBPF maps, not netfilter rules; see them with: kubectl -n {NAMESPACE} exec {name}{pick} -- cilium-dbg "
-            "service list")
+            f"eBPF maps, not netfilter rules; see them with: kubectl -n {NAMESPACE} exec {name}{pick} -- {cli} service "
+            "list")
+
+
+def _cilium_version(image: str) -> tuple[int, int] | None:
+    """ "quay.io/cilium/cilium:v1.16.1@sha256:…" -> (1, 16); "gke.gcr.io/cilium/cilium:v1.11.1-gke3.3" -> (1, 11);
+    None when the image names no version (a digest alone)."""
+    tag = image.split("@", 1)[0].rsplit("/", 1)[-1].partition(":")[2]
+    m = re.match(r"v?(\d+)\.(\d+)", tag)
+    return (int(m.group(1)), int(m.group(2))) if m else None
 
 
 def _proxy_pod(obj: dict[str, Any]) -> ProxyPod | None:

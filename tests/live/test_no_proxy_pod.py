@@ -130,6 +130,52 @@ def test_what_serves_services_on_a_node_without_kube_proxy_is_said(api: FakeApiS
     only_reads(api)
 
 
+# Real values from public material: GKE Dataplane V2's pod name (a `kubectl get pods -A` listing in
+# GoogleCloudPlatform/pubsec-declarative-toolkit#457: "kube-system  anetd-r7gr2  1/1  Running"), its container and
+# image (a tutorial's `kubectl -n kube-system get ds -l k8s-app=cilium -o wide`: "anetd … cilium-agent
+# gke.gcr.io/cilium/cilium:v1.11.1-gke3.3"; a post runs `kubectl exec -n kube-system -ti ds/anetd -- cilium version`:
+# cilium-dbg came with Cilium 1.15); an RKE2 node's annotation (sylva's docs: rke2.io/node-args '["server",
+# "--cluster-cidr",…]', its labels elided), and RKE2's config-file booleans in it ('["agent","--selinux","false"]').
+_SYLVA_ARGS = ('["server","--cluster-cidr","100.72.0.0/16","--cni","calico","--kubelet-arg","anonymous-auth=false",'
+               '"--kubelet-arg","provider-id=metal3://sylva-system/mgmt-cluster-my-bmh-foo/mgmt-cluster-cp-056108e4c3-5b9sj",'
+               '"--node-label","--node-label","node.longhorn.io/create-default-disk=config","--profile","cis-1.23",'
+               '"--service-cidr","100.73.0.0/16","--tls-san","172.18.0.2","--tls-san","192.168.100.2","--token","********"]')
+_RKE2_STATIC = ("an RKE2 node{}: RKE2 runs kube-proxy as the static pod kube-system/kube-proxy-cp01, which the API does not "
+                "list (kube-proxy disabled, or its mirror pod not yet created)")
+
+
+@pytest.mark.parametrize("node,error", [
+    # the annotation alone tells RKE2 (was: "no pod labelled …", the generic guess)
+    ({"annotations": {"rke2.io/node-args": _SYLVA_ARGS}}, _RKE2_STATIC.format("")),
+    # "--disable-kube-proxy" "false" from the config file: kube-proxy is not disabled (was "started with
+    # --disable-kube-proxy … another dataplane serves Services there")
+    ({"kubelet": "v1.31.10+rke2r1", "annotations": {"rke2.io/node-args": '["server","--disable-kube-proxy","false"]'}},
+     _RKE2_STATIC.format(" (kubelet v1.31.10+rke2r1)")),
+    ({"kubelet": "v1.31.10+rke2r1", "annotations": {"rke2.io/node-args": '["server","--disable-kube-proxy","true"]'}},
+     "an RKE2 node (kubelet v1.31.10+rke2r1) started with --disable-kube-proxy (its rke2.io/node-args): another dataplane "
+     "serves Services there"),
+])
+def test_rke2_nodes_as_their_annotation_shows_them(api: FakeApiServer, tmp_path, node, error):
+    no_lab_hello(api, kube_proxy=False)
+    _node_is(api, **node)
+    code, _, err = svcpath("hello-service", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")))
+    assert code == ExitCode.NOT_FOUND
+    assert one_error(err) == f'error: no kube-proxy pod on node "cp01": {error}'
+
+
+def test_gke_dataplane_v2_is_named_with_the_cli_its_cilium_has(api: FakeApiServer, tmp_path):
+    """anetd's Cilium 1.11 has no cilium-dbg (the hint said 'cilium-dbg service list', which fails there)."""
+    no_lab_hello(api, kube_proxy=False)
+    api.cluster.add(_pod("anetd-r7gr2", [{"name": "cilium-agent", "image": "gke.gcr.io/cilium/cilium:v1.11.1-gke3.3"}],
+                         {"k8s-app": "cilium"}))
+    code, _, err = svcpath("hello-service", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")))
+    assert code == ExitCode.NOT_FOUND
+    assert hint_of(err) == ("hint: GKE Dataplane V2 runs there (its Cilium agent, pod kube-system/anetd-r7gr2): it serves "
+                            "Services from eBPF maps, not netfilter rules; see them with: kubectl -n kube-system exec "
+                            "anetd-r7gr2 -c cilium-agent -- cilium service list")
+    assert api.cluster.execs() == []
+
+
 def test_kube_router_without_its_service_proxy_is_not_said_to_serve_services(api: FakeApiServer, tmp_path):
     no_lab_hello(api, kube_proxy=False)
     api.cluster.add(_pod("kube-router-x8x8p", [{"name": "kube-router", "image": "docker.io/cloudnativelabs/kube-router:v2.2.0",
