@@ -283,7 +283,24 @@ def _notes(parsed: Parsed, snapshot: ServiceSnapshot | None, paths: list[PortPat
     if parsed.rules is None:
         return []
     # (nft's listing of the same tables, beside iptables-save without -c: read as the kernel's view only)
-    return notes_iptables(parsed.rules, snapshot, counted_beside=parsed.nft is not None and parsed.nft.has_counters)
+    return (notes_iptables(parsed.rules, snapshot, counted_beside=parsed.nft is not None and parsed.nft.has_counters)
+            + _conntrack_note(parsed, snapshot))
+
+
+def _conntrack_note(parsed: Parsed, snapshot: ServiceSnapshot | None) -> list[str]:
+    """A `conntrack -L` listing beside iptables mode's rules: what its flows to the Service show (the endpoints that
+    answered), said as conntrack's view; the hops' counts stay the rules' own (it was read and said nothing)."""
+    table = parsed.conntrack
+    if table is None or snapshot is None:
+        return []
+    flows = [e for p in snapshot.ports if p.port is not None
+             for ip in (*snapshot.cluster_ips, *snapshot.external_ips, *snapshot.load_balancer_ips)
+             for e in table.to_address(p.protocol.lower(), ip, p.port)]
+    answered = sorted({f"{e.reply_src}:{e.reply_sport}" for e in flows if e.dnat and e.reply_src})
+    said = (f"{len(flows)} {'flow' if len(flows) == 1 else 'flows'} to the Service's addresses"
+            + (f", answered by {', '.join(answered)}" if answered else "") if flows else "no flow to the Service's addresses")
+    return [f"{table.source}: `conntrack -L`: {said} (the connections tracked now, conntrack's view; the hops' "
+            "counts are the rules' own counters, iptables-save -c)"]
 
 
 def _checks(analysis: Analysis) -> list[Finding]:
