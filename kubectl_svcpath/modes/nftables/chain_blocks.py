@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from kubectl_svcpath.wording import numbered, times
+
 _CHAIN_LINE = re.compile(r"^\s*chain\s+(\S+)\s*\{")
 # a chain kube-proxy's nftables mode names after a Service port or endpoint: a lower-case kind, then a hash
 _KP_CHAIN = re.compile(r"(?:service|external|endpoint|firewall)-[A-Z0-9]{8}-")
@@ -65,7 +67,8 @@ def wrap_chain_blocks(text: str) -> Wrapped:
     lines = text.split("\n")
     out = list(lines)
     notices: list[str] = []
-    first_seen: dict[str, int] = {}
+    first_seen: dict[str, tuple[int, int, str]] = {}  # each chain's block read: its first and last line, its text
+    relisted: dict[str, list[int]] = {}  # chains listed again with other rules: the lines of their listings
     cut: list[str] = []  # chains whose block never closes
     loose_sets: list[int] = []  # lines of a plain set's elements, without the set
     guessed: dict[str, list[str]] = {}
@@ -91,15 +94,14 @@ def wrap_chain_blocks(text: str) -> Wrapped:
             continue
         end, body = _block(lines, i)
         name = m.group(1)
-        if name in first_seen:  # the same chain again: another node's listing, or another run
+        if _listed_before(out, first_seen, relisted, cut, name, (i, end, body)):
             for j in range(i, end + 1):
                 out[j] = ""
-            notices.append(f"chain {name} is listed again on line {i + 1} (another node, or another run): only the "
-                           f"listing on line {first_seen[name]} was read; pass each listing in its own file")
         else:
-            first_seen[name] = i + 1
+            first_seen[name] = (i, end, body)
             family, table = _table_of(name, body)
-            guessed.setdefault(f"{family} {table}", []).append(name)
+            if name not in guessed.get(f"{family} {table}", []):
+                guessed.setdefault(f"{family} {table}", []).append(name)
             out[i] = f"table {family} {table} {{ {lines[i]}"
             open_braces = sum(_braces(line) for line in lines[i:end + 1])
             if open_braces > 0:  # the block never closes (grep's lines, a cut): closed where its lines end
@@ -108,7 +110,7 @@ def wrap_chain_blocks(text: str) -> Wrapped:
             else:
                 out[end] = _close(out[end])
         i = end + 1
-    _guessed_notes(notices, guessed, cut)
+    _guessed_notes(notices, guessed, cut, relisted)
     if loose_sets:
         where = ", ".join(str(n) for n in loose_sets[:4]) + (" …" if len(loose_sets) > 4 else "")
         notices.append(f"set element lines without their set (line{'s' if len(loose_sets) > 1 else ''} {where}: addresses "
@@ -117,8 +119,30 @@ def wrap_chain_blocks(text: str) -> Wrapped:
     return Wrapped("\n".join(out), notices, cut)
 
 
-def _guessed_notes(notices: list[str], guessed: dict[str, list[str]], cut: list[str]) -> None:
-    """What the wrapping guessed (each table, from the names and rules) and the blocks it closed, added to ``notices``."""
+def _listed_before(out: list[str], first_seen: dict[str, tuple[int, int, str]], relisted: dict[str, list[int]],
+                   cut: list[str], name: str, block: tuple[int, int, str]) -> bool:
+    """A chain block listed again: True when its rules are the same (this listing is left out: read once); with other
+    rules, a later moment (as a table's chain listed again): the earlier listing is left out, this one read."""
+    seen = first_seen.get(name)
+    if seen is None:
+        return False
+    if _rules_of(seen[2]) == _rules_of(block[2]):
+        return True
+    for j in range(seen[0], seen[1] + 1):
+        out[j] = ""
+    cut[:] = [c for c in cut if c != name]
+    relisted.setdefault(name, [seen[0] + 1]).append(block[0] + 1)
+    return False
+
+
+def _guessed_notes(notices: list[str], guessed: dict[str, list[str]], cut: list[str],
+                   relisted: dict[str, list[int]]) -> None:
+    """What the wrapping guessed (each table, from the names and rules), the chains listed again with other rules and
+    the blocks it closed, added to ``notices``."""
+    for name, at in relisted.items():
+        notices.append(f"chain {name} is listed {times(len(at))} with other rules ({numbered('line', at)}): several "
+                       f"moments (or nodes) pasted together; its last listing is read (line {at[-1]}), as the later "
+                       "state; pass each node's listing in its own file")
     if cut:
         shown = ", ".join(cut[:4]) + (f" and {len(cut) - 4} more" if len(cut) > 4 else "")
         notices.append(f"chain {'block' if len(cut) == 1 else 'blocks'} {shown} {'ends' if len(cut) == 1 else 'end'} without "
@@ -210,6 +234,11 @@ def _block(lines: list[str], start: int) -> tuple[int, str]:
         if depth <= 0:
             return j, "\n".join(lines[start:j + 1])
     return len(lines) - 1, "\n".join(lines[start:])
+
+
+def _rules_of(block: str) -> list[str]:
+    """A chain block's rule lines as nft prints them, without the indentation and the handles ``-a`` adds."""
+    return [re.sub(r"\s*# handle \d+\s*$", "", ln.strip()) for ln in block.split("\n")[1:] if ln.strip()]
 
 
 def _close(line: str, count: int = 1) -> str:

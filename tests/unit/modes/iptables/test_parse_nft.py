@@ -63,7 +63,9 @@ def test_nft_listing_beside_iptables_save_stays_the_kernel_view() -> None:
 
 
 def test_chain_blocks_without_their_table(tmp_path: Path) -> None:
-    """A chain cut out of `nft list`, twice (two nodes): read inside nat, the repeat named, nothing claimed absent."""
+    """A chain cut out of `nft list`, twice with other counters (two nodes, or two moments): read inside nat from its
+    last listing (as a table's chain listed again is), the repeat named, nothing claimed absent. It was read from its
+    first listing ('only the listing on line 2 was read')."""
     paste = tmp_path / "two-nodes.txt"
     paste.write_text(
         "## node a\n"
@@ -80,11 +82,12 @@ def test_chain_blocks_without_their_table(tmp_path: Path) -> None:
     (item,) = doc["items"]
     (port,) = item["ports"]
     (path,) = port["paths"]
-    assert (path["address"], path["port"], path["packets"], path["bytes"]) == ("10.96.0.1", 443, 5, 300)
+    assert (path["address"], path["port"], path["packets"], path["bytes"]) == ("10.96.0.1", 443, 9, 540)
     assert path["verdict"] == "not-in-input"
     notes = " ".join(item["notes"])
     assert "KUBE-SERVICES read as table ip nat" in notes
-    assert "chain KUBE-SERVICES is listed again on line 6" in notes and "line 2 was read" in notes
+    assert ("chain KUBE-SERVICES is listed twice with other rules (lines 2, 6): several moments (or nodes) pasted "
+            "together; its last listing is read (line 6), as the later state; pass each node's listing in its own file") in notes
     assert item["service"]["sessionAffinity"] is None and item["service"]["type"] is None
 
 

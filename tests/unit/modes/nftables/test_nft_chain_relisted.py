@@ -83,3 +83,46 @@ def test_a_map_listed_again_with_other_elements_is_read_from_its_last_listing(tm
     assert "map service-ips (table ip kube-proxy) is listed twice with other elements (lines 37, 229)" in " ".join(out.split())
     code, out, err = svcpath("--rules-file", str(tmp_path / "p.txt"), "--all")
     assert "ns1        svc1" not in out  # (the later listing has no element of it)
+
+
+def test_a_chain_block_without_its_table_pasted_twice_reads_as_once(tmp_path: Path) -> None:
+    """`nft list chain …` blocks cut out without their table, pasted twice: the same rules read as one paste (there
+    was a note 'is listed again on line 6 … only the listing on line 1 was read'); other rules, from the last listing."""
+    require_shared()
+    text = NFT.read_text()
+    block = text[text.index(f"\tchain {CHAIN} {{"):]
+    block = block[:block.index("\n\t}\n") + 4]
+    once, twice = tmp_path / "once.txt", tmp_path / "twice.txt"
+    once.write_text(block)
+    twice.write_text(block + block)
+    one = svcpath("--rules-file", str(once), "ns4/svc4", "-o", "json")
+    two = svcpath("--rules-file", str(twice), "ns4/svc4", "-o", "json")
+    assert one[0] == two[0] == 0, (one[2], two[2])
+    assert json.loads(two[1])["notes"] == [n.replace(str(once), str(twice)) for n in json.loads(one[1])["notes"]]
+    later = block.replace(", 1 : goto endpoint-5RFCDDV7-ns4/svc4/tcp/p80__10.180.0.5/80", "").replace("mod 2", "mod 1")
+    assert later != block
+    twice.write_text(block + later)
+    code, out, err = svcpath("--rules-file", str(twice), "ns4/svc4", "-o", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert [n for n in doc["notes"] if "listed twice" in n] == [
+        f"chain {CHAIN} is listed twice with other rules (lines 1, 5): several moments (or nodes) pasted together; its "
+        "last listing is read (line 5), as the later state; pass each node's listing in its own file"]
+
+
+def test_a_real_service_chain_pasted_twice_keeps_its_shares(tmp_path: Path) -> None:
+    """The k3s notes' nine-endpoint service chain, cut out and pasted twice: the same paths and shares as once."""
+    require_shared()
+    text = (DUMPS / "repo-k3s-nft-list-table-ip-kube-proxy.txt").read_text()
+    start = text.index("        chain service-P6J77WGM-riset/hellopod-np-svc/tcp/ {")
+    block = text[start:text.index("        }\n", start) + len("        }\n")]
+    (tmp_path / "once.txt").write_text(block)
+    (tmp_path / "twice.txt").write_text(block + "\n" + block)
+    docs = []
+    for name in ("once.txt", "twice.txt"):
+        code, out, err = svcpath("--rules-file", str(tmp_path / name), "riset/hellopod-np-svc", "-o", "json")
+        assert code == 0, err
+        docs.append(json.loads(out))
+    paths = [[[(e["ip"], e["probability"]) for e in p["endpoints"]] for p in d["ports"][0]["paths"]] for d in docs]
+    assert paths[0] == paths[1] and len(paths[0][0]) == 9 and paths[0][0][0][1] == round(1 / 9, 6)
+    assert not [n for n in docs[1]["notes"] if "listed" in n]
