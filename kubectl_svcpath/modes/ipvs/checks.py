@@ -281,15 +281,19 @@ def _rates(ipvs: IpvsTable, paths: list[PortPath]) -> list[str]:
 def notes_ipvs(ipvs: IpvsTable, rules: RuleSet | None = None, snapshot: ServiceSnapshot | None = None,
                paths: list[PortPath] | None = None) -> list[str]:
     """Report.notes for IPVS mode (``paths``: the Service's port paths, each naming its virtual server)."""
-    notes = _unnamed(snapshot, ipvs) + [n for d in ipvs.dumps for n in d.notices] + ["IPVS mode is deprecated since Kubernetes v1.35; counters are ipvsadm --stats totals since each virtual/real server was created"]
+    # (the deprecation is the ipvs-deprecated finding's; said here too, each report said it twice)
+    notes = _unnamed(snapshot, ipvs) + [n for d in ipvs.dumps for n in d.notices]
     rates = _rates(ipvs, paths or [])
     if not ipvs.has_stats and rates:
         notes.append("no ipvsadm --stats listing: no hop's totals are known, only the --rate listing's rates per second "
                      "(ipvsadm -Ln --stats --exact gives totals)")
     elif not ipvs.has_stats:
         notes.append("no ipvsadm --stats listing: each hop's traffic is not known (ipvsadm -Ln --stats --exact)")
-    elif any(not d.exact for d in ipvs.dumps if "stats" in d.forms):
-        notes.append("ipvsadm --stats without --exact: large counters are rounded down (K/M/G/T)")
+    elif any(not d.exact for d in ipvs.dumps if "stats" in d.forms):  # (only beside a --stats listing: counters it has)
+        notes.append("counters are ipvsadm --stats totals since each virtual/real server was created; without --exact, "
+                     "large ones are rounded down (K/M/G/T)")
+    else:
+        notes.append("counters are ipvsadm --stats totals since each virtual/real server was created")
     forms = {f for d in ipvs.dumps for f in d.forms}
     if not ipvs.has_weights and not forms & {"list", "rules", "persistent-conn"}:
         notes.append("no ipvsadm -Ln listing: weights, scheduler, persistence and each real server's active and "
