@@ -283,7 +283,8 @@ def _notes(parsed: Parsed, snapshot: ServiceSnapshot | None, paths: list[PortPat
     if parsed.rules is None:
         return []
     # (nft's listing of the same tables, beside iptables-save without -c: read as the kernel's view only)
-    return (notes_iptables(parsed.rules, snapshot, counted_beside=parsed.nft is not None and parsed.nft.has_counters)
+    return (notes_iptables(parsed.rules, snapshot, counted_beside=parsed.nft is not None and parsed.nft.has_counters,
+                           paths=paths)
             + _conntrack_note(parsed, snapshot))
 
 

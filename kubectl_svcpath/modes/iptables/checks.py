@@ -794,9 +794,11 @@ def _source_reader(a: Analysis, source: str) -> IptVersion | None:
     return None
 
 
-def notes_iptables(rules: RuleSet, snapshot: ServiceSnapshot | None = None, counted_beside: bool = False) -> list[str]:
+def notes_iptables(rules: RuleSet, snapshot: ServiceSnapshot | None = None, counted_beside: bool = False,
+                   paths: list[PortPath] | None = None) -> list[str]:
     """Report.notes for iptables mode: what the input lacked, and what that costs the answer. ``counted_beside``:
-    an nft listing of the same tables beside the rules has counters (read only as the kernel's view)."""
+    an nft listing of the same tables beside the rules has counters (read only as the kernel's view). ``paths``: the
+    Service's port paths (what the notes must agree with)."""
     from kubectl_svcpath.modes.iptables.era import era_note
 
     notes: list[str] = []
@@ -835,8 +837,7 @@ def notes_iptables(rules: RuleSet, snapshot: ServiceSnapshot | None = None, coun
             what = f"table {'assumed to be' if tables == ['nat'] else 'taken to be'} {shown}"
         notes.append(f"iptables -L listing: {what}; counters as printed (-x for exact numbers)")
     if rules.table("filter") is None:
-        notes.append("no filter table: REJECT for services without endpoints and Local-policy DROPs cannot be seen "
-                     f"(dump all tables: {save_tool(rules)} -c)")
+        notes.append(_no_filter_note(rules, paths or []))
     if rules.table("nat") is None:
         notes.append(f"no nat table: no service path can be followed (dump it: {save_tool(rules)} -c -t nat)")
     era = rules.once("era", era_note)  # a property of the input: once per input, not per Service
@@ -864,6 +865,26 @@ def _cluster_ips_twice(rules: RuleSet, snapshot: ServiceSnapshot) -> list[str]:
                    "family, so the input holds two moments (the Service deleted and created again under its name, which "
                    "names its chains alike) or a rule left behind: which one is current is not in the input")
     return out
+
+
+def _no_filter_note(rules: RuleSet, paths: list[PortPath]) -> str:
+    """What a missing filter table hides; beside a DROP the report shows, where that DROP was read instead (it sat
+    above 'DROP (no local endpoints)' saying Local-policy DROPs cannot be seen: qa9)."""
+    note = (f"no filter table: REJECT for services without endpoints and Local-policy DROPs cannot be seen "
+            f"(dump all tables: {save_tool(rules)} -c)")
+    ends = list(dict.fromkeys(path.chains[-1] for pp in paths for path in pp.paths if path.verdict == "drop" and path.chains))
+    if not ends:
+        return note
+    marked = [c for c in ends if c.startswith("KUBE-XLB-")]  # (before 1.24: the nat table's own 'has no local endpoints' rule)
+    ended = [c for c in ends if c not in marked]
+    said = []
+    if marked:
+        said.append(f"{' and '.join(marked)}'s own rule ('has no local endpoints')")
+    if ended:
+        said.append(f"{' and '.join(ended)} {'ends' if len(ended) == 1 else 'end'} where kube-proxy ends "
+                    f"{'it' if len(ended) == 1 else 'them'} when the node has no local endpoint")
+    return (f"no filter table: its REJECTs (Services without endpoints) and DROPs cannot be seen (dump all tables: "
+            f"{save_tool(rules)} -c); the DROP shown is read from the nat table: {'; '.join(said)}")
 
 
 def save_tool(rules: RuleSet) -> str:
