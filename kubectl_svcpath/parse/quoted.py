@@ -82,11 +82,16 @@ _GOES_ON = re.compile(r"([ \t]+)(?:-[mjpsdiogfc][ \t]|--[a-z][\w-]*(?:[ \t]|$)|!
 _ANY_GOES_ON = re.compile(r"\n[ \t]+(?:-[a-zA-Z-]|![ \t])")  # (a literal newline first: the engine skips ahead in C)
 
 
+# a wrap mark the author's ` \` left at a line's start: before a chain's header or a rule ('\Chain INPUT (policy …')
+_GLUED = re.compile(r"[ \t]*\\[ \t]*(?:Chain[ \t]+\S+[ \t]+\(|(?:\[\d+:\d+\][ \t]*)?-[AN][ \t]+\S|:[A-Z][\w-]*[ \t]+\S+[ \t]+\[|\*[a-z]+[ \t\r]*$)")
+
+
 def _maybe_wrapped(text: str) -> bool:
     """A line led by blanks and an option, or a line ending in a backslash, in the first 64 KiB (pastes wrapped for a
     page are short; a big listing's every row is not looked at)."""
     head = text[:65536]
-    return " \\\n" in head or " \\\r\n" in head or _ANY_GOES_ON.search(head) is not None
+    return (" \\\n" in head or " \\\r\n" in head or "\n\\" in head or head.startswith("\\")
+            or _ANY_GOES_ON.search(head) is not None)
 
 
 def _join_wrapped(lines: list[str]) -> bool:
@@ -96,6 +101,10 @@ def _join_wrapped(lines: list[str]) -> bool:
     indent = ""
     for i, line in enumerate(lines):
         body = line.rstrip("\r")
+        if body.strip() == "\\" or _GLUED.match(body):  # a wrap mark with nothing after it, or glued to a header
+            lines[i] = "" if body.strip() == "\\" else line.replace("\\", "", 1)
+            joined = True
+            continue
         cont = rule is not None and (m := _GOES_ON.match(body)) is not None and len(m.group(1)) > len(indent)
         after_backslash = rule is not None and lines[rule].rstrip("\r").endswith("\\") and body[:1] in (" ", "\t")
         if rule is not None and (cont or after_backslash) and body.strip():
