@@ -42,10 +42,15 @@ _DESCRIBE_CMD = re.compile(r"\bkubectl\s+(?:-n\s+\S+\s+)?describe\s+(?:svc|servi
 _CUT = re.compile(r"^\s*(?:\.{3,}|…+)\s*$")
 _PORT = re.compile(r"^(?:(\S+)\s+)?(\d+)/(TCP|UDP|SCTP)$")  # "http  3080/TCP", "<unset>  80/TCP", "80/TCP"
 # `kubectl get service` output: its header (NAMESPACE first with -A, SELECTOR last with -o wide), then a row a Service
-_GET_HEADER = re.compile(r"^[ \t]*(?:NAMESPACE[ \t]+)?NAME[ \t]+TYPE[ \t]+CLUSTER-IP[ \t]+EXTERNAL-IP[ \t]+PORT\(S\)[ \t]+AGE"
+# (kubectl before 1.9 printed no TYPE column: "NAME  CLUSTER-IP  EXTERNAL-IP  PORT(S)  AGE")
+_GET_HEADER = re.compile(r"^[ \t]*(?:NAMESPACE[ \t]+)?NAME[ \t]+(?:TYPE[ \t]+)?CLUSTER-IP[ \t]+EXTERNAL-IP[ \t]+PORT\(S\)[ \t]+AGE"
                          r"(?:[ \t]+SELECTOR)?[ \t\r]*$", re.M)
 _GET_PORT = re.compile(r"^(\d+)(?::(\d+))?/(TCP|UDP|SCTP)$")  # "80/TCP", "80:32643/TCP" (the node port after ":")
 _TYPES = ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName")
+# a table without TYPE: the word kubectl printed in EXTERNAL-IP for a Service without external IPs, by type (its
+# getServiceExternalIP); an address there may be an external IP of any type or a load balancer's: the type not shown
+_TYPE_BY_MARK = {"<none>": "ClusterIP", "<nodes>": "NodePort", "<pending>": "LoadBalancer"}
+_ADDRESSES = re.compile(r"^[0-9A-Fa-f.:]+(?:,[0-9A-Fa-f.:]+)*$")
 
 
 @dataclass(slots=True)
@@ -136,20 +141,23 @@ def _get_tables(lines: list[str], source: str) -> list[DescribedService]:
 
 def _get_row(row: dict[str, str], source: str, line: int) -> DescribedService | None:
     ports = [_GET_PORT.match(p) for p in row.get("PORT(S)", "").split(",")]
-    if row.get("TYPE") not in _TYPES or not all(ports):
+    external = row.get("EXTERNAL-IP", "")
+    kind = row.get("TYPE") if "TYPE" in row else _TYPE_BY_MARK.get(external, "" if _ADDRESSES.match(external) else None)
+    if kind not in (*_TYPES, "") or not all(ports) or not _ADDRESSES.match(row["CLUSTER-IP"].replace("<none>", "None")
+                                                                           .replace("None", "0")):
         return None
     svc = DescribedService(source, line, line, listed=True)
-    # `kubectl get all`, `get pod,svc,ep`: a row of several kinds' output is named "service/NAME"
-    name = row["NAME"].removeprefix("service/")
+    # `kubectl get all`, `get pod,svc,ep`: a row of several kinds' output is named "service/NAME" ("svc/NAME" before 1.10)
+    name = row["NAME"].removeprefix("service/").removeprefix("svc/")
     svc.values["Name"] = (name, line)
     if "NAMESPACE" in row:
         svc.values["Namespace"] = (row["NAMESPACE"], line)
-    svc.values["Type"] = (row["TYPE"], line)
+    if kind:
+        svc.values["Type"] = (kind, line)
     if row["CLUSTER-IP"] not in ("None", "<none>"):
         svc.values["IP"] = (row["CLUSTER-IP"], line)
-    external = row["EXTERNAL-IP"]
-    if external not in ("<none>", "<pending>", "<unknown>"):
-        svc.values["LoadBalancer Ingress" if row["TYPE"] == "LoadBalancer" else "External IPs"] = (external, line)
+    if external not in ("<none>", "<pending>", "<unknown>", "<nodes>") and kind:
+        svc.values["LoadBalancer Ingress" if kind == "LoadBalancer" else "External IPs"] = (external, line)
     svc.ports = [DescribedPort(None, int(m.group(1)), m.group(3), line, node_port=int(m.group(2)) if m.group(2) else None)
                  for m in ports if m is not None]
     return svc
@@ -365,7 +373,10 @@ def _fill(s: ServiceSnapshot, d: DescribedService) -> ServiceSnapshot:
 def notes(described: list[DescribedService]) -> list[str]:
     """What was read from the descriptions, and where; the endpoints they list (kubectl's view of the
     Endpoints object, not the node's rules)."""
+    from kubectl_svcpath.wording import listed, numbered_spans
+
     out = []
+    rows: dict[str, list[tuple[int, str]]] = {}  # a file's `kubectl get service` rows: one note for them all
     for d in described:
         who = d.value("Name") or "?"
         if d.value("Namespace"):
@@ -380,8 +391,7 @@ def notes(described: list[DescribedService]) -> list[str]:
             out.append(f"{d.source}: the pasted description of {who} shows {'; '.join(d.unlike_rules)}: another moment "
                        "of the Service, or an edit; the rules' is read")
         if d.listed:
-            out.append(f"{d.source}: line {d.first_line} is `kubectl get service` output ({who}): read as what the Service "
-                       "shows (not as rules)")
+            rows.setdefault(d.source, []).append((d.first_line, who))
             continue
         line = (f"{d.source}: lines {d.first_line}-{d.last_line} are `kubectl describe service {who}` output: "
                 "read as what the Service shows (not as rules)")
@@ -390,4 +400,15 @@ def notes(described: list[DescribedService]) -> list[str]:
         if eps:
             line += f"; its Endpoints: {'; '.join(eps)}"
         out.append(line)
+    for source, seen in rows.items():  # (each row had a note of its own: five rows, five notes in every report)
+        spans: list[tuple[int, int]] = []
+        for n, _ in sorted(seen):
+            if spans and spans[-1][1] == n - 1:
+                spans[-1] = (spans[-1][0], n)
+            else:
+                spans.append((n, n))
+        one = len(seen) == 1
+        out.append(f"{source}: {numbered_spans('line', spans)} {'is' if one else 'are'} `kubectl get service` output "
+                   f"({listed([w for _, w in seen], 5)}): read as what {'the Service shows' if one else 'each Service shows'} "
+                   "(not as rules)")
     return out

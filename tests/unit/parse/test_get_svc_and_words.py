@@ -97,3 +97,34 @@ def test_a_description_of_another_moment_is_not_merged() -> None:
     flat = " ".join(out.split())
     assert (f"{paste}: line 134 shows nginx otherwise than line 42 (`kubectl get service` output): another moment of it, "
             "not read into the report (line 42's is)") in flat, out
+
+
+OLD_TABLE = str(CORPUS / "cn-blog-k8s-service-get-services-nodes-L-grep-cluster-ips.txt")  # kubectl before 1.9
+K8S17 = str(CORPUS / "blog-k8s17-grep-external-ip-physdev-ten-endpoints.txt")
+
+
+def test_kubectl_get_svc_without_a_type_column_is_read_too() -> None:
+    """kubectl before 1.9 printed 'NAME  CLUSTER-IP  EXTERNAL-IP  PORT(S)  AGE' (no TYPE): such a table was left out as
+    'not rule output' (hunter9), and each Service it shows was 'type ?'. Its rows are read now; the type where kubectl's
+    EXTERNAL-IP word gives it (its printer wrote '<none>' only for a ClusterIP, '<nodes>' only for a NodePort, each
+    without external IPs), cited at the row's line; an address there leaves the type unknown."""
+    out = _run("default/my-nginx", "--rules-file", OLD_TABLE)
+    assert "Service:  default/my-nginx  type NodePort  cluster IP 192.168.3.179" in out
+    assert (f"Note:     {OLD_TABLE}: lines 6-10 are `kubectl get service` output (index-api, kubernetes, my-nginx, nginx-kit "
+            "and rbd-rest-api): read as what each Service shows (not as rules)") in out.splitlines()
+    assert "not rule output" not in out and "type: not in the input" not in out
+    doc = json.loads(_run("default/rbd-rest-api", "--rules-file", OLD_TABLE, "-o", "json"))
+    assert doc["service"]["type"] == "ClusterIP" and doc["service"]["seen"]["type"] == f"{OLD_TABLE}:10"
+    # an address in EXTERNAL-IP: an external IP of any type, or a load balancer's: the type stays unknown
+    out = _run("admin/docker2048", "--rules-file", K8S17)
+    assert "Service:  admin/docker2048  type ?  cluster IP 10.13.52.135  external IPs 11.11.1.1" in out
+    assert f"Note:     {K8S17}: line 3 is `kubectl get service` output (admin/docker2048): read as what the Service shows (not as rules)" in out
+    assert "Unknown:  type: not in the input" in out
+
+
+def test_old_get_svc_rows_split_as_kubectl_printed_them() -> None:
+    text = ("NAME             CLUSTER-IP   EXTERNAL-IP   PORT(S)   AGE\nsvc/kubernetes   10.0.0.1     <none>        443/TCP   5h\n"
+            "svc/webserver    10.0.0.209   <nodes>       80/TCP    3s\nsvc/shop         10.0.0.7     <pending>     80/TCP    3s\n")
+    _, found = split_described(text, "get.txt")
+    assert [(d.value("Name"), d.value("Type"), d.value("IP")) for d in found] == [
+        ("kubernetes", "ClusterIP", "10.0.0.1"), ("webserver", "NodePort", "10.0.0.209"), ("shop", "LoadBalancer", "10.0.0.7")]
