@@ -177,7 +177,8 @@ def _check_counters(paths: list[PortPath], nft: NftRuleset) -> list[Finding]:
         return []  # someone added counters to kube-proxy's table
     with_conntrack = any(p.connections is not None for pp in paths for p in pp.paths)
     if with_conntrack:
-        msg = "kube-proxy's nftables rules carry no counters: the counts shown are connections conntrack tracks now"
+        msg = ("kube-proxy's nftables rules carry no counters: the counts shown are connections conntrack tracks now "
+               "(their packets and bytes only with nf_conntrack_acct=1)")
         action = None
     else:
         msg = "kube-proxy's nftables rules carry no counters: no per-hop traffic can be shown"
@@ -223,13 +224,7 @@ def notes_nftables(nft: NftRuleset, conntrack: object | None = None,
         shown = "; ".join(cut[:4]) + (f"; and {len(cut) - 4} more" if len(cut) > 4 else "")
         notes.append(f"the nftables listing was cut ({shown}): what it does not show is not in the input, "
                      "not absent; pass the whole table (nft -j list table ip kube-proxy)")
-    if not _table_has_counters(nft):
-        if conntrack is None:
-            notes.append("nftables mode: kube-proxy adds no counters, so each hop's traffic is not known; "
-                         "pass a `conntrack -L` listing from the node to count connections per endpoint")
-        else:
-            notes.append("nftables mode: kube-proxy adds no counters; connection counts come from the conntrack "
-                         "listing (flows tracked now; packets/bytes only with nf_conntrack_acct=1)")
+    # (no counters: the no-counters-nftables finding says so, with what to pass; said here too, each report said it twice)
     if snapshot is not None:
         families = {t.family for t in nft.kube_proxy_tables()}
         addrs = list(snapshot.cluster_ips) + list(snapshot.external_ips) + list(snapshot.load_balancer_ips)

@@ -171,8 +171,8 @@ def test_conntrack_counts_per_entry_and_endpoint():
     assert {h.ip: h.connections for h in cip.endpoints} == {"10.180.0.4": 1, "10.180.0.5": 2}
     assert (cip.packets, cip.bytes) == (None, None)  # one flow without accounting: no partial sums
     assert ext.connections == 1 and [h.connections for h in ext.endpoints] == [1, 0]
-    notes = notes_nftables(nft, ct, snap)
-    assert len(notes) == 1 and "conntrack" in notes[0]
+    # (no note on the counters: the no-counters-nftables finding says it, once)
+    assert not any("counter" in n for n in notes_nftables(nft, ct, snap))
 
 
 def test_notes_name_what_is_missing():
@@ -181,8 +181,7 @@ def test_notes_name_what_is_missing():
     snap = infer_services_nftables(nft)[0]
     dual = snapshot_from_objects([{"kind": "Service", "metadata": {"name": "d", "namespace": "x"},
                                    "spec": {"clusterIPs": ["172.30.0.7", "fd00::7"], "ports": [{"port": 80}]}}], "x", "d")
-    assert notes_nftables(nft, None, snap) == [
-        "nftables mode: kube-proxy adds no counters, so each hop's traffic is not known; pass a `conntrack -L` listing from the node to count connections per endpoint"]
+    assert notes_nftables(nft, None, snap) == []  # (no counters: said by the no-counters-nftables finding alone)
     assert any("no table ip6 kube-proxy in the input: fd00::7" in n for n in notes_nftables(nft, None, dual))
 
 
@@ -242,3 +241,19 @@ def test_dual_stack_follows_both_tables():
     assert [e.ip for e in by_ip["172.30.0.41"].endpoints] == ["10.180.0.1"]
     assert pp.missing_endpoints == []
     assert notes_nftables(nft, None, snap)[1:] == []  # both families present: nothing missing
+
+
+def test_a_report_says_once_that_kube_proxy_adds_no_counters():
+    """A k3s node's listing (shared/dumps): 'Note: nftables mode: kube-proxy adds no counters, so each hop's traffic is not
+    known; pass a `conntrack -L` listing …' under the header, and the finding 'no-counters-nftables: kube-proxy's nftables
+    rules carry no counters: no per-hop traffic can be shown' with the same conntrack advice under the table: said twice.
+    The finding says it, with what to pass."""
+    from tests.conftest import svcpath
+
+    require_shared()
+    code, out, err = svcpath("--rules-file", str(DUMPS / "repo-k3s-nft-list-table-ip-kube-proxy.txt"), "riset/hellopod-np-svc",
+                             "--explain")
+    assert code == 0, err
+    assert "adds no counters" not in out
+    assert out.count("no-counters-nftables: kube-proxy's nftables rules carry no counters") == 1
+    assert out.count("conntrack -L -p tcp > conntrack.txt") == 1
