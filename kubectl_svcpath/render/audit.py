@@ -212,6 +212,18 @@ def audit_row(r: Report) -> dict[str, str]:
             "PKTS": str(sum(pkts)) if pkts else "-", "HEALTH": safe(health(r)), "NODE": safe(r.host or "?")}
 
 
+def _cut_health(line: str, at: int, width: int) -> str:
+    """A row whose HEALTH codes run past the terminal: the codes that fit whole and how many more
+    ("warning: hidden-mark-match +1 more"), where at least one fits; else cut at the edge ("warning: no-lo…")."""
+    severity, sep, codes = line[at:].partition(": ")
+    names = codes.split(",") if sep else []
+    for k in range(len(names) - 1, 0, -1):
+        cell = f"{severity}: {','.join(names[:k])} +{len(names) - k} more"
+        if at + len(cell) <= width:
+            return line[:at] + cell
+    return line[: width - 1] + "…"
+
+
 def render_rows(rows: list[dict[str, str]], style: Style, wide: bool, width: int | None, all_totals: dict[str, int],
                 shown: int | None, notes: list[str] | None, scope: dict[str, Any] | None = None,
                 namespace: str | None = None) -> str:
@@ -241,7 +253,7 @@ def render_rows(rows: list[dict[str, str]], style: Style, wide: bool, width: int
     # still too wide: the HEALTH codes are cut, -o wide shows them whole; when the cut would leave no readable code
     # ("error: no-endp…" needs room), the rows are left whole to the terminal, as kubectl leaves its rows
     if width is not None and not wide and width - lines[0].find("HEALTH") >= _HEALTH_ROOM:
-        lines = [x if len(x) <= width else x[: width - 1] + "…" for x in lines]
+        lines = [x if len(x) <= width else _cut_health(x, lines[0].find("HEALTH"), width) for x in lines]
     if style.color:
         lines = [x.replace("error: ", style.paint("error: ", "red"), 1).replace("warning: ", style.paint("warning: ", "yellow"), 1)
                  for x in lines]

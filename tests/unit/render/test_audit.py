@@ -151,8 +151,21 @@ def test_a_health_the_terminal_has_no_room_for_is_left_whole(tmp_path: Path) -> 
                              for pod in ("kube-proxy-abcde", "kube-proxy-fghij")))
     lines = in_tmux(["--rules-file", str(paste), "--all"], 80)
     assert lines[1].split() == ["pod/kube-proxy-abcde", "riset", "otelcol-opentelemetry-collector", "0", "error:", "no-endpoints"], lines
-    lines = in_tmux(["--example", "--all"], 80)  # (room for a readable code: cut as before)
-    assert lines[1].endswith("warning: hidden-mark-match,hidden-port-mat…") and len(lines[1]) == 80, lines
+    lines = in_tmux(["--example", "--all"], 80)  # (room for a readable code: the codes that fit whole, and how many more)
+    assert lines[1].endswith("1          warning: hidden-mark-match +1 more") and len(lines[1]) <= 80, lines
+
+
+def test_health_codes_are_cut_at_a_code_not_in_one() -> None:
+    """`--example --all` at 80 columns read 'warning: hidden-mark-match,hidden-port-mat…': the second code cut one
+    character short, a name no finding has. The codes that fit are whole, the rest counted; -o wide shows them all.
+    A first code that does not fit whole is cut at the edge, as before."""
+    from kubectl_svcpath.render.audit import _cut_health
+
+    row = "default    hello-service  1          warning: hidden-mark-match,hidden-port-match"
+    assert _cut_health(row, 37, 80) == "default    hello-service  1          warning: hidden-mark-match +1 more"
+    assert _cut_health(row, 37, 60) == row[:59] + "…"  # (no code fits whole with its count)
+    _, wide, _ = svcpath("--example", "--all", "-o", "wide")
+    assert wide.splitlines()[1].endswith("warning: hidden-mark-match,hidden-port-match")
 
 
 def test_lenient_says_what_the_audit_was_read_without(tmp_path: Path) -> None:
