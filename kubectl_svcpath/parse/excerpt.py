@@ -248,7 +248,7 @@ def clean(text: str) -> Cleaned:
     printed: dict[str, int] = {}  # a save-shaped line -> the command run (counted by prompt lines) that printed it first
     run = 0
     walk = _TABLE_LINE.search(text) is None  # whole tables (a node each, say) may well hold the same rules
-    outside = _outside_fences(lines) if "```" in text else None
+    outside = _fenced(lines, text, repeated)
     other: str | None = None  # the command whose output is being left out
     # no line of this command's output (of a run of log lines) left out yet: the next one starts a range
     fresh, log_fresh, after = True, True, _AfterSave()
@@ -777,6 +777,40 @@ def _italic(lines: list[str], i: int, inner: str, into: tuple[list[int], list[in
         commands.append(i + 1)
 
 
+# a rule of iptables-save's or -L's forms ("-A …", "[p:b] -A …", "KUBE-SVC-X  tcp  --  0.0.0.0/0  10.0.0.1  …", with -v
+# its counters first): what a block quoting rules again holds (never a header, a cut mark, a prompt or a COMMIT)
+_QUOTED_RULE = re.compile(r"[ \t]*(?:(?:\[\d+:\d+\][ \t]*)?-A[ \t]+\S|(?:\d+[KMGT]?[ \t]+\d+[KMGT]?[ \t]+)?[A-Z][\w-]*[ \t]+"
+                          r"(?:all|tcp|udp|sctp|icmp|\d+)[ \t]+(?:--|-f)[ \t])")
+
+
+def _fenced(lines: list[str], text: str, repeated: list[int]) -> set[int] | None:
+    """The lines outside the Markdown notes' ``` blocks (None: no block); a block that only quotes rules again, emptied."""
+    outside = _outside_fences(lines) if "```" in text else None
+    if outside is not None:
+        _requoted(lines, outside, repeated)
+    return outside
+
+
+def _requoted(lines: list[str], outside: set[int], repeated: list[int]) -> None:
+    """A ``` block of Markdown notes that only quotes again lines shown above it, no chain or table header among them
+    (the notes' "curl 10.0.0.22:8080 matches this rule:" and the rule once more): emptied, its lines noted. Read again,
+    a quoted -L row was a second rule of its chain (one entry rule, two paths)."""
+    seen: set[str] = set()
+    block: list[int] = []
+    for i, line in enumerate(lines):
+        if i not in outside and not ("`" in line and _MD_FENCE.match(line)):
+            block.append(i)
+            continue
+        body = [j for j in block if lines[j].strip()]
+        if body and all(lines[j].strip() in seen and _QUOTED_RULE.match(lines[j]) for j in body):
+            for j in body:
+                lines[j] = ""
+                repeated.append(j + 1)
+        seen.update(lines[j].strip() for j in block)
+        block = []
+        seen.add(line.strip())
+
+
 def _outside_fences(lines: list[str]) -> set[int] | None:
     """The lines of Markdown notes outside their ``` code blocks (None: no block closed in them)."""
     outside: set[int] = set()
@@ -1148,9 +1182,9 @@ def uncommented_note(source: str, lines: list[int]) -> str:
 
 
 def repeated_note(source: str, lines: list[int]) -> str:
-    """Rule lines an earlier command of the paste printed already: read once."""
+    """Rule lines the paste showed already (an earlier command's output, or a block quoting them again): read once."""
     return (f"{source}: {numbered('line', lines)} repeat{'' if len(lines) > 1 else 's'} "
-            "rules an earlier command in the paste printed: each rule read once")
+            "rules shown earlier in the paste: each rule read once")
 
 
 def relisted_note(source: str, chain: str, headers: list[int], dropped: list[int]) -> str:

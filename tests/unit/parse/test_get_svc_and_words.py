@@ -128,3 +128,14 @@ def test_old_get_svc_rows_split_as_kubectl_printed_them() -> None:
     _, found = split_described(text, "get.txt")
     assert [(d.value("Name"), d.value("Type"), d.value("IP")) for d in found] == [
         ("kubernetes", "ClusterIP", "10.0.0.1"), ("webserver", "NodePort", "10.0.0.209"), ("shop", "LoadBalancer", "10.0.0.7")]
+
+
+def test_a_block_quoting_a_rule_again_is_read_once() -> None:
+    """The notes quote rbd-rest-api's entry rule again in a ``` block of its own ('when we curl 192.168.3.22:8080 from
+    the pod network, it matches this KUBE-SVC-AU252PRZZQGOERSG rule'): read as a second rule of KUBE-SERVICES, the path
+    table showed the cluster IP twice, each with both endpoints."""
+    out = _run("default/rbd-rest-api", "--rules-file", OLD_TABLE)
+    assert f"Note:     {OLD_TABLE}: line 35 repeats rules shown earlier in the paste: each rule read once" in out.splitlines()
+    doc = json.loads(_run("default/rbd-rest-api", "--rules-file", OLD_TABLE, "-o", "json"))
+    paths = doc["ports"][0]["paths"]
+    assert [(p["address"], [e["ip"] for e in p["endpoints"]]) for p in paths] == [("192.168.3.22", ["172.16.99.6", "172.16.99.7"])]

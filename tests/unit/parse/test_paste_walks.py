@@ -35,7 +35,7 @@ def test_a_grep_walk_reads_each_rule_once() -> None:
     assert entries == ["loadBalancer", "clusterIP", "nodePort"], out
     # 3 entries x 3 endpoints, named by the jumps' comments (their endpoint chains are not in the input)
     assert sum(line.count("10.42.") for line in out.splitlines()) == 9 and "?:?" not in out
-    assert "lines 8, 14, 15, 16 repeat rules an earlier command in the paste printed" in out
+    assert "lines 8, 14, 15, 16 repeat rules shown earlier in the paste" in out
 
 
 def test_a_grep_walk_keeps_the_shares_and_its_bare_prompt_is_no_rule() -> None:
@@ -176,4 +176,4 @@ def test_greps_under_roots_bare_prompt_read_each_rule_once(tmp_path: Path) -> No
                      f"-A {svc} -j KUBE-SEP-BBBBBBBBBBBBBBBB\n")
     doc = json.loads(_run("ns/a", "--rules-file", str(paste), "-o", "json"))
     assert len(doc["ports"]) == 1 and len(doc["ports"][0]["paths"]) == 1, doc["ports"]
-    assert any("line 4 repeats rules an earlier command in the paste printed" in n for n in doc["notes"]), doc["notes"]
+    assert any("line 4 repeats rules shown earlier in the paste" in n for n in doc["notes"]), doc["notes"]
