@@ -838,8 +838,11 @@ def notes_iptables(rules: RuleSet, snapshot: ServiceSnapshot | None = None, coun
         notes.append(f"iptables -L listing: {what}; counters as printed (-x for exact numbers)")
     if rules.table("filter") is None:
         notes.append(_no_filter_note(rules, paths or []))
-    if rules.table("nat") is None:
-        notes.append(f"no nat table: no service path can be followed (dump it: {save_tool(rules)} -c -t nat)")
+    if rules.table("nat") is None:  # (beside a path the filter table's DROP or REJECT ends, "no path" was untrue)
+        notes.append(f"no nat table: the paths shown end at the filter table's own DROP or REJECT; any path through the "
+                     f"nat table is not in the input (dump it: {save_tool(rules)} -c -t nat)"
+                     if any(path.verdict in ("drop", "reject") for pp in paths or [] for path in pp.paths) else
+                     f"no nat table: no service path can be followed (dump it: {save_tool(rules)} -c -t nat)")
     era = rules.once("era", era_note)  # a property of the input: once per input, not per Service
     if era:
         notes.append(era)

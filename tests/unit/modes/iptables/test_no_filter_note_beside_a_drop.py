@@ -52,3 +52,22 @@ def test_without_a_drop_shown_the_note_is_as_before() -> None:
     code, out, err = svcpath("--rules-file", str(EXAMPLE / "iptables-save-on-node-host.txt"), "hello-service")
     assert ("no filter table: REJECT for services without endpoints and Local-policy DROPs cannot be seen (dump all "
             "tables: iptables-save -c)") in _notes(out)
+
+
+def test_no_nat_table_beside_a_filter_drop_or_reject_says_what_is_shown(tmp_path: Path) -> None:
+    """A filter table alone (a real paste in tests/corpus, and kube-proxy's own rules cut to their filter table): 'no nat
+    table: no service path can be followed' sat above paths the filter table's DROP (no local endpoints) or REJECT (no
+    endpoints) ends. The note now says the paths shown end there and that any path through the nat table is not in the
+    input."""
+    said = ("no nat table: the paths shown end at the filter table's own DROP or REJECT; any path through the nat table "
+            "is not in the input (dump it: iptables-save -c -t nat)")
+    paste = str(ROOT / "tests/corpus/matrixzj-ext-services-drop-L-and-grep.txt")
+    code, out, err = svcpath("--rules-file", paste, "default/nginx")
+    assert code == 0 and "DROP (no local endpoints)" in out and said in _notes(out), out
+    assert "no service path can be followed" not in out
+    require_shared()
+    lines = (DUMPS / "derived-netns-iptables-nft-save-from-upstream-TestOverallIPTablesRules.txt").read_text().splitlines()
+    filt = tmp_path / "filter.txt"
+    filt.write_text("\n".join(lines[: lines.index("COMMIT") + 1]) + "\n")
+    code, out, err = svcpath("--rules-file", str(filt), "ns6/svc6")
+    assert code == 3 and "REJECT (no endpoints)" in out and said in _notes(out), out
