@@ -122,8 +122,9 @@ def render_table(report: Report, style: Style, wide: bool = False, width: int | 
     below = []
     if any(not path.shown_port and path.entry for pp in report.ports for path in pp.paths):
         below.append("* the rule as listed shows no port match (see the findings)")
-    if ipvs and "ACT/INACT" not in hidden:
-        below.append("ACT/INACT: active/inactive connections now (ipvsadm -Ln or /proc/net/ip_vs); -: not in the input")
+    if ipvs and "ACT/INACT" not in hidden:  # ("-" explained where a cell shows it)
+        below.append("ACT/INACT: active/inactive connections now (ipvsadm -Ln or /proc/net/ip_vs)"
+                     + ("; -: not in the input" if any("-" in r.get("ACT/INACT", "") for r in rows) else ""))
     if hidden:
         below.append(f"(-o wide adds {', '.join(hidden)})")
     header = header_lines(report)

@@ -446,9 +446,13 @@ def _one_node(nodes: dict[str, tuple[IpvsTable, int]], source: str) -> IpvsTable
     names = ", ".join(_node_word(n) for n, _ in tables)
     first.dumps[0].nodes = [n for n, _ in tables]
     what = f"{len(tables)} ipvsadm listings of the same kind" if first_name.startswith("#") else f"{len(tables)} nodes' listings"
+    # (what is one node's: only what the listings show; "and counters" beside "no ipvsadm --stats listing" said both)
+    conns = any(rs.active_conns is not None for vs in first.virtual_servers.values() for rs in vs.real_servers)
+    counted = any(vs.stats is not None for vs in first.virtual_servers.values())  # (not has_stats: it caches its answer)
+    shown = " and ".join(w for w, has in (("connection counts", conns), ("counters", counted)) if has)
     first.dumps[0].notices.append(
         f"{source} holds {what} ({names}) with the same virtual servers, real servers and "
-        f"weights: read as one; connection counts and counters are {_node_word(first_name)}'s")
+        f"weights: read as one" + (f"; {shown} are {_node_word(first_name)}'s" if shown else ""))
     return first
 
 

@@ -44,3 +44,20 @@ def test_a_stats_listing_says_what_its_counters_are() -> None:
     assert "counters are ipvsadm --stats totals since each virtual/real server was created" in notes
     assert not any(n.startswith("no ipvsadm --stats listing") for n in notes), notes
     assert out.count("deprecated since Kubernetes v1.35") == 1
+
+
+THREE_NODES = str(ROOT / "tests/corpus/opsnull-ipvsadm-three-nodes.txt")  # three nodes' ipvsadm -Ln, alike, no --stats
+
+
+def test_what_is_one_nodes_and_what_dash_means_are_said_only_of_what_is_shown() -> None:
+    """Three nodes' listings read as one said 'connection counts and counters are node 172.27.138.251's' beside 'no
+    ipvsadm --stats listing: each hop's traffic is not known', and the table's legend explained a '-' no cell showed."""
+    code, out, err = svcpath("--rules-file", THREE_NODES, "10.254.0.1:443")
+    assert code == 0, err
+    notes = _notes(out)
+    assert any(n.endswith("weights: read as one; connection counts are node 172.27.138.251's") for n in notes), notes
+    assert "no ipvsadm --stats listing: each hop's traffic is not known (ipvsadm -Ln --stats --exact)" in notes
+    assert "ACT/INACT: active/inactive connections now (ipvsadm -Ln or /proc/net/ip_vs)" in out.splitlines()
+    code, out, err = svcpath("--rules-file", STATS, "10.96.0.1:443")  # (--stats alone: its cells are '-')
+    assert "ACT/INACT: active/inactive connections now (ipvsadm -Ln or /proc/net/ip_vs); -: not in the input" in out.splitlines()
+    assert " -/-  " in out
