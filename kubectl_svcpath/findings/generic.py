@@ -70,7 +70,8 @@ def check_no_local_endpoints(a: Analysis) -> list[Finding]:
                             or "(entry not in the input)" for p in drops})
             out.append(Finding("no-local-endpoints", "warning",
                                f"port {pp.port.label}: traffic policy Local and no endpoint on this node: {', '.join(kinds)} traffic is dropped here",
-                               port=pp.port.name, evidence=[ev.line for p in drops for ev in p.evidence],
+                               # (each way in cites the rule that ends the chain they share: once)
+                               port=pp.port.name, evidence=list(dict.fromkeys(ev.line for p in drops for ev in p.evidence)),
                                detail=["With externalTrafficPolicy/internalTrafficPolicy: Local, kube-proxy only forwards to endpoints on the same node."],
                                action="expected for nodes without a pod of this Service (load balancers health-check them out); otherwise schedule a pod here or use policy Cluster"))
     return out

@@ -316,6 +316,8 @@ def _external_end(rules: RuleSet, body: list[Rule], whole: bool, path: EntryPath
     proved = whole and ((nat is not None and nat.complete) or not _listed(rules, body))
     # (a whole chain without rules leads a packet nowhere on: kube-proxy writes none of its chains empty)
     path.verdict = ("drop" if proved else "not-in-input") if body else "missing" if whole else "not-in-input"
+    if proved and body:  # (the proof in nat: the chain, whole, ends at this rule; the filter's DROP, when listed, follows)
+        path.evidence.append(_evidence(body[-1]))
     if not proved and body and (body[-1].comment or "").startswith("route LOCAL traffic"):
         path.unseen = (f"the rule after its 'route LOCAL traffic' one (a jump to KUBE-SVL-{path.chains[-1][9:]} when the "
                        "node has local endpoints; none when it has none, and the filter table drops the rest) is")

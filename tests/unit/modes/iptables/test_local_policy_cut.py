@@ -94,3 +94,17 @@ def test_the_endpoints_a_local_chain_picks_are_the_nodes(tmp_path: Path) -> None
     assert " → 1 local endpoint (state not in the input)" in out.splitlines()[0], out
     code, out, err = svcpath("ns1/svc1", "--rules-file", str(DUMPS / "upstream-iptables-proxier-test-TestOverallIPTablesRules.txt"))
     assert out.startswith("p80 80/TCP → 1 endpoint (state not in the input)"), out
+
+
+def test_the_drop_cites_the_external_chains_own_last_rule(tmp_path: Path) -> None:
+    """A whole nat table proves the drop by KUBE-EXT ending at its 'route LOCAL traffic' rule (no jump to KUBE-SVL
+    after it): no-local-endpoints cites that rule, once, beside the entry rules (and the filter's 'has no local
+    endpoints' DROPs when the input has them). It cited the entry rules alone, which show no Local policy at all."""
+    listing = DUMPS / "derived-netns-iptables-L-n-v-x-nat-from-upstream-TestOverallIPTablesRules.txt"
+    save = DUMPS / "upstream-iptables-proxier-test-TestOverallIPTablesRules.txt"
+    for dump, line in ((listing, 22), (save, 60)):
+        code, out, err = svcpath("--rules-file", str(dump), "ns2/svc2", "--explain")
+        assert code == 0, err
+        cited = [ln for ln in out.splitlines() if ln.startswith(f"      evidence: {dump}:{line} ")]
+        assert len(cited) == 1 and "route LOCAL traffic for ns2/svc2:p80 external destinations" in cited[0], out
+    assert "has no local endpoints" in out  # (the save's filter DROPs are still cited)
