@@ -241,9 +241,14 @@ class _Parser:
             self._comment(text[:first_line].strip())  # iptables-nft-save 2>&1 puts its warning first
         for line in notices:
             self._comment(line)
-        if "\n#" in text:  # (the author's comment saying they cut rules out: "# 省略输出", "# ... omitted ...")
-            for m in _CUT_COMMENT.finditer(text):
-                self.info.elisions.append(self.line_no_of(m.start() + 1))
+        # the author's comment saying they cut rules out ("# 省略输出", "# ... omitted ..."): each "#" that starts a
+        # line, then matched (a case-blind pattern has no literal prefix: its finditer over a 35 MB dump took
+        # ~50 ms; str.find of "\n#" stops at every newline, ~30 ms; of "#", a memchr, a few ms)
+        at = text.find("#", 1)
+        while at >= 0:
+            if text[at - 1] == "\n" and _CUT_COMMENT.match(text, at - 1):
+                self.info.elisions.append(self.line_no_of(at))
+            at = text.find("#", at + 1)
         self.counted = counted
 
     def _read_declarations(self, table: Table, chains: LazyChains, start: int, head: int, names: Iterable[str]) -> None:
