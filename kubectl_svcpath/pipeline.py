@@ -467,7 +467,13 @@ def _uncolored(dump: RuleDump, notes: list[str]) -> RuleDump:
     text, n = _TERMINAL_CODES.subn("", dump.text)
     if not n:
         return dump
-    lines = sorted({dump.text.count("\n", 0, m.start()) + 1 for m in _TERMINAL_CODES.finditer(dump.text)})
+    lines: list[int] = []  # (counted on from the last code: a count from the start for each was quadratic)
+    line, at = 1, 0
+    for m in _TERMINAL_CODES.finditer(dump.text):
+        line += dump.text.count("\n", at, m.start())
+        at = m.start()
+        if not lines or lines[-1] != line:
+            lines.append(line)
     notes.append(f"{dump.source}: the terminal's color codes (grep --color=always, a colored prompt) taken out of "
                  f"{numbered('line', lines)}: the text between them read")
     return replace(dump, text=text)

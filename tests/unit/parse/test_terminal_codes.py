@@ -29,3 +29,18 @@ def test_grep_color_codes_are_taken_out(tmp_path: Path) -> None:
             "the text between them read") in flat, out
     code, out, err = svcpath_on(tmp_path, _colored(), "--all")
     assert code == 0 and out.splitlines()[1].split()[:2] == ["default", "test1"], out
+
+
+def test_codes_on_many_lines_are_numbered_in_one_pass() -> None:
+    """Each line holding a code named once, in order, with the codes of one line counted once (the line numbers are
+    counted on from the last code: a count from the text's start for each code was quadratic on a big paste)."""
+    from kubectl_svcpath.dump import RuleDump
+    from kubectl_svcpath.pipeline import _uncolored
+
+    text = "".join(f"{RED}-A{END} KUBE-SVC-X -j {RED}KUBE-SEP-{i}{END}\n" if i % 3 == 0 else f"-A KUBE-SVC-X -j KUBE-SEP-{i}\n"
+                   for i in range(30000))
+    notes: list[str] = []
+    out = _uncolored(RuleDump(text, "paste.txt"), notes)
+    assert "\x1b" not in out.text and out.text.count("\n") == 30000
+    assert notes[0].startswith("paste.txt: the terminal's color codes (grep --color=always, a colored prompt) taken out of "
+                               "lines 1, 4, 7, 10, 13, 16, 19, 22 and 9992 more: the text between them read"), notes[0]
