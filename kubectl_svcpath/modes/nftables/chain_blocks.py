@@ -112,8 +112,7 @@ def wrap_chain_blocks(text: str) -> Wrapped:
         i = end + 1
     _guessed_notes(notices, guessed, cut, relisted)
     if loose_sets:
-        where = ", ".join(str(n) for n in loose_sets[:4]) + (" …" if len(loose_sets) > 4 else "")
-        notices.append(f"set element lines without their set (line{'s' if len(loose_sets) > 1 else ''} {where}: addresses "
+        notices.append(f"set element lines without their set ({numbered('line', loose_sets)}: addresses "
                        "alone, as a grep keeps them from cluster-ips or nodeport-ips) left out: which set they are in is "
                        "not in the input")
     return Wrapped("\n".join(out), notices, cut)
